@@ -1,0 +1,153 @@
+"""Composition root: builds the Litestar application from the kernel and the contexts.
+
+``create_app()`` with no arguments reads ``HUB_*`` settings, which is what
+``uvicorn --factory hub.app:create_app`` runs in production. ``hub run`` passes settings
+in after starting the embedded servers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar, Request, Response, Router, get
+from litestar.config.app import AppConfig
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+import hub
+from hub.communication import bootstrap as communication_bootstrap
+from hub.content import bootstrap as content_bootstrap
+from hub.identity import bootstrap as identity_bootstrap
+from hub.kernel.contexts import ContextModule, dependency_order
+from hub.kernel.errors import EXCEPTION_HANDLERS
+from hub.kernel.health import health, ready
+from hub.kernel.http import AllowedHostsMiddleware, SecurityHeadersMiddleware, cors_config
+from hub.kernel.logging import RequestContextMiddleware, configure_logging
+from hub.kernel.metrics import MetricsController, prometheus_config
+from hub.kernel.runtime import Kernel
+from hub.kernel.settings import Settings, SettingsError, load_settings
+from hub.workflow import bootstrap as workflow_bootstrap
+
+API_PREFIX = "/api/v1"
+
+
+def context_modules() -> list[ContextModule]:
+    """Every context, in dependency order (identity first)."""
+    return dependency_order(
+        [
+            identity_bootstrap.build(),
+            content_bootstrap.build(),
+            communication_bootstrap.build(),
+            workflow_bootstrap.build(),
+        ]
+    )
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    extra_route_handlers: Sequence[Any] = (),
+    configure_logs: bool = True,
+) -> Litestar:
+    settings = settings or load_settings()
+    settings.check_production_safety()
+    if settings.database_url is None or settings.redis_url is None:
+        raise SettingsError(
+            "HUB_DATABASE_URL and HUB_REDIS_URL must be set to serve the app directly; "
+            "`hub run` starts embedded servers and sets them for you"
+        )
+    if configure_logs:
+        configure_logging(settings.log_level, settings.log_format)
+    kernel = Kernel(
+        settings=settings, database_url=settings.database_url, redis_url=settings.redis_url
+    )
+    modules = context_modules()
+    for module in modules:
+        kernel.permissions.register(module.name, module.permissions)
+
+    dependencies: dict[str, Any] = {}
+    for module in modules:
+        dependencies.update(module.dependencies)
+    api = Router(
+        path=API_PREFIX,
+        route_handlers=[h for m in modules for h in m.route_handlers],
+        dependencies=dependencies,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        try:
+            for module in modules:
+                for hook in module.on_startup:
+                    await hook(kernel)
+            yield
+        finally:
+            for module in reversed(modules):
+                for hook in module.on_shutdown:
+                    await hook(kernel)
+            await kernel.close()
+
+    prometheus = prometheus_config()
+    app = Litestar(
+        route_handlers=[health, ready, openapi_json, MetricsController, api, *extra_route_handlers],
+        state=State({"kernel": kernel, "settings": settings, "modules": modules}),
+        lifespan=[lifespan],
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[prometheus.middleware],
+        cors_config=cors_config(settings),
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="Hub API",
+            version=hub.__version__,
+            description="Identity, content, communication and workflow behind one REST API.",
+            # Docs live under /api/docs so the docs router's catch-all (HTML 404s) stays
+            # out of /api/v1; /api/openapi.json is served by `openapi_json` below.
+            path="/api/docs",
+            render_plugins=[ScalarRenderPlugin(path="/")],
+            components=Components(
+                security_schemes={
+                    "BearerToken": SecurityScheme(
+                        type="http", scheme="bearer", bearer_format="JWT"
+                    ),
+                    "ApiKey": SecurityScheme(
+                        type="apiKey", name="X-API-Key", security_scheme_in="header"
+                    ),
+                }
+            ),
+        ),
+        debug=False,
+        on_app_init=[_drop_default_logging],
+    )
+    # Litestar applies app-level middleware per route, so it never sees a request that
+    # matches no route (404/405). Request ids, access logs and security headers must cover
+    # every response, so they wrap the whole ASGI handler instead.
+    app.asgi_handler = RequestContextMiddleware(
+        SecurityHeadersMiddleware(
+            AllowedHostsMiddleware(app.asgi_handler, allowed=settings.allowed_hosts),
+            hsts=settings.is_production,
+        )
+    )
+    return app
+
+
+@get(
+    "/api/openapi.json",
+    include_in_schema=False,
+    sync_to_thread=False,
+    opt={"exclude_from_metrics": True},
+)
+def openapi_json(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+    """The OpenAPI 3.1 document at the path the frontend contract names."""
+    return Response(
+        request.app.openapi_schema.to_schema(), media_type="application/vnd.oai.openapi+json"
+    )
+
+
+def _drop_default_logging(config: AppConfig) -> AppConfig:
+    # Litestar's own logging config would reconfigure the root logger; ours owns it.
+    config.logging_config = None
+    return config

@@ -1,0 +1,241 @@
+"""The ``hub`` command: run the hub, run workers, manage the database and the embedded servers."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+
+import click
+import msgspec
+
+from hub.kernel import migrations
+from hub.kernel.settings import Settings, SettingsError, load_settings
+
+
+def _settings() -> Settings:
+    try:
+        settings = load_settings()
+        settings.check_production_safety()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+    return settings
+
+
+@contextlib.contextmanager
+def servers(settings: Settings, *, keep_running: bool = False) -> Iterator[Settings]:
+    """Yield settings whose URLs point at real servers, starting embedded ones when unset.
+
+    Servers this call started are stopped on exit unless ``keep_running``; a server that
+    was already running (another ``hub`` process, or an orphan of a killed one) is reused
+    and left as it was found.
+    """
+    from hub.kernel.embedded import EmbeddedPostgres, EmbeddedRedis
+
+    started: list[EmbeddedPostgres | EmbeddedRedis] = []
+    updates: dict[str, object] = {}
+    try:
+        data_dir = settings.data_dir.resolve()
+        if settings.uses_embedded_postgres or settings.uses_embedded_redis:
+            data_dir.mkdir(parents=True, exist_ok=True)
+        if settings.uses_embedded_postgres:
+            pg = EmbeddedPostgres(data_dir)
+            was_running = pg.pid is not None
+            updates["database_url"] = pg.start()
+            if not was_running:
+                started.append(pg)
+        if settings.uses_embedded_redis:
+            rd = EmbeddedRedis(data_dir)
+            was_running = rd.pid is not None
+            updates["redis_url"] = rd.start()
+            if not was_running:
+                started.append(rd)
+        yield msgspec.structs.replace(settings, **updates)
+    finally:
+        if not keep_running:
+            for server in reversed(started):
+                server.stop()
+
+
+def _context_names() -> list[str]:
+    from hub.app import context_modules
+
+    return [m.name for m in context_modules()]
+
+
+def _migrate(settings: Settings) -> None:
+    assert settings.database_url is not None
+    root = migrations.migrations_root(settings.migrations_dir)
+    migrations.upgrade(_context_names(), settings.database_url, root)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Hub: identity, content, communication and workflow behind one REST API."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@click.option("--port", default=8000, show_default=True, type=int, help="TCP port.")
+@click.option(
+    "--worker/--no-worker",
+    default=True,
+    show_default=True,
+    help="Run a background-job worker in this process.",
+)
+@click.option(
+    "--migrate/--no-migrate",
+    default=True,
+    show_default=True,
+    help="Apply pending migrations before serving.",
+)
+def run(host: str, port: int, worker: bool, migrate: bool) -> None:
+    """Start the hub (embedded PostgreSQL and Redis unless HUB_DATABASE_URL/HUB_REDIS_URL)."""
+    import uvicorn
+
+    from hub.app import create_app
+    from hub.kernel.logging import configure_logging
+
+    settings = _settings()
+    configure_logging(settings.log_level, settings.log_format)
+    with servers(settings) as live:
+        if migrate:
+            _migrate(live)
+        app = create_app(live, configure_logs=False)
+        in_process = None
+        if worker:
+            from hub.worker import start_in_process
+
+            in_process = start_in_process(live)
+        base = f"http://{host}:{port}"
+        click.echo(
+            f"Hub is starting on {base}  (docs: {base}/api/docs, health: {base}/health)", err=True
+        )
+        config = uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_config=None,
+            proxy_headers=False,
+            server_header=False,
+            timeout_graceful_shutdown=10,
+        )
+        try:
+            uvicorn.Server(config).run()
+        finally:
+            if in_process is not None:
+                in_process.stop()
+
+
+@main.command()
+@click.option(
+    "--processes", type=int, default=None, help="Worker processes (HUB_WORKER_PROCESSES)."
+)
+@click.option("--threads", type=int, default=None, help="Threads per process (HUB_WORKER_THREADS).")
+def worker(processes: int | None, threads: int | None) -> None:
+    """Run background-job workers (dramatiq) until interrupted."""
+    from hub.worker import run_workers
+
+    settings = _settings()
+    with servers(settings) as live:
+        code = run_workers(
+            live,
+            processes=processes or live.worker_processes,
+            threads=threads or live.worker_threads,
+        )
+    sys.exit(code)
+
+
+@main.group()
+def db() -> None:
+    """Database migrations, one alembic history per context."""
+
+
+@db.command("upgrade")
+@click.option("--context", "only", default=None, help="Only this context.")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(only: str | None, revision: str) -> None:
+    """Upgrade every context (dependency order) or one."""
+    with servers(_settings()) as live:
+        assert live.database_url is not None
+        root = migrations.migrations_root(live.migrations_dir)
+        names = [only] if only else _context_names()
+        migrations.upgrade(names, live.database_url, root, revision)
+        click.echo("upgraded: " + ", ".join(names))
+
+
+@db.command("downgrade")
+@click.argument("context")
+@click.argument("revision")
+def db_downgrade(context: str, revision: str) -> None:
+    """Downgrade one CONTEXT to REVISION (e.g. -1, base)."""
+    if context not in _context_names():
+        raise click.BadParameter(f"unknown context {context!r}")
+    with servers(_settings()) as live:
+        assert live.database_url is not None
+        root = migrations.migrations_root(live.migrations_dir)
+        migrations.downgrade(context, live.database_url, root, revision)
+
+
+@db.command("current")
+def db_current() -> None:
+    """Show the revision each context is at."""
+    with servers(_settings()) as live:
+        assert live.database_url is not None
+        root = migrations.migrations_root(live.migrations_dir)
+        for name in _context_names():
+            rev = migrations.current(name, live.database_url, root)
+            click.echo(f"{name}: {rev or '(none)'}")
+
+
+@db.command("check")
+def db_check() -> None:
+    """Fail when models and migrations drift (applies pending migrations first)."""
+    with servers(_settings()) as live:
+        assert live.database_url is not None
+        root = migrations.migrations_root(live.migrations_dir)
+        names = _context_names()
+        migrations.upgrade(names, live.database_url, root)
+        try:
+            migrations.check(names, live.database_url, root)
+        except migrations.MigrationDrift as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo("models and migrations agree: " + ", ".join(names))
+
+
+@db.command("revision")
+@click.argument("context")
+@click.option("-m", "--message", required=True)
+def db_revision(context: str, message: str) -> None:
+    """Autogenerate a revision for CONTEXT from its models (review before committing)."""
+    if context not in _context_names():
+        raise click.BadParameter(f"unknown context {context!r}")
+    with servers(_settings()) as live:
+        assert live.database_url is not None
+        root = migrations.migrations_root(live.migrations_dir)
+        migrations.upgrade([context], live.database_url, root)
+        migrations.revision(context, live.database_url, root, message)
+
+
+@main.group()
+def embedded() -> None:
+    """The development servers under HUB_DATA_DIR."""
+
+
+@embedded.command("start")
+def embedded_start() -> None:
+    """Start (or find) the embedded PostgreSQL and Redis and print their URLs."""
+    with servers(_settings(), keep_running=True) as live:
+        click.echo(f"HUB_DATABASE_URL={live.database_url}")
+        click.echo(f"HUB_REDIS_URL={live.redis_url}")
+
+
+@embedded.command("stop")
+def embedded_stop() -> None:
+    """Stop the embedded servers (also ones orphaned by a killed run)."""
+    from hub.kernel.embedded import EmbeddedPostgres, EmbeddedRedis
+
+    data_dir = _settings().data_dir.resolve()
+    EmbeddedRedis(data_dir).stop()
+    EmbeddedPostgres(data_dir).stop()
+    click.echo("stopped")

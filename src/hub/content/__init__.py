@@ -1,0 +1,3 @@
+"""The content context: documents, versions, storage, search and the audit trail.
+
+Other contexts reach it only through :mod:`hub.content.api`."""

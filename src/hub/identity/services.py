@@ -1,0 +1,3 @@
+"""Use cases of the identity context: the only place its business rules run."""
+
+from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Shared infrastructure every context stands on. It imports no context."""

@@ -1,0 +1,60 @@
+"""What a context hands the composition root: its routes, tables, permissions, order.
+
+``hub.<ctx>.bootstrap.build()`` returns a :class:`ContextModule`; ``hub.app`` wires them
+and ``hub.cli`` migrates them in dependency order. The kernel never imports a context:
+contexts describe themselves with this structure instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import MetaData
+
+if TYPE_CHECKING:
+    from hub.kernel.runtime import Kernel
+
+
+@dataclass(frozen=True)
+class ContextModule:
+    name: str
+    metadata: MetaData
+    depends_on: tuple[str, ...] = ()
+    route_handlers: Sequence[Any] = ()
+    permissions: Sequence[tuple[str, str]] = ()
+    #: Litestar dependency providers the context's controllers need (name -> Provide).
+    dependencies: dict[str, Any] = field(default_factory=dict)
+    #: Called once the kernel is up (database and Redis connected).
+    on_startup: Sequence[Callable[[Kernel], Awaitable[None]]] = ()
+    on_shutdown: Sequence[Callable[[Kernel], Awaitable[None]]] = ()
+
+    @property
+    def schema(self) -> str:
+        assert self.metadata.schema is not None
+        return self.metadata.schema
+
+
+def dependency_order(modules: Sequence[ContextModule]) -> list[ContextModule]:
+    """Topological order (a context after everything it depends on); refuses cycles."""
+    by_name = {m.name: m for m in modules}
+    ordered: list[ContextModule] = []
+    state: dict[str, str] = {}
+
+    def visit(name: str, trail: tuple[str, ...]) -> None:
+        if state.get(name) == "done":
+            return
+        if state.get(name) == "visiting":
+            raise ValueError("context dependency cycle: " + " -> ".join((*trail, name)))
+        if name not in by_name:
+            raise ValueError(f"unknown context {name!r} (needed by {trail[-1] if trail else '?'})")
+        state[name] = "visiting"
+        for dep in by_name[name].depends_on:
+            visit(dep, (*trail, name))
+        state[name] = "done"
+        ordered.append(by_name[name])
+
+    for module in modules:
+        visit(module.name, ())
+    return ordered

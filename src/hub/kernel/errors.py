@@ -1,0 +1,282 @@
+"""RFC 9457 problem details for every error the API can return.
+
+One shape for everything (``type``, ``title``, ``status``, ``detail``, ``code``, plus
+``errors`` for validation and ``requestId`` for support) so a frontend needs one error
+path. Nothing internal (stack trace, SQL, file path, exception text of an unexpected
+error) ever reaches the client: unexpected errors are logged server-side with the
+request id and answered with a generic 500.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+import msgspec
+import structlog
+from litestar import Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    SerializationException,
+    ValidationException,
+)
+from litestar.exceptions.http_exceptions import (
+    ClientException,
+    MethodNotAllowedException,
+    RequestEntityTooLarge,
+)
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_TYPE_BASE = "https://hub.dev/problems/"
+
+log = structlog.get_logger("hub.errors")
+
+
+class FieldError(msgspec.Struct, rename="camel", omit_defaults=True):
+    field: str
+    message: str
+    source: str | None = None
+
+
+class Problem(msgspec.Struct, rename="camel", omit_defaults=True):
+    """The body of every error response (``application/problem+json``)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    instance: str | None = None
+    request_id: str | None = None
+    errors: list[FieldError] | None = None
+    extra: dict[str, Any] | None = None
+
+
+class AppError(Exception):
+    """A business-level refusal raised by services; controllers never build responses."""
+
+    status_code: int = 400
+    code: str = "bad_request"
+    title: str | None = None
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        code: str | None = None,
+        status_code: int | None = None,
+        errors: list[FieldError] | None = None,
+        extra: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        if code is not None:
+            self.code = code
+        if status_code is not None:
+            self.status_code = status_code
+        self.errors = errors
+        self.extra = extra
+        self.headers = headers or {}
+
+
+class NotFound(AppError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(AppError):
+    status_code = 409
+    code = "conflict"
+
+
+class Forbidden(AppError):
+    status_code = 403
+    code = "forbidden"
+
+
+class Unauthorized(AppError):
+    status_code = 401
+    code = "unauthorized"
+
+
+class Invalid(AppError):
+    status_code = 422
+    code = "validation_failed"
+
+
+_STATUS_CODES: dict[int, str] = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_failed",
+    429: "too_many_requests",
+    500: "internal_error",
+    503: "service_unavailable",
+}
+
+
+def _title(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def problem_response(
+    request: Request[Any, Any, Any],
+    *,
+    status: int,
+    code: str,
+    detail: str,
+    title: str | None = None,
+    errors: list[FieldError] | None = None,
+    extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[Problem]:
+    request_id = request.scope.get("state", {}).get("request_id")
+    body = Problem(
+        type=PROBLEM_TYPE_BASE + code.replace("_", "-"),
+        title=title or _title(status),
+        status=status,
+        detail=detail,
+        code=code,
+        instance=request.url.path,
+        request_id=request_id,
+        errors=errors,
+        extra=extra,
+    )
+    return Response(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+def _validation_errors(extra: Any) -> list[FieldError]:
+    out: list[FieldError] = []
+    if isinstance(extra, list):
+        for item in extra:
+            if isinstance(item, dict):
+                key = item.get("key") or item.get("field") or "body"
+                out.append(
+                    FieldError(
+                        field=str(key),
+                        message=str(item.get("message", "invalid value")),
+                        source=str(item["source"]) if item.get("source") else None,
+                    )
+                )
+    return out
+
+
+def handle_app_error(request: Request[Any, Any, Any], exc: AppError) -> Response[Problem]:
+    return problem_response(
+        request,
+        status=exc.status_code,
+        code=exc.code,
+        detail=exc.detail,
+        title=exc.title,
+        errors=exc.errors,
+        extra=exc.extra,
+        headers=exc.headers,
+    )
+
+
+def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Problem]:
+    status = exc.status_code
+    headers = dict(exc.headers or {})
+    if isinstance(exc, ValidationException):
+        return problem_response(
+            request,
+            status=400,
+            code="validation_failed",
+            detail=exc.detail or "The request is invalid.",
+            errors=_validation_errors(exc.extra) or None,
+            headers=headers,
+        )
+    if status == 400 and isinstance(exc.__cause__, SerializationException):
+        # Litestar reports an undecodable body as ClientException raised from the decoder's error
+        return problem_response(
+            request,
+            status=400,
+            code="malformed_body",
+            detail="The request body is not valid JSON: " + _first_line(exc.detail),
+            errors=[FieldError(field="body", message=_first_line(exc.detail), source="body")],
+            headers=headers,
+        )
+    if isinstance(exc, RequestEntityTooLarge):
+        limit = (
+            request.route_handler.resolve_request_max_body_size() if _has_handler(request) else None
+        )
+        detail = "The request body is larger than this endpoint accepts."
+        if limit:
+            detail = f"The request body exceeds the limit of {limit} bytes."
+        return problem_response(request, status=413, code="payload_too_large", detail=detail)
+    if isinstance(exc, NotFoundException):
+        return problem_response(
+            request, status=404, code="not_found", detail="No resource at this address."
+        )
+    if isinstance(exc, MethodNotAllowedException):
+        return problem_response(
+            request,
+            status=405,
+            code="method_not_allowed",
+            detail="This method is not allowed here.",
+            headers=headers,
+        )
+    if isinstance(exc, NotAuthorizedException):
+        return problem_response(
+            request,
+            status=401,
+            code="unauthorized",
+            detail=exc.detail or "Authentication required.",
+            headers=headers,
+        )
+    if isinstance(exc, PermissionDeniedException):
+        return problem_response(
+            request,
+            status=403,
+            code="forbidden",
+            detail=exc.detail or "Not allowed.",
+        )
+    code = _STATUS_CODES.get(status, "error")
+    if status >= 500:
+        # Litestar's own 5xx details may carry internals; answer generically.
+        log.error("http_server_error", status=status, detail=exc.detail)
+        return problem_response(
+            request, status=status, code=code, detail="The server could not complete the request."
+        )
+    detail = exc.detail if isinstance(exc, ClientException) and exc.detail else _title(status)
+    return problem_response(request, status=status, code=code, detail=detail, headers=headers)
+
+
+def _first_line(text: str) -> str:
+    return text.splitlines()[0][:200] if text else ""
+
+
+def _has_handler(request: Request[Any, Any, Any]) -> bool:
+    try:
+        return request.route_handler is not None
+    except Exception:
+        return False
+
+
+def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+    log.exception("unhandled_error", exc_type=type(exc).__name__)
+    return problem_response(
+        request,
+        status=500,
+        code="internal_error",
+        detail="The server could not complete the request. Quote the request id to support.",
+    )
+
+
+EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
+    AppError: handle_app_error,
+    HTTPException: handle_http_exception,
+    Exception: handle_unexpected,
+}

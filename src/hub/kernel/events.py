@@ -1,0 +1,95 @@
+"""Integration events: the only thing one context tells another asynchronously.
+
+Framework-free on purpose (import-linter forbids SQLAlchemy, Litestar, dramatiq and Redis
+here) so a context's ``api`` module can declare its events and a split-out service can
+consume them with nothing but msgspec.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, ClassVar, TypeVar
+
+import msgspec
+from uuid_utils.compat import uuid7
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class IntegrationEvent(msgspec.Struct, kw_only=True, frozen=True, rename="camel"):
+    """Base of every integration event.
+
+    Subclasses set ``event_type`` (``"<context>.<name>"``, stable: consumers and the
+    outbox key on it) and add payload fields of primitives only (str, int, bool, UUID,
+    datetime, lists/dicts of those), never ORM objects.
+    """
+
+    event_type: ClassVar[str] = ""
+    #: Events of one aggregate are delivered in the order they were committed.
+    aggregate_field: ClassVar[str | None] = None
+
+    event_id: uuid.UUID = msgspec.field(default_factory=uuid7)
+    occurred_at: datetime = msgspec.field(default_factory=_now)
+    actor_id: str | None = None
+    organisation_id: str | None = None
+    correlation_id: str | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.event_type:
+            EVENT_TYPES.register(cls)
+
+    def aggregate_key(self) -> str:
+        """Ordering key: the aggregate's id when the event names one, else the event id."""
+        if self.aggregate_field is None:
+            return str(self.event_id)
+        return str(getattr(self, self.aggregate_field))
+
+
+E = TypeVar("E", bound=IntegrationEvent)
+
+
+class EventTypeRegistry:
+    """Maps ``event_type`` strings to their classes so a consumer can decode a payload."""
+
+    def __init__(self) -> None:
+        self._types: dict[str, type[IntegrationEvent]] = {}
+
+    def register(self, cls: type[IntegrationEvent]) -> None:
+        existing = self._types.get(cls.event_type)
+        if (
+            existing is not None
+            and existing is not cls
+            and existing.__qualname__ != cls.__qualname__
+        ):
+            raise ValueError(f"event type {cls.event_type!r} declared twice")
+        self._types[cls.event_type] = cls
+
+    def get(self, event_type: str) -> type[IntegrationEvent]:
+        try:
+            return self._types[event_type]
+        except KeyError:
+            raise LookupError(f"unknown event type {event_type!r}") from None
+
+    def __contains__(self, event_type: object) -> bool:
+        return event_type in self._types
+
+    def names(self) -> list[str]:
+        return sorted(self._types)
+
+
+EVENT_TYPES = EventTypeRegistry()
+
+_encoder = msgspec.json.Encoder()
+
+
+def encode_event(event: IntegrationEvent) -> bytes:
+    return _encoder.encode(event)
+
+
+def decode_event(event_type: str, data: bytes | str) -> IntegrationEvent:
+    cls = EVENT_TYPES.get(event_type)
+    return msgspec.json.decode(data, type=cls)

@@ -1,0 +1,63 @@
+"""Cursor pagination: a page of items plus the opaque cursor that fetches the next one.
+
+Cursors are keyset positions (e.g. the last UUIDv7 id seen), so a page costs an index
+range scan however deep the client scrolls, and rows inserted meanwhile are neither
+skipped nor repeated. They are opaque (base64url JSON) so the keys can change.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any, Generic, TypeVar
+
+import msgspec
+
+from hub.kernel.errors import FieldError, Invalid
+from hub.kernel.structs import Schema
+
+T = TypeVar("T")
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+
+
+class Page(Schema, Generic[T]):
+    items: list[T]
+    limit: int
+    next_cursor: str | None = None
+
+
+def encode_cursor(*keys: Any) -> str:
+    raw = msgspec.json.encode(list(keys))
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def decode_cursor(cursor: str, arity: int) -> list[Any]:
+    """Decode a cursor made by :func:`encode_cursor`; a forged or stale one is a 400."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = msgspec.json.decode(base64.urlsafe_b64decode(padded))
+    except (binascii.Error, ValueError, msgspec.DecodeError):
+        values = None
+    if not isinstance(values, list) or len(values) != arity:
+        raise Invalid(
+            "The cursor is not valid; start again without one.",
+            code="invalid_cursor",
+            status_code=400,
+            errors=[FieldError(field="cursor", message="malformed cursor", source="query")],
+        )
+    return values
+
+
+def clamp_limit(limit: int | None) -> int:
+    if limit is None:
+        return DEFAULT_LIMIT
+    return max(1, min(MAX_LIMIT, limit))
+
+
+def page_of(rows: list[T], limit: int, cursor_of: Any) -> Page[T]:
+    """Build a page from ``limit + 1`` fetched rows: the extra row only proves there is more."""
+    has_more = len(rows) > limit
+    items = rows[:limit]
+    next_cursor = encode_cursor(*cursor_of(items[-1])) if has_more and items else None
+    return Page(items=items, limit=limit, next_cursor=next_cursor)

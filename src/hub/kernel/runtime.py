@@ -1,0 +1,35 @@
+"""The kernel's live resources for one process: settings, database, Redis, registries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from redis.asyncio import Redis
+
+from hub.kernel.cache import create_redis
+from hub.kernel.db import Database
+from hub.kernel.permissions import PermissionRegistry
+from hub.kernel.settings import Settings
+
+
+@dataclass
+class Kernel:
+    settings: Settings
+    database_url: str
+    redis_url: str
+    db: Database = field(init=False)
+    redis: Redis = field(init=False)
+    permissions: PermissionRegistry = field(default_factory=PermissionRegistry)
+
+    def __post_init__(self) -> None:
+        self.db = Database(
+            self.database_url,
+            pool_size=self.settings.db_pool_size,
+            max_overflow=self.settings.db_max_overflow,
+            echo=self.settings.db_echo,
+        )
+        self.redis = create_redis(self.redis_url)
+
+    async def close(self) -> None:
+        await self.redis.aclose()
+        await self.db.dispose()

@@ -1,0 +1,58 @@
+"""Table building blocks: one ``MetaData`` per context, bound to the context's own schema.
+
+Each context owns a PostgreSQL schema named after it, so its tables, outbox, inbox and
+alembic version table travel together if the context is ever split out.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import DateTime, MetaData, func
+from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.orm import Mapped, mapped_column
+from uuid_utils.compat import uuid7
+
+CONTEXT_SCHEMAS: tuple[str, ...] = ("identity", "content", "communication", "workflow")
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def context_metadata(schema: str) -> MetaData:
+    """The ``MetaData`` of one context: every table lands in ``schema``."""
+    if schema not in CONTEXT_SCHEMAS:
+        raise ValueError(f"unknown context schema {schema!r}")
+    return MetaData(schema=schema, naming_convention=NAMING_CONVENTION)
+
+
+def new_id() -> uuid.UUID:
+    """UUIDv7: time-ordered, so primary-key indexes stay append-mostly and ids sort by age."""
+    return uuid7()
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class IdMixin:
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=new_id)
+
+
+class TimestampMixin:
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, default=utcnow, server_default=func.now()
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True),
+        nullable=False,
+        default=utcnow,
+        onupdate=utcnow,
+        server_default=func.now(),
+    )

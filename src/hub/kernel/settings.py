@@ -1,0 +1,138 @@
+"""Typed settings read from ``HUB_*`` environment variables.
+
+Validated once at start so a bad deployment fails before it serves a request, and so a
+production start can refuse the development conveniences (embedded servers, default
+secrets) with a message that names the setting to change.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+import msgspec
+
+Environment = Literal["development", "test", "production"]
+
+#: The development secret. Production refuses to start with it.
+DEFAULT_SECRET_KEY = "hub-development-secret-do-not-use-in-production"  # noqa: S105
+
+
+class SettingsError(ValueError):
+    """A setting is missing or invalid; the message names the environment variable."""
+
+
+class Settings(msgspec.Struct, kw_only=True, frozen=True):
+    """Every ``HUB_*`` setting. The README's configuration table mirrors this class."""
+
+    env: Environment = "development"
+    data_dir: Path = Path(".hub")
+    database_url: str | None = None
+    redis_url: str | None = None
+    secret_key: str = DEFAULT_SECRET_KEY
+    allow_embedded: bool = False
+    allow_insecure_defaults: bool = False
+    public_url: str = "http://127.0.0.1:8000"
+    cors_origins: tuple[str, ...] = ()
+    allowed_hosts: tuple[str, ...] = ("localhost", "127.0.0.1", "[::1]", "testserver.local")
+    trusted_proxies: tuple[str, ...] = ()
+    max_body_bytes: int = 10 * 1024 * 1024
+    log_level: str = "INFO"
+    log_format: Literal["console", "json"] = "console"
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
+    db_echo: bool = False
+    migrations_dir: Path | None = None
+    worker_processes: int = 1
+    worker_threads: int = 4
+    job_max_retries: int = 5
+    job_min_backoff_ms: int = 1_000
+    job_max_backoff_ms: int = 300_000
+    job_time_limit_ms: int = 600_000
+    smtp_url: str | None = None
+    mail_from: str = "Hub <no-reply@localhost>"
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def uses_embedded_postgres(self) -> bool:
+        return self.database_url is None
+
+    @property
+    def uses_embedded_redis(self) -> bool:
+        return self.redis_url is None
+
+    def check_production_safety(self) -> None:
+        """Refuse development conveniences in production unless explicitly allowed."""
+        if not self.is_production:
+            return
+        problems: list[str] = []
+        if (self.uses_embedded_postgres or self.uses_embedded_redis) and not self.allow_embedded:
+            problems.append(
+                "HUB_DATABASE_URL and HUB_REDIS_URL must point at real servers in production "
+                "(set HUB_ALLOW_EMBEDDED=1 to run the embedded servers anyway)"
+            )
+        if self.secret_key == DEFAULT_SECRET_KEY and not self.allow_insecure_defaults:
+            problems.append(
+                "HUB_SECRET_KEY is the development default; set a long random value "
+                "(or HUB_ALLOW_INSECURE_DEFAULTS=1 for a throwaway deployment)"
+            )
+        if len(self.secret_key) < 32 and not self.allow_insecure_defaults:
+            problems.append("HUB_SECRET_KEY must be at least 32 characters in production")
+        if problems:
+            raise SettingsError("Refusing to start in production: " + "; ".join(problems))
+
+
+_BOOL_TRUE = {"1", "true", "yes", "on"}
+_BOOL_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _coerce(name: str, raw: str, annotation: object) -> object:
+    """Turn one environment string into the field's type; tuples are comma-separated."""
+    text = raw.strip()
+    if annotation in (bool, "bool"):
+        low = text.lower()
+        if low in _BOOL_TRUE:
+            return True
+        if low in _BOOL_FALSE:
+            return False
+        raise SettingsError(f"HUB_{name.upper()} must be a boolean (1/0, true/false), got {raw!r}")
+    if annotation in (tuple[str, ...], "tuple[str, ...]"):
+        return tuple(part.strip() for part in text.split(",") if part.strip())
+    return text
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """Build :class:`Settings` from the environment (plus explicit overrides, used by tests)."""
+    env = os.environ if environ is None else environ
+    hints = {f.name: f.type for f in msgspec.structs.fields(Settings)}
+    values: dict[str, object] = {}
+    for name, annotation in hints.items():
+        key = f"HUB_{name.upper()}"
+        if key in env:
+            values[name] = _coerce(name, env[key], annotation)
+    if "HUB_LOG_FORMAT" not in env and values.get("env") == "production":
+        values["log_format"] = "json"
+    values.update(overrides)
+    try:
+        settings = msgspec.convert(values, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        raise SettingsError(_explain(str(exc))) from None
+    if settings.max_body_bytes <= 0:
+        raise SettingsError("HUB_MAX_BODY_BYTES must be a positive number of bytes")
+    if settings.db_pool_size <= 0:
+        raise SettingsError("HUB_DB_POOL_SIZE must be positive")
+    return settings
+
+
+def _explain(message: str) -> str:
+    """Rewrite msgspec's ``at `$.field``` into the environment variable's name."""
+    if "`$." in message:
+        head, _, rest = message.partition("`$.")
+        field = rest.split("`", 1)[0].split("[", 1)[0]
+        return f"HUB_{field.upper()}: {head.strip(' -')}"
+    return message

@@ -1,0 +1,189 @@
+"""Fixtures: a real PostgreSQL and Redis for the whole session.
+
+By default the embedded servers (the same ones ``hub run`` uses) start in a temporary
+directory; ``HUB_TEST_DATABASE_URL`` / ``HUB_TEST_REDIS_URL`` point the suite at other
+servers instead (CI runs it a second time against PostgreSQL and Redis over TCP). Either
+way the schema is built by the migrations, never by ``create_all``, and every test starts
+from empty tables and an empty Redis database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+import redis as redis_sync
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from sqlalchemy.engine import make_url
+from uuid_utils.compat import uuid7
+
+from hub.app import context_modules, create_app
+from hub.kernel import migrations
+from hub.kernel.runtime import Kernel
+from hub.kernel.settings import Settings, load_settings
+from tests.support import LiveServer
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _plain_dsn(url: str) -> str:
+    """SQLAlchemy URL -> libpq DSN that asyncpg understands."""
+    u = make_url(url).set(drivername="postgresql")
+    return u.render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def tmp_root() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="hub-test-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_root: Path) -> Iterator[str]:
+    """A fresh database, migrated to head for every context."""
+    external = os.environ.get("HUB_TEST_DATABASE_URL")
+    server = None
+    if external:
+        name = f"hub_test_{uuid7().hex[:12]}"
+        admin = _plain_dsn(external)
+
+        async def create() -> None:
+            conn = await asyncpg.connect(admin)
+            try:
+                await conn.execute(f'CREATE DATABASE "{name}"')
+            finally:
+                await conn.close()
+
+        asyncio.run(create())
+        url = make_url(external).set(database=name).render_as_string(hide_password=False)
+    else:
+        from hub.kernel.embedded import EmbeddedPostgres
+
+        server = EmbeddedPostgres(tmp_root / "data", database="hub_test")
+        (tmp_root / "data").mkdir(exist_ok=True)
+        url = server.start()
+    migrations.upgrade([m.name for m in context_modules()], url, migrations.migrations_root())
+    try:
+        yield url
+    finally:
+        if server is not None:
+            server.stop()
+        elif external:
+
+            async def drop() -> None:
+                conn = await asyncpg.connect(_plain_dsn(external))
+                try:
+                    await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                finally:
+                    await conn.close()
+
+            asyncio.run(drop())
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_root: Path) -> Iterator[str]:
+    external = os.environ.get("HUB_TEST_REDIS_URL")
+    if external:
+        yield external
+        return
+    from hub.kernel.embedded import EmbeddedRedis
+
+    (tmp_root / "data").mkdir(exist_ok=True)
+    server = EmbeddedRedis(tmp_root / "data")
+    url = server.start()
+    try:
+        yield url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def base_settings(database_url: str, redis_url: str, tmp_root: Path) -> Settings:
+    return load_settings(
+        environ={},
+        env="test",
+        data_dir=tmp_root / "hubdata",
+        database_url=database_url,
+        redis_url=redis_url,
+        log_level="WARNING",
+    )
+
+
+@pytest.fixture
+def settings(base_settings: Settings) -> Settings:
+    return base_settings
+
+
+async def _truncate_all(database_url: str) -> None:
+    conn = await asyncpg.connect(_plain_dsn(database_url))
+    try:
+        rows = await conn.fetch(
+            """
+            SELECT quote_ident(schemaname) || '.' || quote_ident(tablename) AS name
+            FROM pg_tables
+            WHERE schemaname = ANY($1::text[]) AND tablename <> 'alembic_version'
+            """,
+            [m.name for m in context_modules()],
+        )
+        if rows:
+            names = ", ".join(r["name"] for r in rows)
+            await conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def clean_state(database_url: str, redis_url: str) -> None:
+    """Empty every context table (keeping the migrated schema) and the Redis database."""
+    await _truncate_all(database_url)
+    client = redis_sync.Redis.from_url(redis_url)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
+
+
+@pytest.fixture
+async def kernel(settings: Settings, clean_state: None) -> AsyncIterator[Kernel]:
+    k = Kernel(
+        settings=settings,
+        database_url=settings.database_url or "",
+        redis_url=settings.redis_url or "",
+    )
+    try:
+        yield k
+    finally:
+        await k.close()
+
+
+@pytest.fixture
+def app(settings: Settings, clean_state: None) -> Litestar:
+    return create_app(settings, configure_logs=False)
+
+
+@pytest.fixture
+async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    async with AsyncTestClient(app=app, base_url="http://testserver.local") as c:
+        yield c
+
+
+@pytest.fixture
+def live_server(settings: Settings, clean_state: None) -> Iterator[LiveServer]:
+    app = create_app(settings, configure_logs=False)
+    with LiveServer(app) as server:
+        yield server
+
+
+@pytest.fixture
+async def live_client(live_server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=10) as c:
+        yield c
