@@ -239,3 +239,14 @@ def embedded_stop() -> None:
     EmbeddedRedis(data_dir).stop()
     EmbeddedPostgres(data_dir).stop()
     click.echo("stopped")
+
+
+def _add_context_commands() -> None:
+    from hub.app import context_modules
+
+    for module in context_modules():
+        for command in module.cli_commands:
+            main.add_command(command)
+
+
+_add_context_commands()

@@ -26,6 +26,8 @@ class ContextModule:
     permissions: Sequence[tuple[str, str]] = ()
     #: Litestar dependency providers the context's controllers need (name -> Provide).
     dependencies: dict[str, Any] = field(default_factory=dict)
+    #: click commands/groups added to the ``hub`` command (from the context's ``cli`` module).
+    cli_commands: Sequence[Any] = ()
     #: Called once the kernel is up (database and Redis connected).
     on_startup: Sequence[Callable[[Kernel], Awaitable[None]]] = ()
     on_shutdown: Sequence[Callable[[Kernel], Awaitable[None]]] = ()
