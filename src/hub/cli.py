@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import os
+import signal
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import click
 import msgspec
@@ -23,38 +27,60 @@ def _settings() -> Settings:
 
 
 @contextlib.contextmanager
+def _ownership(data_dir: Path) -> Iterator[bool]:
+    """Whether this process owns the embedded servers of ``data_dir``.
+
+    The owner holds an exclusive ``flock`` for its lifetime; the kernel drops it when the
+    process dies, even by SIGKILL. So a new ``hub run`` adopts (and will stop) servers
+    orphaned by a killed run, while a ``hub db …`` next to a live ``hub run`` reuses its
+    servers and leaves them running.
+    """
+    data_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(data_dir / ".owner.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
 def servers(settings: Settings, *, keep_running: bool = False) -> Iterator[Settings]:
     """Yield settings whose URLs point at real servers, starting embedded ones when unset.
 
-    Servers this call started are stopped on exit unless ``keep_running``; a server that
-    was already running (another ``hub`` process, or an orphan of a killed one) is reused
-    and left as it was found.
+    Embedded servers are stopped on exit when this process owns them (see
+    :func:`_ownership`) unless ``keep_running``.
     """
+    if not (settings.uses_embedded_postgres or settings.uses_embedded_redis):
+        yield settings
+        return
     from hub.kernel.embedded import EmbeddedPostgres, EmbeddedRedis
 
-    started: list[EmbeddedPostgres | EmbeddedRedis] = []
-    updates: dict[str, object] = {}
-    try:
-        data_dir = settings.data_dir.resolve()
-        if settings.uses_embedded_postgres or settings.uses_embedded_redis:
-            data_dir.mkdir(parents=True, exist_ok=True)
-        if settings.uses_embedded_postgres:
-            pg = EmbeddedPostgres(data_dir)
-            was_running = pg.pid is not None
-            updates["database_url"] = pg.start()
-            if not was_running:
+    data_dir = settings.data_dir.resolve()
+    with _ownership(data_dir) as owner:
+        started: list[EmbeddedPostgres | EmbeddedRedis] = []
+        updates: dict[str, object] = {}
+        try:
+            if settings.uses_embedded_postgres:
+                pg = EmbeddedPostgres(data_dir)
                 started.append(pg)
-        if settings.uses_embedded_redis:
-            rd = EmbeddedRedis(data_dir)
-            was_running = rd.pid is not None
-            updates["redis_url"] = rd.start()
-            if not was_running:
+                updates["database_url"] = pg.start()
+            if settings.uses_embedded_redis:
+                rd = EmbeddedRedis(data_dir)
                 started.append(rd)
-        yield msgspec.structs.replace(settings, **updates)
-    finally:
-        if not keep_running:
-            for server in reversed(started):
-                server.stop()
+                updates["redis_url"] = rd.start()
+            yield msgspec.structs.replace(settings, **updates)
+        finally:
+            if owner and not keep_running:
+                for server in reversed(started):
+                    server.stop()
 
 
 def _context_names() -> list[str]:
@@ -72,6 +98,10 @@ def _migrate(settings: Settings) -> None:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """Hub: identity, content, communication and workflow behind one REST API."""
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 @main.command()
@@ -120,6 +150,9 @@ def run(host: str, port: int, worker: bool, migrate: bool) -> None:
             server_header=False,
             timeout_graceful_shutdown=10,
         )
+        # uvicorn re-raises SIGTERM after its graceful shutdown; turn it into SystemExit so
+        # the `finally` blocks below (worker, embedded servers) still run.
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
         try:
             uvicorn.Server(config).run()
         finally:

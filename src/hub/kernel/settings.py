@@ -119,7 +119,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
         values["log_format"] = "json"
     values.update(overrides)
     try:
-        settings = msgspec.convert(values, Settings, strict=False)
+        settings = msgspec.convert(values, Settings, strict=False, dec_hook=_dec_hook)
     except msgspec.ValidationError as exc:
         raise SettingsError(_explain(str(exc))) from None
     if settings.max_body_bytes <= 0:
@@ -127,6 +127,12 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
     if settings.db_pool_size <= 0:
         raise SettingsError("HUB_DB_POOL_SIZE must be positive")
     return settings
+
+
+def _dec_hook(type_: type, value: object) -> object:
+    if type_ is Path and isinstance(value, str):
+        return Path(value)
+    raise NotImplementedError(f"cannot convert {type(value).__name__} to {type_}")
 
 
 def _explain(message: str) -> str:

@@ -1,0 +1,127 @@
+"""`hub run` as a newcomer runs it: embedded servers, migrations, API, worker.
+
+Then the nasty case: SIGKILL leaves the embedded servers orphaned; the next start must
+adopt them (never start a second server on the same data directory) and SIGTERM must
+stop everything.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from tests.support import free_port
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+HUB = Path(sys.executable).with_name("hub")
+START_TIMEOUT_S = 120  # a failure bound for a loaded CI machine, not a speed claim
+
+
+def _servers_for(data_dir: Path) -> tuple[list[psutil.Process], list[psutil.Process]]:
+    postmasters, redis = [], []
+    for proc in psutil.process_iter(["name", "cmdline", "ppid"]):
+        try:
+            cmd = " ".join(proc.info["cmdline"] or [])
+            if proc.info["name"] == "postgres" and str(data_dir) in cmd and "-D" in cmd:
+                postmasters.append(proc)
+            elif proc.info["name"] == "redis-server" and str(data_dir) in cmd:
+                redis.append(proc)
+        except psutil.Error:
+            continue
+    return postmasters, redis
+
+
+def _start(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+    env.update(HUB_DATA_DIR=str(data_dir), HUB_LOG_LEVEL="WARNING")
+    return subprocess.Popen(
+        [str(HUB), "run", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+
+
+def _wait_until_up(proc: subprocess.Popen[bytes], base: str) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            err = proc.stderr.read().decode() if proc.stderr else ""
+            raise AssertionError(f"hub run exited with {proc.returncode}:\n{err[-3000:]}")
+        try:
+            if httpx.get(base + "/ready", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.25)
+    raise AssertionError("hub run did not become ready")
+
+
+@pytest.fixture
+def data_dir() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="hub-e2e-run-"))
+    yield path
+    # never leak servers, whatever happened
+    env = {**os.environ, "HUB_DATA_DIR": str(path)}
+    subprocess.run(
+        [str(HUB), "embedded", "stop"], env=env, check=False, capture_output=True, timeout=60
+    )
+    pg, rd = _servers_for(path)
+    for p in pg + rd:
+        p.kill()
+
+
+def test_hub_run_serves_and_survives_sigkill(data_dir: Path) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    first = _start(data_dir, port)
+    try:
+        _wait_until_up(first, base)
+        assert httpx.get(base + "/health").json() == {"status": "ok"}
+        ready = httpx.get(base + "/ready")
+        assert ready.status_code == 200
+        assert ready.json()["checks"] == {"database": "ok", "redis": "ok"}
+        docs = httpx.get(base + "/api/docs")
+        assert docs.status_code == 200
+        assert "text/html" in docs.headers["content-type"]
+        assert httpx.get(base + "/api/openapi.json").json()["info"]["title"] == "Hub API"
+        pg, rd = _servers_for(data_dir)
+        assert len(pg) == 1
+        assert len(rd) == 1
+        pg_pid, rd_pid = pg[0].pid, rd[0].pid
+    finally:
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait(timeout=30)
+
+    # the killed run's servers are orphaned, still running
+    pg, rd = _servers_for(data_dir)
+    assert [p.pid for p in pg] == [pg_pid]
+    assert [p.pid for p in rd] == [rd_pid]
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    second = _start(data_dir, port)
+    try:
+        _wait_until_up(second, base)
+        pg, rd = _servers_for(data_dir)
+        assert len(pg) == 1, "a second PostgreSQL was started on the same data directory"
+        assert len(rd) == 1, "a second Redis was started on the same data directory"
+    finally:
+        second.send_signal(signal.SIGTERM)
+        assert second.wait(timeout=60) == 0
+    # SIGTERM stops the adopted servers too
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(_servers_for(data_dir)):
+        time.sleep(0.2)
+    assert _servers_for(data_dir) == ([], [])

@@ -1,0 +1,108 @@
+"""Pure kernel rules: context ordering, permission catalogue, cursors, URLs, events."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import MetaData
+
+from hub.app import context_modules
+from hub.kernel.contexts import ContextModule, dependency_order
+from hub.kernel.db import async_url
+from hub.kernel.errors import Invalid
+from hub.kernel.events import EVENT_TYPES, IntegrationEvent, decode_event, encode_event
+from hub.kernel.pagination import clamp_limit, decode_cursor, encode_cursor, page_of
+from hub.kernel.permissions import PermissionRegistry
+from hub.kernel.schema import context_metadata, new_id
+
+
+def _module(name: str, *deps: str) -> ContextModule:
+    return ContextModule(name=name, metadata=MetaData(schema=name), depends_on=deps)
+
+
+def test_contexts_migrate_in_dependency_order() -> None:
+    names = [m.name for m in context_modules()]
+    assert names.index("identity") < names.index("content") < names.index("workflow")
+    assert names.index("identity") < names.index("communication")
+    assert sorted(names) == ["communication", "content", "identity", "workflow"]
+
+
+def test_dependency_cycles_and_unknown_contexts_are_refused() -> None:
+    with pytest.raises(ValueError, match="cycle"):
+        dependency_order([_module("a", "b"), _module("b", "a")])
+    with pytest.raises(ValueError, match="unknown context"):
+        dependency_order([_module("a", "ghost")])
+    ordered = dependency_order([_module("c", "b"), _module("b", "a"), _module("a")])
+    assert [m.name for m in ordered] == ["a", "b", "c"]
+
+
+def test_permission_keys_are_namespaced_and_unique() -> None:
+    reg = PermissionRegistry()
+    reg.register("content", [("content.documents.read", "Read documents")])
+    assert "content.documents.read" in reg
+    assert [p.key for p in reg] == ["content.documents.read"]
+    with pytest.raises(ValueError, match="registered twice"):
+        reg.register("content", [("content.documents.read", "again")])
+    with pytest.raises(ValueError, match="must look like"):
+        reg.register("content", [("identity.users.read", "foreign prefix")])
+    with pytest.raises(ValueError, match="must look like"):
+        reg.register("content", [("content", "no action")])
+
+
+def test_cursor_round_trip_and_forgery() -> None:
+    key = str(uuid.uuid4())
+    assert decode_cursor(encode_cursor(key, 3), 2) == [key, 3]
+    for bad in ("%%%", "bm90IGpzb24", encode_cursor("only-one")):
+        with pytest.raises(Invalid) as err:
+            decode_cursor(bad, 2)
+        assert err.value.code == "invalid_cursor"
+        assert err.value.status_code == 400
+
+
+def test_page_has_next_cursor_only_when_more_rows_exist() -> None:
+    rows = list(range(6))
+    page = page_of(rows, 5, lambda r: (r,))
+    assert page.items == [0, 1, 2, 3, 4]
+    assert page.next_cursor is not None
+    assert decode_cursor(page.next_cursor, 1) == [4]
+    last = page_of(rows[:3], 5, lambda r: (r,))
+    assert last.next_cursor is None
+    assert clamp_limit(None) == 20
+    assert clamp_limit(0) == 1
+    assert clamp_limit(10_000) == 100
+
+
+def test_database_urls_select_asyncpg() -> None:
+    assert async_url("postgresql://u:p@h:5/db").startswith("postgresql+asyncpg://u:p@h:5/db")
+    assert async_url("postgres://h/db").startswith("postgresql+asyncpg://")
+    with pytest.raises(ValueError, match="unsupported"):
+        async_url("mysql://h/db")
+
+
+def test_context_metadata_is_bound_to_known_schemas() -> None:
+    assert context_metadata("content").schema == "content"
+    with pytest.raises(ValueError, match="unknown context schema"):
+        context_metadata("billing")
+    a, b = new_id(), new_id()
+    assert a.version == 7
+    assert a < b  # time-ordered
+
+
+class _Probe(IntegrationEvent, frozen=True):
+    event_type = "kernel.test_probe"
+    aggregate_field = "thing_id"
+    thing_id: str
+
+
+def test_events_round_trip_by_type_and_carry_camel_case_envelope() -> None:
+    ev = _Probe(thing_id="t-1", actor_id="u-1", correlation_id="c-1")
+    raw = encode_event(ev)
+    assert b'"eventId"' in raw
+    assert b'"thingId":"t-1"' in raw
+    back = decode_event("kernel.test_probe", raw)
+    assert back == ev
+    assert ev.aggregate_key() == "t-1"
+    assert "kernel.test_probe" in EVENT_TYPES
+    with pytest.raises(LookupError):
+        decode_event("kernel.nope", raw)

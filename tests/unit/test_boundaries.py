@@ -1,0 +1,115 @@
+"""The import-linter contracts bite: plant one violation of each in a copy of the tree
+and ``lint-imports`` must fail naming that contract (a contract that cannot fail is
+worthless). The unmodified copy must pass."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
+
+LAYERS = "app (composition root) > contexts > kernel"
+INDEPENDENT = "Contexts talk to each other only through hub.<ctx>.api"
+DAG = "Context dependencies form a DAG (no api<->api cycles)"
+INNER = "Layering inside each context"
+PORTABLE = "Public api and kernel events carry no framework/ORM imports"
+ALL = (LAYERS, INDEPENDENT, DAG, INNER, PORTABLE)
+
+
+def _append(path: str, line: str) -> Callable[[Path], None]:
+    def plant(src: Path) -> None:
+        target = src / path
+        target.write_text(target.read_text() + "\n" + line + "\n")
+
+    return plant
+
+
+def _create(path: str, text: str) -> Callable[[Path], None]:
+    def plant(src: Path) -> None:
+        (src / path).write_text(text)
+
+    return plant
+
+
+def _both(*plants: Callable[[Path], None]) -> Callable[[Path], None]:
+    def plant(src: Path) -> None:
+        for p in plants:
+            p(src)
+
+    return plant
+
+
+def _lint(tree: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(tree / "src")}
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache"],
+        cwd=tree,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    shutil.copytree(
+        ROOT / "src" / "hub", tmp_path / "src" / "hub", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    shutil.copy(ROOT / ".importlinter", tmp_path / ".importlinter")
+    return tmp_path
+
+
+def test_unmodified_tree_keeps_every_contract(tree: Path) -> None:
+    result = _lint(tree)
+    assert result.returncode == 0, result.stdout + result.stderr
+    for name in ALL:
+        assert f"{name} KEPT" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("contracts", "plant"),
+    [
+        ((LAYERS, DAG), _create("hub/kernel/planted.py", "import hub.identity.services\n")),
+        ((INDEPENDENT,), _append("hub/content/services.py", "import hub.identity.models")),
+        (
+            (DAG,),
+            _both(
+                _append("hub/identity/api.py", "import hub.content.api"),
+                _append("hub/content/api.py", "import hub.identity.api"),
+            ),
+        ),
+        ((INNER,), _append("hub/identity/models.py", "import hub.identity.services")),
+        ((INNER,), _create("hub/identity/helpers.py", '"""a module outside the layers"""\n')),
+        ((PORTABLE,), _append("hub/workflow/api.py", "import sqlalchemy")),
+        ((PORTABLE,), _append("hub/kernel/events.py", "import litestar")),
+    ],
+    ids=[
+        "kernel-imports-context",
+        "context-imports-foreign-internals",
+        "api-cycle",
+        "models-import-services",
+        "module-outside-layers",
+        "api-imports-orm",
+        "kernel-events-import-framework",
+    ],
+)
+def test_each_contract_fails_on_a_planted_violation(
+    tree: Path, contracts: tuple[str, ...], plant: Callable[[Path], None]
+) -> None:
+    plant(tree / "src")
+    result = _lint(tree)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    for name in ALL:
+        expected = "BROKEN" if name in contracts else "KEPT"
+        assert f"{name} {expected}" in output, (name, output)
