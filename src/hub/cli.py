@@ -61,21 +61,24 @@ def servers(settings: Settings, *, keep_running: bool = False) -> Iterator[Setti
     if not (settings.uses_embedded_postgres or settings.uses_embedded_redis):
         yield settings
         return
-    from hub.kernel.embedded import EmbeddedPostgres, EmbeddedRedis
+    from hub.kernel.embedded import EmbeddedPostgres, EmbeddedRedis, EmbeddedServerError
 
     data_dir = settings.data_dir.resolve()
     with _ownership(data_dir) as owner:
         started: list[EmbeddedPostgres | EmbeddedRedis] = []
         updates: dict[str, object] = {}
         try:
-            if settings.uses_embedded_postgres:
-                pg = EmbeddedPostgres(data_dir)
-                started.append(pg)
-                updates["database_url"] = pg.start()
-            if settings.uses_embedded_redis:
-                rd = EmbeddedRedis(data_dir)
-                started.append(rd)
-                updates["redis_url"] = rd.start()
+            try:
+                if settings.uses_embedded_postgres:
+                    pg = EmbeddedPostgres(data_dir)
+                    started.append(pg)
+                    updates["database_url"] = pg.start()
+                if settings.uses_embedded_redis:
+                    rd = EmbeddedRedis(data_dir)
+                    started.append(rd)
+                    updates["redis_url"] = rd.start()
+            except EmbeddedServerError as exc:
+                raise click.ClickException(str(exc)) from None
             yield msgspec.structs.replace(settings, **updates)
         finally:
             if owner and not keep_running:

