@@ -53,6 +53,33 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     job_time_limit_ms: int = 600_000
     smtp_url: str | None = None
     mail_from: str = "Hub <no-reply@localhost>"
+    # Identity: tokens and sessions (docs/notes/identity.md explains each choice).
+    jwt_issuer: str = ""  # empty: public_url
+    jwt_audience: str = "hub-api"
+    jwt_leeway_seconds: int = 10
+    access_token_ttl_seconds: int = 900
+    refresh_token_ttl_seconds: int = 30 * 24 * 3600
+    refresh_grace_seconds: int = 10
+    signing_key_cache_seconds: int = 60
+    mfa_challenge_ttl_seconds: int = 300
+    email_verification_ttl_seconds: int = 48 * 3600
+    password_reset_ttl_seconds: int = 3600
+    recent_auth_seconds: int = 600
+    # Identity: argon2id cost (OWASP: t=2, m=19 MiB, p=1) and brute-force protection.
+    password_hash_time_cost: int = 2
+    password_hash_memory_kib: int = 19 * 1024
+    password_hash_parallelism: int = 1
+    lockout_threshold: int = 10
+    mfa_lockout_threshold: int = 5
+    ip_lockout_threshold: int = 100
+    lockout_window_seconds: int = 900
+    lockout_base_seconds: int = 60
+    lockout_max_seconds: int = 900
+    lockout_reset_seconds: int = 12 * 3600
+
+    @property
+    def token_issuer(self) -> str:
+        return self.jwt_issuer or self.public_url
 
     @property
     def is_production(self) -> bool:
@@ -130,7 +157,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
 
 
 def _dec_hook(type_: type, value: object) -> object:
-    if type_ is Path and isinstance(value, str):
+    if type_ is Path and isinstance(value, str | os.PathLike):
         return Path(value)
     raise NotImplementedError(f"cannot convert {type(value).__name__} to {type_}")
 
