@@ -18,6 +18,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+import msgspec
 import pytest
 import redis as redis_sync
 from litestar import Litestar
@@ -27,8 +28,10 @@ from uuid_utils.compat import uuid7
 
 from hub.app import context_modules, create_app
 from hub.kernel import migrations
+from hub.kernel.mail import Mailbox, mailbox_dir
 from hub.kernel.runtime import Kernel
 from hub.kernel.settings import Settings, load_settings
+from hub.worker import InProcessWorker
 from tests.support import LiveServer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -187,3 +190,39 @@ def live_server(settings: Settings, clean_state: None) -> Iterator[LiveServer]:
 async def live_client(live_server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=live_server.url, timeout=10) as c:
         yield c
+
+
+def fast_job_settings(settings: Settings) -> Settings:
+    """Settings for an in-process worker in tests: quick polls, sweeps and retries."""
+    return msgspec.structs.replace(
+        settings,
+        worker_idle_poll_ms=20,
+        relay_sweep_interval_ms=250,
+        job_max_retries=2,
+        job_min_backoff_ms=20,
+        job_max_backoff_ms=200,
+    )
+
+
+@pytest.fixture
+def mailbox(settings: Settings) -> Mailbox:
+    """The dev mailbox the mail job writes to (emptied first): ``mailbox.list(to=...)``."""
+    box = Mailbox(mailbox_dir(settings))
+    box.clear()
+    return box
+
+
+@pytest.fixture
+async def events(settings: Settings, clean_state: None) -> AsyncIterator[InProcessWorker]:
+    """A real dramatiq worker + relay on the test Redis, wired to every context.
+
+    ``await events.drain()`` returns once every event and job committed so far (and
+    whatever they caused) has been handled, e.g. the mail a registration queued.
+    """
+    worker = InProcessWorker(
+        fast_job_settings(settings), context_modules(), threads=2, scheduler=False
+    ).start()
+    try:
+        yield worker
+    finally:
+        await asyncio.to_thread(worker.stop)

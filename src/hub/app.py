@@ -29,6 +29,7 @@ from hub.kernel.http import AllowedHostsMiddleware, SecurityHeadersMiddleware, c
 from hub.kernel.logging import RequestContextMiddleware, configure_logging
 from hub.kernel.metrics import MetricsController, prometheus_config
 from hub.kernel.runtime import Kernel
+from hub.kernel.security import security_dependencies
 from hub.kernel.settings import Settings, SettingsError, load_settings
 from hub.workflow import bootstrap as workflow_bootstrap
 
@@ -93,9 +94,18 @@ def create_app(
 
     prometheus = prometheus_config()
     app = Litestar(
-        route_handlers=[health, ready, openapi_json, MetricsController, api, *extra_route_handlers],
+        route_handlers=[
+            health,
+            ready,
+            openapi_json,
+            MetricsController,
+            api,
+            *(h for m in modules for h in m.root_route_handlers),
+            *extra_route_handlers,
+        ],
         state=State({"kernel": kernel, "settings": settings, "modules": modules}),
         lifespan=[lifespan],
+        dependencies=security_dependencies(),
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[prometheus.middleware],
         cors_config=cors_config(settings),

@@ -9,6 +9,7 @@ import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import click
 import msgspec
@@ -137,9 +138,12 @@ def run(host: str, port: int, worker: bool, migrate: bool) -> None:
         app = create_app(live, configure_logs=False)
         in_process = None
         if worker:
+            from hub.app import context_modules
             from hub.worker import start_in_process
 
-            in_process = start_in_process(live)
+            # One in-process worker with the relay and the scheduler, so events and mail
+            # are delivered with nothing else running.
+            in_process = start_in_process(live, context_modules())
         base = f"http://{host}:{port}"
         click.echo(
             f"Hub is starting on {base}  (docs: {base}/api/docs, health: {base}/health)", err=True
@@ -168,16 +172,29 @@ def run(host: str, port: int, worker: bool, migrate: bool) -> None:
     "--processes", type=int, default=None, help="Worker processes (HUB_WORKER_PROCESSES)."
 )
 @click.option("--threads", type=int, default=None, help="Threads per process (HUB_WORKER_THREADS).")
-def worker(processes: int | None, threads: int | None) -> None:
-    """Run background-job workers (dramatiq) until interrupted."""
+@click.option("--relay/--no-relay", default=True, show_default=True, help="Also relay outbox rows.")
+@click.option(
+    "--scheduler/--no-scheduler",
+    default=True,
+    show_default=True,
+    help="Also take part in running periodic jobs (one leader cluster-wide).",
+)
+def worker(processes: int | None, threads: int | None, relay: bool, scheduler: bool) -> None:
+    """Run background-job workers, the outbox relay and the scheduler until interrupted."""
+    from hub.app import context_modules
+    from hub.kernel.logging import configure_logging
     from hub.worker import run_workers
 
     settings = _settings()
+    configure_logging(settings.log_level, settings.log_format)
     with servers(settings) as live:
         code = run_workers(
             live,
+            context_modules(),
             processes=processes or live.worker_processes,
             threads=threads or live.worker_threads,
+            relay=relay,
+            scheduler=scheduler,
         )
     sys.exit(code)
 
@@ -275,6 +292,150 @@ def embedded_stop() -> None:
     EmbeddedRedis(data_dir).stop()
     EmbeddedPostgres(data_dir).stop()
     click.echo("stopped")
+
+
+@main.group()
+def jobs() -> None:
+    """Background jobs: dead letters, retries, queue depths and outbox lag."""
+
+
+def _broker(settings: Settings) -> Any:
+    from hub.kernel.queue import create_broker
+
+    return create_broker(settings)
+
+
+@jobs.command("failed")
+@click.option("--queue", default=None, help="Only this queue.")
+@click.option("--limit", default=50, show_default=True, type=int)
+@click.option("--traceback", "show_tb", is_flag=True, help="Print each full traceback.")
+def jobs_failed(queue: str | None, limit: int, show_tb: bool) -> None:
+    """List dead-lettered jobs (retries exhausted), newest first, with their error."""
+    from hub.kernel.deadletter import list_dead
+    from hub.kernel.queue import close_broker
+
+    with servers(_settings()) as live:
+        broker = _broker(live)
+        try:
+            dead = list_dead(broker.client, broker.namespace, queue=queue, limit=limit)
+        finally:
+            close_broker(broker)
+    if not dead:
+        click.echo("no failed jobs")
+        return
+    for d in dead:
+        click.echo(
+            f"{d.message_id}  {d.failed_at:%Y-%m-%d %H:%M:%S}Z  {d.queue}/{d.actor}  "
+            f"attempts={d.attempts}  {d.error}"
+        )
+        if show_tb and d.traceback:
+            click.echo("    " + d.traceback.rstrip().replace("\n", "\n    "))
+
+
+@jobs.command("retry")
+@click.argument("ids", nargs=-1)
+@click.option("--all", "retry_all", is_flag=True, help="Requeue every dead-lettered job.")
+def jobs_retry(ids: tuple[str, ...], retry_all: bool) -> None:
+    """Requeue dead-lettered jobs by message id (or id prefix), or --all."""
+    from hub.kernel.deadletter import retry_dead
+    from hub.kernel.queue import close_broker
+
+    if bool(ids) == retry_all:
+        raise click.UsageError("give message ids or --all (not both)")
+    with servers(_settings()) as live:
+        broker = _broker(live)
+        try:
+            retried = retry_dead(broker, None if retry_all else list(ids))
+        finally:
+            close_broker(broker)
+    for d in retried:
+        click.echo(f"requeued {d.message_id}  {d.queue}/{d.actor}")
+    if not retried:
+        raise click.ClickException("no matching failed job")
+    click.echo(f"{len(retried)} job(s) requeued")
+
+
+@jobs.command("stats")
+def jobs_stats() -> None:
+    """Queue depths (ready, delayed for retry, running, dead) and outbox lag per context."""
+    import asyncio
+
+    from hub.kernel.db import Database
+    from hub.kernel.deadletter import queue_stats
+    from hub.kernel.queue import close_broker
+    from hub.kernel.relay import OutboxStatus, outbox_status
+
+    with servers(_settings()) as live:
+        assert live.database_url is not None
+        broker = _broker(live)
+        try:
+            stats = queue_stats(broker.client, broker.namespace, ("default", "events", "mail"))
+        finally:
+            close_broker(broker)
+
+        async def lags() -> list[OutboxStatus]:
+            db = Database(live.database_url or "", pool_size=1, max_overflow=0)
+            try:
+                return [await outbox_status(db, name) for name in _context_names()]
+            finally:
+                await db.dispose()
+
+        outboxes = asyncio.run(lags())
+    click.echo(f"{'queue':<24}{'ready':>8}{'delayed':>9}{'running':>9}{'dead':>7}")
+    for q in stats:
+        click.echo(f"{q.queue:<24}{q.ready:>8}{q.delayed:>9}{q.in_flight:>9}{q.dead:>7}")
+    click.echo(f"\n{'outbox':<24}{'pending':>8}{'lag (s)':>10}")
+    for o in outboxes:
+        click.echo(f"{o.schema:<24}{o.pending:>8}{o.lag_s:>10.1f}")
+
+
+@main.group()
+def mail() -> None:
+    """The development mailbox (HUB_DATA_DIR/mail), used when HUB_SMTP_URL is unset."""
+
+
+@mail.command("list")
+@click.option("--to", default=None, help="Only mail to this address.")
+def mail_list(to: str | None) -> None:
+    """List stored mail, oldest first."""
+    from hub.kernel.mail import Mailbox, mailbox_dir
+
+    settings = _settings()
+    mails = Mailbox(mailbox_dir(settings)).list(to=to)
+    if not mails:
+        click.echo(f"no mail in {mailbox_dir(settings)}")
+        return
+    for m in mails:
+        click.echo(f"{m.id}  {m.sent_at:%Y-%m-%d %H:%M:%S}Z  {', '.join(m.to)}  {m.subject}")
+
+
+@mail.command("show")
+@click.argument("mail_id")
+@click.option("--html", "show_html", is_flag=True, help="Print the HTML part too.")
+@click.option("--raw", "show_raw", is_flag=True, help="Print the message as sent (.eml).")
+def mail_show(mail_id: str, show_html: bool, show_raw: bool) -> None:
+    """Print one stored mail (MAIL_ID may be a unique prefix)."""
+    from hub.kernel.mail import Mailbox, mailbox_dir
+
+    box = Mailbox(mailbox_dir(_settings()))
+    found = box.get(mail_id)
+    if found is None:
+        raise click.ClickException(f"no single mail matches {mail_id!r} (see `hub mail list`)")
+    if show_raw:
+        click.echo((box.raw(found.id) or b"").decode("utf-8", "replace"))
+        return
+    click.echo(f"Id:      {found.id}")
+    click.echo(f"Date:    {found.sent_at:%Y-%m-%d %H:%M:%S}Z")
+    click.echo(f"From:    {found.sender}")
+    click.echo(f"To:      {', '.join(found.to)}")
+    click.echo(f"Subject: {found.subject}")
+    click.echo("")
+    click.echo(found.text.rstrip())
+    links = found.links()
+    if links:
+        click.echo("\nLinks:\n" + "\n".join(f"  {link}" for link in links))
+    if show_html and found.html:
+        click.echo("\n--- html ---\n" + found.html)
 
 
 def _add_context_commands() -> None:

@@ -14,7 +14,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import MetaData
 
 if TYPE_CHECKING:
+    from hub.kernel.jobs import JobSpec
     from hub.kernel.runtime import Kernel
+    from hub.kernel.scheduler import Periodic
+    from hub.kernel.subscribers import Subscription
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,8 @@ class ContextModule:
     metadata: MetaData
     depends_on: tuple[str, ...] = ()
     route_handlers: Sequence[Any] = ()
+    #: Handlers served at the site root rather than under /api/v1 (e.g. /.well-known/...).
+    root_route_handlers: Sequence[Any] = ()
     permissions: Sequence[tuple[str, str]] = ()
     #: Litestar dependency providers the context's controllers need (name -> Provide).
     dependencies: dict[str, Any] = field(default_factory=dict)
@@ -31,6 +36,12 @@ class ContextModule:
     #: Called once the kernel is up (database and Redis connected).
     on_startup: Sequence[Callable[[Kernel], Awaitable[None]]] = ()
     on_shutdown: Sequence[Callable[[Kernel], Awaitable[None]]] = ()
+    #: Integration events this context consumes: ``Subscription(Event, handler)``.
+    subscriptions: Sequence[Subscription] = ()
+    #: Background jobs (``hub.kernel.jobs.job``) its services queue with ``queue_job``.
+    jobs: Sequence[JobSpec] = ()
+    #: Recurring jobs (cron) the scheduler runs.
+    periodic: Sequence[Periodic] = ()
 
     @property
     def schema(self) -> str:

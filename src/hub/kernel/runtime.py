@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from redis.asyncio import Redis
 
 from hub.kernel.cache import create_redis
 from hub.kernel.db import Database
 from hub.kernel.permissions import PermissionRegistry
+from hub.kernel.security import Authenticator, build_authenticator
 from hub.kernel.settings import Settings
 
 
@@ -20,6 +22,10 @@ class Kernel:
     db: Database = field(init=False)
     redis: Redis = field(init=False)
     permissions: PermissionRegistry = field(default_factory=PermissionRegistry)
+    security: Authenticator = field(init=False)
+    #: Per-process state a context builds at start-up (keyed by context name), so the
+    #: kernel can carry it without knowing its type.
+    extensions: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.db = Database(
@@ -29,6 +35,7 @@ class Kernel:
             echo=self.settings.db_echo,
         )
         self.redis = create_redis(self.redis_url)
+        self.security = build_authenticator(self.settings, self.redis)
 
     async def close(self) -> None:
         await self.redis.aclose()

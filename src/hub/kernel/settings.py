@@ -51,6 +51,23 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     job_min_backoff_ms: int = 1_000
     job_max_backoff_ms: int = 300_000
     job_time_limit_ms: int = 600_000
+    #: A worker silent this long is presumed dead and its unacked jobs run again.
+    job_heartbeat_timeout_ms: int = 60_000
+    #: Out of a million broker commands, how many also run queue maintenance.
+    job_maintenance_chance: int = 1_000
+    job_dead_message_ttl_ms: int = 7 * 86_400_000
+    #: Longest pause of an idle worker between two polls of a queue.
+    worker_idle_poll_ms: int = 200
+    #: Serve the worker's Prometheus metrics on this port (``hub worker``); unset: off.
+    worker_metrics_port: int | None = None
+    relay_batch_size: int = 500
+    #: Most events of one subscriber carried (and handled in one transaction) per message.
+    event_run_size: int = 50
+    relay_sweep_interval_ms: int = 1_000
+    #: Under a stream of commits, wait this long after a wake-up for more to batch with it.
+    relay_coalesce_ms: int = 20
+    outbox_retention_days: int = 7
+    inbox_retention_days: int = 30
     smtp_url: str | None = None
     mail_from: str = "Hub <no-reply@localhost>"
     # Identity: tokens and sessions (docs/notes/identity.md explains each choice).

@@ -1,0 +1,1 @@
+"""HTTP controllers of identity: parse, authorise, call a service, shape the answer."""

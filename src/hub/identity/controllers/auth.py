@@ -1,0 +1,248 @@
+"""/auth: registration, sign-in, tokens, passwords and the caller's profile."""
+
+from __future__ import annotations
+
+import structlog
+from litestar import Controller, Response, get, patch, post
+from litestar.background_tasks import BackgroundTask
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
+from msgspec import UNSET
+
+from hub.identity.controllers.convert import BEARER, me_out, tokens_out
+from hub.identity.deps import identity_of
+from hub.identity.schemas import (
+    Accepted,
+    AccessTokenOut,
+    ChangePasswordIn,
+    Done,
+    ForgotIn,
+    LoginIn,
+    MeOut,
+    MePatch,
+    MfaRequiredOut,
+    MfaVerifyIn,
+    PasswordChangedOut,
+    ReauthenticateIn,
+    RefreshIn,
+    RegisterIn,
+    ResetIn,
+    TokenIn,
+    TokensOut,
+)
+from hub.identity.services.auth import MfaChallenge
+from hub.identity.services.container import Identity
+from hub.identity.services.runtime import ClientInfo
+from hub.kernel.security import Principal
+
+log = structlog.get_logger("hub.identity")
+
+REGISTERED = Accepted(
+    status="accepted",
+    detail="If this address can be registered, a confirmation link is on its way to it.",
+)
+RESET_REQUESTED = Accepted(
+    status="accepted",
+    detail="If an account uses this address, a reset link is on its way to it.",
+)
+
+
+async def _forgot_in_background(identity: Identity, email: str) -> None:
+    try:
+        await identity.accounts.forgot_password(email)
+    except Exception:
+        log.exception("password_reset_request_failed")
+
+
+class AuthController(Controller):
+    path = "/auth"
+    tags = ["Identity: authentication"]
+
+    @post(
+        "/register",
+        status_code=202,
+        operation_id="register",
+        summary="Create an account; a confirmation link is e-mailed",
+        description="Answers the same whether or not the address already has an account "
+        "(its owner is e-mailed instead).",
+    )
+    async def register(self, data: JSONBody[RegisterIn], state: State) -> Accepted:
+        await identity_of(state).accounts.register(data.email, data.password, data.display_name)
+        return REGISTERED
+
+    @post(
+        "/verify-email",
+        status_code=200,
+        operation_id="verifyEmail",
+        summary="Confirm an address with the e-mailed token",
+    )
+    async def verify_email(
+        self,
+        data: JSONBody[TokenIn],
+        state: State,
+        client_info: NamedDependency[ClientInfo],
+    ) -> Done:
+        await identity_of(state).accounts.verify_email(data.token, client_info)
+        return Done(status="verified")
+
+    @post(
+        "/login",
+        status_code=200,
+        operation_id="login",
+        summary="Password sign-in: tokens, or an MFA challenge when a second factor is on",
+    )
+    async def login(
+        self,
+        data: JSONBody[LoginIn],
+        state: State,
+        client_info: NamedDependency[ClientInfo],
+    ) -> TokensOut | MfaRequiredOut:
+        result = await identity_of(state).auth.login(data.email, data.password, client_info)
+        if isinstance(result, MfaChallenge):
+            return MfaRequiredOut(
+                mfa_token=result.token, expires_in=result.expires_in, methods=list(result.methods)
+            )
+        return tokens_out(result)
+
+    @post(
+        "/mfa/verify",
+        status_code=200,
+        operation_id="verifyMfa",
+        summary="Answer the MFA challenge with a TOTP code or a recovery code",
+    )
+    async def verify_mfa(
+        self,
+        data: JSONBody[MfaVerifyIn],
+        state: State,
+        client_info: NamedDependency[ClientInfo],
+    ) -> TokensOut:
+        issued = await identity_of(state).auth.complete_mfa(
+            data.mfa_token, client_info, code=data.code, recovery_code=data.recovery_code
+        )
+        return tokens_out(issued)
+
+    @post(
+        "/refresh",
+        status_code=200,
+        operation_id="refreshTokens",
+        summary="Rotate the refresh token; a reused one revokes its whole session",
+    )
+    async def refresh(
+        self,
+        data: JSONBody[RefreshIn],
+        state: State,
+        client_info: NamedDependency[ClientInfo],
+    ) -> TokensOut:
+        return tokens_out(await identity_of(state).auth.refresh(data.refresh_token, client_info))
+
+    @post(
+        "/logout",
+        status_code=204,
+        operation_id="logout",
+        summary="End the current session (its access and refresh tokens stop working)",
+        security=BEARER,
+    )
+    async def logout(self, principal: NamedDependency[Principal], state: State) -> None:
+        await identity_of(state).auth.logout(principal)
+
+    @post(
+        "/reauthenticate",
+        status_code=200,
+        operation_id="reauthenticate",
+        summary="Prove the password (and second factor) again before a sensitive action",
+        security=BEARER,
+    )
+    async def reauthenticate(
+        self,
+        data: JSONBody[ReauthenticateIn],
+        principal: NamedDependency[Principal],
+        state: State,
+        client_info: NamedDependency[ClientInfo],
+    ) -> AccessTokenOut:
+        token = await identity_of(state).auth.reauthenticate(
+            principal,
+            data.password,
+            client_info,
+            code=data.code,
+            recovery_code=data.recovery_code,
+        )
+        return AccessTokenOut(access_token=token.token, expires_in=token.expires_in)
+
+    @post(
+        "/password/forgot",
+        status_code=202,
+        operation_id="forgotPassword",
+        summary="E-mail a reset link; the same answer whether or not the account exists",
+    )
+    async def forgot_password(self, data: JSONBody[ForgotIn], state: State) -> Response[Accepted]:
+        # The lookup and the e-mail happen after the answer is sent, so neither the body
+        # nor the timing tells whether the address has an account.
+        return Response(
+            RESET_REQUESTED,
+            status_code=202,
+            background=BackgroundTask(_forgot_in_background, identity_of(state), data.email),
+        )
+
+    @post(
+        "/password/reset",
+        status_code=200,
+        operation_id="resetPassword",
+        summary="Set a new password with the e-mailed token (signs every device out)",
+    )
+    async def reset_password(
+        self,
+        data: JSONBody[ResetIn],
+        state: State,
+        client_info: NamedDependency[ClientInfo],
+    ) -> Done:
+        await identity_of(state).accounts.reset_password(data.token, data.new_password, client_info)
+        return Done(status="password_reset")
+
+    @post(
+        "/password/change",
+        status_code=200,
+        operation_id="changePassword",
+        summary="Change the password (needs the current one); may end the other sessions",
+        security=BEARER,
+    )
+    async def change_password(
+        self,
+        data: JSONBody[ChangePasswordIn],
+        principal: NamedDependency[Principal],
+        state: State,
+        client_info: NamedDependency[ClientInfo],
+    ) -> PasswordChangedOut:
+        ended = await identity_of(state).accounts.change_password(
+            principal,
+            data.current_password,
+            data.new_password,
+            client_info,
+            end_other_sessions=data.end_other_sessions,
+        )
+        return PasswordChangedOut(sessions_ended=ended)
+
+    @get("/me", operation_id="getMe", summary="The caller's profile", security=BEARER)
+    async def me(self, token_principal: NamedDependency[Principal], state: State) -> MeOut:
+        # token_principal skips the Redis revocation lookup: profile() reads the session
+        # row in the same query and refuses a revoked one.
+        return me_out(await identity_of(state).accounts.profile(token_principal))
+
+    @patch(
+        "/me",
+        operation_id="updateMe",
+        summary="Change the display name, or start an e-mail change (needs a recent sign-in)",
+        security=BEARER,
+    )
+    async def update_me(
+        self,
+        data: JSONBody[MePatch],
+        principal: NamedDependency[Principal],
+        state: State,
+    ) -> MeOut:
+        profile = await identity_of(state).accounts.update_profile(
+            principal,
+            display_name=None if data.display_name is UNSET else data.display_name,
+            email=None if data.email is UNSET else data.email,
+        )
+        return me_out(profile)

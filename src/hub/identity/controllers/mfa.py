@@ -1,0 +1,68 @@
+"""/auth/mfa: TOTP enrolment and recovery codes."""
+
+from __future__ import annotations
+
+from litestar import Controller, delete, post
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
+
+from hub.identity.controllers.convert import BEARER
+from hub.identity.deps import identity_of
+from hub.identity.schemas import CodeIn, RecoveryCodesOut, TotpSetupOut
+from hub.identity.services.runtime import ClientInfo
+from hub.kernel.security import Principal
+
+
+class MfaController(Controller):
+    path = "/auth/mfa"
+    tags = ["Identity: two-step verification"]
+    security = BEARER
+
+    @post(
+        "/totp/setup",
+        status_code=200,
+        operation_id="setupTotp",
+        summary="Start TOTP enrolment: a secret and its otpauth:// URI (QR code)",
+    )
+    async def setup(self, principal: NamedDependency[Principal], state: State) -> TotpSetupOut:
+        secret, uri = await identity_of(state).mfa.setup(principal)
+        return TotpSetupOut(secret=secret, otpauth_uri=uri)
+
+    @post(
+        "/totp/confirm",
+        status_code=200,
+        operation_id="confirmTotp",
+        summary="Finish enrolment with a code; returns the recovery codes (shown once)",
+    )
+    async def confirm(
+        self,
+        data: JSONBody[CodeIn],
+        principal: NamedDependency[Principal],
+        state: State,
+        client_info: NamedDependency[ClientInfo],
+    ) -> RecoveryCodesOut:
+        codes = await identity_of(state).mfa.confirm(principal, data.code, client_info)
+        return RecoveryCodesOut(recovery_codes=codes)
+
+    @delete(
+        "/totp",
+        status_code=204,
+        operation_id="disableTotp",
+        summary="Turn two-step verification off (needs a recent sign-in)",
+    )
+    async def disable(self, principal: NamedDependency[Principal], state: State) -> None:
+        await identity_of(state).mfa.disable(principal)
+
+    @post(
+        "/recovery-codes",
+        status_code=200,
+        operation_id="regenerateRecoveryCodes",
+        summary="Replace the recovery codes (needs a recent sign-in)",
+    )
+    async def regenerate(
+        self, principal: NamedDependency[Principal], state: State
+    ) -> RecoveryCodesOut:
+        return RecoveryCodesOut(
+            recovery_codes=await identity_of(state).mfa.regenerate_codes(principal)
+        )

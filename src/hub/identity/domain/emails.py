@@ -1,0 +1,23 @@
+"""E-mail addresses as identity compares them."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_SHAPE = re.compile(r"^[^@\s]+@[^@\s.][^@\s]*$")
+MAX_LENGTH = 254
+
+
+def normalise_email(raw: str) -> str:
+    """One spelling per mailbox: NFKC, trimmed, lower-cased (local part included).
+
+    Lower-casing the local part is what makes ``Alice@x``, ``alice@x`` and `` alice@x``
+    one account and one brute-force counter; no mainstream provider treats case as
+    significant, and treating it so would let look-alike accounts coexist.
+    """
+    return unicodedata.normalize("NFKC", raw).strip().lower()
+
+
+def is_valid_email(normalised: str) -> bool:
+    return len(normalised) <= MAX_LENGTH and bool(_SHAPE.match(normalised))

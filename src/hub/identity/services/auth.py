@@ -1,0 +1,285 @@
+"""Signing in and staying signed in: login, second factor, refresh, logout, step-up.
+
+Every refusal that could tell an attacker something answers like a wrong password: an
+unknown address (after a dummy argon2 verification, so it takes as long), a wrong
+password and a locked counter all raise the same ``invalid_credentials`` error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+import msgspec
+from sqlalchemy import select, update
+
+from hub.identity.api import LoginFailed
+from hub.identity.domain.emails import normalise_email
+from hub.identity.domain.secrets import new_token, sealer_for_token, token_hash
+from hub.identity.models import RefreshToken, Session, User
+from hub.identity.services.mfa import MfaService, invalid_code, publish_lock
+from hub.identity.services.runtime import ClientInfo, IdentityRuntime
+from hub.identity.services.sessions import IssuedTokens, SessionService, now_utc
+from hub.identity.services.tokens import AccessToken
+from hub.identity.services.users import user_by_email, user_by_id
+from hub.kernel.errors import Forbidden, Unauthorized
+from hub.kernel.security import Principal
+
+MFA_PREFIX = "hub_mfa_"
+_CHALLENGE_KEY = "hub:mfa:challenge:"
+
+
+def invalid_credentials() -> Unauthorized:
+    return Unauthorized("The e-mail address or password is wrong.", code="invalid_credentials")
+
+
+def invalid_refresh_token() -> Unauthorized:
+    return Unauthorized(
+        "The refresh token is invalid, expired or was revoked; sign in again.",
+        code="invalid_refresh_token",
+    )
+
+
+@dataclass(frozen=True)
+class MfaChallenge:
+    token: str
+    expires_in: int
+    methods: tuple[str, ...] = ("totp", "recovery_code")
+
+
+class _Challenge(msgspec.Struct, frozen=True):
+    user_id: uuid.UUID
+    methods: list[str]
+
+
+def _challenge_key(token: str) -> str:
+    return _CHALLENGE_KEY + hashlib.sha256(token.encode()).hexdigest()
+
+
+class AuthService:
+    def __init__(self, rt: IdentityRuntime, sessions: SessionService, mfa: MfaService) -> None:
+        self.rt = rt
+        self.sessions = sessions
+        self.mfa = mfa
+
+    async def _failed(
+        self, *, user_id: uuid.UUID | None, email: str, reason: str, client: ClientInfo
+    ) -> None:
+        async with self.rt.uow() as uow:
+            uow.publish(
+                LoginFailed(
+                    actor_id=str(user_id) if user_id else None,
+                    user_id=user_id,
+                    email=email,
+                    reason=reason,
+                    ip=client.ip,
+                )
+            )
+            await uow.commit()
+
+    async def check_password(self, email_raw: str, password: str, client: ClientInfo) -> User:
+        """The account whose password this is, or ``invalid_credentials`` (throttled)."""
+        email = normalise_email(email_raw)
+        throttle = self.rt.throttle
+        attempt = await throttle.acquire(throttle.account(email), throttle.ip(client.ip))
+        if not attempt.allowed:
+            await publish_lock(self.rt, attempt, user_id=None, email=email, ip=client.ip)
+            raise invalid_credentials()
+        user = await user_by_email(self.rt, email)
+        if user is None:
+            await self.rt.hasher.verify_dummy(password)
+            await self._failed(user_id=None, email=email, reason="unknown_account", client=client)
+            raise invalid_credentials()
+        if not await self.rt.hasher.verify(user.password_hash, password):
+            await self._failed(
+                user_id=user.id, email=email, reason="invalid_password", client=client
+            )
+            raise invalid_credentials()
+        await throttle.succeeded(attempt)
+        if self.rt.hasher.needs_rehash(user.password_hash):
+            new_hash = await self.rt.hasher.hash(password)
+            async with self.rt.uow() as uow:
+                await uow.session.execute(
+                    update(User)
+                    .where(User.id == user.id, User.password_hash == user.password_hash)
+                    .values(password_hash=new_hash)
+                )
+                await uow.commit()
+        return user
+
+    @staticmethod
+    def ensure_may_sign_in(user: User) -> None:
+        """Only reached with the right password, so these answers reveal nothing new."""
+        if user.disabled_at is not None:
+            raise Forbidden("This account is disabled.", code="account_disabled")
+        if user.email_verified_at is None:
+            raise Forbidden(
+                "Confirm your e-mail address first: open the link we sent you.",
+                code="email_not_verified",
+            )
+
+    async def _open_session(
+        self, user: User, methods: list[str], client: ClientInfo
+    ) -> IssuedTokens:
+        async with self.rt.uow() as uow:
+            session, refresh = await self.sessions.open(uow, user, methods, client)
+            await uow.commit()
+        expires = session.created_at + timedelta(seconds=self.rt.settings.refresh_token_ttl_seconds)
+        return await self.sessions.tokens(user, session, refresh, expires)
+
+    async def login(
+        self, email: str, password: str, client: ClientInfo
+    ) -> IssuedTokens | MfaChallenge:
+        user = await self.check_password(email, password, client)
+        self.ensure_may_sign_in(user)
+        if not user.mfa_enabled:
+            return await self._open_session(user, ["pwd"], client)
+        token = new_token(MFA_PREFIX)
+        ttl = self.rt.settings.mfa_challenge_ttl_seconds
+        await self.rt.redis.set(
+            _challenge_key(token),
+            msgspec.json.encode(_Challenge(user_id=user.id, methods=["pwd"])),
+            ex=ttl,
+        )
+        return MfaChallenge(token=token, expires_in=ttl)
+
+    async def complete_mfa(
+        self,
+        challenge_token: str,
+        client: ClientInfo,
+        *,
+        code: str | None,
+        recovery_code: str | None,
+    ) -> IssuedTokens:
+        key = _challenge_key(challenge_token)
+        raw = await self.rt.redis.get(key)
+        if raw is None:
+            throttle = self.rt.throttle
+            attempt = await throttle.acquire(throttle.ip(client.ip))
+            await publish_lock(self.rt, attempt, user_id=None, email=None, ip=client.ip)
+            raise Unauthorized(
+                "The sign-in attempt expired or is unknown; sign in again.",
+                code="invalid_mfa_challenge",
+            )
+        challenge = msgspec.json.decode(raw, type=_Challenge)
+        user = await user_by_id(self.rt, challenge.user_id)
+        if user is None:
+            raise invalid_code()
+        method = await self.mfa.check(user, client, code=code, recovery_code=recovery_code)
+        if not await self.rt.redis.delete(key):
+            raise invalid_code()  # a concurrent request completed this challenge first
+        self.ensure_may_sign_in(user)
+        return await self._open_session(user, [*challenge.methods, method], client)
+
+    async def refresh(self, raw: str, client: ClientInfo) -> IssuedTokens:
+        now = now_utc()
+        grace = timedelta(seconds=self.rt.settings.refresh_grace_seconds)
+        reused: list[uuid.UUID] = []
+        issued: IssuedTokens | None = None
+        async with self.rt.uow() as uow:
+            row = (
+                await uow.session.execute(
+                    select(RefreshToken, Session, User)
+                    .join(Session, RefreshToken.session_id == Session.id)
+                    .join(User, Session.user_id == User.id)
+                    .where(RefreshToken.token_hash == token_hash(raw))
+                    .with_for_update(of=RefreshToken)
+                )
+            ).first()
+            if row is None:
+                raise invalid_refresh_token()
+            current, session, user = row
+            usable = (
+                session.revoked_at is None and user.disabled_at is None and current.expires_at > now
+            )
+            if not usable:
+                raise invalid_refresh_token()
+            if current.rotated_at is None:
+                successor_raw, successor = self.sessions.new_refresh_token(session.id, now)
+                uow.session.add(successor)
+                current.rotated_at = now
+                current.successor_sealed = sealer_for_token(raw).seal(successor_raw.encode())
+                session.last_seen_at = now
+                session.ip = client.ip
+                await uow.commit()
+                issued = await self.sessions.tokens(
+                    user, session, successor_raw, successor.expires_at
+                )
+            elif now - current.rotated_at <= grace and current.successor_sealed is not None:
+                # A concurrent tab presented the same token: hand it the same successor,
+                # so several tabs never fork the family (or trip reuse detection).
+                successor_raw = sealer_for_token(raw).open(current.successor_sealed).decode()
+                known = await uow.session.scalar(
+                    select(RefreshToken.expires_at).where(
+                        RefreshToken.token_hash == token_hash(successor_raw)
+                    )
+                )
+                if known is None:
+                    raise invalid_refresh_token()
+                issued = await self.sessions.tokens(user, session, successor_raw, known)
+            else:
+                reused = await self.sessions.revoke_where(
+                    uow, user_id=user.id, session_id=session.id, reason="refresh_token_reuse"
+                )
+                await uow.commit()
+        if issued is None:
+            await self.sessions.stop_access_tokens(reused)
+            raise invalid_refresh_token()
+        return issued
+
+    async def logout(self, principal: Principal) -> None:
+        if principal.session_id is None:
+            return
+        async with self.rt.uow() as uow:
+            ids = await self.sessions.revoke_where(
+                uow, user_id=principal.user_id, session_id=principal.session_id, reason="logout"
+            )
+            await uow.commit()
+        # Even an already-revoked session gets its access tokens stopped again: cheap, safe.
+        await self.sessions.stop_access_tokens(ids or [principal.session_id])
+
+    async def reauthenticate(
+        self,
+        principal: Principal,
+        password: str,
+        client: ClientInfo,
+        *,
+        code: str | None,
+        recovery_code: str | None,
+    ) -> AccessToken:
+        """Step-up: prove the secrets again to make this session's authentication recent."""
+        user = await user_by_id(self.rt, principal.user_id)
+        if user is None or principal.session_id is None:
+            raise invalid_credentials()
+        user = await self.check_password(user.email, password, client)
+        self.ensure_may_sign_in(user)
+        methods = ["pwd"]
+        if user.mfa_enabled:
+            if not code and not recovery_code:
+                raise Unauthorized(
+                    "Two-step verification is on: send a code with the password.",
+                    code="mfa_required",
+                )
+            methods.append(
+                await self.mfa.check(user, client, code=code, recovery_code=recovery_code)
+            )
+        now = now_utc()
+        async with self.rt.uow() as uow:
+            updated = await uow.session.execute(
+                update(Session)
+                .where(Session.id == principal.session_id, Session.revoked_at.is_(None))
+                .values(auth_time=now, amr=",".join(methods), last_seen_at=now)
+                .returning(Session.id)
+            )
+            if updated.first() is None:
+                raise Unauthorized("The session has ended; sign in again.", code="invalid_token")
+            await uow.commit()
+        return await self.rt.tokens.issue(
+            user_id=user.id,
+            session_id=principal.session_id,
+            auth_time=now,
+            amr=methods,
+            is_platform_admin=user.is_platform_admin,
+        )

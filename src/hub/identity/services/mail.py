@@ -1,0 +1,97 @@
+"""Security e-mails of identity, rendered from ``templates/`` and queued in the same
+unit of work as the change they announce (a rolled-back change sends nothing)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import urlencode
+
+from hub.kernel.db import UnitOfWork
+from hub.kernel.mail import MailTemplates, queue_mail
+from hub.kernel.settings import Settings
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+class IdentityMail:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.templates = MailTemplates(TEMPLATES)
+
+    def link(self, page: str, token: str) -> str:
+        """A link into the frontend, which POSTs the token to the matching endpoint."""
+        return f"{self.settings.public_url.rstrip('/')}/{page}?{urlencode({'token': token})}"
+
+    def _send(self, uow: UnitOfWork, name: str, to: str, **context: object) -> None:
+        queue_mail(uow, self.templates.render(name, to=to, context=context))
+
+    def verify_email(self, uow: UnitOfWork, *, to: str, display_name: str, token: str) -> None:
+        self._send(
+            uow,
+            "verify_email",
+            to,
+            display_name=display_name,
+            email=to,
+            link=self.link("verify-email", token),
+            valid_hours=self.settings.email_verification_ttl_seconds // 3600,
+        )
+
+    def confirm_new_email(self, uow: UnitOfWork, *, to: str, display_name: str, token: str) -> None:
+        self._send(
+            uow,
+            "confirm_new_email",
+            to,
+            display_name=display_name,
+            email=to,
+            link=self.link("verify-email", token),
+            valid_hours=self.settings.email_verification_ttl_seconds // 3600,
+        )
+
+    def account_exists(self, uow: UnitOfWork, *, to: str, display_name: str, token: str) -> None:
+        self._send(
+            uow,
+            "account_exists",
+            to,
+            display_name=display_name,
+            email=to,
+            link=self.link("reset-password", token),
+            valid_minutes=self.settings.password_reset_ttl_seconds // 60,
+        )
+
+    def password_reset(self, uow: UnitOfWork, *, to: str, display_name: str, token: str) -> None:
+        self._send(
+            uow,
+            "password_reset",
+            to,
+            display_name=display_name,
+            email=to,
+            link=self.link("reset-password", token),
+            valid_minutes=self.settings.password_reset_ttl_seconds // 60,
+        )
+
+    def password_changed(
+        self, uow: UnitOfWork, *, to: str, display_name: str, how: str, when: datetime
+    ) -> None:
+        self._send(
+            uow,
+            "password_changed",
+            to,
+            display_name=display_name,
+            email=to,
+            how=how,
+            when=when.strftime("%Y-%m-%d %H:%M"),
+        )
+
+    def mfa_changed(
+        self, uow: UnitOfWork, *, to: str, display_name: str, enabled: bool, when: datetime
+    ) -> None:
+        self._send(
+            uow,
+            "mfa_changed",
+            to,
+            display_name=display_name,
+            email=to,
+            enabled=enabled,
+            when=when.strftime("%Y-%m-%d %H:%M"),
+        )

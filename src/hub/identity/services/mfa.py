@@ -1,0 +1,258 @@
+"""Second factors: TOTP enrolment and checks, recovery codes.
+
+A TOTP code is accepted once: the accepted time step is stored and a conditional UPDATE
+only moves it forward, so a replayed code (or a concurrent second use) changes no row and
+is refused, across every process. Recovery codes are single use the same way.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, insert, or_, select, update
+
+from hub.identity.api import LoginFailed, LoginLocked, MfaDisabled, MfaEnabled
+from hub.identity.domain import totp
+from hub.identity.domain.secrets import keyed_hash, new_recovery_codes, normalise_recovery_code
+from hub.identity.models import RecoveryCode, TotpCredential, User
+from hub.identity.services.runtime import ClientInfo, IdentityRuntime
+from hub.identity.services.throttle import Attempt
+from hub.identity.services.users import user_by_id
+from hub.kernel.db import UnitOfWork
+from hub.kernel.errors import Conflict, NotFound, Unauthorized
+from hub.kernel.security import Principal, require_recent_authentication
+
+TOTP_ISSUER = "Hub"
+
+
+def invalid_code() -> Unauthorized:
+    return Unauthorized("The code is wrong or was already used.", code="invalid_code")
+
+
+async def publish_lock(
+    rt: IdentityRuntime,
+    attempt: Attempt,
+    *,
+    user_id: uuid.UUID | None,
+    email: str | None,
+    ip: str,
+) -> None:
+    """Record the attempt that locked a counter (refusals by the lock are not recorded)."""
+    if attempt.newly_locked is None:
+        return
+    async with rt.uow() as uow:
+        uow.publish(
+            LoginLocked(
+                user_id=user_id,
+                email=email,
+                scope=attempt.newly_locked.kind,
+                ip=ip,
+                locked_seconds=attempt.locked_ms // 1000,
+            )
+        )
+        await uow.commit()
+
+
+class MfaService:
+    def __init__(self, rt: IdentityRuntime) -> None:
+        self.rt = rt
+
+    def _codes(self, uow: UnitOfWork, user_id: uuid.UUID) -> list[str]:
+        codes = new_recovery_codes()
+        uow.session.add_all(
+            RecoveryCode(
+                user_id=user_id,
+                code_hash=keyed_hash(self.rt.recovery_key, normalise_recovery_code(code)),
+            )
+            for code in codes
+        )
+        return codes
+
+    async def _user(self, principal: Principal) -> User:
+        user = await user_by_id(self.rt, principal.user_id)
+        if user is None or user.disabled_at is not None:
+            raise Unauthorized("The account is not available.", code="invalid_token")
+        return user
+
+    async def setup(self, principal: Principal) -> tuple[str, str]:
+        """Start (or restart) enrolment: a new secret, unconfirmed until a code proves it."""
+        user = await self._user(principal)
+        if user.mfa_enabled:
+            raise Conflict(
+                "Two-step verification is already on; turn it off first to re-enrol.",
+                code="mfa_already_enabled",
+            )
+        secret = totp.new_secret()
+        sealed = self.rt.totp_sealer.seal(secret.encode(), context=str(user.id).encode())
+        async with self.rt.uow() as uow:
+            await uow.session.execute(
+                delete(TotpCredential).where(TotpCredential.user_id == user.id)
+            )
+            await uow.session.execute(
+                insert(TotpCredential).values(user_id=user.id, secret_sealed=sealed)
+            )
+            await uow.commit()
+        uri = totp.provisioning_uri(secret, account=user.email, issuer=TOTP_ISSUER)
+        return secret, uri
+
+    def _secret(self, credential: TotpCredential) -> str:
+        return self.rt.totp_sealer.open(
+            credential.secret_sealed, context=str(credential.user_id).encode()
+        ).decode()
+
+    async def confirm(self, principal: Principal, code: str, client: ClientInfo) -> list[str]:
+        user = await self._user(principal)
+        if user.mfa_enabled:
+            raise Conflict("Two-step verification is already on.", code="mfa_already_enabled")
+        attempt = await self.rt.throttle.acquire(
+            self.rt.throttle.mfa(user.id), self.rt.throttle.ip(client.ip)
+        )
+        if not attempt.allowed:
+            await publish_lock(self.rt, attempt, user_id=user.id, email=user.email, ip=client.ip)
+            raise invalid_code()
+        async with self.rt.uow() as uow:
+            credential = await uow.session.scalar(
+                select(TotpCredential)
+                .where(TotpCredential.user_id == user.id, TotpCredential.confirmed_at.is_(None))
+                .with_for_update()
+            )
+            if credential is None:
+                raise NotFound(
+                    "No enrolment in progress: start with POST /auth/mfa/totp/setup.",
+                    code="mfa_not_started",
+                )
+            step = totp.matching_step(self._secret(credential), code)
+            if step is None:
+                uow.publish(
+                    LoginFailed(
+                        actor_id=str(user.id),
+                        user_id=user.id,
+                        email=user.email,
+                        reason="invalid_otp",
+                        ip=client.ip,
+                    )
+                )
+                await uow.commit()
+                raise invalid_code()
+            now = datetime.now(UTC)
+            credential.confirmed_at = now
+            credential.last_used_step = step
+            await uow.session.execute(
+                update(User).where(User.id == user.id).values(mfa_enabled=True)
+            )
+            await uow.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+            codes = self._codes(uow, user.id)
+            uow.publish(MfaEnabled(actor_id=str(user.id), user_id=user.id, method="totp"))
+            self.rt.mail.mfa_changed(
+                uow, to=user.email, display_name=user.display_name, enabled=True, when=now
+            )
+            await uow.commit()
+        await self.rt.throttle.succeeded(attempt)
+        return codes
+
+    async def disable(self, principal: Principal) -> None:
+        require_recent_authentication(principal, self.rt.settings.recent_auth_seconds)
+        user = await self._user(principal)
+        async with self.rt.uow() as uow:
+            result = await uow.session.execute(
+                delete(TotpCredential)
+                .where(TotpCredential.user_id == user.id)
+                .returning(TotpCredential.confirmed_at)
+            )
+            confirmed = [row for row in result if row.confirmed_at is not None]
+            await uow.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+            await uow.session.execute(
+                update(User).where(User.id == user.id).values(mfa_enabled=False)
+            )
+            if confirmed:
+                now = datetime.now(UTC)
+                uow.publish(MfaDisabled(actor_id=str(user.id), user_id=user.id, method="totp"))
+                self.rt.mail.mfa_changed(
+                    uow, to=user.email, display_name=user.display_name, enabled=False, when=now
+                )
+            await uow.commit()
+        if not confirmed:
+            raise NotFound("Two-step verification is not on.", code="mfa_not_enabled")
+
+    async def regenerate_codes(self, principal: Principal) -> list[str]:
+        require_recent_authentication(principal, self.rt.settings.recent_auth_seconds)
+        user = await self._user(principal)
+        if not user.mfa_enabled:
+            raise NotFound("Two-step verification is not on.", code="mfa_not_enabled")
+        async with self.rt.uow() as uow:
+            await uow.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+            codes = self._codes(uow, user.id)
+            await uow.commit()
+        return codes
+
+    async def check(
+        self,
+        user: User,
+        client: ClientInfo,
+        *,
+        code: str | None,
+        recovery_code: str | None,
+    ) -> str:
+        """Prove the second factor of ``user``; returns the RFC 8176 method used."""
+        throttle = self.rt.throttle
+        attempt = await throttle.acquire(throttle.mfa(user.id), throttle.ip(client.ip))
+        if not attempt.allowed:
+            await publish_lock(self.rt, attempt, user_id=user.id, email=user.email, ip=client.ip)
+            raise invalid_code()
+        method: str | None = None
+        async with self.rt.uow() as uow:
+            if code:
+                credential = await uow.session.scalar(
+                    select(TotpCredential).where(
+                        TotpCredential.user_id == user.id,
+                        TotpCredential.confirmed_at.is_not(None),
+                    )
+                )
+                step = (
+                    totp.matching_step(self._secret(credential), code)
+                    if credential is not None
+                    else None
+                )
+                if step is not None:
+                    moved = await uow.session.execute(
+                        update(TotpCredential)
+                        .where(
+                            TotpCredential.user_id == user.id,
+                            or_(
+                                TotpCredential.last_used_step.is_(None),
+                                TotpCredential.last_used_step < step,
+                            ),
+                        )
+                        .values(last_used_step=step)
+                        .returning(TotpCredential.user_id)
+                    )
+                    method = "otp" if moved.first() is not None else None
+            elif recovery_code:
+                digest = keyed_hash(self.rt.recovery_key, normalise_recovery_code(recovery_code))
+                used = await uow.session.execute(
+                    update(RecoveryCode)
+                    .where(
+                        RecoveryCode.user_id == user.id,
+                        RecoveryCode.code_hash == digest,
+                        RecoveryCode.used_at.is_(None),
+                    )
+                    .values(used_at=datetime.now(UTC))
+                    .returning(RecoveryCode.id)
+                )
+                method = "rec" if used.first() is not None else None
+            if method is None:
+                uow.publish(
+                    LoginFailed(
+                        actor_id=str(user.id),
+                        user_id=user.id,
+                        email=user.email,
+                        reason="invalid_recovery_code" if not code else "invalid_otp",
+                        ip=client.ip,
+                    )
+                )
+            await uow.commit()
+        if method is None:
+            raise invalid_code()
+        await throttle.succeeded(attempt)
+        return method

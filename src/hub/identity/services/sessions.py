@@ -1,0 +1,199 @@
+"""Sessions (signed-in devices) and their refresh-token families.
+
+A session *is* the family: every refresh token rotated from a login belongs to it, and
+revoking it stops the refresh tokens (rows) and the access tokens (the kernel's Redis
+revocation set) at once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select, update
+
+from hub.identity.api import LoginSucceeded, SessionRevoked
+from hub.identity.domain.secrets import new_token, token_hash
+from hub.identity.models import RefreshToken, Session, User
+from hub.identity.services.runtime import ClientInfo, IdentityRuntime
+from hub.kernel.db import UnitOfWork
+from hub.kernel.errors import Invalid, NotFound
+from hub.kernel.pagination import Page, clamp_limit, decode_cursor, page_of
+from hub.kernel.schema import new_id
+from hub.kernel.security import Principal
+
+REFRESH_PREFIX = "hub_rt_"
+_MAX_USER_AGENT = 512
+
+
+@dataclass(frozen=True)
+class IssuedTokens:
+    user_id: uuid.UUID
+    session_id: uuid.UUID
+    access_token: str
+    expires_in: int
+    refresh_token: str
+    refresh_expires_in: int
+
+
+@dataclass(frozen=True)
+class SessionView:
+    id: uuid.UUID
+    created_at: datetime
+    last_seen_at: datetime
+    auth_time: datetime
+    methods: list[str]
+    user_agent: str
+    ip: str
+    current: bool
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+class SessionService:
+    def __init__(self, rt: IdentityRuntime) -> None:
+        self.rt = rt
+
+    def new_refresh_token(self, session_id: uuid.UUID, now: datetime) -> tuple[str, RefreshToken]:
+        raw = new_token(REFRESH_PREFIX)
+        row = RefreshToken(
+            session_id=session_id,
+            token_hash=token_hash(raw),
+            created_at=now,
+            expires_at=now + timedelta(seconds=self.rt.settings.refresh_token_ttl_seconds),
+        )
+        return raw, row
+
+    async def open(
+        self, uow: UnitOfWork, user: User, methods: list[str], client: ClientInfo
+    ) -> tuple[Session, str]:
+        """Start a session for a user who just proved every factor; returns the refresh token."""
+        now = now_utc()
+        session = Session(
+            id=new_id(),
+            user_id=user.id,
+            created_at=now,
+            last_seen_at=now,
+            auth_time=now,
+            amr=",".join(methods),
+            user_agent=client.user_agent[:_MAX_USER_AGENT],
+            ip=client.ip,
+        )
+        uow.session.add(session)
+        await uow.session.flush()  # no ORM relationship orders the two inserts
+        raw, row = self.new_refresh_token(session.id, now)
+        uow.session.add(row)
+        uow.publish(
+            LoginSucceeded(
+                actor_id=str(user.id),
+                user_id=user.id,
+                session_id=session.id,
+                methods=methods,
+                ip=client.ip,
+                user_agent=session.user_agent,
+            )
+        )
+        return session, raw
+
+    async def tokens(
+        self, user: User, session: Session, refresh_token: str, refresh_expires_at: datetime
+    ) -> IssuedTokens:
+        """Mint an access token beside ``refresh_token``; reads only loaded attributes."""
+        access = await self.rt.tokens.issue(
+            user_id=user.id,
+            session_id=session.id,
+            auth_time=session.auth_time,
+            amr=[m for m in session.amr.split(",") if m],
+            is_platform_admin=user.is_platform_admin,
+        )
+        return IssuedTokens(
+            user_id=user.id,
+            session_id=session.id,
+            access_token=access.token,
+            expires_in=access.expires_in,
+            refresh_token=refresh_token,
+            refresh_expires_in=max(0, int((refresh_expires_at - now_utc()).total_seconds())),
+        )
+
+    async def revoke_where(
+        self,
+        uow: UnitOfWork,
+        *,
+        user_id: uuid.UUID,
+        reason: str,
+        session_id: uuid.UUID | None = None,
+        keep: uuid.UUID | None = None,
+    ) -> list[uuid.UUID]:
+        """Mark sessions revoked in ``uow``; call :meth:`stop_access_tokens` after commit."""
+        stmt = (
+            update(Session)
+            .where(Session.user_id == user_id, Session.revoked_at.is_(None))
+            .values(revoked_at=now_utc(), revoked_reason=reason)
+            .returning(Session.id)
+        )
+        if session_id is not None:
+            stmt = stmt.where(Session.id == session_id)
+        if keep is not None:
+            stmt = stmt.where(Session.id != keep)
+        ids = list((await uow.session.execute(stmt)).scalars())
+        for sid in ids:
+            uow.publish(
+                SessionRevoked(
+                    actor_id=str(user_id), user_id=user_id, session_id=sid, reason=reason
+                )
+            )
+        return ids
+
+    async def stop_access_tokens(self, session_ids: list[uuid.UUID]) -> None:
+        await self.rt.revocations.revoke(session_ids)
+
+    async def list(
+        self, principal: Principal, *, limit: int | None, cursor: str | None
+    ) -> Page[SessionView]:
+        size = clamp_limit(limit)
+        t = Session.__table__
+        stmt = (
+            select(t)
+            .where(Session.user_id == principal.user_id, Session.revoked_at.is_(None))
+            .order_by(Session.id.desc())
+            .limit(size + 1)
+        )
+        if cursor:
+            (last,) = decode_cursor(cursor, 1)
+            try:
+                stmt = stmt.where(Session.id < uuid.UUID(str(last)))
+            except ValueError:
+                raise Invalid(
+                    "The cursor is not valid; start again without one.",
+                    code="invalid_cursor",
+                    status_code=400,
+                ) from None
+        async with self.rt.db.read() as conn:
+            rows = list(await conn.execute(stmt))
+        views = [
+            SessionView(
+                id=s.id,
+                created_at=s.created_at,
+                last_seen_at=s.last_seen_at,
+                auth_time=s.auth_time,
+                methods=[m for m in s.amr.split(",") if m],
+                user_agent=s.user_agent,
+                ip=s.ip,
+                current=s.id == principal.session_id,
+            )
+            for s in rows
+        ]
+        return page_of(views, size, lambda v: (str(v.id),))
+
+    async def revoke(self, principal: Principal, session_id: uuid.UUID, *, reason: str) -> None:
+        async with self.rt.uow() as uow:
+            ids = await self.revoke_where(
+                uow, user_id=principal.user_id, session_id=session_id, reason=reason
+            )
+            if not ids:
+                raise NotFound("No such session.")
+            await uow.commit()
+        await self.stop_access_tokens(ids)

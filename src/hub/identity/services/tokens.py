@@ -1,0 +1,59 @@
+"""Access tokens (short-lived JWTs) the kernel verifies with the public keys alone."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+import jwt
+
+from hub.identity.services.keys import KeyRing
+from hub.kernel.security import ACCESS_TOKEN_TYPE
+from hub.kernel.settings import Settings
+
+
+@dataclass(frozen=True)
+class AccessToken:
+    token: str
+    expires_in: int
+
+
+class AccessTokens:
+    def __init__(self, keys: KeyRing, settings: Settings) -> None:
+        self.keys = keys
+        self.settings = settings
+
+    async def issue(
+        self,
+        *,
+        user_id: uuid.UUID,
+        session_id: uuid.UUID,
+        auth_time: datetime,
+        amr: list[str],
+        is_platform_admin: bool,
+    ) -> AccessToken:
+        key = await self.keys.active()
+        now = int(time.time())
+        ttl = self.settings.access_token_ttl_seconds
+        claims: dict[str, object] = {
+            "iss": self.settings.token_issuer,
+            "aud": self.settings.jwt_audience,
+            "sub": str(user_id),
+            "sid": str(session_id),
+            "iat": now,
+            "nbf": now,
+            "exp": now + ttl,
+            "auth_time": int(auth_time.timestamp()),
+            "amr": amr,
+        }
+        if is_platform_admin:
+            claims["adm"] = True
+        token = jwt.encode(
+            claims,
+            key.private_key,
+            algorithm=key.algorithm,
+            headers={"kid": key.kid, "typ": ACCESS_TOKEN_TYPE},
+        )
+        return AccessToken(token=token, expires_in=ttl)

@@ -1,0 +1,369 @@
+"""Transactional email: rendered by the calling context, sent by a job after commit.
+
+A context renders a :class:`MailMessage` (usually with :class:`MailTemplates`) and calls
+:func:`queue_mail` inside its unit of work. The request is an outbox row, so a rolled-back
+registration sends no email and a committed one always does. The ``kernel.send_mail`` job
+then delivers it:
+
+* with ``HUB_SMTP_URL`` set (``smtp://user:pass@host:587?starttls=1``, ``smtps://host:465``)
+  through aiosmtplib; connection problems and 4xx answers are retried with backoff, 5xx
+  answers go straight to the dead-letter queue (retrying cannot help);
+* without it (development, tests) into the dev mailbox ``HUB_DATA_DIR/mail``, one
+  ``<id>.eml`` plus ``<id>.json`` per message, which ``hub mail list`` / ``hub mail show``
+  print, so a newcomer can follow a verification link with no mail server.
+
+Redelivery never sends twice: the job claims the request id in the publishing context's
+inbox inside a transaction that commits only after the send succeeded (a concurrent
+duplicate waits on that row, then skips).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import formatdate
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import aiosmtplib
+import jinja2
+import msgspec
+import structlog
+
+from hub.kernel.db import UnitOfWork
+from hub.kernel.jobs import JobContext, JobSpec, queue_job
+from hub.kernel.outbox import claim_inbox, inbox_of, outbox_of
+from hub.kernel.settings import Settings
+
+log = structlog.get_logger("hub.mail")
+
+MAIL_QUEUE = "mail"
+SEND_MAIL_JOB = "kernel.send_mail"
+_INBOX_HANDLER = "kernel.send_mail"
+_LINK_RE = re.compile(r"https?://[^\s<>\"')\]]+")
+
+
+class MailMessage(msgspec.Struct, kw_only=True, frozen=True):
+    """One transactional email, already rendered (the kernel adds From, Date, Message-ID)."""
+
+    to: list[str]
+    subject: str
+    text: str
+    html: str | None = None
+    reply_to: str | None = None
+    #: Extra headers (e.g. ``List-Unsubscribe``); From/To/Subject cannot be overridden.
+    headers: dict[str, str] = msgspec.field(default_factory=dict)
+    #: Free-form labels (``"verify-email"``) kept with the message, for filtering and logs.
+    tags: list[str] = msgspec.field(default_factory=list)
+    #: ``None``: HUB_MAIL_FROM.
+    sender: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.to or any("@" not in addr or "\n" in addr for addr in self.to):
+            raise ValueError("a mail needs at least one recipient address")
+        if "\n" in self.subject or "\r" in self.subject:
+            raise ValueError("a mail subject is one line")
+
+
+def queue_mail(uow: UnitOfWork, message: MailMessage) -> uuid.UUID:
+    """Send ``message`` once ``uow`` commits (never if it rolls back); returns the mail id.
+
+    The id names the message in the dev mailbox and in its ``Message-ID`` header.
+    """
+    return queue_job(uow, SEND_MAIL_JOB, msgspec.to_builtins(message))
+
+
+class MailTemplates:
+    """Jinja2 templates of one context: ``<name>.subject.txt``, ``<name>.txt``, ``<name>.html``.
+
+    HTML is autoescaped (a user's display name can't inject markup); the subject and text
+    parts are not (they are not HTML). Undefined variables are errors, so a typo in a
+    template fails the test that renders it instead of sending a blank.
+    """
+
+    def __init__(self, directory: Path | str) -> None:
+        self.directory = Path(directory)
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(self.directory),
+            autoescape=jinja2.select_autoescape(
+                enabled_extensions=("html",), default_for_string=False, default=False
+            ),
+            undefined=jinja2.StrictUndefined,
+            keep_trailing_newline=True,
+        )
+
+    def render(
+        self,
+        name: str,
+        *,
+        to: str | list[str],
+        context: Mapping[str, Any] | None = None,
+        reply_to: str | None = None,
+        headers: dict[str, str] | None = None,
+        tags: list[str] | None = None,
+    ) -> MailMessage:
+        values = dict(context or {})
+        subject = self.env.get_template(f"{name}.subject.txt").render(values)
+        text = self.env.get_template(f"{name}.txt").render(values)
+        html: str | None = None
+        if (self.directory / f"{name}.html").exists():
+            html = self.env.get_template(f"{name}.html").render(values)
+        return MailMessage(
+            to=[to] if isinstance(to, str) else list(to),
+            subject=" ".join(subject.split()),
+            text=text,
+            html=html,
+            reply_to=reply_to,
+            headers=dict(headers or {}),
+            tags=list(tags) if tags is not None else [name],
+        )
+
+
+# --------------------------------------------------------------------------- mailbox
+
+
+class StoredMail(msgspec.Struct, kw_only=True, frozen=True):
+    """A message as the dev mailbox keeps it (``<id>.json`` beside ``<id>.eml``)."""
+
+    id: str
+    sent_at: datetime
+    sender: str
+    to: list[str]
+    subject: str
+    text: str
+    html: str | None = None
+    reply_to: str | None = None
+    headers: dict[str, str] = msgspec.field(default_factory=dict)
+    tags: list[str] = msgspec.field(default_factory=list)
+
+    def links(self) -> list[str]:
+        """Every http(s) URL in the text part, in order (e.g. a verification link)."""
+        return _LINK_RE.findall(self.text)
+
+
+def mailbox_dir(settings: Settings) -> Path:
+    return settings.data_dir / "mail"
+
+
+class Mailbox:
+    """The development mailbox: where mail goes when no SMTP server is configured."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def store(self, mail: StoredMail, raw: bytes) -> Path:
+        """Write atomically, named by mail id, so a redelivered mail replaces itself."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        _atomic_write(self.directory / f"{mail.id}.eml", raw)
+        path = self.directory / f"{mail.id}.json"
+        _atomic_write(path, msgspec.json.format(msgspec.json.encode(mail)))
+        return path
+
+    def list(self, *, to: str | None = None) -> list[StoredMail]:
+        """Stored mail, oldest first, optionally only that addressed to ``to``."""
+        if not self.directory.is_dir():
+            return []
+        mails: list[StoredMail] = []
+        for path in self.directory.glob("*.json"):
+            try:
+                mail = msgspec.json.decode(path.read_bytes(), type=StoredMail)
+            except (OSError, msgspec.DecodeError):
+                continue  # half-written by a crashed process; the .eml is authoritative
+            if to is None or to.lower() in (a.lower() for a in mail.to):
+                mails.append(mail)
+        return sorted(mails, key=lambda m: (m.sent_at, m.id))
+
+    def get(self, mail_id: str) -> StoredMail | None:
+        """A mail by id or unambiguous id prefix."""
+        if not re.fullmatch(r"[0-9a-fA-F-]{4,36}", mail_id):
+            return None
+        matches = [m for m in self.list() if m.id.startswith(mail_id.lower())]
+        return matches[0] if len(matches) == 1 else None
+
+    def raw(self, mail_id: str) -> bytes | None:
+        path = self.directory / f"{mail_id}.eml"
+        return path.read_bytes() if path.is_file() else None
+
+    def clear(self) -> None:
+        if self.directory.is_dir():
+            for path in self.directory.iterdir():
+                if path.suffix in (".json", ".eml"):
+                    path.unlink(missing_ok=True)
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# --------------------------------------------------------------------------- transports
+
+
+class PermanentMailError(Exception):
+    """The server refused the message for good (5xx): retrying cannot help."""
+
+
+class MailTransport(Protocol):
+    async def send(self, email: EmailMessage, stored: StoredMail) -> None: ...
+
+
+class SmtpConfig(msgspec.Struct, frozen=True, kw_only=True):
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+    use_tls: bool = False
+    #: True: require STARTTLS; False: never; None: use it when the server offers it.
+    start_tls: bool | None = None
+    validate_certs: bool = True
+    timeout_s: float = 30.0
+
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def parse_smtp_url(url: str) -> SmtpConfig:
+    """``smtp://user:pass@host:587?starttls=1`` / ``smtps://host:465?verify=0&timeout=10``."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("smtp", "smtps"):
+        raise ValueError("HUB_SMTP_URL must start with smtp:// or smtps://")
+    if not parts.hostname:
+        raise ValueError("HUB_SMTP_URL names no host")
+    query = {k: v[-1].strip().lower() for k, v in parse_qs(parts.query).items()}
+    use_tls = parts.scheme == "smtps"
+    start_tls: bool | None = None
+    if "starttls" in query:
+        start_tls = query["starttls"] in _TRUE
+    return SmtpConfig(
+        host=parts.hostname,
+        port=parts.port or (465 if use_tls else 587),
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+        use_tls=use_tls,
+        start_tls=False if use_tls else start_tls,
+        validate_certs=query.get("verify", "1") in _TRUE,
+        timeout_s=float(query.get("timeout", "30")),
+    )
+
+
+class SmtpTransport:
+    def __init__(self, config: SmtpConfig) -> None:
+        self.config = config
+
+    async def send(self, email: EmailMessage, stored: StoredMail) -> None:
+        c = self.config
+        try:
+            await aiosmtplib.send(
+                email,
+                hostname=c.host,
+                port=c.port,
+                username=c.username,
+                password=c.password,
+                use_tls=c.use_tls,
+                start_tls=c.start_tls,
+                validate_certs=c.validate_certs,
+                timeout=c.timeout_s,
+            )
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            raise PermanentMailError(f"every recipient was refused: {exc}") from exc
+        except aiosmtplib.SMTPResponseException as exc:
+            if 500 <= exc.code < 600:
+                raise PermanentMailError(f"SMTP {exc.code}: {exc.message}") from exc
+            raise
+
+
+class MailboxTransport:
+    def __init__(self, mailbox: Mailbox) -> None:
+        self.mailbox = mailbox
+
+    async def send(self, email: EmailMessage, stored: StoredMail) -> None:
+        path = self.mailbox.store(stored, email.as_bytes())
+        log.info("mail_stored", mail_id=stored.id, to=stored.to, path=str(path))
+
+
+def transport_for(settings: Settings) -> MailTransport:
+    if settings.smtp_url:
+        return SmtpTransport(parse_smtp_url(settings.smtp_url))
+    return MailboxTransport(Mailbox(mailbox_dir(settings)))
+
+
+def build_email(
+    message: MailMessage, *, mail_id: str, sender: str, domain: str = "hub.local"
+) -> tuple[EmailMessage, StoredMail]:
+    stored = StoredMail(
+        id=mail_id,
+        sent_at=datetime.now(UTC),
+        sender=message.sender or sender,
+        to=list(message.to),
+        subject=message.subject,
+        text=message.text,
+        html=message.html,
+        reply_to=message.reply_to,
+        headers=dict(message.headers),
+        tags=list(message.tags),
+    )
+    email = EmailMessage()
+    email["From"] = stored.sender
+    email["To"] = ", ".join(stored.to)
+    email["Subject"] = stored.subject
+    email["Date"] = formatdate(localtime=False, usegmt=True)
+    email["Message-ID"] = f"<{mail_id}@{domain}>"
+    if stored.reply_to:
+        email["Reply-To"] = stored.reply_to
+    reserved = {"from", "to", "subject", "date", "message-id", "reply-to", "cc", "bcc"}
+    for name, value in stored.headers.items():
+        if name.lower() not in reserved and "\n" not in value and "\r" not in value:
+            email[name] = value
+    if stored.tags:
+        email["X-Hub-Tags"] = ", ".join(stored.tags)
+    email.set_content(stored.text)
+    if stored.html is not None:
+        email.add_alternative(stored.html, subtype="html")
+    return email, stored
+
+
+async def _send_mail(ctx: JobContext, message: dict[str, Any]) -> None:
+    mail = msgspec.convert(message, MailMessage)
+    settings = ctx.kernel.settings
+    domain = urlsplit(settings.public_url).hostname or "hub.local"
+    email, stored = build_email(
+        mail, mail_id=ctx.idempotency_key, sender=settings.mail_from, domain=domain
+    )
+    transport = transport_for(settings)
+    if ctx.schema is None:  # sent directly, not through an outbox: nothing to claim
+        await transport.send(email, stored)
+        return
+    async with ctx.kernel.db.unit_of_work(outbox_of(ctx.schema)) as uow:
+        first = await claim_inbox(
+            uow.session,
+            inbox_of(ctx.schema),
+            uuid.UUID(ctx.idempotency_key),
+            _INBOX_HANDLER,
+            SEND_MAIL_JOB,
+        )
+        if not first:
+            log.info("mail_already_sent", mail_id=stored.id)
+            return
+        await transport.send(email, stored)
+        await uow.commit()
+    log.info("mail_sent", mail_id=stored.id, tags=stored.tags)
+
+
+SEND_MAIL = JobSpec(
+    name=SEND_MAIL_JOB,
+    fn=_send_mail,
+    queue=MAIL_QUEUE,
+    throws=(PermanentMailError,),
+)

@@ -1,0 +1,402 @@
+"""Authentication every context shares: who is calling, proven by public keys alone.
+
+Identity signs short-lived access tokens (ES256 or EdDSA JWTs); this module verifies them
+with nothing but the public key set identity hands over at start-up, so any context, or a
+service split out of the monolith, authenticates a request without calling identity. One
+Redis ``EXISTS`` per request makes logout and session revocation take effect at once:
+identity marks a revoked session id for as long as its access tokens could still be valid.
+
+API keys (machine clients) plug in through :meth:`Authenticator.use_api_keys`; the kernel
+only parses the headers and hands the secret to whatever resolver identity registered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import ipaddress
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from typing import Any, cast
+
+import jwt
+import msgspec
+from litestar import Request
+from litestar.di import Provide
+from redis.asyncio import Redis
+
+from hub.kernel.errors import Forbidden, Unauthorized
+from hub.kernel.settings import Settings
+
+#: Asymmetric algorithms only: ``none`` and every HMAC algorithm are refused before any key
+#: is looked up, which is what defeats "HS256 signed with the public key" forgeries.
+ALLOWED_ALGORITHMS: frozenset[str] = frozenset({"ES256", "EdDSA"})
+#: RFC 9068 access-token type; a JWT of any other ``typ`` is not an access token.
+ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105
+_REQUIRED_CLAIMS = ["exp", "iat", "sub", "sid", "iss", "aud"]
+_REVOKED_PREFIX = "hub:revoked:sid:"
+
+
+class Principal(msgspec.Struct, frozen=True, kw_only=True):
+    """The authenticated caller of one request.
+
+    ``auth_time`` is when the user last proved a secret interactively (password, second
+    factor, re-authentication), not when the token was minted, so sensitive actions can
+    demand a *recent* authentication even from a session kept alive by refresh tokens.
+    """
+
+    user_id: uuid.UUID
+    session_id: uuid.UUID | None = None
+    auth_time: int = 0
+    #: Authentication methods (RFC 8176): "pwd", "otp", "rec" (recovery code), "key".
+    amr: tuple[str, ...] = ()
+    is_platform_admin: bool = False
+    api_key_id: uuid.UUID | None = None
+    #: The organisation an API key is bound to; None for users (they pick one per request).
+    organisation_id: uuid.UUID | None = None
+    expires_at: int = 0
+
+    def authenticated_within(self, seconds: int, *, now: float | None = None) -> bool:
+        current = time.time() if now is None else now
+        return self.api_key_id is None and current - self.auth_time <= seconds
+
+
+class InvalidToken(Exception):
+    """The access token is malformed, forged, expired or not meant for this audience."""
+
+
+class KeySet:
+    """Public verification keys by ``kid``; replaced whole so readers never see a half set."""
+
+    def __init__(self, jwks: Iterable[Mapping[str, Any]] = ()) -> None:
+        self._keys: dict[str, jwt.PyJWK] = {}
+        self.replace(jwks)
+
+    def replace(self, jwks: Iterable[Mapping[str, Any]]) -> None:
+        keys: dict[str, jwt.PyJWK] = {}
+        for data in jwks:
+            kid = data.get("kid")
+            alg = data.get("alg")
+            if not isinstance(kid, str) or alg not in ALLOWED_ALGORITHMS:
+                continue
+            keys[kid] = jwt.PyJWK(dict(data), algorithm=str(alg))
+        self._keys = keys
+
+    def get(self, kid: str) -> jwt.PyJWK | None:
+        return self._keys.get(kid)
+
+    def kids(self) -> list[str]:
+        return sorted(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+
+KeyLoader = Callable[[], Awaitable[Sequence[Mapping[str, Any]]]]
+
+
+def _b64json(segment: str) -> Any:
+    padded = segment + "=" * (-len(segment) % 4)
+    return msgspec.json.decode(base64.urlsafe_b64decode(padded))
+
+
+class TokenVerifier:
+    """Checks access tokens: algorithm allow-list, known ``kid``, signature, iss/aud/exp.
+
+    An unknown ``kid`` triggers one reload of the key set (at most once per
+    ``min_reload_seconds``), which is how a process learns a key another process just
+    rotated in, without letting forged kids turn into a reload storm.
+    """
+
+    def __init__(
+        self,
+        *,
+        issuer: str,
+        audience: str,
+        leeway_seconds: int = 10,
+        keys: KeySet | None = None,
+        min_reload_seconds: float = 2.0,
+    ) -> None:
+        self.issuer = issuer
+        self.audience = audience
+        self.leeway = leeway_seconds
+        self.keys = keys or KeySet()
+        self.min_reload_seconds = min_reload_seconds
+        self._loader: KeyLoader | None = None
+        self._last_reload = float("-inf")
+        self._reload_lock = asyncio.Lock()
+        self._jwt = jwt.PyJWT({"require": _REQUIRED_CLAIMS, "verify_sub": False})
+
+    def use_key_loader(self, loader: KeyLoader) -> None:
+        self._loader = loader
+
+    async def reload_keys(self) -> None:
+        if self._loader is None:
+            return
+        self.keys.replace(await self._loader())
+        self._last_reload = time.monotonic()
+
+    async def _key_for(self, kid: str) -> jwt.PyJWK | None:
+        key = self.keys.get(kid)
+        if key is not None or self._loader is None:
+            return key
+        async with self._reload_lock:
+            key = self.keys.get(kid)
+            if key is None and time.monotonic() - self._last_reload >= self.min_reload_seconds:
+                await self.reload_keys()
+                key = self.keys.get(kid)
+        return key
+
+    async def verify(self, token: str) -> Principal:
+        try:
+            header_segment = token.split(".", 1)[0]
+            header = _b64json(header_segment)
+        except (ValueError, binascii.Error, msgspec.DecodeError):
+            raise InvalidToken("malformed token") from None
+        if not isinstance(header, dict):
+            raise InvalidToken("malformed token header")
+        alg = header.get("alg")
+        kid = header.get("kid")
+        if alg not in ALLOWED_ALGORITHMS:
+            raise InvalidToken("algorithm not allowed")
+        if header.get("typ") != ACCESS_TOKEN_TYPE:
+            raise InvalidToken("not an access token")
+        if not isinstance(kid, str):
+            raise InvalidToken("no key id")
+        key = await self._key_for(kid)
+        if key is None:
+            raise InvalidToken("unknown key id")
+        if key.algorithm_name != alg:
+            raise InvalidToken("algorithm does not match the key")
+        try:
+            claims = self._jwt.decode(
+                token,
+                key=key,
+                algorithms=[alg],
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=self.leeway,
+            )
+        except jwt.PyJWTError as exc:
+            raise InvalidToken(type(exc).__name__) from None
+        return principal_from_claims(claims)
+
+
+def principal_from_claims(claims: Mapping[str, Any]) -> Principal:
+    try:
+        amr = claims.get("amr") or ()
+        return Principal(
+            user_id=uuid.UUID(claims["sub"]),
+            session_id=uuid.UUID(claims["sid"]),
+            auth_time=int(claims.get("auth_time") or claims["iat"]),
+            amr=tuple(str(m) for m in amr),
+            is_platform_admin=claims.get("adm") is True,
+            expires_at=int(claims["exp"]),
+        )
+    except (KeyError, ValueError, TypeError, AttributeError):
+        raise InvalidToken("malformed claims") from None
+
+
+class RevocationList:
+    """Session ids whose access tokens must stop working before they expire.
+
+    A key per revoked session, living exactly as long as an access token of that session
+    could still pass :class:`TokenVerifier`, so the set never grows beyond the sessions
+    revoked in the last token lifetime and a check is one ``EXISTS``.
+    """
+
+    def __init__(self, redis: Redis, *, ttl_seconds: int) -> None:
+        self.redis = redis
+        self.ttl_seconds = ttl_seconds
+
+    async def revoke(self, session_ids: Iterable[uuid.UUID]) -> None:
+        ids = list(session_ids)
+        if not ids:
+            return
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for sid in ids:
+                pipe.set(_REVOKED_PREFIX + str(sid), b"1", ex=self.ttl_seconds)
+            await pipe.execute()
+
+    async def is_revoked(self, session_id: uuid.UUID) -> bool:
+        return bool(await self.redis.exists(_REVOKED_PREFIX + str(session_id)))
+
+
+#: Resolves an API key secret to its principal (None: unknown or revoked key).
+ApiKeyResolver = Callable[[str], Awaitable[Principal | None]]
+
+
+def _unauthorized(detail: str, *, code: str = "invalid_token") -> Unauthorized:
+    challenge = 'Bearer error="invalid_token"' if code == "invalid_token" else "Bearer"
+    return Unauthorized(detail, code=code, headers={"WWW-Authenticate": challenge})
+
+
+class Authenticator:
+    """Turns request credentials into a :class:`Principal`, or refuses them with a 401."""
+
+    def __init__(self, verifier: TokenVerifier, revocations: RevocationList) -> None:
+        self.verifier = verifier
+        self.revocations = revocations
+        self._api_keys: ApiKeyResolver | None = None
+
+    def use_api_keys(self, resolver: ApiKeyResolver) -> None:
+        """Extension point for API keys (``Authorization: ApiKey …`` or ``X-API-Key``)."""
+        self._api_keys = resolver
+
+    async def bearer(self, token: str, *, check_revocation: bool = True) -> Principal:
+        try:
+            principal = await self.verifier.verify(token)
+        except InvalidToken:
+            raise _unauthorized("The access token is invalid or expired.") from None
+        if (
+            check_revocation
+            and principal.session_id is not None
+            and await self.revocations.is_revoked(principal.session_id)
+        ):
+            raise _unauthorized("The session of this access token has ended.")
+        return principal
+
+    async def api_key(self, secret: str) -> Principal:
+        principal = await self._api_keys(secret) if self._api_keys is not None else None
+        if principal is None:
+            raise Unauthorized(
+                "The API key is invalid or revoked.",
+                code="invalid_api_key",
+                headers={"WWW-Authenticate": "ApiKey"},
+            )
+        return principal
+
+    async def authenticate(
+        self, authorization: str | None, api_key: str | None, *, check_revocation: bool = True
+    ) -> Principal:
+        if authorization:
+            scheme, _, credential = authorization.strip().partition(" ")
+            credential = credential.strip()
+            if scheme.lower() == "bearer" and credential:
+                return await self.bearer(credential, check_revocation=check_revocation)
+            if scheme.lower() == "apikey" and credential:
+                return await self.api_key(credential)
+            raise _unauthorized("Unsupported authorization scheme.")
+        if api_key:
+            return await self.api_key(api_key.strip())
+        raise _unauthorized("Authentication required.", code="authentication_required")
+
+
+def build_authenticator(settings: Settings, redis: Redis) -> Authenticator:
+    verifier = TokenVerifier(
+        issuer=settings.token_issuer,
+        audience=settings.jwt_audience,
+        leeway_seconds=settings.jwt_leeway_seconds,
+    )
+    revocations = RevocationList(
+        redis, ttl_seconds=settings.access_token_ttl_seconds + settings.jwt_leeway_seconds + 5
+    )
+    return Authenticator(verifier, revocations)
+
+
+class ClientAddress:
+    """The caller's IP: the TCP peer, or ``X-Forwarded-For`` only when the peer is trusted.
+
+    Walking ``X-Forwarded-For`` from the right and stopping at the first hop that is not a
+    configured proxy yields the address the outermost trusted proxy saw; whatever a client
+    writes into the header itself stays to the left of that and is ignored.
+    """
+
+    def __init__(self, trusted_proxies: Iterable[str]) -> None:
+        self._networks = tuple(ipaddress.ip_network(p, strict=False) for p in trusted_proxies)
+
+    def _trusted(self, host: str) -> bool:
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        return any(address in network for network in self._networks)
+
+    def of(self, scope: Mapping[str, Any]) -> str:
+        client = scope.get("client")
+        peer = str(client[0]) if client else "unknown"
+        if not self._networks or not self._trusted(peer):
+            return peer
+        values = [
+            value.decode("latin-1")
+            for name, value in scope.get("headers", ())
+            if name == b"x-forwarded-for"
+        ]
+        hops = [hop.strip() for hop in ",".join(values).split(",") if hop.strip()]
+        for hop in reversed(hops):
+            if not self._trusted(hop):
+                return hop
+        return hops[0] if hops else peer
+
+
+_PRINCIPAL_SCOPE_KEY = "hub.principal"
+
+
+def _credentials(scope: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    authorization = api_key = None
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            authorization = value.decode("latin-1")
+        elif name == b"x-api-key":
+            api_key = value.decode("latin-1")
+    return authorization, api_key
+
+
+async def require_principal(request: Request[Any, Any, Any]) -> Principal:
+    """Litestar dependency ``principal``: the authenticated caller, or a 401."""
+    scope = cast(dict[str, Any], request.scope)
+    cached = scope.get(_PRINCIPAL_SCOPE_KEY)
+    if cached is not None:
+        return cast(Principal, cached)
+    authenticator: Authenticator = request.app.state.kernel.security
+    principal = await authenticator.authenticate(*_credentials(scope))
+    scope[_PRINCIPAL_SCOPE_KEY] = principal
+    return principal
+
+
+async def require_token_principal(request: Request[Any, Any, Any]) -> Principal:
+    """Litestar dependency ``token_principal``: like ``principal`` without the revocation
+    check, for handlers that read the session row themselves in the same query as their
+    data (identity's ``/auth/me``), which is the revocation set's source of truth anyway.
+    A handler using it MUST refuse the request when that session is revoked."""
+    scope = cast(dict[str, Any], request.scope)
+    authenticator: Authenticator = request.app.state.kernel.security
+    return await authenticator.authenticate(*_credentials(scope), check_revocation=False)
+
+
+async def optional_principal(request: Request[Any, Any, Any]) -> Principal | None:
+    """Litestar dependency ``optional_principal``: None for anonymous callers.
+
+    Credentials that are present but invalid still answer 401 rather than silently
+    downgrading the caller to anonymous.
+    """
+    authorization, api_key = _credentials(request.scope)
+    if not authorization and not api_key:
+        return None
+    return await require_principal(request)
+
+
+def security_dependencies() -> dict[str, Provide]:
+    """Dependencies the composition root installs for every context's handlers."""
+    return {
+        "principal": Provide(require_principal),
+        "optional_principal": Provide(optional_principal),
+        "token_principal": Provide(require_token_principal),
+    }
+
+
+def require_recent_authentication(principal: Principal, max_age_seconds: int) -> None:
+    """Refuse a sensitive action unless the caller proved a secret in the last minutes."""
+    if not principal.authenticated_within(max_age_seconds):
+        raise Forbidden(
+            "This action needs a recent sign-in: re-authenticate and try again.",
+            code="reauthentication_required",
+            extra={"maxAgeSeconds": max_age_seconds},
+        )
+
+
+def require_platform_admin(principal: Principal) -> None:
+    if not principal.is_platform_admin:
+        raise Forbidden("Platform administrators only.")

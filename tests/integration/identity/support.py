@@ -1,0 +1,113 @@
+"""Helpers for identity's black-box tests: read queued mail, drive the sign-in flows."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import asyncpg
+import httpx
+import pyotp
+from sqlalchemy.engine import make_url
+
+API = "/api/v1"
+PASSWORD = "correct horse battery staple"
+
+
+def plain_dsn(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def fetch(database_url: str, query: str, *args: Any) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(plain_dsn(database_url))
+    try:
+        return list(await conn.fetch(query, *args))
+    finally:
+        await conn.close()
+
+
+async def queued_mail(database_url: str, to: str | None = None) -> list[dict[str, Any]]:
+    """Mail identity queued (committed to its outbox for the mail job), oldest first."""
+    rows = await fetch(
+        database_url,
+        "SELECT payload FROM identity.outbox WHERE event_type = 'kernel.job_requested' "
+        "ORDER BY position",
+    )
+    mails = []
+    for row in rows:
+        payload = json.loads(row["payload"]) if isinstance(row["payload"], str) else row["payload"]
+        if payload.get("job") != "kernel.send_mail":
+            continue
+        message = payload["args"][0]
+        if to is None or to in message["to"]:
+            mails.append(message)
+    return mails
+
+
+async def events(database_url: str, event_type: str) -> list[dict[str, Any]]:
+    rows = await fetch(
+        database_url,
+        "SELECT payload FROM identity.outbox WHERE event_type = $1 ORDER BY position",
+        event_type,
+    )
+    return [
+        json.loads(r["payload"]) if isinstance(r["payload"], str) else r["payload"] for r in rows
+    ]
+
+
+def link_token(mail: dict[str, Any]) -> str:
+    link = re.search(r"https?://\S+", mail["text"])
+    assert link, mail["text"]
+    return parse_qs(urlsplit(link.group(0)).query)["token"][0]
+
+
+async def last_token(database_url: str, to: str, subject_part: str) -> str:
+    mails = [m for m in await queued_mail(database_url, to) if subject_part in m["subject"]]
+    assert mails, f"no mail about {subject_part!r} to {to}"
+    return link_token(mails[-1])
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def register(
+    client: httpx.AsyncClient | Any, email: str, password: str = PASSWORD, name: str = "Alice"
+) -> httpx.Response:
+    return await client.post(
+        f"{API}/auth/register", json={"email": email, "password": password, "displayName": name}
+    )
+
+
+async def signed_up(
+    client: Any, database_url: str, email: str, password: str = PASSWORD, name: str = "Alice"
+) -> None:
+    """Register and confirm the address through the e-mailed link."""
+    r = await register(client, email, password, name)
+    assert r.status_code == 202, r.text
+    token = await last_token(database_url, email.strip().lower(), "Confirm your e-mail")
+    r = await client.post(f"{API}/auth/verify-email", json={"token": token})
+    assert r.status_code == 200, r.text
+
+
+async def login(client: Any, email: str, password: str = PASSWORD, **kw: Any) -> httpx.Response:
+    return await client.post(f"{API}/auth/login", json={"email": email, "password": password}, **kw)
+
+
+async def signed_in(
+    client: Any, database_url: str, email: str, password: str = PASSWORD
+) -> dict[str, Any]:
+    await signed_up(client, database_url, email, password)
+    r = await login(client, email, password)
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    assert body["status"] == "authenticated"
+    return body
+
+
+def totp_code(secret: str, *, steps: int = 0) -> str:
+    import time
+
+    return str(pyotp.TOTP(secret).at(time.time() + 30 * steps))

@@ -1,0 +1,273 @@
+"""Accounts: password policy, profile and mass assignment, password change, e-mail change,
+disabling, and argon2 rehash on login."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import time
+import uuid
+from typing import Any
+
+import msgspec
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from hub.app import create_app
+from hub.identity.services.container import Identity
+from hub.kernel.settings import Settings
+from tests.integration.identity.support import (
+    API,
+    PASSWORD,
+    bearer,
+    events,
+    fetch,
+    last_token,
+    login,
+    queued_mail,
+    register,
+    signed_in,
+    signed_up,
+)
+from tests.integration.identity.support_tokens import with_claims
+from tests.support import problem
+
+
+async def test_password_policy(client: AsyncTestClient[Litestar], database_url: str) -> None:
+    for password, code in (
+        ("short7!", "weak_password"),
+        ("password1", "weak_password"),  # on the shipped common-password list
+        ("Iloveyou1", "weak_password"),  # case does not help
+        ("policy@example.com", "weak_password"),  # the address itself
+    ):
+        r = await register(client, "policy@example.com", password)
+        assert r.status_code == 422, password
+        body = problem(r)
+        assert body["code"] == code
+        assert body["errors"][0]["field"] == "password"
+    assert await queued_mail(database_url) == []
+
+    long = "a long passphrase " * 6  # 108 characters: accepted, and not truncated
+    assert len(long) > 64
+    await signed_up(client, database_url, "policy@example.com", long)
+    assert (await login(client, "policy@example.com", long)).status_code == 200
+    assert (await login(client, "policy@example.com", long[:-1] + "!")).status_code == 401
+    assert (await login(client, "policy@example.com", long[:72])).status_code == 401
+
+
+async def test_bad_input_is_a_validation_problem(client: AsyncTestClient[Litestar]) -> None:
+    r = await register(client, "not-an-address")
+    assert r.status_code == 422
+    assert problem(r)["errors"][0]["field"] == "email"
+    r = await client.post(f"{API}/auth/register", json={"email": "x@example.com"})
+    assert r.status_code == 400
+    assert problem(r)["code"] == "validation_failed"
+    r = await register(client, "x@example.com", name="   ")
+    assert r.status_code == 422
+    assert problem(r)["errors"][0]["field"] == "displayName"
+
+
+async def test_profile_patch_ignores_mass_assignment(
+    client: AsyncTestClient[Litestar], database_url: str
+) -> None:
+    tokens = await signed_in(client, database_url, "mass@example.com")
+    headers = bearer(tokens["accessToken"])
+    r = await client.patch(
+        f"{API}/auth/me",
+        json={
+            "displayName": "  Mass   Assigner ",
+            "isPlatformAdmin": True,
+            "isAdmin": True,
+            "roles": ["owner"],
+            "emailVerified": False,
+            "mfaEnabled": True,
+            "id": "00000000-0000-7000-8000-000000000000",
+        },
+        headers=headers,
+    )
+    assert r.status_code == 200
+    me = r.json()
+    assert me["displayName"] == "Mass Assigner"
+    assert me["isPlatformAdmin"] is False
+    assert me["emailVerified"] is True
+    assert me["mfaEnabled"] is False
+    assert me["id"] == tokens["userId"]
+    (row,) = await fetch(
+        database_url,
+        "SELECT is_platform_admin, mfa_enabled, email_verified_at FROM identity.users",
+    )
+    assert row["is_platform_admin"] is False
+    assert row["mfa_enabled"] is False
+    assert row["email_verified_at"] is not None
+    r = await client.patch(f"{API}/auth/me", json={"displayName": ""}, headers=headers)
+    assert r.status_code == 400
+
+
+async def test_change_password_needs_the_current_one_and_ends_other_sessions(
+    client: AsyncTestClient[Litestar], database_url: str
+) -> None:
+    laptop = await signed_in(client, database_url, "change@example.com")
+    phone = (await login(client, "change@example.com")).json()
+    url = f"{API}/auth/password/change"
+    r = await client.post(
+        url,
+        json={"currentPassword": "not it at all", "newPassword": "another fine passphrase"},
+        headers=bearer(laptop["accessToken"]),
+    )
+    assert r.status_code == 401
+    assert problem(r)["code"] == "invalid_current_password"
+    r = await client.post(
+        url,
+        json={"currentPassword": PASSWORD, "newPassword": "qwertyuiop"},
+        headers=bearer(laptop["accessToken"]),
+    )
+    assert r.status_code == 422
+    assert problem(r)["errors"][0]["field"] == "newPassword"
+    r = await client.post(
+        url,
+        json={"currentPassword": PASSWORD, "newPassword": "another fine passphrase"},
+        headers=bearer(laptop["accessToken"]),
+    )
+    assert r.status_code == 200
+    assert r.json() == {"sessionsEnded": 1}
+    assert (
+        await client.get(f"{API}/auth/me", headers=bearer(phone["accessToken"]))
+    ).status_code == 401
+    assert (
+        await client.get(f"{API}/auth/me", headers=bearer(laptop["accessToken"]))
+    ).status_code == 200
+    assert (await login(client, "change@example.com")).status_code == 401
+    assert (await login(client, "change@example.com", "another fine passphrase")).status_code == 200
+    assert any("password was changed" in m["subject"] for m in await queued_mail(database_url))
+    # Keeping the other sessions is the caller's choice.
+    r = await client.post(
+        url,
+        json={
+            "currentPassword": "another fine passphrase",
+            "newPassword": "a third fine passphrase",
+            "endOtherSessions": False,
+        },
+        headers=bearer(laptop["accessToken"]),
+    )
+    assert r.json() == {"sessionsEnded": 0}
+    changed = await events(database_url, "identity.password_changed")
+    assert [e["sessionsEnded"] for e in changed] == [1, 0]
+
+
+async def test_reset_token_dies_when_the_password_changes(
+    client: AsyncTestClient[Litestar], database_url: str
+) -> None:
+    tokens = await signed_in(client, database_url, "bound@example.com")
+    await client.post(f"{API}/auth/password/forgot", json={"email": "bound@example.com"})
+    reset = await last_token(database_url, "bound@example.com", "Reset your Hub password")
+    r = await client.post(
+        f"{API}/auth/password/change",
+        json={"currentPassword": PASSWORD, "newPassword": "changed in the meantime"},
+        headers=bearer(tokens["accessToken"]),
+    )
+    assert r.status_code == 200
+    r = await client.post(
+        f"{API}/auth/password/reset", json={"token": reset, "newPassword": "attacker's choice"}
+    )
+    assert r.status_code == 400
+    assert problem(r)["code"] == "invalid_token"
+
+
+async def test_registering_a_squatted_address_lets_the_owner_take_it_back(
+    client: AsyncTestClient[Litestar], database_url: str
+) -> None:
+    # A squatter registers the victim's address first and never verifies it.
+    assert (await register(client, "victim@example.com", "squatter's secret pw")).status_code == 202
+    assert (await register(client, "victim@example.com", PASSWORD, "Victim")).status_code == 202
+    reset = await last_token(database_url, "victim@example.com", "already have")
+    r = await client.post(
+        f"{API}/auth/password/reset", json={"token": reset, "newPassword": "the owner's own pw"}
+    )
+    assert r.status_code == 200
+    assert (await login(client, "victim@example.com", "squatter's secret pw")).status_code == 401
+    r = await login(client, "victim@example.com", "the owner's own pw")
+    assert r.status_code == 200  # the reset proved the address: verified
+    assert len(await events(database_url, "identity.user_registered")) == 1
+
+
+async def test_email_change_needs_recent_sign_in_and_confirmation(
+    app: Litestar, client: AsyncTestClient[Litestar], database_url: str
+) -> None:
+    tokens = await signed_in(client, database_url, "old@example.com")
+    await signed_up(client, database_url, "other@example.com")
+    stale = await with_claims(app, tokens["accessToken"], auth_time=int(time.time()) - 3600)
+    r = await client.patch(
+        f"{API}/auth/me", json={"email": "new@example.com"}, headers=bearer(stale)
+    )
+    assert r.status_code == 403
+    assert problem(r)["code"] == "reauthentication_required"
+
+    headers = bearer(tokens["accessToken"])
+    r = await client.patch(f"{API}/auth/me", json={"email": "New@Example.com"}, headers=headers)
+    assert r.status_code == 200
+    assert r.json()["email"] == "old@example.com"
+    # A taken address answers the same and sends nothing.
+    r = await client.patch(f"{API}/auth/me", json={"email": "other@example.com"}, headers=headers)
+    assert r.status_code == 200
+    assert [m["subject"] for m in await queued_mail(database_url, "other@example.com")] == [
+        "Confirm your e-mail address for Hub"
+    ]
+    token = await last_token(database_url, "new@example.com", "Confirm your new e-mail")
+    assert (await client.post(f"{API}/auth/verify-email", json={"token": token})).status_code == 200
+    me = (await client.get(f"{API}/auth/me", headers=headers)).json()
+    assert me["email"] == "new@example.com"
+    assert me["emailVerified"] is True
+    assert (await login(client, "new@example.com")).status_code == 200
+    assert (await login(client, "old@example.com")).status_code == 401
+
+
+async def test_disabling_a_user_ends_all_sessions(
+    app: Litestar, client: AsyncTestClient[Litestar], database_url: str, settings: Settings
+) -> None:
+    first = await signed_in(client, database_url, "gone@example.com")
+    second = (await login(client, "gone@example.com")).json()
+    identity = Identity.of(app.state.kernel)
+    user_id = first["userId"]
+    ended = await client_portal_call(client, identity.accounts.disable_user, user_id)
+    assert ended == 2
+    for tokens in (first, second):
+        assert (
+            await client.get(f"{API}/auth/me", headers=bearer(tokens["accessToken"]))
+        ).status_code == 401
+        r = await client.post(f"{API}/auth/refresh", json={"refreshToken": tokens["refreshToken"]})
+        assert r.status_code == 401
+    r = await login(client, "gone@example.com")
+    assert r.status_code == 403
+    assert problem(r)["code"] == "account_disabled"
+    (disabled,) = await events(database_url, "identity.user_disabled")
+    assert disabled["sessionsEnded"] == 2
+
+
+async def client_portal_call(client: AsyncTestClient[Litestar], fn: Any, user_id: str) -> int:
+    """Run a service call on the app's own event loop (the test client runs the app in a
+    portal thread, and its database pool belongs to that loop)."""
+    portal = client.blocking_portal
+    assert portal is not None
+    call = functools.partial(fn, uuid.UUID(user_id), actor_id=None)
+    return int(await asyncio.to_thread(portal.call, call))
+
+
+async def test_login_rehashes_when_argon2_parameters_change(
+    base_settings: Settings, database_url: str, clean_state: None
+) -> None:
+    cheap = msgspec.structs.replace(
+        base_settings, password_hash_time_cost=1, password_hash_memory_kib=1024
+    )
+    async with AsyncTestClient(
+        app=create_app(cheap, configure_logs=False), base_url="http://testserver.local"
+    ) as c:
+        await signed_up(c, database_url, "rehash@example.com")
+    (row,) = await fetch(database_url, "SELECT password_hash FROM identity.users")
+    assert row["password_hash"].startswith("$argon2id$v=19$m=1024,t=1,p=1$")
+    # The real parameters (t=2, m=19 MiB, p=1): the next login upgrades the stored hash.
+    real = create_app(base_settings, configure_logs=False)
+    async with AsyncTestClient(app=real, base_url="http://testserver.local") as c:
+        assert (await login(c, "rehash@example.com")).status_code == 200
+        (row,) = await fetch(database_url, "SELECT password_hash FROM identity.users")
+        assert row["password_hash"].startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+        assert (await login(c, "rehash@example.com")).status_code == 200

@@ -1,0 +1,87 @@
+"""The identity commands, run like an operator would from another process: `hub keys`
+(rotation keeps old tokens valid) and `hub users` (create, disable)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+
+import click
+import msgspec
+import pytest
+from click.testing import CliRunner
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from hub.identity.cli import keys, users
+from hub.kernel.settings import Settings
+from tests.integration.identity.support import API, PASSWORD, bearer, login, signed_in
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    # Re-read the signing key on every issue so the rotation shows up at once.
+    return msgspec.structs.replace(settings, signing_key_cache_seconds=0)
+
+
+def _kid(token: str) -> str:
+    header = token.split(".")[0]
+    return str(json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))["kid"])
+
+
+def _cli(settings: Settings, *args: str, group: click.Group = keys, ok: bool = True) -> str:
+    env = {
+        "HUB_DATABASE_URL": settings.database_url,
+        "HUB_REDIS_URL": settings.redis_url,
+        "HUB_NEW_USER_PASSWORD": PASSWORD,
+        "HUB_PASSWORD_HASH_MEMORY_KIB": "1024",
+        "HUB_PASSWORD_HASH_TIME_COST": "1",
+    }
+    result = CliRunner().invoke(group, list(args), env=env)
+    assert (result.exit_code == 0) is ok, result.output
+    return result.output
+
+
+async def test_rotation_by_cli_keeps_old_tokens_valid(
+    client: AsyncTestClient[Litestar], database_url: str, settings: Settings
+) -> None:
+    before = await signed_in(client, database_url, "rotate@example.com")
+    old_kid = _kid(before["accessToken"])
+    output = await asyncio.to_thread(_cli, settings, "rotate")
+    new_kid = output.split("new key ", 1)[1].split(";", 1)[0]
+    assert new_kid != old_kid
+
+    r = await client.post(f"{API}/auth/refresh", json={"refreshToken": before["refreshToken"]})
+    after = r.json()
+    assert _kid(after["accessToken"]) == new_kid
+    for token in (before["accessToken"], after["accessToken"]):
+        assert (await client.get(f"{API}/auth/me", headers=bearer(token))).status_code == 200
+    kids = [k["kid"] for k in (await client.get("/.well-known/jwks.json")).json()["keys"]]
+    assert kids == [new_kid, old_kid]
+    listing = await asyncio.to_thread(_cli, settings, "list")
+    assert f"{new_kid} " in listing
+    assert "signing" in listing.splitlines()[0]
+    assert old_kid in listing.splitlines()[1]
+
+
+async def test_users_create_and_disable(
+    client: AsyncTestClient[Litestar], settings: Settings
+) -> None:
+    out = await asyncio.to_thread(
+        _cli, settings, "create", "Bench@Example.com", "--name", "Bench", group=users
+    )
+    user_id = out.strip()
+    r = await login(client, "bench@example.com")
+    assert r.status_code == 200  # verified at creation: signs in at once
+    tokens = r.json()
+    assert tokens["userId"] == user_id
+    again = await asyncio.to_thread(
+        _cli, settings, "create", "bench@example.com", group=users, ok=False
+    )
+    assert "already uses" in again
+    out = await asyncio.to_thread(_cli, settings, "disable", "BENCH@example.com", group=users)
+    assert "1 session(s) ended" in out
+    r = await client.get(f"{API}/auth/sessions", headers=bearer(tokens["accessToken"]))
+    assert r.status_code == 401
+    assert (await login(client, "bench@example.com")).status_code == 403
