@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import os
 import signal
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import click
-import msgspec
 
 from hub.kernel import migrations
+from hub.kernel.servers import live_servers
 from hub.kernel.settings import Settings, SettingsError, load_settings
 
 
@@ -28,63 +25,15 @@ def _settings() -> Settings:
 
 
 @contextlib.contextmanager
-def _ownership(data_dir: Path) -> Iterator[bool]:
-    """Whether this process owns the embedded servers of ``data_dir``.
-
-    The owner holds an exclusive ``flock`` for its lifetime; the kernel drops it when the
-    process dies, even by SIGKILL. So a new ``hub run`` adopts (and will stop) servers
-    orphaned by a killed run, while a ``hub db …`` next to a live ``hub run`` reuses its
-    servers and leaves them running.
-    """
-    data_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(data_dir / ".owner.lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
-
-
-@contextlib.contextmanager
 def servers(settings: Settings, *, keep_running: bool = False) -> Iterator[Settings]:
-    """Yield settings whose URLs point at real servers, starting embedded ones when unset.
+    """:func:`hub.kernel.servers.live_servers` with its failures shown as CLI errors."""
+    from hub.kernel.embedded import EmbeddedServerError
 
-    Embedded servers are stopped on exit when this process owns them (see
-    :func:`_ownership`) unless ``keep_running``.
-    """
-    if not (settings.uses_embedded_postgres or settings.uses_embedded_redis):
-        yield settings
-        return
-    from hub.kernel.embedded import EmbeddedPostgres, EmbeddedRedis, EmbeddedServerError
-
-    data_dir = settings.data_dir.resolve()
-    with _ownership(data_dir) as owner:
-        started: list[EmbeddedPostgres | EmbeddedRedis] = []
-        updates: dict[str, object] = {}
-        try:
-            try:
-                if settings.uses_embedded_postgres:
-                    pg = EmbeddedPostgres(data_dir)
-                    started.append(pg)
-                    updates["database_url"] = pg.start()
-                if settings.uses_embedded_redis:
-                    rd = EmbeddedRedis(data_dir)
-                    started.append(rd)
-                    updates["redis_url"] = rd.start()
-            except EmbeddedServerError as exc:
-                raise click.ClickException(str(exc)) from None
-            yield msgspec.structs.replace(settings, **updates)
-        finally:
-            if owner and not keep_running:
-                for server in reversed(started):
-                    server.stop()
+    try:
+        with live_servers(settings, keep_running=keep_running) as live:
+            yield live
+    except EmbeddedServerError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _context_names() -> list[str]:

@@ -10,6 +10,7 @@ import click
 
 from hub.identity.services.container import Identity
 from hub.kernel.runtime import Kernel
+from hub.kernel.servers import live_servers
 from hub.kernel.settings import SettingsError, load_settings
 
 
@@ -20,20 +21,16 @@ async def _identity() -> AsyncIterator[Identity]:
         settings.check_production_safety()
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None
-    database_url, redis_url = settings.database_url, settings.redis_url
-    if database_url is None or redis_url is None:
-        # Development: the embedded servers `hub run` uses (started if need be, left running).
-        from hub.kernel.embedded import EmbeddedPostgres, EmbeddedRedis
-
-        data_dir = settings.data_dir.resolve()
-        data_dir.mkdir(parents=True, exist_ok=True)
-        database_url = database_url or EmbeddedPostgres(data_dir).start()
-        redis_url = redis_url or EmbeddedRedis(data_dir).start()
-    kernel = Kernel(settings=settings, database_url=database_url, redis_url=redis_url)
-    try:
-        yield Identity.of(kernel)
-    finally:
-        await kernel.close()
+    # Embedded servers of HUB_DATA_DIR when no URLs are set: shared with a running
+    # `hub run`, else started for this command and stopped after it.
+    with live_servers(settings) as live:
+        assert live.database_url is not None
+        assert live.redis_url is not None
+        kernel = Kernel(settings=live, database_url=live.database_url, redis_url=live.redis_url)
+        try:
+            yield Identity.of(kernel)
+        finally:
+            await kernel.close()
 
 
 @click.group("keys")
