@@ -7,15 +7,21 @@ identity service can ship this module unchanged as its client contract.
 
 Authentication itself needs no call into identity: ``hub.kernel.security`` verifies access
 tokens with identity's public keys and yields a ``Principal``. Use :class:`IdentityApi`
-for what a token does not carry: whether the user still exists and is active, and how to
-show them.
+for what a token does not carry: whether the user still exists and is active, how to
+show them, and what they may do in an organisation.
+
+Tenancy, the rule every context follows: load the caller's :class:`Membership` of the
+organisation a resource belongs to; ``None`` means the resource does not exist for this
+caller (answer 404, never 403); a membership whose :meth:`Membership.allows` refuses the
+permission is a 403.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
+from fnmatch import fnmatchcase
 from typing import ClassVar, Protocol
 
 import msgspec
@@ -46,6 +52,57 @@ class UserDisplay(msgspec.Struct, frozen=True, kw_only=True):
     active: bool
 
 
+class PermissionGrant(msgspec.Struct, frozen=True, kw_only=True):
+    """What one role grants: permission keys or ``fnmatch`` patterns (``*.read``).
+
+    Built-in roles are patterns, so permissions a context registers later are covered
+    without touching any stored role; custom roles list exact keys.
+    """
+
+    include: tuple[str, ...]
+    exclude: tuple[str, ...] = ()
+
+    def matches(self, permission: str) -> bool:
+        if not any(p == permission or fnmatchcase(permission, p) for p in self.include):
+            return False
+        return not any(p == permission or fnmatchcase(permission, p) for p in self.exclude)
+
+
+class RoleRef(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    name: str
+    #: "owner", "admin", "member" or "auditor" for the built-in roles, else None.
+    builtin: str | None = None
+
+
+class Membership(msgspec.Struct, frozen=True, kw_only=True):
+    """A caller's standing in one organisation: its roles and what they allow.
+
+    For an API key, ``scopes`` narrows the owner's permissions to the key's own list: the
+    key can never do more than its owner can do right now.
+    """
+
+    organisation_id: uuid.UUID
+    user_id: uuid.UUID
+    roles: tuple[RoleRef, ...]
+    grants: tuple[PermissionGrant, ...]
+    api_key_id: uuid.UUID | None = None
+    scopes: frozenset[str] | None = None
+
+    def allows(self, permission: str) -> bool:
+        if self.scopes is not None and permission not in self.scopes:
+            return False
+        return any(grant.matches(permission) for grant in self.grants)
+
+    def permissions(self, catalogue: Iterable[str]) -> list[str]:
+        """The keys of ``catalogue`` this membership allows, sorted."""
+        return sorted(key for key in catalogue if self.allows(key))
+
+    @property
+    def is_owner(self) -> bool:
+        return any(role.builtin == "owner" for role in self.roles)
+
+
 class IdentityApi(Protocol):
     async def resolve_principal(self, user_id: uuid.UUID) -> UserSummary | None:
         """The active user behind a principal; None when unknown or disabled."""
@@ -53,6 +110,43 @@ class IdentityApi(Protocol):
 
     async def display_info(self, user_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, UserDisplay]:
         """Display data for each known id (unknown ids are absent from the answer)."""
+        ...
+
+    async def membership(
+        self,
+        organisation_id: uuid.UUID,
+        user_id: uuid.UUID,
+        *,
+        api_key_id: uuid.UUID | None = None,
+    ) -> Membership | None:
+        """The caller's membership, or None when the organisation does not exist for it
+        (not a member, a revoked key, or a key bound to another organisation). Pass the
+        principal's ``api_key_id`` when it authenticated with an API key."""
+        ...
+
+    async def has_permission(
+        self,
+        organisation_id: uuid.UUID,
+        user_id: uuid.UUID,
+        permission: str,
+        *,
+        api_key_id: uuid.UUID | None = None,
+    ) -> bool:
+        """Shortcut for ``membership(...)`` followed by ``allows(permission)``."""
+        ...
+
+    async def members_with_permission(
+        self, organisation_id: uuid.UUID, permission: str
+    ) -> list[uuid.UUID]:
+        """Active members whose roles allow ``permission`` (e.g. who to notify)."""
+        ...
+
+    async def members_with_role(self, organisation_id: uuid.UUID, role: str) -> list[uuid.UUID]:
+        """Active members holding a role, named by id or (case-insensitively) by name."""
+        ...
+
+    async def organisations_of(self, user_id: uuid.UUID) -> list[uuid.UUID]:
+        """The organisations a user is a member of."""
         ...
 
 
@@ -148,3 +242,102 @@ class SessionRevoked(IdentityEvent, kw_only=True, frozen=True):
     #: "logout", "revoked_by_user", "refresh_token_reuse", "password_changed",
     #: "password_reset", "user_disabled".
     reason: str
+
+
+class UserEnabled(IdentityEvent, kw_only=True, frozen=True):
+    event_type: ClassVar[str] = "identity.user_enabled"
+    user_id: uuid.UUID
+
+
+class UserUnlocked(IdentityEvent, kw_only=True, frozen=True):
+    """A platform administrator cleared the user's brute-force lockouts."""
+
+    event_type: ClassVar[str] = "identity.user_unlocked"
+    user_id: uuid.UUID
+
+
+# --------------------------------------------------------------------------- organisations
+
+
+class OrganisationEvent(IntegrationEvent, kw_only=True, frozen=True):
+    """Events of one organisation are delivered in commit order (``organisation_id``, set
+    on every one of them, is the inherited field of :class:`IntegrationEvent`)."""
+
+    aggregate_field: ClassVar[str | None] = "organisation_id"
+
+
+class OrganisationCreated(OrganisationEvent, kw_only=True, frozen=True):
+    event_type: ClassVar[str] = "identity.organisation_created"
+    name: str
+    created_by: uuid.UUID
+
+
+class OrganisationUpdated(OrganisationEvent, kw_only=True, frozen=True):
+    event_type: ClassVar[str] = "identity.organisation_updated"
+    name: str
+
+
+class MemberAdded(OrganisationEvent, kw_only=True, frozen=True):
+    event_type: ClassVar[str] = "identity.member_added"
+    user_id: uuid.UUID
+    #: Role names at the moment of joining.
+    roles: list[str]
+    #: "created_organisation" or "invitation".
+    via: str
+
+
+class MemberRemoved(OrganisationEvent, kw_only=True, frozen=True):
+    event_type: ClassVar[str] = "identity.member_removed"
+    user_id: uuid.UUID
+    #: "left" or "removed".
+    reason: str
+
+
+class MemberRolesChanged(OrganisationEvent, kw_only=True, frozen=True):
+    event_type: ClassVar[str] = "identity.member_roles_changed"
+    user_id: uuid.UUID
+    roles_before: list[str]
+    roles_after: list[str]
+
+
+class RoleCreated(OrganisationEvent, kw_only=True, frozen=True):
+    event_type: ClassVar[str] = "identity.role_created"
+    role_id: uuid.UUID
+    name: str
+    permissions: list[str]
+
+
+class RoleUpdated(OrganisationEvent, kw_only=True, frozen=True):
+    event_type: ClassVar[str] = "identity.role_updated"
+    role_id: uuid.UUID
+    name: str
+    permissions: list[str]
+
+
+class RoleDeleted(OrganisationEvent, kw_only=True, frozen=True):
+    event_type: ClassVar[str] = "identity.role_deleted"
+    role_id: uuid.UUID
+    name: str
+
+
+class InvitationSent(OrganisationEvent, kw_only=True, frozen=True):
+    event_type: ClassVar[str] = "identity.invitation_sent"
+    invitation_id: uuid.UUID
+    email: str
+    roles: list[str]
+
+
+class ApiKeyCreated(IdentityEvent, kw_only=True, frozen=True):
+    """``organisation_id`` is set for an organisation's (service-account) key."""
+
+    event_type: ClassVar[str] = "identity.api_key_created"
+    api_key_id: uuid.UUID
+    user_id: uuid.UUID
+    name: str
+    permissions: list[str]
+
+
+class ApiKeyRevoked(IdentityEvent, kw_only=True, frozen=True):
+    event_type: ClassVar[str] = "identity.api_key_revoked"
+    api_key_id: uuid.UUID
+    user_id: uuid.UUID

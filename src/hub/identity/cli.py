@@ -125,3 +125,54 @@ def disable_user(email: str) -> None:
     if ended is None:
         raise click.ClickException(f"no account uses {email}")
     click.echo(f"disabled; {ended} session(s) ended")
+
+
+@users.command("create-admin")
+@click.argument("email")
+@click.option("--name", "display_name", default=None, help="Display name (default: the address).")
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    envvar="HUB_NEW_USER_PASSWORD",
+    help="Prompted for when omitted (or HUB_NEW_USER_PASSWORD).",
+)
+def create_admin(email: str, display_name: str | None, password: str) -> None:
+    """Create a platform administrator (manages /api/v1/users: disable, unlock)."""
+    from hub.kernel.errors import AppError
+
+    async def run() -> str:
+        async with _identity() as identity:
+            user_id = await identity.accounts.create_verified_user(
+                email, password, display_name or email, platform_admin=True
+            )
+            return str(user_id)
+
+    try:
+        click.echo(asyncio.run(run()))
+    except AppError as exc:
+        raise click.ClickException(exc.detail) from None
+
+
+@users.command("unlock")
+@click.argument("email")
+def unlock_user(email: str) -> None:
+    """Clear the brute-force lockouts of an account (password and second factor)."""
+    from hub.identity.domain.emails import normalise_email
+    from hub.identity.services.users import user_by_email
+
+    async def run() -> bool:
+        async with _identity() as identity:
+            address = normalise_email(email)
+            throttle = identity.rt.throttle
+            user = await user_by_email(identity.rt, address)
+            counters = [throttle.account(address)]
+            if user is not None:
+                counters.append(throttle.mfa(user.id))
+            await throttle.unlock(*counters)
+            return user is not None
+
+    if not asyncio.run(run()):
+        raise click.ClickException(f"no account uses {email}")
+    click.echo("unlocked")

@@ -1,4 +1,8 @@
-"""In-process implementation of :class:`hub.identity.api.IdentityApi`."""
+"""In-process implementation of :class:`hub.identity.api.IdentityApi`.
+
+Reads only (on the kernel's lean autocommit path); a split-out identity service would
+answer the same calls over HTTP.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,11 @@ from collections.abc import Sequence
 
 from sqlalchemy import select
 
-from hub.identity.api import IdentityApi, UserDisplay, UserSummary
-from hub.identity.models import User
+from hub.identity.api import IdentityApi, Membership, UserDisplay, UserSummary
+from hub.identity.domain.roles import grant_of, name_key
+from hub.identity.models import MemberRole, Role, User
+from hub.identity.models import Membership as MembershipRow
+from hub.identity.services.access import load_membership
 from hub.kernel.db import Database
 
 _MAX_IDS = 1000
@@ -52,3 +59,64 @@ class IdentityFacade(IdentityApi):
                 )
                 for r in rows
             }
+
+    async def membership(
+        self,
+        organisation_id: uuid.UUID,
+        user_id: uuid.UUID,
+        *,
+        api_key_id: uuid.UUID | None = None,
+    ) -> Membership | None:
+        return await load_membership(self.db, organisation_id, user_id, api_key_id=api_key_id)
+
+    async def has_permission(
+        self,
+        organisation_id: uuid.UUID,
+        user_id: uuid.UUID,
+        permission: str,
+        *,
+        api_key_id: uuid.UUID | None = None,
+    ) -> bool:
+        membership = await self.membership(organisation_id, user_id, api_key_id=api_key_id)
+        return membership is not None and membership.allows(permission)
+
+    async def members_with_permission(
+        self, organisation_id: uuid.UUID, permission: str
+    ) -> list[uuid.UUID]:
+        mr, r, u = MemberRole.__table__, Role.__table__, User.__table__
+        rows = await self.db.fetch(
+            select(mr.c.user_id, r.c.builtin, r.c.permissions)
+            .join(r, r.c.id == mr.c.role_id)
+            .join(u, u.c.id == mr.c.user_id)
+            .where(mr.c.organisation_id == organisation_id, u.c.disabled_at.is_(None))
+            .order_by(mr.c.user_id)
+        )
+        allowed: dict[uuid.UUID, None] = {}
+        for row in rows:
+            if row.user_id not in allowed and grant_of(row.builtin, row.permissions).matches(
+                permission
+            ):
+                allowed[row.user_id] = None
+        return list(allowed)
+
+    async def members_with_role(self, organisation_id: uuid.UUID, role: str) -> list[uuid.UUID]:
+        mr, r, u = MemberRole.__table__, Role.__table__, User.__table__
+        try:
+            match = r.c.id == uuid.UUID(role)
+        except ValueError:
+            match = r.c.name_key == name_key(role)
+        rows = await self.db.fetch(
+            select(mr.c.user_id)
+            .join(r, r.c.id == mr.c.role_id)
+            .join(u, u.c.id == mr.c.user_id)
+            .where(mr.c.organisation_id == organisation_id, match, u.c.disabled_at.is_(None))
+            .order_by(mr.c.user_id)
+        )
+        return list(rows.scalars())
+
+    async def organisations_of(self, user_id: uuid.UUID) -> list[uuid.UUID]:
+        m = MembershipRow.__table__
+        rows = await self.db.fetch(
+            select(m.c.organisation_id).where(m.c.user_id == user_id).order_by(m.c.organisation_id)
+        )
+        return list(rows.scalars())

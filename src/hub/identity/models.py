@@ -16,6 +16,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     LargeBinary,
     Text,
@@ -23,7 +24,7 @@ from sqlalchemy import (
     false,
     func,
 )
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from hub.kernel.outbox import inbox_table, outbox_table
@@ -174,3 +175,138 @@ class SigningKey(Base):
         DateTime(timezone=True), nullable=False, default=utcnow, server_default=func.now()
     )
     retired_at: Mapped[datetime | None] = _ts()
+
+
+# --------------------------------------------------------------------------- organisations
+
+
+class Organisation(IdMixin, TimestampMixin, Base):
+    """A tenant. Its row is also the lock that serialises changes to its owners."""
+
+    __tablename__ = "organisations"
+
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    created_by: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("identity.users.id", ondelete="SET NULL")
+    )
+
+
+class Membership(Base):
+    __tablename__ = "memberships"
+    __table_args__ = (Index("ix_memberships_user_id", "user_id"),)
+
+    organisation_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True),
+        ForeignKey("identity.organisations.id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True),
+        ForeignKey("identity.users.id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, default=utcnow, server_default=func.now()
+    )
+    invited_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+
+
+class Role(IdMixin, TimestampMixin, Base):
+    """A named set of permissions in one organisation. Built-in roles store no keys: what
+    they grant is a pattern over the catalogue (``domain.roles.BUILTIN_GRANTS``)."""
+
+    __tablename__ = "roles"
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "name_key"),
+        UniqueConstraint("organisation_id", "builtin"),
+    )
+
+    organisation_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True),
+        ForeignKey("identity.organisations.id", ondelete="CASCADE"),
+        nullable=False,
+    )
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    #: Case-folded name: role names are unique case-insensitively per organisation.
+    name_key: Mapped[str] = mapped_column(Text, nullable=False)
+    description: Mapped[str] = mapped_column(Text, nullable=False, default="", server_default="")
+    #: "owner", "admin", "member", "auditor" for the built-ins, else NULL.
+    builtin: Mapped[str | None] = mapped_column(Text)
+    permissions: Mapped[list[str]] = mapped_column(
+        ARRAY(Text), nullable=False, default=list, server_default="{}"
+    )
+
+
+class MemberRole(Base):
+    __tablename__ = "member_roles"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["organisation_id", "user_id"],
+            ["identity.memberships.organisation_id", "identity.memberships.user_id"],
+            ondelete="CASCADE",
+        ),
+        Index("ix_member_roles_role_id", "role_id"),
+    )
+
+    organisation_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    #: RESTRICT: a role still held by someone cannot be deleted from under them.
+    role_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True),
+        ForeignKey("identity.roles.id", ondelete="RESTRICT"),
+        primary_key=True,
+    )
+
+
+class Invitation(IdMixin, Base):
+    """An e-mailed, single-use, expiring invitation; the token is stored as SHA-256."""
+
+    __tablename__ = "invitations"
+    __table_args__ = (Index("ix_invitations_organisation_id_email", "organisation_id", "email"),)
+
+    organisation_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True),
+        ForeignKey("identity.organisations.id", ondelete="CASCADE"),
+        nullable=False,
+    )
+    #: Normalised address: only the account with this address may accept.
+    email: Mapped[str] = mapped_column(Text, nullable=False)
+    role_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(UUID(as_uuid=True)), nullable=False)
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary, nullable=False, unique=True)
+    invited_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, default=utcnow, server_default=func.now()
+    )
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    accepted_at: Mapped[datetime | None] = _ts()
+    accepted_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    #: Set when a newer invitation to the same address supersedes this one.
+    revoked_at: Mapped[datetime | None] = _ts()
+
+
+class ApiKey(IdMixin, Base):
+    """A machine credential acting for its owner, narrowed to ``permissions``; bound to
+    one organisation when ``organisation_id`` is set (a service-account key)."""
+
+    __tablename__ = "api_keys"
+    __table_args__ = (
+        Index("ix_api_keys_user_id", "user_id"),
+        Index("ix_api_keys_organisation_id", "organisation_id"),
+    )
+
+    user_id: Mapped[uuid.UUID] = _user_fk()
+    organisation_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("identity.organisations.id", ondelete="CASCADE")
+    )
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    public_id: Mapped[str] = mapped_column(Text, nullable=False, unique=True)
+    secret_hash: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    permissions: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, default=utcnow, server_default=func.now()
+    )
+    expires_at: Mapped[datetime | None] = _ts()
+    #: Refreshed at most once a minute per key (HUB_API_KEY_TOUCH_SECONDS).
+    last_used_at: Mapped[datetime | None] = _ts()
+    revoked_at: Mapped[datetime | None] = _ts()
+    revoked_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))

@@ -2,21 +2,26 @@
 
 Reads run on an AUTOCOMMIT connection: measured here, wrapping a single SELECT in
 BEGIN…ROLLBACK cost ~1.8x the CPU of the bare query, and a read needs no transaction.
+:meth:`Database.fetch` goes further for single selects (SQL compiled by SQLAlchemy, sent
+by asyncpg directly; about half the CPU of :meth:`Database.read`, see bench/README.md).
 Writes go through :class:`UnitOfWork`, which commits the state change and the events it
 publishes (outbox rows) in one transaction.
 """
 
 from __future__ import annotations
 
+import asyncio
 import weakref
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from types import TracebackType
+from types import SimpleNamespace, TracebackType
 from typing import Any, Self
 
+import asyncpg  # type: ignore[import-untyped]
 import msgspec
 import structlog
 from sqlalchemy import Table, func, insert, text
+from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
 from sqlalchemy.engine import Result, make_url
 from sqlalchemy.engine.result import IteratorResult, SimpleResultMetaData
 from sqlalchemy.exc import DBAPIError
@@ -30,7 +35,6 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.sql import CompoundSelect, Executable, Select
 from sqlalchemy.sql import compiler as sql_compiler
 from sqlalchemy.util import LRUCache
-from sqlalchemy.util.concurrency import greenlet_spawn
 
 from hub.kernel.events import IntegrationEvent
 from hub.kernel.outbox import OUTBOX_CHANNEL
@@ -59,6 +63,7 @@ class Database:
         application_name: str = "hub",
     ) -> None:
         self.url = async_url(url)
+        connect_args = {"server_settings": {"application_name": application_name, "jit": "off"}}
         self.engine: AsyncEngine = create_async_engine(
             self.url,
             pool_size=pool_size,
@@ -66,13 +71,11 @@ class Database:
             pool_recycle=1800,
             pool_pre_ping=False,
             echo=echo,
-            connect_args={
-                "server_settings": {"application_name": application_name, "jit": "off"},
-            },
+            connect_args=connect_args,
         )
         self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
-        self._direct = _DirectReads(self.engine)
+        self._direct = _DirectReads(self.engine, connect_args, pool_size=pool_size)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
@@ -85,13 +88,19 @@ class Database:
     ) -> Result[Any]:
         """Run one SELECT outside any transaction; its rows come back already buffered.
 
-        Same rows, types and errors as ``await conn.execute(statement, params)`` inside
-        :meth:`read`, for about half its CPU (bench/README.md): the statement is
-        compiled once per shape and its SQL goes straight to asyncpg on a pooled
-        connection, skipping SQLAlchemy's per-execution machinery. Meant for plain,
-        side-effect-free selects; shapes the direct path does not take (textual column
-        matching, schema translation, execution options) run through :meth:`read`.
-        Returns a :class:`sqlalchemy.engine.Result` (``.one_or_none()``, ``.scalars()``…).
+        Same rows, types and SQL errors as ``await conn.execute(statement, params)``
+        inside :meth:`read`, for a fraction of its CPU (bench/README.md): the statement
+        is compiled once per shape and its SQL goes straight to asyncpg, skipping
+        SQLAlchemy's per-execution machinery, on a pool of its own (at most ``pool_size``
+        connections, closed after 5 idle minutes) that makes excess requests wait instead
+        of opening and closing overflow connections. When the server has dropped the
+        pooled connections, they are replaced and the read runs once more. Meant for
+        plain, side-effect-free selects (the connections are not reset between uses).
+        Textual SQL, textual column matching, schema translation, execution options and
+        ``HUB_DB_ECHO`` go through :meth:`read` instead. Returns a buffered
+        :class:`sqlalchemy.engine.Result` (``.one_or_none()``, ``.scalars()``…); build hot
+        statements once with ``bindparam()`` and pass ``params``, as building and hashing
+        a statement per call is a large share of a read's cost.
         """
         result = await self._direct.fetch(statement, params)
         if result is not None:
@@ -107,22 +116,37 @@ class Database:
             await conn.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
+        await self._direct.close()
         await self.engine.dispose()
 
 
 class _DirectReads:
-    """The machinery behind :meth:`Database.fetch`, mirroring what SQLAlchemy's
-    execution context does for one positional SELECT on asyncpg, minus its overhead.
+    """The machinery behind :meth:`Database.fetch`: what SQLAlchemy's execution context
+    does for one positional SELECT on asyncpg, minus its overhead, on an asyncpg pool.
 
-    Relies on SQLAlchemy internals (statement compile cache, compiled parameter
-    layout, the asyncpg adapter's prepared-statement cache, error translation), so
+    Its own pool because SQLAlchemy's is what costs most under load: above
+    ``pool_size`` requests in flight it opens overflow connections and closes them on
+    return (a connect is milliseconds of CPU), or with no overflow it waits through
+    ``asyncio.wait_for`` per checkout. Connections get the codecs the dialect gives its
+    own, so rows decode alike. Relies on SQLAlchemy internals (compile cache, compiled
+    parameter layout, result processors, error translation), so
     ``tests/integration/kernel/test_db_fetch.py`` compares it with the regular path:
     re-run it when upgrading SQLAlchemy.
     """
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine.sync_engine
+    def __init__(
+        self, engine: AsyncEngine, connect_args: Mapping[str, Any], *, pool_size: int
+    ) -> None:
         self._dialect: Any = engine.dialect
+        self._hide_parameters = engine.sync_engine.hide_parameters
+        self._echo = bool(engine.echo)
+        cargs, cparams = self._dialect.create_connect_args(engine.url)
+        cparams = {**cparams, **connect_args}
+        cparams["statement_cache_size"] = cparams.pop("prepared_statement_cache_size", 100)
+        self._connect: tuple[Any, dict[str, Any]] = (cargs, cparams)
+        self._pool_size = pool_size
+        self._pool: asyncpg.Pool | None = None
+        self._opening = asyncio.Lock()
         self._compiled: LRUCache[Any, Any] = LRUCache(500)
         #: compiled statement -> the metadata its rows are read with (keys, processors).
         self._metadata: weakref.WeakKeyDictionary[Any, SimpleResultMetaData] = (
@@ -131,7 +155,11 @@ class _DirectReads:
         self._linting = self._dialect.compiler_linting | sql_compiler.WARN_LINTING
 
     async def fetch(self, statement: Any, params: Mapping[str, Any] | None) -> Result[Any] | None:
-        if not isinstance(statement, Select | CompoundSelect) or statement.get_execution_options():
+        if (
+            self._echo
+            or not isinstance(statement, Select | CompoundSelect)
+            or statement.get_execution_options()
+        ):
             return None
         compiled: Any
         compiled, extracted, collected, _ = statement._compile_w_cache(
@@ -151,28 +179,63 @@ class _DirectReads:
             processors = {**processors, **expanded.processors}
         args = [processors[k](values[k]) if k in processors else values[k] for k in positions]
 
-        pooled: Any = await greenlet_spawn(self._engine.raw_connection)
-        try:
-            adapter = pooled.dbapi_connection
-            prepared, attributes = await adapter._prepare(
-                sql, self._dialect._invalidate_schema_cache_asof
-            )
-            records = await prepared.fetch(*args)
-        except Exception as exc:
-            error = self._translate(exc, pooled, sql, args)
-            await greenlet_spawn(pooled.close)
-            raise error from exc
-        except BaseException:
-            # Cancelled mid-query: the connection's state is unknown, so it is dropped
-            # (outside a greenlet both calls are synchronous: nothing left to await).
-            pooled.invalidate()
-            pooled.close()
-            raise
-        await greenlet_spawn(pooled.close)
-        metadata = self._metadata.get(compiled)
-        if metadata is None:
-            metadata = self._metadata[compiled] = self._describe(compiled, attributes)
+        pool = self._pool or await self._open()
+        for attempt in (1, 2):
+            try:
+                return await self._run(pool, compiled, sql, args)
+            except _CONNECTION_LOST as exc:
+                # The server dropped pooled connections (restart, failover, idle kill):
+                # replace them all, as SQLAlchemy invalidates its pool, and read again
+                # once on a fresh one; a select has nothing to undo.
+                await pool.expire_connections()
+                if attempt == 2:
+                    raise self._translate(exc, sql, args, lost=True) from exc
+            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+                raise self._translate(exc, sql, args) from exc
+        raise AssertionError("unreachable")
+
+    async def _run(
+        self, pool: asyncpg.Pool, compiled: Any, sql: str, args: list[Any]
+    ) -> Result[Any]:
+        # asyncpg's pool closes a connection on release when it died or fails to reset.
+        async with pool.acquire(timeout=30) as conn:
+            metadata = self._metadata.get(compiled)
+            if metadata is None:
+                prepared = await conn.prepare(sql)
+                metadata = self._describe(compiled, prepared.get_attributes())
+                self._metadata[compiled] = metadata
+                records = await prepared.fetch(*args)
+            else:
+                records = await conn.fetch(sql, *args)
         return IteratorResult(metadata, iter(records))
+
+    async def _open(self) -> asyncpg.Pool:
+        async with self._opening:
+            if self._pool is None:
+                cargs, cparams = self._connect
+                self._pool = await asyncpg.create_pool(
+                    *cargs,
+                    **cparams,
+                    min_size=0,
+                    max_size=self._pool_size,
+                    max_inactive_connection_lifetime=300,
+                    init=self._init_connection,
+                    reset=_no_reset,
+                )
+            return self._pool
+
+    async def _init_connection(self, conn: asyncpg.Connection) -> None:
+        # The JSON/JSONB (and inet) codecs the dialect installs on its own connections.
+        adapted = SimpleNamespace(_connection=conn)
+        await self._dialect.setup_asyncpg_json_codec(adapted)
+        await self._dialect.setup_asyncpg_jsonb_codec(adapted)
+        if self._dialect._native_inet_types is False:
+            await self._dialect._disable_asyncpg_inet_codecs(adapted)
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            await pool.close()
 
     def _describe(self, compiled: Any, attributes: Any) -> SimpleResultMetaData:
         """Row keys and result processors, as ``CursorResultMetaData`` would build them."""
@@ -193,32 +256,42 @@ class _DirectReads:
             _ambiguous_keys=frozenset(ambiguous) or None,
         )
 
-    def _translate(self, exc: Exception, pooled: Any, sql: str, args: list[Any]) -> Exception:
-        """The exception SQLAlchemy would raise, with its connection bookkeeping."""
+    def _translate(
+        self, exc: Exception, sql: str, args: list[Any], *, lost: bool = False
+    ) -> Exception:
+        """The exception SQLAlchemy would raise for this driver error."""
         dbapi = self._dialect.loaded_dbapi
         try:
-            pooled.dbapi_connection._handle_exception(exc)
+            AsyncAdapt_asyncpg_connection._handle_exception_no_connection(dbapi, exc)
         except dbapi.Error as translated:
-            stale = (dbapi.InvalidCachedStatementError, dbapi.InternalServerError)
-            if isinstance(translated, stale):
-                self._dialect._invalidate_schema_cache()
-            gone = bool(self._dialect.is_disconnect(translated, pooled.dbapi_connection, None))
-            if gone:
-                # As SQLAlchemy does: drop this connection and every older pooled one.
-                self._engine.pool._invalidate(pooled, translated)
             error: Exception = DBAPIError.instance(
                 sql,
                 tuple(args),
                 translated,
                 dbapi.Error,
-                hide_parameters=self._engine.hide_parameters,
-                connection_invalidated=gone,
+                hide_parameters=self._hide_parameters,
+                connection_invalidated=lost,
                 dialect=self._dialect,
             )
             return error
         except Exception as other:
             return other
         return exc
+
+
+#: A pooled connection found dead: the server closed it, or its protocol is stuck on
+#: the error the server sent before closing it (asyncpg reports that as an internal error).
+_CONNECTION_LOST = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.InternalClientError,
+    ConnectionError,
+)
+
+
+async def _no_reset(_: asyncpg.Connection) -> None:
+    """Skip asyncpg's reset query on release (a round trip per read): only compiled
+    SELECTs run on these connections, and they leave no session state to undo."""
 
 
 def _direct_shape(compiled: Any) -> bool:

@@ -224,8 +224,9 @@ class RevocationList:
         return bool(await self.redis.exists(_REVOKED_PREFIX + str(session_id)))
 
 
-#: Resolves an API key secret to its principal (None: unknown or revoked key).
-ApiKeyResolver = Callable[[str], Awaitable[Principal | None]]
+#: Resolves an API key to its principal (None: unknown or revoked key). Gets the key and
+#: the client's address (proxy-aware), which brute-force protection counts failures by.
+ApiKeyResolver = Callable[[str, str], Awaitable[Principal | None]]
 
 
 def _unauthorized(detail: str, *, code: str = "invalid_token") -> Unauthorized:
@@ -236,9 +237,15 @@ def _unauthorized(detail: str, *, code: str = "invalid_token") -> Unauthorized:
 class Authenticator:
     """Turns request credentials into a :class:`Principal`, or refuses them with a 401."""
 
-    def __init__(self, verifier: TokenVerifier, revocations: RevocationList) -> None:
+    def __init__(
+        self,
+        verifier: TokenVerifier,
+        revocations: RevocationList,
+        client_address: ClientAddress | None = None,
+    ) -> None:
         self.verifier = verifier
         self.revocations = revocations
+        self.client_address = client_address or ClientAddress(())
         self._api_keys: ApiKeyResolver | None = None
 
     def use_api_keys(self, resolver: ApiKeyResolver) -> None:
@@ -258,8 +265,10 @@ class Authenticator:
             raise _unauthorized("The session of this access token has ended.")
         return principal
 
-    async def api_key(self, secret: str) -> Principal:
-        principal = await self._api_keys(secret) if self._api_keys is not None else None
+    async def api_key(self, secret: str, client_ip: str = "unknown") -> Principal:
+        principal = None
+        if self._api_keys is not None:
+            principal = await self._api_keys(secret, client_ip)
         if principal is None:
             raise Unauthorized(
                 "The API key is invalid or revoked.",
@@ -269,7 +278,12 @@ class Authenticator:
         return principal
 
     async def authenticate(
-        self, authorization: str | None, api_key: str | None, *, check_revocation: bool = True
+        self,
+        authorization: str | None,
+        api_key: str | None,
+        *,
+        check_revocation: bool = True,
+        scope: Mapping[str, Any] | None = None,
     ) -> Principal:
         if authorization:
             scheme, _, credential = authorization.strip().partition(" ")
@@ -277,11 +291,14 @@ class Authenticator:
             if scheme.lower() == "bearer" and credential:
                 return await self.bearer(credential, check_revocation=check_revocation)
             if scheme.lower() == "apikey" and credential:
-                return await self.api_key(credential)
+                return await self.api_key(credential, self._client_ip(scope))
             raise _unauthorized("Unsupported authorization scheme.")
         if api_key:
-            return await self.api_key(api_key.strip())
+            return await self.api_key(api_key.strip(), self._client_ip(scope))
         raise _unauthorized("Authentication required.", code="authentication_required")
+
+    def _client_ip(self, scope: Mapping[str, Any] | None) -> str:
+        return self.client_address.of(scope) if scope is not None else "unknown"
 
 
 def build_authenticator(settings: Settings, redis: Redis) -> Authenticator:
@@ -293,7 +310,7 @@ def build_authenticator(settings: Settings, redis: Redis) -> Authenticator:
     revocations = RevocationList(
         redis, ttl_seconds=settings.access_token_ttl_seconds + settings.jwt_leeway_seconds + 5
     )
-    return Authenticator(verifier, revocations)
+    return Authenticator(verifier, revocations, ClientAddress(settings.trusted_proxies))
 
 
 class ClientAddress:
@@ -351,7 +368,7 @@ async def require_principal(request: Request[Any, Any, Any]) -> Principal:
     if cached is not None:
         return cast(Principal, cached)
     authenticator: Authenticator = request.app.state.kernel.security
-    principal = await authenticator.authenticate(*_credentials(scope))
+    principal = await authenticator.authenticate(*_credentials(scope), scope=scope)
     scope[_PRINCIPAL_SCOPE_KEY] = principal
     return principal
 
@@ -363,7 +380,9 @@ async def require_token_principal(request: Request[Any, Any, Any]) -> Principal:
     A handler using it MUST refuse the request when that session is revoked."""
     scope = cast(dict[str, Any], request.scope)
     authenticator: Authenticator = request.app.state.kernel.security
-    return await authenticator.authenticate(*_credentials(scope), check_revocation=False)
+    return await authenticator.authenticate(
+        *_credentials(scope), check_revocation=False, scope=scope
+    )
 
 
 async def optional_principal(request: Request[Any, Any, Any]) -> Principal | None:

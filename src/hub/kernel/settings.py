@@ -93,6 +93,12 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     lockout_base_seconds: int = 60
     lockout_max_seconds: int = 900
     lockout_reset_seconds: int = 12 * 3600
+    # Identity: organisations, invitations, API keys, idempotent writes.
+    invitation_ttl_seconds: int = 7 * 86400
+    #: last_used_at of an API key is written at most this often (a write per request is waste).
+    api_key_touch_seconds: int = 60
+    #: How long an Idempotency-Key is remembered (its first response replayed).
+    idempotency_ttl_seconds: int = 86400
 
     @property
     def token_issuer(self) -> str:

@@ -33,7 +33,8 @@ def maybe(optional_principal: NamedDependency[Principal | None]) -> dict[str, st
 
 @get("/test/use-keys")
 async def use_keys(state: State) -> None:
-    async def resolve(secret: str) -> Principal | None:
+    async def resolve(secret: str, client_ip: str) -> Principal | None:
+        assert client_ip  # the kernel hands over the caller's address for throttling
         if secret != "hub_key_good":
             return None
         return Principal(user_id=KEY_USER, api_key_id=uuid.uuid4(), amr=("key",))

@@ -11,7 +11,7 @@ from litestar.params import JSONBody
 from msgspec import UNSET
 
 from hub.identity.controllers.convert import BEARER, me_out, tokens_out
-from hub.identity.deps import identity_of
+from hub.identity.deps import identity_of, people_only
 from hub.identity.schemas import (
     Accepted,
     AccessTokenOut,
@@ -142,6 +142,7 @@ class AuthController(Controller):
         operation_id="logout",
         summary="End the current session (its access and refresh tokens stop working)",
         security=BEARER,
+        guards=[people_only],
     )
     async def logout(self, principal: NamedDependency[Principal], state: State) -> None:
         await identity_of(state).auth.logout(principal)
@@ -152,6 +153,7 @@ class AuthController(Controller):
         operation_id="reauthenticate",
         summary="Prove the password (and second factor) again before a sensitive action",
         security=BEARER,
+        guards=[people_only],
     )
     async def reauthenticate(
         self,
@@ -205,6 +207,7 @@ class AuthController(Controller):
         operation_id="changePassword",
         summary="Change the password (needs the current one); may end the other sessions",
         security=BEARER,
+        guards=[people_only],
     )
     async def change_password(
         self,
@@ -233,6 +236,7 @@ class AuthController(Controller):
         operation_id="updateMe",
         summary="Change the display name, or start an e-mail change (needs a recent sign-in)",
         security=BEARER,
+        guards=[people_only],
     )
     async def update_me(
         self,

@@ -8,7 +8,7 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
 from hub.identity.controllers.convert import BEARER
-from hub.identity.deps import identity_of
+from hub.identity.deps import identity_of, people_only
 from hub.identity.schemas import CodeIn, RecoveryCodesOut, TotpSetupOut
 from hub.identity.services.runtime import ClientInfo
 from hub.kernel.security import Principal
@@ -17,6 +17,7 @@ from hub.kernel.security import Principal
 class MfaController(Controller):
     path = "/auth/mfa"
     tags = ["Identity: two-step verification"]
+    guards = [people_only]
     security = BEARER
 
     @post(

@@ -10,7 +10,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 
 from hub.identity.controllers.convert import BEARER
-from hub.identity.deps import identity_of
+from hub.identity.deps import identity_of, people_only
 from hub.identity.schemas import SessionOut, SessionPage
 from hub.kernel.security import Principal
 
@@ -18,6 +18,7 @@ from hub.kernel.security import Principal
 class SessionController(Controller):
     path = "/auth/sessions"
     tags = ["Identity: sessions"]
+    guards = [people_only]
     security = BEARER
 
     @get(operation_id="listSessions", summary="The caller's active sessions, newest first")

@@ -17,6 +17,7 @@ from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from hub.identity.api import (
+    ApiKeyRevoked,
     PasswordChanged,
     PasswordReset,
     UserDisabled,
@@ -26,7 +27,7 @@ from hub.identity.api import (
 from hub.identity.domain.emails import is_valid_email, normalise_email
 from hub.identity.domain.passwords import password_problems
 from hub.identity.domain.secrets import keyed_hash, new_token, token_hash
-from hub.identity.models import EmailToken, Session, User
+from hub.identity.models import ApiKey, EmailToken, Session, User
 from hub.identity.services.auth import AuthService
 from hub.identity.services.mfa import publish_lock
 from hub.identity.services.runtime import ClientInfo, IdentityRuntime
@@ -452,7 +453,8 @@ class AccountService:
         return user.id
 
     async def disable_user(self, user_id: uuid.UUID, *, actor_id: uuid.UUID | None) -> int:
-        """Disable an account and end every one of its sessions at once."""
+        """Disable an account, end every one of its sessions and revoke its API keys at
+        once (enabling it again restores neither: the person signs in, keys are re-made)."""
         async with self.rt.uow() as uow:
             changed = await uow.session.execute(
                 update(User)
@@ -463,6 +465,21 @@ class AccountService:
             if changed.first() is None:
                 return 0
             ended = await self.sessions.revoke_where(uow, user_id=user_id, reason="user_disabled")
+            keys = await uow.session.execute(
+                update(ApiKey)
+                .where(ApiKey.user_id == user_id, ApiKey.revoked_at.is_(None))
+                .values(revoked_at=datetime.now(UTC), revoked_by=actor_id)
+                .returning(ApiKey.id, ApiKey.organisation_id)
+            )
+            for key_id, organisation_id in keys:
+                uow.publish(
+                    ApiKeyRevoked(
+                        actor_id=str(actor_id) if actor_id else None,
+                        organisation_id=str(organisation_id) if organisation_id else None,
+                        api_key_id=key_id,
+                        user_id=user_id,
+                    )
+                )
             uow.publish(
                 UserDisabled(
                     actor_id=str(actor_id) if actor_id else None,

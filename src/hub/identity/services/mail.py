@@ -95,3 +95,25 @@ class IdentityMail:
             enabled=enabled,
             when=when.strftime("%Y-%m-%d %H:%M"),
         )
+
+    def invitation(
+        self,
+        uow: UnitOfWork,
+        *,
+        to: str,
+        organisation: str,
+        inviter: str,
+        roles: list[str],
+        token: str,
+    ) -> None:
+        self._send(
+            uow,
+            "invitation",
+            to,
+            email=to,
+            organisation=organisation,
+            inviter=inviter,
+            roles=", ".join(roles),
+            link=self.link("accept-invitation", token),
+            valid_days=max(1, self.settings.invitation_ttl_seconds // 86400),
+        )

@@ -134,3 +134,20 @@ class Throttle:
             keys=[c.key for c in attempt.counters],
             args=[c.on_success for c in attempt.counters],
         )
+
+    async def is_locked(self, *counters: Counter) -> bool:
+        """Whether any counter is locked right now: one ``EXISTS``, nothing counted.
+
+        For checks of high-entropy secrets (API keys) that cannot be guessed anyway:
+        a request pays this instead of a reservation, and only a failure is counted."""
+        return bool(await self.redis.exists(*(c.key + ":lock" for c in counters)))
+
+    async def failed(self, *counters: Counter) -> Attempt:
+        """Count a failure that was checked without a reservation (see :meth:`is_locked`)."""
+        return await self.acquire(*counters)
+
+    async def unlock(self, *counters: Counter) -> None:
+        """Forget counters, locks and consecutive-lock history (an administrator's unlock)."""
+        await self.redis.delete(
+            *(key for c in counters for key in (c.key, c.key + ":lock", c.key + ":strikes"))
+        )

@@ -1,5 +1,8 @@
 """HTTP bodies of identity. Input structs name only what a client may set: roles,
-flags, ids and verification state are absent, so they cannot be mass-assigned."""
+flags, ids and verification state are absent, so they cannot be mass-assigned.
+
+This module holds the bodies of accounts, sessions and MFA; organisations, API keys and
+platform administration have their own modules beside it."""
 
 from __future__ import annotations
 

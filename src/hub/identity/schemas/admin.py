@@ -1,0 +1,41 @@
+"""HTTP bodies of platform administration (``/users``).
+
+``PATCH /users/{id}`` takes exactly two switches; anything else a client sends (roles,
+``isPlatformAdmin``, ``emailVerified``, an address) is ignored.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from msgspec import UNSET, UnsetType
+
+from hub.kernel.structs import PatchSchema, Schema
+
+
+class UserOut(Schema):
+    id: uuid.UUID
+    email: str
+    display_name: str
+    email_verified: bool
+    mfa_enabled: bool
+    is_platform_admin: bool
+    disabled: bool
+    created_at: datetime
+    #: A brute-force lock currently refuses this user's password or second factor
+    #: (only on single-user reads).
+    locked: bool | None = None
+
+
+class UserPage(Schema):
+    items: list[UserOut]
+    limit: int
+    next_cursor: str | None = None
+
+
+class UserPatch(PatchSchema):
+    #: true: disable and end every session at once; false: enable again.
+    disabled: bool | UnsetType = UNSET
+    #: true: clear the brute-force lockouts of the account and its second factor.
+    unlock: bool | UnsetType = UNSET

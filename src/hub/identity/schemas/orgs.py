@@ -1,0 +1,145 @@
+"""HTTP bodies of organisations, members, roles, invitations and the permission catalogue.
+
+Nothing here lets a client set ids, owners, creators or timestamps; a member's roles are
+changed only through ``PATCH /orgs/{orgId}/members/{userId}`` under the rules of that
+endpoint (no escalation, at least one owner).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from msgspec import UNSET, Meta, UnsetType
+
+from hub.identity.schemas import Email
+from hub.kernel.structs import PatchSchema, Schema
+
+OrgName = Annotated[str, Meta(min_length=1, max_length=200)]
+RoleName = Annotated[str, Meta(min_length=1, max_length=100)]
+Description = Annotated[str, Meta(max_length=1000)]
+#: A role by id or (case-insensitively) by name: "admin", "Reviewer", "0193…".
+RoleRefIn = Annotated[str, Meta(min_length=1, max_length=100)]
+RoleRefs = Annotated[list[RoleRefIn], Meta(max_length=20)]
+PermissionKey = Annotated[str, Meta(min_length=1, max_length=200)]
+PermissionKeys = Annotated[list[PermissionKey], Meta(max_length=500)]
+
+
+class OrganisationIn(Schema):
+    name: OrgName
+
+
+class OrganisationPatch(PatchSchema):
+    name: OrgName | UnsetType = UNSET
+
+
+class OrganisationOut(Schema):
+    id: uuid.UUID
+    name: str
+    created_at: datetime
+    updated_at: datetime
+    #: The caller's roles in this organisation.
+    roles: list[str]
+
+
+class OrganisationPage(Schema):
+    items: list[OrganisationOut]
+    limit: int
+    next_cursor: str | None = None
+
+
+class RoleRefOut(Schema):
+    id: uuid.UUID
+    name: str
+    builtin: str | None = None
+
+
+class MemberOut(Schema):
+    user_id: uuid.UUID
+    email: str
+    display_name: str
+    active: bool
+    joined_at: datetime
+    roles: list[RoleRefOut]
+
+
+class MemberPage(Schema):
+    items: list[MemberOut]
+    limit: int
+    next_cursor: str | None = None
+
+
+class MemberPatch(PatchSchema):
+    """The member's complete new set of roles (ids or names)."""
+
+    roles: RoleRefs | UnsetType = UNSET
+
+
+class RoleIn(Schema):
+    name: RoleName
+    permissions: PermissionKeys
+    description: Description = ""
+
+
+class RolePatch(PatchSchema):
+    name: RoleName | UnsetType = UNSET
+    description: Description | UnsetType = UNSET
+    permissions: PermissionKeys | UnsetType = UNSET
+
+
+class RoleOut(Schema):
+    id: uuid.UUID
+    name: str
+    description: str
+    #: "owner", "admin", "member" or "auditor" for the built-ins (which cannot change).
+    builtin: str | None
+    #: Every catalogue permission this role grants (built-ins: expanded from patterns).
+    permissions: list[str]
+    created_at: datetime
+    updated_at: datetime
+
+
+class RolePage(Schema):
+    items: list[RoleOut]
+    limit: int
+    next_cursor: str | None = None
+
+
+class InvitationIn(Schema):
+    email: Email
+    #: Roles the invitee gets (ids or names); default: member.
+    roles: RoleRefs | None = None
+
+
+class InvitationOut(Schema):
+    id: uuid.UUID
+    organisation_id: uuid.UUID
+    email: str
+    roles: list[str]
+    created_at: datetime
+    expires_at: datetime
+
+
+class InvitationAcceptedOut(Schema):
+    organisation_id: uuid.UUID
+    organisation_name: str
+    roles: list[str]
+
+
+class PermissionOut(Schema):
+    key: str
+    description: str
+    context: str
+
+
+class BuiltinRoleOut(Schema):
+    name: str
+    description: str
+    permissions: list[str]
+
+
+class PermissionCatalogue(Schema):
+    items: list[PermissionOut]
+    #: What each built-in role grants today (they follow the catalogue as it grows).
+    builtin_roles: list[BuiltinRoleOut]

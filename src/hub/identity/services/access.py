@@ -1,0 +1,197 @@
+"""Who may do what in an organisation: memberships, the permission check, tenancy.
+
+One indexed query answers "is P a member of O and what do their roles grant"; the check
+itself is pure (``Membership.allows``). Outside an organisation a caller learns nothing:
+a non-member, an unknown organisation and a key bound elsewhere all get the same 404.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import and_, bindparam, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.identity.api import Membership, RoleRef
+from hub.identity.domain.roles import grant_of
+from hub.identity.models import ApiKey, MemberRole, Organisation, Role
+from hub.identity.models import Membership as MembershipRow
+from hub.identity.services.runtime import IdentityRuntime
+from hub.kernel.db import Database
+from hub.kernel.errors import Forbidden, NotFound
+from hub.kernel.security import Principal
+
+
+def _membership_query() -> Any:
+    m, mr, r = MembershipRow.__table__, MemberRole.__table__, Role.__table__
+    return (
+        select(m.c.user_id, r.c.id.label("role_id"), r.c.name, r.c.builtin, r.c.permissions)
+        .select_from(
+            m.outerjoin(
+                mr,
+                and_(mr.c.organisation_id == m.c.organisation_id, mr.c.user_id == m.c.user_id),
+            ).outerjoin(r, r.c.id == mr.c.role_id)
+        )
+        .where(
+            m.c.organisation_id == bindparam("organisation_id"),
+            m.c.user_id == bindparam("user_id"),
+        )
+        .order_by(r.c.id)
+    )
+
+
+def _key_query() -> Any:
+    k = ApiKey.__table__
+    return select(k.c.user_id, k.c.organisation_id, k.c.permissions).where(
+        k.c.id == bindparam("api_key_id"), k.c.revoked_at.is_(None)
+    )
+
+
+#: Built once: building the expression per request costs more than running it.
+_MEMBERSHIP = _membership_query()
+_KEY = _key_query()
+
+
+def organisation_not_found() -> NotFound:
+    return NotFound("No such organisation.")
+
+
+def membership_from(
+    rows: Sequence[Any],
+    organisation_id: uuid.UUID,
+    user_id: uuid.UUID,
+    *,
+    api_key_id: uuid.UUID | None = None,
+    scopes: Iterable[str] | None = None,
+) -> Membership | None:
+    if not rows:
+        return None
+    held = [row for row in rows if row.role_id is not None]
+    return Membership(
+        organisation_id=organisation_id,
+        user_id=user_id,
+        roles=tuple(RoleRef(id=row.role_id, name=row.name, builtin=row.builtin) for row in held),
+        grants=tuple(grant_of(row.builtin, row.permissions) for row in held),
+        api_key_id=api_key_id,
+        scopes=frozenset(scopes) if scopes is not None else None,
+    )
+
+
+async def load_membership(
+    db: Database,
+    organisation_id: uuid.UUID,
+    user_id: uuid.UUID,
+    *,
+    api_key_id: uuid.UUID | None = None,
+    session: AsyncSession | None = None,
+) -> Membership | None:
+    """The membership of a user (or of one of their API keys) in an organisation.
+
+    With ``session``, read inside that transaction (after its locks); else on the lean
+    autocommit path.
+    """
+
+    async def run(statement: Any, params: dict[str, Any]) -> list[Any]:
+        if session is not None:
+            return list(await session.execute(statement, params))
+        return list(await db.fetch(statement, params))
+
+    scopes: list[str] | None = None
+    if api_key_id is not None:
+        keys = await run(_KEY, {"api_key_id": api_key_id})
+        if not keys:
+            return None
+        key = keys[0]
+        if key.user_id != user_id or (
+            key.organisation_id is not None and key.organisation_id != organisation_id
+        ):
+            return None
+        scopes = list(key.permissions)
+    rows = await run(_MEMBERSHIP, {"organisation_id": organisation_id, "user_id": user_id})
+    return membership_from(rows, organisation_id, user_id, api_key_id=api_key_id, scopes=scopes)
+
+
+def require_permission(membership: Membership, permission: str) -> None:
+    if not membership.allows(permission):
+        raise Forbidden(
+            "Your role in this organisation does not allow this.",
+            code="permission_denied",
+            extra={"permission": permission},
+        )
+
+
+SESSION_REQUIRED_DETAIL = "This action needs a signed-in user; API keys cannot perform it."
+
+
+def require_user_session(principal: Principal) -> None:
+    """Some actions belong to a person, not to a machine acting for them."""
+    if principal.api_key_id is not None:
+        raise Forbidden(SESSION_REQUIRED_DETAIL, code="session_required")
+
+
+class AccessService:
+    def __init__(self, rt: IdentityRuntime) -> None:
+        self.rt = rt
+
+    def catalogue(self) -> frozenset[str]:
+        return self.rt.kernel.permissions.keys()
+
+    async def membership(
+        self,
+        principal: Principal,
+        organisation_id: uuid.UUID,
+        *,
+        session: AsyncSession | None = None,
+    ) -> Membership | None:
+        if principal.organisation_id is not None and principal.organisation_id != organisation_id:
+            return None
+        return await load_membership(
+            self.rt.db,
+            organisation_id,
+            principal.user_id,
+            api_key_id=principal.api_key_id,
+            session=session,
+        )
+
+    async def authorise(
+        self,
+        principal: Principal,
+        organisation_id: uuid.UUID,
+        permission: str | None,
+        *,
+        session: AsyncSession | None = None,
+    ) -> Membership:
+        """The caller's membership if it allows ``permission``: 404 outside, 403 inside."""
+        membership = await self.membership(principal, organisation_id, session=session)
+        if membership is None:
+            raise organisation_not_found()
+        if permission is not None:
+            require_permission(membership, permission)
+        return membership
+
+    def require_holds(self, actor: Membership, permissions: Iterable[str]) -> None:
+        """No escalation: one may only hand out (or take away) what one holds oneself."""
+        missing = sorted({p for p in permissions if not actor.allows(p)})
+        if missing:
+            raise Forbidden(
+                "You can only grant or take away permissions you hold yourself.",
+                code="permission_not_held",
+                extra={"permissions": missing},
+            )
+
+    @staticmethod
+    async def lock_organisation(session: AsyncSession, organisation_id: uuid.UUID) -> None:
+        """Serialise changes to an organisation's members (last-owner checks rely on it).
+
+        ``FOR NO KEY UPDATE``: member changes wait for each other, while inserts that
+        merely reference the organisation (an invitation being accepted) do not wait.
+        """
+        found = await session.scalar(
+            select(Organisation.id)
+            .where(Organisation.id == organisation_id)
+            .with_for_update(key_share=True)
+        )
+        if found is None:
+            raise organisation_not_found()

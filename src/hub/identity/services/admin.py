@@ -1,0 +1,141 @@
+"""Platform administration (``/users``): list and inspect accounts, disable or enable
+them, clear their brute-force lockouts.
+
+Who is an administrator is read from the database on every call, not from the token's
+``adm`` claim, so taking the flag away takes effect at once; API keys never administer.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+
+from hub.identity.api import UserEnabled, UserUnlocked
+from hub.identity.domain.emails import normalise_email
+from hub.identity.models import User
+from hub.identity.services.access import require_user_session
+from hub.identity.services.accounts import AccountService
+from hub.identity.services.paging import after_id
+from hub.identity.services.runtime import IdentityRuntime
+from hub.kernel.errors import Conflict, Forbidden, NotFound
+from hub.kernel.pagination import Page, clamp_limit, page_of
+from hub.kernel.security import Principal
+
+
+@dataclass(frozen=True)
+class UserAdminView:
+    id: uuid.UUID
+    email: str
+    display_name: str
+    email_verified: bool
+    mfa_enabled: bool
+    is_platform_admin: bool
+    disabled: bool
+    created_at: datetime
+    #: Whether a brute-force lock currently refuses the password or the second factor.
+    locked: bool | None = None
+
+
+def _view(row: Any, locked: bool | None = None) -> UserAdminView:
+    """From a ``User`` or a row of the users table (same attribute names)."""
+    return UserAdminView(
+        id=row.id,
+        email=row.email,
+        display_name=row.display_name,
+        email_verified=row.email_verified_at is not None,
+        mfa_enabled=row.mfa_enabled,
+        is_platform_admin=row.is_platform_admin,
+        disabled=row.disabled_at is not None,
+        created_at=row.created_at,
+        locked=locked,
+    )
+
+
+def user_not_found() -> NotFound:
+    return NotFound("No such user.")
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+class AdminService:
+    def __init__(self, rt: IdentityRuntime, accounts: AccountService) -> None:
+        self.rt = rt
+        self.accounts = accounts
+
+    async def require_admin(self, principal: Principal) -> None:
+        require_user_session(principal)
+        u = User.__table__
+        row = (
+            await self.rt.db.fetch(
+                select(u.c.is_platform_admin, u.c.disabled_at).where(u.c.id == principal.user_id)
+            )
+        ).first()
+        if row is None or not row.is_platform_admin or row.disabled_at is not None:
+            raise Forbidden("Platform administrators only.", code="platform_admin_required")
+
+    async def page(
+        self, principal: Principal, *, query: str | None, limit: int | None, cursor: str | None
+    ) -> Page[UserAdminView]:
+        """Accounts in creation order; ``query`` matches the start of the address."""
+        await self.require_admin(principal)
+        size = clamp_limit(limit)
+        u = User.__table__
+        stmt = select(u).order_by(u.c.id).limit(size + 1)
+        if query:
+            stmt = stmt.where(u.c.email.like(_escape_like(normalise_email(query)) + "%"))
+        if cursor:
+            stmt = stmt.where(u.c.id > after_id(cursor))
+        rows = list(await self.rt.db.fetch(stmt))
+        return page_of([_view(r) for r in rows], size, lambda v: (str(v.id),))
+
+    async def _user(self, user_id: uuid.UUID) -> User:
+        async with self.rt.db.sessionmaker() as session:
+            user = await session.get(User, user_id)
+        if user is None:
+            raise user_not_found()
+        return user
+
+    async def _locked(self, user: User) -> bool:
+        throttle = self.rt.throttle
+        return await throttle.is_locked(throttle.account(user.email), throttle.mfa(user.id))
+
+    async def get(self, principal: Principal, user_id: uuid.UUID) -> UserAdminView:
+        await self.require_admin(principal)
+        user = await self._user(user_id)
+        return _view(user, await self._locked(user))
+
+    async def update(
+        self,
+        principal: Principal,
+        user_id: uuid.UUID,
+        *,
+        disabled: bool | None,
+        unlock: bool,
+    ) -> UserAdminView:
+        await self.require_admin(principal)
+        user = await self._user(user_id)
+        if disabled is True and user.disabled_at is None:
+            if user.id == principal.user_id:
+                raise Conflict("You cannot disable your own account.", code="cannot_disable_self")
+            await self.accounts.disable_user(user.id, actor_id=principal.user_id)
+        elif disabled is False and user.disabled_at is not None:
+            async with self.rt.uow() as uow:
+                await uow.session.execute(
+                    update(User).where(User.id == user.id).values(disabled_at=None)
+                )
+                uow.publish(UserEnabled(actor_id=str(principal.user_id), user_id=user.id))
+                await uow.commit()
+        if unlock:
+            throttle = self.rt.throttle
+            await throttle.unlock(throttle.account(user.email), throttle.mfa(user.id))
+            async with self.rt.uow() as uow:
+                uow.publish(UserUnlocked(actor_id=str(principal.user_id), user_id=user.id))
+                await uow.commit()
+        user = await self._user(user_id)
+        return _view(user, await self._locked(user))

@@ -1,0 +1,274 @@
+"""API keys for machine clients: shown once, stored as a keyed hash, narrowed to a list of
+permissions, revocable at once.
+
+A key acts for the user who created it and can never do more than that user can do at
+the moment of the request (its permissions are intersected with the user's roles). A key
+bound to an organisation (a service-account key) works in that organisation only and is
+managed by whoever holds ``identity.api_keys.manage`` there.
+
+Checking a key costs one indexed SELECT and an HMAC; ``last_used_at`` is written at most
+once per ``HUB_API_KEY_TOUCH_SECONDS``. Revocation is immediate: the row is read on every
+request.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, or_, select, update
+
+from hub.identity.api import ApiKeyCreated, ApiKeyRevoked
+from hub.identity.domain import apikeys
+from hub.identity.domain.roles import API_KEYS_MANAGE, clean_name
+from hub.identity.domain.secrets import derive_key
+from hub.identity.models import ApiKey, User
+from hub.identity.services.access import (
+    AccessService,
+    require_permission,
+    require_user_session,
+)
+from hub.identity.services.mfa import publish_lock
+from hub.identity.services.paging import after_id
+from hub.identity.services.runtime import IdentityRuntime
+from hub.kernel.errors import FieldError, Invalid, NotFound
+from hub.kernel.pagination import Page, clamp_limit, page_of
+from hub.kernel.schema import new_id, utcnow
+from hub.kernel.security import Principal, require_recent_authentication
+
+MAX_KEY_NAME = 100
+
+
+@dataclass(frozen=True)
+class ApiKeyView:
+    id: uuid.UUID
+    name: str
+    prefix: str
+    user_id: uuid.UUID
+    organisation_id: uuid.UUID | None
+    permissions: list[str]
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+def _view(row: Any) -> ApiKeyView:
+    return ApiKeyView(
+        id=row.id,
+        name=row.name,
+        prefix=apikeys.display_prefix(row.public_id),
+        user_id=row.user_id,
+        organisation_id=row.organisation_id,
+        permissions=list(row.permissions),
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        last_used_at=row.last_used_at,
+        revoked_at=row.revoked_at,
+    )
+
+
+def _resolve_query() -> Any:
+    k, u = ApiKey.__table__, User.__table__
+    return (
+        select(
+            k.c.id,
+            k.c.user_id,
+            k.c.organisation_id,
+            k.c.secret_hash,
+            k.c.expires_at,
+            k.c.last_used_at,
+            k.c.revoked_at,
+            u.c.disabled_at,
+        )
+        .join(u, u.c.id == k.c.user_id)
+        .where(k.c.public_id == bindparam("public_id"))
+    )
+
+
+_RESOLVE = _resolve_query()
+
+
+def key_not_found() -> NotFound:
+    return NotFound("No such API key.")
+
+
+class ApiKeyService:
+    def __init__(self, rt: IdentityRuntime, access: AccessService) -> None:
+        self.rt = rt
+        self.access = access
+        self.hash_key = derive_key(rt.settings.secret_key.encode(), "api-keys")
+
+    def _check_permissions(self, permissions: Sequence[str]) -> list[str]:
+        catalogue = self.access.catalogue()
+        unknown = sorted({p for p in permissions if p not in catalogue})
+        if unknown:
+            raise Invalid(
+                "Unknown permission: " + ", ".join(unknown) + " (see GET /permissions).",
+                code="unknown_permission",
+                errors=[
+                    FieldError(field="permissions", message=f"{p!r} is not in the catalogue")
+                    for p in unknown
+                ],
+            )
+        if not permissions:
+            message = "Give the key at least one permission."
+            raise Invalid(message, errors=[FieldError(field="permissions", message=message)])
+        return sorted(set(permissions))
+
+    async def create(
+        self,
+        principal: Principal,
+        *,
+        name: str,
+        permissions: Sequence[str],
+        organisation_id: uuid.UUID | None,
+        expires_at: datetime | None,
+    ) -> tuple[ApiKeyView, str]:
+        """A new key and its secret, which is returned here and never again."""
+        require_user_session(principal)
+        require_recent_authentication(principal, self.rt.settings.recent_auth_seconds)
+        clean = clean_name(name)
+        if not clean or len(clean) > MAX_KEY_NAME:
+            message = f"Use 1 to {MAX_KEY_NAME} characters."
+            raise Invalid(message, errors=[FieldError(field="name", message=message)])
+        keys = self._check_permissions(permissions)
+        now = utcnow()
+        if expires_at is not None and expires_at <= now + timedelta(minutes=1):
+            message = "Choose an expiry in the future."
+            raise Invalid(message, errors=[FieldError(field="expiresAt", message=message)])
+        if organisation_id is not None:
+            actor = await self.access.authorise(principal, organisation_id, API_KEYS_MANAGE)
+            self.access.require_holds(actor, keys)
+        full, public_id, secret = apikeys.new_api_key()
+        row = ApiKey(
+            id=new_id(),
+            user_id=principal.user_id,
+            organisation_id=organisation_id,
+            name=clean,
+            public_id=public_id,
+            secret_hash=apikeys.secret_hash(self.hash_key, secret),
+            permissions=keys,
+            created_at=now,
+            expires_at=expires_at,
+        )
+        async with self.rt.uow() as uow:
+            uow.session.add(row)
+            uow.publish(
+                ApiKeyCreated(
+                    actor_id=str(principal.user_id),
+                    organisation_id=str(organisation_id) if organisation_id else None,
+                    api_key_id=row.id,
+                    user_id=principal.user_id,
+                    name=clean,
+                    permissions=keys,
+                )
+            )
+            await uow.commit()
+        return _view(row), full
+
+    async def page(
+        self,
+        principal: Principal,
+        *,
+        organisation_id: uuid.UUID | None,
+        limit: int | None,
+        cursor: str | None,
+    ) -> Page[ApiKeyView]:
+        """The caller's own keys, or (with ``organisation_id``) every key of that
+        organisation, for whoever manages its keys. Newest first."""
+        require_user_session(principal)
+        size = clamp_limit(limit)
+        k = ApiKey.__table__
+        stmt = select(k).order_by(k.c.id.desc()).limit(size + 1)
+        if organisation_id is not None:
+            await self.access.authorise(principal, organisation_id, API_KEYS_MANAGE)
+            stmt = stmt.where(k.c.organisation_id == organisation_id)
+        else:
+            stmt = stmt.where(k.c.user_id == principal.user_id)
+        if cursor:
+            stmt = stmt.where(k.c.id < after_id(cursor))
+        rows = list(await self.rt.db.fetch(stmt))
+        return page_of([_view(r) for r in rows], size, lambda v: (str(v.id),))
+
+    async def revoke(self, principal: Principal, key_id: uuid.UUID) -> None:
+        """Revoke one's own key, or an organisation's key as its key manager. Revoking
+        an already revoked key changes nothing (and still answers success)."""
+        require_user_session(principal)
+        k = ApiKey.__table__
+        row = (await self.rt.db.fetch(select(k).where(k.c.id == key_id))).first()
+        if row is None:
+            raise key_not_found()
+        if row.user_id != principal.user_id:
+            if row.organisation_id is None:
+                raise key_not_found()
+            membership = await self.access.membership(principal, row.organisation_id)
+            if membership is None:
+                raise key_not_found()
+            require_permission(membership, API_KEYS_MANAGE)
+        async with self.rt.uow() as uow:
+            revoked = await uow.session.execute(
+                update(ApiKey)
+                .where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None))
+                .values(revoked_at=utcnow(), revoked_by=principal.user_id)
+                .returning(ApiKey.id)
+            )
+            if revoked.first() is not None:
+                uow.publish(
+                    ApiKeyRevoked(
+                        actor_id=str(principal.user_id),
+                        organisation_id=str(row.organisation_id) if row.organisation_id else None,
+                        api_key_id=key_id,
+                        user_id=row.user_id,
+                    )
+                )
+            await uow.commit()
+
+    # ------------------------------------------------------------------ authentication
+
+    async def resolve(self, key: str, client_ip: str) -> Principal | None:
+        """The kernel's API-key resolver: the key's principal, or None (a 401)."""
+        throttle = self.rt.throttle
+        ip = throttle.ip(client_ip)
+        if await throttle.is_locked(ip):
+            return None
+        parsed = apikeys.parse_api_key(key)
+        row = None
+        if parsed is not None:
+            public_id, secret = parsed
+            row = (await self.rt.db.fetch(_RESOLVE, {"public_id": public_id})).first()
+            if row is not None and not apikeys.secret_matches(
+                self.hash_key, secret, row.secret_hash
+            ):
+                row = None
+        now = utcnow()
+        if row is None:
+            attempt = await throttle.failed(ip)
+            await publish_lock(self.rt, attempt, user_id=None, email=None, ip=client_ip)
+            return None
+        if (
+            row.revoked_at is not None
+            or row.disabled_at is not None
+            or (row.expires_at is not None and row.expires_at <= now)
+        ):
+            return None
+        touch = timedelta(seconds=self.rt.settings.api_key_touch_seconds)
+        if row.last_used_at is None or now - row.last_used_at >= touch:
+            async with self.rt.db.read() as conn:
+                await conn.execute(
+                    update(ApiKey)
+                    .where(
+                        ApiKey.id == row.id,
+                        or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < now - touch),
+                    )
+                    .values(last_used_at=now)
+                )
+        return Principal(
+            user_id=row.user_id,
+            api_key_id=row.id,
+            organisation_id=row.organisation_id,
+            amr=("key",),
+        )

@@ -1,0 +1,238 @@
+"""Invitations by e-mail: an expiring, single-use link only the invited address can use.
+
+The token (256 random bits) is stored as SHA-256; accepting it needs a signed-in user
+whose (normalised) address is the invited one, and guessing tokens is throttled per
+client address like every other secret.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+
+from hub.identity.api import InvitationSent, MemberAdded
+from hub.identity.domain.emails import is_valid_email, normalise_email
+from hub.identity.domain.roles import INVITATIONS_MANAGE, MEMBER
+from hub.identity.domain.secrets import new_token, token_hash
+from hub.identity.models import Invitation, MemberRole, Membership, Organisation, Role, User
+from hub.identity.services.access import AccessService, require_user_session
+from hub.identity.services.mfa import publish_lock
+from hub.identity.services.roles import RoleService, resolve_roles
+from hub.identity.services.runtime import ClientInfo, IdentityRuntime
+from hub.kernel.errors import Conflict, FieldError, Forbidden, Invalid, Unauthorized
+from hub.kernel.schema import new_id, utcnow
+from hub.kernel.security import Principal
+
+INVITATION_PREFIX = "hub_inv_"
+
+
+@dataclass(frozen=True)
+class InvitationView:
+    id: uuid.UUID
+    organisation_id: uuid.UUID
+    email: str
+    roles: list[str]
+    created_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class AcceptedView:
+    organisation_id: uuid.UUID
+    organisation_name: str
+    roles: list[str]
+
+
+def invalid_invitation() -> Invalid:
+    return Invalid(
+        "The invitation is invalid, expired or was already used.",
+        code="invalid_token",
+        status_code=400,
+    )
+
+
+def already_member() -> Conflict:
+    return Conflict("This person is already a member of the organisation.", code="already_member")
+
+
+class InvitationService:
+    def __init__(self, rt: IdentityRuntime, access: AccessService, roles: RoleService) -> None:
+        self.rt = rt
+        self.access = access
+        self.roles = roles
+
+    async def invite(
+        self,
+        principal: Principal,
+        organisation_id: uuid.UUID,
+        email_raw: str,
+        role_refs: list[str] | None,
+    ) -> InvitationView:
+        actor = await self.access.authorise(principal, organisation_id, INVITATIONS_MANAGE)
+        email = normalise_email(email_raw)
+        if not is_valid_email(email):
+            message = "Enter a valid e-mail address."
+            raise Invalid(message, errors=[FieldError(field="email", message=message)])
+        now = utcnow()
+        async with self.rt.uow() as uow:
+            organisation = await uow.session.get(Organisation, organisation_id)
+            if organisation is None:
+                raise Invalid("No such organisation.")  # deleted meanwhile
+            roles = await resolve_roles(
+                uow.session, organisation_id, role_refs or [MEMBER], field="roles"
+            )
+            self.access.require_holds(actor, self.roles.permissions_of(roles))
+            member = await uow.session.scalar(
+                select(Membership.user_id)
+                .join(User, User.id == Membership.user_id)
+                .where(Membership.organisation_id == organisation_id, User.email == email)
+            )
+            if member is not None:
+                raise already_member()
+            # A new invitation supersedes an older one to the same address.
+            await uow.session.execute(
+                update(Invitation)
+                .where(
+                    Invitation.organisation_id == organisation_id,
+                    Invitation.email == email,
+                    Invitation.accepted_at.is_(None),
+                    Invitation.revoked_at.is_(None),
+                )
+                .values(revoked_at=now)
+            )
+            raw = new_token(INVITATION_PREFIX)
+            invitation = Invitation(
+                id=new_id(),
+                organisation_id=organisation_id,
+                email=email,
+                role_ids=[r.id for r in roles],
+                token_hash=token_hash(raw),
+                invited_by=principal.user_id,
+                created_at=now,
+                expires_at=now + timedelta(seconds=self.rt.settings.invitation_ttl_seconds),
+            )
+            uow.session.add(invitation)
+            inviter = await uow.session.get(User, principal.user_id)
+            names = [r.name for r in roles]
+            self.rt.mail.invitation(
+                uow,
+                to=email,
+                organisation=organisation.name,
+                inviter=inviter.display_name if inviter else "Someone",
+                roles=names,
+                token=raw,
+            )
+            uow.publish(
+                InvitationSent(
+                    actor_id=str(principal.user_id),
+                    organisation_id=str(organisation_id),
+                    invitation_id=invitation.id,
+                    email=email,
+                    roles=names,
+                )
+            )
+            await uow.commit()
+        return InvitationView(
+            id=invitation.id,
+            organisation_id=organisation_id,
+            email=email,
+            roles=names,
+            created_at=invitation.created_at,
+            expires_at=invitation.expires_at,
+        )
+
+    async def accept(self, principal: Principal, raw: str, client: ClientInfo) -> AcceptedView:
+        require_user_session(principal)
+        throttle = self.rt.throttle
+        attempt = await throttle.acquire(throttle.ip(client.ip))
+        if not attempt.allowed:
+            await publish_lock(
+                self.rt, attempt, user_id=principal.user_id, email=None, ip=client.ip
+            )
+            raise invalid_invitation()
+        now = utcnow()
+        async with self.rt.uow() as uow:
+            invitation = await uow.session.scalar(
+                select(Invitation)
+                .where(
+                    Invitation.token_hash == token_hash(raw),
+                    Invitation.accepted_at.is_(None),
+                    Invitation.revoked_at.is_(None),
+                    Invitation.expires_at > now,
+                )
+                .with_for_update()
+            )
+            if invitation is None:
+                raise invalid_invitation()
+            # The token was right: whatever follows, it was not a guess.
+            await throttle.succeeded(attempt)
+            user = await uow.session.get(User, principal.user_id)
+            if user is None or user.disabled_at is not None:
+                raise Unauthorized("The account is not available.", code="invalid_token")
+            if normalise_email(user.email) != invitation.email:
+                raise Forbidden(
+                    "This invitation was sent to another address: sign in with that one.",
+                    code="invitation_email_mismatch",
+                )
+            organisation_id = invitation.organisation_id
+            exists = await uow.session.scalar(
+                select(Membership.user_id).where(
+                    Membership.organisation_id == organisation_id,
+                    Membership.user_id == user.id,
+                )
+            )
+            if exists is not None:
+                raise already_member()
+            roles = list(
+                await uow.session.scalars(
+                    select(Role)
+                    .where(
+                        Role.organisation_id == organisation_id,
+                        Role.id.in_(invitation.role_ids),
+                    )
+                    .order_by(Role.id)
+                )
+            )
+            if not roles:  # every invited role was deleted since: an ordinary member
+                roles = list(
+                    await uow.session.scalars(
+                        select(Role).where(
+                            Role.organisation_id == organisation_id, Role.builtin == MEMBER
+                        )
+                    )
+                )
+            uow.session.add(
+                Membership(
+                    organisation_id=organisation_id,
+                    user_id=user.id,
+                    created_at=now,
+                    invited_by=invitation.invited_by,
+                )
+            )
+            await uow.session.flush()
+            uow.session.add_all(
+                MemberRole(organisation_id=organisation_id, user_id=user.id, role_id=r.id)
+                for r in roles
+            )
+            invitation.accepted_at = now
+            invitation.accepted_by = user.id
+            names = [r.name for r in roles]
+            uow.publish(
+                MemberAdded(
+                    actor_id=str(user.id),
+                    organisation_id=str(organisation_id),
+                    user_id=user.id,
+                    roles=names,
+                    via="invitation",
+                )
+            )
+            organisation = await uow.session.get(Organisation, organisation_id)
+            await uow.commit()
+        return AcceptedView(
+            organisation_id=organisation_id,
+            organisation_name=organisation.name if organisation else "",
+            roles=names,
+        )

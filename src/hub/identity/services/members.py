@@ -1,0 +1,285 @@
+"""Members of an organisation: listing, changing their roles, removing them, leaving.
+
+Every change runs with the organisation row locked (``SELECT … FOR UPDATE``), so the
+"at least one owner" rule holds under concurrency: two owners demoting each other at
+the same moment are serialised and the second one is refused.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.identity.api import (
+    ApiKeyRevoked,
+    MemberRemoved,
+    MemberRolesChanged,
+    Membership,
+    RoleRef,
+)
+from hub.identity.domain.roles import MEMBERS_MANAGE, MEMBERS_READ, OWNER
+from hub.identity.models import ApiKey, MemberRole, Role, User
+from hub.identity.models import Membership as MembershipRow
+from hub.identity.services.access import AccessService, load_membership, require_user_session
+from hub.identity.services.paging import after_id
+from hub.identity.services.roles import RoleService, resolve_roles
+from hub.identity.services.runtime import IdentityRuntime
+from hub.kernel.db import UnitOfWork
+from hub.kernel.errors import Conflict, Invalid, NotFound
+from hub.kernel.pagination import Page, clamp_limit, page_of
+from hub.kernel.schema import utcnow
+from hub.kernel.security import Principal
+
+
+@dataclass(frozen=True)
+class MemberView:
+    user_id: uuid.UUID
+    email: str
+    display_name: str
+    active: bool
+    joined_at: datetime
+    roles: list[RoleRef]
+
+
+def member_not_found() -> NotFound:
+    return NotFound("No such member in this organisation.")
+
+
+def last_owner() -> Conflict:
+    return Conflict(
+        "An organisation needs at least one owner: make someone else an owner first.",
+        code="last_owner",
+    )
+
+
+async def count_owners(session: AsyncSession, organisation_id: uuid.UUID) -> int:
+    return int(
+        await session.scalar(
+            select(func.count())
+            .select_from(MemberRole)
+            .join(Role, Role.id == MemberRole.role_id)
+            .where(MemberRole.organisation_id == organisation_id, Role.builtin == OWNER)
+        )
+        or 0
+    )
+
+
+class MemberService:
+    def __init__(self, rt: IdentityRuntime, access: AccessService, roles: RoleService) -> None:
+        self.rt = rt
+        self.access = access
+        self.roles = roles
+
+    async def page(
+        self,
+        principal: Principal,
+        organisation_id: uuid.UUID,
+        *,
+        limit: int | None,
+        cursor: str | None,
+    ) -> Page[MemberView]:
+        await self.access.authorise(principal, organisation_id, MEMBERS_READ)
+        size = clamp_limit(limit)
+        m, u = MembershipRow.__table__, User.__table__
+        stmt = (
+            select(m.c.user_id, m.c.created_at, u.c.email, u.c.display_name, u.c.disabled_at)
+            .join(u, u.c.id == m.c.user_id)
+            .where(m.c.organisation_id == organisation_id)
+            .order_by(m.c.user_id)
+            .limit(size + 1)
+        )
+        if cursor:
+            stmt = stmt.where(m.c.user_id > after_id(cursor))
+        rows = list(await self.rt.db.fetch(stmt))
+        roles = await self._roles_of(organisation_id, [r.user_id for r in rows[:size]])
+        views = [
+            MemberView(
+                user_id=r.user_id,
+                email=r.email,
+                display_name=r.display_name,
+                active=r.disabled_at is None,
+                joined_at=r.created_at,
+                roles=roles.get(r.user_id, []),
+            )
+            for r in rows
+        ]
+        return page_of(views, size, lambda v: (str(v.user_id),))
+
+    async def _roles_of(
+        self, organisation_id: uuid.UUID, user_ids: list[uuid.UUID]
+    ) -> dict[uuid.UUID, list[RoleRef]]:
+        if not user_ids:
+            return {}
+        mr, r = MemberRole.__table__, Role.__table__
+        rows = await self.rt.db.fetch(
+            select(mr.c.user_id, r.c.id, r.c.name, r.c.builtin)
+            .join(r, r.c.id == mr.c.role_id)
+            .where(mr.c.organisation_id == organisation_id, mr.c.user_id.in_(user_ids))
+            .order_by(r.c.id)
+        )
+        out: dict[uuid.UUID, list[RoleRef]] = {}
+        for row in rows:
+            out.setdefault(row.user_id, []).append(
+                RoleRef(id=row.id, name=row.name, builtin=row.builtin)
+            )
+        return out
+
+    async def _member(self, organisation_id: uuid.UUID, user_id: uuid.UUID) -> MemberView:
+        m, u = MembershipRow.__table__, User.__table__
+        row = (
+            await self.rt.db.fetch(
+                select(m.c.user_id, m.c.created_at, u.c.email, u.c.display_name, u.c.disabled_at)
+                .join(u, u.c.id == m.c.user_id)
+                .where(m.c.organisation_id == organisation_id, m.c.user_id == user_id)
+            )
+        ).first()
+        if row is None:
+            raise member_not_found()
+        roles = await self._roles_of(organisation_id, [user_id])
+        return MemberView(
+            user_id=row.user_id,
+            email=row.email,
+            display_name=row.display_name,
+            active=row.disabled_at is None,
+            joined_at=row.created_at,
+            roles=roles.get(user_id, []),
+        )
+
+    async def _locked_actor_and_target(
+        self,
+        uow: UnitOfWork,
+        principal: Principal,
+        organisation_id: uuid.UUID,
+        user_id: uuid.UUID,
+        permission: str | None,
+    ) -> tuple[Membership, Membership]:
+        """Lock the organisation, then re-read both memberships under the lock."""
+        await self.access.lock_organisation(uow.session, organisation_id)
+        actor = await self.access.authorise(
+            principal, organisation_id, permission, session=uow.session
+        )
+        target = await load_membership(self.rt.db, organisation_id, user_id, session=uow.session)
+        if target is None:
+            raise member_not_found()
+        return actor, target
+
+    async def _held_roles(self, session: AsyncSession, membership: Membership) -> list[Role]:
+        ids = [r.id for r in membership.roles]
+        if not ids:
+            return []
+        return list(await session.scalars(select(Role).where(Role.id.in_(ids))))
+
+    async def set_roles(
+        self,
+        principal: Principal,
+        organisation_id: uuid.UUID,
+        user_id: uuid.UUID,
+        refs: list[str] | None,
+    ) -> MemberView:
+        """Replace a member's roles (``None``: change nothing, answer the member)."""
+        # Outside the lock first: a non-member or a member without the permission is
+        # answered without taking the organisation's lock.
+        await self.access.authorise(principal, organisation_id, MEMBERS_MANAGE)
+        if refs is None:
+            return await self._member(organisation_id, user_id)
+        async with self.rt.uow() as uow:
+            actor, target = await self._locked_actor_and_target(
+                uow, principal, organisation_id, user_id, MEMBERS_MANAGE
+            )
+            wanted = await resolve_roles(uow.session, organisation_id, refs, field="roles")
+            held = await self._held_roles(uow.session, target)
+            wanted_ids, held_ids = {r.id for r in wanted}, {r.id for r in held}
+            added = [r for r in wanted if r.id not in held_ids]
+            removed = [r for r in held if r.id not in wanted_ids]
+            self.access.require_holds(actor, self.roles.permissions_of([*added, *removed]))
+            demoting_owner = any(r.builtin == OWNER for r in removed)
+            if demoting_owner and await count_owners(uow.session, organisation_id) <= 1:
+                raise last_owner()
+            if added or removed:
+                if removed:
+                    await uow.session.execute(
+                        delete(MemberRole).where(
+                            MemberRole.organisation_id == organisation_id,
+                            MemberRole.user_id == user_id,
+                            MemberRole.role_id.in_([r.id for r in removed]),
+                        )
+                    )
+                uow.session.add_all(
+                    MemberRole(organisation_id=organisation_id, user_id=user_id, role_id=r.id)
+                    for r in added
+                )
+                uow.publish(
+                    MemberRolesChanged(
+                        actor_id=str(principal.user_id),
+                        organisation_id=str(organisation_id),
+                        user_id=user_id,
+                        roles_before=[r.name for r in sorted(held, key=lambda r: r.id)],
+                        roles_after=[r.name for r in wanted],
+                    )
+                )
+            try:
+                await uow.commit()
+            except IntegrityError:  # a role deleted concurrently
+                raise Invalid(
+                    "A role was deleted meanwhile; try again.", code="unknown_role"
+                ) from None
+        return await self._member(organisation_id, user_id)
+
+    async def remove(
+        self, principal: Principal, organisation_id: uuid.UUID, user_id: uuid.UUID
+    ) -> None:
+        """Remove a member, or leave when ``user_id`` is the caller."""
+        leaving = principal.user_id == user_id
+        if leaving:
+            require_user_session(principal)
+        permission = None if leaving else MEMBERS_MANAGE
+        await self.access.authorise(principal, organisation_id, permission)
+        async with self.rt.uow() as uow:
+            actor, target = await self._locked_actor_and_target(
+                uow, principal, organisation_id, user_id, permission
+            )
+            held = await self._held_roles(uow.session, target)
+            if not leaving:
+                self.access.require_holds(actor, self.roles.permissions_of(held))
+            if target.is_owner and await count_owners(uow.session, organisation_id) <= 1:
+                raise last_owner()
+            await uow.session.execute(
+                delete(MembershipRow).where(
+                    MembershipRow.organisation_id == organisation_id,
+                    MembershipRow.user_id == user_id,
+                )
+            )
+            # The member's keys for this organisation die with the membership.
+            revoked = await uow.session.execute(
+                update(ApiKey)
+                .where(
+                    ApiKey.user_id == user_id,
+                    ApiKey.organisation_id == organisation_id,
+                    ApiKey.revoked_at.is_(None),
+                )
+                .values(revoked_at=utcnow(), revoked_by=principal.user_id)
+                .returning(ApiKey.id)
+            )
+            for key_id in revoked.scalars():
+                uow.publish(
+                    ApiKeyRevoked(
+                        actor_id=str(principal.user_id),
+                        organisation_id=str(organisation_id),
+                        api_key_id=key_id,
+                        user_id=user_id,
+                    )
+                )
+            uow.publish(
+                MemberRemoved(
+                    actor_id=str(principal.user_id),
+                    organisation_id=str(organisation_id),
+                    user_id=user_id,
+                    reason="left" if leaving else "removed",
+                )
+            )
+            await uow.commit()

@@ -1,0 +1,322 @@
+"""Roles: the four built-ins every organisation has, and custom named sets of permissions.
+
+A custom role may only contain keys of the permission catalogue, and nobody can create,
+change, hand out or take away a role granting more than they hold themselves.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.identity.api import RoleCreated, RoleDeleted, RoleUpdated
+from hub.identity.domain.roles import (
+    MAX_ROLE_DESCRIPTION,
+    MAX_ROLE_NAME,
+    ROLES_MANAGE,
+    ROLES_READ,
+    clean_name,
+    expand,
+    grant_of,
+    is_builtin_name,
+    name_key,
+)
+from hub.identity.models import MemberRole, Role
+from hub.identity.services.access import AccessService
+from hub.identity.services.paging import after_id
+from hub.identity.services.runtime import IdentityRuntime
+from hub.kernel.errors import Conflict, FieldError, Invalid, NotFound
+from hub.kernel.pagination import Page, clamp_limit, page_of
+from hub.kernel.schema import new_id, utcnow
+from hub.kernel.security import Principal
+
+
+@dataclass(frozen=True)
+class RoleView:
+    id: uuid.UUID
+    name: str
+    description: str
+    builtin: str | None
+    permissions: list[str]
+    created_at: datetime
+    updated_at: datetime
+
+
+def role_not_found() -> NotFound:
+    return NotFound("No such role in this organisation.")
+
+
+def _field(field: str, message: str, *, code: str = "validation_failed") -> Invalid:
+    return Invalid(message, code=code, errors=[FieldError(field=field, message=message)])
+
+
+def clean_role_name(raw: str) -> str:
+    name = clean_name(raw)
+    if not name or len(name) > MAX_ROLE_NAME:
+        raise _field("name", f"Use 1 to {MAX_ROLE_NAME} characters.")
+    return name
+
+
+def clean_description(raw: str) -> str:
+    text = raw.strip()
+    if len(text) > MAX_ROLE_DESCRIPTION:
+        raise _field("description", f"Use at most {MAX_ROLE_DESCRIPTION} characters.")
+    return text
+
+
+def name_taken() -> Conflict:
+    return Conflict("A role with this name already exists here.", code="role_name_taken")
+
+
+async def resolve_roles(
+    session: AsyncSession, organisation_id: uuid.UUID, refs: Sequence[str], *, field: str
+) -> list[Role]:
+    """Roles of one organisation named by id or (case-insensitively) by name; 422 for
+    any that is not there (another organisation's role id included)."""
+    if not refs:
+        raise _field(field, "Give at least one role.")
+    wanted: list[uuid.UUID | str] = [_as_uuid(ref) or name_key(ref) for ref in refs]
+    ids = [w for w in wanted if isinstance(w, uuid.UUID)]
+    keys = [w for w in wanted if isinstance(w, str)]
+    found = list(
+        await session.scalars(
+            select(Role).where(
+                Role.organisation_id == organisation_id,
+                or_(Role.id.in_(ids), Role.name_key.in_(keys)),
+            )
+        )
+    )
+    known: set[uuid.UUID | str] = {r.id for r in found} | {r.name_key for r in found}
+    missing = [ref for ref, w in zip(refs, wanted, strict=True) if w not in known]
+    if missing:
+        raise Invalid(
+            "Unknown role: " + ", ".join(missing),
+            code="unknown_role",
+            errors=[FieldError(field=field, message=f"no role {m!r} here") for m in missing],
+        )
+    return sorted(found, key=lambda r: r.id)
+
+
+def _as_uuid(ref: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(ref)
+    except ValueError:
+        return None
+
+
+def role_names(roles: Iterable[Role]) -> list[str]:
+    return [r.name for r in roles]
+
+
+class RoleService:
+    def __init__(self, rt: IdentityRuntime, access: AccessService) -> None:
+        self.rt = rt
+        self.access = access
+
+    def permissions_of(self, roles: Iterable[Role]) -> set[str]:
+        """Every catalogue key the given roles grant (what handing them out hands out)."""
+        catalogue = self.access.catalogue()
+        out: set[str] = set()
+        for role in roles:
+            out.update(expand(grant_of(role.builtin, role.permissions), catalogue))
+        return out
+
+    def _view(self, role: Role) -> RoleView:
+        return RoleView(
+            id=role.id,
+            name=role.name,
+            description=role.description,
+            builtin=role.builtin,
+            permissions=expand(grant_of(role.builtin, role.permissions), self.access.catalogue()),
+            created_at=role.created_at,
+            updated_at=role.updated_at,
+        )
+
+    def _check_keys(self, permissions: Sequence[str]) -> list[str]:
+        catalogue = self.access.catalogue()
+        unknown = sorted({p for p in permissions if p not in catalogue})
+        if unknown:
+            raise Invalid(
+                "Unknown permission: " + ", ".join(unknown) + " (see GET /permissions).",
+                code="unknown_permission",
+                errors=[
+                    FieldError(field="permissions", message=f"{p!r} is not in the catalogue")
+                    for p in unknown
+                ],
+            )
+        if not permissions:
+            raise _field("permissions", "Give at least one permission.")
+        return sorted(set(permissions))
+
+    async def page(
+        self,
+        principal: Principal,
+        organisation_id: uuid.UUID,
+        *,
+        limit: int | None,
+        cursor: str | None,
+    ) -> Page[RoleView]:
+        await self.access.authorise(principal, organisation_id, ROLES_READ)
+        size = clamp_limit(limit)
+        stmt = (
+            select(Role)
+            .where(Role.organisation_id == organisation_id)
+            .order_by(Role.id)
+            .limit(size + 1)
+        )
+        if cursor:
+            stmt = stmt.where(Role.id > after_id(cursor))
+        async with self.rt.db.sessionmaker() as session:
+            roles = list(await session.scalars(stmt))
+        return page_of([self._view(r) for r in roles], size, lambda v: (str(v.id),))
+
+    async def _role(
+        self, session: AsyncSession, organisation_id: uuid.UUID, role_id: uuid.UUID
+    ) -> Role:
+        role = await session.scalar(
+            select(Role)
+            .where(Role.id == role_id, Role.organisation_id == organisation_id)
+            .with_for_update()
+        )
+        if role is None:
+            raise role_not_found()
+        return role
+
+    @staticmethod
+    def _immutable(role: Role) -> None:
+        if role.builtin is not None:
+            raise Conflict(
+                "Built-in roles cannot be changed or deleted; create a custom role instead.",
+                code="builtin_role",
+            )
+
+    async def create(
+        self,
+        principal: Principal,
+        organisation_id: uuid.UUID,
+        *,
+        name: str,
+        description: str,
+        permissions: Sequence[str],
+    ) -> RoleView:
+        actor = await self.access.authorise(principal, organisation_id, ROLES_MANAGE)
+        clean = clean_role_name(name)
+        if is_builtin_name(clean):
+            raise name_taken()
+        keys = self._check_keys(permissions)
+        self.access.require_holds(actor, keys)
+        role = Role(
+            id=new_id(),
+            organisation_id=organisation_id,
+            name=clean,
+            name_key=name_key(clean),
+            description=clean_description(description),
+            builtin=None,
+            permissions=keys,
+        )
+        try:
+            async with self.rt.uow() as uow:
+                uow.session.add(role)
+                await uow.session.flush()
+                uow.publish(
+                    RoleCreated(
+                        actor_id=str(principal.user_id),
+                        organisation_id=str(organisation_id),
+                        role_id=role.id,
+                        name=clean,
+                        permissions=keys,
+                    )
+                )
+                await uow.commit()
+        except IntegrityError:
+            raise name_taken() from None
+        return self._view(role)
+
+    async def update(
+        self,
+        principal: Principal,
+        organisation_id: uuid.UUID,
+        role_id: uuid.UUID,
+        *,
+        name: str | None,
+        description: str | None,
+        permissions: Sequence[str] | None,
+    ) -> RoleView:
+        actor = await self.access.authorise(principal, organisation_id, ROLES_MANAGE)
+        try:
+            async with self.rt.uow() as uow:
+                role = await self._role(uow.session, organisation_id, role_id)
+                self._immutable(role)
+                self.access.require_holds(actor, role.permissions)
+                changed = False
+                if name is not None:
+                    clean = clean_role_name(name)
+                    if is_builtin_name(clean):
+                        raise name_taken()
+                    changed |= clean != role.name
+                    role.name, role.name_key = clean, name_key(clean)
+                if description is not None:
+                    text = clean_description(description)
+                    changed |= text != role.description
+                    role.description = text
+                if permissions is not None:
+                    keys = self._check_keys(permissions)
+                    self.access.require_holds(actor, keys)
+                    changed |= keys != sorted(role.permissions)
+                    role.permissions = keys
+                if changed:
+                    role.updated_at = utcnow()
+                    await uow.session.flush()
+                    uow.publish(
+                        RoleUpdated(
+                            actor_id=str(principal.user_id),
+                            organisation_id=str(organisation_id),
+                            role_id=role.id,
+                            name=role.name,
+                            permissions=list(role.permissions),
+                        )
+                    )
+                await uow.commit()
+        except IntegrityError:
+            raise name_taken() from None
+        return self._view(role)
+
+    async def delete(
+        self, principal: Principal, organisation_id: uuid.UUID, role_id: uuid.UUID
+    ) -> None:
+        actor = await self.access.authorise(principal, organisation_id, ROLES_MANAGE)
+        async with self.rt.uow() as uow:
+            role = await self._role(uow.session, organisation_id, role_id)
+            self._immutable(role)
+            self.access.require_holds(actor, role.permissions)
+            holders = await uow.session.scalar(
+                select(func.count()).select_from(MemberRole).where(MemberRole.role_id == role.id)
+            )
+            if holders:
+                raise Conflict(
+                    f"{holders} member(s) still hold this role; give them another role first.",
+                    code="role_in_use",
+                    extra={"members": holders},
+                )
+            try:
+                await uow.session.execute(delete(Role).where(Role.id == role.id))
+            except IntegrityError:  # handed out concurrently, after the count
+                raise Conflict(
+                    "Members still hold this role; give them another role first.",
+                    code="role_in_use",
+                ) from None
+            uow.publish(
+                RoleDeleted(
+                    actor_id=str(principal.user_id),
+                    organisation_id=str(organisation_id),
+                    role_id=role.id,
+                    name=role.name,
+                )
+            )
+            await uow.commit()
