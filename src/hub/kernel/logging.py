@@ -86,6 +86,19 @@ def configure_logging(level: str = "INFO", fmt: str = "console") -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+#: A path segment that carries a secret: Hub's prefixed tokens (``hub_inv_…``), or any long
+#: opaque value that is not a UUID. Logged paths replace it, so a token in a URL (an
+#: invitation link, say) never reaches the logs.
+_SECRET_SEGMENT = re.compile(
+    r"(?<=/)(?:hub_[a-z]+_[A-Za-z0-9_-]+|"
+    r"(?![0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}(?:/|$))[A-Za-z0-9_-]{32,})(?=/|$)"
+)
+
+
+def loggable_path(path: str) -> str:
+    return _SECRET_SEGMENT.sub("[redacted]", path)
+
+
 def new_request_id() -> str:
     return uuid7().hex
 
@@ -130,7 +143,7 @@ class RequestContextMiddleware:
             self.log.info(
                 "request",
                 method=scope.get("method"),
-                path=scope["path"],
+                path=loggable_path(scope["path"]),
                 status=status,
                 duration_ms=round((time.perf_counter() - started) * 1000, 2),
             )

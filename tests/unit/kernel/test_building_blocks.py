@@ -12,6 +12,7 @@ from hub.kernel.contexts import ContextModule, dependency_order
 from hub.kernel.db import async_url
 from hub.kernel.errors import Invalid
 from hub.kernel.events import EVENT_TYPES, IntegrationEvent, decode_event, encode_event
+from hub.kernel.logging import loggable_path
 from hub.kernel.pagination import clamp_limit, decode_cursor, encode_cursor, page_of
 from hub.kernel.permissions import PermissionRegistry
 from hub.kernel.schema import context_metadata, new_id
@@ -106,3 +107,14 @@ def test_events_round_trip_by_type_and_carry_camel_case_envelope() -> None:
     assert "kernel.test_probe" in EVENT_TYPES
     with pytest.raises(LookupError):
         decode_event("kernel.nope", raw)
+
+
+def test_logged_paths_hide_tokens_but_keep_ids() -> None:
+    uid = "0190c3d2-8a4b-7c1e-9f00-123456789abc"
+    token = "hub_inv_" + "A1b2-C3_d4" * 4
+    assert loggable_path(f"/api/v1/invitations/{token}/accept") == (
+        "/api/v1/invitations/[redacted]/accept"
+    )
+    assert loggable_path(f"/api/v1/orgs/{uid}/members") == f"/api/v1/orgs/{uid}/members"
+    assert loggable_path("/api/v1/x/" + "k" * 40) == "/api/v1/x/[redacted]"
+    assert loggable_path("/health") == "/health"

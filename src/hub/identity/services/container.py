@@ -9,7 +9,6 @@ from hub.identity.services.accounts import AccountService
 from hub.identity.services.admin import AdminService
 from hub.identity.services.apikeys import ApiKeyService
 from hub.identity.services.auth import AuthService
-from hub.identity.services.idempotency import IdempotentWrites
 from hub.identity.services.invitations import InvitationService
 from hub.identity.services.members import MemberService
 from hub.identity.services.mfa import MfaService
@@ -17,6 +16,7 @@ from hub.identity.services.orgs import OrganisationService
 from hub.identity.services.roles import RoleService
 from hub.identity.services.runtime import IdentityRuntime
 from hub.identity.services.sessions import SessionService
+from hub.kernel.idempotency import IdempotentWrites
 from hub.kernel.runtime import Kernel
 from hub.kernel.security import ClientAddress
 

@@ -9,7 +9,8 @@ response) forgets its key, so the client may retry it.
 Limit: the response is stored right after the change commits; a process dying in that
 gap lets a retry act again after the 60-second pending mark expires.
 
-Nothing here is identity's own: it can move into the kernel when other contexts need it.
+In the kernel because every context has retryable writes (organisations, invitations,
+uploads, notifications).
 """
 
 from __future__ import annotations
