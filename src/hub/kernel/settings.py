@@ -70,7 +70,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     inbox_retention_days: int = 30
     smtp_url: str | None = None
     mail_from: str = "Hub <no-reply@localhost>"
-    # Identity: tokens and sessions (docs/notes/identity.md explains each choice).
+    # Identity: tokens and sessions (docs/identity.md explains each choice).
     jwt_issuer: str = ""  # empty: public_url
     jwt_audience: str = "hub-api"
     jwt_leeway_seconds: int = 10
