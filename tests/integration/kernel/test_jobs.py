@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import io
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -210,23 +209,23 @@ async def test_unknown_job_is_dead_lettered_not_lost(
 
 
 async def test_every_log_line_of_a_job_carries_the_correlation_id(
-    worker: InProcessWorker, kernel: Kernel
+    worker: InProcessWorker, kernel: Kernel, capfd: pytest.CaptureFixture[str]
 ) -> None:
     root = logging.getLogger()
     saved_handlers, saved_level = root.handlers[:], root.level
-    buffer = io.StringIO()
     try:
+        # configured while capfd is active: structlog's own lines and stdlib records
+        # (dramatiq's retry line) both go to the captured stderr
         configure_logging("INFO", "json")
-        capture = logging.StreamHandler(buffer)
-        capture.setFormatter(root.handlers[0].formatter)
-        root.handlers.append(capture)
         with structlog.contextvars.bound_contextvars(request_id="req-corr-7"):
             await _queue(kernel, target="workflow.chatty")
         await worker.drain()
     finally:
         root.handlers[:] = saved_handlers
         root.setLevel(saved_level)
-    lines = [json.loads(line) for line in buffer.getvalue().splitlines() if line.startswith("{")]
+        structlog.reset_defaults()
+    captured = capfd.readouterr().err
+    lines = [json.loads(line) for line in captured.splitlines() if line.startswith("{")]
     in_job = [ln for ln in lines if ln.get("job") == "workflow.chatty"]
     events = [ln["event"] for ln in in_job]
     assert events.count("structlog_line_in_job") == 2  # first run and its retry
