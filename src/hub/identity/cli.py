@@ -92,6 +92,12 @@ def users() -> None:
 @click.option("--platform-admin", is_flag=True, help="Make the account a platform admin.")
 def create_user(email: str, display_name: str | None, password: str, platform_admin: bool) -> None:
     """Create an account whose address counts as verified (it can sign in at once)."""
+    _create_verified(email, display_name, password, platform_admin=platform_admin)
+
+
+def _create_verified(
+    email: str, display_name: str | None, password: str, *, platform_admin: bool
+) -> None:
     from hub.kernel.errors import AppError
 
     async def run() -> str:
@@ -140,19 +146,7 @@ def disable_user(email: str) -> None:
 )
 def create_admin(email: str, display_name: str | None, password: str) -> None:
     """Create a platform administrator (manages /api/v1/users: disable, unlock)."""
-    from hub.kernel.errors import AppError
-
-    async def run() -> str:
-        async with _identity() as identity:
-            user_id = await identity.accounts.create_verified_user(
-                email, password, display_name or email, platform_admin=True
-            )
-            return str(user_id)
-
-    try:
-        click.echo(asyncio.run(run()))
-    except AppError as exc:
-        raise click.ClickException(exc.detail) from None
+    _create_verified(email, display_name, password, platform_admin=True)
 
 
 @users.command("unlock")
