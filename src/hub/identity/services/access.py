@@ -20,7 +20,7 @@ from hub.identity.models import ApiKey, MemberRole, Organisation, Role
 from hub.identity.models import Membership as MembershipRow
 from hub.identity.services.runtime import IdentityRuntime
 from hub.kernel.db import Database
-from hub.kernel.errors import Forbidden, NotFound
+from hub.kernel.errors import FieldError, Forbidden, Invalid, NotFound
 from hub.kernel.security import Principal
 
 
@@ -137,6 +137,24 @@ class AccessService:
 
     def catalogue(self) -> frozenset[str]:
         return self.rt.kernel.permissions.keys()
+
+    def known_permissions(self, permissions: Sequence[str], *, empty: str) -> list[str]:
+        """The distinct keys, sorted; 422 naming every key outside the catalogue, or
+        ``empty`` when there is none (a role or key granting nothing is a mistake)."""
+        catalogue = self.catalogue()
+        unknown = sorted({p for p in permissions if p not in catalogue})
+        if unknown:
+            raise Invalid(
+                "Unknown permission: " + ", ".join(unknown) + " (see GET /permissions).",
+                code="unknown_permission",
+                errors=[
+                    FieldError(field="permissions", message=f"{p!r} is not in the catalogue")
+                    for p in unknown
+                ],
+            )
+        if not permissions:
+            raise Invalid(empty, errors=[FieldError(field="permissions", message=empty)])
+        return sorted(set(permissions))
 
     async def membership(
         self,

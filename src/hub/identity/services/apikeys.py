@@ -102,23 +102,6 @@ class ApiKeyService:
         self.access = access
         self.hash_key = derive_key(rt.settings.secret_key.encode(), "api-keys")
 
-    def _check_permissions(self, permissions: Sequence[str]) -> list[str]:
-        catalogue = self.access.catalogue()
-        unknown = sorted({p for p in permissions if p not in catalogue})
-        if unknown:
-            raise Invalid(
-                "Unknown permission: " + ", ".join(unknown) + " (see GET /permissions).",
-                code="unknown_permission",
-                errors=[
-                    FieldError(field="permissions", message=f"{p!r} is not in the catalogue")
-                    for p in unknown
-                ],
-            )
-        if not permissions:
-            message = "Give the key at least one permission."
-            raise Invalid(message, errors=[FieldError(field="permissions", message=message)])
-        return sorted(set(permissions))
-
     async def create(
         self,
         principal: Principal,
@@ -135,7 +118,9 @@ class ApiKeyService:
         if not clean or len(clean) > MAX_KEY_NAME:
             message = f"Use 1 to {MAX_KEY_NAME} characters."
             raise Invalid(message, errors=[FieldError(field="name", message=message)])
-        keys = self._check_permissions(permissions)
+        keys = self.access.known_permissions(
+            permissions, empty="Give the key at least one permission."
+        )
         now = utcnow()
         if expires_at is not None and expires_at <= now + timedelta(minutes=1):
             message = "Choose an expiry in the future."

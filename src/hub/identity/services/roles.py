@@ -138,22 +138,6 @@ class RoleService:
             updated_at=role.updated_at,
         )
 
-    def _check_keys(self, permissions: Sequence[str]) -> list[str]:
-        catalogue = self.access.catalogue()
-        unknown = sorted({p for p in permissions if p not in catalogue})
-        if unknown:
-            raise Invalid(
-                "Unknown permission: " + ", ".join(unknown) + " (see GET /permissions).",
-                code="unknown_permission",
-                errors=[
-                    FieldError(field="permissions", message=f"{p!r} is not in the catalogue")
-                    for p in unknown
-                ],
-            )
-        if not permissions:
-            raise _field("permissions", "Give at least one permission.")
-        return sorted(set(permissions))
-
     async def page(
         self,
         principal: Principal,
@@ -209,7 +193,7 @@ class RoleService:
         clean = clean_role_name(name)
         if is_builtin_name(clean):
             raise name_taken()
-        keys = self._check_keys(permissions)
+        keys = self.access.known_permissions(permissions, empty="Give at least one permission.")
         self.access.require_holds(actor, keys)
         role = Role(
             id=new_id(),
@@ -266,7 +250,9 @@ class RoleService:
                     changed |= text != role.description
                     role.description = text
                 if permissions is not None:
-                    keys = self._check_keys(permissions)
+                    keys = self.access.known_permissions(
+                        permissions, empty="Give at least one permission."
+                    )
                     self.access.require_holds(actor, keys)
                     changed |= keys != sorted(role.permissions)
                     role.permissions = keys
