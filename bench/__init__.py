@@ -1,0 +1,1 @@
+"""Load and speed benchmarks: the hub beside lean reference apps (``python -m bench.run``)."""
