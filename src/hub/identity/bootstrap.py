@@ -23,6 +23,7 @@ from hub.identity.domain.roles import PERMISSIONS
 from hub.identity.facade import IdentityFacade
 from hub.identity.models import Base
 from hub.identity.services.container import Identity
+from hub.identity.tasks import PRUNE_HOURLY, prune_expired_rows
 from hub.kernel.contexts import ContextModule
 from hub.kernel.runtime import Kernel
 
@@ -61,5 +62,7 @@ def build() -> ContextModule:
             "identity_api": Provide(provide_identity_api, sync_to_thread=False),
         },
         cli_commands=[keys, users],
+        jobs=[prune_expired_rows],
+        periodic=[PRUNE_HOURLY],
         on_startup=[_start],
     )

@@ -95,6 +95,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     lockout_base_seconds: int = 60
     lockout_max_seconds: int = 900
     lockout_reset_seconds: int = 12 * 3600
+    #: How long revoked sessions and expired invitations are kept before housekeeping
+    #: deletes them (identity.prune_expired, hourly).
+    identity_history_days: int = 90
     # Identity: organisations, invitations, API keys, idempotent writes.
     invitation_ttl_seconds: int = 7 * 86400
     #: last_used_at of an API key is written at most this often (a write per request is waste).

@@ -1,0 +1,57 @@
+"""Deleting identity rows that can no longer matter, so its tables stop growing.
+
+Each rule keeps a row as long as anything could still act on it:
+- refresh tokens: until a day after they expire (a rotated token must stay findable while
+  it could still be presented, so reuse is detected and revokes its family);
+- sessions: a revoked one for ``HUB_IDENTITY_HISTORY_DAYS`` (audit questions come first);
+  a live one whose newest refresh token expired a day ago is dead and goes too;
+- email tokens (verification, reset): a day after they expire, used or not;
+- invitations: ``HUB_IDENTITY_HISTORY_DAYS`` after they expire, accepted or not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import delete, exists, or_, select
+
+from hub.identity.models import EmailToken, Invitation, RefreshToken, Session
+from hub.kernel.db import Database
+from hub.kernel.schema import utcnow
+
+#: Expired tokens stay a day, so one presented just after expiry still meets its row.
+GRACE = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Pruned:
+    refresh_tokens: int
+    sessions: int
+    email_tokens: int
+    invitations: int
+
+
+async def prune_expired(db: Database, *, history_days: int) -> Pruned:
+    now = utcnow()
+    grace, history = now - GRACE, now - timedelta(days=history_days)
+    async with db.engine.begin() as conn:
+        tokens = await conn.execute(delete(RefreshToken).where(RefreshToken.expires_at < grace))
+        has_token = exists(select(RefreshToken.id).where(RefreshToken.session_id == Session.id))
+        sessions = await conn.execute(
+            delete(Session).where(
+                or_(
+                    Session.revoked_at < history,
+                    # alive on paper, but its last refresh token expired: nobody can use it
+                    Session.revoked_at.is_(None) & (Session.created_at < grace) & ~has_token,
+                )
+            )
+        )
+        email = await conn.execute(delete(EmailToken).where(EmailToken.expires_at < grace))
+        invitations = await conn.execute(delete(Invitation).where(Invitation.expires_at < history))
+    return Pruned(
+        refresh_tokens=int(tokens.rowcount or 0),
+        sessions=int(sessions.rowcount or 0),
+        email_tokens=int(email.rowcount or 0),
+        invitations=int(invitations.rowcount or 0),
+    )

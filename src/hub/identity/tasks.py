@@ -1,0 +1,22 @@
+"""Identity's background jobs."""
+
+from __future__ import annotations
+
+import structlog
+
+from hub.identity.services.housekeeping import prune_expired
+from hub.kernel.jobs import JobContext, job
+from hub.kernel.scheduler import Periodic
+
+log = structlog.get_logger("hub.identity.housekeeping")
+
+
+@job("identity.prune_expired", max_retries=2)
+async def prune_expired_rows(ctx: JobContext) -> None:
+    pruned = await prune_expired(
+        ctx.kernel.db, history_days=ctx.kernel.settings.identity_history_days
+    )
+    log.info("identity_pruned", **vars(pruned))
+
+
+PRUNE_HOURLY = Periodic("identity.prune_expired", "23 * * * *", prune_expired_rows)
