@@ -68,6 +68,25 @@ def _wait_until_up(proc: subprocess.Popen[bytes], base: str) -> None:
     raise AssertionError("hub run did not become ready")
 
 
+def _hub(data_dir: Path, *args: str) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+    env["HUB_DATA_DIR"] = str(data_dir)
+    result = subprocess.run(
+        [str(HUB), *args], env=env, capture_output=True, text=True, timeout=60, check=True
+    )
+    return result.stdout
+
+
+def _wait_for_mail(data_dir: Path, to: str) -> str:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        listing = _hub(data_dir, "mail", "list", "--to", to)
+        if to in listing:
+            return listing
+        time.sleep(0.3)
+    raise AssertionError(f"no mail to {to} arrived")
+
+
 @pytest.fixture
 def data_dir() -> Iterator[Path]:
     path = Path(tempfile.mkdtemp(prefix="hub-e2e-run-"))
@@ -96,6 +115,23 @@ def test_hub_run_serves_and_survives_sigkill(data_dir: Path) -> None:
         assert docs.status_code == 200
         assert "text/html" in docs.headers["content-type"]
         assert httpx.get(base + "/api/openapi.json").json()["info"]["title"] == "Hub API"
+        # a newcomer signs up and follows the link: the in-process worker relays the
+        # outbox and the mail lands in the development mailbox, which `hub mail` shows
+        signup = httpx.post(
+            base + "/api/v1/auth/register",
+            json={
+                "email": "newcomer@example.com",
+                "password": "a long enough passphrase",
+                "displayName": "Newcomer",
+            },
+        )
+        assert signup.status_code == 202
+        listing = _wait_for_mail(data_dir, "newcomer@example.com")
+        mail_id = listing.split()[0]
+        shown = _hub(data_dir, "mail", "show", mail_id)
+        token = shown.split("verify-email?token=", 1)[1].split()[0]
+        verified = httpx.post(base + "/api/v1/auth/verify-email", json={"token": token})
+        assert verified.status_code == 200
         pg, rd = _servers_for(data_dir)
         assert len(pg) == 1
         assert len(rd) == 1
