@@ -205,17 +205,21 @@ class AccountService:
                 if existing is None:
                     raise
         async with self.rt.uow() as uow:
-            token = self._email_token(
-                uow,
-                existing,
-                RESET_PASSWORD,
-                email=existing.email,
-                ttl_seconds=self.rt.settings.password_reset_ttl_seconds,
-            )
+            token = self._reset_token(uow, existing)
             self.rt.mail.account_exists(
                 uow, to=existing.email, display_name=existing.display_name, token=token
             )
             await uow.commit()
+
+    def _reset_token(self, uow: UnitOfWork, user: User) -> str:
+        """A password-reset token for ``user``'s current address, bound to its password."""
+        return self._email_token(
+            uow,
+            user,
+            RESET_PASSWORD,
+            email=user.email,
+            ttl_seconds=self.rt.settings.password_reset_ttl_seconds,
+        )
 
     async def _create(self, email: str, display_name: str, password_hash: str) -> None:
         async with self.rt.uow() as uow:
@@ -376,13 +380,7 @@ class AccountService:
         if user is None or user.disabled_at is not None:
             return
         async with self.rt.uow() as uow:
-            token = self._email_token(
-                uow,
-                user,
-                RESET_PASSWORD,
-                email=user.email,
-                ttl_seconds=self.rt.settings.password_reset_ttl_seconds,
-            )
+            token = self._reset_token(uow, user)
             self.rt.mail.password_reset(
                 uow, to=user.email, display_name=user.display_name, token=token
             )
