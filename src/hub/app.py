@@ -32,14 +32,21 @@ from hub.kernel.metrics import MetricsController, MetricsMiddleware
 from hub.kernel.runtime import Kernel
 from hub.kernel.security import security_dependencies
 from hub.kernel.settings import Settings, SettingsError, load_settings
+from hub.kernel.wiring import (
+    assemble,
+    check_unique,
+    inject,
+    providers,
+    resolve_dependencies_in_order,
+)
 from hub.workflow import bootstrap as workflow_bootstrap
 
 API_PREFIX = "/api/v1"
 
 
 def context_modules() -> list[ContextModule]:
-    """Every context, in dependency order (identity first)."""
-    return dependency_order(
+    """Every context, in dependency order (identity first); names checked unique."""
+    modules = dependency_order(
         [
             identity_bootstrap.build(),
             content_bootstrap.build(),
@@ -47,6 +54,8 @@ def context_modules() -> list[ContextModule]:
             workflow_bootstrap.build(),
         ]
     )
+    check_unique(modules)
+    return modules
 
 
 def create_app(
@@ -68,16 +77,12 @@ def create_app(
         settings=settings, database_url=settings.database_url, redis_url=settings.redis_url
     )
     modules = context_modules()
-    for module in modules:
-        kernel.permissions.register(module.name, module.permissions)
-
-    dependencies: dict[str, Any] = {}
-    for module in modules:
-        dependencies.update(module.dependencies)
+    assemble(kernel, modules)
+    resolve_dependencies_in_order()
+    dependencies = providers(kernel, modules)
     api = Router(
         path=API_PREFIX,
         route_handlers=[h for m in modules for h in m.route_handlers],
-        dependencies=dependencies,
     )
 
     @asynccontextmanager
@@ -85,7 +90,7 @@ def create_app(
         try:
             for module in modules:
                 for hook in module.on_startup:
-                    await hook(kernel)
+                    await inject(hook, kernel.services)()
             # Everything allocated so far lives as long as the process: keep it out of the
             # collector's generations so a collection during a request scans less.
             gc.collect()
@@ -95,7 +100,7 @@ def create_app(
             gc.unfreeze()
             for module in reversed(modules):
                 for hook in module.on_shutdown:
-                    await hook(kernel)
+                    await inject(hook, kernel.services)()
             await kernel.close()
 
     app = Litestar(
@@ -110,7 +115,7 @@ def create_app(
         ],
         state=State({"kernel": kernel, "settings": settings, "modules": modules}),
         lifespan=[lifespan],
-        dependencies=security_dependencies(),
+        dependencies={**security_dependencies(), **dependencies},
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[MetricsMiddleware],
         cors_config=cors_config(settings),

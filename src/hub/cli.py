@@ -5,14 +5,17 @@ from __future__ import annotations
 import contextlib
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import click
 
 from hub.kernel import migrations
+from hub.kernel.commands import CommandServices
+from hub.kernel.runtime import Kernel
 from hub.kernel.servers import live_servers
 from hub.kernel.settings import Settings, SettingsError, load_settings
+from hub.kernel.wiring import assemble
 
 
 def _settings() -> Settings:
@@ -48,9 +51,29 @@ def _migrate(settings: Settings) -> None:
     migrations.upgrade(_context_names(), settings.database_url, root)
 
 
+@contextlib.asynccontextmanager
+async def _open_kernel() -> AsyncIterator[Kernel]:
+    """Every context's services for one CLI command (embedded servers started if needed,
+    shared with a running `hub run`)."""
+    from hub.app import context_modules
+
+    settings = _settings()
+    with servers(settings) as live:
+        assert live.database_url is not None
+        assert live.redis_url is not None
+        kernel = Kernel(settings=live, database_url=live.database_url, redis_url=live.redis_url)
+        try:
+            assemble(kernel, context_modules())
+            yield kernel
+        finally:
+            await kernel.close()
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """Hub: identity, content, communication and workflow behind one REST API."""
+    ctx.obj = CommandServices(_open_kernel)
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:

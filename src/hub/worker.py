@@ -62,6 +62,7 @@ def build_background(settings: Settings, modules: Sequence[ContextModule]) -> Ba
         jobs=jobs,
         subscriptions=subscriptions,
         schemas=[m.schema for m in modules],
+        modules=modules,
     )
 
 

@@ -117,11 +117,13 @@ class IdentityApi(Protocol):
         organisation_id: uuid.UUID,
         user_id: uuid.UUID,
         *,
-        api_key_id: uuid.UUID | None = None,
+        api_key_id: uuid.UUID | None,
     ) -> Membership | None:
         """The caller's membership, or None when the organisation does not exist for it
-        (not a member, a revoked key, or a key bound to another organisation). Pass the
-        principal's ``api_key_id`` when it authenticated with an API key."""
+        (not a member, a revoked key, or a key bound to another organisation).
+
+        ``api_key_id`` is required (the principal's, None for a person): a caller that
+        forgot it would give an API key its owner's full rights."""
         ...
 
     async def has_permission(
@@ -130,7 +132,7 @@ class IdentityApi(Protocol):
         user_id: uuid.UUID,
         permission: str,
         *,
-        api_key_id: uuid.UUID | None = None,
+        api_key_id: uuid.UUID | None,
     ) -> bool:
         """Shortcut for ``membership(...)`` followed by ``allows(permission)``."""
         ...

@@ -1,12 +1,10 @@
-"""Wires the identity context into the composition root (routes, tables, keys, CLI,
-permissions)."""
+"""Wires the identity context: its services (built once from its runtime), routes, tables,
+permissions, jobs and CLI. Only ``hub.app``, ``hub.cli`` and ``hub.worker`` import this."""
 
 from __future__ import annotations
 
-from litestar.datastructures import State
-from litestar.di import Provide
+from typing import Any
 
-from hub.identity.api import IdentityApi
 from hub.identity.cli import keys, users
 from hub.identity.controllers.admin import UserAdminController
 from hub.identity.controllers.apikeys import ApiKeyController
@@ -18,23 +16,73 @@ from hub.identity.controllers.orgs import MemberController, OrganisationControll
 from hub.identity.controllers.permissions import list_permissions
 from hub.identity.controllers.roles import RoleController
 from hub.identity.controllers.sessions import SessionController
-from hub.identity.deps import DEPENDENCIES
 from hub.identity.domain.roles import PERMISSIONS
+from hub.identity.domain.secrets import IdentitySecrets
 from hub.identity.facade import IdentityFacade
 from hub.identity.models import Base
-from hub.identity.services.container import Identity
+from hub.identity.services.access import AccessService
+from hub.identity.services.accounts import AccountService
+from hub.identity.services.admin import AdminService
+from hub.identity.services.apikeys import ApiKeyService
+from hub.identity.services.auth import AuthService
+from hub.identity.services.housekeeping import Housekeeping
+from hub.identity.services.invitations import InvitationService
+from hub.identity.services.keys import KeyRing
+from hub.identity.services.mail import IdentityMail
+from hub.identity.services.members import MemberService
+from hub.identity.services.mfa import MfaService
+from hub.identity.services.orgs import OrganisationService
+from hub.identity.services.passwords import PasswordHasher
+from hub.identity.services.roles import RoleService
+from hub.identity.services.sessions import SessionService
+from hub.identity.services.signing import SigningKeys
+from hub.identity.services.throttle import Throttle
+from hub.identity.services.tokens import AccessTokens
 from hub.identity.tasks import PRUNE_HOURLY, prune_expired_rows
 from hub.kernel.contexts import ContextModule
-from hub.kernel.runtime import Kernel
+from hub.kernel.runtime import ContextRuntime
 
 
-async def _start(kernel: Kernel) -> None:
-    await Identity.of(kernel).start()
+def services(rt: ContextRuntime) -> dict[str, Any]:
+    """Every use case of identity, wired once per process; also plugs identity into the
+    kernel's authenticator (API keys) and tenancy rule (memberships)."""
+    settings, store, security = rt.settings, rt.store, rt.kernel.security
+    secrets = IdentitySecrets(settings.secret_key)
+    hasher = PasswordHasher(settings)
+    ring = KeyRing(store, settings, secrets.signing_keys)
+    tokens = AccessTokens(ring, settings)
+    throttle = Throttle(rt.redis, settings)
+    mail = IdentityMail(settings)
+    sessions = SessionService(store, settings, tokens, security.revocations)
+    mfa = MfaService(store, settings, secrets, throttle, mail)
+    auth = AuthService(store, settings, rt.redis, hasher, throttle, tokens, sessions, mfa)
+    accounts = AccountService(store, settings, secrets, hasher, throttle, mail, sessions, auth)
+    access = AccessService(store, rt.kernel.permissions)
+    roles = RoleService(store, access)
+    api_keys = ApiKeyService(store, settings, secrets, throttle, access)
+    rt.tenancy.use(access.membership)
+    security.use_api_keys(api_keys.resolve)
+    return {
+        "accounts": accounts,
+        "auth": auth,
+        "sessions": sessions,
+        "mfa": mfa,
+        "orgs": OrganisationService(store, access),
+        "roles": roles,
+        "members": MemberService(store, access, roles),
+        "invitations": InvitationService(store, settings, throttle, mail, access, roles),
+        "api_keys": api_keys,
+        "user_admin": AdminService(store, throttle, accounts),
+        "signing_keys": SigningKeys(ring, security.verifier),
+        "password_hasher": hasher,
+        "identity_api": IdentityFacade(store),
+        "housekeeping": Housekeeping(store, rt.clock, history_days=settings.identity_history_days),
+    }
 
 
-def provide_identity_api(state: State) -> IdentityApi:
-    """``identity_api``: what other contexts' handlers may ask of identity in-process."""
-    return IdentityFacade(state.kernel.db)
+async def start(*, signing_keys: SigningKeys, password_hasher: PasswordHasher) -> None:
+    await signing_keys.start()
+    await password_hasher.warm_up()
 
 
 def build() -> ContextModule:
@@ -42,6 +90,7 @@ def build() -> ContextModule:
         name="identity",
         metadata=Base.metadata,
         depends_on=(),
+        services=services,
         route_handlers=[
             AuthController,
             SessionController,
@@ -57,12 +106,8 @@ def build() -> ContextModule:
         ],
         root_route_handlers=[jwks],
         permissions=PERMISSIONS,
-        dependencies={
-            **DEPENDENCIES,
-            "identity_api": Provide(provide_identity_api, sync_to_thread=False),
-        },
         cli_commands=[keys, users],
         jobs=[prune_expired_rows],
         periodic=[PRUNE_HOURLY],
-        on_startup=[_start],
+        on_startup=[start],
     )

@@ -2,35 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
-
 import click
 
-from hub.identity.services.container import Identity
-from hub.kernel.runtime import Kernel
-from hub.kernel.servers import live_servers
-from hub.kernel.settings import SettingsError, load_settings
-
-
-@contextlib.asynccontextmanager
-async def _identity() -> AsyncIterator[Identity]:
-    try:
-        settings = load_settings()
-        settings.check_production_safety()
-    except SettingsError as exc:
-        raise click.ClickException(str(exc)) from None
-    # Embedded servers of HUB_DATA_DIR when no URLs are set: shared with a running
-    # `hub run`, else started for this command and stopped after it.
-    with live_servers(settings) as live:
-        assert live.database_url is not None
-        assert live.redis_url is not None
-        kernel = Kernel(settings=live, database_url=live.database_url, redis_url=live.redis_url)
-        try:
-            yield Identity.of(kernel)
-        finally:
-            await kernel.close()
+from hub.identity.services.accounts import AccountService
+from hub.identity.services.admin import AdminService
+from hub.identity.services.signing import SigningKeys
+from hub.kernel.commands import run_with_services
 
 
 @click.group("keys")
@@ -42,12 +19,10 @@ def keys() -> None:
 def rotate() -> None:
     """Start signing with a new key; the old one keeps verifying until its tokens expire."""
 
-    async def run() -> str:
-        async with _identity() as identity:
-            await identity.rt.keys.ensure()
-            return await identity.rotate_keys()
+    async def run(*, signing_keys: SigningKeys) -> str:
+        return await signing_keys.rotate()
 
-    kid = asyncio.run(run())
+    kid = run_with_services(run)
     click.echo(
         f"signing with new key {kid}; running processes pick it up within "
         "HUB_SIGNING_KEY_CACHE_SECONDS"
@@ -58,18 +33,17 @@ def rotate() -> None:
 def list_keys() -> None:
     """The published keys, newest first (the first unretired one signs)."""
 
-    async def run() -> list[tuple[str, str, str]]:
-        async with _identity() as identity:
-            return [
-                (
-                    k.kid,
-                    k.created_at.isoformat(timespec="seconds"),
-                    k.retired_at.isoformat(timespec="seconds") if k.retired_at else "signing",
-                )
-                for k in await identity.rt.keys.published()
-            ]
+    async def run(*, signing_keys: SigningKeys) -> list[tuple[str, str, str]]:
+        return [
+            (
+                k.kid,
+                k.created_at.isoformat(timespec="seconds"),
+                k.retired_at.isoformat(timespec="seconds") if k.retired_at else "signing",
+            )
+            for k in await signing_keys.ring.published()
+        ]
 
-    for kid, created, state in asyncio.run(run()):
+    for kid, created, state in run_with_services(run):
         click.echo(f"{kid}  created {created}  {state}")
 
 
@@ -100,15 +74,14 @@ def _create_verified(
 ) -> None:
     from hub.kernel.errors import AppError
 
-    async def run() -> str:
-        async with _identity() as identity:
-            user_id = await identity.accounts.create_verified_user(
-                email, password, display_name or email, platform_admin=platform_admin
-            )
-            return str(user_id)
+    async def run(*, accounts: AccountService) -> str:
+        user_id = await accounts.create_verified_user(
+            email, password, display_name or email, platform_admin=platform_admin
+        )
+        return str(user_id)
 
     try:
-        click.echo(asyncio.run(run()))
+        click.echo(run_with_services(run))
     except AppError as exc:
         raise click.ClickException(exc.detail) from None
 
@@ -117,17 +90,14 @@ def _create_verified(
 @click.argument("email")
 def disable_user(email: str) -> None:
     """Disable an account and end all of its sessions at once."""
-    from hub.identity.domain.emails import normalise_email
-    from hub.identity.services.users import user_by_email
 
-    async def run() -> int | None:
-        async with _identity() as identity:
-            user = await user_by_email(identity.rt, normalise_email(email))
-            if user is None:
-                return None
-            return await identity.accounts.disable_user(user.id, actor_id=None)
+    async def run(*, accounts: AccountService) -> int | None:
+        user = await accounts.find_by_email(email)
+        if user is None:
+            return None
+        return await accounts.disable_user(user.id, actor_id=None)
 
-    ended = asyncio.run(run())
+    ended = run_with_services(run)
     if ended is None:
         raise click.ClickException(f"no account uses {email}")
     click.echo(f"disabled; {ended} session(s) ended")
@@ -153,20 +123,10 @@ def create_admin(email: str, display_name: str | None, password: str) -> None:
 @click.argument("email")
 def unlock_user(email: str) -> None:
     """Clear the brute-force lockouts of an account (password and second factor)."""
-    from hub.identity.domain.emails import normalise_email
-    from hub.identity.services.users import user_by_email
 
-    async def run() -> bool:
-        async with _identity() as identity:
-            address = normalise_email(email)
-            throttle = identity.rt.throttle
-            user = await user_by_email(identity.rt, address)
-            counters = [throttle.account(address)]
-            if user is not None:
-                counters.append(throttle.mfa(user.id))
-            await throttle.unlock(*counters)
-            return user is not None
+    async def run(*, user_admin: AdminService) -> bool:
+        return await user_admin.unlock_by_email(email)
 
-    if not asyncio.run(run()):
+    if not run_with_services(run):
         raise click.ClickException(f"no account uses {email}")
     click.echo("unlocked")

@@ -16,19 +16,18 @@ from hub.identity.domain.roles import grant_of, name_key
 from hub.identity.models import MemberRole, Role, User
 from hub.identity.models import Membership as MembershipRow
 from hub.identity.services.access import load_membership
-from hub.kernel.db import Database
+from hub.kernel.store import Store
 
 _MAX_IDS = 1000
 
 
 class IdentityFacade(IdentityApi):
-    def __init__(self, db: Database) -> None:
-        self.db = db
+    def __init__(self, store: Store) -> None:
+        self.store = store
 
     async def resolve_principal(self, user_id: uuid.UUID) -> UserSummary | None:
         t = User.__table__
-        async with self.db.read() as conn:
-            row = (await conn.execute(select(t).where(t.c.id == user_id))).first()
+        row = await self.store.first(select(t).where(t.c.id == user_id))
         if row is None or row.disabled_at is not None:
             return None
         return UserSummary(
@@ -46,28 +45,27 @@ class IdentityFacade(IdentityApi):
         if not ids:
             return {}
         t = User.__table__
-        async with self.db.read() as conn:
-            rows = await conn.execute(
-                select(t.c.id, t.c.display_name, t.c.email, t.c.disabled_at).where(t.c.id.in_(ids))
+        rows = await self.store.all(
+            select(t.c.id, t.c.display_name, t.c.email, t.c.disabled_at).where(t.c.id.in_(ids))
+        )
+        return {
+            r.id: UserDisplay(
+                id=r.id,
+                display_name=r.display_name,
+                email=r.email,
+                active=r.disabled_at is None,
             )
-            return {
-                r.id: UserDisplay(
-                    id=r.id,
-                    display_name=r.display_name,
-                    email=r.email,
-                    active=r.disabled_at is None,
-                )
-                for r in rows
-            }
+            for r in rows
+        }
 
     async def membership(
         self,
         organisation_id: uuid.UUID,
         user_id: uuid.UUID,
         *,
-        api_key_id: uuid.UUID | None = None,
+        api_key_id: uuid.UUID | None,
     ) -> Membership | None:
-        return await load_membership(self.db, organisation_id, user_id, api_key_id=api_key_id)
+        return await load_membership(self.store, organisation_id, user_id, api_key_id=api_key_id)
 
     async def has_permission(
         self,
@@ -75,7 +73,7 @@ class IdentityFacade(IdentityApi):
         user_id: uuid.UUID,
         permission: str,
         *,
-        api_key_id: uuid.UUID | None = None,
+        api_key_id: uuid.UUID | None,
     ) -> bool:
         membership = await self.membership(organisation_id, user_id, api_key_id=api_key_id)
         return membership is not None and membership.allows(permission)
@@ -84,7 +82,7 @@ class IdentityFacade(IdentityApi):
         self, organisation_id: uuid.UUID, permission: str
     ) -> list[uuid.UUID]:
         mr, r, u = MemberRole.__table__, Role.__table__, User.__table__
-        rows = await self.db.fetch(
+        rows = await self.store.fetch(
             select(mr.c.user_id, r.c.builtin, r.c.permissions)
             .join(r, r.c.id == mr.c.role_id)
             .join(u, u.c.id == mr.c.user_id)
@@ -105,7 +103,7 @@ class IdentityFacade(IdentityApi):
             match = r.c.id == uuid.UUID(role)
         except ValueError:
             match = r.c.name_key == name_key(role)
-        rows = await self.db.fetch(
+        rows = await self.store.fetch(
             select(mr.c.user_id)
             .join(r, r.c.id == mr.c.role_id)
             .join(u, u.c.id == mr.c.user_id)
@@ -116,7 +114,7 @@ class IdentityFacade(IdentityApi):
 
     async def organisations_of(self, user_id: uuid.UUID) -> list[uuid.UUID]:
         m = MembershipRow.__table__
-        rows = await self.db.fetch(
+        rows = await self.store.fetch(
             select(m.c.organisation_id).where(m.c.user_id == user_id).order_by(m.c.organisation_id)
         )
         return list(rows.scalars())

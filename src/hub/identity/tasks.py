@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import structlog
 
-from hub.identity.services.housekeeping import prune_expired
+from hub.identity.services.housekeeping import Housekeeping
 from hub.kernel.jobs import JobContext, job
 from hub.kernel.scheduler import Periodic
 
@@ -12,10 +12,8 @@ log = structlog.get_logger("hub.identity.housekeeping")
 
 
 @job("identity.prune_expired", max_retries=2)
-async def prune_expired_rows(ctx: JobContext) -> None:
-    pruned = await prune_expired(
-        ctx.kernel.db, history_days=ctx.kernel.settings.identity_history_days
-    )
+async def prune_expired_rows(ctx: JobContext, *, housekeeping: Housekeeping) -> None:
+    pruned = await housekeeping.prune()
     log.info("identity_pruned", **vars(pruned))
 
 

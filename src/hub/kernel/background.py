@@ -30,6 +30,7 @@ from dramatiq.asyncio import get_event_loop_thread
 from dramatiq.middleware import CurrentMessage, Middleware
 
 from hub.kernel import telemetry
+from hub.kernel.contexts import ContextModule
 from hub.kernel.db import current_correlation_id
 from hub.kernel.events import IntegrationEvent
 from hub.kernel.jobs import DEFAULT_QUEUE, JobContext, JobRegistry, JobRequested, JobSpec
@@ -52,6 +53,7 @@ from hub.kernel.subscribers import (
     SubscriptionRegistry,
     deliver,
 )
+from hub.kernel.wiring import assemble, inject
 
 log = structlog.get_logger("hub.jobs")
 
@@ -87,8 +89,11 @@ class Background:
         jobs: Iterable[JobSpec] = (),
         subscriptions: SubscriptionRegistry | None = None,
         schemas: Sequence[str] = (),
+        modules: Sequence[ContextModule] = (),
     ) -> None:
         self.settings = settings
+        #: The contexts whose services jobs receive (``hub.kernel.wiring.inject``).
+        self.modules = tuple(modules)
         self.schemas = tuple(schemas)
         self.jobs = JobRegistry()
         for spec in (SEND_MAIL, *jobs):
@@ -144,11 +149,13 @@ class Background:
             if self._kernel is None:
                 assert self.settings.database_url is not None
                 assert self.settings.redis_url is not None
-                self._kernel = Kernel(
+                kernel = Kernel(
                     settings=self.settings,
                     database_url=self.settings.database_url,
                     redis_url=self.settings.redis_url,
                 )
+                assemble(kernel, self.modules)
+                self._kernel = kernel
             return self._kernel
 
     def close_worker_kernel(self) -> None:
@@ -182,13 +189,14 @@ class Background:
             # Runs in a dramatiq worker thread, where CurrentMessage is visible; async job
             # functions are then run on the event loop thread with the context captured.
             ctx = background._context(spec.name)
+            fn = inject(spec.fn, ctx.kernel.services)
             if iscoroutinefunction(spec.fn):
                 loop_thread = get_event_loop_thread()
                 if loop_thread is None:
                     raise RuntimeError("async jobs need the AsyncIO middleware")
-                loop_thread.run_coroutine(_bound(ctx, spec.fn(ctx, *args, **kwargs)))
+                loop_thread.run_coroutine(_bound(ctx, fn(ctx, *args, **kwargs)))
             else:
-                spec.fn(ctx, *args, **kwargs)
+                fn(ctx, *args, **kwargs)
 
         run.__name__ = spec.name.replace(".", "_")
         run.__module__ = getattr(spec.fn, "__module__", __name__)

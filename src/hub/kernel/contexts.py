@@ -7,15 +7,15 @@ contexts describe themselves with this structure instead.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, Table
 
 if TYPE_CHECKING:
     from hub.kernel.jobs import JobSpec
-    from hub.kernel.runtime import Kernel
+    from hub.kernel.runtime import ContextRuntime
     from hub.kernel.scheduler import Periodic
     from hub.kernel.subscribers import Subscription
 
@@ -29,13 +29,19 @@ class ContextModule:
     #: Handlers served at the site root rather than under /api/v1 (e.g. /.well-known/...).
     root_route_handlers: Sequence[Any] = ()
     permissions: Sequence[tuple[str, str]] = ()
-    #: Litestar dependency providers the context's controllers need (name -> Provide).
+    #: Builds the context's services once per process from its runtime:
+    #: ``{"dependency_name": instance}``, injected into controllers (Litestar dependencies),
+    #: jobs, start-up hooks and CLI commands by parameter name (``hub.kernel.wiring``).
+    services: Callable[[ContextRuntime], Mapping[str, Any]] | None = None
+    #: The context's own typed settings (a msgspec Struct read from ``HUB_*``), if any.
+    settings: type[Any] | None = None
+    #: Extra Litestar dependency providers (name -> Provide) beyond its services.
     dependencies: dict[str, Any] = field(default_factory=dict)
     #: click commands/groups added to the ``hub`` command (from the context's ``cli`` module).
     cli_commands: Sequence[Any] = ()
-    #: Called once the kernel is up (database and Redis connected).
-    on_startup: Sequence[Callable[[Kernel], Awaitable[None]]] = ()
-    on_shutdown: Sequence[Callable[[Kernel], Awaitable[None]]] = ()
+    #: Called once the kernel is up; keyword-only parameters receive services by name.
+    on_startup: Sequence[Callable[..., Awaitable[None]]] = ()
+    on_shutdown: Sequence[Callable[..., Awaitable[None]]] = ()
     #: Integration events this context consumes: ``Subscription(Event, handler)``.
     subscriptions: Sequence[Subscription] = ()
     #: Background jobs (``hub.kernel.jobs.job``) its services queue with ``queue_job``.
@@ -47,6 +53,11 @@ class ContextModule:
     def schema(self) -> str:
         assert self.metadata.schema is not None
         return self.metadata.schema
+
+    @property
+    def outbox(self) -> Table:
+        """The context's outbox (``hub.kernel.outbox.outbox_table`` in its metadata)."""
+        return self.metadata.tables[f"{self.schema}.outbox"]
 
 
 def dependency_order(modules: Sequence[ContextModule]) -> list[ContextModule]:

@@ -1,17 +1,34 @@
-"""The kernel's live resources for one process: settings, database, Redis, registries."""
+"""The kernel's live resources for one process, and the runtime each context is bound to.
+
+:class:`Kernel` owns what a process shares (settings, database, Redis, authenticator,
+permission catalogue, tenancy rule, clock). :meth:`Kernel.bind` hands a context a
+:class:`ContextRuntime` that knows only that context: its store (reads and a unit of work
+on its own outbox), its settings section, and the shared clock and Redis. A context's
+services factory receives that runtime once at start-up and wires its use cases from it.
+"""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from redis.asyncio import Redis
 
 from hub.kernel.cache import create_redis
-from hub.kernel.db import Database
+from hub.kernel.clock import Clock, wall_clock
+from hub.kernel.db import Database, UnitOfWork
+from hub.kernel.idempotency import IdempotentWrites
+from hub.kernel.jobs import JobSpec, queue_job
+from hub.kernel.mail import MailMessage, queue_mail
 from hub.kernel.permissions import PermissionRegistry
 from hub.kernel.security import Authenticator, build_authenticator
 from hub.kernel.settings import Settings
+from hub.kernel.store import Store
+from hub.kernel.tenancy import Tenancy
+
+if TYPE_CHECKING:
+    from hub.kernel.contexts import ContextModule
 
 
 @dataclass
@@ -19,13 +36,15 @@ class Kernel:
     settings: Settings
     database_url: str
     redis_url: str
+    clock: Clock = wall_clock
     db: Database = field(init=False)
     redis: Redis = field(init=False)
     permissions: PermissionRegistry = field(default_factory=PermissionRegistry)
     security: Authenticator = field(init=False)
-    #: Per-process state a context builds at start-up (keyed by context name), so the
-    #: kernel can carry it without knowing its type.
-    extensions: dict[str, Any] = field(default_factory=dict)
+    tenancy: Tenancy = field(init=False)
+    idempotent_writes: IdempotentWrites = field(init=False)
+    #: Every context's services by dependency name (filled by ``hub.kernel.wiring``).
+    services: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.db = Database(
@@ -36,7 +55,56 @@ class Kernel:
         )
         self.redis = create_redis(self.redis_url)
         self.security = build_authenticator(self.settings, self.redis)
+        self.tenancy = Tenancy()
+        self.idempotent_writes = IdempotentWrites(self.redis, self.settings.idempotency_ttl_seconds)
+
+    def bind(self, module: ContextModule) -> ContextRuntime:
+        return ContextRuntime(
+            name=module.name,
+            kernel=self,
+            store=Store(self.db, module.outbox),
+        )
 
     async def close(self) -> None:
         await self.redis.aclose()
         await self.db.dispose()
+
+
+@dataclass(frozen=True)
+class ContextRuntime:
+    """What one context is given: the kernel's resources, bound to that context."""
+
+    name: str
+    kernel: Kernel
+    store: Store
+    #: The context's own settings section (``ContextModule.settings``), or None.
+    config: Any = None
+
+    @property
+    def settings(self) -> Settings:
+        return self.kernel.settings
+
+    @property
+    def redis(self) -> Redis:
+        return self.kernel.redis
+
+    @property
+    def clock(self) -> Clock:
+        return self.kernel.clock
+
+    @property
+    def tenancy(self) -> Tenancy:
+        return self.kernel.tenancy
+
+    def uow(self) -> UnitOfWork:
+        return self.store.uow()
+
+    @staticmethod
+    def queue_job(uow: UnitOfWork, target: JobSpec | str, *args: Any, **kwargs: Any) -> uuid.UUID:
+        """Run a job once ``uow`` commits (``hub.kernel.jobs.queue_job``)."""
+        return queue_job(uow, target, *args, **kwargs)
+
+    @staticmethod
+    def mail(uow: UnitOfWork, message: MailMessage) -> uuid.UUID:
+        """Send a mail once ``uow`` commits (``hub.kernel.mail.queue_mail``)."""
+        return queue_mail(uow, message)

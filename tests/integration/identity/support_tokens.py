@@ -10,8 +10,6 @@ from typing import Any
 import jwt
 from litestar import Litestar
 
-from hub.identity.services.container import Identity
-
 
 def claims_of(token: str) -> dict[str, Any]:
     payload = token.split(".")[1]
@@ -23,7 +21,7 @@ async def with_claims(app: Litestar, token: str, **changes: Any) -> str:
 
     Only reads the key the app already holds in memory (its first issue loaded it), so it
     works from the test's event loop."""
-    key = await Identity.of(app.state.kernel).rt.keys.active()
+    key = await app.state.kernel.services["signing_keys"].ring.active()
     return jwt.encode(
         {**claims_of(token), **changes},
         key.private_key,

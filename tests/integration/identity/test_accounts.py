@@ -14,7 +14,6 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from hub.app import create_app
-from hub.identity.services.container import Identity
 from hub.kernel.settings import Settings
 from tests.integration.identity.support import (
     API,
@@ -226,9 +225,9 @@ async def test_disabling_a_user_ends_all_sessions(
 ) -> None:
     first = await signed_in(client, database_url, "gone@example.com")
     second = (await login(client, "gone@example.com")).json()
-    identity = Identity.of(app.state.kernel)
+    accounts = app.state.kernel.services["accounts"]
     user_id = first["userId"]
-    ended = await client_portal_call(client, identity.accounts.disable_user, user_id)
+    ended = await client_portal_call(client, accounts.disable_user, user_id)
     assert ended == 2
     for tokens in (first, second):
         assert (

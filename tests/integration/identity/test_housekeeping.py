@@ -8,8 +8,11 @@ from croniter import croniter
 from sqlalchemy import text
 
 from hub.identity import bootstrap
+from hub.identity.models import outbox
 from hub.identity.services.housekeeping import prune_expired
 from hub.kernel.runtime import Kernel
+from hub.kernel.schema import utcnow
+from hub.kernel.store import Store
 
 
 async def _exec(kernel: Kernel, sql: str, **params: object) -> None:
@@ -112,7 +115,7 @@ async def test_prune_keeps_what_can_still_matter(kernel: Kernel) -> None:
     old_invite = await _invitation(kernel, org, expires_in_days=-100)
     recent_invite = await _invitation(kernel, org, expires_in_days=-10)
 
-    pruned = await prune_expired(kernel.db, history_days=90)
+    pruned = await prune_expired(Store(kernel.db, outbox), utcnow(), history_days=90)
 
     assert await _ids(kernel, "sessions") == {recent_revoked, live, fresh}
     assert old_revoked not in await _ids(kernel, "sessions")
@@ -130,7 +133,7 @@ async def test_prune_keeps_what_can_still_matter(kernel: Kernel) -> None:
     )
     assert await _ids(kernel, "users") == {user}
 
-    again = await prune_expired(kernel.db, history_days=90)
+    again = await prune_expired(Store(kernel.db, outbox), utcnow(), history_days=90)
     assert again == type(again)(0, 0, 0, 0)  # idempotent
 
 

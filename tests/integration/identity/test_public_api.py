@@ -9,7 +9,9 @@ from litestar.testing import AsyncTestClient
 
 from hub.identity.api import IdentityApi, UserDisplay
 from hub.identity.facade import IdentityFacade
+from hub.identity.models import outbox
 from hub.kernel.runtime import Kernel
+from hub.kernel.store import Store
 from tests.integration.identity.support import signed_in, signed_up
 
 
@@ -18,7 +20,7 @@ async def test_facade_resolves_active_users_and_display_info(
 ) -> None:
     alice = await signed_in(client, database_url, "alice@example.com")
     await signed_up(client, database_url, "bob@example.com", name="Bob")
-    api: IdentityApi = IdentityFacade(kernel.db)
+    api: IdentityApi = IdentityFacade(Store(kernel.db, outbox))
     alice_id = uuid.UUID(alice["userId"])
     summary = await api.resolve_principal(alice_id)
     assert summary is not None

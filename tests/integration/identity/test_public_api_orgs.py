@@ -11,7 +11,9 @@ from litestar.testing import AsyncTestClient
 
 from hub.identity.api import IdentityApi
 from hub.identity.facade import IdentityFacade
+from hub.identity.models import outbox
 from hub.kernel.runtime import Kernel
+from hub.kernel.store import Store
 from tests.integration.identity.support import API
 from tests.integration.identity.support_orgs import api_key, create_org, join, person
 
@@ -25,26 +27,32 @@ async def test_memberships_permissions_and_holders(
     member = await join(client, database_url, org_id, owner, "mem@example.com")
     outsider = await person(client, database_url, "out@example.com")
     org = uuid.UUID(org_id)
-    api: IdentityApi = IdentityFacade(kernel.db)
+    api: IdentityApi = IdentityFacade(Store(kernel.db, outbox))
     ids = {p.email: uuid.UUID(p.user_id) for p in (owner, auditor, member, outsider)}
 
-    mine = await api.membership(org, ids["owner@example.com"])
+    mine = await api.membership(org, ids["owner@example.com"], api_key_id=None)
     assert mine is not None
     assert mine.is_owner
     assert [r.name for r in mine.roles] == ["owner"]
     # Built-ins are patterns: permissions other contexts register later are covered.
     assert mine.allows("content.documents.delete")
-    assert await api.membership(org, ids["out@example.com"]) is None
-    assert await api.membership(uuid.uuid4(), ids["owner@example.com"]) is None
+    assert await api.membership(org, ids["out@example.com"], api_key_id=None) is None
+    assert await api.membership(uuid.uuid4(), ids["owner@example.com"], api_key_id=None) is None
 
-    plain = await api.membership(org, ids["mem@example.com"])
+    plain = await api.membership(org, ids["mem@example.com"], api_key_id=None)
     assert plain is not None
     assert plain.allows("content.documents.read")
     assert not plain.allows("content.audit.read")
     assert not plain.allows("identity.members.manage")
-    assert await api.has_permission(org, ids["aud@example.com"], "content.audit.read")
-    assert not await api.has_permission(org, ids["mem@example.com"], "content.audit.read")
-    assert not await api.has_permission(org, ids["out@example.com"], "identity.org.read")
+    assert await api.has_permission(
+        org, ids["aud@example.com"], "content.audit.read", api_key_id=None
+    )
+    assert not await api.has_permission(
+        org, ids["mem@example.com"], "content.audit.read", api_key_id=None
+    )
+    assert not await api.has_permission(
+        org, ids["out@example.com"], "identity.org.read", api_key_id=None
+    )
 
     readers = await api.members_with_permission(org, "identity.members.read")
     assert set(readers) == {
@@ -110,3 +118,13 @@ async def test_openapi_documents_organisations_roles_keys_and_admin(
     assert set(schemas["OrganisationPatch"]["properties"]) == {"name"}
     assert set(schemas["MemberPatch"]["properties"]) == {"roles"}
     assert set(schemas["UserPatch"]["properties"]) == {"disabled", "unlock"}
+
+
+def test_membership_needs_the_api_key_id_spelled_out() -> None:
+    """A caller that forgets ``api_key_id`` must not silently get the owner's full rights:
+    the argument has no default, so forgetting it is a TypeError, not an escalation."""
+    import inspect
+
+    for method in (IdentityFacade.membership, IdentityFacade.has_permission):
+        parameter = inspect.signature(method).parameters["api_key_id"]
+        assert parameter.default is inspect.Parameter.empty

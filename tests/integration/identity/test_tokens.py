@@ -16,7 +16,6 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from hub.identity.services.container import Identity
 from tests.integration.identity.support import API, bearer, signed_in
 from tests.support import problem
 
@@ -61,7 +60,7 @@ async def test_forged_tokens_are_refused(
     public_pem = public.public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-    key = await Identity.of(app.state.kernel).rt.keys.active()
+    key = await app.state.kernel.services["signing_keys"].ring.active()
     now = int(time.time())
 
     def signed(**over: Any) -> str:

@@ -5,30 +5,16 @@ from __future__ import annotations
 import uuid
 
 from litestar import Controller, get, patch
-from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 from msgspec import UNSET
 
-from hub.identity.controllers.convert import BEARER
-from hub.identity.deps import identity_of, people_only
-from hub.identity.schemas.admin import UserOut, UserPage, UserPatch
-from hub.identity.services.admin import UserAdminView
+from hub.identity.deps import people_only
+from hub.identity.schemas.admin import UserOut, UserPatch
+from hub.identity.services.admin import AdminService
+from hub.kernel.pagination import Page
 from hub.kernel.security import Principal
-
-
-def user_out(view: UserAdminView) -> UserOut:
-    return UserOut(
-        id=view.id,
-        email=view.email,
-        display_name=view.display_name,
-        email_verified=view.email_verified,
-        mfa_enabled=view.mfa_enabled,
-        is_platform_admin=view.is_platform_admin,
-        disabled=view.disabled,
-        created_at=view.created_at,
-        locked=view.locked,
-    )
+from hub.kernel.web import BEARER, page_as, to_schema
 
 
 class UserAdminController(Controller):
@@ -41,21 +27,22 @@ class UserAdminController(Controller):
     async def list_users(
         self,
         principal: NamedDependency[Principal],
-        state: State,
+        user_admin: NamedDependency[AdminService],
         q: FromQuery[str | None] = None,
         limit: FromQuery[int | None] = None,
         cursor: FromQuery[str | None] = None,
-    ) -> UserPage:
-        page = await identity_of(state).admin.page(principal, query=q, limit=limit, cursor=cursor)
-        return UserPage(
-            items=[user_out(v) for v in page.items], limit=page.limit, next_cursor=page.next_cursor
-        )
+    ) -> Page[UserOut]:
+        page = await user_admin.page(principal, query=q, limit=limit, cursor=cursor)
+        return page_as(page, UserOut)
 
     @get("/{user_id:uuid}", operation_id="getUser", summary="One account, with its lock state")
     async def get_user(
-        self, user_id: FromPath[uuid.UUID], principal: NamedDependency[Principal], state: State
+        self,
+        user_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        user_admin: NamedDependency[AdminService],
     ) -> UserOut:
-        return user_out(await identity_of(state).admin.get(principal, user_id))
+        return to_schema(await user_admin.get(principal, user_id), UserOut)
 
     @patch(
         "/{user_id:uuid}",
@@ -67,12 +54,12 @@ class UserAdminController(Controller):
         user_id: FromPath[uuid.UUID],
         data: JSONBody[UserPatch],
         principal: NamedDependency[Principal],
-        state: State,
+        user_admin: NamedDependency[AdminService],
     ) -> UserOut:
-        view = await identity_of(state).admin.update(
+        view = await user_admin.update(
             principal,
             user_id,
             disabled=None if data.disabled is UNSET else data.disabled,
             unlock=data.unlock is True,
         )
-        return user_out(view)
+        return to_schema(view, UserOut)

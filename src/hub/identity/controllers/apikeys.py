@@ -6,30 +6,15 @@ import uuid
 from typing import Annotated
 
 from litestar import Controller, delete, get, post
-from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from hub.identity.controllers.convert import BEARER
-from hub.identity.deps import identity_of, people_only
-from hub.identity.schemas.apikeys import ApiKeyCreatedOut, ApiKeyIn, ApiKeyOut, ApiKeyPage
-from hub.identity.services.apikeys import ApiKeyView
+from hub.identity.deps import people_only
+from hub.identity.schemas.apikeys import ApiKeyCreatedOut, ApiKeyIn, ApiKeyOut
+from hub.identity.services.apikeys import ApiKeyService
+from hub.kernel.pagination import Page
 from hub.kernel.security import Principal
-
-
-def api_key_out(view: ApiKeyView) -> ApiKeyOut:
-    return ApiKeyOut(
-        id=view.id,
-        name=view.name,
-        prefix=view.prefix,
-        user_id=view.user_id,
-        organisation_id=view.organisation_id,
-        permissions=view.permissions,
-        created_at=view.created_at,
-        expires_at=view.expires_at,
-        last_used_at=view.last_used_at,
-        revoked_at=view.revoked_at,
-    )
+from hub.kernel.web import BEARER, page_as, to_schema
 
 
 class ApiKeyController(Controller):
@@ -40,26 +25,22 @@ class ApiKeyController(Controller):
 
     @get(
         operation_id="listApiKeys",
-        summary="The caller's API keys, or an organisation's (identity.api_keys.manage)",
+        summary="The caller's API keys, or an organisation's (api_keys.manage)",
     )
     async def list_api_keys(
         self,
         principal: NamedDependency[Principal],
-        state: State,
+        api_keys: NamedDependency[ApiKeyService],
         organisation_id: Annotated[
             uuid.UUID | None, QueryParameter(name="organisationId", required=False)
         ] = None,
         limit: FromQuery[int | None] = None,
         cursor: FromQuery[str | None] = None,
-    ) -> ApiKeyPage:
-        page = await identity_of(state).api_keys.page(
+    ) -> Page[ApiKeyOut]:
+        page = await api_keys.page(
             principal, organisation_id=organisation_id, limit=limit, cursor=cursor
         )
-        return ApiKeyPage(
-            items=[api_key_out(v) for v in page.items],
-            limit=page.limit,
-            next_cursor=page.next_cursor,
-        )
+        return page_as(page, ApiKeyOut)
 
     @post(
         operation_id="createApiKey",
@@ -68,29 +49,19 @@ class ApiKeyController(Controller):
         "/auth/reauthenticate). Use the key as `Authorization: ApiKey <key>` or `X-API-Key`.",
     )
     async def create_api_key(
-        self, data: JSONBody[ApiKeyIn], principal: NamedDependency[Principal], state: State
+        self,
+        data: JSONBody[ApiKeyIn],
+        principal: NamedDependency[Principal],
+        api_keys: NamedDependency[ApiKeyService],
     ) -> ApiKeyCreatedOut:
-        view, key = await identity_of(state).api_keys.create(
+        view, key = await api_keys.create(
             principal,
             name=data.name,
             permissions=data.permissions,
             organisation_id=data.organisation_id,
             expires_at=data.expires_at,
         )
-        out = api_key_out(view)
-        return ApiKeyCreatedOut(
-            id=out.id,
-            name=out.name,
-            prefix=out.prefix,
-            user_id=out.user_id,
-            organisation_id=out.organisation_id,
-            permissions=out.permissions,
-            created_at=out.created_at,
-            expires_at=out.expires_at,
-            last_used_at=out.last_used_at,
-            revoked_at=out.revoked_at,
-            key=key,
-        )
+        return to_schema(view, ApiKeyCreatedOut, key=key)
 
     @delete(
         "/{key_id:uuid}",
@@ -99,6 +70,9 @@ class ApiKeyController(Controller):
         summary="Revoke an API key (effective immediately)",
     )
     async def revoke_api_key(
-        self, key_id: FromPath[uuid.UUID], principal: NamedDependency[Principal], state: State
+        self,
+        key_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        api_keys: NamedDependency[ApiKeyService],
     ) -> None:
-        await identity_of(state).api_keys.revoke(principal, key_id)
+        await api_keys.revoke(principal, key_id)

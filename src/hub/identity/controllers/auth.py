@@ -5,13 +5,11 @@ from __future__ import annotations
 import structlog
 from litestar import Controller, Response, get, patch, post
 from litestar.background_tasks import BackgroundTask
-from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from msgspec import UNSET
 
-from hub.identity.controllers.convert import BEARER, me_out, tokens_out
-from hub.identity.deps import identity_of, people_only
+from hub.identity.deps import people_only
 from hub.identity.schemas import (
     Accepted,
     AccessTokenOut,
@@ -31,10 +29,10 @@ from hub.identity.schemas import (
     TokenIn,
     TokensOut,
 )
-from hub.identity.services.auth import MfaChallenge
-from hub.identity.services.container import Identity
-from hub.identity.services.runtime import ClientInfo
+from hub.identity.services.accounts import AccountService
+from hub.identity.services.auth import AuthService, MfaChallenge
 from hub.kernel.security import Principal
+from hub.kernel.web import BEARER, ClientInfo, to_schema
 
 log = structlog.get_logger("hub.identity")
 
@@ -48,9 +46,9 @@ RESET_REQUESTED = Accepted(
 )
 
 
-async def _forgot_in_background(identity: Identity, email: str) -> None:
+async def _forgot_in_background(accounts: AccountService, email: str) -> None:
     try:
-        await identity.accounts.forgot_password(email)
+        await accounts.forgot_password(email)
     except Exception:
         log.exception("password_reset_request_failed")
 
@@ -67,8 +65,10 @@ class AuthController(Controller):
         description="Answers the same whether or not the address already has an account "
         "(its owner is e-mailed instead).",
     )
-    async def register(self, data: JSONBody[RegisterIn], state: State) -> Accepted:
-        await identity_of(state).accounts.register(data.email, data.password, data.display_name)
+    async def register(
+        self, data: JSONBody[RegisterIn], accounts: NamedDependency[AccountService]
+    ) -> Accepted:
+        await accounts.register(data.email, data.password, data.display_name)
         return REGISTERED
 
     @post(
@@ -80,10 +80,10 @@ class AuthController(Controller):
     async def verify_email(
         self,
         data: JSONBody[TokenIn],
-        state: State,
+        accounts: NamedDependency[AccountService],
         client_info: NamedDependency[ClientInfo],
     ) -> Done:
-        await identity_of(state).accounts.verify_email(data.token, client_info)
+        await accounts.verify_email(data.token, client_info)
         return Done(status="verified")
 
     @post(
@@ -95,15 +95,15 @@ class AuthController(Controller):
     async def login(
         self,
         data: JSONBody[LoginIn],
-        state: State,
+        auth: NamedDependency[AuthService],
         client_info: NamedDependency[ClientInfo],
     ) -> TokensOut | MfaRequiredOut:
-        result = await identity_of(state).auth.login(data.email, data.password, client_info)
+        result = await auth.login(data.email, data.password, client_info)
         if isinstance(result, MfaChallenge):
             return MfaRequiredOut(
                 mfa_token=result.token, expires_in=result.expires_in, methods=list(result.methods)
             )
-        return tokens_out(result)
+        return to_schema(result, TokensOut)
 
     @post(
         "/mfa/verify",
@@ -114,13 +114,13 @@ class AuthController(Controller):
     async def verify_mfa(
         self,
         data: JSONBody[MfaVerifyIn],
-        state: State,
+        auth: NamedDependency[AuthService],
         client_info: NamedDependency[ClientInfo],
     ) -> TokensOut:
-        issued = await identity_of(state).auth.complete_mfa(
+        issued = await auth.complete_mfa(
             data.mfa_token, client_info, code=data.code, recovery_code=data.recovery_code
         )
-        return tokens_out(issued)
+        return to_schema(issued, TokensOut)
 
     @post(
         "/refresh",
@@ -131,10 +131,10 @@ class AuthController(Controller):
     async def refresh(
         self,
         data: JSONBody[RefreshIn],
-        state: State,
+        auth: NamedDependency[AuthService],
         client_info: NamedDependency[ClientInfo],
     ) -> TokensOut:
-        return tokens_out(await identity_of(state).auth.refresh(data.refresh_token, client_info))
+        return to_schema(await auth.refresh(data.refresh_token, client_info), TokensOut)
 
     @post(
         "/logout",
@@ -144,8 +144,10 @@ class AuthController(Controller):
         security=BEARER,
         guards=[people_only],
     )
-    async def logout(self, principal: NamedDependency[Principal], state: State) -> None:
-        await identity_of(state).auth.logout(principal)
+    async def logout(
+        self, principal: NamedDependency[Principal], auth: NamedDependency[AuthService]
+    ) -> None:
+        await auth.logout(principal)
 
     @post(
         "/reauthenticate",
@@ -159,10 +161,10 @@ class AuthController(Controller):
         self,
         data: JSONBody[ReauthenticateIn],
         principal: NamedDependency[Principal],
-        state: State,
+        auth: NamedDependency[AuthService],
         client_info: NamedDependency[ClientInfo],
     ) -> AccessTokenOut:
-        token = await identity_of(state).auth.reauthenticate(
+        token = await auth.reauthenticate(
             principal,
             data.password,
             client_info,
@@ -177,13 +179,15 @@ class AuthController(Controller):
         operation_id="forgotPassword",
         summary="E-mail a reset link; the same answer whether or not the account exists",
     )
-    async def forgot_password(self, data: JSONBody[ForgotIn], state: State) -> Response[Accepted]:
+    async def forgot_password(
+        self, data: JSONBody[ForgotIn], accounts: NamedDependency[AccountService]
+    ) -> Response[Accepted]:
         # The lookup and the e-mail happen after the answer is sent, so neither the body
         # nor the timing tells whether the address has an account.
         return Response(
             RESET_REQUESTED,
             status_code=202,
-            background=BackgroundTask(_forgot_in_background, identity_of(state), data.email),
+            background=BackgroundTask(_forgot_in_background, accounts, data.email),
         )
 
     @post(
@@ -195,10 +199,10 @@ class AuthController(Controller):
     async def reset_password(
         self,
         data: JSONBody[ResetIn],
-        state: State,
+        accounts: NamedDependency[AccountService],
         client_info: NamedDependency[ClientInfo],
     ) -> Done:
-        await identity_of(state).accounts.reset_password(data.token, data.new_password, client_info)
+        await accounts.reset_password(data.token, data.new_password, client_info)
         return Done(status="password_reset")
 
     @post(
@@ -213,10 +217,10 @@ class AuthController(Controller):
         self,
         data: JSONBody[ChangePasswordIn],
         principal: NamedDependency[Principal],
-        state: State,
+        accounts: NamedDependency[AccountService],
         client_info: NamedDependency[ClientInfo],
     ) -> PasswordChangedOut:
-        ended = await identity_of(state).accounts.change_password(
+        ended = await accounts.change_password(
             principal,
             data.current_password,
             data.new_password,
@@ -226,10 +230,12 @@ class AuthController(Controller):
         return PasswordChangedOut(sessions_ended=ended)
 
     @get("/me", operation_id="getMe", summary="The caller's profile", security=BEARER)
-    async def me(self, token_principal: NamedDependency[Principal], state: State) -> MeOut:
+    async def me(
+        self, token_principal: NamedDependency[Principal], accounts: NamedDependency[AccountService]
+    ) -> MeOut:
         # token_principal skips the Redis revocation lookup: profile() reads the session
         # row in the same query and refuses a revoked one.
-        return me_out(await identity_of(state).accounts.profile(token_principal))
+        return to_schema(await accounts.profile(token_principal), MeOut)
 
     @patch(
         "/me",
@@ -242,11 +248,11 @@ class AuthController(Controller):
         self,
         data: JSONBody[MePatch],
         principal: NamedDependency[Principal],
-        state: State,
+        accounts: NamedDependency[AccountService],
     ) -> MeOut:
-        profile = await identity_of(state).accounts.update_profile(
+        profile = await accounts.update_profile(
             principal,
             display_name=None if data.display_name is UNSET else data.display_name,
             email=None if data.email is UNSET else data.email,
         )
-        return me_out(profile)
+        return to_schema(profile, MeOut)

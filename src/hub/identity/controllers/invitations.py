@@ -5,20 +5,17 @@ from __future__ import annotations
 import uuid
 
 from litestar import Controller, Response, post
-from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from hub.identity.controllers.convert import (
-    BEARER,
-    BEARER_OR_KEY,
-    IdempotencyKey,
-    replay_headers,
-)
-from hub.identity.deps import identity_of, people_only
+from hub.identity.api import Membership
+from hub.identity.deps import people_only
+from hub.identity.domain.roles import INVITATIONS_MANAGE
 from hub.identity.schemas.orgs import InvitationAcceptedOut, InvitationIn, InvitationOut
-from hub.identity.services.runtime import ClientInfo
+from hub.identity.services.invitations import InvitationService
 from hub.kernel.security import Principal
+from hub.kernel.tenancy import permission
+from hub.kernel.web import BEARER, BEARER_OR_KEY, ClientInfo, Idempotency, IdempotencyKey, to_schema
 
 
 class InvitationController(Controller):
@@ -28,32 +25,27 @@ class InvitationController(Controller):
 
     @post(
         operation_id="createInvitation",
-        summary="Invite someone by e-mail (identity.invitations.manage)",
+        summary="Invite someone by e-mail (invitations.manage)",
         description="E-mails a single-use link that expires; a newer invitation to the same "
         "address replaces the older one. Accepts an `Idempotency-Key` header.",
+        guards=[permission(INVITATIONS_MANAGE)],
     )
     async def invite(
         self,
+        membership: NamedDependency[Membership],
         org_id: FromPath[uuid.UUID],
         data: JSONBody[InvitationIn],
         principal: NamedDependency[Principal],
-        state: State,
+        invitations: NamedDependency[InvitationService],
+        idempotency: NamedDependency[Idempotency],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[InvitationOut]:
-        identity = identity_of(state)
 
         async def produce() -> InvitationOut:
-            view = await identity.invitations.invite(principal, org_id, data.email, data.roles)
-            return InvitationOut(
-                id=view.id,
-                organisation_id=view.organisation_id,
-                email=view.email,
-                roles=view.roles,
-                created_at=view.created_at,
-                expires_at=view.expires_at,
-            )
+            view = await invitations.invite(membership, data.email, data.roles)
+            return to_schema(view, InvitationOut)
 
-        out, replayed = await identity.idempotency.once(
+        return await idempotency.respond(
             key=idempotency_key,
             caller=principal.user_id,
             operation=f"createInvitation:{org_id}",
@@ -61,7 +53,6 @@ class InvitationController(Controller):
             produce=produce,
             result_type=InvitationOut,
         )
-        return Response(out, status_code=201, headers=replay_headers(replayed))
 
 
 class InvitationAcceptController(Controller):
@@ -80,12 +71,9 @@ class InvitationAcceptController(Controller):
         self,
         token: FromPath[str],
         principal: NamedDependency[Principal],
-        state: State,
+        invitations: NamedDependency[InvitationService],
         client_info: NamedDependency[ClientInfo],
     ) -> InvitationAcceptedOut:
-        view = await identity_of(state).invitations.accept(principal, token, client_info)
-        return InvitationAcceptedOut(
-            organisation_id=view.organisation_id,
-            organisation_name=view.organisation_name,
-            roles=view.roles,
+        return to_schema(
+            await invitations.accept(principal, token, client_info), InvitationAcceptedOut
         )

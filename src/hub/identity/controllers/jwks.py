@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from litestar import Response, get
-from litestar.datastructures import State
+from litestar.di import NamedDependency
 
-from hub.identity.deps import identity_of
 from hub.identity.schemas import Jwks
+from hub.identity.services.signing import SigningKeys
 
 
 @get(
@@ -16,9 +16,9 @@ from hub.identity.schemas import Jwks
     summary="Public keys that verify access tokens (JWK Set)",
     opt={"exclude_from_metrics": True},
 )
-async def jwks(state: State) -> Response[Jwks]:
+async def jwks(signing_keys: NamedDependency[SigningKeys]) -> Response[Jwks]:
     return Response(
-        Jwks(keys=await identity_of(state).public_keys()),
+        Jwks(keys=await signing_keys.public_keys()),
         media_type="application/jwk-set+json",
         headers={"Cache-Control": "public, max-age=60"},
     )

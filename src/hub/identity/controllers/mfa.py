@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from litestar import Controller, delete, post
-from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
-from hub.identity.controllers.convert import BEARER
-from hub.identity.deps import identity_of, people_only
+from hub.identity.deps import people_only
 from hub.identity.schemas import CodeIn, RecoveryCodesOut, TotpSetupOut
-from hub.identity.services.runtime import ClientInfo
+from hub.identity.services.mfa import MfaService
 from hub.kernel.security import Principal
+from hub.kernel.web import BEARER, ClientInfo
 
 
 class MfaController(Controller):
@@ -26,8 +25,10 @@ class MfaController(Controller):
         operation_id="setupTotp",
         summary="Start TOTP enrolment: a secret and its otpauth:// URI (QR code)",
     )
-    async def setup(self, principal: NamedDependency[Principal], state: State) -> TotpSetupOut:
-        secret, uri = await identity_of(state).mfa.setup(principal)
+    async def setup(
+        self, principal: NamedDependency[Principal], mfa: NamedDependency[MfaService]
+    ) -> TotpSetupOut:
+        secret, uri = await mfa.setup(principal)
         return TotpSetupOut(secret=secret, otpauth_uri=uri)
 
     @post(
@@ -40,10 +41,10 @@ class MfaController(Controller):
         self,
         data: JSONBody[CodeIn],
         principal: NamedDependency[Principal],
-        state: State,
+        mfa: NamedDependency[MfaService],
         client_info: NamedDependency[ClientInfo],
     ) -> RecoveryCodesOut:
-        codes = await identity_of(state).mfa.confirm(principal, data.code, client_info)
+        codes = await mfa.confirm(principal, data.code, client_info)
         return RecoveryCodesOut(recovery_codes=codes)
 
     @delete(
@@ -52,8 +53,10 @@ class MfaController(Controller):
         operation_id="disableTotp",
         summary="Turn two-step verification off (needs a recent sign-in)",
     )
-    async def disable(self, principal: NamedDependency[Principal], state: State) -> None:
-        await identity_of(state).mfa.disable(principal)
+    async def disable(
+        self, principal: NamedDependency[Principal], mfa: NamedDependency[MfaService]
+    ) -> None:
+        await mfa.disable(principal)
 
     @post(
         "/recovery-codes",
@@ -62,8 +65,6 @@ class MfaController(Controller):
         summary="Replace the recovery codes (needs a recent sign-in)",
     )
     async def regenerate(
-        self, principal: NamedDependency[Principal], state: State
+        self, principal: NamedDependency[Principal], mfa: NamedDependency[MfaService]
     ) -> RecoveryCodesOut:
-        return RecoveryCodesOut(
-            recovery_codes=await identity_of(state).mfa.regenerate_codes(principal)
-        )
+        return RecoveryCodesOut(recovery_codes=await mfa.regenerate_codes(principal))

@@ -9,47 +9,25 @@ from __future__ import annotations
 import uuid
 
 from litestar import Controller, Response, delete, get, patch, post
-from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 from msgspec import UNSET
 
-from hub.identity.controllers.convert import BEARER_OR_KEY, IdempotencyKey, replay_headers
-from hub.identity.deps import identity_of
+from hub.identity.api import Membership
+from hub.identity.domain.roles import MEMBERS_MANAGE, MEMBERS_READ, ORG_READ, ORG_UPDATE
 from hub.identity.schemas.orgs import (
     MemberOut,
-    MemberPage,
     MemberPatch,
     OrganisationIn,
     OrganisationOut,
-    OrganisationPage,
     OrganisationPatch,
-    RoleRefOut,
 )
-from hub.identity.services.members import MemberView
-from hub.identity.services.orgs import OrganisationView
+from hub.identity.services.members import MemberService
+from hub.identity.services.orgs import OrganisationService
+from hub.kernel.pagination import Page
 from hub.kernel.security import Principal
-
-
-def organisation_out(view: OrganisationView) -> OrganisationOut:
-    return OrganisationOut(
-        id=view.id,
-        name=view.name,
-        created_at=view.created_at,
-        updated_at=view.updated_at,
-        roles=view.roles,
-    )
-
-
-def member_out(view: MemberView) -> MemberOut:
-    return MemberOut(
-        user_id=view.user_id,
-        email=view.email,
-        display_name=view.display_name,
-        active=view.active,
-        joined_at=view.joined_at,
-        roles=[RoleRefOut(id=r.id, name=r.name, builtin=r.builtin) for r in view.roles],
-    )
+from hub.kernel.tenancy import permission
+from hub.kernel.web import BEARER_OR_KEY, Idempotency, IdempotencyKey, page_as, to_schema
 
 
 class OrganisationController(Controller):
@@ -61,16 +39,12 @@ class OrganisationController(Controller):
     async def list_organisations(
         self,
         principal: NamedDependency[Principal],
-        state: State,
+        orgs: NamedDependency[OrganisationService],
         limit: FromQuery[int | None] = None,
         cursor: FromQuery[str | None] = None,
-    ) -> OrganisationPage:
-        page = await identity_of(state).orgs.page(principal, limit=limit, cursor=cursor)
-        return OrganisationPage(
-            items=[organisation_out(v) for v in page.items],
-            limit=page.limit,
-            next_cursor=page.next_cursor,
-        )
+    ) -> Page[OrganisationOut]:
+        page = await orgs.page(principal, limit=limit, cursor=cursor)
+        return page_as(page, OrganisationOut)
 
     @post(
         operation_id="createOrganisation",
@@ -81,15 +55,15 @@ class OrganisationController(Controller):
         self,
         data: JSONBody[OrganisationIn],
         principal: NamedDependency[Principal],
-        state: State,
+        orgs: NamedDependency[OrganisationService],
+        idempotency: NamedDependency[Idempotency],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[OrganisationOut]:
-        identity = identity_of(state)
 
         async def produce() -> OrganisationOut:
-            return organisation_out(await identity.orgs.create(principal, data.name))
+            return to_schema(await orgs.create(principal, data.name), OrganisationOut)
 
-        out, replayed = await identity.idempotency.once(
+        return await idempotency.respond(
             key=idempotency_key,
             caller=principal.user_id,
             operation="createOrganisation",
@@ -97,30 +71,36 @@ class OrganisationController(Controller):
             produce=produce,
             result_type=OrganisationOut,
         )
-        return Response(out, status_code=201, headers=replay_headers(replayed))
 
-    @get("/{org_id:uuid}", operation_id="getOrganisation", summary="One organisation")
+    @get(
+        "/{org_id:uuid}",
+        operation_id="getOrganisation",
+        summary="One organisation",
+        guards=[permission(ORG_READ)],
+    )
     async def get_organisation(
-        self, org_id: FromPath[uuid.UUID], principal: NamedDependency[Principal], state: State
+        self,
+        org_id: FromPath[uuid.UUID],
+        membership: NamedDependency[Membership],
+        orgs: NamedDependency[OrganisationService],
     ) -> OrganisationOut:
-        return organisation_out(await identity_of(state).orgs.get(principal, org_id))
+        return to_schema(await orgs.get(membership), OrganisationOut)
 
     @patch(
         "/{org_id:uuid}",
         operation_id="updateOrganisation",
         summary="Rename an organisation (needs identity.org.update)",
+        guards=[permission(ORG_UPDATE)],
     )
     async def update_organisation(
         self,
+        membership: NamedDependency[Membership],
         org_id: FromPath[uuid.UUID],
         data: JSONBody[OrganisationPatch],
-        principal: NamedDependency[Principal],
-        state: State,
+        orgs: NamedDependency[OrganisationService],
     ) -> OrganisationOut:
-        view = await identity_of(state).orgs.update(
-            principal, org_id, name=None if data.name is UNSET else data.name
-        )
-        return organisation_out(view)
+        view = await orgs.update(membership, name=None if data.name is UNSET else data.name)
+        return to_schema(view, OrganisationOut)
 
 
 class MemberController(Controller):
@@ -128,28 +108,29 @@ class MemberController(Controller):
     tags = ["Identity: organisations"]
     security = BEARER_OR_KEY
 
-    @get(operation_id="listMembers", summary="Members and their roles (identity.members.read)")
+    @get(
+        operation_id="listMembers",
+        summary="Members and their roles (members.read)",
+        guards=[permission(MEMBERS_READ)],
+    )
     async def list_members(
         self,
+        membership: NamedDependency[Membership],
         org_id: FromPath[uuid.UUID],
-        principal: NamedDependency[Principal],
-        state: State,
+        members: NamedDependency[MemberService],
         limit: FromQuery[int | None] = None,
         cursor: FromQuery[str | None] = None,
-    ) -> MemberPage:
-        page = await identity_of(state).members.page(principal, org_id, limit=limit, cursor=cursor)
-        return MemberPage(
-            items=[member_out(v) for v in page.items],
-            limit=page.limit,
-            next_cursor=page.next_cursor,
-        )
+    ) -> Page[MemberOut]:
+        page = await members.page(membership, limit=limit, cursor=cursor)
+        return page_as(page, MemberOut)
 
     @patch(
         "/{user_id:uuid}",
         operation_id="updateMember",
-        summary="Replace a member's roles (identity.members.manage)",
+        summary="Replace a member's roles (members.manage)",
         description="Only roles within the caller's own permissions can be given or taken "
         "(`permission_not_held`); the last owner cannot be demoted (409 `last_owner`).",
+        guards=[permission(MEMBERS_MANAGE)],
     )
     async def update_member(
         self,
@@ -157,12 +138,12 @@ class MemberController(Controller):
         user_id: FromPath[uuid.UUID],
         data: JSONBody[MemberPatch],
         principal: NamedDependency[Principal],
-        state: State,
+        members: NamedDependency[MemberService],
     ) -> MemberOut:
-        view = await identity_of(state).members.set_roles(
+        view = await members.set_roles(
             principal, org_id, user_id, None if data.roles is UNSET else data.roles
         )
-        return member_out(view)
+        return to_schema(view, MemberOut)
 
     @delete(
         "/{user_id:uuid}",
@@ -170,12 +151,13 @@ class MemberController(Controller):
         operation_id="removeMember",
         summary="Remove a member, or leave (your own id)",
         description="The last owner cannot leave or be removed (409 `last_owner`).",
+        guards=[permission(None)],
     )
     async def remove_member(
         self,
         org_id: FromPath[uuid.UUID],
         user_id: FromPath[uuid.UUID],
         principal: NamedDependency[Principal],
-        state: State,
+        members: NamedDependency[MemberService],
     ) -> None:
-        await identity_of(state).members.remove(principal, org_id, user_id)
+        await members.remove(principal, org_id, user_id)

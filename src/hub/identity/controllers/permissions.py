@@ -6,11 +6,11 @@ from litestar import get
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 
-from hub.identity.controllers.convert import BEARER_OR_KEY
 from hub.identity.domain.roles import BUILTIN_DESCRIPTIONS, BUILTIN_GRANTS, BUILTIN_ORDER, expand
 from hub.identity.schemas.orgs import BuiltinRoleOut, PermissionCatalogue, PermissionOut
 from hub.kernel.permissions import PermissionRegistry
 from hub.kernel.security import Principal
+from hub.kernel.web import BEARER_OR_KEY
 
 
 @get(

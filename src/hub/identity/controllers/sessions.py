@@ -5,14 +5,15 @@ from __future__ import annotations
 import uuid
 
 from litestar import Controller, delete, get
-from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 
-from hub.identity.controllers.convert import BEARER
-from hub.identity.deps import identity_of, people_only
-from hub.identity.schemas import SessionOut, SessionPage
+from hub.identity.deps import people_only
+from hub.identity.schemas import SessionOut
+from hub.identity.services.sessions import SessionService
+from hub.kernel.pagination import Page
 from hub.kernel.security import Principal
+from hub.kernel.web import BEARER, page_as
 
 
 class SessionController(Controller):
@@ -25,28 +26,12 @@ class SessionController(Controller):
     async def list_sessions(
         self,
         principal: NamedDependency[Principal],
-        state: State,
+        sessions: NamedDependency[SessionService],
         limit: FromQuery[int | None] = None,
         cursor: FromQuery[str | None] = None,
-    ) -> SessionPage:
-        page = await identity_of(state).sessions.list(principal, limit=limit, cursor=cursor)
-        return SessionPage(
-            items=[
-                SessionOut(
-                    id=s.id,
-                    created_at=s.created_at,
-                    last_seen_at=s.last_seen_at,
-                    auth_time=s.auth_time,
-                    methods=s.methods,
-                    user_agent=s.user_agent,
-                    ip=s.ip,
-                    current=s.current,
-                )
-                for s in page.items
-            ],
-            limit=page.limit,
-            next_cursor=page.next_cursor,
-        )
+    ) -> Page[SessionOut]:
+        page = await sessions.list(principal, limit=limit, cursor=cursor)
+        return page_as(page, SessionOut)
 
     @delete(
         "/{session_id:uuid}",
@@ -58,6 +43,6 @@ class SessionController(Controller):
         self,
         session_id: FromPath[uuid.UUID],
         principal: NamedDependency[Principal],
-        state: State,
+        sessions: NamedDependency[SessionService],
     ) -> None:
-        await identity_of(state).sessions.revoke(principal, session_id, reason="revoked_by_user")
+        await sessions.revoke(principal, session_id, reason="revoked_by_user")

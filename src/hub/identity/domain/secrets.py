@@ -74,3 +74,16 @@ def new_recovery_codes() -> list[str]:
 
 def normalise_recovery_code(code: str) -> str:
     return "".join(ch for ch in code.lower() if ch.isalnum())
+
+
+class IdentitySecrets:
+    """Every key identity derives from ``HUB_SECRET_KEY``, one per purpose, so a value
+    sealed or hashed for one purpose is useless for another."""
+
+    def __init__(self, secret_key: str) -> None:
+        secret = secret_key.encode()
+        self.totp = Sealer(secret, "totp-secrets")
+        self.signing_keys = Sealer(secret, "signing-keys")
+        self.recovery_key = derive_key(secret, "recovery-codes")
+        self.binding_key = derive_key(secret, "password-binding")
+        self.api_key_hash_key = derive_key(secret, "api-keys")

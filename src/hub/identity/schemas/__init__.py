@@ -138,11 +138,6 @@ class SessionOut(Schema):
     current: bool
 
 
-class SessionPage(Schema):
-    items: list[SessionOut]
-    limit: int
-    next_cursor: str | None = None
-
 
 class TotpSetupOut(Schema):
     secret: str

@@ -28,11 +28,6 @@ class UserOut(Schema):
     locked: bool | None = None
 
 
-class UserPage(Schema):
-    items: list[UserOut]
-    limit: int
-    next_cursor: str | None = None
-
 
 class UserPatch(PatchSchema):
     #: true: disable and end every session at once; false: enable again.

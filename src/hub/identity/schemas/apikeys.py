@@ -43,8 +43,3 @@ class ApiKeyCreatedOut(ApiKeyOut):
 
     key: str
 
-
-class ApiKeyPage(Schema):
-    items: list[ApiKeyOut]
-    limit: int
-    next_cursor: str | None = None

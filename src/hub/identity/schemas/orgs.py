@@ -43,11 +43,6 @@ class OrganisationOut(Schema):
     roles: list[str]
 
 
-class OrganisationPage(Schema):
-    items: list[OrganisationOut]
-    limit: int
-    next_cursor: str | None = None
-
 
 class RoleRefOut(Schema):
     id: uuid.UUID
@@ -63,11 +58,6 @@ class MemberOut(Schema):
     joined_at: datetime
     roles: list[RoleRefOut]
 
-
-class MemberPage(Schema):
-    items: list[MemberOut]
-    limit: int
-    next_cursor: str | None = None
 
 
 class MemberPatch(PatchSchema):
@@ -99,11 +89,6 @@ class RoleOut(Schema):
     created_at: datetime
     updated_at: datetime
 
-
-class RolePage(Schema):
-    items: list[RoleOut]
-    limit: int
-    next_cursor: str | None = None
 
 
 class InvitationIn(Schema):

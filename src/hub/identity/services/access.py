@@ -18,10 +18,10 @@ from hub.identity.api import Membership, RoleRef
 from hub.identity.domain.roles import grant_of
 from hub.identity.models import ApiKey, MemberRole, Organisation, Role
 from hub.identity.models import Membership as MembershipRow
-from hub.identity.services.runtime import IdentityRuntime
-from hub.kernel.db import Database
 from hub.kernel.errors import FieldError, Forbidden, Invalid, NotFound
+from hub.kernel.permissions import PermissionRegistry
 from hub.kernel.security import Principal
+from hub.kernel.store import Store
 
 
 def _membership_query() -> Any:
@@ -80,7 +80,7 @@ def membership_from(
 
 
 async def load_membership(
-    db: Database,
+    store: Store,
     organisation_id: uuid.UUID,
     user_id: uuid.UUID,
     *,
@@ -96,7 +96,7 @@ async def load_membership(
     async def run(statement: Any, params: dict[str, Any]) -> list[Any]:
         if session is not None:
             return list(await session.execute(statement, params))
-        return list(await db.fetch(statement, params))
+        return await store.all(statement, params)
 
     scopes: list[str] | None = None
     if api_key_id is not None:
@@ -132,11 +132,12 @@ def require_user_session(principal: Principal) -> None:
 
 
 class AccessService:
-    def __init__(self, rt: IdentityRuntime) -> None:
-        self.rt = rt
+    def __init__(self, store: Store, registry: PermissionRegistry) -> None:
+        self.store = store
+        self.registry = registry
 
     def catalogue(self) -> frozenset[str]:
-        return self.rt.kernel.permissions.keys()
+        return self.registry.keys()
 
     def known_permissions(self, permissions: Sequence[str], *, empty: str) -> list[str]:
         """The distinct keys, sorted; 422 naming every key outside the catalogue, or
@@ -166,7 +167,7 @@ class AccessService:
         if principal.organisation_id is not None and principal.organisation_id != organisation_id:
             return None
         return await load_membership(
-            self.rt.db,
+            self.store,
             organisation_id,
             principal.user_id,
             api_key_id=principal.api_key_id,

@@ -9,7 +9,7 @@ for an unknown address simply sends nothing.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,17 +26,21 @@ from hub.identity.api import (
 )
 from hub.identity.domain.emails import is_valid_email, normalise_email
 from hub.identity.domain.passwords import password_problems
-from hub.identity.domain.secrets import keyed_hash, new_token, token_hash
+from hub.identity.domain.secrets import IdentitySecrets, keyed_hash, new_token, token_hash
 from hub.identity.models import ApiKey, EmailToken, Session, User
+from hub.identity.repositories.users import UserRecord, user_by_email, user_by_id
 from hub.identity.services.auth import AuthService
+from hub.identity.services.mail import IdentityMail
 from hub.identity.services.mfa import publish_lock
-from hub.identity.services.runtime import ClientInfo, IdentityRuntime
+from hub.identity.services.passwords import PasswordHasher
 from hub.identity.services.sessions import SessionService
-from hub.identity.services.throttle import Attempt
-from hub.identity.services.users import user_by_email, user_by_id
+from hub.identity.services.throttle import Attempt, Throttle
 from hub.kernel.db import UnitOfWork
 from hub.kernel.errors import Conflict, FieldError, Invalid, Unauthorized
 from hub.kernel.security import Principal, require_recent_authentication
+from hub.kernel.settings import Settings
+from hub.kernel.store import Store
+from hub.kernel.web import ClientInfo
 
 VERIFY_EMAIL = "verify_email"
 CHANGE_EMAIL = "change_email"
@@ -82,7 +86,7 @@ class Profile:
     created_at: datetime
 
 
-def _profile(user: User) -> Profile:
+def _profile(user: UserRecord) -> Profile:
     return Profile(
         id=user.id,
         email=user.email,
@@ -133,18 +137,33 @@ def invalid_email_token() -> Invalid:
 
 
 class AccountService:
-    def __init__(self, rt: IdentityRuntime, sessions: SessionService, auth: AuthService) -> None:
-        self.rt = rt
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        secrets: IdentitySecrets,
+        hasher: PasswordHasher,
+        throttle: Throttle,
+        mail: IdentityMail,
+        sessions: SessionService,
+        auth: AuthService,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.secrets = secrets
+        self.hasher = hasher
+        self.throttle = throttle
+        self.mail = mail
         self.sessions = sessions
         self.auth = auth
 
     # ------------------------------------------------------------------ tokens by e-mail
 
     def _binding(self, password_hash: str) -> bytes:
-        return keyed_hash(self.rt.binding_key, password_hash)
+        return keyed_hash(self.secrets.binding_key, password_hash)
 
     def _email_token(
-        self, uow: UnitOfWork, user: User, purpose: str, *, email: str, ttl_seconds: int
+        self, uow: UnitOfWork, user: UserRecord, purpose: str, *, email: str, ttl_seconds: int
     ) -> str:
         raw = new_token(EMAIL_TOKEN_PREFIX)
         now = datetime.now(UTC)
@@ -180,10 +199,10 @@ class AccountService:
         return token
 
     async def _throttled_token_use(self, client: ClientInfo) -> Attempt:
-        throttle = self.rt.throttle
+        throttle = self.throttle
         attempt = await throttle.acquire(throttle.ip(client.ip))
         if not attempt.allowed:
-            await publish_lock(self.rt, attempt, user_id=None, email=None, ip=client.ip)
+            await publish_lock(self.store, attempt, user_id=None, email=None, ip=client.ip)
             raise invalid_email_token()
         return attempt
 
@@ -194,35 +213,35 @@ class AccountService:
         display_name = clean_display_name(display_name_raw)
         check_password_policy(password, field="password", email=email, display_name=display_name)
         # Hash before looking the address up: both outcomes pay for one argon2 hash.
-        password_hash = await self.rt.hasher.hash(password)
-        existing = await user_by_email(self.rt, email)
+        password_hash = await self.hasher.hash(password)
+        existing = await user_by_email(self.store, email)
         if existing is None:
             try:
                 await self._create(email, display_name, password_hash)
                 return
             except IntegrityError:  # registered concurrently: treat as taken
-                existing = await user_by_email(self.rt, email)
+                existing = await user_by_email(self.store, email)
                 if existing is None:
                     raise
-        async with self.rt.uow() as uow:
+        async with self.store.uow() as uow:
             token = self._reset_token(uow, existing)
-            self.rt.mail.account_exists(
+            self.mail.account_exists(
                 uow, to=existing.email, display_name=existing.display_name, token=token
             )
             await uow.commit()
 
-    def _reset_token(self, uow: UnitOfWork, user: User) -> str:
+    def _reset_token(self, uow: UnitOfWork, user: UserRecord) -> str:
         """A password-reset token for ``user``'s current address, bound to its password."""
         return self._email_token(
             uow,
             user,
             RESET_PASSWORD,
             email=user.email,
-            ttl_seconds=self.rt.settings.password_reset_ttl_seconds,
+            ttl_seconds=self.settings.password_reset_ttl_seconds,
         )
 
     async def _create(self, email: str, display_name: str, password_hash: str) -> None:
-        async with self.rt.uow() as uow:
+        async with self.store.uow() as uow:
             user = User(email=email, display_name=display_name, password_hash=password_hash)
             uow.session.add(user)
             await uow.session.flush()
@@ -231,9 +250,9 @@ class AccountService:
                 user,
                 VERIFY_EMAIL,
                 email=email,
-                ttl_seconds=self.rt.settings.email_verification_ttl_seconds,
+                ttl_seconds=self.settings.email_verification_ttl_seconds,
             )
-            self.rt.mail.verify_email(uow, to=email, display_name=display_name, token=token)
+            self.mail.verify_email(uow, to=email, display_name=display_name, token=token)
             uow.publish(
                 UserRegistered(
                     actor_id=str(user.id), user_id=user.id, email=email, display_name=display_name
@@ -243,7 +262,7 @@ class AccountService:
 
     async def verify_email(self, raw: str, client: ClientInfo) -> None:
         attempt = await self._throttled_token_use(client)
-        async with self.rt.uow() as uow:
+        async with self.store.uow() as uow:
             token = await self._consume(uow, raw, (VERIFY_EMAIL, CHANGE_EMAIL))
             user = await uow.session.get(User, token.user_id, with_for_update=True)
             if user is None:
@@ -264,7 +283,7 @@ class AccountService:
                 user.email_verified_at = datetime.now(UTC)
             uow.publish(UserEmailVerified(actor_id=str(user.id), user_id=user.id, email=user.email))
             await uow.commit()
-        await self.rt.throttle.succeeded(attempt)
+        await self.throttle.succeeded(attempt)
 
     # ------------------------------------------------------------------ profile
 
@@ -273,7 +292,7 @@ class AccountService:
         refuses a revoked session, so this hot path needs no revocation lookup in Redis
         (the controller uses the kernel's ``token_principal``)."""
         params = {"user_id": principal.user_id, "session_id": principal.session_id}
-        row = (await self.rt.db.fetch(_PROFILE_BY_SESSION, params)).first()
+        row = (await self.store.fetch(_PROFILE_BY_SESSION, params)).first()
         if row is None:
             raise Unauthorized(
                 "The session of this access token has ended.",
@@ -293,21 +312,22 @@ class AccountService:
     async def update_profile(
         self, principal: Principal, *, display_name: str | None, email: str | None
     ) -> Profile:
-        user = await user_by_id(self.rt, principal.user_id)
+        user = await user_by_id(self.store, principal.user_id)
         if user is None or user.disabled_at is not None:
             raise Unauthorized("The account is not available.", code="invalid_token")
         new_email = clean_email(email) if email is not None else None
         if new_email == user.email:
             new_email = None
         if new_email is not None:
-            require_recent_authentication(principal, self.rt.settings.recent_auth_seconds)
+            require_recent_authentication(principal, self.settings.recent_auth_seconds)
         name = clean_display_name(display_name) if display_name is not None else None
-        async with self.rt.uow() as uow:
+        shown = user.display_name
+        async with self.store.uow() as uow:
             if name is not None and name != user.display_name:
                 await uow.session.execute(
                     update(User).where(User.id == user.id).values(display_name=name)
                 )
-                user.display_name = name
+                shown = name
             if new_email is not None:
                 taken = await uow.session.scalar(select(User.id).where(User.email == new_email))
                 if taken is None:
@@ -316,14 +336,12 @@ class AccountService:
                         user,
                         CHANGE_EMAIL,
                         email=new_email,
-                        ttl_seconds=self.rt.settings.email_verification_ttl_seconds,
+                        ttl_seconds=self.settings.email_verification_ttl_seconds,
                     )
-                    self.rt.mail.confirm_new_email(
-                        uow, to=new_email, display_name=user.display_name, token=token
-                    )
+                    self.mail.confirm_new_email(uow, to=new_email, display_name=shown, token=token)
                 # A taken address gets no mail and the same answer: no enumeration here.
             await uow.commit()
-        return _profile(user)
+        return replace(_profile(user), display_name=shown)
 
     # ------------------------------------------------------------------ passwords
 
@@ -336,7 +354,7 @@ class AccountService:
         *,
         end_other_sessions: bool,
     ) -> int:
-        user = await user_by_id(self.rt, principal.user_id)
+        user = await user_by_id(self.store, principal.user_id)
         if user is None:
             raise Unauthorized("The account is not available.", code="invalid_token")
         try:
@@ -348,9 +366,9 @@ class AccountService:
         check_password_policy(
             new, field="newPassword", email=user.email, display_name=user.display_name
         )
-        new_hash = await self.rt.hasher.hash(new)
+        new_hash = await self.hasher.hash(new)
         now = datetime.now(UTC)
-        async with self.rt.uow() as uow:
+        async with self.store.uow() as uow:
             await uow.session.execute(
                 update(User)
                 .where(User.id == user.id)
@@ -364,7 +382,7 @@ class AccountService:
             uow.publish(
                 PasswordChanged(actor_id=str(user.id), user_id=user.id, sessions_ended=len(ended))
             )
-            self.rt.mail.password_changed(
+            self.mail.password_changed(
                 uow, to=user.email, display_name=user.display_name, how="changed", when=now
             )
             await uow.commit()
@@ -376,12 +394,12 @@ class AccountService:
         email = normalise_email(email_raw)
         if not is_valid_email(email):
             return
-        user = await user_by_email(self.rt, email)
+        user = await user_by_email(self.store, email)
         if user is None or user.disabled_at is not None:
             return
-        async with self.rt.uow() as uow:
+        async with self.store.uow() as uow:
             token = self._reset_token(uow, user)
-            self.rt.mail.password_reset(
+            self.mail.password_reset(
                 uow, to=user.email, display_name=user.display_name, token=token
             )
             await uow.commit()
@@ -390,7 +408,7 @@ class AccountService:
         """Set a new password from an e-mailed token. Signs nobody in: with a second factor
         on, the next sign-in still asks for it, so a reset never bypasses MFA."""
         attempt = await self._throttled_token_use(client)
-        async with self.rt.uow() as uow:
+        async with self.store.uow() as uow:
             token = await self._consume(uow, raw, (RESET_PASSWORD,))
             user = await uow.session.get(User, token.user_id, with_for_update=True)
             if user is None or user.disabled_at is not None or user.email != token.email:
@@ -402,7 +420,7 @@ class AccountService:
             )
             # Hashing holds the row lock ~50 ms; acceptable for a rare, token-gated action.
             now = datetime.now(UTC)
-            user.password_hash = await self.rt.hasher.hash(new)
+            user.password_hash = await self.hasher.hash(new)
             user.password_changed_at = now
             newly_verified = user.email_verified_at is None
             user.email_verified_at = user.email_verified_at or now
@@ -414,12 +432,12 @@ class AccountService:
                 uow.publish(
                     UserEmailVerified(actor_id=str(user.id), user_id=user.id, email=user.email)
                 )
-            self.rt.mail.password_changed(
+            self.mail.password_changed(
                 uow, to=user.email, display_name=user.display_name, how="reset", when=now
             )
             await uow.commit()
         await self.sessions.stop_access_tokens(ended)
-        await self.rt.throttle.succeeded(attempt)
+        await self.throttle.succeeded(attempt)
 
     # ------------------------------------------------------------------ administration
 
@@ -430,9 +448,9 @@ class AccountService:
         email = clean_email(email_raw)
         display_name = clean_display_name(display_name_raw)
         check_password_policy(password, field="password", email=email, display_name=display_name)
-        password_hash = await self.rt.hasher.hash(password)
+        password_hash = await self.hasher.hash(password)
         now = datetime.now(UTC)
-        async with self.rt.uow() as uow:
+        async with self.store.uow() as uow:
             taken = await uow.session.scalar(select(User.id).where(User.email == email))
             if taken is not None:
                 raise Conflict("An account already uses this address.", code="email_taken")
@@ -450,10 +468,14 @@ class AccountService:
             await uow.commit()
         return user.id
 
+    async def find_by_email(self, email: str) -> Any:
+        """The account using ``email`` (any spelling of it), or None."""
+        return await user_by_email(self.store, normalise_email(email))
+
     async def disable_user(self, user_id: uuid.UUID, *, actor_id: uuid.UUID | None) -> int:
         """Disable an account, end every one of its sessions and revoke its API keys at
         once (enabling it again restores neither: the person signs in, keys are re-made)."""
-        async with self.rt.uow() as uow:
+        async with self.store.uow() as uow:
             changed = await uow.session.execute(
                 update(User)
                 .where(User.id == user_id, User.disabled_at.is_(None))

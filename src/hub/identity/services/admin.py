@@ -17,13 +17,15 @@ from sqlalchemy import select, update
 from hub.identity.api import UserEnabled, UserUnlocked
 from hub.identity.domain.emails import normalise_email
 from hub.identity.models import User
+from hub.identity.repositories.users import UserRecord, user_by_email, user_by_id
 from hub.identity.services.access import require_user_session
 from hub.identity.services.accounts import AccountService
 from hub.identity.services.paging import after_id
-from hub.identity.services.runtime import IdentityRuntime
+from hub.identity.services.throttle import Throttle
 from hub.kernel.errors import Conflict, Forbidden, NotFound
 from hub.kernel.pagination import Page, clamp_limit, page_of
 from hub.kernel.security import Principal
+from hub.kernel.store import Store
 
 
 @dataclass(frozen=True)
@@ -64,15 +66,16 @@ def _escape_like(text: str) -> str:
 
 
 class AdminService:
-    def __init__(self, rt: IdentityRuntime, accounts: AccountService) -> None:
-        self.rt = rt
+    def __init__(self, store: Store, throttle: Throttle, accounts: AccountService) -> None:
+        self.store = store
+        self.throttle = throttle
         self.accounts = accounts
 
     async def require_admin(self, principal: Principal) -> None:
         require_user_session(principal)
         u = User.__table__
         row = (
-            await self.rt.db.fetch(
+            await self.store.fetch(
                 select(u.c.is_platform_admin, u.c.disabled_at).where(u.c.id == principal.user_id)
             )
         ).first()
@@ -91,18 +94,28 @@ class AdminService:
             stmt = stmt.where(u.c.email.like(_escape_like(normalise_email(query)) + "%"))
         if cursor:
             stmt = stmt.where(u.c.id > after_id(cursor))
-        rows = list(await self.rt.db.fetch(stmt))
+        rows = list(await self.store.fetch(stmt))
         return page_of([_view(r) for r in rows], size, lambda v: (str(v.id),))
 
-    async def _user(self, user_id: uuid.UUID) -> User:
-        async with self.rt.db.sessionmaker() as session:
-            user = await session.get(User, user_id)
+    async def _user(self, user_id: uuid.UUID) -> UserRecord:
+        user = await user_by_id(self.store, user_id)
         if user is None:
             raise user_not_found()
         return user
 
-    async def _locked(self, user: User) -> bool:
-        throttle = self.rt.throttle
+    async def unlock_by_email(self, email: str) -> bool:
+        """Clear an address's lockouts (and its account's second-factor lockout); whether
+        an account uses the address."""
+        address = normalise_email(email)
+        user = await user_by_email(self.store, address)
+        counters = [self.throttle.account(address)]
+        if user is not None:
+            counters.append(self.throttle.mfa(user.id))
+        await self.throttle.unlock(*counters)
+        return user is not None
+
+    async def _locked(self, user: UserRecord) -> bool:
+        throttle = self.throttle
         return await throttle.is_locked(throttle.account(user.email), throttle.mfa(user.id))
 
     async def get(self, principal: Principal, user_id: uuid.UUID) -> UserAdminView:
@@ -125,16 +138,16 @@ class AdminService:
                 raise Conflict("You cannot disable your own account.", code="cannot_disable_self")
             await self.accounts.disable_user(user.id, actor_id=principal.user_id)
         elif disabled is False and user.disabled_at is not None:
-            async with self.rt.uow() as uow:
+            async with self.store.uow() as uow:
                 await uow.session.execute(
                     update(User).where(User.id == user.id).values(disabled_at=None)
                 )
                 uow.publish(UserEnabled(actor_id=str(principal.user_id), user_id=user.id))
                 await uow.commit()
         if unlock:
-            throttle = self.rt.throttle
+            throttle = self.throttle
             await throttle.unlock(throttle.account(user.email), throttle.mfa(user.id))
-            async with self.rt.uow() as uow:
+            async with self.store.uow() as uow:
                 uow.publish(UserUnlocked(actor_id=str(principal.user_id), user_id=user.id))
                 await uow.commit()
         user = await self._user(user_id)

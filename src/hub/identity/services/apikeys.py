@@ -24,7 +24,7 @@ from sqlalchemy import bindparam, or_, select, update
 from hub.identity.api import ApiKeyCreated, ApiKeyRevoked
 from hub.identity.domain import apikeys
 from hub.identity.domain.roles import API_KEYS_MANAGE, clean_name
-from hub.identity.domain.secrets import derive_key
+from hub.identity.domain.secrets import IdentitySecrets
 from hub.identity.models import ApiKey, User
 from hub.identity.services.access import (
     AccessService,
@@ -33,11 +33,13 @@ from hub.identity.services.access import (
 )
 from hub.identity.services.mfa import publish_lock
 from hub.identity.services.paging import after_id
-from hub.identity.services.runtime import IdentityRuntime
+from hub.identity.services.throttle import Throttle
 from hub.kernel.errors import FieldError, Invalid, NotFound
 from hub.kernel.pagination import Page, clamp_limit, page_of
 from hub.kernel.schema import new_id, utcnow
 from hub.kernel.security import Principal, require_recent_authentication
+from hub.kernel.settings import Settings
+from hub.kernel.store import Store
 
 MAX_KEY_NAME = 100
 
@@ -97,10 +99,20 @@ def key_not_found() -> NotFound:
 
 
 class ApiKeyService:
-    def __init__(self, rt: IdentityRuntime, access: AccessService) -> None:
-        self.rt = rt
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        secrets: IdentitySecrets,
+        throttle: Throttle,
+        access: AccessService,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.secrets = secrets
+        self.throttle = throttle
         self.access = access
-        self.hash_key = derive_key(rt.settings.secret_key.encode(), "api-keys")
+        self.hash_key = secrets.api_key_hash_key
 
     async def create(
         self,
@@ -113,7 +125,7 @@ class ApiKeyService:
     ) -> tuple[ApiKeyView, str]:
         """A new key and its secret, which is returned here and never again."""
         require_user_session(principal)
-        require_recent_authentication(principal, self.rt.settings.recent_auth_seconds)
+        require_recent_authentication(principal, self.settings.recent_auth_seconds)
         clean = clean_name(name)
         if not clean or len(clean) > MAX_KEY_NAME:
             message = f"Use 1 to {MAX_KEY_NAME} characters."
@@ -140,7 +152,7 @@ class ApiKeyService:
             created_at=now,
             expires_at=expires_at,
         )
-        async with self.rt.uow() as uow:
+        async with self.store.uow() as uow:
             uow.session.add(row)
             uow.publish(
                 ApiKeyCreated(
@@ -176,7 +188,7 @@ class ApiKeyService:
             stmt = stmt.where(k.c.user_id == principal.user_id)
         if cursor:
             stmt = stmt.where(k.c.id < after_id(cursor))
-        rows = list(await self.rt.db.fetch(stmt))
+        rows = list(await self.store.fetch(stmt))
         return page_of([_view(r) for r in rows], size, lambda v: (str(v.id),))
 
     async def revoke(self, principal: Principal, key_id: uuid.UUID) -> None:
@@ -184,7 +196,7 @@ class ApiKeyService:
         an already revoked key changes nothing (and still answers success)."""
         require_user_session(principal)
         k = ApiKey.__table__
-        row = (await self.rt.db.fetch(select(k).where(k.c.id == key_id))).first()
+        row = (await self.store.fetch(select(k).where(k.c.id == key_id))).first()
         if row is None:
             raise key_not_found()
         if row.user_id != principal.user_id:
@@ -194,7 +206,7 @@ class ApiKeyService:
             if membership is None:
                 raise key_not_found()
             require_permission(membership, API_KEYS_MANAGE)
-        async with self.rt.uow() as uow:
+        async with self.store.uow() as uow:
             revoked = await uow.session.execute(
                 update(ApiKey)
                 .where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None))
@@ -216,7 +228,7 @@ class ApiKeyService:
 
     async def resolve(self, key: str, client_ip: str) -> Principal | None:
         """The kernel's API-key resolver: the key's principal, or None (a 401)."""
-        throttle = self.rt.throttle
+        throttle = self.throttle
         ip = throttle.ip(client_ip)
         if await throttle.is_locked(ip):
             return None
@@ -224,7 +236,7 @@ class ApiKeyService:
         row = None
         if parsed is not None:
             public_id, secret = parsed
-            row = (await self.rt.db.fetch(_RESOLVE, {"public_id": public_id})).first()
+            row = (await self.store.fetch(_RESOLVE, {"public_id": public_id})).first()
             if row is not None and not apikeys.secret_matches(
                 self.hash_key, secret, row.secret_hash
             ):
@@ -232,7 +244,7 @@ class ApiKeyService:
         now = utcnow()
         if row is None:
             attempt = await throttle.failed(ip)
-            await publish_lock(self.rt, attempt, user_id=None, email=None, ip=client_ip)
+            await publish_lock(self.store, attempt, user_id=None, email=None, ip=client_ip)
             return None
         if (
             row.revoked_at is not None
@@ -240,10 +252,10 @@ class ApiKeyService:
             or (row.expires_at is not None and row.expires_at <= now)
         ):
             return None
-        touch = timedelta(seconds=self.rt.settings.api_key_touch_seconds)
+        touch = timedelta(seconds=self.settings.api_key_touch_seconds)
         if row.last_used_at is None or now - row.last_used_at >= touch:
-            async with self.rt.db.read() as conn:
-                await conn.execute(
+            async with self.store.uow() as uow:
+                await uow.session.execute(
                     update(ApiKey)
                     .where(
                         ApiKey.id == row.id,
@@ -251,6 +263,7 @@ class ApiKeyService:
                     )
                     .values(last_used_at=now)
                 )
+                await uow.commit()
         return Principal(
             user_id=row.user_id,
             api_key_id=row.id,

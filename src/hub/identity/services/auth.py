@@ -13,19 +13,24 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import msgspec
+from redis.asyncio import Redis
 from sqlalchemy import select, update
 
 from hub.identity.api import LoginFailed
 from hub.identity.domain.emails import normalise_email
 from hub.identity.domain.secrets import new_token, sealer_for_token, token_hash
 from hub.identity.models import RefreshToken, Session, User
+from hub.identity.repositories.users import UserRecord, user_by_email, user_by_id
 from hub.identity.services.mfa import MfaService, invalid_code, publish_lock
-from hub.identity.services.runtime import ClientInfo, IdentityRuntime
+from hub.identity.services.passwords import PasswordHasher
 from hub.identity.services.sessions import IssuedTokens, SessionService, now_utc
-from hub.identity.services.tokens import AccessToken
-from hub.identity.services.users import user_by_email, user_by_id
+from hub.identity.services.throttle import Throttle
+from hub.identity.services.tokens import AccessToken, AccessTokens
 from hub.kernel.errors import Forbidden, Unauthorized
 from hub.kernel.security import Principal
+from hub.kernel.settings import Settings
+from hub.kernel.store import Store
+from hub.kernel.web import ClientInfo
 
 MFA_PREFIX = "hub_mfa_"
 _CHALLENGE_KEY = "hub:mfa:challenge:"
@@ -59,15 +64,30 @@ def _challenge_key(token: str) -> str:
 
 
 class AuthService:
-    def __init__(self, rt: IdentityRuntime, sessions: SessionService, mfa: MfaService) -> None:
-        self.rt = rt
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        redis: Redis,
+        hasher: PasswordHasher,
+        throttle: Throttle,
+        tokens: AccessTokens,
+        sessions: SessionService,
+        mfa: MfaService,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.redis = redis
+        self.hasher = hasher
+        self.throttle = throttle
+        self.tokens = tokens
         self.sessions = sessions
         self.mfa = mfa
 
     async def _failed(
         self, *, user_id: uuid.UUID | None, email: str, reason: str, client: ClientInfo
     ) -> None:
-        async with self.rt.uow() as uow:
+        async with self.store.uow() as uow:
             uow.publish(
                 LoginFailed(
                     actor_id=str(user_id) if user_id else None,
@@ -79,28 +99,28 @@ class AuthService:
             )
             await uow.commit()
 
-    async def check_password(self, email_raw: str, password: str, client: ClientInfo) -> User:
+    async def check_password(self, email_raw: str, password: str, client: ClientInfo) -> UserRecord:
         """The account whose password this is, or ``invalid_credentials`` (throttled)."""
         email = normalise_email(email_raw)
-        throttle = self.rt.throttle
+        throttle = self.throttle
         attempt = await throttle.acquire(throttle.account(email), throttle.ip(client.ip))
         if not attempt.allowed:
-            await publish_lock(self.rt, attempt, user_id=None, email=email, ip=client.ip)
+            await publish_lock(self.store, attempt, user_id=None, email=email, ip=client.ip)
             raise invalid_credentials()
-        user = await user_by_email(self.rt, email)
+        user = await user_by_email(self.store, email)
         if user is None:
-            await self.rt.hasher.verify_dummy(password)
+            await self.hasher.verify_dummy(password)
             await self._failed(user_id=None, email=email, reason="unknown_account", client=client)
             raise invalid_credentials()
-        if not await self.rt.hasher.verify(user.password_hash, password):
+        if not await self.hasher.verify(user.password_hash, password):
             await self._failed(
                 user_id=user.id, email=email, reason="invalid_password", client=client
             )
             raise invalid_credentials()
         await throttle.succeeded(attempt)
-        if self.rt.hasher.needs_rehash(user.password_hash):
-            new_hash = await self.rt.hasher.hash(password)
-            async with self.rt.uow() as uow:
+        if self.hasher.needs_rehash(user.password_hash):
+            new_hash = await self.hasher.hash(password)
+            async with self.store.uow() as uow:
                 await uow.session.execute(
                     update(User)
                     .where(User.id == user.id, User.password_hash == user.password_hash)
@@ -110,7 +130,7 @@ class AuthService:
         return user
 
     @staticmethod
-    def ensure_may_sign_in(user: User) -> None:
+    def ensure_may_sign_in(user: UserRecord) -> None:
         """Only reached with the right password, so these answers reveal nothing new."""
         if user.disabled_at is not None:
             raise Forbidden("This account is disabled.", code="account_disabled")
@@ -121,12 +141,12 @@ class AuthService:
             )
 
     async def _open_session(
-        self, user: User, methods: list[str], client: ClientInfo
+        self, user: UserRecord, methods: list[str], client: ClientInfo
     ) -> IssuedTokens:
-        async with self.rt.uow() as uow:
+        async with self.store.uow() as uow:
             session, refresh = await self.sessions.open(uow, user, methods, client)
             await uow.commit()
-        expires = session.created_at + timedelta(seconds=self.rt.settings.refresh_token_ttl_seconds)
+        expires = session.created_at + timedelta(seconds=self.settings.refresh_token_ttl_seconds)
         return await self.sessions.tokens(user, session, refresh, expires)
 
     async def login(
@@ -137,8 +157,8 @@ class AuthService:
         if not user.mfa_enabled:
             return await self._open_session(user, ["pwd"], client)
         token = new_token(MFA_PREFIX)
-        ttl = self.rt.settings.mfa_challenge_ttl_seconds
-        await self.rt.redis.set(
+        ttl = self.settings.mfa_challenge_ttl_seconds
+        await self.redis.set(
             _challenge_key(token),
             msgspec.json.encode(_Challenge(user_id=user.id, methods=["pwd"])),
             ex=ttl,
@@ -154,31 +174,31 @@ class AuthService:
         recovery_code: str | None,
     ) -> IssuedTokens:
         key = _challenge_key(challenge_token)
-        raw = await self.rt.redis.get(key)
+        raw = await self.redis.get(key)
         if raw is None:
-            throttle = self.rt.throttle
+            throttle = self.throttle
             attempt = await throttle.acquire(throttle.ip(client.ip))
-            await publish_lock(self.rt, attempt, user_id=None, email=None, ip=client.ip)
+            await publish_lock(self.store, attempt, user_id=None, email=None, ip=client.ip)
             raise Unauthorized(
                 "The sign-in attempt expired or is unknown; sign in again.",
                 code="invalid_mfa_challenge",
             )
         challenge = msgspec.json.decode(raw, type=_Challenge)
-        user = await user_by_id(self.rt, challenge.user_id)
+        user = await user_by_id(self.store, challenge.user_id)
         if user is None:
             raise invalid_code()
         method = await self.mfa.check(user, client, code=code, recovery_code=recovery_code)
-        if not await self.rt.redis.delete(key):
+        if not await self.redis.delete(key):
             raise invalid_code()  # a concurrent request completed this challenge first
         self.ensure_may_sign_in(user)
         return await self._open_session(user, [*challenge.methods, method], client)
 
     async def refresh(self, raw: str, client: ClientInfo) -> IssuedTokens:
         now = now_utc()
-        grace = timedelta(seconds=self.rt.settings.refresh_grace_seconds)
+        grace = timedelta(seconds=self.settings.refresh_grace_seconds)
         reused: list[uuid.UUID] = []
         issued: IssuedTokens | None = None
-        async with self.rt.uow() as uow:
+        async with self.store.uow() as uow:
             row = (
                 await uow.session.execute(
                     select(RefreshToken, Session, User)
@@ -232,7 +252,7 @@ class AuthService:
     async def logout(self, principal: Principal) -> None:
         if principal.session_id is None:
             return
-        async with self.rt.uow() as uow:
+        async with self.store.uow() as uow:
             ids = await self.sessions.revoke_where(
                 uow, user_id=principal.user_id, session_id=principal.session_id, reason="logout"
             )
@@ -250,7 +270,7 @@ class AuthService:
         recovery_code: str | None,
     ) -> AccessToken:
         """Step-up: prove the secrets again to make this session's authentication recent."""
-        user = await user_by_id(self.rt, principal.user_id)
+        user = await user_by_id(self.store, principal.user_id)
         if user is None or principal.session_id is None:
             raise invalid_credentials()
         user = await self.check_password(user.email, password, client)
@@ -266,7 +286,7 @@ class AuthService:
                 await self.mfa.check(user, client, code=code, recovery_code=recovery_code)
             )
         now = now_utc()
-        async with self.rt.uow() as uow:
+        async with self.store.uow() as uow:
             updated = await uow.session.execute(
                 update(Session)
                 .where(Session.id == principal.session_id, Session.revoked_at.is_(None))
@@ -276,7 +296,7 @@ class AuthService:
             if updated.first() is None:
                 raise Unauthorized("The session has ended; sign in again.", code="invalid_token")
             await uow.commit()
-        return await self.rt.tokens.issue(
+        return await self.tokens.issue(
             user_id=user.id,
             session_id=principal.session_id,
             auth_time=now,

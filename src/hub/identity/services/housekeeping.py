@@ -12,13 +12,14 @@ Each rule keeps a row as long as anything could still act on it:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, exists, or_, select
 
 from hub.identity.models import EmailToken, Invitation, RefreshToken, Session
-from hub.kernel.db import Database
-from hub.kernel.schema import utcnow
+from hub.kernel.clock import Clock
+from hub.kernel.store import Store
 
 #: Expired tokens stay a day, so one presented just after expiry still meets its row.
 GRACE = timedelta(days=1)
@@ -32,10 +33,21 @@ class Pruned:
     invitations: int
 
 
-async def prune_expired(db: Database, *, history_days: int) -> Pruned:
-    now = utcnow()
+class Housekeeping:
+    def __init__(self, store: Store, clock: Clock, *, history_days: int) -> None:
+        self.store = store
+        self.clock = clock
+        self.history_days = history_days
+
+    async def prune(self) -> Pruned:
+        """Delete what no longer matters, in one transaction."""
+        return await prune_expired(self.store, self.clock(), history_days=self.history_days)
+
+
+async def prune_expired(store: Store, now: datetime, *, history_days: int) -> Pruned:
     grace, history = now - GRACE, now - timedelta(days=history_days)
-    async with db.engine.begin() as conn:
+    async with store.uow() as uow:
+        conn = uow.session
         tokens = await conn.execute(delete(RefreshToken).where(RefreshToken.expires_at < grace))
         has_token = exists(select(RefreshToken.id).where(RefreshToken.session_id == Session.id))
         sessions = await conn.execute(
@@ -49,9 +61,14 @@ async def prune_expired(db: Database, *, history_days: int) -> Pruned:
         )
         email = await conn.execute(delete(EmailToken).where(EmailToken.expires_at < grace))
         invitations = await conn.execute(delete(Invitation).where(Invitation.expires_at < history))
+        await uow.commit()
     return Pruned(
-        refresh_tokens=int(tokens.rowcount or 0),
-        sessions=int(sessions.rowcount or 0),
-        email_tokens=int(email.rowcount or 0),
-        invitations=int(invitations.rowcount or 0),
+        refresh_tokens=_count(tokens),
+        sessions=_count(sessions),
+        email_tokens=_count(email),
+        invitations=_count(invitations),
     )
+
+
+def _count(result: Any) -> int:
+    return int(result.rowcount or 0)

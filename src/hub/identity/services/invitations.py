@@ -14,17 +14,22 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 
 from hub.identity.api import InvitationSent, MemberAdded
+from hub.identity.api import Membership as Actor
 from hub.identity.domain.emails import is_valid_email, normalise_email
-from hub.identity.domain.roles import INVITATIONS_MANAGE, MEMBER
+from hub.identity.domain.roles import MEMBER
 from hub.identity.domain.secrets import new_token, token_hash
 from hub.identity.models import Invitation, MemberRole, Membership, Organisation, Role, User
 from hub.identity.services.access import AccessService, require_user_session
+from hub.identity.services.mail import IdentityMail
 from hub.identity.services.mfa import publish_lock
 from hub.identity.services.roles import RoleService, resolve_roles
-from hub.identity.services.runtime import ClientInfo, IdentityRuntime
+from hub.identity.services.throttle import Throttle
 from hub.kernel.errors import Conflict, FieldError, Forbidden, Invalid, Unauthorized
 from hub.kernel.schema import new_id, utcnow
 from hub.kernel.security import Principal
+from hub.kernel.settings import Settings
+from hub.kernel.store import Store
+from hub.kernel.web import ClientInfo
 
 INVITATION_PREFIX = "hub_inv_"
 
@@ -59,25 +64,35 @@ def already_member() -> Conflict:
 
 
 class InvitationService:
-    def __init__(self, rt: IdentityRuntime, access: AccessService, roles: RoleService) -> None:
-        self.rt = rt
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        throttle: Throttle,
+        mail: IdentityMail,
+        access: AccessService,
+        roles: RoleService,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.throttle = throttle
+        self.mail = mail
         self.access = access
         self.roles = roles
 
     async def invite(
         self,
-        principal: Principal,
-        organisation_id: uuid.UUID,
+        actor: Actor,
         email_raw: str,
         role_refs: list[str] | None,
     ) -> InvitationView:
-        actor = await self.access.authorise(principal, organisation_id, INVITATIONS_MANAGE)
+        organisation_id = actor.organisation_id
         email = normalise_email(email_raw)
         if not is_valid_email(email):
             message = "Enter a valid e-mail address."
             raise Invalid(message, errors=[FieldError(field="email", message=message)])
         now = utcnow()
-        async with self.rt.uow() as uow:
+        async with self.store.uow() as uow:
             organisation = await uow.session.get(Organisation, organisation_id)
             if organisation is None:
                 raise Invalid("No such organisation.")  # deleted meanwhile
@@ -110,14 +125,14 @@ class InvitationService:
                 email=email,
                 role_ids=[r.id for r in roles],
                 token_hash=token_hash(raw),
-                invited_by=principal.user_id,
+                invited_by=actor.user_id,
                 created_at=now,
-                expires_at=now + timedelta(seconds=self.rt.settings.invitation_ttl_seconds),
+                expires_at=now + timedelta(seconds=self.settings.invitation_ttl_seconds),
             )
             uow.session.add(invitation)
-            inviter = await uow.session.get(User, principal.user_id)
+            inviter = await uow.session.get(User, actor.user_id)
             names = [r.name for r in roles]
-            self.rt.mail.invitation(
+            self.mail.invitation(
                 uow,
                 to=email,
                 organisation=organisation.name,
@@ -127,7 +142,7 @@ class InvitationService:
             )
             uow.publish(
                 InvitationSent(
-                    actor_id=str(principal.user_id),
+                    actor_id=str(actor.user_id),
                     organisation_id=str(organisation_id),
                     invitation_id=invitation.id,
                     email=email,
@@ -146,15 +161,15 @@ class InvitationService:
 
     async def accept(self, principal: Principal, raw: str, client: ClientInfo) -> AcceptedView:
         require_user_session(principal)
-        throttle = self.rt.throttle
+        throttle = self.throttle
         attempt = await throttle.acquire(throttle.ip(client.ip))
         if not attempt.allowed:
             await publish_lock(
-                self.rt, attempt, user_id=principal.user_id, email=None, ip=client.ip
+                self.store, attempt, user_id=principal.user_id, email=None, ip=client.ip
             )
             raise invalid_invitation()
         now = utcnow()
-        async with self.rt.uow() as uow:
+        async with self.store.uow() as uow:
             invitation = await uow.session.scalar(
                 select(Invitation)
                 .where(

@@ -21,9 +21,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import func, or_, select, text, update
 
 from hub.identity.domain.secrets import Sealer
-from hub.identity.models import SigningKey, outbox
-from hub.kernel.db import Database
+from hub.identity.models import SigningKey
 from hub.kernel.settings import Settings
+from hub.kernel.store import Store
 
 ALGORITHM = "ES256"
 _LOCK = text("SELECT pg_advisory_xact_lock(hashtext('identity.signing_keys'))")
@@ -63,10 +63,10 @@ def _new_key(sealer: Sealer) -> SigningKey:
 
 
 class KeyRing:
-    def __init__(self, db: Database, settings: Settings) -> None:
-        self.db = db
+    def __init__(self, store: Store, settings: Settings, sealer: Sealer) -> None:
+        self.store = store
         self.settings = settings
-        self.sealer = Sealer(settings.secret_key.encode(), "signing-keys")
+        self.sealer = sealer
         self._active: ActiveKey | None = None
         self._loaded_at = float("-inf")
         #: Called when this process starts signing with a key it had not seen (so its own
@@ -85,7 +85,7 @@ class KeyRing:
 
     async def ensure(self) -> None:
         """Create the first key unless one exists (concurrent starts create one only)."""
-        async with self.db.unit_of_work(outbox) as uow:
+        async with self.store.uow() as uow:
             await uow.session.execute(_LOCK)
             active = await uow.session.scalar(
                 select(SigningKey.kid).where(SigningKey.retired_at.is_(None)).limit(1)
@@ -96,7 +96,7 @@ class KeyRing:
 
     async def rotate(self) -> str:
         """Retire the signing key and start signing with a new one; returns the new kid."""
-        async with self.db.unit_of_work(outbox) as uow:
+        async with self.store.uow() as uow:
             await uow.session.execute(_LOCK)
             await uow.session.execute(
                 update(SigningKey)
@@ -111,20 +111,17 @@ class KeyRing:
 
     async def published(self) -> list[PublishedKey]:
         cutoff = datetime.now(UTC) - self.publish_window
-        async with self.db.read() as conn:
-            rows = await conn.execute(
-                select(
-                    SigningKey.kid,
-                    SigningKey.created_at,
-                    SigningKey.retired_at,
-                    SigningKey.public_jwk,
-                )
-                .where(or_(SigningKey.retired_at.is_(None), SigningKey.retired_at > cutoff))
-                .order_by(SigningKey.created_at.desc())
+        rows = await self.store.all(
+            select(
+                SigningKey.kid,
+                SigningKey.created_at,
+                SigningKey.retired_at,
+                SigningKey.public_jwk,
             )
-            return [
-                PublishedKey(r.kid, r.created_at, r.retired_at, dict(r.public_jwk)) for r in rows
-            ]
+            .where(or_(SigningKey.retired_at.is_(None), SigningKey.retired_at > cutoff))
+            .order_by(SigningKey.created_at.desc())
+        )
+        return [PublishedKey(r.kid, r.created_at, r.retired_at, dict(r.public_jwk)) for r in rows]
 
     async def jwks(self) -> list[dict[str, Any]]:
         return [key.jwk for key in await self.published()]
@@ -134,15 +131,12 @@ class KeyRing:
         fresh = time.monotonic() - self._loaded_at < self.settings.signing_key_cache_seconds
         if self._active is not None and fresh:
             return self._active
-        async with self.db.read() as conn:
-            row = (
-                await conn.execute(
-                    select(SigningKey.kid, SigningKey.algorithm, SigningKey.private_key_sealed)
-                    .where(SigningKey.retired_at.is_(None))
-                    .order_by(SigningKey.created_at.desc())
-                    .limit(1)
-                )
-            ).first()
+        row = await self.store.first(
+            select(SigningKey.kid, SigningKey.algorithm, SigningKey.private_key_sealed)
+            .where(SigningKey.retired_at.is_(None))
+            .order_by(SigningKey.created_at.desc())
+            .limit(1)
+        )
         if row is None:
             await self.ensure()
             return await self.active()

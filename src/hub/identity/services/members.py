@@ -22,18 +22,18 @@ from hub.identity.api import (
     Membership,
     RoleRef,
 )
-from hub.identity.domain.roles import MEMBERS_MANAGE, MEMBERS_READ, OWNER
+from hub.identity.domain.roles import MEMBERS_MANAGE, OWNER
 from hub.identity.models import ApiKey, MemberRole, Role, User
 from hub.identity.models import Membership as MembershipRow
 from hub.identity.services.access import AccessService, load_membership, require_user_session
 from hub.identity.services.paging import after_id
 from hub.identity.services.roles import RoleService, resolve_roles
-from hub.identity.services.runtime import IdentityRuntime
 from hub.kernel.db import UnitOfWork
 from hub.kernel.errors import Conflict, Invalid, NotFound
 from hub.kernel.pagination import Page, clamp_limit, page_of
 from hub.kernel.schema import utcnow
 from hub.kernel.security import Principal
+from hub.kernel.store import Store
 
 
 @dataclass(frozen=True)
@@ -70,20 +70,19 @@ async def count_owners(session: AsyncSession, organisation_id: uuid.UUID) -> int
 
 
 class MemberService:
-    def __init__(self, rt: IdentityRuntime, access: AccessService, roles: RoleService) -> None:
-        self.rt = rt
+    def __init__(self, store: Store, access: AccessService, roles: RoleService) -> None:
+        self.store = store
         self.access = access
         self.roles = roles
 
     async def page(
         self,
-        principal: Principal,
-        organisation_id: uuid.UUID,
+        actor: Membership,
         *,
         limit: int | None,
         cursor: str | None,
     ) -> Page[MemberView]:
-        await self.access.authorise(principal, organisation_id, MEMBERS_READ)
+        organisation_id = actor.organisation_id
         size = clamp_limit(limit)
         m, u = MembershipRow.__table__, User.__table__
         stmt = (
@@ -95,7 +94,7 @@ class MemberService:
         )
         if cursor:
             stmt = stmt.where(m.c.user_id > after_id(cursor))
-        rows = list(await self.rt.db.fetch(stmt))
+        rows = list(await self.store.fetch(stmt))
         roles = await self._roles_of(organisation_id, [r.user_id for r in rows[:size]])
         views = [
             MemberView(
@@ -116,7 +115,7 @@ class MemberService:
         if not user_ids:
             return {}
         mr, r = MemberRole.__table__, Role.__table__
-        rows = await self.rt.db.fetch(
+        rows = await self.store.fetch(
             select(mr.c.user_id, r.c.id, r.c.name, r.c.builtin)
             .join(r, r.c.id == mr.c.role_id)
             .where(mr.c.organisation_id == organisation_id, mr.c.user_id.in_(user_ids))
@@ -132,7 +131,7 @@ class MemberService:
     async def _member(self, organisation_id: uuid.UUID, user_id: uuid.UUID) -> MemberView:
         m, u = MembershipRow.__table__, User.__table__
         row = (
-            await self.rt.db.fetch(
+            await self.store.fetch(
                 select(m.c.user_id, m.c.created_at, u.c.email, u.c.display_name, u.c.disabled_at)
                 .join(u, u.c.id == m.c.user_id)
                 .where(m.c.organisation_id == organisation_id, m.c.user_id == user_id)
@@ -163,7 +162,7 @@ class MemberService:
         actor = await self.access.authorise(
             principal, organisation_id, permission, session=uow.session
         )
-        target = await load_membership(self.rt.db, organisation_id, user_id, session=uow.session)
+        target = await load_membership(self.store, organisation_id, user_id, session=uow.session)
         if target is None:
             raise member_not_found()
         return actor, target
@@ -181,13 +180,14 @@ class MemberService:
         user_id: uuid.UUID,
         refs: list[str] | None,
     ) -> MemberView:
-        """Replace a member's roles (``None``: change nothing, answer the member)."""
-        # Outside the lock first: a non-member or a member without the permission is
-        # answered without taking the organisation's lock.
-        await self.access.authorise(principal, organisation_id, MEMBERS_MANAGE)
+        """Replace a member's roles (``None``: change nothing, answer the member).
+
+        The route's guard already refused non-members and members without the permission
+        (without taking the organisation's lock); under the lock both memberships are
+        read again."""
         if refs is None:
             return await self._member(organisation_id, user_id)
-        async with self.rt.uow() as uow:
+        async with self.store.uow() as uow:
             actor, target = await self._locked_actor_and_target(
                 uow, principal, organisation_id, user_id, MEMBERS_MANAGE
             )
@@ -215,7 +215,7 @@ class MemberService:
                 )
                 uow.publish(
                     MemberRolesChanged(
-                        actor_id=str(principal.user_id),
+                        actor_id=str(actor.user_id),
                         organisation_id=str(organisation_id),
                         user_id=user_id,
                         roles_before=[r.name for r in sorted(held, key=lambda r: r.id)],
@@ -238,8 +238,7 @@ class MemberService:
         if leaving:
             require_user_session(principal)
         permission = None if leaving else MEMBERS_MANAGE
-        await self.access.authorise(principal, organisation_id, permission)
-        async with self.rt.uow() as uow:
+        async with self.store.uow() as uow:
             actor, target = await self._locked_actor_and_target(
                 uow, principal, organisation_id, user_id, permission
             )

@@ -14,14 +14,22 @@ from sqlalchemy import delete, insert, or_, select, update
 
 from hub.identity.api import LoginFailed, LoginLocked, MfaDisabled, MfaEnabled
 from hub.identity.domain import totp
-from hub.identity.domain.secrets import keyed_hash, new_recovery_codes, normalise_recovery_code
+from hub.identity.domain.secrets import (
+    IdentitySecrets,
+    keyed_hash,
+    new_recovery_codes,
+    normalise_recovery_code,
+)
 from hub.identity.models import RecoveryCode, TotpCredential, User
-from hub.identity.services.runtime import ClientInfo, IdentityRuntime
-from hub.identity.services.throttle import Attempt
-from hub.identity.services.users import user_by_id
+from hub.identity.repositories.users import UserRecord, user_by_id
+from hub.identity.services.mail import IdentityMail
+from hub.identity.services.throttle import Attempt, Throttle
 from hub.kernel.db import UnitOfWork
 from hub.kernel.errors import Conflict, NotFound, Unauthorized
 from hub.kernel.security import Principal, require_recent_authentication
+from hub.kernel.settings import Settings
+from hub.kernel.store import Store
+from hub.kernel.web import ClientInfo
 
 TOTP_ISSUER = "Hub"
 
@@ -31,7 +39,7 @@ def invalid_code() -> Unauthorized:
 
 
 async def publish_lock(
-    rt: IdentityRuntime,
+    store: Store,
     attempt: Attempt,
     *,
     user_id: uuid.UUID | None,
@@ -41,7 +49,7 @@ async def publish_lock(
     """Record the attempt that locked a counter (refusals by the lock are not recorded)."""
     if attempt.newly_locked is None:
         return
-    async with rt.uow() as uow:
+    async with store.uow() as uow:
         uow.publish(
             LoginLocked(
                 user_id=user_id,
@@ -55,22 +63,33 @@ async def publish_lock(
 
 
 class MfaService:
-    def __init__(self, rt: IdentityRuntime) -> None:
-        self.rt = rt
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        secrets: IdentitySecrets,
+        throttle: Throttle,
+        mail: IdentityMail,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.secrets = secrets
+        self.throttle = throttle
+        self.mail = mail
 
     def _codes(self, uow: UnitOfWork, user_id: uuid.UUID) -> list[str]:
         codes = new_recovery_codes()
         uow.session.add_all(
             RecoveryCode(
                 user_id=user_id,
-                code_hash=keyed_hash(self.rt.recovery_key, normalise_recovery_code(code)),
+                code_hash=keyed_hash(self.secrets.recovery_key, normalise_recovery_code(code)),
             )
             for code in codes
         )
         return codes
 
-    async def _user(self, principal: Principal) -> User:
-        user = await user_by_id(self.rt, principal.user_id)
+    async def _user(self, principal: Principal) -> UserRecord:
+        user = await user_by_id(self.store, principal.user_id)
         if user is None or user.disabled_at is not None:
             raise Unauthorized("The account is not available.", code="invalid_token")
         return user
@@ -84,8 +103,8 @@ class MfaService:
                 code="mfa_already_enabled",
             )
         secret = totp.new_secret()
-        sealed = self.rt.totp_sealer.seal(secret.encode(), context=str(user.id).encode())
-        async with self.rt.uow() as uow:
+        sealed = self.secrets.totp.seal(secret.encode(), context=str(user.id).encode())
+        async with self.store.uow() as uow:
             await uow.session.execute(
                 delete(TotpCredential).where(TotpCredential.user_id == user.id)
             )
@@ -97,7 +116,7 @@ class MfaService:
         return secret, uri
 
     def _secret(self, credential: TotpCredential) -> str:
-        return self.rt.totp_sealer.open(
+        return self.secrets.totp.open(
             credential.secret_sealed, context=str(credential.user_id).encode()
         ).decode()
 
@@ -105,13 +124,13 @@ class MfaService:
         user = await self._user(principal)
         if user.mfa_enabled:
             raise Conflict("Two-step verification is already on.", code="mfa_already_enabled")
-        attempt = await self.rt.throttle.acquire(
-            self.rt.throttle.mfa(user.id), self.rt.throttle.ip(client.ip)
+        attempt = await self.throttle.acquire(
+            self.throttle.mfa(user.id), self.throttle.ip(client.ip)
         )
         if not attempt.allowed:
-            await publish_lock(self.rt, attempt, user_id=user.id, email=user.email, ip=client.ip)
+            await publish_lock(self.store, attempt, user_id=user.id, email=user.email, ip=client.ip)
             raise invalid_code()
-        async with self.rt.uow() as uow:
+        async with self.store.uow() as uow:
             credential = await uow.session.scalar(
                 select(TotpCredential)
                 .where(TotpCredential.user_id == user.id, TotpCredential.confirmed_at.is_(None))
@@ -144,17 +163,17 @@ class MfaService:
             await uow.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
             codes = self._codes(uow, user.id)
             uow.publish(MfaEnabled(actor_id=str(user.id), user_id=user.id, method="totp"))
-            self.rt.mail.mfa_changed(
+            self.mail.mfa_changed(
                 uow, to=user.email, display_name=user.display_name, enabled=True, when=now
             )
             await uow.commit()
-        await self.rt.throttle.succeeded(attempt)
+        await self.throttle.succeeded(attempt)
         return codes
 
     async def disable(self, principal: Principal) -> None:
-        require_recent_authentication(principal, self.rt.settings.recent_auth_seconds)
+        require_recent_authentication(principal, self.settings.recent_auth_seconds)
         user = await self._user(principal)
-        async with self.rt.uow() as uow:
+        async with self.store.uow() as uow:
             result = await uow.session.execute(
                 delete(TotpCredential)
                 .where(TotpCredential.user_id == user.id)
@@ -168,7 +187,7 @@ class MfaService:
             if confirmed:
                 now = datetime.now(UTC)
                 uow.publish(MfaDisabled(actor_id=str(user.id), user_id=user.id, method="totp"))
-                self.rt.mail.mfa_changed(
+                self.mail.mfa_changed(
                     uow, to=user.email, display_name=user.display_name, enabled=False, when=now
                 )
             await uow.commit()
@@ -176,11 +195,11 @@ class MfaService:
             raise NotFound("Two-step verification is not on.", code="mfa_not_enabled")
 
     async def regenerate_codes(self, principal: Principal) -> list[str]:
-        require_recent_authentication(principal, self.rt.settings.recent_auth_seconds)
+        require_recent_authentication(principal, self.settings.recent_auth_seconds)
         user = await self._user(principal)
         if not user.mfa_enabled:
             raise NotFound("Two-step verification is not on.", code="mfa_not_enabled")
-        async with self.rt.uow() as uow:
+        async with self.store.uow() as uow:
             await uow.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
             codes = self._codes(uow, user.id)
             await uow.commit()
@@ -188,20 +207,20 @@ class MfaService:
 
     async def check(
         self,
-        user: User,
+        user: UserRecord,
         client: ClientInfo,
         *,
         code: str | None,
         recovery_code: str | None,
     ) -> str:
         """Prove the second factor of ``user``; returns the RFC 8176 method used."""
-        throttle = self.rt.throttle
+        throttle = self.throttle
         attempt = await throttle.acquire(throttle.mfa(user.id), throttle.ip(client.ip))
         if not attempt.allowed:
-            await publish_lock(self.rt, attempt, user_id=user.id, email=user.email, ip=client.ip)
+            await publish_lock(self.store, attempt, user_id=user.id, email=user.email, ip=client.ip)
             raise invalid_code()
         method: str | None = None
-        async with self.rt.uow() as uow:
+        async with self.store.uow() as uow:
             if code:
                 credential = await uow.session.scalar(
                     select(TotpCredential).where(
@@ -229,7 +248,9 @@ class MfaService:
                     )
                     method = "otp" if moved.first() is not None else None
             elif recovery_code:
-                digest = keyed_hash(self.rt.recovery_key, normalise_recovery_code(recovery_code))
+                digest = keyed_hash(
+                    self.secrets.recovery_key, normalise_recovery_code(recovery_code)
+                )
                 used = await uow.session.execute(
                     update(RecoveryCode)
                     .where(

@@ -10,23 +10,22 @@ from datetime import datetime
 from sqlalchemy import select, update
 
 from hub.identity.api import MemberAdded, OrganisationCreated, OrganisationUpdated
+from hub.identity.api import Membership as Actor
 from hub.identity.domain.roles import (
     BUILTIN_DESCRIPTIONS,
     BUILTIN_ORDER,
     MAX_ORGANISATION_NAME,
-    ORG_READ,
-    ORG_UPDATE,
     OWNER,
     clean_name,
 )
 from hub.identity.models import MemberRole, Membership, Organisation, Role
 from hub.identity.services.access import AccessService, require_user_session
 from hub.identity.services.paging import after_id
-from hub.identity.services.runtime import IdentityRuntime
 from hub.kernel.errors import FieldError, Invalid
 from hub.kernel.pagination import Page, clamp_limit, page_of
 from hub.kernel.schema import new_id, utcnow
 from hub.kernel.security import Principal
+from hub.kernel.store import Store
 
 
 @dataclass(frozen=True)
@@ -48,8 +47,8 @@ def clean_organisation_name(raw: str) -> str:
 
 
 class OrganisationService:
-    def __init__(self, rt: IdentityRuntime, access: AccessService) -> None:
-        self.rt = rt
+    def __init__(self, store: Store, access: AccessService) -> None:
+        self.store = store
         self.access = access
 
     async def create(self, principal: Principal, name_raw: str) -> OrganisationView:
@@ -58,7 +57,7 @@ class OrganisationService:
         name = clean_organisation_name(name_raw)
         now = utcnow()
         organisation = Organisation(id=new_id(), name=name, created_by=principal.user_id)
-        async with self.rt.uow() as uow:
+        async with self.store.uow() as uow:
             uow.session.add(organisation)
             await uow.session.flush()
             roles = {
@@ -131,7 +130,7 @@ class OrganisationService:
             stmt = stmt.where(o.c.id == principal.organisation_id)
         if cursor:
             stmt = stmt.where(o.c.id > after_id(cursor))
-        rows = list(await self.rt.db.fetch(stmt))
+        rows = list(await self.store.fetch(stmt))
         roles = await self._my_roles(principal.user_id, [r.id for r in rows[:size]])
         views = [
             OrganisationView(
@@ -151,7 +150,7 @@ class OrganisationService:
         if not organisation_ids:
             return {}
         mr, r = MemberRole.__table__, Role.__table__
-        rows = await self.rt.db.fetch(
+        rows = await self.store.fetch(
             select(mr.c.organisation_id, r.c.name)
             .join(r, r.c.id == mr.c.role_id)
             .where(mr.c.user_id == user_id, mr.c.organisation_id.in_(organisation_ids))
@@ -162,13 +161,13 @@ class OrganisationService:
             out.setdefault(row.organisation_id, []).append(row.name)
         return out
 
-    async def get(self, principal: Principal, organisation_id: uuid.UUID) -> OrganisationView:
-        membership = await self.access.authorise(principal, organisation_id, ORG_READ)
-        return await self._view(organisation_id, [role.name for role in membership.roles])
+    async def get(self, actor: Actor) -> OrganisationView:
+        organisation_id = actor.organisation_id
+        return await self._view(organisation_id, [role.name for role in actor.roles])
 
     async def _view(self, organisation_id: uuid.UUID, roles: list[str]) -> OrganisationView:
         o = Organisation.__table__
-        row = (await self.rt.db.fetch(select(o).where(o.c.id == organisation_id))).one()
+        row = (await self.store.fetch(select(o).where(o.c.id == organisation_id))).one()
         return OrganisationView(
             id=row.id,
             name=row.name,
@@ -177,13 +176,11 @@ class OrganisationService:
             roles=roles,
         )
 
-    async def update(
-        self, principal: Principal, organisation_id: uuid.UUID, *, name: str | None
-    ) -> OrganisationView:
-        membership = await self.access.authorise(principal, organisation_id, ORG_UPDATE)
+    async def update(self, actor: Actor, *, name: str | None) -> OrganisationView:
+        organisation_id = actor.organisation_id
         if name is not None:
             clean = clean_organisation_name(name)
-            async with self.rt.uow() as uow:
+            async with self.store.uow() as uow:
                 changed = await uow.session.execute(
                     update(Organisation)
                     .where(Organisation.id == organisation_id, Organisation.name != clean)
@@ -193,10 +190,10 @@ class OrganisationService:
                 if changed.first() is not None:
                     uow.publish(
                         OrganisationUpdated(
-                            actor_id=str(principal.user_id),
+                            actor_id=str(actor.user_id),
                             organisation_id=str(organisation_id),
                             name=clean,
                         )
                     )
                 await uow.commit()
-        return await self._view(organisation_id, [role.name for role in membership.roles])
+        return await self._view(organisation_id, [role.name for role in actor.roles])

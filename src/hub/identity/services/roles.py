@@ -10,17 +10,16 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.identity.api import RoleCreated, RoleDeleted, RoleUpdated
+from hub.identity.api import Membership, RoleCreated, RoleDeleted, RoleUpdated
 from hub.identity.domain.roles import (
     MAX_ROLE_DESCRIPTION,
     MAX_ROLE_NAME,
-    ROLES_MANAGE,
-    ROLES_READ,
     clean_name,
     expand,
     grant_of,
@@ -30,11 +29,10 @@ from hub.identity.domain.roles import (
 from hub.identity.models import MemberRole, Role
 from hub.identity.services.access import AccessService
 from hub.identity.services.paging import after_id
-from hub.identity.services.runtime import IdentityRuntime
 from hub.kernel.errors import Conflict, FieldError, Invalid, NotFound
 from hub.kernel.pagination import Page, clamp_limit, page_of
 from hub.kernel.schema import new_id, utcnow
-from hub.kernel.security import Principal
+from hub.kernel.store import Store
 
 
 @dataclass(frozen=True)
@@ -115,8 +113,8 @@ def role_names(roles: Iterable[Role]) -> list[str]:
 
 
 class RoleService:
-    def __init__(self, rt: IdentityRuntime, access: AccessService) -> None:
-        self.rt = rt
+    def __init__(self, store: Store, access: AccessService) -> None:
+        self.store = store
         self.access = access
 
     def permissions_of(self, roles: Iterable[Role]) -> set[str]:
@@ -127,7 +125,7 @@ class RoleService:
             out.update(expand(grant_of(role.builtin, role.permissions), catalogue))
         return out
 
-    def _view(self, role: Role) -> RoleView:
+    def _view(self, role: Any) -> RoleView:
         return RoleView(
             id=role.id,
             name=role.name,
@@ -140,24 +138,22 @@ class RoleService:
 
     async def page(
         self,
-        principal: Principal,
-        organisation_id: uuid.UUID,
+        actor: Membership,
         *,
         limit: int | None,
         cursor: str | None,
     ) -> Page[RoleView]:
-        await self.access.authorise(principal, organisation_id, ROLES_READ)
+        organisation_id = actor.organisation_id
         size = clamp_limit(limit)
         stmt = (
-            select(Role)
+            select(Role.__table__)
             .where(Role.organisation_id == organisation_id)
             .order_by(Role.id)
             .limit(size + 1)
         )
         if cursor:
             stmt = stmt.where(Role.id > after_id(cursor))
-        async with self.rt.db.sessionmaker() as session:
-            roles = list(await session.scalars(stmt))
+        roles = await self.store.all(stmt)
         return page_of([self._view(r) for r in roles], size, lambda v: (str(v.id),))
 
     async def _role(
@@ -182,14 +178,13 @@ class RoleService:
 
     async def create(
         self,
-        principal: Principal,
-        organisation_id: uuid.UUID,
+        actor: Membership,
         *,
         name: str,
         description: str,
         permissions: Sequence[str],
     ) -> RoleView:
-        actor = await self.access.authorise(principal, organisation_id, ROLES_MANAGE)
+        organisation_id = actor.organisation_id
         clean = clean_role_name(name)
         if is_builtin_name(clean):
             raise name_taken()
@@ -205,12 +200,12 @@ class RoleService:
             permissions=keys,
         )
         try:
-            async with self.rt.uow() as uow:
+            async with self.store.uow() as uow:
                 uow.session.add(role)
                 await uow.session.flush()
                 uow.publish(
                     RoleCreated(
-                        actor_id=str(principal.user_id),
+                        actor_id=str(actor.user_id),
                         organisation_id=str(organisation_id),
                         role_id=role.id,
                         name=clean,
@@ -224,17 +219,16 @@ class RoleService:
 
     async def update(
         self,
-        principal: Principal,
-        organisation_id: uuid.UUID,
+        actor: Membership,
         role_id: uuid.UUID,
         *,
         name: str | None,
         description: str | None,
         permissions: Sequence[str] | None,
     ) -> RoleView:
-        actor = await self.access.authorise(principal, organisation_id, ROLES_MANAGE)
+        organisation_id = actor.organisation_id
         try:
-            async with self.rt.uow() as uow:
+            async with self.store.uow() as uow:
                 role = await self._role(uow.session, organisation_id, role_id)
                 self._immutable(role)
                 self.access.require_holds(actor, role.permissions)
@@ -261,7 +255,7 @@ class RoleService:
                     await uow.session.flush()
                     uow.publish(
                         RoleUpdated(
-                            actor_id=str(principal.user_id),
+                            actor_id=str(actor.user_id),
                             organisation_id=str(organisation_id),
                             role_id=role.id,
                             name=role.name,
@@ -273,11 +267,9 @@ class RoleService:
             raise name_taken() from None
         return self._view(role)
 
-    async def delete(
-        self, principal: Principal, organisation_id: uuid.UUID, role_id: uuid.UUID
-    ) -> None:
-        actor = await self.access.authorise(principal, organisation_id, ROLES_MANAGE)
-        async with self.rt.uow() as uow:
+    async def delete(self, actor: Membership, role_id: uuid.UUID) -> None:
+        organisation_id = actor.organisation_id
+        async with self.store.uow() as uow:
             role = await self._role(uow.session, organisation_id, role_id)
             self._immutable(role)
             self.access.require_holds(actor, role.permissions)
@@ -299,7 +291,7 @@ class RoleService:
                 ) from None
             uow.publish(
                 RoleDeleted(
-                    actor_id=str(principal.user_id),
+                    actor_id=str(actor.user_id),
                     organisation_id=str(organisation_id),
                     role_id=role.id,
                     name=role.name,

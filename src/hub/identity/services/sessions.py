@@ -15,13 +15,17 @@ from sqlalchemy import select, update
 
 from hub.identity.api import LoginSucceeded, SessionRevoked
 from hub.identity.domain.secrets import new_token, token_hash
-from hub.identity.models import RefreshToken, Session, User
-from hub.identity.services.runtime import ClientInfo, IdentityRuntime
+from hub.identity.models import RefreshToken, Session
+from hub.identity.repositories.users import UserRecord
+from hub.identity.services.tokens import AccessTokens
 from hub.kernel.db import UnitOfWork
 from hub.kernel.errors import Invalid, NotFound
 from hub.kernel.pagination import Page, clamp_limit, decode_cursor, page_of
 from hub.kernel.schema import new_id
-from hub.kernel.security import Principal
+from hub.kernel.security import Principal, RevocationList
+from hub.kernel.settings import Settings
+from hub.kernel.store import Store
+from hub.kernel.web import ClientInfo
 
 REFRESH_PREFIX = "hub_rt_"
 _MAX_USER_AGENT = 512
@@ -54,8 +58,13 @@ def now_utc() -> datetime:
 
 
 class SessionService:
-    def __init__(self, rt: IdentityRuntime) -> None:
-        self.rt = rt
+    def __init__(
+        self, store: Store, settings: Settings, tokens: AccessTokens, revocations: RevocationList
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.access_tokens = tokens
+        self.revocations = revocations
 
     def new_refresh_token(self, session_id: uuid.UUID, now: datetime) -> tuple[str, RefreshToken]:
         raw = new_token(REFRESH_PREFIX)
@@ -63,12 +72,12 @@ class SessionService:
             session_id=session_id,
             token_hash=token_hash(raw),
             created_at=now,
-            expires_at=now + timedelta(seconds=self.rt.settings.refresh_token_ttl_seconds),
+            expires_at=now + timedelta(seconds=self.settings.refresh_token_ttl_seconds),
         )
         return raw, row
 
     async def open(
-        self, uow: UnitOfWork, user: User, methods: list[str], client: ClientInfo
+        self, uow: UnitOfWork, user: UserRecord, methods: list[str], client: ClientInfo
     ) -> tuple[Session, str]:
         """Start a session for a user who just proved every factor; returns the refresh token."""
         now = now_utc()
@@ -99,10 +108,10 @@ class SessionService:
         return session, raw
 
     async def tokens(
-        self, user: User, session: Session, refresh_token: str, refresh_expires_at: datetime
+        self, user: UserRecord, session: Session, refresh_token: str, refresh_expires_at: datetime
     ) -> IssuedTokens:
         """Mint an access token beside ``refresh_token``; reads only loaded attributes."""
-        access = await self.rt.tokens.issue(
+        access = await self.access_tokens.issue(
             user_id=user.id,
             session_id=session.id,
             auth_time=session.auth_time,
@@ -148,7 +157,7 @@ class SessionService:
         return ids
 
     async def stop_access_tokens(self, session_ids: list[uuid.UUID]) -> None:
-        await self.rt.revocations.revoke(session_ids)
+        await self.revocations.revoke(session_ids)
 
     async def list(
         self, principal: Principal, *, limit: int | None, cursor: str | None
@@ -171,8 +180,7 @@ class SessionService:
                     code="invalid_cursor",
                     status_code=400,
                 ) from None
-        async with self.rt.db.read() as conn:
-            rows = list(await conn.execute(stmt))
+        rows = await self.store.all(stmt)
         views = [
             SessionView(
                 id=s.id,
@@ -189,7 +197,7 @@ class SessionService:
         return page_of(views, size, lambda v: (str(v.id),))
 
     async def revoke(self, principal: Principal, session_id: uuid.UUID, *, reason: str) -> None:
-        async with self.rt.uow() as uow:
+        async with self.store.uow() as uow:
             ids = await self.revoke_where(
                 uow, user_id=principal.user_id, session_id=session_id, reason=reason
             )

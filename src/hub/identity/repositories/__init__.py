@@ -1,0 +1,1 @@
+"""Queries of identity's aggregates, read through the context's store."""

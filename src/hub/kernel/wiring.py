@@ -1,0 +1,162 @@
+"""Builds each context's services once per process and hands them out by name.
+
+A context declares ``services=build_services`` on its :class:`ContextModule`: a function of
+its :class:`ContextRuntime` returning ``{"dependency_name": instance}``. The kernel calls
+it once, then serves each instance to controllers as a Litestar dependency of that name,
+and to jobs, start-up hooks and CLI commands through :func:`inject` (keyword-only
+parameters named after a dependency receive it), in the spirit of cosmicpython's
+``bootstrap.py``: dependencies are injected by signature, never looked up.
+
+Names are global across contexts: two contexts registering the same dependency name,
+permission key, job name, periodic job or CLI command fail here, at start-up.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from litestar._kwargs.kwargs_model import KwargsModel
+from litestar.di import Provide
+
+from hub.kernel.contexts import ContextModule
+from hub.kernel.runtime import Kernel
+from hub.kernel.tenancy import provide_membership
+from hub.kernel.web import Idempotency, provide_client_info
+
+#: Dependencies the kernel itself provides to every route.
+KERNEL_DEPENDENCIES = ("principal", "optional_principal", "token_principal", "membership")
+
+
+class WiringError(RuntimeError):
+    """Two contexts claim the same name, or a context's declaration is malformed."""
+
+
+def _claim(seen: dict[str, str], kind: str, name: str, owner: str) -> None:
+    if name in seen:
+        raise WiringError(f"{kind} {name!r} is declared by both {seen[name]} and {owner}")
+    seen[name] = owner
+
+
+def check_unique(modules: Sequence[ContextModule]) -> None:
+    """Refuse two contexts declaring the same permission, job, periodic job, CLI command
+    or dependency name (the kernel's own names included)."""
+    names: dict[str, str] = {n: "the kernel" for n in (*KERNEL_DEPENDENCIES, "client_info")}
+    names["idempotency"] = "the kernel"
+    permissions: dict[str, str] = {}
+    jobs: dict[str, str] = {}
+    periodic: dict[str, str] = {}
+    commands: dict[str, str] = {}
+    for module in modules:
+        for name in module.dependencies:
+            _claim(names, "dependency", name, module.name)
+        for key, _ in module.permissions:
+            _claim(permissions, "permission", key, module.name)
+        for spec in module.jobs:
+            _claim(jobs, "job", spec.name, module.name)
+        for schedule in module.periodic:
+            _claim(periodic, "periodic job", schedule.name, module.name)
+        for command in module.cli_commands:
+            _claim(commands, "CLI command", str(command.name), module.name)
+
+
+def assemble(kernel: Kernel, modules: Sequence[ContextModule]) -> None:
+    """Register every context's permissions and build its services (once per kernel)."""
+    if kernel.services:
+        return
+    for module in modules:
+        kernel.permissions.register(module.name, module.permissions)
+    wire(kernel, modules)
+
+
+def wire(kernel: Kernel, modules: Sequence[ContextModule]) -> None:
+    """Build every context's services into ``kernel.services`` (once per kernel)."""
+    if kernel.services:
+        return
+    owners: dict[str, str] = {n: "the kernel" for n in (*KERNEL_DEPENDENCIES, "client_info")}
+    owners["idempotency"] = "the kernel"
+    for module in modules:
+        for name in module.dependencies:
+            owners.setdefault(name, module.name)
+    kernel.services["idempotency"] = Idempotency(kernel.idempotent_writes)
+    for module in modules:
+        if module.services is None:
+            continue
+        provided = module.services(kernel.bind(module))
+        for name, value in provided.items():
+            _claim(owners, "dependency", name, module.name)
+            kernel.services[name] = value
+
+
+def providers(kernel: Kernel, modules: Sequence[ContextModule]) -> dict[str, Provide]:
+    """Litestar dependencies: every wired service, the kernel's, and each context's own."""
+    out: dict[str, Provide] = {
+        "client_info": Provide(provide_client_info, sync_to_thread=False),
+        "membership": Provide(provide_membership, sync_to_thread=False),
+    }
+    for name, value in kernel.services.items():
+        out[name] = Provide(_constant(value), use_cache=True, sync_to_thread=False)
+    for module in modules:
+        out.update(module.dependencies)
+    return out
+
+
+def _constant(value: Any) -> Callable[[], Any]:
+    def provide() -> Any:
+        return value
+
+    return provide
+
+
+def inject(fn: Callable[..., Any], provided: Mapping[str, Any]) -> Callable[..., Any]:
+    """``fn`` with its keyword-only parameters named after a service filled in."""
+    wanted = _injectable(fn)
+    missing = [name for name in wanted if name not in provided]
+    if missing:
+        raise WiringError(f"{_name(fn)} asks for unknown dependencies: {', '.join(missing)}")
+    if not wanted:
+        return fn
+    return functools.partial(fn, **{name: provided[name] for name in wanted})
+
+
+@functools.cache
+def _injectable(fn: Callable[..., Any]) -> tuple[str, ...]:
+    return tuple(
+        name
+        for name, parameter in inspect.signature(fn).parameters.items()
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY
+        and parameter.default is inspect.Parameter.empty
+    )
+
+
+def _name(fn: Callable[..., Any]) -> str:
+    return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', fn)!s}"
+
+
+def resolve_dependencies_in_order() -> None:
+    """Resolve a route's sibling dependencies one after another.
+
+    Litestar resolves dependencies that do not depend on each other in an anyio task group;
+    every dependency of ours is a constant, a scope read or a single await, so the task
+    group (measured: the largest per-request cost of a cheap handler such as ``GET
+    /auth/me``) buys nothing. Installed once by the composition root; the litestar version
+    is pinned and ``tests/unit/kernel/test_wiring.py`` checks the behaviour.
+    """
+    if getattr(KwargsModel.resolve_dependencies, "_hub_sequential", False):
+        return
+    from litestar._kwargs.cleanup import DependencyCleanupGroup
+    from litestar._kwargs.dependencies import resolve_dependency
+
+    async def resolve_dependencies(
+        self: KwargsModel, connection: Any, kwargs: dict[str, Any]
+    ) -> DependencyCleanupGroup:
+        cleanup_group = DependencyCleanupGroup()
+        for batch in self.dependency_batches:
+            for dependency in batch:
+                await resolve_dependency(dependency, connection, kwargs, cleanup_group)
+        return cleanup_group
+
+    resolve_dependencies._hub_sequential = True  # type: ignore[attr-defined]
+    KwargsModel.resolve_dependencies = resolve_dependencies  # type: ignore[method-assign]
