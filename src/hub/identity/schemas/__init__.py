@@ -138,7 +138,6 @@ class SessionOut(Schema):
     current: bool
 
 
-
 class TotpSetupOut(Schema):
     secret: str
     otpauth_uri: str

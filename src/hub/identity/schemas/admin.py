@@ -28,7 +28,6 @@ class UserOut(Schema):
     locked: bool | None = None
 
 
-
 class UserPatch(PatchSchema):
     #: true: disable and end every session at once; false: enable again.
     disabled: bool | UnsetType = UNSET

@@ -42,4 +42,3 @@ class ApiKeyCreatedOut(ApiKeyOut):
     """The only response that carries the key: store it now, it cannot be shown again."""
 
     key: str
-

@@ -43,7 +43,6 @@ class OrganisationOut(Schema):
     roles: list[str]
 
 
-
 class RoleRefOut(Schema):
     id: uuid.UUID
     name: str
@@ -57,7 +56,6 @@ class MemberOut(Schema):
     active: bool
     joined_at: datetime
     roles: list[RoleRefOut]
-
 
 
 class MemberPatch(PatchSchema):
@@ -88,7 +86,6 @@ class RoleOut(Schema):
     permissions: list[str]
     created_at: datetime
     updated_at: datetime
-
 
 
 class InvitationIn(Schema):
