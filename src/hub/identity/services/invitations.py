@@ -127,8 +127,8 @@ class InvitationService:
             )
             uow.publish(
                 InvitationSent(
-                    actor_id=str(principal.user_id),
-                    organisation_id=str(organisation_id),
+                    actor_id=principal.user_id,
+                    organisation_id=organisation_id,
                     invitation_id=invitation.id,
                     email=email,
                     roles=names,
@@ -222,8 +222,8 @@ class InvitationService:
             names = [r.name for r in roles]
             uow.publish(
                 MemberAdded(
-                    actor_id=str(user.id),
-                    organisation_id=str(organisation_id),
+                    actor_id=user.id,
+                    organisation_id=organisation_id,
                     user_id=user.id,
                     roles=names,
                     via="invitation",

@@ -87,8 +87,8 @@ class OrganisationService:
                     role_id=roles[OWNER].id,
                 )
             )
-            org_id = str(organisation.id)
-            actor = str(principal.user_id)
+            org_id = organisation.id
+            actor = principal.user_id
             uow.publish(
                 OrganisationCreated(
                     actor_id=actor,
@@ -193,8 +193,8 @@ class OrganisationService:
                 if changed.first() is not None:
                     uow.publish(
                         OrganisationUpdated(
-                            actor_id=str(principal.user_id),
-                            organisation_id=str(organisation_id),
+                            actor_id=principal.user_id,
+                            organisation_id=organisation_id,
                             name=clean,
                         )
                     )

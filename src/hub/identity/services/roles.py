@@ -210,8 +210,8 @@ class RoleService:
                 await uow.session.flush()
                 uow.publish(
                     RoleCreated(
-                        actor_id=str(principal.user_id),
-                        organisation_id=str(organisation_id),
+                        actor_id=principal.user_id,
+                        organisation_id=organisation_id,
                         role_id=role.id,
                         name=clean,
                         permissions=keys,
@@ -261,8 +261,8 @@ class RoleService:
                     await uow.session.flush()
                     uow.publish(
                         RoleUpdated(
-                            actor_id=str(principal.user_id),
-                            organisation_id=str(organisation_id),
+                            actor_id=principal.user_id,
+                            organisation_id=organisation_id,
                             role_id=role.id,
                             name=role.name,
                             permissions=list(role.permissions),
@@ -299,8 +299,8 @@ class RoleService:
                 ) from None
             uow.publish(
                 RoleDeleted(
-                    actor_id=str(principal.user_id),
-                    organisation_id=str(organisation_id),
+                    actor_id=principal.user_id,
+                    organisation_id=organisation_id,
                     role_id=role.id,
                     name=role.name,
                 )
