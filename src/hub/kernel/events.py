@@ -25,16 +25,24 @@ class IntegrationEvent(msgspec.Struct, kw_only=True, frozen=True, rename="camel"
     Subclasses set ``event_type`` (``"<context>.<name>"``, stable: consumers and the
     outbox key on it) and add payload fields of primitives only (str, int, bool, UUID,
     datetime, lists/dicts of those), never ORM objects.
+
+    ``actor_id``, ``organisation_id`` and ``correlation_id`` are stamped by
+    ``UnitOfWork.publish`` from the request or job being served when the service leaves
+    them unset (see :mod:`hub.kernel.acting`). On the wire UUIDs are strings, so a
+    consumer without these classes reads ``"actorId": "0190…"``.
     """
 
     event_type: ClassVar[str] = ""
+    #: Bumped when the payload changes incompatibly; catch-all consumers (audit trail,
+    #: webhooks) see it in the envelope and the payload carries it as ``eventVersion``.
+    event_version: ClassVar[int] = 1
     #: Events of one aggregate are delivered in the order they were committed.
     aggregate_field: ClassVar[str | None] = None
 
     event_id: uuid.UUID = msgspec.field(default_factory=uuid7)
     occurred_at: datetime = msgspec.field(default_factory=_now)
-    actor_id: str | None = None
-    organisation_id: str | None = None
+    actor_id: uuid.UUID | None = None
+    organisation_id: uuid.UUID | None = None
     correlation_id: str | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -85,9 +93,19 @@ EVENT_TYPES = EventTypeRegistry()
 
 _encoder = msgspec.json.Encoder()
 
+#: Payload key holding :attr:`IntegrationEvent.event_version` (absent: version 1).
+VERSION_KEY = "eventVersion"
+
+
+def event_payload(event: IntegrationEvent) -> dict[str, Any]:
+    """The event as its outbox row and broker messages carry it (camelCase builtins)."""
+    data: dict[str, Any] = msgspec.to_builtins(event)
+    data[VERSION_KEY] = event.event_version
+    return data
+
 
 def encode_event(event: IntegrationEvent) -> bytes:
-    return _encoder.encode(event)
+    return _encoder.encode(event_payload(event))
 
 
 def decode_event(event_type: str, data: bytes | str) -> IntegrationEvent:
