@@ -55,7 +55,7 @@ def build_background(settings: Settings, modules: Sequence[ContextModule]) -> Ba
     subscriptions = SubscriptionRegistry()
     jobs: list[JobSpec] = list(KERNEL_JOBS)
     for module in modules:
-        subscriptions.add(module.name, module.schema, module.subscriptions)
+        subscriptions.add(module.name, module.schema, [*module.subscriptions, *module.catch_all])
         jobs.extend(module.jobs)
     return Background(
         settings,

@@ -7,7 +7,8 @@ becomes a dramatiq actor on it, so no actor ever binds to dramatiq's default bro
 It also decides where outbox rows go (:meth:`Background.plan`): a job request becomes one
 message to that job's actor; integration events go to the ``kernel.deliver_events`` actor,
 one message per subscription carrying that subscriber's run of consecutive events (none
-at all when nobody subscribes).
+at all when nobody subscribes). Catch-all consumers count as subscribers of every event
+type; their items also name the publishing context.
 
 Async job functions run on the AsyncIO middleware's event loop (one per worker process);
 the :class:`~hub.kernel.runtime.Kernel` they get is created for that loop and closed with
@@ -32,7 +33,7 @@ from dramatiq.middleware import CurrentMessage, Middleware
 from hub.kernel import telemetry
 from hub.kernel.contexts import ContextModule
 from hub.kernel.db import current_correlation_id
-from hub.kernel.events import IntegrationEvent
+from hub.kernel.events import IntegrationEvent, encode_event
 from hub.kernel.jobs import DEFAULT_QUEUE, JobContext, JobRegistry, JobRequested, JobSpec
 from hub.kernel.mail import SEND_MAIL
 from hub.kernel.queue import (
@@ -275,21 +276,31 @@ class Background:
         for start in range(0, len(rows), max(1, run_size)):
             segment = rows[start : start + max(1, run_size)]
             messages: list[tuple[Message[Any], int | None]] = []
-            runs: dict[str, list[OutboxRow]] = {}
+            runs: dict[str, tuple[BoundSubscription, list[OutboxRow]]] = {}
             for row in segment:
                 if row.event_type == JobRequested.event_type:
                     messages.append(self._job_message(row))
                     continue
                 for bound in self.subscriptions.for_type(row.event_type):
-                    runs.setdefault(bound.name, []).append(row)
-            for handler, run in runs.items():
+                    runs.setdefault(bound.name, (bound, []))[1].append(row)
+            for handler, (bound, run) in runs.items():
                 correlations = {r.correlation_id for r in run}
                 options = {
                     OPT_CORRELATION: correlations.pop() if len(correlations) == 1 else None,
                     OPT_SCHEMA: run[0].schema or None,
                     OPT_KEY: run[0].event_id,
                 }
-                items = [_wire(Delivery(r.event_type, r.payload, r.correlation_id)) for r in run]
+                items = [
+                    _wire(
+                        Delivery(
+                            r.event_type,
+                            r.payload,
+                            r.correlation_id,
+                            (r.schema or None) if bound.catch_all else None,
+                        )
+                    )
+                    for r in run
+                ]
                 messages.append(
                     (message(EVENTS_QUEUE, DELIVER_ACTOR, (handler, items), None, options), None)
                 )
@@ -329,7 +340,7 @@ class Background:
             event_id=str(event.event_id),
             event_type=event.event_type,
             aggregate_key=event.aggregate_key(),
-            payload=msgspec.json.encode(event).decode(),
+            payload=encode_event(event).decode(),
             correlation_id=event.correlation_id,
             created_at=time.time(),
         )
@@ -354,4 +365,6 @@ async def _bound(ctx: JobContext, coro: Any, handler: str | None = None) -> Any:
 
 
 def _wire(item: Delivery) -> list[Any]:
-    return [item.event_type, item.payload, item.correlation_id]
+    if item.source is None:  # subscribers of one type: the shape they always had
+        return [item.event_type, item.payload, item.correlation_id]
+    return [item.event_type, item.payload, item.correlation_id, item.source]

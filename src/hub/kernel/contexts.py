@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from hub.kernel.jobs import JobSpec
     from hub.kernel.runtime import ContextRuntime
     from hub.kernel.scheduler import Periodic
-    from hub.kernel.subscribers import Subscription
+    from hub.kernel.subscribers import CatchAll, Subscription
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,8 @@ class ContextModule:
     on_shutdown: Sequence[Callable[..., Awaitable[None]]] = ()
     #: Integration events this context consumes: ``Subscription(Event, handler)``.
     subscriptions: Sequence[Subscription] = ()
+    #: Consumers of every context's events, as envelopes: ``CatchAll(name, handler)``.
+    catch_all: Sequence[CatchAll] = ()
     #: Background jobs (``hub.kernel.jobs.job``) its services queue with ``queue_job``.
     jobs: Sequence[JobSpec] = ()
     #: Recurring jobs (cron) the scheduler runs.

@@ -37,7 +37,8 @@ from sqlalchemy.sql import CompoundSelect, Executable, Select
 from sqlalchemy.sql import compiler as sql_compiler
 from sqlalchemy.util import LRUCache
 
-from hub.kernel.events import IntegrationEvent
+from hub.kernel.acting import current_actor, current_organisation
+from hub.kernel.events import IntegrationEvent, event_payload
 from hub.kernel.outbox import OUTBOX_CHANNEL
 
 
@@ -360,15 +361,28 @@ class UnitOfWork:
     def publish(self, event: IntegrationEvent) -> None:
         """Queue an event; it is written to the outbox when (and only if) this commits.
 
-        An event without a correlation id inherits the one of the request or job being
-        served, so the logs of every job it causes can be joined back to that request.
+        Stamping: an event without a correlation id inherits the one of the request or job
+        being served, so the logs of every job it causes can be joined back to that
+        request; one without an actor or organisation id inherits the caller and the
+        organisation addressed (:mod:`hub.kernel.acting`). Values the service set win.
         """
         if not event.event_type:
             raise TypeError(f"{type(event).__name__} has no event_type")
+        stamps: dict[str, Any] = {}
         if event.correlation_id is None:
             correlation_id = current_correlation_id()
             if correlation_id is not None:
-                event = msgspec.structs.replace(event, correlation_id=correlation_id)
+                stamps["correlation_id"] = correlation_id
+        if event.actor_id is None:
+            actor_id = current_actor()
+            if actor_id is not None:
+                stamps["actor_id"] = actor_id
+        if event.organisation_id is None:
+            organisation_id = current_organisation()
+            if organisation_id is not None:
+                stamps["organisation_id"] = organisation_id
+        if stamps:
+            event = msgspec.structs.replace(event, **stamps)
         self._events.append(event)
 
     @property
@@ -383,7 +397,7 @@ class UnitOfWork:
                     "event_id": ev.event_id,
                     "event_type": ev.event_type,
                     "aggregate_key": ev.aggregate_key(),
-                    "payload": _as_json(ev),
+                    "payload": event_payload(ev),
                     "correlation_id": ev.correlation_id,
                 }
                 for ev in self._events
@@ -402,10 +416,6 @@ def _outbox_insert(outbox: Table) -> Any:
     """One statement object per outbox, so SQLAlchemy compiles it once (a fresh
     ``insert().values(rows)`` per commit was compiled every time: ~40 % of its CPU)."""
     return insert(outbox).returning(func.pg_notify(OUTBOX_CHANNEL, outbox.schema or "public"))
-
-
-def _as_json(event: IntegrationEvent) -> object:
-    return msgspec.to_builtins(event)
 
 
 def current_correlation_id() -> str | None:

@@ -19,6 +19,8 @@ from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from uuid_utils.compat import uuid7
 
+from hub.kernel.acting import acting_scope
+
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 #: Keys whose values are replaced before a line is written, wherever they appear.
 _SECRET_KEYS = frozenset(
@@ -190,7 +192,9 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_wrapper)
+            # Filled by the principal dependencies; read when events are published.
+            with acting_scope():
+                await self.app(scope, receive, send_wrapper)
         finally:
             self.log.info(
                 "request",

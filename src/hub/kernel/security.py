@@ -27,6 +27,7 @@ from litestar import Request
 from litestar.di import Provide
 from redis.asyncio import Redis
 
+from hub.kernel.acting import bind_actor, bind_organisation
 from hub.kernel.errors import Forbidden, Unauthorized
 from hub.kernel.settings import Settings
 
@@ -361,6 +362,21 @@ def _credentials(scope: Mapping[str, Any]) -> tuple[str | None, str | None]:
     return authorization, api_key
 
 
+def _bind_acting(request: Request[Any, Any, Any], principal: Principal) -> None:
+    """Record the caller (and the organisation it addresses) for event stamping.
+
+    The organisation is an API key's own, else the route's ``org_id`` path parameter;
+    routes naming it elsewhere bind it themselves (:func:`hub.kernel.acting.bind_organisation`).
+    """
+    bind_actor(principal.user_id)
+    organisation = principal.organisation_id
+    if organisation is None:
+        addressed = request.path_params.get("org_id")
+        organisation = addressed if isinstance(addressed, uuid.UUID) else None
+    if organisation is not None:
+        bind_organisation(organisation)
+
+
 async def require_principal(request: Request[Any, Any, Any]) -> Principal:
     """Litestar dependency ``principal``: the authenticated caller, or a 401."""
     scope = cast(dict[str, Any], request.scope)
@@ -370,6 +386,7 @@ async def require_principal(request: Request[Any, Any, Any]) -> Principal:
     authenticator: Authenticator = request.app.state.kernel.security
     principal = await authenticator.authenticate(*_credentials(scope), scope=scope)
     scope[_PRINCIPAL_SCOPE_KEY] = principal
+    _bind_acting(request, principal)
     return principal
 
 
@@ -380,9 +397,11 @@ async def require_token_principal(request: Request[Any, Any, Any]) -> Principal:
     A handler using it MUST refuse the request when that session is revoked."""
     scope = cast(dict[str, Any], request.scope)
     authenticator: Authenticator = request.app.state.kernel.security
-    return await authenticator.authenticate(
+    principal = await authenticator.authenticate(
         *_credentials(scope), check_revocation=False, scope=scope
     )
+    _bind_acting(request, principal)
+    return principal
 
 
 async def optional_principal(request: Request[Any, Any, Any]) -> Principal | None:

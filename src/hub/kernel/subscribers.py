@@ -7,6 +7,12 @@ alone; under load a message carries a run of events (see :func:`deliver`), which
 back to one event per message when any of them fails. Delivery is at-least-once;
 :func:`deliver` makes the effect exactly-once by claiming ``(event_id, handler)`` in the
 consuming context's inbox inside the same transaction as the handler's writes.
+
+A :class:`CatchAll` (``ContextModule.catch_all``) receives every integration event of
+every context through the same path (own messages, own inbox rows, same retries and
+dead letters, same order per aggregate), as an :class:`~hub.kernel.events.EventEnvelope`
+built from the wire payload: the audit trail and outbound webhooks consume everything
+without importing a single publisher.
 """
 
 from __future__ import annotations
@@ -20,8 +26,9 @@ import msgspec
 import structlog
 from sqlalchemy import Table
 
+from hub.kernel.acting import acting_scope
 from hub.kernel.db import Database, UnitOfWork
-from hub.kernel.events import IntegrationEvent, decode_event
+from hub.kernel.events import EventEnvelope, IntegrationEvent, decode_envelope, decode_event
 from hub.kernel.outbox import claim_inbox_many, inbox_of, outbox_of
 
 log = structlog.get_logger("hub.events")
@@ -30,6 +37,8 @@ log = structlog.get_logger("hub.events")
 #: schema. The kernel commits it (with the inbox row) when the handler returns; the
 #: handler may publish events or queue jobs and mail through it, never commit it itself.
 Handler = Callable[[Any, UnitOfWork], Awaitable[None]]
+#: ``async def handler(envelope, uow)``: the same contract for a catch-all consumer.
+EnvelopeHandler = Callable[[EventEnvelope, UnitOfWork], Awaitable[None]]
 
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[A-Za-z0-9_]+)+$")
 
@@ -56,20 +65,51 @@ class Subscription:
 
 
 @dataclass(frozen=True)
+class CatchAll:
+    """A consumer of every integration event of every context, as envelopes.
+
+    ``name`` is its stable id in the declaring context's inbox (renaming it makes every
+    old event look new). Job requests (``kernel.job_requested``) are not events and never
+    reach it.
+    """
+
+    name: str
+    handler: EnvelopeHandler
+
+    @property
+    def handler_name(self) -> str:
+        return self.name
+
+
+#: Pseudo event type a catch-all is filed under.
+ANY_EVENT = "*"
+
+
+@dataclass(frozen=True)
 class BoundSubscription:
     """A subscription plus the context whose schema its transaction and inbox live in."""
 
     context: str
     schema: str
-    subscription: Subscription
+    subscription: Subscription | CatchAll
 
     @property
     def name(self) -> str:
         return self.subscription.handler_name
 
     @property
+    def catch_all(self) -> bool:
+        return isinstance(self.subscription, CatchAll)
+
+    @property
     def event_type(self) -> str:
+        if isinstance(self.subscription, CatchAll):
+            return ANY_EVENT
         return self.subscription.event.event_type
+
+    @property
+    def handler(self) -> Handler:
+        return self.subscription.handler
 
     @property
     def outbox(self) -> Table:
@@ -85,9 +125,11 @@ class SubscriptionRegistry:
         self._by_name: dict[str, BoundSubscription] = {}
         self._by_type: dict[str, list[BoundSubscription]] = {}
 
-    def add(self, context: str, schema: str, subscriptions: Iterable[Subscription]) -> None:
+    def add(
+        self, context: str, schema: str, subscriptions: Iterable[Subscription | CatchAll]
+    ) -> None:
         for sub in subscriptions:
-            if not sub.event.event_type:
+            if isinstance(sub, Subscription) and not sub.event.event_type:
                 raise ValueError(f"{sub.event.__name__} has no event_type to subscribe to")
             bound = BoundSubscription(context=context, schema=schema, subscription=sub)
             if not _NAME_RE.match(bound.name):
@@ -98,7 +140,8 @@ class SubscriptionRegistry:
             self._by_type.setdefault(bound.event_type, []).append(bound)
 
     def for_type(self, event_type: str) -> list[BoundSubscription]:
-        return list(self._by_type.get(event_type, ()))
+        """Everyone who receives events of this type: its subscribers, then catch-alls."""
+        return [*self._by_type.get(event_type, ()), *self._by_type.get(ANY_EVENT, ())]
 
     def get(self, name: str) -> BoundSubscription | None:
         return self._by_name.get(name)
@@ -113,19 +156,35 @@ class Delivery(msgspec.Struct, array_like=True, frozen=True):
     event_type: str
     payload: str
     correlation_id: str | None = None
+    #: The publishing context (its outbox schema); sent to catch-all consumers only.
+    source: str | None = None
 
 
 async def deliver(
     db: Database, bound: BoundSubscription, items: Sequence[Delivery]
-) -> list[IntegrationEvent]:
+) -> list[IntegrationEvent | EventEnvelope]:
     """Run one handler for a run of events in one transaction; returns the ones it handled.
 
     Events already in the inbox (redeliveries) are skipped; the others are claimed in the
     inbox and handled in order, and everything commits together. Any failure rolls the
-    whole run back (the caller then retries the events one by one).
+    whole run back (the caller then retries the events one by one). Each handler runs in
+    the acting scope of its event, so events it publishes keep the original actor and
+    organisation (as they keep its correlation id).
     """
-    events = [decode_event(item.event_type, item.payload) for item in items]
-    handled: list[IntegrationEvent] = []
+    events: list[IntegrationEvent | EventEnvelope]
+    if bound.catch_all:
+        events = [
+            decode_envelope(
+                item.event_type,
+                item.payload,
+                source=item.source,
+                correlation_id=item.correlation_id,
+            )
+            for item in items
+        ]
+    else:
+        events = [decode_event(item.event_type, item.payload) for item in items]
+    handled: list[IntegrationEvent | EventEnvelope] = []
     async with db.unit_of_work(bound.outbox) as uow:
         fresh = await claim_inbox_many(
             uow.session, bound.inbox, bound.name, [(e.event_id, e.event_type) for e in events]
@@ -137,10 +196,13 @@ async def deliver(
                 )
                 continue
             fresh.discard(event.event_id)  # the same event twice in one run: handled once
-            with structlog.contextvars.bound_contextvars(
-                correlation_id=item.correlation_id, event_id=str(event.event_id)
+            with (
+                structlog.contextvars.bound_contextvars(
+                    correlation_id=item.correlation_id, event_id=str(event.event_id)
+                ),
+                acting_scope(event.actor_id, event.organisation_id),
             ):
-                await bound.subscription.handler(event, uow)
+                await bound.handler(event, uow)
             handled.append(event)
         if not uow.committed:
             await uow.commit()

@@ -26,7 +26,7 @@ from hub.kernel.outbox import outbox_of
 from hub.kernel.scheduler import Periodic
 from hub.kernel.schema import context_metadata
 from hub.kernel.settings import Settings
-from hub.kernel.subscribers import Subscription
+from hub.kernel.subscribers import CatchAll, Subscription
 
 __all__ = ["Subscription", "UnitOfWork"]
 
@@ -85,6 +85,7 @@ def module(
     subscriptions: Sequence[Subscription] = (),
     jobs: Sequence[JobSpec] = (),
     periodic: Sequence[Periodic] = (),
+    catch_all: Sequence[CatchAll] = (),
 ) -> ContextModule:
     return ContextModule(
         name=name,
@@ -92,6 +93,7 @@ def module(
         subscriptions=subscriptions,
         jobs=jobs,
         periodic=periodic,
+        catch_all=catch_all,
     )
 
 

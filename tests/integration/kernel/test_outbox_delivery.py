@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 
+import msgspec
 import pytest
 import structlog
 from prometheus_client import REGISTRY
@@ -48,7 +50,8 @@ async def test_rollback_publishes_nothing(kernel: Kernel, settings: Settings) ->
 async def test_commit_writes_outbox_row_with_request_correlation(
     kernel: Kernel, settings: Settings
 ) -> None:
-    event = ThingHappened(thing_id="t-1", n=7, actor_id="u-1", organisation_id="o-1")
+    actor, org = uuid.uuid4(), uuid.uuid4()
+    event = ThingHappened(thing_id="t-1", n=7, actor_id=actor, organisation_id=org)
     with structlog.contextvars.bound_contextvars(request_id="req-42"):
         await publish(kernel.db, event)
     rows = await fetch(settings, "SELECT * FROM content.outbox")
@@ -59,6 +62,9 @@ async def test_commit_writes_outbox_row_with_request_correlation(
     assert row["aggregate_key"] == "t-1"
     assert row["correlation_id"] == "req-42"
     assert row["published_at"] is None
+    payload = msgspec.json.decode(row["payload"])
+    assert (payload["actorId"], payload["organisationId"]) == (str(actor), str(org))
+    assert payload["correlationId"] == "req-42"
 
 
 async def test_committed_event_reaches_each_subscriber_once(

@@ -97,9 +97,12 @@ class _Probe(IntegrationEvent, frozen=True):
 
 
 def test_events_round_trip_by_type_and_carry_camel_case_envelope() -> None:
-    ev = _Probe(thing_id="t-1", actor_id="u-1", correlation_id="c-1")
+    actor = uuid.UUID("0190c3d2-8a4b-7c1e-9f00-123456789abc")
+    ev = _Probe(thing_id="t-1", actor_id=actor, correlation_id="c-1")
     raw = encode_event(ev)
     assert b'"eventId"' in raw
+    assert b'"actorId":"0190c3d2-8a4b-7c1e-9f00-123456789abc"' in raw  # a string on the wire
+    assert b'"eventVersion":1' in raw
     assert b'"thingId":"t-1"' in raw
     back = decode_event("kernel.test_probe", raw)
     assert back == ev

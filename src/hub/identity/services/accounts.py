@@ -255,7 +255,7 @@ class AccountService:
             self.mail.verify_email(uow, to=email, display_name=display_name, token=token)
             uow.publish(
                 UserRegistered(
-                    actor_id=str(user.id), user_id=user.id, email=email, display_name=display_name
+                    actor_id=user.id, user_id=user.id, email=email, display_name=display_name
                 )
             )
             await uow.commit()
@@ -281,7 +281,7 @@ class AccountService:
             user.email_verified_at = user.email_verified_at or datetime.now(UTC)
             if token.purpose == CHANGE_EMAIL:
                 user.email_verified_at = datetime.now(UTC)
-            uow.publish(UserEmailVerified(actor_id=str(user.id), user_id=user.id, email=user.email))
+            uow.publish(UserEmailVerified(actor_id=user.id, user_id=user.id, email=user.email))
             await uow.commit()
         await self.throttle.succeeded(attempt)
 
@@ -380,7 +380,7 @@ class AccountService:
                     uow, user_id=user.id, reason="password_changed", keep=principal.session_id
                 )
             uow.publish(
-                PasswordChanged(actor_id=str(user.id), user_id=user.id, sessions_ended=len(ended))
+                PasswordChanged(actor_id=user.id, user_id=user.id, sessions_ended=len(ended))
             )
             self.mail.password_changed(
                 uow, to=user.email, display_name=user.display_name, how="changed", when=now
@@ -425,13 +425,9 @@ class AccountService:
             newly_verified = user.email_verified_at is None
             user.email_verified_at = user.email_verified_at or now
             ended = await self.sessions.revoke_where(uow, user_id=user.id, reason="password_reset")
-            uow.publish(
-                PasswordReset(actor_id=str(user.id), user_id=user.id, sessions_ended=len(ended))
-            )
+            uow.publish(PasswordReset(actor_id=user.id, user_id=user.id, sessions_ended=len(ended)))
             if newly_verified:
-                uow.publish(
-                    UserEmailVerified(actor_id=str(user.id), user_id=user.id, email=user.email)
-                )
+                uow.publish(UserEmailVerified(actor_id=user.id, user_id=user.id, email=user.email))
             self.mail.password_changed(
                 uow, to=user.email, display_name=user.display_name, how="reset", when=now
             )
@@ -494,15 +490,15 @@ class AccountService:
             for key_id, organisation_id in keys:
                 uow.publish(
                     ApiKeyRevoked(
-                        actor_id=str(actor_id) if actor_id else None,
-                        organisation_id=str(organisation_id) if organisation_id else None,
+                        actor_id=actor_id,
+                        organisation_id=organisation_id,
                         api_key_id=key_id,
                         user_id=user_id,
                     )
                 )
             uow.publish(
                 UserDisabled(
-                    actor_id=str(actor_id) if actor_id else None,
+                    actor_id=actor_id,
                     user_id=user_id,
                     sessions_ended=len(ended),
                 )

@@ -142,13 +142,13 @@ class AdminService:
                 await uow.session.execute(
                     update(User).where(User.id == user.id).values(disabled_at=None)
                 )
-                uow.publish(UserEnabled(actor_id=str(principal.user_id), user_id=user.id))
+                uow.publish(UserEnabled(actor_id=principal.user_id, user_id=user.id))
                 await uow.commit()
         if unlock:
             throttle = self.throttle
             await throttle.unlock(throttle.account(user.email), throttle.mfa(user.id))
             async with self.store.uow() as uow:
-                uow.publish(UserUnlocked(actor_id=str(principal.user_id), user_id=user.id))
+                uow.publish(UserUnlocked(actor_id=principal.user_id, user_id=user.id))
                 await uow.commit()
         user = await self._user(user_id)
         return _view(user, await self._locked(user))

@@ -156,8 +156,8 @@ class ApiKeyService:
             uow.session.add(row)
             uow.publish(
                 ApiKeyCreated(
-                    actor_id=str(principal.user_id),
-                    organisation_id=str(organisation_id) if organisation_id else None,
+                    actor_id=principal.user_id,
+                    organisation_id=organisation_id,
                     api_key_id=row.id,
                     user_id=principal.user_id,
                     name=clean,
@@ -216,8 +216,8 @@ class ApiKeyService:
             if revoked.first() is not None:
                 uow.publish(
                     ApiKeyRevoked(
-                        actor_id=str(principal.user_id),
-                        organisation_id=str(row.organisation_id) if row.organisation_id else None,
+                        actor_id=principal.user_id,
+                        organisation_id=row.organisation_id,
                         api_key_id=key_id,
                         user_id=row.user_id,
                     )

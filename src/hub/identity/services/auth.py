@@ -90,7 +90,7 @@ class AuthService:
         async with self.store.uow() as uow:
             uow.publish(
                 LoginFailed(
-                    actor_id=str(user_id) if user_id else None,
+                    actor_id=user_id,
                     user_id=user_id,
                     email=email,
                     reason=reason,

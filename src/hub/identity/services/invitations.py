@@ -142,8 +142,8 @@ class InvitationService:
             )
             uow.publish(
                 InvitationSent(
-                    actor_id=str(actor.user_id),
-                    organisation_id=str(organisation_id),
+                    actor_id=actor.user_id,
+                    organisation_id=organisation_id,
                     invitation_id=invitation.id,
                     email=email,
                     roles=names,
@@ -237,8 +237,8 @@ class InvitationService:
             names = [r.name for r in roles]
             uow.publish(
                 MemberAdded(
-                    actor_id=str(user.id),
-                    organisation_id=str(organisation_id),
+                    actor_id=user.id,
+                    organisation_id=organisation_id,
                     user_id=user.id,
                     roles=names,
                     via="invitation",

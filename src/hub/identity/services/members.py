@@ -215,8 +215,8 @@ class MemberService:
                 )
                 uow.publish(
                     MemberRolesChanged(
-                        actor_id=str(actor.user_id),
-                        organisation_id=str(organisation_id),
+                        actor_id=actor.user_id,
+                        organisation_id=organisation_id,
                         user_id=user_id,
                         roles_before=[r.name for r in sorted(held, key=lambda r: r.id)],
                         roles_after=[r.name for r in wanted],
@@ -267,16 +267,16 @@ class MemberService:
             for key_id in revoked.scalars():
                 uow.publish(
                     ApiKeyRevoked(
-                        actor_id=str(principal.user_id),
-                        organisation_id=str(organisation_id),
+                        actor_id=principal.user_id,
+                        organisation_id=organisation_id,
                         api_key_id=key_id,
                         user_id=user_id,
                     )
                 )
             uow.publish(
                 MemberRemoved(
-                    actor_id=str(principal.user_id),
-                    organisation_id=str(organisation_id),
+                    actor_id=principal.user_id,
+                    organisation_id=organisation_id,
                     user_id=user_id,
                     reason="left" if leaving else "removed",
                 )

@@ -145,7 +145,7 @@ class MfaService:
             if step is None:
                 uow.publish(
                     LoginFailed(
-                        actor_id=str(user.id),
+                        actor_id=user.id,
                         user_id=user.id,
                         email=user.email,
                         reason="invalid_otp",
@@ -162,7 +162,7 @@ class MfaService:
             )
             await uow.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
             codes = self._codes(uow, user.id)
-            uow.publish(MfaEnabled(actor_id=str(user.id), user_id=user.id, method="totp"))
+            uow.publish(MfaEnabled(actor_id=user.id, user_id=user.id, method="totp"))
             self.mail.mfa_changed(
                 uow, to=user.email, display_name=user.display_name, enabled=True, when=now
             )
@@ -186,7 +186,7 @@ class MfaService:
             )
             if confirmed:
                 now = datetime.now(UTC)
-                uow.publish(MfaDisabled(actor_id=str(user.id), user_id=user.id, method="totp"))
+                uow.publish(MfaDisabled(actor_id=user.id, user_id=user.id, method="totp"))
                 self.mail.mfa_changed(
                     uow, to=user.email, display_name=user.display_name, enabled=False, when=now
                 )
@@ -265,7 +265,7 @@ class MfaService:
             if method is None:
                 uow.publish(
                     LoginFailed(
-                        actor_id=str(user.id),
+                        actor_id=user.id,
                         user_id=user.id,
                         email=user.email,
                         reason="invalid_recovery_code" if not code else "invalid_otp",

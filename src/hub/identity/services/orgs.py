@@ -86,8 +86,8 @@ class OrganisationService:
                     role_id=roles[OWNER].id,
                 )
             )
-            org_id = str(organisation.id)
-            actor = str(principal.user_id)
+            org_id = organisation.id
+            actor = principal.user_id
             uow.publish(
                 OrganisationCreated(
                     actor_id=actor,
@@ -190,8 +190,8 @@ class OrganisationService:
                 if changed.first() is not None:
                     uow.publish(
                         OrganisationUpdated(
-                            actor_id=str(actor.user_id),
-                            organisation_id=str(organisation_id),
+                            actor_id=actor.user_id,
+                            organisation_id=organisation_id,
                             name=clean,
                         )
                     )

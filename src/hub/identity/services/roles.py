@@ -205,8 +205,8 @@ class RoleService:
                 await uow.session.flush()
                 uow.publish(
                     RoleCreated(
-                        actor_id=str(actor.user_id),
-                        organisation_id=str(organisation_id),
+                        actor_id=actor.user_id,
+                        organisation_id=organisation_id,
                         role_id=role.id,
                         name=clean,
                         permissions=keys,
@@ -255,8 +255,8 @@ class RoleService:
                     await uow.session.flush()
                     uow.publish(
                         RoleUpdated(
-                            actor_id=str(actor.user_id),
-                            organisation_id=str(organisation_id),
+                            actor_id=actor.user_id,
+                            organisation_id=organisation_id,
                             role_id=role.id,
                             name=role.name,
                             permissions=list(role.permissions),
@@ -291,8 +291,8 @@ class RoleService:
                 ) from None
             uow.publish(
                 RoleDeleted(
-                    actor_id=str(actor.user_id),
-                    organisation_id=str(organisation_id),
+                    actor_id=actor.user_id,
+                    organisation_id=organisation_id,
                     role_id=role.id,
                     name=role.name,
                 )

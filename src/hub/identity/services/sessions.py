@@ -97,7 +97,7 @@ class SessionService:
         uow.session.add(row)
         uow.publish(
             LoginSucceeded(
-                actor_id=str(user.id),
+                actor_id=user.id,
                 user_id=user.id,
                 session_id=session.id,
                 methods=methods,
@@ -150,9 +150,7 @@ class SessionService:
         ids = list((await uow.session.execute(stmt)).scalars())
         for sid in ids:
             uow.publish(
-                SessionRevoked(
-                    actor_id=str(user_id), user_id=user_id, session_id=sid, reason=reason
-                )
+                SessionRevoked(actor_id=user_id, user_id=user_id, session_id=sid, reason=reason)
             )
         return ids
 
