@@ -25,6 +25,7 @@ from hub.identity.services.accounts import AccountService
 from hub.identity.services.admin import AdminService
 from hub.identity.services.apikeys import ApiKeyService
 from hub.identity.services.auth import AuthService
+from hub.identity.services.email_tokens import EmailTokens
 from hub.identity.services.housekeeping import Housekeeping
 from hub.identity.services.invitations import InvitationService
 from hub.identity.services.keys import KeyRing
@@ -32,7 +33,10 @@ from hub.identity.services.mail import IdentityMail
 from hub.identity.services.members import MemberService
 from hub.identity.services.mfa import MfaService
 from hub.identity.services.orgs import OrganisationService
+from hub.identity.services.password_reset import PasswordService
 from hub.identity.services.passwords import PasswordHasher
+from hub.identity.services.profile import ProfileService
+from hub.identity.services.registration import RegistrationService
 from hub.identity.services.roles import RoleService
 from hub.identity.services.sessions import SessionService
 from hub.identity.services.signing import SigningKeys
@@ -56,7 +60,8 @@ def services(rt: ContextRuntime) -> dict[str, Any]:
     sessions = SessionService(store, settings, tokens, security.revocations)
     mfa = MfaService(store, settings, secrets, throttle, mail)
     auth = AuthService(store, settings, rt.redis, hasher, throttle, tokens, sessions, mfa)
-    accounts = AccountService(store, settings, secrets, hasher, throttle, mail, sessions, auth)
+    email_tokens = EmailTokens(store, settings, secrets, throttle)
+    accounts = AccountService(store, sessions)
     access = AccessService(store, rt.kernel.permissions)
     roles = RoleService(store, access)
     api_keys = ApiKeyService(store, settings, secrets, throttle, access)
@@ -64,6 +69,11 @@ def services(rt: ContextRuntime) -> dict[str, Any]:
     security.use_api_keys(api_keys.resolve)
     return {
         "accounts": accounts,
+        "registration": RegistrationService(store, settings, hasher, throttle, mail, email_tokens),
+        "profile": ProfileService(store, settings, mail, email_tokens),
+        "passwords": PasswordService(
+            store, settings, hasher, throttle, mail, sessions, auth, email_tokens
+        ),
         "auth": auth,
         "sessions": sessions,
         "mfa": mfa,

@@ -6,6 +6,7 @@ import click
 
 from hub.identity.services.accounts import AccountService
 from hub.identity.services.admin import AdminService
+from hub.identity.services.registration import RegistrationService
 from hub.identity.services.signing import SigningKeys
 from hub.kernel.commands import run_with_services
 
@@ -74,8 +75,8 @@ def _create_verified(
 ) -> None:
     from hub.kernel.errors import AppError
 
-    async def run(*, accounts: AccountService) -> str:
-        user_id = await accounts.create_verified_user(
+    async def run(*, registration: RegistrationService) -> str:
+        user_id = await registration.create_verified_user(
             email, password, display_name or email, platform_admin=platform_admin
         )
         return str(user_id)

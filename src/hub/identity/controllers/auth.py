@@ -29,8 +29,10 @@ from hub.identity.schemas import (
     TokenIn,
     TokensOut,
 )
-from hub.identity.services.accounts import AccountService
 from hub.identity.services.auth import AuthService, MfaChallenge
+from hub.identity.services.password_reset import PasswordService
+from hub.identity.services.profile import ProfileService
+from hub.identity.services.registration import RegistrationService
 from hub.kernel.security import Principal
 from hub.kernel.web import BEARER, ClientInfo, to_schema
 
@@ -46,9 +48,9 @@ RESET_REQUESTED = Accepted(
 )
 
 
-async def _forgot_in_background(accounts: AccountService, email: str) -> None:
+async def _forgot_in_background(passwords: PasswordService, email: str) -> None:
     try:
-        await accounts.forgot_password(email)
+        await passwords.forgot_password(email)
     except Exception:
         log.exception("password_reset_request_failed")
 
@@ -66,9 +68,9 @@ class AuthController(Controller):
         "(its owner is e-mailed instead).",
     )
     async def register(
-        self, data: JSONBody[RegisterIn], accounts: NamedDependency[AccountService]
+        self, data: JSONBody[RegisterIn], registration: NamedDependency[RegistrationService]
     ) -> Accepted:
-        await accounts.register(data.email, data.password, data.display_name)
+        await registration.register(data.email, data.password, data.display_name)
         return REGISTERED
 
     @post(
@@ -80,10 +82,10 @@ class AuthController(Controller):
     async def verify_email(
         self,
         data: JSONBody[TokenIn],
-        accounts: NamedDependency[AccountService],
+        registration: NamedDependency[RegistrationService],
         client_info: NamedDependency[ClientInfo],
     ) -> Done:
-        await accounts.verify_email(data.token, client_info)
+        await registration.verify_email(data.token, client_info)
         return Done(status="verified")
 
     @post(
@@ -180,14 +182,14 @@ class AuthController(Controller):
         summary="E-mail a reset link; the same answer whether or not the account exists",
     )
     async def forgot_password(
-        self, data: JSONBody[ForgotIn], accounts: NamedDependency[AccountService]
+        self, data: JSONBody[ForgotIn], passwords: NamedDependency[PasswordService]
     ) -> Response[Accepted]:
         # The lookup and the e-mail happen after the answer is sent, so neither the body
         # nor the timing tells whether the address has an account.
         return Response(
             RESET_REQUESTED,
             status_code=202,
-            background=BackgroundTask(_forgot_in_background, accounts, data.email),
+            background=BackgroundTask(_forgot_in_background, passwords, data.email),
         )
 
     @post(
@@ -199,10 +201,10 @@ class AuthController(Controller):
     async def reset_password(
         self,
         data: JSONBody[ResetIn],
-        accounts: NamedDependency[AccountService],
+        passwords: NamedDependency[PasswordService],
         client_info: NamedDependency[ClientInfo],
     ) -> Done:
-        await accounts.reset_password(data.token, data.new_password, client_info)
+        await passwords.reset_password(data.token, data.new_password, client_info)
         return Done(status="password_reset")
 
     @post(
@@ -217,10 +219,10 @@ class AuthController(Controller):
         self,
         data: JSONBody[ChangePasswordIn],
         principal: NamedDependency[Principal],
-        accounts: NamedDependency[AccountService],
+        passwords: NamedDependency[PasswordService],
         client_info: NamedDependency[ClientInfo],
     ) -> PasswordChangedOut:
-        ended = await accounts.change_password(
+        ended = await passwords.change_password(
             principal,
             data.current_password,
             data.new_password,
@@ -231,11 +233,11 @@ class AuthController(Controller):
 
     @get("/me", operation_id="getMe", summary="The caller's profile", security=BEARER)
     async def me(
-        self, token_principal: NamedDependency[Principal], accounts: NamedDependency[AccountService]
+        self, token_principal: NamedDependency[Principal], profile: NamedDependency[ProfileService]
     ) -> MeOut:
         # token_principal skips the Redis revocation lookup: profile() reads the session
         # row in the same query and refuses a revoked one.
-        return to_schema(await accounts.profile(token_principal), MeOut)
+        return to_schema(await profile.profile(token_principal), MeOut)
 
     @patch(
         "/me",
@@ -248,11 +250,11 @@ class AuthController(Controller):
         self,
         data: JSONBody[MePatch],
         principal: NamedDependency[Principal],
-        accounts: NamedDependency[AccountService],
+        profile: NamedDependency[ProfileService],
     ) -> MeOut:
-        profile = await accounts.update_profile(
+        updated = await profile.update_profile(
             principal,
             display_name=None if data.display_name is UNSET else data.display_name,
             email=None if data.email is UNSET else data.email,
         )
-        return to_schema(profile, MeOut)
+        return to_schema(updated, MeOut)

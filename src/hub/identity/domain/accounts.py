@@ -1,0 +1,39 @@
+"""Rules for what an account may be called and which password it may have."""
+
+from __future__ import annotations
+
+from hub.identity.domain.emails import is_valid_email, normalise_email
+from hub.identity.domain.passwords import password_problems
+from hub.kernel.errors import FieldError, Invalid
+
+MAX_DISPLAY_NAME = 120
+
+
+def _invalid(field: str, message: str) -> Invalid:
+    return Invalid(message, errors=[FieldError(field=field, message=message, source="body")])
+
+
+def clean_display_name(raw: str) -> str:
+    name = " ".join(raw.split())
+    if not name:
+        raise _invalid("displayName", "Enter a display name.")
+    if len(name) > MAX_DISPLAY_NAME:
+        raise _invalid("displayName", f"Use at most {MAX_DISPLAY_NAME} characters.")
+    return name
+
+
+def clean_email(raw: str) -> str:
+    email = normalise_email(raw)
+    if not is_valid_email(email):
+        raise _invalid("email", "Enter a valid e-mail address.")
+    return email
+
+
+def check_password_policy(password: str, *, field: str, email: str, display_name: str) -> None:
+    problems = password_problems(password, email=email, display_name=display_name)
+    if problems:
+        raise Invalid(
+            problems[0],
+            code="weak_password",
+            errors=[FieldError(field=field, message=p, source="body") for p in problems],
+        )

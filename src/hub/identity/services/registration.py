@@ -1,0 +1,146 @@
+"""Registration and address verification.
+
+Registering a taken address answers the same as a free one and e-mails the address's owner
+instead (with a reset link, so a squatter who registered someone else's address first
+cannot keep it)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from hub.identity.api import (
+    UserEmailVerified,
+    UserRegistered,
+)
+from hub.identity.domain.accounts import check_password_policy, clean_display_name, clean_email
+from hub.identity.models import User
+from hub.identity.repositories.users import user_by_email
+from hub.identity.services.email_tokens import (
+    CHANGE_EMAIL,
+    VERIFY_EMAIL,
+    EmailTokens,
+    invalid_email_token,
+)
+from hub.identity.services.mail import IdentityMail
+from hub.identity.services.passwords import PasswordHasher
+from hub.identity.services.throttle import Throttle
+from hub.kernel.errors import Conflict
+from hub.kernel.settings import Settings
+from hub.kernel.store import Store
+from hub.kernel.web import ClientInfo
+
+
+class RegistrationService:
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        hasher: PasswordHasher,
+        throttle: Throttle,
+        mail: IdentityMail,
+        tokens: EmailTokens,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.hasher = hasher
+        self.throttle = throttle
+        self.mail = mail
+        self.tokens = tokens
+
+    async def register(self, email_raw: str, password: str, display_name_raw: str) -> None:
+        email = clean_email(email_raw)
+        display_name = clean_display_name(display_name_raw)
+        check_password_policy(password, field="password", email=email, display_name=display_name)
+        # Hash before looking the address up: both outcomes pay for one argon2 hash.
+        password_hash = await self.hasher.hash(password)
+        existing = await user_by_email(self.store, email)
+        if existing is None:
+            try:
+                await self._create(email, display_name, password_hash)
+                return
+            except IntegrityError:  # registered concurrently: treat as taken
+                existing = await user_by_email(self.store, email)
+                if existing is None:
+                    raise
+        async with self.store.uow() as uow:
+            token = self.tokens.reset_token(uow, existing)
+            self.mail.account_exists(
+                uow, to=existing.email, display_name=existing.display_name, token=token
+            )
+            await uow.commit()
+
+    async def _create(self, email: str, display_name: str, password_hash: str) -> None:
+        async with self.store.uow() as uow:
+            user = User(email=email, display_name=display_name, password_hash=password_hash)
+            uow.session.add(user)
+            await uow.session.flush()
+            token = self.tokens.issue(
+                uow,
+                user,
+                VERIFY_EMAIL,
+                email=email,
+                ttl_seconds=self.settings.email_verification_ttl_seconds,
+            )
+            self.mail.verify_email(uow, to=email, display_name=display_name, token=token)
+            uow.publish(
+                UserRegistered(
+                    actor_id=user.id, user_id=user.id, email=email, display_name=display_name
+                )
+            )
+            await uow.commit()
+
+    async def verify_email(self, raw: str, client: ClientInfo) -> None:
+        attempt = await self.tokens.throttled_use(client)
+        async with self.store.uow() as uow:
+            token = await self.tokens.consume(uow, raw, (VERIFY_EMAIL, CHANGE_EMAIL))
+            user = await uow.session.get(User, token.user_id, with_for_update=True)
+            if user is None:
+                raise invalid_email_token()
+            if token.purpose == CHANGE_EMAIL:
+                taken = await uow.session.scalar(
+                    select(User.id).where(User.email == token.email, User.id != user.id)
+                )
+                if taken is not None:
+                    raise Conflict(
+                        "That address now belongs to another account.", code="email_taken"
+                    )
+                user.email = token.email
+            elif user.email != token.email:
+                raise invalid_email_token()
+            user.email_verified_at = user.email_verified_at or datetime.now(UTC)
+            if token.purpose == CHANGE_EMAIL:
+                user.email_verified_at = datetime.now(UTC)
+            uow.publish(UserEmailVerified(actor_id=user.id, user_id=user.id, email=user.email))
+            await uow.commit()
+        await self.throttle.succeeded(attempt)
+
+    async def create_verified_user(
+        self, email_raw: str, password: str, display_name_raw: str, *, platform_admin: bool
+    ) -> uuid.UUID:
+        """An operator's shortcut (``hub users create``): no e-mail round trip."""
+        email = clean_email(email_raw)
+        display_name = clean_display_name(display_name_raw)
+        check_password_policy(password, field="password", email=email, display_name=display_name)
+        password_hash = await self.hasher.hash(password)
+        now = datetime.now(UTC)
+        async with self.store.uow() as uow:
+            taken = await uow.session.scalar(select(User.id).where(User.email == email))
+            if taken is not None:
+                raise Conflict("An account already uses this address.", code="email_taken")
+            user = User(
+                email=email,
+                display_name=display_name,
+                password_hash=password_hash,
+                email_verified_at=now,
+                is_platform_admin=platform_admin,
+            )
+            uow.session.add(user)
+            await uow.session.flush()
+            uow.publish(UserRegistered(user_id=user.id, email=email, display_name=display_name))
+            uow.publish(UserEmailVerified(user_id=user.id, email=email))
+            await uow.commit()
+        return user.id
