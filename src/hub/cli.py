@@ -10,8 +10,9 @@ from typing import Any
 
 import click
 
+from hub.devservers import EmbeddedPostgres, EmbeddedRedis, EmbeddedServerError, live_servers
 from hub.kernel import migrations
-from hub.kernel.servers import live_servers
+from hub.kernel.servers import ServerAccess
 from hub.kernel.settings import Settings, SettingsError, load_settings
 
 
@@ -26,9 +27,7 @@ def _settings() -> Settings:
 
 @contextlib.contextmanager
 def servers(settings: Settings, *, keep_running: bool = False) -> Iterator[Settings]:
-    """:func:`hub.kernel.servers.live_servers` with its failures shown as CLI errors."""
-    from hub.kernel.embedded import EmbeddedServerError
-
+    """:func:`hub.devservers.live_servers` with its failures shown as CLI errors."""
     try:
         with live_servers(settings, keep_running=keep_running) as live:
             yield live
@@ -49,8 +48,13 @@ def _migrate(settings: Settings) -> None:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """Hub: identity, content, communication and workflow behind one REST API."""
+    # The contexts' own commands (hub users, hub keys) open their servers through
+    # hub.kernel.servers.command_servers, which finds this on the click context.
+    if ctx.find_object(ServerAccess) is None:
+        ctx.obj = ServerAccess(open=servers)
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:
@@ -235,8 +239,6 @@ def embedded_start() -> None:
 @embedded.command("stop")
 def embedded_stop() -> None:
     """Stop the embedded servers (also ones orphaned by a killed run)."""
-    from hub.kernel.embedded import EmbeddedPostgres, EmbeddedRedis
-
     data_dir = _settings().data_dir.resolve()
     EmbeddedRedis(data_dir).stop()
     EmbeddedPostgres(data_dir).stop()

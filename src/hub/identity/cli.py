@@ -10,7 +10,7 @@ import click
 
 from hub.identity.services.container import Identity
 from hub.kernel.runtime import Kernel
-from hub.kernel.servers import live_servers
+from hub.kernel.servers import command_servers
 from hub.kernel.settings import SettingsError, load_settings
 
 
@@ -22,8 +22,8 @@ async def _identity() -> AsyncIterator[Identity]:
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None
     # Embedded servers of HUB_DATA_DIR when no URLs are set: shared with a running
-    # `hub run`, else started for this command and stopped after it.
-    with live_servers(settings) as live:
+    # `hub run`, else started for this command and stopped after it; schema at head.
+    with command_servers(settings) as live:
         assert live.database_url is not None
         assert live.redis_url is not None
         kernel = Kernel(settings=live, database_url=live.database_url, redis_url=live.redis_url)

@@ -1,75 +1,38 @@
-"""The database and Redis a ``hub`` process talks to: configured, or embedded.
+"""How a ``hub`` subcommand reaches PostgreSQL and Redis without knowing who provides them.
 
-Used by every command-line entry point (``hub run``, ``hub db …``, ``hub keys …``) so
-they agree on who owns the embedded servers and when they stop.
+The servers a command talks to are either configured (``HUB_DATABASE_URL`` /
+``HUB_REDIS_URL``) or the development servers of ``hub.devservers``, which only the
+composition root may import. So the ``hub`` command (``hub.cli``) puts a
+:class:`ServerAccess` on click's context object, and a context's own commands (``hub
+users …``, ``hub keys …``) open their servers through :func:`command_servers`: the same
+servers and the same ownership rule as every other ``hub`` command.
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import os
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 
-import msgspec
+import click
 
 from hub.kernel.settings import Settings
 
 
-@contextlib.contextmanager
-def ownership(data_dir: Path) -> Iterator[bool]:
-    """Whether this process owns the embedded servers of ``data_dir``.
+@dataclass(frozen=True, slots=True)
+class ServerAccess:
+    """Opens live servers for a command: yields settings whose URLs are set."""
 
-    The owner holds an exclusive ``flock`` for its lifetime; the kernel drops it when the
-    process dies, even by SIGKILL. So a new ``hub run`` adopts (and will stop) servers
-    orphaned by a killed run, while a ``hub db …`` next to a live ``hub run`` reuses its
-    servers and leaves them running.
-    """
-    data_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(data_dir / ".owner.lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
+    open: Callable[[Settings], AbstractContextManager[Settings]]
 
 
-@contextlib.contextmanager
-def live_servers(settings: Settings, *, keep_running: bool = False) -> Iterator[Settings]:
-    """Yield settings whose URLs point at real servers, starting embedded ones when unset.
-
-    Embedded servers are stopped on exit when this process owns them (see
-    :func:`ownership`) unless ``keep_running``. Raises
-    :class:`hub.kernel.embedded.EmbeddedServerError` when one cannot start.
-    """
-    if not (settings.uses_embedded_postgres or settings.uses_embedded_redis):
-        yield settings
-        return
-    from hub.kernel.embedded import EmbeddedPostgres, EmbeddedRedis
-
-    data_dir = settings.data_dir.resolve()
-    with ownership(data_dir) as owner:
-        started: list[EmbeddedPostgres | EmbeddedRedis] = []
-        updates: dict[str, object] = {}
-        try:
-            if settings.uses_embedded_postgres:
-                pg = EmbeddedPostgres(data_dir)
-                started.append(pg)
-                updates["database_url"] = pg.start()
-            if settings.uses_embedded_redis:
-                rd = EmbeddedRedis(data_dir)
-                started.append(rd)
-                updates["redis_url"] = rd.start()
-            yield msgspec.structs.replace(settings, **updates)
-        finally:
-            if owner and not keep_running:
-                for server in reversed(started):
-                    server.stop()
+def command_servers(settings: Settings) -> AbstractContextManager[Settings]:
+    """Live servers for the running ``hub`` subcommand (see :class:`ServerAccess`)."""
+    ctx = click.get_current_context(silent=True)
+    access = ctx.find_object(ServerAccess) if ctx is not None else None
+    if access is None:
+        raise RuntimeError(
+            "command_servers() needs the `hub` command's ServerAccess on the click context: "
+            "invoke the command through hub.cli.main"
+        )
+    return access.open(settings)

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from hub.identity.cli import users
+from hub.cli import main as hub_cli
 from hub.kernel.settings import Settings
 from tests.integration.identity.support import (
     API,
@@ -35,7 +35,8 @@ def _cli(settings: Settings, *args: str) -> str:
         "HUB_PASSWORD_HASH_MEMORY_KIB": "1024",
         "HUB_PASSWORD_HASH_TIME_COST": "1",
     }
-    result = CliRunner().invoke(users, list(args), env=env)
+    # through the `hub` command, which provides the servers (hub.kernel.servers)
+    result = CliRunner().invoke(hub_cli, ["users", *args], env=env)
     assert result.exit_code == 0, result.output
     return result.output
 

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from hub.cli import main as hub_cli
 from hub.identity.cli import keys, users
 from hub.kernel.settings import Settings
 from tests.integration.identity.support import API, PASSWORD, bearer, login, signed_in
@@ -38,7 +39,8 @@ def _cli(settings: Settings, *args: str, group: click.Group = keys, ok: bool = T
         "HUB_PASSWORD_HASH_MEMORY_KIB": "1024",
         "HUB_PASSWORD_HASH_TIME_COST": "1",
     }
-    result = CliRunner().invoke(group, list(args), env=env)
+    # through the `hub` command, which provides the servers (hub.kernel.servers)
+    result = CliRunner().invoke(hub_cli, [str(group.name), *args], env=env)
     assert (result.exit_code == 0) is ok, result.output
     return result.output
 
