@@ -170,11 +170,12 @@ def db_upgrade(only: str | None, revision: str) -> None:
         click.echo("upgraded: " + ", ".join(names))
 
 
-@db.command("downgrade")
+# ignore_unknown_options: a relative REVISION such as -1 is an argument, not an option.
+@db.command("downgrade", context_settings={"ignore_unknown_options": True})
 @click.argument("context")
 @click.argument("revision")
 def db_downgrade(context: str, revision: str) -> None:
-    """Downgrade one CONTEXT to REVISION (e.g. -1, base)."""
+    """Downgrade one CONTEXT to REVISION (e.g. -1, base): `hub db downgrade workflow -1`."""
     if context not in _context_names():
         raise click.BadParameter(f"unknown context {context!r}")
     with servers(_settings()) as live:

@@ -8,11 +8,14 @@ from collections.abc import Iterator
 
 import asyncpg
 import pytest
+from alembic.script import ScriptDirectory
+from click.testing import CliRunner, Result
 from sqlalchemy import Column, Integer, Table
 from sqlalchemy.engine import make_url
 from uuid_utils.compat import uuid7
 
 from hub.app import context_modules
+from hub.cli import main as hub_cli
 from hub.identity.models import Base as IdentityBase
 from hub.kernel import migrations
 
@@ -71,6 +74,32 @@ def test_downgrade_one_context_leaves_the_others(scratch_url: str) -> None:
     assert migrations.current("workflow", scratch_url, root) == head
     # upgrading an up-to-date database is a no-op
     migrations.upgrade(CONTEXTS, scratch_url, root)
+
+
+def _hub(database_url: str, redis_url: str, *args: str) -> Result:
+    env = {"HUB_DATABASE_URL": database_url, "HUB_REDIS_URL": redis_url, "HUB_ENV": "test"}
+    return CliRunner().invoke(hub_cli, list(args), env=env)
+
+
+def _down_revision(context: str, revision: str) -> str | None:
+    cfg = migrations.alembic_config(context, "postgresql://", migrations.migrations_root())
+    down = ScriptDirectory.from_config(cfg).get_revision(revision).down_revision
+    assert down is None or isinstance(down, str)
+    return down
+
+
+def test_hub_db_downgrade_takes_a_relative_revision(scratch_url: str, redis_url: str) -> None:
+    root = migrations.migrations_root()
+    migrations.upgrade(CONTEXTS, scratch_url, root)
+    head = migrations.current("identity", scratch_url, root)
+    assert head is not None
+    previous = _down_revision("identity", head)
+    assert previous is not None  # identity has more than one revision
+
+    result = _hub(scratch_url, redis_url, "db", "downgrade", "identity", "-1")
+    assert result.exit_code == 0, result.output
+    assert migrations.current("identity", scratch_url, root) == previous
+    assert migrations.current("workflow", scratch_url, root) is not None
 
 
 def test_check_fails_when_models_and_migrations_drift(database_url: str) -> None:
