@@ -161,12 +161,34 @@ def db() -> None:
 @click.option("--context", "only", default=None, help="Only this context.")
 @click.option("--revision", default="head", show_default=True)
 def db_upgrade(only: str | None, revision: str) -> None:
-    """Upgrade every context (dependency order) or one."""
+    """Upgrade every context (dependency order) or one.
+
+    A revision id applies to the context whose history holds it. A --revision the
+    database is already past is refused (exit 1): upgrading cannot go back, `hub db
+    downgrade` does.
+    """
+    from alembic.util.exc import CommandError
+
+    if only is not None and only not in _context_names():
+        raise click.BadParameter(f"unknown context {only!r}", param_hint="--context")
     with servers(_settings()) as live:
         assert live.database_url is not None
         root = migrations.migrations_root(live.migrations_dir)
         names = [only] if only else _context_names()
-        migrations.upgrade(names, live.database_url, root, revision)
+        if only is None:
+            # a revision id belongs to one context's history: upgrade that context only
+            names = [n for n in names if migrations.knows(n, root, revision)] or names
+        for name in names:
+            at = migrations.past(name, live.database_url, root, revision)
+            if at is not None:
+                raise click.ClickException(
+                    f"{name} is already at {at}, past {revision}: nothing to upgrade "
+                    f"(to go back, run `hub db downgrade {name} {revision}`)"
+                )
+        try:
+            migrations.upgrade(names, live.database_url, root, revision)
+        except CommandError as exc:
+            raise click.ClickException(str(exc)) from None
         click.echo("upgraded: " + ", ".join(names))
 
 

@@ -102,6 +102,43 @@ def test_hub_db_downgrade_takes_a_relative_revision(scratch_url: str, redis_url:
     assert migrations.current("workflow", scratch_url, root) is not None
 
 
+def test_hub_db_upgrade_refuses_a_revision_already_passed(
+    scratch_url: str, redis_url: str
+) -> None:
+    root = migrations.migrations_root()
+    migrations.upgrade(CONTEXTS, scratch_url, root)
+    head = migrations.current("identity", scratch_url, root)
+    assert head is not None
+    older = _down_revision("identity", head)
+    assert older is not None
+
+    for extra in ([], ["--context", "identity"]):
+        result = _hub(scratch_url, redis_url, "db", "upgrade", "--revision", older, *extra)
+        assert result.exit_code == 1, result.output
+        assert f"identity is already at {head}, past {older}" in result.output
+        assert "hub db downgrade identity" in result.output
+        assert "upgraded" not in result.output
+    assert migrations.current("identity", scratch_url, root) == head
+
+
+def test_hub_db_upgrade_to_a_revision_id_upgrades_its_context_only(
+    scratch_url: str, redis_url: str
+) -> None:
+    root = migrations.migrations_root()
+    migrations.upgrade(CONTEXTS, scratch_url, root)
+    head = migrations.current("identity", scratch_url, root)
+    assert head is not None
+    middle = _down_revision("identity", head)
+    assert middle is not None
+    migrations.downgrade("identity", scratch_url, root, "base")
+
+    result = _hub(scratch_url, redis_url, "db", "upgrade", "--revision", middle)
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "upgraded: identity"
+    assert migrations.current("identity", scratch_url, root) == middle
+    assert migrations.current("workflow", scratch_url, root) is not None
+
+
 def test_check_fails_when_models_and_migrations_drift(database_url: str) -> None:
     root = migrations.migrations_root()
     migrations.check(CONTEXTS, database_url, root)
