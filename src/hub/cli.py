@@ -6,14 +6,19 @@ import contextlib
 import signal
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import click
 
 from hub.devservers import EmbeddedPostgres, EmbeddedRedis, EmbeddedServerError, live_servers
+from hub.devservers.process import file_lock
 from hub.kernel import migrations
 from hub.kernel.servers import ServerAccess
 from hub.kernel.settings import Settings, SettingsError, load_settings
+
+#: How long a command waits for another one migrating the same embedded database.
+MIGRATE_LOCK_TIMEOUT_S = 300.0
 
 
 def _settings() -> Settings:
@@ -26,13 +31,31 @@ def _settings() -> Settings:
 
 
 @contextlib.contextmanager
-def servers(settings: Settings, *, keep_running: bool = False) -> Iterator[Settings]:
-    """:func:`hub.devservers.live_servers` with its failures shown as CLI errors."""
+def servers(
+    settings: Settings, *, keep_running: bool = False, schema: bool = False
+) -> Iterator[Settings]:
+    """:func:`hub.devservers.live_servers` with its failures shown as CLI errors.
+
+    ``schema``: the command uses the tables, so the schema must be at head first. The
+    embedded database is migrated (as ``hub run`` does); a configured one is only
+    checked, and a schema that is behind stops the command with one line naming
+    ``hub db upgrade`` instead of a traceback from the first missing table.
+    """
     try:
         with live_servers(settings, keep_running=keep_running) as live:
+            if schema:
+                # in a thread of its own: alembic calls asyncio.run, which a command already
+                # inside asyncio.run (hub users …, via command_servers) could not
+                with ThreadPoolExecutor(max_workers=1) as pool:
+                    embedded = settings.uses_embedded_postgres
+                    pool.submit(_ready_schema, live, embedded=embedded).result()
             yield live
     except EmbeddedServerError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+def _schema_servers(settings: Settings) -> contextlib.AbstractContextManager[Settings]:
+    return servers(settings, schema=True)
 
 
 def _context_names() -> list[str]:
@@ -41,10 +64,32 @@ def _context_names() -> list[str]:
     return [m.name for m in context_modules()]
 
 
-def _migrate(settings: Settings) -> None:
+def _migrate(settings: Settings, *, embedded: bool) -> None:
+    """Upgrade every context to head. On the embedded database, one command at a time:
+    ``hub run`` and a ``hub users …`` started beside it on a fresh data directory would
+    otherwise both create the same tables."""
     assert settings.database_url is not None
     root = migrations.migrations_root(settings.migrations_dir)
-    migrations.upgrade(_context_names(), settings.database_url, root)
+    if not embedded:
+        migrations.upgrade(_context_names(), settings.database_url, root)
+        return
+    lock = settings.data_dir.resolve() / ".migrate.lock"
+    with file_lock(lock, MIGRATE_LOCK_TIMEOUT_S):
+        migrations.upgrade(_context_names(), settings.database_url, root)
+
+
+def _ready_schema(live: Settings, *, embedded: bool) -> None:
+    if embedded:
+        _migrate(live, embedded=True)
+        return
+    assert live.database_url is not None
+    root = migrations.migrations_root(live.migrations_dir)
+    behind = migrations.pending(_context_names(), live.database_url, root)
+    if behind:
+        raise click.ClickException(
+            f"the database schema is behind this hub ({'; '.join(behind)}): "
+            "run `hub db upgrade` first"
+        )
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -54,7 +99,7 @@ def main(ctx: click.Context) -> None:
     # The contexts' own commands (hub users, hub keys) open their servers through
     # hub.kernel.servers.command_servers, which finds this on the click context.
     if ctx.find_object(ServerAccess) is None:
-        ctx.obj = ServerAccess(open=servers)
+        ctx.obj = ServerAccess(open=_schema_servers)
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:
@@ -87,7 +132,7 @@ def run(host: str, port: int, worker: bool, migrate: bool) -> None:
     configure_logging(settings.log_level, settings.log_format)
     with servers(settings) as live:
         if migrate:
-            _migrate(live)
+            _migrate(live, embedded=settings.uses_embedded_postgres)
         app = create_app(live, configure_logs=False)
         in_process = None
         if worker:
@@ -140,7 +185,7 @@ def worker(processes: int | None, threads: int | None, relay: bool, scheduler: b
 
     settings = _settings()
     configure_logging(settings.log_level, settings.log_format)
-    with servers(settings) as live:
+    with servers(settings, schema=True) as live:
         code = run_workers(
             live,
             context_modules(),
@@ -339,7 +384,7 @@ def jobs_stats() -> None:
     from hub.kernel.queue import close_broker
     from hub.kernel.relay import OutboxStatus, outbox_status
 
-    with servers(_settings()) as live:
+    with servers(_settings(), schema=True) as live:
         assert live.database_url is not None
         broker = _broker(live)
         try:

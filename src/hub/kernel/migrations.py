@@ -3,8 +3,9 @@
 ``migrations/<context>/env.py`` calls :func:`run_env`; the CLI calls :func:`upgrade`,
 :func:`downgrade`, :func:`current` and :func:`check` per context (upgrade in dependency
 order); :func:`knows` and :func:`past` let it aim a revision id at its context and refuse
-a target already passed instead of silently doing nothing. Alembic runs synchronously, so
-async callers run these in a thread.
+a target already passed instead of silently doing nothing; :func:`pending` lets a command
+that needs the tables name ``hub db upgrade`` instead of failing on the first missing one.
+Alembic runs synchronously, so async callers run these in a thread.
 """
 
 from __future__ import annotations
@@ -129,6 +130,27 @@ def current(context: str, database_url: str, root: Path) -> str | None:
             await engine.dispose()
 
     return asyncio.run(read())
+
+
+def pending(contexts: Sequence[str], database_url: str, root: Path) -> list[str]:
+    """Contexts whose database is behind their scripts, as ``"<context> not migrated"`` or
+    ``"<context> at <rev>, head <head>"``; empty when every schema is up to date.
+
+    A revision the scripts do not know (a database migrated by a newer release) does not
+    count as behind: that is a deployment order question, not a missing schema.
+    """
+    behind: list[str] = []
+    for context in contexts:
+        script = _script(context, root)
+        at = current(context, database_url, root)
+        tops = tuple(script.get_heads())
+        if at in tops:
+            continue
+        if at is not None and not _known(script, at):
+            continue
+        heads = ", ".join(tops)
+        behind.append(f"{context} at {at}, head {heads}" if at else f"{context} not migrated")
+    return behind
 
 
 def knows(context: str, root: Path, revision: str) -> bool:

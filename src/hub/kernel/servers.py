@@ -5,7 +5,7 @@ The servers a command talks to are either configured (``HUB_DATABASE_URL`` /
 composition root may import. So the ``hub`` command (``hub.cli``) puts a
 :class:`ServerAccess` on click's context object, and a context's own commands (``hub
 users …``, ``hub keys …``) open their servers through :func:`command_servers`: the same
-servers and the same ownership rule as every other ``hub`` command.
+servers, the same ownership rule and the same schema check as every other ``hub`` command.
 """
 
 from __future__ import annotations
@@ -21,7 +21,12 @@ from hub.kernel.settings import Settings
 
 @dataclass(frozen=True, slots=True)
 class ServerAccess:
-    """Opens live servers for a command: yields settings whose URLs are set."""
+    """Opens live servers for a command: yields settings whose URLs are set.
+
+    ``open`` also makes sure the database schema is at head (it migrates the embedded
+    database, and refuses with a one-line message naming ``hub db upgrade`` when a
+    configured one is behind), so the command can use every table.
+    """
 
     open: Callable[[Settings], AbstractContextManager[Settings]]
 

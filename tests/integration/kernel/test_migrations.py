@@ -102,9 +102,7 @@ def test_hub_db_downgrade_takes_a_relative_revision(scratch_url: str, redis_url:
     assert migrations.current("workflow", scratch_url, root) is not None
 
 
-def test_hub_db_upgrade_refuses_a_revision_already_passed(
-    scratch_url: str, redis_url: str
-) -> None:
+def test_hub_db_upgrade_refuses_a_revision_already_passed(scratch_url: str, redis_url: str) -> None:
     root = migrations.migrations_root()
     migrations.upgrade(CONTEXTS, scratch_url, root)
     head = migrations.current("identity", scratch_url, root)
@@ -137,6 +135,38 @@ def test_hub_db_upgrade_to_a_revision_id_upgrades_its_context_only(
     assert result.output.strip() == "upgraded: identity"
     assert migrations.current("identity", scratch_url, root) == middle
     assert migrations.current("workflow", scratch_url, root) is not None
+
+
+def test_commands_needing_the_schema_name_hub_db_upgrade_on_an_unmigrated_database(
+    scratch_url: str, redis_url: str
+) -> None:
+    """Against configured servers the CLI never migrates on its own: one line, exit 1."""
+    password = {"HUB_NEW_USER_PASSWORD": "a long enough passphrase"}
+    env = {"HUB_DATABASE_URL": scratch_url, "HUB_REDIS_URL": redis_url, "HUB_ENV": "test"}
+    for args in (["users", "create-admin", "root@example.com"], ["jobs", "stats"]):
+        result = CliRunner().invoke(hub_cli, args, env={**env, **password})
+        assert result.exit_code == 1, result.output
+        lines = result.output.strip().splitlines()
+        assert len(lines) == 1, result.output
+        assert "run `hub db upgrade` first" in lines[0]
+        assert "identity not migrated" in lines[0]
+        assert "workflow not migrated" in lines[0]
+    assert migrations.current("identity", scratch_url, migrations.migrations_root()) is None
+
+    root = migrations.migrations_root()
+    migrations.upgrade(["identity"], scratch_url, root)
+    migrations.downgrade("identity", scratch_url, root, "-1")
+    at = migrations.current("identity", scratch_url, root)
+    result = CliRunner().invoke(hub_cli, ["keys", "list"], env=env)
+    assert result.exit_code == 1, result.output
+    assert f"identity at {at}, head " in result.output
+    assert "content not migrated" in result.output
+
+    migrations.upgrade(CONTEXTS, scratch_url, root)
+    result = CliRunner().invoke(
+        hub_cli, ["users", "create-admin", "root@example.com"], env={**env, **password}
+    )
+    assert result.exit_code == 0, result.output
 
 
 def test_check_fails_when_models_and_migrations_drift(database_url: str) -> None:
