@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from hub.devservers import EmbeddedPostgres, EmbeddedRedis, EmbeddedServerError, live_servers
+from hub.devservers import EmbeddedServerError, live_servers, stop_servers
 from hub.devservers.process import file_lock
 from hub.kernel import migrations
 from hub.kernel.servers import ServerAccess
@@ -306,11 +306,16 @@ def embedded_start() -> None:
 
 @embedded.command("stop")
 def embedded_stop() -> None:
-    """Stop the embedded servers (also ones orphaned by a killed run)."""
+    """Stop the embedded servers (also ones orphaned by a killed run).
+
+    Refused (exit 1) while a `hub run` owns them: it is using them and stops them itself.
+    """
     data_dir = _settings().data_dir.resolve()
-    EmbeddedRedis(data_dir).stop()
-    EmbeddedPostgres(data_dir).stop()
-    click.echo("stopped")
+    try:
+        stopped = stop_servers(data_dir)
+    except EmbeddedServerError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo("stopped" if stopped else f"nothing to stop: no data directory {data_dir}")
 
 
 @main.group()

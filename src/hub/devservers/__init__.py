@@ -18,7 +18,7 @@ import-linter contract); only the composition root (``hub.cli``, ``hub.app``,
 ``hub.worker``) and the tests use it.
 """
 
-from hub.devservers.owner import live_servers, ownership
+from hub.devservers.owner import ServersInUse, live_servers, owner_pid, ownership, stop_servers
 from hub.devservers.postgres import EmbeddedPostgres
 from hub.devservers.process import EmbeddedServerError
 from hub.devservers.redis import EmbeddedRedis
@@ -27,6 +27,9 @@ __all__ = [
     "EmbeddedPostgres",
     "EmbeddedRedis",
     "EmbeddedServerError",
+    "ServersInUse",
     "live_servers",
+    "owner_pid",
     "ownership",
+    "stop_servers",
 ]

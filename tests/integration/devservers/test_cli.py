@@ -1,15 +1,18 @@
 """The `hub` commands on the embedded servers: a fresh data directory is migrated before a
-command uses the tables."""
+command uses the tables, and `hub embedded stop` leaves the servers of a live owner alone."""
 
 from __future__ import annotations
 
 import asyncio
 import shutil
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
+import psutil
 import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy.engine import make_url
@@ -64,3 +67,57 @@ async def test_create_admin_on_a_fresh_data_directory_migrates_first(data_dir: P
     assert EmbeddedPostgres(data_dir).pid is None
     assert EmbeddedRedis(data_dir).pid is None
     assert await _emails(data_dir) == ["root@example.com"]
+
+
+def _hold_ownership(data_dir: Path) -> subprocess.Popen[str]:
+    """Another process holding the owner lock, as a running `hub run` does."""
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from hub.devservers import ownership\n"
+        "with ownership(Path(sys.argv[1])) as owner:\n"
+        "    print('owner' if owner else 'not owner', flush=True)\n"
+        "    sys.stdin.read()\n"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", script, str(data_dir)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None
+    assert holder.stdout.readline().strip() == "owner"
+    return holder
+
+
+def test_embedded_stop_refuses_while_an_owner_holds_the_servers(data_dir: Path) -> None:
+    redis_server = EmbeddedRedis(data_dir)
+    redis_server.start()
+    redis_pid = redis_server.pid
+    assert redis_pid is not None
+    holder = _hold_ownership(data_dir)
+    try:
+        refused = _hub(data_dir, "embedded", "stop")
+        assert refused.exit_code == 1, refused.output
+        assert f"in use by process {holder.pid}" in refused.output
+        assert "stop it first" in refused.output
+        assert redis_server.pid == redis_pid  # still serving the owner
+        assert psutil.pid_exists(redis_pid)
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        holder.wait(timeout=30)
+
+    # the owner is gone (a killed `hub run` leaves orphans): now stop may end them
+    stopped = _hub(data_dir, "embedded", "stop")
+    assert stopped.exit_code == 0, stopped.output
+    assert stopped.output.strip() == "stopped"
+    assert redis_server.pid is None
+
+
+def test_embedded_stop_without_a_data_directory_creates_nothing(tmp_path: Path) -> None:
+    missing = tmp_path / "never-used"
+    result = _hub(missing, "embedded", "stop")
+    assert result.exit_code == 0, result.output
+    assert "nothing to stop" in result.output
+    assert not missing.exists()
