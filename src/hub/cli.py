@@ -374,6 +374,10 @@ def jobs_retry(ids: tuple[str, ...], retry_all: bool) -> None:
             close_broker(broker)
     for d in retried:
         click.echo(f"requeued {d.message_id}  {d.queue}/{d.actor}")
+    if not retried and retry_all:
+        # an empty dead-letter queue is the good case, not an error
+        click.echo("no failed jobs: nothing to retry")
+        return
     if not retried:
         raise click.ClickException("no matching failed job")
     click.echo(f"{len(retried)} job(s) requeued")
