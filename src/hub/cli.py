@@ -425,16 +425,26 @@ def mail() -> None:
 @mail.command("list")
 @click.option("--to", default=None, help="Only mail to this address.")
 def mail_list(to: str | None) -> None:
-    """List stored mail, oldest first."""
+    """List stored mail, oldest first, each with the links in its text.
+
+    When nothing matches, the reason goes to stderr (stdout stays empty for scripts).
+    """
     from hub.kernel.mail import Mailbox, mailbox_dir
 
-    settings = _settings()
-    mails = Mailbox(mailbox_dir(settings)).list(to=to)
+    directory = mailbox_dir(_settings())
+    box = Mailbox(directory)
+    mails = box.list(to=to)
     if not mails:
-        click.echo(f"no mail in {mailbox_dir(settings)}")
+        others = len(box.list()) if to is not None else 0
+        if others:
+            click.echo(f"no mail to {to} ({others} other message(s) in {directory})", err=True)
+        else:
+            click.echo(f"no mail in {directory}", err=True)
         return
     for m in mails:
         click.echo(f"{m.id}  {m.sent_at:%Y-%m-%d %H:%M:%S}Z  {', '.join(m.to)}  {m.subject}")
+        for link in m.links():
+            click.echo(f"    {link}")
 
 
 @mail.command("show")
