@@ -69,7 +69,7 @@ def database_url(tmp_root: Path) -> Iterator[str]:
         asyncio.run(create())
         url = make_url(external).set(database=name).render_as_string(hide_password=False)
     else:
-        from hub.kernel.embedded import EmbeddedPostgres
+        from hub.devservers import EmbeddedPostgres
 
         server = EmbeddedPostgres(tmp_root / "data", database="hub_test")
         (tmp_root / "data").mkdir(exist_ok=True)
@@ -98,7 +98,7 @@ def redis_url(tmp_root: Path) -> Iterator[str]:
     if external:
         yield external
         return
-    from hub.kernel.embedded import EmbeddedRedis
+    from hub.devservers import EmbeddedRedis
 
     (tmp_root / "data").mkdir(exist_ok=True)
     server = EmbeddedRedis(tmp_root / "data")

@@ -6,16 +6,21 @@ import contextlib
 import signal
 import sys
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import click
 
+from hub.devservers import EmbeddedServerError, live_servers, stop_servers
+from hub.devservers.process import file_lock
 from hub.kernel import migrations
 from hub.kernel.commands import CommandServices
 from hub.kernel.runtime import Kernel
-from hub.kernel.servers import live_servers
 from hub.kernel.settings import Settings, SettingsError, load_settings
 from hub.kernel.wiring import assemble
+
+#: How long a command waits for another one migrating the same embedded database.
+MIGRATE_LOCK_TIMEOUT_S = 300.0
 
 
 def _settings() -> Settings:
@@ -28,12 +33,24 @@ def _settings() -> Settings:
 
 
 @contextlib.contextmanager
-def servers(settings: Settings, *, keep_running: bool = False) -> Iterator[Settings]:
-    """:func:`hub.kernel.servers.live_servers` with its failures shown as CLI errors."""
-    from hub.kernel.embedded import EmbeddedServerError
+def servers(
+    settings: Settings, *, keep_running: bool = False, schema: bool = False
+) -> Iterator[Settings]:
+    """:func:`hub.devservers.live_servers` with its failures shown as CLI errors.
 
+    ``schema``: the command uses the tables, so the schema must be at head first. The
+    embedded database is migrated (as ``hub run`` does); a configured one is only
+    checked, and a schema that is behind stops the command with one line naming
+    ``hub db upgrade`` instead of a traceback from the first missing table.
+    """
     try:
         with live_servers(settings, keep_running=keep_running) as live:
+            if schema:
+                # in a thread of its own: alembic calls asyncio.run, which a command already
+                # inside asyncio.run (hub users …, via run_with_services) could not
+                with ThreadPoolExecutor(max_workers=1) as pool:
+                    embedded = settings.uses_embedded_postgres
+                    pool.submit(_ready_schema, live, embedded=embedded).result()
             yield live
     except EmbeddedServerError as exc:
         raise click.ClickException(str(exc)) from None
@@ -45,10 +62,32 @@ def _context_names() -> list[str]:
     return [m.name for m in context_modules()]
 
 
-def _migrate(settings: Settings) -> None:
+def _migrate(settings: Settings, *, embedded: bool) -> None:
+    """Upgrade every context to head. On the embedded database, one command at a time:
+    ``hub run`` and a ``hub users …`` started beside it on a fresh data directory would
+    otherwise both create the same tables."""
     assert settings.database_url is not None
     root = migrations.migrations_root(settings.migrations_dir)
-    migrations.upgrade(_context_names(), settings.database_url, root)
+    if not embedded:
+        migrations.upgrade(_context_names(), settings.database_url, root)
+        return
+    lock = settings.data_dir.resolve() / ".migrate.lock"
+    with file_lock(lock, MIGRATE_LOCK_TIMEOUT_S):
+        migrations.upgrade(_context_names(), settings.database_url, root)
+
+
+def _ready_schema(live: Settings, *, embedded: bool) -> None:
+    if embedded:
+        _migrate(live, embedded=True)
+        return
+    assert live.database_url is not None
+    root = migrations.migrations_root(live.migrations_dir)
+    behind = migrations.pending(_context_names(), live.database_url, root)
+    if behind:
+        raise click.ClickException(
+            f"the database schema is behind this hub ({'; '.join(behind)}): "
+            "run `hub db upgrade` first"
+        )
 
 
 @contextlib.asynccontextmanager
@@ -58,7 +97,8 @@ async def _open_kernel() -> AsyncIterator[Kernel]:
     from hub.app import context_modules
 
     settings = _settings()
-    with servers(settings) as live:
+    # schema at head first: the command uses the tables (see ``servers``)
+    with servers(settings, schema=True) as live:
         assert live.database_url is not None
         assert live.redis_url is not None
         kernel = Kernel(settings=live, database_url=live.database_url, redis_url=live.redis_url)
@@ -73,7 +113,10 @@ async def _open_kernel() -> AsyncIterator[Kernel]:
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """Hub: identity, content, communication and workflow behind one REST API."""
-    ctx.obj = CommandServices(_open_kernel)
+    # The contexts' own commands (hub users, hub keys) get their services through
+    # hub.kernel.commands.run_with_services, which finds this on the click context.
+    if ctx.find_object(CommandServices) is None:
+        ctx.obj = CommandServices(_open_kernel)
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:
@@ -106,7 +149,7 @@ def run(host: str, port: int, worker: bool, migrate: bool) -> None:
     configure_logging(settings.log_level, settings.log_format)
     with servers(settings) as live:
         if migrate:
-            _migrate(live)
+            _migrate(live, embedded=settings.uses_embedded_postgres)
         app = create_app(live, configure_logs=False)
         in_process = None
         if worker:
@@ -159,7 +202,7 @@ def worker(processes: int | None, threads: int | None, relay: bool, scheduler: b
 
     settings = _settings()
     configure_logging(settings.log_level, settings.log_format)
-    with servers(settings) as live:
+    with servers(settings, schema=True) as live:
         code = run_workers(
             live,
             context_modules(),
@@ -180,20 +223,43 @@ def db() -> None:
 @click.option("--context", "only", default=None, help="Only this context.")
 @click.option("--revision", default="head", show_default=True)
 def db_upgrade(only: str | None, revision: str) -> None:
-    """Upgrade every context (dependency order) or one."""
+    """Upgrade every context (dependency order) or one.
+
+    A revision id applies to the context whose history holds it. A --revision the
+    database is already past is refused (exit 1): upgrading cannot go back, `hub db
+    downgrade` does.
+    """
+    from alembic.util.exc import CommandError
+
+    if only is not None and only not in _context_names():
+        raise click.BadParameter(f"unknown context {only!r}", param_hint="--context")
     with servers(_settings()) as live:
         assert live.database_url is not None
         root = migrations.migrations_root(live.migrations_dir)
         names = [only] if only else _context_names()
-        migrations.upgrade(names, live.database_url, root, revision)
+        if only is None:
+            # a revision id belongs to one context's history: upgrade that context only
+            names = [n for n in names if migrations.knows(n, root, revision)] or names
+        for name in names:
+            at = migrations.past(name, live.database_url, root, revision)
+            if at is not None:
+                raise click.ClickException(
+                    f"{name} is already at {at}, past {revision}: nothing to upgrade "
+                    f"(to go back, run `hub db downgrade {name} {revision}`)"
+                )
+        try:
+            migrations.upgrade(names, live.database_url, root, revision)
+        except CommandError as exc:
+            raise click.ClickException(str(exc)) from None
         click.echo("upgraded: " + ", ".join(names))
 
 
-@db.command("downgrade")
+# ignore_unknown_options: a relative REVISION such as -1 is an argument, not an option.
+@db.command("downgrade", context_settings={"ignore_unknown_options": True})
 @click.argument("context")
 @click.argument("revision")
 def db_downgrade(context: str, revision: str) -> None:
-    """Downgrade one CONTEXT to REVISION (e.g. -1, base)."""
+    """Downgrade one CONTEXT to REVISION (e.g. -1, base): `hub db downgrade workflow -1`."""
     if context not in _context_names():
         raise click.BadParameter(f"unknown context {context!r}")
     with servers(_settings()) as live:
@@ -257,13 +323,16 @@ def embedded_start() -> None:
 
 @embedded.command("stop")
 def embedded_stop() -> None:
-    """Stop the embedded servers (also ones orphaned by a killed run)."""
-    from hub.kernel.embedded import EmbeddedPostgres, EmbeddedRedis
+    """Stop the embedded servers (also ones orphaned by a killed run).
 
+    Refused (exit 1) while a `hub run` owns them: it is using them and stops them itself.
+    """
     data_dir = _settings().data_dir.resolve()
-    EmbeddedRedis(data_dir).stop()
-    EmbeddedPostgres(data_dir).stop()
-    click.echo("stopped")
+    try:
+        stopped = stop_servers(data_dir)
+    except EmbeddedServerError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo("stopped" if stopped else f"nothing to stop: no data directory {data_dir}")
 
 
 @main.group()
@@ -322,6 +391,10 @@ def jobs_retry(ids: tuple[str, ...], retry_all: bool) -> None:
             close_broker(broker)
     for d in retried:
         click.echo(f"requeued {d.message_id}  {d.queue}/{d.actor}")
+    if not retried and retry_all:
+        # an empty dead-letter queue is the good case, not an error
+        click.echo("no failed jobs: nothing to retry")
+        return
     if not retried:
         raise click.ClickException("no matching failed job")
     click.echo(f"{len(retried)} job(s) requeued")
@@ -337,7 +410,7 @@ def jobs_stats() -> None:
     from hub.kernel.queue import close_broker
     from hub.kernel.relay import OutboxStatus, outbox_status
 
-    with servers(_settings()) as live:
+    with servers(_settings(), schema=True) as live:
         assert live.database_url is not None
         broker = _broker(live)
         try:
@@ -369,16 +442,26 @@ def mail() -> None:
 @mail.command("list")
 @click.option("--to", default=None, help="Only mail to this address.")
 def mail_list(to: str | None) -> None:
-    """List stored mail, oldest first."""
+    """List stored mail, oldest first, each with the links in its text.
+
+    When nothing matches, the reason goes to stderr (stdout stays empty for scripts).
+    """
     from hub.kernel.mail import Mailbox, mailbox_dir
 
-    settings = _settings()
-    mails = Mailbox(mailbox_dir(settings)).list(to=to)
+    directory = mailbox_dir(_settings())
+    box = Mailbox(directory)
+    mails = box.list(to=to)
     if not mails:
-        click.echo(f"no mail in {mailbox_dir(settings)}")
+        others = len(box.list()) if to is not None else 0
+        if others:
+            click.echo(f"no mail to {to} ({others} other message(s) in {directory})", err=True)
+        else:
+            click.echo(f"no mail in {directory}", err=True)
         return
     for m in mails:
         click.echo(f"{m.id}  {m.sent_at:%Y-%m-%d %H:%M:%S}Z  {', '.join(m.to)}  {m.subject}")
+        for link in m.links():
+            click.echo(f"    {link}")
 
 
 @mail.command("show")

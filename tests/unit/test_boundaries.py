@@ -21,7 +21,9 @@ INDEPENDENT = "Contexts talk to each other only through hub.<ctx>.api"
 DAG = "Context dependencies form a DAG (no api<->api cycles)"
 INNER = "Layering inside each context"
 PORTABLE = "Public api and kernel events carry no framework/ORM imports"
-ALL = (LAYERS, INDEPENDENT, DAG, INNER, PORTABLE)
+DEVSERVERS_USERS = "Only the composition root uses the development servers"
+DEVSERVERS_DEPS = "The development servers build on the kernel alone"
+ALL = (LAYERS, INDEPENDENT, DAG, INNER, PORTABLE, DEVSERVERS_USERS, DEVSERVERS_DEPS)
 
 
 def _append(path: str, line: str) -> Callable[[Path], None]:
@@ -92,6 +94,8 @@ def test_unmodified_tree_keeps_every_contract(tree: Path) -> None:
         ((INNER,), _create("hub/identity/helpers.py", '"""a module outside the layers"""\n')),
         ((PORTABLE,), _append("hub/workflow/api.py", "import sqlalchemy")),
         ((PORTABLE,), _append("hub/kernel/events.py", "import litestar")),
+        ((DEVSERVERS_USERS,), _append("hub/content/services.py", "import hub.devservers")),
+        ((DEVSERVERS_DEPS,), _create("hub/devservers/planted.py", "import hub.identity.api\n")),
     ],
     ids=[
         "kernel-imports-context",
@@ -101,6 +105,8 @@ def test_unmodified_tree_keeps_every_contract(tree: Path) -> None:
         "module-outside-layers",
         "api-imports-orm",
         "kernel-events-import-framework",
+        "context-imports-devservers",
+        "devservers-import-context",
     ],
 )
 def test_each_contract_fails_on_a_planted_violation(

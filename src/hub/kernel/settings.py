@@ -8,6 +8,7 @@ secrets) with a message that names the setting to change.
 from __future__ import annotations
 
 import os
+import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
@@ -162,7 +163,10 @@ def _coerce(name: str, raw: str, annotation: object) -> object:
 
 
 def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
-    """Build :class:`Settings` from the environment (plus explicit overrides, used by tests)."""
+    """Build :class:`Settings` from the environment (plus explicit overrides, used by tests).
+
+    A relative ``data_dir`` comes back absolute, anchored by :func:`anchor_data_dir`.
+    """
     env = os.environ if environ is None else environ
     hints = {f.name: f.type for f in msgspec.structs.fields(Settings)}
     values: dict[str, object] = {}
@@ -181,7 +185,45 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
         raise SettingsError("HUB_MAX_BODY_BYTES must be a positive number of bytes")
     if settings.db_pool_size <= 0:
         raise SettingsError("HUB_DB_POOL_SIZE must be positive")
+    if not settings.data_dir.is_absolute():
+        settings = msgspec.structs.replace(
+            settings, data_dir=anchor_data_dir(settings.data_dir, Path.cwd())
+        )
     return settings
+
+
+#: Files or directories only a hub data directory holds: the owner lock of the embedded
+#: servers (written by every command that used them) and the development mailbox.
+_DATA_DIR_MARKERS = (".owner.lock", "mail")
+
+
+def anchor_data_dir(data_dir: Path, cwd: Path) -> Path:
+    """The absolute data directory for a relative ``HUB_DATA_DIR`` seen from ``cwd``.
+
+    Relative to the nearest directory, from ``cwd`` upwards, that already holds that data
+    directory (it contains ``.owner.lock`` or ``mail/``) or is a checkout of this project
+    (a ``pyproject.toml`` naming the project ``hub``); else relative to ``cwd``. So a
+    command run from a subdirectory uses the project's data (``<checkout>/.hub``) instead
+    of silently initialising a second, empty cluster there.
+    """
+    data_dir = data_dir.expanduser()
+    if data_dir.is_absolute():
+        return data_dir
+    for directory in (cwd, *cwd.parents):
+        candidate = directory / data_dir
+        if any((candidate / marker).exists() for marker in _DATA_DIR_MARKERS):
+            return candidate
+        if _is_hub_checkout(directory):
+            return candidate
+    return cwd / data_dir
+
+
+def _is_hub_checkout(directory: Path) -> bool:
+    try:
+        project = tomllib.loads((directory / "pyproject.toml").read_text()).get("project")
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False
+    return isinstance(project, dict) and project.get("name") == "hub"
 
 
 def _dec_hook(type_: type, value: object) -> object:

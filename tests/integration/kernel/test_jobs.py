@@ -188,6 +188,25 @@ async def test_retry_all_requeues_every_dead_job(
     assert sorted(json.loads(r["payload"])["note"] for r in runs) == ["a", "b"]
 
 
+async def test_retry_all_with_no_dead_job_is_not_an_error(
+    worker: InProcessWorker, cli_env: dict[str, str]
+) -> None:
+    broker = worker.background.broker
+    assert list_dead(broker.client, broker.namespace) == []
+    runner = CliRunner()
+    result = await asyncio.to_thread(
+        runner.invoke, hub_cli, ["jobs", "retry", "--all"], env=cli_env
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "no failed jobs: nothing to retry"
+    # naming ids that match nothing stays an error
+    named = await asyncio.to_thread(
+        runner.invoke, hub_cli, ["jobs", "retry", "0000dead"], env=cli_env
+    )
+    assert named.exit_code == 1
+    assert "no matching failed job" in named.output
+
+
 async def test_time_limit_stops_a_job_and_dead_letters_it(
     worker: InProcessWorker, kernel: Kernel, settings: Settings
 ) -> None:

@@ -193,6 +193,14 @@ async def test_dev_mailbox_and_hub_mail_commands(
     assert listed.exit_code == 0, listed.output
     assert mail_id in listed.output
     assert "Confirm your address" in listed.output
+    # each mail with its links, as the README promises
+    lines = listed.stdout.splitlines()
+    assert lines[0].split()[0] == mail_id
+    assert lines[1:] == ["    https://hub.example/verify?token=abc123"]
+    nobody = runner.invoke(hub_cli, ["mail", "list", "--to", "bob@example.com"], env=env)
+    assert nobody.exit_code == 0, nobody.output
+    assert nobody.stdout == ""  # nothing to parse for a script waiting for bob's mail
+    assert nobody.stderr.startswith("no mail to bob@example.com (1 other message(s) in ")
     shown = runner.invoke(hub_cli, ["mail", "show", mail_id[:8]], env=env)
     assert shown.exit_code == 0, shown.output
     assert "https://hub.example/verify?token=abc123" in shown.output

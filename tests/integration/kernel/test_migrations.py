@@ -8,11 +8,14 @@ from collections.abc import Iterator
 
 import asyncpg
 import pytest
+from alembic.script import ScriptDirectory
+from click.testing import CliRunner, Result
 from sqlalchemy import Column, Integer, Table
 from sqlalchemy.engine import make_url
 from uuid_utils.compat import uuid7
 
 from hub.app import context_modules
+from hub.cli import main as hub_cli
 from hub.identity.models import Base as IdentityBase
 from hub.kernel import migrations
 
@@ -71,6 +74,99 @@ def test_downgrade_one_context_leaves_the_others(scratch_url: str) -> None:
     assert migrations.current("workflow", scratch_url, root) == head
     # upgrading an up-to-date database is a no-op
     migrations.upgrade(CONTEXTS, scratch_url, root)
+
+
+def _hub(database_url: str, redis_url: str, *args: str) -> Result:
+    env = {"HUB_DATABASE_URL": database_url, "HUB_REDIS_URL": redis_url, "HUB_ENV": "test"}
+    return CliRunner().invoke(hub_cli, list(args), env=env)
+
+
+def _down_revision(context: str, revision: str) -> str | None:
+    cfg = migrations.alembic_config(context, "postgresql://", migrations.migrations_root())
+    down = ScriptDirectory.from_config(cfg).get_revision(revision).down_revision
+    assert down is None or isinstance(down, str)
+    return down
+
+
+def test_hub_db_downgrade_takes_a_relative_revision(scratch_url: str, redis_url: str) -> None:
+    root = migrations.migrations_root()
+    migrations.upgrade(CONTEXTS, scratch_url, root)
+    head = migrations.current("identity", scratch_url, root)
+    assert head is not None
+    previous = _down_revision("identity", head)
+    assert previous is not None  # identity has more than one revision
+
+    result = _hub(scratch_url, redis_url, "db", "downgrade", "identity", "-1")
+    assert result.exit_code == 0, result.output
+    assert migrations.current("identity", scratch_url, root) == previous
+    assert migrations.current("workflow", scratch_url, root) is not None
+
+
+def test_hub_db_upgrade_refuses_a_revision_already_passed(scratch_url: str, redis_url: str) -> None:
+    root = migrations.migrations_root()
+    migrations.upgrade(CONTEXTS, scratch_url, root)
+    head = migrations.current("identity", scratch_url, root)
+    assert head is not None
+    older = _down_revision("identity", head)
+    assert older is not None
+
+    for extra in ([], ["--context", "identity"]):
+        result = _hub(scratch_url, redis_url, "db", "upgrade", "--revision", older, *extra)
+        assert result.exit_code == 1, result.output
+        assert f"identity is already at {head}, past {older}" in result.output
+        assert "hub db downgrade identity" in result.output
+        assert "upgraded" not in result.output
+    assert migrations.current("identity", scratch_url, root) == head
+
+
+def test_hub_db_upgrade_to_a_revision_id_upgrades_its_context_only(
+    scratch_url: str, redis_url: str
+) -> None:
+    root = migrations.migrations_root()
+    migrations.upgrade(CONTEXTS, scratch_url, root)
+    head = migrations.current("identity", scratch_url, root)
+    assert head is not None
+    middle = _down_revision("identity", head)
+    assert middle is not None
+    migrations.downgrade("identity", scratch_url, root, "base")
+
+    result = _hub(scratch_url, redis_url, "db", "upgrade", "--revision", middle)
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "upgraded: identity"
+    assert migrations.current("identity", scratch_url, root) == middle
+    assert migrations.current("workflow", scratch_url, root) is not None
+
+
+def test_commands_needing_the_schema_name_hub_db_upgrade_on_an_unmigrated_database(
+    scratch_url: str, redis_url: str
+) -> None:
+    """Against configured servers the CLI never migrates on its own: one line, exit 1."""
+    password = {"HUB_NEW_USER_PASSWORD": "a long enough passphrase"}
+    env = {"HUB_DATABASE_URL": scratch_url, "HUB_REDIS_URL": redis_url, "HUB_ENV": "test"}
+    for args in (["users", "create-admin", "root@example.com"], ["jobs", "stats"]):
+        result = CliRunner().invoke(hub_cli, args, env={**env, **password})
+        assert result.exit_code == 1, result.output
+        lines = result.output.strip().splitlines()
+        assert len(lines) == 1, result.output
+        assert "run `hub db upgrade` first" in lines[0]
+        assert "identity not migrated" in lines[0]
+        assert "workflow not migrated" in lines[0]
+    assert migrations.current("identity", scratch_url, migrations.migrations_root()) is None
+
+    root = migrations.migrations_root()
+    migrations.upgrade(["identity"], scratch_url, root)
+    migrations.downgrade("identity", scratch_url, root, "-1")
+    at = migrations.current("identity", scratch_url, root)
+    result = CliRunner().invoke(hub_cli, ["keys", "list"], env=env)
+    assert result.exit_code == 1, result.output
+    assert f"identity at {at}, head " in result.output
+    assert "content not migrated" in result.output
+
+    migrations.upgrade(CONTEXTS, scratch_url, root)
+    result = CliRunner().invoke(
+        hub_cli, ["users", "create-admin", "root@example.com"], env={**env, **password}
+    )
+    assert result.exit_code == 0, result.output
 
 
 def test_check_fails_when_models_and_migrations_drift(database_url: str) -> None:

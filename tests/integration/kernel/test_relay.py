@@ -18,9 +18,9 @@ from litestar.params import JSONBody
 from litestar.testing import AsyncTestClient
 
 from hub.app import create_app
+from hub.devservers import EmbeddedRedis
 from hub.kernel.background import Background
 from hub.kernel.db import Database
-from hub.kernel.embedded import EmbeddedRedis
 from hub.kernel.outbox import outbox_of
 from hub.kernel.relay import Relay
 from hub.kernel.runtime import Kernel

@@ -6,15 +6,18 @@ from pathlib import Path
 
 import pytest
 
-from hub.kernel.settings import DEFAULT_SECRET_KEY, SettingsError, load_settings
+from hub.kernel.settings import DEFAULT_SECRET_KEY, SettingsError, anchor_data_dir, load_settings
 
 STRONG = "x" * 40
+ROOT = Path(__file__).resolve().parents[3]
 
 
-def test_defaults_are_a_working_development_setup() -> None:
+def test_defaults_are_a_working_development_setup(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT / "src" / "hub")
     s = load_settings(environ={})
     assert s.env == "development"
-    assert s.data_dir == Path(".hub")
+    # .hub of the checkout, whichever subdirectory the command runs from
+    assert s.data_dir == ROOT / ".hub"
     assert s.database_url is None
     assert s.redis_url is None
     assert s.max_body_bytes == 10 * 1024 * 1024
@@ -36,6 +39,51 @@ def test_environment_values_are_parsed_and_typed() -> None:
     assert s.cors_origins == ("https://a.example", "https://b.example")
     assert s.allow_embedded is True
     assert s.data_dir == Path("/srv/hub")
+
+
+def _checkout(root: Path, name: str = "hub") -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "pyproject.toml").write_text(f'[project]\nname = "{name}"\nversion = "0"\n')
+    return root
+
+
+def test_a_relative_data_dir_is_anchored_to_the_checkout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checkout = _checkout(tmp_path / "hub")
+    _checkout(checkout / "vendor" / "lib", name="lib")  # another project's pyproject
+    deep = checkout / "vendor" / "lib" / "src"
+    deep.mkdir()
+    assert anchor_data_dir(Path(".hub"), deep) == checkout / ".hub"
+    assert anchor_data_dir(Path("var/data"), deep) == checkout / "var" / "data"
+    assert anchor_data_dir(Path(".hub"), checkout) == checkout / ".hub"
+
+    monkeypatch.chdir(deep)
+    assert load_settings(environ={}).data_dir == checkout / ".hub"
+    assert load_settings(environ={"HUB_DATA_DIR": "state"}).data_dir == checkout / "state"
+    assert load_settings(environ={"HUB_DATA_DIR": "/srv/hub"}).data_dir == Path("/srv/hub")
+
+
+def test_an_existing_data_dir_is_found_from_a_subdirectory(tmp_path: Path) -> None:
+    project = tmp_path / "installed"  # no checkout: hub installed with pip
+    (project / "docs" / "drafts").mkdir(parents=True)
+    data = Path(f".hub-{tmp_path.name}")  # no ancestor of tmp_path holds one by that name
+    assert anchor_data_dir(data, project / "docs") == project / "docs" / data
+    (project / data).mkdir()
+    (project / data / ".owner.lock").touch()  # written by the first command that ran here
+    assert anchor_data_dir(data, project / "docs" / "drafts") == project / data
+    mail_only = tmp_path / "mailonly"
+    (mail_only / "data" / "mail").mkdir(parents=True)
+    (mail_only / "sub").mkdir()
+    assert anchor_data_dir(Path("data"), mail_only / "sub") == mail_only / "data"
+
+
+def test_without_checkout_or_data_dir_the_current_directory_anchors(tmp_path: Path) -> None:
+    # a name no ancestor of tmp_path can hold, so the walk up finds nothing
+    name = Path(f"hub-data-{tmp_path.name}-unused")
+    assert anchor_data_dir(name, tmp_path) == tmp_path / name
+    assert anchor_data_dir(Path("/abs/hub"), tmp_path) == Path("/abs/hub")
+    assert anchor_data_dir(Path("~/hub"), tmp_path) == Path.home() / "hub"
 
 
 @pytest.mark.parametrize(

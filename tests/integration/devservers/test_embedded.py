@@ -20,7 +20,7 @@ import redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from hub.kernel.embedded import EmbeddedPostgres, EmbeddedRedis
+from hub.devservers import EmbeddedPostgres, EmbeddedRedis
 
 pytestmark = pytest.mark.integration
 
@@ -169,7 +169,7 @@ async def test_orphans_of_a_killed_parent_are_reused(data_dir: Path) -> None:
     script = (
         "import sys, time\n"
         "from pathlib import Path\n"
-        "from hub.kernel.embedded import EmbeddedPostgres, EmbeddedRedis\n"
+        "from hub.devservers import EmbeddedPostgres, EmbeddedRedis\n"
         "d = Path(sys.argv[1])\n"
         "pg, rd = EmbeddedPostgres(d), EmbeddedRedis(d)\n"
         "pg.start(); rd.start()\n"
@@ -218,7 +218,7 @@ def test_concurrent_starts_share_one_server(data_dir: Path) -> None:
     script = (
         "import sys\n"
         "from pathlib import Path\n"
-        "from hub.kernel.embedded import EmbeddedPostgres, EmbeddedRedis\n"
+        "from hub.devservers import EmbeddedPostgres, EmbeddedRedis\n"
         "d = Path(sys.argv[1])\n"
         "pg, rd = EmbeddedPostgres(d), EmbeddedRedis(d)\n"
         "pg.start(); rd.start()\n"
