@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import uuid
 from typing import Any, Generic, TypeVar
 
 import msgspec
 
-from hub.kernel.errors import FieldError, Invalid
+from hub.kernel.problems import invalid_cursor
 from hub.kernel.structs import Schema
 
 T = TypeVar("T")
@@ -40,13 +41,18 @@ def decode_cursor(cursor: str, arity: int) -> list[Any]:
     except (binascii.Error, ValueError, msgspec.DecodeError):
         values = None
     if not isinstance(values, list) or len(values) != arity:
-        raise Invalid(
-            "The cursor is not valid; start again without one.",
-            code="invalid_cursor",
-            status_code=400,
-            errors=[FieldError(field="cursor", message="malformed cursor", source="query")],
-        )
+        raise invalid_cursor()
     return values
+
+
+def after_uuid(cursor: str) -> uuid.UUID:
+    """The id a cursor made by ``page_of(..., lambda v: (str(v.id),))`` points after (the
+    keyset every list ordered by a UUIDv7 id uses)."""
+    (last,) = decode_cursor(cursor, 1)
+    try:
+        return uuid.UUID(str(last))
+    except ValueError:
+        raise invalid_cursor() from None
 
 
 def clamp_limit(limit: int | None) -> int:

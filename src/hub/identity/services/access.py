@@ -18,10 +18,11 @@ from hub.identity.api import Membership, RoleRef
 from hub.identity.domain.roles import grant_of
 from hub.identity.models import ApiKey, MemberRole, Organisation, Role
 from hub.identity.models import Membership as MembershipRow
-from hub.kernel.errors import FieldError, Forbidden, Invalid, NotFound
+from hub.kernel.errors import FieldError, Forbidden, Invalid
 from hub.kernel.permissions import PermissionRegistry
 from hub.kernel.security import Principal
 from hub.kernel.store import Store
+from hub.kernel.tenancy import organisation_not_found, permission_denied
 
 
 def _membership_query() -> Any:
@@ -52,10 +53,6 @@ def _key_query() -> Any:
 #: Built once: building the expression per request costs more than running it.
 _MEMBERSHIP = _membership_query()
 _KEY = _key_query()
-
-
-def organisation_not_found() -> NotFound:
-    return NotFound("No such organisation.")
 
 
 def membership_from(
@@ -115,11 +112,7 @@ async def load_membership(
 
 def require_permission(membership: Membership, permission: str) -> None:
     if not membership.allows(permission):
-        raise Forbidden(
-            "Your role in this organisation does not allow this.",
-            code="permission_denied",
-            extra={"permission": permission},
-        )
+        raise permission_denied(permission)
 
 
 SESSION_REQUIRED_DETAIL = "This action needs a signed-in user; API keys cannot perform it."

@@ -20,10 +20,9 @@ from hub.identity.models import User
 from hub.identity.repositories.users import UserRecord, user_by_email, user_by_id
 from hub.identity.services.access import require_user_session
 from hub.identity.services.accounts import AccountService
-from hub.identity.services.paging import after_id
 from hub.identity.services.throttle import Throttle
 from hub.kernel.errors import Conflict, Forbidden, NotFound
-from hub.kernel.pagination import Page, clamp_limit, page_of
+from hub.kernel.pagination import Page, after_uuid, clamp_limit, page_of
 from hub.kernel.security import Principal
 from hub.kernel.store import Store
 
@@ -93,7 +92,7 @@ class AdminService:
         if query:
             stmt = stmt.where(u.c.email.like(_escape_like(normalise_email(query)) + "%"))
         if cursor:
-            stmt = stmt.where(u.c.id > after_id(cursor))
+            stmt = stmt.where(u.c.id > after_uuid(cursor))
         rows = list(await self.store.fetch(stmt))
         return page_of([_view(r) for r in rows], size, lambda v: (str(v.id),))
 

@@ -32,10 +32,9 @@ from hub.identity.services.access import (
     require_user_session,
 )
 from hub.identity.services.mfa import publish_lock
-from hub.identity.services.paging import after_id
 from hub.identity.services.throttle import Throttle
 from hub.kernel.errors import FieldError, Invalid, NotFound
-from hub.kernel.pagination import Page, clamp_limit, page_of
+from hub.kernel.pagination import Page, after_uuid, clamp_limit, page_of
 from hub.kernel.schema import new_id, utcnow
 from hub.kernel.security import Principal, require_recent_authentication
 from hub.kernel.settings import Settings
@@ -187,7 +186,7 @@ class ApiKeyService:
         else:
             stmt = stmt.where(k.c.user_id == principal.user_id)
         if cursor:
-            stmt = stmt.where(k.c.id < after_id(cursor))
+            stmt = stmt.where(k.c.id < after_uuid(cursor))
         rows = list(await self.store.fetch(stmt))
         return page_of([_view(r) for r in rows], size, lambda v: (str(v.id),))
 

@@ -26,11 +26,10 @@ from hub.identity.domain.roles import MEMBERS_MANAGE, OWNER
 from hub.identity.models import ApiKey, MemberRole, Role, User
 from hub.identity.models import Membership as MembershipRow
 from hub.identity.services.access import AccessService, load_membership, require_user_session
-from hub.identity.services.paging import after_id
 from hub.identity.services.roles import RoleService, resolve_roles
 from hub.kernel.db import UnitOfWork
 from hub.kernel.errors import Conflict, Invalid, NotFound
-from hub.kernel.pagination import Page, clamp_limit, page_of
+from hub.kernel.pagination import Page, after_uuid, clamp_limit, page_of
 from hub.kernel.schema import utcnow
 from hub.kernel.security import Principal
 from hub.kernel.store import Store
@@ -93,7 +92,7 @@ class MemberService:
             .limit(size + 1)
         )
         if cursor:
-            stmt = stmt.where(m.c.user_id > after_id(cursor))
+            stmt = stmt.where(m.c.user_id > after_uuid(cursor))
         rows = list(await self.store.fetch(stmt))
         roles = await self._roles_of(organisation_id, [r.user_id for r in rows[:size]])
         views = [

@@ -20,9 +20,8 @@ from hub.identity.domain.roles import (
 )
 from hub.identity.models import MemberRole, Membership, Organisation, Role
 from hub.identity.services.access import AccessService, require_user_session
-from hub.identity.services.paging import after_id
 from hub.kernel.errors import FieldError, Invalid
-from hub.kernel.pagination import Page, clamp_limit, page_of
+from hub.kernel.pagination import Page, after_uuid, clamp_limit, page_of
 from hub.kernel.schema import new_id, utcnow
 from hub.kernel.security import Principal
 from hub.kernel.store import Store
@@ -129,7 +128,7 @@ class OrganisationService:
         if principal.organisation_id is not None:
             stmt = stmt.where(o.c.id == principal.organisation_id)
         if cursor:
-            stmt = stmt.where(o.c.id > after_id(cursor))
+            stmt = stmt.where(o.c.id > after_uuid(cursor))
         rows = list(await self.store.fetch(stmt))
         roles = await self._my_roles(principal.user_id, [r.id for r in rows[:size]])
         views = [

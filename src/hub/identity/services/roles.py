@@ -28,9 +28,8 @@ from hub.identity.domain.roles import (
 )
 from hub.identity.models import MemberRole, Role
 from hub.identity.services.access import AccessService
-from hub.identity.services.paging import after_id
 from hub.kernel.errors import Conflict, FieldError, Invalid, NotFound
-from hub.kernel.pagination import Page, clamp_limit, page_of
+from hub.kernel.pagination import Page, after_uuid, clamp_limit, page_of
 from hub.kernel.schema import new_id, utcnow
 from hub.kernel.store import Store
 
@@ -152,7 +151,7 @@ class RoleService:
             .limit(size + 1)
         )
         if cursor:
-            stmt = stmt.where(Role.id > after_id(cursor))
+            stmt = stmt.where(Role.id > after_uuid(cursor))
         roles = await self.store.all(stmt)
         return page_of([self._view(r) for r in roles], size, lambda v: (str(v.id),))
 

@@ -19,8 +19,8 @@ from hub.identity.models import RefreshToken, Session
 from hub.identity.repositories.users import UserRecord
 from hub.identity.services.tokens import AccessTokens
 from hub.kernel.db import UnitOfWork
-from hub.kernel.errors import Invalid, NotFound
-from hub.kernel.pagination import Page, clamp_limit, decode_cursor, page_of
+from hub.kernel.errors import NotFound
+from hub.kernel.pagination import Page, after_uuid, clamp_limit, page_of
 from hub.kernel.schema import new_id
 from hub.kernel.security import Principal, RevocationList
 from hub.kernel.settings import Settings
@@ -169,15 +169,7 @@ class SessionService:
             .limit(size + 1)
         )
         if cursor:
-            (last,) = decode_cursor(cursor, 1)
-            try:
-                stmt = stmt.where(Session.id < uuid.UUID(str(last)))
-            except ValueError:
-                raise Invalid(
-                    "The cursor is not valid; start again without one.",
-                    code="invalid_cursor",
-                    status_code=400,
-                ) from None
+            stmt = stmt.where(Session.id < after_uuid(cursor))
         rows = await self.store.all(stmt)
         views = [
             SessionView(
