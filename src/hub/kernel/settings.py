@@ -524,7 +524,9 @@ def _describe(t: mi.Type) -> str:
     return f"{text}, or unset" if optional else text
 
 
-_URL_PASSWORD_RE = re.compile(r"(://[^/@:]*:)[^@/]*@")
+#: ``scheme://user:`` then anything up to the last ``@``: masking too much beats leaking the
+#: rest of a password that holds an unencoded ``@``.
+_URL_PASSWORD_RE = re.compile(r"(://[^:/?#@]*:).*@")
 
 
 def _shown(name: str, value: object) -> str:

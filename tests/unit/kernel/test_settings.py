@@ -247,6 +247,10 @@ def test_error_messages_never_show_secrets() -> None:
     with pytest.raises(SettingsError) as err:
         load_settings(environ={"HUB_SMTP_URL": "smtp://hub:s3cret-pw@mail.example?tls=none"})
     assert "s3cret-pw" not in str(err.value)
+    with pytest.raises(SettingsError) as err:  # an unencoded @ in the password
+        load_settings(environ={"HUB_REDIS_URL": "http://:pa@ss@cache/0"})
+    assert "ss@" not in str(err.value)
+    assert "(got 'http://:***@cache/0')" in str(err.value)
     with pytest.raises(SettingsError) as err:
         load_settings(environ={"HUB_SECRET_KEY": ""})
     assert str(err.value) == "HUB_SECRET_KEY must be a non-empty string"
