@@ -1,14 +1,30 @@
 # One image for both roles: the API (default command) and `hub worker`.
 # Production settings come from the environment (see README: Configuration); the image
 # does not contain the embedded development servers.
-FROM python:3.11-slim AS build
+#
+# Reproducible builds: every Python package comes from requirements.lock, pinned with its
+# hashes (README: "Dependency lock"). The base image is a tag until you pin its digest:
+#   docker buildx imagetools inspect python:3.11-slim     # prints "Digest: sha256:…"
+#   docker build --build-arg PYTHON_IMAGE=python:3.11-slim@sha256:<that digest> .
+# (or change the default below and commit it; bump it deliberately for security fixes).
+ARG PYTHON_IMAGE=python:3.11-slim
+
+FROM ${PYTHON_IMAGE} AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 WORKDIR /src
+COPY requirements.lock ./
+# Wheels only, each checked against the lock's hashes: nothing is built from source, so no
+# unpinned build tool is fetched either.
+RUN python -m venv /opt/hub \
+ && /opt/hub/bin/pip install --require-hashes --no-deps --only-binary=:all: -r requirements.lock
 COPY pyproject.toml README.md ./
 COPY src ./src
-RUN python -m venv /opt/hub && /opt/hub/bin/pip install .
+# The hub itself, built offline by the locked hatchling; `pip check` fails the build when
+# pyproject.toml asks for a version the lock does not hold.
+RUN /opt/hub/bin/pip install --no-deps --no-build-isolation --no-index . \
+ && /opt/hub/bin/pip check
 
-FROM python:3.11-slim
+FROM ${PYTHON_IMAGE}
 RUN useradd --system --home-dir /app --shell /usr/sbin/nologin hub
 COPY --from=build /opt/hub /opt/hub
 COPY migrations /app/migrations
@@ -20,5 +36,10 @@ ENV PATH=/opt/hub/bin:$PATH \
 WORKDIR /app
 USER hub
 EXPOSE 8000
-HEALTHCHECK --interval=15s --timeout=3s CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=2).status == 200 else 1)"
-CMD ["uvicorn", "--factory", "hub.app:create_app", "--host", "0.0.0.0", "--port", "8000", "--workers", "2", "--no-server-header", "--no-proxy-headers"]
+# /health with a Host the hub serves: the first HUB_ALLOWED_HOSTS entry ("*" -> "health",
+# "*.example.com" -> "health.example.com"), localhost when unset, as the default allows it.
+HEALTHCHECK --interval=15s --timeout=3s CMD ["python", "-c", "import os, sys, urllib.request as u; hosts = [h.strip() for h in os.environ.get('HUB_ALLOWED_HOSTS', 'localhost').split(',') if h.strip()]; host = hosts[0].replace('*', 'health', 1) if hosts else 'localhost'; r = u.urlopen(u.Request('http://127.0.0.1:8000/health', headers={'Host': host}), timeout=2); sys.exit(0 if r.status == 200 else 1)"]
+# One uvicorn process per container: scale with replicas. Metrics stay per process without
+# PROMETHEUS_MULTIPROC_DIR, and a bad setting stops the container (uvicorn's --workers
+# supervisor exits 0 after a worker's startup failure).
+CMD ["uvicorn", "--factory", "hub.app:create_app", "--host", "0.0.0.0", "--port", "8000", "--no-server-header", "--no-proxy-headers"]

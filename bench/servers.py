@@ -199,5 +199,7 @@ def hub_environment(database_url: str, redis_url: str, base: Mapping[str, str]) 
         HUB_SECRET_KEY="bench-" + os.urandom(24).hex(),
         HUB_LOG_LEVEL="INFO",
         HUB_ALLOWED_HOSTS="127.0.0.1,localhost",
+        # Required in production; never contacted (the bench runs no worker to send mail).
+        HUB_SMTP_URL="smtps://mail.bench.invalid",
     )
     return env

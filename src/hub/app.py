@@ -31,7 +31,12 @@ from hub.kernel.logging import RequestContextMiddleware, configure_logging
 from hub.kernel.metrics import MetricsController, MetricsMiddleware
 from hub.kernel.runtime import Kernel
 from hub.kernel.security import security_dependencies
-from hub.kernel.settings import Settings, SettingsError, load_settings
+from hub.kernel.settings import (
+    Settings,
+    SettingsError,
+    exit_on_settings_error,
+    load_settings,
+)
 from hub.kernel.wiring import (
     assemble,
     check_unique,
@@ -64,7 +69,14 @@ def create_app(
     extra_route_handlers: Sequence[Any] = (),
     configure_logs: bool = True,
 ) -> Litestar:
-    settings = settings or load_settings()
+    if settings is None:
+        # uvicorn's --factory: a bad setting is one line on stderr and exit 3, no traceback.
+        with exit_on_settings_error():
+            return create_app(
+                load_settings(),
+                extra_route_handlers=extra_route_handlers,
+                configure_logs=configure_logs,
+            )
     settings.check_production_safety()
     if settings.database_url is None or settings.redis_url is None:
         raise SettingsError(

@@ -1,12 +1,16 @@
 """The production start the Dockerfile runs: `uvicorn --factory hub.app:create_app`.
 
 It must serve with real servers and a strong secret, and refuse to start — naming the
-setting — with the development secret or without server URLs.
+setting — with the development secret, without server URLs or with a bad value. The
+Dockerfile's own CMD and HEALTHCHECK commands are read from it and run here (there is no
+container engine on the test machines).
 """
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -19,6 +23,24 @@ from tests.support import free_port
 
 pytestmark = pytest.mark.e2e
 BIN = Path(sys.executable).parent
+DOCKERFILE = (Path(__file__).resolve().parents[2] / "Dockerfile").read_text()
+
+
+def _dockerfile_command(instruction: str) -> list[str]:
+    """The exec-form (JSON) command of the Dockerfile's CMD or HEALTHCHECK … CMD."""
+    match = re.search(rf"^{instruction}\b.*?(\[.*\])\s*$", DOCKERFILE, re.MULTILINE)
+    assert match, f"no exec-form {instruction} in the Dockerfile"
+    command: list[str] = json.loads(match.group(1))
+    return command
+
+
+def _served_on(command: list[str], port: int) -> list[str]:
+    """The Dockerfile's CMD on a loopback port, with this environment's uvicorn."""
+    assert command[0] == "uvicorn"
+    args = command[1:]
+    args[args.index("--host") + 1] = "127.0.0.1"
+    args[args.index("--port") + 1] = str(port)
+    return [str(BIN / "uvicorn"), *args]
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -28,24 +50,21 @@ def _env(**extra: str) -> dict[str, str]:
 
 
 def test_uvicorn_factory_serves_in_production(database_url: str, redis_url: str) -> None:
+    cmd = _dockerfile_command("CMD")
+    # One process per container: several would need PROMETHEUS_MULTIPROC_DIR for /metrics,
+    # and uvicorn's supervisor exits 0 when a worker cannot start.
+    assert "--workers" not in cmd
     port = free_port()
     env = _env(
         HUB_DATABASE_URL=database_url,
         HUB_REDIS_URL=redis_url,
         HUB_SECRET_KEY="s" * 48,
-        HUB_ALLOWED_HOSTS="127.0.0.1",
+        HUB_SMTP_URL="smtps://hub:pw@mail.hub.example:465",
+        # Neither localhost nor 127.0.0.1: the health check must still get through.
+        HUB_ALLOWED_HOSTS="hub.example.com,*.hub.example.com",
     )
     proc = subprocess.Popen(
-        [
-            str(BIN / "uvicorn"),
-            "--factory",
-            "hub.app:create_app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-server-header",
-        ],
+        _served_on(cmd, port),
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -56,7 +75,7 @@ def test_uvicorn_factory_serves_in_production(database_url: str, redis_url: str)
         while True:
             assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
             try:
-                r = httpx.get(base + "/ready", timeout=2)
+                r = httpx.get(base + "/ready", headers={"host": "hub.example.com"}, timeout=2)
                 break
             except httpx.HTTPError:
                 assert time.monotonic() < deadline, "did not start"
@@ -66,6 +85,33 @@ def test_uvicorn_factory_serves_in_production(database_url: str, redis_url: str)
         assert "server" not in r.headers
         wrong_host = httpx.get(base + "/health", headers={"host": "localhost"})
         assert wrong_host.status_code == 400
+        # What the old HEALTHCHECK sent (Host: 127.0.0.1) is refused too ...
+        assert httpx.get(base + "/health").status_code == 400
+        # ... the Dockerfile's HEALTHCHECK passes, with the first allowed host or a wildcard.
+        health = _dockerfile_command("HEALTHCHECK")
+        assert health[:2] == ["python", "-c"]
+        assert ":8000/health" in health[2]
+        code = health[2].replace(":8000/health", f":{port}/health")
+        for allowed in ("hub.example.com,*.hub.example.com", "*.hub.example.com"):
+            check = subprocess.run(
+                [sys.executable, "-c", code],
+                env={**env, "HUB_ALLOWED_HOSTS": allowed},
+                capture_output=True,
+                text=True,
+                timeout=10,
+                check=False,
+            )
+            assert check.returncode == 0, check.stderr
+        refused = subprocess.run(
+            [sys.executable, "-c", code],
+            env={**env, "HUB_ALLOWED_HOSTS": "other.example"},
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+        assert refused.returncode != 0  # a host the server does not serve fails the check
+        assert "400" in refused.stderr
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -95,3 +141,46 @@ def test_production_refuses_unsafe_configuration(extra: dict[str, str], named: s
     assert result.returncode != 0
     assert named in result.stderr
     assert "Refusing to start in production" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("extra", "line"),
+    [
+        (
+            {"HUB_DATABASE_URL": "garbage"},
+            "hub: HUB_DATABASE_URL must be a postgresql:// URL with a host or socket",
+        ),
+        (
+            {"HUB_DATABASE_URL": "mysql://hub:pw@db/hub"},
+            "hub: HUB_DATABASE_URL must be a postgresql:// URL with a host or socket",
+        ),
+        ({"HUB_DB_POOL_SIZE": "abc"}, "hub: HUB_DB_POOL_SIZE must be an integer from 1 to 1000"),
+        ({"HUB_ACCESS_TOKEN_TTL_SECONDS": "-5"}, "hub: HUB_ACCESS_TOKEN_TTL_SECONDS must be"),
+        ({"HUB_SMTP_URL": "http://mail.example"}, "hub: HUB_SMTP_URL must be an smtp://"),
+        (
+            {"HUB_SMTP_URL": ""},  # production without SMTP: token mail would go to disk
+            "hub: Refusing to start in production: HUB_SMTP_URL must be set",
+        ),
+    ],
+)
+def test_a_bad_setting_stops_uvicorn_with_one_line(extra: dict[str, str], line: str) -> None:
+    env = _env(
+        HUB_DATABASE_URL="postgresql://db/hub",
+        HUB_REDIS_URL="redis://cache",
+        HUB_SECRET_KEY="s" * 48,
+        HUB_SMTP_URL="smtps://mail.hub.example",
+    )
+    env.update(extra)
+    result = subprocess.run(
+        _served_on(_dockerfile_command("CMD"), 1),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 3  # uvicorn's "startup failure"
+    assert result.stderr.strip().startswith(line), result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert ":pw@" not in result.stderr

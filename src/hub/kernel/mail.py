@@ -5,9 +5,11 @@ A context renders a :class:`MailMessage` (usually with :class:`MailTemplates`) a
 registration sends no email and a committed one always does. The ``kernel.send_mail`` job
 then delivers it:
 
-* with ``HUB_SMTP_URL`` set (``smtp://user:pass@host:587?starttls=1``, ``smtps://host:465``)
-  through aiosmtplib; connection problems and 4xx answers are retried with backoff, 5xx
-  answers go straight to the dead-letter queue (retrying cannot help);
+* with ``HUB_SMTP_URL`` set (``smtp://user:pass@host:587``, ``smtps://host:465``) through
+  aiosmtplib, always over TLS unless the URL says ``?starttls=0``: a server that offers no
+  STARTTLS gets neither credentials nor message. Connection problems, a missing STARTTLS
+  and 4xx answers are retried with backoff, 5xx answers go straight to the dead-letter
+  queue (retrying cannot help);
 * without it (development, tests) into the dev mailbox ``HUB_DATA_DIR/mail``, one
   ``<id>.eml`` plus ``<id>.json`` per message, which ``hub mail list`` / ``hub mail show``
   print, so a newcomer can follow a verification link with no mail server.
@@ -29,7 +31,7 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import urlsplit
 
 import aiosmtplib
 import jinja2
@@ -39,7 +41,7 @@ import structlog
 from hub.kernel.db import UnitOfWork
 from hub.kernel.jobs import JobContext, JobSpec, queue_job
 from hub.kernel.outbox import claim_inbox, inbox_of, outbox_of
-from hub.kernel.settings import Settings
+from hub.kernel.settings import Settings, SmtpConfig, parse_smtp_url
 
 log = structlog.get_logger("hub.mail")
 
@@ -219,46 +221,18 @@ class MailTransport(Protocol):
     async def send(self, email: EmailMessage, stored: StoredMail) -> None: ...
 
 
-class SmtpConfig(msgspec.Struct, frozen=True, kw_only=True):
-    host: str
-    port: int
-    username: str | None = None
-    password: str | None = None
-    use_tls: bool = False
-    #: True: require STARTTLS; False: never; None: use it when the server offers it.
-    start_tls: bool | None = None
-    validate_certs: bool = True
-    timeout_s: float = 30.0
+class SmtpTlsUnavailable(Exception):
+    """The server did not offer STARTTLS: nothing (credentials, message) was sent in clear.
 
-
-_TRUE = {"1", "true", "yes", "on"}
-
-
-def parse_smtp_url(url: str) -> SmtpConfig:
-    """``smtp://user:pass@host:587?starttls=1`` / ``smtps://host:465?verify=0&timeout=10``."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("smtp", "smtps"):
-        raise ValueError("HUB_SMTP_URL must start with smtp:// or smtps://")
-    if not parts.hostname:
-        raise ValueError("HUB_SMTP_URL names no host")
-    query = {k: v[-1].strip().lower() for k, v in parse_qs(parts.query).items()}
-    use_tls = parts.scheme == "smtps"
-    start_tls: bool | None = None
-    if "starttls" in query:
-        start_tls = query["starttls"] in _TRUE
-    return SmtpConfig(
-        host=parts.hostname,
-        port=parts.port or (465 if use_tls else 587),
-        username=unquote(parts.username) if parts.username else None,
-        password=unquote(parts.password) if parts.password else None,
-        use_tls=use_tls,
-        start_tls=False if use_tls else start_tls,
-        validate_certs=query.get("verify", "1") in _TRUE,
-        timeout_s=float(query.get("timeout", "30")),
-    )
+    Retried like a connection failure, since an attacker stripping STARTTLS may come and go;
+    a server that never offers it needs ``smtps://`` or, on a trusted network, ``?starttls=0``.
+    """
 
 
 class SmtpTransport:
+    """aiosmtplib with TLS required: smtps:// from the first byte, smtp:// by STARTTLS
+    before AUTH and MAIL (never "STARTTLS if offered", which an attacker strips)."""
+
     def __init__(self, config: SmtpConfig) -> None:
         self.config = config
 
@@ -274,6 +248,7 @@ class SmtpTransport:
                 use_tls=c.use_tls,
                 start_tls=c.start_tls,
                 validate_certs=c.validate_certs,
+                cert_bundle=c.ca_file,
                 timeout=c.timeout_s,
             )
         except aiosmtplib.SMTPRecipientsRefused as exc:
@@ -281,6 +256,15 @@ class SmtpTransport:
         except aiosmtplib.SMTPResponseException as exc:
             if 500 <= exc.code < 600:
                 raise PermanentMailError(f"SMTP {exc.code}: {exc.message}") from exc
+            raise
+        except aiosmtplib.SMTPException as exc:
+            # aiosmtplib 5 raises a bare SMTPException, before AUTH and MAIL, when the
+            # server's EHLO lists no STARTTLS.
+            if c.start_tls and "STARTTLS extension not supported" in str(exc):
+                log.warning("smtp_starttls_missing", host=c.host, port=c.port, mail_id=stored.id)
+                raise SmtpTlsUnavailable(
+                    f"{c.host}:{c.port} did not offer STARTTLS; refusing to send in clear text"
+                ) from exc
             raise
 
 

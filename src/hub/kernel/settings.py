@@ -2,18 +2,31 @@
 
 Validated once at start so a bad deployment fails before it serves a request, and so a
 production start can refuse the development conveniences (embedded servers, default
-secrets) with a message that names the setting to change.
+secrets, the on-disk mailbox) with a message that names the setting to change.
+
+Each field carries its own rule: a range as a msgspec ``Meta`` constraint, a form as a
+check function in ``Meta(extra={"check": ...})`` (URLs, origins, host names). A bad value
+stops :func:`load_settings` with one line naming the variable, the rule and the value given
+(credentials in URLs masked, the secret key never shown).
 """
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 import os
+import re
+import sys
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from email.utils import parseaddr
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
 
 import msgspec
+import msgspec.inspect as mi
+from msgspec import Meta
 
 Environment = Literal["development", "test", "production"]
 
@@ -25,86 +38,312 @@ class SettingsError(ValueError):
     """A setting is missing or invalid; the message names the environment variable."""
 
 
+class _Broken(ValueError):
+    """Raised by a field's check. ``got``: the culprit (a list's bad item), else the value;
+    ``rule``: a more precise rule than the field's own."""
+
+    def __init__(self, got: object = None, rule: str | None = None) -> None:
+        super().__init__(rule)
+        self.got = got
+        self.rule = rule
+
+
+# --------------------------------------------------------------------------- form checks
+
+_HOST_LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
+_HOSTNAME_RE = re.compile(rf"^(?=.{{1,253}}$){_HOST_LABEL}(?:\.{_HOST_LABEL})*\.?$")
+_SCHEME_RE = re.compile(r"^[a-z][a-z0-9+.-]*$")
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _is_host(name: str) -> bool:
+    """A DNS name, an IPv4 address or a bracketed IPv6 address (as in a URL or Host header)."""
+    if name.startswith("[") and name.endswith("]"):
+        try:
+            ipaddress.IPv6Address(name[1:-1])
+        except ValueError:
+            return False
+        return True
+    return bool(_HOSTNAME_RE.match(name))
+
+
+def _port_is_valid(parts: SplitResult) -> bool:
+    """No port, or one from 1 to 65535 (urllib parses it lazily, raising past 65535)."""
+    try:
+        port = parts.port
+    except ValueError:
+        return False
+    return port != 0
+
+
+#: The drivers hub.kernel.db.async_url turns into asyncpg.
+_POSTGRES_SCHEMES = (
+    "postgresql",
+    "postgres",
+    "postgresql+asyncpg",
+    "postgresql+psycopg",
+    "postgresql+psycopg2",
+)
+
+
+def _check_postgres_url(url: str) -> None:
+    parts = urlsplit(url)
+    socket = parse_qs(parts.query).get("host", [""])[-1]
+    if (
+        parts.scheme not in _POSTGRES_SCHEMES
+        or not parts.netloc
+        or not (parts.hostname or socket)
+        or not _port_is_valid(parts)
+    ):
+        raise _Broken
+
+
+def _check_redis_url(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme in ("redis", "rediss"):
+        database = parts.path.strip("/")
+        if (
+            not parts.hostname
+            or not _port_is_valid(parts)
+            or not (database == "" or database.isdigit())
+        ):
+            raise _Broken
+    elif parts.scheme != "unix" or not parts.path:
+        raise _Broken
+
+
+def _check_public_url(url: str) -> None:
+    parts = urlsplit(url)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+        or "@" in parts.netloc
+        or not _port_is_valid(parts)
+    ):
+        raise _Broken
+
+
+def _check_origins(origins: tuple[str, ...]) -> None:
+    for origin in origins:
+        if origin == "*":
+            continue
+        parts = urlsplit(origin)
+        if (
+            not _SCHEME_RE.match(parts.scheme)
+            or not parts.netloc
+            or "@" in parts.netloc
+            or parts.path
+            or parts.query
+            or parts.fragment
+            or "?" in origin
+            or "#" in origin
+            or not _port_is_valid(parts)
+        ):
+            raise _Broken(origin)
+        host = parts.netloc.rsplit(":", 1)[0] if not parts.netloc.endswith("]") else parts.netloc
+        if not _is_host(host):
+            raise _Broken(origin)
+
+
+def _check_hosts(hosts: tuple[str, ...]) -> None:
+    if not hosts:
+        raise _Broken
+    for host in hosts:
+        name = host[2:] if host.startswith("*.") else host
+        if host != "*" and not _is_host(name):
+            raise _Broken(host)
+
+
+def _check_networks(networks: tuple[str, ...]) -> None:
+    for network in networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise _Broken(network) from None
+
+
+def _check_log_level(level: str) -> None:
+    if level.upper() not in _LOG_LEVELS:
+        raise _Broken
+
+
+def _check_mail_from(sender: str) -> None:
+    _, address = parseaddr(sender)
+    if "@" not in address or "\n" in sender or "\r" in sender:
+        raise _Broken
+
+
+def _check_directory(path: Path) -> None:
+    if not path.is_dir():
+        raise _Broken
+
+
+def _check_smtp_url(url: str) -> None:
+    try:
+        parse_smtp_url(url)
+    except ValueError as exc:
+        raise _Broken(rule=str(exc).removeprefix("HUB_SMTP_URL must be ")) from None
+
+
+def _checked(check: Callable[[Any], None], rule: str) -> Meta:
+    """A form rule: ``check`` raises :class:`_Broken`; ``rule`` completes "HUB_X must be …"."""
+    return Meta(extra={"check": check, "rule": rule})
+
+
+PostgresUrl = Annotated[
+    str,
+    _checked(
+        _check_postgres_url,
+        "a postgresql:// URL with a host or socket "
+        "(postgresql://user:pass@host:5432/db, postgresql://user@/db?host=/run/postgresql)",
+    ),
+]
+RedisUrl = Annotated[
+    str,
+    _checked(
+        _check_redis_url,
+        "a redis://host:6379/0, rediss://host:6379/0 or unix:///path/redis.sock URL",
+    ),
+]
+SmtpUrl = Annotated[
+    str,
+    _checked(_check_smtp_url, "an smtp://user:pass@host:587 or smtps://user:pass@host:465 URL"),
+]
+HttpUrl = Annotated[
+    str,
+    _checked(
+        _check_public_url,
+        "an http:// or https:// URL without query or fragment (https://hub.example.com)",
+    ),
+]
+Origins = Annotated[
+    tuple[str, ...],
+    _checked(_check_origins, "a comma-separated list of origins, each scheme://host[:port] or '*'"),
+]
+HostNames = Annotated[
+    tuple[str, ...],
+    _checked(
+        _check_hosts,
+        "a comma-separated list of host names without port (example.com, *.example.com, "
+        "192.0.2.1, [2001:db8::1]) or '*'",
+    ),
+]
+Networks = Annotated[
+    tuple[str, ...],
+    _checked(
+        _check_networks,
+        "a comma-separated list of IP addresses or networks (10.0.0.0/8, 2001:db8::/32)",
+    ),
+]
+LogLevel = Annotated[
+    str, _checked(_check_log_level, "one of " + ", ".join(_LOG_LEVELS) + " (any case)")
+]
+MailAddress = Annotated[
+    str,
+    _checked(_check_mail_from, "a mail address, optionally with a name (Hub <hub@example.com>)"),
+]
+Directory = Annotated[Path, _checked(_check_directory, "an existing directory")]
+#: Never echoed in an error message.
+Secret = Annotated[str, Meta(min_length=1, extra={"secret": True})]
+Port = Annotated[int, Meta(ge=1, le=65535)]
+Token = Annotated[str, Meta(pattern=r"^\S*$", extra={"rule": "a string without spaces"})]
+
+
 class Settings(msgspec.Struct, kw_only=True, frozen=True):
     """Every ``HUB_*`` setting. The README's configuration table mirrors this class."""
 
     env: Environment = "development"
     data_dir: Path = Path(".hub")
-    database_url: str | None = None
-    redis_url: str | None = None
-    secret_key: str = DEFAULT_SECRET_KEY
+    database_url: PostgresUrl | None = None
+    redis_url: RedisUrl | None = None
+    secret_key: Secret = DEFAULT_SECRET_KEY
     allow_embedded: bool = False
     allow_insecure_defaults: bool = False
-    public_url: str = "http://127.0.0.1:8000"
-    cors_origins: tuple[str, ...] = ()
-    allowed_hosts: tuple[str, ...] = ("localhost", "127.0.0.1", "[::1]", "testserver.local")
-    trusted_proxies: tuple[str, ...] = ()
-    max_body_bytes: int = 10 * 1024 * 1024
-    log_level: str = "INFO"
+    public_url: HttpUrl = "http://127.0.0.1:8000"
+    cors_origins: Origins = ()
+    allowed_hosts: HostNames = ("localhost", "127.0.0.1", "[::1]", "testserver.local")
+    trusted_proxies: Networks = ()
+    max_body_bytes: Annotated[int, Meta(ge=1)] = 10 * 1024 * 1024
+    log_level: LogLevel = "INFO"
     log_format: Literal["console", "json"] = "console"
-    db_pool_size: int = 10
+    db_pool_size: Annotated[int, Meta(ge=1, le=1000)] = 10
     #: 0: overflow connections are closed on return, so under load a pool with overflow
     #: kept reconnecting (40-60 new PostgreSQL sessions per 1,000 requests measured).
-    db_max_overflow: int = 0
+    db_max_overflow: Annotated[int, Meta(ge=0, le=1000)] = 0
     db_echo: bool = False
-    migrations_dir: Path | None = None
-    worker_processes: int = 1
-    worker_threads: int = 4
-    job_max_retries: int = 5
-    job_min_backoff_ms: int = 1_000
-    job_max_backoff_ms: int = 300_000
-    job_time_limit_ms: int = 600_000
+    migrations_dir: Directory | None = None
+    worker_processes: Annotated[int, Meta(ge=1, le=256)] = 1
+    worker_threads: Annotated[int, Meta(ge=1, le=1024)] = 4
+    job_max_retries: Annotated[int, Meta(ge=0, le=1000)] = 5
+    job_min_backoff_ms: Annotated[int, Meta(ge=1)] = 1_000
+    #: At least HUB_JOB_MIN_BACKOFF_MS (checked in :func:`load_settings`).
+    job_max_backoff_ms: Annotated[int, Meta(ge=1)] = 300_000
+    job_time_limit_ms: Annotated[int, Meta(ge=1_000)] = 600_000
     #: A worker silent this long is presumed dead and its unacked jobs run again.
-    job_heartbeat_timeout_ms: int = 60_000
+    job_heartbeat_timeout_ms: Annotated[int, Meta(ge=1_000)] = 60_000
     #: Out of a million broker commands, how many also run queue maintenance.
-    job_maintenance_chance: int = 1_000
-    job_dead_message_ttl_ms: int = 7 * 86_400_000
+    job_maintenance_chance: Annotated[int, Meta(ge=1, le=1_000_000)] = 1_000
+    job_dead_message_ttl_ms: Annotated[int, Meta(ge=1_000)] = 7 * 86_400_000
     #: Longest pause of an idle worker between two polls of a queue.
-    worker_idle_poll_ms: int = 200
+    worker_idle_poll_ms: Annotated[int, Meta(ge=1, le=60_000)] = 200
     #: Serve the worker's Prometheus metrics on this port (``hub worker``); unset: off.
-    worker_metrics_port: int | None = None
-    relay_batch_size: int = 500
+    worker_metrics_port: Port | None = None
+    relay_batch_size: Annotated[int, Meta(ge=1, le=100_000)] = 500
     #: Most events of one subscriber carried (and handled in one transaction) per message.
-    event_run_size: int = 50
-    relay_sweep_interval_ms: int = 1_000
+    event_run_size: Annotated[int, Meta(ge=1, le=10_000)] = 50
+    relay_sweep_interval_ms: Annotated[int, Meta(ge=1)] = 1_000
     #: Under a stream of commits, wait this long after a wake-up for more to batch with it.
-    relay_coalesce_ms: int = 20
-    outbox_retention_days: int = 7
-    inbox_retention_days: int = 30
-    smtp_url: str | None = None
-    mail_from: str = "Hub <no-reply@localhost>"
+    relay_coalesce_ms: Annotated[int, Meta(ge=0, le=10_000)] = 20
+    outbox_retention_days: Annotated[int, Meta(ge=1)] = 7
+    inbox_retention_days: Annotated[int, Meta(ge=1)] = 30
+    #: smtp:// requires STARTTLS, smtps:// is implicit TLS; ``?starttls=0`` alone sends in
+    #: clear text (see :func:`parse_smtp_url`). Unset: the dev mailbox (refused in production).
+    smtp_url: SmtpUrl | None = None
+    mail_from: MailAddress = "Hub <no-reply@localhost>"
     # Identity: tokens and sessions (docs/identity.md explains each choice).
-    jwt_issuer: str = ""  # empty: public_url
-    jwt_audience: str = "hub-api"
-    jwt_leeway_seconds: int = 10
-    access_token_ttl_seconds: int = 900
-    refresh_token_ttl_seconds: int = 30 * 24 * 3600
-    refresh_grace_seconds: int = 10
-    signing_key_cache_seconds: int = 60
-    mfa_challenge_ttl_seconds: int = 300
-    email_verification_ttl_seconds: int = 48 * 3600
-    password_reset_ttl_seconds: int = 3600
-    recent_auth_seconds: int = 600
+    jwt_issuer: Token = ""  # empty: public_url
+    jwt_audience: Annotated[str, Meta(pattern=r"^\S+$", extra={"rule": "a non-empty word"})] = (
+        "hub-api"
+    )
+    #: More than a few minutes would keep expired tokens working.
+    jwt_leeway_seconds: Annotated[int, Meta(ge=0, le=300)] = 10
+    #: At most a day: a revoked session id is remembered for this long, and a longer-lived
+    #: token is a longer-lived leak.
+    access_token_ttl_seconds: Annotated[int, Meta(ge=60, le=86_400)] = 900
+    #: At least HUB_ACCESS_TOKEN_TTL_SECONDS (checked in :func:`load_settings`).
+    refresh_token_ttl_seconds: Annotated[int, Meta(ge=60)] = 30 * 24 * 3600
+    refresh_grace_seconds: Annotated[int, Meta(ge=0, le=300)] = 10
+    signing_key_cache_seconds: Annotated[int, Meta(ge=0, le=3600)] = 60
+    mfa_challenge_ttl_seconds: Annotated[int, Meta(ge=30, le=3600)] = 300
+    email_verification_ttl_seconds: Annotated[int, Meta(ge=60)] = 48 * 3600
+    password_reset_ttl_seconds: Annotated[int, Meta(ge=60)] = 3600
+    recent_auth_seconds: Annotated[int, Meta(ge=1)] = 600
     # Identity: argon2id cost (OWASP: t=2, m=19 MiB, p=1) and brute-force protection.
-    password_hash_time_cost: int = 2
-    password_hash_memory_kib: int = 19 * 1024
-    password_hash_parallelism: int = 1
-    lockout_threshold: int = 10
-    mfa_lockout_threshold: int = 5
-    ip_lockout_threshold: int = 100
-    lockout_window_seconds: int = 900
-    lockout_base_seconds: int = 60
-    lockout_max_seconds: int = 900
-    lockout_reset_seconds: int = 12 * 3600
+    password_hash_time_cost: Annotated[int, Meta(ge=1, le=100)] = 2
+    #: argon2 needs at least 8 KiB per lane (checked in :func:`load_settings`); 4 GiB max.
+    password_hash_memory_kib: Annotated[int, Meta(ge=8, le=4 * 1024 * 1024)] = 19 * 1024
+    password_hash_parallelism: Annotated[int, Meta(ge=1, le=255)] = 1
+    lockout_threshold: Annotated[int, Meta(ge=1)] = 10
+    mfa_lockout_threshold: Annotated[int, Meta(ge=1)] = 5
+    ip_lockout_threshold: Annotated[int, Meta(ge=1)] = 100
+    lockout_window_seconds: Annotated[int, Meta(ge=1)] = 900
+    lockout_base_seconds: Annotated[int, Meta(ge=1)] = 60
+    #: At least HUB_LOCKOUT_BASE_SECONDS (checked in :func:`load_settings`).
+    lockout_max_seconds: Annotated[int, Meta(ge=1)] = 900
+    lockout_reset_seconds: Annotated[int, Meta(ge=1)] = 12 * 3600
     #: How long revoked sessions and expired invitations are kept before housekeeping
     #: deletes them (identity.prune_expired, hourly).
-    identity_history_days: int = 90
+    identity_history_days: Annotated[int, Meta(ge=1)] = 90
     # Identity: organisations, invitations, API keys, idempotent writes.
-    invitation_ttl_seconds: int = 7 * 86400
+    invitation_ttl_seconds: Annotated[int, Meta(ge=60)] = 7 * 86400
     #: last_used_at of an API key is written at most this often (a write per request is waste).
-    api_key_touch_seconds: int = 60
+    api_key_touch_seconds: Annotated[int, Meta(ge=0)] = 60
     #: How long an Idempotency-Key is remembered (its first response replayed).
-    idempotency_ttl_seconds: int = 86400
+    idempotency_ttl_seconds: Annotated[int, Meta(ge=60)] = 86400
 
     @property
     def token_issuer(self) -> str:
@@ -139,25 +378,182 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             )
         if len(self.secret_key) < 32 and not self.allow_insecure_defaults:
             problems.append("HUB_SECRET_KEY must be at least 32 characters in production")
+        if self.smtp_url is None and not self.allow_insecure_defaults:
+            # Without it, sign-up and password-reset links are written to the server's disk
+            # (the dev mailbox) and never reach anyone.
+            problems.append(
+                "HUB_SMTP_URL must be set in production, or mail with account tokens is "
+                "written to HUB_DATA_DIR/mail (or HUB_ALLOW_INSECURE_DEFAULTS=1)"
+            )
         if problems:
             raise SettingsError("Refusing to start in production: " + "; ".join(problems))
 
 
-_BOOL_TRUE = {"1", "true", "yes", "on"}
-_BOOL_FALSE = {"0", "false", "no", "off", ""}
+# --------------------------------------------------------------------------- SMTP URL
 
 
-def _coerce(name: str, raw: str, annotation: object) -> object:
-    """Turn one environment string into the field's type; tuples are comma-separated."""
-    text = raw.strip()
-    if annotation in (bool, "bool"):
-        low = text.lower()
-        if low in _BOOL_TRUE:
+class SmtpConfig(msgspec.Struct, frozen=True, kw_only=True):
+    """``HUB_SMTP_URL`` parsed: how :class:`hub.kernel.mail.SmtpTransport` connects."""
+
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+    #: smtps://: TLS from the first byte.
+    use_tls: bool = False
+    #: smtp://: True (default) upgrades with STARTTLS and refuses a server that does not
+    #: offer it, so a network attacker cannot strip it; False (``?starttls=0``) is clear text.
+    start_tls: bool = True
+    validate_certs: bool = True
+    #: PEM file of the CA certificates to trust instead of the system store (``?cafile=``).
+    ca_file: str | None = None
+    timeout_s: float = 30.0
+
+
+_SMTP_PARAMETERS = ("cafile", "starttls", "timeout", "verify")
+
+
+def parse_smtp_url(url: str) -> SmtpConfig:
+    """``smtp://user:pass@host:587`` (STARTTLS required) / ``smtps://host:465``.
+
+    Parameters: ``starttls=0`` (clear text, only for a relay on a trusted network),
+    ``verify=0`` (no certificate check), ``cafile=/path/ca.pem`` (trust this CA instead of
+    the system store), ``timeout=30`` (seconds). Anything else is refused.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("smtp", "smtps"):
+        raise ValueError("HUB_SMTP_URL must be an smtp:// or smtps:// URL")
+    if not parts.hostname:
+        raise ValueError("HUB_SMTP_URL must be a URL with a host (smtp://user:pass@host:587)")
+    if not _port_is_valid(parts):
+        raise ValueError("HUB_SMTP_URL must be a URL with a port from 1 to 65535")
+    query = {k: v[-1].strip() for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+    unknown = sorted(set(query) - set(_SMTP_PARAMETERS))
+    if unknown:
+        raise ValueError(
+            f"HUB_SMTP_URL must be a URL with only the parameters {', '.join(_SMTP_PARAMETERS)} "
+            f"(unknown: {', '.join(unknown)})"
+        )
+
+    def flag(name: str, default: bool) -> bool:
+        value = query.get(name)
+        if value is None:
+            return default
+        if value.lower() in _TRUE:
             return True
-        if low in _BOOL_FALSE:
+        if value.lower() in _FALSE:
             return False
-        raise SettingsError(f"HUB_{name.upper()} must be a boolean (1/0, true/false), got {raw!r}")
-    if annotation in (tuple[str, ...], "tuple[str, ...]"):
+        raise ValueError(f"HUB_SMTP_URL must be a URL with {name}=1 or {name}=0")
+
+    try:
+        timeout = float(query.get("timeout", "30"))
+    except ValueError:
+        timeout = 0.0
+    if not 0 < timeout <= 600:
+        raise ValueError("HUB_SMTP_URL must be a URL with timeout= from 0 to 600 seconds")
+    ca_file = query.get("cafile") or None
+    if ca_file is not None and not Path(ca_file).is_file():
+        raise ValueError("HUB_SMTP_URL must be a URL whose cafile= is an existing file")
+    use_tls = parts.scheme == "smtps"
+    return SmtpConfig(
+        host=parts.hostname,
+        port=parts.port or (465 if use_tls else 587),
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+        use_tls=use_tls,
+        start_tls=False if use_tls else flag("starttls", True),
+        validate_certs=flag("verify", True),
+        ca_file=ca_file,
+        timeout_s=timeout,
+    )
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _field_types() -> dict[str, mi.Type]:
+    info = mi.type_info(Settings)
+    assert isinstance(info, mi.StructType)
+    return {f.name: f.type for f in info.fields}
+
+
+_FIELDS = _field_types()
+
+
+def _variable(name: str) -> str:
+    return f"HUB_{name.upper()}"
+
+
+def _strip_optional(t: mi.Type) -> tuple[mi.Type, bool]:
+    """``X | None`` -> (X, True); anything else -> (t, False)."""
+    if isinstance(t, mi.UnionType):
+        rest = [m for m in t.types if not isinstance(m, mi.NoneType)]
+        if len(rest) == 1 and len(rest) < len(t.types):
+            return rest[0], True
+    return t, False
+
+
+def _strip_metadata(t: mi.Type) -> tuple[mi.Type, dict[str, Any]]:
+    if isinstance(t, mi.Metadata):
+        return t.type, dict(t.extra or {})
+    return t, {}
+
+
+def _describe(t: mi.Type) -> str:
+    """The rule a field's type states, to complete "HUB_X must be …"."""
+    inner, optional = _strip_optional(t)
+    base, extra = _strip_metadata(inner)
+    if "rule" in extra:
+        text = str(extra["rule"])
+    elif isinstance(base, mi.IntType):
+        if base.ge is not None and base.le is not None:
+            text = f"an integer from {base.ge} to {base.le}"
+        elif base.ge is not None:
+            text = f"an integer >= {base.ge}"
+        else:
+            text = "an integer"
+    elif isinstance(base, mi.LiteralType):
+        text = "one of " + ", ".join(str(v) for v in base.values)
+    elif isinstance(base, mi.BoolType):
+        text = "a boolean (1/0, true/false, yes/no, on/off)"
+    elif isinstance(base, mi.StrType) and base.min_length:
+        text = "a non-empty string"
+    elif isinstance(base, mi.CustomType) and base.cls is Path:
+        text = "a non-empty path"
+    else:
+        text = "valid"
+    return f"{text}, or unset" if optional else text
+
+
+#: ``scheme://user:`` then anything up to the last ``@``: masking too much beats leaking the
+#: rest of a password that holds an unencoded ``@``.
+_URL_PASSWORD_RE = re.compile(r"(://[^:/?#@]*:).*@")
+
+
+def _shown(name: str, value: object) -> str:
+    """The offending value for a message: URL passwords masked, secrets not at all."""
+    _, extra = _strip_metadata(_strip_optional(_FIELDS[name])[0])
+    if extra.get("secret"):
+        return ""
+    text = _URL_PASSWORD_RE.sub(r"\1***@", value if isinstance(value, str) else repr(value))
+    return f" (got {text!r})"
+
+
+def _coerce(name: str, raw: str) -> object:
+    """Turn one environment string into the field's type; lists are comma-separated."""
+    text = raw.strip()
+    base, optional = _strip_optional(_FIELDS[name])
+    base, _ = _strip_metadata(base)
+    if optional and text == "":
+        return None  # `HUB_SMTP_URL=` (as compose passes an unset variable) means unset
+    if isinstance(base, mi.BoolType):
+        low = text.lower()
+        if low in _TRUE:
+            return True
+        if low in _FALSE:
+            return False
+        raise SettingsError(f"{_variable(name)} must be {_describe(base)}{_shown(name, raw)}")
+    if isinstance(base, mi.VarTupleType):
         return tuple(part.strip() for part in text.split(",") if part.strip())
     return text
 
@@ -166,30 +562,61 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
     """Build :class:`Settings` from the environment (plus explicit overrides, used by tests).
 
     A relative ``data_dir`` comes back absolute, anchored by :func:`anchor_data_dir`.
+    Raises :class:`SettingsError` with one line naming the first bad variable.
     """
     env = os.environ if environ is None else environ
-    hints = {f.name: f.type for f in msgspec.structs.fields(Settings)}
     values: dict[str, object] = {}
-    for name, annotation in hints.items():
-        key = f"HUB_{name.upper()}"
+    given: dict[str, object] = {}
+    for name in _FIELDS:
+        key = _variable(name)
         if key in env:
-            values[name] = _coerce(name, env[key], annotation)
+            given[name] = env[key]
+            values[name] = _coerce(name, env[key])
     if "HUB_LOG_FORMAT" not in env and values.get("env") == "production":
         values["log_format"] = "json"
     values.update(overrides)
+    given.update(overrides)
     try:
         settings = msgspec.convert(values, Settings, strict=False, dec_hook=_dec_hook)
     except msgspec.ValidationError as exc:
-        raise SettingsError(_explain(str(exc))) from None
-    if settings.max_body_bytes <= 0:
-        raise SettingsError("HUB_MAX_BODY_BYTES must be a positive number of bytes")
-    if settings.db_pool_size <= 0:
-        raise SettingsError("HUB_DB_POOL_SIZE must be positive")
+        raise SettingsError(_explain(str(exc), given)) from None
+    for name, field_type in _FIELDS.items():
+        _, extra = _strip_metadata(_strip_optional(field_type)[0])
+        value = getattr(settings, name)
+        if value is None or "check" not in extra:
+            continue
+        try:
+            extra["check"](value)
+        except _Broken as exc:
+            got = given.get(name, value) if exc.got is None else exc.got
+            rule = exc.rule or _describe(field_type)
+            raise SettingsError(f"{_variable(name)} must be {rule}{_shown(name, got)}") from None
+    _check_relations(settings)
     if not settings.data_dir.is_absolute():
         settings = msgspec.structs.replace(
             settings, data_dir=anchor_data_dir(settings.data_dir, Path.cwd())
         )
     return settings
+
+
+def _check_relations(s: Settings) -> None:
+    """Rules between two settings (a single field's rules sit on the field)."""
+    pairs = (
+        ("job_max_backoff_ms", "job_min_backoff_ms"),
+        ("lockout_max_seconds", "lockout_base_seconds"),
+        ("refresh_token_ttl_seconds", "access_token_ttl_seconds"),
+    )
+    for larger, smaller in pairs:
+        if getattr(s, larger) < getattr(s, smaller):
+            raise SettingsError(
+                f"{_variable(larger)} must be >= {_variable(smaller)} "
+                f"(got {getattr(s, larger)} < {getattr(s, smaller)})"
+            )
+    if s.password_hash_memory_kib < 8 * s.password_hash_parallelism:
+        raise SettingsError(
+            "HUB_PASSWORD_HASH_MEMORY_KIB must be >= 8 x HUB_PASSWORD_HASH_PARALLELISM "
+            f"(argon2's minimum; got {s.password_hash_memory_kib})"
+        )
 
 
 #: Files or directories only a hub data directory holds: the owner lock of the embedded
@@ -228,14 +655,36 @@ def _is_hub_checkout(directory: Path) -> bool:
 
 def _dec_hook(type_: type, value: object) -> object:
     if type_ is Path and isinstance(value, str | os.PathLike):
+        if value == "":
+            raise ValueError("empty path")
         return Path(value)
     raise NotImplementedError(f"cannot convert {type(value).__name__} to {type_}")
 
 
-def _explain(message: str) -> str:
-    """Rewrite msgspec's ``at `$.field``` into the environment variable's name."""
-    if "`$." in message:
-        head, _, rest = message.partition("`$.")
-        field = rest.split("`", 1)[0].split("[", 1)[0]
-        return f"HUB_{field.upper()}: {head.strip(' -')}"
-    return message
+_PATH_RE = re.compile(r"`\$\.([a-z0-9_]+)")
+
+
+def _explain(message: str, given: Mapping[str, object]) -> str:
+    """Rewrite msgspec's "Expected … - at `$.field`" into the variable's name and rule."""
+    match = _PATH_RE.search(message)
+    if match is None or match.group(1) not in _FIELDS:
+        return message
+    name = match.group(1)
+    shown = _shown(name, given[name]) if name in given else ""
+    return f"{_variable(name)} must be {_describe(_FIELDS[name])}{shown}"
+
+
+@contextlib.contextmanager
+def exit_on_settings_error() -> Iterator[None]:
+    """For a process entry point (uvicorn's ``--factory``): a bad setting ends the process.
+
+    The message is one line on stderr, no traceback. The status is 3, uvicorn's "startup
+    failure", so its ``--workers`` supervisor stops instead of restarting a worker that can
+    only fail the same way.
+    """
+    try:
+        yield
+    except SettingsError as exc:
+        sys.stderr.write(f"hub: {exc}\n")
+        sys.stderr.flush()
+        raise SystemExit(3) from None

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 import email
 import email.policy
+import ipaddress
+import ssl
 from collections.abc import AsyncIterator, Iterator
 from email.message import EmailMessage
 from pathlib import Path
@@ -13,7 +16,12 @@ from typing import Any
 import msgspec
 import pytest
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 from click.testing import CliRunner
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from hub.cli import main as hub_cli
 from hub.kernel.deadletter import list_dead
@@ -33,6 +41,25 @@ class Inbox:
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
+        #: Every MAIL FROM and AUTH seen, with whether the session was under TLS by then.
+        self.mail_from: list[tuple[str, bool]] = []
+        self.logins: list[tuple[str, str, bool]] = []
+
+    def authenticate(
+        self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
+    ) -> AuthResult:
+        assert isinstance(auth_data, LoginPassword)
+        self.logins.append(
+            (auth_data.login.decode(), auth_data.password.decode(), session.ssl is not None)
+        )
+        return AuthResult(success=True)
+
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        self.mail_from.append((address, session.ssl is not None))
+        envelope.mail_from = address
+        return "250 OK"
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
@@ -60,6 +87,95 @@ def smtp() -> Iterator[tuple[Inbox, int]]:
         yield handler, port
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def plain_smtp() -> Iterator[tuple[Inbox, int]]:
+    """A server that offers no STARTTLS but takes AUTH in clear (as a stripped one would)."""
+    handler = Inbox()
+    port = free_port()
+    controller = Controller(
+        handler,
+        hostname="127.0.0.1",
+        port=port,
+        authenticator=handler.authenticate,
+        auth_require_tls=False,
+    )
+    controller.start()
+    try:
+        yield handler, port
+    finally:
+        controller.stop()
+
+
+def _self_signed(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 that signs itself: its PEM is also the CA to trust."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "hub test smtp")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "smtp-cert.pem", directory / "smtp-key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+@pytest.fixture
+def starttls_smtp(tmp_path: Path) -> Iterator[tuple[Inbox, int, Path]]:
+    """A server that offers STARTTLS and refuses AUTH and MAIL before it (aiosmtpd's
+    require_starttls); yields the handler, the port and the certificate to trust."""
+    cert, key = _self_signed(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    handler = Inbox()
+    port = free_port()
+    controller = Controller(
+        handler,
+        hostname="127.0.0.1",
+        port=port,
+        tls_context=context,
+        require_starttls=True,
+        authenticator=handler.authenticate,
+    )
+    controller.start()
+    try:
+        yield handler, port, cert
+    finally:
+        controller.stop()
+
+
+async def _send_through(settings: Settings, smtp_url: str, kernel: Kernel) -> list[Any]:
+    """Queue one mail, let a worker with ``smtp_url`` try it; the dead letters after."""
+    configured = msgspec.structs.replace(fast_job_settings(settings), smtp_url=smtp_url)
+    w = InProcessWorker(configured, [eventkit.module("identity")], threads=1, scheduler=False)
+    w.start()
+    try:
+        await _queue(kernel, _message())
+        await w.drain(within=20)
+        broker = w.background.broker
+        return list_dead(broker.client, broker.namespace)
+    finally:
+        await asyncio.to_thread(w.stop)
 
 
 def _message(to: str = "ada@example.com") -> MailMessage:
@@ -168,6 +284,64 @@ async def test_unreachable_smtp_server_is_retried_then_dead_lettered(
     assert len(dead) == 1
     assert dead[0].attempts == 3  # the first run + HUB_JOB_MAX_RETRIES=2 in fast_job_settings
     assert "Connect" in dead[0].error or "connect" in dead[0].error
+
+
+async def test_a_server_without_starttls_gets_no_credentials_and_no_mail(
+    settings: Settings, clean_state: None, kernel: Kernel, plain_smtp: tuple[Inbox, int]
+) -> None:
+    """The default smtp:// requires STARTTLS: a server (or an attacker stripping it from
+    the EHLO answer) that does not offer it is refused before AUTH and MAIL."""
+    inbox, port = plain_smtp
+    dead = await _send_through(settings, f"smtp://hub:s3cret@127.0.0.1:{port}", kernel)
+    assert inbox.logins == []
+    assert inbox.mail_from == []
+    assert inbox.messages == []
+    assert [(d.actor, d.attempts) for d in dead] == [("kernel.send_mail", 3)]  # retried
+    assert "SmtpTlsUnavailable" in dead[0].error
+    assert "did not offer STARTTLS" in dead[0].error
+
+
+async def test_plain_smtp_only_when_the_url_says_starttls_0(
+    settings: Settings, clean_state: None, kernel: Kernel, plain_smtp: tuple[Inbox, int]
+) -> None:
+    # The same server, explicitly allowed: this is what the default refuses to do.
+    inbox, port = plain_smtp
+    dead = await _send_through(settings, f"smtp://hub:s3cret@127.0.0.1:{port}?starttls=0", kernel)
+    assert dead == []
+    assert inbox.logins == [("hub", "s3cret", False)]
+    assert len(inbox.messages) == 1
+
+
+async def test_starttls_is_used_when_offered_and_the_certificate_checked(
+    settings: Settings,
+    clean_state: None,
+    kernel: Kernel,
+    starttls_smtp: tuple[Inbox, int, Path],
+) -> None:
+    inbox, port, cert = starttls_smtp
+    dead = await _send_through(
+        settings, f"smtp://hub:s3cret@127.0.0.1:{port}?cafile={cert}", kernel
+    )
+    assert dead == []
+    assert inbox.logins == [("hub", "s3cret", True)]
+    assert inbox.mail_from == [("no-reply@localhost", True)]
+    assert len(inbox.messages) == 1
+    assert inbox.messages[0]["Subject"] == "Confirm your address"
+
+
+async def test_an_untrusted_starttls_certificate_is_refused(
+    settings: Settings,
+    clean_state: None,
+    kernel: Kernel,
+    starttls_smtp: tuple[Inbox, int, Path],
+) -> None:
+    # Without ?cafile= the self-signed certificate is checked against the system CAs.
+    inbox, port, _ = starttls_smtp
+    dead = await _send_through(settings, f"smtp://hub:s3cret@127.0.0.1:{port}", kernel)
+    assert inbox.logins == []
+    assert inbox.messages == []
+    assert [(d.actor, d.attempts) for d in dead] == [("kernel.send_mail", 3)]
+    assert "CERTIFICATE_VERIFY_FAILED" in dead[0].error
 
 
 async def test_dev_mailbox_and_hub_mail_commands(

@@ -145,7 +145,8 @@ def test_aggregate_key_orders_by_aggregate_or_event() -> None:
         ),
         (
             "smtp://mail.example",
-            {"port": 587, "username": None, "start_tls": None, "use_tls": False},
+            # STARTTLS required by default: never "if offered", which an attacker strips.
+            {"port": 587, "username": None, "start_tls": True, "use_tls": False},
         ),
         (
             "smtps://mail.example?verify=0",

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
+import msgspec
 import pytest
 
-from hub.kernel.settings import DEFAULT_SECRET_KEY, SettingsError, anchor_data_dir, load_settings
+from hub.kernel.settings import (
+    DEFAULT_SECRET_KEY,
+    Settings,
+    SettingsError,
+    anchor_data_dir,
+    load_settings,
+)
 
 STRONG = "x" * 40
 ROOT = Path(__file__).resolve().parents[3]
@@ -119,6 +129,7 @@ def test_production_accepts_real_servers_and_a_strong_secret() -> None:
             "HUB_DATABASE_URL": "postgresql://db/hub",
             "HUB_REDIS_URL": "redis://cache:6379/0",
             "HUB_SECRET_KEY": STRONG,
+            "HUB_SMTP_URL": "smtps://hub:pw@mail.example:465",
         }
     )
     s.check_production_safety()
@@ -147,3 +158,233 @@ def test_short_secret_is_refused_in_production() -> None:
     )
     with pytest.raises(SettingsError, match="at least 32"):
         s.check_production_safety()
+
+
+def test_production_refuses_to_write_mail_to_disk() -> None:
+    """Without HUB_SMTP_URL sign-up and reset links would land in HUB_DATA_DIR/mail."""
+    production = {
+        "HUB_ENV": "production",
+        "HUB_DATABASE_URL": "postgresql://db/hub",
+        "HUB_REDIS_URL": "redis://cache",
+        "HUB_SECRET_KEY": STRONG,
+        "HUB_SMTP_URL": "",  # compose passes an unset variable as empty: still unset
+    }
+    s = load_settings(environ=production)
+    assert s.smtp_url is None
+    with pytest.raises(SettingsError) as err:
+        s.check_production_safety()
+    assert "HUB_SMTP_URL" in str(err.value)
+    assert "HUB_SECRET_KEY" not in str(err.value)
+    load_settings(
+        environ={**production, "HUB_ALLOW_INSECURE_DEFAULTS": "1"}
+    ).check_production_safety()
+
+
+#: Every setting with values it refuses (the raw environment strings).
+INVALID: dict[str, list[str]] = {
+    "HUB_ENV": ["staging", ""],
+    "HUB_DATA_DIR": [""],
+    "HUB_DATABASE_URL": [
+        "garbage",
+        "mysql://hub:pw@db/hub",
+        "http://db/hub",
+        "postgresql://",
+        "postgresql:///hub",
+        "postgresql://db:99999/hub",
+    ],
+    "HUB_REDIS_URL": ["garbage", "http://cache", "redis://", "redis://cache/abc", "unix://"],
+    "HUB_SECRET_KEY": [""],
+    "HUB_ALLOW_EMBEDDED": ["maybe"],
+    "HUB_ALLOW_INSECURE_DEFAULTS": ["2"],
+    "HUB_PUBLIC_URL": ["hub.example.com", "ftp://hub.example", "https://", "https://h/?a=1"],
+    "HUB_CORS_ORIGINS": [
+        "not a url",
+        "https://a.example/",
+        "https://a.example/app",
+        "a.example",
+        "https://a.example:99999",
+        "https://user@a.example",
+    ],
+    "HUB_ALLOWED_HOSTS": ["", "example.com:8000", "https://example.com", "bad host", "[::1"],
+    "HUB_TRUSTED_PROXIES": ["proxy.example", "10.0.0.0/33", "300.1.1.1"],
+    "HUB_MAX_BODY_BYTES": ["ten", "0", "-1", "1.5"],
+    "HUB_LOG_LEVEL": ["LOUD", "", "10"],
+    "HUB_LOG_FORMAT": ["xml"],
+    "HUB_DB_POOL_SIZE": ["abc", "0", "1001"],
+    "HUB_DB_MAX_OVERFLOW": ["-1", "many"],
+    "HUB_DB_ECHO": ["loud"],
+    "HUB_MIGRATIONS_DIR": ["/nonexistent/migrations"],
+    "HUB_WORKER_PROCESSES": ["0", "257"],
+    "HUB_WORKER_THREADS": ["0", "x"],
+    "HUB_JOB_MAX_RETRIES": ["-1", "1001"],
+    "HUB_JOB_MIN_BACKOFF_MS": ["0"],
+    "HUB_JOB_MAX_BACKOFF_MS": ["0", "999"],  # below HUB_JOB_MIN_BACKOFF_MS (1000)
+    "HUB_JOB_TIME_LIMIT_MS": ["999"],
+    "HUB_JOB_HEARTBEAT_TIMEOUT_MS": ["0", "999"],
+    "HUB_JOB_MAINTENANCE_CHANCE": ["0", "1000001"],
+    "HUB_JOB_DEAD_MESSAGE_TTL_MS": ["0"],
+    "HUB_WORKER_IDLE_POLL_MS": ["0", "60001"],
+    "HUB_WORKER_METRICS_PORT": ["0", "65536", "http"],
+    "HUB_RELAY_BATCH_SIZE": ["0", "100001"],
+    "HUB_EVENT_RUN_SIZE": ["0"],
+    "HUB_RELAY_SWEEP_INTERVAL_MS": ["0"],
+    "HUB_RELAY_COALESCE_MS": ["-1", "10001"],
+    "HUB_OUTBOX_RETENTION_DAYS": ["0"],
+    "HUB_INBOX_RETENTION_DAYS": ["0"],
+    "HUB_SMTP_URL": [
+        "http://mail.example",
+        "smtp://",
+        "smtp://mail.example:0",
+        "smtp://mail.example?tls=none",
+        "smtp://mail.example?starttls=maybe",
+        "smtp://mail.example?timeout=0",
+        "smtps://mail.example?cafile=/nonexistent/ca.pem",
+    ],
+    "HUB_MAIL_FROM": ["nobody", "", "Hub <no-reply>"],
+    "HUB_JWT_ISSUER": ["https://hub example"],
+    "HUB_JWT_AUDIENCE": ["", "hub api"],
+    "HUB_JWT_LEEWAY_SECONDS": ["-1", "301"],
+    "HUB_ACCESS_TOKEN_TTL_SECONDS": ["0", "-5", "59", "86401", "15m"],
+    "HUB_REFRESH_TOKEN_TTL_SECONDS": ["0", "600"],  # below the access-token TTL (900)
+    "HUB_REFRESH_GRACE_SECONDS": ["-1", "301"],
+    "HUB_SIGNING_KEY_CACHE_SECONDS": ["-1", "3601"],
+    "HUB_MFA_CHALLENGE_TTL_SECONDS": ["29", "3601"],
+    "HUB_EMAIL_VERIFICATION_TTL_SECONDS": ["59"],
+    "HUB_PASSWORD_RESET_TTL_SECONDS": ["0"],
+    "HUB_RECENT_AUTH_SECONDS": ["0"],
+    "HUB_PASSWORD_HASH_TIME_COST": ["0", "101"],
+    "HUB_PASSWORD_HASH_MEMORY_KIB": ["7", "4194305"],
+    "HUB_PASSWORD_HASH_PARALLELISM": ["0", "256", "4000"],  # 4000 lanes need 32000 KiB
+    "HUB_LOCKOUT_THRESHOLD": ["0"],
+    "HUB_MFA_LOCKOUT_THRESHOLD": ["0"],
+    "HUB_IP_LOCKOUT_THRESHOLD": ["0"],
+    "HUB_LOCKOUT_WINDOW_SECONDS": ["0"],
+    "HUB_LOCKOUT_BASE_SECONDS": ["0", "901"],  # above HUB_LOCKOUT_MAX_SECONDS (900)
+    "HUB_LOCKOUT_MAX_SECONDS": ["0", "59"],  # below HUB_LOCKOUT_BASE_SECONDS (60)
+    "HUB_LOCKOUT_RESET_SECONDS": ["0"],
+    "HUB_IDENTITY_HISTORY_DAYS": ["0"],
+    "HUB_INVITATION_TTL_SECONDS": ["59"],
+    "HUB_API_KEY_TOUCH_SECONDS": ["-1"],
+    "HUB_IDEMPOTENCY_TTL_SECONDS": ["59"],
+}
+
+
+def test_every_setting_has_invalid_forms_listed() -> None:
+    """A new setting must come with its rule (and a case below that breaks it)."""
+    variables = {f"HUB_{f.name.upper()}" for f in msgspec.structs.fields(Settings)}
+    assert set(INVALID) == variables
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [(variable, value) for variable, values in INVALID.items() for value in values],
+)
+def test_an_invalid_value_is_one_line_naming_the_variable(variable: str, value: str) -> None:
+    with pytest.raises(SettingsError) as err:
+        load_settings(environ={variable: value})
+    message = str(err.value)
+    # A rule between two settings (minimum <= maximum) names both.
+    assert message.startswith(variable + " must be ") or (
+        message.startswith("HUB_") and " must be >= " in message and variable in message
+    ), message
+    assert "\n" not in message
+    assert " - at" not in message  # msgspec's own path notation is translated
+    if variable != "HUB_SECRET_KEY":
+        assert " (got " in message, message
+
+
+def test_error_messages_never_show_secrets() -> None:
+    with pytest.raises(SettingsError) as err:
+        load_settings(environ={"HUB_DATABASE_URL": "mysql://hub:s3cret-pw@db/hub"})
+    assert "s3cret-pw" not in str(err.value)
+    assert "mysql://hub:***@db/hub" in str(err.value)
+    with pytest.raises(SettingsError) as err:
+        load_settings(environ={"HUB_SMTP_URL": "smtp://hub:s3cret-pw@mail.example?tls=none"})
+    assert "s3cret-pw" not in str(err.value)
+    with pytest.raises(SettingsError) as err:  # an unencoded @ in the password
+        load_settings(environ={"HUB_REDIS_URL": "http://:pa@ss@cache/0"})
+    assert "ss@" not in str(err.value)
+    assert "(got 'http://:***@cache/0')" in str(err.value)
+    with pytest.raises(SettingsError) as err:
+        load_settings(environ={"HUB_SECRET_KEY": ""})
+    assert str(err.value) == "HUB_SECRET_KEY must be a non-empty string"
+
+
+def test_messages_state_the_rule() -> None:
+    cases = {
+        "HUB_ACCESS_TOKEN_TTL_SECONDS": (
+            "-5",
+            "HUB_ACCESS_TOKEN_TTL_SECONDS must be an integer from 60 to 86400 (got '-5')",
+        ),
+        "HUB_DB_POOL_SIZE": (
+            "abc",
+            "HUB_DB_POOL_SIZE must be an integer from 1 to 1000 (got 'abc')",
+        ),
+        "HUB_LOG_LEVEL": (
+            "LOUD",
+            "HUB_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL (any case) "
+            "(got 'LOUD')",
+        ),
+        "HUB_CORS_ORIGINS": (
+            "https://a.example, not a url",
+            "HUB_CORS_ORIGINS must be a comma-separated list of origins, each "
+            "scheme://host[:port] or '*' (got 'not a url')",
+        ),
+        "HUB_SMTP_URL": (
+            "smtp://mail.example?tls=none",
+            "HUB_SMTP_URL must be a URL with only the parameters cafile, starttls, timeout, "
+            "verify (unknown: tls) (got 'smtp://mail.example?tls=none')",
+        ),
+        "HUB_JOB_MAX_BACKOFF_MS": (
+            "500",
+            "HUB_JOB_MAX_BACKOFF_MS must be >= HUB_JOB_MIN_BACKOFF_MS (got 500 < 1000)",
+        ),
+    }
+    for variable, (value, expected) in cases.items():
+        with pytest.raises(SettingsError) as err:
+            load_settings(environ={variable: value})
+        assert str(err.value) == expected
+
+
+def test_valid_forms_are_accepted() -> None:
+    s = load_settings(
+        environ={
+            "HUB_DATABASE_URL": "postgresql+asyncpg://postgres@/hub?host=/run/pg&port=5433",
+            "HUB_REDIS_URL": "unix:///run/redis.sock?db=2",
+            "HUB_CORS_ORIGINS": "https://a.example, http://localhost:3000, http://[::1]:8080",
+            "HUB_ALLOWED_HOSTS": "hub.example.com,*.hub.example.com,192.0.2.7,[2001:db8::1]",
+            "HUB_TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.1, 2001:db8::/32",
+            "HUB_LOG_LEVEL": "debug",
+            "HUB_SMTP_URL": "smtp://hub%40x:p%3Ass@mail.example:2525?timeout=5",
+            "HUB_WORKER_METRICS_PORT": "",  # empty: unset
+            "HUB_MAIL_FROM": "no-reply@hub.example",
+            "HUB_JWT_ISSUER": "https://hub.example.com",
+        }
+    )
+    assert s.worker_metrics_port is None
+    assert s.allowed_hosts[1] == "*.hub.example.com"
+    for url in ("postgres://db/hub", "postgresql://u:p%40ss@db:5432/hub"):
+        assert load_settings(environ={"HUB_DATABASE_URL": url}).database_url == url
+    for url in ("redis://cache", "rediss://:pw@cache:6380/3"):
+        assert load_settings(environ={"HUB_REDIS_URL": url}).redis_url == url
+    anything = load_settings(environ={"HUB_CORS_ORIGINS": "*", "HUB_ALLOWED_HOSTS": "*"})
+    assert anything.allowed_hosts == ("*",)
+
+
+def test_hub_command_prints_one_line_for_a_bad_setting() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+    env["HUB_DATABASE_URL"] = "garbage"
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "hub"), "db", "current"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("Error: HUB_DATABASE_URL must be a postgresql:// URL")
+    assert "(got 'garbage')" in lines[0]
