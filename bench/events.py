@@ -46,12 +46,13 @@ from typing import ClassVar
 import asyncpg
 from sqlalchemy import text
 
+from hub.app import load_settings
 from hub.kernel.contexts import ContextModule
 from hub.kernel.db import Database, UnitOfWork
 from hub.kernel.events import IntegrationEvent
 from hub.kernel.outbox import outbox_of
 from hub.kernel.schema import context_metadata
-from hub.kernel.settings import Settings, load_settings
+from hub.kernel.settings import Settings
 from hub.kernel.subscribers import Subscription
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -26,11 +26,11 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy.engine import make_url
 from uuid_utils.compat import uuid7
 
-from hub.app import context_modules, create_app
+from hub.app import context_modules, create_app, load_settings
 from hub.kernel import migrations
 from hub.kernel.mail import Mailbox, mailbox_dir
 from hub.kernel.runtime import Kernel
-from hub.kernel.settings import Settings, load_settings
+from hub.kernel.settings import Settings
 from hub.worker import InProcessWorker
 from tests.support import LiveServer
 

@@ -8,7 +8,7 @@ in after starting the embedded servers.
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -35,7 +35,9 @@ from hub.kernel.settings import (
     Settings,
     SettingsError,
     exit_on_settings_error,
-    load_settings,
+)
+from hub.kernel.settings import (
+    load_settings as load_kernel_settings,
 )
 from hub.kernel.wiring import (
     assemble,
@@ -61,6 +63,12 @@ def context_modules() -> list[ContextModule]:
     )
     check_unique(modules)
     return modules
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """The kernel's settings and every context's own section, from ``HUB_*`` variables."""
+    sections = {m.name: m.settings for m in context_modules() if m.settings is not None}
+    return load_kernel_settings(environ, sections=sections, **overrides)
 
 
 def create_app(

@@ -16,7 +16,7 @@ from hub.devservers.process import file_lock
 from hub.kernel import migrations
 from hub.kernel.commands import CommandServices
 from hub.kernel.runtime import Kernel
-from hub.kernel.settings import Settings, SettingsError, load_settings
+from hub.kernel.settings import Settings, SettingsError
 from hub.kernel.wiring import assemble
 
 #: How long a command waits for another one migrating the same embedded database.
@@ -25,6 +25,8 @@ MIGRATE_LOCK_TIMEOUT_S = 300.0
 
 def _settings() -> Settings:
     try:
+        from hub.app import load_settings
+
         settings = load_settings()
         settings.check_production_safety()
     except SettingsError as exc:

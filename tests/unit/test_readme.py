@@ -6,10 +6,10 @@ import re
 from pathlib import Path
 
 import click
-import msgspec
 
+from hub.app import context_modules
 from hub.cli import main
-from hub.kernel.settings import Settings
+from hub.kernel.settings import Settings, field_types
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 
@@ -19,8 +19,12 @@ def test_every_setting_is_documented() -> None:
     # grouped rows such as `HUB_PASSWORD_HASH_TIME_COST`, `_MEMORY_KIB` name the suffix only
     suffixes = set(re.findall(r"`(_[A-Z0-9_]+)`", README))
     missing = []
-    for field in msgspec.structs.fields(Settings):
-        name = f"HUB_{field.name.upper()}"
+    names = set(field_types(Settings))
+    for module in context_modules():
+        if module.settings is not None:
+            names |= set(field_types(module.settings))
+    for field in sorted(names):
+        name = f"HUB_{field.upper()}"
         if name in documented:
             continue
         if any(name.endswith(suffix) for suffix in suffixes):

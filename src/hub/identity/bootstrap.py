@@ -18,6 +18,7 @@ from hub.identity.controllers.roles import RoleController
 from hub.identity.controllers.sessions import SessionController
 from hub.identity.domain.roles import PERMISSIONS
 from hub.identity.domain.secrets import IdentitySecrets
+from hub.identity.domain.settings import IdentitySettings
 from hub.identity.facade import IdentityFacade
 from hub.identity.models import Base
 from hub.identity.services.access import AccessService
@@ -50,13 +51,14 @@ from hub.kernel.runtime import ContextRuntime
 def services(rt: ContextRuntime) -> dict[str, Any]:
     """Every use case of identity, wired once per process; also plugs identity into the
     kernel's authenticator (API keys) and tenancy rule (memberships)."""
-    settings, store, security = rt.settings, rt.store, rt.kernel.security
-    secrets = IdentitySecrets(settings.secret_key)
+    store, security = rt.store, rt.kernel.security
+    settings: IdentitySettings = rt.config
+    secrets = IdentitySecrets(rt.settings.secret_key)
     hasher = PasswordHasher(settings)
-    ring = KeyRing(store, settings, secrets.signing_keys)
-    tokens = AccessTokens(ring, settings)
+    ring = KeyRing(store, rt.settings, settings, secrets.signing_keys)
+    tokens = AccessTokens(ring, rt.settings)
     throttle = Throttle(rt.redis, settings)
-    mail = IdentityMail(settings)
+    mail = IdentityMail(rt.settings, settings)
     sessions = SessionService(store, settings, tokens, security.revocations)
     mfa = MfaService(store, settings, secrets, throttle, mail)
     auth = AuthService(store, settings, rt.redis, hasher, throttle, tokens, sessions, mfa)
@@ -100,6 +102,7 @@ def build() -> ContextModule:
         name="identity",
         metadata=Base.metadata,
         depends_on=(),
+        settings=IdentitySettings,
         services=services,
         route_handlers=[
             AuthController,

@@ -63,6 +63,7 @@ class Kernel:
             name=module.name,
             kernel=self,
             store=Store(self.db, module.outbox),
+            config=self.settings.section(module.name) if module.settings is not None else None,
         )
 
     async def close(self) -> None:

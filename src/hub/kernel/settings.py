@@ -21,7 +21,7 @@ import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from email.utils import parseaddr
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
 
 import msgspec
@@ -304,7 +304,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     #: clear text (see :func:`parse_smtp_url`). Unset: the dev mailbox (refused in production).
     smtp_url: SmtpUrl | None = None
     mail_from: MailAddress = "Hub <no-reply@localhost>"
-    # Identity: tokens and sessions (docs/identity.md explains each choice).
+    # Access tokens: issued by identity, verified by the kernel (docs/identity.md).
     jwt_issuer: Token = ""  # empty: public_url
     jwt_audience: Annotated[str, Meta(pattern=r"^\S+$", extra={"rule": "a non-empty word"})] = (
         "hub-api"
@@ -314,36 +314,38 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     #: At most a day: a revoked session id is remembered for this long, and a longer-lived
     #: token is a longer-lived leak.
     access_token_ttl_seconds: Annotated[int, Meta(ge=60, le=86_400)] = 900
-    #: At least HUB_ACCESS_TOKEN_TTL_SECONDS (checked in :func:`load_settings`).
-    refresh_token_ttl_seconds: Annotated[int, Meta(ge=60)] = 30 * 24 * 3600
-    refresh_grace_seconds: Annotated[int, Meta(ge=0, le=300)] = 10
-    signing_key_cache_seconds: Annotated[int, Meta(ge=0, le=3600)] = 60
-    mfa_challenge_ttl_seconds: Annotated[int, Meta(ge=30, le=3600)] = 300
-    email_verification_ttl_seconds: Annotated[int, Meta(ge=60)] = 48 * 3600
-    password_reset_ttl_seconds: Annotated[int, Meta(ge=60)] = 3600
-    recent_auth_seconds: Annotated[int, Meta(ge=1)] = 600
-    # Identity: argon2id cost (OWASP: t=2, m=19 MiB, p=1) and brute-force protection.
-    password_hash_time_cost: Annotated[int, Meta(ge=1, le=100)] = 2
-    #: argon2 needs at least 8 KiB per lane (checked in :func:`load_settings`); 4 GiB max.
-    password_hash_memory_kib: Annotated[int, Meta(ge=8, le=4 * 1024 * 1024)] = 19 * 1024
-    password_hash_parallelism: Annotated[int, Meta(ge=1, le=255)] = 1
-    lockout_threshold: Annotated[int, Meta(ge=1)] = 10
-    mfa_lockout_threshold: Annotated[int, Meta(ge=1)] = 5
-    ip_lockout_threshold: Annotated[int, Meta(ge=1)] = 100
-    lockout_window_seconds: Annotated[int, Meta(ge=1)] = 900
-    lockout_base_seconds: Annotated[int, Meta(ge=1)] = 60
-    #: At least HUB_LOCKOUT_BASE_SECONDS (checked in :func:`load_settings`).
-    lockout_max_seconds: Annotated[int, Meta(ge=1)] = 900
-    lockout_reset_seconds: Annotated[int, Meta(ge=1)] = 12 * 3600
-    #: How long revoked sessions and expired invitations are kept before housekeeping
-    #: deletes them (identity.prune_expired, hourly).
-    identity_history_days: Annotated[int, Meta(ge=1)] = 90
-    # Identity: organisations, invitations, API keys, idempotent writes.
-    invitation_ttl_seconds: Annotated[int, Meta(ge=60)] = 7 * 86400
-    #: last_used_at of an API key is written at most this often (a write per request is waste).
-    api_key_touch_seconds: Annotated[int, Meta(ge=0)] = 60
     #: How long an Idempotency-Key is remembered (its first response replayed).
     idempotency_ttl_seconds: Annotated[int, Meta(ge=60)] = 86400
+    #: Each context's own settings (``ContextModule.settings``), by context name. Not an
+    #: environment variable: filled by :func:`load_settings` from the sections it is given.
+    sections: dict[str, Any] = msgspec.field(default_factory=dict)
+
+    def section(self, name: str) -> Any:
+        """The settings of context ``name`` (loaded by ``hub.app.load_settings``)."""
+        try:
+            return self.sections[name]
+        except KeyError:
+            raise SettingsError(
+                f"settings were loaded without the {name!r} section: "
+                "use hub.app.load_settings(), which knows every context"
+            ) from None
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with some settings changed, each routed to the kernel or to the context
+        section that declares it (tests use this to tighten a threshold)."""
+        own = {k: v for k, v in changes.items() if k in _FIELDS and k != "sections"}
+        sections = dict(self.sections)
+        for key, value in changes.items():
+            if key in own:
+                continue
+            owner = next(
+                (n for n, sec in sections.items() if key in field_types(type(sec))),
+                None,
+            )
+            if owner is None:
+                raise SettingsError(f"unknown setting {_variable(key)}")
+            sections[owner] = msgspec.structs.replace(sections[owner], **{key: value})
+        return msgspec.structs.replace(self, **own, sections=sections)
 
     @property
     def token_issuer(self) -> str:
@@ -471,13 +473,24 @@ def parse_smtp_url(url: str) -> SmtpConfig:
 # --------------------------------------------------------------------------- loading
 
 
-def _field_types() -> dict[str, mi.Type]:
-    info = mi.type_info(Settings)
+_FIELD_TYPES: dict[type[Any], dict[str, mi.Type]] = {}
+
+
+def field_types(cls: type[Any]) -> dict[str, mi.Type]:
+    """The environment-backed fields of a settings struct (kernel or a context section)."""
+    known = _FIELD_TYPES.get(cls)
+    if known is None:
+        known = _FIELD_TYPES[cls] = _field_types(cls)
+    return known
+
+
+def _field_types(cls: type[Any]) -> dict[str, mi.Type]:
+    info = mi.type_info(cls)
     assert isinstance(info, mi.StructType)
-    return {f.name: f.type for f in info.fields}
+    return {f.name: f.type for f in info.fields if f.name != "sections"}
 
 
-_FIELDS = _field_types()
+_FIELDS = field_types(Settings)
 
 
 def _variable(name: str) -> str:
@@ -530,19 +543,19 @@ def _describe(t: mi.Type) -> str:
 _URL_PASSWORD_RE = re.compile(r"(://[^:/?#@]*:).*@")
 
 
-def _shown(name: str, value: object) -> str:
+def _shown(name: str, value: object, fields: Mapping[str, mi.Type] = _FIELDS) -> str:
     """The offending value for a message: URL passwords masked, secrets not at all."""
-    _, extra = _strip_metadata(_strip_optional(_FIELDS[name])[0])
+    _, extra = _strip_metadata(_strip_optional(fields[name])[0])
     if extra.get("secret"):
         return ""
     text = _URL_PASSWORD_RE.sub(r"\1***@", value if isinstance(value, str) else repr(value))
     return f" (got {text!r})"
 
 
-def _coerce(name: str, raw: str) -> object:
+def _coerce(name: str, raw: str, fields: Mapping[str, mi.Type] = _FIELDS) -> object:
     """Turn one environment string into the field's type; lists are comma-separated."""
     text = raw.strip()
-    base, optional = _strip_optional(_FIELDS[name])
+    base, optional = _strip_optional(fields[name])
     base, _ = _strip_metadata(base)
     if optional and text == "":
         return None  # `HUB_SMTP_URL=` (as compose passes an unset variable) means unset
@@ -552,37 +565,84 @@ def _coerce(name: str, raw: str) -> object:
             return True
         if low in _FALSE:
             return False
-        raise SettingsError(f"{_variable(name)} must be {_describe(base)}{_shown(name, raw)}")
+        raise SettingsError(
+            f"{_variable(name)} must be {_describe(base)}{_shown(name, raw, fields)}"
+        )
     if isinstance(base, mi.VarTupleType):
         return tuple(part.strip() for part in text.split(",") if part.strip())
     return text
 
 
-def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+def load_settings(
+    environ: Mapping[str, str] | None = None,
+    *,
+    sections: Mapping[str, type[Any]] | None = None,
+    **overrides: object,
+) -> Settings:
     """Build :class:`Settings` from the environment (plus explicit overrides, used by tests).
 
-    A relative ``data_dir`` comes back absolute, anchored by :func:`anchor_data_dir`.
-    Raises :class:`SettingsError` with one line naming the first bad variable.
+    ``sections`` names each context's own settings struct (``ContextModule.settings``); they
+    read ``HUB_*`` variables too, so no name may be declared twice. Overrides are routed to
+    whichever struct declares them. A relative ``data_dir`` comes back absolute, anchored by
+    :func:`anchor_data_dir`. Raises :class:`SettingsError` with one line naming the first
+    bad variable.
     """
     env = os.environ if environ is None else environ
+    sections = dict(sections or {})
+    owners: dict[str, str] = dict.fromkeys(_FIELDS, "the kernel")
+    for context, cls in sections.items():
+        for name in field_types(cls):
+            if name in owners:
+                raise SettingsError(
+                    f"{_variable(name)} is declared by both {owners[name]} and {context}"
+                )
+            owners[name] = context
+    unknown = sorted(set(overrides) - set(owners))
+    if unknown:
+        raise SettingsError("unknown setting " + ", ".join(_variable(n) for n in unknown))
+    own = {k: v for k, v in overrides.items() if owners[k] == "the kernel"}
+    settings = load_struct(Settings, env, own)
+    if "HUB_LOG_FORMAT" not in env and "log_format" not in own and settings.is_production:
+        settings = msgspec.structs.replace(settings, log_format="json")
+    _check_relations(settings)
+    loaded: dict[str, Any] = {}
+    for context, cls in sections.items():
+        mine = {k: v for k, v in overrides.items() if owners[k] == context}
+        section = load_struct(cls, env, mine)
+        check = getattr(section, "check", None)
+        if callable(check):
+            check(settings)
+        loaded[context] = section
+    if not settings.data_dir.is_absolute():
+        settings = msgspec.structs.replace(
+            settings, data_dir=anchor_data_dir(settings.data_dir, Path.cwd())
+        )
+    return msgspec.structs.replace(settings, sections=loaded)
+
+
+S = TypeVar("S")
+
+
+def load_struct(cls: type[S], env: Mapping[str, str], overrides: Mapping[str, object]) -> S:
+    """One settings struct from ``HUB_<FIELD>`` variables: types, ranges and each field's
+    form rule checked, the first broken one reported as one line."""
+    fields = field_types(cls)
     values: dict[str, object] = {}
     given: dict[str, object] = {}
-    for name in _FIELDS:
+    for name in fields:
         key = _variable(name)
         if key in env:
             given[name] = env[key]
-            values[name] = _coerce(name, env[key])
-    if "HUB_LOG_FORMAT" not in env and values.get("env") == "production":
-        values["log_format"] = "json"
+            values[name] = _coerce(name, env[key], fields)
     values.update(overrides)
     given.update(overrides)
     try:
-        settings = msgspec.convert(values, Settings, strict=False, dec_hook=_dec_hook)
+        loaded = msgspec.convert(values, cls, strict=False, dec_hook=_dec_hook)
     except msgspec.ValidationError as exc:
-        raise SettingsError(_explain(str(exc), given)) from None
-    for name, field_type in _FIELDS.items():
+        raise SettingsError(_explain(str(exc), given, fields)) from None
+    for name, field_type in fields.items():
         _, extra = _strip_metadata(_strip_optional(field_type)[0])
-        value = getattr(settings, name)
+        value = getattr(loaded, name)
         if value is None or "check" not in extra:
             continue
         try:
@@ -590,33 +650,27 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
         except _Broken as exc:
             got = given.get(name, value) if exc.got is None else exc.got
             rule = exc.rule or _describe(field_type)
-            raise SettingsError(f"{_variable(name)} must be {rule}{_shown(name, got)}") from None
-    _check_relations(settings)
-    if not settings.data_dir.is_absolute():
-        settings = msgspec.structs.replace(
-            settings, data_dir=anchor_data_dir(settings.data_dir, Path.cwd())
+            raise SettingsError(
+                f"{_variable(name)} must be {rule}{_shown(name, got, fields)}"
+            ) from None
+    return loaded
+
+
+def check_at_least(
+    section: Any, larger: str, smaller: str, smaller_value: int | None = None
+) -> None:
+    """``HUB_<LARGER> >= HUB_<SMALLER>`` (the smaller may come from another struct)."""
+    low = getattr(section, smaller) if smaller_value is None else smaller_value
+    if getattr(section, larger) < low:
+        raise SettingsError(
+            f"{_variable(larger)} must be >= {_variable(smaller)} "
+            f"(got {getattr(section, larger)} < {low})"
         )
-    return settings
 
 
 def _check_relations(s: Settings) -> None:
     """Rules between two settings (a single field's rules sit on the field)."""
-    pairs = (
-        ("job_max_backoff_ms", "job_min_backoff_ms"),
-        ("lockout_max_seconds", "lockout_base_seconds"),
-        ("refresh_token_ttl_seconds", "access_token_ttl_seconds"),
-    )
-    for larger, smaller in pairs:
-        if getattr(s, larger) < getattr(s, smaller):
-            raise SettingsError(
-                f"{_variable(larger)} must be >= {_variable(smaller)} "
-                f"(got {getattr(s, larger)} < {getattr(s, smaller)})"
-            )
-    if s.password_hash_memory_kib < 8 * s.password_hash_parallelism:
-        raise SettingsError(
-            "HUB_PASSWORD_HASH_MEMORY_KIB must be >= 8 x HUB_PASSWORD_HASH_PARALLELISM "
-            f"(argon2's minimum; got {s.password_hash_memory_kib})"
-        )
+    check_at_least(s, "job_max_backoff_ms", "job_min_backoff_ms")
 
 
 #: Files or directories only a hub data directory holds: the owner lock of the embedded
@@ -664,14 +718,16 @@ def _dec_hook(type_: type, value: object) -> object:
 _PATH_RE = re.compile(r"`\$\.([a-z0-9_]+)")
 
 
-def _explain(message: str, given: Mapping[str, object]) -> str:
+def _explain(
+    message: str, given: Mapping[str, object], fields: Mapping[str, mi.Type] = _FIELDS
+) -> str:
     """Rewrite msgspec's "Expected … - at `$.field`" into the variable's name and rule."""
     match = _PATH_RE.search(message)
-    if match is None or match.group(1) not in _FIELDS:
+    if match is None or match.group(1) not in fields:
         return message
     name = match.group(1)
-    shown = _shown(name, given[name]) if name in given else ""
-    return f"{_variable(name)} must be {_describe(_FIELDS[name])}{shown}"
+    shown = _shown(name, given[name], fields) if name in given else ""
+    return f"{_variable(name)} must be {_describe(fields[name])}{shown}"
 
 
 @contextlib.contextmanager

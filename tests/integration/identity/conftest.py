@@ -3,7 +3,6 @@ small lockout thresholds, so brute-force behaviour is reached in a handful of re
 
 from __future__ import annotations
 
-import msgspec
 import pytest
 
 from hub.kernel.settings import Settings
@@ -11,8 +10,7 @@ from hub.kernel.settings import Settings
 
 @pytest.fixture
 def settings(base_settings: Settings) -> Settings:
-    return msgspec.structs.replace(
-        base_settings,
+    return base_settings.replace(
         password_hash_time_cost=1,
         password_hash_memory_kib=1024,
         lockout_threshold=5,

@@ -9,7 +9,6 @@ import time
 import uuid
 from typing import Any
 
-import msgspec
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
@@ -254,9 +253,7 @@ async def client_portal_call(client: AsyncTestClient[Litestar], fn: Any, user_id
 async def test_login_rehashes_when_argon2_parameters_change(
     base_settings: Settings, database_url: str, clean_state: None
 ) -> None:
-    cheap = msgspec.structs.replace(
-        base_settings, password_hash_time_cost=1, password_hash_memory_kib=1024
-    )
+    cheap = base_settings.replace(password_hash_time_cost=1, password_hash_memory_kib=1024)
     async with AsyncTestClient(
         app=create_app(cheap, configure_logs=False), base_url="http://testserver.local"
     ) as c:

@@ -8,7 +8,6 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import msgspec
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -24,7 +23,7 @@ KEYS = f"{API}/auth/api-keys"
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    return msgspec.structs.replace(settings, ip_lockout_threshold=8)
+    return settings.replace(ip_lockout_threshold=8)
 
 
 def key_auth(key: str) -> dict[str, str]:

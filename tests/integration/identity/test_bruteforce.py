@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import msgspec
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -36,7 +35,7 @@ WRONG = "definitely not it"
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    return msgspec.structs.replace(settings, ip_lockout_threshold=8)
+    return settings.replace(ip_lockout_threshold=8)
 
 
 def _same_refusal(a: httpx.Response, b: httpx.Response) -> None:
@@ -171,7 +170,7 @@ async def test_forwarded_for_from_an_untrusted_client_changes_nothing(
 
 @pytest.fixture
 def proxied(settings: Settings, clean_state: None) -> Iterator[LiveServer]:
-    trusting = msgspec.structs.replace(settings, trusted_proxies=("127.0.0.1",))
+    trusting = settings.replace(trusted_proxies=("127.0.0.1",))
     server = LiveServer(create_app(trusting, configure_logs=False))
     # As in production (--no-proxy-headers): the hub alone interprets X-Forwarded-For.
     server.server.config.proxy_headers = False

@@ -8,7 +8,6 @@ import base64
 import json
 
 import click
-import msgspec
 import pytest
 from click.testing import CliRunner
 from litestar import Litestar
@@ -23,7 +22,7 @@ from tests.integration.identity.support import API, PASSWORD, bearer, login, sig
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     # Re-read the signing key on every issue so the rotation shows up at once.
-    return msgspec.structs.replace(settings, signing_key_cache_seconds=0)
+    return settings.replace(signing_key_cache_seconds=0)
 
 
 def _kid(token: str) -> str:

@@ -9,7 +9,6 @@ import time
 from collections.abc import Awaitable, Callable
 
 import httpx
-import msgspec
 import pytest
 
 from hub.kernel.settings import Settings
@@ -30,7 +29,7 @@ REPEATS = 9
 @pytest.fixture
 def settings(base_settings: Settings) -> Settings:
     # Real argon2 parameters (t=2, m=19 MiB); thresholds out of the way of the repetitions.
-    return msgspec.structs.replace(base_settings, lockout_threshold=1000, ip_lockout_threshold=1000)
+    return base_settings.replace(lockout_threshold=1000, ip_lockout_threshold=1000)
 
 
 def _without_request_id(response: httpx.Response) -> dict[str, object]:

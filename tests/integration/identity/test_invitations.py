@@ -7,7 +7,6 @@ import uuid
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import msgspec
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -27,7 +26,7 @@ from tests.support import problem
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    return msgspec.structs.replace(settings, ip_lockout_threshold=6)
+    return settings.replace(ip_lockout_threshold=6)
 
 
 def accept_url(token: str) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 import httpx
-import msgspec
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -26,8 +25,7 @@ async def test_reuse_outside_the_grace_window_revokes_the_family(
 ) -> None:
     from hub.app import create_app
 
-    no_grace = msgspec.structs.replace(
-        base_settings,
+    no_grace = base_settings.replace(
         refresh_grace_seconds=0,
         password_hash_time_cost=1,
         password_hash_memory_kib=1024,

@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
-import msgspec
-
 from hub.identity.services.throttle import Throttle
 from hub.kernel.runtime import Kernel
 from hub.kernel.settings import Settings
 
 
 def _throttle(kernel: Kernel, settings: Settings) -> Throttle:
-    tight = msgspec.structs.replace(
-        settings, lockout_threshold=3, lockout_base_seconds=60, lockout_max_seconds=200
-    )
-    return Throttle(kernel.redis, tight)
+    tight = settings.replace(lockout_threshold=3, lockout_base_seconds=60, lockout_max_seconds=200)
+    return Throttle(kernel.redis, tight.section("identity"))
 
 
 async def test_lockouts_grow_until_the_cap(kernel: Kernel, settings: Settings) -> None:

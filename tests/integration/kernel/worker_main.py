@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import sys
 
+from hub.app import load_settings
 from hub.kernel.logging import configure_logging
-from hub.kernel.settings import load_settings
 from hub.worker import serve
 from tests.integration.kernel import eventkit
 from tests.integration.kernel.eventkit import ThingHappened

@@ -10,12 +10,13 @@ from pathlib import Path
 import msgspec
 import pytest
 
+from hub.app import context_modules, load_settings
 from hub.kernel.settings import (
     DEFAULT_SECRET_KEY,
     Settings,
     SettingsError,
     anchor_data_dir,
-    load_settings,
+    field_types,
 )
 
 STRONG = "x" * 40
@@ -271,8 +272,17 @@ INVALID: dict[str, list[str]] = {
 
 def test_every_setting_has_invalid_forms_listed() -> None:
     """A new setting must come with its rule (and a case below that breaks it)."""
-    variables = {f"HUB_{f.name.upper()}" for f in msgspec.structs.fields(Settings)}
+    variables = {f"HUB_{name.upper()}" for name in all_setting_names()}
     assert set(INVALID) == variables
+
+
+def all_setting_names() -> set[str]:
+    """The kernel's settings and every context's section."""
+    names = set(field_types(Settings))
+    for module in context_modules():
+        if module.settings is not None:
+            names |= set(field_types(module.settings))
+    return names
 
 
 @pytest.mark.parametrize(
@@ -388,3 +398,56 @@ def test_hub_command_prints_one_line_for_a_bad_setting() -> None:
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("Error: HUB_DATABASE_URL must be a postgresql:// URL")
     assert "(got 'garbage')" in lines[0]
+
+
+class _ContentSection(msgspec.Struct, kw_only=True, frozen=True):
+    max_widgets: int = 3
+
+
+class _ClashingSection(msgspec.Struct, kw_only=True, frozen=True):
+    lockout_threshold: int = 1
+
+
+def test_context_sections_read_their_own_variables() -> None:
+    from hub.identity.domain.settings import IdentitySettings
+    from hub.kernel.settings import load_settings as load_kernel_settings
+
+    s = load_kernel_settings(
+        environ={"HUB_LOCKOUT_THRESHOLD": "7", "HUB_MAX_WIDGETS": "9"},
+        sections={"identity": IdentitySettings, "content": _ContentSection},
+    )
+    assert s.section("identity").lockout_threshold == 7
+    assert s.section("content").max_widgets == 9
+    # the kernel's own struct no longer carries identity's settings
+    assert "lockout_threshold" not in field_types(Settings)
+    # overrides and replace() are routed to whoever declares the name
+    tighter = s.replace(lockout_threshold=2, max_body_bytes=5)
+    assert tighter.section("identity").lockout_threshold == 2
+    assert tighter.max_body_bytes == 5
+    with pytest.raises(SettingsError, match="unknown setting HUB_NO_SUCH"):
+        s.replace(no_such=1)
+    with pytest.raises(SettingsError, match="unknown setting HUB_NO_SUCH"):
+        load_kernel_settings(environ={}, no_such=1)
+
+
+def test_a_section_is_validated_like_the_kernel() -> None:
+    with pytest.raises(SettingsError) as err:
+        load_settings(environ={"HUB_LOCKOUT_THRESHOLD": "0"})
+    assert str(err.value).startswith("HUB_LOCKOUT_THRESHOLD must be an integer >= 1")
+
+
+def test_two_contexts_cannot_declare_the_same_setting() -> None:
+    from hub.identity.domain.settings import IdentitySettings
+    from hub.kernel.settings import load_settings as load_kernel_settings
+
+    with pytest.raises(SettingsError, match="HUB_LOCKOUT_THRESHOLD is declared by both"):
+        load_kernel_settings(
+            environ={}, sections={"identity": IdentitySettings, "content": _ClashingSection}
+        )
+
+
+def test_settings_without_a_section_say_how_to_load_them() -> None:
+    from hub.kernel.settings import load_settings as load_kernel_settings
+
+    with pytest.raises(SettingsError, match=r"hub\.app\.load_settings"):
+        load_kernel_settings(environ={}).section("identity")

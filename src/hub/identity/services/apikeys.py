@@ -25,6 +25,7 @@ from hub.identity.api import ApiKeyCreated, ApiKeyRevoked
 from hub.identity.domain import apikeys
 from hub.identity.domain.roles import API_KEYS_MANAGE, clean_name
 from hub.identity.domain.secrets import IdentitySecrets
+from hub.identity.domain.settings import IdentitySettings
 from hub.identity.models import ApiKey, User
 from hub.identity.services.access import (
     AccessService,
@@ -37,7 +38,6 @@ from hub.kernel.errors import FieldError, Invalid, NotFound
 from hub.kernel.pagination import Page, after_uuid, clamp_limit, page_of
 from hub.kernel.schema import new_id, utcnow
 from hub.kernel.security import Principal, require_recent_authentication
-from hub.kernel.settings import Settings
 from hub.kernel.store import Store
 
 MAX_KEY_NAME = 100
@@ -101,7 +101,7 @@ class ApiKeyService:
     def __init__(
         self,
         store: Store,
-        settings: Settings,
+        settings: IdentitySettings,
         secrets: IdentitySecrets,
         throttle: Throttle,
         access: AccessService,

@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 from hub.identity.api import LoginFailed
 from hub.identity.domain.emails import normalise_email
 from hub.identity.domain.secrets import new_token, sealer_for_token, token_hash
+from hub.identity.domain.settings import IdentitySettings
 from hub.identity.models import RefreshToken, Session, User
 from hub.identity.repositories.users import UserRecord, user_by_email, user_by_id
 from hub.identity.services.mfa import MfaService, invalid_code, publish_lock
@@ -28,7 +29,6 @@ from hub.identity.services.throttle import Throttle
 from hub.identity.services.tokens import AccessToken, AccessTokens
 from hub.kernel.errors import Forbidden, Unauthorized
 from hub.kernel.security import Principal
-from hub.kernel.settings import Settings
 from hub.kernel.store import Store
 from hub.kernel.web import ClientInfo
 
@@ -67,7 +67,7 @@ class AuthService:
     def __init__(
         self,
         store: Store,
-        settings: Settings,
+        settings: IdentitySettings,
         redis: Redis,
         hasher: PasswordHasher,
         throttle: Throttle,

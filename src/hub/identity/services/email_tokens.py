@@ -9,13 +9,13 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import update
 
 from hub.identity.domain.secrets import IdentitySecrets, keyed_hash, new_token, token_hash
+from hub.identity.domain.settings import IdentitySettings
 from hub.identity.models import EmailToken
 from hub.identity.repositories.users import UserRecord
 from hub.identity.services.mfa import publish_lock
 from hub.identity.services.throttle import Attempt, Throttle
 from hub.kernel.db import UnitOfWork
 from hub.kernel.errors import Invalid
-from hub.kernel.settings import Settings
 from hub.kernel.store import Store
 from hub.kernel.web import ClientInfo
 
@@ -35,7 +35,7 @@ def invalid_email_token() -> Invalid:
 
 class EmailTokens:
     def __init__(
-        self, store: Store, settings: Settings, secrets: IdentitySecrets, throttle: Throttle
+        self, store: Store, settings: IdentitySettings, secrets: IdentitySecrets, throttle: Throttle
     ) -> None:
         self.store = store
         self.settings = settings

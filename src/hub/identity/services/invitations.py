@@ -18,6 +18,7 @@ from hub.identity.api import Membership as Actor
 from hub.identity.domain.emails import is_valid_email, normalise_email
 from hub.identity.domain.roles import MEMBER
 from hub.identity.domain.secrets import new_token, token_hash
+from hub.identity.domain.settings import IdentitySettings
 from hub.identity.models import Invitation, MemberRole, Membership, Organisation, Role, User
 from hub.identity.services.access import AccessService, require_user_session
 from hub.identity.services.mail import IdentityMail
@@ -27,7 +28,6 @@ from hub.identity.services.throttle import Throttle
 from hub.kernel.errors import Conflict, FieldError, Forbidden, Invalid, Unauthorized
 from hub.kernel.schema import new_id, utcnow
 from hub.kernel.security import Principal
-from hub.kernel.settings import Settings
 from hub.kernel.store import Store
 from hub.kernel.web import ClientInfo
 
@@ -67,7 +67,7 @@ class InvitationService:
     def __init__(
         self,
         store: Store,
-        settings: Settings,
+        settings: IdentitySettings,
         throttle: Throttle,
         mail: IdentityMail,
         access: AccessService,

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import func, or_, select, text, update
 
 from hub.identity.domain.secrets import Sealer
+from hub.identity.domain.settings import IdentitySettings
 from hub.identity.models import SigningKey
 from hub.kernel.settings import Settings
 from hub.kernel.store import Store
@@ -63,8 +64,11 @@ def _new_key(sealer: Sealer) -> SigningKey:
 
 
 class KeyRing:
-    def __init__(self, store: Store, settings: Settings, sealer: Sealer) -> None:
+    def __init__(
+        self, store: Store, settings: Settings, config: IdentitySettings, sealer: Sealer
+    ) -> None:
         self.store = store
+        self.config = config
         self.settings = settings
         self.sealer = sealer
         self._active: ActiveKey | None = None
@@ -79,7 +83,7 @@ class KeyRing:
         return timedelta(
             seconds=s.access_token_ttl_seconds
             + s.jwt_leeway_seconds
-            + s.signing_key_cache_seconds
+            + self.config.signing_key_cache_seconds
             + 60
         )
 
@@ -128,7 +132,7 @@ class KeyRing:
 
     async def active(self) -> ActiveKey:
         """The signing key, re-read at most every ``signing_key_cache_seconds``."""
-        fresh = time.monotonic() - self._loaded_at < self.settings.signing_key_cache_seconds
+        fresh = time.monotonic() - self._loaded_at < self.config.signing_key_cache_seconds
         if self._active is not None and fresh:
             return self._active
         row = await self.store.first(

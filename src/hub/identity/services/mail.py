@@ -7,6 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
+from hub.identity.domain.settings import IdentitySettings
 from hub.kernel.db import UnitOfWork
 from hub.kernel.mail import MailTemplates, queue_mail
 from hub.kernel.settings import Settings
@@ -15,8 +16,9 @@ TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 
 class IdentityMail:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, config: IdentitySettings) -> None:
         self.settings = settings
+        self.config = config
         self.templates = MailTemplates(TEMPLATES)
 
     def link(self, page: str, token: str) -> str:
@@ -34,7 +36,7 @@ class IdentityMail:
             display_name=display_name,
             email=to,
             link=self.link("verify-email", token),
-            valid_hours=self.settings.email_verification_ttl_seconds // 3600,
+            valid_hours=self.config.email_verification_ttl_seconds // 3600,
         )
 
     def confirm_new_email(self, uow: UnitOfWork, *, to: str, display_name: str, token: str) -> None:
@@ -45,7 +47,7 @@ class IdentityMail:
             display_name=display_name,
             email=to,
             link=self.link("verify-email", token),
-            valid_hours=self.settings.email_verification_ttl_seconds // 3600,
+            valid_hours=self.config.email_verification_ttl_seconds // 3600,
         )
 
     def account_exists(self, uow: UnitOfWork, *, to: str, display_name: str, token: str) -> None:
@@ -56,7 +58,7 @@ class IdentityMail:
             display_name=display_name,
             email=to,
             link=self.link("reset-password", token),
-            valid_minutes=self.settings.password_reset_ttl_seconds // 60,
+            valid_minutes=self.config.password_reset_ttl_seconds // 60,
         )
 
     def password_reset(self, uow: UnitOfWork, *, to: str, display_name: str, token: str) -> None:
@@ -67,7 +69,7 @@ class IdentityMail:
             display_name=display_name,
             email=to,
             link=self.link("reset-password", token),
-            valid_minutes=self.settings.password_reset_ttl_seconds // 60,
+            valid_minutes=self.config.password_reset_ttl_seconds // 60,
         )
 
     def password_changed(
@@ -115,5 +117,5 @@ class IdentityMail:
             inviter=inviter,
             roles=", ".join(roles),
             link=self.link("accept-invitation", token),
-            valid_days=max(1, self.settings.invitation_ttl_seconds // 86400),
+            valid_days=max(1, self.config.invitation_ttl_seconds // 86400),
         )

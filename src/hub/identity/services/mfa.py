@@ -20,6 +20,7 @@ from hub.identity.domain.secrets import (
     new_recovery_codes,
     normalise_recovery_code,
 )
+from hub.identity.domain.settings import IdentitySettings
 from hub.identity.models import RecoveryCode, TotpCredential, User
 from hub.identity.repositories.users import UserRecord, user_by_id
 from hub.identity.services.mail import IdentityMail
@@ -27,7 +28,6 @@ from hub.identity.services.throttle import Attempt, Throttle
 from hub.kernel.db import UnitOfWork
 from hub.kernel.errors import Conflict, NotFound, Unauthorized
 from hub.kernel.security import Principal, require_recent_authentication
-from hub.kernel.settings import Settings
 from hub.kernel.store import Store
 from hub.kernel.web import ClientInfo
 
@@ -66,7 +66,7 @@ class MfaService:
     def __init__(
         self,
         store: Store,
-        settings: Settings,
+        settings: IdentitySettings,
         secrets: IdentitySecrets,
         throttle: Throttle,
         mail: IdentityMail,

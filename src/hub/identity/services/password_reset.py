@@ -16,6 +16,7 @@ from hub.identity.api import (
 )
 from hub.identity.domain.accounts import check_password_policy
 from hub.identity.domain.emails import is_valid_email, normalise_email
+from hub.identity.domain.settings import IdentitySettings
 from hub.identity.models import User
 from hub.identity.repositories.users import user_by_email, user_by_id
 from hub.identity.services.auth import AuthService
@@ -30,7 +31,6 @@ from hub.identity.services.sessions import SessionService
 from hub.identity.services.throttle import Throttle
 from hub.kernel.errors import Unauthorized
 from hub.kernel.security import Principal
-from hub.kernel.settings import Settings
 from hub.kernel.store import Store
 from hub.kernel.web import ClientInfo
 
@@ -39,7 +39,7 @@ class PasswordService:
     def __init__(
         self,
         store: Store,
-        settings: Settings,
+        settings: IdentitySettings,
         hasher: PasswordHasher,
         throttle: Throttle,
         mail: IdentityMail,

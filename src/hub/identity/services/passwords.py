@@ -11,7 +11,7 @@ import argon2
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from hub.identity.domain.passwords import normalise_password
-from hub.kernel.settings import Settings
+from hub.identity.domain.settings import IdentitySettings
 
 
 class PasswordHasher:
@@ -19,7 +19,7 @@ class PasswordHasher:
     limiter (one slot per core) bounds memory (19 MiB a hash) and keeps a storm of
     logins from starving every other thread-pool user."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: IdentitySettings) -> None:
         self._hasher = argon2.PasswordHasher(
             time_cost=settings.password_hash_time_cost,
             memory_cost=settings.password_hash_memory_kib,

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Select, bindparam, select, update
 
 from hub.identity.domain.accounts import clean_display_name, clean_email
+from hub.identity.domain.settings import IdentitySettings
 from hub.identity.models import Session, User
 from hub.identity.repositories.users import UserRecord, user_by_id
 from hub.identity.services.email_tokens import (
@@ -20,7 +21,6 @@ from hub.identity.services.email_tokens import (
 from hub.identity.services.mail import IdentityMail
 from hub.kernel.errors import Unauthorized
 from hub.kernel.security import Principal, require_recent_authentication
-from hub.kernel.settings import Settings
 from hub.kernel.store import Store
 
 
@@ -77,7 +77,7 @@ class ProfileService:
     def __init__(
         self,
         store: Store,
-        settings: Settings,
+        settings: IdentitySettings,
         mail: IdentityMail,
         tokens: EmailTokens,
     ) -> None:

@@ -17,6 +17,7 @@ from hub.identity.api import (
     UserRegistered,
 )
 from hub.identity.domain.accounts import check_password_policy, clean_display_name, clean_email
+from hub.identity.domain.settings import IdentitySettings
 from hub.identity.models import User
 from hub.identity.repositories.users import user_by_email
 from hub.identity.services.email_tokens import (
@@ -29,7 +30,6 @@ from hub.identity.services.mail import IdentityMail
 from hub.identity.services.passwords import PasswordHasher
 from hub.identity.services.throttle import Throttle
 from hub.kernel.errors import Conflict
-from hub.kernel.settings import Settings
 from hub.kernel.store import Store
 from hub.kernel.web import ClientInfo
 
@@ -38,7 +38,7 @@ class RegistrationService:
     def __init__(
         self,
         store: Store,
-        settings: Settings,
+        settings: IdentitySettings,
         hasher: PasswordHasher,
         throttle: Throttle,
         mail: IdentityMail,

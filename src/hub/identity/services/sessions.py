@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 
 from hub.identity.api import LoginSucceeded, SessionRevoked
 from hub.identity.domain.secrets import new_token, token_hash
+from hub.identity.domain.settings import IdentitySettings
 from hub.identity.models import RefreshToken, Session
 from hub.identity.repositories.users import UserRecord
 from hub.identity.services.tokens import AccessTokens
@@ -23,7 +24,6 @@ from hub.kernel.errors import NotFound
 from hub.kernel.pagination import Page, after_uuid, clamp_limit, page_of
 from hub.kernel.schema import new_id
 from hub.kernel.security import Principal, RevocationList
-from hub.kernel.settings import Settings
 from hub.kernel.store import Store
 from hub.kernel.web import ClientInfo
 
@@ -59,7 +59,11 @@ def now_utc() -> datetime:
 
 class SessionService:
     def __init__(
-        self, store: Store, settings: Settings, tokens: AccessTokens, revocations: RevocationList
+        self,
+        store: Store,
+        settings: IdentitySettings,
+        tokens: AccessTokens,
+        revocations: RevocationList,
     ) -> None:
         self.store = store
         self.settings = settings

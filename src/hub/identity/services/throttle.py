@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from hub.kernel.settings import Settings
+from hub.identity.domain.settings import IdentitySettings
 
 _ACQUIRE = """
 local n = #KEYS / 3
@@ -82,7 +82,7 @@ def _digest(value: str) -> str:
 
 
 class Throttle:
-    def __init__(self, redis: Redis, settings: Settings) -> None:
+    def __init__(self, redis: Redis, settings: IdentitySettings) -> None:
         self.redis = redis
         self.settings = settings
         self._acquire = redis.register_script(_ACQUIRE)

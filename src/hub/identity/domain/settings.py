@@ -1,0 +1,62 @@
+"""Identity's own settings (``HUB_*`` variables like every other), declared on its
+``ContextModule`` and loaded and validated with the kernel's: each rule sits on its field.
+docs/identity.md explains each choice."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import msgspec
+from msgspec import Meta
+
+from hub.kernel.settings import SettingsError, check_at_least
+
+if TYPE_CHECKING:
+    from hub.kernel.settings import Settings
+
+
+class IdentitySettings(msgspec.Struct, kw_only=True, frozen=True):
+    # Sessions, tokens sent by e-mail, step-up.
+    #: At least HUB_ACCESS_TOKEN_TTL_SECONDS (checked in :meth:`check`).
+    refresh_token_ttl_seconds: Annotated[int, Meta(ge=60)] = 30 * 24 * 3600
+    refresh_grace_seconds: Annotated[int, Meta(ge=0, le=300)] = 10
+    signing_key_cache_seconds: Annotated[int, Meta(ge=0, le=3600)] = 60
+    mfa_challenge_ttl_seconds: Annotated[int, Meta(ge=30, le=3600)] = 300
+    email_verification_ttl_seconds: Annotated[int, Meta(ge=60)] = 48 * 3600
+    password_reset_ttl_seconds: Annotated[int, Meta(ge=60)] = 3600
+    recent_auth_seconds: Annotated[int, Meta(ge=1)] = 600
+    # Identity: argon2id cost (OWASP: t=2, m=19 MiB, p=1) and brute-force protection.
+    password_hash_time_cost: Annotated[int, Meta(ge=1, le=100)] = 2
+    #: argon2 needs at least 8 KiB per lane (checked in :meth:`check`); 4 GiB max.
+    password_hash_memory_kib: Annotated[int, Meta(ge=8, le=4 * 1024 * 1024)] = 19 * 1024
+    password_hash_parallelism: Annotated[int, Meta(ge=1, le=255)] = 1
+    lockout_threshold: Annotated[int, Meta(ge=1)] = 10
+    mfa_lockout_threshold: Annotated[int, Meta(ge=1)] = 5
+    ip_lockout_threshold: Annotated[int, Meta(ge=1)] = 100
+    lockout_window_seconds: Annotated[int, Meta(ge=1)] = 900
+    lockout_base_seconds: Annotated[int, Meta(ge=1)] = 60
+    #: At least HUB_LOCKOUT_BASE_SECONDS (checked in :meth:`check`).
+    lockout_max_seconds: Annotated[int, Meta(ge=1)] = 900
+    lockout_reset_seconds: Annotated[int, Meta(ge=1)] = 12 * 3600
+    #: How long revoked sessions and expired invitations are kept before housekeeping
+    #: deletes them (identity.prune_expired, hourly).
+    identity_history_days: Annotated[int, Meta(ge=1)] = 90
+    # Identity: organisations, invitations, API keys, idempotent writes.
+    invitation_ttl_seconds: Annotated[int, Meta(ge=60)] = 7 * 86400
+    #: last_used_at of an API key is written at most this often (a write per request is waste).
+    api_key_touch_seconds: Annotated[int, Meta(ge=0)] = 60
+
+    def check(self, kernel: Settings) -> None:
+        """Rules between two settings (a single field's rules sit on the field)."""
+        check_at_least(
+            self,
+            "refresh_token_ttl_seconds",
+            "access_token_ttl_seconds",
+            kernel.access_token_ttl_seconds,
+        )
+        check_at_least(self, "lockout_max_seconds", "lockout_base_seconds")
+        if self.password_hash_memory_kib < 8 * self.password_hash_parallelism:
+            raise SettingsError(
+                "HUB_PASSWORD_HASH_MEMORY_KIB must be >= 8 x HUB_PASSWORD_HASH_PARALLELISM "
+                f"(argon2's minimum; got {self.password_hash_memory_kib})"
+            )
