@@ -15,6 +15,7 @@ from sqlalchemy import and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.identity.api import Membership, RoleRef
+from hub.identity.domain.role_change import permission_not_held
 from hub.identity.domain.roles import grant_of
 from hub.identity.models import ApiKey, MemberRole, Organisation, Role
 from hub.identity.models import Membership as MembershipRow
@@ -185,13 +186,9 @@ class AccessService:
 
     def require_holds(self, actor: Membership, permissions: Iterable[str]) -> None:
         """No escalation: one may only hand out (or take away) what one holds oneself."""
-        missing = sorted({p for p in permissions if not actor.allows(p)})
+        missing = {p for p in permissions if not actor.allows(p)}
         if missing:
-            raise Forbidden(
-                "You can only grant or take away permissions you hold yourself.",
-                code="permission_not_held",
-                extra={"permissions": missing},
-            )
+            raise permission_not_held(missing)
 
     @staticmethod
     async def lock_organisation(session: AsyncSession, organisation_id: uuid.UUID) -> None:

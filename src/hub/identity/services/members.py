@@ -22,13 +22,15 @@ from hub.identity.api import (
     Membership,
     RoleRef,
 )
+from hub.identity.domain import role_change
+from hub.identity.domain.role_change import last_owner
 from hub.identity.domain.roles import MEMBERS_MANAGE, OWNER
 from hub.identity.models import ApiKey, MemberRole, Role, User
 from hub.identity.models import Membership as MembershipRow
 from hub.identity.services.access import AccessService, load_membership, require_user_session
 from hub.identity.services.roles import RoleService, resolve_roles
 from hub.kernel.db import UnitOfWork
-from hub.kernel.errors import Conflict, Invalid, NotFound
+from hub.kernel.errors import Invalid, NotFound
 from hub.kernel.pagination import Page, after_uuid, clamp_limit, page_of
 from hub.kernel.schema import utcnow
 from hub.kernel.security import Principal
@@ -47,13 +49,6 @@ class MemberView:
 
 def member_not_found() -> NotFound:
     return NotFound("No such member in this organisation.")
-
-
-def last_owner() -> Conflict:
-    return Conflict(
-        "An organisation needs at least one owner: make someone else an owner first.",
-        code="last_owner",
-    )
 
 
 async def count_owners(session: AsyncSession, organisation_id: uuid.UUID) -> int:
@@ -192,14 +187,15 @@ class MemberService:
             )
             wanted = await resolve_roles(uow.session, organisation_id, refs, field="roles")
             held = await self._held_roles(uow.session, target)
-            wanted_ids, held_ids = {r.id for r in wanted}, {r.id for r in held}
-            added = [r for r in wanted if r.id not in held_ids]
-            removed = [r for r in held if r.id not in wanted_ids]
-            self.access.require_holds(actor, self.roles.permissions_of([*added, *removed]))
-            demoting_owner = any(r.builtin == OWNER for r in removed)
-            if demoting_owner and await count_owners(uow.session, organisation_id) <= 1:
-                raise last_owner()
-            if added or removed:
+            change = role_change.decide(
+                held=held,
+                wanted=wanted,
+                actor_allows=actor.allows,
+                catalogue=self.access.catalogue(),
+                owners=await count_owners(uow.session, organisation_id),
+            )
+            added, removed = change.added, change.removed
+            if change.changes_anything:
                 if removed:
                     await uow.session.execute(
                         delete(MemberRole).where(

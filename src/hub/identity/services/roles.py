@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.identity.api import Membership, RoleCreated, RoleDeleted, RoleUpdated
+from hub.identity.domain.role_change import granted_by
 from hub.identity.domain.roles import (
     MAX_ROLE_DESCRIPTION,
     MAX_ROLE_NAME,
@@ -118,11 +119,7 @@ class RoleService:
 
     def permissions_of(self, roles: Iterable[Role]) -> set[str]:
         """Every catalogue key the given roles grant (what handing them out hands out)."""
-        catalogue = self.access.catalogue()
-        out: set[str] = set()
-        for role in roles:
-            out.update(expand(grant_of(role.builtin, role.permissions), catalogue))
-        return out
+        return granted_by(roles, self.access.catalogue())
 
     def _view(self, role: Any) -> RoleView:
         return RoleView(
