@@ -105,6 +105,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     api_key_touch_seconds: int = 60
     #: How long an Idempotency-Key is remembered (its first response replayed).
     idempotency_ttl_seconds: int = 86400
+    #: Former HUB_SECRET_KEY values (comma-separated), still accepted to open and verify
+    #: what they sealed or hashed while ``hub secrets rotate`` moves it to the current key.
+    secret_key_previous: tuple[str, ...] = ()
 
     @property
     def token_issuer(self) -> str:
@@ -139,6 +142,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             )
         if len(self.secret_key) < 32 and not self.allow_insecure_defaults:
             problems.append("HUB_SECRET_KEY must be at least 32 characters in production")
+        if any(len(k) < 32 for k in self.secret_key_previous) and not self.allow_insecure_defaults:
+            problems.append(
+                "every HUB_SECRET_KEY_PREVIOUS key must be at least 32 characters in production"
+            )
         if problems:
             raise SettingsError("Refusing to start in production: " + "; ".join(problems))
 

@@ -147,3 +147,19 @@ def test_short_secret_is_refused_in_production() -> None:
     )
     with pytest.raises(SettingsError, match="at least 32"):
         s.check_production_safety()
+
+
+def test_previous_secret_keys_are_a_list_held_to_the_same_length_rule() -> None:
+    environ = {
+        "HUB_ENV": "production",
+        "HUB_DATABASE_URL": "postgresql://db/hub",
+        "HUB_REDIS_URL": "redis://cache",
+        "HUB_SECRET_KEY": STRONG,
+        "HUB_SECRET_KEY_PREVIOUS": f"{'y' * 40}, {DEFAULT_SECRET_KEY}",
+    }
+    s = load_settings(environ=environ)
+    assert s.secret_key_previous == ("y" * 40, DEFAULT_SECRET_KEY)
+    s.check_production_safety()  # the development default may be left behind this way
+    weak = load_settings(environ={**environ, "HUB_SECRET_KEY_PREVIOUS": f"{STRONG},short"})
+    with pytest.raises(SettingsError, match="HUB_SECRET_KEY_PREVIOUS"):
+        weak.check_production_safety()
