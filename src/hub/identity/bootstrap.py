@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.identity.cli import keys, users
+from hub.identity.cli import keys, secrets_group, users
 from hub.identity.controllers.admin import UserAdminController
 from hub.identity.controllers.apikeys import ApiKeyController
 from hub.identity.controllers.auth import AuthController
@@ -38,6 +38,7 @@ from hub.identity.services.passwords import PasswordHasher
 from hub.identity.services.profile import ProfileService
 from hub.identity.services.registration import RegistrationService
 from hub.identity.services.roles import RoleService
+from hub.identity.services.secret_rotation import SecretRotation
 from hub.identity.services.sessions import SessionService
 from hub.identity.services.signing import SigningKeys
 from hub.identity.services.throttle import Throttle
@@ -51,7 +52,7 @@ def services(rt: ContextRuntime) -> dict[str, Any]:
     """Every use case of identity, wired once per process; also plugs identity into the
     kernel's authenticator (API keys) and tenancy rule (memberships)."""
     settings, store, security = rt.settings, rt.store, rt.kernel.security
-    secrets = IdentitySecrets(settings.secret_key)
+    secrets = IdentitySecrets(settings.secret_key, settings.secret_key_previous)
     hasher = PasswordHasher(settings)
     ring = KeyRing(store, settings, secrets.signing_keys)
     tokens = AccessTokens(ring, settings)
@@ -86,13 +87,20 @@ def services(rt: ContextRuntime) -> dict[str, Any]:
         "signing_keys": SigningKeys(ring, security.verifier),
         "password_hasher": hasher,
         "identity_api": IdentityFacade(store),
+        "secret_rotation": SecretRotation(store, secrets),
         "housekeeping": Housekeeping(store, rt.clock, history_days=settings.identity_history_days),
     }
 
 
-async def start(*, signing_keys: SigningKeys, password_hasher: PasswordHasher) -> None:
+async def start(
+    *,
+    signing_keys: SigningKeys,
+    password_hasher: PasswordHasher,
+    secret_rotation: SecretRotation,
+) -> None:
     await signing_keys.start()
     await password_hasher.warm_up()
+    await secret_rotation.label_unlabelled()
 
 
 def build() -> ContextModule:
@@ -116,7 +124,7 @@ def build() -> ContextModule:
         ],
         root_route_handlers=[jwks],
         permissions=PERMISSIONS,
-        cli_commands=[keys, users],
+        cli_commands=[keys, users, secrets_group],
         jobs=[prune_expired_rows],
         periodic=[PRUNE_HOURLY],
         on_startup=[start],
