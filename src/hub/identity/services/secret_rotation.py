@@ -12,7 +12,7 @@ by their stored key id those still waiting, so an operator knows when
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,13 +58,12 @@ class Usage:
 @dataclass(frozen=True)
 class _Sealed:
     """A table of sealed values: its model, primary key and sealed column (attribute
-    names), and the AEAD context binding a value to its row."""
+    names). Both tables bind a value to its row: AEAD context = the primary key as text."""
 
     what: str
     model: type[TotpCredential] | type[SigningKey]
     key: str
     sealed: str
-    context: Callable[[Any], bytes]
 
 
 class SecretRotation:
@@ -73,11 +72,11 @@ class SecretRotation:
         self.secrets = secrets
         self._sealed = (
             (
-                _Sealed("TOTP secrets", TotpCredential, "user_id", "secret_sealed", _context),
+                _Sealed("TOTP secrets", TotpCredential, "user_id", "secret_sealed"),
                 secrets.totp,
             ),
             (
-                _Sealed("signing keys", SigningKey, "kid", "private_key_sealed", _context),
+                _Sealed("signing keys", SigningKey, "kid", "private_key_sealed"),
                 secrets.signing_keys,
             ),
         )
@@ -104,7 +103,7 @@ class SecretRotation:
             rows = (await uow.session.execute(select(*columns).with_for_update())).all()
             changes = []
             for row in rows:
-                context = kind.context(row[0])
+                context = _context(row[0])
                 try:
                     plain, opener = sealer.unseal(row[1], context=context)
                 except UnsealableError:
@@ -180,7 +179,7 @@ class SecretRotation:
     def _opener(self, kind: _Sealed, sealer: Sealer, row: Any) -> str:
         """The id of the key that opens a sealed value, or :data:`LOST`."""
         try:
-            _, opener = sealer.unseal(row[1], context=kind.context(row[0]))
+            _, opener = sealer.unseal(row[1], context=_context(row[0]))
         except UnsealableError:
             return LOST
         return self.secrets.keys[opener].id
@@ -235,7 +234,7 @@ class SecretRotation:
 
 
 def _context(key: Any) -> bytes:
-    """Both tables bind a sealed value to its primary key (user id, kid) as text."""
+    """The AEAD context of a sealed value: its row's primary key (user id, kid) as text."""
     return str(key).encode()
 
 
