@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.identity.cli import keys, users
+from hub.identity.cli import keys, secrets_group, users
 from hub.identity.controllers.admin import UserAdminController
 from hub.identity.controllers.apikeys import ApiKeyController
 from hub.identity.controllers.auth import AuthController
@@ -39,6 +39,7 @@ from hub.identity.services.passwords import PasswordHasher
 from hub.identity.services.profile import ProfileService
 from hub.identity.services.registration import RegistrationService
 from hub.identity.services.roles import RoleService
+from hub.identity.services.secret_rotation import SecretRotation
 from hub.identity.services.sessions import SessionService
 from hub.identity.services.signing import SigningKeys
 from hub.identity.services.throttle import Throttle
@@ -53,7 +54,7 @@ def services(rt: ContextRuntime) -> dict[str, Any]:
     kernel's authenticator (API keys) and tenancy rule (memberships)."""
     store, security = rt.store, rt.kernel.security
     settings: IdentitySettings = rt.config
-    secrets = IdentitySecrets(rt.settings.secret_key)
+    secrets = IdentitySecrets(rt.settings.secret_key, rt.settings.secret_key_previous)
     hasher = PasswordHasher(settings)
     ring = KeyRing(store, rt.settings, settings, secrets.signing_keys)
     tokens = AccessTokens(ring, rt.settings)
@@ -88,13 +89,20 @@ def services(rt: ContextRuntime) -> dict[str, Any]:
         "signing_keys": SigningKeys(ring, security.verifier),
         "password_hasher": hasher,
         "identity_api": IdentityFacade(store),
+        "secret_rotation": SecretRotation(store, secrets),
         "housekeeping": Housekeeping(store, rt.clock, history_days=settings.identity_history_days),
     }
 
 
-async def start(*, signing_keys: SigningKeys, password_hasher: PasswordHasher) -> None:
+async def start(
+    *,
+    signing_keys: SigningKeys,
+    password_hasher: PasswordHasher,
+    secret_rotation: SecretRotation,
+) -> None:
     await signing_keys.start()
     await password_hasher.warm_up()
+    await secret_rotation.label_unlabelled()
 
 
 def build() -> ContextModule:
@@ -119,7 +127,7 @@ def build() -> ContextModule:
         ],
         root_route_handlers=[jwks],
         permissions=PERMISSIONS,
-        cli_commands=[keys, users],
+        cli_commands=[keys, users, secrets_group],
         jobs=[prune_expired_rows],
         periodic=[PRUNE_HOURLY],
         on_startup=[start],

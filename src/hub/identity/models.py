@@ -1,8 +1,9 @@
 """Tables of the identity context, all in the ``identity`` PostgreSQL schema.
 
 Secrets are never stored in a usable form: passwords as argon2id hashes, bearer tokens
-as SHA-256 of 256-bit randoms, recovery codes as keyed hashes, and what must be read back
-(TOTP secrets, signing keys) sealed with AES-GCM under keys derived from HUB_SECRET_KEY.
+as SHA-256 of 256-bit randoms, recovery codes and API-key secrets as keyed hashes, and
+what must be read back (TOTP secrets, signing keys) sealed with AES-GCM under keys
+derived from HUB_SECRET_KEY (or a previous key, until ``hub secrets rotate`` re-seals it).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -149,12 +151,27 @@ class TotpCredential(Base):
     last_used_step: Mapped[int | None] = mapped_column(BigInteger)
 
 
+def _secret_key_id() -> Any:
+    """The id of the ``HUB_SECRET_KEY`` that made a keyed hash (``domain.secrets.key_id``):
+    such a hash cannot be re-made without its plaintext, so ``hub secrets status`` counts
+    the rows still made by a previous key. NULL: made before ids were recorded (labelled
+    at the next start with no previous key configured, see ``SecretRotation``)."""
+    return mapped_column(Text)
+
+
+def _unlabelled(table: str) -> Index:
+    """Finds the rows without a key id at once, however large the table (empty after the
+    first labelling, so it costs nothing to keep)."""
+    return Index(f"ix_{table}_unlabelled", "id", postgresql_where=text("secret_key_id IS NULL"))
+
+
 class RecoveryCode(IdMixin, Base):
     __tablename__ = "recovery_codes"
-    __table_args__ = (UniqueConstraint("user_id", "code_hash"),)
+    __table_args__ = (UniqueConstraint("user_id", "code_hash"), _unlabelled("recovery_codes"))
 
     user_id: Mapped[uuid.UUID] = _user_fk()
     code_hash: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    secret_key_id: Mapped[str | None] = _secret_key_id()
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, default=utcnow, server_default=func.now()
     )
@@ -292,6 +309,7 @@ class ApiKey(IdMixin, Base):
     __table_args__ = (
         Index("ix_api_keys_user_id", "user_id"),
         Index("ix_api_keys_organisation_id", "organisation_id"),
+        _unlabelled("api_keys"),
     )
 
     user_id: Mapped[uuid.UUID] = _user_fk()
@@ -301,6 +319,7 @@ class ApiKey(IdMixin, Base):
     name: Mapped[str] = mapped_column(Text, nullable=False)
     public_id: Mapped[str] = mapped_column(Text, nullable=False, unique=True)
     secret_hash: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    secret_key_id: Mapped[str | None] = _secret_key_id()
     permissions: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False)
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, default=utcnow, server_default=func.now()

@@ -316,6 +316,12 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     access_token_ttl_seconds: Annotated[int, Meta(ge=60, le=86_400)] = 900
     #: How long an Idempotency-Key is remembered (its first response replayed).
     idempotency_ttl_seconds: Annotated[int, Meta(ge=60)] = 86400
+    #: Former HUB_SECRET_KEY values (comma-separated), still accepted to open and verify
+    #: what they sealed or hashed while ``hub secrets rotate`` moves it to the current key.
+    secret_key_previous: Annotated[
+        tuple[Annotated[str, Meta(min_length=16)], ...],
+        Meta(extra={"secret": True, "rule": "comma-separated former keys, 16+ characters each"}),
+    ] = ()
     #: Each context's own settings (``ContextModule.settings``), by context name. Not an
     #: environment variable: filled by :func:`load_settings` from the sections it is given.
     sections: dict[str, Any] = msgspec.field(default_factory=dict)
@@ -380,6 +386,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             )
         if len(self.secret_key) < 32 and not self.allow_insecure_defaults:
             problems.append("HUB_SECRET_KEY must be at least 32 characters in production")
+        if any(len(k) < 32 for k in self.secret_key_previous) and not self.allow_insecure_defaults:
+            problems.append(
+                "every HUB_SECRET_KEY_PREVIOUS key must be at least 32 characters in production"
+            )
         if self.smtp_url is None and not self.allow_insecure_defaults:
             # Without it, sign-up and password-reset links are written to the server's disk
             # (the dev mailbox) and never reach anyone.

@@ -267,6 +267,7 @@ INVALID: dict[str, list[str]] = {
     "HUB_INVITATION_TTL_SECONDS": ["59"],
     "HUB_API_KEY_TOUCH_SECONDS": ["-1"],
     "HUB_IDEMPOTENCY_TTL_SECONDS": ["59"],
+    "HUB_SECRET_KEY_PREVIOUS": ["short", f"{'y' * 40},tiny"],
 }
 
 
@@ -299,7 +300,7 @@ def test_an_invalid_value_is_one_line_naming_the_variable(variable: str, value: 
     ), message
     assert "\n" not in message
     assert " - at" not in message  # msgspec's own path notation is translated
-    if variable != "HUB_SECRET_KEY":
+    if variable not in ("HUB_SECRET_KEY", "HUB_SECRET_KEY_PREVIOUS"):  # secrets: never shown
         assert " (got " in message, message
 
 
@@ -451,3 +452,27 @@ def test_settings_without_a_section_say_how_to_load_them() -> None:
 
     with pytest.raises(SettingsError, match=r"hub\.app\.load_settings"):
         load_kernel_settings(environ={}).section("identity")
+
+
+def test_previous_secret_keys_are_a_list_held_to_the_same_length_rule() -> None:
+    environ = {
+        "HUB_ENV": "production",
+        "HUB_DATABASE_URL": "postgresql://db/hub",
+        "HUB_REDIS_URL": "redis://cache",
+        "HUB_SMTP_URL": "smtps://mail.example",
+        "HUB_SECRET_KEY": STRONG,
+        "HUB_SECRET_KEY_PREVIOUS": f"{'y' * 40}, {DEFAULT_SECRET_KEY}",
+    }
+    s = load_settings(environ=environ)
+    assert s.secret_key_previous == ("y" * 40, DEFAULT_SECRET_KEY)
+    s.check_production_safety()  # the development default may be left behind this way
+    weak = load_settings(environ={**environ, "HUB_SECRET_KEY_PREVIOUS": f"{STRONG},{'z' * 20}"})
+    with pytest.raises(SettingsError, match="HUB_SECRET_KEY_PREVIOUS"):
+        weak.check_production_safety()
+
+
+def test_a_previous_secret_key_is_never_echoed() -> None:
+    with pytest.raises(SettingsError) as err:
+        load_settings(environ={"HUB_SECRET_KEY_PREVIOUS": "hunter2-short"})
+    assert "hunter2" not in str(err.value)
+    assert str(err.value).startswith("HUB_SECRET_KEY_PREVIOUS must be")

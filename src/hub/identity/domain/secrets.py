@@ -3,6 +3,10 @@
 Every token identity hands out carries at least 256 bits from :mod:`secrets`, so storing
 its SHA-256 is enough: nothing can be guessed back from the hash, and a lookup by hash
 takes the same time whether or not the token exists.
+
+What depends on ``HUB_SECRET_KEY`` (sealed values, keyed hashes) also accepts the keys of
+``HUB_SECRET_KEY_PREVIOUS``, so the key can be rotated: new values always use the current
+key, old ones are opened or verified with whichever configured key made them.
 """
 
 from __future__ import annotations
@@ -11,7 +15,10 @@ import hashlib
 import hmac
 import os
 import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -38,20 +45,48 @@ def derive_key(secret: bytes, purpose: str) -> bytes:
     ).derive(secret)
 
 
-class Sealer:
-    """AES-256-GCM under a key derived for one purpose (private keys, TOTP secrets)."""
+def key_id(secret: bytes) -> str:
+    """A short public name for one secret key (8 hex digits), stored next to keyed hashes
+    so an operator can count what still depends on a previous key. It is an HKDF output
+    of its own purpose: it tells nothing about the keys derived for other purposes."""
+    return derive_key(secret, "key-id")[:4].hex()
 
-    def __init__(self, secret: bytes, purpose: str) -> None:
-        self._aead = AESGCM(derive_key(secret, purpose))
+
+class UnsealableError(ValueError):
+    """No configured key opens a sealed value: it was sealed under a key that is no longer
+    ``HUB_SECRET_KEY`` nor listed in ``HUB_SECRET_KEY_PREVIOUS`` (or it was tampered with)."""
+
+
+class Sealer:
+    """AES-256-GCM under a key derived for one purpose (private keys, TOTP secrets).
+
+    Seals with the current key; opens with the current key, then each previous one. The
+    AEAD tag decides which key made a value: a wrong key fails authentication, it never
+    yields garbage.
+    """
+
+    def __init__(self, secret: bytes, purpose: str, *, previous: Sequence[bytes] = ()) -> None:
+        self._aeads = tuple(AESGCM(derive_key(k, purpose)) for k in (secret, *previous))
 
     def seal(self, plaintext: bytes, *, context: bytes = b"") -> bytes:
         nonce = os.urandom(12)
-        return _SEAL_VERSION + nonce + self._aead.encrypt(nonce, plaintext, context)
+        return _SEAL_VERSION + nonce + self._aeads[0].encrypt(nonce, plaintext, context)
+
+    def unseal(self, sealed: bytes, *, context: bytes = b"") -> tuple[bytes, int]:
+        """``(plaintext, which key opened it)``: 0 the current key, *n* the *n*-th previous
+        one. :class:`UnsealableError` when no configured key opens it."""
+        if sealed[:1] != _SEAL_VERSION:
+            raise UnsealableError("unknown sealed format")
+        nonce, body = sealed[1:13], sealed[13:]
+        for index, aead in enumerate(self._aeads):
+            try:
+                return aead.decrypt(nonce, body, context), index
+            except InvalidTag:
+                continue
+        raise UnsealableError("no configured key opens this value")
 
     def open(self, sealed: bytes, *, context: bytes = b"") -> bytes:
-        if sealed[:1] != _SEAL_VERSION:
-            raise ValueError("unknown sealed format")
-        return self._aead.decrypt(sealed[1:13], sealed[13:], context)
+        return self.unseal(sealed, context=context)[0]
 
 
 def sealer_for_token(token: str) -> Sealer:
@@ -61,6 +96,53 @@ def sealer_for_token(token: str) -> Sealer:
 
 def keyed_hash(key: bytes, value: str) -> bytes:
     return hmac.new(key, value.encode("utf-8"), hashlib.sha256).digest()
+
+
+@dataclass(frozen=True)
+class SecretKey:
+    """One configured secret key: ``HUB_SECRET_KEY`` or one of ``HUB_SECRET_KEY_PREVIOUS``."""
+
+    id: str
+    secret: bytes
+
+
+def secret_keys(current: str, previous: Sequence[str] = ()) -> tuple[SecretKey, ...]:
+    """The current key first, then the previous ones in the order given, repeats dropped."""
+    keys: list[SecretKey] = []
+    for text in (current, *previous):
+        secret = text.encode()
+        if all(k.secret != secret for k in keys):
+            keys.append(SecretKey(key_id(secret), secret))
+    return tuple(keys)
+
+
+class KeyedHash:
+    """HMAC-SHA256 for one purpose: made with the current key, checked against every
+    configured key. A keyed hash cannot be re-made without its plaintext, so rows keep the
+    id of the key that made them until a use (which shows the plaintext) upgrades them."""
+
+    def __init__(self, keys: Sequence[SecretKey], purpose: str) -> None:
+        self._keys = tuple((k.id, derive_key(k.secret, purpose)) for k in keys)
+
+    @property
+    def key_id(self) -> str:
+        """The id of the current key, stored next to every hash made now."""
+        return self._keys[0][0]
+
+    def digest(self, value: str) -> bytes:
+        return keyed_hash(self._keys[0][1], value)
+
+    def digests(self, value: str) -> list[bytes]:
+        """``value`` under every configured key, current first (to look a hash up)."""
+        return [keyed_hash(key, value) for _, key in self._keys]
+
+    def matching_key(self, value: str, stored: bytes) -> str | None:
+        """The id of the configured key under which ``value`` hashes to ``stored``."""
+        found: str | None = None
+        for kid, key in self._keys:
+            if hmac.compare_digest(keyed_hash(key, value), stored) and found is None:
+                found = kid
+        return found
 
 
 def new_recovery_codes() -> list[str]:
@@ -78,12 +160,22 @@ def normalise_recovery_code(code: str) -> str:
 
 class IdentitySecrets:
     """Every key identity derives from ``HUB_SECRET_KEY``, one per purpose, so a value
-    sealed or hashed for one purpose is useless for another."""
+    sealed or hashed for one purpose is useless for another; the keys of
+    ``HUB_SECRET_KEY_PREVIOUS`` still open and verify what they made."""
 
-    def __init__(self, secret_key: str) -> None:
-        secret = secret_key.encode()
-        self.totp = Sealer(secret, "totp-secrets")
-        self.signing_keys = Sealer(secret, "signing-keys")
-        self.recovery_key = derive_key(secret, "recovery-codes")
-        self.binding_key = derive_key(secret, "password-binding")
-        self.api_key_hash_key = derive_key(secret, "api-keys")
+    def __init__(self, secret_key: str, previous: Sequence[str] = ()) -> None:
+        self.keys = secret_keys(secret_key, previous)
+        current, *older = (k.secret for k in self.keys)
+        self.totp = Sealer(current, "totp-secrets", previous=older)
+        self.signing_keys = Sealer(current, "signing-keys", previous=older)
+        self.recovery_codes = KeyedHash(self.keys, "recovery-codes")
+        self.binding = KeyedHash(self.keys, "password-binding")
+        self.api_keys = KeyedHash(self.keys, "api-keys")
+
+    @property
+    def key_id(self) -> str:
+        return self.keys[0].id
+
+    @property
+    def previous_ids(self) -> tuple[str, ...]:
+        return tuple(k.id for k in self.keys[1:])

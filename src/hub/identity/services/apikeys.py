@@ -80,6 +80,7 @@ def _resolve_query() -> Any:
             k.c.user_id,
             k.c.organisation_id,
             k.c.secret_hash,
+            k.c.secret_key_id,
             k.c.expires_at,
             k.c.last_used_at,
             k.c.revoked_at,
@@ -111,7 +112,7 @@ class ApiKeyService:
         self.secrets = secrets
         self.throttle = throttle
         self.access = access
-        self.hash_key = secrets.api_key_hash_key
+        self.hashes = secrets.api_keys
 
     async def create(
         self,
@@ -146,7 +147,8 @@ class ApiKeyService:
             organisation_id=organisation_id,
             name=clean,
             public_id=public_id,
-            secret_hash=apikeys.secret_hash(self.hash_key, secret),
+            secret_hash=self.hashes.digest(secret),
+            secret_key_id=self.hashes.key_id,
             permissions=keys,
             created_at=now,
             expires_at=expires_at,
@@ -233,13 +235,14 @@ class ApiKeyService:
             return None
         parsed = apikeys.parse_api_key(key)
         row = None
+        public_id, secret = parsed or ("", "")
+        made_by: str | None = None
         if parsed is not None:
-            public_id, secret = parsed
             row = (await self.store.fetch(_RESOLVE, {"public_id": public_id})).first()
-            if row is not None and not apikeys.secret_matches(
-                self.hash_key, secret, row.secret_hash
-            ):
-                row = None
+            if row is not None:
+                made_by = self.hashes.matching_key(secret, row.secret_hash)
+                if made_by is None:
+                    row = None
         now = utcnow()
         if row is None:
             attempt = await throttle.failed(ip)
@@ -251,17 +254,30 @@ class ApiKeyService:
             or (row.expires_at is not None and row.expires_at <= now)
         ):
             return None
+        # Hashed under a previous HUB_SECRET_KEY (or not yet labelled with its key): the
+        # secret is at hand now, so the row moves to the current key, the only moment it
+        # can (`hub secrets status` counts the rows still waiting for it).
+        key_id = self.hashes.key_id
+        upgrade = made_by != key_id or row.secret_key_id != key_id
         touch = timedelta(seconds=self.settings.api_key_touch_seconds)
-        if row.last_used_at is None or now - row.last_used_at >= touch:
+        touch_due = row.last_used_at is None or now - row.last_used_at >= touch
+        if upgrade or touch_due:
             async with self.store.uow() as uow:
-                await uow.session.execute(
-                    update(ApiKey)
-                    .where(
-                        ApiKey.id == row.id,
-                        or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < now - touch),
+                if upgrade:
+                    await uow.session.execute(
+                        update(ApiKey)
+                        .where(ApiKey.id == row.id, ApiKey.secret_hash == row.secret_hash)
+                        .values(secret_hash=self.hashes.digest(secret), secret_key_id=key_id)
                     )
-                    .values(last_used_at=now)
-                )
+                if touch_due:
+                    await uow.session.execute(
+                        update(ApiKey)
+                        .where(
+                            ApiKey.id == row.id,
+                            or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < now - touch),
+                        )
+                        .values(last_used_at=now)
+                    )
                 await uow.commit()
         return Principal(
             user_id=row.user_id,

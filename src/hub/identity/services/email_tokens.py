@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import update
 
-from hub.identity.domain.secrets import IdentitySecrets, keyed_hash, new_token, token_hash
+from hub.identity.domain.secrets import IdentitySecrets, new_token, token_hash
 from hub.identity.domain.settings import IdentitySettings
 from hub.identity.models import EmailToken
 from hub.identity.repositories.users import UserRecord
@@ -43,7 +43,14 @@ class EmailTokens:
         self.throttle = throttle
 
     def binding(self, password_hash: str) -> bytes:
-        return keyed_hash(self.secrets.binding_key, password_hash)
+        return self.secrets.binding.digest(password_hash)
+
+    def binding_matches(self, stored: bytes | None, password_hash: str) -> bool:
+        """Whether a token was issued under this password hash, by any configured key
+        (``hub secrets rotate`` re-binds pending tokens to the current key)."""
+        return stored is not None and (
+            self.secrets.binding.matching_key(password_hash, stored) is not None
+        )
 
     def issue(
         self, uow: UnitOfWork, user: UserRecord, purpose: str, *, email: str, ttl_seconds: int

@@ -4,6 +4,10 @@ The newest unretired key signs. ``rotate`` retires it and adds a new one; a reti
 stays published (and so keeps verifying) until every token it signed has expired, which
 is the token lifetime plus the leeway plus how long another process may keep signing
 with a cached key.
+
+A signing key no configured ``HUB_SECRET_KEY`` opens (the key changed without listing the
+old one in ``HUB_SECRET_KEY_PREVIOUS``) is retired and replaced instead of failing every
+sign-in: its public key stays published, so the tokens it signed keep verifying.
 """
 
 from __future__ import annotations
@@ -16,11 +20,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
+import structlog
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import func, or_, select, text, update
 
-from hub.identity.domain.secrets import Sealer
+from hub.identity.domain.secrets import Sealer, UnsealableError
 from hub.identity.domain.settings import IdentitySettings
 from hub.identity.models import SigningKey
 from hub.kernel.settings import Settings
@@ -28,6 +33,8 @@ from hub.kernel.store import Store
 
 ALGORITHM = "ES256"
 _LOCK = text("SELECT pg_advisory_xact_lock(hashtext('identity.signing_keys'))")
+
+log = structlog.get_logger("hub.identity")
 
 
 @dataclass(frozen=True)
@@ -45,7 +52,8 @@ class PublishedKey:
     jwk: dict[str, Any]
 
 
-def _new_key(sealer: Sealer) -> SigningKey:
+def _new_key(sealer: Sealer) -> tuple[SigningKey, Any]:
+    """A new signing-key row and its private key."""
     kid = datetime.now(UTC).strftime("%Y%m%d") + "-" + secrets.token_hex(4)
     private_key = ec.generate_private_key(ec.SECP256R1())
     pem = private_key.private_bytes(
@@ -55,11 +63,31 @@ def _new_key(sealer: Sealer) -> SigningKey:
     )
     jwk = jwt.algorithms.ECAlgorithm.to_jwk(private_key.public_key(), as_dict=True)
     jwk.update({"kid": kid, "alg": ALGORITHM, "use": "sig"})
-    return SigningKey(
+    row = SigningKey(
         kid=kid,
         algorithm=ALGORITHM,
         public_jwk=jwk,
         private_key_sealed=sealer.seal(pem, context=kid.encode()),
+    )
+    return row, private_key
+
+
+#: The signing key: the newest unretired one.
+_SIGNING = (
+    select(SigningKey.kid, SigningKey.algorithm, SigningKey.private_key_sealed)
+    .where(SigningKey.retired_at.is_(None))
+    .order_by(SigningKey.created_at.desc())
+    .limit(1)
+)
+
+
+def _opened(sealer: Sealer, row: Any) -> ActiveKey:
+    """The signing key of ``row``; :class:`UnsealableError` when no configured key opens it."""
+    pem = sealer.open(row.private_key_sealed, context=row.kid.encode())
+    return ActiveKey(
+        kid=row.kid,
+        algorithm=row.algorithm,
+        private_key=serialization.load_pem_private_key(pem, password=None),
     )
 
 
@@ -95,7 +123,7 @@ class KeyRing:
                 select(SigningKey.kid).where(SigningKey.retired_at.is_(None)).limit(1)
             )
             if active is None:
-                uow.session.add(_new_key(self.sealer))
+                uow.session.add(_new_key(self.sealer)[0])
             await uow.commit()
 
     async def rotate(self) -> str:
@@ -107,7 +135,7 @@ class KeyRing:
                 .where(SigningKey.retired_at.is_(None))
                 .values(retired_at=func.now())
             )
-            key = _new_key(self.sealer)
+            key, _ = _new_key(self.sealer)
             uow.session.add(key)
             await uow.commit()
         self._loaded_at = float("-inf")
@@ -135,23 +163,52 @@ class KeyRing:
         fresh = time.monotonic() - self._loaded_at < self.config.signing_key_cache_seconds
         if self._active is not None and fresh:
             return self._active
-        row = await self.store.first(
-            select(SigningKey.kid, SigningKey.algorithm, SigningKey.private_key_sealed)
-            .where(SigningKey.retired_at.is_(None))
-            .order_by(SigningKey.created_at.desc())
-            .limit(1)
-        )
+        row = await self.store.first(_SIGNING)
         if row is None:
             await self.ensure()
             return await self.active()
         if self._active is None or self._active.kid != row.kid:
-            pem = self.sealer.open(row.private_key_sealed, context=row.kid.encode())
-            self._active = ActiveKey(
-                kid=row.kid,
-                algorithm=row.algorithm,
-                private_key=serialization.load_pem_private_key(pem, password=None),
-            )
+            try:
+                self._active = _opened(self.sealer, row)
+            except UnsealableError:
+                self._active = await self._replace_unreadable()
             if self.on_new_key is not None:
                 await self.on_new_key()
         self._loaded_at = time.monotonic()
         return self._active
+
+    async def _replace_unreadable(self) -> ActiveKey:
+        """Retire the signing key, which no configured key opens, and sign with a new one.
+
+        Decided again under the lock: processes meeting the same unreadable key at once
+        replace it once (the later ones find the replacement and open it).
+        """
+        async with self.store.uow() as uow:
+            await uow.session.execute(_LOCK)
+            row = (await uow.session.execute(_SIGNING)).first()
+            if row is not None:
+                try:
+                    active = _opened(self.sealer, row)
+                except UnsealableError:
+                    log.error(
+                        "signing_key_unreadable",
+                        kid=row.kid,
+                        problem=(
+                            "sealed under a HUB_SECRET_KEY that is neither the current key "
+                            "nor listed in HUB_SECRET_KEY_PREVIOUS; retired it and signing "
+                            "with a new key (tokens it signed keep verifying). "
+                            "README: Rotating HUB_SECRET_KEY"
+                        ),
+                    )
+                else:
+                    await uow.commit()
+                    return active
+            await uow.session.execute(
+                update(SigningKey)
+                .where(SigningKey.retired_at.is_(None))
+                .values(retired_at=func.now())
+            )
+            key, private_key = _new_key(self.sealer)
+            uow.session.add(key)
+            await uow.commit()
+        return ActiveKey(kid=key.kid, algorithm=key.algorithm, private_key=private_key)

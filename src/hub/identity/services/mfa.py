@@ -10,13 +10,14 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+import structlog
 from sqlalchemy import delete, insert, or_, select, update
 
 from hub.identity.api import LoginFailed, LoginLocked, MfaDisabled, MfaEnabled
 from hub.identity.domain import totp
 from hub.identity.domain.secrets import (
     IdentitySecrets,
-    keyed_hash,
+    UnsealableError,
     new_recovery_codes,
     normalise_recovery_code,
 )
@@ -26,16 +27,41 @@ from hub.identity.repositories.users import UserRecord, user_by_id
 from hub.identity.services.mail import IdentityMail
 from hub.identity.services.throttle import Attempt, Throttle
 from hub.kernel.db import UnitOfWork
-from hub.kernel.errors import Conflict, NotFound, Unauthorized
+from hub.kernel.errors import AppError, Conflict, NotFound, Unauthorized
 from hub.kernel.security import Principal, require_recent_authentication
 from hub.kernel.store import Store
 from hub.kernel.web import ClientInfo
 
 TOTP_ISSUER = "Hub"
 
+log = structlog.get_logger("hub.identity")
+
 
 def invalid_code() -> Unauthorized:
     return Unauthorized("The code is wrong or was already used.", code="invalid_code")
+
+
+def mfa_unavailable() -> AppError:
+    """The server cannot read the account's TOTP secret (HUB_SECRET_KEY changed and the
+    key that sealed it is not configured): not the user's fault, and not a crash."""
+    return AppError(
+        "Authenticator codes cannot be checked for this account at the moment. "
+        "Use a recovery code, or ask an administrator.",
+        code="mfa_unavailable",
+        status_code=503,
+    )
+
+
+def log_unreadable_totp(user_id: uuid.UUID) -> None:
+    log.error(
+        "totp_secret_unreadable",
+        user_id=str(user_id),
+        problem=(
+            "sealed under a HUB_SECRET_KEY that is neither the current key nor listed in "
+            "HUB_SECRET_KEY_PREVIOUS: add the old key to HUB_SECRET_KEY_PREVIOUS and run "
+            "`hub secrets rotate` (README: Rotating HUB_SECRET_KEY)"
+        ),
+    )
 
 
 async def publish_lock(
@@ -79,10 +105,12 @@ class MfaService:
 
     def _codes(self, uow: UnitOfWork, user_id: uuid.UUID) -> list[str]:
         codes = new_recovery_codes()
+        hashes = self.secrets.recovery_codes
         uow.session.add_all(
             RecoveryCode(
                 user_id=user_id,
-                code_hash=keyed_hash(self.secrets.recovery_key, normalise_recovery_code(code)),
+                code_hash=hashes.digest(normalise_recovery_code(code)),
+                secret_key_id=hashes.key_id,
             )
             for code in codes
         )
@@ -115,10 +143,15 @@ class MfaService:
         uri = totp.provisioning_uri(secret, account=user.email, issuer=TOTP_ISSUER)
         return secret, uri
 
-    def _secret(self, credential: TotpCredential) -> str:
-        return self.secrets.totp.open(
-            credential.secret_sealed, context=str(credential.user_id).encode()
-        ).decode()
+    def _secret(self, credential: TotpCredential) -> str | None:
+        """The TOTP secret, or None (logged) when no configured key opens it."""
+        try:
+            return self.secrets.totp.open(
+                credential.secret_sealed, context=str(credential.user_id).encode()
+            ).decode()
+        except UnsealableError:
+            log_unreadable_totp(credential.user_id)
+            return None
 
     async def confirm(self, principal: Principal, code: str, client: ClientInfo) -> list[str]:
         user = await self._user(principal)
@@ -141,7 +174,14 @@ class MfaService:
                     "No enrolment in progress: start with POST /auth/mfa/totp/setup.",
                     code="mfa_not_started",
                 )
-            step = totp.matching_step(self._secret(credential), code)
+            secret = self._secret(credential)
+            if secret is None:
+                raise Conflict(
+                    "The enrolment in progress can no longer be read; start again with "
+                    "POST /auth/mfa/totp/setup.",
+                    code="mfa_setup_unreadable",
+                )
+            step = totp.matching_step(secret, code)
             if step is None:
                 uow.publish(
                     LoginFailed(
@@ -228,11 +268,10 @@ class MfaService:
                         TotpCredential.confirmed_at.is_not(None),
                     )
                 )
-                step = (
-                    totp.matching_step(self._secret(credential), code)
-                    if credential is not None
-                    else None
-                )
+                secret = self._secret(credential) if credential is not None else None
+                if credential is not None and secret is None:
+                    raise mfa_unavailable()
+                step = totp.matching_step(secret, code) if secret is not None else None
                 if step is not None:
                     moved = await uow.session.execute(
                         update(TotpCredential)
@@ -248,17 +287,22 @@ class MfaService:
                     )
                     method = "otp" if moved.first() is not None else None
             elif recovery_code:
-                digest = keyed_hash(
-                    self.secrets.recovery_key, normalise_recovery_code(recovery_code)
-                )
+                # Hashed under any configured key (a code issued before a key rotation
+                # still works); the used row is rewritten under the current key.
+                hashes = self.secrets.recovery_codes
+                plain = normalise_recovery_code(recovery_code)
                 used = await uow.session.execute(
                     update(RecoveryCode)
                     .where(
                         RecoveryCode.user_id == user.id,
-                        RecoveryCode.code_hash == digest,
+                        RecoveryCode.code_hash.in_(hashes.digests(plain)),
                         RecoveryCode.used_at.is_(None),
                     )
-                    .values(used_at=datetime.now(UTC))
+                    .values(
+                        used_at=datetime.now(UTC),
+                        code_hash=hashes.digest(plain),
+                        secret_key_id=hashes.key_id,
+                    )
                     .returning(RecoveryCode.id)
                 )
                 method = "rec" if used.first() is not None else None

@@ -124,7 +124,7 @@ class PasswordService:
             user = await uow.session.get(User, token.user_id, with_for_update=True)
             if user is None or user.disabled_at is not None or user.email != token.email:
                 raise invalid_email_token()
-            if token.binding != self.tokens.binding(user.password_hash):
+            if not self.tokens.binding_matches(token.binding, user.password_hash):
                 raise invalid_email_token()  # the password changed since the link was sent
             check_password_policy(
                 new, field="newPassword", email=user.email, display_name=user.display_name
