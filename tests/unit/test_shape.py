@@ -51,8 +51,12 @@ from hub.kernel.outbox import inbox_table, outbox_table
 from hub.kernel.subscribers import Subscription
 from hub.kernel.tenancy import permission
 
-#: ``(package, context name)`` of every context held to the shape.
-CONTEXTS = [(f"hub.{name}", name) for name in ("identity", "content", "communication", "workflow")]
+#: ``(package, context name)`` of every context held to the shape: hub's four, and the
+#: example context of the test suite (docs/contexts.md), which must model the same shape.
+CONTEXTS = [
+    *((f"hub.{name}", name) for name in ("identity", "content", "communication", "workflow")),
+    ("tests.kit_example", "example"),
+]
 
 #: ARCHITECTURE.md, "Inside a context, one shape for all four" (plus ``cli`` for commands
 #: and ``deps`` for route guards, both in the layers contract); each a module or a package.
