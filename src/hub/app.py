@@ -51,14 +51,18 @@ from hub.workflow import bootstrap as workflow_bootstrap
 API_PREFIX = "/api/v1"
 
 
-def context_modules() -> list[ContextModule]:
-    """Every context, in dependency order (identity first); names checked unique."""
+def context_modules(extra: Sequence[ContextModule] = ()) -> list[ContextModule]:
+    """Every context, in dependency order (identity first); names checked unique.
+
+    ``extra`` adds contexts defined outside ``hub`` (the test suite's example context).
+    """
     modules = dependency_order(
         [
             identity_bootstrap.build(),
             content_bootstrap.build(),
             communication_bootstrap.build(),
             workflow_bootstrap.build(),
+            *extra,
         ]
     )
     check_unique(modules)
@@ -74,6 +78,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
 def create_app(
     settings: Settings | None = None,
     *,
+    extra_contexts: Sequence[ContextModule] = (),
     extra_route_handlers: Sequence[Any] = (),
     configure_logs: bool = True,
 ) -> Litestar:
@@ -96,7 +101,7 @@ def create_app(
     kernel = Kernel(
         settings=settings, database_url=settings.database_url, redis_url=settings.redis_url
     )
-    modules = context_modules()
+    modules = context_modules(extra_contexts)
     assemble(kernel, modules)
     resolve_dependencies_in_order()
     dependencies = providers(kernel, modules)

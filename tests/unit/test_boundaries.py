@@ -4,6 +4,7 @@ worthless). The unmodified copy must pass."""
 
 from __future__ import annotations
 
+import configparser
 import os
 import shutil
 import subprocess
@@ -78,37 +79,55 @@ def test_unmodified_tree_keeps_every_contract(tree: Path) -> None:
         assert f"{name} KEPT" in result.stdout
 
 
-@pytest.mark.parametrize(
-    ("contracts", "plant"),
-    [
-        ((LAYERS, DAG), _create("hub/kernel/planted.py", "import hub.identity.services\n")),
-        ((INDEPENDENT,), _append("hub/content/services.py", "import hub.identity.models")),
-        (
-            (DAG,),
-            _both(
-                _append("hub/identity/api.py", "import hub.content.api"),
-                _append("hub/content/api.py", "import hub.identity.api"),
-            ),
+#: One planted violation per case: ``(contracts it must break, plant)``.
+PLANTS: list[tuple[tuple[str, ...], Callable[[Path], None]]] = [
+    ((LAYERS, DAG), _create("hub/kernel/planted.py", "import hub.identity.services\n")),
+    ((INDEPENDENT,), _append("hub/content/services.py", "import hub.identity.models")),
+    (
+        (DAG,),
+        _both(
+            _append("hub/identity/api.py", "import hub.content.api"),
+            _append("hub/content/api.py", "import hub.identity.api"),
         ),
-        ((INNER,), _append("hub/identity/models.py", "import hub.identity.services")),
-        ((INNER,), _create("hub/identity/helpers.py", '"""a module outside the layers"""\n')),
-        ((PORTABLE,), _append("hub/workflow/api.py", "import sqlalchemy")),
-        ((PORTABLE,), _append("hub/kernel/events.py", "import litestar")),
-        ((DEVSERVERS_USERS,), _append("hub/content/services.py", "import hub.devservers")),
-        ((DEVSERVERS_DEPS,), _create("hub/devservers/planted.py", "import hub.identity.api\n")),
-    ],
-    ids=[
-        "kernel-imports-context",
-        "context-imports-foreign-internals",
-        "api-cycle",
-        "models-import-services",
-        "module-outside-layers",
-        "api-imports-orm",
-        "kernel-events-import-framework",
-        "context-imports-devservers",
-        "devservers-import-context",
-    ],
-)
+    ),
+    ((INNER,), _append("hub/identity/models.py", "import hub.identity.services")),
+    ((INNER,), _create("hub/identity/helpers.py", '"""a module outside the layers"""\n')),
+    ((PORTABLE,), _append("hub/workflow/api.py", "import sqlalchemy")),
+    ((PORTABLE,), _append("hub/kernel/events.py", "import litestar")),
+    ((DEVSERVERS_USERS,), _append("hub/content/services.py", "import hub.devservers")),
+    ((DEVSERVERS_DEPS,), _create("hub/devservers/planted.py", "import hub.identity.api\n")),
+    ((LAYERS,), _append("hub/content/services.py", "import hub.worker")),
+]
+PLANT_IDS = [
+    "kernel-imports-context",
+    "context-imports-foreign-internals",
+    "api-cycle",
+    "models-import-services",
+    "module-outside-layers",
+    "api-imports-orm",
+    "kernel-events-import-framework",
+    "context-imports-devservers",
+    "devservers-import-context",
+    "context-imports-composition-root",
+]
+
+
+def test_every_contract_in_importlinter_has_a_planted_violation() -> None:
+    """A contract added to ``.importlinter`` without a case here would never be shown to
+    bite; one renamed would make the cases below check a name that no longer exists."""
+    config = configparser.ConfigParser()
+    config.read(ROOT / ".importlinter")
+    declared = {
+        config[section]["name"]
+        for section in config.sections()
+        if section.startswith("importlinter:contract:")
+    }
+    assert declared == set(ALL)
+    assert {name for contracts, _ in PLANTS for name in contracts} == declared
+    assert len(PLANT_IDS) == len(PLANTS)
+
+
+@pytest.mark.parametrize(("contracts", "plant"), PLANTS, ids=PLANT_IDS)
 def test_each_contract_fails_on_a_planted_violation(
     tree: Path, contracts: tuple[str, ...], plant: Callable[[Path], None]
 ) -> None:

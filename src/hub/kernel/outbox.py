@@ -30,7 +30,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.kernel.schema import CONTEXT_SCHEMAS
+from hub.kernel.schema import require_context_schema
 
 #: Channel the unit of work notifies (payload: schema name) when it commits outbox rows.
 OUTBOX_CHANNEL = "hub_outbox"
@@ -72,9 +72,7 @@ def inbox_table(metadata: MetaData) -> Table:
 
 @cache
 def _tables_of(schema: str) -> tuple[Table, Table]:
-    if schema not in CONTEXT_SCHEMAS:
-        raise ValueError(f"unknown context schema {schema!r}")
-    metadata = MetaData(schema=schema)
+    metadata = MetaData(schema=require_context_schema(schema))
     return outbox_table(metadata), inbox_table(metadata)
 
 

@@ -45,7 +45,7 @@ from hub.kernel import telemetry
 from hub.kernel.background import Background, OutboxRow
 from hub.kernel.db import Database
 from hub.kernel.outbox import OUTBOX_CHANNEL
-from hub.kernel.schema import CONTEXT_SCHEMAS
+from hub.kernel.schema import require_context_schema
 
 log = structlog.get_logger("hub.relay")
 
@@ -106,9 +106,7 @@ class RelayError(RuntimeError):
 
 
 def _sql(template: str, schema: str) -> str:
-    if schema not in CONTEXT_SCHEMAS:
-        raise ValueError(f"unknown context schema {schema!r}")
-    return template.format(schema=schema)
+    return template.format(schema=require_context_schema(schema))
 
 
 async def outbox_status(db: Database, schema: str) -> OutboxStatus:

@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from hub.kernel.jobs import JobContext, job
 from hub.kernel.scheduler import Periodic
-from hub.kernel.schema import CONTEXT_SCHEMAS
+from hub.kernel.schema import context_schemas
 
 log = structlog.get_logger("hub.retention")
 
@@ -23,7 +23,7 @@ async def prune_outbox_inbox(ctx: JobContext) -> None:
     settings = ctx.kernel.settings
     removed: dict[str, int] = {}
     async with ctx.kernel.db.engine.begin() as conn:
-        for schema in CONTEXT_SCHEMAS:
+        for schema in context_schemas():
             exists = await conn.scalar(
                 text("SELECT to_regclass(:name) IS NOT NULL"), {"name": f'"{schema}".outbox'}
             )

@@ -6,6 +6,7 @@ alembic version table travel together if the context is ever split out.
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime
 
@@ -15,6 +16,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from uuid_utils.compat import uuid7
 
 CONTEXT_SCHEMAS: tuple[str, ...] = ("identity", "content", "communication", "workflow")
+#: Schemas admitted by :func:`register_context_schema` (contexts outside ``hub``).
+_REGISTERED: list[str] = []
+_IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -25,11 +29,33 @@ NAMING_CONVENTION = {
 }
 
 
+def register_context_schema(schema: str) -> None:
+    """Admit the schema of a context defined outside ``hub`` (the test suite's example
+    context, a plug-in), called by that context's ``models`` before
+    :func:`context_metadata`. The kernel refuses any other name, so a typo never creates a
+    stray schema, and it formats schema names into SQL (relay, retention), hence the
+    plain-identifier rule."""
+    if not _IDENTIFIER.match(schema):
+        raise ValueError(f"context schema {schema!r} must be a lower-case identifier")
+    if schema not in context_schemas():
+        _REGISTERED.append(schema)
+
+
+def context_schemas() -> tuple[str, ...]:
+    """Every schema a context may own: the four contexts' and the registered ones."""
+    return (*CONTEXT_SCHEMAS, *_REGISTERED)
+
+
+def require_context_schema(schema: str) -> str:
+    """``schema`` itself, once known to be a context's (anything else raises)."""
+    if schema not in context_schemas():
+        raise ValueError(f"unknown context schema {schema!r}")
+    return schema
+
+
 def context_metadata(schema: str) -> MetaData:
     """The ``MetaData`` of one context: every table lands in ``schema``."""
-    if schema not in CONTEXT_SCHEMAS:
-        raise ValueError(f"unknown context schema {schema!r}")
-    return MetaData(schema=schema, naming_convention=NAMING_CONVENTION)
+    return MetaData(schema=require_context_schema(schema), naming_convention=NAMING_CONVENTION)
 
 
 def new_id() -> uuid.UUID:

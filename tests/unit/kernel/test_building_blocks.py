@@ -8,14 +8,16 @@ import pytest
 from sqlalchemy import MetaData
 
 from hub.app import context_modules
+from hub.kernel import schema as schema_module
 from hub.kernel.contexts import ContextModule, dependency_order
 from hub.kernel.db import async_url
 from hub.kernel.errors import Invalid
 from hub.kernel.events import EVENT_TYPES, IntegrationEvent, decode_event, encode_event
 from hub.kernel.logging import loggable_path
+from hub.kernel.outbox import outbox_of
 from hub.kernel.pagination import clamp_limit, decode_cursor, encode_cursor, page_of
 from hub.kernel.permissions import PermissionRegistry
-from hub.kernel.schema import context_metadata, new_id
+from hub.kernel.schema import context_metadata, context_schemas, new_id, register_context_schema
 
 
 def _module(name: str, *deps: str) -> ContextModule:
@@ -88,6 +90,23 @@ def test_context_metadata_is_bound_to_known_schemas() -> None:
     a, b = new_id(), new_id()
     assert a.version == 7
     assert a < b  # time-ordered
+
+
+def test_a_context_outside_hub_registers_its_schema_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A context defined outside ``hub`` (the example context of the tests) names its
+    schema once; until then the kernel refuses it like any typo."""
+    monkeypatch.setattr(schema_module, "_REGISTERED", [])
+    with pytest.raises(ValueError, match="unknown context schema"):
+        context_metadata("kit_probe")
+    with pytest.raises(ValueError, match="lower-case identifier"):
+        register_context_schema('kit"; DROP SCHEMA identity; --')
+    register_context_schema("kit_probe")
+    register_context_schema("kit_probe")
+    assert context_schemas() == ("identity", "content", "communication", "workflow", "kit_probe")
+    assert context_metadata("kit_probe").schema == "kit_probe"
+    assert outbox_of("kit_probe").fullname == "kit_probe.outbox"
 
 
 class _Probe(IntegrationEvent, frozen=True):

@@ -1,0 +1,1 @@
+"""A minimal context built with the kit, walked through in docs/contexts.md."""
