@@ -17,7 +17,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import msgspec
 import pytest
 from click.testing import CliRunner
 from litestar import Litestar
@@ -52,9 +51,7 @@ def example_schema(database_url: str) -> None:
 @pytest.fixture
 def settings(base_settings: Settings) -> Settings:
     # cheap password hashing: the tests sign several people up
-    return msgspec.structs.replace(
-        base_settings, password_hash_time_cost=1, password_hash_memory_kib=1024
-    )
+    return base_settings.replace(password_hash_time_cost=1, password_hash_memory_kib=1024)
 
 
 @pytest.fixture
