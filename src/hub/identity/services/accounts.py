@@ -1,5 +1,5 @@
 """Accounts from the operators' side: finding one by address, disabling one (its sessions
-and API keys end with it)."""
+and API keys end with it), enabling it again."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from sqlalchemy import update
 from hub.identity.api import (
     ApiKeyRevoked,
     UserDisabled,
+    UserEnabled,
 )
 from hub.identity.domain.emails import normalise_email
 from hub.identity.models import ApiKey, User
@@ -71,3 +72,19 @@ class AccountService:
             await uow.commit()
         await self.sessions.stop_access_tokens(ended)
         return len(ended)
+
+    async def enable_user(self, user_id: uuid.UUID, *, actor_id: uuid.UUID | None) -> bool:
+        """Let a disabled account sign in again; whether it was disabled. Its old sessions
+        and API keys stay ended: the person signs in afresh and makes new keys."""
+        async with self.store.uow() as uow:
+            changed = await uow.session.execute(
+                update(User)
+                .where(User.id == user_id, User.disabled_at.is_not(None))
+                .values(disabled_at=None)
+                .returning(User.id)
+            )
+            if changed.first() is None:
+                return False
+            uow.publish(UserEnabled(actor_id=actor_id, user_id=user_id))
+            await uow.commit()
+        return True

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from hub.identity.api import UserEnabled, UserUnlocked
+from hub.identity.api import UserUnlocked
 from hub.identity.domain.emails import normalise_email
 from hub.identity.models import User
 from hub.identity.repositories.users import UserRecord, user_by_email, user_by_id
@@ -138,12 +138,7 @@ class AdminService:
                 raise Conflict("You cannot disable your own account.", code="cannot_disable_self")
             await self.accounts.disable_user(user.id, actor_id=principal.user_id)
         elif disabled is False and user.disabled_at is not None:
-            async with self.store.uow() as uow:
-                await uow.session.execute(
-                    update(User).where(User.id == user.id).values(disabled_at=None)
-                )
-                uow.publish(UserEnabled(actor_id=principal.user_id, user_id=user.id))
-                await uow.commit()
+            await self.accounts.enable_user(user.id, actor_id=principal.user_id)
         if unlock:
             throttle = self.throttle
             await throttle.unlock(throttle.account(user.email), throttle.mfa(user.id))
