@@ -76,6 +76,23 @@ def test_recovery_codes_are_distinct_and_forgiving_to_type() -> None:
     )
 
 
+def test_codes_in_other_scripts_match_nothing_and_never_raise() -> None:
+    secret = totp.new_secret()
+    now = 1_700_000_000.0
+    code = totp.code_at(secret, totp.current_step(now))
+    assert totp.matching_step(secret, f"{code[:3]} {code[3:]}", now=now) is not None
+    assert totp.matching_step(secret, f"{code[:3]}-{code[3:]}", now=now) is not None
+    arabic = "".join(chr(0x0660 + int(d)) for d in code)  # the same digits, Arabic-Indic
+    wide = "".join(chr(0xFF10 + int(d)) for d in code)  # full-width
+    for other in (arabic, wide, code[:5] + "x", code + "\u00a0", "¹²³⁴⁵⁶"):
+        assert totp.clean_code(other) is None
+        assert totp.matching_step(secret, other, now=now) is None
+    (recovery,) = new_recovery_codes()[:1]
+    wide_recovery = "".join(chr(ord(c) + 0xFEE0) if c != "-" else c for c in recovery)
+    assert normalise_recovery_code(wide_recovery) == ""
+    assert normalise_recovery_code(recovery.upper()) == recovery.replace("-", "")
+
+
 def test_totp_matches_one_step_either_way_only() -> None:
     secret = totp.new_secret()
     now = 1_700_000_000.0
