@@ -237,6 +237,18 @@ class MfaDisabled(IdentityEvent, kw_only=True, frozen=True):
     method: str
 
 
+class MfaReset(IdentityEvent, kw_only=True, frozen=True):
+    """An operator turned a user's second factor off (``actor_id``: the platform
+    administrator; None from the ``hub users reset-mfa`` command)."""
+
+    event_type: ClassVar[str] = "identity.mfa_reset"
+    user_id: uuid.UUID
+    method: str
+    recovery_codes_deleted: int
+    #: "admin_api" or "cli".
+    via: str
+
+
 class SessionRevoked(IdentityEvent, kw_only=True, frozen=True):
     event_type: ClassVar[str] = "identity.session_revoked"
     user_id: uuid.UUID

@@ -82,7 +82,7 @@ def services(rt: ContextRuntime) -> dict[str, Any]:
         "members": MemberService(store, access, roles),
         "invitations": InvitationService(store, settings, throttle, mail, access, roles),
         "api_keys": api_keys,
-        "user_admin": AdminService(store, throttle, accounts),
+        "user_admin": AdminService(store, settings, throttle, accounts, mfa),
         "signing_keys": SigningKeys(ring, security.verifier),
         "password_hasher": hasher,
         "identity_api": IdentityFacade(store),

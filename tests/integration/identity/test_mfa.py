@@ -195,3 +195,30 @@ async def test_codes_in_other_digit_scripts_are_wrong_codes_not_errors(
     )
     assert r.status_code == 401, r.text
     assert problem(r)["code"] == "invalid_code"
+
+
+async def test_enrolling_needs_a_recent_sign_in(
+    app: Litestar, client: AsyncTestClient[Litestar], database_url: str
+) -> None:
+    """A stolen access token older than the recent-sign-in window cannot enrol the thief's
+    authenticator (which would lock the owner out)."""
+    tokens = await signed_in(client, database_url, "enrol@example.com")
+    stale = bearer(await with_claims(app, tokens["accessToken"], auth_time=int(time.time()) - 3600))
+    r = await client.post(f"{API}/auth/mfa/totp/setup", headers=stale)
+    assert r.status_code == 403
+    assert problem(r)["code"] == "reauthentication_required"
+    assert problem(r)["extra"] == {"maxAgeSeconds": 600}
+
+    fresh = bearer(tokens["accessToken"])
+    secret = (await client.post(f"{API}/auth/mfa/totp/setup", headers=fresh)).json()["secret"]
+    r = await client.post(
+        f"{API}/auth/mfa/totp/confirm", json={"code": totp_code(secret)}, headers=stale
+    )
+    assert r.status_code == 403
+    assert problem(r)["code"] == "reauthentication_required"
+    assert (await login(client, "enrol@example.com")).json()["status"] == "authenticated"
+    assert await events(database_url, "identity.mfa_enabled") == []
+    r = await client.post(
+        f"{API}/auth/mfa/totp/confirm", json={"code": totp_code(secret)}, headers=fresh
+    )
+    assert r.status_code == 200

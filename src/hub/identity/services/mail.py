@@ -96,6 +96,16 @@ class IdentityMail:
             when=when.strftime("%Y-%m-%d %H:%M"),
         )
 
+    def mfa_reset(self, uow: UnitOfWork, *, to: str, display_name: str, when: datetime) -> None:
+        self._send(
+            uow,
+            "mfa_reset",
+            to,
+            display_name=display_name,
+            email=to,
+            when=when.strftime("%Y-%m-%d %H:%M"),
+        )
+
     def invitation(
         self,
         uow: UnitOfWork,
