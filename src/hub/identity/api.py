@@ -223,6 +223,8 @@ class PasswordReset(IdentityEvent, kw_only=True, frozen=True):
     event_type: ClassVar[str] = "identity.password_reset"
     user_id: uuid.UUID
     sessions_ended: int
+    #: The user's API keys revoked with it (each also has its ``api_key_revoked``).
+    api_keys_revoked: int = 0
 
 
 class MfaEnabled(IdentityEvent, kw_only=True, frozen=True):

@@ -270,3 +270,44 @@ async def test_login_rehashes_when_argon2_parameters_change(
         (row,) = await fetch(database_url, "SELECT password_hash FROM identity.users")
         assert row["password_hash"].startswith("$argon2id$v=19$m=19456,t=2,p=1$")
         assert (await login(c, "rehash@example.com")).status_code == 200
+
+
+async def test_a_password_reset_revokes_the_accounts_api_keys(
+    client: AsyncTestClient[Litestar], database_url: str
+) -> None:
+    """Whoever held the account may have made keys; the owner's reset must end them too."""
+    tokens = await signed_in(client, database_url, "keys@example.com")
+    headers = bearer(tokens["accessToken"])
+    keys = []
+    for name in ("attacker's", "owner's"):
+        r = await client.post(
+            f"{API}/auth/api-keys",
+            json={"name": name, "permissions": ["identity.org.read"]},
+            headers=headers,
+        )
+        assert r.status_code == 201, r.text
+        keys.append(r.json())
+    assert (
+        await client.get(f"{API}/orgs", headers={"X-API-Key": keys[0]["key"]})
+    ).status_code == 200
+
+    await client.post(f"{API}/auth/password/forgot", json={"email": "keys@example.com"})
+    reset_mail = (await queued_mail(database_url, "keys@example.com"))[-1]
+    assert "revokes every API key" in " ".join(reset_mail["text"].split())
+    reset = await last_token(database_url, "keys@example.com", "Reset your Hub password")
+    r = await client.post(
+        f"{API}/auth/password/reset", json={"token": reset, "newPassword": "a brand new secret"}
+    )
+    assert r.status_code == 200, r.text
+
+    for key in keys:
+        r = await client.get(f"{API}/orgs", headers={"X-API-Key": key["key"]})
+        assert r.status_code == 401
+    revoked = await events(database_url, "identity.api_key_revoked")
+    assert sorted(e["apiKeyId"] for e in revoked) == sorted(k["id"] for k in keys)
+    assert {e["actorId"] for e in revoked} == {tokens["userId"]}
+    (reset_event,) = await events(database_url, "identity.password_reset")
+    assert (reset_event["sessionsEnded"], reset_event["apiKeysRevoked"]) == (1, 2)
+    done = (await queued_mail(database_url, "keys@example.com"))[-1]
+    assert done["subject"] == "Your Hub password was changed"
+    assert "your 2 API key(s) were revoked" in " ".join(done["text"].split())

@@ -9,14 +9,11 @@ from typing import Any
 
 from sqlalchemy import update
 
-from hub.identity.api import (
-    ApiKeyRevoked,
-    UserDisabled,
-    UserEnabled,
-)
+from hub.identity.api import UserDisabled, UserEnabled
 from hub.identity.domain.emails import normalise_email
-from hub.identity.models import ApiKey, User
+from hub.identity.models import User
 from hub.identity.repositories.users import user_by_email
+from hub.identity.services.apikeys import revoke_all_api_keys
 from hub.identity.services.sessions import SessionService
 from hub.kernel.store import Store
 
@@ -47,21 +44,7 @@ class AccountService:
             if changed.first() is None:
                 return 0
             ended = await self.sessions.revoke_where(uow, user_id=user_id, reason="user_disabled")
-            keys = await uow.session.execute(
-                update(ApiKey)
-                .where(ApiKey.user_id == user_id, ApiKey.revoked_at.is_(None))
-                .values(revoked_at=datetime.now(UTC), revoked_by=actor_id)
-                .returning(ApiKey.id, ApiKey.organisation_id)
-            )
-            for key_id, organisation_id in keys:
-                uow.publish(
-                    ApiKeyRevoked(
-                        actor_id=actor_id,
-                        organisation_id=organisation_id,
-                        api_key_id=key_id,
-                        user_id=user_id,
-                    )
-                )
+            await revoke_all_api_keys(uow, user_id, actor_id=actor_id)
             uow.publish(
                 UserDisabled(
                     actor_id=actor_id,

@@ -71,7 +71,14 @@ class IdentityMail:
         )
 
     def password_changed(
-        self, uow: UnitOfWork, *, to: str, display_name: str, how: str, when: datetime
+        self,
+        uow: UnitOfWork,
+        *,
+        to: str,
+        display_name: str,
+        how: str,
+        when: datetime,
+        api_keys_revoked: int = 0,
     ) -> None:
         self._send(
             uow,
@@ -81,6 +88,7 @@ class IdentityMail:
             email=to,
             how=how,
             when=when.strftime("%Y-%m-%d %H:%M"),
+            api_keys_revoked=api_keys_revoked,
         )
 
     def mfa_changed(

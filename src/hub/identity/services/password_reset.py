@@ -1,6 +1,8 @@
 """Changing a password (knowing the current one) and resetting a forgotten one by e-mail.
 
-A reset request for an unknown address simply sends nothing, answered the same."""
+A reset request for an unknown address simply sends nothing, answered the same. A reset is
+also how someone takes an account back from a thief, so it ends every session and revokes
+every API key of the account: nothing the thief set up outlives the thief's password."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from hub.identity.domain.accounts import check_password_policy
 from hub.identity.domain.emails import is_valid_email, normalise_email
 from hub.identity.models import User
 from hub.identity.repositories.users import user_by_email, user_by_id
+from hub.identity.services.apikeys import revoke_all_api_keys
 from hub.identity.services.auth import AuthService
 from hub.identity.services.email_tokens import (
     RESET_PASSWORD,
@@ -136,11 +139,24 @@ class PasswordService:
             newly_verified = user.email_verified_at is None
             user.email_verified_at = user.email_verified_at or now
             ended = await self.sessions.revoke_where(uow, user_id=user.id, reason="password_reset")
-            uow.publish(PasswordReset(actor_id=user.id, user_id=user.id, sessions_ended=len(ended)))
+            keys = await revoke_all_api_keys(uow, user.id, actor_id=user.id)
+            uow.publish(
+                PasswordReset(
+                    actor_id=user.id,
+                    user_id=user.id,
+                    sessions_ended=len(ended),
+                    api_keys_revoked=keys,
+                )
+            )
             if newly_verified:
                 uow.publish(UserEmailVerified(actor_id=user.id, user_id=user.id, email=user.email))
             self.mail.password_changed(
-                uow, to=user.email, display_name=user.display_name, how="reset", when=now
+                uow,
+                to=user.email,
+                display_name=user.display_name,
+                how="reset",
+                when=now,
+                api_keys_revoked=keys,
             )
             await uow.commit()
         await self.sessions.stop_access_tokens(ended)
