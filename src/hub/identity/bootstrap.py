@@ -70,7 +70,7 @@ def services(rt: ContextRuntime) -> dict[str, Any]:
     return {
         "accounts": accounts,
         "registration": RegistrationService(store, settings, hasher, throttle, mail, email_tokens),
-        "profile": ProfileService(store, settings, mail, email_tokens),
+        "profile": ProfileService(store, settings, mail, email_tokens, hasher, sessions),
         "passwords": PasswordService(
             store, settings, hasher, throttle, mail, sessions, auth, email_tokens
         ),

@@ -84,6 +84,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     mfa_challenge_ttl_seconds: int = 300
     email_verification_ttl_seconds: int = 48 * 3600
     password_reset_ttl_seconds: int = 3600
+    #: Lifetime of the undo link mailed to the old address on an e-mail change (0: none).
+    email_change_undo_ttl_seconds: int = 7 * 86400
     recent_auth_seconds: int = 600
     # Identity: argon2id cost (OWASP: t=2, m=19 MiB, p=1) and brute-force protection.
     password_hash_time_cost: int = 2

@@ -48,6 +48,69 @@ class IdentityMail:
             valid_hours=self.settings.email_verification_ttl_seconds // 3600,
         )
 
+    def _undo(self, token: str | None) -> dict[str, object]:
+        return {
+            "link": self.link("undo-email-change", token) if token else "",
+            "valid_days": max(1, self.settings.email_change_undo_ttl_seconds // 86400),
+        }
+
+    def email_change_requested(
+        self,
+        uow: UnitOfWork,
+        *,
+        to: str,
+        display_name: str,
+        new_email: str,
+        undo_token: str | None,
+        when: datetime,
+    ) -> None:
+        """To the address the account is still on: someone asked to move it away."""
+        self._send(
+            uow,
+            "email_change_requested",
+            to,
+            display_name=display_name,
+            email=to,
+            new_email=new_email,
+            when=when.strftime("%Y-%m-%d %H:%M"),
+            **self._undo(undo_token),
+        )
+
+    def email_changed(
+        self,
+        uow: UnitOfWork,
+        *,
+        to: str,
+        display_name: str,
+        new_email: str,
+        undo_token: str | None,
+        when: datetime,
+    ) -> None:
+        """To the address the account just left."""
+        self._send(
+            uow,
+            "email_changed",
+            to,
+            display_name=display_name,
+            email=to,
+            new_email=new_email,
+            when=when.strftime("%Y-%m-%d %H:%M"),
+            **self._undo(undo_token),
+        )
+
+    def email_change_reverted(
+        self, uow: UnitOfWork, *, to: str, display_name: str, api_keys_revoked: int, when: datetime
+    ) -> None:
+        self._send(
+            uow,
+            "email_change_reverted",
+            to,
+            display_name=display_name,
+            email=to,
+            api_keys_revoked=api_keys_revoked,
+            when=when.strftime("%Y-%m-%d %H:%M"),
+        )
+
     def account_exists(self, uow: UnitOfWork, *, to: str, display_name: str, token: str) -> None:
         self._send(
             uow,

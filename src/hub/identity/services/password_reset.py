@@ -93,6 +93,9 @@ class PasswordService:
                 ended = await self.sessions.revoke_where(
                     uow, user_id=user.id, reason="password_changed", keep=principal.session_id
                 )
+            # Links mailed under the old password (an address change someone with this
+            # session asked for, a reset) stop working; undo links stay.
+            await self.tokens.cancel_pending(uow, user.id)
             uow.publish(
                 PasswordChanged(actor_id=user.id, user_id=user.id, sessions_ended=len(ended))
             )
@@ -127,8 +130,8 @@ class PasswordService:
             user = await uow.session.get(User, token.user_id, with_for_update=True)
             if user is None or user.disabled_at is not None or user.email != token.email:
                 raise invalid_email_token()
-            if token.binding != self.tokens.binding(user.password_hash):
-                raise invalid_email_token()  # the password changed since the link was sent
+            # The password changed since the link was sent.
+            self.tokens.require_binding(token, user.password_hash)
             check_password_policy(
                 new, field="newPassword", email=user.email, display_name=user.display_name
             )
@@ -140,6 +143,7 @@ class PasswordService:
             user.email_verified_at = user.email_verified_at or now
             ended = await self.sessions.revoke_where(uow, user_id=user.id, reason="password_reset")
             keys = await revoke_all_api_keys(uow, user.id, actor_id=user.id)
+            await self.tokens.cancel_pending(uow, user.id)
             uow.publish(
                 PasswordReset(
                     actor_id=user.id,

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from hub.identity.api import (
+    EmailChanged,
     UserEmailVerified,
     UserRegistered,
 )
@@ -100,6 +101,10 @@ class RegistrationService:
             user = await uow.session.get(User, token.user_id, with_for_update=True)
             if user is None:
                 raise invalid_email_token()
+            # Issued under another password: a thief's change link dies with the owner's
+            # reset, a squatter's verification link once the address is claimed back.
+            self.tokens.require_binding(token, user.password_hash)
+            now = datetime.now(UTC)
             if token.purpose == CHANGE_EMAIL:
                 taken = await uow.session.scalar(
                     select(User.id).where(User.email == token.email, User.id != user.id)
@@ -108,12 +113,27 @@ class RegistrationService:
                     raise Conflict(
                         "That address now belongs to another account.", code="email_taken"
                     )
-                user.email = token.email
+                old_email, user.email = user.email, token.email
+                user.email_verified_at = now
+                self.mail.email_changed(
+                    uow,
+                    to=old_email,
+                    display_name=user.display_name,
+                    new_email=user.email,
+                    undo_token=self.tokens.undo_token(uow, user, old_email=old_email),
+                    when=now,
+                )
+                uow.publish(
+                    EmailChanged(
+                        actor_id=user.id,
+                        user_id=user.id,
+                        old_email=old_email,
+                        new_email=user.email,
+                    )
+                )
             elif user.email != token.email:
                 raise invalid_email_token()
-            user.email_verified_at = user.email_verified_at or datetime.now(UTC)
-            if token.purpose == CHANGE_EMAIL:
-                user.email_verified_at = datetime.now(UTC)
+            user.email_verified_at = user.email_verified_at or now
             uow.publish(UserEmailVerified(actor_id=user.id, user_id=user.id, email=user.email))
             await uow.commit()
         await self.throttle.succeeded(attempt)
