@@ -454,3 +454,40 @@ async def test_the_old_address_can_undo_an_email_change(
     ]
     done = (await queued_mail(database_url, "a@example.com"))[-1]
     assert done["subject"] == "Your Hub account is back on a@example.com"
+
+
+async def test_a_squatters_password_is_useless_once_the_owner_registers(
+    client: AsyncTestClient[Litestar], database_url: str
+) -> None:
+    """The squatter registers the victim's address; the victim registers too, then clicks
+    the confirmation link the squatter's sign-up sent them. That used to verify the
+    account with the squatter's password (the squatter then held a verified account with
+    the victim's address, invitations to it included)."""
+    squatter_pw = "squatter's secret pw"
+    assert (await register(client, "prey@example.com", squatter_pw, "Squatter")).status_code == 202
+    squatters_link = await last_token(database_url, "prey@example.com", "Confirm your e-mail")
+    r = await register(client, "prey@example.com", PASSWORD, "Prey")
+    assert r.status_code == 202
+    assert r.json()["status"] == "accepted"
+
+    r = await client.post(f"{API}/auth/verify-email", json={"token": squatters_link})
+    assert r.status_code == 400
+    assert problem(r)["code"] == "invalid_token"
+    # Neither password works now: 401 like any wrong password (not 403 email_not_verified,
+    # which would tell the squatter the password was right).
+    for password in (squatter_pw, PASSWORD):
+        r = await login(client, "prey@example.com", password)
+        assert r.status_code == 401
+        assert problem(r)["code"] == "invalid_credentials"
+    (row,) = await fetch(database_url, "SELECT password_hash FROM identity.users")
+    assert row["password_hash"].startswith("!$argon2id$")
+
+    # The squatter registering again changes nothing: the owner's reset link keeps working.
+    reset = await last_token(database_url, "prey@example.com", "already have")
+    assert (await register(client, "prey@example.com", squatter_pw, "Squatter")).status_code == 202
+    r = await client.post(
+        f"{API}/auth/password/reset", json={"token": reset, "newPassword": "the owner's own pw"}
+    )
+    assert r.status_code == 200, r.text
+    assert (await login(client, "prey@example.com", "the owner's own pw")).status_code == 200
+    assert (await login(client, "prey@example.com", squatter_pw)).status_code == 401

@@ -7,7 +7,12 @@ import pytest
 
 from hub.identity.domain import totp
 from hub.identity.domain.emails import is_valid_email, normalise_email
-from hub.identity.domain.passwords import common_passwords, password_problems
+from hub.identity.domain.passwords import (
+    common_passwords,
+    is_unusable,
+    password_problems,
+    unusable,
+)
 from hub.identity.domain.secrets import (
     Sealer,
     new_recovery_codes,
@@ -110,3 +115,10 @@ def test_totp_matches_one_step_either_way_only() -> None:
     assert totp.provisioning_uri(secret, account="a@x.com", issuer="Hub").startswith(
         "otpauth://totp/Hub:a%40x.com?secret="
     )
+
+
+def test_an_unusable_hash_is_marked_and_never_an_argon2_encoding() -> None:
+    real = "$argon2id$v=19$m=1024,t=1,p=1$c2FsdA$aGFzaA"
+    assert not is_unusable(real)
+    assert is_unusable(unusable(real))
+    assert not unusable(real).startswith("$")

@@ -1,8 +1,12 @@
 """Registration and address verification.
 
 Registering a taken address answers the same as a free one and e-mails the address's owner
-instead (with a reset link, so a squatter who registered someone else's address first
-cannot keep it)."""
+instead, with a reset link. When the account on that address was never verified (someone
+may have registered another person's address first), its password is also made unusable
+and its pending links cancelled: the squatter's password can then never become valid, not
+even if the owner clicks the confirmation link the squatter's sign-up sent them; the owner
+takes the account over with the reset link. Later registrations leave it so, so a squatter
+registering again cannot kill the owner's reset link."""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from hub.identity.api import (
     UserRegistered,
 )
 from hub.identity.domain.accounts import check_password_policy, clean_display_name, clean_email
+from hub.identity.domain.passwords import is_unusable, unusable
 from hub.identity.models import User
 from hub.identity.repositories.users import user_by_email
 from hub.identity.services.email_tokens import (
@@ -68,9 +73,15 @@ class RegistrationService:
                 if existing is None:
                     raise
         async with self.store.uow() as uow:
-            token = self.tokens.reset_token(uow, existing)
+            user = await uow.session.get(User, existing.id, with_for_update=True)
+            if user is None:  # deleted meanwhile: nothing to tell anyone
+                return
+            if user.email_verified_at is None and not is_unusable(user.password_hash):
+                user.password_hash = unusable(password_hash)
+                await self.tokens.cancel_pending(uow, user.id)
+            token = self.tokens.reset_token(uow, user)
             self.mail.account_exists(
-                uow, to=existing.email, display_name=existing.display_name, token=token
+                uow, to=user.email, display_name=user.display_name, token=token
             )
             await uow.commit()
 
