@@ -172,6 +172,38 @@ class UserEmailVerified(IdentityEvent, kw_only=True, frozen=True):
     email: str
 
 
+class EmailChangeRequested(IdentityEvent, kw_only=True, frozen=True):
+    """A signed-in user asked to move the account to ``new_email`` (published whether or
+    not the address is free; the old address is told either way)."""
+
+    event_type: ClassVar[str] = "identity.email_change_requested"
+    user_id: uuid.UUID
+    old_email: str
+    new_email: str
+
+
+class EmailChanged(IdentityEvent, kw_only=True, frozen=True):
+    """The new address confirmed the change (``identity.user_verified`` follows)."""
+
+    event_type: ClassVar[str] = "identity.email_changed"
+    user_id: uuid.UUID
+    old_email: str
+    new_email: str
+
+
+class EmailChangeReverted(IdentityEvent, kw_only=True, frozen=True):
+    """The old address used its undo link: the account is back on ``email`` with a new
+    password, every session ended and every API key revoked."""
+
+    event_type: ClassVar[str] = "identity.email_change_reverted"
+    user_id: uuid.UUID
+    email: str
+    #: The address the account was on until the undo (the same when the change was pending).
+    previous_email: str
+    sessions_ended: int
+    api_keys_revoked: int
+
+
 class UserDisabled(IdentityEvent, kw_only=True, frozen=True):
     event_type: ClassVar[str] = "identity.user_disabled"
     user_id: uuid.UUID
@@ -223,6 +255,8 @@ class PasswordReset(IdentityEvent, kw_only=True, frozen=True):
     event_type: ClassVar[str] = "identity.password_reset"
     user_id: uuid.UUID
     sessions_ended: int
+    #: The user's API keys revoked with it (each also has its ``api_key_revoked``).
+    api_keys_revoked: int = 0
 
 
 class MfaEnabled(IdentityEvent, kw_only=True, frozen=True):
@@ -237,12 +271,24 @@ class MfaDisabled(IdentityEvent, kw_only=True, frozen=True):
     method: str
 
 
+class MfaReset(IdentityEvent, kw_only=True, frozen=True):
+    """An operator turned a user's second factor off (``actor_id``: the platform
+    administrator; None from the ``hub users reset-mfa`` command)."""
+
+    event_type: ClassVar[str] = "identity.mfa_reset"
+    user_id: uuid.UUID
+    method: str
+    recovery_codes_deleted: int
+    #: "admin_api" or "cli".
+    via: str
+
+
 class SessionRevoked(IdentityEvent, kw_only=True, frozen=True):
     event_type: ClassVar[str] = "identity.session_revoked"
     user_id: uuid.UUID
     session_id: uuid.UUID
     #: "logout", "revoked_by_user", "refresh_token_reuse", "password_changed",
-    #: "password_reset", "user_disabled".
+    #: "password_reset", "email_change_reverted", "user_disabled".
     reason: str
 
 

@@ -73,7 +73,7 @@ def services(rt: ContextRuntime) -> dict[str, Any]:
     return {
         "accounts": accounts,
         "registration": RegistrationService(store, settings, hasher, throttle, mail, email_tokens),
-        "profile": ProfileService(store, settings, mail, email_tokens),
+        "profile": ProfileService(store, settings, mail, email_tokens, hasher, sessions),
         "passwords": PasswordService(
             store, settings, hasher, throttle, mail, sessions, auth, email_tokens
         ),
@@ -85,7 +85,7 @@ def services(rt: ContextRuntime) -> dict[str, Any]:
         "members": MemberService(store, access, roles),
         "invitations": InvitationService(store, settings, throttle, mail, access, roles),
         "api_keys": api_keys,
-        "user_admin": AdminService(store, throttle, accounts),
+        "user_admin": AdminService(store, settings, throttle, accounts, mfa),
         "signing_keys": SigningKeys(ring, security.verifier),
         "password_hasher": hasher,
         "identity_api": IdentityFacade(store),

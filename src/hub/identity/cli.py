@@ -106,6 +106,40 @@ def disable_user(email: str) -> None:
     click.echo(f"disabled; {ended} session(s) ended")
 
 
+@users.command("enable")
+@click.argument("email")
+def enable_user(email: str) -> None:
+    """Let a disabled account sign in again (its ended sessions and revoked keys stay so)."""
+
+    async def run(*, accounts: AccountService) -> bool | None:
+        user = await accounts.find_by_email(email)
+        if user is None:
+            return None
+        return await accounts.enable_user(user.id, actor_id=None)
+
+    enabled = run_with_services(run)
+    if enabled is None:
+        raise click.ClickException(f"no account uses {email}")
+    click.echo("enabled" if enabled else "already enabled")
+
+
+@users.command("reset-mfa")
+@click.argument("email")
+def reset_mfa(email: str) -> None:
+    """Turn an account's two-step verification off and delete its recovery codes (lost
+    phone, or an authenticator someone else enrolled); the user is e-mailed."""
+
+    async def run(*, user_admin: AdminService) -> bool | None:
+        return await user_admin.reset_mfa_by_email(email)
+
+    done = run_with_services(run)
+    if done is None:
+        raise click.ClickException(f"no account uses {email}")
+    if not done:
+        raise click.ClickException(f"two-step verification is not on for {email}")
+    click.echo("two-step verification turned off; recovery codes deleted")
+
+
 @users.command("create-admin")
 @click.argument("email")
 @click.option("--name", "display_name", default=None, help="Display name (default: the address).")

@@ -29,6 +29,8 @@ from litestar.exceptions.http_exceptions import (
     RequestEntityTooLarge,
 )
 
+from hub.kernel.logging import loggable_path
+
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://hub.dev/problems/"
 
@@ -149,7 +151,9 @@ def problem_response(
         status=status,
         detail=detail,
         code=code,
-        instance=request.url.path,
+        # Redacted like the access log: a token in the path (an invitation link) must not
+        # come back in an error body that clients log and paste into bug reports.
+        instance=loggable_path(request.url.path),
         request_id=request_id,
         errors=errors,
         extra=extra,

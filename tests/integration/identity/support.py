@@ -111,3 +111,15 @@ def totp_code(secret: str, *, steps: int = 0) -> str:
     import time
 
     return str(pyotp.TOTP(secret).at(time.time() + 30 * steps))
+
+
+async def enrol_totp(client: Any, headers: dict[str, str]) -> tuple[str, list[str]]:
+    """Turn TOTP on for the signed-in caller: its secret and recovery codes."""
+    r = await client.post(f"{API}/auth/mfa/totp/setup", headers=headers)
+    assert r.status_code == 200, r.text
+    secret = str(r.json()["secret"])
+    r = await client.post(
+        f"{API}/auth/mfa/totp/confirm", json={"code": totp_code(secret)}, headers=headers
+    )
+    assert r.status_code == 200, r.text
+    return secret, list(r.json()["recoveryCodes"])

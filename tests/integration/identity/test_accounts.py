@@ -267,3 +267,224 @@ async def test_login_rehashes_when_argon2_parameters_change(
         (row,) = await fetch(database_url, "SELECT password_hash FROM identity.users")
         assert row["password_hash"].startswith("$argon2id$v=19$m=19456,t=2,p=1$")
         assert (await login(c, "rehash@example.com")).status_code == 200
+
+
+async def test_a_password_reset_revokes_the_accounts_api_keys(
+    client: AsyncTestClient[Litestar], database_url: str
+) -> None:
+    """Whoever held the account may have made keys; the owner's reset must end them too."""
+    tokens = await signed_in(client, database_url, "keys@example.com")
+    headers = bearer(tokens["accessToken"])
+    keys = []
+    for name in ("attacker's", "owner's"):
+        r = await client.post(
+            f"{API}/auth/api-keys",
+            json={"name": name, "permissions": ["identity.org.read"]},
+            headers=headers,
+        )
+        assert r.status_code == 201, r.text
+        keys.append(r.json())
+    assert (
+        await client.get(f"{API}/orgs", headers={"X-API-Key": keys[0]["key"]})
+    ).status_code == 200
+
+    await client.post(f"{API}/auth/password/forgot", json={"email": "keys@example.com"})
+    reset_mail = (await queued_mail(database_url, "keys@example.com"))[-1]
+    assert "revokes every API key" in " ".join(reset_mail["text"].split())
+    reset = await last_token(database_url, "keys@example.com", "Reset your Hub password")
+    r = await client.post(
+        f"{API}/auth/password/reset", json={"token": reset, "newPassword": "a brand new secret"}
+    )
+    assert r.status_code == 200, r.text
+
+    for key in keys:
+        r = await client.get(f"{API}/orgs", headers={"X-API-Key": key["key"]})
+        assert r.status_code == 401
+    revoked = await events(database_url, "identity.api_key_revoked")
+    assert sorted(e["apiKeyId"] for e in revoked) == sorted(k["id"] for k in keys)
+    assert {e["actorId"] for e in revoked} == {tokens["userId"]}
+    (reset_event,) = await events(database_url, "identity.password_reset")
+    assert (reset_event["sessionsEnded"], reset_event["apiKeysRevoked"]) == (1, 2)
+    done = (await queued_mail(database_url, "keys@example.com"))[-1]
+    assert done["subject"] == "Your Hub password was changed"
+    assert "your 2 API key(s) were revoked" in " ".join(done["text"].split())
+
+
+CHANGE_ASKED = "Someone asked to change the e-mail address"
+CHANGED = "The e-mail address of your Hub account was changed"
+
+
+async def test_a_thiefs_change_email_link_dies_with_the_owners_new_password(
+    client: AsyncTestClient[Litestar], database_url: str
+) -> None:
+    """A stolen session asks to move the account to the thief's address; the owner, warned
+    at the old address, resets (or changes) the password: the thief's link is dead."""
+    stolen = bearer((await signed_in(client, database_url, "owner@example.com"))["accessToken"])
+    r = await client.patch(f"{API}/auth/me", json={"email": "thief@example.com"}, headers=stolen)
+    assert r.status_code == 200
+    (warning,) = [
+        m
+        for m in await queued_mail(database_url, "owner@example.com")
+        if CHANGE_ASKED in m["subject"]
+    ]
+    assert "thief@example.com" in warning["text"]
+    assert "/undo-email-change?token=" in warning["text"]
+    (requested,) = await events(database_url, "identity.email_change_requested")
+    assert (requested["oldEmail"], requested["newEmail"]) == (
+        "owner@example.com",
+        "thief@example.com",
+    )
+
+    await client.post(f"{API}/auth/password/forgot", json={"email": "owner@example.com"})
+    reset = await last_token(database_url, "owner@example.com", "Reset your Hub password")
+    r = await client.post(
+        f"{API}/auth/password/reset", json={"token": reset, "newPassword": "the owner's new one"}
+    )
+    assert r.status_code == 200
+    thiefs = await last_token(database_url, "thief@example.com", "Confirm your new e-mail")
+    r = await client.post(f"{API}/auth/verify-email", json={"token": thiefs})
+    assert r.status_code == 400
+    assert problem(r)["code"] == "invalid_token"
+    assert (await login(client, "owner@example.com", "the owner's new one")).status_code == 200
+    (row,) = await fetch(
+        database_url, "SELECT used_at FROM identity.email_tokens WHERE purpose = 'change_email'"
+    )
+    assert row["used_at"] is not None  # cancelled by the reset, not merely outvoted
+
+    # The same with a password change (the owner still signed in elsewhere).
+    owner = bearer(
+        (await login(client, "owner@example.com", "the owner's new one")).json()["accessToken"]
+    )
+    r = await client.patch(f"{API}/auth/me", json={"email": "thief2@example.com"}, headers=owner)
+    assert r.status_code == 200
+    r = await client.post(
+        f"{API}/auth/password/change",
+        json={"currentPassword": "the owner's new one", "newPassword": "and another one"},
+        headers=owner,
+    )
+    assert r.status_code == 200
+    thiefs = await last_token(database_url, "thief2@example.com", "Confirm your new e-mail")
+    r = await client.post(f"{API}/auth/verify-email", json={"token": thiefs})
+    assert r.status_code == 400
+    me = (await client.get(f"{API}/auth/me", headers=owner)).json()
+    assert me["email"] == "owner@example.com"
+
+
+async def test_the_old_address_can_undo_an_email_change(
+    client: AsyncTestClient[Litestar], database_url: str
+) -> None:
+    tokens = await signed_in(client, database_url, "a@example.com")
+    stolen = bearer(tokens["accessToken"])
+    r = await client.post(
+        f"{API}/auth/api-keys",
+        json={"name": "owner's", "permissions": ["identity.org.read"]},
+        headers=stolen,
+    )
+    key = {"X-API-Key": r.json()["key"]}
+
+    async def move(to: str) -> None:
+        r = await client.patch(f"{API}/auth/me", json={"email": to}, headers=stolen)
+        assert r.status_code == 200
+        link = await last_token(database_url, to, "Confirm your new e-mail")
+        assert (
+            await client.post(f"{API}/auth/verify-email", json={"token": link})
+        ).status_code == 200
+
+    # The thief moves the account to an address of theirs, changes the password (say they
+    # knew it), then moves it once more.
+    await move("x@example.com")
+    (changed,) = [
+        m for m in await queued_mail(database_url, "a@example.com") if CHANGED in m["subject"]
+    ]
+    assert "x@example.com" in changed["text"]
+    undo_a = await last_token(database_url, "a@example.com", CHANGED)
+    r = await client.post(
+        f"{API}/auth/password/change",
+        json={"currentPassword": PASSWORD, "newPassword": "the thief's password"},
+        headers=stolen,
+    )
+    assert r.status_code == 200
+    await move("y@example.com")
+    later_undo_x = await last_token(database_url, "x@example.com", CHANGE_ASKED)
+    undo_x = await last_token(database_url, "x@example.com", CHANGED)
+    # The thief uses the undo link of the second move: that does not cancel the owner's.
+    r = await client.post(
+        f"{API}/auth/undo-email-change", json={"token": undo_x, "newPassword": "thief again!"}
+    )
+    assert r.status_code == 200, r.text
+    assert (await login(client, "x@example.com", "thief again!")).status_code == 200
+    thief = bearer((await login(client, "x@example.com", "thief again!")).json()["accessToken"])
+
+    url = f"{API}/auth/undo-email-change"
+    r = await client.post(url, json={"token": undo_a, "newPassword": "short"})
+    assert r.status_code == 422  # refused before anything changed: the link still works
+    r = await client.post(url, json={"token": undo_a, "newPassword": "mine once more, thanks"})
+    assert r.status_code == 200, r.text
+    assert r.json() == {"status": "email_change_undone"}
+
+    assert (await login(client, "a@example.com", "mine once more, thanks")).status_code == 200
+    for email, password in (("x@example.com", "thief again!"), ("a@example.com", "thief again!")):
+        assert (await login(client, email, password)).status_code == 401
+    for headers in (stolen, thief, key):
+        assert (await client.get(f"{API}/auth/sessions", headers=headers)).status_code in (401, 403)
+    assert (await client.get(f"{API}/orgs", headers=key)).status_code == 401
+    # Single use, and undo links issued after it (the thief's) are dead.
+    for token in (undo_a, later_undo_x):
+        r = await client.post(url, json={"token": token, "newPassword": "someone else's pw"})
+        assert r.status_code == 400
+        assert problem(r)["code"] == "invalid_token"
+    me = bearer(
+        (await login(client, "a@example.com", "mine once more, thanks")).json()["accessToken"]
+    )
+    body = (await client.get(f"{API}/auth/me", headers=me)).json()
+    assert (body["email"], body["emailVerified"]) == ("a@example.com", True)
+
+    reverted = await events(database_url, "identity.email_change_reverted")
+    assert [(e["email"], e["previousEmail"]) for e in reverted] == [
+        ("x@example.com", "y@example.com"),
+        ("a@example.com", "x@example.com"),
+    ]
+    assert [e["apiKeysRevoked"] for e in reverted] == [1, 0]  # the first undo revoked it
+    assert [e["newEmail"] for e in await events(database_url, "identity.email_changed")] == [
+        "x@example.com",
+        "y@example.com",
+    ]
+    done = (await queued_mail(database_url, "a@example.com"))[-1]
+    assert done["subject"] == "Your Hub account is back on a@example.com"
+
+
+async def test_a_squatters_password_is_useless_once_the_owner_registers(
+    client: AsyncTestClient[Litestar], database_url: str
+) -> None:
+    """The squatter registers the victim's address; the victim registers too, then clicks
+    the confirmation link the squatter's sign-up sent them. That used to verify the
+    account with the squatter's password (the squatter then held a verified account with
+    the victim's address, invitations to it included)."""
+    squatter_pw = "squatter's secret pw"
+    assert (await register(client, "prey@example.com", squatter_pw, "Squatter")).status_code == 202
+    squatters_link = await last_token(database_url, "prey@example.com", "Confirm your e-mail")
+    r = await register(client, "prey@example.com", PASSWORD, "Prey")
+    assert r.status_code == 202
+    assert r.json()["status"] == "accepted"
+
+    r = await client.post(f"{API}/auth/verify-email", json={"token": squatters_link})
+    assert r.status_code == 400
+    assert problem(r)["code"] == "invalid_token"
+    # Neither password works now: 401 like any wrong password (not 403 email_not_verified,
+    # which would tell the squatter the password was right).
+    for password in (squatter_pw, PASSWORD):
+        r = await login(client, "prey@example.com", password)
+        assert r.status_code == 401
+        assert problem(r)["code"] == "invalid_credentials"
+    (row,) = await fetch(database_url, "SELECT password_hash FROM identity.users")
+    assert row["password_hash"].startswith("!$argon2id$")
+
+    # The squatter registering again changes nothing: the owner's reset link keeps working.
+    reset = await last_token(database_url, "prey@example.com", "already have")
+    assert (await register(client, "prey@example.com", squatter_pw, "Squatter")).status_code == 202
+    r = await client.post(
+        f"{API}/auth/password/reset", json={"token": reset, "newPassword": "the owner's own pw"}
+    )
+    assert r.status_code == 200, r.text
+    assert (await login(client, "prey@example.com", "the owner's own pw")).status_code == 200
+    assert (await login(client, "prey@example.com", squatter_pw)).status_code == 401

@@ -1,9 +1,11 @@
 """Platform administration: `hub users create-admin`, /users for administrators only,
-disabling (ends sessions and keys), enabling, unlocking brute-force lockouts."""
+disabling (ends sessions and keys), enabling, unlocking brute-force lockouts, resetting a
+user's second factor (`DELETE /users/{id}/mfa`, `hub users reset-mfa`)."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 
 from click.testing import CliRunner
@@ -16,12 +18,15 @@ from tests.integration.identity.support import (
     API,
     PASSWORD,
     bearer,
+    enrol_totp,
     events,
     fetch,
     login,
+    queued_mail,
     signed_in,
 )
 from tests.integration.identity.support_orgs import api_key, create_org, person
+from tests.integration.identity.support_tokens import with_claims
 from tests.support import problem
 
 ADMIN = "root@example.com"
@@ -181,3 +186,71 @@ async def test_unlock_clears_a_brute_force_lockout(
     out = await asyncio.to_thread(_cli, settings, "unlock", "BOB@example.com")
     assert "unlocked" in out
     assert (await login(client, "bob@example.com")).status_code == 200
+
+
+async def test_an_admin_resets_a_users_second_factor(
+    app: Litestar, client: AsyncTestClient[Litestar], database_url: str, settings: Settings
+) -> None:
+    """The way back for someone whose authenticator was lost, or enrolled by a thief."""
+    root = await admin_token(client, settings)
+    root_id = (await client.get(f"{API}/auth/me", headers=root)).json()["id"]
+    victim = await person(client, database_url, "victim@example.com")
+    await enrol_totp(client, victim.auth)
+    assert (await login(client, "victim@example.com")).json()["status"] == "mfa_required"
+    url = f"{API}/users/{victim.user_id}/mfa"
+
+    r = await client.delete(url, headers=victim.auth)
+    assert r.status_code == 403
+    assert problem(r)["code"] == "platform_admin_required"
+    stale = await with_claims(
+        app, root["Authorization"].split()[1], auth_time=int(time.time()) - 3600
+    )
+    r = await client.delete(url, headers=bearer(stale))
+    assert r.status_code == 403
+    assert problem(r)["code"] == "reauthentication_required"
+    assert (await login(client, "victim@example.com")).json()["status"] == "mfa_required"
+
+    r = await client.delete(url, headers=root)
+    assert r.status_code == 204, r.text
+    assert (await login(client, "victim@example.com")).json()["status"] == "authenticated"
+    for table in ("totp_credentials", "recovery_codes"):
+        assert await fetch(database_url, f"SELECT 1 FROM identity.{table}") == []  # noqa: S608
+    (reset,) = await events(database_url, "identity.mfa_reset")
+    assert reset["userId"] == victim.user_id
+    assert reset["actorId"] == root_id
+    assert reset["via"] == "admin_api"
+    assert reset["recoveryCodesDeleted"] == 10
+    (mail,) = [
+        m
+        for m in await queued_mail(database_url, "victim@example.com")
+        if "administrator" in m["subject"]
+    ]
+    assert "recovery codes no longer work" in mail["text"]
+
+    r = await client.delete(url, headers=root)
+    assert r.status_code == 404
+    assert problem(r)["code"] == "mfa_not_enabled"
+    r = await client.delete(f"{API}/users/{uuid.uuid4()}/mfa", headers=root)
+    assert r.status_code == 404
+    assert problem(r)["code"] == "not_found"
+
+    # The same from the command line (no actor: an operator at the console).
+    await enrol_totp(client, victim.auth)
+    out = await asyncio.to_thread(_cli, settings, "reset-mfa", "Victim@Example.com")
+    assert "turned off" in out
+    assert (await login(client, "victim@example.com")).json()["status"] == "authenticated"
+    cli_reset = (await events(database_url, "identity.mfa_reset"))[-1]
+    assert (cli_reset["via"], cli_reset["actorId"]) == ("cli", None)
+    env = {
+        "HUB_DATABASE_URL": settings.database_url or "",
+        "HUB_REDIS_URL": settings.redis_url or "",
+    }
+    for email, message in (
+        ("victim@example.com", "not on for victim@example.com"),
+        ("nobody@example.com", "no account uses nobody@example.com"),
+    ):
+        result = await asyncio.to_thread(
+            CliRunner().invoke, hub_main, ["users", "reset-mfa", email], env=env
+        )
+        assert result.exit_code == 1
+        assert message in result.output

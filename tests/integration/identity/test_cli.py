@@ -1,5 +1,5 @@
 """The identity commands, run like an operator would from another process: `hub keys`
-(rotation keeps old tokens valid) and `hub users` (create, disable)."""
+(rotation keeps old tokens valid) and `hub users` (create, disable, enable)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from litestar.testing import AsyncTestClient
 from hub.cli import main as hub_main
 from hub.identity.cli import keys, users
 from hub.kernel.settings import Settings
-from tests.integration.identity.support import API, PASSWORD, bearer, login, signed_in
+from tests.integration.identity.support import API, PASSWORD, bearer, events, login, signed_in
 
 
 @pytest.fixture
@@ -85,3 +85,30 @@ async def test_users_create_and_disable(
     r = await client.get(f"{API}/auth/sessions", headers=bearer(tokens["accessToken"]))
     assert r.status_code == 401
     assert (await login(client, "bench@example.com")).status_code == 403
+
+
+async def test_users_enable_lets_a_disabled_account_sign_in_again(
+    client: AsyncTestClient[Litestar], database_url: str, settings: Settings
+) -> None:
+    await asyncio.to_thread(_cli, settings, "create", "back@example.com", group=users)
+    old = (await login(client, "back@example.com")).json()
+    await asyncio.to_thread(_cli, settings, "disable", "back@example.com", group=users)
+    assert (await login(client, "back@example.com")).status_code == 403
+
+    out = await asyncio.to_thread(_cli, settings, "enable", "Back@Example.com", group=users)
+    assert out.strip() == "enabled"
+    assert (await login(client, "back@example.com")).status_code == 200
+    # What disabling ended stays ended.
+    r = await client.post(f"{API}/auth/refresh", json={"refreshToken": old["refreshToken"]})
+    assert r.status_code == 401
+    (enabled,) = await events(database_url, "identity.user_enabled")
+    assert enabled["userId"] == old["userId"]
+    assert enabled["actorId"] is None
+
+    again = await asyncio.to_thread(_cli, settings, "enable", "back@example.com", group=users)
+    assert again.strip() == "already enabled"
+    assert len(await events(database_url, "identity.user_enabled")) == 1
+    missing = await asyncio.to_thread(
+        _cli, settings, "enable", "nobody@example.com", group=users, ok=False
+    )
+    assert "no account uses nobody@example.com" in missing

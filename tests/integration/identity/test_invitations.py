@@ -196,3 +196,24 @@ async def test_the_invitation_mail_arrives_and_its_link_works(
     bob = await person(client, database_url, "bob@example.com")
     token = parse_qs(urlsplit(link).query)["token"][0]
     assert (await client.post(accept_url(token), headers=bob.auth)).status_code == 200
+
+
+async def test_an_error_body_never_echoes_the_invitation_token(
+    client: AsyncTestClient[Litestar], database_url: str
+) -> None:
+    """The access log redacts tokens in paths; the problem's ``instance`` must too, or a
+    token (valid for another address, or expired) ends up in client logs and bug reports."""
+    owner = await person(client, database_url, "owner@example.com")
+    org = (await create_org(client, owner))["id"]
+    bob = await person(client, database_url, "bob@example.com")
+    real = await invite(client, database_url, org, owner, "carol@example.com")
+    made_up = "hub_inv_" + "x" * 43
+    for token, status in ((made_up, 400), (real, 403)):
+        r = await client.post(accept_url(token), headers=bob.auth)
+        assert r.status_code == status, r.text
+        assert token not in r.text
+        assert problem(r)["instance"] == f"{API}/invitations/[redacted]/accept"
+    # Anonymous: refused before any lookup, still redacted.
+    r = await client.post(accept_url(real))
+    assert r.status_code == 401
+    assert real not in r.text

@@ -154,3 +154,71 @@ async def test_disabling_mfa_needs_a_recent_sign_in(
     assert [e["method"] for e in await events(database_url, "identity.mfa_disabled")] == ["totp"]
     r = await client.delete(f"{API}/auth/mfa/totp", headers=bearer(fresh))
     assert r.status_code == 404
+
+
+async def test_codes_in_other_digit_scripts_are_wrong_codes_not_errors(
+    client: AsyncTestClient[Litestar], database_url: str
+) -> None:
+    """Arabic-Indic or full-width digits pass ``str.isdigit`` but are not TOTP digits: every
+    place a code is read answers 401 ``invalid_code`` (it used to be a 500)."""
+    tokens = await signed_in(client, database_url, "script@example.com")
+    headers = bearer(tokens["accessToken"])
+    secret = (await client.post(f"{API}/auth/mfa/totp/setup", headers=headers)).json()["secret"]
+    wide = "".join(chr(0xFF11 + i) for i in range(6))  # full-width 123456
+    for code in ("١٢٣٤٥٦", wide):
+        r = await client.post(f"{API}/auth/mfa/totp/confirm", json={"code": code}, headers=headers)
+        assert r.status_code == 401, r.text
+        assert problem(r)["code"] == "invalid_code"
+    r = await client.post(
+        f"{API}/auth/mfa/totp/confirm", json={"code": totp_code(secret)}, headers=headers
+    )
+    assert r.status_code == 200, r.text
+    recovery = r.json()["recoveryCodes"]
+
+    challenge = await _challenge(client, "script@example.com")
+    r = await client.post(f"{API}/auth/mfa/verify", json={"mfaToken": challenge, "code": "١٢٣٤٥٦"})
+    assert r.status_code == 401, r.text
+    assert problem(r)["code"] == "invalid_code"
+    wide_code = "".join(chr(ord(ch) + 0xFEE0) if ch != "-" else ch for ch in recovery[0])
+    r = await client.post(
+        f"{API}/auth/mfa/verify", json={"mfaToken": challenge, "recoveryCode": wide_code}
+    )
+    assert r.status_code == 401, r.text
+    # Separators an authenticator app shows are still fine.
+    code = totp_code(secret, steps=1)
+    assert await _verify(client, challenge, code=f"{code[:3]} {code[3:]}") == 200
+
+    r = await client.post(
+        f"{API}/auth/reauthenticate",
+        json={"password": PASSWORD, "code": "١٢٣٤٥٦"},
+        headers=headers,
+    )
+    assert r.status_code == 401, r.text
+    assert problem(r)["code"] == "invalid_code"
+
+
+async def test_enrolling_needs_a_recent_sign_in(
+    app: Litestar, client: AsyncTestClient[Litestar], database_url: str
+) -> None:
+    """A stolen access token older than the recent-sign-in window cannot enrol the thief's
+    authenticator (which would lock the owner out)."""
+    tokens = await signed_in(client, database_url, "enrol@example.com")
+    stale = bearer(await with_claims(app, tokens["accessToken"], auth_time=int(time.time()) - 3600))
+    r = await client.post(f"{API}/auth/mfa/totp/setup", headers=stale)
+    assert r.status_code == 403
+    assert problem(r)["code"] == "reauthentication_required"
+    assert problem(r)["extra"] == {"maxAgeSeconds": 600}
+
+    fresh = bearer(tokens["accessToken"])
+    secret = (await client.post(f"{API}/auth/mfa/totp/setup", headers=fresh)).json()["secret"]
+    r = await client.post(
+        f"{API}/auth/mfa/totp/confirm", json={"code": totp_code(secret)}, headers=stale
+    )
+    assert r.status_code == 403
+    assert problem(r)["code"] == "reauthentication_required"
+    assert (await login(client, "enrol@example.com")).json()["status"] == "authenticated"
+    assert await events(database_url, "identity.mfa_enabled") == []
+    r = await client.post(
+        f"{API}/auth/mfa/totp/confirm", json={"code": totp_code(secret)}, headers=fresh
+    )
+    assert r.status_code == 200

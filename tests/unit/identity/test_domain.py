@@ -7,7 +7,12 @@ import pytest
 
 from hub.identity.domain import totp
 from hub.identity.domain.emails import is_valid_email, normalise_email
-from hub.identity.domain.passwords import common_passwords, password_problems
+from hub.identity.domain.passwords import (
+    common_passwords,
+    is_unusable,
+    password_problems,
+    unusable,
+)
 from hub.identity.domain.secrets import (
     Sealer,
     new_recovery_codes,
@@ -76,6 +81,23 @@ def test_recovery_codes_are_distinct_and_forgiving_to_type() -> None:
     )
 
 
+def test_codes_in_other_scripts_match_nothing_and_never_raise() -> None:
+    secret = totp.new_secret()
+    now = 1_700_000_000.0
+    code = totp.code_at(secret, totp.current_step(now))
+    assert totp.matching_step(secret, f"{code[:3]} {code[3:]}", now=now) is not None
+    assert totp.matching_step(secret, f"{code[:3]}-{code[3:]}", now=now) is not None
+    arabic = "".join(chr(0x0660 + int(d)) for d in code)  # the same digits, Arabic-Indic
+    wide = "".join(chr(0xFF10 + int(d)) for d in code)  # full-width
+    for other in (arabic, wide, code[:5] + "x", code + "\u00a0", "¹²³⁴⁵⁶"):
+        assert totp.clean_code(other) is None
+        assert totp.matching_step(secret, other, now=now) is None
+    (recovery,) = new_recovery_codes()[:1]
+    wide_recovery = "".join(chr(ord(c) + 0xFEE0) if c != "-" else c for c in recovery)
+    assert normalise_recovery_code(wide_recovery) == ""
+    assert normalise_recovery_code(recovery.upper()) == recovery.replace("-", "")
+
+
 def test_totp_matches_one_step_either_way_only() -> None:
     secret = totp.new_secret()
     now = 1_700_000_000.0
@@ -93,3 +115,10 @@ def test_totp_matches_one_step_either_way_only() -> None:
     assert totp.provisioning_uri(secret, account="a@x.com", issuer="Hub").startswith(
         "otpauth://totp/Hub:a%40x.com?secret="
     )
+
+
+def test_an_unusable_hash_is_marked_and_never_an_argon2_encoding() -> None:
+    real = "$argon2id$v=19$m=1024,t=1,p=1$c2FsdA$aGFzaA"
+    assert not is_unusable(real)
+    assert is_unusable(unusable(real))
+    assert not unusable(real).startswith("$")

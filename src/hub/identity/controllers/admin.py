@@ -1,10 +1,11 @@
-"""/users: platform administration (disable, enable, unlock). Administrators only."""
+"""/users: platform administration (disable, enable, unlock, reset the second factor).
+Administrators only."""
 
 from __future__ import annotations
 
 import uuid
 
-from litestar import Controller, get, patch
+from litestar import Controller, delete, get, patch
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 from msgspec import UNSET
@@ -63,3 +64,18 @@ class UserAdminController(Controller):
             unlock=data.unlock is True,
         )
         return to_schema(view, UserOut)
+
+    @delete(
+        "/{user_id:uuid}/mfa",
+        status_code=204,
+        operation_id="resetUserMfa",
+        summary="Turn a user's two-step verification off (needs a recent sign-in); "
+        "the user is e-mailed",
+    )
+    async def reset_mfa(
+        self,
+        user_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        user_admin: NamedDependency[AdminService],
+    ) -> None:
+        await user_admin.reset_mfa(principal, user_id)

@@ -208,6 +208,25 @@ class AuthController(Controller):
         return Done(status="password_reset")
 
     @post(
+        "/undo-email-change",
+        status_code=200,
+        operation_id="undoEmailChange",
+        summary="Take the account back to the address an undo link was mailed to, with a new "
+        "password (signs every device out, revokes every API key)",
+        description="The link goes to the old address when an e-mail change is requested and "
+        "when it completes; it works once, for HUB_EMAIL_CHANGE_UNDO_TTL_SECONDS, even after "
+        "a password change.",
+    )
+    async def undo_email_change(
+        self,
+        data: JSONBody[ResetIn],
+        profile: NamedDependency[ProfileService],
+        client_info: NamedDependency[ClientInfo],
+    ) -> Done:
+        await profile.undo_email_change(data.token, data.new_password, client_info)
+        return Done(status="email_change_undone")
+
+    @post(
         "/password/change",
         status_code=200,
         operation_id="changePassword",

@@ -9,6 +9,18 @@ from importlib import resources
 MIN_LENGTH = 8
 #: Long passphrases are welcome; the cap only bounds the work one request can cause.
 MAX_LENGTH = 1024
+#: Marks a stored hash no password can match (argon2 encodings start with ``$``).
+UNUSABLE_PREFIX = "!"
+
+
+def unusable(password_hash: str) -> str:
+    """A stored value no password matches, built from a real hash so it looks like one
+    and costs nothing extra to make (registration hashes anyway)."""
+    return UNUSABLE_PREFIX + password_hash
+
+
+def is_unusable(password_hash: str) -> bool:
+    return password_hash.startswith(UNUSABLE_PREFIX)
 
 
 def normalise_password(password: str) -> str:

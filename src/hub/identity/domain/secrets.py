@@ -155,7 +155,12 @@ def new_recovery_codes() -> list[str]:
 
 
 def normalise_recovery_code(code: str) -> str:
-    return "".join(ch for ch in code.lower() if ch.isalnum())
+    """Case and separators do not matter; a character outside ASCII letters and digits
+    (``str.isalnum`` accepts other scripts) makes the code match nothing."""
+    kept = "".join(ch for ch in code.lower() if ch not in " -")
+    if not (kept.isascii() and kept.isalnum()):
+        return ""
+    return kept
 
 
 class IdentitySecrets:

@@ -24,6 +24,8 @@ class IdentitySettings(msgspec.Struct, kw_only=True, frozen=True):
     mfa_challenge_ttl_seconds: Annotated[int, Meta(ge=30, le=3600)] = 300
     email_verification_ttl_seconds: Annotated[int, Meta(ge=60)] = 48 * 3600
     password_reset_ttl_seconds: Annotated[int, Meta(ge=60)] = 3600
+    #: Lifetime of the undo link mailed to the old address on an e-mail change (0: none).
+    email_change_undo_ttl_seconds: Annotated[int, Meta(ge=0)] = 7 * 86400
     recent_auth_seconds: Annotated[int, Meta(ge=1)] = 600
     # Identity: argon2id cost (OWASP: t=2, m=19 MiB, p=1) and brute-force protection.
     password_hash_time_cost: Annotated[int, Meta(ge=1, le=100)] = 2

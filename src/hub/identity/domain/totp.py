@@ -10,6 +10,21 @@ import pyotp
 DIGITS = 6
 INTERVAL = 30
 DRIFT_STEPS = 1
+#: What an authenticator app may show between the digits ("123 456"), ignored when typed.
+SEPARATORS = frozenset(" -")
+ASCII_DIGITS = frozenset("0123456789")
+
+
+def clean_code(code: str) -> str | None:
+    """The six ASCII digits of a typed code, or None for anything else.
+
+    ``str.isdigit`` also accepts Arabic-Indic or full-width digits, which no authenticator
+    produces and which ``hmac.compare_digest`` refuses to compare (a TypeError, so a 500):
+    only ``0`` to ``9`` count, and any other character makes the code wrong."""
+    digits = "".join(ch for ch in code if ch not in SEPARATORS)
+    if len(digits) != DIGITS or not set(digits) <= ASCII_DIGITS:
+        return None
+    return digits
 
 
 def new_secret() -> str:
@@ -38,12 +53,12 @@ def matching_step(secret: str, code: str, *, now: float | None = None) -> int | 
     Every candidate is compared (constant time each) so the answer's timing does not tell
     which step matched.
     """
-    code = "".join(ch for ch in code if ch.isdigit())
-    if len(code) != DIGITS:
+    cleaned = clean_code(code)
+    if cleaned is None:
         return None
     step = current_step(now)
     found: int | None = None
     for candidate in range(step - DRIFT_STEPS, step + DRIFT_STEPS + 1):
-        if hmac.compare_digest(code_at(secret, candidate), code):
+        if hmac.compare_digest(code_at(secret, candidate), cleaned):
             found = candidate
     return found

@@ -1,5 +1,5 @@
 """Accounts from the operators' side: finding one by address, disabling one (its sessions
-and API keys end with it)."""
+and API keys end with it), enabling it again."""
 
 from __future__ import annotations
 
@@ -9,13 +9,11 @@ from typing import Any
 
 from sqlalchemy import update
 
-from hub.identity.api import (
-    ApiKeyRevoked,
-    UserDisabled,
-)
+from hub.identity.api import UserDisabled, UserEnabled
 from hub.identity.domain.emails import normalise_email
-from hub.identity.models import ApiKey, User
+from hub.identity.models import User
 from hub.identity.repositories.users import user_by_email
+from hub.identity.services.apikeys import revoke_all_api_keys
 from hub.identity.services.sessions import SessionService
 from hub.kernel.store import Store
 
@@ -46,21 +44,7 @@ class AccountService:
             if changed.first() is None:
                 return 0
             ended = await self.sessions.revoke_where(uow, user_id=user_id, reason="user_disabled")
-            keys = await uow.session.execute(
-                update(ApiKey)
-                .where(ApiKey.user_id == user_id, ApiKey.revoked_at.is_(None))
-                .values(revoked_at=datetime.now(UTC), revoked_by=actor_id)
-                .returning(ApiKey.id, ApiKey.organisation_id)
-            )
-            for key_id, organisation_id in keys:
-                uow.publish(
-                    ApiKeyRevoked(
-                        actor_id=actor_id,
-                        organisation_id=organisation_id,
-                        api_key_id=key_id,
-                        user_id=user_id,
-                    )
-                )
+            await revoke_all_api_keys(uow, user_id, actor_id=actor_id)
             uow.publish(
                 UserDisabled(
                     actor_id=actor_id,
@@ -71,3 +55,19 @@ class AccountService:
             await uow.commit()
         await self.sessions.stop_access_tokens(ended)
         return len(ended)
+
+    async def enable_user(self, user_id: uuid.UUID, *, actor_id: uuid.UUID | None) -> bool:
+        """Let a disabled account sign in again; whether it was disabled. Its old sessions
+        and API keys stay ended: the person signs in afresh and makes new keys."""
+        async with self.store.uow() as uow:
+            changed = await uow.session.execute(
+                update(User)
+                .where(User.id == user_id, User.disabled_at.is_not(None))
+                .values(disabled_at=None)
+                .returning(User.id)
+            )
+            if changed.first() is None:
+                return False
+            uow.publish(UserEnabled(actor_id=actor_id, user_id=user_id))
+            await uow.commit()
+        return True

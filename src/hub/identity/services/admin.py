@@ -1,5 +1,5 @@
 """Platform administration (``/users``): list and inspect accounts, disable or enable
-them, clear their brute-force lockouts.
+them, clear their brute-force lockouts, reset their second factor.
 
 Who is an administrator is read from the database on every call, not from the token's
 ``adm`` claim, so taking the flag away takes effect at once; API keys never administer.
@@ -12,18 +12,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from hub.identity.api import UserEnabled, UserUnlocked
+from hub.identity.api import UserUnlocked
 from hub.identity.domain.emails import normalise_email
+from hub.identity.domain.settings import IdentitySettings
 from hub.identity.models import User
 from hub.identity.repositories.users import UserRecord, user_by_email, user_by_id
 from hub.identity.services.access import require_user_session
 from hub.identity.services.accounts import AccountService
+from hub.identity.services.mfa import MfaService
 from hub.identity.services.throttle import Throttle
 from hub.kernel.errors import Conflict, Forbidden, NotFound
 from hub.kernel.pagination import Page, after_uuid, clamp_limit, page_of
-from hub.kernel.security import Principal
+from hub.kernel.security import Principal, require_recent_authentication
 from hub.kernel.store import Store
 
 
@@ -60,15 +62,28 @@ def user_not_found() -> NotFound:
     return NotFound("No such user.")
 
 
+def mfa_not_enabled() -> NotFound:
+    return NotFound("Two-step verification is not on for this user.", code="mfa_not_enabled")
+
+
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 class AdminService:
-    def __init__(self, store: Store, throttle: Throttle, accounts: AccountService) -> None:
+    def __init__(
+        self,
+        store: Store,
+        settings: IdentitySettings,
+        throttle: Throttle,
+        accounts: AccountService,
+        mfa: MfaService,
+    ) -> None:
         self.store = store
+        self.settings = settings
         self.throttle = throttle
         self.accounts = accounts
+        self.mfa = mfa
 
     async def require_admin(self, principal: Principal) -> None:
         require_user_session(principal)
@@ -137,12 +152,7 @@ class AdminService:
                 raise Conflict("You cannot disable your own account.", code="cannot_disable_self")
             await self.accounts.disable_user(user.id, actor_id=principal.user_id)
         elif disabled is False and user.disabled_at is not None:
-            async with self.store.uow() as uow:
-                await uow.session.execute(
-                    update(User).where(User.id == user.id).values(disabled_at=None)
-                )
-                uow.publish(UserEnabled(actor_id=principal.user_id, user_id=user.id))
-                await uow.commit()
+            await self.accounts.enable_user(user.id, actor_id=principal.user_id)
         if unlock:
             throttle = self.throttle
             await throttle.unlock(throttle.account(user.email), throttle.mfa(user.id))
@@ -151,3 +161,21 @@ class AdminService:
                 await uow.commit()
         user = await self._user(user_id)
         return _view(user, await self._locked(user))
+
+    async def reset_mfa(self, principal: Principal, user_id: uuid.UUID) -> None:
+        """Turn a user's second factor off for them (``DELETE /users/{id}/mfa``). It weakens
+        an account, so it needs the administrator's recent sign-in, like turning one's own
+        factor off does."""
+        await self.require_admin(principal)
+        require_recent_authentication(principal, self.settings.recent_auth_seconds)
+        await self._user(user_id)
+        if not await self.mfa.reset(user_id, actor_id=principal.user_id, via="admin_api"):
+            raise mfa_not_enabled()
+
+    async def reset_mfa_by_email(self, email: str) -> bool | None:
+        """``hub users reset-mfa``: whether a factor was on; None when no account uses
+        ``email``."""
+        user = await user_by_email(self.store, normalise_email(email))
+        if user is None:
+            return None
+        return await self.mfa.reset(user.id, actor_id=None, via="cli")

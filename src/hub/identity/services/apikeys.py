@@ -34,6 +34,7 @@ from hub.identity.services.access import (
 )
 from hub.identity.services.mfa import publish_lock
 from hub.identity.services.throttle import Throttle
+from hub.kernel.db import UnitOfWork
 from hub.kernel.errors import FieldError, Invalid, NotFound
 from hub.kernel.pagination import Page, after_uuid, clamp_limit, page_of
 from hub.kernel.schema import new_id, utcnow
@@ -92,6 +93,32 @@ def _resolve_query() -> Any:
 
 
 _RESOLVE = _resolve_query()
+
+
+async def revoke_all_api_keys(
+    uow: UnitOfWork, user_id: uuid.UUID, *, actor_id: uuid.UUID | None
+) -> int:
+    """Revoke every live key of ``user_id`` in ``uow`` (one ``api_key_revoked`` each); how
+    many. Used when the account may have been in someone else's hands: disabling it, or
+    a password reset (a thief's keys must not outlive the thief's password)."""
+    keys = await uow.session.execute(
+        update(ApiKey)
+        .where(ApiKey.user_id == user_id, ApiKey.revoked_at.is_(None))
+        .values(revoked_at=utcnow(), revoked_by=actor_id)
+        .returning(ApiKey.id, ApiKey.organisation_id)
+    )
+    count = 0
+    for key_id, organisation_id in keys:
+        uow.publish(
+            ApiKeyRevoked(
+                actor_id=actor_id,
+                organisation_id=organisation_id,
+                api_key_id=key_id,
+                user_id=user_id,
+            )
+        )
+        count += 1
+    return count
 
 
 def key_not_found() -> NotFound:

@@ -1,12 +1,20 @@
 """Single-use tokens sent by e-mail (address verification, address change, password
-reset): stored as hashes, bound to the password they were issued under, consumed
-atomically, and their use throttled per client address."""
+reset, undoing an address change): stored as hashes, consumed atomically, and their use
+throttled per client address.
+
+Every token but the undo link is bound to the password it was issued under (and cancelled
+outright when the password changes or is reset): a thief who briefly held a session, or a
+squatter who registered someone else's address, keeps no working link once the owner
+sets a new password. The undo link of an address change is deliberately *not* bound: it
+goes to the old address so its owner can take the account back even after the thief
+changed the password."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import or_, update
 
 from hub.identity.domain.secrets import IdentitySecrets, new_token, token_hash
 from hub.identity.domain.settings import IdentitySettings
@@ -22,6 +30,7 @@ from hub.kernel.web import ClientInfo
 VERIFY_EMAIL = "verify_email"
 CHANGE_EMAIL = "change_email"
 RESET_PASSWORD = "reset_password"  # noqa: S105
+REVERT_EMAIL = "revert_email"
 EMAIL_TOKEN_PREFIX = "hub_et_"  # noqa: S105
 
 
@@ -53,8 +62,16 @@ class EmailTokens:
         )
 
     def issue(
-        self, uow: UnitOfWork, user: UserRecord, purpose: str, *, email: str, ttl_seconds: int
+        self,
+        uow: UnitOfWork,
+        user: UserRecord,
+        purpose: str,
+        *,
+        email: str,
+        ttl_seconds: int,
+        bound: bool = True,
     ) -> str:
+        """A new token; ``bound=False`` (undo links only) survives password changes."""
         raw = new_token(EMAIL_TOKEN_PREFIX)
         now = datetime.now(UTC)
         uow.session.add(
@@ -63,7 +80,7 @@ class EmailTokens:
                 purpose=purpose,
                 token_hash=token_hash(raw),
                 email=email,
-                binding=self.binding(user.password_hash),
+                binding=self.binding(user.password_hash) if bound else None,
                 created_at=now,
                 expires_at=now + timedelta(seconds=ttl_seconds),
             )
@@ -88,6 +105,30 @@ class EmailTokens:
             raise invalid_email_token()
         return token
 
+    def require_binding(self, token: EmailToken, password_hash: str) -> None:
+        """Refuse a bound token once the password it was issued under has changed."""
+        if not self.binding_matches(token.binding, password_hash):
+            raise invalid_email_token()
+
+    async def cancel_pending(
+        self, uow: UnitOfWork, user_id: uuid.UUID, *, undo_links_since: datetime | None = None
+    ) -> None:
+        """Mark every unused token of ``user_id`` used: after a password change or reset no
+        verification, address-change or reset link issued before it works any more.
+
+        Undo links survive (a thief who knows the password must not be able to cancel the
+        owner's way back) except, when an undo link is being used, those issued at or
+        after ``undo_links_since``: the oldest undo wins, so a thief who moved the account
+        twice cannot use the undo link of the second move to undo the owner's undo."""
+        keep_undo = EmailToken.purpose != REVERT_EMAIL
+        if undo_links_since is not None:
+            keep_undo = or_(keep_undo, EmailToken.created_at >= undo_links_since)
+        await uow.session.execute(
+            update(EmailToken)
+            .where(EmailToken.user_id == user_id, EmailToken.used_at.is_(None), keep_undo)
+            .values(used_at=datetime.now(UTC))
+        )
+
     async def throttled_use(self, client: ClientInfo) -> Attempt:
         throttle = self.throttle
         attempt = await throttle.acquire(throttle.ip(client.ip))
@@ -105,3 +146,11 @@ class EmailTokens:
             email=user.email,
             ttl_seconds=self.settings.password_reset_ttl_seconds,
         )
+
+    def undo_token(self, uow: UnitOfWork, user: UserRecord, *, old_email: str) -> str | None:
+        """An undo link for an address change, for ``old_email``; None when undo links are
+        off (``HUB_EMAIL_CHANGE_UNDO_TTL_SECONDS=0``)."""
+        ttl = self.settings.email_change_undo_ttl_seconds
+        if ttl <= 0:
+            return None
+        return self.issue(uow, user, REVERT_EMAIL, email=old_email, ttl_seconds=ttl, bound=False)

@@ -50,6 +50,69 @@ class IdentityMail:
             valid_hours=self.config.email_verification_ttl_seconds // 3600,
         )
 
+    def _undo(self, token: str | None) -> dict[str, object]:
+        return {
+            "link": self.link("undo-email-change", token) if token else "",
+            "valid_days": max(1, self.config.email_change_undo_ttl_seconds // 86400),
+        }
+
+    def email_change_requested(
+        self,
+        uow: UnitOfWork,
+        *,
+        to: str,
+        display_name: str,
+        new_email: str,
+        undo_token: str | None,
+        when: datetime,
+    ) -> None:
+        """To the address the account is still on: someone asked to move it away."""
+        self._send(
+            uow,
+            "email_change_requested",
+            to,
+            display_name=display_name,
+            email=to,
+            new_email=new_email,
+            when=when.strftime("%Y-%m-%d %H:%M"),
+            **self._undo(undo_token),
+        )
+
+    def email_changed(
+        self,
+        uow: UnitOfWork,
+        *,
+        to: str,
+        display_name: str,
+        new_email: str,
+        undo_token: str | None,
+        when: datetime,
+    ) -> None:
+        """To the address the account just left."""
+        self._send(
+            uow,
+            "email_changed",
+            to,
+            display_name=display_name,
+            email=to,
+            new_email=new_email,
+            when=when.strftime("%Y-%m-%d %H:%M"),
+            **self._undo(undo_token),
+        )
+
+    def email_change_reverted(
+        self, uow: UnitOfWork, *, to: str, display_name: str, api_keys_revoked: int, when: datetime
+    ) -> None:
+        self._send(
+            uow,
+            "email_change_reverted",
+            to,
+            display_name=display_name,
+            email=to,
+            api_keys_revoked=api_keys_revoked,
+            when=when.strftime("%Y-%m-%d %H:%M"),
+        )
+
     def account_exists(self, uow: UnitOfWork, *, to: str, display_name: str, token: str) -> None:
         self._send(
             uow,
@@ -73,7 +136,14 @@ class IdentityMail:
         )
 
     def password_changed(
-        self, uow: UnitOfWork, *, to: str, display_name: str, how: str, when: datetime
+        self,
+        uow: UnitOfWork,
+        *,
+        to: str,
+        display_name: str,
+        how: str,
+        when: datetime,
+        api_keys_revoked: int = 0,
     ) -> None:
         self._send(
             uow,
@@ -83,6 +153,7 @@ class IdentityMail:
             email=to,
             how=how,
             when=when.strftime("%Y-%m-%d %H:%M"),
+            api_keys_revoked=api_keys_revoked,
         )
 
     def mfa_changed(
@@ -95,6 +166,16 @@ class IdentityMail:
             display_name=display_name,
             email=to,
             enabled=enabled,
+            when=when.strftime("%Y-%m-%d %H:%M"),
+        )
+
+    def mfa_reset(self, uow: UnitOfWork, *, to: str, display_name: str, when: datetime) -> None:
+        self._send(
+            uow,
+            "mfa_reset",
+            to,
+            display_name=display_name,
+            email=to,
             when=when.strftime("%Y-%m-%d %H:%M"),
         )
 

@@ -1,4 +1,7 @@
-"""Second factors: TOTP enrolment and checks, recovery codes.
+"""Second factors: TOTP enrolment and checks, recovery codes, an operator's reset.
+
+Enrolling needs a recent sign-in like turning the factor off: otherwise a stolen access
+token could add the thief's authenticator and lock the owner out of their own account.
 
 A TOTP code is accepted once: the accepted time step is stored and a conditional UPDATE
 only moves it forward, so a replayed code (or a concurrent second use) changes no row and
@@ -13,7 +16,7 @@ from datetime import UTC, datetime
 import structlog
 from sqlalchemy import delete, insert, or_, select, update
 
-from hub.identity.api import LoginFailed, LoginLocked, MfaDisabled, MfaEnabled
+from hub.identity.api import LoginFailed, LoginLocked, MfaDisabled, MfaEnabled, MfaReset
 from hub.identity.domain import totp
 from hub.identity.domain.secrets import (
     IdentitySecrets,
@@ -124,6 +127,7 @@ class MfaService:
 
     async def setup(self, principal: Principal) -> tuple[str, str]:
         """Start (or restart) enrolment: a new secret, unconfirmed until a code proves it."""
+        require_recent_authentication(principal, self.settings.recent_auth_seconds)
         user = await self._user(principal)
         if user.mfa_enabled:
             raise Conflict(
@@ -154,6 +158,7 @@ class MfaService:
             return None
 
     async def confirm(self, principal: Principal, code: str, client: ClientInfo) -> list[str]:
+        require_recent_authentication(principal, self.settings.recent_auth_seconds)
         user = await self._user(principal)
         if user.mfa_enabled:
             raise Conflict("Two-step verification is already on.", code="mfa_already_enabled")
@@ -233,6 +238,44 @@ class MfaService:
             await uow.commit()
         if not confirmed:
             raise NotFound("Two-step verification is not on.", code="mfa_not_enabled")
+
+    async def reset(self, user_id: uuid.UUID, *, actor_id: uuid.UUID | None, via: str) -> bool:
+        """An operator turns a user's second factor off (lost phone, or an authenticator a
+        thief enrolled): the TOTP secret and every recovery code go, the user is told by
+        e-mail and ``identity.mfa_reset`` records who did it. Whether a factor was on
+        (a pending enrolment is dropped either way)."""
+        async with self.store.uow() as uow:
+            user = await uow.session.get(User, user_id, with_for_update=True)
+            if user is None:
+                return False
+            result = await uow.session.execute(
+                delete(TotpCredential)
+                .where(TotpCredential.user_id == user_id)
+                .returning(TotpCredential.confirmed_at)
+            )
+            confirmed = any(row.confirmed_at is not None for row in result)
+            codes = await uow.session.execute(
+                delete(RecoveryCode)
+                .where(RecoveryCode.user_id == user_id)
+                .returning(RecoveryCode.id)
+            )
+            deleted_codes = len(codes.all())
+            user.mfa_enabled = False
+            if confirmed:
+                uow.publish(
+                    MfaReset(
+                        actor_id=actor_id,
+                        user_id=user_id,
+                        method="totp",
+                        recovery_codes_deleted=deleted_codes,
+                        via=via,
+                    )
+                )
+                self.mail.mfa_reset(
+                    uow, to=user.email, display_name=user.display_name, when=datetime.now(UTC)
+                )
+            await uow.commit()
+        return confirmed
 
     async def regenerate_codes(self, principal: Principal) -> list[str]:
         require_recent_authentication(principal, self.settings.recent_auth_seconds)

@@ -1,6 +1,8 @@
 """Changing a password (knowing the current one) and resetting a forgotten one by e-mail.
 
-A reset request for an unknown address simply sends nothing, answered the same."""
+A reset request for an unknown address simply sends nothing, answered the same. A reset is
+also how someone takes an account back from a thief, so it ends every session and revokes
+every API key of the account: nothing the thief set up outlives the thief's password."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from hub.identity.domain.emails import is_valid_email, normalise_email
 from hub.identity.domain.settings import IdentitySettings
 from hub.identity.models import User
 from hub.identity.repositories.users import user_by_email, user_by_id
+from hub.identity.services.apikeys import revoke_all_api_keys
 from hub.identity.services.auth import AuthService
 from hub.identity.services.email_tokens import (
     RESET_PASSWORD,
@@ -90,6 +93,9 @@ class PasswordService:
                 ended = await self.sessions.revoke_where(
                     uow, user_id=user.id, reason="password_changed", keep=principal.session_id
                 )
+            # Links mailed under the old password (an address change someone with this
+            # session asked for, a reset) stop working; undo links stay.
+            await self.tokens.cancel_pending(uow, user.id)
             uow.publish(
                 PasswordChanged(actor_id=user.id, user_id=user.id, sessions_ended=len(ended))
             )
@@ -124,8 +130,8 @@ class PasswordService:
             user = await uow.session.get(User, token.user_id, with_for_update=True)
             if user is None or user.disabled_at is not None or user.email != token.email:
                 raise invalid_email_token()
-            if not self.tokens.binding_matches(token.binding, user.password_hash):
-                raise invalid_email_token()  # the password changed since the link was sent
+            # The password changed since the link was sent.
+            self.tokens.require_binding(token, user.password_hash)
             check_password_policy(
                 new, field="newPassword", email=user.email, display_name=user.display_name
             )
@@ -136,11 +142,25 @@ class PasswordService:
             newly_verified = user.email_verified_at is None
             user.email_verified_at = user.email_verified_at or now
             ended = await self.sessions.revoke_where(uow, user_id=user.id, reason="password_reset")
-            uow.publish(PasswordReset(actor_id=user.id, user_id=user.id, sessions_ended=len(ended)))
+            keys = await revoke_all_api_keys(uow, user.id, actor_id=user.id)
+            await self.tokens.cancel_pending(uow, user.id)
+            uow.publish(
+                PasswordReset(
+                    actor_id=user.id,
+                    user_id=user.id,
+                    sessions_ended=len(ended),
+                    api_keys_revoked=keys,
+                )
+            )
             if newly_verified:
                 uow.publish(UserEmailVerified(actor_id=user.id, user_id=user.id, email=user.email))
             self.mail.password_changed(
-                uow, to=user.email, display_name=user.display_name, how="reset", when=now
+                uow,
+                to=user.email,
+                display_name=user.display_name,
+                how="reset",
+                when=now,
+                api_keys_revoked=keys,
             )
             await uow.commit()
         await self.sessions.stop_access_tokens(ended)

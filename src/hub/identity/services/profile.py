@@ -1,27 +1,40 @@
 """The caller's own profile: reading it (the hot path of `GET /auth/me`) and changing the
-display name or, after a confirmation by e-mail, the address."""
+display name or, after a confirmation by e-mail, the address; and the undo link of an
+address change.
+
+The old address hears of an address change twice, when it is asked for and when it
+happens, each time with an undo link: a thief with a briefly stolen session cannot move the
+account away silently, and the owner can take it back (new password, every session and
+API key ended) for ``HUB_EMAIL_CHANGE_UNDO_TTL_SECONDS`` whatever the thief does meanwhile."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Select, bindparam, select, update
 
-from hub.identity.domain.accounts import clean_display_name, clean_email
+from hub.identity.api import EmailChangeRequested, EmailChangeReverted
+from hub.identity.domain.accounts import check_password_policy, clean_display_name, clean_email
 from hub.identity.domain.settings import IdentitySettings
 from hub.identity.models import Session, User
 from hub.identity.repositories.users import UserRecord, user_by_id
+from hub.identity.services.apikeys import revoke_all_api_keys
 from hub.identity.services.email_tokens import (
     CHANGE_EMAIL,
+    REVERT_EMAIL,
     EmailTokens,
+    invalid_email_token,
 )
 from hub.identity.services.mail import IdentityMail
-from hub.kernel.errors import Unauthorized
+from hub.identity.services.passwords import PasswordHasher
+from hub.identity.services.sessions import SessionService
+from hub.kernel.errors import Conflict, Unauthorized
 from hub.kernel.security import Principal, require_recent_authentication
 from hub.kernel.store import Store
+from hub.kernel.web import ClientInfo
 
 
 def _profile_by_session() -> Select[Any]:
@@ -80,11 +93,15 @@ class ProfileService:
         settings: IdentitySettings,
         mail: IdentityMail,
         tokens: EmailTokens,
+        hasher: PasswordHasher,
+        sessions: SessionService,
     ) -> None:
         self.store = store
         self.settings = settings
         self.mail = mail
         self.tokens = tokens
+        self.hasher = hasher
+        self.sessions = sessions
 
     async def profile(self, principal: Principal) -> Profile:
         """The caller's profile, read together with its session row: one query that also
@@ -139,5 +156,77 @@ class ProfileService:
                     )
                     self.mail.confirm_new_email(uow, to=new_email, display_name=shown, token=token)
                 # A taken address gets no mail and the same answer: no enumeration here.
+                # The old address is told either way (it learns nothing a thief could use).
+                self.mail.email_change_requested(
+                    uow,
+                    to=user.email,
+                    display_name=shown,
+                    new_email=new_email,
+                    undo_token=self.tokens.undo_token(uow, user, old_email=user.email),
+                    when=datetime.now(UTC),
+                )
+                uow.publish(
+                    EmailChangeRequested(
+                        actor_id=user.id, user_id=user.id, old_email=user.email, new_email=new_email
+                    )
+                )
             await uow.commit()
         return replace(_profile(user), display_name=shown)
+
+    async def undo_email_change(self, raw: str, new_password: str, client: ClientInfo) -> None:
+        """Put the account back on the address the undo link was sent to, with a new
+        password; end every session, revoke every API key and cancel every other pending
+        link, so whoever moved the account keeps nothing. A second factor is left alone
+        (like a reset, the link only proves the mailbox): an administrator resets one a
+        thief enrolled."""
+        attempt = await self.tokens.throttled_use(client)
+        async with self.store.uow() as uow:
+            token = await self.tokens.consume(uow, raw, (REVERT_EMAIL,))
+            user = await uow.session.get(User, token.user_id, with_for_update=True)
+            if user is None or user.disabled_at is not None:
+                raise invalid_email_token()
+            if user.email != token.email:
+                taken = await uow.session.scalar(
+                    select(User.id).where(User.email == token.email, User.id != user.id)
+                )
+                if taken is not None:
+                    raise Conflict(
+                        "That address now belongs to another account.", code="email_taken"
+                    )
+            check_password_policy(
+                new_password,
+                field="newPassword",
+                email=token.email,
+                display_name=user.display_name,
+            )
+            now = datetime.now(UTC)
+            previous = user.email
+            user.email = token.email
+            user.email_verified_at = now  # the link proved the mailbox
+            user.password_hash = await self.hasher.hash(new_password)
+            user.password_changed_at = now
+            ended = await self.sessions.revoke_where(
+                uow, user_id=user.id, reason="email_change_reverted"
+            )
+            keys = await revoke_all_api_keys(uow, user.id, actor_id=user.id)
+            await self.tokens.cancel_pending(uow, user.id, undo_links_since=token.created_at)
+            uow.publish(
+                EmailChangeReverted(
+                    actor_id=user.id,
+                    user_id=user.id,
+                    email=user.email,
+                    previous_email=previous,
+                    sessions_ended=len(ended),
+                    api_keys_revoked=keys,
+                )
+            )
+            self.mail.email_change_reverted(
+                uow,
+                to=user.email,
+                display_name=user.display_name,
+                api_keys_revoked=keys,
+                when=now,
+            )
+            await uow.commit()
+        await self.sessions.stop_access_tokens(ended)
+        await self.tokens.throttle.succeeded(attempt)

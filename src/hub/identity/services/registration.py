@@ -1,8 +1,12 @@
 """Registration and address verification.
 
 Registering a taken address answers the same as a free one and e-mails the address's owner
-instead (with a reset link, so a squatter who registered someone else's address first
-cannot keep it)."""
+instead, with a reset link. When the account on that address was never verified (someone
+may have registered another person's address first), its password is also made unusable
+and its pending links cancelled: the squatter's password can then never become valid, not
+even if the owner clicks the confirmation link the squatter's sign-up sent them; the owner
+takes the account over with the reset link. Later registrations leave it so, so a squatter
+registering again cannot kill the owner's reset link."""
 
 from __future__ import annotations
 
@@ -13,10 +17,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from hub.identity.api import (
+    EmailChanged,
     UserEmailVerified,
     UserRegistered,
 )
 from hub.identity.domain.accounts import check_password_policy, clean_display_name, clean_email
+from hub.identity.domain.passwords import is_unusable, unusable
 from hub.identity.domain.settings import IdentitySettings
 from hub.identity.models import User
 from hub.identity.repositories.users import user_by_email
@@ -67,9 +73,15 @@ class RegistrationService:
                 if existing is None:
                     raise
         async with self.store.uow() as uow:
-            token = self.tokens.reset_token(uow, existing)
+            user = await uow.session.get(User, existing.id, with_for_update=True)
+            if user is None:  # deleted meanwhile: nothing to tell anyone
+                return
+            if user.email_verified_at is None and not is_unusable(user.password_hash):
+                user.password_hash = unusable(password_hash)
+                await self.tokens.cancel_pending(uow, user.id)
+            token = self.tokens.reset_token(uow, user)
             self.mail.account_exists(
-                uow, to=existing.email, display_name=existing.display_name, token=token
+                uow, to=user.email, display_name=user.display_name, token=token
             )
             await uow.commit()
 
@@ -100,6 +112,10 @@ class RegistrationService:
             user = await uow.session.get(User, token.user_id, with_for_update=True)
             if user is None:
                 raise invalid_email_token()
+            # Issued under another password: a thief's change link dies with the owner's
+            # reset, a squatter's verification link once the address is claimed back.
+            self.tokens.require_binding(token, user.password_hash)
+            now = datetime.now(UTC)
             if token.purpose == CHANGE_EMAIL:
                 taken = await uow.session.scalar(
                     select(User.id).where(User.email == token.email, User.id != user.id)
@@ -108,12 +124,27 @@ class RegistrationService:
                     raise Conflict(
                         "That address now belongs to another account.", code="email_taken"
                     )
-                user.email = token.email
+                old_email, user.email = user.email, token.email
+                user.email_verified_at = now
+                self.mail.email_changed(
+                    uow,
+                    to=old_email,
+                    display_name=user.display_name,
+                    new_email=user.email,
+                    undo_token=self.tokens.undo_token(uow, user, old_email=old_email),
+                    when=now,
+                )
+                uow.publish(
+                    EmailChanged(
+                        actor_id=user.id,
+                        user_id=user.id,
+                        old_email=old_email,
+                        new_email=user.email,
+                    )
+                )
             elif user.email != token.email:
                 raise invalid_email_token()
-            user.email_verified_at = user.email_verified_at or datetime.now(UTC)
-            if token.purpose == CHANGE_EMAIL:
-                user.email_verified_at = datetime.now(UTC)
+            user.email_verified_at = user.email_verified_at or now
             uow.publish(UserEmailVerified(actor_id=user.id, user_id=user.id, email=user.email))
             await uow.commit()
         await self.throttle.succeeded(attempt)

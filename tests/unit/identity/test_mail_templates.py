@@ -1,0 +1,75 @@
+"""Identity's security mails render in every variant (StrictUndefined: a missing value is
+an error, so each branch is rendered here once)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+import pytest
+
+from hub.identity.domain.settings import IdentitySettings
+from hub.identity.services.mail import IdentityMail
+from hub.kernel.mail import MailMessage
+from hub.kernel.settings import Settings
+
+
+class _Uow:
+    """Just enough of a unit of work for ``queue_mail``: collects what it is given."""
+
+    def __init__(self) -> None:
+        self.published: list[Any] = []
+
+    def publish(self, event: Any) -> None:
+        self.published.append(event)
+
+
+def _mail(undo_seconds: int) -> tuple[IdentityMail, _Uow]:
+    config = IdentitySettings(email_change_undo_ttl_seconds=undo_seconds)
+    return IdentityMail(Settings(), config), _Uow()
+
+
+def _sent(uow: _Uow) -> MailMessage:
+    (request,) = uow.published
+    message = request.args[0]
+    return msgspec.convert(message, MailMessage)
+
+
+WHEN = datetime(2026, 1, 2, 3, 4, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("kind", ["email_change_requested", "email_changed"])
+def test_the_old_address_gets_an_undo_link_unless_they_are_off(kind: str) -> None:
+    mail, uow = _mail(7 * 86400)
+    send = getattr(mail, kind)
+    send(uow, to="a@x.com", display_name="A", new_email="b@x.com", undo_token="tok", when=WHEN)
+    text = _sent(uow).text
+    assert "b@x.com" in text
+    assert "/undo-email-change?token=tok" in text
+    assert "for 7 days" in text
+
+    mail, uow = _mail(0)
+    send = getattr(mail, kind)
+    send(uow, to="a@x.com", display_name="A", new_email="b@x.com", undo_token=None, when=WHEN)
+    text = _sent(uow).text
+    assert "http" not in text
+    assert "administrator" in text
+
+
+def test_reset_and_undo_mails_count_the_revoked_keys() -> None:
+    mail, uow = _mail(3600)
+    mail.password_changed(
+        uow, to="a@x.com", display_name="A", how="reset", when=WHEN, api_keys_revoked=0
+    )
+    text = " ".join(_sent(uow).text.split())
+    assert "Every device was signed out." in text
+    assert "API" not in text
+    mail, uow = _mail(3600)
+    mail.email_change_reverted(uow, to="a@x.com", display_name="A", api_keys_revoked=3, when=WHEN)
+    message = _sent(uow)
+    assert message.subject == "Your Hub account is back on a@x.com"
+    assert "3 API key(s) were revoked" in " ".join(message.text.split())
+    mail, uow = _mail(3600)
+    mail.mfa_reset(uow, to="a@x.com", display_name="A", when=WHEN)
+    assert "recovery codes no longer work" in _sent(uow).text
