@@ -35,6 +35,7 @@ from hub.identity.services.mfa import MfaService
 from hub.identity.services.orgs import OrganisationService
 from hub.identity.services.password_reset import PasswordService
 from hub.identity.services.passwords import PasswordHasher
+from hub.identity.services.pending_invitations import PendingInvitations
 from hub.identity.services.profile import ProfileService
 from hub.identity.services.registration import RegistrationService
 from hub.identity.services.roles import RoleService
@@ -81,6 +82,7 @@ def services(rt: ContextRuntime) -> dict[str, Any]:
         "roles": roles,
         "members": MemberService(store, access, roles),
         "invitations": InvitationService(store, settings, throttle, mail, access, roles),
+        "pending_invitations": PendingInvitations(store, settings, mail, access, roles),
         "api_keys": api_keys,
         "user_admin": AdminService(store, throttle, accounts),
         "signing_keys": SigningKeys(ring, security.verifier),
