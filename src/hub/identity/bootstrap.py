@@ -38,6 +38,7 @@ from hub.identity.services.passwords import PasswordHasher
 from hub.identity.services.pending_invitations import PendingInvitations
 from hub.identity.services.profile import ProfileService
 from hub.identity.services.registration import RegistrationService
+from hub.identity.services.resend_verification import ResendVerification
 from hub.identity.services.roles import RoleService
 from hub.identity.services.sessions import SessionService
 from hub.identity.services.signing import SigningKeys
@@ -71,6 +72,7 @@ def services(rt: ContextRuntime) -> dict[str, Any]:
     return {
         "accounts": accounts,
         "registration": RegistrationService(store, settings, hasher, throttle, mail, email_tokens),
+        "resend_verification": ResendVerification(store, settings, rt.redis, mail, email_tokens),
         "profile": ProfileService(store, settings, mail, email_tokens),
         "passwords": PasswordService(
             store, settings, hasher, throttle, mail, sessions, auth, email_tokens
