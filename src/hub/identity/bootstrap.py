@@ -13,6 +13,7 @@ from hub.identity.controllers.invitations import InvitationAcceptController, Inv
 from hub.identity.controllers.jwks import jwks
 from hub.identity.controllers.mfa import MfaController
 from hub.identity.controllers.orgs import MemberController, OrganisationController
+from hub.identity.controllers.pages import PAGE_HANDLERS, LinkPages
 from hub.identity.controllers.permissions import list_permissions
 from hub.identity.controllers.roles import RoleController
 from hub.identity.controllers.sessions import SessionController
@@ -90,6 +91,7 @@ def services(rt: ContextRuntime) -> dict[str, Any]:
         "signing_keys": SigningKeys(ring, security.verifier),
         "password_hasher": hasher,
         "identity_api": IdentityFacade(store),
+        "link_pages": LinkPages(settings),
         "housekeeping": Housekeeping(store, rt.clock, history_days=settings.identity_history_days),
     }
 
@@ -118,7 +120,7 @@ def build() -> ContextModule:
             list_permissions,
             UserAdminController,
         ],
-        root_route_handlers=[jwks],
+        root_route_handlers=[jwks, *PAGE_HANDLERS],
         permissions=PERMISSIONS,
         cli_commands=[keys, users],
         jobs=[prune_expired_rows],

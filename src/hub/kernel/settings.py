@@ -12,6 +12,7 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -105,6 +106,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     api_key_touch_seconds: int = 60
     #: How long an Idempotency-Key is remembered (its first response replayed).
     idempotency_ttl_seconds: int = 86400
+    #: Base URL of the frontend whose pages the links in identity's mails open
+    #: (``/verify-email``, ``/reset-password``, ``/accept-invitation``, each ``?token=``).
+    #: Empty: the links open the hub's own minimal pages at ``public_url``.
+    frontend_url: str = ""
 
     @property
     def token_issuer(self) -> str:
@@ -185,11 +190,30 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
         raise SettingsError("HUB_MAX_BODY_BYTES must be a positive number of bytes")
     if settings.db_pool_size <= 0:
         raise SettingsError("HUB_DB_POOL_SIZE must be positive")
+    if settings.frontend_url:
+        check_base_url("HUB_FRONTEND_URL", settings.frontend_url)
     if not settings.data_dir.is_absolute():
         settings = msgspec.structs.replace(
             settings, data_dir=anchor_data_dir(settings.data_dir, Path.cwd())
         )
     return settings
+
+
+def check_base_url(variable: str, value: str) -> None:
+    """A base URL that links are built on: absolute http(s) with a host, and no query,
+    fragment or whitespace (``{base}/verify-email?token=…`` must stay one valid link)."""
+    parts = urlsplit(value)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or "?" in value
+        or "#" in value
+        or any(c.isspace() for c in value)
+    ):
+        raise SettingsError(
+            f"{variable} must be an absolute http(s) URL without query or fragment "
+            f"(like https://app.example.com or https://example.com/app), got {value!r}"
+        )
 
 
 #: Files or directories only a hub data directory holds: the owner lock of the embedded
