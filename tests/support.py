@@ -20,10 +20,12 @@ def free_port() -> int:
 
 
 class LiveServer:
-    """A real uvicorn serving the app on a loopback port, in a background thread."""
+    """A real uvicorn serving the app on a loopback port, in a background thread.
 
-    def __init__(self, app: Litestar) -> None:
-        self.port = free_port()
+    ``port``: a port chosen beforehand (e.g. so the app's ``HUB_PUBLIC_URL`` names it)."""
+
+    def __init__(self, app: Litestar, port: int | None = None) -> None:
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.server = uvicorn.Server(
             uvicorn.Config(app, host="127.0.0.1", port=self.port, log_config=None, lifespan="on")

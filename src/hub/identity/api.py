@@ -375,6 +375,25 @@ class InvitationSent(OrganisationEvent, kw_only=True, frozen=True):
     roles: list[str]
 
 
+class InvitationResent(OrganisationEvent, kw_only=True, frozen=True):
+    """A new link replaced the old one (which stopped working) with a new expiry; the
+    actor now stands behind the invitation as its inviter."""
+
+    event_type: ClassVar[str] = "identity.invitation_resent"
+    invitation_id: uuid.UUID
+    email: str
+    roles: list[str]
+
+
+class InvitationRevoked(OrganisationEvent, kw_only=True, frozen=True):
+    event_type: ClassVar[str] = "identity.invitation_revoked"
+    invitation_id: uuid.UUID
+    email: str
+    #: "revoked" (by a member managing invitations) or "inviter_not_allowed" (refused at
+    #: acceptance: its inviter was removed, disabled or can no longer grant its roles).
+    reason: str
+
+
 class ApiKeyCreated(IdentityEvent, kw_only=True, frozen=True):
     """``organisation_id`` is set for an organisation's (service-account) key."""
 

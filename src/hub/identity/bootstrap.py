@@ -13,6 +13,7 @@ from hub.identity.controllers.invitations import InvitationAcceptController, Inv
 from hub.identity.controllers.jwks import jwks
 from hub.identity.controllers.mfa import MfaController
 from hub.identity.controllers.orgs import MemberController, OrganisationController
+from hub.identity.controllers.pages import PAGE_HANDLERS, LinkPages
 from hub.identity.controllers.permissions import list_permissions
 from hub.identity.controllers.roles import RoleController
 from hub.identity.controllers.sessions import SessionController
@@ -36,8 +37,10 @@ from hub.identity.services.mfa import MfaService
 from hub.identity.services.orgs import OrganisationService
 from hub.identity.services.password_reset import PasswordService
 from hub.identity.services.passwords import PasswordHasher
+from hub.identity.services.pending_invitations import PendingInvitations
 from hub.identity.services.profile import ProfileService
 from hub.identity.services.registration import RegistrationService
+from hub.identity.services.resend_verification import ResendVerification
 from hub.identity.services.roles import RoleService
 from hub.identity.services.secret_rotation import SecretRotation
 from hub.identity.services.sessions import SessionService
@@ -73,6 +76,7 @@ def services(rt: ContextRuntime) -> dict[str, Any]:
     return {
         "accounts": accounts,
         "registration": RegistrationService(store, settings, hasher, throttle, mail, email_tokens),
+        "resend_verification": ResendVerification(store, settings, rt.redis, mail, email_tokens),
         "profile": ProfileService(store, settings, mail, email_tokens, hasher, sessions),
         "passwords": PasswordService(
             store, settings, hasher, throttle, mail, sessions, auth, email_tokens
@@ -84,12 +88,14 @@ def services(rt: ContextRuntime) -> dict[str, Any]:
         "roles": roles,
         "members": MemberService(store, access, roles),
         "invitations": InvitationService(store, settings, throttle, mail, access, roles),
+        "pending_invitations": PendingInvitations(store, settings, mail, access, roles),
         "api_keys": api_keys,
         "user_admin": AdminService(store, settings, throttle, accounts, mfa),
         "signing_keys": SigningKeys(ring, security.verifier),
         "password_hasher": hasher,
         "identity_api": IdentityFacade(store),
         "secret_rotation": SecretRotation(store, secrets),
+        "link_pages": LinkPages(rt.settings),
         "housekeeping": Housekeeping(store, rt.clock, history_days=settings.identity_history_days),
     }
 
@@ -125,7 +131,7 @@ def build() -> ContextModule:
             list_permissions,
             UserAdminController,
         ],
-        root_route_handlers=[jwks],
+        root_route_handlers=[jwks, *PAGE_HANDLERS],
         permissions=PERMISSIONS,
         cli_commands=[keys, users, secrets_group],
         jobs=[prune_expired_rows],

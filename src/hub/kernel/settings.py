@@ -127,6 +127,16 @@ def _check_public_url(url: str) -> None:
         raise _Broken
 
 
+def _check_frontend_url(url: str) -> None:
+    """Empty (the hub serves its own link pages) or a base ``{url}/verify-email?token=…``
+    can be appended to: absolute http(s), no query, fragment or whitespace."""
+    if url == "":
+        return
+    if "?" in url or "#" in url or any(c.isspace() for c in url):
+        raise _Broken
+    _check_public_url(url)
+
+
 def _check_origins(origins: tuple[str, ...]) -> None:
     for origin in origins:
         if origin == "*":
@@ -318,6 +328,16 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     idempotency_ttl_seconds: Annotated[int, Meta(ge=60)] = 86400
     #: Former HUB_SECRET_KEY values (comma-separated), still accepted to open and verify
     #: what they sealed or hashed while ``hub secrets rotate`` moves it to the current key.
+    #: Base URL of the frontend that opens the links in identity's mails; empty: the hub
+    #: serves minimal pages of its own at those paths (development).
+    frontend_url: Annotated[
+        str,
+        _checked(
+            _check_frontend_url,
+            "an absolute http(s) URL without query or fragment (https://app.example.com), "
+            "or empty for the hub's own pages",
+        ),
+    ] = ""
     secret_key_previous: Annotated[
         tuple[Annotated[str, Meta(min_length=16)], ...],
         Meta(extra={"secret": True, "rule": "comma-separated former keys, 16+ characters each"}),

@@ -269,6 +269,7 @@ INVALID: dict[str, list[str]] = {
     "HUB_IDEMPOTENCY_TTL_SECONDS": ["59"],
     "HUB_EMAIL_CHANGE_UNDO_TTL_SECONDS": ["-1", "soon"],
     "HUB_SECRET_KEY_PREVIOUS": ["short", f"{'y' * 40},tiny"],
+    "HUB_FRONTEND_URL": ["app.example.com", "https://app.example.com/?next=1", "ftp://a.b"],
 }
 
 

@@ -25,6 +25,7 @@ from hub.identity.schemas import (
     ReauthenticateIn,
     RefreshIn,
     RegisterIn,
+    ResendVerificationIn,
     ResetIn,
     TokenIn,
     TokensOut,
@@ -33,6 +34,7 @@ from hub.identity.services.auth import AuthService, MfaChallenge
 from hub.identity.services.password_reset import PasswordService
 from hub.identity.services.profile import ProfileService
 from hub.identity.services.registration import RegistrationService
+from hub.identity.services.resend_verification import ResendVerification
 from hub.kernel.security import Principal
 from hub.kernel.web import BEARER, ClientInfo, to_schema
 
@@ -47,12 +49,25 @@ RESET_REQUESTED = Accepted(
     detail="If an account uses this address, a reset link is on its way to it.",
 )
 
+VERIFICATION_RESENT = Accepted(
+    status="accepted",
+    detail="If this address has an account waiting for confirmation, a new link is on its "
+    "way to it.",
+)
+
 
 async def _forgot_in_background(passwords: PasswordService, email: str) -> None:
     try:
         await passwords.forgot_password(email)
     except Exception:
         log.exception("password_reset_request_failed")
+
+
+async def _resend_in_background(resend: ResendVerification, email: str) -> None:
+    try:
+        await resend.resend(email)
+    except Exception:
+        log.exception("verification_resend_failed")
 
 
 class AuthController(Controller):
@@ -87,6 +102,26 @@ class AuthController(Controller):
     ) -> Done:
         await registration.verify_email(data.token, client_info)
         return Done(status="verified")
+
+    @post(
+        "/resend-verification",
+        status_code=202,
+        operation_id="resendVerification",
+        summary="E-mail a new verification link; the same answer whatever the address",
+        description="Only an account that exists, is enabled and is not verified yet gets "
+        "mail; its older links stop working. At most 3 mails per address per hour. The "
+        "lookup and the mail happen after the answer is sent.",
+    )
+    async def resend_verification(
+        self,
+        data: JSONBody[ResendVerificationIn],
+        resend_verification: NamedDependency[ResendVerification],
+    ) -> Response[Accepted]:
+        return Response(
+            VERIFICATION_RESENT,
+            status_code=202,
+            background=BackgroundTask(_resend_in_background, resend_verification, data.email),
+        )
 
     @post(
         "/login",

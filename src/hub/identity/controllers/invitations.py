@@ -1,21 +1,32 @@
-"""Invitations: sent from /orgs/{orgId}/invitations, accepted at /invitations/{token}."""
+"""Invitations: sent, listed, revoked and resent under /orgs/{orgId}/invitations (all
+needing identity.invitations.manage), accepted at /invitations/{token}."""
 
 from __future__ import annotations
 
 import uuid
 
-from litestar import Controller, Response, post
+from litestar import Controller, Response, delete, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from hub.identity.api import Membership
 from hub.identity.deps import people_only
 from hub.identity.domain.roles import INVITATIONS_MANAGE
 from hub.identity.schemas.orgs import InvitationAcceptedOut, InvitationIn, InvitationOut
 from hub.identity.services.invitations import InvitationService
+from hub.identity.services.pending_invitations import PendingInvitations
+from hub.kernel.pagination import Page
 from hub.kernel.security import Principal
 from hub.kernel.tenancy import permission
-from hub.kernel.web import BEARER, BEARER_OR_KEY, ClientInfo, Idempotency, IdempotencyKey, to_schema
+from hub.kernel.web import (
+    BEARER,
+    BEARER_OR_KEY,
+    ClientInfo,
+    Idempotency,
+    IdempotencyKey,
+    page_as,
+    to_schema,
+)
 
 
 class InvitationController(Controller):
@@ -52,6 +63,78 @@ class InvitationController(Controller):
             request=data,
             produce=produce,
             result_type=InvitationOut,
+        )
+
+    @get(
+        operation_id="listInvitations",
+        summary="Pending invitations, oldest first (invitations.manage)",
+        description="Neither accepted, revoked nor expired.",
+        guards=[permission(INVITATIONS_MANAGE)],
+    )
+    async def list_invitations(
+        self,
+        membership: NamedDependency[Membership],
+        org_id: FromPath[uuid.UUID],
+        pending_invitations: NamedDependency[PendingInvitations],
+        limit: FromQuery[int | None] = None,
+        cursor: FromQuery[str | None] = None,
+    ) -> Page[InvitationOut]:
+        page = await pending_invitations.page(membership, limit=limit, cursor=cursor)
+        return page_as(page, InvitationOut)
+
+    @delete(
+        "/{invitation_id:uuid}",
+        status_code=204,
+        operation_id="revokeInvitation",
+        summary="Withdraw an invitation: its link stops working (invitations.manage)",
+        description="Only someone holding every permission of its roles may withdraw it "
+        "(`permission_not_held`); 409 `invitation_accepted` once it was accepted.",
+        guards=[permission(INVITATIONS_MANAGE)],
+    )
+    async def revoke_invitation(
+        self,
+        membership: NamedDependency[Membership],
+        org_id: FromPath[uuid.UUID],
+        invitation_id: FromPath[uuid.UUID],
+        pending_invitations: NamedDependency[PendingInvitations],
+    ) -> None:
+        await pending_invitations.revoke(membership, invitation_id)
+
+    @post(
+        "/{invitation_id:uuid}/resend",
+        status_code=200,
+        operation_id="resendInvitation",
+        summary="E-mail a new link with a new expiry; the old link stops working "
+        "(invitations.manage)",
+        description="Works on expired invitations too. The caller becomes the inviter, so "
+        "they must hold every permission of its roles (`permission_not_held`). Accepts an "
+        "`Idempotency-Key` header (a retry does not send a second mail).",
+        guards=[permission(INVITATIONS_MANAGE)],
+    )
+    async def resend_invitation(
+        self,
+        membership: NamedDependency[Membership],
+        org_id: FromPath[uuid.UUID],
+        invitation_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        pending_invitations: NamedDependency[PendingInvitations],
+        idempotency: NamedDependency[Idempotency],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[InvitationOut]:
+
+        async def produce() -> InvitationOut:
+            return to_schema(
+                await pending_invitations.resend(membership, invitation_id), InvitationOut
+            )
+
+        return await idempotency.respond(
+            key=idempotency_key,
+            caller=principal.user_id,
+            operation=f"resendInvitation:{org_id}:{invitation_id}",
+            request=None,
+            produce=produce,
+            result_type=InvitationOut,
+            status_code=200,
         )
 
 

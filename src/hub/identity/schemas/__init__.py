@@ -82,6 +82,10 @@ class ForgotIn(Schema):
     email: Email
 
 
+class ResendVerificationIn(Schema):
+    email: Email
+
+
 class ResetIn(Schema):
     token: Token
     new_password: Secret

@@ -99,6 +99,8 @@ class InvitationOut(Schema):
     organisation_id: uuid.UUID
     email: str
     roles: list[str]
+    #: Who stands behind the invitation: whoever sent it last (a resend changes it).
+    invited_by: uuid.UUID | None
     created_at: datetime
     expires_at: datetime
 

@@ -3,28 +3,37 @@
 The token (256 random bits) is stored as SHA-256; accepting it needs a signed-in user
 whose (normalised) address is the invited one, and guessing tokens is throttled per
 client address like every other secret.
+
+An invitation is only as good as its inviter's standing when it is used: acceptance
+re-reads the inviter's membership and refuses (and revokes) the invitation unless they
+still hold ``identity.invitations.manage`` and everything its roles grant. Members who
+manage invitations list, revoke and resend them (``services.pending_invitations``).
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.identity.api import InvitationSent, MemberAdded
+from hub.identity.api import InvitationRevoked, InvitationSent, MemberAdded
 from hub.identity.api import Membership as Actor
 from hub.identity.domain.emails import is_valid_email, normalise_email
+from hub.identity.domain.invitations import inviter_still_allowed
 from hub.identity.domain.roles import MEMBER
 from hub.identity.domain.secrets import new_token, token_hash
 from hub.identity.domain.settings import IdentitySettings
 from hub.identity.models import Invitation, MemberRole, Membership, Organisation, Role, User
-from hub.identity.services.access import AccessService, require_user_session
+from hub.identity.services.access import AccessService, membership_from, require_user_session
 from hub.identity.services.mail import IdentityMail
 from hub.identity.services.mfa import publish_lock
 from hub.identity.services.roles import RoleService, resolve_roles
 from hub.identity.services.throttle import Throttle
+from hub.kernel.db import UnitOfWork
 from hub.kernel.errors import Conflict, FieldError, Forbidden, Invalid, Unauthorized
 from hub.kernel.schema import new_id, utcnow
 from hub.kernel.security import Principal
@@ -40,6 +49,7 @@ class InvitationView:
     organisation_id: uuid.UUID
     email: str
     roles: list[str]
+    invited_by: uuid.UUID | None
     created_at: datetime
     expires_at: datetime
 
@@ -59,8 +69,116 @@ def invalid_invitation() -> Invalid:
     )
 
 
+def invitation_withdrawn() -> Invalid:
+    return Invalid(
+        "The person who sent this invitation can no longer invite you with these roles, "
+        "so it was withdrawn: ask the organisation for a new one.",
+        code="invitation_revoked",
+        status_code=400,
+    )
+
+
 def already_member() -> Conflict:
     return Conflict("This person is already a member of the organisation.", code="already_member")
+
+
+def expiry(settings: IdentitySettings, now: datetime) -> datetime:
+    return now + timedelta(seconds=settings.invitation_ttl_seconds)
+
+
+def view_of(invitation: Invitation, names: list[str]) -> InvitationView:
+    return InvitationView(
+        id=invitation.id,
+        organisation_id=invitation.organisation_id,
+        email=invitation.email,
+        roles=names,
+        invited_by=invitation.invited_by,
+        created_at=invitation.created_at,
+        expires_at=invitation.expires_at,
+    )
+
+
+async def is_member(session: AsyncSession, organisation_id: uuid.UUID, email: str) -> bool:
+    """Whether the account with this (normalised) address is a member already."""
+    found = await session.scalar(
+        select(Membership.user_id)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.organisation_id == organisation_id, User.email == email)
+    )
+    return found is not None
+
+
+async def mail_invitation(
+    mail: IdentityMail,
+    uow: UnitOfWork,
+    *,
+    inviter_id: uuid.UUID,
+    organisation: Organisation,
+    email: str,
+    roles: Sequence[Role],
+    token: str,
+) -> None:
+    """Queue the invitation mail (with the link carrying ``token``) in ``uow``."""
+    inviter = await uow.session.get(User, inviter_id)
+    mail.invitation(
+        uow,
+        to=email,
+        organisation=organisation.name,
+        inviter=inviter.display_name if inviter else "Someone",
+        roles=[r.name for r in roles],
+        token=token,
+    )
+
+
+async def invited_roles(session: AsyncSession, invitation: Invitation) -> list[Role]:
+    """The roles the invitation grants today: those of its roles that still exist, or the
+    built-in member role when every one of them was deleted since."""
+    roles = list(
+        await session.scalars(
+            select(Role)
+            .where(
+                Role.organisation_id == invitation.organisation_id,
+                Role.id.in_(invitation.role_ids),
+            )
+            .order_by(Role.id)
+        )
+    )
+    if roles:
+        return roles
+    return list(
+        await session.scalars(
+            select(Role).where(
+                Role.organisation_id == invitation.organisation_id, Role.builtin == MEMBER
+            )
+        )
+    )
+
+
+async def locked_inviter(session: AsyncSession, invitation: Invitation) -> Actor | None:
+    """The inviter's membership now, its rows held ``FOR SHARE`` until the acceptance
+    commits: a concurrent removal, demotion or change of one of their roles waits for it
+    (or, having committed first, is what this read sees)."""
+    if invitation.invited_by is None:
+        return None
+    m, mr, r = Membership.__table__, MemberRole.__table__, Role.__table__
+    rows = list(
+        await session.execute(
+            select(r.c.id.label("role_id"), r.c.name, r.c.builtin, r.c.permissions)
+            .select_from(
+                m.join(
+                    mr,
+                    and_(mr.c.organisation_id == m.c.organisation_id, mr.c.user_id == m.c.user_id),
+                ).join(r, r.c.id == mr.c.role_id)
+            )
+            .where(
+                m.c.organisation_id == invitation.organisation_id,
+                m.c.user_id == invitation.invited_by,
+            )
+            .order_by(r.c.id)
+            .with_for_update(read=True)
+        )
+    )
+    return membership_from(rows, invitation.organisation_id, invitation.invited_by)
 
 
 class InvitationService:
@@ -100,12 +218,7 @@ class InvitationService:
                 uow.session, organisation_id, role_refs or [MEMBER], field="roles"
             )
             self.access.require_holds(actor, self.roles.permissions_of(roles))
-            member = await uow.session.scalar(
-                select(Membership.user_id)
-                .join(User, User.id == Membership.user_id)
-                .where(Membership.organisation_id == organisation_id, User.email == email)
-            )
-            if member is not None:
+            if await is_member(uow.session, organisation_id, email):
                 raise already_member()
             # A new invitation supersedes an older one to the same address.
             await uow.session.execute(
@@ -127,19 +240,19 @@ class InvitationService:
                 token_hash=token_hash(raw),
                 invited_by=actor.user_id,
                 created_at=now,
-                expires_at=now + timedelta(seconds=self.settings.invitation_ttl_seconds),
+                expires_at=expiry(self.settings, now),
             )
             uow.session.add(invitation)
-            inviter = await uow.session.get(User, actor.user_id)
-            names = [r.name for r in roles]
-            self.mail.invitation(
+            await mail_invitation(
+                self.mail,
                 uow,
-                to=email,
-                organisation=organisation.name,
-                inviter=inviter.display_name if inviter else "Someone",
-                roles=names,
+                inviter_id=actor.user_id,
+                organisation=organisation,
+                email=email,
+                roles=roles,
                 token=raw,
             )
+            names = [r.name for r in roles]
             uow.publish(
                 InvitationSent(
                     actor_id=actor.user_id,
@@ -150,14 +263,7 @@ class InvitationService:
                 )
             )
             await uow.commit()
-        return InvitationView(
-            id=invitation.id,
-            organisation_id=organisation_id,
-            email=email,
-            roles=names,
-            created_at=invitation.created_at,
-            expires_at=invitation.expires_at,
-        )
+        return view_of(invitation, names)
 
     async def accept(self, principal: Principal, raw: str, client: ClientInfo) -> AcceptedView:
         require_user_session(principal)
@@ -201,24 +307,20 @@ class InvitationService:
             )
             if exists is not None:
                 raise already_member()
-            roles = list(
-                await uow.session.scalars(
-                    select(Role)
-                    .where(
-                        Role.organisation_id == organisation_id,
-                        Role.id.in_(invitation.role_ids),
-                    )
-                    .order_by(Role.id)
-                )
-            )
-            if not roles:  # every invited role was deleted since: an ordinary member
-                roles = list(
-                    await uow.session.scalars(
-                        select(Role).where(
-                            Role.organisation_id == organisation_id, Role.builtin == MEMBER
-                        )
+            roles = await invited_roles(uow.session, invitation)
+            if not await self._inviter_stands_behind(uow.session, invitation, roles):
+                invitation.revoked_at = now
+                uow.publish(
+                    InvitationRevoked(
+                        actor_id=user.id,
+                        organisation_id=organisation_id,
+                        invitation_id=invitation.id,
+                        email=invitation.email,
+                        reason="inviter_not_allowed",
                     )
                 )
+                await uow.commit()
+                raise invitation_withdrawn()
             uow.session.add(
                 Membership(
                     organisation_id=organisation_id,
@@ -250,4 +352,15 @@ class InvitationService:
             organisation_id=organisation_id,
             organisation_name=organisation.name if organisation else "",
             roles=names,
+        )
+
+    async def _inviter_stands_behind(
+        self, session: AsyncSession, invitation: Invitation, roles: Sequence[Role]
+    ) -> bool:
+        inviter = await locked_inviter(session, invitation)
+        account = await session.get(User, invitation.invited_by) if inviter else None
+        return inviter_still_allowed(
+            inviter,
+            active=account is not None and account.disabled_at is None,
+            granted=self.roles.permissions_of(roles),
         )

@@ -14,6 +14,17 @@ from hub.kernel.settings import Settings
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
+#: The pages identity's mails link to, each as ``{base}/{page}?token=…``: the frontend's
+#: (``HUB_FRONTEND_URL``), else the hub's own (``controllers/pages.py``). Each page POSTs
+#: the token to its endpoint.
+#: → POST /auth/verify-email (a new account's address, or a changed address).
+VERIFY_EMAIL_PAGE = "verify-email"
+#: → POST /auth/password/reset (forgotten password; "you already have an account" mail).
+RESET_PASSWORD_PAGE = "reset-password"  # noqa: S105
+#: → POST /invitations/{token}/accept, signed in with the invited address.
+ACCEPT_INVITATION_PAGE = "accept-invitation"
+LINK_PAGES = (VERIFY_EMAIL_PAGE, RESET_PASSWORD_PAGE, ACCEPT_INVITATION_PAGE)
+
 
 class IdentityMail:
     def __init__(self, settings: Settings, config: IdentitySettings) -> None:
@@ -22,8 +33,10 @@ class IdentityMail:
         self.templates = MailTemplates(TEMPLATES)
 
     def link(self, page: str, token: str) -> str:
-        """A link into the frontend, which POSTs the token to the matching endpoint."""
-        return f"{self.settings.public_url.rstrip('/')}/{page}?{urlencode({'token': token})}"
+        """A link to ``page`` of the frontend (``HUB_FRONTEND_URL``) or, without one, of the
+        hub itself (``HUB_PUBLIC_URL``); the page POSTs the token to the matching endpoint."""
+        base = self.settings.frontend_url or self.settings.public_url
+        return f"{base.rstrip('/')}/{page}?{urlencode({'token': token})}"
 
     def _send(self, uow: UnitOfWork, name: str, to: str, **context: object) -> None:
         queue_mail(uow, self.templates.render(name, to=to, context=context))
@@ -35,7 +48,7 @@ class IdentityMail:
             to,
             display_name=display_name,
             email=to,
-            link=self.link("verify-email", token),
+            link=self.link(VERIFY_EMAIL_PAGE, token),
             valid_hours=self.config.email_verification_ttl_seconds // 3600,
         )
 
@@ -46,7 +59,7 @@ class IdentityMail:
             to,
             display_name=display_name,
             email=to,
-            link=self.link("verify-email", token),
+            link=self.link(VERIFY_EMAIL_PAGE, token),
             valid_hours=self.config.email_verification_ttl_seconds // 3600,
         )
 
@@ -120,7 +133,7 @@ class IdentityMail:
             to,
             display_name=display_name,
             email=to,
-            link=self.link("reset-password", token),
+            link=self.link(RESET_PASSWORD_PAGE, token),
             valid_minutes=self.config.password_reset_ttl_seconds // 60,
         )
 
@@ -131,7 +144,7 @@ class IdentityMail:
             to,
             display_name=display_name,
             email=to,
-            link=self.link("reset-password", token),
+            link=self.link(RESET_PASSWORD_PAGE, token),
             valid_minutes=self.config.password_reset_ttl_seconds // 60,
         )
 
@@ -197,6 +210,6 @@ class IdentityMail:
             organisation=organisation,
             inviter=inviter,
             roles=", ".join(roles),
-            link=self.link("accept-invitation", token),
+            link=self.link(ACCEPT_INVITATION_PAGE, token),
             valid_days=max(1, self.config.invitation_ttl_seconds // 86400),
         )
