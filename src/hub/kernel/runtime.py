@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 from hub.kernel.cache import create_redis
 from hub.kernel.db import Database
 from hub.kernel.permissions import PermissionRegistry
+from hub.kernel.ratelimit import RateLimiter
 from hub.kernel.security import Authenticator, build_authenticator
 from hub.kernel.settings import Settings
 
@@ -23,6 +24,7 @@ class Kernel:
     redis: Redis = field(init=False)
     permissions: PermissionRegistry = field(default_factory=PermissionRegistry)
     security: Authenticator = field(init=False)
+    rate_limits: RateLimiter = field(init=False)
     #: Per-process state a context builds at start-up (keyed by context name), so the
     #: kernel can carry it without knowing its type.
     extensions: dict[str, Any] = field(default_factory=dict)
@@ -36,6 +38,7 @@ class Kernel:
         )
         self.redis = create_redis(self.redis_url)
         self.security = build_authenticator(self.settings, self.redis)
+        self.rate_limits = RateLimiter.from_settings(self.settings, self.redis)
 
     async def close(self) -> None:
         await self.redis.aclose()

@@ -104,6 +104,35 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     api_key_touch_seconds: int = 60
     #: How long an Idempotency-Key is remembered (its first response replayed).
     idempotency_ttl_seconds: int = 86400
+    # Rate limits (kernel.ratelimit; README "Rate limits"). Quotas read "<requests>/<seconds>"
+    # per caller (user or API key); each client address gets the same quota times the factor.
+    rate_limit_enabled: bool = True
+    rate_limit_reads: str = "1200/60"
+    rate_limit_writes: str = "300/60"
+    rate_limit_uploads: str = "60/60"
+    rate_limit_search: str = "120/60"
+    rate_limit_sends: str = "60/60"
+    #: An address may carry several users (an office behind NAT): its quota is the caller's
+    #: times this factor, for every bucket.
+    rate_limit_address_factor: int = 4
+
+    def rate_limit_quotas(self) -> dict[str, tuple[int, int]]:
+        """Each rate-limit bucket's ``(requests, window seconds)``, from ``HUB_RATE_LIMIT_*``.
+
+        Raises :class:`SettingsError` naming the variable when a quota is malformed.
+        """
+        if self.rate_limit_address_factor < 1:
+            raise SettingsError("HUB_RATE_LIMIT_ADDRESS_FACTOR must be a whole number >= 1")
+        return {
+            bucket: parse_quota(f"HUB_RATE_LIMIT_{bucket.upper()}", text)
+            for bucket, text in (
+                ("reads", self.rate_limit_reads),
+                ("writes", self.rate_limit_writes),
+                ("uploads", self.rate_limit_uploads),
+                ("search", self.rate_limit_search),
+                ("sends", self.rate_limit_sends),
+            )
+        }
 
     @property
     def token_issuer(self) -> str:
@@ -140,6 +169,21 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             problems.append("HUB_SECRET_KEY must be at least 32 characters in production")
         if problems:
             raise SettingsError("Refusing to start in production: " + "; ".join(problems))
+
+
+def parse_quota(variable: str, text: str) -> tuple[int, int]:
+    """``"600/60"`` -> ``(600, 60)``: that many requests per that many seconds."""
+    count, slash, window = text.strip().partition("/")
+    try:
+        requests, seconds = int(count), int(window)
+    except ValueError:
+        requests = seconds = 0
+    if not slash or requests < 1 or seconds < 1:
+        raise SettingsError(
+            f"{variable} must read <requests>/<seconds> with two whole numbers >= 1 "
+            f"(e.g. 600/60), got {text!r}"
+        )
+    return requests, seconds
 
 
 _BOOL_TRUE = {"1", "true", "yes", "on"}
@@ -181,6 +225,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
         raise SettingsError("HUB_MAX_BODY_BYTES must be a positive number of bytes")
     if settings.db_pool_size <= 0:
         raise SettingsError("HUB_DB_POOL_SIZE must be positive")
+    settings.rate_limit_quotas()  # a malformed quota stops the start, naming its variable
     return settings
 
 
