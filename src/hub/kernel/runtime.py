@@ -38,8 +38,9 @@ class Kernel:
         )
         self.redis = create_redis(self.redis_url)
         self.security = build_authenticator(self.settings, self.redis)
-        self.rate_limits = RateLimiter.from_settings(self.settings, self.redis)
+        self.rate_limits = RateLimiter.from_settings(self.settings, self.redis_url, self.redis)
 
     async def close(self) -> None:
+        await self.rate_limits.close()
         await self.redis.aclose()
         await self.db.dispose()

@@ -23,8 +23,8 @@ from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 
 from hub.app import create_app
-from hub.kernel import ratelimit
-from hub.kernel.ratelimit import RateLimiter, rate_limit
+from hub.kernel.ratelimit import RateLimiter, limiter, rate_limit
+from hub.kernel.ratelimit.pipe import ScriptPipe
 from hub.kernel.security import Principal
 from hub.kernel.settings import Settings
 from tests.integration.identity.support import bearer, login, signed_in
@@ -357,10 +357,10 @@ async def test_route_limits_fail_open_and_keyed_limits_fail_closed_without_redis
     client: AsyncTestClient[Litestar], clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     events = Events()
-    monkeypatch.setattr(ratelimit, "log", events)
-    limiter: RateLimiter = client.app.state.kernel.rate_limits
-    working = limiter.redis
-    limiter.redis = Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=1)
+    monkeypatch.setattr(limiter, "log", events)
+    rate_limits: RateLimiter = client.app.state.kernel.rate_limits
+    working = rate_limits.script
+    rate_limits.script = ScriptPipe(f"redis://127.0.0.1:{free_port()}/0", limiter.GCRA)
     allowed_before = metric("hub_rate_limit_unavailable_total", policy="reads", outcome="allowed")
     try:
         for _ in range(10):
@@ -381,8 +381,8 @@ async def test_route_limits_fail_open_and_keyed_limits_fail_closed_without_redis
         assert (await client.get("/api/v1/test-rl/item")).status_code == 200
         assert events.lines == [("warning", "rate_limit_unavailable")]
     finally:
-        await limiter.redis.aclose()
-        limiter.redis = working
+        await rate_limits.script.close()
+        rate_limits.script = working
     clock.advance(1)
     r = await client.get("/api/v1/test-rl/item")
     assert r.headers["ratelimit"] == '"reads-address";r=5;t=10'
@@ -460,3 +460,28 @@ async def test_through_uvicorn_addresses_behind_a_trusted_proxy_have_their_own_b
         assert r.headers["ratelimit"] == '"reads-address";r=5;t=10'
         clock.advance(10)
         assert (await read("203.0.113.5")).status_code == 200
+
+
+async def test_quotas_that_do_not_divide_their_window_stay_exact(
+    client: AsyncTestClient[Litestar], clock: Clock
+) -> None:
+    rate_limits: RateLimiter = client.app.state.kernel.rate_limits
+    seen = []
+    for _ in range(7):
+        verdict = await rate_limits.hit("awkward", key="k", limit=7, window=60)
+        assert verdict is not None
+        seen.append(verdict.remaining)
+    assert seen == [6, 5, 4, 3, 2, 1, 0]
+    with pytest.raises(limiter.RateLimited) as refused:
+        await rate_limits.hit("awkward", key="k", limit=7, window=60)
+    assert refused.value.headers["Retry-After"] == "9"  # 60/7 = 8.57 s, rounded up
+    clock.advance(8.5)
+    with pytest.raises(limiter.RateLimited):
+        await rate_limits.hit("awkward", key="k", limit=7, window=60)
+    clock.advance(0.1)
+    assert await rate_limits.hit("awkward", key="k", limit=7, window=60)
+    # A quota finer than a microsecond per request still answers sensibly.
+    verdict = await rate_limits.hit("huge", key="k", limit=10**9, window=60)
+    assert verdict is not None
+    assert verdict.remaining <= 10**9 - 1
+    assert verdict.reset_seconds == 1
