@@ -360,7 +360,19 @@ async def test_route_limits_fail_open_and_keyed_limits_fail_closed_without_redis
     monkeypatch.setattr(limiter, "log", events)
     rate_limits: RateLimiter = client.app.state.kernel.rate_limits
     working = rate_limits.script
-    rate_limits.script = ScriptPipe(f"redis://127.0.0.1:{free_port()}/0", limiter.GCRA)
+    dead = ScriptPipe(f"redis://127.0.0.1:{free_port()}/0", limiter.GCRA)
+    attempts = 0
+
+    class Counting:
+        async def __call__(self, keys: Any, args: Any) -> Any:
+            nonlocal attempts
+            attempts += 1
+            return await dead(keys, args)
+
+        async def close(self) -> None:
+            await dead.close()
+
+    rate_limits.script = Counting()
     allowed_before = metric("hub_rate_limit_unavailable_total", policy="reads", outcome="allowed")
     try:
         for _ in range(10):
@@ -373,17 +385,22 @@ async def test_route_limits_fail_open_and_keyed_limits_fail_closed_without_redis
         assert r.headers["retry-after"] == "5"
         # One warning per outage; Redis is tried again after a second, not on every request.
         assert events.lines == [("warning", "rate_limit_unavailable")]
+        assert attempts == 1
         assert (
             metric("hub_rate_limit_unavailable_total", policy="reads", outcome="allowed")
             == allowed_before + 10
         )
         clock.advance(1)
         assert (await client.get("/api/v1/test-rl/item")).status_code == 200
+        assert attempts == 2
+        clock.advance(-3600)  # a clock set back does not stretch the pause
+        assert (await client.get("/api/v1/test-rl/item")).status_code == 200
+        assert attempts == 3
         assert events.lines == [("warning", "rate_limit_unavailable")]
     finally:
         await rate_limits.script.close()
         rate_limits.script = working
-    clock.advance(1)
+    clock.advance(3601)
     r = await client.get("/api/v1/test-rl/item")
     assert r.headers["ratelimit"] == '"reads-address";r=5;t=10'
     assert events.lines[1:] == [("info", "rate_limit_restored")]

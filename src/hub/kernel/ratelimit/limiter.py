@@ -208,7 +208,8 @@ class RateLimiter:
 
         ``args`` starts with ``now`` (µs), the time the check is made at.
         """
-        if self._paused_until and now < self._paused_until:
+        # Paused for a second after a failure (a clock set back ends the pause early).
+        if self._paused_until and self._paused_until - _RETRY_PAUSE_US <= now < self._paused_until:
             return None
         try:
             result: list[int] = await self.script(keys, args)
