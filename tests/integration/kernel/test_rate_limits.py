@@ -24,7 +24,7 @@ from redis.asyncio import Redis
 
 from hub.app import create_app
 from hub.kernel.ratelimit import RateLimiter, limiter, rate_limit
-from hub.kernel.ratelimit.pipe import ScriptPipe
+from hub.kernel.ratelimit.pipe import RedisPyScript, ScriptPipe, script_runner
 from hub.kernel.security import Principal
 from hub.kernel.settings import Settings
 from tests.integration.identity.support import bearer, login, signed_in
@@ -502,3 +502,25 @@ async def test_quotas_that_do_not_divide_their_window_stay_exact(
     assert verdict is not None
     assert verdict.remaining <= 10**9 - 1
     assert verdict.reset_seconds == 1
+
+
+async def test_tls_urls_go_through_redis_py_with_the_same_answers(
+    settings: Settings, clean_state: None, clock: Clock
+) -> None:
+    redis = Redis.from_url(settings.redis_url or "")
+    try:
+        assert isinstance(script_runner("redis://cache:6379/0", limiter.GCRA, redis), ScriptPipe)
+        assert isinstance(script_runner("unix:///run/redis.sock", limiter.GCRA, redis), ScriptPipe)
+        tls = script_runner("rediss://cache:6380/0", limiter.GCRA, redis)
+        assert isinstance(tls, RedisPyScript)
+        # The same runner over the test Redis (plain TCP or socket) behaves the same.
+        over_redis_py = RateLimiter(
+            RedisPyScript(redis, limiter.GCRA), settings.rate_limit_quotas(), clock=clock
+        )
+        seen = [await over_redis_py.hit("tls", key="k", limit=2, window=60) for _ in range(2)]
+        assert [v.remaining for v in seen if v] == [1, 0]
+        with pytest.raises(limiter.RateLimited):
+            await over_redis_py.hit("tls", key="k", limit=2, window=60)
+        await over_redis_py.close()
+    finally:
+        await redis.aclose()

@@ -36,7 +36,7 @@ class ScriptRunner(Protocol):
     async def close(self) -> None: ...
 
 
-class _RedisPyScript:
+class RedisPyScript:
     """The same interface over redis-py (TLS and anything else the pipe does not speak)."""
 
     def __init__(self, redis: Redis, script: str) -> None:
@@ -54,7 +54,7 @@ def script_runner(url: str, script: str, redis: Redis) -> ScriptRunner:
     """A :class:`ScriptPipe` for ``redis://`` and ``unix://``, else redis-py's script."""
     if url.startswith(("redis://", "unix://")):
         return ScriptPipe(url, script)
-    return _RedisPyScript(redis, script)
+    return RedisPyScript(redis, script)
 
 
 def _command(*parts: bytes) -> bytes:
