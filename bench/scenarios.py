@@ -53,6 +53,14 @@ SERVERS: dict[str, ServerSpec] = {
             hub=True,
             env={"BENCH_HUB_ACCESS_LOG": "0"},
         ),
+        # Rate limits off: with `hub`, what the limiter costs a request.
+        ServerSpec(
+            "hub-no-rate-limits",
+            "bench.hub_app:create_app",
+            factory=True,
+            hub=True,
+            env={"HUB_RATE_LIMIT_ENABLED": "0"},
+        ),
         # A pool that makes excess requests wait instead of opening overflow connections.
         ServerSpec(
             "hub-no-overflow",
@@ -325,6 +333,18 @@ SCENARIOS: list[Scenario] = [
             "jwt-read-ref",
             "hub-auth-me without the access log line",
             base="hub-item-no-log",
+            prepare=IDENTITY.auth_me,
+            extended=True,
+        )
+    ),
+    _identity(
+        Scenario(
+            "hub-auth-me-unlimited",
+            "hub-no-rate-limits",
+            "/api/v1/auth/me",
+            "jwt-read-ref",
+            "hub-auth-me with rate limits off (HUB_RATE_LIMIT_ENABLED=0)",
+            base="hub-item",
             prepare=IDENTITY.auth_me,
             extended=True,
         )

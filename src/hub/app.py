@@ -29,6 +29,7 @@ from hub.kernel.health import health, ready
 from hub.kernel.http import AllowedHostsMiddleware, SecurityHeadersMiddleware, cors_config
 from hub.kernel.logging import RequestContextMiddleware, configure_logging
 from hub.kernel.metrics import MetricsController, MetricsMiddleware
+from hub.kernel.ratelimit import RateLimitPlugin
 from hub.kernel.runtime import Kernel
 from hub.kernel.security import security_dependencies
 from hub.kernel.settings import (
@@ -143,6 +144,7 @@ def create_app(
         dependencies={**security_dependencies(), **dependencies},
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[MetricsMiddleware],
+        plugins=[RateLimitPlugin(kernel.rate_limits, kernel.security, prefix=API_PREFIX)],
         cors_config=cors_config(settings),
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(

@@ -71,7 +71,13 @@ def cors_config(settings: Settings) -> CORSConfig | None:
             "X-API-Key",
             "X-Request-ID",
         ],
-        expose_headers=["X-Request-ID", "Retry-After", "Location"],
+        expose_headers=[
+            "X-Request-ID",
+            "Retry-After",
+            "Location",
+            "RateLimit",
+            "RateLimit-Policy",
+        ],
         allow_credentials=True,
         max_age=600,
     )

@@ -22,6 +22,7 @@ from hub.kernel.idempotency import IdempotentWrites
 from hub.kernel.jobs import JobSpec, queue_job
 from hub.kernel.mail import MailMessage, queue_mail
 from hub.kernel.permissions import PermissionRegistry
+from hub.kernel.ratelimit import RateLimiter
 from hub.kernel.security import Authenticator, build_authenticator
 from hub.kernel.settings import Settings
 from hub.kernel.store import Store
@@ -42,6 +43,7 @@ class Kernel:
     permissions: PermissionRegistry = field(default_factory=PermissionRegistry)
     security: Authenticator = field(init=False)
     tenancy: Tenancy = field(init=False)
+    rate_limits: RateLimiter = field(init=False)
     idempotent_writes: IdempotentWrites = field(init=False)
     #: Every context's services by dependency name (filled by ``hub.kernel.wiring``).
     services: dict[str, Any] = field(default_factory=dict)
@@ -56,6 +58,7 @@ class Kernel:
         self.redis = create_redis(self.redis_url)
         self.security = build_authenticator(self.settings, self.redis)
         self.tenancy = Tenancy()
+        self.rate_limits = RateLimiter.from_settings(self.settings, self.redis_url, self.redis)
         self.idempotent_writes = IdempotentWrites(self.redis, self.settings.idempotency_ttl_seconds)
 
     def bind(self, module: ContextModule) -> ContextRuntime:
@@ -67,6 +70,7 @@ class Kernel:
         )
 
     async def close(self) -> None:
+        await self.rate_limits.close()
         await self.redis.aclose()
         await self.db.dispose()
 

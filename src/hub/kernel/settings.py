@@ -127,6 +127,28 @@ def _check_public_url(url: str) -> None:
         raise _Broken
 
 
+def parse_quota(variable: str, text: str) -> tuple[int, int]:
+    """``"600/60"`` -> ``(600, 60)``: that many requests per that many seconds."""
+    count, slash, window = text.strip().partition("/")
+    try:
+        requests, seconds = int(count), int(window)
+    except ValueError:
+        requests = seconds = 0
+    if not slash or requests < 1 or seconds < 1:
+        raise SettingsError(
+            f"{variable} must read <requests>/<seconds> with two whole numbers >= 1 "
+            f"(e.g. 600/60), got {text!r}"
+        )
+    return requests, seconds
+
+
+def _check_quota(text: str) -> None:
+    try:
+        parse_quota("", text)
+    except SettingsError:
+        raise _Broken from None
+
+
 def _check_frontend_url(url: str) -> None:
     """Empty (the hub serves its own link pages) or a base ``{url}/verify-email?token=…``
     can be appended to: absolute http(s), no query, fragment or whitespace."""
@@ -261,6 +283,10 @@ Directory = Annotated[Path, _checked(_check_directory, "an existing directory")]
 Secret = Annotated[str, Meta(min_length=1, extra={"secret": True})]
 Port = Annotated[int, Meta(ge=1, le=65535)]
 Token = Annotated[str, Meta(pattern=r"^\S*$", extra={"rule": "a string without spaces"})]
+Quota = Annotated[
+    str,
+    _checked(_check_quota, "<requests>/<seconds> with two whole numbers >= 1 (e.g. 600/60)"),
+]
 
 
 class Settings(msgspec.Struct, kw_only=True, frozen=True):
@@ -338,6 +364,17 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             "or empty for the hub's own pages",
         ),
     ] = ""
+    # Rate limits (kernel.ratelimit; README "Rate limits"). Quotas read "<requests>/<seconds>"
+    # per caller (user or API key); each client address gets the same quota times the factor.
+    rate_limit_enabled: bool = True
+    rate_limit_reads: Quota = "1200/60"
+    rate_limit_writes: Quota = "300/60"
+    rate_limit_uploads: Quota = "60/60"
+    rate_limit_search: Quota = "120/60"
+    rate_limit_sends: Quota = "60/60"
+    #: An address may carry several users (an office behind NAT): its quota is the caller's
+    #: times this factor, for every bucket.
+    rate_limit_address_factor: Annotated[int, Meta(ge=1, le=10_000)] = 4
     secret_key_previous: Annotated[
         tuple[Annotated[str, Meta(min_length=16)], ...],
         Meta(extra={"secret": True, "rule": "comma-separated former keys, 16+ characters each"}),
@@ -372,6 +409,19 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
                 raise SettingsError(f"unknown setting {_variable(key)}")
             sections[owner] = msgspec.structs.replace(sections[owner], **{key: value})
         return msgspec.structs.replace(self, **own, sections=sections)
+
+    def rate_limit_quotas(self) -> dict[str, tuple[int, int]]:
+        """Each rate-limit bucket's ``(requests, window seconds)``, from ``HUB_RATE_LIMIT_*``."""
+        return {
+            bucket: parse_quota(f"HUB_RATE_LIMIT_{bucket.upper()}", text)
+            for bucket, text in (
+                ("reads", self.rate_limit_reads),
+                ("writes", self.rate_limit_writes),
+                ("uploads", self.rate_limit_uploads),
+                ("search", self.rate_limit_search),
+                ("sends", self.rate_limit_sends),
+            )
+        }
 
     @property
     def token_issuer(self) -> str:

@@ -104,6 +104,16 @@ class _Authenticator:
             raise Unauthorized("no", code="invalid_token")
         return principal
 
+    async def identify(self, scope: Mapping[str, Any]) -> Principal | None:
+        headers = dict(scope["headers"])
+        raw = headers.get(b"authorization") or headers.get(b"x-api-key")
+        if raw is None:
+            return None
+        return await self.authenticate(raw.decode(), None)
+
+    async def check_revocation(self, principal: Principal) -> None:
+        return None
+
 
 async def _sibling() -> str:
     """A second dependency: Litestar then resolves both in child tasks of a task group."""

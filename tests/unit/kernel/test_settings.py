@@ -269,6 +269,13 @@ INVALID: dict[str, list[str]] = {
     "HUB_IDEMPOTENCY_TTL_SECONDS": ["59"],
     "HUB_EMAIL_CHANGE_UNDO_TTL_SECONDS": ["-1", "soon"],
     "HUB_SECRET_KEY_PREVIOUS": ["short", f"{'y' * 40},tiny"],
+    "HUB_RATE_LIMIT_ENABLED": ["sometimes"],
+    "HUB_RATE_LIMIT_READS": ["600", "0/60", "ten/60", "600/0"],
+    "HUB_RATE_LIMIT_WRITES": ["300 per minute"],
+    "HUB_RATE_LIMIT_UPLOADS": ["/60"],
+    "HUB_RATE_LIMIT_SEARCH": ["-1/60"],
+    "HUB_RATE_LIMIT_SENDS": ["60/"],
+    "HUB_RATE_LIMIT_ADDRESS_FACTOR": ["0", "x"],
     "HUB_FRONTEND_URL": ["app.example.com", "https://app.example.com/?next=1", "ftp://a.b"],
 }
 
