@@ -7,11 +7,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+import hiredis
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError, TimeoutError
 
-from hub.kernel.ratelimit.pipe import ScriptPipe, _Incomplete, _parse
+from hub.kernel.ratelimit.pipe import ScriptPipe
 
 SCRIPT = "return {tonumber(ARGV[1]) * 2}"
 #: What the stand-in answers a command with (the command's parts); None: stay silent.
@@ -35,15 +36,10 @@ class FakeRedis:
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
         self.writers.append(writer)
-        buf = b""
+        parser = hiredis.Reader()  # a RESP command is an array of bulk strings, like a reply
         while data := await reader.read(65536):
-            buf += data
-            while True:
-                try:
-                    command, used = _parse(buf, 0)
-                except _Incomplete:
-                    break
-                buf = buf[used:]
+            parser.feed(data)
+            while (command := parser.gets()) is not False:
                 self.commands.append(command)
                 reply = self.answer(command)
                 if reply is None:

@@ -5,7 +5,8 @@ checkout, a connection per request in flight, its pure-Python reply parser, stre
 objects); the rate limiter calls Redis on every API request, which made that a sixth of
 ``GET /auth/me``. This client keeps one connection per process and pipelines every call
 on it: commands written in the same event-loop turn go out in one ``write``, replies come
-back in order and complete the callers' futures from ``data_received``. Nothing else
+back in order and complete the callers' futures from ``data_received``. The protocol itself
+(packing commands, parsing replies) is hiredis's, the C parser redis-py also uses. Nothing else
 (no pool, no retries, no pub/sub): a failed connection fails the calls in flight with
 :class:`redis.exceptions.ConnectionError` and the next call reconnects.
 
@@ -22,6 +23,7 @@ from collections import deque
 from collections.abc import Sequence
 from typing import Any, Protocol, cast
 
+import hiredis
 from redis.asyncio import Redis
 from redis.connection import parse_url
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -57,56 +59,14 @@ def script_runner(url: str, script: str, redis: Redis) -> ScriptRunner:
     return RedisPyScript(redis, script)
 
 
-def _command(*parts: bytes) -> bytes:
-    out = [b"*%d\r\n" % len(parts)]
-    for part in parts:
-        out.append(b"$%d\r\n%s\r\n" % (len(part), part))
-    return b"".join(out)
+def _command(*parts: bytes | str | int) -> bytes:
+    return cast(bytes, hiredis.pack_command(cast(Any, parts)))
 
 
-class _Incomplete(Exception):
-    """The buffer ends inside a reply; wait for more bytes."""
-
-
-def _parse(buf: bytes, pos: int) -> tuple[Any, int]:
-    """One RESP2 reply at ``pos``: (value, position after it). Errors are returned as
-    :class:`ResponseError` values, not raised, so one bad reply fails only its caller."""
-    end = buf.find(b"\r\n", pos)
-    if end < 0:
-        raise _Incomplete
-    kind = buf[pos]
-    line = buf[pos + 1 : end]
-    pos = end + 2
-    if kind == 58:  # ":" integer
-        return int(line), pos
-    if kind == 42:  # "*" array
-        count = int(line)
-        if count < 0:
-            return None, pos
-        items: list[Any] = []
-        for _ in range(count):
-            if buf[pos : pos + 1] == b":":  # the script's integers: no recursion
-                end = buf.find(b"\r\n", pos)
-                if end < 0:
-                    raise _Incomplete
-                items.append(int(buf[pos + 1 : end]))
-                pos = end + 2
-            else:
-                item, pos = _parse(buf, pos)
-                items.append(item)
-        return items, pos
-    if kind == 36:  # "$" bulk string
-        size = int(line)
-        if size < 0:
-            return None, pos
-        if len(buf) < pos + size + 2:
-            raise _Incomplete
-        return buf[pos : pos + size], pos + size + 2
-    if kind == 43:  # "+" simple string
-        return line, pos
-    if kind == 45:  # "-" error
-        return ResponseError(line.decode("utf-8", "replace")), pos
-    raise RedisConnectionError(f"unexpected reply from Redis: {bytes(buf[pos - 1 : end])!r}")
+def _reader() -> hiredis.Reader:
+    """hiredis's RESP parser: error replies come back as :class:`ResponseError` values (one
+    bad reply fails only its caller), a protocol error raises."""
+    return hiredis.Reader(protocolError=RedisConnectionError, replyError=ResponseError)
 
 
 class _Connection(asyncio.Protocol):
@@ -115,7 +75,7 @@ class _Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.waiters: deque[asyncio.Future[Any]] = deque()
         self.outgoing: list[bytes] = []
-        self.buffer = b""
+        self.reader = _reader()
         self.closed = False
         self.last_progress = 0.0
         self.watchdog: asyncio.TimerHandle | None = None
@@ -157,23 +117,18 @@ class _Connection(asyncio.Protocol):
         self.watchdog = self.loop.call_later(overdue, self._watch)
 
     def data_received(self, data: bytes) -> None:
-        buf = self.buffer + data if self.buffer else data
-        pos = 0
-        waiters = self.waiters
+        reader, waiters = self.reader, self.waiters
         try:
-            while pos < len(buf):
-                value, pos = _parse(buf, pos)
+            reader.feed(data)
+            while (value := reader.gets()) is not False:
                 future = waiters.popleft()
                 if not future.done():
                     future.set_result(value)
-        except _Incomplete:
-            pass
-        except (RedisConnectionError, ValueError, IndexError) as exc:
+        except (RedisConnectionError, IndexError) as exc:
             self._fail(RedisConnectionError(f"unreadable reply from Redis: {exc}"))
             if self.transport is not None:
                 self.transport.abort()
             return
-        self.buffer = buf[pos:] if pos < len(buf) else b""
         self.last_progress = time.monotonic()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -207,11 +162,8 @@ class ScriptPipe:
             self._handshake.append(_command(b"AUTH", *auth))
         if int(options.get("db", 0)):
             self._handshake.append(_command(b"SELECT", str(options["db"]).encode()))
-        body = script.encode()
-        sha = hashlib.sha1(body, usedforsecurity=False).hexdigest().encode()
-        self._evalsha = b"$7\r\nEVALSHA\r\n$%d\r\n%s\r\n" % (len(sha), sha)
-        self._eval = b"$4\r\nEVAL\r\n$%d\r\n%s\r\n" % (len(body), body)
-        self._encoded: dict[bytes, bytes] = {}
+        self._body = script.encode()
+        self._sha = hashlib.sha1(self._body, usedforsecurity=False).hexdigest().encode()
         self._connection: _Connection | None = None
         self._connecting: asyncio.Future[_Connection] | None = None
 
@@ -257,38 +209,15 @@ class ScriptPipe:
         self._connection = connection
         return connection
 
-    def _encode(self, keys: Sequence[str], args: Sequence[bytes | int]) -> list[bytes]:
-        """The command's pieces after ``EVALSHA <sha>``: bytes arguments are the limiter's
-        constants, so their encoding is remembered."""
-        out = [b"$%d\r\n%d\r\n" % (len(str(len(keys))), len(keys))]
-        for key in keys:
-            raw = key.encode()
-            out.append(b"$%d\r\n%s\r\n" % (len(raw), raw))
-        known = self._encoded
-        for arg in args:
-            if isinstance(arg, bytes):
-                piece = known.get(arg)
-                if piece is None:
-                    piece = known[arg] = b"$%d\r\n%s\r\n" % (len(arg), arg)
-                    if len(known) > 1024:  # keyed limits with ever new quotas: stay bounded
-                        known.clear()
-            else:
-                text = b"%d" % arg
-                piece = b"$%d\r\n%s\r\n" % (len(text), text)
-            out.append(piece)
-        return out
-
     async def __call__(self, keys: Sequence[str], args: Sequence[bytes | int]) -> Any:
         connection = self._connection
         if connection is None or connection.closed or connection.loop is not _running_loop():
             connection = await self._ready()
-        pieces = self._encode(keys, args)
-        count = b"*%d\r\n" % (3 + len(keys) + len(args))
-        reply = await connection.send(b"".join((count, self._evalsha, *pieces)))
+        reply = await connection.send(_command(b"EVALSHA", self._sha, len(keys), *keys, *args))
         if isinstance(reply, ResponseError):
             if not str(reply).startswith("NOSCRIPT"):
                 raise reply
-            reply = await connection.send(b"".join((count, self._eval, *pieces)))
+            reply = await connection.send(_command(b"EVAL", self._body, len(keys), *keys, *args))
             if isinstance(reply, ResponseError):
                 raise reply
         return reply
