@@ -16,6 +16,7 @@ import asyncio
 import base64
 import binascii
 import ipaddress
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -282,16 +283,17 @@ class Authenticator:
         check_revocation: bool = True,
         scope: Mapping[str, Any] | None = None,
     ) -> Principal:
-        if authorization:
-            scheme, _, credential = authorization.strip().partition(" ")
-            credential = credential.strip()
-            if scheme.lower() == "bearer" and credential:
+        if authorization is not None:
+            scheme, credential = parse_authorization(authorization)
+            if scheme == "bearer":
                 return await self.bearer(credential, check_revocation=check_revocation)
-            if scheme.lower() == "apikey" and credential:
+            if scheme == "apikey":
                 return await self.api_key(credential, self._client_ip(scope))
             raise _unauthorized("Unsupported authorization scheme.")
-        if api_key:
-            return await self.api_key(api_key.strip(), self._client_ip(scope))
+        if api_key is not None:
+            if not _TOKEN68.fullmatch(api_key):
+                raise _unauthorized("Malformed X-API-Key header.", code="malformed_credentials")
+            return await self.api_key(api_key, self._client_ip(scope))
         raise _unauthorized("Authentication required.", code="authentication_required")
 
     async def identify(self, scope: dict[str, Any]) -> Principal | None:
@@ -309,9 +311,13 @@ class Authenticator:
             if isinstance(known, Unauthorized):
                 raise known
             return cast(Principal | None, known)
-        authorization, api_key = _credentials(scope)
         principal: Principal | None = None
-        if authorization or api_key:
+        try:
+            authorization, api_key = _credentials(scope)
+        except Unauthorized as exc:
+            scope[_IDENTIFIED_SCOPE_KEY] = exc
+            raise
+        if authorization is not None or api_key is not None:
             try:
                 principal = await self.authenticate(
                     authorization, api_key, check_revocation=False, scope=scope
@@ -386,12 +392,35 @@ _IDENTIFIED_SCOPE_KEY = "hub.identified"
 _UNSET: Any = object()
 
 
+#: RFC 7235 ``auth-scheme`` (a token) and ``token68`` credentials: JWTs and hub API keys are
+#: both token68. Nothing else is accepted, whitespace of any kind included.
+_SCHEME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_TOKEN68 = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+
+
+def parse_authorization(value: str) -> tuple[str, str]:
+    """``Authorization`` parsed strictly, once: a scheme token, exactly one space, token68
+    credentials; ``(scheme in lower case, credentials)``. Anything else (leading or inner
+    whitespace of any kind — NBSP, NEL, tabs —, a missing credential) is a 401, so no later
+    check can see the header differently from the authenticator."""
+    scheme, sep, credential = value.partition(" ")
+    if not sep or not _SCHEME.fullmatch(scheme) or not _TOKEN68.fullmatch(credential):
+        raise _unauthorized("Malformed Authorization header.", code="malformed_credentials")
+    return scheme.lower(), credential
+
+
 def _credentials(scope: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """The raw ``Authorization`` and ``X-API-Key`` values; a repeated one is refused (two
+    credentials must never be read two ways)."""
     authorization = api_key = None
     for name, value in scope["headers"]:
         if name == b"authorization":
+            if authorization is not None:
+                raise _unauthorized("Repeated Authorization header.", code="malformed_credentials")
             authorization = value.decode("latin-1")
         elif name == b"x-api-key":
+            if api_key is not None:
+                raise _unauthorized("Repeated X-API-Key header.", code="malformed_credentials")
             api_key = value.decode("latin-1")
     return authorization, api_key
 
@@ -447,7 +476,7 @@ async def optional_principal(request: Request[Any, Any, Any]) -> Principal | Non
     downgrading the caller to anonymous.
     """
     authorization, api_key = _credentials(request.scope)
-    if not authorization and not api_key:
+    if authorization is None and api_key is None:
         return None
     return await require_principal(request)
 
