@@ -27,6 +27,7 @@ from hub.kernel.contexts import ContextModule, dependency_order
 from hub.kernel.errors import EXCEPTION_HANDLERS
 from hub.kernel.health import health, ready
 from hub.kernel.http import AllowedHostsMiddleware, SecurityHeadersMiddleware, cors_config
+from hub.kernel.inject import inject
 from hub.kernel.logging import RequestContextMiddleware, configure_logging
 from hub.kernel.metrics import MetricsController, MetricsMiddleware
 from hub.kernel.ratelimit import RateLimitPlugin
@@ -43,7 +44,6 @@ from hub.kernel.settings import (
 from hub.kernel.wiring import (
     assemble,
     check_unique,
-    inject,
     providers,
     resolve_dependencies_in_order,
 )

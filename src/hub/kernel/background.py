@@ -34,6 +34,7 @@ from hub.kernel import telemetry
 from hub.kernel.contexts import ContextModule
 from hub.kernel.db import current_correlation_id
 from hub.kernel.events import IntegrationEvent, encode_event
+from hub.kernel.inject import inject
 from hub.kernel.jobs import DEFAULT_QUEUE, JobContext, JobRegistry, JobRequested, JobSpec
 from hub.kernel.mail import SEND_MAIL
 from hub.kernel.queue import (
@@ -54,7 +55,7 @@ from hub.kernel.subscribers import (
     SubscriptionRegistry,
     deliver,
 )
-from hub.kernel.wiring import assemble, inject
+from hub.kernel.wiring import assemble
 
 log = structlog.get_logger("hub.jobs")
 
@@ -93,7 +94,7 @@ class Background:
         modules: Sequence[ContextModule] = (),
     ) -> None:
         self.settings = settings
-        #: The contexts whose services jobs receive (``hub.kernel.wiring.inject``).
+        #: The contexts whose services jobs receive (``hub.kernel.inject``).
         self.modules = tuple(modules)
         self.schemas = tuple(schemas)
         self.jobs = JobRegistry()
@@ -245,7 +246,7 @@ class Background:
     async def _deliver(self, bound: BoundSubscription, deliveries: list[Delivery]) -> None:
         kernel = self.worker_kernel()
         try:
-            handled = await deliver(kernel.db, bound, deliveries)
+            handled = await deliver(kernel.db, bound, deliveries, services=kernel.services)
         except BaseException:
             if len(deliveries) == 1:
                 telemetry.EVENTS_FAILED.labels(bound.name).inc()

@@ -16,8 +16,8 @@ from typing import TypeVar
 
 import click
 
+from hub.kernel.inject import inject
 from hub.kernel.runtime import Kernel
-from hub.kernel.wiring import inject
 
 T = TypeVar("T")
 

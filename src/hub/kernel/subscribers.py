@@ -18,7 +18,7 @@ without importing a single publisher.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +29,7 @@ from sqlalchemy import Table
 from hub.kernel.acting import acting_scope
 from hub.kernel.db import Database, UnitOfWork
 from hub.kernel.events import EventEnvelope, IntegrationEvent, decode_envelope, decode_event
+from hub.kernel.inject import inject
 from hub.kernel.outbox import claim_inbox_many, inbox_of, outbox_of
 
 log = structlog.get_logger("hub.events")
@@ -161,7 +162,11 @@ class Delivery(msgspec.Struct, array_like=True, frozen=True):
 
 
 async def deliver(
-    db: Database, bound: BoundSubscription, items: Sequence[Delivery]
+    db: Database,
+    bound: BoundSubscription,
+    items: Sequence[Delivery],
+    *,
+    services: Mapping[str, Any] | None = None,
 ) -> list[IntegrationEvent | EventEnvelope]:
     """Run one handler for a run of events in one transaction; returns the ones it handled.
 
@@ -169,7 +174,8 @@ async def deliver(
     inbox and handled in order, and everything commits together. Any failure rolls the
     whole run back (the caller then retries the events one by one). Each handler runs in
     the acting scope of its event, so events it publishes keep the original actor and
-    organisation (as they keep its correlation id).
+    organisation (as they keep its correlation id). A handler's keyword-only parameters
+    receive the services of those names (``hub.kernel.inject``).
     """
     events: list[IntegrationEvent | EventEnvelope]
     if bound.catch_all:
@@ -185,6 +191,7 @@ async def deliver(
     else:
         events = [decode_event(item.event_type, item.payload) for item in items]
     handled: list[IntegrationEvent | EventEnvelope] = []
+    handler = inject(bound.handler, services or {})
     async with db.unit_of_work(bound.outbox) as uow:
         fresh = await claim_inbox_many(
             uow.session, bound.inbox, bound.name, [(e.event_id, e.event_type) for e in events]
@@ -202,7 +209,7 @@ async def deliver(
                 ),
                 acting_scope(event.actor_id, event.organisation_id),
             ):
-                await bound.handler(event, uow)
+                await handler(event, uow)
             handled.append(event)
         if not uow.committed:
             await uow.commit()

@@ -13,25 +13,20 @@ permission key, job name, periodic job or CLI command fail here, at start-up.
 
 from __future__ import annotations
 
-import functools
-import inspect
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from litestar._kwargs.kwargs_model import KwargsModel
 from litestar.di import Provide
 
 from hub.kernel.contexts import ContextModule
+from hub.kernel.inject import WiringError, inject
 from hub.kernel.runtime import Kernel
 from hub.kernel.tenancy import provide_membership
 from hub.kernel.web import Idempotency, provide_client_info
 
 #: Dependencies the kernel itself provides to every route.
 KERNEL_DEPENDENCIES = ("principal", "optional_principal", "token_principal", "membership")
-
-
-class WiringError(RuntimeError):
-    """Two contexts claim the same name, or a context's declaration is malformed."""
 
 
 def _claim(seen: dict[str, str], kind: str, name: str, owner: str) -> None:
@@ -84,7 +79,9 @@ def wire(kernel: Kernel, modules: Sequence[ContextModule]) -> None:
     for module in modules:
         if module.services is None:
             continue
-        provided = module.services(kernel.bind(module))
+        # The factory may name other contexts' public interfaces (already wired: modules
+        # come in dependency order) as keyword-only parameters: `*, identity_api: IdentityApi`.
+        provided = inject(module.services, kernel.services)(kernel.bind(module))
         for name, value in provided.items():
             _claim(owners, "dependency", name, module.name)
             kernel.services[name] = value
@@ -108,31 +105,6 @@ def _constant(value: Any) -> Callable[[], Any]:
         return value
 
     return provide
-
-
-def inject(fn: Callable[..., Any], provided: Mapping[str, Any]) -> Callable[..., Any]:
-    """``fn`` with its keyword-only parameters named after a service filled in."""
-    wanted = _injectable(fn)
-    missing = [name for name in wanted if name not in provided]
-    if missing:
-        raise WiringError(f"{_name(fn)} asks for unknown dependencies: {', '.join(missing)}")
-    if not wanted:
-        return fn
-    return functools.partial(fn, **{name: provided[name] for name in wanted})
-
-
-@functools.cache
-def _injectable(fn: Callable[..., Any]) -> tuple[str, ...]:
-    return tuple(
-        name
-        for name, parameter in inspect.signature(fn).parameters.items()
-        if parameter.kind is inspect.Parameter.KEYWORD_ONLY
-        and parameter.default is inspect.Parameter.empty
-    )
-
-
-def _name(fn: Callable[..., Any]) -> str:
-    return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', fn)!s}"
 
 
 def resolve_dependencies_in_order() -> None:

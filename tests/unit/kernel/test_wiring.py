@@ -1,0 +1,131 @@
+"""The kit's wiring: injection by signature, name clashes refused at start-up, services
+factories that name other contexts' interfaces, and sibling dependencies resolved in order."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import click
+import pytest
+from litestar import Litestar, get
+from litestar.di import NamedDependency, Provide
+from litestar.testing import AsyncTestClient
+from sqlalchemy import MetaData
+
+from hub.kernel.contexts import ContextModule
+from hub.kernel.inject import WiringError, inject
+from hub.kernel.jobs import job
+from hub.kernel.wiring import check_unique, resolve_dependencies_in_order, wire
+
+
+def test_keyword_only_parameters_receive_services_by_name() -> None:
+    def handler(event: str, *, accounts: str, clock: str = "default") -> tuple[str, str, str]:
+        return event, accounts, clock
+
+    bound = inject(handler, {"accounts": "A", "clock": "C", "other": "O"})
+    assert bound("e") == ("e", "A", "default")  # defaults are left alone
+    assert inject(lambda event: event, {"accounts": "A"})("e") == "e"
+
+
+def test_asking_for_an_unknown_service_fails_at_wiring_time() -> None:
+    async def job_fn(ctx: object, *, nowhere: object) -> None: ...
+
+    with pytest.raises(WiringError, match="nowhere"):
+        inject(job_fn, {"accounts": object()})
+
+
+def _module(name: str, **kw: Any) -> ContextModule:
+    return ContextModule(name=name, metadata=MetaData(schema=name), **kw)
+
+
+@job("shared.name")
+async def _job(ctx: object) -> None: ...
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "what"),
+    [
+        ({"permissions": [("a.x.read", "")]}, {"permissions": [("a.x.read", "")]}, "permission"),
+        ({"jobs": [_job]}, {"jobs": [_job]}, "job"),
+        (
+            {"cli_commands": [click.Command("tool")]},
+            {"cli_commands": [click.Command("tool")]},
+            "CLI command",
+        ),
+        (
+            {"dependencies": {"thing": Provide(dict)}},
+            {"dependencies": {"thing": Provide(dict)}},
+            "dependency",
+        ),
+        ({}, {"dependencies": {"principal": Provide(dict)}}, "dependency"),
+    ],
+)
+def test_two_contexts_cannot_claim_the_same_name(
+    first: dict[str, Any], second: dict[str, Any], what: str
+) -> None:
+    with pytest.raises(WiringError, match=f"{what} .* declared by both"):
+        check_unique([_module("a", **first), _module("b", **second)])
+
+
+class _Kernel:
+    """What ``wire`` touches of the kernel."""
+
+    def __init__(self) -> None:
+        self.services: dict[str, Any] = {}
+        self.idempotent_writes = object()
+
+    def bind(self, module: ContextModule) -> str:
+        return f"runtime of {module.name}"
+
+
+def test_a_services_factory_names_the_interfaces_of_contexts_wired_before_it() -> None:
+    def identity_services(rt: str) -> dict[str, Any]:
+        return {"identity_api": f"api ({rt})"}
+
+    def content_services(rt: str, *, identity_api: str) -> dict[str, Any]:
+        return {"documents": f"documents using {identity_api}"}
+
+    kernel = _Kernel()
+    wire(
+        kernel,
+        [
+            _module("identity", services=identity_services),  # type: ignore[arg-type]
+            _module("content", services=content_services),
+        ],
+    )
+    assert kernel.services["documents"] == "documents using api (runtime of identity)"
+
+    clash = _Kernel()
+    with pytest.raises(WiringError, match="dependency 'documents' is declared by both"):
+        wire(
+            clash,
+            [
+                _module("a", services=lambda rt: {"documents": 1}),  # type: ignore[arg-type]
+                _module("b", services=lambda rt: {"documents": 2}),
+            ],
+        )
+
+
+async def test_sibling_dependencies_are_resolved_in_the_handlers_task() -> None:
+    resolve_dependencies_in_order()
+    seen: list[asyncio.Task[Any] | None] = []
+
+    async def first() -> str:
+        seen.append(asyncio.current_task())
+        return "1"
+
+    async def second() -> str:
+        seen.append(asyncio.current_task())
+        return "2"
+
+    @get("/", dependencies={"a": Provide(first), "b": Provide(second)})
+    async def handler(a: NamedDependency[str], b: NamedDependency[str]) -> str:
+        seen.append(asyncio.current_task())
+        return a + b
+
+    async with AsyncTestClient(Litestar([handler])) as client:
+        r = await client.get("/")
+    assert r.text == "12"
+    assert len(seen) == 3
+    assert seen[0] is seen[1] is seen[2]  # no task group: one task did it all
