@@ -6,12 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import msgspec
 import pytest
 
 from hub.identity.domain.settings import IdentitySettings
 from hub.identity.services.mail import IdentityMail
-from hub.kernel.mail import MailMessage
+from hub.kernel.mail import MailMessage, open_mail
 from hub.kernel.settings import Settings
 
 
@@ -32,8 +31,7 @@ def _mail(undo_seconds: int) -> tuple[IdentityMail, _Uow]:
 
 def _sent(uow: _Uow) -> MailMessage:
     (request,) = uow.published
-    message = request.args[0]
-    return msgspec.convert(message, MailMessage)
+    return open_mail(request.args[0], Settings())  # queued sealed, opened as the job does
 
 
 WHEN = datetime(2026, 1, 2, 3, 4, tzinfo=UTC)

@@ -39,7 +39,8 @@ class IdentityMail:
         return f"{base.rstrip('/')}/{page}?{urlencode({'token': token})}"
 
     def _send(self, uow: UnitOfWork, name: str, to: str, **context: object) -> None:
-        queue_mail(uow, self.templates.render(name, to=to, context=context))
+        message = self.templates.render(name, to=to, context=context)
+        queue_mail(uow, message, settings=self.settings)  # sealed: its link is live
 
     def verify_email(self, uow: UnitOfWork, *, to: str, display_name: str, token: str) -> None:
         self._send(
