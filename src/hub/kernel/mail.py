@@ -2,8 +2,15 @@
 
 A context renders a :class:`MailMessage` (usually with :class:`MailTemplates`) and calls
 :func:`queue_mail` inside its unit of work. The request is an outbox row, so a rolled-back
-registration sends no email and a committed one always does. The ``kernel.send_mail`` job
-then delivers it:
+registration sends no email and a committed one always does.
+
+Rendered mail carries live links (sign-up, password reset, invitation, undo), so it is
+queued sealed (AES-256-GCM under a key derived from ``HUB_SECRET_KEY``, see
+:func:`seal_mail`): the outbox row (kept ``HUB_OUTBOX_RETENTION_DAYS``), the broker message
+and a dead letter hold ciphertext only, and only the send job opens it (with the current
+key or one of ``HUB_SECRET_KEY_PREVIOUS``). Recipients are strict addr-specs
+(:mod:`hub.kernel.addresses`) and the SMTP envelope is made from them, not from a parsed
+``To`` header. The ``kernel.send_mail`` job then delivers it:
 
 * with ``HUB_SMTP_URL`` set (``smtp://user:pass@host:587``, ``smtps://host:465``) through
   aiosmtplib, always over TLS unless the URL says ``?starttls=0``: a server that offers no
@@ -21,6 +28,8 @@ duplicate waits on that row, then skips).
 
 from __future__ import annotations
 
+import base64
+import functools
 import os
 import re
 import tempfile
@@ -38,9 +47,11 @@ import jinja2
 import msgspec
 import structlog
 
+from hub.kernel.addresses import is_addr_spec, parse_address
 from hub.kernel.db import UnitOfWork
 from hub.kernel.jobs import JobContext, JobSpec, queue_job
 from hub.kernel.outbox import claim_inbox, inbox_of, outbox_of
+from hub.kernel.sealing import Sealer, UnsealableError
 from hub.kernel.settings import Settings, SmtpConfig, parse_smtp_url
 
 log = structlog.get_logger("hub.mail")
@@ -48,6 +59,10 @@ log = structlog.get_logger("hub.mail")
 MAIL_QUEUE = "mail"
 SEND_MAIL_JOB = "kernel.send_mail"
 _INBOX_HANDLER = "kernel.send_mail"
+#: HKDF purpose of the key queued mail is sealed with (README: Rotating HUB_SECRET_KEY).
+MAIL_SEAL_PURPOSE = "mail-outbox"
+#: Associated data of every sealed mail: a value sealed for anything else does not open.
+_MAIL_SEAL_CONTEXT = b"hub.kernel.send_mail"
 _LINK_RE = re.compile(r"https?://[^\s<>\"')\]]+")
 
 
@@ -67,18 +82,79 @@ class MailMessage(msgspec.Struct, kw_only=True, frozen=True):
     sender: str | None = None
 
     def __post_init__(self) -> None:
-        if not self.to or any("@" not in addr or "\n" in addr for addr in self.to):
+        if not self.to:
             raise ValueError("a mail needs at least one recipient address")
+        for addr in self.to:
+            # The envelope is made from these (never from a parsed To header): anything but
+            # one strict addr-spec each (``x<attacker@evil.com>``, ``a,b@x.com``) is refused.
+            if not is_addr_spec(addr):
+                raise ValueError(f"a mail recipient must be one plain address: {addr!r}")
         if "\n" in self.subject or "\r" in self.subject:
             raise ValueError("a mail subject is one line")
 
 
-def queue_mail(uow: UnitOfWork, message: MailMessage) -> uuid.UUID:
+def queue_mail(uow: UnitOfWork, message: MailMessage, *, settings: Settings) -> uuid.UUID:
     """Send ``message`` once ``uow`` commits (never if it rolls back); returns the mail id.
 
-    The id names the message in the dev mailbox and in its ``Message-ID`` header.
+    The id names the message in the dev mailbox and in its ``Message-ID`` header. What is
+    queued is the message sealed under ``HUB_SECRET_KEY`` (:func:`seal_mail`): the outbox
+    row, the broker message and a dead letter hold no readable link or address.
     """
-    return queue_job(uow, SEND_MAIL_JOB, msgspec.to_builtins(message))
+    return queue_job(uow, SEND_MAIL_JOB, seal_mail(message, settings))
+
+
+# --------------------------------------------------------------------------- sealing
+
+
+class UnreadableMailError(Exception):
+    """A queued mail no configured key opens (sealed under a key that is neither
+    ``HUB_SECRET_KEY`` nor in ``HUB_SECRET_KEY_PREVIOUS``), or not a mail at all."""
+
+
+@functools.lru_cache(maxsize=8)
+def _mail_sealer(secret_key: str, previous: tuple[str, ...]) -> Sealer:
+    return Sealer([secret_key, *previous], MAIL_SEAL_PURPOSE)
+
+
+def mail_sealer(settings: Settings) -> Sealer:
+    """The sealer of queued mail (derived once per key set, not per mail)."""
+    return _mail_sealer(settings.secret_key, tuple(settings.secret_key_previous))
+
+
+def seal_mail(message: MailMessage, settings: Settings) -> str:
+    """``message`` as the text the mail job is queued with: AES-256-GCM under a key derived
+    from ``HUB_SECRET_KEY`` for mail, base64url. Rendered mail carries live links (sign-up,
+    password reset, invitation, undo): in clear they would sit in the outbox for
+    ``HUB_OUTBOX_RETENTION_DAYS``, in Redis and in dead letters, for anyone who reads a
+    replica, a backup or the broker to take over accounts with."""
+    sealed = mail_sealer(settings).seal(msgspec.json.encode(message), context=_MAIL_SEAL_CONTEXT)
+    return base64.urlsafe_b64encode(sealed).decode("ascii")
+
+
+def open_mail(queued: object, settings: Settings) -> MailMessage:
+    """The message :func:`seal_mail` queued, opened with ``HUB_SECRET_KEY`` or a key of
+    ``HUB_SECRET_KEY_PREVIOUS``; :class:`UnreadableMailError` when none opens it.
+
+    A mapping is a request queued in clear by a release before mail was sealed: still
+    delivered, so an upgrade strands no mail.
+    """
+    try:
+        if isinstance(queued, Mapping):
+            return msgspec.convert(queued, MailMessage)
+        if not isinstance(queued, str):
+            raise UnreadableMailError(f"a queued mail is sealed text, not {type(queued).__name__}")
+        sealed = base64.urlsafe_b64decode(queued.encode("ascii"))
+        plain = mail_sealer(settings).open(sealed, context=_MAIL_SEAL_CONTEXT)
+        return msgspec.json.decode(plain, type=MailMessage)
+    except UnsealableError as exc:
+        raise UnreadableMailError(
+            "no configured key opens this queued mail: it was sealed under a HUB_SECRET_KEY "
+            "that is neither the current key nor listed in HUB_SECRET_KEY_PREVIOUS "
+            "(add that key and retry the dead letter)"
+        ) from exc
+    except (ValueError, msgspec.ValidationError) as exc:
+        # Base64 or message shape: name the kind only, never the content.
+        raise UnreadableMailError(f"not a queued mail ({type(exc).__name__})") from None
 
 
 class MailTemplates:
@@ -238,9 +314,13 @@ class SmtpTransport:
 
     async def send(self, email: EmailMessage, stored: StoredMail) -> None:
         c = self.config
+        # The envelope is the message's own recipients (strict addr-specs, IDNA domains),
+        # never what a parser makes of the To header.
+        recipients = [parse_address(addr).ascii for addr in stored.to]
         try:
             await aiosmtplib.send(
                 email,
+                recipients=recipients,
                 hostname=c.host,
                 port=c.port,
                 username=c.username,
@@ -300,7 +380,7 @@ def build_email(
     )
     email = EmailMessage()
     email["From"] = stored.sender
-    email["To"] = ", ".join(stored.to)
+    email["To"] = ", ".join(parse_address(addr).ascii for addr in stored.to)
     email["Subject"] = stored.subject
     email["Date"] = formatdate(localtime=False, usegmt=True)
     email["Message-ID"] = f"<{mail_id}@{domain}>"
@@ -318,9 +398,11 @@ def build_email(
     return email, stored
 
 
-async def _send_mail(ctx: JobContext, message: dict[str, Any]) -> None:
-    mail = msgspec.convert(message, MailMessage)
+async def _send_mail(ctx: JobContext, message: str | dict[str, Any]) -> None:
+    # Opened only here, in the worker's memory; the queued (and dead-lettered) copy stays
+    # sealed, and nothing below logs the text, the HTML or the links.
     settings = ctx.kernel.settings
+    mail = open_mail(message, settings)
     domain = urlsplit(settings.public_url).hostname or "hub.local"
     email, stored = build_email(
         mail, mail_id=ctx.idempotency_key, sender=settings.mail_from, domain=domain
@@ -349,5 +431,5 @@ SEND_MAIL = JobSpec(
     name=SEND_MAIL_JOB,
     fn=_send_mail,
     queue=MAIL_QUEUE,
-    throws=(PermanentMailError,),
+    throws=(PermanentMailError, UnreadableMailError),
 )

@@ -109,7 +109,7 @@ class ContextRuntime:
         """Run a job once ``uow`` commits (``hub.kernel.jobs.queue_job``)."""
         return queue_job(uow, target, *args, **kwargs)
 
-    @staticmethod
-    def mail(uow: UnitOfWork, message: MailMessage) -> uuid.UUID:
-        """Send a mail once ``uow`` commits (``hub.kernel.mail.queue_mail``)."""
-        return queue_mail(uow, message)
+    def mail(self, uow: UnitOfWork, message: MailMessage) -> uuid.UUID:
+        """Send a mail once ``uow`` commits (``hub.kernel.mail.queue_mail``: queued sealed
+        under ``HUB_SECRET_KEY``)."""
+        return queue_mail(uow, message, settings=self.settings)

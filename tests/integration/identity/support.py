@@ -9,8 +9,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import asyncpg
 import httpx
+import msgspec
 import pyotp
 from sqlalchemy.engine import make_url
+
+from hub.kernel.mail import open_mail
+from hub.kernel.settings import DEFAULT_SECRET_KEY, Settings
 
 API = "/api/v1"
 PASSWORD = "correct horse battery staple"
@@ -28,8 +32,29 @@ async def fetch(database_url: str, query: str, *args: Any) -> list[asyncpg.Recor
         await conn.close()
 
 
+#: Keys the test apps seal queued mail with: the default HUB_SECRET_KEY of the test settings,
+#: plus any a test runs the app with (:func:`mail_key`).
+_MAIL_KEYS: list[str] = [DEFAULT_SECRET_KEY]
+
+
+def mail_key(key: str) -> None:
+    """Let :func:`queued_mail` open mail queued by an app running with ``HUB_SECRET_KEY=key``."""
+    if key not in _MAIL_KEYS:
+        _MAIL_KEYS.append(key)
+
+
+def open_queued(sealed: object) -> dict[str, Any]:
+    """A queued mail as the send job sees it (the outbox holds it sealed)."""
+    keys = msgspec.structs.replace(
+        Settings(), secret_key=_MAIL_KEYS[0], secret_key_previous=tuple(_MAIL_KEYS[1:])
+    )
+    opened: dict[str, Any] = msgspec.to_builtins(open_mail(sealed, keys))
+    return opened
+
+
 async def queued_mail(database_url: str, to: str | None = None) -> list[dict[str, Any]]:
-    """Mail identity queued (committed to its outbox for the mail job), oldest first."""
+    """Mail identity queued (committed to its outbox for the mail job), oldest first,
+    opened with the test keys (a reader of the database alone sees only ciphertext)."""
     rows = await fetch(
         database_url,
         "SELECT payload FROM identity.outbox WHERE event_type = 'kernel.job_requested' "
@@ -40,7 +65,7 @@ async def queued_mail(database_url: str, to: str | None = None) -> list[dict[str
         payload = json.loads(row["payload"]) if isinstance(row["payload"], str) else row["payload"]
         if payload.get("job") != "kernel.send_mail":
             continue
-        message = payload["args"][0]
+        message = open_queued(payload["args"][0])
         if to is None or to in message["to"]:
             mails.append(message)
     return mails

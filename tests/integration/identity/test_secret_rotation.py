@@ -28,6 +28,7 @@ from tests.integration.identity.support import (
     fetch,
     last_token,
     login,
+    mail_key,
     signed_in,
     totp_code,
 )
@@ -49,6 +50,7 @@ async def running(
     settings: Settings, key: str, *previous: str
 ) -> AsyncIterator[AsyncTestClient[Litestar]]:
     """The app started with ``HUB_SECRET_KEY=key`` and ``HUB_SECRET_KEY_PREVIOUS=previous``."""
+    mail_key(key)  # the mail it queues is sealed under that key
     configured = msgspec.structs.replace(
         settings, secret_key=key, secret_key_previous=tuple(previous)
     )

@@ -191,7 +191,7 @@ def _message(to: str = "ada@example.com") -> MailMessage:
 
 async def _queue(kernel: Kernel, message: MailMessage, *, commit: bool = True) -> str:
     async with kernel.db.unit_of_work(outbox_of("identity")) as uow:
-        mail_id = queue_mail(uow, message)
+        mail_id = queue_mail(uow, message, settings=kernel.settings)
         if commit:
             await uow.commit()
     return str(mail_id)

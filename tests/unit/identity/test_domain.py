@@ -35,6 +35,35 @@ def test_malformed_addresses_are_invalid(raw: str) -> None:
     assert not is_valid_email(normalise_email(raw))
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "x<attacker@evil.com>",
+        "a,b@x.com",
+        "a;b@x.com",
+        "a:b@x.com",
+        '"a"@x.com',
+        '"a b"@x.com',
+        "a(c)@x.com",
+        "a\x01b@x.com",
+        "a\nb@x.com",
+        "a@x",
+        "a@[1.2.3.4]",
+        "a..b@x.com",
+    ],
+)
+def test_only_strict_addr_specs_are_valid(raw: str) -> None:
+    """What a mail library could read as a display name, a list or a quoted local part."""
+    assert not is_valid_email(normalise_email(raw))
+
+
+def test_an_internationalised_domain_has_one_spelling() -> None:
+    assert normalise_email("Ada@XN--MNCHEN-3YA.DE") == "ada@münchen.de"
+    assert normalise_email("ada@MÜNCHEN.de") == "ada@münchen.de"
+    assert is_valid_email("ada@münchen.de")
+    assert is_valid_email("o'brien+tag@sub.example.co.uk")
+
+
 def test_the_shipped_common_password_list_is_loaded() -> None:
     common = common_passwords()
     assert len(common) > 10_000

@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import msgspec
 import pytest
+from structlog.testing import capture_logs
 
 from hub.identity.domain.settings import IdentitySettings
 from hub.identity.services.mail import IdentityMail
-from hub.kernel.mail import MailMessage
+from hub.kernel.mail import MailMessage, open_mail
 from hub.kernel.settings import Settings
 
 
@@ -32,8 +32,7 @@ def _mail(undo_seconds: int) -> tuple[IdentityMail, _Uow]:
 
 def _sent(uow: _Uow) -> MailMessage:
     (request,) = uow.published
-    message = request.args[0]
-    return msgspec.convert(message, MailMessage)
+    return open_mail(request.args[0], Settings())  # queued sealed, opened as the job does
 
 
 WHEN = datetime(2026, 1, 2, 3, 4, tzinfo=UTC)
@@ -73,3 +72,20 @@ def test_reset_and_undo_mails_count_the_revoked_keys() -> None:
     mail, uow = _mail(3600)
     mail.mfa_reset(uow, to="a@x.com", display_name="A", when=WHEN)
     assert "recovery codes no longer work" in _sent(uow).text
+
+
+def test_an_address_stored_before_the_strict_check_gets_no_mail() -> None:
+    """``x<attacker@evil.com>`` was accepted once and would reach the attacker: its mail is
+    skipped (and logged) rather than failing the change it announces."""
+    mail, uow = _mail(3600)
+    with capture_logs() as logs:
+        mail.password_reset(uow, to="x<attacker@evil.com>", display_name="A", token="tok")
+        mail.mfa_reset(uow, to="a,b@x.com", display_name="A", when=WHEN)
+    assert uow.published == []
+    assert [(e["event"], e["template"]) for e in logs] == [
+        ("mail_skipped_invalid_address", "password_reset"),
+        ("mail_skipped_invalid_address", "mfa_reset"),
+    ]
+    assert "tok" not in repr(logs)
+    mail.mfa_reset(uow, to="a@x.com", display_name="A", when=WHEN)
+    assert _sent(uow).to == ["a@x.com"]

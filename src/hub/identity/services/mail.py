@@ -7,10 +7,15 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
+import structlog
+
+from hub.identity.domain.emails import is_valid_email
 from hub.identity.domain.settings import IdentitySettings
 from hub.kernel.db import UnitOfWork
 from hub.kernel.mail import MailTemplates, queue_mail
 from hub.kernel.settings import Settings
+
+log = structlog.get_logger("hub.identity.mail")
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -39,7 +44,13 @@ class IdentityMail:
         return f"{base.rstrip('/')}/{page}?{urlencode({'token': token})}"
 
     def _send(self, uow: UnitOfWork, name: str, to: str, **context: object) -> None:
-        queue_mail(uow, self.templates.render(name, to=to, context=context))
+        if not is_valid_email(to):
+            # Stored before addresses were checked strictly (``x<attacker@evil.com>``): a
+            # mail could reach someone else, and refusing would undo the change it announces.
+            log.warning("mail_skipped_invalid_address", template=name, to=to)
+            return
+        message = self.templates.render(name, to=to, context=context)
+        queue_mail(uow, message, settings=self.settings)  # sealed: its link is live
 
     def verify_email(self, uow: UnitOfWork, *, to: str, display_name: str, token: str) -> None:
         self._send(

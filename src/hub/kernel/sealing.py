@@ -1,0 +1,80 @@
+"""Sealing what the kernel keeps at rest: AES-256-GCM under a key derived from HUB_SECRET_KEY.
+
+The kernel stores a few things a database or Redis reader must not be able to use (mail
+requests carry live sign-up, reset and invitation links). Contexts seal their own values
+with their own helpers; the kernel imports no context, so it has this small one, built
+only on the ``cryptography`` package's AEAD (no hand-made cryptography).
+
+Each purpose gets its own HKDF-SHA256 key, so a value sealed for one use never opens for
+another, and no key the kernel derives equals one a context derives (a different salt).
+Values are sealed with ``HUB_SECRET_KEY`` and opened with it or any key of
+``HUB_SECRET_KEY_PREVIOUS``: a key rotation does not strand what was sealed before it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from hub.kernel.settings import Settings
+
+#: First byte of a sealed value: the layout (version, 12-byte nonce, ciphertext + tag).
+_VERSION = b"\x01"
+_NONCE_BYTES = 12
+_SALT = b"hub.kernel"
+
+
+class UnsealableError(ValueError):
+    """No configured key opens the value: it was sealed under a key that is neither
+    ``HUB_SECRET_KEY`` nor listed in ``HUB_SECRET_KEY_PREVIOUS``, or it was altered."""
+
+
+def derive_key(secret: bytes, purpose: str) -> bytes:
+    """A 256-bit key for one purpose of the kernel."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=_SALT, info=purpose.encode()).derive(
+        secret
+    )
+
+
+class Sealer:
+    """Seals with the first key, opens with any of them (current first).
+
+    The AEAD tag decides which key made a value: a wrong key fails authentication, it never
+    yields garbage. ``context`` (associated data) binds a value to where it is used.
+    """
+
+    def __init__(self, secrets: Sequence[str | bytes], purpose: str) -> None:
+        if not secrets:
+            raise ValueError("a sealer needs at least one key")
+        keys: list[bytes] = []
+        for secret in secrets:
+            raw = secret.encode() if isinstance(secret, str) else secret
+            if raw not in keys:
+                keys.append(raw)
+        self._aeads = tuple(AESGCM(derive_key(k, purpose)) for k in keys)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, purpose: str) -> Sealer:
+        """``HUB_SECRET_KEY`` seals; it and ``HUB_SECRET_KEY_PREVIOUS`` open."""
+        return cls([settings.secret_key, *settings.secret_key_previous], purpose)
+
+    def seal(self, plaintext: bytes, *, context: bytes = b"") -> bytes:
+        nonce = os.urandom(_NONCE_BYTES)
+        return _VERSION + nonce + self._aeads[0].encrypt(nonce, plaintext, context)
+
+    def open(self, sealed: bytes, *, context: bytes = b"") -> bytes:
+        """The plaintext, or :class:`UnsealableError` when no configured key opens it."""
+        if sealed[:1] != _VERSION or len(sealed) < 1 + _NONCE_BYTES + 16:
+            raise UnsealableError("not a sealed value of a known format")
+        nonce, body = sealed[1 : 1 + _NONCE_BYTES], sealed[1 + _NONCE_BYTES :]
+        for aead in self._aeads:
+            try:
+                return aead.decrypt(nonce, body, context)
+            except InvalidTag:
+                continue
+        raise UnsealableError("no configured key opens this value")
