@@ -21,3 +21,13 @@ def normalise_email(raw: str) -> str:
 
 def is_valid_email(normalised: str) -> bool:
     return len(normalised) <= MAX_LENGTH and bool(_SHAPE.match(normalised))
+
+
+def mailbox_key(normalised: str) -> str:
+    """The mailbox an address delivers to, for limits on mail: ``alice+x@example.com`` and
+    ``alice@example.com`` reach the same inbox at most providers, so they share a budget
+    (otherwise ``+1``, ``+2``... would each get a fresh one)."""
+    local, at, domain = normalised.rpartition("@")
+    if not at:
+        return normalised
+    return f"{local.split('+', 1)[0] or local}@{domain}"
