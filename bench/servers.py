@@ -205,7 +205,7 @@ def hub_environment(database_url: str, redis_url: str, base: Mapping[str, str]) 
         # run can use up: one user and one address send thousands of requests a second.
         **{
             f"HUB_RATE_LIMIT_{bucket}": "1000000000/60"
-            for bucket in ("READS", "WRITES", "UPLOADS", "SEARCH", "SENDS")
+            for bucket in ("READS", "WRITES", "UPLOADS", "SEARCH", "SENDS", "AUTH")
         },
     )
     return env

@@ -118,6 +118,11 @@ def base_settings(database_url: str, redis_url: str, tmp_root: Path) -> Settings
         database_url=database_url,
         redis_url=redis_url,
         log_level="WARNING",
+        # Production-sized abuse limits would refuse tests that sign a dozen people in from
+        # one test client or mail one address repeatedly; they are pinned at their defaults
+        # in tests/integration/identity/test_abuse_limits.py.
+        rate_limit_auth="600/60",
+        rate_limit_mail_per_address="100/3600",
     )
 
 

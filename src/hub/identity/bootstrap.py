@@ -32,6 +32,7 @@ from hub.identity.services.housekeeping import Housekeeping
 from hub.identity.services.invitations import InvitationService
 from hub.identity.services.keys import KeyRing
 from hub.identity.services.mail import IdentityMail
+from hub.identity.services.mail_limits import MailLimits
 from hub.identity.services.members import MemberService
 from hub.identity.services.mfa import MfaService
 from hub.identity.services.orgs import OrganisationService
@@ -63,6 +64,7 @@ def services(rt: ContextRuntime) -> dict[str, Any]:
     tokens = AccessTokens(ring, rt.settings)
     throttle = Throttle(rt.redis, settings)
     mail = IdentityMail(rt.settings, settings)
+    limits = MailLimits(rt.kernel.rate_limits, settings)
     sessions = SessionService(store, settings, tokens, security.revocations)
     mfa = MfaService(store, settings, secrets, throttle, mail)
     auth = AuthService(store, settings, rt.redis, hasher, throttle, tokens, sessions, mfa)
@@ -75,11 +77,13 @@ def services(rt: ContextRuntime) -> dict[str, Any]:
     security.use_api_keys(api_keys.resolve)
     return {
         "accounts": accounts,
-        "registration": RegistrationService(store, settings, hasher, throttle, mail, email_tokens),
-        "resend_verification": ResendVerification(store, settings, rt.redis, mail, email_tokens),
-        "profile": ProfileService(store, settings, mail, email_tokens, hasher, sessions),
+        "registration": RegistrationService(
+            store, settings, hasher, throttle, mail, email_tokens, limits
+        ),
+        "resend_verification": ResendVerification(store, settings, limits, mail, email_tokens),
+        "profile": ProfileService(store, settings, mail, email_tokens, hasher, sessions, limits),
         "passwords": PasswordService(
-            store, settings, hasher, throttle, mail, sessions, auth, email_tokens
+            store, settings, hasher, throttle, mail, sessions, auth, email_tokens, limits
         ),
         "auth": auth,
         "sessions": sessions,
@@ -87,8 +91,8 @@ def services(rt: ContextRuntime) -> dict[str, Any]:
         "orgs": OrganisationService(store, access),
         "roles": roles,
         "members": MemberService(store, access, roles),
-        "invitations": InvitationService(store, settings, throttle, mail, access, roles),
-        "pending_invitations": PendingInvitations(store, settings, mail, access, roles),
+        "invitations": InvitationService(store, settings, throttle, mail, access, roles, limits),
+        "pending_invitations": PendingInvitations(store, settings, mail, access, roles, limits),
         "api_keys": api_keys,
         "user_admin": AdminService(store, settings, throttle, accounts, mfa),
         "signing_keys": SigningKeys(ring, security.verifier),

@@ -372,6 +372,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     rate_limit_uploads: Quota = "60/60"
     rate_limit_search: Quota = "120/60"
     rate_limit_sends: Quota = "60/60"
+    #: Credential and account-mail endpoints (sign-up, sign-in, password reset...): each
+    #: request may cost an argon2 hash (~40 ms of a core) or send a mail, so the quota is
+    #: small; an anonymous client gets it times the address factor (20 a minute).
+    rate_limit_auth: Quota = "5/60"
     #: An address may carry several users (an office behind NAT): its quota is the caller's
     #: times this factor, for every bucket.
     rate_limit_address_factor: Annotated[int, Meta(ge=1, le=10_000)] = 4
@@ -420,6 +424,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
                 ("uploads", self.rate_limit_uploads),
                 ("search", self.rate_limit_search),
                 ("sends", self.rate_limit_sends),
+                ("auth", self.rate_limit_auth),
             )
         }
 

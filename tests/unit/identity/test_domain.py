@@ -6,7 +6,7 @@ import pyotp
 import pytest
 
 from hub.identity.domain import totp
-from hub.identity.domain.emails import is_valid_email, normalise_email
+from hub.identity.domain.emails import is_valid_email, mailbox_key, normalise_email
 from hub.identity.domain.passwords import (
     common_passwords,
     is_unusable,
@@ -62,6 +62,21 @@ def test_an_internationalised_domain_has_one_spelling() -> None:
     assert normalise_email("ada@MÜNCHEN.de") == "ada@münchen.de"
     assert is_valid_email("ada@münchen.de")
     assert is_valid_email("o'brien+tag@sub.example.co.uk")
+
+
+@pytest.mark.parametrize(
+    ("address", "mailbox"),
+    [
+        ("alice@x.com", "alice@x.com"),
+        ("alice+news@x.com", "alice@x.com"),
+        ("alice+a+b@x.com", "alice@x.com"),
+        ("+only@x.com", "+only@x.com"),  # no mailbox name before the tag: kept whole
+        ("a.lice@x.com", "a.lice@x.com"),  # dots are a provider's business
+        ("alice@x+y.com", "alice@x+y.com"),
+    ],
+)
+def test_subaddresses_share_their_mailbox_for_mail_limits(address: str, mailbox: str) -> None:
+    assert mailbox_key(address) == mailbox
 
 
 def test_the_shipped_common_password_list_is_loaded() -> None:

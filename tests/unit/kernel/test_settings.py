@@ -275,6 +275,9 @@ INVALID: dict[str, list[str]] = {
     "HUB_RATE_LIMIT_UPLOADS": ["/60"],
     "HUB_RATE_LIMIT_SEARCH": ["-1/60"],
     "HUB_RATE_LIMIT_SENDS": ["60/"],
+    "HUB_RATE_LIMIT_AUTH": ["5", "5/0", "0/60", "five/60"],
+    "HUB_RATE_LIMIT_MAIL_PER_ADDRESS": ["5", "0/3600", "5/hour"],
+    "HUB_RATE_LIMIT_INVITATIONS_PER_ORG": ["100", "100/0", "-1/3600"],
     "HUB_RATE_LIMIT_ADDRESS_FACTOR": ["0", "x"],
     "HUB_FRONTEND_URL": ["app.example.com", "https://app.example.com/?next=1", "ftp://a.b"],
 }

@@ -14,6 +14,7 @@ from hub.identity.deps import people_only
 from hub.identity.schemas.admin import UserOut, UserPatch
 from hub.identity.services.admin import AdminService
 from hub.kernel.pagination import Page
+from hub.kernel.ratelimit import rate_limit
 from hub.kernel.security import Principal
 from hub.kernel.web import BEARER, page_as, to_schema
 
@@ -69,6 +70,7 @@ class UserAdminController(Controller):
         "/{user_id:uuid}/mfa",
         status_code=204,
         operation_id="resetUserMfa",
+        opt=rate_limit("sends"),  # mails the user
         summary="Turn a user's two-step verification off (needs a recent sign-in); "
         "the user is e-mailed",
     )

@@ -35,10 +35,19 @@ from hub.identity.services.password_reset import PasswordService
 from hub.identity.services.profile import ProfileService
 from hub.identity.services.registration import RegistrationService
 from hub.identity.services.resend_verification import ResendVerification
+from hub.kernel.ratelimit import rate_limit
 from hub.kernel.security import Principal
 from hub.kernel.web import BEARER, ClientInfo, to_schema
 
 log = structlog.get_logger("hub.identity")
+
+#: Every route here that checks a password (an argon2 hash, ~40 ms of a core), a secret
+#: from a mail or a second factor, or sends mail draws from the tight ``auth`` bucket
+#: (``HUB_RATE_LIMIT_AUTH``), so one client cannot turn them into CPU or mail exhaustion.
+#: The brute-force counters (``services.throttle``) and the per-mailbox mail budget
+#: (``services.mail_limits``) apply on top. Refresh, logout and ``GET /me`` stay on the
+#: general buckets.
+AUTH_LIMIT = rate_limit("auth")
 
 REGISTERED = Accepted(
     status="accepted",
@@ -78,9 +87,11 @@ class AuthController(Controller):
         "/register",
         status_code=202,
         operation_id="register",
+        opt=AUTH_LIMIT,
         summary="Create an account; a confirmation link is e-mailed",
         description="Answers the same whether or not the address already has an account "
-        "(its owner is e-mailed instead).",
+        "(its owner is e-mailed instead), and whether or not the address has used up its "
+        "mail budget (HUB_RATE_LIMIT_MAIL_PER_ADDRESS; then nothing happens at all).",
     )
     async def register(
         self, data: JSONBody[RegisterIn], registration: NamedDependency[RegistrationService]
@@ -92,6 +103,7 @@ class AuthController(Controller):
         "/verify-email",
         status_code=200,
         operation_id="verifyEmail",
+        opt=AUTH_LIMIT,
         summary="Confirm an address with the e-mailed token",
     )
     async def verify_email(
@@ -107,6 +119,7 @@ class AuthController(Controller):
         "/resend-verification",
         status_code=202,
         operation_id="resendVerification",
+        opt=AUTH_LIMIT,
         summary="E-mail a new verification link; the same answer whatever the address",
         description="Only an account that exists, is enabled and is not verified yet gets "
         "mail; its older links stop working. At most 3 mails per address per hour. The "
@@ -127,6 +140,7 @@ class AuthController(Controller):
         "/login",
         status_code=200,
         operation_id="login",
+        opt=AUTH_LIMIT,
         summary="Password sign-in: tokens, or an MFA challenge when a second factor is on",
     )
     async def login(
@@ -146,6 +160,7 @@ class AuthController(Controller):
         "/mfa/verify",
         status_code=200,
         operation_id="verifyMfa",
+        opt=AUTH_LIMIT,
         summary="Answer the MFA challenge with a TOTP code or a recovery code",
     )
     async def verify_mfa(
@@ -190,6 +205,7 @@ class AuthController(Controller):
         "/reauthenticate",
         status_code=200,
         operation_id="reauthenticate",
+        opt=AUTH_LIMIT,
         summary="Prove the password (and second factor) again before a sensitive action",
         security=BEARER,
         guards=[people_only],
@@ -214,6 +230,7 @@ class AuthController(Controller):
         "/password/forgot",
         status_code=202,
         operation_id="forgotPassword",
+        opt=AUTH_LIMIT,
         summary="E-mail a reset link; the same answer whether or not the account exists",
     )
     async def forgot_password(
@@ -231,6 +248,7 @@ class AuthController(Controller):
         "/password/reset",
         status_code=200,
         operation_id="resetPassword",
+        opt=AUTH_LIMIT,
         summary="Set a new password with the e-mailed token (signs every device out)",
     )
     async def reset_password(
@@ -246,6 +264,7 @@ class AuthController(Controller):
         "/undo-email-change",
         status_code=200,
         operation_id="undoEmailChange",
+        opt=AUTH_LIMIT,
         summary="Take the account back to the address an undo link was mailed to, with a new "
         "password (signs every device out, revokes every API key)",
         description="The link goes to the old address when an e-mail change is requested and "
@@ -265,6 +284,7 @@ class AuthController(Controller):
         "/password/change",
         status_code=200,
         operation_id="changePassword",
+        opt=AUTH_LIMIT,
         summary="Change the password (needs the current one); may end the other sessions",
         security=BEARER,
         guards=[people_only],
@@ -296,6 +316,7 @@ class AuthController(Controller):
     @patch(
         "/me",
         operation_id="updateMe",
+        opt=AUTH_LIMIT,
         summary="Change the display name, or start an e-mail change (needs a recent sign-in)",
         security=BEARER,
         guards=[people_only],

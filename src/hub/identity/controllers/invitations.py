@@ -16,6 +16,7 @@ from hub.identity.schemas.orgs import InvitationAcceptedOut, InvitationIn, Invit
 from hub.identity.services.invitations import InvitationService
 from hub.identity.services.pending_invitations import PendingInvitations
 from hub.kernel.pagination import Page
+from hub.kernel.ratelimit import rate_limit
 from hub.kernel.security import Principal
 from hub.kernel.tenancy import permission
 from hub.kernel.web import (
@@ -36,9 +37,13 @@ class InvitationController(Controller):
 
     @post(
         operation_id="createInvitation",
+        opt=rate_limit("sends"),
         summary="Invite someone by e-mail (invitations.manage)",
         description="E-mails a single-use link that expires; a newer invitation to the same "
-        "address replaces the older one. Accepts an `Idempotency-Key` header.",
+        "address replaces the older one. Accepts an `Idempotency-Key` header. 429 "
+        "`rate_limited` once the organisation has sent HUB_RATE_LIMIT_INVITATIONS_PER_ORG "
+        "invitations, or the address has had HUB_RATE_LIMIT_MAIL_PER_ADDRESS mails, within "
+        "their windows (`extra.policy` names which).",
         guards=[permission(INVITATIONS_MANAGE)],
     )
     async def invite(
@@ -104,11 +109,13 @@ class InvitationController(Controller):
         "/{invitation_id:uuid}/resend",
         status_code=200,
         operation_id="resendInvitation",
+        opt=rate_limit("sends"),
         summary="E-mail a new link with a new expiry; the old link stops working "
         "(invitations.manage)",
         description="Works on expired invitations too. The caller becomes the inviter, so "
         "they must hold every permission of its roles (`permission_not_held`). Accepts an "
-        "`Idempotency-Key` header (a retry does not send a second mail).",
+        "`Idempotency-Key` header (a retry does not send a second mail). Counts against "
+        "the same limits as sending one (429 `rate_limited`).",
         guards=[permission(INVITATIONS_MANAGE)],
     )
     async def resend_invitation(

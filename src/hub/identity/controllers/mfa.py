@@ -9,6 +9,7 @@ from litestar.params import JSONBody
 from hub.identity.deps import people_only
 from hub.identity.schemas import CodeIn, RecoveryCodesOut, TotpSetupOut
 from hub.identity.services.mfa import MfaService
+from hub.kernel.ratelimit import rate_limit
 from hub.kernel.security import Principal
 from hub.kernel.web import BEARER, ClientInfo
 
@@ -35,6 +36,7 @@ class MfaController(Controller):
         "/totp/confirm",
         status_code=200,
         operation_id="confirmTotp",
+        opt=rate_limit("auth"),  # mails the account
         summary="Finish enrolment with a code; returns the recovery codes (shown once)",
     )
     async def confirm(
@@ -51,6 +53,7 @@ class MfaController(Controller):
         "/totp",
         status_code=204,
         operation_id="disableTotp",
+        opt=rate_limit("auth"),  # mails the account
         summary="Turn two-step verification off (needs a recent sign-in)",
     )
     async def disable(

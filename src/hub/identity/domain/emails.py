@@ -33,3 +33,13 @@ def normalise_email(raw: str) -> str:
 def is_valid_email(normalised: str) -> bool:
     """A strict addr-spec of at most 254 characters (see :mod:`hub.kernel.addresses`)."""
     return is_addr_spec(normalised)
+
+
+def mailbox_key(normalised: str) -> str:
+    """The mailbox an address delivers to, for limits on mail: ``alice+x@example.com`` and
+    ``alice@example.com`` reach the same inbox at most providers, so they share a budget
+    (otherwise ``+1``, ``+2``... would each get a fresh one)."""
+    local, at, domain = normalised.rpartition("@")
+    if not at:
+        return normalised
+    return f"{local.split('+', 1)[0] or local}@{domain}"

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import msgspec
 from msgspec import Meta
 
-from hub.kernel.settings import SettingsError, check_at_least
+from hub.kernel.settings import Quota, SettingsError, check_at_least
 
 if TYPE_CHECKING:
     from hub.kernel.settings import Settings
@@ -47,6 +47,12 @@ class IdentitySettings(msgspec.Struct, kw_only=True, frozen=True):
     invitation_ttl_seconds: Annotated[int, Meta(ge=60)] = 7 * 86400
     #: last_used_at of an API key is written at most this often (a write per request is waste).
     api_key_touch_seconds: Annotated[int, Meta(ge=0)] = 60
+    # Abuse limits on mail (kernel keyed limits; "<count>/<seconds>", README "Identity").
+    #: Mail to an address anyone may name (verification, reset, "you already have an
+    #: account", invitation, a new address to confirm), per mailbox, across all of them.
+    rate_limit_mail_per_address: Quota = "5/3600"
+    #: Invitations sent or resent by one organisation.
+    rate_limit_invitations_per_org: Quota = "100/3600"
 
     def check(self, kernel: Settings) -> None:
         """Rules between two settings (a single field's rules sit on the field)."""

@@ -30,6 +30,7 @@ from hub.identity.domain.settings import IdentitySettings
 from hub.identity.models import Invitation, MemberRole, Membership, Organisation, Role, User
 from hub.identity.services.access import AccessService, membership_from, require_user_session
 from hub.identity.services.mail import IdentityMail
+from hub.identity.services.mail_limits import MailLimits
 from hub.identity.services.mfa import publish_lock
 from hub.identity.services.roles import RoleService, resolve_roles
 from hub.identity.services.throttle import Throttle
@@ -190,10 +191,12 @@ class InvitationService:
         mail: IdentityMail,
         access: AccessService,
         roles: RoleService,
+        limits: MailLimits,
     ) -> None:
         self.store = store
         self.settings = settings
         self.throttle = throttle
+        self.limits = limits
         self.mail = mail
         self.access = access
         self.roles = roles
@@ -220,6 +223,7 @@ class InvitationService:
             self.access.require_holds(actor, self.roles.permissions_of(roles))
             if await is_member(uow.session, organisation_id, email):
                 raise already_member()
+            await self.limits.invitation(organisation_id, email)
             # A new invitation supersedes an older one to the same address.
             await uow.session.execute(
                 update(Invitation)

@@ -29,6 +29,7 @@ from hub.identity.services.email_tokens import (
     invalid_email_token,
 )
 from hub.identity.services.mail import IdentityMail
+from hub.identity.services.mail_limits import MailLimits
 from hub.identity.services.passwords import PasswordHasher
 from hub.identity.services.sessions import SessionService
 from hub.identity.services.throttle import Throttle
@@ -49,6 +50,7 @@ class PasswordService:
         sessions: SessionService,
         auth: AuthService,
         tokens: EmailTokens,
+        limits: MailLimits,
     ) -> None:
         self.store = store
         self.settings = settings
@@ -58,6 +60,7 @@ class PasswordService:
         self.sessions = sessions
         self.auth = auth
         self.tokens = tokens
+        self.limits = limits
 
     async def change_password(
         self,
@@ -109,7 +112,8 @@ class PasswordService:
     async def forgot_password(self, email_raw: str) -> None:
         """Runs after the response is sent (see the controller), so its timing leaks nothing."""
         email = normalise_email(email_raw)
-        if not is_valid_email(email):
+        # The mailbox's budget is spent before the lookup, for unknown addresses too.
+        if not is_valid_email(email) or not await self.limits.allows(email):
             return
         user = await user_by_email(self.store, email)
         if user is None or user.disabled_at is not None:

@@ -31,6 +31,7 @@ from hub.identity.services.invitations import (
     view_of,
 )
 from hub.identity.services.mail import IdentityMail
+from hub.identity.services.mail_limits import MailLimits
 from hub.identity.services.roles import RoleService
 from hub.kernel.errors import Conflict, NotFound
 from hub.kernel.pagination import Page, after_uuid, clamp_limit, page_of
@@ -50,10 +51,12 @@ class PendingInvitations:
         mail: IdentityMail,
         access: AccessService,
         roles: RoleService,
+        limits: MailLimits,
     ) -> None:
         self.store = store
         self.settings = settings
         self.mail = mail
+        self.limits = limits
         self.access = access
         self.roles = roles
 
@@ -159,6 +162,7 @@ class PendingInvitations:
             organisation = await uow.session.get(Organisation, invitation.organisation_id)
             if organisation is None:
                 raise invitation_not_found()  # deleted meanwhile
+            await self.limits.invitation(invitation.organisation_id, invitation.email)
             raw = new_token(INVITATION_PREFIX)
             invitation.token_hash = token_hash(raw)
             invitation.expires_at = expiry(self.settings, now)

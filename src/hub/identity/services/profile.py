@@ -29,6 +29,7 @@ from hub.identity.services.email_tokens import (
     invalid_email_token,
 )
 from hub.identity.services.mail import IdentityMail
+from hub.identity.services.mail_limits import MailLimits
 from hub.identity.services.passwords import PasswordHasher
 from hub.identity.services.sessions import SessionService
 from hub.kernel.errors import Conflict, Unauthorized
@@ -95,6 +96,7 @@ class ProfileService:
         tokens: EmailTokens,
         hasher: PasswordHasher,
         sessions: SessionService,
+        limits: MailLimits,
     ) -> None:
         self.store = store
         self.settings = settings
@@ -102,6 +104,7 @@ class ProfileService:
         self.tokens = tokens
         self.hasher = hasher
         self.sessions = sessions
+        self.limits = limits
 
     async def profile(self, principal: Principal) -> Profile:
         """The caller's profile, read together with its session row: one query that also
@@ -136,6 +139,9 @@ class ProfileService:
             new_email = None
         if new_email is not None:
             require_recent_authentication(principal, self.settings.recent_auth_seconds)
+            # Anyone's address can be typed here: its mailbox's budget is spent whether or
+            # not it is taken (a 429 only for some addresses would tell which are).
+            await self.limits.spend(new_email)
         name = clean_display_name(display_name) if display_name is not None else None
         shown = user.display_name
         async with self.store.uow() as uow:

@@ -33,6 +33,7 @@ from hub.identity.services.email_tokens import (
     invalid_email_token,
 )
 from hub.identity.services.mail import IdentityMail
+from hub.identity.services.mail_limits import MailLimits
 from hub.identity.services.passwords import PasswordHasher
 from hub.identity.services.throttle import Throttle
 from hub.kernel.errors import Conflict
@@ -49,6 +50,7 @@ class RegistrationService:
         throttle: Throttle,
         mail: IdentityMail,
         tokens: EmailTokens,
+        limits: MailLimits,
     ) -> None:
         self.store = store
         self.settings = settings
@@ -56,11 +58,17 @@ class RegistrationService:
         self.throttle = throttle
         self.mail = mail
         self.tokens = tokens
+        self.limits = limits
 
     async def register(self, email_raw: str, password: str, display_name_raw: str) -> None:
         email = clean_email(email_raw)
         display_name = clean_display_name(display_name_raw)
         check_password_policy(password, field="password", email=email, display_name=display_name)
+        # Every outcome mails the address, so its mailbox's budget is spent first, before
+        # the lookup (known and unknown addresses alike) and before the argon2 hash: a
+        # spent budget drops the whole sign-up behind the same 202, at no hashing cost.
+        if not await self.limits.allows(email):
+            return
         # Hash before looking the address up: both outcomes pay for one argon2 hash.
         password_hash = await self.hasher.hash(password)
         existing = await user_by_email(self.store, email)

@@ -37,7 +37,9 @@ from hub.kernel.settings import Settings, SettingsError
 log = structlog.get_logger("hub.ratelimit")
 
 #: The buckets a route can draw from; each has its ``HUB_RATE_LIMIT_<NAME>`` quota.
-BUCKETS: Final = ("reads", "writes", "uploads", "search", "sends")
+#: ``auth`` is the tight one for credential and account-mail endpoints (each may cost an
+#: argon2 hash or send a mail), so a client cannot turn them into CPU or mail exhaustion.
+BUCKETS: Final = ("reads", "writes", "uploads", "search", "sends", "auth")
 _KEY_PREFIX: Final = "hub:rl:"
 _NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
 #: After a failed call, Redis is left alone this long (requests fail open meanwhile).
