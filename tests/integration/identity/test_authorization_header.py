@@ -79,3 +79,12 @@ async def test_repeated_or_empty_credentials_are_refused(
     for header in ((b"authorization", b"Bearer"), (b"x-api-key", key.encode() + b"\xa0")):
         r = await live_client.get(f"{API}/orgs", headers=[header])
         assert r.status_code == 401, header
+
+
+async def test_the_profile_of_an_api_key_is_the_people_only_answer(
+    live_client: httpx.AsyncClient, owner_and_key: tuple[dict[str, str], str]
+) -> None:
+    _, key = owner_and_key
+    r = await live_client.get(f"{API}/auth/me", headers={"Authorization": f"ApiKey {key}"})
+    assert r.status_code == 403
+    assert r.json()["code"] == "session_required"

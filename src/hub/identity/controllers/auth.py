@@ -30,6 +30,7 @@ from hub.identity.schemas import (
     TokenIn,
     TokensOut,
 )
+from hub.identity.services.access import require_user_session
 from hub.identity.services.auth import AuthService, MfaChallenge
 from hub.identity.services.password_reset import PasswordService
 from hub.identity.services.profile import ProfileService
@@ -310,7 +311,9 @@ class AuthController(Controller):
         self, token_principal: NamedDependency[Principal], profile: NamedDependency[ProfileService]
     ) -> MeOut:
         # token_principal skips the Redis revocation lookup: profile() reads the session
-        # row in the same query and refuses a revoked one.
+        # row in the same query and refuses a revoked one. A profile is a person's: an API
+        # key gets the people-only answer (decided from the principal, like the guard).
+        require_user_session(token_principal)
         return to_schema(await profile.profile(token_principal), MeOut)
 
     @patch(
