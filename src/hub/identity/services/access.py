@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, bindparam, select
@@ -125,10 +126,10 @@ def require_user_session(principal: Principal) -> None:
         raise Forbidden(SESSION_REQUIRED_DETAIL, code="session_required")
 
 
+@dataclass(eq=False)
 class AccessService:
-    def __init__(self, store: Store, registry: PermissionRegistry) -> None:
-        self.store = store
-        self.registry = registry
+    store: Store
+    registry: PermissionRegistry
 
     def catalogue(self) -> frozenset[str]:
         return self.registry.keys()

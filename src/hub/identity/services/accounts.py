@@ -4,6 +4,7 @@ and API keys end with it), enabling it again."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,14 +19,10 @@ from hub.identity.services.sessions import SessionService
 from hub.kernel.store import Store
 
 
+@dataclass(eq=False)
 class AccountService:
-    def __init__(
-        self,
-        store: Store,
-        sessions: SessionService,
-    ) -> None:
-        self.store = store
-        self.sessions = sessions
+    store: Store
+    sessions: SessionService
 
     async def find_by_email(self, email: str) -> Any:
         """The account using ``email`` (any spelling of it), or None."""

@@ -70,20 +70,13 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+@dataclass(eq=False)
 class AdminService:
-    def __init__(
-        self,
-        store: Store,
-        settings: IdentitySettings,
-        throttle: Throttle,
-        accounts: AccountService,
-        mfa: MfaService,
-    ) -> None:
-        self.store = store
-        self.settings = settings
-        self.throttle = throttle
-        self.accounts = accounts
-        self.mfa = mfa
+    store: Store
+    settings: IdentitySettings
+    throttle: Throttle
+    accounts: AccountService
+    mfa: MfaService
 
     async def require_admin(self, principal: Principal) -> None:
         require_user_session(principal)

@@ -63,26 +63,16 @@ def _challenge_key(token: str) -> str:
     return _CHALLENGE_KEY + hashlib.sha256(token.encode()).hexdigest()
 
 
+@dataclass(eq=False)
 class AuthService:
-    def __init__(
-        self,
-        store: Store,
-        settings: IdentitySettings,
-        redis: Redis,
-        hasher: PasswordHasher,
-        throttle: Throttle,
-        tokens: AccessTokens,
-        sessions: SessionService,
-        mfa: MfaService,
-    ) -> None:
-        self.store = store
-        self.settings = settings
-        self.redis = redis
-        self.hasher = hasher
-        self.throttle = throttle
-        self.tokens = tokens
-        self.sessions = sessions
-        self.mfa = mfa
+    store: Store
+    settings: IdentitySettings
+    redis: Redis
+    hasher: PasswordHasher
+    throttle: Throttle
+    tokens: AccessTokens
+    sessions: SessionService
+    mfa: MfaService
 
     async def _failed(
         self, *, user_id: uuid.UUID | None, email: str, reason: str, client: ClientInfo

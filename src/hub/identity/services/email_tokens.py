@@ -12,6 +12,7 @@ changed the password."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import or_, update
@@ -42,14 +43,12 @@ def invalid_email_token() -> Invalid:
     )
 
 
+@dataclass(eq=False)
 class EmailTokens:
-    def __init__(
-        self, store: Store, settings: IdentitySettings, secrets: IdentitySecrets, throttle: Throttle
-    ) -> None:
-        self.store = store
-        self.settings = settings
-        self.secrets = secrets
-        self.throttle = throttle
+    store: Store
+    settings: IdentitySettings
+    secrets: IdentitySecrets
+    throttle: Throttle
 
     def binding(self, password_hash: str) -> bytes:
         return self.secrets.binding.digest(password_hash)

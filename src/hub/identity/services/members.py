@@ -63,11 +63,11 @@ async def count_owners(session: AsyncSession, organisation_id: uuid.UUID) -> int
     )
 
 
+@dataclass(eq=False)
 class MemberService:
-    def __init__(self, store: Store, access: AccessService, roles: RoleService) -> None:
-        self.store = store
-        self.access = access
-        self.roles = roles
+    store: Store
+    access: AccessService
+    roles: RoleService
 
     async def page(
         self,

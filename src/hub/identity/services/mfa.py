@@ -11,6 +11,7 @@ is refused, across every process. Recovery codes are single use the same way.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import structlog
@@ -91,20 +92,13 @@ async def publish_lock(
         await uow.commit()
 
 
+@dataclass(eq=False)
 class MfaService:
-    def __init__(
-        self,
-        store: Store,
-        settings: IdentitySettings,
-        secrets: IdentitySecrets,
-        throttle: Throttle,
-        mail: IdentityMail,
-    ) -> None:
-        self.store = store
-        self.settings = settings
-        self.secrets = secrets
-        self.throttle = throttle
-        self.mail = mail
+    store: Store
+    settings: IdentitySettings
+    secrets: IdentitySecrets
+    throttle: Throttle
+    mail: IdentityMail
 
     def _codes(self, uow: UnitOfWork, user_id: uuid.UUID) -> list[str]:
         codes = new_recovery_codes()

@@ -45,10 +45,10 @@ def clean_organisation_name(raw: str) -> str:
     return name
 
 
+@dataclass(eq=False)
 class OrganisationService:
-    def __init__(self, store: Store, access: AccessService) -> None:
-        self.store = store
-        self.access = access
+    store: Store
+    access: AccessService
 
     async def create(self, principal: Principal, name_raw: str) -> OrganisationView:
         """A new organisation with the four built-in roles; its creator is the owner."""

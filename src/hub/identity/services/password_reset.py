@@ -7,6 +7,7 @@ every API key of the account: nothing the thief set up outlives the thief's pass
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import update
@@ -39,28 +40,17 @@ from hub.kernel.store import Store
 from hub.kernel.web import ClientInfo
 
 
+@dataclass(eq=False)
 class PasswordService:
-    def __init__(
-        self,
-        store: Store,
-        settings: IdentitySettings,
-        hasher: PasswordHasher,
-        throttle: Throttle,
-        mail: IdentityMail,
-        sessions: SessionService,
-        auth: AuthService,
-        tokens: EmailTokens,
-        limits: MailLimits,
-    ) -> None:
-        self.store = store
-        self.settings = settings
-        self.hasher = hasher
-        self.throttle = throttle
-        self.mail = mail
-        self.sessions = sessions
-        self.auth = auth
-        self.tokens = tokens
-        self.limits = limits
+    store: Store
+    settings: IdentitySettings
+    hasher: PasswordHasher
+    throttle: Throttle
+    mail: IdentityMail
+    sessions: SessionService
+    auth: AuthService
+    tokens: EmailTokens
+    limits: MailLimits
 
     async def change_password(
         self,

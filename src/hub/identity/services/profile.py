@@ -87,24 +87,15 @@ def _profile(user: UserRecord) -> Profile:
     )
 
 
+@dataclass(eq=False)
 class ProfileService:
-    def __init__(
-        self,
-        store: Store,
-        settings: IdentitySettings,
-        mail: IdentityMail,
-        tokens: EmailTokens,
-        hasher: PasswordHasher,
-        sessions: SessionService,
-        limits: MailLimits,
-    ) -> None:
-        self.store = store
-        self.settings = settings
-        self.mail = mail
-        self.tokens = tokens
-        self.hasher = hasher
-        self.sessions = sessions
-        self.limits = limits
+    store: Store
+    settings: IdentitySettings
+    mail: IdentityMail
+    tokens: EmailTokens
+    hasher: PasswordHasher
+    sessions: SessionService
+    limits: MailLimits
 
     async def profile(self, principal: Principal) -> Profile:
         """The caller's profile, read together with its session row: one query that also

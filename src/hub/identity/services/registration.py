@@ -11,6 +11,7 @@ registering again cannot kill the owner's reset link."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -41,24 +42,15 @@ from hub.kernel.store import Store
 from hub.kernel.web import ClientInfo
 
 
+@dataclass(eq=False)
 class RegistrationService:
-    def __init__(
-        self,
-        store: Store,
-        settings: IdentitySettings,
-        hasher: PasswordHasher,
-        throttle: Throttle,
-        mail: IdentityMail,
-        tokens: EmailTokens,
-        limits: MailLimits,
-    ) -> None:
-        self.store = store
-        self.settings = settings
-        self.hasher = hasher
-        self.throttle = throttle
-        self.mail = mail
-        self.tokens = tokens
-        self.limits = limits
+    store: Store
+    settings: IdentitySettings
+    hasher: PasswordHasher
+    throttle: Throttle
+    mail: IdentityMail
+    tokens: EmailTokens
+    limits: MailLimits
 
     async def register(self, email_raw: str, password: str, display_name_raw: str) -> None:
         email = clean_email(email_raw)

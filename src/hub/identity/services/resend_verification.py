@@ -10,6 +10,8 @@ known or not, so the endpoint cannot be used to flood someone's mailbox.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import delete
 
 from hub.identity.domain.emails import is_valid_email, normalise_email
@@ -22,20 +24,13 @@ from hub.identity.services.mail_limits import MailLimits
 from hub.kernel.store import Store
 
 
+@dataclass(eq=False)
 class ResendVerification:
-    def __init__(
-        self,
-        store: Store,
-        settings: IdentitySettings,
-        limits: MailLimits,
-        mail: IdentityMail,
-        tokens: EmailTokens,
-    ) -> None:
-        self.store = store
-        self.settings = settings
-        self.limits = limits
-        self.mail = mail
-        self.tokens = tokens
+    store: Store
+    settings: IdentitySettings
+    limits: MailLimits
+    mail: IdentityMail
+    tokens: EmailTokens
 
     async def resend(self, email_raw: str) -> None:
         """Mail a new verification link to an unverified, enabled account; the links

@@ -112,10 +112,10 @@ def role_names(roles: Iterable[Role]) -> list[str]:
     return [r.name for r in roles]
 
 
+@dataclass(eq=False)
 class RoleService:
-    def __init__(self, store: Store, access: AccessService) -> None:
-        self.store = store
-        self.access = access
+    store: Store
+    access: AccessService
 
     def permissions_of(self, roles: Iterable[Role]) -> set[str]:
         """Every catalogue key the given roles grant (what handing them out hands out)."""

@@ -3,16 +3,17 @@ every key the ring might sign with before a token made with it comes back."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from hub.identity.services.keys import KeyRing
 from hub.kernel.security import TokenVerifier
 
 
+@dataclass(eq=False)
 class SigningKeys:
-    def __init__(self, ring: KeyRing, verifier: TokenVerifier) -> None:
-        self.ring = ring
-        self.verifier = verifier
+    ring: KeyRing
+    verifier: TokenVerifier
 
     async def start(self) -> None:
         """Make sure a signing key exists and hand the kernel's verifier the public keys."""

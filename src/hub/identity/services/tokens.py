@@ -20,10 +20,10 @@ class AccessToken:
     expires_in: int
 
 
+@dataclass(eq=False)
 class AccessTokens:
-    def __init__(self, keys: KeyRing, settings: Settings) -> None:
-        self.keys = keys
-        self.settings = settings
+    keys: KeyRing
+    settings: Settings
 
     async def issue(
         self,
