@@ -216,7 +216,6 @@ class DocumentController(Controller):
         "/{document_id:uuid}/content",
         operation_id="downloadDocument",
         summary="The current (or ?version=) file: ETag, If-None-Match, Range",
-        media_type="application/octet-stream",
     )
     async def download(
         self,
