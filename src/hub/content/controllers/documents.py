@@ -38,10 +38,11 @@ from hub.content.services.sharing import Share, SharingService
 from hub.content.services.storing import too_large
 from hub.content.services.trash import TrashService
 from hub.content.services.uploads import UploadService
+from hub.identity.api import Membership
 from hub.kernel.pagination import Page
 from hub.kernel.ratelimit import rate_limit
 from hub.kernel.security import Principal
-from hub.kernel.tenancy import Member, permission
+from hub.kernel.tenancy import permission
 from hub.kernel.web import BEARER_OR_KEY, page_as, to_schema
 
 OrganisationQuery = Annotated[uuid.UUID, QueryParameter(name="organisationId")]
@@ -92,7 +93,7 @@ class DocumentController(Controller):
     )
     async def list_documents(
         self,
-        membership: NamedDependency[Member],
+        membership: NamedDependency[Membership],
         documents: NamedDependency[DocumentService],
         organisation_id: OrganisationQuery,
         tag: Annotated[list[uuid.UUID] | None, QueryParameter(required=False)] = None,

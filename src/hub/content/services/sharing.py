@@ -38,11 +38,11 @@ def permissions_view(restricted: bool, rows: list[Any]) -> dict[str, Any]:
     return {
         "restricted": restricted,
         "shares": [
-            {
-                "user_id": r.subject_id if r.subject_kind == "user" else None,
-                "role_id": r.subject_id if r.subject_kind == "role" else None,
-                "access": r.access,
-            }
+            Share(
+                user_id=r.subject_id if r.subject_kind == "user" else None,
+                role_id=r.subject_id if r.subject_kind == "role" else None,
+                access=r.access,
+            )
             for r in rows
         ],
     }
