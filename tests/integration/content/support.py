@@ -3,6 +3,7 @@ storage backends are merged), uploads, downloads and people with roles."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import uuid
@@ -25,12 +26,18 @@ class DirectoryBlobStore:
         self.root = root
         (root / "tmp").mkdir(parents=True, exist_ok=True)
         self.puts = 0
+        #: Tests set it to hold each put, once its bytes are written, until N puts wait.
+        self.barrier: asyncio.Barrier | None = None
 
     def path(self, sha256: str) -> Path:
         return self.root / sha256[:2] / sha256
 
     def blobs(self) -> set[str]:
         return {p.name for p in self.root.glob("??/*")}
+
+    def leftovers(self) -> list[Path]:
+        """Temporary files of unfinished puts (none once every put returned)."""
+        return list((self.root / "tmp").iterdir())
 
     async def put(
         self, chunks: AsyncIterator[bytes], *, max_bytes: int | None = None
@@ -47,6 +54,8 @@ class DirectoryBlobStore:
                         raise BlobTooLarge
                     digest.update(chunk)
                     out.write(chunk)
+            if self.barrier is not None:
+                await self.barrier.wait()
             sha256 = digest.hexdigest()
             final = self.path(sha256)
             final.parent.mkdir(exist_ok=True)
