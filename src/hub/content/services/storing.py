@@ -96,13 +96,13 @@ class FileIntake:
 
     async def take(self, organisation_id: uuid.UUID, part: FilePart) -> StoredFile:
         """Sniff the first bytes (415 before anything is stored), then stream the rest
-        into the store, stopping at the upload limit (413) or the quota's room (507)."""
+        into the store, stopping at the upload limit (413). The quota is checked exactly
+        when the version is counted (:meth:`count`); an organisation already over it is
+        refused before anything is read (507)."""
         limit = self.settings.max_upload_bytes
         quota = self.settings.storage_quota_bytes
-        room = quota - await self.usage(organisation_id) if quota else None
-        if room is not None and room < 0:
+        if quota and await self.usage(organisation_id) > quota:
             raise quota_exceeded(quota)
-        max_bytes = limit if room is None else min(limit, room)
         file_name = sanitise_file_name(part.file_name)
         chunks = part.chunks()
         head = b""
@@ -124,10 +124,8 @@ class FileIntake:
                 yield chunk
 
         try:
-            blob = await self.files.put(body(), max_bytes=max_bytes)
+            blob = await self.files.put(body(), max_bytes=limit)
         except BlobTooLarge:
-            if room is not None and room < limit:
-                raise quota_exceeded(quota) from None
             raise too_large(limit) from None
         return StoredFile(blob=blob, file_name=file_name, media_type=media_type)
 
