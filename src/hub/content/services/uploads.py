@@ -13,9 +13,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.content.api import DocumentUploaded, VersionAdded
 from hub.content.domain.access import WRITE, Action
@@ -195,12 +197,12 @@ class UploadService:
 
     async def _add_version(
         self,
-        session: Any,
+        session: AsyncSession,
         document_id: uuid.UUID,
         organisation_id: uuid.UUID,
         stored: StoredFile,
         number: int,
-        now: Any,
+        now: datetime,
         user_id: uuid.UUID,
         *,
         comment: str | None,
@@ -224,7 +226,7 @@ class UploadService:
         )
         await session.flush()
 
-    async def _next_version(self, session: Any, document_id: uuid.UUID) -> int:
+    async def _next_version(self, session: AsyncSession, document_id: uuid.UUID) -> int:
         """Lock the document and return its next version number (409 when trashed)."""
         row = (
             await session.execute(
