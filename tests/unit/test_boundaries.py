@@ -82,7 +82,7 @@ def test_unmodified_tree_keeps_every_contract(tree: Path) -> None:
 #: One planted violation per case: ``(contracts it must break, plant)``.
 PLANTS: list[tuple[tuple[str, ...], Callable[[Path], None]]] = [
     ((LAYERS, DAG), _create("hub/kernel/planted.py", "import hub.identity.services\n")),
-    ((INDEPENDENT,), _append("hub/content/services.py", "import hub.identity.models")),
+    ((INDEPENDENT,), _append("hub/content/services/__init__.py", "import hub.identity.models")),
     (
         (DAG,),
         _both(
@@ -94,9 +94,9 @@ PLANTS: list[tuple[tuple[str, ...], Callable[[Path], None]]] = [
     ((INNER,), _create("hub/identity/helpers.py", '"""a module outside the layers"""\n')),
     ((PORTABLE,), _append("hub/workflow/api.py", "import sqlalchemy")),
     ((PORTABLE,), _append("hub/kernel/events.py", "import litestar")),
-    ((DEVSERVERS_USERS,), _append("hub/content/services.py", "import hub.devservers")),
+    ((DEVSERVERS_USERS,), _append("hub/content/services/__init__.py", "import hub.devservers")),
     ((DEVSERVERS_DEPS,), _create("hub/devservers/planted.py", "import hub.identity.api\n")),
-    ((LAYERS,), _append("hub/content/services.py", "import hub.worker")),
+    ((LAYERS,), _append("hub/content/services/__init__.py", "import hub.worker")),
 ]
 PLANT_IDS = [
     "kernel-imports-context",

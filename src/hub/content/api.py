@@ -4,6 +4,129 @@ Everything another context may use of content lives here: the synchronous ``Prot
 the msgspec DTOs it returns and the integration events content publishes. Framework-free
 (import-linter forbids SQLAlchemy, Litestar, dramatiq and Redis here), so a split-out
 content service can ship this module unchanged as its client contract.
+
+Events carry ids and names only, never a file's contents (nor its hash): a consumer that
+needs more asks :class:`ContentApi`, which applies the document permission rule.
 """
 
 from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, ClassVar, Protocol
+
+import msgspec
+
+from hub.kernel.events import IntegrationEvent
+
+# --------------------------------------------------------------------------- DTOs
+
+
+class DocumentSummary(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    organisation_id: uuid.UUID
+    owner_id: uuid.UUID
+    title: str
+    file_name: str
+    media_type: str
+    size: int
+    version: int
+    tags: tuple[str, ...]
+    document_type_id: uuid.UUID | None
+    custom_fields: dict[str, Any]
+    restricted: bool
+    legal_hold: bool
+    created_at: datetime
+    updated_at: datetime
+    trashed_at: datetime | None
+
+
+class ContentApi(Protocol):
+    async def document(self, document_id: uuid.UUID) -> DocumentSummary | None:
+        """The document (trashed or not), or None when there is none. No permission
+        check: the caller decides what to reveal, with :meth:`may_read`."""
+        ...
+
+    async def may_read(self, user_id: uuid.UUID, document_id: uuid.UUID) -> bool:
+        """Whether the user (as a person, not an API key) may read the document."""
+        ...
+
+    async def may_edit(self, user_id: uuid.UUID, document_id: uuid.UUID) -> bool:
+        """Whether the user may add versions to the document and change its metadata."""
+        ...
+
+    async def set_metadata(
+        self,
+        document_id: uuid.UUID,
+        *,
+        actor: str,
+        actor_id: uuid.UUID | None = None,
+        tags: list[str] | None = None,
+        document_type_id: uuid.UUID | None = None,
+        custom_fields: dict[str, Any] | None = None,
+    ) -> DocumentSummary | None:
+        """Set tags (names or ids; they replace the document's), type and custom fields
+        (merged, a None value removes the key) on behalf of a workflow or an AI actor
+        (``actor`` names it in the ``content.document.updated`` event). None leaves a
+        part unchanged. Returns None when the document does not exist or is trashed."""
+        ...
+
+
+# --------------------------------------------------------------------------- events
+
+
+class DocumentEvent(IntegrationEvent, kw_only=True, frozen=True):
+    aggregate_field: ClassVar[str | None] = "document_id"
+    document_id: uuid.UUID
+
+
+class DocumentUploaded(DocumentEvent, kw_only=True, frozen=True):
+    event_type: ClassVar[str] = "content.document.uploaded"
+    title: str
+    file_name: str
+
+
+class VersionAdded(DocumentEvent, kw_only=True, frozen=True):
+    event_type: ClassVar[str] = "content.document.version_added"
+    version: int
+    file_name: str
+    #: Set when an older version's file was restored as this new version.
+    restored_from: int | None = None
+
+
+class DocumentUpdated(DocumentEvent, kw_only=True, frozen=True):
+    event_type: ClassVar[str] = "content.document.updated"
+    #: Wire names of the fields that changed (``title``, ``tags``, ``legalHold``…).
+    changed: list[str]
+    #: "user", or the workflow/AI actor that changed it through ContentApi.
+    via: str = "user"
+
+
+class DocumentTrashed(DocumentEvent, kw_only=True, frozen=True):
+    event_type: ClassVar[str] = "content.document.trashed"
+
+
+class DocumentRestored(DocumentEvent, kw_only=True, frozen=True):
+    event_type: ClassVar[str] = "content.document.restored"
+
+
+class DocumentPurged(DocumentEvent, kw_only=True, frozen=True):
+    """Deleted for good: from the trash by a user, or by the retention purge."""
+
+    event_type: ClassVar[str] = "content.document.purged"
+    #: "user" (permanent delete) or "retention" (trash older than HUB_CONTENT_TRASH_DAYS).
+    reason: str
+
+
+class DocumentShared(DocumentEvent, kw_only=True, frozen=True):
+    """Who may reach the document changed (restriction or shares)."""
+
+    event_type: ClassVar[str] = "content.document.shared"
+    restricted: bool
+    user_ids: list[uuid.UUID]
+    role_ids: list[uuid.UUID]
+
+
+class DocumentDownloaded(DocumentEvent, kw_only=True, frozen=True):
+    event_type: ClassVar[str] = "content.document.downloaded"
+    version: int

@@ -1,9 +1,59 @@
-"""Wires the content context into the composition root (routes, tables, permissions)."""
+"""Wires the content context: its services (built once from its runtime), routes, tables,
+permissions and jobs. Only ``hub.app``, ``hub.cli`` and ``hub.worker`` import this."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from hub.content.controllers.documents import DocumentController
+from hub.content.domain.access import PERMISSIONS
+from hub.content.domain.settings import ContentSettings
+from hub.content.facade import ContentFacade
 from hub.content.models import Base
+from hub.content.repositories.blobs.base import BlobStore
+from hub.content.repositories.blobs.unwired import UnwiredBlobStore
+from hub.content.services.access import DocumentAccess
+from hub.content.services.blobs import Blobs
+from hub.content.services.documents import DocumentService
+from hub.content.services.downloads import DownloadService
+from hub.content.services.sharing import SharingService
+from hub.content.services.storing import FileIntake
+from hub.content.services.trash import TrashService
+from hub.content.services.uploads import UploadService
+from hub.content.tasks import PURGE_HOURLY, purge_trash
+from hub.identity.api import IdentityApi
 from hub.kernel.contexts import ContextModule
+from hub.kernel.runtime import ContextRuntime
+
+
+def open_blob_store(rt: ContextRuntime) -> BlobStore:
+    """The blob store of this process (the storage backends replace the stand-in)."""
+    return UnwiredBlobStore()
+
+
+def services(rt: ContextRuntime, *, identity_api: IdentityApi) -> dict[str, Any]:
+    """Every use case of content, wired once per process."""
+    store, clock = rt.store, rt.clock
+    settings: ContentSettings = rt.config
+    files = open_blob_store(rt)
+    access = DocumentAccess(store, rt.tenancy)
+    blobs = Blobs(store, files, clock)
+    intake = FileIntake(store, files, settings)
+    documents = DocumentService(store, access, clock)
+    return {
+        "content_settings": settings,
+        "blob_store": files,
+        "documents": documents,
+        "uploads": UploadService(store, access, intake, blobs, clock),
+        "downloads": DownloadService(store, access, files),
+        "sharing": SharingService(store, access, identity_api, clock),
+        "trash": TrashService(store, access, blobs, clock, settings.content_trash_days),
+        "content_api": ContentFacade(store, identity_api, documents),
+    }
+
+
+async def stop(*, blob_store: BlobStore) -> None:
+    await blob_store.close()
 
 
 def build() -> ContextModule:
@@ -11,4 +61,11 @@ def build() -> ContextModule:
         name="content",
         metadata=Base.metadata,
         depends_on=("identity",),
+        settings=ContentSettings,
+        services=services,
+        route_handlers=[DocumentController],
+        permissions=PERMISSIONS,
+        jobs=[purge_trash],
+        periodic=[PURGE_HOURLY],
+        on_shutdown=[stop],
     )

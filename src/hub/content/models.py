@@ -1,11 +1,36 @@
-"""Tables of the content context, all in the ``content`` PostgreSQL schema."""
+"""Tables of the content context, all in the ``content`` PostgreSQL schema.
+
+File bytes are not here: a version names its blob by SHA-256 and the blob store keeps the
+bytes (``repositories.blobs``). ``blobs`` counts how many versions reference each blob, in
+the same transaction as the versions, so a blob nobody references can be deleted safely
+(``services.blobs``).
+"""
 
 from __future__ import annotations
 
-from sqlalchemy.orm import DeclarativeBase
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    Text,
+    UniqueConstraint,
+    false,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from hub.kernel.outbox import inbox_table, outbox_table
-from hub.kernel.schema import context_metadata
+from hub.kernel.schema import IdMixin, context_metadata, utcnow
 
 
 class Base(DeclarativeBase):
@@ -14,3 +39,156 @@ class Base(DeclarativeBase):
 
 outbox = outbox_table(Base.metadata)
 inbox = inbox_table(Base.metadata)
+
+
+def _ts(*, nullable: bool = True) -> Any:
+    return mapped_column(DateTime(timezone=True), nullable=nullable)
+
+
+def _document_fk() -> Any:
+    return mapped_column(
+        UUID(as_uuid=True), ForeignKey("content.documents.id", ondelete="CASCADE"), nullable=False
+    )
+
+
+class Document(IdMixin, Base):
+    __tablename__ = "documents"
+
+    organisation_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    owner_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    title: Mapped[str] = mapped_column(Text, nullable=False)
+    document_type_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    custom_fields: Mapped[dict[str, Any]] = mapped_column(
+        JSONB, nullable=False, server_default=text("'{}'::jsonb")
+    )
+    #: Number of the current version (versions count from 1).
+    current_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    #: Only the owner, explicit shares and content.admin reach a restricted document.
+    restricted: Mapped[bool] = mapped_column(nullable=False, server_default=false())
+    legal_hold: Mapped[bool] = mapped_column(nullable=False, server_default=false())
+    extraction_status: Mapped[str] = mapped_column(
+        Text, nullable=False, server_default=text("'pending'")
+    )
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, default=utcnow
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, default=utcnow
+    )
+    trashed_at: Mapped[datetime | None] = _ts()
+    trashed_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+
+    __table_args__ = (
+        Index("ix_documents_org_created", "organisation_id", "created_at", "id"),
+        Index("ix_documents_org_updated", "organisation_id", "updated_at", "id"),
+        Index("ix_documents_org_title", "organisation_id", "title", "id"),
+        Index(
+            "ix_documents_trashed",
+            "trashed_at",
+            postgresql_where=text("trashed_at IS NOT NULL"),
+        ),
+    )
+
+
+class Blob(Base):
+    """A stored file body, by SHA-256, with the number of versions referencing it."""
+
+    __tablename__ = "blobs"
+
+    sha256: Mapped[str] = mapped_column(Text, primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    ref_count: Mapped[int] = mapped_column(Integer, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
+    )
+    last_referenced_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
+    )
+
+    __table_args__ = (
+        CheckConstraint("ref_count >= 0", name="ref_count_not_negative"),
+        Index("ix_blobs_unreferenced", "sha256", postgresql_where=text("ref_count = 0")),
+    )
+
+
+class DocumentVersion(Base):
+    __tablename__ = "document_versions"
+
+    document_id: Mapped[uuid.UUID] = _document_fk()
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    file_name: Mapped[str] = mapped_column(Text, nullable=False)
+    media_type: Mapped[str] = mapped_column(Text, nullable=False)
+    size: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    #: The blob holding the bytes; the foreign key keeps a referenced blob's row.
+    sha256: Mapped[str] = mapped_column(
+        Text, ForeignKey("content.blobs.sha256", ondelete="RESTRICT"), nullable=False
+    )
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, default=utcnow
+    )
+    created_by: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    comment: Mapped[str | None] = mapped_column(Text)
+    #: The version whose file this one restored, if any.
+    restored_from: Mapped[int | None] = mapped_column(Integer)
+
+    __table_args__ = (
+        PrimaryKeyConstraint("document_id", "version", name="pk_document_versions"),
+        Index("ix_document_versions_sha256", "sha256"),
+    )
+
+
+class DocumentShare(Base):
+    """An explicit share of one document with a user or a role of its organisation."""
+
+    __tablename__ = "document_shares"
+
+    document_id: Mapped[uuid.UUID] = _document_fk()
+    #: "user" or "role".
+    subject_kind: Mapped[str] = mapped_column(Text, nullable=False)
+    subject_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    #: "view" or "edit".
+    access: Mapped[str] = mapped_column(Text, nullable=False)
+
+    __table_args__ = (
+        PrimaryKeyConstraint(
+            "document_id", "subject_kind", "subject_id", name="pk_document_shares"
+        ),
+        CheckConstraint("subject_kind IN ('user', 'role')", name="subject_kind"),
+        CheckConstraint("access IN ('view', 'edit')", name="access"),
+        Index("ix_document_shares_subject", "subject_id", "document_id"),
+    )
+
+
+class Tag(IdMixin, Base):
+    __tablename__ = "tags"
+
+    organisation_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    #: Case-folded name: unique per organisation.
+    name_key: Mapped[str] = mapped_column(Text, nullable=False)
+
+    __table_args__ = (UniqueConstraint("organisation_id", "name_key"),)
+
+
+class DocumentTag(Base):
+    __tablename__ = "document_tags"
+
+    document_id: Mapped[uuid.UUID] = _document_fk()
+    tag_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("content.tags.id", ondelete="CASCADE"), nullable=False
+    )
+
+    __table_args__ = (
+        PrimaryKeyConstraint("document_id", "tag_id", name="pk_document_tags"),
+        Index("ix_document_tags_tag_id", "tag_id"),
+    )
+
+
+class StorageUsage(Base):
+    """Bytes of file versions each organisation stores (its quota is checked against it
+    under this row's lock)."""
+
+    __tablename__ = "storage_usage"
+
+    organisation_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    bytes: Mapped[int] = mapped_column(BigInteger, nullable=False)

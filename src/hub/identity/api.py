@@ -151,6 +151,11 @@ class IdentityApi(Protocol):
         """The organisations a user is a member of."""
         ...
 
+    async def roles_of(self, organisation_id: uuid.UUID) -> list[RoleRef]:
+        """The organisation's roles, built-in and custom (e.g. to check a role id another
+        context stores, such as a document shared with a role)."""
+        ...
+
 
 # --------------------------------------------------------------------------- events
 

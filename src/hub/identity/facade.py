@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import select
 
-from hub.identity.api import IdentityApi, Membership, UserDisplay, UserSummary
+from hub.identity.api import IdentityApi, Membership, RoleRef, UserDisplay, UserSummary
 from hub.identity.domain.roles import grant_of, name_key
 from hub.identity.models import MemberRole, Role, User
 from hub.identity.models import Membership as MembershipRow
@@ -118,3 +118,12 @@ class IdentityFacade(IdentityApi):
             select(m.c.organisation_id).where(m.c.user_id == user_id).order_by(m.c.organisation_id)
         )
         return list(rows.scalars())
+
+    async def roles_of(self, organisation_id: uuid.UUID) -> list[RoleRef]:
+        r = Role.__table__
+        rows = await self.store.fetch(
+            select(r.c.id, r.c.name, r.c.builtin)
+            .where(r.c.organisation_id == organisation_id)
+            .order_by(r.c.id)
+        )
+        return [RoleRef(id=row.id, name=row.name, builtin=row.builtin) for row in rows]

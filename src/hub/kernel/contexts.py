@@ -15,7 +15,6 @@ from sqlalchemy import MetaData, Table
 
 if TYPE_CHECKING:
     from hub.kernel.jobs import JobSpec
-    from hub.kernel.runtime import ContextRuntime
     from hub.kernel.scheduler import Periodic
     from hub.kernel.subscribers import CatchAll, Subscription
 
@@ -32,7 +31,9 @@ class ContextModule:
     #: Builds the context's services once per process from its runtime:
     #: ``{"dependency_name": instance}``, injected into controllers (Litestar dependencies),
     #: jobs, start-up hooks and CLI commands by parameter name (``hub.kernel.wiring``).
-    services: Callable[[ContextRuntime], Mapping[str, Any]] | None = None
+    #: Called as ``services(runtime)``; keyword-only parameters receive other contexts'
+    #: services by name (``*, identity_api: IdentityApi``).
+    services: Callable[..., Mapping[str, Any]] | None = None
     #: The context's own typed settings (a msgspec Struct read from ``HUB_*``), if any.
     settings: type[Any] | None = None
     #: Extra Litestar dependency providers (name -> Provide) beyond its services.

@@ -280,6 +280,10 @@ INVALID: dict[str, list[str]] = {
     "HUB_RATE_LIMIT_INVITATIONS_PER_ORG": ["100", "100/0", "-1/3600"],
     "HUB_RATE_LIMIT_ADDRESS_FACTOR": ["0", "x"],
     "HUB_FRONTEND_URL": ["app.example.com", "https://app.example.com/?next=1", "ftp://a.b"],
+    "HUB_MAX_UPLOAD_BYTES": ["0", "lots"],
+    "HUB_ALLOWED_MEDIA_TYPES": ["pdf", "application/pdf,image", "*/pdf"],
+    "HUB_CONTENT_TRASH_DAYS": ["0", "x"],
+    "HUB_STORAGE_QUOTA_BYTES": ["-1", "x"],
 }
 
 

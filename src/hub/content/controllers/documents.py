@@ -1,0 +1,321 @@
+"""/documents: upload, read, list, edit, share, trash and download documents.
+
+Routes addressing a document by id find its organisation by loading it, then apply the
+tenancy and document rules (``services.access``): outside the caller's organisations, or
+unreadable, the document does not exist (404). ``GET /documents`` names the organisation
+in its query and goes through the kernel's ``permission()`` guard.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from litestar import Controller, Request, Response, delete, get, patch, post, put
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+
+from hub.content.controllers.files import serve
+from hub.content.controllers.multipart import ENVELOPE_BYTES, MultipartForm, boundary_of
+from hub.content.domain.documents import split_list
+from hub.content.domain.settings import ContentSettings
+from hub.content.repositories.documents import Filters
+from hub.content.schemas import (
+    DocumentOut,
+    DocumentPage,
+    DocumentPatch,
+    Facets,
+    PermissionsIn,
+    PermissionsOut,
+    RestoreVersionIn,
+    VersionOut,
+)
+from hub.content.services.access import as_caller
+from hub.content.services.documents import DocumentService
+from hub.content.services.downloads import DownloadService
+from hub.content.services.sharing import Share, SharingService
+from hub.content.services.storing import too_large
+from hub.content.services.trash import TrashService
+from hub.content.services.uploads import UploadService
+from hub.identity.api import Membership
+from hub.kernel.pagination import Page
+from hub.kernel.ratelimit import rate_limit
+from hub.kernel.security import Principal
+from hub.kernel.tenancy import permission
+from hub.kernel.web import BEARER_OR_KEY, page_as, to_schema
+
+OrganisationQuery = Annotated[uuid.UUID, QueryParameter(name="organisationId")]
+_UPLOAD_DESCRIPTION = (
+    "multipart/form-data, streamed: `organisationId` (before `file`), `file`, optional "
+    "`title` (default: the file name), `tags` (repeated; tag ids or names), "
+    "`documentTypeId`, `customFields` (a JSON object as text). The media type is sniffed "
+    "from the bytes: 415 `media_type_not_allowed` outside HUB_ALLOWED_MEDIA_TYPES, 413 "
+    "`upload_too_large` past HUB_MAX_UPLOAD_BYTES, 507 `storage_quota_exceeded`."
+)
+
+
+def _form(request: Request[Any, Any, Any], settings: ContentSettings) -> MultipartForm:
+    limit = settings.max_upload_bytes
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit + ENVELOPE_BYTES:
+        raise too_large(limit)
+    boundary = boundary_of(request.headers.get("content-type", ""))
+    return MultipartForm(request.stream().__aiter__(), boundary, max_upload_bytes=limit)
+
+
+class DocumentController(Controller):
+    path = "/documents"
+    tags = ["Content: documents"]
+    security = BEARER_OR_KEY
+
+    @post(
+        operation_id="uploadDocument",
+        summary="Upload a document (multipart, streamed)",
+        description=_UPLOAD_DESCRIPTION,
+        request_max_body_size=None,  # the upload limit is HUB_MAX_UPLOAD_BYTES, checked here
+        opt=rate_limit("uploads"),
+    )
+    async def upload(
+        self,
+        request: Request[Any, Any, Any],
+        principal: NamedDependency[Principal],
+        uploads: NamedDependency[UploadService],
+        content_settings: NamedDependency[ContentSettings],
+    ) -> DocumentOut:
+        document = await uploads.create(principal, _form(request, content_settings))
+        return to_schema(document, DocumentOut)
+
+    @get(
+        operation_id="listDocuments",
+        summary="Documents of an organisation the caller may read",
+        guards=[permission(None)],
+    )
+    async def list_documents(
+        self,
+        membership: NamedDependency[Membership],
+        documents: NamedDependency[DocumentService],
+        organisation_id: OrganisationQuery,
+        tag: Annotated[list[uuid.UUID] | None, QueryParameter(required=False)] = None,
+        document_type_id: Annotated[
+            uuid.UUID | None, QueryParameter(name="documentTypeId", required=False)
+        ] = None,
+        owner_id: Annotated[
+            uuid.UUID | None, QueryParameter(name="ownerId", required=False)
+        ] = None,
+        created_from: Annotated[
+            datetime | None, QueryParameter(name="createdFrom", required=False)
+        ] = None,
+        created_to: Annotated[
+            datetime | None, QueryParameter(name="createdTo", required=False)
+        ] = None,
+        trashed: FromQuery[bool] = False,
+        sort: FromQuery[Literal["created", "updated", "title"]] = "created",
+        facets: FromQuery[str | None] = None,
+        limit: FromQuery[int | None] = None,
+        cursor: FromQuery[str | None] = None,
+    ) -> DocumentPage:
+        listing = await documents.list(
+            as_caller(membership),
+            Filters(
+                tag_ids=tuple(tag or ()),
+                document_type_id=document_type_id,
+                owner_id=owner_id,
+                created_from=created_from,
+                created_to=created_to,
+                trashed=trashed,
+            ),
+            sort=sort,
+            limit=limit,
+            cursor=cursor,
+            facets=split_list(facets),
+        )
+        page = page_as(listing.page, DocumentOut)
+        return DocumentPage(
+            items=page.items,
+            limit=page.limit,
+            next_cursor=page.next_cursor,
+            facets=to_schema(listing.facets, Facets) if listing.facets is not None else None,
+        )
+
+    @get("/{document_id:uuid}", operation_id="getDocument", summary="One document")
+    async def get_document(
+        self,
+        document_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        documents: NamedDependency[DocumentService],
+    ) -> DocumentOut:
+        return to_schema(await documents.get(principal, document_id), DocumentOut)
+
+    @patch(
+        "/{document_id:uuid}",
+        operation_id="updateDocument",
+        summary="Change a document's metadata (legalHold: content.admin)",
+    )
+    async def update_document(
+        self,
+        document_id: FromPath[uuid.UUID],
+        data: JSONBody[DocumentPatch],
+        principal: NamedDependency[Principal],
+        documents: NamedDependency[DocumentService],
+    ) -> DocumentOut:
+        body = data
+        view = await documents.update(
+            principal,
+            document_id,
+            title=body.title,
+            tags=body.tags,
+            document_type_id=body.document_type_id,
+            custom_fields=body.custom_fields,
+            legal_hold=body.legal_hold,
+        )
+        return to_schema(view, DocumentOut)
+
+    @delete(
+        "/{document_id:uuid}",
+        status_code=204,
+        operation_id="trashDocument",
+        summary="Move a document to the trash",
+    )
+    async def trash_document(
+        self,
+        document_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        trash: NamedDependency[TrashService],
+    ) -> None:
+        await trash.trash(principal, document_id)
+
+    @post(
+        "/{document_id:uuid}/restore",
+        status_code=200,
+        operation_id="restoreDocument",
+        summary="Take a document out of the trash",
+    )
+    async def restore_document(
+        self,
+        document_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        trash: NamedDependency[TrashService],
+    ) -> DocumentOut:
+        return to_schema(await trash.restore(principal, document_id), DocumentOut)
+
+    @delete(
+        "/{document_id:uuid}/permanent",
+        status_code=204,
+        operation_id="deleteDocumentPermanently",
+        summary="Delete a trashed document for good",
+    )
+    async def delete_permanently(
+        self,
+        document_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        trash: NamedDependency[TrashService],
+    ) -> None:
+        await trash.delete_permanently(principal, document_id)
+
+    @get(
+        "/{document_id:uuid}/content",
+        operation_id="downloadDocument",
+        summary="The current (or ?version=) file: ETag, If-None-Match, Range",
+    )
+    async def download(
+        self,
+        request: Request[Any, Any, Any],
+        document_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        downloads: NamedDependency[DownloadService],
+        version: FromQuery[int | None] = None,
+        disposition: FromQuery[Literal["inline", "attachment"] | None] = None,
+    ) -> Response[Any]:
+        found = await downloads.find(principal, document_id, version)
+        return await serve(
+            request,
+            found,
+            lambda start, end: downloads.read(found, start, end),
+            lambda: downloads.record(found),
+            disposition=disposition,
+        )
+
+    @get(
+        "/{document_id:uuid}/versions",
+        operation_id="listDocumentVersions",
+        summary="Version history, newest first",
+    )
+    async def list_versions(
+        self,
+        document_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        documents: NamedDependency[DocumentService],
+        limit: FromQuery[int | None] = None,
+        cursor: FromQuery[str | None] = None,
+    ) -> Page[VersionOut]:
+        page = await documents.versions(principal, document_id, limit=limit, cursor=cursor)
+        return page_as(page, VersionOut)
+
+    @post(
+        "/{document_id:uuid}/versions",
+        operation_id="addDocumentVersion",
+        summary="Upload a new current version (multipart: file, optional comment)",
+        request_max_body_size=None,
+        opt=rate_limit("uploads"),
+    )
+    async def add_version(
+        self,
+        request: Request[Any, Any, Any],
+        document_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        uploads: NamedDependency[UploadService],
+        content_settings: NamedDependency[ContentSettings],
+    ) -> VersionOut:
+        version = await uploads.add_version(
+            principal, document_id, _form(request, content_settings)
+        )
+        return to_schema(version, VersionOut)
+
+    @post(
+        "/{document_id:uuid}/versions/{number:int}/restore",
+        status_code=201,
+        operation_id="restoreDocumentVersion",
+        summary="Make an old version's file the new current version",
+    )
+    async def restore_version(
+        self,
+        document_id: FromPath[uuid.UUID],
+        number: FromPath[int],
+        principal: NamedDependency[Principal],
+        uploads: NamedDependency[UploadService],
+        data: JSONBody[RestoreVersionIn | None] = None,
+    ) -> VersionOut:
+        comment = data.comment if data is not None else None
+        version = await uploads.restore_version(principal, document_id, number, comment)
+        return to_schema(version, VersionOut)
+
+    @get(
+        "/{document_id:uuid}/permissions",
+        operation_id="getDocumentPermissions",
+        summary="Restriction and explicit shares",
+    )
+    async def get_permissions(
+        self,
+        document_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        sharing: NamedDependency[SharingService],
+    ) -> PermissionsOut:
+        return to_schema(await sharing.get(principal, document_id), PermissionsOut)
+
+    @put(
+        "/{document_id:uuid}/permissions",
+        operation_id="setDocumentPermissions",
+        summary="Replace the restriction and the shares",
+    )
+    async def put_permissions(
+        self,
+        document_id: FromPath[uuid.UUID],
+        data: JSONBody[PermissionsIn],
+        principal: NamedDependency[Principal],
+        sharing: NamedDependency[SharingService],
+    ) -> PermissionsOut:
+        body = data
+        shares = [Share(user_id=s.user_id, role_id=s.role_id, access=s.access) for s in body.shares]
+        view = await sharing.put(principal, document_id, restricted=body.restricted, shares=shares)
+        return to_schema(view, PermissionsOut)

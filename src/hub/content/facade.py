@@ -1,0 +1,99 @@
+"""In-process implementation of :class:`hub.content.api.ContentApi`.
+
+Another context (workflow, intelligence) reads documents and asks the document rule
+here; a split-out content service would answer the same calls over HTTP.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import msgspec
+
+from hub.content.api import ContentApi, DocumentSummary
+from hub.content.domain.access import Action, Facts, caller_of, capabilities
+from hub.content.repositories import documents
+from hub.content.services.documents import DocumentService
+from hub.identity.api import IdentityApi
+from hub.kernel.store import Store
+
+
+class ContentFacade(ContentApi):
+    def __init__(self, store: Store, identity: IdentityApi, service: DocumentService) -> None:
+        self.store = store
+        self.identity = identity
+        self.service = service
+
+    async def document(self, document_id: uuid.UUID) -> DocumentSummary | None:
+        row = await documents.by_id(self.store, document_id)
+        if row is None:
+            return None
+        tags = (await documents.tags_of(self.store, [row.id]))[row.id]
+        return DocumentSummary(
+            id=row.id,
+            organisation_id=row.organisation_id,
+            owner_id=row.owner_id,
+            title=row.title,
+            file_name=row.file_name,
+            media_type=row.media_type,
+            size=row.size,
+            version=row.current_version,
+            tags=tuple(t["name"] for t in tags),
+            document_type_id=row.document_type_id,
+            custom_fields=row.custom_fields,
+            restricted=row.restricted,
+            legal_hold=row.legal_hold,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            trashed_at=row.trashed_at,
+        )
+
+    async def _may(self, user_id: uuid.UUID, document_id: uuid.UUID, action: Action) -> bool:
+        row = await documents.by_id(self.store, document_id)
+        if row is None:
+            return False
+        membership = await self.identity.membership(row.organisation_id, user_id, api_key_id=None)
+        if membership is None:
+            return False
+        caller = caller_of(membership)
+        share = await documents.share_for(self.store, row.id, caller)
+        facts = Facts(owner_id=row.owner_id, restricted=row.restricted, share=share)
+        return action in capabilities(caller, facts)
+
+    async def may_read(self, user_id: uuid.UUID, document_id: uuid.UUID) -> bool:
+        return await self._may(user_id, document_id, Action.READ)
+
+    async def may_edit(self, user_id: uuid.UUID, document_id: uuid.UUID) -> bool:
+        return await self._may(user_id, document_id, Action.EDIT)
+
+    async def set_metadata(
+        self,
+        document_id: uuid.UUID,
+        *,
+        actor: str,
+        actor_id: uuid.UUID | None = None,
+        tags: list[str] | None = None,
+        document_type_id: uuid.UUID | None = None,
+        custom_fields: dict[str, Any] | None = None,
+    ) -> DocumentSummary | None:
+        row = await documents.by_id(self.store, document_id)
+        if row is None or row.trashed_at is not None:
+            return None
+        merged: Any = msgspec.UNSET
+        if custom_fields is not None:
+            merged = dict(row.custom_fields)
+            for key, value in custom_fields.items():
+                if value is None:
+                    merged.pop(key, None)
+                else:
+                    merged[key] = value
+        await self.service.apply(
+            row,
+            tags=tags if tags is not None else msgspec.UNSET,
+            document_type_id=document_type_id if document_type_id is not None else msgspec.UNSET,
+            custom_fields=merged,
+            via=actor,
+            actor_id=actor_id,
+        )
+        return await self.document(document_id)

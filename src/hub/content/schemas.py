@@ -1,0 +1,123 @@
+"""HTTP bodies of the content context (camelCase on the wire)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+import msgspec
+
+from hub.kernel.pagination import Page
+from hub.kernel.structs import PatchSchema, Schema
+
+
+class TagOut(Schema):
+    id: uuid.UUID
+    name: str
+
+
+class ExtractionOut(Schema):
+    #: "pending" until text extraction exists.
+    status: str
+
+
+class DuplicateOut(Schema):
+    id: uuid.UUID
+    similarity: float
+
+
+class DocumentOut(Schema):
+    id: uuid.UUID
+    organisation_id: uuid.UUID
+    title: str
+    file_name: str
+    media_type: str
+    size: int
+    sha256: str
+    #: The current version's number (versions count from 1).
+    version: int
+    tags: list[TagOut]
+    document_type_id: uuid.UUID | None
+    custom_fields: dict[str, Any]
+    owner_id: uuid.UUID
+    created_at: datetime
+    updated_at: datetime
+    trashed_at: datetime | None
+    extraction: ExtractionOut
+    duplicates: list[DuplicateOut]
+    restricted: bool
+    legal_hold: bool
+
+
+class VersionOut(Schema):
+    version: int
+    file_name: str
+    size: int
+    sha256: str
+    media_type: str
+    created_at: datetime
+    created_by: uuid.UUID
+    comment: str | None
+    #: The older version whose file this one restored, if any.
+    restored_from: int | None
+
+
+class DocumentPatch(PatchSchema):
+    title: str | msgspec.UnsetType = msgspec.UNSET
+    #: Replaces the document's tags: tag ids or names (unknown names become tags).
+    tags: list[str] | msgspec.UnsetType = msgspec.UNSET
+    document_type_id: uuid.UUID | msgspec.UnsetType | None = msgspec.UNSET
+    #: Replaces the custom fields (an object by field key).
+    custom_fields: dict[str, Any] | msgspec.UnsetType | None = msgspec.UNSET
+    #: content.admin only; a held document cannot be trashed, deleted or purged.
+    legal_hold: bool | msgspec.UnsetType = msgspec.UNSET
+
+
+class ShareIn(Schema, kw_only=True):
+    user_id: uuid.UUID | None = None
+    role_id: uuid.UUID | None = None
+    access: Literal["view", "edit"]
+
+
+class PermissionsIn(Schema):
+    restricted: bool
+    shares: list[ShareIn] = msgspec.field(default_factory=list)
+
+
+class ShareOut(Schema, kw_only=True, omit_defaults=True):
+    user_id: uuid.UUID | None = None
+    role_id: uuid.UUID | None = None
+    access: str
+
+
+class PermissionsOut(Schema):
+    restricted: bool
+    shares: list[ShareOut]
+
+
+class RestoreVersionIn(Schema):
+    comment: str | None = None
+
+
+class TagFacet(Schema):
+    id: uuid.UUID
+    name: str
+    count: int
+
+
+class TypeFacet(Schema):
+    id: uuid.UUID
+    count: int
+
+
+class Facets(Schema, omit_defaults=True):
+    tags: list[TagFacet] | None = None
+    types: list[TypeFacet] | None = None
+
+
+class DocumentPage(Page[DocumentOut]):
+    """A page of documents; ``facets`` when the list asked for them (``facets=tags,types``):
+    counts over every matching document the caller may read, not just this page."""
+
+    facets: Facets | None = None

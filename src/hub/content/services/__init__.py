@@ -1,0 +1,1 @@
+"""Content's use cases, one module per use case: the only place its business rules run."""

@@ -1,0 +1,86 @@
+"""Who is calling, and what they may do to one document: the tenancy rule (kernel) for the
+organisation, then the document rule (``domain.access``) for the document.
+
+A document outside the caller's organisations and one inside that it may not read give
+the same 404, so an id reveals nothing; a readable document whose action is refused is a
+403 naming the permission.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Row
+
+from hub.content.domain.access import Action, Caller, Facts, caller_of, capabilities
+from hub.content.repositories import documents
+from hub.identity.api import Membership
+from hub.kernel.problems import not_found
+from hub.kernel.security import Principal
+from hub.kernel.store import Store
+from hub.kernel.tenancy import Member, Tenancy, permission_denied
+
+
+def document_not_found() -> Exception:
+    return not_found("document")
+
+
+def as_caller(member: Member) -> Caller:
+    """The tenancy rule's membership (identity's :class:`Membership`) as a caller."""
+    if not isinstance(member, Membership):
+        raise TypeError(f"tenancy returned {type(member).__name__}, not identity's Membership")
+    return caller_of(member)
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A document the caller may read, and everything it may do to it."""
+
+    row: Row[Any]
+    caller: Caller
+    may: frozenset[Action]
+
+    @property
+    def id(self) -> uuid.UUID:
+        document_id: uuid.UUID = self.row.id
+        return document_id
+
+    def require(self, action: Action) -> None:
+        if action not in self.may:
+            raise permission_denied(action.value)
+
+
+class DocumentAccess:
+    def __init__(self, store: Store, tenancy: Tenancy) -> None:
+        self.store = store
+        self.tenancy = tenancy
+
+    async def caller(self, principal: Principal, organisation_id: uuid.UUID) -> Caller:
+        return as_caller(await self.tenancy.authorise(principal, organisation_id, None))
+
+    async def open(
+        self, principal: Principal, document_id: uuid.UUID, action: Action = Action.READ
+    ) -> Opened:
+        """The document if the caller may read it (404 otherwise) and take ``action``
+        (403 otherwise)."""
+        row = await documents.by_id(self.store, document_id)
+        if row is None:
+            raise document_not_found()
+        member = await self.tenancy.membership(principal, row.organisation_id)
+        if member is None:
+            raise document_not_found()
+        opened = await self.judge(row, as_caller(member))
+        opened.require(action)
+        return opened
+
+    async def judge(self, row: Row[Any], caller: Caller) -> Opened:
+        share = None
+        if not caller.is_admin and row.owner_id != caller.user_id:
+            share = await documents.share_for(self.store, row.id, caller)
+        facts = Facts(owner_id=row.owner_id, restricted=row.restricted, share=share)
+        may = capabilities(caller, facts)
+        if not may:
+            raise document_not_found()
+        return Opened(row=row, caller=caller, may=may)

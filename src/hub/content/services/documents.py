@@ -1,0 +1,220 @@
+"""Reading documents (one, a filtered page with facet counts, the version history) and
+changing their metadata."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from sqlalchemy import update
+
+from hub.content.api import DocumentUpdated
+from hub.content.domain.access import Action, Caller
+from hub.content.domain.documents import check_custom_fields, clean_title, parse_tags
+from hub.content.models import Document
+from hub.content.repositories import documents
+from hub.content.services.access import DocumentAccess
+from hub.content.services.tagging import resolve_tags, set_tags
+from hub.content.services.uploads import document_trashed
+from hub.content.services.views import document_views, view_of
+from hub.kernel.clock import Clock
+from hub.kernel.pagination import Page, clamp_limit, decode_cursor, encode_cursor, page_of
+from hub.kernel.problems import field_invalid, invalid_cursor
+from hub.kernel.security import Principal
+from hub.kernel.store import Store
+
+d = Document.__table__
+
+#: Facets a list may ask for (``facets=tags,types``).
+FACETS = ("tags", "types")
+
+
+@dataclass(frozen=True)
+class Listing:
+    page: Page[dict[str, Any]]
+    facets: dict[str, list[dict[str, Any]]] | None
+
+
+def _cursor_key(sort: str, row: Any) -> tuple[Any, ...]:
+    column = {"created": "created_at", "updated": "updated_at", "title": "title"}[sort]
+    value = getattr(row, column)
+    return (sort, value.isoformat() if isinstance(value, datetime) else value, str(row.id))
+
+
+def _after(sort: str, cursor: str | None) -> tuple[Any, uuid.UUID] | None:
+    if cursor is None:
+        return None
+    cursor_sort, key, last = decode_cursor(cursor, 3)
+    if cursor_sort != sort or not isinstance(key, str):
+        raise invalid_cursor()
+    try:
+        value: Any = datetime.fromisoformat(key) if sort != "title" else key
+        return value, uuid.UUID(str(last))
+    except ValueError:
+        raise invalid_cursor() from None
+
+
+class DocumentService:
+    def __init__(self, store: Store, access: DocumentAccess, clock: Clock) -> None:
+        self.store = store
+        self.access = access
+        self.clock = clock
+
+    async def get(self, principal: Principal, document_id: uuid.UUID) -> dict[str, Any]:
+        opened = await self.access.open(principal, document_id)
+        (view,) = await document_views(self.store, [opened.row])
+        return view
+
+    async def list(
+        self,
+        caller: Caller,
+        filters: documents.Filters,
+        *,
+        sort: str = "created",
+        limit: int | None = None,
+        cursor: str | None = None,
+        facets: tuple[str, ...] = (),
+    ) -> Listing:
+        if sort not in documents.SORTS:
+            raise field_invalid(
+                "sort", "one of " + ", ".join(documents.SORTS), source="query", status_code=400
+            )
+        unknown = [f for f in facets if f not in FACETS]
+        if unknown:
+            raise field_invalid(
+                "facets", "one or more of " + ", ".join(FACETS), source="query", status_code=400
+            )
+        size = clamp_limit(limit)
+        rows = await documents.page(
+            self.store, caller, filters, sort=sort, after=_after(sort, cursor), limit=size
+        )
+        more = len(rows) > size
+        rows = rows[:size]
+        page = Page(
+            items=await document_views(self.store, rows),
+            limit=size,
+            next_cursor=encode_cursor(*_cursor_key(sort, rows[-1])) if more and rows else None,
+        )
+        counts: dict[str, list[dict[str, Any]]] | None = None
+        if facets:
+            counts = {}
+            if "tags" in facets:
+                counts["tags"] = [
+                    {"id": r.id, "name": r.name, "count": r.count}
+                    for r in await documents.tag_facets(self.store, caller, filters)
+                ]
+            if "types" in facets:
+                counts["types"] = [
+                    {"id": r.document_type_id, "count": r.count}
+                    for r in await documents.type_facets(self.store, caller, filters)
+                ]
+        return Listing(page=page, facets=counts)
+
+    async def versions(
+        self,
+        principal: Principal,
+        document_id: uuid.UUID,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> Page[Any]:
+        """The version history, newest first (cursor: the last version number seen)."""
+        opened = await self.access.open(principal, document_id)
+        before = None
+        if cursor is not None:
+            (last,) = decode_cursor(cursor, 1)
+            if not isinstance(last, int):
+                raise invalid_cursor()
+            before = last
+        size = clamp_limit(limit)
+        rows = await documents.versions_of(self.store, opened.id, before=before, limit=size + 1)
+        return page_of(rows, size, lambda row: (row.version,))
+
+    async def update(
+        self,
+        principal: Principal,
+        document_id: uuid.UUID,
+        *,
+        title: Any = msgspec.UNSET,
+        tags: Any = msgspec.UNSET,
+        document_type_id: Any = msgspec.UNSET,
+        custom_fields: Any = msgspec.UNSET,
+        legal_hold: Any = msgspec.UNSET,
+    ) -> dict[str, Any]:
+        """``PATCH /documents/{id}``: fields given change; ``legalHold`` needs content.admin.
+        Publishes ``content.document.updated`` naming what changed (nothing: no event)."""
+        edits = (title, tags, document_type_id, custom_fields)
+        opened = await self.access.open(principal, document_id)
+        if any(x is not msgspec.UNSET for x in edits):
+            opened.require(Action.EDIT)
+            if opened.row.trashed_at is not None:
+                raise document_trashed()
+        if legal_hold is not msgspec.UNSET:
+            opened.require(Action.HOLD)
+        return await self.apply(
+            opened.row,
+            title=title,
+            tags=tags,
+            document_type_id=document_type_id,
+            custom_fields=custom_fields,
+            legal_hold=legal_hold,
+        )
+
+    async def apply(
+        self,
+        row: Any,
+        *,
+        title: Any = msgspec.UNSET,
+        tags: Any = msgspec.UNSET,
+        document_type_id: Any = msgspec.UNSET,
+        custom_fields: Any = msgspec.UNSET,
+        legal_hold: Any = msgspec.UNSET,
+        via: str = "user",
+        actor_id: uuid.UUID | None = None,
+    ) -> dict[str, Any]:
+        """Write the changes to an authorised document; one event names what changed."""
+        values: dict[str, Any] = {}
+        changed: list[str] = []
+        if title is not msgspec.UNSET:
+            cleaned = clean_title(title if isinstance(title, str) else "")
+            if cleaned != row.title:
+                values["title"] = cleaned
+                changed.append("title")
+        if document_type_id is not msgspec.UNSET and document_type_id != row.document_type_id:
+            values["document_type_id"] = document_type_id
+            changed.append("documentTypeId")
+        if custom_fields is not msgspec.UNSET:
+            fields = check_custom_fields(custom_fields if custom_fields is not None else {})
+            if fields != row.custom_fields:
+                values["custom_fields"] = fields
+                changed.append("customFields")
+        if legal_hold is not msgspec.UNSET and bool(legal_hold) != row.legal_hold:
+            values["legal_hold"] = bool(legal_hold)
+            changed.append("legalHold")
+        async with self.store.uow() as uow:
+            session = uow.session
+            if tags is not msgspec.UNSET:
+                wanted = await resolve_tags(
+                    session, row.organisation_id, parse_tags(list(tags or []))
+                )
+                current = [t["id"] for t in (await documents.tags_of(self.store, [row.id]))[row.id]]
+                if set(wanted) != set(current):
+                    await set_tags(session, row.id, wanted)
+                    changed.append("tags")
+            if changed:
+                values["updated_at"] = self.clock()
+                await session.execute(update(Document).where(d.c.id == row.id).values(**values))
+                uow.publish(
+                    DocumentUpdated(
+                        document_id=row.id,
+                        organisation_id=row.organisation_id,
+                        changed=changed,
+                        via=via,
+                        actor_id=actor_id,
+                    )
+                )
+                await uow.commit()
+        return await view_of(self.store, row.id)

@@ -1,0 +1,333 @@
+"""Uploading documents and versions, and restoring an old version as the new current one.
+
+Order of an upload: read the text fields that precede the file; authorise (the
+organisation must be named before the file); validate the metadata; stream the file into
+the blob store (sniffed, limited, quota-bounded); read the fields after it; then one
+transaction references the blob, counts the bytes against the quota, writes the document
+and publishes the event. Any refusal after the file was stored deletes it again unless
+another version references the same bytes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.content.api import DocumentUploaded, VersionAdded
+from hub.content.domain.access import WRITE, Action
+from hub.content.domain.documents import (
+    TagRefs,
+    clean_comment,
+    clean_title,
+    parse_custom_fields,
+    parse_tags,
+    parse_uuid,
+)
+from hub.content.models import Document, DocumentVersion
+from hub.content.repositories import documents
+from hub.content.repositories.blobs.base import StoredBlob
+from hub.content.services.access import DocumentAccess
+from hub.content.services.blobs import Blobs
+from hub.content.services.storing import FileIntake, FilePart, StoredFile, TextField, UploadForm
+from hub.content.services.tagging import resolve_tags, set_tags
+from hub.content.services.views import view_of
+from hub.kernel.clock import Clock
+from hub.kernel.errors import Conflict
+from hub.kernel.problems import field_invalid
+from hub.kernel.security import Principal
+from hub.kernel.store import Store
+from hub.kernel.tenancy import permission_denied
+
+d = Document.__table__
+v = DocumentVersion.__table__
+
+#: The multipart field carrying the file.
+FILE_FIELD = "file"
+
+
+def document_trashed() -> Conflict:
+    return Conflict("The document is in the trash; restore it first.", code="document_trashed")
+
+
+@dataclass
+class Fields:
+    values: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, part: TextField) -> None:
+        self.values.setdefault(part.name, []).append(part.value)
+
+    def last(self, name: str) -> str | None:
+        found = self.values.get(name)
+        return found[-1] if found else None
+
+    def all(self, name: str) -> list[str]:
+        return self.values.get(name, [])
+
+
+async def read_until_file(form: UploadForm) -> tuple[Fields, FilePart]:
+    fields = Fields()
+    while (part := await form.next_part()) is not None:
+        if isinstance(part, TextField):
+            fields.add(part)
+        elif part.name == FILE_FIELD:
+            return fields, part
+        else:
+            raise field_invalid(part.name, "Only the `file` field may carry a file.")
+    raise field_invalid(FILE_FIELD, "A file is required.")
+
+
+async def read_rest(form: UploadForm, fields: Fields) -> None:
+    while (part := await form.next_part()) is not None:
+        if not isinstance(part, TextField):
+            raise field_invalid(part.name, "Only one file per upload.")
+        fields.add(part)
+
+
+@dataclass(frozen=True)
+class Metadata:
+    title: str | None
+    tags: TagRefs
+    document_type_id: uuid.UUID | None
+    custom_fields: dict[str, Any]
+
+
+def metadata_of(fields: Fields) -> Metadata:
+    title = fields.last("title")
+    type_id = fields.last("documentTypeId")
+    custom = fields.last("customFields")
+    return Metadata(
+        title=clean_title(title) if title is not None and title.strip() else None,
+        tags=parse_tags(fields.all("tags")),
+        document_type_id=parse_uuid(type_id, field="documentTypeId") if type_id else None,
+        custom_fields=parse_custom_fields(custom) if custom is not None else {},
+    )
+
+
+class UploadService:
+    def __init__(
+        self,
+        store: Store,
+        access: DocumentAccess,
+        intake: FileIntake,
+        blobs: Blobs,
+        clock: Clock,
+    ) -> None:
+        self.store = store
+        self.access = access
+        self.intake = intake
+        self.blobs = blobs
+        self.clock = clock
+
+    async def _stored(
+        self, organisation_id: uuid.UUID, part: FilePart, then: Callable[[StoredFile], Any]
+    ) -> Any:
+        """Store the file, then run ``then``; a failure of ``then`` forgets the blob."""
+        stored = await self.intake.take(organisation_id, part)
+        blob: StoredBlob | None = stored.blob
+        try:
+            result = await then(stored)
+            blob = None
+            return result
+        finally:
+            await self.blobs.forget(blob)
+
+    async def create(self, principal: Principal, form: UploadForm) -> dict[str, Any]:
+        """``POST /documents``: a new document from a multipart upload."""
+        fields, part = await read_until_file(form)
+        raw_org = fields.last("organisationId")
+        if raw_org is None:
+            raise field_invalid(
+                "organisationId", "organisationId is required before the file.", status_code=400
+            )
+        organisation_id = parse_uuid(raw_org, field="organisationId")
+        caller = await self.access.caller(principal, organisation_id)
+        if WRITE not in caller.granted:
+            raise permission_denied(WRITE)
+        metadata_of(fields)  # refuse bad metadata before storing anything
+
+        async def write(stored: StoredFile) -> dict[str, Any]:
+            await read_rest(form, fields)
+            meta = metadata_of(fields)
+            now = self.clock()
+            document = Document(
+                organisation_id=organisation_id,
+                owner_id=caller.user_id,
+                title=meta.title or clean_title(stored.file_name),
+                document_type_id=meta.document_type_id,
+                custom_fields=meta.custom_fields,
+                current_version=1,
+                created_at=now,
+                updated_at=now,
+            )
+            async with self.store.uow() as uow:
+                session = uow.session
+                session.add(document)
+                await session.flush()
+                tag_ids = await resolve_tags(session, organisation_id, meta.tags)
+                await set_tags(session, document.id, tag_ids)
+                await self._add_version(
+                    session,
+                    document.id,
+                    organisation_id,
+                    stored,
+                    1,
+                    now,
+                    caller.user_id,
+                    comment=None,
+                )
+                uow.publish(
+                    DocumentUploaded(
+                        document_id=document.id,
+                        organisation_id=organisation_id,
+                        title=document.title,
+                        file_name=stored.file_name,
+                    )
+                )
+                await uow.commit()
+            return await view_of(self.store, document.id)
+
+        result: dict[str, Any] = await self._stored(organisation_id, part, write)
+        return result
+
+    async def _add_version(
+        self,
+        session: AsyncSession,
+        document_id: uuid.UUID,
+        organisation_id: uuid.UUID,
+        stored: StoredFile,
+        number: int,
+        now: datetime,
+        user_id: uuid.UUID,
+        *,
+        comment: str | None,
+        restored_from: int | None = None,
+    ) -> None:
+        await self.blobs.reference(session, stored.blob)
+        await self.intake.count(session, organisation_id, stored.blob.size)
+        session.add(
+            DocumentVersion(
+                document_id=document_id,
+                version=number,
+                file_name=stored.file_name,
+                media_type=stored.media_type,
+                size=stored.blob.size,
+                sha256=stored.blob.sha256,
+                created_at=now,
+                created_by=user_id,
+                comment=comment,
+                restored_from=restored_from,
+            )
+        )
+        await session.flush()
+
+    async def _next_version(self, session: AsyncSession, document_id: uuid.UUID) -> int:
+        """Lock the document and return its next version number (409 when trashed)."""
+        row = (
+            await session.execute(
+                select(d.c.current_version, d.c.trashed_at)
+                .where(d.c.id == document_id)
+                .with_for_update()
+            )
+        ).one()
+        if row.trashed_at is not None:
+            raise document_trashed()
+        number: int = row.current_version + 1
+        return number
+
+    async def add_version(
+        self, principal: Principal, document_id: uuid.UUID, form: UploadForm
+    ) -> dict[str, Any]:
+        """``POST /documents/{id}/versions``: a new current version from an upload."""
+        opened = await self.access.open(principal, document_id, Action.EDIT)
+        if opened.row.trashed_at is not None:
+            raise document_trashed()
+        fields, part = await read_until_file(form)
+        clean_comment(fields.last("comment"))
+        organisation_id: uuid.UUID = opened.row.organisation_id
+
+        async def write(stored: StoredFile) -> dict[str, Any]:
+            await read_rest(form, fields)
+            comment = clean_comment(fields.last("comment"))
+            return await self._new_current(
+                opened.id, organisation_id, stored, opened.caller.user_id, comment=comment
+            )
+
+        result: dict[str, Any] = await self._stored(organisation_id, part, write)
+        return result
+
+    async def _new_current(
+        self,
+        document_id: uuid.UUID,
+        organisation_id: uuid.UUID,
+        stored: StoredFile,
+        user_id: uuid.UUID,
+        *,
+        comment: str | None,
+        restored_from: int | None = None,
+    ) -> dict[str, Any]:
+        now = self.clock()
+        async with self.store.uow() as uow:
+            session = uow.session
+            number = await self._next_version(session, document_id)
+            await self._add_version(
+                session,
+                document_id,
+                organisation_id,
+                stored,
+                number,
+                now,
+                user_id,
+                comment=comment,
+                restored_from=restored_from,
+            )
+            await session.execute(
+                update(Document)
+                .where(d.c.id == document_id)
+                .values(current_version=number, updated_at=now)
+            )
+            uow.publish(
+                VersionAdded(
+                    document_id=document_id,
+                    organisation_id=organisation_id,
+                    version=number,
+                    file_name=stored.file_name,
+                    restored_from=restored_from,
+                )
+            )
+            await uow.commit()
+        version = await documents.version(self.store, document_id, number)
+        assert version is not None
+        return dict(version._mapping)
+
+    async def restore_version(
+        self, principal: Principal, document_id: uuid.UUID, number: int, comment: str | None
+    ) -> dict[str, Any]:
+        """``POST /documents/{id}/versions/{n}/restore``: version ``n``'s file becomes a new
+        current version (history is never rewritten)."""
+        opened = await self.access.open(principal, document_id, Action.EDIT)
+        if opened.row.trashed_at is not None:
+            raise document_trashed()
+        old = await documents.version(self.store, document_id, number)
+        if old is None:
+            raise field_invalid(
+                "version", f"The document has no version {number}.", source="path", status_code=404
+            )
+        stored = StoredFile(
+            blob=StoredBlob(sha256=old.sha256, size=old.size, created=False),
+            file_name=old.file_name,
+            media_type=old.media_type,
+        )
+        return await self._new_current(
+            opened.id,
+            opened.row.organisation_id,
+            stored,
+            opened.caller.user_id,
+            comment=clean_comment(comment),
+            restored_from=number,
+        )

@@ -1,0 +1,183 @@
+"""Helpers for content's black-box tests: a minimal filesystem blob store (until the
+storage backends are merged), uploads, downloads and people with roles."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from hub.content.repositories.blobs.base import BlobMissing, BlobTooLarge, StoredBlob
+from tests.integration.identity.support import API
+from tests.integration.identity.support_orgs import Person, join
+
+DOCS = f"{API}/documents"
+
+
+class DirectoryBlobStore:
+    """``BlobStore`` on a directory: blobs under their SHA-256, written to a temporary
+    file first and linked into place once complete (never over an existing blob)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        (root / "tmp").mkdir(parents=True, exist_ok=True)
+        self.puts = 0
+        #: Tests set it to hold each put, once its bytes are written, until N puts wait.
+        self.barrier: asyncio.Barrier | None = None
+
+    def path(self, sha256: str) -> Path:
+        return self.root / sha256[:2] / sha256
+
+    def blobs(self) -> set[str]:
+        return {p.name for p in self.root.glob("??/*")}
+
+    def leftovers(self) -> list[Path]:
+        """Temporary files of unfinished puts (none once every put returned)."""
+        return list((self.root / "tmp").iterdir())
+
+    async def put(
+        self, chunks: AsyncIterator[bytes], *, max_bytes: int | None = None
+    ) -> StoredBlob:
+        self.puts += 1
+        tmp = self.root / "tmp" / uuid.uuid4().hex
+        digest = hashlib.sha256()
+        size = 0
+        try:
+            with tmp.open("wb") as out:
+                async for chunk in chunks:
+                    size += len(chunk)
+                    if max_bytes is not None and size > max_bytes:
+                        raise BlobTooLarge
+                    digest.update(chunk)
+                    out.write(chunk)
+            if self.barrier is not None:
+                await self.barrier.wait()
+            sha256 = digest.hexdigest()
+            final = self.path(sha256)
+            final.parent.mkdir(exist_ok=True)
+            try:
+                os.link(tmp, final)
+                created = True
+            except FileExistsError:
+                created = False
+            return StoredBlob(sha256=sha256, size=size, created=created)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    async def read(
+        self, sha256: str, *, start: int = 0, end: int | None = None
+    ) -> AsyncIterator[bytes]:
+        path = self.path(sha256)
+        if not path.exists():
+            raise BlobMissing(sha256)
+        with path.open("rb") as f:
+            f.seek(start)
+            left = (end if end is not None else path.stat().st_size) - start
+            while left > 0:
+                chunk = f.read(min(65536, left))
+                if not chunk:
+                    break
+                left -= len(chunk)
+                yield chunk
+
+    async def size(self, sha256: str) -> int | None:
+        path = self.path(sha256)
+        return path.stat().st_size if path.exists() else None
+
+    async def delete(self, sha256: str) -> None:
+        self.path(sha256).unlink(missing_ok=True)
+
+    async def close(self) -> None:
+        return None
+
+
+async def upload(
+    client: Any,
+    who: Person | dict[str, str],
+    org: str | None,
+    content: bytes,
+    file_name: str = "report.pdf",
+    *,
+    title: str | None = None,
+    tags: list[str] | None = None,
+    custom_fields: str | None = None,
+    document_type_id: str | None = None,
+) -> Any:
+    data: dict[str, Any] = {}
+    if org is not None:
+        data["organisationId"] = org
+    if title is not None:
+        data["title"] = title
+    if tags is not None:
+        data["tags"] = tags
+    if custom_fields is not None:
+        data["customFields"] = custom_fields
+    if document_type_id is not None:
+        data["documentTypeId"] = document_type_id
+    headers = who.auth if isinstance(who, Person) else who
+    return await client.post(
+        DOCS,
+        data=data,
+        files={"file": (file_name, content, "application/octet-stream")},
+        headers=headers,
+    )
+
+
+async def raw_upload(client: Any, who: Person, org: str, file_name: bytes, content: bytes) -> Any:
+    """A multipart body built by hand, as a browser sends it: the file name's bytes as
+    they are (a browser escapes only ``"``, CR and LF)."""
+    boundary = "----hubtestboundary7MA4YWxkTrZu0gW"
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="organisationId"\r\n\r\n'
+        f"{org}\r\n--{boundary}\r\n"
+    ).encode()
+    body += b'Content-Disposition: form-data; name="file"; filename="' + file_name + b'"\r\n'
+    body += b"Content-Type: application/octet-stream\r\n\r\n" + content
+    body += f"\r\n--{boundary}--\r\n".encode()
+    return await client.post(
+        DOCS,
+        content=body,
+        headers={**who.auth, "Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+
+
+async def uploaded(client: Any, who: Person, org: str, content: bytes, **kw: Any) -> Any:
+    r = await upload(client, who, org, content, **kw)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+async def add_version(
+    client: Any, who: Person, document_id: str, content: bytes, file_name: str = "v.pdf", **kw: Any
+) -> Any:
+    return await client.post(
+        f"{DOCS}/{document_id}/versions",
+        data=kw,
+        files={"file": (file_name, content, "application/octet-stream")},
+        headers=who.auth,
+    )
+
+
+async def role(client: Any, owner: Person, org: str, name: str, permissions: list[str]) -> str:
+    r = await client.post(
+        f"{API}/orgs/{org}/roles",
+        json={"name": name, "permissions": permissions},
+        headers=owner.auth,
+    )
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
+async def member_with(
+    client: Any, database_url: str, org: str, owner: Person, email: str, roles: list[str]
+) -> Person:
+    return await join(client, database_url, org, owner, email, roles)
+
+
+def pdf(body: bytes = b"") -> bytes:
+    """Bytes that sniff as a PDF."""
+    return b"%PDF-1.7\n" + body
