@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hub.content.domain.settings import ContentSettings
 from hub.content.models import Base
 from hub.kernel.contexts import ContextModule
 
@@ -11,4 +12,5 @@ def build() -> ContextModule:
         name="content",
         metadata=Base.metadata,
         depends_on=("identity",),
+        settings=ContentSettings,
     )
