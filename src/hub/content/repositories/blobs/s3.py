@@ -7,8 +7,8 @@ The name is known only once the last byte has passed, and memory must stay bound
   with its ``x-amz-checksum-sha256`` (the server refuses bytes that do not match it);
 * a larger one is sent as a multipart upload to a temporary key, 8 MiB parts each with its
   own SHA-256 checksum, while being hashed; then it is copied server-side to its final key
-  (UploadPartCopy, so any size) and the temporary object deleted. The copy is the only way
-  to name an object after its content without holding it whole.
+  (UploadPartCopy, so any size) and the temporary object deleted. The copy names an
+  object after its content without holding it whole, in memory or on a local disk.
 
 Final writes carry ``If-None-Match: *``: of two concurrent puts of the same bytes one
 creates the object, the other learns it exists (servers that ignore the condition just
@@ -51,8 +51,10 @@ COPY_PART_BYTES = 5 * 1024**3
 READ_CHUNK_BYTES = 1024 * 1024
 
 _MISSING = frozenset({"404", "NoSuchKey", "NotFound"})
-#: If-None-Match lost: the object exists (409: a concurrent conditional write in flight).
-_EXISTS = frozenset({"PreconditionFailed", "412", "ConditionalRequestConflict", "409"})
+#: If-None-Match failed: the object exists.
+_EXISTS = frozenset({"PreconditionFailed", "412"})
+#: A concurrent conditional write to the same key was in flight (it may yet fail).
+_CONFLICT = frozenset({"ConditionalRequestConflict", "409"})
 
 
 def _code(error: ClientError) -> str:
@@ -181,10 +183,17 @@ class S3BlobStore:
                     IfNoneMatch="*",
                 )
         except ClientError as exc:
-            if _code(exc) in _EXISTS:
+            if await self._lost_race(s3, key, exc):
                 return False
             raise
         return True
+
+    async def _lost_race(self, s3: S3Client, key: str, error: ClientError) -> bool:
+        """Whether a conditional write failed because the same bytes are now there (a
+        concurrent put of them won); a conflict counts only once its winner has finished."""
+        if _code(error) in _EXISTS:
+            return True
+        return _code(error) in _CONFLICT and await self._exists(s3, key)
 
     async def _copy_to_final(self, s3: S3Client, source: str, sha256: str, size: int) -> bool:
         key = self.key(sha256)
@@ -214,8 +223,8 @@ class S3BlobStore:
             )
         except BaseException as exc:
             await asyncio.shield(_abort(s3, self._bucket, key, upload_id))
-            if isinstance(exc, ClientError) and _code(exc) in _EXISTS:
-                return False  # a concurrent put of the same bytes won
+            if isinstance(exc, ClientError) and await self._lost_race(s3, key, exc):
+                return False
             raise
         return True
 
