@@ -10,8 +10,8 @@ from hub.content.domain.access import PERMISSIONS
 from hub.content.domain.settings import ContentSettings
 from hub.content.facade import ContentFacade
 from hub.content.models import Base
+from hub.content.repositories.blobs import blob_store
 from hub.content.repositories.blobs.base import BlobStore
-from hub.content.repositories.blobs.unwired import UnwiredBlobStore
 from hub.content.services.access import DocumentAccess
 from hub.content.services.blobs import Blobs
 from hub.content.services.documents import DocumentService
@@ -27,8 +27,8 @@ from hub.kernel.runtime import ContextRuntime
 
 
 def open_blob_store(rt: ContextRuntime) -> BlobStore:
-    """The blob store of this process (the storage backends replace the stand-in)."""
-    return UnwiredBlobStore()
+    """The blob store ``HUB_STORAGE_URL`` names (filesystem under HUB_DATA_DIR by default)."""
+    return blob_store(rt.config.storage_url, rt.settings.data_dir)
 
 
 def services(rt: ContextRuntime, *, identity_api: IdentityApi) -> dict[str, Any]:

@@ -36,6 +36,7 @@ _SECRET_KEYS = frozenset(
         "api_key",
         "code",
         "smtp_url",
+        "storage_url",
         "database_url",
         "redis_url",
         "secret_key",

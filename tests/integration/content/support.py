@@ -1,98 +1,56 @@
-"""Helpers for content's black-box tests: a minimal filesystem blob store (until the
-storage backends are merged), uploads, downloads and people with roles."""
+"""Helpers for content's black-box tests: the filesystem blob store observed, uploads,
+downloads and people with roles."""
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import os
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from hub.content.repositories.blobs.base import BlobMissing, BlobTooLarge, StoredBlob
+from hub.content.repositories.blobs import FilesystemBlobStore, StoredBlob
 from tests.integration.identity.support import API
 from tests.integration.identity.support_orgs import Person, join
 
 DOCS = f"{API}/documents"
 
 
-class DirectoryBlobStore:
-    """``BlobStore`` on a directory: blobs under their SHA-256, written to a temporary
-    file first and linked into place once complete (never over an existing blob)."""
+class DirectoryBlobStore(FilesystemBlobStore):
+    """The real filesystem blob store, observed: counts puts, lists what is stored and
+    left over, and can hold each put once its bytes are written (before it links the
+    blob into place) until N puts wait — to force the concurrent-upload race."""
 
     def __init__(self, root: Path) -> None:
+        super().__init__(root)
         self.root = root
-        (root / "tmp").mkdir(parents=True, exist_ok=True)
         self.puts = 0
         #: Tests set it to hold each put, once its bytes are written, until N puts wait.
         self.barrier: asyncio.Barrier | None = None
 
     def path(self, sha256: str) -> Path:
-        return self.root / sha256[:2] / sha256
+        return self._path(sha256)
 
     def blobs(self) -> set[str]:
-        return {p.name for p in self.root.glob("??/*")}
+        return {p.name for p in self.root.glob("??/??/*") if p.is_file()}
 
     def leftovers(self) -> list[Path]:
         """Temporary files of unfinished puts (none once every put returned)."""
-        return list((self.root / "tmp").iterdir())
+        tmp = self.root / "tmp"
+        return list(tmp.iterdir()) if tmp.exists() else []
 
     async def put(
         self, chunks: AsyncIterator[bytes], *, max_bytes: int | None = None
     ) -> StoredBlob:
         self.puts += 1
-        tmp = self.root / "tmp" / uuid.uuid4().hex
-        digest = hashlib.sha256()
-        size = 0
-        try:
-            with tmp.open("wb") as out:
-                async for chunk in chunks:
-                    size += len(chunk)
-                    if max_bytes is not None and size > max_bytes:
-                        raise BlobTooLarge
-                    digest.update(chunk)
-                    out.write(chunk)
-            if self.barrier is not None:
-                await self.barrier.wait()
-            sha256 = digest.hexdigest()
-            final = self.path(sha256)
-            final.parent.mkdir(exist_ok=True)
-            try:
-                os.link(tmp, final)
-                created = True
-            except FileExistsError:
-                created = False
-            return StoredBlob(sha256=sha256, size=size, created=created)
-        finally:
-            tmp.unlink(missing_ok=True)
+        barrier = self.barrier
 
-    async def read(
-        self, sha256: str, *, start: int = 0, end: int | None = None
-    ) -> AsyncIterator[bytes]:
-        path = self.path(sha256)
-        if not path.exists():
-            raise BlobMissing(sha256)
-        with path.open("rb") as f:
-            f.seek(start)
-            left = (end if end is not None else path.stat().st_size) - start
-            while left > 0:
-                chunk = f.read(min(65536, left))
-                if not chunk:
-                    break
-                left -= len(chunk)
+        async def written() -> AsyncIterator[bytes]:
+            async for chunk in chunks:
                 yield chunk
+            if barrier is not None:  # every byte handed over; the store links after this
+                await barrier.wait()
 
-    async def size(self, sha256: str) -> int | None:
-        path = self.path(sha256)
-        return path.stat().st_size if path.exists() else None
-
-    async def delete(self, sha256: str) -> None:
-        self.path(sha256).unlink(missing_ok=True)
-
-    async def close(self) -> None:
-        return None
+        return await super().put(written(), max_bytes=max_bytes)
 
 
 async def upload(

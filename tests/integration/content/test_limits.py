@@ -39,7 +39,7 @@ def settings(base_settings: Settings) -> Settings:
         password_hash_memory_kib=1024,
         rate_limit_enabled=False,
         max_upload_bytes=LIMIT,
-        storage_quota_bytes=QUOTA,
+        content_quota_bytes=QUOTA,
     )
 
 

@@ -11,6 +11,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from hub.kernel.settings import Settings
 from tests.integration.content.support import (
     DOCS,
     DirectoryBlobStore,
@@ -22,6 +23,13 @@ from tests.integration.identity.support import fetch
 from tests.integration.identity.support_orgs import create_org, person
 
 Client = AsyncTestClient[Litestar]
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    # Arbitrary binary is not in the default allow-list; an operator may add it.
+    allowed = settings.section("content").content_allowed_media_types
+    return settings.replace(content_allowed_media_types=(*allowed, "application/octet-stream"))
 
 
 def _filename_star(disposition: str) -> str:
@@ -106,7 +114,7 @@ async def test_file_names_are_sanitised_and_served_safely(
         (b"bad\x01\x7f\x1bname.txt", "badname.txt"),
         (b"bell\x07 and nul\x00.txt", "bell and nul.txt"),
         (b"tab\tand%0Anew%0D%0Aline.txt", "tab and new line.txt"),
-        (b"r%C3%A9sum%22%0A.txt", 'r%C3%A9sum" .txt'),
+        (b"r%C3%A9sum%22%0A.txt", 'r%C3%A9sum".txt'),
         ("caf\u00e9 \u202eexe.txt".encode(), "caf\u00e9 exe.txt"),
     ],
 )

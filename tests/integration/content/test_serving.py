@@ -24,11 +24,12 @@ def settings(base_settings: Settings) -> Settings:
         password_hash_time_cost=1,
         password_hash_memory_kib=1024,
         rate_limit_enabled=False,
-        allowed_media_types=(
+        content_allowed_media_types=(
             *DEFAULT_ALLOWED_MEDIA_TYPES,
             "text/html",
             "image/svg+xml",
             "application/xml",
+            "application/octet-stream",  # arbitrary binary (c.bin below), an operator's choice
         ),
     )
 

@@ -280,10 +280,19 @@ INVALID: dict[str, list[str]] = {
     "HUB_RATE_LIMIT_INVITATIONS_PER_ORG": ["100", "100/0", "-1/3600"],
     "HUB_RATE_LIMIT_ADDRESS_FACTOR": ["0", "x"],
     "HUB_FRONTEND_URL": ["app.example.com", "https://app.example.com/?next=1", "ftp://a.b"],
-    "HUB_MAX_UPLOAD_BYTES": ["0", "lots"],
-    "HUB_ALLOWED_MEDIA_TYPES": ["pdf", "application/pdf,image", "*/pdf"],
-    "HUB_CONTENT_TRASH_DAYS": ["0", "x"],
-    "HUB_STORAGE_QUOTA_BYTES": ["-1", "x"],
+    "HUB_STORAGE_URL": [
+        "garbage",
+        "/srv/blobs",
+        "file://relative/path",
+        "s3://Bad_Bucket",
+        "s3://bucket?acl=private",
+        "s3://bucket?access_key=AK",
+        "s3://bucket?endpoint=minio:9000",
+    ],
+    "HUB_MAX_UPLOAD_BYTES": ["0", "-1", "100MB"],
+    "HUB_CONTENT_ALLOWED_MEDIA_TYPES": ["", "pdf", "text/plain,<html>", "*/pdf"],
+    "HUB_CONTENT_TRASH_DAYS": ["0", "36501", "a month"],
+    "HUB_CONTENT_QUOTA_BYTES": ["-1", "10GiB"],
 }
 
 

@@ -1,76 +1,77 @@
 """Content's own settings (``HUB_*`` variables like every other), declared on its
 ``ContextModule`` and loaded and validated with the kernel's: each rule sits on its field.
-docs/content.md explains each choice."""
+README "Documents: storage" explains them."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import msgspec
 from msgspec import Meta
 
-#: The media types a fresh installation accepts: office documents, PDF, images that
-#: carry no script, plain text. HTML, SVG and XML can carry script: an operator who lists
-#: them gets them served as attachments only, never rendered by the browser.
-DEFAULT_ALLOWED_MEDIA_TYPES: tuple[str, ...] = (
-    "application/pdf",
-    "image/png",
-    "image/jpeg",
-    "image/gif",
-    "image/webp",
-    "image/tiff",
-    "text/plain",
-    "text/csv",
-    "text/markdown",
-    "application/json",
-    "application/zip",
-    "application/msword",
-    "application/vnd.ms-excel",
-    "application/vnd.ms-powerpoint",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-    "application/vnd.oasis.opendocument.text",
-    "application/vnd.oasis.opendocument.spreadsheet",
-    "application/vnd.oasis.opendocument.presentation",
-    "application/octet-stream",
-)
+from hub.content.domain.files import DEFAULT_ALLOWED_MEDIA_TYPES
+from hub.content.domain.storage import StorageUrlError, masked_storage_url, parse_storage_url
+from hub.kernel.settings import SettingsError
+
+_STORAGE_RULE = "unset, a file:///absolute/path URL or an s3://bucket/prefix URL"
 
 
-def _check_media_types(patterns: tuple[str, ...]) -> None:
-    for pattern in patterns:
-        kind, slash, sub = pattern.partition("/")
-        if not slash or not kind or not sub or " " in pattern or (kind == "*" and sub != "*"):
-            raise ValueError(pattern)
+def _check_storage_url(url: str) -> None:
+    """The form of HUB_STORAGE_URL, refused at start rather than at the first upload.
+
+    Raises :class:`SettingsError` itself (the kernel's form-check helpers are private to
+    it), the secret key masked in the value it shows."""
+    try:
+        parse_storage_url(url, Path("/"))
+    except StorageUrlError as exc:
+        raise SettingsError(
+            f"HUB_STORAGE_URL must be {exc} (got {masked_storage_url(url)!r})"
+        ) from None
 
 
+StorageUrl = Annotated[str, Meta(extra={"check": _check_storage_url, "rule": _STORAGE_RULE})]
+#: ``type/subtype`` as RFC 6838 names them (any case: compared case-insensitively).
+_NAME = r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}"
+#: ``type/subtype``, ``type/*`` or ``*/*``.
+MediaType = Annotated[str, Meta(pattern=f"^({_NAME}/({_NAME}|\\*)|\\*/\\*)$")]
 MediaTypes = Annotated[
-    tuple[str, ...],
+    tuple[MediaType, ...],
     Meta(
+        min_length=1,
         extra={
-            "rule": "a comma-separated list of media types (type/subtype, type/* or */*)",
-        }
+            "rule": "a comma-separated, non-empty list of media types (type/subtype, type/* or */*)"
+        },
     ),
 ]
 
+GIB = 1024**3
+
 
 class ContentSettings(msgspec.Struct, kw_only=True, frozen=True):
-    #: Largest file one upload may carry (the multipart envelope around it is allowed on
-    #: top); independent of HUB_MAX_BODY_BYTES, which limits JSON bodies.
+    #: Where blob bytes live (see :func:`hub.content.domain.storage.parse_storage_url`);
+    #: unset: ``HUB_DATA_DIR/blobs``.
+    storage_url: StorageUrl | None = None
+    #: Largest file one upload may carry (the stream is cut, and nothing kept, past it).
     max_upload_bytes: Annotated[int, Meta(ge=1)] = 100 * 1024 * 1024
-    #: Sniffed (never declared) media types accepted by uploads: ``type/subtype``,
-    #: ``type/*`` or ``*/*``.
-    allowed_media_types: MediaTypes = DEFAULT_ALLOWED_MEDIA_TYPES
-    #: Days a trashed document is kept before the hourly purge deletes it for good.
-    content_trash_days: Annotated[int, Meta(ge=1)] = 30
-    #: Bytes of file versions one organisation may store (trashed ones count until they
-    #: are purged); 0: no quota.
-    storage_quota_bytes: Annotated[int, Meta(ge=0)] = 0
+    #: Media types (sniffed from the bytes) an upload may have.
+    content_allowed_media_types: MediaTypes = DEFAULT_ALLOWED_MEDIA_TYPES
+    #: Days a deleted document stays in the trash before it is purged for good.
+    content_trash_days: Annotated[int, Meta(ge=1, le=36_500)] = 30
+    #: Bytes of blobs an organisation may hold (0: no limit).
+    content_quota_bytes: Annotated[int, Meta(ge=0)] = 10 * GIB
 
-    def __post_init__(self) -> None:
-        try:
-            _check_media_types(self.allowed_media_types)
-        except ValueError as exc:
-            raise msgspec.ValidationError(
-                f"Expected a media type, got {exc.args[0]!r} - at `$.allowed_media_types`"
-            ) from None
+    @property
+    def allowed_media_types(self) -> tuple[str, ...]:
+        """HUB_CONTENT_ALLOWED_MEDIA_TYPES (the name the use cases read)."""
+        return self.content_allowed_media_types
+
+    @property
+    def storage_quota_bytes(self) -> int:
+        """HUB_CONTENT_QUOTA_BYTES (0: unlimited), by the name the use cases read."""
+        return self.content_quota_bytes
+
+    @property
+    def org_storage_quota_bytes(self) -> int:
+        """HUB_CONTENT_QUOTA_BYTES (0: unlimited), by the name the use cases read."""
+        return self.content_quota_bytes
