@@ -77,6 +77,8 @@ def cors_config(settings: Settings) -> CORSConfig | None:
             "Location",
             "RateLimit",
             "RateLimit-Policy",
+            # A browser client must see it to tell a replayed write from a new one.
+            "Idempotent-Replayed",
         ],
         allow_credentials=True,
         max_age=600,

@@ -120,6 +120,20 @@ async def test_cors_only_for_configured_origins(client: AsyncTestClient[Litestar
     assert "access-control-allow-origin" not in denied.headers
 
 
+async def test_cors_exposes_the_headers_clients_read(client: AsyncTestClient[Litestar]) -> None:
+    """A cross-origin script sees only listed headers: a replayed write must be visible."""
+    r = await client.get("/health", headers={"origin": "https://portal.example"})
+    exposed = {h.strip().lower() for h in r.headers["access-control-expose-headers"].split(",")}
+    assert {
+        "idempotent-replayed",
+        "retry-after",
+        "x-request-id",
+        "location",
+        "ratelimit",
+        "ratelimit-policy",
+    } <= exposed
+
+
 async def test_unknown_host_is_refused(client: AsyncTestClient[Litestar]) -> None:
     r = await client.get("/health", headers={"host": "evil.example"})
     assert r.status_code == 400
