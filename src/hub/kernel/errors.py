@@ -9,6 +9,7 @@ request id and answered with a generic 500.
 
 from __future__ import annotations
 
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -161,19 +162,24 @@ def problem_response(
     return Response(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
+#: msgspec's message for an absent required field; Litestar reports it at the enclosing
+#: object (``data`` for the body itself), which names no field a client can fix.
+_MISSING_FIELD = re.compile(r"^Object missing required field `([^`]+)`")
+
+
 def _validation_errors(extra: Any) -> list[FieldError]:
     out: list[FieldError] = []
     if isinstance(extra, list):
         for item in extra:
             if isinstance(item, dict):
-                key = item.get("key") or item.get("field") or "body"
-                out.append(
-                    FieldError(
-                        field=str(key),
-                        message=str(item.get("message", "invalid value")),
-                        source=str(item["source"]) if item.get("source") else None,
-                    )
-                )
+                key = str(item.get("key") or item.get("field") or "body")
+                message = str(item.get("message", "invalid value"))
+                source = str(item["source"]) if item.get("source") else None
+                missing = _MISSING_FIELD.match(message)
+                if missing and source == "body":
+                    # "data" is the body itself; a nested object's path is kept as prefix.
+                    key = missing[1] if key == "data" else f"{key}.{missing[1]}"
+                out.append(FieldError(field=key, message=message, source=source))
     return out
 
 
