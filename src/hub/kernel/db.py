@@ -73,6 +73,9 @@ class Database:
             pool_recycle=1800,
             pool_pre_ping=False,
             echo=echo,
+            # A database error's message would otherwise carry the statement's values
+            # (e-mail addresses, names, hashes) into the logs.
+            hide_parameters=True,
             connect_args=connect_args,
         )
         self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
