@@ -27,6 +27,7 @@ from hub.kernel.contexts import ContextModule, dependency_order
 from hub.kernel.errors import EXCEPTION_HANDLERS
 from hub.kernel.health import health, ready
 from hub.kernel.http import AllowedHostsMiddleware, SecurityHeadersMiddleware, cors_config
+from hub.kernel.hygiene import HubRequest, InputHygieneMiddleware
 from hub.kernel.logging import RequestContextMiddleware, configure_logging
 from hub.kernel.metrics import MetricsController, MetricsMiddleware
 from hub.kernel.ratelimit import RateLimitPlugin
@@ -143,6 +144,7 @@ def create_app(
         lifespan=[lifespan],
         dependencies={**security_dependencies(), **dependencies},
         exception_handlers=EXCEPTION_HANDLERS,
+        request_class=HubRequest,
         middleware=[MetricsMiddleware],
         plugins=[RateLimitPlugin(kernel.rate_limits, kernel.security, prefix=API_PREFIX)],
         cors_config=cors_config(settings),
@@ -174,7 +176,9 @@ def create_app(
     # every response, so they wrap the whole ASGI handler instead.
     app.asgi_handler = RequestContextMiddleware(
         SecurityHeadersMiddleware(
-            AllowedHostsMiddleware(app.asgi_handler, allowed=settings.allowed_hosts),
+            AllowedHostsMiddleware(
+                InputHygieneMiddleware(app.asgi_handler), allowed=settings.allowed_hosts
+            ),
             hsts=settings.is_production,
         )
     )
