@@ -13,7 +13,10 @@ import re
 from http import HTTPStatus
 from typing import Any
 
+import asyncpg  # type: ignore[import-untyped]
 import msgspec
+import redis.exceptions
+import sqlalchemy.exc
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import (
@@ -111,6 +114,27 @@ class Invalid(AppError):
     code = "validation_failed"
 
 
+#: Seconds a client is told to wait after a dependency failed (``Retry-After``).
+DEPENDENCY_RETRY_AFTER_S = 5
+
+
+class DependencyUnavailable(AppError):
+    """A dependency (``database``, ``redis``) did not answer in time or refused the
+    connection: 503 with ``Retry-After`` and ``extra.dependency`` naming it. The request
+    failed closed; nothing of it was committed."""
+
+    status_code = 503
+    code = "dependency_unavailable"
+
+    def __init__(self, dependency: str) -> None:
+        super().__init__(
+            f"The {dependency} is unavailable; retry in a few seconds.",
+            extra={"dependency": dependency},
+            headers={"Retry-After": str(DEPENDENCY_RETRY_AFTER_S)},
+        )
+        self.dependency = dependency
+
+
 _STATUS_CODES: dict[int, str] = {
     400: "bad_request",
     401: "unauthorized",
@@ -184,6 +208,14 @@ def _validation_errors(extra: Any) -> list[FieldError]:
 
 
 def handle_app_error(request: Request[Any, Any, Any], exc: AppError) -> Response[Problem]:
+    if isinstance(exc, DependencyUnavailable):
+        # An outage, not a bug: one line, no traceback (a thousand requests fail alike).
+        cause = exc.__cause__
+        log.warning(
+            "dependency_unavailable",
+            dependency=exc.dependency,
+            error=f"{type(cause).__name__}: {_first_line(str(cause))}" if cause else None,
+        )
     return problem_response(
         request,
         status=exc.status_code,
@@ -275,7 +307,45 @@ def _has_handler(request: Request[Any, Any, Any]) -> bool:
         return False
 
 
+#: asyncpg's errors for a server that is gone, restarting or full (its other errors are
+#: about the statement and stay 500s or the services' own answers).
+_DATABASE_DOWN: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.TooManyConnectionsError,
+    sqlalchemy.exc.TimeoutError,  # no pooled connection came free in time
+)
+_REDIS_DOWN: tuple[type[BaseException], ...] = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+)
+
+
+def dependency_of(exc: BaseException) -> str | None:
+    """``"database"`` or ``"redis"`` when ``exc``, or an error that caused it, says that
+    dependency is unreachable or too slow; else None."""
+    seen = 0
+    current: BaseException | None = exc
+    while current is not None and seen < 8:
+        if isinstance(current, DependencyUnavailable):
+            return current.dependency
+        if isinstance(current, _DATABASE_DOWN):
+            return "database"
+        if isinstance(current, _REDIS_DOWN):
+            return "redis"
+        current = current.__cause__ or getattr(current, "orig", None) or current.__context__
+        seen += 1
+    return None
+
+
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+    dependency = dependency_of(exc)
+    if dependency is not None:
+        unavailable = DependencyUnavailable(dependency)
+        unavailable.__cause__ = exc
+        return handle_app_error(request, unavailable)
     log.exception("unhandled_error", exc_type=type(exc).__name__)
     return problem_response(
         request,
