@@ -357,6 +357,16 @@ async def _connect_or_unavailable(*args: Any, **kwargs: Any) -> asyncpg.Connecti
         raise DependencyUnavailable("database") from exc
 
 
+def _unreachable_cause(exc: BaseException | None) -> BaseException | None:
+    """``exc`` or the first error behind it (SQLAlchemy wraps the driver's) that says the
+    server is unreachable or too slow; None when none does."""
+    for _ in range(4):
+        if exc is None or isinstance(exc, _UNREACHABLE):
+            return exc
+        exc = exc.__cause__
+    return None
+
+
 def _unavailable_on_error(context: ExceptionContext) -> BaseException | None:
     """SQLAlchemy's ``handle_error`` hook: a timeout, an unreachable server or a dropped
     connection becomes :class:`DependencyUnavailable` (503).
@@ -368,11 +378,7 @@ def _unavailable_on_error(context: ExceptionContext) -> BaseException | None:
     goodbye a frozen server never sends. A dropped connection (server restarted) still
     invalidates the whole pool, as SQLAlchemy does by default: its siblings died with it.
     """
-    error: BaseException | None = context.original_exception
-    for _ in range(4):
-        if error is None or isinstance(error, _UNREACHABLE):
-            break
-        error = error.__cause__
+    error = _unreachable_cause(context.original_exception)
     if error is None and not context.is_disconnect:
         return None
     if isinstance(error, TimeoutError):

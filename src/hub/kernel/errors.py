@@ -4,7 +4,9 @@ One shape for everything (``type``, ``title``, ``status``, ``detail``, ``code``,
 ``errors`` for validation and ``requestId`` for support) so a frontend needs one error
 path. Nothing internal (stack trace, SQL, file path, exception text of an unexpected
 error) ever reaches the client: unexpected errors are logged server-side with the
-request id and answered with a generic 500.
+request id and answered with a generic 500. A dependency that is down or too slow is no
+bug: whatever error it surfaces as (asyncpg, SQLAlchemy, redis-py), the answer is 503
+``dependency_unavailable`` naming it, with ``Retry-After`` (:class:`DependencyUnavailable`).
 """
 
 from __future__ import annotations
