@@ -41,8 +41,13 @@ class BrowserError(AssertionError):
 class Browser:
     """One headless Chromium with one page; ``async with Browser(path) as page: ...``."""
 
-    def __init__(self, binary: str) -> None:
+    def __init__(self, binary: str, *, offline: bool = False) -> None:
+        """``offline``: no host name resolves, so the page reaches only IP addresses (the
+        test's loopback server) as on a machine with no network beyond the hub."""
         self.binary = binary
+        self.offline = offline
+        #: Every URL the page requested, in order (``Network.requestWillBeSent``).
+        self.requests: list[str] = []
         self.profile = Path(tempfile.mkdtemp(prefix="hub-chromium-"))
         self.process: subprocess.Popen[bytes] | None = None
         self.ws: ClientConnection | None = None
@@ -59,8 +64,14 @@ class Browser:
             "--no-default-browser-check",
             f"--user-data-dir={self.profile}",
             "--remote-debugging-port=0",
+            "--window-size=1280,900",  # a desktop layout (sidebars shown)
             "about:blank",
         ]
+        if self.offline:
+            args[1:1] = [
+                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+                "--disable-background-networking",
+            ]
         if os.geteuid() == 0:  # Chromium refuses to run as root with its sandbox
             args.insert(1, "--no-sandbox")
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -75,7 +86,7 @@ class Browser:
             targets = (await http.get(f"http://127.0.0.1:{port}/json/list")).json()
         (page,) = [t for t in targets if t["type"] == "page"]
         self.ws = await connect(page["webSocketDebuggerUrl"], max_size=None)
-        for domain in ("Page", "Runtime", "Log"):
+        for domain in ("Page", "Runtime", "Log", "Network"):
             await self.send(f"{domain}.enable")
         return self
 
@@ -114,6 +125,8 @@ class Browser:
             self.log.append(f"console.{params['type']}: {' '.join(texts)}")
         elif method == "Runtime.exceptionThrown":
             self.log.append(f"exception: {params['exceptionDetails']}")
+        elif method == "Network.requestWillBeSent":
+            self.requests.append(params["request"]["url"])
 
     async def evaluate(self, expression: str) -> Any:
         result = await self.send(

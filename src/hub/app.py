@@ -16,7 +16,6 @@ from litestar import Litestar, Request, Response, Router, get
 from litestar.config.app import AppConfig
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 import hub
@@ -24,9 +23,11 @@ from hub.communication import bootstrap as communication_bootstrap
 from hub.content import bootstrap as content_bootstrap
 from hub.identity import bootstrap as identity_bootstrap
 from hub.kernel.contexts import ContextModule, dependency_order
+from hub.kernel.docs import DocsPage, docs_asset
 from hub.kernel.errors import EXCEPTION_HANDLERS
 from hub.kernel.health import health, ready
 from hub.kernel.http import AllowedHostsMiddleware, SecurityHeadersMiddleware, cors_config
+from hub.kernel.hygiene import HubRequest, InputHygieneMiddleware
 from hub.kernel.inject import inject
 from hub.kernel.logging import RequestContextMiddleware, configure_logging
 from hub.kernel.metrics import MetricsController, MetricsMiddleware
@@ -134,6 +135,7 @@ def create_app(
             health,
             ready,
             openapi_json,
+            docs_asset,
             MetricsController,
             api,
             *(h for m in modules for h in m.root_route_handlers),
@@ -143,6 +145,7 @@ def create_app(
         lifespan=[lifespan],
         dependencies={**security_dependencies(), **dependencies},
         exception_handlers=EXCEPTION_HANDLERS,
+        request_class=HubRequest,
         middleware=[MetricsMiddleware],
         plugins=[RateLimitPlugin(kernel.rate_limits, kernel.security, prefix=API_PREFIX)],
         cors_config=cors_config(settings),
@@ -154,7 +157,8 @@ def create_app(
             # Docs live under /api/docs so the docs router's catch-all (HTML 404s) stays
             # out of /api/v1; /api/openapi.json is served by `openapi_json` below.
             path="/api/docs",
-            render_plugins=[ScalarRenderPlugin(path="/")],
+            # Served from the hub itself (kernel.docs): no CDN, works offline.
+            render_plugins=[DocsPage()],
             components=Components(
                 security_schemes={
                     "BearerToken": SecurityScheme(
@@ -174,7 +178,9 @@ def create_app(
     # every response, so they wrap the whole ASGI handler instead.
     app.asgi_handler = RequestContextMiddleware(
         SecurityHeadersMiddleware(
-            AllowedHostsMiddleware(app.asgi_handler, allowed=settings.allowed_hosts),
+            AllowedHostsMiddleware(
+                InputHygieneMiddleware(app.asgi_handler), allowed=settings.allowed_hosts
+            ),
             hsts=settings.is_production,
         )
     )

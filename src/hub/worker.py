@@ -96,8 +96,13 @@ class Services:
         settings = self.settings
         assert settings.database_url is not None
         assert settings.redis_url is not None
-        self.db = Database(settings.database_url, pool_size=4, max_overflow=4)
-        redis = create_redis(settings.redis_url)
+        self.db = Database(
+            settings.database_url,
+            pool_size=4,
+            max_overflow=4,
+            timeout_s=settings.db_timeout_ms / 1000,
+        )
+        redis = create_redis(settings.redis_url, timeout_s=settings.redis_timeout_ms / 1000)
         tasks: list[asyncio.Task[None]] = []
         try:
             if self.with_relay:

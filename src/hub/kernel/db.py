@@ -11,6 +11,7 @@ publishes (outbox rows) in one transaction.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import weakref
 from collections.abc import AsyncIterator, Mapping
@@ -21,9 +22,9 @@ from typing import Any, Self
 import asyncpg  # type: ignore[import-untyped]
 import msgspec
 import structlog
-from sqlalchemy import Table, func, insert, text
+from sqlalchemy import Table, event, func, insert, text
 from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
-from sqlalchemy.engine import Result, make_url
+from sqlalchemy.engine import ExceptionContext, Result, make_url
 from sqlalchemy.engine.result import IteratorResult, SimpleResultMetaData
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
@@ -38,8 +39,12 @@ from sqlalchemy.sql import compiler as sql_compiler
 from sqlalchemy.util import LRUCache
 
 from hub.kernel.acting import current_actor, current_organisation
+from hub.kernel.errors import DependencyUnavailable
 from hub.kernel.events import IntegrationEvent, event_payload
 from hub.kernel.outbox import OUTBOX_CHANNEL
+
+#: The default of HUB_DB_TIMEOUT_MS, for callers without settings at hand.
+DEFAULT_TIMEOUT_S = 10.0
 
 
 def async_url(url: str) -> str:
@@ -63,21 +68,49 @@ class Database:
         max_overflow: int = 10,
         echo: bool = False,
         application_name: str = "hub",
+        timeout_s: float = DEFAULT_TIMEOUT_S,
     ) -> None:
         self.url = async_url(url)
-        connect_args = {"server_settings": {"application_name": application_name, "jit": "off"}}
+        self.timeout_s = timeout_s
+        connect_args = {
+            "server_settings": {"application_name": application_name, "jit": "off"},
+            # Client-side bounds (HUB_DB_TIMEOUT_MS): opening a connection, and every
+            # statement, BEGIN and COMMIT. A frozen server answers no statement_timeout
+            # and a Unix socket has no keepalive; only the client's clock ends the wait.
+            "timeout": timeout_s,
+            "command_timeout": timeout_s,
+        }
         self.engine: AsyncEngine = create_async_engine(
             self.url,
             pool_size=pool_size,
             max_overflow=max_overflow,
+            pool_timeout=timeout_s,
             pool_recycle=1800,
             pool_pre_ping=False,
             echo=echo,
-            connect_args=connect_args,
+            # A database error's message would otherwise carry the statement's values
+            # (e-mail addresses, names, hashes) into the logs.
+            hide_parameters=True,
+            creator=self._new_connection,
         )
+        sync_engine = self.engine.sync_engine
+        cargs, cparams = sync_engine.dialect.create_connect_args(sync_engine.url)
+        self._connect_with: tuple[Any, dict[str, Any]] = (cargs, {**cparams, **connect_args})
+        event.listen(sync_engine, "handle_error", _unavailable_on_error)
         self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
-        self._direct = _DirectReads(self.engine, connect_args, pool_size=pool_size)
+        self._direct = _DirectReads(
+            self.engine, connect_args, pool_size=pool_size, timeout_s=timeout_s
+        )
+
+    def _new_connection(self) -> Any:
+        """The pool's creator: what the dialect does by default (URL arguments, adapter
+        options), with a server that cannot be reached reported as unavailable. SQLAlchemy
+        hands a failed connect to its error hook only when the driver raised a DB-API error,
+        never for the timeouts and socket errors asyncpg raises while connecting."""
+        cargs, cparams = self._connect_with
+        dbapi: Any = self.engine.sync_engine.dialect.loaded_dbapi
+        return dbapi.connect(*cargs, async_creator_fn=_connect_or_unavailable, **cparams)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
@@ -137,8 +170,14 @@ class _DirectReads:
     """
 
     def __init__(
-        self, engine: AsyncEngine, connect_args: Mapping[str, Any], *, pool_size: int
+        self,
+        engine: AsyncEngine,
+        connect_args: Mapping[str, Any],
+        *,
+        pool_size: int,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
     ) -> None:
+        self._timeout_s = timeout_s
         self._dialect: Any = engine.dialect
         self._hide_parameters = engine.sync_engine.hide_parameters
         self._echo = bool(engine.echo)
@@ -191,8 +230,11 @@ class _DirectReads:
                 # once on a fresh one; a select has nothing to undo.
                 await pool.expire_connections()
                 if attempt == 2:
-                    raise self._translate(exc, sql, args, lost=True) from exc
-            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+                    raise DependencyUnavailable("database") from exc
+            except (TimeoutError, OSError) as exc:
+                # No connection in time (pool wait, connect), or no answer in time.
+                raise DependencyUnavailable("database") from exc
+            except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 raise self._translate(exc, sql, args) from exc
         raise AssertionError("unreachable")
 
@@ -200,15 +242,22 @@ class _DirectReads:
         self, pool: asyncpg.Pool, compiled: Any, sql: str, args: list[Any]
     ) -> Result[Any]:
         # asyncpg's pool closes a connection on release when it died or fails to reset.
-        async with pool.acquire(timeout=30) as conn:
-            metadata = self._metadata.get(compiled)
-            if metadata is None:
-                prepared = await conn.prepare(sql)
-                metadata = self._describe(compiled, prepared.get_attributes())
-                self._metadata[compiled] = metadata
-                records = await prepared.fetch(*args)
-            else:
-                records = await conn.fetch(sql, *args)
+        async with pool.acquire(timeout=self._timeout_s) as conn:
+            try:
+                metadata = self._metadata.get(compiled)
+                if metadata is None:
+                    prepared = await conn.prepare(sql)
+                    metadata = self._describe(compiled, prepared.get_attributes())
+                    self._metadata[compiled] = metadata
+                    records = await prepared.fetch(*args)
+                else:
+                    records = await conn.fetch(sql, *args)
+            except TimeoutError:
+                # The statement timed out (command_timeout): asyncpg is cancelling it over
+                # a new connection, and releasing would wait for that cancel, which a frozen
+                # server never acknowledges. Drop the connection instead.
+                conn.terminate()
+                raise
         return IteratorResult(metadata, iter(records))
 
     async def _open(self) -> asyncpg.Pool:
@@ -258,9 +307,7 @@ class _DirectReads:
             _ambiguous_keys=frozenset(ambiguous) or None,
         )
 
-    def _translate(
-        self, exc: Exception, sql: str, args: list[Any], *, lost: bool = False
-    ) -> Exception:
+    def _translate(self, exc: Exception, sql: str, args: list[Any]) -> Exception:
         """The exception SQLAlchemy would raise for this driver error."""
         dbapi = self._dialect.loaded_dbapi
         try:
@@ -272,7 +319,6 @@ class _DirectReads:
                 translated,
                 dbapi.Error,
                 hide_parameters=self._hide_parameters,
-                connection_invalidated=lost,
                 dialect=self._dialect,
             )
             return error
@@ -289,6 +335,62 @@ _CONNECTION_LOST = (
     asyncpg.exceptions.InternalClientError,
     ConnectionError,
 )
+
+
+#: The driver's errors that mean the server is unreachable or too slow, not that a
+#: statement is wrong.
+_UNREACHABLE = (
+    TimeoutError,
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.TooManyConnectionsError,
+)
+
+
+async def _connect_or_unavailable(*args: Any, **kwargs: Any) -> asyncpg.Connection:
+    try:
+        return await asyncpg.connect(*args, **kwargs)
+    except _UNREACHABLE as exc:
+        raise DependencyUnavailable("database") from exc
+
+
+def _unreachable_cause(exc: BaseException | None) -> BaseException | None:
+    """``exc`` or the first error behind it (SQLAlchemy wraps the driver's) that says the
+    server is unreachable or too slow; None when none does."""
+    for _ in range(4):
+        if exc is None or isinstance(exc, _UNREACHABLE):
+            return exc
+        exc = exc.__cause__
+    return None
+
+
+def _unavailable_on_error(context: ExceptionContext) -> BaseException | None:
+    """SQLAlchemy's ``handle_error`` hook: a timeout, an unreachable server or a dropped
+    connection becomes :class:`DependencyUnavailable` (503).
+
+    A timed-out connection is dropped on the spot, not reset: SQLAlchemy would roll back
+    (and asyncpg first wait for the statement's cancel), each another wait on a server that
+    is not answering. Only that connection goes (``invalidate_pool_on_disconnect`` off):
+    the others may be fine, and closing them all would make each next checkout wait for a
+    goodbye a frozen server never sends. A dropped connection (server restarted) still
+    invalidates the whole pool, as SQLAlchemy does by default: its siblings died with it.
+    """
+    error = _unreachable_cause(context.original_exception)
+    if error is None and not context.is_disconnect:
+        return None
+    if isinstance(error, TimeoutError):
+        connection = context.connection
+        if connection is not None and not connection.invalidated:
+            with contextlib.suppress(Exception):
+                driver = connection.connection.driver_connection
+                if driver is not None:
+                    driver.terminate()
+        context.invalidate_pool_on_disconnect = False
+    context.is_disconnect = True
+    return DependencyUnavailable("database")
 
 
 async def _no_reset(_: asyncpg.Connection) -> None:

@@ -4,15 +4,21 @@ One shape for everything (``type``, ``title``, ``status``, ``detail``, ``code``,
 ``errors`` for validation and ``requestId`` for support) so a frontend needs one error
 path. Nothing internal (stack trace, SQL, file path, exception text of an unexpected
 error) ever reaches the client: unexpected errors are logged server-side with the
-request id and answered with a generic 500.
+request id and answered with a generic 500. A dependency that is down or too slow is no
+bug: whatever error it surfaces as (asyncpg, SQLAlchemy, redis-py), the answer is 503
+``dependency_unavailable`` naming it, with ``Retry-After`` (:class:`DependencyUnavailable`).
 """
 
 from __future__ import annotations
 
+import re
 from http import HTTPStatus
 from typing import Any
 
+import asyncpg  # type: ignore[import-untyped]
 import msgspec
+import redis.exceptions
+import sqlalchemy.exc
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import (
@@ -110,6 +116,27 @@ class Invalid(AppError):
     code = "validation_failed"
 
 
+#: Seconds a client is told to wait after a dependency failed (``Retry-After``).
+DEPENDENCY_RETRY_AFTER_S = 5
+
+
+class DependencyUnavailable(AppError):
+    """A dependency (``database``, ``redis``) did not answer in time or refused the
+    connection: 503 with ``Retry-After`` and ``extra.dependency`` naming it. The request
+    failed closed; nothing of it was committed."""
+
+    status_code = 503
+    code = "dependency_unavailable"
+
+    def __init__(self, dependency: str) -> None:
+        super().__init__(
+            f"The {dependency} is unavailable; retry in a few seconds.",
+            extra={"dependency": dependency},
+            headers={"Retry-After": str(DEPENDENCY_RETRY_AFTER_S)},
+        )
+        self.dependency = dependency
+
+
 _STATUS_CODES: dict[int, str] = {
     400: "bad_request",
     401: "unauthorized",
@@ -161,23 +188,36 @@ def problem_response(
     return Response(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
+#: msgspec's message for an absent required field; Litestar reports it at the enclosing
+#: object (``data`` for the body itself), which names no field a client can fix.
+_MISSING_FIELD = re.compile(r"^Object missing required field `([^`]+)`")
+
+
 def _validation_errors(extra: Any) -> list[FieldError]:
     out: list[FieldError] = []
     if isinstance(extra, list):
         for item in extra:
             if isinstance(item, dict):
-                key = item.get("key") or item.get("field") or "body"
-                out.append(
-                    FieldError(
-                        field=str(key),
-                        message=str(item.get("message", "invalid value")),
-                        source=str(item["source"]) if item.get("source") else None,
-                    )
-                )
+                key = str(item.get("key") or item.get("field") or "body")
+                message = str(item.get("message", "invalid value"))
+                source = str(item["source"]) if item.get("source") else None
+                missing = _MISSING_FIELD.match(message)
+                if missing and source == "body":
+                    # "data" is the body itself; a nested object's path is kept as prefix.
+                    key = missing[1] if key == "data" else f"{key}.{missing[1]}"
+                out.append(FieldError(field=key, message=message, source=source))
     return out
 
 
 def handle_app_error(request: Request[Any, Any, Any], exc: AppError) -> Response[Problem]:
+    if isinstance(exc, DependencyUnavailable):
+        # An outage, not a bug: one line, no traceback (a thousand requests fail alike).
+        cause = exc.__cause__
+        log.warning(
+            "dependency_unavailable",
+            dependency=exc.dependency,
+            error=f"{type(cause).__name__}: {_first_line(str(cause))}" if cause else None,
+        )
     return problem_response(
         request,
         status=exc.status_code,
@@ -269,7 +309,45 @@ def _has_handler(request: Request[Any, Any, Any]) -> bool:
         return False
 
 
+#: asyncpg's errors for a server that is gone, restarting or full (its other errors are
+#: about the statement and stay 500s or the services' own answers).
+_DATABASE_DOWN: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.TooManyConnectionsError,
+    sqlalchemy.exc.TimeoutError,  # no pooled connection came free in time
+)
+_REDIS_DOWN: tuple[type[BaseException], ...] = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+)
+
+
+def dependency_of(exc: BaseException) -> str | None:
+    """``"database"`` or ``"redis"`` when ``exc``, or an error that caused it, says that
+    dependency is unreachable or too slow; else None."""
+    seen = 0
+    current: BaseException | None = exc
+    while current is not None and seen < 8:
+        if isinstance(current, DependencyUnavailable):
+            return current.dependency
+        if isinstance(current, _DATABASE_DOWN):
+            return "database"
+        if isinstance(current, _REDIS_DOWN):
+            return "redis"
+        current = current.__cause__ or getattr(current, "orig", None) or current.__context__
+        seen += 1
+    return None
+
+
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+    dependency = dependency_of(exc)
+    if dependency is not None:
+        unavailable = DependencyUnavailable(dependency)
+        unavailable.__cause__ = exc
+        return handle_app_error(request, unavailable)
     log.exception("unhandled_error", exc_type=type(exc).__name__)
     return problem_response(
         request,

@@ -17,14 +17,15 @@ _API_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"cross-origin-opener-policy", b"same-origin"),
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
 )
-#: JSON answers never need to run anything; the docs page needs its script bundle.
+#: JSON answers never need to run anything. The docs page (hub.kernel.docs) runs the hub's
+#: own script bundle and nothing else: no inline script, no other origin; styles may be
+#: inline (the bundle injects its stylesheet), images and fonts come as data: URIs.
 _API_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
 _DOCS_CSP = (
     b"content-security-policy",
-    b"default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    b"style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
-    b"font-src 'self' https://fonts.gstatic.com data:; img-src 'self' data: https:; "
-    b"connect-src 'self'; frame-ancestors 'none'",
+    b"default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    b"img-src 'self' data:; font-src 'self' data:; connect-src 'self'; "
+    b"base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
 )
 _HSTS = (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
 
@@ -77,6 +78,8 @@ def cors_config(settings: Settings) -> CORSConfig | None:
             "Location",
             "RateLimit",
             "RateLimit-Policy",
+            # A browser client must see it to tell a replayed write from a new one.
+            "Idempotent-Replayed",
         ],
         allow_credentials=True,
         max_age=600,

@@ -3,6 +3,11 @@
 Console output in development, one JSON object per line in production. The request id
 comes from a well-formed ``X-Request-ID`` header or is generated, is bound to the
 context (so every log line of the request carries it) and echoed back.
+
+Errors are logged the same way in both formats: a plain traceback (no frame locals, which
+held request bodies and passwords), the innermost frames of each chained exception only,
+and at most :data:`MAX_TRACEBACK_CHARS` characters, so logging an error costs about a
+millisecond of the event loop instead of the second a rich traceback with locals took.
 """
 
 from __future__ import annotations
@@ -11,6 +16,8 @@ import logging
 import re
 import sys
 import time
+import traceback
+from types import TracebackType
 from typing import Any
 
 import msgspec
@@ -43,6 +50,40 @@ _SECRET_KEYS = frozenset(
         "cookie",
     }
 )
+
+
+#: Frames kept per exception of a chain (the innermost: where it went wrong).
+MAX_TRACEBACK_FRAMES = 16
+#: Longest traceback written; past it the middle is cut (the head says what was being
+#: done, the tail what failed).
+MAX_TRACEBACK_CHARS = 12_000
+
+ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
+
+
+def format_exception(exc_info: ExcInfo) -> str:
+    """A bounded plain-text traceback: no locals, at most :data:`MAX_TRACEBACK_FRAMES`
+    frames per exception and :data:`MAX_TRACEBACK_CHARS` characters."""
+    exc_type, exc, tb = exc_info
+    rendered = traceback.TracebackException(
+        exc_type, exc, tb, limit=-MAX_TRACEBACK_FRAMES, capture_locals=False
+    )
+    text = "".join(rendered.format()).rstrip("\n")
+    if len(text) <= MAX_TRACEBACK_CHARS:
+        return text
+    head = MAX_TRACEBACK_CHARS // 4
+    tail = MAX_TRACEBACK_CHARS - head
+    cut = len(text) - head - tail
+    return f"{text[:head]}\n[… {cut} characters cut …]\n{text[-tail:]}"
+
+
+def _console_traceback(sio: Any, exc_info: ExcInfo) -> None:
+    sio.write("\n" + format_exception(exc_info))
+
+
+#: The processor chain every logger uses. Refilled in place by :func:`configure_logging`,
+#: so a logger that was already used (structlog caches it on first use) follows along.
+_PROCESSORS: list[Any] = []
 
 
 def _redact(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
@@ -104,22 +145,24 @@ def configure_logging(level: str = "INFO", fmt: str = "console") -> None:
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _redact,
+        # Both formats: never the renderers' own (console's shows every frame's locals).
+        structlog.processors.ExceptionRenderer(format_exception),
     ]
     native_renderer: Any
     stdlib_renderer: Any
     if fmt == "json":
-        shared.append(structlog.processors.format_exc_info)
         native_renderer = structlog.processors.JSONRenderer(serializer=_json_bytes)
         stdlib_renderer = structlog.processors.JSONRenderer(serializer=_json_text)
     else:
         native_renderer = stdlib_renderer = structlog.dev.ConsoleRenderer(
-            colors=sys.stderr.isatty()
+            colors=sys.stderr.isatty(), exception_formatter=_console_traceback
         )
     numeric_level = logging.getLevelName(level.upper())
     if not isinstance(numeric_level, int):
         numeric_level = logging.INFO
+    _PROCESSORS[:] = [*shared, native_renderer]
     structlog.configure(
-        processors=[*shared, native_renderer],
+        processors=_PROCESSORS,
         logger_factory=_named_logger,
         wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
         cache_logger_on_first_use=True,

@@ -14,8 +14,10 @@ key or one of ``HUB_SECRET_KEY_PREVIOUS``). Recipients are strict addr-specs
 
 * with ``HUB_SMTP_URL`` set (``smtp://user:pass@host:587``, ``smtps://host:465``) through
   aiosmtplib, always over TLS unless the URL says ``?starttls=0``: a server that offers no
-  STARTTLS gets neither credentials nor message. Connection problems, a missing STARTTLS
-  and 4xx answers are retried with backoff, 5xx answers go straight to the dead-letter
+  STARTTLS gets neither credentials nor message. Connection problems and a missing
+  STARTTLS are retried with the job's backoff; 4xx answers (temporary by RFC 5321:
+  greylisting, a full mailbox, a rate limit) are retried after the longest backoff,
+  ``HUB_JOB_MAX_BACKOFF_MS``, each time; only 5xx answers go straight to the dead-letter
   queue (retrying cannot help);
 * without it (development, tests) into the dev mailbox ``HUB_DATA_DIR/mail``, one
   ``<id>.eml`` plus ``<id>.json`` per message, which ``hub mail list`` / ``hub mail show``
@@ -43,6 +45,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import aiosmtplib
+import dramatiq
 import jinja2
 import msgspec
 import structlog
@@ -293,6 +296,16 @@ class PermanentMailError(Exception):
     """The server refused the message for good (5xx): retrying cannot help."""
 
 
+class TemporaryMailError(dramatiq.Retry):
+    """The server said "not now" (4xx at any step): retried after ``delay`` ms.
+
+    Not the job's exponential backoff, which starts at a second: a greylisting server
+    refuses every attempt within its delay (often five minutes), so an early retry only
+    spends one of the job's attempts. Still counted against ``HUB_JOB_MAX_RETRIES``, then
+    dead-lettered like any other failure.
+    """
+
+
 class MailTransport(Protocol):
     async def send(self, email: EmailMessage, stored: StoredMail) -> None: ...
 
@@ -309,8 +322,10 @@ class SmtpTransport:
     """aiosmtplib with TLS required: smtps:// from the first byte, smtp:// by STARTTLS
     before AUTH and MAIL (never "STARTTLS if offered", which an attacker strips)."""
 
-    def __init__(self, config: SmtpConfig) -> None:
+    def __init__(self, config: SmtpConfig, *, temporary_retry_ms: int = 300_000) -> None:
         self.config = config
+        #: How long after a 4xx answer the job runs again (HUB_JOB_MAX_BACKOFF_MS).
+        self.temporary_retry_ms = temporary_retry_ms
 
     async def send(self, email: EmailMessage, stored: StoredMail) -> None:
         c = self.config
@@ -318,7 +333,7 @@ class SmtpTransport:
         # never what a parser makes of the To header.
         recipients = [parse_address(addr).ascii for addr in stored.to]
         try:
-            await aiosmtplib.send(
+            refused, _ = await aiosmtplib.send(
                 email,
                 recipients=recipients,
                 hostname=c.host,
@@ -332,10 +347,22 @@ class SmtpTransport:
                 timeout=c.timeout_s,
             )
         except aiosmtplib.SMTPRecipientsRefused as exc:
-            raise PermanentMailError(f"every recipient was refused: {exc}") from exc
+            codes = [r.code for r in exc.recipients]
+            answers = "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in exc.recipients)
+            if codes and all(500 <= code < 600 for code in codes):
+                raise PermanentMailError(f"every recipient was refused: {answers}") from exc
+            self._later(stored, answers)
+            raise TemporaryMailError(
+                f"every recipient was refused for now: {answers}", delay=self.temporary_retry_ms
+            ) from exc
         except aiosmtplib.SMTPResponseException as exc:
             if 500 <= exc.code < 600:
                 raise PermanentMailError(f"SMTP {exc.code}: {exc.message}") from exc
+            if 400 <= exc.code < 500:
+                self._later(stored, f"{exc.code} {exc.message}")
+                raise TemporaryMailError(
+                    f"SMTP {exc.code}: {exc.message}", delay=self.temporary_retry_ms
+                ) from exc
             raise
         except aiosmtplib.SMTPException as exc:
             # aiosmtplib 5 raises a bare SMTPException, before AUTH and MAIL, when the
@@ -346,6 +373,22 @@ class SmtpTransport:
                     f"{c.host}:{c.port} did not offer STARTTLS; refusing to send in clear text"
                 ) from exc
             raise
+        if refused:
+            # Delivered to the others; resending would duplicate their copy, so these are
+            # only reported.
+            log.warning(
+                "mail_recipients_refused",
+                mail_id=stored.id,
+                refused={r: f"{a.code} {a.message}" for r, a in refused.items()},
+            )
+
+    def _later(self, stored: StoredMail, answer: str) -> None:
+        log.info(
+            "mail_deferred",
+            mail_id=stored.id,
+            answer=answer,
+            retry_in_ms=self.temporary_retry_ms,
+        )
 
 
 class MailboxTransport:
@@ -359,7 +402,9 @@ class MailboxTransport:
 
 def transport_for(settings: Settings) -> MailTransport:
     if settings.smtp_url:
-        return SmtpTransport(parse_smtp_url(settings.smtp_url))
+        return SmtpTransport(
+            parse_smtp_url(settings.smtp_url), temporary_retry_ms=settings.job_max_backoff_ms
+        )
     return MailboxTransport(Mailbox(mailbox_dir(settings)))
 
 

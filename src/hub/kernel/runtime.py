@@ -54,8 +54,9 @@ class Kernel:
             pool_size=self.settings.db_pool_size,
             max_overflow=self.settings.db_max_overflow,
             echo=self.settings.db_echo,
+            timeout_s=self.settings.db_timeout_ms / 1000,
         )
-        self.redis = create_redis(self.redis_url)
+        self.redis = create_redis(self.redis_url, timeout_s=self.settings.redis_timeout_ms / 1000)
         self.security = build_authenticator(self.settings, self.redis)
         self.tenancy = Tenancy()
         self.rate_limits = RateLimiter.from_settings(self.settings, self.redis_url, self.redis)

@@ -311,6 +311,13 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     #: kept reconnecting (40-60 new PostgreSQL sessions per 1,000 requests measured).
     db_max_overflow: Annotated[int, Meta(ge=0, le=1000)] = 0
     db_echo: bool = False
+    #: Longest wait for one database operation: a pooled or new connection, one statement,
+    #: a commit. Measured by the client, so a frozen or unreachable server is bounded too;
+    #: past it the request answers 503 dependency_unavailable.
+    db_timeout_ms: Annotated[int, Meta(ge=100, le=3_600_000)] = 10_000
+    #: Longest wait for one Redis command or connection (503 dependency_unavailable past it;
+    #: rate limits fail open instead).
+    redis_timeout_ms: Annotated[int, Meta(ge=100, le=600_000)] = 2_000
     migrations_dir: Directory | None = None
     worker_processes: Annotated[int, Meta(ge=1, le=256)] = 1
     worker_threads: Annotated[int, Meta(ge=1, le=1024)] = 4

@@ -11,6 +11,7 @@ import asyncio
 import decimal
 import enum
 import logging
+import re
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
@@ -42,6 +43,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, aliased
 
 from hub.kernel.db import Database
+from hub.kernel.errors import DependencyUnavailable
 
 SCHEMA = "kernel_fetch_test"
 
@@ -253,11 +255,18 @@ async def test_fetch_with_echo_logs_its_sql(
 
 
 async def test_fetch_reports_an_unreachable_server(database_url: str) -> None:
+    """As the dependency being unavailable (a 503 for a request), on both paths."""
     gone = make_url(database_url).set(host="127.0.0.1", port=1, query={})
     db = Database(gone.render_as_string(False), application_name="fetch-test")
     try:
-        with pytest.raises(OSError, match=r"Connect call failed|refused"):
+        with pytest.raises(DependencyUnavailable) as direct:
             await db.fetch(select(literal(1)))
+        assert isinstance(direct.value.__cause__, OSError)
+        assert re.search(r"Connect call failed|refused", str(direct.value.__cause__))
+        with pytest.raises(DependencyUnavailable) as regular:
+            async with db.read() as conn:
+                await conn.execute(select(literal(1)))
+        assert direct.value.dependency == regular.value.dependency == "database"
     finally:
         await db.dispose()
 

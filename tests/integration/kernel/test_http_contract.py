@@ -17,13 +17,26 @@ from hub.kernel.structs import Schema
 from tests.support import LiveServer, problem
 
 
+class Address(Schema):
+    city: str
+
+
 class Echo(Schema):
     display_name: str
     count: int
 
 
+class Resident(Schema):
+    address: Address
+
+
 @post("/test/echo", sync_to_thread=False)
 def echo(data: JSONBody[Echo]) -> Echo:
+    return data
+
+
+@post("/test/nested", sync_to_thread=False)
+def nested(data: JSONBody[Resident]) -> Resident:
     return data
 
 
@@ -37,7 +50,7 @@ async def client(settings: Settings, clean_state: None) -> AsyncIterator[AsyncTe
     small = msgspec.structs.replace(
         settings, max_body_bytes=1024, cors_origins=("https://portal.example",)
     )
-    app = create_app(small, extra_route_handlers=[echo, boom], configure_logs=False)
+    app = create_app(small, extra_route_handlers=[echo, nested, boom], configure_logs=False)
     async with AsyncTestClient(app=app, base_url="http://testserver.local") as c:
         yield c
 
@@ -80,6 +93,21 @@ async def test_validation_errors_list_each_field(client: AsyncTestClient[Litesta
     assert ok.json() == {"displayName": "Ada", "count": 2}
 
 
+async def test_a_missing_field_is_named(client: AsyncTestClient[Litestar]) -> None:
+    """Not "data" (the body as a whole): the client learns which field to add."""
+    r = await client.post("/test/echo", json={"displayName": "Ada"})
+    assert r.status_code == 400
+    (error,) = problem(r)["errors"]
+    assert error == {
+        "field": "count",
+        "message": "Object missing required field `count`",
+        "source": "body",
+    }
+    inner = await client.post("/test/nested", json={"address": {}})
+    assert inner.status_code == 400
+    assert [e["field"] for e in problem(inner)["errors"]] == ["address.city"]
+
+
 async def test_oversized_body_is_413_with_content_length(client: AsyncTestClient[Litestar]) -> None:
     payload = b'{"displayName": "' + b"x" * 5000 + b'", "count": 1}'
     r = await client.post(
@@ -118,6 +146,20 @@ async def test_cors_only_for_configured_origins(client: AsyncTestClient[Litestar
     assert allowed.headers.get("access-control-allow-origin") == "https://portal.example"
     denied = await client.get("/health", headers={"origin": "https://evil.example"})
     assert "access-control-allow-origin" not in denied.headers
+
+
+async def test_cors_exposes_the_headers_clients_read(client: AsyncTestClient[Litestar]) -> None:
+    """A cross-origin script sees only listed headers: a replayed write must be visible."""
+    r = await client.get("/health", headers={"origin": "https://portal.example"})
+    exposed = {h.strip().lower() for h in r.headers["access-control-expose-headers"].split(",")}
+    assert {
+        "idempotent-replayed",
+        "retry-after",
+        "x-request-id",
+        "location",
+        "ratelimit",
+        "ratelimit-policy",
+    } <= exposed
 
 
 async def test_unknown_host_is_refused(client: AsyncTestClient[Litestar]) -> None:

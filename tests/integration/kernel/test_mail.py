@@ -7,8 +7,11 @@ import datetime
 import email
 import email.policy
 import ipaddress
+import itertools
 import ssl
+import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -75,6 +78,36 @@ class Inbox:
         self.messages.append(parsed)
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
         return "250 Message accepted for delivery"
+
+
+class Greylister(Inbox):
+    """Answers ``450`` at RCPT to the first ``refusals`` attempts (greylisting, RFC 5321
+    4xx: try again later), then accepts; records when each attempt came."""
+
+    def __init__(self, refusals: int) -> None:
+        super().__init__()
+        self.refusals = refusals
+        self.attempts: list[float] = []
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        self.attempts.append(time.monotonic())
+        if len(self.attempts) <= self.refusals:
+            return "450 4.2.0 Greylisted, please try again later"
+        return await super().handle_RCPT(server, session, envelope, address, options)
+
+
+@contextmanager
+def greylisting(refusals: int) -> Iterator[tuple[Greylister, int]]:
+    handler = Greylister(refusals)
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield handler, port
+    finally:
+        controller.stop()
 
 
 @pytest.fixture
@@ -264,6 +297,34 @@ async def test_permanent_smtp_refusal_is_dead_lettered_without_retries(
     dead = list_dead(broker.client, broker.namespace)
     assert [(d.queue, d.actor, d.attempts) for d in dead] == [("mail", "kernel.send_mail", 1)]
     assert "PermanentMailError" in dead[0].error
+
+
+async def test_a_greylisted_mail_is_retried_after_the_longest_backoff_and_delivered(
+    settings: Settings, clean_state: None, kernel: Kernel
+) -> None:
+    """450 at RCPT is "not now" (RFC 5321), not "never": the mail goes out once the
+    greylisting server lets it through, each retry after HUB_JOB_MAX_BACKOFF_MS."""
+    with greylisting(refusals=2) as (server, port):
+        dead = await _send_through(settings, f"smtp://127.0.0.1:{port}?starttls=0", kernel)
+    assert dead == []
+    assert len(server.messages) == 1
+    assert [to for _, to in server.envelopes] == [["ada@example.com"]]
+    assert len(server.attempts) == 3
+    pause_s = fast_job_settings(settings).job_max_backoff_ms / 1000
+    gaps = [later - earlier for earlier, later in itertools.pairwise(server.attempts)]
+    assert all(gap >= pause_s for gap in gaps), (gaps, pause_s)
+
+
+async def test_a_mail_greylisted_for_longer_than_the_retries_is_dead_lettered(
+    settings: Settings, clean_state: None, kernel: Kernel
+) -> None:
+    with greylisting(refusals=100) as (server, port):
+        dead = await _send_through(settings, f"smtp://127.0.0.1:{port}?starttls=0", kernel)
+    assert server.messages == []
+    assert len(server.attempts) == 3  # the first run + HUB_JOB_MAX_RETRIES=2
+    assert [(d.queue, d.actor, d.attempts) for d in dead] == [("mail", "kernel.send_mail", 3)]
+    assert "TemporaryMailError" in dead[0].error
+    assert "450" in dead[0].error
 
 
 async def test_unreachable_smtp_server_is_retried_then_dead_lettered(

@@ -5,13 +5,15 @@ from __future__ import annotations
 import uuid
 
 import pytest
+import redis.exceptions
+import sqlalchemy.exc
 from sqlalchemy import MetaData
 
 from hub.app import context_modules
 from hub.kernel import schema as schema_module
 from hub.kernel.contexts import ContextModule, dependency_order
 from hub.kernel.db import async_url
-from hub.kernel.errors import Invalid
+from hub.kernel.errors import DependencyUnavailable, Invalid, dependency_of
 from hub.kernel.events import EVENT_TYPES, IntegrationEvent, decode_event, encode_event
 from hub.kernel.logging import loggable_path
 from hub.kernel.outbox import outbox_of
@@ -140,3 +142,25 @@ def test_logged_paths_hide_tokens_but_keep_ids() -> None:
     assert loggable_path(f"/api/v1/orgs/{uid}/members") == f"/api/v1/orgs/{uid}/members"
     assert loggable_path("/api/v1/x/" + "k" * 40) == "/api/v1/x/[redacted]"
     assert loggable_path("/health") == "/health"
+
+
+def test_dependency_failures_are_recognised_through_their_causes() -> None:
+    """What the kernel answers 503 ``dependency_unavailable`` for, and what stays a 500."""
+
+    def caused(outer: Exception, inner: Exception) -> Exception:
+        outer.__cause__ = inner
+        return outer
+
+    assert dependency_of(redis.exceptions.TimeoutError("slow")) == "redis"
+    assert dependency_of(redis.exceptions.ConnectionError("refused")) == "redis"
+    assert dependency_of(sqlalchemy.exc.TimeoutError("pool")) == "database"
+    assert dependency_of(DependencyUnavailable("database")) == "database"
+    assert dependency_of(caused(RuntimeError("wrapped"), redis.exceptions.BusyLoadingError())) == (
+        "redis"
+    )
+    for unrelated in (RuntimeError("bug"), TimeoutError("whose?"), OSError("disk"), KeyError()):
+        assert dependency_of(unrelated) is None
+    unavailable = DependencyUnavailable("redis")
+    assert (unavailable.status_code, unavailable.code) == (503, "dependency_unavailable")
+    assert unavailable.extra == {"dependency": "redis"}
+    assert unavailable.headers == {"Retry-After": "5"}

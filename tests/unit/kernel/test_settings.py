@@ -214,6 +214,8 @@ INVALID: dict[str, list[str]] = {
     "HUB_DB_POOL_SIZE": ["abc", "0", "1001"],
     "HUB_DB_MAX_OVERFLOW": ["-1", "many"],
     "HUB_DB_ECHO": ["loud"],
+    "HUB_DB_TIMEOUT_MS": ["0", "99", "3600001", "10s"],
+    "HUB_REDIS_TIMEOUT_MS": ["0", "99", "600001", "2s"],
     "HUB_MIGRATIONS_DIR": ["/nonexistent/migrations"],
     "HUB_WORKER_PROCESSES": ["0", "257"],
     "HUB_WORKER_THREADS": ["0", "x"],

@@ -199,7 +199,7 @@ class RateLimiter:
         """Over its own pipelined connection to ``redis_url`` (redis-py's ``redis`` for
         TLS URLs); nothing connects before the first check."""
         return cls(
-            script_runner(redis_url, GCRA, redis),
+            script_runner(redis_url, GCRA, redis, timeout=settings.redis_timeout_ms / 1000),
             settings.rate_limit_quotas(),
             address_factor=settings.rate_limit_address_factor,
             enabled=settings.rate_limit_enabled,

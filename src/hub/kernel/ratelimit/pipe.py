@@ -52,10 +52,11 @@ class RedisPyScript:
         """The client is shared (the kernel's); its owner closes it."""
 
 
-def script_runner(url: str, script: str, redis: Redis) -> ScriptRunner:
-    """A :class:`ScriptPipe` for ``redis://`` and ``unix://``, else redis-py's script."""
+def script_runner(url: str, script: str, redis: Redis, *, timeout: float = 2.0) -> ScriptRunner:
+    """A :class:`ScriptPipe` for ``redis://`` and ``unix://``, else redis-py's script
+    (bounded by the client's own timeout)."""
     if url.startswith(("redis://", "unix://")):
-        return ScriptPipe(url, script)
+        return ScriptPipe(url, script, timeout=timeout)
     return RedisPyScript(redis, script)
 
 
