@@ -61,7 +61,7 @@ HUB_ENV = {
     "HUB_PASSWORD_HASH_MEMORY_KIB": "1024",
     **{
         f"HUB_RATE_LIMIT_{bucket}": "1000000/60"
-        for bucket in ("READS", "WRITES", "UPLOADS", "SEARCH", "SENDS")
+        for bucket in ("READS", "WRITES", "UPLOADS", "SEARCH", "SENDS", "AUTH")
     },
 }
 #: Fails the gate if schemathesis runs longer (the CI budget for the whole gate is 5 min).

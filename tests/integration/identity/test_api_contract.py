@@ -35,7 +35,7 @@ async def test_the_served_document_is_the_derived_one(client: Any) -> None:
     r = await client.get("/api/openapi.json")
     assert r.status_code == 200
     me = r.json()["paths"][f"{API}/auth/me"]["get"]
-    assert set(me["responses"]) == {"200", "401", "429"}
+    assert set(me["responses"]) == {"200", "401", "403", "429"}
     unauthorised = me["responses"]["401"]["content"]["application/problem+json"]
     assert unauthorised["schema"] == {"$ref": "#/components/schemas/Problem"}
     # …and what it says is what the server answers.

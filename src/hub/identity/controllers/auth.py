@@ -308,7 +308,13 @@ class AuthController(Controller):
         )
         return PasswordChangedOut(sessions_ended=ended)
 
-    @get("/me", operation_id="getMe", summary="The caller's profile", security=BEARER)
+    @get(
+        "/me",
+        operation_id="getMe",
+        summary="The caller's profile",
+        security=BEARER,
+        opt=problems(403),  # an API key: session_required
+    )
     async def me(
         self, token_principal: NamedDependency[Principal], profile: NamedDependency[ProfileService]
     ) -> MeOut:
