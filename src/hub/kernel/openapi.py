@@ -64,6 +64,7 @@ from litestar.routes import HTTPRoute
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from hub.kernel.errors import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE, Problem
+from hub.kernel.ratelimit import OPT_KEY as RATE_LIMIT_OPT
 from hub.kernel.web import BEARER_OR_KEY
 
 T = TypeVar("T")
@@ -73,7 +74,6 @@ OPT_KEY: Final = "problems"
 #: Attribute :func:`answers` sets on guards and dependency providers.
 _ANSWERS_ATTR: Final = "problem_statuses"
 _CREDENTIALS: Final = frozenset({"principal", "token_principal", "optional_principal"})
-_RATE_LIMIT_OPT: Final = "rate_limit"  # hub.kernel.ratelimit.OPT_KEY (no import cycle)
 _IDEMPOTENCY_HEADER: Final = "idempotency-key"
 
 #: What each documented error status means in this API (``code`` values in backquotes).
@@ -227,7 +227,7 @@ def _header_name(definition: Any) -> str | None:
 
 
 def _rate_limited(handler: HTTPRouteHandler, route: HTTPRoute, prefix: str) -> bool:
-    if handler.opt.get(_RATE_LIMIT_OPT) is False:
+    if handler.opt.get(RATE_LIMIT_OPT) is False:
         return False
     return route.path == prefix or route.path.startswith(prefix + "/")
 
@@ -253,8 +253,8 @@ def _links(
     """Links from each create operation (POST answering 201 with an ``id``) to every
     operation whose path is the collection's plus one parameter — what the new id names."""
     links: dict[int, dict[str, Link]] = {}
-    for route, handler, _method in operations:
-        if _method != "POST" or handler.status_code != 201:
+    for route, handler, method in operations:
+        if method != "POST" or handler.status_code != 201:
             continue
         struct = _struct_of(handler)
         if struct is None or "id" not in struct.__struct_fields__:
@@ -397,7 +397,7 @@ def document_routes(app: Litestar, *, prefix: str) -> None:
             if handler.resolve_include_in_schema():
                 operations.append((route, handler, method))
     links = _links(operations)
-    for route, handler, _method in _unique_handlers(operations):
+    for route, handler, _ in _unique_handlers(operations):
         contract = contract_of(handler, route, prefix=prefix)
         contract.links = links.get(id(handler), {})
         declared = dict(handler.responses or {})
