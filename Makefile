@@ -5,8 +5,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
+CONTRACT_ARGS ?=
 
-.PHONY: install run test test-tcp lint format bench check-migrations clean
+.PHONY: install run test test-tcp contract lint format bench check-migrations clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +27,9 @@ test-tcp: $(STAMP)  ## integration + e2e again against PostgreSQL/Redis on 127.0
 	HUB_TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test \
 	HUB_TEST_REDIS_URL=redis://127.0.0.1:6379/15 \
 	$(BIN)/pytest tests/integration tests/e2e $(PYTEST_ARGS)
+
+contract: $(STAMP)  ## the API contract gate: pinned schemathesis, all checks, four phases, against a live hub
+	$(BIN)/python -m tests.contract.gate $(CONTRACT_ARGS)
 
 lint: $(STAMP)  ## ruff, mypy (strict) and import-linter
 	$(BIN)/ruff check src tests migrations bench

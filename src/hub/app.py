@@ -31,6 +31,7 @@ from hub.kernel.hygiene import HubRequest, InputHygieneMiddleware
 from hub.kernel.inject import inject
 from hub.kernel.logging import RequestContextMiddleware, configure_logging
 from hub.kernel.metrics import MetricsController, MetricsMiddleware
+from hub.kernel.openapi import UniformOptions, document_routes
 from hub.kernel.ratelimit import RateLimitPlugin
 from hub.kernel.runtime import Kernel
 from hub.kernel.security import security_dependencies
@@ -173,13 +174,16 @@ def create_app(
         debug=False,
         on_app_init=[_drop_default_logging],
     )
+    # Error responses, security and links of every operation, derived from its route.
+    document_routes(app, prefix=API_PREFIX)
     # Litestar applies app-level middleware per route, so it never sees a request that
     # matches no route (404/405). Request ids, access logs and security headers must cover
     # every response, so they wrap the whole ASGI handler instead.
     app.asgi_handler = RequestContextMiddleware(
         SecurityHeadersMiddleware(
             AllowedHostsMiddleware(
-                InputHygieneMiddleware(app.asgi_handler), allowed=settings.allowed_hosts
+                InputHygieneMiddleware(UniformOptions(app.asgi_handler, app)),
+                allowed=settings.allowed_hosts,
             ),
             hsts=settings.is_production,
         )

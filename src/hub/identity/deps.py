@@ -9,9 +9,11 @@ from litestar.handlers.base import BaseRouteHandler
 
 from hub.identity.services.access import SESSION_REQUIRED_DETAIL
 from hub.kernel.errors import Forbidden
+from hub.kernel.openapi import answers
 from hub.kernel.security import require_principal
 
 
+@answers(401, 403)
 async def people_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """Guard of the endpoints that act on a person's own account (profile, password,
     sessions, second factor, API keys, administration): a leaked API key must not be

@@ -31,6 +31,7 @@ from litestar.exceptions import (
 )
 from litestar.exceptions.http_exceptions import (
     ClientException,
+    InternalServerException,
     MethodNotAllowedException,
     RequestEntityTooLarge,
 )
@@ -287,15 +288,41 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
             code="forbidden",
             detail=exc.detail or "Not allowed.",
         )
+    if isinstance(exc, InternalServerException) and (invalid := _body_field_error(exc)):
+        return problem_response(
+            request,
+            status=400,
+            code="validation_failed",
+            detail="The request body is invalid.",
+            errors=[invalid],
+        )
     code = _STATUS_CODES.get(status, "error")
     if status >= 500:
         # Litestar's own 5xx details may carry internals; answer generically.
-        log.error("http_server_error", status=status, detail=exc.detail)
+        log.error("http_server_error", status=status, detail=exc.detail, exc_info=exc)
         return problem_response(
             request, status=status, code=code, detail="The server could not complete the request."
         )
     detail = exc.detail if isinstance(exc, ClientException) and exc.detail else _title(status)
     return problem_response(request, status=status, code=code, detail=detail, headers=headers)
+
+
+#: msgspec's "<message> - at `$.data.<field>`" for a request body that failed validation.
+_BODY_ERROR = re.compile(r"^(?P<message>.+) - at `\$\.data\.(?P<field>[^`]+)`$")
+
+
+def _body_field_error(exc: InternalServerException) -> FieldError | None:
+    """A body field Litestar mistook for a dependency failure.
+
+    Litestar tells client errors from dependency errors by the failing key, and for a
+    nested body field that key is the field's own name: a body field named like an
+    injected service (``roles`` beside the ``roles`` dependency) made an invalid body a
+    500. The cause's path says it was the body.
+    """
+    match = _BODY_ERROR.match(str(exc.__cause__)) if exc.__cause__ is not None else None
+    if match is None or not isinstance(exc.__cause__, msgspec.ValidationError):
+        return None
+    return FieldError(field=match["field"], message=match["message"], source="body")
 
 
 def _first_line(text: str) -> str:

@@ -5,9 +5,12 @@ used to end in a 500 deep inside a use case. Checked once here for every context
 
 * a JSON (or MessagePack) body that is not valid UTF-8 is ``400 malformed_body``;
 * a string anywhere in a body (values and object keys, at any depth) holding a control
-  character other than tab, line feed and carriage return is ``400 validation_failed``
-  naming the field (``displayName``, ``members[2].email``);
-* the same for the path and each query parameter, by :class:`InputHygieneMiddleware`.
+  character other than tab, line feed and carriage return is ``422 validation_failed``
+  naming the field (``displayName``, ``members[2].email``): the request matches the
+  document (a string), a rule the document does not spell out refuses it — the API's
+  meaning of 422, where 400 means "does not match the document";
+* the same for each query parameter, and a path holding one names nothing that exists
+  (``404 not_found``), by :class:`InputHygieneMiddleware`.
 
 Lone UTF-16 surrogates (``"\\ud800"``) never get this far: msgspec refuses them as
 malformed JSON. The body check only walks a decoded body whose raw bytes could hold such a
@@ -24,10 +27,10 @@ from urllib.parse import parse_qsl
 import msgspec
 from litestar import Request
 from litestar.enums import ScopeType
-from litestar.exceptions import ClientException, SerializationException, ValidationException
+from litestar.exceptions import ClientException, SerializationException
 from litestar.types import ASGIApp, HTTPResponseStartEvent, Receive, Scope, Send
 
-from hub.kernel.errors import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE, FieldError, Problem
+from hub.kernel.errors import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE, FieldError, Invalid, Problem
 
 #: C0 controls except tab, LF and CR, and DEL: refused in every string.
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -58,11 +61,10 @@ def control_character_path(value: Any, path: str = "") -> str | None:
     return None
 
 
-def _refuse(path: str, source: str) -> ValidationException:
-    # Read by hub.kernel.errors like Litestar's own validation errors.
-    return ValidationException(
-        detail=f"{path or source} {CONTROL_MESSAGE}.",
-        extra=[{"key": path or source, "message": CONTROL_MESSAGE, "source": source}],
+def _refuse(path: str, source: str) -> Invalid:
+    return Invalid(
+        f"{path or source} {CONTROL_MESSAGE}.",
+        errors=[FieldError(field=path or source, message=CONTROL_MESSAGE, source=source)],
     )
 
 
@@ -101,8 +103,9 @@ class HubRequest(Request[Any, Any, Any]):
 
 
 class InputHygieneMiddleware:
-    """Pure ASGI: a control character in the path or a query parameter is a 400 problem,
-    before any routing (so no route, search or token lookup ever receives one)."""
+    """Pure ASGI: a control character in the path (404) or a query parameter (422), or a
+    query that is not UTF-8 (400), is answered before any routing, so no route, search or
+    token lookup ever receives one."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -137,20 +140,29 @@ class InputHygieneMiddleware:
 
     @staticmethod
     async def _answer(scope: Scope, send: Send, error: FieldError) -> None:
+        if error.source == "path":
+            status, code, title, errors = 404, "not_found", "Not Found", None
+            detail = "Nothing exists at this path."
+        elif error.message == ENCODING_MESSAGE:
+            status, code, title, errors = 400, "malformed_query", "Bad Request", [error]
+            detail = f"{error.field} {error.message}."
+        else:
+            status, code, title, errors = 422, "validation_failed", "Unprocessable Content", [error]
+            detail = f"{error.field} {error.message}."
         body = msgspec.json.encode(
             Problem(
-                type=PROBLEM_TYPE_BASE + "validation-failed",
-                title="Bad Request",
-                status=400,
-                detail=f"{error.field} {error.message}.",
-                code="validation_failed",
+                type=PROBLEM_TYPE_BASE + code.replace("_", "-"),
+                title=title,
+                status=status,
+                detail=detail,
+                code=code,
                 request_id=scope.get("state", {}).get("request_id"),
-                errors=[error],
+                errors=errors,
             )
         )
         start: HTTPResponseStartEvent = {
             "type": "http.response.start",
-            "status": 400,
+            "status": status,
             "headers": [
                 (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
                 (b"content-length", str(len(body)).encode()),

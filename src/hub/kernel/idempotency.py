@@ -16,6 +16,7 @@ uploads, notifications).
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, cast
@@ -30,6 +31,10 @@ T = TypeVar("T")
 _PREFIX = "hub:idem:"
 _PENDING_SECONDS = 60
 MAX_KEY_LENGTH = 255
+#: Visible ASCII, spaces only inside (HTTP strips them at the ends); the OpenAPI document
+#: states the same pattern, so a key the document allows is never refused.
+KEY_PATTERN = r"^[!-~](?:[ -~]*[!-~])?$"
+_KEY = re.compile(KEY_PATTERN)
 
 
 class _Stored(msgspec.Struct, frozen=True):
@@ -59,9 +64,9 @@ class IdempotentWrites:
         """``(response, replayed)``. Without a key, simply runs ``produce``."""
         if key is None:
             return await produce(), False
-        if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        if len(key) > MAX_KEY_LENGTH or not _KEY.match(key):
             raise Invalid(
-                "The Idempotency-Key header must be 1 to 255 printable characters.",
+                "The Idempotency-Key header must be 1 to 255 visible ASCII characters.",
                 code="invalid_idempotency_key",
                 status_code=400,
             )

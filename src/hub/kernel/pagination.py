@@ -20,6 +20,9 @@ from hub.kernel.structs import Schema
 T = TypeVar("T")
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
+#: What every cursor looks like on the wire (unpadded base64url), stated in the document.
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]+$"
+MAX_CURSOR_LENGTH = 512
 
 
 class Page(Schema, Generic[T]):
@@ -34,7 +37,7 @@ def encode_cursor(*keys: Any) -> str:
 
 
 def decode_cursor(cursor: str, arity: int) -> list[Any]:
-    """Decode a cursor made by :func:`encode_cursor`; a forged or stale one is a 400."""
+    """Decode a cursor made by :func:`encode_cursor`; a forged or stale one is a 422."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = msgspec.json.decode(base64.urlsafe_b64decode(padded))

@@ -29,11 +29,12 @@ def field_invalid(
 
 
 def invalid_cursor() -> Invalid:
+    """422: the cursor has the documented shape (a 400 otherwise, before any handler runs)
+    but is not one this server issued for this list."""
     return field_invalid(
         "cursor",
-        "malformed cursor",
+        "not a cursor of this list",
         source="query",
         code="invalid_cursor",
-        status_code=400,
         detail="The cursor is not valid; start again without one.",
     )

@@ -22,6 +22,7 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
 from hub.kernel.errors import FieldError, Forbidden, Invalid, NotFound
+from hub.kernel.openapi import answers
 from hub.kernel.security import Principal, require_principal
 
 _MEMBERSHIP_SCOPE_KEY = "hub.membership"
@@ -119,7 +120,9 @@ def permission(
 
     guard.__qualname__ = f"permission({key!r})"
     guard.permission = key  # type: ignore[attr-defined]
-    return guard
+    # 401 unauthenticated, 404 outside the organisation, 403 inside without the permission;
+    # the document's 400 for a malformed ?organisationId= is derived from the route.
+    return answers(401, 403, 404)(guard)
 
 
 def provide_membership(request: Request[Any, Any, Any]) -> Any:

@@ -11,10 +11,10 @@ from typing import Annotated, Any, TypeVar
 
 import msgspec
 from litestar import Request, Response
-from litestar.params import HeaderParameter
+from litestar.params import HeaderParameter, QueryParameter
 
-from hub.kernel.idempotency import IdempotentWrites
-from hub.kernel.pagination import Page
+from hub.kernel.idempotency import KEY_PATTERN, MAX_KEY_LENGTH, IdempotentWrites
+from hub.kernel.pagination import CURSOR_PATTERN, DEFAULT_LIMIT, MAX_CURSOR_LENGTH, MAX_LIMIT, Page
 
 T = TypeVar("T")
 
@@ -51,8 +51,33 @@ IdempotencyKey = Annotated[
     HeaderParameter(
         name="Idempotency-Key",
         required=False,
-        max_length=255,
-        description="Retry-safe writes: a repeated key replays the first response for 24 h.",
+        min_length=1,
+        max_length=MAX_KEY_LENGTH,
+        pattern=KEY_PATTERN,
+        description="Retry-safe writes: a repeated key replays the first response for 24 h "
+        "(the same key with another body is a 422, while the first still runs a 409).",
+    ),
+]
+
+#: ``?limit=`` of every list: the page size. Out of range is a 400, never silently clamped.
+Limit = Annotated[
+    int,
+    QueryParameter(
+        ge=1,
+        le=MAX_LIMIT,
+        description=f"Items per page, 1 to {MAX_LIMIT} (default {DEFAULT_LIMIT}).",
+    ),
+]
+
+#: ``?cursor=`` of every list: the previous page's ``nextCursor``, as given. A string of
+#: another shape is a 400; one of this shape the server did not issue is a 422.
+Cursor = Annotated[
+    str | None,
+    QueryParameter(
+        min_length=1,
+        max_length=MAX_CURSOR_LENGTH,
+        pattern=CURSOR_PATTERN,
+        description="The `nextCursor` of the previous page; omit it for the first page.",
     ),
 ]
 

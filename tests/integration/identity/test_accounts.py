@@ -167,7 +167,7 @@ async def test_reset_token_dies_when_the_password_changes(
     r = await client.post(
         f"{API}/auth/password/reset", json={"token": reset, "newPassword": "attacker's choice"}
     )
-    assert r.status_code == 400
+    assert r.status_code == 422
     assert problem(r)["code"] == "invalid_token"
 
 
@@ -343,7 +343,7 @@ async def test_a_thiefs_change_email_link_dies_with_the_owners_new_password(
     assert r.status_code == 200
     thiefs = await last_token(database_url, "thief@example.com", "Confirm your new e-mail")
     r = await client.post(f"{API}/auth/verify-email", json={"token": thiefs})
-    assert r.status_code == 400
+    assert r.status_code == 422
     assert problem(r)["code"] == "invalid_token"
     assert (await login(client, "owner@example.com", "the owner's new one")).status_code == 200
     (row,) = await fetch(
@@ -365,7 +365,7 @@ async def test_a_thiefs_change_email_link_dies_with_the_owners_new_password(
     assert r.status_code == 200
     thiefs = await last_token(database_url, "thief2@example.com", "Confirm your new e-mail")
     r = await client.post(f"{API}/auth/verify-email", json={"token": thiefs})
-    assert r.status_code == 400
+    assert r.status_code == 422
     me = (await client.get(f"{API}/auth/me", headers=owner)).json()
     assert me["email"] == "owner@example.com"
 
@@ -431,7 +431,7 @@ async def test_the_old_address_can_undo_an_email_change(
     # Single use, and undo links issued after it (the thief's) are dead.
     for token in (undo_a, later_undo_x):
         r = await client.post(url, json={"token": token, "newPassword": "someone else's pw"})
-        assert r.status_code == 400
+        assert r.status_code == 422
         assert problem(r)["code"] == "invalid_token"
     me = bearer(
         (await login(client, "a@example.com", "mine once more, thanks")).json()["accessToken"]
@@ -468,7 +468,7 @@ async def test_a_squatters_password_is_useless_once_the_owner_registers(
     assert r.json()["status"] == "accepted"
 
     r = await client.post(f"{API}/auth/verify-email", json={"token": squatters_link})
-    assert r.status_code == 400
+    assert r.status_code == 422
     assert problem(r)["code"] == "invalid_token"
     # Neither password works now: 401 like any wrong password (not 403 email_not_verified,
     # which would tell the squatter the password was right).

@@ -238,13 +238,16 @@ async def test_creating_a_key_needs_a_recent_sign_in_and_valid_input(
 
     for bad, code in (
         ({**body, "permissions": ["identity.nope.read"]}, "unknown_permission"),
-        ({**body, "permissions": []}, "validation_failed"),
         ({**body, "name": "  "}, "validation_failed"),
         ({**body, "expiresAt": "2000-01-01T00:00:00Z"}, "validation_failed"),
     ):
         r = await client.post(KEYS, json=bad, headers=owner.auth)
         assert r.status_code == 422, bad
         assert problem(r)["code"] == code
+    # No permission at all does not match the document (minItems 1): a 400.
+    r = await client.post(KEYS, json={**body, "permissions": []}, headers=owner.auth)
+    assert r.status_code == 400
+    assert problem(r)["errors"][0]["field"] == "permissions"
     r = await client.post(
         KEYS, json={**body, "expiresAt": "2999-01-01T00:00:00"}, headers=owner.auth
     )

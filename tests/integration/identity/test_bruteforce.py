@@ -206,12 +206,12 @@ async def test_guessing_emailed_tokens_locks_the_client_address(
     token = await last_token(database_url, "henry@example.com", "Confirm your e-mail")
     for i in range(8):
         guess = {"token": f"hub_et_guess{i}"}
-        assert (await client.post(f"{API}/auth/verify-email", json=guess)).status_code == 400
+        assert (await client.post(f"{API}/auth/verify-email", json=guess)).status_code == 422
         reset = {"token": f"hub_et_guess{i}", "newPassword": "whatever it is 123"}
         if i < 2:
-            assert (await client.post(f"{API}/auth/password/reset", json=reset)).status_code == 400
+            assert (await client.post(f"{API}/auth/password/reset", json=reset)).status_code == 422
     # The real token is now refused like a bad one, until the lock runs out.
     r = await client.post(f"{API}/auth/verify-email", json={"token": token})
-    assert r.status_code == 400
+    assert r.status_code == 422
     assert problem(r)["code"] == "invalid_token"
     assert [lock["scope"] for lock in await events(database_url, "identity.login_locked")] == ["ip"]

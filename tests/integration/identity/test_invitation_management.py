@@ -47,7 +47,7 @@ async def assert_withdrawn(
     """``who`` is refused with the invitation, which is revoked (a retry is a plain
     invalid token) and announced, and ``who`` is not a member."""
     r = await client.post(accept_url(token), headers=who.auth)
-    assert r.status_code == 400, r.text
+    assert r.status_code == 422, r.text
     assert problem(r)["code"] == "invitation_revoked"
     assert (await client.get(f"{API}/orgs/{org}", headers=who.auth)).status_code == 404
     row = await invitation_row(database_url, who.email)
@@ -57,7 +57,7 @@ async def assert_withdrawn(
     assert revoked["invitationId"] == str(row["id"])
     assert revoked["reason"] == "inviter_not_allowed"
     r = await client.post(accept_url(token), headers=who.auth)
-    assert r.status_code == 400
+    assert r.status_code == 422
     assert problem(r)["code"] == "invalid_token"
     assert not [
         e
@@ -193,7 +193,7 @@ async def test_list_revoke_and_resend(client: AsyncTestClient[Litestar], databas
     assert event["actorId"] == owner.user_id
     carol = await person(client, database_url, "carol@example.com")
     r = await client.post(accept_url(carol_token), headers=carol.auth)
-    assert r.status_code == 400
+    assert r.status_code == 422
     assert problem(r)["code"] == "invalid_token"
     assert (await client.post(accept_url(new_token), headers=carol.auth)).status_code == 200
     # Accepted: no longer listed, and neither revocable nor resendable.
@@ -214,7 +214,7 @@ async def test_list_revoke_and_resend(client: AsyncTestClient[Litestar], databas
     assert (revoked["invitationId"], revoked["reason"]) == (bob_id, "revoked")
     assert revoked["actorId"] == admin.user_id
     bob = await person(client, database_url, "bob@example.com")
-    assert (await client.post(accept_url(bob_token), headers=bob.auth)).status_code == 400
+    assert (await client.post(accept_url(bob_token), headers=bob.auth)).status_code == 422
     r = await client.delete(f"{API}/orgs/{org}/invitations/{bob_id}", headers=admin.auth)
     assert r.status_code == 404
     r = await client.post(f"{API}/orgs/{org}/invitations/{bob_id}/resend", headers=owner.auth)
@@ -351,5 +351,5 @@ async def test_an_acceptance_waits_for_a_demotion_in_progress(
     finally:
         await conn.close()
     r = await accepting
-    assert r.status_code == 400, r.text
+    assert r.status_code == 422, r.text
     assert problem(r)["code"] == "invitation_revoked"

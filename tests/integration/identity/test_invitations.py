@@ -81,7 +81,7 @@ async def test_only_the_invited_address_can_accept_once(
     assert added["via"] == "invitation"
 
     r = await client.post(accept_url(token), headers=bob.auth)
-    assert r.status_code == 400
+    assert r.status_code == 422
     assert problem(r)["code"] == "invalid_token"
 
 
@@ -97,14 +97,14 @@ async def test_expired_superseded_and_unknown_invitations_are_refused(
         database_url, "UPDATE identity.invitations SET expires_at = now() - interval '1 second'"
     )
     r = await client.post(accept_url(expired), headers=bob.auth)
-    assert r.status_code == 400
+    assert r.status_code == 422
     assert problem(r)["code"] == "invalid_token"
 
     older = await invite(client, database_url, org, owner, "bob@example.com")
     newer = await invite(client, database_url, org, owner, "bob@example.com")
     assert older != newer
-    assert (await client.post(accept_url(older), headers=bob.auth)).status_code == 400
-    assert (await client.post(accept_url("hub_inv_made-up"), headers=bob.auth)).status_code == 400
+    assert (await client.post(accept_url(older), headers=bob.auth)).status_code == 422
+    assert (await client.post(accept_url("hub_inv_made-up"), headers=bob.auth)).status_code == 422
     assert (await client.post(accept_url(newer), headers=bob.auth)).status_code == 200
 
 
@@ -165,10 +165,10 @@ async def test_guessing_invitation_tokens_locks_the_address(
     token = await invite(client, database_url, org, owner, "bob@example.com")
     for _ in range(6):
         r = await client.post(accept_url(f"hub_inv_{uuid.uuid4().hex}"), headers=bob.auth)
-        assert r.status_code == 400
+        assert r.status_code == 422
     # Locked: even the right token is refused, with the same answer.
     r = await client.post(accept_url(token), headers=bob.auth)
-    assert r.status_code == 400
+    assert r.status_code == 422
     assert problem(r)["code"] == "invalid_token"
     locks = await outbox_events(database_url, "identity.login_locked")
     assert [lock["scope"] for lock in locks] == ["ip"]
@@ -208,7 +208,7 @@ async def test_an_error_body_never_echoes_the_invitation_token(
     bob = await person(client, database_url, "bob@example.com")
     real = await invite(client, database_url, org, owner, "carol@example.com")
     made_up = "hub_inv_" + "x" * 43
-    for token, status in ((made_up, 400), (real, 403)):
+    for token, status in ((made_up, 422), (real, 403)):
         r = await client.post(accept_url(token), headers=bob.auth)
         assert r.status_code == status, r.text
         assert token not in r.text

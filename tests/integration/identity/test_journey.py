@@ -37,7 +37,7 @@ async def test_whole_journey(client: AsyncTestClient[Litestar], database_url: st
     assert r.status_code == 200
     # Single use.
     r = await client.post(f"{API}/auth/verify-email", json={"token": token})
-    assert r.status_code == 400
+    assert r.status_code == 422
     assert problem(r)["code"] == "invalid_token"
 
     r = await login(client, "ALICE@example.com", headers={"User-Agent": "journey-browser/1"})
@@ -139,7 +139,7 @@ async def test_whole_journey(client: AsyncTestClient[Litestar], database_url: st
     r = await client.post(
         f"{API}/auth/password/reset", json={"token": reset, "newPassword": NEW_PASSWORD + "!"}
     )
-    assert r.status_code == 400
+    assert r.status_code == 422
     assert (await login(client, email, PASSWORD)).status_code == 401
     r = await login(client, email, NEW_PASSWORD)
     assert r.status_code == 200

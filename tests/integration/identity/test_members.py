@@ -50,7 +50,7 @@ async def test_roles_change_and_the_change_is_published(
     )
     assert r.status_code == 200
 
-    for bad, code in (({"roles": []}, 422), ({"roles": ["nonexistent"]}, 422)):
+    for bad, code in (({"roles": []}, 400), ({"roles": ["nonexistent"]}, 422)):
         r = await client.patch(
             f"{API}/orgs/{org}/members/{carol.user_id}", json=bad, headers=owner.auth
         )

@@ -67,9 +67,20 @@ async def test_list_shows_only_the_callers_organisations_page_by_page(
     second = r.json()
     assert [o["id"] for o in second["items"]] == mine[2:]
     assert second["nextCursor"] is None
+    # Not the documented shape (base64url): 400 from the parameter's own pattern.
     r = await client.get(f"{API}/orgs", params={"cursor": "garbage!"}, headers=alice.auth)
     assert r.status_code == 400
+    assert problem(r)["code"] == "validation_failed"
+    assert problem(r)["errors"][0]["field"] == "cursor"
+    # The documented shape, but no cursor this server issued: 422.
+    r = await client.get(f"{API}/orgs", params={"cursor": "garbage"}, headers=alice.auth)
+    assert r.status_code == 422
     assert problem(r)["code"] == "invalid_cursor"
+    # A page size out of range is refused, never clamped.
+    for limit in (0, 101, -1):
+        r = await client.get(f"{API}/orgs", params={"limit": limit}, headers=alice.auth)
+        assert r.status_code == 400, limit
+        assert problem(r)["errors"][0]["field"] == "limit"
     assert (await client.get(f"{API}/orgs")).status_code == 401
 
 

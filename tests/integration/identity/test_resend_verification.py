@@ -41,7 +41,7 @@ async def test_a_new_link_replaces_the_old_one(
     second = await last_token(database_url, "late@example.com", SUBJECT)
     assert second != first
     r = await client.post(f"{API}/auth/verify-email", json={"token": first})
-    assert r.status_code == 400
+    assert r.status_code == 422
     assert problem(r)["code"] == "invalid_token"
     r = await client.post(f"{API}/auth/verify-email", json={"token": second})
     assert r.status_code == 200, r.text

@@ -31,7 +31,7 @@ async def test_sessions_page_and_stay_private(
     assert rest["items"][0]["current"] is True
     assert rest["nextCursor"] is None
     r = await client.get(f"{API}/auth/sessions", params={"cursor": "garbage"}, headers=headers)
-    assert r.status_code == 400
+    assert r.status_code == 422
     assert problem(r)["code"] == "invalid_cursor"
 
     # Someone else's session id is simply not found, and stays alive.

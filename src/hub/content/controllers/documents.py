@@ -39,11 +39,11 @@ from hub.content.services.storing import too_large
 from hub.content.services.trash import TrashService
 from hub.content.services.uploads import UploadService
 from hub.identity.api import Membership
-from hub.kernel.pagination import Page
+from hub.kernel.pagination import DEFAULT_LIMIT, Page
 from hub.kernel.ratelimit import rate_limit
 from hub.kernel.security import Principal
 from hub.kernel.tenancy import permission
-from hub.kernel.web import BEARER_OR_KEY, page_as, to_schema
+from hub.kernel.web import BEARER_OR_KEY, Cursor, Limit, page_as, to_schema
 
 OrganisationQuery = Annotated[uuid.UUID, QueryParameter(name="organisationId")]
 _UPLOAD_DESCRIPTION = (
@@ -112,8 +112,8 @@ class DocumentController(Controller):
         trashed: FromQuery[bool] = False,
         sort: FromQuery[Literal["created", "updated", "title"]] = "created",
         facets: FromQuery[str | None] = None,
-        limit: FromQuery[int | None] = None,
-        cursor: FromQuery[str | None] = None,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
     ) -> DocumentPage:
         listing = await documents.list(
             as_caller(membership),
@@ -246,8 +246,8 @@ class DocumentController(Controller):
         document_id: FromPath[uuid.UUID],
         principal: NamedDependency[Principal],
         documents: NamedDependency[DocumentService],
-        limit: FromQuery[int | None] = None,
-        cursor: FromQuery[str | None] = None,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
     ) -> Page[VersionOut]:
         page = await documents.versions(principal, document_id, limit=limit, cursor=cursor)
         return page_as(page, VersionOut)

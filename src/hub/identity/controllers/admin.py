@@ -13,10 +13,11 @@ from msgspec import UNSET
 from hub.identity.deps import people_only
 from hub.identity.schemas.admin import UserOut, UserPatch
 from hub.identity.services.admin import AdminService
-from hub.kernel.pagination import Page
+from hub.kernel.openapi import problems
+from hub.kernel.pagination import DEFAULT_LIMIT, Page
 from hub.kernel.ratelimit import rate_limit
 from hub.kernel.security import Principal
-from hub.kernel.web import BEARER, page_as, to_schema
+from hub.kernel.web import BEARER, Cursor, Limit, page_as, to_schema
 
 
 class UserAdminController(Controller):
@@ -31,8 +32,8 @@ class UserAdminController(Controller):
         principal: NamedDependency[Principal],
         user_admin: NamedDependency[AdminService],
         q: FromQuery[str | None] = None,
-        limit: FromQuery[int | None] = None,
-        cursor: FromQuery[str | None] = None,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
     ) -> Page[UserOut]:
         page = await user_admin.page(principal, query=q, limit=limit, cursor=cursor)
         return page_as(page, UserOut)
@@ -49,6 +50,7 @@ class UserAdminController(Controller):
     @patch(
         "/{user_id:uuid}",
         operation_id="updateUser",
+        opt=problems(409),
         summary="Disable (ends every session) or enable an account; clear its lockouts",
     )
     async def update_user(

@@ -7,14 +7,15 @@ from typing import Annotated
 
 from litestar import Controller, delete, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from hub.identity.deps import people_only
 from hub.identity.schemas.apikeys import ApiKeyCreatedOut, ApiKeyIn, ApiKeyOut
 from hub.identity.services.apikeys import ApiKeyService
-from hub.kernel.pagination import Page
+from hub.kernel.openapi import problems
+from hub.kernel.pagination import DEFAULT_LIMIT, Page
 from hub.kernel.security import Principal
-from hub.kernel.web import BEARER, page_as, to_schema
+from hub.kernel.web import BEARER, Cursor, Limit, page_as, to_schema
 
 
 class ApiKeyController(Controller):
@@ -25,6 +26,7 @@ class ApiKeyController(Controller):
 
     @get(
         operation_id="listApiKeys",
+        opt=problems(404),
         summary="The caller's API keys, or an organisation's (api_keys.manage)",
     )
     async def list_api_keys(
@@ -34,8 +36,8 @@ class ApiKeyController(Controller):
         organisation_id: Annotated[
             uuid.UUID | None, QueryParameter(name="organisationId", required=False)
         ] = None,
-        limit: FromQuery[int | None] = None,
-        cursor: FromQuery[str | None] = None,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
     ) -> Page[ApiKeyOut]:
         page = await api_keys.page(
             principal, organisation_id=organisation_id, limit=limit, cursor=cursor
@@ -44,6 +46,7 @@ class ApiKeyController(Controller):
 
     @post(
         operation_id="createApiKey",
+        opt=problems(404, 422),
         summary="Create an API key; its secret is in this response only",
         description="Needs a recent sign-in (403 `reauthentication_required`: call "
         "/auth/reauthenticate). Use the key as `Authorization: ApiKey <key>` or `X-API-Key`.",

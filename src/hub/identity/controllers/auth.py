@@ -36,6 +36,7 @@ from hub.identity.services.password_reset import PasswordService
 from hub.identity.services.profile import ProfileService
 from hub.identity.services.registration import RegistrationService
 from hub.identity.services.resend_verification import ResendVerification
+from hub.kernel.openapi import problems
 from hub.kernel.ratelimit import rate_limit
 from hub.kernel.security import Principal
 from hub.kernel.web import BEARER, ClientInfo, to_schema
@@ -88,7 +89,7 @@ class AuthController(Controller):
         "/register",
         status_code=202,
         operation_id="register",
-        opt=AUTH_LIMIT,
+        opt={**AUTH_LIMIT, **problems(422)},
         summary="Create an account; a confirmation link is e-mailed",
         description="Answers the same whether or not the address already has an account "
         "(its owner is e-mailed instead), and whether or not the address has used up its "
@@ -104,7 +105,7 @@ class AuthController(Controller):
         "/verify-email",
         status_code=200,
         operation_id="verifyEmail",
-        opt=AUTH_LIMIT,
+        opt={**AUTH_LIMIT, **problems(409, 422)},
         summary="Confirm an address with the e-mailed token",
     )
     async def verify_email(
@@ -141,7 +142,7 @@ class AuthController(Controller):
         "/login",
         status_code=200,
         operation_id="login",
-        opt=AUTH_LIMIT,
+        opt={**AUTH_LIMIT, **problems(401, 403)},
         summary="Password sign-in: tokens, or an MFA challenge when a second factor is on",
     )
     async def login(
@@ -161,7 +162,7 @@ class AuthController(Controller):
         "/mfa/verify",
         status_code=200,
         operation_id="verifyMfa",
-        opt=AUTH_LIMIT,
+        opt={**AUTH_LIMIT, **problems(401, 403, 503)},
         summary="Answer the MFA challenge with a TOTP code or a recovery code",
     )
     async def verify_mfa(
@@ -179,6 +180,7 @@ class AuthController(Controller):
         "/refresh",
         status_code=200,
         operation_id="refreshTokens",
+        opt=problems(401),
         summary="Rotate the refresh token; a reused one revokes its whole session",
     )
     async def refresh(
@@ -206,7 +208,7 @@ class AuthController(Controller):
         "/reauthenticate",
         status_code=200,
         operation_id="reauthenticate",
-        opt=AUTH_LIMIT,
+        opt={**AUTH_LIMIT, **problems(503)},
         summary="Prove the password (and second factor) again before a sensitive action",
         security=BEARER,
         guards=[people_only],
@@ -249,7 +251,7 @@ class AuthController(Controller):
         "/password/reset",
         status_code=200,
         operation_id="resetPassword",
-        opt=AUTH_LIMIT,
+        opt={**AUTH_LIMIT, **problems(422)},
         summary="Set a new password with the e-mailed token (signs every device out)",
     )
     async def reset_password(
@@ -265,7 +267,7 @@ class AuthController(Controller):
         "/undo-email-change",
         status_code=200,
         operation_id="undoEmailChange",
-        opt=AUTH_LIMIT,
+        opt={**AUTH_LIMIT, **problems(409, 422)},
         summary="Take the account back to the address an undo link was mailed to, with a new "
         "password (signs every device out, revokes every API key)",
         description="The link goes to the old address when an e-mail change is requested and "
@@ -285,7 +287,7 @@ class AuthController(Controller):
         "/password/change",
         status_code=200,
         operation_id="changePassword",
-        opt=AUTH_LIMIT,
+        opt={**AUTH_LIMIT, **problems(422)},
         summary="Change the password (needs the current one); may end the other sessions",
         security=BEARER,
         guards=[people_only],
@@ -306,7 +308,13 @@ class AuthController(Controller):
         )
         return PasswordChangedOut(sessions_ended=ended)
 
-    @get("/me", operation_id="getMe", summary="The caller's profile", security=BEARER)
+    @get(
+        "/me",
+        operation_id="getMe",
+        summary="The caller's profile",
+        security=BEARER,
+        opt=problems(403),  # an API key: session_required
+    )
     async def me(
         self, token_principal: NamedDependency[Principal], profile: NamedDependency[ProfileService]
     ) -> MeOut:
@@ -319,7 +327,7 @@ class AuthController(Controller):
     @patch(
         "/me",
         operation_id="updateMe",
-        opt=AUTH_LIMIT,
+        opt={**AUTH_LIMIT, **problems(422)},
         summary="Change the display name, or start an e-mail change (needs a recent sign-in)",
         security=BEARER,
         guards=[people_only],

@@ -7,7 +7,7 @@ import uuid
 
 from litestar import Controller, Response, delete, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, JSONBody
 
 from hub.identity.api import Membership
 from hub.identity.deps import people_only
@@ -15,7 +15,8 @@ from hub.identity.domain.roles import INVITATIONS_MANAGE
 from hub.identity.schemas.orgs import InvitationAcceptedOut, InvitationIn, InvitationOut
 from hub.identity.services.invitations import InvitationService
 from hub.identity.services.pending_invitations import PendingInvitations
-from hub.kernel.pagination import Page
+from hub.kernel.openapi import problems
+from hub.kernel.pagination import DEFAULT_LIMIT, Page
 from hub.kernel.ratelimit import rate_limit
 from hub.kernel.security import Principal
 from hub.kernel.tenancy import permission
@@ -23,8 +24,10 @@ from hub.kernel.web import (
     BEARER,
     BEARER_OR_KEY,
     ClientInfo,
+    Cursor,
     Idempotency,
     IdempotencyKey,
+    Limit,
     page_as,
     to_schema,
 )
@@ -37,7 +40,7 @@ class InvitationController(Controller):
 
     @post(
         operation_id="createInvitation",
-        opt=rate_limit("sends"),
+        opt={**rate_limit("sends"), **problems(409, 422)},
         summary="Invite someone by e-mail (invitations.manage)",
         description="E-mails a single-use link that expires; a newer invitation to the same "
         "address replaces the older one. Accepts an `Idempotency-Key` header. 429 "
@@ -81,8 +84,8 @@ class InvitationController(Controller):
         membership: NamedDependency[Membership],
         org_id: FromPath[uuid.UUID],
         pending_invitations: NamedDependency[PendingInvitations],
-        limit: FromQuery[int | None] = None,
-        cursor: FromQuery[str | None] = None,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
     ) -> Page[InvitationOut]:
         page = await pending_invitations.page(membership, limit=limit, cursor=cursor)
         return page_as(page, InvitationOut)
@@ -91,6 +94,7 @@ class InvitationController(Controller):
         "/{invitation_id:uuid}",
         status_code=204,
         operation_id="revokeInvitation",
+        opt=problems(409),
         summary="Withdraw an invitation: its link stops working (invitations.manage)",
         description="Only someone holding every permission of its roles may withdraw it "
         "(`permission_not_held`); 409 `invitation_accepted` once it was accepted.",
@@ -109,7 +113,7 @@ class InvitationController(Controller):
         "/{invitation_id:uuid}/resend",
         status_code=200,
         operation_id="resendInvitation",
-        opt=rate_limit("sends"),
+        opt={**rate_limit("sends"), **problems(409)},
         summary="E-mail a new link with a new expiry; the old link stops working "
         "(invitations.manage)",
         description="Works on expired invitations too. The caller becomes the inviter, so "
@@ -155,6 +159,7 @@ class InvitationAcceptController(Controller):
         "/{token:str}/accept",
         status_code=200,
         operation_id="acceptInvitation",
+        opt=problems(409, 422),
         summary="Join the organisation (signed in with the invited address)",
     )
     async def accept(

@@ -13,6 +13,7 @@ from hub.identity.services.signing import SigningKeys
     "/.well-known/jwks.json",
     tags=["System"],
     operation_id="jwks",
+    media_type="application/jwk-set+json",
     summary="Public keys that verify access tokens (JWK Set)",
     opt={"exclude_from_metrics": True},
 )

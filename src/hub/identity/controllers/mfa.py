@@ -9,6 +9,7 @@ from litestar.params import JSONBody
 from hub.identity.deps import people_only
 from hub.identity.schemas import CodeIn, RecoveryCodesOut, TotpSetupOut
 from hub.identity.services.mfa import MfaService
+from hub.kernel.openapi import problems
 from hub.kernel.ratelimit import rate_limit
 from hub.kernel.security import Principal
 from hub.kernel.web import BEARER, ClientInfo
@@ -24,6 +25,7 @@ class MfaController(Controller):
         "/totp/setup",
         status_code=200,
         operation_id="setupTotp",
+        opt=problems(409),
         summary="Start TOTP enrolment: a secret and its otpauth:// URI (QR code)",
     )
     async def setup(
@@ -36,7 +38,7 @@ class MfaController(Controller):
         "/totp/confirm",
         status_code=200,
         operation_id="confirmTotp",
-        opt=rate_limit("auth"),  # mails the account
+        opt={**rate_limit("auth"), **problems(404, 409)},  # mails the account
         summary="Finish enrolment with a code; returns the recovery codes (shown once)",
     )
     async def confirm(
@@ -53,7 +55,7 @@ class MfaController(Controller):
         "/totp",
         status_code=204,
         operation_id="disableTotp",
-        opt=rate_limit("auth"),  # mails the account
+        opt={**rate_limit("auth"), **problems(404)},  # mails the account
         summary="Turn two-step verification off (needs a recent sign-in)",
     )
     async def disable(
@@ -65,6 +67,7 @@ class MfaController(Controller):
         "/recovery-codes",
         status_code=200,
         operation_id="regenerateRecoveryCodes",
+        opt=problems(404),
         summary="Replace the recovery codes (needs a recent sign-in)",
     )
     async def regenerate(

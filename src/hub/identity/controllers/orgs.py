@@ -10,7 +10,7 @@ import uuid
 
 from litestar import Controller, Response, delete, get, patch, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, JSONBody
 from msgspec import UNSET
 
 from hub.identity.api import Membership
@@ -24,10 +24,19 @@ from hub.identity.schemas.orgs import (
 )
 from hub.identity.services.members import MemberService
 from hub.identity.services.orgs import OrganisationService
-from hub.kernel.pagination import Page
+from hub.kernel.openapi import problems
+from hub.kernel.pagination import DEFAULT_LIMIT, Page
 from hub.kernel.security import Principal
 from hub.kernel.tenancy import permission
-from hub.kernel.web import BEARER_OR_KEY, Idempotency, IdempotencyKey, page_as, to_schema
+from hub.kernel.web import (
+    BEARER_OR_KEY,
+    Cursor,
+    Idempotency,
+    IdempotencyKey,
+    Limit,
+    page_as,
+    to_schema,
+)
 
 
 class OrganisationController(Controller):
@@ -40,14 +49,15 @@ class OrganisationController(Controller):
         self,
         principal: NamedDependency[Principal],
         orgs: NamedDependency[OrganisationService],
-        limit: FromQuery[int | None] = None,
-        cursor: FromQuery[str | None] = None,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
     ) -> Page[OrganisationOut]:
         page = await orgs.page(principal, limit=limit, cursor=cursor)
         return page_as(page, OrganisationOut)
 
     @post(
         operation_id="createOrganisation",
+        opt=problems(403, 422),
         summary="Create an organisation; the caller becomes its owner",
         description="Accepts an `Idempotency-Key` header: a retry replays the first answer.",
     )
@@ -89,6 +99,7 @@ class OrganisationController(Controller):
     @patch(
         "/{org_id:uuid}",
         operation_id="updateOrganisation",
+        opt=problems(422),
         summary="Rename an organisation (needs identity.org.update)",
         guards=[permission(ORG_UPDATE)],
     )
@@ -118,8 +129,8 @@ class MemberController(Controller):
         membership: NamedDependency[Membership],
         org_id: FromPath[uuid.UUID],
         members: NamedDependency[MemberService],
-        limit: FromQuery[int | None] = None,
-        cursor: FromQuery[str | None] = None,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
     ) -> Page[MemberOut]:
         page = await members.page(membership, limit=limit, cursor=cursor)
         return page_as(page, MemberOut)
@@ -127,6 +138,7 @@ class MemberController(Controller):
     @patch(
         "/{user_id:uuid}",
         operation_id="updateMember",
+        opt=problems(409, 422),
         summary="Replace a member's roles (members.manage)",
         description="Only roles within the caller's own permissions can be given or taken "
         "(`permission_not_held`); the last owner cannot be demoted (409 `last_owner`).",
@@ -149,6 +161,7 @@ class MemberController(Controller):
         "/{user_id:uuid}",
         status_code=204,
         operation_id="removeMember",
+        opt=problems(409),
         summary="Remove a member, or leave (your own id)",
         description="The last owner cannot leave or be removed (409 `last_owner`).",
         guards=[permission(None)],

@@ -6,16 +6,17 @@ import uuid
 
 from litestar import Controller, delete, get, patch, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, JSONBody
 from msgspec import UNSET
 
 from hub.identity.api import Membership
 from hub.identity.domain.roles import ROLES_MANAGE, ROLES_READ
 from hub.identity.schemas.orgs import RoleIn, RoleOut, RolePatch
 from hub.identity.services.roles import RoleService
-from hub.kernel.pagination import Page
+from hub.kernel.openapi import problems
+from hub.kernel.pagination import DEFAULT_LIMIT, Page
 from hub.kernel.tenancy import permission
-from hub.kernel.web import BEARER_OR_KEY, page_as, to_schema
+from hub.kernel.web import BEARER_OR_KEY, Cursor, Limit, page_as, to_schema
 
 
 class RoleController(Controller):
@@ -33,14 +34,15 @@ class RoleController(Controller):
         membership: NamedDependency[Membership],
         org_id: FromPath[uuid.UUID],
         roles: NamedDependency[RoleService],
-        limit: FromQuery[int | None] = None,
-        cursor: FromQuery[str | None] = None,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
     ) -> Page[RoleOut]:
         page = await roles.page(membership, limit=limit, cursor=cursor)
         return page_as(page, RoleOut)
 
     @post(
         operation_id="createRole",
+        opt=problems(409, 422),
         summary="Create a custom role (roles.manage)",
         description="Permissions must be catalogue keys (422 `unknown_permission`) that the "
         "caller holds (403 `permission_not_held`).",
@@ -64,6 +66,7 @@ class RoleController(Controller):
     @patch(
         "/{role_id:uuid}",
         operation_id="updateRole",
+        opt=problems(409, 422),
         summary="Rename a custom role or change its permissions (roles.manage)",
         guards=[permission(ROLES_MANAGE)],
     )
@@ -88,6 +91,7 @@ class RoleController(Controller):
         "/{role_id:uuid}",
         status_code=204,
         operation_id="deleteRole",
+        opt=problems(409),
         summary="Delete a custom role nobody holds (roles.manage)",
         guards=[permission(ROLES_MANAGE)],
     )

@@ -6,14 +6,14 @@ import uuid
 
 from litestar import Controller, delete, get
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath
 
 from hub.identity.deps import people_only
 from hub.identity.schemas import SessionOut
 from hub.identity.services.sessions import SessionService
-from hub.kernel.pagination import Page
+from hub.kernel.pagination import DEFAULT_LIMIT, Page
 from hub.kernel.security import Principal
-from hub.kernel.web import BEARER, page_as
+from hub.kernel.web import BEARER, Cursor, Limit, page_as
 
 
 class SessionController(Controller):
@@ -27,8 +27,8 @@ class SessionController(Controller):
         self,
         principal: NamedDependency[Principal],
         sessions: NamedDependency[SessionService],
-        limit: FromQuery[int | None] = None,
-        cursor: FromQuery[str | None] = None,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
     ) -> Page[SessionOut]:
         page = await sessions.list(principal, limit=limit, cursor=cursor)
         return page_as(page, SessionOut)

@@ -8,21 +8,30 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
+from hub.identity.domain.accounts import MAX_DISPLAY_NAME
 from hub.kernel.structs import PatchSchema, Schema
 
 Email = Annotated[str, Meta(min_length=1, max_length=320)]
 Secret = Annotated[str, Meta(min_length=1, max_length=4096)]
 Token = Annotated[str, Meta(min_length=1, max_length=512)]
 Code = Annotated[str, Meta(min_length=1, max_length=64)]
-Name = Annotated[str, Meta(min_length=1, max_length=200)]
+#: The display name's limit counts characters after collapsing whitespace; the document
+#: states it on the raw text (a longer one is a 400, a blank one a 422).
+Name = Annotated[str, Meta(min_length=1, max_length=MAX_DISPLAY_NAME)]
 
 
 class RegisterIn(Schema):
+    example: ClassVar[dict[str, Any]] = {
+        "email": "ada@example.com",
+        "password": "correct horse battery staple",
+        "displayName": "Ada Lovelace",
+    }
+
     email: Email
     password: Secret
     display_name: Name
@@ -36,6 +45,8 @@ class Accepted(Schema):
 
 
 class TokenIn(Schema):
+    example: ClassVar[dict[str, Any]] = {"token": "hub_et_6nVq2bq2v0m8W1o5rQ3yXk"}
+
     token: Token
 
 
@@ -44,6 +55,11 @@ class Done(Schema):
 
 
 class LoginIn(Schema):
+    example: ClassVar[dict[str, Any]] = {
+        "email": "ada@example.com",
+        "password": "correct horse battery staple",
+    }
+
     email: Email
     password: Secret
 
@@ -69,29 +85,48 @@ class MfaRequiredOut(Schema, tag="mfa_required", tag_field="status"):
 
 
 class MfaVerifyIn(Schema):
+    example: ClassVar[dict[str, Any]] = {"mfaToken": "hub_mfa_3Qm1rX8w", "code": "123456"}
+
     mfa_token: Token
     code: Code | None = None
     recovery_code: Code | None = None
 
 
 class RefreshIn(Schema):
+    example: ClassVar[dict[str, Any]] = {"refreshToken": "hub_rt_Jm5o0XrKq9b2"}
+
     refresh_token: Token
 
 
 class ForgotIn(Schema):
+    example: ClassVar[dict[str, Any]] = {"email": "ada@example.com"}
+
     email: Email
 
 
 class ResendVerificationIn(Schema):
+    example: ClassVar[dict[str, Any]] = {"email": "ada@example.com"}
+
     email: Email
 
 
 class ResetIn(Schema):
+    example: ClassVar[dict[str, Any]] = {
+        "token": "hub_et_6nVq2bq2v0m8W1o5rQ3yXk",
+        "newPassword": "a new and long passphrase",
+    }
+
     token: Token
     new_password: Secret
 
 
 class ChangePasswordIn(Schema):
+    example: ClassVar[dict[str, Any]] = {
+        "currentPassword": "correct horse battery staple",
+        "newPassword": "a new and long passphrase",
+        "endOtherSessions": True,
+    }
+
     current_password: Secret
     new_password: Secret
     end_other_sessions: bool = True
@@ -102,6 +137,8 @@ class PasswordChangedOut(Schema):
 
 
 class ReauthenticateIn(Schema):
+    example: ClassVar[dict[str, Any]] = {"password": "correct horse battery staple"}
+
     password: Secret
     code: Code | None = None
     recovery_code: Code | None = None
@@ -127,6 +164,8 @@ class MePatch(PatchSchema):
     """Changing ``email`` needs a recent sign-in and takes effect once the new address
     confirms it (a link is sent there); until then the account keeps its address."""
 
+    example: ClassVar[dict[str, Any]] = {"displayName": "Ada King"}
+
     display_name: Name | UnsetType = UNSET
     email: Email | UnsetType = UNSET
 
@@ -148,6 +187,8 @@ class TotpSetupOut(Schema):
 
 
 class CodeIn(Schema):
+    example: ClassVar[dict[str, Any]] = {"code": "123456"}
+
     code: Code
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any, ClassVar
 
 from msgspec import UNSET, UnsetType
 
@@ -29,6 +30,8 @@ class UserOut(Schema):
 
 
 class UserPatch(PatchSchema):
+    example: ClassVar[dict[str, Any]] = {"disabled": True}
+
     #: true: disable and end every session at once; false: enable again.
     disabled: bool | UnsetType = UNSET
     #: true: clear the brute-force lockouts of the account and its second factor.

@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any, ClassVar
 
 from msgspec import Meta
 
 from hub.identity.schemas.orgs import PermissionKeys
 from hub.kernel.structs import Schema
 
-KeyName = Annotated[str, Meta(min_length=1, max_length=200)]
+#: 100 characters after collapsing whitespace, stated on the raw text.
+KeyName = Annotated[str, Meta(min_length=1, max_length=100)]
 
 
 class ApiKeyIn(Schema):
+    example: ClassVar[dict[str, Any]] = {
+        "name": "invoice importer",
+        "permissions": ["identity.org.read"],
+        "expiresAt": "2030-01-01T00:00:00Z",
+    }
+
     name: KeyName
     #: Catalogue keys the key may use (never more than its owner holds at request time).
     permissions: PermissionKeys

@@ -9,28 +9,38 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any, ClassVar
 
 from msgspec import UNSET, Meta, UnsetType
 
+from hub.identity.domain.roles import MAX_ORGANISATION_NAME, MAX_ROLE_DESCRIPTION, MAX_ROLE_NAME
 from hub.identity.schemas import Email
 from hub.kernel.structs import PatchSchema, Schema
 
-OrgName = Annotated[str, Meta(min_length=1, max_length=200)]
-RoleName = Annotated[str, Meta(min_length=1, max_length=100)]
-Description = Annotated[str, Meta(max_length=1000)]
-#: A role by id or (case-insensitively) by name: "admin", "Reviewer", "0193…".
-RoleRefIn = Annotated[str, Meta(min_length=1, max_length=100)]
-RoleRefs = Annotated[list[RoleRefIn], Meta(max_length=20)]
-PermissionKey = Annotated[str, Meta(min_length=1, max_length=200)]
-PermissionKeys = Annotated[list[PermissionKey], Meta(max_length=500)]
+# Names are limited after NFKC and whitespace collapsing; the document states the same limit
+# on the raw text (longer is a 400; blank after collapsing is a 422).
+OrgName = Annotated[str, Meta(min_length=1, max_length=MAX_ORGANISATION_NAME)]
+RoleName = Annotated[str, Meta(min_length=1, max_length=MAX_ROLE_NAME)]
+Description = Annotated[str, Meta(max_length=MAX_ROLE_DESCRIPTION)]
+# List items carry no length limits of their own: Litestar's document drops constraints on
+# list items, and a limit the document does not state must not be enforced. A role or key
+# that names nothing known is a 422 (`unknown_role`, `unknown_permission`) whatever its length.
+#: Roles by id or (case-insensitively) by name: "admin", "Reviewer", "0193…"; at least one,
+#: since a member or invitation without any would grant nothing.
+RoleRefs = Annotated[list[str], Meta(min_length=1, max_length=20)]
+#: Catalogue keys; at least one, since a role or API key granting nothing is a mistake.
+PermissionKeys = Annotated[list[str], Meta(min_length=1, max_length=500)]
 
 
 class OrganisationIn(Schema):
+    example: ClassVar[dict[str, Any]] = {"name": "Acme Procurement"}
+
     name: OrgName
 
 
 class OrganisationPatch(PatchSchema):
+    example: ClassVar[dict[str, Any]] = {"name": "Acme Purchasing"}
+
     name: OrgName | UnsetType = UNSET
 
 
@@ -61,16 +71,26 @@ class MemberOut(Schema):
 class MemberPatch(PatchSchema):
     """The member's complete new set of roles (ids or names)."""
 
+    example: ClassVar[dict[str, Any]] = {"roles": ["admin"]}
+
     roles: RoleRefs | UnsetType = UNSET
 
 
 class RoleIn(Schema):
+    example: ClassVar[dict[str, Any]] = {
+        "name": "Reviewer",
+        "permissions": ["identity.org.read", "identity.members.read"],
+        "description": "Reads the organisation and its members.",
+    }
+
     name: RoleName
     permissions: PermissionKeys
     description: Description = ""
 
 
 class RolePatch(PatchSchema):
+    example: ClassVar[dict[str, Any]] = {"permissions": ["identity.org.read"]}
+
     name: RoleName | UnsetType = UNSET
     description: Description | UnsetType = UNSET
     permissions: PermissionKeys | UnsetType = UNSET
@@ -89,6 +109,8 @@ class RoleOut(Schema):
 
 
 class InvitationIn(Schema):
+    example: ClassVar[dict[str, Any]] = {"email": "grace@example.com", "roles": ["member"]}
+
     email: Email
     #: Roles the invitee gets (ids or names); default: member.
     roles: RoleRefs | None = None

@@ -36,11 +36,9 @@ EMAIL_TOKEN_PREFIX = "hub_et_"  # noqa: S105
 
 
 def invalid_email_token() -> Invalid:
-    return Invalid(
-        "The link is invalid, expired or was already used.",
-        code="invalid_token",
-        status_code=400,
-    )
+    """422: the token is well formed but not one that works (unknown, expired, used, or
+    bound to a password that changed); see hub.kernel.openapi for 400 versus 422."""
+    return Invalid("The link is invalid, expired or was already used.", code="invalid_token")
 
 
 @dataclass(eq=False)

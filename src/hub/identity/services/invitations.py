@@ -66,7 +66,6 @@ def invalid_invitation() -> Invalid:
     return Invalid(
         "The invitation is invalid, expired or was already used.",
         code="invalid_token",
-        status_code=400,
     )
 
 
@@ -75,7 +74,6 @@ def invitation_withdrawn() -> Invalid:
         "The person who sent this invitation can no longer invite you with these roles, "
         "so it was withdrawn: ask the organisation for a new one.",
         code="invitation_revoked",
-        status_code=400,
     )
 
 
