@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import TypeVar, cast
+
 import click
 
 from hub.identity.services.accounts import AccountService
@@ -11,6 +15,8 @@ from hub.identity.services.registration import RegistrationService
 from hub.identity.services.secret_rotation import Moved, SecretRotation, Usage
 from hub.identity.services.signing import SigningKeys
 from hub.kernel.commands import run_with_services
+
+T = TypeVar("T")
 
 
 @click.group("keys")
@@ -89,20 +95,26 @@ def _create_verified(
         raise click.ClickException(exc.detail) from None
 
 
+def _on_account(email: str, act: Callable[[AccountService, uuid.UUID], Awaitable[T]]) -> T:
+    """Run ``act`` on the account using ``email``; a CLI error when none does."""
+
+    async def run(*, accounts: AccountService) -> tuple[bool, T | None]:
+        user = await accounts.find_by_email(email)
+        if user is None:
+            return False, None
+        return True, await act(accounts, user.id)
+
+    found, result = run_with_services(run)
+    if not found:
+        raise click.ClickException(f"no account uses {email}")
+    return cast(T, result)
+
+
 @users.command("disable")
 @click.argument("email")
 def disable_user(email: str) -> None:
     """Disable an account and end all of its sessions at once."""
-
-    async def run(*, accounts: AccountService) -> int | None:
-        user = await accounts.find_by_email(email)
-        if user is None:
-            return None
-        return await accounts.disable_user(user.id, actor_id=None)
-
-    ended = run_with_services(run)
-    if ended is None:
-        raise click.ClickException(f"no account uses {email}")
+    ended = _on_account(email, lambda accounts, uid: accounts.disable_user(uid, actor_id=None))
     click.echo(f"disabled; {ended} session(s) ended")
 
 
@@ -110,16 +122,7 @@ def disable_user(email: str) -> None:
 @click.argument("email")
 def enable_user(email: str) -> None:
     """Let a disabled account sign in again (its ended sessions and revoked keys stay so)."""
-
-    async def run(*, accounts: AccountService) -> bool | None:
-        user = await accounts.find_by_email(email)
-        if user is None:
-            return None
-        return await accounts.enable_user(user.id, actor_id=None)
-
-    enabled = run_with_services(run)
-    if enabled is None:
-        raise click.ClickException(f"no account uses {email}")
+    enabled = _on_account(email, lambda accounts, uid: accounts.enable_user(uid, actor_id=None))
     click.echo("enabled" if enabled else "already enabled")
 
 

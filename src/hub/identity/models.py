@@ -30,7 +30,14 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from hub.kernel.outbox import inbox_table, outbox_table
-from hub.kernel.schema import IdMixin, TimestampMixin, context_metadata, utcnow
+from hub.kernel.schema import (
+    IdMixin,
+    TimestampMixin,
+    context_metadata,
+    owned_by,
+    timestamp,
+    utcnow,
+)
 
 
 class Base(DeclarativeBase):
@@ -41,14 +48,11 @@ outbox = outbox_table(Base.metadata)
 inbox = inbox_table(Base.metadata)
 
 
-def _ts(*, nullable: bool = True) -> Any:
-    return mapped_column(DateTime(timezone=True), nullable=nullable)
+_ts = timestamp
 
 
 def _user_fk() -> Any:
-    return mapped_column(
-        UUID(as_uuid=True), ForeignKey("identity.users.id", ondelete="CASCADE"), nullable=False
-    )
+    return owned_by("identity.users.id")
 
 
 class User(IdMixin, TimestampMixin, Base):

@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import DateTime, MetaData, func
+from sqlalchemy import DateTime, ForeignKey, MetaData, func
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 from uuid_utils.compat import uuid7
@@ -65,6 +66,17 @@ def new_id() -> uuid.UUID:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def timestamp(*, nullable: bool = True) -> Any:
+    """A ``timestamptz`` column (every time a context stores is zone-aware, UTC)."""
+    return mapped_column(DateTime(timezone=True), nullable=nullable)
+
+
+def owned_by(target: str) -> Any:
+    """A required UUID reference to a row of the same context that deletes with it
+    (``"identity.users.id"``); never across contexts, which store the other side's id."""
+    return mapped_column(UUID(as_uuid=True), ForeignKey(target, ondelete="CASCADE"), nullable=False)
 
 
 class IdMixin:

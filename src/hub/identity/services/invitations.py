@@ -180,24 +180,15 @@ async def locked_inviter(session: AsyncSession, invitation: Invitation) -> Actor
     return membership_from(rows, invitation.organisation_id, invitation.invited_by)
 
 
+@dataclass(eq=False)
 class InvitationService:
-    def __init__(
-        self,
-        store: Store,
-        settings: IdentitySettings,
-        throttle: Throttle,
-        mail: IdentityMail,
-        access: AccessService,
-        roles: RoleService,
-        limits: MailLimits,
-    ) -> None:
-        self.store = store
-        self.settings = settings
-        self.throttle = throttle
-        self.limits = limits
-        self.mail = mail
-        self.access = access
-        self.roles = roles
+    store: Store
+    settings: IdentitySettings
+    throttle: Throttle
+    mail: IdentityMail
+    access: AccessService
+    roles: RoleService
+    limits: MailLimits
 
     async def invite(
         self,

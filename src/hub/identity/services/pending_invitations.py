@@ -9,6 +9,7 @@ standing from then on.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -43,22 +44,14 @@ def invitation_not_found() -> NotFound:
     return NotFound("No such pending invitation in this organisation.")
 
 
+@dataclass(eq=False)
 class PendingInvitations:
-    def __init__(
-        self,
-        store: Store,
-        settings: IdentitySettings,
-        mail: IdentityMail,
-        access: AccessService,
-        roles: RoleService,
-        limits: MailLimits,
-    ) -> None:
-        self.store = store
-        self.settings = settings
-        self.mail = mail
-        self.limits = limits
-        self.access = access
-        self.roles = roles
+    store: Store
+    settings: IdentitySettings
+    mail: IdentityMail
+    access: AccessService
+    roles: RoleService
+    limits: MailLimits
 
     async def page(
         self, actor: Actor, *, limit: int | None, cursor: str | None
