@@ -14,11 +14,12 @@ from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.di import NamedDependency
+from litestar.openapi.spec import OpenAPIType, Schema
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from hub.content.controllers.files import serve
 from hub.content.controllers.multipart import ENVELOPE_BYTES, MultipartForm, boundary_of
-from hub.content.domain.documents import split_list
+from hub.content.domain.documents import MAX_TAGS, split_list
 from hub.content.domain.settings import ContentSettings
 from hub.content.repositories.documents import Filters
 from hub.content.schemas import (
@@ -32,13 +33,14 @@ from hub.content.schemas import (
     VersionOut,
 )
 from hub.content.services.access import as_caller
-from hub.content.services.documents import DocumentService
+from hub.content.services.documents import FACETS_PATTERN, DocumentService
 from hub.content.services.downloads import DownloadService
 from hub.content.services.sharing import Share, SharingService
 from hub.content.services.storing import too_large
 from hub.content.services.trash import TrashService
-from hub.content.services.uploads import UploadService
+from hub.content.services.uploads import FIELD_LIMITS, UploadService
 from hub.identity.api import Membership
+from hub.kernel.openapi import problems, streamed_body
 from hub.kernel.pagination import DEFAULT_LIMIT, Page
 from hub.kernel.ratelimit import rate_limit
 from hub.kernel.security import Principal
@@ -50,8 +52,48 @@ _UPLOAD_DESCRIPTION = (
     "multipart/form-data, streamed: `organisationId` (before `file`), `file`, optional "
     "`title` (default: the file name), `tags` (repeated; tag ids or names), "
     "`documentTypeId`, `customFields` (a JSON object as text). The media type is sniffed "
-    "from the bytes: 415 `media_type_not_allowed` outside HUB_ALLOWED_MEDIA_TYPES, 413 "
-    "`upload_too_large` past HUB_MAX_UPLOAD_BYTES, 507 `storage_quota_exceeded`."
+    "from the bytes: 422 `media_type_not_allowed` outside HUB_CONTENT_ALLOWED_MEDIA_TYPES, "
+    "413 `upload_too_large` past HUB_MAX_UPLOAD_BYTES, 507 `storage_quota_exceeded`; a body "
+    "that is not multipart/form-data is 415 `unsupported_media_type`."
+)
+
+
+def _text(name: str, description: str, **more: Any) -> Schema:
+    limit = FIELD_LIMITS.get(name)
+    return Schema(type=OpenAPIType.STRING, max_length=limit, description=description, **more)
+
+
+_FILE = Schema(
+    type=OpenAPIType.STRING,
+    format="binary",  # type: ignore[arg-type]
+    description="The file (its part carries a file name). Its type is sniffed from its bytes.",
+)
+_UUID = {"format": "uuid"}
+#: The upload form as the document states it; properties in the order to send them.
+UPLOAD_FORM = Schema(
+    type=OpenAPIType.OBJECT,
+    required=["organisationId", "file"],
+    properties={
+        "organisationId": _text(
+            "organisationId", "The organisation; a part before `file` (422 after it).", **_UUID
+        ),
+        "file": _FILE,
+        "title": _text("title", "Default: the file name."),
+        "tags": Schema(
+            type=OpenAPIType.ARRAY,
+            max_items=MAX_TAGS,
+            items=_text("tags", "A tag id or name (unknown names become tags)."),
+            description="One part per tag.",
+        ),
+        "documentTypeId": _text("documentTypeId", "A document type of the organisation.", **_UUID),
+        "customFields": _text("customFields", "A JSON object as text."),
+    },
+)
+#: The form of a new version.
+VERSION_FORM = Schema(
+    type=OpenAPIType.OBJECT,
+    required=["file"],
+    properties={"file": _FILE, "comment": _text("comment", "What changed.")},
 )
 
 
@@ -74,7 +116,11 @@ class DocumentController(Controller):
         summary="Upload a document (multipart, streamed)",
         description=_UPLOAD_DESCRIPTION,
         request_max_body_size=None,  # the upload limit is HUB_MAX_UPLOAD_BYTES, checked here
-        opt=rate_limit("uploads"),
+        opt={
+            **rate_limit("uploads"),
+            **streamed_body(UPLOAD_FORM),
+            **problems(403, 404, 503, 507),
+        },
     )
     async def upload(
         self,
@@ -111,7 +157,14 @@ class DocumentController(Controller):
         ] = None,
         trashed: FromQuery[bool] = False,
         sort: FromQuery[Literal["created", "updated", "title"]] = "created",
-        facets: FromQuery[str | None] = None,
+        facets: Annotated[
+            str | None,
+            QueryParameter(
+                required=False,
+                pattern=FACETS_PATTERN,
+                description="Counts to add, comma-separated: `tags`, `types` or `tags,types`.",
+            ),
+        ] = None,
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
     ) -> DocumentPage:
@@ -257,7 +310,11 @@ class DocumentController(Controller):
         operation_id="addDocumentVersion",
         summary="Upload a new current version (multipart: file, optional comment)",
         request_max_body_size=None,
-        opt=rate_limit("uploads"),
+        opt={
+            **rate_limit("uploads"),
+            **streamed_body(VERSION_FORM),
+            **problems(409, 503, 507),
+        },
     )
     async def add_version(
         self,
