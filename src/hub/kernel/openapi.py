@@ -99,6 +99,8 @@ PROBLEM_DESCRIPTIONS: Final[Mapping[int, str]] = {
     "upload past the upload limit: `upload_too_large`).",
     415: "The request body's media type is not one this operation reads "
     "(`unsupported_media_type`).",
+    416: "The requested byte range lies outside the file (`range_not_satisfiable`); "
+    "`Content-Range` gives its size.",
     422: "The request matches this document but a rule refuses it; `code` names the rule "
     "(e.g. `weak_password`, `unknown_permission`, `invalid_token`, `invalid_cursor`, "
     "`idempotency_key_reused`, `media_type_not_allowed`).",
@@ -115,6 +117,7 @@ _EXAMPLE_CODES: Final[Mapping[int, tuple[str, str]]] = {
     409: ("conflict", "The resource changed meanwhile."),
     413: ("payload_too_large", "The request body exceeds the limit of 10485760 bytes."),
     415: ("unsupported_media_type", "Send the body as application/json."),
+    416: ("range_not_satisfiable", "The requested range is outside the file."),
     422: ("weak_password", "This password is too common."),
     429: ("rate_limited", "Too many requests: retry in 3 s."),
     503: ("service_unavailable", "The server cannot answer at the moment."),

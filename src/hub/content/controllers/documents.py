@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import OpenAPIType, Schema
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
@@ -202,6 +203,7 @@ class DocumentController(Controller):
 
     @patch(
         "/{document_id:uuid}",
+        opt=problems(403, 409),  # editing or legalHold not allowed; in the trash
         operation_id="updateDocument",
         summary="Change a document's metadata (legalHold: content.admin)",
     )
@@ -227,6 +229,7 @@ class DocumentController(Controller):
     @delete(
         "/{document_id:uuid}",
         status_code=204,
+        opt=problems(403, 409),  # 409: under legal hold
         operation_id="trashDocument",
         summary="Move a document to the trash",
     )
@@ -241,6 +244,7 @@ class DocumentController(Controller):
     @post(
         "/{document_id:uuid}/restore",
         status_code=200,
+        opt=problems(403, 409),  # 409: not in the trash
         operation_id="restoreDocument",
         summary="Take a document out of the trash",
     )
@@ -255,6 +259,7 @@ class DocumentController(Controller):
     @delete(
         "/{document_id:uuid}/permanent",
         status_code=204,
+        opt=problems(403, 409),  # 409: not in the trash, or under legal hold
         operation_id="deleteDocumentPermanently",
         summary="Delete a trashed document for good",
     )
@@ -269,6 +274,16 @@ class DocumentController(Controller):
     @get(
         "/{document_id:uuid}/content",
         operation_id="downloadDocument",
+        responses={
+            200: ResponseSpec(
+                bytes, media_type="*/*", description="The file, in its sniffed media type."
+            ),
+            206: ResponseSpec(
+                bytes, media_type="*/*", description="The requested byte range of the file."
+            ),
+            304: ResponseSpec(None, description="The client's copy (`If-None-Match`) is current."),
+        },
+        opt=problems(416),
         summary="The current (or ?version=) file: ETag, If-None-Match, Range",
     )
     async def download(
@@ -313,7 +328,7 @@ class DocumentController(Controller):
         opt={
             **rate_limit("uploads"),
             **streamed_body(VERSION_FORM),
-            **problems(409, 503, 507),
+            **problems(403, 409, 503, 507),
         },
     )
     async def add_version(
@@ -333,6 +348,7 @@ class DocumentController(Controller):
         "/{document_id:uuid}/versions/{number:int}/restore",
         status_code=201,
         operation_id="restoreDocumentVersion",
+        opt=problems(403, 409),  # 409: the document is in the trash
         summary="Make an old version's file the new current version",
     )
     async def restore_version(
@@ -363,6 +379,7 @@ class DocumentController(Controller):
     @put(
         "/{document_id:uuid}/permissions",
         operation_id="setDocumentPermissions",
+        opt=problems(403),
         summary="Replace the restriction and the shares",
     )
     async def put_permissions(
