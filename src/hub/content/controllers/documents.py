@@ -43,11 +43,14 @@ from hub.content.services.uploads import FIELD_LIMITS, UploadService
 from hub.identity.api import Membership
 from hub.kernel.openapi import problems, streamed_body
 from hub.kernel.pagination import DEFAULT_LIMIT, Page
+from hub.kernel.problems import field_invalid
 from hub.kernel.ratelimit import rate_limit
 from hub.kernel.security import Principal
 from hub.kernel.tenancy import permission
 from hub.kernel.web import BEARER_OR_KEY, Cursor, Limit, page_as, to_schema
 
+#: Version numbers are PostgreSQL integers: a larger one names no version.
+MAX_VERSION = 2**31 - 1
 OrganisationQuery = Annotated[uuid.UUID, QueryParameter(name="organisationId")]
 _UPLOAD_DESCRIPTION = (
     "multipart/form-data, streamed: `organisationId` (before `file`), `file`, optional "
@@ -292,7 +295,7 @@ class DocumentController(Controller):
         document_id: FromPath[uuid.UUID],
         principal: NamedDependency[Principal],
         downloads: NamedDependency[DownloadService],
-        version: FromQuery[int | None] = None,
+        version: Annotated[int | None, QueryParameter(required=False, ge=1, le=MAX_VERSION)] = None,
         disposition: FromQuery[Literal["inline", "attachment"] | None] = None,
     ) -> Response[Any]:
         found = await downloads.find(principal, document_id, version)
@@ -359,6 +362,10 @@ class DocumentController(Controller):
         uploads: NamedDependency[UploadService],
         data: JSONBody[RestoreVersionIn | None] = None,
     ) -> VersionOut:
+        if not 1 <= number <= MAX_VERSION:  # past a PostgreSQL integer: no such version
+            raise field_invalid(
+                "version", f"The document has no version {number}.", source="path", status_code=404
+            )
         comment = data.comment if data is not None else None
         version = await uploads.restore_version(principal, document_id, number, comment)
         return to_schema(version, VersionOut)

@@ -130,7 +130,10 @@ def metadata_of(fields: Fields) -> Metadata:
     return Metadata(
         title=clean_title(title) if title is not None and title.strip() else None,
         tags=parse_tags(fields.all("tags")),
-        document_type_id=parse_uuid(type_id, field="documentTypeId") if type_id else None,
+        # given, even empty, it must be a uuid (the document's format)
+        document_type_id=(
+            parse_uuid(type_id, field="documentTypeId") if type_id is not None else None
+        ),
         custom_fields=parse_custom_fields(custom) if custom is not None else {},
     )
 
