@@ -48,6 +48,7 @@ from hub.kernel.wiring import (
     check_unique,
     providers,
     resolve_dependencies_in_order,
+    validate_bodies_strictly,
 )
 from hub.workflow import bootstrap as workflow_bootstrap
 
@@ -107,6 +108,7 @@ def create_app(
     modules = context_modules(extra_contexts)
     assemble(kernel, modules)
     resolve_dependencies_in_order()
+    validate_bodies_strictly()
     dependencies = providers(kernel, modules)
     api = Router(
         path=API_PREFIX,

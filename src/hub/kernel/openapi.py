@@ -12,6 +12,9 @@ machinery around it, so the kernel writes that part of the document:
   comes from ``?organisationId=`` (documented as a required UUID parameter);
 - a request body → 400 (does not match the document), 413 (over ``HUB_MAX_BODY_BYTES``)
   and 422 (a control character in one of its strings, refused by ``hub.kernel.hygiene``);
+- a body the handler reads itself from ``request.stream()`` (an upload, never buffered)
+  declares its form with ``opt=streamed_body(schema)``: the document gets that request
+  body, and 400, 413, 415 (not the declared media type at all) and 422;
 - query or header parameters → 400 and 422 (a control character in a value); path
   parameters → 404; a ``cursor`` → 422;
 - an ``Idempotency-Key`` header → 400, 409 (in progress) and 422 (reused);
@@ -53,6 +56,7 @@ from litestar.openapi.spec import (
     Example,
     Link,
     OpenAPIHeader,
+    OpenAPIMediaType,
     OpenAPIResponse,
     OpenAPIType,
     Operation,
@@ -73,6 +77,8 @@ T = TypeVar("T")
 
 #: Route ``opt`` key of the statuses a route adds (see :func:`problems`).
 OPT_KEY: Final = "problems"
+#: Route ``opt`` key of a body the handler streams itself (see :func:`streamed_body`).
+REQUEST_BODY_OPT: Final = "request_body"
 #: Attribute :func:`answers` sets on guards and dependency providers.
 _ANSWERS_ATTR: Final = "problem_statuses"
 _CREDENTIALS: Final = frozenset({"principal", "token_principal", "optional_principal"})
@@ -89,13 +95,18 @@ PROBLEM_DESCRIPTIONS: Final[Mapping[int, str]] = {
     404: "No such resource, or one in an organisation the caller does not belong to (`not_found`).",
     409: "The current state of the resource refuses the request, or a request with the "
     "same `Idempotency-Key` is still running (`idempotency_key_in_progress`).",
-    413: "The request body is larger than the server accepts (`payload_too_large`).",
-    415: "The request body's media type is not one this operation reads.",
+    413: "The request body is larger than the server accepts (`payload_too_large`; an "
+    "upload past the upload limit: `upload_too_large`).",
+    415: "The request body's media type is not one this operation reads "
+    "(`unsupported_media_type`).",
+    416: "The requested byte range lies outside the file (`range_not_satisfiable`); "
+    "`Content-Range` gives its size.",
     422: "The request matches this document but a rule refuses it; `code` names the rule "
     "(e.g. `weak_password`, `unknown_permission`, `invalid_token`, `invalid_cursor`, "
-    "`idempotency_key_reused`).",
+    "`idempotency_key_reused`, `media_type_not_allowed`).",
     429: "Too many requests (`rate_limited`): retry after `Retry-After` seconds.",
     503: "A service this operation needs is unavailable; retry later.",
+    507: "The organisation's storage quota leaves no room for this (`storage_quota_exceeded`).",
 }
 
 _EXAMPLE_CODES: Final[Mapping[int, tuple[str, str]]] = {
@@ -106,9 +117,11 @@ _EXAMPLE_CODES: Final[Mapping[int, tuple[str, str]]] = {
     409: ("conflict", "The resource changed meanwhile."),
     413: ("payload_too_large", "The request body exceeds the limit of 10485760 bytes."),
     415: ("unsupported_media_type", "Send the body as application/json."),
+    416: ("range_not_satisfiable", "The requested range is outside the file."),
     422: ("weak_password", "This password is too common."),
     429: ("rate_limited", "Too many requests: retry in 3 s."),
     503: ("service_unavailable", "The server cannot answer at the moment."),
+    507: ("storage_quota_exceeded", "The organisation's storage quota leaves no room."),
 }
 
 _HEADERS: Final[Mapping[int, tuple[str, str, OpenAPIType]]] = {
@@ -140,6 +153,26 @@ def answers(*statuses: int) -> Callable[[T], T]:
     return mark
 
 
+@dataclass(frozen=True)
+class StreamedBody:
+    """The request body of a handler that reads it itself (see :func:`streamed_body`)."""
+
+    schema: Schema
+    media_type: str
+    description: str | None
+
+
+def streamed_body(
+    schema: Schema, *, media_type: str = "multipart/form-data", description: str | None = None
+) -> dict[str, Any]:
+    """Route ``opt`` documenting a body the handler reads from ``request.stream()`` (so
+    Litestar sees no ``data`` parameter and would document no body): ``schema`` is the
+    form (a file property is ``type: string, format: binary``), required. The operation
+    then also documents 400 and 422 (as for any body), 413 and 415 (a body of another
+    media type). Combine with other opts: ``opt={**streamed_body(form), **problems(404)}``."""
+    return {REQUEST_BODY_OPT: StreamedBody(schema, media_type, description)}
+
+
 def declared_by(obj: Any) -> frozenset[int]:
     """The statuses a guard or provider was marked with by :func:`answers`."""
     return frozenset(getattr(obj, _ANSWERS_ATTR, ()))
@@ -158,6 +191,8 @@ class RouteContract:
     example: Any = None
     #: Statuses the handler documents itself (``responses=``): kept as they are.
     declared: set[int] = field(default_factory=set)
+    #: A body the handler streams itself (:func:`streamed_body`).
+    streamed: StreamedBody | None = None
 
 
 def contract_of(handler: HTTPRouteHandler, route: HTTPRoute, *, prefix: str) -> RouteContract:
@@ -203,6 +238,10 @@ def contract_of(handler: HTTPRouteHandler, route: HTTPRoute, *, prefix: str) -> 
         data = signature.get("data")
         if data is not None:
             contract.example = _example_of(data.annotation)
+    streamed = handler.opt.get(REQUEST_BODY_OPT)
+    if isinstance(streamed, StreamedBody):
+        contract.streamed = streamed
+        statuses |= {400, 413, 415, 422}
     parameters = {
         name
         for name in signature
@@ -324,6 +363,13 @@ class _DocumentedOperation(Operation):
                     description="The organisation the request acts in.",
                 ),
             ]
+        if contract.streamed is not None:
+            streamed = contract.streamed
+            self.request_body = RequestBody(
+                content={streamed.media_type: OpenAPIMediaType(schema=streamed.schema)},
+                description=streamed.description,
+                required=True,
+            )
         if contract.example is not None and isinstance(self.request_body, RequestBody):
             for media in self.request_body.content.values():
                 media.example = contract.example

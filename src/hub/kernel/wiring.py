@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import msgspec
 from litestar._kwargs.kwargs_model import KwargsModel
 from litestar.di import Provide
 
@@ -132,3 +133,66 @@ def resolve_dependencies_in_order() -> None:
 
     resolve_dependencies._hub_sequential = True  # type: ignore[attr-defined]
     KwargsModel.resolve_dependencies = resolve_dependencies  # type: ignore[method-assign]
+
+
+_STRICT_BODY = "_hub_strict_body"
+
+
+def validate_bodies_strictly() -> None:
+    """Decode request bodies strictly, as the OpenAPI document describes them.
+
+    Litestar converts a handler's arguments in lax mode, which suits path and query
+    strings but lets a JSON body say ``{"restricted": 0}`` or ``{"limit": "5"}`` where the
+    document promises a boolean or an integer. The body (``data``) is checked in strict
+    mode first, so a body that does not match the document is a 400 naming the field.
+    Installed once by the composition root beside :func:`resolve_dependencies_in_order`.
+    """
+    from litestar._signature.model import ERR_RE, SignatureModel
+
+    if getattr(SignatureModel.parse_values_from_connection_kwargs, _STRICT_BODY, False):
+        return
+    lax = SignatureModel.parse_values_from_connection_kwargs.__func__  # type: ignore[attr-defined]
+    body_types: dict[type[Any], Any] = {}
+
+    def parse(cls: type[SignatureModel], connection: Any, kwargs: dict[str, Any]) -> Any:
+        if "data" in kwargs:
+            data_type = body_types.get(cls, _UNKNOWN)
+            if data_type is _UNKNOWN:
+                fields = {f.name: f.type for f in msgspec.structs.fields(cls)}
+                data_type = body_types[cls] = _struct_type(fields.get("data"))
+            if data_type is not None:
+                try:
+                    msgspec.convert(kwargs["data"], data_type, strict=True, str_keys=True)
+                except msgspec.ValidationError as exc:
+                    match = ERR_RE.search(str(exc))
+                    keys = ["data", match.group(1)] if match else ["data"]
+                    message = cls._build_error_message(
+                        keys=keys, exc_msg=str(exc), connection=connection
+                    )
+                    raise cls._create_exception(messages=[message], connection=connection) from exc
+        return lax(cls, connection, kwargs)
+
+    setattr(parse, _STRICT_BODY, True)
+    SignatureModel.parse_values_from_connection_kwargs = classmethod(parse)  # type: ignore[method-assign,assignment]
+
+
+_UNKNOWN = object()
+
+
+def _struct_type(annotation: Any) -> Any:
+    """The msgspec Struct (or list of them) a ``data`` field holds; None for anything else
+    (raw bytes, multipart forms, streamed bodies keep Litestar's own handling)."""
+    import typing
+
+    if annotation is None:
+        return None
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _struct_type(typing.get_args(annotation)[0])
+    if isinstance(annotation, type) and issubclass(annotation, msgspec.Struct):
+        return annotation
+    if origin is list and all(
+        isinstance(a, type) and issubclass(a, msgspec.Struct) for a in typing.get_args(annotation)
+    ):
+        return annotation
+    return None

@@ -1,5 +1,5 @@
 """Refusals change nothing: the upload limit (413, with and without Content-Length), the
-organisation's quota (507), refused media types (415). And blobs under concurrency: two
+organisation's quota (507), refused media types (422). And blobs under concurrency: two
 uploads of the same bytes store one blob; a blob is never deleted from under an upload."""
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ async def test_refused_uploads_change_nothing(
     # a refused type: nothing reaches the store
     puts = blob_store.puts
     r = await upload(client, owner, org, b"<html><script>x</script>", file_name="a.txt")
-    assert (r.status_code, r.json()["code"]) == (415, "media_type_not_allowed")
+    assert (r.status_code, r.json()["code"]) == (422, "media_type_not_allowed")
     assert r.json()["extra"]["mediaType"] == "text/html"
     assert blob_store.puts == puts
     # under the limit but past the quota (1 009 used of 3 000): an upload and a version

@@ -96,7 +96,6 @@ async def test_filters_sorts_and_pages(client: Client, database_url: str) -> Non
             break
     assert seen == ["apple", "banana", "cherry", "date", "elder"]
     r = await client.get(base + f"&sort=created&cursor={cursor or 'bad'}", headers=owner.auth)
-    # a cursor of the documented shape the server did not issue: 422 (the gate's meaning)
     assert (r.status_code, r.json()["code"]) == (422, "invalid_cursor")
 
     r = await client.get(base + "&facets=tags,types", headers=owner.auth)
@@ -105,6 +104,13 @@ async def test_filters_sorts_and_pages(client: Client, database_url: str) -> Non
     assert facets["types"] == [{"id": type_a, "count": 2}]
     r = await client.get(base + "&facets=colours", headers=owner.auth)
     assert r.status_code == 400
+    # the document's pattern is the rule: what it allows is answered, the rest is a 400
+    r = await client.get(base + "&facets=types,tags,types", headers=owner.auth)
+    assert r.status_code == 200
+    assert r.json()["facets"]["types"] == [{"id": type_a, "count": 2}]
+    for bad in ("0", "", "tags,", "tags, types"):
+        r = await client.get(base + f"&facets={bad}", headers=owner.auth)
+        assert (r.status_code, r.json()["errors"][0]["field"]) == (400, "facets"), bad
 
 
 async def test_edits_publish_what_changed_and_never_contents(

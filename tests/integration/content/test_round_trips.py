@@ -15,6 +15,7 @@ from hub.kernel.settings import Settings
 from tests.integration.content.support import (
     DOCS,
     DirectoryBlobStore,
+    add_version,
     raw_upload,
     upload,
     uploaded,
@@ -200,3 +201,118 @@ async def test_an_upload_needs_an_organisation_and_a_file(
     assert r.status_code in (415, 422)
     r = await client.post(DOCS, json={"organisationId": org}, headers=owner.auth)
     assert (r.status_code, r.json()["code"]) == (415, "unsupported_media_type")
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"title": "Invoice\x00March"}, "title"),
+        ({"tags": ["fine", "bad\x1b[31m"]}, "tags"),
+        ({"custom_fields": '{"amount": "12\x00"}'}, "customFields"),
+        ({"custom_fields": '{"amount": "12\\u0000"}'}, "customFields.amount"),
+        ({"custom_fields": '{"a\\u0007b": 1}'}, "customFields.a\x07b"),
+    ],
+)
+async def test_control_characters_in_form_fields_are_refused_naming_the_field(
+    client: Client,
+    database_url: str,
+    blob_store: DirectoryBlobStore,
+    fields: dict[str, Any],
+    field: str,
+) -> None:
+    """hub.kernel.hygiene checks JSON bodies; a multipart text field is checked as it is
+    read (a NUL would otherwise reach PostgreSQL and end in a 500)."""
+    owner = await person(client, database_url, "owner@example.com")
+    org = (await create_org(client, owner))["id"]
+    r = await upload(client, owner, org, b"%PDF-1.4 x", **fields)
+    assert (r.status_code, r.json()["code"]) == (422, "validation_failed"), r.text
+    assert r.json()["errors"] == [
+        {"field": field, "message": "must not contain control characters", "source": "body"}
+    ]
+    assert blob_store.blobs() == set()
+    assert await fetch(database_url, "SELECT 1 FROM content.documents") == []
+
+
+async def test_a_version_comment_with_a_control_character_is_refused(
+    client: Client, database_url: str
+) -> None:
+    owner = await person(client, database_url, "owner@example.com")
+    org = (await create_org(client, owner))["id"]
+    doc = await uploaded(client, owner, org, b"%PDF-1.4 x")
+    r = await add_version(client, owner, doc["id"], b"%PDF-1.4 y", comment="fixed\x00")
+    assert (r.status_code, r.json()["errors"][0]["field"]) == (422, "comment"), r.text
+    r = await client.get(f"{DOCS}/{doc['id']}/versions", headers=owner.auth)
+    assert [v["version"] for v in r.json()["items"]] == [1]
+
+
+async def test_the_organisation_after_the_file_breaks_the_order_rule(
+    client: Client, database_url: str, blob_store: DirectoryBlobStore
+) -> None:
+    """The form matches the document (every field, right types) but the organisation comes
+    after the file, which a streamed upload cannot wait for: 422, not the 400 of a form
+    that never names it."""
+    owner = await person(client, database_url, "owner@example.com")
+    org = (await create_org(client, owner))["id"]
+    boundary = "b0undary"
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\n'
+        f"Content-Type: application/pdf\r\n\r\n%PDF-1.4 x\r\n"
+        f'--{boundary}\r\nContent-Disposition: form-data; name="organisationId"\r\n\r\n'
+        f"{org}\r\n--{boundary}--\r\n"
+    ).encode()
+    r = await client.post(
+        DOCS,
+        content=body,
+        headers={**owner.auth, "Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+    assert (r.status_code, r.json()["code"]) == (422, "field_order"), r.text
+    assert r.json()["errors"][0]["field"] == "organisationId"
+    assert blob_store.blobs() == set()
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"title": "t" * 301}, "title"),
+        ({"tags": ["t"] * 51}, "tags"),
+        ({"tags": ["t" * 65]}, "tags"),
+    ],
+)
+async def test_form_fields_past_the_documented_limits_are_400(
+    client: Client, database_url: str, fields: dict[str, Any], field: str
+) -> None:
+    owner = await person(client, database_url, "owner@example.com")
+    org = (await create_org(client, owner))["id"]
+    r = await upload(client, owner, org, b"%PDF-1.4 x", **fields)
+    assert (r.status_code, r.json()["errors"][0]["field"]) == (400, field), r.text
+
+
+async def test_the_document_states_the_upload_forms(client: Client) -> None:
+    document = (await client.get("/api/openapi.json")).json()
+    upload_op = document["paths"]["/api/v1/documents"]["post"]
+    body = upload_op["requestBody"]
+    assert body["required"] is True
+    form = body["content"]["multipart/form-data"]["schema"]
+    assert form["required"] == ["organisationId", "file"]
+    assert list(form["properties"])[:2] == ["organisationId", "file"]
+    assert form["properties"]["file"] == {
+        "type": "string",
+        "format": "binary",
+        "description": form["properties"]["file"]["description"],
+    }
+    single, many = form["properties"]["tags"]["anyOf"]  # one part, or several
+    assert single["type"] == "string"
+    assert many["maxItems"] == 50
+    assert form["properties"]["title"]["maxLength"] == 300
+    assert {"400", "403", "404", "413", "415", "422", "503", "507"} <= set(upload_op["responses"])
+    version_op = document["paths"]["/api/v1/documents/{document_id}/versions"]["post"]
+    version_form = version_op["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert version_form["required"] == ["file"]
+    assert set(version_form["properties"]) == {"file", "comment"}
+    assert {"409", "413", "415", "422", "507"} <= set(version_op["responses"])
+    facets = next(
+        p
+        for p in document["paths"]["/api/v1/documents"]["get"]["parameters"]
+        if p["name"] == "facets"
+    )
+    assert facets["schema"]["pattern"] == "^(tags|types)(,(tags|types))*$"

@@ -16,12 +16,13 @@ import msgspec
 import pytest
 from litestar import Litestar, get, post
 from litestar.handlers import HTTPRouteHandler
+from litestar.openapi import spec
 from litestar.params import FromQuery, JSONBody
 from litestar.routes import HTTPRoute
 
 from hub.app import API_PREFIX, create_app, load_settings
 from hub.kernel.errors import PROBLEM_MEDIA_TYPE
-from hub.kernel.openapi import PROBLEM_DESCRIPTIONS, document_routes, problems
+from hub.kernel.openapi import PROBLEM_DESCRIPTIONS, document_routes, problems, streamed_body
 from hub.kernel.pagination import CURSOR_PATTERN, MAX_LIMIT
 from hub.kernel.structs import Schema
 from hub.kernel.tenancy import permission
@@ -236,6 +237,43 @@ def test_a_new_route_is_documented_from_its_declarations_alone() -> None:
     opened = doc["paths"]["/open"]["get"]
     assert statuses(opened) == {200, 400, 409, 422, 429}
     assert opened["security"] == []
+
+
+def test_a_streamed_body_is_documented_with_its_statuses() -> None:
+    """A handler reading ``request.stream()`` has no ``data`` for Litestar to document:
+    ``streamed_body`` puts its form in the document, with the statuses a body brings."""
+    form = spec.Schema(
+        type=spec.OpenAPIType.OBJECT,
+        required=["file"],
+        properties={"file": spec.Schema(type=spec.OpenAPIType.STRING, format="binary")},  # type: ignore[arg-type]
+    )
+
+    @post("/uploads", opt={**streamed_body(form), **problems(507)})
+    async def upload() -> None:
+        return None
+
+    @post("/plain")
+    async def plain() -> None:
+        return None
+
+    app = Litestar([upload, plain])
+    document_routes(app, prefix="")
+    doc = app.openapi_schema.to_schema()
+    op = doc["paths"]["/uploads"]["post"]
+    assert op["requestBody"] == {
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                }
+            }
+        },
+        "required": True,
+    }
+    assert statuses(op) == {201, 400, 413, 415, 422, 429, 507}
+    assert "requestBody" not in doc["paths"]["/plain"]["post"]
 
 
 def test_problems_refuses_a_status_the_api_does_not_document() -> None:

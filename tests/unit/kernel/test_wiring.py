@@ -7,16 +7,24 @@ import asyncio
 from typing import Any
 
 import click
+import msgspec
 import pytest
-from litestar import Litestar, get
+from litestar import Litestar, get, post
 from litestar.di import NamedDependency, Provide
+from litestar.params import FromQuery, JSONBody
 from litestar.testing import AsyncTestClient
 from sqlalchemy import MetaData
 
 from hub.kernel.contexts import ContextModule
+from hub.kernel.errors import EXCEPTION_HANDLERS
 from hub.kernel.inject import WiringError, inject
 from hub.kernel.jobs import job
-from hub.kernel.wiring import check_unique, resolve_dependencies_in_order, wire
+from hub.kernel.wiring import (
+    check_unique,
+    resolve_dependencies_in_order,
+    validate_bodies_strictly,
+    wire,
+)
 
 
 def test_keyword_only_parameters_receive_services_by_name() -> None:
@@ -129,3 +137,30 @@ async def test_sibling_dependencies_are_resolved_in_the_handlers_task() -> None:
     assert r.text == "12"
     assert len(seen) == 3
     assert seen[0] is seen[1] is seen[2]  # no task group: one task did it all
+
+
+class _Flags(msgspec.Struct, rename="camel"):
+    restricted: bool
+    max_items: int = 1
+
+
+@post("/flags", sync_to_thread=False)
+def _flags(data: JSONBody[_Flags], page: FromQuery[int] = 1) -> dict[str, Any]:
+    return {"restricted": data.restricted, "maxItems": data.max_items, "page": page}
+
+
+async def test_bodies_are_decoded_as_strictly_as_the_document_states() -> None:
+    """Litestar's lax conversion would take ``0`` for ``false`` and ``"5"`` for ``5`` in
+    a JSON body, which the OpenAPI document does not allow."""
+    validate_bodies_strictly()
+    app = Litestar([_flags], exception_handlers=EXCEPTION_HANDLERS)
+    async with AsyncTestClient(app) as client:
+        ok = await client.post("/flags?page=2", json={"restricted": True, "maxItems": 3})
+        assert (ok.status_code, ok.json()) == (201, {"restricted": True, "maxItems": 3, "page": 2})
+        for body, field in (
+            ({"restricted": 0}, "restricted"),
+            ({"restricted": False, "maxItems": "5"}, "maxItems"),
+        ):
+            r = await client.post("/flags", json=body)
+            assert r.status_code == 400, r.text
+            assert field in r.text

@@ -14,11 +14,13 @@ from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
+from litestar.openapi.spec import OpenAPIType, Schema
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from hub.content.controllers.files import serve
 from hub.content.controllers.multipart import ENVELOPE_BYTES, MultipartForm, boundary_of
-from hub.content.domain.documents import split_list
+from hub.content.domain.documents import MAX_TAGS, split_list
 from hub.content.domain.settings import ContentSettings
 from hub.content.repositories.documents import Filters
 from hub.content.schemas import (
@@ -32,26 +34,77 @@ from hub.content.schemas import (
     VersionOut,
 )
 from hub.content.services.access import as_caller
-from hub.content.services.documents import DocumentService
+from hub.content.services.documents import FACETS_PATTERN, DocumentService
 from hub.content.services.downloads import DownloadService
 from hub.content.services.sharing import Share, SharingService
 from hub.content.services.storing import too_large
 from hub.content.services.trash import TrashService
-from hub.content.services.uploads import UploadService
+from hub.content.services.uploads import FIELD_LIMITS, UploadService
 from hub.identity.api import Membership
+from hub.kernel.openapi import problems, streamed_body
 from hub.kernel.pagination import DEFAULT_LIMIT, Page
+from hub.kernel.problems import field_invalid
 from hub.kernel.ratelimit import rate_limit
 from hub.kernel.security import Principal
 from hub.kernel.tenancy import permission
 from hub.kernel.web import BEARER_OR_KEY, Cursor, Limit, page_as, to_schema
 
+#: Version numbers are PostgreSQL integers: a larger one names no version.
+MAX_VERSION = 2**31 - 1
 OrganisationQuery = Annotated[uuid.UUID, QueryParameter(name="organisationId")]
 _UPLOAD_DESCRIPTION = (
     "multipart/form-data, streamed: `organisationId` (before `file`), `file`, optional "
     "`title` (default: the file name), `tags` (repeated; tag ids or names), "
     "`documentTypeId`, `customFields` (a JSON object as text). The media type is sniffed "
-    "from the bytes: 415 `media_type_not_allowed` outside HUB_ALLOWED_MEDIA_TYPES, 413 "
-    "`upload_too_large` past HUB_MAX_UPLOAD_BYTES, 507 `storage_quota_exceeded`."
+    "from the bytes: 422 `media_type_not_allowed` outside HUB_CONTENT_ALLOWED_MEDIA_TYPES, "
+    "413 `upload_too_large` past HUB_MAX_UPLOAD_BYTES, 507 `storage_quota_exceeded`; a body "
+    "that is not multipart/form-data is 415 `unsupported_media_type`."
+)
+
+
+def _text(name: str, description: str, **more: Any) -> Schema:
+    limit = FIELD_LIMITS.get(name)
+    return Schema(type=OpenAPIType.STRING, max_length=limit, description=description, **more)
+
+
+_FILE = Schema(
+    type=OpenAPIType.STRING,
+    format="binary",  # type: ignore[arg-type]
+    description="The file (its part carries a file name). Its type is sniffed from its bytes.",
+)
+_UUID = {"format": "uuid"}
+#: The upload form as the document states it; properties in the order to send them.
+UPLOAD_FORM = Schema(
+    type=OpenAPIType.OBJECT,
+    required=["organisationId", "file"],
+    properties={
+        "organisationId": _text(
+            "organisationId", "The organisation; a part before `file` (422 after it).", **_UUID
+        ),
+        "file": _FILE,
+        "title": _text("title", "Default: the file name."),
+        # One part per tag: on the multipart wire one `tags` part is exactly a one-item
+        # list, so the document says both forms, as the server reads them.
+        "tags": Schema(
+            any_of=[
+                _text("tags", "A tag id or name (unknown names become tags)."),
+                Schema(
+                    type=OpenAPIType.ARRAY,
+                    max_items=MAX_TAGS,
+                    items=_text("tags", "A tag id or name (unknown names become tags)."),
+                ),
+            ],
+            description="One part per tag (a single part is a list of one).",
+        ),
+        "documentTypeId": _text("documentTypeId", "A document type of the organisation.", **_UUID),
+        "customFields": _text("customFields", "A JSON object as text."),
+    },
+)
+#: The form of a new version.
+VERSION_FORM = Schema(
+    type=OpenAPIType.OBJECT,
+    required=["file"],
+    properties={"file": _FILE, "comment": _text("comment", "What changed.")},
 )
 
 
@@ -74,7 +127,11 @@ class DocumentController(Controller):
         summary="Upload a document (multipart, streamed)",
         description=_UPLOAD_DESCRIPTION,
         request_max_body_size=None,  # the upload limit is HUB_MAX_UPLOAD_BYTES, checked here
-        opt=rate_limit("uploads"),
+        opt={
+            **rate_limit("uploads"),
+            **streamed_body(UPLOAD_FORM),
+            **problems(403, 404, 503, 507),
+        },
     )
     async def upload(
         self,
@@ -111,7 +168,14 @@ class DocumentController(Controller):
         ] = None,
         trashed: FromQuery[bool] = False,
         sort: FromQuery[Literal["created", "updated", "title"]] = "created",
-        facets: FromQuery[str | None] = None,
+        facets: Annotated[
+            str | None,
+            QueryParameter(
+                required=False,
+                pattern=FACETS_PATTERN,
+                description="Counts to add, comma-separated: `tags`, `types` or `tags,types`.",
+            ),
+        ] = None,
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
     ) -> DocumentPage:
@@ -149,6 +213,7 @@ class DocumentController(Controller):
 
     @patch(
         "/{document_id:uuid}",
+        opt=problems(403, 409),  # editing or legalHold not allowed; in the trash
         operation_id="updateDocument",
         summary="Change a document's metadata (legalHold: content.admin)",
     )
@@ -174,6 +239,7 @@ class DocumentController(Controller):
     @delete(
         "/{document_id:uuid}",
         status_code=204,
+        opt=problems(403, 409),  # 409: under legal hold
         operation_id="trashDocument",
         summary="Move a document to the trash",
     )
@@ -188,6 +254,7 @@ class DocumentController(Controller):
     @post(
         "/{document_id:uuid}/restore",
         status_code=200,
+        opt=problems(403, 409),  # 409: not in the trash
         operation_id="restoreDocument",
         summary="Take a document out of the trash",
     )
@@ -202,6 +269,7 @@ class DocumentController(Controller):
     @delete(
         "/{document_id:uuid}/permanent",
         status_code=204,
+        opt=problems(403, 409),  # 409: not in the trash, or under legal hold
         operation_id="deleteDocumentPermanently",
         summary="Delete a trashed document for good",
     )
@@ -216,6 +284,16 @@ class DocumentController(Controller):
     @get(
         "/{document_id:uuid}/content",
         operation_id="downloadDocument",
+        responses={
+            200: ResponseSpec(
+                bytes, media_type="*/*", description="The file, in its sniffed media type."
+            ),
+            206: ResponseSpec(
+                bytes, media_type="*/*", description="The requested byte range of the file."
+            ),
+            304: ResponseSpec(None, description="The client's copy (`If-None-Match`) is current."),
+        },
+        opt=problems(416),
         summary="The current (or ?version=) file: ETag, If-None-Match, Range",
     )
     async def download(
@@ -224,7 +302,7 @@ class DocumentController(Controller):
         document_id: FromPath[uuid.UUID],
         principal: NamedDependency[Principal],
         downloads: NamedDependency[DownloadService],
-        version: FromQuery[int | None] = None,
+        version: Annotated[int | None, QueryParameter(required=False, ge=1, le=MAX_VERSION)] = None,
         disposition: FromQuery[Literal["inline", "attachment"] | None] = None,
     ) -> Response[Any]:
         found = await downloads.find(principal, document_id, version)
@@ -257,7 +335,11 @@ class DocumentController(Controller):
         operation_id="addDocumentVersion",
         summary="Upload a new current version (multipart: file, optional comment)",
         request_max_body_size=None,
-        opt=rate_limit("uploads"),
+        opt={
+            **rate_limit("uploads"),
+            **streamed_body(VERSION_FORM),
+            **problems(403, 409, 503, 507),
+        },
     )
     async def add_version(
         self,
@@ -276,6 +358,7 @@ class DocumentController(Controller):
         "/{document_id:uuid}/versions/{number:int}/restore",
         status_code=201,
         operation_id="restoreDocumentVersion",
+        opt=problems(403, 409),  # 409: the document is in the trash
         summary="Make an old version's file the new current version",
     )
     async def restore_version(
@@ -286,6 +369,10 @@ class DocumentController(Controller):
         uploads: NamedDependency[UploadService],
         data: JSONBody[RestoreVersionIn | None] = None,
     ) -> VersionOut:
+        if not 1 <= number <= MAX_VERSION:  # past a PostgreSQL integer: no such version
+            raise field_invalid(
+                "version", f"The document has no version {number}.", source="path", status_code=404
+            )
         comment = data.comment if data is not None else None
         version = await uploads.restore_version(principal, document_id, number, comment)
         return to_schema(version, VersionOut)
@@ -306,6 +393,7 @@ class DocumentController(Controller):
     @put(
         "/{document_id:uuid}/permissions",
         operation_id="setDocumentPermissions",
+        opt=problems(403),
         summary="Replace the restriction and the shares",
     )
     async def put_permissions(

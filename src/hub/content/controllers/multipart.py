@@ -5,7 +5,9 @@ chunk and is never held whole in memory.
 Limits: the whole body may exceed the upload limit by :data:`ENVELOPE_BYTES` (the text
 fields and part headers around the file), a text field holds at most
 :data:`MAX_FIELD_BYTES`, a form at most :data:`MAX_PARTS` parts. A body that is not valid
-multipart is a 400 ``malformed_multipart``.
+multipart is a 400 ``malformed_multipart``. A text field holding a control character
+(``hub.kernel.hygiene``'s rule for JSON bodies, which never sees a multipart one) is a 422
+``validation_failed`` naming the field, so no NUL ever reaches PostgreSQL.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 
 from hub.content.services.storing import FilePart, TextField, UploadTooLarge
 from hub.kernel.errors import Invalid
+from hub.kernel.hygiene import CONTROL_CHARACTERS, CONTROL_MESSAGE
+from hub.kernel.problems import field_invalid
 
 ENVELOPE_BYTES = 1024 * 1024
 MAX_FIELD_BYTES = 64 * 1024
@@ -204,6 +208,9 @@ class MultipartForm:
             if len(value) > MAX_FIELD_BYTES:
                 raise malformed(f"The field {name!r} exceeds {MAX_FIELD_BYTES} bytes.")
         try:
-            return TextField(name=name, value=value.decode("utf-8"))
+            text = value.decode("utf-8")
         except UnicodeDecodeError:
             raise malformed(f"The field {name!r} is not UTF-8.") from None
+        if CONTROL_CHARACTERS.search(text):
+            raise field_invalid(name, CONTROL_MESSAGE, detail=f"{name} {CONTROL_MESSAGE}.")
+        return TextField(name=name, value=text)

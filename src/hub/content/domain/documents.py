@@ -9,6 +9,7 @@ from typing import Any
 
 import msgspec
 
+from hub.kernel.hygiene import CONTROL_MESSAGE, control_character_path
 from hub.kernel.problems import field_invalid
 
 MAX_TITLE = 300
@@ -97,6 +98,10 @@ def parse_custom_fields(text: str, *, field: str = "customFields") -> dict[str, 
         value = msgspec.json.decode(text.encode())
     except msgspec.DecodeError:
         raise field_invalid(field, "customFields must be a JSON object.") from None
+    where = control_character_path(value)
+    if where is not None:  # "\u0000" decodes to a NUL, which PostgreSQL refuses in jsonb
+        name = f"{field}.{where}" if where else field
+        raise field_invalid(name, CONTROL_MESSAGE, detail=f"{name} {CONTROL_MESSAGE}.")
     return check_custom_fields(value, field=field)
 
 

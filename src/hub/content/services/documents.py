@@ -30,6 +30,8 @@ d = Document.__table__
 
 #: Facets a list may ask for (``facets=tags,types``).
 FACETS = ("tags", "types")
+#: ``?facets=``: one or more of :data:`FACETS`, comma-separated (stated in the document).
+FACETS_PATTERN = r"^(tags|types)(,(tags|types))*$"
 
 
 @dataclass(frozen=True)

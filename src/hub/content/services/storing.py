@@ -58,7 +58,11 @@ class QuotaExceeded(AppError):
 
 
 class MediaTypeRefused(AppError):
-    status_code = 415
+    """422, not 415: the body is the multipart form the document describes and the file
+    part is bytes as documented; a rule (``HUB_CONTENT_ALLOWED_MEDIA_TYPES`` over the
+    sniffed type) refuses it. 415 stays for a body that is not multipart/form-data."""
+
+    status_code = 422
     code = "media_type_not_allowed"
 
 
@@ -95,7 +99,7 @@ class FileIntake:
         return int(used or 0)
 
     async def take(self, organisation_id: uuid.UUID, part: FilePart) -> StoredFile:
-        """Sniff the first bytes (415 before anything is stored), then stream the rest
+        """Sniff the first bytes (422 before anything is stored), then stream the rest
         into the store, stopping at the upload limit (413). The quota is checked exactly
         when the version is counted (:meth:`count`); an organisation already over it is
         refused before anything is read (507)."""

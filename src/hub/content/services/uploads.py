@@ -22,6 +22,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.content.api import DocumentUploaded, VersionAdded
 from hub.content.domain.access import WRITE, Action
 from hub.content.domain.documents import (
+    MAX_COMMENT,
+    MAX_CUSTOM_FIELDS_BYTES,
+    MAX_TAG_NAME,
+    MAX_TAGS,
+    MAX_TITLE,
     TagRefs,
     clean_comment,
     clean_title,
@@ -49,6 +54,17 @@ v = DocumentVersion.__table__
 
 #: The multipart field carrying the file.
 FILE_FIELD = "file"
+#: The organisation of a new document: a text field before the file.
+ORGANISATION_FIELD = "organisationId"
+#: Longest value of each text field, as the OpenAPI document states it (characters, as
+#: sent): past it the request does not match the document (400). What cleaning leaves is
+#: checked again by the domain rules (422).
+FIELD_LIMITS = {
+    "title": MAX_TITLE,
+    "tags": MAX_TAG_NAME,
+    "customFields": MAX_CUSTOM_FIELDS_BYTES,
+    "comment": MAX_COMMENT,
+}
 
 
 def document_trashed() -> Conflict:
@@ -97,15 +113,45 @@ class Metadata:
     custom_fields: dict[str, Any]
 
 
+def check_stated_limits(fields: Fields) -> None:
+    """400 for a text field longer, or ``tags`` more often, than the document says."""
+    for name, limit in FIELD_LIMITS.items():
+        if any(len(value) > limit for value in fields.all(name)):
+            raise field_invalid(name, f"At most {limit} characters.", status_code=400)
+    if len(fields.all("tags")) > MAX_TAGS:
+        raise field_invalid("tags", f"At most {MAX_TAGS} tags.", status_code=400)
+
+
 def metadata_of(fields: Fields) -> Metadata:
+    check_stated_limits(fields)
     title = fields.last("title")
     type_id = fields.last("documentTypeId")
     custom = fields.last("customFields")
     return Metadata(
         title=clean_title(title) if title is not None and title.strip() else None,
         tags=parse_tags(fields.all("tags")),
-        document_type_id=parse_uuid(type_id, field="documentTypeId") if type_id else None,
+        # given, even empty, it must be a uuid (the document's format)
+        document_type_id=(
+            parse_uuid(type_id, field="documentTypeId") if type_id is not None else None
+        ),
         custom_fields=parse_custom_fields(custom) if custom is not None else {},
+    )
+
+
+async def _organisation_missing(form: UploadForm) -> Exception:
+    """Why an upload named no organisation before its file. Read on (the file is skipped,
+    never stored): given after the file, the form matches the document but breaks the
+    order rule a schema cannot state (422 ``field_order``); never given, it lacks a
+    required field (400)."""
+    while (part := await form.next_part()) is not None:
+        if isinstance(part, TextField) and part.name == ORGANISATION_FIELD:
+            return field_invalid(
+                ORGANISATION_FIELD,
+                "organisationId must come before the file.",
+                code="field_order",
+            )
+    return field_invalid(
+        ORGANISATION_FIELD, "organisationId is required before the file.", status_code=400
     )
 
 
@@ -140,11 +186,9 @@ class UploadService:
     async def create(self, principal: Principal, form: UploadForm) -> dict[str, Any]:
         """``POST /documents``: a new document from a multipart upload."""
         fields, part = await read_until_file(form)
-        raw_org = fields.last("organisationId")
+        raw_org = fields.last(ORGANISATION_FIELD)
         if raw_org is None:
-            raise field_invalid(
-                "organisationId", "organisationId is required before the file.", status_code=400
-            )
+            raise await _organisation_missing(form)
         organisation_id = parse_uuid(raw_org, field="organisationId")
         caller = await self.access.caller(principal, organisation_id)
         if WRITE not in caller.granted:
@@ -248,11 +292,13 @@ class UploadService:
         if opened.row.trashed_at is not None:
             raise document_trashed()
         fields, part = await read_until_file(form)
+        check_stated_limits(fields)
         clean_comment(fields.last("comment"))
         organisation_id: uuid.UUID = opened.row.organisation_id
 
         async def write(stored: StoredFile) -> dict[str, Any]:
             await read_rest(form, fields)
+            check_stated_limits(fields)
             comment = clean_comment(fields.last("comment"))
             return await self._new_current(
                 opened.id, organisation_id, stored, opened.caller.user_id, comment=comment
