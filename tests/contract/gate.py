@@ -205,8 +205,10 @@ def schemathesis_command(base: str, token: str, max_examples: int, extra: list[s
         f"Authorization: Bearer {token}",
         "--max-examples",
         str(max_examples),
+        # One worker: hypothesis parses source (lambda descriptions) and CPython 3.11's AST
+        # recursion counter is not thread-safe ("AST constructor recursion depth mismatch").
         "--workers",
-        "2",
+        "1",
         "--request-timeout",
         "30",
     ]

@@ -148,6 +148,7 @@ def validate_bodies_strictly() -> None:
     Installed once by the composition root beside :func:`resolve_dependencies_in_order`.
     """
     from litestar._signature.model import ERR_RE, SignatureModel
+    from litestar.exceptions import ValidationException
 
     if getattr(SignatureModel.parse_values_from_connection_kwargs, _STRICT_BODY, False):
         return
@@ -169,7 +170,13 @@ def validate_bodies_strictly() -> None:
                     message = cls._build_error_message(
                         keys=keys, exc_msg=str(exc), connection=connection
                     )
-                    raise cls._create_exception(messages=[message], connection=connection) from exc
+                    # Always the client's: a body field may share its name with a service
+                    # (``roles``), which Litestar's own helper would take for a failed
+                    # dependency and answer 500.
+                    raise ValidationException(
+                        detail=f"Validation failed for {connection.method} {connection.url.path}",
+                        extra=[message],
+                    ) from exc
         return lax(cls, connection, kwargs)
 
     setattr(parse, _STRICT_BODY, True)

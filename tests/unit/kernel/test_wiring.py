@@ -142,9 +142,14 @@ async def test_sibling_dependencies_are_resolved_in_the_handlers_task() -> None:
 class _Flags(msgspec.Struct, rename="camel"):
     restricted: bool
     max_items: int = 1
+    roles: list[str] = msgspec.field(default_factory=list)
 
 
-@post("/flags", sync_to_thread=False)
+def _roles() -> str:
+    return "a service named like a body field"
+
+
+@post("/flags", sync_to_thread=False, dependencies={"roles": Provide(_roles, sync_to_thread=False)})
 def _flags(data: JSONBody[_Flags], page: FromQuery[int] = 1) -> dict[str, Any]:
     return {"restricted": data.restricted, "maxItems": data.max_items, "page": page}
 
@@ -160,6 +165,7 @@ async def test_bodies_are_decoded_as_strictly_as_the_document_states() -> None:
         for body, field in (
             ({"restricted": 0}, "restricted"),
             ({"restricted": False, "maxItems": "5"}, "maxItems"),
+            ({"restricted": False, "roles": [1]}, "roles"),  # a 400, not a 500
         ):
             r = await client.post("/flags", json=body)
             assert r.status_code == 400, r.text
