@@ -50,7 +50,7 @@ def services(rt: ContextRuntime, *, identity_api: IdentityApi) -> dict[str, Any]
         "downloads": DownloadService(store, access, files),
         "sharing": SharingService(store, access, identity_api, clock),
         "share_links": ShareLinkService(store, access, files, clock, str(rt.settings.public_url)),
-        "notes": NoteService(store, access, clock),
+        "document_notes": NoteService(store, access, clock),
         "trash": TrashService(store, access, blobs, clock, settings.content_trash_days),
         "content_api": ContentFacade(store, identity_api, documents),
     }

@@ -90,11 +90,11 @@ class DocumentLinksController(Controller):
         self,
         document_id: FromPath[uuid.UUID],
         principal: NamedDependency[Principal],
-        notes: NamedDependency[NoteService],
+        document_notes: NamedDependency[NoteService],
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
     ) -> Page[NoteOut]:
-        page = await notes.list(principal, document_id, limit=limit, cursor=cursor)
+        page = await document_notes.list(principal, document_id, limit=limit, cursor=cursor)
         return page_as(page, NoteOut)
 
     @post(
@@ -109,9 +109,9 @@ class DocumentLinksController(Controller):
         document_id: FromPath[uuid.UUID],
         data: JSONBody[NoteIn],
         principal: NamedDependency[Principal],
-        notes: NamedDependency[NoteService],
+        document_notes: NamedDependency[NoteService],
     ) -> NoteOut:
-        return to_schema(await notes.add(principal, document_id, data.text), NoteOut)
+        return to_schema(await document_notes.add(principal, document_id, data.text), NoteOut)
 
     @delete(
         "/notes/{note_id:uuid}",
@@ -124,9 +124,9 @@ class DocumentLinksController(Controller):
         document_id: FromPath[uuid.UUID],
         note_id: FromPath[uuid.UUID],
         principal: NamedDependency[Principal],
-        notes: NamedDependency[NoteService],
+        document_notes: NamedDependency[NoteService],
     ) -> None:
-        await notes.delete(principal, document_id, note_id)
+        await document_notes.delete(principal, document_id, note_id)
 
 
 class ShareController(Controller):
