@@ -130,3 +130,34 @@ class DocumentShared(DocumentEvent, kw_only=True, frozen=True):
 class DocumentDownloaded(DocumentEvent, kw_only=True, frozen=True):
     event_type: ClassVar[str] = "content.document.downloaded"
     version: int
+
+
+class ShareLinkCreated(DocumentEvent, kw_only=True, frozen=True):
+    """A share link was made (the token itself is never in an event)."""
+
+    event_type: ClassVar[str] = "content.document.share_link_created"
+    link_id: uuid.UUID
+    created_by: uuid.UUID
+    #: The pinned version, or None: the link serves the current one.
+    version: int | None
+    expires_at: datetime
+
+
+class ShareLinkRevoked(DocumentEvent, kw_only=True, frozen=True):
+    event_type: ClassVar[str] = "content.document.share_link_revoked"
+    link_id: uuid.UUID
+    revoked_by: uuid.UUID
+
+
+class ShareLinkUsed(DocumentEvent, kw_only=True, frozen=True):
+    """Someone fetched the document through a share link (no account involved)."""
+
+    event_type: ClassVar[str] = "content.document.share_link_used"
+    link_id: uuid.UUID
+    version: int
+
+
+class NoteAdded(DocumentEvent, kw_only=True, frozen=True):
+    event_type: ClassVar[str] = "content.document.note_added"
+    note_id: uuid.UUID
+    author_id: uuid.UUID

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from hub.content.controllers.documents import DocumentController
+from hub.content.controllers.links import DocumentLinksController, ShareController
 from hub.content.domain.access import PERMISSIONS
 from hub.content.domain.settings import ContentSettings
 from hub.content.facade import ContentFacade
@@ -16,6 +17,7 @@ from hub.content.services.access import DocumentAccess
 from hub.content.services.blobs import Blobs
 from hub.content.services.documents import DocumentService
 from hub.content.services.downloads import DownloadService
+from hub.content.services.links import NoteService, ShareLinkService
 from hub.content.services.sharing import SharingService
 from hub.content.services.storing import FileIntake
 from hub.content.services.trash import TrashService
@@ -47,6 +49,8 @@ def services(rt: ContextRuntime, *, identity_api: IdentityApi) -> dict[str, Any]
         "uploads": UploadService(store, access, intake, blobs, clock),
         "downloads": DownloadService(store, access, files),
         "sharing": SharingService(store, access, identity_api, clock),
+        "share_links": ShareLinkService(store, access, files, clock, str(rt.settings.public_url)),
+        "document_notes": NoteService(store, access, clock),
         "trash": TrashService(store, access, blobs, clock, settings.content_trash_days),
         "content_api": ContentFacade(store, identity_api, documents),
     }
@@ -63,7 +67,7 @@ def build() -> ContextModule:
         depends_on=("identity",),
         settings=ContentSettings,
         services=services,
-        route_handlers=[DocumentController],
+        route_handlers=[DocumentController, DocumentLinksController, ShareController],
         permissions=PERMISSIONS,
         jobs=[purge_trash],
         periodic=[PURGE_HOURLY],

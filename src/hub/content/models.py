@@ -192,3 +192,36 @@ class StorageUsage(Base):
 
     organisation_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     bytes: Mapped[int] = mapped_column(BigInteger, nullable=False)
+
+
+class ShareLink(IdMixin, Base):
+    """A link that downloads one document without an account; only the token's SHA-256
+    is kept (the token is shown once, when the link is made)."""
+
+    __tablename__ = "share_links"
+
+    document_id: Mapped[uuid.UUID] = _document_fk()
+    token_sha256: Mapped[str] = mapped_column(Text, nullable=False, unique=True)
+    #: The pinned version, or None for whichever is current when the link is used.
+    version: Mapped[int | None] = mapped_column(Integer)
+    created_by: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    revoked_at: Mapped[datetime | None] = _ts()
+    last_used_at: Mapped[datetime | None] = _ts()
+    use_count: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+
+    __table_args__ = (Index("ix_share_links_document", "document_id", "id"),)
+
+
+class Note(IdMixin, Base):
+    """A note on a document, seen by everyone who may read the document."""
+
+    __tablename__ = "notes"
+
+    document_id: Mapped[uuid.UUID] = _document_fk()
+    author_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    body: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+    __table_args__ = (Index("ix_notes_document", "document_id", "id"),)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
+from hub.content.domain.links import MAX_LINK_DAYS, MAX_NOTE_CHARS
 from hub.kernel.pagination import Page
 from hub.kernel.structs import PatchSchema, Schema
 
@@ -121,3 +122,40 @@ class DocumentPage(Page[DocumentOut]):
     counts over every matching document the caller may read, not just this page."""
 
     facets: Facets | None = None
+
+
+class ShareLinkIn(Schema, kw_only=True):
+    #: Days until the link stops working (default 7).
+    expires_in_days: Annotated[int, msgspec.Meta(ge=1, le=MAX_LINK_DAYS)] | None = None
+    #: Pin a version; without it the link serves whichever version is current.
+    version: Annotated[int, msgspec.Meta(ge=1)] | None = None
+
+
+class ShareLinkOut(Schema):
+    id: uuid.UUID
+    document_id: uuid.UUID
+    #: The pinned version, or None: the current one is served.
+    version: int | None
+    created_by: uuid.UUID
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+    use_count: int
+
+
+class ShareLinkCreatedOut(ShareLinkOut):
+    #: ``{HUB_PUBLIC_URL}/api/v1/share/{token}``: shown this once, the token is not stored.
+    url: str
+
+
+class NoteIn(Schema):
+    text: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_NOTE_CHARS)]
+
+
+class NoteOut(Schema):
+    id: uuid.UUID
+    document_id: uuid.UUID
+    author_id: uuid.UUID
+    text: str
+    created_at: datetime
