@@ -130,3 +130,46 @@ class DocumentShared(DocumentEvent, kw_only=True, frozen=True):
 class DocumentDownloaded(DocumentEvent, kw_only=True, frozen=True):
     event_type: ClassVar[str] = "content.document.downloaded"
     version: int
+
+
+class TaxonomyEvent(IntegrationEvent, kw_only=True, frozen=True):
+    """An organisation's tags, document types or custom fields changed (ids and names only)."""
+
+    id: uuid.UUID
+    name: str
+
+
+class TagCreated(TaxonomyEvent, kw_only=True, frozen=True):
+    event_type: ClassVar[str] = "content.tag.created"
+
+
+class TagUpdated(TaxonomyEvent, kw_only=True, frozen=True):
+    event_type: ClassVar[str] = "content.tag.updated"
+
+
+class TagDeleted(TaxonomyEvent, kw_only=True, frozen=True):
+    event_type: ClassVar[str] = "content.tag.deleted"
+
+
+class DocumentTypeCreated(TaxonomyEvent, kw_only=True, frozen=True):
+    event_type: ClassVar[str] = "content.document_type.created"
+
+
+class DocumentTypeUpdated(TaxonomyEvent, kw_only=True, frozen=True):
+    event_type: ClassVar[str] = "content.document_type.updated"
+
+
+class DocumentTypeDeleted(TaxonomyEvent, kw_only=True, frozen=True):
+    event_type: ClassVar[str] = "content.document_type.deleted"
+
+
+class CustomFieldCreated(TaxonomyEvent, kw_only=True, frozen=True):
+    event_type: ClassVar[str] = "content.custom_field.created"
+
+
+class CustomFieldUpdated(TaxonomyEvent, kw_only=True, frozen=True):
+    event_type: ClassVar[str] = "content.custom_field.updated"
+
+
+class CustomFieldDeleted(TaxonomyEvent, kw_only=True, frozen=True):
+    event_type: ClassVar[str] = "content.custom_field.deleted"

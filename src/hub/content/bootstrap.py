@@ -6,6 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from hub.content.controllers.documents import DocumentController
+from hub.content.controllers.taxonomy import (
+    CustomFieldController,
+    DocumentTypeController,
+    TagController,
+)
 from hub.content.domain.access import PERMISSIONS
 from hub.content.domain.settings import ContentSettings
 from hub.content.facade import ContentFacade
@@ -18,6 +23,7 @@ from hub.content.services.documents import DocumentService
 from hub.content.services.downloads import DownloadService
 from hub.content.services.sharing import SharingService
 from hub.content.services.storing import FileIntake
+from hub.content.services.taxonomy import MetadataRules, TaxonomyService
 from hub.content.services.trash import TrashService
 from hub.content.services.uploads import UploadService
 from hub.content.tasks import PURGE_HOURLY, purge_trash
@@ -39,15 +45,17 @@ def services(rt: ContextRuntime, *, identity_api: IdentityApi) -> dict[str, Any]
     access = DocumentAccess(store, rt.tenancy)
     blobs = Blobs(store, files, clock)
     intake = FileIntake(store, files, settings)
-    documents = DocumentService(store, access, clock)
+    metadata = MetadataRules(identity_api)
+    documents = DocumentService(store, access, clock, metadata)
     return {
         "content_settings": settings,
         "blob_store": files,
         "documents": documents,
-        "uploads": UploadService(store, access, intake, blobs, clock),
+        "uploads": UploadService(store, access, intake, blobs, clock, metadata),
         "downloads": DownloadService(store, access, files),
         "sharing": SharingService(store, access, identity_api, clock),
         "trash": TrashService(store, access, blobs, clock, settings.content_trash_days),
+        "taxonomy": TaxonomyService(store),
         "content_api": ContentFacade(store, identity_api, documents),
     }
 
@@ -63,7 +71,12 @@ def build() -> ContextModule:
         depends_on=("identity",),
         settings=ContentSettings,
         services=services,
-        route_handlers=[DocumentController],
+        route_handlers=[
+            DocumentController,
+            TagController,
+            DocumentTypeController,
+            CustomFieldController,
+        ],
         permissions=PERMISSIONS,
         jobs=[purge_trash],
         periodic=[PURGE_HOURLY],
