@@ -68,7 +68,7 @@ async def has_children(session: AsyncSession, tag_id: uuid.UUID) -> bool:
     ).first() is not None
 
 
-async def definitions(session: AsyncSession, organisation_id: uuid.UUID) -> list[Row[Any]]:
+async def definitions(session: AsyncSession, organisation_id: uuid.UUID) -> list[Any]:
     result = await session.execute(
         select(fields.c.key, fields.c.type, fields.c.options).where(
             fields.c.organisation_id == organisation_id
