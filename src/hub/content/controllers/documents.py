@@ -45,6 +45,8 @@ from hub.kernel.security import Principal
 from hub.kernel.tenancy import permission
 from hub.kernel.web import BEARER_OR_KEY, Cursor, Limit, page_as, to_schema
 
+#: ``?facets=``: the schema states what the list accepts, so another value is a 400.
+FACETS_PATTERN = r"^(tags|types)(,(tags|types))*$"
 OrganisationQuery = Annotated[uuid.UUID, QueryParameter(name="organisationId")]
 _UPLOAD_DESCRIPTION = (
     "multipart/form-data, streamed: `organisationId` (before `file`), `file`, optional "
@@ -111,7 +113,14 @@ class DocumentController(Controller):
         ] = None,
         trashed: FromQuery[bool] = False,
         sort: FromQuery[Literal["created", "updated", "title"]] = "created",
-        facets: FromQuery[str | None] = None,
+        facets: Annotated[
+            str | None,
+            QueryParameter(
+                required=False,
+                pattern=FACETS_PATTERN,
+                description="Comma-separated: `tags`, `types` (counts over every match).",
+            ),
+        ] = None,
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
     ) -> DocumentPage:
