@@ -161,3 +161,46 @@ class NoteAdded(DocumentEvent, kw_only=True, frozen=True):
     event_type: ClassVar[str] = "content.document.note_added"
     note_id: uuid.UUID
     author_id: uuid.UUID
+
+
+class TaxonomyEvent(IntegrationEvent, kw_only=True, frozen=True):
+    """An organisation's tags, document types or custom fields changed (ids and names only)."""
+
+    id: uuid.UUID
+    name: str
+
+
+class TagCreated(TaxonomyEvent, kw_only=True, frozen=True):
+    event_type: ClassVar[str] = "content.tag.created"
+
+
+class TagUpdated(TaxonomyEvent, kw_only=True, frozen=True):
+    event_type: ClassVar[str] = "content.tag.updated"
+
+
+class TagDeleted(TaxonomyEvent, kw_only=True, frozen=True):
+    event_type: ClassVar[str] = "content.tag.deleted"
+
+
+class DocumentTypeCreated(TaxonomyEvent, kw_only=True, frozen=True):
+    event_type: ClassVar[str] = "content.document_type.created"
+
+
+class DocumentTypeUpdated(TaxonomyEvent, kw_only=True, frozen=True):
+    event_type: ClassVar[str] = "content.document_type.updated"
+
+
+class DocumentTypeDeleted(TaxonomyEvent, kw_only=True, frozen=True):
+    event_type: ClassVar[str] = "content.document_type.deleted"
+
+
+class CustomFieldCreated(TaxonomyEvent, kw_only=True, frozen=True):
+    event_type: ClassVar[str] = "content.custom_field.created"
+
+
+class CustomFieldUpdated(TaxonomyEvent, kw_only=True, frozen=True):
+    event_type: ClassVar[str] = "content.custom_field.updated"
+
+
+class CustomFieldDeleted(TaxonomyEvent, kw_only=True, frozen=True):
+    event_type: ClassVar[str] = "content.custom_field.deleted"

@@ -7,6 +7,11 @@ from typing import Any
 
 from hub.content.controllers.documents import DocumentController
 from hub.content.controllers.links import DocumentLinksController, ShareController
+from hub.content.controllers.taxonomy import (
+    CustomFieldController,
+    DocumentTypeController,
+    TagController,
+)
 from hub.content.domain.access import PERMISSIONS
 from hub.content.domain.settings import ContentSettings
 from hub.content.facade import ContentFacade
@@ -20,6 +25,7 @@ from hub.content.services.downloads import DownloadService
 from hub.content.services.links import NoteService, ShareLinkService
 from hub.content.services.sharing import SharingService
 from hub.content.services.storing import FileIntake
+from hub.content.services.taxonomy import MetadataRules, TaxonomyService
 from hub.content.services.trash import TrashService
 from hub.content.services.uploads import UploadService
 from hub.content.tasks import PURGE_HOURLY, purge_trash
@@ -41,17 +47,19 @@ def services(rt: ContextRuntime, *, identity_api: IdentityApi) -> dict[str, Any]
     access = DocumentAccess(store, rt.tenancy)
     blobs = Blobs(store, files, clock)
     intake = FileIntake(store, files, settings)
-    documents = DocumentService(store, access, clock)
+    metadata = MetadataRules(identity_api)
+    documents = DocumentService(store, access, clock, metadata)
     return {
         "content_settings": settings,
         "blob_store": files,
         "documents": documents,
-        "uploads": UploadService(store, access, intake, blobs, clock),
+        "uploads": UploadService(store, access, intake, blobs, clock, metadata),
         "downloads": DownloadService(store, access, files),
         "sharing": SharingService(store, access, identity_api, clock),
         "share_links": ShareLinkService(store, access, files, clock, str(rt.settings.public_url)),
         "document_notes": NoteService(store, access, clock),
         "trash": TrashService(store, access, blobs, clock, settings.content_trash_days),
+        "taxonomy": TaxonomyService(store),
         "content_api": ContentFacade(store, identity_api, documents),
     }
 
@@ -67,7 +75,14 @@ def build() -> ContextModule:
         depends_on=("identity",),
         settings=ContentSettings,
         services=services,
-        route_handlers=[DocumentController, DocumentLinksController, ShareController],
+        route_handlers=[
+            DocumentController,
+            DocumentLinksController,
+            ShareController,
+            TagController,
+            DocumentTypeController,
+            CustomFieldController,
+        ],
         permissions=PERMISSIONS,
         jobs=[purge_trash],
         periodic=[PURGE_HOURLY],

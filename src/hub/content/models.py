@@ -160,14 +160,56 @@ class DocumentShare(Base):
 
 
 class Tag(IdMixin, Base):
+    """An organisation's tag; tags nest (``parent_id``) at most ``MAX_TAG_DEPTH`` deep."""
+
     __tablename__ = "tags"
 
     organisation_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     name: Mapped[str] = mapped_column(Text, nullable=False)
     #: Case-folded name: unique per organisation.
     name_key: Mapped[str] = mapped_column(Text, nullable=False)
+    #: The enclosing tag; a tag with children cannot be deleted (409), so RESTRICT.
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("content.tags.id", ondelete="RESTRICT")
+    )
+    #: ``#rrggbb`` or None.
+    colour: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "name_key"),
+        Index("ix_tags_parent_id", "parent_id"),
+    )
+
+
+class DocumentType(IdMixin, Base):
+    """A kind of document an organisation names (invoice, contract…)."""
+
+    __tablename__ = "document_types"
+
+    organisation_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    name_key: Mapped[str] = mapped_column(Text, nullable=False)
+    description: Mapped[str] = mapped_column(Text, nullable=False, server_default=text("''"))
 
     __table_args__ = (UniqueConstraint("organisation_id", "name_key"),)
+
+
+class CustomField(IdMixin, Base):
+    """A typed custom-field definition; documents' ``custom_fields`` are keyed by ``key``
+    and validated against ``type`` (which never changes after creation)."""
+
+    __tablename__ = "custom_fields"
+
+    organisation_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    key: Mapped[str] = mapped_column(Text, nullable=False)
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    type: Mapped[str] = mapped_column(Text, nullable=False)
+    #: The choices of a ``select`` field (empty for other types).
+    options: Mapped[list[str]] = mapped_column(
+        JSONB, nullable=False, server_default=text("'[]'::jsonb")
+    )
+
+    __table_args__ = (UniqueConstraint("organisation_id", "key"),)
 
 
 class DocumentTag(Base):

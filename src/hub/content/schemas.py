@@ -159,3 +159,81 @@ class NoteOut(Schema):
     author_id: uuid.UUID
     text: str
     created_at: datetime
+
+
+# --------------------------------------------------------------------------- taxonomy
+
+FieldTypeName = Literal[
+    "string",
+    "text",
+    "integer",
+    "number",
+    "monetary",
+    "date",
+    "boolean",
+    "url",
+    "select",
+    "member",
+    "document",
+]
+
+
+class TagDefinitionOut(Schema):
+    id: uuid.UUID
+    name: str
+    parent_id: uuid.UUID | None
+    colour: str | None
+
+
+class TagIn(Schema, kw_only=True):
+    name: str
+    #: The enclosing tag (tags nest at most 5 levels deep).
+    parent_id: uuid.UUID | None = None
+    #: ``#rrggbb``.
+    colour: str | None = None
+
+
+class TagPatch(PatchSchema):
+    name: str | msgspec.UnsetType = msgspec.UNSET
+    parent_id: uuid.UUID | msgspec.UnsetType | None = msgspec.UNSET
+    colour: str | msgspec.UnsetType | None = msgspec.UNSET
+
+
+class DocumentTypeOut(Schema):
+    id: uuid.UUID
+    name: str
+    description: str
+
+
+class DocumentTypeIn(Schema, kw_only=True):
+    name: str
+    description: str = ""
+
+
+class DocumentTypePatch(PatchSchema):
+    name: str | msgspec.UnsetType = msgspec.UNSET
+    description: str | msgspec.UnsetType = msgspec.UNSET
+
+
+class CustomFieldOut(Schema):
+    id: uuid.UUID
+    #: The key of the field in documents' ``customFields``.
+    key: str
+    name: str
+    type: FieldTypeName
+    #: The choices of a ``select`` field.
+    options: list[str]
+
+
+class CustomFieldIn(Schema, kw_only=True):
+    key: str
+    name: str
+    type: FieldTypeName
+    options: list[str] | None = None
+
+
+class CustomFieldPatch(PatchSchema):
+    name: str | msgspec.UnsetType = msgspec.UNSET
+    options: list[str] | msgspec.UnsetType = msgspec.UNSET
+    #: Fixed at creation: another type is a 422 ``field_type_immutable``.
+    type: FieldTypeName | msgspec.UnsetType = msgspec.UNSET

@@ -139,3 +139,23 @@ async def member_with(
 def pdf(body: bytes = b"") -> bytes:
     """Bytes that sniff as a PDF."""
     return b"%PDF-1.7\n" + body
+
+
+async def document_type(client: Any, owner: Person, org: str, name: str = "Invoice") -> str:
+    """A document type of the organisation (documents may only name their own org's)."""
+    r = await client.post(
+        f"{API}/orgs/{org}/document-types", json={"name": name}, headers=owner.auth
+    )
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
+async def custom_fields(client: Any, owner: Person, org: str, **types: str) -> None:
+    """Custom-field definitions by key (documents' values are checked against them)."""
+    for key, kind in types.items():
+        r = await client.post(
+            f"{API}/orgs/{org}/custom-fields",
+            json={"key": key, "name": key, "type": kind},
+            headers=owner.auth,
+        )
+        assert r.status_code == 201, r.text

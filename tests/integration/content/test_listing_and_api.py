@@ -16,7 +16,15 @@ from hub.content.api import ContentApi
 from hub.kernel.runtime import Kernel
 from hub.kernel.settings import Settings
 from hub.kernel.wiring import assemble
-from tests.integration.content.support import DOCS, add_version, pdf, role, uploaded
+from tests.integration.content.support import (
+    DOCS,
+    add_version,
+    custom_fields,
+    document_type,
+    pdf,
+    role,
+    uploaded,
+)
 from tests.integration.identity.support import fetch
 from tests.integration.identity.support_orgs import create_org, join, person
 
@@ -48,7 +56,7 @@ async def test_filters_sorts_and_pages(client: Client, database_url: str) -> Non
     owner = await person(client, database_url, "owner@example.com")
     org = (await create_org(client, owner))["id"]
     other = await join(client, database_url, org, owner, "other@example.com", ["admin"])
-    type_a = str(uuid.uuid4())
+    type_a = await document_type(client, owner, org)
     made = []
     for i, title in enumerate(["cherry", "apple", "banana", "date", "elder"]):
         who = owner if i % 2 == 0 else other
@@ -118,6 +126,7 @@ async def test_edits_publish_what_changed_and_never_contents(
 ) -> None:
     owner = await person(client, database_url, "owner@example.com")
     org = (await create_org(client, owner))["id"]
+    await custom_fields(client, owner, org, k="integer")
     doc = await uploaded(client, owner, org, pdf(b"secret words"), file_name="s.pdf")
     url = f"{DOCS}/{doc['id']}"
     r = await client.patch(
@@ -164,6 +173,7 @@ async def test_content_api_for_other_contexts(
     await role(client, owner, org, "plain", ["identity.org.read"])
     reader = await join(client, database_url, org, owner, "reader@example.com")
     plain = await join(client, database_url, org, owner, "plain@example.com", ["plain"])
+    await custom_fields(client, owner, org, status="string", score="integer")
     doc = await uploaded(client, owner, org, pdf(b"x"), tags=["one"])
     document_id = uuid.UUID(doc["id"])
 

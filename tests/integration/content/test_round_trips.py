@@ -16,6 +16,8 @@ from tests.integration.content.support import (
     DOCS,
     DirectoryBlobStore,
     add_version,
+    custom_fields,
+    document_type,
     raw_upload,
     upload,
     uploaded,
@@ -139,7 +141,8 @@ async def test_title_tags_type_and_custom_fields_are_stored(
 ) -> None:
     owner = await person(client, database_url, "owner@example.com")
     org = (await create_org(client, owner))["id"]
-    type_id = "0190a000-0000-7000-8000-000000000001"
+    type_id = await document_type(client, owner, org)
+    await custom_fields(client, owner, org, amount="number", supplier="string")
     doc = await uploaded(
         client,
         owner,

@@ -29,6 +29,7 @@ WRITE = "content.documents.write"
 DELETE = "content.documents.delete"
 SHARE = "content.documents.share"
 ADMIN = "content.admin"
+TAXONOMY_MANAGE = "content.taxonomy.manage"
 
 #: What content contributes to the permission catalogue (``GET /permissions``).
 PERMISSIONS: tuple[tuple[str, str], ...] = (
@@ -37,6 +38,7 @@ PERMISSIONS: tuple[tuple[str, str], ...] = (
     (DELETE, "Move unrestricted documents to the trash, restore and delete them"),
     (SHARE, "Change who may read or edit unrestricted documents"),
     (ADMIN, "Everything on every document, restricted ones included; legal holds"),
+    (TAXONOMY_MANAGE, "Create, change and delete tags, document types and custom fields"),
 )
 
 

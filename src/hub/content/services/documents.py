@@ -13,11 +13,12 @@ from sqlalchemy import update
 
 from hub.content.api import DocumentUpdated
 from hub.content.domain.access import Action, Caller
-from hub.content.domain.documents import check_custom_fields, clean_title, parse_tags
+from hub.content.domain.documents import clean_title, parse_tags
 from hub.content.models import Document
 from hub.content.repositories import documents
 from hub.content.services.access import DocumentAccess
 from hub.content.services.tagging import resolve_tags, set_tags
+from hub.content.services.taxonomy import MetadataRules
 from hub.content.services.uploads import document_trashed
 from hub.content.services.views import document_views, view_of
 from hub.kernel.clock import Clock
@@ -60,10 +61,13 @@ def _after(sort: str, cursor: str | None) -> tuple[Any, uuid.UUID] | None:
 
 
 class DocumentService:
-    def __init__(self, store: Store, access: DocumentAccess, clock: Clock) -> None:
+    def __init__(
+        self, store: Store, access: DocumentAccess, clock: Clock, metadata: MetadataRules
+    ) -> None:
         self.store = store
         self.access = access
         self.clock = clock
+        self.metadata = metadata
 
     async def get(self, principal: Principal, document_id: uuid.UUID) -> dict[str, Any]:
         opened = await self.access.open(principal, document_id)
@@ -185,19 +189,22 @@ class DocumentService:
             if cleaned != row.title:
                 values["title"] = cleaned
                 changed.append("title")
-        if document_type_id is not msgspec.UNSET and document_type_id != row.document_type_id:
-            values["document_type_id"] = document_type_id
-            changed.append("documentTypeId")
-        if custom_fields is not msgspec.UNSET:
-            fields = check_custom_fields(custom_fields if custom_fields is not None else {})
-            if fields != row.custom_fields:
-                values["custom_fields"] = fields
-                changed.append("customFields")
-        if legal_hold is not msgspec.UNSET and bool(legal_hold) != row.legal_hold:
-            values["legal_hold"] = bool(legal_hold)
-            changed.append("legalHold")
         async with self.store.uow() as uow:
             session = uow.session
+            if document_type_id is not msgspec.UNSET and document_type_id != row.document_type_id:
+                await self.metadata.document_type(session, row.organisation_id, document_type_id)
+                values["document_type_id"] = document_type_id
+                changed.append("documentTypeId")
+            if custom_fields is not msgspec.UNSET:
+                fields = await self.metadata.custom_fields(
+                    session, row.organisation_id, custom_fields
+                )
+                if fields != row.custom_fields:
+                    values["custom_fields"] = fields
+                    changed.append("customFields")
+            if legal_hold is not msgspec.UNSET and bool(legal_hold) != row.legal_hold:
+                values["legal_hold"] = bool(legal_hold)
+                changed.append("legalHold")
             if tags is not msgspec.UNSET:
                 wanted = await resolve_tags(
                     session, row.organisation_id, parse_tags(list(tags or []))

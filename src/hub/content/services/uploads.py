@@ -41,6 +41,7 @@ from hub.content.services.access import DocumentAccess
 from hub.content.services.blobs import Blobs
 from hub.content.services.storing import FileIntake, FilePart, StoredFile, TextField, UploadForm
 from hub.content.services.tagging import resolve_tags, set_tags
+from hub.content.services.taxonomy import MetadataRules
 from hub.content.services.views import view_of
 from hub.kernel.clock import Clock
 from hub.kernel.errors import Conflict
@@ -163,12 +164,14 @@ class UploadService:
         intake: FileIntake,
         blobs: Blobs,
         clock: Clock,
+        metadata: MetadataRules,
     ) -> None:
         self.store = store
         self.access = access
         self.intake = intake
         self.blobs = blobs
         self.clock = clock
+        self.metadata = metadata
 
     async def _stored(
         self, organisation_id: uuid.UUID, part: FilePart, then: Callable[[StoredFile], Any]
@@ -211,6 +214,10 @@ class UploadService:
             )
             async with self.store.uow() as uow:
                 session = uow.session
+                await self.metadata.document_type(session, organisation_id, meta.document_type_id)
+                document.custom_fields = await self.metadata.custom_fields(
+                    session, organisation_id, meta.custom_fields
+                )
                 session.add(document)
                 await session.flush()
                 tag_ids = await resolve_tags(session, organisation_id, meta.tags)

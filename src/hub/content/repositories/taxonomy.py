@@ -1,0 +1,89 @@
+"""Reads of an organisation's tags, document types and custom-field definitions."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, cast
+
+from sqlalchemy import Row, Table, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.content.models import CustomField, DocumentType, Tag
+from hub.kernel.pagination import after_uuid
+from hub.kernel.store import Store
+
+tags = cast(Table, Tag.__table__)
+types = cast(Table, DocumentType.__table__)
+fields = cast(Table, CustomField.__table__)
+
+
+async def page(
+    store: Store, table: Table, organisation_id: uuid.UUID, *, size: int, cursor: str | None
+) -> list[Row[Any]]:
+    """One keyset page (by id) of an organisation's rows of ``table``, ``size + 1`` long."""
+    stmt = (
+        select(table).where(table.c.organisation_id == organisation_id).order_by(table.c.id)
+    ).limit(size + 1)
+    if cursor:
+        stmt = stmt.where(table.c.id > after_uuid(cursor))
+    return list(await store.all(stmt))
+
+
+async def one(
+    store: Store, table: Table, organisation_id: uuid.UUID, row_id: uuid.UUID
+) -> Row[Any] | None:
+    return await store.first(
+        select(table).where(table.c.organisation_id == organisation_id, table.c.id == row_id)
+    )
+
+
+async def ancestors(session: AsyncSession, tag_id: uuid.UUID) -> list[uuid.UUID]:
+    """The tag and every tag enclosing it, nearest first."""
+    out: list[uuid.UUID] = []
+    current: uuid.UUID | None = tag_id
+    while current is not None and len(out) <= 6:
+        out.append(current)
+        current = await session.scalar(select(tags.c.parent_id).where(tags.c.id == current))
+    return out
+
+
+async def height_of(session: AsyncSession, tag_id: uuid.UUID) -> int:
+    """Levels of the subtree under (and including) a tag."""
+    level, frontier = 1, [tag_id]
+    while level <= 6:
+        frontier = list(
+            (
+                await session.execute(select(tags.c.id).where(tags.c.parent_id.in_(frontier)))
+            ).scalars()
+        )
+        if not frontier:
+            return level
+        level += 1
+    return level
+
+
+async def has_children(session: AsyncSession, tag_id: uuid.UUID) -> bool:
+    return (
+        await session.execute(select(tags.c.id).where(tags.c.parent_id == tag_id).limit(1))
+    ).first() is not None
+
+
+async def definitions(session: AsyncSession, organisation_id: uuid.UUID) -> list[Any]:
+    result = await session.execute(
+        select(fields.c.key, fields.c.type, fields.c.options).where(
+            fields.c.organisation_id == organisation_id
+        )
+    )
+    return list(result)
+
+
+async def type_exists(
+    session: AsyncSession, organisation_id: uuid.UUID, type_id: uuid.UUID
+) -> bool:
+    return (
+        await session.execute(
+            select(types.c.id).where(
+                types.c.organisation_id == organisation_id, types.c.id == type_id
+            )
+        )
+    ).first() is not None
