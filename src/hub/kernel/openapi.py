@@ -193,6 +193,8 @@ class RouteContract:
     declared: set[int] = field(default_factory=set)
     #: A body the handler streams itself (:func:`streamed_body`).
     streamed: StreamedBody | None = None
+    #: The handler's ``data`` has a default: a request without a body is accepted.
+    body_optional: bool = False
 
 
 def contract_of(handler: HTTPRouteHandler, route: HTTPRoute, *, prefix: str) -> RouteContract:
@@ -238,6 +240,7 @@ def contract_of(handler: HTTPRouteHandler, route: HTTPRoute, *, prefix: str) -> 
         data = signature.get("data")
         if data is not None:
             contract.example = _example_of(data.annotation)
+            contract.body_optional = data.has_default
     streamed = handler.opt.get(REQUEST_BODY_OPT)
     if isinstance(streamed, StreamedBody):
         contract.streamed = streamed
@@ -373,6 +376,8 @@ class _DocumentedOperation(Operation):
         if contract.example is not None and isinstance(self.request_body, RequestBody):
             for media in self.request_body.content.values():
                 media.example = contract.example
+        if contract.body_optional and isinstance(self.request_body, RequestBody):
+            self.request_body.required = False  # the server takes a request without one
 
 
 def _complete_response(status: int, response: OpenAPIResponse, contract: RouteContract) -> None:

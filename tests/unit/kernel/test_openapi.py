@@ -286,3 +286,12 @@ def test_problem_descriptions_name_codes_in_backquotes() -> None:
         assert text.endswith("."), status
         for code in re.findall(r"`([^`]+)`", text):
             assert re.fullmatch(r"[a-z_A-Z-]+", code), code
+
+
+def test_an_optional_body_is_documented_as_optional(doc: dict[str, Any]) -> None:
+    """A handler whose ``data`` has a default takes a request without a body; the document
+    must say so, or a client (and the gate) would be told otherwise."""
+    share = doc["paths"][f"{API_PREFIX}/documents/{{document_id}}/share-links"]["post"]
+    assert share["requestBody"]["required"] is False
+    note = doc["paths"][f"{API_PREFIX}/documents/{{document_id}}/notes"]["post"]
+    assert note["requestBody"]["required"] is True
