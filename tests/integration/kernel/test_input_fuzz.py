@@ -9,6 +9,7 @@ used to be a 500 once it reached a query.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -167,6 +168,9 @@ async def test_no_string_field_of_any_operation_reaches_a_500(
                 ):
                     url = url.replace("{" + name + "}", ids.get(name, str(uuid.uuid4())))
                 url = url.replace("{number}", "1")
+                # Every other id in a path: an unknown one (the route answers 404, which is
+                # still never a 500).
+                url = re.sub(r"\{[a-z_]+_id\}", lambda _: str(uuid.uuid4()), url)
                 assert "{" not in url, url
                 value = sample(schema, spec)
                 for path in string_paths(schema, spec):
