@@ -128,7 +128,7 @@ class ShareLinkIn(Schema, kw_only=True):
     #: Days until the link stops working (default 7).
     expires_in_days: Annotated[int, msgspec.Meta(ge=1, le=MAX_LINK_DAYS)] | None = None
     #: Pin a version; without it the link serves whichever version is current.
-    version: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    version: Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)] | None = None
 
 
 class ShareLinkOut(Schema):

@@ -79,9 +79,14 @@ class Fields:
     def add(self, part: TextField) -> None:
         self.values.setdefault(part.name, []).append(part.value)
 
-    def last(self, name: str) -> str | None:
+    def one(self, name: str) -> str | None:
+        """A single-valued field: sent twice, the form does not match the document (400)."""
         found = self.values.get(name)
-        return found[-1] if found else None
+        if found and len(found) > 1:
+            raise field_invalid(
+                name, "Send this field once.", code="validation_failed", status_code=400
+            )
+        return found[0] if found else None
 
     def all(self, name: str) -> list[str]:
         return self.values.get(name, [])
@@ -125,9 +130,9 @@ def check_stated_limits(fields: Fields) -> None:
 
 def metadata_of(fields: Fields) -> Metadata:
     check_stated_limits(fields)
-    title = fields.last("title")
-    type_id = fields.last("documentTypeId")
-    custom = fields.last("customFields")
+    title = fields.one("title")
+    type_id = fields.one("documentTypeId")
+    custom = fields.one("customFields")
     return Metadata(
         title=clean_title(title) if title is not None and title.strip() else None,
         tags=parse_tags(fields.all("tags")),
@@ -189,7 +194,7 @@ class UploadService:
     async def create(self, principal: Principal, form: UploadForm) -> dict[str, Any]:
         """``POST /documents``: a new document from a multipart upload."""
         fields, part = await read_until_file(form)
-        raw_org = fields.last(ORGANISATION_FIELD)
+        raw_org = fields.one(ORGANISATION_FIELD)
         if raw_org is None:
             raise await _organisation_missing(form)
         organisation_id = parse_uuid(raw_org, field="organisationId")
@@ -300,13 +305,13 @@ class UploadService:
             raise document_trashed()
         fields, part = await read_until_file(form)
         check_stated_limits(fields)
-        clean_comment(fields.last("comment"))
+        clean_comment(fields.one("comment"))
         organisation_id: uuid.UUID = opened.row.organisation_id
 
         async def write(stored: StoredFile) -> dict[str, Any]:
             await read_rest(form, fields)
             check_stated_limits(fields)
-            comment = clean_comment(fields.last("comment"))
+            comment = clean_comment(fields.one("comment"))
             return await self._new_current(
                 opened.id, organisation_id, stored, opened.caller.user_id, comment=comment
             )
