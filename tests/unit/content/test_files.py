@@ -118,6 +118,9 @@ OLE2 = bytes.fromhex("d0cf11e0a1b11ae1") + bytes(16) + b"\x3e\x00\x03\x00\xfe\xf
         (b"\x01\x02\x03 binary", "notes.txt", "application/octet-stream"),
         (b"\xff\xfe\x00\x00 not utf-8", "notes.txt", "application/octet-stream"),
         (bytes(range(256)) * 4, "blob.bin", "application/octet-stream"),
+        # Binary that happens to open with "{" or "[" (one random file in 128) is no JSON.
+        (b"{\xf8\x1b(e\xe4\xb9\xdf" * 8, "random.bin", "application/octet-stream"),
+        (b"[\xf8\x1b(e\xe4\xb9\xdf" * 8, "random.json", "application/octet-stream"),
     ],
 )
 def test_the_media_type_comes_from_the_bytes(data: bytes, name: str, expected: str) -> None:

@@ -189,6 +189,10 @@ def _zip_type(head: bytes, extension: str) -> str:
     return _OOXML_BY_EXTENSION.get(extension, "application/zip")
 
 
+#: The shortest signature that identifies binary bytes (BMP's "BM" is two).
+_MIN_SIGNATURE_BYTES = 2
+
+
 def _library_type(head: bytes, file_name: str) -> str:
     """Any other format, by puremagic's signatures (the name breaks ties between formats
     sharing a signature)."""
@@ -199,6 +203,9 @@ def _library_type(head: bytes, file_name: str) -> str:
     except (puremagic.PureError, ValueError):
         return "application/octet-stream"
     extension = _extension(file_name)
+    # A one-byte signature ("{" for JSON) says nothing about bytes that are not text:
+    # one random file in 256 would match it.
+    matches = [m for m in matches if len(m.byte_match) >= _MIN_SIGNATURE_BYTES]
     matches = sorted(matches, key=lambda m: str(m.extension).lower() != extension)  # ties
     for match in matches:  # best first
         media_type = str(match.mime_type).lower()
