@@ -378,6 +378,17 @@ class _DocumentedOperation(Operation):
                 media.example = contract.example
         if contract.body_optional and isinstance(self.request_body, RequestBody):
             self.request_body.required = False  # the server takes a request without one
+            for media in self.request_body.content.values():
+                # ...but not JSON ``null`` for one (hub.kernel.wiring.validate_bodies_strictly).
+                media.schema = _without_null(media.schema)
+
+
+def _without_null(schema: Schema | Reference | None) -> Schema | Reference | None:
+    """``oneOf [X, null]`` → ``X``."""
+    if not isinstance(schema, Schema) or not schema.one_of:
+        return schema
+    rest = [s for s in schema.one_of if not (isinstance(s, Schema) and s.type == OpenAPIType.NULL)]
+    return rest[0] if len(rest) == 1 else schema
 
 
 def _complete_response(status: int, response: OpenAPIResponse, contract: RouteContract) -> None:

@@ -162,6 +162,13 @@ def validate_bodies_strictly() -> None:
                 fields = {f.name: f.type for f in msgspec.structs.fields(cls)}
                 data_type = body_types[cls] = _struct_type(fields.get("data"))
             if data_type is not None:
+                if kwargs["data"] is None and _sent_a_body(connection):
+                    # An optional body may be left out; JSON ``null`` is not leaving it out
+                    # (the document promises an object when there is a body at all).
+                    raise ValidationException(
+                        detail=f"Validation failed for {connection.method} {connection.url.path}",
+                        extra=[{"key": "data", "message": "Expected `object`, got `null`"}],
+                    )
                 try:
                     msgspec.convert(kwargs["data"], data_type, strict=True, str_keys=True)
                 except msgspec.ValidationError as exc:
@@ -186,9 +193,18 @@ def validate_bodies_strictly() -> None:
 _UNKNOWN = object()
 
 
+def _sent_a_body(connection: Any) -> bool:
+    """Whether the request carried body bytes (Litestar decodes an empty JSON body and a
+    literal ``null`` alike to None; the bytes it already read tell the two apart)."""
+    body = getattr(connection, "_body", None)
+    return isinstance(body, bytes) and bool(body.strip())
+
+
 def _struct_type(annotation: Any) -> Any:
     """The msgspec Struct (or list of them) a ``data`` field holds; None for anything else
-    (raw bytes, multipart forms, streamed bodies keep Litestar's own handling)."""
+    (raw bytes, multipart forms, streamed bodies keep Litestar's own handling). An optional
+    body (``Struct | None``) is checked as the Struct when one is sent."""
+    import types
     import typing
 
     if annotation is None:
@@ -196,6 +212,12 @@ def _struct_type(annotation: Any) -> Any:
     origin = typing.get_origin(annotation)
     if origin is typing.Annotated:
         return _struct_type(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        members = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(members) == 1 and len(typing.get_args(annotation)) == 2:
+            inner = _struct_type(members[0])
+            return None if inner is None else inner | None
+        return None
     if isinstance(annotation, type) and issubclass(annotation, msgspec.Struct):
         return annotation
     if origin is list and all(

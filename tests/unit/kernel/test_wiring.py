@@ -170,3 +170,29 @@ async def test_bodies_are_decoded_as_strictly_as_the_document_states() -> None:
             r = await client.post("/flags", json=body)
             assert r.status_code == 400, r.text
             assert field in r.text
+
+
+@post("/optional", sync_to_thread=False)
+def _optional(data: JSONBody[_Flags | None] = None) -> dict[str, Any]:
+    return {"sent": data is not None, "maxItems": data.max_items if data else None}
+
+
+async def test_an_optional_body_may_be_left_out_but_not_sent_as_null() -> None:
+    """``Struct | None`` documents an optional object body: no body at all is fine, a body
+    is checked strictly, and JSON ``null`` is not "no body" (Litestar decodes both to
+    None)."""
+    validate_bodies_strictly()
+    app = Litestar([_optional], exception_handlers=EXCEPTION_HANDLERS)
+    async with AsyncTestClient(app) as client:
+        none = await client.post("/optional")
+        assert (none.status_code, none.json()) == (201, {"sent": False, "maxItems": None})
+        some = await client.post("/optional", json={"restricted": True, "maxItems": 2})
+        assert (some.status_code, some.json()) == (201, {"sent": True, "maxItems": 2})
+        for raw in (b"null", b" null\n"):
+            r = await client.post(
+                "/optional", content=raw, headers={"content-type": "application/json"}
+            )
+            assert r.status_code == 400, r.text
+            assert "null" in r.text
+        lax = await client.post("/optional", json={"restricted": True, "maxItems": "2"})
+        assert lax.status_code == 400 and "maxItems" in lax.text

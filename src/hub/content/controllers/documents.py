@@ -14,11 +14,10 @@ from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.di import NamedDependency
-from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import OpenAPIType, Schema
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from hub.content.controllers.files import serve
+from hub.content.controllers.files import FILE_RESPONSES, serve
 from hub.content.controllers.multipart import ENVELOPE_BYTES, MultipartForm, boundary_of
 from hub.content.domain.documents import MAX_TAGS, split_list
 from hub.content.domain.settings import ContentSettings
@@ -284,15 +283,7 @@ class DocumentController(Controller):
     @get(
         "/{document_id:uuid}/content",
         operation_id="downloadDocument",
-        responses={
-            200: ResponseSpec(
-                bytes, media_type="*/*", description="The file, in its sniffed media type."
-            ),
-            206: ResponseSpec(
-                bytes, media_type="*/*", description="The requested byte range of the file."
-            ),
-            304: ResponseSpec(None, description="The client's copy (`If-None-Match`) is current."),
-        },
+        responses=FILE_RESPONSES,
         opt=problems(416),
         summary="The current (or ?version=) file: ETag, If-None-Match, Range",
     )

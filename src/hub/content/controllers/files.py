@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import quote
 
 from litestar import Request, Response
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Stream
 
 from hub.content.domain.files import can_carry_script, may_show_inline
@@ -27,6 +28,14 @@ from hub.kernel.errors import AppError
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 SANDBOX_CSP = "sandbox; default-src 'none'; frame-ancestors 'none'"
+
+
+#: What a download route answers besides problems (the file in its own type, not JSON).
+FILE_RESPONSES: dict[int, ResponseSpec] = {
+    200: ResponseSpec(bytes, media_type="*/*", description="The file, in its sniffed media type."),
+    206: ResponseSpec(bytes, media_type="*/*", description="The requested byte range of the file."),
+    304: ResponseSpec(None, description="The client's copy (`If-None-Match`) is current."),
+}
 
 
 class RangeNotSatisfiable(AppError):

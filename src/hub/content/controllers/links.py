@@ -16,7 +16,7 @@ from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
-from hub.content.controllers.files import serve
+from hub.content.controllers.files import FILE_RESPONSES, serve
 from hub.content.schemas import NoteIn, NoteOut, ShareLinkCreatedOut, ShareLinkIn, ShareLinkOut
 from hub.content.services.links import NoteService, ShareLinkService
 from hub.kernel.openapi import problems
@@ -140,7 +140,8 @@ class ShareController(Controller):
         summary="Download through a share link, without an account",
         description="Unknown, expired and revoked links, and links of trashed documents, "
         "all answer 404. Same headers as downloadDocument: ETag, If-None-Match, Range.",
-        opt=rate_limit("reads"),
+        responses=FILE_RESPONSES,
+        opt={**rate_limit("reads"), **problems(416)},
     )
     async def download_shared(
         self,

@@ -14,7 +14,8 @@ import uuid
 from typing import Any, Literal
 
 import msgspec
-from sqlalchemy import Table, delete, func, insert, literal, select, update
+from sqlalchemy import String, Table, delete, func, insert, literal, select, update
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -305,7 +306,11 @@ class TaxonomyService:
                     d.c.organisation_id == actor.organisation_id,
                     d.c.custom_fields.has_key(row["key"]),
                 )
-                .values(custom_fields=d.c.custom_fields - literal(row["key"]))
+                .values(  # jsonb - text: the object without that key
+                    custom_fields=d.c.custom_fields.op("-", return_type=JSONB)(
+                        literal(row["key"], String)
+                    )
+                )
             )
             await uow.session.execute(delete(CustomField).where(repo.fields.c.id == field_id))
             uow.publish(CustomFieldDeleted(id=field_id, name=row["name"]))
