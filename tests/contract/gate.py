@@ -37,6 +37,7 @@ from uuid_utils.compat import uuid7
 
 from hub.app import context_modules
 from hub.kernel import migrations
+from tests.contract.hooks import ORGANISATION_ENV
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
@@ -168,8 +169,9 @@ def live_hub(env: dict[str, str], port: int) -> Iterator[str]:
             proc.wait()
 
 
-def owner_token(env: dict[str, str], base: str) -> str:
-    """An organisation owner: made (verified) through the CLI, signed in, one organisation."""
+def owner_token(env: dict[str, str], base: str) -> tuple[str, str]:
+    """An organisation owner: made (verified) through the CLI, signed in, one organisation
+    (its token and the organisation's id)."""
     subprocess.run(
         [str(BIN / "hub"), "users", "create", OWNER, "--name", "Contract Owner"],
         env={**env, "HUB_NEW_USER_PASSWORD": PASSWORD},
@@ -187,7 +189,7 @@ def owner_token(env: dict[str, str], base: str) -> str:
             headers={"Authorization": f"Bearer {token}"},
         )
         r.raise_for_status()
-    return token
+    return token, str(r.json()["id"])
 
 
 def schemathesis_command(base: str, token: str, max_examples: int, extra: list[str]) -> list[str]:
@@ -238,7 +240,9 @@ def main(argv: list[str] | None = None) -> int:
                 HUB_PUBLIC_URL=f"http://127.0.0.1:{port}",
             )
             with live_hub(env, port) as base:
-                token = owner_token(env, base)
+                token, organisation = owner_token(env, base)
+                env["SCHEMATHESIS_HOOKS"] = str(HERE / "hooks.py")
+                env[ORGANISATION_ENV] = organisation
                 print(
                     "contract: excluded " + "; ".join(f"{k} ({v})" for k, v in EXCLUDED.items()),
                     flush=True,

@@ -170,7 +170,12 @@ def validate_bodies_strictly() -> None:
                         extra=[{"key": "data", "message": "Expected `object`, got `null`"}],
                     )
                 try:
-                    msgspec.convert(kwargs["data"], data_type, strict=True, str_keys=True)
+                    msgspec.convert(
+                        _integral_floats_as_ints(kwargs["data"]),
+                        data_type,
+                        strict=True,
+                        str_keys=True,
+                    )
                 except msgspec.ValidationError as exc:
                     match = ERR_RE.search(str(exc))
                     keys = ["data", match.group(1)] if match else ["data"]
@@ -191,6 +196,18 @@ def validate_bodies_strictly() -> None:
 
 
 _UNKNOWN = object()
+
+
+def _integral_floats_as_ints(value: Any) -> Any:
+    """JSON has one number type: ``352.0`` is an integer to JSON Schema (and to the document),
+    so it passes where an integer is expected; ``352.5`` and ``"352"`` still do not."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _integral_floats_as_ints(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_integral_floats_as_ints(v) for v in value]
+    return value
 
 
 def _sent_a_body(connection: Any) -> bool:

@@ -196,3 +196,23 @@ async def test_an_optional_body_may_be_left_out_but_not_sent_as_null() -> None:
             assert "null" in r.text
         lax = await client.post("/optional", json={"restricted": True, "maxItems": "2"})
         assert lax.status_code == 400 and "maxItems" in lax.text
+
+
+async def test_an_integral_json_number_is_an_integer() -> None:
+    """JSON Schema counts ``3.0`` as an integer; ``3.5`` and ``"3"`` are not."""
+    validate_bodies_strictly()
+    app = Litestar([_flags], exception_handlers=EXCEPTION_HANDLERS)
+    async with AsyncTestClient(app) as client:
+        ok = await client.post(
+            "/flags",
+            content=b'{"restricted": true, "maxItems": 3.0}',
+            headers={"content-type": "application/json"},
+        )
+        assert (ok.status_code, ok.json()["maxItems"]) == (201, 3)
+        for bad in (b"3.5", b'"3"'):
+            r = await client.post(
+                "/flags",
+                content=b'{"restricted": true, "maxItems": ' + bad + b"}",
+                headers={"content-type": "application/json"},
+            )
+            assert r.status_code == 400 and "maxItems" in r.text, r.text
