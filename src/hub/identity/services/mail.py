@@ -3,6 +3,7 @@ unit of work as the change they announce (a rolled-back change sends nothing).""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlencode
@@ -31,7 +32,39 @@ ACCEPT_INVITATION_PAGE = "accept-invitation"
 LINK_PAGES = (VERIFY_EMAIL_PAGE, RESET_PASSWORD_PAGE, ACCEPT_INVITATION_PAGE)
 
 
+#: Mails that carry a one-time link: the page it opens, and how long it stays valid (the
+#: template's variable and its value from the settings).
+_LINK_MAILS: dict[str, tuple[str, str, Callable[[IdentitySettings], int]]] = {
+    "verify_email": (
+        VERIFY_EMAIL_PAGE,
+        "valid_hours",
+        lambda c: c.email_verification_ttl_seconds // 3600,
+    ),
+    "confirm_new_email": (
+        VERIFY_EMAIL_PAGE,
+        "valid_hours",
+        lambda c: c.email_verification_ttl_seconds // 3600,
+    ),
+    "account_exists": (
+        RESET_PASSWORD_PAGE,
+        "valid_minutes",
+        lambda c: c.password_reset_ttl_seconds // 60,
+    ),
+    "password_reset": (
+        RESET_PASSWORD_PAGE,
+        "valid_minutes",
+        lambda c: c.password_reset_ttl_seconds // 60,
+    ),
+}
+#: Notices about an address change, which offer the old address a way back.
+_UNDOABLE = frozenset({"email_change_requested", "email_changed"})
+
+
 class IdentityMail:
+    """Two kinds of mail: one with a one-time link (:meth:`with_link`), and a notice of a
+    security change that already happened (:meth:`notice`) — what, when, and where the
+    change can be undone, how."""
+
     def __init__(self, settings: Settings, config: IdentitySettings) -> None:
         self.settings = settings
         self.config = config
@@ -52,155 +85,46 @@ class IdentityMail:
         message = self.templates.render(name, to=to, context=context)
         queue_mail(uow, message, settings=self.settings)  # sealed: its link is live
 
-    def verify_email(self, uow: UnitOfWork, *, to: str, display_name: str, token: str) -> None:
+    def with_link(
+        self, uow: UnitOfWork, template: str, *, to: str, display_name: str, token: str
+    ) -> None:
+        """``verify_email``, ``confirm_new_email``, ``account_exists`` or ``password_reset``."""
+        page, validity, ttl = _LINK_MAILS[template]
         self._send(
             uow,
-            "verify_email",
+            template,
             to,
             display_name=display_name,
             email=to,
-            link=self.link(VERIFY_EMAIL_PAGE, token),
-            valid_hours=self.config.email_verification_ttl_seconds // 3600,
+            link=self.link(page, token),
+            **{validity: ttl(self.config)},
         )
 
-    def confirm_new_email(self, uow: UnitOfWork, *, to: str, display_name: str, token: str) -> None:
-        self._send(
-            uow,
-            "confirm_new_email",
-            to,
-            display_name=display_name,
-            email=to,
-            link=self.link(VERIFY_EMAIL_PAGE, token),
-            valid_hours=self.config.email_verification_ttl_seconds // 3600,
-        )
-
-    def _undo(self, token: str | None) -> dict[str, object]:
-        return {
-            "link": self.link("undo-email-change", token) if token else "",
-            "valid_days": max(1, self.config.email_change_undo_ttl_seconds // 86400),
-        }
-
-    def email_change_requested(
+    def notice(
         self,
         uow: UnitOfWork,
+        template: str,
         *,
         to: str,
         display_name: str,
-        new_email: str,
-        undo_token: str | None,
         when: datetime,
+        undo_token: str | None = None,
+        **facts: object,
     ) -> None:
-        """To the address the account is still on: someone asked to move it away."""
+        """A change made to the account at ``when``; ``facts`` are the template's own
+        (``how``, ``enabled``, ``new_email``, ``api_keys_revoked``). An address change
+        offers an undo link (``undo_token``; none when the old address may not undo)."""
+        if template in _UNDOABLE:
+            facts["link"] = self.link("undo-email-change", undo_token) if undo_token else ""
+            facts["valid_days"] = max(1, self.config.email_change_undo_ttl_seconds // 86400)
         self._send(
             uow,
-            "email_change_requested",
-            to,
-            display_name=display_name,
-            email=to,
-            new_email=new_email,
-            when=when.strftime("%Y-%m-%d %H:%M"),
-            **self._undo(undo_token),
-        )
-
-    def email_changed(
-        self,
-        uow: UnitOfWork,
-        *,
-        to: str,
-        display_name: str,
-        new_email: str,
-        undo_token: str | None,
-        when: datetime,
-    ) -> None:
-        """To the address the account just left."""
-        self._send(
-            uow,
-            "email_changed",
-            to,
-            display_name=display_name,
-            email=to,
-            new_email=new_email,
-            when=when.strftime("%Y-%m-%d %H:%M"),
-            **self._undo(undo_token),
-        )
-
-    def email_change_reverted(
-        self, uow: UnitOfWork, *, to: str, display_name: str, api_keys_revoked: int, when: datetime
-    ) -> None:
-        self._send(
-            uow,
-            "email_change_reverted",
-            to,
-            display_name=display_name,
-            email=to,
-            api_keys_revoked=api_keys_revoked,
-            when=when.strftime("%Y-%m-%d %H:%M"),
-        )
-
-    def account_exists(self, uow: UnitOfWork, *, to: str, display_name: str, token: str) -> None:
-        self._send(
-            uow,
-            "account_exists",
-            to,
-            display_name=display_name,
-            email=to,
-            link=self.link(RESET_PASSWORD_PAGE, token),
-            valid_minutes=self.config.password_reset_ttl_seconds // 60,
-        )
-
-    def password_reset(self, uow: UnitOfWork, *, to: str, display_name: str, token: str) -> None:
-        self._send(
-            uow,
-            "password_reset",
-            to,
-            display_name=display_name,
-            email=to,
-            link=self.link(RESET_PASSWORD_PAGE, token),
-            valid_minutes=self.config.password_reset_ttl_seconds // 60,
-        )
-
-    def password_changed(
-        self,
-        uow: UnitOfWork,
-        *,
-        to: str,
-        display_name: str,
-        how: str,
-        when: datetime,
-        api_keys_revoked: int = 0,
-    ) -> None:
-        self._send(
-            uow,
-            "password_changed",
-            to,
-            display_name=display_name,
-            email=to,
-            how=how,
-            when=when.strftime("%Y-%m-%d %H:%M"),
-            api_keys_revoked=api_keys_revoked,
-        )
-
-    def mfa_changed(
-        self, uow: UnitOfWork, *, to: str, display_name: str, enabled: bool, when: datetime
-    ) -> None:
-        self._send(
-            uow,
-            "mfa_changed",
-            to,
-            display_name=display_name,
-            email=to,
-            enabled=enabled,
-            when=when.strftime("%Y-%m-%d %H:%M"),
-        )
-
-    def mfa_reset(self, uow: UnitOfWork, *, to: str, display_name: str, when: datetime) -> None:
-        self._send(
-            uow,
-            "mfa_reset",
+            template,
             to,
             display_name=display_name,
             email=to,
             when=when.strftime("%Y-%m-%d %H:%M"),
+            **facts,
         )
 
     def invitation(

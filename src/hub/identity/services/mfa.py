@@ -202,8 +202,13 @@ class MfaService:
             await uow.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
             codes = self._codes(uow, user.id)
             uow.publish(MfaEnabled(actor_id=user.id, user_id=user.id, method="totp"))
-            self.mail.mfa_changed(
-                uow, to=user.email, display_name=user.display_name, enabled=True, when=now
+            self.mail.notice(
+                uow,
+                "mfa_changed",
+                to=user.email,
+                display_name=user.display_name,
+                enabled=True,
+                when=now,
             )
             await uow.commit()
         await self.throttle.succeeded(attempt)
@@ -226,8 +231,13 @@ class MfaService:
             if confirmed:
                 now = datetime.now(UTC)
                 uow.publish(MfaDisabled(actor_id=user.id, user_id=user.id, method="totp"))
-                self.mail.mfa_changed(
-                    uow, to=user.email, display_name=user.display_name, enabled=False, when=now
+                self.mail.notice(
+                    uow,
+                    "mfa_changed",
+                    to=user.email,
+                    display_name=user.display_name,
+                    enabled=False,
+                    when=now,
                 )
             await uow.commit()
         if not confirmed:
@@ -265,8 +275,12 @@ class MfaService:
                         via=via,
                     )
                 )
-                self.mail.mfa_reset(
-                    uow, to=user.email, display_name=user.display_name, when=datetime.now(UTC)
+                self.mail.notice(
+                    uow,
+                    "mfa_reset",
+                    to=user.email,
+                    display_name=user.display_name,
+                    when=datetime.now(UTC),
                 )
             await uow.commit()
         return confirmed

@@ -92,8 +92,13 @@ class PasswordService:
             uow.publish(
                 PasswordChanged(actor_id=user.id, user_id=user.id, sessions_ended=len(ended))
             )
-            self.mail.password_changed(
-                uow, to=user.email, display_name=user.display_name, how="changed", when=now
+            self.mail.notice(
+                uow,
+                "password_changed",
+                to=user.email,
+                display_name=user.display_name,
+                how="changed",
+                when=now,
             )
             await uow.commit()
         await self.sessions.stop_access_tokens(ended)
@@ -110,8 +115,8 @@ class PasswordService:
             return
         async with self.store.uow() as uow:
             token = self.tokens.reset_token(uow, user)
-            self.mail.password_reset(
-                uow, to=user.email, display_name=user.display_name, token=token
+            self.mail.with_link(
+                uow, "password_reset", to=user.email, display_name=user.display_name, token=token
             )
             await uow.commit()
 
@@ -148,8 +153,9 @@ class PasswordService:
             )
             if newly_verified:
                 uow.publish(UserEmailVerified(actor_id=user.id, user_id=user.id, email=user.email))
-            self.mail.password_changed(
+            self.mail.notice(
                 uow,
+                "password_changed",
                 to=user.email,
                 display_name=user.display_name,
                 how="reset",

@@ -151,11 +151,14 @@ class ProfileService:
                         email=new_email,
                         ttl_seconds=self.settings.email_verification_ttl_seconds,
                     )
-                    self.mail.confirm_new_email(uow, to=new_email, display_name=shown, token=token)
+                    self.mail.with_link(
+                        uow, "confirm_new_email", to=new_email, display_name=shown, token=token
+                    )
                 # A taken address gets no mail and the same answer: no enumeration here.
                 # The old address is told either way (it learns nothing a thief could use).
-                self.mail.email_change_requested(
+                self.mail.notice(
                     uow,
+                    "email_change_requested",
                     to=user.email,
                     display_name=shown,
                     new_email=new_email,
@@ -217,8 +220,9 @@ class ProfileService:
                     api_keys_revoked=keys,
                 )
             )
-            self.mail.email_change_reverted(
+            self.mail.notice(
                 uow,
+                "email_change_reverted",
                 to=user.email,
                 display_name=user.display_name,
                 api_keys_revoked=keys,

@@ -80,8 +80,8 @@ class RegistrationService:
                 user.password_hash = unusable(password_hash)
                 await self.tokens.cancel_pending(uow, user.id)
             token = self.tokens.reset_token(uow, user)
-            self.mail.account_exists(
-                uow, to=user.email, display_name=user.display_name, token=token
+            self.mail.with_link(
+                uow, "account_exists", to=user.email, display_name=user.display_name, token=token
             )
             await uow.commit()
 
@@ -97,7 +97,9 @@ class RegistrationService:
                 email=email,
                 ttl_seconds=self.settings.email_verification_ttl_seconds,
             )
-            self.mail.verify_email(uow, to=email, display_name=display_name, token=token)
+            self.mail.with_link(
+                uow, "verify_email", to=email, display_name=display_name, token=token
+            )
             uow.publish(
                 UserRegistered(
                     actor_id=user.id, user_id=user.id, email=email, display_name=display_name
@@ -126,8 +128,9 @@ class RegistrationService:
                     )
                 old_email, user.email = user.email, token.email
                 user.email_verified_at = now
-                self.mail.email_changed(
+                self.mail.notice(
                     uow,
+                    "email_changed",
                     to=old_email,
                     display_name=user.display_name,
                     new_email=user.email,

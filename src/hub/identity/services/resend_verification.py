@@ -56,5 +56,7 @@ class ResendVerification:
                 email=user.email,
                 ttl_seconds=self.settings.email_verification_ttl_seconds,
             )
-            self.mail.verify_email(uow, to=user.email, display_name=user.display_name, token=token)
+            self.mail.with_link(
+                uow, "verify_email", to=user.email, display_name=user.display_name, token=token
+            )
             await uow.commit()
