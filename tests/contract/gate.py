@@ -65,8 +65,9 @@ HUB_ENV = {
         for bucket in ("READS", "WRITES", "UPLOADS", "SEARCH", "SENDS", "AUTH")
     },
 }
-#: Fails the gate if schemathesis runs longer (the CI budget for the whole gate is 5 min).
-RUN_TIMEOUT_S = 240
+#: Fails the gate if schemathesis runs longer (the CI budget for the whole gate is 7 min);
+#: ``HUB_CONTRACT_TIMEOUT_S`` lends a busy machine more.
+RUN_TIMEOUT_S = int(os.environ.get("HUB_CONTRACT_TIMEOUT_S", "360"))
 
 
 def _free_port() -> int:
