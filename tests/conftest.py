@@ -15,6 +15,7 @@ import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
@@ -92,11 +93,23 @@ def database_url(tmp_root: Path) -> Iterator[str]:
             asyncio.run(drop())
 
 
+def _worker_database(url: str) -> str:
+    """Each pytest-xdist worker on a Redis database of its own (tests flush theirs): worker
+    ``gwN`` takes the configured database number + N, modulo 16."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw"):
+        return url
+    parsed = urlsplit(url)
+    base = int(parsed.path.lstrip("/") or 0)
+    number = (base + int(worker[2:])) % 16
+    return urlunsplit(parsed._replace(path=f"/{number}"))
+
+
 @pytest.fixture(scope="session")
 def redis_url(tmp_root: Path) -> Iterator[str]:
     external = os.environ.get("HUB_TEST_REDIS_URL")
     if external:
-        yield external
+        yield _worker_database(external)
         return
     from hub.devservers import EmbeddedRedis
 
