@@ -7,13 +7,22 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 import httpx
+import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from hub.app import context_modules
+from hub.content.services.trash import TrashService
+from hub.kernel.clock import MovableClock
+from hub.kernel.runtime import Kernel
+from hub.kernel.settings import Settings
+from hub.kernel.wiring import assemble
 from tests.integration.content.support import (
     DOCS,
     custom_fields,
@@ -125,8 +134,9 @@ async def test_bad_links_are_refused_and_change_nothing(client: Client, database
         assert r.json()["code"] == "validation_failed"
         assert r.json()["errors"][0]["field"] == "customFields.see"
         assert r.json()["errors"][0]["message"] == message
-    r = await _patch(client, owner, a, {"see": [str(n) for n in range(51)]})
-    assert r.status_code == 422
+    many = [f"0190a000-0000-7000-8000-{n:012d}" for n in range(51)]
+    r = await _patch(client, owner, a, {"see": many})
+    assert (r.status_code, r.json()["errors"][0]["message"]) == (422, "see: at most 50 documents.")
     r = await upload(client, owner, org, pdf(b"x"), custom_fields=json.dumps({"see": [unknown]}))
     assert (r.status_code, r.json()["errors"][0]["field"]) == (422, "customFields.see")
 
@@ -212,6 +222,42 @@ async def test_trash_keeps_links_and_deleting_for_good_removes_them(
     assert [(e["documentId"], e["linkedFrom"], e["via"]) for e in purged[events:]] == sorted(
         [(a["id"], c["id"], "user"), (b["id"], c["id"], "user")]
     )
+
+
+@pytest.fixture
+async def clock_kernel(settings: Settings) -> AsyncIterator[tuple[Kernel, MovableClock]]:
+    """A second kernel (as a worker has) whose clock the test moves."""
+    clock = MovableClock(datetime.now(UTC))
+    assert settings.database_url is not None
+    assert settings.redis_url is not None
+    kernel = Kernel(settings, settings.database_url, settings.redis_url, clock=clock)
+    assemble(kernel, context_modules())
+    try:
+        yield kernel, clock
+    finally:
+        await kernel.close()
+
+
+async def test_the_retention_purge_removes_links_too(
+    client: Client,
+    database_url: str,
+    clock_kernel: tuple[Kernel, MovableClock],
+    settings: Settings,
+) -> None:
+    kernel, clock = clock_kernel
+    owner, org = await _setup(client, database_url)
+    a = await uploaded(client, owner, org, pdf(b"a"))
+    b = await uploaded(client, owner, org, pdf(b"b"), custom_fields=json.dumps({"see": [a["id"]]}))
+    assert (await client.delete(f"{DOCS}/{b['id']}", headers=owner.auth)).status_code == 204
+    events = len(await _updates(database_url))
+    clock.advance(days=settings.section("content").content_trash_days + 1)
+    trash: TrashService = kernel.services["trash"]
+    assert await trash.purge_expired() == 1
+    assert await _fields(client, owner, a) == {}
+    assert [
+        (e["documentId"], e["linkedFrom"], e["via"])
+        for e in (await _updates(database_url))[events:]
+    ] == [(a["id"], b["id"], "retention")]
 
 
 async def test_deleting_the_field_removes_both_sides(client: Client, database_url: str) -> None:
