@@ -324,3 +324,35 @@ async def test_concurrent_links_neither_deadlock_nor_lose_a_link(
     assert sorted((await _fields(client, owner, b))["see"]) == sorted([a["id"], c["id"]])
     assert await _fields(client, owner, d) == {"also": [e["id"]]}
     assert await _fields(client, owner, e) == {"also": [d["id"]], "n": 2}
+
+
+async def test_a_link_committed_while_a_write_waits_is_locked_too(
+    live_client: httpx.AsyncClient, database_url: str
+) -> None:
+    """a's PATCH reads a's links (none), then waits for a's lock while b's PATCH links a
+    and commits first (it queued first): under the lock a names b, which a's write had
+    not planned to lock. It must lock b too (it rolls back to its savepoint and locks
+    again) rather than treat b as gone, which would leave b linking a one way only."""
+    client: Any = live_client
+    owner, org = await _setup(client, database_url)
+    a, b, c = [await uploaded(client, owner, org, pdf(n.encode())) for n in "abc"]
+    holder = await asyncpg.connect(plain_dsn(database_url))
+    try:
+        transaction = holder.transaction()
+        await transaction.start()
+        await holder.execute("SELECT 1 FROM content.documents WHERE id = $1 FOR UPDATE", a["id"])
+        first = asyncio.ensure_future(_patch(client, owner, b, {"see": [a["id"]]}))
+        await _waiting_on_locks(database_url, 1)
+        second = asyncio.ensure_future(_patch(client, owner, a, {"see": [c["id"]]}))
+        await _waiting_on_locks(database_url, 2)
+        await transaction.commit()
+        responses = await asyncio.gather(first, second)
+    finally:
+        await holder.close()
+    assert [r.status_code for r in responses] == [200, 200], [r.text for r in responses]
+    docs = {d["id"]: (await _fields(client, owner, d)).get("see", []) for d in (a, b, c)}
+    assert c["id"] in docs[a["id"]]
+    assert docs[c["id"]] == [a["id"]]
+    for doc, links in docs.items():  # every link is there both ways
+        for other in links:
+            assert doc in docs[other], docs
