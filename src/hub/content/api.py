@@ -98,8 +98,12 @@ class DocumentUpdated(DocumentEvent, kw_only=True, frozen=True):
     event_type: ClassVar[str] = "content.document.updated"
     #: Wire names of the fields that changed (``title``, ``tags``, ``legalHold``…).
     changed: list[str]
-    #: "user", or the workflow/AI actor that changed it through ContentApi.
+    #: "user", or the workflow/AI actor that changed it through ContentApi ("retention"
+    #: when a purge removed a link to the purged document).
     via: str = "user"
+    #: Set when this document changed only as the other side of a document link: the
+    #: document whose edit (or deletion) added or removed the link here.
+    linked_from: uuid.UUID | None = None
 
 
 class DocumentTrashed(DocumentEvent, kw_only=True, frozen=True):

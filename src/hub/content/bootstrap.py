@@ -20,6 +20,7 @@ from hub.content.repositories.blobs import blob_store
 from hub.content.repositories.blobs.base import BlobStore
 from hub.content.services.access import DocumentAccess
 from hub.content.services.blobs import Blobs
+from hub.content.services.doclinks import DocumentLinks
 from hub.content.services.documents import DocumentService
 from hub.content.services.downloads import DownloadService
 from hub.content.services.links import NoteService, ShareLinkService
@@ -48,17 +49,18 @@ def services(rt: ContextRuntime, *, identity_api: IdentityApi) -> dict[str, Any]
     blobs = Blobs(store, files, clock)
     intake = FileIntake(store, files, settings)
     metadata = MetadataRules(identity_api)
-    documents = DocumentService(store, access, clock, metadata)
+    links = DocumentLinks(clock)
+    documents = DocumentService(store, access, clock, metadata, links)
     return {
         "content_settings": settings,
         "blob_store": files,
         "documents": documents,
-        "uploads": UploadService(store, access, intake, blobs, clock, metadata),
+        "uploads": UploadService(store, access, intake, blobs, clock, metadata, links),
         "downloads": DownloadService(store, access, files),
         "sharing": SharingService(store, access, identity_api, clock),
         "share_links": ShareLinkService(store, access, files, clock, str(rt.settings.public_url)),
         "document_notes": NoteService(store, access, clock),
-        "trash": TrashService(store, access, blobs, clock, settings.content_trash_days),
+        "trash": TrashService(store, access, blobs, clock, settings.content_trash_days, links),
         "taxonomy": TaxonomyService(store),
         "content_api": ContentFacade(store, identity_api, documents),
     }

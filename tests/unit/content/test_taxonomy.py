@@ -18,6 +18,7 @@ from hub.content.domain.taxonomy import (
 from hub.kernel.errors import Invalid
 
 DOC = "0190a000-0000-7000-8000-000000000001"
+OTHER = "0190a000-0000-7000-8000-000000000002"
 
 
 @pytest.mark.parametrize(
@@ -39,7 +40,9 @@ DOC = "0190a000-0000-7000-8000-000000000001"
         (FieldType.URL, "https://example.com/a", "https://example.com/a"),
         (FieldType.SELECT, "paid", "paid"),
         (FieldType.MEMBER, DOC.upper(), DOC),
-        (FieldType.DOCUMENT, DOC, DOC),
+        (FieldType.DOCUMENT, DOC, [DOC]),  # the first form: one id, a list of one
+        (FieldType.DOCUMENT, [DOC.upper(), DOC, OTHER], [DOC, OTHER]),  # folded, in order
+        (FieldType.DOCUMENT, [], []),
     ],
 )
 def test_valid_values_are_kept_normalised(field_type: FieldType, value: Any, stored: Any) -> None:
@@ -70,6 +73,10 @@ def test_valid_values_are_kept_normalised(field_type: FieldType, value: Any, sto
         (FieldType.SELECT, "closed"),
         (FieldType.MEMBER, "nope"),
         (FieldType.DOCUMENT, 3),
+        (FieldType.DOCUMENT, [DOC, 3]),
+        (FieldType.DOCUMENT, [DOC, "nope"]),
+        (FieldType.DOCUMENT, {"id": DOC}),
+        (FieldType.DOCUMENT, [f"0190a000-0000-7000-8000-{n:012d}" for n in range(51)]),
     ],
 )
 def test_invalid_values_are_refused(field_type: FieldType, value: Any) -> None:
@@ -88,6 +95,12 @@ def test_check_values_names_the_key_and_refuses_unknown_keys() -> None:
     with pytest.raises(Invalid) as unknown:
         check_values({"other": 1}, defs)
     assert unknown.value.errors[0].field == "customFields.other"
+
+
+def test_an_empty_list_of_document_links_drops_the_key() -> None:
+    defs = {"see": Definition("see", "document", [])}
+    assert check_values({"see": []}, defs) == {}
+    assert check_values({"see": DOC}, defs) == {"see": [DOC]}
 
 
 def test_depth_five_is_the_limit() -> None:

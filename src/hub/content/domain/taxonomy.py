@@ -2,9 +2,10 @@
 custom fields. Pure rules: names, colours, depth, and each field type's values.
 
 A custom field's value is checked against its definition's type and stored normalised
-(a monetary amount as a decimal string, a date as ``YYYY-MM-DD``). ``member`` and
-``document`` values are UUIDs here; whether they name a member or a document of the
-organisation is the service's question (it needs the database).
+(a monetary amount as a decimal string, a date as ``YYYY-MM-DD``, document links as a
+list of ids). ``member`` and ``document`` values are UUIDs here; whether they name a
+member or a document of the organisation is the service's question (it needs the
+database).
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ MAX_OPTIONS = 100
 MAX_STRING = 255
 MAX_TEXT = 10_000
 MAX_URL = 2048
+#: Most documents one ``document`` field of one document may link to.
+MAX_LINKS = 50
 INT64 = 2**63
 FIELD_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -108,6 +111,22 @@ def _uuid(value: Any) -> str:
         return str(uuid.UUID(value))
     except ValueError:
         raise ValueError("must be a UUID") from None
+
+
+def _links(value: Any) -> list[str]:
+    """A ``document`` field's value: a list of document ids, duplicates folded, order
+    kept. A single id (the field's first form) is still taken, as a list of one."""
+    if isinstance(value, str):
+        return [_uuid(value)]
+    if not isinstance(value, list):
+        raise ValueError("must be a list of document ids")
+    try:
+        links = list(dict.fromkeys(_uuid(item) for item in value))
+    except ValueError:
+        raise ValueError("must be a list of document ids") from None
+    if len(links) > MAX_LINKS:
+        raise ValueError(f"at most {MAX_LINKS} documents")
+    return links
 
 
 def _string(value: Any, limit: int) -> str:
@@ -195,8 +214,10 @@ def field_value(field_type: FieldType, options: list[str], value: Any) -> Any:
             if value not in options:
                 raise ValueError("must be one of the field's options")
             return value
-        case FieldType.MEMBER | FieldType.DOCUMENT:
+        case FieldType.MEMBER:
             return _uuid(value)
+        case FieldType.DOCUMENT:
+            return _links(value)
 
 
 class Definition:
@@ -214,7 +235,8 @@ def check_values(
     values: dict[str, Any], definitions: dict[str, Definition], *, field: str = "customFields"
 ) -> dict[str, Any]:
     """A document's custom fields checked against the organisation's definitions: an
-    unknown key or a value of the wrong type is a 422 naming the key; None drops a key."""
+    unknown key or a value of the wrong type is a 422 naming the key; None (and, for
+    document links, an empty list) drops a key."""
     out: dict[str, Any] = {}
     for key, value in values.items():
         definition = definitions.get(key)
@@ -223,7 +245,9 @@ def check_values(
         if value is None:
             continue
         try:
-            out[key] = field_value(definition.type, definition.options, value)
+            cleaned = field_value(definition.type, definition.options, value)
         except ValueError as exc:
             raise field_invalid(f"{field}.{key}", f"{key}: {exc}.") from None
+        if cleaned != []:
+            out[key] = cleaned
     return out

@@ -17,6 +17,7 @@ from hub.content.domain.documents import clean_title, parse_tags
 from hub.content.models import Document
 from hub.content.repositories import documents
 from hub.content.services.access import DocumentAccess
+from hub.content.services.doclinks import DocumentLinks, publish_reverse
 from hub.content.services.tagging import resolve_tags, set_tags
 from hub.content.services.taxonomy import MetadataRules
 from hub.content.services.uploads import document_trashed
@@ -62,16 +63,22 @@ def _after(sort: str, cursor: str | None) -> tuple[Any, uuid.UUID] | None:
 
 class DocumentService:
     def __init__(
-        self, store: Store, access: DocumentAccess, clock: Clock, metadata: MetadataRules
+        self,
+        store: Store,
+        access: DocumentAccess,
+        clock: Clock,
+        metadata: MetadataRules,
+        links: DocumentLinks,
     ) -> None:
         self.store = store
         self.access = access
         self.clock = clock
         self.metadata = metadata
+        self.links = links
 
     async def get(self, principal: Principal, document_id: uuid.UUID) -> dict[str, Any]:
         opened = await self.access.open(principal, document_id)
-        (view,) = await document_views(self.store, [opened.row])
+        (view,) = await document_views(self.store, [opened.row], opened.caller)
         return view
 
     async def list(
@@ -100,7 +107,7 @@ class DocumentService:
         more = len(rows) > size
         rows = rows[:size]
         page = Page(
-            items=await document_views(self.store, rows),
+            items=await document_views(self.store, rows, caller),
             limit=size,
             next_cursor=encode_cursor(*_cursor_key(sort, rows[-1])) if more and rows else None,
         )
@@ -167,6 +174,7 @@ class DocumentService:
             document_type_id=document_type_id,
             custom_fields=custom_fields,
             legal_hold=legal_hold,
+            reader=opened.caller,
         )
 
     async def apply(
@@ -180,8 +188,12 @@ class DocumentService:
         legal_hold: Any = msgspec.UNSET,
         via: str = "user",
         actor_id: uuid.UUID | None = None,
+        reader: Caller | None = None,
     ) -> dict[str, Any]:
-        """Write the changes to an authorised document; one event names what changed."""
+        """Write the changes to an authorised document; one event names what changed.
+        ``reader``: the person writing (document links must name documents it may read;
+        the view returned shows only those) or None for a workflow/AI actor.
+        Documents linked or unlinked change too, each with its own event."""
         values: dict[str, Any] = {}
         changed: list[str] = []
         if title is not msgspec.UNSET:
@@ -195,12 +207,21 @@ class DocumentService:
                 await self.metadata.document_type(session, row.organisation_id, document_type_id)
                 values["document_type_id"] = document_type_id
                 changed.append("documentTypeId")
+            touched: list[uuid.UUID] = []
             if custom_fields is not msgspec.UNSET:
                 fields = await self.metadata.custom_fields(
                     session, row.organisation_id, custom_fields
                 )
-                if fields != row.custom_fields:
-                    values["custom_fields"] = fields
+                written = await self.links.write(
+                    session,
+                    source=row.id,
+                    organisation_id=row.organisation_id,
+                    fields=fields,
+                    reader=reader,
+                )
+                touched = written.touched
+                if written.fields != written.current:
+                    values["custom_fields"] = written.fields
                     changed.append("customFields")
             if legal_hold is not msgspec.UNSET and bool(legal_hold) != row.legal_hold:
                 values["legal_hold"] = bool(legal_hold)
@@ -225,5 +246,14 @@ class DocumentService:
                         actor_id=actor_id,
                     )
                 )
+            if changed or touched:
+                publish_reverse(
+                    uow,
+                    touched,
+                    organisation_id=row.organisation_id,
+                    source=row.id,
+                    via=via,
+                    actor_id=actor_id,
+                )
                 await uow.commit()
-        return await view_of(self.store, row.id)
+        return await view_of(self.store, row.id, reader)

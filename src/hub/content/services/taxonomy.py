@@ -14,7 +14,7 @@ import uuid
 from typing import Any, Literal
 
 import msgspec
-from sqlalchemy import String, Table, delete, func, insert, literal, select, update
+from sqlalchemy import String, Table, delete, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -320,8 +320,9 @@ class TaxonomyService:
 class MetadataRules:
     """The check a document's type and custom fields pass on upload and on change: the
     type must be the organisation's, each field key defined, each value of the field's
-    type; ``member`` values name members, ``document`` values documents of the
-    organisation (422 otherwise)."""
+    type; ``member`` values name members (422 otherwise). ``document`` values (links)
+    are checked against the documents they name, under lock, by
+    ``services.doclinks.DocumentLinks.write``, which every writer calls next."""
 
     def __init__(self, identity_api: IdentityApi) -> None:
         self.identity_api = identity_api
@@ -351,12 +352,4 @@ class MetadataRules:
                 )
                 if member is None:
                     raise field_invalid(f"customFields.{key}", f"{key}: not a member.")
-            elif kind is FieldType.DOCUMENT:
-                found = await session.scalar(
-                    select(func.count())
-                    .select_from(d)
-                    .where(d.c.organisation_id == organisation_id, d.c.id == uuid.UUID(value))
-                )
-                if not found:
-                    raise field_invalid(f"customFields.{key}", f"{key}: no such document.")
         return cleaned

@@ -19,6 +19,7 @@ from hub.content.models import Document, DocumentVersion
 from hub.content.repositories import documents
 from hub.content.services.access import DocumentAccess, document_not_found
 from hub.content.services.blobs import Blobs
+from hub.content.services.doclinks import DocumentLinks, publish_reverse
 from hub.content.services.storing import FileIntake
 from hub.content.services.views import view_of
 from hub.kernel.clock import Clock
@@ -42,8 +43,15 @@ def not_in_trash() -> Conflict:
 
 class TrashService:
     def __init__(
-        self, store: Store, access: DocumentAccess, blobs: Blobs, clock: Clock, trash_days: int
+        self,
+        store: Store,
+        access: DocumentAccess,
+        blobs: Blobs,
+        clock: Clock,
+        trash_days: int,
+        links: DocumentLinks,
     ) -> None:
+        self.links = links
         self.store = store
         self.access = access
         self.blobs = blobs
@@ -90,7 +98,7 @@ class TrashService:
             )
             uow.publish(DocumentRestored(document_id=row.id, organisation_id=row.organisation_id))
             await uow.commit()
-        return await view_of(self.store, opened.id)
+        return await view_of(self.store, opened.id, opened.caller)
 
     async def delete_permanently(self, principal: Principal, document_id: uuid.UUID) -> None:
         """``DELETE /documents/{id}/permanent``: only from the trash, never under hold."""
@@ -100,6 +108,13 @@ class TrashService:
     async def _purge(self, document_id: uuid.UUID, *, reason: str) -> bool:
         async with self.store.uow() as uow:
             session = uow.session
+            organisation_id = await session.scalar(
+                select(d.c.organisation_id).where(d.c.id == document_id)
+            )
+            if organisation_id is None:
+                raise document_not_found()
+            # first: it locks the document with those linking it, in id order
+            touched = await self.links.detach(session, document_id, organisation_id)
             row = await self._lock(session, document_id)
             if row.legal_hold:
                 raise under_legal_hold()
@@ -117,6 +132,9 @@ class TrashService:
                 DocumentPurged(
                     document_id=row.id, organisation_id=row.organisation_id, reason=reason
                 )
+            )
+            publish_reverse(
+                uow, touched, organisation_id=row.organisation_id, source=row.id, via=reason
             )
             await uow.commit()
         for sha256 in sorted(references):

@@ -39,6 +39,7 @@ from hub.content.repositories import documents
 from hub.content.repositories.blobs.base import StoredBlob
 from hub.content.services.access import DocumentAccess
 from hub.content.services.blobs import Blobs
+from hub.content.services.doclinks import DocumentLinks, publish_reverse
 from hub.content.services.storing import FileIntake, FilePart, StoredFile, TextField, UploadForm
 from hub.content.services.tagging import resolve_tags, set_tags
 from hub.content.services.taxonomy import MetadataRules
@@ -46,6 +47,7 @@ from hub.content.services.views import view_of
 from hub.kernel.clock import Clock
 from hub.kernel.errors import Conflict
 from hub.kernel.problems import field_invalid
+from hub.kernel.schema import new_id
 from hub.kernel.security import Principal
 from hub.kernel.store import Store
 from hub.kernel.tenancy import permission_denied
@@ -170,6 +172,7 @@ class UploadService:
         blobs: Blobs,
         clock: Clock,
         metadata: MetadataRules,
+        links: DocumentLinks,
     ) -> None:
         self.store = store
         self.access = access
@@ -177,6 +180,7 @@ class UploadService:
         self.blobs = blobs
         self.clock = clock
         self.metadata = metadata
+        self.links = links
 
     async def _stored(
         self, organisation_id: uuid.UUID, part: FilePart, then: Callable[[StoredFile], Any]
@@ -208,6 +212,7 @@ class UploadService:
             meta = metadata_of(fields)
             now = self.clock()
             document = Document(
+                id=new_id(),
                 organisation_id=organisation_id,
                 owner_id=caller.user_id,
                 title=meta.title or clean_title(stored.file_name),
@@ -220,9 +225,17 @@ class UploadService:
             async with self.store.uow() as uow:
                 session = uow.session
                 await self.metadata.document_type(session, organisation_id, meta.document_type_id)
-                document.custom_fields = await self.metadata.custom_fields(
-                    session, organisation_id, meta.custom_fields
+                written = await self.links.write(
+                    session,
+                    source=document.id,
+                    organisation_id=organisation_id,
+                    fields=await self.metadata.custom_fields(
+                        session, organisation_id, meta.custom_fields
+                    ),
+                    reader=caller,
+                    new=True,
                 )
+                document.custom_fields = written.fields
                 session.add(document)
                 await session.flush()
                 tag_ids = await resolve_tags(session, organisation_id, meta.tags)
@@ -245,8 +258,15 @@ class UploadService:
                         file_name=stored.file_name,
                     )
                 )
+                publish_reverse(
+                    uow,
+                    written.touched,
+                    organisation_id=organisation_id,
+                    source=document.id,
+                    via="user",
+                )
                 await uow.commit()
-            return await view_of(self.store, document.id)
+            return await view_of(self.store, document.id, caller)
 
         result: dict[str, Any] = await self._stored(organisation_id, part, write)
         return result

@@ -8,7 +8,9 @@ from typing import Any
 
 from sqlalchemy import Row
 
+from hub.content.domain.access import Caller
 from hub.content.repositories import documents
+from hub.content.services.doclinks import visible_links
 from hub.kernel.store import Store
 
 #: Duplicate detection has not been built yet: no document has duplicates.
@@ -39,14 +41,19 @@ def document_view(row: Row[Any], tags: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-async def document_views(store: Store, rows: Sequence[Row[Any]]) -> list[dict[str, Any]]:
+async def document_views(
+    store: Store, rows: Sequence[Row[Any]], viewer: Caller | None
+) -> list[dict[str, Any]]:
+    """The documents as ``viewer`` sees them: document links it may not follow are left
+    out (None: no filter, for a system actor)."""
     tags = await documents.tags_of(store, [r.id for r in rows])
-    return [document_view(r, tags[r.id]) for r in rows]
+    views = [document_view(r, tags[r.id]) for r in rows]
+    return views if viewer is None else await visible_links(store, viewer, views)
 
 
-async def view_of(store: Store, document_id: uuid.UUID) -> dict[str, Any]:
+async def view_of(store: Store, document_id: uuid.UUID, viewer: Caller | None) -> dict[str, Any]:
     row = await documents.by_id(store, document_id)
     if row is None:
         raise LookupError(document_id)
-    (view,) = await document_views(store, [row])
+    (view,) = await document_views(store, [row], viewer)
     return view
