@@ -12,6 +12,7 @@ from hub.content.controllers.taxonomy import (
     DocumentTypeController,
     TagController,
 )
+from hub.content.controllers.thumbnails import ThumbnailController
 from hub.content.domain.access import PERMISSIONS
 from hub.content.domain.settings import ContentSettings
 from hub.content.facade import ContentFacade
@@ -26,9 +27,10 @@ from hub.content.services.links import NoteService, ShareLinkService
 from hub.content.services.sharing import SharingService
 from hub.content.services.storing import FileIntake
 from hub.content.services.taxonomy import MetadataRules, TaxonomyService
+from hub.content.services.thumbnails import ThumbnailRequests, ThumbnailService
 from hub.content.services.trash import TrashService
 from hub.content.services.uploads import UploadService
-from hub.content.tasks import PURGE_HOURLY, purge_trash
+from hub.content.tasks import PURGE_HOURLY, make_thumbnail, purge_trash
 from hub.identity.api import IdentityApi
 from hub.kernel.contexts import ContextModule
 from hub.kernel.runtime import ContextRuntime
@@ -49,18 +51,22 @@ def services(rt: ContextRuntime, *, identity_api: IdentityApi) -> dict[str, Any]
     intake = FileIntake(store, files, settings)
     metadata = MetadataRules(identity_api)
     documents = DocumentService(store, access, clock, metadata)
+    downloads = DownloadService(store, access, files)
     return {
         "content_settings": settings,
         "blob_store": files,
         "documents": documents,
-        "uploads": UploadService(store, access, intake, blobs, clock, metadata),
-        "downloads": DownloadService(store, access, files),
+        "uploads": UploadService(
+            store, access, intake, blobs, clock, metadata, ThumbnailRequests(rt.queue_job)
+        ),
+        "downloads": downloads,
         "sharing": SharingService(store, access, identity_api, clock),
         "share_links": ShareLinkService(store, access, files, clock, str(rt.settings.public_url)),
         "document_notes": NoteService(store, access, clock),
         "trash": TrashService(store, access, blobs, clock, settings.content_trash_days),
         "taxonomy": TaxonomyService(store),
         "content_api": ContentFacade(store, identity_api, documents),
+        "thumbnails": ThumbnailService(store, downloads, files, blobs, clock),
     }
 
 
@@ -82,9 +88,10 @@ def build() -> ContextModule:
             TagController,
             DocumentTypeController,
             CustomFieldController,
+            ThumbnailController,
         ],
         permissions=PERMISSIONS,
-        jobs=[purge_trash],
+        jobs=[purge_trash, make_thumbnail],
         periodic=[PURGE_HOURLY],
         on_shutdown=[stop],
     )

@@ -14,6 +14,8 @@ import math
 
 from hub.kernel.errors import NotFound
 
+#: The job that makes a version's thumbnail (``tasks.make_thumbnail``).
+MAKE_THUMBNAIL_JOB = "content.make_thumbnail"
 #: Longest side of a thumbnail in pixels: enough for a list or a card at 2x density,
 #: small enough (a few KiB to a few tens of KiB as WebP) to serve from memory.
 MAX_SIDE = 400
@@ -71,9 +73,7 @@ class Unrenderable(Exception):
 
 
 def thumbnail_not_ready() -> NotFound:
-    return NotFound(
-        "The thumbnail is not made yet; try again shortly.", code="thumbnail_not_ready"
-    )
+    return NotFound("The thumbnail is not made yet; try again shortly.", code="thumbnail_not_ready")
 
 
 def no_thumbnail(media_type: str) -> NotFound:

@@ -42,6 +42,7 @@ from hub.content.services.blobs import Blobs
 from hub.content.services.storing import FileIntake, FilePart, StoredFile, TextField, UploadForm
 from hub.content.services.tagging import resolve_tags, set_tags
 from hub.content.services.taxonomy import MetadataRules
+from hub.content.services.thumbnails import ThumbnailRequests
 from hub.content.services.views import view_of
 from hub.kernel.clock import Clock
 from hub.kernel.errors import Conflict
@@ -170,6 +171,7 @@ class UploadService:
         blobs: Blobs,
         clock: Clock,
         metadata: MetadataRules,
+        thumbnails: ThumbnailRequests,
     ) -> None:
         self.store = store
         self.access = access
@@ -177,6 +179,7 @@ class UploadService:
         self.blobs = blobs
         self.clock = clock
         self.metadata = metadata
+        self.thumbnails = thumbnails
 
     async def _stored(
         self, organisation_id: uuid.UUID, part: FilePart, then: Callable[[StoredFile], Any]
@@ -237,6 +240,7 @@ class UploadService:
                     caller.user_id,
                     comment=None,
                 )
+                self.thumbnails.request(uow, document.id, 1, stored.media_type)
                 uow.publish(
                     DocumentUploaded(
                         document_id=document.id,
@@ -344,6 +348,7 @@ class UploadService:
                 comment=comment,
                 restored_from=restored_from,
             )
+            self.thumbnails.request(uow, document_id, number, stored.media_type)
             await session.execute(
                 update(Document)
                 .where(d.c.id == document_id)
