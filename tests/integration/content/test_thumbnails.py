@@ -152,7 +152,7 @@ async def test_a_pdf_and_an_image_get_webp_thumbnails(
     image = decoded(r)
     assert image.size == (300, 400)  # the page, scaled to fit 400 (aspect kept)
     red, green, blue = colour_at_centre(image)[:3]
-    assert red > 200 and green < 60 and blue < 60
+    assert (red > 200, green < 60, blue < 60) == (True, True, True)
     assert r.headers["etag"] == f'"{sha(r.content)}"'
     assert r.headers["x-content-type-options"] == "nosniff"
     assert r.headers["cache-control"] == "private, no-cache"
@@ -417,4 +417,4 @@ async def test_the_document_states_the_thumbnail_route(client: Client) -> None:
     assert {"304", "401", "404"} <= set(operation["responses"])
     for code in ("thumbnail_not_ready", "no_thumbnail", "thumbnail_failed"):
         assert code in operation["description"]
-    assert bootstrap.build().jobs[-1] is make_thumbnail
+    assert make_thumbnail in bootstrap.build().jobs

@@ -240,7 +240,6 @@ class UploadService:
                     caller.user_id,
                     comment=None,
                 )
-                self.thumbnails.request(uow, document.id, 1, stored.media_type)
                 uow.publish(
                     DocumentUploaded(
                         document_id=document.id,
@@ -249,6 +248,7 @@ class UploadService:
                         file_name=stored.file_name,
                     )
                 )
+                self.thumbnails.request(uow, document.id, 1, stored.media_type)
                 await uow.commit()
             return await view_of(self.store, document.id)
 
@@ -348,7 +348,6 @@ class UploadService:
                 comment=comment,
                 restored_from=restored_from,
             )
-            self.thumbnails.request(uow, document_id, number, stored.media_type)
             await session.execute(
                 update(Document)
                 .where(d.c.id == document_id)
@@ -363,6 +362,7 @@ class UploadService:
                     restored_from=restored_from,
                 )
             )
+            self.thumbnails.request(uow, document_id, number, stored.media_type)
             await uow.commit()
         version = await documents.version(self.store, document_id, number)
         assert version is not None
