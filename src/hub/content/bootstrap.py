@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from hub.content.cli import thumbnails as thumbnails_command
 from hub.content.controllers.documents import DocumentController
 from hub.content.controllers.links import DocumentLinksController, ShareController
 from hub.content.controllers.taxonomy import (
@@ -52,13 +53,12 @@ def services(rt: ContextRuntime, *, identity_api: IdentityApi) -> dict[str, Any]
     metadata = MetadataRules(identity_api)
     documents = DocumentService(store, access, clock, metadata)
     downloads = DownloadService(store, access, files)
+    thumbnail_requests = ThumbnailRequests(rt.queue_job)
     return {
         "content_settings": settings,
         "blob_store": files,
         "documents": documents,
-        "uploads": UploadService(
-            store, access, intake, blobs, clock, metadata, ThumbnailRequests(rt.queue_job)
-        ),
+        "uploads": UploadService(store, access, intake, blobs, clock, metadata, thumbnail_requests),
         "downloads": downloads,
         "sharing": SharingService(store, access, identity_api, clock),
         "share_links": ShareLinkService(store, access, files, clock, str(rt.settings.public_url)),
@@ -66,7 +66,7 @@ def services(rt: ContextRuntime, *, identity_api: IdentityApi) -> dict[str, Any]
         "trash": TrashService(store, access, blobs, clock, settings.content_trash_days),
         "taxonomy": TaxonomyService(store),
         "content_api": ContentFacade(store, identity_api, documents),
-        "thumbnails": ThumbnailService(store, downloads, files, blobs, clock),
+        "thumbnails": ThumbnailService(store, downloads, files, blobs, clock, thumbnail_requests),
     }
 
 
@@ -94,4 +94,5 @@ def build() -> ContextModule:
         jobs=[purge_trash, make_thumbnail],
         periodic=[PURGE_HOURLY],
         on_shutdown=[stop],
+        cli_commands=[thumbnails_command],
     )

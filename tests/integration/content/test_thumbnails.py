@@ -13,16 +13,20 @@ import hashlib
 import io
 import json
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from PIL import Image
 
 from hub.app import context_modules
 from hub.content import bootstrap
+from hub.content.cli import thumbnails as thumbnails_command
 from hub.content.tasks import make_thumbnail
+from hub.kernel.commands import CommandServices
 from hub.kernel.inject import inject
 from hub.kernel.runtime import Kernel
 from hub.kernel.settings import Settings
@@ -388,6 +392,52 @@ async def test_a_purge_while_the_job_renders_leaves_nothing_behind(
     assert await ref_counts(database_url) == {}
     assert blob_store.blobs() == set()  # the file and the WebP the job stored: both gone
     assert before  # (the file was there before)
+
+
+async def test_backfill_queues_the_versions_that_have_none(
+    client: Client, database_url: str, jobs: Kernel, settings: Settings
+) -> None:
+    owner, org = await owner_and_org(client, database_url)
+    # uploaded "before thumbnails existed": its job request never was
+    old = await uploaded(client, owner, org, pdf_of((400, 400), "black"))
+    await fetch(
+        database_url, "DELETE FROM content.outbox WHERE event_type = 'kernel.job_requested'"
+    )
+    await uploaded(client, owner, org, b"plain words\n", file_name="notes.txt")
+    made = await uploaded(client, owner, org, image_of((20, 20), "white"), file_name="m.png")
+    await run_jobs(jobs, database_url)
+    assert (await thumbnail(client, owner, old["id"])).status_code == 404
+
+    @asynccontextmanager
+    async def open_kernel() -> AsyncIterator[Kernel]:
+        """The command's own kernel, on the command's own event loop (as `hub` opens it)."""
+        assert settings.database_url is not None
+        assert settings.redis_url is not None
+        kernel = Kernel(settings, settings.database_url, settings.redis_url)
+        try:
+            assemble(kernel, context_modules())
+            yield kernel
+        finally:
+            await kernel.close()
+
+    async def backfill() -> str:
+        result = await asyncio.to_thread(
+            CliRunner().invoke,
+            thumbnails_command,
+            ["backfill"],
+            obj=CommandServices(open_kernel),
+        )
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    assert await backfill() == "1 thumbnail job queued\n"  # not the text, not the made one
+    assert (await requested(database_url))[-1] == [old["id"], 1]
+    await run_jobs(jobs, database_url)
+    assert decoded(await thumbnail(client, owner, old["id"])).size == (400, 400)
+    assert await backfill() == "0 thumbnail jobs queued\n"
+    assert [x["document_id"] for x in await records(database_url)] == sorted(
+        [old["id"], made["id"]]
+    )
 
 
 @pytest.fixture

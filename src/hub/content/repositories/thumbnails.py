@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import Row, bindparam, select
+from sqlalchemy import Row, bindparam, select, tuple_
 
+from hub.content.domain.thumbnails import IMAGE_TYPES, PDF_TYPES
 from hub.content.models import Blob, DocumentVersion, VersionThumbnail
 from hub.kernel.store import Store
 
@@ -42,3 +43,23 @@ async def thumbnail(store: Store, document_id: uuid.UUID, version: int) -> Row[A
 
 async def made_for_same_file(store: Store, sha256: str, media_type: str) -> Row[Any] | None:
     return await store.first(_SAME_FILE, {"sha256": sha256, "media_type": media_type})
+
+
+async def missing(
+    store: Store, after: tuple[uuid.UUID, int] | None, limit: int
+) -> list[tuple[uuid.UUID, int]]:
+    """Versions of a previewable type with no thumbnail record, in (document, version)
+    order after ``after``: those uploaded before thumbnails existed, or whose job was
+    dead-lettered."""
+    statement = (
+        select(v.c.document_id, v.c.version)
+        .select_from(
+            v.outerjoin(t, (t.c.document_id == v.c.document_id) & (t.c.version == v.c.version))
+        )
+        .where(t.c.status.is_(None), v.c.media_type.in_(sorted(PDF_TYPES | IMAGE_TYPES)))
+        .order_by(v.c.document_id, v.c.version)
+        .limit(limit)
+    )
+    if after is not None:
+        statement = statement.where(tuple_(v.c.document_id, v.c.version) > after)
+    return [(row.document_id, row.version) for row in await store.all(statement)]

@@ -113,12 +113,14 @@ class ThumbnailService:
         files: BlobStore,
         blobs: Blobs,
         clock: Clock,
+        requests: ThumbnailRequests,
     ) -> None:
         self.store = store
         self.downloads = downloads
         self.files = files
         self.blobs = blobs
         self.clock = clock
+        self.requests = requests
 
     # ------------------------------------------------------------------ serving
 
@@ -143,6 +145,21 @@ class ThumbnailService:
         return b"".join([chunk async for chunk in self.files.read(thumbnail.sha256)])
 
     # ------------------------------------------------------------------ making
+
+    async def backfill(self, batch: int = 500) -> int:
+        """Queue the job of every previewable version without a record (``hub
+        thumbnails backfill``); returns how many. Safe to run again, and while jobs run:
+        a job finding its version recorded does nothing."""
+        queued = 0
+        after: tuple[uuid.UUID, int] | None = None
+        while versions := await thumbnails.missing(self.store, after, batch):
+            async with self.store.uow() as uow:
+                for document_id, number in versions:
+                    self.requests.queue_job(uow, MAKE_THUMBNAIL_JOB, str(document_id), number)
+                await uow.commit()
+            queued += len(versions)
+            after = versions[-1]
+        return queued
 
     async def make(self, document_id: uuid.UUID, number: int) -> Status | None:
         """The job: render, store and record version ``number``'s thumbnail. Returns the
