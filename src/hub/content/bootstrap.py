@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from hub.content.cli import thumbnails as thumbnails_command
 from hub.content.controllers.documents import DocumentController
 from hub.content.controllers.links import DocumentLinksController, ShareController
 from hub.content.controllers.taxonomy import (
@@ -12,6 +13,7 @@ from hub.content.controllers.taxonomy import (
     DocumentTypeController,
     TagController,
 )
+from hub.content.controllers.thumbnails import ThumbnailController
 from hub.content.domain.access import PERMISSIONS
 from hub.content.domain.settings import ContentSettings
 from hub.content.facade import ContentFacade
@@ -27,9 +29,10 @@ from hub.content.services.links import NoteService, ShareLinkService
 from hub.content.services.sharing import SharingService
 from hub.content.services.storing import FileIntake
 from hub.content.services.taxonomy import MetadataRules, TaxonomyService
+from hub.content.services.thumbnails import ThumbnailRequests, ThumbnailService
 from hub.content.services.trash import TrashService
 from hub.content.services.uploads import UploadService
-from hub.content.tasks import PURGE_HOURLY, purge_trash
+from hub.content.tasks import PURGE_HOURLY, make_thumbnail, purge_trash
 from hub.identity.api import IdentityApi
 from hub.kernel.contexts import ContextModule
 from hub.kernel.runtime import ContextRuntime
@@ -51,18 +54,23 @@ def services(rt: ContextRuntime, *, identity_api: IdentityApi) -> dict[str, Any]
     metadata = MetadataRules(identity_api)
     links = DocumentLinks(clock)
     documents = DocumentService(store, access, clock, metadata, links)
+    downloads = DownloadService(store, access, files)
+    thumbnail_requests = ThumbnailRequests(rt.queue_job)
     return {
         "content_settings": settings,
         "blob_store": files,
         "documents": documents,
-        "uploads": UploadService(store, access, intake, blobs, clock, metadata, links),
-        "downloads": DownloadService(store, access, files),
+        "uploads": UploadService(
+            store, access, intake, blobs, clock, metadata, links, thumbnail_requests
+        ),
+        "downloads": downloads,
         "sharing": SharingService(store, access, identity_api, clock),
         "share_links": ShareLinkService(store, access, files, clock, str(rt.settings.public_url)),
         "document_notes": NoteService(store, access, clock),
         "trash": TrashService(store, access, blobs, clock, settings.content_trash_days, links),
         "taxonomy": TaxonomyService(store),
         "content_api": ContentFacade(store, identity_api, documents),
+        "thumbnails": ThumbnailService(store, downloads, files, blobs, clock, thumbnail_requests),
     }
 
 
@@ -84,9 +92,11 @@ def build() -> ContextModule:
             TagController,
             DocumentTypeController,
             CustomFieldController,
+            ThumbnailController,
         ],
         permissions=PERMISSIONS,
-        jobs=[purge_trash],
+        jobs=[purge_trash, make_thumbnail],
         periodic=[PURGE_HOURLY],
         on_shutdown=[stop],
+        cli_commands=[thumbnails_command],
     )

@@ -17,6 +17,7 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     PrimaryKeyConstraint,
@@ -267,3 +268,35 @@ class Note(IdMixin, Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
 
     __table_args__ = (Index("ix_notes_document", "document_id", "id"),)
+
+
+class VersionThumbnail(Base):
+    """The made thumbnail of one version (no row: not made yet; see
+    ``domain.thumbnails``). A ready one names its WebP blob, counted in ``blobs`` like a
+    version's file, so a purge releases it with the version."""
+
+    __tablename__ = "version_thumbnails"
+
+    document_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    #: "ready" or "failed" (``domain.thumbnails.Status``).
+    status: Mapped[str] = mapped_column(Text, nullable=False)
+    #: The WebP blob of a ready thumbnail (None when failed).
+    sha256: Mapped[str | None] = mapped_column(
+        Text, ForeignKey("content.blobs.sha256", ondelete="RESTRICT")
+    )
+    #: Why a failed one failed, for operators (never shown to clients).
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+    __table_args__ = (
+        PrimaryKeyConstraint("document_id", "version", name="pk_version_thumbnails"),
+        ForeignKeyConstraint(
+            ["document_id", "version"],
+            ["content.document_versions.document_id", "content.document_versions.version"],
+            ondelete="CASCADE",
+        ),
+        CheckConstraint("status IN ('ready', 'failed')", name="status"),
+        CheckConstraint("(status = 'ready') = (sha256 IS NOT NULL)", name="ready_has_blob"),
+        Index("ix_version_thumbnails_sha256", "sha256"),
+    )

@@ -1,9 +1,13 @@
-"""Content's background jobs: the retention purge of the trash."""
+"""Content's background jobs: the retention purge of the trash, versions' thumbnails."""
 
 from __future__ import annotations
 
+import uuid
+
 import structlog
 
+from hub.content.domain.thumbnails import MAKE_THUMBNAIL_JOB
+from hub.content.services.thumbnails import ThumbnailService
 from hub.content.services.trash import TrashService
 from hub.kernel.jobs import JobContext, job
 from hub.kernel.scheduler import Periodic
@@ -20,3 +24,12 @@ async def purge_trash(ctx: JobContext, *, trash: TrashService) -> None:
 
 
 PURGE_HOURLY = Periodic("content.purge_trash", "41 * * * *", purge_trash)
+
+
+@job(MAKE_THUMBNAIL_JOB, max_retries=3)
+async def make_thumbnail(
+    ctx: JobContext, document_id: str, version: int, *, thumbnails: ThumbnailService
+) -> None:
+    """Render, store and record one version's thumbnail (queued with the version).
+    Idempotent; a file that cannot be rendered is recorded as failed, not retried."""
+    await thumbnails.make(uuid.UUID(document_id), version)

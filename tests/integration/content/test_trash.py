@@ -105,6 +105,7 @@ async def test_trash_restore_and_permanent_delete(
     ]
     assert types == [
         "content.document.uploaded",
+        "kernel.job_requested",  # its thumbnail
         "content.document.trashed",
         "content.document.downloaded",
         "content.document.restored",

@@ -1,7 +1,8 @@
 """The trash and retention: move to trash, restore, delete for good (by hand or by the
 purge of documents trashed longer than HUB_CONTENT_TRASH_DAYS). A legal hold blocks all
-three deletions. Purging releases the document's blobs; those no other version
-references are deleted once the purge has committed (``services.blobs``)."""
+three deletions. Purging releases the document's blobs (its versions' files and their
+thumbnails); those no other version references are deleted once the purge has committed
+(``services.blobs``)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from hub.content.services.access import DocumentAccess, document_not_found
 from hub.content.services.blobs import Blobs
 from hub.content.services.doclinks import DocumentLinks, publish_reverse
 from hub.content.services.storing import FileIntake
+from hub.content.services.thumbnails import thumbnail_blobs
 from hub.content.services.views import view_of
 from hub.kernel.clock import Clock
 from hub.kernel.errors import AppError, Conflict
@@ -123,8 +125,10 @@ class TrashService:
             versions = (
                 await session.execute(select(v.c.sha256, v.c.size).where(v.c.document_id == row.id))
             ).all()
+            thumbs = await thumbnail_blobs(session, row.id)
             await session.execute(delete(Document).where(d.c.id == row.id))
             references = Counter(version.sha256 for version in versions)
+            references.update(thumbs)  # the versions' thumbnails go with them
             for sha256 in sorted(references):
                 await self.blobs.release(session, sha256, references[sha256])
             await FileIntake.uncount(session, row.organisation_id, sum(x.size for x in versions))

@@ -43,6 +43,7 @@ from hub.content.services.doclinks import DocumentLinks, publish_reverse
 from hub.content.services.storing import FileIntake, FilePart, StoredFile, TextField, UploadForm
 from hub.content.services.tagging import resolve_tags, set_tags
 from hub.content.services.taxonomy import MetadataRules
+from hub.content.services.thumbnails import ThumbnailRequests
 from hub.content.services.views import view_of
 from hub.kernel.clock import Clock
 from hub.kernel.errors import Conflict
@@ -173,6 +174,7 @@ class UploadService:
         clock: Clock,
         metadata: MetadataRules,
         links: DocumentLinks,
+        thumbnails: ThumbnailRequests,
     ) -> None:
         self.store = store
         self.access = access
@@ -181,6 +183,7 @@ class UploadService:
         self.clock = clock
         self.metadata = metadata
         self.links = links
+        self.thumbnails = thumbnails
 
     async def _stored(
         self, organisation_id: uuid.UUID, part: FilePart, then: Callable[[StoredFile], Any]
@@ -265,6 +268,7 @@ class UploadService:
                     source=document.id,
                     via="user",
                 )
+                self.thumbnails.request(uow, document.id, 1, stored.media_type)
                 await uow.commit()
             return await view_of(self.store, document.id, caller)
 
@@ -378,6 +382,7 @@ class UploadService:
                     restored_from=restored_from,
                 )
             )
+            self.thumbnails.request(uow, document_id, number, stored.media_type)
             await uow.commit()
         version = await documents.version(self.store, document_id, number)
         assert version is not None
