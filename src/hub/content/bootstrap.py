@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from hub.content.controllers.bulk import BulkController
 from hub.content.controllers.documents import DocumentController
 from hub.content.controllers.links import DocumentLinksController, ShareController
 from hub.content.controllers.taxonomy import (
@@ -20,6 +21,7 @@ from hub.content.repositories.blobs import blob_store
 from hub.content.repositories.blobs.base import BlobStore
 from hub.content.services.access import DocumentAccess
 from hub.content.services.blobs import Blobs
+from hub.content.services.bulk import BulkService
 from hub.content.services.documents import DocumentService
 from hub.content.services.downloads import DownloadService
 from hub.content.services.links import NoteService, ShareLinkService
@@ -49,18 +51,20 @@ def services(rt: ContextRuntime, *, identity_api: IdentityApi) -> dict[str, Any]
     intake = FileIntake(store, files, settings)
     metadata = MetadataRules(identity_api)
     documents = DocumentService(store, access, clock, metadata)
+    sharing = SharingService(store, access, identity_api, clock)
     return {
         "content_settings": settings,
         "blob_store": files,
         "documents": documents,
         "uploads": UploadService(store, access, intake, blobs, clock, metadata),
         "downloads": DownloadService(store, access, files),
-        "sharing": SharingService(store, access, identity_api, clock),
+        "sharing": sharing,
         "share_links": ShareLinkService(store, access, files, clock, str(rt.settings.public_url)),
         "document_notes": NoteService(store, access, clock),
         "trash": TrashService(store, access, blobs, clock, settings.content_trash_days),
         "taxonomy": TaxonomyService(store),
         "content_api": ContentFacade(store, identity_api, documents),
+        "bulk_edits": BulkService(store, access, metadata, sharing, clock),
     }
 
 
@@ -82,6 +86,7 @@ def build() -> ContextModule:
             TagController,
             DocumentTypeController,
             CustomFieldController,
+            BulkController,
         ],
         permissions=PERMISSIONS,
         jobs=[purge_trash],
