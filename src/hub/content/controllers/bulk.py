@@ -19,6 +19,7 @@ from hub.content.schemas import (
     AddTagsOp,
     BulkIn,
     BulkOut,
+    DocumentOut,
     RemoveTagsOp,
     RestoreOp,
     SetCustomFieldOp,
@@ -60,6 +61,7 @@ class BulkController(Controller):
 
     @post(
         operation_id="bulkEditDocuments",
+        status_code=200,
         summary="Bulk edit documents, all or nothing",
         description=_DESCRIPTION,
         opt=problems(403, 404, 409, 422),
@@ -73,7 +75,9 @@ class BulkController(Controller):
         idempotency_key: IdempotencyKey = None,
     ) -> Response[BulkOut]:
         async def produce() -> BulkOut:
-            return to_schema(await _apply(bulk_edits, principal, data), BulkOut)
+            result = await _apply(bulk_edits, principal, data)
+            items = [to_schema(item, DocumentOut) for item in result.items]
+            return BulkOut(updated=result.updated, items=items)
 
         return await idempotency.respond(
             key=idempotency_key,

@@ -30,11 +30,31 @@ class Refusal:
     status: int
     code: str
     reason: str
+    #: The permission a 403 names (as the single operation's problem does).
+    permission: str | None = None
 
     @classmethod
     def of(cls, document_id: uuid.UUID, error: AppError) -> Refusal:
         """The refusal the single-document operation raised, kept per document."""
-        return cls(document_id, error.status_code, error.code, error.detail)
+        permission = (error.extra or {}).get("permission")
+        return cls(
+            document_id,
+            error.status_code,
+            error.code,
+            error.detail,
+            permission if isinstance(permission, str) else None,
+        )
+
+    def wire(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": str(self.document_id),
+            "status": self.status,
+            "code": self.code,
+            "reason": self.reason,
+        }
+        if self.permission is not None:
+            out["permission"] = self.permission
+        return out
 
 
 def duplicates(ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
@@ -52,9 +72,9 @@ def refused(refusals: Sequence[Refusal], order: Sequence[uuid.UUID]) -> AppError
     """The one problem answering a refused bulk edit.
 
     ``extra.documents`` lists every refused document (in request order) as ``{id,
-    status, code, reason}``; the status is the first of :data:`PRECEDENCE` present, the
-    ``code`` that of its documents when they agree (``not_found``, ``permission_denied``,
-    ``legal_hold``…), else ``bulk_refused``.
+    status, code, reason}`` (and ``permission`` for a 403); the status is the first of
+    :data:`PRECEDENCE` present, the ``code`` that of its documents when they agree
+    (``not_found``, ``permission_denied``, ``legal_hold``…), else ``bulk_refused``.
     """
     if not refusals:
         raise ValueError("nothing was refused")
@@ -69,8 +89,5 @@ def refused(refusals: Sequence[Refusal], order: Sequence[uuid.UUID]) -> AppError
     reasons = {r.reason for r in first}
     why = reasons.pop() if len(reasons) == 1 else "refused"
     detail = f"Nothing was changed: {why.rstrip('.')} ({noun} {ids})."
-    documents: list[dict[str, Any]] = [
-        {"id": str(r.document_id), "status": r.status, "code": r.code, "reason": r.reason}
-        for r in ordered
-    ]
+    documents = [r.wire() for r in ordered]
     return AppError(detail, code=code, status_code=status, extra={"documents": documents})

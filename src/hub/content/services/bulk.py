@@ -19,9 +19,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, delete, update
+from sqlalchemy import Table, bindparam, delete, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -45,7 +45,7 @@ from hub.kernel.problems import field_invalid
 from hub.kernel.security import Principal
 from hub.kernel.store import Store
 
-d = Document.__table__
+d = cast(Table, Document.__table__)
 dt = DocumentTag.__table__
 s = DocumentShare.__table__
 
@@ -291,8 +291,8 @@ class BulkService:
                     new[opened.id] = fields
             if new:
                 now = self.clock()
-                await session.execute(
-                    update(Document)
+                await session.execute(  # Core, not the ORM entity: one executemany
+                    update(d)
                     .where(d.c.id == bindparam("doc_id"))
                     .values(custom_fields=bindparam("fields"), updated_at=now),
                     [{"doc_id": i, "fields": f} for i, f in new.items()],

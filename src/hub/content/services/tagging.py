@@ -46,15 +46,12 @@ async def resolve_tags(
     if refs.names:
         keys = {tag_key(n): n for n in refs.names}
         if not create:
-            existing = dict(
-                (
-                    await session.execute(
-                        select(t.c.name_key, t.c.id).where(
-                            t.c.organisation_id == organisation_id, t.c.name_key.in_(list(keys))
-                        )
-                    )
-                ).tuples()
+            found_rows = await session.execute(
+                select(t.c.name_key, t.c.id).where(
+                    t.c.organisation_id == organisation_id, t.c.name_key.in_(list(keys))
+                )
             )
+            existing = {row.name_key: row.id for row in found_rows}
             missing = [n for k, n in keys.items() if k not in existing]
             if missing:
                 raise field_invalid(field, "No such tag: " + ", ".join(missing))
