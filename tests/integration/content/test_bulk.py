@@ -396,6 +396,11 @@ async def test_the_body_is_strict_and_limited(
         }
     ]
 
+    # 500 is the cap, not a refusal: 500 unknown ids are each named as not found
+    r = await bulk(client, owner, org, many[:500], {"kind": "trash"})
+    assert (r.status_code, r.json()["code"]) == (404, "not_found")
+    assert [d["id"] for d in r.json()["extra"]["documents"]] == many[:500]
+
     # matches the document, but a rule refuses it: 422 naming the field
     rules: list[tuple[dict[str, Any], str]] = [
         ({"kind": "removeTags", "tags": ["never-made"]}, "operation.tags"),

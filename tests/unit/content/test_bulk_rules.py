@@ -52,3 +52,13 @@ def test_codes_that_differ_at_one_status_are_bulk_refused() -> None:
 def test_nothing_refused_is_no_problem() -> None:
     with pytest.raises(ValueError, match="nothing was refused"):
         refused([], [A])
+
+
+def test_the_detail_names_a_few_ids_and_extra_all() -> None:
+    ids = [uuid.UUID(int=i) for i in range(1, 9)]
+    problem = refused([Refusal(i, 404, "not_found", "No such document.") for i in ids], ids)
+    named = ", ".join(str(i) for i in ids[:5])
+    expected = f"Nothing was changed: No such document (documents {named} and 3 more)."
+    assert problem.detail == expected
+    assert problem.extra is not None
+    assert len(problem.extra["documents"]) == 8

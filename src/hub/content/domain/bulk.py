@@ -18,6 +18,8 @@ from typing import Any
 
 from hub.kernel.errors import AppError
 
+#: Ids the problem's ``detail`` names at most.
+DETAIL_IDS = 5
 #: Statuses a refused document may carry, most fundamental first.
 PRECEDENCE = (404, 403, 409, 422)
 
@@ -84,7 +86,9 @@ def refused(refusals: Sequence[Refusal], order: Sequence[uuid.UUID]) -> AppError
     first = [r for r in ordered if r.status == status]
     codes = {r.code for r in first}
     code = codes.pop() if len(codes) == 1 else "bulk_refused"
-    ids = ", ".join(str(r.document_id) for r in first)
+    ids = ", ".join(str(r.document_id) for r in first[:DETAIL_IDS])
+    if len(first) > DETAIL_IDS:  # the detail stays a sentence; extra lists them all
+        ids += f" and {len(first) - DETAIL_IDS} more"
     noun = "document" if len(first) == 1 else "documents"
     reasons = {r.reason for r in first}
     why = reasons.pop() if len(reasons) == 1 else "refused"

@@ -49,6 +49,8 @@ d = cast(Table, Document.__table__)
 dt = DocumentTag.__table__
 s = DocumentShare.__table__
 
+#: Rows per multi-row INSERT (two parameters each).
+INSERT_SLICE = 5000
 #: A document's own check beyond the action's permission (raises its refusal).
 Check = Callable[[Opened], None]
 #: Applies the change to the accepted documents; answers the ids it changed.
@@ -144,12 +146,12 @@ class BulkService:
                 await uow.commit()
         rows = await documents.by_ids(self.store, document_ids)
         by_id = {row.id: row for row in rows}
-        items = await document_views(self.store, [by_id[i] for i in document_ids])
+        # (one deleted for good since the commit is simply no longer shown)
+        items = await document_views(self.store, [by_id[i] for i in document_ids if i in by_id])
         return BulkResult(updated=len(changed), items=items)
 
-    def _updated(
-        self, uow: UnitOfWork, opened: Opened, field: str
-    ) -> None:  # ``PATCH``'s event, naming the one field the bulk edit changed
+    def _updated(self, uow: UnitOfWork, opened: Opened, field: str) -> None:
+        """``PATCH``'s event, naming the one field the bulk edit changed."""
         uow.publish(
             DocumentUpdated(
                 document_id=opened.id,
@@ -191,8 +193,13 @@ class BulkService:
                 if t not in current[o.id]
             ]
             changed = list(dict.fromkeys(p["document_id"] for p in pairs))
-            if pairs:
-                await session.execute(insert(DocumentTag).values(pairs).on_conflict_do_nothing())
+            # up to 500 documents by 50 tags: in slices, under asyncpg's 32767 parameters
+            for start in range(0, len(pairs), INSERT_SLICE):
+                await session.execute(
+                    insert(DocumentTag)
+                    .values(pairs[start : start + INSERT_SLICE])
+                    .on_conflict_do_nothing()
+                )
             await self._touch(session, changed)
             for opened in accepted:
                 if opened.id in changed:
