@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
 
@@ -305,6 +305,12 @@ BulkOperationIn = (
 
 
 class BulkIn(Schema, forbid_unknown_fields=True):
+    example: ClassVar[dict[str, Any]] = {
+        "organisationId": "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b",
+        "documentIds": ["0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a60"],
+        "operation": {"kind": "addTags", "tags": ["invoice", "2026"]},
+    }
+
     organisation_id: uuid.UUID
     #: 1 to 500 distinct documents of the organisation.
     document_ids: Annotated[

@@ -457,6 +457,8 @@ async def test_the_document_states_the_strict_body(client: Client) -> None:
     assert operation["operationId"] == "bulkEditDocuments"
     assert {"200", "400", "403", "404", "409", "422"} <= set(operation["responses"])
     assert "Idempotency-Key" in [p["name"] for p in operation["parameters"]]
+    example = operation["requestBody"]["content"]["application/json"]["example"]
+    assert example["operation"] == {"kind": "addTags", "tags": ["invoice", "2026"]}
     schemas = document["components"]["schemas"]
     body = schemas["BulkIn"]
     assert body["additionalProperties"] is False
