@@ -195,4 +195,5 @@ async def test_an_optional_body_may_be_left_out_but_not_sent_as_null() -> None:
             assert r.status_code == 400, r.text
             assert "null" in r.text
         lax = await client.post("/optional", json={"restricted": True, "maxItems": "2"})
-        assert lax.status_code == 400 and "maxItems" in lax.text
+        assert lax.status_code == 400
+        assert "maxItems" in lax.text
