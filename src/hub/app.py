@@ -31,7 +31,7 @@ from hub.kernel.hygiene import HubRequest, InputHygieneMiddleware
 from hub.kernel.inject import inject
 from hub.kernel.logging import RequestContextMiddleware, configure_logging
 from hub.kernel.metrics import MetricsController, MetricsMiddleware
-from hub.kernel.openapi import UniformOptions, document_routes
+from hub.kernel.openapi import StrictStructSchemas, UniformOptions, document_routes
 from hub.kernel.ratelimit import RateLimitPlugin
 from hub.kernel.runtime import Kernel
 from hub.kernel.security import security_dependencies
@@ -150,7 +150,10 @@ def create_app(
         exception_handlers=EXCEPTION_HANDLERS,
         request_class=HubRequest,
         middleware=[MetricsMiddleware],
-        plugins=[RateLimitPlugin(kernel.rate_limits, kernel.security, prefix=API_PREFIX)],
+        plugins=[
+            RateLimitPlugin(kernel.rate_limits, kernel.security, prefix=API_PREFIX),
+            StrictStructSchemas(),
+        ],
         cors_config=cors_config(settings),
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(

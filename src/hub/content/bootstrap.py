@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from hub.content.cli import thumbnails as thumbnails_command
+from hub.content.controllers.bulk import BulkController
 from hub.content.controllers.documents import DocumentController
 from hub.content.controllers.links import DocumentLinksController, ShareController
 from hub.content.controllers.taxonomy import (
@@ -22,6 +23,7 @@ from hub.content.repositories.blobs import blob_store
 from hub.content.repositories.blobs.base import BlobStore
 from hub.content.services.access import DocumentAccess
 from hub.content.services.blobs import Blobs
+from hub.content.services.bulk import BulkService
 from hub.content.services.doclinks import DocumentLinks
 from hub.content.services.documents import DocumentService
 from hub.content.services.downloads import DownloadService
@@ -56,6 +58,7 @@ def services(rt: ContextRuntime, *, identity_api: IdentityApi) -> dict[str, Any]
     documents = DocumentService(store, access, clock, metadata, links)
     downloads = DownloadService(store, access, files)
     thumbnail_requests = ThumbnailRequests(rt.queue_job)
+    sharing = SharingService(store, access, identity_api, clock)
     return {
         "content_settings": settings,
         "blob_store": files,
@@ -64,13 +67,14 @@ def services(rt: ContextRuntime, *, identity_api: IdentityApi) -> dict[str, Any]
             store, access, intake, blobs, clock, metadata, links, thumbnail_requests
         ),
         "downloads": downloads,
-        "sharing": SharingService(store, access, identity_api, clock),
+        "sharing": sharing,
         "share_links": ShareLinkService(store, access, files, clock, str(rt.settings.public_url)),
         "document_notes": NoteService(store, access, clock),
         "trash": TrashService(store, access, blobs, clock, settings.content_trash_days, links),
         "taxonomy": TaxonomyService(store),
         "content_api": ContentFacade(store, identity_api, documents),
         "thumbnails": ThumbnailService(store, downloads, files, blobs, clock, thumbnail_requests),
+        "bulk_edits": BulkService(store, access, metadata, sharing, clock),
     }
 
 
@@ -93,6 +97,7 @@ def build() -> ContextModule:
             DocumentTypeController,
             CustomFieldController,
             ThumbnailController,
+            BulkController,
         ],
         permissions=PERMISSIONS,
         jobs=[purge_trash, make_thumbnail],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
 
@@ -237,3 +237,95 @@ class CustomFieldPatch(PatchSchema):
     options: list[str] | msgspec.UnsetType = msgspec.UNSET
     #: Fixed at creation: another type is a 422 ``field_type_immutable``.
     type: FieldTypeName | msgspec.UnsetType = msgspec.UNSET
+
+
+# --------------------------------------------------------------------------- bulk edit
+
+#: The most documents one bulk edit names (``POST /documents/bulk``).
+MAX_BULK_DOCUMENTS = 500
+#: A tag of a bulk tag edit: a tag id, or a name (at most 64 characters).
+BulkTag = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+BulkTags = Annotated[
+    list[BulkTag],
+    msgspec.Meta(
+        min_length=1,
+        max_length=50,
+        # Litestar drops the item's own constraints: the document states them here
+        extra_json_schema={"extra": {"items": {"type": "string", "minLength": 1, "maxLength": 64}}},
+    ),
+]
+
+
+class BulkOperation(Schema, tag_field="kind", forbid_unknown_fields=True):
+    """One change applied to every named document; ``kind`` says which, and each kind
+    carries exactly its own fields (anything else is a 400)."""
+
+
+class AddTagsOp(BulkOperation, tag="addTags"):
+    #: Tag ids or names; unknown names become the organisation's tags (as on upload).
+    tags: BulkTags
+
+
+class RemoveTagsOp(BulkOperation, tag="removeTags"):
+    #: Tag ids or names of the organisation's existing tags (unknown ones: 422).
+    tags: BulkTags
+
+
+class SetDocumentTypeOp(BulkOperation, tag="setDocumentType"):
+    #: A document type of the organisation; null clears the type.
+    document_type_id: uuid.UUID | None
+
+
+class SetCustomFieldOp(BulkOperation, tag="setCustomField"):
+    #: A defined custom field's key; the other fields of each document are kept.
+    key: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")]
+    #: A value of the field's type; null removes the key.
+    value: Any
+
+
+class TrashOp(BulkOperation, tag="trash"):
+    pass
+
+
+class RestoreOp(BulkOperation, tag="restore"):
+    pass
+
+
+class ShareOp(BulkOperation, tag="share", kw_only=True):
+    #: Exactly one of userId and roleId (422 otherwise): a member or a role of the
+    #: organisation. The share replaces that subject's share; others stay as they are.
+    user_id: uuid.UUID | None = None
+    role_id: uuid.UUID | None = None
+    access: Literal["view", "edit"]
+
+
+BulkOperationIn = (
+    AddTagsOp | RemoveTagsOp | SetDocumentTypeOp | SetCustomFieldOp | TrashOp | RestoreOp | ShareOp
+)
+
+
+class BulkIn(Schema, forbid_unknown_fields=True):
+    example: ClassVar[dict[str, Any]] = {
+        "organisationId": "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b",
+        "documentIds": ["0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a60"],
+        "operation": {"kind": "addTags", "tags": ["invoice", "2026"]},
+    }
+
+    organisation_id: uuid.UUID
+    #: 1 to 500 distinct documents of the organisation.
+    document_ids: Annotated[
+        list[uuid.UUID],
+        msgspec.Meta(
+            min_length=1,
+            max_length=MAX_BULK_DOCUMENTS,
+            extra_json_schema={"extra": {"uniqueItems": True}},
+        ),
+    ]
+    operation: BulkOperationIn
+
+
+class BulkOut(Schema):
+    #: How many of the documents the operation changed (the others already were so).
+    updated: int
+    #: Every named document as it now is, in the order of ``documentIds``.
+    items: list[DocumentOut]

@@ -48,6 +48,10 @@ from typing import Any, ClassVar, Final, TypeVar
 
 import msgspec
 from litestar import Litestar, Response
+
+# Litestar's struct schema plugin (private module, pinned version): see StrictStructSchemas
+from litestar._openapi.schema_generation import SchemaCreator
+from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
 from litestar.constants import RESERVED_KWARGS
 from litestar.enums import ParamType, ScopeType
 from litestar.handlers import HTTPRouteHandler
@@ -68,6 +72,7 @@ from litestar.openapi.spec import (
 from litestar.params import ParameterKwarg
 from litestar.routes import HTTPRoute
 from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.typing import FieldDefinition
 
 from hub.kernel.errors import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE, Problem
 from hub.kernel.ratelimit import OPT_KEY as RATE_LIMIT_OPT
@@ -579,3 +584,27 @@ _PARSERS: Final[Mapping[str, Callable[[str], object]]] = {
     "int": int,
     "float": float,
 }
+
+
+class StrictStructSchemas(StructSchemaPlugin):
+    """Litestar's msgspec struct schemas, plus what a *strict* body states.
+
+    A struct declared ``forbid_unknown_fields=True`` refuses any other field (400), so its
+    schema says ``additionalProperties: false``: a client (or the contract gate) following
+    the document never sends one. A field's ``Meta(extra_json_schema={"extra": {...}})``
+    keywords that msgspec constraints cannot express (``uniqueItems``, the ``items`` of a
+    list whose item type is constrained) are carried by Litestar itself. Subclasses
+    Litestar's own plugin (pinned version) so everything else stays exactly as it was."""
+
+    def to_openapi_schema(
+        self, field_definition: FieldDefinition, schema_creator: SchemaCreator
+    ) -> Schema:
+        schema = super().to_openapi_schema(field_definition, schema_creator)
+        config = getattr(field_definition.type_, "__struct_config__", None)
+        if config is not None and config.forbid_unknown_fields:
+            # the component itself (``schema`` may be a reference to it)
+            registered = schema_creator.schema_registry.get_schema_for_field_definition(
+                field_definition
+            )
+            registered.additional_properties = False
+        return schema

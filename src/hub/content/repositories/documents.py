@@ -25,6 +25,7 @@ from sqlalchemy import (
     or_,
     select,
 )
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.content.domain.access import Action, Caller, ShareAccess, strongest
 from hub.content.models import Document, DocumentShare, DocumentTag, DocumentVersion, Tag
@@ -58,6 +59,13 @@ async def by_id(store: Store, document_id: uuid.UUID) -> Row[Any] | None:
     return await store.first(_BY_ID, {"document_id": document_id})
 
 
+async def by_ids(store: Store, document_ids: Sequence[uuid.UUID]) -> list[Row[Any]]:
+    """:func:`by_id` of many documents (in no particular order)."""
+    return await store.all(
+        _with_current_version(select(*_DOCUMENT_COLUMNS)).where(d.c.id.in_(list(document_ids)))
+    )
+
+
 def _share_reaches(caller: Caller) -> ColumnElement[bool]:
     user = and_(s.c.subject_kind == "user", s.c.subject_id == caller.user_id)
     if not caller.role_ids:
@@ -72,6 +80,41 @@ async def share_for(store: Store, document_id: uuid.UUID, caller: Caller) -> Sha
         select(s.c.access).where(s.c.document_id == document_id, _share_reaches(caller))
     )
     return strongest(r.access for r in rows)
+
+
+async def lock_in_organisation(
+    session: AsyncSession, organisation_id: uuid.UUID, document_ids: Sequence[uuid.UUID]
+) -> list[Row[Any]]:
+    """The named documents of the organisation, their rows locked (``FOR UPDATE``) in id
+    order: two transactions locking overlapping sets wait for each other instead of
+    deadlocking. Ids of other organisations or of nothing are simply not returned."""
+    result = await session.execute(
+        select(d)
+        .where(d.c.organisation_id == organisation_id, d.c.id.in_(list(document_ids)))
+        .order_by(d.c.id)
+        .with_for_update()
+    )
+    return list(result.all())
+
+
+async def shares_reaching(
+    session: AsyncSession, document_ids: Sequence[uuid.UUID], caller: Caller
+) -> dict[uuid.UUID, ShareAccess]:
+    """:func:`share_for` of many documents at once, inside a transaction: the strongest
+    share reaching the caller, by document (documents without one are absent)."""
+    if not document_ids:
+        return {}
+    rows = (
+        await session.execute(
+            select(s.c.document_id, s.c.access).where(
+                s.c.document_id.in_(list(document_ids)), _share_reaches(caller)
+            )
+        )
+    ).all()
+    found: dict[uuid.UUID, list[str]] = {}
+    for row in rows:
+        found.setdefault(row.document_id, []).append(row.access)
+    return {i: access for i, shares in found.items() if (access := strongest(shares))}
 
 
 def readable(caller: Caller) -> ColumnElement[bool]:
@@ -240,3 +283,34 @@ async def trashed_before(store: Store, cutoff: datetime, limit: int) -> list[uui
         .limit(limit)
     )
     return [r.id for r in rows]
+
+
+async def tag_ids_in(
+    session: AsyncSession, document_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, set[uuid.UUID]]:
+    """Each document's tag ids, read inside a transaction (empty sets included)."""
+    out: dict[uuid.UUID, set[uuid.UUID]] = {i: set() for i in document_ids}
+    if document_ids:
+        rows = await session.execute(
+            select(dt.c.document_id, dt.c.tag_id).where(dt.c.document_id.in_(list(document_ids)))
+        )
+        for row in rows:
+            out[row.document_id].add(row.tag_id)
+    return out
+
+
+async def shares_in(
+    session: AsyncSession, document_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, dict[tuple[str, uuid.UUID], str]]:
+    """Each document's shares as ``{(subject_kind, subject_id): access}``, inside a
+    transaction."""
+    out: dict[uuid.UUID, dict[tuple[str, uuid.UUID], str]] = {i: {} for i in document_ids}
+    if document_ids:
+        rows = await session.execute(
+            select(s.c.document_id, s.c.subject_kind, s.c.subject_id, s.c.access).where(
+                s.c.document_id.in_(list(document_ids))
+            )
+        )
+        for row in rows:
+            out[row.document_id][(row.subject_kind, row.subject_id)] = row.access
+    return out

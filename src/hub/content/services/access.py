@@ -9,12 +9,21 @@ the same 404, so an id reveals nothing; a readable document whose action is refu
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.content.domain.access import Action, Caller, Facts, caller_of, capabilities
+from hub.content.domain.access import (
+    Action,
+    Caller,
+    Facts,
+    ShareAccess,
+    caller_of,
+    capabilities,
+)
 from hub.content.repositories import documents
 from hub.identity.api import Membership
 from hub.kernel.problems import not_found
@@ -77,10 +86,33 @@ class DocumentAccess:
 
     async def judge(self, row: Row[Any], caller: Caller) -> Opened:
         share = None
-        if not caller.is_admin and row.owner_id != caller.user_id:
+        if _needs_share(row, caller):
             share = await documents.share_for(self.store, row.id, caller)
-        facts = Facts(owner_id=row.owner_id, restricted=row.restricted, share=share)
-        may = capabilities(caller, facts)
-        if not may:
+        opened = decide(row, caller, share)
+        if opened is None:
             raise document_not_found()
-        return Opened(row=row, caller=caller, may=may)
+        return opened
+
+    async def judge_locked(
+        self, session: AsyncSession, rows: Sequence[Row[Any]], caller: Caller
+    ) -> dict[uuid.UUID, Opened | None]:
+        """:meth:`judge` of many documents inside the caller's transaction (their rows
+        locked by it): each document's :class:`Opened`, or None where the caller may not
+        read it. One query for the shares, whatever the number of documents."""
+        shares = await documents.shares_reaching(
+            session, [r.id for r in rows if _needs_share(r, caller)], caller
+        )
+        return {r.id: decide(r, caller, shares.get(r.id)) for r in rows}
+
+
+def _needs_share(row: Row[Any], caller: Caller) -> bool:
+    """Admins and owners are decided without looking at the shares."""
+    return not caller.is_admin and row.owner_id != caller.user_id
+
+
+def decide(row: Row[Any], caller: Caller, share: ShareAccess | None) -> Opened | None:
+    """The document rule for one loaded document: what the caller may do, or None when it
+    may not even read it."""
+    facts = Facts(owner_id=row.owner_id, restricted=row.restricted, share=share)
+    may = capabilities(caller, facts)
+    return Opened(row=row, caller=caller, may=may) if may else None

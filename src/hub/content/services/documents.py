@@ -9,14 +9,14 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from hub.content.api import DocumentUpdated
 from hub.content.domain.access import Action, Caller
 from hub.content.domain.documents import clean_title, parse_tags
 from hub.content.models import Document
 from hub.content.repositories import documents
-from hub.content.services.access import DocumentAccess
+from hub.content.services.access import DocumentAccess, Opened
 from hub.content.services.doclinks import DocumentLinks, publish_reverse
 from hub.content.services.tagging import resolve_tags, set_tags
 from hub.content.services.taxonomy import MetadataRules
@@ -59,6 +59,14 @@ def _after(sort: str, cursor: str | None) -> tuple[Any, uuid.UUID] | None:
         return value, uuid.UUID(str(last))
     except ValueError:
         raise invalid_cursor() from None
+
+
+def check_editable(opened: Opened) -> None:
+    """What changing a document's metadata asks of it, alone or in a bulk edit: the edit
+    right (403) and a document out of the trash (409 ``document_trashed``)."""
+    opened.require(Action.EDIT)
+    if opened.row.trashed_at is not None:
+        raise document_trashed()
 
 
 class DocumentService:
@@ -162,9 +170,7 @@ class DocumentService:
         edits = (title, tags, document_type_id, custom_fields)
         opened = await self.access.open(principal, document_id)
         if any(x is not msgspec.UNSET for x in edits):
-            opened.require(Action.EDIT)
-            if opened.row.trashed_at is not None:
-                raise document_trashed()
+            check_editable(opened)
         if legal_hold is not msgspec.UNSET:
             opened.require(Action.HOLD)
         return await self.apply(
@@ -203,6 +209,12 @@ class DocumentService:
                 changed.append("title")
         async with self.store.uow() as uow:
             session = uow.session
+            # the row first, as bulk edits lock theirs, before any tag is created: two
+            # writers of one document queue on it instead of deadlocking on a new tag. With
+            # custom fields, the links lock it, with the documents they name, in id order
+            # (locking it alone first would deadlock two documents linking each other).
+            if custom_fields is msgspec.UNSET:
+                await session.execute(select(d.c.id).where(d.c.id == row.id).with_for_update())
             if document_type_id is not msgspec.UNSET and document_type_id != row.document_type_id:
                 await self.metadata.document_type(session, row.organisation_id, document_type_id)
                 values["document_type_id"] = document_type_id

@@ -4,6 +4,7 @@ the explicit shares (``GET``/``PUT /documents/{id}/permissions``)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +49,23 @@ def permissions_view(restricted: bool, rows: list[Any]) -> dict[str, Any]:
     }
 
 
+def shared_event(
+    document_id: uuid.UUID,
+    organisation_id: uuid.UUID,
+    restricted: bool,
+    subjects: Iterable[tuple[str, uuid.UUID]],
+) -> DocumentShared:
+    """``content.document.shared``: the restriction and every subject now shared with."""
+    keys = list(subjects)
+    return DocumentShared(
+        document_id=document_id,
+        organisation_id=organisation_id,
+        restricted=restricted,
+        user_ids=[i for k, i in keys if k == "user"],
+        role_ids=[i for k, i in keys if k == "role"],
+    )
+
+
 class SharingService:
     def __init__(
         self, store: Store, access: DocumentAccess, identity: IdentityApi, clock: Clock
@@ -64,7 +82,9 @@ class SharingService:
             opened.row.restricted, await documents.shares_of(self.store, opened.id)
         )
 
-    async def _check(self, organisation_id: uuid.UUID, shares: list[Share]) -> None:
+    async def check(self, organisation_id: uuid.UUID, shares: list[Share]) -> None:
+        """422 unless each share names exactly one member or role of the organisation
+        (``PUT /permissions`` and bulk ``share`` alike)."""
         if len(shares) > MAX_SHARES:
             raise field_invalid("shares", f"At most {MAX_SHARES} shares.")
         roles = {r.id for r in await self.identity.roles_of(organisation_id)}
@@ -94,7 +114,7 @@ class SharingService:
         """Replace the restriction and the shares (publishes ``content.document.shared``)."""
         opened = await self.access.open(principal, document_id, Action.SHARE)
         organisation_id: uuid.UUID = opened.row.organisation_id
-        await self._check(organisation_id, shares)
+        await self.check(organisation_id, shares)
         wanted: dict[tuple[str, uuid.UUID], str] = {}
         for share in shares:
             if share.user_id is not None:
@@ -127,14 +147,6 @@ class SharingService:
                         ]
                     )
                 )
-            uow.publish(
-                DocumentShared(
-                    document_id=opened.id,
-                    organisation_id=organisation_id,
-                    restricted=restricted,
-                    user_ids=[i for k, i in wanted if k == "user"],
-                    role_ids=[i for k, i in wanted if k == "role"],
-                )
-            )
+            uow.publish(shared_event(opened.id, organisation_id, restricted, wanted))
             await uow.commit()
         return permissions_view(restricted, await documents.shares_of(self.store, opened.id))

@@ -22,8 +22,15 @@ dt = DocumentTag.__table__
 
 
 async def resolve_tags(
-    session: AsyncSession, organisation_id: uuid.UUID, refs: TagRefs, *, field: str = "tags"
+    session: AsyncSession,
+    organisation_id: uuid.UUID,
+    refs: TagRefs,
+    *,
+    field: str = "tags",
+    create: bool = True,
 ) -> list[uuid.UUID]:
+    """The tags' ids. Ids must be the organisation's tags; names are found
+    case-insensitively and, with ``create``, made when unknown (else 422 naming them)."""
     ids = list(refs.ids)
     if ids:
         found = set(
@@ -38,6 +45,18 @@ async def resolve_tags(
             raise field_invalid(field, "No such tag: " + ", ".join(unknown))
     if refs.names:
         keys = {tag_key(n): n for n in refs.names}
+        if not create:
+            found_rows = await session.execute(
+                select(t.c.name_key, t.c.id).where(
+                    t.c.organisation_id == organisation_id, t.c.name_key.in_(list(keys))
+                )
+            )
+            existing = {row.name_key: row.id for row in found_rows}
+            missing = [n for k, n in keys.items() if k not in existing]
+            if missing:
+                raise field_invalid(field, "No such tag: " + ", ".join(missing))
+            ids.extend(existing[k] for k in keys)
+            return list(dict.fromkeys(ids))
         await session.execute(
             insert(Tag)
             .values(

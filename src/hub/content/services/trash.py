@@ -43,6 +43,20 @@ def not_in_trash() -> Conflict:
     return Conflict("The document is not in the trash.", code="document_not_trashed")
 
 
+def check_trashable(row: Any) -> None:
+    """What moving a (locked) document to the trash asks of it, alone or in a bulk edit:
+    no legal hold (409 ``legal_hold``)."""
+    if row.legal_hold:
+        raise under_legal_hold()
+
+
+def check_restorable(row: Any) -> None:
+    """What taking a (locked) document out of the trash asks of it: being in it (409
+    ``document_not_trashed``)."""
+    if row.trashed_at is None:
+        raise not_in_trash()
+
+
 class TrashService:
     def __init__(
         self,
@@ -73,8 +87,7 @@ class TrashService:
         opened = await self.access.open(principal, document_id, Action.DELETE)
         async with self.store.uow() as uow:
             row = await self._lock(uow.session, opened.id)
-            if row.legal_hold:
-                raise under_legal_hold()
+            check_trashable(row)
             if row.trashed_at is not None:
                 return
             now = self.clock()
@@ -91,8 +104,7 @@ class TrashService:
         opened = await self.access.open(principal, document_id, Action.DELETE)
         async with self.store.uow() as uow:
             row = await self._lock(uow.session, opened.id)
-            if row.trashed_at is None:
-                raise not_in_trash()
+            check_restorable(row)
             await uow.session.execute(
                 update(Document)
                 .where(d.c.id == row.id)
