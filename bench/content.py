@@ -273,7 +273,7 @@ def bench_download(
                                     ref, url, Request(), seconds=seconds, connections=connections
                                 )
                             )
-    rows = []
+    rows: list[dict[str, Any]] = []
     for (target, name), windows in samples.items():
         size = files[name][1]
         per_request = [w.cpu_s * 1000 / max(1, w.requests) for w in windows]
@@ -320,12 +320,28 @@ class _Capture:
         return []
 
 
-def _sql(statement: Any) -> str:
-    from sqlalchemy.dialects import postgresql
+@dataclass(frozen=True)
+class Sql:
+    """One statement as the hub sends it (asyncpg's ``$n`` parameters) and with its values
+    written in (for EXPLAIN)."""
 
-    return str(
-        statement.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
+    text: str
+    args: list[Any]
+    literal: str
+
+
+def _sql(statement: Any) -> Sql:
+    from sqlalchemy.dialects import postgresql
+    from sqlalchemy.dialects.postgresql import asyncpg as pg_asyncpg
+
+    compiled: Any = statement.compile(
+        dialect=pg_asyncpg.dialect(), compile_kwargs={"render_postcompile": True}
     )
+    params = compiled.construct_params()
+    literal: Any = statement.compile(
+        dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}
+    )
+    return Sql(str(compiled), [params[name] for name in compiled.positiontup], str(literal))
 
 
 @dataclass(frozen=True)
@@ -357,7 +373,7 @@ def _callers(ctx: ContentHub, member_role: str) -> dict[str, Any]:
     }
 
 
-async def _statements(caller: Any, case: ListCase, dsn: str) -> list[str]:
+async def _statements(caller: Any, case: ListCase, dsn: str) -> list[Sql]:
     """The SQL one list request runs: the page, its documents' tags, the facets."""
     from hub.content.repositories import documents as repo
 
@@ -372,7 +388,7 @@ async def _statements(caller: Any, case: ListCase, dsn: str) -> list[str]:
     page_sql = _sql(capture.statements[-1])
     conn = await asyncpg.connect(dsn)
     try:
-        ids = [r["id"] for r in await conn.fetch(page_sql)][:20]
+        ids = [r["id"] for r in await conn.fetch(page_sql.text, *page_sql.args)][:20]
     finally:
         await conn.close()
     await repo.tags_of(store, ids)
@@ -386,28 +402,29 @@ async def _statements(caller: Any, case: ListCase, dsn: str) -> list[str]:
     return out
 
 
-async def _sql_latencies(dsn: str, statements: list[str], n: int) -> list[float]:
+async def _sql_latencies(dsn: str, statements: list[Sql], n: int) -> list[float]:
     conn = await asyncpg.connect(dsn)
     try:
-        for sql in statements:  # prepare and warm
-            await conn.fetch(sql)
+        for sql in statements:  # warm
+            await conn.fetch(sql.text, *sql.args)
         out = []
         for _ in range(n):
             t0 = time.perf_counter()
             for sql in statements:
-                await conn.fetch(sql)
+                # asyncpg's statement cache, as the hub's db.fetch() uses it.
+                await conn.fetch(sql.text, *sql.args)
             out.append((time.perf_counter() - t0) * 1000)
         return out
     finally:
         await conn.close()
 
 
-async def _explain(dsn: str, statements: list[str]) -> list[str]:
+async def _explain(dsn: str, statements: list[Sql]) -> list[str]:
     conn = await asyncpg.connect(dsn)
     try:
         plans = []
         for sql in statements:
-            rows = await conn.fetch(f"EXPLAIN (ANALYZE, BUFFERS) {sql}")
+            rows = await conn.fetch(f"EXPLAIN (ANALYZE, BUFFERS) {sql.literal}")
             plans.append("\n".join(r[0] for r in rows))
         return plans
     finally:
