@@ -116,6 +116,11 @@ class Server:
         finally:
             conn.close()
 
+    @property
+    def pid(self) -> int | None:
+        """The server process (uvicorn with one worker serves in this process itself)."""
+        return None if self._proc is None else self._proc.pid
+
     def cpu_seconds(self) -> float:
         """CPU time of the server and every process it started, so far."""
         assert self._ps is not None
