@@ -5,6 +5,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
+# Two pytest-xdist workers, each with its own embedded servers (or its own database and
+# Redis database on HUB_TEST_*); PYTEST_WORKERS=0 runs in one process.
+PYTEST_WORKERS ?= 2
 CONTRACT_ARGS ?=
 
 .PHONY: install run test test-tcp contract lint format bench check-migrations clean
@@ -21,12 +24,12 @@ run: $(STAMP)  ## start the hub (embedded PostgreSQL + Redis unless HUB_DATABASE
 	$(BIN)/hub run
 
 test: $(STAMP)  ## the whole suite, against embedded servers (or HUB_TEST_DATABASE_URL/HUB_TEST_REDIS_URL)
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 test-tcp: $(STAMP)  ## integration + e2e again against PostgreSQL/Redis on 127.0.0.1 over TCP
 	HUB_TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test \
 	HUB_TEST_REDIS_URL=redis://127.0.0.1:6379/15 \
-	$(BIN)/pytest tests/integration tests/e2e $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) tests/integration tests/e2e $(PYTEST_ARGS)
 
 contract: $(STAMP)  ## the API contract gate: pinned schemathesis, all checks, four phases, against a live hub
 	$(BIN)/python -m tests.contract.gate $(CONTRACT_ARGS)
