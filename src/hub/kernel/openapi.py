@@ -422,6 +422,8 @@ def _not_nullable(parameter: Parameter | Reference) -> Parameter | Reference:
     if len(branches) != 2 or len(kept) != 1 or not isinstance(kept[0], Schema):
         return parameter
     merged = kept[0]
+    if merged.type == OpenAPIType.ARRAY and isinstance(merged.items, Schema):
+        return _string_array(parameter, schema, merged, merged.items)
     if merged.type != OpenAPIType.STRING or merged.format is not None:
         return parameter
     for name in ("pattern", "min_length", "max_length", "minimum", "maximum", "description"):
@@ -429,6 +431,25 @@ def _not_nullable(parameter: Parameter | Reference) -> Parameter | Reference:
         if value is not None and getattr(merged, name) is None:
             setattr(merged, name, value)
     parameter.schema = merged
+    return parameter
+
+
+def _string_array(parameter: Parameter, schema: Schema, array: Schema, items: Schema) -> Parameter:
+    """A repeated optional text parameter (``list[str] | None`` with
+    ``schema_extra={"pattern": ..., "maxItems": ...}``): absent is no list, so null goes;
+    the pattern and length limits describe each value, ``maxItems`` the list. Litestar
+    cannot check a pattern on a list itself; the handler parses each value strictly."""
+    if items.type != OpenAPIType.STRING or items.format is not None:
+        return parameter
+    for name in ("pattern", "min_length", "max_length"):
+        value = getattr(schema, name)
+        if value is not None and getattr(items, name) is None:
+            setattr(items, name, value)
+    for name in ("max_items", "min_items", "description"):
+        value = getattr(schema, name)
+        if value is not None and getattr(array, name) is None:
+            setattr(array, name, value)
+    parameter.schema = array
     return parameter
 
 

@@ -20,6 +20,11 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from hub.content.controllers.files import FILE_RESPONSES, serve
 from hub.content.controllers.multipart import ENVELOPE_BYTES, MultipartForm, boundary_of
 from hub.content.domain.documents import MAX_TAGS, split_list
+from hub.content.domain.field_filters import (
+    FIELD_FILTER_PATTERN,
+    MAX_FIELD_FILTERS,
+    parse_field_filters,
+)
 from hub.content.domain.settings import ContentSettings
 from hub.content.repositories.documents import Filters
 from hub.content.schemas import (
@@ -165,6 +170,17 @@ class DocumentController(Controller):
         created_to: Annotated[
             datetime | None, QueryParameter(name="createdTo", required=False)
         ] = None,
+        field: Annotated[
+            list[str] | None,
+            QueryParameter(
+                required=False,
+                schema_extra={"pattern": FIELD_FILTER_PATTERN, "maxItems": MAX_FIELD_FILTERS},
+                description="Custom-field conditions, all applying: `key:op:value` with op "
+                "`eq` (any type; on a document link: links to that document) or `lt`, `lte`, "
+                "`gt`, `gte` (integer, number, monetary amount, date YYYY-MM-DD), e.g. "
+                "`amount:gte:100`. An unknown key or a value the field cannot hold: 422.",
+            ),
+        ] = None,
         trashed: FromQuery[bool] = False,
         sort: FromQuery[Literal["created", "updated", "title"]] = "created",
         facets: Annotated[
@@ -188,6 +204,7 @@ class DocumentController(Controller):
                 created_to=created_to,
                 trashed=trashed,
             ),
+            fields=parse_field_filters(field or []),
             sort=sort,
             limit=limit,
             cursor=cursor,

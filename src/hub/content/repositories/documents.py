@@ -8,17 +8,19 @@ caller could not open.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Numeric,
     Row,
     Select,
     and_,
     bindparam,
+    cast,
     exists,
     false,
     func,
@@ -28,6 +30,8 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.content.domain.access import Action, Caller, ShareAccess, strongest
+from hub.content.domain.field_filters import FieldCondition
+from hub.content.domain.taxonomy import FieldType
 from hub.content.models import Document, DocumentShare, DocumentTag, DocumentVersion, Tag
 from hub.kernel.store import Store
 
@@ -144,6 +148,7 @@ class Filters:
     created_from: datetime | None = None
     created_to: datetime | None = None
     trashed: bool = False
+    fields: tuple[FieldCondition, ...] = ()
 
 
 def _filtered(caller: Caller, filters: Filters) -> list[ColumnElement[bool]]:
@@ -159,7 +164,33 @@ def _filtered(caller: Caller, filters: Filters) -> list[ColumnElement[bool]]:
         where.append(d.c.created_at >= filters.created_from)
     if filters.created_to is not None:
         where.append(d.c.created_at < filters.created_to)
+    where.extend(_field_condition(c) for c in filters.fields)
     return where
+
+
+_COMPARE: dict[str, Callable[[Any, Any], ColumnElement[bool]]] = {
+    "eq": lambda a, b: a == b,
+    "lt": lambda a, b: a < b,
+    "lte": lambda a, b: a <= b,
+    "gt": lambda a, b: a > b,
+    "gte": lambda a, b: a >= b,
+}
+
+
+def _field_condition(c: FieldCondition) -> ColumnElement[bool]:
+    """Equality as JSONB containment (the GIN index answers it; JSON numbers compare by
+    value, so 12 matches 12.0); order on the typed value (a document without the field
+    never matches). Values were checked against the field's type when written, so the
+    casts cannot fail."""
+    value = d.c.custom_fields[c.key]
+    if c.type is FieldType.MONETARY:
+        return _COMPARE[c.op](cast(value["amount"].astext, Numeric), c.operand)
+    if c.op == "eq":
+        stored = [c.operand] if c.type is FieldType.DOCUMENT else c.operand
+        return d.c.custom_fields.contains({c.key: stored})
+    if c.type is FieldType.DATE:  # ISO dates order as text
+        return _COMPARE[c.op](value.astext, c.operand)
+    return _COMPARE[c.op](cast(value.astext, Numeric), c.operand)
 
 
 #: sort name -> (column, descending)

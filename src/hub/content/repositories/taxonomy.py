@@ -68,13 +68,19 @@ async def has_children(session: AsyncSession, tag_id: uuid.UUID) -> bool:
     ).first() is not None
 
 
-async def definitions(session: AsyncSession, organisation_id: uuid.UUID) -> list[Any]:
-    result = await session.execute(
-        select(fields.c.key, fields.c.type, fields.c.options).where(
-            fields.c.organisation_id == organisation_id
-        )
+def _definitions(organisation_id: uuid.UUID) -> Any:
+    return select(fields.c.key, fields.c.type, fields.c.options).where(
+        fields.c.organisation_id == organisation_id
     )
-    return list(result)
+
+
+async def definitions(session: AsyncSession, organisation_id: uuid.UUID) -> list[Any]:
+    return list(await session.execute(_definitions(organisation_id)))
+
+
+async def read_definitions(store: Store, organisation_id: uuid.UUID) -> list[Any]:
+    """The same, outside a transaction (a list's filters)."""
+    return await store.all(_definitions(organisation_id))
 
 
 async def type_exists(

@@ -4,7 +4,8 @@ changing their metadata."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -14,8 +15,11 @@ from sqlalchemy import select, update
 from hub.content.api import DocumentUpdated
 from hub.content.domain.access import Action, Caller
 from hub.content.domain.documents import clean_title, parse_tags
+from hub.content.domain.field_filters import FieldCondition, FieldFilter, condition
+from hub.content.domain.taxonomy import FieldType
 from hub.content.models import Document
 from hub.content.repositories import documents
+from hub.content.repositories import taxonomy as taxonomy_repo
 from hub.content.services.access import DocumentAccess, Opened
 from hub.content.services.doclinks import DocumentLinks, publish_reverse
 from hub.content.services.tagging import resolve_tags, set_tags
@@ -89,6 +93,24 @@ class DocumentService:
         (view,) = await document_views(self.store, [opened.row], opened.caller)
         return view
 
+    async def _conditions(
+        self, caller: Caller, specs: Sequence[FieldFilter]
+    ) -> tuple[FieldCondition, ...]:
+        """``field=`` filters against the organisation's definitions: an unknown key or
+        a value its field could never hold is a 422 naming ``field``."""
+        rows = await taxonomy_repo.read_definitions(self.store, caller.organisation_id)
+        defined = {r.key: r for r in rows}
+        out = []
+        for spec in specs:
+            row = defined.get(spec.key)
+            try:
+                if row is None:
+                    raise ValueError(f"{spec.key}: no such custom field")
+                out.append(condition(spec, FieldType(row.type), list(row.options)))
+            except ValueError as error:
+                raise field_invalid("field", str(error), source="query") from None
+        return tuple(out)
+
     async def list(
         self,
         caller: Caller,
@@ -98,6 +120,7 @@ class DocumentService:
         limit: int | None = None,
         cursor: str | None = None,
         facets: tuple[str, ...] = (),
+        fields: Sequence[FieldFilter] = (),
     ) -> Listing:
         if sort not in documents.SORTS:
             raise field_invalid(
@@ -108,6 +131,8 @@ class DocumentService:
             raise field_invalid(
                 "facets", "one or more of " + ", ".join(FACETS), source="query", status_code=400
             )
+        if fields:
+            filters = replace(filters, fields=await self._conditions(caller, fields))
         size = clamp_limit(limit)
         rows = await documents.page(
             self.store, caller, filters, sort=sort, after=_after(sort, cursor), limit=size
