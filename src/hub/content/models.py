@@ -83,6 +83,13 @@ class Document(IdMixin, Base):
         Index("ix_documents_org_created", "organisation_id", "created_at", "id"),
         Index("ix_documents_org_updated", "organisation_id", "updated_at", "id"),
         Index("ix_documents_org_title", "organisation_id", "title", "id"),
+        # custom-field equality filters (``field=key:eq:value``) are JSONB containment
+        Index(
+            "ix_documents_custom_fields",
+            "custom_fields",
+            postgresql_using="gin",
+            postgresql_ops={"custom_fields": "jsonb_path_ops"},
+        ),
         Index(
             "ix_documents_trashed",
             "trashed_at",
