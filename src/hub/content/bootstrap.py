@@ -26,9 +26,10 @@ from hub.content.services.links import NoteService, ShareLinkService
 from hub.content.services.sharing import SharingService
 from hub.content.services.storing import FileIntake
 from hub.content.services.taxonomy import MetadataRules, TaxonomyService
+from hub.content.services.text_extraction import ExtractionRequests, TextExtraction
 from hub.content.services.trash import TrashService
 from hub.content.services.uploads import UploadService
-from hub.content.tasks import PURGE_HOURLY, purge_trash
+from hub.content.tasks import PURGE_HOURLY, extract_text, purge_trash
 from hub.identity.api import IdentityApi
 from hub.kernel.contexts import ContextModule
 from hub.kernel.runtime import ContextRuntime
@@ -53,7 +54,9 @@ def services(rt: ContextRuntime, *, identity_api: IdentityApi) -> dict[str, Any]
         "content_settings": settings,
         "blob_store": files,
         "documents": documents,
-        "uploads": UploadService(store, access, intake, blobs, clock, metadata),
+        "uploads": UploadService(
+            store, access, intake, blobs, clock, metadata, ExtractionRequests(rt.queue_job)
+        ),
         "downloads": DownloadService(store, access, files),
         "sharing": SharingService(store, access, identity_api, clock),
         "share_links": ShareLinkService(store, access, files, clock, str(rt.settings.public_url)),
@@ -61,6 +64,14 @@ def services(rt: ContextRuntime, *, identity_api: IdentityApi) -> dict[str, Any]
         "trash": TrashService(store, access, blobs, clock, settings.content_trash_days),
         "taxonomy": TaxonomyService(store),
         "content_api": ContentFacade(store, identity_api, documents),
+        "text_extraction": TextExtraction(
+            store,
+            files,
+            clock,
+            timeout_seconds=settings.content_extraction_timeout_seconds,
+            memory_mb=settings.content_extraction_memory_mb,
+            languages=settings.content_ocr_languages,
+        ),
     }
 
 
@@ -84,7 +95,7 @@ def build() -> ContextModule:
             CustomFieldController,
         ],
         permissions=PERMISSIONS,
-        jobs=[purge_trash],
+        jobs=[purge_trash, extract_text],
         periodic=[PURGE_HOURLY],
         on_shutdown=[stop],
     )

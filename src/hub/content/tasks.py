@@ -1,9 +1,17 @@
-"""Content's background jobs: the retention purge of the trash."""
+"""Content's background jobs: the retention purge of the trash, text extraction."""
 
 from __future__ import annotations
 
+import uuid
+
 import structlog
 
+from hub.content.services.text_extraction import (
+    EXTRACT_JOB,
+    EXTRACT_RETRIES,
+    PermanentExtractionError,
+    TextExtraction,
+)
 from hub.content.services.trash import TrashService
 from hub.kernel.jobs import JobContext, job
 from hub.kernel.scheduler import Periodic
@@ -20,3 +28,14 @@ async def purge_trash(ctx: JobContext, *, trash: TrashService) -> None:
 
 
 PURGE_HOURLY = Periodic("content.purge_trash", "41 * * * *", purge_trash)
+
+
+@job(EXTRACT_JOB, max_retries=EXTRACT_RETRIES, throws=(PermanentExtractionError,))
+async def extract_text(
+    ctx: JobContext, document_id: str, version: int, *, text_extraction: TextExtraction
+) -> None:
+    """Extract one version's text (queued with every new version). Idempotent: a settled
+    version is left alone. The last retry's failure marks the version ``failed``."""
+    await text_extraction.extract(
+        uuid.UUID(document_id), version, last_try=ctx.retries >= EXTRACT_RETRIES
+    )

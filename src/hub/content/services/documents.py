@@ -20,7 +20,7 @@ from hub.content.services.access import DocumentAccess
 from hub.content.services.tagging import resolve_tags, set_tags
 from hub.content.services.taxonomy import MetadataRules
 from hub.content.services.uploads import document_trashed
-from hub.content.services.views import document_views, view_of
+from hub.content.services.views import document_views, version_view, view_of
 from hub.kernel.clock import Clock
 from hub.kernel.pagination import Page, clamp_limit, decode_cursor, encode_cursor, page_of
 from hub.kernel.problems import field_invalid, invalid_cursor
@@ -71,7 +71,7 @@ class DocumentService:
 
     async def get(self, principal: Principal, document_id: uuid.UUID) -> dict[str, Any]:
         opened = await self.access.open(principal, document_id)
-        (view,) = await document_views(self.store, [opened.row])
+        (view,) = await document_views(self.store, [opened.row], opened.caller)
         return view
 
     async def list(
@@ -100,7 +100,7 @@ class DocumentService:
         more = len(rows) > size
         rows = rows[:size]
         page = Page(
-            items=await document_views(self.store, rows),
+            items=await document_views(self.store, rows, caller),
             limit=size,
             next_cursor=encode_cursor(*_cursor_key(sort, rows[-1])) if more and rows else None,
         )
@@ -137,7 +137,12 @@ class DocumentService:
             before = last
         size = clamp_limit(limit)
         rows = await documents.versions_of(self.store, opened.id, before=before, limit=size + 1)
-        return page_of(rows, size, lambda row: (row.version,))
+        page = page_of(rows, size, lambda row: (row.version,))
+        return Page(
+            items=[version_view(row) for row in page.items],
+            limit=page.limit,
+            next_cursor=page.next_cursor,
+        )
 
     async def update(
         self,
@@ -167,6 +172,7 @@ class DocumentService:
             document_type_id=document_type_id,
             custom_fields=custom_fields,
             legal_hold=legal_hold,
+            caller=opened.caller,
         )
 
     async def apply(
@@ -180,6 +186,7 @@ class DocumentService:
         legal_hold: Any = msgspec.UNSET,
         via: str = "user",
         actor_id: uuid.UUID | None = None,
+        caller: Caller | None = None,
     ) -> dict[str, Any]:
         """Write the changes to an authorised document; one event names what changed."""
         values: dict[str, Any] = {}
@@ -226,4 +233,4 @@ class DocumentService:
                     )
                 )
                 await uow.commit()
-        return await view_of(self.store, row.id)
+        return await view_of(self.store, row.id, caller)

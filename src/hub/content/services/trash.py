@@ -90,7 +90,7 @@ class TrashService:
             )
             uow.publish(DocumentRestored(document_id=row.id, organisation_id=row.organisation_id))
             await uow.commit()
-        return await view_of(self.store, opened.id)
+        return await view_of(self.store, opened.id, opened.caller)
 
     async def delete_permanently(self, principal: Principal, document_id: uuid.UUID) -> None:
         """``DELETE /documents/{id}/permanent``: only from the trash, never under hold."""

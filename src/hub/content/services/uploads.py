@@ -42,7 +42,8 @@ from hub.content.services.blobs import Blobs
 from hub.content.services.storing import FileIntake, FilePart, StoredFile, TextField, UploadForm
 from hub.content.services.tagging import resolve_tags, set_tags
 from hub.content.services.taxonomy import MetadataRules
-from hub.content.services.views import view_of
+from hub.content.services.text_extraction import ExtractionRequests
+from hub.content.services.views import version_view, view_of
 from hub.kernel.clock import Clock
 from hub.kernel.errors import Conflict
 from hub.kernel.problems import field_invalid
@@ -170,6 +171,7 @@ class UploadService:
         blobs: Blobs,
         clock: Clock,
         metadata: MetadataRules,
+        extraction: ExtractionRequests,
     ) -> None:
         self.store = store
         self.access = access
@@ -177,6 +179,7 @@ class UploadService:
         self.blobs = blobs
         self.clock = clock
         self.metadata = metadata
+        self.extraction = extraction
 
     async def _stored(
         self, organisation_id: uuid.UUID, part: FilePart, then: Callable[[StoredFile], Any]
@@ -237,6 +240,7 @@ class UploadService:
                     caller.user_id,
                     comment=None,
                 )
+                await self.extraction.request(uow, document.id, 1)
                 uow.publish(
                     DocumentUploaded(
                         document_id=document.id,
@@ -246,7 +250,7 @@ class UploadService:
                     )
                 )
                 await uow.commit()
-            return await view_of(self.store, document.id)
+            return await view_of(self.store, document.id, caller)
 
         result: dict[str, Any] = await self._stored(organisation_id, part, write)
         return result
@@ -349,6 +353,7 @@ class UploadService:
                 .where(d.c.id == document_id)
                 .values(current_version=number, updated_at=now)
             )
+            await self.extraction.request(uow, document_id, number)
             uow.publish(
                 VersionAdded(
                     document_id=document_id,
@@ -361,7 +366,7 @@ class UploadService:
             await uow.commit()
         version = await documents.version(self.store, document_id, number)
         assert version is not None
-        return dict(version._mapping)
+        return version_view(version)
 
     async def restore_version(
         self, principal: Principal, document_id: uuid.UUID, number: int, comment: str | None

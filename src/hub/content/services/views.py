@@ -1,4 +1,6 @@
-"""Documents as the API shows them: a document row, its current version and its tags."""
+"""Documents as the API shows them: a document row, its current version, its tags, its
+extraction status and the duplicates the caller may read; versions with their
+extraction status."""
 
 from __future__ import annotations
 
@@ -8,14 +10,15 @@ from typing import Any
 
 from sqlalchemy import Row
 
+from hub.content.domain.access import Caller
 from hub.content.repositories import documents
+from hub.content.services.duplicates import duplicates_of
 from hub.kernel.store import Store
 
-#: Duplicate detection has not been built yet: no document has duplicates.
-NO_DUPLICATES: list[dict[str, Any]] = []
 
-
-def document_view(row: Row[Any], tags: list[dict[str, Any]]) -> dict[str, Any]:
+def document_view(
+    row: Row[Any], tags: list[dict[str, Any]], duplicates: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     return {
         "id": row.id,
         "organisation_id": row.organisation_id,
@@ -35,18 +38,32 @@ def document_view(row: Row[Any], tags: list[dict[str, Any]]) -> dict[str, Any]:
         "updated_at": row.updated_at,
         "trashed_at": row.trashed_at,
         "extraction": {"status": row.extraction_status},
-        "duplicates": list(NO_DUPLICATES),
+        "duplicates": duplicates or [],
     }
 
 
-async def document_views(store: Store, rows: Sequence[Row[Any]]) -> list[dict[str, Any]]:
+async def document_views(
+    store: Store, rows: Sequence[Row[Any]], caller: Caller | None = None
+) -> list[dict[str, Any]]:
+    """Views of ``rows``; their duplicates are those ``caller`` may read (none without
+    a caller)."""
     tags = await documents.tags_of(store, [r.id for r in rows])
-    return [document_view(r, tags[r.id]) for r in rows]
+    similar = await duplicates_of(store, caller, rows)
+    return [document_view(r, tags[r.id], similar[r.id]) for r in rows]
 
 
-async def view_of(store: Store, document_id: uuid.UUID) -> dict[str, Any]:
+async def view_of(
+    store: Store, document_id: uuid.UUID, caller: Caller | None = None
+) -> dict[str, Any]:
     row = await documents.by_id(store, document_id)
     if row is None:
         raise LookupError(document_id)
-    (view,) = await document_views(store, [row])
+    (view,) = await document_views(store, [row], caller)
+    return view
+
+
+def version_view(row: Row[Any]) -> dict[str, Any]:
+    """A version row (``repositories.documents.version``/``versions_of``) as shown."""
+    view = dict(row._mapping)
+    view["extraction"] = {"status": view.pop("extraction_status")}
     return view
