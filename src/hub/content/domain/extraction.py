@@ -83,13 +83,13 @@ class Bounds:
 MIN_TEXT_LAYER_CHARS = 16
 
 _NUL_AND_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_BLANK_RUNS = re.compile(r"[ \t\u00a0]+")
+_BLANK_RUNS = re.compile(r"[ \u00a0]+")
 _MANY_NEWLINES = re.compile(r"\n{3,}")
 
 
 def clean_extracted(raw: str) -> tuple[str, bool]:
     """Text as stored: valid UTF-8 (lone surrogates replaced), no NUL or other control
-    characters (PostgreSQL refuses NUL), runs of blanks and blank lines collapsed, at most
+    characters (PostgreSQL refuses NUL), runs of spaces and of blank lines collapsed (tabs kept: they separate cells), at most
     :data:`MAX_TEXT_CHARS` characters. Returns the text and whether it was cut."""
     text = raw.encode("utf-8", "replace").decode("utf-8")
     text = text.replace("\r\n", "\n").replace("\r", "\n")

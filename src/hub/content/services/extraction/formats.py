@@ -186,24 +186,27 @@ def xlsx(path: Path, bounds: Bounds) -> str:
     open_zip(path, bounds).close()
     from openpyxl import load_workbook
 
-    try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:
-        raise Refused("corrupt", f"unreadable workbook: {type(exc).__name__}") from None
-    out: list[str] = []
-    size = 0
-    try:
-        for sheet in book.worksheets:
-            out.append(str(sheet.title))
-            for row in sheet.iter_rows(values_only=True):
-                line = "\t".join("" if v is None else str(v) for v in row).rstrip("\t")
-                if line:
-                    out.append(line)
-                    size += len(line)
-                if size > MAX_TEXT_CHARS:
-                    return "\n".join(out)
-    finally:
-        book.close()
+    # A stream, not the path: openpyxl judges a path by its extension, and the file is
+    # stored under a neutral name.
+    with path.open("rb") as stream:
+        try:
+            book = load_workbook(stream, read_only=True, data_only=True)
+        except Exception as exc:
+            raise Refused("corrupt", f"unreadable workbook: {type(exc).__name__}") from None
+        out: list[str] = []
+        size = 0
+        try:
+            for sheet in book.worksheets:
+                out.append(str(sheet.title))
+                for row in sheet.iter_rows(values_only=True):
+                    line = "\t".join("" if v is None else str(v) for v in row).rstrip("\t")
+                    if line:
+                        out.append(line)
+                        size += len(line)
+                    if size > MAX_TEXT_CHARS:
+                        return "\n".join(out)
+        finally:
+            book.close()
     return "\n".join(out)
 
 
