@@ -89,8 +89,9 @@ _MANY_NEWLINES = re.compile(r"\n{3,}")
 
 def clean_extracted(raw: str) -> tuple[str, bool]:
     """Text as stored: valid UTF-8 (lone surrogates replaced), no NUL or other control
-    characters (PostgreSQL refuses NUL), runs of spaces and of blank lines collapsed (tabs kept: they separate cells), at most
-    :data:`MAX_TEXT_CHARS` characters. Returns the text and whether it was cut."""
+    characters (PostgreSQL refuses NUL), runs of spaces and of blank lines collapsed (tabs
+    kept: they separate cells), at most :data:`MAX_TEXT_CHARS` characters. Returns the
+    text and whether it was cut."""
     text = raw.encode("utf-8", "replace").decode("utf-8")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _NUL_AND_CONTROLS.sub(" ", text)
