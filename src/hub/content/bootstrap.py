@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from hub.content.cli import documents_group
 from hub.content.controllers.documents import DocumentController
 from hub.content.controllers.links import DocumentLinksController, ShareController
 from hub.content.controllers.taxonomy import (
@@ -50,13 +51,12 @@ def services(rt: ContextRuntime, *, identity_api: IdentityApi) -> dict[str, Any]
     intake = FileIntake(store, files, settings)
     metadata = MetadataRules(identity_api)
     documents = DocumentService(store, access, clock, metadata)
+    requests = ExtractionRequests(rt.queue_job)
     return {
         "content_settings": settings,
         "blob_store": files,
         "documents": documents,
-        "uploads": UploadService(
-            store, access, intake, blobs, clock, metadata, ExtractionRequests(rt.queue_job)
-        ),
+        "uploads": UploadService(store, access, intake, blobs, clock, metadata, requests),
         "downloads": DownloadService(store, access, files),
         "sharing": SharingService(store, access, identity_api, clock),
         "share_links": ShareLinkService(store, access, files, clock, str(rt.settings.public_url)),
@@ -68,6 +68,7 @@ def services(rt: ContextRuntime, *, identity_api: IdentityApi) -> dict[str, Any]
             store,
             files,
             clock,
+            requests,
             timeout_seconds=settings.content_extraction_timeout_seconds,
             memory_mb=settings.content_extraction_memory_mb,
             languages=settings.content_ocr_languages,
@@ -98,4 +99,5 @@ def build() -> ContextModule:
         jobs=[purge_trash, extract_text],
         periodic=[PURGE_HOURLY],
         on_shutdown=[stop],
+        cli_commands=[documents_group],
     )

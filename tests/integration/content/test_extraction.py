@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from hub.app import context_modules
+from hub.cli import main as hub_cli
 from hub.content.domain.extraction import MAX_TEXT_CHARS
 from hub.kernel.deadletter import list_dead
 from hub.kernel.settings import Settings
@@ -198,6 +200,39 @@ async def test_status_goes_from_pending_to_ready_on_the_document_and_its_version
         (2, "ready"),
         (1, "ready"),
     ]
+
+
+async def test_hub_documents_extract_queues_versions_never_extracted(
+    client: Client, settings: Settings, database_url: str, owner: tuple[Person, str]
+) -> None:
+    """A version from before extraction existed has no row and no job: the command
+    queues it (and nothing twice once it settled)."""
+    who, org = owner
+    doc = await uploaded(client, who, org, b"older text", file_name="old.txt")
+    await fetch(database_url, "DELETE FROM content.version_texts")
+    await fetch(database_url, "DELETE FROM content.outbox")  # its job was never queued
+    env = {
+        "HUB_ENV": "test",
+        "HUB_DATABASE_URL": settings.database_url or "",
+        "HUB_REDIS_URL": settings.redis_url or "",
+        "HUB_DATA_DIR": str(settings.data_dir),
+    }
+    runner = CliRunner()
+    result = await asyncio.to_thread(runner.invoke, hub_cli, ["documents", "extract"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "queued text extraction of 1 version(s)" in result.output
+    assert await extraction_of(client, who, doc["id"]) == "pending"
+    worker = InProcessWorker(
+        fast_job_settings(settings), context_modules(), threads=2, scheduler=False
+    ).start()
+    try:
+        await worker.drain()
+    finally:
+        await asyncio.to_thread(worker.stop)
+    assert await extraction_of(client, who, doc["id"]) == "ready"
+    assert (await stored(database_url, doc["id"]))["text"] == "older text"
+    result = await asyncio.to_thread(runner.invoke, hub_cli, ["documents", "extract"], env=env)
+    assert "queued text extraction of 0 version(s)" in result.output
 
 
 async def test_a_type_no_extractor_reads_is_unsupported(

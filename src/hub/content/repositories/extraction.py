@@ -10,10 +10,10 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, and_, bindparam, func, select, tuple_
+from sqlalchemy import Row, and_, bindparam, func, or_, select, tuple_
 
 from hub.content.domain.access import Caller
-from hub.content.domain.extraction import MAX_CANDIDATES, SETTLED
+from hub.content.domain.extraction import FAILED, MAX_CANDIDATES, SETTLED
 from hub.content.models import (
     Document,
     DocumentFingerprint,
@@ -128,4 +128,19 @@ async def near(store: Store, caller: Caller, document_ids: Sequence[uuid.UUID]) 
             readable(caller),
         )
         .order_by(nd.c.similarity.desc(), nd.c.other_id)
+    )
+
+
+def unsettled_statement(limit: int) -> Any:
+    """Current versions of untrashed documents whose extraction is missing or failed,
+    oldest first."""
+    return (
+        select(d.c.id.label("document_id"), d.c.current_version.label("version"))
+        .outerjoin(vt, and_(vt.c.document_id == d.c.id, vt.c.version == d.c.current_version))
+        .where(
+            d.c.trashed_at.is_(None),
+            or_(vt.c.status.is_(None), vt.c.status == FAILED),
+        )
+        .order_by(d.c.created_at, d.c.id)
+        .limit(limit)
     )

@@ -80,6 +80,7 @@ class TextExtraction:
         store: Store,
         files: BlobStore,
         clock: Clock,
+        requests: ExtractionRequests,
         *,
         timeout_seconds: int,
         memory_mb: int,
@@ -88,6 +89,7 @@ class TextExtraction:
         self.store = store
         self.files = files
         self.clock = clock
+        self.requests = requests
         self.timeout_seconds = timeout_seconds
         self.memory_mb = memory_mb
         self.languages = languages
@@ -129,6 +131,17 @@ class TextExtraction:
             raise
         await self._settle(row, found)
         return found.status
+
+    async def requeue(self, *, limit: int) -> int:
+        """Queue extraction again for current versions of untrashed documents that have
+        none settled (made before extraction existed, or ``failed``): ``hub documents
+        extract``. Returns how many were queued."""
+        async with self.store.uow() as uow:
+            rows = (await uow.session.execute(extraction.unsettled_statement(limit))).all()
+            for row in rows:
+                await self.requests.request(uow, row.document_id, row.version)
+            await uow.commit()
+        return len(rows)
 
     async def _run(self, row: Row[Any]) -> Extracted:
         with tempfile.TemporaryDirectory(prefix="hub-extract-") as folder:
