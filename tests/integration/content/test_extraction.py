@@ -22,6 +22,7 @@ from litestar.testing import AsyncTestClient
 from hub.app import context_modules
 from hub.cli import main as hub_cli
 from hub.content.domain.extraction import MAX_TEXT_CHARS
+from hub.content.services.extraction.sandbox import ExtractionFailed, run
 from hub.kernel.deadletter import list_dead
 from hub.kernel.settings import Settings
 from hub.worker import InProcessWorker
@@ -346,3 +347,19 @@ async def test_text_past_the_bound_is_cut_and_flagged(
     await events.drain(within=30)
     row = await stored(database_url, doc["id"])
     assert (row["status"], row["truncated"], len(row["text"])) == ("ready", True, MAX_TEXT_CHARS)
+
+
+def test_the_child_is_held_to_its_memory_bound(tmp_path: Path) -> None:
+    """RLIMIT_AS in the child: 100 MB of text cannot be read within 128 MiB, and the
+    failure is the child's alone (a retryable ``memory`` failure, not a dead worker)."""
+    path = tmp_path / "file"
+    with path.open("wb") as out:
+        for _ in range(100):
+            out.write(b"a" * 1_000_000)
+    with pytest.raises(ExtractionFailed) as failed:
+        run(path, "text/plain", timeout_seconds=30, memory_mb=128, languages="eng")
+    assert (failed.value.code, failed.value.permanent) == ("memory", False)
+    small = tmp_path / "small"
+    small.write_bytes(b"fits easily")
+    found = run(small, "text/plain", timeout_seconds=30, memory_mb=128, languages="eng")
+    assert (found.status, found.text) == ("ready", "fits easily")
