@@ -68,6 +68,8 @@ class Document(IdMixin, Base):
     #: Only the owner, explicit shares and content.admin reach a restricted document.
     restricted: Mapped[bool] = mapped_column(nullable=False, server_default=false())
     legal_hold: Mapped[bool] = mapped_column(nullable=False, server_default=false())
+    #: The current version's text-extraction status (``version_texts.status``), kept here
+    #: so a document list needs no join for it.
     extraction_status: Mapped[str] = mapped_column(
         Text, nullable=False, server_default=text("'pending'")
     )
