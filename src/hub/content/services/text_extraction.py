@@ -27,7 +27,14 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.content.api import TextExtracted
-from hub.content.domain.extraction import FAILED, PENDING, SETTLED, fingerprint
+from hub.content.domain.extraction import (
+    FAILED,
+    PENDING,
+    SETTLED,
+    UNSUPPORTED,
+    extractor_for,
+    fingerprint,
+)
 from hub.content.models import Document, VersionText
 from hub.content.repositories import extraction
 from hub.content.repositories.blobs.base import BlobStore
@@ -113,6 +120,9 @@ class TextExtraction:
             )
             await self._settle(row, found, copied_from=twin.version)
             return str(found.status)
+        if extractor_for(row.media_type) is None:  # no need to start a child to know that
+            await self._settle(row, Extracted(UNSUPPORTED, "", False, False, None))
+            return UNSUPPORTED
         try:
             found = await self._run(row)
         except ExtractionFailed as exc:
@@ -128,6 +138,10 @@ class TextExtraction:
                 await self._failed(row, exc.code)
             if exc.permanent:
                 raise PermanentExtractionError(str(exc)) from None
+            raise
+        except Exception:  # the blob store, the database: retried, failed at the last try
+            if last_try:
+                await self._failed(row, "error")
             raise
         await self._settle(row, found)
         return found.status
