@@ -25,6 +25,15 @@ RUN /opt/hub/bin/pip install --no-deps --no-build-isolation --no-index . \
  && /opt/hub/bin/pip check
 
 FROM ${PYTHON_IMAGE}
+# Tesseract for OCR in text extraction (README "Documents": images and scanned PDFs are
+# `ocr_unavailable` without it). Add language packs here (tesseract-ocr-deu…) and name them
+# in HUB_CONTENT_OCR_LANGUAGES; build with --build-arg OCR_PACKAGES= to leave OCR out.
+ARG OCR_PACKAGES="tesseract-ocr tesseract-ocr-eng tesseract-ocr-fra"
+RUN if [ -n "$OCR_PACKAGES" ]; then \
+      apt-get update \
+      && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $OCR_PACKAGES \
+      && rm -rf /var/lib/apt/lists/*; \
+    fi
 RUN useradd --system --home-dir /app --shell /usr/sbin/nologin hub
 COPY --from=build /opt/hub /opt/hub
 COPY migrations /app/migrations

@@ -86,6 +86,15 @@ class DocumentUploaded(DocumentEvent, kw_only=True, frozen=True):
     file_name: str
 
 
+class TextExtracted(DocumentEvent, kw_only=True, frozen=True):
+    """A version's text extraction settled (``status``: ready, unsupported,
+    ocr_unavailable or failed); search re-reads the text through its own query."""
+
+    event_type: ClassVar[str] = "content.document.text_extracted"
+    version: int
+    status: str
+
+
 class VersionAdded(DocumentEvent, kw_only=True, frozen=True):
     event_type: ClassVar[str] = "content.document.version_added"
     version: int

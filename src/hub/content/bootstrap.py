@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.content.cli import thumbnails as thumbnails_command
+from hub.content.cli import documents_group, thumbnails_group
 from hub.content.controllers.bulk import BulkController
 from hub.content.controllers.documents import DocumentController
 from hub.content.controllers.links import DocumentLinksController, ShareController
@@ -31,10 +31,11 @@ from hub.content.services.links import NoteService, ShareLinkService
 from hub.content.services.sharing import SharingService
 from hub.content.services.storing import FileIntake
 from hub.content.services.taxonomy import MetadataRules, TaxonomyService
+from hub.content.services.text_extraction import ExtractionRequests, TextExtraction
 from hub.content.services.thumbnails import ThumbnailRequests, ThumbnailService
 from hub.content.services.trash import TrashService
 from hub.content.services.uploads import UploadService
-from hub.content.tasks import PURGE_HOURLY, make_thumbnail, purge_trash
+from hub.content.tasks import PURGE_HOURLY, extract_text, make_thumbnail, purge_trash
 from hub.identity.api import IdentityApi
 from hub.kernel.contexts import ContextModule
 from hub.kernel.runtime import ContextRuntime
@@ -59,12 +60,13 @@ def services(rt: ContextRuntime, *, identity_api: IdentityApi) -> dict[str, Any]
     downloads = DownloadService(store, access, files)
     thumbnail_requests = ThumbnailRequests(rt.queue_job)
     sharing = SharingService(store, access, identity_api, clock)
+    requests = ExtractionRequests(rt.queue_job)
     return {
         "content_settings": settings,
         "blob_store": files,
         "documents": documents,
         "uploads": UploadService(
-            store, access, intake, blobs, clock, metadata, links, thumbnail_requests
+            store, access, intake, blobs, clock, metadata, links, thumbnail_requests, requests
         ),
         "downloads": downloads,
         "sharing": sharing,
@@ -75,6 +77,15 @@ def services(rt: ContextRuntime, *, identity_api: IdentityApi) -> dict[str, Any]
         "content_api": ContentFacade(store, identity_api, documents),
         "thumbnails": ThumbnailService(store, downloads, files, blobs, clock, thumbnail_requests),
         "bulk_edits": BulkService(store, access, metadata, sharing, clock),
+        "text_extraction": TextExtraction(
+            store,
+            files,
+            clock,
+            requests,
+            timeout_seconds=settings.content_extraction_timeout_seconds,
+            memory_mb=settings.content_extraction_memory_mb,
+            languages=settings.content_ocr_languages,
+        ),
     }
 
 
@@ -100,8 +111,8 @@ def build() -> ContextModule:
             BulkController,
         ],
         permissions=PERMISSIONS,
-        jobs=[purge_trash, make_thumbnail],
+        jobs=[purge_trash, make_thumbnail, extract_text],
         periodic=[PURGE_HOURLY],
         on_shutdown=[stop],
-        cli_commands=[thumbnails_command],
+        cli_commands=[thumbnails_group, documents_group],
     )

@@ -21,13 +21,14 @@ from sqlalchemy import (
     Index,
     Integer,
     PrimaryKeyConstraint,
+    SmallInteger,
     Text,
     UniqueConstraint,
     false,
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, REAL, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from hub.kernel.outbox import inbox_table, outbox_table
@@ -67,6 +68,8 @@ class Document(IdMixin, Base):
     #: Only the owner, explicit shares and content.admin reach a restricted document.
     restricted: Mapped[bool] = mapped_column(nullable=False, server_default=false())
     legal_hold: Mapped[bool] = mapped_column(nullable=False, server_default=false())
+    #: The current version's text-extraction status (``version_texts.status``), kept here
+    #: so a document list needs no join for it.
     extraction_status: Mapped[str] = mapped_column(
         Text, nullable=False, server_default=text("'pending'")
     )
@@ -306,4 +309,94 @@ class VersionThumbnail(Base):
         CheckConstraint("status IN ('ready', 'failed')", name="status"),
         CheckConstraint("(status = 'ready') = (sha256 IS NOT NULL)", name="ready_has_blob"),
         Index("ix_version_thumbnails_sha256", "sha256"),
+    )
+
+
+# --------------------------------------------------------------------------- extraction
+
+
+class VersionText(Base):
+    """What text extraction made of one version: its status and, once ``ready``, its text
+    (at most ``domain.extraction.MAX_TEXT_CHARS`` characters). The one place text lives:
+    search indexes ``text``."""
+
+    __tablename__ = "version_texts"
+
+    document_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    #: pending, ready, failed, unsupported or ocr_unavailable.
+    status: Mapped[str] = mapped_column(Text, nullable=False, server_default=text("'pending'"))
+    text: Mapped[str | None] = mapped_column(Text)
+    #: The text was cut at the size bound.
+    truncated: Mapped[bool] = mapped_column(nullable=False, server_default=false())
+    #: The text came from OCR.
+    ocr: Mapped[bool] = mapped_column(nullable=False, server_default=false())
+    #: Why it failed (``timeout``, ``too_large``, ``corrupt``…), for operators.
+    error: Mapped[str | None] = mapped_column(Text)
+    extracted_at: Mapped[datetime | None] = _ts()
+
+    __table_args__ = (
+        PrimaryKeyConstraint("document_id", "version", name="pk_version_texts"),
+        ForeignKeyConstraint(
+            ["document_id", "version"],
+            ["content.document_versions.document_id", "content.document_versions.version"],
+            ondelete="CASCADE",
+        ),
+        CheckConstraint(
+            "status IN ('pending', 'ready', 'failed', 'unsupported', 'ocr_unavailable')",
+            name="status",
+        ),
+    )
+
+
+class DocumentFingerprint(Base):
+    """The MinHash of a document's current text (``domain.extraction.fingerprint``)."""
+
+    __tablename__ = "document_fingerprints"
+
+    document_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True),
+        ForeignKey("content.documents.id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    organisation_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    #: The version whose text it hashes.
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    minhash: Mapped[list[int]] = mapped_column(ARRAY(BigInteger), nullable=False)
+
+
+class FingerprintBand(Base):
+    """LSH buckets of a fingerprint: documents of an organisation sharing a bucket in any
+    band are near-duplicate candidates, found through the primary key's index."""
+
+    __tablename__ = "fingerprint_bands"
+
+    organisation_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    band: Mapped[int] = mapped_column(SmallInteger, nullable=False)
+    bucket: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    document_id: Mapped[uuid.UUID] = _document_fk()
+
+    __table_args__ = (
+        PrimaryKeyConstraint(
+            "organisation_id", "band", "bucket", "document_id", name="pk_fingerprint_bands"
+        ),
+        Index("ix_fingerprint_bands_document", "document_id"),
+    )
+
+
+class NearDuplicate(Base):
+    """Two documents whose current texts are alike (both directions are stored)."""
+
+    __tablename__ = "near_duplicates"
+
+    document_id: Mapped[uuid.UUID] = _document_fk()
+    other_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("content.documents.id", ondelete="CASCADE"), nullable=False
+    )
+    #: Estimated Jaccard similarity of the two texts' word 3-grams.
+    similarity: Mapped[float] = mapped_column(REAL, nullable=False)
+
+    __table_args__ = (
+        PrimaryKeyConstraint("document_id", "other_id", name="pk_near_duplicates"),
+        Index("ix_near_duplicates_other", "other_id"),
     )

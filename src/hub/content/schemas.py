@@ -19,11 +19,16 @@ class TagOut(Schema):
 
 
 class ExtractionOut(Schema):
-    #: "pending" until text extraction exists.
-    status: str
+    #: Text extraction of the (current) version: ``pending`` until its job ran, then
+    #: ``ready``, ``unsupported``, ``ocr_unavailable`` or ``failed``.
+    status: Literal["pending", "ready", "failed", "unsupported", "ocr_unavailable"]
 
 
 class DuplicateOut(Schema):
+    """A document of the same organisation the caller may read: the same file
+    (``similarity`` 1.0) or a near-duplicate text (estimated Jaccard similarity of word
+    3-grams, at least 0.7)."""
+
     id: uuid.UUID
     similarity: float
 
@@ -62,6 +67,7 @@ class VersionOut(Schema):
     comment: str | None
     #: The older version whose file this one restored, if any.
     restored_from: int | None
+    extraction: ExtractionOut
 
 
 class DocumentPatch(PatchSchema):

@@ -1,4 +1,5 @@
-"""Content's background jobs: the retention purge of the trash, versions' thumbnails."""
+"""Content's background jobs: the retention purge of the trash, versions' thumbnails and
+text extraction."""
 
 from __future__ import annotations
 
@@ -7,6 +8,12 @@ import uuid
 import structlog
 
 from hub.content.domain.thumbnails import MAKE_THUMBNAIL_JOB
+from hub.content.services.text_extraction import (
+    EXTRACT_JOB,
+    EXTRACT_RETRIES,
+    PermanentExtractionError,
+    TextExtraction,
+)
 from hub.content.services.thumbnails import ThumbnailService
 from hub.content.services.trash import TrashService
 from hub.kernel.jobs import JobContext, job
@@ -33,3 +40,14 @@ async def make_thumbnail(
     """Render, store and record one version's thumbnail (queued with the version).
     Idempotent; a file that cannot be rendered is recorded as failed, not retried."""
     await thumbnails.make(uuid.UUID(document_id), version)
+
+
+@job(EXTRACT_JOB, max_retries=EXTRACT_RETRIES, throws=(PermanentExtractionError,))
+async def extract_text(
+    ctx: JobContext, document_id: str, version: int, *, text_extraction: TextExtraction
+) -> None:
+    """Extract one version's text (queued with every new version). Idempotent: a settled
+    version is left alone. The last retry's failure marks the version ``failed``."""
+    await text_extraction.extract(
+        uuid.UUID(document_id), version, last_try=ctx.retries >= EXTRACT_RETRIES
+    )

@@ -24,7 +24,7 @@ from PIL import Image
 
 from hub.app import context_modules
 from hub.content import bootstrap
-from hub.content.cli import thumbnails as thumbnails_command
+from hub.content.cli import thumbnails_group as thumbnails_command
 from hub.content.tasks import make_thumbnail
 from hub.kernel.commands import CommandServices
 from hub.kernel.inject import inject

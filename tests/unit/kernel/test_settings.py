@@ -295,6 +295,9 @@ INVALID: dict[str, list[str]] = {
     "HUB_CONTENT_ALLOWED_MEDIA_TYPES": ["", "pdf", "text/plain,<html>", "*/pdf"],
     "HUB_CONTENT_TRASH_DAYS": ["0", "36501", "a month"],
     "HUB_CONTENT_QUOTA_BYTES": ["-1", "10GiB"],
+    "HUB_CONTENT_EXTRACTION_TIMEOUT_SECONDS": ["0", "3601", "1m", "590"],
+    "HUB_CONTENT_EXTRACTION_MEMORY_MB": ["127", "65537", "512MB"],
+    "HUB_CONTENT_OCR_LANGUAGES": ["", "eng fra", "eng+", "ENG", "eng,fra"],
 }
 
 

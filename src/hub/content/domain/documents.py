@@ -19,7 +19,7 @@ MAX_COMMENT = 2000
 MAX_CUSTOM_FIELDS_BYTES = 16 * 1024
 _FIELD_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
 
-#: Extraction has not been built yet: every document waits for it.
+#: A new document's extraction status (``domain.extraction`` holds the others).
 EXTRACTION_PENDING = "pending"
 
 

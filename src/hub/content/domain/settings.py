@@ -12,7 +12,7 @@ from msgspec import Meta
 
 from hub.content.domain.files import DEFAULT_ALLOWED_MEDIA_TYPES
 from hub.content.domain.storage import StorageUrlError, masked_storage_url, parse_storage_url
-from hub.kernel.settings import SettingsError
+from hub.kernel.settings import Settings, SettingsError
 
 _STORAGE_RULE = "unset, a file:///absolute/path URL or an s3://bucket/prefix URL"
 
@@ -60,6 +60,23 @@ class ContentSettings(msgspec.Struct, kw_only=True, frozen=True):
     content_trash_days: Annotated[int, Meta(ge=1, le=36_500)] = 30
     #: Bytes of blobs an organisation may hold (0: no limit).
     content_quota_bytes: Annotated[int, Meta(ge=0)] = 10 * GIB
+    #: Wall time one text extraction may take before its child process is killed.
+    content_extraction_timeout_seconds: Annotated[int, Meta(ge=1, le=3600)] = 60
+    #: Address space (RLIMIT_AS) of the extraction child process, in MiB.
+    content_extraction_memory_mb: Annotated[int, Meta(ge=128, le=65_536)] = 512
+    #: Tesseract languages OCR reads (``eng``, ``eng+fra``); those not installed are
+    #: skipped.
+    content_ocr_languages: Annotated[str, Meta(pattern=r"^[a-z_]{3,16}(\+[a-z_]{3,16}){0,15}$")] = (
+        "eng"
+    )
+
+    def check(self, kernel: Settings) -> None:
+        """An extraction must end (and be killed) before the job's own time limit."""
+        if self.content_extraction_timeout_seconds * 1000 + 30_000 > kernel.job_time_limit_ms:
+            raise SettingsError(
+                "HUB_CONTENT_EXTRACTION_TIMEOUT_SECONDS must be at least 30 s shorter than "
+                f"HUB_JOB_TIME_LIMIT_MS (got {self.content_extraction_timeout_seconds} s)"
+            )
 
     @property
     def allowed_media_types(self) -> tuple[str, ...]:

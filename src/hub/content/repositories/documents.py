@@ -32,7 +32,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.content.domain.access import Action, Caller, ShareAccess, strongest
 from hub.content.domain.field_filters import FieldCondition
 from hub.content.domain.taxonomy import FieldType
-from hub.content.models import Document, DocumentShare, DocumentTag, DocumentVersion, Tag
+from hub.content.models import (
+    Document,
+    DocumentShare,
+    DocumentTag,
+    DocumentVersion,
+    Tag,
+    VersionText,
+)
 from hub.kernel.store import Store
 
 d = Document.__table__
@@ -40,6 +47,7 @@ v = DocumentVersion.__table__
 s = DocumentShare.__table__
 t = Tag.__table__
 dt = DocumentTag.__table__
+vt = VersionText.__table__
 
 #: A document with the columns of its current version.
 _DOCUMENT_COLUMNS = (
@@ -298,10 +306,14 @@ async def versions_of(
     where = [v.c.document_id == document_id]
     if before is not None:
         where.append(v.c.version < before)
-    return await store.all(select(v).where(*where).order_by(v.c.version.desc()).limit(limit))
+    return await store.all(_VERSIONS.where(*where).order_by(v.c.version.desc()).limit(limit))
 
 
-_VERSION = select(v).where(
+#: Versions with their extraction status (``pending`` before extraction's row exists).
+_VERSIONS = select(v, func.coalesce(vt.c.status, "pending").label("extraction_status")).outerjoin(
+    vt, and_(vt.c.document_id == v.c.document_id, vt.c.version == v.c.version)
+)
+_VERSION = _VERSIONS.where(
     v.c.document_id == bindparam("document_id"), v.c.version == bindparam("version")
 )
 

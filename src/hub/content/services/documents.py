@@ -25,7 +25,7 @@ from hub.content.services.doclinks import DocumentLinks, publish_reverse
 from hub.content.services.tagging import resolve_tags, set_tags
 from hub.content.services.taxonomy import MetadataRules
 from hub.content.services.uploads import document_trashed
-from hub.content.services.views import document_views, view_of
+from hub.content.services.views import document_views, version_view, view_of
 from hub.kernel.clock import Clock
 from hub.kernel.pagination import Page, clamp_limit, decode_cursor, encode_cursor, page_of
 from hub.kernel.problems import field_invalid, invalid_cursor
@@ -177,7 +177,12 @@ class DocumentService:
             before = last
         size = clamp_limit(limit)
         rows = await documents.versions_of(self.store, opened.id, before=before, limit=size + 1)
-        return page_of(rows, size, lambda row: (row.version,))
+        page = page_of(rows, size, lambda row: (row.version,))
+        return Page(
+            items=[version_view(row) for row in page.items],
+            limit=page.limit,
+            next_cursor=page.next_cursor,
+        )
 
     async def update(
         self,

@@ -43,8 +43,9 @@ from hub.content.services.doclinks import DocumentLinks, publish_reverse
 from hub.content.services.storing import FileIntake, FilePart, StoredFile, TextField, UploadForm
 from hub.content.services.tagging import resolve_tags, set_tags
 from hub.content.services.taxonomy import MetadataRules
+from hub.content.services.text_extraction import ExtractionRequests
 from hub.content.services.thumbnails import ThumbnailRequests
-from hub.content.services.views import view_of
+from hub.content.services.views import version_view, view_of
 from hub.kernel.clock import Clock
 from hub.kernel.errors import Conflict
 from hub.kernel.problems import field_invalid
@@ -175,6 +176,7 @@ class UploadService:
         metadata: MetadataRules,
         links: DocumentLinks,
         thumbnails: ThumbnailRequests,
+        extraction: ExtractionRequests,
     ) -> None:
         self.store = store
         self.access = access
@@ -184,6 +186,7 @@ class UploadService:
         self.metadata = metadata
         self.links = links
         self.thumbnails = thumbnails
+        self.extraction = extraction
 
     async def _stored(
         self, organisation_id: uuid.UUID, part: FilePart, then: Callable[[StoredFile], Any]
@@ -253,6 +256,7 @@ class UploadService:
                     caller.user_id,
                     comment=None,
                 )
+                await self.extraction.request(uow, document.id, 1)
                 uow.publish(
                     DocumentUploaded(
                         document_id=document.id,
@@ -373,6 +377,7 @@ class UploadService:
                 .where(d.c.id == document_id)
                 .values(current_version=number, updated_at=now)
             )
+            await self.extraction.request(uow, document_id, number)
             uow.publish(
                 VersionAdded(
                     document_id=document_id,
@@ -386,7 +391,7 @@ class UploadService:
             await uow.commit()
         version = await documents.version(self.store, document_id, number)
         assert version is not None
-        return dict(version._mapping)
+        return version_view(version)
 
     async def restore_version(
         self, principal: Principal, document_id: uuid.UUID, number: int, comment: str | None
