@@ -295,6 +295,8 @@ INVALID: dict[str, list[str]] = {
     "HUB_CONTENT_ALLOWED_MEDIA_TYPES": ["", "pdf", "text/plain,<html>", "*/pdf"],
     "HUB_CONTENT_TRASH_DAYS": ["0", "36501", "a month"],
     "HUB_CONTENT_QUOTA_BYTES": ["-1", "10GiB"],
+    "HUB_NOTIFICATION_BATCH_SIZE": ["0", "1001", "many"],
+    "HUB_NOTIFICATION_MAX_RECIPIENTS": ["0", "1000001", "all"],
 }
 
 
