@@ -126,7 +126,8 @@ async def test_preview_renders_with_sample_and_locale_fallback(
         url, params=q, json={"payload": {"actorName": "<i>A</i>"}}, headers=owner.auth
     )
     email = r.json()["channels"]["email"]["parts"]
-    assert "&lt;i&gt;A&lt;/i&gt;" in email["html"] and "<i>A</i>" in email["text"]
+    assert "&lt;i&gt;A&lt;/i&gt;" in email["html"]
+    assert "<i>A</i>" in email["text"]
 
 
 @pytest.mark.parametrize(
