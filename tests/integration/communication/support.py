@@ -30,9 +30,12 @@ _CLOCKED = (
 )
 
 
-def use_clock(clock: MovableClock, *, app: Litestar, worker: InProcessWorker | None) -> None:
-    """The app's and the worker's communication services on one clock the test moves."""
-    kernels = [app.state["kernel"]]
+def use_clock(
+    clock: MovableClock, *, app: Litestar, worker: InProcessWorker | None, also: Any = ()
+) -> None:
+    """The app's, the worker's (and ``also`` kernels') communication services on one
+    clock the test moves."""
+    kernels = [app.state["kernel"], *also]
     if worker is not None:
         kernels.append(worker.background.worker_kernel())
     for kernel in kernels:
