@@ -41,6 +41,11 @@ from hub.kernel.store import Store
 log = structlog.get_logger("hub.communication")
 
 SEND_EMAIL = "communication.send_email"
+_d = repositories.deliveries_t
+_INSERT_INBOX = insert(repositories.inbox_t).on_conflict_do_nothing()
+_INSERT_DELIVERIES = (
+    insert(_d).on_conflict_do_nothing().returning(_d.c.id, _d.c.user_id, _d.c.channel, _d.c.status)
+)
 
 
 def window_of(settings: Any) -> QuietHours | None:
@@ -135,20 +140,12 @@ class FanOut:
                         "sent_at": now if decision.status == SENT else None,
                     }
                 )
-        d = repositories.deliveries_t
         async with self.store.uow() as uow:
+            # executemany: SQLAlchemy's "insertmanyvalues" sends multi-row INSERTs compiled
+            # once (a ``.values(rows)`` statement is compiled anew for every batch).
             if inbox_rows:
-                await uow.session.execute(
-                    insert(repositories.inbox_t).values(inbox_rows).on_conflict_do_nothing()
-                )
-            inserted = (
-                await uow.session.execute(
-                    insert(d)
-                    .values(delivery_rows)
-                    .on_conflict_do_nothing()
-                    .returning(d.c.id, d.c.user_id, d.c.channel, d.c.status)
-                )
-            ).all()
+                await uow.session.execute(_INSERT_INBOX, inbox_rows)
+            inserted = (await uow.session.execute(_INSERT_DELIVERIES, delivery_rows)).all()
             fresh = {row.user_id for row in inserted}
             for row in inserted:
                 if row.channel == "email" and row.status == QUEUED:
