@@ -26,13 +26,13 @@ from hub.kernel.structs import Schema
 TemplateKey = Annotated[str, Meta(pattern=KEY_PATTERN, max_length=MAX_KEY_LENGTH)]
 Locale = Annotated[str, Meta(pattern=LOCALE_PATTERN, max_length=10)]
 Category = Annotated[str, Meta(min_length=1, max_length=64)]
-ChannelName = Literal["in_app", "email", "chat"]
 SendableChannel = Literal["in_app", "email"]
 Clock = Annotated[str, Meta(pattern=CLOCK_PATTERN)]
-#: channel -> locale -> part -> Jinja2 source
-TemplateChannels = dict[ChannelName, dict[str, dict[str, Annotated[str, Meta(max_length=20_000)]]]]
-#: category -> channel -> on/off
-Switches = dict[str, dict[ChannelName, bool]]
+#: channel -> locale -> part -> Jinja2 source (names checked by the service: 422 naming
+#: the key, since a document cannot restrict the keys of a map)
+TemplateChannels = dict[str, dict[str, dict[str, Annotated[str, Meta(max_length=20_000)]]]]
+#: category -> channel -> on/off (unknown names: 422 naming them)
+Switches = dict[str, dict[str, bool]]
 
 
 # --------------------------------------------------------------------------- sending

@@ -173,7 +173,7 @@ async def test_bad_preferences_are_refused(client: Client, database_url: str) ->
         ({"quietHours": {"start": "22:00", "end": "22:00"}}, 422, "quietHours.end"),
         ({"quietHours": {"start": "25:00", "end": "07:00"}}, 400, ""),
         ({"channels": {"nope": {"email": True}}}, 422, "channels.nope"),
-        ({"channels": {"general": {"pigeon": True}}}, 400, ""),
+        ({"channels": {"general": {"pigeon": True}}}, 422, "channels.general.pigeon"),
         ({"locale": "english"}, 400, ""),
     ]
     for body, status, field in cases:

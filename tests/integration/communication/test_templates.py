@@ -177,6 +177,7 @@ async def test_unsafe_or_broken_templates_are_refused_at_save(
             "channels.email.en.body",
         ),
         ({"channels": {"in_app": {"english": {"title": "x"}}}}, "channels.in_app.english"),
+        ({"channels": {"pigeon": {"en": {"text": "x"}}}}, "channels.pigeon"),
     ],
 )
 async def test_malformed_templates_name_the_field(

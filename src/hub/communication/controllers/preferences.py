@@ -15,7 +15,6 @@ from hub.communication.domain.categories import CATEGORIES
 from hub.communication.domain.permissions import SETTINGS_MANAGE
 from hub.communication.schemas import (
     CategoryOut,
-    ChannelName,
     OrganisationPreferencesIn,
     OrganisationPreferencesOut,
     QuietHoursIO,
@@ -36,8 +35,8 @@ from hub.kernel.web import BEARER, BEARER_OR_KEY
 OrganisationQuery = Annotated[uuid.UUID, QueryParameter(name="organisationId")]
 
 
-def _switches(channels: dict[str, dict[ChannelName, bool]]) -> dict[str, dict[str, bool]]:
-    return {category: {str(c): on for c, on in v.items()} for category, v in channels.items()}
+def _switches(channels: dict[str, dict[str, bool]]) -> dict[str, dict[str, bool]]:
+    return {category: dict(v) for category, v in channels.items()}
 
 
 def _user_out(prefs: UserPreferences) -> UserPreferencesOut:
