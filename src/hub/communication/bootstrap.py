@@ -53,7 +53,7 @@ def services(rt: ContextRuntime, *, identity_api: IdentityApi) -> dict[str, Any]
         "inbox": InboxService(store, clock),
         "preferences": PreferenceService(store, clock),
         "delivery_log": DeliveryLog(store),
-        "public_url": str(rt.settings.public_url),
+        "communication_public_url": str(rt.settings.public_url),
         "communication_api": CommunicationFacade(sending),
     }
 

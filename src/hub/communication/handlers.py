@@ -23,7 +23,7 @@ async def on_document_shared(
     notifications: SendService,
     content_api: ContentApi,
     identity_api: IdentityApi,
-    public_url: str,
+    communication_public_url: str,
 ) -> None:
     users = [u for u in dict.fromkeys(event.user_ids) if u != event.actor_id]
     if not users or event.organisation_id is None:
@@ -52,7 +52,7 @@ async def on_document_shared(
     payload = {
         "actorName": actor.display_name if actor else "Someone",
         "documentTitle": document.title,
-        "documentUrl": f"{public_url.rstrip('/')}/documents/{document.id}",
+        "documentUrl": f"{communication_public_url.rstrip('/')}/documents/{document.id}",
     }
     request = SendRequest(
         organisation_id=event.organisation_id,
