@@ -8,6 +8,7 @@ from typing import Any, cast
 
 from hub.communication.controllers.notifications import DeliveryController, NotificationController
 from hub.communication.controllers.preferences import DefaultsController, PreferencesController
+from hub.communication.controllers.stream import StreamController
 from hub.communication.controllers.templates import TemplateController
 from hub.communication.domain.permissions import PERMISSIONS
 from hub.communication.domain.settings import CommunicationSettings
@@ -20,6 +21,7 @@ from hub.communication.services.fanout import FanOut
 from hub.communication.services.inbox import InboxService
 from hub.communication.services.preferences import PreferenceService
 from hub.communication.services.sending import SendService
+from hub.communication.services.stream import StreamService
 from hub.communication.services.templates import TemplateService
 from hub.communication.tasks import RELEASE_EVERY_MINUTE, fan_out, release_deferred, send_email
 from hub.content.api import DocumentShared
@@ -44,10 +46,12 @@ def services(rt: ContextRuntime, *, identity_api: IdentityApi) -> dict[str, Any]
         batch_size=settings.notification_batch_size,
         max_recipients=settings.notification_max_recipients,
     )
+    stream = StreamService(rt.redis, clock)
     return {
         "notification_templates": templates,
         "notifications": sending,
-        "notification_fan_out": FanOut(store, templates, clock, rt.queue_job),
+        "notification_stream": stream,
+        "notification_fan_out": FanOut(store, templates, clock, rt.queue_job, stream),
         "email_delivery": EmailDelivery(store, templates, identity_api, clock, rt.settings),
         "deferred_release": DeferredRelease(store, clock, rt.queue_job),
         "inbox": InboxService(store, clock),
@@ -71,6 +75,7 @@ def build() -> ContextModule:
             PreferencesController,
             DefaultsController,
             TemplateController,
+            StreamController,
         ],
         permissions=PERMISSIONS,
         subscriptions=[

@@ -251,3 +251,12 @@ class DeliveryOut(Schema):
     created_at: datetime
     updated_at: datetime
     sent_at: datetime | None
+
+
+# --------------------------------------------------------------------------- stream
+
+
+class StreamTicketOut(Schema):
+    #: For ``GET /stream?ticket=``: one connection, within a minute.
+    ticket: str
+    expires_at: datetime
