@@ -46,7 +46,7 @@ def services(rt: ContextRuntime, *, identity_api: IdentityApi) -> dict[str, Any]
         batch_size=settings.notification_batch_size,
         max_recipients=settings.notification_max_recipients,
     )
-    stream = StreamService(rt.redis, clock)
+    stream = StreamService(rt.redis, clock, max_seconds=settings.notification_stream_max_seconds)
     return {
         "notification_templates": templates,
         "notifications": sending,

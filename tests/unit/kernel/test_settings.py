@@ -297,6 +297,7 @@ INVALID: dict[str, list[str]] = {
     "HUB_CONTENT_QUOTA_BYTES": ["-1", "10GiB"],
     "HUB_NOTIFICATION_BATCH_SIZE": ["0", "1001", "many"],
     "HUB_NOTIFICATION_MAX_RECIPIENTS": ["0", "1000001", "all"],
+    "HUB_NOTIFICATION_STREAM_MAX_SECONDS": ["0", "3601", "5m"],
 }
 
 

@@ -11,6 +11,7 @@ from typing import Annotated
 
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
 from litestar.params import QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
@@ -52,6 +53,14 @@ class StreamController(Controller):
         "connection alive; the server ends it after a few minutes: reconnect with a new "
         "ticket. Best-effort: the inbox stays the authority.",
         security=[],
+        responses={
+            200: ResponseSpec(
+                str,
+                media_type="text/event-stream",
+                description="`event: ready`, then `event: notification` with an inbox item as "
+                "JSON in `data`; `: keep-alive` comments between.",
+            )
+        },
         opt=problems(401),
     )
     async def stream(
@@ -62,7 +71,7 @@ class StreamController(Controller):
         async def messages() -> AsyncIterator[ServerSentEventMessage]:
             async for pushed in notification_stream.events(user_id):
                 if pushed.event is None:
-                    yield ServerSentEventMessage(comment="keep-alive")
+                    yield ServerSentEventMessage(comment="keep-alive", data=None)
                 else:
                     yield ServerSentEventMessage(event=pushed.event, data=pushed.data)
 

@@ -16,3 +16,6 @@ class CommunicationSettings(msgspec.Struct, kw_only=True, frozen=True):
     notification_batch_size: Annotated[int, Meta(ge=1, le=1000)] = 500
     #: Most recipients one notification may resolve to (a larger audience is a 422).
     notification_max_recipients: Annotated[int, Meta(ge=1, le=1_000_000)] = 50_000
+    #: Seconds one server-sent-event stream stays open before the server ends it (the
+    #: client reconnects with a new ticket), so no connection is held forever.
+    notification_stream_max_seconds: Annotated[int, Meta(ge=1, le=3600)] = 300
