@@ -260,3 +260,11 @@ class StreamTicketOut(Schema):
     #: For ``GET /stream?ticket=``: one connection, within a minute.
     ticket: str
     expires_at: datetime
+
+
+class StreamEventDoc(Schema):
+    """One server-sent event as the document states it (``event`` and ``data`` lines)."""
+
+    event: Literal["ready", "notification"]
+    #: JSON text: ``{}`` for ``ready``; the inbox item for ``notification``.
+    data: str

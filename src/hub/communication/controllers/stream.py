@@ -16,7 +16,7 @@ from litestar.params import QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from hub.communication.deps import people_only
-from hub.communication.schemas import StreamTicketOut
+from hub.communication.schemas import StreamEventDoc, StreamTicketOut
 from hub.communication.services.stream import StreamService
 from hub.kernel.openapi import problems
 from hub.kernel.security import Principal
@@ -55,7 +55,7 @@ class StreamController(Controller):
         security=[],
         responses={
             200: ResponseSpec(
-                str,
+                StreamEventDoc,
                 media_type="text/event-stream",
                 description="`event: ready`, then `event: notification` with an inbox item as "
                 "JSON in `data`; `: keep-alive` comments between.",
