@@ -93,7 +93,11 @@ def upgrade() -> None:
         postgresql_where=sa.text("read_at IS NULL AND archived_at IS NULL"),
     )
     op.create_index(
-        "ix_inbox_user", "inbox_items", ["user_id", "id"], unique=False, schema="communication"
+        "ix_inbox_user",
+        "inbox_items",
+        ["user_id", "created_at", "id"],
+        unique=False,
+        schema="communication",
     )
     op.create_table(
         "notifications",

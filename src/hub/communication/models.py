@@ -137,6 +137,7 @@ class InboxItem(IdMixin, Base):
     title: Mapped[str] = mapped_column(Text, nullable=False)
     body: Mapped[str] = mapped_column(Text, nullable=False, server_default=text("''"))
     action_url: Mapped[str | None] = mapped_column(Text)
+    #: When the notification was sent (not when this batch was fanned out).
     created_at: Mapped[datetime] = _ts(nullable=False)
     read_at: Mapped[datetime | None] = _ts()
     archived_at: Mapped[datetime | None] = _ts()
@@ -145,7 +146,8 @@ class InboxItem(IdMixin, Base):
 
     __table_args__ = (
         UniqueConstraint("notification_id", "user_id"),
-        Index("ix_inbox_user", "user_id", "id"),
+        #: The inbox list: the user's items by the time their notification was sent.
+        Index("ix_inbox_user", "user_id", "created_at", "id"),
         Index(
             "ix_inbox_unread",
             "user_id",

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, and_, func, or_, select
+from sqlalchemy import Row, Table, and_, func, or_, select, tuple_
 
 from hub.communication.models import (
     Delivery,
@@ -118,10 +118,12 @@ async def inbox_page(
     status: str | None,
     category: str | None,
     organisation_id: uuid.UUID | None,
-    before: uuid.UUID | None,
+    before: tuple[datetime, uuid.UUID] | None,
     limit: int,
     now: datetime,
 ) -> list[Row[Any]]:
+    """Newest notification first: items sort by when their notification was sent (a
+    batch fanned out later still sorts by the send), then by id."""
     t = inbox_t
     query = select(t).where(t.c.user_id == user_id)
     if status == "unread":
@@ -139,8 +141,9 @@ async def inbox_page(
     if organisation_id is not None:
         query = query.where(t.c.organisation_id == organisation_id)
     if before is not None:
-        query = query.where(t.c.id < before)
-    return await store.all(query.order_by(t.c.id.desc()).limit(limit + 1))
+        query = query.where(tuple_(t.c.created_at, t.c.id) < tuple_(*before))
+    order = (t.c.created_at.desc(), t.c.id.desc())
+    return await store.all(query.order_by(*order).limit(limit + 1))
 
 
 async def delivery_page(

@@ -75,6 +75,8 @@ async def test_marks_filters_snooze_and_pages(
         if cursor is None:
             break
     assert seen == [security, g2, g1, g0]
+    r = await client.get(NOTIFICATIONS, params={"cursor": "bm90LWEtY3Vyc29y"}, headers=ann.auth)
+    assert (r.status_code, r.json()["code"]) == (422, "invalid_cursor")
 
     # snooze: out of the count until then, unread again after (the clock moves)
     clock = MovableClock(datetime.now(UTC))

@@ -124,7 +124,7 @@ class FanOut:
                                 "title": item.parts.get("title", ""),
                                 "body": item.parts.get("body", ""),
                                 "action_url": item.parts.get("actionUrl") or None,
-                                "created_at": now,
+                                "created_at": n.created_at,
                             }
                         )
                 delivery_rows.append(

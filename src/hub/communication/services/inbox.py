@@ -19,8 +19,8 @@ from sqlalchemy import Row, func, update
 
 from hub.communication import repositories
 from hub.kernel.clock import Clock
-from hub.kernel.pagination import Page, after_uuid, page_of
-from hub.kernel.problems import field_invalid, not_found
+from hub.kernel.pagination import Page, decode_cursor, page_of
+from hub.kernel.problems import field_invalid, invalid_cursor, not_found
 from hub.kernel.store import Store
 
 INBOX_STATUSES = ("unread", "read", "archived", "snoozed")
@@ -46,11 +46,11 @@ class InboxService:
             status=status,
             category=category,
             organisation_id=organisation_id,
-            before=after_uuid(cursor) if cursor else None,
+            before=_position(cursor) if cursor else None,
             limit=limit,
             now=self.clock(),
         )
-        return page_of(rows, limit, lambda row: (str(row.id),))
+        return page_of(rows, limit, lambda row: (row.created_at.isoformat(), str(row.id)))
 
     async def unread_count(self, user_id: uuid.UUID) -> int:
         return await repositories.unread_count(self.store, user_id, self.clock())
@@ -100,3 +100,12 @@ class InboxService:
             result = await uow.session.execute(query.values(read_at=now))
             await uow.commit()
         return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _position(cursor: str) -> tuple[datetime, uuid.UUID]:
+    """The (sent at, id) a cursor of this list points after; another one is a 422."""
+    sent_at, item_id = decode_cursor(cursor, 2)
+    try:
+        return datetime.fromisoformat(str(sent_at)), uuid.UUID(str(item_id))
+    except ValueError:
+        raise invalid_cursor() from None
