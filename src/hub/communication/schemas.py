@@ -18,7 +18,6 @@ from hub.communication.domain.templates import (
     LOCALE_PATTERN,
     MAX_KEY_LENGTH,
     MAX_VARIABLES,
-    VARIABLE_PATTERN,
 )
 from hub.kernel.pagination import Page
 from hub.kernel.structs import Schema
@@ -30,7 +29,7 @@ SendableChannel = Literal["in_app", "email"]
 Clock = Annotated[str, Meta(pattern=CLOCK_PATTERN)]
 #: channel -> locale -> part -> Jinja2 source (names checked by the service: 422 naming
 #: the key, since a document cannot restrict the keys of a map)
-TemplateChannels = dict[str, dict[str, dict[str, Annotated[str, Meta(max_length=20_000)]]]]
+TemplateChannels = dict[str, dict[str, dict[str, str]]]
 #: category -> channel -> on/off (unknown names: 422 naming them)
 Switches = dict[str, dict[str, bool]]
 
@@ -155,9 +154,9 @@ _TEMPLATE_EXAMPLE: dict[str, Any] = {
         "email": {"en": {"subject": "Hello {{ name }}", "text": "Welcome aboard."}},
     },
 }
-Variables = Annotated[
-    list[Annotated[str, Meta(pattern=VARIABLE_PATTERN)]], Meta(max_length=MAX_VARIABLES)
-]
+#: Names are checked by the service (422 naming ``variables[i]``): the document cannot
+#: state a pattern on the items of a list, and the strict body check would answer 400.
+Variables = Annotated[list[str], Meta(max_length=MAX_VARIABLES)]
 Description = Annotated[str, Meta(max_length=500)]
 
 

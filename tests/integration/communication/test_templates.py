@@ -169,6 +169,7 @@ async def test_unsafe_or_broken_templates_are_refused_at_save(
     [
         ({"category": "nope"}, "category"),
         ({"variables": ["name", "name"]}, "variables"),
+        ({"variables": ["name", ""]}, "variables[1]"),
         ({"sample": {"other": 1}}, "sample.other"),
         ({"channels": {}}, "channels"),
         ({"channels": {"email": {"en": {"subject": "x"}}}}, "channels.email.en.text"),
