@@ -60,6 +60,8 @@ HUB_ENV = {
     "HUB_LOG_LEVEL": "WARNING",
     "HUB_PASSWORD_HASH_TIME_COST": "1",
     "HUB_PASSWORD_HASH_MEMORY_KIB": "1024",
+    # a server-sent-event stream the fuzzer opens with a real ticket ends quickly
+    "HUB_NOTIFICATION_STREAM_MAX_SECONDS": "2",
     **{
         f"HUB_RATE_LIMIT_{bucket}": "1000000/60"
         for bucket in ("READS", "WRITES", "UPLOADS", "SEARCH", "SENDS", "AUTH")

@@ -4,6 +4,86 @@ Everything another context may use of communication lives here: the synchronous 
 the msgspec DTOs it returns and the integration events communication publishes. Framework-free
 (import-linter forbids SQLAlchemy, Litestar, dramatiq and Redis here), so a split-out
 communication service can ship this module unchanged as its client contract.
+
+Another context sends a notification with :meth:`CommunicationApi.notify` (in process) or
+simply publishes its own event and lets communication's handlers turn it into one (how
+``content.document.shared`` becomes a ``document.shared`` notification).
 """
 
 from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, Literal, Protocol
+
+from hub.kernel.events import IntegrationEvent
+
+#: Channels a notification may go out on (``chat`` is stored in templates, not sent yet).
+Channel = Literal["in_app", "email", "chat"]
+CHANNELS: tuple[str, ...] = ("in_app", "email", "chat")
+#: ``critical`` bypasses preferences and quiet hours (and says so in an event).
+Priority = Literal["normal", "critical"]
+
+#: Categories the platform declares (a context adds its own to ``domain.categories``).
+CATEGORY_SECURITY = "security"
+CATEGORY_DOCUMENTS = "documents"
+CATEGORY_WORKFLOW_TASKS = "workflow.tasks"
+CATEGORY_MESSAGES = "messages"
+CATEGORY_GENERAL = "general"
+
+
+class CommunicationApi(Protocol):
+    async def notify(
+        self,
+        *,
+        organisation_id: uuid.UUID,
+        template_key: str,
+        user_ids: Sequence[uuid.UUID],
+        payload: Mapping[str, Any],
+        category: str | None = None,
+        priority: Priority = "normal",
+        channels: Sequence[Channel] | None = None,
+        sender_id: uuid.UUID | None = None,
+    ) -> uuid.UUID:
+        """Send a notification to members of the organisation (ids that are not active
+        members are dropped) and return its id; delivery runs in jobs. Raises the same
+        problems as ``POST /notifications`` for an unknown template, category or an
+        incomplete payload."""
+        ...
+
+
+# --------------------------------------------------------------------------- events
+
+
+class NotificationEvent(IntegrationEvent, kw_only=True, frozen=True):
+    aggregate_field: ClassVar[str | None] = "notification_id"
+    notification_id: uuid.UUID
+
+
+class NotificationRequested(NotificationEvent, kw_only=True, frozen=True):
+    """A notification was accepted; its fan-out to ``recipient_count`` members follows."""
+
+    event_type: ClassVar[str] = "communication.notification.requested"
+    template_key: str
+    category: str
+    priority: str
+    recipient_count: int
+
+
+class PreferencesBypassed(NotificationEvent, kw_only=True, frozen=True):
+    """A ``critical`` notification went out on channels the recipients (or their
+    organisation) had turned off, or during their quiet hours: the record of it."""
+
+    event_type: ClassVar[str] = "communication.notification.preferences_bypassed"
+    category: str
+    #: The members whose preferences or quiet hours were overridden, by channel.
+    bypassed: dict[str, list[uuid.UUID]]
+
+
+class TemplateSaved(IntegrationEvent, kw_only=True, frozen=True):
+    """An organisation saved a new version of a notification template."""
+
+    event_type: ClassVar[str] = "communication.template.saved"
+    aggregate_field: ClassVar[str | None] = "organisation_id"
+    key: str
+    version: int

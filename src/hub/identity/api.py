@@ -147,6 +147,10 @@ class IdentityApi(Protocol):
         """Active members holding a role, named by id or (case-insensitively) by name."""
         ...
 
+    async def members_of(self, organisation_id: uuid.UUID) -> list[uuid.UUID]:
+        """Every active member of the organisation, by user id (e.g. to notify everyone)."""
+        ...
+
     async def organisations_of(self, user_id: uuid.UUID) -> list[uuid.UUID]:
         """The organisations a user is a member of."""
         ...

@@ -112,6 +112,16 @@ class IdentityFacade(IdentityApi):
         )
         return list(rows.scalars())
 
+    async def members_of(self, organisation_id: uuid.UUID) -> list[uuid.UUID]:
+        m, u = MembershipRow.__table__, User.__table__
+        rows = await self.store.fetch(
+            select(m.c.user_id)
+            .join(u, u.c.id == m.c.user_id)
+            .where(m.c.organisation_id == organisation_id, u.c.disabled_at.is_(None))
+            .order_by(m.c.user_id)
+        )
+        return list(rows.scalars())
+
     async def organisations_of(self, user_id: uuid.UUID) -> list[uuid.UUID]:
         m = MembershipRow.__table__
         rows = await self.store.fetch(

@@ -154,7 +154,12 @@ async def test_no_string_field_of_any_operation_reaches_a_500(
         async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
             owner = await platform_admin(http, database_url)
             org = await create_org(http, owner)
-            ids = {"org_id": org["id"], "user_id": owner.user_id, "token": "hub_inv_x"}
+            ids = {
+                "org_id": org["id"],
+                "user_id": owner.user_id,
+                "token": "hub_inv_x",
+                "key": "document.shared",  # a notification template every organisation has
+            }
             for method, template, schema in operations(spec):
                 url = template
                 for name in (
@@ -165,6 +170,7 @@ async def test_no_string_field_of_any_operation_reaches_a_500(
                     "invitation_id",
                     "token",
                     "document_id",
+                    "key",
                 ):
                     url = url.replace("{" + name + "}", ids.get(name, str(uuid.uuid4())))
                 url = url.replace("{number}", "1")
@@ -181,6 +187,9 @@ async def test_no_string_field_of_any_operation_reaches_a_500(
                         r = await http.request(
                             method,
                             url,
+                            # routes naming their organisation in the query (any other
+                            # route ignores the parameter)
+                            params={"organisationId": org["id"]},
                             content=with_bad_string(value, path, token),
                             headers={**owner.auth, "content-type": "application/json"},
                         )

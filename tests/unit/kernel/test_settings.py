@@ -298,6 +298,9 @@ INVALID: dict[str, list[str]] = {
     "HUB_CONTENT_EXTRACTION_TIMEOUT_SECONDS": ["0", "3601", "1m", "590"],
     "HUB_CONTENT_EXTRACTION_MEMORY_MB": ["127", "65537", "512MB"],
     "HUB_CONTENT_OCR_LANGUAGES": ["", "eng fra", "eng+", "ENG", "eng,fra"],
+    "HUB_NOTIFICATION_BATCH_SIZE": ["0", "1001", "many"],
+    "HUB_NOTIFICATION_MAX_RECIPIENTS": ["0", "1000001", "all"],
+    "HUB_NOTIFICATION_STREAM_MAX_SECONDS": ["0", "3601", "5m"],
 }
 
 

@@ -1,3 +1,1 @@
 """Use cases of the communication context: the only place its business rules run."""
-
-from __future__ import annotations

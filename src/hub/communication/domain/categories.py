@@ -1,0 +1,69 @@
+"""The categories notifications are filed under, as contexts declare them, with the
+channels each is sent on unless the organisation or the user says otherwise.
+
+A category is the unit of preference: a member turns ``documents`` e-mail off, not one
+template. Declared here (one registry, no I/O) so preferences can be checked without
+asking every context; a context adding notifications adds its category line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hub.communication.api import (
+    CATEGORY_DOCUMENTS,
+    CATEGORY_GENERAL,
+    CATEGORY_MESSAGES,
+    CATEGORY_SECURITY,
+    CATEGORY_WORKFLOW_TASKS,
+)
+
+#: Channels a notification is actually sent on today (chat waits for its provider).
+SENDABLE_CHANNELS: tuple[str, ...] = ("in_app", "email")
+
+
+@dataclass(frozen=True)
+class Category:
+    key: str
+    description: str
+    #: The platform default per channel (an organisation default and a user override
+    #: replace it, in that order).
+    defaults: dict[str, bool]
+    declared_by: str
+
+
+CATEGORIES: dict[str, Category] = {
+    c.key: c
+    for c in (
+        Category(
+            CATEGORY_SECURITY,
+            "Sign-ins, password and second-factor changes, alerts",
+            {"in_app": True, "email": True, "chat": False},
+            "identity",
+        ),
+        Category(
+            CATEGORY_DOCUMENTS,
+            "Documents shared with you or changed",
+            {"in_app": True, "email": True, "chat": False},
+            "content",
+        ),
+        Category(
+            CATEGORY_WORKFLOW_TASKS,
+            "Tasks assigned to you or your roles",
+            {"in_app": True, "email": True, "chat": False},
+            "workflow",
+        ),
+        Category(
+            CATEGORY_MESSAGES,
+            "Messages in your conversations",
+            {"in_app": True, "email": False, "chat": False},
+            "communication",
+        ),
+        Category(
+            CATEGORY_GENERAL,
+            "Announcements from your organisation",
+            {"in_app": True, "email": True, "chat": False},
+            "communication",
+        ),
+    )
+}

@@ -1,0 +1,20 @@
+"""Permission keys communication adds to the catalogue (``GET /permissions``).
+
+Built-in roles are patterns: owners and admins hold every key at once; the built-in
+member role holds ``*.read`` keys, so it reads the delivery log too (a custom role without
+the key does not). Receiving notifications needs no permission: every member has an inbox.
+"""
+
+from __future__ import annotations
+
+SEND = "communication.notifications.send"
+TEMPLATES_MANAGE = "communication.templates.manage"
+DELIVERIES_READ = "communication.audit.deliveries"
+SETTINGS_MANAGE = "communication.settings.manage"
+
+PERMISSIONS: tuple[tuple[str, str], ...] = (
+    (SEND, "Send notifications to members, roles or the whole organisation"),
+    (TEMPLATES_MANAGE, "Create, change and preview the organisation's notification templates"),
+    (DELIVERIES_READ, "Read the delivery log of the organisation's notifications"),
+    (SETTINGS_MANAGE, "Set the organisation's default notification channels and locale"),
+)

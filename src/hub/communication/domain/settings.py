@@ -1,0 +1,21 @@
+"""Communication's own settings (``HUB_*`` variables like every other), declared on its
+``ContextModule`` and loaded and validated with the kernel's. README "Configuration"
+documents them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+from msgspec import Meta
+
+
+class CommunicationSettings(msgspec.Struct, kw_only=True, frozen=True):
+    #: Recipients one fan-out job writes (one bulk INSERT each for inbox and deliveries);
+    #: at most 1000, the most identity's display lookup answers in one call.
+    notification_batch_size: Annotated[int, Meta(ge=1, le=1000)] = 500
+    #: Most recipients one notification may resolve to (a larger audience is a 422).
+    notification_max_recipients: Annotated[int, Meta(ge=1, le=1_000_000)] = 50_000
+    #: Seconds one server-sent-event stream stays open before the server ends it (the
+    #: client reconnects with a new ticket), so no connection is held forever.
+    notification_stream_max_seconds: Annotated[int, Meta(ge=1, le=3600)] = 300

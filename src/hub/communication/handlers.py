@@ -1,0 +1,63 @@
+"""Other contexts' events that become notifications.
+
+``content.document.shared`` lists everyone the document is shared with after the change;
+``share_notices`` remembers who was already told, so only newly added users (never the
+person sharing) get a ``document.shared`` notification.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.dialects.postgresql import insert
+
+from hub.communication.repositories import share_notices_t
+from hub.communication.services.sending import Recipients, SendRequest, SendService
+from hub.content.api import ContentApi, DocumentShared
+from hub.identity.api import IdentityApi
+from hub.kernel.db import UnitOfWork
+
+
+async def on_document_shared(
+    event: DocumentShared,
+    uow: UnitOfWork,
+    *,
+    notifications: SendService,
+    content_api: ContentApi,
+    identity_api: IdentityApi,
+    communication_public_url: str,
+) -> None:
+    users = [u for u in dict.fromkeys(event.user_ids) if u != event.actor_id]
+    if not users or event.organisation_id is None:
+        return
+    t = share_notices_t
+    fresh = (
+        (
+            await uow.session.execute(
+                insert(t)
+                .values([{"document_id": event.document_id, "user_id": u} for u in users])
+                .on_conflict_do_nothing()
+                .returning(t.c.user_id)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    if not fresh:
+        return
+    document = await content_api.document(event.document_id)
+    if document is None or document.trashed_at is not None:
+        return
+    actor = None
+    if event.actor_id is not None:
+        actor = (await identity_api.display_info([event.actor_id])).get(event.actor_id)
+    payload = {
+        "actorName": actor.display_name if actor else "Someone",
+        "documentTitle": document.title,
+        "documentUrl": f"{communication_public_url.rstrip('/')}/documents/{document.id}",
+    }
+    request = SendRequest(
+        organisation_id=event.organisation_id,
+        template_key="document.shared",
+        recipients=Recipients(user_ids=list(fresh)),
+        payload=payload,
+    )
+    await notifications.create_in(uow, request, sender_id=event.actor_id)

@@ -1,0 +1,198 @@
+"""Sending a notification: check it, resolve who gets it, record it, queue its fan-out.
+
+The request is answered as soon as the notification and its recipient list are stored
+(202 with the count); the fan-out jobs, queued in the same transaction, write the inbox
+items and the delivery log in batches of ``HUB_NOTIFICATION_BATCH_SIZE`` (one bulk INSERT
+each), so ten thousand recipients cost twenty statements, not ten thousand.
+
+Recipients are always members of the organisation: named user ids that are not (or no
+longer) active members are dropped, never told, so a sender learns nothing about them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from hub.communication.api import NotificationRequested
+from hub.communication.domain.categories import SENDABLE_CHANNELS
+from hub.communication.domain.permissions import SEND
+from hub.communication.domain.templates import (
+    check_category,
+    check_key,
+    check_payload,
+    check_renders,
+)
+from hub.communication.models import Notification
+from hub.communication.services.templates import TemplateService
+from hub.identity.api import IdentityApi, Membership
+from hub.kernel.clock import Clock
+from hub.kernel.db import UnitOfWork
+from hub.kernel.errors import FieldError, Invalid
+from hub.kernel.problems import field_invalid
+from hub.kernel.security import Principal
+from hub.kernel.store import Store
+from hub.kernel.tenancy import Tenancy
+
+FAN_OUT = "communication.fan_out"
+
+
+@dataclass(frozen=True)
+class Recipients:
+    user_ids: Sequence[uuid.UUID] = ()
+    role_ids: Sequence[uuid.UUID] = ()
+    permission: str | None = None
+    everyone: bool = False
+
+
+@dataclass(frozen=True)
+class SendRequest:
+    organisation_id: uuid.UUID
+    template_key: str
+    recipients: Recipients
+    payload: Mapping[str, Any] = field(default_factory=dict)
+    category: str | None = None
+    priority: str = "normal"
+    channels: Sequence[str] | None = None
+
+
+@dataclass(frozen=True)
+class Sent:
+    id: uuid.UUID
+    recipient_count: int
+
+
+class SendService:
+    def __init__(
+        self,
+        store: Store,
+        tenancy: Tenancy,
+        identity: IdentityApi,
+        templates: TemplateService,
+        clock: Clock,
+        queue_job: Callable[..., uuid.UUID],
+        *,
+        batch_size: int,
+        max_recipients: int,
+    ) -> None:
+        self.store, self.tenancy, self.identity = store, tenancy, identity
+        self.templates, self.clock, self.queue_job = templates, clock, queue_job
+        self.batch_size, self.max_recipients = batch_size, max_recipients
+
+    async def send(self, principal: Principal, request: SendRequest) -> Sent:
+        """``POST /notifications``: the caller needs ``communication.notifications.send``
+        in the organisation named in the body (404 outside it, 403 without it)."""
+        member = cast(
+            Membership, await self.tenancy.authorise(principal, request.organisation_id, SEND)
+        )
+        async with self.store.uow() as uow:
+            sent = await self.create_in(uow, request, sender_id=member.user_id)
+            await uow.commit()
+        return sent
+
+    async def create_in(
+        self, uow: UnitOfWork, request: SendRequest, *, sender_id: uuid.UUID | None
+    ) -> Sent:
+        """Check, resolve and record the notification inside ``uow`` (the caller commits):
+        the HTTP route, the in-process API and event handlers all come through here."""
+        check_key(request.template_key, name="templateKey")
+        org = request.organisation_id
+        template = await self.templates.current(org, request.template_key)
+        if template is None:
+            raise field_invalid(
+                "templateKey", "no such template in this organisation", code="unknown_template"
+            )
+        category = check_category(request.category or template.category)
+        channels = self._channels(request.channels, template.channels)
+        payload = check_payload(template.variables, request.payload)
+        check_renders(
+            {c: template.channels[c] for c in channels if c in template.channels}, payload
+        )
+        recipients = await self._resolve(org, request.recipients)
+        if len(recipients) > self.max_recipients:
+            raise field_invalid(
+                "recipients",
+                f"resolves to {len(recipients)} members; at most {self.max_recipients}",
+                code="too_many_recipients",
+            )
+        notification = Notification(
+            organisation_id=org,
+            sender_id=sender_id,
+            template_key=request.template_key,
+            template_version=template.version,
+            category=category,
+            priority=request.priority,
+            channels=channels,
+            payload=payload,
+            recipient_ids=recipients,
+            created_at=self.clock(),
+        )
+        uow.session.add(notification)
+        await uow.session.flush()
+        for start in range(0, len(recipients), self.batch_size):
+            end = min(start + self.batch_size, len(recipients))
+            self.queue_job(uow, FAN_OUT, str(notification.id), start, end)
+        uow.publish(
+            NotificationRequested(
+                notification_id=notification.id,
+                organisation_id=org,
+                template_key=request.template_key,
+                category=category,
+                priority=request.priority,
+                recipient_count=len(recipients),
+            )
+        )
+        return Sent(id=notification.id, recipient_count=len(recipients))
+
+    @staticmethod
+    def _channels(wanted: Sequence[str] | None, available: Mapping[str, Any]) -> list[str]:
+        if wanted is None:
+            chosen = [c for c in SENDABLE_CHANNELS if c in available]
+            if not chosen:
+                raise field_invalid(
+                    "templateKey", "the template has no channel that can be sent yet"
+                )
+            return chosen
+        for i, channel in enumerate(wanted):
+            if channel not in SENDABLE_CHANNELS:
+                raise field_invalid(
+                    f"channels[{i}]", f"not sendable yet; one of: {', '.join(SENDABLE_CHANNELS)}"
+                )
+            if channel not in available:
+                raise field_invalid(f"channels[{i}]", "the template has no text for this channel")
+        if not wanted:
+            raise field_invalid("channels", "at least one channel, or leave it out")
+        return list(dict.fromkeys(wanted))
+
+    async def _resolve(self, org: uuid.UUID, to: Recipients) -> list[uuid.UUID]:
+        """Members named, holding a role, holding a permission, or all of them; sorted,
+        each once."""
+        if not (to.user_ids or to.role_ids or to.permission or to.everyone):
+            raise field_invalid(
+                "recipients",
+                "name userIds, roleIds, a permission or everyone",
+                code="no_recipients",
+            )
+        members = set(await self.identity.members_of(org))
+        if to.everyone:
+            return sorted(members)
+        chosen: set[uuid.UUID] = {u for u in to.user_ids if u in members}
+        if to.role_ids:
+            roles = {role.id for role in await self.identity.roles_of(org)}
+            unknown = [i for i, r in enumerate(to.role_ids) if r not in roles]
+            if unknown:
+                raise Invalid(
+                    "Some roles are not roles of this organisation.",
+                    code="unknown_role",
+                    errors=[
+                        FieldError(field=f"recipients.roleIds[{i}]", message="no such role")
+                        for i in unknown
+                    ],
+                )
+            for role_id in dict.fromkeys(to.role_ids):
+                chosen.update(await self.identity.members_with_role(org, str(role_id)))
+        if to.permission:
+            chosen.update(await self.identity.members_with_permission(org, to.permission))
+        return sorted(chosen & members)

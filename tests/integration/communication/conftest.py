@@ -1,0 +1,17 @@
+"""Communication tests: cheap password hashing (they sign several people up) and no rate
+limits (they send and mark in bursts)."""
+
+from __future__ import annotations
+
+import pytest
+
+from hub.kernel.settings import Settings
+
+
+@pytest.fixture
+def settings(base_settings: Settings) -> Settings:
+    return base_settings.replace(
+        password_hash_time_cost=1,
+        password_hash_memory_kib=1024,
+        rate_limit_enabled=False,
+    )
