@@ -7,6 +7,7 @@ from typing import Any
 
 from hub.content.controllers.documents import DocumentController
 from hub.content.controllers.links import DocumentLinksController, ShareController
+from hub.content.controllers.search import SearchController, SearchSettingsController
 from hub.content.controllers.taxonomy import (
     CustomFieldController,
     DocumentTypeController,
@@ -24,6 +25,7 @@ from hub.content.services.doclinks import DocumentLinks
 from hub.content.services.documents import DocumentService
 from hub.content.services.downloads import DownloadService
 from hub.content.services.links import NoteService, ShareLinkService
+from hub.content.services.search import SearchService
 from hub.content.services.sharing import SharingService
 from hub.content.services.storing import FileIntake
 from hub.content.services.taxonomy import MetadataRules, TaxonomyService
@@ -63,6 +65,7 @@ def services(rt: ContextRuntime, *, identity_api: IdentityApi) -> dict[str, Any]
         "trash": TrashService(store, access, blobs, clock, settings.content_trash_days, links),
         "taxonomy": TaxonomyService(store),
         "content_api": ContentFacade(store, identity_api, documents),
+        "search": SearchService(store),
     }
 
 
@@ -84,6 +87,8 @@ def build() -> ContextModule:
             TagController,
             DocumentTypeController,
             CustomFieldController,
+            SearchController,
+            SearchSettingsController,
         ],
         permissions=PERMISSIONS,
         jobs=[purge_trash],

@@ -114,6 +114,12 @@ def _filtered(caller: Caller, filters: Filters) -> list[ColumnElement[bool]]:
     return where
 
 
+def matching(caller: Caller, filters: Filters) -> list[ColumnElement[bool]]:
+    """The list's WHERE clause (the permission rule, trash, filters): search reuses it,
+    so a search never shows what the list would hide."""
+    return _filtered(caller, filters)
+
+
 #: sort name -> (column, descending)
 SORTS: dict[str, tuple[Any, bool]] = {
     "created": (d.c.created_at, True),

@@ -18,6 +18,7 @@ from hub.content.models import Document
 from hub.content.repositories import documents
 from hub.content.services.access import DocumentAccess
 from hub.content.services.doclinks import DocumentLinks, publish_reverse
+from hub.content.services.search_index import SearchIndex
 from hub.content.services.tagging import resolve_tags, set_tags
 from hub.content.services.taxonomy import MetadataRules
 from hub.content.services.uploads import document_trashed
@@ -237,6 +238,7 @@ class DocumentService:
             if changed:
                 values["updated_at"] = self.clock()
                 await session.execute(update(Document).where(d.c.id == row.id).values(**values))
+                await SearchIndex.refresh(uow, [row.id])
                 uow.publish(
                     DocumentUpdated(
                         document_id=row.id,

@@ -40,6 +40,7 @@ from hub.content.repositories.blobs.base import StoredBlob
 from hub.content.services.access import DocumentAccess
 from hub.content.services.blobs import Blobs
 from hub.content.services.doclinks import DocumentLinks, publish_reverse
+from hub.content.services.search_index import SearchIndex
 from hub.content.services.storing import FileIntake, FilePart, StoredFile, TextField, UploadForm
 from hub.content.services.tagging import resolve_tags, set_tags
 from hub.content.services.taxonomy import MetadataRules
@@ -250,6 +251,7 @@ class UploadService:
                     caller.user_id,
                     comment=None,
                 )
+                await SearchIndex.refresh(uow, [document.id])
                 uow.publish(
                     DocumentUploaded(
                         document_id=document.id,
@@ -369,6 +371,7 @@ class UploadService:
                 .where(d.c.id == document_id)
                 .values(current_version=number, updated_at=now)
             )
+            await SearchIndex.refresh(uow, [document_id])
             uow.publish(
                 VersionAdded(
                     document_id=document_id,
