@@ -93,11 +93,9 @@ JOIN (SELECT id, row_number() OVER (ORDER BY name) AS j FROM content.tags
 ROWS = """
 WITH params AS (SELECT $2::text[] AS vocab)
 INSERT INTO content.search_documents
-    (document_id, organisation_id, title_key, tags_key, body, terms)
+    (document_id, organisation_id, title_key, tags_key, body, terms, head)
 SELECT d.id, d.organisation_id, lower(unaccent(d.title)), lower(unaccent(tg.names)), x.body,
-       setweight(to_tsvector('content.hub_english', d.title), 'A')
-       || setweight(to_tsvector('content.hub_english', tg.names), 'B')
-       || setweight(to_tsvector('content.hub_english', x.body), 'C')
+       h.head || setweight(to_tsvector('content.hub_english', x.body), 'C'), h.head
 FROM content.documents d, params p
 CROSS JOIN LATERAL (
     SELECT coalesce(string_agg(t.name, ' '), '') AS names
@@ -112,6 +110,10 @@ CROSS JOIN LATERAL (
     FROM generate_series(1, 300) g
     WHERE d.id IS NOT NULL
 ) x
+CROSS JOIN LATERAL (
+    SELECT setweight(to_tsvector('content.hub_english', d.title), 'A')
+           || setweight(to_tsvector('content.hub_english', tg.names), 'B') AS head
+) h
 WHERE d.organisation_id = $1
 """
 

@@ -46,14 +46,13 @@ LANGUAGES = (
 
 BACKFILL = """
 INSERT INTO content.search_documents
-    (document_id, organisation_id, title_key, tags_key, body, terms)
+    (document_id, organisation_id, title_key, tags_key, body, terms, head)
 SELECT d.id, d.organisation_id,
        lower(unaccent(d.title)),
        lower(unaccent(coalesce(tg.names, ''))),
        concat_ws(E'\\n', nullif(nt.bodies, ''), nullif(cf.vals, ''), nullif(tg.names, '')),
-       setweight(to_tsvector(c.cfg, d.title), 'A')
-       || setweight(to_tsvector(c.cfg, concat_ws(' ', tg.names, cf.vals)), 'B')
-       || setweight(to_tsvector(c.cfg, nt.bodies), 'D')
+       h.head || setweight(to_tsvector(c.cfg, nt.bodies), 'D'),
+       h.head
 FROM content.documents d
 CROSS JOIN LATERAL (
     SELECT CAST('content.hub_' || coalesce(
@@ -75,6 +74,10 @@ CROSS JOIN LATERAL (
     JOIN content.custom_fields f ON f.organisation_id = d.organisation_id AND f.key = e.key
     WHERE f.type <> 'document'
 ) cf
+CROSS JOIN LATERAL (
+    SELECT setweight(to_tsvector(c.cfg, d.title), 'A')
+           || setweight(to_tsvector(c.cfg, concat_ws(' ', tg.names, cf.vals)), 'B') AS head
+) h
 """
 
 
@@ -108,6 +111,7 @@ def upgrade() -> None:
         sa.Column("tags_key", sa.Text(), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("terms", postgresql.TSVECTOR(), nullable=False),
+        sa.Column("head", postgresql.TSVECTOR(), nullable=False),
         sa.ForeignKeyConstraint(
             ["document_id"],
             ["content.documents.id"],
@@ -128,6 +132,14 @@ def upgrade() -> None:
         "ix_search_documents_terms",
         "search_documents",
         ["terms"],
+        unique=False,
+        schema="content",
+        postgresql_using="gin",
+    )
+    op.create_index(
+        "ix_search_documents_head",
+        "search_documents",
+        ["head"],
         unique=False,
         schema="content",
         postgresql_using="gin",

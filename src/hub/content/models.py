@@ -302,9 +302,13 @@ class SearchDocument(Base):
     body: Mapped[str] = mapped_column(Text, nullable=False)
     #: title A, tags and custom-field values B, content C, notes D.
     terms: Mapped[Any] = mapped_column(TSVECTOR, nullable=False)
+    #: The title and tags/fields part of ``terms`` alone: small, so a query matching
+    #: most documents ranks every title hit without reading the long vectors.
+    head: Mapped[Any] = mapped_column(TSVECTOR, nullable=False)
 
     __table_args__ = (
         Index("ix_search_documents_terms", "terms", postgresql_using="gin"),
+        Index("ix_search_documents_head", "head", postgresql_using="gin"),
         Index(
             "ix_search_documents_title_trgm",
             "title_key",

@@ -6,12 +6,19 @@ refused input."""
 from __future__ import annotations
 
 import re
+import uuid
 from typing import Any
 
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from hub.content.domain.access import READ, Caller
+from hub.content.models import outbox
+from hub.content.repositories.documents import Filters
+from hub.content.services.search import SearchService
 from hub.kernel.pagination import encode_cursor
+from hub.kernel.runtime import Kernel
+from hub.kernel.store import Store
 from tests.integration.content.support import (
     DOCS,
     custom_fields,
@@ -485,3 +492,34 @@ async def test_bad_input_is_refused(client: Client, database_url: str) -> None:
         assert {"400", "401", "404", "422"} <= set(responses), path
     q = next(p for p in spec["paths"]["/api/v1/search"]["get"]["parameters"] if p["name"] == "q")
     assert (q["required"], q["schema"]["minLength"], q["schema"]["maxLength"]) == (True, 1, 200)
+
+
+async def test_many_hits_rank_title_hits_and_recent_ones(
+    client: Client, database_url: str, kernel: Kernel
+) -> None:
+    """Past the ranking window, a query ranks its best title/tag hits and its most recent
+    hits (a window of 1 here, 500 in the app)."""
+    owner = await person(client, database_url, "owner@example.com")
+    org = (await create_org(client, owner))["id"]
+    titled = await uploaded(client, owner, org, pdf(), title="Budget review")
+    bodies = []
+    for n in range(3):
+        doc = await uploaded(client, owner, org, pdf(), title=f"Memo {n}")
+        await note(client, owner, doc["id"], "the budget again")
+        bodies.append(doc["id"])
+    await fetch(
+        database_url,
+        "UPDATE content.documents SET updated_at = now() - interval '1 day' WHERE id = $1",
+        titled["id"],
+    )
+    caller = Caller(
+        organisation_id=uuid.UUID(org),
+        user_id=uuid.UUID(owner.user_id),
+        role_ids=frozenset(),
+        granted=frozenset({READ}),
+    )
+    store = Store(kernel.db, outbox)
+    narrow = await SearchService(store, rank_window=1).search(caller, "budget", Filters())
+    assert [str(h["id"]) for h in narrow.page.items] == [titled["id"], bodies[-1]]
+    whole = await SearchService(store).search(caller, "budget", Filters())
+    assert [str(h["id"]) for h in whole.page.items] == [titled["id"], *reversed(bodies)]

@@ -47,6 +47,10 @@ MAX_SUGGESTIONS = 10
 FUZZY_THRESHOLD = 0.3
 #: Typo-tolerant matches rank below every full-text match: their similarity times this.
 FUZZY_WEIGHT = 0.01
+#: A query matching more documents than this is ranked over two windows of this size: the
+#: best title/tag/field hits and the most recently changed hits (ranking reads each hit's
+#: whole term vector; over every hit of a word most documents hold, that is seconds).
+RANK_WINDOW = 500
 #: Deepest result a cursor reaches (rank order has no stable keyset: the cursor is an
 #: offset, bounded so a page never sorts an unbounded prefix).
 MAX_OFFSET = 1000

@@ -31,11 +31,17 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    union,
 )
 from sqlalchemy.dialects.postgresql import REGCONFIG
 
 from hub.content.domain.access import Caller
-from hub.content.domain.search import DEFAULT_LANGUAGE, FUZZY_THRESHOLD, FUZZY_WEIGHT
+from hub.content.domain.search import (
+    DEFAULT_LANGUAGE,
+    FUZZY_THRESHOLD,
+    FUZZY_WEIGHT,
+    RANK_WINDOW,
+)
 from hub.content.models import (
     Document,
     DocumentTag,
@@ -73,6 +79,9 @@ class Match:
     score: ColumnElement[Any]
     #: The full-text query (None for trigram matches), for ``ts_headline``.
     query: ColumnElement[Any] | None
+    #: The query over the small title/tags vector and its score (full text only).
+    head_where: ColumnElement[bool] | None = None
+    head_score: ColumnElement[Any] | None = None
 
 
 def full_text(config: str, q: str) -> Match:
@@ -81,6 +90,8 @@ def full_text(config: str, q: str) -> Match:
         where=sd.c.terms.op("@@")(query),
         score=func.ts_rank_cd(sd.c.terms, query),
         query=query,
+        head_where=sd.c.head.op("@@")(query),
+        head_score=func.ts_rank_cd(sd.c.head, query),
     )
 
 
@@ -117,13 +128,40 @@ def hits(
     options: str,
     offset: int,
     limit: int,
+    window: int = RANK_WINDOW,
 ) -> Select[Any]:
     """``limit + 1`` hits from ``offset``: best score first, then the most recently
-    changed, then by id; the snippet is cut for those rows only."""
+    changed, then by id; the snippet is cut for those rows only.
+
+    Full text ranks the union of two windows of ``window`` hits: the best by the small
+    title/tags vector (every title hit of a query, ranked without reading long vectors)
+    and the most recently changed. A query with fewer hits than ``window`` is ranked
+    whole; a word most documents hold ranks its title hits and its recent hits, not
+    every body mention."""
+    where = _where(caller, filters, match.where)
+    if match.head_where is not None and match.head_score is not None:
+        recent = (
+            select(sd.c.document_id)
+            .select_from(_joined())
+            .where(*where)
+            .order_by(d.c.updated_at.desc(), d.c.id.desc())
+            .limit(window)
+            .subquery()
+        )
+        heads = (
+            select(sd.c.document_id)
+            .select_from(_joined())
+            .where(*where, match.head_where)
+            .order_by(match.head_score.desc(), d.c.updated_at.desc(), d.c.id.desc())
+            .limit(window)
+            .subquery()
+        )
+        candidates = union(select(recent.c.document_id), select(heads.c.document_id)).subquery()
+        where = [sd.c.document_id.in_(select(candidates.c.document_id))]
     ranked = (
         select(d.c.id, d.c.title, d.c.updated_at, sd.c.body, match.score.label("score"))
         .select_from(_joined())
-        .where(*_where(caller, filters, match.where))
+        .where(*where)
         .order_by(desc("score"), d.c.updated_at.desc(), d.c.id.desc())
         .offset(offset)
         .limit(limit + 1)

@@ -21,6 +21,7 @@ from hub.content.domain.search import (
     LANGUAGES,
     MAX_OFFSET,
     MAX_SUGGESTIONS,
+    RANK_WINDOW,
     Marks,
     clean_language,
     clean_query,
@@ -60,8 +61,9 @@ class Results:
 
 
 class SearchService:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, *, rank_window: int = RANK_WINDOW) -> None:
         self.store = store
+        self.rank_window = rank_window
 
     async def search(
         self,
@@ -90,6 +92,7 @@ class SearchService:
                     options=marks.options(),
                     offset=offset,
                     limit=size,
+                    window=self.rank_window,
                 )
             )
         counts: dict[str, list[dict[str, Any]]] | None = None

@@ -38,10 +38,10 @@ SELECT d.id, d.organisation_id,
        lower(unaccent(coalesce(tg.names, ''))) AS tags_key,
        concat_ws(E'\\n', nullif(x.content, ''), nullif(nt.bodies, ''), nullif(cf.vals, ''),
                  nullif(tg.names, '')) AS body,
-       setweight(to_tsvector(c.cfg, d.title), 'A')
-       || setweight(to_tsvector(c.cfg, concat_ws(' ', tg.names, cf.vals)), 'B')
+       h.head
        || setweight(to_tsvector(c.cfg, coalesce(x.content, '')), 'C')
-       || setweight(to_tsvector(c.cfg, nt.bodies), 'D') AS terms
+       || setweight(to_tsvector(c.cfg, nt.bodies), 'D') AS terms,
+       h.head
 FROM content.documents d
 CROSS JOIN LATERAL (
     SELECT CAST('content.hub_' || coalesce(
@@ -64,18 +64,23 @@ CROSS JOIN LATERAL (
     JOIN content.custom_fields f ON f.organisation_id = d.organisation_id AND f.key = e.key
     WHERE f.type <> 'document'
 ) cf
+CROSS JOIN LATERAL (
+    SELECT setweight(to_tsvector(c.cfg, d.title), 'A')
+           || setweight(to_tsvector(c.cfg, concat_ws(' ', tg.names, cf.vals)), 'B') AS head
+) h
 """  # noqa: S608
 
 _UPSERT = """
 INSERT INTO content.search_documents
-    (document_id, organisation_id, title_key, tags_key, body, terms)
+    (document_id, organisation_id, title_key, tags_key, body, terms, head)
 {rows}
 ON CONFLICT (document_id) DO UPDATE SET
     organisation_id = EXCLUDED.organisation_id,
     title_key = EXCLUDED.title_key,
     tags_key = EXCLUDED.tags_key,
     body = EXCLUDED.body,
-    terms = EXCLUDED.terms
+    terms = EXCLUDED.terms,
+    head = EXCLUDED.head
 """
 
 _REFRESH = text(_UPSERT.format(rows=_ROWS + "WHERE d.id = ANY(:ids)"))
