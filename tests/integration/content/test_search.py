@@ -5,16 +5,20 @@ refused input."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from typing import Any
 
+import asyncpg
+import httpx
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from hub.content.domain.access import READ, Caller
 from hub.content.models import outbox
 from hub.content.repositories.documents import Filters
+from hub.content.services import search_index
 from hub.content.services.search import SearchService
 from hub.kernel.pagination import encode_cursor
 from hub.kernel.runtime import Kernel
@@ -27,7 +31,8 @@ from tests.integration.content.support import (
     role,
     uploaded,
 )
-from tests.integration.identity.support import API, fetch
+from tests.integration.content.test_document_links import _waiting_on_locks
+from tests.integration.identity.support import API, fetch, plain_dsn
 from tests.integration.identity.support_orgs import Person, api_key, create_org, join, person
 
 Client = AsyncTestClient[Litestar]
@@ -523,3 +528,49 @@ async def test_many_hits_rank_title_hits_and_recent_ones(
     assert [str(h["id"]) for h in narrow.page.items] == [titled["id"], bodies[-1]]
     whole = await SearchService(store).search(caller, "budget", Filters())
     assert [str(h["id"]) for h in whole.page.items] == [titled["id"], *reversed(bodies)]
+
+
+async def test_concurrent_writers_leave_the_row_current(
+    live_client: httpx.AsyncClient, database_url: str
+) -> None:
+    """Through a real server. Another writer has added a note and refreshed the row (as the
+    app does) but not committed; a note added over HTTP meanwhile waits for it (the
+    refresh's advisory lock) and then recomputes from both notes, instead of writing a row
+    computed before the first note was visible."""
+    client: Any = live_client
+    owner = await person(client, database_url, "owner@example.com")
+    org = (await create_org(client, owner))["id"]
+    doc = await uploaded(client, owner, org, pdf(), title="Shared memo")
+    holder = await asyncpg.connect(plain_dsn(database_url))
+    try:
+        transaction = holder.transaction()
+        await transaction.start()
+        await holder.execute(
+            "INSERT INTO content.notes (id, document_id, author_id, body, created_at)"
+            " VALUES ($1, $2, $3, 'first note about zebras', now())",
+            uuid.uuid4(),
+            uuid.UUID(doc["id"]),
+            uuid.UUID(owner.user_id),
+        )
+        await holder.execute(
+            search_index._LOCK.text.replace(":ids", "$1").replace(":space", "$2"),
+            [uuid.UUID(doc["id"])],
+            search_index.LOCK_SPACE,
+        )
+        await holder.execute(
+            search_index._REFRESH.text.replace(":ids", "$1::uuid[]"), [uuid.UUID(doc["id"])]
+        )
+        second = asyncio.ensure_future(
+            client.post(
+                f"{DOCS}/{doc['id']}/notes",
+                json={"text": "second note about yaks"},
+                headers=owner.auth,
+            )
+        )
+        await _waiting_on_locks(database_url, 1)
+        await transaction.commit()
+        assert (await second).status_code == 201
+    finally:
+        await holder.close()
+    assert await titles(client, owner, org, "zebras") == ["Shared memo"]
+    assert await titles(client, owner, org, "yaks") == ["Shared memo"]

@@ -9,10 +9,13 @@ Trash state, permissions and the filter columns are not copied into the row: a s
 joins ``documents`` and filters with the document list's own rule
 (``repositories.documents``), so a trash, restore or share needs no refresh.
 
-Concurrent writers: the refresh first locks the documents (``FOR UPDATE``, id order),
-then recomputes in a new statement. Under READ COMMITTED that statement sees everything
-committed by a writer it waited for, so the last refresh to commit is computed from the
-last state (a note added while the title changes is not lost).
+Concurrent writers: the refresh first takes a transaction-scoped advisory lock per
+document (key space :data:`LOCK_SPACE`, in key order), then recomputes in a new statement.
+Under READ COMMITTED that statement sees everything committed by a refresh it waited for,
+so the last refresh to commit is computed from the last state (two notes added at once
+both reach the row). An advisory lock rather than ``FOR UPDATE`` on the document: a note's
+insert already holds a ``KEY SHARE`` lock on it through its foreign key, and two writers
+each upgrading that to ``FOR UPDATE`` would deadlock.
 """
 
 from __future__ import annotations
@@ -84,7 +87,13 @@ ON CONFLICT (document_id) DO UPDATE SET
 """
 
 _REFRESH = text(_UPSERT.format(rows=_ROWS + "WHERE d.id = ANY(:ids)"))
-_LOCK = text("SELECT id FROM content.documents WHERE id = ANY(:ids) ORDER BY id FOR UPDATE")
+#: The two-key advisory lock space of search rows (no other lock uses it).
+LOCK_SPACE = 0x5EA2C4
+_LOCK = text(
+    "SELECT pg_advisory_xact_lock(:space, k) FROM ("
+    " SELECT DISTINCT hashtext(CAST(id AS text)) AS k FROM unnest(CAST(:ids AS uuid[])) AS id"
+    " ORDER BY k) AS keys"
+)
 _REFRESH_ORGANISATION = text(_UPSERT.format(rows=_ROWS + "WHERE d.organisation_id = :org"))
 _TAGGED = text(
     "SELECT document_id FROM content.document_tags WHERE tag_id = :tag ORDER BY document_id"
@@ -105,7 +114,7 @@ class SearchIndex:
         ids = sorted(set(document_ids))
         if not ids:
             return
-        await uow.session.execute(_LOCK, {"ids": ids})
+        await uow.session.execute(_LOCK, {"ids": ids, "space": LOCK_SPACE})
         await uow.session.execute(_REFRESH, {"ids": ids})
 
     @staticmethod
