@@ -479,6 +479,8 @@ async def test_bad_input_is_refused(client: Client, database_url: str) -> None:
         assert await status(path, q="") == (400, "validation_failed")
         assert await status(path, q="x" * 201) == (400, "validation_failed")
         assert await status(path, q="   ") == (422, "validation_failed")
+    for path in (SEARCH, f"{SEARCH}/autocomplete"):
+        assert await status(path, q="a\x00b") == (422, "validation_failed")  # no NUL in text
     assert await status(q="a", cursor="not a cursor!") == (400, "validation_failed")
     assert await status(q="a", cursor=encode_cursor("text", 5000)) == (422, "invalid_cursor")
     assert await status(q="a", cursor=encode_cursor("text", 0)) == (422, "invalid_cursor")
