@@ -9,6 +9,7 @@ from hub.content.cli import documents_group, thumbnails_group
 from hub.content.controllers.bulk import BulkController
 from hub.content.controllers.documents import DocumentController
 from hub.content.controllers.links import DocumentLinksController, ShareController
+from hub.content.controllers.search import SearchController, SearchSettingsController
 from hub.content.controllers.taxonomy import (
     CustomFieldController,
     DocumentTypeController,
@@ -28,6 +29,7 @@ from hub.content.services.doclinks import DocumentLinks
 from hub.content.services.documents import DocumentService
 from hub.content.services.downloads import DownloadService
 from hub.content.services.links import NoteService, ShareLinkService
+from hub.content.services.search import SearchService
 from hub.content.services.sharing import SharingService
 from hub.content.services.storing import FileIntake
 from hub.content.services.taxonomy import MetadataRules, TaxonomyService
@@ -86,6 +88,7 @@ def services(rt: ContextRuntime, *, identity_api: IdentityApi) -> dict[str, Any]
             memory_mb=settings.content_extraction_memory_mb,
             languages=settings.content_ocr_languages,
         ),
+        "search": SearchService(store),
     }
 
 
@@ -109,6 +112,8 @@ def build() -> ContextModule:
             CustomFieldController,
             ThumbnailController,
             BulkController,
+            SearchController,
+            SearchSettingsController,
         ],
         permissions=PERMISSIONS,
         jobs=[purge_trash, make_thumbnail, extract_text],

@@ -28,7 +28,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB, REAL, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, REAL, TSVECTOR, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from hub.kernel.outbox import inbox_table, outbox_table
@@ -399,4 +399,63 @@ class NearDuplicate(Base):
     __table_args__ = (
         PrimaryKeyConstraint("document_id", "other_id", name="pk_near_duplicates"),
         Index("ix_near_duplicates_other", "other_id"),
+    )
+
+
+# --------------------------------------------------------------------------- search
+
+
+class OrganisationSettings(Base):
+    """Content settings of one organisation (no row: the defaults)."""
+
+    __tablename__ = "organisation_settings"
+
+    organisation_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    #: Language of its full-text search (``domain.search.LANGUAGES``): stemming, stop words.
+    search_language: Mapped[str] = mapped_column(
+        Text, nullable=False, server_default=text("'english'")
+    )
+
+
+class SearchDocument(Base):
+    """The searchable form of one document, rewritten in the transaction of every change
+    to what it is computed from (``services.search_index``). It holds text only: trash
+    state, permissions and filter columns are read from ``documents`` at query time, so
+    they can never be stale here."""
+
+    __tablename__ = "search_documents"
+
+    document_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True),
+        ForeignKey("content.documents.id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    organisation_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    #: Lower-case, unaccented title and tag names: the trigram (typo) matches run on them.
+    title_key: Mapped[str] = mapped_column(Text, nullable=False)
+    tags_key: Mapped[str] = mapped_column(Text, nullable=False)
+    #: The text snippets are cut from (content, notes, field values, tags).
+    body: Mapped[str] = mapped_column(Text, nullable=False)
+    #: title A, tags and custom-field values B, content C, notes D.
+    terms: Mapped[Any] = mapped_column(TSVECTOR, nullable=False)
+    #: The title and tags/fields part of ``terms`` alone: small, so a query matching
+    #: most documents ranks every title hit without reading the long vectors.
+    head: Mapped[Any] = mapped_column(TSVECTOR, nullable=False)
+
+    __table_args__ = (
+        Index("ix_search_documents_terms", "terms", postgresql_using="gin"),
+        Index("ix_search_documents_head", "head", postgresql_using="gin"),
+        Index(
+            "ix_search_documents_title_trgm",
+            "title_key",
+            postgresql_using="gin",
+            postgresql_ops={"title_key": "gin_trgm_ops"},
+        ),
+        Index(
+            "ix_search_documents_tags_trgm",
+            "tags_key",
+            postgresql_using="gin",
+            postgresql_ops={"tags_key": "gin_trgm_ops"},
+        ),
+        Index("ix_search_documents_organisation", "organisation_id"),
     )

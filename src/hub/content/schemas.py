@@ -335,3 +335,41 @@ class BulkOut(Schema):
     updated: int
     #: Every named document as it now is, in the order of ``documentIds``.
     items: list[DocumentOut]
+
+
+class SearchHit(Schema):
+    id: uuid.UUID
+    title: str
+    #: Relevance (higher is better); typo-tolerant matches score below any full-text hit.
+    score: float
+    #: HTML: the document's text escaped; matches wrapped in ``<mark>``…``</mark>``.
+    snippet: str
+
+
+class SearchPage(Page[SearchHit]):
+    """A page of hits; ``fuzzy``: full text found nothing, these are typo-tolerant title
+    and tag matches."""
+
+    fuzzy: bool = False
+    facets: Facets | None = None
+
+
+class Suggestion(Schema):
+    #: ``title`` (``id`` is a document) or ``tag`` (``id`` is a tag).
+    kind: Literal["title", "tag"]
+    id: uuid.UUID
+    text: str
+
+
+class Suggestions(Schema):
+    items: list[Suggestion]
+
+
+class SearchSettingsIn(Schema):
+    #: One of ``GET /orgs/{orgId}/search-settings``'s ``languages``.
+    language: str
+
+
+class SearchSettingsOut(Schema):
+    language: str
+    languages: list[str]

@@ -201,6 +201,12 @@ def _field_condition(c: FieldCondition) -> ColumnElement[bool]:
     return _COMPARE[c.op](cast(value.astext, Numeric), c.operand)
 
 
+def matching(caller: Caller, filters: Filters) -> list[ColumnElement[bool]]:
+    """The list's WHERE clause (the permission rule, trash, filters): search reuses it,
+    so a search never shows what the list would hide."""
+    return _filtered(caller, filters)
+
+
 #: sort name -> (column, descending)
 SORTS: dict[str, tuple[Any, bool]] = {
     "created": (d.c.created_at, True),

@@ -34,6 +34,7 @@ from hub.content.repositories import documents
 from hub.content.services.access import DocumentAccess, Opened, document_not_found
 from hub.content.services.doclinks import link_keys
 from hub.content.services.documents import check_editable
+from hub.content.services.search_index import SearchIndex
 from hub.content.services.sharing import Share, SharingService, shared_event
 from hub.content.services.tagging import resolve_tags
 from hub.content.services.taxonomy import MetadataRules
@@ -144,6 +145,8 @@ class BulkService:
                 raise refused(refusals, document_ids)
             changed = await change(session, uow, accepted)
             if changed:
+                # tags, type and field values are searchable from this commit on
+                await SearchIndex.refresh(uow, changed)
                 await uow.commit()
         rows = await documents.by_ids(self.store, document_ids)
         by_id = {row.id: row for row in rows}

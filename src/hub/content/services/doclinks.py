@@ -38,6 +38,7 @@ from hub.content.domain.taxonomy import FieldType
 from hub.content.models import Document
 from hub.content.repositories import taxonomy as taxonomy_repo
 from hub.content.repositories.documents import readable
+from hub.content.services.search_index import SearchIndex
 from hub.kernel.clock import Clock
 from hub.kernel.db import UnitOfWork
 from hub.kernel.errors import Conflict
@@ -241,7 +242,7 @@ class DocumentLinks:
         )
 
 
-def publish_reverse(
+async def publish_reverse(
     uow: UnitOfWork,
     touched: Sequence[uuid.UUID],
     *,
@@ -251,7 +252,9 @@ def publish_reverse(
     actor_id: uuid.UUID | None = None,
 ) -> None:
     """``content.document.updated`` for each document whose links changed because of
-    ``source`` (``linkedFrom``): an audit trail shows why B changed though nobody edited B."""
+    ``source`` (``linkedFrom``): an audit trail shows why B changed though nobody edited B.
+    Their search rows (field values) are rewritten in the same transaction."""
+    await SearchIndex.refresh(uow, touched)
     for other in touched:
         uow.publish(
             DocumentUpdated(

@@ -22,6 +22,7 @@ from hub.content.repositories import documents
 from hub.content.repositories import taxonomy as taxonomy_repo
 from hub.content.services.access import DocumentAccess, Opened
 from hub.content.services.doclinks import DocumentLinks, publish_reverse
+from hub.content.services.search_index import SearchIndex
 from hub.content.services.tagging import resolve_tags, set_tags
 from hub.content.services.taxonomy import MetadataRules
 from hub.content.services.uploads import document_trashed
@@ -279,6 +280,7 @@ class DocumentService:
             if changed:
                 values["updated_at"] = self.clock()
                 await session.execute(update(Document).where(d.c.id == row.id).values(**values))
+                await SearchIndex.refresh(uow, [row.id])
                 uow.publish(
                     DocumentUpdated(
                         document_id=row.id,
@@ -289,7 +291,7 @@ class DocumentService:
                     )
                 )
             if changed or touched:
-                publish_reverse(
+                await publish_reverse(
                     uow,
                     touched,
                     organisation_id=row.organisation_id,

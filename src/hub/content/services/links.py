@@ -26,6 +26,7 @@ from hub.content.repositories import documents, links
 from hub.content.repositories.blobs.base import BlobStore
 from hub.content.services.access import DocumentAccess
 from hub.content.services.downloads import Download
+from hub.content.services.search_index import SearchIndex
 from hub.content.services.uploads import document_trashed
 from hub.kernel.clock import Clock
 from hub.kernel.errors import Forbidden
@@ -207,6 +208,7 @@ class NoteService:
                     .returning(*links.NOTE)
                 )
             ).one()
+            await SearchIndex.refresh(uow, [opened.id])
             uow.publish(
                 NoteAdded(
                     document_id=opened.id,
@@ -230,4 +232,5 @@ class NoteService:
             raise Forbidden("Only a note's author may delete it.", code="not_note_author")
         async with self.store.uow() as uow:
             await uow.session.execute(delete(Note).where(n.c.id == note_id))
+            await SearchIndex.refresh(uow, [opened.id])
             await uow.commit()

@@ -44,6 +44,7 @@ from hub.content.domain.taxonomy import (
 )
 from hub.content.models import CustomField, Document, DocumentType, Tag
 from hub.content.repositories import taxonomy as repo
+from hub.content.services.search_index import SearchIndex
 from hub.identity.api import IdentityApi, Membership
 from hub.kernel.errors import Conflict, NotFound
 from hub.kernel.pagination import Page, clamp_limit, page_of
@@ -164,6 +165,8 @@ class TaxonomyService:
                     update(Tag).where(repo.tags.c.id == tag_id).values(**values),
                     uow,
                 )
+                if "name" in values:
+                    await SearchIndex.refresh(uow, await SearchIndex.tagged(uow, tag_id))
                 uow.publish(TagUpdated(id=tag_id, name=values.get("name", row["name"])))
                 await uow.commit()
         return await self.get(actor, "tag", tag_id)
@@ -175,12 +178,14 @@ class TaxonomyService:
                 raise Conflict(
                     "This tag has sub-tags; delete or move them first.", code="tag_has_children"
                 )
+            tagged = await SearchIndex.tagged(uow, tag_id)
             try:
                 await uow.session.execute(delete(Tag).where(repo.tags.c.id == tag_id))
             except IntegrityError:  # a sub-tag was added meanwhile
                 raise Conflict(
                     "This tag has sub-tags; delete or move them first.", code="tag_has_children"
                 ) from None
+            await SearchIndex.refresh(uow, tagged)
             uow.publish(TagDeleted(id=tag_id, name=row["name"]))
             await uow.commit()
 
@@ -300,6 +305,7 @@ class TaxonomyService:
     async def delete_field(self, actor: Membership, field_id: uuid.UUID) -> None:
         row = await self.get(actor, "field", field_id)
         async with self.store.uow() as uow:
+            holding = await SearchIndex.with_field(uow, actor.organisation_id, row["key"])
             await uow.session.execute(
                 update(Document)
                 .where(
@@ -313,6 +319,7 @@ class TaxonomyService:
                 )
             )
             await uow.session.execute(delete(CustomField).where(repo.fields.c.id == field_id))
+            await SearchIndex.refresh(uow, holding)
             uow.publish(CustomFieldDeleted(id=field_id, name=row["name"]))
             await uow.commit()
 

@@ -40,6 +40,7 @@ from hub.content.repositories import extraction
 from hub.content.repositories.blobs.base import BlobStore
 from hub.content.services import duplicates
 from hub.content.services.extraction.sandbox import Extracted, ExtractionFailed, run
+from hub.content.services.search_index import SearchIndex
 from hub.kernel.clock import Clock
 from hub.kernel.db import UnitOfWork
 from hub.kernel.store import Store
@@ -214,6 +215,8 @@ class TextExtraction:
                 near = await duplicates.fingerprinted(
                     session, row.document_id, row.organisation_id, row.version, signature
                 )
+                # its text is searchable from this commit on (weight C, snippets)
+                await SearchIndex.set_text(uow, row.document_id)
             uow.publish(
                 TextExtracted(
                     document_id=row.document_id,

@@ -149,7 +149,7 @@ class TrashService:
                     document_id=row.id, organisation_id=row.organisation_id, reason=reason
                 )
             )
-            publish_reverse(
+            await publish_reverse(
                 uow, touched, organisation_id=row.organisation_id, source=row.id, via=reason
             )
             await uow.commit()

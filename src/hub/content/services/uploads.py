@@ -40,6 +40,7 @@ from hub.content.repositories.blobs.base import StoredBlob
 from hub.content.services.access import DocumentAccess
 from hub.content.services.blobs import Blobs
 from hub.content.services.doclinks import DocumentLinks, publish_reverse
+from hub.content.services.search_index import SearchIndex
 from hub.content.services.storing import FileIntake, FilePart, StoredFile, TextField, UploadForm
 from hub.content.services.tagging import resolve_tags, set_tags
 from hub.content.services.taxonomy import MetadataRules
@@ -257,6 +258,7 @@ class UploadService:
                     comment=None,
                 )
                 await self.extraction.request(uow, document.id, 1)
+                await SearchIndex.refresh(uow, [document.id])
                 uow.publish(
                     DocumentUploaded(
                         document_id=document.id,
@@ -265,7 +267,7 @@ class UploadService:
                         file_name=stored.file_name,
                     )
                 )
-                publish_reverse(
+                await publish_reverse(
                     uow,
                     written.touched,
                     organisation_id=organisation_id,
@@ -378,6 +380,7 @@ class UploadService:
                 .values(current_version=number, updated_at=now)
             )
             await self.extraction.request(uow, document_id, number)
+            await SearchIndex.refresh(uow, [document_id])
             uow.publish(
                 VersionAdded(
                     document_id=document_id,
