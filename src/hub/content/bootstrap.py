@@ -5,6 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from hub.content.audit_tasks import (
+    AUDIT_CHECKPOINT_HOURLY,
+    AUDIT_FEED,
+    AUDIT_MAINTAIN_DAILY,
+    checkpoint_audit,
+    maintain_audit,
+)
+from hub.content.cli import audit
+from hub.content.controllers.audit import AuditController
 from hub.content.controllers.documents import DocumentController
 from hub.content.controllers.links import DocumentLinksController, ShareController
 from hub.content.controllers.taxonomy import (
@@ -13,12 +22,14 @@ from hub.content.controllers.taxonomy import (
     TagController,
 )
 from hub.content.domain.access import PERMISSIONS
+from hub.content.domain.audit import CheckpointSigner
 from hub.content.domain.settings import ContentSettings
 from hub.content.facade import ContentFacade
 from hub.content.models import Base
 from hub.content.repositories.blobs import blob_store
 from hub.content.repositories.blobs.base import BlobStore
 from hub.content.services.access import DocumentAccess
+from hub.content.services.audit import AuditLog
 from hub.content.services.blobs import Blobs
 from hub.content.services.documents import DocumentService
 from hub.content.services.downloads import DownloadService
@@ -61,6 +72,13 @@ def services(rt: ContextRuntime, *, identity_api: IdentityApi) -> dict[str, Any]
         "trash": TrashService(store, access, blobs, clock, settings.content_trash_days),
         "taxonomy": TaxonomyService(store),
         "content_api": ContentFacade(store, identity_api, documents),
+        "audit_log": AuditLog(
+            store,
+            rt.tenancy,
+            clock,
+            CheckpointSigner([rt.settings.secret_key, *rt.settings.secret_key_previous]),
+            settings.audit_retention_days,
+        ),
     }
 
 
@@ -82,9 +100,12 @@ def build() -> ContextModule:
             TagController,
             DocumentTypeController,
             CustomFieldController,
+            AuditController,
         ],
         permissions=PERMISSIONS,
-        jobs=[purge_trash],
-        periodic=[PURGE_HOURLY],
+        jobs=[purge_trash, maintain_audit, checkpoint_audit],
+        periodic=[PURGE_HOURLY, AUDIT_MAINTAIN_DAILY, AUDIT_CHECKPOINT_HOURLY],
+        catch_all=[AUDIT_FEED],
+        cli_commands=[audit],
         on_shutdown=[stop],
     )

@@ -207,7 +207,13 @@ async def deliver(
                 structlog.contextvars.bound_contextvars(
                     correlation_id=item.correlation_id, event_id=str(event.event_id)
                 ),
-                acting_scope(event.actor_id, event.organisation_id),
+                acting_scope(
+                    event.actor_id,
+                    event.organisation_id,
+                    actor_type=event.actor_type,
+                    request_id=event.request_id,
+                    client_address=event.client_address,
+                ),
             ):
                 await handler(event, uow)
             handled.append(event)
