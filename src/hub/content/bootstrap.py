@@ -5,13 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.content.audit_tasks import (
-    AUDIT_CHECKPOINT_HOURLY,
-    AUDIT_FEED,
-    AUDIT_MAINTAIN_DAILY,
-    checkpoint_audit,
-    maintain_audit,
-)
 from hub.content.cli import audit
 from hub.content.controllers.audit import AuditController
 from hub.content.controllers.documents import DocumentController
@@ -25,6 +18,7 @@ from hub.content.domain.access import PERMISSIONS
 from hub.content.domain.audit import CheckpointSigner
 from hub.content.domain.settings import ContentSettings
 from hub.content.facade import ContentFacade
+from hub.content.handlers import AUDIT_FEED
 from hub.content.models import Base
 from hub.content.repositories.blobs import blob_store
 from hub.content.repositories.blobs.base import BlobStore
@@ -39,7 +33,14 @@ from hub.content.services.storing import FileIntake
 from hub.content.services.taxonomy import MetadataRules, TaxonomyService
 from hub.content.services.trash import TrashService
 from hub.content.services.uploads import UploadService
-from hub.content.tasks import PURGE_HOURLY, purge_trash
+from hub.content.tasks import (
+    AUDIT_CHECKPOINT_HOURLY,
+    AUDIT_MAINTAIN_DAILY,
+    PURGE_HOURLY,
+    checkpoint_audit,
+    maintain_audit,
+    purge_trash,
+)
 from hub.identity.api import IdentityApi
 from hub.kernel.contexts import ContextModule
 from hub.kernel.runtime import ContextRuntime

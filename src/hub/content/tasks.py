@@ -1,9 +1,11 @@
-"""Content's background jobs: the retention purge of the trash."""
+"""Content's background jobs: the retention purge of the trash; the audit trail's upkeep
+(partitions ahead, retention, signed checkpoints)."""
 
 from __future__ import annotations
 
 import structlog
 
+from hub.content.services.audit import AuditLog
 from hub.content.services.trash import TrashService
 from hub.kernel.jobs import JobContext, job
 from hub.kernel.scheduler import Periodic
@@ -20,3 +22,23 @@ async def purge_trash(ctx: JobContext, *, trash: TrashService) -> None:
 
 
 PURGE_HOURLY = Periodic("content.purge_trash", "41 * * * *", purge_trash)
+
+
+@job("content.audit_maintain", max_retries=3)
+async def maintain_audit(ctx: JobContext, *, audit_log: AuditLog) -> None:
+    """Keep partitions two months ahead and drop months past HUB_AUDIT_RETENTION_DAYS.
+    Idempotent: creating an existing partition or finding nothing to drop changes nothing."""
+    made = await audit_log.ensure_partitions()
+    dropped = await audit_log.apply_retention()
+    log.info("audit_maintenance_ran", partitions=made, dropped=dropped)
+
+
+@job("content.audit_checkpoint", max_retries=3)
+async def checkpoint_audit(ctx: JobContext, *, audit_log: AuditLog) -> None:
+    """Sign the head of every chain that grew since its last checkpoint."""
+    signed = await audit_log.checkpoint_all()
+    log.info("audit_checkpoints_signed", chains=signed)
+
+
+AUDIT_MAINTAIN_DAILY = Periodic("content.audit_maintain", "17 2 * * *", maintain_audit)
+AUDIT_CHECKPOINT_HOURLY = Periodic("content.audit_checkpoint", "53 * * * *", checkpoint_audit)

@@ -486,8 +486,10 @@ class UnitOfWork:
         acting = current_acting()
         if acting is not None:
             # Only an actor the scope names carries the scope's actor type along.
-            if event.actor_type is None and acting.actor_type is not None and (
-                event.actor_id is None or event.actor_id == acting.actor_id
+            if (
+                event.actor_type is None
+                and acting.actor_type is not None
+                and (event.actor_id is None or event.actor_id == acting.actor_id)
             ):
                 stamps["actor_type"] = acting.actor_type
             if event.request_id is None and acting.request_id is not None:

@@ -205,9 +205,7 @@ def new_request_id() -> str:
 class RequestContextMiddleware:
     """Pure ASGI: request id in and out, one access log line per request."""
 
-    def __init__(
-        self, app: ASGIApp, client_address: Callable[[Scope], str] | None = None
-    ) -> None:
+    def __init__(self, app: ASGIApp, client_address: Callable[[Scope], str] | None = None) -> None:
         self.app = app
         self.log = structlog.get_logger("hub.access")
         #: Resolves the caller's address (trusted proxies applied) for the acting scope.

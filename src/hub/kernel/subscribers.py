@@ -38,8 +38,9 @@ log = structlog.get_logger("hub.events")
 #: schema. The kernel commits it (with the inbox row) when the handler returns; the
 #: handler may publish events or queue jobs and mail through it, never commit it itself.
 Handler = Callable[[Any, UnitOfWork], Awaitable[None]]
-#: ``async def handler(envelope, uow)``: the same contract for a catch-all consumer.
-EnvelopeHandler = Callable[[EventEnvelope, UnitOfWork], Awaitable[None]]
+#: ``async def handler(envelope, uow, *, some_service)``: the same contract for a catch-all
+#: consumer (keyword-only parameters receive services by name, hence ``...``).
+EnvelopeHandler = Callable[..., Awaitable[None]]
 
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[A-Za-z0-9_]+)+$")
 

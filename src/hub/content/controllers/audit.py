@@ -22,8 +22,8 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import QueryParameter
 from litestar.response import Stream
 
-from hub.content.audit_schemas import AuditCheckpointOut, AuditEntryOut, AuditVerificationOut
 from hub.content.domain.audit import timestamp
+from hub.content.schemas import AuditCheckpointOut, AuditEntryOut, AuditVerificationOut
 from hub.content.services.audit import AuditFilter, AuditLog
 from hub.kernel.openapi import problems
 from hub.kernel.pagination import DEFAULT_LIMIT, Page
