@@ -644,14 +644,25 @@ async def test_bad_queries_are_refused(client: Client, database_url: str) -> Non
 # --------------------------------------------------------------------------- secrets
 
 
-async def test_summaries_never_carry_secrets(
+async def test_summaries_never_carry_secrets_and_api_keys_act_as_api_key(
     client: Client, database_url: str, events: InProcessWorker
 ) -> None:
     owner = await person(client, database_url, "owner@example.com")
     org = (await create_org(client, owner))["id"]
-    created = await api_key(client, owner, ["content.documents.read"], organisation_id=org)
+    created = await api_key(
+        client, owner, ["content.documents.read", "content.documents.write"], organisation_id=org
+    )
     secret = created["key"]
+    r = await upload(client, {"X-API-Key": secret, "X-Request-Id": "req-robot"}, org, pdf(b"k"))
+    assert r.status_code == 201, r.text
     await events.drain()
+
+    (robot,) = (await audit(client, owner, org, correlationId="req-robot"))["items"]
+    assert (robot["action"], robot["actorType"], robot["actorId"]) == (
+        "content.document.uploaded",
+        "api_key",
+        owner.user_id,
+    )
 
     entries = await fetch(
         database_url,
