@@ -42,14 +42,18 @@ BEGIN
     -- Two writers reaching a new month at once: one creates, the other finds it made.
     PERFORM pg_advisory_xact_lock(hashtext('content.audit_create_partition'));
     IF to_regclass(format('content_audit.%I', name)) IS NULL THEN
-        EXECUTE format(
-            'CREATE TABLE content_audit.%I PARTITION OF content.audit_entries '
-            'FOR VALUES FROM (%L) TO (%L)',
-            name, first::text || ' 00:00:00+00',
-            (first + interval '1 month')::date::text || ' 00:00:00+00');
-        EXECUTE format(
-            'CREATE TRIGGER audit_entries_no_truncate BEFORE TRUNCATE ON content_audit.%I '
-            'FOR EACH STATEMENT EXECUTE FUNCTION content.audit_refuse_change()', name);
+        BEGIN
+            EXECUTE format(
+                'CREATE TABLE content_audit.%I PARTITION OF content.audit_entries '
+                'FOR VALUES FROM (%L) TO (%L)',
+                name, first::text || ' 00:00:00+00',
+                (first + interval '1 month')::date::text || ' 00:00:00+00');
+            EXECUTE format(
+                'CREATE TRIGGER audit_entries_no_truncate BEFORE TRUNCATE ON content_audit.%I '
+                'FOR EACH STATEMENT EXECUTE FUNCTION content.audit_refuse_change()', name);
+        EXCEPTION WHEN duplicate_table THEN
+            NULL;  -- made meanwhile by a writer this statement's catalog view missed
+        END;
     END IF;
     RETURN name;
 END
