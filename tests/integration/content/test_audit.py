@@ -515,6 +515,32 @@ async def test_twenty_concurrent_writers_make_one_unbroken_chain(
     assert {r["recorded_at"] for r in rows} == {datetime(2020, 1, 15, 12, tzinfo=UTC)}
 
 
+async def test_a_run_of_events_in_one_transaction_extends_each_chain_in_order(
+    audit_kernel: tuple[AuditLog, MovableClock], database_url: str
+) -> None:
+    """As a delivery run does: several events, two chains interleaved, one commit; then a
+    second transaction continues from the committed heads."""
+    log, clock = audit_kernel
+    first, second = uuid.uuid4(), uuid.uuid4()
+    async with log.store.uow() as uow:
+        for n in range(6):
+            await log.append(uow, envelope(first if n % 2 == 0 else second, n))
+            clock.advance(seconds=1)
+        await uow.commit()
+    await append(log, first, 6)
+    rows = await chain_rows(database_url, str(first))
+    assert [(r["seq"], r["correlation_id"]) for r in rows] == [
+        (1, "c-0"),
+        (2, "c-2"),
+        (3, "c-4"),
+        (4, "c-6"),
+    ]
+    assert [r["seq"] for r in await chain_rows(database_url, str(second))] == [1, 2, 3]
+    for chain in (first, second):
+        verdict = await log.verify(chain)
+        assert verdict.ok, verdict
+
+
 # --------------------------------------------------------------------------- retention
 
 

@@ -14,6 +14,7 @@ auditor role); the platform chain is for platform administrators only.
 from __future__ import annotations
 
 import uuid
+import weakref
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -142,6 +143,11 @@ class AuditLog:
     retention_days: int
     #: Months whose partition this process has seen exist (saves a round trip per append).
     _months: set[date] = field(default_factory=set)
+    #: Heads this process holds locked, per open transaction: a run of events for one
+    #: chain locks its head once, then appends from what it wrote itself.
+    _held: weakref.WeakKeyDictionary[UnitOfWork, dict[uuid.UUID, tuple[int, str, datetime]]] = (
+        field(default_factory=weakref.WeakKeyDictionary)
+    )
 
     # ------------------------------------------------------------------ access
 
@@ -201,10 +207,13 @@ class AuditLog:
     ) -> Entry:
         driver = await _driver(uow)
         chain_id = chain_of(organisation_id)
-        head = await driver.fetchrow(_LOCK_HEAD, chain_id)
+        held = self._held.setdefault(uow, {})
+        head = held.get(chain_id)
         if head is None:
-            await driver.execute(_CREATE_HEAD, chain_id, GENESIS_HASH)
             head = await driver.fetchrow(_LOCK_HEAD, chain_id)
+            if head is None:
+                await driver.execute(_CREATE_HEAD, chain_id, GENESIS_HASH)
+                head = await driver.fetchrow(_LOCK_HEAD, chain_id)
         last_seq, last_hash, last_recorded_at = head
         now = self.clock()
         recorded_at = max(now, last_recorded_at) if last_recorded_at else now
@@ -235,6 +244,7 @@ class AuditLog:
         values = [getattr(entry, k) for k in _ENTRY_COLUMNS]
         values[_ENTRY_COLUMNS.index("summary")] = _json.encode(summary).decode()
         await driver.execute(_APPEND, *values, last_hash, digest)
+        held[chain_id] = (entry.seq, digest, recorded_at)
         return entry
 
     # ------------------------------------------------------------------ reading
