@@ -148,6 +148,10 @@ class AuditLog:
     _held: weakref.WeakKeyDictionary[UnitOfWork, dict[uuid.UUID, tuple[int, str, datetime]]] = (
         field(default_factory=weakref.WeakKeyDictionary)
     )
+    #: The driver connection under each open transaction (found once per transaction).
+    _drivers: weakref.WeakKeyDictionary[UnitOfWork, Any] = field(
+        default_factory=weakref.WeakKeyDictionary
+    )
 
     # ------------------------------------------------------------------ access
 
@@ -205,9 +209,12 @@ class AuditLog:
         event_id: uuid.UUID | None,
         source: str | None,
     ) -> Entry:
-        driver = await _driver(uow)
         chain_id = chain_of(organisation_id)
-        held = self._held.setdefault(uow, {})
+        held = self._held.get(uow)
+        if held is None:
+            held = self._held[uow] = {}
+            self._drivers[uow] = await _driver(uow)
+        driver = self._drivers[uow]
         head = held.get(chain_id)
         if head is None:
             head = await driver.fetchrow(_LOCK_HEAD, chain_id)
