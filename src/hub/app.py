@@ -191,7 +191,8 @@ def create_app(
                 allowed=settings.allowed_hosts,
             ),
             hsts=settings.is_production,
-        )
+        ),
+        client_address=kernel.security.client_address.of,
     )
     return app
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.content.cli import documents_group, thumbnails_group
+from hub.content.cli import audit, documents_group, thumbnails_group
+from hub.content.controllers.audit import AuditController
 from hub.content.controllers.bulk import BulkController
 from hub.content.controllers.documents import DocumentController
 from hub.content.controllers.links import DocumentLinksController, ShareController
@@ -17,12 +18,15 @@ from hub.content.controllers.taxonomy import (
 )
 from hub.content.controllers.thumbnails import ThumbnailController
 from hub.content.domain.access import PERMISSIONS
+from hub.content.domain.audit import CheckpointSigner
 from hub.content.domain.settings import ContentSettings
 from hub.content.facade import ContentFacade
+from hub.content.handlers import AUDIT_FEED
 from hub.content.models import Base
 from hub.content.repositories.blobs import blob_store
 from hub.content.repositories.blobs.base import BlobStore
 from hub.content.services.access import DocumentAccess
+from hub.content.services.audit import AuditLog
 from hub.content.services.blobs import Blobs
 from hub.content.services.bulk import BulkService
 from hub.content.services.doclinks import DocumentLinks
@@ -37,7 +41,16 @@ from hub.content.services.text_extraction import ExtractionRequests, TextExtract
 from hub.content.services.thumbnails import ThumbnailRequests, ThumbnailService
 from hub.content.services.trash import TrashService
 from hub.content.services.uploads import UploadService
-from hub.content.tasks import PURGE_HOURLY, extract_text, make_thumbnail, purge_trash
+from hub.content.tasks import (
+    AUDIT_CHECKPOINT_HOURLY,
+    AUDIT_MAINTAIN_DAILY,
+    PURGE_HOURLY,
+    checkpoint_audit,
+    extract_text,
+    maintain_audit,
+    make_thumbnail,
+    purge_trash,
+)
 from hub.identity.api import IdentityApi
 from hub.kernel.contexts import ContextModule
 from hub.kernel.runtime import ContextRuntime
@@ -89,6 +102,13 @@ def services(rt: ContextRuntime, *, identity_api: IdentityApi) -> dict[str, Any]
             languages=settings.content_ocr_languages,
         ),
         "search": SearchService(store),
+        "audit_log": AuditLog(
+            store,
+            rt.tenancy,
+            clock,
+            CheckpointSigner([rt.settings.secret_key, *rt.settings.secret_key_previous]),
+            settings.audit_retention_days,
+        ),
     }
 
 
@@ -114,10 +134,12 @@ def build() -> ContextModule:
             BulkController,
             SearchController,
             SearchSettingsController,
+            AuditController,
         ],
         permissions=PERMISSIONS,
-        jobs=[purge_trash, make_thumbnail, extract_text],
-        periodic=[PURGE_HOURLY],
+        jobs=[purge_trash, make_thumbnail, extract_text, maintain_audit, checkpoint_audit],
+        periodic=[PURGE_HOURLY, AUDIT_MAINTAIN_DAILY, AUDIT_CHECKPOINT_HOURLY],
+        catch_all=[AUDIT_FEED],
         on_shutdown=[stop],
-        cli_commands=[thumbnails_group, documents_group],
+        cli_commands=[thumbnails_group, documents_group, audit],
     )

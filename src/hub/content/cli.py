@@ -1,10 +1,15 @@
-"""Operator commands of the content context (``hub thumbnails``, ``hub documents``), added
-to ``hub`` by the bootstrap."""
+"""Operator commands of the content context (``hub thumbnails``, ``hub documents``,
+``hub audit``: verify the audit trail's chains and sign their heads, for cron, monitoring
+and incident response), added to ``hub`` by the bootstrap."""
 
 from __future__ import annotations
 
+import uuid
+
 import click
 
+from hub.content.domain.audit import PLATFORM_CHAIN
+from hub.content.services.audit import AuditLog, Verdict
 from hub.content.services.text_extraction import TextExtraction
 from hub.content.services.thumbnails import ThumbnailService
 from hub.kernel.commands import run_with_services
@@ -43,3 +48,60 @@ def extract(limit: int) -> None:
 
     queued = run_with_services(run)
     click.echo(f"queued text extraction of {queued} version(s)")
+
+
+def _chain_name(chain_id: uuid.UUID | None) -> str:
+    return "platform" if chain_id == PLATFORM_CHAIN else f"organisation {chain_id}"
+
+
+@click.group("audit")
+def audit() -> None:
+    """The tamper-evident audit trail."""
+
+
+@audit.command("verify")
+@click.option(
+    "--organisation",
+    "organisation",
+    type=click.UUID,
+    default=None,
+    help="Only this organisation's chain (default: every chain, the platform's included).",
+)
+@click.option("--platform", is_flag=True, help="Only the platform chain.")
+def verify(organisation: uuid.UUID | None, platform: bool) -> None:
+    """Recompute the chains and check their signed checkpoints; exit code 1 when broken."""
+
+    async def run(*, audit_log: AuditLog) -> list[Verdict]:
+        if organisation is not None:
+            return [await audit_log.verify(organisation)]
+        if platform:
+            return [await audit_log.verify(PLATFORM_CHAIN)]
+        chains: list[uuid.UUID] = sorted(await audit_log.chains())
+        return [await audit_log.verify(c) for c in chains]
+
+    verdicts = run_with_services(run)
+    broken = False
+    for v in verdicts:
+        if v.ok:
+            click.echo(
+                f"ok      {_chain_name(v.chain_id)}: {v.entries} entries, "
+                f"{v.checkpoints} checkpoints"
+            )
+        else:
+            broken = True
+            click.echo(
+                f"BROKEN  {_chain_name(v.chain_id)}: {v.reason}"
+                f" at entry {v.first_broken_entry_id or '-'} (after {v.entries} entries)"
+            )
+    if broken:
+        raise SystemExit(1)
+
+
+@audit.command("checkpoint")
+def checkpoint() -> None:
+    """Sign the head of every chain that grew since its last checkpoint."""
+
+    async def run(*, audit_log: AuditLog) -> int:
+        return await audit_log.checkpoint_all()
+
+    click.echo(f"signed {run_with_services(run)} chain heads")

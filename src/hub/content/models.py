@@ -459,3 +459,77 @@ class SearchDocument(Base):
         ),
         Index("ix_search_documents_organisation", "organisation_id"),
     )
+
+
+# --------------------------------------------------------------------------- audit trail
+
+
+class AuditEntry(Base):
+    """One entry of the tamper-evident audit trail (``services.audit``).
+
+    Append-only: a trigger refuses UPDATE, DELETE and TRUNCATE. Range-partitioned by
+    month on ``recorded_at`` (the time it was appended, never earlier than the entry
+    before it in its chain), so a retention drop removes a prefix of every chain.
+    Partitions live in the ``content_audit`` schema, created ahead by a scheduled job.
+    """
+
+    __tablename__ = "audit_entries"
+
+    chain_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    seq: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    organisation_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    actor_type: Mapped[str] = mapped_column(Text, nullable=False)
+    action: Mapped[str] = mapped_column(Text, nullable=False)
+    entity_type: Mapped[str | None] = mapped_column(Text)
+    entity_id: Mapped[str | None] = mapped_column(Text)
+    summary: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    correlation_id: Mapped[str | None] = mapped_column(Text)
+    request_id: Mapped[str | None] = mapped_column(Text)
+    client_address: Mapped[str | None] = mapped_column(Text)
+    event_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    source: Mapped[str | None] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(Text, nullable=False)
+    hash: Mapped[str] = mapped_column(Text, nullable=False)
+
+    __table_args__ = (
+        PrimaryKeyConstraint("chain_id", "seq", "recorded_at", name="pk_audit_entries"),
+        Index("ix_audit_entries_correlation", "chain_id", "correlation_id"),
+        Index("ix_audit_entries_entity", "chain_id", "entity_type", "entity_id"),
+        Index("ix_audit_entries_actor", "chain_id", "actor_id"),
+        {"postgresql_partition_by": "RANGE (recorded_at)"},
+    )
+
+
+class AuditChain(Base):
+    """The head of one chain: appends lock this row, so one chain grows one entry at a
+    time. ``anchor_*`` is where the kept entries start once retention dropped older ones
+    (the last dropped entry's seq and hash, signed like a checkpoint)."""
+
+    __tablename__ = "audit_chains"
+
+    chain_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    last_seq: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    last_hash: Mapped[str] = mapped_column(Text, nullable=False)
+    last_recorded_at: Mapped[datetime | None] = _ts()
+    anchor_seq: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default=text("0"))
+    anchor_hash: Mapped[str] = mapped_column(Text, nullable=False)
+    anchor_at: Mapped[datetime | None] = _ts()
+    anchor_signature: Mapped[str | None] = mapped_column(Text)
+
+
+class AuditCheckpoint(IdMixin, Base):
+    """A chain head signed with a key the database never holds (``services.audit``)."""
+
+    __tablename__ = "audit_checkpoints"
+
+    chain_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    seq: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    hash: Mapped[str] = mapped_column(Text, nullable=False)
+    signed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    signature: Mapped[str] = mapped_column(Text, nullable=False)
+
+    __table_args__ = (Index("ix_audit_checkpoints_chain", "chain_id", "seq"),)

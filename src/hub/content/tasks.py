@@ -1,5 +1,6 @@
 """Content's background jobs: the retention purge of the trash, versions' thumbnails and
-text extraction."""
+text extraction, the audit trail's upkeep (partitions ahead, retention, signed
+checkpoints)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import uuid
 import structlog
 
 from hub.content.domain.thumbnails import MAKE_THUMBNAIL_JOB
+from hub.content.services.audit import AuditLog
 from hub.content.services.text_extraction import (
     EXTRACT_JOB,
     EXTRACT_RETRIES,
@@ -51,3 +53,23 @@ async def extract_text(
     await text_extraction.extract(
         uuid.UUID(document_id), version, last_try=ctx.retries >= EXTRACT_RETRIES
     )
+
+
+@job("content.audit_maintain", max_retries=3)
+async def maintain_audit(ctx: JobContext, *, audit_log: AuditLog) -> None:
+    """Keep partitions two months ahead and drop months past HUB_AUDIT_RETENTION_DAYS.
+    Idempotent: creating an existing partition or finding nothing to drop changes nothing."""
+    made = await audit_log.ensure_partitions()
+    dropped = await audit_log.apply_retention()
+    log.info("audit_maintenance_ran", partitions=made, dropped=dropped)
+
+
+@job("content.audit_checkpoint", max_retries=3)
+async def checkpoint_audit(ctx: JobContext, *, audit_log: AuditLog) -> None:
+    """Sign the head of every chain that grew since its last checkpoint."""
+    signed = await audit_log.checkpoint_all()
+    log.info("audit_checkpoints_signed", chains=signed)
+
+
+AUDIT_MAINTAIN_DAILY = Periodic("content.audit_maintain", "17 2 * * *", maintain_audit)
+AUDIT_CHECKPOINT_HOURLY = Periodic("content.audit_checkpoint", "53 * * * *", checkpoint_audit)

@@ -34,6 +34,12 @@ from dataclasses import dataclass
 class Acting:
     actor_id: uuid.UUID | None = None
     organisation_id: uuid.UUID | None = None
+    #: "user", "api_key", or a non-person actor ("system", "workflow", "ai") a job names.
+    actor_type: str | None = None
+    #: The HTTP request being served (its ``X-Request-Id``) and the caller's address, for
+    #: the audit trail: which request caused an effect, and from where.
+    request_id: str | None = None
+    client_address: str | None = None
 
 
 _CURRENT: ContextVar[Acting | None] = ContextVar("hub_acting", default=None)
@@ -41,10 +47,15 @@ _CURRENT: ContextVar[Acting | None] = ContextVar("hub_acting", default=None)
 
 @contextmanager
 def acting_scope(
-    actor_id: uuid.UUID | None = None, organisation_id: uuid.UUID | None = None
+    actor_id: uuid.UUID | None = None,
+    organisation_id: uuid.UUID | None = None,
+    *,
+    actor_type: str | None = None,
+    request_id: str | None = None,
+    client_address: str | None = None,
 ) -> Iterator[Acting]:
     """A fresh scope for one request or handled event; the previous one comes back after."""
-    acting = Acting(actor_id, organisation_id)
+    acting = Acting(actor_id, organisation_id, actor_type, request_id, client_address)
     token = _CURRENT.set(acting)
     try:
         yield acting
@@ -61,8 +72,10 @@ def _scope() -> Acting:
     return acting
 
 
-def bind_actor(actor_id: uuid.UUID | None) -> None:
-    _scope().actor_id = actor_id
+def bind_actor(actor_id: uuid.UUID | None, actor_type: str | None = None) -> None:
+    acting = _scope()
+    acting.actor_id = actor_id
+    acting.actor_type = actor_type
 
 
 def bind_organisation(organisation_id: uuid.UUID | None) -> None:
@@ -77,3 +90,8 @@ def current_actor() -> uuid.UUID | None:
 def current_organisation() -> uuid.UUID | None:
     acting = _CURRENT.get()
     return acting.organisation_id if acting is not None else None
+
+
+def current_acting() -> Acting | None:
+    """The whole scope (actor type, request id, client address included), or None."""
+    return _CURRENT.get()

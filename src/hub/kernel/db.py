@@ -38,7 +38,7 @@ from sqlalchemy.sql import CompoundSelect, Executable, Select
 from sqlalchemy.sql import compiler as sql_compiler
 from sqlalchemy.util import LRUCache
 
-from hub.kernel.acting import current_actor, current_organisation
+from hub.kernel.acting import current_acting, current_actor, current_organisation
 from hub.kernel.errors import DependencyUnavailable
 from hub.kernel.events import IntegrationEvent, event_payload
 from hub.kernel.outbox import OUTBOX_CHANNEL
@@ -483,6 +483,19 @@ class UnitOfWork:
             organisation_id = current_organisation()
             if organisation_id is not None:
                 stamps["organisation_id"] = organisation_id
+        acting = current_acting()
+        if acting is not None:
+            # Only an actor the scope names carries the scope's actor type along.
+            if (
+                event.actor_type is None
+                and acting.actor_type is not None
+                and (event.actor_id is None or event.actor_id == acting.actor_id)
+            ):
+                stamps["actor_type"] = acting.actor_type
+            if event.request_id is None and acting.request_id is not None:
+                stamps["request_id"] = acting.request_id
+            if event.client_address is None and acting.client_address is not None:
+                stamps["client_address"] = acting.client_address
         if stamps:
             event = msgspec.structs.replace(event, **stamps)
         self._events.append(event)

@@ -44,6 +44,12 @@ class IntegrationEvent(msgspec.Struct, kw_only=True, frozen=True, rename="camel"
     actor_id: uuid.UUID | None = None
     organisation_id: uuid.UUID | None = None
     correlation_id: str | None = None
+    #: Who the actor is ("user", "api_key", "system", "workflow", "ai"), which HTTP request
+    #: caused the event and the caller's address: stamped like the actor, for the audit
+    #: trail. Left off the wire when unset (see :data:`OPTIONAL_KEYS`).
+    actor_type: str | None = None
+    request_id: str | None = None
+    client_address: str | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -95,15 +101,29 @@ _encoder = msgspec.json.Encoder()
 
 #: Payload key holding :attr:`IntegrationEvent.event_version` (absent: version 1).
 VERSION_KEY = "eventVersion"
+#: Base-class payload keys written only when set, so events published outside a request
+#: (jobs, CLI) look exactly as they did before the audit trail wanted them.
+OPTIONAL_KEYS = ("actorType", "requestId", "clientAddress")
 #: Payload keys of the base class, which an envelope lifts out of its ``payload``.
 _ENVELOPE_KEYS = frozenset(
-    {"eventId", "occurredAt", "actorId", "organisationId", "correlationId", VERSION_KEY}
+    {
+        "eventId",
+        "occurredAt",
+        "actorId",
+        "organisationId",
+        "correlationId",
+        VERSION_KEY,
+        *OPTIONAL_KEYS,
+    }
 )
 
 
 def event_payload(event: IntegrationEvent) -> dict[str, Any]:
     """The event as its outbox row and broker messages carry it (camelCase builtins)."""
     data: dict[str, Any] = msgspec.to_builtins(event)
+    for key in OPTIONAL_KEYS:
+        if data.get(key) is None:
+            data.pop(key, None)
     data[VERSION_KEY] = event.event_version
     return data
 
@@ -136,6 +156,9 @@ class EventEnvelope(msgspec.Struct, kw_only=True, frozen=True, rename="camel"):
     organisation_id: uuid.UUID | None
     correlation_id: str | None
     payload: dict[str, Any]
+    actor_type: str | None = None
+    request_id: str | None = None
+    client_address: str | None = None
 
 
 class _Head(msgspec.Struct, kw_only=True, rename="camel"):
@@ -145,6 +168,9 @@ class _Head(msgspec.Struct, kw_only=True, rename="camel"):
     organisation_id: uuid.UUID | None = None
     correlation_id: str | None = None
     event_version: int = 1
+    actor_type: str | None = None
+    request_id: str | None = None
+    client_address: str | None = None
 
 
 _head_decoder = msgspec.json.Decoder(_Head)
@@ -171,4 +197,7 @@ def decode_envelope(
         organisation_id=head.organisation_id,
         correlation_id=correlation_id or head.correlation_id,
         payload={k: v for k, v in raw.items() if k not in _ENVELOPE_KEYS},
+        actor_type=head.actor_type,
+        request_id=head.request_id,
+        client_address=head.client_address,
     )

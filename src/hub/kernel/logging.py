@@ -17,6 +17,7 @@ import re
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
@@ -204,9 +205,11 @@ def new_request_id() -> str:
 class RequestContextMiddleware:
     """Pure ASGI: request id in and out, one access log line per request."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, client_address: Callable[[Scope], str] | None = None) -> None:
         self.app = app
         self.log = structlog.get_logger("hub.access")
+        #: Resolves the caller's address (trusted proxies applied) for the acting scope.
+        self.client_address = client_address
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
@@ -237,7 +240,8 @@ class RequestContextMiddleware:
 
         try:
             # Filled by the principal dependencies; read when events are published.
-            with acting_scope():
+            address = self.client_address(scope) if self.client_address is not None else None
+            with acting_scope(request_id=request_id, client_address=address):
                 await self.app(scope, receive, send_wrapper)
         finally:
             self.log.info(

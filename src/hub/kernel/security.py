@@ -431,7 +431,7 @@ def _bind_acting(request: Request[Any, Any, Any], principal: Principal) -> None:
     The organisation is an API key's own, else the route's ``org_id`` path parameter;
     routes naming it elsewhere bind it themselves (:func:`hub.kernel.acting.bind_organisation`).
     """
-    bind_actor(principal.user_id)
+    bind_actor(principal.user_id, "api_key" if principal.api_key_id is not None else "user")
     organisation = principal.organisation_id
     if organisation is None:
         addressed = request.path_params.get("org_id")

@@ -38,8 +38,9 @@ log = structlog.get_logger("hub.events")
 #: schema. The kernel commits it (with the inbox row) when the handler returns; the
 #: handler may publish events or queue jobs and mail through it, never commit it itself.
 Handler = Callable[[Any, UnitOfWork], Awaitable[None]]
-#: ``async def handler(envelope, uow)``: the same contract for a catch-all consumer.
-EnvelopeHandler = Callable[[EventEnvelope, UnitOfWork], Awaitable[None]]
+#: ``async def handler(envelope, uow, *, some_service)``: the same contract for a catch-all
+#: consumer (keyword-only parameters receive services by name, hence ``...``).
+EnvelopeHandler = Callable[..., Awaitable[None]]
 
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[A-Za-z0-9_]+)+$")
 
@@ -207,7 +208,13 @@ async def deliver(
                 structlog.contextvars.bound_contextvars(
                     correlation_id=item.correlation_id, event_id=str(event.event_id)
                 ),
-                acting_scope(event.actor_id, event.organisation_id),
+                acting_scope(
+                    event.actor_id,
+                    event.organisation_id,
+                    actor_type=event.actor_type,
+                    request_id=event.request_id,
+                    client_address=event.client_address,
+                ),
             ):
                 await handler(event, uow)
             handled.append(event)

@@ -294,6 +294,7 @@ INVALID: dict[str, list[str]] = {
     "HUB_MAX_UPLOAD_BYTES": ["0", "-1", "100MB"],
     "HUB_CONTENT_ALLOWED_MEDIA_TYPES": ["", "pdf", "text/plain,<html>", "*/pdf"],
     "HUB_CONTENT_TRASH_DAYS": ["0", "36501", "a month"],
+    "HUB_AUDIT_RETENTION_DAYS": ["-1", "36501", "seven years"],
     "HUB_CONTENT_QUOTA_BYTES": ["-1", "10GiB"],
     "HUB_CONTENT_EXTRACTION_TIMEOUT_SECONDS": ["0", "3601", "1m", "590"],
     "HUB_CONTENT_EXTRACTION_MEMORY_MB": ["127", "65537", "512MB"],

@@ -30,6 +30,7 @@ DELETE = "content.documents.delete"
 SHARE = "content.documents.share"
 ADMIN = "content.admin"
 TAXONOMY_MANAGE = "content.taxonomy.manage"
+AUDIT_READ = "content.audit.read"
 
 #: What content contributes to the permission catalogue (``GET /permissions``).
 PERMISSIONS: tuple[tuple[str, str], ...] = (
@@ -39,6 +40,7 @@ PERMISSIONS: tuple[tuple[str, str], ...] = (
     (SHARE, "Change who may read or edit unrestricted documents"),
     (ADMIN, "Everything on every document, restricted ones included; legal holds"),
     (TAXONOMY_MANAGE, "Create, change and delete tags, document types and custom fields"),
+    (AUDIT_READ, "Read, export and verify the organisation's audit trail"),
 )
 
 

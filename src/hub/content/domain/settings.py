@@ -60,6 +60,9 @@ class ContentSettings(msgspec.Struct, kw_only=True, frozen=True):
     content_trash_days: Annotated[int, Meta(ge=1, le=36_500)] = 30
     #: Bytes of blobs an organisation may hold (0: no limit).
     content_quota_bytes: Annotated[int, Meta(ge=0)] = 10 * GIB
+    #: Days audit entries are kept (whole months are dropped once all their entries are
+    #: older); 0 keeps them forever. Seven years by default.
+    audit_retention_days: Annotated[int, Meta(ge=0, le=36_500)] = 2555
     #: Wall time one text extraction may take before its child process is killed.
     content_extraction_timeout_seconds: Annotated[int, Meta(ge=1, le=3600)] = 60
     #: Address space (RLIMIT_AS) of the extraction child process, in MiB.

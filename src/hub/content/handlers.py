@@ -1,0 +1,20 @@
+"""Content's event handlers: the audit trail's feed, a catch-all every integration event
+of every context reaches (``ContextModule.catch_all``)."""
+
+from __future__ import annotations
+
+from hub.content.services.audit import AuditLog
+from hub.kernel.db import UnitOfWork
+from hub.kernel.events import EventEnvelope
+from hub.kernel.subscribers import CatchAll
+
+
+async def record_event(envelope: EventEnvelope, uow: UnitOfWork, *, audit_log: AuditLog) -> None:
+    """One entry per event, committed with the inbox row that makes delivery exactly-once.
+    It publishes nothing: an event about an audit entry would feed itself forever.
+    ``audit_log`` is injected by name (``hub.kernel.inject``)."""
+    await audit_log.append(uow, envelope)
+
+
+#: Stable name: it is the inbox key of every event already recorded.
+AUDIT_FEED = CatchAll("content.audit_trail", record_event)
