@@ -87,6 +87,10 @@ async def superuser(database_url: str, *statements: str, args: Any = ()) -> None
         await conn.close()
 
 
+#: The upload's text-extraction job reports its outcome: an entry of the trail too.
+EXTRACTED = "content.document.text_extracted"
+
+
 async def chain_rows(database_url: str, chain: str) -> list[Any]:
     return await fetch(
         database_url,
@@ -137,11 +141,14 @@ async def test_a_journey_is_audited_with_correlation_ids_tying_each_request_toge
     for item in items:
         by_request.setdefault(item["correlationId"], set()).add(item["action"])
         assert item["organisationId"] == org
+        if item["action"] == EXTRACTED:  # made by the upload's job: its correlation only
+            assert (item["requestId"], item["actorType"]) == (None, "system")
+            continue
         assert item["requestId"] == item["correlationId"]
         assert item["clientAddress"]  # the test client's address
     assert by_request == {
         "req-org": {"identity.organisation_created", "identity.member_added"},
-        "req-upload": {"content.document.uploaded"},
+        "req-upload": {"content.document.uploaded", EXTRACTED},
         "req-share": {"content.document.shared"},
         "req-link": {"content.document.share_link_created"},
         "req-anon": {"content.document.share_link_used"},
@@ -155,7 +162,7 @@ async def test_a_journey_is_audited_with_correlation_ids_tying_each_request_toge
             assert (item["entityType"], item["entityId"]) == ("document", doc)
         if item["correlationId"] == "req-anon":
             assert (item["actorId"], item["actorType"]) == (None, "anonymous")
-        else:
+        elif item["action"] != EXTRACTED:
             assert (item["actorId"], item["actorType"]) == (owner.user_id, "user")
     created = next(i for i in items if i["action"] == "identity.organisation_created")
     assert (created["entityType"], created["entityId"]) == ("organisation", org)
@@ -165,13 +172,14 @@ async def test_a_journey_is_audited_with_correlation_ids_tying_each_request_toge
     only = await audit(client, owner, org, correlationId="req-download")
     assert [i["action"] for i in only["items"]] == ["content.document.downloaded"]
     on_doc = await audit(client, owner, org, entityType="document", entityId=doc)
-    assert len(on_doc["items"]) == 6
+    assert len(on_doc["items"]) == 7  # the six requests' and the extraction's
     trashed = await audit(client, owner, org, action="content.document.trashed")
     assert [i["correlationId"] for i in trashed["items"]] == ["req-trash"]
     mine = await audit(client, owner, org, actorId=owner.user_id)
-    assert len(mine["items"]) == len(items) - 1  # all but the anonymous share-link use
+    # all but the anonymous share-link use and the extraction job's outcome
+    assert len(mine["items"]) == len(items) - 2
     assert (await audit(client, owner, org, occurredFrom="2999-01-01T00:00:00Z"))["items"] == []
-    assert len((await audit(client, owner, org, occurredTo="2999-01-01T00:00:00Z"))["items"]) == 8
+    assert len((await audit(client, owner, org, occurredTo="2999-01-01T00:00:00Z"))["items"]) == 9
     # Cursor pagination walks the same entries.
     seen, cursor = [], None
     while True:
@@ -182,7 +190,7 @@ async def test_a_journey_is_audited_with_correlation_ids_tying_each_request_toge
             break
     assert seen == [i["id"] for i in items]
 
-    assert await verify(client, owner, org) == {"ok": True, "entries": 8, "checkpoints": 0}
+    assert await verify(client, owner, org) == {"ok": True, "entries": 9, "checkpoints": 0}
 
     # Export: NDJSON oldest first, the same entries; CSV with a header row.
     r = await client.get(f"{AUDIT}/export", params={"organisationId": org}, headers=owner.auth)
@@ -198,8 +206,9 @@ async def test_a_journey_is_audited_with_correlation_ids_tying_each_request_toge
     assert r.headers["content-type"].startswith("text/csv")
     rows = r.text.splitlines()
     assert rows[0].startswith("id,seq,occurredAt,recordedAt,organisationId,actorId")
-    assert len(rows) == 2
+    assert len(rows) == 3  # the header, the upload, its extraction's outcome
     assert "content.document.uploaded" in rows[1]
+    assert EXTRACTED in rows[2]
 
     # Sign-up and sign-in concern no organisation: they are on the platform chain.
     platform = await fetch(
@@ -253,7 +262,14 @@ async def test_the_log_refuses_update_delete_and_truncate(
     )
     with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
         await superuser(database_url, f"TRUNCATE {partition['name']}")
-    assert len(await chain_rows(database_url, org)) == 5  # created, joined, 3 uploads
+    actions = [r["action"] for r in await chain_rows(database_url, org)]
+    # created, joined, 3 uploads (and each upload's text-extraction outcome)
+    assert [a for a in actions if a != EXTRACTED] == [
+        "identity.organisation_created",
+        "identity.member_added",
+        *["content.document.uploaded"] * 3,
+    ]
+    assert actions.count(EXTRACTED) == 3
 
 
 async def test_an_edited_entry_is_found_by_verify_and_the_cli(
@@ -339,14 +355,15 @@ async def test_a_tail_cut_off_is_found(
     rows = await chain_rows(database_url, org)
     await _tamper(
         database_url,
-        "DELETE FROM content.audit_entries WHERE chain_id = $1 AND seq = 5",
+        "DELETE FROM content.audit_entries WHERE chain_id = $1 AND seq = $2",
         uuid.UUID(org),
+        rows[-1]["seq"],
     )
     body = await verify(client, owner, org)
     assert (body["ok"], body["reason"], body["firstBrokenEntryId"]) == (
         False,
         "entries_missing_at_end",
-        str(rows[3]["id"]),
+        str(rows[-2]["id"]),
     )
 
 
@@ -392,45 +409,49 @@ async def test_a_consistently_rewritten_chain_is_caught_by_its_signed_checkpoint
     client: Client, database_url: str, events: InProcessWorker, settings: Settings
 ) -> None:
     owner, org, _ = await audited_org(client, database_url, events)
-    # Checkpoint after entry 5, two more uploads, checkpoint after entry 7.
+    # Checkpoint after entry n1, two more uploads, checkpoint after entry n2.
+    n1 = len(await chain_rows(database_url, org))
     r = await client.post(
         f"{AUDIT}/checkpoints", params={"organisationId": org}, headers=owner.auth
     )
     assert r.status_code == 201, r.text
     first = r.json()
-    assert (first["chainId"], first["seq"]) == (org, 5)
+    assert (first["chainId"], first["seq"]) == (org, n1)
     for i in range(2):
         await uploaded(client, owner, org, pdf(b"later" * (i + 2)))
     await events.drain()
+    rows = await chain_rows(database_url, org)
+    n2 = len(rows)
+    assert n2 > n1
     r = await client.post(
         f"{AUDIT}/checkpoints", params={"organisationId": org}, headers=owner.auth
     )
-    assert r.json()["seq"] == 7
-    rows = await chain_rows(database_url, org)
-    assert await verify(client, owner, org) == {"ok": True, "entries": 7, "checkpoints": 2}
+    assert r.json()["seq"] == n2
+    assert await verify(client, owner, org) == {"ok": True, "entries": n2, "checkpoints": 2}
 
-    # Entry 7 rewritten, every later hash and the head recomputed: the links all hold,
-    # the second checkpoint does not; the entry after the first (still matching) one is
-    # where the rewrite can have started.
-    await _rewrite_from(database_url, org, 7, {"title": "forged", "fileName": "x.pdf"})
+    # The last entry rewritten, every later hash and the head recomputed: the links all
+    # hold, the second checkpoint does not; the entry after the first (still matching)
+    # one is where the rewrite can have started.
+    await _rewrite_from(database_url, org, n2, {"title": "forged", "fileName": "x.pdf"})
     body = await verify(client, owner, org)
     assert body == {
         "ok": False,
-        "entries": 7,
+        "entries": n2,
         "checkpoints": 2,
-        "firstBrokenEntryId": str(rows[5]["id"]),
+        "firstBrokenEntryId": str(rows[n1]["id"]),
         "reason": "checkpoint_mismatch",
     }
     code, output = await asyncio.to_thread(cli_verify, settings, "--organisation", org)
     assert code == 1
-    assert f"checkpoint_mismatch at entry {rows[5]['id']}" in output
+    assert f"checkpoint_mismatch at entry {rows[n1]['id']}" in output
 
     # Forging the checkpoints too needs the key: a recomputed "signature" is refused.
     await superuser(
         database_url,
         "UPDATE content.audit_checkpoints SET hash = (SELECT last_hash FROM"
         " content.audit_chains WHERE chain_id = audit_checkpoints.chain_id)"
-        " WHERE seq = 7",
+        " WHERE seq = $1",
+        args=(n2,),
     )
     assert (await verify(client, owner, org))["reason"] == "checkpoint_signature_invalid"
 
@@ -683,7 +704,8 @@ async def test_summaries_never_carry_secrets_and_api_keys_act_as_api_key(
     assert r.status_code == 201, r.text
     await events.drain()
 
-    (robot,) = (await audit(client, owner, org, correlationId="req-robot"))["items"]
+    items = (await audit(client, owner, org, correlationId="req-robot"))["items"]
+    (robot,) = [i for i in items if i["action"] != EXTRACTED]
     assert (robot["action"], robot["actorType"], robot["actorId"]) == (
         "content.document.uploaded",
         "api_key",
