@@ -93,7 +93,11 @@ class TemplateController(Controller):
         membership: NamedDependency[Membership],
         notification_templates: NamedDependency[TemplateService],
         organisation_id: OrganisationQuery,
-        version: Annotated[int | None, QueryParameter(required=False, ge=0, le=2**31 - 1)] = None,
+        version: Annotated[
+            int | None,
+            # Litestar drops a minimum of 0 from the document (falsy): stated again here
+            QueryParameter(required=False, ge=0, le=2**31 - 1, schema_extra={"minimum": 0}),
+        ] = None,
     ) -> TemplateOut:
         view = await notification_templates.get(membership, key, version)
         return to_schema(view, TemplateOut)

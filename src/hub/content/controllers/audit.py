@@ -63,9 +63,10 @@ _To = Annotated[
 _EXPORT_RESPONSES: dict[int, ResponseSpec] = {
     200: ResponseSpec(
         bytes,
-        media_type="application/x-ndjson",
-        description="One JSON entry per line (`format=ndjson`), or CSV with a header row "
-        "(`format=csv`, `text/csv`), oldest first.",
+        # two types by `format` (one ResponseSpec holds one): the description names both
+        media_type="*/*",
+        description="`application/x-ndjson`, one JSON entry per line (`format=ndjson`), or "
+        "`text/csv; charset=utf-8` with a header row (`format=csv`); oldest first.",
     ),
 }
 #: CSV columns, in order (the wire names of the list items).
@@ -218,7 +219,7 @@ class AuditController(Controller):
         if format == "csv":
             return Stream(
                 _csv(rows),
-                media_type="text/csv; charset=utf-8",
+                media_type="text/csv",  # Litestar adds the charset
                 headers={"Content-Disposition": f'attachment; filename="audit-{stamp}.csv"'},
             )
         return Stream(
