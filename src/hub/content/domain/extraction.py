@@ -16,8 +16,6 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from datasketch import MinHash
-
 PENDING = "pending"
 READY = "ready"
 FAILED = "failed"
@@ -143,6 +141,8 @@ def fingerprint(text: str) -> list[int] | None:
     found = sorted(shingles(text))
     if not found:
         return None
+    from datasketch import MinHash  # numpy and scipy: loaded by the job that needs them
+
     minhash = MinHash(num_perm=SLOTS, seed=_SEED)
     for start in range(0, len(found), _BATCH):
         minhash.update_batch([s.encode() for s in found[start : start + _BATCH]])

@@ -209,9 +209,8 @@ class TextExtraction:
                     .where(d.c.id == row.document_id)
                     .values(extraction_status=found.status)
                 )
-                signature = found.fingerprint
-                if copied_from is not None and text:
-                    signature = await asyncio.to_thread(fingerprint, text)
+                # computed here, off the event loop, not in the extraction child
+                signature = await asyncio.to_thread(fingerprint, text) if text else None
                 near = await duplicates.fingerprinted(
                     session, row.document_id, row.organisation_id, row.version, signature
                 )
