@@ -329,10 +329,14 @@ class AuditLog:
         its position now hashes differently: the first entry after the last checkpoint
         that still matches is named).
         """
-        head = await self.store.first(select(ch).where(ch.c.chain_id == chain_id))
+        # Checkpoints first, then the head, then entries up to that head: appends that
+        # commit meanwhile only ever extend the chain beyond what is checked (a head read
+        # first would be overtaken by a checkpoint signed since, entries read unbounded
+        # would run past it — a live chain must not look broken).
         checkpoints = await self.store.all(
             select(cp).where(cp.c.chain_id == chain_id).order_by(cp.c.seq, cp.c.signed_at)
         )
+        head = await self.store.first(select(ch).where(ch.c.chain_id == chain_id))
         count = 0
 
         def broken(reason: str, entry_id: uuid.UUID | None) -> Verdict:
@@ -379,7 +383,7 @@ class AuditLog:
         while True:
             batch = await self.store.all(
                 select(e)
-                .where(e.c.chain_id == chain_id, e.c.seq > after)
+                .where(e.c.chain_id == chain_id, e.c.seq > after, e.c.seq <= head.last_seq)
                 .order_by(e.c.seq)
                 .limit(BATCH)
             )
