@@ -117,12 +117,11 @@ class TextExtraction:
                 text=twin.text or "",
                 truncated=twin.truncated,
                 ocr=twin.ocr,
-                fingerprint=None,
             )
-            await self._settle(row, found, copied_from=twin.version)
+            await self._settle(row, found)
             return str(found.status)
         if extractor_for(row.media_type) is None:  # no need to start a child to know that
-            await self._settle(row, Extracted(UNSUPPORTED, "", False, False, None))
+            await self._settle(row, Extracted(UNSUPPORTED, "", False, False))
             return UNSUPPORTED
         try:
             found = await self._run(row)
@@ -182,9 +181,7 @@ class TextExtraction:
         ).scalar_one_or_none()
         return bool(current == row.version)
 
-    async def _settle(
-        self, row: Row[Any], found: Extracted, *, copied_from: int | None = None
-    ) -> None:
+    async def _settle(self, row: Row[Any], found: Extracted) -> None:
         text = found.text if found.text or found.status != "ready" else ""
         async with self.store.uow() as uow:
             session = uow.session

@@ -45,7 +45,6 @@ class Extracted:
     text: str
     truncated: bool
     ocr: bool
-    fingerprint: list[int] | None
 
 
 def _environment() -> dict[str, str]:
@@ -53,10 +52,6 @@ def _environment() -> dict[str, str]:
     paths = [_SOURCE_ROOT, *filter(None, env.get("PYTHONPATH", "").split(os.pathsep))]
     env["PYTHONPATH"] = os.pathsep.join(paths)
     env["OMP_THREAD_LIMIT"] = "1"
-    # numpy's BLAS (the MinHash) on one thread: each extra thread reserves buffers that
-    # count against the child's address-space bound
-    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        env[name] = "1"
     return env
 
 
@@ -108,7 +103,6 @@ def run(
         text=str(answer["text"]),
         truncated=bool(answer["truncated"]),
         ocr=bool(answer["ocr"]),
-        fingerprint=answer.get("fingerprint"),
     )
 
 

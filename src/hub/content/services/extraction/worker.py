@@ -7,7 +7,8 @@ may write (Tesseract's temporary files) and no core dumps. The parent (``sandbox
 its wall time and kills its whole process group (Tesseract included) past it.
 
 REQUEST is JSON: ``path``, ``media_type``, ``memory_mb``, ``cpu_seconds``, ``languages``.
-The answer: ``{"status", "text", "truncated", "ocr", "fingerprint"}`` or, for a file it
+The answer: ``{"status", "text", "truncated", "ocr"}`` (the fingerprint is the parent's work:
+numpy would slow every child's start and count against its memory bound) or, for a file it
 refuses or cannot read, ``{"error": code, "detail": text}``.
 """
 
@@ -98,9 +99,6 @@ def answer(request: dict[str, Any]) -> dict[str, Any]:
         "text": text,
         "truncated": truncated,
         "ocr": used_ocr,
-        # the fingerprint is the parent's work (numpy would slow every child's start and
-        # count against its memory bound)
-        "fingerprint": None,
     }
 
 
