@@ -83,18 +83,7 @@ class SearchService:
         rows: list[Row[Any]] = []
         match = repo.full_text(config, query)
         if mode in (None, FULL_TEXT):
-            rows = await self.store.all(
-                repo.hits(
-                    caller,
-                    filters,
-                    match,
-                    config=config,
-                    options=marks.options(),
-                    offset=offset,
-                    limit=size,
-                    window=self.rank_window,
-                )
-            )
+            rows = await self._full_text(caller, filters, match, config, marks, offset, size)
         counts: dict[str, list[dict[str, Any]]] | None = None
         if mode == TYPO_TOLERANT or (mode is None and not rows):
             mode = TYPO_TOLERANT
@@ -138,6 +127,42 @@ class SearchService:
             fuzzy=fuzzy,
             facets=counts,
         )
+
+    async def _full_text(
+        self,
+        caller: Caller,
+        filters: Filters,
+        match: repo.Match,
+        config: str,
+        marks: Marks,
+        offset: int,
+        size: int,
+    ) -> list[Row[Any]]:
+        """The probe, then the ranking: planned for this very query (a generic plan, which
+        asyncpg's prepared statements get after five runs, cannot tell a word most
+        documents hold from a rare one, and picks the rare word's plan for both)."""
+        async with self.store.uow() as uow:  # read-only: never committed
+            session = uow.session
+            await session.execute(repo.CUSTOM_PLANS)
+            found = list(
+                await session.execute(
+                    repo.first_hits(caller.organisation_id, match, self.rank_window + 1)
+                )
+            )
+            if not found:
+                return []
+            statement = repo.hits(
+                caller,
+                filters,
+                match,
+                config=config,
+                options=marks.options(),
+                offset=offset,
+                limit=size,
+                window=self.rank_window,
+                among=[r.document_id for r in found] if len(found) <= self.rank_window else None,
+            )
+            return list(await session.execute(statement))
 
     @staticmethod
     async def _facets(
