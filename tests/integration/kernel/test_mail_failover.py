@@ -14,10 +14,11 @@ import msgspec
 import pytest
 from aiosmtpd.controller import Controller
 
+from hub.kernel.cache import create_redis
 from hub.kernel.clock import MovableClock
 from hub.kernel.deadletter import list_dead
 from hub.kernel.mail import MailAttempt, MailMessage, RecipientsRefusedError, build_email
-from hub.kernel.mail_failover import MailProvidersUnavailable, SmtpFailover
+from hub.kernel.mail_failover import MailProvidersUnavailable, SmtpFailover, mail_transport
 from hub.kernel.runtime import Kernel
 from hub.kernel.settings import Settings
 from hub.worker import InProcessWorker
@@ -255,3 +256,21 @@ async def test_every_provider_down_is_retried_later(settings: Settings, clocked:
     with pytest.raises(MailProvidersUnavailable, match="skipped"):
         await transport.send(email, stored, attempts)
     assert [a.outcome for a in attempts] == ["skipped"]
+
+
+async def test_an_unreachable_breaker_store_does_not_stop_mail(settings: Settings) -> None:
+    """Breaker state unreadable: the provider is tried as if closed; unwritable: logged."""
+    dead_redis = create_redis(f"redis://127.0.0.1:{free_port()}/0", timeout_s=0.5)
+    clock = MovableClock(datetime(2027, 3, 1, 9, 0, tzinfo=UTC))
+    try:
+        with servers(Inbox()) as (primary,):
+            transport = mail_transport(
+                _providers(settings, primary.url("primary"), failures=1), dead_redis, clock
+            )
+            assert isinstance(transport, SmtpFailover)
+            assert _seen(await _send(transport)) == [("primary", "sent")]
+            primary.stop()
+            with pytest.raises(MailProvidersUnavailable):
+                await _send(transport)
+    finally:
+        await dead_redis.aclose()
