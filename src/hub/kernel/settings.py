@@ -506,8 +506,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             # Without it, sign-up and password-reset links are written to the server's disk
             # (the dev mailbox) and never reach anyone.
             problems.append(
-                "HUB_SMTP_URL (or HUB_SMTP_URLS) must be set in production, or mail with "
-                "account tokens is written to HUB_DATA_DIR/mail (or HUB_ALLOW_INSECURE_DEFAULTS=1)"
+                "HUB_SMTP_URL must be set in production (or HUB_SMTP_URLS, several providers), "
+                "or mail with account tokens is written to HUB_DATA_DIR/mail "
+                "(or HUB_ALLOW_INSECURE_DEFAULTS=1)"
             )
         if problems:
             raise SettingsError("Refusing to start in production: " + "; ".join(problems))
