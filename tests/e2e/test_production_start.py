@@ -162,6 +162,10 @@ def test_production_refuses_unsafe_configuration(extra: dict[str, str], named: s
             {"HUB_SMTP_URL": ""},  # production without SMTP: token mail would go to disk
             "hub: Refusing to start in production: HUB_SMTP_URL must be set",
         ),
+        (
+            {"HUB_SMTP_URLS": "smtps://other.hub.example,smtps://mail.hub.example"},
+            "hub: HUB_SMTP_URLS must start with HUB_SMTP_URL when both are set",
+        ),
     ],
 )
 def test_a_bad_setting_stops_uvicorn_with_one_line(extra: dict[str, str], line: str) -> None:

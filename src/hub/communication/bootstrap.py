@@ -52,7 +52,9 @@ def services(rt: ContextRuntime, *, identity_api: IdentityApi) -> dict[str, Any]
         "notifications": sending,
         "notification_stream": stream,
         "notification_fan_out": FanOut(store, templates, clock, rt.queue_job, stream),
-        "email_delivery": EmailDelivery(store, templates, identity_api, clock, rt.settings),
+        "email_delivery": EmailDelivery(
+            store, templates, identity_api, clock, rt.settings, rt.mail_transport
+        ),
         "deferred_release": DeferredRelease(store, clock, rt.queue_job),
         "inbox": InboxService(store, clock),
         "preferences": PreferenceService(store, clock),

@@ -165,9 +165,13 @@ class Delivery(IdMixin, Base):
     user_id: Mapped[uuid.UUID] = _uuid()
     channel: Mapped[str] = mapped_column(Text, nullable=False)
     status: Mapped[str] = mapped_column(Text, nullable=False)
-    #: "inbox", "smtp" or "mailbox" (the development mailbox); None until tried.
+    #: "inbox", the SMTP provider that took the mail (its ``?name=``, else ``host:port``)
+    #: or "mailbox" (the development mailbox); None until tried.
     provider: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    #: Each provider tried, oldest first (``hub.kernel.mail.MailAttempt``: provider,
+    #: outcome, error, at), the last ``services.email.MAX_PROVIDER_ATTEMPTS`` kept.
+    provider_attempts: Mapped[list[Any]] = _json("[]")
     last_error: Mapped[str | None] = mapped_column(Text)
     #: Why it was skipped or deferred, or that a critical notice overrode a preference.
     reason: Mapped[str | None] = mapped_column(Text)

@@ -235,6 +235,19 @@ class PreviewOut(Schema):
 # --------------------------------------------------------------------------- deliveries
 
 
+class ProviderAttemptOut(Schema):
+    """One provider's part in sending an e-mail delivery."""
+
+    #: The SMTP provider (its ``?name=``, else ``host:port``) or ``mailbox``.
+    provider: str
+    #: sent; refused (answered 4xx/5xx: the next provider was tried); down (no answer:
+    #: connection refused, time-out, TLS); skipped (its circuit breaker was open: not
+    #: tried); rejected (every recipient refused for good: the delivery failed).
+    outcome: Literal["sent", "refused", "down", "skipped", "rejected"]
+    error: str | None
+    at: datetime
+
+
 class DeliveryOut(Schema):
     id: uuid.UUID
     notification_id: uuid.UUID
@@ -242,11 +255,15 @@ class DeliveryOut(Schema):
     channel: str
     #: queued, sent, failed, skipped (preference) or deferred (quiet hours).
     status: str
+    #: What delivered it: ``inbox``, the SMTP provider that took the mail, or ``mailbox``.
     provider: str | None
+    #: Times the delivery job ran.
     attempts: int
     last_error: str | None
     reason: str | None
     deliver_after: datetime | None
+    #: E-mail: every provider tried, oldest first, across the job's runs (the last 50).
+    provider_attempts: list[ProviderAttemptOut]
     created_at: datetime
     updated_at: datetime
     sent_at: datetime | None

@@ -44,6 +44,7 @@ _SECRET_KEYS = frozenset(
         "api_key",
         "code",
         "smtp_url",
+        "smtp_urls",
         "storage_url",
         "database_url",
         "redis_url",

@@ -12,13 +12,16 @@ key or one of ``HUB_SECRET_KEY_PREVIOUS``). Recipients are strict addr-specs
 (:mod:`hub.kernel.addresses`) and the SMTP envelope is made from them, not from a parsed
 ``To`` header. The ``kernel.send_mail`` job then delivers it:
 
-* with ``HUB_SMTP_URL`` set (``smtp://user:pass@host:587``, ``smtps://host:465``) through
-  aiosmtplib, always over TLS unless the URL says ``?starttls=0``: a server that offers no
-  STARTTLS gets neither credentials nor message. Connection problems and a missing
-  STARTTLS are retried with the job's backoff; 4xx answers (temporary by RFC 5321:
-  greylisting, a full mailbox, a rate limit) are retried after the longest backoff,
-  ``HUB_JOB_MAX_BACKOFF_MS``, each time; only 5xx answers go straight to the dead-letter
-  queue (retrying cannot help);
+* with ``HUB_SMTP_URLS`` (or the one-provider shorthand ``HUB_SMTP_URL``) set
+  (``smtp://user:pass@host:587``, ``smtps://host:465``) through aiosmtplib, always over TLS
+  unless the URL says ``?starttls=0``: a server that offers no STARTTLS gets neither
+  credentials nor message. The providers are tried in order, each behind a circuit breaker
+  (:mod:`hub.kernel.mail_failover`): one that is down or refuses is followed by the next.
+  When all fail, the job retries: with its backoff if one was down (connection problems, a
+  missing STARTTLS, an open breaker); after the longest backoff, ``HUB_JOB_MAX_BACKOFF_MS``,
+  if one said 4xx (temporary by RFC 5321: greylisting, a rate limit); and only when every
+  one answered 5xx, or every recipient was refused for good, does the mail go straight to
+  the dead-letter queue (retrying cannot help);
 * without it (development, tests) into the dev mailbox ``HUB_DATA_DIR/mail``, one
   ``<id>.eml`` plus ``<id>.json`` per message, which ``hub mail list`` / ``hub mail show``
   print, so a newcomer can follow a verification link with no mail server.
@@ -41,7 +44,7 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import formatdate
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit
 
 import aiosmtplib
@@ -55,7 +58,7 @@ from hub.kernel.db import UnitOfWork
 from hub.kernel.jobs import JobContext, JobSpec, queue_job
 from hub.kernel.outbox import claim_inbox, inbox_of, outbox_of
 from hub.kernel.sealing import Sealer, UnsealableError
-from hub.kernel.settings import Settings, SmtpConfig, parse_smtp_url
+from hub.kernel.settings import Settings, SmtpConfig
 
 log = structlog.get_logger("hub.mail")
 
@@ -292,8 +295,41 @@ def _atomic_write(path: Path, data: bytes) -> None:
 # --------------------------------------------------------------------------- transports
 
 
+#: ``sent``; ``refused``: the provider answered 4xx/5xx (the next one is tried);
+#: ``down``: no answer (connection refused, time-out, TLS); ``skipped``: its circuit breaker
+#: is open, so it was not even tried; ``rejected``: every recipient refused for good (the
+#: delivery fails, no other provider is tried).
+AttemptOutcome = Literal["sent", "refused", "down", "skipped", "rejected"]
+
+
+class MailAttempt(msgspec.Struct, kw_only=True, frozen=True):
+    """One provider's part in sending one mail (the delivery log shows them in order)."""
+
+    provider: str
+    outcome: AttemptOutcome
+    error: str | None = None
+    at: datetime
+
+
+class MailTransport(Protocol):
+    """Where a built mail goes: the SMTP providers in order, or the dev mailbox."""
+
+    async def send(
+        self, email: EmailMessage, stored: StoredMail, attempts: list[MailAttempt] | None = None
+    ) -> str:
+        """Send it; the name of the provider that took it. Each provider tried (or skipped)
+        is appended to ``attempts``, also when it raises."""
+        ...
+
+
 class PermanentMailError(Exception):
     """The server refused the message for good (5xx): retrying cannot help."""
+
+
+class RecipientsRefusedError(PermanentMailError):
+    """Every recipient was refused for good (5xx at RCPT, other than a 5.7.x policy
+    answer such as "relaying denied"): the address is wrong, not the provider, so no other
+    provider is tried and the provider's circuit breaker is not charged."""
 
 
 class TemporaryMailError(dramatiq.Retry):
@@ -306,10 +342,6 @@ class TemporaryMailError(dramatiq.Retry):
     """
 
 
-class MailTransport(Protocol):
-    async def send(self, email: EmailMessage, stored: StoredMail) -> None: ...
-
-
 class SmtpTlsUnavailable(Exception):
     """The server did not offer STARTTLS: nothing (credentials, message) was sent in clear.
 
@@ -318,9 +350,21 @@ class SmtpTlsUnavailable(Exception):
     """
 
 
+#: An enhanced status code (RFC 3463) at the start of an SMTP answer: ``5.7.1 relay denied``.
+_ENHANCED_RE = re.compile(r"^\s*([245])\.(\d{1,3})\.(\d{1,3})\b")
+
+
+def _is_policy_answer(message: str) -> bool:
+    """A 5.7.x answer (security or policy: relaying denied, authentication required): the
+    provider refuses us, not the recipient's address."""
+    found = _ENHANCED_RE.match(message)
+    return found is not None and found.group(2) == "7"
+
+
 class SmtpTransport:
-    """aiosmtplib with TLS required: smtps:// from the first byte, smtp:// by STARTTLS
-    before AUTH and MAIL (never "STARTTLS if offered", which an attacker strips)."""
+    """One SMTP server through aiosmtplib with TLS required: smtps:// from the first byte,
+    smtp:// by STARTTLS before AUTH and MAIL (never "STARTTLS if offered", which an attacker
+    strips). :class:`hub.kernel.mail_failover.SmtpFailover` tries several in order."""
 
     def __init__(self, config: SmtpConfig, *, temporary_retry_ms: int = 300_000) -> None:
         self.config = config
@@ -328,6 +372,9 @@ class SmtpTransport:
         self.temporary_retry_ms = temporary_retry_ms
 
     async def send(self, email: EmailMessage, stored: StoredMail) -> None:
+        """Raises :class:`RecipientsRefusedError` (every recipient refused for good),
+        :class:`PermanentMailError` (another 5xx answer), :class:`TemporaryMailError` (a
+        4xx answer), :class:`SmtpTlsUnavailable`, or aiosmtplib's connection errors."""
         c = self.config
         # The envelope is the message's own recipients (strict addr-specs, IDNA domains),
         # never what a parser makes of the To header.
@@ -350,8 +397,9 @@ class SmtpTransport:
             codes = [r.code for r in exc.recipients]
             answers = "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in exc.recipients)
             if codes and all(500 <= code < 600 for code in codes):
-                raise PermanentMailError(f"every recipient was refused: {answers}") from exc
-            self._later(stored, answers)
+                if any(_is_policy_answer(r.message) for r in exc.recipients):
+                    raise PermanentMailError(f"recipients refused by policy: {answers}") from exc
+                raise RecipientsRefusedError(f"every recipient was refused: {answers}") from exc
             raise TemporaryMailError(
                 f"every recipient was refused for now: {answers}", delay=self.temporary_retry_ms
             ) from exc
@@ -359,7 +407,6 @@ class SmtpTransport:
             if 500 <= exc.code < 600:
                 raise PermanentMailError(f"SMTP {exc.code}: {exc.message}") from exc
             if 400 <= exc.code < 500:
-                self._later(stored, f"{exc.code} {exc.message}")
                 raise TemporaryMailError(
                     f"SMTP {exc.code}: {exc.message}", delay=self.temporary_retry_ms
                 ) from exc
@@ -382,30 +429,23 @@ class SmtpTransport:
                 refused={r: f"{a.code} {a.message}" for r, a in refused.items()},
             )
 
-    def _later(self, stored: StoredMail, answer: str) -> None:
-        log.info(
-            "mail_deferred",
-            mail_id=stored.id,
-            answer=answer,
-            retry_in_ms=self.temporary_retry_ms,
-        )
-
 
 class MailboxTransport:
+    """The development mailbox as a transport (no SMTP provider configured)."""
+
+    NAME = "mailbox"
+
     def __init__(self, mailbox: Mailbox) -> None:
         self.mailbox = mailbox
 
-    async def send(self, email: EmailMessage, stored: StoredMail) -> None:
+    async def send(
+        self, email: EmailMessage, stored: StoredMail, attempts: list[MailAttempt] | None = None
+    ) -> str:
         path = self.mailbox.store(stored, email.as_bytes())
         log.info("mail_stored", mail_id=stored.id, to=stored.to, path=str(path))
-
-
-def transport_for(settings: Settings) -> MailTransport:
-    if settings.smtp_url:
-        return SmtpTransport(
-            parse_smtp_url(settings.smtp_url), temporary_retry_ms=settings.job_max_backoff_ms
-        )
-    return MailboxTransport(Mailbox(mailbox_dir(settings)))
+        if attempts is not None:
+            attempts.append(MailAttempt(provider=self.NAME, outcome="sent", at=stored.sent_at))
+        return self.NAME
 
 
 def build_email(
@@ -452,7 +492,7 @@ async def _send_mail(ctx: JobContext, message: str | dict[str, Any]) -> None:
     email, stored = build_email(
         mail, mail_id=ctx.idempotency_key, sender=settings.mail_from, domain=domain
     )
-    transport = transport_for(settings)
+    transport: MailTransport = ctx.kernel.mail_transport
     if ctx.schema is None:  # sent directly, not through an outbox: nothing to claim
         await transport.send(email, stored)
         return
@@ -467,9 +507,9 @@ async def _send_mail(ctx: JobContext, message: str | dict[str, Any]) -> None:
         if not first:
             log.info("mail_already_sent", mail_id=stored.id)
             return
-        await transport.send(email, stored)
+        provider = await transport.send(email, stored)
         await uow.commit()
-    log.info("mail_sent", mail_id=stored.id, tags=stored.tags)
+    log.info("mail_sent", mail_id=stored.id, tags=stored.tags, provider=provider)
 
 
 SEND_MAIL = JobSpec(

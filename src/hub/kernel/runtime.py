@@ -20,7 +20,8 @@ from hub.kernel.clock import Clock, wall_clock
 from hub.kernel.db import Database, UnitOfWork
 from hub.kernel.idempotency import IdempotentWrites
 from hub.kernel.jobs import JobSpec, queue_job
-from hub.kernel.mail import MailMessage, queue_mail
+from hub.kernel.mail import MailMessage, MailTransport, queue_mail
+from hub.kernel.mail_failover import mail_transport
 from hub.kernel.permissions import PermissionRegistry
 from hub.kernel.ratelimit import RateLimiter
 from hub.kernel.security import Authenticator, build_authenticator
@@ -45,6 +46,8 @@ class Kernel:
     tenancy: Tenancy = field(init=False)
     rate_limits: RateLimiter = field(init=False)
     idempotent_writes: IdempotentWrites = field(init=False)
+    #: Where mail goes: the SMTP providers in order with their breakers, or the dev mailbox.
+    mail_transport: MailTransport = field(init=False)
     #: Every context's services by dependency name (filled by ``hub.kernel.wiring``).
     services: dict[str, Any] = field(default_factory=dict)
 
@@ -61,6 +64,7 @@ class Kernel:
         self.tenancy = Tenancy()
         self.rate_limits = RateLimiter.from_settings(self.settings, self.redis_url, self.redis)
         self.idempotent_writes = IdempotentWrites(self.redis, self.settings.idempotency_ttl_seconds)
+        self.mail_transport = mail_transport(self.settings, self.redis, self.clock)
 
     def bind(self, module: ContextModule) -> ContextRuntime:
         return ContextRuntime(
@@ -101,6 +105,11 @@ class ContextRuntime:
     @property
     def tenancy(self) -> Tenancy:
         return self.kernel.tenancy
+
+    @property
+    def mail_transport(self) -> MailTransport:
+        """The kernel's mail transport, for a context that sends (and logs) mail itself."""
+        return self.kernel.mail_transport
 
     def uow(self) -> UnitOfWork:
         return self.store.uow()

@@ -221,6 +221,13 @@ def _check_smtp_url(url: str) -> None:
         raise _Broken(rule=str(exc).removeprefix("HUB_SMTP_URL must be ")) from None
 
 
+def _check_smtp_urls(urls: tuple[str, ...]) -> None:
+    try:
+        parse_smtp_urls(urls)
+    except SmtpUrlError as exc:
+        raise _Broken(exc.url, rule=str(exc)) from None
+
+
 def _checked(check: Callable[[Any], None], rule: str) -> Meta:
     """A form rule: ``check`` raises :class:`_Broken`; ``rule`` completes "HUB_X must be …"."""
     return Meta(extra={"check": check, "rule": rule})
@@ -244,6 +251,13 @@ RedisUrl = Annotated[
 SmtpUrl = Annotated[
     str,
     _checked(_check_smtp_url, "an smtp://user:pass@host:587 or smtps://user:pass@host:465 URL"),
+]
+SmtpUrls = Annotated[
+    tuple[str, ...],
+    _checked(
+        _check_smtp_urls,
+        "a comma-separated list of smtp:// or smtps:// URLs, each provider named once",
+    ),
 ]
 HttpUrl = Annotated[
     str,
@@ -346,6 +360,15 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     #: smtp:// requires STARTTLS, smtps:// is implicit TLS; ``?starttls=0`` alone sends in
     #: clear text (see :func:`parse_smtp_url`). Unset: the dev mailbox (refused in production).
     smtp_url: SmtpUrl | None = None
+    #: Several SMTP providers, tried in this order (hub.kernel.mail_failover): each like
+    #: HUB_SMTP_URL, plus ``?name=`` for the delivery log. HUB_SMTP_URL alone is the
+    #: one-provider shorthand; both set: HUB_SMTP_URL must be the first of these.
+    smtp_urls: SmtpUrls = ()
+    #: Consecutive failures (down, or refusing other than a recipient) that open a
+    #: provider's circuit breaker: it is then skipped until HUB_SMTP_BREAKER_RESET_S passed.
+    smtp_breaker_failures: Annotated[int, Meta(ge=1, le=1000)] = 5
+    #: Seconds an open breaker skips its provider before one trial send (half-open).
+    smtp_breaker_reset_s: Annotated[int, Meta(ge=1, le=86_400)] = 60
     mail_from: MailAddress = "Hub <no-reply@localhost>"
     # Access tokens: issued by identity, verified by the kernel (docs/identity.md).
     jwt_issuer: Token = ""  # empty: public_url
@@ -435,6 +458,13 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             )
         }
 
+    def smtp_providers(self) -> list[SmtpConfig]:
+        """The SMTP providers in the order mail tries them: HUB_SMTP_URLS, else HUB_SMTP_URL
+        alone; empty: the development mailbox."""
+        if self.smtp_urls:
+            return parse_smtp_urls(self.smtp_urls)
+        return [parse_smtp_url(self.smtp_url)] if self.smtp_url else []
+
     @property
     def token_issuer(self) -> str:
         return self.jwt_issuer or self.public_url
@@ -472,12 +502,13 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             problems.append(
                 "every HUB_SECRET_KEY_PREVIOUS key must be at least 32 characters in production"
             )
-        if self.smtp_url is None and not self.allow_insecure_defaults:
+        if not self.smtp_providers() and not self.allow_insecure_defaults:
             # Without it, sign-up and password-reset links are written to the server's disk
             # (the dev mailbox) and never reach anyone.
             problems.append(
-                "HUB_SMTP_URL must be set in production, or mail with account tokens is "
-                "written to HUB_DATA_DIR/mail (or HUB_ALLOW_INSECURE_DEFAULTS=1)"
+                "HUB_SMTP_URL must be set in production (or HUB_SMTP_URLS, several providers), "
+                "or mail with account tokens is written to HUB_DATA_DIR/mail "
+                "(or HUB_ALLOW_INSECURE_DEFAULTS=1)"
             )
         if problems:
             raise SettingsError("Refusing to start in production: " + "; ".join(problems))
@@ -489,6 +520,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
 class SmtpConfig(msgspec.Struct, frozen=True, kw_only=True):
     """``HUB_SMTP_URL`` parsed: how :class:`hub.kernel.mail.SmtpTransport` connects."""
 
+    #: How the delivery log and the circuit breaker name this provider: ``?name=``, else
+    #: ``host:port``.
+    name: str
     host: str
     port: int
     username: str | None = None
@@ -504,7 +538,8 @@ class SmtpConfig(msgspec.Struct, frozen=True, kw_only=True):
     timeout_s: float = 30.0
 
 
-_SMTP_PARAMETERS = ("cafile", "starttls", "timeout", "verify")
+_SMTP_PARAMETERS = ("cafile", "name", "starttls", "timeout", "verify")
+_PROVIDER_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 
 
 def parse_smtp_url(url: str) -> SmtpConfig:
@@ -512,7 +547,9 @@ def parse_smtp_url(url: str) -> SmtpConfig:
 
     Parameters: ``starttls=0`` (clear text, only for a relay on a trusted network),
     ``verify=0`` (no certificate check), ``cafile=/path/ca.pem`` (trust this CA instead of
-    the system store), ``timeout=30`` (seconds). Anything else is refused.
+    the system store), ``timeout=30`` (seconds), ``name=primary`` (the provider's name in
+    the delivery log and its circuit breaker; default ``host:port``). Anything else is
+    refused.
     """
     parts = urlsplit(url)
     if parts.scheme not in ("smtp", "smtps"):
@@ -548,10 +585,18 @@ def parse_smtp_url(url: str) -> SmtpConfig:
     ca_file = query.get("cafile") or None
     if ca_file is not None and not Path(ca_file).is_file():
         raise ValueError("HUB_SMTP_URL must be a URL whose cafile= is an existing file")
+    name = query.get("name")
+    if name is not None and not _PROVIDER_NAME_RE.match(name):
+        raise ValueError(
+            "HUB_SMTP_URL must be a URL whose name= is 1-63 letters, digits, '.', '_' or '-'"
+        )
     use_tls = parts.scheme == "smtps"
+    port = parts.port or (465 if use_tls else 587)
+    host = parts.hostname
     return SmtpConfig(
-        host=parts.hostname,
-        port=parts.port or (465 if use_tls else 587),
+        name=name or (f"[{host}]:{port}" if ":" in host else f"{host}:{port}"),
+        host=host,
+        port=port,
         username=unquote(parts.username) if parts.username else None,
         password=unquote(parts.password) if parts.password else None,
         use_tls=use_tls,
@@ -560,6 +605,35 @@ def parse_smtp_url(url: str) -> SmtpConfig:
         ca_file=ca_file,
         timeout_s=timeout,
     )
+
+
+class SmtpUrlError(ValueError):
+    """One entry of ``HUB_SMTP_URLS`` is bad; ``url`` is that entry (shown masked)."""
+
+    def __init__(self, url: str, rule: str) -> None:
+        super().__init__(rule)
+        self.url = url
+
+
+def parse_smtp_urls(urls: tuple[str, ...] | list[str]) -> list[SmtpConfig]:
+    """``HUB_SMTP_URLS``: each entry as :func:`parse_smtp_url` reads it, in order; two
+    entries may not share a name (``?name=``, else ``host:port``), since the name keys the
+    provider's circuit breaker and its lines in the delivery log."""
+    configs: list[SmtpConfig] = []
+    for url in urls:
+        try:
+            config = parse_smtp_url(url)
+        except ValueError as exc:
+            rule = str(exc).removeprefix("HUB_SMTP_URL must be ")
+            raise SmtpUrlError(url, f"a comma-separated list of SMTP URLs, each {rule}") from None
+        if any(c.name == config.name for c in configs):
+            raise SmtpUrlError(
+                url,
+                f"a comma-separated list of SMTP URLs naming each provider once (two are "
+                f"{config.name!r}; tell them apart with ?name=)",
+            )
+        configs.append(config)
+    return configs
 
 
 # --------------------------------------------------------------------------- loading
@@ -763,6 +837,13 @@ def check_at_least(
 def _check_relations(s: Settings) -> None:
     """Rules between two settings (a single field's rules sit on the field)."""
     check_at_least(s, "job_max_backoff_ms", "job_min_backoff_ms")
+    if s.smtp_url and s.smtp_urls and s.smtp_urls[0] != s.smtp_url:
+        # Two settings naming the primary differently: which one the operator meant is a
+        # guess, so neither wins.
+        raise SettingsError(
+            "HUB_SMTP_URLS must start with HUB_SMTP_URL when both are set (or unset "
+            f"HUB_SMTP_URL){_shown('smtp_urls', ','.join(s.smtp_urls))}"
+        )
 
 
 #: Files or directories only a hub data directory holds: the owner lock of the embedded

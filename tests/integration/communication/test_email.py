@@ -70,14 +70,18 @@ async def smtp_worker(
 
 
 async def test_email_reaches_smtp_and_a_refused_address_fails_to_the_dead_letters(
-    client: Client, database_url: str, smtp_worker: tuple[InProcessWorker, Inbox]
+    client: Client,
+    database_url: str,
+    smtp_worker: tuple[InProcessWorker, Inbox],
+    smtp: tuple[Inbox, int],
 ) -> None:
-    worker, smtp = smtp_worker
+    worker, smtp_inbox = smtp_worker
+    smtp_port = smtp[1]
     owner, org, people = await org_with(client, database_url, ("ann", None))
     ann = people["ann"]
     gone = await join(client, database_url, org, owner, "gone@refused.example")
     await worker.drain(within=20)  # the sign-up and invitation mail
-    smtp.messages.clear()
+    smtp_inbox.messages.clear()
     note = await sent(
         client,
         owner,
@@ -89,15 +93,22 @@ async def test_email_reaches_smtp_and_a_refused_address_fails_to_the_dead_letter
     )
     await worker.drain(within=20)
 
-    (message,) = [m for m in smtp.messages if m["To"] == ann.email]
+    (message,) = [m for m in smtp_inbox.messages if m["To"] == ann.email]
     assert message["Subject"] == "Security alert: New sign-in"
     assert "From <Firefox>" in message.get_body(("plain",)).get_content()
     rows = {r["userId"]: r for r in await deliveries(client, owner, org, notificationId=note["id"])}
-    assert (rows[ann.user_id]["status"], rows[ann.user_id]["provider"]) == ("sent", "smtp")
+    provider = f"127.0.0.1:{smtp_port}"  # no ?name=: host:port
+    assert (rows[ann.user_id]["status"], rows[ann.user_id]["provider"]) == ("sent", provider)
     assert rows[ann.user_id]["attempts"] == 1
+    assert [(a["provider"], a["outcome"]) for a in rows[ann.user_id]["providerAttempts"]] == [
+        (provider, "sent")
+    ]
     refused = rows[gone.user_id]
     assert (refused["status"], refused["attempts"]) == ("failed", 1)  # 5xx: no retry
     assert "550" in refused["lastError"]
+    (rejected,) = refused["providerAttempts"]
+    assert (rejected["outcome"], rejected["provider"]) == ("rejected", provider)
+    assert "550 5.1.1" in rejected["error"]
     broker = worker.background.broker
     dead = [
         d
@@ -105,7 +116,7 @@ async def test_email_reaches_smtp_and_a_refused_address_fails_to_the_dead_letter
         if d.actor == "communication.send_email"
     ]
     assert len(dead) == 1
-    assert "PermanentMailError" in dead[0].error
+    assert "RecipientsRefusedError" in dead[0].error  # a PermanentMailError
     assert await inbox(client, ann) == []  # e-mail only, as asked
 
 

@@ -118,7 +118,12 @@ async def test_a_greylisted_email_is_retried_then_sent(
         finally:
             await asyncio.to_thread(worker.stop)
     (row,) = await deliveries(client, owner, org, notificationId=note["id"])
-    assert (row["status"], row["attempts"], row["provider"]) == ("sent", 2, "smtp")
+    provider = f"127.0.0.1:{port}"  # the provider that took it (no ?name=: host:port)
+    assert (row["status"], row["attempts"], row["provider"]) == ("sent", 2, provider)
     assert "450" in row["lastError"]
+    # one provider: the 4xx had no one to fail over to, so the job ran again later
+    tried = [(a["provider"], a["outcome"]) for a in row["providerAttempts"]]
+    assert tried == [(provider, "refused"), (provider, "sent")]
+    assert "450 4.2.0 Greylisted" in row["providerAttempts"][0]["error"]
     assert [m["Subject"] for m in handler.messages if m["To"] == ann.email][-1] == "Hello"
     assert len(handler.attempts) == handler.refusals + 1

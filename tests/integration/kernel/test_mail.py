@@ -296,7 +296,8 @@ async def test_permanent_smtp_refusal_is_dead_lettered_without_retries(
     broker = worker.background.broker
     dead = list_dead(broker.client, broker.namespace)
     assert [(d.queue, d.actor, d.attempts) for d in dead] == [("mail", "kernel.send_mail", 1)]
-    assert "PermanentMailError" in dead[0].error
+    # a PermanentMailError: the address is wrong, so no other provider is tried either
+    assert "RecipientsRefusedError" in dead[0].error
 
 
 async def test_a_greylisted_mail_is_retried_after_the_longest_backoff_and_delivered(

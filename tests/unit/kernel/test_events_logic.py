@@ -13,9 +13,9 @@ from hub.kernel.background import Background, OutboxRow
 from hub.kernel.db import UnitOfWork
 from hub.kernel.events import IntegrationEvent
 from hub.kernel.jobs import JobContext, JobRequested, job
-from hub.kernel.mail import SEND_MAIL_JOB, parse_smtp_url
+from hub.kernel.mail import SEND_MAIL_JOB
 from hub.kernel.scheduler import Periodic
-from hub.kernel.settings import load_settings
+from hub.kernel.settings import load_settings, parse_smtp_url
 from hub.kernel.subscribers import (
     DELIVER_ACTOR,
     EVENTS_QUEUE,

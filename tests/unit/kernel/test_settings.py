@@ -243,6 +243,20 @@ INVALID: dict[str, list[str]] = {
         "smtp://mail.example?timeout=0",
         "smtps://mail.example?cafile=/nonexistent/ca.pem",
     ],
+    "HUB_SMTP_URLS": [
+        "http://mail.example",
+        "smtp://a.example,smtp://",
+        "smtp://a.example, smtp://b.example:0",
+        "smtp://a.example,smtp://b.example?tls=none",
+        "smtps://a.example?timeout=0",
+        "smtp://a.example?name=bad name",
+        "smtp://a.example?name=-x",
+        "smtp://a.example,smtp://a.example",  # the same provider twice
+        "smtp://a.example?name=one,smtp://b.example?name=one",  # two named alike
+        "smtp://u:pw,with-comma@a.example",  # an unencoded comma splits the URL
+    ],
+    "HUB_SMTP_BREAKER_FAILURES": ["0", "1001", "five"],
+    "HUB_SMTP_BREAKER_RESET_S": ["0", "86401", "1m"],
     "HUB_MAIL_FROM": ["nobody", "", "Hub <no-reply>"],
     "HUB_JWT_ISSUER": ["https://hub example"],
     "HUB_JWT_AUDIENCE": ["", "hub api"],
@@ -377,8 +391,8 @@ def test_messages_state_the_rule() -> None:
         ),
         "HUB_SMTP_URL": (
             "smtp://mail.example?tls=none",
-            "HUB_SMTP_URL must be a URL with only the parameters cafile, starttls, timeout, "
-            "verify (unknown: tls) (got 'smtp://mail.example?tls=none')",
+            "HUB_SMTP_URL must be a URL with only the parameters cafile, name, starttls, "
+            "timeout, verify (unknown: tls) (got 'smtp://mail.example?tls=none')",
         ),
         "HUB_JOB_MAX_BACKOFF_MS": (
             "500",

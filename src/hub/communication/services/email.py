@@ -1,6 +1,8 @@
 """E-mail deliveries: render one recipient's message and hand it to the kernel's mail
-transport (SMTP with ``HUB_SMTP_URL``, else the development mailbox), recording the
-outcome in the delivery log.
+transport (the SMTP providers of ``HUB_SMTP_URLS``/``HUB_SMTP_URL`` in order, each behind
+its circuit breaker, else the development mailbox), recording the outcome in the delivery
+log: ``provider`` is the one that took the mail, ``provider_attempts`` every provider tried
+(or skipped while its breaker was open), with how it failed.
 
 Run by the ``communication.send_email`` job, not the kernel's ``kernel.send_mail``,
 because the log needs to know: each attempt counts in ``attempts`` with its error;
@@ -18,8 +20,10 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
+import msgspec
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import func, literal, literal_column, select, update
+from sqlalchemy.dialects.postgresql import JSONB
 
 from hub.communication import repositories
 from hub.communication.domain.preferences import DEFERRED, FAILED, QUEUED, SENT
@@ -28,12 +32,21 @@ from hub.communication.services.fanout import SEND_EMAIL
 from hub.communication.services.templates import TemplateService
 from hub.identity.api import IdentityApi
 from hub.kernel.clock import Clock
-from hub.kernel.mail import MailMessage, PermanentMailError, build_email, transport_for
+from hub.kernel.mail import (
+    MailAttempt,
+    MailMessage,
+    MailTransport,
+    PermanentMailError,
+    build_email,
+)
 from hub.kernel.settings import Settings
 from hub.kernel.store import Store
 
 log = structlog.get_logger("hub.communication")
 _MAX_ERROR = 500
+#: Provider attempts kept per delivery (the newest): retries of a long outage must not
+#: grow a row without bound.
+MAX_PROVIDER_ATTEMPTS = 50
 
 
 class EmailDelivery:
@@ -44,9 +57,10 @@ class EmailDelivery:
         identity: IdentityApi,
         clock: Clock,
         settings: Settings,
+        mail: MailTransport,
     ) -> None:
         self.store, self.templates, self.identity = store, templates, identity
-        self.clock, self.settings = clock, settings
+        self.clock, self.settings, self.mail = clock, settings, mail
 
     async def send(self, delivery_id: uuid.UUID, *, final: bool) -> str | None:
         """Send one queued delivery; the status it ends in (None: nothing to do).
@@ -87,21 +101,27 @@ class EmailDelivery:
         email, stored = build_email(
             message, mail_id=str(d.id), sender=settings.mail_from, domain=domain
         )
-        provider = "smtp" if settings.smtp_url else "mailbox"
+        tried: list[MailAttempt] = []
         try:
-            await transport_for(settings).send(email, stored)
+            provider = await self.mail.send(email, stored, tried)
         except Exception as exc:
             permanent = isinstance(exc, PermanentMailError)
             status = FAILED if permanent or final else QUEUED
             error = f"{type(exc).__name__}: {exc}"[:_MAX_ERROR]
-            await self._record(d.id, status=status, provider=provider, error=error)
+            await self._record(d.id, status=status, provider=None, error=error, tried=tried)
             log.warning("notification_email_failed", delivery_id=str(d.id), status=status)
             raise
-        await self._record(d.id, status=SENT, provider=provider, error=None)
+        await self._record(d.id, status=SENT, provider=provider, error=None, tried=tried)
         return SENT
 
     async def _record(
-        self, delivery_id: uuid.UUID, *, status: str, provider: str | None, error: str | None
+        self,
+        delivery_id: uuid.UUID,
+        *,
+        status: str,
+        provider: str | None,
+        error: str | None,
+        tried: list[MailAttempt] | None = None,
     ) -> None:
         t = repositories.deliveries_t
         now = self.clock()
@@ -115,6 +135,14 @@ class EmailDelivery:
             values["last_error"] = error
         if status == SENT:
             values["sent_at"] = now
+        if tried:
+            # Appended in the same UPDATE (a concurrent redelivery cannot lose a line), the
+            # newest MAX_PROVIDER_ATTEMPTS kept.
+            added = literal(msgspec.to_builtins(tried), JSONB)
+            values["provider_attempts"] = func.jsonb_path_query_array(
+                t.c.provider_attempts.op("||")(added),
+                literal_column(f"'$[last - {MAX_PROVIDER_ATTEMPTS - 1} to last]'::jsonpath"),
+            )
         async with self.store.uow() as uow:
             await uow.session.execute(update(t).where(t.c.id == delivery_id).values(**values))
             await uow.commit()
