@@ -18,9 +18,10 @@ from typing import Any, ClassVar, Literal, Protocol
 
 from hub.kernel.events import IntegrationEvent
 
-#: Channels a notification may go out on (``chat`` is stored in templates, not sent yet).
-Channel = Literal["in_app", "email", "chat"]
-CHANNELS: tuple[str, ...] = ("in_app", "email", "chat")
+#: Channels a notification may go out on. ``chat`` and ``sms`` post to the organisation's
+#: own channels (Apprise URLs), once per notification, with the template's chat text.
+Channel = Literal["in_app", "email", "chat", "sms"]
+CHANNELS: tuple[str, ...] = ("in_app", "email", "chat", "sms")
 #: ``critical`` bypasses preferences and quiet hours (and says so in an event).
 Priority = Literal["normal", "critical"]
 
