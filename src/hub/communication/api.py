@@ -88,3 +88,27 @@ class TemplateSaved(IntegrationEvent, kw_only=True, frozen=True):
     aggregate_field: ClassVar[str | None] = "organisation_id"
     key: str
     version: int
+
+
+class NotificationChannelEvent(IntegrationEvent, kw_only=True, frozen=True):
+    """An organisation's chat or SMS channel changed (for the audit trail). Never carries
+    the channel's URL: only its kind, scheme and whether the URL was set anew."""
+
+    aggregate_field: ClassVar[str | None] = "channel_id"
+    channel_id: uuid.UUID
+    kind: str
+    scheme: str
+
+
+class NotificationChannelCreated(NotificationChannelEvent, kw_only=True, frozen=True):
+    event_type: ClassVar[str] = "communication.channel.created"
+
+
+class NotificationChannelUpdated(NotificationChannelEvent, kw_only=True, frozen=True):
+    event_type: ClassVar[str] = "communication.channel.updated"
+    url_changed: bool
+    enabled: bool
+
+
+class NotificationChannelDeleted(NotificationChannelEvent, kw_only=True, frozen=True):
+    event_type: ClassVar[str] = "communication.channel.deleted"

@@ -51,16 +51,24 @@ def address_allowed(address: Address, allowed: Sequence[Network] = ()) -> bool:
     return address.is_global and not address.is_multicast
 
 
+#: Longest wait for a name to resolve; past it the name counts as unresolvable.
+RESOLVE_TIMEOUT_S = 5.0
+
+
 async def resolve(host: str, port: int | None = None) -> list[Address]:
-    """The addresses ``host`` resolves to (a literal is itself; none when unresolvable)."""
+    """The addresses ``host`` resolves to (a literal is itself; none when unresolvable or
+    not resolved within :data:`RESOLVE_TIMEOUT_S`)."""
     literal = host.strip("[]")
     try:
         return [ipaddress.ip_address(literal)]
     except ValueError:
         pass
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(literal, port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError):
+        async with asyncio.timeout(RESOLVE_TIMEOUT_S):
+            infos = await asyncio.get_running_loop().getaddrinfo(
+                literal, port, type=socket.SOCK_STREAM
+            )
+    except (OSError, UnicodeError, TimeoutError):
         return []
     found: list[Address] = []
     for *_, sockaddr in infos:

@@ -176,11 +176,17 @@ async def test_a_chat_channel_posts_the_text_and_its_secrets_appear_nowhere(
         log_page = await client.get(
             f"{NOTIFICATIONS}/deliveries", params={"organisationId": org}, headers=owner.auth
         )
-    for r in (listed, one, renamed, log_page):
+        await events.drain()
+        audit = await client.get(
+            f"{API}/audit", params={"organisationId": org, "limit": 100}, headers=owner.auth
+        )
+    for r in (listed, one, renamed, log_page, audit):
         assert r.status_code == 200, r.text
         assert TOKEN not in r.text
         assert PASSWORD not in r.text
     assert [c["id"] for c in listed.json()["items"]] == [channel["id"]]
+    actions = {e["action"] for e in audit.json()["items"] if e["entityId"] == channel["id"]}
+    assert actions == {"communication.channel.created", "communication.channel.updated"}
     assert (renamed.json()["name"], renamed.json()["categories"]) == ("#all-hands", [])
 
     logged = repr(structured) + "\n".join(

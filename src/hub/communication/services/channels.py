@@ -19,6 +19,11 @@ from typing import Any
 from sqlalchemy import Row, delete, select, update
 
 from hub.communication import repositories
+from hub.communication.api import (
+    NotificationChannelCreated,
+    NotificationChannelDeleted,
+    NotificationChannelUpdated,
+)
 from hub.communication.domain.categories import CATEGORIES
 from hub.communication.domain.chat_channels import KINDS, Target, check_url
 from hub.communication.domain.preferences import check_quiet_hours, check_time_zone
@@ -144,6 +149,14 @@ class ChannelService:
         t = repositories.channels_t
         async with self.store.uow() as uow:
             await uow.session.execute(t.insert().values(**values))
+            uow.publish(
+                NotificationChannelCreated(
+                    organisation_id=member.organisation_id,
+                    channel_id=channel_id,
+                    kind=draft.kind,
+                    scheme=target.scheme,
+                )
+            )
             await uow.commit()
         return await self.get(member, channel_id)
 
@@ -172,14 +185,32 @@ class ChannelService:
         values = self._values(draft, target, channel_id, now)
         async with self.store.uow() as uow:
             await uow.session.execute(update(t).where(t.c.id == channel_id).values(**values))
+            uow.publish(
+                NotificationChannelUpdated(
+                    organisation_id=member.organisation_id,
+                    channel_id=channel_id,
+                    kind=draft.kind,
+                    scheme=target.scheme if target is not None else current.scheme,
+                    url_changed=target is not None,
+                    enabled=draft.enabled,
+                )
+            )
             await uow.commit()
         return await self.get(member, channel_id)
 
     async def delete(self, member: Membership, channel_id: uuid.UUID) -> None:
-        await self._row(member, channel_id)
+        row = await self._row(member, channel_id)
         t = repositories.channels_t
         async with self.store.uow() as uow:
             await uow.session.execute(delete(t).where(t.c.id == channel_id))
+            uow.publish(
+                NotificationChannelDeleted(
+                    organisation_id=member.organisation_id,
+                    channel_id=channel_id,
+                    kind=row.kind,
+                    scheme=row.scheme,
+                )
+            )
             await uow.commit()
 
     # ----------------------------------------------------------------- checks
