@@ -1,6 +1,6 @@
 """HTTP bodies of the communication context (camelCase on the wire).
 
-Channel names are values (``in_app``, ``email``, ``chat``) wherever they appear, also as
+Channel names are values (``in_app``, ``email``, ``chat``, ``sms``) wherever they appear, also as
 keys of the ``channels`` maps of templates and preferences.
 """
 

@@ -138,18 +138,20 @@ async def test_a_chat_channel_posts_the_text_and_its_secrets_appear_nowhere(
         )
         assert channel["enabled"] is True
         assert "url" not in channel
+        # a channel serving another category, and a disabled one: never posted to here
+        await add_channel(
+            client, owner, org, name="docs", url=receiver.url(), categories=["documents"]
+        )
+        await add_channel(client, owner, org, name="off", url=receiver.url(), enabled=False)
+        # chat is off by default: the post is skipped (and logged as such)
+        quiet = await sent(client, owner, org, channels=["chat"])
+        await events.drain()
+        (row,) = await deliveries(client, owner, org, notificationId=quiet["id"])
+        assert (row["status"], row["channelId"]) == ("skipped", channel["id"])
+        assert row["reason"] == "turned off in the organisation's defaults"
         await chat_on(client, owner, org)
         note = await sent(
             client, owner, org, payload={"title": "Standup", "text": "at ten <b>sharp</b>"}
-        )
-        # a category the channel does not serve is not posted
-        await sent(
-            client,
-            owner,
-            org,
-            template="security.alert",
-            payload={"summary": "x", "detail": "y"},
-            priority="critical",
         )
         await events.drain()
 
@@ -184,7 +186,8 @@ async def test_a_chat_channel_posts_the_text_and_its_secrets_appear_nowhere(
         assert r.status_code == 200, r.text
         assert TOKEN not in r.text
         assert PASSWORD not in r.text
-    assert [c["id"] for c in listed.json()["items"]] == [channel["id"]]
+    names = [c["name"] for c in listed.json()["items"]]
+    assert names == ["off", "docs", "#general"]  # newest first
     actions = {e["action"] for e in audit.json()["items"] if e["entityId"] == channel["id"]}
     assert actions == {"communication.channel.created", "communication.channel.updated"}
     assert (renamed.json()["name"], renamed.json()["categories"]) == ("#all-hands", [])
@@ -250,7 +253,7 @@ async def test_a_failing_receiver_is_retried_then_recorded_failed(
 async def test_bad_urls_private_addresses_and_other_organisations_are_refused(
     client: Client, database_url: str, receiver: Receiver
 ) -> None:
-    owner, org, people = await org_with(client, database_url, ("ann", None))
+    owner, org, people = await org_with(client, database_url, ("ann", None), ("ada", ["admin"]))
     cases: list[tuple[dict[str, Any], int, str, str]] = [
         ({"url": "nope://whatever"}, 422, "url", "unknown_channel_scheme"),
         ({"url": "no scheme at all"}, 422, "url", "invalid_channel_url"),
@@ -281,7 +284,10 @@ async def test_bad_urls_private_addresses_and_other_organisations_are_refused(
     r = await client.patch(mine, json={"url": "nope://x"}, headers=owner.auth)
     assert (r.status_code, r.json()["errors"][0]["field"]) == (422, "url")
 
-    # a member without communication.channels.manage: 403; another organisation: 404
+    # an admin manages them too; a member without communication.channels.manage: 403;
+    # another organisation: 404
+    r = await client.get(channels_url(org), headers=people["ada"].auth)
+    assert [c["id"] for c in r.json()["items"]] == [channel["id"]]
     ann = people["ann"]
     r = await client.get(channels_url(org), headers=ann.auth)
     assert (r.status_code, r.json()["code"]) == (403, "permission_denied")
