@@ -1,7 +1,7 @@
 """HTTP bodies of the communication context (camelCase on the wire).
 
-Channel names are values (``in_app``, ``email``, ``chat``, ``sms``) wherever they appear, also as
-keys of the ``channels`` maps of templates and preferences.
+Channel names are values (``in_app``, ``email``, ``chat``, ``sms``) wherever they appear,
+also as keys of the ``channels`` maps of templates and preferences.
 """
 
 from __future__ import annotations
