@@ -79,6 +79,9 @@ class PreferencesBypassed(NotificationEvent, kw_only=True, frozen=True):
     category: str
     #: The members whose preferences or quiet hours were overridden, by channel.
     bypassed: dict[str, list[uuid.UUID]]
+    #: The organisation's chat or SMS channels posted to although the organisation's
+    #: default was off or the channel was in its quiet hours, by kind (``chat``, ``sms``).
+    bypassed_channels: dict[str, list[uuid.UUID]] = {}
 
 
 class TemplateSaved(IntegrationEvent, kw_only=True, frozen=True):

@@ -329,7 +329,7 @@ async def test_quiet_hours_defer_a_post_until_they_end(
     kernel = Kernel(settings, settings.database_url, settings.redis_url, clock=clock)
     assemble(kernel, context_modules())
     use_clock(clock, app=app, worker=events, also=[kernel])
-    await add_channel(
+    night = await add_channel(
         client,
         owner,
         org,
@@ -346,8 +346,17 @@ async def test_quiet_hours_defer_a_post_until_they_end(
     assert (row["status"], row["reason"]) == ("deferred", "quiet hours")
     assert row["deliverAfter"].startswith("2027-01-15T06:00:00")
     (row,) = await deliveries(client, owner, org, notificationId=urgent["id"])
-    assert row["status"] == "sent"  # critical ignores quiet hours
+    assert row["status"] == "sent"  # critical ignores quiet hours, and says so
+    assert row["reason"].startswith("critical:")
     assert len(receiver.posts) == 1
+    rows = await fetch(
+        database_url,
+        "SELECT payload FROM communication.outbox WHERE event_type = $1",
+        "communication.notification.preferences_bypassed",
+    )
+    (payload,) = [json.loads(r["payload"]) for r in rows]
+    assert payload["notificationId"] == urgent["id"]
+    assert (payload["bypassed"], payload["bypassedChannels"]) == ({}, {"chat": [night["id"]]})
 
     release: DeferredRelease = kernel.services["deferred_release"]
     try:

@@ -7,7 +7,8 @@ per delivery, in the same transaction), skipped by preference, or deferred to th
 the recipient's quiet hours. Chat and SMS go to the organisation's own channels, once per
 notification (written with the first batch, ``user_id`` null, ``channel_id`` set; one
 ``communication.send_chat`` job each). A critical notification overrides preferences and quiet
-hours, and one ``PreferencesBypassed`` event per batch records whose were overridden.
+hours, and one ``PreferencesBypassed`` event per batch records whose were overridden (and
+which organisation channels).
 
 A redelivered batch inserts nothing twice: both tables are unique per notification and
 recipient (and channel), the INSERTs skip conflicts, and only rows actually inserted get
@@ -47,6 +48,7 @@ log = structlog.get_logger("hub.communication")
 
 SEND_EMAIL = "communication.send_email"
 SEND_CHAT = "communication.send_chat"
+_ORG_BYPASS = "critical: organisation default or channel quiet hours overridden"
 _d = repositories.deliveries_t
 _INSERT_INBOX = insert(repositories.inbox_t).on_conflict_do_nothing()
 _INSERT_DELIVERIES = (
@@ -174,7 +176,12 @@ class FanOut:
                 if user_id in fresh:
                     for channel in channels:
                         by_channel.setdefault(channel, []).append(user_id)
-            if by_channel:
+            fresh_ids = {row.id for row in inserted}
+            by_kind: dict[str, list[uuid.UUID]] = {}
+            for values in delivery_rows:
+                if values["reason"] == _ORG_BYPASS and values["id"] in fresh_ids:
+                    by_kind.setdefault(values["channel"], []).append(values["channel_id"])
+            if by_channel or by_kind:
                 uow.publish(
                     PreferencesBypassed(
                         notification_id=n.id,
@@ -182,6 +189,7 @@ class FanOut:
                         actor_id=n.sender_id,
                         category=n.category,
                         bypassed=by_channel,
+                        bypassed_channels=by_kind,
                     )
                 )
             await uow.commit()
@@ -209,7 +217,7 @@ class FanOut:
             decision = decide(channel=target.kind, priority=n.priority, on=on, quiet=quiet)
             reason = None
             if decision.bypassed:
-                reason = "critical: organisation default or channel quiet hours overridden"
+                reason = _ORG_BYPASS
             elif decision.status == "skipped":
                 reason = "turned off in the organisation's defaults"
             elif decision.status == "deferred":
