@@ -18,9 +18,10 @@ from typing import Any, ClassVar, Literal, Protocol
 
 from hub.kernel.events import IntegrationEvent
 
-#: Channels a notification may go out on (``chat`` is stored in templates, not sent yet).
-Channel = Literal["in_app", "email", "chat"]
-CHANNELS: tuple[str, ...] = ("in_app", "email", "chat")
+#: Channels a notification may go out on. ``chat`` and ``sms`` post to the organisation's
+#: own channels (Apprise URLs), once per notification, with the template's chat text.
+Channel = Literal["in_app", "email", "chat", "sms"]
+CHANNELS: tuple[str, ...] = ("in_app", "email", "chat", "sms")
 #: ``critical`` bypasses preferences and quiet hours (and says so in an event).
 Priority = Literal["normal", "critical"]
 
@@ -78,6 +79,9 @@ class PreferencesBypassed(NotificationEvent, kw_only=True, frozen=True):
     category: str
     #: The members whose preferences or quiet hours were overridden, by channel.
     bypassed: dict[str, list[uuid.UUID]]
+    #: The organisation's chat or SMS channels posted to although the organisation's
+    #: default was off or the channel was in its quiet hours, by kind (``chat``, ``sms``).
+    bypassed_channels: dict[str, list[uuid.UUID]] = {}
 
 
 class TemplateSaved(IntegrationEvent, kw_only=True, frozen=True):
@@ -87,3 +91,27 @@ class TemplateSaved(IntegrationEvent, kw_only=True, frozen=True):
     aggregate_field: ClassVar[str | None] = "organisation_id"
     key: str
     version: int
+
+
+class NotificationChannelEvent(IntegrationEvent, kw_only=True, frozen=True):
+    """An organisation's chat or SMS channel changed (for the audit trail). Never carries
+    the channel's URL: only its kind, scheme and whether the URL was set anew."""
+
+    aggregate_field: ClassVar[str | None] = "channel_id"
+    channel_id: uuid.UUID
+    kind: str
+    scheme: str
+
+
+class NotificationChannelCreated(NotificationChannelEvent, kw_only=True, frozen=True):
+    event_type: ClassVar[str] = "communication.channel.created"
+
+
+class NotificationChannelUpdated(NotificationChannelEvent, kw_only=True, frozen=True):
+    event_type: ClassVar[str] = "communication.channel.updated"
+    url_changed: bool
+    enabled: bool
+
+
+class NotificationChannelDeleted(NotificationChannelEvent, kw_only=True, frozen=True):
+    event_type: ClassVar[str] = "communication.channel.deleted"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from hub.communication.controllers.channels import NotificationChannelController
 from hub.communication.controllers.notifications import DeliveryController, NotificationController
 from hub.communication.controllers.preferences import DefaultsController, PreferencesController
 from hub.communication.controllers.stream import StreamController
@@ -15,6 +16,8 @@ from hub.communication.domain.settings import CommunicationSettings
 from hub.communication.facade import CommunicationFacade
 from hub.communication.handlers import on_document_shared
 from hub.communication.models import Base
+from hub.communication.services.channels import SEAL_PURPOSE, ChannelService
+from hub.communication.services.chat import ChatDelivery
 from hub.communication.services.deliveries import DeliveryLog
 from hub.communication.services.email import DeferredRelease, EmailDelivery
 from hub.communication.services.fanout import FanOut
@@ -23,11 +26,19 @@ from hub.communication.services.preferences import PreferenceService
 from hub.communication.services.sending import SendService
 from hub.communication.services.stream import StreamService
 from hub.communication.services.templates import TemplateService
-from hub.communication.tasks import RELEASE_EVERY_MINUTE, fan_out, release_deferred, send_email
+from hub.communication.tasks import (
+    RELEASE_EVERY_MINUTE,
+    fan_out,
+    release_deferred,
+    send_chat,
+    send_email,
+)
 from hub.content.api import DocumentShared
 from hub.identity.api import IdentityApi
 from hub.kernel.contexts import ContextModule
+from hub.kernel.netguard import networks
 from hub.kernel.runtime import ContextRuntime
+from hub.kernel.sealing import Sealer
 from hub.kernel.subscribers import Handler, Subscription
 
 
@@ -47,6 +58,12 @@ def services(rt: ContextRuntime, *, identity_api: IdentityApi) -> dict[str, Any]
         max_recipients=settings.notification_max_recipients,
     )
     stream = StreamService(rt.redis, clock, max_seconds=settings.notification_stream_max_seconds)
+    channels = ChannelService(
+        store,
+        clock,
+        Sealer.from_settings(rt.settings, SEAL_PURPOSE),
+        networks(settings.notification_channel_allowed_networks),
+    )
     return {
         "notification_templates": templates,
         "notifications": sending,
@@ -59,6 +76,8 @@ def services(rt: ContextRuntime, *, identity_api: IdentityApi) -> dict[str, Any]
         "inbox": InboxService(store, clock),
         "preferences": PreferenceService(store, clock),
         "delivery_log": DeliveryLog(store),
+        "notification_channels": channels,
+        "chat_delivery": ChatDelivery(store, templates, channels, clock),
         "communication_public_url": str(rt.settings.public_url),
         "communication_api": CommunicationFacade(sending),
     }
@@ -78,6 +97,7 @@ def build() -> ContextModule:
             DefaultsController,
             TemplateController,
             StreamController,
+            NotificationChannelController,
         ],
         permissions=PERMISSIONS,
         subscriptions=[
@@ -87,6 +107,6 @@ def build() -> ContextModule:
                 name="communication.document_shared",
             )
         ],
-        jobs=[fan_out, send_email, release_deferred],
+        jobs=[fan_out, send_email, release_deferred, send_chat],
         periodic=[RELEASE_EVERY_MINUTE],
     )

@@ -10,6 +10,7 @@
   count is ``COUNT(*)`` over the partial index ``ix_inbox_unread`` (rows neither read nor
   archived), so it is exact by construction: no counter to drift.
 * ``deliveries``: the log, one row per notification, recipient and channel.
+* ``notification_channels``: organisations' chat and SMS targets (Apprise URLs, sealed).
 * ``share_notices``: who was already told a document was shared with them (a sharing
   event lists every share, not only the new ones).
 """
@@ -22,10 +23,12 @@ from typing import Any
 
 from sqlalchemy import (
     ARRAY,
+    Boolean,
     CheckConstraint,
     DateTime,
     Index,
     Integer,
+    LargeBinary,
     PrimaryKeyConstraint,
     Text,
     UniqueConstraint,
@@ -162,11 +165,15 @@ class Delivery(IdMixin, Base):
 
     notification_id: Mapped[uuid.UUID] = _uuid()
     organisation_id: Mapped[uuid.UUID] = _uuid()
-    user_id: Mapped[uuid.UUID] = _uuid()
+    #: The recipient; None for a post to an organisation's chat or SMS channel.
+    user_id: Mapped[uuid.UUID | None] = _uuid(nullable=True)
+    #: The organisation's chat or SMS channel posted to (None for in-app and e-mail).
+    channel_id: Mapped[uuid.UUID | None] = _uuid(nullable=True)
     channel: Mapped[str] = mapped_column(Text, nullable=False)
     status: Mapped[str] = mapped_column(Text, nullable=False)
-    #: "inbox", the SMTP provider that took the mail (its ``?name=``, else ``host:port``)
-    #: or "mailbox" (the development mailbox); None until tried.
+    #: "inbox", the SMTP provider that took the mail (its ``?name=``, else ``host:port``),
+    #: "mailbox" (the development mailbox) or "apprise:<scheme>" for chat and SMS; None
+    #: until tried.
     provider: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
     #: Each provider tried, oldest first (``hub.kernel.mail.MailAttempt``: provider,
@@ -182,6 +189,14 @@ class Delivery(IdMixin, Base):
 
     __table_args__ = (
         UniqueConstraint("notification_id", "user_id", "channel"),
+        #: One post per notification and organisation channel (a redelivered batch).
+        Index(
+            "uq_deliveries_notification_channel",
+            "notification_id",
+            "channel_id",
+            unique=True,
+            postgresql_where=text("channel_id IS NOT NULL"),
+        ),
         CheckConstraint(
             "status IN ('queued', 'sent', 'failed', 'skipped', 'deferred')", name="status"
         ),
@@ -201,3 +216,35 @@ class ShareNotice(Base):
     user_id: Mapped[uuid.UUID] = _uuid()
 
     __table_args__ = (PrimaryKeyConstraint("document_id", "user_id", name="pk_share_notices"),)
+
+
+class NotificationChannel(IdMixin, Base):
+    """A chat or SMS target of an organisation: an Apprise URL, sealed at rest (AES-GCM
+    under ``HUB_SECRET_KEY``, bound to the row's id), never returned by the API."""
+
+    __tablename__ = "notification_channels"
+
+    organisation_id: Mapped[uuid.UUID] = _uuid()
+    #: "chat" or "sms": the preference channel it serves.
+    kind: Mapped[str] = mapped_column(Text, nullable=False)
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    url_sealed: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    #: What the API shows of the URL: its scheme, Apprise's service name, a masked host.
+    scheme: Mapped[str] = mapped_column(Text, nullable=False)
+    service: Mapped[str] = mapped_column(Text, nullable=False)
+    shown_host: Mapped[str | None] = mapped_column(Text)
+    enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("true"))
+    #: The categories it serves (empty: every category).
+    categories: Mapped[list[str]] = _json("[]")
+    #: The channel's own quiet hours (``HH:MM`` both or neither) in ``time_zone``.
+    quiet_start: Mapped[str | None] = mapped_column(Text)
+    quiet_end: Mapped[str | None] = mapped_column(Text)
+    time_zone: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _ts(nullable=False)
+    updated_at: Mapped[datetime] = _ts(nullable=False)
+    created_by: Mapped[uuid.UUID | None] = _uuid(nullable=True)
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('chat', 'sms')", name="kind"),
+        Index("ix_notification_channels_org", "organisation_id", "id"),
+    )

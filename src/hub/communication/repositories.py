@@ -17,6 +17,7 @@ from hub.communication.models import (
     Delivery,
     InboxItem,
     Notification,
+    NotificationChannel,
     OrganisationSettings,
     ShareNotice,
     Template,
@@ -31,6 +32,7 @@ notifications_t = cast(Table, Notification.__table__)
 org_settings_t = cast(Table, OrganisationSettings.__table__)
 user_settings_t = cast(Table, UserSettings.__table__)
 share_notices_t = cast(Table, ShareNotice.__table__)
+channels_t = cast(Table, NotificationChannel.__table__)
 
 
 async def template_version(
@@ -170,3 +172,31 @@ async def delivery_page(
     if before is not None:
         query = query.where(t.c.id < before)
     return await store.all(query.order_by(t.c.id.desc()).limit(limit + 1))
+
+
+async def channel(store: Store, channel_id: uuid.UUID) -> Row[Any] | None:
+    t = channels_t
+    return await store.first(select(t).where(t.c.id == channel_id))
+
+
+async def channel_count(store: Store, organisation_id: uuid.UUID) -> int:
+    t = channels_t
+    query = select(func.count()).select_from(t).where(t.c.organisation_id == organisation_id)
+    return int(await store.scalar(query))
+
+
+async def enabled_channels(
+    store: Store, organisation_id: uuid.UUID, kinds: Sequence[str]
+) -> list[Row[Any]]:
+    """The organisation's enabled chat or SMS channels of ``kinds`` (not their URLs)."""
+    t = channels_t
+    query = select(
+        t.c.id,
+        t.c.kind,
+        t.c.scheme,
+        t.c.categories,
+        t.c.quiet_start,
+        t.c.quiet_end,
+        t.c.time_zone,
+    ).where(t.c.organisation_id == organisation_id, t.c.enabled, t.c.kind.in_(list(kinds)))
+    return await store.all(query.order_by(t.c.id))

@@ -1,7 +1,7 @@
 """HTTP bodies of the communication context (camelCase on the wire).
 
-Channel names are values (``in_app``, ``email``, ``chat``) wherever they appear, also as
-keys of the ``channels`` maps of templates and preferences.
+Channel names are values (``in_app``, ``email``, ``chat``, ``sms``) wherever they appear,
+also as keys of the ``channels`` maps of templates and preferences.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal
 
-from msgspec import Meta
+from msgspec import UNSET, Meta, UnsetType
 
 from hub.communication.domain.preferences import CLOCK_PATTERN
 from hub.communication.domain.templates import (
@@ -20,12 +20,12 @@ from hub.communication.domain.templates import (
     MAX_VARIABLES,
 )
 from hub.kernel.pagination import Page
-from hub.kernel.structs import Schema
+from hub.kernel.structs import PatchSchema, Schema
 
 TemplateKey = Annotated[str, Meta(pattern=KEY_PATTERN, max_length=MAX_KEY_LENGTH)]
 Locale = Annotated[str, Meta(pattern=LOCALE_PATTERN, max_length=10)]
 Category = Annotated[str, Meta(min_length=1, max_length=64)]
-SendableChannel = Literal["in_app", "email"]
+SendableChannel = Literal["in_app", "email", "chat", "sms"]
 Clock = Annotated[str, Meta(pattern=CLOCK_PATTERN)]
 #: channel -> locale -> part -> Jinja2 source (names checked by the service: 422 naming
 #: the key, since a document cannot restrict the keys of a map)
@@ -52,7 +52,7 @@ class SendIn(Schema):
     category: Category | None = None
     priority: Literal["normal", "critical"] = "normal"
     #: Default: every sendable channel the template has text for.
-    channels: Annotated[list[SendableChannel], Meta(min_length=1, max_length=2)] | None = None
+    channels: Annotated[list[SendableChannel], Meta(min_length=1, max_length=4)] | None = None
 
     example: ClassVar[dict[str, Any]] = {
         "organisationId": "0191e6a8-5a8e-7000-8000-000000000001",
@@ -251,7 +251,10 @@ class ProviderAttemptOut(Schema):
 class DeliveryOut(Schema):
     id: uuid.UUID
     notification_id: uuid.UUID
-    user_id: uuid.UUID
+    #: The recipient; null for a post to one of the organisation's chat or SMS channels.
+    user_id: uuid.UUID | None
+    #: That channel (``/orgs/{orgId}/notification-channels``); null for in-app and e-mail.
+    channel_id: uuid.UUID | None
     channel: str
     #: queued, sent, failed, skipped (preference) or deferred (quiet hours).
     status: str
@@ -284,3 +287,64 @@ class StreamEventDoc(Schema):
     event: Literal["ready", "notification"]
     #: JSON text: ``{}`` for ``ready``; the inbox item for ``notification``.
     data: str
+
+
+# --------------------------------------------------------------------------- channels
+
+ChannelKind = Literal["chat", "sms"]
+ChannelName = Annotated[str, Meta(min_length=1, max_length=100)]
+#: An Apprise URL: write-only (never in a response).
+ChannelUrl = Annotated[str, Meta(min_length=1, max_length=2000)]
+ChannelCategories = Annotated[list[Category], Meta(max_length=50)]
+TimeZone = Annotated[str, Meta(min_length=1, max_length=64)]
+
+
+class NotificationChannelIn(Schema):
+    kind: ChannelKind
+    name: ChannelName
+    url: ChannelUrl
+    enabled: bool = True
+    #: The categories it posts (empty: every category).
+    categories: ChannelCategories = []
+    #: The channel's own quiet hours (non-critical posts wait until they end).
+    quiet_hours: QuietHoursIO | None = None
+    time_zone: TimeZone | None = None
+
+    example: ClassVar[dict[str, Any]] = {
+        "kind": "chat",
+        "name": "#announcements",
+        "url": "slack://T01ABCDEF/B02GHIJKL/xoxbSecretTokenValue/#announcements",
+        "categories": ["general"],
+    }
+
+
+class NotificationChannelPatch(PatchSchema):
+    kind: ChannelKind | UnsetType = UNSET
+    name: ChannelName | UnsetType = UNSET
+    #: A new URL replaces the sealed one (checked like a new channel's).
+    url: ChannelUrl | UnsetType = UNSET
+    enabled: bool | UnsetType = UNSET
+    categories: ChannelCategories | UnsetType = UNSET
+    quiet_hours: QuietHoursIO | UnsetType | None = UNSET
+    time_zone: TimeZone | UnsetType | None = UNSET
+
+
+class NotificationChannelOut(Schema):
+    """A channel as the API shows it: never its URL, only what identifies the target."""
+
+    id: uuid.UUID
+    organisation_id: uuid.UUID
+    kind: str
+    name: str
+    #: The URL's scheme (``slack``, ``json`` …) and Apprise's name of the service.
+    scheme: str
+    service: str
+    #: For services at an address of the organisation's choosing: the host, masked
+    #: (``*.example.com``); null for services at a fixed address (Slack, Telegram …).
+    host: str | None
+    enabled: bool
+    categories: list[str]
+    quiet_hours: QuietHoursIO | None
+    time_zone: str | None
+    created_at: datetime
+    updated_at: datetime

@@ -1,6 +1,6 @@
-"""Communication's jobs: fan-out batches, e-mail deliveries, the release of deferred
-deliveries once quiet hours end (every minute). All idempotent: a redelivered batch
-inserts nothing twice, a sent delivery is not sent again."""
+"""Communication's jobs: fan-out batches, e-mail deliveries, chat and SMS posts, the
+release of deferred deliveries once quiet hours end (every minute). All idempotent: a
+redelivered batch inserts nothing twice, a sent delivery is not sent again."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import uuid
 
 import structlog
 
+from hub.communication.services.chat import ChatDelivery, PermanentChatError
 from hub.communication.services.email import DeferredRelease, EmailDelivery
-from hub.communication.services.fanout import SEND_EMAIL, FanOut
+from hub.communication.services.fanout import SEND_CHAT, SEND_EMAIL, FanOut
 from hub.communication.services.sending import FAN_OUT
 from hub.kernel.jobs import JobContext, job
 from hub.kernel.mail import PermanentMailError
@@ -32,6 +33,14 @@ async def send_email(ctx: JobContext, delivery_id: str, *, email_delivery: Email
     goes to the dead letters."""
     final = ctx.retries >= ctx.kernel.settings.job_max_retries
     await email_delivery.send(uuid.UUID(delivery_id), final=final)
+
+
+@job(SEND_CHAT, throws=(PermanentChatError,))
+async def send_chat(ctx: JobContext, delivery_id: str, *, chat_delivery: ChatDelivery) -> None:
+    """One post to an organisation's chat or SMS channel (Apprise); retried with backoff,
+    the last retry marks it failed before the message goes to the dead letters."""
+    final = ctx.retries >= ctx.kernel.settings.job_max_retries
+    await chat_delivery.send(uuid.UUID(delivery_id), final=final)
 
 
 @job("communication.release_deferred", max_retries=3)

@@ -27,6 +27,8 @@ _CLOCKED = (
     "deferred_release",
     "inbox",
     "preferences",
+    "notification_channels",
+    "chat_delivery",
 )
 
 

@@ -192,7 +192,7 @@ async def test_permission_rule_and_bad_input(client: Client, database_url: str) 
         ({"payload": {"title": "only"}}, 422, "payload_incomplete"),
         ({"recipients": {}}, 422, "no_recipients"),
         ({"category": "nope"}, 422, "unknown_category"),
-        ({"channels": ["chat"]}, 400, "validation_failed"),
+        ({"channels": ["pigeon"]}, 400, "validation_failed"),
         ({"priority": "urgent"}, 400, "validation_failed"),
         ({"templateKey": "Bad Key"}, 400, "validation_failed"),
     ]

@@ -316,6 +316,7 @@ INVALID: dict[str, list[str]] = {
     "HUB_NOTIFICATION_BATCH_SIZE": ["0", "1001", "many"],
     "HUB_NOTIFICATION_MAX_RECIPIENTS": ["0", "1000001", "all"],
     "HUB_NOTIFICATION_STREAM_MAX_SECONDS": ["0", "3601", "5m"],
+    "HUB_NOTIFICATION_CHANNEL_ALLOWED_NETWORKS": ["10.0.0.0/33", "localhost", "127.0.0.1/8;"],
 }
 
 

@@ -52,7 +52,7 @@ OrganisationFilter = Annotated[
 OrganisationQuery = Annotated[uuid.UUID, QueryParameter(name="organisationId")]
 InboxStatus = Literal["unread", "read", "archived", "snoozed"]
 DeliveryStatus = Literal["queued", "sent", "failed", "skipped", "deferred"]
-ChannelQuery = Literal["in_app", "email", "chat"]
+ChannelQuery = Literal["in_app", "email", "chat", "sms"]
 
 
 class NotificationController(Controller):

@@ -18,8 +18,16 @@ from hub.communication.api import (
     CATEGORY_WORKFLOW_TASKS,
 )
 
-#: Channels a notification is actually sent on today (chat waits for its provider).
-SENDABLE_CHANNELS: tuple[str, ...] = ("in_app", "email")
+#: Channels a notification is sent on (``chat`` and ``sms`` to the organisation's own
+#: channels; a category's default leaves them off until the organisation turns them on).
+SENDABLE_CHANNELS: tuple[str, ...] = ("in_app", "email", "chat", "sms")
+#: Channels that post to an organisation's channels, not to each recipient.
+ORGANISATION_CHANNELS: tuple[str, ...] = ("chat", "sms")
+
+
+def text_of(channel: str) -> str:
+    """The template channel whose text a channel sends (SMS sends the chat text)."""
+    return "chat" if channel == "sms" else channel
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,15 @@ SEND = "communication.notifications.send"
 TEMPLATES_MANAGE = "communication.templates.manage"
 DELIVERIES_READ = "communication.audit.deliveries"
 SETTINGS_MANAGE = "communication.settings.manage"
+CHANNELS_MANAGE = "communication.channels.manage"
 
 PERMISSIONS: tuple[tuple[str, str], ...] = (
     (SEND, "Send notifications to members, roles or the whole organisation"),
     (TEMPLATES_MANAGE, "Create, change and preview the organisation's notification templates"),
     (DELIVERIES_READ, "Read the delivery log of the organisation's notifications"),
     (SETTINGS_MANAGE, "Set the organisation's default notification channels and locale"),
+    (
+        CHANNELS_MANAGE,
+        "Add, change and remove the organisation's chat and SMS channels (Apprise URLs)",
+    ),
 )

@@ -94,6 +94,7 @@ PLATFORM_TEMPLATES: dict[str, TemplateDraft] = {
         channels={
             "in_app": {"en": {"title": "{{ title }}", "body": "{{ text }}"}},
             "email": {"en": {"subject": "{{ title }}", "text": "{{ text }}\n"}},
+            "chat": {"en": {"text": "{{ title }}\n\n{{ text }}"}},
         },
     ),
 }

@@ -9,6 +9,8 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
+from hub.kernel.settings import Networks
+
 
 class CommunicationSettings(msgspec.Struct, kw_only=True, frozen=True):
     #: Recipients one fan-out job writes (one bulk INSERT each for inbox and deliveries);
@@ -19,3 +21,7 @@ class CommunicationSettings(msgspec.Struct, kw_only=True, frozen=True):
     #: Seconds one server-sent-event stream stays open before the server ends it (the
     #: client reconnects with a new ticket), so no connection is held forever.
     notification_stream_max_seconds: Annotated[int, Meta(ge=1, le=3600)] = 300
+    #: Networks an organisation's chat or SMS channel may reach although they are not
+    #: public (loopback, private, link-local …; ``hub.kernel.netguard``): an internal
+    #: chat server, a test's ``127.0.0.1``. Empty: public addresses only.
+    notification_channel_allowed_networks: Networks = ()

@@ -26,9 +26,10 @@ from sqlalchemy import func, literal, literal_column, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 
 from hub.communication import repositories
+from hub.communication.domain.categories import ORGANISATION_CHANNELS
 from hub.communication.domain.preferences import DEFERRED, FAILED, QUEUED, SENT
 from hub.communication.domain.templates import render_channel
-from hub.communication.services.fanout import SEND_EMAIL
+from hub.communication.services.fanout import SEND_CHAT, SEND_EMAIL
 from hub.communication.services.templates import TemplateService
 from hub.identity.api import IdentityApi
 from hub.kernel.clock import Clock
@@ -149,7 +150,8 @@ class EmailDelivery:
 
 
 class DeferredRelease:
-    """Hands deferred deliveries whose quiet hours are over to the send job (periodic)."""
+    """Hands deferred deliveries whose quiet hours are over to their send job (e-mail,
+    or chat and SMS; periodic)."""
 
     def __init__(self, store: Store, clock: Clock, queue_job: Callable[..., uuid.UUID]) -> None:
         self.store, self.clock, self.queue_job = store, clock, queue_job
@@ -166,18 +168,15 @@ class DeferredRelease:
         )
         async with self.store.uow() as uow:
             released = (
-                (
-                    await uow.session.execute(
-                        update(t)
-                        .where(t.c.id.in_(due.scalar_subquery()))
-                        .values(status=QUEUED, updated_at=now)
-                        .returning(t.c.id)
-                    )
+                await uow.session.execute(
+                    update(t)
+                    .where(t.c.id.in_(due.scalar_subquery()))
+                    .values(status=QUEUED, updated_at=now)
+                    .returning(t.c.id, t.c.channel)
                 )
-                .scalars()
-                .all()
-            )
-            for delivery_id in released:
-                self.queue_job(uow, SEND_EMAIL, str(delivery_id))
+            ).all()
+            for delivery_id, channel in released:
+                job = SEND_CHAT if channel in ORGANISATION_CHANNELS else SEND_EMAIL
+                self.queue_job(uow, job, str(delivery_id))
             await uow.commit()
         return len(released)

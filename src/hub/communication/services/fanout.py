@@ -4,8 +4,11 @@ delivery-log rows, in one transaction with two bulk INSERTs.
 For each recipient and channel the preference rule decides (``domain.preferences``):
 in-app items are written at once; e-mail is queued (one ``communication.send_email`` job
 per delivery, in the same transaction), skipped by preference, or deferred to the end of
-the recipient's quiet hours. A critical notification overrides preferences and quiet
-hours, and one ``PreferencesBypassed`` event per batch records whose were overridden.
+the recipient's quiet hours. Chat and SMS go to the organisation's own channels, once per
+notification (written with the first batch, ``user_id`` null, ``channel_id`` set; one
+``communication.send_chat`` job each). A critical notification overrides preferences and quiet
+hours, and one ``PreferencesBypassed`` event per batch records whose were overridden (and
+which organisation channels).
 
 A redelivered batch inserts nothing twice: both tables are unique per notification and
 recipient (and channel), the INSERTs skip conflicts, and only rows actually inserted get
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -23,6 +27,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from hub.communication import repositories
 from hub.communication.api import PreferencesBypassed
+from hub.communication.domain.categories import ORGANISATION_CHANNELS
 from hub.communication.domain.preferences import (
     QUEUED,
     SENT,
@@ -42,6 +47,8 @@ from hub.kernel.store import Store
 log = structlog.get_logger("hub.communication")
 
 SEND_EMAIL = "communication.send_email"
+SEND_CHAT = "communication.send_chat"
+_ORG_BYPASS = "critical: organisation default or channel quiet hours overridden"
 _d = repositories.deliveries_t
 _INSERT_INBOX = insert(repositories.inbox_t).on_conflict_do_nothing()
 _INSERT_DELIVERIES = (
@@ -95,6 +102,8 @@ class FanOut:
             mine = users.get(user_id)
             quiet = quiet_until(now, mine.time_zone if mine else None, window_of(mine))
             for channel in n.channels:
+                if channel in ORGANISATION_CHANNELS:
+                    continue  # posted once per notification, below
                 on = enabled(n.category, channel, org_switches, mine.channels if mine else {})
                 decision = decide(channel=channel, priority=n.priority, on=on, quiet=quiet)
                 reason = None
@@ -133,6 +142,7 @@ class FanOut:
                         "notification_id": n.id,
                         "organisation_id": n.organisation_id,
                         "user_id": user_id,
+                        "channel_id": None,
                         "channel": channel,
                         "status": decision.status,
                         "provider": "inbox" if channel == "in_app" else None,
@@ -143,22 +153,35 @@ class FanOut:
                         "sent_at": now if decision.status == SENT else None,
                     }
                 )
+        if start == 0:
+            delivery_rows.extend(await self._organisation_posts(n, org_switches, now))
         async with self.store.uow() as uow:
             # executemany: SQLAlchemy's "insertmanyvalues" sends multi-row INSERTs compiled
             # once (a ``.values(rows)`` statement is compiled anew for every batch).
             if inbox_rows:
                 await uow.session.execute(_INSERT_INBOX, inbox_rows)
-            inserted = (await uow.session.execute(_INSERT_DELIVERIES, delivery_rows)).all()
+            inserted = (
+                (await uow.session.execute(_INSERT_DELIVERIES, delivery_rows)).all()
+                if delivery_rows
+                else []
+            )
             fresh = {row.user_id for row in inserted}
             for row in inserted:
                 if row.channel == "email" and row.status == QUEUED:
                     self.queue_job(uow, SEND_EMAIL, str(row.id))
+                elif row.channel in ORGANISATION_CHANNELS and row.status == QUEUED:
+                    self.queue_job(uow, SEND_CHAT, str(row.id))
             by_channel: dict[str, list[uuid.UUID]] = {}
             for user_id, channels in bypassed.items():
                 if user_id in fresh:
                     for channel in channels:
                         by_channel.setdefault(channel, []).append(user_id)
-            if by_channel:
+            fresh_ids = {row.id for row in inserted}
+            by_kind: dict[str, list[uuid.UUID]] = {}
+            for values in delivery_rows:
+                if values["reason"] == _ORG_BYPASS and values["id"] in fresh_ids:
+                    by_kind.setdefault(values["channel"], []).append(values["channel_id"])
+            if by_channel or by_kind:
                 uow.publish(
                     PreferencesBypassed(
                         notification_id=n.id,
@@ -166,6 +189,7 @@ class FanOut:
                         actor_id=n.sender_id,
                         category=n.category,
                         bypassed=by_channel,
+                        bypassed_channels=by_kind,
                     )
                 )
             await uow.commit()
@@ -173,6 +197,49 @@ class FanOut:
             fresh_items = [row for row in inbox_rows if row["user_id"] in fresh]
             await self.stream.publish((row["user_id"], _pushed(row)) for row in fresh_items)
         return len(inserted)
+
+    async def _organisation_posts(
+        self, n: Any, org_switches: Any, now: datetime
+    ) -> list[dict[str, Any]]:
+        """One delivery per enabled chat or SMS channel of the organisation that serves
+        the notification's category: the organisation's default for the category decides
+        (a member's override is about their own channels, not the organisation's), the
+        channel's own quiet hours defer, ``critical`` overrides both."""
+        kinds = [c for c in n.channels if c in ORGANISATION_CHANNELS]
+        if not kinds:
+            return []
+        rows: list[dict[str, Any]] = []
+        for target in await repositories.enabled_channels(self.store, n.organisation_id, kinds):
+            if target.categories and n.category not in target.categories:
+                continue  # routing, not a preference: critical does not override it
+            on = enabled(n.category, target.kind, org_switches, {})
+            quiet = quiet_until(now, target.time_zone, window_of(target))
+            decision = decide(channel=target.kind, priority=n.priority, on=on, quiet=quiet)
+            reason = None
+            if decision.bypassed:
+                reason = _ORG_BYPASS
+            elif decision.status == "skipped":
+                reason = "turned off in the organisation's defaults"
+            elif decision.status == "deferred":
+                reason = "quiet hours"
+            rows.append(
+                {
+                    "id": new_id(),
+                    "notification_id": n.id,
+                    "organisation_id": n.organisation_id,
+                    "user_id": None,
+                    "channel_id": target.id,
+                    "channel": target.kind,
+                    "status": decision.status,
+                    "provider": None,
+                    "reason": reason,
+                    "deliver_after": decision.deliver_after,
+                    "created_at": now,
+                    "updated_at": now,
+                    "sent_at": None,
+                }
+            )
+        return rows
 
 
 def _pushed(row: dict[str, Any]) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from hub.communication.api import NotificationRequested
-from hub.communication.domain.categories import SENDABLE_CHANNELS
+from hub.communication.domain.categories import SENDABLE_CHANNELS, text_of
 from hub.communication.domain.permissions import SEND
 from hub.communication.domain.templates import (
     check_category,
@@ -107,9 +107,8 @@ class SendService:
         category = check_category(request.category or template.category)
         channels = self._channels(request.channels, template.channels)
         payload = check_payload(template.variables, request.payload)
-        check_renders(
-            {c: template.channels[c] for c in channels if c in template.channels}, payload
-        )
+        sources = {text_of(c) for c in channels}
+        check_renders({c: template.channels[c] for c in sources if c in template.channels}, payload)
         recipients = await self._resolve(org, request.recipients)
         if len(recipients) > self.max_recipients:
             raise field_invalid(
@@ -149,7 +148,7 @@ class SendService:
     @staticmethod
     def _channels(wanted: Sequence[str] | None, available: Mapping[str, Any]) -> list[str]:
         if wanted is None:
-            chosen = [c for c in SENDABLE_CHANNELS if c in available]
+            chosen = [c for c in SENDABLE_CHANNELS if text_of(c) in available]
             if not chosen:
                 raise field_invalid(
                     "templateKey", "the template has no channel that can be sent yet"
@@ -160,7 +159,7 @@ class SendService:
                 raise field_invalid(
                     f"channels[{i}]", f"not sendable yet; one of: {', '.join(SENDABLE_CHANNELS)}"
                 )
-            if channel not in available:
+            if text_of(channel) not in available:
                 raise field_invalid(f"channels[{i}]", "the template has no text for this channel")
         if not wanted:
             raise field_invalid("channels", "at least one channel, or leave it out")
