@@ -19,3 +19,7 @@ class CommunicationSettings(msgspec.Struct, kw_only=True, frozen=True):
     #: Seconds one server-sent-event stream stays open before the server ends it (the
     #: client reconnects with a new ticket), so no connection is held forever.
     notification_stream_max_seconds: Annotated[int, Meta(ge=1, le=3600)] = 300
+    #: Days a read in-app notification is kept after it was read (then pruned daily).
+    notification_read_retention_days: Annotated[int, Meta(ge=1, le=36500)] = 90
+    #: Days an archived in-app notification is kept after it was archived.
+    notification_archived_retention_days: Annotated[int, Meta(ge=1, le=36500)] = 30
