@@ -27,6 +27,10 @@ _CLOCKED = (
     "deferred_release",
     "inbox",
     "preferences",
+    "digest_closing",
+    "digest_email",
+    "escalation",
+    "inbox_retention",
 )
 
 
