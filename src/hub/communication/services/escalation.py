@@ -64,18 +64,15 @@ class Escalation:
             if not due:
                 return outcome
             pairs = [(row.notification_id, row.user_id) for row in due]
-            seen = set(
-                (
-                    await s.execute(
-                        select(inbox.c.notification_id, inbox.c.user_id).where(
-                            tuple_(inbox.c.notification_id, inbox.c.user_id).in_(pairs),
-                            not_(repositories.unread(now)),
-                        )
+            seen = {
+                (row.notification_id, row.user_id)
+                for row in await s.execute(
+                    select(inbox.c.notification_id, inbox.c.user_id).where(
+                        tuple_(inbox.c.notification_id, inbox.c.user_id).in_(pairs),
+                        not_(repositories.unread(now)),
                     )
                 )
-                .tuples()
-                .all()
-            )
+            }
             notes = {
                 row.id: row
                 for row in (
