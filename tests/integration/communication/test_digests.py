@@ -139,8 +139,8 @@ async def test_a_window_makes_exactly_one_digest_and_categories_are_never_merged
         clock.advance(minutes=59, seconds=59)  # 10:59:59.5: the 10:00 window is still open
         assert await closing.close_due() == 0
         clock.advance(seconds=0.5)
-        made = await asyncio.gather(closing.close_due(), closing.close_due(), closing.close_due())
-        assert sum(made) == 2  # general and documents, never one for both
+        three = await asyncio.gather(closing.close_due(), closing.close_due(), closing.close_due())
+        assert sum(three) == 2  # general and documents, never one for both
         assert await closing.close_due() == 0
         await worker.drain(within=20)
         mails = _digests(smtp, ann.email)
