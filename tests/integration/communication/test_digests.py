@@ -7,6 +7,8 @@ digest and critical notifications bypass digests."""
 from __future__ import annotations
 
 import asyncio
+import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -16,8 +18,10 @@ import msgspec
 import pytest
 from aiosmtpd.controller import Controller
 from litestar import Litestar
+from sqlalchemy import select
 
 from hub.app import context_modules
+from hub.communication import repositories
 from hub.communication.services.digests import DigestClosing
 from hub.kernel.clock import MovableClock
 from hub.kernel.settings import Settings
@@ -313,3 +317,66 @@ async def test_digest_preferences_organisation_default_and_user_override(
         assert r.status_code == status, (body, r.text)
     r = await client.get(f"{NOTIFICATIONS}/preferences", headers=ann.auth)
     assert r.json()["digests"] == {}
+
+
+async def test_fan_outs_racing_the_closers_at_the_boundary_lose_and_double_nothing(
+    client: Client, app: Litestar, database_url: str, settings: Settings, clean_state: None
+) -> None:
+    """Fan-out jobs of notifications sent in the last second of a window and the first
+    of the next run in rounds, each beside two closers of that window: every item ends in
+    exactly one digest, and each window has exactly one."""
+    owner, org, people = await org_with(client, database_url, ("ann", None))
+    ann = people["ann"]
+    clock = MovableClock(datetime(2027, 3, 1, 10, 59, 59, tzinfo=UTC))
+    async with periodic_kernel(settings, clock) as kernel:
+        use_clock(clock, app=app, worker=None, also=[kernel])
+        closing: DigestClosing = kernel.services["digest_closing"]
+        fan_out = kernel.services["notification_fan_out"]
+        await _prefs(client, ann, digests={"general": "hourly"})
+        ids: list[str] = []
+        for i in range(30):  # no worker: the test runs the fan-outs itself
+            clock.set(datetime(2027, 3, 1, 10, 59, 59, 970_000 + i * 1000, tzinfo=UTC))
+            if i >= 15:
+                clock.set(datetime(2027, 3, 1, 11, 0, 0, (i - 15) * 1000, tzinfo=UTC))
+            note = await sent(
+                client,
+                owner,
+                org,
+                recipients={"userIds": [ann.user_id]},
+                payload={"title": f"n{i}", "text": ""},
+            )
+            ids.append(note["id"])
+        clock.set(datetime(2027, 3, 1, 11, 0, 0, 500_000, tzinfo=UTC))
+        for k in range(0, 30, 3):  # rounds: three fan-outs and two closers at once
+            jobs: list[Any] = [fan_out.run(uuid.UUID(n), 0, 1) for n in ids[k : k + 3]]
+            await asyncio.gather(*jobs[:2], closing.close_due(), jobs[2], closing.close_due())
+        await closing.close_due()  # items that came after the 10:00 digest move on
+        clock.set(datetime(2027, 3, 1, 12, 0, 0, tzinfo=UTC))
+        await asyncio.gather(closing.close_due(), closing.close_due())
+        clock.set(datetime(2027, 3, 1, 13, 0, 0, tzinfo=UTC))
+        await closing.close_due()
+
+        items_t, digests_t = repositories.digest_items_t, repositories.digests_t
+        items = await closing.store.all(select(items_t))
+        digests = await closing.store.all(select(digests_t))
+        assert len(items) == 30
+        assert all(item.digest_id is not None for item in items)
+        by_digest = Counter(item.digest_id for item in items)
+        assert {d.id: d.item_count for d in digests} == dict(by_digest)
+        starts = [d.window_start for d in digests]
+        assert len(starts) == len(set(starts))  # one digest per window
+        # an item is in its own window's digest (a late one in a later window's), never
+        # in an earlier window's: nothing sent at 11:00:00 is in the 10:00 digest
+        windows = {d.id: d.window_start for d in digests}
+        for item in items:
+            sent_hour = item.created_at.replace(minute=0, second=0, microsecond=0)
+            assert windows[item.digest_id] == item.window_start
+            assert item.window_start >= sent_hour
+        assert sum(1 for item in items if item.created_at.hour == 10) == 15
+        # the rounds did race: 10:00 items committed after that window's digest was made
+        # met its unique key and went into the 11:00 digest instead
+        moved = [i for i in items if i.created_at.hour == 10 and i.window_start.hour == 11]
+        assert moved
+        deliveries_out = await deliveries(client, owner, org, channel="email")
+        assert len(deliveries_out) == 30
+        assert {r["status"] for r in deliveries_out} == {"digested"}
