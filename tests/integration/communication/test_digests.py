@@ -24,6 +24,7 @@ from hub.app import context_modules
 from hub.communication import repositories
 from hub.communication.services.digests import DigestClosing
 from hub.kernel.clock import MovableClock
+from hub.kernel.deadletter import list_dead
 from hub.kernel.settings import Settings
 from hub.worker import InProcessWorker
 from tests.conftest import fast_job_settings
@@ -37,6 +38,7 @@ from tests.integration.communication.support import (
     use_clock,
 )
 from tests.integration.communication.support_periodic import periodic_kernel
+from tests.integration.identity.support_orgs import join
 from tests.integration.kernel.test_mail import Inbox
 from tests.support import free_port
 
@@ -380,3 +382,37 @@ async def test_fan_outs_racing_the_closers_at_the_boundary_lose_and_double_nothi
         deliveries_out = await deliveries(client, owner, org, channel="email")
         assert len(deliveries_out) == 30
         assert {r["status"] for r in deliveries_out} == {"digested"}
+
+
+async def test_a_refused_digest_is_failed_once_and_dead_lettered(
+    client: Client,
+    app: Litestar,
+    database_url: str,
+    settings: Settings,
+    smtp_worker: tuple[InProcessWorker, Inbox],
+) -> None:
+    worker, _smtp = smtp_worker
+    owner, org, _ = await org_with(client, database_url)
+    gone = await join(client, database_url, org, owner, "gone@refused.example")
+    await worker.drain(within=20)
+    clock = MovableClock(TEN)
+    async with periodic_kernel(settings, clock) as kernel:
+        use_clock(clock, app=app, worker=worker, also=[kernel])
+        closing: DigestClosing = kernel.services["digest_closing"]
+        await _prefs(client, gone, digests={"general": "hourly"})
+        await sent(client, owner, org, recipients={"userIds": [gone.user_id]})
+        await worker.drain(within=20)
+        clock.advance(hours=1)
+        assert await closing.close_due() == 1
+        await worker.drain(within=20)
+        (digest,) = await closing.store.all(select(repositories.digests_t))
+        assert (digest.status, digest.attempts) == ("failed", 1)  # 5xx: no retry
+        assert "550" in digest.last_error
+        broker = worker.background.broker
+        dead = [
+            d
+            for d in list_dead(broker.client, broker.namespace)
+            if d.actor == "communication.send_digest"
+        ]
+        assert len(dead) == 1
+        assert await closing.close_due() == 0

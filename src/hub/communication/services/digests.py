@@ -49,7 +49,7 @@ from hub.communication.domain.templates import Channels, render_channel
 from hub.communication.services.templates import TemplateService
 from hub.identity.api import IdentityApi
 from hub.kernel.clock import Clock
-from hub.kernel.mail import MailMessage, build_email, transport_for
+from hub.kernel.mail import MailMessage, PermanentMailError, build_email, transport_for
 from hub.kernel.schema import new_id
 from hub.kernel.settings import Settings
 from hub.kernel.store import Store
@@ -281,7 +281,7 @@ class DigestEmail:
         try:
             await transport_for(settings).send(email, stored)
         except Exception as exc:
-            status = FAILED if final else QUEUED
+            status = FAILED if final or isinstance(exc, PermanentMailError) else QUEUED
             await self._record(digest_id, status, provider, f"{type(exc).__name__}: {exc}")
             log.warning("notification_digest_failed", digest_id=str(digest_id), status=status)
             raise
