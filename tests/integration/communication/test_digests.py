@@ -416,3 +416,29 @@ async def test_a_refused_digest_is_failed_once_and_dead_lettered(
         ]
         assert len(dead) == 1
         assert await closing.close_due() == 0
+
+
+async def test_a_run_that_hits_its_limit_leaves_the_last_key_whole(
+    client: Client, app: Litestar, database_url: str, settings: Settings, clean_state: None
+) -> None:
+    owner, org, people = await org_with(client, database_url, ("ann", None))
+    ann = people["ann"]
+    clock = MovableClock(TEN)
+    async with periodic_kernel(settings, clock) as kernel:
+        use_clock(clock, app=app, worker=None, also=[kernel])
+        closing: DigestClosing = kernel.services["digest_closing"]
+        fan_out = kernel.services["notification_fan_out"]
+        await _prefs(client, ann, digests={"general": "hourly", "documents": "hourly"})
+        for category in ("general", "general", "documents", "documents"):
+            note = await sent(
+                client, owner, org, recipients={"userIds": [ann.user_id]}, category=category
+            )
+            await fan_out.run(uuid.UUID(note["id"]), 0, 1)
+        clock.advance(hours=1)
+        assert await closing.close_due(limit=3) == 1  # one key whole, the other not split
+        assert await closing.close_due(limit=3) == 1
+        digests = await closing.store.all(select(repositories.digests_t))
+        assert sorted((d.category, d.item_count) for d in digests) == [
+            ("documents", 2),
+            ("general", 2),
+        ]

@@ -136,7 +136,14 @@ class DigestClosing:
                         _i.c.window_end,
                     )
                     .where(_i.c.digest_id.is_(None), _i.c.window_end <= now)
-                    .order_by(_i.c.window_end, _i.c.id)
+                    .order_by(
+                        _i.c.window_end,
+                        _i.c.user_id,
+                        _i.c.organisation_id,
+                        _i.c.category,
+                        _i.c.period,
+                        _i.c.id,
+                    )
                     .limit(limit)
                     .with_for_update(skip_locked=True)
                 )
@@ -145,6 +152,10 @@ class DigestClosing:
             for row in rows:
                 key = (row.user_id, row.organisation_id, row.category, row.period)
                 groups[(*key, row.window_start)].append(row)
+            if len(rows) == limit and len(groups) > 1:
+                # the last key may go on past the limit: left whole for the next run
+                # rather than split into two digests
+                groups.popitem()
             users = await repositories.user_settings(self.store, list({k[0] for k in groups}))
             for (user_id, org_id, category, period, start), items in groups.items():
                 mine = users.get(user_id)
