@@ -45,11 +45,13 @@ class CommunicationApi(Protocol):
         priority: Priority = "normal",
         channels: Sequence[Channel] | None = None,
         sender_id: uuid.UUID | None = None,
+        escalate_after_minutes: int | None = None,
     ) -> uuid.UUID:
         """Send a notification to members of the organisation (ids that are not active
         members are dropped) and return its id; delivery runs in jobs. Raises the same
         problems as ``POST /notifications`` for an unknown template, category or an
-        incomplete payload."""
+        incomplete payload. ``escalate_after_minutes`` (with in-app and e-mail): the
+        e-mail only if the in-app item is still unread that long after."""
         ...
 
 

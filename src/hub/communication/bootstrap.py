@@ -19,18 +19,28 @@ from hub.communication.models import Base
 from hub.communication.services.channels import SEAL_PURPOSE, ChannelService
 from hub.communication.services.chat import ChatDelivery
 from hub.communication.services.deliveries import DeliveryLog
+from hub.communication.services.digests import DigestClosing, DigestEmail
 from hub.communication.services.email import DeferredRelease, EmailDelivery
+from hub.communication.services.escalation import Escalation
 from hub.communication.services.fanout import FanOut
 from hub.communication.services.inbox import InboxService
 from hub.communication.services.preferences import PreferenceService
+from hub.communication.services.retention import InboxRetention
 from hub.communication.services.sending import SendService
 from hub.communication.services.stream import StreamService
 from hub.communication.services.templates import TemplateService
 from hub.communication.tasks import (
+    CLOSE_DIGESTS_EVERY_MINUTE,
+    ESCALATE_EVERY_MINUTE,
+    PRUNE_INBOX_DAILY,
     RELEASE_EVERY_MINUTE,
+    close_digests,
+    escalate_unread,
     fan_out,
+    prune_inbox,
     release_deferred,
     send_chat,
+    send_digest,
     send_email,
 )
 from hub.content.api import DocumentShared
@@ -80,6 +90,17 @@ def services(rt: ContextRuntime, *, identity_api: IdentityApi) -> dict[str, Any]
         "chat_delivery": ChatDelivery(store, templates, channels, clock),
         "communication_public_url": str(rt.settings.public_url),
         "communication_api": CommunicationFacade(sending),
+        "digest_closing": DigestClosing(store, clock, rt.queue_job),
+        "digest_email": DigestEmail(
+            store, templates, identity_api, clock, rt.settings, rt.mail_transport
+        ),
+        "escalation": Escalation(store, clock, rt.queue_job),
+        "inbox_retention": InboxRetention(
+            store,
+            clock,
+            read_days=settings.notification_read_retention_days,
+            archived_days=settings.notification_archived_retention_days,
+        ),
     }
 
 
@@ -107,6 +128,20 @@ def build() -> ContextModule:
                 name="communication.document_shared",
             )
         ],
-        jobs=[fan_out, send_email, release_deferred, send_chat],
-        periodic=[RELEASE_EVERY_MINUTE],
+        jobs=[
+            fan_out,
+            send_email,
+            release_deferred,
+            send_chat,
+            close_digests,
+            send_digest,
+            escalate_unread,
+            prune_inbox,
+        ],
+        periodic=[
+            RELEASE_EVERY_MINUTE,
+            CLOSE_DIGESTS_EVERY_MINUTE,
+            ESCALATE_EVERY_MINUTE,
+            PRUNE_INBOX_DAILY,
+        ],
     )

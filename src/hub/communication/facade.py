@@ -25,6 +25,7 @@ class CommunicationFacade(CommunicationApi):
         priority: Priority = "normal",
         channels: Sequence[Channel] | None = None,
         sender_id: uuid.UUID | None = None,
+        escalate_after_minutes: int | None = None,
     ) -> uuid.UUID:
         request = SendRequest(
             organisation_id=organisation_id,
@@ -34,6 +35,7 @@ class CommunicationFacade(CommunicationApi):
             category=category,
             priority=priority,
             channels=channels,
+            escalate_after_minutes=escalate_after_minutes,
         )
         async with self.sending.store.uow() as uow:
             sent = await self.sending.create_in(uow, request, sender_id=sender_id)

@@ -13,6 +13,9 @@
 * ``notification_channels``: organisations' chat and SMS targets (Apprise URLs, sealed).
 * ``share_notices``: who was already told a document was shared with them (a sharing
   event lists every share, not only the new ones).
+* ``digest_items`` / ``digests``: e-mails batched into one per user, organisation,
+  category and window (``services.digests``); the digest is unique per window, so a
+  re-run or a second worker cannot send it twice.
 """
 
 from __future__ import annotations
@@ -91,6 +94,8 @@ class OrganisationSettings(Base):
     #: category -> channel -> on/off
     channels: Mapped[dict[str, Any]] = _json("{}")
     updated_at: Mapped[datetime] = _ts(nullable=False)
+    #: category -> "off" | "hourly" | "daily" (e-mail batching)
+    digests: Mapped[dict[str, Any]] = _json("{}")
 
 
 class UserSettings(Base):
@@ -104,6 +109,7 @@ class UserSettings(Base):
     quiet_end: Mapped[str | None] = mapped_column(Text)
     channels: Mapped[dict[str, Any]] = _json("{}")
     updated_at: Mapped[datetime] = _ts(nullable=False)
+    digests: Mapped[dict[str, Any]] = _json("{}")
 
 
 class Notification(IdMixin, Base):
@@ -122,6 +128,8 @@ class Notification(IdMixin, Base):
         ARRAY(UUID(as_uuid=True)), nullable=False
     )
     created_at: Mapped[datetime] = _ts(nullable=False)
+    #: E-mail only when the in-app item is still unread this long after sending.
+    escalate_after_minutes: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
         CheckConstraint("priority IN ('normal', 'critical')", name="priority"),
@@ -186,6 +194,8 @@ class Delivery(IdMixin, Base):
     created_at: Mapped[datetime] = _ts(nullable=False)
     updated_at: Mapped[datetime] = _ts(nullable=False)
     sent_at: Mapped[datetime | None] = _ts()
+    #: An escalation: deferred to ``deliver_after``, then sent only if still unread.
+    if_unread: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
 
     __table_args__ = (
         UniqueConstraint("notification_id", "user_id", "channel"),
@@ -198,7 +208,8 @@ class Delivery(IdMixin, Base):
             postgresql_where=text("channel_id IS NOT NULL"),
         ),
         CheckConstraint(
-            "status IN ('queued', 'sent', 'failed', 'skipped', 'deferred')", name="status"
+            "status IN ('queued', 'sent', 'failed', 'skipped', 'deferred', 'digested')",
+            name="status",
         ),
         Index("ix_deliveries_org", "organisation_id", "id"),
         Index(
@@ -206,6 +217,63 @@ class Delivery(IdMixin, Base):
             "deliver_after",
             postgresql_where=text("status = 'deferred'"),
         ),
+    )
+
+
+class DigestItem(IdMixin, Base):
+    """One e-mail delivery waiting for (then part of) its digest."""
+
+    __tablename__ = "digest_items"
+
+    delivery_id: Mapped[uuid.UUID] = _uuid()
+    notification_id: Mapped[uuid.UUID] = _uuid()
+    user_id: Mapped[uuid.UUID] = _uuid()
+    organisation_id: Mapped[uuid.UUID] = _uuid()
+    category: Mapped[str] = mapped_column(Text, nullable=False)
+    #: "hourly" or "daily"
+    period: Mapped[str] = mapped_column(Text, nullable=False)
+    #: The window ``[window_start, window_end)`` the item falls in.
+    window_start: Mapped[datetime] = _ts(nullable=False)
+    window_end: Mapped[datetime] = _ts(nullable=False)
+    title: Mapped[str] = mapped_column(Text, nullable=False)
+    body: Mapped[str] = mapped_column(Text, nullable=False, server_default=text("''"))
+    action_url: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _ts(nullable=False)
+    #: The digest it went into (None: its window is still open).
+    digest_id: Mapped[uuid.UUID | None] = _uuid(nullable=True)
+
+    __table_args__ = (
+        UniqueConstraint("delivery_id"),
+        Index("ix_digest_items_open", "window_end", postgresql_where=text("digest_id IS NULL")),
+        Index("ix_digest_items_digest", "digest_id", "created_at"),
+    )
+
+
+class Digest(IdMixin, Base):
+    """One digest e-mail: unique per user, organisation, category, period and window."""
+
+    __tablename__ = "digests"
+
+    user_id: Mapped[uuid.UUID] = _uuid()
+    organisation_id: Mapped[uuid.UUID] = _uuid()
+    category: Mapped[str] = mapped_column(Text, nullable=False)
+    period: Mapped[str] = mapped_column(Text, nullable=False)
+    window_start: Mapped[datetime] = _ts(nullable=False)
+    window_end: Mapped[datetime] = _ts(nullable=False)
+    status: Mapped[str] = mapped_column(Text, nullable=False)
+    item_count: Mapped[int] = mapped_column(Integer, nullable=False)
+    provider: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    deliver_after: Mapped[datetime | None] = _ts()
+    created_at: Mapped[datetime] = _ts(nullable=False)
+    updated_at: Mapped[datetime] = _ts(nullable=False)
+    sent_at: Mapped[datetime | None] = _ts()
+
+    __table_args__ = (
+        UniqueConstraint("user_id", "organisation_id", "category", "period", "window_start"),
+        CheckConstraint("status IN ('queued', 'sent', 'failed', 'deferred')", name="status"),
+        Index("ix_digests_deferred", "deliver_after", postgresql_where=text("status = 'deferred'")),
     )
 
 

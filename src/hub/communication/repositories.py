@@ -15,6 +15,8 @@ from sqlalchemy import Row, Table, and_, func, or_, select, tuple_
 
 from hub.communication.models import (
     Delivery,
+    Digest,
+    DigestItem,
     InboxItem,
     Notification,
     NotificationChannel,
@@ -33,6 +35,8 @@ org_settings_t = cast(Table, OrganisationSettings.__table__)
 user_settings_t = cast(Table, UserSettings.__table__)
 share_notices_t = cast(Table, ShareNotice.__table__)
 channels_t = cast(Table, NotificationChannel.__table__)
+digest_items_t = cast(Table, DigestItem.__table__)
+digests_t = cast(Table, Digest.__table__)
 
 
 async def template_version(

@@ -12,6 +12,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from msgspec import UNSET, Meta, UnsetType
 
+from hub.communication.domain.escalation import MAX_ESCALATION_MINUTES
 from hub.communication.domain.preferences import CLOCK_PATTERN
 from hub.communication.domain.templates import (
     KEY_PATTERN,
@@ -32,6 +33,8 @@ Clock = Annotated[str, Meta(pattern=CLOCK_PATTERN)]
 TemplateChannels = dict[str, dict[str, dict[str, str]]]
 #: category -> channel -> on/off (unknown names: 422 naming them)
 Switches = dict[str, dict[str, bool]]
+#: category -> e-mail digest period (unknown categories: 422 naming them)
+Digests = dict[str, Literal["off", "hourly", "daily"]]
 
 
 # --------------------------------------------------------------------------- sending
@@ -53,6 +56,9 @@ class SendIn(Schema):
     priority: Literal["normal", "critical"] = "normal"
     #: Default: every sendable channel the template has text for.
     channels: Annotated[list[SendableChannel], Meta(min_length=1, max_length=4)] | None = None
+    #: In-app first; the e-mail only if the in-app item is still unread this many minutes
+    #: later (needs both channels). Reading it in time cancels the e-mail.
+    escalate_after_minutes: Annotated[int, Meta(ge=1, le=MAX_ESCALATION_MINUTES)] | None = None
 
     example: ClassVar[dict[str, Any]] = {
         "organisationId": "0191e6a8-5a8e-7000-8000-000000000001",
@@ -115,6 +121,9 @@ class UserPreferencesIn(Schema):
     quiet_hours: QuietHoursIO | None = None
     #: Overrides: category -> channel -> on/off (absent: the organisation's default).
     channels: Switches = {}
+    #: Overrides: category -> e-mail digest "off", "hourly" or "daily" (absent: the
+    #: organisation's default, else off).
+    digests: Digests = {}
 
 
 class CategoryOut(Schema):
@@ -128,6 +137,7 @@ class UserPreferencesOut(Schema):
     time_zone: str | None
     quiet_hours: QuietHoursIO | None
     channels: dict[str, dict[str, bool]]
+    digests: dict[str, str]
     #: Every category a notification may have, with the platform's defaults.
     categories: list[CategoryOut]
 
@@ -135,11 +145,14 @@ class UserPreferencesOut(Schema):
 class OrganisationPreferencesIn(Schema):
     default_locale: Locale | None = None
     channels: Switches = {}
+    #: Defaults: category -> e-mail digest "off", "hourly" or "daily".
+    digests: Digests = {}
 
 
 class OrganisationPreferencesOut(Schema):
     default_locale: str | None
     channels: dict[str, dict[str, bool]]
+    digests: dict[str, str]
 
 
 # --------------------------------------------------------------------------- templates
@@ -256,7 +269,8 @@ class DeliveryOut(Schema):
     #: That channel (``/orgs/{orgId}/notification-channels``); null for in-app and e-mail.
     channel_id: uuid.UUID | None
     channel: str
-    #: queued, sent, failed, skipped (preference) or deferred (quiet hours).
+    #: queued, sent, failed, skipped (preference, or read before an escalation), deferred
+    #: (quiet hours, or an escalation waiting) or digested (batched into a digest).
     status: str
     #: What delivered it: ``inbox``, the SMTP provider that took the mail, or ``mailbox``.
     provider: str | None

@@ -1,5 +1,7 @@
 """Communication's jobs: fan-out batches, e-mail deliveries, chat and SMS posts, the
-release of deferred deliveries once quiet hours end (every minute). All idempotent: a
+release of deferred deliveries once quiet hours end (every minute), digests (closed every
+minute, each sent by its own job), escalations (every minute) and inbox retention
+(daily). All idempotent: a
 redelivered batch inserts nothing twice, a sent delivery is not sent again."""
 
 from __future__ import annotations
@@ -9,8 +11,11 @@ import uuid
 import structlog
 
 from hub.communication.services.chat import ChatDelivery, PermanentChatError
+from hub.communication.services.digests import SEND_DIGEST, DigestClosing, DigestEmail
 from hub.communication.services.email import DeferredRelease, EmailDelivery
+from hub.communication.services.escalation import Escalation
 from hub.communication.services.fanout import SEND_CHAT, SEND_EMAIL, FanOut
+from hub.communication.services.retention import InboxRetention
 from hub.communication.services.sending import FAN_OUT
 from hub.kernel.jobs import JobContext, job
 from hub.kernel.mail import PermanentMailError
@@ -51,3 +56,34 @@ async def release_deferred(ctx: JobContext, *, deferred_release: DeferredRelease
 
 
 RELEASE_EVERY_MINUTE = Periodic("communication.release_deferred", "* * * * *", release_deferred)
+
+
+@job("communication.close_digests", max_retries=3)
+async def close_digests(ctx: JobContext, *, digest_closing: DigestClosing) -> None:
+    made = await digest_closing.close_due()
+    if made:
+        log.info("notification_digests_closed", digests=made)
+
+
+@job(SEND_DIGEST, throws=(PermanentMailError,))
+async def send_digest(ctx: JobContext, digest_id: str, *, digest_email: DigestEmail) -> None:
+    final = ctx.retries >= ctx.kernel.settings.job_max_retries
+    await digest_email.send(uuid.UUID(digest_id), final=final)
+
+
+@job("communication.escalate_unread", max_retries=3)
+async def escalate_unread(ctx: JobContext, *, escalation: Escalation) -> None:
+    outcome = await escalation.run_due()
+    if any(outcome.values()):
+        log.info("notification_escalations", **outcome)
+
+
+@job("communication.prune_inbox", max_retries=3)
+async def prune_inbox(ctx: JobContext, *, inbox_retention: InboxRetention) -> None:
+    pruned = await inbox_retention.prune()
+    log.info("notification_inbox_pruned", items=pruned)
+
+
+CLOSE_DIGESTS_EVERY_MINUTE = Periodic("communication.close_digests", "* * * * *", close_digests)
+ESCALATE_EVERY_MINUTE = Periodic("communication.escalate_unread", "* * * * *", escalate_unread)
+PRUNE_INBOX_DAILY = Periodic("communication.prune_inbox", "40 3 * * *", prune_inbox)

@@ -29,6 +29,10 @@ _CLOCKED = (
     "preferences",
     "notification_channels",
     "chat_delivery",
+    "digest_closing",
+    "digest_email",
+    "escalation",
+    "inbox_retention",
 )
 
 

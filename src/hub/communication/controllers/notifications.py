@@ -51,7 +51,7 @@ OrganisationFilter = Annotated[
 ]
 OrganisationQuery = Annotated[uuid.UUID, QueryParameter(name="organisationId")]
 InboxStatus = Literal["unread", "read", "archived", "snoozed"]
-DeliveryStatus = Literal["queued", "sent", "failed", "skipped", "deferred"]
+DeliveryStatus = Literal["queued", "sent", "failed", "skipped", "deferred", "digested"]
 ChannelQuery = Literal["in_app", "email", "chat", "sms"]
 
 
@@ -64,7 +64,9 @@ class NotificationController(Controller):
         summary="Send a notification to members (fan-out runs in the background)",
         description="Recipients: `userIds` (non-members are dropped), `roleIds`, a "
         "`permission` and/or `everyone`. 202 once recorded, with the number of members it "
-        "goes to. Accepts an `Idempotency-Key` header: a retry answers the same id.",
+        "goes to. Accepts an `Idempotency-Key` header: a retry answers the same id. "
+        "`escalateAfterMinutes` (with the `in_app` and `email` channels): in-app at once, the "
+        "e-mail only if the item is still unread that many minutes later.",
         status_code=202,
         security=BEARER_OR_KEY,
         opt=problems(403, 404, 409, 422),
@@ -90,6 +92,7 @@ class NotificationController(Controller):
             category=data.category,
             priority=data.priority,
             channels=data.channels,
+            escalate_after_minutes=data.escalate_after_minutes,
         )
 
         async def produce() -> SentOut:

@@ -46,6 +46,7 @@ def _user_out(prefs: UserPreferences) -> UserPreferencesOut:
         time_zone=prefs.time_zone,
         quiet_hours=QuietHoursIO(start=quiet[0], end=quiet[1]) if quiet else None,
         channels=prefs.channels,
+        digests=prefs.digests,
         categories=[
             CategoryOut(key=c.key, description=c.description, defaults=dict(c.defaults))
             for c in CATEGORIES.values()
@@ -54,7 +55,9 @@ def _user_out(prefs: UserPreferences) -> UserPreferencesOut:
 
 
 def _org_out(prefs: OrganisationPreferences) -> OrganisationPreferencesOut:
-    return OrganisationPreferencesOut(default_locale=prefs.default_locale, channels=prefs.channels)
+    return OrganisationPreferencesOut(
+        default_locale=prefs.default_locale, channels=prefs.channels, digests=prefs.digests
+    )
 
 
 class PreferencesController(Controller):
@@ -73,8 +76,11 @@ class PreferencesController(Controller):
         operation_id="setNotificationPreferences",
         summary="Replace the caller's notification preferences",
         description="`channels` holds overrides (category -> channel -> on/off); a category "
-        "or channel left out follows the organisation's default. Quiet hours defer "
-        "non-critical e-mail to their end, in `timeZone` (UTC when unset).",
+        "or channel left out follows the organisation's default. `digests` batches a "
+        "category's e-mail into one per `hourly` or `daily` window (`off`: one e-mail each; "
+        "left out: the organisation's default); critical notifications are never digested. "
+        "Quiet hours defer non-critical e-mail (digests too) to their end, in `timeZone` "
+        "(UTC when unset).",
         opt=problems(422),
     )
     async def set_preferences(
@@ -89,6 +95,7 @@ class PreferencesController(Controller):
             time_zone=data.time_zone,
             quiet_hours=quiet,
             channels=_switches(data.channels),
+            digests=dict(data.digests),
         )
         return _user_out(await preferences.set_user(principal.user_id, prefs))
 
@@ -125,6 +132,6 @@ class DefaultsController(Controller):
         organisation_id: OrganisationQuery,
     ) -> OrganisationPreferencesOut:
         saved = await preferences.set_organisation(
-            membership, data.default_locale, _switches(data.channels)
+            membership, data.default_locale, _switches(data.channels), dict(data.digests)
         )
         return _org_out(saved)

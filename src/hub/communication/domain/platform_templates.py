@@ -97,4 +97,47 @@ PLATFORM_TEMPLATES: dict[str, TemplateDraft] = {
             "chat": {"en": {"text": "{{ title }}\n\n{{ text }}"}},
         },
     ),
+    # Sent by the digest job (services.digests), not through POST /notifications: the
+    # items are the in-app titles and texts of the notifications the digest batches.
+    "communication.digest": TemplateDraft(
+        category="general",
+        description="A digest: one e-mail listing a category's notifications of an hour or a day.",
+        variables=("count", "categoryName", "period", "items"),
+        sample={
+            "count": 2,
+            "categoryName": "Documents shared with you or changed",
+            "period": "hourly",
+            "items": [
+                {
+                    "title": "Ada shared “Q3 report”",
+                    "body": "",
+                    "actionUrl": "https://hub.example/d/1",
+                },
+                {"title": "Bob shared “Plan”", "body": "Have a look.", "actionUrl": None},
+            ],
+        },
+        channels={
+            "email": {
+                "en": {
+                    "subject": "{{ count }} new: {{ categoryName }}",
+                    "text": "Your {{ period }} digest: {{ categoryName }}\n"
+                    "{% for item in items %}\n- {{ item.title }}"
+                    "{% if item.body %}\n  {{ item.body }}{% endif %}"
+                    "{% if item.actionUrl %}\n  {{ item.actionUrl }}{% endif %}{% endfor %}\n",
+                    "html": "<p>Your {{ period }} digest: {{ categoryName }}</p><ul>"
+                    "{% for item in items %}<li>"
+                    '{% if item.actionUrl %}<a href="{{ item.actionUrl }}">{{ item.title }}</a>'
+                    "{% else %}<b>{{ item.title }}</b>{% endif %}"
+                    "{% if item.body %}<br>{{ item.body }}{% endif %}</li>{% endfor %}</ul>",
+                },
+                "de": {
+                    "subject": "{{ count }} neu: {{ categoryName }}",
+                    "text": "Ihre Zusammenfassung: {{ categoryName }}\n"
+                    "{% for item in items %}\n- {{ item.title }}"
+                    "{% if item.body %}\n  {{ item.body }}{% endif %}"
+                    "{% if item.actionUrl %}\n  {{ item.actionUrl }}{% endif %}{% endfor %}\n",
+                },
+            }
+        },
+    ),
 }

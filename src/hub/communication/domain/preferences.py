@@ -29,7 +29,9 @@ _CLOCK = re.compile(CLOCK_PATTERN)
 Switches = Mapping[str, Mapping[str, bool]]
 
 QUEUED, SENT, FAILED, SKIPPED, DEFERRED = "queued", "sent", "failed", "skipped", "deferred"
-DELIVERY_STATUSES = (QUEUED, SENT, FAILED, SKIPPED, DEFERRED)
+#: Batched into a digest e-mail (``domain.digests``).
+DIGESTED = "digested"
+DELIVERY_STATUSES = (QUEUED, SENT, FAILED, SKIPPED, DEFERRED, DIGESTED)
 
 
 @dataclass(frozen=True)

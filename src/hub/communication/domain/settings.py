@@ -25,3 +25,7 @@ class CommunicationSettings(msgspec.Struct, kw_only=True, frozen=True):
     #: public (loopback, private, link-local …; ``hub.kernel.netguard``): an internal
     #: chat server, a test's ``127.0.0.1``. Empty: public addresses only.
     notification_channel_allowed_networks: Networks = ()
+    #: Days a read in-app notification is kept after it was read (then pruned daily).
+    notification_read_retention_days: Annotated[int, Meta(ge=1, le=36500)] = 90
+    #: Days an archived in-app notification is kept after it was archived.
+    notification_archived_retention_days: Annotated[int, Meta(ge=1, le=36500)] = 30

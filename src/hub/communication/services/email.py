@@ -161,7 +161,8 @@ class DeferredRelease:
         now = self.clock()
         due = (
             select(t.c.id)
-            .where(t.c.status == DEFERRED, t.c.deliver_after <= now)
+            # escalations wait for ``services.escalation``, which checks the inbox first
+            .where(t.c.status == DEFERRED, t.c.deliver_after <= now, t.c.if_unread.is_(False))
             .order_by(t.c.deliver_after)
             .limit(limit)
             .with_for_update(skip_locked=True)

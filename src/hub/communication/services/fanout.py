@@ -10,6 +10,10 @@ notification (written with the first batch, ``user_id`` null, ``channel_id`` set
 hours, and one ``PreferencesBypassed`` event per batch records whose were overridden (and
 which organisation channels).
 
+E-mail may then be held back as an escalation (sent only if the in-app item is still
+unread later) or batched into a digest (``domain.escalation``): a digested delivery gets
+its ``digest_items`` row in the same transaction (``services.digests``).
+
 A redelivered batch inserts nothing twice: both tables are unique per notification and
 recipient (and channel), the INSERTs skip conflicts, and only rows actually inserted get
 their e-mail job or appear in the bypass record.
@@ -28,6 +32,8 @@ from sqlalchemy.dialects.postgresql import insert
 from hub.communication import repositories
 from hub.communication.api import PreferencesBypassed
 from hub.communication.domain.categories import ORGANISATION_CHANNELS
+from hub.communication.domain.digests import period_for
+from hub.communication.domain.escalation import route_email
 from hub.communication.domain.preferences import (
     QUEUED,
     SENT,
@@ -38,6 +44,7 @@ from hub.communication.domain.preferences import (
     quiet_until,
 )
 from hub.communication.domain.templates import Rendered, render_channel
+from hub.communication.services.digests import INSERT_ITEMS, digest_item
 from hub.communication.services.stream import StreamService
 from hub.communication.services.templates import TemplateService
 from hub.kernel.clock import Clock
@@ -92,12 +99,14 @@ class FanOut:
         org = await repositories.organisation_settings(self.store, n.organisation_id)
         org_switches = org.channels if org is not None else {}
         org_locale = org.default_locale if org is not None else None
+        org_digests = org.digests if org is not None else {}
         users = await repositories.user_settings(self.store, ids)
         now = self.clock()
         rendered: dict[str | None, Rendered | None] = {}
         inbox_rows: list[dict[str, Any]] = []
         delivery_rows: list[dict[str, Any]] = []
         bypassed: dict[uuid.UUID, list[str]] = {}
+        digested: dict[uuid.UUID, dict[str, Any]] = {}
         for user_id in ids:
             mine = users.get(user_id)
             quiet = quiet_until(now, mine.time_zone if mine else None, window_of(mine))
@@ -114,6 +123,28 @@ class FanOut:
                     reason = "turned off in preferences"
                 elif decision.status == "deferred":
                     reason = "quiet hours"
+                status, deliver_after, if_unread = decision.status, decision.deliver_after, False
+                if channel == "email":
+                    routed = route_email(
+                        decision,
+                        priority=n.priority,
+                        escalate_after_minutes=n.escalate_after_minutes,
+                        sent_at=n.created_at,
+                        period=period_for(n.category, org_digests, mine.digests if mine else {}),
+                    )
+                    if routed is not None:
+                        status, reason = routed.status, routed.reason
+                        deliver_after, if_unread = routed.deliver_after, routed.if_unread
+                    if routed is not None and routed.period is not None:
+                        digested[user_id] = digest_item(
+                            n,
+                            template.channels,
+                            user_id=user_id,
+                            period=routed.period,
+                            zone=mine.time_zone if mine else None,
+                            locales=[mine.locale if mine else None, org_locale],
+                            now=now,
+                        )
                 if channel == "in_app" and decision.status == SENT:
                     locale = mine.locale if mine else None
                     if locale not in rendered:
@@ -144,10 +175,11 @@ class FanOut:
                         "user_id": user_id,
                         "channel_id": None,
                         "channel": channel,
-                        "status": decision.status,
+                        "status": status,
                         "provider": "inbox" if channel == "in_app" else None,
                         "reason": reason,
-                        "deliver_after": decision.deliver_after,
+                        "deliver_after": deliver_after,
+                        "if_unread": if_unread,
                         "created_at": now,
                         "updated_at": now,
                         "sent_at": now if decision.status == SENT else None,
@@ -166,11 +198,16 @@ class FanOut:
                 else []
             )
             fresh = {row.user_id for row in inserted}
+            items: list[dict[str, Any]] = []
             for row in inserted:
                 if row.channel == "email" and row.status == QUEUED:
                     self.queue_job(uow, SEND_EMAIL, str(row.id))
                 elif row.channel in ORGANISATION_CHANNELS and row.status == QUEUED:
                     self.queue_job(uow, SEND_CHAT, str(row.id))
+                elif row.channel == "email" and row.user_id in digested:
+                    items.append({**digested[row.user_id], "delivery_id": row.id})
+            if items:
+                await uow.session.execute(INSERT_ITEMS, items)
             by_channel: dict[str, list[uuid.UUID]] = {}
             for user_id, channels in bypassed.items():
                 if user_id in fresh:

@@ -1,6 +1,7 @@
-"""Preferences: a user's own (overrides per category and channel, locale, time zone,
-quiet hours; the same in every organisation) and an organisation's defaults (channels
-per category, default locale). Each PUT replaces the whole set (validated first)."""
+"""Preferences: a user's own (overrides per category and channel, digest periods per
+category, locale, time zone, quiet hours; the same in every organisation) and an
+organisation's defaults (channels and digest periods per category, default locale). Each
+PUT replaces the whole set (validated first)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.dialects.postgresql import insert
 
 from hub.communication import repositories
+from hub.communication.domain.digests import check_digests
 from hub.communication.domain.preferences import (
     check_quiet_hours,
     check_switches,
@@ -29,12 +31,15 @@ class UserPreferences:
     #: ``(start, end)`` as ``HH:MM``, or None.
     quiet_hours: tuple[str, str] | None = None
     channels: dict[str, dict[str, bool]] = field(default_factory=dict)
+    #: category -> "off" | "hourly" | "daily" (absent: the organisation's default)
+    digests: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class OrganisationPreferences:
     default_locale: str | None = None
     channels: dict[str, dict[str, bool]] = field(default_factory=dict)
+    digests: dict[str, str] = field(default_factory=dict)
 
 
 class PreferenceService:
@@ -46,7 +51,9 @@ class PreferenceService:
         if row is None:
             return UserPreferences()
         quiet = (row.quiet_start, row.quiet_end) if row.quiet_start and row.quiet_end else None
-        return UserPreferences(row.locale, row.time_zone, quiet, dict(row.channels))
+        return UserPreferences(
+            row.locale, row.time_zone, quiet, dict(row.channels), dict(row.digests)
+        )
 
     async def set_user(self, user_id: uuid.UUID, prefs: UserPreferences) -> UserPreferences:
         if prefs.locale is not None:
@@ -55,6 +62,7 @@ class PreferenceService:
         if prefs.quiet_hours is not None:
             check_quiet_hours(*prefs.quiet_hours)
         channels = check_switches(prefs.channels, "channels")
+        digests = check_digests(prefs.digests, "digests")
         start, end = prefs.quiet_hours or (None, None)
         values = {
             "locale": prefs.locale,
@@ -62,6 +70,7 @@ class PreferenceService:
             "quiet_start": start,
             "quiet_end": end,
             "channels": channels,
+            "digests": digests,
             "updated_at": self.clock(),
         }
         t = repositories.user_settings_t
@@ -77,19 +86,21 @@ class PreferenceService:
         row = await repositories.organisation_settings(self.store, member.organisation_id)
         if row is None:
             return OrganisationPreferences()
-        return OrganisationPreferences(row.default_locale, dict(row.channels))
+        return OrganisationPreferences(row.default_locale, dict(row.channels), dict(row.digests))
 
     async def set_organisation(
         self,
         member: Membership,
         default_locale: str | None,
         channels: Mapping[str, Mapping[str, bool]],
+        digests: Mapping[str, str] | None = None,
     ) -> OrganisationPreferences:
         if default_locale is not None:
             check_locale(default_locale, "defaultLocale")
         values = {
             "default_locale": default_locale,
             "channels": check_switches(channels, "channels"),
+            "digests": check_digests(digests or {}, "digests"),
             "updated_at": self.clock(),
         }
         t = repositories.org_settings_t

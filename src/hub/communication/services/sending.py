@@ -18,6 +18,7 @@ from typing import Any, cast
 
 from hub.communication.api import NotificationRequested
 from hub.communication.domain.categories import SENDABLE_CHANNELS, text_of
+from hub.communication.domain.escalation import check_escalation
 from hub.communication.domain.permissions import SEND
 from hub.communication.domain.templates import (
     check_category,
@@ -56,6 +57,8 @@ class SendRequest:
     category: str | None = None
     priority: str = "normal"
     channels: Sequence[str] | None = None
+    #: E-mail only if the in-app item is still unread this many minutes later.
+    escalate_after_minutes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,8 @@ class SendService:
             )
         category = check_category(request.category or template.category)
         channels = self._channels(request.channels, template.channels)
+        if request.escalate_after_minutes is not None:
+            check_escalation(request.escalate_after_minutes, channels)
         payload = check_payload(template.variables, request.payload)
         sources = {text_of(c) for c in channels}
         check_renders({c: template.channels[c] for c in sources if c in template.channels}, payload)
@@ -127,6 +132,7 @@ class SendService:
             payload=payload,
             recipient_ids=recipients,
             created_at=self.clock(),
+            escalate_after_minutes=request.escalate_after_minutes,
         )
         uow.session.add(notification)
         await uow.session.flush()
