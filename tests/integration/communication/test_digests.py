@@ -139,7 +139,8 @@ async def test_a_window_makes_exactly_one_digest_and_categories_are_never_merged
         assert "A 09:59:59.5" in _text(first)
         assert "B 10:00:00" not in _text(first)
         (email_a,) = await deliveries(client, owner, org, notificationId=a["id"], channel="email")
-        assert (email_a["status"], email_a["provider"]) == ("digested", "smtp")
+        assert email_a["status"] == "digested"
+        assert email_a["provider"].startswith("127.0.0.1:")  # the SMTP provider that took it
         assert email_a["sentAt"] is not None
 
         clock.advance(minutes=59, seconds=59)  # 10:59:59.5: the 10:00 window is still open

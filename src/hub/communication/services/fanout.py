@@ -271,6 +271,7 @@ class FanOut:
                     "provider": None,
                     "reason": reason,
                     "deliver_after": decision.deliver_after,
+                    "if_unread": False,  # an organisation's channel has no inbox to read
                     "created_at": now,
                     "updated_at": now,
                     "sent_at": None,
