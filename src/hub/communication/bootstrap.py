@@ -19,9 +19,11 @@ from hub.communication.services.deliveries import DeliveryLog
 from hub.communication.services.email import DeferredRelease, EmailDelivery
 from hub.communication.services.fanout import FanOut
 from hub.communication.services.inbox import InboxService
+from hub.communication.services.inbox_events import InboxEvents
 from hub.communication.services.preferences import PreferenceService
 from hub.communication.services.sending import SendService
 from hub.communication.services.stream import StreamService
+from hub.communication.services.stream_buffer import StreamBuffer
 from hub.communication.services.templates import TemplateService
 from hub.communication.tasks import RELEASE_EVERY_MINUTE, fan_out, release_deferred, send_email
 from hub.content.api import DocumentShared
@@ -46,15 +48,24 @@ def services(rt: ContextRuntime, *, identity_api: IdentityApi) -> dict[str, Any]
         batch_size=settings.notification_batch_size,
         max_recipients=settings.notification_max_recipients,
     )
-    stream = StreamService(rt.redis, clock, max_seconds=settings.notification_stream_max_seconds)
+    buffer = StreamBuffer(rt.redis, replay_s=settings.stream_replay_s)
+    inbox_events = InboxEvents(store, buffer)
+    stream = StreamService(
+        rt.redis,
+        clock,
+        buffer,
+        rt.kernel.security.revocations,
+        heartbeat_s=settings.stream_heartbeat_s,
+        max_seconds=settings.notification_stream_max_seconds,
+    )
     return {
         "notification_templates": templates,
         "notifications": sending,
         "notification_stream": stream,
-        "notification_fan_out": FanOut(store, templates, clock, rt.queue_job, stream),
+        "notification_fan_out": FanOut(store, templates, clock, rt.queue_job, inbox_events),
         "email_delivery": EmailDelivery(store, templates, identity_api, clock, rt.settings),
         "deferred_release": DeferredRelease(store, clock, rt.queue_job),
-        "inbox": InboxService(store, clock),
+        "inbox": InboxService(store, clock, inbox_events),
         "preferences": PreferenceService(store, clock),
         "delivery_log": DeliveryLog(store),
         "communication_public_url": str(rt.settings.public_url),

@@ -27,6 +27,7 @@ _CLOCKED = (
     "deferred_release",
     "inbox",
     "preferences",
+    "notification_stream",
 )
 
 

@@ -302,6 +302,8 @@ INVALID: dict[str, list[str]] = {
     "HUB_NOTIFICATION_BATCH_SIZE": ["0", "1001", "many"],
     "HUB_NOTIFICATION_MAX_RECIPIENTS": ["0", "1000001", "all"],
     "HUB_NOTIFICATION_STREAM_MAX_SECONDS": ["0", "3601", "5m"],
+    "HUB_STREAM_HEARTBEAT_S": ["0", "301", "soon"],
+    "HUB_STREAM_REPLAY_S": ["9", "86401", "10m"],
 }
 
 

@@ -19,3 +19,9 @@ class CommunicationSettings(msgspec.Struct, kw_only=True, frozen=True):
     #: Seconds one server-sent-event stream stays open before the server ends it (the
     #: client reconnects with a new ticket), so no connection is held forever.
     notification_stream_max_seconds: Annotated[int, Meta(ge=1, le=3600)] = 300
+    #: Seconds of silence after which an open stream sends a ``: ping`` comment, so
+    #: proxies do not cut an idle connection.
+    stream_heartbeat_s: Annotated[float, Meta(gt=0, le=300)] = 15.0
+    #: Seconds a person's recent stream events are kept for ``Last-Event-ID`` replay
+    #: (at most 200 events); a reconnect naming an older one gets ``reset``.
+    stream_replay_s: Annotated[int, Meta(ge=10, le=86_400)] = 600
