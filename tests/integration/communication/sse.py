@@ -69,7 +69,7 @@ class Reader:
                 return item
 
     async def events(self, count: int, *, timeout: float = 20) -> list[Event]:
-        found = []
+        found: list[Event] = []
         for _ in range(count):
             item = await self.next(timeout=timeout)
             assert item is not None, f"the stream ended after {found!r}"

@@ -6,6 +6,7 @@ revoked session's stream ends."""
 from __future__ import annotations
 
 import asyncio
+from typing import cast
 
 import httpx
 import pytest
@@ -96,7 +97,7 @@ async def test_every_inbox_change_pushes_the_item_and_the_unread_count(
     ) as stream:
         reader = Reader(stream)
         assert (await reader.until("ready")).data == {"unreadCount": 2}
-        later = (
+        later: tuple[tuple[str, str, dict[str, str], int], ...] = (
             ("read", first, {}, 1),
             ("unread", first, {}, 2),
             ("archive", first, {}, 1),
@@ -225,7 +226,7 @@ async def test_a_ticket_expires_after_a_minute(
 ) -> None:
     _, _, people = await org_with(live_client, database_url, ("ann", None))
     clock = MovableClock()
-    app: Litestar = live_server.server.config.app
+    app = cast(Litestar, live_server.server.config.app)
     use_clock(clock, app=app, worker=None)
     late, in_time = [await _ticket(live_client, people["ann"]) for _ in range(2)]
     clock.advance(seconds=59)
