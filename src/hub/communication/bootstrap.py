@@ -22,10 +22,18 @@ from hub.communication.services.inbox import InboxService
 from hub.communication.services.inbox_events import InboxEvents
 from hub.communication.services.preferences import PreferenceService
 from hub.communication.services.sending import SendService
+from hub.communication.services.snoozes import SnoozeEnd
 from hub.communication.services.stream import StreamService
 from hub.communication.services.stream_buffer import StreamBuffer
 from hub.communication.services.templates import TemplateService
-from hub.communication.tasks import RELEASE_EVERY_MINUTE, fan_out, release_deferred, send_email
+from hub.communication.tasks import (
+    END_SNOOZES_EVERY_MINUTE,
+    RELEASE_EVERY_MINUTE,
+    end_snoozes,
+    fan_out,
+    release_deferred,
+    send_email,
+)
 from hub.content.api import DocumentShared
 from hub.identity.api import IdentityApi
 from hub.kernel.contexts import ContextModule
@@ -66,6 +74,7 @@ def services(rt: ContextRuntime, *, identity_api: IdentityApi) -> dict[str, Any]
         "email_delivery": EmailDelivery(store, templates, identity_api, clock, rt.settings),
         "deferred_release": DeferredRelease(store, clock, rt.queue_job),
         "inbox": InboxService(store, clock, inbox_events),
+        "snooze_end": SnoozeEnd(store, clock, inbox_events),
         "preferences": PreferenceService(store, clock),
         "delivery_log": DeliveryLog(store),
         "communication_public_url": str(rt.settings.public_url),
@@ -96,6 +105,6 @@ def build() -> ContextModule:
                 name="communication.document_shared",
             )
         ],
-        jobs=[fan_out, send_email, release_deferred],
-        periodic=[RELEASE_EVERY_MINUTE],
+        jobs=[fan_out, send_email, release_deferred, end_snoozes],
+        periodic=[RELEASE_EVERY_MINUTE, END_SNOOZES_EVERY_MINUTE],
     )

@@ -11,6 +11,7 @@ import structlog
 from hub.communication.services.email import DeferredRelease, EmailDelivery
 from hub.communication.services.fanout import SEND_EMAIL, FanOut
 from hub.communication.services.sending import FAN_OUT
+from hub.communication.services.snoozes import SnoozeEnd
 from hub.kernel.jobs import JobContext, job
 from hub.kernel.mail import PermanentMailError
 from hub.kernel.scheduler import Periodic
@@ -42,3 +43,13 @@ async def release_deferred(ctx: JobContext, *, deferred_release: DeferredRelease
 
 
 RELEASE_EVERY_MINUTE = Periodic("communication.release_deferred", "* * * * *", release_deferred)
+
+
+@job("communication.end_snoozes", max_retries=3)
+async def end_snoozes(ctx: JobContext, *, snooze_end: SnoozeEnd) -> None:
+    ended = await snooze_end.release_due()
+    if ended:
+        log.info("notification_snoozes_ended", ended=ended)
+
+
+END_SNOOZES_EVERY_MINUTE = Periodic("communication.end_snoozes", "* * * * *", end_snoozes)

@@ -28,6 +28,7 @@ _CLOCKED = (
     "inbox",
     "preferences",
     "notification_stream",
+    "snooze_end",
 )
 
 

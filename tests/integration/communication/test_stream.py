@@ -6,6 +6,7 @@ revoked session's stream ends."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import cast
 
 import httpx
@@ -13,10 +14,14 @@ import pytest
 from litestar import Litestar
 from redis.asyncio import Redis
 
+from hub.app import context_modules
+from hub.communication.services.snoozes import SnoozeEnd
 from hub.communication.services.stream_buffer import StreamBuffer
 from hub.kernel.clock import MovableClock
+from hub.kernel.runtime import Kernel
 from hub.kernel.schema import new_id
 from hub.kernel.settings import Settings
+from hub.kernel.wiring import assemble
 from hub.worker import InProcessWorker
 from tests.integration.communication.sse import Reader
 from tests.integration.communication.support import NOTIFICATIONS, org_with, sent, use_clock
@@ -235,6 +240,54 @@ async def test_a_ticket_expires_after_a_minute(
     clock.advance(seconds=2)
     r = await live_client.get(STREAM, params={"ticket": late})
     assert (r.status_code, r.json()["code"]) == (401, "invalid_stream_ticket")
+
+
+async def test_the_end_of_a_snooze_is_pushed_with_the_count(
+    live_server: LiveServer,
+    live_client: httpx.AsyncClient,
+    database_url: str,
+    events: InProcessWorker,
+    settings: Settings,
+) -> None:
+    owner, org, people = await org_with(live_client, database_url, ("ann", None))
+    ann = people["ann"]
+    await _notify(live_client, events, owner, org, ann)
+    (item,) = (await live_client.get(NOTIFICATIONS, headers=ann.auth)).json()["items"]
+    clock = MovableClock()
+    assert settings.database_url is not None
+    assert settings.redis_url is not None
+    # the periodic job's service, on this test's event loop (as a worker runs it)
+    kernel = Kernel(settings, settings.database_url, settings.redis_url, clock=clock)
+    assemble(kernel, context_modules())
+    use_clock(
+        clock, app=cast(Litestar, live_server.server.config.app), worker=events, also=[kernel]
+    )
+    job: SnoozeEnd = kernel.services["snooze_end"]
+    try:
+        async with live_client.stream(
+            "GET", STREAM, params={"ticket": await _ticket(live_client, ann)}
+        ) as stream:
+            reader = Reader(stream)
+            await reader.until("ready")
+            until = (clock() + timedelta(minutes=10)).isoformat()
+            r = await live_client.post(
+                f"{NOTIFICATIONS}/{item['id']}/snooze", json={"until": until}, headers=ann.auth
+            )
+            assert r.status_code == 200, r.text
+            assert (await reader.until("notification.updated")).data["unreadCount"] == 0
+            clock.advance(minutes=9, seconds=59)
+            assert await job.release_due() == 0
+            clock.advance(seconds=1)
+            assert await job.release_due() == 1
+            ended = await reader.until("notification.updated")
+            assert ended.data["unreadCount"] == 1
+            assert (ended.data["item"]["id"], ended.data["item"]["snoozedUntil"]) == (
+                item["id"],
+                None,
+            )
+            assert await job.release_due() == 0
+    finally:
+        await kernel.close()
 
 
 async def test_the_last_count_wins_whatever_order_publishers_arrive_in(

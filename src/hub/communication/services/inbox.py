@@ -89,7 +89,7 @@ class InboxService:
         if row is None:
             raise not_found("notification")
         if self.events is not None:
-            await self.events.updated(row._mapping, now)
+            await self.events.updated([row._mapping], now)
         return row
 
     async def read_all(self, user_id: uuid.UUID, category: str | None) -> int:

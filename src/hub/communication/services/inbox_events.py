@@ -75,8 +75,9 @@ class InboxEvents:
             [(row["user_id"], CREATED, {"item": item_body(row)}) for row in rows], now
         )
 
-    async def updated(self, row: Mapping[Any, Any], now: datetime) -> None:
-        await self._publish([(row["user_id"], UPDATED, {"item": item_body(row)})], now)
+    async def updated(self, rows: Iterable[Mapping[Any, Any]], now: datetime) -> None:
+        events = [(row["user_id"], UPDATED, {"item": item_body(row)}) for row in rows]
+        await self._publish(events, now)
 
     async def count_changed(self, user_id: uuid.UUID, now: datetime, **cause: Any) -> None:
         await self._publish([(user_id, COUNT, cause)], now)
