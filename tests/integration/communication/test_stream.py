@@ -16,7 +16,7 @@ from redis.asyncio import Redis
 
 from hub.app import context_modules
 from hub.communication.services.snoozes import SnoozeEnd
-from hub.communication.services.stream_buffer import StreamBuffer
+from hub.communication.services.stream_buffer import MAX_EVENTS, StreamBuffer
 from hub.kernel.clock import MovableClock
 from hub.kernel.runtime import Kernel
 from hub.kernel.schema import new_id
@@ -315,5 +315,27 @@ async def test_the_last_count_wins_whatever_order_publishers_arrive_in(
         fresh = await buffer.resume(other, None)
         assert fresh.status == "fresh"
         assert (await buffer.resume(other, fresh.position)).status == "ok"
+    finally:
+        await redis.aclose()
+
+
+async def test_a_reconnect_past_the_kept_events_is_told_to_reset(
+    redis_url: str, clean_state: None
+) -> None:
+    redis = Redis.from_url(redis_url)
+    try:
+        buffer = StreamBuffer(redis, replay_s=60)
+        user = new_id()
+        start = (await buffer.resume(user, None)).position
+        burst = [(user, "notification.created", n, "{}") for n in range(MAX_EVENTS * 2)]
+        await buffer.append(await buffer.ticket(), burst)
+        kept = (await buffer.resume(user, start)).status
+        assert kept == "reset"  # the oldest were trimmed: some of what followed is gone
+        latest = (await buffer.resume(user, None)).position
+        near = await buffer.resume(user, latest)
+        assert (near.status, near.backlog) == ("ok", [])
+        await buffer.append(await buffer.ticket(), [(user, "unread.count", 0, "{}")])
+        (one,) = (await buffer.resume(user, latest)).backlog
+        assert (one.event, one.data()) == ("unread.count", '{"unreadCount":0}')
     finally:
         await redis.aclose()

@@ -15,8 +15,10 @@ publishing settles the user's last event carries the count of every committed ch
 whatever order concurrent publishers reach Redis in.
 
 **Resuming** (``resume``, also one script): given the id a client last saw, either the
-events after it (``XRANGE (id +``) or, when some may be gone (trimmed past ``MAXLEN``, or
-the whole key expired and perhaps re-created), a ``reset``: the client refetches. It also
+events after it (``XRANGE (id +``) or, when some may be gone (trimmed past ``MAXLEN``: the
+id is older than the oldest entry kept and entries were removed; or the whole key expired
+and was perhaps re-created: the id is older than ``replay_s``), a ``reset``: the client
+refetches. It also
 answers the *position*: the id every later event will exceed, which the reader sends on
 ``ready`` and uses to drop live messages it already sent from the backlog.
 """
@@ -74,13 +76,19 @@ local function before(a, b)
 end
 local exists = redis.call('EXISTS', key) == 1
 local position = (now - 1) .. '-0'
-local deleted = '0-0'
+local removed = false
+local first = '0-0'
 if exists then
   local info = redis.call('XINFO', 'STREAM', key)
+  local added, length = 0, 0
   for i = 1, #info, 2 do
     if info[i] == 'last-generated-id' then position = info[i + 1] end
-    if info[i] == 'max-deleted-entry-id' then deleted = info[i + 1] end
+    if info[i] == 'entries-added' then added = tonumber(info[i + 1]) end
+    if info[i] == 'length' then length = tonumber(info[i + 1]) end
   end
+  removed = added > length
+  local head = redis.call('XRANGE', key, '-', '+', 'COUNT', 1)
+  if #head > 0 then first = head[1][1] end
 end
 if last == '' then return {'fresh', position, {}} end
 local last_ms = parse(last)
@@ -90,7 +98,9 @@ if not exists then
   return {'reset', position, {}}
 end
 local present = #redis.call('XRANGE', key, last, last) > 0
-if present or (recent and not before(last, deleted)) then
+-- trimming removes the oldest entries only: none after `last` is gone when nothing was
+-- ever removed or `last` is not older than the oldest entry kept
+if present or (recent and (not removed or not before(last, first))) then
   return {'ok', position, redis.call('XRANGE', key, '(' .. last, '+', 'COUNT', limit)}
 end
 return {'reset', position, {}}
