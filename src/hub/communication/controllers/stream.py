@@ -26,15 +26,12 @@ from hub.kernel.web import BEARER, to_schema
 TicketQuery = Annotated[
     str, QueryParameter(min_length=20, max_length=100, pattern=r"^[A-Za-z0-9_-]+$")
 ]
-#: A stream id as the events carry it (``<milliseconds>-<sequence>``).
-_EVENT_ID = r"^[0-9]{1,15}-[0-9]{1,19}$"
+#: The id of the last event a client saw; one the server did not issue gets ``reset``.
 LastEventIdHeader = Annotated[
-    str | None,
-    HeaderParameter(name="Last-Event-ID", required=False, max_length=40, pattern=_EVENT_ID),
+    str | None, HeaderParameter(name="Last-Event-ID", required=False, max_length=100)
 ]
 LastEventIdQuery = Annotated[
-    str | None,
-    QueryParameter(name="lastEventId", required=False, max_length=40, pattern=_EVENT_ID),
+    str | None, QueryParameter(name="lastEventId", required=False, max_length=100)
 ]
 
 
@@ -82,7 +79,7 @@ class StreamController(Controller):
                 "comments between.",
             )
         },
-        opt=problems(400, 401),
+        opt=problems(401),
     )
     async def stream(
         self,

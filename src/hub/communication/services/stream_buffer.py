@@ -25,6 +25,7 @@ answers the *position*: the id every later event will exceed, which the reader s
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,6 +36,8 @@ _EVENTS_PREFIX = "hub:stream:events:"
 _COUNT_PREFIX = "hub:stream:count:"
 _CHANNEL_PREFIX = "hub:stream:user:"
 _TICKETS = "hub:stream:seq"
+#: A stream id (``<milliseconds>-<sequence>``), small enough for Lua's numbers.
+_EVENT_ID = re.compile(r"[0-9]{1,15}-[0-9]{1,15}")
 #: Events kept per user (approximately: ``MAXLEN ~`` trims whole radix-tree nodes).
 MAX_EVENTS = 200
 
@@ -179,9 +182,15 @@ class StreamBuffer:
             await self._publish(keys=keys, args=args)
 
     async def resume(self, user_id: uuid.UUID, last_event_id: str | None) -> Resumed:
+        """What a client that last saw ``last_event_id`` missed (None: a fresh start; an
+        id this buffer cannot have issued: ``reset``)."""
+        issued = last_event_id is None or _EVENT_ID.fullmatch(last_event_id) is not None
         status, position, entries = await self._resume(
-            keys=[_events_key(user_id)], args=[last_event_id or "", self.replay_ms, MAX_EVENTS]
+            keys=[_events_key(user_id)],
+            args=[last_event_id if issued and last_event_id else "", self.replay_ms, MAX_EVENTS],
         )
+        if not issued:
+            return Resumed(status="reset", position=_text(position), backlog=[])
         backlog = []
         for raw_id, fields in entries:
             values = {_text(k): _text(v) for k, v in zip(fields[::2], fields[1::2], strict=True)}
