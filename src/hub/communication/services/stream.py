@@ -101,9 +101,12 @@ class StreamService:
         raw = await self.redis.getdel(_ticket_key(ticket))
         holder = None
         if raw is not None:
-            user, session, expires = _text(raw).split(":")
-            if self.clock().timestamp() < float(expires):
-                holder = Holder(uuid.UUID(user), uuid.UUID(session) if session else None)
+            try:
+                user, session, expires = _text(raw).split(":")
+                if self.clock().timestamp() < float(expires):
+                    holder = Holder(uuid.UUID(user), uuid.UUID(session) if session else None)
+            except ValueError:  # not a ticket this version wrote
+                holder = None
         if holder is None or (
             holder.session_id is not None and await self.revocations.is_revoked(holder.session_id)
         ):
@@ -139,7 +142,9 @@ class StreamService:
             yield Pushed(event="ready", data=f'{{"unreadCount":{count}}}', id=resumed.position)
             started = last = time.monotonic()
             while (now := time.monotonic()) - started < self.max_seconds:
-                wait = max(0.0, min(self.heartbeat_s - (now - last), self.max_seconds))
+                wait = max(
+                    0.0, min(self.heartbeat_s - (now - last), self.max_seconds - (now - started))
+                )
                 message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=wait)
                 if message is not None and message.get("type") == "message":
                     if revoked is not None and _text(message["channel"]) == revoked:
