@@ -16,7 +16,7 @@ from redis.asyncio import Redis
 
 from hub.app import context_modules
 from hub.communication.services.snoozes import SnoozeEnd
-from hub.communication.services.stream_buffer import MAX_EVENTS, StreamBuffer
+from hub.communication.services.stream_buffer import MAX_EVENTS, StreamBuffer, id_key
 from hub.kernel.clock import MovableClock
 from hub.kernel.runtime import Kernel
 from hub.kernel.schema import new_id
@@ -127,6 +127,41 @@ async def test_every_inbox_change_pushes_the_item_and_the_unread_count(
         assert (total.data["unreadCount"], total.data["cause"]) == (0, "read_all")
         await _notify(live_client, events, owner, org, ann)
         assert (await reader.until("notification.created")).data["unreadCount"] == 1
+
+
+async def test_the_last_count_on_the_stream_is_exact_after_concurrent_changes(
+    live_client: httpx.AsyncClient, database_url: str, events: InProcessWorker
+) -> None:
+    """40 marks on 5 items racing each other and an arrival: the stream's last
+    ``unreadCount`` is the count, whatever order the publishers reached Redis in."""
+    owner, org, people = await org_with(live_client, database_url, ("ann", None))
+    ann = people["ann"]
+    for _ in range(5):
+        await _notify(live_client, events, owner, org, ann)
+    items = [
+        i["id"] for i in (await live_client.get(NOTIFICATIONS, headers=ann.auth)).json()["items"]
+    ]
+    actions = ("read", "unread", "archive", "unarchive")
+    marks = [(items[n % 5], actions[(n * 7 + n // 5) % 4]) for n in range(40)]
+
+    async def mark(item_id: str, action: str) -> None:
+        r = await live_client.post(f"{NOTIFICATIONS}/{item_id}/{action}", headers=ann.auth)
+        assert r.status_code == 200, r.text
+
+    async with live_client.stream(
+        "GET", STREAM, params={"ticket": await _ticket(live_client, ann)}
+    ) as stream:
+        reader = Reader(stream)
+        await reader.until("ready")
+        await asyncio.gather(
+            *(mark(item_id, action) for item_id, action in marks),
+            _notify(live_client, events, owner, org, ann),
+        )
+        received = await reader.events(len(marks) + 1)
+    assert sorted(e.event or "" for e in received).count("notification.created") == 1
+    r = await live_client.get(f"{NOTIFICATIONS}/unread-count", headers=ann.auth)
+    assert received[-1].data["unreadCount"] == r.json()["count"]
+    assert [e.id for e in received] == sorted((e.id for e in received), key=id_key)
 
 
 async def test_a_reconnect_with_last_event_id_gets_what_it_missed_once(
