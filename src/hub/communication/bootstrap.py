@@ -24,17 +24,22 @@ from hub.communication.services.email import DeferredRelease, EmailDelivery
 from hub.communication.services.escalation import Escalation
 from hub.communication.services.fanout import FanOut
 from hub.communication.services.inbox import InboxService
+from hub.communication.services.inbox_events import InboxEvents
 from hub.communication.services.preferences import PreferenceService
 from hub.communication.services.retention import InboxRetention
 from hub.communication.services.sending import SendService
+from hub.communication.services.snoozes import SnoozeEnd
 from hub.communication.services.stream import StreamService
+from hub.communication.services.stream_buffer import StreamBuffer
 from hub.communication.services.templates import TemplateService
 from hub.communication.tasks import (
     CLOSE_DIGESTS_EVERY_MINUTE,
+    END_SNOOZES_EVERY_MINUTE,
     ESCALATE_EVERY_MINUTE,
     PRUNE_INBOX_DAILY,
     RELEASE_EVERY_MINUTE,
     close_digests,
+    end_snoozes,
     escalate_unread,
     fan_out,
     prune_inbox,
@@ -67,7 +72,16 @@ def services(rt: ContextRuntime, *, identity_api: IdentityApi) -> dict[str, Any]
         batch_size=settings.notification_batch_size,
         max_recipients=settings.notification_max_recipients,
     )
-    stream = StreamService(rt.redis, clock, max_seconds=settings.notification_stream_max_seconds)
+    buffer = StreamBuffer(rt.redis, replay_s=settings.stream_replay_s)
+    inbox_events = InboxEvents(store, buffer)
+    stream = StreamService(
+        rt.redis,
+        clock,
+        buffer,
+        rt.kernel.security.revocations,
+        heartbeat_s=settings.stream_heartbeat_s,
+        max_seconds=settings.notification_stream_max_seconds,
+    )
     channels = ChannelService(
         store,
         clock,
@@ -78,12 +92,13 @@ def services(rt: ContextRuntime, *, identity_api: IdentityApi) -> dict[str, Any]
         "notification_templates": templates,
         "notifications": sending,
         "notification_stream": stream,
-        "notification_fan_out": FanOut(store, templates, clock, rt.queue_job, stream),
+        "notification_fan_out": FanOut(store, templates, clock, rt.queue_job, inbox_events),
         "email_delivery": EmailDelivery(
             store, templates, identity_api, clock, rt.settings, rt.mail_transport
         ),
         "deferred_release": DeferredRelease(store, clock, rt.queue_job),
-        "inbox": InboxService(store, clock),
+        "inbox": InboxService(store, clock, inbox_events),
+        "snooze_end": SnoozeEnd(store, clock, inbox_events),
         "preferences": PreferenceService(store, clock),
         "delivery_log": DeliveryLog(store),
         "notification_channels": channels,
@@ -137,11 +152,13 @@ def build() -> ContextModule:
             send_digest,
             escalate_unread,
             prune_inbox,
+            end_snoozes,
         ],
         periodic=[
             RELEASE_EVERY_MINUTE,
             CLOSE_DIGESTS_EVERY_MINUTE,
             ESCALATE_EVERY_MINUTE,
             PRUNE_INBOX_DAILY,
+            END_SNOOZES_EVERY_MINUTE,
         ],
     )

@@ -165,6 +165,12 @@ class InboxItem(IdMixin, Base):
             "snoozed_until",
             postgresql_where=text("read_at IS NULL AND archived_at IS NULL"),
         ),
+        #: Snoozes still to end (the job clears them as they do, so it stays small).
+        Index(
+            "ix_inbox_snoozed",
+            "snoozed_until",
+            postgresql_where=text("snoozed_until IS NOT NULL"),
+        ),
     )
 
 

@@ -298,9 +298,13 @@ class StreamTicketOut(Schema):
 class StreamEventDoc(Schema):
     """One server-sent event as the document states it (``event`` and ``data`` lines)."""
 
-    event: Literal["ready", "notification"]
-    #: JSON text: ``{}`` for ``ready``; the inbox item for ``notification``.
+    event: Literal["ready", "notification.created", "notification.updated", "unread.count", "reset"]
+    #: JSON text: ``{"unreadCount": n, "item": {…inbox item…}}`` for ``notification.*``,
+    #: ``{"unreadCount": n, "cause": …}`` for ``unread.count``, ``{"unreadCount": n}`` for
+    #: ``ready``, ``{"reason": …}`` for ``reset``.
     data: str
+    #: The event's stream id (absent on ``reset``): send the last one as ``Last-Event-ID``.
+    id: str | None = None
 
 
 # --------------------------------------------------------------------------- channels

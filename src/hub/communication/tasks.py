@@ -17,6 +17,7 @@ from hub.communication.services.escalation import Escalation
 from hub.communication.services.fanout import SEND_CHAT, SEND_EMAIL, FanOut
 from hub.communication.services.retention import InboxRetention
 from hub.communication.services.sending import FAN_OUT
+from hub.communication.services.snoozes import SnoozeEnd
 from hub.kernel.jobs import JobContext, job
 from hub.kernel.mail import PermanentMailError
 from hub.kernel.scheduler import Periodic
@@ -87,3 +88,11 @@ async def prune_inbox(ctx: JobContext, *, inbox_retention: InboxRetention) -> No
 CLOSE_DIGESTS_EVERY_MINUTE = Periodic("communication.close_digests", "* * * * *", close_digests)
 ESCALATE_EVERY_MINUTE = Periodic("communication.escalate_unread", "* * * * *", escalate_unread)
 PRUNE_INBOX_DAILY = Periodic("communication.prune_inbox", "40 3 * * *", prune_inbox)
+@job("communication.end_snoozes", max_retries=3)
+async def end_snoozes(ctx: JobContext, *, snooze_end: SnoozeEnd) -> None:
+    ended = await snooze_end.release_due()
+    if ended:
+        log.info("notification_snoozes_ended", ended=ended)
+
+
+END_SNOOZES_EVERY_MINUTE = Periodic("communication.end_snoozes", "* * * * *", end_snoozes)

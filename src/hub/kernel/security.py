@@ -39,6 +39,13 @@ ALLOWED_ALGORITHMS: frozenset[str] = frozenset({"ES256", "EdDSA"})
 ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105
 _REQUIRED_CLAIMS = ["exp", "iat", "sub", "sid", "iss", "aud"]
 _REVOKED_PREFIX = "hub:revoked:sid:"
+_REVOKED_CHANNEL_PREFIX = "hub:revoked:channel:"
+
+
+def revoked_channel(session_id: uuid.UUID) -> str:
+    """The Redis pub/sub channel a session's revocation is announced on (long-lived
+    connections such as server-sent-event streams subscribe to it and close)."""
+    return f"{_REVOKED_CHANNEL_PREFIX}{session_id}"
 
 
 class Principal(msgspec.Struct, frozen=True, kw_only=True):
@@ -220,6 +227,7 @@ class RevocationList:
         async with self.redis.pipeline(transaction=False) as pipe:
             for sid in ids:
                 pipe.set(_REVOKED_PREFIX + str(sid), b"1", ex=self.ttl_seconds)
+                pipe.publish(revoked_channel(sid), b"1")
             await pipe.execute()
 
     async def is_revoked(self, session_id: uuid.UUID) -> bool:

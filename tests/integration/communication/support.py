@@ -33,6 +33,8 @@ _CLOCKED = (
     "digest_email",
     "escalation",
     "inbox_retention",
+    "notification_stream",
+    "snooze_end",
 )
 
 

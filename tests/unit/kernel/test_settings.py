@@ -319,6 +319,8 @@ INVALID: dict[str, list[str]] = {
     "HUB_NOTIFICATION_CHANNEL_ALLOWED_NETWORKS": ["10.0.0.0/33", "localhost", "127.0.0.1/8;"],
     "HUB_NOTIFICATION_READ_RETENTION_DAYS": ["0", "36501", "90d"],
     "HUB_NOTIFICATION_ARCHIVED_RETENTION_DAYS": ["0", "36501", "-1"],
+    "HUB_STREAM_HEARTBEAT_S": ["0", "301", "soon"],
+    "HUB_STREAM_REPLAY_S": ["9", "86401", "10m"],
 }
 
 

@@ -29,3 +29,9 @@ class CommunicationSettings(msgspec.Struct, kw_only=True, frozen=True):
     notification_read_retention_days: Annotated[int, Meta(ge=1, le=36500)] = 90
     #: Days an archived in-app notification is kept after it was archived.
     notification_archived_retention_days: Annotated[int, Meta(ge=1, le=36500)] = 30
+    #: Seconds of silence after which an open stream sends a ``: ping`` comment, so
+    #: proxies do not cut an idle connection.
+    stream_heartbeat_s: Annotated[float, Meta(gt=0, le=300)] = 15.0
+    #: Seconds a person's recent stream events are kept for ``Last-Event-ID`` replay
+    #: (at most 200 events); a reconnect naming an older one gets ``reset``.
+    stream_replay_s: Annotated[int, Meta(ge=10, le=86_400)] = 600

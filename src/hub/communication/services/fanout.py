@@ -45,7 +45,7 @@ from hub.communication.domain.preferences import (
 )
 from hub.communication.domain.templates import Rendered, render_channel
 from hub.communication.services.digests import INSERT_ITEMS, digest_item
-from hub.communication.services.stream import StreamService
+from hub.communication.services.inbox_events import InboxEvents
 from hub.communication.services.templates import TemplateService
 from hub.kernel.clock import Clock
 from hub.kernel.schema import new_id
@@ -79,10 +79,10 @@ class FanOut:
         templates: TemplateService,
         clock: Clock,
         queue_job: Callable[..., uuid.UUID],
-        stream: StreamService | None = None,
+        events: InboxEvents | None = None,
     ) -> None:
         self.store, self.templates, self.clock, self.queue_job = store, templates, clock, queue_job
-        self.stream = stream
+        self.events = events
 
     async def run(self, notification_id: uuid.UUID, start: int, end: int) -> int:
         """Deliver to recipients ``[start, end)``; returns the deliveries written."""
@@ -230,9 +230,8 @@ class FanOut:
                     )
                 )
             await uow.commit()
-        if self.stream is not None:
-            fresh_items = [row for row in inbox_rows if row["user_id"] in fresh]
-            await self.stream.publish((row["user_id"], _pushed(row)) for row in fresh_items)
+        if self.events is not None:
+            await self.events.created((r for r in inbox_rows if r["user_id"] in fresh), now)
         return len(inserted)
 
     async def _organisation_posts(
@@ -279,17 +278,3 @@ class FanOut:
             )
         return rows
 
-
-def _pushed(row: dict[str, Any]) -> dict[str, Any]:
-    """An inbox item as the stream sends it (the inbox's wire names)."""
-    return {
-        "id": str(row["id"]),
-        "organisationId": str(row["organisation_id"]),
-        "notificationId": str(row["notification_id"]),
-        "category": row["category"],
-        "priority": row["priority"],
-        "title": row["title"],
-        "body": row["body"],
-        "actionUrl": row["action_url"],
-        "createdAt": row["created_at"].isoformat(),
-    }

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Row, func, update
 
 from hub.communication import repositories
+from hub.communication.services.inbox_events import InboxEvents
 from hub.kernel.clock import Clock
 from hub.kernel.pagination import Page, decode_cursor, page_of
 from hub.kernel.problems import field_invalid, invalid_cursor, not_found
@@ -27,8 +28,8 @@ INBOX_STATUSES = ("unread", "read", "archived", "snoozed")
 
 
 class InboxService:
-    def __init__(self, store: Store, clock: Clock) -> None:
-        self.store, self.clock = store, clock
+    def __init__(self, store: Store, clock: Clock, events: InboxEvents | None = None) -> None:
+        self.store, self.clock, self.events = store, clock, events
 
     async def list(
         self,
@@ -87,6 +88,8 @@ class InboxService:
             await uow.commit()
         if row is None:
             raise not_found("notification")
+        if self.events is not None:
+            await self.events.updated([row._mapping], now)
         return row
 
     async def read_all(self, user_id: uuid.UUID, category: str | None) -> int:
@@ -99,7 +102,12 @@ class InboxService:
         async with self.store.uow() as uow:
             result = await uow.session.execute(query.values(read_at=now))
             await uow.commit()
-        return int(getattr(result, "rowcount", 0) or 0)
+        updated = int(getattr(result, "rowcount", 0) or 0)
+        if updated and self.events is not None:
+            await self.events.count_changed(
+                user_id, now, cause="read_all", category=category, readAt=now
+            )
+        return updated
 
 
 def _position(cursor: str) -> tuple[datetime, uuid.UUID]:
