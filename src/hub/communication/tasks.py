@@ -88,6 +88,8 @@ async def prune_inbox(ctx: JobContext, *, inbox_retention: InboxRetention) -> No
 CLOSE_DIGESTS_EVERY_MINUTE = Periodic("communication.close_digests", "* * * * *", close_digests)
 ESCALATE_EVERY_MINUTE = Periodic("communication.escalate_unread", "* * * * *", escalate_unread)
 PRUNE_INBOX_DAILY = Periodic("communication.prune_inbox", "40 3 * * *", prune_inbox)
+
+
 @job("communication.end_snoozes", max_retries=3)
 async def end_snoozes(ctx: JobContext, *, snooze_end: SnoozeEnd) -> None:
     ended = await snooze_end.release_due()

@@ -277,4 +277,3 @@ class FanOut:
                 }
             )
         return rows
-
