@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from hub.communication.controllers.channels import NotificationChannelController
+from hub.communication.controllers.conversations import ConversationController
 from hub.communication.controllers.notifications import DeliveryController, NotificationController
 from hub.communication.controllers.preferences import DefaultsController, PreferencesController
 from hub.communication.controllers.stream import StreamController
@@ -18,22 +19,27 @@ from hub.communication.handlers import on_document_shared
 from hub.communication.models import Base
 from hub.communication.services.channels import SEAL_PURPOSE, ChannelService
 from hub.communication.services.chat import ChatDelivery
+from hub.communication.services.conversations import ConversationService
 from hub.communication.services.deliveries import DeliveryLog
 from hub.communication.services.email import DeferredRelease, EmailDelivery
 from hub.communication.services.fanout import FanOut
 from hub.communication.services.inbox import InboxService
+from hub.communication.services.messages import MessageService
 from hub.communication.services.preferences import PreferenceService
 from hub.communication.services.sending import SendService
 from hub.communication.services.stream import StreamService
 from hub.communication.services.templates import TemplateService
+from hub.communication.services.unread_notices import UnreadNotices
 from hub.communication.tasks import (
     RELEASE_EVERY_MINUTE,
+    UNREAD_NOTICES_EVERY_MINUTE,
+    conversation_unread_notices,
     fan_out,
     release_deferred,
     send_chat,
     send_email,
 )
-from hub.content.api import DocumentShared
+from hub.content.api import ContentApi, DocumentShared
 from hub.identity.api import IdentityApi
 from hub.kernel.contexts import ContextModule
 from hub.kernel.netguard import networks
@@ -42,7 +48,9 @@ from hub.kernel.sealing import Sealer
 from hub.kernel.subscribers import Handler, Subscription
 
 
-def services(rt: ContextRuntime, *, identity_api: IdentityApi) -> dict[str, Any]:
+def services(
+    rt: ContextRuntime, *, identity_api: IdentityApi, content_api: ContentApi
+) -> dict[str, Any]:
     """Every use case of communication, wired once per process."""
     store, clock = rt.store, rt.clock
     settings: CommunicationSettings = rt.config
@@ -80,6 +88,7 @@ def services(rt: ContextRuntime, *, identity_api: IdentityApi) -> dict[str, Any]
         "chat_delivery": ChatDelivery(store, templates, channels, clock),
         "communication_public_url": str(rt.settings.public_url),
         "communication_api": CommunicationFacade(sending),
+        **_conversations(rt, identity_api, content_api, stream, sending),
     }
 
 
@@ -98,6 +107,7 @@ def build() -> ContextModule:
             TemplateController,
             StreamController,
             NotificationChannelController,
+            ConversationController,
         ],
         permissions=PERMISSIONS,
         subscriptions=[
@@ -107,6 +117,30 @@ def build() -> ContextModule:
                 name="communication.document_shared",
             )
         ],
-        jobs=[fan_out, send_email, release_deferred, send_chat],
-        periodic=[RELEASE_EVERY_MINUTE],
+        jobs=[fan_out, send_email, release_deferred, send_chat, conversation_unread_notices],
+        periodic=[RELEASE_EVERY_MINUTE, UNREAD_NOTICES_EVERY_MINUTE],
     )
+
+
+def _conversations(
+    rt: ContextRuntime,
+    identity_api: IdentityApi,
+    content_api: ContentApi,
+    stream: StreamService,
+    sending: SendService,
+) -> dict[str, Any]:
+    """Conversations, their messages and the unread-messages notices."""
+    settings: CommunicationSettings = rt.config
+    store, clock = rt.store, rt.clock
+    return {
+        "conversations": ConversationService(store, rt.tenancy, identity_api, content_api, clock),
+        "conversation_messages": MessageService(store, identity_api, content_api, stream, clock),
+        "conversation_unread_notices": UnreadNotices(
+            store,
+            identity_api,
+            sending,
+            clock,
+            after_minutes=settings.conversation_unread_notice_minutes,
+            public_url=str(rt.settings.public_url),
+        ),
+    }

@@ -12,6 +12,7 @@ from hub.communication.services.chat import ChatDelivery, PermanentChatError
 from hub.communication.services.email import DeferredRelease, EmailDelivery
 from hub.communication.services.fanout import SEND_CHAT, SEND_EMAIL, FanOut
 from hub.communication.services.sending import FAN_OUT
+from hub.communication.services.unread_notices import UnreadNotices
 from hub.kernel.jobs import JobContext, job
 from hub.kernel.mail import PermanentMailError
 from hub.kernel.scheduler import Periodic
@@ -51,3 +52,17 @@ async def release_deferred(ctx: JobContext, *, deferred_release: DeferredRelease
 
 
 RELEASE_EVERY_MINUTE = Periodic("communication.release_deferred", "* * * * *", release_deferred)
+
+
+@job("communication.conversation_unread_notices", max_retries=3)
+async def conversation_unread_notices(
+    ctx: JobContext, *, conversation_unread_notices: UnreadNotices
+) -> None:
+    told = await conversation_unread_notices.run()
+    if told:
+        log.info("conversation_unread_notices_sent", told=told)
+
+
+UNREAD_NOTICES_EVERY_MINUTE = Periodic(
+    "communication.conversation_unread_notices", "* * * * *", conversation_unread_notices
+)

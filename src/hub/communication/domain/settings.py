@@ -25,3 +25,6 @@ class CommunicationSettings(msgspec.Struct, kw_only=True, frozen=True):
     #: public (loopback, private, link-local …; ``hub.kernel.netguard``): an internal
     #: chat server, a test's ``127.0.0.1``. Empty: public addresses only.
     notification_channel_allowed_networks: Networks = ()
+    #: Minutes a message from someone else stays unread before its reader gets one
+    #: ``conversation.unread`` notification (one per conversation per unread burst).
+    conversation_unread_notice_minutes: Annotated[int, Meta(ge=1, le=10_080)] = 10

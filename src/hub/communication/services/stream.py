@@ -94,11 +94,7 @@ class StreamService:
                 message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
                 now = time.monotonic()
                 if message is not None and message.get("type") == "message":
-                    data = message["data"]
-                    yield Pushed(
-                        event="notification",
-                        data=data.decode() if isinstance(data, bytes) else str(data),
-                    )
+                    yield unpacked(message["data"])
                     last = now
                 elif now - last >= self.heartbeat_s:
                     yield Pushed(event=None)
@@ -121,3 +117,30 @@ class StreamService:
             await pipe.execute()
         except (RedisError, OSError) as exc:
             log.warning("stream_publish_failed", error=type(exc).__name__, messages=count)
+
+    async def publish_events(
+        self, messages: Iterable[tuple[uuid.UUID, str, Mapping[str, Any]]]
+    ) -> None:
+        """Named events (``message.created``…) to user channels, like :meth:`publish`: one
+        round trip, a Redis failure logged and never raised (the tables stay the authority)."""
+        pipe = self.redis.pipeline(transaction=False)
+        count = 0
+        for user_id, event, body in messages:
+            pipe.publish(channel_of(user_id), event.encode() + b"\n" + msgspec.json.encode(body))
+            count += 1
+        if not count:
+            return
+        try:
+            await pipe.execute()
+        except (RedisError, OSError) as exc:
+            log.warning("stream_publish_failed", error=type(exc).__name__, messages=count)
+
+
+def unpacked(raw: bytes | str) -> Pushed:
+    """A published message as a stream event: a bare JSON object is an inbox item
+    (``notification``); ``<event>\n<json>`` is a named event."""
+    data = raw.decode() if isinstance(raw, bytes) else str(raw)
+    if data.startswith("{"):
+        return Pushed(event="notification", data=data)
+    event, _, body = data.partition("\n")
+    return Pushed(event=event, data=body)
