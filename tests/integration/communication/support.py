@@ -29,6 +29,9 @@ _CLOCKED = (
     "preferences",
     "notification_channels",
     "chat_delivery",
+    "conversations",
+    "conversation_messages",
+    "conversation_unread_notices",
 )
 
 
