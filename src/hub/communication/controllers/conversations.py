@@ -13,6 +13,7 @@ from typing import Annotated
 
 from litestar import Controller, Response, delete, get, patch, post
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from hub.communication.deps import people_only
@@ -61,6 +62,11 @@ class ConversationController(Controller):
         "exists once per pair: asking again answers the existing one with 200 (201 when "
         "new). The creator of a group is its admin.",
         status_code=201,
+        responses={
+            200: ResponseSpec(
+                ConversationOut, description="The direct conversation of this pair, existing."
+            )
+        },
         opt=problems(404, 422),
     )
     async def create(
