@@ -47,7 +47,7 @@ class StreamController(Controller):
 
     @get(
         operation_id="openStream",
-        summary="Server-sent events: `ready`, then `notification` (an inbox item) as they come",
+        summary="Server-sent events: `ready`, then notifications and conversation events",
         description="`text/event-stream`. Authenticated by the ticket alone (401 "
         "`invalid_stream_ticket` when unknown, used or expired). Comment lines keep the "
         "connection alive; the server ends it after a few minutes: reconnect with a new "
@@ -58,7 +58,8 @@ class StreamController(Controller):
                 StreamEventDoc,
                 media_type="text/event-stream",
                 description="`event: ready`, then `event: notification` with an inbox item as "
-                "JSON in `data`; `: keep-alive` comments between.",
+                "JSON in `data`, and the conversation events `message.created`, "
+                "`message.updated` and `conversation.read`; `: keep-alive` comments between.",
             )
         },
         opt=problems(401),
