@@ -232,6 +232,18 @@ async def test_edit_delete_tombstones_and_pages_both_ways(
         database_url, "SELECT body FROM communication.messages WHERE id = $1::uuid", m1["id"]
     )
     assert stored[0]["body"] == ""  # the text is gone from the database too
+    # a retried send with the same Idempotency-Key answers the same message, sent once
+    headers = {**ann.auth, "Idempotency-Key": "send-once-1"}
+    url = f"{CONVERSATIONS}/{cid}/messages"
+    first = await client.post(url, json={"body": "once"}, headers=headers)
+    again = await client.post(url, json={"body": "once"}, headers=headers)
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert first.json()["id"] == again.json()["id"]
+    assert [m["body"] for m in (await messages(client, ann, cid, limit=2))["items"]] == [
+        "once",
+        "m6",
+    ]
     # text is stored exactly as sent: markup stays text
     odd = "  <b>bold</b> *not markdown* \n\t\u00e9\U0001f600  "
     assert (await say(client, ann, cid, odd))["body"] == odd

@@ -35,7 +35,15 @@ from hub.kernel.openapi import problems
 from hub.kernel.pagination import DEFAULT_LIMIT, Page
 from hub.kernel.security import Principal
 from hub.kernel.tenancy import permission
-from hub.kernel.web import BEARER, Cursor, Limit, page_as, to_schema
+from hub.kernel.web import (
+    BEARER,
+    Cursor,
+    Idempotency,
+    IdempotencyKey,
+    Limit,
+    page_as,
+    to_schema,
+)
 
 OrganisationQuery = Annotated[uuid.UUID, QueryParameter(name="organisationId")]
 OrganisationFilter = Annotated[
@@ -208,21 +216,35 @@ class ConversationController(Controller):
         description="`body`: plain text, stored as sent, at most 10,000 characters, no NUL "
         "(422 naming `body`); clients show it as text. `attachments`: up to 10 ids of "
         "documents of the organisation you may read (422 naming `attachments[i]`); each "
-        "reader sees a document's details only if they may read it themselves.",
+        "reader sees a document's details only if they may read it themselves. Accepts an "
+        "`Idempotency-Key` header: a retry answers the same message, sent once.",
         status_code=201,
-        opt=problems(404, 422),
+        opt=problems(404, 409, 422),
     )
     async def send(
         self,
         data: JSONBody[MessageIn],
         principal: NamedDependency[Principal],
         conversation_messages: NamedDependency[MessageService],
+        idempotency: NamedDependency[Idempotency],
         conversation_id: FromPath[uuid.UUID],
-    ) -> MessageOut:
-        view = await conversation_messages.send(
-            principal.user_id, conversation_id, data.body, data.attachments
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[MessageOut]:
+        async def produce() -> MessageOut:
+            view = await conversation_messages.send(
+                principal.user_id, conversation_id, data.body, data.attachments
+            )
+            return to_schema(view, MessageOut)
+
+        return await idempotency.respond(
+            key=idempotency_key,
+            caller=principal.user_id,
+            operation="sendMessage",
+            request={"conversationId": str(conversation_id), "message": data},
+            produce=produce,
+            result_type=MessageOut,
+            status_code=201,
         )
-        return to_schema(view, MessageOut)
 
     @patch(
         "/{conversation_id:uuid}/messages/{message_id:uuid}",
