@@ -41,9 +41,7 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("created_by", sa.UUID(), nullable=True),
         sa.Column("id", sa.UUID(), nullable=False),
-        sa.CheckConstraint(
-            "kind IN ('chat', 'sms')", name=op.f("ck_notification_channels_kind")
-        ),
+        sa.CheckConstraint("kind IN ('chat', 'sms')", name=op.f("ck_notification_channels_kind")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_notification_channels")),
         schema="communication",
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from hub.communication.controllers.channels import NotificationChannelController
+from hub.communication.controllers.conversations import ConversationController
 from hub.communication.controllers.notifications import DeliveryController, NotificationController
 from hub.communication.controllers.preferences import DefaultsController, PreferencesController
 from hub.communication.controllers.stream import StreamController
@@ -18,6 +19,7 @@ from hub.communication.handlers import on_document_shared
 from hub.communication.models import Base
 from hub.communication.services.channels import SEAL_PURPOSE, ChannelService
 from hub.communication.services.chat import ChatDelivery
+from hub.communication.services.conversations import ConversationService
 from hub.communication.services.deliveries import DeliveryLog
 from hub.communication.services.digests import DigestClosing, DigestEmail
 from hub.communication.services.email import DeferredRelease, EmailDelivery
@@ -25,6 +27,7 @@ from hub.communication.services.escalation import Escalation
 from hub.communication.services.fanout import FanOut
 from hub.communication.services.inbox import InboxService
 from hub.communication.services.inbox_events import InboxEvents
+from hub.communication.services.messages import MessageService
 from hub.communication.services.preferences import PreferenceService
 from hub.communication.services.retention import InboxRetention
 from hub.communication.services.sending import SendService
@@ -32,13 +35,16 @@ from hub.communication.services.snoozes import SnoozeEnd
 from hub.communication.services.stream import StreamService
 from hub.communication.services.stream_buffer import StreamBuffer
 from hub.communication.services.templates import TemplateService
+from hub.communication.services.unread_notices import UnreadNotices
 from hub.communication.tasks import (
     CLOSE_DIGESTS_EVERY_MINUTE,
     END_SNOOZES_EVERY_MINUTE,
     ESCALATE_EVERY_MINUTE,
     PRUNE_INBOX_DAILY,
     RELEASE_EVERY_MINUTE,
+    UNREAD_NOTICES_EVERY_MINUTE,
     close_digests,
+    conversation_unread_notices,
     end_snoozes,
     escalate_unread,
     fan_out,
@@ -48,7 +54,7 @@ from hub.communication.tasks import (
     send_digest,
     send_email,
 )
-from hub.content.api import DocumentShared
+from hub.content.api import ContentApi, DocumentShared
 from hub.identity.api import IdentityApi
 from hub.kernel.contexts import ContextModule
 from hub.kernel.netguard import networks
@@ -57,7 +63,9 @@ from hub.kernel.sealing import Sealer
 from hub.kernel.subscribers import Handler, Subscription
 
 
-def services(rt: ContextRuntime, *, identity_api: IdentityApi) -> dict[str, Any]:
+def services(
+    rt: ContextRuntime, *, identity_api: IdentityApi, content_api: ContentApi
+) -> dict[str, Any]:
     """Every use case of communication, wired once per process."""
     store, clock = rt.store, rt.clock
     settings: CommunicationSettings = rt.config
@@ -116,6 +124,7 @@ def services(rt: ContextRuntime, *, identity_api: IdentityApi) -> dict[str, Any]
             read_days=settings.notification_read_retention_days,
             archived_days=settings.notification_archived_retention_days,
         ),
+        **_conversations(rt, identity_api, content_api, inbox_events, sending),
     }
 
 
@@ -134,6 +143,7 @@ def build() -> ContextModule:
             TemplateController,
             StreamController,
             NotificationChannelController,
+            ConversationController,
         ],
         permissions=PERMISSIONS,
         subscriptions=[
@@ -153,6 +163,7 @@ def build() -> ContextModule:
             escalate_unread,
             prune_inbox,
             end_snoozes,
+            conversation_unread_notices,
         ],
         periodic=[
             RELEASE_EVERY_MINUTE,
@@ -160,5 +171,30 @@ def build() -> ContextModule:
             ESCALATE_EVERY_MINUTE,
             PRUNE_INBOX_DAILY,
             END_SNOOZES_EVERY_MINUTE,
+            UNREAD_NOTICES_EVERY_MINUTE,
         ],
     )
+
+
+def _conversations(
+    rt: ContextRuntime,
+    identity_api: IdentityApi,
+    content_api: ContentApi,
+    events: InboxEvents,
+    sending: SendService,
+) -> dict[str, Any]:
+    """Conversations, their messages and the unread-messages notices."""
+    settings: CommunicationSettings = rt.config
+    store, clock = rt.store, rt.clock
+    return {
+        "conversations": ConversationService(store, rt.tenancy, identity_api, content_api, clock),
+        "conversation_messages": MessageService(store, identity_api, content_api, events, clock),
+        "conversation_unread_notices": UnreadNotices(
+            store,
+            identity_api,
+            sending,
+            clock,
+            after_minutes=settings.conversation_unread_notice_minutes,
+            public_url=str(rt.settings.public_url),
+        ),
+    }

@@ -41,7 +41,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from hub.kernel.outbox import inbox_table, outbox_table
-from hub.kernel.schema import IdMixin, context_metadata, utcnow
+from hub.kernel.schema import IdMixin, context_metadata, owned_by, utcnow
 
 
 class Base(DeclarativeBase):
@@ -322,3 +322,92 @@ class NotificationChannel(IdMixin, Base):
         CheckConstraint("kind IN ('chat', 'sms')", name="kind"),
         Index("ix_notification_channels_org", "organisation_id", "id"),
     )
+
+
+# --------------------------------------------------------------------------- conversations
+
+
+class Conversation(IdMixin, Base):
+    """A thread between members of one organisation: ``direct`` (exactly two people, one
+    conversation per pair: the partial unique index on the sorted pair makes concurrent
+    creations meet on one row) or ``group`` (a title and any number of participants)."""
+
+    __tablename__ = "conversations"
+
+    organisation_id: Mapped[uuid.UUID] = _uuid()
+    kind: Mapped[str] = mapped_column(Text, nullable=False)
+    title: Mapped[str | None] = mapped_column(Text)
+    #: Direct conversations: the two user ids, the smaller first (null for groups).
+    direct_low: Mapped[uuid.UUID | None] = _uuid(nullable=True)
+    direct_high: Mapped[uuid.UUID | None] = _uuid(nullable=True)
+    created_by: Mapped[uuid.UUID] = _uuid()
+    created_at: Mapped[datetime] = _ts(nullable=False)
+    #: The ``seq`` of the newest message (0: none yet); a send increments it under the
+    #: row's lock, so messages of one conversation are numbered without gaps or ties.
+    last_seq: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    #: Creation, then the newest message: what ``GET /conversations`` sorts by.
+    last_activity_at: Mapped[datetime] = _ts(nullable=False)
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('direct', 'group')", name="kind"),
+        CheckConstraint(
+            "(kind = 'direct') = (direct_low IS NOT NULL AND direct_high IS NOT NULL)",
+            name="direct_pair",
+        ),
+        CheckConstraint("direct_low < direct_high", name="direct_sorted"),
+        Index(
+            "uq_conversations_direct_pair",
+            "organisation_id",
+            "direct_low",
+            "direct_high",
+            unique=True,
+            postgresql_where=text("kind = 'direct'"),
+        ),
+    )
+
+
+class ConversationParticipant(Base):
+    """Who is in a conversation, their part in it and how far they have read."""
+
+    __tablename__ = "conversation_participants"
+
+    conversation_id: Mapped[uuid.UUID] = owned_by("communication.conversations.id")
+    user_id: Mapped[uuid.UUID] = _uuid()
+    organisation_id: Mapped[uuid.UUID] = _uuid()
+    #: "admin" (adds and removes people; the creator of a group) or "member".
+    role: Mapped[str] = mapped_column(Text, nullable=False)
+    added_by: Mapped[uuid.UUID | None] = _uuid(nullable=True)
+    joined_at: Mapped[datetime] = _ts(nullable=False)
+    #: The ``seq`` of the last message read (only ever moves forward).
+    last_read_seq: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    #: The ``last_seq`` an unread-messages notification covered (one per unread burst).
+    notified_seq: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+
+    __table_args__ = (
+        PrimaryKeyConstraint("conversation_id", "user_id", name="pk_conversation_participants"),
+        CheckConstraint("role IN ('admin', 'member')", name="role"),
+        Index("ix_conversation_participants_user", "user_id", "organisation_id"),
+    )
+
+
+class Message(IdMixin, Base):
+    """One message; deleting keeps a tombstone (``deleted_at`` set, text and attachments
+    removed) so the thread keeps its shape."""
+
+    __tablename__ = "messages"
+
+    conversation_id: Mapped[uuid.UUID] = owned_by("communication.conversations.id")
+    organisation_id: Mapped[uuid.UUID] = _uuid()
+    seq: Mapped[int] = mapped_column(Integer, nullable=False)
+    sender_id: Mapped[uuid.UUID] = _uuid()
+    #: Plain text exactly as sent (clients render it as text, never as markup).
+    body: Mapped[str] = mapped_column(Text, nullable=False)
+    #: Document ids (content's), in the order given.
+    attachments: Mapped[list[uuid.UUID]] = mapped_column(
+        ARRAY(UUID(as_uuid=True)), nullable=False, server_default=text("'{}'")
+    )
+    created_at: Mapped[datetime] = _ts(nullable=False)
+    edited_at: Mapped[datetime | None] = _ts()
+    deleted_at: Mapped[datetime | None] = _ts()
+
+    __table_args__ = (UniqueConstraint("conversation_id", "seq"),)

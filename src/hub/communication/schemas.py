@@ -298,10 +298,23 @@ class StreamTicketOut(Schema):
 class StreamEventDoc(Schema):
     """One server-sent event as the document states it (``event`` and ``data`` lines)."""
 
-    event: Literal["ready", "notification.created", "notification.updated", "unread.count", "reset"]
-    #: JSON text: ``{"unreadCount": n, "item": {…inbox item…}}`` for ``notification.*``,
+    event: Literal[
+        "ready",
+        "notification.created",
+        "notification.updated",
+        "unread.count",
+        "reset",
+        "message.created",
+        "message.updated",
+        "conversation.read",
+    ]
+    #: JSON text, ``unreadCount`` (the inbox's unread notifications) first in every event but
+    #: ``reset``: ``{"unreadCount": n, "item": {…inbox item…}}`` for ``notification.*``,
     #: ``{"unreadCount": n, "cause": …}`` for ``unread.count``, ``{"unreadCount": n}`` for
-    #: ``ready``, ``{"reason": …}`` for ``reset``.
+    #: ``ready``, ``{"reason": …}`` for ``reset``; ``{unreadCount, conversationId,
+    #: organisationId, message}`` for ``message.*``; ``{unreadCount, conversationId,
+    #: organisationId, userId, lastReadSeq, lastReadMessageId}`` (and
+    #: ``conversationUnreadCount`` in the reader's own) for ``conversation.read``.
     data: str
     #: The event's stream id (absent on ``reset``): send the last one as ``Last-Event-ID``.
     id: str | None = None
@@ -366,3 +379,103 @@ class NotificationChannelOut(Schema):
     time_zone: str | None
     created_at: datetime
     updated_at: datetime
+
+
+# --------------------------------------------------------------------------- conversations
+# Lengths (body, title), NUL characters and the number of attachments are checked by the
+# service (422 naming the field) so the answer says which rule was broken.
+
+
+class ConversationIn(Schema):
+    organisation_id: uuid.UUID
+    #: The other people (you are always in it); ids must be active members.
+    participant_ids: Annotated[list[uuid.UUID], Meta(min_length=1, max_length=300)]
+    title: Annotated[str, Meta(max_length=1000)] | None = None
+    #: Default: ``direct`` for one other person and no title, ``group`` otherwise.
+    kind: Literal["direct", "group"] | None = None
+
+    example: ClassVar[dict[str, Any]] = {
+        "organisationId": "0191e6a8-5a8e-7000-8000-000000000001",
+        "participantIds": ["0191e6a8-5a8e-7000-8000-000000000002"],
+    }
+
+
+class AttachmentOut(Schema):
+    document_id: uuid.UUID
+    #: False when the reader may not read the document (or it is gone): then only its id.
+    available: bool
+    title: str | None
+    file_name: str | None
+    media_type: str | None
+    size: int | None
+
+
+class MessageOut(Schema):
+    id: uuid.UUID
+    conversation_id: uuid.UUID
+    #: 1, 2, 3… within the conversation, in the order messages were sent.
+    seq: int
+    sender_id: uuid.UUID
+    #: Plain text as sent (show it as text, never as markup); empty once deleted.
+    body: str
+    attachments: list[AttachmentOut]
+    created_at: datetime
+    edited_at: datetime | None
+    #: A tombstone: the message was deleted by its sender.
+    deleted: bool
+    deleted_at: datetime | None
+
+
+class ParticipantOut(Schema):
+    user_id: uuid.UUID
+    display_name: str | None
+    role: Literal["admin", "member"]
+    joined_at: datetime
+    last_read_seq: int
+    last_read_message_id: uuid.UUID | None
+
+
+class ConversationOut(Schema):
+    id: uuid.UUID
+    organisation_id: uuid.UUID
+    kind: Literal["direct", "group"]
+    title: str | None
+    created_by: uuid.UUID
+    created_at: datetime
+    last_activity_at: datetime
+    #: The ``seq`` of the newest message (0: none yet).
+    last_seq: int
+    participants: list[ParticipantOut]
+    #: The caller's unread messages here (from others, not deleted).
+    unread_count: int
+    last_message: MessageOut | None
+
+
+class MessageIn(Schema):
+    body: Annotated[str, Meta(max_length=20_000)] = ""
+    #: Document ids the sender may read, of the conversation's organisation.
+    attachments: Annotated[list[uuid.UUID], Meta(max_length=50)] = []
+
+    example: ClassVar[dict[str, Any]] = {"body": "See the attached report."}
+
+
+class MessagePatch(Schema):
+    body: Annotated[str, Meta(max_length=20_000)]
+
+
+class ReadIn(Schema):
+    #: Read up to this message; default: the newest.
+    message_id: uuid.UUID | None = None
+
+
+class ReadStateOut(Schema):
+    conversation_id: uuid.UUID
+    user_id: uuid.UUID
+    last_read_seq: int
+    last_read_message_id: uuid.UUID | None
+    unread_count: int
+
+
+class ParticipantsIn(Schema):
+    user_ids: Annotated[list[uuid.UUID], Meta(min_length=1, max_length=300)]
+    role: Literal["admin", "member"] = "member"

@@ -18,6 +18,7 @@ from hub.communication.services.fanout import SEND_CHAT, SEND_EMAIL, FanOut
 from hub.communication.services.retention import InboxRetention
 from hub.communication.services.sending import FAN_OUT
 from hub.communication.services.snoozes import SnoozeEnd
+from hub.communication.services.unread_notices import UnreadNotices
 from hub.kernel.jobs import JobContext, job
 from hub.kernel.mail import PermanentMailError
 from hub.kernel.scheduler import Periodic
@@ -98,3 +99,17 @@ async def end_snoozes(ctx: JobContext, *, snooze_end: SnoozeEnd) -> None:
 
 
 END_SNOOZES_EVERY_MINUTE = Periodic("communication.end_snoozes", "* * * * *", end_snoozes)
+
+
+@job("communication.conversation_unread_notices", max_retries=3)
+async def conversation_unread_notices(
+    ctx: JobContext, *, conversation_unread_notices: UnreadNotices
+) -> None:
+    told = await conversation_unread_notices.run()
+    if told:
+        log.info("conversation_unread_notices_sent", told=told)
+
+
+UNREAD_NOTICES_EVERY_MINUTE = Periodic(
+    "communication.conversation_unread_notices", "* * * * *", conversation_unread_notices
+)

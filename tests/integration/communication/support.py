@@ -35,6 +35,9 @@ _CLOCKED = (
     "inbox_retention",
     "notification_stream",
     "snooze_end",
+    "conversations",
+    "conversation_messages",
+    "conversation_unread_notices",
 )
 
 

@@ -321,6 +321,7 @@ INVALID: dict[str, list[str]] = {
     "HUB_NOTIFICATION_ARCHIVED_RETENTION_DAYS": ["0", "36501", "-1"],
     "HUB_STREAM_HEARTBEAT_S": ["0", "301", "soon"],
     "HUB_STREAM_REPLAY_S": ["9", "86401", "10m"],
+    "HUB_CONVERSATION_UNREAD_NOTICE_MINUTES": ["0", "10081", "10m"],
 }
 
 

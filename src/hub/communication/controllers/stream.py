@@ -58,7 +58,7 @@ class StreamController(Controller):
 
     @get(
         operation_id="openStream",
-        summary="Server-sent events: missed events, `ready`, then inbox changes as they come",
+        summary="Server-sent events: missed events, `ready`, then inbox and conversation changes",
         description="`text/event-stream`. Authenticated by the ticket alone (401 "
         "`invalid_stream_ticket` when unknown, used, expired or its session revoked). "
         "Events: `notification.created` and `notification.updated` (`{unreadCount, item}`), "
@@ -76,7 +76,9 @@ class StreamController(Controller):
                 StreamEventDoc,
                 media_type="text/event-stream",
                 description="`id`, `event` and `data` (JSON) lines per event; `: ping` "
-                "comments between.",
+                "comments between. Events: `notification.created`, `notification.updated`, "
+                "`unread.count`, `message.created`, `message.updated`, `conversation.read`, "
+                "`ready`, `reset`.",
             )
         },
         opt=problems(401),

@@ -140,4 +140,34 @@ PLATFORM_TEMPLATES: dict[str, TemplateDraft] = {
             }
         },
     ),
+    "conversation.unread": TemplateDraft(
+        category="messages",
+        description="Messages in one of the recipient's conversations stayed unread.",
+        variables=("conversationTitle", "conversationUrl"),
+        sample={
+            "conversationTitle": "Quarterly planning",
+            "conversationUrl": "https://hub.example/conversations/1",
+        },
+        channels={
+            "in_app": {
+                "en": {
+                    "title": "Unread messages in {{ conversationTitle }}",
+                    "body": "New messages are waiting for you.",
+                    "actionUrl": "{{ conversationUrl }}",
+                },
+                "de": {
+                    "title": "Ungelesene Nachrichten in {{ conversationTitle }}",
+                    "body": "Neue Nachrichten warten auf Sie.",
+                    "actionUrl": "{{ conversationUrl }}",
+                },
+            },
+            "email": {
+                "en": {
+                    "subject": "Unread messages in {{ conversationTitle }}",
+                    "text": "New messages are waiting for you in {{ conversationTitle }}.\n\n"
+                    "Read them: {{ conversationUrl }}\n",
+                }
+            },
+        },
+    ),
 }

@@ -35,3 +35,6 @@ class CommunicationSettings(msgspec.Struct, kw_only=True, frozen=True):
     #: Seconds a person's recent stream events are kept for ``Last-Event-ID`` replay
     #: (at most 200 events); a reconnect naming an older one gets ``reset``.
     stream_replay_s: Annotated[int, Meta(ge=10, le=86_400)] = 600
+    #: Minutes a message from someone else stays unread before its reader gets one
+    #: ``conversation.unread`` notification (one per conversation per unread burst).
+    conversation_unread_notice_minutes: Annotated[int, Meta(ge=1, le=10_080)] = 10

@@ -13,7 +13,7 @@ raised, since the change itself is already saved and the inbox stays the authori
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -82,8 +82,15 @@ class InboxEvents:
     async def count_changed(self, user_id: uuid.UUID, now: datetime, **cause: Any) -> None:
         await self._publish([(user_id, COUNT, cause)], now)
 
+    async def publish(
+        self, events: Sequence[tuple[uuid.UUID, str, Mapping[str, Any]]], now: datetime
+    ) -> None:
+        """Any named events (conversations' ``message.created``…) to the people's streams,
+        stamped with each one's unread count like the inbox's own."""
+        await self._publish(events, now)
+
     async def _publish(
-        self, events: list[tuple[uuid.UUID, str, dict[str, Any]]], now: datetime
+        self, events: Sequence[tuple[uuid.UUID, str, Mapping[str, Any]]], now: datetime
     ) -> None:
         if not events:
             return

@@ -1,0 +1,301 @@
+"""/conversations: threads between members of an organisation, their messages and read
+state, and who is in a group.
+
+Every route needs a signed-in person (an API key is a 403 ``session_required``: read
+state and unread counts belong to a person). A conversation the caller is not a participant
+of, or whose organisation they are not an active member of, is a 404 on every route.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from litestar import Controller, Response, delete, get, patch, post
+from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import FromPath, JSONBody, QueryParameter
+
+from hub.communication.deps import people_only
+from hub.communication.schemas import (
+    ConversationIn,
+    ConversationOut,
+    CountOut,
+    MessageIn,
+    MessageOut,
+    MessagePatch,
+    ParticipantsIn,
+    ReadIn,
+    ReadStateOut,
+)
+from hub.communication.services.conversations import ConversationService
+from hub.communication.services.messages import MessageService
+from hub.identity.api import Membership
+from hub.kernel.openapi import problems
+from hub.kernel.pagination import DEFAULT_LIMIT, Page
+from hub.kernel.security import Principal
+from hub.kernel.tenancy import permission
+from hub.kernel.web import (
+    BEARER,
+    Cursor,
+    Idempotency,
+    IdempotencyKey,
+    Limit,
+    page_as,
+    to_schema,
+)
+
+OrganisationQuery = Annotated[uuid.UUID, QueryParameter(name="organisationId")]
+OrganisationFilter = Annotated[
+    uuid.UUID | None, QueryParameter(name="organisationId", required=False)
+]
+MessagePosition = Annotated[
+    uuid.UUID | None,
+    QueryParameter(required=False, description="A message id of this conversation."),
+]
+
+
+class ConversationController(Controller):
+    path = "/conversations"
+    tags = ["Communication: conversations"]
+    security = BEARER
+    guards = [people_only]
+
+    @post(
+        operation_id="createConversation",
+        summary="Start a direct or group conversation (a direct one is found again)",
+        description="`participantIds` are the other people (you are always in it; each must "
+        "be an active member, else a 422 naming `participantIds[i]`). Without `kind`: "
+        "direct for one other person and no title, a group otherwise. A direct conversation "
+        "exists once per pair: asking again answers the existing one with 200 (201 when "
+        "new). The creator of a group is its admin.",
+        status_code=201,
+        responses={
+            200: ResponseSpec(
+                ConversationOut, description="The direct conversation of this pair, existing."
+            )
+        },
+        opt=problems(404, 422),
+    )
+    async def create(
+        self,
+        data: JSONBody[ConversationIn],
+        principal: NamedDependency[Principal],
+        conversations: NamedDependency[ConversationService],
+    ) -> Response[ConversationOut]:
+        view, created = await conversations.create(
+            principal,
+            data.organisation_id,
+            data.participant_ids,
+            kind=data.kind,
+            title=data.title,
+        )
+        return Response(to_schema(view, ConversationOut), status_code=201 if created else 200)
+
+    @get(
+        operation_id="listConversations",
+        summary="The caller's conversations in an organisation, latest activity first",
+        guards=[permission(None)],
+    )
+    async def list_conversations(
+        self,
+        principal: NamedDependency[Principal],
+        membership: NamedDependency[Membership],
+        conversations: NamedDependency[ConversationService],
+        organisation_id: OrganisationQuery,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
+    ) -> Page[ConversationOut]:
+        page = await conversations.page(
+            principal.user_id, membership.organisation_id, limit=limit, cursor=cursor
+        )
+        return page_as(page, ConversationOut)
+
+    @get(
+        "/unread-count",
+        operation_id="countUnreadMessages",
+        summary="Unread messages in the caller's conversations (of one organisation or all)",
+        opt=problems(404),
+    )
+    async def unread_count(
+        self,
+        principal: NamedDependency[Principal],
+        conversations: NamedDependency[ConversationService],
+        organisation_id: OrganisationFilter = None,
+    ) -> CountOut:
+        return CountOut(count=await conversations.unread_total(principal, organisation_id))
+
+    @get(
+        "/{conversation_id:uuid}",
+        operation_id="getConversation",
+        summary="A conversation: participants with their read state, the caller's unread count",
+        opt=problems(404),
+    )
+    async def get_conversation(
+        self,
+        principal: NamedDependency[Principal],
+        conversations: NamedDependency[ConversationService],
+        conversation_id: FromPath[uuid.UUID],
+    ) -> ConversationOut:
+        return to_schema(
+            await conversations.get(principal.user_id, conversation_id), ConversationOut
+        )
+
+    @post(
+        "/{conversation_id:uuid}/participants",
+        operation_id="addConversationParticipants",
+        summary="Add people to a group (its admins)",
+        description="Each must be an active member (422 naming `userIds[i]`); people "
+        "already in it are left as they are. They join caught up: earlier messages are "
+        "there to read but not unread. A direct conversation cannot change (409).",
+        status_code=200,
+        opt=problems(403, 404, 409, 422),
+    )
+    async def add_participants(
+        self,
+        data: JSONBody[ParticipantsIn],
+        principal: NamedDependency[Principal],
+        conversations: NamedDependency[ConversationService],
+        conversation_id: FromPath[uuid.UUID],
+    ) -> ConversationOut:
+        view = await conversations.add_people(
+            principal.user_id, conversation_id, data.user_ids, data.role
+        )
+        return to_schema(view, ConversationOut)
+
+    @delete(
+        "/{conversation_id:uuid}/participants/{user_id:uuid}",
+        operation_id="removeConversationParticipant",
+        summary="Remove someone from a group (its admins), or leave it (anyone)",
+        description="The last admin leaving makes the longest-standing participant admin.",
+        status_code=204,
+        opt=problems(403, 404, 409),
+    )
+    async def remove_participant(
+        self,
+        principal: NamedDependency[Principal],
+        conversations: NamedDependency[ConversationService],
+        conversation_id: FromPath[uuid.UUID],
+        user_id: FromPath[uuid.UUID],
+    ) -> None:
+        await conversations.remove_person(principal.user_id, conversation_id, user_id)
+
+    @get(
+        "/{conversation_id:uuid}/messages",
+        operation_id="listMessages",
+        summary="Messages by cursor in either direction",
+        description="Without a position: the newest first. `before=<messageId>`: older "
+        "ones, newest first; `after=<messageId>`: newer ones, oldest first. `nextCursor` "
+        "goes on in the same direction. Give one of `before`, `after` and `cursor`.",
+        opt=problems(404, 422),
+    )
+    async def list_messages(
+        self,
+        principal: NamedDependency[Principal],
+        conversation_messages: NamedDependency[MessageService],
+        conversation_id: FromPath[uuid.UUID],
+        before: MessagePosition = None,
+        after: MessagePosition = None,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
+    ) -> Page[MessageOut]:
+        page = await conversation_messages.page(
+            principal.user_id,
+            conversation_id,
+            before=before,
+            after=after,
+            limit=limit,
+            cursor=cursor,
+        )
+        return page_as(page, MessageOut)
+
+    @post(
+        "/{conversation_id:uuid}/messages",
+        operation_id="sendMessage",
+        summary="Send a message (plain text, attachments by document id)",
+        description="`body`: plain text, stored as sent, at most 10,000 characters, no NUL "
+        "(422 naming `body`); clients show it as text. `attachments`: up to 10 ids of "
+        "documents of the organisation you may read (422 naming `attachments[i]`); each "
+        "reader sees a document's details only if they may read it themselves. Accepts an "
+        "`Idempotency-Key` header: a retry answers the same message, sent once.",
+        status_code=201,
+        opt=problems(404, 409, 422),
+    )
+    async def send(
+        self,
+        data: JSONBody[MessageIn],
+        principal: NamedDependency[Principal],
+        conversation_messages: NamedDependency[MessageService],
+        idempotency: NamedDependency[Idempotency],
+        conversation_id: FromPath[uuid.UUID],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[MessageOut]:
+        async def produce() -> MessageOut:
+            view = await conversation_messages.send(
+                principal.user_id, conversation_id, data.body, data.attachments
+            )
+            return to_schema(view, MessageOut)
+
+        return await idempotency.respond(
+            key=idempotency_key,
+            caller=principal.user_id,
+            operation="sendMessage",
+            request={"conversationId": str(conversation_id), "message": data},
+            produce=produce,
+            result_type=MessageOut,
+            status_code=201,
+        )
+
+    @patch(
+        "/{conversation_id:uuid}/messages/{message_id:uuid}",
+        operation_id="editMessage",
+        summary="Change the text of your own message",
+        opt=problems(403, 404, 409, 422),
+    )
+    async def edit(
+        self,
+        data: JSONBody[MessagePatch],
+        principal: NamedDependency[Principal],
+        conversation_messages: NamedDependency[MessageService],
+        conversation_id: FromPath[uuid.UUID],
+        message_id: FromPath[uuid.UUID],
+    ) -> MessageOut:
+        view = await conversation_messages.edit(
+            principal.user_id, conversation_id, message_id, data.body
+        )
+        return to_schema(view, MessageOut)
+
+    @delete(
+        "/{conversation_id:uuid}/messages/{message_id:uuid}",
+        operation_id="deleteMessage",
+        summary="Delete your own message (a tombstone stays in its place)",
+        status_code=204,
+        opt=problems(403, 404),
+    )
+    async def delete_message(
+        self,
+        principal: NamedDependency[Principal],
+        conversation_messages: NamedDependency[MessageService],
+        conversation_id: FromPath[uuid.UUID],
+        message_id: FromPath[uuid.UUID],
+    ) -> None:
+        await conversation_messages.delete(principal.user_id, conversation_id, message_id)
+
+    @post(
+        "/{conversation_id:uuid}/read",
+        operation_id="readConversation",
+        summary="Mark read up to a message (default: the newest); never moves back",
+        status_code=200,
+        opt=problems(404, 422),
+    )
+    async def read(
+        self,
+        principal: NamedDependency[Principal],
+        conversation_messages: NamedDependency[MessageService],
+        conversation_id: FromPath[uuid.UUID],
+        data: JSONBody[ReadIn | None] = None,
+    ) -> ReadStateOut:
+        state = await conversation_messages.read(
+            principal.user_id, conversation_id, data.message_id if data else None
+        )
+        return to_schema(state, ReadStateOut)

@@ -1,0 +1,315 @@
+"""Messages of a conversation: send, edit and delete your own, page through them in both
+directions, and mark them read.
+
+A send takes the conversation row's lock to number the message (``last_seq + 1``), so the
+messages of one conversation have gapless, unique ``seq`` numbers whatever the concurrency,
+and moves the sender's read pointer to it (you have read what you wrote). Reading moves the
+caller's pointer forward only (``GREATEST``), so concurrent reads never move it back.
+After each commit the change is pushed to every participant's stream
+(``message.created``, ``message.updated``, ``conversation.read``), each reader getting
+the attachments as they may see them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from sqlalchemy import Row, func, select, update
+from sqlalchemy.dialects.postgresql import insert
+
+from hub.communication.domain.conversations import (
+    check_attachments,
+    check_body,
+    check_own_message,
+)
+from hub.communication.services import conversation_queries as q
+from hub.communication.services.conversation_views import (
+    Attachments,
+    MessageView,
+    ReadState,
+    pushed_message,
+)
+from hub.communication.services.conversations import Access, ConversationAccess
+from hub.communication.services.inbox_events import InboxEvents
+from hub.content.api import ContentApi
+from hub.identity.api import IdentityApi
+from hub.kernel.clock import Clock
+from hub.kernel.errors import Conflict, Invalid
+from hub.kernel.pagination import Page, decode_cursor, encode_cursor
+from hub.kernel.problems import field_invalid, invalid_cursor, not_found
+from hub.kernel.schema import new_id
+from hub.kernel.store import Store
+
+Direction = Literal["before", "after"]
+MESSAGE_CREATED = "message.created"
+MESSAGE_UPDATED = "message.updated"
+CONVERSATION_READ = "conversation.read"
+
+
+class MessageService:
+    def __init__(
+        self,
+        store: Store,
+        identity: IdentityApi,
+        content: ContentApi,
+        stream: InboxEvents,
+        clock: Clock,
+    ) -> None:
+        self.store, self.content, self.stream, self.clock = store, content, stream, clock
+        self.access = ConversationAccess(store, identity)
+
+    # ------------------------------------------------------------------ write
+
+    async def send(
+        self,
+        user_id: uuid.UUID,
+        conversation_id: uuid.UUID,
+        body: str,
+        attachments: Sequence[uuid.UUID],
+    ) -> MessageView:
+        seen = await self.access.of(user_id, conversation_id)
+        documents = check_attachments(attachments)
+        check_body(body, attachments=len(documents))
+        resolver = Attachments(self.content)
+        for i, document_id in enumerate(documents):
+            summary = await resolver.readable(user_id, document_id)
+            if summary is None or summary.organisation_id != seen.conversation.organisation_id:
+                raise field_invalid(
+                    f"attachments[{i}]",
+                    "no document of this organisation that you may read",
+                    code="unknown_document",
+                )
+        now = self.clock()
+        c, p = q.conversations_t, q.participants_t
+        async with self.store.uow() as uow:
+            seq = (
+                await uow.session.execute(
+                    update(c)
+                    .where(c.c.id == conversation_id)
+                    .values(
+                        last_seq=c.c.last_seq + 1,
+                        last_activity_at=func.greatest(c.c.last_activity_at, now),
+                    )
+                    .returning(c.c.last_seq)
+                )
+            ).scalar_one()
+            row = (
+                await uow.session.execute(
+                    insert(q.messages_t)
+                    .values(
+                        id=new_id(),
+                        conversation_id=conversation_id,
+                        organisation_id=seen.conversation.organisation_id,
+                        seq=seq,
+                        sender_id=user_id,
+                        body=body,
+                        attachments=documents,
+                        created_at=now,
+                    )
+                    .returning(*q.messages_t.c)
+                )
+            ).one()
+            await uow.session.execute(
+                update(p)
+                .where(p.c.conversation_id == conversation_id, p.c.user_id == user_id)
+                .values(last_read_seq=func.greatest(p.c.last_read_seq, seq))
+            )
+            await uow.commit()
+        await self._push(seen, MESSAGE_CREATED, row, resolver)
+        return await resolver.message(user_id, row)
+
+    async def edit(
+        self, user_id: uuid.UUID, conversation_id: uuid.UUID, message_id: uuid.UUID, body: str
+    ) -> MessageView:
+        seen = await self.access.of(user_id, conversation_id)
+        current = await self._message(conversation_id, message_id)
+        check_own_message(current.sender_id, user_id, current.deleted_at is not None)
+        check_body(body, attachments=len(current.attachments))
+        m = q.messages_t
+        async with self.store.uow() as uow:
+            row = (
+                await uow.session.execute(
+                    update(m)
+                    .where(m.c.id == message_id, m.c.deleted_at.is_(None))
+                    .values(body=body, edited_at=self.clock())
+                    .returning(*m.c)
+                )
+            ).first()
+            await uow.commit()
+        if row is None:  # deleted meanwhile
+            raise Conflict("The message was deleted.", code="message_deleted")
+        resolver = Attachments(self.content)
+        await self._push(seen, MESSAGE_UPDATED, row, resolver)
+        return await resolver.message(user_id, row)
+
+    async def delete(
+        self, user_id: uuid.UUID, conversation_id: uuid.UUID, message_id: uuid.UUID
+    ) -> None:
+        """Leave a tombstone: the text and attachments go, the message's place stays.
+        Deleting a deleted message changes nothing."""
+        seen = await self.access.of(user_id, conversation_id)
+        current = await self._message(conversation_id, message_id)
+        check_own_message(current.sender_id, user_id, False)
+        if current.deleted_at is not None:
+            return
+        m = q.messages_t
+        async with self.store.uow() as uow:
+            row = (
+                await uow.session.execute(
+                    update(m)
+                    .where(m.c.id == message_id, m.c.deleted_at.is_(None))
+                    .values(body="", attachments=[], deleted_at=self.clock())
+                    .returning(*m.c)
+                )
+            ).first()
+            await uow.commit()
+        if row is not None:
+            await self._push(seen, MESSAGE_UPDATED, row, Attachments(self.content))
+
+    async def _message(self, conversation_id: uuid.UUID, message_id: uuid.UUID) -> Row[Any]:
+        row = await q.message(self.store, conversation_id, message_id)
+        if row is None:
+            raise not_found("message")
+        return row
+
+    async def _push(self, seen: Access, event: str, row: Row[Any], resolver: Attachments) -> None:
+        readers = await q.participant_ids(self.store, seen.id)
+        org = seen.conversation.organisation_id
+        messages = []
+        for reader in readers:
+            view = await resolver.message(reader, row)
+            messages.append((reader, event, pushed_message(view, org)))
+        await self.stream.publish(messages, self.clock())
+
+    # ------------------------------------------------------------------ read
+
+    async def page(
+        self,
+        user_id: uuid.UUID,
+        conversation_id: uuid.UUID,
+        *,
+        before: uuid.UUID | None,
+        after: uuid.UUID | None,
+        limit: int,
+        cursor: str | None,
+    ) -> Page[MessageView]:
+        """Newest first, or older than ``before`` (newest first), or newer than ``after``
+        (oldest first); ``nextCursor`` goes on in the same direction."""
+        await self.access.of(user_id, conversation_id)
+        direction: Direction = "before"
+        seq: int | None = None
+        if cursor is not None:
+            if before is not None or after is not None:
+                raise _both("cursor")
+            direction, seq = _position(cursor)
+        elif before is not None and after is not None:
+            raise _both("after")
+        elif before is not None:
+            seq = await self._seq_of(conversation_id, before, "before")
+        elif after is not None:
+            direction, seq = "after", await self._seq_of(conversation_id, after, "after")
+        rows = await q.message_page(
+            self.store, conversation_id, direction=direction, seq=seq, limit=limit
+        )
+        more = len(rows) > limit
+        rows = rows[:limit]
+        resolver = Attachments(self.content)
+        items = [await resolver.message(user_id, row) for row in rows]
+        next_cursor = encode_cursor(direction, rows[-1].seq) if more and rows else None
+        return Page(items=items, limit=limit, next_cursor=next_cursor)
+
+    async def _seq_of(self, conversation_id: uuid.UUID, message_id: uuid.UUID, field: str) -> int:
+        row = await q.message(self.store, conversation_id, message_id)
+        if row is None:
+            raise field_invalid(
+                field,
+                "no such message in this conversation",
+                source="query",
+                code="unknown_message",
+            )
+        return int(row.seq)
+
+    async def read(
+        self, user_id: uuid.UUID, conversation_id: uuid.UUID, message_id: uuid.UUID | None
+    ) -> ReadState:
+        """Mark read up to a message (default: the newest). Never moves the pointer back."""
+        seen = await self.access.of(user_id, conversation_id)
+        c, p = q.conversations_t, q.participants_t
+        target: Any
+        if message_id is not None:
+            target = await self._seq_of(conversation_id, message_id, "messageId")
+        else:
+            target = select(c.c.last_seq).where(c.c.id == conversation_id).scalar_subquery()
+        async with self.store.uow() as uow:
+            moved = (
+                await uow.session.execute(
+                    update(p)
+                    .where(
+                        p.c.conversation_id == conversation_id,
+                        p.c.user_id == user_id,
+                        p.c.last_read_seq < target,
+                    )
+                    .values(last_read_seq=target)
+                    .returning(p.c.last_read_seq)
+                )
+            ).scalar()
+            await uow.commit()
+        state = await self.state(user_id, conversation_id)
+        if moved is not None:
+            readers = await q.participant_ids(self.store, conversation_id)
+            body = _pushed_read(state, seen.conversation.organisation_id)
+            await self.stream.publish(
+                [
+                    (
+                        reader,
+                        CONVERSATION_READ,
+                        {**body, "conversationUnreadCount": state.unread_count}
+                        if reader == user_id
+                        else body,
+                    )
+                    for reader in readers
+                ],
+                self.clock(),
+            )
+        return state
+
+    async def state(self, user_id: uuid.UUID, conversation_id: uuid.UUID) -> ReadState:
+        people = (await q.participants(self.store, [conversation_id]))[conversation_id]
+        me = next((row for row in people if row.user_id == user_id), None)
+        if me is None:  # removed meanwhile
+            raise not_found("conversation")
+        unread = (await q.unread_counts(self.store, user_id, [conversation_id]))[conversation_id]
+        return ReadState(
+            conversation_id=conversation_id,
+            user_id=user_id,
+            last_read_seq=me.last_read_seq,
+            last_read_message_id=me.last_read_message_id,
+            unread_count=unread,
+        )
+
+
+def _pushed_read(state: ReadState, organisation_id: uuid.UUID) -> dict[str, Any]:
+    return {
+        "conversationId": str(state.conversation_id),
+        "organisationId": str(organisation_id),
+        "userId": str(state.user_id),
+        "lastReadSeq": state.last_read_seq,
+        "lastReadMessageId": str(state.last_read_message_id)
+        if state.last_read_message_id
+        else None,
+    }
+
+
+def _both(field: str) -> Invalid:
+    return field_invalid(
+        field, "give one of before, after or cursor", source="query", code="conflicting_position"
+    )
+
+
+def _position(cursor: str) -> tuple[Direction, int]:
+    direction, seq = decode_cursor(cursor, 2)
+    if direction not in ("before", "after") or not isinstance(seq, int) or seq < 0:
+        raise invalid_cursor()
+    return direction, seq
