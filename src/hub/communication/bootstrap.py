@@ -4,16 +4,18 @@ tables, permissions, jobs and event subscriptions. Only ``hub.app``, ``hub.cli``
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any, cast
 
 from hub.communication.controllers.notifications import DeliveryController, NotificationController
 from hub.communication.controllers.preferences import DefaultsController, PreferencesController
 from hub.communication.controllers.stream import StreamController
 from hub.communication.controllers.templates import TemplateController
+from hub.communication.controllers.webhooks import WebhookController
 from hub.communication.domain.permissions import PERMISSIONS
 from hub.communication.domain.settings import CommunicationSettings
 from hub.communication.facade import CommunicationFacade
-from hub.communication.handlers import on_document_shared
+from hub.communication.handlers import WEBHOOK_FEED, on_document_shared
 from hub.communication.models import Base
 from hub.communication.services.deliveries import DeliveryLog
 from hub.communication.services.email import DeferredRelease, EmailDelivery
@@ -23,11 +25,27 @@ from hub.communication.services.preferences import PreferenceService
 from hub.communication.services.sending import SendService
 from hub.communication.services.stream import StreamService
 from hub.communication.services.templates import TemplateService
-from hub.communication.tasks import RELEASE_EVERY_MINUTE, fan_out, release_deferred, send_email
+from hub.communication.services.webhook_delivery import (
+    WebhookDispatch,
+    WebhookRetries,
+    WebhookSender,
+)
+from hub.communication.services.webhooks import SEAL_PURPOSE, WebhookService
+from hub.communication.tasks import (
+    RELEASE_EVERY_MINUTE,
+    WEBHOOK_RETRIES_EVERY_5S,
+    fan_out,
+    release_deferred,
+    send_email,
+    webhook_deliver,
+    webhook_retries,
+)
 from hub.content.api import DocumentShared
 from hub.identity.api import IdentityApi
 from hub.kernel.contexts import ContextModule
+from hub.kernel.egress import AddressPolicy
 from hub.kernel.runtime import ContextRuntime
+from hub.kernel.sealing import Sealer
 from hub.kernel.subscribers import Handler, Subscription
 
 
@@ -61,6 +79,35 @@ def services(rt: ContextRuntime, *, identity_api: IdentityApi) -> dict[str, Any]
         "delivery_log": DeliveryLog(store),
         "communication_public_url": str(rt.settings.public_url),
         "communication_api": CommunicationFacade(sending),
+        **webhook_services(rt, settings, sending),
+    }
+
+
+def webhook_services(
+    rt: ContextRuntime, settings: CommunicationSettings, sending: SendService
+) -> dict[str, Any]:
+    sealer = Sealer.from_settings(rt.settings, SEAL_PURPOSE)
+    policy = AddressPolicy.of(settings.webhook_allow_private_networks)
+    return {
+        "webhooks": WebhookService(
+            rt.store,
+            rt.tenancy,
+            rt.clock,
+            rt.queue_job,
+            sealer=sealer,
+            policy=policy,
+            overlap=timedelta(hours=settings.webhook_secret_overlap_hours),
+        ),
+        "webhook_dispatch": WebhookDispatch(rt.clock, rt.queue_job),
+        "webhook_sender": WebhookSender(
+            rt.store,
+            rt.clock,
+            sending,
+            sealer=sealer,
+            policy=policy,
+            timeout_s=settings.webhook_timeout_seconds,
+        ),
+        "webhook_release": WebhookRetries(rt.store, rt.clock, rt.queue_job),
     }
 
 
@@ -78,6 +125,7 @@ def build() -> ContextModule:
             DefaultsController,
             TemplateController,
             StreamController,
+            WebhookController,
         ],
         permissions=PERMISSIONS,
         subscriptions=[
@@ -87,6 +135,7 @@ def build() -> ContextModule:
                 name="communication.document_shared",
             )
         ],
-        jobs=[fan_out, send_email, release_deferred],
-        periodic=[RELEASE_EVERY_MINUTE],
+        catch_all=[WEBHOOK_FEED],
+        jobs=[fan_out, send_email, release_deferred, webhook_deliver, webhook_retries],
+        periodic=[RELEASE_EVERY_MINUTE, WEBHOOK_RETRIES_EVERY_5S],
     )

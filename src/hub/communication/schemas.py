@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal
 
-from msgspec import Meta
+from msgspec import UNSET, Meta, UnsetType
 
 from hub.communication.domain.preferences import CLOCK_PATTERN
 from hub.communication.domain.templates import (
@@ -20,7 +20,7 @@ from hub.communication.domain.templates import (
     MAX_VARIABLES,
 )
 from hub.kernel.pagination import Page
-from hub.kernel.structs import Schema
+from hub.kernel.structs import PatchSchema, Schema
 
 TemplateKey = Annotated[str, Meta(pattern=KEY_PATTERN, max_length=MAX_KEY_LENGTH)]
 Locale = Annotated[str, Meta(pattern=LOCALE_PATTERN, max_length=10)]
@@ -284,3 +284,89 @@ class StreamEventDoc(Schema):
     event: Literal["ready", "notification"]
     #: JSON text: ``{}`` for ``ready``; the inbox item for ``notification``.
     data: str
+
+
+# --------------------------------------------------------------------------- webhooks
+
+WebhookUrl = Annotated[str, Meta(min_length=1, max_length=2000)]
+EventTypePattern = Annotated[str, Meta(min_length=1, max_length=200)]
+EventTypePatterns = Annotated[list[EventTypePattern], Meta(min_length=1, max_length=50)]
+WebhookDescription = Annotated[str, Meta(max_length=500)]
+
+
+class WebhookIn(Schema):
+    organisation_id: uuid.UUID
+    url: WebhookUrl
+    #: Patterns: ``content.document.uploaded``, ``content.document.*``, ``*``.
+    event_types: EventTypePatterns
+    description: WebhookDescription = ""
+    enabled: bool = True
+
+    example: ClassVar[dict[str, Any]] = {
+        "organisationId": "0191e6a8-5a8e-7000-8000-000000000001",
+        "url": "https://hooks.example.com/hub",
+        "eventTypes": ["content.document.*"],
+        "description": "Document sync",
+    }
+
+
+class WebhookPatch(PatchSchema):
+    example: ClassVar[dict[str, Any]] = {"enabled": True}
+
+    url: WebhookUrl | UnsetType = UNSET
+    event_types: EventTypePatterns | UnsetType = UNSET
+    description: WebhookDescription | UnsetType = UNSET
+    enabled: bool | UnsetType = UNSET
+
+
+class WebhookOut(Schema):
+    id: uuid.UUID
+    organisation_id: uuid.UUID
+    url: str
+    description: str
+    event_types: list[str]
+    enabled: bool
+    #: ``gone`` (the receiver answered 410) or ``failing`` (no success for 5 days) when the
+    #: hub disabled it.
+    disabled_reason: str | None
+    #: The first failure since the last successful delivery.
+    failing_since: datetime | None
+    #: While a rotated-out secret still signs beside the current one: until when.
+    previous_secret_expires_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class WebhookCreatedOut(WebhookOut):
+    #: ``whsec_…``: shown this once, never again.
+    secret: str
+
+
+class WebhookSecretOut(Schema):
+    #: The new ``whsec_…`` secret, shown this once.
+    secret: str
+    #: Until then deliveries carry a signature with the previous secret too.
+    previous_secret_expires_at: datetime
+
+
+class WebhookDeliveryOut(Schema):
+    id: uuid.UUID
+    #: The ``webhook-id`` header: the same on every attempt and manual retry.
+    webhook_id: str
+    endpoint_id: uuid.UUID
+    event_id: uuid.UUID | None
+    event_type: str
+    status: Literal["pending", "succeeded", "failed"]
+    attempts: int
+    next_attempt_at: datetime | None
+    last_attempt_at: datetime | None
+    response_status: int | None
+    #: The first 2 KiB of the receiver's answer.
+    response_body: str | None
+    duration_ms: int | None
+    last_error: str | None
+    created_at: datetime
+
+
+class EventTypesOut(Schema):
+    items: list[str]

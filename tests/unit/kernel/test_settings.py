@@ -316,6 +316,9 @@ INVALID: dict[str, list[str]] = {
     "HUB_NOTIFICATION_BATCH_SIZE": ["0", "1001", "many"],
     "HUB_NOTIFICATION_MAX_RECIPIENTS": ["0", "1000001", "all"],
     "HUB_NOTIFICATION_STREAM_MAX_SECONDS": ["0", "3601", "5m"],
+    "HUB_WEBHOOK_ALLOW_PRIVATE_NETWORKS": ["localhost", "10.0.0.0/33", "127.0.0.1, 300.1.1.1"],
+    "HUB_WEBHOOK_SECRET_OVERLAP_HOURS": ["-1", "721", "1d"],
+    "HUB_WEBHOOK_TIMEOUT_SECONDS": ["0", "61", "15s"],
 }
 
 

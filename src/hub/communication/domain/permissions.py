@@ -11,10 +11,16 @@ SEND = "communication.notifications.send"
 TEMPLATES_MANAGE = "communication.templates.manage"
 DELIVERIES_READ = "communication.audit.deliveries"
 SETTINGS_MANAGE = "communication.settings.manage"
+WEBHOOKS_MANAGE = "communication.webhooks.manage"
 
 PERMISSIONS: tuple[tuple[str, str], ...] = (
     (SEND, "Send notifications to members, roles or the whole organisation"),
     (TEMPLATES_MANAGE, "Create, change and preview the organisation's notification templates"),
     (DELIVERIES_READ, "Read the delivery log of the organisation's notifications"),
     (SETTINGS_MANAGE, "Set the organisation's default notification channels and locale"),
+    (
+        WEBHOOKS_MANAGE,
+        "Create, change, test and delete the organisation's outbound webhooks and read their "
+        "deliveries",
+    ),
 )

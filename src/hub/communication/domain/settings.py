@@ -9,6 +9,8 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
+from hub.kernel.settings import Networks
+
 
 class CommunicationSettings(msgspec.Struct, kw_only=True, frozen=True):
     #: Recipients one fan-out job writes (one bulk INSERT each for inbox and deliveries);
@@ -19,3 +21,11 @@ class CommunicationSettings(msgspec.Struct, kw_only=True, frozen=True):
     #: Seconds one server-sent-event stream stays open before the server ends it (the
     #: client reconnects with a new ticket), so no connection is held forever.
     notification_stream_max_seconds: Annotated[int, Meta(ge=1, le=3600)] = 300
+    #: Addresses or networks webhook deliveries may reach although they are not public
+    #: (loopback, private…): ``127.0.0.1/32`` for a receiver on the same host. Cloud
+    #: metadata addresses stay refused.
+    webhook_allow_private_networks: Networks = ()
+    #: Hours a rotated-out webhook secret keeps signing beside the new one.
+    webhook_secret_overlap_hours: Annotated[int, Meta(ge=0, le=720)] = 24
+    #: Seconds one webhook attempt may take in all (connecting: at most 5 of them).
+    webhook_timeout_seconds: Annotated[int, Meta(ge=1, le=60)] = 15
