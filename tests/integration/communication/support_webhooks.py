@@ -1,0 +1,148 @@
+"""A real webhook receiver for the tests (an HTTP server on a loopback port, in a thread),
+and helpers to create endpoints and move the webhook services' clock."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from litestar import Litestar
+from standardwebhooks import Webhook
+from standardwebhooks.webhooks import WebhookVerificationError
+
+from hub.kernel.clock import MovableClock
+from hub.worker import InProcessWorker
+from tests.integration.communication.support import Client, use_clock
+from tests.integration.identity.support import API
+from tests.integration.identity.support_orgs import Person
+
+WEBHOOKS = f"{API}/webhooks"
+_CLOCKED = ("webhooks", "webhook_dispatch", "webhook_sender", "webhook_release")
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def id(self) -> str:
+        return self.headers["webhook-id"]
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    def verifies(self, secret: str) -> bool:
+        """What a consumer does: the standardwebhooks library checks the signature(s)
+        and the timestamp against its own clock."""
+        try:
+            Webhook(secret).verify(self.body, self.headers)
+        except WebhookVerificationError:
+            return False
+        return True
+
+
+@dataclass
+class Receiver:
+    """Answers each request with the next planned ``(status, headers)`` (200 when the plan
+    is used up) and keeps what it received."""
+
+    port: int = 0
+    received: list[Received] = field(default_factory=list)
+    plan: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    always: int | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hooks"
+
+    def answer(self) -> tuple[int, dict[str, str]]:
+        with self.lock:
+            if self.plan:
+                return self.plan.pop(0)
+            return (self.always or 200), {}
+
+    def of_type(self, event_type: str) -> list[Received]:
+        return [r for r in self.received if r.json()["type"] == event_type]
+
+
+def receiving() -> Iterator[Receiver]:
+    receiver = Receiver()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("content-length", "0"))
+            body = self.rfile.read(length)
+            with receiver.lock:
+                receiver.received.append(
+                    Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+                )
+            status, headers = receiver.answer()
+            reply = b'{"ok": true}' if status < 300 else b"receiver says no " * 400
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("content-length", str(len(reply)))
+            self.end_headers()
+            self.wfile.write(reply)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    receiver.port = server.server_address[1]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield receiver
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def webhook_clock(
+    clock: MovableClock, *, app: Litestar, worker: InProcessWorker, also: Any = ()
+) -> None:
+    """Communication's services (webhooks included) of the app, the worker and ``also``
+    kernels on one clock the test moves."""
+    use_clock(clock, app=app, worker=worker, also=also)
+    for kernel in [app.state["kernel"], worker.background.worker_kernel(), *also]:
+        for name in _CLOCKED:
+            kernel.services[name].clock = clock
+
+
+async def create_webhook(
+    client: Client, who: Person, org: str, url: str, event_types: list[str], **fields: Any
+) -> dict[str, Any]:
+    r = await client.post(
+        WEBHOOKS,
+        json={"organisationId": org, "url": url, "eventTypes": event_types, **fields},
+        headers=who.auth,
+    )
+    assert r.status_code == 201, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+async def webhook_deliveries(
+    client: Client, who: Person, webhook_id: str, **params: Any
+) -> list[dict[str, Any]]:
+    r = await client.get(
+        f"{WEBHOOKS}/{webhook_id}/deliveries", params={"limit": 100, **params}, headers=who.auth
+    )
+    assert r.status_code == 200, r.text
+    items: list[dict[str, Any]] = r.json()["items"]
+    return items
+
+
+async def ping(client: Client, who: Person, webhook_id: str) -> dict[str, Any]:
+    r = await client.post(f"{WEBHOOKS}/{webhook_id}/test", headers=who.auth)
+    assert r.status_code == 202, r.text
+    body: dict[str, Any] = r.json()
+    return body
