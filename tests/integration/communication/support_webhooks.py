@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -56,6 +57,8 @@ class Receiver:
     received: list[Received] = field(default_factory=list)
     plan: list[tuple[int, dict[str, str]]] = field(default_factory=list)
     always: int | None = None
+    #: Seconds to wait before answering (a slow receiver).
+    delay: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -84,6 +87,8 @@ def receiving() -> Iterator[Receiver]:
                     Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
                 )
             status, headers = receiver.answer()
+            if receiver.delay:
+                time.sleep(receiver.delay)
             reply = b'{"ok": true}' if status < 300 else b"receiver says no " * 400
             self.send_response(status)
             for name, value in headers.items():

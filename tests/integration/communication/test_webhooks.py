@@ -8,11 +8,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 
+import asyncpg
 import pytest
 from litestar import Litestar
+from sqlalchemy.engine import make_url
 from structlog.testing import capture_logs
 
 from hub.app import context_modules
+from hub.communication.domain import webhooks as rules
 from hub.communication.services.webhook_delivery import WebhookRetries, WebhookSender
 from hub.kernel.clock import MovableClock
 from hub.kernel.runtime import Kernel
@@ -143,6 +146,20 @@ async def test_deliveries_verify_across_a_secret_rotation(
     assert "webhook_attempt" in logged
     for secret in (first, second):
         assert secret.removeprefix("whsec_") not in logged
+    # at rest: sealed, not stored as given
+    dsn = make_url(database_url).set(drivername="postgresql")
+    conn = await asyncpg.connect(dsn.render_as_string(hide_password=False))
+    try:
+        row = await conn.fetchrow(
+            "SELECT secret_sealed, previous_secret_sealed FROM communication.webhook_endpoints"
+        )
+    finally:
+        await conn.close()
+    assert row is not None
+    stored = bytes(row["secret_sealed"])
+    assert rules.secret_key(second) not in stored
+    assert second.encode() not in stored
+    assert row["previous_secret_sealed"] is None
 
 
 async def test_a_failing_endpoint_follows_the_schedule_then_is_disabled_and_admins_told(
@@ -411,3 +428,22 @@ async def test_organisations_see_and_receive_only_their_own(
     assert r.status_code == 204
     r = await client.get(base, headers=alice.auth)
     assert r.status_code == 404
+
+
+async def test_a_slow_receiver_times_out(
+    client: Client,
+    database_url: str,
+    events: InProcessWorker,
+    receiver: Receiver,
+    clocked: tuple[MovableClock, Kernel],
+) -> None:
+    owner, org, _ = await org_with(client, database_url)
+    hook = await create_webhook(client, owner, org, receiver.url, ["content.tag.*"])
+    _sender(events).timeout_s = 1  # HUB_WEBHOOK_TIMEOUT_SECONDS=1
+    receiver.delay = 2.5
+    await ping(client, owner, hook["id"])
+    await events.drain()
+    (row,) = await webhook_deliveries(client, owner, hook["id"])
+    assert (row["status"], row["attempts"]) == ("pending", 1)
+    assert row["lastError"] == "timed out (at most 1 s per attempt)"
+    assert row["responseStatus"] is None

@@ -180,8 +180,8 @@ class WebhookSender:
                 )
         except EgressRefused as exc:
             error = f"refused: {exc.reason}"
-        except TimeoutError:
-            error = f"timed out after {self.timeout_s:g} s"
+        except (TimeoutError, httpx.TimeoutException):
+            error = f"timed out (at most {self.timeout_s:g} s per attempt)"
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         status = await self._record(row, answer, error)

@@ -181,11 +181,14 @@ class WebhookService:
         self, principal: Principal, webhook_id: uuid.UUID, changes: dict[str, Any]
     ) -> Row[Any]:
         """``changes``: any of ``url``, ``event_types``, ``description``, ``enabled``.
-        Enabling an endpoint the hub disabled starts its failure count afresh."""
+        Enabling an endpoint the hub disabled, or giving it another URL, starts its
+        failure count afresh."""
         row = await self._endpoint(principal, webhook_id)
         values: dict[str, Any] = {}
         if "url" in changes:
             values["url"] = self.check_url(changes["url"])
+            if values["url"] != row.url:
+                values["failing_since"] = None  # another receiver: its own record
         if "event_types" in changes:
             values["event_types"] = check_event_types(
                 changes["event_types"], subscribable_event_types()
