@@ -249,10 +249,12 @@ async def post(
     connect_timeout: float = 5.0,
     total_timeout: float = 15.0,
     max_body: int = 4096,
+    tls: ssl.SSLContext | None = None,
 ) -> Answer:
     """POST ``body`` to ``url`` under the rules of the module; :class:`EgressRefused`
     before anything is sent, ``httpx.HTTPError`` / ``TimeoutError`` when the transfer
-    fails. A 3xx is returned as an answer (never followed)."""
+    fails. A 3xx is returned as an answer (never followed). ``tls``: the verifying
+    context (default: the system's CA bundle via certifi)."""
     started = time.perf_counter()
     target = check_url(url, policy)
     async with asyncio.timeout(total_timeout):
@@ -263,7 +265,7 @@ async def post(
             pinned = f"{target.scheme}://{literal}:{target.port}{target.path}"
             extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
             async with httpx.AsyncClient(
-                verify=_tls(),
+                verify=tls or _tls(),
                 follow_redirects=False,
                 trust_env=False,
                 timeout=httpx.Timeout(total_timeout, connect=connect_timeout),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -26,6 +27,7 @@ from tests.integration.communication.support import Client, inbox, org_with
 from tests.integration.communication.support_webhooks import (
     WEBHOOKS,
     Receiver,
+    certificates,
     create_webhook,
     ping,
     receiving,
@@ -447,3 +449,42 @@ async def test_a_slow_receiver_times_out(
     assert (row["status"], row["attempts"]) == ("pending", 1)
     assert row["lastError"] == "timed out (at most 1 s per attempt)"
     assert row["responseStatus"] is None
+
+
+async def test_https_goes_to_the_pinned_address_and_verifies_the_name(
+    client: Client,
+    database_url: str,
+    events: InProcessWorker,
+    clocked: tuple[MovableClock, Kernel],
+    tmp_path: Path,
+) -> None:
+    """The connection goes to the checked address, yet TLS sends the name (SNI) and the
+    certificate is verified against the name, not the address."""
+    server_tls, client_tls = certificates(tmp_path, "hooks.example.com")
+    owner, org, _ = await org_with(client, database_url)
+    sender = _sender(events)
+    sender.tls = client_tls  # receivers' CA: this test's
+
+    async def resolver(host: str, port: int) -> list[str]:
+        return ["127.0.0.1"]
+
+    sender.resolver = resolver
+    for receiver in receiving(server_tls):
+        good = await create_webhook(
+            client, owner, org, f"https://hooks.example.com:{receiver.port}/in", ["content.tag.*"]
+        )
+        wrong = await create_webhook(
+            client, owner, org, f"https://other.example.com:{receiver.port}/in", ["content.tag.*"]
+        )
+        await ping(client, owner, good["id"])
+        await ping(client, owner, wrong["id"])
+        await events.drain()
+        (got,) = receiver.received
+        assert got.headers["host"] == f"hooks.example.com:{receiver.port}"
+        assert got.verifies(good["secret"])
+        (ok,) = await webhook_deliveries(client, owner, good["id"])
+        assert (ok["status"], ok["responseStatus"]) == ("succeeded", 200)
+        (refused,) = await webhook_deliveries(client, owner, wrong["id"])
+        assert refused["status"] == "pending"
+        assert "CERTIFICATE_VERIFY_FAILED" in refused["lastError"]
+        assert "other.example.com" in refused["lastError"]

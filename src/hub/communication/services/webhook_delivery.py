@@ -22,6 +22,7 @@ were signed.
 from __future__ import annotations
 
 import contextlib
+import ssl
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -126,10 +127,13 @@ class WebhookSender:
         timeout_s: float,
         resolver: Resolver = system_resolver,
         wall: Clock = wall_clock,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.store, self.clock, self.sending = store, clock, sending
         self.sealer, self.policy, self.timeout_s = sealer, policy, timeout_s
-        self.resolver, self.wall = resolver, wall
+        #: Seams for what the hub does not run: DNS, the real time of signing, and the
+        #: certificate authorities receivers are trusted by (None: the system's).
+        self.resolver, self.wall, self.tls = resolver, wall, tls
 
     async def attempt(self, delivery_id: uuid.UUID, attempts_before: int) -> str | None:
         """One attempt of a pending delivery that has had ``attempts_before`` attempts
@@ -177,6 +181,7 @@ class WebhookSender:
                     connect_timeout=min(5.0, self.timeout_s),
                     total_timeout=self.timeout_s,
                     max_body=rules.RESPONSE_BODY_LIMIT,
+                    tls=self.tls,
                 )
         except EgressRefused as exc:
             error = f"refused: {exc.reason}"
