@@ -18,8 +18,10 @@ from structlog.testing import capture_logs
 from hub.app import context_modules
 from hub.communication.domain import webhooks as rules
 from hub.communication.services.webhook_delivery import WebhookRetries, WebhookSender
+from hub.communication.services.webhooks import SEAL_PURPOSE
 from hub.kernel.clock import MovableClock
 from hub.kernel.runtime import Kernel
+from hub.kernel.sealing import Sealer
 from hub.kernel.settings import Settings
 from hub.kernel.wiring import assemble
 from hub.worker import InProcessWorker
@@ -488,3 +490,39 @@ async def test_https_goes_to_the_pinned_address_and_verifies_the_name(
         assert refused["status"] == "pending"
         assert "CERTIFICATE_VERIFY_FAILED" in refused["lastError"]
         assert "other.example.com" in refused["lastError"]
+
+
+async def test_a_secret_sealed_under_a_lost_key_fails_visibly_until_rotated(
+    client: Client,
+    app: Litestar,
+    database_url: str,
+    events: InProcessWorker,
+    receiver: Receiver,
+    clocked: tuple[MovableClock, Kernel],
+) -> None:
+    owner, org, _ = await org_with(client, database_url)
+    hook = await create_webhook(client, owner, org, receiver.url, ["content.tag.*"])
+    r = await client.post(
+        WEBHOOKS,
+        json={"organisationId": org, "url": receiver.url, "eventTypes": ["content.tag.*", ""]},
+        headers=owner.auth,
+    )
+    assert r.status_code == 422
+    assert [e["field"] for e in r.json()["errors"]] == ["eventTypes[1]"]
+    # HUB_SECRET_KEY replaced without listing the old one in HUB_SECRET_KEY_PREVIOUS
+    lost = Sealer(["another key, the old one is gone" * 2], SEAL_PURPOSE)
+    _sender(events).sealer = lost
+    app.state["kernel"].services["webhooks"].sealer = lost
+    await ping(client, owner, hook["id"])
+    await events.drain()
+    (row,) = await webhook_deliveries(client, owner, hook["id"])
+    assert row["status"] == "pending"
+    assert "rotate the secret" in row["lastError"]
+    assert receiver.received == []
+    r = await client.post(f"{WEBHOOKS}/{hook['id']}/rotate-secret", headers=owner.auth)
+    assert r.status_code == 200, r.text
+    await ping(client, owner, hook["id"])
+    await events.drain()
+    (got,) = receiver.received
+    assert got.verifies(r.json()["secret"])
+    assert " " not in got.headers["webhook-signature"]  # the unopenable one is left out
