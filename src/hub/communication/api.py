@@ -117,3 +117,38 @@ class NotificationChannelUpdated(NotificationChannelEvent, kw_only=True, frozen=
 
 class NotificationChannelDeleted(NotificationChannelEvent, kw_only=True, frozen=True):
     event_type: ClassVar[str] = "communication.channel.deleted"
+
+
+class WebhookEvent(IntegrationEvent, kw_only=True, frozen=True):
+    """Something happened to an outbound webhook endpoint (its URL is never in the event:
+    a URL may carry a token)."""
+
+    aggregate_field: ClassVar[str | None] = "webhook_id"
+    webhook_id: uuid.UUID
+
+
+class WebhookCreated(WebhookEvent, kw_only=True, frozen=True):
+    event_type: ClassVar[str] = "communication.webhook.created"
+    event_types: list[str]
+
+
+class WebhookUpdated(WebhookEvent, kw_only=True, frozen=True):
+    event_type: ClassVar[str] = "communication.webhook.updated"
+    #: The fields that changed (``url``, ``eventTypes``, ``description``, ``enabled``).
+    changed: list[str]
+
+
+class WebhookDeleted(WebhookEvent, kw_only=True, frozen=True):
+    event_type: ClassVar[str] = "communication.webhook.deleted"
+
+
+class WebhookSecretRotated(WebhookEvent, kw_only=True, frozen=True):
+    event_type: ClassVar[str] = "communication.webhook.secret_rotated"
+
+
+class WebhookDisabled(WebhookEvent, kw_only=True, frozen=True):
+    """The hub disabled an endpoint: ``gone`` (it answered 410) or ``failing`` (no
+    successful delivery for five days)."""
+
+    event_type: ClassVar[str] = "communication.webhook.disabled"
+    reason: str

@@ -4,6 +4,7 @@ tables, permissions, jobs and event subscriptions. Only ``hub.app``, ``hub.cli``
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any, cast
 
 from hub.communication.controllers.channels import NotificationChannelController
@@ -12,10 +13,11 @@ from hub.communication.controllers.notifications import DeliveryController, Noti
 from hub.communication.controllers.preferences import DefaultsController, PreferencesController
 from hub.communication.controllers.stream import StreamController
 from hub.communication.controllers.templates import TemplateController
+from hub.communication.controllers.webhooks import WebhookController
 from hub.communication.domain.permissions import PERMISSIONS
 from hub.communication.domain.settings import CommunicationSettings
 from hub.communication.facade import CommunicationFacade
-from hub.communication.handlers import on_document_shared
+from hub.communication.handlers import WEBHOOK_FEED, on_document_shared
 from hub.communication.models import Base
 from hub.communication.services.channels import SEAL_PURPOSE, ChannelService
 from hub.communication.services.chat import ChatDelivery
@@ -36,6 +38,13 @@ from hub.communication.services.stream import StreamService
 from hub.communication.services.stream_buffer import StreamBuffer
 from hub.communication.services.templates import TemplateService
 from hub.communication.services.unread_notices import UnreadNotices
+from hub.communication.services.webhook_delivery import (
+    WebhookDispatch,
+    WebhookRetries,
+    WebhookSender,
+)
+from hub.communication.services.webhooks import SEAL_PURPOSE as WEBHOOK_SEAL
+from hub.communication.services.webhooks import WebhookService
 from hub.communication.tasks import (
     CLOSE_DIGESTS_EVERY_MINUTE,
     END_SNOOZES_EVERY_MINUTE,
@@ -43,6 +52,7 @@ from hub.communication.tasks import (
     PRUNE_INBOX_DAILY,
     RELEASE_EVERY_MINUTE,
     UNREAD_NOTICES_EVERY_MINUTE,
+    WEBHOOK_RETRIES_EVERY_5S,
     close_digests,
     conversation_unread_notices,
     end_snoozes,
@@ -53,10 +63,13 @@ from hub.communication.tasks import (
     send_chat,
     send_digest,
     send_email,
+    webhook_deliver,
+    webhook_retries,
 )
 from hub.content.api import ContentApi, DocumentShared
 from hub.identity.api import IdentityApi
 from hub.kernel.contexts import ContextModule
+from hub.kernel.egress import AddressPolicy
 from hub.kernel.netguard import networks
 from hub.kernel.runtime import ContextRuntime
 from hub.kernel.sealing import Sealer
@@ -125,6 +138,35 @@ def services(
             archived_days=settings.notification_archived_retention_days,
         ),
         **_conversations(rt, identity_api, content_api, inbox_events, sending),
+        **webhook_services(rt, settings, sending),
+    }
+
+
+def webhook_services(
+    rt: ContextRuntime, settings: CommunicationSettings, sending: SendService
+) -> dict[str, Any]:
+    sealer = Sealer.from_settings(rt.settings, WEBHOOK_SEAL)
+    policy = AddressPolicy.of(settings.webhook_allow_private_networks)
+    return {
+        "webhooks": WebhookService(
+            rt.store,
+            rt.tenancy,
+            rt.clock,
+            rt.queue_job,
+            sealer=sealer,
+            policy=policy,
+            overlap=timedelta(hours=settings.webhook_secret_overlap_hours),
+        ),
+        "webhook_dispatch": WebhookDispatch(rt.clock, rt.queue_job),
+        "webhook_sender": WebhookSender(
+            rt.store,
+            rt.clock,
+            sending,
+            sealer=sealer,
+            policy=policy,
+            timeout_s=settings.webhook_timeout_seconds,
+        ),
+        "webhook_release": WebhookRetries(rt.store, rt.clock, rt.queue_job),
     }
 
 
@@ -144,6 +186,7 @@ def build() -> ContextModule:
             StreamController,
             NotificationChannelController,
             ConversationController,
+            WebhookController,
         ],
         permissions=PERMISSIONS,
         subscriptions=[
@@ -153,6 +196,7 @@ def build() -> ContextModule:
                 name="communication.document_shared",
             )
         ],
+        catch_all=[WEBHOOK_FEED],
         jobs=[
             fan_out,
             send_email,
@@ -164,6 +208,8 @@ def build() -> ContextModule:
             prune_inbox,
             end_snoozes,
             conversation_unread_notices,
+            webhook_deliver,
+            webhook_retries,
         ],
         periodic=[
             RELEASE_EVERY_MINUTE,
@@ -172,6 +218,7 @@ def build() -> ContextModule:
             PRUNE_INBOX_DAILY,
             END_SNOOZES_EVERY_MINUTE,
             UNREAD_NOTICES_EVERY_MINUTE,
+            WEBHOOK_RETRIES_EVERY_5S,
         ],
     )
 

@@ -11,9 +11,12 @@ from sqlalchemy.dialects.postgresql import insert
 
 from hub.communication.repositories import share_notices_t
 from hub.communication.services.sending import Recipients, SendRequest, SendService
+from hub.communication.services.webhook_delivery import WebhookDispatch
 from hub.content.api import ContentApi, DocumentShared
 from hub.identity.api import IdentityApi
 from hub.kernel.db import UnitOfWork
+from hub.kernel.events import EventEnvelope
+from hub.kernel.subscribers import CatchAll
 
 
 async def on_document_shared(
@@ -61,3 +64,16 @@ async def on_document_shared(
         payload=payload,
     )
     await notifications.create_in(uow, request, sender_id=event.actor_id)
+
+
+async def feed_webhooks(
+    envelope: EventEnvelope, uow: UnitOfWork, *, webhook_dispatch: WebhookDispatch
+) -> None:
+    """Every event of every context (the kernel's catch-all): an organisation's events
+    become deliveries to that organisation's matching endpoints, committed with the inbox
+    row, so a redelivered event is not sent twice."""
+    await webhook_dispatch.dispatch(uow, envelope)
+
+
+#: Stable name: it is the inbox key of every event already dispatched.
+WEBHOOK_FEED = CatchAll("communication.webhooks", feed_webhooks)

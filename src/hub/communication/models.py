@@ -16,6 +16,9 @@
 * ``digest_items`` / ``digests``: e-mails batched into one per user, organisation,
   category and window (``services.digests``); the digest is unique per window, so a
   re-run or a second worker cannot send it twice.
+* ``webhook_endpoints`` / ``webhook_deliveries``: outbound webhooks (secrets sealed) and
+  one row per message and endpoint with its latest attempt; pending ones are due at
+  ``next_attempt_at`` (``services.webhook_delivery``).
 """
 
 from __future__ import annotations
@@ -411,3 +414,71 @@ class Message(IdMixin, Base):
     deleted_at: Mapped[datetime | None] = _ts()
 
     __table_args__ = (UniqueConstraint("conversation_id", "seq"),)
+
+
+# --------------------------------------------------------------------------- webhooks
+
+
+class WebhookEndpoint(IdMixin, Base):
+    """An organisation's outbound webhook endpoint. Secrets are sealed (AES-GCM under
+    ``HUB_SECRET_KEY``, bound to the endpoint id); during a rotation the previous secret
+    signs too until ``previous_secret_expires_at``."""
+
+    __tablename__ = "webhook_endpoints"
+
+    organisation_id: Mapped[uuid.UUID] = _uuid()
+    url: Mapped[str] = mapped_column(Text, nullable=False)
+    description: Mapped[str] = mapped_column(Text, nullable=False, server_default=text("''"))
+    event_types: Mapped[list[str]] = _json("[]")
+    enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("true"))
+    #: Why the hub disabled it ("gone": the receiver answered 410; "failing": no success
+    #: for five days); None when enabled, or disabled by a person.
+    disabled_reason: Mapped[str | None] = mapped_column(Text)
+    secret_sealed: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    previous_secret_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    previous_secret_expires_at: Mapped[datetime | None] = _ts()
+    #: The first failure since the last success (None: the last attempt succeeded).
+    failing_since: Mapped[datetime | None] = _ts()
+    created_at: Mapped[datetime] = _ts(nullable=False)
+    created_by: Mapped[uuid.UUID | None] = _uuid(nullable=True)
+    updated_at: Mapped[datetime] = _ts(nullable=False)
+
+    __table_args__ = (Index("ix_webhook_endpoints_org", "organisation_id", "id"),)
+
+
+class WebhookDelivery(IdMixin, Base):
+    """One message to one endpoint (its ``webhook-id`` is derived from the id), with the
+    outcome of its latest attempt. ``next_attempt_at`` is when a pending delivery is due;
+    while an attempt runs it is pushed a lease ahead, so a crashed worker's delivery comes
+    round again."""
+
+    __tablename__ = "webhook_deliveries"
+
+    endpoint_id: Mapped[uuid.UUID] = _uuid()
+    organisation_id: Mapped[uuid.UUID] = _uuid()
+    #: The integration event it carries (None for a ping).
+    event_id: Mapped[uuid.UUID | None] = _uuid(nullable=True)
+    event_type: Mapped[str] = mapped_column(Text, nullable=False)
+    #: The exact body sent (``{type, timestamp, data}``), as sent on every attempt.
+    body: Mapped[str] = mapped_column(Text, nullable=False)
+    status: Mapped[str] = mapped_column(Text, nullable=False)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    next_attempt_at: Mapped[datetime | None] = _ts()
+    last_attempt_at: Mapped[datetime | None] = _ts()
+    response_status: Mapped[int | None] = mapped_column(Integer)
+    response_body: Mapped[str | None] = mapped_column(Text)
+    duration_ms: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _ts(nullable=False)
+    updated_at: Mapped[datetime] = _ts(nullable=False)
+
+    __table_args__ = (
+        UniqueConstraint("endpoint_id", "event_id"),
+        CheckConstraint("status IN ('pending', 'succeeded', 'failed')", name="status"),
+        Index("ix_webhook_deliveries_endpoint", "endpoint_id", "id"),
+        Index(
+            "ix_webhook_deliveries_due",
+            "next_attempt_at",
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )

@@ -479,3 +479,90 @@ class ReadStateOut(Schema):
 class ParticipantsIn(Schema):
     user_ids: Annotated[list[uuid.UUID], Meta(min_length=1, max_length=300)]
     role: Literal["admin", "member"] = "member"
+
+
+# --------------------------------------------------------------------------- webhooks
+
+WebhookUrl = Annotated[str, Meta(min_length=1, max_length=2000)]
+#: Each pattern is checked by the service (422 naming ``eventTypes[i]``): constraints on
+#: list items do not reach the OpenAPI document.
+EventTypePatterns = Annotated[list[str], Meta(min_length=1, max_length=50)]
+WebhookDescription = Annotated[str, Meta(max_length=500)]
+
+
+class WebhookIn(Schema):
+    organisation_id: uuid.UUID
+    url: WebhookUrl
+    #: Patterns: ``content.document.uploaded``, ``content.document.*``, ``*``.
+    event_types: EventTypePatterns
+    description: WebhookDescription = ""
+    enabled: bool = True
+
+    example: ClassVar[dict[str, Any]] = {
+        "organisationId": "0191e6a8-5a8e-7000-8000-000000000001",
+        "url": "https://hooks.example.com/hub",
+        "eventTypes": ["content.document.*"],
+        "description": "Document sync",
+    }
+
+
+class WebhookPatch(PatchSchema):
+    example: ClassVar[dict[str, Any]] = {"enabled": True}
+
+    url: WebhookUrl | UnsetType = UNSET
+    event_types: EventTypePatterns | UnsetType = UNSET
+    description: WebhookDescription | UnsetType = UNSET
+    enabled: bool | UnsetType = UNSET
+
+
+class WebhookOut(Schema):
+    id: uuid.UUID
+    organisation_id: uuid.UUID
+    url: str
+    description: str
+    event_types: list[str]
+    enabled: bool
+    #: ``gone`` (the receiver answered 410) or ``failing`` (no success for 5 days) when the
+    #: hub disabled it.
+    disabled_reason: str | None
+    #: The first failure since the last successful delivery.
+    failing_since: datetime | None
+    #: While a rotated-out secret still signs beside the current one: until when.
+    previous_secret_expires_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class WebhookCreatedOut(WebhookOut):
+    #: ``whsec_…``: shown this once, never again.
+    secret: str
+
+
+class WebhookSecretOut(Schema):
+    #: The new ``whsec_…`` secret, shown this once.
+    secret: str
+    #: Until then deliveries carry a signature with the previous secret too.
+    previous_secret_expires_at: datetime
+
+
+class WebhookDeliveryOut(Schema):
+    id: uuid.UUID
+    #: The ``webhook-id`` header: the same on every attempt and manual retry.
+    webhook_id: str
+    endpoint_id: uuid.UUID
+    event_id: uuid.UUID | None
+    event_type: str
+    status: Literal["pending", "succeeded", "failed"]
+    attempts: int
+    next_attempt_at: datetime | None
+    last_attempt_at: datetime | None
+    response_status: int | None
+    #: The first 2 KiB of the receiver's answer.
+    response_body: str | None
+    duration_ms: int | None
+    last_error: str | None
+    created_at: datetime
+
+
+class EventTypesOut(Schema):
+    items: list[str]

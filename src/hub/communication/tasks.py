@@ -19,6 +19,8 @@ from hub.communication.services.retention import InboxRetention
 from hub.communication.services.sending import FAN_OUT
 from hub.communication.services.snoozes import SnoozeEnd
 from hub.communication.services.unread_notices import UnreadNotices
+from hub.communication.services.webhook_delivery import WebhookRetries, WebhookSender
+from hub.communication.services.webhooks import DELIVER
 from hub.kernel.jobs import JobContext, job
 from hub.kernel.mail import PermanentMailError
 from hub.kernel.scheduler import Periodic
@@ -112,4 +114,26 @@ async def conversation_unread_notices(
 
 UNREAD_NOTICES_EVERY_MINUTE = Periodic(
     "communication.conversation_unread_notices", "* * * * *", conversation_unread_notices
+)
+
+
+@job(DELIVER, queue="webhooks", max_retries=3)
+async def webhook_deliver(
+    ctx: JobContext, delivery_id: str, attempts_before: int, *, webhook_sender: WebhookSender
+) -> None:
+    """One attempt of a webhook delivery (its own queue: slow receivers hold up nothing
+    else). A failed attempt is an outcome, not an error: the next one is scheduled in the
+    table, and the job raises only when the hub itself fails."""
+    await webhook_sender.attempt(uuid.UUID(delivery_id), attempts_before)
+
+
+@job("communication.webhook_retries", max_retries=3)
+async def webhook_retries(ctx: JobContext, *, webhook_release: WebhookRetries) -> None:
+    released = await webhook_release.release_due()
+    if released:
+        log.info("webhook_deliveries_released", released=released)
+
+
+WEBHOOK_RETRIES_EVERY_5S = Periodic(
+    "communication.webhook_retries", "*/5 * * * * *", webhook_retries
 )

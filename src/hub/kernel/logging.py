@@ -182,7 +182,8 @@ def configure_logging(level: str = "INFO", fmt: str = "console") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(numeric_level)
-    for noisy in ("uvicorn.access", "asyncio"):
+    # httpx logs every request's URL at INFO: a webhook URL may carry its receiver's token.
+    for noisy in ("uvicorn.access", "asyncio", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

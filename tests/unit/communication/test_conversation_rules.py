@@ -18,7 +18,6 @@ from hub.communication.domain.conversations import (
     direct_pair,
     plan,
 )
-from hub.communication.services.stream import Pushed, unpacked
 from hub.kernel.errors import AppError, Conflict, Forbidden, Invalid
 
 A, B, C = sorted(uuid.uuid4() for _ in range(3))
@@ -96,10 +95,3 @@ def test_who_may_change_people_and_messages() -> None:
         check_own_message(A, B, deleted=False)
     with pytest.raises(Conflict):
         check_own_message(A, A, deleted=True)
-
-
-def test_published_messages_become_stream_events() -> None:
-    assert unpacked(b'{"id": "1"}') == Pushed(event="notification", data='{"id": "1"}')
-    assert unpacked(b'message.created\n{"a": "b\\nc"}') == Pushed(
-        event="message.created", data='{"a": "b\\nc"}'
-    )

@@ -322,6 +322,9 @@ INVALID: dict[str, list[str]] = {
     "HUB_STREAM_HEARTBEAT_S": ["0", "301", "soon"],
     "HUB_STREAM_REPLAY_S": ["9", "86401", "10m"],
     "HUB_CONVERSATION_UNREAD_NOTICE_MINUTES": ["0", "10081", "10m"],
+    "HUB_WEBHOOK_ALLOW_PRIVATE_NETWORKS": ["localhost", "10.0.0.0/33", "127.0.0.1, 300.1.1.1"],
+    "HUB_WEBHOOK_SECRET_OVERLAP_HOURS": ["-1", "721", "1d"],
+    "HUB_WEBHOOK_TIMEOUT_SECONDS": ["0", "61", "15s"],
 }
 
 

@@ -12,6 +12,7 @@ TEMPLATES_MANAGE = "communication.templates.manage"
 DELIVERIES_READ = "communication.audit.deliveries"
 SETTINGS_MANAGE = "communication.settings.manage"
 CHANNELS_MANAGE = "communication.channels.manage"
+WEBHOOKS_MANAGE = "communication.webhooks.manage"
 
 PERMISSIONS: tuple[tuple[str, str], ...] = (
     (SEND, "Send notifications to members, roles or the whole organisation"),
@@ -21,5 +22,10 @@ PERMISSIONS: tuple[tuple[str, str], ...] = (
     (
         CHANNELS_MANAGE,
         "Add, change and remove the organisation's chat and SMS channels (Apprise URLs)",
+    ),
+    (
+        WEBHOOKS_MANAGE,
+        "Create, change, test and delete the organisation's outbound webhooks and read their "
+        "deliveries",
     ),
 )

@@ -170,4 +170,33 @@ PLATFORM_TEMPLATES: dict[str, TemplateDraft] = {
             },
         },
     ),
+    "webhook.disabled": TemplateDraft(
+        category="general",
+        description="The hub disabled one of the organisation's webhook endpoints (to the "
+        "members who manage webhooks).",
+        variables=("host", "description", "reason", "webhookId"),
+        sample={
+            "host": "hooks.example.com",
+            "description": "Billing sync",
+            "reason": "every delivery failed for 5 days",
+            "webhookId": "0191e6a8-5a8e-7000-8000-000000000001",
+        },
+        channels={
+            "in_app": {
+                "en": {
+                    "title": "Webhook to {{ host }} disabled",
+                    "body": "{{ description }}: {{ reason }}. Fix the receiver, then enable "
+                    "the endpoint again.",
+                }
+            },
+            "email": {
+                "en": {
+                    "subject": "Webhook to {{ host }} disabled",
+                    "text": "The webhook endpoint {{ webhookId }} ({{ description }}) was "
+                    "disabled: {{ reason }}.\n\nNo further events are sent to it until it "
+                    "is enabled again.\n",
+                }
+            },
+        },
+    ),
 }

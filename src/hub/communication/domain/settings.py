@@ -38,3 +38,11 @@ class CommunicationSettings(msgspec.Struct, kw_only=True, frozen=True):
     #: Minutes a message from someone else stays unread before its reader gets one
     #: ``conversation.unread`` notification (one per conversation per unread burst).
     conversation_unread_notice_minutes: Annotated[int, Meta(ge=1, le=10_080)] = 10
+    #: Addresses or networks webhook deliveries may reach although they are not public
+    #: (loopback, private…): ``127.0.0.1/32`` for a receiver on the same host. Cloud
+    #: metadata addresses stay refused.
+    webhook_allow_private_networks: Networks = ()
+    #: Hours a rotated-out webhook secret keeps signing beside the new one.
+    webhook_secret_overlap_hours: Annotated[int, Meta(ge=0, le=720)] = 24
+    #: Seconds one webhook attempt may take in all (connecting: at most 5 of them).
+    webhook_timeout_seconds: Annotated[int, Meta(ge=1, le=60)] = 15

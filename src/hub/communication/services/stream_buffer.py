@@ -58,6 +58,7 @@ for i = 1, #KEYS / 2 do
   redis.call('PEXPIRE', state, ttl)
   local id = redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*',
                         'e', event, 'c', count, 'b', body)
+  redis.call('HINCRBY', state, 'n', 1)
   redis.call('PEXPIRE', stream, ttl)
   redis.call('PUBLISH', channel, id .. '\\n' .. event .. '\\n' .. count .. '\\n' .. body)
 end
@@ -83,13 +84,15 @@ local removed = false
 local first = '0-0'
 if exists then
   local info = redis.call('XINFO', 'STREAM', key)
-  local added, length = 0, 0
+  local length = 0
   for i = 1, #info, 2 do
     if info[i] == 'last-generated-id' then position = info[i + 1] end
-    if info[i] == 'entries-added' then added = tonumber(info[i + 1]) end
     if info[i] == 'length' then length = tonumber(info[i + 1]) end
   end
-  removed = added > length
+  -- entries ever added, counted by the publish script (XINFO's own entries-added is
+  -- Redis 7 only; the embedded development Redis is 6.2)
+  local added = redis.call('HGET', KEYS[2], 'n')
+  removed = (added and tonumber(added) or 0) > length
   local head = redis.call('XRANGE', key, '-', '+', 'COUNT', 1)
   if #head > 0 then first = head[1][1] end
 end
@@ -186,7 +189,7 @@ class StreamBuffer:
         id this buffer cannot have issued: ``reset``)."""
         issued = last_event_id is None or _EVENT_ID.fullmatch(last_event_id) is not None
         status, position, entries = await self._resume(
-            keys=[_events_key(user_id)],
+            keys=[_events_key(user_id), f"{_COUNT_PREFIX}{user_id}"],
             args=[last_event_id if issued and last_event_id else "", self.replay_ms, MAX_EVENTS],
         )
         if not issued:
