@@ -263,6 +263,12 @@ async def test_bad_urls_private_addresses_and_other_organisations_are_refused(
         ({"url": "json://[::ffff:192.168.0.1]/hook"}, 422, "url", "address_not_allowed"),
         ({"url": receiver.url(), "categories": ["nope"]}, 422, "categories[0]", "unknown_category"),
         (
+            {"url": receiver.url(), "categories": ["general", ""]},
+            422,
+            "categories[1]",
+            "unknown_category",
+        ),
+        (
             {"url": receiver.url(), "quietHours": {"start": "22:00", "end": "22:00"}},
             422,
             "quietHours.end",
