@@ -57,12 +57,17 @@ class EgressRefused(Exception):
 
 
 def _embedded_v4(address: IPAddress) -> IPAddress:
-    """The IPv4 address inside an IPv4-mapped or NAT64 IPv6 address (else itself)."""
+    """The IPv4 address inside an IPv4-mapped, NAT64, 6to4 or Teredo IPv6 address (else
+    itself): each reaches that IPv4 host."""
     if isinstance(address, ipaddress.IPv6Address):
         if address.ipv4_mapped is not None:
             return address.ipv4_mapped
         if address in _NAT64:
             return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+        if address.sixtofour is not None:
+            return address.sixtofour
+        if address.teredo is not None:
+            return address.teredo[1]
     return address
 
 
@@ -103,8 +108,10 @@ class AddressPolicy:
             return None
         if address in METADATA_ADDRESSES or _embedded_v4(address) in METADATA_ADDRESSES:
             return kind
-        if any(address.version == n.version and address in n for n in self.allowed):
-            return None
+        inner = _embedded_v4(address)
+        for candidate in {address, inner}:
+            if any(candidate.version == n.version and candidate in n for n in self.allowed):
+                return None
         return kind
 
 

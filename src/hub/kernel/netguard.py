@@ -1,16 +1,14 @@
-"""Server-side request forgery guard: may the hub connect to this host?
+"""Server-side request forgery guard for names: may the hub connect to this host?
 
-Wherever an organisation (not the operator) names a host the hub then connects to (a
-generic JSON endpoint of a chat channel, later webhooks), a host that resolves to an
-address that is not globally routable is refused: loopback, private (RFC 1918, unique
-local IPv6), link-local (cloud metadata at ``169.254.169.254``), carrier-grade NAT,
-multicast, reserved and unspecified addresses, and IPv4 addresses hidden in IPv6
-(mapped, 6to4, Teredo). An operator lets some through with an allow-list of networks
-(a test's ``127.0.0.1``, an internal chat server).
+Wherever an organisation (not the operator) names a host the hub then connects through a
+library that resolves it itself (Apprise's generic JSON endpoints of a chat channel), the
+host is resolved here and refused when *any* address is not public — the rule of
+:class:`hub.kernel.egress.AddressPolicy` (loopback, private, link-local and cloud
+metadata, carrier-grade NAT, multicast, reserved, unspecified, and IPv4 hidden in IPv6),
+with the operator's allow-list of networks. Webhooks, which the hub sends itself, go
+further: :mod:`hub.kernel.egress` connects to the very address it checked.
 
-A name is resolved and *every* address it resolves to must be allowed (one private
-record among public ones is refused). Resolution happens when the host is checked, and
-the connecting library resolves again: a name whose records change in between (DNS
+The connecting library resolves again: a name whose records change in between (DNS
 rebinding) is a residual risk that checking again just before each send narrows.
 """
 
@@ -21,34 +19,20 @@ import ipaddress
 import socket
 from collections.abc import Iterable, Sequence
 
-Address = ipaddress.IPv4Address | ipaddress.IPv6Address
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+from hub.kernel.egress import AddressPolicy, IPAddress, IPNetwork
+
+Address = IPAddress
+Network = IPNetwork
 
 
 def networks(allowed: Iterable[str]) -> tuple[Network, ...]:
     """Allow-list entries (``10.0.0.0/8``, ``127.0.0.1``) as networks."""
-    return tuple(ipaddress.ip_network(n, strict=False) for n in allowed)
-
-
-def _embedded_v4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
-    if address.ipv4_mapped is not None:
-        return address.ipv4_mapped
-    if address.sixtofour is not None:
-        return address.sixtofour
-    if address.teredo is not None:
-        return address.teredo[1]
-    return None
+    return AddressPolicy.of(list(allowed)).allowed
 
 
 def address_allowed(address: Address, allowed: Sequence[Network] = ()) -> bool:
-    """Globally routable, or inside an allowed network."""
-    if any(address in network for network in allowed):
-        return True
-    if isinstance(address, ipaddress.IPv6Address):
-        inner = _embedded_v4(address)
-        if inner is not None:
-            return address_allowed(inner, allowed)
-    return address.is_global and not address.is_multicast
+    """Public, or inside an allowed network (cloud metadata addresses never are)."""
+    return AddressPolicy(tuple(allowed)).refusal(address) is None
 
 
 #: Longest wait for a name to resolve; past it the name counts as unresolvable.
