@@ -45,7 +45,8 @@ class UserAdminController(Controller):
         principal: NamedDependency[Principal],
         user_admin: NamedDependency[AdminService],
     ) -> UserOut:
-        return to_schema(await user_admin.get(principal, user_id), UserOut)
+        user, locked = await user_admin.get(principal, user_id)
+        return to_schema(user, UserOut, locked=locked)
 
     @patch(
         "/{user_id:uuid}",
@@ -60,13 +61,13 @@ class UserAdminController(Controller):
         principal: NamedDependency[Principal],
         user_admin: NamedDependency[AdminService],
     ) -> UserOut:
-        view = await user_admin.update(
+        user, locked = await user_admin.update(
             principal,
             user_id,
             disabled=None if data.disabled is UNSET else data.disabled,
             unlock=data.unlock is True,
         )
-        return to_schema(view, UserOut)
+        return to_schema(user, UserOut, locked=locked)
 
     @delete(
         "/{user_id:uuid}/mfa",

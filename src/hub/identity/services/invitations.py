@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,27 +40,9 @@ from hub.kernel.errors import Conflict, FieldError, Forbidden, Invalid, Unauthor
 from hub.kernel.schema import new_id, utcnow
 from hub.kernel.security import Principal
 from hub.kernel.store import Store
-from hub.kernel.web import ClientInfo
+from hub.kernel.web import ClientInfo, overlay
 
 INVITATION_PREFIX = "hub_inv_"
-
-
-@dataclass(frozen=True)
-class InvitationView:
-    id: uuid.UUID
-    organisation_id: uuid.UUID
-    email: str
-    roles: list[str]
-    invited_by: uuid.UUID | None
-    created_at: datetime
-    expires_at: datetime
-
-
-@dataclass(frozen=True)
-class AcceptedView:
-    organisation_id: uuid.UUID
-    organisation_name: str
-    roles: list[str]
 
 
 def invalid_invitation() -> Invalid:
@@ -85,16 +68,9 @@ def expiry(settings: IdentitySettings, now: datetime) -> datetime:
     return now + timedelta(seconds=settings.invitation_ttl_seconds)
 
 
-def view_of(invitation: Invitation, names: list[str]) -> InvitationView:
-    return InvitationView(
-        id=invitation.id,
-        organisation_id=invitation.organisation_id,
-        email=invitation.email,
-        roles=names,
-        invited_by=invitation.invited_by,
-        created_at=invitation.created_at,
-        expires_at=invitation.expires_at,
-    )
+def view_of(invitation: Any, names: list[str]) -> Any:
+    """An invitation as answered: its row with its roles by name."""
+    return overlay(invitation, roles=names)
 
 
 async def is_member(session: AsyncSession, organisation_id: uuid.UUID, email: str) -> bool:
@@ -195,7 +171,7 @@ class InvitationService:
         actor: Actor,
         email_raw: str,
         role_refs: list[str] | None,
-    ) -> InvitationView:
+    ) -> Any:
         organisation_id = actor.organisation_id
         email = normalise_email(email_raw)
         if not is_valid_email(email):
@@ -258,7 +234,7 @@ class InvitationService:
             await uow.commit()
         return view_of(invitation, names)
 
-    async def accept(self, principal: Principal, raw: str, client: ClientInfo) -> AcceptedView:
+    async def accept(self, principal: Principal, raw: str, client: ClientInfo) -> dict[str, Any]:
         require_user_session(principal)
         throttle = self.throttle
         attempt = await throttle.acquire(throttle.ip(client.ip))
@@ -341,11 +317,11 @@ class InvitationService:
             )
             organisation = await uow.session.get(Organisation, organisation_id)
             await uow.commit()
-        return AcceptedView(
-            organisation_id=organisation_id,
-            organisation_name=organisation.name if organisation else "",
-            roles=names,
-        )
+        return {
+            "organisation_id": organisation_id,
+            "organisation_name": organisation.name if organisation else "",
+            "roles": names,
+        }
 
     async def _inviter_stands_behind(
         self, session: AsyncSession, invitation: Invitation, roles: Sequence[Role]

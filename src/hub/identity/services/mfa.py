@@ -202,14 +202,7 @@ class MfaService:
             await uow.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
             codes = self._codes(uow, user.id)
             uow.publish(MfaEnabled(actor_id=user.id, user_id=user.id, method="totp"))
-            self.mail.notice(
-                uow,
-                "mfa_changed",
-                to=user.email,
-                display_name=user.display_name,
-                enabled=True,
-                when=now,
-            )
+            self.mail.notice(uow, "mfa_changed", user, enabled=True, when=now)
             await uow.commit()
         await self.throttle.succeeded(attempt)
         return codes
@@ -231,14 +224,7 @@ class MfaService:
             if confirmed:
                 now = datetime.now(UTC)
                 uow.publish(MfaDisabled(actor_id=user.id, user_id=user.id, method="totp"))
-                self.mail.notice(
-                    uow,
-                    "mfa_changed",
-                    to=user.email,
-                    display_name=user.display_name,
-                    enabled=False,
-                    when=now,
-                )
+                self.mail.notice(uow, "mfa_changed", user, enabled=False, when=now)
             await uow.commit()
         if not confirmed:
             raise NotFound("Two-step verification is not on.", code="mfa_not_enabled")
@@ -275,13 +261,7 @@ class MfaService:
                         via=via,
                     )
                 )
-                self.mail.notice(
-                    uow,
-                    "mfa_reset",
-                    to=user.email,
-                    display_name=user.display_name,
-                    when=datetime.now(UTC),
-                )
+                self.mail.notice(uow, "mfa_reset", user, when=datetime.now(UTC))
             await uow.commit()
         return confirmed
 

@@ -131,8 +131,8 @@ class RegistrationService:
                 self.mail.notice(
                     uow,
                     "email_changed",
+                    user,
                     to=old_email,
-                    display_name=user.display_name,
                     new_email=user.email,
                     undo_token=self.tokens.undo_token(uow, user, old_email=old_email),
                     when=now,
