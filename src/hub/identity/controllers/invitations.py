@@ -82,7 +82,6 @@ class InvitationController(Controller):
     async def list_invitations(
         self,
         membership: NamedDependency[Membership],
-        org_id: FromPath[uuid.UUID],
         pending_invitations: NamedDependency[PendingInvitations],
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
@@ -103,7 +102,6 @@ class InvitationController(Controller):
     async def revoke_invitation(
         self,
         membership: NamedDependency[Membership],
-        org_id: FromPath[uuid.UUID],
         invitation_id: FromPath[uuid.UUID],
         pending_invitations: NamedDependency[PendingInvitations],
     ) -> None:

@@ -90,7 +90,6 @@ class OrganisationController(Controller):
     )
     async def get_organisation(
         self,
-        org_id: FromPath[uuid.UUID],
         membership: NamedDependency[Membership],
         orgs: NamedDependency[OrganisationService],
     ) -> OrganisationOut:
@@ -106,7 +105,6 @@ class OrganisationController(Controller):
     async def update_organisation(
         self,
         membership: NamedDependency[Membership],
-        org_id: FromPath[uuid.UUID],
         data: JSONBody[OrganisationPatch],
         orgs: NamedDependency[OrganisationService],
     ) -> OrganisationOut:
@@ -127,7 +125,6 @@ class MemberController(Controller):
     async def list_members(
         self,
         membership: NamedDependency[Membership],
-        org_id: FromPath[uuid.UUID],
         members: NamedDependency[MemberService],
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,

@@ -32,7 +32,6 @@ class RoleController(Controller):
     async def list_roles(
         self,
         membership: NamedDependency[Membership],
-        org_id: FromPath[uuid.UUID],
         roles: NamedDependency[RoleService],
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
@@ -51,7 +50,6 @@ class RoleController(Controller):
     async def create_role(
         self,
         membership: NamedDependency[Membership],
-        org_id: FromPath[uuid.UUID],
         data: JSONBody[RoleIn],
         roles: NamedDependency[RoleService],
     ) -> RoleOut:
@@ -73,7 +71,6 @@ class RoleController(Controller):
     async def update_role(
         self,
         membership: NamedDependency[Membership],
-        org_id: FromPath[uuid.UUID],
         role_id: FromPath[uuid.UUID],
         data: JSONBody[RolePatch],
         roles: NamedDependency[RoleService],
@@ -98,7 +95,6 @@ class RoleController(Controller):
     async def delete_role(
         self,
         membership: NamedDependency[Membership],
-        org_id: FromPath[uuid.UUID],
         role_id: FromPath[uuid.UUID],
         roles: NamedDependency[RoleService],
     ) -> None:

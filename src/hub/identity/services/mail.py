@@ -77,7 +77,7 @@ class IdentityMail:
             # mail could reach someone else, and refusing would undo the change it announces.
             log.warning("mail_skipped_invalid_address", template=name, to=to)
             return
-        message = self.templates.render(name, to=to, context=context)
+        message = self.templates.render(name, to=to, context={"email": to, **context})
         queue_mail(uow, message, settings=self.settings)  # sealed: its link is live
 
     def with_link(
@@ -85,14 +85,9 @@ class IdentityMail:
     ) -> None:
         """``verify_email``, ``confirm_new_email``, ``account_exists`` or ``password_reset``."""
         page, validity, ttl = _LINK_MAILS[template]
+        link = self.link(page, token)
         self._send(
-            uow,
-            template,
-            to,
-            display_name=display_name,
-            email=to,
-            link=self.link(page, token),
-            **{validity: ttl(self.config)},
+            uow, template, to, display_name=display_name, link=link, **{validity: ttl(self.config)}
         )
 
     def notice(
@@ -116,15 +111,8 @@ class IdentityMail:
         if template in _UNDOABLE:
             facts["link"] = self.link("undo-email-change", undo_token) if undo_token else ""
             facts["valid_days"] = max(1, self.config.email_change_undo_ttl_seconds // 86400)
-        self._send(
-            uow,
-            template,
-            to,
-            display_name=display_name,
-            email=to,
-            when=when.strftime("%Y-%m-%d %H:%M"),
-            **facts,
-        )
+        when_text = when.strftime("%Y-%m-%d %H:%M")
+        self._send(uow, template, to, display_name=display_name, when=when_text, **facts)
 
     def invitation(
         self,
@@ -140,7 +128,6 @@ class IdentityMail:
             uow,
             "invitation",
             to,
-            email=to,
             organisation=organisation,
             inviter=inviter,
             roles=", ".join(roles),

@@ -116,13 +116,7 @@ class RoleService:
         granted = expand(grant_of(role.builtin, role.permissions), self.access.catalogue())
         return overlay(role, permissions=granted)
 
-    async def page(
-        self,
-        actor: Membership,
-        *,
-        limit: int | None,
-        cursor: str | None,
-    ) -> Page[Any]:
+    async def page(self, actor: Membership, *, limit: int | None, cursor: str | None) -> Page[Any]:
         r = Role.__table__
         stmt = select(r).where(r.c.organisation_id == actor.organisation_id)
         page = await self.store.page(stmt, r.c.id, limit=limit, cursor=cursor)
