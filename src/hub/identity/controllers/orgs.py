@@ -52,8 +52,7 @@ class OrganisationController(Controller):
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
     ) -> Page[OrganisationOut]:
-        page = await orgs.page(principal, limit=limit, cursor=cursor)
-        return page_as(page, OrganisationOut)
+        return page_as(await orgs.page(principal, limit=limit, cursor=cursor), OrganisationOut)
 
     @post(
         operation_id="createOrganisation",
@@ -129,8 +128,7 @@ class MemberController(Controller):
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
     ) -> Page[MemberOut]:
-        page = await members.page(membership, limit=limit, cursor=cursor)
-        return page_as(page, MemberOut)
+        return page_as(await members.page(membership, limit=limit, cursor=cursor), MemberOut)
 
     @patch(
         "/{user_id:uuid}",

@@ -36,8 +36,7 @@ class RoleController(Controller):
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
     ) -> Page[RoleOut]:
-        page = await roles.page(membership, limit=limit, cursor=cursor)
-        return page_as(page, RoleOut)
+        return page_as(await roles.page(membership, limit=limit, cursor=cursor), RoleOut)
 
     @post(
         operation_id="createRole",

@@ -30,8 +30,7 @@ class SessionController(Controller):
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
     ) -> Page[SessionOut]:
-        page = await sessions.list(principal, limit=limit, cursor=cursor)
-        return page_as(page, SessionOut)
+        return page_as(await sessions.list(principal, limit=limit, cursor=cursor), SessionOut)
 
     @delete(
         "/{session_id:uuid}",

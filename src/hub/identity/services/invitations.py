@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.identity.api import InvitationRevoked, InvitationSent, MemberAdded
+from hub.identity.api import InvitationResent, InvitationRevoked, InvitationSent, MemberAdded
 from hub.identity.api import Membership as Actor
 from hub.identity.domain.emails import is_valid_email, normalise_email
 from hub.identity.domain.invitations import inviter_still_allowed
@@ -83,26 +83,39 @@ async def is_member(session: AsyncSession, organisation_id: uuid.UUID, email: st
     return found is not None
 
 
-async def mail_invitation(
+async def send_invitation(
     mail: IdentityMail,
     uow: UnitOfWork,
+    event: type[InvitationSent | InvitationResent],
     *,
-    inviter_id: uuid.UUID,
+    sender: uuid.UUID,
     organisation: Organisation,
-    email: str,
+    invitation: Invitation,
     roles: Sequence[Role],
     token: str,
-) -> None:
-    """Queue the invitation mail (with the link carrying ``token``) in ``uow``."""
-    inviter = await uow.session.get(User, inviter_id)
+) -> Any:
+    """Queue the invitation mail (its link carries ``token``) and ``event`` in ``uow``,
+    from ``sender`` (now the inviter); the invitation as answered."""
+    inviter = await uow.session.get(User, sender)
+    names = [r.name for r in roles]
     mail.invitation(
         uow,
-        to=email,
+        to=invitation.email,
         organisation=organisation.name,
         inviter=inviter.display_name if inviter else "Someone",
-        roles=[r.name for r in roles],
+        roles=names,
         token=token,
     )
+    uow.publish(
+        event(
+            actor_id=sender,
+            organisation_id=invitation.organisation_id,
+            invitation_id=invitation.id,
+            email=invitation.email,
+            roles=names,
+        )
+    )
+    return view_of(invitation, names)
 
 
 async def invited_roles(session: AsyncSession, invitation: Invitation) -> list[Role]:
@@ -212,27 +225,18 @@ class InvitationService:
                 expires_at=expiry(self.settings, now),
             )
             uow.session.add(invitation)
-            await mail_invitation(
+            answer = await send_invitation(
                 self.mail,
                 uow,
-                inviter_id=actor.user_id,
+                InvitationSent,
+                sender=actor.user_id,
                 organisation=organisation,
-                email=email,
+                invitation=invitation,
                 roles=roles,
                 token=raw,
             )
-            names = [r.name for r in roles]
-            uow.publish(
-                InvitationSent(
-                    actor_id=actor.user_id,
-                    organisation_id=organisation_id,
-                    invitation_id=invitation.id,
-                    email=email,
-                    roles=names,
-                )
-            )
             await uow.commit()
-        return view_of(invitation, names)
+        return answer
 
     async def accept(self, principal: Principal, raw: str, client: ClientInfo) -> dict[str, Any]:
         require_user_session(principal)

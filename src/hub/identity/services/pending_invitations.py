@@ -29,7 +29,7 @@ from hub.identity.services.invitations import (
     expiry,
     invited_roles,
     is_member,
-    mail_invitation,
+    send_invitation,
     view_of,
 )
 from hub.identity.services.mail import IdentityMail
@@ -144,24 +144,15 @@ class PendingInvitations:
             invitation.token_hash = token_hash(raw)
             invitation.expires_at = expiry(self.settings, now)
             invitation.invited_by = actor.user_id
-            await mail_invitation(
+            answer = await send_invitation(
                 self.mail,
                 uow,
-                inviter_id=actor.user_id,
+                InvitationResent,
+                sender=actor.user_id,
                 organisation=organisation,
-                email=invitation.email,
+                invitation=invitation,
                 roles=roles,
                 token=raw,
             )
-            names = [r.name for r in roles]
-            uow.publish(
-                InvitationResent(
-                    actor_id=actor.user_id,
-                    organisation_id=invitation.organisation_id,
-                    invitation_id=invitation.id,
-                    email=invitation.email,
-                    roles=names,
-                )
-            )
             await uow.commit()
-        return view_of(invitation, names)
+        return answer

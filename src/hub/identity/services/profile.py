@@ -32,7 +32,7 @@ from hub.identity.services.mail_limits import MailLimits
 from hub.identity.services.passwords import PasswordHasher
 from hub.identity.services.sessions import SessionService
 from hub.kernel.errors import Conflict, Unauthorized
-from hub.kernel.security import Principal, require_recent_authentication
+from hub.kernel.security import Principal, require_recent_authentication, unauthorized
 from hub.kernel.store import Store
 from hub.kernel.web import ClientInfo
 
@@ -80,11 +80,7 @@ class ProfileService:
         params = {"user_id": principal.user_id, "session_id": principal.session_id}
         row = (await self.store.fetch(_PROFILE_BY_SESSION, params)).first()
         if row is None:
-            raise Unauthorized(
-                "The session of this access token has ended.",
-                code="invalid_token",
-                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
-            )
+            raise unauthorized("The session of this access token has ended.")
         return row
 
     async def update_profile(
