@@ -87,15 +87,14 @@ async def send_invitation(
     mail: IdentityMail,
     uow: UnitOfWork,
     event: type[InvitationSent | InvitationResent],
-    *,
-    sender: uuid.UUID,
-    organisation: Organisation,
     invitation: Invitation,
     roles: Sequence[Role],
+    organisation: Organisation,
     token: str,
 ) -> Any:
-    """Queue the invitation mail (its link carries ``token``) and ``event`` in ``uow``,
-    from ``sender`` (now the inviter); the invitation as answered."""
+    """Queue the invitation mail (its link carries ``token``) and ``event`` in ``uow``, from
+    the invitation's (new) inviter; the invitation as answered."""
+    sender = invitation.invited_by
     inviter = await uow.session.get(User, sender)
     names = [r.name for r in roles]
     mail.invitation(
@@ -226,14 +225,7 @@ class InvitationService:
             )
             uow.session.add(invitation)
             answer = await send_invitation(
-                self.mail,
-                uow,
-                InvitationSent,
-                sender=actor.user_id,
-                organisation=organisation,
-                invitation=invitation,
-                roles=roles,
-                token=raw,
+                self.mail, uow, InvitationSent, invitation, roles, organisation, raw
             )
             await uow.commit()
         return answer

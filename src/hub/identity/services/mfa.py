@@ -92,6 +92,13 @@ async def publish_lock(
         await uow.commit()
 
 
+def login_failed(
+    uow: UnitOfWork, user_id: uuid.UUID | None, email: str | None, reason: str, ip: str
+) -> None:
+    """Record in ``uow`` that a secret was checked and was wrong."""
+    uow.publish(LoginFailed(actor_id=user_id, user_id=user_id, email=email, reason=reason, ip=ip))
+
+
 @dataclass(eq=False)
 class MfaService:
     store: Store
@@ -182,15 +189,7 @@ class MfaService:
                 )
             step = totp.matching_step(secret, code)
             if step is None:
-                uow.publish(
-                    LoginFailed(
-                        actor_id=user.id,
-                        user_id=user.id,
-                        email=user.email,
-                        reason="invalid_otp",
-                        ip=client.ip,
-                    )
-                )
+                login_failed(uow, user.id, user.email, "invalid_otp", client.ip)
                 await uow.commit()
                 raise invalid_code()
             now = datetime.now(UTC)
@@ -338,15 +337,8 @@ class MfaService:
                 )
                 method = "rec" if used.first() is not None else None
             if method is None:
-                uow.publish(
-                    LoginFailed(
-                        actor_id=user.id,
-                        user_id=user.id,
-                        email=user.email,
-                        reason="invalid_recovery_code" if not code else "invalid_otp",
-                        ip=client.ip,
-                    )
-                )
+                reason = "invalid_recovery_code" if not code else "invalid_otp"
+                login_failed(uow, user.id, user.email, reason, client.ip)
             await uow.commit()
         if method is None:
             raise invalid_code()

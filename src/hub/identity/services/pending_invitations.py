@@ -145,14 +145,7 @@ class PendingInvitations:
             invitation.expires_at = expiry(self.settings, now)
             invitation.invited_by = actor.user_id
             answer = await send_invitation(
-                self.mail,
-                uow,
-                InvitationResent,
-                sender=actor.user_id,
-                organisation=organisation,
-                invitation=invitation,
-                roles=roles,
-                token=raw,
+                self.mail, uow, InvitationResent, invitation, roles, organisation, raw
             )
             await uow.commit()
         return answer

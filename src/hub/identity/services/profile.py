@@ -108,13 +108,7 @@ class ProfileService:
             if new_email is not None:
                 taken = await uow.session.scalar(select(User.id).where(User.email == new_email))
                 if taken is None:
-                    token = self.tokens.issue(
-                        uow,
-                        user,
-                        CHANGE_EMAIL,
-                        email=new_email,
-                        ttl_seconds=self.settings.email_verification_ttl_seconds,
-                    )
+                    token = self.tokens.address_token(uow, user, CHANGE_EMAIL, new_email)
                     self.mail.with_link(
                         uow, "confirm_new_email", to=new_email, display_name=shown, token=token
                     )
