@@ -10,7 +10,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from hub.identity.api import Membership
-from hub.identity.deps import people_only
+from hub.identity.deps import PeopleController
 from hub.identity.domain.roles import INVITATIONS_MANAGE
 from hub.identity.schemas.orgs import InvitationAcceptedOut, InvitationIn, InvitationOut
 from hub.identity.services.invitations import InvitationService
@@ -21,7 +21,6 @@ from hub.kernel.ratelimit import rate_limit
 from hub.kernel.security import Principal
 from hub.kernel.tenancy import permission
 from hub.kernel.web import (
-    BEARER,
     BEARER_OR_KEY,
     ClientInfo,
     Cursor,
@@ -147,11 +146,9 @@ class InvitationController(Controller):
         )
 
 
-class InvitationAcceptController(Controller):
+class InvitationAcceptController(PeopleController):
     path = "/invitations"
     tags = ["Identity: organisations"]
-    security = BEARER
-    guards = [people_only]
 
     @post(
         "/{token:str}/accept",
