@@ -102,6 +102,19 @@ def role_names(roles: Iterable[Role]) -> list[str]:
     return [r.name for r in roles]
 
 
+def _role_event(
+    event: type[RoleCreated | RoleUpdated], actor: Membership, role: Role
+) -> RoleCreated | RoleUpdated:
+    """``identity.role_created`` or ``identity.role_updated``: the role as it now stands."""
+    return event(
+        actor_id=actor.user_id,
+        organisation_id=role.organisation_id,
+        role_id=role.id,
+        name=role.name,
+        permissions=list(role.permissions),
+    )
+
+
 @dataclass(eq=False)
 class RoleService:
     store: Store
@@ -169,15 +182,7 @@ class RoleService:
             async with self.store.uow() as uow:
                 uow.session.add(role)
                 await uow.session.flush()
-                uow.publish(
-                    RoleCreated(
-                        actor_id=actor.user_id,
-                        organisation_id=organisation_id,
-                        role_id=role.id,
-                        name=clean,
-                        permissions=keys,
-                    )
-                )
+                uow.publish(_role_event(RoleCreated, actor, role))
                 await uow.commit()
         except IntegrityError:
             raise name_taken() from None
@@ -219,15 +224,7 @@ class RoleService:
                 if changed:
                     role.updated_at = utcnow()
                     await uow.session.flush()
-                    uow.publish(
-                        RoleUpdated(
-                            actor_id=actor.user_id,
-                            organisation_id=organisation_id,
-                            role_id=role.id,
-                            name=role.name,
-                            permissions=list(role.permissions),
-                        )
-                    )
+                    uow.publish(_role_event(RoleUpdated, actor, role))
                 await uow.commit()
         except IntegrityError:
             raise name_taken() from None
