@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,7 +24,7 @@ from sqlalchemy import Row, bindparam, insert, literal, or_, select, update
 from hub.identity.api import ApiKeyCreated, ApiKeyRevoked
 from hub.identity.domain import apikeys
 from hub.identity.domain.roles import API_KEYS_MANAGE, clean_name
-from hub.identity.domain.secrets import IdentitySecrets
+from hub.identity.domain.secrets import IdentitySecrets, KeyedHash
 from hub.identity.domain.settings import IdentitySettings
 from hub.identity.models import ApiKey, User
 from hub.identity.services.access import (
@@ -101,21 +102,17 @@ def key_not_found() -> NotFound:
     return NotFound("No such API key.")
 
 
+@dataclass(eq=False)
 class ApiKeyService:
-    def __init__(
-        self,
-        store: Store,
-        settings: IdentitySettings,
-        secrets: IdentitySecrets,
-        throttle: Throttle,
-        access: AccessService,
-    ) -> None:
-        self.store = store
-        self.settings = settings
-        self.secrets = secrets
-        self.throttle = throttle
-        self.access = access
-        self.hashes = secrets.api_keys
+    store: Store
+    settings: IdentitySettings
+    secrets: IdentitySecrets
+    throttle: Throttle
+    access: AccessService
+
+    @property
+    def hashes(self) -> KeyedHash:
+        return self.secrets.api_keys
 
     async def create(
         self,

@@ -46,18 +46,12 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass(eq=False)
 class SessionService:
-    def __init__(
-        self,
-        store: Store,
-        settings: IdentitySettings,
-        tokens: AccessTokens,
-        revocations: RevocationList,
-    ) -> None:
-        self.store = store
-        self.settings = settings
-        self.access_tokens = tokens
-        self.revocations = revocations
+    store: Store
+    settings: IdentitySettings
+    access_tokens: AccessTokens
+    revocations: RevocationList
 
     def new_refresh_token(self, session_id: uuid.UUID, now: datetime) -> tuple[str, RefreshToken]:
         raw = new_token(REFRESH_PREFIX)
