@@ -56,22 +56,29 @@ def list_keys() -> None:
         click.echo(f"{kid}  created {created}  {state}")
 
 
+def _new_account(command: Callable[..., None]) -> Callable[..., None]:
+    """The address, name and password every command creating an account takes."""
+    command = click.option(
+        "--password",
+        prompt=True,
+        hide_input=True,
+        confirmation_prompt=True,
+        envvar="HUB_NEW_USER_PASSWORD",
+        help="Prompted for when omitted (or HUB_NEW_USER_PASSWORD).",
+    )(command)
+    command = click.option(
+        "--name", "display_name", default=None, help="Display name (default: the address)."
+    )(command)
+    return click.argument("email")(command)
+
+
 @click.group("users")
 def users() -> None:
     """Accounts, from the operator's side."""
 
 
 @users.command("create")
-@click.argument("email")
-@click.option("--name", "display_name", default=None, help="Display name (default: the address).")
-@click.option(
-    "--password",
-    prompt=True,
-    hide_input=True,
-    confirmation_prompt=True,
-    envvar="HUB_NEW_USER_PASSWORD",
-    help="Prompted for when omitted (or HUB_NEW_USER_PASSWORD).",
-)
+@_new_account
 @click.option("--platform-admin", is_flag=True, help="Make the account a platform admin.")
 def create_user(email: str, display_name: str | None, password: str, platform_admin: bool) -> None:
     """Create an account whose address counts as verified (it can sign in at once)."""
@@ -144,16 +151,7 @@ def reset_mfa(email: str) -> None:
 
 
 @users.command("create-admin")
-@click.argument("email")
-@click.option("--name", "display_name", default=None, help="Display name (default: the address).")
-@click.option(
-    "--password",
-    prompt=True,
-    hide_input=True,
-    confirmation_prompt=True,
-    envvar="HUB_NEW_USER_PASSWORD",
-    help="Prompted for when omitted (or HUB_NEW_USER_PASSWORD).",
-)
+@_new_account
 def create_admin(email: str, display_name: str | None, password: str) -> None:
     """Create a platform administrator (manages /api/v1/users: disable, unlock)."""
     _create_verified(email, display_name, password, platform_admin=True)

@@ -1,9 +1,10 @@
-"""Route guards of identity's controllers."""
+"""Route guards of identity's controllers, and the base of its people-only controllers."""
 
 from __future__ import annotations
 
 from typing import Any, cast
 
+from litestar import Controller
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
@@ -11,6 +12,7 @@ from hub.identity.services.access import SESSION_REQUIRED_DETAIL
 from hub.kernel.errors import Forbidden
 from hub.kernel.openapi import answers
 from hub.kernel.security import require_principal
+from hub.kernel.web import BEARER
 
 
 @answers(401, 403)
@@ -25,3 +27,10 @@ async def people_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRou
     principal = await require_principal(cast(Any, connection))
     if principal.api_key_id is not None:
         raise Forbidden(SESSION_REQUIRED_DETAIL, code="session_required")
+
+
+class PeopleController(Controller):
+    """Routes a person calls with a session's access token, never with an API key."""
+
+    guards = [people_only]
+    security = BEARER

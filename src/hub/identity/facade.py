@@ -15,8 +15,10 @@ from hub.identity.api import IdentityApi, Membership, RoleRef, UserDisplay, User
 from hub.identity.domain.roles import grant_of, name_key
 from hub.identity.models import MemberRole, Role, User
 from hub.identity.models import Membership as MembershipRow
+from hub.identity.repositories.users import user_by_id
 from hub.identity.services.access import load_membership
 from hub.kernel.store import Store
+from hub.kernel.web import to_schema, to_schemas
 
 _MAX_IDS = 1000
 
@@ -26,19 +28,10 @@ class IdentityFacade(IdentityApi):
         self.store = store
 
     async def resolve_principal(self, user_id: uuid.UUID) -> UserSummary | None:
-        t = User.__table__
-        row = await self.store.first(select(t).where(t.c.id == user_id))
-        if row is None or row.disabled_at is not None:
+        user = await user_by_id(self.store, user_id)
+        if user is None or user.disabled:
             return None
-        return UserSummary(
-            id=row.id,
-            email=row.email,
-            display_name=row.display_name,
-            email_verified=row.email_verified_at is not None,
-            is_platform_admin=row.is_platform_admin,
-            mfa_enabled=row.mfa_enabled,
-            created_at=row.created_at,
-        )
+        return to_schema(user, UserSummary)
 
     async def display_info(self, user_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, UserDisplay]:
         ids = list(dict.fromkeys(user_ids))[:_MAX_IDS]
@@ -46,17 +39,11 @@ class IdentityFacade(IdentityApi):
             return {}
         t = User.__table__
         rows = await self.store.all(
-            select(t.c.id, t.c.display_name, t.c.email, t.c.disabled_at).where(t.c.id.in_(ids))
+            select(
+                t.c.id, t.c.display_name, t.c.email, t.c.disabled_at.is_(None).label("active")
+            ).where(t.c.id.in_(ids))
         )
-        return {
-            r.id: UserDisplay(
-                id=r.id,
-                display_name=r.display_name,
-                email=r.email,
-                active=r.disabled_at is None,
-            )
-            for r in rows
-        }
+        return {r.id: to_schema(r, UserDisplay) for r in rows}
 
     async def membership(
         self,
@@ -136,4 +123,4 @@ class IdentityFacade(IdentityApi):
             .where(r.c.organisation_id == organisation_id)
             .order_by(r.c.id)
         )
-        return [RoleRef(id=row.id, name=row.name, builtin=row.builtin) for row in rows]
+        return to_schemas(rows, RoleRef)

@@ -74,6 +74,15 @@ class User(IdMixin, TimestampMixin, Base):
         Boolean, nullable=False, default=False, server_default=false()
     )
 
+    # The derived flags a read selects as labelled columns (repositories.users).
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
+
+    @property
+    def disabled(self) -> bool:
+        return self.disabled_at is not None
+
 
 class Session(IdMixin, Base):
     """A signed-in device; also the refresh-token family (revoking it ends the family)."""

@@ -239,7 +239,8 @@ class RevocationList:
 ApiKeyResolver = Callable[[str, str], Awaitable[Principal | None]]
 
 
-def _unauthorized(detail: str, *, code: str = "invalid_token") -> Unauthorized:
+def unauthorized(detail: str, *, code: str = "invalid_token") -> Unauthorized:
+    """A 401 with the ``WWW-Authenticate`` challenge that matches ``code``."""
     challenge = 'Bearer error="invalid_token"' if code == "invalid_token" else "Bearer"
     return Unauthorized(detail, code=code, headers={"WWW-Authenticate": challenge})
 
@@ -266,7 +267,7 @@ class Authenticator:
         try:
             principal = await self.verifier.verify(token)
         except InvalidToken:
-            raise _unauthorized("The access token is invalid or expired.") from None
+            raise unauthorized("The access token is invalid or expired.") from None
         if check_revocation:
             await self.check_revocation(principal)
         return principal
@@ -297,12 +298,12 @@ class Authenticator:
                 return await self.bearer(credential, check_revocation=check_revocation)
             if scheme == "apikey":
                 return await self.api_key(credential, self._client_ip(scope))
-            raise _unauthorized("Unsupported authorization scheme.")
+            raise unauthorized("Unsupported authorization scheme.")
         if api_key is not None:
             if not _TOKEN68.fullmatch(api_key):
-                raise _unauthorized("Malformed X-API-Key header.", code="malformed_credentials")
+                raise unauthorized("Malformed X-API-Key header.", code="malformed_credentials")
             return await self.api_key(api_key, self._client_ip(scope))
-        raise _unauthorized("Authentication required.", code="authentication_required")
+        raise unauthorized("Authentication required.", code="authentication_required")
 
     async def identify(self, scope: dict[str, Any]) -> Principal | None:
         """The caller the request's credentials prove, verified once per request.
@@ -341,7 +342,7 @@ class Authenticator:
         if principal.session_id is not None and await self.revocations.is_revoked(
             principal.session_id
         ):
-            raise _unauthorized("The session of this access token has ended.")
+            raise unauthorized("The session of this access token has ended.")
 
     def _client_ip(self, scope: Mapping[str, Any] | None) -> str:
         return self.client_address.of(scope) if scope is not None else "unknown"
@@ -413,7 +414,7 @@ def parse_authorization(value: str) -> tuple[str, str]:
     check can see the header differently from the authenticator."""
     scheme, sep, credential = value.partition(" ")
     if not sep or not _SCHEME.fullmatch(scheme) or not _TOKEN68.fullmatch(credential):
-        raise _unauthorized("Malformed Authorization header.", code="malformed_credentials")
+        raise unauthorized("Malformed Authorization header.", code="malformed_credentials")
     return scheme.lower(), credential
 
 
@@ -424,11 +425,11 @@ def _credentials(scope: Mapping[str, Any]) -> tuple[str | None, str | None]:
     for name, value in scope["headers"]:
         if name == b"authorization":
             if authorization is not None:
-                raise _unauthorized("Repeated Authorization header.", code="malformed_credentials")
+                raise unauthorized("Repeated Authorization header.", code="malformed_credentials")
             authorization = value.decode("latin-1")
         elif name == b"x-api-key":
             if api_key is not None:
-                raise _unauthorized("Repeated X-API-Key header.", code="malformed_credentials")
+                raise unauthorized("Repeated X-API-Key header.", code="malformed_credentials")
             api_key = value.decode("latin-1")
     return authorization, api_key
 
@@ -457,7 +458,7 @@ async def require_principal(request: Request[Any, Any, Any]) -> Principal:
     authenticator: Authenticator = request.app.state.kernel.security
     principal = await authenticator.identify(scope)
     if principal is None:
-        raise _unauthorized("Authentication required.", code="authentication_required")
+        raise unauthorized("Authentication required.", code="authentication_required")
     await authenticator.check_revocation(principal)
     scope[_PRINCIPAL_SCOPE_KEY] = principal
     _bind_acting(request, principal)
@@ -472,7 +473,7 @@ async def require_token_principal(request: Request[Any, Any, Any]) -> Principal:
     authenticator: Authenticator = request.app.state.kernel.security
     principal = await authenticator.identify(cast(dict[str, Any], request.scope))
     if principal is None:
-        raise _unauthorized("Authentication required.", code="authentication_required")
+        raise unauthorized("Authentication required.", code="authentication_required")
     _bind_acting(request, principal)
     return principal
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Result, Row, Table
+from sqlalchemy import Result, Row, Select, Table
 from sqlalchemy.sql import Executable
+from sqlalchemy.sql.elements import KeyedColumnElement
 
 from hub.kernel.db import Database, UnitOfWork
+from hub.kernel.pagination import Page, after_uuid, clamp_limit, page_of
 
 
 class Store:
@@ -43,3 +45,22 @@ class Store:
 
     async def scalar(self, statement: Executable, params: Mapping[str, Any] | None = None) -> Any:
         return (await self.db.fetch(statement, params)).scalar()
+
+    async def page(
+        self,
+        statement: Select[Any],
+        key: KeyedColumnElement[Any],
+        *,
+        limit: int | None,
+        cursor: str | None,
+        newest_first: bool = False,
+    ) -> Page[Row[Any]]:
+        """One page of ``statement`` ordered by ``key`` (a UUIDv7 id column, selected under
+        its own name): ``limit`` clamped, the rows after ``cursor`` (one this method made)
+        and the cursor of the next page."""
+        size = clamp_limit(limit)
+        stmt = statement.order_by(key.desc() if newest_first else key).limit(size + 1)
+        if cursor:
+            after = after_uuid(cursor)
+            stmt = stmt.where(key < after if newest_first else key > after)
+        return page_of(await self.all(stmt), size, lambda row: (str(getattr(row, key.key)),))

@@ -125,6 +125,13 @@ def to_schema(obj: Any, schema: type[T], **extra: Any) -> T:
     return msgspec.convert(obj, schema, from_attributes=True)
 
 
+def overlay(obj: Any, **extra: Any) -> Any:
+    """``obj`` with ``extra`` attributes added or replaced, as :func:`to_schema` reads it: a
+    service answers a row plus what it computed beside it (the caller's roles...) without
+    a type that copies the row's fields."""
+    return _Overlay(obj, extra)
+
+
 def to_schemas(objs: Iterable[Any], schema: type[T]) -> list[T]:
     return [msgspec.convert(o, schema, from_attributes=True) for o in objs]
 

@@ -5,26 +5,24 @@ from __future__ import annotations
 
 import uuid
 
-from litestar import Controller, delete, get, patch
+from litestar import delete, get, patch
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 from msgspec import UNSET
 
-from hub.identity.deps import people_only
+from hub.identity.deps import PeopleController
 from hub.identity.schemas.admin import UserOut, UserPatch
 from hub.identity.services.admin import AdminService
 from hub.kernel.openapi import problems
 from hub.kernel.pagination import DEFAULT_LIMIT, Page
 from hub.kernel.ratelimit import rate_limit
 from hub.kernel.security import Principal
-from hub.kernel.web import BEARER, Cursor, Limit, page_as, to_schema
+from hub.kernel.web import Cursor, Limit, page_as, to_schema
 
 
-class UserAdminController(Controller):
+class UserAdminController(PeopleController):
     path = "/users"
     tags = ["Identity: platform administration"]
-    guards = [people_only]
-    security = BEARER
 
     @get(operation_id="listUsers", summary="All accounts (q: start of the e-mail address)")
     async def list_users(
@@ -45,7 +43,8 @@ class UserAdminController(Controller):
         principal: NamedDependency[Principal],
         user_admin: NamedDependency[AdminService],
     ) -> UserOut:
-        return to_schema(await user_admin.get(principal, user_id), UserOut)
+        user, locked = await user_admin.get(principal, user_id)
+        return to_schema(user, UserOut, locked=locked)
 
     @patch(
         "/{user_id:uuid}",
@@ -60,13 +59,13 @@ class UserAdminController(Controller):
         principal: NamedDependency[Principal],
         user_admin: NamedDependency[AdminService],
     ) -> UserOut:
-        view = await user_admin.update(
+        user, locked = await user_admin.update(
             principal,
             user_id,
             disabled=None if data.disabled is UNSET else data.disabled,
             unlock=data.unlock is True,
         )
-        return to_schema(view, UserOut)
+        return to_schema(user, UserOut, locked=locked)
 
     @delete(
         "/{user_id:uuid}/mfa",

@@ -5,24 +5,22 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from litestar import Controller, delete, get, post
+from litestar import delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from hub.identity.deps import people_only
+from hub.identity.deps import PeopleController
 from hub.identity.schemas.apikeys import ApiKeyCreatedOut, ApiKeyIn, ApiKeyOut
 from hub.identity.services.apikeys import ApiKeyService
 from hub.kernel.openapi import problems
 from hub.kernel.pagination import DEFAULT_LIMIT, Page
 from hub.kernel.security import Principal
-from hub.kernel.web import BEARER, Cursor, Limit, page_as, to_schema
+from hub.kernel.web import Cursor, Limit, page_as, to_schema
 
 
-class ApiKeyController(Controller):
+class ApiKeyController(PeopleController):
     path = "/auth/api-keys"
     tags = ["Identity: API keys"]
-    guards = [people_only]
-    security = BEARER
 
     @get(
         operation_id="listApiKeys",

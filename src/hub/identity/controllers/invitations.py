@@ -10,7 +10,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from hub.identity.api import Membership
-from hub.identity.deps import people_only
+from hub.identity.deps import PeopleController
 from hub.identity.domain.roles import INVITATIONS_MANAGE
 from hub.identity.schemas.orgs import InvitationAcceptedOut, InvitationIn, InvitationOut
 from hub.identity.services.invitations import InvitationService
@@ -21,7 +21,6 @@ from hub.kernel.ratelimit import rate_limit
 from hub.kernel.security import Principal
 from hub.kernel.tenancy import permission
 from hub.kernel.web import (
-    BEARER,
     BEARER_OR_KEY,
     ClientInfo,
     Cursor,
@@ -82,7 +81,6 @@ class InvitationController(Controller):
     async def list_invitations(
         self,
         membership: NamedDependency[Membership],
-        org_id: FromPath[uuid.UUID],
         pending_invitations: NamedDependency[PendingInvitations],
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
@@ -103,7 +101,6 @@ class InvitationController(Controller):
     async def revoke_invitation(
         self,
         membership: NamedDependency[Membership],
-        org_id: FromPath[uuid.UUID],
         invitation_id: FromPath[uuid.UUID],
         pending_invitations: NamedDependency[PendingInvitations],
     ) -> None:
@@ -149,11 +146,9 @@ class InvitationController(Controller):
         )
 
 
-class InvitationAcceptController(Controller):
+class InvitationAcceptController(PeopleController):
     path = "/invitations"
     tags = ["Identity: organisations"]
-    security = BEARER
-    guards = [people_only]
 
     @post(
         "/{token:str}/accept",

@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-from litestar import Controller, delete, post
+from litestar import delete, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
-from hub.identity.deps import people_only
+from hub.identity.deps import PeopleController
 from hub.identity.schemas import CodeIn, RecoveryCodesOut, TotpSetupOut
 from hub.identity.services.mfa import MfaService
 from hub.kernel.openapi import problems
 from hub.kernel.ratelimit import rate_limit
 from hub.kernel.security import Principal
-from hub.kernel.web import BEARER, ClientInfo
+from hub.kernel.web import ClientInfo
 
 
-class MfaController(Controller):
+class MfaController(PeopleController):
     path = "/auth/mfa"
     tags = ["Identity: two-step verification"]
-    guards = [people_only]
-    security = BEARER
 
     @post(
         "/totp/setup",

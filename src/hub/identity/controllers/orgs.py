@@ -52,8 +52,7 @@ class OrganisationController(Controller):
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
     ) -> Page[OrganisationOut]:
-        page = await orgs.page(principal, limit=limit, cursor=cursor)
-        return page_as(page, OrganisationOut)
+        return page_as(await orgs.page(principal, limit=limit, cursor=cursor), OrganisationOut)
 
     @post(
         operation_id="createOrganisation",
@@ -90,7 +89,6 @@ class OrganisationController(Controller):
     )
     async def get_organisation(
         self,
-        org_id: FromPath[uuid.UUID],
         membership: NamedDependency[Membership],
         orgs: NamedDependency[OrganisationService],
     ) -> OrganisationOut:
@@ -106,7 +104,6 @@ class OrganisationController(Controller):
     async def update_organisation(
         self,
         membership: NamedDependency[Membership],
-        org_id: FromPath[uuid.UUID],
         data: JSONBody[OrganisationPatch],
         orgs: NamedDependency[OrganisationService],
     ) -> OrganisationOut:
@@ -127,13 +124,11 @@ class MemberController(Controller):
     async def list_members(
         self,
         membership: NamedDependency[Membership],
-        org_id: FromPath[uuid.UUID],
         members: NamedDependency[MemberService],
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
     ) -> Page[MemberOut]:
-        page = await members.page(membership, limit=limit, cursor=cursor)
-        return page_as(page, MemberOut)
+        return page_as(await members.page(membership, limit=limit, cursor=cursor), MemberOut)
 
     @patch(
         "/{user_id:uuid}",

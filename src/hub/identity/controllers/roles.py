@@ -32,13 +32,11 @@ class RoleController(Controller):
     async def list_roles(
         self,
         membership: NamedDependency[Membership],
-        org_id: FromPath[uuid.UUID],
         roles: NamedDependency[RoleService],
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
     ) -> Page[RoleOut]:
-        page = await roles.page(membership, limit=limit, cursor=cursor)
-        return page_as(page, RoleOut)
+        return page_as(await roles.page(membership, limit=limit, cursor=cursor), RoleOut)
 
     @post(
         operation_id="createRole",
@@ -51,7 +49,6 @@ class RoleController(Controller):
     async def create_role(
         self,
         membership: NamedDependency[Membership],
-        org_id: FromPath[uuid.UUID],
         data: JSONBody[RoleIn],
         roles: NamedDependency[RoleService],
     ) -> RoleOut:
@@ -73,7 +70,6 @@ class RoleController(Controller):
     async def update_role(
         self,
         membership: NamedDependency[Membership],
-        org_id: FromPath[uuid.UUID],
         role_id: FromPath[uuid.UUID],
         data: JSONBody[RolePatch],
         roles: NamedDependency[RoleService],
@@ -98,7 +94,6 @@ class RoleController(Controller):
     async def delete_role(
         self,
         membership: NamedDependency[Membership],
-        org_id: FromPath[uuid.UUID],
         role_id: FromPath[uuid.UUID],
         roles: NamedDependency[RoleService],
     ) -> None:

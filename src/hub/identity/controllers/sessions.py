@@ -4,23 +4,21 @@ from __future__ import annotations
 
 import uuid
 
-from litestar import Controller, delete, get
+from litestar import delete, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
-from hub.identity.deps import people_only
+from hub.identity.deps import PeopleController
 from hub.identity.schemas import SessionOut
 from hub.identity.services.sessions import SessionService
 from hub.kernel.pagination import DEFAULT_LIMIT, Page
 from hub.kernel.security import Principal
-from hub.kernel.web import BEARER, Cursor, Limit, page_as
+from hub.kernel.web import Cursor, Limit, page_as
 
 
-class SessionController(Controller):
+class SessionController(PeopleController):
     path = "/auth/sessions"
     tags = ["Identity: sessions"]
-    guards = [people_only]
-    security = BEARER
 
     @get(operation_id="listSessions", summary="The caller's active sessions, newest first")
     async def list_sessions(
@@ -30,8 +28,7 @@ class SessionController(Controller):
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
     ) -> Page[SessionOut]:
-        page = await sessions.list(principal, limit=limit, cursor=cursor)
-        return page_as(page, SessionOut)
+        return page_as(await sessions.list(principal, limit=limit, cursor=cursor), SessionOut)
 
     @delete(
         "/{session_id:uuid}",

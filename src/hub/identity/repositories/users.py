@@ -1,4 +1,5 @@
-"""Users by id or address: one read, rows with the User columns as attributes."""
+"""Users by id or address: one read, rows with the User columns as attributes (and the
+two flags every wire shape of a user derives from them, so a row converts as it is)."""
 
 from __future__ import annotations
 
@@ -28,11 +29,20 @@ class UserRecord(Protocol):
     created_at: datetime
     updated_at: datetime
 
+    @property
+    def email_verified(self) -> bool: ...  # email_verified_at is set
+
+    @property
+    def disabled(self) -> bool: ...  # disabled_at is set
+
 
 _users = User.__table__
+#: The users columns plus the derived flags: what every read of a user selects.
+EMAIL_VERIFIED = _users.c.email_verified_at.is_not(None).label("email_verified")
+USER_COLUMNS = (*_users.c, EMAIL_VERIFIED, _users.c.disabled_at.is_not(None).label("disabled"))
 #: Built once: building the expression per request costs more than running it.
-_BY_ID = select(_users).where(_users.c.id == bindparam("user_id"))
-_BY_EMAIL = select(_users).where(_users.c.email == bindparam("email"))
+_BY_ID = select(*USER_COLUMNS).where(_users.c.id == bindparam("user_id"))
+_BY_EMAIL = select(*USER_COLUMNS).where(_users.c.email == bindparam("email"))
 
 
 async def user_by_id(store: Store, user_id: uuid.UUID) -> UserRecord | None:

@@ -150,13 +150,18 @@ class AccessTokenOut(Schema):
     token_type: str = "Bearer"  # noqa: S105
 
 
-class MeOut(Schema):
+class AccountFields(Schema):
+    """What every answer about an account starts with (``MeOut``, ``UserOut``)."""
+
     id: uuid.UUID
     email: str
     display_name: str
     email_verified: bool
     mfa_enabled: bool
     is_platform_admin: bool
+
+
+class MeOut(AccountFields):
     created_at: datetime
 
 

@@ -6,22 +6,16 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Any, ClassVar
 
 from msgspec import UNSET, UnsetType
 
-from hub.kernel.structs import PatchSchema, Schema
+from hub.identity.schemas import AccountFields
+from hub.kernel.structs import PatchSchema
 
 
-class UserOut(Schema):
-    id: uuid.UUID
-    email: str
-    display_name: str
-    email_verified: bool
-    mfa_enabled: bool
-    is_platform_admin: bool
+class UserOut(AccountFields):
     disabled: bool
     created_at: datetime
     #: A brute-force lock currently refuses this user's password or second factor

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -18,44 +17,15 @@ from hub.identity.api import UserUnlocked
 from hub.identity.domain.emails import normalise_email
 from hub.identity.domain.settings import IdentitySettings
 from hub.identity.models import User
-from hub.identity.repositories.users import UserRecord, user_by_email, user_by_id
+from hub.identity.repositories.users import USER_COLUMNS, UserRecord, user_by_email, user_by_id
 from hub.identity.services.access import require_user_session
 from hub.identity.services.accounts import AccountService
 from hub.identity.services.mfa import MfaService
 from hub.identity.services.throttle import Throttle
 from hub.kernel.errors import Conflict, Forbidden, NotFound
-from hub.kernel.pagination import Page, after_uuid, clamp_limit, page_of
+from hub.kernel.pagination import Page
 from hub.kernel.security import Principal, require_recent_authentication
 from hub.kernel.store import Store
-
-
-@dataclass(frozen=True)
-class UserAdminView:
-    id: uuid.UUID
-    email: str
-    display_name: str
-    email_verified: bool
-    mfa_enabled: bool
-    is_platform_admin: bool
-    disabled: bool
-    created_at: datetime
-    #: Whether a brute-force lock currently refuses the password or the second factor.
-    locked: bool | None = None
-
-
-def _view(row: Any, locked: bool | None = None) -> UserAdminView:
-    """From a ``User`` or a row of the users table (same attribute names)."""
-    return UserAdminView(
-        id=row.id,
-        email=row.email,
-        display_name=row.display_name,
-        email_verified=row.email_verified_at is not None,
-        mfa_enabled=row.mfa_enabled,
-        is_platform_admin=row.is_platform_admin,
-        disabled=row.disabled_at is not None,
-        created_at=row.created_at,
-        locked=locked,
-    )
 
 
 def user_not_found() -> NotFound:
@@ -91,18 +61,14 @@ class AdminService:
 
     async def page(
         self, principal: Principal, *, query: str | None, limit: int | None, cursor: str | None
-    ) -> Page[UserAdminView]:
+    ) -> Page[Any]:
         """Accounts in creation order; ``query`` matches the start of the address."""
         await self.require_admin(principal)
-        size = clamp_limit(limit)
         u = User.__table__
-        stmt = select(u).order_by(u.c.id).limit(size + 1)
+        stmt = select(*USER_COLUMNS)
         if query:
             stmt = stmt.where(u.c.email.like(_escape_like(normalise_email(query)) + "%"))
-        if cursor:
-            stmt = stmt.where(u.c.id > after_uuid(cursor))
-        rows = list(await self.store.fetch(stmt))
-        return page_of([_view(r) for r in rows], size, lambda v: (str(v.id),))
+        return await self.store.page(stmt, u.c.id, limit=limit, cursor=cursor)
 
     async def _user(self, user_id: uuid.UUID) -> UserRecord:
         user = await user_by_id(self.store, user_id)
@@ -125,10 +91,11 @@ class AdminService:
         throttle = self.throttle
         return await throttle.is_locked(throttle.account(user.email), throttle.mfa(user.id))
 
-    async def get(self, principal: Principal, user_id: uuid.UUID) -> UserAdminView:
+    async def get(self, principal: Principal, user_id: uuid.UUID) -> tuple[UserRecord, bool]:
+        """The account and whether a brute-force lock refuses its password or factor."""
         await self.require_admin(principal)
         user = await self._user(user_id)
-        return _view(user, await self._locked(user))
+        return user, await self._locked(user)
 
     async def update(
         self,
@@ -137,7 +104,7 @@ class AdminService:
         *,
         disabled: bool | None,
         unlock: bool,
-    ) -> UserAdminView:
+    ) -> tuple[UserRecord, bool]:
         await self.require_admin(principal)
         user = await self._user(user_id)
         if disabled is True and user.disabled_at is None:
@@ -153,7 +120,7 @@ class AdminService:
                 uow.publish(UserUnlocked(actor_id=principal.user_id, user_id=user.id))
                 await uow.commit()
         user = await self._user(user_id)
-        return _view(user, await self._locked(user))
+        return user, await self._locked(user)
 
     async def reset_mfa(self, principal: Principal, user_id: uuid.UUID) -> None:
         """Turn a user's second factor off for them (``DELETE /users/{id}/mfa``). It weakens

@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import Row, bindparam, insert, literal, or_, select, update
 
 from hub.identity.api import ApiKeyCreated, ApiKeyRevoked
 from hub.identity.domain import apikeys
 from hub.identity.domain.roles import API_KEYS_MANAGE, clean_name
-from hub.identity.domain.secrets import IdentitySecrets
+from hub.identity.domain.secrets import IdentitySecrets, KeyedHash
 from hub.identity.domain.settings import IdentitySettings
 from hub.identity.models import ApiKey, User
 from hub.identity.services.access import (
@@ -36,7 +36,7 @@ from hub.identity.services.mfa import publish_lock
 from hub.identity.services.throttle import Throttle
 from hub.kernel.db import UnitOfWork
 from hub.kernel.errors import FieldError, Invalid, NotFound
-from hub.kernel.pagination import Page, after_uuid, clamp_limit, page_of
+from hub.kernel.pagination import Page
 from hub.kernel.schema import new_id, utcnow
 from hub.kernel.security import Principal, require_recent_authentication
 from hub.kernel.store import Store
@@ -44,33 +44,10 @@ from hub.kernel.store import Store
 MAX_KEY_NAME = 100
 
 
-@dataclass(frozen=True)
-class ApiKeyView:
-    id: uuid.UUID
-    name: str
-    prefix: str
-    user_id: uuid.UUID
-    organisation_id: uuid.UUID | None
-    permissions: list[str]
-    created_at: datetime
-    expires_at: datetime | None
-    last_used_at: datetime | None
-    revoked_at: datetime | None
-
-
-def _view(row: Any) -> ApiKeyView:
-    return ApiKeyView(
-        id=row.id,
-        name=row.name,
-        prefix=apikeys.display_prefix(row.public_id),
-        user_id=row.user_id,
-        organisation_id=row.organisation_id,
-        permissions=list(row.permissions),
-        created_at=row.created_at,
-        expires_at=row.expires_at,
-        last_used_at=row.last_used_at,
-        revoked_at=row.revoked_at,
-    )
+_keys = ApiKey.__table__
+#: A key as it is listed: its columns and the prefix that tells keys apart
+#: (``domain.apikeys.display_prefix``, computed by the query).
+_KEY_COLUMNS = (*_keys.c, (literal(apikeys.PREFIX) + _keys.c.public_id).label("prefix"))
 
 
 def _resolve_query() -> Any:
@@ -125,21 +102,17 @@ def key_not_found() -> NotFound:
     return NotFound("No such API key.")
 
 
+@dataclass(eq=False)
 class ApiKeyService:
-    def __init__(
-        self,
-        store: Store,
-        settings: IdentitySettings,
-        secrets: IdentitySecrets,
-        throttle: Throttle,
-        access: AccessService,
-    ) -> None:
-        self.store = store
-        self.settings = settings
-        self.secrets = secrets
-        self.throttle = throttle
-        self.access = access
-        self.hashes = secrets.api_keys
+    store: Store
+    settings: IdentitySettings
+    secrets: IdentitySecrets
+    throttle: Throttle
+    access: AccessService
+
+    @property
+    def hashes(self) -> KeyedHash:
+        return self.secrets.api_keys
 
     async def create(
         self,
@@ -149,7 +122,7 @@ class ApiKeyService:
         permissions: Sequence[str],
         organisation_id: uuid.UUID | None,
         expires_at: datetime | None,
-    ) -> tuple[ApiKeyView, str]:
+    ) -> tuple[Row[Any], str]:
         """A new key and its secret, which is returned here and never again."""
         require_user_session(principal)
         require_recent_authentication(principal, self.settings.recent_auth_seconds)
@@ -168,20 +141,25 @@ class ApiKeyService:
             actor = await self.access.authorise(principal, organisation_id, API_KEYS_MANAGE)
             self.access.require_holds(actor, keys)
         full, public_id, secret = apikeys.new_api_key()
-        row = ApiKey(
-            id=new_id(),
-            user_id=principal.user_id,
-            organisation_id=organisation_id,
-            name=clean,
-            public_id=public_id,
-            secret_hash=self.hashes.digest(secret),
-            secret_key_id=self.hashes.key_id,
-            permissions=keys,
-            created_at=now,
-            expires_at=expires_at,
-        )
         async with self.store.uow() as uow:
-            uow.session.add(row)
+            row = (
+                await uow.session.execute(
+                    insert(ApiKey)
+                    .values(
+                        id=new_id(),
+                        user_id=principal.user_id,
+                        organisation_id=organisation_id,
+                        name=clean,
+                        public_id=public_id,
+                        secret_hash=self.hashes.digest(secret),
+                        secret_key_id=self.hashes.key_id,
+                        permissions=keys,
+                        created_at=now,
+                        expires_at=expires_at,
+                    )
+                    .returning(*_KEY_COLUMNS)
+                )
+            ).one()
             uow.publish(
                 ApiKeyCreated(
                     actor_id=principal.user_id,
@@ -193,7 +171,7 @@ class ApiKeyService:
                 )
             )
             await uow.commit()
-        return _view(row), full
+        return row, full
 
     async def page(
         self,
@@ -202,22 +180,19 @@ class ApiKeyService:
         organisation_id: uuid.UUID | None,
         limit: int | None,
         cursor: str | None,
-    ) -> Page[ApiKeyView]:
+    ) -> Page[Any]:
         """The caller's own keys, or (with ``organisation_id``) every key of that
         organisation, for whoever manages its keys. Newest first."""
         require_user_session(principal)
-        size = clamp_limit(limit)
-        k = ApiKey.__table__
-        stmt = select(k).order_by(k.c.id.desc()).limit(size + 1)
         if organisation_id is not None:
             await self.access.authorise(principal, organisation_id, API_KEYS_MANAGE)
-            stmt = stmt.where(k.c.organisation_id == organisation_id)
+            owned = _keys.c.organisation_id == organisation_id
         else:
-            stmt = stmt.where(k.c.user_id == principal.user_id)
-        if cursor:
-            stmt = stmt.where(k.c.id < after_uuid(cursor))
-        rows = list(await self.store.fetch(stmt))
-        return page_of([_view(r) for r in rows], size, lambda v: (str(v.id),))
+            owned = _keys.c.user_id == principal.user_id
+        stmt = select(*_KEY_COLUMNS).where(owned)
+        return await self.store.page(
+            stmt, _keys.c.id, limit=limit, cursor=cursor, newest_first=True
+        )
 
     async def revoke(self, principal: Principal, key_id: uuid.UUID) -> None:
         """Revoke one's own key, or an organisation's key as its key manager. Revoking

@@ -16,13 +16,12 @@ import msgspec
 from redis.asyncio import Redis
 from sqlalchemy import select, update
 
-from hub.identity.api import LoginFailed
 from hub.identity.domain.emails import normalise_email
 from hub.identity.domain.secrets import new_token, sealer_for_token, token_hash
 from hub.identity.domain.settings import IdentitySettings
 from hub.identity.models import RefreshToken, Session, User
 from hub.identity.repositories.users import UserRecord, user_by_email, user_by_id
-from hub.identity.services.mfa import MfaService, invalid_code, publish_lock
+from hub.identity.services.mfa import MfaService, invalid_code, login_failed, publish_lock
 from hub.identity.services.passwords import PasswordHasher
 from hub.identity.services.sessions import IssuedTokens, SessionService, now_utc
 from hub.identity.services.throttle import Throttle
@@ -78,15 +77,7 @@ class AuthService:
         self, *, user_id: uuid.UUID | None, email: str, reason: str, client: ClientInfo
     ) -> None:
         async with self.store.uow() as uow:
-            uow.publish(
-                LoginFailed(
-                    actor_id=user_id,
-                    user_id=user_id,
-                    email=email,
-                    reason=reason,
-                    ip=client.ip,
-                )
-            )
+            login_failed(uow, user_id, email, reason, client.ip)
             await uow.commit()
 
     async def check_password(self, email_raw: str, password: str, client: ClientInfo) -> UserRecord:

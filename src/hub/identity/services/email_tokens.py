@@ -134,6 +134,11 @@ class EmailTokens:
             raise invalid_email_token()
         return attempt
 
+    def address_token(self, uow: UnitOfWork, user: UserRecord, purpose: str, email: str) -> str:
+        """A token proving ``email``: a new account's address, or the new one of a change."""
+        ttl = self.settings.email_verification_ttl_seconds
+        return self.issue(uow, user, purpose, email=email, ttl_seconds=ttl)
+
     def reset_token(self, uow: UnitOfWork, user: UserRecord) -> str:
         """A password-reset token for ``user``'s current address, bound to its password."""
         return self.issue(

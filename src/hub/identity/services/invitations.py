@@ -16,11 +16,12 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.identity.api import InvitationRevoked, InvitationSent, MemberAdded
+from hub.identity.api import InvitationResent, InvitationRevoked, InvitationSent, MemberAdded
 from hub.identity.api import Membership as Actor
 from hub.identity.domain.emails import is_valid_email, normalise_email
 from hub.identity.domain.invitations import inviter_still_allowed
@@ -39,27 +40,9 @@ from hub.kernel.errors import Conflict, FieldError, Forbidden, Invalid, Unauthor
 from hub.kernel.schema import new_id, utcnow
 from hub.kernel.security import Principal
 from hub.kernel.store import Store
-from hub.kernel.web import ClientInfo
+from hub.kernel.web import ClientInfo, overlay
 
 INVITATION_PREFIX = "hub_inv_"
-
-
-@dataclass(frozen=True)
-class InvitationView:
-    id: uuid.UUID
-    organisation_id: uuid.UUID
-    email: str
-    roles: list[str]
-    invited_by: uuid.UUID | None
-    created_at: datetime
-    expires_at: datetime
-
-
-@dataclass(frozen=True)
-class AcceptedView:
-    organisation_id: uuid.UUID
-    organisation_name: str
-    roles: list[str]
 
 
 def invalid_invitation() -> Invalid:
@@ -85,16 +68,9 @@ def expiry(settings: IdentitySettings, now: datetime) -> datetime:
     return now + timedelta(seconds=settings.invitation_ttl_seconds)
 
 
-def view_of(invitation: Invitation, names: list[str]) -> InvitationView:
-    return InvitationView(
-        id=invitation.id,
-        organisation_id=invitation.organisation_id,
-        email=invitation.email,
-        roles=names,
-        invited_by=invitation.invited_by,
-        created_at=invitation.created_at,
-        expires_at=invitation.expires_at,
-    )
+def view_of(invitation: Any, names: list[str]) -> Any:
+    """An invitation as answered: its row with its roles by name."""
+    return overlay(invitation, roles=names)
 
 
 async def is_member(session: AsyncSession, organisation_id: uuid.UUID, email: str) -> bool:
@@ -107,26 +83,38 @@ async def is_member(session: AsyncSession, organisation_id: uuid.UUID, email: st
     return found is not None
 
 
-async def mail_invitation(
+async def send_invitation(
     mail: IdentityMail,
     uow: UnitOfWork,
-    *,
-    inviter_id: uuid.UUID,
-    organisation: Organisation,
-    email: str,
+    event: type[InvitationSent | InvitationResent],
+    invitation: Invitation,
     roles: Sequence[Role],
+    organisation: Organisation,
     token: str,
-) -> None:
-    """Queue the invitation mail (with the link carrying ``token``) in ``uow``."""
-    inviter = await uow.session.get(User, inviter_id)
+) -> Any:
+    """Queue the invitation mail (its link carries ``token``) and ``event`` in ``uow``, from
+    the invitation's (new) inviter; the invitation as answered."""
+    sender = invitation.invited_by
+    inviter = await uow.session.get(User, sender)
+    names = [r.name for r in roles]
     mail.invitation(
         uow,
-        to=email,
+        to=invitation.email,
         organisation=organisation.name,
         inviter=inviter.display_name if inviter else "Someone",
-        roles=[r.name for r in roles],
+        roles=names,
         token=token,
     )
+    uow.publish(
+        event(
+            actor_id=sender,
+            organisation_id=invitation.organisation_id,
+            invitation_id=invitation.id,
+            email=invitation.email,
+            roles=names,
+        )
+    )
+    return view_of(invitation, names)
 
 
 async def invited_roles(session: AsyncSession, invitation: Invitation) -> list[Role]:
@@ -195,7 +183,7 @@ class InvitationService:
         actor: Actor,
         email_raw: str,
         role_refs: list[str] | None,
-    ) -> InvitationView:
+    ) -> Any:
         organisation_id = actor.organisation_id
         email = normalise_email(email_raw)
         if not is_valid_email(email):
@@ -236,29 +224,13 @@ class InvitationService:
                 expires_at=expiry(self.settings, now),
             )
             uow.session.add(invitation)
-            await mail_invitation(
-                self.mail,
-                uow,
-                inviter_id=actor.user_id,
-                organisation=organisation,
-                email=email,
-                roles=roles,
-                token=raw,
-            )
-            names = [r.name for r in roles]
-            uow.publish(
-                InvitationSent(
-                    actor_id=actor.user_id,
-                    organisation_id=organisation_id,
-                    invitation_id=invitation.id,
-                    email=email,
-                    roles=names,
-                )
+            answer = await send_invitation(
+                self.mail, uow, InvitationSent, invitation, roles, organisation, raw
             )
             await uow.commit()
-        return view_of(invitation, names)
+        return answer
 
-    async def accept(self, principal: Principal, raw: str, client: ClientInfo) -> AcceptedView:
+    async def accept(self, principal: Principal, raw: str, client: ClientInfo) -> dict[str, Any]:
         require_user_session(principal)
         throttle = self.throttle
         attempt = await throttle.acquire(throttle.ip(client.ip))
@@ -341,11 +313,11 @@ class InvitationService:
             )
             organisation = await uow.session.get(Organisation, organisation_id)
             await uow.commit()
-        return AcceptedView(
-            organisation_id=organisation_id,
-            organisation_name=organisation.name if organisation else "",
-            roles=names,
-        )
+        return {
+            "organisation_id": organisation_id,
+            "organisation_name": organisation.name if organisation else "",
+            "roles": names,
+        }
 
     async def _inviter_stands_behind(
         self, session: AsyncSession, invitation: Invitation, roles: Sequence[Role]

@@ -28,6 +28,7 @@ from sqlalchemy import func, or_, select, text, update
 from hub.identity.domain.secrets import Sealer, UnsealableError
 from hub.identity.domain.settings import IdentitySettings
 from hub.identity.models import SigningKey
+from hub.kernel.db import UnitOfWork
 from hub.kernel.settings import Settings
 from hub.kernel.store import Store
 
@@ -70,6 +71,16 @@ def _new_key(sealer: Sealer) -> tuple[SigningKey, Any]:
         private_key_sealed=sealer.seal(pem, context=kid.encode()),
     )
     return row, private_key
+
+
+async def _replace_key(uow: UnitOfWork, sealer: Sealer) -> tuple[SigningKey, Any]:
+    """Retire the signing key in use and add a new one in ``uow``."""
+    await uow.session.execute(
+        update(SigningKey).where(SigningKey.retired_at.is_(None)).values(retired_at=func.now())
+    )
+    key, private_key = _new_key(sealer)
+    uow.session.add(key)
+    return key, private_key
 
 
 #: The signing key: the newest unretired one.
@@ -130,13 +141,7 @@ class KeyRing:
         """Retire the signing key and start signing with a new one; returns the new kid."""
         async with self.store.uow() as uow:
             await uow.session.execute(_LOCK)
-            await uow.session.execute(
-                update(SigningKey)
-                .where(SigningKey.retired_at.is_(None))
-                .values(retired_at=func.now())
-            )
-            key, _ = _new_key(self.sealer)
-            uow.session.add(key)
+            key, _ = await _replace_key(uow, self.sealer)
             await uow.commit()
         self._loaded_at = float("-inf")
         return key.kid
@@ -203,12 +208,6 @@ class KeyRing:
                 else:
                     await uow.commit()
                     return active
-            await uow.session.execute(
-                update(SigningKey)
-                .where(SigningKey.retired_at.is_(None))
-                .values(retired_at=func.now())
-            )
-            key, private_key = _new_key(self.sealer)
-            uow.session.add(key)
+            key, private_key = await _replace_key(uow, self.sealer)
             await uow.commit()
         return ActiveKey(kid=key.kid, algorithm=key.algorithm, private_key=private_key)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import urlencode
 
 import structlog
@@ -34,30 +35,24 @@ LINK_PAGES = (VERIFY_EMAIL_PAGE, RESET_PASSWORD_PAGE, ACCEPT_INVITATION_PAGE)
 
 #: Mails that carry a one-time link: the page it opens, and how long it stays valid (the
 #: template's variable and its value from the settings).
+_VERIFY = (VERIFY_EMAIL_PAGE, "valid_hours", lambda c: c.email_verification_ttl_seconds // 3600)
+_RESET = (RESET_PASSWORD_PAGE, "valid_minutes", lambda c: c.password_reset_ttl_seconds // 60)
 _LINK_MAILS: dict[str, tuple[str, str, Callable[[IdentitySettings], int]]] = {
-    "verify_email": (
-        VERIFY_EMAIL_PAGE,
-        "valid_hours",
-        lambda c: c.email_verification_ttl_seconds // 3600,
-    ),
-    "confirm_new_email": (
-        VERIFY_EMAIL_PAGE,
-        "valid_hours",
-        lambda c: c.email_verification_ttl_seconds // 3600,
-    ),
-    "account_exists": (
-        RESET_PASSWORD_PAGE,
-        "valid_minutes",
-        lambda c: c.password_reset_ttl_seconds // 60,
-    ),
-    "password_reset": (
-        RESET_PASSWORD_PAGE,
-        "valid_minutes",
-        lambda c: c.password_reset_ttl_seconds // 60,
-    ),
+    "verify_email": _VERIFY,
+    "confirm_new_email": _VERIFY,
+    "account_exists": _RESET,
+    "password_reset": _RESET,
 }
 #: Notices about an address change, which offer the old address a way back.
 _UNDOABLE = frozenset({"email_change_requested", "email_changed"})
+
+
+class Addressee(Protocol):
+    @property
+    def email(self) -> str: ...
+
+    @property
+    def display_name(self) -> str: ...
 
 
 class IdentityMail:
@@ -82,7 +77,7 @@ class IdentityMail:
             # mail could reach someone else, and refusing would undo the change it announces.
             log.warning("mail_skipped_invalid_address", template=name, to=to)
             return
-        message = self.templates.render(name, to=to, context=context)
+        message = self.templates.render(name, to=to, context={"email": to, **context})
         queue_mail(uow, message, settings=self.settings)  # sealed: its link is live
 
     def with_link(
@@ -90,42 +85,34 @@ class IdentityMail:
     ) -> None:
         """``verify_email``, ``confirm_new_email``, ``account_exists`` or ``password_reset``."""
         page, validity, ttl = _LINK_MAILS[template]
+        link = self.link(page, token)
         self._send(
-            uow,
-            template,
-            to,
-            display_name=display_name,
-            email=to,
-            link=self.link(page, token),
-            **{validity: ttl(self.config)},
+            uow, template, to, display_name=display_name, link=link, **{validity: ttl(self.config)}
         )
 
     def notice(
         self,
         uow: UnitOfWork,
         template: str,
+        user: Addressee | None = None,
         *,
-        to: str,
-        display_name: str,
         when: datetime,
+        to: str | None = None,
+        display_name: str | None = None,
         undo_token: str | None = None,
         **facts: object,
     ) -> None:
-        """A change made to the account at ``when``; ``facts`` are the template's own
-        (``how``, ``enabled``, ``new_email``, ``api_keys_revoked``). An address change
-        offers an undo link (``undo_token``; none when the old address may not undo)."""
+        """A change made to ``user``'s account at ``when``, mailed to its address and name
+        (or to ``to``, greeting ``display_name``); ``facts`` are the template's own (``how``,
+        ``enabled``, ``new_email``, ``api_keys_revoked``). An address change offers an undo
+        link (``undo_token``; none when the old address may not undo)."""
+        to = to or (user.email if user else "")
+        display_name = display_name or (user.display_name if user else "")
         if template in _UNDOABLE:
             facts["link"] = self.link("undo-email-change", undo_token) if undo_token else ""
             facts["valid_days"] = max(1, self.config.email_change_undo_ttl_seconds // 86400)
-        self._send(
-            uow,
-            template,
-            to,
-            display_name=display_name,
-            email=to,
-            when=when.strftime("%Y-%m-%d %H:%M"),
-            **facts,
-        )
+        when_text = when.strftime("%Y-%m-%d %H:%M")
+        self._send(uow, template, to, display_name=display_name, when=when_text, **facts)
 
     def invitation(
         self,
@@ -141,7 +128,6 @@ class IdentityMail:
             uow,
             "invitation",
             to,
-            email=to,
             organisation=organisation,
             inviter=inviter,
             roles=", ".join(roles),

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from msgspec.structs import replace
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,7 +21,6 @@ from hub.identity.api import (
     MemberRemoved,
     MemberRolesChanged,
     Membership,
-    RoleRef,
 )
 from hub.identity.domain import role_change
 from hub.identity.domain.role_change import last_owner
@@ -31,20 +31,26 @@ from hub.identity.services.access import AccessService, load_membership, require
 from hub.identity.services.roles import RoleService, resolve_roles
 from hub.kernel.db import UnitOfWork
 from hub.kernel.errors import Invalid, NotFound
-from hub.kernel.pagination import Page, after_uuid, clamp_limit, page_of
+from hub.kernel.pagination import Page
 from hub.kernel.schema import utcnow
 from hub.kernel.security import Principal
 from hub.kernel.store import Store
+from hub.kernel.web import overlay
 
 
-@dataclass(frozen=True)
-class MemberView:
-    user_id: uuid.UUID
-    email: str
-    display_name: str
-    active: bool
-    joined_at: datetime
-    roles: list[RoleRef]
+def _members(organisation_id: uuid.UUID) -> Select[Any]:
+    m, u = MembershipRow.__table__, User.__table__
+    return (
+        select(
+            m.c.user_id,
+            m.c.created_at.label("joined_at"),
+            u.c.email,
+            u.c.display_name,
+            u.c.disabled_at.is_(None).label("active"),
+        )
+        .join(u, u.c.id == m.c.user_id)
+        .where(m.c.organisation_id == organisation_id)
+    )
 
 
 def member_not_found() -> NotFound:
@@ -75,73 +81,38 @@ class MemberService:
         *,
         limit: int | None,
         cursor: str | None,
-    ) -> Page[MemberView]:
+    ) -> Page[Any]:
+        """Members with their roles (``roles``: :class:`RoleRef`), by user id."""
         organisation_id = actor.organisation_id
-        size = clamp_limit(limit)
-        m, u = MembershipRow.__table__, User.__table__
-        stmt = (
-            select(m.c.user_id, m.c.created_at, u.c.email, u.c.display_name, u.c.disabled_at)
-            .join(u, u.c.id == m.c.user_id)
-            .where(m.c.organisation_id == organisation_id)
-            .order_by(m.c.user_id)
-            .limit(size + 1)
-        )
-        if cursor:
-            stmt = stmt.where(m.c.user_id > after_uuid(cursor))
-        rows = list(await self.store.fetch(stmt))
-        roles = await self._roles_of(organisation_id, [r.user_id for r in rows[:size]])
-        views = [
-            MemberView(
-                user_id=r.user_id,
-                email=r.email,
-                display_name=r.display_name,
-                active=r.disabled_at is None,
-                joined_at=r.created_at,
-                roles=roles.get(r.user_id, []),
-            )
-            for r in rows
-        ]
-        return page_of(views, size, lambda v: (str(v.user_id),))
+        key = MembershipRow.__table__.c.user_id
+        page = await self.store.page(_members(organisation_id), key, limit=limit, cursor=cursor)
+        return replace(page, items=await self._with_roles(organisation_id, page.items))
 
-    async def _roles_of(
-        self, organisation_id: uuid.UUID, user_ids: list[uuid.UUID]
-    ) -> dict[uuid.UUID, list[RoleRef]]:
-        if not user_ids:
-            return {}
+    async def _with_roles(self, organisation_id: uuid.UUID, rows: list[Any]) -> list[Any]:
+        if not rows:
+            return []
         mr, r = MemberRole.__table__, Role.__table__
-        rows = await self.store.fetch(
+        roles: dict[uuid.UUID, list[Any]] = {}
+        for row in await self.store.all(
             select(mr.c.user_id, r.c.id, r.c.name, r.c.builtin)
             .join(r, r.c.id == mr.c.role_id)
-            .where(mr.c.organisation_id == organisation_id, mr.c.user_id.in_(user_ids))
+            .where(
+                mr.c.organisation_id == organisation_id,
+                mr.c.user_id.in_([row.user_id for row in rows]),
+            )
             .order_by(r.c.id)
-        )
-        out: dict[uuid.UUID, list[RoleRef]] = {}
-        for row in rows:
-            out.setdefault(row.user_id, []).append(
-                RoleRef(id=row.id, name=row.name, builtin=row.builtin)
-            )
-        return out
+        ):
+            roles.setdefault(row.user_id, []).append(row)
+        return [overlay(row, roles=roles.get(row.user_id, [])) for row in rows]
 
-    async def _member(self, organisation_id: uuid.UUID, user_id: uuid.UUID) -> MemberView:
-        m, u = MembershipRow.__table__, User.__table__
-        row = (
-            await self.store.fetch(
-                select(m.c.user_id, m.c.created_at, u.c.email, u.c.display_name, u.c.disabled_at)
-                .join(u, u.c.id == m.c.user_id)
-                .where(m.c.organisation_id == organisation_id, m.c.user_id == user_id)
-            )
-        ).first()
+    async def _member(self, organisation_id: uuid.UUID, user_id: uuid.UUID) -> Any:
+        row = await self.store.first(
+            _members(organisation_id).where(MembershipRow.user_id == user_id)
+        )
         if row is None:
             raise member_not_found()
-        roles = await self._roles_of(organisation_id, [user_id])
-        return MemberView(
-            user_id=row.user_id,
-            email=row.email,
-            display_name=row.display_name,
-            active=row.disabled_at is None,
-            joined_at=row.created_at,
-            roles=roles.get(user_id, []),
-        )
+        (member,) = await self._with_roles(organisation_id, [row])
+        return member
 
     async def _locked_actor_and_target(
         self,
@@ -173,7 +144,7 @@ class MemberService:
         organisation_id: uuid.UUID,
         user_id: uuid.UUID,
         refs: list[str] | None,
-    ) -> MemberView:
+    ) -> Any:
         """Replace a member's roles (``None``: change nothing, answer the member).
 
         The route's guard already refused non-members and members without the permission

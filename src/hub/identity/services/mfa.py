@@ -92,6 +92,13 @@ async def publish_lock(
         await uow.commit()
 
 
+def login_failed(
+    uow: UnitOfWork, user_id: uuid.UUID | None, email: str | None, reason: str, ip: str
+) -> None:
+    """Record in ``uow`` that a secret was checked and was wrong."""
+    uow.publish(LoginFailed(actor_id=user_id, user_id=user_id, email=email, reason=reason, ip=ip))
+
+
 @dataclass(eq=False)
 class MfaService:
     store: Store
@@ -182,15 +189,7 @@ class MfaService:
                 )
             step = totp.matching_step(secret, code)
             if step is None:
-                uow.publish(
-                    LoginFailed(
-                        actor_id=user.id,
-                        user_id=user.id,
-                        email=user.email,
-                        reason="invalid_otp",
-                        ip=client.ip,
-                    )
-                )
+                login_failed(uow, user.id, user.email, "invalid_otp", client.ip)
                 await uow.commit()
                 raise invalid_code()
             now = datetime.now(UTC)
@@ -202,14 +201,7 @@ class MfaService:
             await uow.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
             codes = self._codes(uow, user.id)
             uow.publish(MfaEnabled(actor_id=user.id, user_id=user.id, method="totp"))
-            self.mail.notice(
-                uow,
-                "mfa_changed",
-                to=user.email,
-                display_name=user.display_name,
-                enabled=True,
-                when=now,
-            )
+            self.mail.notice(uow, "mfa_changed", user, enabled=True, when=now)
             await uow.commit()
         await self.throttle.succeeded(attempt)
         return codes
@@ -231,14 +223,7 @@ class MfaService:
             if confirmed:
                 now = datetime.now(UTC)
                 uow.publish(MfaDisabled(actor_id=user.id, user_id=user.id, method="totp"))
-                self.mail.notice(
-                    uow,
-                    "mfa_changed",
-                    to=user.email,
-                    display_name=user.display_name,
-                    enabled=False,
-                    when=now,
-                )
+                self.mail.notice(uow, "mfa_changed", user, enabled=False, when=now)
             await uow.commit()
         if not confirmed:
             raise NotFound("Two-step verification is not on.", code="mfa_not_enabled")
@@ -275,13 +260,7 @@ class MfaService:
                         via=via,
                     )
                 )
-                self.mail.notice(
-                    uow,
-                    "mfa_reset",
-                    to=user.email,
-                    display_name=user.display_name,
-                    when=datetime.now(UTC),
-                )
+                self.mail.notice(uow, "mfa_reset", user, when=datetime.now(UTC))
             await uow.commit()
         return confirmed
 
@@ -358,15 +337,8 @@ class MfaService:
                 )
                 method = "rec" if used.first() is not None else None
             if method is None:
-                uow.publish(
-                    LoginFailed(
-                        actor_id=user.id,
-                        user_id=user.id,
-                        email=user.email,
-                        reason="invalid_recovery_code" if not code else "invalid_otp",
-                        ip=client.ip,
-                    )
-                )
+                reason = "invalid_recovery_code" if not code else "invalid_otp"
+                login_failed(uow, user.id, user.email, reason, client.ip)
             await uow.commit()
         if method is None:
             raise invalid_code()

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from typing import Any
 
+from msgspec.structs import replace
 from sqlalchemy import select, update
 
 from hub.identity.api import MemberAdded, OrganisationCreated, OrganisationUpdated
@@ -21,20 +22,11 @@ from hub.identity.domain.roles import (
 from hub.identity.models import MemberRole, Membership, Organisation, Role
 from hub.identity.services.access import AccessService, require_user_session
 from hub.kernel.errors import FieldError, Invalid
-from hub.kernel.pagination import Page, after_uuid, clamp_limit, page_of
+from hub.kernel.pagination import Page
 from hub.kernel.schema import new_id, utcnow
 from hub.kernel.security import Principal
 from hub.kernel.store import Store
-
-
-@dataclass(frozen=True)
-class OrganisationView:
-    id: uuid.UUID
-    name: str
-    created_at: datetime
-    updated_at: datetime
-    #: The caller's roles in it.
-    roles: list[str]
+from hub.kernel.web import overlay
 
 
 def clean_organisation_name(raw: str) -> str:
@@ -50,7 +42,7 @@ class OrganisationService:
     store: Store
     access: AccessService
 
-    async def create(self, principal: Principal, name_raw: str) -> OrganisationView:
+    async def create(self, principal: Principal, name_raw: str) -> Any:
         """A new organisation with the four built-in roles; its creator is the owner."""
         require_user_session(principal)
         name = clean_organisation_name(name_raw)
@@ -105,43 +97,20 @@ class OrganisationService:
                 )
             )
             await uow.commit()
-        return OrganisationView(
-            id=organisation.id,
-            name=name,
-            created_at=organisation.created_at,
-            updated_at=organisation.updated_at,
-            roles=[OWNER],
-        )
+        return overlay(organisation, roles=[OWNER])
 
     async def page(
         self, principal: Principal, *, limit: int | None, cursor: str | None
-    ) -> Page[OrganisationView]:
-        size = clamp_limit(limit)
+    ) -> Page[Any]:
+        """The caller's organisations, each with the caller's role names (``roles``)."""
         o, m = Organisation.__table__, Membership.__table__
-        stmt = (
-            select(o)
-            .join(m, m.c.organisation_id == o.c.id)
-            .where(m.c.user_id == principal.user_id)
-            .order_by(o.c.id)
-            .limit(size + 1)
-        )
+        stmt = select(o).join(m, m.c.organisation_id == o.c.id)
+        stmt = stmt.where(m.c.user_id == principal.user_id)
         if principal.organisation_id is not None:
             stmt = stmt.where(o.c.id == principal.organisation_id)
-        if cursor:
-            stmt = stmt.where(o.c.id > after_uuid(cursor))
-        rows = list(await self.store.fetch(stmt))
-        roles = await self._my_roles(principal.user_id, [r.id for r in rows[:size]])
-        views = [
-            OrganisationView(
-                id=r.id,
-                name=r.name,
-                created_at=r.created_at,
-                updated_at=r.updated_at,
-                roles=roles.get(r.id, []),
-            )
-            for r in rows
-        ]
-        return page_of(views, size, lambda v: (str(v.id),))
+        page = await self.store.page(stmt, o.c.id, limit=limit, cursor=cursor)
+        roles = await self._my_roles(principal.user_id, [r.id for r in page.items])
+        return replace(page, items=[overlay(r, roles=roles.get(r.id, [])) for r in page.items])
 
     async def _my_roles(
         self, user_id: uuid.UUID, organisation_ids: list[uuid.UUID]
@@ -160,22 +129,16 @@ class OrganisationService:
             out.setdefault(row.organisation_id, []).append(row.name)
         return out
 
-    async def get(self, actor: Actor) -> OrganisationView:
+    async def get(self, actor: Actor) -> Any:
         organisation_id = actor.organisation_id
         return await self._view(organisation_id, [role.name for role in actor.roles])
 
-    async def _view(self, organisation_id: uuid.UUID, roles: list[str]) -> OrganisationView:
+    async def _view(self, organisation_id: uuid.UUID, roles: list[str]) -> Any:
         o = Organisation.__table__
         row = (await self.store.fetch(select(o).where(o.c.id == organisation_id))).one()
-        return OrganisationView(
-            id=row.id,
-            name=row.name,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            roles=roles,
-        )
+        return overlay(row, roles=roles)
 
-    async def update(self, actor: Actor, *, name: str | None) -> OrganisationView:
+    async def update(self, actor: Actor, *, name: str | None) -> Any:
         organisation_id = actor.organisation_id
         if name is not None:
             clean = clean_organisation_name(name)

@@ -92,14 +92,7 @@ class PasswordService:
             uow.publish(
                 PasswordChanged(actor_id=user.id, user_id=user.id, sessions_ended=len(ended))
             )
-            self.mail.notice(
-                uow,
-                "password_changed",
-                to=user.email,
-                display_name=user.display_name,
-                how="changed",
-                when=now,
-            )
+            self.mail.notice(uow, "password_changed", user, how="changed", when=now)
             await uow.commit()
         await self.sessions.stop_access_tokens(ended)
         return len(ended)
@@ -154,13 +147,7 @@ class PasswordService:
             if newly_verified:
                 uow.publish(UserEmailVerified(actor_id=user.id, user_id=user.id, email=user.email))
             self.mail.notice(
-                uow,
-                "password_changed",
-                to=user.email,
-                display_name=user.display_name,
-                how="reset",
-                when=now,
-                api_keys_revoked=keys,
+                uow, "password_changed", user, how="reset", when=now, api_keys_revoked=keys
             )
             await uow.commit()
         await self.sessions.stop_access_tokens(ended)

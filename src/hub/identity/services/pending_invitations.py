@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
+from msgspec.structs import replace
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,19 +25,18 @@ from hub.identity.models import Invitation, Organisation, Role
 from hub.identity.services.access import AccessService
 from hub.identity.services.invitations import (
     INVITATION_PREFIX,
-    InvitationView,
     already_member,
     expiry,
     invited_roles,
     is_member,
-    mail_invitation,
+    send_invitation,
     view_of,
 )
 from hub.identity.services.mail import IdentityMail
 from hub.identity.services.mail_limits import MailLimits
 from hub.identity.services.roles import RoleService
 from hub.kernel.errors import Conflict, NotFound
-from hub.kernel.pagination import Page, after_uuid, clamp_limit, page_of
+from hub.kernel.pagination import Page
 from hub.kernel.schema import utcnow
 from hub.kernel.store import Store
 
@@ -53,35 +54,26 @@ class PendingInvitations:
     roles: RoleService
     limits: MailLimits
 
-    async def page(
-        self, actor: Actor, *, limit: int | None, cursor: str | None
-    ) -> Page[InvitationView]:
+    async def page(self, actor: Actor, *, limit: int | None, cursor: str | None) -> Page[Any]:
         """Pending invitations (neither accepted, revoked nor expired), oldest first."""
         organisation_id = actor.organisation_id
-        size = clamp_limit(limit)
         i = Invitation.__table__
-        stmt = (
-            select(
-                i.c.id,
-                i.c.organisation_id,
-                i.c.email,
-                i.c.role_ids,
-                i.c.invited_by,
-                i.c.created_at,
-                i.c.expires_at,
-            )
-            .where(
-                i.c.organisation_id == organisation_id,
-                i.c.accepted_at.is_(None),
-                i.c.revoked_at.is_(None),
-                i.c.expires_at > utcnow(),
-            )
-            .order_by(i.c.id)
-            .limit(size + 1)
+        stmt = select(
+            i.c.id,
+            i.c.organisation_id,
+            i.c.email,
+            i.c.role_ids,
+            i.c.invited_by,
+            i.c.created_at,
+            i.c.expires_at,
+        ).where(
+            i.c.organisation_id == organisation_id,
+            i.c.accepted_at.is_(None),
+            i.c.revoked_at.is_(None),
+            i.c.expires_at > utcnow(),
         )
-        if cursor:
-            stmt = stmt.where(i.c.id > after_uuid(cursor))
-        rows = await self.store.all(stmt)
+        page = await self.store.page(stmt, i.c.id, limit=limit, cursor=cursor)
+        rows = page.items
         role_ids = {role_id for row in rows for role_id in row.role_ids}
         r = Role.__table__
         known = {
@@ -92,20 +84,12 @@ class PendingInvitations:
                 )
             )
         }
+        # Roles as acceptance would grant them (deleted roles: the member role).
         views = [
-            InvitationView(
-                id=row.id,
-                organisation_id=row.organisation_id,
-                email=row.email,
-                # As acceptance would grant them (deleted roles: the member role).
-                roles=[known[x] for x in sorted(row.role_ids) if x in known] or [MEMBER],
-                invited_by=row.invited_by,
-                created_at=row.created_at,
-                expires_at=row.expires_at,
-            )
+            view_of(row, [known[x] for x in sorted(row.role_ids) if x in known] or [MEMBER])
             for row in rows
         ]
-        return page_of(views, size, lambda v: (str(v.id),))
+        return replace(page, items=views)
 
     async def _open(
         self, session: AsyncSession, organisation_id: uuid.UUID, invitation_id: uuid.UUID
@@ -142,7 +126,7 @@ class PendingInvitations:
             )
             await uow.commit()
 
-    async def resend(self, actor: Actor, invitation_id: uuid.UUID) -> InvitationView:
+    async def resend(self, actor: Actor, invitation_id: uuid.UUID) -> Any:
         """Mail a new link (the old one stops working) valid for a full term again. The
         sender becomes the inviter, so acceptance checks *their* standing from now on."""
         now = utcnow()
@@ -160,24 +144,8 @@ class PendingInvitations:
             invitation.token_hash = token_hash(raw)
             invitation.expires_at = expiry(self.settings, now)
             invitation.invited_by = actor.user_id
-            await mail_invitation(
-                self.mail,
-                uow,
-                inviter_id=actor.user_id,
-                organisation=organisation,
-                email=invitation.email,
-                roles=roles,
-                token=raw,
-            )
-            names = [r.name for r in roles]
-            uow.publish(
-                InvitationResent(
-                    actor_id=actor.user_id,
-                    organisation_id=invitation.organisation_id,
-                    invitation_id=invitation.id,
-                    email=invitation.email,
-                    roles=names,
-                )
+            answer = await send_invitation(
+                self.mail, uow, InvitationResent, invitation, roles, organisation, raw
             )
             await uow.commit()
-        return view_of(invitation, names)
+        return answer

@@ -9,18 +9,17 @@ API key ended) for ``HUB_EMAIL_CHANGE_UNDO_TTL_SECONDS`` whatever the thief does
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, select, update
+from sqlalchemy import Row, Select, bindparam, select, update
 
 from hub.identity.api import EmailChangeRequested, EmailChangeReverted
 from hub.identity.domain.accounts import check_password_policy, clean_display_name, clean_email
 from hub.identity.domain.settings import IdentitySettings
 from hub.identity.models import Session, User
-from hub.identity.repositories.users import UserRecord, user_by_id
+from hub.identity.repositories.users import EMAIL_VERIFIED, UserRecord, user_by_id
 from hub.identity.services.apikeys import revoke_all_api_keys
 from hub.identity.services.email_tokens import (
     CHANGE_EMAIL,
@@ -33,7 +32,7 @@ from hub.identity.services.mail_limits import MailLimits
 from hub.identity.services.passwords import PasswordHasher
 from hub.identity.services.sessions import SessionService
 from hub.kernel.errors import Conflict, Unauthorized
-from hub.kernel.security import Principal, require_recent_authentication
+from hub.kernel.security import Principal, require_recent_authentication, unauthorized
 from hub.kernel.store import Store
 from hub.kernel.web import ClientInfo
 
@@ -45,7 +44,7 @@ def _profile_by_session() -> Select[Any]:
             u.c.id,
             u.c.email,
             u.c.display_name,
-            u.c.email_verified_at,
+            EMAIL_VERIFIED,
             u.c.mfa_enabled,
             u.c.is_platform_admin,
             u.c.created_at,
@@ -64,29 +63,6 @@ def _profile_by_session() -> Select[Any]:
 _PROFILE_BY_SESSION = _profile_by_session()
 
 
-@dataclass(frozen=True)
-class Profile:
-    id: uuid.UUID
-    email: str
-    display_name: str
-    email_verified: bool
-    mfa_enabled: bool
-    is_platform_admin: bool
-    created_at: datetime
-
-
-def _profile(user: UserRecord) -> Profile:
-    return Profile(
-        id=user.id,
-        email=user.email,
-        display_name=user.display_name,
-        email_verified=user.email_verified_at is not None,
-        mfa_enabled=user.mfa_enabled,
-        is_platform_admin=user.is_platform_admin,
-        created_at=user.created_at,
-    )
-
-
 @dataclass(eq=False)
 class ProfileService:
     store: Store
@@ -97,31 +73,19 @@ class ProfileService:
     sessions: SessionService
     limits: MailLimits
 
-    async def profile(self, principal: Principal) -> Profile:
+    async def profile(self, principal: Principal) -> Row[Any]:
         """The caller's profile, read together with its session row: one query that also
         refuses a revoked session, so this hot path needs no revocation lookup in Redis
         (the controller uses the kernel's ``token_principal``)."""
         params = {"user_id": principal.user_id, "session_id": principal.session_id}
         row = (await self.store.fetch(_PROFILE_BY_SESSION, params)).first()
         if row is None:
-            raise Unauthorized(
-                "The session of this access token has ended.",
-                code="invalid_token",
-                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
-            )
-        return Profile(
-            id=row.id,
-            email=row.email,
-            display_name=row.display_name,
-            email_verified=row.email_verified_at is not None,
-            mfa_enabled=row.mfa_enabled,
-            is_platform_admin=row.is_platform_admin,
-            created_at=row.created_at,
-        )
+            raise unauthorized("The session of this access token has ended.")
+        return row
 
     async def update_profile(
         self, principal: Principal, *, display_name: str | None, email: str | None
-    ) -> Profile:
+    ) -> UserRecord:
         user = await user_by_id(self.store, principal.user_id)
         if user is None or user.disabled_at is not None:
             raise Unauthorized("The account is not available.", code="invalid_token")
@@ -144,13 +108,7 @@ class ProfileService:
             if new_email is not None:
                 taken = await uow.session.scalar(select(User.id).where(User.email == new_email))
                 if taken is None:
-                    token = self.tokens.issue(
-                        uow,
-                        user,
-                        CHANGE_EMAIL,
-                        email=new_email,
-                        ttl_seconds=self.settings.email_verification_ttl_seconds,
-                    )
+                    token = self.tokens.address_token(uow, user, CHANGE_EMAIL, new_email)
                     self.mail.with_link(
                         uow, "confirm_new_email", to=new_email, display_name=shown, token=token
                     )
@@ -159,7 +117,7 @@ class ProfileService:
                 self.mail.notice(
                     uow,
                     "email_change_requested",
-                    to=user.email,
+                    user,
                     display_name=shown,
                     new_email=new_email,
                     undo_token=self.tokens.undo_token(uow, user, old_email=user.email),
@@ -171,7 +129,8 @@ class ProfileService:
                     )
                 )
             await uow.commit()
-        return replace(_profile(user), display_name=shown)
+        updated = await user_by_id(self.store, user.id)
+        return user if updated is None else updated
 
     async def undo_email_change(self, raw: str, new_password: str, client: ClientInfo) -> None:
         """Put the account back on the address the undo link was sent to, with a new
@@ -220,14 +179,7 @@ class ProfileService:
                     api_keys_revoked=keys,
                 )
             )
-            self.mail.notice(
-                uow,
-                "email_change_reverted",
-                to=user.email,
-                display_name=user.display_name,
-                api_keys_revoked=keys,
-                when=now,
-            )
+            self.mail.notice(uow, "email_change_reverted", user, api_keys_revoked=keys, when=now)
             await uow.commit()
         await self.sessions.stop_access_tokens(ended)
         await self.tokens.throttle.succeeded(attempt)

@@ -90,13 +90,7 @@ class RegistrationService:
             user = User(email=email, display_name=display_name, password_hash=password_hash)
             uow.session.add(user)
             await uow.session.flush()
-            token = self.tokens.issue(
-                uow,
-                user,
-                VERIFY_EMAIL,
-                email=email,
-                ttl_seconds=self.settings.email_verification_ttl_seconds,
-            )
+            token = self.tokens.address_token(uow, user, VERIFY_EMAIL, email)
             self.mail.with_link(
                 uow, "verify_email", to=email, display_name=display_name, token=token
             )
@@ -131,8 +125,8 @@ class RegistrationService:
                 self.mail.notice(
                     uow,
                     "email_changed",
+                    user,
                     to=old_email,
-                    display_name=user.display_name,
                     new_email=user.email,
                     undo_token=self.tokens.undo_token(uow, user, old_email=old_email),
                     when=now,

@@ -49,13 +49,7 @@ class ResendVerification:
                     EmailToken.used_at.is_(None),
                 )
             )
-            token = self.tokens.issue(
-                uow,
-                user,
-                VERIFY_EMAIL,
-                email=user.email,
-                ttl_seconds=self.settings.email_verification_ttl_seconds,
-            )
+            token = self.tokens.address_token(uow, user, VERIFY_EMAIL, user.email)
             self.mail.with_link(
                 uow, "verify_email", to=user.email, display_name=user.display_name, token=token
             )

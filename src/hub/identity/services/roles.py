@@ -9,9 +9,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
+from msgspec.structs import replace
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,20 +30,10 @@ from hub.identity.domain.roles import (
 from hub.identity.models import MemberRole, Role
 from hub.identity.services.access import AccessService
 from hub.kernel.errors import Conflict, FieldError, Invalid, NotFound
-from hub.kernel.pagination import Page, after_uuid, clamp_limit, page_of
+from hub.kernel.pagination import Page
 from hub.kernel.schema import new_id, utcnow
 from hub.kernel.store import Store
-
-
-@dataclass(frozen=True)
-class RoleView:
-    id: uuid.UUID
-    name: str
-    description: str
-    builtin: str | None
-    permissions: list[str]
-    created_at: datetime
-    updated_at: datetime
+from hub.kernel.web import overlay
 
 
 def role_not_found() -> NotFound:
@@ -112,6 +102,19 @@ def role_names(roles: Iterable[Role]) -> list[str]:
     return [r.name for r in roles]
 
 
+def _role_event(
+    event: type[RoleCreated | RoleUpdated], actor: Membership, role: Role
+) -> RoleCreated | RoleUpdated:
+    """``identity.role_created`` or ``identity.role_updated``: the role as it now stands."""
+    return event(
+        actor_id=actor.user_id,
+        organisation_id=role.organisation_id,
+        role_id=role.id,
+        name=role.name,
+        permissions=list(role.permissions),
+    )
+
+
 @dataclass(eq=False)
 class RoleService:
     store: Store
@@ -121,36 +124,16 @@ class RoleService:
         """Every catalogue key the given roles grant (what handing them out hands out)."""
         return granted_by(roles, self.access.catalogue())
 
-    def _view(self, role: Any) -> RoleView:
-        return RoleView(
-            id=role.id,
-            name=role.name,
-            description=role.description,
-            builtin=role.builtin,
-            permissions=expand(grant_of(role.builtin, role.permissions), self.access.catalogue()),
-            created_at=role.created_at,
-            updated_at=role.updated_at,
-        )
+    def _view(self, role: Any) -> Any:
+        """The role with every catalogue key it grants (built-ins: expanded patterns)."""
+        granted = expand(grant_of(role.builtin, role.permissions), self.access.catalogue())
+        return overlay(role, permissions=granted)
 
-    async def page(
-        self,
-        actor: Membership,
-        *,
-        limit: int | None,
-        cursor: str | None,
-    ) -> Page[RoleView]:
-        organisation_id = actor.organisation_id
-        size = clamp_limit(limit)
-        stmt = (
-            select(Role.__table__)
-            .where(Role.organisation_id == organisation_id)
-            .order_by(Role.id)
-            .limit(size + 1)
-        )
-        if cursor:
-            stmt = stmt.where(Role.id > after_uuid(cursor))
-        roles = await self.store.all(stmt)
-        return page_of([self._view(r) for r in roles], size, lambda v: (str(v.id),))
+    async def page(self, actor: Membership, *, limit: int | None, cursor: str | None) -> Page[Any]:
+        r = Role.__table__
+        stmt = select(r).where(r.c.organisation_id == actor.organisation_id)
+        page = await self.store.page(stmt, r.c.id, limit=limit, cursor=cursor)
+        return replace(page, items=[self._view(role) for role in page.items])
 
     async def _role(
         self, session: AsyncSession, organisation_id: uuid.UUID, role_id: uuid.UUID
@@ -179,7 +162,7 @@ class RoleService:
         name: str,
         description: str,
         permissions: Sequence[str],
-    ) -> RoleView:
+    ) -> Any:
         organisation_id = actor.organisation_id
         clean = clean_role_name(name)
         if is_builtin_name(clean):
@@ -199,15 +182,7 @@ class RoleService:
             async with self.store.uow() as uow:
                 uow.session.add(role)
                 await uow.session.flush()
-                uow.publish(
-                    RoleCreated(
-                        actor_id=actor.user_id,
-                        organisation_id=organisation_id,
-                        role_id=role.id,
-                        name=clean,
-                        permissions=keys,
-                    )
-                )
+                uow.publish(_role_event(RoleCreated, actor, role))
                 await uow.commit()
         except IntegrityError:
             raise name_taken() from None
@@ -221,7 +196,7 @@ class RoleService:
         name: str | None,
         description: str | None,
         permissions: Sequence[str] | None,
-    ) -> RoleView:
+    ) -> Any:
         organisation_id = actor.organisation_id
         try:
             async with self.store.uow() as uow:
@@ -249,15 +224,7 @@ class RoleService:
                 if changed:
                     role.updated_at = utcnow()
                     await uow.session.flush()
-                    uow.publish(
-                        RoleUpdated(
-                            actor_id=actor.user_id,
-                            organisation_id=organisation_id,
-                            role_id=role.id,
-                            name=role.name,
-                            permissions=list(role.permissions),
-                        )
-                    )
+                    uow.publish(_role_event(RoleUpdated, actor, role))
                 await uow.commit()
         except IntegrityError:
             raise name_taken() from None

@@ -10,8 +10,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from hub.identity.api import LoginSucceeded, SessionRevoked
 from hub.identity.domain.secrets import new_token, token_hash
@@ -21,7 +22,7 @@ from hub.identity.repositories.users import UserRecord
 from hub.identity.services.tokens import AccessTokens
 from hub.kernel.db import UnitOfWork
 from hub.kernel.errors import NotFound
-from hub.kernel.pagination import Page, after_uuid, clamp_limit, page_of
+from hub.kernel.pagination import Page
 from hub.kernel.schema import new_id
 from hub.kernel.security import Principal, RevocationList
 from hub.kernel.store import Store
@@ -41,34 +42,16 @@ class IssuedTokens:
     refresh_expires_in: int
 
 
-@dataclass(frozen=True)
-class SessionView:
-    id: uuid.UUID
-    created_at: datetime
-    last_seen_at: datetime
-    auth_time: datetime
-    methods: list[str]
-    user_agent: str
-    ip: str
-    current: bool
-
-
 def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass(eq=False)
 class SessionService:
-    def __init__(
-        self,
-        store: Store,
-        settings: IdentitySettings,
-        tokens: AccessTokens,
-        revocations: RevocationList,
-    ) -> None:
-        self.store = store
-        self.settings = settings
-        self.access_tokens = tokens
-        self.revocations = revocations
+    store: Store
+    settings: IdentitySettings
+    access_tokens: AccessTokens
+    revocations: RevocationList
 
     def new_refresh_token(self, session_id: uuid.UUID, now: datetime) -> tuple[str, RefreshToken]:
         raw = new_token(REFRESH_PREFIX)
@@ -163,32 +146,14 @@ class SessionService:
 
     async def list(
         self, principal: Principal, *, limit: int | None, cursor: str | None
-    ) -> Page[SessionView]:
-        size = clamp_limit(limit)
+    ) -> Page[Any]:
         t = Session.__table__
-        stmt = (
-            select(t)
-            .where(Session.user_id == principal.user_id, Session.revoked_at.is_(None))
-            .order_by(Session.id.desc())
-            .limit(size + 1)
-        )
-        if cursor:
-            stmt = stmt.where(Session.id < after_uuid(cursor))
-        rows = await self.store.all(stmt)
-        views = [
-            SessionView(
-                id=s.id,
-                created_at=s.created_at,
-                last_seen_at=s.last_seen_at,
-                auth_time=s.auth_time,
-                methods=[m for m in s.amr.split(",") if m],
-                user_agent=s.user_agent,
-                ip=s.ip,
-                current=s.id == principal.session_id,
-            )
-            for s in rows
-        ]
-        return page_of(views, size, lambda v: (str(v.id),))
+        stmt = select(
+            t,
+            func.array_remove(func.string_to_array(t.c.amr, ","), "").label("methods"),
+            (t.c.id == principal.session_id).label("current"),
+        ).where(t.c.user_id == principal.user_id, t.c.revoked_at.is_(None))
+        return await self.store.page(stmt, t.c.id, limit=limit, cursor=cursor, newest_first=True)
 
     async def revoke(self, principal: Principal, session_id: uuid.UUID, *, reason: str) -> None:
         async with self.store.uow() as uow:
