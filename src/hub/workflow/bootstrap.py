@@ -2,13 +2,50 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from hub.communication.api import CommunicationApi
+from hub.content.api import ContentApi
+from hub.identity.api import IdentityApi
 from hub.kernel.contexts import ContextModule
+from hub.kernel.runtime import ContextRuntime
+from hub.workflow.controllers.definitions import WorkflowController
+from hub.workflow.controllers.instances import InstanceController
+from hub.workflow.domain.permissions import PERMISSIONS
 from hub.workflow.models import Base
+from hub.workflow.services.definitions import DefinitionService
+from hub.workflow.services.effects import EffectRunner
+from hub.workflow.services.instances import InstanceService
+from hub.workflow.tasks import run_effect
+
+
+def services(
+    rt: ContextRuntime,
+    *,
+    identity_api: IdentityApi,
+    content_api: ContentApi,
+    communication_api: CommunicationApi,
+) -> dict[str, Any]:
+    """Every use case of workflow, wired once per process."""
+    store, clock = rt.store, rt.clock
+    return {
+        "workflow_definitions": DefinitionService(
+            store, rt.tenancy, identity_api, clock, rt.kernel.permissions.keys
+        ),
+        "workflow_instances": InstanceService(store, rt.tenancy, content_api, clock, rt.queue_job),
+        "workflow_effects": EffectRunner(
+            store, clock, identity_api, content_api, communication_api
+        ),
+    }
 
 
 def build() -> ContextModule:
     return ContextModule(
         name="workflow",
         metadata=Base.metadata,
-        depends_on=("content", "identity"),
+        depends_on=("identity", "content", "communication"),
+        services=services,
+        route_handlers=[WorkflowController, InstanceController],
+        permissions=PERMISSIONS,
+        jobs=[run_effect],
     )

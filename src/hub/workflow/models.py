@@ -1,11 +1,28 @@
-"""Tables of the workflow context, all in the ``workflow`` PostgreSQL schema."""
+"""Tables of the workflow context, all in the ``workflow`` PostgreSQL schema.
+
+* ``definitions``: every published version of an organisation's workflow (key, version);
+  the highest version of a key is the one new instances start on.
+* ``instances``: one running (or finished) process on a subject, pinned to the definition
+  row it started on; ``version`` is its optimistic-concurrency counter (every transition
+  is ``UPDATE ... WHERE version = :expected``).
+* ``history``: one row per start, transition and cancel, written in the transition's
+  transaction.
+* ``effects``: side effects on other contexts (notify, set tags) a transition asked for,
+  run by the ``workflow.run_effect`` job after the transition committed.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy.orm import DeclarativeBase
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import DateTime, Index, Integer, Text, UniqueConstraint, text
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from hub.kernel.outbox import inbox_table, outbox_table
-from hub.kernel.schema import context_metadata
+from hub.kernel.schema import IdMixin, context_metadata, owned_by, utcnow
 
 
 class Base(DeclarativeBase):
@@ -14,3 +31,95 @@ class Base(DeclarativeBase):
 
 outbox = outbox_table(Base.metadata)
 inbox = inbox_table(Base.metadata)
+
+
+def _uuid(*, nullable: bool = False) -> Any:
+    return mapped_column(UUID(as_uuid=True), nullable=nullable)
+
+
+def _ts(*, nullable: bool = True) -> Any:
+    if nullable:
+        return mapped_column(DateTime(timezone=True), nullable=True)
+    return mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+def _json(default: str) -> Any:
+    return mapped_column(JSONB, nullable=False, server_default=text(f"'{default}'::jsonb"))
+
+
+class WorkflowDefinition(IdMixin, Base):
+    """One published version of a workflow (a new publish is a new row)."""
+
+    __tablename__ = "definitions"
+
+    organisation_id: Mapped[uuid.UUID] = _uuid()
+    key: Mapped[str] = mapped_column(Text, nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    body: Mapped[dict[str, Any]] = _json("{}")
+    published_by: Mapped[uuid.UUID | None] = _uuid(nullable=True)
+    published_at: Mapped[datetime] = _ts(nullable=False)
+
+    __table_args__ = (UniqueConstraint("organisation_id", "key", "version"),)
+
+
+class Instance(IdMixin, Base):
+    __tablename__ = "instances"
+
+    organisation_id: Mapped[uuid.UUID] = _uuid()
+    definition_id: Mapped[uuid.UUID] = owned_by("workflow.definitions.id")
+    workflow_key: Mapped[str] = mapped_column(Text, nullable=False)
+    workflow_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    state: Mapped[str] = mapped_column(Text, nullable=False)
+    #: "active", "completed" (reached a final state) or "cancelled".
+    status: Mapped[str] = mapped_column(Text, nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    document_id: Mapped[uuid.UUID | None] = _uuid(nullable=True)
+    reference: Mapped[str | None] = mapped_column(Text)
+    variables: Mapped[dict[str, Any]] = _json("{}")
+    started_by: Mapped[uuid.UUID | None] = _uuid(nullable=True)
+    started_at: Mapped[datetime] = _ts(nullable=False)
+    state_entered_at: Mapped[datetime] = _ts(nullable=False)
+    updated_at: Mapped[datetime] = _ts(nullable=False)
+    ended_at: Mapped[datetime | None] = _ts()
+
+    __table_args__ = (
+        Index("ix_instances_org_key", "organisation_id", "workflow_key", "state"),
+        Index("ix_instances_document_id", "document_id"),
+    )
+
+
+class HistoryEntry(IdMixin, Base):
+    __tablename__ = "history"
+
+    instance_id: Mapped[uuid.UUID] = owned_by("workflow.instances.id")
+    #: The instance's version after this step (1 for the start).
+    instance_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    #: "started", "transition" or "cancelled".
+    kind: Mapped[str] = mapped_column(Text, nullable=False)
+    transition: Mapped[str | None] = mapped_column(Text)
+    from_state: Mapped[str | None] = mapped_column(Text)
+    to_state: Mapped[str] = mapped_column(Text, nullable=False)
+    actor_id: Mapped[uuid.UUID | None] = _uuid(nullable=True)
+    #: "user", "api_key", "system", "timer" or "ai".
+    actor_type: Mapped[str] = mapped_column(Text, nullable=False)
+    data: Mapped[dict[str, Any]] = _json("{}")
+    correlation_id: Mapped[str | None] = mapped_column(Text)
+    occurred_at: Mapped[datetime] = _ts(nullable=False)
+
+    __table_args__ = (UniqueConstraint("instance_id", "instance_version"),)
+
+
+class Effect(IdMixin, Base):
+    """A side effect on another context, run once by a job after its transition committed."""
+
+    __tablename__ = "effects"
+
+    instance_id: Mapped[uuid.UUID] = owned_by("workflow.instances.id")
+    organisation_id: Mapped[uuid.UUID] = _uuid()
+    kind: Mapped[str] = mapped_column(Text, nullable=False)
+    spec: Mapped[dict[str, Any]] = _json("{}")
+    #: "pending", "done" or "failed" (``error`` says why).
+    status: Mapped[str] = mapped_column(Text, nullable=False, server_default=text("'pending'"))
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _ts(nullable=False)
+    done_at: Mapped[datetime | None] = _ts()

@@ -1,0 +1,433 @@
+"""Workflow definitions: parsing a submitted JSON body into a :class:`Definition`, and
+validation that reports every problem at once (path + message), never only the first.
+
+Wire shape (camelCase, like every body)::
+
+    {"states": [{"name": "review", "initial": true, "slaMinutes": 2880,
+                 "onEnter": [ACTION...], "onLeave": [ACTION...]},
+                {"name": "approved", "final": true}],
+     "transitions": [{"name": "approve", "from": ["review"], "to": "approved",
+                      "roles": ["approver"], "permission": "workflow.instances.read",
+                      "condition": "vars.amount < 1000",
+                      "form": [{"name": "reason", "required": true}],
+                      "actions": [ACTION...]}]}
+
+Actions: ``{"kind": "notify", "templateKey": "...", "to": {"roles": [...], "userIds":
+[...], "starter": true}, "payload": {...}}``, ``{"kind": "setTags", "tags": [...]}``,
+``{"kind": "setVariable", "name": "...", "value": ANY}`` or ``"expression": CEL``.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from hub.workflow.domain.expressions import ExpressionError, check
+
+NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$"
+KEY_PATTERN = r"^[a-z][a-z0-9_.-]{0,63}$"
+_NAME = re.compile(NAME_PATTERN)
+_TEMPLATE_KEY = re.compile(r"^[a-z][a-z0-9_.-]{0,99}$")
+MAX_STATES = 100
+MAX_TRANSITIONS = 300
+MAX_ACTIONS = 20
+MAX_SLA_MINUTES = 366 * 24 * 60
+#: Roots a condition (and a ``setVariable`` expression) may name.
+CONDITION_ROOTS = frozenset({"vars", "data", "subject"})
+ACTION_KINDS = ("notify", "setTags", "setVariable")
+
+_STATE_KEYS = {"name", "initial", "final", "slaMinutes", "onEnter", "onLeave", "description"}
+_TRANSITION_KEYS = {
+    "name",
+    "from",
+    "to",
+    "roles",
+    "permission",
+    "condition",
+    "form",
+    "actions",
+    "description",
+}
+_ACTION_KEYS = {
+    "notify": {"kind", "templateKey", "to", "payload"},
+    "setTags": {"kind", "tags"},
+    "setVariable": {"kind", "name", "value", "expression"},
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Action:
+    kind: str
+    spec: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class FormField:
+    name: str
+    required: bool
+
+
+@dataclass(frozen=True)
+class State:
+    name: str
+    initial: bool = False
+    final: bool = False
+    sla_minutes: int | None = None
+    on_enter: tuple[Action, ...] = ()
+    on_leave: tuple[Action, ...] = ()
+
+
+@dataclass(frozen=True)
+class Transition:
+    name: str
+    sources: tuple[str, ...]
+    target: str
+    roles: tuple[str, ...] = ()
+    permission: str | None = None
+    condition: str | None = None
+    form: tuple[FormField, ...] = ()
+    actions: tuple[Action, ...] = ()
+
+
+@dataclass(frozen=True)
+class Definition:
+    states: dict[str, State]
+    transitions: dict[str, Transition]
+    body: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def initial(self) -> State:
+        return next(s for s in self.states.values() if s.initial)
+
+    def leaving(self, state: str) -> list[Transition]:
+        return [t for t in self.transitions.values() if state in t.sources]
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """What validation checks names against: the organisation's roles (lower-cased
+    names and ids) and the permission catalogue."""
+
+    roles: frozenset[str]
+    permissions: frozenset[str]
+
+    def knows_role(self, role: str) -> bool:
+        return role.lower() in self.roles
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def add(self, path: str, message: str) -> None:
+        self.problems.append(Problem(path, message))
+
+    def unknown_keys(self, path: str, raw: Mapping[str, Any], allowed: set[str]) -> None:
+        for key in sorted(set(raw) - allowed):
+            self.add(f"{path}.{key}", "unknown field")
+
+
+def _list(p: _Collector, path: str, raw: Any, *, limit: int) -> list[Any]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        p.add(path, "must be a list")
+        return []
+    if len(raw) > limit:
+        p.add(path, f"at most {limit} entries")
+        return raw[:limit]
+    return raw
+
+
+def _strings(p: _Collector, path: str, raw: Any, *, limit: int = 50) -> list[str]:
+    out: list[str] = []
+    for i, item in enumerate(_list(p, path, raw, limit=limit)):
+        if isinstance(item, str) and item.strip():
+            out.append(item.strip())
+        else:
+            p.add(f"{path}[{i}]", "must be a non-empty string")
+    return out
+
+
+def _name(p: _Collector, path: str, raw: Any) -> str | None:
+    if not isinstance(raw, str) or not _NAME.match(raw):
+        p.add(path, "must be a name: a letter, then letters, digits, '_', '.' or '-' (max 64)")
+        return None
+    return raw
+
+
+def _flag(p: _Collector, path: str, raw: Any) -> bool:
+    if raw is None:
+        return False
+    if not isinstance(raw, bool):
+        p.add(path, "must be true or false")
+        return False
+    return raw
+
+
+def _actions(p: _Collector, path: str, raw: Any, cat: Catalogue) -> tuple[Action, ...]:
+    out: list[Action] = []
+    for i, item in enumerate(_list(p, path, raw, limit=MAX_ACTIONS)):
+        here = f"{path}[{i}]"
+        if not isinstance(item, dict):
+            p.add(here, "must be an object")
+            continue
+        kind = item.get("kind")
+        if kind not in _ACTION_KEYS:
+            p.add(
+                f"{here}.kind", f"unknown action kind {kind!r} (known: {', '.join(ACTION_KINDS)})"
+            )
+            continue
+        p.unknown_keys(here, item, _ACTION_KEYS[kind])
+        if kind == "notify":
+            _check_notify(p, here, item, cat)
+        elif kind == "setTags":
+            if not _strings(p, f"{here}.tags", item.get("tags")) and "tags" not in item:
+                p.add(f"{here}.tags", "required")
+        elif kind == "setVariable":
+            _name(p, f"{here}.name", item.get("name"))
+            if ("value" in item) == ("expression" in item):
+                p.add(here, "give exactly one of value and expression")
+            elif "expression" in item:
+                _expression(p, f"{here}.expression", item["expression"])
+        out.append(Action(kind=kind, spec=item))
+    return tuple(out)
+
+
+def _check_notify(p: _Collector, here: str, item: Mapping[str, Any], cat: Catalogue) -> None:
+    key = item.get("templateKey")
+    if not isinstance(key, str) or not _TEMPLATE_KEY.match(key):
+        p.add(f"{here}.templateKey", "must be a template key")
+    to = item.get("to")
+    if not isinstance(to, dict):
+        p.add(f"{here}.to", "must be an object with roles, userIds and/or starter")
+        return
+    p.unknown_keys(f"{here}.to", to, {"roles", "userIds", "starter"})
+    roles = _strings(p, f"{here}.to.roles", to.get("roles"))
+    for j, role in enumerate(roles):
+        if not cat.knows_role(role):
+            p.add(f"{here}.to.roles[{j}]", f"unknown role {role!r}")
+    for j, user in enumerate(_strings(p, f"{here}.to.userIds", to.get("userIds"))):
+        try:
+            uuid.UUID(user)
+        except ValueError:
+            p.add(f"{here}.to.userIds[{j}]", "must be a user id")
+    starter = _flag(p, f"{here}.to.starter", to.get("starter"))
+    if not roles and not to.get("userIds") and not starter:
+        p.add(f"{here}.to", "names nobody (roles, userIds or starter)")
+    if not isinstance(item.get("payload", {}), dict):
+        p.add(f"{here}.payload", "must be an object")
+
+
+def _expression(p: _Collector, path: str, raw: Any) -> str | None:
+    if not isinstance(raw, str):
+        p.add(path, "must be a CEL expression (a string)")
+        return None
+    try:
+        check(raw, CONDITION_ROOTS)
+    except ExpressionError as exc:
+        p.add(path, str(exc))
+        return None
+    return raw
+
+
+def _state(p: _Collector, i: int, raw: Any, cat: Catalogue) -> State | None:
+    path = f"definition.states[{i}]"
+    if not isinstance(raw, dict):
+        p.add(path, "must be an object")
+        return None
+    p.unknown_keys(path, raw, _STATE_KEYS)
+    name = _name(p, f"{path}.name", raw.get("name"))
+    sla = raw.get("slaMinutes")
+    if sla is not None and (
+        not isinstance(sla, int) or isinstance(sla, bool) or not 1 <= sla <= MAX_SLA_MINUTES
+    ):
+        p.add(f"{path}.slaMinutes", f"must be a whole number of minutes, 1 to {MAX_SLA_MINUTES}")
+        sla = None
+    state = State(
+        name=name or "",
+        initial=_flag(p, f"{path}.initial", raw.get("initial")),
+        final=_flag(p, f"{path}.final", raw.get("final")),
+        sla_minutes=sla,
+        on_enter=_actions(p, f"{path}.onEnter", raw.get("onEnter"), cat),
+        on_leave=_actions(p, f"{path}.onLeave", raw.get("onLeave"), cat),
+    )
+    if state.final and sla is not None:
+        p.add(f"{path}.slaMinutes", "a final state has no SLA")
+    if state.initial and state.final:
+        p.add(path, "a state cannot be both initial and final")
+    return state if name else None
+
+
+def _form(p: _Collector, path: str, raw: Any) -> tuple[FormField, ...]:
+    out: list[FormField] = []
+    seen: set[str] = set()
+    for i, item in enumerate(_list(p, path, raw, limit=50)):
+        here = f"{path}[{i}]"
+        if not isinstance(item, dict):
+            p.add(here, "must be an object {name, required}")
+            continue
+        p.unknown_keys(here, item, {"name", "required", "description"})
+        name = _name(p, f"{here}.name", item.get("name"))
+        if name is None:
+            continue
+        if name in seen:
+            p.add(f"{here}.name", f"field {name!r} is listed twice")
+        seen.add(name)
+        out.append(
+            FormField(name=name, required=_flag(p, f"{here}.required", item.get("required")))
+        )
+    return tuple(out)
+
+
+def _transition(
+    p: _Collector, i: int, raw: Any, states: Mapping[str, State], cat: Catalogue
+) -> Transition | None:
+    path = f"definition.transitions[{i}]"
+    if not isinstance(raw, dict):
+        p.add(path, "must be an object")
+        return None
+    p.unknown_keys(path, raw, _TRANSITION_KEYS)
+    name = _name(p, f"{path}.name", raw.get("name"))
+    sources_raw = raw.get("from")
+    sources = _strings(
+        p, f"{path}.from", [sources_raw] if isinstance(sources_raw, str) else sources_raw
+    )
+    if not sources:
+        p.add(f"{path}.from", "names no state")
+    for j, source in enumerate(sources):
+        if source not in states:
+            p.add(f"{path}.from[{j}]", f"unknown state {source!r}")
+        elif states[source].final:
+            p.add(f"{path}.from[{j}]", f"transition from the final state {source!r}")
+    target = raw.get("to")
+    if not isinstance(target, str) or target not in states:
+        p.add(f"{path}.to", f"unknown state {target!r}")
+        target = None
+    roles = _strings(p, f"{path}.roles", raw.get("roles"))
+    for j, role in enumerate(roles):
+        if not cat.knows_role(role):
+            p.add(f"{path}.roles[{j}]", f"unknown role {role!r}")
+    permission = raw.get("permission")
+    if permission is not None and (
+        not isinstance(permission, str) or permission not in cat.permissions
+    ):
+        p.add(f"{path}.permission", f"unknown permission {permission!r}")
+        permission = None
+    condition = None
+    if raw.get("condition") is not None:
+        condition = _expression(p, f"{path}.condition", raw["condition"])
+    transition = Transition(
+        name=name or "",
+        sources=tuple(sources),
+        target=target or "",
+        roles=tuple(roles),
+        permission=permission,
+        condition=condition,
+        form=_form(p, f"{path}.form", raw.get("form")),
+        actions=_actions(p, f"{path}.actions", raw.get("actions"), cat),
+    )
+    return transition if name else None
+
+
+def parse(raw: Any, cat: Catalogue) -> tuple[Definition | None, list[Problem]]:
+    """The definition and every problem found (the definition is None when any exists)."""
+    p = _Collector()
+    if not isinstance(raw, dict):
+        p.add("definition", "must be an object with states and transitions")
+        return None, p.problems
+    p.unknown_keys("definition", raw, {"states", "transitions", "description"})
+    states: dict[str, State] = {}
+    raw_states = _list(p, "definition.states", raw.get("states"), limit=MAX_STATES)
+    if not raw_states:
+        p.add("definition.states", "a definition needs states")
+    for i, item in enumerate(raw_states):
+        state = _state(p, i, item, cat)
+        if state is None:
+            continue
+        if state.name in states:
+            p.add(f"definition.states[{i}].name", f"state {state.name!r} is defined twice")
+        states[state.name] = state
+    initials = [s.name for s in states.values() if s.initial]
+    if raw_states and len(initials) != 1:
+        which = "no initial state" if not initials else f"several initial states: {initials}"
+        p.add("definition.states", f"exactly one state must be initial ({which})")
+    if raw_states and not any(s.final for s in states.values()):
+        p.add("definition.states", "at least one state must be final")
+    transitions: dict[str, Transition] = {}
+    raw_transitions = _list(
+        p, "definition.transitions", raw.get("transitions"), limit=MAX_TRANSITIONS
+    )
+    for i, item in enumerate(raw_transitions):
+        transition = _transition(p, i, item, states, cat)
+        if transition is None:
+            continue
+        if transition.name in transitions:
+            p.add(
+                f"definition.transitions[{i}].name",
+                f"transition {transition.name!r} is defined twice",
+            )
+        transitions[transition.name] = transition
+    if initials:
+        _reachability(p, states, transitions.values(), initials, raw_states)
+    if p.problems:
+        return None, p.problems
+    return Definition(states=states, transitions=transitions, body=raw), []
+
+
+def _reachability(
+    p: _Collector,
+    states: Mapping[str, State],
+    transitions: Iterable[Transition],
+    initials: list[str],
+    raw_states: list[Any],
+) -> None:
+    where = {
+        item.get("name"): i
+        for i, item in reversed(list(enumerate(raw_states)))
+        if isinstance(item, dict)
+    }
+    edges: dict[str, set[str]] = {name: set() for name in states}
+    for t in transitions:
+        for source in t.sources:
+            if source in edges and t.target:
+                edges[source].add(t.target)
+    seen, todo = set(initials), list(initials)
+    start = " or ".join(repr(name) for name in initials)
+    while todo:
+        for nxt in edges[todo.pop()]:
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    for name in states:
+        i = where.get(name, 0)
+        if name not in seen:
+            p.add(f"definition.states[{i}]", f"state {name!r} is unreachable from {start}")
+        elif not states[name].final and not edges[name]:
+            p.add(f"definition.states[{i}]", f"no transition leaves the non-final state {name!r}")
+
+
+def load(body: Mapping[str, Any]) -> Definition:
+    """A stored (already validated) definition, without the name checks."""
+    everything = Catalogue(roles=_AnyName(), permissions=_AnyName())
+    definition, problems = parse(dict(body), everything)
+    if definition is None:
+        raise ValueError(f"stored definition no longer parses: {problems}")
+    return definition
+
+
+class _AnyName(frozenset[str]):
+    """A set that contains everything: stored definitions were checked when saved (a role
+    renamed since simply no longer matches anyone)."""
+
+    def __contains__(self, item: object) -> bool:
+        return True
