@@ -11,11 +11,13 @@ from hub.kernel.contexts import ContextModule
 from hub.kernel.runtime import ContextRuntime
 from hub.workflow.controllers.definitions import WorkflowController
 from hub.workflow.controllers.instances import InstanceController
+from hub.workflow.controllers.tasks import TaskController
 from hub.workflow.domain.permissions import PERMISSIONS
 from hub.workflow.models import Base
 from hub.workflow.services.definitions import DefinitionService
 from hub.workflow.services.effects import EffectRunner
 from hub.workflow.services.instances import InstanceService
+from hub.workflow.services.tasks import TaskService
 from hub.workflow.tasks import run_effect
 
 
@@ -28,11 +30,15 @@ def services(
 ) -> dict[str, Any]:
     """Every use case of workflow, wired once per process."""
     store, clock = rt.store, rt.clock
+    instances = InstanceService(store, rt.tenancy, content_api, clock, rt.queue_job)
     return {
         "workflow_definitions": DefinitionService(
             store, rt.tenancy, identity_api, clock, rt.kernel.permissions.keys
         ),
-        "workflow_instances": InstanceService(store, rt.tenancy, content_api, clock, rt.queue_job),
+        "workflow_instances": instances,
+        "workflow_tasks": TaskService(
+            store, rt.tenancy, identity_api, content_api, instances, clock
+        ),
         "workflow_effects": EffectRunner(
             store, clock, identity_api, content_api, communication_api
         ),
@@ -45,7 +51,7 @@ def build() -> ContextModule:
         metadata=Base.metadata,
         depends_on=("identity", "content", "communication"),
         services=services,
-        route_handlers=[WorkflowController, InstanceController],
+        route_handlers=[WorkflowController, InstanceController, TaskController],
         permissions=PERMISSIONS,
         jobs=[run_effect],
     )

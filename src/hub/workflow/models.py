@@ -7,6 +7,8 @@
   is ``UPDATE ... WHERE version = :expected``).
 * ``history``: one row per start, transition and cancel, written in the transition's
   transaction.
+* ``tasks`` / ``task_votes``: human tasks (assigned to a user or offered to roles) and the
+  outcomes members gave them (one per member: an "N of M" approval counts them).
 * ``effects``: side effects on other contexts (notify, set tags) a transition asked for,
   run by the ``workflow.run_effect`` job after the transition committed.
 """
@@ -17,8 +19,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Index, Integer, Text, UniqueConstraint, text
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy import Boolean, DateTime, Index, Integer, Text, UniqueConstraint, text
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from hub.kernel.outbox import inbox_table, outbox_table
@@ -123,3 +125,49 @@ class Effect(IdMixin, Base):
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = _ts(nullable=False)
     done_at: Mapped[datetime | None] = _ts()
+
+
+class Task(IdMixin, Base):
+    __tablename__ = "tasks"
+
+    organisation_id: Mapped[uuid.UUID] = _uuid()
+    instance_id: Mapped[uuid.UUID] = owned_by("workflow.instances.id")
+    #: The instance's state the task belongs to (leaving it cancels the task).
+    instance_state: Mapped[str] = mapped_column(Text, nullable=False)
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    #: "open", "claimed", "completed" or "cancelled".
+    state: Mapped[str] = mapped_column(Text, nullable=False)
+    assignee_id: Mapped[uuid.UUID | None] = _uuid(nullable=True)
+    #: Lower-cased role names (or role ids) whose members may claim and complete it.
+    candidate_roles: Mapped[list[str]] = mapped_column(
+        ARRAY(Text), nullable=False, server_default=text("'{}'::text[]")
+    )
+    #: outcome -> {"transition": name, "reasonRequired": bool}
+    outcomes: Mapped[dict[str, Any]] = _json("{}")
+    required_approvals: Mapped[int] = mapped_column(Integer, nullable=False)
+    approve_outcome: Mapped[str] = mapped_column(Text, nullable=False)
+    four_eyes: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    created_at: Mapped[datetime] = _ts(nullable=False)
+    due_at: Mapped[datetime | None] = _ts()
+    completed_at: Mapped[datetime | None] = _ts()
+    outcome: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        Index("ix_tasks_org_state", "organisation_id", "state"),
+        Index("ix_tasks_assignee", "assignee_id", "state"),
+        Index("ix_tasks_instance", "instance_id", "state"),
+    )
+
+
+class TaskVote(IdMixin, Base):
+    """One member's outcome on a task (a member votes once)."""
+
+    __tablename__ = "task_votes"
+
+    task_id: Mapped[uuid.UUID] = owned_by("workflow.tasks.id")
+    user_id: Mapped[uuid.UUID] = _uuid()
+    outcome: Mapped[str] = mapped_column(Text, nullable=False)
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _ts(nullable=False)
+
+    __table_args__ = (UniqueConstraint("task_id", "user_id"),)

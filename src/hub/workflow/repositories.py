@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, and_, or_, select
 from sqlalchemy.dialects.postgresql import distinct_on
 
 from hub.kernel.store import Store
-from hub.workflow.models import HistoryEntry, Instance, WorkflowDefinition
+from hub.workflow.models import HistoryEntry, Instance, Task, TaskVote, WorkflowDefinition
 
 _definitions = WorkflowDefinition.__table__
 _instances = Instance.__table__
@@ -105,4 +106,51 @@ async def history_of(
     )
     if after is not None:
         query = query.where(HistoryEntry.instance_version > after)
+    return await store.all(query)
+
+
+async def task_by_id(store: Store, task_id: uuid.UUID) -> Row[Any] | None:
+    return await store.first(select(Task.__table__).where(Task.id == task_id))
+
+
+async def votes_of(store: Store, task_ids: list[uuid.UUID]) -> list[Row[Any]]:
+    if not task_ids:
+        return []
+    return await store.all(
+        select(TaskVote.__table__)
+        .where(TaskVote.task_id.in_(task_ids))
+        .order_by(TaskVote.created_at, TaskVote.id)
+    )
+
+
+async def tasks_for(
+    store: Store,
+    org: uuid.UUID,
+    user_id: uuid.UUID,
+    roles: list[str],
+    *,
+    states: tuple[str, ...],
+    instance_id: uuid.UUID | None,
+    due_before: datetime | None,
+    before: uuid.UUID | None,
+    limit: int,
+) -> list[Row[Any]]:
+    """Tasks assigned to the user, or unassigned and offered to one of ``roles``; newest
+    first, ``limit + 1`` rows."""
+    mine = or_(
+        Task.assignee_id == user_id,
+        and_(Task.assignee_id.is_(None), Task.candidate_roles.overlap(roles)),
+    )
+    query = (
+        select(Task.__table__)
+        .where(Task.organisation_id == org, Task.state.in_(states), mine)
+        .order_by(Task.id.desc())
+        .limit(limit + 1)
+    )
+    if instance_id is not None:
+        query = query.where(Task.instance_id == instance_id)
+    if due_before is not None:
+        query = query.where(Task.due_at < due_before)
+    if before is not None:
+        query = query.where(Task.id < before)
     return await store.all(query)

@@ -133,3 +133,45 @@ class HistoryOut(Schema):
 
 
 HistoryPage = Page[HistoryOut]
+
+
+class VoteOut(Schema):
+    user_id: uuid.UUID
+    outcome: str
+    reason: str | None
+    created_at: datetime
+
+
+class TaskOut(Schema):
+    id: uuid.UUID
+    organisation_id: uuid.UUID
+    instance_id: uuid.UUID
+    name: str
+    #: "open" (offered to ``candidateRoles``), "claimed" (held by ``assigneeId``),
+    #: "completed" or "cancelled" (its instance left the state).
+    state: str
+    assignee_id: uuid.UUID | None
+    candidate_roles: list[str]
+    outcomes: list[str]
+    #: Outcomes that need a ``reason``.
+    reason_required: list[str]
+    required_approvals: int
+    approve_outcome: str
+    four_eyes: bool
+    created_at: datetime
+    due_at: datetime | None
+    completed_at: datetime | None
+    outcome: str | None
+    votes: list[VoteOut]
+
+
+TaskPage = Page[TaskOut]
+
+
+class CompleteIn(Schema):
+    outcome: TransitionName
+    reason: Annotated[str, Meta(max_length=2000)] | None = None
+
+
+class DelegateIn(Schema):
+    user_id: uuid.UUID

@@ -133,3 +133,47 @@ def test_expressions_evaluate_over_plain_maps() -> None:
     assert "could not be evaluated" in why
     assert holds("vars.n", {"vars": {"n": 3}}) == (False, "the condition did not yield a boolean")
     assert value_of("vars.n * 2", {"vars": {"n": 21}}) == 42
+
+
+def test_tasks_are_checked_against_their_state_and_transitions() -> None:
+    body = approval()
+    task = {
+        "kind": "createTask",
+        "name": "Approve",
+        "roles": ["approver", "nobody"],
+        "approvals": 0,
+        "approveOutcome": "ok",
+        "outcomes": {"approve": {"transition": "approve"}, "later": {"transition": "fly"}},
+    }
+    body["states"][0]["onEnter"] = [task]
+    body["states"][0]["onLeave"] = [{**task, "approvals": 2, "roles": ["approver"]}]
+    body["transitions"][1]["actions"] = [{**task, "approvals": 2, "roles": ["approver"]}]
+    _, problems = parse(body, CAT)
+    messages = {(p.path, p.message) for p in problems}
+    assert ("definition.states[0].onEnter[0].roles[1]", "unknown role 'nobody'") in messages
+    assert (
+        "definition.states[0].onEnter[0].approvals",
+        "must be a whole number from 1 to 50",
+    ) in messages
+    assert (
+        "definition.states[0].onEnter[0].outcomes.later.transition",
+        "unknown transition 'fly'",
+    ) in messages
+    assert (
+        "definition.states[0].onLeave[0]",
+        "tasks are created on entering a state or by a transition, not on leaving",
+    ) in messages
+    assert (
+        "definition.transitions[1].actions[0]",
+        "a task in the final state 'rejected' could never complete",
+    ) in messages
+    body["states"][0]["onEnter"] = [
+        {**task, "roles": ["approver"], "approvals": 2, "approveOutcome": "approve"}
+    ]
+    body["states"][0]["onEnter"][0]["outcomes"] = {"approve": {"transition": "approve"}}
+    body["states"][0].pop("onLeave")
+    body["transitions"][1].pop("actions")
+    definition, problems = parse(body, CAT)
+    assert problems == []
+    assert definition is not None
+    assert definition.states["review"].on_enter[0].kind == "createTask"

@@ -37,7 +37,9 @@ MAX_ACTIONS = 20
 MAX_SLA_MINUTES = 366 * 24 * 60
 #: Roots a condition (and a ``setVariable`` expression) may name.
 CONDITION_ROOTS = frozenset({"vars", "data", "subject"})
-ACTION_KINDS = ("notify", "setTags", "setVariable")
+ACTION_KINDS = ("notify", "setTags", "setVariable", "createTask")
+MAX_APPROVALS = 50
+MAX_DUE_MINUTES = MAX_SLA_MINUTES
 
 _STATE_KEYS = {"name", "initial", "final", "slaMinutes", "onEnter", "onLeave", "description"}
 _TRANSITION_KEYS = {
@@ -55,6 +57,17 @@ _ACTION_KEYS = {
     "notify": {"kind", "templateKey", "to", "payload"},
     "setTags": {"kind", "tags"},
     "setVariable": {"kind", "name", "value", "expression"},
+    "createTask": {
+        "kind",
+        "name",
+        "assignee",
+        "roles",
+        "outcomes",
+        "approvals",
+        "approveOutcome",
+        "fourEyes",
+        "dueInMinutes",
+    },
 }
 
 
@@ -127,6 +140,9 @@ class Catalogue:
 class _Collector:
     def __init__(self) -> None:
         self.problems: list[Problem] = []
+        #: createTask actions to check once every transition is known: (path, spec, state
+        #: the instance is in when the task is created, or None where tasks make no sense).
+        self.tasks: list[tuple[str, Mapping[str, Any], str | None]] = []
 
     def add(self, path: str, message: str) -> None:
         self.problems.append(Problem(path, message))
@@ -174,7 +190,9 @@ def _flag(p: _Collector, path: str, raw: Any) -> bool:
     return raw
 
 
-def _actions(p: _Collector, path: str, raw: Any, cat: Catalogue) -> tuple[Action, ...]:
+def _actions(
+    p: _Collector, path: str, raw: Any, cat: Catalogue, *, in_state: str | None
+) -> tuple[Action, ...]:
     out: list[Action] = []
     for i, item in enumerate(_list(p, path, raw, limit=MAX_ACTIONS)):
         here = f"{path}[{i}]"
@@ -193,6 +211,9 @@ def _actions(p: _Collector, path: str, raw: Any, cat: Catalogue) -> tuple[Action
         elif kind == "setTags":
             if not _strings(p, f"{here}.tags", item.get("tags")) and "tags" not in item:
                 p.add(f"{here}.tags", "required")
+        elif kind == "createTask":
+            _check_task(p, here, item, cat)
+            p.tasks.append((here, item, in_state))
         elif kind == "setVariable":
             _name(p, f"{here}.name", item.get("name"))
             if ("value" in item) == ("expression" in item):
@@ -228,6 +249,75 @@ def _check_notify(p: _Collector, here: str, item: Mapping[str, Any], cat: Catalo
         p.add(f"{here}.payload", "must be an object")
 
 
+def _positive(p: _Collector, path: str, raw: Any, top: int) -> None:
+    if raw is not None and (
+        not isinstance(raw, int) or isinstance(raw, bool) or not 1 <= raw <= top
+    ):
+        p.add(path, f"must be a whole number from 1 to {top}")
+
+
+def _check_task(p: _Collector, here: str, item: Mapping[str, Any], cat: Catalogue) -> None:
+    """Who the task goes to and its limits; outcomes are checked with the transitions."""
+    name = item.get("name")
+    if not isinstance(name, str) or not name.strip() or len(name) > 200:
+        p.add(f"{here}.name", "must be a non-empty text of at most 200 characters")
+    roles = _strings(p, f"{here}.roles", item.get("roles"))
+    for j, role in enumerate(roles):
+        if not cat.knows_role(role):
+            p.add(f"{here}.roles[{j}]", f"unknown role {role!r}")
+    assignee = item.get("assignee")
+    if assignee is not None and assignee != "starter":
+        try:
+            uuid.UUID(str(assignee))
+        except ValueError:
+            p.add(f"{here}.assignee", "must be 'starter' or a user id")
+    if not roles and assignee is None:
+        p.add(here, "a task needs roles (candidates) and/or an assignee")
+    _positive(p, f"{here}.approvals", item.get("approvals"), MAX_APPROVALS)
+    _positive(p, f"{here}.dueInMinutes", item.get("dueInMinutes"), MAX_DUE_MINUTES)
+    if "fourEyes" in item:
+        _flag(p, f"{here}.fourEyes", item.get("fourEyes"))
+
+
+def _check_outcomes(
+    p: _Collector,
+    here: str,
+    spec: Mapping[str, Any],
+    in_state: str | None,
+    states: Mapping[str, State],
+    transitions: Mapping[str, Transition],
+) -> None:
+    if in_state is None:
+        p.add(here, "tasks are created on entering a state or by a transition, not on leaving")
+        return
+    if in_state in states and states[in_state].final:
+        p.add(here, f"a task in the final state {in_state!r} could never complete")
+        return
+    outcomes = spec.get("outcomes")
+    if not isinstance(outcomes, dict) or not outcomes:
+        p.add(f"{here}.outcomes", "must map each outcome to {transition, reasonRequired}")
+        return
+    for outcome, target in outcomes.items():
+        at = f"{here}.outcomes.{outcome}"
+        if not _NAME.match(outcome):
+            p.add(at, "an outcome is a name")
+        if not isinstance(target, dict):
+            p.add(at, "must be an object {transition, reasonRequired}")
+            continue
+        p.unknown_keys(at, target, {"transition", "reasonRequired"})
+        name = target.get("transition")
+        transition = transitions.get(name) if isinstance(name, str) else None
+        if transition is None:
+            p.add(f"{at}.transition", f"unknown transition {name!r}")
+        elif in_state not in transition.sources:
+            p.add(f"{at}.transition", f"transition {name!r} does not leave {in_state!r}")
+        if "reasonRequired" in target:
+            _flag(p, f"{at}.reasonRequired", target.get("reasonRequired"))
+    approve = spec.get("approveOutcome", "approve")
+    if (spec.get("approvals") or 1) > 1 and approve not in outcomes:
+        p.add(f"{here}.approveOutcome", f"the outcome {approve!r} that approvals count is unknown")
+
+
 def _expression(p: _Collector, path: str, raw: Any) -> str | None:
     if not isinstance(raw, str):
         p.add(path, "must be a CEL expression (a string)")
@@ -258,8 +348,8 @@ def _state(p: _Collector, i: int, raw: Any, cat: Catalogue) -> State | None:
         initial=_flag(p, f"{path}.initial", raw.get("initial")),
         final=_flag(p, f"{path}.final", raw.get("final")),
         sla_minutes=sla,
-        on_enter=_actions(p, f"{path}.onEnter", raw.get("onEnter"), cat),
-        on_leave=_actions(p, f"{path}.onLeave", raw.get("onLeave"), cat),
+        on_enter=_actions(p, f"{path}.onEnter", raw.get("onEnter"), cat, in_state=name),
+        on_leave=_actions(p, f"{path}.onLeave", raw.get("onLeave"), cat, in_state=None),
     )
     if state.final and sla is not None:
         p.add(f"{path}.slaMinutes", "a final state has no SLA")
@@ -334,7 +424,13 @@ def _transition(
         permission=permission,
         condition=condition,
         form=_form(p, f"{path}.form", raw.get("form")),
-        actions=_actions(p, f"{path}.actions", raw.get("actions"), cat),
+        actions=_actions(
+            p,
+            f"{path}.actions",
+            raw.get("actions"),
+            cat,
+            in_state=target if isinstance(target, str) else None,
+        ),
     )
     return transition if name else None
 
@@ -377,6 +473,8 @@ def parse(raw: Any, cat: Catalogue) -> tuple[Definition | None, list[Problem]]:
                 f"transition {transition.name!r} is defined twice",
             )
         transitions[transition.name] = transition
+    for here, spec, in_state in p.tasks:
+        _check_outcomes(p, here, spec, in_state, states, transitions)
     if initials:
         _reachability(p, states, transitions.values(), initials, raw_states)
     if p.problems:

@@ -18,3 +18,9 @@ PERMISSIONS: tuple[tuple[str, str], ...] = (
     (INSTANCES_START, "Start workflow instances by hand"),
     (INSTANCES_CANCEL, "Cancel running workflow instances"),
 )
+
+TASKS_MANAGE = "workflow.tasks.manage"
+PERMISSIONS = (
+    *PERMISSIONS,
+    (TASKS_MANAGE, "Hand any of the organisation's workflow tasks over to another member"),
+)

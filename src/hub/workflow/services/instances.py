@@ -15,7 +15,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 import msgspec
@@ -42,7 +42,7 @@ from hub.workflow.api import (
 from hub.workflow.domain import definitions as defs
 from hub.workflow.domain.expressions import ExpressionError, holds, value_of
 from hub.workflow.domain.permissions import INSTANCES_CANCEL, INSTANCES_READ, INSTANCES_START
-from hub.workflow.models import Effect, HistoryEntry, Instance
+from hub.workflow.models import Effect, HistoryEntry, Instance, Task
 from hub.workflow.services.effects import RUN_EFFECT
 
 MAX_VARIABLES_BYTES = 64 * 1024
@@ -326,7 +326,7 @@ class InstanceService:
         uow.session.add(instance)
         await uow.session.flush()
         scope = {"vars": instance.variables, "data": {}, "subject": _subject_map(subject)}
-        instance.variables = self._apply(uow, instance, initial.on_enter, scope)
+        instance.variables = self._apply(uow, instance, initial.on_enter, scope, initial.name)
         self._history(uow, instance, "started", None, None, initial.name, actor, {}, now)
         uow.publish(
             InstanceStarted(
@@ -365,7 +365,7 @@ class InstanceService:
             )
         actor = actor_of(principal, member)
         _guard(transition, member)
-        _form(transition, data)
+        check_form(transition, data)
         scope = {"vars": row.variables, "data": data, "subject": _subject_of(row)}
         if transition.condition is not None:
             ok, why = holds(transition.condition, scope)
@@ -393,10 +393,16 @@ class InstanceService:
         now = self.clock()
         source, target = definition.states[row.state], definition.states[transition.target]
         scope = {"vars": dict(row.variables), "data": data, "subject": _subject_of(row)}
+        # Leaving the state ends its open tasks (a completing task was closed before).
+        await uow.session.execute(
+            update(Task)
+            .where(Task.instance_id == row.id, Task.state.in_(("open", "claimed")))
+            .values(state="cancelled", completed_at=now)
+        )
         variables = dict(row.variables)
         for actions in (source.on_leave, transition.actions, target.on_enter):
             scope["vars"] = variables
-            variables = self._apply(uow, row, actions, scope)
+            variables = self._apply(uow, row, actions, scope, target.name)
         final = target.final
         moved = await uow.session.execute(
             update(Instance)
@@ -463,6 +469,11 @@ class InstanceService:
             updated = moved.first()
             if updated is None:
                 raise _stale()
+            await uow.session.execute(
+                update(Task)
+                .where(Task.instance_id == row.id, Task.state.in_(("open", "claimed")))
+                .values(state="cancelled", completed_at=now)
+            )
             data = {"reason": reason} if reason else {}
             self._history(uow, updated, "cancelled", None, row.state, row.state, actor, data, now)
             uow.publish(
@@ -486,9 +497,11 @@ class InstanceService:
         instance: Any,
         actions: tuple[defs.Action, ...],
         scope: dict[str, Any],
+        entering: str,
     ) -> dict[str, Any]:
         """Run ``actions`` inside ``uow``: variables change at once (the new map is
-        returned), effects on other contexts become effect rows and jobs."""
+        returned), tasks are created for the state being entered, effects on other
+        contexts become effect rows and jobs."""
         variables = dict(scope["vars"])
         for action in actions:
             if action.kind == "setVariable":
@@ -503,6 +516,8 @@ class InstanceService:
                 else:
                     value = action.spec["value"]
                 variables[action.spec["name"]] = _clean_json(value)
+            elif action.kind == "createTask":
+                uow.session.add(new_task(instance, action.spec, entering, self.clock()))
             else:
                 effect = Effect(
                     id=new_id(),
@@ -544,6 +559,32 @@ class InstanceService:
                 occurred_at=now,
             )
         )
+
+
+def new_task(instance: Any, spec: Mapping[str, Any], state: str, now: datetime) -> Task:
+    """The task a ``createTask`` action describes, for ``instance`` in ``state``."""
+    assignee = spec.get("assignee")
+    assignee_id = instance.started_by if assignee == "starter" else None
+    if assignee not in (None, "starter"):
+        assignee_id = uuid.UUID(str(assignee))
+    due = spec.get("dueInMinutes")
+    return Task(
+        id=new_id(),
+        organisation_id=instance.organisation_id,
+        instance_id=instance.id,
+        instance_state=state,
+        name=spec["name"],
+        state="claimed" if assignee_id is not None else "open",
+        assignee_id=assignee_id,
+        candidate_roles=sorted({r.lower() for r in spec.get("roles", [])}),
+        outcomes=dict(spec["outcomes"]),
+        required_approvals=int(spec.get("approvals") or 1),
+        approve_outcome=str(spec.get("approveOutcome", "approve")),
+        # four eyes by default, except on a task given back to the starter on purpose
+        four_eyes=bool(spec.get("fourEyes", assignee != "starter")),
+        created_at=now,
+        due_at=now + timedelta(minutes=int(due)) if due else None,
+    )
 
 
 def _subject_map(subject: Subject) -> dict[str, Any]:
@@ -595,7 +636,7 @@ def _guard(transition: defs.Transition, member: Membership) -> None:
         )
 
 
-def _form(transition: defs.Transition, data: Mapping[str, Any]) -> None:
+def check_form(transition: defs.Transition, data: Mapping[str, Any]) -> None:
     missing = [
         f.name
         for f in transition.form
