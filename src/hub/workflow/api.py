@@ -55,3 +55,13 @@ class InstanceCompleted(InstanceEvent, kw_only=True, frozen=True):
 class InstanceCancelled(InstanceEvent, kw_only=True, frozen=True):
     event_type: ClassVar[str] = "workflow.instance.cancelled"
     state: str
+
+
+class SlaStepReached(InstanceEvent, kw_only=True, frozen=True):
+    """A timer of the state's SLA ladder fired (``kind``: remind, escalate, transition;
+    ``percent``: of the SLA; 100 and more is a breach)."""
+
+    event_type: ClassVar[str] = "workflow.sla.step_reached"
+    state: str
+    kind: str
+    percent: int

@@ -18,7 +18,8 @@ from hub.workflow.services.definitions import DefinitionService
 from hub.workflow.services.effects import EffectRunner
 from hub.workflow.services.instances import InstanceService
 from hub.workflow.services.tasks import TaskService
-from hub.workflow.tasks import run_effect
+from hub.workflow.services.timers import TimerService
+from hub.workflow.tasks import FIRE_TIMERS_EVERY_SECOND, fire_timers, run_effect
 
 
 def services(
@@ -39,6 +40,7 @@ def services(
         "workflow_tasks": TaskService(
             store, rt.tenancy, identity_api, content_api, instances, clock
         ),
+        "workflow_timers": TimerService(store, clock, instances),
         "workflow_effects": EffectRunner(
             store, clock, identity_api, content_api, communication_api
         ),
@@ -53,5 +55,6 @@ def build() -> ContextModule:
         services=services,
         route_handlers=[WorkflowController, InstanceController, TaskController],
         permissions=PERMISSIONS,
-        jobs=[run_effect],
+        jobs=[run_effect, fire_timers],
+        periodic=[FIRE_TIMERS_EVERY_SECOND],
     )

@@ -171,3 +171,35 @@ class TaskVote(IdMixin, Base):
     created_at: Mapped[datetime] = _ts(nullable=False)
 
     __table_args__ = (UniqueConstraint("task_id", "user_id"),)
+
+
+class Timer(IdMixin, Base):
+    """A durable timer: one SLA step of one stay of an instance in a state. Fired once:
+    the firing job claims it with ``FOR UPDATE SKIP LOCKED`` and marks it in the same
+    transaction as its effects; leaving the state cancels the pending ones."""
+
+    __tablename__ = "timers"
+
+    organisation_id: Mapped[uuid.UUID] = _uuid()
+    instance_id: Mapped[uuid.UUID] = owned_by("workflow.instances.id")
+    state: Mapped[str] = mapped_column(Text, nullable=False)
+    #: The instance's version when it entered ``state`` (tells this stay from a later one).
+    entered_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    #: Position of the step in the state's ladder.
+    step: Mapped[int] = mapped_column(Integer, nullable=False)
+    #: "remind", "escalate" or "transition".
+    kind: Mapped[str] = mapped_column(Text, nullable=False)
+    spec: Mapped[dict[str, Any]] = _json("{}")
+    due_at: Mapped[datetime] = _ts(nullable=False)
+    #: "pending", "fired" or "cancelled".
+    status: Mapped[str] = mapped_column(Text, nullable=False)
+    fired_at: Mapped[datetime | None] = _ts()
+
+    __table_args__ = (
+        UniqueConstraint("instance_id", "entered_version", "step"),
+        Index(
+            "ix_timers_due",
+            "due_at",
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )

@@ -3,11 +3,16 @@ definitions, instances and transitions through HTTP."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from hub.kernel.clock import MovableClock
+from hub.kernel.settings import Settings
+from tests.integration.communication.support_periodic import periodic_kernel
 from tests.integration.identity.support import API
 from tests.integration.identity.support_orgs import Person, create_org, join, person
 
@@ -153,3 +158,27 @@ async def history(client: Client, who: Person, instance_id: str) -> list[dict[st
     assert r.status_code == 200, r.text
     items: list[dict[str, Any]] = r.json()["items"]
     return items
+
+
+#: Every service of workflow that reads the clock.
+_CLOCKED = (
+    "workflow_definitions",
+    "workflow_instances",
+    "workflow_tasks",
+    "workflow_timers",
+    "workflow_effects",
+)
+
+
+def use_clock(clock: MovableClock, app: Litestar) -> None:
+    """The app's workflow services on one clock the test moves."""
+    for name in _CLOCKED:
+        app.state["kernel"].services[name].clock = clock
+
+
+@asynccontextmanager
+async def timer_service(settings: Settings, clock: MovableClock) -> AsyncIterator[Any]:
+    """The timer service a worker's ``workflow.fire_timers`` job runs, assembled on the
+    test's event loop with the test's clock."""
+    async with periodic_kernel(settings, clock) as kernel:
+        yield kernel.services["workflow_timers"]

@@ -41,7 +41,21 @@ ACTION_KINDS = ("notify", "setTags", "setVariable", "createTask")
 MAX_APPROVALS = 50
 MAX_DUE_MINUTES = MAX_SLA_MINUTES
 
-_STATE_KEYS = {"name", "initial", "final", "slaMinutes", "onEnter", "onLeave", "description"}
+_STATE_KEYS = {
+    "name",
+    "initial",
+    "final",
+    "slaMinutes",
+    "slaLadder",
+    "onEnter",
+    "onLeave",
+    "description",
+}
+LADDER_KINDS = ("remind", "escalate", "transition")
+_LADDER_KEYS = {"at", "kind", "roles", "transition", "templateKey", "payload"}
+MAX_LADDER_PERCENT = 1000
+#: The ladder of a state with ``slaMinutes`` and no ``slaLadder``: remind at 80 %.
+DEFAULT_LADDER: tuple[Mapping[str, Any], ...] = ({"at": 80, "kind": "remind"},)
 _TRANSITION_KEYS = {
     "name",
     "from",
@@ -95,6 +109,8 @@ class State:
     initial: bool = False
     final: bool = False
     sla_minutes: int | None = None
+    #: Steps ``{"at": percent, "kind": remind|escalate|transition, ...}`` by ``at``.
+    sla_ladder: tuple[Mapping[str, Any], ...] = ()
     on_enter: tuple[Action, ...] = ()
     on_leave: tuple[Action, ...] = ()
 
@@ -143,6 +159,8 @@ class _Collector:
         #: createTask actions to check once every transition is known: (path, spec, state
         #: the instance is in when the task is created, or None where tasks make no sense).
         self.tasks: list[tuple[str, Mapping[str, Any], str | None]] = []
+        #: SLA steps taking a transition: (path, state, transition), checked likewise.
+        self.ladder_transitions: list[tuple[str, str, str]] = []
 
     def add(self, path: str, message: str) -> None:
         self.problems.append(Problem(path, message))
@@ -256,6 +274,58 @@ def _positive(p: _Collector, path: str, raw: Any, top: int) -> None:
         p.add(path, f"must be a whole number from 1 to {top}")
 
 
+def _ladder(
+    p: _Collector,
+    path: str,
+    raw: Mapping[str, Any],
+    sla: int | None,
+    cat: Catalogue,
+    state: str | None,
+) -> tuple[Mapping[str, Any], ...]:
+    if "slaLadder" not in raw:
+        return DEFAULT_LADDER if sla is not None else ()
+    if sla is None:
+        p.add(f"{path}.slaLadder", "a ladder needs slaMinutes")
+    steps: list[Mapping[str, Any]] = []
+    for i, step in enumerate(_list(p, f"{path}.slaLadder", raw["slaLadder"], limit=10)):
+        here = f"{path}.slaLadder[{i}]"
+        if not isinstance(step, dict):
+            p.add(here, "must be an object {at, kind}")
+            continue
+        p.unknown_keys(here, step, _LADDER_KEYS)
+        _positive(p, f"{here}.at", step.get("at"), MAX_LADDER_PERCENT)
+        if step.get("at") is None:
+            p.add(f"{here}.at", "required: the percentage of the SLA")
+        kind = step.get("kind")
+        if kind not in LADDER_KINDS:
+            p.add(f"{here}.kind", f"unknown step {kind!r} (known: {', '.join(LADDER_KINDS)})")
+        if kind == "escalate":
+            roles = _strings(p, f"{here}.roles", step.get("roles"))
+            if not roles:
+                p.add(f"{here}.roles", "an escalation names the roles it goes to")
+            for j, role in enumerate(roles):
+                if not cat.knows_role(role):
+                    p.add(f"{here}.roles[{j}]", f"unknown role {role!r}")
+        if kind == "transition":
+            name = step.get("transition")
+            if not isinstance(name, str):
+                p.add(f"{here}.transition", "names the transition to take")
+            elif state is not None:
+                p.ladder_transitions.append((f"{here}.transition", state, name))
+        key = step.get("templateKey")
+        if key is not None and (not isinstance(key, str) or not _TEMPLATE_KEY.match(key)):
+            p.add(f"{here}.templateKey", "must be a template key")
+        if not isinstance(step.get("payload", {}), dict):
+            p.add(f"{here}.payload", "must be an object")
+        steps.append(step)
+    return tuple(sorted(steps, key=_percent))
+
+
+def _percent(step: Mapping[str, Any]) -> int:
+    at = step.get("at")
+    return at if isinstance(at, int) else 0
+
+
 def _check_task(p: _Collector, here: str, item: Mapping[str, Any], cat: Catalogue) -> None:
     """Who the task goes to and its limits; outcomes are checked with the transitions."""
     name = item.get("name")
@@ -348,6 +418,7 @@ def _state(p: _Collector, i: int, raw: Any, cat: Catalogue) -> State | None:
         initial=_flag(p, f"{path}.initial", raw.get("initial")),
         final=_flag(p, f"{path}.final", raw.get("final")),
         sla_minutes=sla,
+        sla_ladder=_ladder(p, path, raw, sla, cat, name),
         on_enter=_actions(p, f"{path}.onEnter", raw.get("onEnter"), cat, in_state=name),
         on_leave=_actions(p, f"{path}.onLeave", raw.get("onLeave"), cat, in_state=None),
     )
@@ -473,6 +544,12 @@ def parse(raw: Any, cat: Catalogue) -> tuple[Definition | None, list[Problem]]:
                 f"transition {transition.name!r} is defined twice",
             )
         transitions[transition.name] = transition
+    for here, state_name, transition_name in p.ladder_transitions:
+        leaving = transitions.get(transition_name)
+        if leaving is None or state_name not in leaving.sources:
+            p.add(here, f"transition {transition_name!r} does not leave {state_name!r}")
+        elif any(f.required for f in leaving.form):
+            p.add(here, f"a timer cannot fill the required form of {transition_name!r}")
     for here, spec, in_state in p.tasks:
         _check_outcomes(p, here, spec, in_state, states, transitions)
     if initials:

@@ -42,7 +42,7 @@ from hub.workflow.api import (
 from hub.workflow.domain import definitions as defs
 from hub.workflow.domain.expressions import ExpressionError, holds, value_of
 from hub.workflow.domain.permissions import INSTANCES_CANCEL, INSTANCES_READ, INSTANCES_START
-from hub.workflow.models import Effect, HistoryEntry, Instance, Task
+from hub.workflow.models import Effect, HistoryEntry, Instance, Task, Timer
 from hub.workflow.services.effects import RUN_EFFECT
 
 MAX_VARIABLES_BYTES = 64 * 1024
@@ -328,6 +328,7 @@ class InstanceService:
         scope = {"vars": instance.variables, "data": {}, "subject": _subject_map(subject)}
         instance.variables = self._apply(uow, instance, initial.on_enter, scope, initial.name)
         self._history(uow, instance, "started", None, None, initial.name, actor, {}, now)
+        self._timers(uow, instance, initial, now)
         uow.publish(
             InstanceStarted(
                 instance_id=instance.id,
@@ -393,12 +394,9 @@ class InstanceService:
         now = self.clock()
         source, target = definition.states[row.state], definition.states[transition.target]
         scope = {"vars": dict(row.variables), "data": data, "subject": _subject_of(row)}
-        # Leaving the state ends its open tasks (a completing task was closed before).
-        await uow.session.execute(
-            update(Task)
-            .where(Task.instance_id == row.id, Task.state.in_(("open", "claimed")))
-            .values(state="cancelled", completed_at=now)
-        )
+        # Leaving the state ends its open tasks (a completing task was closed before)
+        # and its pending timers.
+        await self._leave(uow, row.id, now)
         variables = dict(row.variables)
         for actions in (source.on_leave, transition.actions, target.on_enter):
             scope["vars"] = variables
@@ -428,6 +426,7 @@ class InstanceService:
         self._history(
             uow, updated, "transition", transition.name, source.name, target.name, actor, data, now
         )
+        self._timers(uow, updated, target, now)
         common: dict[str, Any] = {
             "instance_id": row.id,
             "workflow_key": row.workflow_key,
@@ -469,11 +468,7 @@ class InstanceService:
             updated = moved.first()
             if updated is None:
                 raise _stale()
-            await uow.session.execute(
-                update(Task)
-                .where(Task.instance_id == row.id, Task.state.in_(("open", "claimed")))
-                .values(state="cancelled", completed_at=now)
-            )
+            await self._leave(uow, row.id, now)
             data = {"reason": reason} if reason else {}
             self._history(uow, updated, "cancelled", None, row.state, row.state, actor, data, now)
             uow.publish(
@@ -519,18 +514,56 @@ class InstanceService:
             elif action.kind == "createTask":
                 uow.session.add(new_task(instance, action.spec, entering, self.clock()))
             else:
-                effect = Effect(
-                    id=new_id(),
-                    instance_id=instance.id,
-                    organisation_id=instance.organisation_id,
-                    kind=action.kind,
-                    spec=dict(action.spec),
-                    status="pending",
-                    created_at=self.clock(),
-                )
-                uow.session.add(effect)
-                self.queue_job(uow, RUN_EFFECT, str(effect.id))
+                self.add_effect(uow, instance, action.kind, action.spec)
         return variables
+
+    async def _leave(self, uow: UnitOfWork, instance_id: uuid.UUID, now: datetime) -> None:
+        await uow.session.execute(
+            update(Task)
+            .where(Task.instance_id == instance_id, Task.state.in_(("open", "claimed")))
+            .values(state="cancelled", completed_at=now)
+        )
+        await uow.session.execute(
+            update(Timer)
+            .where(Timer.instance_id == instance_id, Timer.status == "pending")
+            .values(status="cancelled")
+        )
+
+    def _timers(self, uow: UnitOfWork, instance: Any, state: defs.State, now: datetime) -> None:
+        """The SLA ladder of ``state`` as durable timers, from ``now`` (its entry)."""
+        if state.sla_minutes is None:
+            return
+        for step, spec in enumerate(state.sla_ladder):
+            uow.session.add(
+                Timer(
+                    id=new_id(),
+                    organisation_id=instance.organisation_id,
+                    instance_id=instance.id,
+                    state=state.name,
+                    entered_version=instance.version,
+                    step=step,
+                    kind=str(spec["kind"]),
+                    spec=dict(spec),
+                    due_at=now + timedelta(minutes=state.sla_minutes * int(spec["at"]) / 100),
+                    status="pending",
+                )
+            )
+
+    def add_effect(
+        self, uow: UnitOfWork, instance: Any, kind: str, spec: Mapping[str, Any]
+    ) -> None:
+        """An effect on another context, run by a job once ``uow`` commits."""
+        effect = Effect(
+            id=new_id(),
+            instance_id=instance.id,
+            organisation_id=instance.organisation_id,
+            kind=kind,
+            spec=dict(spec),
+            status="pending",
+            created_at=self.clock(),
+        )
+        uow.session.add(effect)
+        self.queue_job(uow, RUN_EFFECT, str(effect.id))
 
     def _history(
         self,
