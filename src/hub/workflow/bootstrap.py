@@ -13,12 +13,15 @@ from hub.workflow.controllers.definitions import WorkflowController
 from hub.workflow.controllers.instances import InstanceController
 from hub.workflow.controllers.tasks import TaskController
 from hub.workflow.domain.permissions import PERMISSIONS
+from hub.workflow.handlers import TRIGGERS
 from hub.workflow.models import Base
 from hub.workflow.services.definitions import DefinitionService
 from hub.workflow.services.effects import EffectRunner
 from hub.workflow.services.instances import InstanceService
+from hub.workflow.services.stats import StatsService
 from hub.workflow.services.tasks import TaskService
 from hub.workflow.services.timers import TimerService
+from hub.workflow.services.triggers import TriggerService
 from hub.workflow.tasks import FIRE_TIMERS_EVERY_SECOND, fire_timers, run_effect
 
 
@@ -41,6 +44,8 @@ def services(
             store, rt.tenancy, identity_api, content_api, instances, clock
         ),
         "workflow_timers": TimerService(store, clock, instances),
+        "workflow_triggers": TriggerService(instances),
+        "workflow_stats": StatsService(store, clock),
         "workflow_effects": EffectRunner(
             store, clock, identity_api, content_api, communication_api
         ),
@@ -57,4 +62,5 @@ def build() -> ContextModule:
         permissions=PERMISSIONS,
         jobs=[run_effect, fire_timers],
         periodic=[FIRE_TIMERS_EVERY_SECOND],
+        catch_all=[TRIGGERS],
     )

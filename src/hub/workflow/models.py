@@ -83,8 +83,11 @@ class Instance(IdMixin, Base):
     state_entered_at: Mapped[datetime] = _ts(nullable=False)
     updated_at: Mapped[datetime] = _ts(nullable=False)
     ended_at: Mapped[datetime | None] = _ts()
+    #: The integration event that started it (a trigger), if any: one instance per event.
+    trigger_event_id: Mapped[uuid.UUID | None] = _uuid(nullable=True)
 
     __table_args__ = (
+        UniqueConstraint("organisation_id", "workflow_key", "trigger_event_id"),
         Index("ix_instances_org_key", "organisation_id", "workflow_key", "state"),
         Index("ix_instances_document_id", "document_id"),
     )

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, or_, select
+from sqlalchemy import Row, and_, func, or_, select, text
 from sqlalchemy.dialects.postgresql import distinct_on
 
 from hub.kernel.store import Store
@@ -154,3 +154,52 @@ async def tasks_for(
     if before is not None:
         query = query.where(Task.id < before)
     return await store.all(query)
+
+
+#: Each stay of an instance of one workflow in a state: when it began, when it ended (the
+#: next step, or now while it lasts; a final state's stay is left out), and the SLA of
+#: that state in the version the instance runs.
+_STAYS = text(
+    """
+    WITH steps AS (
+        SELECT h.instance_id, h.kind, h.to_state AS state, h.occurred_at AS entered,
+               LEAD(h.occurred_at) OVER (
+                   PARTITION BY h.instance_id ORDER BY h.instance_version
+               ) AS next_at,
+               i.status, i.definition_id
+        FROM workflow.history h
+        JOIN workflow.instances i ON i.id = h.instance_id
+        WHERE i.organisation_id = :org AND i.workflow_key = :key
+    ), stays AS (
+        SELECT s.state,
+               EXTRACT(EPOCH FROM COALESCE(s.next_at, :now) - s.entered) AS seconds,
+               (SELECT (st->>'slaMinutes')::int
+                  FROM jsonb_array_elements(d.body->'states') st
+                 WHERE st->>'name' = s.state LIMIT 1) AS sla_minutes
+        FROM steps s
+        JOIN workflow.definitions d ON d.id = s.definition_id
+        WHERE s.kind IN ('started', 'transition')
+          AND (s.next_at IS NOT NULL OR s.status = 'active')
+    )
+    SELECT state,
+           count(*) AS stays,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds) AS median_seconds,
+           count(*) FILTER (WHERE sla_minutes IS NOT NULL AND seconds > sla_minutes * 60)
+               AS breaches
+    FROM stays
+    GROUP BY state
+    ORDER BY state
+    """
+)
+
+
+async def stays_by_state(store: Store, org: uuid.UUID, key: str, now: datetime) -> list[Row[Any]]:
+    return await store.all(_STAYS, {"org": org, "key": key, "now": now})
+
+
+async def instances_by_state(store: Store, org: uuid.UUID, key: str) -> list[Row[Any]]:
+    return await store.all(
+        select(Instance.status, Instance.state, func.count().label("n"))
+        .where(Instance.organisation_id == org, Instance.workflow_key == key)
+        .group_by(Instance.status, Instance.state)
+    )

@@ -175,3 +175,19 @@ class CompleteIn(Schema):
 
 class DelegateIn(Schema):
     user_id: uuid.UUID
+
+
+class StateStatsOut(Schema):
+    state: str
+    active: int
+    stays: int
+    median_seconds: float | None
+    sla_breaches: int
+
+
+class WorkflowStatsOut(Schema):
+    key: str
+    #: Instances by status ("active", "completed", "cancelled").
+    by_status: dict[str, int]
+    states: list[StateStatsOut]
+    sla_breaches: int

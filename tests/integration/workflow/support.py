@@ -167,6 +167,7 @@ _CLOCKED = (
     "workflow_tasks",
     "workflow_timers",
     "workflow_effects",
+    "workflow_stats",
 )
 
 

@@ -18,9 +18,16 @@ from hub.kernel.pagination import DEFAULT_LIMIT
 from hub.kernel.security import Principal
 from hub.kernel.tenancy import permission
 from hub.kernel.web import BEARER_OR_KEY, Cursor, Limit, page_as, to_schema
-from hub.workflow.domain.permissions import DEFINITIONS_READ
-from hub.workflow.schemas import WorkflowIn, WorkflowKey, WorkflowOut, WorkflowPage
+from hub.workflow.domain.permissions import DEFINITIONS_READ, INSTANCES_READ
+from hub.workflow.schemas import (
+    WorkflowIn,
+    WorkflowKey,
+    WorkflowOut,
+    WorkflowPage,
+    WorkflowStatsOut,
+)
 from hub.workflow.services.definitions import DefinitionService
+from hub.workflow.services.stats import StatsService
 
 OrganisationQuery = Annotated[uuid.UUID, QueryParameter(name="organisationId")]
 
@@ -97,3 +104,18 @@ class WorkflowController(Controller):
     ) -> WorkflowPage:
         page = await workflow_definitions.versions(organisation_id, key, limit=limit, cursor=cursor)
         return page_as(page, WorkflowOut)
+
+    @get(
+        "/{key:str}/stats",
+        operation_id="getWorkflowStats",
+        summary="Instances per state and status, median time in each state, SLA breaches",
+        guards=[permission(INSTANCES_READ)],
+        opt=problems(404),
+    )
+    async def stats(
+        self,
+        workflow_stats: NamedDependency[StatsService],
+        key: FromPath[WorkflowKey],
+        organisation_id: OrganisationQuery,
+    ) -> WorkflowStatsOut:
+        return to_schema(await workflow_stats.of(organisation_id, key), WorkflowStatsOut)

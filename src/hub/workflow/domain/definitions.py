@@ -128,10 +128,21 @@ class Transition:
 
 
 @dataclass(frozen=True)
+class Trigger:
+    """Start an instance when an integration event of ``event`` type in the organisation
+    passes ``filter`` (CEL over ``event``); ``variables`` are CEL expressions over it."""
+
+    event: str
+    filter: str | None = None
+    variables: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class Definition:
     states: dict[str, State]
     transitions: dict[str, Transition]
     body: dict[str, Any] = field(default_factory=dict)
+    triggers: tuple[Trigger, ...] = ()
 
     @property
     def initial(self) -> State:
@@ -148,6 +159,8 @@ class Catalogue:
 
     roles: frozenset[str]
     permissions: frozenset[str]
+    #: Integration event types a trigger may name.
+    events: frozenset[str] = frozenset()
 
     def knows_role(self, role: str) -> bool:
         return role.lower() in self.roles
@@ -512,7 +525,7 @@ def parse(raw: Any, cat: Catalogue) -> tuple[Definition | None, list[Problem]]:
     if not isinstance(raw, dict):
         p.add("definition", "must be an object with states and transitions")
         return None, p.problems
-    p.unknown_keys("definition", raw, {"states", "transitions", "description"})
+    p.unknown_keys("definition", raw, {"states", "transitions", "triggers", "description"})
     states: dict[str, State] = {}
     raw_states = _list(p, "definition.states", raw.get("states"), limit=MAX_STATES)
     if not raw_states:
@@ -556,7 +569,58 @@ def parse(raw: Any, cat: Catalogue) -> tuple[Definition | None, list[Problem]]:
         _reachability(p, states, transitions.values(), initials, raw_states)
     if p.problems:
         return None, p.problems
-    return Definition(states=states, transitions=transitions, body=raw), []
+    triggers = _triggers(p, raw.get("triggers"), cat)
+    if p.problems:
+        return None, p.problems
+    return Definition(states=states, transitions=transitions, body=raw, triggers=triggers), []
+
+
+TRIGGER_ROOTS = frozenset({"event"})
+
+
+def _triggers(p: _Collector, raw: Any, cat: Catalogue) -> tuple[Trigger, ...]:
+    out: list[Trigger] = []
+    for i, item in enumerate(_list(p, "definition.triggers", raw, limit=20)):
+        here = f"definition.triggers[{i}]"
+        if not isinstance(item, dict):
+            p.add(here, "must be an object {event, filter, variables}")
+            continue
+        p.unknown_keys(here, item, {"event", "filter", "variables"})
+        event = item.get("event")
+        if not isinstance(event, str) or event not in cat.events:
+            p.add(f"{here}.event", f"unknown event type {event!r}")
+            continue
+        if event.startswith("workflow."):
+            p.add(f"{here}.event", "workflow's own events cannot start workflows (no loops)")
+            continue
+        condition = item.get("filter")
+        if condition is not None:
+            condition = _checked(p, f"{here}.filter", condition, TRIGGER_ROOTS)
+        variables: list[tuple[str, str]] = []
+        raw_vars = item.get("variables", {})
+        if not isinstance(raw_vars, dict):
+            p.add(f"{here}.variables", "must map variable names to CEL expressions")
+            raw_vars = {}
+        for name, source in raw_vars.items():
+            if _name(p, f"{here}.variables.{name}", name) is None:
+                continue
+            checked = _checked(p, f"{here}.variables.{name}", source, TRIGGER_ROOTS)
+            if checked is not None:
+                variables.append((name, checked))
+        out.append(Trigger(event=event, filter=condition, variables=tuple(variables)))
+    return tuple(out)
+
+
+def _checked(p: _Collector, path: str, raw: Any, roots: frozenset[str]) -> str | None:
+    if not isinstance(raw, str):
+        p.add(path, "must be a CEL expression (a string)")
+        return None
+    try:
+        check(raw, roots)
+    except ExpressionError as exc:
+        p.add(path, str(exc))
+        return None
+    return raw
 
 
 def _reachability(
@@ -593,7 +657,7 @@ def _reachability(
 
 def load(body: Mapping[str, Any]) -> Definition:
     """A stored (already validated) definition, without the name checks."""
-    everything = Catalogue(roles=_AnyName(), permissions=_AnyName())
+    everything = Catalogue(roles=_AnyName(), permissions=_AnyName(), events=_AnyName())
     definition, problems = parse(dict(body), everything)
     if definition is None:
         raise ValueError(f"stored definition no longer parses: {problems}")

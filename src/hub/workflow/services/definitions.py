@@ -13,6 +13,7 @@ from sqlalchemy import func, select, text
 from hub.identity.api import IdentityApi
 from hub.kernel.clock import Clock
 from hub.kernel.errors import FieldError, Invalid
+from hub.kernel.events import EVENT_TYPES
 from hub.kernel.pagination import Page, decode_cursor, page_of
 from hub.kernel.problems import invalid_cursor, not_found
 from hub.kernel.security import Principal
@@ -63,7 +64,11 @@ class DefinitionService:
     async def catalogue(self, organisation_id: uuid.UUID) -> Catalogue:
         roles = await self.identity.roles_of(organisation_id)
         names = {r.name.lower() for r in roles} | {str(r.id) for r in roles}
-        return Catalogue(roles=frozenset(names), permissions=self.permission_keys())
+        return Catalogue(
+            roles=frozenset(names),
+            permissions=self.permission_keys(),
+            events=frozenset(EVENT_TYPES.names()),
+        )
 
     async def publish(
         self, principal: Principal, organisation_id: uuid.UUID, key: str, body: Any

@@ -304,6 +304,8 @@ class InstanceService:
         subject: Subject,
         variables: dict[str, Any],
         actor: Actor,
+        *,
+        trigger_event_id: uuid.UUID | None = None,
     ) -> Instance:
         now = self.clock()
         initial = definition.initial
@@ -322,6 +324,7 @@ class InstanceService:
             started_at=now,
             state_entered_at=now,
             updated_at=now,
+            trigger_event_id=trigger_event_id,
         )
         uow.session.add(instance)
         await uow.session.flush()
