@@ -10,7 +10,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-
 revision: str = "83abc245280b"
 down_revision: str | None = "055720ffa1b4"
 branch_labels: str | Sequence[str] | None = None

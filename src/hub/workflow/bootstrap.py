@@ -22,7 +22,7 @@ from hub.workflow.services.stats import StatsService
 from hub.workflow.services.tasks import TaskService
 from hub.workflow.services.timers import TimerService
 from hub.workflow.services.triggers import TriggerService
-from hub.workflow.tasks import FIRE_TIMERS_EVERY_SECOND, fire_timers, run_effect
+from hub.workflow.tasks import FIRE_TIMERS_EVERY_5_SECONDS, fire_timers, run_effect
 
 
 def services(
@@ -61,6 +61,6 @@ def build() -> ContextModule:
         route_handlers=[WorkflowController, InstanceController, TaskController],
         permissions=PERMISSIONS,
         jobs=[run_effect, fire_timers],
-        periodic=[FIRE_TIMERS_EVERY_SECOND],
+        periodic=[FIRE_TIMERS_EVERY_5_SECONDS],
         catch_all=[TRIGGERS],
     )

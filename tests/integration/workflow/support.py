@@ -12,6 +12,7 @@ from litestar.testing import AsyncTestClient
 
 from hub.kernel.clock import MovableClock
 from hub.kernel.settings import Settings
+from hub.worker import InProcessWorker
 from tests.integration.communication.support_periodic import periodic_kernel
 from tests.integration.identity.support import API
 from tests.integration.identity.support_orgs import Person, create_org, join, person
@@ -171,10 +172,14 @@ _CLOCKED = (
 )
 
 
-def use_clock(clock: MovableClock, app: Litestar) -> None:
-    """The app's workflow services on one clock the test moves."""
-    for name in _CLOCKED:
-        app.state["kernel"].services[name].clock = clock
+def use_clock(clock: MovableClock, app: Litestar, worker: InProcessWorker | None = None) -> None:
+    """The app's (and the worker's) workflow services on one clock the test moves."""
+    kernels = [app.state["kernel"]]
+    if worker is not None:
+        kernels.append(worker.background.worker_kernel())
+    for kernel in kernels:
+        for name in _CLOCKED:
+            kernel.services[name].clock = clock
 
 
 @asynccontextmanager

@@ -105,7 +105,9 @@ class DefinitionService:
             )
             uow.session.add(row)
             await uow.session.flush()
-            uow.publish(WorkflowPublished(key=key, version=row.version))
+            uow.publish(
+                WorkflowPublished(organisation_id=organisation_id, key=key, version=row.version)
+            )
             await uow.commit()
         return as_published(row)
 

@@ -334,6 +334,7 @@ class InstanceService:
         self._timers(uow, instance, initial, now)
         uow.publish(
             InstanceStarted(
+                organisation_id=instance.organisation_id,
                 instance_id=instance.id,
                 workflow_key=instance.workflow_key,
                 workflow_version=instance.workflow_version,
@@ -431,6 +432,7 @@ class InstanceService:
         )
         self._timers(uow, updated, target, now)
         common: dict[str, Any] = {
+            "organisation_id": row.organisation_id,
             "instance_id": row.id,
             "workflow_key": row.workflow_key,
             "workflow_version": row.workflow_version,
@@ -476,6 +478,7 @@ class InstanceService:
             self._history(uow, updated, "cancelled", None, row.state, row.state, actor, data, now)
             uow.publish(
                 InstanceCancelled(
+                    organisation_id=row.organisation_id,
                     instance_id=row.id,
                     workflow_key=row.workflow_key,
                     workflow_version=row.workflow_version,

@@ -2,7 +2,7 @@
 
 Timers are rows (``workflow.timers``), written with the step that entered the state and
 cancelled by the step that leaves it, so they survive restarts of every process. The
-``workflow.fire_timers`` job (every second, one run per slot cluster-wide) claims due
+``workflow.fire_timers`` job (every 5 seconds, one run per slot cluster-wide) claims due
 timers one transaction at a time with ``FOR UPDATE SKIP LOCKED``: marking one fired, its
 notification effects, its transition and its event commit together, so a timer fires
 exactly once even with several workers, and a crash before the commit leaves it pending
