@@ -43,6 +43,7 @@ from hub.workflow.domain import definitions as defs
 from hub.workflow.domain.expressions import ExpressionError, holds, value_of
 from hub.workflow.domain.permissions import INSTANCES_CANCEL, INSTANCES_READ, INSTANCES_START
 from hub.workflow.models import Effect, HistoryEntry, Instance, Task, Timer
+from hub.workflow.services import metrics
 from hub.workflow.services.effects import RUN_EFFECT
 
 MAX_VARIABLES_BYTES = 64 * 1024
@@ -331,6 +332,7 @@ class InstanceService:
         scope = {"vars": instance.variables, "data": {}, "subject": _subject_map(subject)}
         instance.variables = self._apply(uow, instance, initial.on_enter, scope, initial.name)
         self._history(uow, instance, "started", None, None, initial.name, actor, {}, now)
+        metrics.INSTANCES_STARTED.labels(actor.actor_type).inc()
         self._timers(uow, instance, initial, now)
         uow.publish(
             InstanceStarted(
@@ -427,6 +429,7 @@ class InstanceService:
         updated = moved.first()
         if updated is None:
             raise _stale()
+        metrics.TRANSITIONS.labels(actor.actor_type).inc()
         self._history(
             uow, updated, "transition", transition.name, source.name, target.name, actor, data, now
         )

@@ -20,6 +20,7 @@ from hub.kernel.db import UnitOfWork
 from hub.kernel.store import Store
 from hub.workflow.api import SlaStepReached
 from hub.workflow.models import Instance, Task, Timer
+from hub.workflow.services import metrics
 from hub.workflow.services.instances import Actor, InstanceService
 
 FIRE_TIMERS = "workflow.fire_timers"
@@ -74,6 +75,10 @@ class TimerService:
             return 0
         spec: dict[str, Any] = timer.spec
         percent = int(spec["at"])
+        metrics.TIMERS_FIRED.labels(timer.kind).inc()
+        metrics.TIMER_LATENESS.observe(max(0.0, (now - timer.due_at).total_seconds()))
+        if percent >= 100:
+            metrics.SLA_BREACHES.inc()
         if timer.kind in ("remind", "escalate"):
             self.instances.add_effect(
                 uow, instance, "notify", await self._notice(uow, instance, timer, percent)
