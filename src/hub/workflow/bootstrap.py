@@ -11,11 +11,12 @@ from hub.kernel.contexts import ContextModule
 from hub.kernel.runtime import ContextRuntime
 from hub.workflow.controllers.definitions import WorkflowController
 from hub.workflow.controllers.instances import InstanceController
-from hub.workflow.controllers.tasks import TaskController
+from hub.workflow.controllers.tasks import OutOfOfficeController, TaskController
 from hub.workflow.domain.permissions import PERMISSIONS
 from hub.workflow.handlers import TRIGGERS
 from hub.workflow.models import Base
 from hub.workflow.services.definitions import DefinitionService
+from hub.workflow.services.delegations import DelegationService
 from hub.workflow.services.effects import EffectRunner
 from hub.workflow.services.instances import InstanceService
 from hub.workflow.services.stats import StatsService
@@ -46,6 +47,7 @@ def services(
         "workflow_timers": TimerService(store, clock, instances),
         "workflow_triggers": TriggerService(instances),
         "workflow_stats": StatsService(store, clock),
+        "workflow_delegations": DelegationService(store, identity_api, clock),
         "workflow_effects": EffectRunner(
             store, clock, identity_api, content_api, communication_api
         ),
@@ -58,7 +60,12 @@ def build() -> ContextModule:
         metadata=Base.metadata,
         depends_on=("identity", "content", "communication"),
         services=services,
-        route_handlers=[WorkflowController, InstanceController, TaskController],
+        route_handlers=[
+            WorkflowController,
+            InstanceController,
+            OutOfOfficeController,
+            TaskController,
+        ],
         permissions=PERMISSIONS,
         jobs=[run_effect, fire_timers],
         periodic=[FIRE_TIMERS_EVERY_5_SECONDS],

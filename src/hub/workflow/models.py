@@ -206,3 +206,19 @@ class Timer(IdMixin, Base):
             postgresql_where=text("status = 'pending'"),
         ),
     )
+
+
+class Delegation(IdMixin, Base):
+    """A member's out-of-office window in an organisation: tasks assigned to them while it
+    runs go to ``delegate_id`` (one window per member and organisation)."""
+
+    __tablename__ = "delegations"
+
+    organisation_id: Mapped[uuid.UUID] = _uuid()
+    user_id: Mapped[uuid.UUID] = _uuid()
+    delegate_id: Mapped[uuid.UUID] = _uuid()
+    starts_at: Mapped[datetime] = _ts(nullable=False)
+    ends_at: Mapped[datetime] = _ts(nullable=False)
+    created_at: Mapped[datetime] = _ts(nullable=False)
+
+    __table_args__ = (UniqueConstraint("organisation_id", "user_id"),)

@@ -191,3 +191,21 @@ class WorkflowStatsOut(Schema):
     by_status: dict[str, int]
     states: list[StateStatsOut]
     sla_breaches: int
+
+
+class OutOfOfficeIn(Schema):
+    delegate_id: uuid.UUID
+    #: The window: tasks assigned to the caller by name between these instants go to the
+    #: delegate (ISO 8601 with a zone).
+    starts_at: Annotated[datetime, Meta(tz=True)]
+    ends_at: Annotated[datetime, Meta(tz=True)]
+
+
+class OutOfOfficeOut(Schema):
+    organisation_id: uuid.UUID
+    user_id: uuid.UUID
+    delegate_id: uuid.UUID
+    starts_at: datetime
+    ends_at: datetime
+    #: Tasks moved to the delegate by this request (the window was running).
+    moved: int

@@ -169,6 +169,7 @@ _CLOCKED = (
     "workflow_timers",
     "workflow_effects",
     "workflow_stats",
+    "workflow_delegations",
 )
 
 

@@ -4,6 +4,7 @@ unclaim and delegation, and tasks ending with their state."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.integration.identity.support import API
@@ -185,3 +186,55 @@ async def test_leaving_the_state_ends_its_tasks(client: Client, database_url: st
     assert gone["id"] == task["id"]
     r = await act(client, people["ann"], task["id"], "complete", outcome="approve")
     assert r.status_code == 409
+
+
+async def test_out_of_office_routes_tasks_to_the_delegate(
+    client: Client, database_url: str
+) -> None:
+    owner, org, people = await team(client, database_url)
+    ann, bob = people["ann"], people["bob"]
+    body = approvals(1)
+    body["states"][0]["onEnter"][0].pop("roles")
+    body["states"][0]["onEnter"][0]["assignee"] = ann.user_id
+    await published(client, owner, org, definition=body)
+    await started(client, owner, org)
+    (held,) = await tasks(client, ann, org)
+    assert held["assigneeId"] == ann.user_id
+
+    url = f"{TASKS}/out-of-office"
+    params = {"organisationId": org}
+    now = datetime.now(UTC)
+    window = {
+        "delegateId": bob.user_id,
+        "startsAt": (now - timedelta(hours=1)).isoformat(),
+        "endsAt": (now + timedelta(days=30)).isoformat(),
+    }
+    r = await client.put(url, params=params, json=window, headers=ann.auth)
+    assert r.status_code == 200, r.text
+    assert r.json()["moved"] == 1  # the window runs: what ann holds goes to bob
+    assert await tasks(client, ann, org) == []
+    assert [t["id"] for t in await tasks(client, bob, org)] == [held["id"]]
+
+    await started(client, owner, org)  # a new task for ann goes straight to bob
+    assert len(await tasks(client, bob, org)) == 2
+    assert await tasks(client, ann, org) == []
+
+    r = await client.get(url, params=params, headers=ann.auth)
+    assert r.json()["delegateId"] == bob.user_id
+    for bad in (
+        {**window, "delegateId": ann.user_id},
+        {**window, "delegateId": str(uuid.uuid4())},
+        {**window, "endsAt": "2019-01-01T00:00:00Z"},
+        {**window, "endsAt": (now + timedelta(days=400)).isoformat()},
+    ):
+        r = await client.put(url, params=params, json=bad, headers=ann.auth)
+        assert r.status_code == 422, r.text
+    r = await client.put(
+        url, params=params, json={**window, "startsAt": "2020-01-01T00:00:00"}, headers=ann.auth
+    )
+    assert r.status_code == 400  # an instant needs its zone
+    assert (await client.delete(url, params=params, headers=ann.auth)).status_code == 204
+    assert (await client.get(url, params=params, headers=ann.auth)).status_code == 404
+    assert (await client.delete(url, params=params, headers=ann.auth)).status_code == 404
+    await started(client, owner, org)
+    assert len(await tasks(client, ann, org)) == 1  # back from leave: ann's own again

@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from litestar import Controller, get, post
+from litestar import Controller, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
@@ -20,11 +20,74 @@ from hub.kernel.pagination import DEFAULT_LIMIT
 from hub.kernel.security import Principal
 from hub.kernel.tenancy import permission
 from hub.kernel.web import BEARER_OR_KEY, Cursor, Limit, page_as, to_schema
-from hub.workflow.schemas import CompleteIn, DelegateIn, TaskOut, TaskPage
+from hub.workflow.schemas import (
+    CompleteIn,
+    DelegateIn,
+    OutOfOfficeIn,
+    OutOfOfficeOut,
+    TaskOut,
+    TaskPage,
+)
+from hub.workflow.services.delegations import DelegationService
 from hub.workflow.services.tasks import OPEN_STATES, TaskService
 
 OrganisationQuery = Annotated[uuid.UUID, QueryParameter(name="organisationId")]
 TaskState = Literal["open", "claimed", "completed", "cancelled"]
+
+
+class OutOfOfficeController(Controller):
+    path = "/tasks/out-of-office"
+    tags = ["Workflow: tasks"]
+    security = BEARER_OR_KEY
+
+    @get(
+        operation_id="getOutOfOffice",
+        summary="The caller's out-of-office window in the organisation",
+        guards=[permission(None)],
+        opt=problems(404),
+    )
+    async def get_window(
+        self,
+        membership: NamedDependency[Membership],
+        workflow_delegations: NamedDependency[DelegationService],
+        organisation_id: OrganisationQuery,
+    ) -> OutOfOfficeOut:
+        return to_schema(await workflow_delegations.current(membership), OutOfOfficeOut)
+
+    @put(
+        operation_id="setOutOfOffice",
+        summary="Set the caller's out-of-office window (replaces the previous one)",
+        description="Tasks assigned to the caller by name while the window runs go to "
+        "`delegateId` (a member of the organisation); when it is already running, the "
+        "tasks the caller holds move at once (`moved`).",
+        guards=[permission(None)],
+        opt=problems(422),
+    )
+    async def set_window(
+        self,
+        data: JSONBody[OutOfOfficeIn],
+        membership: NamedDependency[Membership],
+        workflow_delegations: NamedDependency[DelegationService],
+        organisation_id: OrganisationQuery,
+    ) -> OutOfOfficeOut:
+        window = await workflow_delegations.set(
+            membership, data.delegate_id, data.starts_at, data.ends_at
+        )
+        return to_schema(window, OutOfOfficeOut)
+
+    @delete(
+        operation_id="clearOutOfOffice",
+        summary="End the caller's out-of-office window",
+        guards=[permission(None)],
+        opt=problems(404),
+    )
+    async def clear_window(
+        self,
+        membership: NamedDependency[Membership],
+        workflow_delegations: NamedDependency[DelegationService],
+        organisation_id: OrganisationQuery,
+    ) -> None:
+        await workflow_delegations.clear(membership)
 
 
 class TaskController(Controller):

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 import msgspec
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from hub.content.api import ContentApi
 from hub.identity.api import Membership
@@ -42,7 +42,7 @@ from hub.workflow.api import (
 from hub.workflow.domain import definitions as defs
 from hub.workflow.domain.expressions import ExpressionError, holds, value_of
 from hub.workflow.domain.permissions import INSTANCES_CANCEL, INSTANCES_READ, INSTANCES_START
-from hub.workflow.models import Effect, HistoryEntry, Instance, Task, Timer
+from hub.workflow.models import Delegation, Effect, HistoryEntry, Instance, Task, Timer
 from hub.workflow.services import metrics
 from hub.workflow.services.effects import RUN_EFFECT
 
@@ -330,7 +330,7 @@ class InstanceService:
         uow.session.add(instance)
         await uow.session.flush()
         scope = {"vars": instance.variables, "data": {}, "subject": _subject_map(subject)}
-        instance.variables = self._apply(uow, instance, initial.on_enter, scope, initial.name)
+        instance.variables = await self._apply(uow, instance, initial.on_enter, scope, initial.name)
         self._history(uow, instance, "started", None, None, initial.name, actor, {}, now)
         metrics.INSTANCES_STARTED.labels(actor.actor_type).inc()
         self._timers(uow, instance, initial, now)
@@ -406,7 +406,7 @@ class InstanceService:
         variables = dict(row.variables)
         for actions in (source.on_leave, transition.actions, target.on_enter):
             scope["vars"] = variables
-            variables = self._apply(uow, row, actions, scope, target.name)
+            variables = await self._apply(uow, row, actions, scope, target.name)
         final = target.final
         moved = await uow.session.execute(
             update(Instance)
@@ -495,7 +495,7 @@ class InstanceService:
 
     # ------------------------------------------------------------------ helpers
 
-    def _apply(
+    async def _apply(
         self,
         uow: UnitOfWork,
         instance: Any,
@@ -521,7 +521,12 @@ class InstanceService:
                     value = action.spec["value"]
                 variables[action.spec["name"]] = _clean_json(value)
             elif action.kind == "createTask":
-                uow.session.add(new_task(instance, action.spec, entering, self.clock()))
+                task = new_task(instance, action.spec, entering, self.clock())
+                if task.assignee_id is not None:
+                    task.assignee_id = await stand_in(
+                        uow, task.organisation_id, task.assignee_id, self.clock()
+                    )
+                uow.session.add(task)
             else:
                 self.add_effect(uow, instance, action.kind, action.spec)
         return variables
@@ -601,6 +606,22 @@ class InstanceService:
                 occurred_at=now,
             )
         )
+
+
+async def stand_in(
+    uow: UnitOfWork, organisation_id: uuid.UUID, user_id: uuid.UUID, now: datetime
+) -> uuid.UUID:
+    """Who takes a task assigned to ``user_id`` now: the delegate of their out-of-office
+    window when one is running, else the user."""
+    delegate = await uow.session.scalar(
+        select(Delegation.delegate_id).where(
+            Delegation.organisation_id == organisation_id,
+            Delegation.user_id == user_id,
+            Delegation.starts_at <= now,
+            Delegation.ends_at > now,
+        )
+    )
+    return delegate if delegate is not None else user_id
 
 
 def new_task(instance: Any, spec: Mapping[str, Any], state: str, now: datetime) -> Task:
