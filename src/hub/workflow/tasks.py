@@ -23,4 +23,4 @@ async def fire_timers(ctx: JobContext, *, workflow_timers: TimerService) -> None
 #: Every 5 seconds: a timer fires at most about 5 s (plus queueing) after it is due. Each
 #: slot leaves a claim key in Redis for a week (``hub.kernel.scheduler``), which is what
 #: keeps this from running every second (600,000 keys a week).
-FIRE_TIMERS_EVERY_5_SECONDS = Periodic(FIRE_TIMERS, "*/5 * * * * *", fire_timers)
+FIRE_TIMERS_EVERY_5_SECONDS = Periodic(FIRE_TIMERS, "* * * * * */5", fire_timers)
