@@ -13,6 +13,7 @@ from tests.integration.workflow.support import (
     INSTANCES,
     Client,
     history,
+    move,
     published,
     started,
     team,
@@ -82,6 +83,9 @@ async def test_two_of_m_approval(client: Client, database_url: str) -> None:
 
     r = await act(client, cy, task["id"], "complete", outcome="approve")
     assert r.status_code == 403
+    r = await move(client, ann, instance, "approve")  # around the task: refused
+    assert r.status_code == 422
+    assert r.json()["code"] == "transition_via_task"
     r = await act(client, ann, task["id"], "complete", outcome="approve")
     assert r.status_code == 200, r.text
     assert r.json()["state"] == "open"

@@ -143,6 +143,9 @@ class Definition:
     transitions: dict[str, Transition]
     body: dict[str, Any] = field(default_factory=dict)
     triggers: tuple[Trigger, ...] = ()
+    #: (state, transition) pairs only a task's completion (or a timer) may take: taking
+    #: them directly would skip the task's approvals and four eyes.
+    task_only: frozenset[tuple[str, str]] = frozenset()
 
     @property
     def initial(self) -> State:
@@ -174,6 +177,8 @@ class _Collector:
         self.tasks: list[tuple[str, Mapping[str, Any], str | None]] = []
         #: SLA steps taking a transition: (path, state, transition), checked likewise.
         self.ladder_transitions: list[tuple[str, str, str]] = []
+        #: (state, transition) pairs a task's outcome takes: only the task may take them.
+        self.task_transitions: set[tuple[str, str]] = set()
 
     def add(self, path: str, message: str) -> None:
         self.problems.append(Problem(path, message))
@@ -394,6 +399,8 @@ def _check_outcomes(
             p.add(f"{at}.transition", f"unknown transition {name!r}")
         elif in_state not in transition.sources:
             p.add(f"{at}.transition", f"transition {name!r} does not leave {in_state!r}")
+        else:
+            p.task_transitions.add((in_state, transition.name))
         if "reasonRequired" in target:
             _flag(p, f"{at}.reasonRequired", target.get("reasonRequired"))
     approve = spec.get("approveOutcome", "approve")
@@ -572,7 +579,16 @@ def parse(raw: Any, cat: Catalogue) -> tuple[Definition | None, list[Problem]]:
     triggers = _triggers(p, raw.get("triggers"), cat)
     if p.problems:
         return None, p.problems
-    return Definition(states=states, transitions=transitions, body=raw, triggers=triggers), []
+    return (
+        Definition(
+            states=states,
+            transitions=transitions,
+            body=raw,
+            triggers=triggers,
+            task_only=frozenset(p.task_transitions),
+        ),
+        [],
+    )
 
 
 TRIGGER_ROOTS = frozenset({"event"})

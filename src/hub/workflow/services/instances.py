@@ -370,6 +370,13 @@ class InstanceService:
                 f"No transition {name!r} leaves the state {row.state!r} (allowed: {allowed}).",
                 code="transition_unavailable",
             )
+        if (row.state, transition.name) in definition.task_only:
+            raise field_invalid(
+                "transition",
+                f"{name!r} is taken by completing the state's task (its approvals and four "
+                "eyes apply), not directly.",
+                code="transition_via_task",
+            )
         actor = actor_of(principal, member)
         _guard(transition, member)
         check_form(transition, data)
