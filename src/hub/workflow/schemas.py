@@ -97,7 +97,8 @@ class InstanceOut(Schema):
     state_entered_at: datetime
     updated_at: datetime
     ended_at: datetime | None
-    #: Transitions leaving the current state.
+    #: Transitions that may be taken directly from the current state (those a task's
+    #: outcome takes are left out: complete the task instead).
     transitions: list[str]
 
 

@@ -71,8 +71,8 @@ class InstanceView:
     state_entered_at: datetime
     updated_at: datetime
     ended_at: datetime | None
-    #: Transitions leaving the current state (whether the caller may take them is checked
-    #: when it tries).
+    #: Transitions that may be taken directly from the current state (not those a task's
+    #: outcome takes; whether the caller may take them is checked when it tries).
     transitions: list[str] = field(default_factory=list)
 
 
@@ -108,7 +108,11 @@ def _view(row: Any, definition: defs.Definition | None = None) -> InstanceView:
         state_entered_at=row.state_entered_at,
         updated_at=row.updated_at,
         ended_at=row.ended_at,
-        transitions=[t.name for t in leaving],
+        transitions=[
+            t.name
+            for t in leaving
+            if definition is None or (row.state, t.name) not in definition.task_only
+        ],
     )
 
 
