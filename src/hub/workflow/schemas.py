@@ -11,6 +11,7 @@ from msgspec import Meta
 from hub.kernel.pagination import Page
 from hub.kernel.structs import Schema
 from hub.workflow.domain.definitions import KEY_PATTERN, NAME_PATTERN
+from hub.workflow.domain.yaml_text import MAX_TEXT
 
 WorkflowKey = Annotated[str, Meta(pattern=KEY_PATTERN, max_length=64)]
 TransitionName = Annotated[str, Meta(pattern=NAME_PATTERN, max_length=64)]
@@ -36,9 +37,9 @@ _EXAMPLE_DEFINITION: dict[str, Any] = {
 class WorkflowIn(Schema):
     organisation_id: uuid.UUID
     key: WorkflowKey
-    #: States, transitions and actions (see docs/workflow.md); checked as a whole, every
-    #: problem listed in one 422.
-    definition: dict[str, Any]
+    #: States, transitions and actions (see docs/workflow.md) as an object, or the same as
+    #: YAML (or JSON) text; checked as a whole, every problem listed in one 422.
+    definition: dict[str, Any] | Annotated[str, Meta(max_length=MAX_TEXT)]
 
     example: ClassVar[dict[str, Any]] = {
         "organisationId": "0190a1b2-0000-7000-8000-000000000001",

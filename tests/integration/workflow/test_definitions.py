@@ -102,3 +102,37 @@ async def test_the_permission_rule(client: Client, database_url: str) -> None:
     assert r.status_code == 404
     r = await client.get(WORKFLOWS, params={"organisationId": org})
     assert r.status_code == 401
+
+
+YAML = """
+states:
+  - {name: review, initial: true, slaMinutes: 60}
+  - {name: approved, final: true}
+transitions:
+  - name: approve
+    from: review
+    to: approved
+    roles: [approver]
+    condition: vars.amount < 1000
+"""
+
+
+async def test_definitions_written_as_yaml(client: Client, database_url: str) -> None:
+    owner, org, _ = await team(client, database_url)
+    v1 = await published(client, owner, org, definition=YAML)
+    assert v1["definition"]["transitions"][0]["roles"] == ["approver"]
+    assert v1["definition"]["states"][0] == {"name": "review", "initial": True, "slaMinutes": 60}
+
+    r = await publish(client, owner, org, definition=YAML.replace("approver", "ghosts"))
+    assert r.status_code == 422
+    assert [e["field"] for e in r.json()["errors"]] == ["definition.transitions[0].roles[0]"]
+    r = await publish(client, owner, org, definition="states: [unclosed")
+    assert r.status_code == 422
+    assert "not valid YAML" in r.json()["errors"][0]["message"]
+    bomb = 'a: &a ["x", "x"]\nb: &b [*a, *a]\nc: &c [*b, *b]\nstates: [*c, *c]\n'
+    r = await publish(client, owner, org, definition=bomb)
+    assert r.status_code == 422
+    assert "aliases" in r.json()["errors"][0]["message"]
+    r = await publish(client, owner, org, definition="- just\n- a list\n")
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "definition"

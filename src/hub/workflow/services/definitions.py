@@ -15,7 +15,7 @@ from hub.kernel.clock import Clock
 from hub.kernel.errors import FieldError, Invalid
 from hub.kernel.events import EVENT_TYPES
 from hub.kernel.pagination import Page, decode_cursor, page_of
-from hub.kernel.problems import invalid_cursor, not_found
+from hub.kernel.problems import field_invalid, invalid_cursor, not_found
 from hub.kernel.security import Principal
 from hub.kernel.store import Store
 from hub.kernel.tenancy import Tenancy
@@ -23,6 +23,7 @@ from hub.workflow import repositories
 from hub.workflow.api import WorkflowPublished
 from hub.workflow.domain.definitions import Catalogue, parse
 from hub.workflow.domain.permissions import DEFINITIONS_MANAGE
+from hub.workflow.domain.yaml_text import parse_text
 from hub.workflow.models import WorkflowDefinition
 
 
@@ -76,6 +77,10 @@ class DefinitionService:
         """``POST /workflows``: validate everything (422 listing every problem), then store
         the next version of ``key``. Running instances keep the version they started on."""
         await self.tenancy.authorise(principal, organisation_id, DEFINITIONS_MANAGE)
+        if isinstance(body, str):
+            body, why = parse_text(body)
+            if why is not None:
+                raise field_invalid("definition", why, code="invalid_definition")
         definition, problems = parse(body, await self.catalogue(organisation_id))
         if definition is None:
             raise Invalid(
