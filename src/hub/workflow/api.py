@@ -1,9 +1,67 @@
 """Public interface of the workflow context.
 
-Everything another context may use of workflow lives here: the synchronous ``Protocol``,
-the msgspec DTOs it returns and the integration events workflow publishes. Framework-free
-(import-linter forbids SQLAlchemy, Litestar, dramatiq and Redis here), so a split-out
-workflow service can ship this module unchanged as its client contract.
+Everything another context may use of workflow lives here: the msgspec DTOs and the
+integration events workflow publishes. Framework-free (import-linter forbids SQLAlchemy,
+Litestar, dramatiq and Redis here), so a split-out workflow service can ship this module
+unchanged as its client contract.
 """
 
 from __future__ import annotations
+
+import uuid
+from typing import ClassVar
+
+from hub.kernel.events import IntegrationEvent
+
+
+class WorkflowPublished(IntegrationEvent, kw_only=True, frozen=True):
+    """A new version of an organisation's workflow definition was published."""
+
+    event_type: ClassVar[str] = "workflow.definition.published"
+    aggregate_field: ClassVar[str | None] = "organisation_id"
+    key: str
+    version: int
+
+
+class InstanceEvent(IntegrationEvent, kw_only=True, frozen=True):
+    aggregate_field: ClassVar[str | None] = "instance_id"
+    instance_id: uuid.UUID
+    workflow_key: str
+    workflow_version: int
+    document_id: uuid.UUID | None = None
+
+
+class InstanceStarted(InstanceEvent, kw_only=True, frozen=True):
+    event_type: ClassVar[str] = "workflow.instance.started"
+    state: str
+
+
+class InstanceTransitioned(InstanceEvent, kw_only=True, frozen=True):
+    event_type: ClassVar[str] = "workflow.instance.transitioned"
+    transition: str
+    from_state: str
+    to_state: str
+    #: The instance's version after the transition.
+    version: int
+
+
+class InstanceCompleted(InstanceEvent, kw_only=True, frozen=True):
+    """The instance reached a final state."""
+
+    event_type: ClassVar[str] = "workflow.instance.completed"
+    state: str
+
+
+class InstanceCancelled(InstanceEvent, kw_only=True, frozen=True):
+    event_type: ClassVar[str] = "workflow.instance.cancelled"
+    state: str
+
+
+class SlaStepReached(InstanceEvent, kw_only=True, frozen=True):
+    """A timer of the state's SLA ladder fired (``kind``: remind, escalate, transition;
+    ``percent``: of the SLA; 100 and more is a breach)."""
+
+    event_type: ClassVar[str] = "workflow.sla.step_reached"
+    state: str
+    kind: str
+    percent: int

@@ -2,13 +2,72 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from hub.communication.api import CommunicationApi
+from hub.content.api import ContentApi
+from hub.identity.api import IdentityApi
 from hub.kernel.contexts import ContextModule
+from hub.kernel.runtime import ContextRuntime
+from hub.workflow.controllers.definitions import WorkflowController
+from hub.workflow.controllers.instances import InstanceController
+from hub.workflow.controllers.tasks import OutOfOfficeController, TaskController
+from hub.workflow.domain.permissions import PERMISSIONS
+from hub.workflow.handlers import TRIGGERS
 from hub.workflow.models import Base
+from hub.workflow.services.definitions import DefinitionService
+from hub.workflow.services.delegations import DelegationService
+from hub.workflow.services.effects import EffectRunner
+from hub.workflow.services.instances import InstanceService
+from hub.workflow.services.stats import StatsService
+from hub.workflow.services.tasks import TaskService
+from hub.workflow.services.timers import TimerService
+from hub.workflow.services.triggers import TriggerService
+from hub.workflow.tasks import FIRE_TIMERS_EVERY_5_SECONDS, fire_timers, run_effect
+
+
+def services(
+    rt: ContextRuntime,
+    *,
+    identity_api: IdentityApi,
+    content_api: ContentApi,
+    communication_api: CommunicationApi,
+) -> dict[str, Any]:
+    """Every use case of workflow, wired once per process."""
+    store, clock = rt.store, rt.clock
+    instances = InstanceService(store, rt.tenancy, content_api, clock, rt.queue_job)
+    return {
+        "workflow_definitions": DefinitionService(
+            store, rt.tenancy, identity_api, clock, rt.kernel.permissions.keys
+        ),
+        "workflow_instances": instances,
+        "workflow_tasks": TaskService(
+            store, rt.tenancy, identity_api, content_api, instances, clock
+        ),
+        "workflow_timers": TimerService(store, clock, instances),
+        "workflow_triggers": TriggerService(instances),
+        "workflow_stats": StatsService(store, clock),
+        "workflow_delegations": DelegationService(store, identity_api, clock),
+        "workflow_effects": EffectRunner(
+            store, clock, identity_api, content_api, communication_api
+        ),
+    }
 
 
 def build() -> ContextModule:
     return ContextModule(
         name="workflow",
         metadata=Base.metadata,
-        depends_on=("content", "identity"),
+        depends_on=("identity", "content", "communication"),
+        services=services,
+        route_handlers=[
+            WorkflowController,
+            InstanceController,
+            OutOfOfficeController,
+            TaskController,
+        ],
+        permissions=PERMISSIONS,
+        jobs=[run_effect, fire_timers],
+        periodic=[FIRE_TIMERS_EVERY_5_SECONDS],
+        catch_all=[TRIGGERS],
     )

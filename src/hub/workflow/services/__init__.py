@@ -1,3 +1,1 @@
 """Use cases of the workflow context: the only place its business rules run."""
-
-from __future__ import annotations

@@ -1,0 +1,180 @@
+"""/workflow-instances: start, list, read, history, transitions, cancel.
+
+Starting names its organisation in the body (the service applies the tenancy rule); an
+instance's own routes load it first, then apply the rule to its organisation and its
+subject (404 when the caller may not see it)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Literal
+
+from litestar import Controller, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, QueryParameter
+
+from hub.identity.api import Membership
+from hub.kernel.openapi import problems
+from hub.kernel.pagination import DEFAULT_LIMIT
+from hub.kernel.problems import field_invalid
+from hub.kernel.security import Principal
+from hub.kernel.tenancy import permission
+from hub.kernel.web import BEARER_OR_KEY, Cursor, Limit, page_as, to_schema
+from hub.workflow.domain.permissions import INSTANCES_READ
+from hub.workflow.schemas import (
+    CancelIn,
+    HistoryOut,
+    HistoryPage,
+    InstanceIn,
+    InstanceOut,
+    InstancePage,
+    TransitionIn,
+    WorkflowKey,
+)
+from hub.workflow.services.instances import InstanceService, Subject
+
+OrganisationQuery = Annotated[uuid.UUID, QueryParameter(name="organisationId")]
+InstanceStatus = Literal["active", "completed", "cancelled"]
+
+
+class InstanceController(Controller):
+    path = "/workflow-instances"
+    tags = ["Workflow: instances"]
+    security = BEARER_OR_KEY
+
+    @post(
+        operation_id="startWorkflowInstance",
+        summary="Start an instance of the newest version of a workflow on a subject",
+        description="`subject` is `{documentId}` (a document of the organisation the "
+        "caller may read) or `{reference}`. The instance stays on this version.",
+        opt=problems(403, 404, 422),
+    )
+    async def start(
+        self,
+        data: JSONBody[InstanceIn],
+        principal: NamedDependency[Principal],
+        workflow_instances: NamedDependency[InstanceService],
+    ) -> InstanceOut:
+        subject = data.subject
+        if (subject.document_id is None) == (subject.reference is None):
+            raise field_invalid("subject", "give exactly one of documentId and reference")
+        started = await workflow_instances.start(
+            principal,
+            data.organisation_id,
+            data.workflow_key,
+            Subject(document_id=subject.document_id, reference=subject.reference),
+            data.variables,
+        )
+        return to_schema(started, InstanceOut)
+
+    @get(
+        operation_id="listWorkflowInstances",
+        summary="The organisation's instances, newest first",
+        description="Instances on documents the caller may not read are left out, so a "
+        "page may hold fewer than `limit` items while `nextCursor` is set.",
+        guards=[permission(INSTANCES_READ)],
+    )
+    async def list_instances(
+        self,
+        principal: NamedDependency[Principal],
+        membership: NamedDependency[Membership],
+        workflow_instances: NamedDependency[InstanceService],
+        organisation_id: OrganisationQuery,
+        workflow_key: Annotated[
+            WorkflowKey | None, QueryParameter(name="workflowKey", required=False)
+        ] = None,
+        in_state: Annotated[
+            str | None, QueryParameter(name="state", required=False, min_length=1, max_length=64)
+        ] = None,
+        status: Annotated[InstanceStatus | None, QueryParameter(required=False)] = None,
+        document_id: Annotated[
+            uuid.UUID | None, QueryParameter(name="documentId", required=False)
+        ] = None,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
+    ) -> InstancePage:
+        page = await workflow_instances.list_in(
+            principal,
+            membership,
+            key=workflow_key,
+            state=in_state,
+            status=status,
+            document_id=document_id,
+            limit=limit,
+            cursor=cursor,
+        )
+        return page_as(page, InstanceOut)
+
+    @get(
+        "/{instance_id:uuid}",
+        operation_id="getWorkflowInstance",
+        summary="An instance: its state, version, variables and available transitions",
+        opt=problems(403, 404),
+    )
+    async def get_instance(
+        self,
+        principal: NamedDependency[Principal],
+        workflow_instances: NamedDependency[InstanceService],
+        instance_id: FromPath[uuid.UUID],
+    ) -> InstanceOut:
+        return to_schema(await workflow_instances.get(principal, instance_id), InstanceOut)
+
+    @get(
+        "/{instance_id:uuid}/history",
+        operation_id="getWorkflowInstanceHistory",
+        summary="Every step of an instance, oldest first",
+        opt=problems(403, 404),
+    )
+    async def history(
+        self,
+        principal: NamedDependency[Principal],
+        workflow_instances: NamedDependency[InstanceService],
+        instance_id: FromPath[uuid.UUID],
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
+    ) -> HistoryPage:
+        page = await workflow_instances.history(principal, instance_id, limit=limit, cursor=cursor)
+        return page_as(page, HistoryOut)
+
+    @post(
+        "/{instance_id:uuid}/transitions",
+        operation_id="transitionWorkflowInstance",
+        summary="Take a transition (checked against its guard, condition and form)",
+        description="`expectedVersion` is the instance's `version` the caller saw: a stale "
+        "or concurrent step answers 409 and nothing of it is applied. 403 when the caller "
+        "lacks the transition's roles or permission; 422 for a transition that does not "
+        "leave the current state, missing required form fields or a condition that does "
+        "not hold.",
+        status_code=200,
+        opt=problems(403, 404, 409, 422),
+    )
+    async def transition(
+        self,
+        data: JSONBody[TransitionIn],
+        principal: NamedDependency[Principal],
+        workflow_instances: NamedDependency[InstanceService],
+        instance_id: FromPath[uuid.UUID],
+    ) -> InstanceOut:
+        moved = await workflow_instances.transition(
+            principal, instance_id, data.transition, data.expected_version, data.data
+        )
+        return to_schema(moved, InstanceOut)
+
+    @post(
+        "/{instance_id:uuid}/cancel",
+        operation_id="cancelWorkflowInstance",
+        summary="Cancel a running instance",
+        status_code=200,
+        opt=problems(403, 404, 409),
+    )
+    async def cancel(
+        self,
+        data: JSONBody[CancelIn],
+        principal: NamedDependency[Principal],
+        workflow_instances: NamedDependency[InstanceService],
+        instance_id: FromPath[uuid.UUID],
+    ) -> InstanceOut:
+        cancelled = await workflow_instances.cancel(
+            principal, instance_id, data.expected_version, data.reason
+        )
+        return to_schema(cancelled, InstanceOut)

@@ -1,0 +1,1 @@
+"""Pure rules of the workflow context (no I/O)."""

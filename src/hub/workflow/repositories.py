@@ -1,0 +1,205 @@
+"""Reads of the workflow context through its store: one SELECT each, no session."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, and_, func, or_, select, text
+from sqlalchemy.dialects.postgresql import distinct_on
+
+from hub.kernel.store import Store
+from hub.workflow.models import HistoryEntry, Instance, Task, TaskVote, WorkflowDefinition
+
+_definitions = WorkflowDefinition.__table__
+_instances = Instance.__table__
+_history = HistoryEntry.__table__
+
+
+async def latest_definition(store: Store, org: uuid.UUID, key: str) -> Row[Any] | None:
+    return await store.first(
+        select(_definitions)
+        .where(WorkflowDefinition.organisation_id == org, WorkflowDefinition.key == key)
+        .order_by(WorkflowDefinition.version.desc())
+        .limit(1)
+    )
+
+
+async def definition_by_id(store: Store, definition_id: uuid.UUID) -> Row[Any] | None:
+    return await store.first(select(_definitions).where(WorkflowDefinition.id == definition_id))
+
+
+async def latest_definitions(
+    store: Store, org: uuid.UUID, *, after: str | None, limit: int
+) -> list[Row[Any]]:
+    """The newest version of each key, by key (``limit + 1`` rows)."""
+    query = (
+        select(_definitions)
+        .ext(distinct_on(WorkflowDefinition.key))
+        .where(WorkflowDefinition.organisation_id == org)
+        .order_by(WorkflowDefinition.key, WorkflowDefinition.version.desc())
+        .limit(limit + 1)
+    )
+    if after is not None:
+        query = query.where(WorkflowDefinition.key > after)
+    return await store.all(query)
+
+
+async def definition_versions(
+    store: Store, org: uuid.UUID, key: str, *, before: int | None, limit: int
+) -> list[Row[Any]]:
+    query = (
+        select(_definitions)
+        .where(WorkflowDefinition.organisation_id == org, WorkflowDefinition.key == key)
+        .order_by(WorkflowDefinition.version.desc())
+        .limit(limit + 1)
+    )
+    if before is not None:
+        query = query.where(WorkflowDefinition.version < before)
+    return await store.all(query)
+
+
+async def instance_by_id(store: Store, instance_id: uuid.UUID) -> Row[Any] | None:
+    return await store.first(select(_instances).where(Instance.id == instance_id))
+
+
+async def instances_in(
+    store: Store,
+    org: uuid.UUID,
+    *,
+    key: str | None,
+    state: str | None,
+    status: str | None,
+    document_id: uuid.UUID | None,
+    before: uuid.UUID | None,
+    limit: int,
+) -> list[Row[Any]]:
+    """Newest first, ``limit + 1`` rows."""
+    query = (
+        select(_instances)
+        .where(Instance.organisation_id == org)
+        .order_by(Instance.id.desc())
+        .limit(limit + 1)
+    )
+    if key is not None:
+        query = query.where(Instance.workflow_key == key)
+    if state is not None:
+        query = query.where(Instance.state == state)
+    if status is not None:
+        query = query.where(Instance.status == status)
+    if document_id is not None:
+        query = query.where(Instance.document_id == document_id)
+    if before is not None:
+        query = query.where(Instance.id < before)
+    return await store.all(query)
+
+
+async def history_of(
+    store: Store, instance_id: uuid.UUID, *, after: int | None, limit: int
+) -> list[Row[Any]]:
+    query = (
+        select(_history)
+        .where(HistoryEntry.instance_id == instance_id)
+        .order_by(HistoryEntry.instance_version)
+        .limit(limit + 1)
+    )
+    if after is not None:
+        query = query.where(HistoryEntry.instance_version > after)
+    return await store.all(query)
+
+
+async def task_by_id(store: Store, task_id: uuid.UUID) -> Row[Any] | None:
+    return await store.first(select(Task.__table__).where(Task.id == task_id))
+
+
+async def votes_of(store: Store, task_ids: list[uuid.UUID]) -> list[Row[Any]]:
+    if not task_ids:
+        return []
+    return await store.all(
+        select(TaskVote.__table__)
+        .where(TaskVote.task_id.in_(task_ids))
+        .order_by(TaskVote.created_at, TaskVote.id)
+    )
+
+
+async def tasks_for(
+    store: Store,
+    org: uuid.UUID,
+    user_id: uuid.UUID,
+    roles: list[str],
+    *,
+    states: tuple[str, ...],
+    instance_id: uuid.UUID | None,
+    due_before: datetime | None,
+    before: uuid.UUID | None,
+    limit: int,
+) -> list[Row[Any]]:
+    """Tasks assigned to the user, or unassigned and offered to one of ``roles``; newest
+    first, ``limit + 1`` rows."""
+    mine = or_(
+        Task.assignee_id == user_id,
+        and_(Task.assignee_id.is_(None), Task.candidate_roles.overlap(roles)),
+    )
+    query = (
+        select(Task.__table__)
+        .where(Task.organisation_id == org, Task.state.in_(states), mine)
+        .order_by(Task.id.desc())
+        .limit(limit + 1)
+    )
+    if instance_id is not None:
+        query = query.where(Task.instance_id == instance_id)
+    if due_before is not None:
+        query = query.where(Task.due_at < due_before)
+    if before is not None:
+        query = query.where(Task.id < before)
+    return await store.all(query)
+
+
+#: Each stay of an instance of one workflow in a state: when it began, when it ended (the
+#: next step, or now while it lasts; a final state's stay is left out), and the SLA of
+#: that state in the version the instance runs.
+_STAYS = text(
+    """
+    WITH steps AS (
+        SELECT h.instance_id, h.kind, h.to_state AS state, h.occurred_at AS entered,
+               LEAD(h.occurred_at) OVER (
+                   PARTITION BY h.instance_id ORDER BY h.instance_version
+               ) AS next_at,
+               i.status, i.definition_id
+        FROM workflow.history h
+        JOIN workflow.instances i ON i.id = h.instance_id
+        WHERE i.organisation_id = :org AND i.workflow_key = :key
+    ), stays AS (
+        SELECT s.state,
+               EXTRACT(EPOCH FROM COALESCE(s.next_at, :now) - s.entered) AS seconds,
+               (SELECT (st->>'slaMinutes')::int
+                  FROM jsonb_array_elements(d.body->'states') st
+                 WHERE st->>'name' = s.state LIMIT 1) AS sla_minutes
+        FROM steps s
+        JOIN workflow.definitions d ON d.id = s.definition_id
+        WHERE s.kind IN ('started', 'transition')
+          AND (s.next_at IS NOT NULL OR s.status = 'active')
+    )
+    SELECT state,
+           count(*) AS stays,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds) AS median_seconds,
+           count(*) FILTER (WHERE sla_minutes IS NOT NULL AND seconds > sla_minutes * 60)
+               AS breaches
+    FROM stays
+    GROUP BY state
+    ORDER BY state
+    """
+)
+
+
+async def stays_by_state(store: Store, org: uuid.UUID, key: str, now: datetime) -> list[Row[Any]]:
+    return await store.all(_STAYS, {"org": org, "key": key, "now": now})
+
+
+async def instances_by_state(store: Store, org: uuid.UUID, key: str) -> list[Row[Any]]:
+    return await store.all(
+        select(Instance.status, Instance.state, func.count().label("n"))
+        .where(Instance.organisation_id == org, Instance.workflow_key == key)
+        .group_by(Instance.status, Instance.state)
+    )

@@ -1,0 +1,213 @@
+"""HTTP bodies of the workflow context (camelCase on the wire)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, ClassVar
+
+from msgspec import Meta
+
+from hub.kernel.pagination import Page
+from hub.kernel.structs import Schema
+from hub.workflow.domain.definitions import KEY_PATTERN, NAME_PATTERN
+from hub.workflow.domain.yaml_text import MAX_TEXT
+
+WorkflowKey = Annotated[str, Meta(pattern=KEY_PATTERN, max_length=64)]
+TransitionName = Annotated[str, Meta(pattern=NAME_PATTERN, max_length=64)]
+
+_EXAMPLE_DEFINITION: dict[str, Any] = {
+    "states": [
+        {"name": "review", "initial": True, "slaMinutes": 2880},
+        {"name": "approved", "final": True},
+        {"name": "rejected", "final": True},
+    ],
+    "transitions": [
+        {"name": "approve", "from": ["review"], "to": "approved", "roles": ["admin"]},
+        {
+            "name": "reject",
+            "from": ["review"],
+            "to": "rejected",
+            "form": [{"name": "reason", "required": True}],
+        },
+    ],
+}
+
+
+class WorkflowIn(Schema):
+    organisation_id: uuid.UUID
+    key: WorkflowKey
+    #: States, transitions and actions (see docs/workflow.md) as an object, or the same as
+    #: YAML (or JSON) text; checked as a whole, every problem listed in one 422.
+    definition: dict[str, Any] | Annotated[str, Meta(max_length=MAX_TEXT)]
+
+    example: ClassVar[dict[str, Any]] = {
+        "organisationId": "0190a1b2-0000-7000-8000-000000000001",
+        "key": "invoice-approval",
+        "definition": _EXAMPLE_DEFINITION,
+    }
+
+
+class WorkflowOut(Schema):
+    id: uuid.UUID
+    organisation_id: uuid.UUID
+    key: str
+    version: int
+    definition: dict[str, Any]
+    published_by: uuid.UUID | None
+    published_at: datetime
+
+
+WorkflowPage = Page[WorkflowOut]
+
+
+class SubjectIn(Schema):
+    """Exactly one of ``documentId`` (a document of the organisation) and ``reference``
+    (anything outside Hub, e.g. an order number)."""
+
+    document_id: uuid.UUID | None = None
+    reference: Annotated[str, Meta(min_length=1, max_length=500)] | None = None
+
+
+class InstanceIn(Schema):
+    organisation_id: uuid.UUID
+    workflow_key: WorkflowKey
+    subject: SubjectIn
+    variables: dict[str, Any] = {}
+
+
+class SubjectOut(Schema):
+    document_id: uuid.UUID | None
+    reference: str | None
+
+
+class InstanceOut(Schema):
+    id: uuid.UUID
+    organisation_id: uuid.UUID
+    workflow_key: str
+    workflow_version: int
+    state: str
+    #: "active", "completed" or "cancelled".
+    status: str
+    #: The optimistic-concurrency counter a transition must name (``expectedVersion``).
+    version: int
+    subject: SubjectOut
+    variables: dict[str, Any]
+    started_by: uuid.UUID | None
+    started_at: datetime
+    state_entered_at: datetime
+    updated_at: datetime
+    ended_at: datetime | None
+    #: Transitions that may be taken directly from the current state (those a task's
+    #: outcome takes are left out: complete the task instead).
+    transitions: list[str]
+
+
+InstancePage = Page[InstanceOut]
+
+
+class TransitionIn(Schema):
+    transition: TransitionName
+    expected_version: Annotated[int, Meta(ge=1)]
+    #: Form data (e.g. ``reason``); conditions see it as ``data``.
+    data: dict[str, Any] = {}
+
+
+class CancelIn(Schema):
+    expected_version: Annotated[int, Meta(ge=1)]
+    reason: Annotated[str, Meta(max_length=2000)] = ""
+
+
+class HistoryOut(Schema):
+    id: uuid.UUID
+    instance_version: int
+    #: "started", "transition" or "cancelled".
+    kind: str
+    transition: str | None
+    from_state: str | None
+    to_state: str
+    actor_id: uuid.UUID | None
+    #: "user", "api_key", "system", "timer" or "ai".
+    actor_type: str
+    data: dict[str, Any]
+    correlation_id: str | None
+    occurred_at: datetime
+
+
+HistoryPage = Page[HistoryOut]
+
+
+class VoteOut(Schema):
+    user_id: uuid.UUID
+    outcome: str
+    reason: str | None
+    created_at: datetime
+
+
+class TaskOut(Schema):
+    id: uuid.UUID
+    organisation_id: uuid.UUID
+    instance_id: uuid.UUID
+    name: str
+    #: "open" (offered to ``candidateRoles``), "claimed" (held by ``assigneeId``),
+    #: "completed" or "cancelled" (its instance left the state).
+    state: str
+    assignee_id: uuid.UUID | None
+    candidate_roles: list[str]
+    outcomes: list[str]
+    #: Outcomes that need a ``reason``.
+    reason_required: list[str]
+    required_approvals: int
+    approve_outcome: str
+    four_eyes: bool
+    created_at: datetime
+    due_at: datetime | None
+    completed_at: datetime | None
+    outcome: str | None
+    votes: list[VoteOut]
+
+
+TaskPage = Page[TaskOut]
+
+
+class CompleteIn(Schema):
+    outcome: TransitionName
+    reason: Annotated[str, Meta(max_length=2000)] | None = None
+
+
+class DelegateIn(Schema):
+    user_id: uuid.UUID
+
+
+class StateStatsOut(Schema):
+    state: str
+    active: int
+    stays: int
+    median_seconds: float | None
+    sla_breaches: int
+
+
+class WorkflowStatsOut(Schema):
+    key: str
+    #: Instances by status ("active", "completed", "cancelled").
+    by_status: dict[str, int]
+    states: list[StateStatsOut]
+    sla_breaches: int
+
+
+class OutOfOfficeIn(Schema):
+    delegate_id: uuid.UUID
+    #: The window: tasks assigned to the caller by name between these instants go to the
+    #: delegate (ISO 8601 with a zone).
+    starts_at: Annotated[datetime, Meta(tz=True)]
+    ends_at: Annotated[datetime, Meta(tz=True)]
+
+
+class OutOfOfficeOut(Schema):
+    organisation_id: uuid.UUID
+    user_id: uuid.UUID
+    delegate_id: uuid.UUID
+    starts_at: datetime
+    ends_at: datetime
+    #: Tasks moved to the delegate by this request (the window was running).
+    moved: int

@@ -1,0 +1,153 @@
+"""Publishing and reading workflow definitions (every publish is a new version)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, text
+
+from hub.identity.api import IdentityApi
+from hub.kernel.clock import Clock
+from hub.kernel.errors import FieldError, Invalid
+from hub.kernel.events import EVENT_TYPES
+from hub.kernel.pagination import Page, decode_cursor, page_of
+from hub.kernel.problems import field_invalid, invalid_cursor, not_found
+from hub.kernel.security import Principal
+from hub.kernel.store import Store
+from hub.kernel.tenancy import Tenancy
+from hub.workflow import repositories
+from hub.workflow.api import WorkflowPublished
+from hub.workflow.domain.definitions import Catalogue, parse
+from hub.workflow.domain.permissions import DEFINITIONS_MANAGE
+from hub.workflow.domain.yaml_text import parse_text
+from hub.workflow.models import WorkflowDefinition
+
+
+@dataclass(frozen=True)
+class PublishedDefinition:
+    id: uuid.UUID
+    organisation_id: uuid.UUID
+    key: str
+    version: int
+    definition: dict[str, Any]
+    published_by: uuid.UUID | None
+    published_at: datetime
+
+
+def as_published(row: Any) -> PublishedDefinition:
+    return PublishedDefinition(
+        id=row.id,
+        organisation_id=row.organisation_id,
+        key=row.key,
+        version=row.version,
+        definition=row.body,
+        published_by=row.published_by,
+        published_at=row.published_at,
+    )
+
+
+class DefinitionService:
+    def __init__(
+        self,
+        store: Store,
+        tenancy: Tenancy,
+        identity: IdentityApi,
+        clock: Clock,
+        permission_keys: Callable[[], frozenset[str]],
+    ) -> None:
+        self.store, self.tenancy, self.identity = store, tenancy, identity
+        self.clock, self.permission_keys = clock, permission_keys
+
+    async def catalogue(self, organisation_id: uuid.UUID) -> Catalogue:
+        roles = await self.identity.roles_of(organisation_id)
+        names = {r.name.lower() for r in roles} | {str(r.id) for r in roles}
+        return Catalogue(
+            roles=frozenset(names),
+            permissions=self.permission_keys(),
+            events=frozenset(EVENT_TYPES.names()),
+        )
+
+    async def publish(
+        self, principal: Principal, organisation_id: uuid.UUID, key: str, body: Any
+    ) -> PublishedDefinition:
+        """``POST /workflows``: validate everything (422 listing every problem), then store
+        the next version of ``key``. Running instances keep the version they started on."""
+        await self.tenancy.authorise(principal, organisation_id, DEFINITIONS_MANAGE)
+        if isinstance(body, str):
+            body, why = parse_text(body)
+            if why is not None:
+                raise field_invalid("definition", why, code="invalid_definition")
+        definition, problems = parse(body, await self.catalogue(organisation_id))
+        if definition is None:
+            raise Invalid(
+                f"The definition has {len(problems)} problem(s).",
+                code="invalid_definition",
+                errors=[FieldError(field=p.path, message=p.message) for p in problems],
+            )
+        async with self.store.uow() as uow:
+            # One publisher per (organisation, key) at a time: versions stay gapless.
+            await uow.session.execute(
+                text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
+                {"k": f"workflow.definition:{organisation_id}:{key}"},
+            )
+            top = await uow.session.scalar(
+                select(func.max(WorkflowDefinition.version)).where(
+                    WorkflowDefinition.organisation_id == organisation_id,
+                    WorkflowDefinition.key == key,
+                )
+            )
+            row = WorkflowDefinition(
+                organisation_id=organisation_id,
+                key=key,
+                version=int(top or 0) + 1,
+                body=definition.body,
+                published_by=principal.user_id,
+                published_at=self.clock(),
+            )
+            uow.session.add(row)
+            await uow.session.flush()
+            uow.publish(
+                WorkflowPublished(organisation_id=organisation_id, key=key, version=row.version)
+            )
+            await uow.commit()
+        return as_published(row)
+
+    async def list_latest(
+        self, organisation_id: uuid.UUID, *, limit: int, cursor: str | None
+    ) -> Page[PublishedDefinition]:
+        after = None
+        if cursor is not None:
+            (after_raw,) = decode_cursor(cursor, 1)
+            if not isinstance(after_raw, str):
+                raise invalid_cursor()
+            after = after_raw
+        rows = await repositories.latest_definitions(
+            self.store, organisation_id, after=after, limit=limit
+        )
+        return page_of([as_published(r) for r in rows], limit, lambda d: (d.key,))
+
+    async def latest(self, organisation_id: uuid.UUID, key: str) -> PublishedDefinition:
+        row = await repositories.latest_definition(self.store, organisation_id, key)
+        if row is None:
+            raise not_found("workflow")
+        return as_published(row)
+
+    async def versions(
+        self, organisation_id: uuid.UUID, key: str, *, limit: int, cursor: str | None
+    ) -> Page[PublishedDefinition]:
+        before = None
+        if cursor is not None:
+            (before_raw,) = decode_cursor(cursor, 1)
+            if not isinstance(before_raw, int) or isinstance(before_raw, bool):
+                raise invalid_cursor()
+            before = before_raw
+        rows = await repositories.definition_versions(
+            self.store, organisation_id, key, before=before, limit=limit
+        )
+        if not rows and before is None:
+            raise not_found("workflow")
+        return page_of([as_published(r) for r in rows], limit, lambda d: (d.version,))

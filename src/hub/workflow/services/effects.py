@@ -1,0 +1,106 @@
+"""Side effects on other contexts a transition asked for (notify, set tags), run by the
+``workflow.run_effect`` job once the transition committed.
+
+The effect row is written in the transition's transaction, so a rolled-back transition
+has none. Delivery is at-least-once: setting tags is idempotent; a notification whose
+job died between the call and marking the row done may be sent twice.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import structlog
+from sqlalchemy import select, update
+
+from hub.communication.api import CATEGORY_WORKFLOW_TASKS, CommunicationApi
+from hub.content.api import ContentApi
+from hub.identity.api import IdentityApi
+from hub.kernel.clock import Clock
+from hub.kernel.errors import AppError
+from hub.kernel.store import Store
+from hub.workflow.models import Effect, Instance
+
+log = structlog.get_logger(__name__)
+
+RUN_EFFECT = "workflow.run_effect"
+
+
+class EffectRunner:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        identity: IdentityApi,
+        content: ContentApi,
+        communication: CommunicationApi,
+    ) -> None:
+        self.store, self.clock = store, clock
+        self.identity, self.content, self.communication = identity, content, communication
+
+    async def run(self, effect_id: uuid.UUID) -> str:
+        """Run one pending effect; answers its status afterwards (a done one is skipped)."""
+        effect = await self.store.first(select(Effect.__table__).where(Effect.id == effect_id))
+        if effect is None or effect.status != "pending":
+            return effect.status if effect is not None else "missing"
+        instance = await self.store.first(
+            select(Instance.__table__).where(Instance.id == effect.instance_id)
+        )
+        error: str | None = None
+        try:
+            if instance is None:
+                error = "the instance no longer exists"
+            elif effect.kind == "notify":
+                await self._notify(instance, effect.spec)
+            elif effect.kind == "setTags":
+                error = await self._set_tags(instance, effect.spec)
+            else:
+                error = f"unknown effect kind {effect.kind!r}"
+        except AppError as exc:  # a refusal of the other context: retrying cannot help
+            error = f"{exc.code}: {exc.detail}"
+        status = "failed" if error else "done"
+        if error:
+            log.warning("workflow.effect_failed", effect_id=str(effect_id), error=error)
+        async with self.store.uow() as uow:
+            await uow.session.execute(
+                update(Effect)
+                .where(Effect.id == effect_id, Effect.status == "pending")
+                .values(status=status, error=error, done_at=self.clock())
+            )
+            await uow.commit()
+        return status
+
+    async def _notify(self, instance: Any, spec: dict[str, Any]) -> None:
+        to: dict[str, Any] = spec.get("to", {})
+        org: uuid.UUID = instance.organisation_id
+        users: set[uuid.UUID] = {uuid.UUID(u) for u in to.get("userIds", [])}
+        for role in to.get("roles", []):
+            users.update(await self.identity.members_with_role(org, role))
+        if to.get("starter") and instance.started_by is not None:
+            users.add(instance.started_by)
+        if not users:
+            return
+        payload = {
+            "workflowKey": instance.workflow_key,
+            "instanceId": str(instance.id),
+            "state": instance.state,
+            **spec.get("payload", {}),
+        }
+        await self.communication.notify(
+            organisation_id=org,
+            template_key=spec["templateKey"],
+            user_ids=sorted(users),
+            payload=payload,
+            category=CATEGORY_WORKFLOW_TASKS,
+        )
+
+    async def _set_tags(self, instance: Any, spec: dict[str, Any]) -> str | None:
+        if instance.document_id is None:
+            return "the instance's subject is not a document"
+        document = await self.content.document(instance.document_id)
+        if document is None or document.organisation_id != instance.organisation_id:
+            return "the subject document no longer exists"
+        tags = sorted({*document.tags, *spec.get("tags", [])})
+        done = await self.content.set_metadata(instance.document_id, actor="workflow", tags=tags)
+        return None if done is not None else "the subject document is gone or trashed"

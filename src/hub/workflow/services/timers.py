@@ -1,0 +1,143 @@
+"""Durable timers: the SLA ladder of each stay of an instance in a state.
+
+Timers are rows (``workflow.timers``), written with the step that entered the state and
+cancelled by the step that leaves it, so they survive restarts of every process. The
+``workflow.fire_timers`` job (every 5 seconds, one run per slot cluster-wide) claims due
+timers one transaction at a time with ``FOR UPDATE SKIP LOCKED``: marking one fired, its
+notification effects, its transition and its event commit together, so a timer fires
+exactly once even with several workers, and a crash before the commit leaves it pending
+for the next run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select, update
+
+from hub.kernel.clock import Clock
+from hub.kernel.db import UnitOfWork
+from hub.kernel.store import Store
+from hub.workflow.api import SlaStepReached
+from hub.workflow.models import Instance, Task, Timer
+from hub.workflow.services import metrics
+from hub.workflow.services.instances import Actor, InstanceService
+
+FIRE_TIMERS = "workflow.fire_timers"
+#: The template SLA notifications use unless the step names one (payload: title, text).
+DEFAULT_TEMPLATE = "general.announcement"
+
+
+class TimerService:
+    def __init__(self, store: Store, clock: Clock, instances: InstanceService) -> None:
+        self.store, self.clock, self.instances = store, clock, instances
+
+    async def fire_due(self, *, limit: int = 500) -> int:
+        """Fire up to ``limit`` due timers; answers how many fired."""
+        fired = 0
+        for _ in range(limit):
+            async with self.store.uow() as uow:
+                timer = (
+                    await uow.session.execute(
+                        select(Timer.__table__)
+                        .where(Timer.status == "pending", Timer.due_at <= self.clock())
+                        .order_by(Timer.due_at)
+                        .limit(1)
+                        .with_for_update(skip_locked=True)
+                    )
+                ).first()
+                if timer is None:
+                    break
+                took = await self._fire(uow, timer)
+                await uow.commit()
+            fired += took
+        return fired
+
+    async def _fire(self, uow: UnitOfWork, timer: Any) -> int:
+        now = self.clock()
+        instance = (
+            await uow.session.execute(
+                select(Instance.__table__).where(Instance.id == timer.instance_id).with_for_update()
+            )
+        ).first()
+        stale = (
+            instance is None
+            or instance.status != "active"
+            or instance.state != timer.state
+            or instance.version != timer.entered_version
+        )
+        await uow.session.execute(
+            update(Timer)
+            .where(Timer.id == timer.id)
+            .values(status="cancelled" if stale else "fired", fired_at=None if stale else now)
+        )
+        if stale or instance is None:
+            return 0
+        spec: dict[str, Any] = timer.spec
+        percent = int(spec["at"])
+        metrics.TIMERS_FIRED.labels(timer.kind).inc()
+        metrics.TIMER_LATENESS.observe(max(0.0, (now - timer.due_at).total_seconds()))
+        if percent >= 100:
+            metrics.SLA_BREACHES.inc()
+        if timer.kind in ("remind", "escalate"):
+            self.instances.add_effect(
+                uow, instance, "notify", await self._notice(uow, instance, timer, percent)
+            )
+        elif timer.kind == "transition":
+            definition = await self.instances.definition(instance.definition_id)
+            transition = definition.transitions[spec["transition"]]
+            await self.instances.take_in(
+                uow,
+                instance,
+                definition,
+                transition,
+                Actor(actor_type="timer"),
+                {"timerId": str(timer.id), "slaPercent": percent},
+            )
+        uow.publish(
+            SlaStepReached(
+                instance_id=instance.id,
+                workflow_key=instance.workflow_key,
+                workflow_version=instance.workflow_version,
+                document_id=instance.document_id,
+                organisation_id=instance.organisation_id,
+                state=timer.state,
+                kind=timer.kind,
+                percent=percent,
+            )
+        )
+        return 1
+
+    async def _notice(
+        self, uow: UnitOfWork, instance: Any, timer: Any, percent: int
+    ) -> dict[str, Any]:
+        """Who a reminder (the state's open tasks' assignees or candidates, else the
+        starter) or an escalation (the step's roles) goes to, and what it says."""
+        spec: dict[str, Any] = timer.spec
+        to: dict[str, Any]
+        if timer.kind == "escalate":
+            to = {"roles": list(spec.get("roles", []))}
+            title = f"Escalated: {instance.workflow_key} is over its time in {timer.state}"
+        else:
+            tasks = (
+                await uow.session.execute(
+                    select(Task.assignee_id, Task.candidate_roles).where(
+                        Task.instance_id == instance.id, Task.state.in_(("open", "claimed"))
+                    )
+                )
+            ).all()
+            users = sorted({str(t.assignee_id) for t in tasks if t.assignee_id})
+            roles = sorted({r for t in tasks if not t.assignee_id for r in t.candidate_roles})
+            to = {"userIds": users, "roles": roles}
+            if not users and not roles:
+                to = {"starter": True}
+            title = f"Reminder: {instance.workflow_key} is waiting in {timer.state}"
+        payload = spec.get("payload") or {
+            "title": title,
+            "text": f"{percent} % of the time allowed in {timer.state!r} has passed.",
+        }
+        return {
+            "templateKey": spec.get("templateKey", DEFAULT_TEMPLATE),
+            "to": to,
+            "payload": payload,
+        }
