@@ -1,0 +1,140 @@
+"""Reads and writes of intelligence's tables."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Row, Table, func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.kernel.store import Store
+from hub.workflow.intelligence.models import (
+    ClassifierModel,
+    ClassifierState,
+    DocumentVector,
+    InsightFeedback,
+)
+
+states = cast(Table, ClassifierState.__table__)
+models = cast(Table, ClassifierModel.__table__)
+vectors = cast(Table, DocumentVector.__table__)
+feedback = cast(Table, InsightFeedback.__table__)
+
+
+async def state(store: Store, organisation_id: uuid.UUID) -> Row[Any] | None:
+    return await store.first(select(states).where(states.c.organisation_id == organisation_id))
+
+
+async def save_state(session: AsyncSession, organisation_id: uuid.UUID, **values: Any) -> None:
+    defaults: dict[str, Any] = {
+        "state": "untrained",
+        "progress": 0.0,
+        "documents_used": 0,
+        "documents_skipped": {},
+    }
+    statement = insert(states).values(organisation_id=organisation_id, **{**defaults, **values})
+    await session.execute(
+        statement.on_conflict_do_update(index_elements=[states.c.organisation_id], set_=values)
+    )
+
+
+async def latest_model(store: Store, organisation_id: uuid.UUID) -> Row[Any] | None:
+    return await store.first(
+        select(models.c.version, models.c.data)
+        .where(models.c.organisation_id == organisation_id)
+        .order_by(models.c.version.desc())
+        .limit(1)
+    )
+
+
+async def latest_version(store: Store, organisation_id: uuid.UUID) -> int | None:
+    value = await store.scalar(
+        select(func.max(models.c.version)).where(models.c.organisation_id == organisation_id)
+    )
+    return None if value is None else int(value)
+
+
+async def add_model(
+    session: AsyncSession, organisation_id: uuid.UUID, version: int, at: datetime, data: bytes
+) -> None:
+    await session.execute(
+        models.insert().values(
+            organisation_id=organisation_id, version=version, created_at=at, data=data
+        )
+    )
+    # Older versions are kept for the two most recent only.
+    await session.execute(
+        models.delete().where(
+            models.c.organisation_id == organisation_id, models.c.version < version - 1
+        )
+    )
+
+
+async def put_vectors(
+    session: AsyncSession,
+    organisation_id: uuid.UUID,
+    version: int,
+    rows: Sequence[tuple[uuid.UUID, list[float]]],
+) -> None:
+    if not rows:
+        return
+    statement = insert(vectors).values(
+        [
+            {
+                "document_id": doc,
+                "organisation_id": organisation_id,
+                "model_version": version,
+                "vector": vec,
+            }
+            for doc, vec in rows
+        ]
+    )
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[vectors.c.document_id],
+            set_={
+                "model_version": statement.excluded.model_version,
+                "vector": statement.excluded.vector,
+                "organisation_id": statement.excluded.organisation_id,
+            },
+        )
+    )
+
+
+async def vector_of(store: Store, document_id: uuid.UUID, version: int) -> list[float] | None:
+    value = await store.scalar(
+        select(vectors.c.vector).where(
+            vectors.c.document_id == document_id, vectors.c.model_version == version
+        )
+    )
+    return None if value is None else list(value)
+
+
+async def vectors_of(store: Store, organisation_id: uuid.UUID, version: int) -> list[Row[Any]]:
+    return await store.all(
+        select(vectors.c.document_id, vectors.c.vector).where(
+            vectors.c.organisation_id == organisation_id, vectors.c.model_version == version
+        )
+    )
+
+
+async def feedback_of(store: Store, organisation_id: uuid.UUID) -> list[Row[Any]]:
+    return await store.all(select(feedback).where(feedback.c.organisation_id == organisation_id))
+
+
+async def record_feedback(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    statement = insert(feedback).values(rows)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[feedback.c.document_id, feedback.c.kind, feedback.c.label],
+            set_={
+                "accepted": statement.excluded.accepted,
+                "user_id": statement.excluded.user_id,
+                "at": statement.excluded.at,
+            },
+        )
+    )
