@@ -26,4 +26,5 @@ def build() -> ContextModule:
         permissions=[*intelligence.PERMISSIONS],
         jobs=[*intelligence.JOBS],
         periodic=[*intelligence.PERIODIC],
+        subscriptions=[*intelligence.SUBSCRIPTIONS],
     )

@@ -17,6 +17,7 @@ from hub.workflow.intelligence.domain import model as ml
 from hub.workflow.intelligence.domain import text as tx
 from hub.workflow.intelligence.domain.selection import (
     NO_LABELS,
+    NOT_CONFIRMED,
     TEXT_NOT_EXTRACTED,
     Answer,
     select,
@@ -141,3 +142,15 @@ def test_dates_and_amounts_with_positions() -> None:
         ("99.50", "USD", "USD 99.50"),
         ("12.00", "EUR", "12 EUR"),
     ]
+
+
+def test_machine_labels_wait_for_a_person() -> None:
+    by_workflow = _doc("an invoice", ("finance",))
+    answered = _doc("a contract", ("legal",))
+    machine = {by_workflow.id: "workflow", answered.id: "ai"}
+    chosen = select(
+        [by_workflow, answered], [Answer(answered.id, "tag", "legal", accepted=True)], machine
+    )
+    assert chosen.ids == [answered.id]
+    assert chosen.skipped == {NOT_CONFIRMED: [by_workflow.id]}
+    assert chosen.unlabelled_ids == [by_workflow.id]

@@ -40,6 +40,9 @@ class ClassifierState(Base):
     documents_skipped: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
     metrics: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     error: Mapped[str | None] = mapped_column(Text)
+    #: When a person last changed a document's labels (content edits, feedback): the
+    #: hourly retraining picks organisations whose labels changed since their last request.
+    labels_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class ClassifierModel(Base):
@@ -83,3 +86,15 @@ class InsightFeedback(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
 
     __table_args__ = (PrimaryKeyConstraint("document_id", "kind", "label"),)
+
+
+class MachineLabel(Base):
+    """A document whose tags or type were last set by a non-person actor (a workflow, an
+    AI) through ContentApi; it does not train until a person changes or confirms them."""
+
+    __tablename__ = "machine_labels"
+
+    document_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    organisation_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    via: Mapped[str] = mapped_column(Text, nullable=False)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)

@@ -17,12 +17,14 @@ from hub.workflow.intelligence.models import (
     ClassifierState,
     DocumentVector,
     InsightFeedback,
+    MachineLabel,
 )
 
 states = cast(Table, ClassifierState.__table__)
 models = cast(Table, ClassifierModel.__table__)
 vectors = cast(Table, DocumentVector.__table__)
 feedback = cast(Table, InsightFeedback.__table__)
+machine = cast(Table, MachineLabel.__table__)
 
 
 async def state(store: Store, organisation_id: uuid.UUID) -> Row[Any] | None:
@@ -138,3 +140,49 @@ async def record_feedback(session: AsyncSession, rows: list[dict[str, Any]]) -> 
             },
         )
     )
+
+
+async def labels_set_by(
+    session: AsyncSession,
+    document_id: uuid.UUID,
+    organisation_id: uuid.UUID,
+    via: str,
+    at: datetime,
+) -> None:
+    """Record who last set the document's labels: a person (``via`` None) clears the mark."""
+    statement = insert(machine).values(
+        document_id=document_id, organisation_id=organisation_id, via=via, at=at
+    )
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[machine.c.document_id],
+            set_={"via": statement.excluded.via, "at": statement.excluded.at},
+        )
+    )
+
+
+async def labels_confirmed(session: AsyncSession, document_ids: Sequence[uuid.UUID]) -> None:
+    await session.execute(machine.delete().where(machine.c.document_id.in_(list(document_ids))))
+
+
+async def machine_labelled(store: Store, organisation_id: uuid.UUID) -> dict[uuid.UUID, str]:
+    rows = await store.all(
+        select(machine.c.document_id, machine.c.via).where(
+            machine.c.organisation_id == organisation_id
+        )
+    )
+    return {r.document_id: r.via for r in rows}
+
+
+async def changed_since_request(store: Store) -> list[uuid.UUID]:
+    """Organisations with a model (or a failed training) whose labels a person changed
+    after the last training was requested."""
+    rows = await store.all(
+        select(states.c.organisation_id).where(
+            states.c.state.in_(("ready", "failed")),
+            states.c.labels_changed_at.is_not(None),
+            states.c.requested_at.is_not(None),
+            states.c.labels_changed_at > states.c.requested_at,
+        )
+    )
+    return [r.organisation_id for r in rows]

@@ -3,21 +3,30 @@ jobs and permissions (``hub.workflow.bootstrap`` adds them to its ContextModule)
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from hub.content.api import ContentApi
+from hub.content.api import ContentApi, DocumentUpdated
 from hub.kernel.runtime import ContextRuntime
+from hub.kernel.subscribers import Handler, Subscription
 from hub.workflow.intelligence.controllers import ClassifierController, InsightsController
+from hub.workflow.intelligence.handlers import on_document_updated
 from hub.workflow.intelligence.permissions import PERMISSIONS
 from hub.workflow.intelligence.services.classifier import ClassifierService
 from hub.workflow.intelligence.services.insights import InsightService
 from hub.workflow.intelligence.services.models import ModelCache
 from hub.workflow.intelligence.services.similar import SimilarService
-from hub.workflow.intelligence.tasks import train_classifier
+from hub.workflow.intelligence.tasks import RETRAIN_HOURLY, retrain_changed, train_classifier
 
 ROUTE_HANDLERS = [ClassifierController, InsightsController]
-JOBS = [train_classifier]
-PERIODIC: list[Any] = []
+JOBS = [train_classifier, retrain_changed]
+PERIODIC = [RETRAIN_HOURLY]
+SUBSCRIPTIONS = [
+    Subscription(
+        DocumentUpdated,
+        cast(Handler, on_document_updated),  # its services are injected by name
+        name="workflow.intelligence_labels",
+    )
+]
 
 
 def services(rt: ContextRuntime, content_api: ContentApi) -> dict[str, Any]:
@@ -26,7 +35,8 @@ def services(rt: ContextRuntime, content_api: ContentApi) -> dict[str, Any]:
         "classifier": ClassifierService(rt.store, content_api, rt.clock, rt.queue_job, cache),
         "insights": InsightService(rt.store, content_api, rt.tenancy, rt.clock, cache),
         "similar": SimilarService(rt.store, content_api, rt.tenancy, cache),
+        "intelligence_clock": rt.clock,
     }
 
 
-__all__ = ["JOBS", "PERIODIC", "PERMISSIONS", "ROUTE_HANDLERS", "services"]
+__all__ = ["JOBS", "PERIODIC", "PERMISSIONS", "ROUTE_HANDLERS", "SUBSCRIPTIONS", "services"]

@@ -1,17 +1,18 @@
 """Which documents train the classifier, and why the others do not (pure).
 
 A document counts when its current version's text is extracted and it carries a label a
-person gave it: tags and a document type set in content (by people: uploads and edits),
+person gave it: tags and a document type set in content by people (uploads and edits),
 adjusted by insight feedback (an accepted suggestion adds its label, a rejected one
-removes it). Left out, with the reason named: ``text_not_extracted`` (no ready text yet)
-and ``no_labels`` (no tag and no type). Left-out documents with text still shape the
+removes it). Left out, with the reason named: ``text_not_extracted`` (no ready text yet),
+``labels_not_confirmed`` (labels last set by a workflow or an AI and not answered by a
+person since) and ``no_labels`` (no tag and no type). Left-out documents with text still shape the
 vocabulary and dense vectors (no labels are read from them).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from hub.content.api import CorpusDocument
@@ -19,6 +20,9 @@ from hub.workflow.intelligence.domain.model import Example
 
 TEXT_NOT_EXTRACTED = "text_not_extracted"
 NO_LABELS = "no_labels"
+#: Labels last set by a workflow or an AI through ContentApi, not changed or confirmed by
+#: a person since (any answer to a suggestion confirms them).
+NOT_CONFIRMED = "labels_not_confirmed"
 #: Left-out document ids kept per reason (the counts are exact).
 SAMPLE = 20
 
@@ -46,7 +50,11 @@ class Selection:
         }
 
 
-def select(documents: Sequence[CorpusDocument], answers: Iterable[Answer]) -> Selection:
+def select(
+    documents: Sequence[CorpusDocument],
+    answers: Iterable[Answer],
+    machine: Mapping[uuid.UUID, str] | None = None,
+) -> Selection:
     by_doc: dict[uuid.UUID, list[Answer]] = {}
     for a in answers:
         by_doc.setdefault(a.document_id, []).append(a)
@@ -54,6 +62,11 @@ def select(documents: Sequence[CorpusDocument], answers: Iterable[Answer]) -> Se
     for doc in documents:
         if not doc.text:
             out.skipped.setdefault(TEXT_NOT_EXTRACTED, []).append(doc.id)
+            continue
+        if machine and doc.id in machine and doc.id not in by_doc:
+            out.skipped.setdefault(NOT_CONFIRMED, []).append(doc.id)
+            out.unlabelled.append(doc.text)
+            out.unlabelled_ids.append(doc.id)
             continue
         tags = set(doc.tags)
         kind = str(doc.document_type_id) if doc.document_type_id else None

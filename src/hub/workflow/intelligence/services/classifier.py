@@ -71,6 +71,18 @@ class ClassifierService:
             await uow.commit()
         return await self.status(organisation_id)
 
+    async def retrain_changed(self) -> list[uuid.UUID]:
+        """Queue a training for each organisation whose labels a person changed since its
+        last training was requested (the hourly job); one already running is left alone."""
+        queued: list[uuid.UUID] = []
+        for organisation_id in await repo.changed_since_request(self.store):
+            try:
+                await self.request(organisation_id)
+            except Conflict:
+                continue
+            queued.append(organisation_id)
+        return queued
+
     async def _progress(self, organisation_id: uuid.UUID, share: float, stage: str) -> None:
         async with self.store.uow() as uow:
             await repo.save_state(
@@ -86,7 +98,8 @@ class ClassifierService:
             Answer(r.document_id, r.kind, r.label, r.accepted)
             for r in await repo.feedback_of(self.store, organisation_id)
         ]
-        chosen = select(documents, answers)
+        machine = await repo.machine_labelled(self.store, organisation_id)
+        chosen = select(documents, answers, machine)
         loop = asyncio.get_running_loop()
 
         def progress(share: float, stage: str) -> None:  # called from the training thread

@@ -182,6 +182,8 @@ class InsightService:
             return 0
         async with self.store.uow() as uow:
             await repo.record_feedback(uow.session, rows)
+            await repo.labels_confirmed(uow.session, [document_id])  # a person answered
+            await repo.save_state(uow.session, doc.organisation_id, labels_changed_at=self.clock())
             await uow.commit()
         if await self.content.may_edit(user_id, document_id):
             await self._apply(doc, rows, user_id)

@@ -1,0 +1,31 @@
+"""Content's events intelligence follows: who last set a document's labels (a person, or
+a workflow or AI through ContentApi), and when a person changed labels (for the hourly
+retraining)."""
+
+from __future__ import annotations
+
+from hub.content.api import DocumentUpdated
+from hub.kernel.clock import Clock
+from hub.kernel.db import UnitOfWork
+from hub.workflow.intelligence import repositories as repo
+
+LABEL_FIELDS = frozenset({"tags", "documentTypeId"})
+#: ``via`` values that mean a person set the labels.
+PERSON = frozenset({"user", "insights_feedback"})
+
+
+async def on_document_updated(
+    event: DocumentUpdated, uow: UnitOfWork, *, intelligence_clock: Clock
+) -> None:
+    if event.organisation_id is None or not LABEL_FIELDS & set(event.changed):
+        return
+    if event.linked_from is not None:
+        return
+    now = intelligence_clock()
+    if event.via in PERSON:
+        await repo.labels_confirmed(uow.session, [event.document_id])
+        await repo.save_state(uow.session, event.organisation_id, labels_changed_at=now)
+    else:
+        await repo.labels_set_by(
+            uow.session, event.document_id, event.organisation_id, event.via, now
+        )
