@@ -242,7 +242,9 @@ def train(
     progress(0.85, "computing document vectors")
     dims = min(MAX_DIMENSIONS, x.shape[1] - 1, x.shape[0] - 1)
     if dims >= 2:
-        model["svd"] = TruncatedSVD(n_components=dims, n_iter=2, random_state=SEED).fit(x)
+        svd = TruncatedSVD(n_components=dims, n_iter=2, random_state=SEED).fit(x)
+        svd.components_ = svd.components_.astype(np.float32)  # half the size, same ranking
+        model["svd"] = svd
     measurement = Measurement(
         scores=scores,
         held_out=len(held_examples),
@@ -375,8 +377,28 @@ class UntrustedModel(Exception):
     pass
 
 
+def _vectorizers(model: dict[str, Any]) -> list[TfidfVectorizer]:
+    return [vectorizer for _, vectorizer in model["features"].transformer_list]
+
+
 def dump(model: dict[str, Any]) -> bytes:
-    return bytes(sio.dumps(model, compression=zipfile.ZIP_DEFLATED, compresslevel=1))
+    """skops bytes. Each vocabulary is stored as one array of terms in index order rather
+    than as a dict (skops writes a dict entry by entry: 20 MB and 9 s for 100,000 terms)."""
+    vectorizers = _vectorizers(model)
+    vocabularies = [vectorizer.vocabulary_ for vectorizer in vectorizers]
+    stored = {
+        **model,
+        "vocabularies": [
+            np.array(sorted(vocabulary, key=vocabulary.__getitem__)) for vocabulary in vocabularies
+        ],
+    }
+    try:
+        for vectorizer in vectorizers:
+            vectorizer.vocabulary_ = None
+        return bytes(sio.dumps(stored, compression=zipfile.ZIP_DEFLATED, compresslevel=1))
+    finally:
+        for vectorizer, vocabulary in zip(vectorizers, vocabularies, strict=True):
+            vectorizer.vocabulary_ = vocabulary
 
 
 def _types_in(data: bytes) -> set[str]:
@@ -407,4 +429,7 @@ def load(data: bytes) -> dict[str, Any]:
     if untrusted:
         raise UntrustedModel(f"stored model holds untrusted types: {untrusted}")
     loaded: dict[str, Any] = sio.loads(data, trusted=TRUSTED_TYPES)
+    terms = loaded.pop("vocabularies")
+    for vectorizer, vocabulary in zip(_vectorizers(loaded), terms, strict=True):
+        vectorizer.vocabulary_ = {str(term): i for i, term in enumerate(vocabulary)}
     return loaded
