@@ -85,3 +85,25 @@ async def test_machine_labels_wait_for_a_person_and_changes_retrain(
         assert "labels_not_confirmed" not in second["documentsSkipped"]
         assert second["documentsUsed"] == 150
         assert await fetch(database_url, "SELECT 1 FROM workflow.machine_labels") == []
+
+        # A document whose text is extracted after training gets its vector at once.
+        medical = " ".join(d.text for d in corpus(40, seed=22) if d.tags == ("medical",))
+        r = await client.post(
+            f"{API}/documents",
+            data={"organisationId": org},
+            files={"file": ("visit.txt", medical.encode(), "text/plain")},
+            headers=owner.auth,
+        )
+        assert r.status_code == 201, r.text
+        new = uuid.UUID(r.json()["id"])
+        await events.drain(within=60)
+        rows = await fetch(
+            database_url,
+            "SELECT model_version FROM workflow.document_vectors WHERE document_id = $1",
+            new,
+        )
+        assert [row["model_version"] for row in rows] == [2]
+        r = await client.get(f"{API}/documents/{new}/similar", headers=owner.auth)
+        assert r.status_code == 200, r.text
+        top = [seeded.documents[uuid.UUID(i["id"])] for i in r.json()["items"][:5]]
+        assert all(d is not None and "medical" in d.tags for d in top)

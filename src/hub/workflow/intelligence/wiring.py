@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from hub.content.api import ContentApi, DocumentUpdated
+from hub.content.api import ContentApi, DocumentUpdated, TextExtracted
 from hub.kernel.runtime import ContextRuntime
 from hub.kernel.subscribers import Handler, Subscription
 from hub.workflow.intelligence.controllers import ClassifierController, InsightsController
-from hub.workflow.intelligence.handlers import on_document_updated
+from hub.workflow.intelligence.handlers import on_document_updated, on_text_extracted
 from hub.workflow.intelligence.permissions import PERMISSIONS
 from hub.workflow.intelligence.services.classifier import ClassifierService
 from hub.workflow.intelligence.services.insights import InsightService
@@ -25,7 +25,12 @@ SUBSCRIPTIONS = [
         DocumentUpdated,
         cast(Handler, on_document_updated),  # its services are injected by name
         name="workflow.intelligence_labels",
-    )
+    ),
+    Subscription(
+        TextExtracted,
+        cast(Handler, on_text_extracted),
+        name="workflow.intelligence_vectors",
+    ),
 ]
 
 
@@ -36,6 +41,7 @@ def services(rt: ContextRuntime, content_api: ContentApi) -> dict[str, Any]:
         "insights": InsightService(rt.store, content_api, rt.tenancy, rt.clock, cache),
         "similar": SimilarService(rt.store, content_api, rt.tenancy, cache),
         "intelligence_clock": rt.clock,
+        "intelligence_models": cache,
     }
 
 

@@ -14,6 +14,7 @@ import uuid
 from dataclasses import dataclass
 
 import numpy as np
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.content.api import ContentApi
 from hub.kernel.security import Principal
@@ -82,6 +83,27 @@ class SimilarService:
             if len(out) >= limit:
                 break
         return Similar(out, "vectors", version, None)
+
+
+async def refresh_vector(
+    session: AsyncSession, content: ContentApi, cache: ModelCache, document_id: uuid.UUID
+) -> bool:
+    """Compute and store the vector of a document whose text was (re-)extracted, under the
+    organisation's current model; False when there is no model or no text."""
+    doc = await content.document(document_id)
+    if doc is None or doc.trashed_at is not None:
+        return False
+    current = await cache.current(doc.organisation_id)
+    text = await content.text_of(document_id)
+    if current is None or not text:
+        return False
+    version, model = current
+    computed = await asyncio.to_thread(ml.vectors, model, [text])
+    if computed is None:
+        return False
+    vector = [float(v) for v in computed[0]]
+    await repo.put_vectors(session, doc.organisation_id, version, [(document_id, vector)])
+    return True
 
 
 def _rank(matrix: list[list[float]], vector: list[float]) -> list[tuple[int, float]]:
