@@ -5,6 +5,7 @@ one, and nothing else does."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -107,3 +108,18 @@ async def test_machine_labels_wait_for_a_person_and_changes_retrain(
         assert r.status_code == 200, r.text
         top = [seeded.documents[uuid.UUID(i["id"])] for i in r.json()["items"][:5]]
         assert all(d is not None and "medical" in d.tags for d in top)
+
+
+async def test_concurrent_training_requests_queue_one(client: Client, database_url: str) -> None:
+    owner = await person(client, database_url, "owner@example.com")
+    org = (await create_org(client, owner))["id"]
+    answers = await asyncio.gather(
+        *(client.post(f"{API}/orgs/{org}/classifier/train", headers=owner.auth) for _ in range(4))
+    )
+    assert sorted(r.status_code for r in answers) == [202, 409, 409, 409]
+    jobs = await fetch(
+        database_url,
+        "SELECT 1 FROM workflow.outbox WHERE event_type = 'kernel.job_requested'"
+        " AND payload->>'job' = 'workflow.train_classifier'",
+    )
+    assert len(jobs) == 1

@@ -44,6 +44,26 @@ async def save_state(session: AsyncSession, organisation_id: uuid.UUID, **values
     )
 
 
+async def lock_state(session: AsyncSession, organisation_id: uuid.UUID) -> str:
+    """The organisation's state, its row made if missing and locked until the transaction
+    ends (two requests at once: the second sees the first's ``queued``)."""
+    await session.execute(
+        insert(states)
+        .values(
+            organisation_id=organisation_id,
+            state="untrained",
+            progress=0.0,
+            documents_used=0,
+            documents_skipped={},
+        )
+        .on_conflict_do_nothing()
+    )
+    value = await session.scalar(
+        select(states.c.state).where(states.c.organisation_id == organisation_id).with_for_update()
+    )
+    return str(value)
+
+
 async def latest_model(store: Store, organisation_id: uuid.UUID) -> Row[Any] | None:
     return await store.first(
         select(models.c.version, models.c.data)

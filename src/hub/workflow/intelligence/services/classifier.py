@@ -52,8 +52,8 @@ class ClassifierService:
     async def request(self, organisation_id: uuid.UUID) -> Any:
         """Queue a training; one at a time per organisation (409 while one runs)."""
         async with self.store.uow() as uow:
-            current = await repo.state(self.store, organisation_id)
-            if current is not None and current.state in ("queued", "training"):
+            current = await repo.lock_state(uow.session, organisation_id)
+            if current in ("queued", "training"):
                 raise Conflict(
                     "A training of this organisation's classifier is already queued or running.",
                     code="training_in_progress",
