@@ -3,7 +3,7 @@ measurement, suggestions with their evidence, dense vectors, and safe storage.
 
 Features: TF-IDF over words (1-2 grams) and over character 3-5 grams inside word
 boundaries, joined. Tags: one calibrated linear SVM per tag (one-vs-rest, sigmoid
-calibration over 3 folds), so every tag gets its own probability. Document type: one
+calibration over 2 folds), so every tag gets its own probability. Document type: one
 calibrated multi-class linear SVM. Evidence for a suggestion is the word features whose
 weight times the document's value pushed most towards the label (the averaged SVM
 coefficients of the calibration folds). Dense vectors: TruncatedSVD of the same features,
@@ -102,7 +102,7 @@ def _features() -> FeatureUnion:
 
 
 def _calibrated() -> CalibratedClassifierCV:
-    return CalibratedClassifierCV(LinearSVC(C=0.5), cv=3, method="sigmoid")
+    return CalibratedClassifierCV(LinearSVC(C=0.5), cv=2, method="sigmoid")
 
 
 def learnable(examples: Sequence[Example]) -> tuple[list[str], list[str], dict[str, str]]:
