@@ -10,16 +10,18 @@ import uuid
 from typing import Any
 
 import msgspec
-from litestar import Controller, get, post
+from litestar import Controller, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from hub.kernel.openapi import problems
 from hub.kernel.security import Principal
 from hub.kernel.tenancy import permission
-from hub.kernel.web import BEARER_OR_KEY, Limit
+from hub.kernel.web import BEARER_OR_KEY, Limit, to_schema
 from hub.workflow.intelligence.permissions import CLASSIFIER_MANAGE, CLASSIFIER_READ
 from hub.workflow.intelligence.schemas import (
+    AutoApplicationOut,
+    AutoApplyIn,
     ClassifierOut,
     FeedbackIn,
     FeedbackOut,
@@ -29,6 +31,7 @@ from hub.workflow.intelligence.schemas import (
     SimilarOut,
     SuggestionOut,
 )
+from hub.workflow.intelligence.services.autoapply import AutoApply
 from hub.workflow.intelligence.services.classifier import ClassifierService
 from hub.workflow.intelligence.services.insights import InsightService, Verdict
 from hub.workflow.intelligence.services.similar import SimilarService
@@ -48,6 +51,8 @@ def _classifier(row: Any) -> ClassifierOut:
             "documentsSkipped": row.documents_skipped,
             "metrics": row.metrics,
             "error": row.error,
+            "autoApply": getattr(row, "auto_apply", False),
+            "autoApplyThreshold": getattr(row, "auto_apply_threshold", None),
         },
         ClassifierOut,
         from_attributes=True,
@@ -84,6 +89,28 @@ class ClassifierController(Controller):
         self, org_id: FromPath[uuid.UUID], classifier: NamedDependency[ClassifierService]
     ) -> ClassifierOut:
         return _classifier(await classifier.request(org_id))
+
+    @put(
+        "/auto-apply",
+        operation_id="setClassifierAutoApply",
+        summary="Opt in or out of applying confident tag suggestions automatically",
+        description="`threshold` 0.5..1: when a document's text is extracted, the suggested "
+        "tags at or above it are applied as the actor type `ai` (audited) and can be undone.",
+        guards=[permission(CLASSIFIER_MANAGE)],
+    )
+    async def set_auto_apply(
+        self,
+        org_id: FromPath[uuid.UUID],
+        data: JSONBody[AutoApplyIn],
+        auto_apply: NamedDependency[AutoApply],
+        classifier: NamedDependency[ClassifierService],
+    ) -> ClassifierOut:
+        await auto_apply.configure(org_id, enabled=data.enabled, threshold=data.threshold)
+        return _classifier(await classifier.status(org_id))
+
+
+def _application(row: Any) -> AutoApplicationOut:
+    return to_schema(row, AutoApplicationOut)
 
 
 class InsightsController(Controller):
@@ -158,3 +185,33 @@ class InsightsController(Controller):
             model_version=found.model_version,
             reason=found.reason,
         )
+
+    @get(
+        "/insights/auto-applied",
+        operation_id="listAutoApplied",
+        summary="The tags the classifier applied to this document by itself",
+        opt=problems(403, 404),
+    )
+    async def list_auto_applied(
+        self,
+        document_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        auto_apply: NamedDependency[AutoApply],
+    ) -> list[AutoApplicationOut]:
+        return [_application(r) for r in await auto_apply.applications(principal, document_id)]
+
+    @post(
+        "/insights/auto-applied/{application_id:uuid}/undo",
+        operation_id="undoAutoApplied",
+        summary="Take back a tag the classifier applied (it is not applied again here)",
+        status_code=200,
+        opt=problems(403, 404),
+    )
+    async def undo_auto_applied(
+        self,
+        document_id: FromPath[uuid.UUID],
+        application_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        auto_apply: NamedDependency[AutoApply],
+    ) -> AutoApplicationOut:
+        return _application(await auto_apply.undo(principal, document_id, application_id))

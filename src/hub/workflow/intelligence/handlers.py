@@ -9,6 +9,7 @@ from hub.content.api import ContentApi, DocumentUpdated, TextExtracted
 from hub.kernel.clock import Clock
 from hub.kernel.db import UnitOfWork
 from hub.workflow.intelligence import repositories as repo
+from hub.workflow.intelligence.services.autoapply import AutoApply
 from hub.workflow.intelligence.services.models import ModelCache
 from hub.workflow.intelligence.services.similar import refresh_vector
 
@@ -40,6 +41,8 @@ async def on_text_extracted(
     *,
     content_api: ContentApi,
     intelligence_models: ModelCache,
+    auto_apply: AutoApply,
 ) -> None:
     if event.status == "ready":
         await refresh_vector(uow.session, content_api, intelligence_models, event.document_id)
+        await auto_apply.apply(event.document_id)

@@ -15,6 +15,7 @@ from sqlalchemy import (
     LargeBinary,
     PrimaryKeyConstraint,
     Text,
+    false,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
@@ -43,6 +44,10 @@ class ClassifierState(Base):
     #: When a person last changed a document's labels (content edits, feedback): the
     #: hourly retraining picks organisations whose labels changed since their last request.
     labels_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: Opt-in: tags suggested at or above the threshold are applied when a document's
+    #: text is extracted (actor type ``ai``), each recorded in ``auto_applications``.
+    auto_apply: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=false())
+    auto_apply_threshold: Mapped[float | None] = mapped_column(Float)
 
 
 class ClassifierModel(Base):
@@ -98,3 +103,21 @@ class MachineLabel(Base):
     organisation_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     via: Mapped[str] = mapped_column(Text, nullable=False)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class AutoApplication(Base):
+    """A tag the classifier applied by itself: with which model and confidence; undone
+    when a person took it back (it is then never applied to that document again)."""
+
+    __tablename__ = "auto_applications"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    document_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False, index=True)
+    organisation_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    kind: Mapped[str] = mapped_column(Text, nullable=False)
+    label: Mapped[str] = mapped_column(Text, nullable=False)
+    confidence: Mapped[float] = mapped_column(Float, nullable=False)
+    model_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    applied_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    undone_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    undone_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))

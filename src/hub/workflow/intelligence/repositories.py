@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.kernel.store import Store
 from hub.workflow.intelligence.models import (
+    AutoApplication,
     ClassifierModel,
     ClassifierState,
     DocumentVector,
@@ -25,6 +26,7 @@ models = cast(Table, ClassifierModel.__table__)
 vectors = cast(Table, DocumentVector.__table__)
 feedback = cast(Table, InsightFeedback.__table__)
 machine = cast(Table, MachineLabel.__table__)
+applications = cast(Table, AutoApplication.__table__)
 
 
 async def state(store: Store, organisation_id: uuid.UUID) -> Row[Any] | None:
@@ -206,3 +208,30 @@ async def changed_since_request(store: Store) -> list[uuid.UUID]:
         )
     )
     return [r.organisation_id for r in rows]
+
+
+async def applications_of(store: Store, document_id: uuid.UUID) -> list[Row[Any]]:
+    return await store.all(
+        select(applications)
+        .where(applications.c.document_id == document_id)
+        .order_by(applications.c.applied_at, applications.c.label)
+    )
+
+
+async def add_applications(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(applications.insert().values(rows))
+
+
+async def application(store: Store, application_id: uuid.UUID) -> Row[Any] | None:
+    return await store.first(select(applications).where(applications.c.id == application_id))
+
+
+async def mark_undone(
+    session: AsyncSession, application_id: uuid.UUID, user_id: uuid.UUID, at: datetime
+) -> None:
+    await session.execute(
+        applications.update()
+        .where(applications.c.id == application_id, applications.c.undone_at.is_(None))
+        .values(undone_at=at, undone_by=user_id)
+    )

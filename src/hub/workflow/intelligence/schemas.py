@@ -48,6 +48,26 @@ class ClassifierOut(Schema):
     documents_skipped: dict[str, SkippedOut]
     metrics: MetricsOut | None
     error: str | None
+    #: Tags suggested at or above ``autoApplyThreshold`` are applied on text extraction.
+    auto_apply: bool = False
+    auto_apply_threshold: float | None = None
+
+
+class AutoApplyIn(Schema):
+    enabled: bool
+    threshold: Annotated[float, Meta(ge=0.5, le=1.0)]
+
+
+class AutoApplicationOut(Schema):
+    id: uuid.UUID
+    document_id: uuid.UUID
+    kind: Literal["tag"]
+    label: str
+    confidence: float
+    model_version: int
+    applied_at: datetime
+    undone_at: datetime | None
+    undone_by: uuid.UUID | None
 
 
 class SuggestionOut(Schema):

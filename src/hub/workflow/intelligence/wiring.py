@@ -11,6 +11,7 @@ from hub.kernel.subscribers import Handler, Subscription
 from hub.workflow.intelligence.controllers import ClassifierController, InsightsController
 from hub.workflow.intelligence.handlers import on_document_updated, on_text_extracted
 from hub.workflow.intelligence.permissions import PERMISSIONS
+from hub.workflow.intelligence.services.autoapply import AutoApply
 from hub.workflow.intelligence.services.classifier import ClassifierService
 from hub.workflow.intelligence.services.insights import InsightService
 from hub.workflow.intelligence.services.models import ModelCache
@@ -36,9 +37,11 @@ SUBSCRIPTIONS = [
 
 def services(rt: ContextRuntime, content_api: ContentApi) -> dict[str, Any]:
     cache = ModelCache(rt.store)
+    insights = InsightService(rt.store, content_api, rt.tenancy, rt.clock, cache)
     return {
         "classifier": ClassifierService(rt.store, content_api, rt.clock, rt.queue_job, cache),
-        "insights": InsightService(rt.store, content_api, rt.tenancy, rt.clock, cache),
+        "insights": insights,
+        "auto_apply": AutoApply(rt.store, content_api, rt.tenancy, rt.clock, cache, insights),
         "similar": SimilarService(rt.store, content_api, rt.tenancy, cache),
         "intelligence_clock": rt.clock,
         "intelligence_models": cache,

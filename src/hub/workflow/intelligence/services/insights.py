@@ -89,7 +89,7 @@ class InsightService:
         if current is not None and text:
             model = current[1]
             raw, keywords = await asyncio.to_thread(_apply, model, text)
-            suggestions = await self._within_taxonomy(doc, raw)
+            suggestions = await self.within_taxonomy(doc, raw)
         return Insights(
             document_id=document_id,
             model_version=current[0] if current else None,
@@ -103,7 +103,7 @@ class InsightService:
             notes=notes,
         )
 
-    async def _within_taxonomy(
+    async def within_taxonomy(
         self, doc: DocumentSummary, raw: list[ml.Suggestion]
     ) -> list[dict[str, Any]]:
         """Only tags and types the organisation has now (a tag renamed or deleted since
