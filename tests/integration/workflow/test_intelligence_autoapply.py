@@ -10,7 +10,11 @@ from typing import Any
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from hub.kernel.clock import MovableClock
+from hub.kernel.settings import Settings
 from hub.worker import InProcessWorker
+from hub.workflow.intelligence.services.conditions import ClassifierSays
+from tests.integration.communication.support_periodic import periodic_kernel
 from tests.integration.identity.support import API, fetch
 from tests.integration.identity.support_orgs import Person, create_org, join, person
 from tests.integration.workflow.support_intelligence import seed
@@ -114,3 +118,29 @@ async def test_auto_apply_threshold_audit_and_undo(
     assert r.status_code == 201, r.text
     await events.drain(within=60)
     assert await tags_of(client, owner, applied) == []
+
+
+async def test_the_workflow_engine_asks_the_classifier(
+    client: Client, database_url: str, settings: Settings, events: InProcessWorker
+) -> None:
+    owner = await person(client, database_url, "owner@example.com")
+    org = (await create_org(client, owner))["id"]
+    seeded = await seed(database_url, org, owner.user_id, corpus(200, seed=31))
+    legal = next(i for i, d in seeded.documents.items() if d is not None and d.tags == ("legal",))
+    async with periodic_kernel(settings, MovableClock()) as kernel:
+        says: ClassifierSays = kernel.services["classifier_says"]
+        assert await says.confidence(legal, "tag", "legal") is None  # no model yet
+        r = await client.post(f"{API}/orgs/{org}/classifier/train", headers=owner.auth)
+        assert r.status_code == 202, r.text
+        await events.drain(within=120)
+        assert (await says.confidence(legal, "tag", "LEGAL") or 0) >= 0.8
+        assert (await says.confidence(legal, "tag", "medical") or 0) < 0.5
+        assert await says.confidence(legal, "tag", "Invented") is None
+        doc = seeded.documents[legal]
+        assert doc is not None
+        by_id = await says.confidence(
+            legal, "documentType", str(seeded.type_ids[doc.document_type])
+        )
+        assert by_id is not None
+        assert by_id >= 0.5
+        assert await says.confidence(uuid.uuid4(), "tag", "legal") is None

@@ -13,6 +13,7 @@ from hub.workflow.intelligence.handlers import on_document_updated, on_text_extr
 from hub.workflow.intelligence.permissions import PERMISSIONS
 from hub.workflow.intelligence.services.autoapply import AutoApply
 from hub.workflow.intelligence.services.classifier import ClassifierService
+from hub.workflow.intelligence.services.conditions import ClassifierSays
 from hub.workflow.intelligence.services.insights import InsightService
 from hub.workflow.intelligence.services.models import ModelCache
 from hub.workflow.intelligence.services.similar import SimilarService
@@ -43,6 +44,8 @@ def services(rt: ContextRuntime, content_api: ContentApi) -> dict[str, Any]:
         "insights": insights,
         "auto_apply": AutoApply(rt.store, content_api, rt.tenancy, rt.clock, cache, insights),
         "similar": SimilarService(rt.store, content_api, rt.tenancy, cache),
+        #: For the workflow engine's triggers and guards (``ClassifierSays.confidence``).
+        "classifier_says": ClassifierSays(content_api, cache, insights),
         "intelligence_clock": rt.clock,
         "intelligence_models": cache,
     }
