@@ -13,6 +13,7 @@ from hub.content.api import ContentApi
 from hub.kernel.clock import MovableClock
 from hub.kernel.settings import Settings
 from tests.integration.communication.support_periodic import periodic_kernel
+from tests.integration.content.support import role
 from tests.integration.identity.support import API, fetch
 from tests.integration.identity.support_orgs import create_org, join, person
 from tests.integration.workflow.support_intelligence import seed
@@ -71,3 +72,26 @@ async def test_corpus_taxonomy_text_and_readable_among(
         assert await content.readable_among(member_id, org_id, asked) == {plain, shared}
         assert await content.readable_among(uuid.UUID(outsider.user_id), org_id, asked) == set()
         assert await content.readable_among(owner_id, org_id, []) == set()
+
+
+async def test_reading_a_document_is_not_enough_for_its_insights(
+    client: Client, database_url: str
+) -> None:
+    """A role with ``content.documents.read`` but not ``workflow.insights.read``: 403 on a
+    document it may read, 404 on one it may not (nothing learnt about it)."""
+    owner = await person(client, database_url, "owner@example.com")
+    org = (await create_org(client, owner))["id"]
+    reader_role = await role(client, owner, org, "Reader", ["content.documents.read"])
+    reader = await join(client, database_url, org, owner, "reader@example.com", [reader_role])
+    docs = corpus(2, seed=4)
+    seeded = await seed(database_url, org, owner.user_id, docs[:1], restricted=docs[1:])
+    plain = next(i for i in seeded.documents if i not in seeded.restricted)
+    (secret,) = seeded.restricted
+    for path in ("insights", "similar"):
+        r = await client.get(f"{API}/documents/{plain}/{path}", headers=reader.auth)
+        assert r.status_code == 403, r.text
+        assert "workflow.insights.read" in r.text
+        r = await client.get(f"{API}/documents/{secret}/{path}", headers=reader.auth)
+        assert r.status_code == 404, r.text
+        r = await client.get(f"{API}/documents/{plain}/{path}", headers=owner.auth)
+        assert r.status_code == 200, r.text
