@@ -14,6 +14,7 @@ from sklearn.linear_model import LogisticRegression
 
 from hub.content.api import CorpusDocument
 from hub.workflow.intelligence.domain import model as ml
+from hub.workflow.intelligence.domain import storage
 from hub.workflow.intelligence.domain import text as tx
 from hub.workflow.intelligence.domain.selection import (
     NO_LABELS,
@@ -93,7 +94,7 @@ def test_a_stored_model_round_trips_and_foreign_types_are_refused() -> None:
     assert stages[-1] < 1
     assert measured.held_out == 40
     assert measured.tag_macro_f1 is not None
-    loaded = ml.load(ml.dump(model))
+    loaded = storage.load(storage.dump(model))
     text = docs[0].text
     assert [s.label for s in ml.suggest(loaded, text)] == [s.label for s in ml.suggest(model, text)]
     # A model file holding any type outside the allow-list is refused before loading.
@@ -101,10 +102,10 @@ def test_a_stored_model_round_trips_and_foreign_types_are_refused() -> None:
     # estimator skops itself would trust, and a type skops would not.
     for stranger in (LogisticRegression(), Fraction(1, 3)):
         foreign = sio.dumps({"features": stranger}, compression=zipfile.ZIP_DEFLATED)
-        with pytest.raises(ml.UntrustedModel):
-            ml.load(foreign)
-    with pytest.raises(ml.UntrustedModel):
-        ml.load(b"not a zip file")
+        with pytest.raises(storage.UntrustedModel):
+            storage.load(foreign)
+    with pytest.raises(storage.UntrustedModel):
+        storage.load(b"not a zip file")
 
 
 def test_language() -> None:

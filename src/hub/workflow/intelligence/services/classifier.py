@@ -18,6 +18,7 @@ from hub.kernel.errors import Conflict
 from hub.kernel.store import Store
 from hub.workflow.intelligence import repositories as repo
 from hub.workflow.intelligence.domain import model as ml
+from hub.workflow.intelligence.domain import storage
 from hub.workflow.intelligence.domain.selection import Answer, select
 from hub.workflow.intelligence.services.models import ModelCache
 
@@ -127,7 +128,7 @@ class ClassifierService:
                 await uow.commit()
             return
         await self._progress(organisation_id, 0.87, "storing the model")
-        data = await asyncio.to_thread(ml.dump, model)
+        data = await asyncio.to_thread(storage.dump, model)
         taxonomy = await self.content.taxonomy(organisation_id)
         type_names = {str(t.id): t.name for t in taxonomy.document_types}
         version = (await repo.latest_version(self.store, organisation_id) or 0) + 1

@@ -9,7 +9,7 @@ from typing import Any
 
 from hub.kernel.store import Store
 from hub.workflow.intelligence import repositories as repo
-from hub.workflow.intelligence.domain import model as ml
+from hub.workflow.intelligence.domain import storage
 
 
 class ModelCache:
@@ -33,7 +33,7 @@ class ModelCache:
             row = await repo.latest_model(self.store, organisation_id)
             if row is None:
                 return None
-            model = await asyncio.to_thread(ml.load, bytes(row.data))
+            model = await asyncio.to_thread(storage.load, bytes(row.data))
             self._loaded[organisation_id] = (row.version, model)
             return row.version, model
 
