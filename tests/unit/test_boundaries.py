@@ -24,7 +24,17 @@ INNER = "Layering inside each context"
 PORTABLE = "Public api and kernel events carry no framework/ORM imports"
 DEVSERVERS_USERS = "Only the composition root uses the development servers"
 DEVSERVERS_DEPS = "The development servers build on the kernel alone"
-ALL = (LAYERS, INDEPENDENT, DAG, INNER, PORTABLE, DEVSERVERS_USERS, DEVSERVERS_DEPS)
+INTELLIGENCE = "Layering inside workflow's intelligence module"
+ALL = (
+    LAYERS,
+    INDEPENDENT,
+    DAG,
+    INNER,
+    PORTABLE,
+    DEVSERVERS_USERS,
+    DEVSERVERS_DEPS,
+    INTELLIGENCE,
+)
 
 
 def _append(path: str, line: str) -> Callable[[Path], None]:
@@ -97,6 +107,13 @@ PLANTS: list[tuple[tuple[str, ...], Callable[[Path], None]]] = [
     ((DEVSERVERS_USERS,), _append("hub/content/services/__init__.py", "import hub.devservers")),
     ((DEVSERVERS_DEPS,), _create("hub/devservers/planted.py", "import hub.identity.api\n")),
     ((LAYERS,), _append("hub/content/services/__init__.py", "import hub.worker")),
+    (
+        (INTELLIGENCE,),
+        _append(
+            "hub/workflow/intelligence/domain/__init__.py",
+            "import hub.workflow.intelligence.services",
+        ),
+    ),
 ]
 PLANT_IDS = [
     "kernel-imports-context",
@@ -109,6 +126,7 @@ PLANT_IDS = [
     "context-imports-devservers",
     "devservers-import-context",
     "context-imports-composition-root",
+    "intelligence-domain-imports-services",
 ]
 
 

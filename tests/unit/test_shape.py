@@ -77,6 +77,11 @@ SHAPE = frozenset(
         "domain",
     }
 )
+#: Clearly separated parts of a context, each with the same shape inside (its own
+#: ``wiring`` hands the context's bootstrap what to register, ``permissions`` its keys):
+#: a required module is present when the context or one of these parts has it.
+SUBPACKAGES: dict[str, frozenset[str]] = {"hub.workflow": frozenset({"intelligence"})}
+SUB_SHAPE = SHAPE - {"api", "facade", "bootstrap"} | {"wiring", "permissions"}
 #: What every context has, even one that does nothing yet.
 ALWAYS = ("api", "bootstrap", "models")
 #: What a context that does something (routes, events, jobs or commands) has besides.
@@ -245,8 +250,16 @@ def required_modules(built: ContextModule, api: types.ModuleType) -> set[str]:
 
 
 def layout_problems(package: str) -> list[str]:
-    present = _submodules(package)
-    problems = [f"{package}.{name} is outside the shape" for name in sorted(present - SHAPE)]
+    own = _submodules(package)
+    parts = SUBPACKAGES.get(package, frozenset())
+    problems = [f"{package}.{name} is outside the shape" for name in sorted(own - SHAPE - parts)]
+    present = set(own)
+    for part in sorted(parts & own):
+        inside = _submodules(f"{package}.{part}")
+        problems += [
+            f"{package}.{part}.{name} is outside the shape" for name in sorted(inside - SUB_SHAPE)
+        ]
+        present |= inside
     if not {"api", "bootstrap"} <= present:
         return [*problems, f"{package} has no api or no bootstrap"]
     built = importlib.import_module(f"{package}.bootstrap").build()
@@ -298,7 +311,10 @@ def _routes(handler: Any) -> Iterator[tuple[str, BaseRouteHandler, list[Any]]]:
 
 
 def _under(module: str, package: str, part: str) -> bool:
-    return module == f"{package}.{part}" or module.startswith(f"{package}.{part}.")
+    return any(
+        module == f"{root}.{part}" or module.startswith(f"{root}.{part}.")
+        for root in (package, *(f"{package}.{sub}" for sub in SUBPACKAGES.get(package, ())))
+    )
 
 
 def placement_problems(built: ContextModule, package: str) -> list[str]:

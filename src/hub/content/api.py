@@ -41,6 +41,29 @@ class DocumentSummary(msgspec.Struct, frozen=True, kw_only=True):
     trashed_at: datetime | None
 
 
+class CorpusDocument(msgspec.Struct, frozen=True, kw_only=True):
+    """A document of an organisation as a body of text (for a classifier): its current
+    version's extraction status and text (None unless ``ready``) and its labels."""
+
+    id: uuid.UUID
+    extraction_status: str | None
+    text: str | None
+    tags: tuple[str, ...]
+    document_type_id: uuid.UUID | None
+
+
+class TaxonomyItem(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    name: str
+
+
+class Taxonomy(msgspec.Struct, frozen=True, kw_only=True):
+    """An organisation's tags and document types as they are now."""
+
+    tags: tuple[TaxonomyItem, ...]
+    document_types: tuple[TaxonomyItem, ...]
+
+
 class ContentApi(Protocol):
     async def document(self, document_id: uuid.UUID) -> DocumentSummary | None:
         """The document (trashed or not), or None when there is none. No permission
@@ -69,6 +92,27 @@ class ContentApi(Protocol):
         (merged, a None value removes the key) on behalf of a workflow or an AI actor
         (``actor`` names it in the ``content.document.updated`` event). None leaves a
         part unchanged. Returns None when the document does not exist or is trashed."""
+        ...
+
+    async def corpus(self, organisation_id: uuid.UUID) -> list[CorpusDocument]:
+        """Every document of the organisation outside the trash with its current text and
+        labels. No permission check: for a context's own background work (training)."""
+        ...
+
+    async def taxonomy(self, organisation_id: uuid.UUID) -> Taxonomy:
+        """The organisation's tags and document types."""
+        ...
+
+    async def text_of(self, document_id: uuid.UUID) -> str | None:
+        """The current version's extracted text, None until extraction is ``ready``. No
+        permission check: ask :meth:`may_read` first."""
+        ...
+
+    async def readable_among(
+        self, user_id: uuid.UUID, organisation_id: uuid.UUID, document_ids: list[uuid.UUID]
+    ) -> set[uuid.UUID]:
+        """Those of ``document_ids`` (of the organisation, outside the trash) the user may
+        read, decided in one query by the document rule."""
         ...
 
 

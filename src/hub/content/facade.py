@@ -11,9 +11,15 @@ from typing import Any
 
 import msgspec
 
-from hub.content.api import ContentApi, DocumentSummary
+from hub.content.api import (
+    ContentApi,
+    CorpusDocument,
+    DocumentSummary,
+    Taxonomy,
+    TaxonomyItem,
+)
 from hub.content.domain.access import Action, Facts, caller_of, capabilities
-from hub.content.repositories import documents
+from hub.content.repositories import corpus, documents
 from hub.content.services.documents import DocumentService
 from hub.identity.api import IdentityApi
 from hub.kernel.store import Store
@@ -97,3 +103,36 @@ class ContentFacade(ContentApi):
             actor_id=actor_id,
         )
         return await self.document(document_id)
+
+    async def corpus(self, organisation_id: uuid.UUID) -> list[CorpusDocument]:
+        rows = await corpus.documents_with_text(self.store, organisation_id)
+        names = await corpus.tag_names_of(self.store, organisation_id)
+        return [
+            CorpusDocument(
+                id=row.id,
+                extraction_status=row.status,
+                text=row.text if row.status == "ready" else None,
+                tags=tuple(sorted(names.get(row.id, ()))),
+                document_type_id=row.document_type_id,
+            )
+            for row in rows
+        ]
+
+    async def taxonomy(self, organisation_id: uuid.UUID) -> Taxonomy:
+        tags = await corpus.tags(self.store, organisation_id)
+        types = await corpus.document_types(self.store, organisation_id)
+        return Taxonomy(
+            tags=tuple(TaxonomyItem(id=r.id, name=r.name) for r in tags),
+            document_types=tuple(TaxonomyItem(id=r.id, name=r.name) for r in types),
+        )
+
+    async def text_of(self, document_id: uuid.UUID) -> str | None:
+        return await corpus.current_text(self.store, document_id)
+
+    async def readable_among(
+        self, user_id: uuid.UUID, organisation_id: uuid.UUID, document_ids: list[uuid.UUID]
+    ) -> set[uuid.UUID]:
+        membership = await self.identity.membership(organisation_id, user_id, api_key_id=None)
+        if membership is None:
+            return set()
+        return await corpus.readable_among(self.store, caller_of(membership), document_ids)

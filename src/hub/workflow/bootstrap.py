@@ -14,6 +14,8 @@ from hub.workflow.controllers.instances import InstanceController
 from hub.workflow.controllers.tasks import OutOfOfficeController, TaskController
 from hub.workflow.domain.permissions import PERMISSIONS
 from hub.workflow.handlers import TRIGGERS
+from hub.workflow.intelligence import wiring as intelligence
+from hub.workflow.intelligence.models import ClassifierState  # noqa: F401  (tables)
 from hub.workflow.models import Base
 from hub.workflow.services.definitions import DefinitionService
 from hub.workflow.services.delegations import DelegationService
@@ -51,6 +53,7 @@ def services(
         "workflow_effects": EffectRunner(
             store, clock, identity_api, content_api, communication_api
         ),
+        **intelligence.services(rt, content_api),
     }
 
 
@@ -65,9 +68,11 @@ def build() -> ContextModule:
             InstanceController,
             OutOfOfficeController,
             TaskController,
+            *intelligence.ROUTE_HANDLERS,
         ],
-        permissions=PERMISSIONS,
-        jobs=[run_effect, fire_timers],
-        periodic=[FIRE_TIMERS_EVERY_5_SECONDS],
+        permissions=[*PERMISSIONS, *intelligence.PERMISSIONS],
+        jobs=[run_effect, fire_timers, *intelligence.JOBS],
+        periodic=[FIRE_TIMERS_EVERY_5_SECONDS, *intelligence.PERIODIC],
         catch_all=[TRIGGERS],
+        subscriptions=[*intelligence.SUBSCRIPTIONS],
     )

@@ -1,0 +1,88 @@
+"""Reads another context makes of an organisation's documents as a body of text: each
+document's current extracted text with its labels (for the classifier), the taxonomy, and
+which of some documents a person may read."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Row, select
+
+from hub.content.domain.access import Caller
+from hub.content.models import Document, DocumentTag, DocumentType, Tag, VersionText
+from hub.content.repositories.documents import readable
+from hub.kernel.store import Store
+
+d = Document.__table__
+t = Tag.__table__
+dt = DocumentTag.__table__
+ty = DocumentType.__table__
+vt = VersionText.__table__
+
+
+async def documents_with_text(store: Store, organisation_id: uuid.UUID) -> list[Row[Any]]:
+    """Every document of the organisation not in the trash, with its current version's
+    extraction status and text (None unless ``ready``)."""
+    return await store.all(
+        select(
+            d.c.id,
+            d.c.document_type_id,
+            vt.c.status,
+            vt.c.text,
+        )
+        .select_from(
+            d.outerjoin(vt, (vt.c.document_id == d.c.id) & (vt.c.version == d.c.current_version))
+        )
+        .where(d.c.organisation_id == organisation_id, d.c.trashed_at.is_(None))
+        .order_by(d.c.id)
+    )
+
+
+async def tag_names_of(store: Store, organisation_id: uuid.UUID) -> dict[uuid.UUID, list[str]]:
+    rows = await store.all(
+        select(dt.c.document_id, t.c.name)
+        .join(t, t.c.id == dt.c.tag_id)
+        .where(t.c.organisation_id == organisation_id)
+    )
+    out: dict[uuid.UUID, list[str]] = {}
+    for row in rows:
+        out.setdefault(row.document_id, []).append(row.name)
+    return out
+
+
+async def tags(store: Store, organisation_id: uuid.UUID) -> list[Row[Any]]:
+    return await store.all(
+        select(t.c.id, t.c.name).where(t.c.organisation_id == organisation_id).order_by(t.c.name)
+    )
+
+
+async def document_types(store: Store, organisation_id: uuid.UUID) -> list[Row[Any]]:
+    return await store.all(
+        select(ty.c.id, ty.c.name)
+        .where(ty.c.organisation_id == organisation_id)
+        .order_by(ty.c.name)
+    )
+
+
+async def current_text(store: Store, document_id: uuid.UUID) -> str | None:
+    value = await store.scalar(
+        select(vt.c.text)
+        .join(d, (vt.c.document_id == d.c.id) & (vt.c.version == d.c.current_version))
+        .where(d.c.id == document_id, vt.c.status == "ready")
+    )
+    return None if value is None else str(value)
+
+
+async def readable_among(
+    store: Store, caller: Caller, document_ids: Sequence[uuid.UUID]
+) -> set[uuid.UUID]:
+    if not document_ids:
+        return set()
+    rows = await store.all(
+        select(d.c.id).where(
+            readable(caller), d.c.trashed_at.is_(None), d.c.id.in_(list(document_ids))
+        )
+    )
+    return {row.id for row in rows}

@@ -1,0 +1,333 @@
+"""The organisation's classifier, pure computation (no I/O): training with a held-out
+measurement, suggestions with their evidence, dense vectors, and safe storage.
+
+Features: TF-IDF over words (1-2 grams) and over character 3-5 grams inside word
+boundaries, joined. Tags: one calibrated linear SVM per tag (one-vs-rest, sigmoid
+calibration over 2 folds), so every tag gets its own probability. Document type: one
+calibrated multi-class linear SVM. Evidence for a suggestion is the word features whose
+weight times the document's value pushed most towards the label (the averaged SVM
+coefficients of the calibration folds). Dense vectors: TruncatedSVD of the same features,
+L2-normalised, for similar documents.
+
+Storage: :mod:`hub.workflow.intelligence.domain.storage` (skops with an allow-list).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.sparse import csr_matrix
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.decomposition import TruncatedSVD
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.pipeline import FeatureUnion
+from sklearn.preprocessing import normalize
+from sklearn.svm import LinearSVC
+
+#: A label needs this many positive (and negative) training documents to be learnt.
+MIN_EXAMPLES = 5
+HELD_OUT_FRACTION = 0.2
+MAX_DIMENSIONS = 128
+SEED = 20261130
+
+Progress = Callable[[float, str], None]
+
+
+@dataclass(frozen=True)
+class Example:
+    text: str
+    tags: tuple[str, ...]
+    #: The document type's id as text, or None.
+    document_type: str | None
+
+
+@dataclass(frozen=True)
+class LabelScore:
+    kind: str  # "tag" or "documentType"
+    label: str
+    precision: float
+    recall: float
+    f1: float
+    support: int
+
+
+@dataclass(frozen=True)
+class Measurement:
+    scores: list[LabelScore]
+    held_out: int
+    tag_macro_f1: float | None
+    type_macro_f1: float | None
+    #: Labels present in the data but with too few examples to learn (label -> reason).
+    skipped_labels: dict[str, str]
+
+
+def _features() -> FeatureUnion:
+    return FeatureUnion(
+        [
+            (
+                "word",
+                TfidfVectorizer(
+                    analyzer="word",
+                    ngram_range=(1, 2),
+                    min_df=2,
+                    max_features=50_000,
+                    sublinear_tf=True,
+                    strip_accents="unicode",
+                ),
+            ),
+            (
+                "char",
+                TfidfVectorizer(
+                    analyzer="char_wb",
+                    ngram_range=(3, 5),
+                    min_df=2,
+                    max_features=50_000,
+                    sublinear_tf=True,
+                    strip_accents="unicode",
+                ),
+            ),
+        ]
+    )
+
+
+def _calibrated() -> CalibratedClassifierCV:
+    return CalibratedClassifierCV(LinearSVC(C=0.5), cv=2, method="sigmoid")
+
+
+def learnable(examples: Sequence[Example]) -> tuple[list[str], list[str], dict[str, str]]:
+    """Tags and types with enough positive and negative examples, and why others are not."""
+    n = len(examples)
+    tag_counts: dict[str, int] = {}
+    type_counts: dict[str, int] = {}
+    for e in examples:
+        for tag in e.tags:
+            tag_counts[tag] = tag_counts.get(tag, 0) + 1
+        if e.document_type is not None:
+            type_counts[e.document_type] = type_counts.get(e.document_type, 0) + 1
+    skipped: dict[str, str] = {}
+    tags: list[str] = []
+    for tag, count in sorted(tag_counts.items()):
+        if count < MIN_EXAMPLES or n - count < MIN_EXAMPLES:
+            skipped[f"tag:{tag}"] = f"{count} documents carry it; {MIN_EXAMPLES} are needed"
+        else:
+            tags.append(tag)
+    types: list[str] = []
+    for kind, count in sorted(type_counts.items()):
+        if count < MIN_EXAMPLES:
+            skipped[f"documentType:{kind}"] = (
+                f"{count} documents have it; {MIN_EXAMPLES} are needed"
+            )
+        else:
+            types.append(kind)
+    if len(types) < 2:
+        for kind in types:
+            skipped[f"documentType:{kind}"] = "a type model needs at least two learnable types"
+        types = []
+    return tags, types, skipped
+
+
+def _fit(
+    features: FeatureUnion,
+    x: csr_matrix,
+    examples: Sequence[Example],
+    tags: list[str],
+    types: list[str],
+) -> dict[str, Any]:
+    model: dict[str, Any] = {"features": features, "tags": tags, "types": types}
+    if tags:
+        y = np.array([[1 if t in e.tags else 0 for t in tags] for e in examples], dtype=np.int8)
+        tag_model = OneVsRestClassifier(_calibrated()).fit(x, y)
+        model["tag_model"] = tag_model
+        model["tag_weights"] = np.vstack(
+            [_mean_coef(est)[0] for est in tag_model.estimators_]
+        ).astype(np.float32)
+    typed = [i for i, e in enumerate(examples) if e.document_type in types]
+    if types and typed:
+        type_model = _calibrated().fit(
+            x[typed], np.array([examples[i].document_type for i in typed])
+        )
+        coef = _mean_coef(type_model)
+        if coef.shape[0] == 1:  # two classes: one row for the second, its negation the first
+            coef = np.vstack([-coef[0], coef[0]])
+        model["type_model"] = type_model
+        model["type_classes"] = [str(c) for c in type_model.classes_]
+        model["type_weights"] = coef.astype(np.float32)
+    return model
+
+
+def _mean_coef(calibrated: CalibratedClassifierCV) -> NDArray[np.float64]:
+    coefs = [c.estimator.coef_ for c in calibrated.calibrated_classifiers_]
+    return np.asarray(np.mean(coefs, axis=0), dtype=np.float64)
+
+
+def _split(n: int) -> tuple[list[int], list[int]]:
+    order = list(range(n))
+    random.Random(SEED).shuffle(order)
+    cut = max(1, int(n * HELD_OUT_FRACTION))
+    return sorted(order[cut:]), sorted(order[:cut])
+
+
+def _prf(truth: NDArray[np.bool_], guess: NDArray[np.bool_]) -> tuple[float, float, float]:
+    tp = float(np.sum(truth & guess))
+    fp = float(np.sum(~truth & guess))
+    fn = float(np.sum(truth & ~guess))
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
+
+
+def measure(model: dict[str, Any], held: Sequence[Example], x: csr_matrix) -> list[LabelScore]:
+    scores: list[LabelScore] = []
+    if "tag_model" in model:
+        proba = _tag_proba(model, x)
+        for j, tag in enumerate(model["tags"]):
+            truth = np.array([tag in e.tags for e in held])
+            p, r, f = _prf(truth, proba[:, j] >= 0.5)
+            scores.append(LabelScore("tag", tag, p, r, f, int(truth.sum())))
+    if "type_model" in model:
+        typed = [i for i, e in enumerate(held) if e.document_type in model["types"]]
+        if typed:
+            guessed = model["type_model"].predict(x[typed])
+            actual = np.array([held[i].document_type for i in typed])
+            for kind in model["type_classes"]:
+                p, r, f = _prf(actual == kind, guessed == kind)
+                scores.append(
+                    LabelScore("documentType", kind, p, r, f, int((actual == kind).sum()))
+                )
+    return scores
+
+
+def _macro(scores: list[LabelScore], kind: str) -> float | None:
+    values = [s.f1 for s in scores if s.kind == kind and s.support > 0]
+    return float(np.mean(values)) if values else None
+
+
+def train(
+    examples: Sequence[Example], progress: Progress, *, unlabelled: Sequence[str] = ()
+) -> tuple[dict[str, Any], Measurement]:
+    """Measure on a held-out fifth, then fit on everything. The features (vocabulary and
+    inverse document frequencies, no labels) are learnt once from every text, the
+    ``unlabelled`` ones (documents without confirmed labels) included; the held-out
+    documents' labels are never seen by the model that is measured on them."""
+    tags, types, skipped = learnable(examples)
+    if not tags and not types:
+        raise NotEnoughLabels("no tag or document type has enough labelled documents")
+    progress(0.05, "learning the vocabulary")
+    features = _features()
+    x = features.fit_transform([e.text for e in examples] + list(unlabelled)).tocsr()
+    for _, vectorizer in features.transformer_list:
+        vectorizer.stop_words_ = None  # only kept for inspection; large to store
+    labelled = x[: len(examples)]
+    progress(0.25, "measuring on a held-out fifth")
+    fit_idx, held_idx = _split(len(examples))
+    fit_examples = [examples[i] for i in fit_idx]
+    held_examples = [examples[i] for i in held_idx]
+    trial = _fit(features, labelled[fit_idx], fit_examples, tags, types)
+    progress(0.5, "scoring the held-out documents")
+    scores = measure(trial, held_examples, labelled[held_idx])
+    progress(0.55, "training on every labelled document")
+    model = _fit(features, labelled, examples, tags, types)
+    progress(0.85, "computing document vectors")
+    dims = min(MAX_DIMENSIONS, x.shape[1] - 1, x.shape[0] - 1)
+    if dims >= 2:
+        svd = TruncatedSVD(n_components=dims, n_iter=2, random_state=SEED).fit(x)
+        svd.components_ = svd.components_.astype(np.float32)  # half the size, same ranking
+        model["svd"] = svd
+    measurement = Measurement(
+        scores=scores,
+        held_out=len(held_examples),
+        tag_macro_f1=_macro(scores, "tag"),
+        type_macro_f1=_macro(scores, "documentType"),
+        skipped_labels=skipped,
+    )
+    return model, measurement
+
+
+class NotEnoughLabels(Exception):
+    pass
+
+
+# --------------------------------------------------------------------------- use
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    kind: str
+    label: str
+    confidence: float
+    evidence: list[str]
+
+
+def _tag_proba(model: dict[str, Any], x: csr_matrix) -> NDArray[np.float64]:
+    proba = model["tag_model"].predict_proba(x)
+    return np.asarray(proba, dtype=np.float64).reshape(x.shape[0], len(model["tags"]))
+
+
+def _evidence(model: dict[str, Any], x: csr_matrix, weights: NDArray[np.float32]) -> list[str]:
+    names = _word_names(model)
+    row = x.getrow(0)
+    contributions = [
+        (float(value * weights[col]), names[col])
+        for col, value in zip(row.indices, row.data, strict=True)
+        if col < len(names)
+    ]
+    contributions.sort(reverse=True)
+    return [name for score, name in contributions[:5] if score > 0]
+
+
+def _word_names(model: dict[str, Any]) -> list[str]:
+    word: TfidfVectorizer = model["features"].transformer_list[0][1]
+    return [str(n) for n in word.get_feature_names_out()]
+
+
+def suggest(model: dict[str, Any], text: str, *, floor: float = 0.2) -> list[Suggestion]:
+    """Tags and types at or above ``floor`` confidence, most confident first (the caller
+    keeps only labels the organisation still has)."""
+    x = model["features"].transform([text])
+    out: list[Suggestion] = []
+    if "tag_model" in model:
+        proba = _tag_proba(model, x)[0]
+        for j, tag in enumerate(model["tags"]):
+            if proba[j] >= floor:
+                out.append(
+                    Suggestion(
+                        "tag", tag, float(proba[j]), _evidence(model, x, model["tag_weights"][j])
+                    )
+                )
+    if "type_model" in model:
+        proba = model["type_model"].predict_proba(x)[0]
+        for j, kind in enumerate(model["type_classes"]):
+            if proba[j] >= floor:
+                out.append(
+                    Suggestion(
+                        "documentType",
+                        kind,
+                        float(proba[j]),
+                        _evidence(model, x, model["type_weights"][j]),
+                    )
+                )
+    out.sort(key=lambda s: -s.confidence)
+    return out
+
+
+def keywords(model: dict[str, Any], text: str, count: int = 8) -> list[str]:
+    word: TfidfVectorizer = model["features"].transformer_list[0][1]
+    row = word.transform([text]).getrow(0)
+    names = word.get_feature_names_out()
+    order = np.argsort(-row.data)[:count]
+    return [str(names[row.indices[i]]) for i in order]
+
+
+def vectors(model: dict[str, Any], texts: Sequence[str]) -> NDArray[np.float32] | None:
+    """L2-normalised dense vectors, or None when the model has no SVD."""
+    if "svd" not in model or not texts:
+        return None
+    dense = model["svd"].transform(model["features"].transform(list(texts)))
+    return np.asarray(normalize(dense), dtype=np.float32)

@@ -1,0 +1,237 @@
+"""Reads and writes of intelligence's tables."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Row, Table, func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.kernel.store import Store
+from hub.workflow.intelligence.models import (
+    AutoApplication,
+    ClassifierModel,
+    ClassifierState,
+    DocumentVector,
+    InsightFeedback,
+    MachineLabel,
+)
+
+states = cast(Table, ClassifierState.__table__)
+models = cast(Table, ClassifierModel.__table__)
+vectors = cast(Table, DocumentVector.__table__)
+feedback = cast(Table, InsightFeedback.__table__)
+machine = cast(Table, MachineLabel.__table__)
+applications = cast(Table, AutoApplication.__table__)
+
+
+async def state(store: Store, organisation_id: uuid.UUID) -> Row[Any] | None:
+    return await store.first(select(states).where(states.c.organisation_id == organisation_id))
+
+
+async def save_state(session: AsyncSession, organisation_id: uuid.UUID, **values: Any) -> None:
+    defaults: dict[str, Any] = {
+        "state": "untrained",
+        "progress": 0.0,
+        "documents_used": 0,
+        "documents_skipped": {},
+    }
+    statement = insert(states).values(organisation_id=organisation_id, **{**defaults, **values})
+    await session.execute(
+        statement.on_conflict_do_update(index_elements=[states.c.organisation_id], set_=values)
+    )
+
+
+async def lock_state(session: AsyncSession, organisation_id: uuid.UUID) -> str:
+    """The organisation's state, its row made if missing and locked until the transaction
+    ends (two requests at once: the second sees the first's ``queued``)."""
+    await session.execute(
+        insert(states)
+        .values(
+            organisation_id=organisation_id,
+            state="untrained",
+            progress=0.0,
+            documents_used=0,
+            documents_skipped={},
+        )
+        .on_conflict_do_nothing()
+    )
+    value = await session.scalar(
+        select(states.c.state).where(states.c.organisation_id == organisation_id).with_for_update()
+    )
+    return str(value)
+
+
+async def latest_model(store: Store, organisation_id: uuid.UUID) -> Row[Any] | None:
+    return await store.first(
+        select(models.c.version, models.c.data)
+        .where(models.c.organisation_id == organisation_id)
+        .order_by(models.c.version.desc())
+        .limit(1)
+    )
+
+
+async def latest_version(store: Store, organisation_id: uuid.UUID) -> int | None:
+    value = await store.scalar(
+        select(func.max(models.c.version)).where(models.c.organisation_id == organisation_id)
+    )
+    return None if value is None else int(value)
+
+
+async def add_model(
+    session: AsyncSession, organisation_id: uuid.UUID, version: int, at: datetime, data: bytes
+) -> None:
+    await session.execute(
+        models.insert().values(
+            organisation_id=organisation_id, version=version, created_at=at, data=data
+        )
+    )
+    # Older versions are kept for the two most recent only.
+    await session.execute(
+        models.delete().where(
+            models.c.organisation_id == organisation_id, models.c.version < version - 1
+        )
+    )
+
+
+async def put_vectors(
+    session: AsyncSession,
+    organisation_id: uuid.UUID,
+    version: int,
+    rows: Sequence[tuple[uuid.UUID, list[float]]],
+) -> None:
+    if not rows:
+        return
+    statement = insert(vectors).values(
+        [
+            {
+                "document_id": doc,
+                "organisation_id": organisation_id,
+                "model_version": version,
+                "vector": vec,
+            }
+            for doc, vec in rows
+        ]
+    )
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[vectors.c.document_id],
+            set_={
+                "model_version": statement.excluded.model_version,
+                "vector": statement.excluded.vector,
+                "organisation_id": statement.excluded.organisation_id,
+            },
+        )
+    )
+
+
+async def vector_of(store: Store, document_id: uuid.UUID, version: int) -> list[float] | None:
+    value = await store.scalar(
+        select(vectors.c.vector).where(
+            vectors.c.document_id == document_id, vectors.c.model_version == version
+        )
+    )
+    return None if value is None else list(value)
+
+
+async def vectors_of(store: Store, organisation_id: uuid.UUID, version: int) -> list[Row[Any]]:
+    return await store.all(
+        select(vectors.c.document_id, vectors.c.vector).where(
+            vectors.c.organisation_id == organisation_id, vectors.c.model_version == version
+        )
+    )
+
+
+async def feedback_of(store: Store, organisation_id: uuid.UUID) -> list[Row[Any]]:
+    return await store.all(select(feedback).where(feedback.c.organisation_id == organisation_id))
+
+
+async def record_feedback(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    statement = insert(feedback).values(rows)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[feedback.c.document_id, feedback.c.kind, feedback.c.label],
+            set_={
+                "accepted": statement.excluded.accepted,
+                "user_id": statement.excluded.user_id,
+                "at": statement.excluded.at,
+            },
+        )
+    )
+
+
+async def labels_set_by(
+    session: AsyncSession,
+    document_id: uuid.UUID,
+    organisation_id: uuid.UUID,
+    via: str,
+    at: datetime,
+) -> None:
+    """Record who last set the document's labels: a person (``via`` None) clears the mark."""
+    statement = insert(machine).values(
+        document_id=document_id, organisation_id=organisation_id, via=via, at=at
+    )
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[machine.c.document_id],
+            set_={"via": statement.excluded.via, "at": statement.excluded.at},
+        )
+    )
+
+
+async def labels_confirmed(session: AsyncSession, document_ids: Sequence[uuid.UUID]) -> None:
+    await session.execute(machine.delete().where(machine.c.document_id.in_(list(document_ids))))
+
+
+async def machine_labelled(store: Store, organisation_id: uuid.UUID) -> dict[uuid.UUID, str]:
+    rows = await store.all(
+        select(machine.c.document_id, machine.c.via).where(
+            machine.c.organisation_id == organisation_id
+        )
+    )
+    return {r.document_id: r.via for r in rows}
+
+
+async def changed_since_request(store: Store) -> list[uuid.UUID]:
+    """Organisations with a model (or a failed training) whose labels a person changed
+    after the last training was requested."""
+    rows = await store.all(
+        select(states.c.organisation_id).where(
+            states.c.state.in_(("ready", "failed")),
+            states.c.labels_changed_at.is_not(None),
+            states.c.requested_at.is_not(None),
+            states.c.labels_changed_at > states.c.requested_at,
+        )
+    )
+    return [r.organisation_id for r in rows]
+
+
+async def applications_of(store: Store, document_id: uuid.UUID) -> list[Row[Any]]:
+    return await store.all(
+        select(applications)
+        .where(applications.c.document_id == document_id)
+        .order_by(applications.c.applied_at, applications.c.label)
+    )
+
+
+async def add_applications(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(applications.insert().values(rows))
+
+
+async def application(store: Store, application_id: uuid.UUID) -> Row[Any] | None:
+    return await store.first(select(applications).where(applications.c.id == application_id))
+
+
+async def mark_undone(
+    session: AsyncSession, application_id: uuid.UUID, user_id: uuid.UUID, at: datetime
+) -> None:
+    await session.execute(
+        applications.update()
+        .where(applications.c.id == application_id, applications.c.undone_at.is_(None))
+        .values(undone_at=at, undone_by=user_id)
+    )

@@ -1,0 +1,41 @@
+"""The organisation's current model, loaded once per version and process (loading a
+stored model takes seconds, a request must not pay it)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+from hub.kernel.store import Store
+from hub.workflow.intelligence import repositories as repo
+from hub.workflow.intelligence.domain import storage
+
+
+class ModelCache:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._loaded: dict[uuid.UUID, tuple[int, dict[str, Any]]] = {}
+        self._lock = asyncio.Lock()
+
+    async def current(self, organisation_id: uuid.UUID) -> tuple[int, dict[str, Any]] | None:
+        """``(version, model)`` of the newest stored model, or None before any training."""
+        version = await repo.latest_version(self.store, organisation_id)
+        if version is None:
+            return None
+        held = self._loaded.get(organisation_id)
+        if held is not None and held[0] == version:
+            return held
+        async with self._lock:
+            held = self._loaded.get(organisation_id)
+            if held is not None and held[0] == version:
+                return held
+            row = await repo.latest_model(self.store, organisation_id)
+            if row is None:
+                return None
+            model = await asyncio.to_thread(storage.load, bytes(row.data))
+            self._loaded[organisation_id] = (row.version, model)
+            return row.version, model
+
+    def keep(self, organisation_id: uuid.UUID, version: int, model: dict[str, Any]) -> None:
+        self._loaded[organisation_id] = (version, model)

@@ -1,0 +1,157 @@
+"""Intelligence's pure parts: which documents train and why others do not, what a label
+needs to be learnt, safe model storage, and the text insights (language, summary, dates
+and amounts with positions)."""
+
+from __future__ import annotations
+
+import uuid
+import zipfile
+from fractions import Fraction
+
+import pytest
+import skops.io as sio
+from sklearn.linear_model import LogisticRegression
+
+from hub.content.api import CorpusDocument
+from hub.workflow.intelligence.domain import model as ml
+from hub.workflow.intelligence.domain import storage
+from hub.workflow.intelligence.domain import text as tx
+from hub.workflow.intelligence.domain.selection import (
+    NO_LABELS,
+    NOT_CONFIRMED,
+    TEXT_NOT_EXTRACTED,
+    Answer,
+    select,
+)
+from tests.unit.workflow.corpus import corpus
+
+
+def _doc(
+    text: str | None, tags: tuple[str, ...] = (), kind: uuid.UUID | None = None
+) -> CorpusDocument:
+    return CorpusDocument(
+        id=uuid.uuid4(),
+        extraction_status="ready" if text else "pending",
+        text=text,
+        tags=tags,
+        document_type_id=kind,
+    )
+
+
+def test_selection_names_why_documents_are_left_out() -> None:
+    kind = uuid.uuid4()
+    labelled = _doc("an invoice", ("finance",))
+    typed = _doc("a contract", (), kind)
+    bare = _doc("no labels here")
+    pending = _doc(None, ("finance",))
+    chosen = select([labelled, typed, bare, pending], [])
+    assert chosen.ids == [labelled.id, typed.id]
+    assert [e.document_type for e in chosen.examples] == [None, str(kind)]
+    assert chosen.skipped == {NO_LABELS: [bare.id], TEXT_NOT_EXTRACTED: [pending.id]}
+    assert chosen.unlabelled == ["no labels here"]
+    report = chosen.report()
+    assert report[NO_LABELS] == {"count": 1, "sample": [str(bare.id)]}
+
+
+def test_feedback_adds_and_removes_labels() -> None:
+    kind = uuid.uuid4()
+    doc = _doc("text", ("finance", "legal"), kind)
+    bare = _doc("other text")
+    answers = [
+        Answer(doc.id, "tag", "legal", accepted=False),
+        Answer(doc.id, "tag", "hr", accepted=True),
+        Answer(doc.id, "documentType", str(kind), accepted=False),
+        Answer(bare.id, "tag", "it", accepted=True),
+    ]
+    chosen = select([doc, bare], answers)
+    assert chosen.ids == [doc.id, bare.id]
+    assert chosen.examples[0].tags == ("finance", "hr")
+    assert chosen.examples[0].document_type is None
+    assert chosen.examples[1].tags == ("it",)
+
+
+def test_labels_with_too_few_examples_are_named_not_learnt() -> None:
+    examples = [
+        ml.Example(f"t{i}", ("common", "rare") if i < 2 else ("common",), "A") for i in range(6)
+    ]
+    examples += [ml.Example(f"u{i}", ("other",), "B") for i in range(10)]
+    examples.append(ml.Example("v", ("other",), "C"))
+    tags, types, skipped = ml.learnable(examples)
+    assert tags == ["common", "other"]
+    assert list(skipped) == ["tag:rare", "documentType:C"]
+    assert types == ["A", "B"]
+    with pytest.raises(ml.NotEnoughLabels):
+        ml.train(examples[:3], lambda share, stage: None)
+
+
+def test_a_stored_model_round_trips_and_foreign_types_are_refused() -> None:
+    docs = corpus(200, seed=5)
+    examples = [ml.Example(d.text, d.tags, d.document_type) for d in docs]
+    stages: list[float] = []
+    model, measured = ml.train(examples, lambda share, stage: stages.append(share))
+    assert stages == sorted(stages)
+    assert stages[0] > 0
+    assert stages[-1] < 1
+    assert measured.held_out == 40
+    assert measured.tag_macro_f1 is not None
+    loaded = storage.load(storage.dump(model))
+    text = docs[0].text
+    assert [s.label for s in ml.suggest(loaded, text)] == [s.label for s in ml.suggest(model, text)]
+    # A model file holding any type outside the allow-list is refused before loading.
+    # A model file naming any type outside the allow-list is refused before loading: an
+    # estimator skops itself would trust, and a type skops would not.
+    for stranger in (LogisticRegression(), Fraction(1, 3)):
+        foreign = sio.dumps({"features": stranger}, compression=zipfile.ZIP_DEFLATED)
+        with pytest.raises(storage.UntrustedModel):
+            storage.load(foreign)
+    with pytest.raises(storage.UntrustedModel):
+        storage.load(b"not a zip file")
+
+
+def test_language() -> None:
+    assert tx.language("The invoice is attached and it is due on Monday for the team") == "en"
+    assert tx.language("Die Rechnung ist für den Kunden und nicht für das Team") == "de"
+    assert tx.language("La facture est pour le client et pas pour les fournisseurs") == "fr"
+    assert tx.language("12345 67890") == "und"
+
+
+def test_summary_takes_the_most_central_sentences_in_order() -> None:
+    text = (
+        "The invoice for the server upgrade is attached. Lunch was nice. "
+        "The server upgrade invoice is due on Friday. The weather is grey."
+    )
+    assert tx.summary(text, sentences=2) == (
+        "The invoice for the server upgrade is attached. "
+        "The server upgrade invoice is due on Friday."
+    )
+
+
+def test_dates_and_amounts_with_positions() -> None:
+    text = (
+        "Invoice of 15.03.2024, due March 30, 2024 (2024-04-01). "
+        "Total € 1.234,56, then USD 99.50; 12 EUR. Not 31.02.2024."
+    )
+    found = tx.dates(text)
+    assert [(f.value, text[f.start : f.end]) for f in found] == [
+        ("2024-03-15", "15.03.2024"),
+        ("2024-03-30", "March 30, 2024"),
+        ("2024-04-01", "2024-04-01"),
+    ]
+    money = tx.amounts(text)
+    assert [(m.value, m.currency, text[m.start : m.end]) for m in money] == [
+        ("1234.56", "EUR", "€ 1.234,56"),
+        ("99.50", "USD", "USD 99.50"),
+        ("12.00", "EUR", "12 EUR"),
+    ]
+
+
+def test_machine_labels_wait_for_a_person() -> None:
+    by_workflow = _doc("an invoice", ("finance",))
+    answered = _doc("a contract", ("legal",))
+    machine = {by_workflow.id: "workflow", answered.id: "ai"}
+    chosen = select(
+        [by_workflow, answered], [Answer(answered.id, "tag", "legal", accepted=True)], machine
+    )
+    assert chosen.ids == [answered.id]
+    assert chosen.skipped == {NOT_CONFIRMED: [by_workflow.id]}
+    assert chosen.unlabelled_ids == [by_workflow.id]
