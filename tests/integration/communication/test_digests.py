@@ -9,25 +9,19 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Any
 
-import msgspec
-import pytest
-from aiosmtpd.controller import Controller
 from litestar import Litestar
 from sqlalchemy import select
 
-from hub.app import context_modules
 from hub.communication import repositories
 from hub.communication.services.digests import DigestClosing
 from hub.kernel.clock import MovableClock
 from hub.kernel.deadletter import list_dead
 from hub.kernel.settings import Settings
 from hub.worker import InProcessWorker
-from tests.conftest import fast_job_settings
 from tests.integration.communication.support import (
     NOTIFICATIONS,
     Client,
@@ -40,39 +34,9 @@ from tests.integration.communication.support import (
 from tests.integration.communication.support_periodic import periodic_kernel
 from tests.integration.identity.support_orgs import join
 from tests.integration.kernel.test_mail import Inbox
-from tests.support import free_port
 
 T0 = datetime(2027, 3, 1, 9, 59, 59, 500_000, tzinfo=UTC)
 TEN = datetime(2027, 3, 1, 10, 0, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Inbox, int]]:
-    handler = Inbox()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield handler, port
-    finally:
-        controller.stop()
-
-
-@pytest.fixture
-async def smtp_worker(
-    settings: Settings, clean_state: None, smtp: tuple[Inbox, int]
-) -> AsyncIterator[tuple[InProcessWorker, Inbox]]:
-    handler, port = smtp
-    configured = msgspec.structs.replace(
-        fast_job_settings(settings),
-        smtp_url=f"smtp://127.0.0.1:{port}?starttls=0",
-        mail_from="Hub <hub@hub.example>",
-    )
-    worker = InProcessWorker(configured, context_modules(), threads=2, scheduler=False).start()
-    try:
-        yield worker, handler
-    finally:
-        await asyncio.to_thread(worker.stop)
 
 
 def _digests(smtp: Inbox, to: str) -> list[EmailMessage]:

@@ -4,14 +4,9 @@ document becoming a notification."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-import msgspec
-import pytest
-from aiosmtpd.controller import Controller
 from litestar import Litestar
 
 from hub.app import context_modules
@@ -23,7 +18,6 @@ from hub.kernel.runtime import Kernel
 from hub.kernel.settings import Settings
 from hub.kernel.wiring import assemble
 from hub.worker import InProcessWorker
-from tests.conftest import fast_job_settings
 from tests.integration.communication.support import (
     NOTIFICATIONS,
     Client,
@@ -37,36 +31,6 @@ from tests.integration.communication.support import (
 from tests.integration.content.support import DOCS, pdf, uploaded
 from tests.integration.identity.support_orgs import join
 from tests.integration.kernel.test_mail import Inbox
-from tests.support import free_port
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Inbox, int]]:
-    handler = Inbox()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield handler, port
-    finally:
-        controller.stop()
-
-
-@pytest.fixture
-async def smtp_worker(
-    settings: Settings, clean_state: None, smtp: tuple[Inbox, int]
-) -> AsyncIterator[tuple[InProcessWorker, Inbox]]:
-    handler, port = smtp
-    configured = msgspec.structs.replace(
-        fast_job_settings(settings),
-        smtp_url=f"smtp://127.0.0.1:{port}?starttls=0",
-        mail_from="Hub <hub@hub.example>",
-    )
-    worker = InProcessWorker(configured, context_modules(), threads=2, scheduler=False).start()
-    try:
-        yield worker, handler
-    finally:
-        await asyncio.to_thread(worker.stop)
 
 
 async def test_email_reaches_smtp_and_a_refused_address_fails_to_the_dead_letters(
