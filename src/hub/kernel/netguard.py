@@ -16,10 +16,15 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import socket
 from collections.abc import Iterable, Sequence
 
-from hub.kernel.egress import AddressPolicy, IPAddress, IPNetwork
+from hub.kernel.egress import (
+    AddressPolicy,
+    IPAddress,
+    IPNetwork,
+    literal_address,
+    system_resolver,
+)
 
 Address = IPAddress
 Network = IPNetwork
@@ -41,25 +46,18 @@ RESOLVE_TIMEOUT_S = 5.0
 
 async def resolve(host: str, port: int | None = None) -> list[Address]:
     """The addresses ``host`` resolves to (a literal is itself; none when unresolvable or
-    not resolved within :data:`RESOLVE_TIMEOUT_S`)."""
-    literal = host.strip("[]")
-    try:
-        return [ipaddress.ip_address(literal)]
-    except ValueError:
-        pass
+    not resolved within :data:`RESOLVE_TIMEOUT_S`): egress's resolver, which raises
+    instead, for a library that will connect by the name itself."""
+    name = host.strip("[]")
+    literal = literal_address(name)
+    if literal is not None:
+        return [literal]
     try:
         async with asyncio.timeout(RESOLVE_TIMEOUT_S):
-            infos = await asyncio.get_running_loop().getaddrinfo(
-                literal, port, type=socket.SOCK_STREAM
-            )
+            found = await system_resolver(name, port or 0)
     except (OSError, UnicodeError, TimeoutError):
         return []
-    found: list[Address] = []
-    for *_, sockaddr in infos:
-        address = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
-        if address not in found:
-            found.append(address)
-    return found
+    return list(dict.fromkeys(ipaddress.ip_address(a.split("%", 1)[0]) for a in found))
 
 
 async def refused_addresses(
