@@ -109,10 +109,15 @@ class ContentApi(Protocol):
         ...
 
     async def readable_among(
-        self, user_id: uuid.UUID, organisation_id: uuid.UUID, document_ids: list[uuid.UUID]
+        self,
+        user_id: uuid.UUID,
+        organisation_id: uuid.UUID,
+        document_ids: list[uuid.UUID],
+        *,
+        trashed: bool = False,
     ) -> set[uuid.UUID]:
-        """Those of ``document_ids`` (of the organisation, outside the trash) the user may
-        read, decided in one query by the document rule."""
+        """Those of ``document_ids`` (of the organisation, outside the trash unless
+        ``trashed``) the user may read, decided in one query by the document rule."""
         ...
 
 

@@ -130,9 +130,16 @@ class ContentFacade(ContentApi):
         return await corpus.current_text(self.store, document_id)
 
     async def readable_among(
-        self, user_id: uuid.UUID, organisation_id: uuid.UUID, document_ids: list[uuid.UUID]
+        self,
+        user_id: uuid.UUID,
+        organisation_id: uuid.UUID,
+        document_ids: list[uuid.UUID],
+        *,
+        trashed: bool = False,
     ) -> set[uuid.UUID]:
         membership = await self.identity.membership(organisation_id, user_id, api_key_id=None)
         if membership is None:
             return set()
-        return await corpus.readable_among(self.store, caller_of(membership), document_ids)
+        return await corpus.readable_among(
+            self.store, caller_of(membership), document_ids, trashed=trashed
+        )

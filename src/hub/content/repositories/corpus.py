@@ -76,13 +76,12 @@ async def current_text(store: Store, document_id: uuid.UUID) -> str | None:
 
 
 async def readable_among(
-    store: Store, caller: Caller, document_ids: Sequence[uuid.UUID]
+    store: Store, caller: Caller, document_ids: Sequence[uuid.UUID], *, trashed: bool = False
 ) -> set[uuid.UUID]:
     if not document_ids:
         return set()
-    rows = await store.all(
-        select(d.c.id).where(
-            readable(caller), d.c.trashed_at.is_(None), d.c.id.in_(list(document_ids))
-        )
-    )
+    query = select(d.c.id).where(readable(caller), d.c.id.in_(list(document_ids)))
+    if not trashed:
+        query = query.where(d.c.trashed_at.is_(None))
+    rows = await store.all(query)
     return {row.id for row in rows}

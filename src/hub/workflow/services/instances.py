@@ -47,6 +47,8 @@ from hub.workflow.services import metrics
 from hub.workflow.services.effects import RUN_EFFECT
 
 MAX_VARIABLES_BYTES = 64 * 1024
+#: Rows one list request passes over at most looking for instances the caller may read.
+MAX_SCANNED = 2000
 
 
 @dataclass(frozen=True)
@@ -230,33 +232,47 @@ class InstanceService:
         limit: int,
         cursor: str | None,
     ) -> Page[InstanceView]:
-        """Newest first; instances on documents the caller may not read are left out (the
-        page can then be shorter than ``limit`` while ``nextCursor`` is still given)."""
+        """Newest first; instances on documents the caller may not read are left out. The
+        database is read in batches, each filtered by one ``readable_among`` query, until
+        the page is full, so a page is short only at the end of the list (or after
+        ``MAX_SCANNED`` rows were passed over: ``nextCursor`` then resumes the scan)."""
         before = after_uuid(cursor) if cursor is not None else None
-        rows = await repositories.instances_in(
-            self.store,
-            member.organisation_id,
-            key=key,
-            state=state,
-            status=status,
-            document_id=document_id,
-            before=before,
-            limit=limit,
-        )
-        has_more = len(rows) > limit
-        rows = rows[:limit]
-        readable: dict[uuid.UUID, bool] = {}
-        views = []
-        for row in rows:
-            if row.document_id is not None:
-                if row.document_id not in readable:
-                    readable[row.document_id] = await self.content.may_read(
-                        principal.user_id, row.document_id
-                    )
-                if not readable[row.document_id]:
+        views: list[InstanceView] = []
+        next_cursor: str | None = None
+        scanned, batch = 0, max(limit, 50)
+        while True:
+            rows = await repositories.instances_in(
+                self.store,
+                member.organisation_id,
+                key=key,
+                state=state,
+                status=status,
+                document_id=document_id,
+                before=before,
+                limit=batch,
+            )
+            has_more = len(rows) > batch
+            rows = rows[:batch]
+            documents = list({r.document_id for r in rows if r.document_id is not None})
+            readable = await self.content.readable_among(
+                principal.user_id, member.organisation_id, documents, trashed=True
+            )
+            for row in rows:
+                if row.document_id is not None and row.document_id not in readable:
                     continue
-            views.append(_view(row, await self.definition(row.definition_id)))
-        next_cursor = encode_cursor(str(rows[-1].id)) if has_more and rows else None
+                if len(views) == limit:
+                    has_more = True
+                    break
+                views.append(_view(row, await self.definition(row.definition_id)))
+                before = row.id
+            else:
+                if rows:
+                    before = rows[-1].id
+            scanned += len(rows)
+            if len(views) == limit or not has_more or scanned >= MAX_SCANNED:
+                if has_more and before is not None:
+                    next_cursor = encode_cursor(str(before))
+                break
         return Page(items=views, limit=limit, next_cursor=next_cursor)
 
     # ------------------------------------------------------------------ start
