@@ -12,8 +12,10 @@ from typing import Any
 import msgspec
 
 from hub.content.api import (
+    AccessGrant,
     ContentApi,
     CorpusDocument,
+    CustomFieldItem,
     DocumentSummary,
     Taxonomy,
     TaxonomyItem,
@@ -21,15 +23,23 @@ from hub.content.api import (
 from hub.content.domain.access import Action, Facts, caller_of, capabilities
 from hub.content.repositories import corpus, documents
 from hub.content.services.documents import DocumentService
+from hub.content.services.sharing import Share, SharingService
 from hub.identity.api import IdentityApi
 from hub.kernel.store import Store
 
 
 class ContentFacade(ContentApi):
-    def __init__(self, store: Store, identity: IdentityApi, service: DocumentService) -> None:
+    def __init__(
+        self,
+        store: Store,
+        identity: IdentityApi,
+        service: DocumentService,
+        sharing: SharingService,
+    ) -> None:
         self.store = store
         self.identity = identity
         self.service = service
+        self.sharing = sharing
 
     async def document(self, document_id: uuid.UUID) -> DocumentSummary | None:
         row = await documents.by_id(self.store, document_id)
@@ -104,6 +114,30 @@ class ContentFacade(ContentApi):
         )
         return await self.document(document_id)
 
+    async def change_access(
+        self,
+        document_id: uuid.UUID,
+        *,
+        actor: str,
+        restricted: bool | None = None,
+        grant: list[AccessGrant] | None = None,
+        revoke: list[AccessGrant] | None = None,
+    ) -> DocumentSummary | None:
+        row = await documents.by_id(self.store, document_id)
+        if row is None or row.trashed_at is not None:
+            return None
+
+        def share(g: AccessGrant) -> Share:
+            return Share(user_id=g.user_id, role_id=g.role_id, access=g.access)
+
+        await self.sharing.change(
+            row,
+            restricted=restricted,
+            grant=[share(g) for g in grant or []],
+            revoke=[share(g) for g in revoke or []],
+        )
+        return await self.document(document_id)
+
     async def corpus(self, organisation_id: uuid.UUID) -> list[CorpusDocument]:
         rows = await corpus.documents_with_text(self.store, organisation_id)
         names = await corpus.tag_names_of(self.store, organisation_id)
@@ -121,9 +155,13 @@ class ContentFacade(ContentApi):
     async def taxonomy(self, organisation_id: uuid.UUID) -> Taxonomy:
         tags = await corpus.tags(self.store, organisation_id)
         types = await corpus.document_types(self.store, organisation_id)
+        fields = await corpus.custom_fields(self.store, organisation_id)
         return Taxonomy(
             tags=tuple(TaxonomyItem(id=r.id, name=r.name) for r in tags),
             document_types=tuple(TaxonomyItem(id=r.id, name=r.name) for r in types),
+            custom_fields=tuple(
+                CustomFieldItem(id=r.id, key=r.key, name=r.name, type=r.type) for r in fields
+            ),
         )
 
     async def text_of(self, document_id: uuid.UUID) -> str | None:

@@ -44,7 +44,7 @@ def services(
     config: WorkflowSettings = rt.config
     return {
         "workflow_definitions": DefinitionService(
-            store, rt.tenancy, identity_api, clock, rt.kernel.permissions.keys
+            store, rt.tenancy, identity_api, clock, rt.kernel.permissions.keys, content_api
         ),
         "workflow_instances": instances,
         "workflow_tasks": TaskService(
