@@ -476,6 +476,10 @@ async def test_hub_audit_checkpoint_signs_each_chain_that_grew(
     code, output = await asyncio.to_thread(cli_verify, settings, "--organisation", org)
     assert code == 0
     assert f"ok      organisation {org}: {n} entries, 1 checkpoints" in output
+    code, output = await asyncio.to_thread(cli_verify, settings, "--platform")
+    assert code == 0, output
+    assert output.startswith("ok      platform: ")
+    assert "organisation" not in output  # that chain only
 
 
 async def test_a_rewrite_from_the_start_is_located_at_the_first_entry(
