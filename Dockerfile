@@ -34,7 +34,12 @@ RUN if [ -n "$OCR_PACKAGES" ]; then \
       && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $OCR_PACKAGES \
       && rm -rf /var/lib/apt/lists/*; \
     fi
-RUN useradd --system --home-dir /app --shell /usr/sbin/nologin hub
+# HUB_DATA_DIR belongs to the hub user: uploaded files live in its blobs/ (the default
+# HUB_STORAGE_URL). compose.yaml mounts one volume there for the API and the worker, which
+# Docker fills from this directory, ownership included, on first use.
+RUN useradd --system --home-dir /app --shell /usr/sbin/nologin hub \
+ && mkdir -p /app/data/blobs \
+ && chown -R hub:hub /app/data
 COPY --from=build /opt/hub /opt/hub
 COPY migrations /app/migrations
 ENV PATH=/opt/hub/bin:$PATH \

@@ -8,6 +8,9 @@ in after starting the embedded servers.
 from __future__ import annotations
 
 import gc
+import multiprocessing
+import os
+import sys
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -30,7 +33,7 @@ from hub.kernel.http import AllowedHostsMiddleware, SecurityHeadersMiddleware, c
 from hub.kernel.hygiene import HubRequest, InputHygieneMiddleware
 from hub.kernel.inject import inject
 from hub.kernel.logging import RequestContextMiddleware, configure_logging
-from hub.kernel.metrics import MetricsController, MetricsMiddleware
+from hub.kernel.metrics import MetricsController, MetricsMiddleware, multiprocess_problem
 from hub.kernel.openapi import StrictStructSchemas, UniformOptions, document_routes
 from hub.kernel.ratelimit import RateLimitPlugin
 from hub.kernel.runtime import Kernel
@@ -89,6 +92,11 @@ def create_app(
     if settings is None:
         # uvicorn's --factory: a bad setting is one line on stderr and exit 3, no traceback.
         with exit_on_settings_error():
+            problem = multiprocess_problem(
+                sys.argv, os.environ, spawned=multiprocessing.parent_process() is not None
+            )
+            if problem is not None:
+                raise SettingsError(problem)
             return create_app(
                 load_settings(),
                 extra_route_handlers=extra_route_handlers,

@@ -188,3 +188,87 @@ def test_a_bad_setting_stops_uvicorn_with_one_line(extra: dict[str, str], line: 
     assert result.stderr.strip().startswith(line), result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert ":pw@" not in result.stderr
+
+
+def _wait_for_line(proc: subprocess.Popen[str], prefix: str, timeout_s: float = 120) -> str:
+    """The first stderr line starting with ``prefix`` (the process keeps running)."""
+    assert proc.stderr is not None
+    deadline = time.monotonic() + timeout_s
+    seen: list[str] = []
+    while time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        if not line and proc.poll() is not None:
+            break
+        seen.append(line)
+        if line.startswith(prefix):
+            return line.strip()
+    raise AssertionError(f"no line starting {prefix!r}:\n{''.join(seen)[-3000:]}")
+
+
+def test_several_workers_without_a_multiprocess_directory_refuse_to_start(
+    database_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    """`uvicorn --workers 2` used to serve with per-process metrics (each scrape showed
+    whichever worker answered); now each worker stops with one line naming the variable."""
+    port = free_port()
+    env = _env(
+        HUB_DATABASE_URL=database_url,
+        HUB_REDIS_URL=redis_url,
+        HUB_SECRET_KEY="s" * 48,
+        HUB_SMTP_URL="smtps://hub:pw@mail.hub.example:465",
+        HUB_ALLOWED_HOSTS="localhost",
+    )
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    command = [*_served_on(_dockerfile_command("CMD"), port), "--workers", "2"]
+    proc = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        line = _wait_for_line(proc, "hub: ")
+        assert line.startswith(
+            "hub: PROMETHEUS_MULTIPROC_DIR must name an empty, writable directory"
+        )
+        assert "uvicorn runs 2 workers" in line
+        with pytest.raises(httpx.HTTPError):
+            httpx.get(f"http://127.0.0.1:{port}/health", headers={"host": "localhost"}, timeout=2)
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+
+    # With the directory, both workers serve and /metrics adds their counts up.
+    multiproc = tmp_path / "metrics"
+    multiproc.mkdir()
+    proc = subprocess.Popen(
+        command,
+        env={**env, "PROMETHEUS_MULTIPROC_DIR": str(multiproc)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        host = {"host": "localhost"}
+        deadline = time.monotonic() + 120
+        while True:
+            assert proc.poll() is None, "uvicorn --workers 2 stopped"
+            try:
+                if httpx.get(base + "/ready", headers=host, timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "did not start"
+            time.sleep(0.2)
+        for _ in range(8):  # new connections: the kernel spreads them over the workers
+            assert httpx.get(base + "/api/v1/permissions", headers=host).status_code == 401
+        assert len(list(multiproc.glob("counter_*.db"))) >= 1
+        metrics = httpx.get(base + "/metrics", headers=host).text
+        count = re.search(
+            r'^hub_requests_total\{method="GET",path="/api/v1/permissions",'
+            r'status_code="401"\} (\S+)$',
+            metrics,
+            re.MULTILINE,
+        )
+        assert count is not None, metrics[-2000:]
+        assert float(count.group(1)) == 8
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)

@@ -6,12 +6,16 @@ a quarter of a whole hub request — bench/README.md); this one caches the label
 children per (method, route, status) and does three cheap updates.
 
 With several uvicorn worker processes set ``PROMETHEUS_MULTIPROC_DIR`` so the workers'
-counters are aggregated (prometheus-client's multiprocess mode).
+counters are aggregated (prometheus-client's multiprocess mode); a worker started without
+it refuses to start (:func:`multiprocess_problem`), since each scrape would otherwise
+show whichever worker answered it.
 """
 
 from __future__ import annotations
 
+import os
 import time
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from litestar.enums import ScopeType
@@ -79,6 +83,45 @@ class MetricsMiddleware:
         finally:
             gauge.dec()
             _observe(method, path, status, time.perf_counter() - started)
+
+
+MULTIPROC_VARIABLES = ("PROMETHEUS_MULTIPROC_DIR", "prometheus_multiproc_dir")
+
+
+def uvicorn_workers(argv: Sequence[str], environ: Mapping[str, str]) -> int:
+    """How many processes uvicorn's ``--workers`` supervisor runs, read from the command
+    line a spawned worker inherits (``--workers N``, ``--workers=N``), else from
+    ``WEB_CONCURRENCY`` (uvicorn's own default for the option); 1 when neither says."""
+    value = environ.get("WEB_CONCURRENCY")
+    for i, arg in enumerate(argv):
+        if arg == "--workers" and i + 1 < len(argv):
+            value = argv[i + 1]
+        elif arg.startswith("--workers="):
+            value = arg.split("=", 1)[1]
+    try:
+        return max(int(value or 1), 1)
+    except ValueError:
+        return 1
+
+
+def multiprocess_problem(
+    argv: Sequence[str], environ: Mapping[str, str], *, spawned: bool
+) -> str | None:
+    """Why this API process must not start, or None: it is one of several uvicorn workers
+    (``spawned``: started by a supervisor) and ``PROMETHEUS_MULTIPROC_DIR`` does not name
+    a directory, so ``/metrics`` would count one worker's requests only."""
+    workers = uvicorn_workers(argv, environ)
+    if not spawned or workers < 2:
+        return None
+    directory = next((environ[v] for v in MULTIPROC_VARIABLES if environ.get(v)), None)
+    if directory is not None and os.path.isdir(directory):
+        return None
+    got = f" (got {directory!r}, not a directory)" if directory is not None else ""
+    return (
+        f"PROMETHEUS_MULTIPROC_DIR must name an empty, writable directory when uvicorn runs "
+        f"{workers} workers, or /metrics shows one worker's counts{got}; "
+        "or run one process per container"
+    )
 
 
 class MetricsController(PrometheusController):

@@ -68,14 +68,18 @@ async def verify(client: Client, who: Person, org: str | None) -> dict[str, Any]
     return body
 
 
-def cli_verify(settings: Settings, *args: str) -> tuple[int, str]:
+def hub_audit(settings: Settings, *args: str) -> tuple[int, str]:
     env = {
         "HUB_DATABASE_URL": settings.database_url or "",
         "HUB_REDIS_URL": settings.redis_url or "",
         "HUB_SECRET_KEY": settings.secret_key,
     }
-    result = CliRunner().invoke(hub_main, ["audit", "verify", *args], env=env)
+    result = CliRunner().invoke(hub_main, ["audit", *args], env=env)
     return result.exit_code, result.output
+
+
+def cli_verify(settings: Settings, *args: str) -> tuple[int, str]:
+    return hub_audit(settings, "verify", *args)
 
 
 async def superuser(database_url: str, *statements: str, args: Any = ()) -> None:
@@ -454,6 +458,28 @@ async def test_a_consistently_rewritten_chain_is_caught_by_its_signed_checkpoint
         args=(n2,),
     )
     assert (await verify(client, owner, org))["reason"] == "checkpoint_signature_invalid"
+
+
+async def test_hub_audit_checkpoint_signs_each_chain_that_grew(
+    client: Client, database_url: str, events: InProcessWorker, settings: Settings
+) -> None:
+    owner, org, _ = await audited_org(client, database_url, events)
+    n = len(await chain_rows(database_url, org))
+    code, output = await asyncio.to_thread(hub_audit, settings, "checkpoint")
+    assert code == 0, output
+    signed = int(output.split()[1])
+    assert output.strip() == f"signed {signed} chain heads"
+    assert signed >= 1  # the organisation's chain (and the platform's, if it grew)
+    assert await verify(client, owner, org) == {"ok": True, "entries": n, "checkpoints": 1}
+    code, output = await asyncio.to_thread(hub_audit, settings, "checkpoint")
+    assert (code, output.strip()) == (0, "signed 0 chain heads")  # nothing grew since
+    code, output = await asyncio.to_thread(cli_verify, settings, "--organisation", org)
+    assert code == 0
+    assert f"ok      organisation {org}: {n} entries, 1 checkpoints" in output
+    code, output = await asyncio.to_thread(cli_verify, settings, "--platform")
+    assert code == 0, output
+    assert output.startswith("ok      platform: ")
+    assert "organisation" not in output  # that chain only
 
 
 async def test_a_rewrite_from_the_start_is_located_at_the_first_entry(

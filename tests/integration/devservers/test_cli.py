@@ -121,3 +121,42 @@ def test_embedded_stop_without_a_data_directory_creates_nothing(tmp_path: Path) 
     assert result.exit_code == 0, result.output
     assert "nothing to stop" in result.output
     assert not missing.exists()
+
+
+def test_embedded_start_prints_the_urls_and_leaves_the_servers_running(data_dir: Path) -> None:
+    started = _hub(data_dir, "embedded", "start")
+    assert started.exit_code == 0, started.output
+    lines = started.output.strip().splitlines()
+    assert lines[0].startswith("HUB_DATABASE_URL=postgresql+asyncpg://")
+    assert f"host={data_dir}/postgres" in lines[0]
+    assert lines[1] == f"HUB_REDIS_URL=unix://{data_dir}/redis/redis.sock"
+    postgres, redis_server = EmbeddedPostgres(data_dir), EmbeddedRedis(data_dir)
+    pids = (postgres.pid, redis_server.pid)
+    assert None not in pids  # still serving after the command ended
+    assert all(psutil.pid_exists(p) for p in pids if p is not None)
+
+    again = _hub(data_dir, "embedded", "start")  # found, not started twice
+    assert again.exit_code == 0, again.output
+    assert again.output == started.output
+    assert (postgres.pid, redis_server.pid) == pids
+
+    assert _hub(data_dir, "embedded", "stop").output.strip() == "stopped"
+    assert (postgres.pid, redis_server.pid) == (None, None)
+
+
+def test_a_relative_data_directory_is_the_checkouts_from_any_subdirectory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run from a subdirectory, a command used to look for (and create) `.hub` there."""
+    checkout = tmp_path / "hub-checkout"
+    (checkout / "src" / "deep").mkdir(parents=True)
+    (checkout / "pyproject.toml").write_text('[project]\nname = "hub"\nversion = "0"\n')
+    monkeypatch.chdir(checkout / "src" / "deep")
+    result = CliRunner().invoke(
+        hub_cli,
+        ["embedded", "stop"],
+        env={"HUB_DATA_DIR": ".hub", "HUB_DATABASE_URL": None, "HUB_REDIS_URL": None},
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == f"nothing to stop: no data directory {checkout / '.hub'}"
+    assert not (checkout / "src" / "deep" / ".hub").exists()

@@ -112,3 +112,39 @@ async def test_users_enable_lets_a_disabled_account_sign_in_again(
         _cli, settings, "enable", "nobody@example.com", group=users, ok=False
     )
     assert "no account uses nobody@example.com" in missing
+
+
+async def test_users_create_with_a_password_and_platform_administration(
+    client: AsyncTestClient[Litestar], settings: Settings
+) -> None:
+    plain = await asyncio.to_thread(
+        _cli,
+        settings,
+        "create",
+        "plain@example.com",
+        "--password",
+        "given on the line",
+        group=users,
+    )
+    admin = await asyncio.to_thread(
+        _cli,
+        settings,
+        "create",
+        "ops@example.com",
+        "--name",
+        "Ops",
+        "--platform-admin",
+        group=users,
+    )
+    assert plain.strip() != admin.strip()
+    r = await login(client, "plain@example.com", "given on the line")
+    assert r.status_code == 200, r.text
+    plain_token = bearer(r.json()["accessToken"])
+    ops = bearer((await login(client, "ops@example.com")).json()["accessToken"])
+    assert (await client.get(f"{API}/users", headers=plain_token)).status_code == 403
+    listed = await client.get(f"{API}/users", headers=ops)
+    assert listed.status_code == 200, listed.text
+    by_email = {u["email"]: u for u in listed.json()["items"]}
+    assert by_email["ops@example.com"]["displayName"] == "Ops"
+    assert by_email["ops@example.com"]["isPlatformAdmin"] is True
+    assert by_email["plain@example.com"]["isPlatformAdmin"] is False

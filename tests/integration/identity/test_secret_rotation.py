@@ -29,10 +29,11 @@ from tests.integration.identity.support import (
     last_token,
     login,
     mail_key,
+    register,
     signed_in,
     totp_code,
 )
-from tests.integration.identity.support_orgs import Person, api_key, create_org
+from tests.integration.identity.support_orgs import Person, api_key, create_org, invite, person
 from tests.support import problem
 
 A = "rotation-test-key-A-" + "a" * 24
@@ -237,6 +238,48 @@ async def test_a_lost_key_makes_totp_unavailable_not_a_crash(
     assert _row(status, "signing keys") == ["1", "0", "1", "-"]
     assert _row(status, "recovery codes (unused)") == ["0", "0", "10", "0"]
     assert "12 value(s) no configured key opens or verifies" in status
+
+
+async def test_a_lost_key_voids_the_password_bound_links_and_not_invitations(
+    settings: Settings, database_url: str, clean_state: None
+) -> None:
+    """What the README's "A lost key" promises about mailed links: verification, address
+    change and reset links are bound to the password under the key (422, ask again);
+    invitation links are plain hashes and keep working."""
+    async with running(settings, A) as client:
+        owner = await person(client, database_url, "owner@example.com")
+        org = (await create_org(client, owner))["id"]
+        bob = await person(client, database_url, "bob@example.com")
+        invitation = await invite(client, database_url, org, owner, "bob@example.com")
+        assert (await register(client, "new@example.com")).status_code == 202
+        verification = await last_token(database_url, "new@example.com", "Confirm your e-mail")
+        r = await client.patch(
+            f"{API}/auth/me", json={"email": "moved@example.com"}, headers=owner.auth
+        )
+        assert r.status_code == 200, r.text
+        change = await last_token(database_url, "moved@example.com", "Confirm your new e-mail")
+        await client.post(f"{API}/auth/password/forgot", json={"email": "bob@example.com"})
+        reset = await last_token(database_url, "bob@example.com", "Reset your Hub password")
+
+    async with running(settings, B) as client:  # A is lost
+        for token in (verification, change):
+            r = await client.post(f"{API}/auth/verify-email", json={"token": token})
+            assert r.status_code == 422, r.text
+            assert problem(r)["code"] == "invalid_token"
+        r = await client.post(
+            f"{API}/auth/password/reset", json={"token": reset, "newPassword": "another secret!"}
+        )
+        assert r.status_code == 422, r.text
+        assert problem(r)["code"] == "invalid_token"
+        r = await client.post(f"{API}/invitations/{invitation}/accept", headers=bob.auth)
+        assert r.status_code == 200, r.text
+        # Asking again gives a link made under the new key, which works.
+        r = await client.post(f"{API}/auth/resend-verification", json={"email": "new@example.com"})
+        assert r.status_code == 202
+        fresh = await last_token(database_url, "new@example.com", "Confirm your e-mail")
+        assert fresh != verification
+        r = await client.post(f"{API}/auth/verify-email", json={"token": fresh})
+        assert r.status_code == 200, r.text
 
 
 async def test_hashes_stored_before_key_ids_are_labelled_at_a_start_without_previous_keys(

@@ -142,6 +142,19 @@ async def test_failing_job_is_dead_lettered_and_hub_jobs_retry_brings_it_back(
     assert failed.exit_code == 0, failed.output
     assert dead[0].message_id in failed.output
     assert "RuntimeError: not yet: first" in failed.output
+    detailed = await asyncio.to_thread(
+        runner.invoke,
+        hub_cli,
+        ["jobs", "failed", "--queue", "default", "--limit", "1", "--traceback"],
+        env=cli_env,
+    )
+    assert detailed.exit_code == 0, detailed.output
+    assert detailed.output.splitlines()[0] == failed.output.splitlines()[0]
+    assert "    Traceback (most recent call last):" in detailed.output
+    other = await asyncio.to_thread(
+        runner.invoke, hub_cli, ["jobs", "failed", "--queue", "mail"], env=cli_env
+    )
+    assert other.output.strip() == "no failed jobs"
     stats = await asyncio.to_thread(runner.invoke, hub_cli, ["jobs", "stats"], env=cli_env)
     assert stats.exit_code == 0, stats.output
     default_line = next(ln for ln in stats.output.splitlines() if ln.startswith("default "))

@@ -441,6 +441,15 @@ async def test_dev_mailbox_and_hub_mail_commands(
     assert shown.exit_code == 0, shown.output
     assert "https://hub.example/verify?token=abc123" in shown.output
     assert "To:      ada@example.com" in shown.output
+    assert "--- html ---" not in shown.output
+    html = runner.invoke(hub_cli, ["mail", "show", mail_id, "--html"], env=env)
+    assert html.exit_code == 0, html.output
+    assert "\n--- html ---\n" in html.output
+    assert "<p>Hello <b>Ada</b></p>" in html.output
+    eml = runner.invoke(hub_cli, ["mail", "show", mail_id, "--raw"], env=env)
+    assert eml.exit_code == 0, eml.output
+    assert eml.output.startswith(raw.decode().splitlines()[0])
+    assert "Subject: Confirm your address" in eml.output
     missing = runner.invoke(hub_cli, ["mail", "show", "ffffffff"], env=env)
     assert missing.exit_code != 0
     assert "no single mail" in missing.output

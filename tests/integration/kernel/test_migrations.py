@@ -4,7 +4,9 @@ downgradable per context, and a drift check that fails when models change."""
 from __future__ import annotations
 
 import asyncio
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -101,6 +103,15 @@ def test_hub_db_downgrade_takes_a_relative_revision(scratch_url: str, redis_url:
     assert migrations.current("identity", scratch_url, root) == previous
     assert migrations.current("workflow", scratch_url, root) is not None
 
+    # The README's own example.
+    workflow_head = migrations.current("workflow", scratch_url, root)
+    assert workflow_head is not None
+    result = _hub(scratch_url, redis_url, "db", "downgrade", "workflow", "-1")
+    assert result.exit_code == 0, result.output
+    assert migrations.current("workflow", scratch_url, root) == _down_revision(
+        "workflow", workflow_head
+    )
+
 
 def test_hub_db_upgrade_refuses_a_revision_already_passed(scratch_url: str, redis_url: str) -> None:
     root = migrations.migrations_root()
@@ -167,6 +178,59 @@ def test_commands_needing_the_schema_name_hub_db_upgrade_on_an_unmigrated_databa
         hub_cli, ["users", "create-admin", "root@example.com"], env={**env, **password}
     )
     assert result.exit_code == 0, result.output
+
+
+def test_hub_db_current_and_check_on_a_new_database(scratch_url: str, redis_url: str) -> None:
+    """`hub db current` names every context, `hub db check` brings them to head first."""
+    before = _hub(scratch_url, redis_url, "db", "current")
+    assert before.exit_code == 0, before.output
+    assert before.output.splitlines() == [f"{c}: (none)" for c in CONTEXTS]
+
+    checked = _hub(scratch_url, redis_url, "db", "check")
+    assert checked.exit_code == 0, checked.output
+    assert checked.output.splitlines()[-1] == "models and migrations agree: " + ", ".join(CONTEXTS)
+    root = migrations.migrations_root()
+    after = _hub(scratch_url, redis_url, "db", "current")
+    heads = [f"{c}: {migrations.current(c, scratch_url, root)}" for c in CONTEXTS]
+    assert after.output.splitlines() == heads
+    assert "(none)" not in after.output
+
+
+def test_hub_db_revision_writes_a_revision_on_the_contexts_head(
+    scratch_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    """Into a copy of the migrations (HUB_MIGRATIONS_DIR), so the checkout stays as it is."""
+    root = tmp_path / "migrations"
+    shutil.copytree(
+        migrations.migrations_root(), root, ignore=shutil.ignore_patterns("__pycache__")
+    )
+    versions = root / "workflow" / "versions"
+    before = set(versions.glob("*.py"))
+    head = ScriptDirectory.from_config(
+        migrations.alembic_config("workflow", scratch_url, root)
+    ).get_current_head()
+
+    env = {
+        "HUB_DATABASE_URL": scratch_url,
+        "HUB_REDIS_URL": redis_url,
+        "HUB_ENV": "test",
+        "HUB_MIGRATIONS_DIR": str(root),
+    }
+    result = CliRunner().invoke(hub_cli, ["db", "revision", "workflow", "-m", "probe"], env=env)
+    assert result.exit_code == 0, result.output
+    (written,) = set(versions.glob("*.py")) - before
+    assert written.name.endswith("_probe.py")
+    script = ScriptDirectory.from_config(migrations.alembic_config("workflow", scratch_url, root))
+    new = script.get_revision(script.get_current_head())
+    assert new is not None
+    assert new.down_revision == head
+    assert Path(new.path) == written
+    text = written.read_text()
+    # Models and migrations agree, so there is nothing in it to apply.
+    assert "pass" in text
+    unknown = CliRunner().invoke(hub_cli, ["db", "revision", "nowhere", "-m", "x"], env=env)
+    assert unknown.exit_code == 2
+    assert "unknown context 'nowhere'" in unknown.output
 
 
 def test_check_fails_when_models_and_migrations_drift(database_url: str) -> None:
