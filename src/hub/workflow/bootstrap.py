@@ -37,7 +37,10 @@ def services(
 ) -> dict[str, Any]:
     """Every use case of workflow, wired once per process."""
     store, clock = rt.store, rt.clock
-    instances = InstanceService(store, rt.tenancy, content_api, clock, rt.queue_job)
+    intelligent = intelligence.services(rt, content_api)
+    instances = InstanceService(
+        store, rt.tenancy, content_api, clock, rt.queue_job, intelligent["classifier_says"]
+    )
     return {
         "workflow_definitions": DefinitionService(
             store, rt.tenancy, identity_api, clock, rt.kernel.permissions.keys
@@ -53,7 +56,7 @@ def services(
         "workflow_effects": EffectRunner(
             store, clock, identity_api, content_api, communication_api
         ),
-        **intelligence.services(rt, content_api),
+        **intelligent,
     }
 
 
