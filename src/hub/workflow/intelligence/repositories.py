@@ -34,6 +34,13 @@ async def state(store: Store, organisation_id: uuid.UUID) -> Row[Any] | None:
     return await store.first(select(states).where(states.c.organisation_id == organisation_id))
 
 
+async def state_in(session: AsyncSession, organisation_id: uuid.UUID) -> Row[Any] | None:
+    """The state as this transaction sees it (what a request wrote, before a worker that
+    picks the job up at once changes it)."""
+    found = await session.execute(select(states).where(states.c.organisation_id == organisation_id))
+    return found.first()
+
+
 async def save_state(session: AsyncSession, organisation_id: uuid.UUID, **values: Any) -> None:
     defaults: dict[str, Any] = {
         "state": "untrained",

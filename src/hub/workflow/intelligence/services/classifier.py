@@ -72,8 +72,9 @@ class ClassifierService:
                 error=None,
             )
             self.queue_job(uow, TRAIN_JOB, str(organisation_id))
+            queued = await repo.state_in(uow.session, organisation_id)
             await uow.commit()
-        return await self.status(organisation_id)
+        return queued
 
     async def retrain_changed(self) -> list[uuid.UUID]:
         """Queue a training for each organisation whose labels a person changed since its
