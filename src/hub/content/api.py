@@ -107,11 +107,13 @@ class ContentApi(Protocol):
         tags: list[str] | None = None,
         document_type_id: uuid.UUID | None = None,
         custom_fields: dict[str, Any] | None = None,
+        clear_document_type: bool = False,
     ) -> DocumentSummary | None:
         """Set tags (names or ids; they replace the document's), type and custom fields
         (merged, a None value removes the key) on behalf of a workflow or an AI actor
         (``actor`` names it in the ``content.document.updated`` event). None leaves a
-        part unchanged. Returns None when the document does not exist or is trashed."""
+        part unchanged; ``clear_document_type`` removes the type (undoing one set by an
+        AI). Returns None when the document does not exist or is trashed."""
         ...
 
     async def change_access(

@@ -101,7 +101,7 @@ def services(rt: ContextRuntime, *, identity_api: IdentityApi) -> dict[str, Any]
             memory_mb=settings.content_extraction_memory_mb,
             languages=settings.content_ocr_languages,
         ),
-        "search": SearchService(store),
+        "search": SearchService(store, semantic=rt.semantic),
         "audit_log": AuditLog(
             store,
             rt.tenancy,

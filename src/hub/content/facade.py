@@ -92,6 +92,7 @@ class ContentFacade(ContentApi):
         tags: list[str] | None = None,
         document_type_id: uuid.UUID | None = None,
         custom_fields: dict[str, Any] | None = None,
+        clear_document_type: bool = False,
     ) -> DocumentSummary | None:
         row = await documents.by_id(self.store, document_id)
         if row is None or row.trashed_at is not None:
@@ -107,7 +108,11 @@ class ContentFacade(ContentApi):
         await self.service.apply(
             row,
             tags=tags if tags is not None else msgspec.UNSET,
-            document_type_id=document_type_id if document_type_id is not None else msgspec.UNSET,
+            document_type_id=None
+            if clear_document_type
+            else document_type_id
+            if document_type_id is not None
+            else msgspec.UNSET,
             custom_fields=merged,
             via=actor,
             actor_id=actor_id,

@@ -346,12 +346,22 @@ class SearchHit(Schema):
     snippet: str
 
 
+class SemanticBasis(Schema):
+    """How the meaning-based side of a hybrid search ranked: ``vectors`` (the
+    organisation's document vectors took part) or ``none`` (no model yet: the hits are the
+    full-text ranking alone), with ``reason``."""
+
+    basis: Literal["vectors", "none"]
+    reason: str | None = None
+
+
 class SearchPage(Page[SearchHit]):
     """A page of hits; ``fuzzy``: full text found nothing, these are typo-tolerant title
-    and tag matches."""
+    and tag matches; ``semantic``: only with ``mode=hybrid``."""
 
     fuzzy: bool = False
     facets: Facets | None = None
+    semantic: SemanticBasis | None = None
 
 
 class Suggestion(Schema):

@@ -57,10 +57,18 @@ def alembic_config(
     return cfg
 
 
-def _include_name_for(schema: str):  # type: ignore[no-untyped-def]
+#: ``MetaData.info`` key: names of tables in the context's schema that a migration creates
+#: only on some servers (e.g. when an extension is installed) and no model describes; the
+#: drift check leaves them out instead of proposing to drop them.
+UNMANAGED_TABLES = "unmanaged_tables"
+
+
+def _include_name_for(schema: str, unmanaged: frozenset[str] = frozenset()):  # type: ignore[no-untyped-def]
     def include_name(name: str | None, type_: str, parent_names: dict[str, str | None]) -> bool:
         if type_ == "schema":
             return name == schema
+        if type_ == "table":
+            return name not in unmanaged
         return True
 
     return include_name
@@ -76,7 +84,7 @@ def _configure_and_run(connection: Connection, schema: str, metadata: MetaData) 
         target_metadata=metadata,
         version_table_schema=schema,
         include_schemas=True,
-        include_name=_include_name_for(schema),
+        include_name=_include_name_for(schema, frozenset(metadata.info.get(UNMANAGED_TABLES, ()))),
         compare_type=True,
         compare_server_default=True,
         transaction_per_migration=True,

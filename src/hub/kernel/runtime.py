@@ -25,6 +25,7 @@ from hub.kernel.mail_failover import mail_transport
 from hub.kernel.permissions import PermissionRegistry
 from hub.kernel.ratelimit import RateLimiter
 from hub.kernel.security import Authenticator, build_authenticator
+from hub.kernel.semantic import SemanticSearch
 from hub.kernel.settings import Settings
 from hub.kernel.store import Store
 from hub.kernel.tenancy import Tenancy
@@ -50,6 +51,8 @@ class Kernel:
     mail_transport: MailTransport = field(init=False)
     #: Every context's services by dependency name (filled by ``hub.kernel.wiring``).
     services: dict[str, Any] = field(default_factory=dict)
+    #: Meaning-based ranking for search, provided by a context (``hub.kernel.semantic``).
+    semantic: SemanticSearch = field(default_factory=SemanticSearch)
 
     def __post_init__(self) -> None:
         self.db = Database(
@@ -105,6 +108,11 @@ class ContextRuntime:
     @property
     def tenancy(self) -> Tenancy:
         return self.kernel.tenancy
+
+    @property
+    def semantic(self) -> SemanticSearch:
+        """The process's semantic ranking slot (one context provides, another reads)."""
+        return self.kernel.semantic
 
     @property
     def mail_transport(self) -> MailTransport:

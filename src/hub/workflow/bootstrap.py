@@ -40,7 +40,10 @@ def services(
 ) -> dict[str, Any]:
     """Every use case of workflow, wired once per process."""
     store, clock = rt.store, rt.clock
-    instances = InstanceService(store, rt.tenancy, content_api, clock, rt.queue_job)
+    intelligent = intelligence.services(rt, content_api)
+    instances = InstanceService(
+        store, rt.tenancy, content_api, clock, rt.queue_job, intelligent["classifier_says"]
+    )
     timers = TimerService(store, clock, instances)
     schedules = ScheduleService(store, clock, instances, content_api)
     config: WorkflowSettings = rt.config
@@ -73,7 +76,7 @@ def services(
         "workflow_effects": EffectRunner(
             store, clock, identity_api, content_api, communication_api
         ),
-        **intelligence.services(rt, content_api),
+        **intelligent,
     }
 
 

@@ -359,6 +359,7 @@ async def test_only_what_the_caller_may_read(client: Client, database_url: str) 
         "nextCursor": None,
         "fuzzy": True,
         "facets": {"tags": [], "types": []},
+        "semantic": None,  # only mode=hybrid says how meaning took part
     }
     assert await suggest(client, plain, org, "orchid") == []
     for path in (SEARCH, f"{SEARCH}/autocomplete"):

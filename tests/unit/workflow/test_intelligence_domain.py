@@ -155,3 +155,24 @@ def test_machine_labels_wait_for_a_person() -> None:
     assert chosen.ids == [answered.id]
     assert chosen.skipped == {NOT_CONFIRMED: [by_workflow.id]}
     assert chosen.unlabelled_ids == [by_workflow.id]
+
+
+def test_the_numpy_probabilities_are_scikit_learns() -> None:
+    """``calibrated_proba`` (the request path) gives what ``predict_proba`` gives, for the
+    tags (binary folds) and the type (several classes)."""
+    import numpy as np
+
+    from hub.workflow.intelligence.domain import model as ml
+    from hub.workflow.intelligence.domain.selection import Example
+    from tests.unit.workflow.corpus import corpus
+
+    docs = corpus(300, seed=4)
+    examples = [Example(d.text, tuple(d.tags), d.document_type) for d in docs]
+    trained, _ = ml.train(examples, lambda share, stage: None)
+    x = trained["features"].transform([d.text for d in corpus(20, seed=5)])
+    for estimator in trained["tag_model"].estimators_:
+        assert np.allclose(ml.calibrated_proba(estimator, x), estimator.predict_proba(x))
+    assert np.allclose(
+        ml.calibrated_proba(trained["type_model"], x), trained["type_model"].predict_proba(x)
+    )
+    assert np.allclose(ml._tag_proba(trained, x), trained["tag_model"].predict_proba(x))

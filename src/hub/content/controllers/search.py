@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from litestar import Controller, get, put
 from litestar.di import NamedDependency
@@ -25,15 +25,17 @@ from hub.content.schemas import (
     SearchPage,
     SearchSettingsIn,
     SearchSettingsOut,
+    SemanticBasis,
     Suggestion,
     Suggestions,
 )
 from hub.content.services.access import as_caller
 from hub.content.services.documents import FACETS_PATTERN
-from hub.content.services.search import SearchService
+from hub.content.services.search import HYBRID, SearchService
 from hub.identity.api import Membership
 from hub.kernel.openapi import problems
 from hub.kernel.pagination import DEFAULT_LIMIT
+from hub.kernel.problems import field_invalid
 from hub.kernel.tenancy import permission
 from hub.kernel.web import BEARER_OR_KEY, Cursor, Limit, page_as, to_schema
 
@@ -55,8 +57,23 @@ _SEARCH_DESCRIPTION = (
     "as `<mark>`…`</mark>`. When full text finds nothing, typo-tolerant matches on titles "
     "and tag names follow (`fuzzy: true`, lower scores, no highlights). The cursor is an "
     "offset (at most 1000 hits deep); a cursor the server did not issue is a 422 "
-    "`invalid_cursor`."
+    "`invalid_cursor`.\n\n"
+    "`mode=hybrid` also finds documents that use other words for the same thing: the first "
+    "100 full-text hits and the 100 documents nearest in meaning (document vectors of the "
+    "organisation's trained classifier, readable ones only) are merged by reciprocal rank "
+    "fusion (`score` = sum of 1/(60 + rank) over both rankings); no typo-tolerant "
+    "fallback, no `facets` (422). `semantic.basis` is `vectors`, or `none` with a `reason` "
+    "when the organisation has no trained model yet (then the ranking is the full-text one). "
+    "A server without document intelligence answers `mode=hybrid` with 422 "
+    "`search_mode_unavailable`. A cursor of one mode is a 422 `invalid_cursor` in the other."
 )
+Mode = Annotated[
+    Literal["text", "hybrid"],
+    QueryParameter(
+        description="`text` (default): full text, then typo-tolerant; `hybrid`: full text "
+        "and meaning fused by reciprocal rank.",
+    ),
+]
 
 
 class SearchController(Controller):
@@ -100,17 +117,37 @@ class SearchController(Controller):
         ] = None,
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
+        mode: Mode = "text",
     ) -> SearchPage:
+        filters = Filters(
+            tag_ids=tuple(tag or ()),
+            document_type_id=document_type_id,
+            owner_id=owner_id,
+            created_from=created_from,
+            created_to=created_to,
+        )
+        if mode == HYBRID:
+            if facets:
+                raise field_invalid(
+                    "facets",
+                    "facets are not counted in hybrid mode",
+                    source="query",
+                    detail="Facets are counted over full-text hits only; use mode=text.",
+                )
+            hybrid = await search.hybrid(
+                as_caller(membership), q, filters, limit=limit, cursor=cursor
+            )
+            found = page_as(hybrid.page, SearchHit)
+            return SearchPage(
+                items=found.items,
+                limit=found.limit,
+                next_cursor=found.next_cursor,
+                semantic=to_schema(hybrid.semantic, SemanticBasis),
+            )
         results = await search.search(
             as_caller(membership),
             q,
-            Filters(
-                tag_ids=tuple(tag or ()),
-                document_type_id=document_type_id,
-                owner_id=owner_id,
-                created_from=created_from,
-                created_to=created_to,
-            ),
+            filters,
             limit=limit,
             cursor=cursor,
             facets=split_list(facets),

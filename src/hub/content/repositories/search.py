@@ -231,6 +231,20 @@ def hits(
     )
 
 
+def readable_hits(caller: Caller, filters: Filters, ids: list[uuid.UUID]) -> Select[Any]:
+    """``(id, title, snippet)`` of those of ``ids`` the caller may read and the filters
+    keep (the document list's rule, as for every hit): the meaning-based side of a hybrid
+    search, whose ranking comes from outside content. The snippet is the text's start."""
+    array = ARRAY(PG_UUID(as_uuid=True))
+    among = sd.c.document_id == any_(cast(literal(ids, array), array))
+    text_of = func.coalesce(func.nullif(func.left(sd.c.body, 400), ""), d.c.title)
+    return (
+        select(d.c.id, d.c.title, text_of.label("snippet"))
+        .select_from(_joined())
+        .where(*_where(caller, filters, among))
+    )
+
+
 def tag_facets(caller: Caller, filters: Filters, match: Match) -> Select[Any]:
     """``(id, name, count)`` of every tag on the matching documents."""
     matched = select(d.c.id).select_from(_joined()).where(*_where(caller, filters, match.where))

@@ -1,10 +1,20 @@
 """Full-text search, title and tag completion, and an organisation's search language.
 
-A search runs full text first; only when that finds nothing at all does it fall back to
-typo-tolerant trigram matching on titles and tag names (ranked below any full-text hit,
-without highlights). The cursor names which of the two the first page used, and the
-offset reached: rank order has no stable keyset (scores tie, and change as documents
-do), so pages are offsets, bounded by ``MAX_OFFSET``.
+A search (``mode`` ``text``, the default) runs full text first; only when that finds
+nothing at all does it fall back to typo-tolerant trigram matching on titles and tag
+names (ranked below any full-text hit, without highlights). The cursor names which of
+the two the first page used, and the offset reached: rank order has no stable keyset
+(scores tie, and change as documents do), so pages are offsets, bounded by
+``MAX_OFFSET``.
+
+``mode`` ``hybrid`` fuses the full-text ranking with a meaning-based one by reciprocal
+rank fusion (``domain.fusion``): the first ``HYBRID_DEPTH`` full-text hits and the
+``HYBRID_DEPTH`` documents nearest in meaning, which a :class:`SemanticRanker` provided
+through the kernel answers (workflow's intelligence, when wired; content does not import
+it). Those ids come unfiltered and pass the document list's rule and filters here, in
+SQL, like every hit. Without a ranker in the process, ``mode=hybrid`` is a 422
+(``search_mode_unavailable``); with one but no trained model for the organisation the
+ranking is the full-text one alone, and ``semantic`` says why.
 """
 
 from __future__ import annotations
@@ -17,6 +27,7 @@ from sqlalchemy import Row
 from sqlalchemy.dialects.postgresql import insert
 
 from hub.content.domain.access import Caller
+from hub.content.domain.fusion import HYBRID_DEPTH, fuse
 from hub.content.domain.search import (
     LANGUAGES,
     MAX_OFFSET,
@@ -34,18 +45,23 @@ from hub.content.repositories import search as repo
 from hub.content.repositories.documents import Filters
 from hub.content.services.search_index import SearchIndex
 from hub.kernel.pagination import Page, clamp_limit, decode_cursor, encode_cursor
-from hub.kernel.problems import invalid_cursor
+from hub.kernel.problems import field_invalid, invalid_cursor
+from hub.kernel.semantic import SemanticSearch
 from hub.kernel.store import Store
 
 FULL_TEXT = "text"
 TYPO_TOLERANT = "fuzzy"
+HYBRID = "hybrid"
+MODES = (FULL_TEXT, HYBRID)
 
 
-def _position(cursor: str | None) -> tuple[str | None, int]:
+def _position(
+    cursor: str | None, modes: tuple[str, ...] = (FULL_TEXT, TYPO_TOLERANT)
+) -> tuple[str | None, int]:
     if cursor is None:
         return None, 0
     mode, offset = decode_cursor(cursor, 2)
-    if mode not in (FULL_TEXT, TYPO_TOLERANT) or type(offset) is not int:
+    if mode not in modes or type(offset) is not int:
         raise invalid_cursor()
     if not 0 < offset <= MAX_OFFSET:
         raise invalid_cursor()
@@ -58,12 +74,94 @@ class Results:
     #: Whether the hits are typo-tolerant matches (full text found nothing).
     fuzzy: bool
     facets: dict[str, list[dict[str, Any]]] | None
+    #: Hybrid only: ``vectors`` when meaning took part, else ``none`` with the reason.
+    semantic: dict[str, Any] | None = None
 
 
 class SearchService:
-    def __init__(self, store: Store, *, rank_window: int = RANK_WINDOW) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        rank_window: int = RANK_WINDOW,
+        semantic: SemanticSearch | None = None,
+    ) -> None:
         self.store = store
         self.rank_window = rank_window
+        self.semantic = semantic
+
+    async def hybrid(
+        self,
+        caller: Caller,
+        q: str,
+        filters: Filters,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> Results:
+        """Full text and meaning fused by reciprocal rank (see the module's docstring)."""
+        ranker = self.semantic.ranker if self.semantic is not None else None
+        if ranker is None:
+            raise field_invalid(
+                "mode",
+                "hybrid search is not available on this server",
+                source="query",
+                code="search_mode_unavailable",
+                detail="Hybrid search needs document intelligence (the workflow context), "
+                "which this server does not run; use mode=text.",
+            )
+        query = clean_query(q)
+        _, offset = _position(cursor, (HYBRID,))
+        size = clamp_limit(limit)
+        config = config_of(await repo.language_of(self.store, caller.organisation_id))
+        marks = Marks.fresh()
+        match = repo.full_text(config, query)
+        text_rows = await self._full_text(
+            caller, filters, match, config, marks, 0, HYBRID_DEPTH - 1
+        )
+        ranking = await ranker.rank(caller.organisation_id, query, HYBRID_DEPTH)
+        near = [doc for doc, _ in ranking.items]
+        readable: dict[uuid.UUID, Row[Any]] = {}
+        if near:
+            readable = {
+                r.id: r for r in await self.store.all(repo.readable_hits(caller, filters, near))
+            }
+        by_text = {r.id: r for r in text_rows}
+        fused = fuse([list(by_text), [doc for doc in near if doc in readable]])
+        window = fused[offset : offset + size]
+        items = []
+        for doc, score in window:
+            hit = by_text.get(doc)
+            if hit is not None:
+                items.append(
+                    {
+                        "id": doc,
+                        "title": hit.title,
+                        "score": round(score, 6),
+                        "snippet": marks.to_html(hit.snippet),
+                    }
+                )
+            else:
+                row = readable[doc]
+                items.append(
+                    {
+                        "id": doc,
+                        "title": row.title,
+                        "score": round(score, 6),
+                        "snippet": plain_snippet(row.snippet),
+                    }
+                )
+        more = offset + size < len(fused)
+        return Results(
+            page=Page(
+                items=items,
+                limit=size,
+                next_cursor=encode_cursor(HYBRID, offset + size) if more else None,
+            ),
+            fuzzy=False,
+            facets=None,
+            semantic={"basis": ranking.basis, "reason": ranking.reason},
+        )
 
     async def search(
         self,

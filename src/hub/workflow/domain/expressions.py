@@ -12,7 +12,7 @@ functions and contain no ``__`` (so no dunder lookup is ever even attempted). Py
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import cel
@@ -52,6 +52,10 @@ STANDARD_FUNCTIONS = frozenset(
         "getMilliseconds",
     }
 )
+#: Functions the hub adds (evaluated with values computed before the expression runs):
+#: ``classifier_says(label)``, the document classifier's confidence (0..1) that the
+#: subject document has the tag or type ``label`` (``hub.workflow.services.host_functions``).
+HOST_FUNCTIONS = frozenset({"classifier_says"})
 _MACRO_BINDING = re.compile(r"\.(?:exists|all|exists_one|map|filter)\(\s*([A-Za-z_]\w*)\s*,")
 
 
@@ -81,18 +85,31 @@ def check(source: str, roots: frozenset[str]) -> cel.Program:
     calls = [
         f
         for f in references["functions"]
-        if not (f.startswith(("_", "@", "!")) or f in STANDARD_FUNCTIONS)
+        if not (f.startswith(("_", "@", "!")) or f in STANDARD_FUNCTIONS or f in HOST_FUNCTIONS)
     ]
     if calls:
         raise ExpressionError(f"unknown function(s) {', '.join(sorted(calls))}")
     return program
 
 
-def holds(source: str, values: Mapping[str, Any]) -> tuple[bool, str | None]:
+def holds(
+    source: str,
+    values: Mapping[str, Any],
+    functions: Mapping[str, Callable[..., Any]] | None = None,
+) -> tuple[bool, str | None]:
     """Evaluate a (checked) condition: ``(True, None)`` when it yields true, else
-    ``(False, why)`` (false, not a boolean, or an evaluation error such as a missing key)."""
+    ``(False, why)`` (false, not a boolean, or an evaluation error such as a missing key).
+    ``functions``: the host functions the condition calls (see ``HOST_FUNCTIONS``)."""
     try:
-        result = cel.compile(source).execute(dict(values))
+        if functions:
+            context = cel.Context()
+            for name, value in values.items():
+                context.add_variable(name, value)
+            for name, function in functions.items():
+                context.add_function(name, function)
+            result = cel.evaluate(source, context)
+        else:
+            result = cel.compile(source).execute(dict(values))
     except Exception as exc:
         return False, f"the condition could not be evaluated: {str(exc).splitlines()[0]}"
     if result is True:

@@ -189,7 +189,7 @@ class InsightsController(Controller):
     @get(
         "/insights/auto-applied",
         operation_id="listAutoApplied",
-        summary="The tags the classifier applied to this document by itself",
+        summary="The tags and type the classifier applied to this document by itself",
         opt=problems(403, 404),
     )
     async def list_auto_applied(
@@ -203,7 +203,7 @@ class InsightsController(Controller):
     @post(
         "/insights/auto-applied/{application_id:uuid}/undo",
         operation_id="undoAutoApplied",
-        summary="Take back a tag the classifier applied (it is not applied again here)",
+        summary="Take back a tag or type the classifier applied (not applied again here)",
         status_code=200,
         opt=problems(403, 404),
     )

@@ -12,6 +12,7 @@ from hub.workflow.intelligence import repositories as repo
 from hub.workflow.intelligence.services.autoapply import AutoApply
 from hub.workflow.intelligence.services.models import ModelCache
 from hub.workflow.intelligence.services.similar import refresh_vector
+from hub.workflow.intelligence.services.vector_index import VectorIndex
 
 LABEL_FIELDS = frozenset({"tags", "documentTypeId"})
 #: ``via`` values that mean a person set the labels.
@@ -41,8 +42,11 @@ async def on_text_extracted(
     *,
     content_api: ContentApi,
     intelligence_models: ModelCache,
+    intelligence_vectors: VectorIndex,
     auto_apply: AutoApply,
 ) -> None:
     if event.status == "ready":
-        await refresh_vector(uow.session, content_api, intelligence_models, event.document_id)
+        await refresh_vector(
+            uow.session, content_api, intelligence_models, intelligence_vectors, event.document_id
+        )
         await auto_apply.apply(event.document_id)

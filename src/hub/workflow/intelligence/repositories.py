@@ -7,12 +7,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, func, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Row, Table, Text, bindparam, func, select, text
+from sqlalchemy.dialects.postgresql import ARRAY, UUID, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.kernel.store import Store
 from hub.workflow.intelligence.models import (
+    EMBEDDINGS_TABLE,
     AutoApplication,
     ClassifierModel,
     ClassifierState,
@@ -31,6 +32,13 @@ applications = cast(Table, AutoApplication.__table__)
 
 async def state(store: Store, organisation_id: uuid.UUID) -> Row[Any] | None:
     return await store.first(select(states).where(states.c.organisation_id == organisation_id))
+
+
+async def state_in(session: AsyncSession, organisation_id: uuid.UUID) -> Row[Any] | None:
+    """The state as this transaction sees it (what a request wrote, before a worker that
+    picks the job up at once changes it)."""
+    found = await session.execute(select(states).where(states.c.organisation_id == organisation_id))
+    return found.first()
 
 
 async def save_state(session: AsyncSession, organisation_id: uuid.UUID, **values: Any) -> None:
@@ -127,6 +135,99 @@ async def put_vectors(
             },
         )
     )
+
+
+#: Whether migration 5c0d8e21a7f4 made the pgvector table on this server.
+EMBEDDINGS_PRESENT = f"SELECT to_regclass('workflow.{EMBEDDINGS_TABLE}') IS NOT NULL"
+PGVECTOR_AVAILABLE = "SELECT count(*) > 0 FROM pg_available_extensions WHERE name = 'vector'"
+#: The pgvector column's dimension (the SVD's maximum); shorter vectors are padded with
+#: zeros, which changes no cosine.
+EMBEDDING_DIMENSIONS = 128
+_NOBODY = uuid.UUID(int=0)
+
+_PUT_EMBEDDINGS = text(
+    """
+    INSERT INTO workflow.document_embeddings
+        (document_id, organisation_id, model_version, embedding)
+    SELECT u.d, :org, :version, CAST(u.e AS vector)
+    FROM unnest(:ids, :vectors) AS u(d, e)
+    ON CONFLICT (document_id) DO UPDATE SET
+        organisation_id = excluded.organisation_id,
+        model_version = excluded.model_version,
+        embedding = excluded.embedding
+    """
+).bindparams(
+    bindparam("ids", type_=ARRAY(UUID(as_uuid=True))),
+    bindparam("vectors", type_=ARRAY(Text)),
+)
+
+_NEAREST = text(
+    """
+    SELECT document_id, 1 - (embedding <=> CAST(:q AS vector)) AS score
+    FROM workflow.document_embeddings
+    WHERE organisation_id = :org AND model_version = :version AND document_id <> :exclude
+    ORDER BY embedding <=> CAST(:q AS vector)
+    LIMIT :limit OFFSET :offset
+    """
+)
+
+#: Session settings of one nearest-neighbour read (``true``: local to its transaction).
+#: Iterative index scans keep walking the HNSW graph while the organisation filter drops
+#: rows, in exact distance order (pgvector >= 0.8).
+_HNSW_SETTINGS = text(
+    "SELECT set_config('hnsw.ef_search', :ef, true),"
+    " set_config('hnsw.iterative_scan', 'strict_order', true)"
+)
+
+
+def as_pgvector(vector: Sequence[float]) -> str:
+    """pgvector's text form, padded to ``EMBEDDING_DIMENSIONS``."""
+    values = [float(v) for v in vector][:EMBEDDING_DIMENSIONS]
+    values += [0.0] * (EMBEDDING_DIMENSIONS - len(values))
+    return "[" + ",".join(f"{v:.7g}" for v in values) + "]"
+
+
+async def put_embeddings(
+    session: AsyncSession,
+    organisation_id: uuid.UUID,
+    version: int,
+    rows: Sequence[tuple[uuid.UUID, list[float]]],
+) -> None:
+    await session.execute(
+        _PUT_EMBEDDINGS,
+        {
+            "org": organisation_id,
+            "version": version,
+            "ids": [doc for doc, _ in rows],
+            "vectors": [as_pgvector(vec) for _, vec in rows],
+        },
+    )
+
+
+async def nearest_embeddings(
+    session: AsyncSession,
+    organisation_id: uuid.UUID,
+    version: int,
+    vector: Sequence[float],
+    *,
+    exclude: uuid.UUID | None,
+    limit: int,
+    offset: int,
+    ef_search: int,
+) -> list[tuple[uuid.UUID, float]]:
+    await session.execute(_HNSW_SETTINGS, {"ef": str(ef_search)})
+    found = await session.execute(
+        _NEAREST,
+        {
+            "q": as_pgvector(vector),
+            "org": organisation_id,
+            "version": version,
+            "exclude": exclude or _NOBODY,
+            "limit": limit,
+            "offset": offset,
+        },
+    )
+    return [(r.document_id, round(float(r.score), 4)) for r in found]
 
 
 async def vector_of(store: Store, document_id: uuid.UUID, version: int) -> list[float] | None:

@@ -61,7 +61,8 @@ class AutoApplyIn(Schema):
 class AutoApplicationOut(Schema):
     id: uuid.UUID
     document_id: uuid.UUID
-    kind: Literal["tag"]
+    kind: Literal["tag", "documentType"]
+    #: The tag's name, or the document type's id.
     label: str
     confidence: float
     model_version: int

@@ -16,7 +16,9 @@ from hub.workflow.intelligence.services.classifier import ClassifierService
 from hub.workflow.intelligence.services.conditions import ClassifierSays
 from hub.workflow.intelligence.services.insights import InsightService
 from hub.workflow.intelligence.services.models import ModelCache
+from hub.workflow.intelligence.services.semantic import QueryRanker
 from hub.workflow.intelligence.services.similar import SimilarService
+from hub.workflow.intelligence.services.vector_index import VectorIndex
 from hub.workflow.intelligence.tasks import RETRAIN_HOURLY, retrain_changed, train_classifier
 
 ROUTE_HANDLERS = [ClassifierController, InsightsController]
@@ -38,16 +40,22 @@ SUBSCRIPTIONS = [
 
 def services(rt: ContextRuntime, content_api: ContentApi) -> dict[str, Any]:
     cache = ModelCache(rt.store)
+    index = VectorIndex(rt.store)
     insights = InsightService(rt.store, content_api, rt.tenancy, rt.clock, cache)
+    # Content's search fuses this in for ``mode=hybrid`` (content does not import workflow).
+    rt.semantic.provide(QueryRanker(cache, index))
     return {
-        "classifier": ClassifierService(rt.store, content_api, rt.clock, rt.queue_job, cache),
+        "classifier": ClassifierService(
+            rt.store, content_api, rt.clock, rt.queue_job, cache, index
+        ),
         "insights": insights,
         "auto_apply": AutoApply(rt.store, content_api, rt.tenancy, rt.clock, cache, insights),
-        "similar": SimilarService(rt.store, content_api, rt.tenancy, cache),
+        "similar": SimilarService(rt.store, content_api, rt.tenancy, cache, index),
         #: For the workflow engine's triggers and guards (``ClassifierSays.confidence``).
         "classifier_says": ClassifierSays(content_api, cache, insights),
         "intelligence_clock": rt.clock,
         "intelligence_models": cache,
+        "intelligence_vectors": index,
     }
 
 

@@ -45,6 +45,7 @@ from hub.workflow.domain.permissions import INSTANCES_CANCEL, INSTANCES_READ, IN
 from hub.workflow.models import Delegation, Effect, HistoryEntry, Instance, Task, Timer
 from hub.workflow.services import metrics
 from hub.workflow.services.effects import RUN_EFFECT
+from hub.workflow.services.host_functions import ClassifierOracle, host_functions
 
 MAX_VARIABLES_BYTES = 64 * 1024
 #: Workflows one step may start through ``startWorkflow`` actions, one starting the next.
@@ -147,9 +148,12 @@ class InstanceService:
         content: ContentApi,
         clock: Clock,
         queue_job: Callable[..., uuid.UUID],
+        classifier: ClassifierOracle | None = None,
     ) -> None:
         self.store, self.tenancy, self.content = store, tenancy, content
         self.clock, self.queue_job = clock, queue_job
+        #: For ``classifier_says`` in conditions (document intelligence, when wired).
+        self.classifier = classifier
         self._definitions: dict[uuid.UUID, defs.Definition] = {}
 
     # ------------------------------------------------------------------ loading
@@ -415,7 +419,8 @@ class InstanceService:
         check_form(transition, data)
         scope = {"vars": row.variables, "data": data, "subject": _subject_of(row)}
         if transition.condition is not None:
-            ok, why = holds(transition.condition, scope)
+            functions = await host_functions(self.classifier, transition.condition, row.document_id)
+            ok, why = holds(transition.condition, scope, functions)
             if not ok:
                 raise Invalid(
                     f"The transition's condition does not hold: {why}.",

@@ -32,6 +32,7 @@ from hub.workflow import repositories
 from hub.workflow.domain.expressions import holds
 from hub.workflow.domain.permissions import TASKS_MANAGE
 from hub.workflow.models import Instance, Task, TaskVote
+from hub.workflow.services.host_functions import host_functions
 from hub.workflow.services.instances import InstanceService, actor_of, check_form
 
 OPEN_STATES = ("open", "claimed")
@@ -290,7 +291,10 @@ class TaskService:
                         "reference": current.reference,
                     },
                 }
-                ok, why = holds(transition.condition, scope)
+                functions = await host_functions(
+                    self.instances.classifier, transition.condition, current.document_id
+                )
+                ok, why = holds(transition.condition, scope, functions)
                 if not ok:
                     raise Invalid(
                         f"The transition's condition does not hold: {why}.",

@@ -22,6 +22,7 @@ from hub.workflow.domain import definitions as defs
 from hub.workflow.domain.expressions import ExpressionError, holds, value_of
 from hub.workflow.models import Instance, WorkflowDefinition
 from hub.workflow.services import metrics
+from hub.workflow.services.host_functions import host_functions
 from hub.workflow.services.instances import Actor, InstanceService, Subject
 from hub.workflow.services.schedules import DOCUMENT_EVENTS, ScheduleService
 
@@ -68,7 +69,18 @@ class TriggerService:
             for trigger in definition.triggers:
                 if trigger.event != envelope.event_type:
                     continue
-                if trigger.filter is not None and not holds(trigger.filter, scope)[0]:
+                if (
+                    trigger.filter is not None
+                    and not holds(
+                        trigger.filter,
+                        scope,
+                        await host_functions(
+                            self.instances.classifier,
+                            trigger.filter,
+                            _subject(envelope).document_id,
+                        ),
+                    )[0]
+                ):
                     continue
                 if await self._already(uow, row, envelope.event_id):
                     break

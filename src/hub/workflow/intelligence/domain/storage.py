@@ -59,7 +59,7 @@ def dump(model: dict[str, Any]) -> bytes:
     vectorizers = _vectorizers(model)
     vocabularies = [vectorizer.vocabulary_ for vectorizer in vectorizers]
     stored = {
-        **model,
+        **{k: v for k, v in model.items() if not k.startswith("_")},  # caches of a use
         "vocabularies": [
             np.array(sorted(vocabulary, key=vocabulary.__getitem__)) for vocabulary in vocabularies
         ],

@@ -1,10 +1,11 @@
 """Auto-apply: per organisation opt-in with a confidence threshold. When a document's text
 is extracted, the tags the classifier suggests at or above the threshold (and the
-document lacks) are applied through ContentApi as the actor type ``ai`` — so the audit
-trail records them as the AI's — and each is recorded with the model version and the
-confidence. A person may undo one; an undone tag is never applied to that document
-again. Only tags are applied (a document type set by the AI could not be unset through
-ContentApi, so types stay suggestions)."""
+document lacks), and the most confident document type at or above it when the document
+has no type yet (a person's choice is never overridden), are applied through ContentApi
+as the actor type ``ai`` — so the audit trail records them as the AI's — and each is
+recorded with the model version and the confidence (``label``: the tag's name, the
+type's id). A person may undo one: the tag is removed, the type unset (if it is still
+the one applied); an undone label is never applied to that document again."""
 
 from __future__ import annotations
 
@@ -82,12 +83,30 @@ class AutoApply:
             and s["confidence"] >= state.auto_apply_threshold
             and s["name"].casefold() not in undone
         ]
-        if not chosen:
+        types = [
+            s
+            for s in suggested
+            if s["kind"] == "documentType"
+            and s["confidence"] >= state.auto_apply_threshold
+            and str(s["id"]).casefold() not in undone
+        ]
+        typed = max(types, key=lambda s: s["confidence"]) if types else None
+        if doc.document_type_id is not None:
+            typed = None
+        if not chosen and typed is None:
             return []
         names = [s["name"] for s in chosen]
         with acting_scope(organisation_id=doc.organisation_id, actor_type="ai"):
-            await self.content.set_metadata(document_id, actor="ai", tags=[*doc.tags, *names])
+            await self.content.set_metadata(
+                document_id,
+                actor="ai",
+                tags=[*doc.tags, *names] if names else None,
+                document_type_id=typed["id"] if typed is not None else None,
+            )
         now = self.clock()
+        records = [("tag", s["name"], s["confidence"]) for s in chosen]
+        if typed is not None:
+            records.append(("documentType", str(typed["id"]), typed["confidence"]))
         async with self.store.uow() as uow:
             await repo.add_applications(
                 uow.session,
@@ -96,17 +115,17 @@ class AutoApply:
                         "id": uuid7(),
                         "document_id": document_id,
                         "organisation_id": doc.organisation_id,
-                        "kind": "tag",
-                        "label": s["name"],
-                        "confidence": s["confidence"],
+                        "kind": kind,
+                        "label": label,
+                        "confidence": confidence,
                         "model_version": version,
                         "applied_at": now,
                     }
-                    for s in chosen
+                    for kind, label, confidence in records
                 ],
             )
             await uow.commit()
-        return names
+        return [label for _, label, _ in records]
 
     async def applications(self, principal: Principal, document_id: uuid.UUID) -> list[Any]:
         await readable_document(self.content, self.tenancy, principal, document_id)
@@ -124,11 +143,20 @@ class AutoApply:
                 "You may not change this document's metadata.", code="permission_denied"
             )
         if row.undone_at is None:
-            remaining = [t for t in doc.tags if t.casefold() != row.label.casefold()]
-            if len(remaining) != len(doc.tags):
-                await self.content.set_metadata(
-                    document_id, actor="user", actor_id=principal.user_id, tags=remaining
-                )
+            if row.kind == "documentType":
+                if str(doc.document_type_id) == row.label:
+                    await self.content.set_metadata(
+                        document_id,
+                        actor="user",
+                        actor_id=principal.user_id,
+                        clear_document_type=True,
+                    )
+            else:
+                remaining = [t for t in doc.tags if t.casefold() != row.label.casefold()]
+                if len(remaining) != len(doc.tags):
+                    await self.content.set_metadata(
+                        document_id, actor="user", actor_id=principal.user_id, tags=remaining
+                    )
             async with self.store.uow() as uow:
                 await repo.mark_undone(uow.session, application_id, principal.user_id, self.clock())
                 await uow.commit()

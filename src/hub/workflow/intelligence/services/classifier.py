@@ -21,6 +21,7 @@ from hub.workflow.intelligence.domain import model as ml
 from hub.workflow.intelligence.domain import storage
 from hub.workflow.intelligence.domain.selection import Answer, select
 from hub.workflow.intelligence.services.models import ModelCache
+from hub.workflow.intelligence.services.vector_index import VectorIndex
 
 log = structlog.get_logger("hub.workflow.intelligence")
 
@@ -37,12 +38,14 @@ class ClassifierService:
         clock: Clock,
         queue_job: QueueJob,
         cache: ModelCache,
+        index: VectorIndex,
     ) -> None:
         self.store = store
         self.content = content
         self.clock = clock
         self.queue_job = queue_job
         self.cache = cache
+        self.index = index
 
     async def status(self, organisation_id: uuid.UUID) -> Any:
         row = await repo.state(self.store, organisation_id)
@@ -69,8 +72,9 @@ class ClassifierService:
                 error=None,
             )
             self.queue_job(uow, TRAIN_JOB, str(organisation_id))
+            queued = await repo.state_in(uow.session, organisation_id)
             await uow.commit()
-        return await self.status(organisation_id)
+        return queued
 
     async def retrain_changed(self) -> list[uuid.UUID]:
         """Queue a training for each organisation whose labels a person changed since its
@@ -147,7 +151,7 @@ class ClassifierService:
                 for doc, vec in zip(ids[start : start + _VECTOR_BATCH], part, strict=True)
             ]
             async with self.store.uow() as uow:
-                await repo.put_vectors(uow.session, organisation_id, version, rows)
+                await self.index.put(uow.session, organisation_id, version, rows)
                 await uow.commit()
         async with self.store.uow() as uow:
             await repo.save_state(

@@ -44,3 +44,22 @@ class ClassifierSays:
             if s["kind"] == kind and (s["name"].casefold() == wanted or str(s["id"]) == name):
                 return float(s["confidence"])
         return 0.0
+
+    async def confidences(self, document_id: uuid.UUID) -> dict[str, float]:
+        """Every label the current model suggests for the document (within the
+        organisation's taxonomy), by name casefolded and, for types, by id; the highest
+        when a tag and a type share a name. Empty without a model, text or document."""
+        doc = await self.content.document(document_id)
+        if doc is None or doc.trashed_at is not None:
+            return {}
+        current = await self.cache.current(doc.organisation_id)
+        text = await self.content.text_of(document_id)
+        if current is None or not text:
+            return {}
+        raw = await asyncio.to_thread(ml.suggest, current[1], text)
+        out: dict[str, float] = {}
+        for s in await self.insights.within_taxonomy(doc, raw):
+            confidence = float(s["confidence"])
+            for key in (str(s["name"]).casefold(), str(s["id"])):
+                out[key] = max(out.get(key, 0.0), confidence)
+        return out

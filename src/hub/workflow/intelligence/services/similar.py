@@ -1,11 +1,11 @@
 """Documents like one document, among those the caller may read.
 
-Vectors are unit-length float arrays in ``workflow.document_vectors`` (pgvector is not
-required); the organisation's vectors of the current model version are compared with a
-matrix product in a worker thread, the best candidates are filtered by content's
-document rule in one query, and the first ``limit`` readable ones are answered with their
-cosine similarity as ``score``. Before the first training there are no vectors: the answer
-is empty and says so (``basis``: ``none``)."""
+Vectors are unit-length (TF-IDF -> TruncatedSVD); :class:`VectorIndex` answers the
+organisation's nearest ones under the current model version (pgvector's HNSW index where
+installed, else a matrix product in a worker thread) in rounds, each round filtered by
+content's document rule in one query, until ``limit`` readable ones are found; ``score``
+is the cosine similarity. Before the first training there are no vectors: the answer is
+empty and says so (``basis``: ``none``)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ import asyncio
 import uuid
 from dataclasses import dataclass
 
-import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.content.api import ContentApi
@@ -24,9 +23,7 @@ from hub.workflow.intelligence import repositories as repo
 from hub.workflow.intelligence.domain import model as ml
 from hub.workflow.intelligence.services.insights import readable_document
 from hub.workflow.intelligence.services.models import ModelCache
-
-#: Candidates asked of the permission filter per round.
-CANDIDATES = 200
+from hub.workflow.intelligence.services.vector_index import VectorIndex
 
 
 @dataclass(frozen=True)
@@ -39,12 +36,18 @@ class Similar:
 
 class SimilarService:
     def __init__(
-        self, store: Store, content: ContentApi, tenancy: Tenancy, cache: ModelCache
+        self,
+        store: Store,
+        content: ContentApi,
+        tenancy: Tenancy,
+        cache: ModelCache,
+        index: VectorIndex,
     ) -> None:
         self.store = store
         self.content = content
         self.tenancy = tenancy
         self.cache = cache
+        self.index = index
 
     async def similar(self, principal: Principal, document_id: uuid.UUID, limit: int) -> Similar:
         doc = await readable_document(self.content, self.tenancy, principal, document_id)
@@ -63,19 +66,14 @@ class SimilarService:
                 return Similar([], "none", version, "the model has no document vectors")
             vector = [float(v) for v in computed[0]]
             async with self.store.uow() as uow:
-                await repo.put_vectors(
+                await self.index.put(
                     uow.session, doc.organisation_id, version, [(document_id, vector)]
                 )
                 await uow.commit()
-        rows = await repo.vectors_of(self.store, doc.organisation_id, version)
-        ids = [r.document_id for r in rows if r.document_id != document_id]
-        if not ids:
-            return Similar([], "vectors", version, None)
-        matrix = [r.vector for r in rows if r.document_id != document_id]
-        ranked = await asyncio.to_thread(_rank, matrix, vector)
         out: list[tuple[uuid.UUID, float]] = []
-        for start in range(0, len(ranked), CANDIDATES):
-            chunk = [(ids[i], score) for i, score in ranked[start : start + CANDIDATES]]
+        async for chunk in self.index.nearest(
+            doc.organisation_id, version, vector, exclude=document_id
+        ):
             readable = await self.content.readable_among(
                 user_id, doc.organisation_id, [i for i, _ in chunk]
             )
@@ -86,7 +84,11 @@ class SimilarService:
 
 
 async def refresh_vector(
-    session: AsyncSession, content: ContentApi, cache: ModelCache, document_id: uuid.UUID
+    session: AsyncSession,
+    content: ContentApi,
+    cache: ModelCache,
+    index: VectorIndex,
+    document_id: uuid.UUID,
 ) -> bool:
     """Compute and store the vector of a document whose text was (re-)extracted, under the
     organisation's current model; False when there is no model or no text."""
@@ -102,11 +104,5 @@ async def refresh_vector(
     if computed is None:
         return False
     vector = [float(v) for v in computed[0]]
-    await repo.put_vectors(session, doc.organisation_id, version, [(document_id, vector)])
+    await index.put(session, doc.organisation_id, version, [(document_id, vector)])
     return True
-
-
-def _rank(matrix: list[list[float]], vector: list[float]) -> list[tuple[int, float]]:
-    scores = np.asarray(matrix, dtype=np.float32) @ np.asarray(vector, dtype=np.float32)
-    order = np.argsort(-scores)
-    return [(int(i), round(float(scores[i]), 4)) for i in order]

@@ -1,0 +1,120 @@
+"""Where document vectors are stored and searched: pgvector with an HNSW index (cosine)
+when the server has it, else ``real[]`` arrays compared in the API process.
+
+Every vector is written to ``workflow.document_vectors`` (``real[]``, on every server: the
+source the fallback reads, and what a later migration to pgvector could copy). Where
+migration 5c0d8e21a7f4 found pgvector, it is also written to
+``workflow.document_embeddings`` (``vector(128)``, HNSW index with
+``vector_cosine_ops``), and nearest neighbours are asked of PostgreSQL: the index walks
+the graph, filtered to the organisation and model version (iterative index scans, so a
+filter that drops most of the graph still yields enough rows). Without pgvector the
+organisation's vectors are read and multiplied with numpy in a worker thread: exact, and
+fine for thousands of documents per organisation, slow at 100,000 (see
+docs/intelligence.md). Which path a process takes is decided once, by whether the table
+exists, and the fallback is logged once with its reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Sequence
+
+import numpy as np
+import structlog
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.kernel.store import Store
+from hub.workflow.intelligence import repositories as repo
+
+log = structlog.get_logger("hub.workflow.intelligence")
+
+#: Candidates read per round (the permission filter is asked per round).
+CHUNK = 200
+#: How many candidates the HNSW search keeps while walking the graph (pgvector's
+#: ``hnsw.ef_search``; default 40): at least one round's worth.
+EF_SEARCH = CHUNK
+
+
+class VectorIndex:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._pgvector: bool | None = None
+        self.reason: str | None = None
+
+    async def pgvector(self) -> bool:
+        """Whether this database has the pgvector table (decided once per process)."""
+        if self._pgvector is None:
+            present = await self.store.scalar(text(repo.EMBEDDINGS_PRESENT))
+            self._pgvector = bool(present)
+            if not self._pgvector:
+                available = await self.store.scalar(text(repo.PGVECTOR_AVAILABLE))
+                self.reason = (
+                    "pgvector is available on this server but was not installed when the "
+                    "workflow migrations ran (a superuser must run CREATE EXTENSION vector, "
+                    "then migrate)"
+                    if available
+                    else "this PostgreSQL server does not ship the pgvector extension"
+                )
+                log.warning(
+                    "vectors_without_pgvector",
+                    reason=self.reason,
+                    fallback="real[] vectors compared in the API process",
+                )
+        return self._pgvector
+
+    async def put(
+        self,
+        session: AsyncSession,
+        organisation_id: uuid.UUID,
+        version: int,
+        rows: Sequence[tuple[uuid.UUID, list[float]]],
+    ) -> None:
+        await repo.put_vectors(session, organisation_id, version, rows)
+        if rows and await self.pgvector():
+            await repo.put_embeddings(session, organisation_id, version, rows)
+
+    async def nearest(
+        self,
+        organisation_id: uuid.UUID,
+        version: int,
+        vector: Sequence[float],
+        *,
+        exclude: uuid.UUID | None = None,
+    ) -> AsyncIterator[list[tuple[uuid.UUID, float]]]:
+        """The organisation's documents by decreasing cosine similarity to ``vector``, in
+        rounds of ``CHUNK`` (``exclude`` left out); stops when none are left."""
+        if await self.pgvector():
+            offset = 0
+            while True:
+                async with self.store.uow() as uow:  # read-only: never committed
+                    found = await repo.nearest_embeddings(
+                        uow.session,
+                        organisation_id,
+                        version,
+                        vector,
+                        exclude=exclude,
+                        limit=CHUNK,
+                        offset=offset,
+                        ef_search=EF_SEARCH,
+                    )
+                if found:
+                    yield found
+                if len(found) < CHUNK:
+                    return
+                offset += CHUNK
+        rows = await repo.vectors_of(self.store, organisation_id, version)
+        ids = [r.document_id for r in rows if r.document_id != exclude]
+        if not ids:
+            return
+        matrix = [r.vector for r in rows if r.document_id != exclude]
+        ranked = await asyncio.to_thread(_rank, matrix, vector)
+        for start in range(0, len(ranked), CHUNK):
+            yield [(ids[i], score) for i, score in ranked[start : start + CHUNK]]
+
+
+def _rank(matrix: list[list[float]], vector: Sequence[float]) -> list[tuple[int, float]]:
+    scores = np.asarray(matrix, dtype=np.float32) @ np.asarray(vector, dtype=np.float32)
+    order = np.argsort(-scores)
+    return [(int(i), round(float(scores[i]), 4)) for i in order]
