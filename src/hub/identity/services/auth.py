@@ -14,12 +14,12 @@ from datetime import timedelta
 
 import msgspec
 from redis.asyncio import Redis
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
 
 from hub.identity.domain.emails import normalise_email
 from hub.identity.domain.secrets import new_token, sealer_for_token, token_hash
 from hub.identity.domain.settings import IdentitySettings
-from hub.identity.models import RefreshToken, Session, User
+from hub.identity.models import Passkey, RefreshToken, Session, User
 from hub.identity.repositories.users import UserRecord, user_by_email, user_by_id
 from hub.identity.services.mfa import MfaService, invalid_code, login_failed, publish_lock
 from hub.identity.services.passwords import PasswordHasher
@@ -43,6 +43,13 @@ def invalid_refresh_token() -> Unauthorized:
     return Unauthorized(
         "The refresh token is invalid, expired or was revoked; sign in again.",
         code="invalid_refresh_token",
+    )
+
+
+def invalid_mfa_challenge() -> Unauthorized:
+    return Unauthorized(
+        "The sign-in attempt expired or is unknown; sign in again.",
+        code="invalid_mfa_challenge",
     )
 
 
@@ -121,7 +128,7 @@ class AuthService:
                 code="email_not_verified",
             )
 
-    async def _open_session(
+    async def open_session(
         self, user: UserRecord, methods: list[str], client: ClientInfo
     ) -> IssuedTokens:
         async with self.store.uow() as uow:
@@ -136,7 +143,7 @@ class AuthService:
         user = await self.check_password(email, password, client)
         self.ensure_may_sign_in(user)
         if not user.mfa_enabled:
-            return await self._open_session(user, ["pwd"], client)
+            return await self.open_session(user, ["pwd"], client)
         token = new_token(MFA_PREFIX)
         ttl = self.settings.mfa_challenge_ttl_seconds
         await self.redis.set(
@@ -144,7 +151,29 @@ class AuthService:
             msgspec.json.encode(_Challenge(user_id=user.id, methods=["pwd"])),
             ex=ttl,
         )
-        return MfaChallenge(token=token, expires_in=ttl)
+        has_passkey = await self.store.scalar(select(exists().where(Passkey.user_id == user.id)))
+        methods = (*MfaChallenge.methods, "passkey") if has_passkey else MfaChallenge.methods
+        return MfaChallenge(token=token, expires_in=ttl, methods=methods)
+
+    async def pending_mfa_user(self, challenge_token: str) -> uuid.UUID | None:
+        """Whose password an MFA challenge follows (None: unknown or expired); the
+        challenge stays open for the answer."""
+        raw = await self.redis.get(_challenge_key(challenge_token))
+        return None if raw is None else msgspec.json.decode(raw, type=_Challenge).user_id
+
+    async def finish_mfa(
+        self, challenge_token: str, user: UserRecord, method: str, client: ClientInfo
+    ) -> IssuedTokens:
+        """Close an MFA challenge answered with ``method`` (proved by the caller) and open
+        the session; a challenge already closed by a concurrent answer is refused."""
+        raw = await self.redis.getdel(_challenge_key(challenge_token))
+        if raw is None:
+            raise invalid_mfa_challenge()
+        challenge = msgspec.json.decode(raw, type=_Challenge)
+        if challenge.user_id != user.id:
+            raise invalid_mfa_challenge()
+        self.ensure_may_sign_in(user)
+        return await self.open_session(user, [*challenge.methods, method], client)
 
     async def complete_mfa(
         self,
@@ -160,10 +189,7 @@ class AuthService:
             throttle = self.throttle
             attempt = await throttle.acquire(throttle.ip(client.ip))
             await publish_lock(self.store, attempt, user_id=None, email=None, ip=client.ip)
-            raise Unauthorized(
-                "The sign-in attempt expired or is unknown; sign in again.",
-                code="invalid_mfa_challenge",
-            )
+            raise invalid_mfa_challenge()
         challenge = msgspec.json.decode(raw, type=_Challenge)
         user = await user_by_id(self.store, challenge.user_id)
         if user is None:
@@ -172,7 +198,7 @@ class AuthService:
         if not await self.redis.delete(key):
             raise invalid_code()  # a concurrent request completed this challenge first
         self.ensure_may_sign_in(user)
-        return await self._open_session(user, [*challenge.methods, method], client)
+        return await self.open_session(user, [*challenge.methods, method], client)
 
     async def refresh(self, raw: str, client: ClientInfo) -> IssuedTokens:
         now = now_utc()
@@ -266,6 +292,14 @@ class AuthService:
             methods.append(
                 await self.mfa.check(user, client, code=code, recovery_code=recovery_code)
             )
+        return await self.step_up(principal, user, methods)
+
+    async def step_up(
+        self, principal: Principal, user: UserRecord, methods: list[str]
+    ) -> AccessToken:
+        """Make the session's authentication recent: ``user`` just proved ``methods``."""
+        if principal.session_id is None:
+            raise invalid_credentials()
         now = now_utc()
         async with self.store.uow() as uow:
             updated = await uow.session.execute(
