@@ -70,7 +70,7 @@ def services(rt: ContextRuntime) -> dict[str, Any]:
     throttle = Throttle(rt.redis, settings)
     mail = IdentityMail(rt.settings, settings)
     limits = MailLimits(rt.kernel.rate_limits, settings)
-    sessions = SessionService(store, settings, tokens, security.revocations)
+    sessions = SessionService(store, settings, tokens, security.revocations, rt.clock)
     mfa = MfaService(store, settings, secrets, throttle, mail)
     auth = AuthService(store, settings, rt.redis, hasher, throttle, tokens, sessions, mfa)
     email_tokens = EmailTokens(store, settings, secrets, throttle)

@@ -269,6 +269,9 @@ INVALID: dict[str, list[str]] = {
     "HUB_EMAIL_VERIFICATION_TTL_SECONDS": ["59"],
     "HUB_PASSWORD_RESET_TTL_SECONDS": ["0"],
     "HUB_RECENT_AUTH_SECONDS": ["0"],
+    # below the access-token TTL (900); above the maximum age (30 d)
+    "HUB_SESSION_IDLE_TIMEOUT_SECONDS": ["59", "600", "2592001", "1h"],
+    "HUB_SESSION_MAX_AGE_SECONDS": ["0", "299", "3600"],  # 3600: below the idle timeout
     "HUB_WEBAUTHN_RP_ID": [
         "https://hub.example",
         "hub.example:443",

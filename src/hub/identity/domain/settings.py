@@ -28,6 +28,11 @@ class IdentitySettings(msgspec.Struct, kw_only=True, frozen=True):
     #: Lifetime of the undo link mailed to the old address on an e-mail change (0: none).
     email_change_undo_ttl_seconds: Annotated[int, Meta(ge=0)] = 7 * 86400
     recent_auth_seconds: Annotated[int, Meta(ge=1)] = 600
+    #: A session ends this long after its sign-in, however active (refresh refused).
+    session_max_age_seconds: Annotated[int, Meta(ge=300)] = 30 * 86400
+    #: A session ends when not refreshed for this long; at least the access-token TTL
+    #: (an active client refreshes once per access token) and at most the maximum age.
+    session_idle_timeout_seconds: Annotated[int, Meta(ge=60)] = 7 * 86400
     # Passkeys (WebAuthn): the relying party (domain.passkeys).
     #: Empty: the host of the first origin.
     webauthn_rp_id: Annotated[
@@ -78,6 +83,13 @@ class IdentitySettings(msgspec.Struct, kw_only=True, frozen=True):
             kernel.access_token_ttl_seconds,
         )
         check_at_least(self, "lockout_max_seconds", "lockout_base_seconds")
+        check_at_least(
+            self,
+            "session_idle_timeout_seconds",
+            "access_token_ttl_seconds",
+            kernel.access_token_ttl_seconds,
+        )
+        check_at_least(self, "session_max_age_seconds", "session_idle_timeout_seconds")
         check_relying_party(self, kernel)
         if self.password_hash_memory_kib < 8 * self.password_hash_parallelism:
             raise SettingsError(

@@ -23,7 +23,7 @@ from hub.identity.models import Passkey, RefreshToken, Session, User
 from hub.identity.repositories.users import UserRecord, user_by_email, user_by_id
 from hub.identity.services.mfa import MfaService, invalid_code, login_failed, publish_lock
 from hub.identity.services.passwords import PasswordHasher
-from hub.identity.services.sessions import IssuedTokens, SessionService, now_utc
+from hub.identity.services.sessions import IssuedTokens, SessionService
 from hub.identity.services.throttle import Throttle
 from hub.identity.services.tokens import AccessToken, AccessTokens
 from hub.kernel.errors import Forbidden, Unauthorized
@@ -201,9 +201,11 @@ class AuthService:
         return await self.open_session(user, [*challenge.methods, method], client)
 
     async def refresh(self, raw: str, client: ClientInfo) -> IssuedTokens:
-        now = now_utc()
+        """Rotate ``raw``. A session past its maximum age or idle timeout ends here (its
+        ``session_revoked`` says which) instead of being extended."""
+        now = self.sessions.clock()
         grace = timedelta(seconds=self.settings.refresh_grace_seconds)
-        reused: list[uuid.UUID] = []
+        ended: list[uuid.UUID] = []
         issued: IssuedTokens | None = None
         async with self.store.uow() as uow:
             row = (
@@ -218,13 +220,20 @@ class AuthService:
             if row is None:
                 raise invalid_refresh_token()
             current, session, user = row
-            usable = (
-                session.revoked_at is None and user.disabled_at is None and current.expires_at > now
-            )
-            if not usable:
+            if session.revoked_at is not None or user.disabled_at is not None:
                 raise invalid_refresh_token()
-            if current.rotated_at is None:
-                successor_raw, successor = self.sessions.new_refresh_token(session.id, now)
+            lifetime_over = self.sessions.ended(session, now)
+            if lifetime_over is not None:
+                ended = await self.sessions.revoke_where(
+                    uow, user_id=user.id, session_id=session.id, reason=lifetime_over
+                )
+                await uow.commit()
+            elif current.expires_at <= now:
+                raise invalid_refresh_token()
+            elif current.rotated_at is None:
+                successor_raw, successor = self.sessions.new_refresh_token(
+                    session.id, now, session.created_at
+                )
                 uow.session.add(successor)
                 current.rotated_at = now
                 current.successor_sealed = sealer_for_token(raw).seal(successor_raw.encode())
@@ -247,12 +256,12 @@ class AuthService:
                     raise invalid_refresh_token()
                 issued = await self.sessions.tokens(user, session, successor_raw, known)
             else:
-                reused = await self.sessions.revoke_where(
+                ended = await self.sessions.revoke_where(
                     uow, user_id=user.id, session_id=session.id, reason="refresh_token_reuse"
                 )
                 await uow.commit()
         if issued is None:
-            await self.sessions.stop_access_tokens(reused)
+            await self.sessions.stop_access_tokens(ended)
             raise invalid_refresh_token()
         return issued
 
@@ -300,15 +309,23 @@ class AuthService:
         """Make the session's authentication recent: ``user`` just proved ``methods``."""
         if principal.session_id is None:
             raise invalid_credentials()
-        now = now_utc()
+        now = self.sessions.clock()
         async with self.store.uow() as uow:
             updated = await uow.session.execute(
                 update(Session)
-                .where(Session.id == principal.session_id, Session.revoked_at.is_(None))
+                .where(
+                    Session.id == principal.session_id,
+                    Session.user_id == user.id,
+                    Session.revoked_at.is_(None),
+                    # A session past its lifetimes is not stepped up (nor extended).
+                    Session.created_at > now - self.sessions.max_age,
+                    Session.last_seen_at > now - self.sessions.idle_timeout,
+                )
                 .values(auth_time=now, amr=",".join(methods), last_seen_at=now)
-                .returning(Session.id)
+                .returning(Session.created_at)
             )
-            if updated.first() is None:
+            created_at = updated.scalar()
+            if created_at is None:
                 raise Unauthorized("The session has ended; sign in again.", code="invalid_token")
             await uow.commit()
         return await self.tokens.issue(
@@ -316,5 +333,6 @@ class AuthService:
             session_id=principal.session_id,
             auth_time=now,
             amr=methods,
+            not_after=int((created_at + self.sessions.max_age - now).total_seconds()),
             is_platform_admin=user.is_platform_admin,
         )
