@@ -236,7 +236,8 @@ class LoginFailed(IdentityEvent, kw_only=True, frozen=True):
     #: None when the address belongs to no account.
     user_id: uuid.UUID | None
     email: str | None
-    #: "invalid_password", "unknown_account", "invalid_otp", "invalid_recovery_code".
+    #: "invalid_password", "unknown_account", "invalid_otp", "invalid_recovery_code",
+    #: "invalid_passkey", "passkey_counter_regression" (a cloned authenticator, likely).
     reason: str
     ip: str
 
@@ -292,12 +293,28 @@ class MfaReset(IdentityEvent, kw_only=True, frozen=True):
     via: str
 
 
+class PasskeyRegistered(IdentityEvent, kw_only=True, frozen=True):
+    """A user added a passkey (WebAuthn credential) to their account."""
+
+    event_type: ClassVar[str] = "identity.passkey_registered"
+    user_id: uuid.UUID
+    passkey_id: uuid.UUID
+    name: str
+
+
+class PasskeyRemoved(IdentityEvent, kw_only=True, frozen=True):
+    event_type: ClassVar[str] = "identity.passkey_removed"
+    user_id: uuid.UUID
+    passkey_id: uuid.UUID
+
+
 class SessionRevoked(IdentityEvent, kw_only=True, frozen=True):
     event_type: ClassVar[str] = "identity.session_revoked"
     user_id: uuid.UUID
     session_id: uuid.UUID
     #: "logout", "revoked_by_user", "refresh_token_reuse", "password_changed",
-    #: "password_reset", "email_change_reverted", "user_disabled".
+    #: "password_reset", "email_change_reverted", "user_disabled", "signed_out_everywhere",
+    #: "session_expired" (maximum age), "session_idle" (idle timeout).
     reason: str
 
 

@@ -14,9 +14,11 @@ from hub.identity.controllers.jwks import jwks
 from hub.identity.controllers.mfa import MfaController
 from hub.identity.controllers.orgs import MemberController, OrganisationController
 from hub.identity.controllers.pages import PAGE_HANDLERS, LinkPages
+from hub.identity.controllers.passkeys import PasskeyController, PasskeySignInController
 from hub.identity.controllers.permissions import list_permissions
 from hub.identity.controllers.roles import RoleController
 from hub.identity.controllers.sessions import SessionController
+from hub.identity.domain.passkeys import relying_party
 from hub.identity.domain.roles import PERMISSIONS
 from hub.identity.domain.secrets import IdentitySecrets
 from hub.identity.domain.settings import IdentitySettings
@@ -36,6 +38,9 @@ from hub.identity.services.mail_limits import MailLimits
 from hub.identity.services.members import MemberService
 from hub.identity.services.mfa import MfaService
 from hub.identity.services.orgs import OrganisationService
+from hub.identity.services.passkey_challenges import PasskeyChallenges
+from hub.identity.services.passkey_sign_in import PasskeySignIn
+from hub.identity.services.passkeys import PasskeyService
 from hub.identity.services.password_reset import PasswordService
 from hub.identity.services.passwords import PasswordHasher
 from hub.identity.services.pending_invitations import PendingInvitations
@@ -65,7 +70,7 @@ def services(rt: ContextRuntime) -> dict[str, Any]:
     throttle = Throttle(rt.redis, settings)
     mail = IdentityMail(rt.settings, settings)
     limits = MailLimits(rt.kernel.rate_limits, settings)
-    sessions = SessionService(store, settings, tokens, security.revocations)
+    sessions = SessionService(store, settings, tokens, security.revocations, rt.clock)
     mfa = MfaService(store, settings, secrets, throttle, mail)
     auth = AuthService(store, settings, rt.redis, hasher, throttle, tokens, sessions, mfa)
     email_tokens = EmailTokens(store, settings, secrets, throttle)
@@ -73,6 +78,10 @@ def services(rt: ContextRuntime) -> dict[str, Any]:
     access = AccessService(store, rt.kernel.permissions)
     roles = RoleService(store, access)
     api_keys = ApiKeyService(store, settings, secrets, throttle, access)
+    challenges = PasskeyChallenges(rt.redis, settings)
+    passkeys = PasskeyService(
+        store, settings, relying_party(settings, rt.settings), challenges, throttle
+    )
     rt.tenancy.use(access.membership)
     security.use_api_keys(api_keys.resolve)
     return {
@@ -88,6 +97,8 @@ def services(rt: ContextRuntime) -> dict[str, Any]:
         "auth": auth,
         "sessions": sessions,
         "mfa": mfa,
+        "passkeys": passkeys,
+        "passkey_sign_in": PasskeySignIn(passkeys, challenges, auth),
         "orgs": OrganisationService(store, access),
         "roles": roles,
         "members": MemberService(store, access, roles),
@@ -126,6 +137,8 @@ def build() -> ContextModule:
             AuthController,
             SessionController,
             MfaController,
+            PasskeyController,
+            PasskeySignInController,
             ApiKeyController,
             OrganisationController,
             MemberController,

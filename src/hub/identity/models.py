@@ -342,3 +342,34 @@ class ApiKey(IdMixin, Base):
     last_used_at: Mapped[datetime | None] = _ts()
     revoked_at: Mapped[datetime | None] = _ts()
     revoked_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+
+
+class Passkey(IdMixin, Base):
+    """A WebAuthn credential (passkey) of a user: its public key (COSE) and the signature
+    counter its authenticator reported last, so a cloned authenticator's counter going
+    backwards is noticed and refused."""
+
+    __tablename__ = "passkeys"
+    __table_args__ = (Index("ix_passkeys_user_id", "user_id"),)
+
+    user_id: Mapped[uuid.UUID] = _user_fk()
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    credential_id: Mapped[bytes] = mapped_column(LargeBinary, nullable=False, unique=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    sign_count: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    #: Transports the browser reported at registration ("internal", "usb", "hybrid" …).
+    transports: Mapped[list[str]] = mapped_column(
+        ARRAY(Text), nullable=False, default=list, server_default="{}"
+    )
+    aaguid: Mapped[str] = mapped_column(Text, nullable=False, default="", server_default="")
+    #: Synced (multi-device) passkey, and whether it is backed up now.
+    multi_device: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default=false()
+    )
+    backed_up: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default=false()
+    )
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, default=utcnow, server_default=func.now()
+    )
+    last_used_at: Mapped[datetime | None] = _ts()

@@ -271,6 +271,27 @@ INVALID: dict[str, list[str]] = {
     "HUB_EMAIL_VERIFICATION_TTL_SECONDS": ["59"],
     "HUB_PASSWORD_RESET_TTL_SECONDS": ["0"],
     "HUB_RECENT_AUTH_SECONDS": ["0"],
+    # below the access-token TTL (900); above the maximum age (30 d)
+    "HUB_SESSION_IDLE_TIMEOUT_SECONDS": ["59", "600", "2592001", "1h"],
+    "HUB_SESSION_MAX_AGE_SECONDS": ["0", "299", "3600"],  # 3600: below the idle timeout
+    "HUB_WEBAUTHN_RP_ID": [
+        "https://hub.example",
+        "hub.example:443",
+        "Hub.Example",
+        "127.0.0.1",
+        "bad host",
+        "hub.example",  # the derived origin (HUB_PUBLIC_URL, 127.0.0.1) is not within it
+    ],
+    "HUB_WEBAUTHN_RP_NAME": [""],
+    "HUB_WEBAUTHN_ORIGINS": [
+        "hub.example",
+        "https://hub.example/app",
+        "*",
+        "http://hub.example",  # plain http only on localhost
+        "https://127.0.0.1",
+        "https://a.example,https://b.example",  # b is outside the RP id (a.example)
+    ],
+    "HUB_WEBAUTHN_CHALLENGE_TTL_SECONDS": ["29", "601", "5m"],
     "HUB_PASSWORD_HASH_TIME_COST": ["0", "101"],
     "HUB_PASSWORD_HASH_MEMORY_KIB": ["7", "4194305"],
     "HUB_PASSWORD_HASH_PARALLELISM": ["0", "256", "4000"],  # 4000 lanes need 32000 KiB

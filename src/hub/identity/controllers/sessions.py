@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
 from litestar import delete, get
 from litestar.di import NamedDependency
-from litestar.params import FromPath
+from litestar.params import FromPath, QueryParameter
 
 from hub.identity.deps import PeopleController
-from hub.identity.schemas import SessionOut
+from hub.identity.schemas import SessionOut, SessionsEndedOut
 from hub.identity.services.sessions import SessionService
 from hub.kernel.pagination import DEFAULT_LIMIT, Page
 from hub.kernel.security import Principal
@@ -20,7 +21,10 @@ class SessionController(PeopleController):
     path = "/auth/sessions"
     tags = ["Identity: sessions"]
 
-    @get(operation_id="listSessions", summary="The caller's active sessions, newest first")
+    @get(
+        operation_id="listSessions",
+        summary="The caller's active sessions, newest first, with when each ends",
+    )
     async def list_sessions(
         self,
         principal: NamedDependency[Principal],
@@ -43,3 +47,24 @@ class SessionController(PeopleController):
         sessions: NamedDependency[SessionService],
     ) -> None:
         await sessions.revoke(principal, session_id, reason="revoked_by_user")
+
+    @delete(
+        status_code=200,
+        operation_id="revokeAllSessions",
+        summary="Sign out everywhere: end every session of the caller at once",
+        description="With keepCurrent=true the calling session stays signed in. API keys "
+        "are not sessions and keep working.",
+    )
+    async def revoke_all_sessions(
+        self,
+        principal: NamedDependency[Principal],
+        sessions: NamedDependency[SessionService],
+        keep_current: Annotated[
+            bool,
+            QueryParameter(
+                name="keepCurrent", required=False, description="Leave the calling session on"
+            ),
+        ] = False,
+    ) -> SessionsEndedOut:
+        ended = await sessions.revoke_all(principal, keep_current=keep_current)
+        return SessionsEndedOut(sessions_ended=ended)

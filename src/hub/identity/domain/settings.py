@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Annotated
 import msgspec
 from msgspec import Meta
 
-from hub.kernel.settings import Quota, SettingsError, check_at_least
+from hub.identity.domain.passkeys import RP_ID_PATTERN, check_relying_party
+from hub.kernel.settings import Origins, Quota, SettingsError, check_at_least
 
 if TYPE_CHECKING:
     from hub.kernel.settings import Settings
@@ -27,6 +28,25 @@ class IdentitySettings(msgspec.Struct, kw_only=True, frozen=True):
     #: Lifetime of the undo link mailed to the old address on an e-mail change (0: none).
     email_change_undo_ttl_seconds: Annotated[int, Meta(ge=0)] = 7 * 86400
     recent_auth_seconds: Annotated[int, Meta(ge=1)] = 600
+    #: A session ends this long after its sign-in, however active (refresh refused).
+    session_max_age_seconds: Annotated[int, Meta(ge=300)] = 30 * 86400
+    #: A session ends when not refreshed for this long; at least the access-token TTL
+    #: (an active client refreshes once per access token) and at most the maximum age.
+    session_idle_timeout_seconds: Annotated[int, Meta(ge=60)] = 7 * 86400
+    # Passkeys (WebAuthn): the relying party (domain.passkeys).
+    #: Empty: the host of the first origin.
+    webauthn_rp_id: Annotated[
+        str,
+        Meta(
+            pattern=RP_ID_PATTERN,
+            extra={"rule": "empty or a lower-case domain name without scheme or port"},
+        ),
+    ] = ""
+    webauthn_rp_name: Annotated[str, Meta(min_length=1, max_length=64)] = "Hub"
+    #: Empty: the origin of HUB_FRONTEND_URL, else of HUB_PUBLIC_URL.
+    webauthn_origins: Origins = ()
+    #: Lifetime of a registration or sign-in challenge (single use).
+    webauthn_challenge_ttl_seconds: Annotated[int, Meta(ge=30, le=600)] = 300
     # Identity: argon2id cost (OWASP: t=2, m=19 MiB, p=1) and brute-force protection.
     password_hash_time_cost: Annotated[int, Meta(ge=1, le=100)] = 2
     #: argon2 needs at least 8 KiB per lane (checked in :meth:`check`); 4 GiB max.
@@ -63,6 +83,14 @@ class IdentitySettings(msgspec.Struct, kw_only=True, frozen=True):
             kernel.access_token_ttl_seconds,
         )
         check_at_least(self, "lockout_max_seconds", "lockout_base_seconds")
+        check_at_least(
+            self,
+            "session_idle_timeout_seconds",
+            "access_token_ttl_seconds",
+            kernel.access_token_ttl_seconds,
+        )
+        check_at_least(self, "session_max_age_seconds", "session_idle_timeout_seconds")
+        check_relying_party(self, kernel)
         if self.password_hash_memory_kib < 8 * self.password_hash_parallelism:
             raise SettingsError(
                 "HUB_PASSWORD_HASH_MEMORY_KIB must be >= 8 x HUB_PASSWORD_HASH_PARALLELISM "

@@ -184,6 +184,16 @@ class SessionOut(Schema):
     user_agent: str
     ip: str
     current: bool
+    #: When the session ends however active it is (HUB_SESSION_MAX_AGE_SECONDS after
+    #: sign-in).
+    expires_at: datetime
+    #: When it ends unless refreshed before (HUB_SESSION_IDLE_TIMEOUT_SECONDS after its
+    #: last refresh); the earlier of the two is when the device must sign in again.
+    idle_expires_at: datetime
+
+
+class SessionsEndedOut(Schema):
+    sessions_ended: int
 
 
 class TotpSetupOut(Schema):

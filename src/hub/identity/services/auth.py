@@ -14,16 +14,16 @@ from datetime import timedelta
 
 import msgspec
 from redis.asyncio import Redis
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
 
 from hub.identity.domain.emails import normalise_email
 from hub.identity.domain.secrets import new_token, sealer_for_token, token_hash
 from hub.identity.domain.settings import IdentitySettings
-from hub.identity.models import RefreshToken, Session, User
+from hub.identity.models import Passkey, RefreshToken, Session, User
 from hub.identity.repositories.users import UserRecord, user_by_email, user_by_id
 from hub.identity.services.mfa import MfaService, invalid_code, login_failed, publish_lock
 from hub.identity.services.passwords import PasswordHasher
-from hub.identity.services.sessions import IssuedTokens, SessionService, now_utc
+from hub.identity.services.sessions import IssuedTokens, SessionService
 from hub.identity.services.throttle import Throttle
 from hub.identity.services.tokens import AccessToken, AccessTokens
 from hub.kernel.errors import Forbidden, Unauthorized
@@ -43,6 +43,13 @@ def invalid_refresh_token() -> Unauthorized:
     return Unauthorized(
         "The refresh token is invalid, expired or was revoked; sign in again.",
         code="invalid_refresh_token",
+    )
+
+
+def invalid_mfa_challenge() -> Unauthorized:
+    return Unauthorized(
+        "The sign-in attempt expired or is unknown; sign in again.",
+        code="invalid_mfa_challenge",
     )
 
 
@@ -121,7 +128,7 @@ class AuthService:
                 code="email_not_verified",
             )
 
-    async def _open_session(
+    async def open_session(
         self, user: UserRecord, methods: list[str], client: ClientInfo
     ) -> IssuedTokens:
         async with self.store.uow() as uow:
@@ -136,7 +143,7 @@ class AuthService:
         user = await self.check_password(email, password, client)
         self.ensure_may_sign_in(user)
         if not user.mfa_enabled:
-            return await self._open_session(user, ["pwd"], client)
+            return await self.open_session(user, ["pwd"], client)
         token = new_token(MFA_PREFIX)
         ttl = self.settings.mfa_challenge_ttl_seconds
         await self.redis.set(
@@ -144,7 +151,29 @@ class AuthService:
             msgspec.json.encode(_Challenge(user_id=user.id, methods=["pwd"])),
             ex=ttl,
         )
-        return MfaChallenge(token=token, expires_in=ttl)
+        has_passkey = await self.store.scalar(select(exists().where(Passkey.user_id == user.id)))
+        methods = (*MfaChallenge.methods, "passkey") if has_passkey else MfaChallenge.methods
+        return MfaChallenge(token=token, expires_in=ttl, methods=methods)
+
+    async def pending_mfa_user(self, challenge_token: str) -> uuid.UUID | None:
+        """Whose password an MFA challenge follows (None: unknown or expired); the
+        challenge stays open for the answer."""
+        raw = await self.redis.get(_challenge_key(challenge_token))
+        return None if raw is None else msgspec.json.decode(raw, type=_Challenge).user_id
+
+    async def finish_mfa(
+        self, challenge_token: str, user: UserRecord, method: str, client: ClientInfo
+    ) -> IssuedTokens:
+        """Close an MFA challenge answered with ``method`` (proved by the caller) and open
+        the session; a challenge already closed by a concurrent answer is refused."""
+        raw = await self.redis.getdel(_challenge_key(challenge_token))
+        if raw is None:
+            raise invalid_mfa_challenge()
+        challenge = msgspec.json.decode(raw, type=_Challenge)
+        if challenge.user_id != user.id:
+            raise invalid_mfa_challenge()
+        self.ensure_may_sign_in(user)
+        return await self.open_session(user, [*challenge.methods, method], client)
 
     async def complete_mfa(
         self,
@@ -160,10 +189,7 @@ class AuthService:
             throttle = self.throttle
             attempt = await throttle.acquire(throttle.ip(client.ip))
             await publish_lock(self.store, attempt, user_id=None, email=None, ip=client.ip)
-            raise Unauthorized(
-                "The sign-in attempt expired or is unknown; sign in again.",
-                code="invalid_mfa_challenge",
-            )
+            raise invalid_mfa_challenge()
         challenge = msgspec.json.decode(raw, type=_Challenge)
         user = await user_by_id(self.store, challenge.user_id)
         if user is None:
@@ -172,12 +198,14 @@ class AuthService:
         if not await self.redis.delete(key):
             raise invalid_code()  # a concurrent request completed this challenge first
         self.ensure_may_sign_in(user)
-        return await self._open_session(user, [*challenge.methods, method], client)
+        return await self.open_session(user, [*challenge.methods, method], client)
 
     async def refresh(self, raw: str, client: ClientInfo) -> IssuedTokens:
-        now = now_utc()
+        """Rotate ``raw``. A session past its maximum age or idle timeout ends here (its
+        ``session_revoked`` says which) instead of being extended."""
+        now = self.sessions.clock()
         grace = timedelta(seconds=self.settings.refresh_grace_seconds)
-        reused: list[uuid.UUID] = []
+        ended: list[uuid.UUID] = []
         issued: IssuedTokens | None = None
         async with self.store.uow() as uow:
             row = (
@@ -192,13 +220,20 @@ class AuthService:
             if row is None:
                 raise invalid_refresh_token()
             current, session, user = row
-            usable = (
-                session.revoked_at is None and user.disabled_at is None and current.expires_at > now
-            )
-            if not usable:
+            if session.revoked_at is not None or user.disabled_at is not None:
                 raise invalid_refresh_token()
-            if current.rotated_at is None:
-                successor_raw, successor = self.sessions.new_refresh_token(session.id, now)
+            lifetime_over = self.sessions.ended(session, now)
+            if lifetime_over is not None:
+                ended = await self.sessions.revoke_where(
+                    uow, user_id=user.id, session_id=session.id, reason=lifetime_over
+                )
+                await uow.commit()
+            elif current.expires_at <= now:
+                raise invalid_refresh_token()
+            elif current.rotated_at is None:
+                successor_raw, successor = self.sessions.new_refresh_token(
+                    session.id, now, session.created_at
+                )
                 uow.session.add(successor)
                 current.rotated_at = now
                 current.successor_sealed = sealer_for_token(raw).seal(successor_raw.encode())
@@ -221,12 +256,12 @@ class AuthService:
                     raise invalid_refresh_token()
                 issued = await self.sessions.tokens(user, session, successor_raw, known)
             else:
-                reused = await self.sessions.revoke_where(
+                ended = await self.sessions.revoke_where(
                     uow, user_id=user.id, session_id=session.id, reason="refresh_token_reuse"
                 )
                 await uow.commit()
         if issued is None:
-            await self.sessions.stop_access_tokens(reused)
+            await self.sessions.stop_access_tokens(ended)
             raise invalid_refresh_token()
         return issued
 
@@ -266,15 +301,31 @@ class AuthService:
             methods.append(
                 await self.mfa.check(user, client, code=code, recovery_code=recovery_code)
             )
-        now = now_utc()
+        return await self.step_up(principal, user, methods)
+
+    async def step_up(
+        self, principal: Principal, user: UserRecord, methods: list[str]
+    ) -> AccessToken:
+        """Make the session's authentication recent: ``user`` just proved ``methods``."""
+        if principal.session_id is None:
+            raise invalid_credentials()
+        now = self.sessions.clock()
         async with self.store.uow() as uow:
             updated = await uow.session.execute(
                 update(Session)
-                .where(Session.id == principal.session_id, Session.revoked_at.is_(None))
+                .where(
+                    Session.id == principal.session_id,
+                    Session.user_id == user.id,
+                    Session.revoked_at.is_(None),
+                    # A session past its lifetimes is not stepped up (nor extended).
+                    Session.created_at > now - self.sessions.max_age,
+                    Session.last_seen_at > now - self.sessions.idle_timeout,
+                )
                 .values(auth_time=now, amr=",".join(methods), last_seen_at=now)
-                .returning(Session.id)
+                .returning(Session.created_at)
             )
-            if updated.first() is None:
+            created_at = updated.scalar()
+            if created_at is None:
                 raise Unauthorized("The session has ended; sign in again.", code="invalid_token")
             await uow.commit()
         return await self.tokens.issue(
@@ -282,5 +333,6 @@ class AuthService:
             session_id=principal.session_id,
             auth_time=now,
             amr=methods,
+            not_after=int((created_at + self.sessions.max_age - now).total_seconds()),
             is_platform_admin=user.is_platform_admin,
         )

@@ -3,6 +3,12 @@
 A session *is* the family: every refresh token rotated from a login belongs to it, and
 revoking it stops the refresh tokens (rows) and the access tokens (the kernel's Redis
 revocation set) at once.
+
+Lifetimes: a session ends ``HUB_SESSION_MAX_AGE_SECONDS`` after its sign-in however active
+it is, and ``HUB_SESSION_IDLE_TIMEOUT_SECONDS`` after its last refresh (or step-up). Both
+are enforced where a session is extended (refresh, step-up); no refresh token outlives
+the maximum age, and an access token is cut at it too. Time is the kernel clock (tests
+move it).
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Interval, func, literal, select, update
 
 from hub.identity.api import LoginSucceeded, SessionRevoked
 from hub.identity.domain.secrets import new_token, token_hash
@@ -20,6 +26,7 @@ from hub.identity.domain.settings import IdentitySettings
 from hub.identity.models import RefreshToken, Session
 from hub.identity.repositories.users import UserRecord
 from hub.identity.services.tokens import AccessTokens
+from hub.kernel.clock import Clock, wall_clock
 from hub.kernel.db import UnitOfWork
 from hub.kernel.errors import NotFound
 from hub.kernel.pagination import Page
@@ -52,14 +59,38 @@ class SessionService:
     settings: IdentitySettings
     access_tokens: AccessTokens
     revocations: RevocationList
+    clock: Clock = wall_clock
 
-    def new_refresh_token(self, session_id: uuid.UUID, now: datetime) -> tuple[str, RefreshToken]:
+    @property
+    def max_age(self) -> timedelta:
+        return timedelta(seconds=self.settings.session_max_age_seconds)
+
+    @property
+    def idle_timeout(self) -> timedelta:
+        return timedelta(seconds=self.settings.session_idle_timeout_seconds)
+
+    def ended(self, session: Session, now: datetime) -> str | None:
+        """Why ``session`` is over by its lifetimes at ``now`` (the ``session_revoked``
+        reason), or None while it lives."""
+        if now >= session.created_at + self.max_age:
+            return "session_expired"
+        if now >= session.last_seen_at + self.idle_timeout:
+            return "session_idle"
+        return None
+
+    def new_refresh_token(
+        self, session_id: uuid.UUID, now: datetime, session_created_at: datetime
+    ) -> tuple[str, RefreshToken]:
+        """A refresh token for the session, never outliving its maximum age."""
         raw = new_token(REFRESH_PREFIX)
         row = RefreshToken(
             session_id=session_id,
             token_hash=token_hash(raw),
             created_at=now,
-            expires_at=now + timedelta(seconds=self.settings.refresh_token_ttl_seconds),
+            expires_at=min(
+                now + timedelta(seconds=self.settings.refresh_token_ttl_seconds),
+                session_created_at + self.max_age,
+            ),
         )
         return raw, row
 
@@ -67,7 +98,7 @@ class SessionService:
         self, uow: UnitOfWork, user: UserRecord, methods: list[str], client: ClientInfo
     ) -> tuple[Session, str]:
         """Start a session for a user who just proved every factor; returns the refresh token."""
-        now = now_utc()
+        now = self.clock()
         session = Session(
             id=new_id(),
             user_id=user.id,
@@ -80,7 +111,7 @@ class SessionService:
         )
         uow.session.add(session)
         await uow.session.flush()  # no ORM relationship orders the two inserts
-        raw, row = self.new_refresh_token(session.id, now)
+        raw, row = self.new_refresh_token(session.id, now, now)
         uow.session.add(row)
         uow.publish(
             LoginSucceeded(
@@ -97,21 +128,27 @@ class SessionService:
     async def tokens(
         self, user: UserRecord, session: Session, refresh_token: str, refresh_expires_at: datetime
     ) -> IssuedTokens:
-        """Mint an access token beside ``refresh_token``; reads only loaded attributes."""
+        """Mint an access token beside ``refresh_token``; reads only loaded attributes.
+        ``refreshExpiresIn`` is what is left before the session can no longer be refreshed:
+        the token's expiry, the maximum age or the idle timeout, whichever comes first."""
+        now = self.clock()
+        deadline = session.created_at + self.max_age
         access = await self.access_tokens.issue(
             user_id=user.id,
             session_id=session.id,
             auth_time=session.auth_time,
             amr=[m for m in session.amr.split(",") if m],
             is_platform_admin=user.is_platform_admin,
+            not_after=int((deadline - now).total_seconds()),
         )
+        usable_until = min(refresh_expires_at, deadline, session.last_seen_at + self.idle_timeout)
         return IssuedTokens(
             user_id=user.id,
             session_id=session.id,
             access_token=access.token,
             expires_in=access.expires_in,
             refresh_token=refresh_token,
-            refresh_expires_in=max(0, int((refresh_expires_at - now_utc()).total_seconds())),
+            refresh_expires_in=max(0, int((usable_until - now).total_seconds())),
         )
 
     async def revoke_where(
@@ -127,7 +164,7 @@ class SessionService:
         stmt = (
             update(Session)
             .where(Session.user_id == user_id, Session.revoked_at.is_(None))
-            .values(revoked_at=now_utc(), revoked_reason=reason)
+            .values(revoked_at=self.clock(), revoked_reason=reason)
             .returning(Session.id)
         )
         if session_id is not None:
@@ -147,13 +184,39 @@ class SessionService:
     async def list(
         self, principal: Principal, *, limit: int | None, cursor: str | None
     ) -> Page[Any]:
+        """The caller's live sessions with when each ends: ``expires_at`` (maximum age) and
+        ``idle_expires_at`` (idle timeout, pushed back by each refresh). Sessions already
+        past either are left out, revoked or not yet."""
         t = Session.__table__
+        now = self.clock()
         stmt = select(
             t,
             func.array_remove(func.string_to_array(t.c.amr, ","), "").label("methods"),
             (t.c.id == principal.session_id).label("current"),
-        ).where(t.c.user_id == principal.user_id, t.c.revoked_at.is_(None))
+            (t.c.created_at + literal(self.max_age, Interval)).label("expires_at"),
+            (t.c.last_seen_at + literal(self.idle_timeout, Interval)).label("idle_expires_at"),
+        ).where(
+            t.c.user_id == principal.user_id,
+            t.c.revoked_at.is_(None),
+            t.c.created_at > now - self.max_age,
+            t.c.last_seen_at > now - self.idle_timeout,
+        )
         return await self.store.page(stmt, t.c.id, limit=limit, cursor=cursor, newest_first=True)
+
+    async def revoke_all(self, principal: Principal, *, keep_current: bool) -> int:
+        """Sign out everywhere: every session of the caller (but the calling one when
+        ``keep_current``) ends, refresh and access tokens at once. API keys are not
+        sessions and stay (revoke them at /auth/api-keys)."""
+        async with self.store.uow() as uow:
+            ids = await self.revoke_where(
+                uow,
+                user_id=principal.user_id,
+                reason="signed_out_everywhere",
+                keep=principal.session_id if keep_current else None,
+            )
+            await uow.commit()
+        await self.stop_access_tokens(ids)
+        return len(ids)
 
     async def revoke(self, principal: Principal, session_id: uuid.UUID, *, reason: str) -> None:
         async with self.store.uow() as uow:

@@ -33,10 +33,15 @@ class AccessTokens:
         auth_time: datetime,
         amr: list[str],
         is_platform_admin: bool,
+        not_after: int | None = None,
     ) -> AccessToken:
+        """``not_after``: seconds the session has left (its maximum age); the token never
+        outlives it."""
         key = await self.keys.active()
         now = int(time.time())
         ttl = self.settings.access_token_ttl_seconds
+        if not_after is not None:
+            ttl = max(1, min(ttl, not_after))
         claims: dict[str, object] = {
             "iss": self.settings.token_issuer,
             "aud": self.settings.jwt_audience,
