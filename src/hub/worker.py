@@ -52,22 +52,25 @@ KERNEL_PERIODIC: tuple[Periodic, ...] = (PRUNE_HOURLY,)
 
 
 def build_background(settings: Settings, modules: Sequence[ContextModule]) -> Background:
+    """Jobs, subscriptions and outboxes of the contexts this process serves
+    (``HUB_CONTEXTS``); every context is still wired (remote adapters for the others)."""
     subscriptions = SubscriptionRegistry()
     jobs: list[JobSpec] = list(KERNEL_JOBS)
-    for module in modules:
+    served = [m for m in modules if settings.serves(m.name)]
+    for module in served:
         subscriptions.add(module.name, module.schema, [*module.subscriptions, *module.catch_all])
         jobs.extend(module.jobs)
     return Background(
         settings,
         jobs=jobs,
         subscriptions=subscriptions,
-        schemas=[m.schema for m in modules],
+        schemas=[m.schema for m in served],
         modules=modules,
     )
 
 
-def periodic_of(modules: Sequence[ContextModule]) -> list[Periodic]:
-    return [*KERNEL_PERIODIC, *(p for m in modules for p in m.periodic)]
+def periodic_of(modules: Sequence[ContextModule], settings: Settings) -> list[Periodic]:
+    return [*KERNEL_PERIODIC, *(p for m in modules if settings.serves(m.name) for p in m.periodic)]
 
 
 class Services:
@@ -117,7 +120,9 @@ class Services:
                 )
                 tasks.append(asyncio.create_task(self.relay.run(stop)))
             if self.with_scheduler:
-                self.scheduler = Scheduler(redis, self.background, periodic_of(self.modules))
+                self.scheduler = Scheduler(
+                    redis, self.background, periodic_of(self.modules, settings)
+                )
                 tasks.append(asyncio.create_task(self.scheduler.run(stop)))
             self.ready.set()
             if tasks:
