@@ -52,13 +52,17 @@ KERNEL_PERIODIC: tuple[Periodic, ...] = (PRUNE_HOURLY,)
 
 
 def build_background(settings: Settings, modules: Sequence[ContextModule]) -> Background:
-    """Jobs, subscriptions and outboxes of the contexts this process serves
-    (``HUB_CONTEXTS``); every context is still wired (remote adapters for the others)."""
+    """Jobs and outboxes of the contexts this process serves (``HUB_CONTEXTS``); every
+    context's subscriptions (routed to their own queues) and services (remote adapters for
+    the contexts served elsewhere)."""
     subscriptions = SubscriptionRegistry()
     jobs: list[JobSpec] = list(KERNEL_JOBS)
     served = [m for m in modules if settings.serves(m.name)]
-    for module in served:
+    for module in modules:
+        # Every context's subscribers, served here or not: the relay sends this process's
+        # events to each subscriber's own queue (``Background.route``).
         subscriptions.add(module.name, module.schema, [*module.subscriptions, *module.catch_all])
+    for module in served:
         jobs.extend(module.jobs)
     return Background(
         settings,
