@@ -40,6 +40,7 @@ from hub.kernel.db import Database
 from hub.kernel.jobs import JobSpec
 from hub.kernel.relay import Relay, outbox_status
 from hub.kernel.retention import PRUNE_HOURLY, prune_outbox_inbox
+from hub.kernel.scheduler import PREFIX as SCHEDULER_PREFIX
 from hub.kernel.scheduler import Periodic, Scheduler
 from hub.kernel.settings import Settings
 from hub.kernel.subscribers import SubscriptionRegistry
@@ -71,6 +72,14 @@ def build_background(settings: Settings, modules: Sequence[ContextModule]) -> Ba
         schemas=[m.schema for m in served],
         modules=modules,
     )
+
+
+def scheduler_prefix(settings: Settings) -> str:
+    """One scheduler leader per set of served contexts: a split deployment's identity
+    service and the service running the others each run their own periodic jobs."""
+    if not settings.contexts:
+        return SCHEDULER_PREFIX
+    return f"{SCHEDULER_PREFIX}:{'+'.join(sorted(settings.contexts))}"
 
 
 def periodic_of(modules: Sequence[ContextModule], settings: Settings) -> list[Periodic]:
@@ -125,7 +134,10 @@ class Services:
                 tasks.append(asyncio.create_task(self.relay.run(stop)))
             if self.with_scheduler:
                 self.scheduler = Scheduler(
-                    redis, self.background, periodic_of(self.modules, settings)
+                    redis,
+                    self.background,
+                    periodic_of(self.modules, settings),
+                    prefix=scheduler_prefix(settings),
                 )
                 tasks.append(asyncio.create_task(self.scheduler.run(stop)))
             self.ready.set()

@@ -15,7 +15,7 @@ from hub.identity.api import UserRegistered
 from hub.identity.tasks import prune_expired_rows
 from hub.kernel.background import Background, OutboxRow
 from hub.kernel.events import IntegrationEvent
-from hub.worker import build_background
+from hub.worker import build_background, periodic_of, scheduler_prefix
 
 NO_REDIS = "redis://127.0.0.1:1/0"  # building a broker opens no connection
 
@@ -86,3 +86,20 @@ def test_the_monolith_keeps_one_queue_per_kind(monolith: Background) -> None:
     request = prune_expired_rows.request()
     [(_, [(msg, _)])] = monolith.plan([_row(request, request.event_type)])
     assert msg.queue_name == prune_expired_rows.queue
+
+
+def test_each_service_elects_its_own_scheduler_leader() -> None:
+    whole = load_settings(environ={})
+    alone = load_settings(environ={"HUB_CONTEXTS": "identity"})
+    rest = load_settings(
+        environ={
+            "HUB_CONTEXTS": "workflow,content,communication",
+            "HUB_REMOTE_IDENTITY_URL": "http://i:1",
+        }
+    )
+    prefixes = {scheduler_prefix(s) for s in (whole, alone, rest)}
+    assert len(prefixes) == 3
+    assert scheduler_prefix(rest) == (f"{scheduler_prefix(whole)}:communication+content+workflow")
+    names = {p.name for p in periodic_of(context_modules(), alone)}
+    assert "identity.prune_expired" in names
+    assert not any(n.startswith(("content.", "communication.", "workflow.")) for n in names)
