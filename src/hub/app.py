@@ -36,6 +36,7 @@ from hub.kernel.logging import RequestContextMiddleware, configure_logging
 from hub.kernel.metrics import MetricsController, MetricsMiddleware, multiprocess_problem
 from hub.kernel.openapi import StrictStructSchemas, UniformOptions, document_routes
 from hub.kernel.ratelimit import RateLimitPlugin
+from hub.kernel.remote.server import internal_handlers
 from hub.kernel.runtime import Kernel
 from hub.kernel.security import security_dependencies
 from hub.kernel.settings import (
@@ -49,6 +50,7 @@ from hub.kernel.settings import (
 from hub.kernel.wiring import (
     assemble,
     check_unique,
+    internal_registry,
     providers,
     resolve_dependencies_in_order,
     validate_bodies_strictly,
@@ -78,8 +80,46 @@ def context_modules(extra: Sequence[ContextModule] = ()) -> list[ContextModule]:
 
 def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
     """The kernel's settings and every context's own section, from ``HUB_*`` variables."""
-    sections = {m.name: m.settings for m in context_modules() if m.settings is not None}
-    return load_kernel_settings(environ, sections=sections, **overrides)
+    modules = context_modules()
+    sections = {m.name: m.settings for m in modules if m.settings is not None}
+    settings = load_kernel_settings(environ, sections=sections, **overrides)
+    check_split(settings, modules)
+    return settings
+
+
+def served_modules(settings: Settings, modules: Sequence[ContextModule]) -> list[ContextModule]:
+    """The contexts this process serves (``HUB_CONTEXTS``; all when unset)."""
+    return [m for m in modules if settings.serves(m.name)]
+
+
+def check_split(settings: Settings, modules: Sequence[ContextModule]) -> None:
+    """``HUB_CONTEXTS`` names known contexts, and every context a served one calls is either
+    served here or has its ``HUB_REMOTE_<CONTEXT>_URL`` (and a served one has none)."""
+    known = {m.name: m for m in modules}
+    for name in settings.contexts:
+        if name not in known:
+            raise SettingsError(
+                f"HUB_CONTEXTS must be a comma-separated list of {', '.join(known)} "
+                f"(got {','.join(settings.contexts)!r})"
+            )
+    for module in modules:
+        if not module.interfaces:
+            continue
+        variable = f"HUB_REMOTE_{module.name.upper()}_URL"
+        url = settings.remote_url(module.name)
+        if settings.serves(module.name) and url is not None:
+            raise SettingsError(
+                f"{variable} must be unset in a process that serves {module.name} "
+                f"(HUB_CONTEXTS) (got {url!r})"
+            )
+        callers = [
+            m.name for m in modules if settings.serves(m.name) and module.name in m.depends_on
+        ]
+        if not settings.serves(module.name) and callers and url is None:
+            raise SettingsError(
+                f"{variable} must be set: {', '.join(callers)} (served here) calls "
+                f"{module.name}, which HUB_CONTEXTS leaves out"
+            )
 
 
 def create_app(
@@ -113,8 +153,12 @@ def create_app(
     kernel = Kernel(
         settings=settings, database_url=settings.database_url, redis_url=settings.redis_url
     )
-    modules = context_modules(extra_contexts)
-    assemble(kernel, modules)
+    # Every context is wired (served ones in process, the others as remote adapters); only
+    # the served ones bring their routes, hooks and internal API.
+    every = context_modules(extra_contexts)
+    assemble(kernel, every)
+    modules = served_modules(settings, every)
+    internal = internal_handlers(internal_registry(kernel, modules))
     resolve_dependencies_in_order()
     validate_bodies_strictly()
     dependencies = providers(kernel, modules)
@@ -150,6 +194,7 @@ def create_app(
             MetricsController,
             api,
             *(h for m in modules for h in m.root_route_handlers),
+            *internal,
             *extra_route_handlers,
         ],
         state=State({"kernel": kernel, "settings": settings, "modules": modules}),

@@ -58,10 +58,11 @@ def servers(
         raise click.ClickException(str(exc)) from None
 
 
-def _context_names() -> list[str]:
+def _context_names(settings: Settings) -> list[str]:
+    """The contexts whose migrations this process applies or checks (HUB_CONTEXTS)."""
     from hub.app import context_modules
 
-    return [m.name for m in context_modules()]
+    return [m.name for m in context_modules() if settings.serves(m.name)]
 
 
 def _migrate(settings: Settings, *, embedded: bool) -> None:
@@ -71,11 +72,11 @@ def _migrate(settings: Settings, *, embedded: bool) -> None:
     assert settings.database_url is not None
     root = migrations.migrations_root(settings.migrations_dir)
     if not embedded:
-        migrations.upgrade(_context_names(), settings.database_url, root)
+        migrations.upgrade(_context_names(settings), settings.database_url, root)
         return
     lock = settings.data_dir.resolve() / ".migrate.lock"
     with file_lock(lock, MIGRATE_LOCK_TIMEOUT_S):
-        migrations.upgrade(_context_names(), settings.database_url, root)
+        migrations.upgrade(_context_names(settings), settings.database_url, root)
 
 
 def _ready_schema(live: Settings, *, embedded: bool) -> None:
@@ -84,7 +85,7 @@ def _ready_schema(live: Settings, *, embedded: bool) -> None:
         return
     assert live.database_url is not None
     root = migrations.migrations_root(live.migrations_dir)
-    behind = migrations.pending(_context_names(), live.database_url, root)
+    behind = migrations.pending(_context_names(live), live.database_url, root)
     if behind:
         raise click.ClickException(
             f"the database schema is behind this hub ({'; '.join(behind)}): "
@@ -140,13 +141,24 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
     show_default=True,
     help="Apply pending migrations before serving.",
 )
-def run(host: str, port: int, worker: bool, migrate: bool) -> None:
+@click.option(
+    "--contexts",
+    default=None,
+    help="Serve only these contexts, comma-separated (HUB_CONTEXTS); the others are "
+    "called at HUB_REMOTE_<CONTEXT>_URL.",
+)
+def run(host: str, port: int, worker: bool, migrate: bool, contexts: str | None) -> None:
     """Start the hub (embedded PostgreSQL and Redis unless HUB_DATABASE_URL/HUB_REDIS_URL)."""
+    import os
+
     import uvicorn
 
     from hub.app import create_app
     from hub.kernel.logging import configure_logging
 
+    if contexts is not None:
+        # Through the environment, so the settings check sees it like HUB_CONTEXTS.
+        os.environ["HUB_CONTEXTS"] = contexts
     settings = _settings()
     configure_logging(settings.log_level, settings.log_format)
     with servers(settings) as live:
@@ -233,12 +245,12 @@ def db_upgrade(only: str | None, revision: str) -> None:
     """
     from alembic.util.exc import CommandError
 
-    if only is not None and only not in _context_names():
+    if only is not None and only not in _context_names(_settings()):
         raise click.BadParameter(f"unknown context {only!r}", param_hint="--context")
     with servers(_settings()) as live:
         assert live.database_url is not None
         root = migrations.migrations_root(live.migrations_dir)
-        names = [only] if only else _context_names()
+        names = [only] if only else _context_names(_settings())
         if only is None:
             # a revision id belongs to one context's history: upgrade that context only
             names = [n for n in names if migrations.knows(n, root, revision)] or names
@@ -262,7 +274,7 @@ def db_upgrade(only: str | None, revision: str) -> None:
 @click.argument("revision")
 def db_downgrade(context: str, revision: str) -> None:
     """Downgrade one CONTEXT to REVISION (e.g. -1, base): `hub db downgrade workflow -1`."""
-    if context not in _context_names():
+    if context not in _context_names(_settings()):
         raise click.BadParameter(f"unknown context {context!r}")
     with servers(_settings()) as live:
         assert live.database_url is not None
@@ -276,7 +288,7 @@ def db_current() -> None:
     with servers(_settings()) as live:
         assert live.database_url is not None
         root = migrations.migrations_root(live.migrations_dir)
-        for name in _context_names():
+        for name in _context_names(_settings()):
             rev = migrations.current(name, live.database_url, root)
             click.echo(f"{name}: {rev or '(none)'}")
 
@@ -287,7 +299,7 @@ def db_check() -> None:
     with servers(_settings()) as live:
         assert live.database_url is not None
         root = migrations.migrations_root(live.migrations_dir)
-        names = _context_names()
+        names = _context_names(_settings())
         migrations.upgrade(names, live.database_url, root)
         try:
             migrations.check(names, live.database_url, root)
@@ -301,7 +313,7 @@ def db_check() -> None:
 @click.option("-m", "--message", required=True)
 def db_revision(context: str, message: str) -> None:
     """Autogenerate a revision for CONTEXT from its models (review before committing)."""
-    if context not in _context_names():
+    if context not in _context_names(_settings()):
         raise click.BadParameter(f"unknown context {context!r}")
     with servers(_settings()) as live:
         assert live.database_url is not None
@@ -423,7 +435,7 @@ def jobs_stats() -> None:
         async def lags() -> list[OutboxStatus]:
             db = Database(live.database_url or "", pool_size=1, max_overflow=0)
             try:
-                return [await outbox_status(db, name) for name in _context_names()]
+                return [await outbox_status(db, name) for name in _context_names(_settings())]
             finally:
                 await db.dispose()
 

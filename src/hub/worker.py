@@ -42,6 +42,7 @@ from hub.kernel.loops import run_loops
 from hub.kernel.relay import Relay, outbox_status
 from hub.kernel.retention import PRUNE_HOURLY, prune_outbox_inbox
 from hub.kernel.runtime import Kernel
+from hub.kernel.scheduler import PREFIX as SCHEDULER_PREFIX
 from hub.kernel.scheduler import Periodic, Scheduler
 from hub.kernel.settings import Settings
 from hub.kernel.subscribers import SubscriptionRegistry
@@ -55,22 +56,37 @@ KERNEL_PERIODIC: tuple[Periodic, ...] = (PRUNE_HOURLY,)
 
 
 def build_background(settings: Settings, modules: Sequence[ContextModule]) -> Background:
+    """Jobs and outboxes of the contexts this process serves (``HUB_CONTEXTS``); every
+    context's subscriptions (routed to their own queues) and services (remote adapters for
+    the contexts served elsewhere)."""
     subscriptions = SubscriptionRegistry()
     jobs: list[JobSpec] = list(KERNEL_JOBS)
+    served = [m for m in modules if settings.serves(m.name)]
     for module in modules:
+        # Every context's subscribers, served here or not: the relay sends this process's
+        # events to each subscriber's own queue (``Background.route``).
         subscriptions.add(module.name, module.schema, [*module.subscriptions, *module.catch_all])
+    for module in served:
         jobs.extend(module.jobs)
     return Background(
         settings,
         jobs=jobs,
         subscriptions=subscriptions,
-        schemas=[m.schema for m in modules],
+        schemas=[m.schema for m in served],
         modules=modules,
     )
 
 
-def periodic_of(modules: Sequence[ContextModule]) -> list[Periodic]:
-    return [*KERNEL_PERIODIC, *(p for m in modules for p in m.periodic)]
+def scheduler_prefix(settings: Settings) -> str:
+    """One scheduler leader per set of served contexts: a split deployment's identity
+    service and the service running the others each run their own periodic jobs."""
+    if not settings.contexts:
+        return SCHEDULER_PREFIX
+    return f"{SCHEDULER_PREFIX}:{'+'.join(sorted(settings.contexts))}"
+
+
+def periodic_of(modules: Sequence[ContextModule], settings: Settings) -> list[Periodic]:
+    return [*KERNEL_PERIODIC, *(p for m in modules if settings.serves(m.name) for p in m.periodic)]
 
 
 class Services:
@@ -123,9 +139,14 @@ class Services:
                 )
                 tasks.append(asyncio.create_task(self.relay.run(stop)))
             if self.with_scheduler:
-                self.scheduler = Scheduler(redis, self.background, periodic_of(self.modules))
+                self.scheduler = Scheduler(
+                    redis,
+                    self.background,
+                    periodic_of(self.modules, settings),
+                    prefix=scheduler_prefix(settings),
+                )
                 tasks.append(asyncio.create_task(self.scheduler.run(stop)))
-                loops = [loop for m in self.modules for loop in m.loops]
+                loops = [loop for m in self.modules if settings.serves(m.name) for loop in m.loops]
                 if loops:
                     kernel = Kernel(settings, settings.database_url, settings.redis_url)
                     assemble(kernel, self.modules)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any, cast
 
+from hub.communication.api import CommunicationApi
 from hub.communication.controllers.channels import NotificationChannelController
 from hub.communication.controllers.conversations import ConversationController
 from hub.communication.controllers.notifications import DeliveryController, NotificationController
@@ -71,6 +72,7 @@ from hub.identity.api import IdentityApi
 from hub.kernel.contexts import ContextModule
 from hub.kernel.egress import AddressPolicy
 from hub.kernel.netguard import networks
+from hub.kernel.remote.interface import describe
 from hub.kernel.runtime import ContextRuntime
 from hub.kernel.sealing import Sealer
 from hub.kernel.subscribers import Handler, Subscription
@@ -197,6 +199,7 @@ def build() -> ContextModule:
             )
         ],
         catch_all=[WEBHOOK_FEED],
+        interfaces=(describe("communication", CommunicationApi, "communication_api"),),
         jobs=[
             fan_out,
             send_email,

@@ -17,6 +17,7 @@ from typing import Any, ClassVar, Protocol
 
 import msgspec
 
+from hub.kernel.contract import idempotent
 from hub.kernel.events import IntegrationEvent
 
 # --------------------------------------------------------------------------- DTOs
@@ -85,15 +86,18 @@ class AccessGrant(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class ContentApi(Protocol):
+    @idempotent
     async def document(self, document_id: uuid.UUID) -> DocumentSummary | None:
         """The document (trashed or not), or None when there is none. No permission
         check: the caller decides what to reveal, with :meth:`may_read`."""
         ...
 
+    @idempotent
     async def may_read(self, user_id: uuid.UUID, document_id: uuid.UUID) -> bool:
         """Whether the user (as a person, not an API key) may read the document."""
         ...
 
+    @idempotent
     async def may_edit(self, user_id: uuid.UUID, document_id: uuid.UUID) -> bool:
         """Whether the user may add versions to the document and change its metadata."""
         ...
@@ -138,20 +142,24 @@ class ContentApi(Protocol):
         background work (planning date-relative reminders)."""
         ...
 
+    @idempotent
     async def corpus(self, organisation_id: uuid.UUID) -> list[CorpusDocument]:
         """Every document of the organisation outside the trash with its current text and
         labels. No permission check: for a context's own background work (training)."""
         ...
 
+    @idempotent
     async def taxonomy(self, organisation_id: uuid.UUID) -> Taxonomy:
         """The organisation's tags and document types."""
         ...
 
+    @idempotent
     async def text_of(self, document_id: uuid.UUID) -> str | None:
         """The current version's extracted text, None until extraction is ``ready``. No
         permission check: ask :meth:`may_read` first."""
         ...
 
+    @idempotent
     async def readable_among(
         self,
         user_id: uuid.UUID,

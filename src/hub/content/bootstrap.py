@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from hub.content.api import ContentApi
 from hub.content.cli import audit, documents_group, thumbnails_group
 from hub.content.controllers.audit import AuditController
 from hub.content.controllers.bulk import BulkController
@@ -53,6 +54,7 @@ from hub.content.tasks import (
 )
 from hub.identity.api import IdentityApi
 from hub.kernel.contexts import ContextModule
+from hub.kernel.remote.interface import describe
 from hub.kernel.runtime import ContextRuntime
 
 
@@ -142,4 +144,5 @@ def build() -> ContextModule:
         catch_all=[AUDIT_FEED],
         on_shutdown=[stop],
         cli_commands=[thumbnails_group, documents_group, audit],
+        interfaces=(describe("content", ContentApi, "content_api"),),
     )

@@ -22,10 +22,11 @@ import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from fnmatch import fnmatchcase
-from typing import ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
 import msgspec
 
+from hub.kernel.contract import idempotent
 from hub.kernel.events import IntegrationEvent
 
 # --------------------------------------------------------------------------- DTOs
@@ -104,14 +105,17 @@ class Membership(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class IdentityApi(Protocol):
+    @idempotent
     async def resolve_principal(self, user_id: uuid.UUID) -> UserSummary | None:
         """The active user behind a principal; None when unknown or disabled."""
         ...
 
+    @idempotent
     async def display_info(self, user_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, UserDisplay]:
         """Display data for each known id (unknown ids are absent from the answer)."""
         ...
 
+    @idempotent
     async def membership(
         self,
         organisation_id: uuid.UUID,
@@ -126,6 +130,7 @@ class IdentityApi(Protocol):
         forgot it would give an API key its owner's full rights."""
         ...
 
+    @idempotent
     async def has_permission(
         self,
         organisation_id: uuid.UUID,
@@ -137,27 +142,57 @@ class IdentityApi(Protocol):
         """Shortcut for ``membership(...)`` followed by ``allows(permission)``."""
         ...
 
+    @idempotent
     async def members_with_permission(
         self, organisation_id: uuid.UUID, permission: str
     ) -> list[uuid.UUID]:
         """Active members whose roles allow ``permission`` (e.g. who to notify)."""
         ...
 
+    @idempotent
     async def members_with_role(self, organisation_id: uuid.UUID, role: str) -> list[uuid.UUID]:
         """Active members holding a role, named by id or (case-insensitively) by name."""
         ...
 
+    @idempotent
     async def members_of(self, organisation_id: uuid.UUID) -> list[uuid.UUID]:
         """Every active member of the organisation, by user id (e.g. to notify everyone)."""
         ...
 
+    @idempotent
     async def organisations_of(self, user_id: uuid.UUID) -> list[uuid.UUID]:
         """The organisations a user is a member of."""
         ...
 
+    @idempotent
     async def roles_of(self, organisation_id: uuid.UUID) -> list[RoleRef]:
         """The organisation's roles, built-in and custom (e.g. to check a role id another
         context stores, such as a document shared with a role)."""
+        ...
+
+
+class ApiKeyHolder(msgspec.Struct, frozen=True, kw_only=True):
+    """Who an API key authenticates: its owner, the key, and the organisation it is bound
+    to (None for a personal key)."""
+
+    user_id: uuid.UUID
+    api_key_id: uuid.UUID
+    organisation_id: uuid.UUID | None = None
+
+
+class IdentityAuthentication(Protocol):
+    """What a process that does not run identity needs to authenticate requests itself:
+    the public keys access tokens are verified with, and API-key resolution."""
+
+    @idempotent
+    async def verification_keys(self) -> list[dict[str, Any]]:
+        """The public JWKs (ES256/EdDSA) identity signs access tokens with, rotated ones
+        included while their tokens may still be valid."""
+        ...
+
+    async def api_key_holder(self, key: str, client_ip: str) -> ApiKeyHolder | None:
+        """The holder of an API key, or None when it is unknown, revoked or expired.
+        Failures count towards ``client_ip``'s lockout (so not retried: not idempotent)."""
         ...
 
 

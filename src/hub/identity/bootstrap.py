@@ -3,8 +3,10 @@ permissions, jobs and CLI. Only ``hub.app``, ``hub.cli`` and ``hub.worker`` impo
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
+from hub.identity.api import IdentityApi, IdentityAuthentication, Membership
 from hub.identity.cli import keys, secrets_group, users
 from hub.identity.controllers.admin import UserAdminController
 from hub.identity.controllers.apikeys import ApiKeyController
@@ -22,7 +24,7 @@ from hub.identity.domain.passkeys import relying_party
 from hub.identity.domain.roles import PERMISSIONS
 from hub.identity.domain.secrets import IdentitySecrets
 from hub.identity.domain.settings import IdentitySettings
-from hub.identity.facade import IdentityFacade
+from hub.identity.facade import AuthenticationFacade, IdentityFacade
 from hub.identity.models import Base
 from hub.identity.services.access import AccessService
 from hub.identity.services.accounts import AccountService
@@ -55,7 +57,9 @@ from hub.identity.services.throttle import Throttle
 from hub.identity.services.tokens import AccessTokens
 from hub.identity.tasks import PRUNE_HOURLY, prune_expired_rows
 from hub.kernel.contexts import ContextModule
-from hub.kernel.runtime import ContextRuntime
+from hub.kernel.remote.interface import describe
+from hub.kernel.runtime import ContextRuntime, Kernel
+from hub.kernel.security import Principal
 
 
 def services(rt: ContextRuntime) -> dict[str, Any]:
@@ -82,6 +86,7 @@ def services(rt: ContextRuntime) -> dict[str, Any]:
     passkeys = PasskeyService(
         store, settings, relying_party(settings, rt.settings), challenges, throttle
     )
+    signing = SigningKeys(ring, security.verifier)
     rt.tenancy.use(access.membership)
     security.use_api_keys(api_keys.resolve)
     return {
@@ -106,9 +111,10 @@ def services(rt: ContextRuntime) -> dict[str, Any]:
         "pending_invitations": PendingInvitations(store, settings, mail, access, roles, limits),
         "api_keys": api_keys,
         "user_admin": AdminService(store, settings, throttle, accounts, mfa),
-        "signing_keys": SigningKeys(ring, security.verifier),
+        "signing_keys": signing,
         "password_hasher": hasher,
         "identity_api": IdentityFacade(store),
+        "identity_authentication": AuthenticationFacade(signing, api_keys),
         "secret_rotation": SecretRotation(store, secrets),
         "link_pages": LinkPages(rt.settings),
         "housekeeping": Housekeeping(store, rt.clock, history_days=settings.identity_history_days),
@@ -154,4 +160,42 @@ def build() -> ContextModule:
         jobs=[prune_expired_rows],
         periodic=[PRUNE_HOURLY],
         on_startup=[start],
+        interfaces=(
+            describe("identity", IdentityApi, "identity_api"),
+            describe("identity", IdentityAuthentication, "identity_authentication"),
+        ),
+        on_remote=use_remote,
     )
+
+
+def use_remote(
+    kernel: Kernel,
+    *,
+    identity_api: IdentityApi,
+    identity_authentication: IdentityAuthentication,
+) -> None:
+    """Where identity runs elsewhere: the kernel's authenticator and tenancy rule ask it
+    over HTTP what they ask its services in process (public keys, API keys, memberships)."""
+
+    async def membership(principal: Principal, organisation_id: uuid.UUID) -> Membership | None:
+        # The rule of AccessService.membership: a key bound to another organisation sees none.
+        if principal.organisation_id is not None and principal.organisation_id != organisation_id:
+            return None
+        return await identity_api.membership(
+            organisation_id, principal.user_id, api_key_id=principal.api_key_id
+        )
+
+    async def api_key(key: str, client_ip: str) -> Principal | None:
+        holder = await identity_authentication.api_key_holder(key, client_ip)
+        if holder is None:
+            return None
+        return Principal(
+            user_id=holder.user_id,
+            api_key_id=holder.api_key_id,
+            organisation_id=holder.organisation_id,
+            amr=("key",),
+        )
+
+    kernel.tenancy.use(membership)
+    kernel.security.use_api_keys(api_key)
+    kernel.security.verifier.use_key_loader(identity_authentication.verification_keys)

@@ -8,15 +8,26 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import select
 
-from hub.identity.api import IdentityApi, Membership, RoleRef, UserDisplay, UserSummary
+from hub.identity.api import (
+    ApiKeyHolder,
+    IdentityApi,
+    IdentityAuthentication,
+    Membership,
+    RoleRef,
+    UserDisplay,
+    UserSummary,
+)
 from hub.identity.domain.roles import grant_of, name_key
 from hub.identity.models import MemberRole, Role, User
 from hub.identity.models import Membership as MembershipRow
 from hub.identity.repositories.users import user_by_id
 from hub.identity.services.access import load_membership
+from hub.identity.services.apikeys import ApiKeyService
+from hub.identity.services.signing import SigningKeys
 from hub.kernel.store import Store
 from hub.kernel.web import to_schema, to_schemas
 
@@ -124,3 +135,25 @@ class IdentityFacade(IdentityApi):
             .order_by(r.c.id)
         )
         return to_schemas(rows, RoleRef)
+
+
+class AuthenticationFacade(IdentityAuthentication):
+    """In-process :class:`IdentityAuthentication`: the signing keys' public half and the
+    API-key resolver the kernel's authenticator uses in this process."""
+
+    def __init__(self, signing: SigningKeys, api_keys: ApiKeyService) -> None:
+        self.signing = signing
+        self.api_keys = api_keys
+
+    async def verification_keys(self) -> list[dict[str, Any]]:
+        return await self.signing.public_keys()
+
+    async def api_key_holder(self, key: str, client_ip: str) -> ApiKeyHolder | None:
+        principal = await self.api_keys.resolve(key, client_ip)
+        if principal is None or principal.api_key_id is None:
+            return None
+        return ApiKeyHolder(
+            user_id=principal.user_id,
+            api_key_id=principal.api_key_id,
+            organisation_id=principal.organisation_id,
+        )

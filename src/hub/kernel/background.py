@@ -96,6 +96,8 @@ class Background:
         self.settings = settings
         #: The contexts whose services jobs receive (``hub.kernel.inject``).
         self.modules = tuple(modules)
+        #: Which context owns each job (for queue routing when contexts are split).
+        self.job_owners = {spec.name: m.name for m in modules for spec in m.jobs}
         self.schemas = tuple(schemas)
         self.jobs = JobRegistry()
         for spec in (SEND_MAIL, *jobs):
@@ -120,6 +122,25 @@ class Background:
             priority=0,
             options={},
         )
+        for module in self.modules:
+            if settings.serves(module.name):
+                self.broker.declare_queue(self.route(EVENTS_QUEUE, module.name))
+                for queue in {s.queue for s in module.jobs}:
+                    self.broker.declare_queue(self.route(queue, module.name))
+
+    def route(self, queue: str, context: str | None) -> str:
+        """The queue a message for ``context`` goes to.
+
+        In one process serving every context, the queue itself. When contexts are split
+        (``HUB_CONTEXTS``), a context's job and event-delivery queues carry its name
+        (``default.content``, ``events.communication``): a worker consumes only the queues
+        of the contexts its process serves, so it never takes a message whose actor or
+        subscriber lives in another service. The kernel's own jobs (mail, pruning) stay
+        on shared queues: every process can run them.
+        """
+        if not self.settings.contexts or context is None:
+            return queue
+        return f"{queue}.{context}"
 
     # ------------------------------------------------------------------ actors
 
@@ -140,7 +161,7 @@ class Background:
             self._job_fn(spec),
             broker=self.broker,
             actor_name=spec.name,
-            queue_name=spec.queue,
+            queue_name=self.route(spec.queue, self.job_owners.get(spec.name)),
             priority=spec.priority,
             options=options,
         )
@@ -237,10 +258,12 @@ class Background:
         return deliver_events
 
     def _split(self, handler: str, deliveries: list[Delivery], ctx: JobContext) -> None:
+        bound = self.subscriptions.get(handler)
+        queue = self.route(EVENTS_QUEUE, bound.context if bound is not None else None)
         for item in deliveries:
             options = {OPT_CORRELATION: item.correlation_id, OPT_SCHEMA: ctx.schema}
             self.broker.enqueue(
-                message(EVENTS_QUEUE, DELIVER_ACTOR, (handler, [_wire(item)]), None, options)
+                message(queue, DELIVER_ACTOR, (handler, [_wire(item)]), None, options)
             )
 
     async def _deliver(self, bound: BoundSubscription, deliveries: list[Delivery]) -> None:
@@ -262,7 +285,8 @@ class Background:
     # ------------------------------------------------------------------ routing
 
     def queues(self) -> set[str]:
-        return {EVENTS_QUEUE, DEFAULT_QUEUE, *self.jobs.queues()}
+        declared = self.broker.get_declared_queues()
+        return {EVENTS_QUEUE, DEFAULT_QUEUE, *self.jobs.queues(), *declared}
 
     def plan(
         self, rows: Sequence[OutboxRow], *, run_size: int = 50
@@ -303,7 +327,16 @@ class Background:
                     for r in run
                 ]
                 messages.append(
-                    (message(EVENTS_QUEUE, DELIVER_ACTOR, (handler, items), None, options), None)
+                    (
+                        message(
+                            self.route(EVENTS_QUEUE, bound.context),
+                            DELIVER_ACTOR,
+                            (handler, items),
+                            None,
+                            options,
+                        ),
+                        None,
+                    )
                 )
             segments.append((len(segment), messages))
         return segments
@@ -313,7 +346,11 @@ class Background:
         spec = self.jobs.get(request.job)
         # An unknown job still goes out: the worker dead-letters it, where an operator sees
         # it and can retry it once a release that knows the job is deployed.
-        queue = spec.queue if spec is not None else DEFAULT_QUEUE
+        queue = (
+            self.route(spec.queue, self.job_owners.get(spec.name))
+            if spec is not None
+            else DEFAULT_QUEUE
+        )
         options = {
             OPT_CORRELATION: row.correlation_id,
             OPT_SCHEMA: row.schema or None,
@@ -330,7 +367,8 @@ class Background:
         if spec is None:
             raise LookupError(f"unknown job {name!r}")
         options = {OPT_KEY: _key, OPT_CORRELATION: current_correlation_id()}
-        msg = message(spec.queue, name, args, kwargs, options)
+        queue = self.route(spec.queue, self.job_owners.get(name))
+        msg = message(queue, name, args, kwargs, options)
         return str(self.broker.enqueue(msg).message_id)
 
     def send_event(self, event: IntegrationEvent) -> int:

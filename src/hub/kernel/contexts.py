@@ -16,6 +16,7 @@ from sqlalchemy import MetaData, Table
 if TYPE_CHECKING:
     from hub.kernel.jobs import JobSpec
     from hub.kernel.loops import Loop
+    from hub.kernel.remote.interface import Interface
     from hub.kernel.scheduler import Periodic
     from hub.kernel.subscribers import CatchAll, Subscription
 
@@ -54,6 +55,14 @@ class ContextModule:
     periodic: Sequence[Periodic] = ()
     #: Long-running loops every worker process with a scheduler runs (``hub.kernel.loops``).
     loops: Sequence[Loop] = ()
+    #: Its public Protocols (``hub.kernel.remote.interface.describe``): served under
+    #: ``/internal/v1/<name>`` where the context runs, called through a remote adapter of
+    #: the same Protocol (wired under the same dependency name) where it does not.
+    interfaces: Sequence[Interface] = ()
+    #: Where the context does not run: plugs its remote interfaces into the kernel's
+    #: extension points it fills in process (keyword-only parameters by dependency name,
+    #: called with the :class:`~hub.kernel.runtime.Kernel`).
+    on_remote: Callable[..., None] | None = None
 
     @property
     def schema(self) -> str:

@@ -200,6 +200,16 @@ def loggable_path(path: str) -> str:
     return _SECRET_SEGMENT.sub("[redacted]", path)
 
 
+_TRACEPARENT_RE = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$")
+
+
+def _trace_id(traceparent: str) -> str | None:
+    match = _TRACEPARENT_RE.match(traceparent.strip().lower())
+    if match is None or match.group(1) == "0" * 32 or match.group(2) == "0" * 16:
+        return None
+    return match.group(1)
+
+
 def new_request_id() -> str:
     return uuid7().hex
 
@@ -218,12 +228,18 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         request_id = None
+        trace_id = None
         for name, value in scope["headers"]:
             if name == b"x-request-id":
                 candidate = value.decode("latin-1")
                 if _REQUEST_ID_RE.match(candidate):
                     request_id = candidate
-                break
+            elif name == b"traceparent":
+                # W3C trace context: a request another service (or a tracing proxy) started
+                # keeps its trace id as this request's id when no X-Request-ID names one.
+                trace_id = _trace_id(value.decode("latin-1"))
+        if request_id is None:
+            request_id = trace_id
         if request_id is None:
             request_id = new_request_id()
         scope.setdefault("state", {})["request_id"] = request_id

@@ -56,15 +56,24 @@ CircuitOpen = OpenedState
 class RedisBreakerRepository(AsyncAbstractRepository):
     """purgatory's repository interface over the kernel's Redis client and clock."""
 
-    def __init__(self, redis: Redis, *, threshold: int, reset_s: float, clock: Clock) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        threshold: int,
+        reset_s: float,
+        clock: Clock,
+        prefix: str = KEY_PREFIX,
+    ) -> None:
         self.redis = redis
+        self.prefix = prefix
         self.threshold = threshold
         self.reset_s = reset_s
         self.clock = clock
         self.messages = []
 
     def _key(self, name: str) -> str:
-        return KEY_PREFIX + name
+        return self.prefix + name
 
     def _shift(self) -> float:
         """Library time (``time.time()``) minus kernel time, now."""
@@ -155,9 +164,10 @@ class ProviderBreakers:
         reset_s: float,
         clock: Clock,
         counts: Callable[[BaseException], bool],
+        prefix: str = KEY_PREFIX,
     ) -> None:
         self.repository = RedisBreakerRepository(
-            redis, threshold=failures, reset_s=reset_s, clock=clock
+            redis, threshold=failures, reset_s=reset_s, clock=clock, prefix=prefix
         )
         self._counts = counts
         exclude: ExcludeType = [(BaseException, self._not_counted)]

@@ -24,6 +24,7 @@ from hub.kernel.mail import MailMessage, MailTransport, queue_mail
 from hub.kernel.mail_failover import mail_transport
 from hub.kernel.permissions import PermissionRegistry
 from hub.kernel.ratelimit import RateLimiter
+from hub.kernel.remote.client import RemoteClient
 from hub.kernel.security import Authenticator, build_authenticator
 from hub.kernel.semantic import SemanticSearch
 from hub.kernel.settings import Settings
@@ -53,6 +54,8 @@ class Kernel:
     services: dict[str, Any] = field(default_factory=dict)
     #: Meaning-based ranking for search, provided by a context (``hub.kernel.semantic``).
     semantic: SemanticSearch = field(default_factory=SemanticSearch)
+    #: HTTP clients of the contexts served elsewhere (closed with the kernel).
+    remote_clients: list[RemoteClient] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.db = Database(
@@ -78,6 +81,8 @@ class Kernel:
         )
 
     async def close(self) -> None:
+        for client in self.remote_clients:
+            await client.close()
         await self.rate_limits.close()
         await self.redis.aclose()
         await self.db.dispose()

@@ -228,6 +228,17 @@ def _check_smtp_urls(urls: tuple[str, ...]) -> None:
         raise _Broken(exc.url, rule=str(exc)) from None
 
 
+_CONTEXT_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+
+
+def _check_context_names(names: tuple[str, ...]) -> None:
+    for name in names:
+        if not _CONTEXT_NAME_RE.match(name):
+            raise _Broken(name)
+    if len(set(names)) != len(names):
+        raise _Broken(rule="a comma-separated list of context names, each named once")
+
+
 def _checked(check: Callable[[Any], None], rule: str) -> Meta:
     """A form rule: ``check`` raises :class:`_Broken`; ``rule`` completes "HUB_X must be …"."""
     return Meta(extra={"check": check, "rule": rule})
@@ -293,6 +304,13 @@ MailAddress = Annotated[
     _checked(_check_mail_from, "a mail address, optionally with a name (Hub <hub@example.com>)"),
 ]
 Directory = Annotated[Path, _checked(_check_directory, "an existing directory")]
+ContextNames = Annotated[
+    tuple[str, ...],
+    _checked(
+        _check_context_names,
+        "a comma-separated list of context names (identity,content), or unset for all",
+    ),
+]
 #: Never echoed in an error message.
 Secret = Annotated[str, Meta(min_length=1, extra={"secret": True})]
 Port = Annotated[int, Meta(ge=1, le=65535)]
@@ -413,6 +431,32 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
         tuple[Annotated[str, Meta(min_length=16)], ...],
         Meta(extra={"secret": True, "rule": "comma-separated former keys, 16+ characters each"}),
     ] = ()
+    # Splitting contexts into services (hub.kernel.remote; docs/splitting.md).
+    #: The contexts this process serves (routes, handlers, jobs, migrations, internal API);
+    #: empty: all of them (the monolith).
+    contexts: ContextNames = ()
+    #: Where a context this process does not serve is served (its internal API), for the
+    #: contexts that call it; required for each one a served context depends on.
+    remote_identity_url: HttpUrl | None = None
+    remote_content_url: HttpUrl | None = None
+    remote_communication_url: HttpUrl | None = None
+    #: Signs the service tokens of internal calls; unset: derived from HUB_SECRET_KEY.
+    service_key: (
+        Annotated[
+            str, Meta(min_length=32, extra={"secret": True, "rule": "at least 32 characters"})
+        ]
+        | None
+    ) = None
+    #: Longest wait for one attempt of a remote call (connect, send, answer).
+    remote_timeout_ms: Annotated[int, Meta(ge=50, le=60_000)] = 2_000
+    #: Retries of an idempotent remote call after a network failure or a 5xx (never a write).
+    remote_retries: Annotated[int, Meta(ge=0, le=10)] = 2
+    #: First backoff between retries (doubling, jittered, at most 2 s).
+    remote_backoff_ms: Annotated[int, Meta(ge=1, le=10_000)] = 50
+    #: Consecutive failed calls that open a remote context's circuit breaker.
+    remote_breaker_failures: Annotated[int, Meta(ge=1, le=1000)] = 5
+    #: Seconds an open breaker fails calls at once before one trial call.
+    remote_breaker_reset_s: Annotated[int, Meta(ge=1, le=3600)] = 10
     #: Each context's own settings (``ContextModule.settings``), by context name. Not an
     #: environment variable: filled by :func:`load_settings` from the sections it is given.
     sections: dict[str, Any] = msgspec.field(default_factory=dict)
@@ -426,6 +470,15 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
                 f"settings were loaded without the {name!r} section: "
                 "use hub.app.load_settings(), which knows every context"
             ) from None
+
+    def serves(self, context: str) -> bool:
+        """Whether this process serves ``context`` (``HUB_CONTEXTS``; empty: every one)."""
+        return not self.contexts or context in self.contexts
+
+    def remote_url(self, context: str) -> str | None:
+        """``HUB_REMOTE_<CONTEXT>_URL``: where ``context`` is served, when not here."""
+        value = getattr(self, f"remote_{context}_url", None)
+        return value if isinstance(value, str) else None
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with some settings changed, each routed to the kernel or to the context

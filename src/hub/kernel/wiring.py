@@ -22,6 +22,10 @@ from litestar.di import Provide
 
 from hub.kernel.contexts import ContextModule
 from hub.kernel.inject import WiringError, inject
+from hub.kernel.remote.client import RemoteClient, remote_adapter
+from hub.kernel.remote.interface import check_distinct
+from hub.kernel.remote.server import InternalRegistry
+from hub.kernel.remote.tokens import ServiceTokens, service_key
 from hub.kernel.runtime import Kernel
 from hub.kernel.tenancy import provide_membership
 from hub.kernel.web import Idempotency, provide_client_info
@@ -68,7 +72,12 @@ def assemble(kernel: Kernel, modules: Sequence[ContextModule]) -> None:
 
 
 def wire(kernel: Kernel, modules: Sequence[ContextModule]) -> None:
-    """Build every context's services into ``kernel.services`` (once per kernel)."""
+    """Build every context's services into ``kernel.services`` (once per kernel).
+
+    A context this process does not serve (``HUB_CONTEXTS``) contributes a remote adapter
+    of each of its interfaces instead, under the same dependency name, so the contexts that
+    call it are built exactly as in the monolith (``hub.kernel.remote``).
+    """
     if kernel.services:
         return
     owners: dict[str, str] = {n: "the kernel" for n in (*KERNEL_DEPENDENCIES, "client_info")}
@@ -78,6 +87,9 @@ def wire(kernel: Kernel, modules: Sequence[ContextModule]) -> None:
             owners.setdefault(name, module.name)
     kernel.services["idempotency"] = Idempotency(kernel.idempotent_writes)
     for module in modules:
+        if not kernel.settings.serves(module.name):
+            connect_remote(kernel, module)
+            continue
         if module.services is None:
             continue
         # The factory may name other contexts' public interfaces (already wired: modules
@@ -242,3 +254,38 @@ def _struct_type(annotation: Any) -> Any:
     ):
         return annotation
     return None
+
+
+def connect_remote(kernel: Kernel, module: ContextModule) -> None:
+    """Wire the remote adapters of a context served elsewhere (none without its URL: no
+    served context calls it, as the settings check made sure)."""
+    url = kernel.settings.remote_url(module.name)
+    if url is None or not module.interfaces:
+        return
+    settings = kernel.settings
+    client = RemoteClient(
+        module.name,
+        url,
+        tokens=ServiceTokens(service_key(settings.secret_key, settings.service_key)),
+        redis=kernel.redis,
+        clock=kernel.clock,
+        timeout_s=settings.remote_timeout_ms / 1000,
+        retries=settings.remote_retries,
+        backoff_s=settings.remote_backoff_ms / 1000,
+        breaker_failures=settings.remote_breaker_failures,
+        breaker_reset_s=settings.remote_breaker_reset_s,
+    )
+    kernel.remote_clients.append(client)
+    for interface in module.interfaces:
+        kernel.services[interface.dependency] = remote_adapter(interface, client)
+    if module.on_remote is not None:
+        inject(module.on_remote, kernel.services)(kernel)
+
+
+def internal_registry(kernel: Kernel, modules: Sequence[ContextModule]) -> InternalRegistry:
+    """The interfaces this process serves over ``/internal/v1`` (its served contexts')."""
+    settings = kernel.settings
+    interfaces = [i for m in modules if settings.serves(m.name) for i in m.interfaces]
+    check_distinct(interfaces)
+    tokens = ServiceTokens(service_key(settings.secret_key, settings.service_key))
+    return InternalRegistry(interfaces, kernel.services, tokens)

@@ -348,6 +348,21 @@ INVALID: dict[str, list[str]] = {
     "HUB_WEBHOOK_ALLOW_PRIVATE_NETWORKS": ["localhost", "10.0.0.0/33", "127.0.0.1, 300.1.1.1"],
     "HUB_WEBHOOK_SECRET_OVERLAP_HOURS": ["-1", "721", "1d"],
     "HUB_WEBHOOK_TIMEOUT_SECONDS": ["0", "61", "15s"],
+    "HUB_CONTEXTS": ["billing", "identity,Content", "identity,identity", "identity;content"],
+    "HUB_REMOTE_IDENTITY_URL": [
+        "identity:8000",
+        "ftp://identity",
+        "http://identity:8000/?x=1",
+        "http://127.0.0.1:9000",  # while this process serves identity (every context)
+    ],
+    "HUB_REMOTE_CONTENT_URL": ["content", "http://content:99999"],
+    "HUB_REMOTE_COMMUNICATION_URL": ["http://", "https://user:pw@communication"],
+    "HUB_SERVICE_KEY": ["short", "x" * 31],
+    "HUB_REMOTE_TIMEOUT_MS": ["49", "60001", "2s"],
+    "HUB_REMOTE_RETRIES": ["-1", "11", "twice"],
+    "HUB_REMOTE_BACKOFF_MS": ["0", "10001"],
+    "HUB_REMOTE_BREAKER_FAILURES": ["0", "1001", "five"],
+    "HUB_REMOTE_BREAKER_RESET_S": ["0", "3601", "10s"],
 }
 
 
@@ -380,7 +395,7 @@ def test_an_invalid_value_is_one_line_naming_the_variable(variable: str, value: 
     ), message
     assert "\n" not in message
     assert " - at" not in message  # msgspec's own path notation is translated
-    if variable not in ("HUB_SECRET_KEY", "HUB_SECRET_KEY_PREVIOUS"):  # secrets: never shown
+    if variable not in ("HUB_SECRET_KEY", "HUB_SECRET_KEY_PREVIOUS", "HUB_SERVICE_KEY"):
         assert " (got " in message, message
 
 

@@ -19,6 +19,7 @@ from hub.kernel.contexts import ContextModule
 from hub.kernel.errors import EXCEPTION_HANDLERS
 from hub.kernel.inject import WiringError, inject
 from hub.kernel.jobs import job
+from hub.kernel.settings import Settings
 from hub.kernel.wiring import (
     check_unique,
     resolve_dependencies_in_order,
@@ -82,6 +83,7 @@ class _Kernel:
     def __init__(self) -> None:
         self.services: dict[str, Any] = {}
         self.idempotent_writes = object()
+        self.settings = Settings()  # HUB_CONTEXTS unset: every context is served here
 
     def bind(self, module: ContextModule) -> str:
         return f"runtime of {module.name}"
