@@ -20,7 +20,7 @@ from hub.identity.controllers.sessions import SessionController
 from hub.identity.domain.roles import PERMISSIONS
 from hub.identity.domain.secrets import IdentitySecrets
 from hub.identity.domain.settings import IdentitySettings
-from hub.identity.facade import IdentityFacade
+from hub.identity.facade import IdentityConfigFacade, IdentityFacade
 from hub.identity.models import Base
 from hub.identity.services.access import AccessService
 from hub.identity.services.accounts import AccountService
@@ -98,6 +98,7 @@ def services(rt: ContextRuntime) -> dict[str, Any]:
         "signing_keys": SigningKeys(ring, security.verifier),
         "password_hasher": hasher,
         "identity_api": IdentityFacade(store),
+        "identity_config": IdentityConfigFacade(store, roles, access),
         "secret_rotation": SecretRotation(store, secrets),
         "link_pages": LinkPages(rt.settings),
         "housekeeping": Housekeeping(store, rt.clock, history_days=settings.identity_history_days),

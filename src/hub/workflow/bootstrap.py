@@ -13,6 +13,7 @@ from hub.workflow.controllers.definitions import WorkflowController
 from hub.workflow.controllers.instances import InstanceController
 from hub.workflow.controllers.tasks import OutOfOfficeController, TaskController
 from hub.workflow.domain.permissions import PERMISSIONS
+from hub.workflow.facade import WorkflowConfigFacade
 from hub.workflow.handlers import TRIGGERS
 from hub.workflow.intelligence import wiring as intelligence
 from hub.workflow.intelligence.models import ClassifierState  # noqa: F401  (tables)
@@ -38,10 +39,12 @@ def services(
     """Every use case of workflow, wired once per process."""
     store, clock = rt.store, rt.clock
     instances = InstanceService(store, rt.tenancy, content_api, clock, rt.queue_job)
+    definitions = DefinitionService(
+        store, rt.tenancy, identity_api, clock, rt.kernel.permissions.keys
+    )
     return {
-        "workflow_definitions": DefinitionService(
-            store, rt.tenancy, identity_api, clock, rt.kernel.permissions.keys
-        ),
+        "workflow_definitions": definitions,
+        "workflow_config": WorkflowConfigFacade(store, definitions),
         "workflow_instances": instances,
         "workflow_tasks": TaskService(
             store, rt.tenancy, identity_api, content_api, instances, clock
