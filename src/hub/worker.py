@@ -38,11 +38,14 @@ from hub.kernel.cache import create_redis
 from hub.kernel.contexts import ContextModule
 from hub.kernel.db import Database
 from hub.kernel.jobs import JobSpec
+from hub.kernel.loops import run_loops
 from hub.kernel.relay import Relay, outbox_status
 from hub.kernel.retention import PRUNE_HOURLY, prune_outbox_inbox
+from hub.kernel.runtime import Kernel
 from hub.kernel.scheduler import Periodic, Scheduler
 from hub.kernel.settings import Settings
 from hub.kernel.subscribers import SubscriptionRegistry
+from hub.kernel.wiring import assemble
 
 log = structlog.get_logger("hub.worker")
 
@@ -71,7 +74,9 @@ def periodic_of(modules: Sequence[ContextModule]) -> list[Periodic]:
 
 
 class Services:
-    """The relay and the scheduler, on one event loop with their own connections."""
+    """The relay, the scheduler and the contexts' loops (``hub.kernel.loops``, run where
+    the scheduler runs, on a kernel of their own), on one event loop with their own
+    connections."""
 
     def __init__(
         self,
@@ -104,6 +109,7 @@ class Services:
         )
         redis = create_redis(settings.redis_url, timeout_s=settings.redis_timeout_ms / 1000)
         tasks: list[asyncio.Task[None]] = []
+        kernel: Kernel | None = None
         try:
             if self.with_relay:
                 self.relay = Relay(
@@ -119,6 +125,11 @@ class Services:
             if self.with_scheduler:
                 self.scheduler = Scheduler(redis, self.background, periodic_of(self.modules))
                 tasks.append(asyncio.create_task(self.scheduler.run(stop)))
+                loops = [loop for m in self.modules for loop in m.loops]
+                if loops:
+                    kernel = Kernel(settings, settings.database_url, settings.redis_url)
+                    assemble(kernel, self.modules)
+                    tasks.append(asyncio.create_task(run_loops(loops, kernel.services, stop)))
             self.ready.set()
             if tasks:
                 await asyncio.gather(*tasks)
@@ -128,6 +139,8 @@ class Services:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            if kernel is not None:
+                await kernel.close()
             await redis.aclose()
             await self.db.dispose()
 

@@ -58,11 +58,31 @@ class TaxonomyItem(msgspec.Struct, frozen=True, kw_only=True):
     name: str
 
 
+class CustomFieldItem(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    #: What documents' ``custom_fields`` are keyed by.
+    key: str
+    name: str
+    #: string, text, integer, number, monetary, date (``YYYY-MM-DD``), boolean, url,
+    #: select, member or document.
+    type: str
+
+
 class Taxonomy(msgspec.Struct, frozen=True, kw_only=True):
-    """An organisation's tags and document types as they are now."""
+    """An organisation's tags, document types and custom fields as they are now."""
 
     tags: tuple[TaxonomyItem, ...]
     document_types: tuple[TaxonomyItem, ...]
+    custom_fields: tuple[CustomFieldItem, ...] = ()
+
+
+class AccessGrant(msgspec.Struct, frozen=True, kw_only=True):
+    """A share of a document with one member (``user_id``) or one role (``role_id``) of
+    its organisation; ``access`` is ``view`` or ``edit`` (ignored when revoking)."""
+
+    user_id: uuid.UUID | None = None
+    role_id: uuid.UUID | None = None
+    access: str = "view"
 
 
 class ContentApi(Protocol):
@@ -95,6 +115,22 @@ class ContentApi(Protocol):
         part unchanged. Returns None when the document does not exist or is trashed."""
         ...
 
+    async def change_access(
+        self,
+        document_id: uuid.UUID,
+        *,
+        actor: str,
+        restricted: bool | None = None,
+        grant: list[AccessGrant] | None = None,
+        revoke: list[AccessGrant] | None = None,
+    ) -> DocumentSummary | None:
+        """Change who may reach the document on behalf of a workflow (``actor``): set the
+        restriction (None: unchanged), add or change the shares in ``grant`` and remove
+        those of the users and roles in ``revoke``; other shares stay. Publishes
+        ``content.document.shared``. Returns None when the document does not exist or is
+        trashed; raises a 422 when a grant names no member or role of its organisation."""
+        ...
+
     async def corpus(self, organisation_id: uuid.UUID) -> list[CorpusDocument]:
         """Every document of the organisation outside the trash with its current text and
         labels. No permission check: for a context's own background work (training)."""
@@ -110,10 +146,15 @@ class ContentApi(Protocol):
         ...
 
     async def readable_among(
-        self, user_id: uuid.UUID, organisation_id: uuid.UUID, document_ids: list[uuid.UUID]
+        self,
+        user_id: uuid.UUID,
+        organisation_id: uuid.UUID,
+        document_ids: list[uuid.UUID],
+        *,
+        trashed: bool = False,
     ) -> set[uuid.UUID]:
-        """Those of ``document_ids`` (of the organisation, outside the trash) the user may
-        read, decided in one query by the document rule."""
+        """Those of ``document_ids`` (of the organisation, outside the trash unless
+        ``trashed``) the user may read, decided in one query by the document rule."""
         ...
 
 

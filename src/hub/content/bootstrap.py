@@ -90,7 +90,7 @@ def services(rt: ContextRuntime, *, identity_api: IdentityApi) -> dict[str, Any]
         "document_notes": NoteService(store, access, clock),
         "trash": TrashService(store, access, blobs, clock, settings.content_trash_days, links),
         "taxonomy": taxonomy,
-        "content_api": ContentFacade(store, identity_api, documents),
+        "content_api": ContentFacade(store, identity_api, documents, sharing),
         "content_config": ContentConfigFacade(store, taxonomy),
         "thumbnails": ThumbnailService(store, downloads, files, blobs, clock, thumbnail_requests),
         "bulk_edits": BulkService(store, access, metadata, sharing, clock),

@@ -13,9 +13,11 @@ import msgspec
 from sqlalchemy import select
 
 from hub.content.api import (
+    AccessGrant,
     ContentApi,
     ContentConfigApi,
     CorpusDocument,
+    CustomFieldItem,
     CustomFieldSetting,
     DocumentSummary,
     DocumentTypeSetting,
@@ -38,6 +40,7 @@ from hub.content.domain.taxonomy import (
 from hub.content.repositories import corpus, documents
 from hub.content.repositories import taxonomy as taxonomy_repo
 from hub.content.services.documents import DocumentService
+from hub.content.services.sharing import Share, SharingService
 from hub.content.services.taxonomy import TaxonomyService
 from hub.identity.api import IdentityApi, Membership, SettingChange
 from hub.kernel.errors import AppError
@@ -46,10 +49,17 @@ from hub.kernel.store import Store
 
 
 class ContentFacade(ContentApi):
-    def __init__(self, store: Store, identity: IdentityApi, service: DocumentService) -> None:
+    def __init__(
+        self,
+        store: Store,
+        identity: IdentityApi,
+        service: DocumentService,
+        sharing: SharingService,
+    ) -> None:
         self.store = store
         self.identity = identity
         self.service = service
+        self.sharing = sharing
 
     async def document(self, document_id: uuid.UUID) -> DocumentSummary | None:
         row = await documents.by_id(self.store, document_id)
@@ -124,6 +134,30 @@ class ContentFacade(ContentApi):
         )
         return await self.document(document_id)
 
+    async def change_access(
+        self,
+        document_id: uuid.UUID,
+        *,
+        actor: str,
+        restricted: bool | None = None,
+        grant: list[AccessGrant] | None = None,
+        revoke: list[AccessGrant] | None = None,
+    ) -> DocumentSummary | None:
+        row = await documents.by_id(self.store, document_id)
+        if row is None or row.trashed_at is not None:
+            return None
+
+        def share(g: AccessGrant) -> Share:
+            return Share(user_id=g.user_id, role_id=g.role_id, access=g.access)
+
+        await self.sharing.change(
+            row,
+            restricted=restricted,
+            grant=[share(g) for g in grant or []],
+            revoke=[share(g) for g in revoke or []],
+        )
+        return await self.document(document_id)
+
     async def corpus(self, organisation_id: uuid.UUID) -> list[CorpusDocument]:
         rows = await corpus.documents_with_text(self.store, organisation_id)
         names = await corpus.tag_names_of(self.store, organisation_id)
@@ -141,21 +175,32 @@ class ContentFacade(ContentApi):
     async def taxonomy(self, organisation_id: uuid.UUID) -> Taxonomy:
         tags = await corpus.tags(self.store, organisation_id)
         types = await corpus.document_types(self.store, organisation_id)
+        fields = await corpus.custom_fields(self.store, organisation_id)
         return Taxonomy(
             tags=tuple(TaxonomyItem(id=r.id, name=r.name) for r in tags),
             document_types=tuple(TaxonomyItem(id=r.id, name=r.name) for r in types),
+            custom_fields=tuple(
+                CustomFieldItem(id=r.id, key=r.key, name=r.name, type=r.type) for r in fields
+            ),
         )
 
     async def text_of(self, document_id: uuid.UUID) -> str | None:
         return await corpus.current_text(self.store, document_id)
 
     async def readable_among(
-        self, user_id: uuid.UUID, organisation_id: uuid.UUID, document_ids: list[uuid.UUID]
+        self,
+        user_id: uuid.UUID,
+        organisation_id: uuid.UUID,
+        document_ids: list[uuid.UUID],
+        *,
+        trashed: bool = False,
     ) -> set[uuid.UUID]:
         membership = await self.identity.membership(organisation_id, user_id, api_key_id=None)
         if membership is None:
             return set()
-        return await corpus.readable_among(self.store, caller_of(membership), document_ids)
+        return await corpus.readable_among(
+            self.store, caller_of(membership), document_ids, trashed=trashed
+        )
 
 
 def _acting(organisation_id: uuid.UUID, actor_id: uuid.UUID) -> Membership:

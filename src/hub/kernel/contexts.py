@@ -15,6 +15,7 @@ from sqlalchemy import MetaData, Table
 
 if TYPE_CHECKING:
     from hub.kernel.jobs import JobSpec
+    from hub.kernel.loops import Loop
     from hub.kernel.scheduler import Periodic
     from hub.kernel.subscribers import CatchAll, Subscription
 
@@ -51,6 +52,8 @@ class ContextModule:
     jobs: Sequence[JobSpec] = ()
     #: Recurring jobs (cron) the scheduler runs.
     periodic: Sequence[Periodic] = ()
+    #: Long-running loops every worker process with a scheduler runs (``hub.kernel.loops``).
+    loops: Sequence[Loop] = ()
 
     @property
     def schema(self) -> str:

@@ -20,7 +20,7 @@ from hub.content.api import ContentConfigApi, TagSetting
 from hub.identity.api import IdentityApi, IdentityConfigApi, SettingChange
 from hub.kernel.errors import Forbidden
 from hub.packs.format import PackDocument, PackManifest, PackNotifications, PackProblem, Struct
-from hub.workflow.api import WorkflowConfigApi, WorkflowSetting
+from hub.workflow.api import DefinitionNames, WorkflowConfigApi, WorkflowSetting
 
 #: Every organisation has these roles; a pack may name them and may not redefine them.
 BUILTIN_ROLES = ("owner", "admin", "member", "auditor")
@@ -146,9 +146,17 @@ class PackEngine:
                 )
             keys.append(template.key)
         roles = [*BUILTIN_ROLES, *names]
+        fields = pack.taxonomy.custom_fields
+        known = DefinitionNames(
+            roles=frozenset(roles),
+            document_types=frozenset(_lower(t.name) for t in pack.taxonomy.document_types),
+            custom_fields=frozenset(f.key for f in fields),
+            date_fields=frozenset(f.key for f in fields if f.type == "date"),
+            workflows=frozenset(pack.workflows),
+        )
         for key, body in sorted(pack.workflows.items()):
             where = f"workflows/{key}.yaml:"
-            found += _at(where, self.workflow.definition_problems(body, roles=roles, path=where))
+            found += _at(where, self.workflow.definition_problems(body, names=known, path=where))
         found += self._sample_problems(pack, roles)
         return found
 

@@ -9,7 +9,6 @@ unchanged as its client contract.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
 from typing import Any, ClassVar, Protocol
 
 import msgspec
@@ -28,16 +27,28 @@ class WorkflowSetting(msgspec.Struct, frozen=True, kw_only=True):
     version: int = 0
 
 
+class DefinitionNames(msgspec.Struct, frozen=True, kw_only=True):
+    """The names a definition is checked against when no organisation is at hand (a
+    domain pack validated on its own): its roles, document types, custom fields (and
+    which are dates) and workflow keys."""
+
+    roles: frozenset[str] = frozenset()
+    document_types: frozenset[str] = frozenset()
+    custom_fields: frozenset[str] = frozenset()
+    date_fields: frozenset[str] = frozenset()
+    workflows: frozenset[str] = frozenset()
+
+
 class WorkflowConfigApi(Protocol):
     """An organisation's workflow definitions as configuration (domain packs,
     export/import). Publishing a body equal to the newest version's changes nothing;
     another body becomes the next version (running instances keep theirs)."""
 
     def definition_problems(
-        self, definition: Any, *, roles: Iterable[str], path: str
+        self, definition: Any, *, names: DefinitionNames, path: str
     ) -> list[tuple[str, str]]:
         """Every problem of the definition (``POST /workflows``'s validation) with
-        ``roles`` as the organisation's role names, as ``(path, message)``."""
+        ``names`` as the organisation's, as ``(path, message)``."""
         ...
 
     async def latest_definitions(self, organisation_id: uuid.UUID) -> list[WorkflowSetting]:

@@ -13,6 +13,7 @@ from hub.workflow.controllers.definitions import WorkflowController
 from hub.workflow.controllers.instances import InstanceController
 from hub.workflow.controllers.tasks import OutOfOfficeController, TaskController
 from hub.workflow.domain.permissions import PERMISSIONS
+from hub.workflow.domain.settings import WorkflowSettings
 from hub.workflow.facade import WorkflowConfigFacade
 from hub.workflow.handlers import TRIGGERS
 from hub.workflow.intelligence import wiring as intelligence
@@ -24,9 +25,10 @@ from hub.workflow.services.effects import EffectRunner
 from hub.workflow.services.instances import InstanceService
 from hub.workflow.services.stats import StatsService
 from hub.workflow.services.tasks import TaskService
+from hub.workflow.services.timer_loop import TimerLoop
 from hub.workflow.services.timers import TimerService
 from hub.workflow.services.triggers import TriggerService
-from hub.workflow.tasks import FIRE_TIMERS_EVERY_5_SECONDS, fire_timers, run_effect
+from hub.workflow.tasks import TIMER_LOOP, run_effect
 
 
 def services(
@@ -39,8 +41,10 @@ def services(
     """Every use case of workflow, wired once per process."""
     store, clock = rt.store, rt.clock
     instances = InstanceService(store, rt.tenancy, content_api, clock, rt.queue_job)
+    timers = TimerService(store, clock, instances)
+    config: WorkflowSettings = rt.config
     definitions = DefinitionService(
-        store, rt.tenancy, identity_api, clock, rt.kernel.permissions.keys
+        store, rt.tenancy, identity_api, clock, rt.kernel.permissions.keys, content_api
     )
     return {
         "workflow_definitions": definitions,
@@ -49,7 +53,13 @@ def services(
         "workflow_tasks": TaskService(
             store, rt.tenancy, identity_api, content_api, instances, clock
         ),
-        "workflow_timers": TimerService(store, clock, instances),
+        "workflow_timers": timers,
+        "workflow_timer_loop": TimerLoop(
+            timers,
+            clock,
+            poll_s=config.workflow_timer_poll_ms / 1000,
+            firers=config.workflow_timer_firers,
+        ),
         "workflow_triggers": TriggerService(instances),
         "workflow_stats": StatsService(store, clock),
         "workflow_delegations": DelegationService(store, identity_api, clock),
@@ -74,8 +84,10 @@ def build() -> ContextModule:
             *intelligence.ROUTE_HANDLERS,
         ],
         permissions=[*PERMISSIONS, *intelligence.PERMISSIONS],
-        jobs=[run_effect, fire_timers, *intelligence.JOBS],
-        periodic=[FIRE_TIMERS_EVERY_5_SECONDS, *intelligence.PERIODIC],
+        settings=WorkflowSettings,
+        jobs=[run_effect, *intelligence.JOBS],
+        periodic=[*intelligence.PERIODIC],
+        loops=[TIMER_LOOP],
         catch_all=[TRIGGERS],
         subscriptions=[*intelligence.SUBSCRIPTIONS],
     )

@@ -4,14 +4,13 @@ as configuration, through :class:`DefinitionService` (its validation, versions, 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
 from typing import Any
 
 from hub.identity.api import SettingChange
 from hub.kernel.events import EVENT_TYPES
 from hub.kernel.store import Store
 from hub.workflow import repositories
-from hub.workflow.api import WorkflowConfigApi, WorkflowSetting
+from hub.workflow.api import DefinitionNames, WorkflowConfigApi, WorkflowSetting
 from hub.workflow.domain.definitions import Catalogue, parse
 from hub.workflow.services.definitions import DefinitionService
 
@@ -24,12 +23,16 @@ class WorkflowConfigFacade(WorkflowConfigApi):
         self.store, self.definitions = store, definitions
 
     def definition_problems(
-        self, definition: Any, *, roles: Iterable[str], path: str
+        self, definition: Any, *, names: DefinitionNames, path: str
     ) -> list[tuple[str, str]]:
         catalogue = Catalogue(
-            roles=frozenset(r.lower() for r in roles),
+            roles=frozenset(r.lower() for r in names.roles),
             permissions=self.definitions.permission_keys(),
             events=frozenset(EVENT_TYPES.names()),
+            document_types=frozenset(t.lower() for t in names.document_types),
+            custom_fields=names.custom_fields,
+            date_fields=names.date_fields,
+            workflows=names.workflows,
         )
         _, problems = parse(definition, catalogue)
         return [(f"{path}{p.path.removeprefix('definition')}", p.message) for p in problems]
@@ -46,7 +49,8 @@ class WorkflowConfigFacade(WorkflowConfigApi):
         latest = await repositories.latest_definition(self.store, organisation_id, workflow.key)
         if latest is not None:
             definition, _ = parse(
-                workflow.definition, await self.definitions.catalogue(organisation_id)
+                workflow.definition,
+                await self.definitions.catalogue(organisation_id, workflow.key),
             )
             if definition is not None and definition.body == latest.body:
                 return "unchanged", int(latest.version)

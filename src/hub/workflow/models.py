@@ -9,6 +9,7 @@
   transaction.
 * ``tasks`` / ``task_votes``: human tasks (assigned to a user or offered to roles) and the
   outcomes members gave them (one per member: an "N of M" approval counts them).
+* ``trigger_timers``: the next start each cron or date trigger planned.
 * ``effects``: side effects on other contexts (notify, set tags) a transition asked for,
   run by the ``workflow.run_effect`` job after the transition committed.
 """
@@ -85,9 +86,12 @@ class Instance(IdMixin, Base):
     ended_at: Mapped[datetime | None] = _ts()
     #: The integration event that started it (a trigger), if any: one instance per event.
     trigger_event_id: Mapped[uuid.UUID | None] = _uuid(nullable=True)
+    #: The schedule slot or document date that started it (``TriggerTimer.slot_key``).
+    trigger_key: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
         UniqueConstraint("organisation_id", "workflow_key", "trigger_event_id"),
+        UniqueConstraint("organisation_id", "workflow_key", "trigger_key"),
         Index("ix_instances_org_key", "organisation_id", "workflow_key", "state"),
         Index("ix_instances_document_id", "document_id"),
     )
@@ -203,6 +207,44 @@ class Timer(IdMixin, Base):
         Index(
             "ix_timers_due",
             "due_at",
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
+
+
+class TriggerTimer(IdMixin, Base):
+    """The next start a cron or date trigger plans: fired once by the timer loop (``FOR
+    UPDATE SKIP LOCKED``), like an SLA timer. ``plan_key`` names what it plans for
+    (``cron:<trigger>``, ``date:<trigger>:<document>``: one pending row each, a re-plan
+    cancels the old one); ``slot_key`` the start itself (``cron:<trigger>:<slot>``,
+    ``date:<trigger>:<document>:<date>``), unique among the workflow's instances."""
+
+    __tablename__ = "trigger_timers"
+
+    organisation_id: Mapped[uuid.UUID] = _uuid()
+    workflow_key: Mapped[str] = mapped_column(Text, nullable=False)
+    #: The version whose trigger planned it (a newer version re-plans).
+    definition_id: Mapped[uuid.UUID] = owned_by("workflow.definitions.id")
+    #: Position of the trigger in the definition's ``triggers``.
+    trigger: Mapped[int] = mapped_column(Integer, nullable=False)
+    #: "cron" or "date".
+    kind: Mapped[str] = mapped_column(Text, nullable=False)
+    plan_key: Mapped[str] = mapped_column(Text, nullable=False)
+    slot_key: Mapped[str] = mapped_column(Text, nullable=False)
+    document_id: Mapped[uuid.UUID | None] = _uuid(nullable=True)
+    due_at: Mapped[datetime] = _ts(nullable=False)
+    #: "pending", "fired" or "cancelled".
+    status: Mapped[str] = mapped_column(Text, nullable=False)
+    fired_at: Mapped[datetime | None] = _ts()
+
+    __table_args__ = (
+        Index("ix_trigger_timers_due", "due_at", postgresql_where=text("status = 'pending'")),
+        Index(
+            "uq_trigger_timers_pending_plan",
+            "organisation_id",
+            "workflow_key",
+            "plan_key",
+            unique=True,
             postgresql_where=text("status = 'pending'"),
         ),
     )

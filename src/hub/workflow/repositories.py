@@ -46,6 +46,14 @@ async def latest_definitions(
     return await store.all(query)
 
 
+async def definition_keys(store: Store, org: uuid.UUID) -> set[str]:
+    """Every workflow key the organisation has published."""
+    rows = await store.all(
+        select(WorkflowDefinition.key).where(WorkflowDefinition.organisation_id == org).distinct()
+    )
+    return {row.key for row in rows}
+
+
 async def definition_versions(
     store: Store, org: uuid.UUID, key: str, *, before: int | None, limit: int
 ) -> list[Row[Any]]:

@@ -167,6 +167,7 @@ _CLOCKED = (
     "workflow_instances",
     "workflow_tasks",
     "workflow_timers",
+    "workflow_timer_loop",
     "workflow_effects",
     "workflow_stats",
     "workflow_delegations",
@@ -185,7 +186,14 @@ def use_clock(clock: MovableClock, app: Litestar, worker: InProcessWorker | None
 
 @asynccontextmanager
 async def timer_service(settings: Settings, clock: MovableClock) -> AsyncIterator[Any]:
-    """The timer service a worker's ``workflow.fire_timers`` job runs, assembled on the
-    test's event loop with the test's clock."""
+    """The timer service a worker's timer loop runs, assembled on the test's event loop
+    with the test's clock."""
     async with periodic_kernel(settings, clock) as kernel:
         yield kernel.services["workflow_timers"]
+
+
+@asynccontextmanager
+async def timer_loop(settings: Settings, clock: MovableClock) -> AsyncIterator[Any]:
+    """The timer loop a worker process runs, on the test's event loop and clock."""
+    async with periodic_kernel(settings, clock) as kernel:
+        yield kernel.services["workflow_timer_loop"]

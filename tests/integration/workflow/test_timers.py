@@ -13,7 +13,6 @@ from prometheus_client import REGISTRY
 
 from hub.kernel.clock import MovableClock
 from hub.kernel.settings import Settings
-from hub.workflow.bootstrap import build
 from tests.integration.identity.support import API, fetch
 from tests.integration.identity.support_orgs import Person
 from tests.integration.workflow.support import (
@@ -167,13 +166,3 @@ async def test_concurrent_runs_fire_each_timer_once(
     assert sum(counts) == 10
     effects = await fetch(database_url, "SELECT count(*) AS n FROM workflow.effects")
     assert effects[0]["n"] == 10  # one notification per timer, never two
-
-
-def test_the_timer_job_runs_every_five_seconds() -> None:
-    module = build()
-    (periodic,) = [p for p in module.periodic if p.name == "workflow.fire_timers"]
-    assert (periodic.name, periodic.cron) == ("workflow.fire_timers", "* * * * * */5")
-    # seconds are the sixth field: a slot every 5 seconds, not every 5 minutes
-    assert periodic.latest_slot(1000.0, 1003.0) is None
-    assert periodic.latest_slot(1000.0, 1007.0) == 1005.0
-    assert periodic.latest_slot(1000.0, 1012.0) == 1010.0

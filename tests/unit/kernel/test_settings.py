@@ -183,6 +183,8 @@ def test_production_refuses_to_write_mail_to_disk() -> None:
 
 #: Every setting with values it refuses (the raw environment strings).
 INVALID: dict[str, list[str]] = {
+    "HUB_WORKFLOW_TIMER_POLL_MS": ["0", "1001", "fast"],
+    "HUB_WORKFLOW_TIMER_FIRERS": ["0", "33"],
     "HUB_ENV": ["staging", ""],
     "HUB_DATA_DIR": [""],
     "HUB_DATABASE_URL": [

@@ -11,7 +11,14 @@ from typing import Any
 from sqlalchemy import Row, select
 
 from hub.content.domain.access import Caller
-from hub.content.models import Document, DocumentTag, DocumentType, Tag, VersionText
+from hub.content.models import (
+    CustomField,
+    Document,
+    DocumentTag,
+    DocumentType,
+    Tag,
+    VersionText,
+)
 from hub.content.repositories.documents import readable
 from hub.kernel.store import Store
 
@@ -20,6 +27,7 @@ t = Tag.__table__
 dt = DocumentTag.__table__
 ty = DocumentType.__table__
 vt = VersionText.__table__
+cf = CustomField.__table__
 
 
 async def documents_with_text(store: Store, organisation_id: uuid.UUID) -> list[Row[Any]]:
@@ -66,6 +74,14 @@ async def document_types(store: Store, organisation_id: uuid.UUID) -> list[Row[A
     )
 
 
+async def custom_fields(store: Store, organisation_id: uuid.UUID) -> list[Row[Any]]:
+    return await store.all(
+        select(cf.c.id, cf.c.key, cf.c.name, cf.c.type)
+        .where(cf.c.organisation_id == organisation_id)
+        .order_by(cf.c.key)
+    )
+
+
 async def current_text(store: Store, document_id: uuid.UUID) -> str | None:
     value = await store.scalar(
         select(vt.c.text)
@@ -76,13 +92,12 @@ async def current_text(store: Store, document_id: uuid.UUID) -> str | None:
 
 
 async def readable_among(
-    store: Store, caller: Caller, document_ids: Sequence[uuid.UUID]
+    store: Store, caller: Caller, document_ids: Sequence[uuid.UUID], *, trashed: bool = False
 ) -> set[uuid.UUID]:
     if not document_ids:
         return set()
-    rows = await store.all(
-        select(d.c.id).where(
-            readable(caller), d.c.trashed_at.is_(None), d.c.id.in_(list(document_ids))
-        )
-    )
+    query = select(d.c.id).where(readable(caller), d.c.id.in_(list(document_ids)))
+    if not trashed:
+        query = query.where(d.c.trashed_at.is_(None))
+    rows = await store.all(query)
     return {row.id for row in rows}

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from hub.content.api import DocumentShared
@@ -150,3 +150,71 @@ class SharingService:
             uow.publish(shared_event(opened.id, organisation_id, restricted, wanted))
             await uow.commit()
         return permissions_view(restricted, await documents.shares_of(self.store, opened.id))
+
+    async def change(
+        self,
+        row: Any,
+        *,
+        restricted: bool | None,
+        grant: list[Share],
+        revoke: list[Share],
+    ) -> None:
+        """Change the restriction and some shares of ``row`` without a caller's rights
+        (a workflow through ``ContentApi.change_access``); other shares stay."""
+        await self.check(row.organisation_id, grant)
+        for index, share in enumerate(revoke):
+            if (share.user_id is None) == (share.role_id is None):
+                raise field_invalid(f"revoke[{index}]", "Name exactly one of userId and roleId.")
+        async with self.store.uow() as uow:
+            session = uow.session
+            current = (
+                await session.execute(
+                    select(d.c.restricted).where(d.c.id == row.id).with_for_update()
+                )
+            ).scalar_one()
+            now_restricted = current if restricted is None else restricted
+            await session.execute(
+                update(Document)
+                .where(d.c.id == row.id)
+                .values(restricted=now_restricted, updated_at=self.clock())
+            )
+            for share in revoke:
+                kind, subject = _subject(share)
+                await session.execute(
+                    delete(DocumentShare).where(
+                        s.c.document_id == row.id,
+                        s.c.subject_kind == kind,
+                        s.c.subject_id == subject,
+                    )
+                )
+            for share in grant:
+                kind, subject = _subject(share)
+                statement = insert(DocumentShare).values(
+                    document_id=row.id, subject_kind=kind, subject_id=subject, access=share.access
+                )
+                await session.execute(
+                    statement.on_conflict_do_update(
+                        constraint="pk_document_shares", set_={"access": share.access}
+                    )
+                )
+            subjects = (
+                await session.execute(
+                    select(s.c.subject_kind, s.c.subject_id).where(s.c.document_id == row.id)
+                )
+            ).all()
+            uow.publish(
+                shared_event(
+                    row.id,
+                    row.organisation_id,
+                    now_restricted,
+                    [(r.subject_kind, r.subject_id) for r in subjects],
+                )
+            )
+            await uow.commit()
+
+
+def _subject(share: Share) -> tuple[str, uuid.UUID]:
+    if share.user_id is not None:
+        return "user", share.user_id
+    assert share.role_id is not None
+    return "role", share.role_id

@@ -14,7 +14,9 @@ Wire shape (camelCase, like every body)::
 
 Actions: ``{"kind": "notify", "templateKey": "...", "to": {"roles": [...], "userIds":
 [...], "starter": true}, "payload": {...}}``, ``{"kind": "setTags", "tags": [...]}``,
-``{"kind": "setVariable", "name": "...", "value": ANY}`` or ``"expression": CEL``.
+``{"kind": "setVariable", "name": "...", "value": ANY}`` or ``"expression": CEL``,
+``createTask``, and ``setType``, ``setField``, ``setAccess``, ``startWorkflow``
+(``actions_more``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from hub.workflow.domain import actions_more
 from hub.workflow.domain.expressions import ExpressionError, check
 
 NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$"
@@ -37,7 +40,16 @@ MAX_ACTIONS = 20
 MAX_SLA_MINUTES = 366 * 24 * 60
 #: Roots a condition (and a ``setVariable`` expression) may name.
 CONDITION_ROOTS = frozenset({"vars", "data", "subject"})
-ACTION_KINDS = ("notify", "setTags", "setVariable", "createTask")
+ACTION_KINDS = (
+    "notify",
+    "setTags",
+    "setVariable",
+    "createTask",
+    "setType",
+    "setField",
+    "setAccess",
+    "startWorkflow",
+)
 MAX_APPROVALS = 50
 MAX_DUE_MINUTES = MAX_SLA_MINUTES
 
@@ -82,6 +94,7 @@ _ACTION_KEYS = {
         "fourEyes",
         "dueInMinutes",
     },
+    **actions_more.ACTION_KEYS,
 }
 
 
@@ -164,6 +177,12 @@ class Catalogue:
     permissions: frozenset[str]
     #: Integration event types a trigger may name.
     events: frozenset[str] = frozenset()
+    #: Document types (lower-cased names and ids), custom field keys (and those of date
+    #: fields), workflow keys (the one being published included) actions may name.
+    document_types: frozenset[str] = frozenset()
+    custom_fields: frozenset[str] = frozenset()
+    date_fields: frozenset[str] = frozenset()
+    workflows: frozenset[str] = frozenset()
 
     def knows_role(self, role: str) -> bool:
         return role.lower() in self.roles
@@ -256,6 +275,9 @@ def _actions(
                 p.add(here, "give exactly one of value and expression")
             elif "expression" in item:
                 _expression(p, f"{here}.expression", item["expression"])
+        else:
+            for path_, message in actions_more.check_action(kind, here, item, cat, CONDITION_ROOTS):
+                p.add(path_, message)
         out.append(Action(kind=kind, spec=item))
     return tuple(out)
 
@@ -673,7 +695,15 @@ def _reachability(
 
 def load(body: Mapping[str, Any]) -> Definition:
     """A stored (already validated) definition, without the name checks."""
-    everything = Catalogue(roles=_AnyName(), permissions=_AnyName(), events=_AnyName())
+    everything = Catalogue(
+        roles=_AnyName(),
+        permissions=_AnyName(),
+        events=_AnyName(),
+        document_types=_AnyName(),
+        custom_fields=_AnyName(),
+        date_fields=_AnyName(),
+        workflows=_AnyName(),
+    )
     definition, problems = parse(dict(body), everything)
     if definition is None:
         raise ValueError(f"stored definition no longer parses: {problems}")

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import func, select, text
 
+from hub.content.api import ContentApi
 from hub.identity.api import IdentityApi
 from hub.kernel.clock import Clock
 from hub.kernel.errors import FieldError, Invalid
@@ -58,17 +59,29 @@ class DefinitionService:
         identity: IdentityApi,
         clock: Clock,
         permission_keys: Callable[[], frozenset[str]],
+        content: ContentApi,
     ) -> None:
         self.store, self.tenancy, self.identity = store, tenancy, identity
-        self.clock, self.permission_keys = clock, permission_keys
+        self.clock, self.permission_keys, self.content = clock, permission_keys, content
 
-    async def catalogue(self, organisation_id: uuid.UUID) -> Catalogue:
-        roles = await self.identity.roles_of(organisation_id)
+    async def catalogue(self, organisation_id: uuid.UUID, key: str) -> Catalogue:
+        """The names a definition of ``key`` may use in the organisation."""
+        org = organisation_id
+        roles = await self.identity.roles_of(org)
         names = {r.name.lower() for r in roles} | {str(r.id) for r in roles}
+        taxonomy = await self.content.taxonomy(org)
+        types = {t.name.lower() for t in taxonomy.document_types}
+        types |= {str(t.id) for t in taxonomy.document_types}
         return Catalogue(
             roles=frozenset(names),
             permissions=self.permission_keys(),
             events=frozenset(EVENT_TYPES.names()),
+            document_types=frozenset(types),
+            custom_fields=frozenset(f.key for f in taxonomy.custom_fields),
+            date_fields=frozenset(f.key for f in taxonomy.custom_fields if f.type == "date"),
+            workflows=frozenset(
+                {key, *await repositories.definition_keys(self.store, organisation_id)}
+            ),
         )
 
     async def publish(
@@ -87,7 +100,7 @@ class DefinitionService:
             body, why = parse_text(body)
             if why is not None:
                 raise field_invalid("definition", why, code="invalid_definition")
-        definition, problems = parse(body, await self.catalogue(organisation_id))
+        definition, problems = parse(body, await self.catalogue(organisation_id, key))
         if definition is None:
             raise Invalid(
                 f"The definition has {len(problems)} problem(s).",

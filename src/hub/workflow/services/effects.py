@@ -1,9 +1,11 @@
-"""Side effects on other contexts a transition asked for (notify, set tags), run by the
-``workflow.run_effect`` job once the transition committed.
+"""Side effects on other contexts a transition asked for (notify, set tags, type, a
+custom field or the document's access), run by the ``workflow.run_effect`` job once the
+transition committed.
 
 The effect row is written in the transition's transaction, so a rolled-back transition
-has none. Delivery is at-least-once: setting tags is idempotent; a notification whose
-job died between the call and marking the row done may be sent twice.
+has none. Delivery is at-least-once: setting tags, type, fields and access is
+idempotent; a notification whose job died between the call and marking the row done may
+be sent twice.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import uuid
 from typing import Any
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from hub.communication.api import CATEGORY_WORKFLOW_TASKS, CommunicationApi
 from hub.content.api import ContentApi
@@ -21,6 +23,7 @@ from hub.kernel.clock import Clock
 from hub.kernel.errors import AppError
 from hub.kernel.store import Store
 from hub.workflow.models import Effect, Instance
+from hub.workflow.services.effects_document import DocumentEffects
 
 log = structlog.get_logger(__name__)
 
@@ -38,6 +41,7 @@ class EffectRunner:
     ) -> None:
         self.store, self.clock = store, clock
         self.identity, self.content, self.communication = identity, content, communication
+        self.document_effects = DocumentEffects(identity, content)
 
     async def run(self, effect_id: uuid.UUID) -> str:
         """Run one pending effect; answers its status afterwards (a done one is skipped)."""
@@ -47,22 +51,23 @@ class EffectRunner:
         instance = await self.store.first(
             select(Instance.__table__).where(Instance.id == effect.instance_id)
         )
-        error: str | None = None
-        try:
-            if instance is None:
-                error = "the instance no longer exists"
-            elif effect.kind == "notify":
-                await self._notify(instance, effect.spec)
-            elif effect.kind == "setTags":
-                error = await self._set_tags(instance, effect.spec)
-            else:
-                error = f"unknown effect kind {effect.kind!r}"
-        except AppError as exc:  # a refusal of the other context: retrying cannot help
-            error = f"{exc.code}: {exc.detail}"
-        status = "failed" if error else "done"
-        if error:
-            log.warning("workflow.effect_failed", effect_id=str(effect_id), error=error)
         async with self.store.uow() as uow:
+            if effect.kind != "notify" and instance is not None and instance.document_id:
+                # One document's effects one at a time, cluster-wide: content merges tags
+                # and fields into what it read, so two at once could lose one.
+                await uow.session.execute(
+                    text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
+                    {"k": f"workflow.document_effects:{instance.document_id}"},
+                )
+                status_now = await uow.session.scalar(
+                    select(Effect.status).where(Effect.id == effect_id)
+                )
+                if status_now != "pending":
+                    return str(status_now)
+            error = await self._run(effect, instance)
+            status = "failed" if error else "done"
+            if error:
+                log.warning("workflow.effect_failed", effect_id=str(effect_id), error=error)
             await uow.session.execute(
                 update(Effect)
                 .where(Effect.id == effect_id, Effect.status == "pending")
@@ -70,6 +75,22 @@ class EffectRunner:
             )
             await uow.commit()
         return status
+
+    async def _run(self, effect: Any, instance: Any) -> str | None:
+        """Apply one effect; answers why it failed for good, or None."""
+        try:
+            if instance is None:
+                return "the instance no longer exists"
+            if effect.kind == "notify":
+                await self._notify(instance, effect.spec)
+                return None
+            if effect.kind == "setTags":
+                return await self._set_tags(instance, effect.spec)
+            if effect.kind in DocumentEffects.KINDS:
+                return await self.document_effects.run(effect.kind, instance, effect.spec)
+            return f"unknown effect kind {effect.kind!r}"
+        except AppError as exc:  # a refusal of the other context: retrying cannot help
+            return f"{exc.code}: {exc.detail}"
 
     async def _notify(self, instance: Any, spec: dict[str, Any]) -> None:
         to: dict[str, Any] = spec.get("to", {})

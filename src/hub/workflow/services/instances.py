@@ -47,6 +47,10 @@ from hub.workflow.services import metrics
 from hub.workflow.services.effects import RUN_EFFECT
 
 MAX_VARIABLES_BYTES = 64 * 1024
+#: Workflows one step may start through ``startWorkflow`` actions, one starting the next.
+MAX_CHAIN = 5
+#: Rows one list request passes over at most looking for instances the caller may read.
+MAX_SCANNED = 2000
 
 
 @dataclass(frozen=True)
@@ -230,33 +234,47 @@ class InstanceService:
         limit: int,
         cursor: str | None,
     ) -> Page[InstanceView]:
-        """Newest first; instances on documents the caller may not read are left out (the
-        page can then be shorter than ``limit`` while ``nextCursor`` is still given)."""
+        """Newest first; instances on documents the caller may not read are left out. The
+        database is read in batches, each filtered by one ``readable_among`` query, until
+        the page is full, so a page is short only at the end of the list (or after
+        ``MAX_SCANNED`` rows were passed over: ``nextCursor`` then resumes the scan)."""
         before = after_uuid(cursor) if cursor is not None else None
-        rows = await repositories.instances_in(
-            self.store,
-            member.organisation_id,
-            key=key,
-            state=state,
-            status=status,
-            document_id=document_id,
-            before=before,
-            limit=limit,
-        )
-        has_more = len(rows) > limit
-        rows = rows[:limit]
-        readable: dict[uuid.UUID, bool] = {}
-        views = []
-        for row in rows:
-            if row.document_id is not None:
-                if row.document_id not in readable:
-                    readable[row.document_id] = await self.content.may_read(
-                        principal.user_id, row.document_id
-                    )
-                if not readable[row.document_id]:
+        views: list[InstanceView] = []
+        next_cursor: str | None = None
+        scanned, batch = 0, max(limit, 50)
+        while True:
+            rows = await repositories.instances_in(
+                self.store,
+                member.organisation_id,
+                key=key,
+                state=state,
+                status=status,
+                document_id=document_id,
+                before=before,
+                limit=batch,
+            )
+            has_more = len(rows) > batch
+            rows = rows[:batch]
+            documents = list({r.document_id for r in rows if r.document_id is not None})
+            readable = await self.content.readable_among(
+                principal.user_id, member.organisation_id, documents, trashed=True
+            )
+            for row in rows:
+                if row.document_id is not None and row.document_id not in readable:
                     continue
-            views.append(_view(row, await self.definition(row.definition_id)))
-        next_cursor = encode_cursor(str(rows[-1].id)) if has_more and rows else None
+                if len(views) == limit:
+                    has_more = True
+                    break
+                views.append(_view(row, await self.definition(row.definition_id)))
+                before = row.id
+            else:
+                if rows:
+                    before = rows[-1].id
+            scanned += len(rows)
+            if len(views) == limit or not has_more or scanned >= MAX_SCANNED:
+                if has_more and before is not None:
+                    next_cursor = encode_cursor(str(before))
+                break
         return Page(items=views, limit=limit, next_cursor=next_cursor)
 
     # ------------------------------------------------------------------ start
@@ -311,7 +329,13 @@ class InstanceService:
         actor: Actor,
         *,
         trigger_event_id: uuid.UUID | None = None,
+        trigger_key: str | None = None,
+        chain: int = 0,
+        started_data: Mapping[str, Any] | None = None,
     ) -> Instance:
+        """Start an instance in ``uow``. ``trigger_key``: the schedule slot or document
+        date that started it (one instance per key and workflow); ``chain``: how many
+        ``startWorkflow`` actions led here (bounded by ``MAX_CHAIN``)."""
         now = self.clock()
         initial = definition.initial
         instance = Instance(
@@ -330,12 +354,17 @@ class InstanceService:
             state_entered_at=now,
             updated_at=now,
             trigger_event_id=trigger_event_id,
+            trigger_key=trigger_key,
         )
         uow.session.add(instance)
         await uow.session.flush()
         scope = {"vars": instance.variables, "data": {}, "subject": _subject_map(subject)}
-        instance.variables = await self._apply(uow, instance, initial.on_enter, scope, initial.name)
-        self._history(uow, instance, "started", None, None, initial.name, actor, {}, now)
+        instance.variables = await self._apply(
+            uow, instance, initial.on_enter, scope, initial.name, chain=chain
+        )
+        self._history(
+            uow, instance, "started", None, None, initial.name, actor, started_data or {}, now
+        )
         metrics.INSTANCES_STARTED.labels(actor.actor_type).inc()
         self._timers(uow, instance, initial, now)
         uow.publish(
@@ -513,13 +542,26 @@ class InstanceService:
         actions: tuple[defs.Action, ...],
         scope: dict[str, Any],
         entering: str,
+        *,
+        chain: int = 0,
     ) -> dict[str, Any]:
         """Run ``actions`` inside ``uow``: variables change at once (the new map is
-        returned), tasks are created for the state being entered, effects on other
-        contexts become effect rows and jobs."""
+        returned), tasks are created for the state being entered, other workflows start
+        in the same transaction, effects on other contexts become effect rows and jobs
+        (a ``setField`` expression is evaluated now, into the effect)."""
         variables = dict(scope["vars"])
         for action in actions:
-            if action.kind == "setVariable":
+            if action.kind == "startWorkflow":
+                await self._start_chained(
+                    uow, instance, action.spec, {**scope, "vars": variables}, chain
+                )
+            elif action.kind == "setField" and "expression" in action.spec:
+                value = _evaluated(
+                    action.spec["expression"], {**scope, "vars": variables}, action.spec["field"]
+                )
+                spec = {"kind": "setField", "field": action.spec["field"], "value": value}
+                self.add_effect(uow, instance, action.kind, spec)
+            elif action.kind == "setVariable":
                 if "expression" in action.spec:
                     try:
                         value = value_of(action.spec["expression"], {**scope, "vars": variables})
@@ -541,6 +583,40 @@ class InstanceService:
             else:
                 self.add_effect(uow, instance, action.kind, action.spec)
         return variables
+
+    async def _start_chained(
+        self,
+        uow: UnitOfWork,
+        instance: Any,
+        spec: Mapping[str, Any],
+        scope: dict[str, Any],
+        chain: int,
+    ) -> None:
+        """``startWorkflow``: the newest version of another workflow on the same subject,
+        in the same transaction, on behalf of the instance's starter."""
+        key = str(spec["workflowKey"])
+        if chain >= MAX_CHAIN:
+            raise Invalid(
+                f"Starting {key!r} would chain more than {MAX_CHAIN} workflows in one step.",
+                code="action_failed",
+            )
+        row = await repositories.latest_definition(self.store, instance.organisation_id, key)
+        if row is None:
+            raise Invalid(f"No workflow {key!r} to start any more.", code="action_failed")
+        variables = {
+            name: _evaluated(source, scope, name)
+            for name, source in dict(spec.get("variables", {})).items()
+        }
+        await self.start_in(
+            uow,
+            row,
+            await self.definition(row.id),
+            Subject(document_id=instance.document_id, reference=instance.reference),
+            variables,
+            Actor(actor_type="system", actor_id=instance.started_by),
+            chain=chain + 1,
+            started_data={"parentInstanceId": str(instance.id)},
+        )
 
     async def _leave(self, uow: UnitOfWork, instance_id: uuid.UUID, now: datetime) -> None:
         await uow.session.execute(
@@ -659,6 +735,14 @@ def new_task(instance: Any, spec: Mapping[str, Any], state: str, now: datetime) 
         created_at=now,
         due_at=now + timedelta(minutes=int(due)) if due else None,
     )
+
+
+def _evaluated(source: str, scope: Mapping[str, Any], what: str) -> Any:
+    """A CEL value as plain JSON; a failure refuses the step (422, nothing applied)."""
+    try:
+        return _clean_json(value_of(source, scope))
+    except ExpressionError as exc:
+        raise Invalid(f"The action setting {what!r} failed: {exc}.", code="action_failed") from None
 
 
 def _subject_map(subject: Subject) -> dict[str, Any]:

@@ -2,8 +2,8 @@
 
 Timers are rows (``workflow.timers``), written with the step that entered the state and
 cancelled by the step that leaves it, so they survive restarts of every process. The
-``workflow.fire_timers`` job (every 5 seconds, one run per slot cluster-wide) claims due
-timers one transaction at a time with ``FOR UPDATE SKIP LOCKED``: marking one fired, its
+timer loop (``services.timer_loop``, in every worker process running the scheduler)
+claims due timers one transaction at a time with ``FOR UPDATE SKIP LOCKED``: marking one fired, its
 notification effects, its transition and its event commit together, so a timer fires
 exactly once even with several workers, and a crash before the commit leaves it pending
 for the next run.
@@ -11,9 +11,10 @@ for the next run.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from hub.kernel.clock import Clock
 from hub.kernel.db import UnitOfWork
@@ -23,7 +24,6 @@ from hub.workflow.models import Instance, Task, Timer
 from hub.workflow.services import metrics
 from hub.workflow.services.instances import Actor, InstanceService
 
-FIRE_TIMERS = "workflow.fire_timers"
 #: The template SLA notifications use unless the step names one (payload: title, text).
 DEFAULT_TEMPLATE = "general.announcement"
 
@@ -52,6 +52,13 @@ class TimerService:
                 await uow.commit()
             fired += took
         return fired
+
+    async def next_due(self) -> datetime | None:
+        """When the earliest pending timer is due (the partial index answers)."""
+        due: datetime | None = await self.store.scalar(
+            select(func.min(Timer.due_at)).where(Timer.status == "pending")
+        )
+        return due
 
     async def _fire(self, uow: UnitOfWork, timer: Any) -> int:
         now = self.clock()
