@@ -55,6 +55,8 @@ from hub.kernel.wiring import (
     resolve_dependencies_in_order,
     validate_bodies_strictly,
 )
+from hub.packs.routes import ROUTE_HANDLERS as PACK_ROUTES
+from hub.packs.wiring import add_pack_engine
 from hub.workflow import bootstrap as workflow_bootstrap
 
 API_PREFIX = "/api/v1"
@@ -159,12 +161,16 @@ def create_app(
     assemble(kernel, every)
     modules = served_modules(settings, every)
     internal = internal_handlers(internal_registry(kernel, modules))
+    with_packs = add_pack_engine(kernel.services)
     resolve_dependencies_in_order()
     validate_bodies_strictly()
     dependencies = providers(kernel, modules)
     api = Router(
         path=API_PREFIX,
-        route_handlers=[h for m in modules for h in m.route_handlers],
+        route_handlers=[
+            *(h for m in modules for h in m.route_handlers),
+            *(PACK_ROUTES if with_packs else ()),
+        ],
     )
 
     @asynccontextmanager

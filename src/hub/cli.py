@@ -106,7 +106,10 @@ async def _open_kernel() -> AsyncIterator[Kernel]:
         assert live.redis_url is not None
         kernel = Kernel(settings=live, database_url=live.database_url, redis_url=live.redis_url)
         try:
+            from hub.packs.wiring import add_pack_engine
+
             assemble(kernel, context_modules())
+            add_pack_engine(kernel.services)
             yield kernel
         finally:
             await kernel.close()
@@ -509,10 +512,13 @@ def mail_show(mail_id: str, show_html: bool, show_raw: bool) -> None:
 
 def _add_context_commands() -> None:
     from hub.app import context_modules
+    from hub.packs.commands import COMMANDS as PACK_COMMANDS
 
     for module in context_modules():
         for command in module.cli_commands:
             main.add_command(command)
+    for command in PACK_COMMANDS:
+        main.add_command(command)
 
 
 _add_context_commands()

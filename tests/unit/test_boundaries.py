@@ -25,6 +25,7 @@ PORTABLE = "Public api and kernel events carry no framework/ORM imports"
 DEVSERVERS_USERS = "Only the composition root uses the development servers"
 DEVSERVERS_DEPS = "The development servers build on the kernel alone"
 INTELLIGENCE = "Layering inside workflow's intelligence module"
+PACKS = "Domain packs reach the contexts only through their public api"
 ALL = (
     LAYERS,
     INDEPENDENT,
@@ -34,6 +35,7 @@ ALL = (
     DEVSERVERS_USERS,
     DEVSERVERS_DEPS,
     INTELLIGENCE,
+    PACKS,
 )
 
 
@@ -114,6 +116,11 @@ PLANTS: list[tuple[tuple[str, ...], Callable[[Path], None]]] = [
             "import hub.workflow.intelligence.services",
         ),
     ),
+    ((PACKS,), _append("hub/packs/engine.py", "import hub.content.services.taxonomy")),
+    (
+        (LAYERS, INDEPENDENT, DAG),  # through the packs, workflow would reach the others
+        _append("hub/workflow/services/__init__.py", "import hub.packs.engine"),
+    ),
 ]
 PLANT_IDS = [
     "kernel-imports-context",
@@ -127,6 +134,8 @@ PLANT_IDS = [
     "devservers-import-context",
     "context-imports-composition-root",
     "intelligence-domain-imports-services",
+    "packs-import-context-internals",
+    "context-imports-packs",
 ]
 
 

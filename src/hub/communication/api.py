@@ -16,6 +16,9 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal, Protocol
 
+import msgspec
+
+from hub.identity.api import SettingChange
 from hub.kernel.events import IntegrationEvent
 
 #: Channels a notification may go out on. ``chat`` and ``sms`` post to the organisation's
@@ -53,6 +56,63 @@ class CommunicationApi(Protocol):
         incomplete payload. ``escalate_after_minutes`` (with in-app and e-mail): the
         e-mail only if the in-app item is still unread that long after."""
         ...
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+class TemplateSetting(
+    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, rename="camel"
+):
+    """A notification template as configuration, known by its key: ``channels`` holds per
+    channel and locale the template's parts (``{"email": {"fr": {"subject": …}}}``)."""
+
+    key: str
+    category: str
+    description: str = ""
+    variables: tuple[str, ...] = ()
+    sample: dict[str, Any] = msgspec.field(default_factory=dict)
+    channels: dict[str, dict[str, dict[str, str]]]
+
+
+class NotificationDefaults(
+    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, rename="camel"
+):
+    """An organisation's defaults: its locale, and per category the channels on or off
+    (and digest periods) unless a member says otherwise."""
+
+    default_locale: str | None = None
+    channels: dict[str, dict[str, bool]] = msgspec.field(default_factory=dict)
+    digests: dict[str, str] = msgspec.field(default_factory=dict)
+
+
+class CommunicationConfigApi(Protocol):
+    """An organisation's notification templates and default preferences as configuration
+    (domain packs, export/import), through the same checks as the HTTP routes. A template
+    whose content differs becomes a new version; an identical one changes nothing."""
+
+    def template_problems(self, template: TemplateSetting, path: str) -> list[tuple[str, str]]:
+        """Why the template could not be saved (unsafe, undeclared names, a part that does
+        not render with the sample…), as ``(path, message)``; empty when it can."""
+        ...
+
+    def defaults_problems(
+        self, defaults: NotificationDefaults, path: str
+    ) -> list[tuple[str, str]]: ...
+
+    async def organisation_templates(self, organisation_id: uuid.UUID) -> list[TemplateSetting]:
+        """The current version of each of the organisation's own templates, by key."""
+        ...
+
+    async def put_template(
+        self, organisation_id: uuid.UUID, template: TemplateSetting, *, actor_id: uuid.UUID
+    ) -> SettingChange: ...
+
+    async def notification_defaults(self, organisation_id: uuid.UUID) -> NotificationDefaults: ...
+
+    async def put_notification_defaults(
+        self, organisation_id: uuid.UUID, defaults: NotificationDefaults, *, actor_id: uuid.UUID
+    ) -> SettingChange: ...
 
 
 # --------------------------------------------------------------------------- events

@@ -17,7 +17,7 @@ from hub.communication.controllers.templates import TemplateController
 from hub.communication.controllers.webhooks import WebhookController
 from hub.communication.domain.permissions import PERMISSIONS
 from hub.communication.domain.settings import CommunicationSettings
-from hub.communication.facade import CommunicationFacade
+from hub.communication.facade import CommunicationConfigFacade, CommunicationFacade
 from hub.communication.handlers import WEBHOOK_FEED, on_document_shared
 from hub.communication.models import Base
 from hub.communication.services.channels import SEAL_PURPOSE, ChannelService
@@ -85,6 +85,7 @@ def services(
     store, clock = rt.store, rt.clock
     settings: CommunicationSettings = rt.config
     templates = TemplateService(store, clock)
+    preferences = PreferenceService(store, clock)
     sending = SendService(
         store,
         rt.tenancy,
@@ -122,12 +123,13 @@ def services(
         "deferred_release": DeferredRelease(store, clock, rt.queue_job),
         "inbox": InboxService(store, clock, inbox_events),
         "snooze_end": SnoozeEnd(store, clock, inbox_events),
-        "preferences": PreferenceService(store, clock),
+        "preferences": preferences,
         "delivery_log": DeliveryLog(store),
         "notification_channels": channels,
         "chat_delivery": ChatDelivery(store, templates, channels, clock),
         "communication_public_url": str(rt.settings.public_url),
         "communication_api": CommunicationFacade(sending),
+        "communication_config": CommunicationConfigFacade(store, templates, preferences),
         "digest_closing": DigestClosing(store, clock, rt.queue_job),
         "digest_email": DigestEmail(
             store, templates, identity_api, clock, rt.settings, rt.mail_transport

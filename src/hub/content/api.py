@@ -18,6 +18,7 @@ from typing import Any, ClassVar, Protocol
 import msgspec
 
 from hub.kernel.contract import idempotent
+from hub.identity.api import SettingChange
 from hub.kernel.events import IntegrationEvent
 
 # --------------------------------------------------------------------------- DTOs
@@ -170,6 +171,76 @@ class ContentApi(Protocol):
     ) -> set[uuid.UUID]:
         """Those of ``document_ids`` (of the organisation, outside the trash unless
         ``trashed``) the user may read, decided in one query by the document rule."""
+        ...
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+class TagSetting(
+    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, rename="camel"
+):
+    """A tag as configuration, known by its name; ``parent`` names another tag."""
+
+    name: str
+    parent: str | None = None
+    colour: str | None = None
+
+
+class DocumentTypeSetting(
+    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, rename="camel"
+):
+    name: str
+    description: str = ""
+
+
+class CustomFieldSetting(
+    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, rename="camel"
+):
+    """A custom field as configuration, known by its ``key`` (its type never changes)."""
+
+    key: str
+    name: str
+    type: str
+    options: tuple[str, ...] | None = None
+
+
+class TaxonomySettings(
+    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, rename="camel"
+):
+    tags: tuple[TagSetting, ...] = ()
+    document_types: tuple[DocumentTypeSetting, ...] = ()
+    custom_fields: tuple[CustomFieldSetting, ...] = ()
+
+
+class ContentConfigApi(Protocol):
+    """An organisation's taxonomy as configuration (domain packs, export/import): tags,
+    document types and custom fields matched by name (fields by key), through the same
+    checks and events as ``/orgs/{orgId}/tags`` and its siblings. Nothing is deleted."""
+
+    def taxonomy_problems(self, settings: TaxonomySettings, path: str) -> list[tuple[str, str]]:
+        """Every reason the settings could not be applied, as ``(path, message)``."""
+        ...
+
+    async def taxonomy_settings(self, organisation_id: uuid.UUID) -> TaxonomySettings:
+        """The organisation's tags, document types and custom fields as they are now."""
+        ...
+
+    async def put_tag(
+        self, organisation_id: uuid.UUID, tag: TagSetting, *, actor_id: uuid.UUID
+    ) -> SettingChange:
+        """Create the tag or bring its parent and colour in line (the parent must exist)."""
+        ...
+
+    async def put_document_type(
+        self, organisation_id: uuid.UUID, document_type: DocumentTypeSetting, *, actor_id: uuid.UUID
+    ) -> SettingChange: ...
+
+    async def put_custom_field(
+        self, organisation_id: uuid.UUID, field: CustomFieldSetting, *, actor_id: uuid.UUID
+    ) -> SettingChange:
+        """Create the field or update its name and options (422 ``field_type_immutable``
+        for another type)."""
         ...
 
 

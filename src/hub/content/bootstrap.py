@@ -21,7 +21,7 @@ from hub.content.controllers.thumbnails import ThumbnailController
 from hub.content.domain.access import PERMISSIONS
 from hub.content.domain.audit import CheckpointSigner
 from hub.content.domain.settings import ContentSettings
-from hub.content.facade import ContentFacade
+from hub.content.facade import ContentConfigFacade, ContentFacade
 from hub.content.handlers import AUDIT_FEED
 from hub.content.models import Base
 from hub.content.repositories.blobs import blob_store
@@ -78,6 +78,7 @@ def services(rt: ContextRuntime, *, identity_api: IdentityApi) -> dict[str, Any]
     thumbnail_requests = ThumbnailRequests(rt.queue_job)
     sharing = SharingService(store, access, identity_api, clock)
     requests = ExtractionRequests(rt.queue_job)
+    taxonomy = TaxonomyService(store)
     return {
         "content_settings": settings,
         "blob_store": files,
@@ -90,8 +91,9 @@ def services(rt: ContextRuntime, *, identity_api: IdentityApi) -> dict[str, Any]
         "share_links": ShareLinkService(store, access, files, clock, str(rt.settings.public_url)),
         "document_notes": NoteService(store, access, clock),
         "trash": TrashService(store, access, blobs, clock, settings.content_trash_days, links),
-        "taxonomy": TaxonomyService(store),
+        "taxonomy": taxonomy,
         "content_api": ContentFacade(store, identity_api, documents, sharing),
+        "content_config": ContentConfigFacade(store, taxonomy),
         "thumbnails": ThumbnailService(store, downloads, files, blobs, clock, thumbnail_requests),
         "bulk_edits": BulkService(store, access, metadata, sharing, clock),
         "text_extraction": TextExtraction(

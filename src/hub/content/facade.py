@@ -10,21 +10,41 @@ import uuid
 from typing import Any
 
 import msgspec
+from sqlalchemy import select
 
 from hub.content.api import (
     AccessGrant,
     ContentApi,
+    ContentConfigApi,
     CorpusDocument,
     CustomFieldItem,
+    CustomFieldSetting,
     DocumentSummary,
+    DocumentTypeSetting,
+    TagSetting,
     Taxonomy,
     TaxonomyItem,
+    TaxonomySettings,
 )
 from hub.content.domain.access import Action, Facts, caller_of, capabilities
+from hub.content.domain.documents import tag_key
+from hub.content.domain.taxonomy import (
+    MAX_TAG_DEPTH,
+    FieldType,
+    clean_colour,
+    clean_description,
+    clean_key,
+    clean_name,
+    clean_options,
+)
 from hub.content.repositories import corpus, documents
+from hub.content.repositories import taxonomy as taxonomy_repo
 from hub.content.services.documents import DocumentService
 from hub.content.services.sharing import Share, SharingService
-from hub.identity.api import IdentityApi
+from hub.content.services.taxonomy import TaxonomyService
+from hub.identity.api import IdentityApi, Membership, SettingChange
+from hub.kernel.errors import AppError
+from hub.kernel.problems import field_invalid
 from hub.kernel.store import Store
 
 
@@ -189,3 +209,188 @@ class ContentFacade(ContentApi):
         return await corpus.readable_among(
             self.store, caller_of(membership), document_ids, trashed=trashed
         )
+
+
+def _acting(organisation_id: uuid.UUID, actor_id: uuid.UUID) -> Membership:
+    """The taxonomy service reads only the organisation of its caller's membership."""
+    return Membership(organisation_id=organisation_id, user_id=actor_id, roles=(), grants=())
+
+
+def _collect(found: list[tuple[str, str]], path: str, check: Any) -> None:
+    try:
+        check()
+    except AppError as exc:
+        if not exc.errors:
+            found.append((path, exc.detail))
+        for e in exc.errors or ():
+            found.append((f"{path}.{e.field}", e.message))
+
+
+def _depth(tags: dict[str, TagSetting], name: str) -> int:
+    """How deep the tag sits (1: top level); a cycle counts as too deep."""
+    seen: set[str] = set()
+    depth, current = 1, tags[name]
+    while current.parent is not None and tag_key(current.parent) in tags:
+        key = tag_key(current.parent)
+        if key in seen:
+            return MAX_TAG_DEPTH + 1
+        seen.add(key)
+        depth, current = depth + 1, tags[key]
+    return depth
+
+
+class ContentConfigFacade(ContentConfigApi):
+    """Taxonomy as configuration, through :class:`TaxonomyService` (its checks, its events)."""
+
+    def __init__(self, store: Store, taxonomy: TaxonomyService) -> None:
+        self.store, self.taxonomy = store, taxonomy
+
+    def taxonomy_problems(self, settings: TaxonomySettings, path: str) -> list[tuple[str, str]]:
+        found: list[tuple[str, str]] = []
+        tags = {tag_key(t.name): t for t in settings.tags}
+        for i, tag in enumerate(settings.tags):
+            at = f"{path}.tags[{i}]"
+            _collect(found, at, lambda t=tag: clean_name(t.name))
+            _collect(found, at, lambda t=tag: clean_colour(t.colour))
+            if tag.parent is not None and tag_key(tag.parent) not in tags:
+                found.append((f"{at}.parent", f"no tag {tag.parent!r} in this pack"))
+            elif tag.parent is not None and _depth(tags, tag_key(tag.name)) > MAX_TAG_DEPTH:
+                found.append((f"{at}.parent", f"tags nest at most {MAX_TAG_DEPTH} levels deep"))
+        for i, kind in enumerate(settings.document_types):
+            at = f"{path}.documentTypes[{i}]"
+            _collect(found, at, lambda k=kind: clean_name(k.name))
+            _collect(found, at, lambda k=kind: clean_description(k.description))
+        for i, field in enumerate(settings.custom_fields):
+            at = f"{path}.customFields[{i}]"
+            _collect(found, at, lambda f=field: clean_key(f.key))
+            _collect(found, at, lambda f=field: clean_name(f.name))
+            try:
+                field_type = FieldType(field.type)
+            except ValueError:
+                kinds = ", ".join(t.value for t in FieldType)
+                found.append((f"{at}.type", f"{field.type!r} is not one of {kinds}"))
+                continue
+            options = list(field.options) if field.options is not None else None
+            _collect(found, at, lambda t=field_type, o=options: clean_options(t, o))
+        for what, names in (
+            ("tags", [tag_key(t.name) for t in settings.tags]),
+            ("documentTypes", [tag_key(k.name) for k in settings.document_types]),
+            ("customFields", [f.key for f in settings.custom_fields]),
+        ):
+            for i, name in enumerate(names):
+                if name in names[:i]:
+                    found.append((f"{path}.{what}[{i}]", f"{name!r} appears twice"))
+        return found
+
+    async def taxonomy_settings(self, organisation_id: uuid.UUID) -> TaxonomySettings:
+        t, k, f = taxonomy_repo.tags, taxonomy_repo.types, taxonomy_repo.fields
+        tags = await self.store.fetch(
+            select(t.c.id, t.c.name, t.c.parent_id, t.c.colour)
+            .where(t.c.organisation_id == organisation_id)
+            .order_by(t.c.name_key)
+        )
+        tag_rows = list(tags)
+        names = {row.id: row.name for row in tag_rows}
+        kinds = await self.store.fetch(
+            select(k.c.name, k.c.description)
+            .where(k.c.organisation_id == organisation_id)
+            .order_by(k.c.name_key)
+        )
+        fields = await self.store.fetch(
+            select(f.c.key, f.c.name, f.c.type, f.c.options)
+            .where(f.c.organisation_id == organisation_id)
+            .order_by(f.c.key)
+        )
+        return TaxonomySettings(
+            tags=tuple(
+                TagSetting(name=r.name, parent=names.get(r.parent_id), colour=r.colour)
+                for r in tag_rows
+            ),
+            document_types=tuple(
+                DocumentTypeSetting(name=r.name, description=r.description) for r in kinds
+            ),
+            custom_fields=tuple(
+                CustomFieldSetting(
+                    key=r.key, name=r.name, type=r.type, options=tuple(r.options) or None
+                )
+                for r in fields
+            ),
+        )
+
+    async def _tag_id(self, organisation_id: uuid.UUID, name: str) -> Any:
+        t = taxonomy_repo.tags
+        return await self.store.first(
+            select(t.c.id, t.c.parent_id, t.c.colour, t.c.name).where(
+                t.c.organisation_id == organisation_id, t.c.name_key == tag_key(clean_name(name))
+            )
+        )
+
+    async def put_tag(
+        self, organisation_id: uuid.UUID, tag: TagSetting, *, actor_id: uuid.UUID
+    ) -> SettingChange:
+        actor = _acting(organisation_id, actor_id)
+        parent_id = None
+        if tag.parent is not None:
+            parent = await self._tag_id(organisation_id, tag.parent)
+            if parent is None:
+                raise field_invalid("parent", f"No tag {tag.parent!r} in this organisation.")
+            parent_id = parent.id
+        existing = await self._tag_id(organisation_id, tag.name)
+        colour = clean_colour(tag.colour)
+        if existing is None:
+            await self.taxonomy.create_tag(
+                actor, name=tag.name, parent_id=parent_id, colour=tag.colour
+            )
+            return "created"
+        wanted = (clean_name(tag.name), parent_id, colour)
+        if wanted == (existing.name, existing.parent_id, existing.colour):
+            return "unchanged"
+        await self.taxonomy.update_tag(
+            actor, existing.id, name=tag.name, parent_id=parent_id, colour=tag.colour
+        )
+        return "updated"
+
+    async def put_document_type(
+        self, organisation_id: uuid.UUID, document_type: DocumentTypeSetting, *, actor_id: uuid.UUID
+    ) -> SettingChange:
+        actor = _acting(organisation_id, actor_id)
+        k = taxonomy_repo.types
+        name = clean_name(document_type.name)
+        existing = await self.store.first(
+            select(k.c.id, k.c.name, k.c.description).where(
+                k.c.organisation_id == organisation_id, k.c.name_key == tag_key(name)
+            )
+        )
+        description = clean_description(document_type.description)
+        if existing is None:
+            await self.taxonomy.create_type(actor, name=name, description=description)
+            return "created"
+        if (name, description) == (existing.name, existing.description):
+            return "unchanged"
+        await self.taxonomy.update_type(actor, existing.id, name=name, description=description)
+        return "updated"
+
+    async def put_custom_field(
+        self, organisation_id: uuid.UUID, field: CustomFieldSetting, *, actor_id: uuid.UUID
+    ) -> SettingChange:
+        actor = _acting(organisation_id, actor_id)
+        f = taxonomy_repo.fields
+        existing = await self.store.first(
+            select(f.c.id, f.c.name, f.c.type, f.c.options).where(
+                f.c.organisation_id == organisation_id, f.c.key == field.key
+            )
+        )
+        options = list(field.options) if field.options is not None else None
+        if existing is None:
+            await self.taxonomy.create_field(
+                actor, key=field.key, name=field.name, type=field.type, options=options
+            )
+            return "created"
+        cleaned = clean_options(FieldType(existing.type), options)
+        same = (clean_name(field.name), cleaned) == (existing.name, list(existing.options))
+        if same and field.type == existing.type:
+            return "unchanged"
+        await self.taxonomy.update_field(
+            actor, existing.id, name=field.name, options=options, type=field.type
+        )
+        return "updated"

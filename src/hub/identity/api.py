@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from fnmatch import fnmatchcase
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Literal, Protocol
 
 import msgspec
 
@@ -193,6 +193,56 @@ class IdentityAuthentication(Protocol):
     async def api_key_holder(self, key: str, client_ip: str) -> ApiKeyHolder | None:
         """The holder of an API key, or None when it is unknown, revoked or expired.
         Failures count towards ``client_ip``'s lockout (so not retried: not idempotent)."""
+        ...
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+class OrganisationRef(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    name: str
+
+
+class RoleSetting(
+    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, rename="camel"
+):
+    """A custom role as configuration (a domain pack's ``roles.yaml`` entry), known by
+    its name: applying it creates the role or brings its description and keys in line."""
+
+    name: str
+    description: str = ""
+    permissions: tuple[str, ...]
+
+
+#: What applying one setting did.
+SettingChange = Literal["created", "updated", "unchanged"]
+
+
+class IdentityConfigApi(Protocol):
+    """An organisation's roles as configuration (domain packs, export/import).
+
+    Writes act for ``actor_id`` (recorded on the events) without the no-escalation rule:
+    the caller (a platform administrator, the ``hub`` command) answers for them.
+    """
+
+    async def organisations_named(self, ref: str) -> list[OrganisationRef]:
+        """The organisation with this id, else those with this name (case-insensitive)."""
+        ...
+
+    def role_problems(self, role: RoleSetting, path: str) -> list[tuple[str, str]]:
+        """Every reason the role could not be applied, as ``(path, message)``: a bad or
+        built-in name, a description too long, permissions outside the catalogue."""
+        ...
+
+    async def custom_roles(self, organisation_id: uuid.UUID) -> list[RoleSetting]:
+        """The organisation's custom roles (the built-ins are the same everywhere), by name."""
+        ...
+
+    async def put_role(
+        self, organisation_id: uuid.UUID, role: RoleSetting, *, actor_id: uuid.UUID
+    ) -> SettingChange:
+        """Create the role, or update the one of that name when it differs."""
         ...
 
 

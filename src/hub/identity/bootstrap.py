@@ -24,7 +24,7 @@ from hub.identity.domain.passkeys import relying_party
 from hub.identity.domain.roles import PERMISSIONS
 from hub.identity.domain.secrets import IdentitySecrets
 from hub.identity.domain.settings import IdentitySettings
-from hub.identity.facade import AuthenticationFacade, IdentityFacade
+from hub.identity.facade import AuthenticationFacade, IdentityConfigFacade, IdentityFacade
 from hub.identity.models import Base
 from hub.identity.services.access import AccessService
 from hub.identity.services.accounts import AccountService
@@ -115,6 +115,7 @@ def services(rt: ContextRuntime) -> dict[str, Any]:
         "password_hasher": hasher,
         "identity_api": IdentityFacade(store),
         "identity_authentication": AuthenticationFacade(signing, api_keys),
+        "identity_config": IdentityConfigFacade(store, roles, access),
         "secret_rotation": SecretRotation(store, secrets),
         "link_pages": LinkPages(rt.settings),
         "housekeeping": Housekeeping(store, rt.clock, history_days=settings.identity_history_days),

@@ -10,24 +10,31 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from hub.identity.api import (
     ApiKeyHolder,
     IdentityApi,
     IdentityAuthentication,
+    IdentityConfigApi,
     Membership,
+    OrganisationRef,
+    PermissionGrant,
     RoleRef,
+    RoleSetting,
+    SettingChange,
     UserDisplay,
     UserSummary,
 )
-from hub.identity.domain.roles import grant_of, name_key
-from hub.identity.models import MemberRole, Role, User
+from hub.identity.domain.roles import grant_of, is_builtin_name, name_key
+from hub.identity.models import MemberRole, Organisation, Role, User
 from hub.identity.models import Membership as MembershipRow
 from hub.identity.repositories.users import user_by_id
-from hub.identity.services.access import load_membership
+from hub.identity.services.access import AccessService, load_membership
 from hub.identity.services.apikeys import ApiKeyService
+from hub.identity.services.roles import RoleService, clean_description, clean_role_name
 from hub.identity.services.signing import SigningKeys
+from hub.kernel.errors import AppError
 from hub.kernel.store import Store
 from hub.kernel.web import to_schema, to_schemas
 
@@ -157,3 +164,96 @@ class AuthenticationFacade(IdentityAuthentication):
             api_key_id=principal.api_key_id,
             organisation_id=principal.organisation_id,
         )
+
+
+def _problems(error: AppError, path: str) -> list[tuple[str, str]]:
+    if not error.errors:
+        return [(path, error.detail)]
+    return [(f"{path}.{e.field}", e.message) for e in error.errors]
+
+
+class IdentityConfigFacade(IdentityConfigApi):
+    """Roles as configuration, through :class:`RoleService` (its checks, its events)."""
+
+    def __init__(self, store: Store, roles: RoleService, access: AccessService) -> None:
+        self.store, self.roles, self.access = store, roles, access
+
+    async def organisations_named(self, ref: str) -> list[OrganisationRef]:
+        o = Organisation.__table__
+        try:
+            match = o.c.id == uuid.UUID(ref)
+        except ValueError:
+            match = func.lower(o.c.name) == ref.strip().lower()
+        rows = await self.store.fetch(select(o.c.id, o.c.name).where(match).order_by(o.c.id))
+        return to_schemas(rows, OrganisationRef)
+
+    def role_problems(self, role: RoleSetting, path: str) -> list[tuple[str, str]]:
+        found: list[tuple[str, str]] = []
+        for check in (
+            lambda: clean_role_name(role.name),
+            lambda: clean_description(role.description),
+            lambda: self.access.known_permissions(
+                role.permissions, empty="Give at least one permission."
+            ),
+        ):
+            try:
+                check()
+            except AppError as exc:
+                found += _problems(exc, path)
+        if is_builtin_name(role.name):
+            found.append((f"{path}.name", f"{role.name!r} is a built-in role"))
+        return found
+
+    async def custom_roles(self, organisation_id: uuid.UUID) -> list[RoleSetting]:
+        r = Role.__table__
+        rows = await self.store.fetch(
+            select(r.c.name, r.c.description, r.c.permissions)
+            .where(r.c.organisation_id == organisation_id, r.c.builtin.is_(None))
+            .order_by(r.c.name_key)
+        )
+        return [
+            RoleSetting(
+                name=row.name,
+                description=row.description,
+                permissions=tuple(sorted(row.permissions)),
+            )
+            for row in rows
+        ]
+
+    async def put_role(
+        self, organisation_id: uuid.UUID, role: RoleSetting, *, actor_id: uuid.UUID
+    ) -> SettingChange:
+        actor = Membership(
+            organisation_id=organisation_id,
+            user_id=actor_id,
+            roles=(),
+            grants=(PermissionGrant(include=("*",)),),
+        )
+        r = Role.__table__
+        existing = await self.store.first(
+            select(r.c.id, r.c.description, r.c.permissions, r.c.name).where(
+                r.c.organisation_id == organisation_id,
+                r.c.name_key == name_key(clean_role_name(role.name)),
+                r.c.builtin.is_(None),
+            )
+        )
+        if existing is None:
+            await self.roles.create(
+                actor, name=role.name, description=role.description, permissions=role.permissions
+            )
+            return "created"
+        wanted = (
+            clean_role_name(role.name),
+            role.description.strip(),
+            sorted(set(role.permissions)),
+        )
+        if wanted == (existing.name, existing.description, sorted(existing.permissions)):
+            return "unchanged"
+        await self.roles.update(
+            actor,
+            existing.id,
+            name=role.name,
+            description=role.description,
+            permissions=role.permissions,
+        )
+        return "updated"

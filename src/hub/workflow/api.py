@@ -9,9 +9,58 @@ unchanged as its client contract.
 from __future__ import annotations
 
 import uuid
-from typing import ClassVar
+from typing import Any, ClassVar, Protocol
 
+import msgspec
+
+from hub.identity.api import SettingChange
 from hub.kernel.events import IntegrationEvent
+
+
+class WorkflowSetting(msgspec.Struct, frozen=True, kw_only=True):
+    """A workflow definition as configuration: its key and body (the ``definition`` of
+    ``POST /workflows``)."""
+
+    key: str
+    definition: dict[str, Any]
+    #: The published version it is (0 for one not published yet).
+    version: int = 0
+
+
+class DefinitionNames(msgspec.Struct, frozen=True, kw_only=True):
+    """The names a definition is checked against when no organisation is at hand (a
+    domain pack validated on its own): its roles, document types, custom fields (and
+    which are dates) and workflow keys."""
+
+    roles: frozenset[str] = frozenset()
+    document_types: frozenset[str] = frozenset()
+    custom_fields: frozenset[str] = frozenset()
+    date_fields: frozenset[str] = frozenset()
+    workflows: frozenset[str] = frozenset()
+
+
+class WorkflowConfigApi(Protocol):
+    """An organisation's workflow definitions as configuration (domain packs,
+    export/import). Publishing a body equal to the newest version's changes nothing;
+    another body becomes the next version (running instances keep theirs)."""
+
+    def definition_problems(
+        self, definition: Any, *, names: DefinitionNames, path: str
+    ) -> list[tuple[str, str]]:
+        """Every problem of the definition (``POST /workflows``'s validation) with
+        ``names`` as the organisation's, as ``(path, message)``."""
+        ...
+
+    async def latest_definitions(self, organisation_id: uuid.UUID) -> list[WorkflowSetting]:
+        """The newest version of each of the organisation's workflows, by key."""
+        ...
+
+    async def put_definition(
+        self, organisation_id: uuid.UUID, workflow: WorkflowSetting, *, actor_id: uuid.UUID
+    ) -> tuple[SettingChange, int]:
+        """Publish the definition unless the newest version has the same body; the change
+        and the version now newest."""
+        ...
 
 
 class WorkflowPublished(IntegrationEvent, kw_only=True, frozen=True):

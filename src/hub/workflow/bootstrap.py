@@ -14,6 +14,7 @@ from hub.workflow.controllers.instances import InstanceController
 from hub.workflow.controllers.tasks import OutOfOfficeController, TaskController
 from hub.workflow.domain.permissions import PERMISSIONS
 from hub.workflow.domain.settings import WorkflowSettings
+from hub.workflow.facade import WorkflowConfigFacade
 from hub.workflow.handlers import TRIGGERS
 from hub.workflow.intelligence import wiring as intelligence
 from hub.workflow.intelligence.models import ClassifierState  # noqa: F401  (tables)
@@ -47,16 +48,12 @@ def services(
     timers = TimerService(store, clock, instances)
     schedules = ScheduleService(store, clock, instances, content_api)
     config: WorkflowSettings = rt.config
+    definitions = DefinitionService(
+        store, rt.tenancy, identity_api, clock, rt.kernel.permissions.keys, content_api, schedules
+    )
     return {
-        "workflow_definitions": DefinitionService(
-            store,
-            rt.tenancy,
-            identity_api,
-            clock,
-            rt.kernel.permissions.keys,
-            content_api,
-            schedules,
-        ),
+        "workflow_definitions": definitions,
+        "workflow_config": WorkflowConfigFacade(store, definitions),
         "workflow_instances": instances,
         "workflow_tasks": TaskService(
             store, rt.tenancy, identity_api, content_api, instances, clock
