@@ -17,8 +17,8 @@ from typing import Any, ClassVar, Protocol
 
 import msgspec
 
-from hub.kernel.contract import idempotent
 from hub.identity.api import SettingChange
+from hub.kernel.contract import idempotent
 from hub.kernel.events import IntegrationEvent
 
 # --------------------------------------------------------------------------- DTOs
