@@ -1,7 +1,7 @@
 """intelligence: pgvector embeddings with an HNSW index, where the server has pgvector
 
 Revision ID: 5c0d8e21a7f4
-Revises: 2102411e36dd
+Revises: b6c03ccd2904
 Create Date: 2026-11-30 09:15:00
 
 Conditional on purpose. The embedded PostgreSQL ships the ``vector`` extension; a server
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "5c0d8e21a7f4"
-down_revision: str | None = "2102411e36dd"
+down_revision: str | None = "b6c03ccd2904"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
