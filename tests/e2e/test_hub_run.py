@@ -131,6 +131,8 @@ def data_dir() -> Iterator[Path]:
         p.kill()
 
 
+# two starts (each bounded by START_TIMEOUT_S), the newcomer's path, the stops
+@pytest.mark.timeout(2 * START_TIMEOUT_S + 120)
 def test_hub_run_serves_and_survives_sigkill(data_dir: Path) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -174,6 +176,21 @@ def test_hub_run_serves_and_survives_sigkill(data_dir: Path) -> None:
         assert len(pg) == 1
         assert len(rd) == 1
         pg_pid, rd_pid = pg[0].pid, rd[0].pid
+        # The README says the servers are shared: `hub embedded stop` beside the run
+        # refuses, naming the owner, and the run keeps serving.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+        refused = subprocess.run(
+            [str(HUB), "embedded", "stop"],
+            env={**env, "HUB_DATA_DIR": str(data_dir)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert refused.returncode == 1, refused.stderr
+        assert f"in use by process {first.pid}" in refused.stderr
+        assert httpx.get(base + "/ready").status_code == 200
+        assert [p.pid for p in _servers_for(data_dir)[0]] == [pg_pid]
     finally:
         os.killpg(first.pid, signal.SIGKILL)
         first.wait(timeout=30)
