@@ -22,13 +22,21 @@ def free_port() -> int:
 class LiveServer:
     """A real uvicorn serving the app on a loopback port, in a background thread.
 
-    ``port``: a port chosen beforehand (e.g. so the app's ``HUB_PUBLIC_URL`` names it)."""
+    ``port``: a port chosen beforehand (e.g. so the app's ``HUB_PUBLIC_URL`` names it);
+    ``http``: uvicorn's HTTP parser (``auto``, ``h11``, ``httptools``)."""
 
-    def __init__(self, app: Litestar, port: int | None = None) -> None:
+    def __init__(self, app: Litestar, port: int | None = None, *, http: str = "auto") -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_config=None, lifespan="on")
+            uvicorn.Config(
+                app,
+                host="127.0.0.1",
+                port=self.port,
+                log_config=None,
+                lifespan="on",
+                http=http,  # type: ignore[arg-type]
+            )
         )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

@@ -205,6 +205,7 @@ def _wait_for_line(proc: subprocess.Popen[str], prefix: str, timeout_s: float = 
     raise AssertionError(f"no line starting {prefix!r}:\n{''.join(seen)[-3000:]}")
 
 
+@pytest.mark.timeout(300)  # two uvicorn supervisors, each starting two workers
 def test_several_workers_without_a_multiprocess_directory_refuse_to_start(
     database_url: str, redis_url: str, tmp_path: Path
 ) -> None:

@@ -210,6 +210,7 @@ async def test_hub_documents_extract_queues_versions_never_extracted(
     queues it (and nothing twice once it settled)."""
     who, org = owner
     doc = await uploaded(client, who, org, b"older text", file_name="old.txt")
+    newer = await uploaded(client, who, org, b"newer text", file_name="new.txt")
     await fetch(database_url, "DELETE FROM content.version_texts")
     await fetch(database_url, "DELETE FROM content.outbox")  # its job was never queued
     env = {
@@ -219,8 +220,13 @@ async def test_hub_documents_extract_queues_versions_never_extracted(
         "HUB_DATA_DIR": str(settings.data_dir),
     }
     runner = CliRunner()
-    result = await asyncio.to_thread(runner.invoke, hub_cli, ["documents", "extract"], env=env)
+    result = await asyncio.to_thread(
+        runner.invoke, hub_cli, ["documents", "extract", "--limit", "1"], env=env
+    )
     assert result.exit_code == 0, result.output
+    assert "queued text extraction of 1 version(s)" in result.output
+    # the other one is left for the next run (queued ones are not queued again)
+    result = await asyncio.to_thread(runner.invoke, hub_cli, ["documents", "extract"], env=env)
     assert "queued text extraction of 1 version(s)" in result.output
     assert await extraction_of(client, who, doc["id"]) == "pending"
     worker = InProcessWorker(
@@ -232,8 +238,15 @@ async def test_hub_documents_extract_queues_versions_never_extracted(
         await asyncio.to_thread(worker.stop)
     assert await extraction_of(client, who, doc["id"]) == "ready"
     assert (await stored(database_url, doc["id"]))["text"] == "older text"
+    assert await extraction_of(client, who, newer["id"]) == "ready"
     result = await asyncio.to_thread(runner.invoke, hub_cli, ["documents", "extract"], env=env)
     assert "queued text extraction of 0 version(s)" in result.output
+    for limit in ("0", "100001"):  # --limit N: from 1 to 100,000 per run
+        refused = await asyncio.to_thread(
+            runner.invoke, hub_cli, ["documents", "extract", "--limit", limit], env=env
+        )
+        assert refused.exit_code == 2, refused.output
+        assert "--limit" in refused.output
 
 
 async def test_a_type_no_extractor_reads_is_unsupported(

@@ -8,6 +8,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from hub.app import create_app
+from hub.kernel.settings import Settings
 from tests.integration.identity.support import API
 from tests.integration.identity.support_orgs import api_key, create_org, person
 from tests.support import LiveServer
@@ -23,33 +25,44 @@ async def owner_and_key(
     return owner.auth, created["key"]
 
 
-@pytest.mark.parametrize(
-    "raw",
-    [
-        b"\xa0ApiKey {key}",  # NBSP before the scheme: stripped by str.strip()
-        b"\x85ApiKey {key}",  # NEL, likewise
-        b"ApiKey\xa0{key}",
-        b"ApiKey  {key}",  # two spaces
-        b"ApiKey\t{key}",
-        b"ApiKey {key}\xa0",
-        b"ApiKey {key} extra",
-    ],
-)
+ODD_FORMS = [
+    b"\xa0ApiKey {key}",  # NBSP before the scheme: stripped by str.strip()
+    b"\x85ApiKey {key}",  # NEL, likewise
+    b"ApiKey\xa0{key}",
+    b"ApiKey  {key}",  # two spaces
+    b"ApiKey\t{key}",
+    b"ApiKey {key}\xa0",
+    b"ApiKey {key} extra",
+]
+
+
+@pytest.mark.parametrize("parser", ["h11", "httptools"])
 async def test_odd_whitespace_around_a_key_is_refused_not_mistaken_for_a_person(
-    live_server: LiveServer, owner_and_key: tuple[dict[str, str], str], raw: bytes
+    parser: str, settings: Settings, database_url: str, clean_state: None
 ) -> None:
-    _, key = owner_and_key
-    header = raw.replace(b"{key}", key.encode())
-    async with httpx.AsyncClient(base_url=live_server.url, timeout=10) as client:
-        for method, path in (
-            ("GET", "/auth/sessions"),  # people only: a key must never list sessions
-            ("POST", "/auth/mfa/totp/setup"),  # nor enrol a second factor
-            ("GET", "/auth/me"),
-        ):
-            r = await client.request(method, f"{API}{path}", headers=[(b"authorization", header)])
-            assert r.status_code == 401, (raw, path, r.text)
-            assert r.headers["content-type"].startswith("application/problem+json")
-            assert r.json()["code"] == "malformed_credentials"
+    """Behind each of uvicorn's HTTP parsers (both pass NBSP and NEL through)."""
+    with LiveServer(create_app(settings, configure_logs=False), http=parser) as server:
+        async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
+            owner = await person(client, database_url, "owner@example.com")
+            await create_org(client, owner)
+            key = (await api_key(client, owner, ["identity.org.read"]))["key"]
+            for raw in ODD_FORMS:
+                header = raw.replace(b"{key}", key.encode())
+                for method, path in (
+                    ("GET", "/auth/sessions"),  # people only: a key must never list sessions
+                    ("POST", "/auth/mfa/totp/setup"),  # nor enrol a second factor
+                    ("GET", "/auth/me"),
+                ):
+                    r = await client.request(
+                        method, f"{API}{path}", headers=[(b"authorization", header)]
+                    )
+                    assert r.status_code == 401, (raw, path, r.text)
+                    assert r.headers["content-type"].startswith("application/problem+json")
+                    assert r.json()["code"] == "malformed_credentials"
+            # the owner's session is untouched: still exactly one
+            r = await client.get(f"{API}/auth/sessions", headers=owner.auth)
+            assert r.status_code == 200
+            assert len(r.json()["items"]) == 1
 
 
 async def test_a_well_formed_key_is_still_refused_on_people_only_routes(

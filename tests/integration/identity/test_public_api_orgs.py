@@ -125,6 +125,8 @@ def test_membership_needs_the_api_key_id_spelled_out() -> None:
     the argument has no default, so forgetting it is a TypeError, not an escalation."""
     import inspect
 
-    for method in (IdentityFacade.membership, IdentityFacade.has_permission):
-        parameter = inspect.signature(method).parameters["api_key_id"]
-        assert parameter.default is inspect.Parameter.empty
+    for owner in (IdentityApi, IdentityFacade):  # the contract other contexts type against
+        for method in (owner.membership, owner.has_permission):
+            parameter = inspect.signature(method).parameters["api_key_id"]
+            assert parameter.kind is inspect.Parameter.KEYWORD_ONLY
+            assert parameter.default is inspect.Parameter.empty
