@@ -3,11 +3,11 @@
 # does not contain the embedded development servers.
 #
 # Reproducible builds: every Python package comes from requirements.lock, pinned with its
-# hashes (README: "Dependency lock"). The base image is a tag until you pin its digest:
+# hashes (README: "Dependency lock"), and the base image by its digest, so a rebuild gets
+# the same system libraries until someone moves it on deliberately (for security fixes):
 #   docker buildx imagetools inspect python:3.11-slim     # prints "Digest: sha256:…"
-#   docker build --build-arg PYTHON_IMAGE=python:3.11-slim@sha256:<that digest> .
-# (or change the default below and commit it; bump it deliberately for security fixes).
-ARG PYTHON_IMAGE=python:3.11-slim
+# then change the default below (or pass --build-arg PYTHON_IMAGE=…@sha256:… once).
+ARG PYTHON_IMAGE=python:3.11-slim@sha256:9c900dea9e8fb7e16277c179b555cc72d29a352dbc33cff48ad5a0412fd5bfc7
 
 FROM ${PYTHON_IMAGE} AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1

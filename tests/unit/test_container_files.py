@@ -42,3 +42,11 @@ def test_the_api_and_the_worker_share_the_blob_volume() -> None:
     (volume,) = {m.split(":")[0] for m in mounts["api"] if m.endswith(f":{blobs}")}
     assert f"{volume}:{blobs}" in mounts["worker"]
     assert volume in COMPOSE["volumes"]  # a named volume, kept across `up --build`
+
+
+def test_the_base_image_is_pinned_by_digest() -> None:
+    """A tag moves under the same name: a rebuild would silently take new system libraries."""
+    default = re.search(r"^ARG PYTHON_IMAGE=(\S+)$", DOCKERFILE, re.M)
+    assert default, "the base image is not a build argument"
+    assert re.fullmatch(r"python:3\.11-slim@sha256:[0-9a-f]{64}", default.group(1))
+    assert DOCKERFILE.count("FROM ${PYTHON_IMAGE}") == 2  # both stages
