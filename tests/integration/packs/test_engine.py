@@ -147,7 +147,7 @@ async def test_export_then_apply_to_a_fresh_organisation_reproduces_it(
         k: v for k, v in exported.items() if k != "pack"
     }
     assert {r["name"] for r in again["roles"]} == {"buyer", "evaluator", "supplier"}
-    assert set(again["workflows"]) == {"consultation"}
+    assert set(again["workflows"]) == {"consultation", "offre"}
     assert len(again["notifications"]["templates"]) == 5
     assert (await apply(client, root, fresh, reread))["changed"] is False
 

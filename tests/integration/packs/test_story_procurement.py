@@ -4,10 +4,10 @@ The city of Lyon runs a consultation on the `procurement` pack its platform admi
 applied: a buyer publishes the dossier (RC, CCAP, CCTP), two supplier firms (each also
 an organisation of its own) are alerted, read the dossier and submit sealed offers, a
 clarification postpones the deadline, the deadline's timer closes the bids (on the test
-clock), the committee gives two approvals out of three and the award notice reaches the
-suppliers. Along the way: what each person must not see (another supplier's offer, a
-firm's own documents, the committee's inbox), one correlation id per request across its
-effects, and an intact audit chain at the end.
+clock), the bids are opened to the committee, which gives two approvals out of three,
+and the award notice reaches the suppliers. Along the way: what each person must not
+see (another supplier's offer, a firm's own documents, the committee's inbox), one
+correlation id per request across its effects, and an intact audit chain at the end.
 """
 
 from __future__ import annotations
@@ -119,10 +119,10 @@ async def test_a_consultation_from_publication_to_award(
     assert await status_of(client, buyer, internal["id"]) == 404
     assert await status_of(client, mairie, internal["id"]) == 404
 
-    # sealed offers: each supplier files its own, restricted at once (only it reads it)
+    # sealed offers: filing one starts its `offre` workflow, which types and seals it
     offers = {}
     for who, amount in ((alpha, "412500.00"), (beta, "398000.00")):
-        offer = await upload(
+        offers[who.email] = await upload(
             client,
             who,
             lyon,
@@ -130,10 +130,11 @@ async def test_a_consultation_from_publication_to_award(
             "Mémoire technique et bordereau des prix.",
             fields={"reference": "2026-AO-014", "montant": {"amount": amount, "currency": "EUR"}},
         )
-        await share(client, who, offer["id"], True)
-        offers[who.email] = offer
+    await events.drain()
     mine, theirs = offers[alpha.email]["id"], offers[beta.email]["id"]
     assert await status_of(client, alpha, mine) == 200
+    sealed = (await client.get(f"{API}/documents/{mine}", headers=alpha.auth)).json()
+    assert sealed["documentTypeId"] == types["Offre"]
     assert await status_of(client, alpha, theirs) == 404
     assert await status_of(client, beta, mine) == 404
     assert (
@@ -164,6 +165,25 @@ async def test_a_consultation_from_publication_to_award(
     await events.drain()
     assert await inbox(client, committee[1]) == [OPENED]
     assert OPENED not in await inbox(client, alpha)
+
+    # the opening of the bids (ouverture des plis): the organisation's administrator opens
+    # each sealed offer; then the committee and the buyer read them, other suppliers never
+    assert await status_of(client, committee[0], mine) == 404
+    r = await client.get(
+        INSTANCES, params={"organisationId": lyon, "workflowKey": "offre"}, headers=mairie.auth
+    )
+    sealed_offers = [i for i in r.json()["items"] if i["workflowKey"] == "offre"]
+    assert {i["subject"]["documentId"] for i in sealed_offers} == {mine, theirs}
+    assert (await move(client, alpha, sealed_offers[0], "open")).status_code in (403, 404)
+    for offer in sealed_offers:
+        r = await move(client, mairie, offer, "open")
+        assert r.status_code == 200, r.text
+    await events.drain()
+    for reader in (buyer, *committee):
+        assert await status_of(client, reader, mine) == 200
+        assert await status_of(client, reader, theirs) == 200
+    assert await status_of(client, beta, mine) == 404
+    assert await status_of(client, alpha, theirs) == 404
 
     r = await move(client, buyer, consultation, "start_evaluation")
     assert r.status_code == 200, r.text
