@@ -131,6 +131,12 @@ class ContentApi(Protocol):
         trashed; raises a 422 when a grant names no member or role of its organisation."""
         ...
 
+    async def field_values(self, organisation_id: uuid.UUID, key: str) -> dict[uuid.UUID, Any]:
+        """Each document of the organisation outside the trash that has a value for the
+        custom field ``key``, with that value. No permission check: for a context's own
+        background work (planning date-relative reminders)."""
+        ...
+
     async def corpus(self, organisation_id: uuid.UUID) -> list[CorpusDocument]:
         """Every document of the organisation outside the trash with its current text and
         labels. No permission check: for a context's own background work (training)."""

@@ -158,6 +158,9 @@ class ContentFacade(ContentApi):
         )
         return await self.document(document_id)
 
+    async def field_values(self, organisation_id: uuid.UUID, key: str) -> dict[uuid.UUID, Any]:
+        return await corpus.field_values(self.store, organisation_id, key)
+
     async def corpus(self, organisation_id: uuid.UUID) -> list[CorpusDocument]:
         rows = await corpus.documents_with_text(self.store, organisation_id)
         names = await corpus.tag_names_of(self.store, organisation_id)

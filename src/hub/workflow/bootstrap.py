@@ -23,6 +23,7 @@ from hub.workflow.services.definitions import DefinitionService
 from hub.workflow.services.delegations import DelegationService
 from hub.workflow.services.effects import EffectRunner
 from hub.workflow.services.instances import InstanceService
+from hub.workflow.services.schedules import ScheduleService
 from hub.workflow.services.stats import StatsService
 from hub.workflow.services.tasks import TaskService
 from hub.workflow.services.timer_loop import TimerLoop
@@ -42,9 +43,10 @@ def services(
     store, clock = rt.store, rt.clock
     instances = InstanceService(store, rt.tenancy, content_api, clock, rt.queue_job)
     timers = TimerService(store, clock, instances)
+    schedules = ScheduleService(store, clock, instances, content_api)
     config: WorkflowSettings = rt.config
     definitions = DefinitionService(
-        store, rt.tenancy, identity_api, clock, rt.kernel.permissions.keys, content_api
+        store, rt.tenancy, identity_api, clock, rt.kernel.permissions.keys, content_api, schedules
     )
     return {
         "workflow_definitions": definitions,
@@ -54,13 +56,15 @@ def services(
             store, rt.tenancy, identity_api, content_api, instances, clock
         ),
         "workflow_timers": timers,
+        "workflow_schedules": schedules,
         "workflow_timer_loop": TimerLoop(
             timers,
+            schedules,
             clock,
             poll_s=config.workflow_timer_poll_ms / 1000,
             firers=config.workflow_timer_firers,
         ),
-        "workflow_triggers": TriggerService(instances),
+        "workflow_triggers": TriggerService(instances, schedules),
         "workflow_stats": StatsService(store, clock),
         "workflow_delegations": DelegationService(store, identity_api, clock),
         "workflow_effects": EffectRunner(

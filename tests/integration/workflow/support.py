@@ -168,6 +168,7 @@ _CLOCKED = (
     "workflow_tasks",
     "workflow_timers",
     "workflow_timer_loop",
+    "workflow_schedules",
     "workflow_effects",
     "workflow_stats",
     "workflow_delegations",

@@ -88,8 +88,10 @@ async def _climb(
     instance: dict[str, Any],
 ) -> None:
     fire = service.fire_due
-    breaches = REGISTRY.get_sample_value("hub_workflow_sla_breaches_total") or 0.0
-    by_timer = REGISTRY.get_sample_value("hub_workflow_transitions_total", {"actor_type": "timer"})
+    invoice = {"workflow": "invoice"}
+    expired = {**invoice, "to_state": "expired", "actor_type": "timer"}
+    breaches = REGISTRY.get_sample_value("hub_workflow_sla_breaches_total", invoice) or 0.0
+    by_timer = REGISTRY.get_sample_value("hub_workflow_transitions_total", expired)
 
     clock.advance(minutes=47)
     assert await fire() == 0
@@ -111,8 +113,8 @@ async def _climb(
     assert (r.json()["state"], r.json()["status"]) == ("expired", "completed")
     last = (await history(client, owner, instance["id"]))[-1]
     assert (last["actorType"], last["actorId"], last["transition"]) == ("timer", None, "expire")
-    assert REGISTRY.get_sample_value("hub_workflow_sla_breaches_total") == breaches + 2
-    after = REGISTRY.get_sample_value("hub_workflow_transitions_total", {"actor_type": "timer"})
+    assert REGISTRY.get_sample_value("hub_workflow_sla_breaches_total", invoice) == breaches + 2
+    after = REGISTRY.get_sample_value("hub_workflow_transitions_total", expired)
     assert after == (by_timer or 0.0) + 1
     rows = await fetch(database_url, "SELECT kind, status FROM workflow.timers ORDER BY step")
     assert [(r["kind"], r["status"]) for r in rows] == [

@@ -82,6 +82,17 @@ async def custom_fields(store: Store, organisation_id: uuid.UUID) -> list[Row[An
     )
 
 
+async def field_values(store: Store, organisation_id: uuid.UUID, key: str) -> dict[uuid.UUID, Any]:
+    rows = await store.all(
+        select(d.c.id, d.c.custom_fields[key].label("value")).where(
+            d.c.organisation_id == organisation_id,
+            d.c.trashed_at.is_(None),
+            d.c.custom_fields.has_key(key),
+        )
+    )
+    return {row.id: row.value for row in rows}
+
+
 async def current_text(store: Store, document_id: uuid.UUID) -> str | None:
     value = await store.scalar(
         select(vt.c.text)

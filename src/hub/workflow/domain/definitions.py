@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from hub.workflow.domain import actions_more
+from hub.workflow.domain import actions_more, triggers_more
 from hub.workflow.domain.expressions import ExpressionError, check
 
 NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$"
@@ -156,6 +156,8 @@ class Definition:
     transitions: dict[str, Transition]
     body: dict[str, Any] = field(default_factory=dict)
     triggers: tuple[Trigger, ...] = ()
+    #: Cron and date triggers (``triggers_more``).
+    timed: tuple[triggers_more.TimedTrigger, ...] = ()
     #: (state, transition) pairs only a task's completion (or a timer) may take: taking
     #: them directly would skip the task's approvals and four eyes.
     task_only: frozenset[tuple[str, str]] = frozenset()
@@ -598,7 +600,7 @@ def parse(raw: Any, cat: Catalogue) -> tuple[Definition | None, list[Problem]]:
         _reachability(p, states, transitions.values(), initials, raw_states)
     if p.problems:
         return None, p.problems
-    triggers = _triggers(p, raw.get("triggers"), cat)
+    triggers, timed = _triggers(p, raw.get("triggers"), cat)
     if p.problems:
         return None, p.problems
     return (
@@ -607,6 +609,7 @@ def parse(raw: Any, cat: Catalogue) -> tuple[Definition | None, list[Problem]]:
             transitions=transitions,
             body=raw,
             triggers=triggers,
+            timed=timed,
             task_only=frozenset(p.task_transitions),
         ),
         [],
@@ -616,12 +619,26 @@ def parse(raw: Any, cat: Catalogue) -> tuple[Definition | None, list[Problem]]:
 TRIGGER_ROOTS = frozenset({"event"})
 
 
-def _triggers(p: _Collector, raw: Any, cat: Catalogue) -> tuple[Trigger, ...]:
+def _triggers(
+    p: _Collector, raw: Any, cat: Catalogue
+) -> tuple[tuple[Trigger, ...], tuple[triggers_more.TimedTrigger, ...]]:
     out: list[Trigger] = []
+    timed: list[triggers_more.TimedTrigger] = []
     for i, item in enumerate(_list(p, "definition.triggers", raw, limit=20)):
         here = f"definition.triggers[{i}]"
         if not isinstance(item, dict):
-            p.add(here, "must be an object {event, filter, variables}")
+            p.add(here, "must be an object {event, filter, variables}, {cron} or {dateField}")
+            continue
+        if "cron" in item or "dateField" in item:
+            if "cron" in item:
+                found, problems = triggers_more.parse_cron(i, here, item)
+            else:
+                found, problems = triggers_more.parse_date(
+                    i, here, item, cat.date_fields, cat.document_types
+                )
+            for path, message in problems:
+                p.add(path, message)
+            timed.append(found)
             continue
         p.unknown_keys(here, item, {"event", "filter", "variables"})
         event = item.get("event")
@@ -646,7 +663,7 @@ def _triggers(p: _Collector, raw: Any, cat: Catalogue) -> tuple[Trigger, ...]:
             if checked is not None:
                 variables.append((name, checked))
         out.append(Trigger(event=event, filter=condition, variables=tuple(variables)))
-    return tuple(out)
+    return tuple(out), tuple(timed)
 
 
 def _checked(p: _Collector, path: str, raw: Any, roots: frozenset[str]) -> str | None:

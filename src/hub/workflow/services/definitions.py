@@ -26,6 +26,7 @@ from hub.workflow.domain.definitions import Catalogue, parse
 from hub.workflow.domain.permissions import DEFINITIONS_MANAGE
 from hub.workflow.domain.yaml_text import parse_text
 from hub.workflow.models import WorkflowDefinition
+from hub.workflow.services.schedules import ScheduleService
 
 
 @dataclass(frozen=True)
@@ -60,9 +61,11 @@ class DefinitionService:
         clock: Clock,
         permission_keys: Callable[[], frozenset[str]],
         content: ContentApi,
+        schedules: ScheduleService,
     ) -> None:
         self.store, self.tenancy, self.identity = store, tenancy, identity
         self.clock, self.permission_keys, self.content = clock, permission_keys, content
+        self.schedules = schedules
 
     async def catalogue(self, organisation_id: uuid.UUID, key: str) -> Catalogue:
         """The names a definition of ``key`` may use in the organisation."""
@@ -129,6 +132,7 @@ class DefinitionService:
             )
             uow.session.add(row)
             await uow.session.flush()
+            await self.schedules.plan_published(uow, row, definition)
             uow.publish(
                 WorkflowPublished(organisation_id=organisation_id, key=key, version=row.version)
             )

@@ -365,7 +365,7 @@ class InstanceService:
         self._history(
             uow, instance, "started", None, None, initial.name, actor, started_data or {}, now
         )
-        metrics.INSTANCES_STARTED.labels(actor.actor_type).inc()
+        metrics.started(uow, instance.workflow_key, actor.actor_type)
         self._timers(uow, instance, initial, now)
         uow.publish(
             InstanceStarted(
@@ -469,7 +469,15 @@ class InstanceService:
         updated = moved.first()
         if updated is None:
             raise _stale()
-        metrics.TRANSITIONS.labels(actor.actor_type).inc()
+        metrics.left_state(
+            uow,
+            row.workflow_key,
+            source.name,
+            (now - row.state_entered_at).total_seconds(),
+            to_state=target.name,
+            actor_type=actor.actor_type,
+            ended="completed" if final else None,
+        )
         self._history(
             uow, updated, "transition", transition.name, source.name, target.name, actor, data, now
         )
@@ -517,6 +525,15 @@ class InstanceService:
             if updated is None:
                 raise _stale()
             await self._leave(uow, row.id, now)
+            metrics.left_state(
+                uow,
+                row.workflow_key,
+                row.state,
+                (now - row.state_entered_at).total_seconds(),
+                to_state=None,
+                actor_type=actor.actor_type,
+                ended="cancelled",
+            )
             data = {"reason": reason} if reason else {}
             self._history(uow, updated, "cancelled", None, row.state, row.state, actor, data, now)
             uow.publish(

@@ -1,4 +1,5 @@
-"""The timer loop: fires due timers within ``HUB_WORKFLOW_TIMER_POLL_MS`` of their due time.
+"""The timer loop: fires due timers (SLA steps, and the cron and date triggers'
+``services.schedules``) within ``HUB_WORKFLOW_TIMER_POLL_MS`` of their due time.
 
 Every worker process running the scheduler runs it (``hub.kernel.loops``). One turn fires
 every due timer with ``HUB_WORKFLOW_TIMER_FIRERS`` concurrent claimers, each timer in its
@@ -19,6 +20,7 @@ from collections.abc import Awaitable, Callable
 import structlog
 
 from hub.kernel.clock import Clock
+from hub.workflow.services.schedules import ScheduleService
 from hub.workflow.services.timers import TimerService
 
 log = structlog.get_logger(__name__)
@@ -39,24 +41,27 @@ class TimerLoop:
     def __init__(
         self,
         timers: TimerService,
+        schedules: ScheduleService,
         clock: Clock,
         *,
         poll_s: float,
         firers: int,
         wait: Wait = wait_or_stop,
     ) -> None:
-        self.timers, self.clock = timers, clock
+        self.timers, self.schedules, self.clock = timers, schedules, clock
         self.poll_s, self.firers, self.wait = poll_s, firers, wait
 
     async def turn(self) -> tuple[int, float]:
         """Fire what is due; answers how many fired and how long to pause before the
         next turn (0 while a backlog remains)."""
         counts = await asyncio.gather(
-            *(self.timers.fire_due(limit=BATCH) for _ in range(self.firers))
+            *(self.timers.fire_due(limit=BATCH) for _ in range(self.firers)),
+            self.schedules.fire_due(limit=BATCH),
         )
         if max(counts) >= BATCH:
             return sum(counts), 0.0
-        due = await self.timers.next_due()
+        dues = [d for d in (await self.timers.next_due(), await self.schedules.next_due()) if d]
+        due = min(dues) if dues else None
         if due is None:
             return sum(counts), self.poll_s
         return sum(counts), min(self.poll_s, max(0.0, (due - self.clock()).total_seconds()))

@@ -85,7 +85,7 @@ class TimerService:
         metrics.TIMERS_FIRED.labels(timer.kind).inc()
         metrics.TIMER_LATENESS.observe(max(0.0, (now - timer.due_at).total_seconds()))
         if percent >= 100:
-            metrics.SLA_BREACHES.inc()
+            metrics.sla_breach(uow, instance.workflow_key)
         if timer.kind in ("remind", "escalate"):
             self.instances.add_effect(
                 uow, instance, "notify", await self._notice(uow, instance, timer, percent)

@@ -21,7 +21,9 @@ from hub.kernel.events import EventEnvelope
 from hub.workflow.domain import definitions as defs
 from hub.workflow.domain.expressions import ExpressionError, holds, value_of
 from hub.workflow.models import Instance, WorkflowDefinition
+from hub.workflow.services import metrics
 from hub.workflow.services.instances import Actor, InstanceService, Subject
+from hub.workflow.services.schedules import DOCUMENT_EVENTS, ScheduleService
 
 log = structlog.get_logger(__name__)
 
@@ -38,13 +40,16 @@ def event_map(envelope: EventEnvelope) -> dict[str, Any]:
 
 
 class TriggerService:
-    def __init__(self, instances: InstanceService) -> None:
-        self.instances = instances
+    def __init__(self, instances: InstanceService, schedules: ScheduleService) -> None:
+        self.instances, self.schedules = instances, schedules
 
     async def on_event(self, envelope: EventEnvelope, uow: UnitOfWork) -> int:
-        """Start what the event triggers, in the handler's transaction; answers how many."""
+        """Start what the event triggers, in the handler's transaction; answers how many.
+        A document's events also re-plan its date triggers (``services.schedules``)."""
         if envelope.organisation_id is None or envelope.source == "workflow":
             return 0
+        if envelope.event_type in DOCUMENT_EVENTS:
+            await self.schedules.on_document(envelope, uow)
         rows = (
             await uow.session.execute(
                 select(WorkflowDefinition.__table__)
@@ -76,6 +81,7 @@ class TriggerService:
                     Actor(actor_type="system", actor_id=envelope.actor_id),
                     trigger_event_id=envelope.event_id,
                 )
+                metrics.triggered(uow, "event")
                 started += 1
                 break  # one instance per workflow and event
         return started
