@@ -509,11 +509,14 @@ def demo() -> None:
 
     from hub.app import context_modules, create_app
     from hub.demo import STEPS, DemoResult, populate, provision, what_to_try
+    from hub.kernel.logging import configure_logging
     from hub.packs.wiring import add_pack_engine
 
     settings = _settings()
     if settings.is_production:
         raise click.ClickException("hub demo is for development: HUB_ENV is production")
+    # the progress bar and the summary, not a log line per request
+    configure_logging("WARNING", settings.log_format)
     with servers(settings, schema=True) as live:
         assert live.database_url is not None
         assert live.redis_url is not None
