@@ -6,9 +6,10 @@ tenancy check): ``InstanceService.take_in`` in its own transaction (the optimist
 ``UPDATE ... WHERE version``, the history row, the events) by ``--writers`` concurrent
 writers, each moving its own instance back and forth; then ``TimerService.fire_due`` by
 ``--firers`` concurrent runs over a backlog of ``--timers`` due timers (each claimed with
-``FOR UPDATE SKIP LOCKED`` and fired in its own transaction), and the lateness of timers
-due over ``--spread`` seconds while the production timer loop runs (``TimerLoop``: it
-sleeps until the next due timer, at most ``HUB_WORKFLOW_TIMER_POLL_MS``).
+``FOR UPDATE SKIP LOCKED`` and fired in its own transaction), and the lateness of
+``--late-timers`` timers due over ``--spread`` seconds while the production timer loop
+runs (``TimerLoop``: it sleeps until the next due timer, at most
+``HUB_WORKFLOW_TIMER_POLL_MS``).
 PostgreSQL on 127.0.0.1 when it answers (scratch database, dropped), else embedded; Redis
 db ``--redis-db``. Median of ``--rounds``.
 """
@@ -185,7 +186,7 @@ async def run(args: argparse.Namespace, database_url: str, redis_url: str) -> di
             samples.setdefault("timers_fired_per_s", []).append(
                 await timers_per_second(kernel, args.timers, args.firers)
             )
-        late = await lateness(kernel, args.timers, args.spread)
+        late = await lateness(kernel, args.late_timers, args.spread)
         result: dict[str, Any] = {k: round(statistics.median(v), 1) for k, v in samples.items()}
         return result | {"lateness": late, "samples": samples}
     finally:
@@ -198,7 +199,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seconds", type=float, default=5, help="measured window per round")
     p.add_argument("--timers", type=int, default=1000, help="timers per round")
     p.add_argument("--firers", type=int, default=4, help="concurrent timer-firing runs")
-    p.add_argument("--spread", type=float, default=10, help="seconds the lateness timers span")
+    p.add_argument("--late-timers", type=int, default=300, help="timers of the lateness run")
+    p.add_argument("--spread", type=float, default=15, help="seconds the lateness timers span")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--redis-db", type=int, default=13)
     p.add_argument("--backends", choices=["auto", "local", "embedded"], default="auto")
