@@ -155,7 +155,9 @@ async def lateness(kernel: Kernel, count: int, spread: float) -> dict[str, float
     return {
         "fired": len(late),
         "p50_s": late[len(late) // 2],
+        "p90_s": late[min(len(late) - 1, int(len(late) * 0.9))],
         "p99_s": late[min(len(late) - 1, int(len(late) * 0.99))],
+        "max_s": late[-1],
     }
 
 

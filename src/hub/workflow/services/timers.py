@@ -63,6 +63,9 @@ class TimerService:
                 if not due:
                     break
                 for timer in sorted(due, key=lambda t: (t.instance_id, t.due_at)):
+                    if timer.kind != "transition":  # notices only: nothing to refuse
+                        fired += await self._fire(uow, timer)
+                        continue
                     try:
                         async with uow.savepoint():
                             fired += await self._fire(uow, timer)
