@@ -104,10 +104,14 @@ async def transitions_per_second(kernel: Kernel, writers: int, seconds: float) -
     return done / (time.perf_counter() - started)
 
 
-async def _timers(kernel: Kernel, count: int, due: list[datetime]) -> None:
+async def _timers(kernel: Kernel, count: int, after: list[timedelta]) -> datetime:
+    """``count`` instances with a timer each, due ``after[n]`` from the moment they are all
+    written (answered): starting them takes seconds, which must not count as lateness."""
     store = kernel.services["workflow_instances"].store
     row = await _definition(kernel, uuid.uuid4(), f"t-{uuid.uuid4().hex[:8]}", PING_PONG)
     ids = [await _start(kernel, row, n) for n in range(count)]
+    base = datetime.now(UTC)
+    due = [base + delta for delta in after]
     async with store.uow() as uow:
         for n, instance_id in enumerate(ids):
             uow.session.add(
@@ -124,11 +128,11 @@ async def _timers(kernel: Kernel, count: int, due: list[datetime]) -> None:
                 )
             )
         await uow.commit()
+    return base
 
 
 async def timers_per_second(kernel: Kernel, count: int, firers: int) -> float:
-    now = datetime.now(UTC)
-    await _timers(kernel, count, [now - timedelta(seconds=1)] * count)
+    await _timers(kernel, count, [timedelta(seconds=-1)] * count)
     timers = kernel.services["workflow_timers"]
     started = time.perf_counter()
     fired = await asyncio.gather(*(timers.fire_due(limit=count) for _ in range(firers)))
@@ -140,9 +144,8 @@ async def timers_per_second(kernel: Kernel, count: int, firers: int) -> float:
 async def lateness(kernel: Kernel, count: int, spread: float) -> dict[str, float]:
     """Timers due over ``spread`` seconds; the timer loop runs as in a worker process."""
     store = kernel.services["workflow_instances"].store
-    start = datetime.now(UTC) + timedelta(seconds=2)
-    due = [start + timedelta(seconds=spread * n / count) for n in range(count)]
-    await _timers(kernel, count, due)
+    after = [timedelta(seconds=2 + spread * n / count) for n in range(count)]
+    start = await _timers(kernel, count, after)
     stop = asyncio.Event()
     loop = asyncio.create_task(kernel.services["workflow_timer_loop"].run(stop))
     await asyncio.sleep((start - datetime.now(UTC)).total_seconds() + spread + 5)
