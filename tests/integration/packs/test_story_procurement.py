@@ -213,3 +213,49 @@ async def test_a_consultation_from_publication_to_award(
     assert {"workflow.instance.transitioned", "communication.notification.requested"} <= actions
     assert all(e["correlationId"] == publish_request for e in tied)
     await verified(client, mairie, lyon)
+
+
+async def test_a_rejection_by_the_committee_declares_the_consultation_unsuccessful(
+    client: Client, app: Litestar, database_url: str, events: Any, settings: Settings
+) -> None:
+    clock = MovableClock(datetime(2026, 9, 1, 8, 0, tzinfo=UTC))
+    use_clock(clock, app)
+    root = await platform_admin(client, database_url)
+    mairie = await person(client, database_url, "dsi@lyon.fr")
+    lyon = (await create_org(client, mairie, "Ville de Lyon"))["id"]
+    await apply_shipped(client, root, lyon, "procurement")
+    buyer = await join(client, database_url, lyon, mairie, "acheteur@lyon.fr", ["buyer"])
+    judge = await join(client, database_url, lyon, mairie, "eval@lyon.fr", ["evaluator"])
+    alpha = await join(client, database_url, lyon, mairie, "alpha@example.com", ["supplier"])
+    rc = await upload(client, buyer, lyon, "RC — Voirie 2026", "Règlement.")
+    r = await client.post(
+        INSTANCES,
+        json={
+            "organisationId": lyon,
+            "workflowKey": "consultation",
+            "subject": {"documentId": rc["id"]},
+        },
+        headers=buyer.auth,
+    )
+    consultation = r.json()
+    consultation = (await move(client, buyer, consultation, "publish")).json()
+    async with timer_service(settings, clock) as timers:
+        clock.advance(days=30, minutes=1)  # no clarification: 30 days after publication
+        assert await timers.fire_due() == 1
+    consultation = await instance(client, buyer, consultation["id"])
+    r = await move(client, buyer, consultation, "start_evaluation")
+    assert r.status_code == 200, r.text
+    tasks = await client.get(f"{API}/tasks", params={"organisationId": lyon}, headers=judge.auth)
+    (task,) = tasks.json()["items"]
+    done = f"{API}/tasks/{task['id']}/complete"
+    r = await client.post(done, json={"outcome": "reject"}, headers=judge.auth)
+    assert r.status_code == 422  # a rejection gives its reason
+    r = await client.post(
+        done, json={"outcome": "reject", "reason": "Aucune offre conforme."}, headers=judge.auth
+    )
+    assert r.status_code == 200, r.text
+    consultation = await instance(client, buyer, consultation["id"])
+    assert (consultation["state"], consultation["status"]) == ("unsuccessful", "completed")
+    await events.drain()
+    assert (await inbox(client, alpha))[0] == "Consultation : déclarée infructueuse"
+    await verified(client, mairie, lyon)
