@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 PYTEST_WORKERS ?= 2
 CONTRACT_ARGS ?=
 
-.PHONY: install run test test-tcp contract lint format bench check-migrations clean
+.PHONY: install run demo test test-tcp contract lint format bench check-migrations clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,9 @@ install: $(STAMP)
 
 run: $(STAMP)  ## start the hub (embedded PostgreSQL + Redis unless HUB_DATABASE_URL/HUB_REDIS_URL)
 	$(BIN)/hub run
+
+demo: $(STAMP)  ## the demo organisations, people and documents of both stories (then `make run`)
+	$(BIN)/hub demo
 
 test: $(STAMP)  ## the whole suite, against embedded servers (or HUB_TEST_DATABASE_URL/HUB_TEST_REDIS_URL)
 	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)

@@ -510,6 +510,50 @@ def mail_show(mail_id: str, show_html: bool, show_raw: bool) -> None:
         click.echo("\n--- html ---\n" + found.html)
 
 
+@main.command()
+def demo() -> None:
+    """Create the demo organisations, people (credentials printed), packs and sample
+    documents of both stories on the embedded servers (or the configured ones); safe to
+    run again. Refused in production: every demo account has the same known password."""
+    import asyncio
+
+    from litestar.testing import AsyncTestClient
+
+    from hub.app import context_modules, create_app
+    from hub.demo import STEPS, DemoResult, populate, provision, what_to_try
+    from hub.kernel.logging import configure_logging
+    from hub.packs.wiring import add_pack_engine
+
+    settings = _settings()
+    if settings.is_production:
+        raise click.ClickException("hub demo is for development: HUB_ENV is production")
+    # the progress bar and the summary, not a log line per request
+    configure_logging("WARNING", settings.log_format)
+    with servers(settings, schema=True) as live:
+        assert live.database_url is not None
+        assert live.redis_url is not None
+        app = create_app(live, configure_logs=False)
+
+        async def build(bar: Any) -> DemoResult:
+            kernel = Kernel(live, live.database_url or "", live.redis_url or "")
+            try:
+                assemble(kernel, context_modules())
+                add_pack_engine(kernel.services)
+                result = await provision(kernel.services, lambda label: bar.update(1, label))
+            finally:
+                await kernel.close()
+            async with AsyncTestClient(app=app, base_url=str(live.public_url)) as client:
+                await populate(client, result)
+            bar.update(1, "sample documents")
+            return result
+
+        with click.progressbar(
+            length=STEPS, label="Preparing the demo", item_show_func=lambda s: s, file=sys.stderr
+        ) as bar:
+            result = asyncio.run(build(bar))
+    click.echo(what_to_try(result, "http://127.0.0.1:8000"))
+
+
 def _add_context_commands() -> None:
     from hub.app import context_modules
     from hub.packs.commands import COMMANDS as PACK_COMMANDS

@@ -245,6 +245,20 @@ class IdentityConfigApi(Protocol):
         """Create the role, or update the one of that name when it differs."""
         ...
 
+    async def provision_user(self, email: str, display_name: str, password: str) -> uuid.UUID:
+        """The account using ``email``, created (verified) when there is none."""
+        ...
+
+    async def provision_organisation(self, name: str, owner_id: uuid.UUID) -> uuid.UUID:
+        """The organisation of this name the owner is in, created (they own it) if none."""
+        ...
+
+    async def provision_member(
+        self, organisation_id: uuid.UUID, user_id: uuid.UUID, roles: Sequence[str]
+    ) -> bool:
+        """Add the user as a member holding ``roles`` (names); False if already one."""
+        ...
+
 
 # --------------------------------------------------------------------------- events
 
@@ -441,7 +455,7 @@ class MemberAdded(OrganisationEvent, kw_only=True, frozen=True):
     user_id: uuid.UUID
     #: Role names at the moment of joining.
     roles: list[str]
-    #: "created_organisation" or "invitation".
+    #: "created_organisation", "invitation" or "provisioned" (by an operator: ``hub demo``).
     via: str
 
 

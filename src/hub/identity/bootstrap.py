@@ -47,6 +47,7 @@ from hub.identity.services.password_reset import PasswordService
 from hub.identity.services.passwords import PasswordHasher
 from hub.identity.services.pending_invitations import PendingInvitations
 from hub.identity.services.profile import ProfileService
+from hub.identity.services.provisioning import Provisioning
 from hub.identity.services.registration import RegistrationService
 from hub.identity.services.resend_verification import ResendVerification
 from hub.identity.services.roles import RoleService
@@ -89,11 +90,13 @@ def services(rt: ContextRuntime) -> dict[str, Any]:
     signing = SigningKeys(ring, security.verifier)
     rt.tenancy.use(access.membership)
     security.use_api_keys(api_keys.resolve)
+    registration = RegistrationService(
+        store, settings, hasher, throttle, mail, email_tokens, limits
+    )
+    orgs = OrganisationService(store, access)
     return {
         "accounts": accounts,
-        "registration": RegistrationService(
-            store, settings, hasher, throttle, mail, email_tokens, limits
-        ),
+        "registration": registration,
         "resend_verification": ResendVerification(store, settings, limits, mail, email_tokens),
         "profile": ProfileService(store, settings, mail, email_tokens, hasher, sessions, limits),
         "passwords": PasswordService(
@@ -104,7 +107,7 @@ def services(rt: ContextRuntime) -> dict[str, Any]:
         "mfa": mfa,
         "passkeys": passkeys,
         "passkey_sign_in": PasskeySignIn(passkeys, challenges, auth),
-        "orgs": OrganisationService(store, access),
+        "orgs": orgs,
         "roles": roles,
         "members": MemberService(store, access, roles),
         "invitations": InvitationService(store, settings, throttle, mail, access, roles, limits),
@@ -115,7 +118,9 @@ def services(rt: ContextRuntime) -> dict[str, Any]:
         "password_hasher": hasher,
         "identity_api": IdentityFacade(store),
         "identity_authentication": AuthenticationFacade(signing, api_keys),
-        "identity_config": IdentityConfigFacade(store, roles, access),
+        "identity_config": IdentityConfigFacade(
+            store, roles, access, Provisioning(store, accounts, registration, orgs)
+        ),
         "secret_rotation": SecretRotation(store, secrets),
         "link_pages": LinkPages(rt.settings),
         "housekeeping": Housekeeping(store, rt.clock, history_days=settings.identity_history_days),

@@ -32,6 +32,7 @@ from hub.identity.models import Membership as MembershipRow
 from hub.identity.repositories.users import user_by_id
 from hub.identity.services.access import AccessService, load_membership
 from hub.identity.services.apikeys import ApiKeyService
+from hub.identity.services.provisioning import Provisioning
 from hub.identity.services.roles import RoleService, clean_description, clean_role_name
 from hub.identity.services.signing import SigningKeys
 from hub.kernel.errors import AppError
@@ -175,8 +176,26 @@ def _problems(error: AppError, path: str) -> list[tuple[str, str]]:
 class IdentityConfigFacade(IdentityConfigApi):
     """Roles as configuration, through :class:`RoleService` (its checks, its events)."""
 
-    def __init__(self, store: Store, roles: RoleService, access: AccessService) -> None:
+    def __init__(
+        self,
+        store: Store,
+        roles: RoleService,
+        access: AccessService,
+        provisioning: Provisioning,
+    ) -> None:
         self.store, self.roles, self.access = store, roles, access
+        self.provisioning = provisioning
+
+    async def provision_user(self, email: str, display_name: str, password: str) -> uuid.UUID:
+        return await self.provisioning.user(email, display_name, password)
+
+    async def provision_organisation(self, name: str, owner_id: uuid.UUID) -> uuid.UUID:
+        return await self.provisioning.organisation(name, owner_id)
+
+    async def provision_member(
+        self, organisation_id: uuid.UUID, user_id: uuid.UUID, roles: Sequence[str]
+    ) -> bool:
+        return await self.provisioning.member(organisation_id, user_id, roles)
 
     async def organisations_named(self, ref: str) -> list[OrganisationRef]:
         o = Organisation.__table__

@@ -504,6 +504,21 @@ class UnitOfWork:
     def pending_events(self) -> tuple[IntegrationEvent, ...]:
         return tuple(self._events)
 
+    @asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
+        """A nested transaction: when the block raises, its writes and the events published
+        inside it are dropped and the rest of the unit goes on (for batches where one
+        item's failure must not undo the others')."""
+        mark = len(self._events)
+        nested = await self.session.begin_nested()
+        try:
+            yield
+        except BaseException:
+            await nested.rollback()
+            del self._events[mark:]
+            raise
+        await nested.commit()
+
     async def commit(self) -> None:
         session = self.session
         if self._events:

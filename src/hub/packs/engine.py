@@ -175,6 +175,10 @@ class PackEngine:
                 found.append(PackProblem(path=f"{at}.customFields.{key}", message="no such field"))
             if _lower(doc.owner) not in roles:
                 found.append(PackProblem(path=f"{at}.owner", message=f"no role {doc.owner!r}"))
+            for i_role, role in enumerate(doc.share_with_roles):
+                if _lower(role) not in roles:
+                    where = f"{at}.shareWithRoles[{i_role}]"
+                    found.append(PackProblem(path=where, message=f"no role {role!r}"))
         return found
 
     # ------------------------------------------------------------------ apply

@@ -83,7 +83,11 @@ class PackFiles:
             self.problem(name, f"not valid YAML: {getattr(exc, 'problem', None) or exc}{where}")
             return None
         # dates and times YAML would type become text, as JSON has them
-        return msgspec.to_builtins(data, str_keys=True)
+        try:
+            return msgspec.to_builtins(data, str_keys=True)
+        except TypeError:
+            self.problem(name, "a key is not text (YAML reads a bare on/off/yes/no as true/false)")
+            return None
 
     def convert(self, where: str, raw: Any, kind: type[T]) -> T | None:
         try:

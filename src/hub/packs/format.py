@@ -66,6 +66,8 @@ class PackSampleDocument(Struct, frozen=True):
     tags: tuple[str, ...] = ()
     custom_fields: dict[str, Any] = msgspec.field(default_factory=dict)
     restricted: bool = False
+    #: Roles of the pack the document is shared with (view).
+    share_with_roles: tuple[str, ...] = ()
 
 
 class PackSamples(Struct, frozen=True):

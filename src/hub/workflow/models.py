@@ -198,7 +198,7 @@ class Timer(IdMixin, Base):
     kind: Mapped[str] = mapped_column(Text, nullable=False)
     spec: Mapped[dict[str, Any]] = _json("{}")
     due_at: Mapped[datetime] = _ts(nullable=False)
-    #: "pending", "fired" or "cancelled".
+    #: "pending", "fired", "cancelled" (left its state first) or "failed" (its step refused).
     status: Mapped[str] = mapped_column(Text, nullable=False)
     fired_at: Mapped[datetime | None] = _ts()
 
@@ -233,7 +233,7 @@ class TriggerTimer(IdMixin, Base):
     slot_key: Mapped[str] = mapped_column(Text, nullable=False)
     document_id: Mapped[uuid.UUID | None] = _uuid(nullable=True)
     due_at: Mapped[datetime] = _ts(nullable=False)
-    #: "pending", "fired" or "cancelled".
+    #: "pending", "fired", "cancelled" (re-planned) or "failed" (the start was refused).
     status: Mapped[str] = mapped_column(Text, nullable=False)
     fired_at: Mapped[datetime | None] = _ts()
 

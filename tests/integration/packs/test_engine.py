@@ -147,7 +147,7 @@ async def test_export_then_apply_to_a_fresh_organisation_reproduces_it(
         k: v for k, v in exported.items() if k != "pack"
     }
     assert {r["name"] for r in again["roles"]} == {"buyer", "evaluator", "supplier"}
-    assert set(again["workflows"]) == {"consultation"}
+    assert set(again["workflows"]) == {"consultation", "offre"}
     assert len(again["notifications"]["templates"]) == 5
     assert (await apply(client, root, fresh, reread))["changed"] is False
 
@@ -199,3 +199,11 @@ async def test_yaml_anchors_and_a_missing_manifest_are_problems(tmp_path: Path) 
     assert document is None
     assert paths(problems) == ["pack.yaml", "roles.yaml"]
     assert "anchors" in problems[1].message
+
+
+async def test_a_key_yaml_reads_as_a_boolean_is_a_problem(tmp_path: Path) -> None:
+    copy = copy_of("medical", tmp_path)
+    edit(copy / "workflows" / "appointment-reminder.yaml", 'date: "trigger.date"', "on: x")
+    _, problems = read_pack(copy)
+    assert paths(problems) == ["workflows/appointment-reminder.yaml"]
+    assert "bare on/off" in problems[0].message

@@ -5,20 +5,22 @@ for the patient and the care team only (another patient, the staff and another p
 get 404; every download is in the audit trail), talks to the patient in a private
 conversation, and a referral letter starts the care pathway whose tasks move from the
 staff to the practitioners, escalating to the practice's owner when the consultation
-overruns its SLA (on the test clock). Ends with one correlation id tying the upload to
+overruns its SLA (on the test clock); the day before an appointment the staff are
+reminded, the e-mail held back by quiet hours. Ends with one correlation id tying the upload to
 the pathway it started, and an intact audit chain.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from litestar import Litestar
 
 from hub.kernel.clock import MovableClock
 from hub.kernel.settings import Settings
-from tests.integration.identity.support import API
+from tests.integration.communication.support_periodic import periodic_kernel
+from tests.integration.identity.support import API, fetch
 from tests.integration.identity.support_orgs import create_org, join, person, roles_by_name
 from tests.integration.packs.story import (
     DOCS,
@@ -40,6 +42,7 @@ from tests.integration.workflow.support import timer_service, use_clock
 REFERRAL = "New referral to schedule"
 OVERDUE = "Care pathway overdue"
 FOLLOW_UP = "Follow-up to book"
+REMINDER = "Appointment tomorrow"
 
 
 async def tasks(client: Client, who: Any, org: str) -> list[dict[str, Any]]:
@@ -174,6 +177,56 @@ async def test_records_conversations_and_a_care_pathway(
     await events.drain()
     assert FOLLOW_UP in await inbox(client, sophie)
     assert FOLLOW_UP not in await inbox(client, martin)
+
+    # the day before an appointment the staff are reminded; e-mail waits for quiet hours
+    now = datetime.now(UTC)
+    quiet = {
+        "start": (now - timedelta(hours=1)).strftime("%H:%M"),
+        "end": (now + timedelta(hours=2)).strftime("%H:%M"),
+    }
+    r = await client.put(
+        f"{API}/notifications/preferences",
+        json={"timeZone": "UTC", "quietHours": quiet},
+        headers=sophie.auth,
+    )
+    assert r.status_code == 200, r.text
+    day = (clock().date() + timedelta(days=3)).isoformat()
+    appointment = await upload(
+        client,
+        sophie,
+        pasteur,
+        "Appointment — Camille",
+        "Follow-up consultation with Dr Durand.",
+        type_id=types["Appointment"],
+        fields={"patient": camille.user_id, "appointment_date": day},
+    )
+    await events.drain()
+    async with periodic_kernel(settings, clock) as kernel:
+        schedules = kernel.services["workflow_schedules"]
+        eve = datetime.fromisoformat(day).replace(tzinfo=UTC) - timedelta(days=1)
+        clock.set(eve + timedelta(hours=5, minutes=59))
+        assert await schedules.fire_due() == 0
+        clock.set(eve + timedelta(hours=6))
+        assert await schedules.fire_due() == 1
+        assert await schedules.fire_due() == 0  # once per document and date
+    await events.drain()
+    assert REMINDER in await inbox(client, sophie)
+    assert REMINDER not in await inbox(client, louis)
+    reminded = await client.get(
+        INSTANCES,
+        params={"organisationId": pasteur, "workflowKey": "appointment-reminder"},
+        headers=sophie.auth,
+    )
+    (reminder,) = reminded.json()["items"]
+    assert reminder["subject"]["documentId"] == appointment["id"]
+    mails = await fetch(
+        database_url,
+        "SELECT d.status FROM communication.deliveries d JOIN communication.notifications n "
+        "ON n.id = d.notification_id WHERE n.template_key = 'medical.appointment.reminder' "
+        "AND d.channel = 'email' AND d.user_id = $1::uuid",
+        sophie.user_id,
+    )
+    assert [m["status"] for m in mails] == ["deferred"]
 
     # every read of the record is in the trail, and one request id ties the referral's
     # upload (content) to the pathway it started (workflow, in the worker)

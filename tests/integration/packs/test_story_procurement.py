@@ -4,10 +4,10 @@ The city of Lyon runs a consultation on the `procurement` pack its platform admi
 applied: a buyer publishes the dossier (RC, CCAP, CCTP), two supplier firms (each also
 an organisation of its own) are alerted, read the dossier and submit sealed offers, a
 clarification postpones the deadline, the deadline's timer closes the bids (on the test
-clock), the committee gives two approvals out of three and the award notice reaches the
-suppliers. Along the way: what each person must not see (another supplier's offer, a
-firm's own documents, the committee's inbox), one correlation id per request across its
-effects, and an intact audit chain at the end.
+clock), the bids are opened to the committee, which gives two approvals out of three,
+and the award notice reaches the suppliers. Along the way: what each person must not
+see (another supplier's offer, a firm's own documents, the committee's inbox), one
+correlation id per request across its effects, and an intact audit chain at the end.
 """
 
 from __future__ import annotations
@@ -119,10 +119,10 @@ async def test_a_consultation_from_publication_to_award(
     assert await status_of(client, buyer, internal["id"]) == 404
     assert await status_of(client, mairie, internal["id"]) == 404
 
-    # sealed offers: each supplier files its own, restricted at once (only it reads it)
+    # sealed offers: filing one starts its `offre` workflow, which types and seals it
     offers = {}
     for who, amount in ((alpha, "412500.00"), (beta, "398000.00")):
-        offer = await upload(
+        offers[who.email] = await upload(
             client,
             who,
             lyon,
@@ -130,10 +130,11 @@ async def test_a_consultation_from_publication_to_award(
             "Mémoire technique et bordereau des prix.",
             fields={"reference": "2026-AO-014", "montant": {"amount": amount, "currency": "EUR"}},
         )
-        await share(client, who, offer["id"], True)
-        offers[who.email] = offer
+    await events.drain()
     mine, theirs = offers[alpha.email]["id"], offers[beta.email]["id"]
     assert await status_of(client, alpha, mine) == 200
+    sealed = (await client.get(f"{API}/documents/{mine}", headers=alpha.auth)).json()
+    assert sealed["documentTypeId"] == types["Offre"]
     assert await status_of(client, alpha, theirs) == 404
     assert await status_of(client, beta, mine) == 404
     assert (
@@ -165,6 +166,25 @@ async def test_a_consultation_from_publication_to_award(
     assert await inbox(client, committee[1]) == [OPENED]
     assert OPENED not in await inbox(client, alpha)
 
+    # the opening of the bids (ouverture des plis): the organisation's administrator opens
+    # each sealed offer; then the committee and the buyer read them, other suppliers never
+    assert await status_of(client, committee[0], mine) == 404
+    r = await client.get(
+        INSTANCES, params={"organisationId": lyon, "workflowKey": "offre"}, headers=mairie.auth
+    )
+    sealed_offers = [i for i in r.json()["items"] if i["workflowKey"] == "offre"]
+    assert {i["subject"]["documentId"] for i in sealed_offers} == {mine, theirs}
+    assert (await move(client, alpha, sealed_offers[0], "open")).status_code in (403, 404)
+    for offer in sealed_offers:
+        r = await move(client, mairie, offer, "open")
+        assert r.status_code == 200, r.text
+    await events.drain()
+    for reader in (buyer, *committee):
+        assert await status_of(client, reader, mine) == 200
+        assert await status_of(client, reader, theirs) == 200
+    assert await status_of(client, beta, mine) == 404
+    assert await status_of(client, alpha, theirs) == 404
+
     r = await move(client, buyer, consultation, "start_evaluation")
     assert r.status_code == 200, r.text
     tasks = await client.get(
@@ -192,4 +212,50 @@ async def test_a_consultation_from_publication_to_award(
     # the transition (workflow) and the supplier alert it sent (communication, in a job)
     assert {"workflow.instance.transitioned", "communication.notification.requested"} <= actions
     assert all(e["correlationId"] == publish_request for e in tied)
+    await verified(client, mairie, lyon)
+
+
+async def test_a_rejection_by_the_committee_declares_the_consultation_unsuccessful(
+    client: Client, app: Litestar, database_url: str, events: Any, settings: Settings
+) -> None:
+    clock = MovableClock(datetime(2026, 9, 1, 8, 0, tzinfo=UTC))
+    use_clock(clock, app)
+    root = await platform_admin(client, database_url)
+    mairie = await person(client, database_url, "dsi@lyon.fr")
+    lyon = (await create_org(client, mairie, "Ville de Lyon"))["id"]
+    await apply_shipped(client, root, lyon, "procurement")
+    buyer = await join(client, database_url, lyon, mairie, "acheteur@lyon.fr", ["buyer"])
+    judge = await join(client, database_url, lyon, mairie, "eval@lyon.fr", ["evaluator"])
+    alpha = await join(client, database_url, lyon, mairie, "alpha@example.com", ["supplier"])
+    rc = await upload(client, buyer, lyon, "RC — Voirie 2026", "Règlement.")
+    r = await client.post(
+        INSTANCES,
+        json={
+            "organisationId": lyon,
+            "workflowKey": "consultation",
+            "subject": {"documentId": rc["id"]},
+        },
+        headers=buyer.auth,
+    )
+    consultation = r.json()
+    consultation = (await move(client, buyer, consultation, "publish")).json()
+    async with timer_service(settings, clock) as timers:
+        clock.advance(days=30, minutes=1)  # no clarification: 30 days after publication
+        assert await timers.fire_due() == 1
+    consultation = await instance(client, buyer, consultation["id"])
+    r = await move(client, buyer, consultation, "start_evaluation")
+    assert r.status_code == 200, r.text
+    tasks = await client.get(f"{API}/tasks", params={"organisationId": lyon}, headers=judge.auth)
+    (task,) = tasks.json()["items"]
+    done = f"{API}/tasks/{task['id']}/complete"
+    r = await client.post(done, json={"outcome": "reject"}, headers=judge.auth)
+    assert r.status_code == 422  # a rejection gives its reason
+    r = await client.post(
+        done, json={"outcome": "reject", "reason": "Aucune offre conforme."}, headers=judge.auth
+    )
+    assert r.status_code == 200, r.text
+    consultation = await instance(client, buyer, consultation["id"])
+    assert (consultation["state"], consultation["status"]) == ("unsuccessful", "completed")
+    await events.drain()
+    assert (await inbox(client, alpha))[0] == "Consultation : déclarée infructueuse"
     await verified(client, mairie, lyon)

@@ -186,3 +186,22 @@ async def test_a_date_trigger_starts_before_the_date_and_follows_it(
         clock.set(datetime(2026, 3, 24, 9, 0, tzinfo=UTC))
         assert await schedules.fire_due() == 0
     assert [p[1] for p in await plans(database_url)] == ["fired", "cancelled", "cancelled"]
+
+
+async def test_a_slot_whose_start_fails_is_set_aside_and_the_schedule_goes_on(
+    client: Client, app: Litestar, database_url: str, settings: Settings
+) -> None:
+    clock = MovableClock(datetime(2026, 3, 2, 7, 0, tzinfo=UTC))
+    use_clock(clock, app)
+    owner, org, _ = await team(client, database_url)
+    body = with_triggers({"cron": "0 8 * * *"})
+    body["states"][0]["onEnter"] = [{"kind": "startWorkflow", "workflowKey": "daily"}]
+    await published(client, owner, org, key="daily", definition=body)  # starts itself: fails
+    async with periodic_kernel(settings, clock) as kernel:
+        clock.set(datetime(2026, 3, 2, 8, 0, 1, tzinfo=UTC))
+        assert await kernel.services["workflow_schedules"].fire_due() == 0
+    assert await plans(database_url) == [
+        ("cron:0:2026-03-02T08:00:00+00:00", "failed", "2026-03-02T08:00:00+00:00"),
+        ("cron:0:2026-03-03T08:00:00+00:00", "pending", "2026-03-03T08:00:00+00:00"),
+    ]
+    assert await instances_of(client, owner, org, "daily") == []

@@ -127,3 +127,35 @@ def test_the_loop_is_declared_and_its_settings_checked() -> None:
     assert [loop.name for loop in module.loops] == ["workflow.timers"]
     assert module.periodic == [] or all(p.name != "workflow.fire_timers" for p in module.periodic)
     assert load_settings(environ={}).section("workflow").workflow_timer_poll_ms <= 1000
+
+
+async def test_a_timer_whose_step_fails_is_set_aside_and_the_batch_goes_on(
+    client: Client, app: Litestar, database_url: str, settings: Settings
+) -> None:
+    clock = MovableClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+    use_clock(clock, app)
+    owner, org, _ = await team(client, database_url)
+    body = reminders(10)
+    body["states"][0]["slaLadder"] = [{"at": 50, "kind": "transition", "transition": "finish"}]
+    # the transition's action needs a variable only some instances have
+    body["transitions"][0]["actions"] = [
+        {"kind": "setVariable", "name": "twice", "expression": "vars.n * 2"}
+    ]
+    await published(client, owner, org, definition=body)
+    good = await started(client, owner, org, variables={"n": 1})
+    bad = await started(client, owner, org, variables={})
+    clock.advance(hours=1)
+    async with timer_loop(settings, clock) as loop:
+        assert await loop.timers.fire_due() == 1
+        assert await loop.timers.fire_due() == 0  # not retried for ever
+    rows = await fetch(
+        database_url,
+        "SELECT i.id::text AS id, i.state, t.status FROM workflow.timers t "
+        "JOIN workflow.instances i ON i.id = t.instance_id",
+    )
+    assert {r["id"]: (r["state"], r["status"]) for r in rows} == {
+        good["id"]: ("done", "fired"),
+        bad["id"]: ("review", "failed"),
+    }
+    effects = await fetch(database_url, "SELECT count(*) AS n FROM workflow.history")
+    assert effects[0]["n"] == 3  # two starts, one transition: nothing of the failed one

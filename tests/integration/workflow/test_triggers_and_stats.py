@@ -137,3 +137,15 @@ async def test_stats(client: Client, app: Litestar, database_url: str) -> None:
         f"{WORKFLOWS}/nope/stats", params={"organisationId": org}, headers=owner.auth
     )
     assert r.status_code == 404
+
+
+async def test_a_trigger_dropped_by_a_newer_version_starts_nothing(
+    client: Client, database_url: str, events: Any
+) -> None:
+    owner, org, _ = await team(client, database_url)
+    await published(client, owner, org, definition=triggered())
+    await published(client, owner, org, definition=approval())  # v2: no trigger
+    await uploaded(client, owner, org, b"total 42", file_name="i.txt", title="Invoice 9")
+    await events.drain()
+    r = await client.get(INSTANCES, params={"organisationId": org}, headers=owner.auth)
+    assert r.json()["items"] == []  # v1's trigger is gone with v1

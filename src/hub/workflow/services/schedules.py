@@ -29,6 +29,7 @@ from sqlalchemy.dialects.postgresql import distinct_on, insert
 from hub.content.api import ContentApi, DocumentSummary
 from hub.kernel.clock import Clock
 from hub.kernel.db import UnitOfWork
+from hub.kernel.errors import AppError
 from hub.kernel.events import EventEnvelope
 from hub.kernel.store import Store
 from hub.workflow import repositories
@@ -285,9 +286,37 @@ class ScheduleService:
                 ).first()
                 if timer is None:
                     break
-                started += await self._fire(uow, timer)
+                try:
+                    async with uow.savepoint():
+                        started += await self._fire(uow, timer)
+                except AppError as exc:  # the started workflow refused (an action failed)
+                    log.warning("workflow.trigger_failed", timer_id=str(timer.id), error=exc.detail)
+                    await uow.session.execute(
+                        update(TriggerTimer)
+                        .where(TriggerTimer.id == timer.id)
+                        .values(status="failed")
+                    )
+                if timer.kind == "cron":  # the schedule goes on, whatever this slot did
+                    await self._next_cron(uow, timer)
                 await uow.commit()
         return started
+
+    async def _next_cron(self, uow: UnitOfWork, timer: Any) -> None:
+        """Plan the slot after a fired (or failed) one: the first after now, if the version
+        that planned it is still the newest."""
+        latest = await repositories.latest_definition(
+            self.store, timer.organisation_id, timer.workflow_key
+        )
+        if latest is None or latest.id != timer.definition_id:
+            return
+        definition = await self.instances.definition(latest.id)
+        trigger = next((t for t in definition.timed if t.index == timer.trigger), None)
+        if trigger is None:  # pragma: no cover - rows are planned from this very version
+            return
+        nxt = trigger.next_slot(max(timer.due_at, self.clock()))
+        await self._insert(
+            uow, latest, trigger, timer.plan_key, _cron_slot(trigger, nxt), None, nxt
+        )
 
     async def _fire(self, uow: UnitOfWork, timer: Any) -> int:
         now = self.clock()
@@ -308,10 +337,6 @@ class ScheduleService:
             return 0
         if trigger.kind == "cron":
             slot_at = timer.due_at
-            nxt = trigger.next_slot(max(slot_at, now))
-            await self._insert(
-                uow, latest, trigger, timer.plan_key, _cron_slot(trigger, nxt), None, nxt
-            )
             subject = Subject(reference=f"{timer.workflow_key}:{slot_at.isoformat()}")
             scope: dict[str, Any] = {"trigger": {"kind": "cron", "slot": slot_at.isoformat()}}
         else:

@@ -2,8 +2,8 @@
 ``services.schedules``) within ``HUB_WORKFLOW_TIMER_POLL_MS`` of their due time.
 
 Every worker process running the scheduler runs it (``hub.kernel.loops``). One turn fires
-every due timer with ``HUB_WORKFLOW_TIMER_FIRERS`` concurrent claimers, each timer in its
-own ``FOR UPDATE SKIP LOCKED`` transaction (:meth:`TimerService.fire_due`, so several
+every due timer (with ``HUB_WORKFLOW_TIMER_FIRERS`` concurrent claimers when there is a
+backlog), claimed with ``FOR UPDATE SKIP LOCKED`` (:meth:`TimerService.fire_due`, so several
 processes never fire one twice and a crash leaves it pending for the next turn), then
 sleeps until the next pending timer is due, never longer than the poll interval: a timer
 written meanwhile by another process waits at most that long. Timers are rows, so a
@@ -21,7 +21,7 @@ import structlog
 
 from hub.kernel.clock import Clock
 from hub.workflow.services.schedules import ScheduleService
-from hub.workflow.services.timers import TimerService
+from hub.workflow.services.timers import CLAIM, TimerService
 
 log = structlog.get_logger(__name__)
 
@@ -53,18 +53,27 @@ class TimerLoop:
 
     async def turn(self) -> tuple[int, float]:
         """Fire what is due; answers how many fired and how long to pause before the
-        next turn (0 while a backlog remains)."""
-        counts = await asyncio.gather(
-            *(self.timers.fire_due(limit=BATCH) for _ in range(self.firers)),
-            self.schedules.fire_due(limit=BATCH),
+        next turn (0 while a backlog remains). One claimer first (the usual turn finds a
+        timer or two, and a saturated database should not pay for idle claimers); all
+        ``firers`` once a full batch shows a backlog."""
+        fired, started = await asyncio.gather(
+            self.timers.fire_due(limit=CLAIM), self.schedules.fire_due(limit=BATCH)
         )
-        if max(counts) >= BATCH:
-            return sum(counts), 0.0
-        dues = [d for d in (await self.timers.next_due(), await self.schedules.next_due()) if d]
-        due = min(dues) if dues else None
-        if due is None:
-            return sum(counts), self.poll_s
-        return sum(counts), min(self.poll_s, max(0.0, (due - self.clock()).total_seconds()))
+        backlog = started >= BATCH
+        if fired >= CLAIM:
+            counts = await asyncio.gather(
+                *(self.timers.fire_due(limit=BATCH) for _ in range(self.firers))
+            )
+            fired += sum(counts)
+            backlog = backlog or max(counts) >= BATCH
+        if backlog:
+            return fired + started, 0.0
+        nexts = await asyncio.gather(self.timers.next_due(), self.schedules.next_due())
+        dues = [d for d in nexts if d is not None]
+        if not dues:
+            return fired + started, self.poll_s
+        pause = min(self.poll_s, max(0.0, (min(dues) - self.clock()).total_seconds()))
+        return fired + started, pause
 
     async def run(self, stop: asyncio.Event) -> None:
         failures = 0

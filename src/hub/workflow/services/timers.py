@@ -3,7 +3,7 @@
 Timers are rows (``workflow.timers``), written with the step that entered the state and
 cancelled by the step that leaves it, so they survive restarts of every process. The
 timer loop (``services.timer_loop``, in every worker process running the scheduler)
-claims due timers one transaction at a time with ``FOR UPDATE SKIP LOCKED``: marking one fired, its
+claims due timers with ``FOR UPDATE SKIP LOCKED``: marking one fired, its
 notification effects, its transition and its event commit together, so a timer fires
 exactly once even with several workers, and a crash before the commit leaves it pending
 for the next run.
@@ -14,18 +14,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import structlog
 from sqlalchemy import func, select, update
 
 from hub.kernel.clock import Clock
 from hub.kernel.db import UnitOfWork
+from hub.kernel.errors import AppError
 from hub.kernel.store import Store
 from hub.workflow.api import SlaStepReached
 from hub.workflow.models import Instance, Task, Timer
 from hub.workflow.services import metrics
 from hub.workflow.services.instances import Actor, InstanceService
 
+#: Timers claimed (and committed) together by one firing transaction.
+CLAIM = 50
 #: The template SLA notifications use unless the step names one (payload: title, text).
 DEFAULT_TEMPLATE = "general.announcement"
+
+
+log = structlog.get_logger(__name__)
 
 
 class TimerService:
@@ -33,24 +40,45 @@ class TimerService:
         self.store, self.clock, self.instances = store, clock, instances
 
     async def fire_due(self, *, limit: int = 500) -> int:
-        """Fire up to ``limit`` due timers; answers how many fired."""
+        """Fire up to ``limit`` due timers; answers how many fired.
+
+        Claimed ``CLAIM`` at a time in one transaction (``FOR UPDATE SKIP LOCKED``: other
+        claimers take other rows), each fired in its own savepoint: a timer whose step
+        the definition refuses (an action failing) is marked ``failed`` and logged
+        without undoing the others; any other error rolls the batch back, pending for
+        the next turn. One commit per batch, not per timer, is what keeps a backlog
+        short. Instances are locked in id order, so two claimers never deadlock."""
         fired = 0
-        for _ in range(limit):
+        while fired < limit:
             async with self.store.uow() as uow:
-                timer = (
+                due = (
                     await uow.session.execute(
                         select(Timer.__table__)
                         .where(Timer.status == "pending", Timer.due_at <= self.clock())
                         .order_by(Timer.due_at)
-                        .limit(1)
+                        .limit(min(CLAIM, limit - fired))
                         .with_for_update(skip_locked=True)
                     )
-                ).first()
-                if timer is None:
+                ).all()
+                if not due:
                     break
-                took = await self._fire(uow, timer)
+                for timer in sorted(due, key=lambda t: (t.instance_id, t.due_at)):
+                    if timer.kind != "transition":  # notices only: nothing to refuse
+                        fired += await self._fire(uow, timer)
+                        continue
+                    try:
+                        async with uow.savepoint():
+                            fired += await self._fire(uow, timer)
+                    except AppError as exc:
+                        log.warning(
+                            "workflow.timer_failed", timer_id=str(timer.id), error=exc.detail
+                        )
+                        await uow.session.execute(
+                            update(Timer).where(Timer.id == timer.id).values(status="failed")
+                        )
                 await uow.commit()
-            fired += took
+            if len(due) < CLAIM:
+                break
         return fired
 
     async def next_due(self) -> datetime | None:

@@ -55,13 +55,13 @@ class TriggerService:
             await uow.session.execute(
                 select(WorkflowDefinition.__table__)
                 .ext(distinct_on(WorkflowDefinition.key))
-                .where(
-                    WorkflowDefinition.organisation_id == envelope.organisation_id,
-                    WorkflowDefinition.body["triggers"].contains([{"event": envelope.event_type}]),
-                )
+                .where(WorkflowDefinition.organisation_id == envelope.organisation_id)
                 .order_by(WorkflowDefinition.key, WorkflowDefinition.version.desc())
             )
         ).all()
+        # The newest version of each key, then its triggers: filtering on the trigger in
+        # SQL first would pick an older version that had it after a newer one dropped it.
+        rows = [r for r in rows if r.body.get("triggers")]
         started = 0
         scope = {"event": event_map(envelope)}
         for row in rows:
