@@ -4,17 +4,20 @@ same answers, and the same typed errors (problem+json turned back into them)."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import structlog
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from hub.app import context_modules
 from hub.communication.api import CommunicationApi
 from hub.content.api import ContentApi
+from hub.kernel.acting import acting_scope
 from hub.kernel.errors import AppError, Invalid
 from hub.kernel.remote.interface import describe
 from hub.kernel.runtime import Kernel
@@ -99,13 +102,28 @@ async def test_notify_sends_and_refuses_alike(
     _, communication = apis
     owner = await person(client, database_url, "sender@example.com")
     org = uuid.UUID((await create_org(client, owner))["id"])
-    sent = await communication.notify(
-        organisation_id=org,
-        template_key="general.announcement",
-        user_ids=[uuid.UUID(owner.user_id)],
-        payload={"title": "Hello", "text": "across"},
-    )
+    owner_id = uuid.UUID(owner.user_id)
+    # Sent while serving a request: its actor and correlation id travel with the call.
+    with (
+        acting_scope(owner_id, org, actor_type="user", request_id="corr-notify-1"),
+        structlog.contextvars.bound_contextvars(request_id="corr-notify-1"),
+    ):
+        sent = await communication.notify(
+            organisation_id=org,
+            template_key="general.announcement",
+            user_ids=[owner_id],
+            payload={"title": "Hello", "text": "across"},
+        )
     assert isinstance(sent, uuid.UUID)
+    [event] = await fetch(
+        database_url,
+        "SELECT payload, correlation_id FROM communication.outbox WHERE event_type = $1",
+        "communication.notification.requested",
+    )
+    stamped = json.loads(event["payload"])
+    assert (stamped["actorId"], stamped["notificationId"]) == (owner.user_id, str(sent))
+    assert (stamped["actorType"], stamped["requestId"]) == ("user", "corr-notify-1")
+    assert event["correlation_id"] == "corr-notify-1"
     # Recorded by the service that owns it (delivery then runs in its jobs).
     [row] = await fetch(
         database_url,
