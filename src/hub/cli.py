@@ -211,12 +211,24 @@ def run(host: str, port: int, worker: bool, migrate: bool, contexts: str | None)
     show_default=True,
     help="Also take part in running periodic jobs (one leader cluster-wide).",
 )
-def worker(processes: int | None, threads: int | None, relay: bool, scheduler: bool) -> None:
+@click.option(
+    "--contexts",
+    default=None,
+    help="Work only for these contexts, comma-separated (HUB_CONTEXTS): their jobs, event "
+    "handlers, outboxes and periodic jobs.",
+)
+def worker(
+    processes: int | None, threads: int | None, relay: bool, scheduler: bool, contexts: str | None
+) -> None:
     """Run background-job workers, the outbox relay and the scheduler until interrupted."""
+    import os
+
     from hub.app import context_modules
     from hub.kernel.logging import configure_logging
     from hub.worker import run_workers
 
+    if contexts is not None:
+        os.environ["HUB_CONTEXTS"] = contexts  # as `hub run --contexts` (worker processes too)
     settings = _settings()
     configure_logging(settings.log_level, settings.log_format)
     with servers(settings, schema=True) as live:

@@ -104,6 +104,16 @@ def hub_process(
         stop(proc)
 
 
+class Backoffs:
+    """The adapter's sleep between retries, recorded instead of waited for."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.delays.append(seconds)
+
+
 def remote_client(
     kernel: Kernel,
     context: str,
@@ -118,7 +128,8 @@ def remote_client(
     options: dict[str, Any] = {
         "timeout_s": s.remote_timeout_ms / 1000,
         "retries": s.remote_retries,
-        "backoff_s": 0.001,
+        "backoff_s": s.remote_backoff_ms / 1000,
+        "sleep": Backoffs(),
         "breaker_failures": s.remote_breaker_failures,
         "breaker_reset_s": s.remote_breaker_reset_s,
         **overrides,

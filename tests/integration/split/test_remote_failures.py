@@ -83,6 +83,11 @@ async def test_reads_retry_writes_do_not_and_the_breaker_opens_then_recovers(
     assert err.value.extra == {"dependency": "identity service"}
     assert err.value.headers["Retry-After"]
     assert network.attempts == 3
+    # Jittered exponential backoff between them: up to 50 ms, then up to 100 ms.
+    waits = client.sleep.delays
+    assert len(waits) == 2
+    assert 0 <= waits[0] <= 0.05
+    assert 0 <= waits[1] <= 0.1
     assert await client.state() == "opened"  # three consecutive failures
 
     network.attempts = 0

@@ -65,3 +65,22 @@ def test_an_unknown_context_is_named() -> None:
         "HUB_CONTEXTS must be a comma-separated list of identity, content, communication, "
         "workflow (got 'identity,billing')"
     )
+
+
+@pytest.mark.parametrize("command", ["run", "worker"])
+def test_the_contexts_option_is_checked_like_the_setting(command: str) -> None:
+    from click.testing import CliRunner
+
+    from hub.cli import main
+
+    runner = CliRunner()
+    # HUB_CONTEXTS listed so the runner restores it after the command set it.
+    env = {"HUB_CONTEXTS": None, "HUB_REMOTE_IDENTITY_URL": None}
+    result = runner.invoke(main, [command, "--contexts", "content"], env=env)
+    assert result.exit_code == 1
+    assert "HUB_REMOTE_IDENTITY_URL must be set: content (served here) calls identity" in (
+        result.output
+    )
+    result = runner.invoke(main, [command, "--contexts", "billing"], env=env)
+    assert result.exit_code == 1
+    assert "HUB_CONTEXTS must be a comma-separated list of identity, content" in result.output
