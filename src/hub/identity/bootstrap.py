@@ -36,6 +36,7 @@ from hub.identity.services.keys import KeyRing
 from hub.identity.services.mail import IdentityMail
 from hub.identity.services.mail_limits import MailLimits
 from hub.identity.services.members import MemberService
+from hub.identity.services.membership_cache import MembershipCache
 from hub.identity.services.mfa import MfaService
 from hub.identity.services.orgs import OrganisationService
 from hub.identity.services.passkey_challenges import PasskeyChallenges
@@ -75,7 +76,11 @@ def services(rt: ContextRuntime) -> dict[str, Any]:
     auth = AuthService(store, settings, rt.redis, hasher, throttle, tokens, sessions, mfa)
     email_tokens = EmailTokens(store, settings, secrets, throttle)
     accounts = AccountService(store, sessions)
-    access = AccessService(store, rt.kernel.permissions)
+    access = AccessService(
+        store,
+        rt.kernel.permissions,
+        MembershipCache(rt.redis, settings.membership_cache_seconds),
+    )
     roles = RoleService(store, access)
     api_keys = ApiKeyService(store, settings, secrets, throttle, access)
     challenges = PasskeyChallenges(rt.redis, settings)
@@ -108,7 +113,7 @@ def services(rt: ContextRuntime) -> dict[str, Any]:
         "user_admin": AdminService(store, settings, throttle, accounts, mfa),
         "signing_keys": SigningKeys(ring, security.verifier),
         "password_hasher": hasher,
-        "identity_api": IdentityFacade(store),
+        "identity_api": IdentityFacade(store, access),
         "secret_rotation": SecretRotation(store, secrets),
         "link_pages": LinkPages(rt.settings),
         "housekeeping": Housekeeping(store, rt.clock, history_days=settings.identity_history_days),
