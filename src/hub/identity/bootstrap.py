@@ -12,7 +12,11 @@ from hub.identity.controllers.auth import AuthController
 from hub.identity.controllers.invitations import InvitationAcceptController, InvitationController
 from hub.identity.controllers.jwks import jwks
 from hub.identity.controllers.mfa import MfaController
-from hub.identity.controllers.orgs import MemberController, OrganisationController
+from hub.identity.controllers.orgs import (
+    MemberController,
+    OrganisationController,
+    OwnershipController,
+)
 from hub.identity.controllers.pages import PAGE_HANDLERS, LinkPages
 from hub.identity.controllers.passkeys import PasskeyController, PasskeySignInController
 from hub.identity.controllers.permissions import list_permissions
@@ -39,6 +43,7 @@ from hub.identity.services.members import MemberService
 from hub.identity.services.membership_cache import MembershipCache
 from hub.identity.services.mfa import MfaService
 from hub.identity.services.orgs import OrganisationService
+from hub.identity.services.ownership import OwnershipService
 from hub.identity.services.passkey_challenges import PasskeyChallenges
 from hub.identity.services.passkey_sign_in import PasskeySignIn
 from hub.identity.services.passkeys import PasskeyService
@@ -87,6 +92,7 @@ def services(rt: ContextRuntime) -> dict[str, Any]:
     passkeys = PasskeyService(
         store, settings, relying_party(settings, rt.settings), challenges, throttle
     )
+    members = MemberService(store, access, roles)
     rt.tenancy.use(access.membership)
     security.use_api_keys(api_keys.resolve)
     return {
@@ -106,7 +112,8 @@ def services(rt: ContextRuntime) -> dict[str, Any]:
         "passkey_sign_in": PasskeySignIn(passkeys, challenges, auth),
         "orgs": OrganisationService(store, access),
         "roles": roles,
-        "members": MemberService(store, access, roles),
+        "members": members,
+        "ownership": OwnershipService(members, settings),
         "invitations": InvitationService(store, settings, throttle, mail, access, roles, limits),
         "pending_invitations": PendingInvitations(store, settings, mail, access, roles, limits),
         "api_keys": api_keys,
@@ -147,6 +154,7 @@ def build() -> ContextModule:
             ApiKeyController,
             OrganisationController,
             MemberController,
+            OwnershipController,
             RoleController,
             InvitationController,
             InvitationAcceptController,
