@@ -8,6 +8,8 @@ sign in themselves, they get the hub's own tokens:
 * an access token for ``/auth/me`` and its reference (re-minted on the live hub every
   round; the reference re-uses the newest, and a short-lived hub is started to mint a
   new one should it come close to expiry);
+* an organisation the first account owns, for the permission-checked read
+  (``GET /api/v1/orgs/{id}``, permission ``identity.org.read``) and its reference;
 * one refresh-token chain per connection for ``hub-refresh`` and another for
   ``refresh-ref``. Each request presents the token the previous answer on the same
   connection returned (true rotation); the chains carry on across warm-ups and rounds,
@@ -23,7 +25,7 @@ import json
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import jwt
@@ -83,6 +85,8 @@ class IdentityBench:
     ref_env: dict[str, str] = field(default_factory=dict)
     hub_chain: RefreshChain = field(default_factory=lambda: RefreshChain([]))
     ref_chain: RefreshChain = field(default_factory=lambda: RefreshChain([]))
+    #: The organisation the first bench account owns (permission-checked reads).
+    org_id: str = ""
     _setup: Setup | None = None
 
     def setup(self, ctx: Setup) -> None:
@@ -108,6 +112,15 @@ class IdentityBench:
                 "BENCH_JWT_ISSUER": claims["iss"],
                 "BENCH_JWT_AUDIENCE": claims["aud"],
             }
+            status, made_org = hub.request(
+                "POST",
+                "/api/v1/orgs",
+                b'{"name":"Bench practice"}',
+                {**JSON, "Authorization": f"Bearer {self.token}"},
+            )
+            if status != 201:
+                raise SystemExit(f"POST /api/v1/orgs answered {status}: {made_org[:300]!r}")
+            self.org_id = json.loads(made_org)["id"]
             n = self.connections
             self.hub_chain = RefreshChain([login(hub)["refreshToken"] for _ in range(n)])
             self.ref_chain = RefreshChain([login(hub)["refreshToken"] for _ in range(n)])
@@ -129,6 +142,13 @@ class IdentityBench:
             with self._setup.server("hub") as hub:
                 self.token = login(hub)["accessToken"]
         return self._bearer()
+
+    def org_read(self, hub: Server) -> Request:
+        self.token = login(hub)["accessToken"]
+        return replace(self._bearer(), path=f"/api/v1/orgs/{self.org_id}")
+
+    def org_read_reference(self, server: Server) -> Request:
+        return replace(self.auth_me_reference(server), path=f"/orgs/{self.org_id}")
 
     def login(self, _: Server) -> Request:
         # One account per connection: see bench.accounts for why not one account.

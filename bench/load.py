@@ -50,6 +50,8 @@ class Request:
     #: hands them out round robin.
     bodies: tuple[bytes, ...] = ()
     chain: Chain | None = None
+    #: The path to send to, when the scenario's is known only after setup (an id).
+    path: str | None = None
 
     def body_for(self, slot: int) -> bytes | None:
         if self.chain is not None:

@@ -89,12 +89,13 @@ async def _server_version(dsn: str) -> str:
 
 def _check(server: Server, scenario: Scenario, request: Request) -> bytes:
     body = request.body_for(0)
-    status, answer = server.request(request.method, scenario.path, body, request.headers)
+    path = request.path or scenario.path
+    status, answer = server.request(request.method, path, body, request.headers)
     if request.chain is not None:
         request.chain.answered(0, status, answer)
     if status != 200:
         raise SystemExit(
-            f"{scenario.name}: {request.method} {scenario.path} answered {status}: {answer[:300]!r}"
+            f"{scenario.name}: {request.method} {path} answered {status}: {answer[:300]!r}"
         )
     return answer
 
@@ -283,7 +284,7 @@ def _measure_http(
     warmup: float,
     counter: backends_mod.ConnectionCounter,
 ) -> Sample:
-    url = server.base_url + sc.path
+    url = server.base_url + (request.path or sc.path)
     connections = sc.connections or args.connections
     idle = None
     if sc.probe:

@@ -44,6 +44,7 @@ SERVERS: dict[str, ServerSpec] = {
         ServerSpec(
             "ref-refresh", "bench.refs.refresh_rotate:create_app", factory=True, probe="/ready"
         ),
+        ServerSpec("ref-org", "bench.refs.org_read:create_app", factory=True, probe="/ready"),
         # The hub exactly as configured for production (see servers.hub_environment).
         ServerSpec("hub", "bench.hub_app:create_app", factory=True, hub=True),
         ServerSpec(
@@ -60,6 +61,14 @@ SERVERS: dict[str, ServerSpec] = {
             factory=True,
             hub=True,
             env={"HUB_RATE_LIMIT_ENABLED": "0"},
+        ),
+        # Memberships read from the database on every check (no Redis cache).
+        ServerSpec(
+            "hub-no-membership-cache",
+            "bench.hub_app:create_app",
+            factory=True,
+            hub=True,
+            env={"HUB_MEMBERSHIP_CACHE_SECONDS": "0"},
         ),
         # A pool that makes excess requests wait instead of opening overflow connections.
         ServerSpec(
@@ -200,6 +209,31 @@ SCENARIOS: list[Scenario] = [
             prepare=IDENTITY.auth_me,
         )
     ),
+    # A permission-checked read: the tenancy guard's membership (identity.org.read) and
+    # the organisation's row, beside PyJWT + the same two queries on raw asyncpg.
+    _identity(
+        Scenario(
+            "org-read-ref",
+            "ref-org",
+            "/orgs/{orgId}",
+            None,
+            "bare Litestar: PyJWT verify + membership query + permission + organisation row",
+            base="bare-item",
+            prepare=IDENTITY.org_read_reference,
+        )
+    ),
+    _identity(
+        Scenario(
+            "hub-org-read",
+            "hub",
+            "/api/v1/orgs/{orgId}",
+            "org-read-ref",
+            "hub GET /api/v1/orgs/{orgId}: token, tenancy guard (identity.org.read), the row",
+            base="hub-item",
+            budget=1.5,
+            prepare=IDENTITY.org_read,
+        )
+    ),
     _identity(
         Scenario(
             "refresh-ref",
@@ -262,6 +296,30 @@ SCENARIOS: list[Scenario] = [
         )
     ),
     # Explanations (--all).
+    _identity(
+        Scenario(
+            "hub-org-read-uncached",
+            "hub-no-membership-cache",
+            "/api/v1/orgs/{orgId}",
+            "org-read-ref",
+            "hub-org-read with HUB_MEMBERSHIP_CACHE_SECONDS=0 (the membership query each time)",
+            base="hub-item",
+            prepare=IDENTITY.org_read,
+            extended=True,
+        )
+    ),
+    _identity(
+        Scenario(
+            "hub-org-read-unlimited",
+            "hub-no-rate-limits",
+            "/api/v1/orgs/{orgId}",
+            "org-read-ref",
+            "hub-org-read with HUB_RATE_LIMIT_ENABLED=0: what the per-request limit costs it",
+            base="hub-item",
+            prepare=IDENTITY.org_read,
+            extended=True,
+        )
+    ),
     Scenario(
         "hub-db-fetch-prebuilt",
         "hub",

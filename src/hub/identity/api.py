@@ -473,6 +473,14 @@ class MemberRolesChanged(OrganisationEvent, kw_only=True, frozen=True):
     roles_after: list[str]
 
 
+class OwnershipTransferred(OrganisationEvent, kw_only=True, frozen=True):
+    """An owner handed the organisation over in one step (and became an admin)."""
+
+    event_type: ClassVar[str] = "identity.ownership_transferred"
+    from_user_id: uuid.UUID
+    to_user_id: uuid.UUID
+
+
 class RoleCreated(OrganisationEvent, kw_only=True, frozen=True):
     event_type: ClassVar[str] = "identity.role_created"
     role_id: uuid.UUID

@@ -14,7 +14,11 @@ from hub.identity.controllers.auth import AuthController
 from hub.identity.controllers.invitations import InvitationAcceptController, InvitationController
 from hub.identity.controllers.jwks import jwks
 from hub.identity.controllers.mfa import MfaController
-from hub.identity.controllers.orgs import MemberController, OrganisationController
+from hub.identity.controllers.orgs import (
+    MemberController,
+    OrganisationController,
+    OwnershipController,
+)
 from hub.identity.controllers.pages import PAGE_HANDLERS, LinkPages
 from hub.identity.controllers.passkeys import PasskeyController, PasskeySignInController
 from hub.identity.controllers.permissions import list_permissions
@@ -38,8 +42,10 @@ from hub.identity.services.keys import KeyRing
 from hub.identity.services.mail import IdentityMail
 from hub.identity.services.mail_limits import MailLimits
 from hub.identity.services.members import MemberService
+from hub.identity.services.membership_cache import MembershipCache
 from hub.identity.services.mfa import MfaService
 from hub.identity.services.orgs import OrganisationService
+from hub.identity.services.ownership import OwnershipService
 from hub.identity.services.passkey_challenges import PasskeyChallenges
 from hub.identity.services.passkey_sign_in import PasskeySignIn
 from hub.identity.services.passkeys import PasskeyService
@@ -80,7 +86,11 @@ def services(rt: ContextRuntime) -> dict[str, Any]:
     auth = AuthService(store, settings, rt.redis, hasher, throttle, tokens, sessions, mfa)
     email_tokens = EmailTokens(store, settings, secrets, throttle)
     accounts = AccountService(store, sessions)
-    access = AccessService(store, rt.kernel.permissions)
+    access = AccessService(
+        store,
+        rt.kernel.permissions,
+        MembershipCache(rt.redis, settings.membership_cache_seconds),
+    )
     roles = RoleService(store, access)
     api_keys = ApiKeyService(store, settings, secrets, throttle, access)
     challenges = PasskeyChallenges(rt.redis, settings)
@@ -88,6 +98,7 @@ def services(rt: ContextRuntime) -> dict[str, Any]:
         store, settings, relying_party(settings, rt.settings), challenges, throttle
     )
     signing = SigningKeys(ring, security.verifier)
+    members = MemberService(store, access, roles)
     rt.tenancy.use(access.membership)
     security.use_api_keys(api_keys.resolve)
     registration = RegistrationService(
@@ -109,14 +120,15 @@ def services(rt: ContextRuntime) -> dict[str, Any]:
         "passkey_sign_in": PasskeySignIn(passkeys, challenges, auth),
         "orgs": orgs,
         "roles": roles,
-        "members": MemberService(store, access, roles),
+        "members": members,
+        "ownership": OwnershipService(members, settings),
         "invitations": InvitationService(store, settings, throttle, mail, access, roles, limits),
         "pending_invitations": PendingInvitations(store, settings, mail, access, roles, limits),
         "api_keys": api_keys,
         "user_admin": AdminService(store, settings, throttle, accounts, mfa),
         "signing_keys": signing,
         "password_hasher": hasher,
-        "identity_api": IdentityFacade(store),
+        "identity_api": IdentityFacade(store, access),
         "identity_authentication": AuthenticationFacade(signing, api_keys),
         "identity_config": IdentityConfigFacade(
             store, roles, access, Provisioning(store, accounts, registration, orgs)
@@ -154,6 +166,7 @@ def build() -> ContextModule:
             ApiKeyController,
             OrganisationController,
             MemberController,
+            OwnershipController,
             RoleController,
             InvitationController,
             InvitationAcceptController,

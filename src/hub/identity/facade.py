@@ -43,8 +43,10 @@ _MAX_IDS = 1000
 
 
 class IdentityFacade(IdentityApi):
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, access: AccessService | None = None) -> None:
         self.store = store
+        #: The cached membership lookup; without it, every call reads the database.
+        self.access = access
 
     async def resolve_principal(self, user_id: uuid.UUID) -> UserSummary | None:
         user = await user_by_id(self.store, user_id)
@@ -71,6 +73,8 @@ class IdentityFacade(IdentityApi):
         *,
         api_key_id: uuid.UUID | None,
     ) -> Membership | None:
+        if self.access is not None:
+            return await self.access.member_of(organisation_id, user_id, api_key_id=api_key_id)
         return await load_membership(self.store, organisation_id, user_id, api_key_id=api_key_id)
 
     async def has_permission(

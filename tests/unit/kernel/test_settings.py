@@ -305,6 +305,7 @@ INVALID: dict[str, list[str]] = {
     "HUB_IDENTITY_HISTORY_DAYS": ["0"],
     "HUB_INVITATION_TTL_SECONDS": ["59"],
     "HUB_API_KEY_TOUCH_SECONDS": ["-1"],
+    "HUB_MEMBERSHIP_CACHE_SECONDS": ["-1", "86401", "5m"],
     "HUB_IDEMPOTENCY_TTL_SECONDS": ["59"],
     "HUB_EMAIL_CHANGE_UNDO_TTL_SECONDS": ["-1", "soon"],
     "HUB_SECRET_KEY_PREVIOUS": ["short", f"{'y' * 40},tiny"],

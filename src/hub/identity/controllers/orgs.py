@@ -14,21 +14,30 @@ from litestar.params import FromPath, JSONBody
 from msgspec import UNSET
 
 from hub.identity.api import Membership
-from hub.identity.domain.roles import MEMBERS_MANAGE, MEMBERS_READ, ORG_READ, ORG_UPDATE
+from hub.identity.domain.roles import (
+    MEMBERS_MANAGE,
+    MEMBERS_READ,
+    ORG_READ,
+    ORG_UPDATE,
+    OWNERS_MANAGE,
+)
 from hub.identity.schemas.orgs import (
     MemberOut,
     MemberPatch,
     OrganisationIn,
     OrganisationOut,
     OrganisationPatch,
+    OwnershipTransferIn,
 )
 from hub.identity.services.members import MemberService
 from hub.identity.services.orgs import OrganisationService
+from hub.identity.services.ownership import OwnershipService
 from hub.kernel.openapi import problems
 from hub.kernel.pagination import DEFAULT_LIMIT, Page
 from hub.kernel.security import Principal
 from hub.kernel.tenancy import permission
 from hub.kernel.web import (
+    BEARER,
     BEARER_OR_KEY,
     Cursor,
     Idempotency,
@@ -169,3 +178,28 @@ class MemberController(Controller):
         members: NamedDependency[MemberService],
     ) -> None:
         await members.remove(principal, org_id, user_id)
+
+
+class OwnershipController(Controller):
+    path = "/orgs/{org_id:uuid}/ownership-transfer"
+    tags = ["Identity: organisations"]
+
+    @post(
+        status_code=204,
+        operation_id="transferOwnership",
+        opt=problems(404, 409),
+        summary="Hand the organisation over: the member becomes owner, the caller admin",
+        description="One step, under the organisation's lock; needs an owner's recent "
+        "sign-in (403 `reauthentication_required`). 404 for someone who is not a member; "
+        "409 `already_owner` (yourself), `not_an_owner`, `member_disabled`.",
+        guards=[permission(OWNERS_MANAGE)],
+        security=BEARER,
+    )
+    async def transfer(
+        self,
+        org_id: FromPath[uuid.UUID],
+        data: JSONBody[OwnershipTransferIn],
+        principal: NamedDependency[Principal],
+        ownership: NamedDependency[OwnershipService],
+    ) -> None:
+        await ownership.transfer(principal, org_id, data.user_id)

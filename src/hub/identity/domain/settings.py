@@ -67,6 +67,9 @@ class IdentitySettings(msgspec.Struct, kw_only=True, frozen=True):
     invitation_ttl_seconds: Annotated[int, Meta(ge=60)] = 7 * 86400
     #: last_used_at of an API key is written at most this often (a write per request is waste).
     api_key_touch_seconds: Annotated[int, Meta(ge=0)] = 60
+    #: How long a membership (a member's roles) stays cached in Redis; every change drops
+    #: it at once, this only bounds an entry's life. 0: no cache across requests.
+    membership_cache_seconds: Annotated[int, Meta(ge=0, le=86400)] = 300
     # Abuse limits on mail (kernel keyed limits; "<count>/<seconds>", README "Identity").
     #: Mail to an address anyone may name (verification, reset, "you already have an
     #: account", invitation, a new address to confirm), per mailbox, across all of them.

@@ -68,6 +68,14 @@ class MemberOut(Schema):
     roles: list[RoleRefOut]
 
 
+class OwnershipTransferIn(Schema):
+    """The member who becomes owner; the caller becomes an admin."""
+
+    example: ClassVar[dict[str, Any]] = {"userId": "0193a4a2-7c1e-7d3a-9a52-1f0c2b7d9e10"}
+
+    user_id: uuid.UUID
+
+
 class MemberPatch(PatchSchema):
     """The member's complete new set of roles (ids or names)."""
 

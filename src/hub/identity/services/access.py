@@ -1,7 +1,8 @@
 """Who may do what in an organisation: memberships, the permission check, tenancy.
 
-One indexed query answers "is P a member of O and what do their roles grant"; the check
-itself is pure (``Membership.allows``). Outside an organisation a caller learns nothing:
+One indexed query answers "is P a member of O and what do their roles grant", cached
+per request and across requests (``services.membership_cache``); the check itself is pure
+(``Membership.allows``). Outside an organisation a caller learns nothing:
 a non-member, an unknown organisation and a key bound elsewhere all get the same 404.
 """
 
@@ -20,6 +21,7 @@ from hub.identity.domain.role_change import permission_not_held
 from hub.identity.domain.roles import grant_of
 from hub.identity.models import ApiKey, MemberRole, Organisation, Role
 from hub.identity.models import Membership as MembershipRow
+from hub.identity.services.membership_cache import MembershipCache, Roles
 from hub.kernel.errors import FieldError, Forbidden, Invalid
 from hub.kernel.permissions import PermissionRegistry
 from hub.kernel.security import Principal
@@ -78,6 +80,43 @@ def membership_from(
     )
 
 
+def membership_of(
+    roles: Roles,
+    organisation_id: uuid.UUID,
+    user_id: uuid.UUID,
+    *,
+    api_key_id: uuid.UUID | None = None,
+    scopes: Iterable[str] | None = None,
+) -> Membership | None:
+    """A :class:`Membership` from the roles held (None: not a member)."""
+    if roles is None:
+        return None
+    return Membership(
+        organisation_id=organisation_id,
+        user_id=user_id,
+        roles=tuple(RoleRef(id=r.role_id, name=r.name, builtin=r.builtin) for r in roles),
+        grants=tuple(grant_of(r.builtin, r.permissions) for r in roles),
+        api_key_id=api_key_id,
+        scopes=frozenset(scopes) if scopes is not None else None,
+    )
+
+
+async def key_scopes(
+    store: Store, api_key_id: uuid.UUID, user_id: uuid.UUID, organisation_id: uuid.UUID
+) -> list[str] | None:
+    """What a live API key of ``user_id`` may do in the organisation (None: nothing, the
+    key is revoked, someone else's or bound to another organisation). Never cached."""
+    keys = await store.all(_KEY, {"api_key_id": api_key_id})
+    if not keys:
+        return None
+    key = keys[0]
+    if key.user_id != user_id or (
+        key.organisation_id is not None and key.organisation_id != organisation_id
+    ):
+        return None
+    return list(key.permissions)
+
+
 async def load_membership(
     store: Store,
     organisation_id: uuid.UUID,
@@ -130,6 +169,29 @@ def require_user_session(principal: Principal) -> None:
 class AccessService:
     store: Store
     registry: PermissionRegistry
+    cache: MembershipCache
+
+    async def member_of(
+        self,
+        organisation_id: uuid.UUID,
+        user_id: uuid.UUID,
+        *,
+        api_key_id: uuid.UUID | None = None,
+    ) -> Membership | None:
+        """The membership of a user (or of one of their API keys) on the lean path: the
+        roles from the membership cache, the key's scopes read fresh."""
+        scopes: list[str] | None = None
+        if api_key_id is not None:
+            scopes = await key_scopes(self.store, api_key_id, user_id, organisation_id)
+            if scopes is None:
+                return None
+
+        async def load() -> list[Any] | None:
+            params = {"organisation_id": organisation_id, "user_id": user_id}
+            return await self.store.all(_MEMBERSHIP, params) or None
+
+        roles = await self.cache.roles(organisation_id, user_id, load)
+        return membership_of(roles, organisation_id, user_id, api_key_id=api_key_id, scopes=scopes)
 
     def catalogue(self) -> frozenset[str]:
         return self.registry.keys()
@@ -161,6 +223,10 @@ class AccessService:
     ) -> Membership | None:
         if principal.organisation_id is not None and principal.organisation_id != organisation_id:
             return None
+        if session is None:
+            return await self.member_of(
+                organisation_id, principal.user_id, api_key_id=principal.api_key_id
+            )
         return await load_membership(
             self.store,
             organisation_id,

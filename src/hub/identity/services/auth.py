@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import msgspec
 from redis.asyncio import Redis
@@ -20,13 +20,15 @@ from hub.identity.domain.emails import normalise_email
 from hub.identity.domain.secrets import new_token, sealer_for_token, token_hash
 from hub.identity.domain.settings import IdentitySettings
 from hub.identity.models import Passkey, RefreshToken, Session, User
+from hub.identity.repositories import refresh_rotation
 from hub.identity.repositories.users import UserRecord, user_by_email, user_by_id
 from hub.identity.services.mfa import MfaService, invalid_code, login_failed, publish_lock
 from hub.identity.services.passwords import PasswordHasher
-from hub.identity.services.sessions import IssuedTokens, SessionService
+from hub.identity.services.sessions import REFRESH_PREFIX, IssuedTokens, SessionService
 from hub.identity.services.throttle import Throttle
 from hub.identity.services.tokens import AccessToken, AccessTokens
 from hub.kernel.errors import Forbidden, Unauthorized
+from hub.kernel.schema import new_id
 from hub.kernel.security import Principal
 from hub.kernel.store import Store
 from hub.kernel.web import ClientInfo
@@ -51,6 +53,17 @@ def invalid_mfa_challenge() -> Unauthorized:
         "The sign-in attempt expired or is unknown; sign in again.",
         code="invalid_mfa_challenge",
     )
+
+
+@dataclass(frozen=True)
+class _Rotated:
+    """The session a one-statement rotation touched (``last_seen_at`` is now)."""
+
+    id: uuid.UUID
+    created_at: datetime
+    last_seen_at: datetime
+    auth_time: datetime
+    amr: str
 
 
 @dataclass(frozen=True)
@@ -135,7 +148,9 @@ class AuthService:
             session, refresh = await self.sessions.open(uow, user, methods, client)
             await uow.commit()
         expires = session.created_at + timedelta(seconds=self.settings.refresh_token_ttl_seconds)
-        return await self.sessions.tokens(user, session, refresh, expires)
+        return await self.sessions.tokens(
+            user.id, user.is_platform_admin, session, refresh, expires
+        )
 
     async def login(
         self, email: str, password: str, client: ClientInfo
@@ -204,6 +219,9 @@ class AuthService:
         """Rotate ``raw``. A session past its maximum age or idle timeout ends here (its
         ``session_revoked`` says which) instead of being extended."""
         now = self.sessions.clock()
+        fast = await self._rotate(raw, now, client)
+        if fast is not None:
+            return fast
         grace = timedelta(seconds=self.settings.refresh_grace_seconds)
         ended: list[uuid.UUID] = []
         issued: IssuedTokens | None = None
@@ -241,7 +259,7 @@ class AuthService:
                 session.ip = client.ip
                 await uow.commit()
                 issued = await self.sessions.tokens(
-                    user, session, successor_raw, successor.expires_at
+                    user.id, user.is_platform_admin, session, successor_raw, successor.expires_at
                 )
             elif now - current.rotated_at <= grace and current.successor_sealed is not None:
                 # A concurrent tab presented the same token: hand it the same successor,
@@ -254,7 +272,9 @@ class AuthService:
                 )
                 if known is None:
                     raise invalid_refresh_token()
-                issued = await self.sessions.tokens(user, session, successor_raw, known)
+                issued = await self.sessions.tokens(
+                    user.id, user.is_platform_admin, session, successor_raw, known
+                )
             else:
                 ended = await self.sessions.revoke_where(
                     uow, user_id=user.id, session_id=session.id, reason="refresh_token_reuse"
@@ -264,6 +284,32 @@ class AuthService:
             await self.sessions.stop_access_tokens(ended)
             raise invalid_refresh_token()
         return issued
+
+    async def _rotate(self, raw: str, now: datetime, client: ClientInfo) -> IssuedTokens | None:
+        """The common case in one statement (``repositories.refresh_rotation``); None when
+        the token is not plainly usable, for the path below to decide."""
+        sessions = self.sessions
+        successor_raw = new_token(REFRESH_PREFIX)
+        refresh_until = now + timedelta(seconds=self.settings.refresh_token_ttl_seconds)
+        row = await refresh_rotation.rotate(
+            self.store,
+            token_hash=token_hash(raw),
+            now=now,
+            sealed=sealer_for_token(raw).seal(successor_raw.encode()),
+            successor_id=new_id(),
+            successor_hash=token_hash(successor_raw),
+            refresh_until=refresh_until,
+            max_age=sessions.max_age,
+            idle_timeout=sessions.idle_timeout,
+            ip=client.ip,
+        )
+        if row is None:
+            return None
+        session = _Rotated(row.id, row.created_at, now, row.auth_time, row.amr)
+        expires = min(refresh_until, row.created_at + sessions.max_age)
+        return await sessions.tokens(
+            row.user_id, row.is_platform_admin, session, successor_raw, expires
+        )
 
     async def logout(self, principal: Principal) -> None:
         if principal.session_id is None:

@@ -312,7 +312,7 @@ class InvitationService:
                 )
             )
             organisation = await uow.session.get(Organisation, organisation_id)
-            await uow.commit()
+            await self.access.cache.commit(uow)
         return {
             "organisation_id": organisation_id,
             "organisation_name": organisation.name if organisation else "",

@@ -189,7 +189,7 @@ class MemberService:
                     )
                 )
             try:
-                await uow.commit()
+                await self.access.cache.commit(uow)
             except IntegrityError:  # a role deleted concurrently
                 raise Invalid(
                     "A role was deleted meanwhile; try again.", code="unknown_role"
@@ -247,4 +247,4 @@ class MemberService:
                     reason="left" if leaving else "removed",
                 )
             )
-            await uow.commit()
+            await self.access.cache.commit(uow)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from msgspec.structs import replace
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from hub.identity.api import MemberAdded, OrganisationCreated, OrganisationUpdated
 from hub.identity.api import Membership as Actor
@@ -35,6 +35,16 @@ def clean_organisation_name(raw: str) -> str:
         message = f"Use 1 to {MAX_ORGANISATION_NAME} characters."
         raise Invalid(message, errors=[FieldError(field="name", message=message, source="body")])
     return name
+
+
+def _organisation_query() -> Any:
+    o = Organisation.__table__
+    return select(o).where(o.c.id == bindparam("organisation_id"))
+
+
+#: Built once: the read behind every GET /orgs/{id} (building it per request cost more
+#: than running it).
+_ORGANISATION = _organisation_query()
 
 
 @dataclass(eq=False)
@@ -134,8 +144,7 @@ class OrganisationService:
         return await self._view(organisation_id, [role.name for role in actor.roles])
 
     async def _view(self, organisation_id: uuid.UUID, roles: list[str]) -> Any:
-        o = Organisation.__table__
-        row = (await self.store.fetch(select(o).where(o.c.id == organisation_id))).one()
+        row = (await self.store.fetch(_ORGANISATION, {"organisation_id": organisation_id})).one()
         return overlay(row, roles=roles)
 
     async def update(self, actor: Actor, *, name: str | None) -> Any:

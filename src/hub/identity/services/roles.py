@@ -225,7 +225,7 @@ class RoleService:
                     role.updated_at = utcnow()
                     await uow.session.flush()
                     uow.publish(_role_event(RoleUpdated, actor, role))
-                await uow.commit()
+                await self.access.cache.commit(uow)
         except IntegrityError:
             raise name_taken() from None
         return self._view(role)
@@ -260,4 +260,4 @@ class RoleService:
                     name=role.name,
                 )
             )
-            await uow.commit()
+            await self.access.cache.commit(uow)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Interval, func, literal, select, update
 
@@ -47,6 +47,21 @@ class IssuedTokens:
     expires_in: int
     refresh_token: str
     refresh_expires_in: int
+
+
+class SessionView(Protocol):
+    """What minting tokens reads of a session (a ``Session`` row or a rotation's row)."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def last_seen_at(self) -> datetime: ...
+    @property
+    def auth_time(self) -> datetime: ...
+    @property
+    def amr(self) -> str: ...
 
 
 def now_utc() -> datetime:
@@ -126,7 +141,12 @@ class SessionService:
         return session, raw
 
     async def tokens(
-        self, user: UserRecord, session: Session, refresh_token: str, refresh_expires_at: datetime
+        self,
+        user_id: uuid.UUID,
+        is_platform_admin: bool,
+        session: SessionView,
+        refresh_token: str,
+        refresh_expires_at: datetime,
     ) -> IssuedTokens:
         """Mint an access token beside ``refresh_token``; reads only loaded attributes.
         ``refreshExpiresIn`` is what is left before the session can no longer be refreshed:
@@ -134,16 +154,16 @@ class SessionService:
         now = self.clock()
         deadline = session.created_at + self.max_age
         access = await self.access_tokens.issue(
-            user_id=user.id,
+            user_id=user_id,
             session_id=session.id,
             auth_time=session.auth_time,
             amr=[m for m in session.amr.split(",") if m],
-            is_platform_admin=user.is_platform_admin,
+            is_platform_admin=is_platform_admin,
             not_after=int((deadline - now).total_seconds()),
         )
         usable_until = min(refresh_expires_at, deadline, session.last_seen_at + self.idle_timeout)
         return IssuedTokens(
-            user_id=user.id,
+            user_id=user_id,
             session_id=session.id,
             access_token=access.token,
             expires_in=access.expires_in,
