@@ -15,6 +15,7 @@ from hub.content.api import (
     ContentApi,
     CorpusDocument,
     DocumentSummary,
+    SelectField,
     Taxonomy,
     TaxonomyItem,
 )
@@ -112,6 +113,7 @@ class ContentFacade(ContentApi):
     async def corpus(self, organisation_id: uuid.UUID) -> list[CorpusDocument]:
         rows = await corpus.documents_with_text(self.store, organisation_id)
         names = await corpus.tag_names_of(self.store, organisation_id)
+        keys = {r.key for r in await corpus.select_fields(self.store, organisation_id)}
         return [
             CorpusDocument(
                 id=row.id,
@@ -119,6 +121,11 @@ class ContentFacade(ContentApi):
                 text=row.text if row.status == "ready" else None,
                 tags=tuple(sorted(names.get(row.id, ()))),
                 document_type_id=row.document_type_id,
+                select_fields={
+                    k: v
+                    for k, v in (row.custom_fields or {}).items()
+                    if k in keys and isinstance(v, str)
+                },
             )
             for row in rows
         ]
@@ -126,9 +133,14 @@ class ContentFacade(ContentApi):
     async def taxonomy(self, organisation_id: uuid.UUID) -> Taxonomy:
         tags = await corpus.tags(self.store, organisation_id)
         types = await corpus.document_types(self.store, organisation_id)
+        fields = await corpus.select_fields(self.store, organisation_id)
         return Taxonomy(
             tags=tuple(TaxonomyItem(id=r.id, name=r.name) for r in tags),
             document_types=tuple(TaxonomyItem(id=r.id, name=r.name) for r in types),
+            select_fields=tuple(
+                SelectField(id=r.id, key=r.key, name=r.name, options=tuple(r.options))
+                for r in fields
+            ),
         )
 
     async def text_of(self, document_id: uuid.UUID) -> str | None:

@@ -11,7 +11,14 @@ from typing import Any
 from sqlalchemy import Row, select
 
 from hub.content.domain.access import Caller
-from hub.content.models import Document, DocumentTag, DocumentType, Tag, VersionText
+from hub.content.models import (
+    CustomField,
+    Document,
+    DocumentTag,
+    DocumentType,
+    Tag,
+    VersionText,
+)
 from hub.content.repositories.documents import readable
 from hub.kernel.store import Store
 
@@ -20,6 +27,7 @@ t = Tag.__table__
 dt = DocumentTag.__table__
 ty = DocumentType.__table__
 vt = VersionText.__table__
+cf = CustomField.__table__
 
 
 async def documents_with_text(store: Store, organisation_id: uuid.UUID) -> list[Row[Any]]:
@@ -29,6 +37,7 @@ async def documents_with_text(store: Store, organisation_id: uuid.UUID) -> list[
         select(
             d.c.id,
             d.c.document_type_id,
+            d.c.custom_fields,
             vt.c.status,
             vt.c.text,
         )
@@ -63,6 +72,15 @@ async def document_types(store: Store, organisation_id: uuid.UUID) -> list[Row[A
         select(ty.c.id, ty.c.name)
         .where(ty.c.organisation_id == organisation_id)
         .order_by(ty.c.name)
+    )
+
+
+async def select_fields(store: Store, organisation_id: uuid.UUID) -> list[Row[Any]]:
+    """The organisation's custom fields of type ``select`` (id, key, name, options)."""
+    return await store.all(
+        select(cf.c.id, cf.c.key, cf.c.name, cf.c.options)
+        .where(cf.c.organisation_id == organisation_id, cf.c.type == "select")
+        .order_by(cf.c.key)
     )
 
 
