@@ -52,6 +52,8 @@ class CorpusDocument(msgspec.Struct, frozen=True, kw_only=True):
     text: str | None
     tags: tuple[str, ...]
     document_type_id: uuid.UUID | None
+    #: The document's values of the organisation's ``select`` custom fields, by key.
+    select_fields: dict[str, str] = msgspec.field(default_factory=dict)
 
 
 class TaxonomyItem(msgspec.Struct, frozen=True, kw_only=True):
@@ -69,12 +71,23 @@ class CustomFieldItem(msgspec.Struct, frozen=True, kw_only=True):
     type: str
 
 
+class SelectField(msgspec.Struct, frozen=True, kw_only=True):
+    """A custom field of type ``select``: documents hold one of its ``options`` under
+    ``key`` in their custom fields."""
+
+    id: uuid.UUID
+    key: str
+    name: str
+    options: tuple[str, ...]
+
+
 class Taxonomy(msgspec.Struct, frozen=True, kw_only=True):
     """An organisation's tags, document types and custom fields as they are now."""
 
     tags: tuple[TaxonomyItem, ...]
     document_types: tuple[TaxonomyItem, ...]
     custom_fields: tuple[CustomFieldItem, ...] = ()
+    select_fields: tuple[SelectField, ...] = ()
 
 
 class AccessGrant(msgspec.Struct, frozen=True, kw_only=True):

@@ -21,6 +21,7 @@ from hub.content.api import (
     CustomFieldSetting,
     DocumentSummary,
     DocumentTypeSetting,
+    SelectField,
     TagSetting,
     Taxonomy,
     TaxonomyItem,
@@ -169,6 +170,7 @@ class ContentFacade(ContentApi):
     async def corpus(self, organisation_id: uuid.UUID) -> list[CorpusDocument]:
         rows = await corpus.documents_with_text(self.store, organisation_id)
         names = await corpus.tag_names_of(self.store, organisation_id)
+        keys = {r.key for r in await corpus.select_fields(self.store, organisation_id)}
         return [
             CorpusDocument(
                 id=row.id,
@@ -176,6 +178,11 @@ class ContentFacade(ContentApi):
                 text=row.text if row.status == "ready" else None,
                 tags=tuple(sorted(names.get(row.id, ()))),
                 document_type_id=row.document_type_id,
+                select_fields={
+                    k: v
+                    for k, v in (row.custom_fields or {}).items()
+                    if k in keys and isinstance(v, str)
+                },
             )
             for row in rows
         ]
@@ -189,6 +196,11 @@ class ContentFacade(ContentApi):
             document_types=tuple(TaxonomyItem(id=r.id, name=r.name) for r in types),
             custom_fields=tuple(
                 CustomFieldItem(id=r.id, key=r.key, name=r.name, type=r.type) for r in fields
+            ),
+            select_fields=tuple(
+                SelectField(id=r.id, key=r.key, name=r.name, options=tuple(r.options or ()))
+                for r in fields
+                if r.type == "select"
             ),
         )
 

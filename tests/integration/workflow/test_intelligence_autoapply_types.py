@@ -80,6 +80,7 @@ async def test_a_confident_type_is_applied_audited_and_undone(
     assert r.status_code == 200, r.text
     assert r.json()["undoneBy"] == owner.user_id
     assert await type_of(untyped) is None
+    await events.drain(within=60)  # the audit trail follows the event
     audit = await fetch(
         database_url,
         "SELECT actor_type, actor_id FROM content.audit_entries"

@@ -176,3 +176,24 @@ def test_the_numpy_probabilities_are_scikit_learns() -> None:
         ml.calibrated_proba(trained["type_model"], x), trained["type_model"].predict_proba(x)
     )
     assert np.allclose(ml._tag_proba(trained, x), trained["tag_model"].predict_proba(x))
+
+
+def test_training_hands_over_every_texts_vector() -> None:
+    """The vectors ``train`` leaves (so the job need not transform every text again) are
+    the ones the stored model computes, labelled texts first, then the unlabelled."""
+    import numpy as np
+
+    from hub.workflow.intelligence.domain import model as ml
+    from hub.workflow.intelligence.domain import storage
+    from hub.workflow.intelligence.domain.selection import Example
+    from tests.unit.workflow.corpus import corpus
+
+    docs = corpus(200, seed=6)
+    examples = [Example(d.text, tuple(d.tags), d.document_type) for d in docs[:150]]
+    unlabelled = [d.text for d in docs[150:]]
+    trained, _ = ml.train(examples, lambda share, stage: None, unlabelled=unlabelled)
+    handed = trained.pop(ml.VECTORS)
+    assert handed.shape[0] == 200
+    again = ml.vectors(storage.load(storage.dump(trained)), [d.text for d in docs])
+    assert again is not None
+    assert np.allclose(np.sum(handed * again, axis=1), 1.0, atol=1e-3)  # same directions

@@ -37,6 +37,7 @@ async def documents_with_text(store: Store, organisation_id: uuid.UUID) -> list[
         select(
             d.c.id,
             d.c.document_type_id,
+            d.c.custom_fields,
             vt.c.status,
             vt.c.text,
         )
@@ -76,8 +77,17 @@ async def document_types(store: Store, organisation_id: uuid.UUID) -> list[Row[A
 
 async def custom_fields(store: Store, organisation_id: uuid.UUID) -> list[Row[Any]]:
     return await store.all(
-        select(cf.c.id, cf.c.key, cf.c.name, cf.c.type)
+        select(cf.c.id, cf.c.key, cf.c.name, cf.c.type, cf.c.options)
         .where(cf.c.organisation_id == organisation_id)
+        .order_by(cf.c.key)
+    )
+
+
+async def select_fields(store: Store, organisation_id: uuid.UUID) -> list[Row[Any]]:
+    """The organisation's custom fields of type ``select`` (id, key, name, options)."""
+    return await store.all(
+        select(cf.c.id, cf.c.key, cf.c.name, cf.c.options)
+        .where(cf.c.organisation_id == organisation_id, cf.c.type == "select")
         .order_by(cf.c.key)
     )
 

@@ -12,13 +12,17 @@ from hub.kernel.structs import Schema
 
 
 class LabelMetricOut(Schema):
-    kind: Literal["tag", "documentType"]
+    """One label's held-out figures; a ``customField`` label is an option of the select
+    field ``field`` (its key)."""
+
+    kind: Literal["tag", "documentType", "customField"]
     label: str
     precision: float
     recall: float
     f1: float
     support: int
     document_type_id: uuid.UUID | None = None
+    field: str | None = None
 
 
 class MetricsOut(Schema):
@@ -72,7 +76,10 @@ class AutoApplicationOut(Schema):
 
 
 class SuggestionOut(Schema):
-    kind: Literal["tag", "documentType"]
+    """A tag, a document type, or an option of a select custom field (``customField``:
+    ``id`` is the field's, ``name`` the option, ``field`` and ``fieldName`` name it)."""
+
+    kind: Literal["tag", "documentType", "customField"]
     id: uuid.UUID
     name: str
     confidence: float
@@ -80,6 +87,8 @@ class SuggestionOut(Schema):
     evidence: list[str]
     #: The document already has this label.
     applied: bool
+    field: str | None = None
+    field_name: str | None = None
 
 
 class FoundOut(Schema):

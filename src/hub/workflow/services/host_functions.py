@@ -9,7 +9,8 @@ handed over by ``hub.workflow.bootstrap``.
 
 ``classifier_says(label)``: the confidence (0..1) of the organisation's current model
 that the subject document has the tag or document type named ``label`` (case-insensitive;
-a type also by its id), within the organisation's taxonomy. ``0.0`` when the model does
+a type also by its id; a select custom field's option as ``"key=option"``), within the
+organisation's taxonomy. ``0.0`` when the model does
 not suggest it, the label is unknown, there is no model or text yet, or the instance has
 no document: "the classifier says invoice with confidence >= 0.8" is then simply false.
 """

@@ -45,6 +45,9 @@ SEED = 20261130
 #: Where a loaded model keeps its word feature names (computed on first use, never
 #: stored: ``storage.dump`` runs right after training, before any use).
 _WORD_NAMES = "_word_names"
+#: Where ``train`` leaves the vectors of the texts it was given (labelled ones first, then
+#: the unlabelled, in their order); never stored (``storage.dump`` drops ``_`` keys).
+VECTORS = "_vectors"
 
 Progress = Callable[[float, str], None]
 
@@ -55,16 +58,20 @@ class Example:
     tags: tuple[str, ...]
     #: The document type's id as text, or None.
     document_type: str | None
+    #: Values of select custom fields: ``(key, option)`` pairs.
+    fields: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
 class LabelScore:
-    kind: str  # "tag" or "documentType"
+    kind: str  # "tag", "documentType" or "customField"
     label: str
     precision: float
     recall: float
     f1: float
     support: int
+    #: The select field's key (``customField`` only; ``label`` is the option).
+    field: str | None = None
 
 
 @dataclass(frozen=True)
@@ -142,12 +149,44 @@ def learnable(examples: Sequence[Example]) -> tuple[list[str], list[str], dict[s
     return tags, types, skipped
 
 
+def learnable_fields(
+    examples: Sequence[Example],
+) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """Per select field, the options with enough documents (a field needs two), and why
+    other options are not learnt."""
+    counts: dict[str, dict[str, int]] = {}
+    for e in examples:
+        for key, value in e.fields:
+            per = counts.setdefault(key, {})
+            per[value] = per.get(value, 0) + 1
+    learnt: dict[str, list[str]] = {}
+    skipped: dict[str, str] = {}
+    for key, per in sorted(counts.items()):
+        options = []
+        for value, count in sorted(per.items()):
+            if count < MIN_EXAMPLES:
+                skipped[f"customField:{key}={value}"] = (
+                    f"{count} documents have it; {MIN_EXAMPLES} are needed"
+                )
+            else:
+                options.append(value)
+        if len(options) < 2:
+            for value in options:
+                skipped[f"customField:{key}={value}"] = (
+                    "a field model needs at least two learnable options"
+                )
+            continue
+        learnt[key] = options
+    return learnt, skipped
+
+
 def _fit(
     features: FeatureUnion,
     x: csr_matrix,
     examples: Sequence[Example],
     tags: list[str],
     types: list[str],
+    field_options: dict[str, list[str]] | None = None,
 ) -> dict[str, Any]:
     model: dict[str, Any] = {"features": features, "tags": tags, "types": types}
     if tags:
@@ -168,6 +207,29 @@ def _fit(
         model["type_model"] = type_model
         model["type_classes"] = [str(c) for c in type_model.classes_]
         model["type_weights"] = coef.astype(np.float32)
+    fields: dict[str, Any] = {}
+    for key, options in (field_options or {}).items():
+        rows = [
+            (i, value)
+            for i, e in enumerate(examples)
+            for k, value in e.fields
+            if k == key and value in options
+        ]
+        if len({value for _, value in rows}) < 2:
+            continue
+        field_model = _calibrated().fit(
+            x[[i for i, _ in rows]], np.array([value for _, value in rows])
+        )
+        coef = _mean_coef(field_model)
+        if coef.shape[0] == 1:
+            coef = np.vstack([-coef[0], coef[0]])
+        fields[key] = {
+            "model": field_model,
+            "classes": [str(c) for c in field_model.classes_],
+            "weights": coef.astype(np.float32),
+        }
+    if fields:
+        model["fields"] = fields
     return model
 
 
@@ -211,6 +273,23 @@ def measure(model: dict[str, Any], held: Sequence[Example], x: csr_matrix) -> li
                 scores.append(
                     LabelScore("documentType", kind, p, r, f, int((actual == kind).sum()))
                 )
+    for key, part in model.get("fields", {}).items():
+        rows = [
+            (i, value)
+            for i, e in enumerate(held)
+            for k, value in e.fields
+            if k == key and value in part["classes"]
+        ]
+        if not rows:
+            continue
+        proba = calibrated_proba(part["model"], x[[i for i, _ in rows]])
+        guessed = np.array(part["classes"])[np.argmax(proba, axis=1)]
+        actual = np.array([value for _, value in rows])
+        for option in part["classes"]:
+            p, r, f = _prf(actual == option, guessed == option)
+            scores.append(
+                LabelScore("customField", option, p, r, f, int((actual == option).sum()), key)
+            )
     return scores
 
 
@@ -227,7 +306,9 @@ def train(
     ``unlabelled`` ones (documents without confirmed labels) included; the held-out
     documents' labels are never seen by the model that is measured on them."""
     tags, types, skipped = learnable(examples)
-    if not tags and not types:
+    fields, skipped_fields = learnable_fields(examples)
+    skipped.update(skipped_fields)
+    if not tags and not types and not fields:
         raise NotEnoughLabels("no tag or document type has enough labelled documents")
     progress(0.05, "learning the vocabulary")
     features = _features()
@@ -239,12 +320,12 @@ def train(
     fit_idx, held_idx = _split(len(examples))
     fit_examples = [examples[i] for i in fit_idx]
     held_examples = [examples[i] for i in held_idx]
-    trial = _fit(features, labelled[fit_idx], fit_examples, tags, types)
+    trial = _fit(features, labelled[fit_idx], fit_examples, tags, types, fields)
     progress(0.5, "scoring the held-out documents")
     scores = measure(trial, held_examples, labelled[held_idx])
     progress(0.55, "training on every labelled document")
-    model = _fit(features, labelled, examples, tags, types)
-    progress(0.85, "computing document vectors")
+    model = _fit(features, labelled, examples, tags, types, fields)
+    progress(0.85, "reducing dimensions for document vectors")
     dims = min(
         MAX_DIMENSIONS,
         max(2, x.shape[0] // DOCUMENTS_PER_DIMENSION),
@@ -252,7 +333,10 @@ def train(
         x.shape[0] - 1,
     )
     if dims >= 2:
-        svd = TruncatedSVD(n_components=dims, n_iter=2, random_state=SEED).fit(x)
+        svd = TruncatedSVD(n_components=dims, n_iter=2, random_state=SEED)
+        # Every text's vector comes with the fit (the features are already computed):
+        # the job stores them instead of transforming each text a second time.
+        model[VECTORS] = np.asarray(normalize(svd.fit_transform(x)), dtype=np.float32)
         svd.components_ = svd.components_.astype(np.float32)  # half the size, same ranking
         model["svd"] = svd
     measurement = Measurement(
@@ -278,6 +362,8 @@ class Suggestion:
     label: str
     confidence: float
     evidence: list[str]
+    #: The select field's key (``customField``: ``label`` is the option).
+    field: str | None = None
 
 
 def _tag_proba(model: dict[str, Any], x: csr_matrix) -> NDArray[np.float64]:
@@ -338,8 +424,8 @@ def _word_names(model: dict[str, Any]) -> list[str]:
 
 
 def suggest(model: dict[str, Any], text: str, *, floor: float = 0.2) -> list[Suggestion]:
-    """Tags and types at or above ``floor`` confidence, most confident first (the caller
-    keeps only labels the organisation still has)."""
+    """Tags, types and select-field options at or above ``floor`` confidence, most
+    confident first (the caller keeps only labels the organisation still has)."""
     x = model["features"].transform([text])
     out: list[Suggestion] = []
     if "tag_model" in model:
@@ -361,6 +447,19 @@ def suggest(model: dict[str, Any], text: str, *, floor: float = 0.2) -> list[Sug
                         kind,
                         float(proba[j]),
                         _evidence(model, x, model["type_weights"][j]),
+                    )
+                )
+    for key, part in model.get("fields", {}).items():
+        proba = calibrated_proba(part["model"], x)[0]
+        for j, option in enumerate(part["classes"]):
+            if proba[j] >= floor:
+                out.append(
+                    Suggestion(
+                        "customField",
+                        option,
+                        float(proba[j]),
+                        _evidence(model, x, part["weights"][j]),
+                        key,
                     )
                 )
     out.sort(key=lambda s: -s.confidence)

@@ -1,7 +1,8 @@
 """Which documents train the classifier, and why the others do not (pure).
 
 A document counts when its current version's text is extracted and it carries a label a
-person gave it: tags and a document type set in content by people (uploads and edits),
+person gave it: tags, a document type and values of select custom fields set in content
+by people (uploads and edits),
 adjusted by insight feedback (an accepted suggestion adds its label, a rejected one
 removes it). Left out, with the reason named: ``text_not_extracted`` (no ready text yet),
 ``labels_not_confirmed`` (labels last set by a workflow or an AI and not answered by a
@@ -77,11 +78,12 @@ def select(
                 kind = a.label
             elif kind == a.label:
                 kind = None
-        if not tags and kind is None:
+        fields = tuple(sorted(doc.select_fields.items()))
+        if not tags and kind is None and not fields:
             out.skipped.setdefault(NO_LABELS, []).append(doc.id)
             out.unlabelled.append(doc.text)
             out.unlabelled_ids.append(doc.id)
             continue
         out.ids.append(doc.id)
-        out.examples.append(Example(doc.text, tuple(sorted(tags)), kind))
+        out.examples.append(Example(doc.text, tuple(sorted(tags)), kind, fields))
     return out

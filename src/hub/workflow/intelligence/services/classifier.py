@@ -132,6 +132,7 @@ class ClassifierService:
                 await uow.commit()
             return
         await self._progress(organisation_id, 0.87, "storing the model")
+        computed = model.pop(ml.VECTORS, None)
         data = await asyncio.to_thread(storage.dump, model)
         taxonomy = await self.content.taxonomy(organisation_id)
         type_names = {str(t.id): t.name for t in taxonomy.document_types}
@@ -143,7 +144,12 @@ class ClassifierService:
             await uow.commit()
         await self._progress(organisation_id, 0.9, "computing document vectors")
         for start in range(0, len(ids), _VECTOR_BATCH):
-            part = await asyncio.to_thread(ml.vectors, model, texts[start : start + _VECTOR_BATCH])
+            end = start + _VECTOR_BATCH
+            part = (
+                computed[start:end]
+                if computed is not None
+                else await asyncio.to_thread(ml.vectors, model, texts[start:end])
+            )
             if part is None:
                 break
             rows = [
@@ -188,6 +194,7 @@ def _metrics(measured: ml.Measurement, type_names: dict[str, str]) -> dict[str, 
                 "kind": s.kind,
                 "label": type_names.get(s.label, s.label) if s.kind == "documentType" else s.label,
                 **({"documentTypeId": s.label} if s.kind == "documentType" else {}),
+                **({"field": s.field} if s.kind == "customField" else {}),
                 "precision": round(s.precision, 4),
                 "recall": round(s.recall, 4),
                 "f1": round(s.f1, 4),

@@ -47,8 +47,9 @@ class ClassifierSays:
 
     async def confidences(self, document_id: uuid.UUID) -> dict[str, float]:
         """Every label the current model suggests for the document (within the
-        organisation's taxonomy), by name casefolded and, for types, by id; the highest
-        when a tag and a type share a name. Empty without a model, text or document."""
+        organisation's taxonomy), by name casefolded and, for types, by id (a select
+        field's option as ``key=option``); the highest when a tag and a type share a name.
+        Empty without a model, text or document."""
         doc = await self.content.document(document_id)
         if doc is None or doc.trashed_at is not None:
             return {}
@@ -60,6 +61,10 @@ class ClassifierSays:
         out: dict[str, float] = {}
         for s in await self.insights.within_taxonomy(doc, raw):
             confidence = float(s["confidence"])
-            for key in (str(s["name"]).casefold(), str(s["id"])):
+            if s["kind"] == "customField":  # a select field's option: "key=option"
+                keys: tuple[str, ...] = (f"{s['field']}={s['name']}".casefold(),)
+            else:
+                keys = (str(s["name"]).casefold(), str(s["id"]))
+            for key in keys:
                 out[key] = max(out.get(key, 0.0), confidence)
         return out

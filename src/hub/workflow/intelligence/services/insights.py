@@ -106,11 +106,13 @@ class InsightService:
     async def within_taxonomy(
         self, doc: DocumentSummary, raw: list[ml.Suggestion]
     ) -> list[dict[str, Any]]:
-        """Only tags and types the organisation has now (a tag renamed or deleted since
-        training is never suggested); each says whether the document already has it."""
+        """Only tags, types and select-field options the organisation has now (a tag
+        renamed or deleted, an option removed since training is never suggested); each says
+        whether the document already has it."""
         taxonomy = await self.content.taxonomy(doc.organisation_id)
         tags = {t.name.casefold(): t for t in taxonomy.tags}
         types = {str(t.id): t for t in taxonomy.document_types}
+        fields = {f.key: f for f in taxonomy.select_fields}
         present = {t.casefold() for t in doc.tags}
         out: list[dict[str, Any]] = []
         for s in raw:
@@ -134,6 +136,23 @@ class InsightService:
                         "confidence": round(s.confidence, 4),
                         "evidence": s.evidence,
                         "applied": doc.document_type_id == kind.id,
+                    }
+                )
+            elif (
+                s.kind == "customField"
+                and (field := fields.get(s.field or "")) is not None
+                and s.label in field.options
+            ):
+                out.append(
+                    {
+                        "kind": "customField",
+                        "id": field.id,
+                        "name": s.label,
+                        "field": field.key,
+                        "fieldName": field.name,
+                        "confidence": round(s.confidence, 4),
+                        "evidence": s.evidence,
+                        "applied": doc.custom_fields.get(field.key) == s.label,
                     }
                 )
         return out
