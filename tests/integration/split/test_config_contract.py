@@ -9,11 +9,12 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import msgspec
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from hub.app import context_modules
+from hub.app import context_modules, create_app, load_settings
 from hub.communication.api import CommunicationConfigApi, NotificationDefaults, TemplateSetting
 from hub.content.api import ContentConfigApi, TagSetting, TaxonomySettings
 from hub.identity.api import IdentityConfigApi, RoleSetting
@@ -21,8 +22,12 @@ from hub.kernel.remote.interface import describe
 from hub.kernel.runtime import Kernel
 from hub.kernel.settings import Settings
 from hub.kernel.wiring import assemble
+from hub.packs.files import read_pack
+from hub.packs.shipped import pack_path
 from hub.workflow.api import DefinitionNames, WorkflowConfigApi, WorkflowSetting
-from tests.integration.identity.support_orgs import create_org, person
+from tests.integration.identity.support import API
+from tests.integration.identity.support_orgs import create_org, person, roles_by_name
+from tests.integration.packs.support import platform_admin
 from tests.integration.split.support import adapter, hub_process, remote_client
 
 pytestmark = [pytest.mark.slow]
@@ -171,3 +176,53 @@ async def test_workflow_definitions_alike(
     [latest] = await workflow.latest_definitions(org)
     assert (latest.key, latest.version) == ("review", 1)
     assert latest.definition["transitions"][0]["to"] == "done"
+
+
+async def test_a_workflow_only_process_validates_and_applies_packs_through_the_others(
+    settings: Settings,
+    service: str,
+    client: AsyncTestClient[Litestar],
+    database_url: str,
+) -> None:
+    """The deployment the reverse proxy assumes: the pack routes served by the process
+    running workflow alone, identity, content and communication reached over HTTP."""
+    root = await platform_admin(client, database_url)
+    owner = await person(client, database_url, "lyon@example.com")
+    org = (await create_org(client, owner, "Ville de Lyon"))["id"]
+    split = load_settings(
+        environ={
+            "HUB_CONTEXTS": "workflow",
+            "HUB_REMOTE_IDENTITY_URL": service,
+            "HUB_REMOTE_CONTENT_URL": service,
+            "HUB_REMOTE_COMMUNICATION_URL": service,
+        },
+        env="test",
+        data_dir=settings.data_dir,
+        database_url=settings.database_url,
+        redis_url=settings.redis_url,
+        log_level="WARNING",
+    )
+    document, problems = read_pack(pack_path("procurement"))
+    assert problems == []
+    assert document is not None
+    body = msgspec.to_builtins(document)
+    app = create_app(split, configure_logs=False)
+    async with AsyncTestClient(app=app, base_url="http://testserver.local") as workflow:
+        bad = {**body, "roles": [{"name": "owner", "permissions": ["nope"]}]}
+        r = await workflow.post(f"{API}/packs/validate", json=bad, headers=root.auth)
+        assert r.status_code == 200, r.text
+        assert r.json()["valid"] is False
+        paths = [p["path"] for p in r.json()["problems"]]
+        assert "roles.yaml: roles[0].name" in paths
+
+        r = await workflow.put(f"{API}/orgs/{org}/pack", json=body, headers=root.auth)
+        assert r.status_code == 200, r.text
+        assert r.json()["changed"] is True
+        r = await workflow.put(f"{API}/orgs/{org}/pack", json=body, headers=root.auth)
+        assert r.status_code == 200, r.text
+        assert r.json()["changed"] is False
+    # Written by the identity and content services, seen by the monolith.
+    roles = await roles_by_name(client, org, owner)
+    assert {"buyer", "evaluator", "supplier"} <= set(roles)
+    types = await client.get(f"{API}/orgs/{org}/document-types", headers=owner.auth)
+    assert {t["name"] for t in types.json()["items"]} == {"RC", "CCAP", "CCTP", "Offre", "Avis"}
