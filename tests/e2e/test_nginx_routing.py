@@ -82,6 +82,13 @@ def echo_services() -> Iterator[dict[str, int]]:
             server.server_close()
 
 
+def test_the_workflow_service_alone_serves_the_pack_routes() -> None:
+    pack_paths = {"/api/v1/packs", f"/api/v1/orgs/{SAMPLE['uuid']}/pack"}
+    assert pack_paths <= public_paths("workflow")
+    for context in ("identity", "content", "communication"):
+        assert not pack_paths & public_paths(context), context
+
+
 def test_every_public_route_reaches_its_contexts_service(
     echo_services: dict[str, int], tmp_path: Path
 ) -> None:
@@ -97,6 +104,12 @@ def test_every_public_route_reaches_its_contexts_service(
                 if got != context:
                     wrong.append(f"{path}: {got} instead of {context}")
         assert wrong == []
+        # Domain packs are applied where workflow runs (the engine calls the other
+        # contexts' configuration interfaces remotely), and reach that service.
+        org = SAMPLE["uuid"]
+        assert httpx.get(f"{base}/api/v1/packs", timeout=5).text == "workflow"
+        assert httpx.put(f"{base}/api/v1/orgs/{org}/pack", timeout=5).text == "workflow"
+        assert httpx.get(f"{base}/api/v1/orgs/{org}/packs-x", timeout=5).text == "identity"
         # Internal calls are never routed from outside; the rest goes to the default.
         assert httpx.post(base + "/internal/v1/identity/membership").status_code == 404
         assert httpx.get(base + "/health").text == "default"

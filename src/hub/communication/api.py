@@ -19,6 +19,7 @@ from typing import Any, ClassVar, Literal, Protocol
 import msgspec
 
 from hub.identity.api import SettingChange
+from hub.kernel.contract import idempotent
 from hub.kernel.events import IntegrationEvent
 
 #: Channels a notification may go out on. ``chat`` and ``sms`` post to the organisation's
@@ -91,15 +92,20 @@ class CommunicationConfigApi(Protocol):
     (domain packs, export/import), through the same checks as the HTTP routes. A template
     whose content differs becomes a new version; an identical one changes nothing."""
 
-    def template_problems(self, template: TemplateSetting, path: str) -> list[tuple[str, str]]:
+    @idempotent
+    async def template_problems(
+        self, template: TemplateSetting, path: str
+    ) -> list[tuple[str, str]]:
         """Why the template could not be saved (unsafe, undeclared names, a part that does
         not render with the sample…), as ``(path, message)``; empty when it can."""
         ...
 
-    def defaults_problems(
+    @idempotent
+    async def defaults_problems(
         self, defaults: NotificationDefaults, path: str
     ) -> list[tuple[str, str]]: ...
 
+    @idempotent
     async def organisation_templates(self, organisation_id: uuid.UUID) -> list[TemplateSetting]:
         """The current version of each of the organisation's own templates, by key."""
         ...
@@ -108,6 +114,7 @@ class CommunicationConfigApi(Protocol):
         self, organisation_id: uuid.UUID, template: TemplateSetting, *, actor_id: uuid.UUID
     ) -> SettingChange: ...
 
+    @idempotent
     async def notification_defaults(self, organisation_id: uuid.UUID) -> NotificationDefaults: ...
 
     async def put_notification_defaults(

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any, cast
 
-from hub.communication.api import CommunicationApi
+from hub.communication.api import CommunicationApi, CommunicationConfigApi
 from hub.communication.controllers.channels import NotificationChannelController
 from hub.communication.controllers.conversations import ConversationController
 from hub.communication.controllers.notifications import DeliveryController, NotificationController
@@ -201,7 +201,10 @@ def build() -> ContextModule:
             )
         ],
         catch_all=[WEBHOOK_FEED],
-        interfaces=(describe("communication", CommunicationApi, "communication_api"),),
+        interfaces=(
+            describe("communication", CommunicationApi, "communication_api"),
+            describe("communication", CommunicationConfigApi, "communication_config"),
+        ),
         jobs=[
             fan_out,
             send_email,

@@ -89,12 +89,16 @@ class CommunicationConfigFacade(CommunicationConfigApi):
     ) -> None:
         self.store, self.templates, self.preferences = store, templates, preferences
 
-    def template_problems(self, template: TemplateSetting, path: str) -> list[tuple[str, str]]:
+    async def template_problems(
+        self, template: TemplateSetting, path: str
+    ) -> list[tuple[str, str]]:
         return _problems(path, lambda: check_key(template.key)) + _problems(
             path, lambda: check_draft(_draft(template))
         )
 
-    def defaults_problems(self, defaults: NotificationDefaults, path: str) -> list[tuple[str, str]]:
+    async def defaults_problems(
+        self, defaults: NotificationDefaults, path: str
+    ) -> list[tuple[str, str]]:
         found: list[tuple[str, str]] = []
         if defaults.default_locale is not None:
             locale = defaults.default_locale

@@ -231,10 +231,14 @@ class ContentConfigApi(Protocol):
     document types and custom fields matched by name (fields by key), through the same
     checks and events as ``/orgs/{orgId}/tags`` and its siblings. Nothing is deleted."""
 
-    def taxonomy_problems(self, settings: TaxonomySettings, path: str) -> list[tuple[str, str]]:
+    @idempotent
+    async def taxonomy_problems(
+        self, settings: TaxonomySettings, path: str
+    ) -> list[tuple[str, str]]:
         """Every reason the settings could not be applied, as ``(path, message)``."""
         ...
 
+    @idempotent
     async def taxonomy_settings(self, organisation_id: uuid.UUID) -> TaxonomySettings:
         """The organisation's tags, document types and custom fields as they are now."""
         ...

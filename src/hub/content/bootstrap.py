@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.content.api import ContentApi
+from hub.content.api import ContentApi, ContentConfigApi
 from hub.content.cli import audit, documents_group, thumbnails_group
 from hub.content.controllers.audit import AuditController
 from hub.content.controllers.bulk import BulkController
@@ -146,5 +146,8 @@ def build() -> ContextModule:
         catch_all=[AUDIT_FEED],
         on_shutdown=[stop],
         cli_commands=[thumbnails_group, documents_group, audit],
-        interfaces=(describe("content", ContentApi, "content_api"),),
+        interfaces=(
+            describe("content", ContentApi, "content_api"),
+            describe("content", ContentConfigApi, "content_config"),
+        ),
     )

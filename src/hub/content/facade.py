@@ -257,7 +257,9 @@ class ContentConfigFacade(ContentConfigApi):
     def __init__(self, store: Store, taxonomy: TaxonomyService) -> None:
         self.store, self.taxonomy = store, taxonomy
 
-    def taxonomy_problems(self, settings: TaxonomySettings, path: str) -> list[tuple[str, str]]:
+    async def taxonomy_problems(
+        self, settings: TaxonomySettings, path: str
+    ) -> list[tuple[str, str]]:
         found: list[tuple[str, str]] = []
         tags = {tag_key(t.name): t for t in settings.tags}
         for i, tag in enumerate(settings.tags):

@@ -226,15 +226,18 @@ class IdentityConfigApi(Protocol):
     the caller (a platform administrator, the ``hub`` command) answers for them.
     """
 
+    @idempotent
     async def organisations_named(self, ref: str) -> list[OrganisationRef]:
         """The organisation with this id, else those with this name (case-insensitive)."""
         ...
 
-    def role_problems(self, role: RoleSetting, path: str) -> list[tuple[str, str]]:
+    @idempotent
+    async def role_problems(self, role: RoleSetting, path: str) -> list[tuple[str, str]]:
         """Every reason the role could not be applied, as ``(path, message)``: a bad or
         built-in name, a description too long, permissions outside the catalogue."""
         ...
 
+    @idempotent
     async def custom_roles(self, organisation_id: uuid.UUID) -> list[RoleSetting]:
         """The organisation's custom roles (the built-ins are the same everywhere), by name."""
         ...

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from hub.identity.api import IdentityApi, IdentityAuthentication, Membership
+from hub.identity.api import IdentityApi, IdentityAuthentication, IdentityConfigApi, Membership
 from hub.identity.cli import keys, secrets_group, users
 from hub.identity.controllers.admin import UserAdminController
 from hub.identity.controllers.apikeys import ApiKeyController
@@ -182,6 +182,7 @@ def build() -> ContextModule:
         interfaces=(
             describe("identity", IdentityApi, "identity_api"),
             describe("identity", IdentityAuthentication, "identity_authentication"),
+            describe("identity", IdentityConfigApi, "identity_config"),
         ),
         on_remote=use_remote,
     )

@@ -210,7 +210,7 @@ class IdentityConfigFacade(IdentityConfigApi):
         rows = await self.store.fetch(select(o.c.id, o.c.name).where(match).order_by(o.c.id))
         return to_schemas(rows, OrganisationRef)
 
-    def role_problems(self, role: RoleSetting, path: str) -> list[tuple[str, str]]:
+    async def role_problems(self, role: RoleSetting, path: str) -> list[tuple[str, str]]:
         found: list[tuple[str, str]] = []
         for check in (
             lambda: clean_role_name(role.name),

@@ -440,6 +440,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     remote_identity_url: HttpUrl | None = None
     remote_content_url: HttpUrl | None = None
     remote_communication_url: HttpUrl | None = None
+    #: Only the pack engine calls workflow (``WorkflowConfigApi``): set it to apply packs
+    #: in a process that does not serve workflow.
+    remote_workflow_url: HttpUrl | None = None
     #: Signs the service tokens of internal calls; unset: derived from HUB_SECRET_KEY.
     service_key: (
         Annotated[

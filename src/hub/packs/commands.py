@@ -54,7 +54,7 @@ def validate(path: str) -> None:
     document, problems = read_pack(pack_path(path))
 
     async def run(*, packs: PackEngine) -> list[PackProblem]:
-        return packs.problems(document) if document is not None else []
+        return await packs.problems(document) if document is not None else []
 
     problems += run_with_services(run)
     if problems:
@@ -76,7 +76,7 @@ def apply(path: str, org: str) -> None:
     async def run(
         *, packs: PackEngine, identity_config: IdentityConfigApi
     ) -> PackReport | list[PackProblem]:
-        found = problems + (packs.problems(document) if document is not None else [])
+        found = problems + (await packs.problems(document) if document is not None else [])
         if found or document is None:
             return found
         organisation_id = await find_organisation(identity_config, org)

@@ -119,27 +119,27 @@ class PackEngine:
 
     # ------------------------------------------------------------------ validate
 
-    def problems(self, pack: PackDocument) -> list[PackProblem]:
+    async def problems(self, pack: PackDocument) -> list[PackProblem]:
         """Every reason the pack could not be applied (nothing is read or written)."""
         found: list[PackProblem] = []
         names: list[str] = []
         for i, role in enumerate(pack.roles):
             at = f"roles.yaml: roles[{i}]"
-            found += _at(at, self.identity.role_problems(role, at))
+            found += _at(at, await self.identity.role_problems(role, at))
             if _lower(role.name) in names:
                 found.append(PackProblem(path=f"{at}.name", message=f"{role.name!r} appears twice"))
             names.append(_lower(role.name))
         found += _at(
-            "taxonomy.yaml:", self.content.taxonomy_problems(pack.taxonomy, "taxonomy.yaml:")
+            "taxonomy.yaml:", await self.content.taxonomy_problems(pack.taxonomy, "taxonomy.yaml:")
         )
         notes = pack.notifications
         if notes.defaults is not None:
             where = "notifications.yaml: defaults"
-            found += _at(where, self.communication.defaults_problems(notes.defaults, where))
+            found += _at(where, await self.communication.defaults_problems(notes.defaults, where))
         keys: list[str] = []
         for i, template in enumerate(notes.templates):
             at = f"notifications.yaml: templates[{i}]"
-            found += _at(at, self.communication.template_problems(template, at))
+            found += _at(at, await self.communication.template_problems(template, at))
             if template.key in keys:
                 found.append(
                     PackProblem(path=f"{at}.key", message=f"{template.key!r} appears twice")
@@ -156,7 +156,9 @@ class PackEngine:
         )
         for key, body in sorted(pack.workflows.items()):
             where = f"workflows/{key}.yaml:"
-            found += _at(where, self.workflow.definition_problems(body, names=known, path=where))
+            found += _at(
+                where, await self.workflow.definition_problems(body, names=known, path=where)
+            )
         found += self._sample_problems(pack, roles)
         return found
 

@@ -111,7 +111,7 @@ class PackController(Controller):
         packs: NamedDependency[PackEngine],
     ) -> PackValidation:
         await packs.require_platform_admin(principal.user_id, principal.api_key_id)
-        found = packs.problems(data)
+        found = await packs.problems(data)
         return PackValidation(valid=not found, problems=found)
 
     @put(
@@ -131,7 +131,7 @@ class PackController(Controller):
         await packs.require_platform_admin(principal.user_id, principal.api_key_id)
         if await packs.organisation_name(org_id) is None:
             raise not_found("organisation")
-        found = packs.problems(data)
+        found = await packs.problems(data)
         if found:
             raise invalid_pack(found)
         return await packs.apply(org_id, data, actor_id=principal.user_id)

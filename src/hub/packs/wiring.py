@@ -29,14 +29,15 @@ def pack_engine(
     )
 
 
-#: The configuration interfaces a pack writes through; contexts served elsewhere
-#: (``HUB_CONTEXTS``) offer none remotely.
+#: The configuration interfaces a pack writes through: a served context's facade, or the
+#: remote adapter of one served elsewhere (``HUB_REMOTE_<CONTEXT>_URL``).
 CONFIG_INTERFACES = ("identity_config", "content_config", "communication_config", "workflow_config")
 
 
 def add_pack_engine(services: dict[str, Any]) -> bool:
     """Add ``packs`` to the services the contexts wired (once); False, with no engine, in a
-    process that does not serve every context (packs are applied where all four run)."""
+    process that reaches not all four contexts (in a split deployment: one that neither
+    serves workflow nor sets ``HUB_REMOTE_WORKFLOW_URL``; the proxy sends packs to workflow's)."""
     if any(name not in services for name in CONFIG_INTERFACES):
         return False
     if "packs" not in services:

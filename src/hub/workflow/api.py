@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Protocol
 import msgspec
 
 from hub.identity.api import SettingChange
+from hub.kernel.contract import idempotent
 from hub.kernel.events import IntegrationEvent
 
 
@@ -44,13 +45,15 @@ class WorkflowConfigApi(Protocol):
     export/import). Publishing a body equal to the newest version's changes nothing;
     another body becomes the next version (running instances keep theirs)."""
 
-    def definition_problems(
+    @idempotent
+    async def definition_problems(
         self, definition: Any, *, names: DefinitionNames, path: str
     ) -> list[tuple[str, str]]:
         """Every problem of the definition (``POST /workflows``'s validation) with
         ``names`` as the organisation's, as ``(path, message)``."""
         ...
 
+    @idempotent
     async def latest_definitions(self, organisation_id: uuid.UUID) -> list[WorkflowSetting]:
         """The newest version of each of the organisation's workflows, by key."""
         ...

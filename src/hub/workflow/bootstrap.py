@@ -8,7 +8,9 @@ from hub.communication.api import CommunicationApi
 from hub.content.api import ContentApi
 from hub.identity.api import IdentityApi
 from hub.kernel.contexts import ContextModule
+from hub.kernel.remote.interface import describe
 from hub.kernel.runtime import ContextRuntime
+from hub.workflow.api import WorkflowConfigApi
 from hub.workflow.controllers.definitions import WorkflowController
 from hub.workflow.controllers.instances import InstanceController
 from hub.workflow.controllers.tasks import OutOfOfficeController, TaskController
@@ -97,4 +99,5 @@ def build() -> ContextModule:
         loops=[TIMER_LOOP],
         catch_all=[TRIGGERS],
         subscriptions=[*intelligence.SUBSCRIPTIONS],
+        interfaces=(describe("workflow", WorkflowConfigApi, "workflow_config"),),
     )

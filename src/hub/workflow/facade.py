@@ -22,7 +22,7 @@ class WorkflowConfigFacade(WorkflowConfigApi):
     def __init__(self, store: Store, definitions: DefinitionService) -> None:
         self.store, self.definitions = store, definitions
 
-    def definition_problems(
+    async def definition_problems(
         self, definition: Any, *, names: DefinitionNames, path: str
     ) -> list[tuple[str, str]]:
         catalogue = Catalogue(

@@ -46,7 +46,7 @@ async def apply(client: Client, root: Person, org: str, document: PackDocument) 
 async def test_the_shipped_packs_are_valid(app: Litestar, name: str) -> None:
     document = pack_of(name)
     assert document.pack.name == name
-    assert engine_of(app).problems(document) == []
+    assert await engine_of(app).problems(document) == []
 
 
 async def test_applying_twice_changes_nothing_the_second_time(
@@ -172,7 +172,7 @@ async def test_validation_reports_every_problem_of_every_file(
 
     document, problems = read_pack(copy)
     assert document is not None
-    problems += engine_of(app).problems(document)
+    problems += await engine_of(app).problems(document)
     found = paths(problems)
     for expected in (
         "role.yaml",

@@ -358,6 +358,7 @@ INVALID: dict[str, list[str]] = {
     ],
     "HUB_REMOTE_CONTENT_URL": ["content", "http://content:99999"],
     "HUB_REMOTE_COMMUNICATION_URL": ["http://", "https://user:pw@communication"],
+    "HUB_REMOTE_WORKFLOW_URL": ["ftp://workflow", "https://user:pw@workflow"],
     "HUB_SERVICE_KEY": ["short", "x" * 31],
     "HUB_REMOTE_TIMEOUT_MS": ["49", "60001", "2s"],
     "HUB_REMOTE_RETRIES": ["-1", "11", "twice"],
