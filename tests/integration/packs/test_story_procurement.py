@@ -111,6 +111,10 @@ async def test_a_consultation_from_publication_to_award(
     await events.drain()
     for supplier in (alpha, beta):
         assert await inbox(client, supplier) == [PUBLISHED]
+    # the alert names the consultation (its subject document's title)
+    r = await client.get(f"{API}/notifications", headers=alpha.auth)
+    (alert,) = r.json()["items"]
+    assert alert["body"].startswith("RC — Rénovation énergétique de l'école Jules Ferry : ")
     assert await inbox(client, committee[0]) == []
 
     # the suppliers read the dossier, never the firm's own documents across organisations

@@ -107,6 +107,7 @@ class EffectRunner:
             "workflowKey": instance.workflow_key,
             "instanceId": str(instance.id),
             "state": instance.state,
+            **await self._subject_names(instance),
             **spec.get("payload", {}),
         }
         await self.communication.notify(
@@ -116,6 +117,17 @@ class EffectRunner:
             payload=payload,
             category=CATEGORY_WORKFLOW_TASKS,
         )
+
+    async def _subject_names(self, instance: Any) -> dict[str, str]:
+        """``subjectTitle``: the subject document's title as it is now, so a template can
+        name what the notice is about (the consultation); a reference subject's is its
+        reference. The definition's author chooses to use it in a template."""
+        if instance.document_id is None:
+            return {"subjectTitle": str(instance.reference or "")}
+        document = await self.content.document(instance.document_id)
+        if document is None or document.organisation_id != instance.organisation_id:
+            return {}
+        return {"subjectTitle": document.title}
 
     async def _subject_people(self, instance: Any, to: dict[str, Any]) -> set[uuid.UUID]:
         """``subjectOwner`` and ``fieldUsers``: the subject document's owner and the users
