@@ -43,6 +43,7 @@ REFERRAL = "New referral to schedule"
 OVERDUE = "Care pathway overdue"
 FOLLOW_UP = "Follow-up to book"
 REMINDER = "Appointment tomorrow"
+PATIENT_REMINDER = "Your appointment is tomorrow"
 
 
 async def tasks(client: Client, who: Any, org: str) -> list[dict[str, Any]]:
@@ -184,12 +185,13 @@ async def test_records_conversations_and_a_care_pathway(
         "start": (now - timedelta(hours=1)).strftime("%H:%M"),
         "end": (now + timedelta(hours=2)).strftime("%H:%M"),
     }
-    r = await client.put(
-        f"{API}/notifications/preferences",
-        json={"timeZone": "UTC", "quietHours": quiet},
-        headers=sophie.auth,
-    )
-    assert r.status_code == 200, r.text
+    for sleeper in (sophie, camille):
+        r = await client.put(
+            f"{API}/notifications/preferences",
+            json={"timeZone": "UTC", "quietHours": quiet},
+            headers=sleeper.auth,
+        )
+        assert r.status_code == 200, r.text
     day = (clock().date() + timedelta(days=3)).isoformat()
     appointment = await upload(
         client,
@@ -212,6 +214,11 @@ async def test_records_conversations_and_a_care_pathway(
     await events.drain()
     assert REMINDER in await inbox(client, sophie)
     assert REMINDER not in await inbox(client, louis)
+    # the patient named in the appointment's `patient` field is reminded too, no other
+    assert PATIENT_REMINDER in await inbox(client, camille)
+    assert REMINDER not in await inbox(client, camille)
+    assert PATIENT_REMINDER not in await inbox(client, louis)
+    assert PATIENT_REMINDER not in await inbox(client, sophie)
     reminded = await client.get(
         INSTANCES,
         params={"organisationId": pasteur, "workflowKey": "appointment-reminder"},
@@ -227,6 +234,14 @@ async def test_records_conversations_and_a_care_pathway(
         sophie.user_id,
     )
     assert [m["status"] for m in mails] == ["deferred"]
+    mails = await fetch(
+        database_url,
+        "SELECT d.status FROM communication.deliveries d JOIN communication.notifications n "
+        "ON n.id = d.notification_id WHERE n.template_key = "
+        "'medical.appointment.patient_reminder' AND d.channel = 'email' AND d.user_id = $1::uuid",
+        camille.user_id,
+    )
+    assert [m["status"] for m in mails] == ["deferred"]  # the patient's quiet hours too
 
     # every read of the record is in the trail, and one request id ties the referral's
     # upload (content) to the pathway it started (workflow, in the worker)

@@ -111,6 +111,10 @@ async def test_a_consultation_from_publication_to_award(
     await events.drain()
     for supplier in (alpha, beta):
         assert await inbox(client, supplier) == [PUBLISHED]
+    # the alert names the consultation (its subject document's title)
+    r = await client.get(f"{API}/notifications", headers=alpha.auth)
+    (alert,) = r.json()["items"]
+    assert alert["body"].startswith("RC — Rénovation énergétique de l'école Jules Ferry : ")
     assert await inbox(client, committee[0]) == []
 
     # the suppliers read the dossier, never the firm's own documents across organisations
@@ -130,8 +134,12 @@ async def test_a_consultation_from_publication_to_award(
             "Mémoire technique et bordereau des prix.",
             fields={"reference": "2026-AO-014", "montant": {"amount": amount, "currency": "EUR"}},
         )
-    await events.drain()
     mine, theirs = offers[alpha.email]["id"], offers[beta.email]["id"]
+    # sealed from the first commit, before any worker has handled the upload
+    assert offers[alpha.email]["restricted"] is True
+    for person_ in (buyer, *committee, beta):
+        assert await status_of(client, person_, mine) == 404
+    await events.drain()
     assert await status_of(client, alpha, mine) == 200
     sealed = (await client.get(f"{API}/documents/{mine}", headers=alpha.auth)).json()
     assert sealed["documentTypeId"] == types["Offre"]
@@ -158,6 +166,9 @@ async def test_a_consultation_from_publication_to_award(
     async with timer_service(settings, clock) as timers:
         clock.advance(days=9, hours=23)
         assert await timers.fire_due() == 0  # 30 days after publication, but not after the answer
+        await events.drain()
+        for reader in (buyer, *committee):  # still sealed just before the deadline
+            assert await status_of(client, reader, mine) == 404
         clock.advance(hours=2)
         assert await timers.fire_due() == 1
     consultation = await instance(client, buyer, consultation["id"])
@@ -166,24 +177,18 @@ async def test_a_consultation_from_publication_to_award(
     assert await inbox(client, committee[1]) == [OPENED]
     assert OPENED not in await inbox(client, alpha)
 
-    # the opening of the bids (ouverture des plis): the organisation's administrator opens
-    # each sealed offer; then the committee and the buyer read them, other suppliers never
-    assert await status_of(client, committee[0], mine) == 404
-    r = await client.get(
-        INSTANCES, params={"organisationId": lyon, "workflowKey": "offre"}, headers=mairie.auth
-    )
-    sealed_offers = [i for i in r.json()["items"] if i["workflowKey"] == "offre"]
-    assert {i["subject"]["documentId"] for i in sealed_offers} == {mine, theirs}
-    assert (await move(client, alpha, sealed_offers[0], "open")).status_code in (403, 404)
-    for offer in sealed_offers:
-        r = await move(client, mairie, offer, "open")
-        assert r.status_code == 200, r.text
-    await events.drain()
+    # the deadline opens the bids (ouverture des plis) by itself: the committee and the
+    # buyer read every offer of this consultation, the other suppliers never
     for reader in (buyer, *committee):
         assert await status_of(client, reader, mine) == 200
         assert await status_of(client, reader, theirs) == 200
     assert await status_of(client, beta, mine) == 404
     assert await status_of(client, alpha, theirs) == 404
+    r = await client.get(
+        INSTANCES, params={"organisationId": lyon, "workflowKey": "offre"}, headers=mairie.auth
+    )
+    sealed_offers = [i for i in r.json()["items"] if i["workflowKey"] == "offre"]
+    assert {i["subject"]["documentId"] for i in sealed_offers} == {mine, theirs}
 
     r = await move(client, buyer, consultation, "start_evaluation")
     assert r.status_code == 200, r.text

@@ -31,6 +31,10 @@ SHARE = "content.documents.share"
 ADMIN = "content.admin"
 TAXONOMY_MANAGE = "content.taxonomy.manage"
 AUDIT_READ = "content.audit.read"
+#: Not an ability but a standing rule of the roles that list it: their members' uploads are
+#: restricted from the first commit (sealed bids, patients' own files). Only an exact
+#: listing counts (no built-in pattern grants it), and ``content.admin`` overrides it.
+SEALED_UPLOADS = "content.uploads.sealed"
 
 #: What content contributes to the permission catalogue (``GET /permissions``).
 PERMISSIONS: tuple[tuple[str, str], ...] = (
@@ -41,6 +45,11 @@ PERMISSIONS: tuple[tuple[str, str], ...] = (
     (ADMIN, "Everything on every document, restricted ones included; legal holds"),
     (TAXONOMY_MANAGE, "Create, change and delete tags, document types and custom fields"),
     (AUDIT_READ, "Read, export and verify the organisation's audit trail"),
+    (
+        SEALED_UPLOADS,
+        "Uploads are restricted from their creation: only the uploader and explicit shares"
+        " read them (a rule for roles such as suppliers, not an ability)",
+    ),
 )
 
 
@@ -68,6 +77,8 @@ class Caller:
     granted: frozenset[str]
     #: An API key's scopes (None for a person): ownership and shares need them too.
     scopes: frozenset[str] | None = None
+    #: Whether this member's new documents start restricted (see ``SEALED_UPLOADS``).
+    sealed_uploads: bool = False
 
     @property
     def is_admin(self) -> bool:
@@ -86,7 +97,18 @@ def caller_of(membership: Membership) -> Caller:
         role_ids=frozenset(role.id for role in membership.roles),
         granted=frozenset(key for key, _ in PERMISSIONS if membership.allows(key)),
         scopes=membership.scopes,
+        sealed_uploads=sealed_uploads(membership),
     )
+
+
+def sealed_uploads(membership: Membership) -> bool:
+    """Whether one of the member's roles lists ``SEALED_UPLOADS`` by its exact key.
+
+    Read from the roles, not narrowed by an API key's scopes: a key cannot unseal what its
+    owner uploads. An administrator of content reads everything anyway, so it is exempt."""
+    if membership.allows(ADMIN):
+        return False
+    return any(SEALED_UPLOADS in grant.include for grant in membership.grants)
 
 
 @dataclass(frozen=True)

@@ -226,6 +226,7 @@ class UploadService:
                 document_type_id=meta.document_type_id,
                 custom_fields=meta.custom_fields,
                 current_version=1,
+                restricted=caller.sealed_uploads,
                 created_at=now,
                 updated_at=now,
             )

@@ -9,9 +9,15 @@ Wire shapes::
     {"kind": "setAccess", "restricted": true,
      "grant": {"roles": ["committee"], "userIds": [...], "starter": true,
                "access": "view"},
-     "revoke": {"roles": [...], "userIds": [...], "starter": true}}
+     "revoke": {"roles": [...], "userIds": [...], "starter": true},
+     "documents": {"field": "reference", "documentType": "Offre"}}   # optional, below
     {"kind": "startWorkflow", "workflowKey": "archive",
      "variables": {"amount": "vars.amount"}}                     # CEL per variable
+
+``setAccess`` acts on the subject document, or with ``documents`` on every document of the
+organisation (outside the trash) whose custom field ``field`` holds the subject's value of
+that field, of the type ``documentType`` when given: the offers of a consultation opened
+when its deadline closes the bids.
 
 Each check answers its problems as (path, message) pairs; ``definitions`` collects them
 with every other problem of the definition.
@@ -32,11 +38,12 @@ _KEY = re.compile(r"^[a-z][a-z0-9_.-]{0,63}$")
 ACTION_KEYS: dict[str, set[str]] = {
     "setType": {"kind", "documentType"},
     "setField": {"kind", "field", "value", "expression"},
-    "setAccess": {"kind", "restricted", "grant", "revoke"},
+    "setAccess": {"kind", "restricted", "grant", "revoke", "documents"},
     "startWorkflow": {"kind", "workflowKey", "variables"},
 }
 _GRANT_KEYS = {"roles", "userIds", "starter", "access"}
 _REVOKE_KEYS = {"roles", "userIds", "starter"}
+_DOCUMENTS_KEYS = {"field", "documentType"}
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
 
 Problems = list[tuple[str, str]]
@@ -138,6 +145,23 @@ def _set_access(here: str, item: Mapping[str, Any], names: Names) -> Problems:
     out += _people(f"{here}.revoke", item.get("revoke"), names, _REVOKE_KEYS, granting=False)
     if restricted is None and "grant" not in item and "revoke" not in item:
         out.append((here, "changes nothing: give restricted, grant and/or revoke"))
+    if "documents" in item:
+        out += _documents(f"{here}.documents", item["documents"], names)
+    return out
+
+
+def _documents(path: str, raw: Any, names: Names) -> Problems:
+    """Problems of a ``setAccess`` selector of documents sharing the subject's field."""
+    if not isinstance(raw, dict):
+        return [(path, "must be an object {field, documentType?}")]
+    out: Problems = [(f"{path}.{k}", "unknown field") for k in sorted(set(raw) - _DOCUMENTS_KEYS)]
+    key = raw.get("field")
+    if not isinstance(key, str) or not key:
+        out.append((f"{path}.field", "names a custom field (its key)"))
+    elif key not in names.custom_fields:
+        out.append((f"{path}.field", f"unknown custom field {key!r}"))
+    if "documentType" in raw:
+        out += _set_type(path, raw, names)
     return out
 
 

@@ -13,7 +13,8 @@ Wire shape (camelCase, like every body)::
                       "actions": [ACTION...]}]}
 
 Actions: ``{"kind": "notify", "templateKey": "...", "to": {"roles": [...], "userIds":
-[...], "starter": true}, "payload": {...}}``, ``{"kind": "setTags", "tags": [...]}``,
+[...], "starter": true, "subjectOwner": true, "fieldUsers": ["patient"]}, "payload":
+{...}}``, ``{"kind": "setTags", "tags": [...]}``,
 ``{"kind": "setVariable", "name": "...", "value": ANY}`` or ``"expression": CEL``,
 ``createTask``, and ``setType``, ``setField``, ``setAccess``, ``startWorkflow``
 (``actions_more``).
@@ -292,7 +293,7 @@ def _check_notify(p: _Collector, here: str, item: Mapping[str, Any], cat: Catalo
     if not isinstance(to, dict):
         p.add(f"{here}.to", "must be an object with roles, userIds and/or starter")
         return
-    p.unknown_keys(f"{here}.to", to, {"roles", "userIds", "starter"})
+    p.unknown_keys(f"{here}.to", to, {"roles", "userIds", "starter", "subjectOwner", "fieldUsers"})
     roles = _strings(p, f"{here}.to.roles", to.get("roles"))
     for j, role in enumerate(roles):
         if not cat.knows_role(role):
@@ -303,8 +304,14 @@ def _check_notify(p: _Collector, here: str, item: Mapping[str, Any], cat: Catalo
         except ValueError:
             p.add(f"{here}.to.userIds[{j}]", "must be a user id")
     starter = _flag(p, f"{here}.to.starter", to.get("starter"))
-    if not roles and not to.get("userIds") and not starter:
-        p.add(f"{here}.to", "names nobody (roles, userIds or starter)")
+    # people named by the subject document: its owner, members held in its custom fields
+    owner = _flag(p, f"{here}.to.subjectOwner", to.get("subjectOwner"))
+    fields = _strings(p, f"{here}.to.fieldUsers", to.get("fieldUsers"))
+    for j, key in enumerate(fields):
+        if key not in cat.custom_fields:
+            p.add(f"{here}.to.fieldUsers[{j}]", f"unknown custom field {key!r}")
+    if not roles and not to.get("userIds") and not starter and not owner and not fields:
+        p.add(f"{here}.to", "names nobody (roles, userIds, starter, subjectOwner or fieldUsers)")
     if not isinstance(item.get("payload", {}), dict):
         p.add(f"{here}.payload", "must be an object")
 

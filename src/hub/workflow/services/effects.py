@@ -100,12 +100,14 @@ class EffectRunner:
             users.update(await self.identity.members_with_role(org, role))
         if to.get("starter") and instance.started_by is not None:
             users.add(instance.started_by)
+        users |= await self._subject_people(instance, to)
         if not users:
             return
         payload = {
             "workflowKey": instance.workflow_key,
             "instanceId": str(instance.id),
             "state": instance.state,
+            **await self._subject_names(instance),
             **spec.get("payload", {}),
         }
         await self.communication.notify(
@@ -115,6 +117,41 @@ class EffectRunner:
             payload=payload,
             category=CATEGORY_WORKFLOW_TASKS,
         )
+
+    async def _subject_names(self, instance: Any) -> dict[str, str]:
+        """``subjectTitle``: the subject document's title as it is now, so a template can
+        name what the notice is about (the consultation); a reference subject's is its
+        reference. The definition's author chooses to use it in a template."""
+        if instance.document_id is None:
+            return {"subjectTitle": str(instance.reference or "")}
+        document = await self.content.document(instance.document_id)
+        if document is None or document.organisation_id != instance.organisation_id:
+            return {}
+        return {"subjectTitle": document.title}
+
+    async def _subject_people(self, instance: Any, to: dict[str, Any]) -> set[uuid.UUID]:
+        """``subjectOwner`` and ``fieldUsers``: the subject document's owner and the users
+        its member fields hold, as the document is now; only current members of the
+        instance's organisation (a field may still name someone who left)."""
+        if not (to.get("subjectOwner") or to.get("fieldUsers")) or not instance.document_id:
+            return set()
+        document = await self.content.document(instance.document_id)
+        if document is None or document.organisation_id != instance.organisation_id:
+            return set()
+        named: set[uuid.UUID] = {document.owner_id} if to.get("subjectOwner") else set()
+        for key in to.get("fieldUsers", []):
+            raw = document.custom_fields.get(key)
+            for value in raw if isinstance(raw, list) else [raw]:
+                try:
+                    named.add(uuid.UUID(str(value)))
+                except ValueError:
+                    continue
+        org: uuid.UUID = instance.organisation_id
+        return {
+            user
+            for user in named
+            if await self.identity.membership(org, user, api_key_id=None) is not None
+        }
 
     async def _set_tags(self, instance: Any, spec: dict[str, Any]) -> str | None:
         if instance.document_id is None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, ClassVar
 
-from hub.content.api import AccessGrant, ContentApi
+from hub.content.api import AccessGrant, ContentApi, DocumentSummary
 from hub.identity.api import IdentityApi
 
 ACTOR = "workflow"
@@ -25,6 +25,8 @@ class DocumentEffects:
         document = await self.content.document(instance.document_id)
         if document is None or document.organisation_id != instance.organisation_id:
             return "the subject document no longer exists"
+        if kind == "setAccess" and "documents" in spec:
+            return await self._set_access_of_many(instance, document, spec)
         if kind == "setType":
             return await self._set_type(instance, spec)
         if kind == "setField":
@@ -72,7 +74,42 @@ class DocumentEffects:
         out += [AccessGrant(user_id=u, access=access) for u in sorted(users)]
         return out, None
 
-    async def _set_access(self, instance: Any, spec: dict[str, Any]) -> str | None:
+    async def _set_access_of_many(
+        self, instance: Any, subject: DocumentSummary, spec: dict[str, Any]
+    ) -> str | None:
+        """``setAccess`` on every document whose ``documents.field`` holds the subject's
+        value (of ``documents.documentType`` when given), the subject itself excluded."""
+        selector: dict[str, Any] = spec["documents"]
+        key = str(selector["field"])
+        value = subject.custom_fields.get(key)
+        if value is None:
+            return f"the subject document has no value for {key!r}"
+        type_id: uuid.UUID | None = None
+        if "documentType" in selector:
+            wanted = str(selector["documentType"]).strip().lower()
+            taxonomy = await self.content.taxonomy(instance.organisation_id)
+            type_id = next(
+                (t.id for t in taxonomy.document_types if wanted in (t.name.lower(), str(t.id))),
+                None,
+            )
+            if type_id is None:
+                return f"no document type {selector['documentType']!r} any more"
+        values = await self.content.field_values(instance.organisation_id, key)
+        for document_id in sorted(d for d, v in values.items() if v == value):
+            if document_id == subject.id:
+                continue
+            if type_id is not None:
+                found = await self.content.document(document_id)
+                if found is None or found.document_type_id != type_id:
+                    continue
+            error = await self._set_access(instance, spec, document_id)
+            if error is not None:
+                return error
+        return None
+
+    async def _set_access(
+        self, instance: Any, spec: dict[str, Any], document_id: uuid.UUID | None = None
+    ) -> str | None:
         raw_grant: dict[str, Any] | None = spec.get("grant")
         grant, error = await self._grants(
             instance, raw_grant, str((raw_grant or {}).get("access", "view"))
@@ -82,7 +119,7 @@ class DocumentEffects:
         if error is not None:
             return error
         done = await self.content.change_access(
-            instance.document_id,
+            document_id or instance.document_id,
             actor=ACTOR,
             restricted=spec.get("restricted"),
             grant=grant,
