@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, func, or_, select, text
+from sqlalchemy import Row, Select, and_, func, or_, select, text
 from sqlalchemy.dialects.postgresql import distinct_on
 
 from hub.kernel.store import Store
@@ -30,17 +30,23 @@ async def definition_by_id(store: Store, definition_id: uuid.UUID) -> Row[Any] |
     return await store.first(select(_definitions).where(WorkflowDefinition.id == definition_id))
 
 
-async def latest_definitions(
-    store: Store, org: uuid.UUID, *, after: str | None, limit: int
-) -> list[Row[Any]]:
-    """The newest version of each key, by key (``limit + 1`` rows)."""
-    query = (
+def newest_versions(org: uuid.UUID) -> Select[Any]:
+    """The newest version of each of the organisation's workflow keys, by key (what
+    triggers and pages of definitions read: a key's older versions only finish the
+    instances pinned to them)."""
+    return (
         select(_definitions)
         .ext(distinct_on(WorkflowDefinition.key))
         .where(WorkflowDefinition.organisation_id == org)
         .order_by(WorkflowDefinition.key, WorkflowDefinition.version.desc())
-        .limit(limit + 1)
     )
+
+
+async def latest_definitions(
+    store: Store, org: uuid.UUID, *, after: str | None, limit: int
+) -> list[Row[Any]]:
+    """The newest version of each key, by key (``limit + 1`` rows)."""
+    query = newest_versions(org).limit(limit + 1)
     if after is not None:
         query = query.where(WorkflowDefinition.key > after)
     return await store.all(query)

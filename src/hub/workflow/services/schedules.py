@@ -24,7 +24,7 @@ from typing import Any
 
 import structlog
 from sqlalchemy import exists, func, select, update
-from sqlalchemy.dialects.postgresql import distinct_on, insert
+from sqlalchemy.dialects.postgresql import insert
 
 from hub.content.api import ContentApi, DocumentSummary
 from hub.kernel.clock import Clock
@@ -36,7 +36,7 @@ from hub.workflow import repositories
 from hub.workflow.domain import definitions as defs
 from hub.workflow.domain.expressions import ExpressionError, holds, value_of
 from hub.workflow.domain.triggers_more import TimedTrigger
-from hub.workflow.models import Instance, TriggerTimer, WorkflowDefinition
+from hub.workflow.models import Instance, TriggerTimer
 from hub.workflow.services import metrics
 from hub.workflow.services.instances import Actor, InstanceService, Subject
 
@@ -131,12 +131,7 @@ class ScheduleService:
         } & set(envelope.payload.get("changed", [])):
             return 0
         rows = (
-            await uow.session.execute(
-                select(WorkflowDefinition.__table__)
-                .ext(distinct_on(WorkflowDefinition.key))
-                .where(WorkflowDefinition.organisation_id == envelope.organisation_id)
-                .order_by(WorkflowDefinition.key, WorkflowDefinition.version.desc())
-            )
+            await uow.session.execute(repositories.newest_versions(envelope.organisation_id))
         ).all()
         document_id = uuid.UUID(raw)
         document: DocumentSummary | None = None

@@ -14,13 +14,13 @@ from typing import Any
 
 import structlog
 from sqlalchemy import exists, select
-from sqlalchemy.dialects.postgresql import distinct_on
 
 from hub.kernel.db import UnitOfWork
 from hub.kernel.events import EventEnvelope
 from hub.workflow.domain import definitions as defs
 from hub.workflow.domain.expressions import ExpressionError, holds, value_of
-from hub.workflow.models import Instance, WorkflowDefinition
+from hub.workflow.models import Instance
+from hub.workflow.repositories import newest_versions
 from hub.workflow.services import metrics
 from hub.workflow.services.host_functions import host_functions
 from hub.workflow.services.instances import Actor, InstanceService, Subject
@@ -51,14 +51,7 @@ class TriggerService:
             return 0
         if envelope.event_type in DOCUMENT_EVENTS:
             await self.schedules.on_document(envelope, uow)
-        rows = (
-            await uow.session.execute(
-                select(WorkflowDefinition.__table__)
-                .ext(distinct_on(WorkflowDefinition.key))
-                .where(WorkflowDefinition.organisation_id == envelope.organisation_id)
-                .order_by(WorkflowDefinition.key, WorkflowDefinition.version.desc())
-            )
-        ).all()
+        rows = (await uow.session.execute(newest_versions(envelope.organisation_id))).all()
         # The newest version of each key, then its triggers: filtering on the trigger in
         # SQL first would pick an older version that had it after a newer one dropped it.
         rows = [r for r in rows if r.body.get("triggers")]
