@@ -68,7 +68,7 @@ HUB_ENV = {
     },
 }
 #: Fails the gate if schemathesis runs longer: a hung case must not hold CI to its
-#: limit. About 200 operations take 5–6 min on a 2-core machine (the run grows with each
+#: limit. About 200 operations take 5 to 6 min on a 2-core machine (the run grows with each
 #: operation); ``HUB_CONTRACT_TIMEOUT_S`` lends a busy machine more.
 RUN_TIMEOUT_S = int(os.environ.get("HUB_CONTRACT_TIMEOUT_S", "900"))
 
