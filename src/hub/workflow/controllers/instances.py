@@ -70,8 +70,9 @@ class InstanceController(Controller):
     @get(
         operation_id="listWorkflowInstances",
         summary="The organisation's instances, newest first",
-        description="Instances on documents the caller may not read are left out, so a "
-        "page may hold fewer than `limit` items while `nextCursor` is set.",
+        description="Instances on documents the caller may not read are left out and the "
+        "page is filled from later ones; only after 2,000 rows passed over may a page hold "
+        "fewer than `limit` items while `nextCursor` is set (it resumes the scan).",
         guards=[permission(INSTANCES_READ)],
     )
     async def list_instances(
