@@ -25,7 +25,8 @@ import redis as redis_sync
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy.engine import make_url
-from uuid_utils.compat import uuid7
+from uuid import uuid4
+
 
 from hub.app import context_modules, create_app, load_settings
 from hub.kernel import migrations
@@ -57,7 +58,11 @@ def database_url(tmp_root: Path) -> Iterator[str]:
     external = os.environ.get("HUB_TEST_DATABASE_URL")
     server = None
     if external:
-        name = f"hub_test_{uuid7().hex[:12]}"
+        # uuid7's leading hex digits are its millisecond timestamp: two xdist workers
+        # starting together drew the same name. The random part and the worker id keep
+        # every session's database its own.
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+        name = f"hub_test_{worker}_{uuid4().hex[:12]}"
         admin = _plain_dsn(external)
 
         async def create() -> None:

@@ -33,7 +33,7 @@ import asyncpg
 import httpx
 import redis
 from sqlalchemy.engine import make_url
-from uuid_utils.compat import uuid7
+from uuid import uuid4
 
 from hub.app import context_modules
 from hub.kernel import migrations
@@ -90,7 +90,7 @@ def servers(tmp: Path) -> Iterator[tuple[str, str]]:
     external_redis = os.environ.get("HUB_TEST_REDIS_URL")
     with contextlib.ExitStack() as stack:
         if external_db:
-            name = f"hub_contract_{uuid7().hex[:12]}"
+            name = f"hub_contract_{uuid4().hex[:12]}"
             admin = _plain_dsn(external_db)
             asyncio.run(_execute(admin, f'CREATE DATABASE "{name}"'))
             stack.callback(

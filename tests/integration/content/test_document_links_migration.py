@@ -38,7 +38,7 @@ def _run(url: str, sql: str, *args: Any) -> list[asyncpg.Record]:
 
 @pytest.fixture
 def scratch_url(database_url: str) -> Iterator[str]:
-    name = f"hub_links_{uuid7().hex[:10]}"
+    name = f"hub_links_{uuid.uuid4().hex[:12]}"
     _run(database_url, f'CREATE DATABASE "{name}"')
     try:
         yield make_url(database_url).set(database=name).render_as_string(hide_password=False)

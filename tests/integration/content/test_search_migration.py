@@ -8,7 +8,6 @@ from collections.abc import Iterator
 
 import pytest
 from sqlalchemy.engine import make_url
-from uuid_utils.compat import uuid7
 
 from hub.content.services import search_index
 from hub.kernel import migrations
@@ -20,7 +19,7 @@ SEARCH = "6f35b9601750"
 
 @pytest.fixture
 def scratch_url(database_url: str) -> Iterator[str]:
-    name = f"hub_search_{uuid7().hex[:10]}"
+    name = f"hub_search_{uuid.uuid4().hex[:12]}"
     _run(database_url, f'CREATE DATABASE "{name}"')
     try:
         yield make_url(database_url).set(database=name).render_as_string(hide_password=False)

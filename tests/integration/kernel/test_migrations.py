@@ -14,7 +14,7 @@ from alembic.script import ScriptDirectory
 from click.testing import CliRunner, Result
 from sqlalchemy import Column, Integer, Table
 from sqlalchemy.engine import make_url
-from uuid_utils.compat import uuid7
+from uuid import uuid4
 
 from hub.app import context_modules
 from hub.cli import main as hub_cli
@@ -42,7 +42,7 @@ def _fetch(url: str, sql: str, *args: object) -> list[asyncpg.Record]:
 @pytest.fixture
 def scratch_url(database_url: str) -> Iterator[str]:
     """An empty database on the test server, dropped afterwards."""
-    name = f"hub_mig_{uuid7().hex[:10]}"
+    name = f"hub_mig_{uuid4().hex[:12]}"
     _fetch(database_url, f'CREATE DATABASE "{name}"')
     try:
         yield make_url(database_url).set(database=name).render_as_string(hide_password=False)
