@@ -16,6 +16,7 @@ import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
+from uuid import uuid4
 
 import asyncpg
 import httpx
@@ -25,8 +26,6 @@ import redis as redis_sync
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy.engine import make_url
-from uuid import uuid4
-
 
 from hub.app import context_modules, create_app, load_settings
 from hub.kernel import migrations

@@ -28,12 +28,12 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from uuid import uuid4
 
 import asyncpg
 import httpx
 import redis
 from sqlalchemy.engine import make_url
-from uuid import uuid4
 
 from hub.app import context_modules
 from hub.kernel import migrations

@@ -7,6 +7,7 @@ import asyncio
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from uuid import uuid4
 
 import asyncpg
 import pytest
@@ -14,7 +15,6 @@ from alembic.script import ScriptDirectory
 from click.testing import CliRunner, Result
 from sqlalchemy import Column, Integer, Table
 from sqlalchemy.engine import make_url
-from uuid import uuid4
 
 from hub.app import context_modules
 from hub.cli import main as hub_cli
