@@ -67,17 +67,10 @@ def membership_from(
     api_key_id: uuid.UUID | None = None,
     scopes: Iterable[str] | None = None,
 ) -> Membership | None:
-    if not rows:
-        return None
-    held = [row for row in rows if row.role_id is not None]
-    return Membership(
-        organisation_id=organisation_id,
-        user_id=user_id,
-        roles=tuple(RoleRef(id=row.role_id, name=row.name, builtin=row.builtin) for row in held),
-        grants=tuple(grant_of(row.builtin, row.permissions) for row in held),
-        api_key_id=api_key_id,
-        scopes=frozenset(scopes) if scopes is not None else None,
-    )
+    """A :class:`Membership` from the membership query's rows: none is not a member; a row
+    without a role is a member holding none (the outer join's side)."""
+    held = [row for row in rows if row.role_id is not None] if rows else None
+    return membership_of(held, organisation_id, user_id, api_key_id=api_key_id, scopes=scopes)
 
 
 def membership_of(
