@@ -4,9 +4,10 @@ membership query and the organisation's row on raw asyncpg.
 The yardstick for the hub's ``GET /api/v1/orgs/{orgId}`` (permission
 ``identity.org.read``). It verifies the hub's own access token (as ``jwt_read`` does:
 ``BENCH_JWKS``, ``BENCH_JWT_ISSUER``, ``BENCH_JWT_AUDIENCE``), reads the caller's
-membership with the hub's query (memberships left-joined with their roles, one row per
-role), decides the permission from the roles (a built-in role grants reads; a custom role
-must list the key; none: 403, no membership: 404), then reads the organisation and
+membership with the hub's query (memberships of an organisation not scheduled for
+deletion, left-joined with their roles, one row per role), decides the permission from
+the roles (a built-in role grants reads; a custom role must list the key; none: 403, no
+membership: 404), then reads the organisation and
 answers its id, name and the caller's role names. No revocation check, rate limit, access
 log or metrics. Run: ``uvicorn --factory bench.refs.org_read:create_app``.
 """
@@ -31,10 +32,11 @@ PERMISSION = "identity.org.read"
 SELECT_MEMBERSHIP = """
 SELECT m.user_id, r.id AS role_id, r.name, r.builtin, r.permissions
   FROM identity.memberships m
+  JOIN identity.organisations o ON o.id = m.organisation_id
   LEFT JOIN identity.member_roles mr
     ON mr.organisation_id = m.organisation_id AND mr.user_id = m.user_id
   LEFT JOIN identity.roles r ON r.id = mr.role_id
- WHERE m.organisation_id = $1 AND m.user_id = $2
+ WHERE m.organisation_id = $1 AND m.user_id = $2 AND o.deletion_scheduled_at IS NULL
  ORDER BY r.id
 """
 SELECT_ORGANISATION = "SELECT id, name FROM identity.organisations WHERE id = $1"

@@ -19,6 +19,7 @@ from hub.communication.domain.permissions import PERMISSIONS
 from hub.communication.domain.settings import CommunicationSettings
 from hub.communication.facade import CommunicationConfigFacade, CommunicationFacade
 from hub.communication.handlers import WEBHOOK_FEED, on_document_shared
+from hub.communication.handlers.org_purge import on_organisation_purged
 from hub.communication.models import Base
 from hub.communication.services.channels import SEAL_PURPOSE, ChannelService
 from hub.communication.services.chat import ChatDelivery
@@ -31,6 +32,7 @@ from hub.communication.services.fanout import FanOut
 from hub.communication.services.inbox import InboxService
 from hub.communication.services.inbox_events import InboxEvents
 from hub.communication.services.messages import MessageService
+from hub.communication.services.org_purge import CommunicationOrgPurge
 from hub.communication.services.preferences import PreferenceService
 from hub.communication.services.retention import InboxRetention
 from hub.communication.services.sending import SendService
@@ -68,7 +70,7 @@ from hub.communication.tasks import (
     webhook_retries,
 )
 from hub.content.api import ContentApi, DocumentShared
-from hub.identity.api import IdentityApi
+from hub.identity.api import IdentityApi, OrganisationPurged
 from hub.kernel.contexts import ContextModule
 from hub.kernel.egress import AddressPolicy
 from hub.kernel.netguard import networks
@@ -171,6 +173,7 @@ def webhook_services(
             timeout_s=settings.webhook_timeout_seconds,
         ),
         "webhook_release": WebhookRetries(rt.store, rt.clock, rt.queue_job),
+        "communication_org_purge": CommunicationOrgPurge(rt.store),
     }
 
 
@@ -198,7 +201,12 @@ def build() -> ContextModule:
                 DocumentShared,
                 cast(Handler, on_document_shared),  # its services are injected by name
                 name="communication.document_shared",
-            )
+            ),
+            Subscription(
+                OrganisationPurged,
+                cast(Handler, on_organisation_purged),
+                name="communication.organisation_purged",
+            ),
         ],
         catch_all=[WEBHOOK_FEED],
         interfaces=(

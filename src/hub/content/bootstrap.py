@@ -3,7 +3,7 @@ permissions and jobs. Only ``hub.app``, ``hub.cli`` and ``hub.worker`` import th
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from hub.content.api import ContentApi, ContentConfigApi
 from hub.content.cli import audit, documents_group, thumbnails_group
@@ -23,6 +23,7 @@ from hub.content.domain.audit import CheckpointSigner
 from hub.content.domain.settings import ContentSettings
 from hub.content.facade import ContentConfigFacade, ContentFacade
 from hub.content.handlers import AUDIT_FEED
+from hub.content.handlers.org_purge import on_organisation_purged
 from hub.content.models import Base
 from hub.content.repositories.blobs import blob_store
 from hub.content.repositories.blobs.base import BlobStore
@@ -34,6 +35,7 @@ from hub.content.services.doclinks import DocumentLinks
 from hub.content.services.documents import DocumentService
 from hub.content.services.downloads import DownloadService
 from hub.content.services.links import NoteService, ShareLinkService
+from hub.content.services.org_purge import ContentOrgPurge
 from hub.content.services.search import SearchService
 from hub.content.services.sharing import SharingService
 from hub.content.services.storing import FileIntake
@@ -52,10 +54,11 @@ from hub.content.tasks import (
     make_thumbnail,
     purge_trash,
 )
-from hub.identity.api import IdentityApi
+from hub.identity.api import IdentityApi, OrganisationPurged
 from hub.kernel.contexts import ContextModule
 from hub.kernel.remote.interface import describe
 from hub.kernel.runtime import ContextRuntime
+from hub.kernel.subscribers import Handler, Subscription
 
 
 def open_blob_store(rt: ContextRuntime) -> BlobStore:
@@ -106,6 +109,7 @@ def services(rt: ContextRuntime, *, identity_api: IdentityApi) -> dict[str, Any]
             languages=settings.content_ocr_languages,
         ),
         "search": SearchService(store, semantic=rt.semantic),
+        "content_org_purge": ContentOrgPurge(store, blobs),
         "audit_log": AuditLog(
             store,
             rt.tenancy,
@@ -144,6 +148,13 @@ def build() -> ContextModule:
         jobs=[purge_trash, make_thumbnail, extract_text, maintain_audit, checkpoint_audit],
         periodic=[PURGE_HOURLY, AUDIT_MAINTAIN_DAILY, AUDIT_CHECKPOINT_HOURLY],
         catch_all=[AUDIT_FEED],
+        subscriptions=[
+            Subscription(
+                OrganisationPurged,
+                cast(Handler, on_organisation_purged),  # its service is injected by name
+                name="content.organisation_purged",
+            )
+        ],
         on_shutdown=[stop],
         cli_commands=[thumbnails_group, documents_group, audit],
         interfaces=(

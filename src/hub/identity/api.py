@@ -484,6 +484,44 @@ class OwnershipTransferred(OrganisationEvent, kw_only=True, frozen=True):
     to_user_id: uuid.UUID
 
 
+class OrganisationDeletionScheduled(OrganisationEvent, kw_only=True, frozen=True):
+    """An owner asked for the organisation's deletion: it is closed to everyone but its
+    owners, who may cancel until ``purge_after``; then every context deletes its data."""
+
+    event_type: ClassVar[str] = "identity.organisation_deletion_scheduled"
+    requested_by: uuid.UUID
+    purge_after: datetime
+    #: Active members told by e-mail (the owner who asked included).
+    members: int
+
+
+class OrganisationDeletionCancelled(OrganisationEvent, kw_only=True, frozen=True):
+    """An owner cancelled a scheduled deletion within the grace period: open again."""
+
+    event_type: ClassVar[str] = "identity.organisation_deletion_cancelled"
+    cancelled_by: uuid.UUID
+
+
+class OrganisationPurged(IntegrationEvent, kw_only=True, frozen=True):
+    """The grace period ended and identity deleted the organisation (its memberships,
+    roles, invitations and bound API keys). Every context subscribes and deletes all
+    rows of ``purged_organisation_id`` in its own schema (content: the blobs too).
+
+    Published by the purge job with no ``organisation_id`` of its own (the organisation
+    no longer exists): the audit trail records it in the platform chain. Handlers must be
+    idempotent (a redelivery, or a second purge event for the same id, deletes nothing
+    more)."""
+
+    event_type: ClassVar[str] = "identity.organisation_purged"
+    aggregate_field: ClassVar[str | None] = "purged_organisation_id"
+    purged_organisation_id: uuid.UUID
+    #: When the owner asked, and who.
+    deletion_scheduled_at: datetime
+    requested_by: uuid.UUID | None
+    #: Memberships deleted with it.
+    members: int
+
+
 class RoleCreated(OrganisationEvent, kw_only=True, frozen=True):
     event_type: ClassVar[str] = "identity.role_created"
     role_id: uuid.UUID

@@ -14,6 +14,7 @@ from hub.identity.controllers.auth import AuthController
 from hub.identity.controllers.invitations import InvitationAcceptController, InvitationController
 from hub.identity.controllers.jwks import jwks
 from hub.identity.controllers.mfa import MfaController
+from hub.identity.controllers.org_deletion import OrganisationDeletionController
 from hub.identity.controllers.orgs import (
     MemberController,
     OrganisationController,
@@ -44,6 +45,7 @@ from hub.identity.services.mail_limits import MailLimits
 from hub.identity.services.members import MemberService
 from hub.identity.services.membership_cache import MembershipCache
 from hub.identity.services.mfa import MfaService
+from hub.identity.services.org_deletion import OrganisationDeletion
 from hub.identity.services.orgs import OrganisationService
 from hub.identity.services.ownership import OwnershipService
 from hub.identity.services.passkey_challenges import PasskeyChallenges
@@ -62,7 +64,12 @@ from hub.identity.services.sessions import SessionService
 from hub.identity.services.signing import SigningKeys
 from hub.identity.services.throttle import Throttle
 from hub.identity.services.tokens import AccessTokens
-from hub.identity.tasks import PRUNE_HOURLY, prune_expired_rows
+from hub.identity.tasks import (
+    PRUNE_HOURLY,
+    PURGE_ORGANISATIONS,
+    prune_expired_rows,
+    purge_organisations,
+)
 from hub.kernel.contexts import ContextModule
 from hub.kernel.remote.interface import describe
 from hub.kernel.runtime import ContextRuntime, Kernel
@@ -135,6 +142,14 @@ def services(rt: ContextRuntime) -> dict[str, Any]:
         ),
         "secret_rotation": SecretRotation(store, secrets),
         "link_pages": LinkPages(rt.settings),
+        "org_deletion": OrganisationDeletion(
+            store,
+            access,
+            mail,
+            rt.clock,
+            grace_days=settings.org_deletion_grace_days,
+            recent_auth_seconds=settings.recent_auth_seconds,
+        ),
         "housekeeping": Housekeeping(store, rt.clock, history_days=settings.identity_history_days),
     }
 
@@ -167,6 +182,7 @@ def build() -> ContextModule:
             OrganisationController,
             MemberController,
             OwnershipController,
+            OrganisationDeletionController,
             RoleController,
             InvitationController,
             InvitationAcceptController,
@@ -176,8 +192,8 @@ def build() -> ContextModule:
         root_route_handlers=[jwks, *PAGE_HANDLERS],
         permissions=PERMISSIONS,
         cli_commands=[keys, users, secrets_group],
-        jobs=[prune_expired_rows],
-        periodic=[PRUNE_HOURLY],
+        jobs=[prune_expired_rows, purge_organisations],
+        periodic=[PRUNE_HOURLY, PURGE_ORGANISATIONS],
         on_startup=[start],
         interfaces=(
             describe("identity", IdentityApi, "identity_api"),

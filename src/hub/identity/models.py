@@ -214,11 +214,24 @@ class Organisation(IdMixin, TimestampMixin, Base):
     """A tenant. Its row is also the lock that serialises changes to its owners."""
 
     __tablename__ = "organisations"
+    __table_args__ = (
+        Index(
+            "ix_organisations_purge_after",
+            "purge_after",
+            postgresql_where=text("purge_after IS NOT NULL"),
+        ),
+    )
 
     name: Mapped[str] = mapped_column(Text, nullable=False)
     created_by: Mapped[uuid.UUID | None] = mapped_column(
         UUID(as_uuid=True), ForeignKey("identity.users.id", ondelete="SET NULL")
     )
+    #: Set while the organisation waits for its purge (``services.org_deletion``): it
+    #: is then closed to everyone (the tenancy rule finds no membership) but its owners,
+    #: who may cancel until ``purge_after``.
+    deletion_scheduled_at: Mapped[datetime | None] = _ts()
+    purge_after: Mapped[datetime | None] = _ts()
+    deletion_requested_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
 
 
 class Membership(Base):

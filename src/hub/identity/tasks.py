@@ -5,6 +5,7 @@ from __future__ import annotations
 import structlog
 
 from hub.identity.services.housekeeping import Housekeeping
+from hub.identity.services.org_deletion import OrganisationDeletion
 from hub.kernel.jobs import JobContext, job
 from hub.kernel.scheduler import Periodic
 
@@ -18,3 +19,14 @@ async def prune_expired_rows(ctx: JobContext, *, housekeeping: Housekeeping) -> 
 
 
 PRUNE_HOURLY = Periodic("identity.prune_expired", "23 * * * *", prune_expired_rows)
+
+
+@job("identity.purge_organisations", max_retries=2)
+async def purge_organisations(ctx: JobContext, *, org_deletion: OrganisationDeletion) -> None:
+    """Purge the organisations whose deletion grace period is over (a batch per run)."""
+    purged = await org_deletion.purge_due()
+    if purged:
+        log.info("organisations_purged", organisations=[str(p.organisation_id) for p in purged])
+
+
+PURGE_ORGANISATIONS = Periodic("identity.purge_organisations", "*/10 * * * *", purge_organisations)

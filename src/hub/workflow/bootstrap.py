@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from hub.communication.api import CommunicationApi
 from hub.content.api import ContentApi
-from hub.identity.api import IdentityApi
+from hub.identity.api import IdentityApi, OrganisationPurged
 from hub.kernel.contexts import ContextModule
 from hub.kernel.remote.interface import describe
 from hub.kernel.runtime import ContextRuntime
+from hub.kernel.subscribers import Handler, Subscription
 from hub.workflow.api import WorkflowConfigApi
 from hub.workflow.controllers.definitions import WorkflowController
 from hub.workflow.controllers.instances import InstanceController
@@ -18,6 +19,7 @@ from hub.workflow.domain.permissions import PERMISSIONS
 from hub.workflow.domain.settings import WorkflowSettings
 from hub.workflow.facade import WorkflowConfigFacade
 from hub.workflow.handlers import TRIGGERS
+from hub.workflow.handlers.org_purge import on_organisation_purged
 from hub.workflow.intelligence import wiring as intelligence
 from hub.workflow.intelligence.models import ClassifierState  # noqa: F401  (tables)
 from hub.workflow.models import Base
@@ -25,6 +27,7 @@ from hub.workflow.services.definitions import DefinitionService
 from hub.workflow.services.delegations import DelegationService
 from hub.workflow.services.effects import EffectRunner
 from hub.workflow.services.instances import InstanceService
+from hub.workflow.services.org_purge import WorkflowOrgPurge
 from hub.workflow.services.schedules import ScheduleService
 from hub.workflow.services.stats import StatsService
 from hub.workflow.services.tasks import TaskService
@@ -75,6 +78,7 @@ def services(
         "workflow_effects": EffectRunner(
             store, clock, identity_api, content_api, communication_api
         ),
+        "workflow_org_purge": WorkflowOrgPurge(store),
         **intelligent,
     }
 
@@ -98,6 +102,13 @@ def build() -> ContextModule:
         periodic=[*intelligence.PERIODIC],
         loops=[TIMER_LOOP],
         catch_all=[TRIGGERS],
-        subscriptions=[*intelligence.SUBSCRIPTIONS],
+        subscriptions=[
+            *intelligence.SUBSCRIPTIONS,
+            Subscription(
+                OrganisationPurged,
+                cast(Handler, on_organisation_purged),  # its service is injected by name
+                name="workflow.organisation_purged",
+            ),
+        ],
         interfaces=(describe("workflow", WorkflowConfigApi, "workflow_config"),),
     )

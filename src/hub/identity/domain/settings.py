@@ -63,6 +63,9 @@ class IdentitySettings(msgspec.Struct, kw_only=True, frozen=True):
     #: How long revoked sessions and expired invitations are kept before housekeeping
     #: deletes them (identity.prune_expired, hourly).
     identity_history_days: Annotated[int, Meta(ge=1)] = 90
+    #: Days between an owner's request to delete an organisation and its purge; the
+    #: owner can cancel until then (README "Deleting an organisation").
+    org_deletion_grace_days: Annotated[int, Meta(ge=1, le=3650)] = 30
     # Identity: organisations, invitations, API keys, idempotent writes.
     invitation_ttl_seconds: Annotated[int, Meta(ge=60)] = 7 * 86400
     #: last_used_at of an API key is written at most this often (a write per request is waste).

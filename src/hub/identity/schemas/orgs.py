@@ -51,6 +51,10 @@ class OrganisationOut(Schema):
     updated_at: datetime
     #: The caller's roles in this organisation.
     roles: list[str]
+    #: Set while the organisation waits for its deletion (``DELETE /orgs/{orgId}``): it
+    #: is closed until an owner cancels, and purged at ``purgeAfter``.
+    deletion_scheduled_at: datetime | None = None
+    purge_after: datetime | None = None
 
 
 class RoleRefOut(Schema):

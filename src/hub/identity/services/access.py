@@ -30,18 +30,24 @@ from hub.kernel.tenancy import organisation_not_found, permission_denied
 
 
 def _membership_query() -> Any:
+    """A member's roles; none at all (not a member) while the organisation waits for its
+    deletion, so the tenancy rule closes it to everyone (``services.org_deletion``)."""
     m, mr, r = MembershipRow.__table__, MemberRole.__table__, Role.__table__
+    o = Organisation.__table__
     return (
         select(m.c.user_id, r.c.id.label("role_id"), r.c.name, r.c.builtin, r.c.permissions)
         .select_from(
-            m.outerjoin(
+            m.join(o, o.c.id == m.c.organisation_id)
+            .outerjoin(
                 mr,
                 and_(mr.c.organisation_id == m.c.organisation_id, mr.c.user_id == m.c.user_id),
-            ).outerjoin(r, r.c.id == mr.c.role_id)
+            )
+            .outerjoin(r, r.c.id == mr.c.role_id)
         )
         .where(
             m.c.organisation_id == bindparam("organisation_id"),
             m.c.user_id == bindparam("user_id"),
+            o.c.deletion_scheduled_at.is_(None),
         )
         .order_by(r.c.id)
     )

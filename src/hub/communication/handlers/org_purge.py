@@ -1,0 +1,14 @@
+"""Communication's part of an organisation's purge (``identity.organisation_purged``)."""
+
+from __future__ import annotations
+
+from hub.communication.services.org_purge import CommunicationOrgPurge
+from hub.identity.api import OrganisationPurged
+from hub.kernel.db import UnitOfWork
+
+
+async def on_organisation_purged(
+    event: OrganisationPurged, uow: UnitOfWork, *, communication_org_purge: CommunicationOrgPurge
+) -> None:
+    """Delete every communication row of the organisation, in batches."""
+    await communication_org_purge.purge(uow, event.purged_organisation_id)
