@@ -3,7 +3,7 @@ permissions and jobs. Only ``hub.app``, ``hub.cli`` and ``hub.worker`` import th
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from hub.content.api import ContentApi, ContentConfigApi
 from hub.content.cli import audit, documents_group, thumbnails_group
@@ -22,18 +22,21 @@ from hub.content.domain.access import PERMISSIONS
 from hub.content.domain.audit import CheckpointSigner
 from hub.content.domain.settings import ContentSettings
 from hub.content.facade import ContentConfigFacade, ContentFacade
-from hub.content.handlers import AUDIT_FEED
+from hub.content.handlers import AUDIT_FEED, on_user_erased
 from hub.content.models import Base
 from hub.content.repositories.blobs import blob_store
 from hub.content.repositories.blobs.base import BlobStore
 from hub.content.services.access import DocumentAccess
 from hub.content.services.audit import AuditLog
+from hub.content.services.audit_erasure import AuditPseudonymiser
 from hub.content.services.blobs import Blobs
 from hub.content.services.bulk import BulkService
 from hub.content.services.doclinks import DocumentLinks
 from hub.content.services.documents import DocumentService
 from hub.content.services.downloads import DownloadService
+from hub.content.services.erasure import ContentErasure
 from hub.content.services.links import NoteService, ShareLinkService
+from hub.content.services.personal_data import ContentPersonalData
 from hub.content.services.search import SearchService
 from hub.content.services.sharing import SharingService
 from hub.content.services.storing import FileIntake
@@ -52,10 +55,12 @@ from hub.content.tasks import (
     make_thumbnail,
     purge_trash,
 )
-from hub.identity.api import IdentityApi
+from hub.identity.api import IdentityApi, UserErased
 from hub.kernel.contexts import ContextModule
+from hub.kernel.personal_data import PersonalDataApi
 from hub.kernel.remote.interface import describe
 from hub.kernel.runtime import ContextRuntime
+from hub.kernel.subscribers import Handler, Subscription
 
 
 def open_blob_store(rt: ContextRuntime) -> BlobStore:
@@ -79,6 +84,7 @@ def services(rt: ContextRuntime, *, identity_api: IdentityApi) -> dict[str, Any]
     sharing = SharingService(store, access, identity_api, clock)
     requests = ExtractionRequests(rt.queue_job)
     taxonomy = TaxonomyService(store)
+    signer = CheckpointSigner([rt.settings.secret_key, *rt.settings.secret_key_previous])
     return {
         "content_settings": settings,
         "blob_store": files,
@@ -106,13 +112,9 @@ def services(rt: ContextRuntime, *, identity_api: IdentityApi) -> dict[str, Any]
             languages=settings.content_ocr_languages,
         ),
         "search": SearchService(store, semantic=rt.semantic),
-        "audit_log": AuditLog(
-            store,
-            rt.tenancy,
-            clock,
-            CheckpointSigner([rt.settings.secret_key, *rt.settings.secret_key_previous]),
-            settings.audit_retention_days,
-        ),
+        "audit_log": AuditLog(store, rt.tenancy, clock, signer, settings.audit_retention_days),
+        "content_erasure": ContentErasure(identity_api, AuditPseudonymiser(signer, clock), clock),
+        "content_personal_data": ContentPersonalData(store),
     }
 
 
@@ -144,10 +146,19 @@ def build() -> ContextModule:
         jobs=[purge_trash, make_thumbnail, extract_text, maintain_audit, checkpoint_audit],
         periodic=[PURGE_HOURLY, AUDIT_MAINTAIN_DAILY, AUDIT_CHECKPOINT_HOURLY],
         catch_all=[AUDIT_FEED],
+        subscriptions=[
+            Subscription(
+                UserErased,
+                cast(Handler, on_user_erased),  # its service is injected by name
+                name="content.user_erased",
+            )
+        ],
         on_shutdown=[stop],
         cli_commands=[thumbnails_group, documents_group, audit],
         interfaces=(
             describe("content", ContentApi, "content_api"),
             describe("content", ContentConfigApi, "content_config"),
+            describe("content", PersonalDataApi, "content_personal_data"),
         ),
+        personal_data="content_personal_data",
     )

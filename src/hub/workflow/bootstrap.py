@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from hub.communication.api import CommunicationApi
 from hub.content.api import ContentApi
-from hub.identity.api import IdentityApi
+from hub.identity.api import IdentityApi, UserErased
 from hub.kernel.contexts import ContextModule
+from hub.kernel.personal_data import PersonalDataApi
 from hub.kernel.remote.interface import describe
 from hub.kernel.runtime import ContextRuntime
+from hub.kernel.subscribers import Handler, Subscription
 from hub.workflow.api import WorkflowConfigApi
 from hub.workflow.controllers.definitions import WorkflowController
 from hub.workflow.controllers.instances import InstanceController
@@ -17,14 +19,16 @@ from hub.workflow.controllers.tasks import OutOfOfficeController, TaskController
 from hub.workflow.domain.permissions import PERMISSIONS
 from hub.workflow.domain.settings import WorkflowSettings
 from hub.workflow.facade import WorkflowConfigFacade
-from hub.workflow.handlers import TRIGGERS
+from hub.workflow.handlers import TRIGGERS, on_user_erased
 from hub.workflow.intelligence import wiring as intelligence
 from hub.workflow.intelligence.models import ClassifierState  # noqa: F401  (tables)
 from hub.workflow.models import Base
 from hub.workflow.services.definitions import DefinitionService
 from hub.workflow.services.delegations import DelegationService
 from hub.workflow.services.effects import EffectRunner
+from hub.workflow.services.erasure import WorkflowErasure
 from hub.workflow.services.instances import InstanceService
+from hub.workflow.services.personal_data import WorkflowPersonalData
 from hub.workflow.services.schedules import ScheduleService
 from hub.workflow.services.stats import StatsService
 from hub.workflow.services.tasks import TaskService
@@ -72,6 +76,8 @@ def services(
         "workflow_triggers": TriggerService(instances, schedules),
         "workflow_stats": StatsService(store, clock),
         "workflow_delegations": DelegationService(store, identity_api, clock),
+        "workflow_erasure": WorkflowErasure(),
+        "workflow_personal_data": WorkflowPersonalData(store),
         "workflow_effects": EffectRunner(
             store, clock, identity_api, content_api, communication_api
         ),
@@ -98,6 +104,17 @@ def build() -> ContextModule:
         periodic=[*intelligence.PERIODIC],
         loops=[TIMER_LOOP],
         catch_all=[TRIGGERS],
-        subscriptions=[*intelligence.SUBSCRIPTIONS],
-        interfaces=(describe("workflow", WorkflowConfigApi, "workflow_config"),),
+        subscriptions=[
+            *intelligence.SUBSCRIPTIONS,
+            Subscription(
+                UserErased,
+                cast(Handler, on_user_erased),  # its service is injected by name
+                name="workflow.user_erased",
+            ),
+        ],
+        interfaces=(
+            describe("workflow", WorkflowConfigApi, "workflow_config"),
+            describe("workflow", PersonalDataApi, "workflow_personal_data"),
+        ),
+        personal_data="workflow_personal_data",
     )
