@@ -10,6 +10,7 @@ from hub.content.cli import audit, documents_group, thumbnails_group
 from hub.content.controllers.audit import AuditController
 from hub.content.controllers.bulk import BulkController
 from hub.content.controllers.documents import DocumentController
+from hub.content.controllers.erasure import ErasurePolicyController
 from hub.content.controllers.links import DocumentLinksController, ShareController
 from hub.content.controllers.search import SearchController, SearchSettingsController
 from hub.content.controllers.taxonomy import (
@@ -34,7 +35,7 @@ from hub.content.services.bulk import BulkService
 from hub.content.services.doclinks import DocumentLinks
 from hub.content.services.documents import DocumentService
 from hub.content.services.downloads import DownloadService
-from hub.content.services.erasure import ContentErasure
+from hub.content.services.erasure import ContentErasure, ErasurePolicies
 from hub.content.services.links import NoteService, ShareLinkService
 from hub.content.services.personal_data import ContentPersonalData
 from hub.content.services.search import SearchService
@@ -115,6 +116,7 @@ def services(rt: ContextRuntime, *, identity_api: IdentityApi) -> dict[str, Any]
         "audit_log": AuditLog(store, rt.tenancy, clock, signer, settings.audit_retention_days),
         "content_erasure": ContentErasure(identity_api, AuditPseudonymiser(signer, clock), clock),
         "content_personal_data": ContentPersonalData(store),
+        "erasure_policies": ErasurePolicies(store),
     }
 
 
@@ -141,6 +143,7 @@ def build() -> ContextModule:
             SearchController,
             SearchSettingsController,
             AuditController,
+            ErasurePolicyController,
         ],
         permissions=PERMISSIONS,
         jobs=[purge_trash, make_thumbnail, extract_text, maintain_audit, checkpoint_audit],

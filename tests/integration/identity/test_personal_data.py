@@ -286,3 +286,40 @@ async def test_erasure_leaves_no_row_of_the_person_and_the_audit_trail_verifies(
     await superuser(database_url, "UPDATE content.audit_rewrites SET signature = repeat('0', 64)")
     verdict = await log.verify(PLATFORM_CHAIN)
     assert (verdict.ok, verdict.reason) == (False, "rewrite_signature_invalid")
+
+
+async def test_an_organisation_may_send_a_departed_owners_documents_to_the_trash(
+    client: Client, database_url: str, events: InProcessWorker
+) -> None:
+    alice = await person(client, database_url, "alice@example.com")
+    org = (await create_org(client, alice))["id"]
+    bob = await join(client, database_url, org, alice, "bob@example.com", ["admin"])
+    cy = await join(client, database_url, org, alice, "cy@example.com", ["member"])
+    doc = await uploaded(client, bob, org, pdf(b"bob" * 30), title="Bob's")
+    kept = await uploaded(client, alice, org, pdf(b"alice" * 30), title="Alice's")
+    policy = f"{API}/orgs/{org}/erasure-policy"
+    assert (await client.get(policy, headers=cy.auth)).json() == {
+        "departedOwnerDocuments": "transfer"
+    }
+    r = await client.put(policy, json={"departedOwnerDocuments": "trash"}, headers=cy.auth)
+    assert r.status_code == 403  # content.admin
+    r = await client.put(policy, json={"departedOwnerDocuments": "shred"}, headers=alice.auth)
+    assert r.status_code == 400
+    r = await client.put(policy, json={"departedOwnerDocuments": "trash"}, headers=alice.auth)
+    assert r.status_code == 200, r.text
+    assert r.json() == {"departedOwnerDocuments": "trash"}
+    await events.drain()
+
+    assert (await client.delete(ME, headers=bob.auth)).status_code == 202
+    await events.drain()
+    rows = await fetch(
+        database_url,
+        "SELECT id, owner_id, trashed_at FROM content.documents ORDER BY created_at",
+    )
+    assert [(str(r["id"]), str(r["owner_id"])) for r in rows] == [
+        (doc["id"], alice.user_id),
+        (kept["id"], alice.user_id),
+    ]
+    assert rows[0]["trashed_at"] is not None  # Bob's: in the trash
+    assert rows[1]["trashed_at"] is None  # Alice's own: untouched
+    assert await rows_referencing(database_url, [uuid.UUID(bob.user_id), bob.email]) == {}

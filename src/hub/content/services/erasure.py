@@ -26,6 +26,8 @@ from hub.identity.api import IdentityApi, UserErased
 from hub.kernel.clock import Clock
 from hub.kernel.db import UnitOfWork
 from hub.kernel.erasure import ErasedPerson, forget_published_events
+from hub.kernel.problems import field_invalid
+from hub.kernel.store import Store
 
 #: What happens to a departed owner's documents (``organisation_settings``).
 TRANSFER, TRASH = "transfer", "trash"
@@ -93,3 +95,33 @@ class ContentErasure:
         they were a member of); the pseudonym when there is none any more."""
         owners = sorted(await self.identity_api.members_with_role(organisation_id, "owner"))
         return owners[0] if owners else person.pseudonym
+
+
+_POLICY = text(
+    "SELECT departed_owner_documents FROM content.organisation_settings"
+    " WHERE organisation_id = :org"
+)
+_SET_POLICY = text(
+    "INSERT INTO content.organisation_settings (organisation_id, departed_owner_documents)"
+    " VALUES (:org, :policy) ON CONFLICT (organisation_id)"
+    " DO UPDATE SET departed_owner_documents = :policy"
+)
+
+
+@dataclass(eq=False)
+class ErasurePolicies:
+    """An organisation's ``departed_owner_documents`` (``transfer`` without a row)."""
+
+    store: Store
+
+    async def policy(self, organisation_id: uuid.UUID) -> str:
+        found = await self.store.scalar(_POLICY, {"org": organisation_id})
+        return str(found) if found is not None else TRANSFER
+
+    async def set_policy(self, organisation_id: uuid.UUID, policy: str) -> str:
+        if policy not in (TRANSFER, TRASH):
+            raise field_invalid("departedOwnerDocuments", "Either transfer or trash.")
+        async with self.store.uow() as uow:
+            await uow.session.execute(_SET_POLICY, {"org": organisation_id, "policy": policy})
+            await uow.commit()
+        return policy
