@@ -1,6 +1,10 @@
-"""Which rows of the database still mention some ids: every table of every non-system
-schema, every column whose text form could hold them (uuid, uuid[], text, varchar,
-json/jsonb, text arrays), cast to text and searched for each value."""
+"""Every row of every table that mentions given values: proof that an erasure or an
+organisation's deletion left nothing behind.
+
+Scans every ordinary table (and partitioned parent; partitions are read through it) of
+every schema but PostgreSQL's own, each ``uuid``, ``uuid[]``, text-like and ``json``/
+``jsonb`` column read as text, case-insensitively.
+"""
 
 from __future__ import annotations
 
@@ -8,54 +12,49 @@ import uuid
 from collections.abc import Iterable
 
 import asyncpg
+from sqlalchemy.engine import make_url
 
-#: Schemas that hold no application data.
-_SYSTEM = ("pg_catalog", "information_schema", "pg_toast")
-#: Column types whose text form can contain an id.
-_TYPES = ("uuid", "_uuid", "text", "_text", "varchar", "_varchar", "json", "jsonb", "bpchar")
+_COLUMNS = """
+SELECT n.nspname AS schema, c.relname AS table, a.attname AS column
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+JOIN pg_type t ON t.oid = a.atttypid
+WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+  AND n.nspname NOT LIKE 'pg_temp%' AND n.nspname NOT LIKE 'pg_toast_temp%'
+  AND t.typname IN ('uuid', '_uuid', 'text', '_text', 'varchar', '_varchar', 'bpchar',
+                    'citext', 'json', 'jsonb', 'name', 'inet')
+ORDER BY 1, 2, a.attnum
+"""
 
 
-def _plain(url: str) -> str:
-    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+def _dsn(database_url: str) -> str:
+    return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 async def rows_referencing(database_url: str, values: Iterable[uuid.UUID | str]) -> dict[str, int]:
-    """``{"schema.table": rows}`` for each table with at least one row whose uuid, text or
-    json columns (cast to text) contain any of ``values``; tables without any are left out."""
+    """``{"schema.table": rows}`` for each table with a row mentioning any of ``values``
+    in any of the scanned columns (tables without one are left out)."""
     needles = sorted({str(v).lower() for v in values})
     if not needles:
         return {}
-    patterns = [
-        "%" + n.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%" for n in needles
-    ]
-    conn = await asyncpg.connect(_plain(database_url))
+    conn = await asyncpg.connect(_dsn(database_url))
     try:
-        columns = await conn.fetch(
-            """
-            SELECT n.nspname AS schema, c.relname AS table, a.attname AS column
-            FROM pg_attribute a
-            JOIN pg_class c ON c.oid = a.attrelid
-            JOIN pg_namespace n ON n.oid = c.relnamespace
-            JOIN pg_type t ON t.oid = a.atttypid
-            WHERE c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
-              AND n.nspname <> ALL($1::text[]) AND n.nspname NOT LIKE 'pg\\_temp%'
-              AND n.nspname NOT LIKE 'pg\\_toast%'
-              AND t.typname = ANY($2::text[])
-              AND NOT c.relispartition
-            ORDER BY 1, 2, 3
-            """,
-            list(_SYSTEM),
-            list(_TYPES),
-        )
-        tables: dict[tuple[str, str], list[str]] = {}
-        for row in columns:
-            tables.setdefault((row["schema"], row["table"]), []).append(row["column"])
+        columns: dict[tuple[str, str], list[str]] = {}
+        for row in await conn.fetch(_COLUMNS):
+            columns.setdefault((row["schema"], row["table"]), []).append(row["column"])
         found: dict[str, int] = {}
-        for (schema, table), names in tables.items():
-            condition = " OR ".join(f'lower("{name}"::text) LIKE ANY($1::text[])' for name in names)
+        for (schema, table), names in columns.items():
+            mentions = " OR ".join(f"strpos(lower({_quote(c)}::text), n) > 0" for c in names)
             count = await conn.fetchval(
-                f'SELECT count(*) FROM "{schema}"."{table}" WHERE {condition}',  # noqa: S608
-                patterns,
+                f"SELECT count(*) FROM {_quote(schema)}.{_quote(table)}"  # noqa: S608
+                f" WHERE EXISTS (SELECT 1 FROM unnest($1::text[]) AS n WHERE {mentions})",
+                needles,
             )
             if count:
                 found[f"{schema}.{table}"] = int(count)

@@ -18,7 +18,7 @@ from hub.communication.controllers.webhooks import WebhookController
 from hub.communication.domain.permissions import PERMISSIONS
 from hub.communication.domain.settings import CommunicationSettings
 from hub.communication.facade import CommunicationConfigFacade, CommunicationFacade
-from hub.communication.handlers import WEBHOOK_FEED, on_document_shared
+from hub.communication.handlers import WEBHOOK_FEED, on_document_shared, on_user_erased
 from hub.communication.handlers.org_purge import on_organisation_purged
 from hub.communication.models import Base
 from hub.communication.services.channels import SEAL_PURPOSE, ChannelService
@@ -27,12 +27,14 @@ from hub.communication.services.conversations import ConversationService
 from hub.communication.services.deliveries import DeliveryLog
 from hub.communication.services.digests import DigestClosing, DigestEmail
 from hub.communication.services.email import DeferredRelease, EmailDelivery
+from hub.communication.services.erasure import CommunicationErasure
 from hub.communication.services.escalation import Escalation
 from hub.communication.services.fanout import FanOut
 from hub.communication.services.inbox import InboxService
 from hub.communication.services.inbox_events import InboxEvents
 from hub.communication.services.messages import MessageService
 from hub.communication.services.org_purge import CommunicationOrgPurge
+from hub.communication.services.personal_data import CommunicationPersonalData
 from hub.communication.services.preferences import PreferenceService
 from hub.communication.services.retention import InboxRetention
 from hub.communication.services.sending import SendService
@@ -70,10 +72,11 @@ from hub.communication.tasks import (
     webhook_retries,
 )
 from hub.content.api import ContentApi, DocumentShared
-from hub.identity.api import IdentityApi, OrganisationPurged
+from hub.identity.api import IdentityApi, OrganisationPurged, UserErased
 from hub.kernel.contexts import ContextModule
 from hub.kernel.egress import AddressPolicy
 from hub.kernel.netguard import networks
+from hub.kernel.personal_data import PersonalDataApi
 from hub.kernel.remote.interface import describe
 from hub.kernel.runtime import ContextRuntime
 from hub.kernel.sealing import Sealer
@@ -131,6 +134,8 @@ def services(
         "chat_delivery": ChatDelivery(store, templates, channels, clock),
         "communication_public_url": str(rt.settings.public_url),
         "communication_api": CommunicationFacade(sending),
+        "communication_erasure": CommunicationErasure(clock),
+        "communication_personal_data": CommunicationPersonalData(store),
         "communication_config": CommunicationConfigFacade(store, templates, preferences),
         "digest_closing": DigestClosing(store, clock, rt.queue_job),
         "digest_email": DigestEmail(
@@ -204,15 +209,22 @@ def build() -> ContextModule:
             ),
             Subscription(
                 OrganisationPurged,
-                cast(Handler, on_organisation_purged),
+                cast(Handler, on_organisation_purged),  # its service is injected by name
                 name="communication.organisation_purged",
+            ),
+            Subscription(
+                UserErased,
+                cast(Handler, on_user_erased),  # its service is injected by name
+                name="communication.user_erased",
             ),
         ],
         catch_all=[WEBHOOK_FEED],
         interfaces=(
             describe("communication", CommunicationApi, "communication_api"),
             describe("communication", CommunicationConfigApi, "communication_config"),
+            describe("communication", PersonalDataApi, "communication_personal_data"),
         ),
+        personal_data="communication_personal_data",
         jobs=[
             fan_out,
             send_email,

@@ -10,6 +10,7 @@ from hub.content.cli import audit, documents_group, thumbnails_group
 from hub.content.controllers.audit import AuditController
 from hub.content.controllers.bulk import BulkController
 from hub.content.controllers.documents import DocumentController
+from hub.content.controllers.erasure import ErasurePolicyController
 from hub.content.controllers.links import DocumentLinksController, ShareController
 from hub.content.controllers.search import SearchController, SearchSettingsController
 from hub.content.controllers.taxonomy import (
@@ -22,20 +23,23 @@ from hub.content.domain.access import PERMISSIONS
 from hub.content.domain.audit import CheckpointSigner
 from hub.content.domain.settings import ContentSettings
 from hub.content.facade import ContentConfigFacade, ContentFacade
-from hub.content.handlers import AUDIT_FEED
+from hub.content.handlers import AUDIT_FEED, on_user_erased
 from hub.content.handlers.org_purge import on_organisation_purged
 from hub.content.models import Base
 from hub.content.repositories.blobs import blob_store
 from hub.content.repositories.blobs.base import BlobStore
 from hub.content.services.access import DocumentAccess
 from hub.content.services.audit import AuditLog
+from hub.content.services.audit_erasure import AuditPseudonymiser
 from hub.content.services.blobs import Blobs
 from hub.content.services.bulk import BulkService
 from hub.content.services.doclinks import DocumentLinks
 from hub.content.services.documents import DocumentService
 from hub.content.services.downloads import DownloadService
+from hub.content.services.erasure import ContentErasure, ErasurePolicies
 from hub.content.services.links import NoteService, ShareLinkService
 from hub.content.services.org_purge import ContentOrgPurge
+from hub.content.services.personal_data import ContentPersonalData
 from hub.content.services.search import SearchService
 from hub.content.services.sharing import SharingService
 from hub.content.services.storing import FileIntake
@@ -54,8 +58,9 @@ from hub.content.tasks import (
     make_thumbnail,
     purge_trash,
 )
-from hub.identity.api import IdentityApi, OrganisationPurged
+from hub.identity.api import IdentityApi, OrganisationPurged, UserErased
 from hub.kernel.contexts import ContextModule
+from hub.kernel.personal_data import PersonalDataApi
 from hub.kernel.remote.interface import describe
 from hub.kernel.runtime import ContextRuntime
 from hub.kernel.subscribers import Handler, Subscription
@@ -82,6 +87,7 @@ def services(rt: ContextRuntime, *, identity_api: IdentityApi) -> dict[str, Any]
     sharing = SharingService(store, access, identity_api, clock)
     requests = ExtractionRequests(rt.queue_job)
     taxonomy = TaxonomyService(store)
+    signer = CheckpointSigner([rt.settings.secret_key, *rt.settings.secret_key_previous])
     return {
         "content_settings": settings,
         "blob_store": files,
@@ -110,13 +116,10 @@ def services(rt: ContextRuntime, *, identity_api: IdentityApi) -> dict[str, Any]
         ),
         "search": SearchService(store, semantic=rt.semantic),
         "content_org_purge": ContentOrgPurge(store, blobs),
-        "audit_log": AuditLog(
-            store,
-            rt.tenancy,
-            clock,
-            CheckpointSigner([rt.settings.secret_key, *rt.settings.secret_key_previous]),
-            settings.audit_retention_days,
-        ),
+        "audit_log": AuditLog(store, rt.tenancy, clock, signer, settings.audit_retention_days),
+        "content_erasure": ContentErasure(identity_api, AuditPseudonymiser(signer, clock), clock),
+        "content_personal_data": ContentPersonalData(store),
+        "erasure_policies": ErasurePolicies(store),
     }
 
 
@@ -143,6 +146,7 @@ def build() -> ContextModule:
             SearchController,
             SearchSettingsController,
             AuditController,
+            ErasurePolicyController,
         ],
         permissions=PERMISSIONS,
         jobs=[purge_trash, make_thumbnail, extract_text, maintain_audit, checkpoint_audit],
@@ -153,6 +157,11 @@ def build() -> ContextModule:
                 OrganisationPurged,
                 cast(Handler, on_organisation_purged),  # its service is injected by name
                 name="content.organisation_purged",
+            ),
+            Subscription(
+                UserErased,
+                cast(Handler, on_user_erased),  # its service is injected by name
+                name="content.user_erased",
             )
         ],
         on_shutdown=[stop],
@@ -160,5 +169,7 @@ def build() -> ContextModule:
         interfaces=(
             describe("content", ContentApi, "content_api"),
             describe("content", ContentConfigApi, "content_config"),
+            describe("content", PersonalDataApi, "content_personal_data"),
         ),
+        personal_data="content_personal_data",
     )

@@ -415,6 +415,12 @@ class OrganisationSettings(Base):
     search_language: Mapped[str] = mapped_column(
         Text, nullable=False, server_default=text("'english'")
     )
+    #: What becomes of the documents of an owner who erases their account:
+    #: ``transfer`` (to an owner of the organisation) or ``trash`` (transferred, then
+    #: in the trash, deleted by its retention). ``services.erasure``.
+    departed_owner_documents: Mapped[str] = mapped_column(
+        Text, nullable=False, server_default=text("'transfer'")
+    )
 
 
 class SearchDocument(Base):
@@ -533,3 +539,21 @@ class AuditCheckpoint(IdMixin, Base):
     signature: Mapped[str] = mapped_column(Text, nullable=False)
 
     __table_args__ = (Index("ix_audit_checkpoints_chain", "chain_id", "seq"),)
+
+
+class AuditRewrite(IdMixin, Base):
+    """A signed record that a stretch of a chain was rewritten on purpose (an erased
+    person pseudonymised: ``services.audit_erasure``), checked by verification."""
+
+    __tablename__ = "audit_rewrites"
+
+    chain_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    first_seq: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    last_seq: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    hash_before: Mapped[str] = mapped_column(Text, nullable=False)
+    hash_after: Mapped[str] = mapped_column(Text, nullable=False)
+    rewritten_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    signature: Mapped[str] = mapped_column(Text, nullable=False)
+
+    __table_args__ = (Index("ix_audit_rewrites_chain", "chain_id", "last_seq"),)

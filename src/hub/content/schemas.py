@@ -432,3 +432,18 @@ class AuditCheckpointOut(Schema):
     seq: int
     hash: str
     signed_at: datetime
+
+
+# --------------------------------------------------------------------------- erasure
+
+
+class ErasurePolicyIn(Schema):
+    example: ClassVar[dict[str, Any]] = {"departedOwnerDocuments": "transfer"}
+
+    #: What becomes of the documents of an owner who erases their account: ``transfer``
+    #: (to an owner of the organisation, kept) or ``trash`` (transferred, then trashed).
+    departed_owner_documents: Literal["transfer", "trash"]
+
+
+class ErasurePolicyOut(Schema):
+    departed_owner_documents: str

@@ -420,6 +420,23 @@ class SessionRevoked(IdentityEvent, kw_only=True, frozen=True):
     reason: str
 
 
+class UserErased(IdentityEvent, kw_only=True, frozen=True):
+    """A person erased their account (GDPR Article 17): identity has deleted it; every
+    other context now removes what is the person's own and puts ``pseudonym`` (a random
+    UUID no account has) where a record must stay for others (docs/personal-data.md).
+
+    ``actor_id`` is the pseudonym too: the event must not name the person beyond
+    ``user_id`` and ``email``, which the handlers need to find their rows."""
+
+    event_type: ClassVar[str] = "identity.user_erased"
+    user_id: uuid.UUID
+    email: str
+    pseudonym: uuid.UUID
+    #: For each organisation the person was a member of, the owner their documents and
+    #: other organisation records are handed to.
+    successors: dict[uuid.UUID, uuid.UUID]
+
+
 class UserEnabled(IdentityEvent, kw_only=True, frozen=True):
     event_type: ClassVar[str] = "identity.user_enabled"
     user_id: uuid.UUID

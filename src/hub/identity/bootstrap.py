@@ -6,7 +6,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from hub.identity.api import IdentityApi, IdentityAuthentication, IdentityConfigApi, Membership
+from hub.identity.api import (
+    IdentityApi,
+    IdentityAuthentication,
+    IdentityConfigApi,
+    Membership,
+    UserErased,
+)
 from hub.identity.cli import keys, secrets_group, users
 from hub.identity.controllers.admin import UserAdminController
 from hub.identity.controllers.apikeys import ApiKeyController
@@ -23,6 +29,7 @@ from hub.identity.controllers.orgs import (
 from hub.identity.controllers.pages import PAGE_HANDLERS, LinkPages
 from hub.identity.controllers.passkeys import PasskeyController, PasskeySignInController
 from hub.identity.controllers.permissions import list_permissions
+from hub.identity.controllers.personal_data import PersonalDataController
 from hub.identity.controllers.roles import RoleController
 from hub.identity.controllers.sessions import SessionController
 from hub.identity.domain.passkeys import relying_party
@@ -30,6 +37,7 @@ from hub.identity.domain.roles import PERMISSIONS
 from hub.identity.domain.secrets import IdentitySecrets
 from hub.identity.domain.settings import IdentitySettings
 from hub.identity.facade import AuthenticationFacade, IdentityConfigFacade, IdentityFacade
+from hub.identity.handlers import on_user_erased
 from hub.identity.models import Base
 from hub.identity.services.access import AccessService
 from hub.identity.services.accounts import AccountService
@@ -54,6 +62,11 @@ from hub.identity.services.passkeys import PasskeyService
 from hub.identity.services.password_reset import PasswordService
 from hub.identity.services.passwords import PasswordHasher
 from hub.identity.services.pending_invitations import PendingInvitations
+from hub.identity.services.personal_data import (
+    AccountErasure,
+    IdentityPersonalData,
+    PersonalDataArchives,
+)
 from hub.identity.services.profile import ProfileService
 from hub.identity.services.provisioning import Provisioning
 from hub.identity.services.registration import RegistrationService
@@ -71,9 +84,11 @@ from hub.identity.tasks import (
     purge_organisations,
 )
 from hub.kernel.contexts import ContextModule
+from hub.kernel.personal_data import PersonalDataApi
 from hub.kernel.remote.interface import describe
 from hub.kernel.runtime import ContextRuntime, Kernel
 from hub.kernel.security import Principal
+from hub.kernel.subscribers import Subscription
 
 
 def services(rt: ContextRuntime) -> dict[str, Any]:
@@ -150,6 +165,9 @@ def services(rt: ContextRuntime) -> dict[str, Any]:
             grace_days=settings.org_deletion_grace_days,
             recent_auth_seconds=settings.recent_auth_seconds,
         ),
+        "identity_personal_data": IdentityPersonalData(store),
+        "personal_data_archives": PersonalDataArchives(rt.clock),
+        "account_erasure": AccountErasure(store, settings, sessions, access.cache),
         "housekeeping": Housekeeping(store, rt.clock, history_days=settings.identity_history_days),
     }
 
@@ -188,6 +206,7 @@ def build() -> ContextModule:
             InvitationAcceptController,
             list_permissions,
             UserAdminController,
+            PersonalDataController,
         ],
         root_route_handlers=[jwks, *PAGE_HANDLERS],
         permissions=PERMISSIONS,
@@ -199,7 +218,10 @@ def build() -> ContextModule:
             describe("identity", IdentityApi, "identity_api"),
             describe("identity", IdentityAuthentication, "identity_authentication"),
             describe("identity", IdentityConfigApi, "identity_config"),
+            describe("identity", PersonalDataApi, "identity_personal_data"),
         ),
+        personal_data="identity_personal_data",
+        subscriptions=[Subscription(UserErased, on_user_erased, name="identity.user_erased")],
         on_remote=use_remote,
     )
 

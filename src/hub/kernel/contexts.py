@@ -63,6 +63,10 @@ class ContextModule:
     #: extension points it fills in process (keyword-only parameters by dependency name,
     #: called with the :class:`~hub.kernel.runtime.Kernel`).
     on_remote: Callable[..., None] | None = None
+    #: The dependency name of its :class:`~hub.kernel.personal_data.PersonalDataApi`
+    #: (also one of its ``interfaces``, so the export reaches it remotely too): what it
+    #: holds about a person, for ``GET /auth/me/export``.
+    personal_data: str | None = None
 
     @property
     def schema(self) -> str:

@@ -22,6 +22,7 @@ from litestar.di import Provide
 
 from hub.kernel.contexts import ContextModule
 from hub.kernel.inject import WiringError, inject
+from hub.kernel.personal_data import PersonalDataExport
 from hub.kernel.remote.client import RemoteClient, remote_adapter
 from hub.kernel.remote.interface import check_distinct
 from hub.kernel.remote.server import InternalRegistry
@@ -45,6 +46,7 @@ def check_unique(modules: Sequence[ContextModule]) -> None:
     or dependency name (the kernel's own names included)."""
     names: dict[str, str] = {n: "the kernel" for n in (*KERNEL_DEPENDENCIES, "client_info")}
     names["idempotency"] = "the kernel"
+    names["personal_data"] = "the kernel"
     permissions: dict[str, str] = {}
     jobs: dict[str, str] = {}
     periodic: dict[str, str] = {}
@@ -82,10 +84,15 @@ def wire(kernel: Kernel, modules: Sequence[ContextModule]) -> None:
         return
     owners: dict[str, str] = {n: "the kernel" for n in (*KERNEL_DEPENDENCIES, "client_info")}
     owners["idempotency"] = "the kernel"
+    owners["personal_data"] = "the kernel"
     for module in modules:
         for name in module.dependencies:
             owners.setdefault(name, module.name)
     kernel.services["idempotency"] = Idempotency(kernel.idempotent_writes)
+    kernel.services["personal_data"] = PersonalDataExport(
+        [(m.name, m.personal_data) for m in modules if m.personal_data is not None],
+        kernel.services,
+    )
     for module in modules:
         if not kernel.settings.serves(module.name):
             connect_remote(kernel, module)

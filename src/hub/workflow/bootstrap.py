@@ -6,8 +6,9 @@ from typing import Any, cast
 
 from hub.communication.api import CommunicationApi
 from hub.content.api import ContentApi
-from hub.identity.api import IdentityApi, OrganisationPurged
+from hub.identity.api import IdentityApi, OrganisationPurged, UserErased
 from hub.kernel.contexts import ContextModule
+from hub.kernel.personal_data import PersonalDataApi
 from hub.kernel.remote.interface import describe
 from hub.kernel.runtime import ContextRuntime
 from hub.kernel.subscribers import Handler, Subscription
@@ -18,7 +19,7 @@ from hub.workflow.controllers.tasks import OutOfOfficeController, TaskController
 from hub.workflow.domain.permissions import PERMISSIONS
 from hub.workflow.domain.settings import WorkflowSettings
 from hub.workflow.facade import WorkflowConfigFacade
-from hub.workflow.handlers import TRIGGERS
+from hub.workflow.handlers import TRIGGERS, on_user_erased
 from hub.workflow.handlers.org_purge import on_organisation_purged
 from hub.workflow.intelligence import wiring as intelligence
 from hub.workflow.intelligence.models import ClassifierState  # noqa: F401  (tables)
@@ -26,8 +27,10 @@ from hub.workflow.models import Base
 from hub.workflow.services.definitions import DefinitionService
 from hub.workflow.services.delegations import DelegationService
 from hub.workflow.services.effects import EffectRunner
+from hub.workflow.services.erasure import WorkflowErasure
 from hub.workflow.services.instances import InstanceService
 from hub.workflow.services.org_purge import WorkflowOrgPurge
+from hub.workflow.services.personal_data import WorkflowPersonalData
 from hub.workflow.services.schedules import ScheduleService
 from hub.workflow.services.stats import StatsService
 from hub.workflow.services.tasks import TaskService
@@ -75,6 +78,8 @@ def services(
         "workflow_triggers": TriggerService(instances, schedules),
         "workflow_stats": StatsService(store, clock),
         "workflow_delegations": DelegationService(store, identity_api, clock),
+        "workflow_erasure": WorkflowErasure(),
+        "workflow_personal_data": WorkflowPersonalData(store),
         "workflow_effects": EffectRunner(
             store, clock, identity_api, content_api, communication_api
         ),
@@ -109,6 +114,15 @@ def build() -> ContextModule:
                 cast(Handler, on_organisation_purged),  # its service is injected by name
                 name="workflow.organisation_purged",
             ),
+            Subscription(
+                UserErased,
+                cast(Handler, on_user_erased),  # its service is injected by name
+                name="workflow.user_erased",
+            ),
         ],
-        interfaces=(describe("workflow", WorkflowConfigApi, "workflow_config"),),
+        interfaces=(
+            describe("workflow", WorkflowConfigApi, "workflow_config"),
+            describe("workflow", PersonalDataApi, "workflow_personal_data"),
+        ),
+        personal_data="workflow_personal_data",
     )

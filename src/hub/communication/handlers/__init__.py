@@ -10,10 +10,11 @@ from __future__ import annotations
 from sqlalchemy.dialects.postgresql import insert
 
 from hub.communication.repositories import share_notices_t
+from hub.communication.services.erasure import CommunicationErasure
 from hub.communication.services.sending import Recipients, SendRequest, SendService
 from hub.communication.services.webhook_delivery import WebhookDispatch
 from hub.content.api import ContentApi, DocumentShared
-from hub.identity.api import IdentityApi
+from hub.identity.api import IdentityApi, UserErased
 from hub.kernel.db import UnitOfWork
 from hub.kernel.events import EventEnvelope
 from hub.kernel.subscribers import CatchAll
@@ -77,3 +78,11 @@ async def feed_webhooks(
 
 #: Stable name: it is the inbox key of every event already dispatched.
 WEBHOOK_FEED = CatchAll("communication.webhooks", feed_webhooks)
+
+
+async def on_user_erased(
+    event: UserErased, uow: UnitOfWork, *, communication_erasure: CommunicationErasure
+) -> None:
+    """Delete what is the erased person's own, tombstone their messages and put the
+    pseudonym where a record stays for others (``services.erasure``)."""
+    await communication_erasure.erase(uow, event)

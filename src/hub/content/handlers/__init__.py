@@ -1,9 +1,11 @@
 """Content's event handlers: the audit trail's feed, a catch-all every integration event
-of every context reaches (``ContextModule.catch_all``)."""
+of every context reaches (``ContextModule.catch_all``), and its part of an erasure."""
 
 from __future__ import annotations
 
 from hub.content.services.audit import AuditLog
+from hub.content.services.erasure import ContentErasure
+from hub.identity.api import UserErased
 from hub.kernel.db import UnitOfWork
 from hub.kernel.events import EventEnvelope
 from hub.kernel.subscribers import CatchAll
@@ -18,3 +20,11 @@ async def record_event(envelope: EventEnvelope, uow: UnitOfWork, *, audit_log: A
 
 #: Stable name: it is the inbox key of every event already recorded.
 AUDIT_FEED = CatchAll("content.audit_trail", record_event)
+
+
+async def on_user_erased(
+    event: UserErased, uow: UnitOfWork, *, content_erasure: ContentErasure
+) -> None:
+    """Hand the person's documents over, pseudonymise what must stay, and rewrite the
+    audit chains naming them (``services.erasure``)."""
+    await content_erasure.erase(uow, event)

@@ -39,7 +39,8 @@ from hub.content.domain.audit import (
     next_month,
     summarise,
 )
-from hub.content.models import AuditChain, AuditCheckpoint, AuditEntry
+from hub.content.domain.audit_erasure import erased_by, rewrite_message, scrub_summary
+from hub.content.models import AuditChain, AuditCheckpoint, AuditEntry, AuditRewrite
 from hub.kernel.clock import Clock
 from hub.kernel.db import UnitOfWork
 from hub.kernel.errors import Forbidden
@@ -56,6 +57,7 @@ log = structlog.get_logger("hub.content.audit")
 e = AuditEntry.__table__
 ch = AuditChain.__table__
 cp = AuditCheckpoint.__table__
+rw = AuditRewrite.__table__
 #: Entries read per round trip while verifying or exporting.
 BATCH = 2000
 #: Months of partitions kept ready ahead of the current one.
@@ -174,19 +176,27 @@ class AuditLog:
         entity_type, entity_id = entity_of(
             envelope.event_type, envelope.payload, envelope.organisation_id
         )
+        actor_id, summary = envelope.actor_id, summarise(envelope.payload)
+        client_address = envelope.client_address
+        erased = erased_by(envelope.event_type, envelope.payload)
+        if erased is not None:
+            summary = scrub_summary(summary, erased)
+            entity_id = erased.scrub_text(entity_id) if entity_id is not None else None
+            actor_id = erased.pseudonym if actor_id == erased.user_id else actor_id
+            client_address = None
         return await self.record(
             uow,
             organisation_id=envelope.organisation_id,
             occurred_at=envelope.occurred_at,
-            actor_id=envelope.actor_id,
+            actor_id=actor_id,
             actor_type=actor_type_of(envelope),
             action=envelope.event_type,
             entity_type=entity_type,
             entity_id=entity_id,
-            summary=summarise(envelope.payload),
+            summary=summary,
             correlation_id=envelope.correlation_id,
             request_id=envelope.request_id,
-            client_address=envelope.client_address,
+            client_address=client_address,
             event_id=envelope.event_id,
             source=envelope.source,
         )
@@ -357,6 +367,12 @@ class AuditLog:
             message = head_message("checkpoint", chain_id, c.seq, c.hash, c.signed_at)
             if not self.signer.verify(message, c.signature):
                 return broken("checkpoint_signature_invalid", None)
+        for r in await self.store.all(select(rw).where(rw.c.chain_id == chain_id)):
+            message = rewrite_message(
+                chain_id, r.first_seq, r.last_seq, r.hash_before, r.hash_after, r.rewritten_at
+            )
+            if not self.signer.verify(message, r.signature):
+                return broken("rewrite_signature_invalid", None)
         if head.anchor_seq == 0:
             if head.anchor_hash != GENESIS_HASH:
                 return broken("anchor_invalid", None)

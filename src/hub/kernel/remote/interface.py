@@ -63,6 +63,9 @@ class Interface:
         return f"{INTERNAL_PREFIX}/{self.context}/{operation}"
 
 
+_PARAMS: dict[tuple[type[Any], str], type[msgspec.Struct]] = {}
+
+
 def describe(context: str, protocol: type[Any], dependency: str) -> Interface:
     """The operations of ``protocol``: each public ``async def`` with its hints resolved."""
     operations: dict[str, Operation] = {}
@@ -83,13 +86,17 @@ def describe(context: str, protocol: type[Any], dependency: str) -> Interface:
                 fields.append((param.name, hints[param.name]))
             else:
                 fields.append((param.name, hints[param.name], param.default))
-        params = msgspec.defstruct(
-            f"{protocol.__name__}.{name}",
-            fields,
-            kw_only=True,
-            forbid_unknown_fields=True,
-            module=protocol.__module__,
-        )
+        # One argument struct per Protocol method, however many contexts implement the
+        # Protocol (the kernel's PersonalDataApi): the internal document names it once.
+        params = _PARAMS.get((protocol, name))
+        if params is None:
+            params = _PARAMS[(protocol, name)] = msgspec.defstruct(
+                f"{protocol.__name__}.{name}",
+                fields,
+                kw_only=True,
+                forbid_unknown_fields=True,
+                module=protocol.__module__,
+            )
         operations[name] = Operation(
             name=name,
             params=params,

@@ -1,10 +1,13 @@
-"""Events workflow consumes: every context's, as envelopes, for its triggers."""
+"""Events workflow consumes: every context's, as envelopes, for its triggers; and
+identity's erasure of a person."""
 
 from __future__ import annotations
 
+from hub.identity.api import UserErased
 from hub.kernel.db import UnitOfWork
 from hub.kernel.events import EventEnvelope
 from hub.kernel.subscribers import CatchAll
+from hub.workflow.services.erasure import WorkflowErasure
 from hub.workflow.services.triggers import TriggerService
 
 
@@ -17,3 +20,11 @@ async def start_triggered(
 
 #: Stable name: it is the inbox key of every event already handled.
 TRIGGERS = CatchAll("workflow.triggers", start_triggered)
+
+
+async def on_user_erased(
+    event: UserErased, uow: UnitOfWork, *, workflow_erasure: WorkflowErasure
+) -> None:
+    """Unassign the erased person's tasks and put the pseudonym where a record stays
+    (``services.erasure``)."""
+    await workflow_erasure.erase(uow, event)

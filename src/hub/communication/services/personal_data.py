@@ -1,0 +1,60 @@
+"""Communication's part of a person's export (GDPR Articles 15 and 20): their
+preferences, the notifications in their inbox, what was delivered to them, the
+notifications they sent, their conversations and the messages they wrote."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import text
+
+from hub.kernel.personal_data import PersonalDataApi, records
+from hub.kernel.store import Store
+
+_SETTINGS = text(
+    "SELECT locale, time_zone, quiet_start, quiet_end, channels, digests, updated_at"
+    " FROM communication.user_settings WHERE user_id = :user_id"
+)
+_INBOX = text(
+    "SELECT id, notification_id, organisation_id, category, priority, title, body, action_url,"
+    " created_at, read_at, archived_at FROM communication.inbox_items WHERE user_id = :user_id"
+    " ORDER BY created_at"
+)
+_DELIVERIES = text(
+    "SELECT id, notification_id, organisation_id, channel, status, created_at"
+    " FROM communication.deliveries WHERE user_id = :user_id ORDER BY created_at"
+)
+_SENT = text(
+    "SELECT id, organisation_id, template_key, category, priority, payload, created_at"
+    " FROM communication.notifications WHERE sender_id = :user_id ORDER BY created_at"
+)
+_CONVERSATIONS = text(
+    "SELECT c.id, c.organisation_id, c.kind, c.title, p.role, p.joined_at, p.last_read_seq"
+    " FROM communication.conversation_participants p"
+    " JOIN communication.conversations c ON c.id = p.conversation_id"
+    " WHERE p.user_id = :user_id ORDER BY p.joined_at"
+)
+_MESSAGES = text(
+    "SELECT id, conversation_id, organisation_id, seq, body, attachments, created_at,"
+    " edited_at, deleted_at FROM communication.messages WHERE sender_id = :user_id"
+    " ORDER BY created_at"
+)
+
+
+@dataclass(eq=False)
+class CommunicationPersonalData(PersonalDataApi):
+    store: Store
+
+    async def export_personal_data(self, user_id: uuid.UUID) -> dict[str, Any]:
+        params = {"user_id": user_id}
+        settings = records(await self.store.all(_SETTINGS, params))
+        return {
+            "preferences": settings[0] if settings else None,
+            "inbox": records(await self.store.all(_INBOX, params)),
+            "deliveries": records(await self.store.all(_DELIVERIES, params)),
+            "notificationsSent": records(await self.store.all(_SENT, params)),
+            "conversations": records(await self.store.all(_CONVERSATIONS, params)),
+            "messagesSent": records(await self.store.all(_MESSAGES, params)),
+        }
