@@ -162,7 +162,7 @@ def build() -> ContextModule:
                 UserErased,
                 cast(Handler, on_user_erased),  # its service is injected by name
                 name="content.user_erased",
-            )
+            ),
         ],
         on_shutdown=[stop],
         cli_commands=[thumbnails_group, documents_group, audit],
