@@ -8,7 +8,8 @@ over every operation of ``/api/openapi.json``: phases examples, coverage, fuzzin
 stateful, ``--checks all``. Any failure fails the gate, not only server errors.
 
 Three operations are left out because a blind fuzzer would end the very session (or close
-the organisation) it tests with (see ``EXCLUDED``); their behaviour is pinned by the integration tests named there.
+the organisation) it tests with (see ``EXCLUDED``); their behaviour is pinned by the
+integration tests named there.
 
 Run: ``python -m tests.contract.gate [--max-examples N] [extra schemathesis options]``.
 """
