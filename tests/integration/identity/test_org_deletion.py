@@ -206,6 +206,12 @@ async def test_a_deleted_organisation_leaves_no_row_in_any_context(
     listed = (await client.get(f"{API}/orgs", headers=owner.auth)).json()["items"]
     assert [o["purgeAfter"] for o in listed if o["id"] == org] == [body["purgeAfter"]]
 
+    # Small batches, so a purge takes several transactions per table.
+    worker = events.background.worker_kernel().services
+    worker["content_org_purge"].batch = 1
+    for name in ("content_org_purge", "communication_org_purge", "workflow_org_purge"):
+        setattr(worker[name], "row_batch" if name.startswith("content") else "batch", 2)
+
     # Not before the grace period ends.
     clock.advance(days=GRACE_DAYS - 1)
     assert await purge_due(settings, clock) == []

@@ -49,7 +49,10 @@ KEPT = frozenset({"content.audit_entries"})
 class ContentOrgPurge:
     store: Store
     blobs: Blobs
+    #: Documents per transaction (their versions, texts and the rest cascade with them).
     batch: int = 200
+    #: Rows of the other tables per transaction.
+    row_batch: int = DEFAULT_BATCH
 
     async def purge(self, uow: UnitOfWork, organisation_id: uuid.UUID) -> dict[str, int]:
         """Delete every content row of the organisation (audit trail excepted) and the
@@ -71,7 +74,7 @@ class ContentOrgPurge:
             )
             await own.commit()
         deleted = await delete_organisation_rows(
-            self.store, Base.metadata, organisation_id, keep=KEPT, batch=DEFAULT_BATCH
+            self.store, Base.metadata, organisation_id, keep=KEPT, batch=self.row_batch
         )
         if documents:
             deleted["content.documents"] = documents
