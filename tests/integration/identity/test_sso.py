@@ -7,6 +7,7 @@ provider administration keeps to its organisation."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -471,3 +472,25 @@ async def test_an_unusable_issuer_is_refused_when_saved(
     )
     assert r.status_code == 422
     assert await fetch(database_url, "SELECT 1 FROM identity.identity_providers") == []
+
+
+async def test_a_rotated_secret_key_reseals_the_client_credentials(
+    client: Client, settings: Settings, database_url: str, op: LocalProvider
+) -> None:
+    from tests.integration.identity.test_secret_rotation import B, hub_secrets, running
+
+    owner, org = await owner_and_org(client, database_url)
+    provider = await add_provider(client, org, owner, op, emailDomains=["acme.example"])
+    sealed = "SELECT client_secret_sealed FROM identity.identity_providers"
+    (before,) = await fetch(database_url, sealed)
+    rotated = await asyncio.to_thread(hub_secrets, settings, "rotate", B, settings.secret_key)
+    assert "SSO client ids: 1 moved to the current key" in rotated
+    assert "SSO client secrets: 1 moved to the current key" in rotated
+    (after,) = await fetch(database_url, sealed)
+    assert after["client_secret_sealed"] != before["client_secret_sealed"]
+    # The old key is gone: the credentials open under the new one alone; sign-in works.
+    async with running(settings, B) as rotated_app:
+        op.person("pat", "pat@acme.example")
+        r = await sign_in(rotated_app, provider["id"])
+        assert r.status_code == 200, r.text
+        assert r.json()["status"] == "authenticated"

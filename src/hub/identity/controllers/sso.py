@@ -10,7 +10,7 @@ from typing import Annotated
 
 from litestar import Controller, Response, delete, get, patch, post, put
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import Redirect
 from msgspec import UNSET, Meta
 
@@ -38,6 +38,7 @@ from hub.kernel.tenancy import permission
 from hub.kernel.web import BEARER_OR_KEY, ClientInfo, Cursor, Limit, page_as, to_schema
 
 NO_STORE = {"Cache-Control": "no-store"}
+#: What a provider sends back (``state``, ``code``, ``error``): short opaque strings.
 QueryValue = Annotated[str, Meta(min_length=1, max_length=2048)]
 
 
@@ -298,11 +299,13 @@ class SsoSignInController(Controller):
     )
     async def callback(
         self,
-        oidc_state: Annotated[QueryValue, QueryParameter(name="state")],
+        oidc_state: Annotated[
+            QueryValue, QueryParameter(name="state", min_length=1, max_length=2048)
+        ],
         sso_sign_in: NamedDependency[SsoSignIn],
         client_info: NamedDependency[ClientInfo],
-        code: FromQuery[QueryValue | None] = None,
-        error: FromQuery[QueryValue | None] = None,
+        code: Annotated[QueryValue | None, QueryParameter(min_length=1, max_length=2048)] = None,
+        error: Annotated[QueryValue | None, QueryParameter(min_length=1, max_length=2048)] = None,
     ) -> Response[TokensOut | SsoLinkRequiredOut]:
         result = await sso_sign_in.callback(
             state=oidc_state, code=code, error=error, client=client_info

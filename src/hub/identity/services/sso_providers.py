@@ -2,10 +2,11 @@
 organisation's (``identity.sso.manage`` in it) or the platform's (platform administrators).
 
 The client id and secret are sealed with AES-GCM under a key derived from
-``HUB_SECRET_KEY`` for this purpose only, bound to the provider's id (a sealed value copied
-onto another row does not open). The secret is write-only: no answer carries it, no
-event or log line names it. The issuer is discovered when saved (its endpoints stored
-with the row), so a typo is refused at once rather than at the first sign-in.
+``HUB_SECRET_KEY`` for this purpose only, bound to the provider's id (a sealed value
+copied onto another row does not open); ``hub secrets rotate`` re-seals them under a new
+key. The secret is write-only: no answer carries it, no event or log line names it. The
+issuer is discovered when saved (its endpoints stored with the row), so a typo is
+refused at once rather than at the first sign-in.
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ class SsoProviders:
 
     def credentials(self, row: Any) -> ClientCredentials:
         """The provider's client id and secret, opened (only to talk to the provider)."""
-        context = row.id.bytes
+        context = str(row.id).encode()
         return ClientCredentials(
             client_id=self.secrets.sso_clients.open(row.client_id_sealed, context=context).decode(),
             client_secret=self.secrets.sso_clients.open(
@@ -180,7 +181,7 @@ class SsoProviders:
         return await self.get(manager, provider.id)
 
     def _seal(self, provider: IdentityProvider, client_id: str, client_secret: str) -> None:
-        sealer, context = self.secrets.sso_clients, provider.id.bytes
+        sealer, context = self.secrets.sso_clients, str(provider.id).encode()
         provider.client_id_sealed = sealer.seal(client_id.encode(), context=context)
         provider.client_secret_sealed = sealer.seal(client_secret.encode(), context=context)
 
