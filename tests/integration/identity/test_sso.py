@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -17,6 +18,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from hub.kernel.clock import MovableClock
 from hub.kernel.settings import Settings
 from tests.integration.identity.oidc_provider import LocalProvider, rsa_key
 from tests.integration.identity.support import API, PASSWORD, bearer, fetch, login, signed_in
@@ -494,3 +496,21 @@ async def test_a_rotated_secret_key_reseals_the_client_credentials(
         r = await sign_in(rotated_app, provider["id"])
         assert r.status_code == 200, r.text
         assert r.json()["status"] == "authenticated"
+
+
+async def test_an_expired_id_token_is_refused_on_the_kernel_clock(
+    app: Litestar, client: Client, database_url: str, op: LocalProvider
+) -> None:
+    clock = MovableClock(datetime.now(UTC))
+    app.state.kernel.services["sso_sign_in"].clock = clock
+    owner, org = await owner_and_org(client, database_url)
+    provider = await add_provider(client, org, owner, op, emailDomains=["acme.example"])
+    op.person("pat", "pat@acme.example")
+    clock.advance(hours=2)  # the provider's ID tokens live one hour
+    r = await sign_in(client, provider["id"])
+    assert r.status_code == 401, r.text
+    body = problem(r)
+    assert body["code"] == "sso_id_token_invalid"
+    assert "expired" in body["detail"]
+    clock.set(datetime.now(UTC))
+    assert (await sign_in(client, provider["id"])).status_code == 200
