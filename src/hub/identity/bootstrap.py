@@ -32,6 +32,12 @@ from hub.identity.controllers.permissions import list_permissions
 from hub.identity.controllers.personal_data import PersonalDataController
 from hub.identity.controllers.roles import RoleController
 from hub.identity.controllers.sessions import SessionController
+from hub.identity.controllers.sso import (
+    OrgIdentityProviderController,
+    PlatformIdentityProviderController,
+    SsoPolicyController,
+    SsoSignInController,
+)
 from hub.identity.domain.passkeys import relying_party
 from hub.identity.domain.roles import PERMISSIONS
 from hub.identity.domain.secrets import IdentitySecrets
@@ -53,6 +59,7 @@ from hub.identity.services.mail_limits import MailLimits
 from hub.identity.services.members import MemberService
 from hub.identity.services.membership_cache import MembershipCache
 from hub.identity.services.mfa import MfaService
+from hub.identity.services.oidc import OidcClient
 from hub.identity.services.org_deletion import OrganisationDeletion
 from hub.identity.services.orgs import OrganisationService
 from hub.identity.services.ownership import OwnershipService
@@ -75,6 +82,10 @@ from hub.identity.services.roles import RoleService
 from hub.identity.services.secret_rotation import SecretRotation
 from hub.identity.services.sessions import SessionService
 from hub.identity.services.signing import SigningKeys
+from hub.identity.services.sso_policy import SsoPolicyService
+from hub.identity.services.sso_providers import SsoProviders
+from hub.identity.services.sso_sign_in import SsoSignIn
+from hub.identity.services.sso_state import SsoState
 from hub.identity.services.throttle import Throttle
 from hub.identity.services.tokens import AccessTokens
 from hub.identity.tasks import (
@@ -84,6 +95,7 @@ from hub.identity.tasks import (
     purge_organisations,
 )
 from hub.kernel.contexts import ContextModule
+from hub.kernel.egress import AddressPolicy
 from hub.kernel.personal_data import PersonalDataApi
 from hub.kernel.remote.interface import describe
 from hub.kernel.runtime import ContextRuntime, Kernel
@@ -105,7 +117,10 @@ def services(rt: ContextRuntime) -> dict[str, Any]:
     limits = MailLimits(rt.kernel.rate_limits, settings)
     sessions = SessionService(store, settings, tokens, security.revocations, rt.clock)
     mfa = MfaService(store, settings, secrets, throttle, mail)
-    auth = AuthService(store, settings, rt.redis, hasher, throttle, tokens, sessions, mfa)
+    sso_policy = SsoPolicyService(store)
+    auth = AuthService(
+        store, settings, rt.redis, hasher, throttle, tokens, sessions, mfa, sso_policy
+    )
     email_tokens = EmailTokens(store, settings, secrets, throttle)
     accounts = AccountService(store, sessions)
     access = AccessService(
@@ -127,6 +142,15 @@ def services(rt: ContextRuntime) -> dict[str, Any]:
         store, settings, hasher, throttle, mail, email_tokens, limits
     )
     orgs = OrganisationService(store, access)
+    accounts_admin = AdminService(store, settings, throttle, accounts, mfa)
+    oidc = OidcClient(AddressPolicy.of(settings.oidc_allow_private_networks))
+    sso_providers = SsoProviders(
+        store,
+        secrets,
+        oidc,
+        accounts_admin,
+        redirect_uri=f"{rt.settings.public_url.rstrip('/')}/api/v1/auth/sso/callback",
+    )
     return {
         "accounts": accounts,
         "registration": registration,
@@ -147,7 +171,18 @@ def services(rt: ContextRuntime) -> dict[str, Any]:
         "invitations": InvitationService(store, settings, throttle, mail, access, roles, limits),
         "pending_invitations": PendingInvitations(store, settings, mail, access, roles, limits),
         "api_keys": api_keys,
-        "user_admin": AdminService(store, settings, throttle, accounts, mfa),
+        "user_admin": accounts_admin,
+        "sso_providers": sso_providers,
+        "sso_policy": sso_policy,
+        "sso_sign_in": SsoSignIn(
+            store,
+            sso_providers,
+            SsoState(rt.redis, settings),
+            oidc,
+            auth,
+            access,
+            rt.clock,
+        ),
         "signing_keys": signing,
         "password_hasher": hasher,
         "identity_api": IdentityFacade(store, access),
@@ -207,6 +242,10 @@ def build() -> ContextModule:
             list_permissions,
             UserAdminController,
             PersonalDataController,
+            OrgIdentityProviderController,
+            SsoPolicyController,
+            PlatformIdentityProviderController,
+            SsoSignInController,
         ],
         root_route_handlers=[jwks, *PAGE_HANDLERS],
         permissions=PERMISSIONS,

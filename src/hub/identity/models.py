@@ -386,3 +386,79 @@ class Passkey(IdMixin, Base):
         DateTime(timezone=True), nullable=False, default=utcnow, server_default=func.now()
     )
     last_used_at: Mapped[datetime | None] = _ts()
+
+
+# --------------------------------------------------------------------------- single sign-on
+
+
+class IdentityProvider(IdMixin, TimestampMixin, Base):
+    """An OpenID Connect provider people sign in through: an organisation's (its members'
+    company directory) or the platform's (``organisation_id`` NULL). The client id and
+    secret are sealed (``IdentitySecrets.sso_clients``, bound to the row's id); the
+    endpoints come from the issuer's discovery document, read when the row is saved."""
+
+    __tablename__ = "identity_providers"
+    __table_args__ = (Index("ix_identity_providers_organisation_id", "organisation_id"),)
+
+    organisation_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("identity.organisations.id", ondelete="CASCADE")
+    )
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    issuer: Mapped[str] = mapped_column(Text, nullable=False)
+    client_id_sealed: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    client_secret_sealed: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    #: authorization_endpoint, token_endpoint, jwks_uri and the signing algorithms.
+    endpoints: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    #: Addresses at these domains get an account (and a membership) on first sign-in.
+    email_domains: Mapped[list[str]] = mapped_column(
+        ARRAY(Text), nullable=False, default=list, server_default="{}"
+    )
+    #: The role of a member made on first sign-in; NULL: the built-in member role.
+    default_role_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("identity.roles.id", ondelete="SET NULL")
+    )
+    enabled: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=True, server_default=text("true")
+    )
+
+
+class SsoIdentity(IdMixin, Base):
+    """An account linked to a provider's subject: signing in through that provider with
+    that ``sub`` signs into the account. Made on first sign-in of a new account, or when
+    the account's owner confirmed the link."""
+
+    __tablename__ = "sso_identities"
+    __table_args__ = (
+        UniqueConstraint("provider_id", "subject"),
+        Index("ix_sso_identities_user_id", "user_id"),
+    )
+
+    provider_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True),
+        ForeignKey("identity.identity_providers.id", ondelete="CASCADE"),
+        nullable=False,
+    )
+    subject: Mapped[str] = mapped_column(Text, nullable=False)
+    user_id: Mapped[uuid.UUID] = _user_fk()
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, default=utcnow, server_default=func.now()
+    )
+    last_used_at: Mapped[datetime | None] = _ts()
+
+
+class SsoPolicy(Base):
+    """An organisation that requires its members to sign in through its provider."""
+
+    __tablename__ = "sso_policies"
+
+    organisation_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True),
+        ForeignKey("identity.organisations.id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    required: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default=false()
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, default=utcnow, server_default=func.now()
+    )

@@ -258,7 +258,35 @@ async def post(
     max_body: int = 4096,
     tls: ssl.SSLContext | None = None,
 ) -> Answer:
-    """POST ``body`` to ``url`` under the rules of the module; :class:`EgressRefused`
+    """POST ``body`` to ``url`` (:func:`request`)."""
+    return await request(
+        "POST",
+        url,
+        body,
+        headers,
+        policy=policy,
+        resolver=resolver,
+        connect_timeout=connect_timeout,
+        total_timeout=total_timeout,
+        max_body=max_body,
+        tls=tls,
+    )
+
+
+async def request(
+    method: str,
+    url: str,
+    body: bytes,
+    headers: Mapping[str, str],
+    *,
+    policy: AddressPolicy,
+    resolver: Resolver = system_resolver,
+    connect_timeout: float = 5.0,
+    total_timeout: float = 15.0,
+    max_body: int = 4096,
+    tls: ssl.SSLContext | None = None,
+) -> Answer:
+    """``method`` (GET, POST) ``url`` under the rules of the module; :class:`EgressRefused`
     before anything is sent, ``httpx.HTTPError`` / ``TimeoutError`` when the transfer
     fails. A 3xx is returned as an answer (never followed). ``tls``: the verifying
     context (default: the system's CA bundle via certifi)."""
@@ -279,9 +307,9 @@ async def post(
                 limits=httpx.Limits(max_keepalive_connections=0),
             ) as client:
                 request = client.build_request(
-                    "POST",
+                    method,
                     pinned,
-                    content=body,
+                    content=body if method != "GET" else None,
                     headers={**headers, "Host": _host_header(target)},
                     extensions=extensions,
                 )

@@ -292,6 +292,9 @@ INVALID: dict[str, list[str]] = {
         "https://a.example,https://b.example",  # b is outside the RP id (a.example)
     ],
     "HUB_WEBAUTHN_CHALLENGE_TTL_SECONDS": ["29", "601", "5m"],
+    "HUB_OIDC_STATE_TTL_SECONDS": ["59", "1801", "10m"],
+    "HUB_OIDC_LINK_TTL_SECONDS": ["59", "3601", "x"],
+    "HUB_OIDC_ALLOW_PRIVATE_NETWORKS": ["localhost", "10.0.0.0/33"],
     "HUB_PASSWORD_HASH_TIME_COST": ["0", "101"],
     "HUB_PASSWORD_HASH_MEMORY_KIB": ["7", "4194305"],
     "HUB_PASSWORD_HASH_PARALLELISM": ["0", "256", "4000"],  # 4000 lanes need 32000 KiB

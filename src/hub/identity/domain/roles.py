@@ -21,6 +21,7 @@ INVITATIONS_MANAGE = "identity.invitations.manage"
 ROLES_READ = "identity.roles.read"
 ROLES_MANAGE = "identity.roles.manage"
 API_KEYS_MANAGE = "identity.api_keys.manage"
+SSO_MANAGE = "identity.sso.manage"
 
 #: What identity contributes to the permission catalogue (``GET /permissions``).
 PERMISSIONS: tuple[tuple[str, str], ...] = (
@@ -33,6 +34,10 @@ PERMISSIONS: tuple[tuple[str, str], ...] = (
     (ROLES_READ, "List the roles and what they allow"),
     (ROLES_MANAGE, "Create, change and delete custom roles"),
     (API_KEYS_MANAGE, "Create and revoke the organisation's API keys (service accounts)"),
+    (
+        SSO_MANAGE,
+        "Configure the organisation's single sign-on providers and whether SSO is required",
+    ),
 )
 
 OWNER = "owner"

@@ -173,6 +173,8 @@ class IdentitySecrets:
         current, *older = (k.secret for k in self.keys)
         self.totp = Sealer(current, "totp-secrets", previous=older)
         self.signing_keys = Sealer(current, "signing-keys", previous=older)
+        #: Client ids and secrets of single sign-on identity providers.
+        self.sso_clients = Sealer(current, "sso-client-credentials", previous=older)
         self.recovery_codes = KeyedHash(self.keys, "recovery-codes")
         self.binding = KeyedHash(self.keys, "password-binding")
         self.api_keys = KeyedHash(self.keys, "api-keys")

@@ -10,7 +10,7 @@ import msgspec
 from msgspec import Meta
 
 from hub.identity.domain.passkeys import RP_ID_PATTERN, check_relying_party
-from hub.kernel.settings import Origins, Quota, SettingsError, check_at_least
+from hub.kernel.settings import Networks, Origins, Quota, SettingsError, check_at_least
 
 if TYPE_CHECKING:
     from hub.kernel.settings import Settings
@@ -47,6 +47,15 @@ class IdentitySettings(msgspec.Struct, kw_only=True, frozen=True):
     webauthn_origins: Origins = ()
     #: Lifetime of a registration or sign-in challenge (single use).
     webauthn_challenge_ttl_seconds: Annotated[int, Meta(ge=30, le=600)] = 300
+    # Single sign-on (OpenID Connect; services.sso_sign_in, docs/identity.md).
+    #: Lifetime of a sign-in's state, nonce and PKCE verifier (single use, in Redis).
+    oidc_state_ttl_seconds: Annotated[int, Meta(ge=60, le=1800)] = 600
+    #: How long a "link this account" confirmation stays open after an SSO sign-in met
+    #: an existing account with the same address.
+    oidc_link_ttl_seconds: Annotated[int, Meta(ge=60, le=3600)] = 900
+    #: Networks identity providers may sit in besides public addresses (loopback and
+    #: private ones are refused otherwise); an issuer on plain http:// must be in one.
+    oidc_allow_private_networks: Networks = ()
     # Identity: argon2id cost (OWASP: t=2, m=19 MiB, p=1) and brute-force protection.
     password_hash_time_cost: Annotated[int, Meta(ge=1, le=100)] = 2
     #: argon2 needs at least 8 KiB per lane (checked in :meth:`check`); 4 GiB max.

@@ -25,6 +25,7 @@ from hub.identity.repositories.users import UserRecord, user_by_email, user_by_i
 from hub.identity.services.mfa import MfaService, invalid_code, login_failed, publish_lock
 from hub.identity.services.passwords import PasswordHasher
 from hub.identity.services.sessions import REFRESH_PREFIX, IssuedTokens, SessionService
+from hub.identity.services.sso_policy import SsoPolicyService
 from hub.identity.services.throttle import Throttle
 from hub.identity.services.tokens import AccessToken, AccessTokens
 from hub.kernel.errors import Forbidden, Unauthorized
@@ -92,6 +93,8 @@ class AuthService:
     tokens: AccessTokens
     sessions: SessionService
     mfa: MfaService
+    #: Refuses password sign-ins of members whose organisation requires single sign-on.
+    sso_policy: SsoPolicyService | None = None
 
     async def _failed(
         self, *, user_id: uuid.UUID | None, email: str, reason: str, client: ClientInfo
@@ -141,6 +144,12 @@ class AuthService:
                 code="email_not_verified",
             )
 
+    async def ensure_password_allowed(self, user: UserRecord) -> None:
+        """403 ``sso_required`` for a member of an organisation that requires single
+        sign-on (after the password proved right, so it reveals nothing new)."""
+        if self.sso_policy is not None:
+            await self.sso_policy.ensure_password_allowed(user.id)
+
     async def open_session(
         self, user: UserRecord, methods: list[str], client: ClientInfo
     ) -> IssuedTokens:
@@ -157,6 +166,7 @@ class AuthService:
     ) -> IssuedTokens | MfaChallenge:
         user = await self.check_password(email, password, client)
         self.ensure_may_sign_in(user)
+        await self.ensure_password_allowed(user)
         if not user.mfa_enabled:
             return await self.open_session(user, ["pwd"], client)
         token = new_token(MFA_PREFIX)
@@ -337,6 +347,7 @@ class AuthService:
             raise invalid_credentials()
         user = await self.check_password(user.email, password, client)
         self.ensure_may_sign_in(user)
+        await self.ensure_password_allowed(user)
         methods = ["pwd"]
         if user.mfa_enabled:
             if not code and not recovery_code:

@@ -20,7 +20,15 @@ import structlog
 from sqlalchemy import func, select, update
 
 from hub.identity.domain.secrets import IdentitySecrets, Sealer, UnsealableError
-from hub.identity.models import ApiKey, EmailToken, RecoveryCode, SigningKey, TotpCredential, User
+from hub.identity.models import (
+    ApiKey,
+    EmailToken,
+    IdentityProvider,
+    RecoveryCode,
+    SigningKey,
+    TotpCredential,
+    User,
+)
 from hub.kernel.store import Store
 
 log = structlog.get_logger("hub.identity")
@@ -61,7 +69,7 @@ class _Sealed:
     names). Both tables bind a value to its row: AEAD context = the primary key as text."""
 
     what: str
-    model: type[TotpCredential] | type[SigningKey]
+    model: type[TotpCredential] | type[SigningKey] | type[IdentityProvider]
     key: str
     sealed: str
 
@@ -78,6 +86,14 @@ class SecretRotation:
             (
                 _Sealed("signing keys", SigningKey, "kid", "private_key_sealed"),
                 secrets.signing_keys,
+            ),
+            (
+                _Sealed("SSO client ids", IdentityProvider, "id", "client_id_sealed"),
+                secrets.sso_clients,
+            ),
+            (
+                _Sealed("SSO client secrets", IdentityProvider, "id", "client_secret_sealed"),
+                secrets.sso_clients,
             ),
         )
 
@@ -234,7 +250,8 @@ class SecretRotation:
 
 
 def _context(key: Any) -> bytes:
-    """The AEAD context of a sealed value: its row's primary key (user id, kid) as text."""
+    """The AEAD context of a sealed value: its row's primary key (user id, kid, provider
+    id) as text."""
     return str(key).encode()
 
 

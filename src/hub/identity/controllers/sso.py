@@ -1,0 +1,346 @@
+"""Single sign-on (OpenID Connect): the identity providers of an organisation
+(``identity.sso.manage``) and of the platform (platform administrators), an
+organisation's SSO policy, and the sign-in itself (start, callback, link confirmation).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from litestar import Controller, Response, delete, get, patch, post, put
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.response import Redirect
+from msgspec import UNSET, Meta
+
+from hub.identity.api import Membership
+from hub.identity.controllers.auth import AUTH_LIMIT
+from hub.identity.deps import PeopleController
+from hub.identity.domain.roles import SSO_MANAGE
+from hub.identity.schemas import TokensOut
+from hub.identity.schemas.sso import (
+    IdentityProviderIn,
+    IdentityProviderOut,
+    IdentityProviderPatch,
+    SsoLinkIn,
+    SsoLinkRequiredOut,
+    SsoPolicyIn,
+    SsoPolicyOut,
+)
+from hub.identity.services.sso_policy import SsoPolicyService
+from hub.identity.services.sso_providers import Manager, ProviderChanges, SsoProviders
+from hub.identity.services.sso_sign_in import LinkOffer, SsoSignIn
+from hub.kernel.openapi import problems
+from hub.kernel.pagination import DEFAULT_LIMIT, Page
+from hub.kernel.security import Principal
+from hub.kernel.tenancy import permission
+from hub.kernel.web import BEARER_OR_KEY, ClientInfo, Cursor, Limit, page_as, to_schema
+
+NO_STORE = {"Cache-Control": "no-store"}
+#: What a provider sends back (``state``, ``code``, ``error``): short opaque strings.
+QueryValue = Annotated[str, Meta(min_length=1, max_length=2048)]
+
+
+def _changes(data: IdentityProviderPatch) -> ProviderChanges:
+    return ProviderChanges(
+        name=None if data.name is UNSET else data.name,
+        issuer=None if data.issuer is UNSET else data.issuer,
+        client_id=None if data.client_id is UNSET else data.client_id,
+        client_secret=None if data.client_secret is UNSET else data.client_secret,
+        email_domains=None if data.email_domains is UNSET else data.email_domains,
+        default_role_id=None if data.default_role_id is UNSET else data.default_role_id,
+        default_role_set=data.default_role_id is not UNSET,
+        enabled=None if data.enabled is UNSET else data.enabled,
+    )
+
+
+async def _create(
+    sso_providers: SsoProviders, manager: Manager, data: IdentityProviderIn
+) -> IdentityProviderOut:
+    view = await sso_providers.create(
+        manager,
+        name=data.name,
+        issuer=data.issuer,
+        client_id=data.client_id,
+        client_secret=data.client_secret,
+        email_domains=data.email_domains,
+        default_role_id=data.default_role_id,
+        enabled=data.enabled,
+    )
+    return to_schema(view, IdentityProviderOut)
+
+
+_CREATE_DESCRIPTION = (
+    "Reads the issuer's discovery document first (422 `issuer_discovery_failed` when it "
+    "cannot be used). The client id and secret are stored encrypted; the secret is never "
+    "returned. Register `redirectUri` of the answer with the provider."
+)
+
+
+class OrgIdentityProviderController(Controller):
+    path = "/orgs/{org_id:uuid}/identity-providers"
+    tags = ["Identity: single sign-on"]
+    security = BEARER_OR_KEY
+    guards = [permission(SSO_MANAGE)]
+
+    @get(operation_id="listOrgIdentityProviders", summary="The organisation's identity providers")
+    async def list_providers(
+        self,
+        membership: NamedDependency[Membership],
+        sso_providers: NamedDependency[SsoProviders],
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
+    ) -> Page[IdentityProviderOut]:
+        page = await sso_providers.page(membership, limit=limit, cursor=cursor)
+        return page_as(page, IdentityProviderOut)
+
+    @post(
+        operation_id="createOrgIdentityProvider",
+        opt=problems(422),
+        summary="Add an OpenID Connect provider for the organisation's members",
+        description=_CREATE_DESCRIPTION,
+    )
+    async def create_provider(
+        self,
+        data: JSONBody[IdentityProviderIn],
+        membership: NamedDependency[Membership],
+        sso_providers: NamedDependency[SsoProviders],
+    ) -> IdentityProviderOut:
+        return await _create(sso_providers, membership, data)
+
+    @get(
+        "/{provider_id:uuid}",
+        operation_id="getOrgIdentityProvider",
+        opt=problems(404),
+        summary="One of the organisation's identity providers",
+    )
+    async def get_provider(
+        self,
+        provider_id: FromPath[uuid.UUID],
+        membership: NamedDependency[Membership],
+        sso_providers: NamedDependency[SsoProviders],
+    ) -> IdentityProviderOut:
+        return to_schema(await sso_providers.get(membership, provider_id), IdentityProviderOut)
+
+    @patch(
+        "/{provider_id:uuid}",
+        operation_id="updateOrgIdentityProvider",
+        opt=problems(404, 422),
+        summary="Change an identity provider (a new issuer is discovered again)",
+    )
+    async def update_provider(
+        self,
+        provider_id: FromPath[uuid.UUID],
+        data: JSONBody[IdentityProviderPatch],
+        membership: NamedDependency[Membership],
+        sso_providers: NamedDependency[SsoProviders],
+    ) -> IdentityProviderOut:
+        view = await sso_providers.update(membership, provider_id, _changes(data))
+        return to_schema(view, IdentityProviderOut)
+
+    @delete(
+        "/{provider_id:uuid}",
+        status_code=204,
+        operation_id="deleteOrgIdentityProvider",
+        opt=problems(404),
+        summary="Remove an identity provider (accounts linked through it stay)",
+    )
+    async def delete_provider(
+        self,
+        provider_id: FromPath[uuid.UUID],
+        membership: NamedDependency[Membership],
+        sso_providers: NamedDependency[SsoProviders],
+    ) -> None:
+        await sso_providers.delete(membership, provider_id)
+
+
+class SsoPolicyController(Controller):
+    path = "/orgs/{org_id:uuid}/sso-policy"
+    tags = ["Identity: single sign-on"]
+    security = BEARER_OR_KEY
+    guards = [permission(SSO_MANAGE)]
+
+    @get(operation_id="getSsoPolicy", summary="Whether the organisation requires single sign-on")
+    async def get_policy(
+        self,
+        membership: NamedDependency[Membership],
+        sso_policy: NamedDependency[SsoPolicyService],
+    ) -> SsoPolicyOut:
+        return to_schema(await sso_policy.get(membership), SsoPolicyOut)
+
+    @put(
+        operation_id="setSsoPolicy",
+        opt=problems(409),
+        summary="Require single sign-on of the organisation's members, or stop requiring it",
+        description="While required, a member's password sign-in is refused with 403 "
+        "`sso_required` (owners excepted: they are the way back in when the provider "
+        "fails). 409 `no_identity_provider` while the organisation has no enabled provider.",
+    )
+    async def set_policy(
+        self,
+        data: JSONBody[SsoPolicyIn],
+        membership: NamedDependency[Membership],
+        sso_policy: NamedDependency[SsoPolicyService],
+    ) -> SsoPolicyOut:
+        return to_schema(await sso_policy.set(membership, required=data.required), SsoPolicyOut)
+
+
+class PlatformIdentityProviderController(PeopleController):
+    """Providers anyone may sign in through (platform administrators only)."""
+
+    path = "/identity-providers"
+    tags = ["Identity: single sign-on"]
+
+    @get(operation_id="listPlatformIdentityProviders", summary="The platform's identity providers")
+    async def list_providers(
+        self,
+        principal: NamedDependency[Principal],
+        sso_providers: NamedDependency[SsoProviders],
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
+    ) -> Page[IdentityProviderOut]:
+        page = await sso_providers.page(principal, limit=limit, cursor=cursor)
+        return page_as(page, IdentityProviderOut)
+
+    @post(
+        operation_id="createPlatformIdentityProvider",
+        opt=problems(422),
+        summary="Add an OpenID Connect provider for the whole platform",
+        description=_CREATE_DESCRIPTION,
+    )
+    async def create_provider(
+        self,
+        data: JSONBody[IdentityProviderIn],
+        principal: NamedDependency[Principal],
+        sso_providers: NamedDependency[SsoProviders],
+    ) -> IdentityProviderOut:
+        return await _create(sso_providers, principal, data)
+
+    @get(
+        "/{provider_id:uuid}",
+        operation_id="getPlatformIdentityProvider",
+        opt=problems(404),
+        summary="One of the platform's identity providers",
+    )
+    async def get_provider(
+        self,
+        provider_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        sso_providers: NamedDependency[SsoProviders],
+    ) -> IdentityProviderOut:
+        return to_schema(await sso_providers.get(principal, provider_id), IdentityProviderOut)
+
+    @patch(
+        "/{provider_id:uuid}",
+        operation_id="updatePlatformIdentityProvider",
+        opt=problems(404, 422),
+        summary="Change a platform identity provider",
+    )
+    async def update_provider(
+        self,
+        provider_id: FromPath[uuid.UUID],
+        data: JSONBody[IdentityProviderPatch],
+        principal: NamedDependency[Principal],
+        sso_providers: NamedDependency[SsoProviders],
+    ) -> IdentityProviderOut:
+        view = await sso_providers.update(principal, provider_id, _changes(data))
+        return to_schema(view, IdentityProviderOut)
+
+    @delete(
+        "/{provider_id:uuid}",
+        status_code=204,
+        operation_id="deletePlatformIdentityProvider",
+        opt=problems(404),
+        summary="Remove a platform identity provider",
+    )
+    async def delete_provider(
+        self,
+        provider_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        sso_providers: NamedDependency[SsoProviders],
+    ) -> None:
+        await sso_providers.delete(principal, provider_id)
+
+
+class SsoSignInController(Controller):
+    """The sign-in through a provider: no access token yet."""
+
+    path = "/auth/sso"
+    tags = ["Identity: single sign-on"]
+
+    @get(
+        "/{provider_id:uuid}/start",
+        status_code=302,
+        operation_id="startSso",
+        opt=problems(404),
+        summary="Start signing in through an identity provider (redirects to it)",
+        description="Redirects the browser to the provider's authorization endpoint "
+        "(authorization code flow with PKCE S256, a single-use `state` and `nonce` kept "
+        "server-side for HUB_OIDC_STATE_TTL_SECONDS). 404 for an unknown or disabled provider.",
+    )
+    async def start(
+        self, provider_id: FromPath[uuid.UUID], sso_sign_in: NamedDependency[SsoSignIn]
+    ) -> Redirect:
+        url = await sso_sign_in.start(provider_id)
+        return Redirect(path=url, status_code=302, headers=NO_STORE)
+
+    @get(
+        "/callback",
+        operation_id="ssoCallback",
+        opt={**AUTH_LIMIT, **problems(401, 403, 404, 409, 503)},
+        summary="The provider's redirect back: tokens, or a link to confirm",
+        description="Exchanges the code, validates the ID token (signature, issuer, "
+        "audience, expiry, nonce) and signs in. 401 `sso_state_invalid` (unknown, expired "
+        "or replayed state), `sso_failed`, `sso_id_token_invalid`; 403 "
+        "`sso_email_not_verified`, `sso_no_account`, `account_disabled`. When an account "
+        "already uses the verified address, the answer is `link_required` with a token "
+        "its owner confirms with POST /auth/sso/link.",
+    )
+    async def callback(
+        self,
+        oidc_state: Annotated[
+            QueryValue, QueryParameter(name="state", min_length=1, max_length=2048)
+        ],
+        sso_sign_in: NamedDependency[SsoSignIn],
+        client_info: NamedDependency[ClientInfo],
+        code: Annotated[QueryValue | None, QueryParameter(min_length=1, max_length=2048)] = None,
+        error: Annotated[QueryValue | None, QueryParameter(min_length=1, max_length=2048)] = None,
+    ) -> Response[TokensOut | SsoLinkRequiredOut]:
+        result = await sso_sign_in.callback(
+            state=oidc_state, code=code, error=error, client=client_info
+        )
+        body: TokensOut | SsoLinkRequiredOut
+        if isinstance(result, LinkOffer):
+            body = SsoLinkRequiredOut(
+                link_token=result.link_token, email=result.email, expires_in=result.expires_in
+            )
+        else:
+            body = to_schema(result, TokensOut)
+        return Response(body, headers=NO_STORE)
+
+    @post(
+        "/link",
+        status_code=200,
+        operation_id="confirmSsoLink",
+        opt={**AUTH_LIMIT, **problems(401, 403, 404, 409)},
+        summary="Link an identity to the existing account with its password; tokens",
+        description="The account's password (and its second factor when one is on) "
+        "confirms that its owner wants to sign in through this provider from now on. "
+        "401 `sso_link_invalid` (expired, used, or not this account), "
+        "`invalid_credentials`, `mfa_required`.",
+    )
+    async def confirm_link(
+        self,
+        data: JSONBody[SsoLinkIn],
+        sso_sign_in: NamedDependency[SsoSignIn],
+        client_info: NamedDependency[ClientInfo],
+    ) -> TokensOut:
+        issued = await sso_sign_in.confirm_link(
+            data.link_token,
+            data.password,
+            client_info,
+            code=data.code,
+            recovery_code=data.recovery_code,
+        )
+        return to_schema(issued, TokensOut)

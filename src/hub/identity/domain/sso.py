@@ -1,0 +1,136 @@
+"""Single sign-on (OpenID Connect) as rules: what an identity provider's settings may be,
+which claims of a validated ID token identity trusts, and what a sign-in then does.
+
+No I/O here: discovery, the token exchange and the ID token's signature are
+``services.oidc``'s; this module decides on their results.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from hub.identity.domain.emails import is_valid_email, normalise_email
+from hub.identity.domain.roles import clean_name
+from hub.kernel.errors import FieldError, Forbidden, Invalid
+
+#: Scopes asked of every provider: ``openid`` plus the address and the name.
+SCOPES = "openid email profile"
+#: The ID token must carry these (OIDC Core 5.5: asked for by the ``claims`` parameter,
+#: as most providers put them only in the userinfo answer otherwise).
+CLAIMS_REQUEST = (
+    '{"id_token":{"email":{"essential":true},"email_verified":{"essential":true},"name":null}}'
+)
+#: Signature algorithms accepted on ID tokens (never ``none``, never HMAC: the client
+#: secret must not double as a signing key an administrator could read back).
+ID_TOKEN_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384")
+#: What a session opened through a provider records as its methods (RFC 8176 has no
+#: federation value; "fed" is what Entra ID and others use).
+SSO_METHODS = ("fed",)
+MAX_PROVIDER_NAME = 80
+MAX_CLIENT_VALUE = 1000
+MAX_DOMAINS = 50
+
+
+def _invalid(field: str, message: str) -> Invalid:
+    return Invalid(message, errors=[FieldError(field=field, message=message, source="body")])
+
+
+def clean_provider_name(raw: str) -> str:
+    name = clean_name(raw)
+    if not name:
+        raise _invalid("name", "Enter a name.")
+    if len(name) > MAX_PROVIDER_NAME:
+        raise _invalid("name", f"Use at most {MAX_PROVIDER_NAME} characters.")
+    return name
+
+
+def clean_issuer(raw: str) -> str:
+    """The issuer identifier as the provider spells it (OIDC Discovery 4.3 compares it
+    exactly), without a trailing slash; http(s), no query, fragment or credentials."""
+    issuer = raw.strip()
+    parts = urlsplit(issuer)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise _invalid("issuer", "Enter the issuer's https:// URL.")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise _invalid("issuer", "An issuer has no query, fragment or credentials.")
+    return issuer.rstrip("/")
+
+
+def clean_client_value(raw: str, field: str) -> str:
+    value = raw.strip()
+    if not value:
+        raise _invalid(field, "Enter a value.")
+    if len(value) > MAX_CLIENT_VALUE or any(ord(c) < 0x20 for c in value):
+        raise _invalid(field, f"At most {MAX_CLIENT_VALUE} printable characters.")
+    return value
+
+
+def clean_domains(raw: list[str]) -> list[str]:
+    """E-mail domains, lower-cased and in their Unicode form, each once, sorted."""
+    if len(raw) > MAX_DOMAINS:
+        raise _invalid("emailDomains", f"At most {MAX_DOMAINS} domains.")
+    domains: set[str] = set()
+    for entry in raw:
+        text = unicodedata.normalize("NFKC", entry).strip().lower().lstrip("@")
+        checked = normalise_email(f"postmaster@{text}")
+        if not text or not is_valid_email(checked):
+            raise _invalid("emailDomains", f"{entry!r} is not a domain name.")
+        domains.add(checked.rpartition("@")[2])
+    return sorted(domains)
+
+
+def domain_of(email: str) -> str:
+    return email.rpartition("@")[2]
+
+
+@dataclass(frozen=True)
+class Asserted:
+    """What a validated ID token says about the person: whom (``subject`` at ``issuer``),
+    under which verified address."""
+
+    subject: str
+    email: str
+    name: str
+
+
+def sso_refused(detail: str, code: str) -> Forbidden:
+    return Forbidden(detail, code=code)
+
+
+def asserted_identity(claims: dict[str, Any]) -> Asserted:
+    """The person of a validated ID token, or a refusal: the address must be present, a
+    valid address, and verified by the provider (``email_verified`` true): an address the
+    provider did not check proves nothing about who holds it, and linking or creating
+    accounts on it would hand them to whoever typed it."""
+    raw_email = claims.get("email")
+    if not isinstance(raw_email, str) or not raw_email.strip():
+        raise sso_refused(
+            "The identity provider did not tell us your e-mail address.", "sso_email_missing"
+        )
+    email = normalise_email(raw_email)
+    if not is_valid_email(email):
+        raise sso_refused(
+            "The identity provider sent an invalid e-mail address.", "sso_email_missing"
+        )
+    verified = claims.get("email_verified")
+    # Some providers send the boolean as a string; anything else is "not verified".
+    if verified is not True and verified != "true":
+        raise sso_refused(
+            "The identity provider has not verified your e-mail address; verify it there "
+            "and sign in again.",
+            "sso_email_not_verified",
+        )
+    name = claims.get("name")
+    display = " ".join(name.split())[:100] if isinstance(name, str) and name.strip() else ""
+    return Asserted(
+        subject=str(claims["sub"]), email=email, name=display or email.partition("@")[0]
+    )
+
+
+def may_provision(email: str, domains: list[str]) -> bool:
+    """Whether an address without an account gets one on first sign-in (its domain is
+    one the provider is configured for)."""
+    return domain_of(email) in domains

@@ -1,0 +1,249 @@
+"""Identity providers (OpenID Connect) as their administrators manage them: an
+organisation's (``identity.sso.manage`` in it) or the platform's (platform administrators).
+
+The client id and secret are sealed with AES-GCM under a key derived from
+``HUB_SECRET_KEY`` for this purpose only, bound to the provider's id (a sealed value
+copied onto another row does not open); ``hub secrets rotate`` re-seals them under a new
+key. The secret is write-only: no answer carries it, no event or log line names it. The
+issuer is discovered when saved (its endpoints stored with the row), so a typo is
+refused at once rather than at the first sign-in.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from hub.identity.api import Membership
+from hub.identity.domain.roles import OWNER
+from hub.identity.domain.secrets import IdentitySecrets
+from hub.identity.domain.sso import (
+    clean_client_value,
+    clean_domains,
+    clean_issuer,
+    clean_provider_name,
+)
+from hub.identity.models import IdentityProvider, Role
+from hub.identity.services.admin import AdminService
+from hub.identity.services.oidc import Endpoints, OidcClient
+from hub.kernel.errors import FieldError, Invalid, NotFound
+from hub.kernel.pagination import Page
+from hub.kernel.schema import new_id
+from hub.kernel.security import Principal
+from hub.kernel.store import Store
+from hub.kernel.web import overlay
+
+#: Who manages: an organisation's member holding identity.sso.manage there (its
+#: membership), or a platform administrator (their principal) for platform providers.
+Manager = Membership | Principal
+
+_p = IdentityProvider.__table__
+
+
+def provider_not_found() -> NotFound:
+    return NotFound("No such identity provider.", code="provider_not_found")
+
+
+@dataclass(frozen=True)
+class ProviderChanges:
+    name: str | None = None
+    issuer: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = None
+    email_domains: list[str] | None = None
+    default_role_id: uuid.UUID | None = None
+    #: Whether ``default_role_id`` was sent (null clears it).
+    default_role_set: bool = False
+    enabled: bool | None = None
+
+
+@dataclass(frozen=True)
+class ClientCredentials:
+    client_id: str
+    client_secret: str
+
+
+@dataclass(eq=False)
+class SsoProviders:
+    store: Store
+    secrets: IdentitySecrets
+    oidc: OidcClient
+    admins: AdminService
+    #: ``{HUB_PUBLIC_URL}/api/v1/auth/sso/callback``: the redirect URI to register.
+    redirect_uri: str
+
+    async def _scope(self, manager: Manager) -> uuid.UUID | None:
+        if isinstance(manager, Membership):
+            return manager.organisation_id
+        await self.admins.require_admin(manager)
+        return None
+
+    @staticmethod
+    def _in_scope(scope: uuid.UUID | None) -> Any:
+        if scope is None:
+            return _p.c.organisation_id.is_(None)
+        return _p.c.organisation_id == scope
+
+    def credentials(self, row: Any) -> ClientCredentials:
+        """The provider's client id and secret, opened (only to talk to the provider)."""
+        context = str(row.id).encode()
+        return ClientCredentials(
+            client_id=self.secrets.sso_clients.open(row.client_id_sealed, context=context).decode(),
+            client_secret=self.secrets.sso_clients.open(
+                row.client_secret_sealed, context=context
+            ).decode(),
+        )
+
+    def _view(self, row: Any) -> Any:
+        return overlay(
+            row, client_id=self.credentials(row).client_id, redirect_uri=self.redirect_uri
+        )
+
+    async def _row(self, scope: uuid.UUID | None, provider_id: uuid.UUID) -> Any:
+        row = await self.store.first(
+            select(_p).where(_p.c.id == provider_id, self._in_scope(scope))
+        )
+        if row is None:
+            raise provider_not_found()
+        return row
+
+    async def page(self, manager: Manager, *, limit: int | None, cursor: str | None) -> Page[Any]:
+        scope = await self._scope(manager)
+        page = await self.store.page(
+            select(_p).where(self._in_scope(scope)), _p.c.id, limit=limit, cursor=cursor
+        )
+        return Page(
+            items=[self._view(r) for r in page.items],
+            limit=page.limit,
+            next_cursor=page.next_cursor,
+        )
+
+    async def get(self, manager: Manager, provider_id: uuid.UUID) -> Any:
+        return self._view(await self._row(await self._scope(manager), provider_id))
+
+    async def _default_role(self, scope: uuid.UUID | None, role_id: uuid.UUID | None) -> None:
+        """A default role must be one of the organisation's, and not the owner role
+        (first sign-in must never hand out ownership)."""
+        if role_id is None:
+            return
+        if scope is None:
+            message = "Platform providers make no memberships: leave defaultRoleId out."
+            raise Invalid(
+                message, errors=[FieldError(field="defaultRoleId", message=message, source="body")]
+            )
+        r = Role.__table__
+        role = await self.store.first(
+            select(r.c.builtin).where(r.c.id == role_id, r.c.organisation_id == scope)
+        )
+        if role is None or role.builtin == OWNER:
+            message = "Choose one of the organisation's roles other than owner."
+            raise Invalid(
+                message, errors=[FieldError(field="defaultRoleId", message=message, source="body")]
+            )
+
+    async def create(
+        self,
+        manager: Manager,
+        *,
+        name: str,
+        issuer: str,
+        client_id: str,
+        client_secret: str,
+        email_domains: list[str],
+        default_role_id: uuid.UUID | None,
+        enabled: bool,
+    ) -> Any:
+        scope = await self._scope(manager)
+        clean_name = clean_provider_name(name)
+        clean_id = clean_client_value(client_id, "clientId")
+        clean_secret = clean_client_value(client_secret, "clientSecret")
+        domains = clean_domains(email_domains)
+        await self._default_role(scope, default_role_id)
+        clean_iss = clean_issuer(issuer)
+        endpoints = await self.oidc.discover(clean_iss)
+        provider = IdentityProvider(
+            id=new_id(),
+            organisation_id=scope,
+            name=clean_name,
+            issuer=clean_iss,
+            endpoints=endpoints.as_json(),
+            email_domains=domains,
+            default_role_id=default_role_id,
+            enabled=enabled,
+        )
+        self._seal(provider, clean_id, clean_secret)
+        async with self.store.uow() as uow:
+            uow.session.add(provider)
+            await uow.commit()
+        return await self.get(manager, provider.id)
+
+    def _seal(self, provider: IdentityProvider, client_id: str, client_secret: str) -> None:
+        sealer, context = self.secrets.sso_clients, str(provider.id).encode()
+        provider.client_id_sealed = sealer.seal(client_id.encode(), context=context)
+        provider.client_secret_sealed = sealer.seal(client_secret.encode(), context=context)
+
+    async def update(
+        self, manager: Manager, provider_id: uuid.UUID, changes: ProviderChanges
+    ) -> Any:
+        scope = await self._scope(manager)
+        current = await self._row(scope, provider_id)
+        if changes.default_role_set:
+            await self._default_role(scope, changes.default_role_id)
+        endpoints: Endpoints | None = None
+        if changes.issuer is not None:
+            issuer = clean_issuer(changes.issuer)
+            endpoints = await self.oidc.discover(issuer)
+        async with self.store.uow() as uow:
+            provider = await uow.session.get(IdentityProvider, current.id, with_for_update=True)
+            if provider is None:
+                raise provider_not_found()
+            if changes.name is not None:
+                provider.name = clean_provider_name(changes.name)
+            if endpoints is not None and changes.issuer is not None:
+                provider.issuer = clean_issuer(changes.issuer)
+                provider.endpoints = endpoints.as_json()
+            if changes.client_id is not None or changes.client_secret is not None:
+                held = self.credentials(provider)
+                self._seal(
+                    provider,
+                    clean_client_value(changes.client_id, "clientId")
+                    if changes.client_id is not None
+                    else held.client_id,
+                    clean_client_value(changes.client_secret, "clientSecret")
+                    if changes.client_secret is not None
+                    else held.client_secret,
+                )
+            if changes.email_domains is not None:
+                provider.email_domains = clean_domains(changes.email_domains)
+            if changes.default_role_set:
+                provider.default_role_id = changes.default_role_id
+            if changes.enabled is not None:
+                provider.enabled = changes.enabled
+            await uow.commit()
+        return await self.get(manager, provider_id)
+
+    async def delete(self, manager: Manager, provider_id: uuid.UUID) -> None:
+        """Remove a provider; the accounts linked through it stay (with their links gone)."""
+        scope = await self._scope(manager)
+        await self._row(scope, provider_id)
+        async with self.store.uow() as uow:
+            provider = await uow.session.get(IdentityProvider, provider_id)
+            if provider is not None:
+                await uow.session.delete(provider)
+            await uow.commit()
+
+    async def usable(self, provider_id: uuid.UUID) -> Any:
+        """An enabled provider for a sign-in (404 ``provider_not_found`` otherwise)."""
+        row = await self.store.first(
+            select(_p).where(_p.c.id == provider_id, _p.c.enabled.is_(True))
+        )
+        if row is None:
+            raise provider_not_found()
+        return row
+
+    @staticmethod
+    def endpoints(row: Any) -> Endpoints:
+        return Endpoints.of(row.endpoints)

@@ -1,0 +1,516 @@
+"""Single sign-on with OpenID Connect against a real provider the test starts locally
+(pyop over HTTP, tests/integration/identity/oidc_provider.py): the flow signs people in
+(just in time, with a membership), and a forged ID token, a wrong nonce, a replayed state
+and an unverified address are each refused; linking needs the account's password; an
+organisation requiring SSO refuses its members' passwords; secrets are sealed at rest;
+provider administration keeps to its organisation."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from hub.kernel.clock import MovableClock
+from hub.kernel.settings import Settings
+from tests.integration.identity.oidc_provider import LocalProvider, rsa_key
+from tests.integration.identity.support import API, PASSWORD, bearer, fetch, login, signed_in
+from tests.integration.identity.support_orgs import (
+    Person,
+    create_org,
+    join,
+    member_roles,
+    person,
+    roles_by_name,
+)
+from tests.support import problem
+
+Client = AsyncTestClient[Litestar]
+CLIENT_ID = "hub-test-client"
+CLIENT_SECRET = "op-client-secret-7f3a9c"
+CALLBACK = f"{API}/auth/sso/callback"
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return settings.replace(oidc_allow_private_networks=("127.0.0.0/8",))
+
+
+@pytest.fixture
+def op(settings: Settings) -> Iterator[LocalProvider]:
+    redirect = f"{settings.public_url.rstrip('/')}{CALLBACK}"
+    with LocalProvider(CLIENT_ID, CLIENT_SECRET, redirect) as provider:
+        yield provider
+
+
+async def add_provider(
+    client: Client, org_id: str, who: Person, op: LocalProvider, **extra: Any
+) -> dict[str, Any]:
+    body = {
+        "name": "Acme IdP",
+        "issuer": op.issuer,
+        "clientId": CLIENT_ID,
+        "clientSecret": CLIENT_SECRET,
+        **extra,
+    }
+    r = await client.post(f"{API}/orgs/{org_id}/identity-providers", json=body, headers=who.auth)
+    assert r.status_code == 201, r.text
+    created: dict[str, Any] = r.json()
+    return created
+
+
+async def authorize(client: Client, provider_id: str) -> str:
+    """Start at the hub, follow its redirect to the provider over real HTTP, and return
+    the path and query the provider sends the browser back to."""
+    r = await client.get(f"{API}/auth/sso/{provider_id}/start", follow_redirects=False)
+    assert r.status_code == 302, r.text
+    assert r.headers["cache-control"] == "no-store"
+    async with httpx.AsyncClient() as browser:
+        at_op = await browser.get(r.headers["location"])
+    assert at_op.status_code == 302, at_op.text
+    back = urlsplit(at_op.headers["location"])
+    assert back.path == CALLBACK
+    return f"{back.path}?{back.query}"
+
+
+async def sign_in(client: Client, provider_id: str) -> httpx.Response:
+    return await client.get(await authorize(client, provider_id))
+
+
+async def owner_and_org(client: Client, database_url: str) -> tuple[Person, str]:
+    owner = await person(client, database_url, "owner@corp.example")
+    return owner, (await create_org(client, owner))["id"]
+
+
+async def user_count(database_url: str) -> int:
+    return int((await fetch(database_url, "SELECT count(*) AS n FROM identity.users"))[0]["n"])
+
+
+async def test_the_flow_signs_a_new_person_in_with_a_membership(
+    client: Client, database_url: str, op: LocalProvider
+) -> None:
+    owner, org = await owner_and_org(client, database_url)
+    auditor = (await roles_by_name(client, org, owner))["auditor"]["id"]
+    provider = await add_provider(
+        client, org, owner, op, emailDomains=["Acme.Example"], defaultRoleId=auditor
+    )
+    assert provider["emailDomains"] == ["acme.example"]
+    assert provider["redirectUri"].endswith(CALLBACK)
+    op.person("pat", "Pat@Acme.example", name="Pat  Doe")
+
+    r = await client.get(f"{API}/auth/sso/{provider['id']}/start", follow_redirects=False)
+    sent = parse_qs(urlsplit(r.headers["location"]).query)
+    assert r.headers["location"].startswith(f"{op.issuer}/authorize?")
+    assert sent["code_challenge_method"] == ["S256"]
+    assert sent["client_id"] == [CLIENT_ID]
+    assert len(sent["state"][0]) >= 43
+    assert len(sent["nonce"][0]) >= 43
+    assert "client_secret" not in sent
+
+    r = await sign_in(client, provider["id"])
+    assert r.status_code == 200, r.text
+    assert r.headers["cache-control"] == "no-store"
+    tokens = r.json()
+    assert tokens["status"] == "authenticated"
+    # PKCE: the token request carried the verifier; the secret went in the Basic header.
+    exchange = op.token_requests[-1]
+    assert len(exchange["code_verifier"]) >= 43
+    assert "client_secret" not in exchange
+
+    me = await client.get(f"{API}/auth/me", headers=bearer(tokens["accessToken"]))
+    assert me.status_code == 200, me.text
+    assert me.json()["email"] == "pat@acme.example"
+    assert me.json()["displayName"] == "Pat Doe"
+    assert me.json()["emailVerified"] is True
+    assert await member_roles(client, org, owner, tokens["userId"]) == ["auditor"]
+    sessions = await fetch(
+        database_url, "SELECT amr FROM identity.sessions WHERE user_id = $1", tokens["userId"]
+    )
+    assert [s["amr"] for s in sessions] == ["fed"]
+    # No password was made up for the account: none signs in.
+    assert (await login(client, "pat@acme.example", "")).status_code in (400, 401)
+
+    # The second time, the linked subject signs into the same account; nothing new is made.
+    users = await user_count(database_url)
+    again = await sign_in(client, provider["id"])
+    assert again.status_code == 200, again.text
+    assert again.json()["userId"] == tokens["userId"]
+    assert await user_count(database_url) == users
+    assert await member_roles(client, org, owner, tokens["userId"]) == ["auditor"]
+
+
+async def test_a_forged_id_token_is_refused(
+    client: Client, database_url: str, op: LocalProvider
+) -> None:
+    owner, org = await owner_and_org(client, database_url)
+    provider = await add_provider(client, org, owner, op, emailDomains=["acme.example"])
+    op.person("pat", "pat@acme.example")
+    op.forge_with = rsa_key()  # same kid, another key: the signature cannot verify
+    users = await user_count(database_url)
+    r = await sign_in(client, provider["id"])
+    assert r.status_code == 401, r.text
+    assert problem(r)["code"] == "sso_id_token_invalid"
+    assert await user_count(database_url) == users
+
+
+async def test_a_wrong_nonce_is_refused(
+    client: Client, database_url: str, op: LocalProvider
+) -> None:
+    owner, org = await owner_and_org(client, database_url)
+    provider = await add_provider(client, org, owner, op, emailDomains=["acme.example"])
+    op.person("pat", "pat@acme.example")
+    op.nonce_override = "a-nonce-of-another-sign-in"
+    r = await sign_in(client, provider["id"])
+    assert r.status_code == 401, r.text
+    body = problem(r)
+    assert body["code"] == "sso_id_token_invalid"
+    assert "nonce" in body["detail"]
+
+
+async def test_a_replayed_or_unknown_state_is_refused(
+    client: Client, database_url: str, op: LocalProvider
+) -> None:
+    owner, org = await owner_and_org(client, database_url)
+    provider = await add_provider(client, org, owner, op, emailDomains=["acme.example"])
+    op.person("pat", "pat@acme.example")
+    callback = await authorize(client, provider["id"])
+    assert (await client.get(callback)).status_code == 200
+    replayed = await client.get(callback)
+    assert replayed.status_code == 401, replayed.text
+    assert problem(replayed)["code"] == "sso_state_invalid"
+
+    code = parse_qs(urlsplit(await authorize(client, provider["id"])).query)["code"][0]
+    forged = await client.get(CALLBACK, params={"code": code, "state": "made-up-state"})
+    assert forged.status_code == 401
+    assert problem(forged)["code"] == "sso_state_invalid"
+    assert (await client.get(CALLBACK, params={"code": code})).status_code == 400
+
+
+async def test_an_unverified_address_is_refused(
+    client: Client, database_url: str, op: LocalProvider
+) -> None:
+    owner, org = await owner_and_org(client, database_url)
+    provider = await add_provider(client, org, owner, op, emailDomains=["acme.example"])
+    await signed_in(client, database_url, "pat@acme.example")
+    op.person("pat", "pat@acme.example", verified=False)
+    users = await user_count(database_url)
+    r = await sign_in(client, provider["id"])
+    assert r.status_code == 403, r.text
+    assert problem(r)["code"] == "sso_email_not_verified"
+    op.person("newbie", "newbie@acme.example", verified=False)
+    r = await sign_in(client, provider["id"])
+    assert problem(r)["code"] == "sso_email_not_verified"
+    assert await user_count(database_url) == users
+    links = await fetch(database_url, "SELECT 1 FROM identity.sso_identities")
+    assert links == []
+
+
+async def test_an_existing_account_is_linked_only_with_its_password(
+    client: Client, database_url: str, op: LocalProvider
+) -> None:
+    owner, org = await owner_and_org(client, database_url)
+    provider = await add_provider(client, org, owner, op, emailDomains=["acme.example"])
+    existing = await signed_in(client, database_url, "ada@acme.example")
+    op.person("ada", "ADA@acme.example")
+
+    r = await sign_in(client, provider["id"])
+    assert r.status_code == 200, r.text
+    offer = r.json()
+    assert offer["status"] == "link_required"
+    assert offer["email"] == "ada@acme.example"
+    assert "accessToken" not in offer
+    # Not taken over: no session was opened for the account, nothing was linked.
+    sessions = await fetch(
+        database_url,
+        "SELECT count(*) AS n FROM identity.sessions WHERE user_id = $1",
+        existing["userId"],
+    )
+    assert sessions[0]["n"] == 1  # the password sign-in of signed_in()
+    assert await fetch(database_url, "SELECT 1 FROM identity.sso_identities") == []
+
+    link = f"{API}/auth/sso/link"
+    wrong = await client.post(link, json={"linkToken": offer["linkToken"], "password": "nope"})
+    assert wrong.status_code == 401
+    assert problem(wrong)["code"] == "invalid_credentials"
+    forged = await client.post(link, json={"linkToken": "hub_ssl_forged", "password": PASSWORD})
+    assert problem(forged)["code"] == "sso_link_invalid"
+
+    ok = await client.post(link, json={"linkToken": offer["linkToken"], "password": PASSWORD})
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["userId"] == existing["userId"]
+    again = await client.post(link, json={"linkToken": offer["linkToken"], "password": PASSWORD})
+    assert problem(again)["code"] == "sso_link_invalid"  # single use
+
+    # From now on the provider signs straight into the account (and the domain's
+    # membership came with the confirmed link).
+    r = await sign_in(client, provider["id"])
+    assert r.json()["status"] == "authenticated"
+    assert r.json()["userId"] == existing["userId"]
+    assert await member_roles(client, org, owner, existing["userId"]) == ["member"]
+
+
+async def test_no_account_is_made_outside_the_configured_domains(
+    client: Client, database_url: str, op: LocalProvider
+) -> None:
+    owner, org = await owner_and_org(client, database_url)
+    provider = await add_provider(client, org, owner, op, emailDomains=["acme.example"])
+    op.person("eve", "eve@elsewhere.example")
+    users = await user_count(database_url)
+    r = await sign_in(client, provider["id"])
+    assert r.status_code == 403
+    assert problem(r)["code"] == "sso_no_account"
+    assert await user_count(database_url) == users
+
+
+async def test_an_organisation_requiring_sso_refuses_its_members_passwords(
+    client: Client, database_url: str, op: LocalProvider
+) -> None:
+    owner, org = await owner_and_org(client, database_url)
+    member = await join(client, database_url, org, owner, "mia@acme.example")
+    policy = f"{API}/orgs/{org}/sso-policy"
+    assert (await client.get(policy, headers=owner.auth)).json()["required"] is False
+    r = await client.put(policy, json={"required": True}, headers=owner.auth)
+    assert r.status_code == 409
+    assert problem(r)["code"] == "no_identity_provider"
+
+    provider = await add_provider(client, org, owner, op, emailDomains=["acme.example"])
+    r = await client.put(policy, json={"required": True}, headers=owner.auth)
+    assert r.status_code == 200, r.text
+    assert r.json()["required"] is True
+    assert (
+        await client.put(policy, json={"required": True}, headers=member.auth)
+    ).status_code == 403
+
+    refused = await login(client, member.email)
+    assert refused.status_code == 403, refused.text
+    body = problem(refused)
+    assert body["code"] == "sso_required"
+    assert body["extra"]["organisationId"] == org
+    assert body["extra"]["providers"] == [{"id": provider["id"], "name": "Acme IdP"}]
+    # A wrong password still answers as a wrong password (nothing told before it is right).
+    assert problem(await login(client, member.email, "wrong"))["code"] == "invalid_credentials"
+    # Owners keep their password: the way back in when the provider fails.
+    assert (await login(client, owner.email)).status_code == 200
+
+    # Through the provider the member gets in (confirming the link once).
+    op.person("mia", member.email)
+    offer = (await sign_in(client, provider["id"])).json()
+    assert offer["status"] == "link_required"
+    ok = await client.post(
+        f"{API}/auth/sso/link", json={"linkToken": offer["linkToken"], "password": PASSWORD}
+    )
+    assert ok.status_code == 200, ok.text
+    assert (await sign_in(client, provider["id"])).json()["status"] == "authenticated"
+
+    assert (
+        await client.put(policy, json={"required": False}, headers=owner.auth)
+    ).status_code == 200
+    assert (await login(client, member.email)).status_code == 200
+
+
+async def test_client_credentials_are_sealed_at_rest_and_the_secret_never_returned(
+    client: Client, database_url: str, op: LocalProvider
+) -> None:
+    owner, org = await owner_and_org(client, database_url)
+    provider = await add_provider(client, org, owner, op)
+    assert provider["clientId"] == CLIENT_ID
+    listed = await client.get(f"{API}/orgs/{org}/identity-providers", headers=owner.auth)
+    one = await client.get(
+        f"{API}/orgs/{org}/identity-providers/{provider['id']}", headers=owner.auth
+    )
+    for answer in (listed, one):
+        assert answer.status_code == 200
+        assert CLIENT_SECRET not in answer.text
+        assert "clientSecret" not in answer.text
+    (row,) = await fetch(
+        database_url,
+        "SELECT client_id_sealed, client_secret_sealed, row_to_json(p)::text AS whole "
+        "FROM identity.identity_providers p",
+    )
+    assert CLIENT_SECRET.encode() not in row["client_secret_sealed"]
+    assert CLIENT_ID.encode() not in row["client_id_sealed"]
+    assert CLIENT_SECRET not in row["whole"]
+    assert CLIENT_ID not in row["whole"]
+    # A new secret replaces the sealed one (and the sign-in uses it: the provider
+    # refuses the old one).
+    r = await client.patch(
+        f"{API}/orgs/{org}/identity-providers/{provider['id']}",
+        json={"clientSecret": "rotated-secret-1"},
+        headers=owner.auth,
+    )
+    assert r.status_code == 200, r.text
+    (after,) = await fetch(
+        database_url, "SELECT client_secret_sealed FROM identity.identity_providers"
+    )
+    assert after["client_secret_sealed"] != row["client_secret_sealed"]
+    op.person("pat", "pat@corp.example")
+    r = await sign_in(client, provider["id"])
+    assert r.status_code == 401
+    assert problem(r)["code"] == "sso_failed"
+
+
+async def test_provider_administration_keeps_to_its_organisation(
+    client: Client, database_url: str, op: LocalProvider
+) -> None:
+    owner, org = await owner_and_org(client, database_url)
+    provider = await add_provider(client, org, owner, op)
+    path = f"{API}/orgs/{org}/identity-providers"
+    outsider = await person(client, database_url, "outsider@other.example")
+    other_org = (await create_org(client, outsider, "Other"))["id"]
+    member = await join(client, database_url, org, owner, "plain@corp.example")
+
+    # Not a member: 404 everywhere, as if the organisation did not exist.
+    for method, url in (
+        ("GET", path),
+        ("GET", f"{path}/{provider['id']}"),
+        ("PATCH", f"{path}/{provider['id']}"),
+        ("DELETE", f"{path}/{provider['id']}"),
+    ):
+        r = await client.request(
+            method, url, headers=outsider.auth, json={"name": "x"} if method == "PATCH" else None
+        )
+        assert r.status_code == 404, (method, url, r.text)
+    # Another organisation's path does not reach it either.
+    r = await client.get(
+        f"{API}/orgs/{other_org}/identity-providers/{provider['id']}", headers=outsider.auth
+    )
+    assert r.status_code == 404
+    assert problem(r)["code"] == "provider_not_found"
+    assert (
+        await client.get(f"{API}/orgs/{other_org}/identity-providers", headers=outsider.auth)
+    ).json()["items"] == []
+    # A member without identity.sso.manage: 403.
+    assert (await client.get(path, headers=member.auth)).status_code == 403
+    r = await client.post(
+        path,
+        json={"name": "x", "issuer": op.issuer, "clientId": "a", "clientSecret": "b"},
+        headers=member.auth,
+    )
+    assert r.status_code == 403
+    # The platform's providers: administrators only.
+    platform = f"{API}/identity-providers"
+    assert (
+        problem(await client.get(platform, headers=owner.auth))["code"] == "platform_admin_required"
+    )
+    await fetch(
+        database_url,
+        "UPDATE identity.users SET is_platform_admin = true WHERE email = $1",
+        owner.email,
+    )
+    assert (await client.get(platform, headers=owner.auth)).json()["items"] == []
+    body = {
+        "name": "Platform IdP",
+        "issuer": op.issuer,
+        "clientId": CLIENT_ID,
+        "clientSecret": CLIENT_SECRET,
+    }
+    r = await client.post(
+        platform, json={**body, "defaultRoleId": provider["id"]}, headers=owner.auth
+    )
+    assert r.status_code == 422
+    r = await client.post(
+        platform, json={**body, "emailDomains": ["corp.example"]}, headers=owner.auth
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["organisationId"] is None
+    # The organisation's provider is not the platform's, and the other way round.
+    assert (await client.get(f"{platform}/{provider['id']}", headers=owner.auth)).status_code == 404
+    assert (await client.get(f"{path}/{r.json()['id']}", headers=owner.auth)).status_code == 404
+
+    # Through the platform provider, a new person at its domain gets an account only.
+    op.person("neo", "neo@corp.example")
+    signed = await sign_in(client, r.json()["id"])
+    assert signed.json()["status"] == "authenticated"
+    assert (
+        await fetch(
+            database_url,
+            "SELECT 1 FROM identity.memberships WHERE user_id = $1",
+            signed.json()["userId"],
+        )
+        == []
+    )
+
+    # Disabled or deleted: the sign-in does not start.
+    r = await client.patch(f"{path}/{provider['id']}", json={"enabled": False}, headers=owner.auth)
+    assert r.json()["enabled"] is False
+    assert (await client.get(f"{API}/auth/sso/{provider['id']}/start")).status_code == 404
+    assert (await client.delete(f"{path}/{provider['id']}", headers=owner.auth)).status_code == 204
+    assert (await client.get(f"{path}/{provider['id']}", headers=owner.auth)).status_code == 404
+
+
+async def test_an_unusable_issuer_is_refused_when_saved(
+    client: Client, database_url: str, op: LocalProvider
+) -> None:
+    owner, org = await owner_and_org(client, database_url)
+    path = f"{API}/orgs/{org}/identity-providers"
+    body = {"name": "IdP", "clientId": CLIENT_ID, "clientSecret": CLIENT_SECRET}
+    for issuer in (
+        f"{op.issuer}/elsewhere",  # no discovery document there
+        "http://10.1.2.3",  # a private network not allowed
+        "http://localhost:9",
+        "https://169.254.169.254",  # cloud metadata
+        "ftp://idp.example",
+    ):
+        r = await client.post(path, json={**body, "issuer": issuer}, headers=owner.auth)
+        assert r.status_code == 422, (issuer, r.text)
+    r = await client.post(
+        path,
+        json={**body, "issuer": op.issuer, "emailDomains": ["not a domain"]},
+        headers=owner.auth,
+    )
+    assert r.status_code == 422
+    roles = await roles_by_name(client, org, owner)
+    r = await client.post(
+        path,
+        json={**body, "issuer": op.issuer, "defaultRoleId": roles["owner"]["id"]},
+        headers=owner.auth,
+    )
+    assert r.status_code == 422
+    assert await fetch(database_url, "SELECT 1 FROM identity.identity_providers") == []
+
+
+async def test_a_rotated_secret_key_reseals_the_client_credentials(
+    client: Client, settings: Settings, database_url: str, op: LocalProvider
+) -> None:
+    from tests.integration.identity.test_secret_rotation import B, hub_secrets, running
+
+    owner, org = await owner_and_org(client, database_url)
+    provider = await add_provider(client, org, owner, op, emailDomains=["acme.example"])
+    sealed = "SELECT client_secret_sealed FROM identity.identity_providers"
+    (before,) = await fetch(database_url, sealed)
+    rotated = await asyncio.to_thread(hub_secrets, settings, "rotate", B, settings.secret_key)
+    assert "SSO client ids: 1 moved to the current key" in rotated
+    assert "SSO client secrets: 1 moved to the current key" in rotated
+    (after,) = await fetch(database_url, sealed)
+    assert after["client_secret_sealed"] != before["client_secret_sealed"]
+    # The old key is gone: the credentials open under the new one alone; sign-in works.
+    async with running(settings, B) as rotated_app:
+        op.person("pat", "pat@acme.example")
+        r = await sign_in(rotated_app, provider["id"])
+        assert r.status_code == 200, r.text
+        assert r.json()["status"] == "authenticated"
+
+
+async def test_an_expired_id_token_is_refused_on_the_kernel_clock(
+    app: Litestar, client: Client, database_url: str, op: LocalProvider
+) -> None:
+    clock = MovableClock(datetime.now(UTC))
+    app.state.kernel.services["sso_sign_in"].clock = clock
+    owner, org = await owner_and_org(client, database_url)
+    provider = await add_provider(client, org, owner, op, emailDomains=["acme.example"])
+    op.person("pat", "pat@acme.example")
+    clock.advance(hours=2)  # the provider's ID tokens live one hour
+    r = await sign_in(client, provider["id"])
+    assert r.status_code == 401, r.text
+    body = problem(r)
+    assert body["code"] == "sso_id_token_invalid"
+    assert "expired" in body["detail"]
+    clock.set(datetime.now(UTC))
+    assert (await sign_in(client, provider["id"])).status_code == 200

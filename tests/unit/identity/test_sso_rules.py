@@ -1,0 +1,67 @@
+"""Single sign-on rules without I/O: which ID-token claims identify a person, and what
+provider settings may be."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from hub.identity.domain.sso import (
+    asserted_identity,
+    clean_domains,
+    clean_issuer,
+    may_provision,
+)
+from hub.kernel.errors import Forbidden, Invalid
+
+
+def claims(**extra: Any) -> dict[str, Any]:
+    return {"sub": "abc", "email": "Pat@Acme.Example", "email_verified": True, **extra}
+
+
+def test_a_verified_address_identifies_the_person() -> None:
+    person = asserted_identity(claims(name="  Pat   Doe "))
+    assert (person.subject, person.email, person.name) == ("abc", "pat@acme.example", "Pat Doe")
+    # Some providers send the flag as a string; the name falls back to the local part.
+    assert asserted_identity(claims(email_verified="true")).name == "pat"
+
+
+@pytest.mark.parametrize("verified", [False, "false", "True", 1, None, "yes"])
+def test_anything_but_true_is_not_verified(verified: Any) -> None:
+    with pytest.raises(Forbidden) as refused:
+        asserted_identity(claims(email_verified=verified))
+    assert refused.value.code == "sso_email_not_verified"
+
+
+@pytest.mark.parametrize("email", [None, "", "  ", "not-an-address", "a@b@c", 42])
+def test_a_missing_or_invalid_address_is_refused(email: Any) -> None:
+    with pytest.raises(Forbidden) as refused:
+        asserted_identity(claims(email=email))
+    assert refused.value.code == "sso_email_missing"
+
+
+def test_domains_are_normalised_and_checked() -> None:
+    assert clean_domains(["Acme.Example", "@acme.example", " sub.acme.example "]) == [
+        "acme.example",
+        "sub.acme.example",
+    ]
+    for bad in (["not a domain"], ["a@b"], [""], ["x" * 300]):
+        with pytest.raises(Invalid):
+            clean_domains(bad)
+    assert may_provision("pat@acme.example", ["acme.example"])
+    assert not may_provision("pat@sub.acme.example", ["acme.example"])
+    assert not may_provision("pat@evilacme.example", ["acme.example"])
+
+
+def test_issuers_are_http_urls_without_extras() -> None:
+    assert clean_issuer(" https://idp.example/realms/acme/ ") == "https://idp.example/realms/acme"
+    for bad in (
+        "ftp://idp.example",
+        "idp.example",
+        "https://idp.example/?q=1",
+        "https://idp.example/#x",
+        "https://user:pw@idp.example",
+    ):
+        with pytest.raises(Invalid):
+            clean_issuer(bad)
