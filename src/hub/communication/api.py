@@ -87,6 +87,37 @@ class NotificationDefaults(
     digests: dict[str, str] = msgspec.field(default_factory=dict)
 
 
+class CategorySetting(
+    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, rename="camel"
+):
+    """A notification category the organisation defines (``consultation-alerts``), known
+    by its key: ``defaults`` channel -> on/off (a channel left out: off); a ``mandatory``
+    category ignores members' opt-outs."""
+
+    key: str
+    name: str
+    description: str = ""
+    defaults: dict[str, bool] = msgspec.field(default_factory=dict)
+    mandatory: bool = False
+
+
+class MessagingRuleSetting(
+    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, rename="camel"
+):
+    """Holders of ``role`` may message only holders of one of ``may_message``."""
+
+    role: str
+    may_message: tuple[str, ...]
+
+
+class MessagingSetting(
+    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, rename="camel"
+):
+    """An organisation's messaging policy by role (no rule: anyone messages anyone)."""
+
+    rules: tuple[MessagingRuleSetting, ...] = ()
+
+
 class CommunicationConfigApi(Protocol):
     """An organisation's notification templates and default preferences as configuration
     (domain packs, export/import), through the same checks as the HTTP routes. A template
@@ -94,16 +125,54 @@ class CommunicationConfigApi(Protocol):
 
     @idempotent
     async def template_problems(
-        self, template: TemplateSetting, path: str
+        self, template: TemplateSetting, path: str, categories: tuple[str, ...] = ()
     ) -> list[tuple[str, str]]:
         """Why the template could not be saved (unsafe, undeclared names, a part that does
-        not render with the sample…), as ``(path, message)``; empty when it can."""
+        not render with the sample…), as ``(path, message)``; empty when it can.
+        ``categories``: organisation-defined category keys it may use beside the
+        platform's (those the same configuration defines)."""
         ...
 
     @idempotent
     async def defaults_problems(
-        self, defaults: NotificationDefaults, path: str
+        self, defaults: NotificationDefaults, path: str, categories: tuple[str, ...] = ()
     ) -> list[tuple[str, str]]: ...
+
+    @idempotent
+    async def category_problems(
+        self, category: CategorySetting, path: str
+    ) -> list[tuple[str, str]]:
+        """Why the organisation category could not be defined, as ``(path, message)``."""
+        ...
+
+    @idempotent
+    async def organisation_categories(self, organisation_id: uuid.UUID) -> list[CategorySetting]:
+        """The organisation's own notification categories, by key."""
+        ...
+
+    async def put_category(
+        self, organisation_id: uuid.UUID, category: CategorySetting, *, actor_id: uuid.UUID
+    ) -> SettingChange:
+        """Define the category or update its name, description, defaults and mandatory
+        flag (matched by key; nothing is deleted)."""
+        ...
+
+    @idempotent
+    async def messaging_problems(
+        self, policy: MessagingSetting, path: str, roles: tuple[str, ...]
+    ) -> list[tuple[str, str]]:
+        """Why the messaging policy could not be set, with ``roles`` the role names the
+        organisation will have."""
+        ...
+
+    @idempotent
+    async def messaging_policy(self, organisation_id: uuid.UUID) -> MessagingSetting: ...
+
+    async def put_messaging_policy(
+        self, organisation_id: uuid.UUID, policy: MessagingSetting, *, actor_id: uuid.UUID
+    ) -> SettingChange:
+        """Replace the organisation's messaging rules (the same rules: unchanged)."""
+        ...
 
     @idempotent
     async def organisation_templates(self, organisation_id: uuid.UUID) -> list[TemplateSetting]:
@@ -160,6 +229,37 @@ class TemplateSaved(IntegrationEvent, kw_only=True, frozen=True):
     aggregate_field: ClassVar[str | None] = "organisation_id"
     key: str
     version: int
+
+
+class CategoryEvent(IntegrationEvent, kw_only=True, frozen=True):
+    """An organisation's own notification category was defined, changed or removed."""
+
+    aggregate_field: ClassVar[str | None] = "category_id"
+    category_id: uuid.UUID
+    key: str
+
+
+class CategoryCreated(CategoryEvent, kw_only=True, frozen=True):
+    event_type: ClassVar[str] = "communication.category.created"
+
+
+class CategoryUpdated(CategoryEvent, kw_only=True, frozen=True):
+    event_type: ClassVar[str] = "communication.category.updated"
+    #: The fields that changed (``name``, ``description``, ``defaults``, ``mandatory``).
+    changed: list[str]
+
+
+class CategoryDeleted(CategoryEvent, kw_only=True, frozen=True):
+    event_type: ClassVar[str] = "communication.category.deleted"
+
+
+class MessagingPolicyChanged(IntegrationEvent, kw_only=True, frozen=True):
+    """An organisation replaced its messaging rules (who may message whom, by role)."""
+
+    event_type: ClassVar[str] = "communication.messaging_policy.changed"
+    aggregate_field: ClassVar[str | None] = "organisation_id"
+    #: role -> the roles its holders may message.
+    rules: dict[str, list[str]]
 
 
 class NotificationChannelEvent(IntegrationEvent, kw_only=True, frozen=True):

@@ -8,8 +8,10 @@ from datetime import timedelta
 from typing import Any, cast
 
 from hub.communication.api import CommunicationApi, CommunicationConfigApi
+from hub.communication.controllers.categories import CategoryController
 from hub.communication.controllers.channels import NotificationChannelController
 from hub.communication.controllers.conversations import ConversationController
+from hub.communication.controllers.messaging import MessagingPolicyController
 from hub.communication.controllers.notifications import DeliveryController, NotificationController
 from hub.communication.controllers.preferences import DefaultsController, PreferencesController
 from hub.communication.controllers.stream import StreamController
@@ -33,6 +35,8 @@ from hub.communication.services.fanout import FanOut
 from hub.communication.services.inbox import InboxService
 from hub.communication.services.inbox_events import InboxEvents
 from hub.communication.services.messages import MessageService
+from hub.communication.services.messaging import MessagingPolicies
+from hub.communication.services.org_categories import OrganisationCategories
 from hub.communication.services.org_purge import CommunicationOrgPurge
 from hub.communication.services.personal_data import CommunicationPersonalData
 from hub.communication.services.preferences import PreferenceService
@@ -89,8 +93,10 @@ def services(
     """Every use case of communication, wired once per process."""
     store, clock = rt.store, rt.clock
     settings: CommunicationSettings = rt.config
-    templates = TemplateService(store, clock)
-    preferences = PreferenceService(store, clock)
+    categories = OrganisationCategories(store, clock, identity_api)
+    messaging = MessagingPolicies(store, clock, identity_api)
+    templates = TemplateService(store, clock, categories)
+    preferences = PreferenceService(store, clock, categories)
     sending = SendService(
         store,
         rt.tenancy,
@@ -116,8 +122,10 @@ def services(
         clock,
         Sealer.from_settings(rt.settings, SEAL_PURPOSE),
         networks(settings.notification_channel_allowed_networks),
+        categories,
     )
     return {
+        "notification_categories": categories,
         "notification_templates": templates,
         "notifications": sending,
         "notification_stream": stream,
@@ -136,7 +144,10 @@ def services(
         "communication_api": CommunicationFacade(sending),
         "communication_erasure": CommunicationErasure(clock),
         "communication_personal_data": CommunicationPersonalData(store),
-        "communication_config": CommunicationConfigFacade(store, templates, preferences),
+        "communication_config": CommunicationConfigFacade(
+            store, templates, preferences, categories, messaging
+        ),
+        "messaging_policies": messaging,
         "digest_closing": DigestClosing(store, clock, rt.queue_job),
         "digest_email": DigestEmail(
             store, templates, identity_api, clock, rt.settings, rt.mail_transport
@@ -148,7 +159,7 @@ def services(
             read_days=settings.notification_read_retention_days,
             archived_days=settings.notification_archived_retention_days,
         ),
-        **_conversations(rt, identity_api, content_api, inbox_events, sending),
+        **_conversations(rt, identity_api, content_api, inbox_events, sending, messaging),
         **webhook_services(rt, settings, sending),
     }
 
@@ -194,6 +205,8 @@ def build() -> ContextModule:
             DeliveryController,
             PreferencesController,
             DefaultsController,
+            CategoryController,
+            MessagingPolicyController,
             TemplateController,
             StreamController,
             NotificationChannelController,
@@ -257,12 +270,15 @@ def _conversations(
     content_api: ContentApi,
     events: InboxEvents,
     sending: SendService,
+    messaging: MessagingPolicies | None = None,
 ) -> dict[str, Any]:
     """Conversations, their messages and the unread-messages notices."""
     settings: CommunicationSettings = rt.config
     store, clock = rt.store, rt.clock
     return {
-        "conversations": ConversationService(store, rt.tenancy, identity_api, content_api, clock),
+        "conversations": ConversationService(
+            store, rt.tenancy, identity_api, content_api, clock, messaging
+        ),
         "conversation_messages": MessageService(store, identity_api, content_api, events, clock),
         "conversation_unread_notices": UnreadNotices(
             store,

@@ -8,17 +8,26 @@ from typing import Any
 
 from hub.communication import repositories
 from hub.communication.api import (
+    CategorySetting,
     Channel,
     CommunicationApi,
     CommunicationConfigApi,
+    MessagingRuleSetting,
+    MessagingSetting,
     NotificationDefaults,
     Priority,
     TemplateSetting,
 )
+from hub.communication.domain.categories import Category, Known
 from hub.communication.domain.digests import check_digests
+from hub.communication.domain.messaging import check_rules, role_key
+from hub.communication.domain.org_categories import ORGANISATION, CategoryDraft, known_with
+from hub.communication.domain.org_categories import check_draft as check_category_draft
 from hub.communication.domain.platform_templates import PLATFORM_TEMPLATES
 from hub.communication.domain.preferences import check_switches
 from hub.communication.domain.templates import TemplateDraft, check_draft, check_key, check_locale
+from hub.communication.services.messaging import MessagingPolicies
+from hub.communication.services.org_categories import OrganisationCategories
 from hub.communication.services.preferences import PreferenceService
 from hub.communication.services.sending import Recipients, SendRequest, SendService
 from hub.communication.services.templates import TemplateService
@@ -70,6 +79,25 @@ def _draft(template: TemplateSetting) -> TemplateDraft:
     )
 
 
+def _known(keys: Sequence[str]) -> Known:
+    """The platform's categories and the keys a configuration defines beside them."""
+    return known_with(Category(k, "", {}, ORGANISATION) for k in keys)
+
+
+def _category_draft(category: CategorySetting) -> CategoryDraft:
+    return CategoryDraft(
+        key=category.key,
+        name=category.name,
+        description=category.description,
+        defaults=dict(category.defaults),
+        mandatory=category.mandatory,
+    )
+
+
+def _rules(policy: MessagingSetting) -> list[tuple[str, Sequence[str]]]:
+    return [(rule.role, rule.may_message) for rule in policy.rules]
+
+
 def _problems(path: str, check: Any) -> list[tuple[str, str]]:
     try:
         check()
@@ -81,31 +109,81 @@ def _problems(path: str, check: Any) -> list[tuple[str, str]]:
 
 
 class CommunicationConfigFacade(CommunicationConfigApi):
-    """Templates and organisation defaults as configuration, through
-    :class:`TemplateService` and :class:`PreferenceService`."""
+    """Templates, organisation categories and defaults as configuration, through
+    :class:`TemplateService`, :class:`OrganisationCategories` and
+    :class:`PreferenceService`."""
 
     def __init__(
-        self, store: Store, templates: TemplateService, preferences: PreferenceService
+        self,
+        store: Store,
+        templates: TemplateService,
+        preferences: PreferenceService,
+        categories: OrganisationCategories,
+        messaging: MessagingPolicies,
     ) -> None:
         self.store, self.templates, self.preferences = store, templates, preferences
+        self.categories, self.messaging = categories, messaging
 
     async def template_problems(
-        self, template: TemplateSetting, path: str
+        self, template: TemplateSetting, path: str, categories: tuple[str, ...] = ()
     ) -> list[tuple[str, str]]:
+        known = _known(categories)
         return _problems(path, lambda: check_key(template.key)) + _problems(
-            path, lambda: check_draft(_draft(template))
+            path, lambda: check_draft(_draft(template), known)
         )
 
     async def defaults_problems(
-        self, defaults: NotificationDefaults, path: str
+        self, defaults: NotificationDefaults, path: str, categories: tuple[str, ...] = ()
     ) -> list[tuple[str, str]]:
         found: list[tuple[str, str]] = []
+        known = _known(categories)
         if defaults.default_locale is not None:
             locale = defaults.default_locale
             found += _problems(path, lambda: check_locale(locale, "defaultLocale"))
-        found += _problems(path, lambda: check_switches(defaults.channels, "channels"))
-        found += _problems(path, lambda: check_digests(defaults.digests, "digests"))
+        found += _problems(path, lambda: check_switches(defaults.channels, "channels", known))
+        found += _problems(path, lambda: check_digests(defaults.digests, "digests", known))
         return found
+
+    async def category_problems(
+        self, category: CategorySetting, path: str
+    ) -> list[tuple[str, str]]:
+        return _problems(path, lambda: check_category_draft(_category_draft(category)))
+
+    async def organisation_categories(self, organisation_id: uuid.UUID) -> list[CategorySetting]:
+        return [
+            CategorySetting(
+                key=row.key,
+                name=row.name,
+                description=row.description,
+                defaults=dict(row.defaults),
+                mandatory=row.mandatory,
+            )
+            for row in await self.categories.rows([organisation_id])
+        ]
+
+    async def put_category(
+        self, organisation_id: uuid.UUID, category: CategorySetting, *, actor_id: uuid.UUID
+    ) -> SettingChange:
+        draft = check_category_draft(_category_draft(category))
+        existing = [r for r in await self.categories.rows([organisation_id]) if r.key == draft.key]
+        if not existing:
+            await self.categories.create(organisation_id, draft)
+            return "created"
+        row = existing[0]
+        wanted = (draft.name, draft.description, draft.defaults, draft.mandatory)
+        if wanted == (row.name, row.description, dict(row.defaults), row.mandatory):
+            return "unchanged"
+        await self.categories.update(
+            organisation_id,
+            draft.key,
+            {
+                "name": draft.name,
+                "description": draft.description,
+                "defaults": draft.defaults,
+                "mandatory": draft.mandatory,
+            },
+        )
+        return "updated"
 
     async def organisation_templates(self, organisation_id: uuid.UUID) -> list[TemplateSetting]:
         return [
@@ -125,7 +203,7 @@ class CommunicationConfigFacade(CommunicationConfigApi):
     ) -> SettingChange:
         member = Membership(organisation_id=organisation_id, user_id=actor_id, roles=(), grants=())
         current = await repositories.template_version(self.store, organisation_id, template.key)
-        draft = check_draft(_draft(template))
+        draft = await self.templates.checked(organisation_id, _draft(template))
         if current is None:
             if template.key in PLATFORM_TEMPLATES:
                 await self.templates.save(member, template.key, draft)
@@ -143,6 +221,30 @@ class CommunicationConfigFacade(CommunicationConfigApi):
             return "unchanged"
         await self.templates.save(member, template.key, draft)
         return "updated"
+
+    async def messaging_problems(
+        self, policy: MessagingSetting, path: str, roles: tuple[str, ...]
+    ) -> list[tuple[str, str]]:
+        known = {role_key(r) for r in roles}
+        return _problems(path, lambda: check_rules(_rules(policy), known))
+
+    async def messaging_policy(self, organisation_id: uuid.UUID) -> MessagingSetting:
+        rules = await self.messaging.rules(organisation_id)
+        return MessagingSetting(
+            rules=tuple(
+                MessagingRuleSetting(role=role, may_message=tuple(targets))
+                for role, targets in rules.items()
+            )
+        )
+
+    async def put_messaging_policy(
+        self, organisation_id: uuid.UUID, policy: MessagingSetting, *, actor_id: uuid.UUID
+    ) -> SettingChange:
+        before = await self.messaging.rules(organisation_id)
+        after = await self.messaging.replace(organisation_id, _rules(policy))
+        if after == before:
+            return "unchanged"
+        return "updated" if before else "created"
 
     async def notification_defaults(self, organisation_id: uuid.UUID) -> NotificationDefaults:
         row = await repositories.organisation_settings(self.store, organisation_id)

@@ -2,6 +2,9 @@
 
 * ``templates``: organisations' template versions (the platform's live in code); the
   highest version of a key is the current one, older rows are its history.
+* ``organisation_categories``: notification categories an organisation defines (beside
+  the platform's, ``domain.categories``).
+* ``messaging_rules``: an organisation's policy of who may message whom, by role.
 * ``organisation_settings`` / ``user_settings``: default channels per category and
   locale of an organisation; a user's overrides, locale, time zone and quiet hours.
 * ``notifications``: one per send, with its resolved recipients (fan-out reads them in
@@ -99,6 +102,39 @@ class OrganisationSettings(Base):
     updated_at: Mapped[datetime] = _ts(nullable=False)
     #: category -> "off" | "hourly" | "daily" (e-mail batching)
     digests: Mapped[dict[str, Any]] = _json("{}")
+
+
+class OrganisationCategory(IdMixin, Base):
+    """A notification category an organisation defines for itself (``consultation-alerts``):
+    used by its templates, notify actions and members' preferences like the platform's
+    (``domain.categories``); ``mandatory`` ones ignore members' opt-outs."""
+
+    __tablename__ = "organisation_categories"
+
+    organisation_id: Mapped[uuid.UUID] = _uuid()
+    key: Mapped[str] = mapped_column(Text, nullable=False)
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    description: Mapped[str] = mapped_column(Text, nullable=False, server_default=text("''"))
+    #: channel -> on/off (a channel left out: off)
+    defaults: Mapped[dict[str, Any]] = _json("{}")
+    mandatory: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
+    created_at: Mapped[datetime] = _ts(nullable=False)
+    updated_at: Mapped[datetime] = _ts(nullable=False)
+
+    __table_args__ = (UniqueConstraint("organisation_id", "key"),)
+
+
+class MessagingRule(Base):
+    """One rule of an organisation's messaging policy (``domain.messaging``): holders of
+    ``role`` (a role name as ``role_key`` gives it) may message only holders of
+    ``may_message``."""
+
+    __tablename__ = "messaging_rules"
+
+    organisation_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    role: Mapped[str] = mapped_column(Text, primary_key=True)
+    may_message: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False)
+    updated_at: Mapped[datetime] = _ts(nullable=False)
 
 
 class UserSettings(Base):

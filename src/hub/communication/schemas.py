@@ -130,6 +130,12 @@ class CategoryOut(Schema):
     key: str
     description: str
     defaults: dict[str, bool]
+    #: The display name (a platform category's is its key).
+    name: str = ""
+    #: Members cannot turn it off.
+    mandatory: bool = False
+    #: The organisation that defined it (null: a platform category).
+    organisation_id: uuid.UUID | None = None
 
 
 class UserPreferencesOut(Schema):
@@ -138,7 +144,8 @@ class UserPreferencesOut(Schema):
     quiet_hours: QuietHoursIO | None
     channels: dict[str, dict[str, bool]]
     digests: dict[str, str]
-    #: Every category a notification may have, with the platform's defaults.
+    #: Every category a notification to the caller may have: the platform's, then those
+    #: each of the caller's organisations defined, with their defaults.
     categories: list[CategoryOut]
 
 

@@ -116,6 +116,13 @@ class ContentApi(Protocol):
         """Whether the user may add versions to the document and change its metadata."""
         ...
 
+    async def record_read(self, document_id: uuid.UUID, what: str) -> None:
+        """A read made through another context (insights, similar documents) of a
+        document the caller was allowed to read: ``content.document.read`` when the
+        document's type audits reads (``auditReads``), nothing otherwise. The actor is
+        the acting request's, as for every event."""
+        ...
+
     async def set_metadata(
         self,
         document_id: uuid.UUID,
@@ -205,6 +212,8 @@ class DocumentTypeSetting(
 ):
     name: str
     description: str = ""
+    #: Every read of a document of the type is audited (``content.document.read``).
+    audit_reads: bool = False
 
 
 class CustomFieldSetting(
@@ -334,6 +343,16 @@ class DocumentDownloaded(DocumentEvent, kw_only=True, frozen=True):
     version: int
 
 
+class DocumentRead(DocumentEvent, kw_only=True, frozen=True):
+    """Someone read a document whose type audits reads (``auditReads``): what they read
+    (``metadata``, ``versions``, ``content``, ``thumbnail``, ``notes``, ``permissions``,
+    ``links``, ``insights``, ``similar``) and, for a file or preview, which version."""
+
+    event_type: ClassVar[str] = "content.document.read"
+    what: str
+    version: int | None = None
+
+
 class ShareLinkCreated(DocumentEvent, kw_only=True, frozen=True):
     """A share link was made (the token itself is never in an event)."""
 
@@ -386,10 +405,13 @@ class TagDeleted(TaxonomyEvent, kw_only=True, frozen=True):
 
 class DocumentTypeCreated(TaxonomyEvent, kw_only=True, frozen=True):
     event_type: ClassVar[str] = "content.document_type.created"
+    #: Every read of its documents is audited (so turning it off is in the trail too).
+    audit_reads: bool = False
 
 
 class DocumentTypeUpdated(TaxonomyEvent, kw_only=True, frozen=True):
     event_type: ClassVar[str] = "content.document_type.updated"
+    audit_reads: bool = False
 
 
 class DocumentTypeDeleted(TaxonomyEvent, kw_only=True, frozen=True):

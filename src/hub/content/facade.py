@@ -104,6 +104,11 @@ class ContentFacade(ContentApi):
     async def may_edit(self, user_id: uuid.UUID, document_id: uuid.UUID) -> bool:
         return await self._may(user_id, document_id, Action.EDIT)
 
+    async def record_read(self, document_id: uuid.UUID, what: str) -> None:
+        row = await documents.by_id(self.store, document_id)
+        if row is not None and row.audit_reads:
+            await self.sharing.access.record_read(document_id, row.organisation_id, what)
+
     async def set_metadata(
         self,
         document_id: uuid.UUID,
@@ -306,7 +311,7 @@ class ContentConfigFacade(ContentConfigApi):
         tag_rows = list(tags)
         names = {row.id: row.name for row in tag_rows}
         kinds = await self.store.fetch(
-            select(k.c.name, k.c.description)
+            select(k.c.name, k.c.description, k.c.audit_reads)
             .where(k.c.organisation_id == organisation_id)
             .order_by(k.c.name_key)
         )
@@ -321,7 +326,10 @@ class ContentConfigFacade(ContentConfigApi):
                 for r in tag_rows
             ),
             document_types=tuple(
-                DocumentTypeSetting(name=r.name, description=r.description) for r in kinds
+                DocumentTypeSetting(
+                    name=r.name, description=r.description, audit_reads=r.audit_reads
+                )
+                for r in kinds
             ),
             custom_fields=tuple(
                 CustomFieldSetting(
@@ -371,17 +379,23 @@ class ContentConfigFacade(ContentConfigApi):
         k = taxonomy_repo.types
         name = clean_name(document_type.name)
         existing = await self.store.first(
-            select(k.c.id, k.c.name, k.c.description).where(
+            select(k.c.id, k.c.name, k.c.description, k.c.audit_reads).where(
                 k.c.organisation_id == organisation_id, k.c.name_key == tag_key(name)
             )
         )
         description = clean_description(document_type.description)
+        audit = document_type.audit_reads
         if existing is None:
-            await self.taxonomy.create_type(actor, name=name, description=description)
+            await self.taxonomy.create_type(
+                actor, name=name, description=description, audit_reads=audit
+            )
             return "created"
-        if (name, description) == (existing.name, existing.description):
+        stored = (existing.name, existing.description, existing.audit_reads)
+        if (name, description, audit) == stored:
             return "unchanged"
-        await self.taxonomy.update_type(actor, existing.id, name=name, description=description)
+        await self.taxonomy.update_type(
+            actor, existing.id, name=name, description=description, audit_reads=audit
+        )
         return "updated"
 
     async def put_custom_field(

@@ -201,6 +201,9 @@ class DocumentType(IdMixin, Base):
     name: Mapped[str] = mapped_column(Text, nullable=False)
     name_key: Mapped[str] = mapped_column(Text, nullable=False)
     description: Mapped[str] = mapped_column(Text, nullable=False, server_default=text("''"))
+    #: Every read of a document of this type (metadata, versions, file, preview, notes,
+    #: insights) is recorded as ``content.document.read`` in the audit trail.
+    audit_reads: Mapped[bool] = mapped_column(nullable=False, server_default=false())
 
     __table_args__ = (UniqueConstraint("organisation_id", "name_key"),)
 

@@ -209,16 +209,21 @@ class DocumentTypeOut(Schema):
     id: uuid.UUID
     name: str
     description: str
+    #: Every read of a document of this type is in the audit trail
+    #: (``content.document.read``).
+    audit_reads: bool = False
 
 
 class DocumentTypeIn(Schema, kw_only=True):
     name: str
     description: str = ""
+    audit_reads: bool = False
 
 
 class DocumentTypePatch(PatchSchema):
     name: str | msgspec.UnsetType = msgspec.UNSET
     description: str | msgspec.UnsetType = msgspec.UNSET
+    audit_reads: bool | msgspec.UnsetType = msgspec.UNSET
 
 
 class CustomFieldOut(Schema):

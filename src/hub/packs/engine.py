@@ -28,7 +28,7 @@ BUILTIN_ROLES = ("owner", "admin", "member", "auditor")
 
 class PackChange(Struct, frozen=True):
     """What applying did to one setting (``kind``: role, tag, documentType, customField,
-    notificationDefaults, template, workflow)."""
+    notificationCategory, notificationDefaults, template, messagingPolicy, workflow)."""
 
     kind: str
     name: str
@@ -133,19 +133,37 @@ class PackEngine:
             "taxonomy.yaml:", await self.content.taxonomy_problems(pack.taxonomy, "taxonomy.yaml:")
         )
         notes = pack.notifications
+        categories: list[str] = []
+        for i, category in enumerate(notes.categories):
+            at = f"notifications.yaml: categories[{i}]"
+            found += _at(at, await self.communication.category_problems(category, at))
+            if category.key in categories:
+                found.append(
+                    PackProblem(path=f"{at}.key", message=f"{category.key!r} appears twice")
+                )
+            categories.append(category.key)
+        own = tuple(categories)
         if notes.defaults is not None:
             where = "notifications.yaml: defaults"
-            found += _at(where, await self.communication.defaults_problems(notes.defaults, where))
+            found += _at(
+                where, await self.communication.defaults_problems(notes.defaults, where, own)
+            )
         keys: list[str] = []
         for i, template in enumerate(notes.templates):
             at = f"notifications.yaml: templates[{i}]"
-            found += _at(at, await self.communication.template_problems(template, at))
+            found += _at(at, await self.communication.template_problems(template, at, own))
             if template.key in keys:
                 found.append(
                     PackProblem(path=f"{at}.key", message=f"{template.key!r} appears twice")
                 )
             keys.append(template.key)
         roles = [*BUILTIN_ROLES, *names]
+        if pack.messaging is not None:
+            where = "messaging.yaml: rules"
+            found += _at(
+                where,
+                await self.communication.messaging_problems(pack.messaging, where, tuple(roles)),
+            )
         fields = pack.taxonomy.custom_fields
         known = DefinitionNames(
             roles=frozenset(roles),
@@ -204,6 +222,9 @@ class PackEngine:
         for field in pack.taxonomy.custom_fields:
             done = await self.content.put_custom_field(org, field, actor_id=actor)
             changes.append(PackChange(kind="customField", name=field.key, change=done))
+        for category in pack.notifications.categories:
+            done = await self.communication.put_category(org, category, actor_id=actor)
+            changes.append(PackChange(kind="notificationCategory", name=category.key, change=done))
         if pack.notifications.defaults is not None:
             done = await self.communication.put_notification_defaults(
                 org, pack.notifications.defaults, actor_id=actor
@@ -212,6 +233,11 @@ class PackEngine:
         for template in pack.notifications.templates:
             done = await self.communication.put_template(org, template, actor_id=actor)
             changes.append(PackChange(kind="template", name=template.key, change=done))
+        if pack.messaging is not None:
+            done = await self.communication.put_messaging_policy(
+                org, pack.messaging, actor_id=actor
+            )
+            changes.append(PackChange(kind="messagingPolicy", name="messaging", change=done))
         for key, body in sorted(pack.workflows.items()):
             setting = WorkflowSetting(key=key, definition=body)
             done, version = await self.workflow.put_definition(org, setting, actor_id=actor)
@@ -230,8 +256,10 @@ class PackEngine:
         self, organisation_id: uuid.UUID, *, name: str, version: str = "1.0.0"
     ) -> PackDocument:
         """The organisation's configuration as a pack (custom roles, taxonomy, its own
-        templates and defaults, the newest version of each workflow)."""
+        notification categories, templates and defaults, the newest version of each
+        workflow)."""
         defaults = await self.communication.notification_defaults(organisation_id)
+        messaging = await self.communication.messaging_policy(organisation_id)
         workflows = await self.workflow.latest_definitions(organisation_id)
         return PackDocument(
             pack=PackManifest(
@@ -242,9 +270,11 @@ class PackEngine:
             roles=tuple(await self.identity.custom_roles(organisation_id)),
             taxonomy=await self.content.taxonomy_settings(organisation_id),
             notifications=PackNotifications(
+                categories=tuple(await self.communication.organisation_categories(organisation_id)),
                 defaults=None if defaults == NotificationDefaults() else defaults,
                 templates=tuple(await self.communication.organisation_templates(organisation_id)),
             ),
+            messaging=messaging if messaging.rules else None,
             workflows={w.key: w.definition for w in workflows},
         )
 

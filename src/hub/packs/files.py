@@ -14,7 +14,13 @@ from typing import Any, TypeVar
 import msgspec
 import yaml
 
-from hub.communication.api import NotificationDefaults, TemplateSetting
+from hub.communication.api import (
+    CategorySetting,
+    MessagingRuleSetting,
+    MessagingSetting,
+    NotificationDefaults,
+    TemplateSetting,
+)
 from hub.content.api import (
     CustomFieldSetting,
     DocumentTypeSetting,
@@ -38,8 +44,9 @@ MANIFEST = "pack.yaml"
 SECTIONS: dict[str, frozenset[str]] = {
     "roles.yaml": frozenset({"roles"}),
     "taxonomy.yaml": frozenset({"tags", "documentTypes", "customFields"}),
-    "notifications.yaml": frozenset({"defaults", "templates"}),
+    "notifications.yaml": frozenset({"categories", "defaults", "templates"}),
     "samples.yaml": frozenset({"documents"}),
+    "messaging.yaml": frozenset({"rules"}),
 }
 WORKFLOWS = "workflows"
 _WORKFLOW_KEY = re.compile(WORKFLOW_KEY_PATTERN)
@@ -151,6 +158,7 @@ def read_pack(root: Path) -> tuple[PackDocument | None, list[PackProblem]]:
     taxonomy = files.section("taxonomy.yaml")
     notifications = files.section("notifications.yaml")
     samples = files.section("samples.yaml")
+    messaging = files.section("messaging.yaml")
     defaults = None
     if notifications.get("defaults") is not None:
         defaults = files.convert(
@@ -190,10 +198,20 @@ def read_pack(root: Path) -> tuple[PackDocument | None, list[PackProblem]]:
             ),
         ),
         notifications=PackNotifications(
+            categories=files.items(
+                "notifications.yaml", notifications, "categories", CategorySetting
+            ),
             defaults=defaults,
             templates=files.items(
                 "notifications.yaml", notifications, "templates", TemplateSetting
             ),
+        ),
+        messaging=(
+            MessagingSetting(
+                rules=files.items("messaging.yaml", messaging, "rules", MessagingRuleSetting)
+            )
+            if (root / "messaging.yaml").exists()
+            else None
         ),
         workflows=workflows,
         samples=PackSamples(
@@ -220,6 +238,8 @@ def pack_files(document: PackDocument) -> dict[str, str]:
     notifications = msgspec.to_builtins(document.notifications)
     if any(notifications.values()):
         out["notifications.yaml"] = _yaml(notifications)
+    if document.messaging is not None:
+        out["messaging.yaml"] = _yaml(document.messaging)
     for key, body in sorted(document.workflows.items()):
         out[f"{WORKFLOWS}/{key}.yaml"] = _yaml(body)
     if document.samples.documents:

@@ -6,12 +6,15 @@ Directory layout (every file but ``pack.yaml`` optional; any other file is a pro
     pack.yaml            the manifest: format, name, version, description
     roles.yaml           roles: [{name, description, permissions}]
     taxonomy.yaml        tags, documentTypes, customFields
-    notifications.yaml   defaults {defaultLocale, channels, digests}, templates [...]
+    notifications.yaml   categories [...], defaults {defaultLocale, channels, digests},
+                         templates [...]
+    messaging.yaml       rules [{role, mayMessage}]: who may message whom, by role
     workflows/<key>.yaml one workflow definition each (the body of POST /workflows)
     samples.yaml         documents: sample data the demo uploads (not applied)
 
 The setting types are the contexts' own (``RoleSetting``, ``TaxonomySettings``,
-``TemplateSetting``, ``NotificationDefaults``): a pack holds nothing they would not take.
+``TemplateSetting``, ``NotificationDefaults``, ``CategorySetting``): a pack holds nothing
+they would not take.
 """
 
 from __future__ import annotations
@@ -20,7 +23,12 @@ from typing import Annotated, Any
 
 import msgspec
 
-from hub.communication.api import NotificationDefaults, TemplateSetting
+from hub.communication.api import (
+    CategorySetting,
+    MessagingSetting,
+    NotificationDefaults,
+    TemplateSetting,
+)
 from hub.content.api import TaxonomySettings
 from hub.identity.api import RoleSetting
 
@@ -48,9 +56,13 @@ class PackManifest(Struct, frozen=True):
 
 
 class PackNotifications(Struct, frozen=True):
-    """``notifications.yaml``: the organisation's defaults per platform category (left
-    alone when absent) and its own templates."""
+    """``notifications.yaml``: the organisation's own notification categories, its
+    defaults per category (left alone when absent) and its own templates."""
 
+    #: Categories the organisation defines beside the platform's (key, name,
+    #: description, defaults per channel, mandatory); templates, defaults and workflow
+    #: ``notify`` actions of the pack may name them.
+    categories: tuple[CategorySetting, ...] = ()
     defaults: NotificationDefaults | None = None
     templates: tuple[TemplateSetting, ...] = ()
 
@@ -82,6 +94,8 @@ class PackDocument(Struct, frozen=True):
     roles: tuple[RoleSetting, ...] = ()
     taxonomy: TaxonomySettings = TaxonomySettings()
     notifications: PackNotifications = PackNotifications()
+    #: Who may message whom, by role (left alone when absent; replaced whole otherwise).
+    messaging: MessagingSetting | None = None
     #: Workflow definitions by key.
     workflows: dict[str, dict[str, Any]] = msgspec.field(default_factory=dict)
     samples: PackSamples = PackSamples()

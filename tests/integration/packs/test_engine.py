@@ -80,6 +80,14 @@ async def test_applying_twice_changes_nothing_the_second_time(
     )
     assert template.status_code == 200, template.text
     assert template.json()["version"] == 1
+    # the organisation's own notification category, which the supplier alerts file under
+    assert template.json()["category"] == "consultation-alerts"
+    r = await client.get(f"{API}/orgs/{org}/notification-categories", headers=owner.auth)
+    (alerts,) = r.json()["items"]
+    assert (alerts["key"], alerts["defaults"]) == (
+        "consultation-alerts",
+        {"in_app": True, "email": True},
+    )
 
     second = await apply(client, root, org, document)
     assert second["changed"] is False
@@ -106,10 +114,17 @@ async def test_a_changed_pack_updates_what_changed_and_publishes_a_new_version(
     )
     edit(copy / "workflows" / "care-pathway.yaml", "slaMinutes: 2880", "slaMinutes: 1440")
     edit(copy / "pack.yaml", "version: 1.0.0", "version: 1.1.0")
+    edit(copy / "notifications.yaml", "name: Appointment reminders", "name: Reminders")
+    edit(copy / "taxonomy.yaml", "auditReads: true", "auditReads: false")
     report = await apply(client, root, org, pack_of(copy))
 
     done = {(c["kind"], c["name"]): c for c in report["changes"] if c["change"] != "unchanged"}
-    assert set(done) == {("role", "practitioner"), ("workflow", "care-pathway")}
+    assert set(done) == {
+        ("role", "practitioner"),
+        ("workflow", "care-pathway"),
+        ("notificationCategory", "appointment-reminders"),
+        ("documentType", "Patient record"),
+    }
     assert done["role", "practitioner"]["change"] == "updated"
     assert done["workflow", "care-pathway"]["version"] == 2
     roles = await roles_by_name(client, org, owner)
@@ -119,6 +134,21 @@ async def test_a_changed_pack_updates_what_changed_and_publishes_a_new_version(
     )
     assert latest.json()["version"] == 2
     assert latest.json()["definition"]["states"][0]["slaMinutes"] == 1440
+    r = await client.get(
+        f"{API}/orgs/{org}/notification-categories/appointment-reminders", headers=owner.auth
+    )
+    assert r.json()["name"] == "Reminders"
+    types = await client.get(f"{API}/orgs/{org}/document-types", headers=owner.auth)
+    record = next(t for t in types.json()["items"] if t["name"] == "Patient record")
+    assert record["auditReads"] is False
+    # the messaging rules, applied once and exported as the pack has them
+    exported = (await client.get(f"{API}/orgs/{org}/pack", headers=root.auth)).json()
+    assert exported["messaging"] == {
+        "rules": [{"role": "patient", "mayMessage": ["practitioner", "staff"]}]
+    }
+    assert [c["change"] for c in report["changes"] if c["kind"] == "messagingPolicy"] == [
+        "unchanged"
+    ]
 
 
 async def test_export_then_apply_to_a_fresh_organisation_reproduces_it(
@@ -149,6 +179,7 @@ async def test_export_then_apply_to_a_fresh_organisation_reproduces_it(
     assert {r["name"] for r in again["roles"]} == {"buyer", "evaluator", "supplier"}
     assert set(again["workflows"]) == {"consultation", "offre"}
     assert len(again["notifications"]["templates"]) == 5
+    assert [c["key"] for c in again["notifications"]["categories"]] == ["consultation-alerts"]
     assert (await apply(client, root, fresh, reread))["changed"] is False
 
 
@@ -167,6 +198,8 @@ async def test_validation_reports_every_problem_of_every_file(
     edit(copy / "notifications.yaml", "La date limite est passée.", "Passée {{ secret }}.")
     edit(copy / "workflows" / "consultation.yaml", "roles: [buyer, evaluator]", "roles: [jury]")
     edit(copy / "samples.yaml", "documentType: CCTP", "documentType: DCE")
+    edit(copy / "notifications.yaml", "  - key: consultation-alerts\n", "  - key: documents\n")
+    edit(copy / "workflows" / "consultation.yaml", "category: consultation-alerts", "category: 1")
     (copy / "role.yaml").write_text("roles: []\n")
     (copy / "workflows" / "Bad Key.yaml").write_text("states: []\n")
 
@@ -184,6 +217,9 @@ async def test_validation_reports_every_problem_of_every_file(
         "notifications.yaml: templates[2].channels.in_app.fr.body",
         "workflows/consultation.yaml: transitions[2].actions[0].to.roles[0]",
         "samples.yaml: documents[2].documentType",
+        "notifications.yaml: categories[0].key",
+        "notifications.yaml: templates[0].category",
+        "workflows/consultation.yaml: transitions[0].actions[0].category",
     ):
         assert any(p.startswith(expected) for p in found), (expected, found)
     messages = " ".join(p.message for p in problems)

@@ -2,12 +2,13 @@
 
 The Pasteur practice runs on the `medical` pack: a practitioner files a patient's record
 for the patient and the care team only (another patient, the staff and another practice
-get 404; every download is in the audit trail), talks to the patient in a private
-conversation, and a referral letter starts the care pathway whose tasks move from the
-staff to the practitioners, escalating to the practice's owner when the consultation
-overruns its SLA (on the test clock); the day before an appointment the staff are
-reminded, the e-mail held back by quiet hours. Ends with one correlation id tying the upload to
-the pathway it started, and an intact audit chain.
+get 404; every read of it — metadata, versions, file — is in the audit trail), talks to
+the patient in a private conversation (patients may not message one another: the pack's
+messaging rules), and a referral letter starts the care pathway
+whose tasks move from the staff to the practitioners, escalating to the practice's owner
+when the consultation overruns its SLA (on the test clock); the day before an
+appointment the staff are reminded, the e-mail held back by quiet hours. Ends with one
+correlation id tying the upload to the pathway it started, and an intact audit chain.
 """
 
 from __future__ import annotations
@@ -112,6 +113,16 @@ async def test_records_conversations_and_a_care_pathway(
     download = await client.get(f"{DOCS}/{record['id']}/content", headers=camille.auth)
     assert download.status_code == 200
     assert download.text == "Allergies: penicillin."
+    # every read of a patient record is audited (its type says `auditReads: true`)
+    r = await client.get(
+        f"{DOCS}/{record['id']}", headers={**durand.auth, "X-Request-Id": "req-doctor-reads"}
+    )
+    assert r.status_code == 200, r.text
+    r = await client.get(
+        f"{DOCS}/{record['id']}/versions",
+        headers={**durand.auth, "X-Request-Id": "req-doctor-versions"},
+    )
+    assert r.status_code == 200, r.text
 
     # a private conversation between the practitioner and the patient
     r = await client.post(
@@ -135,6 +146,30 @@ async def test_records_conversations_and_a_care_pathway(
         assert (
             await client.get(f"{API}/conversations/{talk}/messages", headers=outsider.auth)
         ).status_code == 404
+    # the pack's messaging rules: patients talk to the care team and the staff, never to
+    # one another, whoever would gather them
+    r = await client.post(
+        f"{API}/conversations",
+        json={"organisationId": pasteur, "participantIds": [camille.user_id]},
+        headers=louis.auth,
+    )
+    assert (r.status_code, r.json()["code"]) == (403, "messaging_not_allowed")
+    r = await client.post(
+        f"{API}/conversations",
+        json={
+            "organisationId": pasteur,
+            "participantIds": [camille.user_id, louis.user_id],
+            "kind": "group",
+        },
+        headers=martin.auth,
+    )
+    assert (r.status_code, r.json()["code"]) == (403, "messaging_not_allowed")
+    r = await client.post(
+        f"{API}/conversations",
+        json={"organisationId": pasteur, "participantIds": [sophie.user_id]},
+        headers=louis.auth,
+    )
+    assert r.status_code == 201, r.text
 
     # a referral letter starts the care pathway: staff book, the practitioners consult
     r = await client.post(
@@ -219,6 +254,15 @@ async def test_records_conversations_and_a_care_pathway(
     assert REMINDER not in await inbox(client, camille)
     assert PATIENT_REMINDER not in await inbox(client, louis)
     assert PATIENT_REMINDER not in await inbox(client, sophie)
+    # reminders are filed under the practice's own category, listed to its members only
+    r = await client.get(f"{API}/notifications", headers=camille.auth)
+    (reminded_item,) = [i for i in r.json()["items"] if i["title"] == PATIENT_REMINDER]
+    assert reminded_item["category"] == "appointment-reminders"
+    r = await client.get(f"{API}/notifications/preferences", headers=camille.auth)
+    own = {c["key"]: c["organisationId"] for c in r.json()["categories"] if c["organisationId"]}
+    assert own == {"appointment-reminders": pasteur}
+    r = await client.get(f"{API}/notifications/preferences", headers=curie_owner.auth)
+    assert "appointment-reminders" not in {c["key"] for c in r.json()["categories"]}
     reminded = await client.get(
         INSTANCES,
         params={"organisationId": pasteur, "workflowKey": "appointment-reminder"},
@@ -226,6 +270,7 @@ async def test_records_conversations_and_a_care_pathway(
     )
     (reminder,) = reminded.json()["items"]
     assert reminder["subject"]["documentId"] == appointment["id"]
+    assert await status_of(client, sophie, appointment["id"]) == 200  # not audited
     mails = await fetch(
         database_url,
         "SELECT d.status FROM communication.deliveries d JOIN communication.notifications n "
@@ -247,6 +292,20 @@ async def test_records_conversations_and_a_care_pathway(
     # upload (content) to the pathway it started (workflow, in the worker)
     reads = await audit_of(client, doctor, pasteur, action="content.document.downloaded")
     assert [(e["actorId"], e["entityId"]) for e in reads] == [(camille.user_id, record["id"])]
+    viewed = await audit_of(client, doctor, pasteur, action="content.document.read")
+    # only the record's reads (the appointment read above is not audited),
+    # by those allowed to read it (the 404s of Louis, Sophie and Curie are not reads)
+    assert {e["entityId"] for e in viewed} == {record["id"]}
+    assert {(e["actorId"], e["summary"]["what"]) for e in viewed} == {
+        (camille.user_id, "metadata"),
+        (durand.user_id, "metadata"),
+        (durand.user_id, "versions"),
+    }
+    (doctor_read,) = await audit_of(
+        client, doctor, pasteur, correlationId="req-doctor-reads", action="content.document.read"
+    )
+    assert (doctor_read["actorId"], doctor_read["actorType"]) == (durand.user_id, "user")
+    assert doctor_read["entityType"] == "document"
     tied = {
         e["action"] for e in await audit_of(client, doctor, pasteur, correlationId=upload_request)
     }

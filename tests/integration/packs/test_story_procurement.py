@@ -115,6 +115,18 @@ async def test_a_consultation_from_publication_to_award(
     r = await client.get(f"{API}/notifications", headers=alpha.auth)
     (alert,) = r.json()["items"]
     assert alert["body"].startswith("RC — Rénovation énergétique de l'école Jules Ferry : ")
+    # filed under the buyer organisation's own category, which a supplier may turn off
+    assert alert["category"] == "consultation-alerts"
+    r = await client.get(f"{API}/notifications/preferences", headers=alpha.auth)
+    own = {c["key"]: c for c in r.json()["categories"] if c["organisationId"] == lyon}
+    assert set(own) == {"consultation-alerts"}
+    assert own["consultation-alerts"]["name"] == "Alertes consultation"
+    r = await client.put(
+        f"{API}/notifications/preferences",
+        json={"channels": {"consultation-alerts": {"in_app": False, "email": False}}},
+        headers=alpha.auth,
+    )
+    assert r.status_code == 200, r.text
     assert await inbox(client, committee[0]) == []
 
     # the suppliers read the dossier, never the firm's own documents across organisations
@@ -162,6 +174,7 @@ async def test_a_consultation_from_publication_to_award(
     consultation = r.json()
     await events.drain()
     assert await inbox(client, beta) == [CLARIFIED, PUBLISHED]
+    assert await inbox(client, alpha) == [PUBLISHED]  # alerts turned off; notices stay on
 
     async with timer_service(settings, clock) as timers:
         clock.advance(days=9, hours=23)

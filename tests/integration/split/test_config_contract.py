@@ -15,7 +15,14 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from hub.app import context_modules, create_app, load_settings
-from hub.communication.api import CommunicationConfigApi, NotificationDefaults, TemplateSetting
+from hub.communication.api import (
+    CategorySetting,
+    CommunicationConfigApi,
+    MessagingRuleSetting,
+    MessagingSetting,
+    NotificationDefaults,
+    TemplateSetting,
+)
 from hub.content.api import ContentConfigApi, TagSetting, TaxonomySettings
 from hub.identity.api import IdentityConfigApi, RoleSetting
 from hub.kernel.remote.interface import describe
@@ -156,6 +163,33 @@ async def test_communication_defaults_and_templates_alike(
     assert stored.default_locale == "fr"
     assert stored.channels["documents"]["email"] is False
     assert await communication.organisation_templates(org) == []
+
+
+async def test_communication_categories_and_messaging_alike(
+    configs: Configs, client: AsyncTestClient[Litestar], database_url: str
+) -> None:
+    org, owner = await organisation(client, database_url)
+    communication = configs.communication
+    reserved = CategorySetting(key="documents", name="Documents")
+    assert [p for p, _ in await communication.category_problems(reserved, "c[0]")] == ["c[0].key"]
+    alerts = CategorySetting(key="alerts", name="Alerts", defaults={"email": True})
+    assert await communication.category_problems(alerts, "c[1]") == []
+    # a template may name a category the same configuration defines
+    template = TemplateSetting(
+        key="team.alert", category="alerts", channels={"in_app": {"en": {"title": "x"}}}
+    )
+    assert await communication.template_problems(template, "t", ("alerts",)) == []
+    assert await communication.template_problems(template, "t") != []
+    assert await communication.put_category(org, alerts, actor_id=owner) == "created"
+    assert await communication.put_category(org, alerts, actor_id=owner) == "unchanged"
+    assert await communication.organisation_categories(org) == [alerts]
+
+    policy = MessagingSetting(rules=(MessagingRuleSetting(role="member", may_message=("admin",)),))
+    assert await communication.messaging_problems(policy, "m", ("member", "admin")) == []
+    assert await communication.messaging_problems(policy, "m", ("admin",)) != []
+    assert await communication.put_messaging_policy(org, policy, actor_id=owner) == "created"
+    assert await communication.put_messaging_policy(org, policy, actor_id=owner) == "unchanged"
+    assert await communication.messaging_policy(org) == policy
 
 
 async def test_workflow_definitions_alike(

@@ -46,3 +46,19 @@ def test_every_shipped_pack_survives_a_round_trip_through_its_files(tmp_path: Pa
         again, problems = read_pack(tmp_path / name)
         assert problems == []
         assert again == document
+
+
+def test_the_medical_pack_audits_every_read_of_a_patient_record_and_nothing_else() -> None:
+    document, _ = read_pack(pack_path("medical"))
+    assert document is not None
+    audited = [t.name for t in document.taxonomy.document_types if t.audit_reads]
+    assert audited == ["Patient record"]
+
+
+def test_audit_reads_must_be_a_boolean(tmp_path: Path) -> None:
+    (tmp_path / "pack.yaml").write_text("format: 1\nname: p\nversion: 1.0.0\n")
+    (tmp_path / "taxonomy.yaml").write_text(
+        "documentTypes:\n  - name: Record\n    auditReads: sometimes\n"
+    )
+    _, problems = read_pack(tmp_path)
+    assert [p.path for p in problems] == ["taxonomy.yaml: documentTypes[0].auditReads"]

@@ -68,14 +68,16 @@ class ConversationController(Controller):
         "be an active member, else a 422 naming `participantIds[i]`). Without `kind`: "
         "direct for one other person and no title, a group otherwise. A direct conversation "
         "exists once per pair: asking again answers the existing one with 200 (201 when "
-        "new). The creator of a group is its admin.",
+        "new). The creator of a group is its admin. The organisation's messaging rules "
+        "(`/orgs/{orgId}/messaging-policy`) may forbid gathering some people: 403 "
+        "`messaging_not_allowed` naming `participantIds[i]`.",
         status_code=201,
         responses={
             200: ResponseSpec(
                 ConversationOut, description="The direct conversation of this pair, existing."
             )
         },
-        opt=problems(404, 422),
+        opt=problems(403, 404, 422),
     )
     async def create(
         self,
@@ -147,7 +149,9 @@ class ConversationController(Controller):
         summary="Add people to a group (its admins)",
         description="Each must be an active member (422 naming `userIds[i]`); people "
         "already in it are left as they are. They join caught up: earlier messages are "
-        "there to read but not unread. A direct conversation cannot change (409).",
+        "there to read but not unread. A direct conversation cannot change (409). The "
+        "organisation's messaging rules may forbid someone: 403 `messaging_not_allowed` "
+        "naming `userIds[i]`.",
         status_code=200,
         opt=problems(403, 404, 409, 422),
     )

@@ -4,7 +4,7 @@ organisation's, ``communication.settings.manage``)."""
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from litestar import Controller, get, put
 from litestar.di import NamedDependency
@@ -39,7 +39,8 @@ def _switches(channels: dict[str, dict[str, bool]]) -> dict[str, dict[str, bool]
     return {category: dict(v) for category, v in channels.items()}
 
 
-def _user_out(prefs: UserPreferences) -> UserPreferencesOut:
+def _user_out(prefs: UserPreferences, own: list[Any]) -> UserPreferencesOut:
+    """``own``: the categories of the caller's organisations (rows)."""
     quiet = prefs.quiet_hours
     return UserPreferencesOut(
         locale=prefs.locale,
@@ -48,8 +49,19 @@ def _user_out(prefs: UserPreferences) -> UserPreferencesOut:
         channels=prefs.channels,
         digests=prefs.digests,
         categories=[
-            CategoryOut(key=c.key, description=c.description, defaults=dict(c.defaults))
+            CategoryOut(key=c.key, description=c.description, defaults=dict(c.defaults), name=c.key)
             for c in CATEGORIES.values()
+        ]
+        + [
+            CategoryOut(
+                key=r.key,
+                description=r.description,
+                defaults=dict(r.defaults),
+                name=r.name,
+                mandatory=r.mandatory,
+                organisation_id=r.organisation_id,
+            )
+            for r in own
         ],
     )
 
@@ -70,7 +82,8 @@ class PreferencesController(Controller):
     async def get_preferences(
         self, principal: NamedDependency[Principal], preferences: NamedDependency[PreferenceService]
     ) -> UserPreferencesOut:
-        return _user_out(await preferences.of_user(principal.user_id))
+        own = await preferences.categories.of_user(principal.user_id)
+        return _user_out(await preferences.of_user(principal.user_id), own)
 
     @put(
         operation_id="setNotificationPreferences",
@@ -97,7 +110,8 @@ class PreferencesController(Controller):
             channels=_switches(data.channels),
             digests=dict(data.digests),
         )
-        return _user_out(await preferences.set_user(principal.user_id, prefs))
+        saved = await preferences.set_user(principal.user_id, prefs)
+        return _user_out(saved, await preferences.categories.of_user(principal.user_id))
 
 
 class DefaultsController(Controller):

@@ -4,10 +4,14 @@ channels each is sent on unless the organisation or the user says otherwise.
 A category is the unit of preference: a member turns ``documents`` e-mail off, not one
 template. Declared here (one registry, no I/O) so preferences can be checked without
 asking every context; a context adding notifications adds its category line.
+Organisations add their own beside these (``domain.org_categories``, stored in
+``communication.organisation_categories``); every check takes the categories known to
+the organisation in question, these by default.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from hub.communication.api import (
@@ -37,7 +41,14 @@ class Category:
     #: The platform default per channel (an organisation default and a user override
     #: replace it, in that order).
     defaults: dict[str, bool]
+    #: The context declaring it, or ``organisation`` for one an organisation defined
+    #: (``domain.org_categories``).
     declared_by: str
+    #: A display name (platform categories: their key).
+    name: str = ""
+    #: Members cannot turn it off (their overrides are ignored; the organisation's
+    #: defaults and the category's still decide).
+    mandatory: bool = False
 
 
 CATEGORIES: dict[str, Category] = {
@@ -75,3 +86,7 @@ CATEGORIES: dict[str, Category] = {
         ),
     )
 }
+
+
+#: Categories by key, as the checks take them (the platform's plus an organisation's).
+Known = Mapping[str, Category]

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from hub.communication.domain.categories import CATEGORIES
+from hub.communication.domain.categories import CATEGORIES, Known
 from hub.kernel.problems import field_invalid
 
 OFF, HOURLY, DAILY = "off", "hourly", "daily"
@@ -23,14 +23,14 @@ PERIODS = (OFF, HOURLY, DAILY)
 Periods = Mapping[str, str]
 
 
-def check_digests(periods: Periods, name: str) -> dict[str, str]:
+def check_digests(periods: Periods, name: str, known: Known = CATEGORIES) -> dict[str, str]:
     """Category names and periods checked (422 naming ``name.category``)."""
     out: dict[str, str] = {}
     for category, period in periods.items():
-        if category not in CATEGORIES:
+        if category not in known:
             raise field_invalid(
                 f"{name}.{category}",
-                f"unknown category; one of: {', '.join(sorted(CATEGORIES))}",
+                f"unknown category; one of: {', '.join(sorted(known))}",
                 code="unknown_category",
             )
         if period not in PERIODS:

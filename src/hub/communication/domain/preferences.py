@@ -19,7 +19,7 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hub.communication.api import CHANNELS
-from hub.communication.domain.categories import CATEGORIES
+from hub.communication.domain.categories import CATEGORIES, Known
 from hub.kernel.problems import field_invalid
 
 #: ``HH:MM`` on a 24-hour clock.
@@ -49,14 +49,16 @@ class Decision:
     bypassed: bool = False
 
 
-def check_switches(switches: Switches, name: str) -> dict[str, dict[str, bool]]:
+def check_switches(
+    switches: Switches, name: str, known: Known = CATEGORIES
+) -> dict[str, dict[str, bool]]:
     """Category and channel names checked (422 naming ``name.category.channel``)."""
     out: dict[str, dict[str, bool]] = {}
     for category, channels in switches.items():
-        if category not in CATEGORIES:
+        if category not in known:
             raise field_invalid(
                 f"{name}.{category}",
-                f"unknown category; one of: {', '.join(sorted(CATEGORIES))}",
+                f"unknown category; one of: {', '.join(sorted(known))}",
                 code="unknown_category",
             )
         for channel in channels:
@@ -92,16 +94,23 @@ def check_quiet_hours(start: str, end: str) -> QuietHours:
     return window
 
 
-def enabled(category: str, channel: str, organisation: Switches, user: Switches) -> bool:
-    """The user's override, else the organisation's default, else the platform's."""
-    mine = user.get(category, {})
+def enabled(
+    category: str,
+    channel: str,
+    organisation: Switches,
+    user: Switches,
+    known: Known = CATEGORIES,
+) -> bool:
+    """The user's override (not for a mandatory category), else the organisation's
+    default, else the category's own."""
+    found = known.get(category)
+    mine = {} if found is not None and found.mandatory else user.get(category, {})
     if channel in mine:
         return bool(mine[channel])
     theirs = organisation.get(category, {})
     if channel in theirs:
         return bool(theirs[channel])
-    known = CATEGORIES.get(category)
-    return bool(known and known.defaults.get(channel, False))
+    return bool(found and found.defaults.get(channel, False))
 
 
 def quiet_until(now: datetime, zone: str | None, window: QuietHours | None) -> datetime | None:

@@ -30,7 +30,7 @@ from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes
 from jinja2.exceptions import SecurityError, TemplateError, UndefinedError
 from jinja2.sandbox import SandboxedEnvironment
 
-from hub.communication.domain.categories import CATEGORIES
+from hub.communication.domain.categories import CATEGORIES, Known
 from hub.kernel.errors import FieldError, Invalid
 from hub.kernel.problems import field_invalid
 
@@ -138,20 +138,21 @@ def check_locale(locale: str, name: str) -> str:
     return locale
 
 
-def check_category(category: str, name: str = "category") -> str:
-    if category not in CATEGORIES:
+def check_category(category: str, name: str = "category", known: Known = CATEGORIES) -> str:
+    if category not in known:
         raise field_invalid(
             name,
-            f"unknown category; one of: {', '.join(sorted(CATEGORIES))}",
+            f"unknown category; one of: {', '.join(sorted(known))}",
             code="unknown_category",
         )
     return category
 
 
-def check_draft(draft: TemplateDraft) -> TemplateDraft:
+def check_draft(draft: TemplateDraft, known: Known = CATEGORIES) -> TemplateDraft:
     """Refuse (422 naming the field) a template that is malformed, unsafe, uses a name it
-    does not declare, or fails to render with its sample; return it otherwise."""
-    check_category(draft.category)
+    does not declare, or fails to render with its sample; return it otherwise. Its
+    category is one of ``known`` (the platform's and the organisation's own)."""
+    check_category(draft.category, known=known)
     if len(draft.variables) > MAX_VARIABLES:
         raise field_invalid("variables", f"at most {MAX_VARIABLES} variables")
     for i, name in enumerate(draft.variables):

@@ -24,9 +24,10 @@ from hub.communication.api import (
     NotificationChannelDeleted,
     NotificationChannelUpdated,
 )
-from hub.communication.domain.categories import CATEGORIES
+from hub.communication.domain.categories import CATEGORIES, Known
 from hub.communication.domain.chat_channels import KINDS, Target, check_url
 from hub.communication.domain.preferences import check_quiet_hours, check_time_zone
+from hub.communication.services.org_categories import OrganisationCategories
 from hub.identity.api import Membership
 from hub.kernel.clock import Clock
 from hub.kernel.errors import NotFound
@@ -95,10 +96,21 @@ def _not_found() -> NotFound:
 
 class ChannelService:
     def __init__(
-        self, store: Store, clock: Clock, sealer: Sealer, allowed: Sequence[Network]
+        self,
+        store: Store,
+        clock: Clock,
+        sealer: Sealer,
+        allowed: Sequence[Network],
+        categories: OrganisationCategories | None = None,
     ) -> None:
         self.store, self.clock, self.sealer = store, clock, sealer
         self.allowed = tuple(allowed)
+        self.categories = categories
+
+    async def _known(self, organisation_id: uuid.UUID) -> Known:
+        if self.categories is None:
+            return CATEGORIES
+        return await self.categories.known(organisation_id)
 
     # ----------------------------------------------------------------- reading
 
@@ -129,7 +141,7 @@ class ChannelService:
     async def create(
         self, member: Membership, draft: ChannelDraft, *, actor_id: uuid.UUID | None
     ) -> ChannelView:
-        draft = self._checked(draft)
+        draft = self._checked(draft, await self._known(member.organisation_id))
         if draft.url is None:
             raise field_invalid("url", "required")
         target = await self.check_target(draft.url)
@@ -178,7 +190,7 @@ class ChannelService:
             ),
             **changes,
         )
-        draft = self._checked(draft)
+        draft = self._checked(draft, await self._known(member.organisation_id))
         target = await self.check_target(draft.url) if draft.url is not None else None
         now = self.clock()
         t = repositories.channels_t
@@ -229,16 +241,16 @@ class ChannelService:
         return target
 
     @staticmethod
-    def _checked(draft: ChannelDraft) -> ChannelDraft:
+    def _checked(draft: ChannelDraft, known: Known) -> ChannelDraft:
         if draft.kind not in KINDS:
             raise field_invalid("kind", f"one of: {', '.join(KINDS)}")
         if not draft.name.strip():
             raise field_invalid("name", "must not be blank")
         for i, category in enumerate(draft.categories):
-            if category not in CATEGORIES:
+            if category not in known:
                 raise field_invalid(
                     f"categories[{i}]",
-                    f"unknown category; one of: {', '.join(sorted(CATEGORIES))}",
+                    f"unknown category; one of: {', '.join(sorted(known))}",
                     code="unknown_category",
                 )
         if draft.quiet_hours is not None:

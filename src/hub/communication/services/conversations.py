@@ -37,6 +37,7 @@ from hub.communication.services.conversation_views import (
     ConversationView,
     ParticipantView,
 )
+from hub.communication.services.messaging import MessagingPolicies
 from hub.content.api import ContentApi
 from hub.identity.api import IdentityApi
 from hub.kernel.clock import Clock
@@ -88,10 +89,13 @@ class ConversationService:
         identity: IdentityApi,
         content: ContentApi,
         clock: Clock,
+        messaging: MessagingPolicies | None = None,
     ) -> None:
         self.store, self.tenancy, self.identity = store, tenancy, identity
         self.content, self.clock = content, clock
         self.access = ConversationAccess(store, identity)
+        #: The organisation's messaging rules (who may message whom, by role).
+        self.messaging = messaging
 
     # ------------------------------------------------------------------ create
 
@@ -109,6 +113,10 @@ class ConversationService:
         me = principal.user_id
         decided = plan(me, participant_ids, kind=kind, title=title)
         await self._check_members(organisation_id, participant_ids, "participantIds")
+        if self.messaging is not None:
+            await self.messaging.check(
+                organisation_id, participant_ids, "participantIds", with_=[me]
+            )
         now = self.clock()
         async with self.store.uow() as uow:
             if decided.kind == "direct":
@@ -330,6 +338,10 @@ class ConversationService:
         c = seen.conversation
         check_may_change_people(c.kind, seen.me.role, user_id, None)
         await self._check_members(c.organisation_id, user_ids, "userIds")
+        if self.messaging is not None:
+            rows = (await q.participants(self.store, [c.id])).get(c.id, [])
+            there = [p.user_id for p in rows]
+            await self.messaging.check(c.organisation_id, user_ids, "userIds", with_=there)
         now = self.clock()
         async with self.store.uow() as uow:
             # the conversation's lock: no message slips between "caught up to" and the insert

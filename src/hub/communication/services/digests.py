@@ -34,7 +34,6 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from hub.communication import repositories
-from hub.communication.domain.categories import CATEGORIES
 from hub.communication.domain.digests import window
 from hub.communication.domain.preferences import (
     DEFERRED,
@@ -261,10 +260,12 @@ class DigestEmail:
             return FAILED
         mine = (await repositories.user_settings(self.store, [digest.user_id])).get(digest.user_id)
         org = await repositories.organisation_settings(self.store, digest.organisation_id)
-        known = CATEGORIES.get(digest.category)
+        known = (await self.templates.categories.one(digest.organisation_id, digest.category)).get(
+            digest.category
+        )
         payload = {
             "count": len(items),
-            "categoryName": known.description if known else digest.category,
+            "categoryName": (known.name or known.description) if known else digest.category,
             "period": digest.period,
             "items": [
                 {"title": item.title, "body": item.body, "actionUrl": item.action_url}

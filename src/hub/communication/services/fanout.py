@@ -31,7 +31,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from hub.communication import repositories
 from hub.communication.api import PreferencesBypassed
-from hub.communication.domain.categories import ORGANISATION_CHANNELS
+from hub.communication.domain.categories import ORGANISATION_CHANNELS, Known
 from hub.communication.domain.digests import period_for
 from hub.communication.domain.escalation import route_email
 from hub.communication.domain.preferences import (
@@ -97,6 +97,8 @@ class FanOut:
             log.warning("fan_out_nothing_to_do", notification_id=str(notification_id))
             return 0
         org = await repositories.organisation_settings(self.store, n.organisation_id)
+        # the category's defaults and mandatory flag (an organisation's own: one query)
+        known = await self.templates.categories.one(n.organisation_id, n.category)
         org_switches = org.channels if org is not None else {}
         org_locale = org.default_locale if org is not None else None
         org_digests = org.digests if org is not None else {}
@@ -113,7 +115,8 @@ class FanOut:
             for channel in n.channels:
                 if channel in ORGANISATION_CHANNELS:
                     continue  # posted once per notification, below
-                on = enabled(n.category, channel, org_switches, mine.channels if mine else {})
+                mine_on = mine.channels if mine else {}
+                on = enabled(n.category, channel, org_switches, mine_on, known)
                 decision = decide(channel=channel, priority=n.priority, on=on, quiet=quiet)
                 reason = None
                 if decision.bypassed:
@@ -186,7 +189,7 @@ class FanOut:
                     }
                 )
         if start == 0:
-            delivery_rows.extend(await self._organisation_posts(n, org_switches, now))
+            delivery_rows.extend(await self._organisation_posts(n, org_switches, now, known))
         async with self.store.uow() as uow:
             # executemany: SQLAlchemy's "insertmanyvalues" sends multi-row INSERTs compiled
             # once (a ``.values(rows)`` statement is compiled anew for every batch).
@@ -235,7 +238,7 @@ class FanOut:
         return len(inserted)
 
     async def _organisation_posts(
-        self, n: Any, org_switches: Any, now: datetime
+        self, n: Any, org_switches: Any, now: datetime, known: Known
     ) -> list[dict[str, Any]]:
         """One delivery per enabled chat or SMS channel of the organisation that serves
         the notification's category: the organisation's default for the category decides
@@ -248,7 +251,7 @@ class FanOut:
         for target in await repositories.enabled_channels(self.store, n.organisation_id, kinds):
             if target.categories and n.category not in target.categories:
                 continue  # routing, not a preference: critical does not override it
-            on = enabled(n.category, target.kind, org_switches, {})
+            on = enabled(n.category, target.kind, org_switches, {}, known)
             quiet = quiet_until(now, target.time_zone, window_of(target))
             decision = decide(channel=target.kind, priority=n.priority, on=on, quiet=quiet)
             reason = None

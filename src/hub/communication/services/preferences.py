@@ -19,6 +19,7 @@ from hub.communication.domain.preferences import (
     check_time_zone,
 )
 from hub.communication.domain.templates import check_locale
+from hub.communication.services.org_categories import OrganisationCategories
 from hub.identity.api import Membership
 from hub.kernel.clock import Clock
 from hub.kernel.store import Store
@@ -43,8 +44,8 @@ class OrganisationPreferences:
 
 
 class PreferenceService:
-    def __init__(self, store: Store, clock: Clock) -> None:
-        self.store, self.clock = store, clock
+    def __init__(self, store: Store, clock: Clock, categories: OrganisationCategories) -> None:
+        self.store, self.clock, self.categories = store, clock, categories
 
     async def of_user(self, user_id: uuid.UUID) -> UserPreferences:
         row = (await repositories.user_settings(self.store, [user_id])).get(user_id)
@@ -61,8 +62,10 @@ class PreferenceService:
         check_time_zone(prefs.time_zone)
         if prefs.quiet_hours is not None:
             check_quiet_hours(*prefs.quiet_hours)
-        channels = check_switches(prefs.channels, "channels")
-        digests = check_digests(prefs.digests, "digests")
+        # the platform's categories and those of every organisation the user belongs to
+        known = await self.categories.known_to_user(user_id)
+        channels = check_switches(prefs.channels, "channels", known)
+        digests = check_digests(prefs.digests, "digests", known)
         start, end = prefs.quiet_hours or (None, None)
         values = {
             "locale": prefs.locale,
@@ -97,10 +100,11 @@ class PreferenceService:
     ) -> OrganisationPreferences:
         if default_locale is not None:
             check_locale(default_locale, "defaultLocale")
+        known = await self.categories.known(member.organisation_id)
         values = {
             "default_locale": default_locale,
-            "channels": check_switches(channels, "channels"),
-            "digests": check_digests(digests or {}, "digests"),
+            "channels": check_switches(channels, "channels", known),
+            "digests": check_digests(digests or {}, "digests", known),
             "updated_at": self.clock(),
         }
         t = repositories.org_settings_t

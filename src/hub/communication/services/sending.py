@@ -107,7 +107,8 @@ class SendService:
             raise field_invalid(
                 "templateKey", "no such template in this organisation", code="unknown_template"
             )
-        category = check_category(request.category or template.category)
+        wanted = request.category or template.category
+        category = check_category(wanted, known=await self.templates.categories.one(org, wanted))
         channels = self._channels(request.channels, template.channels)
         if request.escalate_after_minutes is not None:
             check_escalation(request.escalate_after_minutes, channels)

@@ -29,6 +29,7 @@ from hub.communication.domain.templates import (
     sample_values,
 )
 from hub.communication.models import Template
+from hub.communication.services.org_categories import OrganisationCategories
 from hub.identity.api import Membership
 from hub.kernel.clock import Clock
 from hub.kernel.errors import Conflict
@@ -100,8 +101,12 @@ def _view(row: Any) -> TemplateView:
 
 
 class TemplateService:
-    def __init__(self, store: Store, clock: Clock) -> None:
-        self.store, self.clock = store, clock
+    def __init__(self, store: Store, clock: Clock, categories: OrganisationCategories) -> None:
+        self.store, self.clock, self.categories = store, clock, categories
+
+    async def checked(self, organisation_id: uuid.UUID, draft: TemplateDraft) -> TemplateDraft:
+        """:func:`check_draft` with the organisation's own categories known too."""
+        return check_draft(draft, await self.categories.one(organisation_id, draft.category))
 
     async def current(self, organisation_id: uuid.UUID, key: str) -> TemplateView | None:
         """The organisation's latest version, else the platform's template, else None."""
@@ -173,7 +178,8 @@ class TemplateService:
             raise Conflict(
                 "A template with this key exists; change it with PUT.", code="template_exists"
             )
-        return await self._write(member, key, check_draft(draft), version=1)
+        checked = await self.checked(member.organisation_id, draft)
+        return await self._write(member, key, checked, version=1)
 
     async def save(self, member: Membership, key: str, draft: TemplateDraft) -> TemplateView:
         """A new version of an existing key (a platform key gets the organisation's
@@ -182,7 +188,8 @@ class TemplateService:
         existing = await self.current(member.organisation_id, key)
         if existing is None:
             raise not_found("template")
-        return await self._write(member, key, check_draft(draft), version=existing.version + 1)
+        checked = await self.checked(member.organisation_id, draft)
+        return await self._write(member, key, checked, version=existing.version + 1)
 
     async def _write(
         self, member: Membership, key: str, draft: TemplateDraft, *, version: int

@@ -142,6 +142,9 @@ class DocumentTypeController(Controller):
     @post(
         operation_id="createDocumentType",
         summary="Create a document type (content.taxonomy.manage)",
+        description="`auditReads: true`: every read of a document of this type (metadata, "
+        "versions, file, preview, permissions, notes, insights) is recorded in the audit "
+        "trail as `content.document.read` (actor, document, `what`, correlation id).",
         opt=problems(409, 422),
         guards=[permission(TAXONOMY_MANAGE)],
     )
@@ -152,7 +155,9 @@ class DocumentTypeController(Controller):
         data: JSONBody[DocumentTypeIn],
         taxonomy: NamedDependency[TaxonomyService],
     ) -> DocumentTypeOut:
-        view = await taxonomy.create_type(membership, name=data.name, description=data.description)
+        view = await taxonomy.create_type(
+            membership, name=data.name, description=data.description, audit_reads=data.audit_reads
+        )
         return to_schema(view, DocumentTypeOut)
 
     @get(
@@ -186,7 +191,11 @@ class DocumentTypeController(Controller):
         taxonomy: NamedDependency[TaxonomyService],
     ) -> DocumentTypeOut:
         view = await taxonomy.update_type(
-            membership, type_id, name=data.name, description=data.description
+            membership,
+            type_id,
+            name=data.name,
+            description=data.description,
+            audit_reads=data.audit_reads,
         )
         return to_schema(view, DocumentTypeOut)
 

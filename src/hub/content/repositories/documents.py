@@ -36,6 +36,7 @@ from hub.content.models import (
     Document,
     DocumentShare,
     DocumentTag,
+    DocumentType,
     DocumentVersion,
     Tag,
     VersionText,
@@ -63,11 +64,23 @@ def _with_current_version(statement: Select[Any]) -> Select[Any]:
     return statement.join(v, and_(v.c.document_id == d.c.id, v.c.version == d.c.current_version))
 
 
-_BY_ID = _with_current_version(select(*_DOCUMENT_COLUMNS)).where(d.c.id == bindparam("document_id"))
+types = DocumentType.__table__
+
+#: Whether reads of the document are audited (its type's ``audit_reads``): one primary-key
+#: lookup in the same query, so documents of other types cost nothing more.
+_AUDIT_READS = func.coalesce(
+    select(types.c.audit_reads).where(types.c.id == d.c.document_type_id).scalar_subquery(),
+    false(),
+).label("audit_reads")
+
+_BY_ID = _with_current_version(select(*_DOCUMENT_COLUMNS, _AUDIT_READS)).where(
+    d.c.id == bindparam("document_id")
+)
 
 
 async def by_id(store: Store, document_id: uuid.UUID) -> Row[Any] | None:
-    """The document (trashed or not) with its current version's file columns."""
+    """The document (trashed or not) with its current version's file columns and
+    ``audit_reads`` (whether its type audits reads)."""
     return await store.first(_BY_ID, {"document_id": document_id})
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.content.api import DocumentRead
 from hub.content.domain.access import (
     Action,
     Caller,
@@ -60,6 +61,12 @@ class Opened:
         if action not in self.may:
             raise permission_denied(action.value)
 
+    @property
+    def audit_reads(self) -> bool:
+        """Whether the document's type audits every read (rows loaded by
+        ``documents.by_id`` say; others never do)."""
+        return bool(self.row._mapping.get("audit_reads", False))
+
 
 class DocumentAccess:
     def __init__(self, store: Store, tenancy: Tenancy) -> None:
@@ -83,6 +90,45 @@ class DocumentAccess:
         opened = await self.judge(row, as_caller(member))
         opened.require(action)
         return opened
+
+    async def read(
+        self,
+        principal: Principal,
+        document_id: uuid.UUID,
+        what: str,
+        *,
+        version: int | None = None,
+    ) -> Opened:
+        """:meth:`open` for reading, and the read recorded (:meth:`audit`)."""
+        opened = await self.open(principal, document_id)
+        await self.audit(opened, what, version=version)
+        return opened
+
+    async def audit(self, opened: Opened, what: str, *, version: int | None = None) -> None:
+        """Publish ``content.document.read`` when the document's type audits reads
+        (``auditReads``), committed before the answer leaves; nothing otherwise."""
+        if opened.audit_reads:
+            await self.record_read(opened.id, opened.row.organisation_id, what, version=version)
+
+    async def record_read(
+        self,
+        document_id: uuid.UUID,
+        organisation_id: uuid.UUID,
+        what: str,
+        *,
+        version: int | None = None,
+    ) -> None:
+        """Publish ``content.document.read`` (the caller decided the read is audited)."""
+        async with self.store.uow() as uow:
+            uow.publish(
+                DocumentRead(
+                    document_id=document_id,
+                    organisation_id=organisation_id,
+                    what=what,
+                    version=version,
+                )
+            )
+            await uow.commit()
 
     async def judge(self, row: Row[Any], caller: Caller) -> Opened:
         share = None

@@ -90,7 +90,7 @@ class DocumentService:
         self.links = links
 
     async def get(self, principal: Principal, document_id: uuid.UUID) -> dict[str, Any]:
-        opened = await self.access.open(principal, document_id)
+        opened = await self.access.read(principal, document_id, "metadata")
         (view,) = await document_views(self.store, [opened.row], opened.caller)
         return view
 
@@ -169,7 +169,7 @@ class DocumentService:
         cursor: str | None = None,
     ) -> Page[Any]:
         """The version history, newest first (cursor: the last version number seen)."""
-        opened = await self.access.open(principal, document_id)
+        opened = await self.access.read(principal, document_id, "versions")
         before = None
         if cursor is not None:
             (last,) = decode_cursor(cursor, 1)

@@ -28,6 +28,8 @@ class Download:
     media_type: str
     size: int
     sha256: str
+    #: The document's type audits every read (a preview is then recorded too).
+    audit_reads: bool = False
 
 
 class DownloadService:
@@ -60,6 +62,7 @@ class DownloadService:
             media_type=row.media_type,
             size=row.size,
             sha256=row.sha256,
+            audit_reads=opened.audit_reads,
         )
 
     async def record(self, download: Download) -> None:
@@ -73,6 +76,17 @@ class DownloadService:
                 )
             )
             await uow.commit()
+
+    async def record_preview(self, download: Download) -> None:
+        """A preview of a document whose type audits reads: ``content.document.read``
+        (``what: thumbnail``); nothing for other documents."""
+        if download.audit_reads:
+            await self.access.record_read(
+                download.document_id,
+                download.organisation_id,
+                "thumbnail",
+                version=download.version,
+            )
 
     def read(
         self, download: Download, start: int = 0, end: int | None = None

@@ -186,7 +186,7 @@ class NoteService:
     async def list(
         self, principal: Principal, document_id: uuid.UUID, *, limit: int, cursor: str | None
     ) -> Page[Any]:
-        opened = await self.access.open(principal, document_id)
+        opened = await self.access.read(principal, document_id, "notes")
         after = after_uuid(cursor) if cursor is not None else None
         rows = await links.notes_of(self.store, opened.id, after=after, limit=limit)
         return page_of(rows, limit, lambda r: (str(r.id),))

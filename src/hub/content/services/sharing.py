@@ -77,7 +77,7 @@ class SharingService:
 
     async def get(self, principal: Principal, document_id: uuid.UUID) -> dict[str, Any]:
         """Any reader may see who else may."""
-        opened = await self.access.open(principal, document_id)
+        opened = await self.access.read(principal, document_id, "permissions")
         return permissions_view(
             opened.row.restricted, await documents.shares_of(self.store, opened.id)
         )

@@ -192,7 +192,7 @@ class TaxonomyService:
     # ------------------------------------------------------------------ document types
 
     async def create_type(
-        self, actor: Membership, *, name: str, description: str
+        self, actor: Membership, *, name: str, description: str, audit_reads: bool = False
     ) -> dict[str, Any]:
         clean = clean_name(name)
         values: dict[str, Any] = {
@@ -201,12 +201,13 @@ class TaxonomyService:
             "name": clean,
             "name_key": tag_key(clean),
             "description": clean_description(description),
+            "audit_reads": audit_reads,
         }
         async with self.store.uow() as uow:
             await self._write(
                 repo.types, "document type", insert(DocumentType).values(**values), uow
             )
-            uow.publish(DocumentTypeCreated(id=values["id"], name=clean))
+            uow.publish(DocumentTypeCreated(id=values["id"], name=clean, audit_reads=audit_reads))
             await uow.commit()
         return await self.get(actor, "type", values["id"])
 
@@ -217,6 +218,7 @@ class TaxonomyService:
         *,
         name: Any = msgspec.UNSET,
         description: Any = msgspec.UNSET,
+        audit_reads: Any = msgspec.UNSET,
     ) -> dict[str, Any]:
         row = await self.get(actor, "type", type_id)
         values: dict[str, Any] = {}
@@ -225,11 +227,19 @@ class TaxonomyService:
             values["name_key"] = tag_key(values["name"])
         if description is not msgspec.UNSET:
             values["description"] = clean_description(description)
+        if audit_reads is not msgspec.UNSET:
+            values["audit_reads"] = bool(audit_reads)
         if values:
             async with self.store.uow() as uow:
                 stmt = update(DocumentType).where(repo.types.c.id == type_id).values(**values)
                 await self._write(repo.types, "document type", stmt, uow)
-                uow.publish(DocumentTypeUpdated(id=type_id, name=values.get("name", row["name"])))
+                uow.publish(
+                    DocumentTypeUpdated(
+                        id=type_id,
+                        name=values.get("name", row["name"]),
+                        audit_reads=values.get("audit_reads", row["audit_reads"]),
+                    )
+                )
                 await uow.commit()
         return await self.get(actor, "type", type_id)
 

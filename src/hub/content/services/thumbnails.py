@@ -138,6 +138,7 @@ class ThumbnailService:
             raise thumbnail_not_ready()
         if row.status != Status.READY:
             raise thumbnail_failed()
+        await self.downloads.record_preview(found)
         return ThumbnailFile(sha256=row.sha256, size=row.size)
 
     async def read(self, thumbnail: ThumbnailFile) -> bytes:

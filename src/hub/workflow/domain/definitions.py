@@ -14,7 +14,7 @@ Wire shape (camelCase, like every body)::
 
 Actions: ``{"kind": "notify", "templateKey": "...", "to": {"roles": [...], "userIds":
 [...], "starter": true, "subjectOwner": true, "fieldUsers": ["patient"]}, "payload":
-{...}}``, ``{"kind": "setTags", "tags": [...]}``,
+{...}, "category": "..."}`` (default ``workflow.tasks``), ``{"kind": "setTags", "tags": [...]}``,
 ``{"kind": "setVariable", "name": "...", "value": ANY}`` or ``"expression": CEL``,
 ``createTask``, and ``setType``, ``setField``, ``setAccess``, ``startWorkflow``
 (``actions_more``).
@@ -35,6 +35,7 @@ NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$"
 KEY_PATTERN = r"^[a-z][a-z0-9_.-]{0,63}$"
 _NAME = re.compile(NAME_PATTERN)
 _TEMPLATE_KEY = re.compile(r"^[a-z][a-z0-9_.-]{0,99}$")
+_CATEGORY_KEY = re.compile(r"^[a-z][a-z0-9.-]{0,63}$")
 MAX_STATES = 100
 MAX_TRANSITIONS = 300
 MAX_ACTIONS = 20
@@ -81,7 +82,7 @@ _TRANSITION_KEYS = {
     "description",
 }
 _ACTION_KEYS = {
-    "notify": {"kind", "templateKey", "to", "payload"},
+    "notify": {"kind", "templateKey", "to", "payload", "category"},
     "setTags": {"kind", "tags"},
     "setVariable": {"kind", "name", "value", "expression"},
     "createTask": {
@@ -314,6 +315,13 @@ def _check_notify(p: _Collector, here: str, item: Mapping[str, Any], cat: Catalo
         p.add(f"{here}.to", "names nobody (roles, userIds, starter, subjectOwner or fieldUsers)")
     if not isinstance(item.get("payload", {}), dict):
         p.add(f"{here}.payload", "must be an object")
+    # the notification category (default workflow.tasks): a platform one or one the
+    # organisation defines; communication refuses an unknown one when sending
+    category = item.get("category")
+    if category is not None and (
+        not isinstance(category, str) or not _CATEGORY_KEY.match(category)
+    ):
+        p.add(f"{here}.category", "must be a notification category key")
 
 
 def _positive(p: _Collector, path: str, raw: Any, top: int) -> None:

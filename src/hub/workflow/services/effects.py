@@ -115,7 +115,7 @@ class EffectRunner:
             template_key=spec["templateKey"],
             user_ids=sorted(users),
             payload=payload,
-            category=CATEGORY_WORKFLOW_TASKS,
+            category=spec.get("category") or CATEGORY_WORKFLOW_TASKS,
         )
 
     async def _subject_names(self, instance: Any) -> dict[str, str]:

@@ -27,7 +27,12 @@ def document_not_found() -> NotFound:
 
 
 async def readable_document(
-    content: ContentApi, tenancy: Tenancy, principal: Principal, document_id: uuid.UUID
+    content: ContentApi,
+    tenancy: Tenancy,
+    principal: Principal,
+    document_id: uuid.UUID,
+    *,
+    reading: str | None = None,
 ) -> DocumentSummary:
     """The document if the caller may read it (the tenancy rule with
     ``workflow.insights.read`` for its organisation, then content's document rule); a
@@ -40,6 +45,8 @@ async def readable_document(
         raise document_not_found()
     if not member.allows(INSIGHTS_READ):
         raise permission_denied(INSIGHTS_READ)
+    if reading is not None:  # audited by content when the document's type says so
+        await content.record_read(document_id, reading)
     return doc
 
 
@@ -76,7 +83,9 @@ class InsightService:
         self.cache = cache
 
     async def insights(self, principal: Principal, document_id: uuid.UUID) -> Insights:
-        doc = await readable_document(self.content, self.tenancy, principal, document_id)
+        doc = await readable_document(
+            self.content, self.tenancy, principal, document_id, reading="insights"
+        )
         text = await self.content.text_of(document_id) or ""
         current = await self.cache.current(doc.organisation_id)
         notes: list[str] = []

@@ -50,7 +50,9 @@ class SimilarService:
         self.index = index
 
     async def similar(self, principal: Principal, document_id: uuid.UUID, limit: int) -> Similar:
-        doc = await readable_document(self.content, self.tenancy, principal, document_id)
+        doc = await readable_document(
+            self.content, self.tenancy, principal, document_id, reading="similar"
+        )
         user_id = principal.user_id
         current = await self.cache.current(doc.organisation_id)
         if current is None:
