@@ -74,13 +74,21 @@ async def lock_state(session: AsyncSession, organisation_id: uuid.UUID) -> str:
     return str(value)
 
 
-async def latest_model(store: Store, organisation_id: uuid.UUID) -> Row[Any] | None:
-    return await store.first(
-        select(models.c.version, models.c.data)
-        .where(models.c.organisation_id == organisation_id)
-        .order_by(models.c.version.desc())
-        .limit(1)
+async def current_version(store: Store, organisation_id: uuid.UUID) -> int | None:
+    """The version in use (complete: its model and every vector stored), or None."""
+    value = await store.scalar(
+        select(states.c.model_version).where(states.c.organisation_id == organisation_id)
     )
+    return None if value is None else int(value)
+
+
+async def model_data(store: Store, organisation_id: uuid.UUID, version: int) -> bytes | None:
+    value = await store.scalar(
+        select(models.c.data).where(
+            models.c.organisation_id == organisation_id, models.c.version == version
+        )
+    )
+    return None if value is None else bytes(value)
 
 
 async def latest_version(store: Store, organisation_id: uuid.UUID) -> int | None:
@@ -93,17 +101,63 @@ async def latest_version(store: Store, organisation_id: uuid.UUID) -> int | None
 async def add_model(
     session: AsyncSession, organisation_id: uuid.UUID, version: int, at: datetime, data: bytes
 ) -> None:
+    """A new version's model, not in use until :func:`switch_version`."""
     await session.execute(
         models.insert().values(
             organisation_id=organisation_id, version=version, created_at=at, data=data
         )
     )
-    # Older versions are kept for the two most recent only.
+
+
+async def switch_version(
+    session: AsyncSession, organisation_id: uuid.UUID, version: int, previous: int | None
+) -> None:
+    """Keep the models of ``version`` and ``previous`` only (a failed training's model is
+    dropped). The caller sets the state's ``model_version`` in the same transaction."""
+    kept = [version] if previous is None else [version, previous]
     await session.execute(
         models.delete().where(
-            models.c.organisation_id == organisation_id, models.c.version < version - 1
+            models.c.organisation_id == organisation_id, models.c.version.not_in(kept)
         )
     )
+
+
+async def drop_vectors_except(
+    session: AsyncSession, organisation_id: uuid.UUID, version: int, *, embeddings: bool
+) -> None:
+    """Delete the organisation's vectors of every version but ``version`` (the one in use
+    after a switch; also rows a failed training left)."""
+    await session.execute(
+        vectors.delete().where(
+            vectors.c.organisation_id == organisation_id, vectors.c.model_version != version
+        )
+    )
+    if embeddings:
+        await session.execute(
+            text(
+                "DELETE FROM workflow.document_embeddings"
+                " WHERE organisation_id = :org AND model_version <> :version"
+            ),
+            {"org": organisation_id, "version": version},
+        )
+
+
+async def missing_in(
+    store: Store, organisation_id: uuid.UUID, version: int, previous: int
+) -> list[uuid.UUID]:
+    """Documents with a vector of ``previous`` but none of ``version`` (their text was
+    extracted while ``version`` was being built)."""
+    newer = vectors.alias("newer")
+    rows = await store.all(
+        select(vectors.c.document_id).where(
+            vectors.c.organisation_id == organisation_id,
+            vectors.c.model_version == previous,
+            ~select(newer.c.document_id)
+            .where(newer.c.document_id == vectors.c.document_id, newer.c.model_version == version)
+            .exists(),
+        )
+    )
+    return [r.document_id for r in rows]
 
 
 async def put_vectors(
@@ -127,9 +181,8 @@ async def put_vectors(
     )
     await session.execute(
         statement.on_conflict_do_update(
-            index_elements=[vectors.c.document_id],
+            index_elements=[vectors.c.document_id, vectors.c.model_version],
             set_={
-                "model_version": statement.excluded.model_version,
                 "vector": statement.excluded.vector,
                 "organisation_id": statement.excluded.organisation_id,
             },
@@ -151,9 +204,8 @@ _PUT_EMBEDDINGS = text(
         (document_id, organisation_id, model_version, embedding)
     SELECT u.d, :org, :version, CAST(u.e AS vector)
     FROM unnest(:ids, :vectors) AS u(d, e)
-    ON CONFLICT (document_id) DO UPDATE SET
+    ON CONFLICT (document_id, model_version) DO UPDATE SET
         organisation_id = excluded.organisation_id,
-        model_version = excluded.model_version,
         embedding = excluded.embedding
     """
 ).bindparams(
