@@ -7,7 +7,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, Text, bindparam, func, select, text
+import numpy as np
+from numpy.typing import NDArray
+from sqlalchemy import REAL, Row, Table, bindparam, func, select, text
 from sqlalchemy.dialects.postgresql import ARRAY, UUID, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -160,33 +162,42 @@ async def missing_in(
     return [r.document_id for r in rows]
 
 
+#: One statement per batch: the ids and one flat ``real[]`` of every vector (binary
+#: parameters, no per-row placeholders), split back into rows by position.
+_PUT_VECTORS = text(
+    """
+    INSERT INTO workflow.document_vectors (document_id, organisation_id, model_version, vector)
+    SELECT u.d, :org, :version, (CAST(:flat AS real[]))[(u.i - 1) * :dims + 1 : u.i * :dims]
+    FROM unnest(CAST(:ids AS uuid[])) WITH ORDINALITY AS u(d, i)
+    ON CONFLICT (document_id, model_version) DO UPDATE SET
+        organisation_id = excluded.organisation_id,
+        vector = excluded.vector
+    """
+).bindparams(
+    bindparam("ids", type_=ARRAY(UUID(as_uuid=True))),
+    bindparam("flat", type_=ARRAY(REAL)),
+)
+
+
 async def put_vectors(
     session: AsyncSession,
     organisation_id: uuid.UUID,
     version: int,
-    rows: Sequence[tuple[uuid.UUID, list[float]]],
+    ids: Sequence[uuid.UUID],
+    matrix: NDArray[np.float32],
 ) -> None:
-    if not rows:
+    """``matrix[i]`` is the vector of ``ids[i]``."""
+    if not ids:
         return
-    statement = insert(vectors).values(
-        [
-            {
-                "document_id": doc,
-                "organisation_id": organisation_id,
-                "model_version": version,
-                "vector": vec,
-            }
-            for doc, vec in rows
-        ]
-    )
     await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[vectors.c.document_id, vectors.c.model_version],
-            set_={
-                "vector": statement.excluded.vector,
-                "organisation_id": statement.excluded.organisation_id,
-            },
-        )
+        _PUT_VECTORS,
+        {
+            "org": organisation_id,
+            "version": version,
+            "dims": int(matrix.shape[1]),
+            "ids": list(ids),
+            "flat": np.asarray(matrix, dtype=np.float32).ravel().tolist(),
+        },
     )
 
 
@@ -198,20 +209,23 @@ PGVECTOR_AVAILABLE = "SELECT count(*) > 0 FROM pg_available_extensions WHERE nam
 EMBEDDING_DIMENSIONS = 128
 _NOBODY = uuid.UUID(int=0)
 
+#: The pgvector copy of vectors just written to ``document_vectors`` (same transaction),
+#: padded with zeros to ``EMBEDDING_DIMENSIONS``; converted by the server.
 _PUT_EMBEDDINGS = text(
     """
     INSERT INTO workflow.document_embeddings
         (document_id, organisation_id, model_version, embedding)
-    SELECT u.d, :org, :version, CAST(u.e AS vector)
-    FROM unnest(:ids, :vectors) AS u(d, e)
+    SELECT document_id, organisation_id, model_version,
+           CAST(array_cat(vector, array_fill(CAST(0 AS real),
+                ARRAY[CAST(:dims AS integer) - cardinality(vector)])) AS vector)
+    FROM workflow.document_vectors
+    WHERE organisation_id = :org AND model_version = :version
+      AND document_id = ANY(CAST(:ids AS uuid[]))
     ON CONFLICT (document_id, model_version) DO UPDATE SET
         organisation_id = excluded.organisation_id,
         embedding = excluded.embedding
     """
-).bindparams(
-    bindparam("ids", type_=ARRAY(UUID(as_uuid=True))),
-    bindparam("vectors", type_=ARRAY(Text)),
-)
+).bindparams(bindparam("ids", type_=ARRAY(UUID(as_uuid=True))))
 
 _NEAREST = text(
     """
@@ -240,18 +254,17 @@ def as_pgvector(vector: Sequence[float]) -> str:
 
 
 async def put_embeddings(
-    session: AsyncSession,
-    organisation_id: uuid.UUID,
-    version: int,
-    rows: Sequence[tuple[uuid.UUID, list[float]]],
+    session: AsyncSession, organisation_id: uuid.UUID, version: int, ids: Sequence[uuid.UUID]
 ) -> None:
+    """Copy the vectors of ``ids`` (written by :func:`put_vectors` in this transaction)
+    into the pgvector table."""
     await session.execute(
         _PUT_EMBEDDINGS,
         {
             "org": organisation_id,
             "version": version,
-            "ids": [doc for doc, _ in rows],
-            "vectors": [as_pgvector(vec) for _, vec in rows],
+            "ids": list(ids),
+            "dims": EMBEDDING_DIMENSIONS,
         },
     )
 

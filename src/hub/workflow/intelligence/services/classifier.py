@@ -198,11 +198,10 @@ class ClassifierService:
         ids: list[uuid.UUID],
         part: Any,
     ) -> None:
-        rows = [
-            (doc, [float(v) for v in np.asarray(vec)]) for doc, vec in zip(ids, part, strict=True)
-        ]
         async with self.store.uow() as uow:
-            await self.index.put(uow.session, organisation_id, version, rows)
+            await self.index.put_many(
+                uow.session, organisation_id, version, ids, np.asarray(part, dtype=np.float32)
+            )
             await uow.commit()
 
     async def _catch_up(
