@@ -241,3 +241,29 @@ def test_vectors_do_not_depend_on_the_order_of_the_documents() -> None:
     # cosine between documents, which no sign flip changes).
     first, second = vectors
     assert np.allclose(first @ first[:20].T, second @ second[:20].T, atol=2e-3)
+
+
+def test_the_remembering_char_analyzer_fits_what_scikit_learn_fits() -> None:
+    """Training fits the character vectorizer through ``_CharGrams`` (each word's n-grams
+    computed once): the same vocabulary, IDF and matrix as scikit-learn's ``char_wb``, and
+    the stored vectorizer is scikit-learn's own again."""
+    import numpy as np
+
+    from hub.workflow.intelligence.domain import model as ml
+    from tests.unit.workflow.corpus import corpus
+
+    texts = [d.text for d in corpus(150, seed=4)] + [
+        "Ça coûte 12,50 € — café\tnaïve  résumé\nSTRASSE straße a of x",
+        "a an the I é",
+    ] * 2
+    features, x = ml._fit_features(texts)
+    plain = ml._features()
+    expected = plain.fit_transform(texts)
+    for (_, ours), (_, theirs) in zip(
+        features.transformer_list, plain.transformer_list, strict=True
+    ):
+        assert ours.analyzer == theirs.analyzer
+        assert ours.vocabulary_ == theirs.vocabulary_
+        assert np.array_equal(ours.idf_, theirs.idf_)
+    assert abs(x - expected).max() == 0
+    assert abs(features.transform(texts[:20]) - plain.transform(texts[:20])).max() == 0
