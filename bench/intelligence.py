@@ -7,7 +7,9 @@ Without URLs an embedded PostgreSQL (with pgvector) and Redis are started under 
 temporary directory and stopped at the end; with them, the database must be a scratch
 one (it is migrated and written to). Three measurements, each beside a lean reference
 taken in the same run, with the machine's load average (the machine is shared: read
-ratios, not absolute times):
+ratios and CPU times, not absolute times; each timed line gives this process's CPU per
+request, every thread of the in-process app included, and the training the worker
+process's CPU):
 
 1. **Training** 10,000 labelled documents (``--train``, the test corpus of
    ``tests/unit/workflow/corpus.py``, seeded in bulk into content's tables) the way
