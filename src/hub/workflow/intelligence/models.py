@@ -41,6 +41,9 @@ class ClassifierState(Base):
     stage: Mapped[str | None] = mapped_column(Text)
     requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     trained_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: The version in use: set, in the transaction that makes the state ``ready``, only
+    #: once that version's model and every vector are stored (a model row of a newer
+    #: version may exist meanwhile: a training in progress, or one that failed).
     model_version: Mapped[int | None] = mapped_column(Integer)
     documents_used: Mapped[int] = mapped_column(Integer, nullable=False)
     #: ``{reason: count}`` and a sample of left-out document ids per reason.
@@ -71,7 +74,9 @@ class ClassifierModel(Base):
 
 class DocumentVector(Base):
     """A document's dense vector (TF-IDF -> TruncatedSVD, unit length) under one model
-    version, as a float array (pgvector is not required; see docs/intelligence.md)."""
+    version, as a float array (pgvector is not required; see docs/intelligence.md). A
+    retraining writes the new version's rows beside the current version's; the old ones
+    are deleted once the organisation switched to the new version."""
 
     __tablename__ = "document_vectors"
 
@@ -79,7 +84,7 @@ class DocumentVector(Base):
     organisation_id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), nullable=False, index=True
     )
-    model_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    model_version: Mapped[int] = mapped_column(Integer, primary_key=True)
     vector: Mapped[list[float]] = mapped_column(ARRAY(REAL), nullable=False)
 
 

@@ -7,7 +7,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, Text, bindparam, func, select, text
+import numpy as np
+from numpy.typing import NDArray
+from sqlalchemy import REAL, Row, Table, bindparam, func, select, text
 from sqlalchemy.dialects.postgresql import ARRAY, UUID, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -74,13 +76,21 @@ async def lock_state(session: AsyncSession, organisation_id: uuid.UUID) -> str:
     return str(value)
 
 
-async def latest_model(store: Store, organisation_id: uuid.UUID) -> Row[Any] | None:
-    return await store.first(
-        select(models.c.version, models.c.data)
-        .where(models.c.organisation_id == organisation_id)
-        .order_by(models.c.version.desc())
-        .limit(1)
+async def current_version(store: Store, organisation_id: uuid.UUID) -> int | None:
+    """The version in use (complete: its model and every vector stored), or None."""
+    value = await store.scalar(
+        select(states.c.model_version).where(states.c.organisation_id == organisation_id)
     )
+    return None if value is None else int(value)
+
+
+async def model_data(store: Store, organisation_id: uuid.UUID, version: int) -> bytes | None:
+    value = await store.scalar(
+        select(models.c.data).where(
+            models.c.organisation_id == organisation_id, models.c.version == version
+        )
+    )
+    return None if value is None else bytes(value)
 
 
 async def latest_version(store: Store, organisation_id: uuid.UUID) -> int | None:
@@ -93,47 +103,101 @@ async def latest_version(store: Store, organisation_id: uuid.UUID) -> int | None
 async def add_model(
     session: AsyncSession, organisation_id: uuid.UUID, version: int, at: datetime, data: bytes
 ) -> None:
+    """A new version's model, not in use until :func:`switch_version`."""
     await session.execute(
         models.insert().values(
             organisation_id=organisation_id, version=version, created_at=at, data=data
         )
     )
-    # Older versions are kept for the two most recent only.
+
+
+async def switch_version(
+    session: AsyncSession, organisation_id: uuid.UUID, version: int, previous: int | None
+) -> None:
+    """Keep the models of ``version`` and ``previous`` only (a failed training's model is
+    dropped). The caller sets the state's ``model_version`` in the same transaction."""
+    kept = [version] if previous is None else [version, previous]
     await session.execute(
         models.delete().where(
-            models.c.organisation_id == organisation_id, models.c.version < version - 1
+            models.c.organisation_id == organisation_id, models.c.version.not_in(kept)
         )
     )
+
+
+async def drop_vectors_except(
+    session: AsyncSession, organisation_id: uuid.UUID, version: int, *, embeddings: bool
+) -> None:
+    """Delete the organisation's vectors of every version but ``version`` (the one in use
+    after a switch; also rows a failed training left)."""
+    await session.execute(
+        vectors.delete().where(
+            vectors.c.organisation_id == organisation_id, vectors.c.model_version != version
+        )
+    )
+    if embeddings:
+        await session.execute(
+            text(
+                "DELETE FROM workflow.document_embeddings"
+                " WHERE organisation_id = :org AND model_version <> :version"
+            ),
+            {"org": organisation_id, "version": version},
+        )
+
+
+async def missing_in(
+    store: Store, organisation_id: uuid.UUID, version: int, previous: int
+) -> list[uuid.UUID]:
+    """Documents with a vector of ``previous`` but none of ``version`` (their text was
+    extracted while ``version`` was being built)."""
+    newer = vectors.alias("newer")
+    rows = await store.all(
+        select(vectors.c.document_id).where(
+            vectors.c.organisation_id == organisation_id,
+            vectors.c.model_version == previous,
+            ~select(newer.c.document_id)
+            .where(newer.c.document_id == vectors.c.document_id, newer.c.model_version == version)
+            .exists(),
+        )
+    )
+    return [r.document_id for r in rows]
+
+
+#: One statement per batch: the ids and one flat ``real[]`` of every vector (binary
+#: parameters, no per-row placeholders), split back into rows by position.
+_PUT_VECTORS = text(
+    """
+    INSERT INTO workflow.document_vectors (document_id, organisation_id, model_version, vector)
+    SELECT u.d, :org, :version, (CAST(:flat AS real[]))[(u.i - 1) * :dims + 1 : u.i * :dims]
+    FROM unnest(CAST(:ids AS uuid[])) WITH ORDINALITY AS u(d, i)
+    ON CONFLICT (document_id, model_version) DO UPDATE SET
+        organisation_id = excluded.organisation_id,
+        vector = excluded.vector
+    """
+).bindparams(
+    bindparam("ids", type_=ARRAY(UUID(as_uuid=True))),
+    bindparam("flat", type_=ARRAY(REAL)),
+)
 
 
 async def put_vectors(
     session: AsyncSession,
     organisation_id: uuid.UUID,
     version: int,
-    rows: Sequence[tuple[uuid.UUID, list[float]]],
+    ids: Sequence[uuid.UUID],
+    matrix: NDArray[np.float32],
 ) -> None:
-    if not rows:
+    """``matrix[i]`` is the vector of ``ids[i]``."""
+    if not ids:
         return
-    statement = insert(vectors).values(
-        [
-            {
-                "document_id": doc,
-                "organisation_id": organisation_id,
-                "model_version": version,
-                "vector": vec,
-            }
-            for doc, vec in rows
-        ]
-    )
     await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[vectors.c.document_id],
-            set_={
-                "model_version": statement.excluded.model_version,
-                "vector": statement.excluded.vector,
-                "organisation_id": statement.excluded.organisation_id,
-            },
-        )
+        _PUT_VECTORS,
+        {
+            "org": organisation_id,
+            "version": version,
+            "dims": int(matrix.shape[1]),
+            "ids": list(ids),
+            "flat": np.asarray(matrix, dtype=np.float32).ravel().tolist(),
+        },
     )
 
 
@@ -145,21 +209,23 @@ PGVECTOR_AVAILABLE = "SELECT count(*) > 0 FROM pg_available_extensions WHERE nam
 EMBEDDING_DIMENSIONS = 128
 _NOBODY = uuid.UUID(int=0)
 
+#: The pgvector copy of vectors just written to ``document_vectors`` (same transaction),
+#: padded with zeros to ``EMBEDDING_DIMENSIONS``; converted by the server.
 _PUT_EMBEDDINGS = text(
     """
     INSERT INTO workflow.document_embeddings
         (document_id, organisation_id, model_version, embedding)
-    SELECT u.d, :org, :version, CAST(u.e AS vector)
-    FROM unnest(:ids, :vectors) AS u(d, e)
-    ON CONFLICT (document_id) DO UPDATE SET
+    SELECT document_id, organisation_id, model_version,
+           CAST(array_cat(vector, array_fill(CAST(0 AS real),
+                ARRAY[CAST(:dims AS integer) - cardinality(vector)])) AS vector)
+    FROM workflow.document_vectors
+    WHERE organisation_id = :org AND model_version = :version
+      AND document_id = ANY(CAST(:ids AS uuid[]))
+    ON CONFLICT (document_id, model_version) DO UPDATE SET
         organisation_id = excluded.organisation_id,
-        model_version = excluded.model_version,
         embedding = excluded.embedding
     """
-).bindparams(
-    bindparam("ids", type_=ARRAY(UUID(as_uuid=True))),
-    bindparam("vectors", type_=ARRAY(Text)),
-)
+).bindparams(bindparam("ids", type_=ARRAY(UUID(as_uuid=True))))
 
 _NEAREST = text(
     """
@@ -188,18 +254,17 @@ def as_pgvector(vector: Sequence[float]) -> str:
 
 
 async def put_embeddings(
-    session: AsyncSession,
-    organisation_id: uuid.UUID,
-    version: int,
-    rows: Sequence[tuple[uuid.UUID, list[float]]],
+    session: AsyncSession, organisation_id: uuid.UUID, version: int, ids: Sequence[uuid.UUID]
 ) -> None:
+    """Copy the vectors of ``ids`` (written by :func:`put_vectors` in this transaction)
+    into the pgvector table."""
     await session.execute(
         _PUT_EMBEDDINGS,
         {
             "org": organisation_id,
             "version": version,
-            "ids": [doc for doc, _ in rows],
-            "vectors": [as_pgvector(vec) for _, vec in rows],
+            "ids": list(ids),
+            "dims": EMBEDDING_DIMENSIONS,
         },
     )
 

@@ -6,8 +6,9 @@ boundaries, joined. Tags: one calibrated linear SVM per tag (one-vs-rest, sigmoi
 calibration over 2 folds), so every tag gets its own probability. Document type: one
 calibrated multi-class linear SVM. Evidence for a suggestion is the word features whose
 weight times the document's value pushed most towards the label (the averaged SVM
-coefficients of the calibration folds). Dense vectors: TruncatedSVD of the same features,
-L2-normalised, for similar documents.
+coefficients of the calibration folds). Dense vectors: TruncatedSVD of the single-word
+columns of the word features (re-normalised), L2-normalised, for similar documents and
+hybrid search.
 
 Storage: :mod:`hub.workflow.intelligence.domain.storage` (skops with an allow-list).
 """
@@ -15,13 +16,14 @@ Storage: :mod:`hub.workflow.intelligence.domain.storage` (skops with an allow-li
 from __future__ import annotations
 
 import random
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.sparse import csr_matrix
+from scipy.sparse import csr_matrix, hstack
 from scipy.special import expit
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.decomposition import TruncatedSVD
@@ -41,7 +43,19 @@ MAX_DIMENSIONS = 128
 #: without the word "flight" 158th for "flight", 16 dimensions first). 3,200 documents and
 #: more get all 128.
 DOCUMENTS_PER_DIMENSION = 25
+#: Power iterations of the randomized SVD, each followed by an LU normalisation. Two
+#: without normalisation (the earlier setting) left the SVD unconverged: the vectors then
+#: depended on the order the documents came in (their ids), and a travel letter without
+#: the word "flight" ranked anywhere from 25th to 142nd for "flight" over the same 402
+#: documents. Four with LU give the converged ranking whatever the order.
+SVD_ITERATIONS = 4
 SEED = 20261130
+#: The word-feature columns (single words, not word pairs) the SVD reads, as an index
+#: array stored with the model. Word pairs are mostly unique to a document or two: they
+#: project onto no shared dimension and only dilute a document's direction; character
+#: n-grams of a short query ("flight": "igh", "ght", ...) are shared with unrelated
+#: words. Single words carry the co-occurrence the SVD is for.
+SVD_COLUMNS = "svd_columns"
 #: Where a loaded model keeps its word feature names (computed on first use, never
 #: stored: ``storage.dump`` runs right after training, before any use).
 _WORD_NAMES = "_word_names"
@@ -111,6 +125,65 @@ def _features() -> FeatureUnion:
             ),
         ]
     )
+
+
+class _CharGrams:
+    """scikit-learn's ``char_wb`` analyzer (the vectorizer's preprocessing, then each
+    whitespace-separated word padded with a space and cut into n-grams, a word shorter
+    than ``n`` once), remembering each word's n-grams: a corpus repeats its words, and the
+    n-gram loop in Python was half the vocabulary's time. Used only while fitting; the
+    fitted vectorizer gets ``char_wb`` back, so what is stored and every later transform
+    are scikit-learn's own (the fitted vocabulary and IDF are identical: unit test)."""
+
+    def __init__(self, vectorizer: TfidfVectorizer) -> None:
+        self.preprocess = vectorizer.build_preprocessor()
+        self.min_n, self.max_n = vectorizer.ngram_range
+        self.known: dict[str, list[str]] = {}
+
+    def grams(self, word: str) -> list[str]:
+        padded = f" {word} "
+        size = len(padded)
+        out: list[str] = []
+        for n in range(self.min_n, self.max_n + 1):
+            out += [padded[i : i + n] for i in range(max(1, size - n + 1))]
+            if size <= n:  # the whole (short) word once
+                break
+        return out
+
+    def __call__(self, text: str) -> list[str]:
+        out: list[str] = []
+        known = self.known
+        for word in self.preprocess(text).split():
+            found = known.get(word)
+            if found is None:
+                found = known[word] = self.grams(word)
+            out += found
+        return out
+
+
+def _fit_features(texts: list[str]) -> tuple[FeatureUnion, csr_matrix]:
+    """The joined features fitted on ``texts`` and their matrix (``fit_transform``), the
+    character vectorizer fitted through :class:`_CharGrams`."""
+    features = _features()
+    swapped = [
+        vectorizer
+        for _, vectorizer in features.transformer_list
+        if vectorizer.analyzer == "char_wb"
+    ]
+    for vectorizer in swapped:
+        vectorizer.analyzer = _CharGrams(vectorizer)
+    try:
+        with warnings.catch_warnings():
+            # "ngram_range will not be used since analyzer is callable": it is, inside.
+            warnings.filterwarnings("ignore", message="The parameter 'ngram_range'")
+            x = csr_matrix(features.fit_transform(texts))
+    finally:
+        for vectorizer in swapped:
+            vectorizer.analyzer = "char_wb"
+        for _, vectorizer in features.transformer_list:
+            if isinstance(vectorizer.analyzer, _CharGrams):  # the union may hold copies
+                vectorizer.analyzer = "char_wb"
+    return features, x
 
 
 def _calibrated() -> CalibratedClassifierCV:
@@ -311,8 +384,7 @@ def train(
     if not tags and not types and not fields:
         raise NotEnoughLabels("no tag or document type has enough labelled documents")
     progress(0.05, "learning the vocabulary")
-    features = _features()
-    x = features.fit_transform([e.text for e in examples] + list(unlabelled)).tocsr()
+    features, x = _fit_features([e.text for e in examples] + list(unlabelled))
     for _, vectorizer in features.transformer_list:
         vectorizer.stop_words_ = None  # only kept for inspection; large to store
     labelled = x[: len(examples)]
@@ -333,12 +405,20 @@ def train(
         x.shape[0] - 1,
     )
     if dims >= 2:
-        svd = TruncatedSVD(n_components=dims, n_iter=2, random_state=SEED)
-        # Every text's vector comes with the fit (the features are already computed):
-        # the job stores them instead of transforming each text a second time.
-        model[VECTORS] = np.asarray(normalize(svd.fit_transform(x)), dtype=np.float32)
+        columns = _single_words(features)
+        words = _svd_input(x, columns)
+        svd = TruncatedSVD(
+            n_components=dims,
+            n_iter=SVD_ITERATIONS,
+            power_iteration_normalizer="LU",
+            random_state=SEED,
+        ).fit(words)
         svd.components_ = svd.components_.astype(np.float32)  # half the size, same ranking
         model["svd"] = svd
+        model[SVD_COLUMNS] = columns
+        # Every text's vector, computed as a query's or a later document's is (the
+        # features are already at hand): the job stores them without a second transform.
+        model[VECTORS] = _project(svd, words)
     measurement = Measurement(
         scores=scores,
         held_out=len(held_examples),
@@ -403,15 +483,18 @@ def calibrated_proba(calibrated: CalibratedClassifierCV, x: csr_matrix) -> NDArr
 
 
 def _evidence(model: dict[str, Any], x: csr_matrix, weights: NDArray[np.float32]) -> list[str]:
+    """The (at most five) word features whose value times weight pushed most towards the
+    label, largest first (ties: the later name first), in numpy over the row's entries."""
     names = _word_names(model)
-    row = x.getrow(0)
-    contributions = [
-        (float(value * weights[col]), names[col])
-        for col, value in zip(row.indices, row.data, strict=True)
-        if col < len(names)
-    ]
-    contributions.sort(reverse=True)
-    return [name for score, name in contributions[:5] if score > 0]
+    row = x if x.shape[0] == 1 else x.getrow(0)
+    words = row.indices < len(names)
+    columns = row.indices[words]
+    scores = row.data[words] * weights[columns]
+    positive = np.flatnonzero(scores > 0)
+    if len(positive) > 16:  # a short list to sort exactly (ties at its edge aside)
+        positive = positive[np.argpartition(-scores[positive], 15)[:16]]
+    ranked = sorted(((float(scores[i]), names[columns[i]]) for i in positive), reverse=True)
+    return [name for _, name in ranked[:5]]
 
 
 def _word_names(model: dict[str, Any]) -> list[str]:
@@ -423,10 +506,31 @@ def _word_names(model: dict[str, Any]) -> list[str]:
     return cached
 
 
-def suggest(model: dict[str, Any], text: str, *, floor: float = 0.2) -> list[Suggestion]:
+def features_of(model: dict[str, Any], texts: Sequence[str]) -> csr_matrix:
+    """``model["features"].transform(texts)``: each vectorizer's TF-IDF, joined. Done
+    directly, as the union would without weights; the union's own ``transform`` adds its
+    per-call dispatch and validation (a third of the transform of one document)."""
+    union: FeatureUnion = model["features"]
+    if union.transformer_weights:
+        return csr_matrix(union.transform(list(texts)))
+    blocks = [vectorizer.transform(list(texts)) for _, vectorizer in union.transformer_list]
+    return csr_matrix(hstack(blocks, format="csr"))
+
+
+def analyse(model: dict[str, Any], text: str) -> tuple[list[Suggestion], list[str]]:
+    """``suggest`` and ``keywords`` of one text from a single transform."""
+    x = features_of(model, [text])
+    return suggest(model, text, x=x), keywords(model, text, x=x)
+
+
+def suggest(
+    model: dict[str, Any], text: str, *, floor: float = 0.2, x: csr_matrix | None = None
+) -> list[Suggestion]:
     """Tags, types and select-field options at or above ``floor`` confidence, most
-    confident first (the caller keeps only labels the organisation still has)."""
-    x = model["features"].transform([text])
+    confident first (the caller keeps only labels the organisation still has). ``x``:
+    the text's features when already computed."""
+    if x is None:
+        x = features_of(model, [text])
     out: list[Suggestion] = []
     if "tag_model" in model:
         proba = _tag_proba(model, x)[0]
@@ -466,17 +570,48 @@ def suggest(model: dict[str, Any], text: str, *, floor: float = 0.2) -> list[Sug
     return out
 
 
-def keywords(model: dict[str, Any], text: str, count: int = 8) -> list[str]:
-    word: TfidfVectorizer = model["features"].transformer_list[0][1]
-    row = word.transform([text]).getrow(0)
+def keywords(
+    model: dict[str, Any], text: str, count: int = 8, *, x: csr_matrix | None = None
+) -> list[str]:
+    """The text's highest TF-IDF word features. ``x``: the joined features when already
+    computed (the word block comes first, each block normalised on its own: the same
+    values as the word vectorizer's)."""
     names = _word_names(model)
-    order = np.argsort(-row.data)[:count]
-    return [str(names[row.indices[i]]) for i in order]
+    if x is None:
+        word: TfidfVectorizer = model["features"].transformer_list[0][1]
+        row = word.transform([text]).getrow(0)
+        indices, data = row.indices, row.data
+    else:
+        row = x if x.shape[0] == 1 else x.getrow(0)
+        words = row.indices < len(names)
+        indices, data = row.indices[words], row.data[words]
+    order = np.argsort(-data, kind="stable")[:count]
+    return [str(names[indices[i]]) for i in order]
 
 
 def vectors(model: dict[str, Any], texts: Sequence[str]) -> NDArray[np.float32] | None:
     """L2-normalised dense vectors, or None when the model has no SVD."""
     if "svd" not in model or not texts:
         return None
-    dense = model["svd"].transform(model["features"].transform(list(texts)))
-    return np.asarray(normalize(dense), dtype=np.float32)
+    columns = model.get(SVD_COLUMNS)
+    if columns is None:  # a model stored before the SVD read single words only
+        return _project(model["svd"], model["features"].transform(list(texts)))
+    word: TfidfVectorizer = model["features"].transformer_list[0][1]
+    return _project(model["svd"], _svd_input(word.transform(list(texts)), columns))
+
+
+def _single_words(features: FeatureUnion) -> NDArray[np.int64]:
+    """Indices of the word vectorizer's single-word features (the first block of the
+    joined features, so the same indices select them from the joined matrix)."""
+    word: TfidfVectorizer = features.transformer_list[0][1]
+    return np.array(
+        sorted(i for term, i in word.vocabulary_.items() if " " not in term), dtype=np.int64
+    )
+
+
+def _svd_input(x: csr_matrix, columns: NDArray[np.int64]) -> csr_matrix:
+    return csr_matrix(normalize(x[:, columns]))
+
+
+def _project(svd: TruncatedSVD, x: csr_matrix) -> NDArray[np.float32]:
+    return np.asarray(normalize(x @ svd.components_.T), dtype=np.float32)

@@ -136,9 +136,12 @@ class ClassifierService:
         data = await asyncio.to_thread(storage.dump, model)
         taxonomy = await self.content.taxonomy(organisation_id)
         type_names = {str(t.id): t.name for t in taxonomy.document_types}
+        previous = await repo.current_version(self.store, organisation_id)
         version = (await repo.latest_version(self.store, organisation_id) or 0) + 1
         ids = chosen.ids + chosen.unlabelled_ids
         texts = [e.text for e in chosen.examples] + chosen.unlabelled
+        # The new version is built beside the one in use (whose model and vectors every
+        # request keeps reading) and switched to once complete.
         async with self.store.uow() as uow:
             await repo.add_model(uow.session, organisation_id, version, self.clock(), data)
             await uow.commit()
@@ -152,13 +155,10 @@ class ClassifierService:
             )
             if part is None:
                 break
-            rows = [
-                (doc, [float(v) for v in np.asarray(vec)])
-                for doc, vec in zip(ids[start : start + _VECTOR_BATCH], part, strict=True)
-            ]
-            async with self.store.uow() as uow:
-                await self.index.put(uow.session, organisation_id, version, rows)
-                await uow.commit()
+            await self._put(organisation_id, version, ids[start:end], part)
+        if previous is not None and computed is not None:
+            await self._catch_up(organisation_id, model, version, previous)
+        pgvector = await self.index.pgvector()
         async with self.store.uow() as uow:
             await repo.save_state(
                 uow.session,
@@ -173,6 +173,14 @@ class ClassifierService:
                 metrics=_metrics(measured, type_names),
                 error=None,
             )
+            await repo.switch_version(uow.session, organisation_id, version, previous)
+            await uow.commit()
+        # After the switch: the previous version's vectors (and any a failed training
+        # left) are no longer read.
+        async with self.store.uow() as uow:
+            await repo.drop_vectors_except(
+                uow.session, organisation_id, version, embeddings=pgvector
+            )
             await uow.commit()
         self.cache.keep(organisation_id, version, model)
         log.info(
@@ -182,6 +190,37 @@ class ClassifierService:
             documents=len(chosen.examples),
             tag_macro_f1=measured.tag_macro_f1,
         )
+
+    async def _put(
+        self,
+        organisation_id: uuid.UUID,
+        version: int,
+        ids: list[uuid.UUID],
+        part: Any,
+    ) -> None:
+        async with self.store.uow() as uow:
+            await self.index.put_many(
+                uow.session, organisation_id, version, ids, np.asarray(part, dtype=np.float32)
+            )
+            await uow.commit()
+
+    async def _catch_up(
+        self, organisation_id: uuid.UUID, model: dict[str, Any], version: int, previous: int
+    ) -> None:
+        """Vectors of the new version for documents whose text was extracted while it was
+        being built (they got one of the previous version only)."""
+        missing = await repo.missing_in(self.store, organisation_id, version, previous)
+        for start in range(0, len(missing), _VECTOR_BATCH):
+            ids: list[uuid.UUID] = []
+            texts: list[str] = []
+            for document_id in missing[start : start + _VECTOR_BATCH]:
+                text = await self.content.text_of(document_id)
+                if text:
+                    ids.append(document_id)
+                    texts.append(text)
+            part = await asyncio.to_thread(ml.vectors, model, texts) if texts else None
+            if part is not None:
+                await self._put(organisation_id, version, ids, part)
 
 
 def _metrics(measured: ml.Measurement, type_names: dict[str, str]) -> dict[str, Any]:

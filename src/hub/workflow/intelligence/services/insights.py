@@ -242,4 +242,4 @@ class InsightService:
 
 
 def _apply(model: dict[str, Any], text: str) -> tuple[list[ml.Suggestion], list[str]]:
-    return ml.suggest(model, text), ml.keywords(model, text)
+    return ml.analyse(model, text)

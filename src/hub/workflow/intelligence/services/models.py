@@ -1,5 +1,9 @@
-"""The organisation's current model, loaded once per version and process (loading a
-stored model takes seconds, a request must not pay it)."""
+"""The organisation's model in use, loaded once per version and process (loading a
+stored model takes seconds, a request must not pay it).
+
+Which version is in use is the organisation's ``classifier_states.model_version``: a
+training sets it only once the version's model and every vector are stored, so a request
+during a retraining keeps the previous complete version."""
 
 from __future__ import annotations
 
@@ -19,8 +23,8 @@ class ModelCache:
         self._lock = asyncio.Lock()
 
     async def current(self, organisation_id: uuid.UUID) -> tuple[int, dict[str, Any]] | None:
-        """``(version, model)`` of the newest stored model, or None before any training."""
-        version = await repo.latest_version(self.store, organisation_id)
+        """``(version, model)`` of the version in use, or None before any training."""
+        version = await repo.current_version(self.store, organisation_id)
         if version is None:
             return None
         held = self._loaded.get(organisation_id)
@@ -30,12 +34,12 @@ class ModelCache:
             held = self._loaded.get(organisation_id)
             if held is not None and held[0] == version:
                 return held
-            row = await repo.latest_model(self.store, organisation_id)
-            if row is None:
+            data = await repo.model_data(self.store, organisation_id, version)
+            if data is None:
                 return None
-            model = await asyncio.to_thread(storage.load, bytes(row.data))
-            self._loaded[organisation_id] = (row.version, model)
-            return row.version, model
+            model = await asyncio.to_thread(storage.load, data)
+            self._loaded[organisation_id] = (version, model)
+            return version, model
 
     def keep(self, organisation_id: uuid.UUID, version: int, model: dict[str, Any]) -> None:
         self._loaded[organisation_id] = (version, model)

@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator, Sequence
 
 import numpy as np
 import structlog
+from numpy.typing import NDArray
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -71,9 +72,26 @@ class VectorIndex:
         version: int,
         rows: Sequence[tuple[uuid.UUID, list[float]]],
     ) -> None:
-        await repo.put_vectors(session, organisation_id, version, rows)
-        if rows and await self.pgvector():
-            await repo.put_embeddings(session, organisation_id, version, rows)
+        if rows:
+            matrix = np.asarray([vec for _, vec in rows], dtype=np.float32)
+            await self.put_many(session, organisation_id, version, [d for d, _ in rows], matrix)
+
+    async def put_many(
+        self,
+        session: AsyncSession,
+        organisation_id: uuid.UUID,
+        version: int,
+        ids: Sequence[uuid.UUID],
+        matrix: NDArray[np.float32],
+    ) -> None:
+        """A batch (``matrix[i]``: the vector of ``ids[i]``) in two statements: the
+        ``real[]`` rows from one flat array parameter, then, where there is pgvector, their
+        copy converted by the server."""
+        if not ids:
+            return
+        await repo.put_vectors(session, organisation_id, version, ids, matrix)
+        if await self.pgvector():
+            await repo.put_embeddings(session, organisation_id, version, ids)
 
     async def nearest(
         self,
