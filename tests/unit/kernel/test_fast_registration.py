@@ -1,0 +1,233 @@
+"""The adjustments that make ``create_app`` cheaper build the very app Litestar builds
+without them: the same refusals of duplicated providers, the same dependencies per route,
+the same parsed signatures and the same OpenAPI document."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from litestar import Controller, Litestar, Router, get
+from litestar.di import Provide
+from litestar.exceptions import ImproperlyConfiguredException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.testing import AsyncTestClient
+from litestar.utils.signature import ParsedSignature
+
+import hub.app
+from hub.app import create_app, load_settings
+from hub.kernel import fast_registration
+from hub.kernel.fast_registration import (
+    LITESTAR_FROM_FN,
+    LITESTAR_RESOLVE_DEPENDENCIES,
+    OneAppRouter,
+    cache_parsed_signatures,
+    check_dependencies_by_index,
+)
+
+
+def _one() -> int:
+    return 1
+
+
+def _two() -> int:
+    return 2
+
+
+def _paged(limit: int = 20) -> int:
+    return limit
+
+
+class _Unhashable:
+    """A callable dependency that cannot be hashed and equals any other of its kind."""
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Unhashable)
+
+    def __call__(self) -> int:
+        return 3
+
+
+def _outcome(app_deps: dict[str, Any], handler_deps: dict[str, Any]) -> tuple[str, list[str] | str]:
+    """What building an app with these app- and handler-level dependencies gives: the
+    handler's dependency keys in order, or the refusal's message."""
+
+    @get("/", sync_to_thread=False, dependencies=handler_deps)
+    def handler() -> str:
+        return "ok"
+
+    try:
+        app = Litestar([handler], dependencies=app_deps)
+    except ImproperlyConfiguredException as exc:
+        return "refused", str(exc.detail)
+    (route_handler,) = [h for r in app.routes for h in getattr(r, "route_handlers", [])][:1]
+    return "built", list(route_handler.resolve_dependencies())
+
+
+SHARED = Provide(_one, sync_to_thread=False)
+CASES: list[tuple[str, Callable[[], tuple[dict[str, Any], dict[str, Any]]]]] = [
+    ("distinct", lambda: ({"a": Provide(_one), "b": Provide(_two)}, {"c": _Unhashable()})),
+    ("one provider, two keys", lambda: ({"a": SHARED, "b": SHARED}, {})),
+    ("equal providers, two layers", lambda: ({"a": Provide(_one)}, {"b": Provide(_one)})),
+    ("equal provider overriding its key", lambda: ({"a": Provide(_one)}, {"a": Provide(_one)})),
+    ("other provider overriding a key", lambda: ({"a": Provide(_one)}, {"a": Provide(_two)})),
+    ("plain callables", lambda: ({"a": _one, "b": _two}, {"c": _one})),
+    ("unhashable, equal", lambda: ({"a": _Unhashable(), "b": Provide(_two)}, {"c": _Unhashable()})),
+    ("unhashable after hashable", lambda: ({"a": Provide(_one)}, {"b": _Unhashable()})),
+]
+
+
+@pytest.mark.parametrize(("name", "deps"), CASES, ids=[c[0] for c in CASES])
+def test_the_indexed_check_refuses_and_accepts_what_litestar_does(
+    name: str,
+    deps: Callable[[], tuple[dict[str, Any], dict[str, Any]]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    check_dependencies_by_index()
+    indexed = _outcome(*deps())
+    monkeypatch.setattr(BaseRouteHandler, "resolve_dependencies", LITESTAR_RESOLVE_DEPENDENCIES)
+    assert _outcome(*deps()) == indexed
+
+
+def test_the_cases_cover_refusals_and_overrides() -> None:
+    check_dependencies_by_index()
+    outcomes = {name: _outcome(*deps()) for name, deps in CASES}
+    assert outcomes["distinct"] == ("built", ["a", "b", "c"])
+    assert outcomes["one provider, two keys"] == (
+        "refused",
+        "Provider for key b is already defined under the different key a. "
+        "If you wish to override a provider, it must have the same key.",
+    )
+    assert outcomes["equal providers, two layers"][0] == "refused"
+    assert outcomes["equal provider overriding its key"][0] == "refused"  # Litestar's quirk
+    assert outcomes["other provider overriding a key"] == ("built", ["a"])
+    assert outcomes["plain callables"][0] == "refused"
+    assert outcomes["unhashable, equal"][0] == "refused"
+    assert outcomes["unhashable after hashable"] == ("built", ["a", "b"])
+
+
+class _Things(Controller):
+    path = "/things"
+
+    @get("/{thing_id:int}", sync_to_thread=False)
+    def read(self, thing_id: int, verbose: bool = False) -> dict[str, Any]:
+        return {"id": thing_id, "verbose": verbose}
+
+    @get("/", sync_to_thread=False)
+    def listing(self, tag: str) -> list[str]:
+        return [tag]
+
+
+def test_signatures_are_parsed_once_per_function_and_namespace() -> None:
+    cache_parsed_signatures()
+    first = Litestar([_Things], openapi_config=None)
+    second = Litestar([_Things], openapi_config=None)
+
+    def signatures(app: Litestar) -> dict[str, ParsedSignature]:
+        return {
+            f"{r.path} {h.handler_name}": h.parsed_fn_signature
+            for r in app.routes
+            for h in getattr(r, "route_handlers", [])
+        }
+
+    a, b = signatures(first), signatures(second)
+    assert a.keys() == b.keys()
+    # Controller methods and the per-route OPTIONS closures are parsed once...
+    assert all(a[k] is b[k] for k in a)
+    # ...into what Litestar parses itself.
+    for key, parsed in a.items():
+        handler = next(
+            h
+            for r in first.routes
+            for h in getattr(r, "route_handlers", [])
+            if f"{r.path} {h.handler_name}" == key
+        )
+        fresh = LITESTAR_FROM_FN.__get__(None, ParsedSignature)(
+            handler.fn, handler.resolve_signature_namespace()
+        )
+        assert fresh == parsed
+
+
+def test_a_signature_with_more_than_its_code_is_parsed_each_time() -> None:
+    def with_default(limit: int = 5) -> int:  # defined at run time, with a default
+        return limit
+
+    def with_object_annotation(limit: int) -> int:
+        return limit
+
+    with_object_annotation.__annotations__["limit"] = int
+    key = fast_registration._signature_key
+    assert key(ParsedSignature, with_default, {}) is None
+    assert key(ParsedSignature, with_object_annotation, {}) is None
+    assert key(ParsedSignature, _Unhashable(), {}) is None
+    assert key(ParsedSignature, _one, {"x": []}) is None  # an unhashable namespace
+    assert key(ParsedSignature, _one, {"x": int}) != key(ParsedSignature, _one, {"x": str})
+    assert key(ParsedSignature, _one, {}) != key(ParsedSignature, _two, {})
+    # A module-level function's defaults are part of its key.
+    before = key(ParsedSignature, _paged, {})
+    assert before is not None
+    defaults = _paged.__defaults__
+    try:
+        _paged.__defaults__ = (50,)
+        assert key(ParsedSignature, _paged, {}) != before
+    finally:
+        _paged.__defaults__ = defaults
+
+
+async def test_a_one_app_router_is_registered_as_it_is() -> None:
+    @get("/ping", sync_to_thread=False)
+    def ping() -> str:
+        return "pong"
+
+    router = OneAppRouter(path="/api", route_handlers=[ping])
+    app = Litestar([router])
+    registered = [h for r in app.routes for h in getattr(r, "route_handlers", [])]
+    assert any(h.owner is router for h in registered)
+    assert router.owner is app
+    async with AsyncTestClient(app) as client:
+        assert (await client.get("/api/ping")).text == "pong"
+    # A plain router is still copied.
+    plain = Router(path="/api", route_handlers=[ping])
+    Litestar([plain])
+    assert plain.owner is None
+
+
+def _fingerprint(app: Litestar) -> tuple[str, dict[str, list[str]]]:
+    routes = {
+        f"{r.path} {sorted(getattr(h, 'http_methods', []))}": list(h.resolve_dependencies())
+        for r in app.routes
+        for h in getattr(r, "route_handlers", [])
+    }
+    document = _without_examples(app.openapi_schema.to_schema())
+    return json.dumps(document, sort_keys=True, default=str), routes
+
+
+def _without_examples(value: Any) -> Any:
+    # Generated examples are drawn at random, afresh for each app built in a process.
+    if isinstance(value, dict):
+        return {k: _without_examples(v) for k, v in value.items() if k != "examples"}
+    if isinstance(value, list):
+        return [_without_examples(v) for v in value]
+    return value
+
+
+def test_the_hub_app_comes_out_as_litestar_builds_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = load_settings(
+        environ={},
+        env="test",
+        database_url="postgresql://nobody@127.0.0.1:1/none",
+        redis_url="redis://127.0.0.1:1/0",
+    )
+    fast = _fingerprint(create_app(settings, configure_logs=False))
+    monkeypatch.setattr(BaseRouteHandler, "resolve_dependencies", LITESTAR_RESOLVE_DEPENDENCIES)
+    monkeypatch.setattr(ParsedSignature, "from_fn", LITESTAR_FROM_FN)
+    monkeypatch.setattr(hub.app, "check_dependencies_by_index", lambda: None)
+    monkeypatch.setattr(hub.app, "cache_parsed_signatures", lambda: None)
+    monkeypatch.setattr(hub.app, "OneAppRouter", Router)
+    plain = _fingerprint(create_app(settings, configure_logs=False))
+    assert fast[1] == plain[1]
+    assert fast[0] == plain[0]
