@@ -30,7 +30,6 @@ from hub.kernel.docs import DocsPage, docs_asset
 from hub.kernel.errors import EXCEPTION_HANDLERS
 from hub.kernel.fast_registration import (
     OneAppRouter,
-    cache_parsed_signatures,
     check_dependencies_by_index,
 )
 from hub.kernel.health import health, ready
@@ -170,7 +169,6 @@ def create_app(
     resolve_dependencies_in_order()
     validate_bodies_strictly()
     check_dependencies_by_index()
-    cache_parsed_signatures()
     dependencies = providers(kernel, modules)
     api = OneAppRouter(
         path=API_PREFIX,

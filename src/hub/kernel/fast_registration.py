@@ -1,21 +1,19 @@
 """Building the Litestar app in less CPU time, with the same app as a result.
 
 ``create_app`` costs about a second of CPU, paid at every start and by every test that
-builds an app. Three things took most of it, each adjusted here:
+builds an app. Two of the things that take most of it are adjusted here:
 
 * the per-route dependency check, quadratic in the number of app-level dependencies
   (:func:`check_dependencies_by_index`);
-* parsing every handler's signature again for each app, ``eval`` of each string
-  annotation included (:func:`cache_parsed_signatures`);
 * deep-copying the ``/api/v1`` router, built for this app alone, when it is registered
   (:class:`OneAppRouter`).
 
 The dependency check: when the app is built, Litestar resolves every route's
 dependencies layer by layer (app, routers, controller, handler) and refuses a provider
 that equals one already resolved under another key, comparing it with each of them in
-turn. With the hub's ~100 app-level
-dependencies and ~350 routes that is ~1.5 million ``Provide.__eq__`` calls per build: a
-third of ``create_app``'s CPU time, paid again by every test that builds an app.
+turn. With the hub's ~100 app-level dependencies and ~350 routes that is ~1.5 million
+``Provide.__eq__`` calls per build: a third of ``create_app``'s CPU time, paid again by
+every test that builds an app.
 
 :func:`check_dependencies_by_index` installs the same check (same refusals, same message,
 naming the same earlier key) looking candidates up by their dependency callable instead
@@ -26,7 +24,6 @@ adjustments of ``hub.kernel.wiring``; the litestar version is pinned and
 
 from __future__ import annotations
 
-import types
 from typing import Any
 
 from litestar import Router
@@ -34,12 +31,10 @@ from litestar.di import Provide
 from litestar.exceptions import ImproperlyConfiguredException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.types import Empty
-from litestar.utils.signature import ParsedSignature
 
 _INSTALLED = "_hub_indexed"
-#: Litestar's own methods, for the tests that compare the results.
+#: Litestar's own method, for the tests that compare the results.
 LITESTAR_RESOLVE_DEPENDENCIES = BaseRouteHandler.resolve_dependencies
-LITESTAR_FROM_FN = vars(ParsedSignature)["from_fn"]
 
 
 class ProviderIndex:
@@ -124,74 +119,6 @@ def check_dependencies_by_index() -> None:
 
     setattr(resolve_dependencies, _INSTALLED, True)
     BaseRouteHandler.resolve_dependencies = resolve_dependencies  # type: ignore[method-assign]
-
-
-_CACHED = "_hub_cached"
-
-
-def cache_parsed_signatures() -> None:
-    """Parse a function's signature once per process, not once per app (once).
-
-    Litestar parses a route handler's signature (``inspect.signature`` plus
-    ``get_type_hints``, which evaluates every string annotation) on each copy of the
-    handler, and every app registers fresh copies (controller handlers bound to a fresh
-    controller, and per-route closures such as the ``OPTIONS`` handlers). The result is
-    an immutable ``ParsedSignature`` (Litestar already shares one between the routes using
-    a provider) that depends only on what the key holds: the function's code, module,
-    string annotations and defaults (a bound method: its function; ``self`` is never
-    part of the result), and the signature namespace of the handler's layers. Anything
-    else (annotations that are objects, ``__wrapped__``, callable instances, defaults of a
-    function defined at run time) is parsed every time, as before.
-    """
-    if getattr(ParsedSignature.from_fn, _CACHED, False):
-        return
-    parse = ParsedSignature.from_fn.__func__  # type: ignore[attr-defined]
-    parsed: dict[tuple[Any, ...], ParsedSignature] = {}
-
-    def from_fn(
-        cls: type[ParsedSignature], fn: Any, signature_namespace: dict[str, Any]
-    ) -> ParsedSignature:
-        key = _signature_key(cls, fn, signature_namespace)
-        if key is None:
-            return parse(cls, fn, signature_namespace)  # type: ignore[no-any-return]
-        found = parsed.get(key)
-        if found is None:
-            found = parsed[key] = parse(cls, fn, signature_namespace)
-        return found
-
-    setattr(from_fn, _CACHED, True)
-    ParsedSignature.from_fn = classmethod(from_fn)  # type: ignore[method-assign,assignment]
-
-
-def _signature_key(cls: type[Any], fn: Any, namespace: dict[str, Any]) -> tuple[Any, ...] | None:
-    """What a parsed signature of ``fn`` depends on, or None when that is not known."""
-    bound = type(fn) is types.MethodType
-    function = fn.__func__ if bound else fn
-    if type(function) is not types.FunctionType or hasattr(function, "__wrapped__"):
-        return None
-    defaults = function.__defaults__ or ()
-    keyword_defaults = tuple((function.__kwdefaults__ or {}).items())
-    if (defaults or keyword_defaults) and "<locals>" in function.__qualname__:
-        return None  # a function built at run time: its defaults may be anything
-    annotations = function.__annotations__
-    if not all(type(a) is str for a in annotations.values()):
-        return None
-    key = (
-        cls,
-        function.__code__,
-        function.__module__,
-        bound,
-        defaults,
-        keyword_defaults,
-        *annotations.items(),
-        None,  # annotations end, the namespace begins
-        *namespace.items(),
-    )
-    try:
-        hash(key)
-    except TypeError:
-        return None
-    return key
 
 
 class OneAppRouter(Router):

@@ -1,6 +1,6 @@
 """The adjustments that make ``create_app`` cheaper build the very app Litestar builds
 without them: the same refusals of duplicated providers, the same dependencies per route,
-the same parsed signatures and the same OpenAPI document."""
+and the same OpenAPI document."""
 
 from __future__ import annotations
 
@@ -9,21 +9,17 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from litestar import Controller, Litestar, Router, get
+from litestar import Litestar, Router, get
 from litestar.di import Provide
 from litestar.exceptions import ImproperlyConfiguredException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.testing import AsyncTestClient
-from litestar.utils.signature import ParsedSignature
 
 import hub.app
 from hub.app import create_app, load_settings
-from hub.kernel import fast_registration
 from hub.kernel.fast_registration import (
-    LITESTAR_FROM_FN,
     LITESTAR_RESOLVE_DEPENDENCIES,
     OneAppRouter,
-    cache_parsed_signatures,
     check_dependencies_by_index,
 )
 
@@ -34,10 +30,6 @@ def _one() -> int:
 
 def _two() -> int:
     return 2
-
-
-def _paged(limit: int = 20) -> int:
-    return limit
 
 
 class _Unhashable:
@@ -110,74 +102,6 @@ def test_the_cases_cover_refusals_and_overrides() -> None:
     assert outcomes["unhashable after hashable"] == ("built", ["a", "b"])
 
 
-class _Things(Controller):
-    path = "/things"
-
-    @get("/{thing_id:int}", sync_to_thread=False)
-    def read(self, thing_id: int, verbose: bool = False) -> dict[str, Any]:
-        return {"id": thing_id, "verbose": verbose}
-
-    @get("/", sync_to_thread=False)
-    def listing(self, tag: str) -> list[str]:
-        return [tag]
-
-
-def test_signatures_are_parsed_once_per_function_and_namespace() -> None:
-    cache_parsed_signatures()
-    first = Litestar([_Things], openapi_config=None)
-    second = Litestar([_Things], openapi_config=None)
-
-    def signatures(app: Litestar) -> dict[str, ParsedSignature]:
-        return {
-            f"{r.path} {h.handler_name}": h.parsed_fn_signature
-            for r in app.routes
-            for h in getattr(r, "route_handlers", [])
-        }
-
-    a, b = signatures(first), signatures(second)
-    assert a.keys() == b.keys()
-    # Controller methods and the per-route OPTIONS closures are parsed once...
-    assert all(a[k] is b[k] for k in a)
-    # ...into what Litestar parses itself.
-    for key, parsed in a.items():
-        handler = next(
-            h
-            for r in first.routes
-            for h in getattr(r, "route_handlers", [])
-            if f"{r.path} {h.handler_name}" == key
-        )
-        fresh = LITESTAR_FROM_FN.__get__(None, ParsedSignature)(
-            handler.fn, handler.resolve_signature_namespace()
-        )
-        assert fresh == parsed
-
-
-def test_a_signature_with_more_than_its_code_is_parsed_each_time() -> None:
-    def with_default(limit: int = 5) -> int:  # defined at run time, with a default
-        return limit
-
-    def with_object_annotation(limit: int) -> int:
-        return limit
-
-    with_object_annotation.__annotations__["limit"] = int
-    key = fast_registration._signature_key
-    assert key(ParsedSignature, with_default, {}) is None
-    assert key(ParsedSignature, with_object_annotation, {}) is None
-    assert key(ParsedSignature, _Unhashable(), {}) is None
-    assert key(ParsedSignature, _one, {"x": []}) is None  # an unhashable namespace
-    assert key(ParsedSignature, _one, {"x": int}) != key(ParsedSignature, _one, {"x": str})
-    assert key(ParsedSignature, _one, {}) != key(ParsedSignature, _two, {})
-    # A module-level function's defaults are part of its key.
-    before = key(ParsedSignature, _paged, {})
-    assert before is not None
-    defaults = _paged.__defaults__
-    try:
-        _paged.__defaults__ = (50,)
-        assert key(ParsedSignature, _paged, {}) != before
-    finally:
-        _paged.__defaults__ = defaults
-
-
 async def test_a_one_app_router_is_registered_as_it_is() -> None:
     @get("/ping", sync_to_thread=False)
     def ping() -> str:
@@ -224,9 +148,7 @@ def test_the_hub_app_comes_out_as_litestar_builds_it(monkeypatch: pytest.MonkeyP
     )
     fast = _fingerprint(create_app(settings, configure_logs=False))
     monkeypatch.setattr(BaseRouteHandler, "resolve_dependencies", LITESTAR_RESOLVE_DEPENDENCIES)
-    monkeypatch.setattr(ParsedSignature, "from_fn", LITESTAR_FROM_FN)
     monkeypatch.setattr(hub.app, "check_dependencies_by_index", lambda: None)
-    monkeypatch.setattr(hub.app, "cache_parsed_signatures", lambda: None)
     monkeypatch.setattr(hub.app, "OneAppRouter", Router)
     plain = _fingerprint(create_app(settings, configure_logs=False))
     assert fast[1] == plain[1]
