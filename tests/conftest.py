@@ -10,6 +10,7 @@ from empty tables and an empty Redis database.
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import shutil
 import tempfile
@@ -42,6 +43,16 @@ def _plain_dsn(url: str) -> str:
     """SQLAlchemy URL -> libpq DSN that asyncpg understands."""
     u = make_url(url).set(drivername="postgresql")
     return u.render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _frozen_heap() -> Iterator[None]:
+    """Freeze what collection imported, once: each app's start-up (``create_app``'s
+    lifespan) then leaves the collector alone instead of a full collection per test."""
+    gc.collect()
+    gc.freeze()
+    yield
+    gc.unfreeze()
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from litestar import Litestar, Request, Response, Router, get
+from litestar import Litestar, Request, Response, get
 from litestar.config.app import AppConfig
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
@@ -28,6 +28,10 @@ from hub.identity import bootstrap as identity_bootstrap
 from hub.kernel.contexts import ContextModule, dependency_order
 from hub.kernel.docs import DocsPage, docs_asset
 from hub.kernel.errors import EXCEPTION_HANDLERS
+from hub.kernel.fast_registration import (
+    OneAppRouter,
+    check_dependencies_by_index,
+)
 from hub.kernel.health import health, ready
 from hub.kernel.http import AllowedHostsMiddleware, SecurityHeadersMiddleware, cors_config
 from hub.kernel.hygiene import HubRequest, InputHygieneMiddleware
@@ -164,8 +168,9 @@ def create_app(
     with_packs = add_pack_engine(kernel.services)
     resolve_dependencies_in_order()
     validate_bodies_strictly()
+    check_dependencies_by_index()
     dependencies = providers(kernel, modules)
-    api = Router(
+    api = OneAppRouter(
         path=API_PREFIX,
         route_handlers=[
             *(h for m in modules for h in m.route_handlers),
@@ -175,17 +180,22 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        # A process that froze its heap already (the test suite, once per session) keeps
+        # its freeze: collecting and freezing again per app would rescan all of it.
+        freeze = gc.get_freeze_count() == 0
         try:
             for module in modules:
                 for hook in module.on_startup:
                     await inject(hook, kernel.services)()
             # Everything allocated so far lives as long as the process: keep it out of the
             # collector's generations so a collection during a request scans less.
-            gc.collect()
-            gc.freeze()
+            if freeze:
+                gc.collect()
+                gc.freeze()
             yield
         finally:
-            gc.unfreeze()
+            if freeze:
+                gc.unfreeze()
             for module in reversed(modules):
                 for hook in module.on_shutdown:
                     await inject(hook, kernel.services)()
