@@ -37,7 +37,6 @@ from hub.communication.services.inbox_events import InboxEvents
 from hub.communication.services.messages import MessageService
 from hub.communication.services.messaging import MessagingPolicies
 from hub.communication.services.org_categories import OrganisationCategories
-from hub.communication.services.org_purge import CommunicationOrgPurge
 from hub.communication.services.personal_data import CommunicationPersonalData
 from hub.communication.services.preferences import PreferenceService
 from hub.communication.services.retention import InboxRetention
@@ -80,6 +79,7 @@ from hub.identity.api import IdentityApi, OrganisationPurged, UserErased
 from hub.kernel.contexts import ContextModule
 from hub.kernel.egress import AddressPolicy
 from hub.kernel.netguard import networks
+from hub.kernel.org_purge import SchemaPurge
 from hub.kernel.personal_data import PersonalDataApi
 from hub.kernel.remote.interface import describe
 from hub.kernel.runtime import ContextRuntime
@@ -189,7 +189,7 @@ def webhook_services(
             timeout_s=settings.webhook_timeout_seconds,
         ),
         "webhook_release": WebhookRetries(rt.store, rt.clock, rt.queue_job),
-        "communication_org_purge": CommunicationOrgPurge(rt.store),
+        "communication_org_purge": SchemaPurge(rt.store, Base.metadata),
     }
 
 

@@ -14,12 +14,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection
+from dataclasses import dataclass
 from typing import Any
 
+import structlog
 from sqlalchemy import MetaData, Table, text
 
 from hub.kernel.db import UnitOfWork
 from hub.kernel.store import Store
+
+log = structlog.get_logger("hub.kernel.org_purge")
 
 #: Rows deleted per transaction (a parent's cascaded children come on top).
 DEFAULT_BATCH = 500
@@ -125,3 +129,28 @@ async def forget_published_events(
         total += count
         if count < batch:
             return total
+
+
+@dataclass(eq=False)
+class SchemaPurge:
+    """A context's whole part of an organisation's purge when its data is rows only
+    (communication, workflow): every table of its schema with an ``organisation_id``, in
+    batches, then its already-relayed outbox rows about the organisation. A context with
+    more to release (content's blobs) composes the two functions above itself."""
+
+    store: Store
+    metadata: MetaData
+    batch: int = DEFAULT_BATCH
+
+    async def purge(self, uow: UnitOfWork, organisation_id: uuid.UUID) -> dict[str, int]:
+        schema = str(self.metadata.schema)
+        deleted = await delete_organisation_rows(
+            self.store, self.metadata, organisation_id, batch=self.batch
+        )
+        await forget_published_events(uow, schema, organisation_id)
+        log.info(
+            f"organisation_{schema}_purged",
+            organisation_id=str(organisation_id),
+            **{name.replace(".", "_"): count for name, count in deleted.items()},
+        )
+        return deleted

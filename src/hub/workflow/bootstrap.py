@@ -8,6 +8,7 @@ from hub.communication.api import CommunicationApi
 from hub.content.api import ContentApi
 from hub.identity.api import IdentityApi, OrganisationPurged, UserErased
 from hub.kernel.contexts import ContextModule
+from hub.kernel.org_purge import SchemaPurge
 from hub.kernel.personal_data import PersonalDataApi
 from hub.kernel.remote.interface import describe
 from hub.kernel.runtime import ContextRuntime
@@ -29,7 +30,6 @@ from hub.workflow.services.delegations import DelegationService
 from hub.workflow.services.effects import EffectRunner
 from hub.workflow.services.erasure import WorkflowErasure
 from hub.workflow.services.instances import InstanceService
-from hub.workflow.services.org_purge import WorkflowOrgPurge
 from hub.workflow.services.personal_data import WorkflowPersonalData
 from hub.workflow.services.schedules import ScheduleService
 from hub.workflow.services.stats import StatsService
@@ -83,7 +83,7 @@ def services(
         "workflow_effects": EffectRunner(
             store, clock, identity_api, content_api, communication_api
         ),
-        "workflow_org_purge": WorkflowOrgPurge(store),
+        "workflow_org_purge": SchemaPurge(store, Base.metadata),
         **intelligent,
     }
 

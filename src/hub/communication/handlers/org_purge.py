@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from hub.communication.services.org_purge import CommunicationOrgPurge
 from hub.identity.api import OrganisationPurged
 from hub.kernel.db import UnitOfWork
+from hub.kernel.org_purge import SchemaPurge
 
 
 async def on_organisation_purged(
-    event: OrganisationPurged, uow: UnitOfWork, *, communication_org_purge: CommunicationOrgPurge
+    event: OrganisationPurged, uow: UnitOfWork, *, communication_org_purge: SchemaPurge
 ) -> None:
     """Delete every communication row of the organisation, in batches."""
     await communication_org_purge.purge(uow, event.purged_organisation_id)
