@@ -37,6 +37,10 @@ from tests.support import LiveServer, problem
 
 DB_TIMEOUT_MS = 1_000
 REDIS_TIMEOUT_MS = 500
+#: While the database is the one out, Redis keeps the production default: a busy CI
+#: machine can hold the event loop past a 500 ms socket timeout, and the answer would
+#: then blame Redis for the database's outage.
+LENIENT_REDIS_TIMEOUT_MS = 2_000
 #: A request may wait for a connection and then for its statement, plus scheduling slack
 #: on a busy test machine: far below the 14.5 s a login took before.
 DB_BOUND_S = 3 * DB_TIMEOUT_MS / 1000
@@ -101,7 +105,13 @@ def frozen(processes: list[psutil.Process]) -> Iterator[None]:
 
 
 @pytest.fixture
-def outage_settings(servers: Servers, tmp_path: Path) -> Settings:
+def redis_timeout_ms() -> int:
+    """Redis's bound; the Redis outage tests narrow it with ``parametrize``."""
+    return LENIENT_REDIS_TIMEOUT_MS
+
+
+@pytest.fixture
+def outage_settings(servers: Servers, tmp_path: Path, redis_timeout_ms: int) -> Settings:
     return load_settings(
         environ={},
         env="test",
@@ -110,7 +120,7 @@ def outage_settings(servers: Servers, tmp_path: Path) -> Settings:
         redis_url=servers.redis_url,
         log_level="WARNING",
         db_timeout_ms=DB_TIMEOUT_MS,
-        redis_timeout_ms=REDIS_TIMEOUT_MS,
+        redis_timeout_ms=redis_timeout_ms,
         password_hash_time_cost=1,
         password_hash_memory_kib=1024,
         # Many sign-ins from one test client: the auth bucket's production default would
@@ -248,6 +258,7 @@ async def test_a_database_that_is_down(hub: Hub, servers: Servers) -> None:
 REDIS_USERS = ["login", "list organisations", "read organisation", "create organisation"]
 
 
+@pytest.mark.parametrize("redis_timeout_ms", [REDIS_TIMEOUT_MS])
 async def test_a_frozen_redis(hub: Hub, servers: Servers) -> None:
     with frozen(_redis_processes(servers.redis)):
         answers = await _all_at_once(hub, REDIS_USERS)
@@ -256,6 +267,7 @@ async def test_a_frozen_redis(hub: Hub, servers: Servers) -> None:
     await _recovered(hub)
 
 
+@pytest.mark.parametrize("redis_timeout_ms", [REDIS_TIMEOUT_MS])
 async def test_a_redis_that_is_down(hub: Hub, servers: Servers) -> None:
     servers.redis.stop()
     try:
