@@ -90,6 +90,7 @@ def database_url(tmp_root: Path) -> Iterator[str]:
         server = EmbeddedPostgres(tmp_root / "data", database="hub_test")
         (tmp_root / "data").mkdir(exist_ok=True)
         url = server.start()
+        asyncio.run(_without_durability(url))
     migrations.upgrade([m.name for m in context_modules()], url, migrations.migrations_root())
     try:
         yield url
@@ -106,6 +107,20 @@ def database_url(tmp_root: Path) -> Iterator[str]:
                     await conn.close()
 
             asyncio.run(drop())
+
+
+async def _without_durability(url: str) -> None:
+    """The suite's own throw-away cluster does not wait for the disk: no fsync, no full-page
+    images, commits acknowledged before their WAL is flushed. Nothing a test observes
+    changes (a crash loses the cluster, which the next session recreates anyway); the
+    migrations and the per-test resets stop paying an fsync per file."""
+    conn = await asyncpg.connect(_plain_dsn(url))
+    try:
+        for setting in ("fsync", "full_page_writes", "synchronous_commit"):
+            await conn.execute(f"ALTER SYSTEM SET {setting} = off")
+        await conn.execute("SELECT pg_reload_conf()")
+    finally:
+        await conn.close()
 
 
 def _worker_database(url: str) -> str:
@@ -151,6 +166,11 @@ def base_settings(database_url: str, redis_url: str, tmp_root: Path) -> Settings
         # in tests/integration/identity/test_abuse_limits.py.
         rate_limit_auth="600/60",
         rate_limit_mail_per_address="100/3600",
+        # Cheap argon2: every test signs people up and in, and the production parameters
+        # (t=2, 19 MiB) cost tens of milliseconds of CPU per hash. The real parameters are
+        # exercised in tests/integration/identity/test_accounts.py (rehash on change).
+        password_hash_time_cost=1,
+        password_hash_memory_kib=1024,
     )
 
 
@@ -159,23 +179,55 @@ def settings(base_settings: Settings) -> Settings:
     return base_settings
 
 
+#: Per database URL: the statement that names every context table holding a row.
+_probes: dict[str, str] = {}
+
+
 async def _truncate_all(database_url: str) -> None:
+    """Empty every context table and restart every used sequence, keeping the schema.
+
+    ``TRUNCATE`` of all ~85 tables cost 1.2 to 1.8 s a test on the TCP server (a new file and
+    an fsync per table and index, whether it held rows or not). Here one statement finds
+    the tables with a row and the sequences handed out a value, and only those are
+    emptied (``DELETE``: no file work for a test's handful of rows) and restarted. The
+    replica role skips triggers for this reset: the audit trail's refusal and the foreign
+    keys' checks, so the order of the deletes does not matter. (No ``ONLY``: a partitioned
+    table's rows are in its partitions, outside the listed schemas.)
+    """
     conn = await asyncpg.connect(_plain_dsn(database_url))
     try:
-        rows = await conn.fetch(
-            """
-            SELECT quote_ident(schemaname) || '.' || quote_ident(tablename) AS name
-            FROM pg_tables
-            WHERE schemaname = ANY($1::text[]) AND tablename <> 'alembic_version'
-            """,
-            [m.name for m in context_modules()],
-        )
-        if rows:
-            names = ", ".join(r["name"] for r in rows)
-            # The audit trail refuses TRUNCATE by trigger; a superuser's replica role
-            # skips triggers for this one reset.
-            await conn.execute("SET session_replication_role = replica")
-            await conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+        probe = _probes.get(database_url)
+        if probe is None:
+            rows = await conn.fetch(
+                """
+                SELECT quote_ident(schemaname) || '.' || quote_ident(tablename) AS name
+                FROM pg_tables
+                WHERE schemaname = ANY($1::text[]) AND tablename <> 'alembic_version'
+                ORDER BY 1
+                """,
+                [m.name for m in context_modules()],
+            )
+            tables = " UNION ALL ".join(
+                f"SELECT 't', '{r['name']}' WHERE EXISTS (SELECT FROM {r['name']})"  # noqa: S608 (names read from pg_tables)
+                for r in rows
+            )
+            sequences = (
+                "SELECT 's', quote_ident(schemaname) || '.' || quote_ident(sequencename)"
+                " FROM pg_sequences WHERE schemaname = ANY($1::text[])"
+                " AND last_value IS NOT NULL"
+            )
+            probe = _probes[database_url] = (
+                f"{tables} UNION ALL {sequences}" if tables else sequences
+            )
+        used = await conn.fetch(probe, [m.name for m in context_modules()])
+        if used:
+            statements = ["SET session_replication_role = replica"]
+            statements += [
+                f"DELETE FROM {name}" if kind == "t" else f"ALTER SEQUENCE {name} RESTART"  # noqa: S608
+                for kind, name in used
+            ]
+            statements.append("RESET session_replication_role")
+            await conn.execute(";\n".join(statements))
     finally:
         await conn.close()
 

@@ -13,6 +13,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from hub.app import create_app
+from hub.identity.domain.settings import IdentitySettings
 from hub.kernel.settings import Settings
 from tests.integration.identity.support import (
     API,
@@ -250,6 +251,15 @@ async def client_portal_call(client: AsyncTestClient[Litestar], fn: Any, user_id
     return int(await asyncio.to_thread(portal.call, call))
 
 
+def production_hashing(settings: Settings) -> Settings:
+    """The suite runs with cheap argon2 (tests/conftest.py); this is what production has."""
+    defaults = IdentitySettings()
+    return settings.replace(
+        password_hash_time_cost=defaults.password_hash_time_cost,
+        password_hash_memory_kib=defaults.password_hash_memory_kib,
+    )
+
+
 async def test_login_rehashes_when_argon2_parameters_change(
     base_settings: Settings, database_url: str, clean_state: None
 ) -> None:
@@ -261,7 +271,7 @@ async def test_login_rehashes_when_argon2_parameters_change(
     (row,) = await fetch(database_url, "SELECT password_hash FROM identity.users")
     assert row["password_hash"].startswith("$argon2id$v=19$m=1024,t=1,p=1$")
     # The real parameters (t=2, m=19 MiB, p=1): the next login upgrades the stored hash.
-    real = create_app(base_settings, configure_logs=False)
+    real = create_app(production_hashing(base_settings), configure_logs=False)
     async with AsyncTestClient(app=real, base_url="http://testserver.local") as c:
         assert (await login(c, "rehash@example.com")).status_code == 200
         (row,) = await fetch(database_url, "SELECT password_hash FROM identity.users")
