@@ -29,8 +29,8 @@ demo: $(STAMP)  ## the demo organisations, people and documents of both stories 
 test: $(STAMP)  ## the whole suite, against embedded servers (or HUB_TEST_DATABASE_URL/HUB_TEST_REDIS_URL)
 	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
-test-tcp: $(STAMP)  ## integration + e2e again against PostgreSQL/Redis on 127.0.0.1 over TCP
-	HUB_TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test \
+test-tcp: $(STAMP)  ## integration + e2e tests that use the servers, again against PostgreSQL/Redis on 127.0.0.1 over TCP
+	HUB_TEST_SERVER_TESTS_ONLY=1 HUB_TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test \
 	HUB_TEST_REDIS_URL=redis://127.0.0.1:6379/15 \
 	$(BIN)/pytest -n $(PYTEST_WORKERS) tests/integration tests/e2e $(PYTEST_ARGS)
 

@@ -314,3 +314,20 @@ async def events(settings: Settings, clean_state: None) -> AsyncIterator[InProce
         yield worker
     finally:
         await asyncio.to_thread(worker.stop)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``HUB_TEST_SERVER_TESTS_ONLY=1`` (``make test-tcp``): keep only the tests that talk to
+    the servers under test, those whose fixtures reach ``database_url`` or ``redis_url``.
+    The others (embedded servers of their own, pure functions) would repeat exactly what
+    ``make test`` already ran."""
+    if os.environ.get("HUB_TEST_SERVER_TESTS_ONLY") != "1":
+        return
+    servers = {"database_url", "redis_url"}
+    kept, dropped = [], []
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        (kept if names & servers else dropped).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
