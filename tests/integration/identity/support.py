@@ -13,6 +13,7 @@ import msgspec
 import pyotp
 from sqlalchemy.engine import make_url
 
+from hub.identity.domain.settings import IdentitySettings
 from hub.kernel.mail import open_mail
 from hub.kernel.settings import DEFAULT_SECRET_KEY, Settings
 
@@ -148,3 +149,12 @@ async def enrol_totp(client: Any, headers: dict[str, str]) -> tuple[str, list[st
     )
     assert r.status_code == 200, r.text
     return secret, list(r.json()["recoveryCodes"])
+
+
+def production_hashing(settings: Settings) -> Settings:
+    """The suite runs with cheap argon2 (tests/conftest.py); this is what production has."""
+    defaults = IdentitySettings()
+    return settings.replace(
+        password_hash_time_cost=defaults.password_hash_time_cost,
+        password_hash_memory_kib=defaults.password_hash_memory_kib,
+    )

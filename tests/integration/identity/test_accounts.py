@@ -13,7 +13,6 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from hub.app import create_app
-from hub.identity.domain.settings import IdentitySettings
 from hub.kernel.settings import Settings
 from tests.integration.identity.support import (
     API,
@@ -23,6 +22,7 @@ from tests.integration.identity.support import (
     fetch,
     last_token,
     login,
+    production_hashing,
     queued_mail,
     register,
     signed_in,
@@ -249,15 +249,6 @@ async def client_portal_call(client: AsyncTestClient[Litestar], fn: Any, user_id
     assert portal is not None
     call = functools.partial(fn, uuid.UUID(user_id), actor_id=None)
     return int(await asyncio.to_thread(portal.call, call))
-
-
-def production_hashing(settings: Settings) -> Settings:
-    """The suite runs with cheap argon2 (tests/conftest.py); this is what production has."""
-    defaults = IdentitySettings()
-    return settings.replace(
-        password_hash_time_cost=defaults.password_hash_time_cost,
-        password_hash_memory_kib=defaults.password_hash_memory_kib,
-    )
 
 
 async def test_login_rehashes_when_argon2_parameters_change(

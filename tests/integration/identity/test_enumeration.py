@@ -16,6 +16,7 @@ from tests.integration.identity.support import (
     API,
     PASSWORD,
     login,
+    production_hashing,
     queued_mail,
     register,
     signed_up,
@@ -29,7 +30,9 @@ REPEATS = 9
 @pytest.fixture
 def settings(base_settings: Settings) -> Settings:
     # Real argon2 parameters (t=2, m=19 MiB); thresholds out of the way of the repetitions.
-    return base_settings.replace(lockout_threshold=1000, ip_lockout_threshold=1000)
+    return production_hashing(base_settings).replace(
+        lockout_threshold=1000, ip_lockout_threshold=1000
+    )
 
 
 def _without_request_id(response: httpx.Response) -> dict[str, object]:
