@@ -6,10 +6,10 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from typing import Any
+from types import ModuleType
+from typing import Any, cast
 
 import numpy as np
-import skops.io as sio
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 #: The only types a stored model may contain. skops by itself trusts every scikit-learn
@@ -49,6 +49,15 @@ class UntrustedModel(Exception):
     pass
 
 
+def _skops() -> ModuleType:
+    """skops, imported on first use: importing it loads every scikit-learn estimator and
+    pytest (about 2 s of a process's start-up), which only training and the processes that
+    load a model need."""
+    import skops.io
+
+    return cast("ModuleType", skops.io)
+
+
 def _vectorizers(model: dict[str, Any]) -> list[TfidfVectorizer]:
     return [vectorizer for _, vectorizer in model["features"].transformer_list]
 
@@ -67,6 +76,7 @@ def dump(model: dict[str, Any]) -> bytes:
     try:
         for vectorizer in vectorizers:
             vectorizer.vocabulary_ = None
+        sio = _skops()
         return bytes(sio.dumps(stored, compression=zipfile.ZIP_DEFLATED, compresslevel=1))
     finally:
         for vectorizer, vocabulary in zip(vectorizers, vocabularies, strict=True):
@@ -97,6 +107,7 @@ def load(data: bytes) -> dict[str, Any]:
     """The model, when every type the bytes name is in :data:`TRUSTED_TYPES` (checked on
     the schema before skops builds anything, and again by skops itself)."""
     untrusted = sorted(_types_in(data) - set(TRUSTED_TYPES))
+    sio = _skops()
     untrusted += [t for t in sio.get_untrusted_types(data=data) if t not in TRUSTED_TYPES]
     if untrusted:
         raise UntrustedModel(f"stored model holds untrusted types: {untrusted}")
