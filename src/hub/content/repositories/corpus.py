@@ -8,7 +8,8 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, any_, bindparam, select
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 
 from hub.content.domain.access import Caller
 from hub.content.models import (
@@ -112,13 +113,18 @@ async def current_text(store: Store, document_id: uuid.UUID) -> str | None:
     return None if value is None else str(value)
 
 
+_IDS = bindparam("ids", type_=ARRAY(UUID(as_uuid=True)))
+
+
 async def readable_among(
     store: Store, caller: Caller, document_ids: Sequence[uuid.UUID], *, trashed: bool = False
 ) -> set[uuid.UUID]:
     if not document_ids:
         return set()
-    query = select(d.c.id).where(readable(caller), d.c.id.in_(list(document_ids)))
+    # One array parameter, not an IN list: 200 candidates rendered as 200 placeholders cost
+    # milliseconds of SQL compilation per call and a prepared statement per list length.
+    query = select(d.c.id).where(readable(caller), d.c.id == any_(_IDS))
     if not trashed:
         query = query.where(d.c.trashed_at.is_(None))
-    rows = await store.all(query)
+    rows = await store.all(query, {"ids": list(document_ids)})
     return {row.id for row in rows}

@@ -37,15 +37,15 @@ async def readable_document(
     """The document if the caller may read it (the tenancy rule with
     ``workflow.insights.read`` for its organisation, then content's document rule); a
     document outside the caller's reach is a 404 (whether it exists is not told)."""
-    doc = await content.document(document_id)
-    if doc is None or doc.trashed_at is not None:
+    doc = await content.readable_document(principal.user_id, document_id)
+    if doc is None:
         raise document_not_found()
     member = await tenancy.membership(principal, doc.organisation_id)
-    if member is None or not await content.may_read(principal.user_id, document_id):
+    if member is None:
         raise document_not_found()
     if not member.allows(INSIGHTS_READ):
         raise permission_denied(INSIGHTS_READ)
-    if reading is not None:  # audited by content when the document's type says so
+    if reading is not None and doc.audit_reads:  # audited by content when its type says so
         await content.record_read(document_id, reading)
     return doc
 
