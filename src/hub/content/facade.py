@@ -194,9 +194,10 @@ class ContentFacade(ContentApi):
         ]
 
     async def taxonomy(self, organisation_id: uuid.UUID) -> Taxonomy:
-        tags = await corpus.tags(self.store, organisation_id)
-        types = await corpus.document_types(self.store, organisation_id)
-        fields = await corpus.custom_fields(self.store, organisation_id)
+        rows = await corpus.taxonomy(self.store, organisation_id)
+        tags = [r for r in rows if r.kind == "tag"]
+        types = [r for r in rows if r.kind == "type"]
+        fields = [r for r in rows if r.kind == "field"]
         return Taxonomy(
             tags=tuple(TaxonomyItem(id=r.id, name=r.name) for r in tags),
             document_types=tuple(TaxonomyItem(id=r.id, name=r.name) for r in types),

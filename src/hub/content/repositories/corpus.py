@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, any_, bindparam, select
+from sqlalchemy import Row, Text, any_, bindparam, literal, null, select, union_all
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 
 from hub.content.domain.access import Caller
@@ -62,26 +62,32 @@ async def tag_names_of(store: Store, organisation_id: uuid.UUID) -> dict[uuid.UU
     return out
 
 
-async def tags(store: Store, organisation_id: uuid.UUID) -> list[Row[Any]]:
-    return await store.all(
-        select(t.c.id, t.c.name).where(t.c.organisation_id == organisation_id).order_by(t.c.name)
+def _taxonomy() -> Any:
+    org = bindparam("organisation_id", type_=UUID(as_uuid=True))
+    none = null().cast(Text)
+    parts = (
+        select(literal("tag").label("kind"), t.c.id, t.c.name, t.c.name.label("sort"))
+        .add_columns(
+            none.label("key"), none.label("type"), null().cast(cf.c.options.type).label("options")
+        )
+        .where(t.c.organisation_id == org),
+        select(literal("type"), ty.c.id, ty.c.name, ty.c.name)
+        .add_columns(none, none, null().cast(cf.c.options.type))
+        .where(ty.c.organisation_id == org),
+        select(
+            literal("field"), cf.c.id, cf.c.name, cf.c.key, cf.c.key, cf.c.type, cf.c.options
+        ).where(cf.c.organisation_id == org),
     )
+    return union_all(*parts).order_by("kind", "sort")
 
 
-async def document_types(store: Store, organisation_id: uuid.UUID) -> list[Row[Any]]:
-    return await store.all(
-        select(ty.c.id, ty.c.name)
-        .where(ty.c.organisation_id == organisation_id)
-        .order_by(ty.c.name)
-    )
+#: :func:`tags`, :func:`document_types` and :func:`custom_fields` in one statement (one
+#: round trip instead of three): ``kind`` says which, each in its own order.
+_TAXONOMY = _taxonomy()
 
 
-async def custom_fields(store: Store, organisation_id: uuid.UUID) -> list[Row[Any]]:
-    return await store.all(
-        select(cf.c.id, cf.c.key, cf.c.name, cf.c.type, cf.c.options)
-        .where(cf.c.organisation_id == organisation_id)
-        .order_by(cf.c.key)
-    )
+async def taxonomy(store: Store, organisation_id: uuid.UUID) -> list[Row[Any]]:
+    return await store.all(_TAXONOMY, {"organisation_id": organisation_id})
 
 
 async def select_fields(store: Store, organisation_id: uuid.UUID) -> list[Row[Any]]:
