@@ -15,8 +15,10 @@ Storage: :mod:`hub.workflow.intelligence.domain.storage` (skops with an allow-li
 
 from __future__ import annotations
 
+import copy
 import random
 import warnings
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -135,10 +137,12 @@ class _CharGrams:
     fitted vectorizer gets ``char_wb`` back, so what is stored and every later transform
     are scikit-learn's own (the fitted vocabulary and IDF are identical: unit test)."""
 
-    def __init__(self, vectorizer: TfidfVectorizer) -> None:
+    def __init__(self, vectorizer: TfidfVectorizer, *, limit: int | None = None) -> None:
         self.preprocess = vectorizer.build_preprocessor()
         self.min_n, self.max_n = vectorizer.ngram_range
         self.known: dict[str, list[str]] = {}
+        #: Forget every word past this many (a long-lived process sees ever new words).
+        self.limit = limit
 
     def grams(self, word: str) -> list[str]:
         padded = f" {word} "
@@ -156,6 +160,8 @@ class _CharGrams:
         for word in self.preprocess(text).split():
             found = known.get(word)
             if found is None:
+                if self.limit is not None and len(known) >= self.limit:
+                    known.clear()
                 found = known[word] = self.grams(word)
             out += found
         return out
@@ -506,14 +512,41 @@ def _word_names(model: dict[str, Any]) -> list[str]:
     return cached
 
 
+#: Words whose n-grams an inference analyzer remembers (at most ~10 MB per loaded model).
+REMEMBERED_WORDS = 20_000
+#: The joined features' vectorizers as inference uses them, per loaded model: the
+#: character vectorizer as a shallow copy (same fitted vocabulary and IDF) whose analyzer
+#: remembers each word's n-grams, like training's (:class:`_CharGrams`). Kept beside the
+#: model, never in it: the stored model stays scikit-learn's own.
+_INFERENCE: weakref.WeakKeyDictionary[FeatureUnion, list[TfidfVectorizer]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _inference_vectorizers(union: FeatureUnion) -> list[TfidfVectorizer]:
+    found = _INFERENCE.get(union)
+    if found is None:
+        found = []
+        for _, vectorizer in union.transformer_list:
+            if vectorizer.analyzer == "char_wb":
+                analyzer = _CharGrams(vectorizer, limit=REMEMBERED_WORDS)
+                vectorizer = copy.copy(vectorizer)
+                vectorizer.analyzer = analyzer
+            found.append(vectorizer)
+        _INFERENCE[union] = found
+    return found
+
+
 def features_of(model: dict[str, Any], texts: Sequence[str]) -> csr_matrix:
     """``model["features"].transform(texts)``: each vectorizer's TF-IDF, joined. Done
     directly, as the union would without weights; the union's own ``transform`` adds its
-    per-call dispatch and validation (a third of the transform of one document)."""
+    per-call dispatch and validation (a third of the transform of one document). The
+    character n-grams of a word seen before are remembered (:func:`_inference_vectorizers`:
+    the same matrix, unit test)."""
     union: FeatureUnion = model["features"]
     if union.transformer_weights:
         return csr_matrix(union.transform(list(texts)))
-    blocks = [vectorizer.transform(list(texts)) for _, vectorizer in union.transformer_list]
+    blocks = [vectorizer.transform(list(texts)) for vectorizer in _inference_vectorizers(union)]
     return csr_matrix(hstack(blocks, format="csr"))
 
 
