@@ -29,11 +29,12 @@ from scipy.sparse import csr_matrix, hstack
 from scipy.special import expit
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.decomposition import TruncatedSVD
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import FeatureUnion
 from sklearn.preprocessing import normalize
 from sklearn.svm import LinearSVC
+from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l2
 
 #: A label needs this many positive (and negative) training documents to be learnt.
 MIN_EXAMPLES = 5
@@ -546,8 +547,26 @@ def features_of(model: dict[str, Any], texts: Sequence[str]) -> csr_matrix:
     union: FeatureUnion = model["features"]
     if union.transformer_weights:
         return csr_matrix(union.transform(list(texts)))
-    blocks = [vectorizer.transform(list(texts)) for vectorizer in _inference_vectorizers(union)]
+    blocks = [_tfidf(vectorizer, list(texts)) for vectorizer in _inference_vectorizers(union)]
     return csr_matrix(hstack(blocks, format="csr"))
+
+
+def _tfidf(vectorizer: TfidfVectorizer, texts: list[str]) -> csr_matrix:
+    """``vectorizer.transform(texts)`` with the same arithmetic in the same order (the
+    counts, then ``1 + log`` when sublinear, times the IDF, rows to unit length), minus
+    the input validation scikit-learn repeats for its own output at every step (a quarter
+    of a document's transform)."""
+    if vectorizer.norm not in ("l2", None) or vectorizer.dtype not in (np.float64, np.float32):
+        return csr_matrix(vectorizer.transform(texts))
+    x = csr_matrix(CountVectorizer.transform(vectorizer, texts))
+    if vectorizer.sublinear_tf:
+        np.log(x.data, x.data)
+        x.data += 1.0
+    if vectorizer.use_idf:
+        x.data *= vectorizer.idf_[x.indices]
+    if vectorizer.norm == "l2":
+        inplace_csr_row_normalize_l2(x)
+    return x
 
 
 def analyse(model: dict[str, Any], text: str) -> tuple[list[Suggestion], list[str]]:
