@@ -4,11 +4,12 @@ which of some documents a person may read."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, Text, any_, bindparam, literal, null, select, union_all
+from sqlalchemy import Row, Select, Text, any_, bindparam, literal, null, select, union_all
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 
 from hub.content.domain.access import Caller
@@ -110,16 +111,32 @@ async def field_values(store: Store, organisation_id: uuid.UUID, key: str) -> di
     return {row.id: row.value for row in rows}
 
 
+#: Built once (a statement reused keeps its SQLAlchemy cache key): read on every insights
+#: request.
+_CURRENT_TEXT = (
+    select(vt.c.text)
+    .join(d, (vt.c.document_id == d.c.id) & (vt.c.version == d.c.current_version))
+    .where(d.c.id == bindparam("document_id", type_=UUID(as_uuid=True)), vt.c.status == "ready")
+)
+
+
 async def current_text(store: Store, document_id: uuid.UUID) -> str | None:
-    value = await store.scalar(
-        select(vt.c.text)
-        .join(d, (vt.c.document_id == d.c.id) & (vt.c.version == d.c.current_version))
-        .where(d.c.id == document_id, vt.c.status == "ready")
-    )
+    value = await store.scalar(_CURRENT_TEXT, {"document_id": document_id})
     return None if value is None else str(value)
 
 
 _IDS = bindparam("ids", type_=ARRAY(UUID(as_uuid=True)))
+
+
+@functools.lru_cache(maxsize=256)
+def _readable_among(caller: Caller, trashed: bool) -> Select[Any]:
+    """The statement of :func:`readable_among` for one caller, built once: a statement
+    reused keeps its cache key, which SQLAlchemy otherwise derives again by walking the
+    freshly built rule on every call."""
+    query = select(d.c.id).where(readable(caller), d.c.id == any_(_IDS))
+    if not trashed:
+        query = query.where(d.c.trashed_at.is_(None))
+    return query
 
 
 async def readable_among(
@@ -129,8 +146,5 @@ async def readable_among(
         return set()
     # One array parameter, not an IN list: 200 candidates rendered as 200 placeholders cost
     # milliseconds of SQL compilation per call and a prepared statement per list length.
-    query = select(d.c.id).where(readable(caller), d.c.id == any_(_IDS))
-    if not trashed:
-        query = query.where(d.c.trashed_at.is_(None))
-    rows = await store.all(query, {"ids": list(document_ids)})
+    rows = await store.all(_readable_among(caller, trashed), {"ids": list(document_ids)})
     return {row.id for row in rows}

@@ -95,11 +95,15 @@ async def lock_state(session: AsyncSession, organisation_id: uuid.UUID) -> str:
     return str(value)
 
 
+#: Built once: read on every insights request (and by the model cache).
+_CURRENT_VERSION = select(states.c.model_version).where(
+    states.c.organisation_id == bindparam("organisation_id", type_=UUID(as_uuid=True))
+)
+
+
 async def current_version(store: Store, organisation_id: uuid.UUID) -> int | None:
     """The version in use (complete: its model and every vector stored), or None."""
-    value = await store.scalar(
-        select(states.c.model_version).where(states.c.organisation_id == organisation_id)
-    )
+    value = await store.scalar(_CURRENT_VERSION, {"organisation_id": organisation_id})
     return None if value is None else int(value)
 
 
