@@ -41,6 +41,9 @@ class DocumentSummary(msgspec.Struct, frozen=True, kw_only=True):
     created_at: datetime
     updated_at: datetime
     trashed_at: datetime | None
+    #: Whether its type audits reads (``auditReads``): only then has a read made through
+    #: another context to be recorded with :meth:`ContentApi.record_read`.
+    audit_reads: bool = False
 
 
 class CorpusDocument(msgspec.Struct, frozen=True, kw_only=True):
@@ -109,6 +112,15 @@ class ContentApi(Protocol):
     @idempotent
     async def may_read(self, user_id: uuid.UUID, document_id: uuid.UUID) -> bool:
         """Whether the user (as a person, not an API key) may read the document."""
+        ...
+
+    @idempotent
+    async def readable_document(
+        self, user_id: uuid.UUID, document_id: uuid.UUID
+    ) -> DocumentSummary | None:
+        """The document if it is outside the trash and the user (as a person) may read
+        it, else None: :meth:`document` and :meth:`may_read` in one call, one query when
+        no share has to be looked at."""
         ...
 
     @idempotent

@@ -27,7 +27,7 @@ from hub.content.api import (
     TaxonomyItem,
     TaxonomySettings,
 )
-from hub.content.domain.access import Action, Facts, caller_of, capabilities
+from hub.content.domain.access import Action, Facts, allowed, caller_of, capabilities
 from hub.content.domain.documents import tag_key
 from hub.content.domain.taxonomy import (
     MAX_TAG_DEPTH,
@@ -63,28 +63,28 @@ class ContentFacade(ContentApi):
         self.sharing = sharing
 
     async def document(self, document_id: uuid.UUID) -> DocumentSummary | None:
-        row = await documents.by_id(self.store, document_id)
-        if row is None:
+        row = await documents.summary_by_id(self.store, document_id)
+        return None if row is None else _summary(row)
+
+    async def readable_document(
+        self, user_id: uuid.UUID, document_id: uuid.UUID
+    ) -> DocumentSummary | None:
+        row = await documents.summary_by_id(self.store, document_id)
+        if row is None or row.trashed_at is not None:
             return None
-        tags = (await documents.tags_of(self.store, [row.id]))[row.id]
-        return DocumentSummary(
-            id=row.id,
-            organisation_id=row.organisation_id,
-            owner_id=row.owner_id,
-            title=row.title,
-            file_name=row.file_name,
-            media_type=row.media_type,
-            size=row.size,
-            version=row.current_version,
-            tags=tuple(t["name"] for t in tags),
-            document_type_id=row.document_type_id,
-            custom_fields=row.custom_fields,
-            restricted=row.restricted,
-            legal_hold=row.legal_hold,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            trashed_at=row.trashed_at,
-        )
+        membership = await self.identity.membership(row.organisation_id, user_id, api_key_id=None)
+        if membership is None:
+            return None
+        caller = caller_of(membership)
+        # A share only ever adds rights: it is read only when the rule without it says no.
+        if not allowed(
+            caller, Facts(owner_id=row.owner_id, restricted=row.restricted), Action.READ
+        ):
+            share = await documents.share_for(self.store, row.id, caller)
+            facts = Facts(owner_id=row.owner_id, restricted=row.restricted, share=share)
+            if share is None or not allowed(caller, facts, Action.READ):
+                return None
+        return _summary(row)
 
     async def _may(self, user_id: uuid.UUID, document_id: uuid.UUID, action: Action) -> bool:
         row = await documents.by_id(self.store, document_id)
@@ -105,6 +105,7 @@ class ContentFacade(ContentApi):
         return await self._may(user_id, document_id, Action.EDIT)
 
     async def record_read(self, document_id: uuid.UUID, what: str) -> None:
+        # Callers holding a summary skip this call when ``audit_reads`` is False.
         row = await documents.by_id(self.store, document_id)
         if row is not None and row.audit_reads:
             await self.sharing.access.record_read(document_id, row.organisation_id, what)
@@ -193,9 +194,10 @@ class ContentFacade(ContentApi):
         ]
 
     async def taxonomy(self, organisation_id: uuid.UUID) -> Taxonomy:
-        tags = await corpus.tags(self.store, organisation_id)
-        types = await corpus.document_types(self.store, organisation_id)
-        fields = await corpus.custom_fields(self.store, organisation_id)
+        rows = await corpus.taxonomy(self.store, organisation_id)
+        tags = [r for r in rows if r.kind == "tag"]
+        types = [r for r in rows if r.kind == "type"]
+        fields = [r for r in rows if r.kind == "field"]
         return Taxonomy(
             tags=tuple(TaxonomyItem(id=r.id, name=r.name) for r in tags),
             document_types=tuple(TaxonomyItem(id=r.id, name=r.name) for r in types),
@@ -226,6 +228,28 @@ class ContentFacade(ContentApi):
         return await corpus.readable_among(
             self.store, caller_of(membership), document_ids, trashed=trashed
         )
+
+
+def _summary(row: Any) -> DocumentSummary:
+    return DocumentSummary(
+        id=row.id,
+        organisation_id=row.organisation_id,
+        owner_id=row.owner_id,
+        title=row.title,
+        file_name=row.file_name,
+        media_type=row.media_type,
+        size=row.size,
+        version=row.current_version,
+        tags=tuple(row.tag_names or ()),
+        document_type_id=row.document_type_id,
+        custom_fields=row.custom_fields,
+        restricted=row.restricted,
+        legal_hold=row.legal_hold,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        trashed_at=row.trashed_at,
+        audit_reads=row.audit_reads,
+    )
 
 
 def _acting(organisation_id: uuid.UUID, actor_id: uuid.UUID) -> Membership:

@@ -73,6 +73,27 @@ async def test_corpus_taxonomy_text_and_readable_among(
         assert await content.readable_among(uuid.UUID(outsider.user_id), org_id, asked) == set()
         assert await content.readable_among(owner_id, org_id, []) == set()
 
+        # readable_document: document() and may_read() in one call, the trash left out.
+        outsider_id = uuid.UUID(outsider.user_id)
+        for user_id in (owner_id, member_id, outsider_id):
+            for document_id in asked:
+                found = await content.readable_document(user_id, document_id)
+                summary = await content.document(document_id)
+                expected = (
+                    summary is not None
+                    and summary.trashed_at is None
+                    and await content.may_read(user_id, document_id)
+                )
+                assert (found is not None) == expected, (user_id, document_id)
+                if found is not None:
+                    assert found == summary
+        shown = await content.readable_document(owner_id, plain)
+        assert shown is not None
+        assert shown.tags == docs[0].tags
+        assert shown.audit_reads is False
+        assert await content.readable_document(member_id, shared) is not None
+        assert await content.readable_document(member_id, secret) is None
+
 
 async def test_reading_a_document_is_not_enough_for_its_insights(
     client: Client, database_url: str

@@ -14,6 +14,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from hub.worker import InProcessWorker
+from hub.workflow.intelligence.services.vector_index import EF_SEARCH
 from tests.integration.identity.support import API, fetch, plain_dsn
 from tests.integration.identity.support_orgs import Person, create_org, join, person
 from tests.integration.workflow.support_intelligence import seed
@@ -206,6 +207,17 @@ async def test_vectors_live_in_pgvector_with_an_hnsw_index_where_available(
     probe = rows[0]["document_id"]
     explained = await _explain_nearest(database_url, probe, uuid.UUID(org))
     assert "ix_document_embeddings_hnsw" in explained, explained
+    # The search runs as workflow.nearest_documents(), the HNSW settings attached to it
+    # (one statement, no transaction): as wide as a search round, iterative.
+    (config,) = await fetch(
+        database_url,
+        "SELECT proconfig FROM pg_proc WHERE proname = 'nearest_documents'"
+        " AND pronamespace = 'workflow'::regnamespace",
+    )
+    assert sorted(config["proconfig"]) == [
+        f"hnsw.ef_search={EF_SEARCH}",
+        "hnsw.iterative_scan=strict_order",
+    ]
 
     # Similar documents come from SQL: same answer as the exact cosine over real[] arrays.
     r = await client.get(

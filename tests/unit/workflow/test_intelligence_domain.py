@@ -267,3 +267,25 @@ def test_the_remembering_char_analyzer_fits_what_scikit_learn_fits() -> None:
         assert np.array_equal(ours.idf_, theirs.idf_)
     assert abs(x - expected).max() == 0
     assert abs(features.transform(texts[:20]) - plain.transform(texts[:20])).max() == 0
+
+
+def test_inference_remembers_char_ngrams_and_transforms_as_scikit_learn() -> None:
+    """``features_of`` transforms through a copy of the character vectorizer whose analyzer
+    remembers each word's n-grams (bounded): the same matrix as the union's ``transform``,
+    also once the memory was cleared, and the stored vectorizer is left untouched."""
+    from hub.workflow.intelligence.domain import model as ml
+    from tests.unit.workflow.corpus import corpus
+
+    texts = [d.text for d in corpus(120, seed=5)]
+    features, _ = ml._fit_features(texts)
+    model = {"features": features}
+    probes = [*texts[:15], "Ça coûte 12,50 € — café\tnaïve  résumé\nSTRASSE straße a of x", ""]
+    expected = features.transform(probes)
+    for _ in range(2):  # the second time from remembered words
+        assert abs(ml.features_of(model, probes) - expected).max() == 0
+    (char,) = [v for v in ml._inference_vectorizers(features) if callable(v.analyzer)]
+    char.analyzer.known.clear()
+    char.analyzer.limit = 5  # forgets as it goes
+    assert abs(ml.features_of(model, probes) - expected).max() == 0
+    assert len(char.analyzer.known) <= 5
+    assert [v.analyzer for _, v in features.transformer_list] == ["word", "char_wb"]

@@ -27,6 +27,7 @@ from sqlalchemy import (
     or_,
     select,
 )
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.content.domain.access import Action, Caller, ShareAccess, strongest
@@ -82,6 +83,26 @@ async def by_id(store: Store, document_id: uuid.UUID) -> Row[Any] | None:
     """The document (trashed or not) with its current version's file columns and
     ``audit_reads`` (whether its type audits reads)."""
     return await store.first(_BY_ID, {"document_id": document_id})
+
+
+#: :data:`_BY_ID` with the document's tag names (by name, then id; None when it has none)
+#: in the same statement: what :class:`~hub.content.api.DocumentSummary` needs, in one
+#: round trip instead of two.
+_TAG_NAMES = (
+    select(func.array_agg(aggregate_order_by(t.c.name, t.c.name, t.c.id)))
+    .select_from(dt.join(t, t.c.id == dt.c.tag_id))
+    .where(dt.c.document_id == d.c.id)
+    .scalar_subquery()
+    .label("tag_names")
+)
+_SUMMARY_BY_ID = _with_current_version(select(*_DOCUMENT_COLUMNS, _AUDIT_READS, _TAG_NAMES)).where(
+    d.c.id == bindparam("document_id")
+)
+
+
+async def summary_by_id(store: Store, document_id: uuid.UUID) -> Row[Any] | None:
+    """:func:`by_id` with ``tag_names`` (a list, None for no tags)."""
+    return await store.first(_SUMMARY_BY_ID, {"document_id": document_id})
 
 
 async def by_ids(store: Store, document_ids: Sequence[uuid.UUID]) -> list[Row[Any]]:

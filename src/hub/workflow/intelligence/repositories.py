@@ -9,9 +9,28 @@ from typing import Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import REAL, Row, Table, bindparam, func, select, text
+from sqlalchemy import (
+    REAL,
+    Float,
+    Integer,
+    Row,
+    String,
+    Table,
+    bindparam,
+    column,
+    func,
+    select,
+    table,
+    text,
+    true,
+)
+from sqlalchemy import (
+    cast as sql_cast,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, UUID, insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.selectable import LateralFromClause
+from sqlalchemy.types import UserDefinedType
 
 from hub.kernel.store import Store
 from hub.workflow.intelligence.models import (
@@ -76,11 +95,15 @@ async def lock_state(session: AsyncSession, organisation_id: uuid.UUID) -> str:
     return str(value)
 
 
+#: Built once: read on every insights request (and by the model cache).
+_CURRENT_VERSION = select(states.c.model_version).where(
+    states.c.organisation_id == bindparam("organisation_id", type_=UUID(as_uuid=True))
+)
+
+
 async def current_version(store: Store, organisation_id: uuid.UUID) -> int | None:
     """The version in use (complete: its model and every vector stored), or None."""
-    value = await store.scalar(
-        select(states.c.model_version).where(states.c.organisation_id == organisation_id)
-    )
+    value = await store.scalar(_CURRENT_VERSION, {"organisation_id": organisation_id})
     return None if value is None else int(value)
 
 
@@ -227,22 +250,87 @@ _PUT_EMBEDDINGS = text(
     """
 ).bindparams(bindparam("ids", type_=ARRAY(UUID(as_uuid=True))))
 
-_NEAREST = text(
-    """
-    SELECT document_id, 1 - (embedding <=> CAST(:q AS vector)) AS score
-    FROM workflow.document_embeddings
-    WHERE organisation_id = :org AND model_version = :version AND document_id <> :exclude
-    ORDER BY embedding <=> CAST(:q AS vector)
-    LIMIT :limit OFFSET :offset
-    """
-)
 
-#: Session settings of one nearest-neighbour read (``true``: local to its transaction).
-#: Iterative index scans keep walking the HNSW graph while the organisation filter drops
-#: rows, in exact distance order (pgvector >= 0.8).
-_HNSW_SETTINGS = text(
-    "SELECT set_config('hnsw.ef_search', :ef, true),"
-    " set_config('hnsw.iterative_scan', 'strict_order', true)"
+class _Vector(UserDefinedType[Any]):
+    """pgvector's ``vector`` (no model describes its table): values pass through as text."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw: Any) -> str:
+        return "vector"
+
+
+#: The pgvector table, for the statements below (exists on some servers only).
+_embeddings = table(
+    EMBEDDINGS_TABLE,
+    column("document_id"),
+    column("model_version"),
+    column("embedding"),
+    schema="workflow",
+)
+_UUID = UUID(as_uuid=True)
+
+
+def _nearest(organisation: Any, version: Any, query: Any, exclude: Any) -> LateralFromClause:
+    """``workflow.nearest_documents()`` (migration e41b7c9d2f05): the HNSW search with
+    its ``hnsw.*`` settings attached to the function, so one statement outside any
+    transaction; no rows when ``query`` is NULL."""
+    return (
+        func.workflow.nearest_documents(
+            organisation,
+            version,
+            query,
+            exclude,
+            bindparam("limit", type_=Integer),
+            bindparam("offset", type_=Integer),
+        )
+        .table_valued(column("document_id", _UUID), column("score", Float))
+        .lateral("nearest")
+    )
+
+
+def _embedding_of(version: Any) -> Any:
+    return (
+        select(_embeddings.c.embedding)
+        .where(
+            _embeddings.c.document_id == bindparam("document_id", type_=_UUID),
+            _embeddings.c.model_version == version,
+        )
+        .scalar_subquery()
+    )
+
+
+_NEAR_VECTOR = _nearest(
+    bindparam("org", type_=_UUID),
+    bindparam("version", type_=Integer),
+    sql_cast(bindparam("q", type_=String), _Vector()),
+    bindparam("exclude", type_=_UUID),
+)
+#: Nearest to an explicit vector (a query's, a vector computed just now).
+_NEAREST_TO_VECTOR = select(_NEAR_VECTOR.c.document_id, _NEAR_VECTOR.c.score)
+
+_NEAR_DOCUMENT = _nearest(
+    bindparam("org", type_=_UUID),
+    bindparam("version", type_=Integer),
+    _embedding_of(bindparam("version", type_=Integer)),
+    bindparam("document_id", type_=_UUID),
+)
+#: Nearest to a document's stored embedding under a known version (later rounds).
+_NEAREST_TO_DOCUMENT = select(_NEAR_DOCUMENT.c.document_id, _NEAR_DOCUMENT.c.score)
+
+_NEAR_CURRENT = _nearest(
+    states.c.organisation_id,
+    states.c.model_version,
+    _embedding_of(states.c.model_version).correlate(states),
+    bindparam("document_id", type_=_UUID),
+)
+#: The first round of a similar-documents request in one statement: the organisation's
+#: version in use, the document's stored embedding of that version and its nearest
+#: neighbours. No rows when there is no version, no embedding or no other document.
+_NEAREST_UNDER_CURRENT = (
+    select(states.c.model_version, _NEAR_CURRENT.c.document_id, _NEAR_CURRENT.c.score)
+    .select_from(states.join(_NEAR_CURRENT, true()))
+    .where(states.c.organisation_id == bindparam("org", type_=_UUID))
 )
 
 
@@ -269,30 +357,47 @@ async def put_embeddings(
     )
 
 
+def _scored(rows: Sequence[Row[Any]]) -> list[tuple[uuid.UUID, float]]:
+    return [(r.document_id, round(float(r.score), 4)) for r in rows]
+
+
 async def nearest_embeddings(
-    session: AsyncSession,
+    store: Store,
     organisation_id: uuid.UUID,
     version: int,
-    vector: Sequence[float],
     *,
-    exclude: uuid.UUID | None,
+    vector: Sequence[float] | None,
+    document_id: uuid.UUID | None,
     limit: int,
     offset: int,
-    ef_search: int,
 ) -> list[tuple[uuid.UUID, float]]:
-    await session.execute(_HNSW_SETTINGS, {"ef": str(ef_search)})
-    found = await session.execute(
-        _NEAREST,
-        {
-            "q": as_pgvector(vector),
-            "org": organisation_id,
-            "version": version,
-            "exclude": exclude or _NOBODY,
-            "limit": limit,
-            "offset": offset,
-        },
+    """The nearest to ``vector``, or (None) to the stored embedding of ``document_id``
+    under ``version``; ``document_id`` is left out either way."""
+    params: dict[str, Any]
+    if vector is None:
+        statement, params = _NEAREST_TO_DOCUMENT, {"document_id": document_id}
+    else:
+        statement = _NEAREST_TO_VECTOR
+        params = {"q": as_pgvector(vector), "exclude": document_id or _NOBODY}
+    rows = await store.all(
+        statement,
+        {**params, "org": organisation_id, "version": version, "limit": limit, "offset": offset},
     )
-    return [(r.document_id, round(float(r.score), 4)) for r in found]
+    return _scored(rows)
+
+
+async def nearest_under_current(
+    store: Store, organisation_id: uuid.UUID, document_id: uuid.UUID, limit: int
+) -> tuple[int, list[tuple[uuid.UUID, float]]] | None:
+    """``(version in use, first neighbours)`` from the document's stored embedding, in
+    one statement; None when there is no version, no embedding or no other document."""
+    rows = await store.all(
+        _NEAREST_UNDER_CURRENT,
+        {"org": organisation_id, "document_id": document_id, "limit": limit, "offset": 0},
+    )
+    if not rows:
+        return None
+    return int(rows[0].model_version), _scored(rows)
 
 
 async def vector_of(store: Store, document_id: uuid.UUID, version: int) -> list[float] | None:

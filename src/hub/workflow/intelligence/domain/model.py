@@ -15,8 +15,10 @@ Storage: :mod:`hub.workflow.intelligence.domain.storage` (skops with an allow-li
 
 from __future__ import annotations
 
+import copy
 import random
 import warnings
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,11 +29,12 @@ from scipy.sparse import csr_matrix, hstack
 from scipy.special import expit
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.decomposition import TruncatedSVD
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import FeatureUnion
 from sklearn.preprocessing import normalize
 from sklearn.svm import LinearSVC
+from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l2
 
 #: A label needs this many positive (and negative) training documents to be learnt.
 MIN_EXAMPLES = 5
@@ -135,10 +138,12 @@ class _CharGrams:
     fitted vectorizer gets ``char_wb`` back, so what is stored and every later transform
     are scikit-learn's own (the fitted vocabulary and IDF are identical: unit test)."""
 
-    def __init__(self, vectorizer: TfidfVectorizer) -> None:
+    def __init__(self, vectorizer: TfidfVectorizer, *, limit: int | None = None) -> None:
         self.preprocess = vectorizer.build_preprocessor()
         self.min_n, self.max_n = vectorizer.ngram_range
         self.known: dict[str, list[str]] = {}
+        #: Forget every word past this many (a long-lived process sees ever new words).
+        self.limit = limit
 
     def grams(self, word: str) -> list[str]:
         padded = f" {word} "
@@ -156,6 +161,8 @@ class _CharGrams:
         for word in self.preprocess(text).split():
             found = known.get(word)
             if found is None:
+                if self.limit is not None and len(known) >= self.limit:
+                    known.clear()
                 found = known[word] = self.grams(word)
             out += found
         return out
@@ -506,15 +513,60 @@ def _word_names(model: dict[str, Any]) -> list[str]:
     return cached
 
 
+#: Words whose n-grams an inference analyzer remembers (at most ~10 MB per loaded model).
+REMEMBERED_WORDS = 20_000
+#: The joined features' vectorizers as inference uses them, per loaded model: the
+#: character vectorizer as a shallow copy (same fitted vocabulary and IDF) whose analyzer
+#: remembers each word's n-grams, like training's (:class:`_CharGrams`). Kept beside the
+#: model, never in it: the stored model stays scikit-learn's own.
+_INFERENCE: weakref.WeakKeyDictionary[FeatureUnion, list[TfidfVectorizer]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _inference_vectorizers(union: FeatureUnion) -> list[TfidfVectorizer]:
+    found = _INFERENCE.get(union)
+    if found is None:
+        found = []
+        for _, vectorizer in union.transformer_list:
+            if vectorizer.analyzer == "char_wb":
+                analyzer = _CharGrams(vectorizer, limit=REMEMBERED_WORDS)
+                vectorizer = copy.copy(vectorizer)
+                vectorizer.analyzer = analyzer
+            found.append(vectorizer)
+        _INFERENCE[union] = found
+    return found
+
+
 def features_of(model: dict[str, Any], texts: Sequence[str]) -> csr_matrix:
     """``model["features"].transform(texts)``: each vectorizer's TF-IDF, joined. Done
     directly, as the union would without weights; the union's own ``transform`` adds its
-    per-call dispatch and validation (a third of the transform of one document)."""
+    per-call dispatch and validation (a third of the transform of one document). The
+    character n-grams of a word seen before are remembered (:func:`_inference_vectorizers`:
+    the same matrix, unit test)."""
     union: FeatureUnion = model["features"]
     if union.transformer_weights:
         return csr_matrix(union.transform(list(texts)))
-    blocks = [vectorizer.transform(list(texts)) for _, vectorizer in union.transformer_list]
+    blocks = [_tfidf(vectorizer, list(texts)) for vectorizer in _inference_vectorizers(union)]
     return csr_matrix(hstack(blocks, format="csr"))
+
+
+def _tfidf(vectorizer: TfidfVectorizer, texts: list[str]) -> csr_matrix:
+    """``vectorizer.transform(texts)`` with the same arithmetic in the same order (the
+    counts, then ``1 + log`` when sublinear, times the IDF, rows to unit length), minus
+    the input validation scikit-learn repeats for its own output at every step (a quarter
+    of a document's transform)."""
+    if vectorizer.norm not in ("l2", None) or vectorizer.dtype not in (np.float64, np.float32):
+        return csr_matrix(vectorizer.transform(texts))
+    x = csr_matrix(CountVectorizer.transform(vectorizer, texts))
+    if vectorizer.sublinear_tf:
+        np.log(x.data, x.data)
+        x.data += 1.0
+    if vectorizer.use_idf:
+        x.data *= vectorizer.idf_[x.indices]
+    if vectorizer.norm == "l2":
+        inplace_csr_row_normalize_l2(x)
+    return x
 
 
 def analyse(model: dict[str, Any], text: str) -> tuple[list[Suggestion], list[str]]:

@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from hub.content.api import ContentApi, DocumentSummary
+from hub.content.api import ContentApi, DocumentSummary, Taxonomy
 from hub.kernel.clock import Clock
 from hub.kernel.errors import FieldError, Invalid, NotFound
 from hub.kernel.security import Principal
@@ -37,15 +37,15 @@ async def readable_document(
     """The document if the caller may read it (the tenancy rule with
     ``workflow.insights.read`` for its organisation, then content's document rule); a
     document outside the caller's reach is a 404 (whether it exists is not told)."""
-    doc = await content.document(document_id)
-    if doc is None or doc.trashed_at is not None:
+    doc = await content.readable_document(principal.user_id, document_id)
+    if doc is None:
         raise document_not_found()
     member = await tenancy.membership(principal, doc.organisation_id)
-    if member is None or not await content.may_read(principal.user_id, document_id):
+    if member is None:
         raise document_not_found()
     if not member.allows(INSIGHTS_READ):
         raise permission_denied(INSIGHTS_READ)
-    if reading is not None:  # audited by content when the document's type says so
+    if reading is not None and doc.audit_reads:  # audited by content when its type says so
         await content.record_read(document_id, reading)
     return doc
 
@@ -86,28 +86,40 @@ class InsightService:
         doc = await readable_document(
             self.content, self.tenancy, principal, document_id, reading="insights"
         )
-        text = await self.content.text_of(document_id) or ""
-        current = await self.cache.current(doc.organisation_id)
+        # Two independent reads (content's text, workflow's version in use) at once.
+        found_text, current = await asyncio.gather(
+            self.content.text_of(document_id), self.cache.current(doc.organisation_id)
+        )
+        text = found_text or ""
         notes: list[str] = []
         if not text:
             notes.append("the document has no extracted text yet")
         if current is None:
             notes.append("the organisation's classifier has not been trained yet")
         suggestions: list[dict[str, Any]] = []
-        keywords = tx.frequent_terms(text)
-        if current is not None and text:
-            model = current[1]
-            raw, keywords = await asyncio.to_thread(_apply, model, text)
-            suggestions = await self.within_taxonomy(doc, raw)
+        if text:
+            # Every pass over the text (the model's, the summary's, dates, amounts,
+            # language) in one worker thread; the taxonomy is read meanwhile.
+            model = current[1] if current is not None else None
+            if model is None:
+                found = await asyncio.to_thread(_read, None, text)
+            else:
+                found, taxonomy = await asyncio.gather(
+                    asyncio.to_thread(_read, model, text),
+                    self.content.taxonomy(doc.organisation_id),
+                )
+                suggestions = _within(taxonomy, doc, found.suggestions)
+        else:
+            found = _read(None, text)
         return Insights(
             document_id=document_id,
             model_version=current[0] if current else None,
             suggestions=suggestions,
-            keywords=keywords,
-            summary=tx.summary(text) if text else "",
-            language=tx.language(text),
-            dates=tx.dates(text),
-            amounts=tx.amounts(text),
+            keywords=found.keywords,
+            summary=found.summary,
+            language=found.language,
+            dates=found.dates,
+            amounts=found.amounts,
             text_available=bool(text),
             notes=notes,
         )
@@ -118,53 +130,7 @@ class InsightService:
         """Only tags, types and select-field options the organisation has now (a tag
         renamed or deleted, an option removed since training is never suggested); each says
         whether the document already has it."""
-        taxonomy = await self.content.taxonomy(doc.organisation_id)
-        tags = {t.name.casefold(): t for t in taxonomy.tags}
-        types = {str(t.id): t for t in taxonomy.document_types}
-        fields = {f.key: f for f in taxonomy.select_fields}
-        present = {t.casefold() for t in doc.tags}
-        out: list[dict[str, Any]] = []
-        for s in raw:
-            if s.kind == "tag" and (tag := tags.get(s.label.casefold())) is not None:
-                out.append(
-                    {
-                        "kind": "tag",
-                        "id": tag.id,
-                        "name": tag.name,
-                        "confidence": round(s.confidence, 4),
-                        "evidence": s.evidence,
-                        "applied": tag.name.casefold() in present,
-                    }
-                )
-            elif s.kind == "documentType" and (kind := types.get(s.label)) is not None:
-                out.append(
-                    {
-                        "kind": "documentType",
-                        "id": kind.id,
-                        "name": kind.name,
-                        "confidence": round(s.confidence, 4),
-                        "evidence": s.evidence,
-                        "applied": doc.document_type_id == kind.id,
-                    }
-                )
-            elif (
-                s.kind == "customField"
-                and (field := fields.get(s.field or "")) is not None
-                and s.label in field.options
-            ):
-                out.append(
-                    {
-                        "kind": "customField",
-                        "id": field.id,
-                        "name": s.label,
-                        "field": field.key,
-                        "fieldName": field.name,
-                        "confidence": round(s.confidence, 4),
-                        "evidence": s.evidence,
-                        "applied": doc.custom_fields.get(field.key) == s.label,
-                    }
-                )
-        return out
+        return _within(await self.content.taxonomy(doc.organisation_id), doc, raw)
 
     async def feedback(
         self, principal: Principal, document_id: uuid.UUID, verdicts: list[Verdict]
@@ -241,5 +207,82 @@ class InsightService:
             )
 
 
-def _apply(model: dict[str, Any], text: str) -> tuple[list[ml.Suggestion], list[str]]:
-    return ml.analyse(model, text)
+@dataclass(frozen=True)
+class _Read:
+    """What the passes over a document's text found."""
+
+    suggestions: list[ml.Suggestion]
+    keywords: list[str]
+    summary: str
+    language: str
+    dates: list[tx.Found]
+    amounts: list[tx.Found]
+
+
+def _read(model: dict[str, Any] | None, text: str) -> _Read:
+    """The model's suggestions and keywords (one transform of the text serves both;
+    without a model, the most frequent terms) and the text's own passes."""
+    if model is not None:
+        suggestions, keywords = ml.analyse(model, text)
+    else:
+        suggestions, keywords = [], tx.frequent_terms(text)
+    return _Read(
+        suggestions=suggestions,
+        keywords=keywords,
+        summary=tx.summary(text) if text else "",
+        language=tx.language(text),
+        dates=tx.dates(text),
+        amounts=tx.amounts(text),
+    )
+
+
+def _within(
+    taxonomy: Taxonomy, doc: DocumentSummary, raw: list[ml.Suggestion]
+) -> list[dict[str, Any]]:
+    """:meth:`InsightService.within_taxonomy` with the taxonomy read."""
+    tags = {t.name.casefold(): t for t in taxonomy.tags}
+    types = {str(t.id): t for t in taxonomy.document_types}
+    fields = {f.key: f for f in taxonomy.select_fields}
+    present = {t.casefold() for t in doc.tags}
+    out: list[dict[str, Any]] = []
+    for s in raw:
+        if s.kind == "tag" and (tag := tags.get(s.label.casefold())) is not None:
+            out.append(
+                {
+                    "kind": "tag",
+                    "id": tag.id,
+                    "name": tag.name,
+                    "confidence": round(s.confidence, 4),
+                    "evidence": s.evidence,
+                    "applied": tag.name.casefold() in present,
+                }
+            )
+        elif s.kind == "documentType" and (kind := types.get(s.label)) is not None:
+            out.append(
+                {
+                    "kind": "documentType",
+                    "id": kind.id,
+                    "name": kind.name,
+                    "confidence": round(s.confidence, 4),
+                    "evidence": s.evidence,
+                    "applied": doc.document_type_id == kind.id,
+                }
+            )
+        elif (
+            s.kind == "customField"
+            and (field := fields.get(s.field or "")) is not None
+            and s.label in field.options
+        ):
+            out.append(
+                {
+                    "kind": "customField",
+                    "id": field.id,
+                    "name": s.label,
+                    "field": field.key,
+                    "fieldName": field.name,
+                    "confidence": round(s.confidence, 4),
+                    "evidence": s.evidence,
+                    "applied": doc.custom_fields.get(field.key) == s.label,
+                }
+            )
+    return out

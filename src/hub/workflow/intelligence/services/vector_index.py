@@ -34,7 +34,8 @@ log = structlog.get_logger("hub.workflow.intelligence")
 #: Candidates read per round (the permission filter is asked per round).
 CHUNK = 200
 #: How many candidates the HNSW search keeps while walking the graph (pgvector's
-#: ``hnsw.ef_search``; default 40): at least one round's worth.
+#: ``hnsw.ef_search``; default 40): at least one round's worth. Set by the function
+#: ``workflow.nearest_documents`` (migration e41b7c9d2f05), with iterative scans.
 EF_SEARCH = CHUNK
 
 
@@ -93,42 +94,56 @@ class VectorIndex:
         if await self.pgvector():
             await repo.put_embeddings(session, organisation_id, version, ids)
 
+    async def nearest_under_current(
+        self, organisation_id: uuid.UUID, document_id: uuid.UUID, limit: int
+    ) -> tuple[int, list[tuple[uuid.UUID, float]]] | None:
+        """With pgvector, in one statement: the organisation's version in use and the
+        ``limit`` documents nearest to ``document_id``'s stored vector of it (itself left
+        out). None without pgvector, a version, a stored vector or another document: the
+        caller then takes the general path (:meth:`nearest`)."""
+        if not await self.pgvector():
+            return None
+        return await repo.nearest_under_current(self.store, organisation_id, document_id, limit)
+
     async def nearest(
         self,
         organisation_id: uuid.UUID,
         version: int,
-        vector: Sequence[float],
+        vector: Sequence[float] | None,
         *,
         exclude: uuid.UUID | None = None,
+        skip: int = 0,
     ) -> AsyncIterator[list[tuple[uuid.UUID, float]]]:
         """The organisation's documents by decreasing cosine similarity to ``vector``, in
-        rounds of ``CHUNK`` (``exclude`` left out); stops when none are left."""
+        rounds of ``CHUNK`` (``exclude`` left out) after the first ``skip``; stops when
+        none are left. ``vector`` None: the stored vector of ``exclude`` under
+        ``version`` (pgvector only; a round after :meth:`nearest_under_current`)."""
         if await self.pgvector():
-            offset = 0
+            offset = skip
             while True:
-                async with self.store.uow() as uow:  # read-only: never committed
-                    found = await repo.nearest_embeddings(
-                        uow.session,
-                        organisation_id,
-                        version,
-                        vector,
-                        exclude=exclude,
-                        limit=CHUNK,
-                        offset=offset,
-                        ef_search=EF_SEARCH,
-                    )
+                found = await repo.nearest_embeddings(
+                    self.store,
+                    organisation_id,
+                    version,
+                    vector=vector,
+                    document_id=exclude,
+                    limit=CHUNK,
+                    offset=offset,
+                )
                 if found:
                     yield found
                 if len(found) < CHUNK:
                     return
                 offset += CHUNK
+        if vector is None:
+            raise ValueError("without pgvector, nearest() needs the vector")
         rows = await repo.vectors_of(self.store, organisation_id, version)
         ids = [r.document_id for r in rows if r.document_id != exclude]
         if not ids:
             return
         matrix = [r.vector for r in rows if r.document_id != exclude]
         ranked = await asyncio.to_thread(_rank, matrix, vector)
-        for start in range(0, len(ranked), CHUNK):
+        for start in range(skip, len(ranked), CHUNK):
             yield [(ids[i], score) for i, score in ranked[start : start + CHUNK]]
 
 
