@@ -36,6 +36,8 @@ from sklearn.preprocessing import normalize
 from sklearn.svm import LinearSVC
 from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l2
 
+from hub.workflow.intelligence.domain.examples import Example
+
 #: A label needs this many positive (and negative) training documents to be learnt.
 MIN_EXAMPLES = 5
 HELD_OUT_FRACTION = 0.2
@@ -67,16 +69,6 @@ _WORD_NAMES = "_word_names"
 VECTORS = "_vectors"
 
 Progress = Callable[[float, str], None]
-
-
-@dataclass(frozen=True)
-class Example:
-    text: str
-    tags: tuple[str, ...]
-    #: The document type's id as text, or None.
-    document_type: str | None
-    #: Values of select custom fields: ``(key, option)`` pairs.
-    fields: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from hub.content.api import CorpusDocument
-from hub.workflow.intelligence.domain.model import Example
+from hub.workflow.intelligence.domain.examples import Example
 
 TEXT_NOT_EXTRACTED = "text_not_extracted"
 NO_LABELS = "no_labels"

@@ -7,10 +7,12 @@ import io
 import json
 import zipfile
 from types import ModuleType
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
+
+if TYPE_CHECKING:
+    from sklearn.feature_extraction.text import TfidfVectorizer
 
 #: The only types a stored model may contain. skops by itself trusts every scikit-learn
 #: estimator; this list is narrower: exactly what ``model.train`` builds.

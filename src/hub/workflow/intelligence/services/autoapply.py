@@ -11,21 +11,26 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from uuid_utils.compat import uuid7
 
 from hub.content.api import ContentApi
 from hub.kernel.acting import acting_scope
 from hub.kernel.clock import Clock
+from hub.kernel.deferred import deferred_module
 from hub.kernel.errors import Forbidden, NotFound
 from hub.kernel.security import Principal
 from hub.kernel.store import Store
 from hub.kernel.tenancy import Tenancy
 from hub.workflow.intelligence import repositories as repo
-from hub.workflow.intelligence.domain import model as ml
 from hub.workflow.intelligence.services.insights import InsightService, readable_document
 from hub.workflow.intelligence.services.models import ModelCache
+
+if TYPE_CHECKING:
+    from hub.workflow.intelligence.domain import model as ml
+else:
+    ml = deferred_module("hub.workflow.intelligence.domain.model")
 
 
 class AutoApply:

@@ -7,21 +7,27 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import structlog
 
 from hub.content.api import ContentApi
 from hub.kernel.clock import Clock
+from hub.kernel.deferred import deferred_module
 from hub.kernel.errors import Conflict
 from hub.kernel.store import Store
 from hub.workflow.intelligence import repositories as repo
-from hub.workflow.intelligence.domain import model as ml
-from hub.workflow.intelligence.domain import storage
 from hub.workflow.intelligence.domain.selection import Answer, select
 from hub.workflow.intelligence.services.models import ModelCache
 from hub.workflow.intelligence.services.vector_index import VectorIndex
+
+if TYPE_CHECKING:
+    from hub.workflow.intelligence.domain import model as ml
+    from hub.workflow.intelligence.domain import storage
+else:
+    ml = deferred_module("hub.workflow.intelligence.domain.model")
+    storage = deferred_module("hub.workflow.intelligence.domain.storage")
 
 log = structlog.get_logger("hub.workflow.intelligence")
 

@@ -9,11 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from typing import TYPE_CHECKING
 
 from hub.content.api import ContentApi
-from hub.workflow.intelligence.domain import model as ml
+from hub.kernel.deferred import deferred_module
 from hub.workflow.intelligence.services.insights import InsightService
 from hub.workflow.intelligence.services.models import ModelCache
+
+if TYPE_CHECKING:
+    from hub.workflow.intelligence.domain import model as ml
+else:
+    ml = deferred_module("hub.workflow.intelligence.domain.model")
 
 
 class ClassifierSays:

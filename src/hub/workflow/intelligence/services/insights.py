@@ -7,19 +7,24 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hub.content.api import ContentApi, DocumentSummary, Taxonomy
 from hub.kernel.clock import Clock
+from hub.kernel.deferred import deferred_module
 from hub.kernel.errors import FieldError, Invalid, NotFound
 from hub.kernel.security import Principal
 from hub.kernel.store import Store
 from hub.kernel.tenancy import Tenancy, permission_denied
 from hub.workflow.intelligence import repositories as repo
-from hub.workflow.intelligence.domain import model as ml
 from hub.workflow.intelligence.domain import text as tx
 from hub.workflow.intelligence.permissions import INSIGHTS_READ
 from hub.workflow.intelligence.services.models import ModelCache
+
+if TYPE_CHECKING:
+    from hub.workflow.intelligence.domain import model as ml
+else:
+    ml = deferred_module("hub.workflow.intelligence.domain.model")
 
 
 def document_not_found() -> NotFound:

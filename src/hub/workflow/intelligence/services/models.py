@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from hub.kernel.deferred import deferred_module
 from hub.kernel.store import Store
 from hub.workflow.intelligence import repositories as repo
-from hub.workflow.intelligence.domain import storage
+
+if TYPE_CHECKING:
+    from hub.workflow.intelligence.domain import storage
+else:
+    storage = deferred_module("hub.workflow.intelligence.domain.storage")
 
 
 class ModelCache:

@@ -11,11 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from typing import TYPE_CHECKING
 
+from hub.kernel.deferred import deferred_module
 from hub.kernel.semantic import SemanticRanking
-from hub.workflow.intelligence.domain import model as ml
 from hub.workflow.intelligence.services.models import ModelCache
 from hub.workflow.intelligence.services.vector_index import VectorIndex
+
+if TYPE_CHECKING:
+    from hub.workflow.intelligence.domain import model as ml
+else:
+    ml = deferred_module("hub.workflow.intelligence.domain.model")
 
 
 class QueryRanker:

@@ -13,18 +13,24 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.content.api import ContentApi
+from hub.kernel.deferred import deferred_module
 from hub.kernel.security import Principal
 from hub.kernel.store import Store
 from hub.kernel.tenancy import Tenancy
 from hub.workflow.intelligence import repositories as repo
-from hub.workflow.intelligence.domain import model as ml
 from hub.workflow.intelligence.services.insights import readable_document
 from hub.workflow.intelligence.services.models import ModelCache
 from hub.workflow.intelligence.services.vector_index import CHUNK, VectorIndex
+
+if TYPE_CHECKING:
+    from hub.workflow.intelligence.domain import model as ml
+else:
+    ml = deferred_module("hub.workflow.intelligence.domain.model")
 
 #: Candidates of the first round (at least twice ``limit``; later rounds are ``CHUNK``):
 #: one who reads most of the organisation needs no more, and the permission filter then
