@@ -126,7 +126,7 @@ def services(rt: ContextRuntime) -> dict[str, Any]:
     access = AccessService(
         store,
         rt.kernel.permissions,
-        MembershipCache(rt.redis, settings.membership_cache_seconds),
+        MembershipCache(rt.redis, settings.membership_cache_seconds, scripts=rt.script),
     )
     roles = RoleService(store, access)
     api_keys = ApiKeyService(store, settings, secrets, throttle, access)

@@ -24,6 +24,7 @@ from hub.kernel.mail import MailMessage, MailTransport, queue_mail
 from hub.kernel.mail_failover import mail_transport
 from hub.kernel.permissions import PermissionRegistry
 from hub.kernel.ratelimit import RateLimiter
+from hub.kernel.redis_pipe import CommandRunner, ScriptRunner, command_runner, script_on
 from hub.kernel.remote.client import RemoteClient
 from hub.kernel.security import Authenticator, build_authenticator
 from hub.kernel.semantic import SemanticSearch
@@ -43,6 +44,9 @@ class Kernel:
     clock: Clock = wall_clock
     db: Database = field(init=False)
     redis: Redis = field(init=False)
+    #: The lean pipelined Redis connection for what every request pays (rate limit,
+    #: revocation check, membership cache): ``hub.kernel.redis_pipe``.
+    redis_pipe: CommandRunner = field(init=False)
     permissions: PermissionRegistry = field(default_factory=PermissionRegistry)
     security: Authenticator = field(init=False)
     tenancy: Tenancy = field(init=False)
@@ -65,12 +69,21 @@ class Kernel:
             echo=self.settings.db_echo,
             timeout_s=self.settings.db_timeout_ms / 1000,
         )
-        self.redis = create_redis(self.redis_url, timeout_s=self.settings.redis_timeout_ms / 1000)
-        self.security = build_authenticator(self.settings, self.redis)
+        redis_timeout_s = self.settings.redis_timeout_ms / 1000
+        self.redis = create_redis(self.redis_url, timeout_s=redis_timeout_s)
+        self.redis_pipe = command_runner(self.redis_url, self.redis, timeout=redis_timeout_s)
+        self.security = build_authenticator(self.settings, self.redis, pipe=self.redis_pipe)
         self.tenancy = Tenancy()
-        self.rate_limits = RateLimiter.from_settings(self.settings, self.redis_url, self.redis)
+        self.rate_limits = RateLimiter.from_settings(
+            self.settings, self.redis_url, self.redis, pipe=self.redis_pipe
+        )
         self.idempotent_writes = IdempotentWrites(self.redis, self.settings.idempotency_ttl_seconds)
         self.mail_transport = mail_transport(self.settings, self.redis, self.clock)
+
+    def script(self, source: str) -> ScriptRunner:
+        """A Lua script run on the lean connection (``await script(keys, args)``), for a
+        per-request hot path."""
+        return script_on(self.redis_pipe, self.redis, source)
 
     def bind(self, module: ContextModule) -> ContextRuntime:
         return ContextRuntime(
@@ -84,6 +97,7 @@ class Kernel:
         for client in self.remote_clients:
             await client.close()
         await self.rate_limits.close()
+        await self.redis_pipe.close()
         await self.redis.aclose()
         await self.db.dispose()
 
@@ -109,6 +123,10 @@ class ContextRuntime:
     @property
     def clock(self) -> Clock:
         return self.kernel.clock
+
+    def script(self, source: str) -> ScriptRunner:
+        """A Lua script on the kernel's lean Redis connection (:meth:`Kernel.script`)."""
+        return self.kernel.script(source)
 
     @property
     def tenancy(self) -> Tenancy:

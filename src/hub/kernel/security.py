@@ -30,6 +30,7 @@ from redis.asyncio import Redis
 
 from hub.kernel.acting import bind_actor, bind_organisation
 from hub.kernel.errors import Forbidden, Unauthorized
+from hub.kernel.redis_pipe import CommandRunner
 from hub.kernel.settings import Settings
 
 #: Asymmetric algorithms only: ``none`` and every HMAC algorithm are refused before any key
@@ -213,12 +214,17 @@ class RevocationList:
 
     A key per revoked session, living exactly as long as an access token of that session
     could still pass :class:`TokenVerifier`, so the set never grows beyond the sessions
-    revoked in the last token lifetime and a check is one ``EXISTS``.
+    revoked in the last token lifetime and a check is one ``EXISTS`` — on the process's
+    lean pipelined connection (``pipe``) when given, as every authenticated request pays
+    it; revoking stays on redis-py's client.
     """
 
-    def __init__(self, redis: Redis, *, ttl_seconds: int) -> None:
+    def __init__(
+        self, redis: Redis, *, ttl_seconds: int, pipe: CommandRunner | None = None
+    ) -> None:
         self.redis = redis
         self.ttl_seconds = ttl_seconds
+        self._pipe = pipe
 
     async def revoke(self, session_ids: Iterable[uuid.UUID]) -> None:
         ids = list(session_ids)
@@ -230,8 +236,16 @@ class RevocationList:
                 pipe.publish(revoked_channel(sid), b"1")
             await pipe.execute()
 
+    @staticmethod
+    def key(session_id: uuid.UUID) -> str:
+        """The Redis key that marks ``session_id`` revoked while it exists."""
+        return _REVOKED_PREFIX + str(session_id)
+
     async def is_revoked(self, session_id: uuid.UUID) -> bool:
-        return bool(await self.redis.exists(_REVOKED_PREFIX + str(session_id)))
+        key = self.key(session_id)
+        if self._pipe is not None:
+            return bool(await self._pipe(b"EXISTS", key))
+        return bool(await self.redis.exists(key))
 
 
 #: Resolves an API key to its principal (None: unknown or revoked key). Gets the key and
@@ -337,25 +351,57 @@ class Authenticator:
         scope[_IDENTIFIED_SCOPE_KEY] = principal
         return principal
 
-    async def check_revocation(self, principal: Principal) -> None:
-        """Refuse a token whose session has ended (logout, revocation) before it expires."""
-        if principal.session_id is not None and await self.revocations.is_revoked(
-            principal.session_id
-        ):
+    async def check_revocation(
+        self, principal: Principal, scope: Mapping[str, Any] | None = None
+    ) -> None:
+        """Refuse a token whose session has ended (logout, revocation) before it expires.
+
+        When this request's rate-limit check already read the session's revocation mark
+        (:meth:`note_revocation`, same round trip as the limit), that answer is used;
+        otherwise one ``EXISTS``.
+        """
+        session_id = principal.session_id
+        if session_id is None:
+            return
+        noted = scope.get(_REVOCATION_SCOPE_KEY) if scope is not None else None
+        if noted is not None and noted[0] == session_id:
+            revoked = noted[1]
+        else:
+            revoked = await self.revocations.is_revoked(session_id)
+        if revoked:
             raise unauthorized("The session of this access token has ended.")
+
+    def revocation_probe(self, principal: Principal) -> str | None:
+        """The key whose existence says the principal's session is revoked (None: the
+        principal has no session, an API key), for a caller that reads it alongside
+        another Redis call and hands the answer to :meth:`note_revocation`."""
+        session_id = principal.session_id
+        return None if session_id is None else self.revocations.key(session_id)
+
+    @staticmethod
+    def note_revocation(scope: dict[str, Any], principal: Principal, revoked: bool) -> None:
+        """Record what the probe of :meth:`revocation_probe` found, read moments ago in
+        this request: :meth:`check_revocation` then answers from it, without asking Redis
+        again. Only for that principal's session, only for this request."""
+        if principal.session_id is not None:
+            scope[_REVOCATION_SCOPE_KEY] = (principal.session_id, revoked)
 
     def _client_ip(self, scope: Mapping[str, Any] | None) -> str:
         return self.client_address.of(scope) if scope is not None else "unknown"
 
 
-def build_authenticator(settings: Settings, redis: Redis) -> Authenticator:
+def build_authenticator(
+    settings: Settings, redis: Redis, *, pipe: CommandRunner | None = None
+) -> Authenticator:
     verifier = TokenVerifier(
         issuer=settings.token_issuer,
         audience=settings.jwt_audience,
         leeway_seconds=settings.jwt_leeway_seconds,
     )
     revocations = RevocationList(
-        redis, ttl_seconds=settings.access_token_ttl_seconds + settings.jwt_leeway_seconds + 5
+        redis,
+        ttl_seconds=settings.access_token_ttl_seconds + settings.jwt_leeway_seconds + 5,
+        pipe=pipe,
     )
     return Authenticator(verifier, revocations, ClientAddress(settings.trusted_proxies))
 
@@ -398,6 +444,8 @@ class ClientAddress:
 _PRINCIPAL_SCOPE_KEY = "hub.principal"
 #: What :meth:`Authenticator.identify` concluded for this request (principal, None or 401).
 _IDENTIFIED_SCOPE_KEY = "hub.identified"
+#: ``(session id, revoked)`` read in this request by the rate-limit check's probe.
+_REVOCATION_SCOPE_KEY = "hub.revocation"
 _UNSET: Any = object()
 
 
@@ -459,7 +507,7 @@ async def require_principal(request: Request[Any, Any, Any]) -> Principal:
     principal = await authenticator.identify(scope)
     if principal is None:
         raise unauthorized("Authentication required.", code="authentication_required")
-    await authenticator.check_revocation(principal)
+    await authenticator.check_revocation(principal, scope)
     scope[_PRINCIPAL_SCOPE_KEY] = principal
     _bind_acting(request, principal)
     return principal

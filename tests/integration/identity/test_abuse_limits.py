@@ -17,7 +17,7 @@ from litestar.testing import AsyncTestClient
 
 from hub.app import create_app, load_settings
 from hub.kernel.ratelimit import limiter
-from hub.kernel.ratelimit.pipe import ScriptPipe
+from hub.kernel.redis_pipe import ScriptPipe
 from hub.kernel.settings import Settings
 from tests.integration.identity.support import (
     API,

@@ -24,7 +24,7 @@ from redis.asyncio import Redis
 
 from hub.app import create_app
 from hub.kernel.ratelimit import RateLimiter, limiter, rate_limit
-from hub.kernel.ratelimit.pipe import RedisPyScript, ScriptPipe, script_runner
+from hub.kernel.redis_pipe import RedisPyScript, ScriptPipe, script_runner
 from hub.kernel.security import Principal
 from hub.kernel.settings import Settings
 from tests.integration.identity.support import bearer, login, signed_in
@@ -275,6 +275,49 @@ async def test_a_signed_in_user_is_one_caller_across_sessions(
         r = await client.get("/api/v1/auth/me", headers=bearer(second["accessToken"]))
         assert r.status_code == 429
         assert problem(r)["extra"]["policy"] == "reads"
+
+
+async def test_the_limit_check_reads_the_session_revocation_mark_on_the_way(
+    client: AsyncTestClient[Litestar], clock: Clock, database_url: str
+) -> None:
+    """The script that spends the caller's budget also reads its session's revocation mark,
+    so a signed-in request's revocation check costs no round trip of its own; a revoked
+    session is refused all the same, and with the limiter out (fail open) the check asks
+    Redis itself."""
+    tokens = await signed_in(client, database_url, "probe@example.com")
+    auth = bearer(tokens["accessToken"])
+    kernel = client.app.state.kernel
+    revocations = kernel.security.revocations
+    asked = 0
+    is_revoked = revocations.is_revoked
+
+    async def counting(session_id: uuid.UUID) -> bool:
+        nonlocal asked
+        asked += 1
+        return await is_revoked(session_id)
+
+    revocations.is_revoked = counting
+    r = await client.get("/api/v1/test-rl/whoami", headers=auth)
+    assert r.status_code == 200, r.text
+    assert asked == 0
+    r = await client.delete(f"/api/v1/auth/sessions/{tokens['sessionId']}", headers=auth)
+    assert r.status_code == 204, r.text
+    r = await client.get("/api/v1/test-rl/whoami", headers=auth)
+    assert r.status_code == 401
+    assert problem(r)["code"] == "invalid_token"
+    assert asked == 0
+    clock.advance(60)  # a fresh budget (reads: 3 a minute here)
+    rate_limits: RateLimiter = kernel.rate_limits
+    working = rate_limits.script
+    rate_limits.script = ScriptPipe(f"redis://127.0.0.1:{free_port()}/0", limiter.GCRA)
+    try:
+        r = await client.get("/api/v1/test-rl/whoami", headers=auth)
+        assert r.status_code == 401
+        assert "ratelimit" not in r.headers  # the limit failed open
+        assert asked == 1
+    finally:
+        await rate_limits.script.close()
+        rate_limits.script = working
 
 
 async def test_two_app_instances_share_one_budget(

@@ -111,7 +111,9 @@ class _Authenticator:
             return None
         return await self.authenticate(raw.decode(), None)
 
-    async def check_revocation(self, principal: Principal) -> None:
+    async def check_revocation(
+        self, principal: Principal, scope: Mapping[str, Any] | None = None
+    ) -> None:
         return None
 
 

@@ -30,6 +30,7 @@ from redis.asyncio import Redis
 
 from hub.kernel.acting import Acting, current_acting
 from hub.kernel.db import UnitOfWork
+from hub.kernel.redis_pipe import RedisPyScript, ScriptRunner
 
 #: The events after which an organisation's cached memberships are wrong.
 MEMBERSHIP_EVENTS = frozenset(
@@ -103,11 +104,17 @@ class MembershipCache:
     redis: Redis
     #: 0: no cross-request cache (the per-request memo stays).
     ttl_seconds: int
+    #: Makes the runner of a Lua script: the kernel's lean pipelined connection
+    #: (``ContextRuntime.script``) in the app, as every permission check reads through
+    #: it; redis-py's ``redis`` by default.
+    scripts: Callable[[str], ScriptRunner] | None = None
 
     def __post_init__(self) -> None:
-        self._read = self.redis.register_script(_READ)
-        self._store = self.redis.register_script(_STORE)
-        self._forget = self.redis.register_script(_FORGET)
+        redis = self.redis
+        make = self.scripts or (lambda source: RedisPyScript(redis, source))
+        self._read = make(_READ)
+        self._store = make(_STORE)
+        self._forget = make(_FORGET)
 
     async def roles(
         self,
@@ -135,14 +142,13 @@ class MembershipCache:
         if self.ttl_seconds <= 0:
             return _held(await load())
         keys, field = _keys(organisation_id), str(user_id)
-        generation, cached = cast(list[Any], await self._read(keys=keys, args=[field]))
+        generation, cached = cast(list[Any], await self._read(keys, [field]))
         if cached is not None:
             decoded: Roles = msgspec.msgpack.decode(cached, type=Roles)
             return decoded
         roles = _held(await load())
         await self._store(
-            keys=keys,
-            args=[generation, field, msgspec.msgpack.encode(roles), self.ttl_seconds * 1000],
+            keys, [generation, field, msgspec.msgpack.encode(roles), self.ttl_seconds * 1000]
         )
         return roles
 
@@ -152,7 +158,7 @@ class MembershipCache:
         if memo is not None:
             for key in [k for k in memo if k[0] == organisation_id]:
                 del memo[key]
-        await self._forget(keys=_keys(organisation_id), args=[_GENERATION_TTL_MS])
+        await self._forget(_keys(organisation_id), [_GENERATION_TTL_MS])
 
     async def commit(self, uow: UnitOfWork) -> None:
         """Commit ``uow``, then forget the organisations whose memberships it changed

@@ -12,8 +12,8 @@ with ``await kernel.rate_limits.hit("password-reset", key=email, limit=5, window
 
 Responses carry ``RateLimit-Policy`` and ``RateLimit`` (draft-ietf-httpapi-ratelimit-headers);
 a refusal is a 429 ``rate_limited`` problem with ``Retry-After``. ``limiter`` holds the
-algorithm and the fail-open/closed choice, ``middleware`` the HTTP side, ``pipe`` the lean
-Redis connection that keeps the per-request check cheap.
+algorithm and the fail-open/closed choice, ``middleware`` the HTTP side; the check runs on
+the kernel's lean Redis connection (``hub.kernel.redis_pipe``), which keeps it cheap.
 """
 
 from hub.kernel.ratelimit.limiter import (

@@ -31,7 +31,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from hub.kernel.errors import AppError
-from hub.kernel.ratelimit.pipe import ScriptRunner, script_runner
+from hub.kernel.redis_pipe import CommandRunner, ScriptRunner, script_runner
 from hub.kernel.settings import Settings, SettingsError
 
 log = structlog.get_logger("hub.ratelimit")
@@ -59,18 +59,21 @@ UNAVAILABLE = Counter(
 #: rounded down), the window, the requests. A key holds its theoretical arrival time (TAT);
 #: a request fits when TAT + interval - now <= window. Returns {allowed, then per key:
 #: remaining, seconds until the quota is whole again, seconds to wait (0: that key allows)}.
+#: KEYS beyond the ARGV triples are probes: their ``EXISTS`` (1 or 0) is appended, read in
+#: the same round trip (the session revocation mark of the caller, see ``middleware``).
 GCRA = """
 local now = tonumber(ARGV[1])
+local limited = (#ARGV - 1) / 3
 local allowed = 1
 local tats = {}
-for i = 1, #KEYS do
+for i = 1, limited do
   local tat = tonumber(redis.call('GET', KEYS[i]) or now)
   if tat < now then tat = now end
   tats[i] = tat
   if tat + tonumber(ARGV[3 * i - 1]) - now > tonumber(ARGV[3 * i]) then allowed = 0 end
 end
 local out = {allowed}
-for i = 1, #KEYS do
+for i = 1, limited do
   local interval = tonumber(ARGV[3 * i - 1])
   local window = tonumber(ARGV[3 * i])
   local tat = tats[i]
@@ -84,6 +87,9 @@ for i = 1, #KEYS do
   out[#out + 1] = math.min(tonumber(ARGV[3 * i + 1]), math.floor((window - (tat - now)) / interval))
   out[#out + 1] = math.ceil((tat - now) / 1000000)
   out[#out + 1] = math.ceil(wait / 1000000)
+end
+for i = limited + 1, #KEYS do
+  out[#out + 1] = redis.call('EXISTS', KEYS[i])
 end
 return out
 """
@@ -195,11 +201,20 @@ class RateLimiter:
         self._outage = False
 
     @classmethod
-    def from_settings(cls, settings: Settings, redis_url: str, redis: Redis) -> RateLimiter:
-        """Over its own pipelined connection to ``redis_url`` (redis-py's ``redis`` for
-        TLS URLs); nothing connects before the first check."""
+    def from_settings(
+        cls,
+        settings: Settings,
+        redis_url: str,
+        redis: Redis,
+        *,
+        pipe: CommandRunner | None = None,
+    ) -> RateLimiter:
+        """Over the process's lean connection ``pipe`` when given, else a pipelined
+        connection of its own to ``redis_url`` (redis-py's ``redis`` for TLS URLs);
+        nothing connects before the first check."""
+        timeout = settings.redis_timeout_ms / 1000
         return cls(
-            script_runner(redis_url, GCRA, redis, timeout=settings.redis_timeout_ms / 1000),
+            script_runner(redis_url, GCRA, redis, timeout=timeout, pipe=pipe),
             settings.rate_limit_quotas(),
             address_factor=settings.rate_limit_address_factor,
             enabled=settings.rate_limit_enabled,
@@ -233,22 +248,25 @@ class RateLimiter:
     def _now_us(self) -> int:
         return int(self.clock() * 1_000_000)
 
-    async def check(self, bucket: Bucket, caller: str | None, address: str) -> list[int] | None:
+    async def check(
+        self, bucket: Bucket, caller: str | None, address: str, *, probe: str | None = None
+    ) -> list[int] | None:
         """Spend one unit of the bucket from the caller's and the address's budgets.
 
-        The raw answer (see ``GCRA``; the caller's triple first when there is a caller),
-        or None when the store is unreachable.
+        The raw answer (see ``GCRA``; the caller's triple first when there is a caller,
+        then ``EXISTS probe`` when a probe key is given), or None when the store is
+        unreachable.
         """
         now = self._now_us()
         if caller is None:
-            return await self._run(
-                now, [bucket.address_prefix + address], [now, *bucket.address.args]
-            )
-        return await self._run(
-            now,
-            [bucket.key_prefix + caller, bucket.address_prefix + address],
-            [now, *bucket.caller.args, *bucket.address.args],
-        )
+            keys = [bucket.address_prefix + address]
+            args: list[bytes | int] = [now, *bucket.address.args]
+        else:
+            keys = [bucket.key_prefix + caller, bucket.address_prefix + address]
+            args = [now, *bucket.caller.args, *bucket.address.args]
+        if probe is not None:
+            keys.append(probe)
+        return await self._run(now, keys, args)
 
     async def hit(
         self, name: str, *, key: str, limit: int, window: int, fail_open: bool = False

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, cast
 
 import msgspec
 from litestar import Litestar
@@ -53,7 +53,9 @@ class RateLimitMiddleware:
     middleware, so Litestar has already matched the route and merged its ``opt``).
 
     Pure ASGI and allocation-light: buckets are resolved once per (handler, method), keys
-    are two string concatenations, headers one ``%`` format.
+    are two string concatenations, headers one ``%`` format. The same script call reads
+    the caller's session revocation mark (``EXISTS``) and hands it to the authenticator,
+    so a signed-in request's revocation check costs no Redis round trip of its own.
     """
 
     def __init__(
@@ -61,14 +63,14 @@ class RateLimitMiddleware:
         app: ASGIApp,
         *,
         limiter: RateLimiter,
-        identify: Identify,
-        client_address: ClientAddress,
+        authenticator: Authenticator,
         prefix: str,
     ) -> None:
         self.app = app
         self.limiter = limiter
-        self.identify = identify
-        self.client_address = client_address
+        self.authenticator = authenticator
+        self.identify: Identify = authenticator.identify
+        self.client_address: ClientAddress = authenticator.client_address
         self.prefix = prefix
         self._routes: dict[tuple[Any, str], Bucket | None] = {}
 
@@ -103,18 +105,24 @@ class RateLimitMiddleware:
             principal = await self.identify(scope)  # type: ignore[arg-type]
         except AppError:
             principal = None  # bad credentials: the handler answers 401 if it needs any
-        caller = None
+        caller = probe = None
         if principal is not None:
             caller = (
                 "u:" + principal.user_id.hex
                 if principal.api_key_id is None
                 else "k:" + principal.api_key_id.hex
             )
-        result = await self.limiter.check(bucket, caller, address)
+            probe = self.authenticator.revocation_probe(principal)
+        result = await self.limiter.check(bucket, caller, address, probe=probe)
         if result is None:
             UNAVAILABLE.labels(bucket.name, "allowed").inc()
             await self.app(scope, receive, send)
             return
+        if probe is not None and principal is not None:
+            # The probe's answer comes last, after the policies' triples (see GCRA).
+            self.authenticator.note_revocation(
+                cast(dict[str, Any], scope), principal, bool(result[-1])
+            )
         if caller is None:
             policy_header = bucket.anonymous_policy_header
             state = bucket.anonymous_state % (max(0, result[1]), result[2])
@@ -183,8 +191,7 @@ class RateLimitPlugin(InitPlugin):
 
     def __init__(self, limiter: RateLimiter, authenticator: Authenticator, *, prefix: str):
         self.limiter = limiter
-        self.identify = authenticator.identify
-        self.client_address = authenticator.client_address
+        self.authenticator = authenticator
         self.prefix = prefix
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
@@ -194,8 +201,7 @@ class RateLimitPlugin(InitPlugin):
             DefineMiddleware(
                 RateLimitMiddleware,
                 limiter=self.limiter,
-                identify=self.identify,
-                client_address=self.client_address,
+                authenticator=self.authenticator,
                 prefix=self.prefix,
             )
         )

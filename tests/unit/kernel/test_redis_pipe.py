@@ -1,6 +1,7 @@
-"""The rate limiter's lean Redis connection, against a scripted stand-in for Redis:
-pipelined replies in order, replies split anywhere, NOSCRIPT, errors, lost connections,
-silence, and the AUTH/SELECT handshake."""
+"""The lean Redis connection (rate limit, revocation check, membership cache), against a
+scripted stand-in for Redis: pipelined replies in order, replies split anywhere, NOSCRIPT,
+errors, lost connections, silence, the AUTH/SELECT handshake, and commands and scripts
+sharing one connection."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError, TimeoutError
 
-from hub.kernel.ratelimit.pipe import ScriptPipe
+from hub.kernel.redis_pipe import RedisPipe, ScriptPipe
 
 SCRIPT = "return {tonumber(ARGV[1]) * 2}"
 #: What the stand-in answers a command with (the command's parts); None: stay silent.
@@ -202,3 +203,34 @@ async def test_password_and_database_are_sent_first(serve: Serve) -> None:
     with pytest.raises(RedisConnectionError, match="WRONGPASS"):
         await refused([], [5])
     await refused.close()
+
+
+async def test_scripts_and_commands_share_one_connection_that_their_owner_closes(
+    serve: Serve,
+) -> None:
+    """The kernel's one pipe carries the rate limit, the revocation check and the
+    membership cache: plain commands and scripts on it get their own replies, and closing a
+    script that only borrows the pipe leaves it open."""
+
+    def answer(command: list[bytes]) -> bytes:
+        if command[0] == b"EXISTS":
+            return b":1\r\n" if command[1] == b"revoked" else b":0\r\n"
+        if command[0] == b"GET":
+            return b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
+        return double(command)
+
+    fake, port = await serve(answer)
+    pipe = RedisPipe(f"redis://127.0.0.1:{port}")
+    script = ScriptPipe(pipe, SCRIPT)
+    try:
+        replies = await asyncio.gather(
+            pipe(b"EXISTS", "revoked"), script([], [4]), pipe(b"EXISTS", "live")
+        )
+        assert replies == [1, [8, b"ok"], 0]
+        with pytest.raises(ResponseError, match="WRONGTYPE"):
+            await pipe(b"GET", "k")
+        await script.close()
+        assert await pipe(b"EXISTS", "revoked") == 1
+        assert fake.connections == 1
+    finally:
+        await pipe.close()

@@ -1,17 +1,20 @@
-"""A lean Redis connection that runs one Lua script, for a per-request hot path.
+"""A lean Redis connection for the commands every request pays for.
 
-redis-py's asyncio client costs ~115 µs of CPU per command in the hub under load (pool
+redis-py's asyncio client costs ~60-115 µs of CPU per command in the hub under load (pool
 checkout, a connection per request in flight, its pure-Python reply parser, stream
-objects); the rate limiter calls Redis on every API request, which made that a sixth of
-``GET /auth/me``. This client keeps one connection per process and pipelines every call
-on it: commands written in the same event-loop turn go out in one ``write``, replies come
-back in order and complete the callers' futures from ``data_received``. The protocol itself
-(packing commands, parsing replies) is hiredis's, the C parser redis-py also uses. Nothing else
-(no pool, no retries, no pub/sub): a failed connection fails the calls in flight with
+objects); the rate limiter, the revocation check and the membership cache call Redis on
+every API request, which made that a large share of a permission-checked read. This client
+keeps one connection per process and pipelines every call on it: commands written in the
+same event-loop turn go out in one ``write``, replies come back in order and complete the
+callers' futures from ``data_received``. The protocol itself (packing commands, parsing
+replies) is hiredis's, the C parser redis-py also uses. Nothing else (no pool, no retries,
+no pub/sub): a failed connection fails the calls in flight with
 :class:`redis.exceptions.ConnectionError` and the next call reconnects.
 
-``redis://`` (TCP, password/username, db) and ``unix://`` URLs; other schemes (TLS) go
-through redis-py instead (:func:`script_runner`).
+:class:`RedisPipe` runs any command (``await pipe(b"EXISTS", key)``); :class:`ScriptPipe`
+runs one Lua script over a pipe of its own or a shared one. ``redis://`` (TCP,
+password/username, db) and ``unix://`` URLs; other schemes (TLS) go through redis-py
+instead (:func:`command_runner`, :func:`script_runner`).
 """
 
 from __future__ import annotations
@@ -33,9 +36,32 @@ from redis.exceptions import ResponseError, TimeoutError
 class ScriptRunner(Protocol):
     """Runs the script it was made for: ``await runner(keys, args)`` -> its reply."""
 
-    async def __call__(self, keys: Sequence[str], args: Sequence[bytes | int]) -> Any: ...
+    async def __call__(self, keys: Sequence[str], args: Sequence[bytes | str | int]) -> Any: ...
 
     async def close(self) -> None: ...
+
+
+class CommandRunner(Protocol):
+    """Runs one Redis command: ``await runner(b"EXISTS", key)`` -> its reply (bytes for
+    strings, as redis-py without ``decode_responses``); an error reply raises
+    :class:`redis.exceptions.ResponseError`."""
+
+    async def __call__(self, *parts: bytes | str | int) -> Any: ...
+
+    async def close(self) -> None: ...
+
+
+class RedisPyCommands:
+    """The command interface over redis-py (TLS and anything else the pipe does not speak)."""
+
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+
+    async def __call__(self, *parts: bytes | str | int) -> Any:
+        return await self._redis.execute_command(*parts)  # type: ignore[no-untyped-call]
+
+    async def close(self) -> None:
+        """The client is shared (the kernel's); its owner closes it."""
 
 
 class RedisPyScript:
@@ -45,18 +71,48 @@ class RedisPyScript:
         self._script = redis.register_script(script)
         self._redis = redis
 
-    async def __call__(self, keys: Sequence[str], args: Sequence[bytes | int]) -> Any:
+    async def __call__(self, keys: Sequence[str], args: Sequence[bytes | str | int]) -> Any:
         return await self._script(keys=list(keys), args=list(args), client=self._redis)
 
     async def close(self) -> None:
         """The client is shared (the kernel's); its owner closes it."""
 
 
-def script_runner(url: str, script: str, redis: Redis, *, timeout: float = 2.0) -> ScriptRunner:
-    """A :class:`ScriptPipe` for ``redis://`` and ``unix://``, else redis-py's script
-    (bounded by the client's own timeout)."""
-    if url.startswith(("redis://", "unix://")):
+def _pipeable(url: str) -> bool:
+    return url.startswith(("redis://", "unix://"))
+
+
+def command_runner(url: str, redis: Redis, *, timeout: float = 2.0) -> CommandRunner:
+    """A :class:`RedisPipe` for ``redis://`` and ``unix://``, else redis-py (bounded by the
+    client's own timeout)."""
+    if _pipeable(url):
+        return RedisPipe(url, timeout=timeout)
+    return RedisPyCommands(redis)
+
+
+def script_runner(
+    url: str,
+    script: str,
+    redis: Redis,
+    *,
+    timeout: float = 2.0,
+    pipe: CommandRunner | None = None,
+) -> ScriptRunner:
+    """``script`` on ``pipe`` when given (:func:`script_on`), else a :class:`ScriptPipe` of
+    its own for ``redis://`` and ``unix://``, else redis-py's script (bounded by the
+    client's own timeout)."""
+    if pipe is not None:
+        return script_on(pipe, redis, script)
+    if _pipeable(url):
         return ScriptPipe(url, script, timeout=timeout)
+    return RedisPyScript(redis, script)
+
+
+def script_on(pipe: CommandRunner, redis: Redis, script: str) -> ScriptRunner:
+    """``script`` on the shared connection ``pipe`` when it is a :class:`RedisPipe`, else
+    (TLS) on redis-py's client ``redis``."""
+    if isinstance(pipe, RedisPipe):
+        return ScriptPipe(pipe, script)
     return RedisPyScript(redis, script)
 
 
@@ -146,11 +202,11 @@ class _Connection(asyncio.Protocol):
                 future.set_exception(error)
 
 
-class ScriptPipe:
-    """``await pipe(keys, args)``: ``EVALSHA`` of one script over one pipelined connection
-    (``EVAL`` once when Redis does not know the script yet, e.g. after a restart)."""
+class RedisPipe:
+    """``await pipe(*parts)``: one command over one pipelined connection, made on first
+    use and again after it failed."""
 
-    def __init__(self, url: str, script: str, *, timeout: float = 2.0) -> None:
+    def __init__(self, url: str, *, timeout: float = 2.0) -> None:
         options: dict[str, Any] = parse_url(url)  # type: ignore[no-untyped-call]
         self.timeout = timeout
         self._path: str | None = options.get("path")
@@ -163,8 +219,6 @@ class ScriptPipe:
             self._handshake.append(_command(b"AUTH", *auth))
         if int(options.get("db", 0)):
             self._handshake.append(_command(b"SELECT", str(options["db"]).encode()))
-        self._body = script.encode()
-        self._sha = hashlib.sha1(self._body, usedforsecurity=False).hexdigest().encode()
         self._connection: _Connection | None = None
         self._connecting: asyncio.Future[_Connection] | None = None
 
@@ -210,23 +264,55 @@ class ScriptPipe:
         self._connection = connection
         return connection
 
-    async def __call__(self, keys: Sequence[str], args: Sequence[bytes | int]) -> Any:
+    async def send(self, command: bytes) -> Any:
+        """The reply to one packed command; an error reply is returned, not raised."""
         connection = self._connection
         if connection is None or connection.closed or connection.loop is not _running_loop():
             connection = await self._ready()
-        reply = await connection.send(_command(b"EVALSHA", self._sha, len(keys), *keys, *args))
+        return await connection.send(command)
+
+    async def __call__(self, *parts: bytes | str | int) -> Any:
+        reply = await self.send(_command(*parts))
         if isinstance(reply, ResponseError):
-            if not str(reply).startswith("NOSCRIPT"):
-                raise reply
-            reply = await connection.send(_command(b"EVAL", self._body, len(keys), *keys, *args))
-            if isinstance(reply, ResponseError):
-                raise reply
+            raise reply
         return reply
 
     async def close(self) -> None:
         connection, self._connection = self._connection, None
         if connection is not None and connection.transport is not None:
             connection.transport.close()
+
+
+class ScriptPipe:
+    """``await script(keys, args)``: ``EVALSHA`` of one script over a :class:`RedisPipe`
+    (``EVAL`` once when Redis does not know the script yet, e.g. after a restart).
+
+    Given a URL it has a connection of its own (closed with it); given a pipe it shares
+    that one (closed by its owner), so the commands of one request batch with others'."""
+
+    def __init__(self, pipe: str | RedisPipe, script: str, *, timeout: float = 2.0) -> None:
+        self._owned = isinstance(pipe, str)
+        self._pipe = RedisPipe(pipe, timeout=timeout) if isinstance(pipe, str) else pipe
+        self._body = script.encode()
+        self._sha = hashlib.sha1(self._body, usedforsecurity=False).hexdigest().encode()
+
+    @property
+    def timeout(self) -> float:
+        return self._pipe.timeout
+
+    async def __call__(self, keys: Sequence[str], args: Sequence[bytes | str | int]) -> Any:
+        reply = await self._pipe.send(_command(b"EVALSHA", self._sha, len(keys), *keys, *args))
+        if isinstance(reply, ResponseError):
+            if not str(reply).startswith("NOSCRIPT"):
+                raise reply
+            reply = await self._pipe.send(_command(b"EVAL", self._body, len(keys), *keys, *args))
+            if isinstance(reply, ResponseError):
+                raise reply
+        return reply
+
+    async def close(self) -> None:
+        if self._owned:
+            await self._pipe.close()
 
 
 _running_loop = asyncio.get_running_loop
