@@ -31,7 +31,6 @@ from hub.kernel.errors import EXCEPTION_HANDLERS
 from hub.kernel.fast_registration import (
     OneAppRouter,
     check_dependencies_by_index,
-    remember_parsed_signatures,
 )
 from hub.kernel.health import health, ready
 from hub.kernel.http import AllowedHostsMiddleware, SecurityHeadersMiddleware, cors_config
@@ -170,7 +169,6 @@ def create_app(
     resolve_dependencies_in_order()
     validate_bodies_strictly()
     check_dependencies_by_index()
-    remember_parsed_signatures()
     dependencies = providers(kernel, modules)
     api = OneAppRouter(
         path=API_PREFIX,

@@ -14,16 +14,13 @@ from litestar.di import Provide
 from litestar.exceptions import ImproperlyConfiguredException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.testing import AsyncTestClient
-from litestar.utils.signature import ParsedSignature
 
 import hub.app
 from hub.app import create_app, load_settings
 from hub.kernel.fast_registration import (
-    LITESTAR_FROM_FN,
     LITESTAR_RESOLVE_DEPENDENCIES,
     OneAppRouter,
     check_dependencies_by_index,
-    remember_parsed_signatures,
 )
 
 
@@ -150,51 +147,9 @@ def test_the_hub_app_comes_out_as_litestar_builds_it(monkeypatch: pytest.MonkeyP
         redis_url="redis://127.0.0.1:1/0",
     )
     fast = _fingerprint(create_app(settings, configure_logs=False))
-    # The second app's signatures come from memory.
-    again = _fingerprint(create_app(settings, configure_logs=False))
     monkeypatch.setattr(BaseRouteHandler, "resolve_dependencies", LITESTAR_RESOLVE_DEPENDENCIES)
     monkeypatch.setattr(hub.app, "check_dependencies_by_index", lambda: None)
-    monkeypatch.setattr(hub.app, "remember_parsed_signatures", lambda: None)
-    monkeypatch.setattr(ParsedSignature, "from_fn", classmethod(LITESTAR_FROM_FN))
     monkeypatch.setattr(hub.app, "OneAppRouter", Router)
     plain = _fingerprint(create_app(settings, configure_logs=False))
-    assert fast[1] == plain[1] == again[1]
-    assert fast[0] == plain[0] == again[0]
-
-
-def _made(annotation: Any, default: Any) -> Callable[..., Any]:
-    """Closures of one ``def``: the same code object each time."""
-
-    def provide(value: int = default) -> int:
-        return value
-
-    provide.__annotations__ = {"value": annotation, "return": int}
-    return provide
-
-
-class _Handlers:
-    def read(self, item_id: int) -> str:
-        return str(item_id)
-
-
-def test_remembered_signatures_follow_what_each_function_declares() -> None:
-    remember_parsed_signatures()
-
-    def parsed(fn: Callable[..., Any]) -> dict[str, tuple[Any, Any]]:
-        signature = ParsedSignature.from_fn(fn, {})
-        return {n: (p.annotation, p.default) for n, p in signature.parameters.items()}
-
-    assert parsed(_made(int, 1)) == {"value": (int, 1)}
-    assert parsed(_made(int, 1)) == {"value": (int, 1)}  # from memory
-    # Same code, another annotation or default: parsed afresh.
-    assert parsed(_made(str, 1)) == {"value": (str, 1)}
-    marker = object()
-    assert parsed(_made(int, marker))["value"][1] is marker
-    other = object()
-    assert parsed(_made(int, other))["value"][1] is other
-    # Each bound method is a new object; its function's parse serves them all.
-    first, second = _Handlers().read, _Handlers().read
-    assert ParsedSignature.from_fn(first, {}) is ParsedSignature.from_fn(second, {})
-    assert parsed(second) == {
-        "item_id": (int, LITESTAR_FROM_FN(ParsedSignature, first, {}).parameters["item_id"].default)
-    }
+    assert fast[1] == plain[1]
+    assert fast[0] == plain[0]
