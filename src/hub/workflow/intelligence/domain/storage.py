@@ -6,13 +6,11 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from types import ModuleType
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 import numpy as np
-
-if TYPE_CHECKING:
-    from sklearn.feature_extraction.text import TfidfVectorizer
+import skops.io as sio
+from sklearn.feature_extraction.text import TfidfVectorizer
 
 #: The only types a stored model may contain. skops by itself trusts every scikit-learn
 #: estimator; this list is narrower: exactly what ``model.train`` builds.
@@ -51,15 +49,6 @@ class UntrustedModel(Exception):
     pass
 
 
-def _skops() -> ModuleType:
-    """skops, imported on first use: importing it loads every scikit-learn estimator and
-    pytest (about 2 s of a process's start-up), which only training and the processes that
-    load a model need."""
-    import skops.io
-
-    return cast("ModuleType", skops.io)
-
-
 def _vectorizers(model: dict[str, Any]) -> list[TfidfVectorizer]:
     return [vectorizer for _, vectorizer in model["features"].transformer_list]
 
@@ -78,7 +67,6 @@ def dump(model: dict[str, Any]) -> bytes:
     try:
         for vectorizer in vectorizers:
             vectorizer.vocabulary_ = None
-        sio = _skops()
         return bytes(sio.dumps(stored, compression=zipfile.ZIP_DEFLATED, compresslevel=1))
     finally:
         for vectorizer, vocabulary in zip(vectorizers, vocabularies, strict=True):
@@ -109,7 +97,6 @@ def load(data: bytes) -> dict[str, Any]:
     """The model, when every type the bytes name is in :data:`TRUSTED_TYPES` (checked on
     the schema before skops builds anything, and again by skops itself)."""
     untrusted = sorted(_types_in(data) - set(TRUSTED_TYPES))
-    sio = _skops()
     untrusted += [t for t in sio.get_untrusted_types(data=data) if t not in TRUSTED_TYPES]
     if untrusted:
         raise UntrustedModel(f"stored model holds untrusted types: {untrusted}")
