@@ -194,6 +194,7 @@ async def _truncate_all(database_url: str) -> None:
     keys' checks, so the order of the deletes does not matter. (No ``ONLY``: a partitioned
     table's rows are in its partitions, outside the listed schemas.)
     """
+    schemas = [m.name for m in context_modules()]
     conn = await asyncpg.connect(_plain_dsn(database_url))
     try:
         probe = _probes.get(database_url)
@@ -205,7 +206,7 @@ async def _truncate_all(database_url: str) -> None:
                 WHERE schemaname = ANY($1::text[]) AND tablename <> 'alembic_version'
                 ORDER BY 1
                 """,
-                [m.name for m in context_modules()],
+                schemas,
             )
             tables = " UNION ALL ".join(
                 f"SELECT 't', '{r['name']}' WHERE EXISTS (SELECT FROM {r['name']})"  # noqa: S608 (names read from pg_tables)
@@ -219,7 +220,7 @@ async def _truncate_all(database_url: str) -> None:
             probe = _probes[database_url] = (
                 f"{tables} UNION ALL {sequences}" if tables else sequences
             )
-        used = await conn.fetch(probe, [m.name for m in context_modules()])
+        used = await conn.fetch(probe, schemas)
         if used:
             statements = ["SET session_replication_role = replica"]
             statements += [
