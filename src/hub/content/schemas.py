@@ -256,15 +256,7 @@ class CustomFieldPatch(PatchSchema):
 MAX_BULK_DOCUMENTS = 500
 #: A tag of a bulk tag edit: a tag id, or a name (at most 64 characters).
 BulkTag = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
-BulkTags = Annotated[
-    list[BulkTag],
-    msgspec.Meta(
-        min_length=1,
-        max_length=50,
-        # Litestar drops the item's own constraints: the document states them here
-        extra_json_schema={"extra": {"items": {"type": "string", "minLength": 1, "maxLength": 64}}},
-    ),
-]
+BulkTags = Annotated[list[BulkTag], msgspec.Meta(min_length=1, max_length=50)]
 
 
 class BulkOperation(Schema, tag_field="kind", forbid_unknown_fields=True):

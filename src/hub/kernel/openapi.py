@@ -42,11 +42,12 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 from typing import Any, ClassVar, Final, TypeVar
 
 import msgspec
+import msgspec.inspect
 from litestar import Litestar, Response
 
 # Litestar's struct schema plugin (private module, pinned version): see StrictStructSchemas
@@ -612,20 +613,61 @@ class StrictStructSchemas(StructSchemaPlugin):
 
     A struct declared ``forbid_unknown_fields=True`` refuses any other field (400), so its
     schema says ``additionalProperties: false``: a client (or the contract gate) following
-    the document never sends one. A field's ``Meta(extra_json_schema={"extra": {...}})``
-    keywords that msgspec constraints cannot express (``uniqueItems``, the ``items`` of a
-    list whose item type is constrained) are carried by Litestar itself. Subclasses
-    Litestar's own plugin (pinned version) so everything else stays exactly as it was."""
+    the document never sends one. Litestar drops the constraints of a list's items
+    (``list[Annotated[str, Meta(min_length=1)]]`` came out as ``items: {type: string}``), so
+    a schema-valid body could be refused: they are put back on the items here, for every
+    struct. A field's ``Meta(extra_json_schema={"extra": {...}})`` carries keywords msgspec
+    constraints cannot express (``uniqueItems``). Subclasses Litestar's own plugin (pinned
+    version) so everything else stays exactly as it was."""
 
     def to_openapi_schema(
         self, field_definition: FieldDefinition, schema_creator: SchemaCreator
     ) -> Schema:
         schema = super().to_openapi_schema(field_definition, schema_creator)
+        # the component itself (``schema`` may be a reference to it)
+        registered = schema_creator.schema_registry.get_schema_for_field_definition(
+            field_definition
+        )
         config = getattr(field_definition.type_, "__struct_config__", None)
         if config is not None and config.forbid_unknown_fields:
-            # the component itself (``schema`` may be a reference to it)
-            registered = schema_creator.schema_registry.get_schema_for_field_definition(
-                field_definition
-            )
             registered.additional_properties = False
+        _constrain_items(field_definition.type_, registered)
         return schema
+
+
+def _constrain_items(struct: Any, component: Schema) -> None:
+    """Give each list property's items the string constraints its type declares."""
+    for info in msgspec.inspect.type_info(struct).fields:  # type: ignore[attr-defined]
+        prop = (component.properties or {}).get(info.encode_name)
+        item = _constrained_string_item(info.type)
+        if item is None or not isinstance(prop, Schema):
+            continue
+        for target in (prop, *(prop.one_of or ())):
+            if isinstance(target, Schema) and isinstance(target.items, Schema):
+                # a copy: Litestar may hand one item schema to several properties
+                target.items = replace(
+                    target.items,
+                    min_length=item.min_length,
+                    max_length=item.max_length,
+                    pattern=item.pattern,
+                )
+
+
+def _constrained_string_item(t: Any) -> Any | None:
+    """The constrained string item type of the list in a field's type (optional or not)."""
+    t = _bare(t)
+    for member in t.types if isinstance(t, msgspec.inspect.UnionType) else (t,):
+        member = _bare(member)
+        if isinstance(member, msgspec.inspect.ListType | msgspec.inspect.SetType):
+            item = _bare(member.item_type)
+            if isinstance(item, msgspec.inspect.StrType) and (
+                item.min_length is not None or item.max_length is not None or item.pattern
+            ):
+                return item
+    return None
+
+
+def _bare(t: Any) -> Any:
+    while isinstance(t, msgspec.inspect.Metadata):
+        t = t.type
+    return t

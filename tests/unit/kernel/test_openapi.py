@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 import pytest
@@ -22,7 +22,13 @@ from litestar.routes import HTTPRoute
 
 from hub.app import API_PREFIX, create_app, load_settings
 from hub.kernel.errors import PROBLEM_MEDIA_TYPE
-from hub.kernel.openapi import PROBLEM_DESCRIPTIONS, document_routes, problems, streamed_body
+from hub.kernel.openapi import (
+    PROBLEM_DESCRIPTIONS,
+    StrictStructSchemas,
+    document_routes,
+    problems,
+    streamed_body,
+)
 from hub.kernel.pagination import CURSOR_PATTERN, MAX_LIMIT
 from hub.kernel.structs import Schema
 from hub.kernel.tenancy import permission
@@ -295,3 +301,31 @@ def test_an_optional_body_is_documented_as_optional(doc: dict[str, Any]) -> None
     assert share["requestBody"]["required"] is False
     note = doc["paths"][f"{API_PREFIX}/documents/{{document_id}}/notes"]["post"]
     assert note["requestBody"]["required"] is True
+
+
+Word = Annotated[str, msgspec.Meta(min_length=1, max_length=8, pattern="^[a-z]+$")]
+
+
+class Listing(Schema):
+    words: Annotated[list[Word], msgspec.Meta(max_length=3)]
+    maybe: list[Word] | None = None
+    plain: list[str] = []
+
+
+def test_the_items_of_a_list_keep_their_constraints() -> None:
+    """Litestar alone documents ``list[Word]`` as a list of any strings, so a schema-valid
+    body (``[""]``) would be refused; the struct plugin puts the items' rules back, on a
+    copy (``plain``'s items stay any string)."""
+
+    @post("/listings", sync_to_thread=False)
+    def create(data: JSONBody[Listing]) -> Listing:
+        return data
+
+    app = Litestar([create], plugins=[StrictStructSchemas()])
+    props = app.openapi_schema.to_schema()["components"]["schemas"]["Listing"]["properties"]
+    rule = {"type": "string", "minLength": 1, "maxLength": 8, "pattern": "^[a-z]+$"}
+    assert props["words"]["items"] == rule
+    assert props["words"]["maxItems"] == 3
+    (array,) = [s for s in props["maybe"]["oneOf"] if s.get("type") == "array"]
+    assert array["items"] == rule
+    assert props["plain"]["items"] == {"type": "string"}

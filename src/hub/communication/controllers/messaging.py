@@ -27,17 +27,7 @@ class MessagingRuleIO(Schema):
     #: A role of the organisation whose holders are restricted.
     role: RoleName
     #: The roles they may message (at least one).
-    may_message: Annotated[
-        list[RoleName],
-        Meta(
-            min_length=1,
-            max_length=MAX_TARGETS,
-            # Litestar drops the item's own constraints: the document states them here
-            extra_json_schema={
-                "extra": {"items": {"type": "string", "minLength": 1, "maxLength": 100}}
-            },
-        ),
-    ]
+    may_message: Annotated[list[RoleName], Meta(min_length=1, max_length=MAX_TARGETS)]
 
 
 class MessagingPolicyIO(Schema):

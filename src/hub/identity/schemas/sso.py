@@ -17,16 +17,7 @@ ProviderName = Annotated[str, Meta(min_length=1, max_length=200)]
 Issuer = Annotated[str, Meta(min_length=1, max_length=2000)]
 ClientValue = Annotated[str, Meta(min_length=1, max_length=1000)]
 Domain = Annotated[str, Meta(min_length=1, max_length=253)]
-Domains = Annotated[
-    list[Domain],
-    Meta(
-        max_length=50,
-        # Litestar drops the item's own constraints: the document states them here
-        extra_json_schema={
-            "extra": {"items": {"type": "string", "minLength": 1, "maxLength": 253}}
-        },
-    ),
-]
+Domains = Annotated[list[Domain], Meta(max_length=50)]
 
 _EXAMPLE: dict[str, Any] = {
     "name": "Acme Entra ID",
