@@ -1,7 +1,7 @@
 """The machine's password-hashing capacity: the ceiling for sign-ins per second.
 
 ``argon2.PasswordHasher.verify`` with the hub's production parameters (read from
-:class:`hub.kernel.settings.Settings`' defaults: argon2id, t=2, m=19 MiB, p=1) in
+:class:`hub.identity.domain.settings.IdentitySettings`' defaults: argon2id, t=2, m=19 MiB, p=1) in
 ``os.cpu_count()`` threads for a fixed time — what the hub's hasher does (argon2-cffi
 releases the GIL; the hub allows one hash per core at a time). Runs in the harness
 process, with no server, and reports like a scenario: verifications/s, their latency and
@@ -19,11 +19,11 @@ import argon2
 
 from bench.accounts import PASSWORD
 from bench.load import LoadResult
-from hub.kernel.settings import Settings
+from hub.identity.domain.settings import IdentitySettings
 
 
 def hasher() -> argon2.PasswordHasher:
-    s = Settings()
+    s = IdentitySettings()
     return argon2.PasswordHasher(
         time_cost=s.password_hash_time_cost,
         memory_cost=s.password_hash_memory_kib,

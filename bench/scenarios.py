@@ -70,6 +70,14 @@ SERVERS: dict[str, ServerSpec] = {
             hub=True,
             env={"HUB_MEMBERSHIP_CACHE_SECONDS": "0"},
         ),
+        # Every access token verified in full on every request (no remembered tokens).
+        ServerSpec(
+            "hub-verify-each",
+            "bench.hub_app:create_app",
+            factory=True,
+            hub=True,
+            env={"HUB_VERIFIED_TOKENS_KEPT": "0"},
+        ),
         # A pool that makes excess requests wait instead of opening overflow connections.
         ServerSpec(
             "hub-no-overflow",
@@ -293,6 +301,31 @@ SCENARIOS: list[Scenario] = [
             probe_budget_ms=50,
             same="none",
             database=True,
+        )
+    ),
+    # The same two reads with the signature checked on every request, as the references
+    # do: what remembering verified tokens is worth (in the default set, so the figure
+    # without it is always beside the one with it).
+    _identity(
+        Scenario(
+            "hub-auth-me-verify-each",
+            "hub-verify-each",
+            "/api/v1/auth/me",
+            "jwt-read-ref",
+            "hub-auth-me with HUB_VERIFIED_TOKENS_KEPT=0 (the token's signature every time)",
+            base="hub-item",
+            prepare=IDENTITY.auth_me,
+        )
+    ),
+    _identity(
+        Scenario(
+            "hub-org-read-verify-each",
+            "hub-verify-each",
+            "/api/v1/orgs/{orgId}",
+            "org-read-ref",
+            "hub-org-read with HUB_VERIFIED_TOKENS_KEPT=0 (the token's signature every time)",
+            base="hub-item",
+            prepare=IDENTITY.org_read,
         )
     ),
     # Explanations (--all).

@@ -110,12 +110,7 @@ class Session(IdMixin, Base):
 class RefreshToken(IdMixin, Base):
     __tablename__ = "refresh_tokens"
 
-    session_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True),
-        ForeignKey("identity.sessions.id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    )
+    session_id: Mapped[uuid.UUID] = owned_by("identity.sessions.id", index=True)
     token_hash: Mapped[bytes] = mapped_column(LargeBinary, nullable=False, unique=True)
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, default=utcnow, server_default=func.now()
@@ -150,11 +145,7 @@ class EmailToken(IdMixin, Base):
 class TotpCredential(Base):
     __tablename__ = "totp_credentials"
 
-    user_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True),
-        ForeignKey("identity.users.id", ondelete="CASCADE"),
-        primary_key=True,
-    )
+    user_id: Mapped[uuid.UUID] = owned_by("identity.users.id", primary_key=True)
     secret_sealed: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, default=utcnow, server_default=func.now()
@@ -238,16 +229,8 @@ class Membership(Base):
     __tablename__ = "memberships"
     __table_args__ = (Index("ix_memberships_user_id", "user_id"),)
 
-    organisation_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True),
-        ForeignKey("identity.organisations.id", ondelete="CASCADE"),
-        primary_key=True,
-    )
-    user_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True),
-        ForeignKey("identity.users.id", ondelete="CASCADE"),
-        primary_key=True,
-    )
+    organisation_id: Mapped[uuid.UUID] = owned_by("identity.organisations.id", primary_key=True)
+    user_id: Mapped[uuid.UUID] = owned_by("identity.users.id", primary_key=True)
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, default=utcnow, server_default=func.now()
     )
@@ -264,11 +247,7 @@ class Role(IdMixin, TimestampMixin, Base):
         UniqueConstraint("organisation_id", "builtin"),
     )
 
-    organisation_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True),
-        ForeignKey("identity.organisations.id", ondelete="CASCADE"),
-        nullable=False,
-    )
+    organisation_id: Mapped[uuid.UUID] = owned_by("identity.organisations.id")
     name: Mapped[str] = mapped_column(Text, nullable=False)
     #: Case-folded name: role names are unique case-insensitively per organisation.
     name_key: Mapped[str] = mapped_column(Text, nullable=False)
@@ -307,11 +286,7 @@ class Invitation(IdMixin, Base):
     __tablename__ = "invitations"
     __table_args__ = (Index("ix_invitations_organisation_id_email", "organisation_id", "email"),)
 
-    organisation_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True),
-        ForeignKey("identity.organisations.id", ondelete="CASCADE"),
-        nullable=False,
-    )
+    organisation_id: Mapped[uuid.UUID] = owned_by("identity.organisations.id")
     #: Normalised address: only the account with this address may accept.
     email: Mapped[str] = mapped_column(Text, nullable=False)
     role_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(UUID(as_uuid=True)), nullable=False)
@@ -433,11 +408,7 @@ class SsoIdentity(IdMixin, Base):
         Index("ix_sso_identities_user_id", "user_id"),
     )
 
-    provider_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True),
-        ForeignKey("identity.identity_providers.id", ondelete="CASCADE"),
-        nullable=False,
-    )
+    provider_id: Mapped[uuid.UUID] = owned_by("identity.identity_providers.id")
     subject: Mapped[str] = mapped_column(Text, nullable=False)
     user_id: Mapped[uuid.UUID] = _user_fk()
     created_at: Mapped[datetime] = mapped_column(
@@ -451,11 +422,7 @@ class SsoPolicy(Base):
 
     __tablename__ = "sso_policies"
 
-    organisation_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True),
-        ForeignKey("identity.organisations.id", ondelete="CASCADE"),
-        primary_key=True,
-    )
+    organisation_id: Mapped[uuid.UUID] = owned_by("identity.organisations.id", primary_key=True)
     required: Mapped[bool] = mapped_column(
         Boolean, nullable=False, default=False, server_default=false()
     )

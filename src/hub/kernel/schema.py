@@ -73,10 +73,13 @@ def timestamp(*, nullable: bool = True) -> Any:
     return mapped_column(DateTime(timezone=True), nullable=nullable)
 
 
-def owned_by(target: str) -> Any:
+def owned_by(target: str, **column: Any) -> Any:
     """A required UUID reference to a row of the same context that deletes with it
-    (``"identity.users.id"``); never across contexts, which store the other side's id."""
-    return mapped_column(UUID(as_uuid=True), ForeignKey(target, ondelete="CASCADE"), nullable=False)
+    (``"identity.users.id"``); never across contexts, which store the other side's id.
+    ``column`` adds ``mapped_column`` options (``index=True``, ``primary_key=True``)."""
+    return mapped_column(
+        UUID(as_uuid=True), ForeignKey(target, ondelete="CASCADE"), nullable=False, **column
+    )
 
 
 class IdMixin:

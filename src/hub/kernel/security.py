@@ -112,8 +112,24 @@ def _b64json(segment: str) -> Any:
     return msgspec.json.decode(base64.urlsafe_b64decode(padded))
 
 
+#: How many verified access tokens a process remembers (see :class:`TokenVerifier`).
+VERIFIED_TOKENS_KEPT = 4096
+
+
 class TokenVerifier:
     """Checks access tokens: algorithm allow-list, known ``kid``, signature, iss/aud/exp.
+
+    A client presents the same access token on every request of its lifetime, and the
+    signature check (ECDSA plus PyJWT's parsing, ~0.3 ms here) was the largest single cost
+    of a permission-checked read. So a token that passed every check is remembered, by its
+    exact text, with the principal it proved and the key that verified it. A remembered
+    token is accepted again only while that same key object is still in the key set (a
+    retired key takes its tokens with it) and only until its ``exp`` (plus leeway) by
+    ``clock``; expiry is decided by that one clock in both paths, so the cache can never
+    stretch a token's life. Refused tokens are never remembered, so forgeries always pay
+    the full check. Revocation is not this class's concern: the authenticator asks Redis on
+    every request, cached token or not. The memory is bounded: at ``kept`` entries the
+    oldest goes (``kept=0`` turns the cache off).
 
     An unknown ``kid`` triggers one reload of the key set (at most once per
     ``min_reload_seconds``), which is how a process learns a key another process just
@@ -128,6 +144,8 @@ class TokenVerifier:
         leeway_seconds: int = 10,
         keys: KeySet | None = None,
         min_reload_seconds: float = 2.0,
+        kept: int = VERIFIED_TOKENS_KEPT,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.issuer = issuer
         self.audience = audience
@@ -137,7 +155,13 @@ class TokenVerifier:
         self._loader: KeyLoader | None = None
         self._last_reload = float("-inf")
         self._reload_lock = asyncio.Lock()
-        self._jwt = jwt.PyJWT({"require": _REQUIRED_CLAIMS, "verify_sub": False})
+        # Expiry is checked below against ``clock``, the same clock the cache uses.
+        self._jwt = jwt.PyJWT(
+            {"require": _REQUIRED_CLAIMS, "verify_sub": False, "verify_exp": False}
+        )
+        self._kept = kept
+        self._clock = clock
+        self._verified: dict[str, tuple[Principal, jwt.PyJWK, str]] = {}
 
     def use_key_loader(self, loader: KeyLoader) -> None:
         self._loader = loader
@@ -160,6 +184,13 @@ class TokenVerifier:
         return key
 
     async def verify(self, token: str) -> Principal:
+        remembered = self._verified.get(token)
+        if remembered is not None:
+            known, verified_by, verified_kid = remembered
+            if self.keys.get(verified_kid) is verified_by:
+                self._check_expiry(known.expires_at)
+                return known
+            del self._verified[token]
         try:
             header_segment = token.split(".", 1)[0]
             header = _b64json(header_segment)
@@ -191,7 +222,19 @@ class TokenVerifier:
             )
         except jwt.PyJWTError as exc:
             raise InvalidToken(type(exc).__name__) from None
-        return principal_from_claims(claims)
+        principal = principal_from_claims(claims)
+        self._check_expiry(principal.expires_at)
+        if self._kept > 0:
+            if len(self._verified) >= self._kept:
+                # Dicts keep insertion order: the first entry is the oldest.
+                del self._verified[next(iter(self._verified))]
+            self._verified[token] = (principal, key, kid)
+        return principal
+
+    def _check_expiry(self, expires_at: int) -> None:
+        # PyJWT's rule, on this verifier's clock: expired once exp <= now - leeway.
+        if expires_at <= self._clock() - self.leeway:
+            raise InvalidToken("ExpiredSignatureError")
 
 
 def principal_from_claims(claims: Mapping[str, Any]) -> Principal:
@@ -397,6 +440,7 @@ def build_authenticator(
         issuer=settings.token_issuer,
         audience=settings.jwt_audience,
         leeway_seconds=settings.jwt_leeway_seconds,
+        kept=settings.verified_tokens_kept,
     )
     revocations = RevocationList(
         redis,

@@ -395,6 +395,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     )
     #: More than a few minutes would keep expired tokens working.
     jwt_leeway_seconds: Annotated[int, Meta(ge=0, le=300)] = 10
+    #: Access tokens each process remembers as verified, so a client's next request with
+    #: the same token skips the signature check (``TokenVerifier``); 0: check every time.
+    verified_tokens_kept: Annotated[int, Meta(ge=0, le=1_000_000)] = 4096
     #: At most a day: a revoked session id is remembered for this long, and a longer-lived
     #: token is a longer-lived leak.
     access_token_ttl_seconds: Annotated[int, Meta(ge=60, le=86_400)] = 900

@@ -222,3 +222,78 @@ def test_client_address_takes_rightmost_untrusted_hop_behind_proxies() -> None:
     assert resolver.of(scope) == "198.51.100.7"
     assert resolver.of(_scope("10.0.0.5")) == "10.0.0.5"
     assert resolver.of(_scope("10.0.0.5", ["10.1.1.1"])) == "10.1.1.1"
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_a_remembered_token_expires_on_the_verifiers_clock(keys: dict[str, Any]) -> None:
+    clock = _Clock()
+    verifier = TokenVerifier(
+        issuer=ISS, audience=AUD, leeway_seconds=5, keys=KeySet(keys["jwks"]), clock=clock
+    )
+    token = _sign(keys["es"], "k-es", exp=int(clock.now) + 60)
+    first = await verifier.verify(token)
+    assert await verifier.verify(token) == first
+    clock.now = first.expires_at + 4  # inside the leeway: still good
+    assert await verifier.verify(token) == first
+    clock.now = first.expires_at + 5
+    with pytest.raises(InvalidToken, match="Expired"):
+        await verifier.verify(token)
+    # A fresh verifier on that clock refuses it too: the cache never stretches a life.
+    fresh = TokenVerifier(
+        issuer=ISS, audience=AUD, leeway_seconds=5, keys=KeySet(keys["jwks"]), clock=clock
+    )
+    with pytest.raises(InvalidToken, match="Expired"):
+        await fresh.verify(token)
+
+
+async def test_a_retired_key_takes_its_remembered_tokens_with_it(keys: dict[str, Any]) -> None:
+    key_set = KeySet(keys["jwks"])
+    verifier = TokenVerifier(issuer=ISS, audience=AUD, keys=key_set)
+    token = _sign(keys["es"], "k-es")
+    await verifier.verify(token)
+    key_set.replace([j for j in keys["jwks"] if j["kid"] != "k-es"])
+    with pytest.raises(InvalidToken, match="unknown key"):
+        await verifier.verify(token)
+    # The same kid published again with another key: the old token does not verify.
+    _other, other_jwk = _ec_key("k-es")
+    key_set.replace([other_jwk])
+    with pytest.raises(InvalidToken, match="Signature"):
+        await verifier.verify(token)
+
+
+async def test_only_verified_tokens_are_remembered_and_their_number_is_bounded(
+    keys: dict[str, Any],
+) -> None:
+    verifier = TokenVerifier(issuer=ISS, audience=AUD, keys=KeySet(keys["jwks"]), kept=3)
+    decoded: list[str] = []
+    real_decode = verifier._jwt.decode
+
+    def counting_decode(token: str, *args: Any, **kwargs: Any) -> Any:
+        decoded.append(token)
+        return real_decode(token, *args, **kwargs)
+
+    verifier._jwt.decode = counting_decode  # type: ignore[method-assign]
+    good = _sign(keys["es"], "k-es")
+    header, _, signature = good.split(".")
+    forged = f"{header}.{_b64(_claims(adm=True))}.{signature}"
+    for _ in range(3):
+        await verifier.verify(good)
+        with pytest.raises(InvalidToken):
+            await verifier.verify(forged)
+    # The good token was checked once; the forgery every time.
+    assert decoded.count(good) == 1
+    assert decoded.count(forged) == 3
+    others = [_sign(keys["es"], "k-es") for _ in range(5)]
+    for other in others:
+        await verifier.verify(other)
+    assert len(verifier._verified) == 3
+    assert list(verifier._verified) == others[-3:]
+    await verifier.verify(good)  # evicted, so checked again
+    assert decoded.count(good) == 2

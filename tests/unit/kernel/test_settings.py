@@ -263,6 +263,7 @@ INVALID: dict[str, list[str]] = {
     "HUB_JWT_ISSUER": ["https://hub example"],
     "HUB_JWT_AUDIENCE": ["", "hub api"],
     "HUB_JWT_LEEWAY_SECONDS": ["-1", "301"],
+    "HUB_VERIFIED_TOKENS_KEPT": ["-1", "1000001", "many"],
     "HUB_ACCESS_TOKEN_TTL_SECONDS": ["0", "-5", "59", "86401", "15m"],
     "HUB_REFRESH_TOKEN_TTL_SECONDS": ["0", "600"],  # below the access-token TTL (900)
     "HUB_REFRESH_GRACE_SECONDS": ["-1", "301"],

@@ -105,7 +105,12 @@ async def key_scopes(
 ) -> list[str] | None:
     """What a live API key of ``user_id`` may do in the organisation (None: nothing, the
     key is revoked, someone else's or bound to another organisation). Never cached."""
-    keys = await store.all(_KEY, {"api_key_id": api_key_id})
+    return _scopes(await store.all(_KEY, {"api_key_id": api_key_id}), user_id, organisation_id)
+
+
+def _scopes(keys: list[Any], user_id: uuid.UUID, organisation_id: uuid.UUID) -> list[str] | None:
+    """The permissions of the API key read (``keys``: zero or one row) if it is live, the
+    user's and not bound to another organisation; else None."""
     if not keys:
         return None
     key = keys[0]
@@ -137,15 +142,9 @@ async def load_membership(
 
     scopes: list[str] | None = None
     if api_key_id is not None:
-        keys = await run(_KEY, {"api_key_id": api_key_id})
-        if not keys:
+        scopes = _scopes(await run(_KEY, {"api_key_id": api_key_id}), user_id, organisation_id)
+        if scopes is None:
             return None
-        key = keys[0]
-        if key.user_id != user_id or (
-            key.organisation_id is not None and key.organisation_id != organisation_id
-        ):
-            return None
-        scopes = list(key.permissions)
     rows = await run(_MEMBERSHIP, {"organisation_id": organisation_id, "user_id": user_id})
     return membership_from(rows, organisation_id, user_id, api_key_id=api_key_id, scopes=scopes)
 

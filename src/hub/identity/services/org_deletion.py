@@ -46,6 +46,7 @@ from hub.identity.models import (
 from hub.identity.services.access import AccessService, require_user_session
 from hub.identity.services.mail import IdentityMail
 from hub.kernel.clock import Clock
+from hub.kernel.db import UnitOfWork
 from hub.kernel.errors import Conflict, Forbidden
 from hub.kernel.org_purge import forget_published_events
 from hub.kernel.security import Principal, require_recent_authentication
@@ -138,30 +139,16 @@ class OrganisationDeletion:
                 )
             now = self.clock()
             purge_after = now + timedelta(days=self.grace_days)
-            await session.execute(
-                update(Organisation)
-                .where(o.c.id == organisation_id)
-                .values(
-                    deletion_scheduled_at=now,
-                    purge_after=purge_after,
-                    deletion_requested_by=principal.user_id,
-                    updated_at=now,
-                )
+            members = await self._set_schedule_and_tell(
+                uow,
+                principal,
+                row,
+                now,
+                purge_after=purge_after,
+                template="organisation_deletion_scheduled",
+                by_field="requested_by",
+                purge_day=purge_after.strftime("%Y-%m-%d %H:%M"),
             )
-            members = await self._members(session, organisation_id)
-            requester = next(
-                (x.display_name or x.email for x in members if x.id == principal.user_id), ""
-            )
-            for member in members:
-                self.mail.notice(
-                    uow,
-                    "organisation_deletion_scheduled",
-                    member,
-                    when=now,
-                    organisation=row.name,
-                    requested_by=requester,
-                    purge_day=purge_after.strftime("%Y-%m-%d %H:%M"),
-                )
             uow.publish(
                 OrganisationDeletionScheduled(
                     actor_id=principal.user_id,
@@ -197,29 +184,15 @@ class OrganisationDeletion:
                     "The grace period is over: the organisation is being deleted.",
                     code="grace_period_over",
                 )
-            await session.execute(
-                update(Organisation)
-                .where(o.c.id == organisation_id)
-                .values(
-                    deletion_scheduled_at=None,
-                    purge_after=None,
-                    deletion_requested_by=None,
-                    updated_at=now,
-                )
+            await self._set_schedule_and_tell(
+                uow,
+                principal,
+                row,
+                now,
+                purge_after=None,
+                template="organisation_deletion_cancelled",
+                by_field="cancelled_by",
             )
-            members = await self._members(session, organisation_id)
-            canceller = next(
-                (x.display_name or x.email for x in members if x.id == principal.user_id), ""
-            )
-            for member in members:
-                self.mail.notice(
-                    uow,
-                    "organisation_deletion_cancelled",
-                    member,
-                    when=now,
-                    organisation=row.name,
-                    cancelled_by=canceller,
-                )
             uow.publish(
                 OrganisationDeletionCancelled(
                     actor_id=principal.user_id,
@@ -229,6 +202,45 @@ class OrganisationDeletion:
             )
             await uow.commit()
         await self.access.cache.forget(organisation_id)
+
+    async def _set_schedule_and_tell(
+        self,
+        uow: UnitOfWork,
+        principal: Principal,
+        row: Any,
+        now: datetime,
+        *,
+        purge_after: datetime | None,
+        template: str,
+        by_field: str,
+        **fields: str,
+    ) -> list[Any]:
+        """Schedule (``purge_after``) or clear the deletion, then mail every active member
+        who did it (``by_field``): scheduling and cancelling differ only in what they write
+        and say."""
+        await uow.session.execute(
+            update(Organisation)
+            .where(o.c.id == row.id)
+            .values(
+                deletion_scheduled_at=None if purge_after is None else now,
+                purge_after=purge_after,
+                deletion_requested_by=None if purge_after is None else principal.user_id,
+                updated_at=now,
+            )
+        )
+        members = await self._members(uow.session, row.id)
+        actor = next((x.display_name or x.email for x in members if x.id == principal.user_id), "")
+        for member in members:
+            self.mail.notice(
+                uow,
+                template,
+                member,
+                when=now,
+                organisation=row.name,
+                **{by_field: actor},
+                **fields,
+            )
+        return members
 
     async def _members(self, session: AsyncSession, organisation_id: uuid.UUID) -> list[Any]:
         """Active members, to tell."""
