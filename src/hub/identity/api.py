@@ -410,6 +410,16 @@ class PasskeyRemoved(IdentityEvent, kw_only=True, frozen=True):
     passkey_id: uuid.UUID
 
 
+class SsoLinkRemoved(IdentityEvent, kw_only=True, frozen=True):
+    """A user unlinked their account from an identity provider: signing in there with
+    that provider's ``subject`` no longer signs into it."""
+
+    event_type: ClassVar[str] = "identity.sso_link_removed"
+    user_id: uuid.UUID
+    link_id: uuid.UUID
+    provider_id: uuid.UUID
+
+
 class SessionRevoked(IdentityEvent, kw_only=True, frozen=True):
     event_type: ClassVar[str] = "identity.session_revoked"
     user_id: uuid.UUID

@@ -35,6 +35,7 @@ from hub.identity.controllers.sessions import SessionController
 from hub.identity.controllers.sso import (
     OrgIdentityProviderController,
     PlatformIdentityProviderController,
+    SsoLinkController,
     SsoPolicyController,
     SsoSignInController,
 )
@@ -82,6 +83,7 @@ from hub.identity.services.roles import RoleService
 from hub.identity.services.secret_rotation import SecretRotation
 from hub.identity.services.sessions import SessionService
 from hub.identity.services.signing import SigningKeys
+from hub.identity.services.sso_links import SsoLinks
 from hub.identity.services.sso_policy import SsoPolicyService
 from hub.identity.services.sso_providers import SsoProviders
 from hub.identity.services.sso_sign_in import SsoSignIn
@@ -174,6 +176,7 @@ def services(rt: ContextRuntime) -> dict[str, Any]:
         "user_admin": accounts_admin,
         "sso_providers": sso_providers,
         "sso_policy": sso_policy,
+        "sso_links": SsoLinks(store, settings.recent_auth_seconds),
         "sso_sign_in": SsoSignIn(
             store,
             sso_providers,
@@ -244,6 +247,7 @@ def build() -> ContextModule:
             PersonalDataController,
             OrgIdentityProviderController,
             SsoPolicyController,
+            SsoLinkController,
             PlatformIdentityProviderController,
             SsoSignInController,
         ],

@@ -79,6 +79,8 @@ async def test_a_key_is_shown_once_stored_hashed_and_limited_to_its_scope(
         # A leaked key must not take over its owner's account.
         ("POST", f"{API}/auth/mfa/totp/setup", None),
         ("GET", f"{API}/auth/sessions", None),
+        ("GET", f"{API}/auth/sso-links", None),
+        ("DELETE", f"{API}/auth/sso-links/{uuid.uuid4()}", None),
         ("PATCH", f"{API}/auth/me", {"displayName": "Owned"}),
         ("POST", f"{API}/auth/password/change", {"currentPassword": "x", "newPassword": "y"}),
         ("POST", f"{API}/invitations/hub_inv_x/accept", None),

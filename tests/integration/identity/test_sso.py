@@ -8,6 +8,7 @@ provider administration keeps to its organisation."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -21,7 +22,15 @@ from litestar.testing import AsyncTestClient
 from hub.kernel.clock import MovableClock
 from hub.kernel.settings import Settings
 from tests.integration.identity.oidc_provider import LocalProvider, rsa_key
-from tests.integration.identity.support import API, PASSWORD, bearer, fetch, login, signed_in
+from tests.integration.identity.support import (
+    API,
+    PASSWORD,
+    bearer,
+    events,
+    fetch,
+    login,
+    signed_in,
+)
 from tests.integration.identity.support_orgs import (
     Person,
     create_org,
@@ -30,6 +39,7 @@ from tests.integration.identity.support_orgs import (
     person,
     roles_by_name,
 )
+from tests.integration.identity.support_tokens import with_claims
 from tests.support import problem
 
 Client = AsyncTestClient[Litestar]
@@ -514,3 +524,85 @@ async def test_an_expired_id_token_is_refused_on_the_kernel_clock(
     assert "expired" in body["detail"]
     clock.set(datetime.now(UTC))
     assert (await sign_in(client, provider["id"])).status_code == 200
+
+
+# ---------------------------------------------------------------- a user's own links
+
+LINKS = f"{API}/auth/sso-links"
+
+
+async def test_a_person_lists_and_unlinks_their_providers(
+    client: Client, app: Litestar, database_url: str, op: LocalProvider
+) -> None:
+    owner, org = await owner_and_org(client, database_url)
+    provider = await add_provider(client, org, owner, op, emailDomains=["acme.example"])
+    existing = await signed_in(client, database_url, "ada@acme.example")
+    op.person("ada-sub", "ada@acme.example")
+    offer = (await sign_in(client, provider["id"])).json()
+    linked = await client.post(
+        f"{API}/auth/sso/link", json={"linkToken": offer["linkToken"], "password": PASSWORD}
+    )
+    assert linked.status_code == 200, linked.text
+    ada = bearer(linked.json()["accessToken"])
+
+    r = await client.get(LINKS, headers=ada)
+    assert r.status_code == 200, r.text
+    [link] = r.json()["items"]
+    assert link["providerId"] == provider["id"]
+    assert link["providerName"] == "Acme IdP"
+    assert link["issuer"] == op.issuer
+    assert link["organisationId"] == org
+    # The provider's (pairwise) identifier of the person, as the link stores it.
+    stored = await fetch(database_url, "SELECT subject FROM identity.sso_identities")
+    assert [link["subject"]] == [row["subject"] for row in stored]
+    assert datetime.fromisoformat(link["linkedAt"]) <= datetime.now(UTC)
+    # The link is part of the person's data export (GDPR Article 15).
+    archive = (await client.get(f"{API}/auth/me/export", headers=ada)).json()
+    exported = archive["contexts"]["identity"]["ssoLinks"]
+    assert [(x["id"], x["provider_name"], x["subject"]) for x in exported] == [
+        (link["id"], "Acme IdP", link["subject"])
+    ]
+    # Someone else sees none of it and cannot remove it.
+    assert (await client.get(LINKS, headers=owner.auth)).json()["items"] == []
+    r = await client.delete(f"{LINKS}/{link['id']}", headers=owner.auth)
+    assert r.status_code == 404
+    assert problem(r)["code"] == "sso_link_not_found"
+    # A stale sign-in may not unlink: a stolen token must not cut the owner off.
+    stale = bearer(
+        await with_claims(app, linked.json()["accessToken"], auth_time=int(time.time()) - 3600)
+    )
+    r = await client.delete(f"{LINKS}/{link['id']}", headers=stale)
+    assert r.status_code == 403
+    assert problem(r)["code"] == "reauthentication_required"
+    assert len(await fetch(database_url, "SELECT 1 FROM identity.sso_identities")) == 1
+
+    r = await client.delete(f"{LINKS}/{link['id']}", headers=ada)
+    assert r.status_code == 204, r.text
+    assert await fetch(database_url, "SELECT 1 FROM identity.sso_identities") == []
+    assert [
+        (e["userId"], e["linkId"], e["providerId"])
+        for e in await events(database_url, "identity.sso_link_removed")
+    ] == [(existing["userId"], link["id"], provider["id"])]
+    assert (await client.get(LINKS, headers=ada)).json()["items"] == []
+    r = await client.delete(f"{LINKS}/{link['id']}", headers=ada)
+    assert r.status_code == 404
+    # The provider no longer signs straight in: the address offers a link again.
+    r = await sign_in(client, provider["id"])
+    assert r.json()["status"] == "link_required"
+
+
+async def test_the_last_way_into_an_account_made_by_sso_is_kept(
+    client: Client, database_url: str, op: LocalProvider
+) -> None:
+    owner, org = await owner_and_org(client, database_url)
+    provider = await add_provider(client, org, owner, op, emailDomains=["acme.example"])
+    op.person("pat", "pat@acme.example")
+    tokens = (await sign_in(client, provider["id"])).json()
+    assert tokens["status"] == "authenticated"
+    pat = bearer(tokens["accessToken"])
+    [link] = (await client.get(LINKS, headers=pat)).json()["items"]
+    r = await client.delete(f"{LINKS}/{link['id']}", headers=pat)
+    assert r.status_code == 409
+    assert problem(r)["code"] == "last_sign_in_method"
+    assert len(await fetch(database_url, "SELECT 1 FROM identity.sso_identities")) == 1
+    assert await events(database_url, "identity.sso_link_removed") == []

@@ -24,10 +24,12 @@ from hub.identity.schemas.sso import (
     IdentityProviderOut,
     IdentityProviderPatch,
     SsoLinkIn,
+    SsoLinkOut,
     SsoLinkRequiredOut,
     SsoPolicyIn,
     SsoPolicyOut,
 )
+from hub.identity.services.sso_links import SsoLinks
 from hub.identity.services.sso_policy import SsoPolicyService
 from hub.identity.services.sso_providers import Manager, ProviderChanges, SsoProviders
 from hub.identity.services.sso_sign_in import LinkOffer, SsoSignIn
@@ -261,6 +263,42 @@ class PlatformIdentityProviderController(PeopleController):
         sso_providers: NamedDependency[SsoProviders],
     ) -> None:
         await sso_providers.delete(principal, provider_id)
+
+
+class SsoLinkController(PeopleController):
+    """The identity providers the caller's own account is linked to."""
+
+    path = "/auth/sso-links"
+    tags = ["Identity: single sign-on"]
+
+    @get(operation_id="listSsoLinks", summary="The identity providers your account is linked to")
+    async def list_links(
+        self,
+        principal: NamedDependency[Principal],
+        sso_links: NamedDependency[SsoLinks],
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
+    ) -> Page[SsoLinkOut]:
+        return page_as(await sso_links.page(principal, limit=limit, cursor=cursor), SsoLinkOut)
+
+    @delete(
+        "/{link_id:uuid}",
+        status_code=204,
+        operation_id="removeSsoLink",
+        opt=problems(404, 409),
+        summary="Unlink your account from an identity provider (needs a recent sign-in)",
+        description="Signing in through that provider no longer reaches this account. 403 "
+        "`reauthentication_required` without a recent sign-in; 404 `sso_link_not_found`; "
+        "409 `last_sign_in_method` when the account has no password, no passkey and no "
+        "other link.",
+    )
+    async def remove_link(
+        self,
+        link_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        sso_links: NamedDependency[SsoLinks],
+    ) -> None:
+        await sso_links.remove(principal, link_id)
 
 
 class SsoSignInController(Controller):

@@ -102,3 +102,17 @@ class SsoLinkIn(Schema):
     password: Secret
     code: Code | None = None
     recovery_code: Code | None = None
+
+
+class SsoLinkOut(Schema):
+    """An identity provider the caller's account is linked to."""
+
+    id: uuid.UUID
+    provider_id: uuid.UUID
+    provider_name: str
+    issuer: str
+    #: The provider's organisation; None for a platform provider.
+    organisation_id: uuid.UUID | None
+    #: The provider's identifier of the person (the ID token's ``sub``).
+    subject: str
+    linked_at: datetime

@@ -60,6 +60,12 @@ _PASSKEYS = text(
     "SELECT id, name, aaguid, transports, created_at, last_used_at FROM identity.passkeys"
     " WHERE user_id = :user_id ORDER BY created_at"
 )
+_SSO_LINKS = text(
+    "SELECT s.id, s.provider_id, p.name AS provider_name, p.issuer, s.subject,"
+    " s.created_at AS linked_at FROM identity.sso_identities s"
+    " JOIN identity.identity_providers p ON p.id = s.provider_id"
+    " WHERE s.user_id = :user_id ORDER BY s.created_at"
+)
 _INVITATIONS = text(
     "SELECT id, organisation_id, created_at, expires_at, accepted_at FROM identity.invitations"
     " WHERE invited_by = :user_id OR accepted_by = :user_id ORDER BY created_at"
@@ -89,8 +95,9 @@ class PersonalDataArchives:
 
 @dataclass(eq=False)
 class IdentityPersonalData(PersonalDataApi):
-    """Identity's part of the export: the account, sessions, memberships, API keys and
-    passkeys (never a secret, a hash or a sealed value), invitations the person sent."""
+    """Identity's part of the export: the account, sessions, memberships, API keys,
+    passkeys and identity-provider links (never a secret, a hash or a sealed value),
+    invitations the person sent."""
 
     store: Store
 
@@ -103,6 +110,7 @@ class IdentityPersonalData(PersonalDataApi):
             "memberships": records(await self.store.all(_MEMBERSHIPS, params)),
             "apiKeys": records(await self.store.all(_API_KEYS, params)),
             "passkeys": records(await self.store.all(_PASSKEYS, params)),
+            "ssoLinks": records(await self.store.all(_SSO_LINKS, params)),
             "totpEnabled": bool(await self.store.scalar(_TOTP, params)),
             "invitationsSentOrAccepted": records(await self.store.all(_INVITATIONS, params)),
         }
