@@ -7,7 +7,10 @@ The person "signed in at the provider" is :attr:`LocalProvider.user` (its claims
 :attr:`LocalProvider.people`): the authorization endpoint answers for them at once, as a
 provider with a live session does. Two test hooks make the provider misbehave the way an
 attacker would need it to: :attr:`forge_with` re-signs the ID token with another key
-(same ``kid``), :attr:`nonce_override` puts another nonce in it.
+(same ``kid``), :attr:`nonce_override` puts another nonce in it. A provider that keeps the
+e-mail claims out of its ID tokens (many do, ignoring the ``claims`` parameter) is
+:attr:`ignores_claims_parameter`; its UserInfo endpoint answers them, and
+:attr:`userinfo_subject` makes that answer claim another subject.
 """
 
 from __future__ import annotations
@@ -49,6 +52,10 @@ class LocalProvider:
         self.user = ""
         self.forge_with: RSAKey | None = None
         self.nonce_override: str | None = None
+        self.ignores_claims_parameter = False
+        self.userinfo_subject: str | None = None
+        #: The Authorization headers the UserInfo endpoint was sent.
+        self.userinfo_requests: list[str] = []
         #: What the token endpoint was sent (to check PKCE and client authentication).
         self.token_requests: list[dict[str, str]] = []
         # pyop checks at construction that the issuer is https; this one serves plain
@@ -60,6 +67,7 @@ class LocalProvider:
                 "authorization_endpoint": "https://op.invalid/authorize",
                 "token_endpoint": "https://op.invalid/token",
                 "jwks_uri": "https://op.invalid/jwks",
+                "userinfo_endpoint": "https://op.invalid/userinfo",
                 "response_types_supported": ["code"],
                 "subject_types_supported": ["public"],
                 "id_token_signing_alg_values_supported": ["RS256"],
@@ -85,6 +93,7 @@ class LocalProvider:
             ("authorization_endpoint", "authorize"),
             ("token_endpoint", "token"),
             ("jwks_uri", "jwks"),
+            ("userinfo_endpoint", "userinfo"),
         ):
             config[name] = f"{self.issuer}/{path}"
         self.server = LiveServer(self.app(), self.port)
@@ -133,6 +142,8 @@ class LocalProvider:
                 return Response({"error": exc.oauth_error, "detail": str(exc)}, status_code=400)
             if op.nonce_override is not None:
                 auth_req["nonce"] = op.nonce_override
+            if op.ignores_claims_parameter:
+                auth_req.pop("claims", None)
             answer = op.provider.authorize(auth_req, op.user)
             return Redirect(path=answer.request(auth_req["redirect_uri"]), status_code=302)
 
@@ -151,4 +162,17 @@ class LocalProvider:
                 result["id_token"] = op._forged(result["id_token"])
             return Response(result, headers={"Cache-Control": "no-store"})
 
-        return Litestar([configuration, jwks, authorize, token], debug=False)
+        @get("/userinfo", sync_to_thread=False)
+        def userinfo(request: Request[Any, Any, Any]) -> Response[Any]:
+            authorization = request.headers.get("authorization", "")
+            op.userinfo_requests.append(authorization)
+            try:
+                answer = op.provider.handle_userinfo_request(None, {"Authorization": authorization})
+            except OAuthError as exc:
+                return Response({"error": "invalid_token", "detail": str(exc)}, status_code=401)
+            claims: dict[str, Any] = answer.to_dict()
+            if op.userinfo_subject is not None:
+                claims["sub"] = op.userinfo_subject
+            return Response(claims)
+
+        return Litestar([configuration, jwks, authorize, token, userinfo], debug=False)

@@ -606,3 +606,44 @@ async def test_the_last_way_into_an_account_made_by_sso_is_kept(
     assert problem(r)["code"] == "last_sign_in_method"
     assert len(await fetch(database_url, "SELECT 1 FROM identity.sso_identities")) == 1
     assert await events(database_url, "identity.sso_link_removed") == []
+
+
+async def test_a_provider_keeping_the_address_out_of_its_id_tokens_is_asked_userinfo(
+    client: Client, database_url: str, op: LocalProvider
+) -> None:
+    owner, org = await owner_and_org(client, database_url)
+    provider = await add_provider(client, org, owner, op, emailDomains=["acme.example"])
+    # A provider honouring the claims parameter is not asked again.
+    op.person("ann", "ann@acme.example", name="Ann Lee")
+    assert (await sign_in(client, provider["id"])).json()["status"] == "authenticated"
+    assert op.userinfo_requests == []
+
+    op.ignores_claims_parameter = True
+    op.person("pat", "pat@acme.example", name="Pat Doe")
+    r = await sign_in(client, provider["id"])
+    assert r.status_code == 200, r.text
+    tokens = r.json()
+    assert tokens["status"] == "authenticated"
+    [asked] = op.userinfo_requests
+    assert asked.removeprefix("Bearer ") not in ("", asked)
+    me = (await client.get(f"{API}/auth/me", headers=bearer(tokens["accessToken"]))).json()
+    assert (me["email"], me["emailVerified"], me["displayName"]) == (
+        "pat@acme.example",
+        True,
+        "Pat Doe",
+    )
+    made = await user_count(database_url)
+
+    # UserInfo's word on verification counts as the ID token's would.
+    op.person("sam", "sam@acme.example", verified=False)
+    r = await sign_in(client, provider["id"])
+    assert r.status_code == 403
+    assert problem(r)["code"] == "sso_email_not_verified"
+    # An answer about someone else is refused (OIDC Core 5.3.2): no account is made.
+    op.person("kim", "kim@acme.example")
+    op.userinfo_subject = "someone-else"
+    r = await sign_in(client, provider["id"])
+    assert r.status_code == 401
+    assert problem(r)["code"] == "sso_id_token_invalid"
+    assert "another subject" in problem(r)["detail"]
+    assert await user_count(database_url) == made

@@ -12,6 +12,7 @@ from hub.identity.domain.sso import (
     clean_domains,
     clean_issuer,
     may_provision,
+    with_userinfo,
 )
 from hub.kernel.errors import Forbidden, Invalid
 
@@ -65,3 +66,21 @@ def test_issuers_are_http_urls_without_extras() -> None:
     ):
         with pytest.raises(Invalid):
             clean_issuer(bad)
+
+
+def test_userinfo_fills_only_what_the_id_token_left_out() -> None:
+    token = {"sub": "s1", "email": "ada@acme.example", "name": "Ada"}
+    # The verification of the same address is taken; the ID token's name stays.
+    merged = with_userinfo(
+        token, {"sub": "s1", "email": "ada@acme.example", "email_verified": True, "name": "X"}
+    )
+    assert merged == {**token, "email_verified": True}
+    # UserInfo's verification of another address never vouches for the ID token's.
+    other = with_userinfo(token, {"sub": "s1", "email": "eve@evil.example", "email_verified": True})
+    assert "email_verified" not in other
+    assert other["email"] == "ada@acme.example"
+    # No address in the ID token: address and verification come together from UserInfo.
+    bare = with_userinfo(
+        {"sub": "s1"}, {"sub": "s1", "email": "pat@acme.example", "email_verified": False}
+    )
+    assert bare == {"sub": "s1", "email": "pat@acme.example", "email_verified": False}

@@ -134,3 +134,27 @@ def may_provision(email: str, domains: list[str]) -> bool:
     """Whether an address without an account gets one on first sign-in (its domain is
     one the provider is configured for)."""
     return domain_of(email) in domains
+
+
+def lacks_email(claims: dict[str, Any]) -> bool:
+    return "email" not in claims or "email_verified" not in claims
+
+
+def with_userinfo(claims: dict[str, Any], info: dict[str, Any]) -> dict[str, Any]:
+    """The ID token's claims completed from UserInfo: the ID token's own values win, and
+    an address and whether it was verified always come from the same answer (UserInfo's
+    ``email_verified`` never vouches for an ID token's different address)."""
+    merged = dict(claims)
+    if "email" not in claims:
+        for key in ("email", "email_verified"):
+            if key in info:
+                merged[key] = info[key]
+    elif (
+        "email_verified" not in claims
+        and "email_verified" in info
+        and info.get("email") == claims["email"]
+    ):
+        merged["email_verified"] = info["email_verified"]
+    if "name" not in claims and "name" in info:
+        merged["name"] = info["name"]
+    return merged

@@ -1,5 +1,6 @@
 """The OpenID Connect relying party's conversations with a provider: discovery, the code
-exchange and the ID token's validation.
+exchange, the ID token's validation and, when the ID token lacks the e-mail claims, the
+UserInfo endpoint.
 
 Every request goes through :mod:`hub.kernel.egress`: an administrator chose the issuer,
 so the hub must not be steered at its own network (loopback, private and metadata
@@ -68,6 +69,9 @@ class Endpoints:
     algorithms: tuple[str, ...]
     #: "client_secret_basic" (the default of OAuth 2.0) or "client_secret_post".
     token_auth: str
+    #: Asked for the e-mail claims when the ID token lacks them (None: the provider
+    #: publishes none, or it was discovered before the hub used it).
+    userinfo_endpoint: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -76,16 +80,19 @@ class Endpoints:
             "jwks_uri": self.jwks_uri,
             "algorithms": list(self.algorithms),
             "token_auth": self.token_auth,
+            "userinfo_endpoint": self.userinfo_endpoint,
         }
 
     @classmethod
     def of(cls, stored: dict[str, Any]) -> Endpoints:
+        userinfo = stored.get("userinfo_endpoint")
         return cls(
             authorization_endpoint=str(stored["authorization_endpoint"]),
             token_endpoint=str(stored["token_endpoint"]),
             jwks_uri=str(stored["jwks_uri"]),
             algorithms=tuple(stored["algorithms"]),
             token_auth=str(stored["token_auth"]),
+            userinfo_endpoint=userinfo if isinstance(userinfo, str) else None,
         )
 
 
@@ -162,6 +169,14 @@ class OidcClient:
             except EgressRefused as exc:
                 raise discovery_failed(f"{key}: {exc.reason}") from None
             urls[key] = value
+        userinfo = doc.get("userinfo_endpoint")
+        if isinstance(userinfo, str):
+            try:
+                egress.check_url(userinfo, self.policy)
+            except EgressRefused as exc:
+                raise discovery_failed(f"userinfo_endpoint: {exc.reason}") from None
+        else:
+            userinfo = None
         if "code" not in (doc.get("response_types_supported") or ["code"]):
             raise discovery_failed("the provider does not offer the authorization code flow")
         offered = doc.get("id_token_signing_alg_values_supported") or ["RS256"]
@@ -174,7 +189,9 @@ class OidcClient:
         )
         if token_auth not in methods:
             raise discovery_failed("its token endpoint takes neither client_secret_basic nor _post")
-        return Endpoints(**urls, algorithms=algorithms, token_auth=token_auth)
+        return Endpoints(
+            **urls, algorithms=algorithms, token_auth=token_auth, userinfo_endpoint=userinfo
+        )
 
     async def exchange(
         self,
@@ -215,6 +232,25 @@ class OidcClient:
                 + (f" ({error})." if isinstance(error, str) else ".")
             )
         return answer
+
+    async def userinfo(
+        self, endpoints: Endpoints, access_token: str, subject: str
+    ) -> dict[str, Any]:
+        """The UserInfo answer (OIDC Core 5.3) for the access token of this sign-in.
+
+        Only a plain JSON answer is taken (a signed or encrypted one is refused), and only
+        when it is about the ID token's subject: OIDC Core 5.3.2 requires the check, since
+        a substituted answer would otherwise put someone else's address on the account.
+        """
+        assert endpoints.userinfo_endpoint is not None
+        status, info = await self._json(
+            "GET", endpoints.userinfo_endpoint, headers={"Authorization": f"Bearer {access_token}"}
+        )
+        if status != 200 or not isinstance(info, dict):
+            raise sso_failed("The identity provider's UserInfo endpoint did not answer.")
+        if info.get("sub") != subject:
+            raise id_token_invalid("the UserInfo answer is about another subject")
+        return info
 
     async def keys(self, endpoints: Endpoints) -> KeySet:
         status, jwks = await self._json("GET", endpoints.jwks_uri)

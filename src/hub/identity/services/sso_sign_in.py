@@ -39,8 +39,10 @@ from hub.identity.domain.sso import (
     SSO_METHODS,
     Asserted,
     asserted_identity,
+    lacks_email,
     may_provision,
     sso_refused,
+    with_userinfo,
 )
 from hub.identity.models import MemberRole, Membership, Role, SsoIdentity, User
 from hub.identity.repositories.users import UserRecord, user_by_email, user_by_id
@@ -150,6 +152,9 @@ class SsoSignIn:
             access_token=access_token if isinstance(access_token, str) else None,
             now=self.clock(),
         )
+        if lacks_email(claims) and endpoints.userinfo_endpoint and isinstance(access_token, str):
+            info = await self.oidc.userinfo(endpoints, access_token, claims["sub"])
+            claims = with_userinfo(claims, info)
         person = asserted_identity(claims)
         return await self._account(row, person, client)
 
