@@ -636,11 +636,17 @@ class StrictStructSchemas(StructSchemaPlugin):
 
 
 def _constrain_items(struct: Any, component: Schema) -> None:
-    """Give each list property's items the string constraints its type declares."""
+    """Give each list property's items the string constraints its type declares, and each
+    map property the number of entries its type allows (Litestar drops both)."""
     for info in msgspec.inspect.type_info(struct).fields:  # type: ignore[attr-defined]
         prop = (component.properties or {}).get(info.encode_name)
+        if not isinstance(prop, Schema):
+            continue
+        prop = _bound_entries(info.type, prop)
+        assert component.properties is not None
+        component.properties[info.encode_name] = prop
         item = _constrained_string_item(info.type)
-        if item is None or not isinstance(prop, Schema):
+        if item is None:
             continue
         for target in (prop, *(prop.one_of or ())):
             if isinstance(target, Schema) and isinstance(target.items, Schema):
@@ -651,6 +657,32 @@ def _constrain_items(struct: Any, component: Schema) -> None:
                     max_length=item.max_length,
                     pattern=item.pattern,
                 )
+
+
+def _bound_entries(t: Any, prop: Schema) -> Schema:
+    """``prop`` with ``minProperties``/``maxProperties`` from a ``dict`` field's length
+    (optional or not); copies, as Litestar may share a schema between properties."""
+    t = _bare(t)
+    bounded = [
+        m
+        for m in map(_bare, t.types if isinstance(t, msgspec.inspect.UnionType) else (t,))
+        if isinstance(m, msgspec.inspect.DictType)
+        and (m.min_length is not None or m.max_length is not None)
+    ]
+    if not bounded:
+        return prop
+
+    def bound(target: Any) -> Any:
+        if isinstance(target, Schema) and target.type == OpenAPIType.OBJECT:
+            return replace(
+                target, min_properties=bounded[0].min_length, max_properties=bounded[0].max_length
+            )
+        return target
+
+    prop = bound(prop)
+    if prop.one_of:
+        prop = replace(prop, one_of=[bound(x) for x in prop.one_of])
+    return prop
 
 
 def _constrained_string_item(t: Any) -> Any | None:

@@ -310,9 +310,12 @@ class Listing(Schema):
     words: Annotated[list[Word], msgspec.Meta(max_length=3)]
     maybe: list[Word] | None = None
     plain: list[str] = []
+    switches: Annotated[dict[str, bool], msgspec.Meta(min_length=1, max_length=4)] = {}
+    perhaps: Annotated[dict[str, bool], msgspec.Meta(max_length=2)] | None = None
+    open: dict[str, bool] = {}
 
 
-def test_the_items_of_a_list_keep_their_constraints() -> None:
+def test_the_items_of_a_list_and_the_size_of_a_map_keep_their_constraints() -> None:
     """Litestar alone documents ``list[Word]`` as a list of any strings, so a schema-valid
     body (``[""]``) would be refused; the struct plugin puts the items' rules back, on a
     copy (``plain``'s items stay any string)."""
@@ -329,3 +332,8 @@ def test_the_items_of_a_list_keep_their_constraints() -> None:
     (array,) = [s for s in props["maybe"]["oneOf"] if s.get("type") == "array"]
     assert array["items"] == rule
     assert props["plain"]["items"] == {"type": "string"}
+    # A map's number of entries, which Litestar drops too.
+    assert (props["switches"]["minProperties"], props["switches"]["maxProperties"]) == (1, 4)
+    (mapping,) = [s for s in props["perhaps"]["oneOf"] if s.get("type") == "object"]
+    assert mapping["maxProperties"] == 2
+    assert "maxProperties" not in props["open"]
