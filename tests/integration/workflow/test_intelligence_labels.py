@@ -77,7 +77,8 @@ async def test_machine_labels_wait_for_a_person_and_changes_retrain(
         )
         assert r.status_code == 200, r.text
         assert await classifier.retrain_changed() == [uuid.UUID(org)]
-        assert (await state())["state"] == "queued"
+        # The test's worker consumes in the background, so it may have started already.
+        assert (await state())["state"] in ("queued", "training")
         assert await classifier.retrain_changed() == []  # already queued
         await events.drain(within=120)
         second = await state()
