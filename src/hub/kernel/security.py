@@ -187,9 +187,9 @@ class TokenVerifier:
         remembered = self._verified.get(token)
         if remembered is not None:
             known, verified_by, verified_kid = remembered
-            if self.keys.get(verified_kid) is verified_by:
-                self._check_expiry(known.expires_at)
+            if self.keys.get(verified_kid) is verified_by and not self._expired(known):
                 return known
+            # Expired, or its key is gone: forgotten, then refused by the full check.
             del self._verified[token]
         try:
             header_segment = token.split(".", 1)[0]
@@ -223,7 +223,8 @@ class TokenVerifier:
         except jwt.PyJWTError as exc:
             raise InvalidToken(type(exc).__name__) from None
         principal = principal_from_claims(claims)
-        self._check_expiry(principal.expires_at)
+        if self._expired(principal):
+            raise InvalidToken("ExpiredSignatureError")
         if self._kept > 0:
             if len(self._verified) >= self._kept:
                 # Dicts keep insertion order: the first entry is the oldest.
@@ -231,10 +232,9 @@ class TokenVerifier:
             self._verified[token] = (principal, key, kid)
         return principal
 
-    def _check_expiry(self, expires_at: int) -> None:
+    def _expired(self, principal: Principal) -> bool:
         # PyJWT's rule, on this verifier's clock: expired once exp <= now - leeway.
-        if expires_at <= self._clock() - self.leeway:
-            raise InvalidToken("ExpiredSignatureError")
+        return principal.expires_at <= self._clock() - self.leeway
 
 
 def principal_from_claims(claims: Mapping[str, Any]) -> Principal:

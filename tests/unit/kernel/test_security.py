@@ -245,6 +245,7 @@ async def test_a_remembered_token_expires_on_the_verifiers_clock(keys: dict[str,
     clock.now = first.expires_at + 5
     with pytest.raises(InvalidToken, match="Expired"):
         await verifier.verify(token)
+    assert token not in verifier._verified  # an expired token is not kept
     # A fresh verifier on that clock refuses it too: the cache never stretches a life.
     fresh = TokenVerifier(
         issuer=ISS, audience=AUD, leeway_seconds=5, keys=KeySet(keys["jwks"]), clock=clock
