@@ -12,6 +12,7 @@ from hub.identity.domain.sso import (
     clean_domains,
     clean_issuer,
     may_provision,
+    may_unlink,
     with_userinfo,
 )
 from hub.kernel.errors import Forbidden, Invalid
@@ -84,3 +85,9 @@ def test_userinfo_fills_only_what_the_id_token_left_out() -> None:
         {"sub": "s1"}, {"sub": "s1", "email": "pat@acme.example", "email_verified": False}
     )
     assert bare == {"sub": "s1", "email": "pat@acme.example", "email_verified": False}
+
+
+def test_the_last_way_into_an_account_is_not_unlinked() -> None:
+    assert may_unlink(has_password=True, other_ways_in=0)
+    assert may_unlink(has_password=False, other_ways_in=1)
+    assert not may_unlink(has_password=False, other_ways_in=0)

@@ -233,18 +233,15 @@ class OidcClient:
             )
         return answer
 
-    async def userinfo(
-        self, endpoints: Endpoints, access_token: str, subject: str
-    ) -> dict[str, Any]:
+    async def userinfo(self, url: str, access_token: str, subject: str) -> dict[str, Any]:
         """The UserInfo answer (OIDC Core 5.3) for the access token of this sign-in.
 
         Only a plain JSON answer is taken (a signed or encrypted one is refused), and only
         when it is about the ID token's subject: OIDC Core 5.3.2 requires the check, since
         a substituted answer would otherwise put someone else's address on the account.
         """
-        assert endpoints.userinfo_endpoint is not None
         status, info = await self._json(
-            "GET", endpoints.userinfo_endpoint, headers={"Authorization": f"Bearer {access_token}"}
+            "GET", url, headers={"Authorization": f"Bearer {access_token}"}
         )
         if status != 200 or not isinstance(info, dict):
             raise sso_failed("The identity provider's UserInfo endpoint did not answer.")

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 
 from hub.identity.api import SsoLinkRemoved
+from hub.identity.domain.sso import may_unlink
 from hub.identity.models import IdentityProvider, Passkey, SsoIdentity, User
 from hub.identity.services.sso_sign_in import NO_PASSWORD
 from hub.kernel.errors import Conflict, NotFound
@@ -67,8 +68,9 @@ class SsoLinks:
             ).first()
             if password_hash is None or link is None:
                 raise NotFound("No such linked identity provider.", code="sso_link_not_found")
-            if password_hash == NO_PASSWORD and not await self._other_ways_in(
-                session, principal.user_id, link_id
+            if not may_unlink(
+                has_password=password_hash != NO_PASSWORD,
+                other_ways_in=await self._other_ways_in(session, principal.user_id, link_id),
             ):
                 raise Conflict(
                     "This link is the account's only way to sign in: set a password or "
@@ -87,9 +89,18 @@ class SsoLinks:
             await uow.commit()
 
     @staticmethod
-    async def _other_ways_in(session: Any, user_id: uuid.UUID, link_id: uuid.UUID) -> bool:
-        other_links = select(func.count()).where(
-            _links.c.user_id == user_id, _links.c.id != link_id
+    async def _other_ways_in(session: Any, user_id: uuid.UUID, link_id: uuid.UUID) -> int:
+        """The account's passkeys and its links other than ``link_id``, in one statement."""
+        other_links = (
+            select(func.count())
+            .select_from(SsoIdentity)
+            .where(SsoIdentity.user_id == user_id, SsoIdentity.id != link_id)
+            .scalar_subquery()
         )
-        passkeys = select(func.count()).select_from(Passkey).where(Passkey.user_id == user_id)
-        return bool(await session.scalar(other_links) or await session.scalar(passkeys))
+        passkeys = (
+            select(func.count())
+            .select_from(Passkey)
+            .where(Passkey.user_id == user_id)
+            .scalar_subquery()
+        )
+        return int(await session.scalar(select(other_links + passkeys)))

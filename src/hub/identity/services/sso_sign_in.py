@@ -152,8 +152,9 @@ class SsoSignIn:
             access_token=access_token if isinstance(access_token, str) else None,
             now=self.clock(),
         )
-        if lacks_email(claims) and endpoints.userinfo_endpoint and isinstance(access_token, str):
-            info = await self.oidc.userinfo(endpoints, access_token, claims["sub"])
+        userinfo = endpoints.userinfo_endpoint
+        if lacks_email(claims) and userinfo and isinstance(access_token, str):
+            info = await self.oidc.userinfo(userinfo, access_token, claims["sub"])
             claims = with_userinfo(claims, info)
         person = asserted_identity(claims)
         return await self._account(row, person, client)
