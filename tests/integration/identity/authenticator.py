@@ -25,6 +25,8 @@ import cbor2
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from tests.integration.identity.support import PASSKEYS
+
 _UP, _UV, _AT = 0x01, 0x04, 0x40
 
 
@@ -158,3 +160,21 @@ class SoftAuthenticator:
             for cid, cred in self.credentials.items()
         }
         return twin
+
+
+async def register_passkey(
+    client: Any, headers: dict[str, str], device: SoftAuthenticator, name: str = "Laptop"
+) -> dict[str, Any]:
+    """A passkey registered through the API (options, the device's answer, 201)."""
+    r = await client.post(f"{PASSKEYS}/registration-options", headers=headers)
+    assert r.status_code == 200, r.text
+    options = r.json()
+    credential = device.create(options["publicKey"])
+    r = await client.post(
+        PASSKEYS,
+        json={"challengeId": options["challengeId"], "name": name, "credential": credential},
+        headers=headers,
+    )
+    assert r.status_code == 201, r.text
+    body: dict[str, Any] = r.json()
+    return body

@@ -18,6 +18,7 @@ from hub.kernel.mail import open_mail
 from hub.kernel.settings import DEFAULT_SECRET_KEY, Settings
 
 API = "/api/v1"
+PASSKEYS = f"{API}/auth/passkeys"
 PASSWORD = "correct horse battery staple"
 
 

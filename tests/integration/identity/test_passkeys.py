@@ -12,9 +12,10 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from hub.kernel.settings import Settings
-from tests.integration.identity.authenticator import SoftAuthenticator
+from tests.integration.identity.authenticator import SoftAuthenticator, register_passkey
 from tests.integration.identity.support import (
     API,
+    PASSKEYS,
     bearer,
     enrol_totp,
     events,
@@ -27,29 +28,11 @@ from tests.support import problem
 
 Client = AsyncTestClient[Litestar]
 ORIGIN = "https://app.hub.example"
-PASSKEYS = f"{API}/auth/passkeys"
 
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     return settings.replace(webauthn_rp_id="hub.example", webauthn_origins=(ORIGIN,))
-
-
-async def register_passkey(
-    client: Client, headers: dict[str, str], device: SoftAuthenticator, name: str = "Laptop"
-) -> dict[str, Any]:
-    r = await client.post(f"{PASSKEYS}/registration-options", headers=headers)
-    assert r.status_code == 200, r.text
-    options = r.json()
-    credential = device.create(options["publicKey"])
-    r = await client.post(
-        PASSKEYS,
-        json={"challengeId": options["challengeId"], "name": name, "credential": credential},
-        headers=headers,
-    )
-    assert r.status_code == 201, r.text
-    body: dict[str, Any] = r.json()
-    return body
 
 
 async def sign_in_answer(client: Client, device: SoftAuthenticator, **kw: Any) -> dict[str, Any]:

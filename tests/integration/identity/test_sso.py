@@ -21,9 +21,11 @@ from litestar.testing import AsyncTestClient
 
 from hub.kernel.clock import MovableClock
 from hub.kernel.settings import Settings
+from tests.integration.identity.authenticator import SoftAuthenticator, register_passkey
 from tests.integration.identity.oidc_provider import LocalProvider, rsa_key
 from tests.integration.identity.support import (
     API,
+    PASSKEYS,
     PASSWORD,
     bearer,
     events,
@@ -46,11 +48,16 @@ Client = AsyncTestClient[Litestar]
 CLIENT_ID = "hub-test-client"
 CLIENT_SECRET = "op-client-secret-7f3a9c"
 CALLBACK = f"{API}/auth/sso/callback"
+ORIGIN = "https://app.hub.example"
 
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    return settings.replace(oidc_allow_private_networks=("127.0.0.0/8",))
+    return settings.replace(
+        oidc_allow_private_networks=("127.0.0.0/8",),
+        webauthn_rp_id="hub.example",
+        webauthn_origins=(ORIGIN,),
+    )
 
 
 @pytest.fixture
@@ -606,6 +613,27 @@ async def test_the_last_way_into_an_account_made_by_sso_is_kept(
     assert problem(r)["code"] == "last_sign_in_method"
     assert len(await fetch(database_url, "SELECT 1 FROM identity.sso_identities")) == 1
     assert await events(database_url, "identity.sso_link_removed") == []
+
+    # A passkey is a way in: the link may go, and then that passkey is the last one.
+    laptop, phone = SoftAuthenticator(ORIGIN), SoftAuthenticator(ORIGIN)
+    first = await register_passkey(client, pat, laptop)
+    r = await client.delete(f"{LINKS}/{link['id']}", headers=pat)
+    assert r.status_code == 204, r.text
+    r = await client.delete(f"{PASSKEYS}/{first['id']}", headers=pat)
+    assert r.status_code == 409
+    assert problem(r)["code"] == "last_sign_in_method"
+    assert len(await fetch(database_url, "SELECT 1 FROM identity.passkeys")) == 1
+    assert await events(database_url, "identity.passkey_removed") == []
+    # With a second passkey either may go, but not both.
+    second = await register_passkey(client, pat, phone, "Phone")
+    r = await client.delete(f"{PASSKEYS}/{first['id']}", headers=pat)
+    assert r.status_code == 204, r.text
+    r = await client.delete(f"{PASSKEYS}/{second['id']}", headers=pat)
+    assert r.status_code == 409
+    assert [p["id"] for p in (await client.get(PASSKEYS, headers=pat)).json()["items"]] == [
+        second["id"]
+    ]
+    assert len(await events(database_url, "identity.passkey_removed")) == 1
 
 
 async def test_a_provider_keeping_the_address_out_of_its_id_tokens_is_asked_userinfo(

@@ -7,15 +7,15 @@ from typing import Any
 
 import pytest
 
+from hub.identity.domain.accounts import keep_a_way_in
 from hub.identity.domain.sso import (
     asserted_identity,
     clean_domains,
     clean_issuer,
     may_provision,
-    may_unlink,
     with_userinfo,
 )
-from hub.kernel.errors import Forbidden, Invalid
+from hub.kernel.errors import Conflict, Forbidden, Invalid
 
 
 def claims(**extra: Any) -> dict[str, Any]:
@@ -87,7 +87,9 @@ def test_userinfo_fills_only_what_the_id_token_left_out() -> None:
     assert bare == {"sub": "s1", "email": "pat@acme.example", "email_verified": False}
 
 
-def test_the_last_way_into_an_account_is_not_unlinked() -> None:
-    assert may_unlink(has_password=True, other_ways_in=0)
-    assert may_unlink(has_password=False, other_ways_in=1)
-    assert not may_unlink(has_password=False, other_ways_in=0)
+def test_the_last_way_into_an_account_is_not_given_up() -> None:
+    keep_a_way_in(has_password=True, other_ways_in=0)
+    keep_a_way_in(has_password=False, other_ways_in=1)
+    with pytest.raises(Conflict) as refused:
+        keep_a_way_in(has_password=False, other_ways_in=0)
+    assert refused.value.code == "last_sign_in_method"

@@ -96,8 +96,11 @@ class PasskeyController(PeopleController):
         "/{passkey_id:uuid}",
         status_code=204,
         operation_id="removePasskey",
-        opt=problems(404),
+        opt=problems(404, 409),
         summary="Remove a passkey (needs a recent sign-in)",
+        description="403 `reauthentication_required` without a recent sign-in; 409 "
+        "`last_sign_in_method` when it is the account's last way in (made by single "
+        "sign-on: no password, no other passkey and no provider link).",
     )
     async def remove(
         self,

@@ -1,10 +1,11 @@
-"""Rules for what an account may be called and which password it may have."""
+"""Rules for what an account may be called, which password it may have, and which of its
+sign-in methods it may give up."""
 
 from __future__ import annotations
 
 from hub.identity.domain.emails import is_valid_email, normalise_email
 from hub.identity.domain.passwords import password_problems
-from hub.kernel.errors import FieldError, Invalid
+from hub.kernel.errors import Conflict, FieldError, Invalid
 
 MAX_DISPLAY_NAME = 120
 
@@ -36,4 +37,17 @@ def check_password_policy(password: str, *, field: str, email: str, display_name
             problems[0],
             code="weak_password",
             errors=[FieldError(field=field, message=p, source="body") for p in problems],
+        )
+
+
+def keep_a_way_in(*, has_password: bool, other_ways_in: int) -> None:
+    """Refuse to remove a sign-in method (a provider link, a passkey) that is the account's
+    last way in, as Keycloak does: an account made by single sign-on has no password, so
+    without a passkey or another link only a password reset would be left (409
+    ``last_sign_in_method``)."""
+    if not has_password and other_ways_in < 1:
+        raise Conflict(
+            "This is the account's only way to sign in: set a password, register a passkey "
+            "or link another identity provider first.",
+            code="last_sign_in_method",
         )

@@ -158,9 +158,3 @@ def with_userinfo(claims: dict[str, Any], info: dict[str, Any]) -> dict[str, Any
     if "name" not in claims and "name" in info:
         merged["name"] = info["name"]
     return merged
-
-
-def may_unlink(*, has_password: bool, other_ways_in: int) -> bool:
-    """Whether a person may remove one of their provider links: not when it is the
-    account's last way in (no password, and no passkey or other link), as Keycloak keeps it."""
-    return has_password or other_ways_in > 0

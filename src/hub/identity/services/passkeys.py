@@ -48,10 +48,12 @@ from webauthn.helpers.structs import (
 )
 
 from hub.identity.api import PasskeyRegistered, PasskeyRemoved
+from hub.identity.domain.accounts import keep_a_way_in
 from hub.identity.domain.passkeys import RelyingParty, clean_passkey_name
 from hub.identity.domain.settings import IdentitySettings
 from hub.identity.models import Passkey
 from hub.identity.repositories.users import UserRecord, user_by_id
+from hub.identity.repositories.ways_in import ways_in_without
 from hub.identity.services.mfa import login_failed
 from hub.identity.services.passkey_challenges import REGISTER, PasskeyChallenges, Pending
 from hub.identity.services.sessions import now_utc
@@ -257,16 +259,19 @@ class PasskeyService:
         return row
 
     async def remove(self, principal: Principal, passkey_id: uuid.UUID) -> None:
-        """Needs a recent sign-in: a stolen token must not remove the owner's passkeys."""
+        """Needs a recent sign-in (a stolen token must not remove the owner's passkeys) and
+        may not take the account's last way in (``domain.accounts.keep_a_way_in``)."""
         require_recent_authentication(principal, self.settings.recent_auth_seconds)
         async with self.store.uow() as uow:
+            ways = await ways_in_without(uow.session, principal.user_id, passkey_id=passkey_id)
             gone = await uow.session.scalar(
                 delete(Passkey)
                 .where(Passkey.id == passkey_id, Passkey.user_id == principal.user_id)
                 .returning(Passkey.id)
             )
-            if gone is None:
+            if ways is None or gone is None:
                 raise NotFound("No such passkey.")
+            keep_a_way_in(has_password=ways.has_password, other_ways_in=ways.others)
             uow.publish(
                 PasskeyRemoved(
                     actor_id=principal.user_id, user_id=principal.user_id, passkey_id=passkey_id

@@ -46,6 +46,7 @@ from hub.identity.domain.sso import (
 )
 from hub.identity.models import MemberRole, Membership, Role, SsoIdentity, User
 from hub.identity.repositories.users import UserRecord, user_by_email, user_by_id
+from hub.identity.repositories.ways_in import NO_PASSWORD
 from hub.identity.services.access import AccessService
 from hub.identity.services.auth import AuthService
 from hub.identity.services.oidc import OidcClient
@@ -57,10 +58,6 @@ from hub.kernel.errors import Conflict, Unauthorized
 from hub.kernel.schema import new_id
 from hub.kernel.store import Store
 from hub.kernel.web import ClientInfo
-
-#: Stored as the password hash of an account made by single sign-on: no password
-#: verifies against it (not an argon2 hash) until its owner sets one (password reset).
-NO_PASSWORD = "!sso"  # noqa: S105 (not a password: what no password matches)
 
 _links = SsoIdentity.__table__
 
