@@ -2,7 +2,25 @@
 
 from __future__ import annotations
 
-from hub.kernel.errors import FieldError, Invalid, NotFound
+from collections.abc import Callable
+from typing import TypeVar
+
+from hub.kernel.errors import AppError, FieldError, Invalid, NotFound
+
+E = TypeVar("E", bound=AppError)
+
+
+def refusal(kind: type[E], detail: str, *, code: str | None = None) -> Callable[[], E]:
+    """A refusal declared once, where its wording and code are decided:
+    ``invalid_code = refusal(Unauthorized, "The code is wrong.", code="invalid_code")``,
+    raised as ``raise invalid_code()``. Each call makes a new exception, because a raised
+    exception keeps the traceback of where it was raised."""
+
+    def make() -> E:
+        return kind(detail, code=code)
+
+    make.__name__ = make.__qualname__ = code or kind.__name__
+    return make
 
 
 def not_found(what: str) -> NotFound:
@@ -38,3 +56,11 @@ def invalid_cursor() -> Invalid:
         code="invalid_cursor",
         detail="The cursor is not valid; start again without one.",
     )
+
+
+def sized(value: str, *, field: str, most: int) -> str:
+    """``value`` (already in its stored form), or 422 naming ``field`` when it is empty or
+    longer than ``most`` characters: the one rule every name and title follows."""
+    if not value or len(value) > most:
+        raise field_invalid(field, f"Use 1 to {most} characters.")
+    return value

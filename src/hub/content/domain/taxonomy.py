@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from hub.content.domain.documents import clean_text
-from hub.kernel.problems import field_invalid
+from hub.kernel.problems import field_invalid, sized
 
 MAX_TAG_DEPTH = 5
 MAX_NAME = 64
@@ -53,10 +53,7 @@ class FieldType(enum.StrEnum):
 
 
 def clean_name(raw: str, *, field: str = "name") -> str:
-    name = clean_text(raw)
-    if not name or len(name) > MAX_NAME:
-        raise field_invalid(field, f"Use 1 to {MAX_NAME} characters.")
-    return name
+    return sized(clean_text(raw), field=field, most=MAX_NAME)
 
 
 def clean_description(raw: str) -> str:

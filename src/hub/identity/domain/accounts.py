@@ -6,27 +6,19 @@ from __future__ import annotations
 from hub.identity.domain.emails import is_valid_email, normalise_email
 from hub.identity.domain.passwords import password_problems
 from hub.kernel.errors import Conflict, FieldError, Invalid
+from hub.kernel.problems import field_invalid, sized
 
 MAX_DISPLAY_NAME = 120
 
 
-def _invalid(field: str, message: str) -> Invalid:
-    return Invalid(message, errors=[FieldError(field=field, message=message, source="body")])
-
-
 def clean_display_name(raw: str) -> str:
-    name = " ".join(raw.split())
-    if not name:
-        raise _invalid("displayName", "Enter a display name.")
-    if len(name) > MAX_DISPLAY_NAME:
-        raise _invalid("displayName", f"Use at most {MAX_DISPLAY_NAME} characters.")
-    return name
+    return sized(" ".join(raw.split()), field="displayName", most=MAX_DISPLAY_NAME)
 
 
 def clean_email(raw: str) -> str:
     email = normalise_email(raw)
     if not is_valid_email(email):
-        raise _invalid("email", "Enter a valid e-mail address.")
+        raise field_invalid("email", "Enter a valid e-mail address.")
     return email
 
 

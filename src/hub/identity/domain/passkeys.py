@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from hub.identity.domain.roles import clean_name
-from hub.kernel.errors import FieldError, Invalid
+from hub.kernel.problems import sized
 from hub.kernel.settings import SettingsError
 
 if TYPE_CHECKING:
@@ -105,8 +105,4 @@ MAX_PASSKEY_NAME = 100
 
 def clean_passkey_name(raw: str) -> str:
     """The stored form of a passkey's name (422 ``validation_failed`` when blank or long)."""
-    name = clean_name(raw)
-    if not name or len(name) > MAX_PASSKEY_NAME:
-        message = f"Use 1 to {MAX_PASSKEY_NAME} characters."
-        raise Invalid(message, errors=[FieldError(field="name", message=message, source="body")])
-    return name
+    return sized(clean_name(raw), field="name", most=MAX_PASSKEY_NAME)

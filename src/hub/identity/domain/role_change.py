@@ -15,6 +15,7 @@ from typing import Generic, Protocol, TypeVar
 
 from hub.identity.domain.roles import OWNER, expand, grant_of
 from hub.kernel.errors import Conflict, Forbidden
+from hub.kernel.problems import refusal
 
 
 class RoleLike(Protocol):
@@ -41,11 +42,11 @@ class RoleChange(Generic[R]):
         return bool(self.added or self.removed)
 
 
-def last_owner() -> Conflict:
-    return Conflict(
-        "An organisation needs at least one owner: make someone else an owner first.",
-        code="last_owner",
-    )
+last_owner = refusal(
+    Conflict,
+    "An organisation needs at least one owner: make someone else an owner first.",
+    code="last_owner",
+)
 
 
 def permission_not_held(missing: Iterable[str]) -> Forbidden:

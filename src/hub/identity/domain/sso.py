@@ -14,7 +14,8 @@ from urllib.parse import urlsplit
 
 from hub.identity.domain.emails import is_valid_email, normalise_email
 from hub.identity.domain.roles import clean_name
-from hub.kernel.errors import FieldError, Forbidden, Invalid
+from hub.kernel.errors import Forbidden
+from hub.kernel.problems import field_invalid, sized
 
 #: Scopes asked of every provider: ``openid`` plus the address and the name.
 SCOPES = "openid email profile"
@@ -34,17 +35,8 @@ MAX_CLIENT_VALUE = 1000
 MAX_DOMAINS = 50
 
 
-def _invalid(field: str, message: str) -> Invalid:
-    return Invalid(message, errors=[FieldError(field=field, message=message, source="body")])
-
-
 def clean_provider_name(raw: str) -> str:
-    name = clean_name(raw)
-    if not name:
-        raise _invalid("name", "Enter a name.")
-    if len(name) > MAX_PROVIDER_NAME:
-        raise _invalid("name", f"Use at most {MAX_PROVIDER_NAME} characters.")
-    return name
+    return sized(clean_name(raw), field="name", most=MAX_PROVIDER_NAME)
 
 
 def clean_issuer(raw: str) -> str:
@@ -53,31 +45,31 @@ def clean_issuer(raw: str) -> str:
     issuer = raw.strip()
     parts = urlsplit(issuer)
     if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise _invalid("issuer", "Enter the issuer's https:// URL.")
+        raise field_invalid("issuer", "Enter the issuer's https:// URL.")
     if parts.query or parts.fragment or parts.username or parts.password:
-        raise _invalid("issuer", "An issuer has no query, fragment or credentials.")
+        raise field_invalid("issuer", "An issuer has no query, fragment or credentials.")
     return issuer.rstrip("/")
 
 
 def clean_client_value(raw: str, field: str) -> str:
     value = raw.strip()
     if not value:
-        raise _invalid(field, "Enter a value.")
+        raise field_invalid(field, "Enter a value.")
     if len(value) > MAX_CLIENT_VALUE or any(ord(c) < 0x20 for c in value):
-        raise _invalid(field, f"At most {MAX_CLIENT_VALUE} printable characters.")
+        raise field_invalid(field, f"At most {MAX_CLIENT_VALUE} printable characters.")
     return value
 
 
 def clean_domains(raw: list[str]) -> list[str]:
     """E-mail domains, lower-cased and in their Unicode form, each once, sorted."""
     if len(raw) > MAX_DOMAINS:
-        raise _invalid("emailDomains", f"At most {MAX_DOMAINS} domains.")
+        raise field_invalid("emailDomains", f"At most {MAX_DOMAINS} domains.")
     domains: set[str] = set()
     for entry in raw:
         text = unicodedata.normalize("NFKC", entry).strip().lower().lstrip("@")
         checked = normalise_email(f"postmaster@{text}")
         if not text or not is_valid_email(checked):
-            raise _invalid("emailDomains", f"{entry!r} is not a domain name.")
+            raise field_invalid("emailDomains", f"{entry!r} is not a domain name.")
         domains.add(checked.rpartition("@")[2])
     return sorted(domains)
 

@@ -24,16 +24,16 @@ from hub.identity.services.mfa import MfaService
 from hub.identity.services.throttle import Throttle
 from hub.kernel.errors import Conflict, Forbidden, NotFound
 from hub.kernel.pagination import Page
+from hub.kernel.problems import refusal
 from hub.kernel.security import Principal, require_recent_authentication
 from hub.kernel.store import Store
 
-
-def user_not_found() -> NotFound:
-    return NotFound("No such user.")
+user_not_found = refusal(NotFound, "No such user.")
 
 
-def mfa_not_enabled() -> NotFound:
-    return NotFound("Two-step verification is not on for this user.", code="mfa_not_enabled")
+mfa_not_enabled = refusal(
+    NotFound, "Two-step verification is not on for this user.", code="mfa_not_enabled"
+)
 
 
 def _escape_like(text: str) -> str:

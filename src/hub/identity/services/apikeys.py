@@ -37,6 +37,7 @@ from hub.identity.services.throttle import Throttle
 from hub.kernel.db import UnitOfWork
 from hub.kernel.errors import FieldError, Invalid, NotFound
 from hub.kernel.pagination import Page
+from hub.kernel.problems import refusal
 from hub.kernel.schema import new_id, utcnow
 from hub.kernel.security import Principal, require_recent_authentication
 from hub.kernel.store import Store
@@ -98,8 +99,7 @@ async def revoke_all_api_keys(
     return count
 
 
-def key_not_found() -> NotFound:
-    return NotFound("No such API key.")
+key_not_found = refusal(NotFound, "No such API key.")
 
 
 @dataclass(eq=False)

@@ -29,6 +29,7 @@ from hub.identity.services.sso_policy import SsoPolicyService
 from hub.identity.services.throttle import Throttle
 from hub.identity.services.tokens import AccessToken, AccessTokens
 from hub.kernel.errors import Forbidden, Unauthorized
+from hub.kernel.problems import refusal
 from hub.kernel.schema import new_id
 from hub.kernel.security import Principal
 from hub.kernel.store import Store
@@ -38,22 +39,28 @@ MFA_PREFIX = "hub_mfa_"
 _CHALLENGE_KEY = "hub:mfa:challenge:"
 
 
-def invalid_credentials() -> Unauthorized:
-    return Unauthorized("The e-mail address or password is wrong.", code="invalid_credentials")
+invalid_credentials = refusal(
+    Unauthorized, "The e-mail address or password is wrong.", code="invalid_credentials"
+)
 
 
-def invalid_refresh_token() -> Unauthorized:
-    return Unauthorized(
-        "The refresh token is invalid, expired or was revoked; sign in again.",
-        code="invalid_refresh_token",
-    )
+invalid_refresh_token = refusal(
+    Unauthorized,
+    "The refresh token is invalid, expired or was revoked; sign in again.",
+    code="invalid_refresh_token",
+)
 
 
-def invalid_mfa_challenge() -> Unauthorized:
-    return Unauthorized(
-        "The sign-in attempt expired or is unknown; sign in again.",
-        code="invalid_mfa_challenge",
-    )
+mfa_required = refusal(
+    Unauthorized,
+    "Two-step verification is on: send a code with the password.",
+    code="mfa_required",
+)
+invalid_mfa_challenge = refusal(
+    Unauthorized,
+    "The sign-in attempt expired or is unknown; sign in again.",
+    code="invalid_mfa_challenge",
+)
 
 
 @dataclass(frozen=True)
@@ -143,6 +150,18 @@ class AuthService:
                 "Confirm your e-mail address first: open the link we sent you.",
                 code="email_not_verified",
             )
+
+    async def with_second_factor(
+        self, user: UserRecord, client: ClientInfo, code: str | None, recovery_code: str | None
+    ) -> list[str]:
+        """The methods of a sign-in whose password was right and whose second factor (if
+        the account has one) came with it in the same request: 401 ``mfa_required``
+        without it."""
+        if not user.mfa_enabled:
+            return ["pwd"]
+        if not code and not recovery_code:
+            raise mfa_required()
+        return ["pwd", await self.mfa.check(user, client, code=code, recovery_code=recovery_code)]
 
     async def ensure_password_allowed(self, user: UserRecord) -> None:
         """403 ``sso_required`` for a member of an organisation that requires single
@@ -348,16 +367,7 @@ class AuthService:
         user = await self.check_password(user.email, password, client)
         self.ensure_may_sign_in(user)
         await self.ensure_password_allowed(user)
-        methods = ["pwd"]
-        if user.mfa_enabled:
-            if not code and not recovery_code:
-                raise Unauthorized(
-                    "Two-step verification is on: send a code with the password.",
-                    code="mfa_required",
-                )
-            methods.append(
-                await self.mfa.check(user, client, code=code, recovery_code=recovery_code)
-            )
+        methods = await self.with_second_factor(user, client, code, recovery_code)
         return await self.step_up(principal, user, methods)
 
     async def step_up(

@@ -25,6 +25,7 @@ from hub.identity.services.mfa import publish_lock
 from hub.identity.services.throttle import Attempt, Throttle
 from hub.kernel.db import UnitOfWork
 from hub.kernel.errors import Invalid
+from hub.kernel.problems import refusal
 from hub.kernel.store import Store
 from hub.kernel.web import ClientInfo
 
@@ -35,10 +36,11 @@ REVERT_EMAIL = "revert_email"
 EMAIL_TOKEN_PREFIX = "hub_et_"  # noqa: S105
 
 
-def invalid_email_token() -> Invalid:
-    """422: the token is well formed but not one that works (unknown, expired, used, or
-    bound to a password that changed); see hub.kernel.openapi for 400 versus 422."""
-    return Invalid("The link is invalid, expired or was already used.", code="invalid_token")
+#: 422: the token is well formed but not one that works (unknown, expired, used, or bound to
+#: a password that changed); see hub.kernel.openapi for 400 versus 422.
+invalid_email_token = refusal(
+    Invalid, "The link is invalid, expired or was already used.", code="invalid_token"
+)
 
 
 @dataclass(eq=False)

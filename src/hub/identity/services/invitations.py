@@ -37,6 +37,7 @@ from hub.identity.services.roles import RoleService, resolve_roles
 from hub.identity.services.throttle import Throttle
 from hub.kernel.db import UnitOfWork
 from hub.kernel.errors import Conflict, FieldError, Forbidden, Invalid, Unauthorized
+from hub.kernel.problems import refusal
 from hub.kernel.schema import new_id, utcnow
 from hub.kernel.security import Principal
 from hub.kernel.store import Store
@@ -45,23 +46,22 @@ from hub.kernel.web import ClientInfo, overlay
 INVITATION_PREFIX = "hub_inv_"
 
 
-def invalid_invitation() -> Invalid:
-    return Invalid(
-        "The invitation is invalid, expired or was already used.",
-        code="invalid_token",
-    )
+invalid_invitation = refusal(
+    Invalid, "The invitation is invalid, expired or was already used.", code="invalid_token"
+)
 
 
-def invitation_withdrawn() -> Invalid:
-    return Invalid(
-        "The person who sent this invitation can no longer invite you with these roles, "
-        "so it was withdrawn: ask the organisation for a new one.",
-        code="invitation_revoked",
-    )
+invitation_withdrawn = refusal(
+    Invalid,
+    "The person who sent this invitation can no longer invite you with these roles, "
+    "so it was withdrawn: ask the organisation for a new one.",
+    code="invitation_revoked",
+)
 
 
-def already_member() -> Conflict:
-    return Conflict("This person is already a member of the organisation.", code="already_member")
+already_member = refusal(
+    Conflict, "This person is already a member of the organisation.", code="already_member"
+)
 
 
 def expiry(settings: IdentitySettings, now: datetime) -> datetime:

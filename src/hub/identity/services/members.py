@@ -32,6 +32,7 @@ from hub.identity.services.roles import RoleService, resolve_roles
 from hub.kernel.db import UnitOfWork
 from hub.kernel.errors import Invalid, NotFound
 from hub.kernel.pagination import Page
+from hub.kernel.problems import refusal
 from hub.kernel.schema import utcnow
 from hub.kernel.security import Principal
 from hub.kernel.store import Store
@@ -53,8 +54,7 @@ def _members(organisation_id: uuid.UUID) -> Select[Any]:
     )
 
 
-def member_not_found() -> NotFound:
-    return NotFound("No such member in this organisation.")
+member_not_found = refusal(NotFound, "No such member in this organisation.")
 
 
 async def count_owners(session: AsyncSession, organisation_id: uuid.UUID) -> int:

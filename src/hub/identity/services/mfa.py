@@ -32,6 +32,7 @@ from hub.identity.services.mail import IdentityMail
 from hub.identity.services.throttle import Attempt, Throttle
 from hub.kernel.db import UnitOfWork
 from hub.kernel.errors import AppError, Conflict, NotFound, Unauthorized
+from hub.kernel.problems import refusal
 from hub.kernel.security import Principal, require_recent_authentication
 from hub.kernel.store import Store
 from hub.kernel.web import ClientInfo
@@ -41,8 +42,7 @@ TOTP_ISSUER = "Hub"
 log = structlog.get_logger("hub.identity")
 
 
-def invalid_code() -> Unauthorized:
-    return Unauthorized("The code is wrong or was already used.", code="invalid_code")
+invalid_code = refusal(Unauthorized, "The code is wrong or was already used.", code="invalid_code")
 
 
 def mfa_unavailable() -> AppError:

@@ -49,6 +49,7 @@ from hub.kernel.clock import Clock
 from hub.kernel.db import UnitOfWork
 from hub.kernel.errors import Conflict, Forbidden
 from hub.kernel.org_purge import forget_published_events
+from hub.kernel.problems import refusal
 from hub.kernel.security import Principal, require_recent_authentication
 from hub.kernel.store import Store
 from hub.kernel.tenancy import organisation_not_found
@@ -65,8 +66,9 @@ u = User.__table__
 PURGE_BATCH = 20
 
 
-def owner_required() -> Forbidden:
-    return Forbidden("Only an owner of the organisation can do this.", code="owner_required")
+owner_required = refusal(
+    Forbidden, "Only an owner of the organisation can do this.", code="owner_required"
+)
 
 
 @dataclass(frozen=True)

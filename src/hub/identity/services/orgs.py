@@ -21,8 +21,8 @@ from hub.identity.domain.roles import (
 )
 from hub.identity.models import MemberRole, Membership, Organisation, Role
 from hub.identity.services.access import AccessService, require_user_session
-from hub.kernel.errors import FieldError, Invalid
 from hub.kernel.pagination import Page
+from hub.kernel.problems import sized
 from hub.kernel.schema import new_id, utcnow
 from hub.kernel.security import Principal
 from hub.kernel.store import Store
@@ -30,11 +30,7 @@ from hub.kernel.web import overlay
 
 
 def clean_organisation_name(raw: str) -> str:
-    name = clean_name(raw)
-    if not name or len(name) > MAX_ORGANISATION_NAME:
-        message = f"Use 1 to {MAX_ORGANISATION_NAME} characters."
-        raise Invalid(message, errors=[FieldError(field="name", message=message, source="body")])
-    return name
+    return sized(clean_name(raw), field="name", most=MAX_ORGANISATION_NAME)
 
 
 def _organisation_query() -> Any:

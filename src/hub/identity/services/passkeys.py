@@ -60,6 +60,7 @@ from hub.identity.services.sessions import now_utc
 from hub.identity.services.throttle import Throttle
 from hub.kernel.errors import Conflict, Invalid, NotFound, Unauthorized
 from hub.kernel.pagination import Page
+from hub.kernel.problems import refusal
 from hub.kernel.security import Principal, require_recent_authentication
 from hub.kernel.store import Store
 from hub.kernel.web import ClientInfo
@@ -75,18 +76,18 @@ PASSKEY_METHODS = ("hwk", "mfa")
 _TIMEOUT_MS = 120_000
 
 
-def invalid_passkey() -> Unauthorized:
-    return Unauthorized(
-        "The passkey could not be verified; try again or use another way to sign in.",
-        code="invalid_passkey",
-    )
+invalid_passkey = refusal(
+    Unauthorized,
+    "The passkey could not be verified; try again or use another way to sign in.",
+    code="invalid_passkey",
+)
 
 
-def invalid_challenge() -> Unauthorized:
-    return Unauthorized(
-        "The passkey challenge expired, was already used or is unknown; start again.",
-        code="invalid_passkey_challenge",
-    )
+invalid_challenge = refusal(
+    Unauthorized,
+    "The passkey challenge expired, was already used or is unknown; start again.",
+    code="invalid_passkey_challenge",
+)
 
 
 @dataclass(frozen=True)

@@ -37,12 +37,11 @@ from hub.identity.services.mail_limits import MailLimits
 from hub.identity.services.roles import RoleService
 from hub.kernel.errors import Conflict, NotFound
 from hub.kernel.pagination import Page
+from hub.kernel.problems import refusal
 from hub.kernel.schema import utcnow
 from hub.kernel.store import Store
 
-
-def invitation_not_found() -> NotFound:
-    return NotFound("No such pending invitation in this organisation.")
+invitation_not_found = refusal(NotFound, "No such pending invitation in this organisation.")
 
 
 @dataclass(eq=False)

@@ -31,13 +31,12 @@ from hub.identity.models import MemberRole, Role
 from hub.identity.services.access import AccessService
 from hub.kernel.errors import Conflict, FieldError, Invalid, NotFound
 from hub.kernel.pagination import Page
+from hub.kernel.problems import refusal, sized
 from hub.kernel.schema import new_id, utcnow
 from hub.kernel.store import Store
 from hub.kernel.web import overlay
 
-
-def role_not_found() -> NotFound:
-    return NotFound("No such role in this organisation.")
+role_not_found = refusal(NotFound, "No such role in this organisation.")
 
 
 def _field(field: str, message: str, *, code: str = "validation_failed") -> Invalid:
@@ -45,10 +44,7 @@ def _field(field: str, message: str, *, code: str = "validation_failed") -> Inva
 
 
 def clean_role_name(raw: str) -> str:
-    name = clean_name(raw)
-    if not name or len(name) > MAX_ROLE_NAME:
-        raise _field("name", f"Use 1 to {MAX_ROLE_NAME} characters.")
-    return name
+    return sized(clean_name(raw), field="name", most=MAX_ROLE_NAME)
 
 
 def clean_description(raw: str) -> str:
@@ -58,8 +54,7 @@ def clean_description(raw: str) -> str:
     return text
 
 
-def name_taken() -> Conflict:
-    return Conflict("A role with this name already exists here.", code="role_name_taken")
+name_taken = refusal(Conflict, "A role with this name already exists here.", code="role_name_taken")
 
 
 async def resolve_roles(

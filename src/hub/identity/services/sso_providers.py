@@ -31,6 +31,7 @@ from hub.identity.services.admin import AdminService
 from hub.identity.services.oidc import Endpoints, OidcClient
 from hub.kernel.errors import FieldError, Invalid, NotFound
 from hub.kernel.pagination import Page
+from hub.kernel.problems import refusal
 from hub.kernel.schema import new_id
 from hub.kernel.security import Principal
 from hub.kernel.store import Store
@@ -43,8 +44,7 @@ Manager = Membership | Principal
 _p = IdentityProvider.__table__
 
 
-def provider_not_found() -> NotFound:
-    return NotFound("No such identity provider.", code="provider_not_found")
+provider_not_found = refusal(NotFound, "No such identity provider.", code="provider_not_found")
 
 
 @dataclass(frozen=True)

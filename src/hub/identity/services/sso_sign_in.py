@@ -55,6 +55,7 @@ from hub.identity.services.sso_providers import SsoProviders
 from hub.identity.services.sso_state import PendingLink, SsoState
 from hub.kernel.clock import Clock
 from hub.kernel.errors import Conflict, Unauthorized
+from hub.kernel.problems import refusal
 from hub.kernel.schema import new_id
 from hub.kernel.store import Store
 from hub.kernel.web import ClientInfo
@@ -62,19 +63,19 @@ from hub.kernel.web import ClientInfo
 _links = SsoIdentity.__table__
 
 
-def state_invalid() -> Unauthorized:
-    return Unauthorized(
-        "This sign-in expired, was already completed or did not start here; start again.",
-        code="sso_state_invalid",
-    )
+state_invalid = refusal(
+    Unauthorized,
+    "This sign-in expired, was already completed or did not start here; start again.",
+    code="sso_state_invalid",
+)
 
 
-def link_invalid() -> Unauthorized:
-    return Unauthorized(
-        "The link offer expired, was used or does not match this account; sign in through "
-        "the identity provider again.",
-        code="sso_link_invalid",
-    )
+link_invalid = refusal(
+    Unauthorized,
+    "The link offer expired, was used or does not match this account; sign in through "
+    "the identity provider again.",
+    code="sso_link_invalid",
+)
 
 
 @dataclass(frozen=True)
@@ -322,16 +323,7 @@ class SsoSignIn:
         if user.id != pending.user_id:
             raise link_invalid()
         self.auth.ensure_may_sign_in(user)
-        methods = ["pwd"]
-        if user.mfa_enabled:
-            if not code and not recovery_code:
-                raise Unauthorized(
-                    "Two-step verification is on: send a code with the password.",
-                    code="mfa_required",
-                )
-            methods.append(
-                await self.auth.mfa.check(user, client, code=code, recovery_code=recovery_code)
-            )
+        methods = await self.auth.with_second_factor(user, client, code, recovery_code)
         if not await self.state.close_link(link_token):
             raise link_invalid()
         provider = await self.providers.usable(pending.provider_id)
