@@ -139,10 +139,8 @@ class IdentityApi(Protocol):
         *,
         api_key_id: uuid.UUID | None,
     ) -> bool:
-        """Shortcut for ``membership(...)`` followed by ``allows(permission)``: written
-        here once, so every implementation (the facade, a remote client) answers alike."""
-        membership = await self.membership(organisation_id, user_id, api_key_id=api_key_id)
-        return membership is not None and membership.allows(permission)
+        """Shortcut for ``membership(...)`` followed by ``allows(permission)``."""
+        ...
 
     @idempotent
     async def members_with_permission(

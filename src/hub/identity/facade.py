@@ -77,6 +77,17 @@ class IdentityFacade(IdentityApi):
             return await self.access.member_of(organisation_id, user_id, api_key_id=api_key_id)
         return await load_membership(self.store, organisation_id, user_id, api_key_id=api_key_id)
 
+    async def has_permission(
+        self,
+        organisation_id: uuid.UUID,
+        user_id: uuid.UUID,
+        permission: str,
+        *,
+        api_key_id: uuid.UUID | None,
+    ) -> bool:
+        membership = await self.membership(organisation_id, user_id, api_key_id=api_key_id)
+        return membership is not None and membership.allows(permission)
+
     async def members_with_permission(
         self, organisation_id: uuid.UUID, permission: str
     ) -> list[uuid.UUID]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 
 
@@ -16,3 +18,12 @@ class Schema(msgspec.Struct, rename="camel", kw_only=True, forbid_unknown_fields
 
 class PatchSchema(Schema, omit_defaults=True):
     """Base for PATCH bodies: fields default to ``UNSET`` so "absent" differs from null."""
+
+    def sent(self) -> dict[str, Any]:
+        """The fields the client sent, by their Python names (null included: it clears),
+        ready to be passed as keyword arguments whose absence means "unchanged"."""
+        return {
+            name: value
+            for name in self.__struct_fields__
+            if (value := getattr(self, name)) is not msgspec.UNSET
+        }

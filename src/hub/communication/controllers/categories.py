@@ -10,7 +10,6 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, ClassVar
 
-import msgspec
 from litestar import Controller, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
@@ -162,7 +161,7 @@ class CategoryController(Controller):
         data: JSONBody[OrganisationCategoryPatch],
         notification_categories: NamedDependency[OrganisationCategories],
     ) -> OrganisationCategoryOut:
-        changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not UNSET}
+        changes = data.sent()
         return _out(await notification_categories.update(org_id, key, changes))
 
     @delete(

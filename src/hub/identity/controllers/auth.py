@@ -7,7 +7,6 @@ from litestar import Controller, Response, get, patch, post
 from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
-from msgspec import UNSET
 
 from hub.identity.deps import people_only
 from hub.identity.schemas import (
@@ -338,9 +337,5 @@ class AuthController(Controller):
         principal: NamedDependency[Principal],
         profile: NamedDependency[ProfileService],
     ) -> MeOut:
-        updated = await profile.update_profile(
-            principal,
-            display_name=None if data.display_name is UNSET else data.display_name,
-            email=None if data.email is UNSET else data.email,
-        )
+        updated = await profile.update_profile(principal, **data.sent())
         return to_schema(updated, MeOut)

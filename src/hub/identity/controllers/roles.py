@@ -7,7 +7,6 @@ import uuid
 from litestar import Controller, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
-from msgspec import UNSET
 
 from hub.identity.api import Membership
 from hub.identity.domain.roles import ROLES_MANAGE, ROLES_READ
@@ -74,13 +73,7 @@ class RoleController(Controller):
         data: JSONBody[RolePatch],
         roles: NamedDependency[RoleService],
     ) -> RoleOut:
-        view = await roles.update(
-            membership,
-            role_id,
-            name=None if data.name is UNSET else data.name,
-            description=None if data.description is UNSET else data.description,
-            permissions=None if data.permissions is UNSET else data.permissions,
-        )
+        view = await roles.update(membership, role_id, **data.sent())
         return to_schema(view, RoleOut)
 
     @delete(

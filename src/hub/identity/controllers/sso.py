@@ -8,11 +8,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
+import msgspec
 from litestar import Controller, Response, delete, get, patch, post, put
-from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody, QueryParameter, SkipValidation
 from litestar.response import Redirect
-from msgspec import UNSET, Meta
+from msgspec import Meta
 
 from hub.identity.api import Membership
 from hub.identity.controllers.auth import AUTH_LIMIT
@@ -42,119 +43,117 @@ from hub.kernel.web import BEARER_OR_KEY, ClientInfo, Cursor, Limit, page_as, to
 NO_STORE = {"Cache-Control": "no-store"}
 #: What a provider sends back (``state``, ``code``, ``error``): short opaque strings.
 QueryValue = Annotated[str, Meta(min_length=1, max_length=2048)]
+#: Whoever manages the providers of a route (a membership, a platform administrator): a
+#: union of two structs, which Litestar's signature model cannot validate, so it is not.
+ManagedBy = NamedDependency[SkipValidation[Manager]]
 
 
 def _changes(data: IdentityProviderPatch) -> ProviderChanges:
-    return ProviderChanges(
-        name=None if data.name is UNSET else data.name,
-        issuer=None if data.issuer is UNSET else data.issuer,
-        client_id=None if data.client_id is UNSET else data.client_id,
-        client_secret=None if data.client_secret is UNSET else data.client_secret,
-        email_domains=None if data.email_domains is UNSET else data.email_domains,
-        default_role_id=None if data.default_role_id is UNSET else data.default_role_id,
-        default_role_set=data.default_role_id is not UNSET,
-        enabled=None if data.enabled is UNSET else data.enabled,
-    )
+    sent = data.sent()
+    return ProviderChanges(**sent, default_role_set="default_role_id" in sent)
 
 
-async def _create(
-    sso_providers: SsoProviders, manager: Manager, data: IdentityProviderIn
-) -> IdentityProviderOut:
-    view = await sso_providers.create(
-        manager,
-        name=data.name,
-        issuer=data.issuer,
-        client_id=data.client_id,
-        client_secret=data.client_secret,
-        email_domains=data.email_domains,
-        default_role_id=data.default_role_id,
-        enabled=data.enabled,
-    )
-    return to_schema(view, IdentityProviderOut)
+def _provider_routes(base: type[Controller], scope: str, whose: str) -> type[Controller]:
+    """The provider administration routes, written once for both owners of providers (an
+    organisation, the platform): ``manager`` is whoever the subclass says manages them,
+    and the service decides what that manager may see."""
+
+    class ProviderRoutes(base):  # type: ignore[misc,valid-type]
+        @get(operation_id=f"list{scope}IdentityProviders", summary=f"{whose} identity providers")
+        async def list_providers(
+            self,
+            manager: ManagedBy,
+            sso_providers: NamedDependency[SsoProviders],
+            limit: Limit = DEFAULT_LIMIT,
+            cursor: Cursor = None,
+        ) -> Page[IdentityProviderOut]:
+            page = await sso_providers.page(manager, limit=limit, cursor=cursor)
+            return page_as(page, IdentityProviderOut)
+
+        @post(
+            operation_id=f"create{scope}IdentityProvider",
+            opt=problems(422),
+            summary=f"Add an OpenID Connect provider to {whose.lower()} identity providers",
+            description="Reads the issuer's discovery document first (422 "
+            "`issuer_discovery_failed` when it cannot be used). The client id and secret are "
+            "stored encrypted; the secret is never returned. Register `redirectUri` of the "
+            "answer with the provider.",
+        )
+        async def create_provider(
+            self,
+            data: JSONBody[IdentityProviderIn],
+            manager: ManagedBy,
+            sso_providers: NamedDependency[SsoProviders],
+        ) -> IdentityProviderOut:
+            view = await sso_providers.create(manager, **msgspec.structs.asdict(data))
+            return to_schema(view, IdentityProviderOut)
+
+        @get(
+            "/{provider_id:uuid}",
+            operation_id=f"get{scope}IdentityProvider",
+            opt=problems(404),
+            summary=f"One of {whose.lower()} identity providers",
+        )
+        async def get_provider(
+            self,
+            provider_id: FromPath[uuid.UUID],
+            manager: ManagedBy,
+            sso_providers: NamedDependency[SsoProviders],
+        ) -> IdentityProviderOut:
+            return to_schema(await sso_providers.get(manager, provider_id), IdentityProviderOut)
+
+        @patch(
+            "/{provider_id:uuid}",
+            operation_id=f"update{scope}IdentityProvider",
+            opt=problems(404, 422),
+            summary=f"Change one of {whose.lower()} identity providers (a new issuer is "
+            "discovered again)",
+        )
+        async def update_provider(
+            self,
+            provider_id: FromPath[uuid.UUID],
+            data: JSONBody[IdentityProviderPatch],
+            manager: ManagedBy,
+            sso_providers: NamedDependency[SsoProviders],
+        ) -> IdentityProviderOut:
+            view = await sso_providers.update(manager, provider_id, _changes(data))
+            return to_schema(view, IdentityProviderOut)
+
+        @delete(
+            "/{provider_id:uuid}",
+            status_code=204,
+            operation_id=f"delete{scope}IdentityProvider",
+            opt=problems(404),
+            summary=f"Remove one of {whose.lower()} identity providers (accounts linked "
+            "through it stay)",
+        )
+        async def delete_provider(
+            self,
+            provider_id: FromPath[uuid.UUID],
+            manager: ManagedBy,
+            sso_providers: NamedDependency[SsoProviders],
+        ) -> None:
+            await sso_providers.delete(manager, provider_id)
+
+    return ProviderRoutes
 
 
-_CREATE_DESCRIPTION = (
-    "Reads the issuer's discovery document first (422 `issuer_discovery_failed` when it "
-    "cannot be used). The client id and secret are stored encrypted; the secret is never "
-    "returned. Register `redirectUri` of the answer with the provider."
-)
+def _membership_manages(membership: NamedDependency[Membership]) -> Manager:
+    return membership
 
 
-class OrgIdentityProviderController(Controller):
+def _principal_manages(principal: NamedDependency[Principal]) -> Manager:
+    return principal
+
+
+class OrgIdentityProviderController(
+    _provider_routes(Controller, "Org", "The organisation's")  # type: ignore[misc]
+):
     path = "/orgs/{org_id:uuid}/identity-providers"
     tags = ["Identity: single sign-on"]
     security = BEARER_OR_KEY
     guards = [permission(SSO_MANAGE)]
-
-    @get(operation_id="listOrgIdentityProviders", summary="The organisation's identity providers")
-    async def list_providers(
-        self,
-        membership: NamedDependency[Membership],
-        sso_providers: NamedDependency[SsoProviders],
-        limit: Limit = DEFAULT_LIMIT,
-        cursor: Cursor = None,
-    ) -> Page[IdentityProviderOut]:
-        page = await sso_providers.page(membership, limit=limit, cursor=cursor)
-        return page_as(page, IdentityProviderOut)
-
-    @post(
-        operation_id="createOrgIdentityProvider",
-        opt=problems(422),
-        summary="Add an OpenID Connect provider for the organisation's members",
-        description=_CREATE_DESCRIPTION,
-    )
-    async def create_provider(
-        self,
-        data: JSONBody[IdentityProviderIn],
-        membership: NamedDependency[Membership],
-        sso_providers: NamedDependency[SsoProviders],
-    ) -> IdentityProviderOut:
-        return await _create(sso_providers, membership, data)
-
-    @get(
-        "/{provider_id:uuid}",
-        operation_id="getOrgIdentityProvider",
-        opt=problems(404),
-        summary="One of the organisation's identity providers",
-    )
-    async def get_provider(
-        self,
-        provider_id: FromPath[uuid.UUID],
-        membership: NamedDependency[Membership],
-        sso_providers: NamedDependency[SsoProviders],
-    ) -> IdentityProviderOut:
-        return to_schema(await sso_providers.get(membership, provider_id), IdentityProviderOut)
-
-    @patch(
-        "/{provider_id:uuid}",
-        operation_id="updateOrgIdentityProvider",
-        opt=problems(404, 422),
-        summary="Change an identity provider (a new issuer is discovered again)",
-    )
-    async def update_provider(
-        self,
-        provider_id: FromPath[uuid.UUID],
-        data: JSONBody[IdentityProviderPatch],
-        membership: NamedDependency[Membership],
-        sso_providers: NamedDependency[SsoProviders],
-    ) -> IdentityProviderOut:
-        view = await sso_providers.update(membership, provider_id, _changes(data))
-        return to_schema(view, IdentityProviderOut)
-
-    @delete(
-        "/{provider_id:uuid}",
-        status_code=204,
-        operation_id="deleteOrgIdentityProvider",
-        opt=problems(404),
-        summary="Remove an identity provider (accounts linked through it stay)",
-    )
-    async def delete_provider(
-        self,
-        provider_id: FromPath[uuid.UUID],
-        membership: NamedDependency[Membership],
-        sso_providers: NamedDependency[SsoProviders],
-    ) -> None:
-        await sso_providers.delete(membership, provider_id)
+    dependencies = {"manager": Provide(_membership_manages, sync_to_thread=False)}
 
 
 class SsoPolicyController(Controller):
@@ -188,81 +187,14 @@ class SsoPolicyController(Controller):
         return to_schema(await sso_policy.set(membership, required=data.required), SsoPolicyOut)
 
 
-class PlatformIdentityProviderController(PeopleController):
+class PlatformIdentityProviderController(
+    _provider_routes(PeopleController, "Platform", "The platform's")  # type: ignore[misc]
+):
     """Providers anyone may sign in through (platform administrators only)."""
 
     path = "/identity-providers"
     tags = ["Identity: single sign-on"]
-
-    @get(operation_id="listPlatformIdentityProviders", summary="The platform's identity providers")
-    async def list_providers(
-        self,
-        principal: NamedDependency[Principal],
-        sso_providers: NamedDependency[SsoProviders],
-        limit: Limit = DEFAULT_LIMIT,
-        cursor: Cursor = None,
-    ) -> Page[IdentityProviderOut]:
-        page = await sso_providers.page(principal, limit=limit, cursor=cursor)
-        return page_as(page, IdentityProviderOut)
-
-    @post(
-        operation_id="createPlatformIdentityProvider",
-        opt=problems(422),
-        summary="Add an OpenID Connect provider for the whole platform",
-        description=_CREATE_DESCRIPTION,
-    )
-    async def create_provider(
-        self,
-        data: JSONBody[IdentityProviderIn],
-        principal: NamedDependency[Principal],
-        sso_providers: NamedDependency[SsoProviders],
-    ) -> IdentityProviderOut:
-        return await _create(sso_providers, principal, data)
-
-    @get(
-        "/{provider_id:uuid}",
-        operation_id="getPlatformIdentityProvider",
-        opt=problems(404),
-        summary="One of the platform's identity providers",
-    )
-    async def get_provider(
-        self,
-        provider_id: FromPath[uuid.UUID],
-        principal: NamedDependency[Principal],
-        sso_providers: NamedDependency[SsoProviders],
-    ) -> IdentityProviderOut:
-        return to_schema(await sso_providers.get(principal, provider_id), IdentityProviderOut)
-
-    @patch(
-        "/{provider_id:uuid}",
-        operation_id="updatePlatformIdentityProvider",
-        opt=problems(404, 422),
-        summary="Change a platform identity provider",
-    )
-    async def update_provider(
-        self,
-        provider_id: FromPath[uuid.UUID],
-        data: JSONBody[IdentityProviderPatch],
-        principal: NamedDependency[Principal],
-        sso_providers: NamedDependency[SsoProviders],
-    ) -> IdentityProviderOut:
-        view = await sso_providers.update(principal, provider_id, _changes(data))
-        return to_schema(view, IdentityProviderOut)
-
-    @delete(
-        "/{provider_id:uuid}",
-        status_code=204,
-        operation_id="deletePlatformIdentityProvider",
-        opt=problems(404),
-        summary="Remove a platform identity provider",
-    )
-    async def delete_provider(
-        self,
-        provider_id: FromPath[uuid.UUID],
-        principal: NamedDependency[Principal],
-        sso_providers: NamedDependency[SsoProviders],
-    ) -> None:
-        await sso_providers.delete(principal, provider_id)
+    dependencies = {"manager": Provide(_principal_manages, sync_to_thread=False)}
 
 
 class SsoLinkController(PeopleController):

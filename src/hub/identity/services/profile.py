@@ -84,7 +84,7 @@ class ProfileService:
         return row
 
     async def update_profile(
-        self, principal: Principal, *, display_name: str | None, email: str | None
+        self, principal: Principal, *, display_name: str | None = None, email: str | None = None
     ) -> UserRecord:
         user = await user_by_id(self.store, principal.user_id)
         if user is None or user.disabled_at is not None:

@@ -188,9 +188,9 @@ class RoleService:
         actor: Membership,
         role_id: uuid.UUID,
         *,
-        name: str | None,
-        description: str | None,
-        permissions: Sequence[str] | None,
+        name: str | None = None,
+        description: str | None = None,
+        permissions: Sequence[str] | None = None,
     ) -> Any:
         organisation_id = actor.organisation_id
         try:
