@@ -609,3 +609,29 @@ class ApiKeyRevoked(IdentityEvent, kw_only=True, frozen=True):
     event_type: ClassVar[str] = "identity.api_key_revoked"
     api_key_id: uuid.UUID
     user_id: uuid.UUID
+
+
+class OrganisationDomainEvent(OrganisationEvent, kw_only=True, frozen=True):
+    """What every event of an organisation's domain names (services.org_domains)."""
+
+    domain_id: uuid.UUID
+    domain: str
+
+
+class OrganisationDomainAdded(OrganisationDomainEvent, kw_only=True, frozen=True):
+    """An organisation claimed a domain; nothing follows from it until it is verified."""
+
+    event_type: ClassVar[str] = "identity.domain_added"
+
+
+class OrganisationDomainVerified(OrganisationDomainEvent, kw_only=True, frozen=True):
+    """A DNS TXT record proved the domain: the organisation's identity providers may now
+    make accounts for addresses there."""
+
+    event_type: ClassVar[str] = "identity.domain_verified"
+
+
+class OrganisationDomainRemoved(OrganisationDomainEvent, kw_only=True, frozen=True):
+    event_type: ClassVar[str] = "identity.domain_removed"
+    #: Whether it had been verified (its providers stop making accounts there).
+    was_verified: bool

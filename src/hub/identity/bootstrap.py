@@ -33,6 +33,7 @@ from hub.identity.controllers.personal_data import PersonalDataController
 from hub.identity.controllers.roles import RoleController
 from hub.identity.controllers.sessions import SessionController
 from hub.identity.controllers.sso import (
+    OrgDomainController,
     OrgIdentityProviderController,
     PlatformIdentityProviderController,
     SsoLinkController,
@@ -51,6 +52,7 @@ from hub.identity.services.accounts import AccountService
 from hub.identity.services.admin import AdminService
 from hub.identity.services.apikeys import ApiKeyService
 from hub.identity.services.auth import AuthService
+from hub.identity.services.dns_proof import TxtLookup
 from hub.identity.services.email_tokens import EmailTokens
 from hub.identity.services.housekeeping import Housekeeping
 from hub.identity.services.invitations import InvitationService
@@ -62,6 +64,7 @@ from hub.identity.services.membership_cache import MembershipCache
 from hub.identity.services.mfa import MfaService
 from hub.identity.services.oidc import OidcClient
 from hub.identity.services.org_deletion import OrganisationDeletion
+from hub.identity.services.org_domains import OrgDomains
 from hub.identity.services.orgs import OrganisationService
 from hub.identity.services.ownership import OwnershipService
 from hub.identity.services.passkey_challenges import PasskeyChallenges
@@ -152,6 +155,7 @@ def services(rt: ContextRuntime) -> dict[str, Any]:
         oidc,
         accounts_admin,
         redirect_uri=f"{rt.settings.public_url.rstrip('/')}/api/v1/auth/sso/callback",
+        verified_domains_only=settings.sso_verified_domains_only,
     )
     return {
         "accounts": accounts,
@@ -177,6 +181,11 @@ def services(rt: ContextRuntime) -> dict[str, Any]:
         "sso_providers": sso_providers,
         "sso_policy": sso_policy,
         "sso_links": SsoLinks(store, settings.recent_auth_seconds),
+        "org_domains": OrgDomains(
+            store,
+            TxtLookup(settings.dns_nameservers, settings.dns_port, settings.dns_timeout_seconds),
+            rt.clock,
+        ),
         "sso_sign_in": SsoSignIn(
             store,
             sso_providers,
@@ -245,6 +254,7 @@ def build() -> ContextModule:
             list_permissions,
             UserAdminController,
             PersonalDataController,
+            OrgDomainController,
             OrgIdentityProviderController,
             SsoPolicyController,
             SsoLinkController,

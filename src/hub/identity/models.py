@@ -417,6 +417,30 @@ class SsoIdentity(IdMixin, Base):
     last_used_at: Mapped[datetime | None] = _ts()
 
 
+class OrganisationDomain(IdMixin, TimestampMixin, Base):
+    """A domain an organisation claims, and once a DNS TXT record proved it, owns: only
+    then may its identity providers make accounts for addresses there. A domain is
+    claimed by any number of organisations but verified by one at most."""
+
+    __tablename__ = "organisation_domains"
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "domain"),
+        Index(
+            "uq_organisation_domains_verified_domain",
+            "domain",
+            unique=True,
+            postgresql_where=text("verified_at IS NOT NULL"),
+        ),
+    )
+
+    organisation_id: Mapped[uuid.UUID] = owned_by("identity.organisations.id")
+    #: Lower-case, in its Unicode form (as addresses are stored).
+    domain: Mapped[str] = mapped_column(Text, nullable=False)
+    #: The value the TXT record must hold: published, so not a secret.
+    token: Mapped[str] = mapped_column(Text, nullable=False)
+    verified_at: Mapped[datetime | None] = _ts()
+
+
 class SsoPolicy(Base):
     """An organisation that requires its members to sign in through its provider."""
 

@@ -56,6 +56,8 @@ class LocalProvider:
         self.userinfo_subject: str | None = None
         #: The Authorization headers the UserInfo endpoint was sent.
         self.userinfo_requests: list[str] = []
+        #: The DNS zone of the organisation that runs this provider (tests.support.dns_zone).
+        self.zone: Any = None
         #: What the token endpoint was sent (to check PKCE and client authentication).
         self.token_requests: list[dict[str, str]] = []
         # pyop checks at construction that the issuer is https; this one serves plain

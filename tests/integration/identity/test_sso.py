@@ -9,20 +9,29 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
 import pytest
 from litestar import Litestar
-from litestar.testing import AsyncTestClient
 
 from hub.kernel.clock import MovableClock
 from hub.kernel.settings import Settings
 from tests.integration.identity.authenticator import SoftAuthenticator, register_passkey
 from tests.integration.identity.oidc_provider import LocalProvider, rsa_key
+from tests.integration.identity.sso_support import (
+    CALLBACK,
+    CLIENT_ID,
+    CLIENT_SECRET,
+    ORIGIN,
+    Client,
+    add_provider,
+    authorize,
+    owner_and_org,
+    sign_in,
+    sso_settings,
+    user_count,
+)
 from tests.integration.identity.support import (
     API,
     PASSKEYS,
@@ -34,7 +43,6 @@ from tests.integration.identity.support import (
     signed_in,
 )
 from tests.integration.identity.support_orgs import (
-    Person,
     create_org,
     join,
     member_roles,
@@ -43,71 +51,12 @@ from tests.integration.identity.support_orgs import (
 )
 from tests.integration.identity.support_tokens import with_claims
 from tests.support import problem
-
-Client = AsyncTestClient[Litestar]
-CLIENT_ID = "hub-test-client"
-CLIENT_SECRET = "op-client-secret-7f3a9c"
-CALLBACK = f"{API}/auth/sso/callback"
-ORIGIN = "https://app.hub.example"
+from tests.support.dns_zone import LocalZone
 
 
 @pytest.fixture
-def settings(settings: Settings) -> Settings:
-    return settings.replace(
-        oidc_allow_private_networks=("127.0.0.0/8",),
-        webauthn_rp_id="hub.example",
-        webauthn_origins=(ORIGIN,),
-    )
-
-
-@pytest.fixture
-def op(settings: Settings) -> Iterator[LocalProvider]:
-    redirect = f"{settings.public_url.rstrip('/')}{CALLBACK}"
-    with LocalProvider(CLIENT_ID, CLIENT_SECRET, redirect) as provider:
-        yield provider
-
-
-async def add_provider(
-    client: Client, org_id: str, who: Person, op: LocalProvider, **extra: Any
-) -> dict[str, Any]:
-    body = {
-        "name": "Acme IdP",
-        "issuer": op.issuer,
-        "clientId": CLIENT_ID,
-        "clientSecret": CLIENT_SECRET,
-        **extra,
-    }
-    r = await client.post(f"{API}/orgs/{org_id}/identity-providers", json=body, headers=who.auth)
-    assert r.status_code == 201, r.text
-    created: dict[str, Any] = r.json()
-    return created
-
-
-async def authorize(client: Client, provider_id: str) -> str:
-    """Start at the hub, follow its redirect to the provider over real HTTP, and return
-    the path and query the provider sends the browser back to."""
-    r = await client.get(f"{API}/auth/sso/{provider_id}/start", follow_redirects=False)
-    assert r.status_code == 302, r.text
-    assert r.headers["cache-control"] == "no-store"
-    async with httpx.AsyncClient() as browser:
-        at_op = await browser.get(r.headers["location"])
-    assert at_op.status_code == 302, at_op.text
-    back = urlsplit(at_op.headers["location"])
-    assert back.path == CALLBACK
-    return f"{back.path}?{back.query}"
-
-
-async def sign_in(client: Client, provider_id: str) -> httpx.Response:
-    return await client.get(await authorize(client, provider_id))
-
-
-async def owner_and_org(client: Client, database_url: str) -> tuple[Person, str]:
-    owner = await person(client, database_url, "owner@corp.example")
-    return owner, (await create_org(client, owner))["id"]
-
-
-async def user_count(database_url: str) -> int:
-    return int((await fetch(database_url, "SELECT count(*) AS n FROM identity.users"))[0]["n"])
+def settings(settings: Settings, zone: LocalZone) -> Settings:
+    return sso_settings(settings, zone)
 
 
 async def test_the_flow_signs_a_new_person_in_with_a_membership(

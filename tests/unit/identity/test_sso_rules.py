@@ -10,9 +10,13 @@ import pytest
 from hub.identity.domain.accounts import keep_a_way_in
 from hub.identity.domain.sso import (
     asserted_identity,
+    challenge_record,
+    clean_domain,
     clean_domains,
     clean_issuer,
     may_provision,
+    proves,
+    unverified,
     with_userinfo,
 )
 from hub.kernel.errors import Conflict, Forbidden, Invalid
@@ -93,3 +97,22 @@ def test_the_last_way_into_an_account_is_not_given_up() -> None:
     with pytest.raises(Conflict) as refused:
         keep_a_way_in(has_password=False, other_ways_in=0)
     assert refused.value.code == "last_sign_in_method"
+
+
+def test_a_domain_is_stored_as_addresses_store_theirs() -> None:
+    assert clean_domain(" @Acme.Example ", "domain") == "acme.example"
+    assert clean_domain("xn--mnchen-3ya.de", "domain") == "münchen.de"
+    for bad in ("", "acme", "a b.example", "a@b.example", "acme..example", "x\x00.example"):
+        with pytest.raises(Invalid) as refused:
+            clean_domain(bad, "domain")
+        assert refused.value.errors is not None
+        assert refused.value.errors[0].field == "domain"
+
+
+def test_a_domain_is_proved_by_its_own_value_among_others() -> None:
+    assert challenge_record("acme.example") == "_hub-challenge.acme.example"
+    token = "hub-domain-verification=abc"
+    assert proves(["v=spf1 -all", f" {token} "], token)
+    assert not proves([], token)
+    assert not proves(["hub-domain-verification=ab", token + "c"], token)
+    assert unverified(["a.example", "b.example"], {"b.example"}) == ["a.example"]

@@ -24,12 +24,15 @@ from hub.identity.schemas.sso import (
     IdentityProviderIn,
     IdentityProviderOut,
     IdentityProviderPatch,
+    OrgDomainIn,
+    OrgDomainOut,
     SsoLinkIn,
     SsoLinkOut,
     SsoLinkRequiredOut,
     SsoPolicyIn,
     SsoPolicyOut,
 )
+from hub.identity.services.org_domains import OrgDomains
 from hub.identity.services.sso_links import SsoLinks
 from hub.identity.services.sso_policy import SsoPolicyService
 from hub.identity.services.sso_providers import Manager, ProviderChanges, SsoProviders
@@ -154,6 +157,75 @@ class OrgIdentityProviderController(
     security = BEARER_OR_KEY
     guards = [permission(SSO_MANAGE)]
     dependencies = {"manager": Provide(_membership_manages, sync_to_thread=False)}
+
+
+class OrgDomainController(Controller):
+    """The domains an organisation proves it owns, so its providers may make accounts
+    there (``identity.sso.manage``)."""
+
+    path = "/orgs/{org_id:uuid}/domains"
+    tags = ["Identity: single sign-on"]
+    security = BEARER_OR_KEY
+    guards = [permission(SSO_MANAGE)]
+
+    @get(operation_id="listOrgDomains", summary="The domains the organisation claimed")
+    async def list_domains(
+        self,
+        membership: NamedDependency[Membership],
+        org_domains: NamedDependency[OrgDomains],
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
+    ) -> Page[OrgDomainOut]:
+        return page_as(await org_domains.page(membership, limit=limit, cursor=cursor), OrgDomainOut)
+
+    @post(
+        operation_id="addOrgDomain",
+        opt=problems(409, 422),
+        summary="Claim a domain; the answer names the DNS TXT record that proves it",
+        description="409 `domain_exists` when the organisation already claimed it. Nothing "
+        "follows from a claim until `verify` finds the record.",
+    )
+    async def add_domain(
+        self,
+        data: JSONBody[OrgDomainIn],
+        membership: NamedDependency[Membership],
+        org_domains: NamedDependency[OrgDomains],
+    ) -> OrgDomainOut:
+        return to_schema(await org_domains.add(membership, data.domain), OrgDomainOut)
+
+    @post(
+        "/{domain_id:uuid}/verify",
+        status_code=200,
+        operation_id="verifyOrgDomain",
+        opt=problems(404, 409, 503),
+        summary="Look the domain's TXT record up now and, when it is there, verify the domain",
+        description="409 `domain_not_verified` (with `extra.recordName` and "
+        "`extra.recordValue`) while the record is not seen; 409 `domain_taken` when another "
+        "organisation verified the domain first; 503 `dependency_unavailable` when no name "
+        "server answered.",
+    )
+    async def verify_domain(
+        self,
+        domain_id: FromPath[uuid.UUID],
+        membership: NamedDependency[Membership],
+        org_domains: NamedDependency[OrgDomains],
+    ) -> OrgDomainOut:
+        return to_schema(await org_domains.verify(membership, domain_id), OrgDomainOut)
+
+    @delete(
+        "/{domain_id:uuid}",
+        status_code=204,
+        operation_id="removeOrgDomain",
+        opt=problems(404),
+        summary="Give a domain up: the organisation's providers stop making accounts there",
+    )
+    async def remove_domain(
+        self,
+        domain_id: FromPath[uuid.UUID],
+        membership: NamedDependency[Membership],
+        org_domains: NamedDependency[OrgDomains],
+    ) -> None:
+        await org_domains.remove(membership, domain_id)
 
 
 class SsoPolicyController(Controller):

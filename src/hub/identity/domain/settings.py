@@ -4,6 +4,7 @@ docs/identity.md explains each choice."""
 
 from __future__ import annotations
 
+import ipaddress
 from typing import TYPE_CHECKING, Annotated
 
 import msgspec
@@ -56,6 +57,14 @@ class IdentitySettings(msgspec.Struct, kw_only=True, frozen=True):
     #: Networks identity providers may sit in besides public addresses (loopback and
     #: private ones are refused otherwise); an issuer on plain http:// must be in one.
     oidc_allow_private_networks: Networks = ()
+    #: Whether an organisation's provider makes accounts only at domains the organisation
+    #: proved with a DNS TXT record (platform providers are trusted as configured).
+    sso_verified_domains_only: bool = True
+    #: Name servers asked for domain proofs (IP addresses); empty: the system's.
+    dns_nameservers: tuple[str, ...] = ()
+    dns_port: Annotated[int, Meta(ge=1, le=65535)] = 53
+    #: How long one domain-proof lookup may take, all servers and retries included.
+    dns_timeout_seconds: Annotated[int, Meta(ge=1, le=30)] = 3
     # Identity: argon2id cost (OWASP: t=2, m=19 MiB, p=1) and brute-force protection.
     password_hash_time_cost: Annotated[int, Meta(ge=1, le=100)] = 2
     #: argon2 needs at least 8 KiB per lane (checked in :meth:`check`); 4 GiB max.
@@ -106,6 +115,13 @@ class IdentitySettings(msgspec.Struct, kw_only=True, frozen=True):
         )
         check_at_least(self, "session_max_age_seconds", "session_idle_timeout_seconds")
         check_relying_party(self, kernel)
+        for server in self.dns_nameservers:
+            try:
+                ipaddress.ip_address(server)
+            except ValueError:
+                raise SettingsError(
+                    f"HUB_DNS_NAMESERVERS must be IP addresses, comma-separated (got {server!r})"
+                ) from None
         if self.password_hash_memory_kib < 8 * self.password_hash_parallelism:
             raise SettingsError(
                 "HUB_PASSWORD_HASH_MEMORY_KIB must be >= 8 x HUB_PASSWORD_HASH_PARALLELISM "

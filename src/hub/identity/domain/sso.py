@@ -64,14 +64,36 @@ def clean_domains(raw: list[str]) -> list[str]:
     """E-mail domains, lower-cased and in their Unicode form, each once, sorted."""
     if len(raw) > MAX_DOMAINS:
         raise field_invalid("emailDomains", f"At most {MAX_DOMAINS} domains.")
-    domains: set[str] = set()
-    for entry in raw:
-        text = unicodedata.normalize("NFKC", entry).strip().lower().lstrip("@")
-        checked = normalise_email(f"postmaster@{text}")
-        if not text or not is_valid_email(checked):
-            raise field_invalid("emailDomains", f"{entry!r} is not a domain name.")
-        domains.add(checked.rpartition("@")[2])
-    return sorted(domains)
+    return sorted({clean_domain(entry, "emailDomains") for entry in raw})
+
+
+def clean_domain(raw: str, field: str) -> str:
+    """One domain, as addresses store theirs: lower-case, Unicode form, no leading ``@``."""
+    text = unicodedata.normalize("NFKC", raw).strip().lower().lstrip("@")
+    checked = normalise_email(f"postmaster@{text}")
+    if not text or not is_valid_email(checked):
+        raise field_invalid(field, f"{raw!r} is not a domain name.")
+    return checked.rpartition("@")[2]
+
+
+#: Where an organisation proves a domain: a TXT record under this label of the domain.
+CHALLENGE_LABEL = "_hub-challenge"
+CHALLENGE_PREFIX = "hub-domain-verification="
+
+
+def challenge_record(domain: str) -> str:
+    return f"{CHALLENGE_LABEL}.{domain}"
+
+
+def proves(txt_values: list[str], token: str) -> bool:
+    """Whether one of the TXT strings found is the organisation's challenge value (other
+    records may sit there too: several organisations may claim one domain)."""
+    return any(value.strip() == token for value in txt_values)
+
+
+def unverified(domains: list[str], verified: set[str]) -> list[str]:
+    """The provider domains an organisation has not proved: they make no accounts."""
+    return [domain for domain in domains if domain not in verified]
 
 
 def domain_of(email: str) -> str:

@@ -67,8 +67,29 @@ class IdentityProviderOut(Schema):
     enabled: bool
     #: Register this redirect URI with the provider.
     redirect_uri: str
+    #: Of ``emailDomains``, those the organisation has not proved (``/orgs/{orgId}/domains``):
+    #: the provider makes no accounts there. Empty for a platform provider.
+    unverified_domains: list[str]
     created_at: datetime
     updated_at: datetime
+
+
+class OrgDomainIn(Schema):
+    example: ClassVar[dict[str, Any]] = {"domain": "acme.example"}
+
+    domain: Domain
+
+
+class OrgDomainOut(Schema):
+    id: uuid.UUID
+    #: Lower-case, in its Unicode form.
+    domain: str
+    verified: bool
+    verified_at: datetime | None
+    #: Publish a TXT record at this name holding ``recordValue``, then verify.
+    record_name: str
+    record_value: str
+    created_at: datetime
 
 
 class SsoPolicyIn(Schema):

@@ -12,6 +12,7 @@ refused at once rather than at the first sign-in.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,8 +26,10 @@ from hub.identity.domain.sso import (
     clean_domains,
     clean_issuer,
     clean_provider_name,
+    unverified,
 )
 from hub.identity.models import IdentityProvider, Role
+from hub.identity.repositories.org_domains import verified_domains
 from hub.identity.services.admin import AdminService
 from hub.identity.services.oidc import Endpoints, OidcClient
 from hub.kernel.errors import FieldError, Invalid, NotFound
@@ -74,6 +77,9 @@ class SsoProviders:
     admins: AdminService
     #: ``{HUB_PUBLIC_URL}/api/v1/auth/sso/callback``: the redirect URI to register.
     redirect_uri: str
+    #: HUB_SSO_VERIFIED_DOMAINS_ONLY: an organisation's provider makes accounts only at
+    #: the domains the organisation proved (services.org_domains).
+    verified_domains_only: bool = True
 
     async def _scope(self, manager: Manager) -> uuid.UUID | None:
         if isinstance(manager, Membership):
@@ -97,9 +103,20 @@ class SsoProviders:
             ).decode(),
         )
 
-    def _view(self, row: Any) -> Any:
+    async def unproved(self, scope: uuid.UUID | None) -> Callable[[list[str]], list[str]]:
+        """Which of a provider's domains make no accounts for want of proof (none for a
+        platform provider, or with HUB_SSO_VERIFIED_DOMAINS_ONLY off)."""
+        if scope is None or not self.verified_domains_only:
+            return lambda domains: []
+        proved = await verified_domains(self.store, scope)
+        return lambda domains: unverified(domains, proved)
+
+    def _view(self, row: Any, unproved: Callable[[list[str]], list[str]]) -> Any:
         return overlay(
-            row, client_id=self.credentials(row).client_id, redirect_uri=self.redirect_uri
+            row,
+            client_id=self.credentials(row).client_id,
+            redirect_uri=self.redirect_uri,
+            unverified_domains=unproved(list(row.email_domains)),
         )
 
     async def _row(self, scope: uuid.UUID | None, provider_id: uuid.UUID) -> Any:
@@ -115,14 +132,16 @@ class SsoProviders:
         page = await self.store.page(
             select(_p).where(self._in_scope(scope)), _p.c.id, limit=limit, cursor=cursor
         )
+        unproved = await self.unproved(scope)
         return Page(
-            items=[self._view(r) for r in page.items],
+            items=[self._view(r, unproved) for r in page.items],
             limit=page.limit,
             next_cursor=page.next_cursor,
         )
 
     async def get(self, manager: Manager, provider_id: uuid.UUID) -> Any:
-        return self._view(await self._row(await self._scope(manager), provider_id))
+        scope = await self._scope(manager)
+        return self._view(await self._row(scope, provider_id), await self.unproved(scope))
 
     async def _default_role(self, scope: uuid.UUID | None, role_id: uuid.UUID | None) -> None:
         """A default role must be one of the organisation's, and not the owner role

@@ -39,6 +39,7 @@ from hub.identity.domain.sso import (
     SSO_METHODS,
     Asserted,
     asserted_identity,
+    domain_of,
     lacks_email,
     may_provision,
     sso_refused,
@@ -190,6 +191,13 @@ class SsoSignIn:
                 "No account uses this address, and this identity provider does not create "
                 "accounts for its domain; ask to be invited.",
                 "sso_no_account",
+            )
+        unproved = await self.providers.unproved(provider.organisation_id)
+        if unproved([domain_of(person.email)]):
+            raise sso_refused(
+                "No account uses this address, and the organisation behind this identity "
+                "provider has not proved that it owns the address's domain; ask to be invited.",
+                "sso_domain_unverified",
             )
         user_id = await self._create_account(provider, person)
         created = await user_by_id(self.store, user_id)
