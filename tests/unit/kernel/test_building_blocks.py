@@ -4,22 +4,26 @@ from __future__ import annotations
 
 import uuid
 
+import msgspec
 import pytest
 import redis.exceptions
 import sqlalchemy.exc
+from msgspec import UNSET, UnsetType
 from sqlalchemy import MetaData
 
 from hub.app import context_modules
 from hub.kernel import schema as schema_module
 from hub.kernel.contexts import ContextModule, dependency_order
 from hub.kernel.db import async_url
-from hub.kernel.errors import DependencyUnavailable, Invalid, dependency_of
+from hub.kernel.errors import Conflict, DependencyUnavailable, Invalid, NotFound, dependency_of
 from hub.kernel.events import EVENT_TYPES, IntegrationEvent, decode_event, encode_event
 from hub.kernel.logging import loggable_path
 from hub.kernel.outbox import outbox_of
 from hub.kernel.pagination import clamp_limit, decode_cursor, encode_cursor, page_of
 from hub.kernel.permissions import PermissionRegistry
+from hub.kernel.problems import refusal, sized
 from hub.kernel.schema import context_metadata, context_schemas, new_id, register_context_schema
+from hub.kernel.structs import PatchSchema
 
 
 def _module(name: str, *deps: str) -> ContextModule:
@@ -166,3 +170,36 @@ def test_dependency_failures_are_recognised_through_their_causes() -> None:
     assert (unavailable.status_code, unavailable.code) == (503, "dependency_unavailable")
     assert unavailable.extra == {"dependency": "redis"}
     assert unavailable.headers == {"Retry-After": "5"}
+
+
+def test_a_declared_refusal_makes_a_fresh_exception_each_time() -> None:
+    taken = refusal(Conflict, "This name is taken.", code="name_taken")
+    first, second = taken(), taken()
+    assert first is not second
+    assert (first.status_code, first.code, first.detail) == (
+        409,
+        "name_taken",
+        "This name is taken.",
+    )
+    assert refusal(NotFound, "No such thing.")().code == "not_found"
+
+
+def test_a_name_is_one_to_most_characters() -> None:
+    assert sized("Ada", field="name", most=3) == "Ada"
+    for bad in ("", "Adam"):
+        with pytest.raises(Invalid) as refused:
+            sized(bad, field="name", most=3)
+        assert refused.value.errors is not None
+        assert [(e.field, e.source) for e in refused.value.errors] == [("name", "body")]
+
+
+class _Patch(PatchSchema):
+    name: str | UnsetType = UNSET
+    colour: str | UnsetType | None = UNSET
+
+
+def test_a_patch_answers_only_what_was_sent() -> None:
+    assert msgspec.json.decode(b"{}", type=_Patch).sent() == {}
+    sent = msgspec.json.decode(b'{"colour": null}', type=_Patch).sent()
+    assert sent == {"colour": None}
+    assert msgspec.json.decode(b'{"name": "x"}', type=_Patch).sent() == {"name": "x"}
