@@ -87,6 +87,7 @@ from hub.identity.services.secret_rotation import SecretRotation
 from hub.identity.services.sessions import SessionService
 from hub.identity.services.signing import SigningKeys
 from hub.identity.services.sso_links import SsoLinks
+from hub.identity.services.sso_logout import SsoLogout
 from hub.identity.services.sso_policy import SsoPolicyService
 from hub.identity.services.sso_providers import SsoProviders
 from hub.identity.services.sso_sign_in import SsoSignIn
@@ -181,6 +182,7 @@ def services(rt: ContextRuntime) -> dict[str, Any]:
         "sso_providers": sso_providers,
         "sso_policy": sso_policy,
         "sso_links": SsoLinks(store, settings.recent_auth_seconds),
+        "sso_logout": SsoLogout(store, rt.redis, sso_providers, oidc, sessions, rt.clock),
         "org_domains": OrgDomains(
             store,
             TxtLookup(settings.dns_nameservers, settings.dns_port, settings.dns_timeout_seconds),

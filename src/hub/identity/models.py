@@ -441,6 +441,22 @@ class OrganisationDomain(IdMixin, TimestampMixin, Base):
     verified_at: Mapped[datetime | None] = _ts()
 
 
+class SsoSession(Base):
+    """A hub session signed in through an identity provider, with the provider's subject
+    and session (``sid``): what a back-channel logout from that provider ends."""
+
+    __tablename__ = "sso_sessions"
+    __table_args__ = (
+        Index("ix_sso_sessions_provider_id_subject", "provider_id", "subject"),
+        Index("ix_sso_sessions_provider_id_provider_session", "provider_id", "provider_session"),
+    )
+
+    session_id: Mapped[uuid.UUID] = owned_by("identity.sessions.id", primary_key=True)
+    provider_id: Mapped[uuid.UUID] = owned_by("identity.identity_providers.id")
+    subject: Mapped[str] = mapped_column(Text, nullable=False)
+    provider_session: Mapped[str | None] = mapped_column(Text)
+
+
 class SsoPolicy(Base):
     """An organisation that requires its members to sign in through its provider."""
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import base64
 import json
+import secrets
+import time
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -58,6 +60,8 @@ class LocalProvider:
         self.userinfo_requests: list[str] = []
         #: The DNS zone of the organisation that runs this provider (tests.support.dns_zone).
         self.zone: Any = None
+        #: Provider sessions: an ID token of a user named here carries this ``sid``.
+        self.sid_of: dict[str, str] = {}
         #: What the token endpoint was sent (to check PKCE and client authentication).
         self.token_requests: list[dict[str, str]] = []
         # pyop checks at construction that the issuer is https; this one serves plain
@@ -116,9 +120,26 @@ class LocalProvider:
 
     def _forged(self, id_token: str) -> str:
         assert self.forge_with is not None
+        return self._resigned(id_token, self.forge_with)
+
+    def _resigned(self, id_token: str, key: RSAKey, **extra: Any) -> str:
         payload = id_token.split(".")[1]
         claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-        signed: str = JWS(json.dumps(claims), alg="RS256").sign_compact([self.forge_with])
+        signed: str = JWS(json.dumps(claims | extra), alg="RS256").sign_compact([key])
+        return signed
+
+    def logout_token(self, *, key: RSAKey | None = None, **claims: Any) -> str:
+        """A back-channel logout token as this provider signs one (OIDC Back-Channel
+        Logout 1.0, 2.4); ``claims`` override or add to the defaults (None removes)."""
+        body: dict[str, Any] = {
+            "iss": self.issuer,
+            "aud": self.client_id,
+            "iat": int(time.time()),
+            "jti": secrets.token_urlsafe(16),
+            "events": {"http://schemas.openid.net/event/backchannel-logout": {}},
+        } | claims
+        body = {k: v for k, v in body.items() if v is not None}
+        signed: str = JWS(json.dumps(body), alg="RS256").sign_compact([key or self.key])
         return signed
 
     def app(self) -> Litestar:
@@ -162,6 +183,10 @@ class LocalProvider:
             result: dict[str, Any] = answer.to_dict()
             if op.forge_with is not None:
                 result["id_token"] = op._forged(result["id_token"])
+            elif op.user in op.sid_of:
+                result["id_token"] = op._resigned(
+                    result["id_token"], op.key, sid=op.sid_of[op.user]
+                )
             return Response(result, headers={"Cache-Control": "no-store"})
 
         @get("/userinfo", sync_to_thread=False)

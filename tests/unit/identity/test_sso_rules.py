@@ -9,11 +9,13 @@ import pytest
 
 from hub.identity.domain.accounts import keep_a_way_in
 from hub.identity.domain.sso import (
+    LOGOUT_EVENT,
     asserted_identity,
     challenge_record,
     clean_domain,
     clean_domains,
     clean_issuer,
+    logout_target,
     may_provision,
     proves,
     unverified,
@@ -116,3 +118,20 @@ def test_a_domain_is_proved_by_its_own_value_among_others() -> None:
     assert not proves([], token)
     assert not proves(["hub-domain-verification=ab", token + "c"], token)
     assert unverified(["a.example", "b.example"], {"b.example"}) == ["a.example"]
+
+
+def test_a_logout_token_names_a_subject_or_a_session_and_carries_the_event() -> None:
+    event = {LOGOUT_EVENT: {}}
+    target = logout_target({"events": event, "sub": "s1", "sid": "p9"})
+    assert (target.subject, target.provider_session) == ("s1", "p9")
+    assert logout_target({"events": event, "sid": "p9"}).subject is None
+    for bad in (
+        {"events": event},
+        {"events": event, "sub": "", "sid": ""},
+        {"sub": "s1"},
+        {"events": {LOGOUT_EVENT: "yes"}, "sub": "s1"},
+        {"events": event, "sub": "s1", "nonce": "n"},
+    ):
+        with pytest.raises(Invalid) as refused:
+            logout_target(bad)
+        assert (refused.value.status_code, refused.value.code) == (400, "logout_token_invalid")

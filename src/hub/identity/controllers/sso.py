@@ -11,7 +11,7 @@ from typing import Annotated
 import msgspec
 from litestar import Controller, Response, delete, get, patch, post, put
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, JSONBody, QueryParameter, SkipValidation
+from litestar.params import FromPath, JSONBody, QueryParameter, SkipValidation, URLEncodedBody
 from litestar.response import Redirect
 from msgspec import Meta
 
@@ -24,6 +24,7 @@ from hub.identity.schemas.sso import (
     IdentityProviderIn,
     IdentityProviderOut,
     IdentityProviderPatch,
+    LogoutTokenIn,
     OrgDomainIn,
     OrgDomainOut,
     SsoLinkIn,
@@ -34,6 +35,7 @@ from hub.identity.schemas.sso import (
 )
 from hub.identity.services.org_domains import OrgDomains
 from hub.identity.services.sso_links import SsoLinks
+from hub.identity.services.sso_logout import SsoLogout
 from hub.identity.services.sso_policy import SsoPolicyService
 from hub.identity.services.sso_providers import Manager, ProviderChanges, SsoProviders
 from hub.identity.services.sso_sign_in import LinkOffer, SsoSignIn
@@ -326,6 +328,27 @@ class SsoSignInController(Controller):
     ) -> Redirect:
         url = await sso_sign_in.start(provider_id)
         return Redirect(path=url, status_code=302, headers=NO_STORE)
+
+    @post(
+        "/{provider_id:uuid}/backchannel-logout",
+        status_code=200,
+        operation_id="ssoBackChannelLogout",
+        opt={**AUTH_LIMIT, **problems(400, 404, 503)},
+        summary="The provider's back-channel logout: end the sessions it names",
+        description="OpenID Connect Back-Channel Logout 1.0, called by the provider (not a "
+        "browser) with a form field `logout_token`: the hub sessions opened through this "
+        "provider for its `sub` (or its session `sid`) end at once. 400 "
+        "`logout_token_invalid` (signature, issuer, audience, age, event, nonce, replay); "
+        "404 `provider_not_found`.",
+    )
+    async def back_channel_logout(
+        self,
+        provider_id: FromPath[uuid.UUID],
+        data: URLEncodedBody[LogoutTokenIn],
+        sso_logout: NamedDependency[SsoLogout],
+    ) -> Response[None]:
+        await sso_logout.back_channel(provider_id, data.logout_token)
+        return Response(None, status_code=200, headers=NO_STORE)
 
     @get(
         "/callback",

@@ -8,6 +8,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, ClassVar
 
+import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from hub.identity.schemas import Code, Secret, Token
@@ -67,11 +68,21 @@ class IdentityProviderOut(Schema):
     enabled: bool
     #: Register this redirect URI with the provider.
     redirect_uri: str
+    #: Register this back-channel logout URI with the provider (sessions end when a
+    #: person signs out there).
+    backchannel_logout_uri: str
     #: Of ``emailDomains``, those the organisation has not proved (``/orgs/{orgId}/domains``):
     #: the provider makes no accounts there. Empty for a platform provider.
     unverified_domains: list[str]
     created_at: datetime
     updated_at: datetime
+
+
+class LogoutTokenIn(msgspec.Struct, kw_only=True):
+    """Back-Channel Logout 1.0, 2.5: a form field (``application/x-www-form-urlencoded``),
+    named in snake case by the specification."""
+
+    logout_token: Annotated[str, Meta(min_length=1, max_length=16384)]
 
 
 class OrgDomainIn(Schema):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -28,6 +29,7 @@ from hub.identity.services.sessions import REFRESH_PREFIX, IssuedTokens, Session
 from hub.identity.services.sso_policy import SsoPolicyService
 from hub.identity.services.throttle import Throttle
 from hub.identity.services.tokens import AccessToken, AccessTokens
+from hub.kernel.db import UnitOfWork
 from hub.kernel.errors import Forbidden, Unauthorized
 from hub.kernel.problems import refusal
 from hub.kernel.schema import new_id
@@ -170,10 +172,19 @@ class AuthService:
             await self.sso_policy.ensure_password_allowed(user.id)
 
     async def open_session(
-        self, user: UserRecord, methods: list[str], client: ClientInfo
+        self,
+        user: UserRecord,
+        methods: list[str],
+        client: ClientInfo,
+        *,
+        also: Callable[[UnitOfWork, uuid.UUID], None] | None = None,
     ) -> IssuedTokens:
+        """Sign ``user`` in; ``also`` writes what belongs with the new session in the same
+        transaction (a single sign-on's provider session)."""
         async with self.store.uow() as uow:
             session, refresh = await self.sessions.open(uow, user, methods, client)
+            if also is not None:
+                also(uow, session.id)
             await uow.commit()
         expires = session.created_at + timedelta(seconds=self.settings.refresh_token_ttl_seconds)
         return await self.sessions.tokens(

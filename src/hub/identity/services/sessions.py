@@ -175,28 +175,36 @@ class SessionService:
         self,
         uow: UnitOfWork,
         *,
-        user_id: uuid.UUID,
         reason: str,
+        user_id: uuid.UUID | None = None,
         session_id: uuid.UUID | None = None,
         keep: uuid.UUID | None = None,
+        among: Any = None,
     ) -> list[uuid.UUID]:
-        """Mark sessions revoked in ``uow``; call :meth:`stop_access_tokens` after commit."""
+        """Mark sessions revoked in ``uow``: a user's (``user_id``), or those ``among``
+        selects (a subquery of session ids); call :meth:`stop_access_tokens` after commit."""
+        if user_id is None and among is None:
+            raise TypeError("revoke_where needs a user_id or an among")
         stmt = (
             update(Session)
-            .where(Session.user_id == user_id, Session.revoked_at.is_(None))
+            .where(Session.revoked_at.is_(None))
             .values(revoked_at=self.clock(), revoked_reason=reason)
-            .returning(Session.id)
+            .returning(Session.id, Session.user_id)
         )
+        if user_id is not None:
+            stmt = stmt.where(Session.user_id == user_id)
+        if among is not None:
+            stmt = stmt.where(Session.id.in_(among))
         if session_id is not None:
             stmt = stmt.where(Session.id == session_id)
         if keep is not None:
             stmt = stmt.where(Session.id != keep)
-        ids = list((await uow.session.execute(stmt)).scalars())
-        for sid in ids:
+        rows = (await uow.session.execute(stmt)).all()
+        for sid, owner in rows:
             uow.publish(
-                SessionRevoked(actor_id=user_id, user_id=user_id, session_id=sid, reason=reason)
+                SessionRevoked(actor_id=owner, user_id=owner, session_id=sid, reason=reason)
             )
-        return ids
+        return [sid for sid, _ in rows]
 
     async def stop_access_tokens(self, session_ids: list[uuid.UUID]) -> None:
         await self.revocations.revoke(session_ids)

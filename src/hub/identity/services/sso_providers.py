@@ -116,6 +116,8 @@ class SsoProviders:
             row,
             client_id=self.credentials(row).client_id,
             redirect_uri=self.redirect_uri,
+            backchannel_logout_uri=self.redirect_uri.removesuffix("/callback")
+            + f"/{row.id}/backchannel-logout",
             unverified_domains=unproved(list(row.email_domains)),
         )
 
@@ -254,11 +256,11 @@ class SsoProviders:
                 await uow.session.delete(provider)
             await uow.commit()
 
-    async def usable(self, provider_id: uuid.UUID) -> Any:
-        """An enabled provider for a sign-in (404 ``provider_not_found`` otherwise)."""
-        row = await self.store.first(
-            select(_p).where(_p.c.id == provider_id, _p.c.enabled.is_(True))
-        )
+    async def usable(self, provider_id: uuid.UUID, *, enabled_only: bool = True) -> Any:
+        """An enabled provider for a sign-in, or any for a logout it sends (404
+        ``provider_not_found`` otherwise)."""
+        stmt = select(_p).where(_p.c.id == provider_id)
+        row = await self.store.first(stmt.where(_p.c.enabled.is_(True)) if enabled_only else stmt)
         if row is None:
             raise provider_not_found()
         return row

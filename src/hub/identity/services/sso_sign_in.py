@@ -45,7 +45,7 @@ from hub.identity.domain.sso import (
     sso_refused,
     with_userinfo,
 )
-from hub.identity.models import MemberRole, Membership, Role, SsoIdentity, User
+from hub.identity.models import MemberRole, Membership, Role, SsoIdentity, SsoSession, User
 from hub.identity.repositories.users import UserRecord, user_by_email, user_by_id
 from hub.identity.repositories.ways_in import NO_PASSWORD
 from hub.identity.services.access import AccessService
@@ -55,6 +55,7 @@ from hub.identity.services.sessions import IssuedTokens
 from hub.identity.services.sso_providers import SsoProviders
 from hub.identity.services.sso_state import PendingLink, SsoState
 from hub.kernel.clock import Clock
+from hub.kernel.db import UnitOfWork
 from hub.kernel.errors import Conflict, Unauthorized
 from hub.kernel.problems import refusal
 from hub.kernel.schema import new_id
@@ -179,6 +180,7 @@ class SsoSignIn:
                     subject=person.subject,
                     user_id=existing.id,
                     email=existing.email,
+                    provider_session=person.provider_session,
                 )
             )
             return LinkOffer(
@@ -259,7 +261,18 @@ class SsoSignIn:
                 .values(last_used_at=self.clock())
             )
             await uow.commit()
-        return await self.auth.open_session(user, [*SSO_METHODS, *methods], client)
+
+        def remember(uow: UnitOfWork, session_id: uuid.UUID) -> None:
+            uow.session.add(
+                SsoSession(
+                    session_id=session_id,
+                    provider_id=provider.id,
+                    subject=person.subject,
+                    provider_session=person.provider_session,
+                )
+            )
+
+        return await self.auth.open_session(user, [*SSO_METHODS, *methods], client, also=remember)
 
     async def _join(self, provider: Any, person: Asserted, user_id: uuid.UUID) -> None:
         """Just-in-time membership: through an organisation's provider, an address at one
@@ -352,5 +365,10 @@ class SsoSignIn:
                     "This identity is already linked to an account.", code="sso_already_linked"
                 )
             await uow.commit()
-        person = Asserted(subject=pending.subject, email=user.email, name=user.display_name)
+        person = Asserted(
+            subject=pending.subject,
+            email=user.email,
+            name=user.display_name,
+            provider_session=pending.provider_session,
+        )
         return await self._signed_in(provider, person, user, client, methods=methods)

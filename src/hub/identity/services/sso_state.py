@@ -43,6 +43,8 @@ class PendingLink(msgspec.Struct, frozen=True, kw_only=True):
     subject: str
     user_id: uuid.UUID
     email: str
+    #: The provider's session (``sid``) of the sign-in that met the account.
+    provider_session: str | None = None
 
 
 def _key(prefix: str, token: str) -> str:
