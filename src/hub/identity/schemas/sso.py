@@ -82,6 +82,8 @@ class LogoutTokenIn(msgspec.Struct, kw_only=True):
     """Back-Channel Logout 1.0, 2.5: a form field (``application/x-www-form-urlencoded``),
     named in snake case by the specification."""
 
+    example: ClassVar[dict[str, Any]] = {"logout_token": "eyJhbGciOiJSUzI1NiJ9.e30.c2ln"}
+
     logout_token: Annotated[str, Meta(min_length=1, max_length=16384)]
 
 
