@@ -40,14 +40,13 @@ class TxtLookup:
         resolver = self._resolver()
         try:
             answer = await resolver.resolve(name, "TXT", search=False)
-        except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer, dns.name.NameTooLong):
-            return []
-        except dns.name.IDNAException:
+        except (
+            dns.resolver.NXDOMAIN,
+            dns.resolver.NoAnswer,
+            dns.name.NameTooLong,
+            dns.name.IDNAException,  # a name no record can sit at
+        ):
             return []
         except (dns.resolver.NoNameservers, dns.exception.Timeout):
             raise DependencyUnavailable("dns") from None
-        return [
-            b"".join(record.strings).decode("utf-8", "replace")
-            for record in answer
-            if hasattr(record, "strings")
-        ]
+        return [b"".join(record.strings).decode("utf-8", "replace") for record in answer]

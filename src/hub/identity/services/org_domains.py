@@ -124,13 +124,14 @@ class OrgDomains:
                 code="domain_not_verified",
                 extra={"recordName": name, "recordValue": claimed.token},
             )
+        now = self.clock()
         try:
             async with self.store.uow() as uow:
                 row = (
                     await uow.session.execute(
                         update(OrganisationDomain)
                         .where(self._mine(membership, domain_id), _d.c.verified_at.is_(None))
-                        .values(verified_at=self.clock(), updated_at=self.clock())
+                        .values(verified_at=now, updated_at=now)
                         .returning(*_d.c)
                     )
                 ).first()
