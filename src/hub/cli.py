@@ -16,6 +16,7 @@ from hub.devservers.process import file_lock
 from hub.kernel import migrations
 from hub.kernel.commands import CommandServices
 from hub.kernel.runtime import Kernel
+from hub.kernel.secrets_command import secrets_group
 from hub.kernel.settings import Settings, SettingsError
 from hub.kernel.wiring import assemble
 
@@ -575,6 +576,7 @@ def _add_context_commands() -> None:
             main.add_command(command)
     for command in PACK_COMMANDS:
         main.add_command(command)
+    main.add_command(secrets_group)
 
 
 _add_context_commands()

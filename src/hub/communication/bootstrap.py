@@ -40,6 +40,7 @@ from hub.communication.services.org_categories import OrganisationCategories
 from hub.communication.services.personal_data import CommunicationPersonalData
 from hub.communication.services.preferences import PreferenceService
 from hub.communication.services.retention import InboxRetention
+from hub.communication.services.secret_rotation import sealed_values
 from hub.communication.services.sending import SendService
 from hub.communication.services.snoozes import SnoozeEnd
 from hub.communication.services.stream import StreamService
@@ -190,6 +191,7 @@ def webhook_services(
         ),
         "webhook_release": WebhookRetries(rt.store, rt.clock, rt.queue_job),
         "communication_org_purge": SchemaPurge(rt.store, Base.metadata),
+        "communication_secret_rotation": sealed_values(rt.store, rt.settings),
     }
 
 
@@ -238,6 +240,7 @@ def build() -> ContextModule:
             describe("communication", PersonalDataApi, "communication_personal_data"),
         ),
         personal_data="communication_personal_data",
+        secrets="communication_secret_rotation",
         jobs=[
             fan_out,
             send_email,

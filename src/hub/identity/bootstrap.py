@@ -13,7 +13,7 @@ from hub.identity.api import (
     Membership,
     UserErased,
 )
-from hub.identity.cli import keys, secrets_group, users
+from hub.identity.cli import keys, users
 from hub.identity.controllers.admin import UserAdminController
 from hub.identity.controllers.apikeys import ApiKeyController
 from hub.identity.controllers.auth import AuthController
@@ -83,7 +83,7 @@ from hub.identity.services.provisioning import Provisioning
 from hub.identity.services.registration import RegistrationService
 from hub.identity.services.resend_verification import ResendVerification
 from hub.identity.services.roles import RoleService
-from hub.identity.services.secret_rotation import SecretRotation
+from hub.identity.services.secret_rotation import IdentitySecretRotation
 from hub.identity.services.sessions import SessionService
 from hub.identity.services.signing import SigningKeys
 from hub.identity.services.sso_links import SsoLinks
@@ -204,7 +204,7 @@ def services(rt: ContextRuntime) -> dict[str, Any]:
         "identity_config": IdentityConfigFacade(
             store, roles, access, Provisioning(store, accounts, registration, orgs)
         ),
-        "secret_rotation": SecretRotation(store, secrets),
+        "identity_secret_rotation": IdentitySecretRotation(store, secrets),
         "link_pages": LinkPages(rt.settings),
         "org_deletion": OrganisationDeletion(
             store,
@@ -225,11 +225,11 @@ async def start(
     *,
     signing_keys: SigningKeys,
     password_hasher: PasswordHasher,
-    secret_rotation: SecretRotation,
+    identity_secret_rotation: IdentitySecretRotation,
 ) -> None:
     await signing_keys.start()
     await password_hasher.warm_up()
-    await secret_rotation.label_unlabelled()
+    await identity_secret_rotation.label_unlabelled()
 
 
 def build() -> ContextModule:
@@ -265,7 +265,7 @@ def build() -> ContextModule:
         ],
         root_route_handlers=[jwks, *PAGE_HANDLERS],
         permissions=PERMISSIONS,
-        cli_commands=[keys, users, secrets_group],
+        cli_commands=[keys, users],
         jobs=[prune_expired_rows, purge_organisations],
         periodic=[PRUNE_HOURLY, PURGE_ORGANISATIONS],
         on_startup=[start],
@@ -276,6 +276,7 @@ def build() -> ContextModule:
             describe("identity", PersonalDataApi, "identity_personal_data"),
         ),
         personal_data="identity_personal_data",
+        secrets="identity_secret_rotation",
         subscriptions=[Subscription(UserErased, on_user_erased, name="identity.user_erased")],
         on_remote=use_remote,
     )

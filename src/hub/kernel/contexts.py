@@ -67,6 +67,9 @@ class ContextModule:
     #: (also one of its ``interfaces``, so the export reaches it remotely too): what it
     #: holds about a person, for ``GET /auth/me/export``.
     personal_data: str | None = None
+    #: The dependency name of its :class:`~hub.kernel.secret_rotation.SecretKeeper`: the
+    #: values it keeps sealed under ``HUB_SECRET_KEY``, for ``hub secrets rotate|status``.
+    secrets: str | None = None
 
     @property
     def schema(self) -> str:

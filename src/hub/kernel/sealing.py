@@ -27,6 +27,9 @@ from hub.kernel.settings import Settings
 _VERSION = b"\x01"
 _NONCE_BYTES = 12
 _SALT = b"hub.kernel"
+#: Key ids were first stored by identity (beside its keyed hashes); the derivation keeps its
+#: salt so the ids already stored stay valid.
+_KEY_ID_SALT = b"hub.identity"
 
 
 class UnsealableError(ValueError):
@@ -39,6 +42,34 @@ def derive_key(secret: bytes, purpose: str) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=_SALT, info=purpose.encode()).derive(
         secret
     )
+
+
+def key_id(secret: bytes) -> str:
+    """A short public name for one secret key (8 hex digits), shown by ``hub secrets
+    status`` and stored next to keyed hashes, so an operator can count what still depends
+    on a previous key. An HKDF output of its own purpose: it tells nothing about the keys
+    derived for other purposes."""
+    return (
+        HKDF(algorithm=hashes.SHA256(), length=32, salt=_KEY_ID_SALT, info=b"key-id")
+        .derive(secret)[:4]
+        .hex()
+    )
+
+
+def configured_secrets(settings: Settings) -> list[bytes]:
+    """``HUB_SECRET_KEY`` then each key of ``HUB_SECRET_KEY_PREVIOUS`` in order, repeats
+    dropped: the order in which every sealer tries them (index 0 is the current key)."""
+    keys: list[bytes] = []
+    for secret in (settings.secret_key, *settings.secret_key_previous):
+        raw = secret.encode()
+        if raw not in keys:
+            keys.append(raw)
+    return keys
+
+
+def configured_key_ids(settings: Settings) -> list[str]:
+    """The :func:`key_id` of each configured key, in :func:`configured_secrets` order."""
+    return [key_id(secret) for secret in configured_secrets(settings)]
 
 
 class Sealer:
@@ -61,7 +92,7 @@ class Sealer:
     @classmethod
     def from_settings(cls, settings: Settings, purpose: str) -> Sealer:
         """``HUB_SECRET_KEY`` seals; it and ``HUB_SECRET_KEY_PREVIOUS`` open."""
-        return cls([settings.secret_key, *settings.secret_key_previous], purpose)
+        return cls(configured_secrets(settings), purpose)
 
     def seal(self, plaintext: bytes, *, context: bytes = b"") -> bytes:
         nonce = os.urandom(_NONCE_BYTES)
@@ -69,12 +100,17 @@ class Sealer:
 
     def open(self, sealed: bytes, *, context: bytes = b"") -> bytes:
         """The plaintext, or :class:`UnsealableError` when no configured key opens it."""
+        return self.unseal(sealed, context=context)[0]
+
+    def unseal(self, sealed: bytes, *, context: bytes = b"") -> tuple[bytes, int]:
+        """``(plaintext, which key opened it)``: 0 the current key, *n* the *n*-th previous
+        one (what ``hub secrets rotate`` needs to know)."""
         if sealed[:1] != _VERSION or len(sealed) < 1 + _NONCE_BYTES + 16:
             raise UnsealableError("not a sealed value of a known format")
         nonce, body = sealed[1 : 1 + _NONCE_BYTES], sealed[1 + _NONCE_BYTES :]
-        for aead in self._aeads:
+        for index, aead in enumerate(self._aeads):
             try:
-                return aead.decrypt(nonce, body, context)
+                return aead.decrypt(nonce, body, context), index
             except InvalidTag:
                 continue
         raise UnsealableError("no configured key opens this value")

@@ -28,11 +28,21 @@ from hub.kernel.remote.interface import check_distinct
 from hub.kernel.remote.server import InternalRegistry
 from hub.kernel.remote.tokens import ServiceTokens, service_key
 from hub.kernel.runtime import Kernel
+from hub.kernel.sealing import configured_key_ids
+from hub.kernel.secret_rotation import SecretRotation
 from hub.kernel.tenancy import provide_membership
 from hub.kernel.web import Idempotency, provide_client_info
 
 #: Dependencies the kernel itself provides to every route.
 KERNEL_DEPENDENCIES = ("principal", "optional_principal", "token_principal", "membership")
+
+
+#: Services the kernel itself wires (beside every context's).
+KERNEL_SERVICES = ("idempotency", "personal_data", "secret_rotation")
+
+
+def _kernel_names() -> dict[str, str]:
+    return {n: "the kernel" for n in (*KERNEL_DEPENDENCIES, "client_info", *KERNEL_SERVICES)}
 
 
 def _claim(seen: dict[str, str], kind: str, name: str, owner: str) -> None:
@@ -44,9 +54,7 @@ def _claim(seen: dict[str, str], kind: str, name: str, owner: str) -> None:
 def check_unique(modules: Sequence[ContextModule]) -> None:
     """Refuse two contexts declaring the same permission, job, periodic job, CLI command
     or dependency name (the kernel's own names included)."""
-    names: dict[str, str] = {n: "the kernel" for n in (*KERNEL_DEPENDENCIES, "client_info")}
-    names["idempotency"] = "the kernel"
-    names["personal_data"] = "the kernel"
+    names = _kernel_names()
     permissions: dict[str, str] = {}
     jobs: dict[str, str] = {}
     periodic: dict[str, str] = {}
@@ -82,15 +90,19 @@ def wire(kernel: Kernel, modules: Sequence[ContextModule]) -> None:
     """
     if kernel.services:
         return
-    owners: dict[str, str] = {n: "the kernel" for n in (*KERNEL_DEPENDENCIES, "client_info")}
-    owners["idempotency"] = "the kernel"
-    owners["personal_data"] = "the kernel"
+    owners = _kernel_names()
     for module in modules:
         for name in module.dependencies:
             owners.setdefault(name, module.name)
     kernel.services["idempotency"] = Idempotency(kernel.idempotent_writes)
     kernel.services["personal_data"] = PersonalDataExport(
         [(m.name, m.personal_data) for m in modules if m.personal_data is not None],
+        kernel.services,
+    )
+    # Only the contexts served here: one served elsewhere is rotated where it runs.
+    kernel.services["secret_rotation"] = SecretRotation(
+        configured_key_ids(kernel.settings),
+        [m.secrets for m in modules if m.secrets and kernel.settings.serves(m.name)],
         kernel.services,
     )
     for module in modules:

@@ -23,6 +23,10 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+# Re-exported: identity's sealers raise the kernel's error; key ids are the kernel's.
+from hub.kernel.sealing import UnsealableError as UnsealableError
+from hub.kernel.sealing import key_id as key_id
+
 _SEAL_VERSION = b"\x01"
 RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 RECOVERY_CODE_LENGTH = 10
@@ -43,18 +47,6 @@ def derive_key(secret: bytes, purpose: str) -> bytes:
     return HKDF(
         algorithm=hashes.SHA256(), length=32, salt=b"hub.identity", info=purpose.encode()
     ).derive(secret)
-
-
-def key_id(secret: bytes) -> str:
-    """A short public name for one secret key (8 hex digits), stored next to keyed hashes
-    so an operator can count what still depends on a previous key. It is an HKDF output
-    of its own purpose: it tells nothing about the keys derived for other purposes."""
-    return derive_key(secret, "key-id")[:4].hex()
-
-
-class UnsealableError(ValueError):
-    """No configured key opens a sealed value: it was sealed under a key that is no longer
-    ``HUB_SECRET_KEY`` nor listed in ``HUB_SECRET_KEY_PREVIOUS`` (or it was tampered with)."""
 
 
 class Sealer:

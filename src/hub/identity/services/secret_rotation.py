@@ -1,4 +1,5 @@
-"""Rotating ``HUB_SECRET_KEY``: what still depends on a previous key, and moving it over.
+"""Identity's part of rotating ``HUB_SECRET_KEY`` (``hub.kernel.secret_rotation`` runs
+every context's): what still depends on a previous key, and moving it over.
 
 Sealed values (TOTP secrets, signing private keys) can be opened and sealed again, so
 ``rotate`` re-seals them under the current key, one transaction per table. So can the
@@ -12,14 +13,12 @@ by their stored key id those still waiting, so an operator knows when
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 import structlog
 from sqlalchemy import func, select, update
 
-from hub.identity.domain.secrets import IdentitySecrets, Sealer, UnsealableError
+from hub.identity.domain.secrets import IdentitySecrets
 from hub.identity.models import (
     ApiKey,
     EmailToken,
@@ -29,72 +28,43 @@ from hub.identity.models import (
     TotpCredential,
     User,
 )
+from hub.kernel.secret_rotation import (
+    LOST,
+    Moved,
+    SealedColumn,
+    SealedColumns,
+    Usage,
+    count_usage,
+)
 from hub.kernel.store import Store
 
 log = structlog.get_logger("hub.identity")
 
-#: Key id of what no configured key opens or verifies.
-LOST = ""
 
+class IdentitySecretRotation:
+    """Identity's :class:`~hub.kernel.secret_rotation.SecretKeeper` (dependency
+    ``identity_secret_rotation``)."""
 
-@dataclass(frozen=True)
-class Moved:
-    """What ``rotate`` did to one kind of value."""
-
-    what: str
-    #: Re-sealed (or re-bound) under the current key.
-    moved: int
-    #: Already under the current key.
-    current: int
-    #: No configured key opens it: left as it is (see the README on a lost key).
-    lost: int
-
-
-@dataclass(frozen=True)
-class Usage:
-    """How many live values of one kind each key made."""
-
-    what: str
-    #: key id -> count, for the configured keys (current and previous).
-    by_key: dict[str, int]
-    #: Made by no configured key (a lost key, or a key id no longer configured).
-    lost: int
-    #: Rows stored before key ids were recorded (None: not applicable to this kind).
-    unlabelled: int | None = None
-
-
-@dataclass(frozen=True)
-class _Sealed:
-    """A table of sealed values: its model, primary key and sealed column (attribute
-    names). Both tables bind a value to its row: AEAD context = the primary key as text."""
-
-    what: str
-    model: type[TotpCredential] | type[SigningKey] | type[IdentityProvider]
-    key: str
-    sealed: str
-
-
-class SecretRotation:
     def __init__(self, store: Store, secrets: IdentitySecrets) -> None:
         self.store = store
         self.secrets = secrets
-        self._sealed = (
+        # Each value is bound to its row: AEAD context = the primary key as text.
+        sealed = [
+            ("TOTP secrets", TotpCredential, "user_id", "secret_sealed", secrets.totp),
+            ("signing keys", SigningKey, "kid", "private_key_sealed", secrets.signing_keys),
+            ("SSO client ids", IdentityProvider, "id", "client_id_sealed", secrets.sso_clients),
             (
-                _Sealed("TOTP secrets", TotpCredential, "user_id", "secret_sealed"),
-                secrets.totp,
-            ),
-            (
-                _Sealed("signing keys", SigningKey, "kid", "private_key_sealed"),
-                secrets.signing_keys,
-            ),
-            (
-                _Sealed("SSO client ids", IdentityProvider, "id", "client_id_sealed"),
+                "SSO client secrets",
+                IdentityProvider,
+                "id",
+                "client_secret_sealed",
                 secrets.sso_clients,
             ),
-            (
-                _Sealed("SSO client secrets", IdentityProvider, "id", "client_secret_sealed"),
-                secrets.sso_clients,
-            ),
+        ]
+        self._sealed = SealedColumns(
+            store,
+            [k.id for k in secrets.keys],
+            [SealedColumn(*column, context=_context) for column in sealed],
         )
 
     # ------------------------------------------------------------------ rotate
@@ -102,38 +72,7 @@ class SecretRotation:
     async def rotate(self) -> list[Moved]:
         """Re-seal every sealed value and re-bind every pending e-mail token under the
         current key. Idempotent: a second run moves nothing."""
-        report = [await self._reseal(kind, sealer) for kind, sealer in self._sealed]
-        report.append(await self._rebind())
-        log.info(
-            "secrets_rotated",
-            key_id=self.secrets.key_id,
-            moved=sum(m.moved for m in report),
-            lost=sum(m.lost for m in report),
-        )
-        return report
-
-    async def _reseal(self, kind: _Sealed, sealer: Sealer) -> Moved:
-        columns = getattr(kind.model, kind.key), getattr(kind.model, kind.sealed)
-        counts: Counter[str] = Counter()
-        async with self.store.uow() as uow:
-            rows = (await uow.session.execute(select(*columns).with_for_update())).all()
-            changes = []
-            for row in rows:
-                context = _context(row[0])
-                try:
-                    plain, opener = sealer.unseal(row[1], context=context)
-                except UnsealableError:
-                    counts["lost"] += 1
-                    continue
-                if opener == 0:
-                    counts["current"] += 1
-                    continue
-                counts["moved"] += 1
-                changes.append({kind.key: row[0], kind.sealed: sealer.seal(plain, context=context)})
-            if changes:  # ORM bulk UPDATE by primary key: one executemany
-                await uow.session.execute(update(kind.model), changes)
-            await uow.commit()
-        return Moved(kind.what, counts["moved"], counts["current"], counts["lost"])
+        return [*await self._sealed.rotate(), await self._rebind()]
 
     async def _rebind(self) -> Moved:
         binding = self.secrets.binding
@@ -163,15 +102,11 @@ class SecretRotation:
 
     async def status(self) -> list[Usage]:
         """Per kind of value, how many live ones each configured key made."""
-        usage = []
-        for kind, sealer in self._sealed:
-            columns = getattr(kind.model, kind.key), getattr(kind.model, kind.sealed)
-            rows = await self.store.all(select(*columns))
-            usage.append(self._usage(kind.what, (self._opener(kind, sealer, r) for r in rows)))
+        usage = await self._sealed.status()
         rows = await self.store.all(_pending_bindings())
         binding = self.secrets.binding
         usage.append(
-            self._usage(
+            count_usage(
                 "reset-link bindings",
                 (binding.matching_key(r.password_hash, r.binding) or LOST for r in rows),
             )
@@ -191,19 +126,6 @@ class SecretRotation:
             )
         )
         return usage
-
-    def _opener(self, kind: _Sealed, sealer: Sealer, row: Any) -> str:
-        """The id of the key that opens a sealed value, or :data:`LOST`."""
-        try:
-            _, opener = sealer.unseal(row[1], context=_context(row[0]))
-        except UnsealableError:
-            return LOST
-        return self.secrets.keys[opener].id
-
-    def _usage(self, what: str, key_ids: Iterable[str]) -> Usage:
-        counts = Counter(key_ids)
-        lost = counts.pop(LOST, 0)
-        return Usage(what, dict(counts), lost)
 
     async def _labelled(self, what: str, column: Any, *live: Any) -> Usage:
         rows = await self.store.all(
@@ -250,8 +172,8 @@ class SecretRotation:
 
 
 def _context(key: Any) -> bytes:
-    """The AEAD context of a sealed value: its row's primary key (user id, kid, provider
-    id) as text."""
+    """The AEAD context of one of identity's sealed values: its row's primary key (user id,
+    kid, provider id) as text."""
     return str(key).encode()
 
 
