@@ -1,12 +1,13 @@
-"""Sealing what the kernel keeps at rest: AES-256-GCM under a key derived from HUB_SECRET_KEY.
+"""Sealing values at rest: AES-256-GCM under a key derived from HUB_SECRET_KEY.
 
-The kernel stores a few things a database or Redis reader must not be able to use (mail
-requests carry live sign-up, reset and invitation links). Contexts seal their own values
-with their own helpers; the kernel imports no context, so it has this small one, built
-only on the ``cryptography`` package's AEAD (no hand-made cryptography).
+The kernel and every context store things a database or Redis reader must not be able to
+use (mail requests carry live sign-up and reset links; TOTP secrets, signing keys, webhook
+secrets, channel URLs). They all seal with this one sealer, built only on the
+``cryptography`` package's AEAD (no hand-made cryptography).
 
 Each purpose gets its own HKDF-SHA256 key, so a value sealed for one use never opens for
-another, and no key the kernel derives equals one a context derives (a different salt).
+another; identity passes its own salt (it sealed before this module existed), so no key
+the kernel derives equals one identity derives.
 Values are sealed with ``HUB_SECRET_KEY`` and opened with it or any key of
 ``HUB_SECRET_KEY_PREVIOUS``: a key rotation does not strand what was sealed before it.
 """
@@ -37,9 +38,9 @@ class UnsealableError(ValueError):
     ``HUB_SECRET_KEY`` nor listed in ``HUB_SECRET_KEY_PREVIOUS``, or it was altered."""
 
 
-def derive_key(secret: bytes, purpose: str) -> bytes:
-    """A 256-bit key for one purpose of the kernel."""
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=_SALT, info=purpose.encode()).derive(
+def derive_key(secret: bytes, purpose: str, *, salt: bytes = _SALT) -> bytes:
+    """A 256-bit key for one purpose (a context passes its own salt)."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=purpose.encode()).derive(
         secret
     )
 
@@ -49,11 +50,7 @@ def key_id(secret: bytes) -> str:
     status`` and stored next to keyed hashes, so an operator can count what still depends
     on a previous key. An HKDF output of its own purpose: it tells nothing about the keys
     derived for other purposes."""
-    return (
-        HKDF(algorithm=hashes.SHA256(), length=32, salt=_KEY_ID_SALT, info=b"key-id")
-        .derive(secret)[:4]
-        .hex()
-    )
+    return derive_key(secret, "key-id", salt=_KEY_ID_SALT)[:4].hex()
 
 
 def configured_secrets(settings: Settings) -> list[bytes]:
@@ -79,7 +76,9 @@ class Sealer:
     yields garbage. ``context`` (associated data) binds a value to where it is used.
     """
 
-    def __init__(self, secrets: Sequence[str | bytes], purpose: str) -> None:
+    def __init__(
+        self, secrets: Sequence[str | bytes], purpose: str, *, salt: bytes = _SALT
+    ) -> None:
         if not secrets:
             raise ValueError("a sealer needs at least one key")
         keys: list[bytes] = []
@@ -87,7 +86,7 @@ class Sealer:
             raw = secret.encode() if isinstance(secret, str) else secret
             if raw not in keys:
                 keys.append(raw)
-        self._aeads = tuple(AESGCM(derive_key(k, purpose)) for k in keys)
+        self._aeads = tuple(AESGCM(derive_key(k, purpose, salt=salt)) for k in keys)
 
     @classmethod
     def from_settings(cls, settings: Settings, purpose: str) -> Sealer:

@@ -13,21 +13,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from hub.kernel import sealing as kernel_sealing
 
 # Re-exported: identity's sealers raise the kernel's error; key ids are the kernel's.
 from hub.kernel.sealing import UnsealableError as UnsealableError
 from hub.kernel.sealing import key_id as key_id
 
-_SEAL_VERSION = b"\x01"
 RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 RECOVERY_CODE_LENGTH = 10
 RECOVERY_CODE_COUNT = 10
@@ -42,43 +37,22 @@ def token_hash(token: str) -> bytes:
     return hashlib.sha256(token.encode("utf-8")).digest()
 
 
+#: Identity derived its keys before the kernel had a sealer: its own salt keeps what it
+#: sealed and hashed then opening and verifying.
+_SALT = b"hub.identity"
+
+
 def derive_key(secret: bytes, purpose: str) -> bytes:
     """A 256-bit key for one purpose, so no two uses of ``HUB_SECRET_KEY`` share a key."""
-    return HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=b"hub.identity", info=purpose.encode()
-    ).derive(secret)
+    return kernel_sealing.derive_key(secret, purpose, salt=_SALT)
 
 
-class Sealer:
-    """AES-256-GCM under a key derived for one purpose (private keys, TOTP secrets).
-
-    Seals with the current key; opens with the current key, then each previous one. The
-    AEAD tag decides which key made a value: a wrong key fails authentication, it never
-    yields garbage.
-    """
+class Sealer(kernel_sealing.Sealer):
+    """The kernel's AES-256-GCM sealer under identity's keys (private keys, TOTP secrets,
+    SSO client credentials): ``secret`` seals, it and each of ``previous`` open."""
 
     def __init__(self, secret: bytes, purpose: str, *, previous: Sequence[bytes] = ()) -> None:
-        self._aeads = tuple(AESGCM(derive_key(k, purpose)) for k in (secret, *previous))
-
-    def seal(self, plaintext: bytes, *, context: bytes = b"") -> bytes:
-        nonce = os.urandom(12)
-        return _SEAL_VERSION + nonce + self._aeads[0].encrypt(nonce, plaintext, context)
-
-    def unseal(self, sealed: bytes, *, context: bytes = b"") -> tuple[bytes, int]:
-        """``(plaintext, which key opened it)``: 0 the current key, *n* the *n*-th previous
-        one. :class:`UnsealableError` when no configured key opens it."""
-        if sealed[:1] != _SEAL_VERSION:
-            raise UnsealableError("unknown sealed format")
-        nonce, body = sealed[1:13], sealed[13:]
-        for index, aead in enumerate(self._aeads):
-            try:
-                return aead.decrypt(nonce, body, context), index
-            except InvalidTag:
-                continue
-        raise UnsealableError("no configured key opens this value")
-
-    def open(self, sealed: bytes, *, context: bytes = b"") -> bytes:
-        return self.unseal(sealed, context=context)[0]
+        super().__init__([secret, *previous], purpose, salt=_SALT)
 
 
 def sealer_for_token(token: str) -> Sealer:
