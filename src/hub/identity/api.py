@@ -420,6 +420,39 @@ class SsoLinkRemoved(IdentityEvent, kw_only=True, frozen=True):
     provider_id: uuid.UUID
 
 
+class IdentityProviderEvent(IntegrationEvent, kw_only=True, frozen=True):
+    """What every event of an identity provider's administration names; its
+    ``organisation_id`` is the organisation's, or None for a platform provider. Never the
+    client id or secret."""
+
+    aggregate_field: ClassVar[str | None] = "provider_id"
+
+    provider_id: uuid.UUID
+    name: str
+
+
+class IdentityProviderCreated(IdentityProviderEvent, kw_only=True, frozen=True):
+    event_type: ClassVar[str] = "identity.sso_provider_created"
+    issuer: str
+    email_domains: list[str]
+    enabled: bool
+
+
+class IdentityProviderUpdated(IdentityProviderEvent, kw_only=True, frozen=True):
+    """An administrator changed a provider: ``changed`` names the fields whose value
+    changed, by their wire names (``clientSecret`` when a new secret was set)."""
+
+    event_type: ClassVar[str] = "identity.sso_provider_updated"
+    changed: list[str]
+    enabled: bool
+
+
+class IdentityProviderDeleted(IdentityProviderEvent, kw_only=True, frozen=True):
+    """Sign-in through the provider stops; the accounts linked through it stay."""
+
+    event_type: ClassVar[str] = "identity.sso_provider_deleted"
+
+
 class SessionRevoked(IdentityEvent, kw_only=True, frozen=True):
     event_type: ClassVar[str] = "identity.session_revoked"
     user_id: uuid.UUID

@@ -322,6 +322,62 @@ async def test_client_credentials_are_sealed_at_rest_and_the_secret_never_return
     assert problem(r)["code"] == "sso_failed"
 
 
+async def test_provider_administration_publishes_events_without_credentials(
+    client: Client, database_url: str, op: LocalProvider
+) -> None:
+    """Created, changed (naming what changed, a new secret included) and deleted reach the
+    outbox, and so the audit trail and webhooks; the client id and secret never do."""
+    owner, org = await owner_and_org(client, database_url)
+    provider = await add_provider(client, org, owner, op)
+    path = f"{API}/orgs/{org}/identity-providers/{provider['id']}"
+    r = await client.patch(
+        path, json={"name": "Acme SSO", "clientSecret": "rotated-secret-1"}, headers=owner.auth
+    )
+    assert r.status_code == 200, r.text
+    # The same values again: nothing changed, nothing published.
+    r = await client.patch(
+        path,
+        json={"name": "Acme SSO", "clientId": CLIENT_ID, "clientSecret": "rotated-secret-1"},
+        headers=owner.auth,
+    )
+    assert r.status_code == 200, r.text
+    r = await client.patch(path, json={"enabled": False}, headers=owner.auth)
+    assert r.status_code == 200, r.text
+    assert (await client.delete(path, headers=owner.auth)).status_code == 204
+
+    (created,) = await events(database_url, "identity.sso_provider_created")
+    assert (created["providerId"], created["organisationId"]) == (provider["id"], org)
+    assert (created["name"], created["issuer"], created["enabled"]) == ("Acme IdP", op.issuer, True)
+    assert created["actorId"] == owner.user_id
+    updates = await events(database_url, "identity.sso_provider_updated")
+    assert [(u["changed"], u["name"], u["enabled"]) for u in updates] == [
+        (["name", "clientSecret"], "Acme SSO", True),
+        (["enabled"], "Acme SSO", False),
+    ]
+    (deleted,) = await events(database_url, "identity.sso_provider_deleted")
+    assert (deleted["providerId"], deleted["name"]) == (provider["id"], "Acme SSO")
+    rows = await fetch(
+        database_url,
+        "SELECT payload::text AS p FROM identity.outbox WHERE event_type LIKE 'identity.sso_%'",
+    )
+    assert len(rows) == 4
+    for row in rows:
+        for secret in (CLIENT_SECRET, CLIENT_ID, "rotated-secret-1"):
+            assert secret not in row["p"]
+
+    # A platform provider's events name no organisation.
+    await fetch(
+        database_url,
+        "UPDATE identity.users SET is_platform_admin = true WHERE email = $1",
+        owner.email,
+    )
+    body = {"name": "Platform", "issuer": op.issuer, "clientId": "a", "clientSecret": "b"}
+    r = await client.post(f"{API}/identity-providers", json=body, headers=owner.auth)
+    assert r.status_code == 201, r.text
+    platform = (await events(database_url, "identity.sso_provider_created"))[-1]
+    assert (platform["providerId"], platform["organisationId"]) == (r.json()["id"], None)
+
+
 async def test_provider_administration_keeps_to_its_organisation(
     client: Client, database_url: str, op: LocalProvider
 ) -> None:

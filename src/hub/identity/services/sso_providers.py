@@ -18,7 +18,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from hub.identity.api import Membership
+from hub.identity.api import (
+    IdentityProviderCreated,
+    IdentityProviderDeleted,
+    IdentityProviderUpdated,
+    Membership,
+)
 from hub.identity.domain.roles import OWNER
 from hub.identity.domain.secrets import IdentitySecrets
 from hub.identity.domain.sso import (
@@ -198,6 +203,16 @@ class SsoProviders:
         self._seal(provider, clean_id, clean_secret)
         async with self.store.uow() as uow:
             uow.session.add(provider)
+            uow.publish(
+                IdentityProviderCreated(
+                    organisation_id=scope,
+                    provider_id=provider.id,
+                    name=clean_name,
+                    issuer=clean_iss,
+                    email_domains=domains,
+                    enabled=enabled,
+                )
+            )
             await uow.commit()
         return await self.get(manager, provider.id)
 
@@ -221,15 +236,21 @@ class SsoProviders:
             provider = await uow.session.get(IdentityProvider, current.id, with_for_update=True)
             if provider is None:
                 raise provider_not_found()
+            changed: list[str] = []
+
+            def put(attribute: str, wire_name: str, value: Any) -> None:
+                if getattr(provider, attribute) != value:
+                    setattr(provider, attribute, value)
+                    changed.append(wire_name)
+
             if changes.name is not None:
-                provider.name = clean_provider_name(changes.name)
+                put("name", "name", clean_provider_name(changes.name))
             if endpoints is not None and changes.issuer is not None:
-                provider.issuer = clean_issuer(changes.issuer)
+                put("issuer", "issuer", clean_issuer(changes.issuer))
                 provider.endpoints = endpoints.as_json()
             if changes.client_id is not None or changes.client_secret is not None:
                 held = self.credentials(provider)
-                self._seal(
-                    provider,
+                sent = ClientCredentials(
                     clean_client_value(changes.client_id, "clientId")
                     if changes.client_id is not None
                     else held.client_id,
@@ -237,12 +258,32 @@ class SsoProviders:
                     if changes.client_secret is not None
                     else held.client_secret,
                 )
+                if sent != held:
+                    self._seal(provider, sent.client_id, sent.client_secret)
+                    changed += [
+                        wire
+                        for wire, now, before in (
+                            ("clientId", sent.client_id, held.client_id),
+                            ("clientSecret", sent.client_secret, held.client_secret),
+                        )
+                        if now != before
+                    ]
             if changes.email_domains is not None:
-                provider.email_domains = clean_domains(changes.email_domains)
+                put("email_domains", "emailDomains", clean_domains(changes.email_domains))
             if changes.default_role_set:
-                provider.default_role_id = changes.default_role_id
+                put("default_role_id", "defaultRoleId", changes.default_role_id)
             if changes.enabled is not None:
-                provider.enabled = changes.enabled
+                put("enabled", "enabled", changes.enabled)
+            if changed:
+                uow.publish(
+                    IdentityProviderUpdated(
+                        organisation_id=scope,
+                        provider_id=provider.id,
+                        name=provider.name,
+                        changed=changed,
+                        enabled=provider.enabled,
+                    )
+                )
             await uow.commit()
         return await self.get(manager, provider_id)
 
@@ -254,6 +295,11 @@ class SsoProviders:
             provider = await uow.session.get(IdentityProvider, provider_id)
             if provider is not None:
                 await uow.session.delete(provider)
+                uow.publish(
+                    IdentityProviderDeleted(
+                        organisation_id=scope, provider_id=provider_id, name=provider.name
+                    )
+                )
             await uow.commit()
 
     async def usable(self, provider_id: uuid.UUID, *, enabled_only: bool = True) -> Any:
