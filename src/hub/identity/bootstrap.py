@@ -37,6 +37,7 @@ from hub.identity.controllers.sso import (
     OrgIdentityProviderController,
     PlatformIdentityProviderController,
     SsoLinkController,
+    SsoLogoutController,
     SsoPolicyController,
     SsoSignInController,
 )
@@ -182,7 +183,16 @@ def services(rt: ContextRuntime) -> dict[str, Any]:
         "sso_providers": sso_providers,
         "sso_policy": sso_policy,
         "sso_links": SsoLinks(store, settings.recent_auth_seconds),
-        "sso_logout": SsoLogout(store, rt.redis, sso_providers, oidc, sessions, rt.clock),
+        "sso_logout": SsoLogout(
+            store,
+            rt.redis,
+            sso_providers,
+            oidc,
+            sessions,
+            auth,
+            rt.clock,
+            post_logout_redirect_uri=rt.settings.frontend_url,
+        ),
         "org_domains": OrgDomains(
             store,
             TxtLookup(settings.dns_nameservers, settings.dns_port, settings.dns_timeout_seconds),
@@ -261,6 +271,7 @@ def build() -> ContextModule:
             SsoPolicyController,
             SsoLinkController,
             PlatformIdentityProviderController,
+            SsoLogoutController,
             SsoSignInController,
         ],
         root_route_handlers=[jwks, *PAGE_HANDLERS],

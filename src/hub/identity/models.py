@@ -443,7 +443,8 @@ class OrganisationDomain(IdMixin, TimestampMixin, Base):
 
 class SsoSession(Base):
     """A hub session signed in through an identity provider, with the provider's subject
-    and session (``sid``): what a back-channel logout from that provider ends."""
+    and session (``sid``): what a back-channel logout from that provider ends, and what
+    an RP-initiated logout sends it."""
 
     __tablename__ = "sso_sessions"
     __table_args__ = (
@@ -455,6 +456,9 @@ class SsoSession(Base):
     provider_id: Mapped[uuid.UUID] = owned_by("identity.identity_providers.id")
     subject: Mapped[str] = mapped_column(Text, nullable=False)
     provider_session: Mapped[str | None] = mapped_column(Text)
+    #: The ID token of the sign-in, sealed (context: the session id): the hint an
+    #: RP-initiated logout sends the provider. Dropped when the hub session ends that way.
+    id_token_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class SsoPolicy(Base):

@@ -27,6 +27,7 @@ from jwkest.jwk import RSAKey
 from jwkest.jws import JWS
 from litestar import Litestar, Request, Response, get, post
 from litestar.response import Redirect
+from oic.oic.message import EndSessionRequest
 from pyop.authz_state import AuthorizationState
 from pyop.exceptions import InvalidAuthenticationRequest, OAuthError
 from pyop.provider import Provider
@@ -64,6 +65,10 @@ class LocalProvider:
         self.sid_of: dict[str, str] = {}
         #: What the token endpoint was sent (to check PKCE and client authentication).
         self.token_requests: list[dict[str, str]] = []
+        #: What the end-session endpoint was sent (RP-initiated logout), as parsed.
+        self.end_session_requests: list[dict[str, str]] = []
+        #: Whether discovery publishes ``end_session_endpoint``.
+        self.publishes_end_session = True
         # pyop checks at construction that the issuer is https; this one serves plain
         # http on loopback, so it is built with https URLs that are then replaced.
         self.provider = Provider(
@@ -100,9 +105,14 @@ class LocalProvider:
             ("token_endpoint", "token"),
             ("jwks_uri", "jwks"),
             ("userinfo_endpoint", "userinfo"),
+            ("end_session_endpoint", "end-session"),
         ):
             config[name] = f"{self.issuer}/{path}"
         self.server = LiveServer(self.app(), self.port)
+
+    def allow_post_logout(self, uri: str) -> None:
+        """Register ``uri`` as the client's post-logout redirect URI."""
+        self.provider.clients[self.client_id]["post_logout_redirect_uris"] = [uri]
 
     def person(
         self, user: str, email: str, *, verified: bool = True, name: str = "Pat Doe"
@@ -148,6 +158,8 @@ class LocalProvider:
         @get("/.well-known/openid-configuration", sync_to_thread=False)
         def configuration() -> dict[str, Any]:
             config: dict[str, Any] = op.provider.provider_configuration.to_dict()
+            if not op.publishes_end_session:
+                config.pop("end_session_endpoint", None)
             return config
 
         @get("/jwks", sync_to_thread=False)
@@ -202,4 +214,20 @@ class LocalProvider:
                 claims["sub"] = op.userinfo_subject
             return Response(claims)
 
-        return Litestar([configuration, jwks, authorize, token, userinfo], debug=False)
+        @get("/end-session", sync_to_thread=False)
+        def end_session(request: Request[Any, Any, Any]) -> Response[Any]:
+            """pyop ends the subject's session (read from a valid ``id_token_hint``) and
+            sends the browser on only to a registered post-logout URI."""
+            query = request.scope["query_string"].decode()
+            op.end_session_requests.append(dict(parse_qsl(query)))
+            ask = EndSessionRequest().from_urlencoded(query)
+            try:
+                op.provider.logout_user(end_session_request=ask)
+                back = op.provider.do_post_logout_redirect(ask)
+            except Exception as exc:  # a hint pyop cannot verify
+                return Response({"error": "invalid_request", "detail": str(exc)}, status_code=400)
+            if back is None:
+                return Response({"signedOut": True}, status_code=200)
+            return Redirect(path=back, status_code=302)
+
+        return Litestar([configuration, jwks, authorize, token, userinfo, end_session], debug=False)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
@@ -211,6 +212,14 @@ async def test_an_existing_account_is_linked_only_with_its_password(
     ok = await client.post(link, json={"linkToken": offer["linkToken"], "password": PASSWORD})
     assert ok.status_code == 200, ok.text
     assert ok.json()["userId"] == existing["userId"]
+    # The sign-in's ID token came along for a later RP-initiated logout.
+    (kept,) = await fetch(
+        database_url,
+        "SELECT id_token_sealed IS NOT NULL AS kept FROM identity.sso_sessions "
+        "WHERE session_id = $1",
+        uuid.UUID(ok.json()["sessionId"]),
+    )
+    assert kept["kept"]
     again = await client.post(link, json={"linkToken": offer["linkToken"], "password": PASSWORD})
     assert problem(again)["code"] == "sso_link_invalid"  # single use
 

@@ -1,13 +1,22 @@
-"""Back-channel logout (OpenID Connect Back-Channel Logout 1.0) from a real provider: a
-logout token it signs ends the hub sessions opened through it for that subject or that
-provider session — access and refresh tokens at once — and nothing else; a forged,
-stale, misaddressed or replayed token is refused and ends nothing."""
+"""Logout with a real provider, both ways.
+
+RP-initiated (OpenID Connect RP-Initiated Logout 1.0): signing out of the hub ends the hub
+session and answers the provider's end-session URL with the sign-in's ID token as hint,
+which the provider accepts and sends the browser back to the frontend from.
+
+Back-channel (OpenID Connect Back-Channel Logout 1.0): a logout token the provider signs
+ends the hub sessions opened through it for that subject or that provider session —
+access and refresh tokens at once — and nothing else; a forged, stale, misaddressed or
+replayed token is refused and ends nothing."""
 
 from __future__ import annotations
 
+import base64
+import json
 import time
 import uuid
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
@@ -15,22 +24,115 @@ import pytest
 from hub.kernel.settings import Settings
 from tests.integration.identity.oidc_provider import LocalProvider, rsa_key
 from tests.integration.identity.sso_support import (
+    CLIENT_ID,
     Client,
     add_provider,
     owner_and_org,
     sign_in,
     sso_settings,
 )
-from tests.integration.identity.support import API, bearer, events
+from tests.integration.identity.support import API, bearer, events, fetch, signed_in
 from tests.support import problem
 from tests.support.dns_zone import LocalZone
 
 LINKS = f"{API}/auth/sso-links"
 
 
+FRONTEND = "https://app.example"
+
+
 @pytest.fixture
 def settings(settings: Settings, zone: LocalZone) -> Settings:
-    return sso_settings(settings, zone)
+    return sso_settings(settings, zone).replace(frontend_url=FRONTEND)
+
+
+def _claims(jwt: str) -> dict[str, Any]:
+    body = jwt.split(".")[1]
+    claims: dict[str, Any] = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    return claims
+
+
+async def sso_logout(client: Client, tokens: dict[str, Any]) -> str | None:
+    r = await client.post(f"{API}/auth/sso/logout", headers=bearer(tokens["accessToken"]))
+    assert r.status_code == 200, r.text
+    assert r.headers["cache-control"] == "no-store"
+    url: str | None = r.json()["endSessionUrl"]
+    return url
+
+
+async def test_signing_out_here_sends_the_browser_to_end_the_providers_session(
+    client: Client, database_url: str, op: LocalProvider
+) -> None:
+    owner, org = await owner_and_org(client, database_url)
+    provider = await add_provider(client, org, owner, op, emailDomains=["acme.example"])
+    op.allow_post_logout(FRONTEND)
+    op.person("pat", "pat@acme.example")
+    tokens = await signed_in_through(client, provider["id"])
+    other = await signed_in_through(client, provider["id"])
+    (kept,) = await fetch(
+        database_url,
+        "SELECT id_token_sealed FROM identity.sso_sessions WHERE session_id = $1",
+        uuid.UUID(tokens["sessionId"]),
+    )
+    assert kept["id_token_sealed"] is not None
+    assert b"eyJ" not in kept["id_token_sealed"]  # sealed, not the token itself
+
+    url = await sso_logout(client, tokens)
+    assert url is not None
+    assert url.startswith(f"{op.issuer}/end-session?")
+    params = dict(parse_qsl(urlsplit(url).query))
+    assert set(params) == {"id_token_hint", "client_id", "post_logout_redirect_uri"}
+    assert (params["client_id"], params["post_logout_redirect_uri"]) == (CLIENT_ID, FRONTEND)
+    hint = _claims(params["id_token_hint"])
+    [link] = (await client.get(LINKS, headers=bearer(other["accessToken"]))).json()["items"]
+    assert (hint["sub"], hint["iss"]) == (link["subject"], op.issuer)
+    # The hub session ended (access and refresh token), the other one did not; the kept
+    # ID token went with it.
+    assert not await alive(client, tokens)
+    r = await client.post(f"{API}/auth/refresh", json={"refreshToken": tokens["refreshToken"]})
+    assert r.status_code == 401
+    assert await alive(client, other)
+    (gone,) = await fetch(
+        database_url,
+        "SELECT id_token_sealed FROM identity.sso_sessions WHERE session_id = $1",
+        uuid.UUID(tokens["sessionId"]),
+    )
+    assert gone["id_token_sealed"] is None
+    [ended] = [
+        e
+        for e in await events(database_url, "identity.session_revoked")
+        if e["sessionId"] == tokens["sessionId"]
+    ]
+    assert ended["reason"] == "logout"
+
+    # The provider takes the hint and sends the browser back to the frontend.
+    async with httpx.AsyncClient() as browser:
+        at_op = await browser.get(url)
+    assert at_op.status_code == 302, at_op.text
+    assert at_op.headers["location"].startswith(FRONTEND)
+    assert op.end_session_requests[-1]["id_token_hint"] == params["id_token_hint"]
+
+
+async def test_a_session_with_no_provider_session_to_end_just_ends(
+    client: Client, database_url: str, op: LocalProvider
+) -> None:
+    """A password session, or one through a provider publishing no end-session endpoint:
+    the session ends and there is nowhere to go (null)."""
+    owner, org = await owner_and_org(client, database_url)
+    password = await signed_in(client, database_url, "plain@example.com")
+    assert await sso_logout(client, password) is None
+    assert not await alive(client, password)
+
+    op.publishes_end_session = False
+    provider = await add_provider(client, org, owner, op, emailDomains=["acme.example"])
+    op.person("pat", "pat@acme.example")
+    tokens = await signed_in_through(client, provider["id"])
+    assert await sso_logout(client, tokens) is None
+    assert not await alive(client, tokens)
+    assert op.end_session_requests == []
+    # An access token of a session that has ended gets no URL either: 401.
+    r = await client.post(f"{API}/auth/sso/logout", headers=bearer(tokens["accessToken"]))
+    assert r.status_code == 401
 
 
 def logout_url(provider_id: str) -> str:

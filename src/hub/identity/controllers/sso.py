@@ -30,6 +30,7 @@ from hub.identity.schemas.sso import (
     SsoLinkIn,
     SsoLinkOut,
     SsoLinkRequiredOut,
+    SsoLogoutOut,
     SsoPolicyIn,
     SsoPolicyOut,
 )
@@ -305,6 +306,27 @@ class SsoLinkController(PeopleController):
         sso_links: NamedDependency[SsoLinks],
     ) -> None:
         await sso_links.remove(principal, link_id)
+
+
+class SsoLogoutController(PeopleController):
+    path = "/auth/sso/logout"
+    tags = ["Identity: single sign-on"]
+
+    @post(
+        status_code=200,
+        operation_id="ssoLogout",
+        summary="End the current session, and learn where to end the provider's session too",
+        description="Ends the session as POST /auth/logout does. When it was signed in "
+        "through an identity provider that publishes an `end_session_endpoint`, "
+        "`endSessionUrl` is that endpoint with `id_token_hint`, `client_id` and (with "
+        "HUB_FRONTEND_URL set) `post_logout_redirect_uri` (OpenID Connect RP-Initiated "
+        "Logout 1.0): send the browser there. Otherwise it is null.",
+    )
+    async def logout(
+        self, principal: NamedDependency[Principal], sso_logout: NamedDependency[SsoLogout]
+    ) -> Response[SsoLogoutOut]:
+        url = await sso_logout.rp_initiated(principal)
+        return Response(SsoLogoutOut(end_session_url=url), headers=NO_STORE)
 
 
 class SsoSignInController(Controller):

@@ -141,6 +141,8 @@ class IdentitySecrets:
         self.signing_keys = Sealer(current, "signing-keys", previous=older)
         #: Client ids and secrets of single sign-on identity providers.
         self.sso_clients = Sealer(current, "sso-client-credentials", previous=older)
+        #: ID tokens kept for the logout hint of sessions signed in through a provider.
+        self.sso_id_tokens = Sealer(current, "sso-id-tokens", previous=older)
         self.recovery_codes = KeyedHash(self.keys, "recovery-codes")
         self.binding = KeyedHash(self.keys, "password-binding")
         self.api_keys = KeyedHash(self.keys, "api-keys")

@@ -111,6 +111,9 @@ class Asserted:
     #: The provider's session (``sid``), when it names one: a back-channel logout may name
     #: that instead of the subject.
     provider_session: str | None = None
+    #: The ID token itself, as the provider signed it: the ``id_token_hint`` of an
+    #: RP-initiated logout.
+    id_token: str | None = None
 
 
 def sso_refused(detail: str, code: str) -> Forbidden:

@@ -126,6 +126,13 @@ class SsoLinkRequiredOut(Schema, tag="link_required", tag_field="status"):
     expires_in: int
 
 
+class SsoLogoutOut(Schema):
+    """The hub session has ended; send the browser to ``endSessionUrl`` (when not null) to
+    end the identity provider's session too."""
+
+    end_session_url: str | None
+
+
 class SsoLinkIn(Schema):
     example: ClassVar[dict[str, Any]] = {
         "linkToken": "hub_ssl_Jm5o0XrKq9b2",

@@ -72,6 +72,9 @@ class Endpoints:
     #: Asked for the e-mail claims when the ID token lacks them (None: the provider
     #: publishes none, or it was discovered before the hub used it).
     userinfo_endpoint: str | None = None
+    #: Where the browser is sent to end the provider's session too (OpenID Connect
+    #: RP-Initiated Logout; None: the provider publishes none).
+    end_session_endpoint: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -81,11 +84,12 @@ class Endpoints:
             "algorithms": list(self.algorithms),
             "token_auth": self.token_auth,
             "userinfo_endpoint": self.userinfo_endpoint,
+            "end_session_endpoint": self.end_session_endpoint,
         }
 
     @classmethod
     def of(cls, stored: dict[str, Any]) -> Endpoints:
-        userinfo = stored.get("userinfo_endpoint")
+        userinfo, end_session = stored.get("userinfo_endpoint"), stored.get("end_session_endpoint")
         return cls(
             authorization_endpoint=str(stored["authorization_endpoint"]),
             token_endpoint=str(stored["token_endpoint"]),
@@ -93,6 +97,7 @@ class Endpoints:
             algorithms=tuple(stored["algorithms"]),
             token_auth=str(stored["token_auth"]),
             userinfo_endpoint=userinfo if isinstance(userinfo, str) else None,
+            end_session_endpoint=end_session if isinstance(end_session, str) else None,
         )
 
 
@@ -169,14 +174,8 @@ class OidcClient:
             except EgressRefused as exc:
                 raise discovery_failed(f"{key}: {exc.reason}") from None
             urls[key] = value
-        userinfo = doc.get("userinfo_endpoint")
-        if isinstance(userinfo, str):
-            try:
-                egress.check_url(userinfo, self.policy)
-            except EgressRefused as exc:
-                raise discovery_failed(f"userinfo_endpoint: {exc.reason}") from None
-        else:
-            userinfo = None
+        userinfo = self._optional_url(doc, "userinfo_endpoint")
+        end_session = self._optional_url(doc, "end_session_endpoint")
         if "code" not in (doc.get("response_types_supported") or ["code"]):
             raise discovery_failed("the provider does not offer the authorization code flow")
         offered = doc.get("id_token_signing_alg_values_supported") or ["RS256"]
@@ -190,8 +189,23 @@ class OidcClient:
         if token_auth not in methods:
             raise discovery_failed("its token endpoint takes neither client_secret_basic nor _post")
         return Endpoints(
-            **urls, algorithms=algorithms, token_auth=token_auth, userinfo_endpoint=userinfo
+            **urls,
+            algorithms=algorithms,
+            token_auth=token_auth,
+            userinfo_endpoint=userinfo,
+            end_session_endpoint=end_session,
         )
+
+    def _optional_url(self, doc: dict[str, Any], key: str) -> str | None:
+        """An endpoint the provider may publish: checked like the required ones."""
+        value = doc.get(key)
+        if not isinstance(value, str):
+            return None
+        try:
+            egress.check_url(value, self.policy)
+        except EgressRefused as exc:
+            raise discovery_failed(f"{key}: {exc.reason}") from None
+        return value
 
     async def exchange(
         self,

@@ -25,6 +25,7 @@ from hub.identity.models import (
     IdentityProvider,
     RecoveryCode,
     SigningKey,
+    SsoSession,
     TotpCredential,
     User,
 )
@@ -60,6 +61,7 @@ class IdentitySecretRotation:
                 "client_secret_sealed",
                 secrets.sso_clients,
             ),
+            ("SSO ID tokens", SsoSession, "session_id", "id_token_sealed", secrets.sso_id_tokens),
         ]
         self._sealed = SealedColumns(
             store,

@@ -1,7 +1,17 @@
-"""OpenID Connect Back-Channel Logout 1.0: a provider tells the hub, server to server,
-that a person signed out there (or was offboarded), and the hub sessions that person
-opened through that provider end at once — refresh tokens and access tokens alike, as a
-"sign out everywhere" ends them.
+"""Logging out with an identity provider, both ways.
+
+**RP-initiated** (OpenID Connect RP-Initiated Logout 1.0): a person signed in through a
+provider signs out of the hub and is sent on to the provider's ``end_session_endpoint``
+to end their session there too. The hub session ends first; the answer is the provider's
+URL with the sign-in's ID token as ``id_token_hint``, the ``client_id`` and, when
+``HUB_FRONTEND_URL`` is set, that URL as ``post_logout_redirect_uri`` (register it at the
+provider). The ID token is kept sealed beside the session only for this, and dropped when
+the session ends this way.
+
+**Back-channel** (OpenID Connect Back-Channel Logout 1.0): a provider tells the hub,
+server to server, that a person signed out there (or was offboarded), and the hub
+sessions that person opened through that provider end at once — refresh tokens and
+access tokens alike, as a "sign out everywhere" ends them.
 
 The provider POSTs a ``logout_token`` (a JWT it signs like its ID tokens) to the
 provider's ``backchannelLogoutUri``. It is trusted only after its signature (the
@@ -18,12 +28,14 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from redis.asyncio import Redis
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from hub.identity.domain.sso import logout_target, logout_token_invalid
 from hub.identity.models import SsoSession
+from hub.identity.services.auth import AuthService
 from hub.identity.services.oidc import (
     LEEWAY,
     LOGOUT_TOKEN_MAX_AGE,
@@ -33,6 +45,8 @@ from hub.identity.services.oidc import (
 from hub.identity.services.sessions import SessionService
 from hub.identity.services.sso_providers import SsoProviders
 from hub.kernel.clock import Clock
+from hub.kernel.errors import NotFound
+from hub.kernel.security import Principal
 from hub.kernel.store import Store
 
 _SEEN_KEY = "hub:sso:logout-jti:"
@@ -45,7 +59,49 @@ class SsoLogout:
     providers: SsoProviders
     oidc: OidcClient
     sessions: SessionService
+    auth: AuthService
     clock: Clock
+    #: HUB_FRONTEND_URL: where the provider sends the browser back (empty: its own page).
+    post_logout_redirect_uri: str = ""
+
+    async def rp_initiated(self, principal: Principal) -> str | None:
+        """End the caller's session (as ``POST /auth/logout``); the provider's end-session
+        URL when the session was signed in through a provider that publishes one."""
+        session_id = principal.session_id
+        url = None if session_id is None else await self._end_session_url(session_id)
+        await self.auth.logout(principal)
+        if session_id is not None:
+            async with self.store.uow() as uow:
+                await uow.session.execute(
+                    update(SsoSession)
+                    .where(SsoSession.session_id == session_id)
+                    .values(id_token_sealed=None)
+                )
+                await uow.commit()
+        return url
+
+    async def _end_session_url(self, session_id: uuid.UUID) -> str | None:
+        row = await self.store.first(
+            select(SsoSession.provider_id, SsoSession.id_token_sealed).where(
+                SsoSession.session_id == session_id
+            )
+        )
+        if row is None:
+            return None
+        try:
+            provider = await self.providers.usable(row.provider_id, enabled_only=False)
+        except NotFound:
+            return None
+        endpoint = self.providers.endpoints(provider).end_session_endpoint
+        if endpoint is None:
+            return None
+        params = {"client_id": self.providers.credentials(provider).client_id}
+        hint = self.providers.open_id_token(row.id_token_sealed, session_id)
+        if hint is not None:
+            params["id_token_hint"] = hint
+        if self.post_logout_redirect_uri:
+            params["post_logout_redirect_uri"] = self.post_logout_redirect_uri
+        return f"{endpoint}{'&' if '?' in endpoint else '?'}{urlencode(params)}"
 
     async def back_channel(self, provider_id: uuid.UUID, logout_token: str) -> int:
         """End the sessions the provider's logout token names; how many ended."""

@@ -25,7 +25,7 @@ from hub.identity.api import (
     Membership,
 )
 from hub.identity.domain.roles import OWNER
-from hub.identity.domain.secrets import IdentitySecrets
+from hub.identity.domain.secrets import IdentitySecrets, UnsealableError
 from hub.identity.domain.sso import (
     clean_client_value,
     clean_domains,
@@ -107,6 +107,21 @@ class SsoProviders:
                 row.client_secret_sealed, context=context
             ).decode(),
         )
+
+    def seal_id_token(self, id_token: str | None, session_id: uuid.UUID) -> bytes | None:
+        if id_token is None:
+            return None
+        return self.secrets.sso_id_tokens.seal(id_token.encode(), context=session_id.bytes)
+
+    def open_id_token(self, sealed: bytes | None, session_id: uuid.UUID) -> str | None:
+        """The ID token kept for a session, or None (none kept, or its key is lost: the
+        logout then goes without the hint, as the specification allows)."""
+        if sealed is None:
+            return None
+        try:
+            return self.secrets.sso_id_tokens.open(sealed, context=session_id.bytes).decode()
+        except UnsealableError:
+            return None
 
     async def unproved(self, scope: uuid.UUID | None) -> Callable[[list[str]], list[str]]:
         """Which of a provider's domains make no accounts for want of proof (none for a

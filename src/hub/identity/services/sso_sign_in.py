@@ -23,7 +23,7 @@ accounts), with the method ``fed``.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -156,7 +156,7 @@ class SsoSignIn:
         if lacks_email(claims) and userinfo and isinstance(access_token, str):
             info = await self.oidc.userinfo(userinfo, access_token, claims["sub"])
             claims = with_userinfo(claims, info)
-        person = asserted_identity(claims)
+        person = replace(asserted_identity(claims), id_token=str(answer["id_token"]))
         return await self._account(row, person, client)
 
     async def _account(
@@ -181,6 +181,7 @@ class SsoSignIn:
                     user_id=existing.id,
                     email=existing.email,
                     provider_session=person.provider_session,
+                    id_token=person.id_token,
                 )
             )
             return LinkOffer(
@@ -269,6 +270,7 @@ class SsoSignIn:
                     provider_id=provider.id,
                     subject=person.subject,
                     provider_session=person.provider_session,
+                    id_token_sealed=self.providers.seal_id_token(person.id_token, session_id),
                 )
             )
 
@@ -370,5 +372,6 @@ class SsoSignIn:
             email=user.email,
             name=user.display_name,
             provider_session=pending.provider_session,
+            id_token=pending.id_token,
         )
         return await self._signed_in(provider, person, user, client, methods=methods)

@@ -45,6 +45,8 @@ class PendingLink(msgspec.Struct, frozen=True, kw_only=True):
     email: str
     #: The provider's session (``sid``) of the sign-in that met the account.
     provider_session: str | None = None
+    #: Its ID token (the hint of an RP-initiated logout).
+    id_token: str | None = None
 
 
 def _key(prefix: str, token: str) -> str:
