@@ -457,7 +457,7 @@ class SsoSession(Base):
     subject: Mapped[str] = mapped_column(Text, nullable=False)
     provider_session: Mapped[str | None] = mapped_column(Text)
     #: The ID token of the sign-in, sealed (context: the session id): the hint an
-    #: RP-initiated logout sends the provider. Dropped when the hub session ends that way.
+    #: RP-initiated logout sends the provider. Dropped when the hub session ends.
     id_token_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 

@@ -112,6 +112,14 @@ async def test_signing_out_here_sends_the_browser_to_end_the_providers_session(
     assert at_op.headers["location"].startswith(FRONTEND)
     assert op.end_session_requests[-1]["id_token_hint"] == params["id_token_hint"]
 
+    # Any other end of a session drops its kept ID token too (here: sign out everywhere).
+    r = await client.delete(f"{API}/auth/sessions", headers=bearer(other["accessToken"]))
+    assert r.json() == {"sessionsEnded": 1}
+    kept_tokens = await fetch(
+        database_url, "SELECT 1 FROM identity.sso_sessions WHERE id_token_sealed IS NOT NULL"
+    )
+    assert kept_tokens == []
+
 
 async def test_a_session_with_no_provider_session_to_end_just_ends(
     client: Client, database_url: str, op: LocalProvider

@@ -23,7 +23,7 @@ from sqlalchemy import Interval, func, literal, select, update
 from hub.identity.api import LoginSucceeded, SessionRevoked
 from hub.identity.domain.secrets import new_token, token_hash
 from hub.identity.domain.settings import IdentitySettings
-from hub.identity.models import RefreshToken, Session
+from hub.identity.models import RefreshToken, Session, SsoSession
 from hub.identity.repositories.users import UserRecord
 from hub.identity.services.tokens import AccessTokens
 from hub.kernel.clock import Clock, wall_clock
@@ -204,7 +204,14 @@ class SessionService:
             uow.publish(
                 SessionRevoked(actor_id=owner, user_id=owner, session_id=sid, reason=reason)
             )
-        return [sid for sid, _ in rows]
+        ended = [sid for sid, _ in rows]
+        if ended:  # an ended session has no logout left to hint at
+            await uow.session.execute(
+                update(SsoSession)
+                .where(SsoSession.session_id.in_(ended))
+                .values(id_token_sealed=None)
+            )
+        return ended
 
     async def stop_access_tokens(self, session_ids: list[uuid.UUID]) -> None:
         await self.revocations.revoke(session_ids)

@@ -6,7 +6,7 @@ to end their session there too. The hub session ends first; the answer is the pr
 URL with the sign-in's ID token as ``id_token_hint``, the ``client_id`` and, when
 ``HUB_FRONTEND_URL`` is set, that URL as ``post_logout_redirect_uri`` (register it at the
 provider). The ID token is kept sealed beside the session only for this, and dropped when
-the session ends this way.
+the session ends, whichever way.
 
 **Back-channel** (OpenID Connect Back-Channel Logout 1.0): a provider tells the hub,
 server to server, that a person signed out there (or was offboarded), and the hub
@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from redis.asyncio import Redis
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from hub.identity.domain.sso import logout_target, logout_token_invalid
 from hub.identity.models import SsoSession
@@ -69,15 +69,7 @@ class SsoLogout:
         URL when the session was signed in through a provider that publishes one."""
         session_id = principal.session_id
         url = None if session_id is None else await self._end_session_url(session_id)
-        await self.auth.logout(principal)
-        if session_id is not None:
-            async with self.store.uow() as uow:
-                await uow.session.execute(
-                    update(SsoSession)
-                    .where(SsoSession.session_id == session_id)
-                    .values(id_token_sealed=None)
-                )
-                await uow.commit()
+        await self.auth.logout(principal)  # drops the kept ID token with the session
         return url
 
     async def _end_session_url(self, session_id: uuid.UUID) -> str | None:
