@@ -13,7 +13,7 @@ from hub.identity.api import (
     Membership,
     UserErased,
 )
-from hub.identity.cli import keys, users
+from hub.identity.cli import domains, keys, users
 from hub.identity.controllers.admin import UserAdminController
 from hub.identity.controllers.apikeys import ApiKeyController
 from hub.identity.controllers.auth import AuthController
@@ -276,7 +276,7 @@ def build() -> ContextModule:
         ],
         root_route_handlers=[jwks, *PAGE_HANDLERS],
         permissions=PERMISSIONS,
-        cli_commands=[keys, users],
+        cli_commands=[keys, users, domains],
         jobs=[prune_expired_rows, purge_organisations],
         periodic=[PRUNE_HOURLY, PURGE_ORGANISATIONS],
         on_startup=[start],

@@ -1,19 +1,22 @@
-"""``hub keys`` (signing keys) and ``hub users`` (accounts), added to the ``hub`` command
-by the bootstrap (``hub secrets`` is the kernel's: every context keeps sealed values)."""
+"""``hub keys`` (signing keys), ``hub users`` (accounts) and ``hub domains`` (proved
+domains), added to the ``hub`` command by the bootstrap (``hub secrets`` is the kernel's:
+every context keeps sealed values)."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import click
 
 from hub.identity.services.accounts import AccountService
 from hub.identity.services.admin import AdminService
+from hub.identity.services.org_domains import OrgDomains
 from hub.identity.services.registration import RegistrationService
 from hub.identity.services.signing import SigningKeys
 from hub.kernel.commands import run_with_services
+from hub.kernel.errors import AppError
 
 T = TypeVar("T")
 
@@ -87,7 +90,6 @@ def create_user(email: str, display_name: str | None, password: str, platform_ad
 def _create_verified(
     email: str, display_name: str | None, password: str, *, platform_admin: bool
 ) -> None:
-    from hub.kernel.errors import AppError
 
     async def run(*, registration: RegistrationService) -> str:
         user_id = await registration.create_verified_user(
@@ -167,3 +169,29 @@ def unlock_user(email: str) -> None:
     if not run_with_services(run):
         raise click.ClickException(f"no account uses {email}")
     click.echo("unlocked")
+
+
+@click.group("domains")
+def domains() -> None:
+    """Organisations' proved e-mail domains (single sign-on)."""
+
+
+@domains.command("release")
+@click.argument("domain")
+def release_domain(domain: str) -> None:
+    """Free a domain an organisation verified, so that another may verify it (the domain
+    changed hands); the organisation's providers stop making accounts there."""
+
+    async def run(*, org_domains: OrgDomains) -> Any:
+        try:
+            return await org_domains.release(domain)
+        except AppError as exc:
+            raise click.ClickException(exc.detail) from None
+
+    released = run_with_services(run)
+    if released is None:
+        raise click.ClickException(f"no organisation verified {domain}")
+    click.echo(
+        f"released {released.domain} from organisation {released.organisation_id} "
+        f"({released.organisation_name})"
+    )

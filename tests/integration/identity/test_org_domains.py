@@ -5,12 +5,15 @@ accounts only at domains the organisation proved."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from litestar.testing import AsyncTestClient
 
 from hub.app import create_app
+from hub.cli import main as hub_main
 from hub.kernel.settings import Settings
 from tests.integration.identity.oidc_provider import LocalProvider
 from tests.integration.identity.sso_support import (
@@ -124,20 +127,29 @@ async def test_a_bad_domain_is_refused_and_nothing_is_stored(
     assert await stored(database_url) == []
 
 
-async def test_a_verified_domain_belongs_to_one_organisation_until_it_is_given_up(
+async def taken(
     client: Client, database_url: str, zone: LocalZone
-) -> None:
+) -> tuple[Person, str, Person, str, str]:
+    """An organisation proved acme.example; a rival claimed it too and published its
+    record: claiming is open to anyone, verifying is not (409 ``domain_taken``). The
+    owner, its organisation, the rival, theirs, and the rival's verify URL."""
     owner, org = await owner_and_org(client, database_url)
     await prove_domain(client, org, owner, zone, "acme.example")
     rival = await person(client, database_url, "rival@corp.example")
     rival_org = (await create_org(client, rival, "Rival"))["id"]
-    # Claiming is open to anyone; verifying is not, even with the record published.
     theirs = await claim(client, rival_org, rival, "acme.example")
     zone.txt[theirs["recordName"]].append(theirs["recordValue"])
     verify = f"{domains(rival_org)}/{theirs['id']}/verify"
     r = await client.post(verify, headers=rival.auth)
     assert r.status_code == 409
     assert problem(r)["code"] == "domain_taken"
+    return owner, org, rival, rival_org, verify
+
+
+async def test_a_verified_domain_belongs_to_one_organisation_until_it_is_given_up(
+    client: Client, database_url: str, zone: LocalZone
+) -> None:
+    owner, org, rival, rival_org, verify = await taken(client, database_url, zone)
     assert await stored(database_url) == [
         (org, "acme.example", True),
         (rival_org, "acme.example", False),
@@ -151,6 +163,39 @@ async def test_a_verified_domain_belongs_to_one_organisation_until_it_is_given_u
     r = await client.post(verify, headers=rival.auth)
     assert r.status_code == 200, r.text
     assert await stored(database_url) == [(rival_org, "acme.example", True)]
+
+
+def hub_domains(settings: Settings, *args: str) -> Any:
+    env = {"HUB_DATABASE_URL": settings.database_url, "HUB_REDIS_URL": settings.redis_url}
+    return CliRunner().invoke(hub_main, ["domains", *args], env=env)
+
+
+async def test_an_operator_releases_a_domain_that_changed_hands(
+    client: Client, database_url: str, zone: LocalZone, settings: Settings
+) -> None:
+    """`hub domains release`: the organisation holding a domain will not give it up (or is
+    gone); the operator frees it and the new holder proves it."""
+    _, org, rival, rival_org, verify = await taken(client, database_url, zone)
+    for odd in ("ac\u0000me.example", "not a domain"):
+        refused = await asyncio.to_thread(hub_domains, settings, "release", odd)
+        assert refused.exit_code == 1
+        assert "is not a domain name" in refused.output
+    assert len(await stored(database_url)) == 2  # nothing changed
+
+    done = await asyncio.to_thread(hub_domains, settings, "release", "ACME.example")
+    assert done.exit_code == 0, done.output
+    assert done.output.strip() == f"released acme.example from organisation {org} (Acme)"
+    [removed] = await events(database_url, "identity.domain_removed")
+    assert (removed["organisationId"], removed["actorId"]) == (org, None)
+    assert (removed["domain"], removed["wasVerified"]) == ("acme.example", True)
+    # The rival's unverified claim stays, and now proves the domain.
+    assert await stored(database_url) == [(rival_org, "acme.example", False)]
+    r = await client.post(verify, headers=rival.auth)
+    assert r.status_code == 200, r.text
+    # Nothing verified at that name any more under the first organisation: a clear error.
+    again = await asyncio.to_thread(hub_domains, settings, "release", "other.example")
+    assert again.exit_code == 1
+    assert "no organisation verified other.example" in again.output
 
 
 async def test_a_name_server_that_does_not_answer_is_a_503_that_changes_nothing(

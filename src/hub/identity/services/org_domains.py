@@ -28,7 +28,7 @@ from hub.identity.api import (
     OrganisationDomainVerified,
 )
 from hub.identity.domain.sso import CHALLENGE_PREFIX, challenge_record, clean_domain, proves
-from hub.identity.models import OrganisationDomain
+from hub.identity.models import Organisation, OrganisationDomain
 from hub.identity.services.dns_proof import TxtLookup
 from hub.kernel.clock import Clock, wall_clock
 from hub.kernel.errors import Conflict, NotFound
@@ -160,3 +160,32 @@ class OrgDomains:
                 )
             )
             await uow.commit()
+
+    async def release(self, raw: str) -> Any:
+        """An operator frees a verified domain (``hub domains release``): the domain
+        changed hands, and the organisation holding it is gone or will not give it up.
+        Its claim is removed (``identity.domain_removed`` without an actor), so another
+        organisation may verify the domain; None when no organisation verified it."""
+        domain = clean_domain(raw, "domain")
+        o = Organisation.__table__
+        async with self.store.uow() as uow:
+            row = (
+                await uow.session.execute(
+                    delete(OrganisationDomain)
+                    .where(_d.c.domain == domain, _d.c.verified_at.is_not(None))
+                    .returning(_d.c.id, _d.c.domain, _d.c.organisation_id)
+                )
+            ).first()
+            if row is None:
+                return None
+            uow.publish(
+                OrganisationDomainRemoved(
+                    organisation_id=row.organisation_id,
+                    domain_id=row.id,
+                    domain=row.domain,
+                    was_verified=True,
+                )
+            )
+            name = await uow.session.scalar(select(o.c.name).where(o.c.id == row.organisation_id))
+            await uow.commit()
+        return overlay(row, organisation_name=name)
