@@ -39,7 +39,7 @@ from hub.communication.services.messaging import MessagingPolicies
 from hub.communication.services.org_categories import OrganisationCategories
 from hub.communication.services.personal_data import CommunicationPersonalData
 from hub.communication.services.preferences import PreferenceService
-from hub.communication.services.retention import InboxRetention
+from hub.communication.services.retention import HistoryRetention, InboxRetention
 from hub.communication.services.secret_rotation import sealed_values
 from hub.communication.services.sending import SendService
 from hub.communication.services.snoozes import SnoozeEnd
@@ -58,6 +58,7 @@ from hub.communication.tasks import (
     CLOSE_DIGESTS_EVERY_MINUTE,
     END_SNOOZES_EVERY_MINUTE,
     ESCALATE_EVERY_MINUTE,
+    PRUNE_HISTORY_DAILY,
     PRUNE_INBOX_DAILY,
     RELEASE_EVERY_MINUTE,
     UNREAD_NOTICES_EVERY_MINUTE,
@@ -67,6 +68,7 @@ from hub.communication.tasks import (
     end_snoozes,
     escalate_unread,
     fan_out,
+    prune_history,
     prune_inbox,
     release_deferred,
     send_chat,
@@ -160,6 +162,9 @@ def services(
             read_days=settings.notification_read_retention_days,
             archived_days=settings.notification_archived_retention_days,
         ),
+        "history_retention": HistoryRetention(
+            store, clock, days=settings.notification_history_days
+        ),
         **_conversations(rt, identity_api, content_api, inbox_events, sending, messaging),
         **webhook_services(rt, settings, sending),
     }
@@ -250,6 +255,7 @@ def build() -> ContextModule:
             send_digest,
             escalate_unread,
             prune_inbox,
+            prune_history,
             end_snoozes,
             conversation_unread_notices,
             webhook_deliver,
@@ -260,6 +266,7 @@ def build() -> ContextModule:
             CLOSE_DIGESTS_EVERY_MINUTE,
             ESCALATE_EVERY_MINUTE,
             PRUNE_INBOX_DAILY,
+            PRUNE_HISTORY_DAILY,
             END_SNOOZES_EVERY_MINUTE,
             UNREAD_NOTICES_EVERY_MINUTE,
             WEBHOOK_RETRIES_EVERY_5S,

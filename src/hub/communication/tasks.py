@@ -15,7 +15,7 @@ from hub.communication.services.digests import SEND_DIGEST, DigestClosing, Diges
 from hub.communication.services.email import DeferredRelease, EmailDelivery
 from hub.communication.services.escalation import Escalation
 from hub.communication.services.fanout import SEND_CHAT, SEND_EMAIL, FanOut
-from hub.communication.services.retention import InboxRetention
+from hub.communication.services.retention import HistoryRetention, InboxRetention
 from hub.communication.services.sending import FAN_OUT
 from hub.communication.services.snoozes import SnoozeEnd
 from hub.communication.services.unread_notices import UnreadNotices
@@ -88,9 +88,17 @@ async def prune_inbox(ctx: JobContext, *, inbox_retention: InboxRetention) -> No
     log.info("notification_inbox_pruned", items=pruned)
 
 
+@job("communication.prune_history", max_retries=3)
+async def prune_history(ctx: JobContext, *, history_retention: HistoryRetention) -> None:
+    pruned = await history_retention.prune()
+    if any(pruned.values()):
+        log.info("notification_history_pruned", **pruned)
+
+
 CLOSE_DIGESTS_EVERY_MINUTE = Periodic("communication.close_digests", "* * * * *", close_digests)
 ESCALATE_EVERY_MINUTE = Periodic("communication.escalate_unread", "* * * * *", escalate_unread)
 PRUNE_INBOX_DAILY = Periodic("communication.prune_inbox", "40 3 * * *", prune_inbox)
+PRUNE_HISTORY_DAILY = Periodic("communication.prune_history", "50 3 * * *", prune_history)
 
 
 @job("communication.end_snoozes", max_retries=3)

@@ -29,6 +29,9 @@ class CommunicationSettings(msgspec.Struct, kw_only=True, frozen=True):
     notification_read_retention_days: Annotated[int, Meta(ge=1, le=36500)] = 90
     #: Days an archived in-app notification is kept after it was archived.
     notification_archived_retention_days: Annotated[int, Meta(ge=1, le=36500)] = 30
+    #: Days notifications, their delivery log and digests are kept after sending (then
+    #: pruned daily, once nothing refers to them); 0 keeps them forever.
+    notification_history_days: Annotated[int, Meta(ge=0, le=36500)] = 365
     #: Seconds of silence after which an open stream sends a ``: ping`` comment, so
     #: proxies do not cut an idle connection.
     stream_heartbeat_s: Annotated[float, Meta(gt=0, le=300)] = 15.0
