@@ -1,4 +1,5 @@
-"""Housekeeping deletes identity rows nothing can act on any more, and nothing else."""
+"""Housekeeping deletes identity rows nothing can act on any more (API keys revoked or
+expired longer than the history period among them), and nothing else."""
 
 from __future__ import annotations
 
@@ -89,6 +90,30 @@ async def _invitation(kernel: Kernel, org: uuid.UUID, *, expires_in_days: int) -
     return iid
 
 
+async def _api_key(
+    kernel: Kernel,
+    user: uuid.UUID,
+    *,
+    revoked_days_ago: int | None = None,
+    expires_in_days: int | None = None,
+) -> uuid.UUID:
+    kid = uuid.uuid4()
+    await _exec(
+        kernel,
+        "INSERT INTO identity.api_keys (id, user_id, name, public_id, secret_hash, permissions,"
+        " revoked_at, expires_at) VALUES (:id, :user, 'k', :public, :hash, ARRAY[]::text[],"
+        " now() + make_interval(days => -CAST(:revoked AS int)),"
+        " now() + make_interval(days => CAST(:expires AS int)))",
+        id=kid,
+        user=user,
+        public=kid.hex,
+        hash=kid.bytes,
+        revoked=revoked_days_ago,
+        expires=expires_in_days,
+    )
+    return kid
+
+
 async def test_prune_keeps_what_can_still_matter(kernel: Kernel) -> None:
     user, org = uuid.uuid4(), uuid.uuid4()
     await _exec(
@@ -115,8 +140,23 @@ async def test_prune_keeps_what_can_still_matter(kernel: Kernel) -> None:
     old_invite = await _invitation(kernel, org, expires_in_days=-100)
     recent_invite = await _invitation(kernel, org, expires_in_days=-10)
 
+    long_revoked_key = await _api_key(kernel, user, revoked_days_ago=100)
+    long_expired_key = await _api_key(kernel, user, expires_in_days=-100)
+    recently_revoked_key = await _api_key(kernel, user, revoked_days_ago=10)
+    recently_expired_key = await _api_key(kernel, user, expires_in_days=-10)
+    live_key = await _api_key(kernel, user, expires_in_days=30)
+    forever_key = await _api_key(kernel, user)
+
     pruned = await prune_expired(Store(kernel.db, outbox), utcnow(), history_days=90)
 
+    assert await _ids(kernel, "api_keys") == {
+        recently_revoked_key,
+        recently_expired_key,
+        live_key,
+        forever_key,
+    }
+    assert not {long_revoked_key, long_expired_key} & await _ids(kernel, "api_keys")
+    assert pruned.api_keys == 2
     assert await _ids(kernel, "sessions") == {recent_revoked, live, fresh}
     assert old_revoked not in await _ids(kernel, "sessions")
     assert await _ids(kernel, "refresh_tokens") == {live_token, rotated_recently}
@@ -134,7 +174,7 @@ async def test_prune_keeps_what_can_still_matter(kernel: Kernel) -> None:
     assert await _ids(kernel, "users") == {user}
 
     again = await prune_expired(Store(kernel.db, outbox), utcnow(), history_days=90)
-    assert again == type(again)(0, 0, 0, 0)  # idempotent
+    assert again == type(again)(0, 0, 0, 0, 0)  # idempotent
 
 
 def test_housekeeping_is_scheduled_hourly() -> None:

@@ -6,7 +6,9 @@ Each rule keeps a row as long as anything could still act on it:
 - sessions: a revoked one for ``HUB_IDENTITY_HISTORY_DAYS`` (audit questions come first);
   a live one whose newest refresh token expired a day ago is dead and goes too;
 - email tokens (verification, reset): a day after they expire, used or not;
-- invitations: ``HUB_IDENTITY_HISTORY_DAYS`` after they expire, accepted or not.
+- invitations: ``HUB_IDENTITY_HISTORY_DAYS`` after they expire, accepted or not;
+- API keys: ``HUB_IDENTITY_HISTORY_DAYS`` after they were revoked or expired (a key that
+  can no longer be used stays listed that long, for "which key did this?").
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import delete, exists, or_, select
 
-from hub.identity.models import EmailToken, Invitation, RefreshToken, Session
+from hub.identity.models import ApiKey, EmailToken, Invitation, RefreshToken, Session
 from hub.kernel.clock import Clock
 from hub.kernel.store import Store
 
@@ -31,6 +33,7 @@ class Pruned:
     sessions: int
     email_tokens: int
     invitations: int
+    api_keys: int
 
 
 class Housekeeping:
@@ -61,12 +64,16 @@ async def prune_expired(store: Store, now: datetime, *, history_days: int) -> Pr
         )
         email = await conn.execute(delete(EmailToken).where(EmailToken.expires_at < grace))
         invitations = await conn.execute(delete(Invitation).where(Invitation.expires_at < history))
+        keys = await conn.execute(
+            delete(ApiKey).where(or_(ApiKey.revoked_at < history, ApiKey.expires_at < history))
+        )
         await uow.commit()
     return Pruned(
         refresh_tokens=_count(tokens),
         sessions=_count(sessions),
         email_tokens=_count(email),
         invitations=_count(invitations),
+        api_keys=_count(keys),
     )
 
 
