@@ -302,6 +302,15 @@ class EmailChanged(IdentityEvent, kw_only=True, frozen=True):
     new_email: str
 
 
+class EmailChangeCancelled(IdentityEvent, kw_only=True, frozen=True):
+    """The user withdrew a pending address change: its confirmation links stopped working
+    (``links``: how many were still open)."""
+
+    event_type: ClassVar[str] = "identity.email_change_cancelled"
+    user_id: uuid.UUID
+    links: int
+
+
 class EmailChangeReverted(IdentityEvent, kw_only=True, frozen=True):
     """The old address used its undo link: the account is back on ``email`` with a new
     password, every session ended and every API key revoked."""

@@ -220,6 +220,38 @@ async def test_email_change_needs_recent_sign_in_and_confirmation(
     assert (await login(client, "old@example.com")).status_code == 401
 
 
+async def test_a_pending_email_change_can_be_withdrawn(
+    client: AsyncTestClient[Litestar], database_url: str
+) -> None:
+    tokens = await signed_in(client, database_url, "stay@example.com")
+    await signed_up(client, database_url, "taken@example.com")
+    headers = bearer(tokens["accessToken"])
+    cancel = f"{API}/auth/me/email-change"
+    # Nothing pending, or only a taken address asked for: the same 204, nothing published.
+    assert (await client.delete(cancel, headers=headers)).status_code == 204
+    r = await client.patch(f"{API}/auth/me", json={"email": "taken@example.com"}, headers=headers)
+    assert r.status_code == 200
+    assert (await client.delete(cancel, headers=headers)).status_code == 204
+    assert await events(database_url, "identity.email_change_cancelled") == []
+
+    r = await client.patch(f"{API}/auth/me", json={"email": "moved@example.com"}, headers=headers)
+    assert r.status_code == 200
+    token = await last_token(database_url, "moved@example.com", "Confirm your new e-mail")
+    assert (await client.delete(cancel, headers=headers)).status_code == 204
+    (cancelled,) = await events(database_url, "identity.email_change_cancelled")
+    assert (cancelled["userId"], cancelled["links"]) == (tokens["userId"], 1)
+    # The confirmation link no longer works; the account stays where it was.
+    r = await client.post(f"{API}/auth/verify-email", json={"token": token})
+    assert r.status_code == 422
+    assert problem(r)["code"] == "invalid_token"
+    me = (await client.get(f"{API}/auth/me", headers=headers)).json()
+    assert me["email"] == "stay@example.com"
+    assert (await login(client, "stay@example.com")).status_code == 200
+    # A person's own action: an API key may not.
+    r = await client.delete(cancel, headers={"X-API-Key": "hub_ak_nope"})
+    assert r.status_code == 401
+
+
 async def test_disabling_a_user_ends_all_sessions(
     app: Litestar, client: AsyncTestClient[Litestar], database_url: str, settings: Settings
 ) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import structlog
-from litestar import Controller, Response, get, patch, post
+from litestar import Controller, Response, delete, get, patch, post
 from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
@@ -339,3 +339,18 @@ class AuthController(Controller):
     ) -> MeOut:
         updated = await profile.update_profile(principal, **data.sent())
         return to_schema(updated, MeOut)
+
+    @delete(
+        "/me/email-change",
+        status_code=204,
+        operation_id="cancelEmailChange",
+        summary="Withdraw a pending e-mail change (its confirmation link stops working)",
+        description="204 whether or not a change was pending. The undo link mailed to the "
+        "old address is not affected.",
+        security=BEARER,
+        guards=[people_only],
+    )
+    async def cancel_email_change(
+        self, principal: NamedDependency[Principal], profile: NamedDependency[ProfileService]
+    ) -> None:
+        await profile.cancel_email_change(principal)

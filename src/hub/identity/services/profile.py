@@ -15,10 +15,10 @@ from typing import Any
 
 from sqlalchemy import Row, Select, bindparam, select, update
 
-from hub.identity.api import EmailChangeRequested, EmailChangeReverted
+from hub.identity.api import EmailChangeCancelled, EmailChangeRequested, EmailChangeReverted
 from hub.identity.domain.accounts import check_password_policy, clean_display_name, clean_email
 from hub.identity.domain.settings import IdentitySettings
-from hub.identity.models import Session, User
+from hub.identity.models import EmailToken, Session, User
 from hub.identity.repositories.users import EMAIL_VERIFIED, UserRecord, user_by_id
 from hub.identity.services.apikeys import revoke_all_api_keys
 from hub.identity.services.email_tokens import (
@@ -131,6 +131,28 @@ class ProfileService:
             await uow.commit()
         updated = await user_by_id(self.store, user.id)
         return user if updated is None else updated
+
+    async def cancel_email_change(self, principal: Principal) -> None:
+        """Withdraw a pending address change: its confirmation links stop working. The
+        same answer whether or not one was pending (or its address was taken, when no link
+        was sent): the caller learns nothing about other accounts' addresses."""
+        now = datetime.now(UTC)
+        async with self.store.uow() as uow:
+            cancelled = await uow.session.execute(
+                update(EmailToken)
+                .where(
+                    EmailToken.user_id == principal.user_id,
+                    EmailToken.purpose == CHANGE_EMAIL,
+                    EmailToken.used_at.is_(None),
+                    EmailToken.expires_at > now,
+                )
+                .values(used_at=now)
+                .returning(EmailToken.id)
+            )
+            links = len(cancelled.all())
+            if links:
+                uow.publish(EmailChangeCancelled(user_id=principal.user_id, links=links))
+            await uow.commit()
 
     async def undo_email_change(self, raw: str, new_password: str, client: ClientInfo) -> None:
         """Put the account back on the address the undo link was sent to, with a new
