@@ -260,3 +260,53 @@ async def test_tenancy_matrix(client: Client, database_url: str, path: str) -> N
     other = (await create_org(client, outsider, "Theirs"))["id"]
     theirs = await _post(client, outsider, f"{API}/orgs/{other}/{path}", body)
     assert (await client.get(f"{base}/{theirs['id']}", headers=owner.auth)).status_code == 404
+
+
+async def test_documents_filter_by_a_tag_and_everything_under_it(
+    client: Client, database_url: str
+) -> None:
+    owner, org = await _setup(client, database_url)
+    base = f"{API}/orgs/{org}/tags"
+    finance = await _post(client, owner, base, {"name": "Finance"})
+    invoices = await _post(client, owner, base, {"name": "Invoices", "parentId": finance["id"]})
+    await _post(client, owner, base, {"name": "2026", "parentId": invoices["id"]})
+    other = await _post(client, owner, base, {"name": "Other"})
+    docs = {
+        name: (await uploaded(client, owner, org, pdf(name.encode()), tags=tags))["id"]
+        for name, tags in (
+            ("deep", ["2026"]),
+            ("top", ["Finance"]),
+            ("elsewhere", ["Other"]),
+            ("both", ["Invoices", "Other"]),
+            ("none", []),
+        )
+    }
+
+    async def listed(query: str) -> set[str]:
+        r = await client.get(f"{DOCS}?organisationId={org}&{query}", headers=owner.auth)
+        assert r.status_code == 200, r.text
+        return {next(k for k, v in docs.items() if v == d["id"]) for d in r.json()["items"]}
+
+    assert await listed(f"tagTree={finance['id']}") == {"deep", "top", "both"}
+    assert await listed(f"tagTree={invoices['id']}") == {"deep", "both"}
+    assert await listed(f"tagTree={finance['id']}&tagTree={other['id']}") == {"both"}
+    assert await listed(f"tagTree={finance['id']}&tag={other['id']}") == {"both"}
+    # Another organisation's tag reaches nothing here.
+    foreign_org = (await create_org(client, owner, "Elsewhere"))["id"]
+    foreign = await _post(client, owner, f"{API}/orgs/{foreign_org}/tags", {"name": "Finance"})
+    assert await listed(f"tagTree={foreign['id']}") == set()
+    # More trees than the bound, or not an id: 400 naming the parameter.
+    many = "&".join(f"tagTree={finance['id']}" for _ in range(11))
+    r = await client.get(f"{DOCS}?organisationId={org}&{many}", headers=owner.auth)
+    assert r.status_code == 400, r.text
+    assert r.json()["errors"][0]["field"] == "tagTree"
+    r = await client.get(f"{DOCS}?organisationId={org}&tagTree=nope", headers=owner.auth)
+    assert r.status_code == 400
+    # Search takes the same filter, with the same bound.
+    r = await client.get(f"{API}/search?organisationId={org}&q=report&{many}", headers=owner.auth)
+    assert r.status_code == 400, r.text
+    assert r.json()["errors"][0]["field"] == "tagTree"
+    r = await client.get(
+        f"{API}/search?organisationId={org}&q=report&tagTree={finance['id']}", headers=owner.auth
+    )
+    assert r.status_code == 200, r.text

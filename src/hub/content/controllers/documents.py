@@ -19,7 +19,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from hub.content.controllers.files import FILE_RESPONSES, serve
 from hub.content.controllers.multipart import ENVELOPE_BYTES, MultipartForm, boundary_of
-from hub.content.domain.documents import MAX_TAGS, split_list
+from hub.content.domain.documents import MAX_TAG_TREES, MAX_TAGS, split_list, tag_trees
 from hub.content.domain.field_filters import (
     FIELD_FILTER_PATTERN,
     MAX_FIELD_FILTERS,
@@ -56,6 +56,17 @@ from hub.kernel.web import BEARER_OR_KEY, Cursor, Limit, page_as, to_schema
 #: Version numbers are PostgreSQL integers: a larger one names no version.
 MAX_VERSION = 2**31 - 1
 OrganisationQuery = Annotated[uuid.UUID, QueryParameter(name="organisationId")]
+#: ``?tagTree=`` of the document list and search.
+TagTrees = Annotated[
+    list[uuid.UUID] | None,
+    QueryParameter(
+        name="tagTree",
+        required=False,
+        schema_extra={"maxItems": MAX_TAG_TREES},
+        description="Documents carrying this tag or any tag under it (repeat for several "
+        f"trees, all applying; at most {MAX_TAG_TREES}; combines with `tag`).",
+    ),
+]
 _UPLOAD_DESCRIPTION = (
     "multipart/form-data, streamed: `organisationId` (before `file`), `file`, optional "
     "`title` (default: the file name), `tags` (repeated; tag ids or names), "
@@ -158,6 +169,7 @@ class DocumentController(Controller):
         documents: NamedDependency[DocumentService],
         organisation_id: OrganisationQuery,
         tag: Annotated[list[uuid.UUID] | None, QueryParameter(required=False)] = None,
+        tag_tree: TagTrees = None,
         document_type_id: Annotated[
             uuid.UUID | None, QueryParameter(name="documentTypeId", required=False)
         ] = None,
@@ -198,6 +210,7 @@ class DocumentController(Controller):
             as_caller(membership),
             Filters(
                 tag_ids=tuple(tag or ()),
+                tag_trees=tag_trees(tag_tree),
                 document_type_id=document_type_id,
                 owner_id=owner_id,
                 created_from=created_from,

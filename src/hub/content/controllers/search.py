@@ -15,8 +15,9 @@ from litestar import Controller, get, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
+from hub.content.controllers.documents import OrganisationQuery, TagTrees
 from hub.content.domain.access import ADMIN, READ
-from hub.content.domain.documents import split_list
+from hub.content.domain.documents import split_list, tag_trees
 from hub.content.domain.search import LANGUAGES, MAX_QUERY, MAX_SUGGESTIONS
 from hub.content.repositories.documents import Filters
 from hub.content.schemas import (
@@ -39,7 +40,6 @@ from hub.kernel.problems import field_invalid
 from hub.kernel.tenancy import permission
 from hub.kernel.web import BEARER_OR_KEY, Cursor, Limit, page_as, to_schema
 
-OrganisationQuery = Annotated[uuid.UUID, QueryParameter(name="organisationId")]
 Query = Annotated[
     str,
     QueryParameter(
@@ -95,6 +95,7 @@ class SearchController(Controller):
         organisation_id: OrganisationQuery,
         q: Query,
         tag: Annotated[list[uuid.UUID] | None, QueryParameter(required=False)] = None,
+        tag_tree: TagTrees = None,
         document_type_id: Annotated[
             uuid.UUID | None, QueryParameter(name="documentTypeId", required=False)
         ] = None,
@@ -121,6 +122,7 @@ class SearchController(Controller):
     ) -> SearchPage:
         filters = Filters(
             tag_ids=tuple(tag or ()),
+            tag_trees=tag_trees(tag_tree),
             document_type_id=document_type_id,
             owner_id=owner_id,
             created_from=created_from,

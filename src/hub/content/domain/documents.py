@@ -15,6 +15,8 @@ from hub.kernel.problems import field_invalid
 MAX_TITLE = 300
 MAX_TAG_NAME = 64
 MAX_TAGS = 50
+#: Tag subtrees one document list may filter by (``tagTree``).
+MAX_TAG_TREES = 10
 MAX_COMMENT = 2000
 MAX_CUSTOM_FIELDS_BYTES = 16 * 1024
 _FIELD_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
@@ -117,3 +119,14 @@ def split_list(text: str | None) -> tuple[str, ...]:
     if not text:
         return ()
     return tuple(dict.fromkeys(p.strip() for p in text.split(",") if p.strip()))
+
+
+def tag_trees(raw: list[uuid.UUID] | None) -> tuple[uuid.UUID, ...]:
+    """The ``tagTree`` query values: more than :data:`MAX_TAG_TREES` is a 400 (the
+    document states the bound)."""
+    trees = tuple(raw or ())
+    if len(trees) > MAX_TAG_TREES:
+        raise field_invalid(
+            "tagTree", f"At most {MAX_TAG_TREES} tag trees.", source="query", status_code=400
+        )
+    return trees

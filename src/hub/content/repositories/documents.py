@@ -182,9 +182,23 @@ def readable(caller: Caller) -> ColumnElement[bool]:
     return and_(in_org, or_(*doors) if doors else false())
 
 
+def _subtree(organisation_id: uuid.UUID, root: uuid.UUID) -> Any:
+    """The ids of ``root`` and every tag under it (tags nest at most five levels: a small
+    recursive walk down ``ix_tags_parent_id``); empty for another organisation's tag."""
+    tree = (
+        select(t.c.id)
+        .where(t.c.id == root, t.c.organisation_id == organisation_id)
+        .cte(recursive=True)  # anonymous: several trees get names of their own
+    )
+    tree = tree.union_all(select(t.c.id).where(t.c.parent_id == tree.c.id))
+    return select(tree.c.id)
+
+
 @dataclass(frozen=True)
 class Filters:
     tag_ids: tuple[uuid.UUID, ...] = ()
+    #: Each: the document carries that tag or a tag anywhere under it.
+    tag_trees: tuple[uuid.UUID, ...] = ()
     document_type_id: uuid.UUID | None = None
     owner_id: uuid.UUID | None = None
     created_from: datetime | None = None
@@ -198,6 +212,9 @@ def _filtered(caller: Caller, filters: Filters) -> list[ColumnElement[bool]]:
     where.append(d.c.trashed_at.is_not(None) if filters.trashed else d.c.trashed_at.is_(None))
     for tag_id in filters.tag_ids:
         where.append(exists().where(dt.c.document_id == d.c.id, dt.c.tag_id == tag_id))
+    for root in filters.tag_trees:
+        subtree = _subtree(caller.organisation_id, root)
+        where.append(exists().where(dt.c.document_id == d.c.id, dt.c.tag_id.in_(subtree)))
     if filters.document_type_id is not None:
         where.append(d.c.document_type_id == filters.document_type_id)
     if filters.owner_id is not None:
