@@ -89,3 +89,26 @@ async def test_rotation_reseals_channel_urls_and_webhook_secrets_unchanged(
         assert r.status_code == 200, r.text
         (listed,) = r.json()["items"]
         assert (listed["id"], listed["host"]) == (str(channel), "127.0.0.1")
+
+
+async def test_a_process_serving_some_contexts_rotates_only_theirs(
+    settings: Settings, database_url: str, clean_state: None
+) -> None:
+    """Split deployment: `hub secrets` where HUB_CONTEXTS names identity only covers
+    identity's values; communication's are rotated where communication runs."""
+    async with running(settings, A) as client:
+        owner = await person(client, database_url, "owner@example.com")
+        org = (await create_org(client, owner))["id"]
+        await create_webhook(client, owner, org, "http://127.0.0.1:9/hooks", ["content.*"])
+    elsewhere = {
+        f"HUB_REMOTE_{ctx.upper()}_URL": "http://127.0.0.1:9"
+        for ctx in ("content", "communication", "workflow")
+    }
+    identity_only = await asyncio.to_thread(
+        hub_secrets, settings, "rotate", B, A, HUB_CONTEXTS="identity", **elsewhere
+    )
+    assert "signing keys: 1 moved to the current key" in identity_only
+    assert "webhook secrets" not in identity_only
+    everything = await asyncio.to_thread(hub_secrets, settings, "rotate", B, A)
+    assert "webhook secrets: 1 moved to the current key" in everything
+    assert "signing keys: 0 moved to the current key, 1 already on it" in everything

@@ -60,12 +60,13 @@ async def running(
         yield client
 
 
-def hub_secrets(settings: Settings, command: str, key: str, *previous: str) -> str:
+def hub_secrets(settings: Settings, command: str, key: str, *previous: str, **more_env: str) -> str:
     env = {
         "HUB_DATABASE_URL": settings.database_url,
         "HUB_REDIS_URL": settings.redis_url,
         "HUB_SECRET_KEY": key,
         "HUB_SECRET_KEY_PREVIOUS": ",".join(previous),
+        **more_env,
     }
     result = CliRunner().invoke(hub_main, ["secrets", command], env=env)
     assert result.exit_code == 0, result.output
