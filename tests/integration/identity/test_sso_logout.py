@@ -142,6 +142,34 @@ async def test_a_session_with_no_provider_session_to_end_just_ends(
     r = await client.post(f"{API}/auth/sso/logout", headers=bearer(tokens["accessToken"]))
     assert r.status_code == 401
 
+    # A provider whose credentials no configured key opens any more (a lost
+    # HUB_SECRET_KEY): the session still ends, with nowhere to send the browser.
+    op.publishes_end_session = True
+    second = await add_provider(client, org, owner, op, name="Second IdP")
+    await fetch(
+        database_url,
+        "UPDATE identity.identity_providers SET client_id_sealed = $2 WHERE id = $1",
+        uuid.UUID(second["id"]),
+        b"\x01" + bytes(40),
+    )
+    (row,) = await fetch(
+        database_url,
+        "SELECT endpoints->>'end_session_endpoint' AS url FROM identity.identity_providers "
+        "WHERE id = $1",
+        uuid.UUID(second["id"]),
+    )
+    assert row["url"] == f"{op.issuer}/end-session"
+    fresh = await signed_in(client, database_url, "fresh@example.com")
+    await fetch(
+        database_url,
+        "INSERT INTO identity.sso_sessions (session_id, provider_id, subject) "
+        "VALUES ($1, $2, 'someone')",
+        uuid.UUID(fresh["sessionId"]),
+        uuid.UUID(second["id"]),
+    )
+    assert await sso_logout(client, fresh) is None
+    assert not await alive(client, fresh)
+
 
 def logout_url(provider_id: str) -> str:
     return f"{API}/auth/sso/{provider_id}/backchannel-logout"

@@ -30,9 +30,11 @@ import uuid
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+import structlog
 from redis.asyncio import Redis
 from sqlalchemy import select
 
+from hub.identity.domain.secrets import UnsealableError
 from hub.identity.domain.sso import logout_target, logout_token_invalid
 from hub.identity.models import SsoSession
 from hub.identity.services.auth import AuthService
@@ -50,6 +52,7 @@ from hub.kernel.security import Principal
 from hub.kernel.store import Store
 
 _SEEN_KEY = "hub:sso:logout-jti:"
+log = structlog.get_logger("hub.identity")
 
 
 @dataclass(eq=False)
@@ -87,7 +90,11 @@ class SsoLogout:
         endpoint = self.providers.endpoints(provider).end_session_endpoint
         if endpoint is None:
             return None
-        params = {"client_id": self.providers.credentials(provider).client_id}
+        try:
+            params = {"client_id": self.providers.credentials(provider).client_id}
+        except UnsealableError:  # a lost HUB_SECRET_KEY: the hub session still ends
+            log.error("sso_client_unreadable", provider_id=str(provider.id))
+            return None
         hint = self.providers.open_id_token(row.id_token_sealed, session_id)
         if hint is not None:
             params["id_token_hint"] = hint
