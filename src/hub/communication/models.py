@@ -449,7 +449,16 @@ class Message(IdMixin, Base):
     edited_at: Mapped[datetime | None] = _ts()
     deleted_at: Mapped[datetime | None] = _ts()
 
-    __table_args__ = (UniqueConstraint("conversation_id", "seq"),)
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "seq"),
+        #: Message search (``GET /conversations/search``): the words of every body, in the
+        #: ``simple`` configuration the query uses (services.conversation_queries).
+        Index(
+            "ix_messages_body_search",
+            text("to_tsvector('simple'::regconfig, body)"),
+            postgresql_using="gin",
+        ),
+    )
 
 
 # --------------------------------------------------------------------------- webhooks

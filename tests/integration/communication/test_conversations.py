@@ -369,3 +369,65 @@ async def test_bad_input_is_a_problem_naming_the_field(client: Client, database_
     assert (r.status_code, r.json()["errors"][0]["field"]) == (422, "messageId")
     r = await client.patch(f"{url}/{first['id']}", json={"body": "\x00"}, headers=owner.auth)
     assert (r.status_code, r.json()["errors"][0]["field"]) == (422, "body")
+
+
+async def test_messages_are_found_by_their_words_in_the_callers_conversations_only(
+    client: Client, database_url: str
+) -> None:
+    owner, org, people = await org_with(client, database_url, ("ann", None), ("bob", None))
+    ann, bob = people["ann"], people["bob"]
+    shared = await conversation(client, ann, org, bob)
+    private = await conversation(client, owner, org, bob)  # Ann is not in it
+    older = await say(client, ann, shared["id"], "The quarterly invoice is late")
+    await say(client, bob, shared["id"], "lunch at noon?")
+    newer = await say(client, bob, shared["id"], "Invoice paid, thanks!")
+    await say(client, owner, private["id"], "invoice for Bob only")
+    gone = await say(client, ann, shared["id"], "draft invoice text")
+    r = await client.delete(
+        f"{CONVERSATIONS}/{shared['id']}/messages/{gone['id']}", headers=ann.auth
+    )
+    assert r.status_code == 204
+
+    async def found(who: Person, q: str, **params: Any) -> dict[str, Any]:
+        r = await client.get(
+            f"{CONVERSATIONS}/search",
+            params={"organisationId": org, "q": q, **params},
+            headers=who.auth,
+        )
+        assert r.status_code == 200, r.text
+        page: dict[str, Any] = r.json()
+        return page
+
+    # Case ignored, newest first, deleted messages and others' conversations never.
+    page = await found(ann, "INVOICE")
+    assert [m["id"] for m in page["items"]] == [newer["id"], older["id"]]
+    assert page["items"][0]["conversationId"] == shared["id"]
+    assert page["items"][0]["body"] == "Invoice paid, thanks!"
+    assert len((await found(bob, "invoice"))["items"]) == 3  # Bob is in both
+    # Web-search syntax: a phrase, an exclusion.
+    assert [m["id"] for m in (await found(ann, '"quarterly invoice"'))["items"]] == [older["id"]]
+    assert [m["id"] for m in (await found(ann, "invoice -paid"))["items"]] == [older["id"]]
+    # Pages go on by cursor.
+    first = await found(ann, "invoice", limit=1)
+    assert [m["id"] for m in first["items"]] == [newer["id"]]
+    second = await found(ann, "invoice", limit=1, cursor=first["nextCursor"])
+    assert [m["id"] for m in second["items"]] == [older["id"]]
+    assert second["nextCursor"] is None
+    # Bad input: blanks only 422 naming q; missing or too long 400; odd bytes as text.
+    for q, status in ((" \t ", 422), ("x" * 201, 400)):
+        r = await client.get(
+            f"{CONVERSATIONS}/search", params={"organisationId": org, "q": q}, headers=ann.auth
+        )
+        assert r.status_code == status, r.text
+        assert any(e["field"] == "q" for e in r.json()["errors"])
+    r = await client.get(f"{CONVERSATIONS}/search?organisationId={org}&q=%00", headers=ann.auth)
+    assert r.status_code == 422
+    assert (await found(ann, "in\u00a0voice ' & | ! :*"))["items"] == []
+    # Outside the organisation: 404, as everywhere.
+    outsider = await person(client, database_url, "outsider@example.com")
+    r = await client.get(
+        f"{CONVERSATIONS}/search",
+        params={"organisationId": org, "q": "invoice"},
+        headers=outsider.auth,
+    )
+    assert r.status_code == 404

@@ -17,6 +17,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from hub.communication.deps import people_only
+from hub.communication.domain.conversations import MAX_SEARCH, search_text
 from hub.communication.schemas import (
     ConversationIn,
     ConversationOut,
@@ -112,6 +113,43 @@ class ConversationController(Controller):
             principal.user_id, membership.organisation_id, limit=limit, cursor=cursor
         )
         return page_as(page, ConversationOut)
+
+    @get(
+        "/search",
+        operation_id="searchMessages",
+        summary="Messages matching words, in the caller's conversations of an organisation",
+        description='Web-search syntax (`"a phrase"`, `-excluded`, `or`), whole words '
+        "without stemming (case ignored, accents not); newest first; deleted "
+        "messages never. Only conversations the caller takes part in now (all their "
+        "messages, as the thread shows them). 422 naming `q` for nothing but blanks.",
+        guards=[permission(None)],
+        opt=problems(422),
+    )
+    async def search_messages(
+        self,
+        principal: NamedDependency[Principal],
+        membership: NamedDependency[Membership],
+        conversation_messages: NamedDependency[MessageService],
+        organisation_id: OrganisationQuery,
+        q: Annotated[
+            str,
+            QueryParameter(
+                min_length=1,
+                max_length=MAX_SEARCH,
+                description=f"What to look for (1 to {MAX_SEARCH} characters).",
+            ),
+        ],
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
+    ) -> Page[MessageOut]:
+        page = await conversation_messages.search(
+            principal.user_id,
+            membership.organisation_id,
+            search_text(q),
+            limit=limit,
+            cursor=cursor,
+        )
+        return page_as(page, MessageOut)
 
     @get(
         "/unread-count",

@@ -34,6 +34,8 @@ MAX_TITLE = 200
 MAX_ATTACHMENTS = 10
 #: Participants of a group, the creator included.
 MAX_PARTICIPANTS = 256
+#: Characters of a message search (``GET /conversations/search?q=``).
+MAX_SEARCH = 200
 
 
 def no_nul(value: str, field: str) -> str:
@@ -148,3 +150,11 @@ def check_own_message(sender_id: uuid.UUID, actor: uuid.UUID, deleted: bool) -> 
         raise Forbidden("Only the sender changes a message.", code="not_your_message")
     if deleted:
         raise Conflict("The message was deleted.", code="message_deleted")
+
+
+def search_text(q: str) -> str:
+    """A message search as matched, blanks folded: 422 naming ``q`` when nothing is left."""
+    cleaned = " ".join(q.split())
+    if not cleaned:
+        raise field_invalid("q", "Type something to search for.", source="query")
+    return cleaned

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, and_, func, select, tuple_
+from sqlalchemy import Row, Table, and_, func, literal_column, select, tuple_
 from sqlalchemy.sql import ColumnElement
 
 from hub.communication.models import Conversation, ConversationParticipant, Message
@@ -167,3 +167,45 @@ async def message_page(
             query = query.where(_m.c.seq < seq)
         query = query.order_by(_m.c.seq.desc())
     return await store.all(query.limit(limit + 1))
+
+
+#: What a message's words are matched in: ``simple`` (no stemming, every language alike),
+#: the expression ``ix_messages_body_search`` indexes.
+SEARCH_CONFIG = "simple"
+
+
+def body_terms() -> ColumnElement[Any]:
+    return func.to_tsvector(literal_column(f"'{SEARCH_CONFIG}'::regconfig"), _m.c.body)
+
+
+async def search_messages(
+    store: Store,
+    user_id: uuid.UUID,
+    organisation_id: uuid.UUID,
+    q: str,
+    *,
+    before: uuid.UUID | None,
+    limit: int,
+) -> list[Row[Any]]:
+    """Messages matching ``q`` (web-search syntax) in the conversations ``user_id`` takes
+    part in, newest first (ids are UUIDv7), deleted ones left out; ``before``: the last
+    id of the previous page."""
+    query = (
+        select(_m)
+        .join(
+            _p,
+            and_(_p.c.conversation_id == _m.c.conversation_id, _p.c.user_id == user_id),
+        )
+        .where(
+            _m.c.organisation_id == organisation_id,
+            _m.c.deleted_at.is_(None),
+            body_terms().op("@@")(
+                func.websearch_to_tsquery(literal_column(f"'{SEARCH_CONFIG}'::regconfig"), q)
+            ),
+        )
+        .order_by(_m.c.id.desc())
+        .limit(limit + 1)
+    )
+    if before is not None:
+        query = query.where(_m.c.id < before)
+    return await store.all(query)

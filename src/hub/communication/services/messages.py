@@ -37,7 +37,7 @@ from hub.content.api import ContentApi
 from hub.identity.api import IdentityApi
 from hub.kernel.clock import Clock
 from hub.kernel.errors import Conflict, Invalid
-from hub.kernel.pagination import Page, decode_cursor, encode_cursor
+from hub.kernel.pagination import Page, after_uuid, decode_cursor, encode_cursor
 from hub.kernel.problems import field_invalid, invalid_cursor, not_found
 from hub.kernel.schema import new_id
 from hub.kernel.store import Store
@@ -218,6 +218,29 @@ class MessageService:
         resolver = Attachments(self.content)
         items = [await resolver.message(user_id, row) for row in rows]
         next_cursor = encode_cursor(direction, rows[-1].seq) if more and rows else None
+        return Page(items=items, limit=limit, next_cursor=next_cursor)
+
+    async def search(
+        self,
+        user_id: uuid.UUID,
+        organisation_id: uuid.UUID,
+        text: str,
+        *,
+        limit: int,
+        cursor: str | None,
+    ) -> Page[MessageView]:
+        """Messages matching ``text`` (web-search syntax) in the caller's conversations of
+        the organisation (the route's guard made sure they are a member), newest first;
+        deleted ones never."""
+        before = after_uuid(cursor) if cursor is not None else None
+        rows = await q.search_messages(
+            self.store, user_id, organisation_id, text, before=before, limit=limit
+        )
+        more = len(rows) > limit
+        rows = rows[:limit]
+        resolver = Attachments(self.content)
+        items = [await resolver.message(user_id, row) for row in rows]
+        next_cursor = encode_cursor(str(rows[-1].id)) if more and rows else None
         return Page(items=items, limit=limit, next_cursor=next_cursor)
 
     async def _seq_of(self, conversation_id: uuid.UUID, message_id: uuid.UUID, field: str) -> int:
