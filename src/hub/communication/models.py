@@ -448,6 +448,8 @@ class Message(IdMixin, Base):
     created_at: Mapped[datetime] = _ts(nullable=False)
     edited_at: Mapped[datetime | None] = _ts()
     deleted_at: Mapped[datetime | None] = _ts()
+    #: The message of the same conversation this one answers (a quote-reply), if any.
+    reply_to_id: Mapped[uuid.UUID | None] = _uuid(nullable=True)
 
     __table_args__ = (
         UniqueConstraint("conversation_id", "seq"),

@@ -433,6 +433,8 @@ class MessageOut(Schema):
     #: A tombstone: the message was deleted by its sender.
     deleted: bool
     deleted_at: datetime | None
+    #: The message of this conversation it replies to (null: none).
+    reply_to_id: uuid.UUID | None = None
 
 
 class ParticipantOut(Schema):
@@ -464,6 +466,8 @@ class MessageIn(Schema):
     body: Annotated[str, Meta(max_length=20_000)] = ""
     #: Document ids the sender may read, of the conversation's organisation.
     attachments: Annotated[list[uuid.UUID], Meta(max_length=50)] = []
+    #: Reply to this message of the conversation (not a deleted one).
+    reply_to_id: uuid.UUID | None = None
 
     example: ClassVar[dict[str, Any]] = {"body": "See the attached report."}
 

@@ -431,3 +431,38 @@ async def test_messages_are_found_by_their_words_in_the_callers_conversations_on
         headers=outsider.auth,
     )
     assert r.status_code == 404
+
+
+async def test_a_message_may_reply_to_one_of_its_conversation(
+    client: Client, database_url: str
+) -> None:
+    owner, org, people = await org_with(client, database_url, ("ann", None), ("bob", None))
+    ann, bob = people["ann"], people["bob"]
+    chat = await conversation(client, ann, org, bob)
+    elsewhere = await conversation(client, owner, org, bob)
+    question = await say(client, ann, chat["id"], "Lunch?")
+    assert question["replyToId"] is None
+    answer = await say(client, bob, chat["id"], "Yes!", replyToId=question["id"])
+    assert answer["replyToId"] == question["id"]
+    listed = await messages(client, ann, chat["id"])
+    assert [(m["body"], m["replyToId"]) for m in listed["items"]] == [
+        ("Yes!", question["id"]),
+        ("Lunch?", None),
+    ]
+
+    url = f"{CONVERSATIONS}/{chat['id']}/messages"
+    foreign = await say(client, owner, elsewhere["id"], "not yours")
+    for target in (foreign["id"], "01890000-0000-7000-8000-000000000000"):
+        r = await client.post(url, json={"body": "x", "replyToId": target}, headers=ann.auth)
+        assert r.status_code == 422, r.text
+        assert r.json()["errors"][0]["field"] == "replyToId"
+    r = await client.post(url, json={"body": "x", "replyToId": "nope"}, headers=ann.auth)
+    assert r.status_code == 400
+    gone = await say(client, ann, chat["id"], "typo")
+    r = await client.delete(f"{url}/{gone['id']}", headers=ann.auth)
+    assert r.status_code == 204
+    r = await client.post(url, json={"body": "x", "replyToId": gone["id"]}, headers=ann.auth)
+    assert r.status_code == 409
+    assert r.json()["code"] == "message_deleted"
+    # Nothing was sent by the refused replies.
+    assert len((await messages(client, ann, chat["id"]))["items"]) == 3

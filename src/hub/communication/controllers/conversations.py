@@ -274,7 +274,11 @@ class ConversationController(Controller):
     ) -> Response[MessageOut]:
         async def produce() -> MessageOut:
             view = await conversation_messages.send(
-                principal.user_id, conversation_id, data.body, data.attachments
+                principal.user_id,
+                conversation_id,
+                data.body,
+                data.attachments,
+                reply_to=data.reply_to_id,
             )
             return to_schema(view, MessageOut)
 

@@ -39,6 +39,7 @@ class MessageView:
     edited_at: datetime | None
     deleted: bool
     deleted_at: datetime | None
+    reply_to_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,7 @@ class Attachments:
             edited_at=row.edited_at,
             deleted=row.deleted_at is not None,
             deleted_at=row.deleted_at,
+            reply_to_id=row.reply_to_id,
         )
 
 
@@ -160,5 +162,6 @@ def pushed_message(view: MessageView, organisation_id: uuid.UUID) -> dict[str, A
             "editedAt": view.edited_at.isoformat() if view.edited_at else None,
             "deleted": view.deleted,
             "deletedAt": view.deleted_at.isoformat() if view.deleted_at else None,
+            "replyToId": str(view.reply_to_id) if view.reply_to_id else None,
         },
     }

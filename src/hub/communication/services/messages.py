@@ -68,10 +68,14 @@ class MessageService:
         conversation_id: uuid.UUID,
         body: str,
         attachments: Sequence[uuid.UUID],
+        *,
+        reply_to: uuid.UUID | None = None,
     ) -> MessageView:
         seen = await self.access.of(user_id, conversation_id)
         documents = check_attachments(attachments)
         check_body(body, attachments=len(documents))
+        if reply_to is not None:
+            await self._answerable(conversation_id, reply_to)
         resolver = Attachments(self.content)
         for i, document_id in enumerate(documents):
             summary = await resolver.readable(user_id, document_id)
@@ -107,6 +111,7 @@ class MessageService:
                         body=body,
                         attachments=documents,
                         created_at=now,
+                        reply_to_id=reply_to,
                     )
                     .returning(*q.messages_t.c)
                 )
@@ -242,6 +247,17 @@ class MessageService:
         items = [await resolver.message(user_id, row) for row in rows]
         next_cursor = encode_cursor(str(rows[-1].id)) if more and rows else None
         return Page(items=items, limit=limit, next_cursor=next_cursor)
+
+    async def _answerable(self, conversation_id: uuid.UUID, message_id: uuid.UUID) -> None:
+        """A reply's target: a message of this conversation (422 naming ``replyToId``),
+        not deleted (409 ``message_deleted``: a tombstone has nothing left to answer)."""
+        row = await q.message(self.store, conversation_id, message_id)
+        if row is None:
+            raise field_invalid(
+                "replyToId", "no such message in this conversation", code="unknown_message"
+            )
+        if row.deleted_at is not None:
+            raise Conflict("The message was deleted.", code="message_deleted")
 
     async def _seq_of(self, conversation_id: uuid.UUID, message_id: uuid.UUID, field: str) -> int:
         row = await q.message(self.store, conversation_id, message_id)
