@@ -258,7 +258,9 @@ class ConversationController(Controller):
         description="`body`: plain text, stored as sent, at most 10,000 characters, no NUL "
         "(422 naming `body`); clients show it as text. `attachments`: up to 10 ids of "
         "documents of the organisation you may read (422 naming `attachments[i]`); each "
-        "reader sees a document's details only if they may read it themselves. Accepts an "
+        "reader sees a document's details only if they may read it themselves. "
+        "`replyToId`: a message of this conversation it answers (422 naming `replyToId` "
+        "otherwise; 409 `message_deleted` for a deleted one). Accepts an "
         "`Idempotency-Key` header: a retry answers the same message, sent once.",
         status_code=201,
         opt=problems(404, 409, 422),
