@@ -289,7 +289,9 @@ def _conversations(
         "conversations": ConversationService(
             store, rt.tenancy, identity_api, content_api, clock, messaging
         ),
-        "conversation_messages": MessageService(store, identity_api, content_api, events, clock),
+        "conversation_messages": MessageService(
+            store, identity_api, content_api, events, clock, rt.redis
+        ),
         "conversation_unread_notices": UnreadNotices(
             store,
             identity_api,

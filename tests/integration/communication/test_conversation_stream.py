@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -128,6 +129,22 @@ async def test_message_and_read_events_reach_each_participant(
                 True,
                 "",
             )
+
+        # Typing reaches the others (not the typist), and says until when to show it.
+        r = await live_client.post(f"{CONVERSATIONS}/{group}/typing", headers=ann.auth)
+        assert r.status_code == 204, r.text
+        kind, data = await next_of("bob")
+        assert (kind, data["conversationId"], data["userId"]) == (
+            "conversation.typing",
+            group,
+            ann.user_id,
+        )
+        assert datetime.fromisoformat(data["until"]) > datetime.now(UTC)
+        await say(live_client, bob, group, "after typing")
+        kind, data = await next_of("ann")
+        assert (kind, data["message"]["body"]) == ("message.created", "after typing")
+        kind, data = await next_of("bob")
+        assert (kind, data["message"]["body"]) == ("message.created", "after typing")
 
         # cat, not a participant, got nothing: the first thing cat sees is cat's own
         # direct conversation's message

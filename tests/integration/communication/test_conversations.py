@@ -6,8 +6,12 @@ and bad input answered with problems naming the field."""
 from __future__ import annotations
 
 import asyncio
+import uuid
+from datetime import UTC, datetime
 from typing import Any
 
+from hub.kernel.clock import MovableClock
+from hub.kernel.settings import Settings
 from tests.integration.communication.support import Client, org_with
 from tests.integration.communication.support_conversations import (
     CONVERSATIONS,
@@ -16,6 +20,7 @@ from tests.integration.communication.support_conversations import (
     say,
     shown,
 )
+from tests.integration.communication.support_periodic import periodic_kernel
 from tests.integration.content.support import DOCS, pdf, uploaded
 from tests.integration.identity.support import API, fetch
 from tests.integration.identity.support_orgs import Person, api_key, create_org, person
@@ -466,3 +471,30 @@ async def test_a_message_may_reply_to_one_of_its_conversation(
     assert r.json()["code"] == "message_deleted"
     # Nothing was sent by the refused replies.
     assert len((await messages(client, ann, chat["id"]))["items"]) == 3
+
+
+async def test_typing_signals_are_pushed_at_most_every_two_seconds(
+    client: Client, database_url: str, settings: Settings
+) -> None:
+    """On a test clock: one signal per person and conversation every two seconds; others'
+    signals, and other conversations', are their own; outsiders get 404."""
+    owner, org, people = await org_with(client, database_url, ("ann", None), ("bob", None))
+    ann, bob = people["ann"], people["bob"]
+    chat = uuid.UUID((await conversation(client, ann, org, bob))["id"])
+    other = uuid.UUID((await conversation(client, ann, org, owner))["id"])
+    clock = MovableClock(datetime(2027, 3, 1, 9, 0, tzinfo=UTC))
+    async with periodic_kernel(settings, clock) as kernel:
+        typing = kernel.services["conversation_messages"].typing
+        a, b = uuid.UUID(ann.user_id), uuid.UUID(bob.user_id)
+        assert await typing(a, chat) is True
+        assert await typing(a, chat) is False
+        clock.advance(seconds=1.9)
+        assert await typing(a, chat) is False
+        assert await typing(b, chat) is True  # Bob's own signal
+        assert await typing(a, other) is True  # another conversation
+        clock.advance(seconds=0.1)
+        assert await typing(a, chat) is True
+    r = await client.post(f"{CONVERSATIONS}/{chat}/typing", headers=owner.auth)
+    assert r.status_code == 404  # not a participant
+    r = await client.post(f"{CONVERSATIONS}/{chat}/typing", headers=ann.auth)
+    assert r.status_code == 204

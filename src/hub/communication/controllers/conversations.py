@@ -252,6 +252,25 @@ class ConversationController(Controller):
         return page_as(page, MessageOut)
 
     @post(
+        "/{conversation_id:uuid}/typing",
+        status_code=204,
+        operation_id="signalTyping",
+        summary="Tell the other participants you are typing (nothing is stored)",
+        description="Pushes `conversation.typing` (`conversationId`, `userId`, `until`) to "
+        "the other participants' streams, at most once every 2 seconds per person and "
+        "conversation (more often changes nothing; still 204). Show it until `until` (6 s) "
+        "unless a message or another signal comes; call again while typing.",
+        opt=problems(404),
+    )
+    async def typing(
+        self,
+        principal: NamedDependency[Principal],
+        conversation_messages: NamedDependency[MessageService],
+        conversation_id: FromPath[uuid.UUID],
+    ) -> None:
+        await conversation_messages.typing(principal.user_id, conversation_id)
+
+    @post(
         "/{conversation_id:uuid}/messages",
         operation_id="sendMessage",
         summary="Send a message (plain text, attachments by document id)",

@@ -78,6 +78,7 @@ class StreamController(Controller):
                 description="`id`, `event` and `data` (JSON) lines per event; `: ping` "
                 "comments between. Events: `notification.created`, `notification.updated`, "
                 "`unread.count`, `message.created`, `message.updated`, `conversation.read`, "
+                "`conversation.typing`, "
                 "`ready`, `reset`.",
             )
         },

@@ -8,14 +8,20 @@ caller's pointer forward only (``GREATEST``), so concurrent reads never move it 
 After each commit the change is pushed to every participant's stream
 (``message.created``, ``message.updated``, ``conversation.read``), each reader getting
 the attachments as they may see them.
+
+Typing is not stored: ``conversation.typing`` goes to the other participants' streams at
+most once per person and conversation every :data:`TYPING_EVERY_S` seconds (a Redis key
+shared by every process decides), and says until when to show it.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any, Literal
 
+from redis.asyncio import Redis
 from sqlalchemy import Row, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
@@ -46,6 +52,11 @@ Direction = Literal["before", "after"]
 MESSAGE_CREATED = "message.created"
 MESSAGE_UPDATED = "message.updated"
 CONVERSATION_READ = "conversation.read"
+CONVERSATION_TYPING = "conversation.typing"
+#: A typing signal is pushed at most this often per person and conversation...
+TYPING_EVERY_S = 2
+#: ...and shown this long unless another one comes.
+TYPING_SHOWN_S = 6
 
 
 class MessageService:
@@ -56,8 +67,10 @@ class MessageService:
         content: ContentApi,
         stream: InboxEvents,
         clock: Clock,
+        redis: Redis,
     ) -> None:
         self.store, self.content, self.stream, self.clock = store, content, stream, clock
+        self.redis = redis
         self.access = ConversationAccess(store, identity)
 
     # ------------------------------------------------------------------ write
@@ -187,6 +200,30 @@ class MessageService:
             view = await resolver.message(reader, row)
             messages.append((reader, event, pushed_message(view, org)))
         await self.stream.publish(messages, self.clock())
+
+    async def typing(self, user_id: uuid.UUID, conversation_id: uuid.UUID) -> bool:
+        """Tell the other participants that ``user_id`` is typing; False when a signal
+        went out less than :data:`TYPING_EVERY_S` ago (nothing pushed)."""
+        seen = await self.access.of(user_id, conversation_id)
+        now = self.clock()
+        key = f"hub:communication:typing:{conversation_id}:{user_id}"
+        # The last signal's time (the injected clock's), kept a minute: a newer signal
+        # within TYPING_EVERY_S is dropped. Two processes racing may both push: harmless.
+        last = await self.redis.get(key)
+        if last is not None and 0 <= now.timestamp() - float(last) < TYPING_EVERY_S:
+            return False
+        await self.redis.set(key, str(now.timestamp()), ex=60)
+        body = {
+            "conversationId": str(conversation_id),
+            "organisationId": str(seen.conversation.organisation_id),
+            "userId": str(user_id),
+            "until": (now + timedelta(seconds=TYPING_SHOWN_S)).isoformat(),
+        }
+        readers = await q.participant_ids(self.store, conversation_id)
+        await self.stream.publish(
+            [(r, CONVERSATION_TYPING, body) for r in readers if r != user_id], now
+        )
+        return True
 
     # ------------------------------------------------------------------ read
 
