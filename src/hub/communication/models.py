@@ -463,6 +463,24 @@ class Message(IdMixin, Base):
     )
 
 
+class MessageReaction(Base):
+    """One person's reaction to a message: a short name (``thumbsup``, ``+1``) the
+    frontend draws as an emoji, once per person, message and name."""
+
+    __tablename__ = "message_reactions"
+
+    message_id: Mapped[uuid.UUID] = owned_by("communication.messages.id")
+    user_id: Mapped[uuid.UUID] = _uuid()
+    organisation_id: Mapped[uuid.UUID] = _uuid()
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[datetime] = _ts(nullable=False)
+
+    __table_args__ = (
+        PrimaryKeyConstraint("message_id", "user_id", "name", name="pk_message_reactions"),
+        Index("ix_message_reactions_user", "user_id"),
+    )
+
+
 # --------------------------------------------------------------------------- webhooks
 
 

@@ -419,6 +419,15 @@ class AttachmentOut(Schema):
     size: int | None
 
 
+class ReactionOut(Schema):
+    #: What the frontend draws as an emoji (``thumbsup``, ``+1``).
+    name: str
+    #: How many people reacted so.
+    count: int
+    #: Whether the caller is one of them.
+    mine: bool
+
+
 class MessageOut(Schema):
     id: uuid.UUID
     conversation_id: uuid.UUID
@@ -435,6 +444,8 @@ class MessageOut(Schema):
     deleted_at: datetime | None
     #: The message of this conversation it replies to (null: none).
     reply_to_id: uuid.UUID | None = None
+    #: Reactions by name, in the order each first came (none on a deleted message).
+    reactions: list[ReactionOut] = []
 
 
 class ParticipantOut(Schema):

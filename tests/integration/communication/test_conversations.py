@@ -498,3 +498,71 @@ async def test_typing_signals_are_pushed_at_most_every_two_seconds(
     assert r.status_code == 404  # not a participant
     r = await client.post(f"{CONVERSATIONS}/{chat}/typing", headers=ann.auth)
     assert r.status_code == 204
+
+
+async def test_reactions_are_counted_per_name_and_kept_once_per_person(
+    client: Client, database_url: str
+) -> None:
+    owner, org, people = await org_with(client, database_url, ("ann", None), ("bob", None))
+    ann, bob = people["ann"], people["bob"]
+    chat = await conversation(client, ann, org, bob, title="Team")
+    note = await say(client, ann, chat["id"], "Shipped!")
+    assert note["reactions"] == []
+    url = f"{CONVERSATIONS}/{chat['id']}/messages/{note['id']}/reactions"
+
+    async def react(who: Person, name: str, method: str = "PUT") -> Any:
+        return await client.request(method, f"{url}/{name}", headers=who.auth)
+
+    r = await react(bob, "tada")
+    assert r.status_code == 200, r.text
+    assert r.json()["reactions"] == [{"name": "tada", "count": 1, "mine": True}]
+    assert (await react(bob, "tada")).status_code == 200  # twice: still one
+    r = await react(ann, "tada")
+    assert r.json()["reactions"] == [{"name": "tada", "count": 2, "mine": True}]
+    r = await react(ann, "+1")
+    assert r.json()["reactions"] == [
+        {"name": "tada", "count": 2, "mine": True},
+        {"name": "+1", "count": 1, "mine": True},
+    ]
+    # Each reader sees their own "mine", in pages and search alike.
+    [seen] = (await messages(client, bob, chat["id"]))["items"]
+    assert seen["reactions"] == [
+        {"name": "tada", "count": 2, "mine": True},
+        {"name": "+1", "count": 1, "mine": False},
+    ]
+    r = await client.get(
+        f"{CONVERSATIONS}/search", params={"organisationId": org, "q": "shipped"}, headers=bob.auth
+    )
+    assert r.json()["items"][0]["reactions"] == seen["reactions"]
+    r = await react(ann, "tada", "DELETE")
+    assert r.status_code == 200, r.text
+    assert r.json()["reactions"][0] == {"name": "tada", "count": 1, "mine": False}
+    assert (await react(ann, "tada", "DELETE")).status_code == 200  # nothing to take back
+
+    # Bad names, other conversations, outsiders, too many names, deleted messages.
+    for bad in ("Thumbs", "a" * 33, "th%20up", "%F0%9F%91%8D"):
+        assert (await react(ann, bad)).status_code == 400, bad
+    other = await conversation(client, owner, org, bob)
+    elsewhere = await say(client, owner, other["id"], "not Ann's")
+    r = await client.put(
+        f"{CONVERSATIONS}/{chat['id']}/messages/{elsewhere['id']}/reactions/tada",
+        headers=ann.auth,
+    )
+    assert r.status_code == 404
+    r = await client.put(
+        f"{CONVERSATIONS}/{other['id']}/messages/{elsewhere['id']}/reactions/tada",
+        headers=ann.auth,
+    )
+    assert r.status_code == 404  # not a participant
+    for i in range(18):
+        assert (await react(bob, f"r{i}")).status_code == 200
+    r = await react(bob, "one-too-many")
+    assert (r.status_code, r.json()["code"]) == (409, "too_many_reactions")
+    assert (await react(ann, "r0")).status_code == 200  # an existing name still counts up
+    r = await client.delete(f"{CONVERSATIONS}/{chat['id']}/messages/{note['id']}", headers=ann.auth)
+    assert r.status_code == 204
+    r = await react(bob, "tada")
+    assert (r.status_code, r.json()["code"]) == (409, "message_deleted")
+    [tomb] = (await messages(client, bob, chat["id"]))["items"]
+    assert tomb["reactions"] == []
+    assert await fetch(database_url, "SELECT 1 FROM communication.message_reactions") == []

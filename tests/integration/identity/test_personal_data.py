@@ -93,7 +93,12 @@ async def active_everywhere(
     await sent(client, bob, org, payload={"title": "From Bob", "text": "bob@example.com"})
     chat = await conversation(client, bob, org, alice)
     await say(client, bob, chat["id"], "Hello from Bob")
-    await say(client, alice, chat["id"], "Hello Bob")
+    hello = await say(client, alice, chat["id"], "Hello Bob")
+    r = await client.put(
+        f"{API}/conversations/{chat['id']}/messages/{hello['id']}/reactions/wave",
+        headers=bob.auth,
+    )
+    assert r.status_code == 200, r.text
     r = await client.post(
         f"{API}/workflows",
         json={"organisationId": org, "key": "review", "definition": REVIEW},
@@ -145,6 +150,7 @@ async def test_the_export_holds_the_callers_data_from_every_context_and_no_one_e
     assert len(communication["inbox"]) >= 1
     assert [n["payload"]["title"] for n in communication["notificationsSent"]] == ["From Bob"]
     assert [c["id"] for c in communication["conversations"]] == [made["chat"]["id"]]
+    assert [r["name"] for r in communication["reactions"]] == ["wave"]
     workflow = parts["workflow"]
     assert [t["id"] for t in workflow["tasksAssigned"]] == [made["task"]["id"]]
     assert len(workflow["instancesStarted"]) == 1
@@ -212,6 +218,7 @@ async def test_erasure_leaves_no_row_of_the_person_and_the_audit_trail_verifies(
         "content.documents",
         "content.audit_entries",
         "communication.messages",
+        "communication.message_reactions",
         "communication.inbox_items",
         "workflow.tasks",
         "workflow.instances",

@@ -9,15 +9,20 @@ of, or whose organisation they are not an active member of, is a 404 on every ro
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Controller, Response, delete, get, patch, post
+from litestar import Controller, Request, Response, delete, get, patch, post, route
 from litestar.di import NamedDependency
+from litestar.enums import HttpMethod
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
 
 from hub.communication.deps import people_only
-from hub.communication.domain.conversations import MAX_SEARCH, search_text
+from hub.communication.domain.conversations import (
+    MAX_SEARCH,
+    REACTION_PATTERN,
+    search_text,
+)
 from hub.communication.schemas import (
     ConversationIn,
     ConversationOut,
@@ -49,6 +54,17 @@ from hub.kernel.web import (
 OrganisationQuery = Annotated[uuid.UUID, QueryParameter(name="organisationId")]
 OrganisationFilter = Annotated[
     uuid.UUID | None, QueryParameter(name="organisationId", required=False)
+]
+
+
+def _reaction_operation(handler: Any, method: str, path: Any) -> str:
+    """One handler, two operations: ``addReaction`` (PUT) and ``removeReaction``."""
+    return "addReaction" if method == HttpMethod.PUT else "removeReaction"
+
+
+ReactionName = Annotated[
+    str,
+    PathParameter(pattern=REACTION_PATTERN, description="e.g. `thumbsup`, `+1`, `tada`"),
 ]
 MessagePosition = Annotated[
     uuid.UUID | None,
@@ -250,6 +266,34 @@ class ConversationController(Controller):
             cursor=cursor,
         )
         return page_as(page, MessageOut)
+
+    @route(
+        "/{conversation_id:uuid}/messages/{message_id:uuid}/reactions/{name:str}",
+        http_method=[HttpMethod.PUT, HttpMethod.DELETE],
+        status_code=200,
+        operation_id=_reaction_operation,
+        summary="React to a message (PUT) or take the reaction back (DELETE)",
+        description="`name` is what the frontend draws as an emoji (1 to 32 of "
+        "`a-z 0-9 _ + -`, e.g. `thumbsup`, `+1`; anything else 400). Adding a reaction "
+        "twice, or taking back one not given, changes nothing. Answers the message with "
+        "its `reactions` and pushes `message.updated`. 409 `message_deleted`; 409 "
+        "`too_many_reactions` past 20 different names on a message.",
+        opt=problems(400, 404, 409),
+    )
+    async def react(
+        self,
+        request: Request[Any, Any, Any],
+        principal: NamedDependency[Principal],
+        conversation_messages: NamedDependency[MessageService],
+        conversation_id: FromPath[uuid.UUID],
+        message_id: FromPath[uuid.UUID],
+        name: ReactionName,
+    ) -> MessageOut:
+        on = request.method == HttpMethod.PUT
+        view = await conversation_messages.react(
+            principal.user_id, conversation_id, message_id, name, on=on
+        )
+        return to_schema(view, MessageOut)
 
     @post(
         "/{conversation_id:uuid}/typing",

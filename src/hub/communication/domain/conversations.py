@@ -16,6 +16,7 @@ may say, who may change whom, and how a message shows to one reader.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,6 +35,10 @@ MAX_TITLE = 200
 MAX_ATTACHMENTS = 10
 #: Participants of a group, the creator included.
 MAX_PARTICIPANTS = 256
+#: A reaction's name: what the frontend draws as an emoji (``thumbsup``, ``+1``, ``tada``).
+REACTION_PATTERN = r"^[a-z0-9_+-]{1,32}$"
+#: Different reactions one message may carry.
+MAX_REACTIONS = 20
 #: Characters of a message search (``GET /conversations/search?q=``).
 MAX_SEARCH = 200
 
@@ -158,3 +163,11 @@ def search_text(q: str) -> str:
     if not cleaned:
         raise field_invalid("q", "Type something to search for.", source="query")
     return cleaned
+
+
+def check_reaction(name: str) -> None:
+    """The route's pattern already holds; the rule stays here for the service's callers."""
+    if re.fullmatch(REACTION_PATTERN, name) is None:
+        raise field_invalid(
+            "name", "1 to 32 of a-z, 0-9, _, + and -", source="path", status_code=400
+        )

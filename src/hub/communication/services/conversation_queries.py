@@ -16,12 +16,18 @@ from typing import Any, cast
 from sqlalchemy import Row, Table, and_, func, literal_column, select, tuple_
 from sqlalchemy.sql import ColumnElement
 
-from hub.communication.models import Conversation, ConversationParticipant, Message
+from hub.communication.models import (
+    Conversation,
+    ConversationParticipant,
+    Message,
+    MessageReaction,
+)
 from hub.kernel.store import Store
 
 conversations_t = cast(Table, Conversation.__table__)
 participants_t = cast(Table, ConversationParticipant.__table__)
 messages_t = cast(Table, Message.__table__)
+reactions_t = cast(Table, MessageReaction.__table__)
 
 _c, _p, _m = conversations_t, participants_t, messages_t
 
@@ -209,3 +215,21 @@ async def search_messages(
     if before is not None:
         query = query.where(_m.c.id < before)
     return await store.all(query)
+
+
+async def reactions_of(
+    store: Store, message_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[Row[Any]]]:
+    """Each message's reactions ``(name, user_id)``, oldest first, in one query."""
+    out: dict[uuid.UUID, list[Row[Any]]] = {i: [] for i in message_ids}
+    if not message_ids:
+        return out
+    r = reactions_t
+    rows = await store.all(
+        select(r.c.message_id, r.c.name, r.c.user_id)
+        .where(r.c.message_id.in_(list(message_ids)))
+        .order_by(r.c.created_at, r.c.name)
+    )
+    for row in rows:
+        out[row.message_id].append(row)
+    return out

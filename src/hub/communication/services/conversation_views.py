@@ -28,6 +28,22 @@ class AttachmentView:
 
 
 @dataclass(frozen=True)
+class ReactionView:
+    name: str
+    count: int
+    #: Whether the reader is among those who reacted so.
+    mine: bool
+
+
+def reaction_views(rows: Sequence[Any], reader: uuid.UUID) -> list[ReactionView]:
+    """Reactions ``(name, user_id)`` summed by name, in the order each name first came."""
+    counts: dict[str, list[uuid.UUID]] = {}
+    for row in rows:
+        counts.setdefault(row.name, []).append(row.user_id)
+    return [ReactionView(name, len(users), reader in users) for name, users in counts.items()]
+
+
+@dataclass(frozen=True)
 class MessageView:
     id: uuid.UUID
     conversation_id: uuid.UUID
@@ -40,6 +56,7 @@ class MessageView:
     deleted: bool
     deleted_at: datetime | None
     reply_to_id: uuid.UUID | None = None
+    reactions: list[ReactionView] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -120,7 +137,10 @@ class Attachments:
                 )
         return out
 
-    async def message(self, reader: uuid.UUID, row: Any) -> MessageView:
+    async def message(
+        self, reader: uuid.UUID, row: Any, reactions: Sequence[Any] = ()
+    ) -> MessageView:
+        """The message as ``reader`` sees it; ``reactions``: its ``(name, user_id)`` rows."""
         return MessageView(
             id=row.id,
             conversation_id=row.conversation_id,
@@ -133,6 +153,7 @@ class Attachments:
             deleted=row.deleted_at is not None,
             deleted_at=row.deleted_at,
             reply_to_id=row.reply_to_id,
+            reactions=reaction_views(reactions, reader),
         )
 
 
@@ -163,5 +184,8 @@ def pushed_message(view: MessageView, organisation_id: uuid.UUID) -> dict[str, A
             "deleted": view.deleted,
             "deletedAt": view.deleted_at.isoformat() if view.deleted_at else None,
             "replyToId": str(view.reply_to_id) if view.reply_to_id else None,
+            "reactions": [
+                {"name": r.name, "count": r.count, "mine": r.mine} for r in view.reactions
+            ],
         },
     }

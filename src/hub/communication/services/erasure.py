@@ -39,6 +39,7 @@ _STATEMENTS = (
     "UPDATE communication.notifications SET sender_id = NULL WHERE sender_id = :user_id",
     "UPDATE communication.messages SET sender_id = :pseudonym, body = '', attachments = '{}',"
     " deleted_at = coalesce(deleted_at, :now) WHERE sender_id = :user_id",
+    "DELETE FROM communication.message_reactions WHERE user_id = :user_id",
     "DELETE FROM communication.conversation_participants WHERE user_id = :user_id",
     "UPDATE communication.conversation_participants SET added_by = NULL WHERE added_by = :user_id",
     "UPDATE communication.conversations SET created_by = :pseudonym WHERE created_by = :user_id",

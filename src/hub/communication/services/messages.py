@@ -22,13 +22,15 @@ from datetime import timedelta
 from typing import Any, Literal
 
 from redis.asyncio import Redis
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import Row, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from hub.communication.domain.conversations import (
+    MAX_REACTIONS,
     check_attachments,
     check_body,
     check_own_message,
+    check_reaction,
 )
 from hub.communication.services import conversation_queries as q
 from hub.communication.services.conversation_views import (
@@ -158,9 +160,69 @@ class MessageService:
             await uow.commit()
         if row is None:  # deleted meanwhile
             raise Conflict("The message was deleted.", code="message_deleted")
+        return await self._updated(seen, user_id, row)
+
+    async def _updated(self, seen: Access, reader: uuid.UUID, row: Row[Any]) -> MessageView:
+        """Push ``message.updated`` to every participant; the message as ``reader`` sees it."""
+        reactions = (await q.reactions_of(self.store, [row.id]))[row.id]
         resolver = Attachments(self.content)
-        await self._push(seen, MESSAGE_UPDATED, row, resolver)
-        return await resolver.message(user_id, row)
+        await self._push(seen, MESSAGE_UPDATED, row, resolver, reactions)
+        return await resolver.message(reader, row, reactions)
+
+    async def react(
+        self,
+        user_id: uuid.UUID,
+        conversation_id: uuid.UUID,
+        message_id: uuid.UUID,
+        name: str,
+        *,
+        on: bool,
+    ) -> MessageView:
+        """Add (``on``) or take back the caller's reaction ``name``; doing it twice changes
+        nothing. A deleted message takes none (409); at most :data:`MAX_REACTIONS`
+        different names per message (409 ``too_many_reactions``)."""
+        seen = await self.access.of(user_id, conversation_id)
+        check_reaction(name)
+        r, m = q.reactions_t, q.messages_t
+        async with self.store.uow() as uow:
+            row = (
+                await uow.session.execute(
+                    select(m)
+                    .where(m.c.id == message_id, m.c.conversation_id == conversation_id)
+                    .with_for_update()
+                )
+            ).first()
+            if row is None:
+                raise not_found("message")
+            if row.deleted_at is not None:
+                raise Conflict("The message was deleted.", code="message_deleted")
+            mine = (r.c.message_id == message_id) & (r.c.user_id == user_id) & (r.c.name == name)
+            if on:
+                names = set(
+                    await uow.session.scalars(
+                        select(r.c.name).where(r.c.message_id == message_id).distinct()
+                    )
+                )
+                if name not in names and len(names) >= MAX_REACTIONS:
+                    raise Conflict(
+                        f"A message carries at most {MAX_REACTIONS} different reactions.",
+                        code="too_many_reactions",
+                    )
+                await uow.session.execute(
+                    insert(r)
+                    .values(
+                        message_id=message_id,
+                        user_id=user_id,
+                        organisation_id=row.organisation_id,
+                        name=name,
+                        created_at=self.clock(),
+                    )
+                    .on_conflict_do_nothing()
+                )
+            else:
+                await uow.session.execute(delete(r).where(mine))
+            await uow.commit()
+        return await self._updated(seen, user_id, row)
 
     async def delete(
         self, user_id: uuid.UUID, conversation_id: uuid.UUID, message_id: uuid.UUID
@@ -182,6 +244,10 @@ class MessageService:
                     .returning(*m.c)
                 )
             ).first()
+            # A tombstone keeps its place, not its reactions.
+            await uow.session.execute(
+                delete(q.reactions_t).where(q.reactions_t.c.message_id == message_id)
+            )
             await uow.commit()
         if row is not None:
             await self._push(seen, MESSAGE_UPDATED, row, Attachments(self.content))
@@ -192,12 +258,19 @@ class MessageService:
             raise not_found("message")
         return row
 
-    async def _push(self, seen: Access, event: str, row: Row[Any], resolver: Attachments) -> None:
+    async def _push(
+        self,
+        seen: Access,
+        event: str,
+        row: Row[Any],
+        resolver: Attachments,
+        reactions: Sequence[Any] = (),
+    ) -> None:
         readers = await q.participant_ids(self.store, seen.id)
         org = seen.conversation.organisation_id
         messages = []
         for reader in readers:
-            view = await resolver.message(reader, row)
+            view = await resolver.message(reader, row, reactions)
             messages.append((reader, event, pushed_message(view, org)))
         await self.stream.publish(messages, self.clock())
 
@@ -257,8 +330,7 @@ class MessageService:
         )
         more = len(rows) > limit
         rows = rows[:limit]
-        resolver = Attachments(self.content)
-        items = [await resolver.message(user_id, row) for row in rows]
+        items = await self._views(user_id, rows)
         next_cursor = encode_cursor(direction, rows[-1].seq) if more and rows else None
         return Page(items=items, limit=limit, next_cursor=next_cursor)
 
@@ -280,10 +352,15 @@ class MessageService:
         )
         more = len(rows) > limit
         rows = rows[:limit]
-        resolver = Attachments(self.content)
-        items = [await resolver.message(user_id, row) for row in rows]
+        items = await self._views(user_id, rows)
         next_cursor = encode_cursor(str(rows[-1].id)) if more and rows else None
         return Page(items=items, limit=limit, next_cursor=next_cursor)
+
+    async def _views(self, reader: uuid.UUID, rows: Sequence[Row[Any]]) -> list[MessageView]:
+        """Messages as ``reader`` sees them, their reactions read in one query."""
+        reactions = await q.reactions_of(self.store, [row.id for row in rows])
+        resolver = Attachments(self.content)
+        return [await resolver.message(reader, row, reactions[row.id]) for row in rows]
 
     async def _answerable(self, conversation_id: uuid.UUID, message_id: uuid.UUID) -> None:
         """A reply's target: a message of this conversation (422 naming ``replyToId``),

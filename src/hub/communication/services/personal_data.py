@@ -1,6 +1,6 @@
 """Communication's part of a person's export (GDPR Articles 15 and 20): their
 preferences, the notifications in their inbox, what was delivered to them, the
-notifications they sent, their conversations and the messages they wrote."""
+notifications they sent, their conversations, the messages they wrote and their reactions."""
 
 from __future__ import annotations
 
@@ -42,6 +42,11 @@ _MESSAGES = text(
     " ORDER BY created_at"
 )
 
+_REACTIONS = text(
+    "SELECT message_id, organisation_id, name, created_at"
+    " FROM communication.message_reactions WHERE user_id = :user_id ORDER BY created_at"
+)
+
 
 @dataclass(eq=False)
 class CommunicationPersonalData(PersonalDataApi):
@@ -57,4 +62,5 @@ class CommunicationPersonalData(PersonalDataApi):
             "notificationsSent": records(await self.store.all(_SENT, params)),
             "conversations": records(await self.store.all(_CONVERSATIONS, params)),
             "messagesSent": records(await self.store.all(_MESSAGES, params)),
+            "reactions": records(await self.store.all(_REACTIONS, params)),
         }
