@@ -1,7 +1,7 @@
 """Rotating ``HUB_SECRET_KEY`` across every context: ``hub secrets rotate`` and ``status``.
 
 Every context seals some values at rest under keys derived from ``HUB_SECRET_KEY``
-(identity: TOTP secrets, signing keys, SSO client credentials; communication: webhook
+(identity: TOTP secrets, signing keys, SSO client credentials and ID tokens; communication: webhook
 secrets, chat channel URLs). After a key change they still open with
 ``HUB_SECRET_KEY_PREVIOUS``, but the old key can only be dropped once nothing depends on
 it. The kernel imports no context, so each context *declares* what it keeps: it builds a
