@@ -454,10 +454,10 @@ class Message(IdMixin, Base):
     __table_args__ = (
         UniqueConstraint("conversation_id", "seq"),
         #: Message search (``GET /conversations/search``): the words of every body, in the
-        #: ``simple`` configuration the query uses (services.conversation_queries).
+        #: configuration the query uses (services.conversation_queries.SEARCH_CONFIG).
         Index(
             "ix_messages_body_search",
-            text("to_tsvector('simple'::regconfig, body)"),
+            text("to_tsvector('communication.hub_messages'::regconfig, body)"),
             postgresql_using="gin",
         ),
     )

@@ -409,6 +409,10 @@ async def test_messages_are_found_by_their_words_in_the_callers_conversations_on
     assert page["items"][0]["conversationId"] == shared["id"]
     assert page["items"][0]["body"] == "Invoice paid, thanks!"
     assert len((await found(bob, "invoice"))["items"]) == 3  # Bob is in both
+    # Accents and case are folded both ways.
+    accented = await say(client, bob, shared["id"], "Rendez-vous au CAFÉ à midi")
+    for q in ("cafe", "Café", "a MIDI"):
+        assert [m["id"] for m in (await found(ann, q))["items"]] == [accented["id"]], q
     # Web-search syntax: a phrase, an exclusion.
     assert [m["id"] for m in (await found(ann, '"quarterly invoice"'))["items"]] == [older["id"]]
     assert [m["id"] for m in (await found(ann, "invoice -paid"))["items"]] == [older["id"]]

@@ -135,7 +135,7 @@ class ConversationController(Controller):
         operation_id="searchMessages",
         summary="Messages matching words, in the caller's conversations of an organisation",
         description='Web-search syntax (`"a phrase"`, `-excluded`, `or`), whole words '
-        "without stemming (case ignored, accents not); newest first; deleted "
+        "without stemming (case and accents ignored); newest first; deleted "
         "messages never. Only conversations the caller takes part in now (all their "
         "messages, as the thread shows them). 422 naming `q` for nothing but blanks.",
         guards=[permission(None)],

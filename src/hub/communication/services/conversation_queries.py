@@ -175,9 +175,10 @@ async def message_page(
     return await store.all(query.limit(limit + 1))
 
 
-#: What a message's words are matched in: ``simple`` (no stemming, every language alike),
-#: the expression ``ix_messages_body_search`` indexes.
-SEARCH_CONFIG = "simple"
+#: What a message's words are matched in: ``simple`` words (no stemming: an organisation's
+#: messages mix languages) with accents folded by ``unaccent``, the configuration
+#: migration ``ff7439e46cd9`` creates and ``ix_messages_body_search`` indexes.
+SEARCH_CONFIG = "communication.hub_messages"
 
 
 def body_terms() -> ColumnElement[Any]:
