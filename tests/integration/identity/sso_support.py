@@ -93,5 +93,15 @@ async def owner_and_org(client: Client, database_url: str) -> tuple[Person, str]
     return owner, (await create_org(client, owner))["id"]
 
 
+async def acme_org(
+    client: Client, database_url: str, op: LocalProvider
+) -> tuple[Person, str, dict[str, Any]]:
+    """An owner, their organisation, and its provider for the proved domain acme.example:
+    the starting point of most single sign-on tests."""
+    owner, org = await owner_and_org(client, database_url)
+    provider = await add_provider(client, org, owner, op, emailDomains=["acme.example"])
+    return owner, org, provider
+
+
 async def user_count(database_url: str) -> int:
     return int((await fetch(database_url, "SELECT count(*) AS n FROM identity.users"))[0]["n"])

@@ -26,6 +26,7 @@ from tests.integration.identity.sso_support import (
     CLIENT_SECRET,
     ORIGIN,
     Client,
+    acme_org,
     add_provider,
     authorize,
     owner_and_org,
@@ -116,8 +117,7 @@ async def test_the_flow_signs_a_new_person_in_with_a_membership(
 async def test_a_forged_id_token_is_refused(
     client: Client, database_url: str, op: LocalProvider
 ) -> None:
-    owner, org = await owner_and_org(client, database_url)
-    provider = await add_provider(client, org, owner, op, emailDomains=["acme.example"])
+    _, _, provider = await acme_org(client, database_url, op)
     op.person("pat", "pat@acme.example")
     op.forge_with = rsa_key()  # same kid, another key: the signature cannot verify
     users = await user_count(database_url)
@@ -130,8 +130,7 @@ async def test_a_forged_id_token_is_refused(
 async def test_a_wrong_nonce_is_refused(
     client: Client, database_url: str, op: LocalProvider
 ) -> None:
-    owner, org = await owner_and_org(client, database_url)
-    provider = await add_provider(client, org, owner, op, emailDomains=["acme.example"])
+    _, _, provider = await acme_org(client, database_url, op)
     op.person("pat", "pat@acme.example")
     op.nonce_override = "a-nonce-of-another-sign-in"
     r = await sign_in(client, provider["id"])
@@ -144,8 +143,7 @@ async def test_a_wrong_nonce_is_refused(
 async def test_a_replayed_or_unknown_state_is_refused(
     client: Client, database_url: str, op: LocalProvider
 ) -> None:
-    owner, org = await owner_and_org(client, database_url)
-    provider = await add_provider(client, org, owner, op, emailDomains=["acme.example"])
+    _, _, provider = await acme_org(client, database_url, op)
     op.person("pat", "pat@acme.example")
     callback = await authorize(client, provider["id"])
     assert (await client.get(callback)).status_code == 200
@@ -163,8 +161,7 @@ async def test_a_replayed_or_unknown_state_is_refused(
 async def test_an_unverified_address_is_refused(
     client: Client, database_url: str, op: LocalProvider
 ) -> None:
-    owner, org = await owner_and_org(client, database_url)
-    provider = await add_provider(client, org, owner, op, emailDomains=["acme.example"])
+    _, _, provider = await acme_org(client, database_url, op)
     await signed_in(client, database_url, "pat@acme.example")
     op.person("pat", "pat@acme.example", verified=False)
     users = await user_count(database_url)
@@ -182,8 +179,7 @@ async def test_an_unverified_address_is_refused(
 async def test_an_existing_account_is_linked_only_with_its_password(
     client: Client, database_url: str, op: LocalProvider
 ) -> None:
-    owner, org = await owner_and_org(client, database_url)
-    provider = await add_provider(client, org, owner, op, emailDomains=["acme.example"])
+    owner, org, provider = await acme_org(client, database_url, op)
     existing = await signed_in(client, database_url, "ada@acme.example")
     op.person("ada", "ADA@acme.example")
 
@@ -234,8 +230,7 @@ async def test_an_existing_account_is_linked_only_with_its_password(
 async def test_no_account_is_made_outside_the_configured_domains(
     client: Client, database_url: str, op: LocalProvider
 ) -> None:
-    owner, org = await owner_and_org(client, database_url)
-    provider = await add_provider(client, org, owner, op, emailDomains=["acme.example"])
+    _, _, provider = await acme_org(client, database_url, op)
     op.person("eve", "eve@elsewhere.example")
     users = await user_count(database_url)
     r = await sign_in(client, provider["id"])
@@ -512,8 +507,7 @@ async def test_a_rotated_secret_key_reseals_the_client_credentials(
 ) -> None:
     from tests.integration.identity.test_secret_rotation import B, hub_secrets, running
 
-    owner, org = await owner_and_org(client, database_url)
-    provider = await add_provider(client, org, owner, op, emailDomains=["acme.example"])
+    _, _, provider = await acme_org(client, database_url, op)
     sealed = "SELECT client_secret_sealed FROM identity.identity_providers"
     (before,) = await fetch(database_url, sealed)
     rotated = await asyncio.to_thread(hub_secrets, settings, "rotate", B, settings.secret_key)
@@ -534,8 +528,7 @@ async def test_an_expired_id_token_is_refused_on_the_kernel_clock(
 ) -> None:
     clock = MovableClock(datetime.now(UTC))
     app.state.kernel.services["sso_sign_in"].clock = clock
-    owner, org = await owner_and_org(client, database_url)
-    provider = await add_provider(client, org, owner, op, emailDomains=["acme.example"])
+    _, _, provider = await acme_org(client, database_url, op)
     op.person("pat", "pat@acme.example")
     clock.advance(hours=2)  # the provider's ID tokens live one hour
     r = await sign_in(client, provider["id"])
@@ -555,8 +548,7 @@ LINKS = f"{API}/auth/sso-links"
 async def test_a_person_lists_and_unlinks_their_providers(
     client: Client, app: Litestar, database_url: str, op: LocalProvider
 ) -> None:
-    owner, org = await owner_and_org(client, database_url)
-    provider = await add_provider(client, org, owner, op, emailDomains=["acme.example"])
+    owner, org, provider = await acme_org(client, database_url, op)
     existing = await signed_in(client, database_url, "ada@acme.example")
     op.person("ada-sub", "ada@acme.example")
     offer = (await sign_in(client, provider["id"])).json()
@@ -615,8 +607,7 @@ async def test_a_person_lists_and_unlinks_their_providers(
 async def test_the_last_way_into_an_account_made_by_sso_is_kept(
     client: Client, database_url: str, op: LocalProvider
 ) -> None:
-    owner, org = await owner_and_org(client, database_url)
-    provider = await add_provider(client, org, owner, op, emailDomains=["acme.example"])
+    _, _, provider = await acme_org(client, database_url, op)
     op.person("pat", "pat@acme.example")
     tokens = (await sign_in(client, provider["id"])).json()
     assert tokens["status"] == "authenticated"
@@ -653,8 +644,7 @@ async def test_the_last_way_into_an_account_made_by_sso_is_kept(
 async def test_a_provider_keeping_the_address_out_of_its_id_tokens_is_asked_userinfo(
     client: Client, database_url: str, op: LocalProvider
 ) -> None:
-    owner, org = await owner_and_org(client, database_url)
-    provider = await add_provider(client, org, owner, op, emailDomains=["acme.example"])
+    _, _, provider = await acme_org(client, database_url, op)
     # A provider honouring the claims parameter is not asked again.
     op.person("ann", "ann@acme.example", name="Ann Lee")
     assert (await sign_in(client, provider["id"])).json()["status"] == "authenticated"

@@ -26,6 +26,7 @@ from tests.integration.identity.oidc_provider import LocalProvider, rsa_key
 from tests.integration.identity.sso_support import (
     CLIENT_ID,
     Client,
+    acme_org,
     add_provider,
     owner_and_org,
     sign_in,
@@ -63,8 +64,7 @@ async def sso_logout(client: Client, tokens: dict[str, Any]) -> str | None:
 async def test_signing_out_here_sends_the_browser_to_end_the_providers_session(
     client: Client, database_url: str, op: LocalProvider
 ) -> None:
-    owner, org = await owner_and_org(client, database_url)
-    provider = await add_provider(client, org, owner, op, emailDomains=["acme.example"])
+    _, _, provider = await acme_org(client, database_url, op)
     op.allow_post_logout(FRONTEND)
     op.person("pat", "pat@acme.example")
     tokens = await signed_in_through(client, provider["id"])
@@ -196,8 +196,7 @@ async def alive(client: Client, tokens: dict[str, Any]) -> bool:
 async def test_a_logout_at_the_provider_ends_the_persons_sessions_here(
     client: Client, database_url: str, op: LocalProvider
 ) -> None:
-    owner, org = await owner_and_org(client, database_url)
-    provider = await add_provider(client, org, owner, op, emailDomains=["acme.example"])
+    owner, _, provider = await acme_org(client, database_url, op)
     # Registered with the provider beside the redirect URI, under HUB_PUBLIC_URL.
     assert provider["backchannelLogoutUri"] == (
         provider["redirectUri"].removesuffix("/auth/sso/callback")
@@ -243,8 +242,7 @@ async def test_a_logout_at_the_provider_ends_the_persons_sessions_here(
 async def test_a_logout_naming_a_provider_session_ends_that_session_only(
     client: Client, database_url: str, op: LocalProvider
 ) -> None:
-    owner, org = await owner_and_org(client, database_url)
-    provider = await add_provider(client, org, owner, op, emailDomains=["acme.example"])
+    _, _, provider = await acme_org(client, database_url, op)
     op.person("pat", "pat@acme.example")
     op.sid_of["pat"] = "op-session-1"
     first = await signed_in_through(client, provider["id"])
@@ -280,8 +278,7 @@ def _bad_tokens(op: LocalProvider, sub: str) -> dict[str, str]:
 async def test_forged_stale_or_misaddressed_logout_tokens_end_nothing(
     client: Client, database_url: str, op: LocalProvider
 ) -> None:
-    owner, org = await owner_and_org(client, database_url)
-    provider = await add_provider(client, org, owner, op, emailDomains=["acme.example"])
+    _, _, provider = await acme_org(client, database_url, op)
     op.person("pat", "pat@acme.example")
     pat = await signed_in_through(client, provider["id"])
     [link] = (await client.get(LINKS, headers=bearer(pat["accessToken"]))).json()["items"]

@@ -16,7 +16,6 @@ may say, who may change whom, and how a message shows to one reader.
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -163,11 +162,3 @@ def search_text(q: str) -> str:
     if not cleaned:
         raise field_invalid("q", "Type something to search for.", source="query")
     return cleaned
-
-
-def check_reaction(name: str) -> None:
-    """The route's pattern already holds; the rule stays here for the service's callers."""
-    if re.fullmatch(REACTION_PATTERN, name) is None:
-        raise field_invalid(
-            "name", "1 to 32 of a-z, 0-9, _, + and -", source="path", status_code=400
-        )

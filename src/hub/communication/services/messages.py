@@ -30,7 +30,6 @@ from hub.communication.domain.conversations import (
     check_attachments,
     check_body,
     check_own_message,
-    check_reaction,
 )
 from hub.communication.services import conversation_queries as q
 from hub.communication.services.conversation_views import (
@@ -178,11 +177,11 @@ class MessageService:
         *,
         on: bool,
     ) -> MessageView:
-        """Add (``on``) or take back the caller's reaction ``name``; doing it twice changes
-        nothing. A deleted message takes none (409); at most :data:`MAX_REACTIONS`
-        different names per message (409 ``too_many_reactions``)."""
+        """Add (``on``) or take back the caller's reaction ``name`` (the route's pattern
+        parsed it: ``REACTION_PATTERN``); doing it twice changes nothing. A deleted message
+        takes none (409); at most :data:`MAX_REACTIONS` different names per message (409
+        ``too_many_reactions``)."""
         seen = await self.access.of(user_id, conversation_id)
-        check_reaction(name)
         r, m = q.reactions_t, q.messages_t
         async with self.store.uow() as uow:
             row = (
@@ -196,7 +195,6 @@ class MessageService:
                 raise not_found("message")
             if row.deleted_at is not None:
                 raise Conflict("The message was deleted.", code="message_deleted")
-            mine = (r.c.message_id == message_id) & (r.c.user_id == user_id) & (r.c.name == name)
             if on:
                 names = set(
                     await uow.session.scalars(
@@ -220,7 +218,11 @@ class MessageService:
                     .on_conflict_do_nothing()
                 )
             else:
-                await uow.session.execute(delete(r).where(mine))
+                await uow.session.execute(
+                    delete(r).where(
+                        r.c.message_id == message_id, r.c.user_id == user_id, r.c.name == name
+                    )
+                )
             await uow.commit()
         return await self._updated(seen, user_id, row)
 

@@ -145,18 +145,24 @@ def asserted_identity(claims: dict[str, Any]) -> Asserted:
         )
     name = claims.get("name")
     display = " ".join(name.split())[:100] if isinstance(name, str) and name.strip() else ""
-    sid = claims.get("sid")
     return Asserted(
         subject=str(claims["sub"]),
         email=email,
         name=display or email.partition("@")[0],
-        provider_session=sid if isinstance(sid, str) and 0 < len(sid) <= MAX_SID else None,
+        provider_session=provider_session(claims),
     )
 
 
 #: OpenID Connect Back-Channel Logout 1.0: the member of ``events`` a logout token carries.
 LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 MAX_SID = 255
+
+
+def provider_session(claims: dict[str, Any]) -> str | None:
+    """The provider session a token names (``sid``), or None for none or an unusable one:
+    the same rule for the ID token that records it and the logout token that names it."""
+    sid = claims.get("sid")
+    return sid if isinstance(sid, str) and 0 < len(sid) <= MAX_SID else None
 
 
 @dataclass(frozen=True)
@@ -177,9 +183,9 @@ def logout_target(claims: dict[str, Any]) -> LogoutTarget:
         raise logout_token_invalid("it carries no back-channel logout event")
     if "nonce" in claims:
         raise logout_token_invalid("it carries a nonce (an ID token is no logout token)")
-    sub, sid = claims.get("sub"), claims.get("sid")
+    sub = claims.get("sub")
     subject = sub if isinstance(sub, str) and sub else None
-    session = sid if isinstance(sid, str) and 0 < len(sid) <= MAX_SID else None
+    session = provider_session(claims)
     if subject is None and session is None:
         raise logout_token_invalid("it names neither a subject nor a session")
     return LogoutTarget(subject=subject, provider_session=session)

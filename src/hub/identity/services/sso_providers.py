@@ -243,7 +243,7 @@ class SsoProviders:
         current = await self._row(scope, provider_id)
         if changes.default_role_set:
             await self._default_role(scope, changes.default_role_id)
-        endpoints: Endpoints | None = None
+        issuer, endpoints = None, None
         if changes.issuer is not None:
             issuer = clean_issuer(changes.issuer)
             endpoints = await self.oidc.discover(issuer)
@@ -260,8 +260,8 @@ class SsoProviders:
 
             if changes.name is not None:
                 put("name", "name", clean_provider_name(changes.name))
-            if endpoints is not None and changes.issuer is not None:
-                put("issuer", "issuer", clean_issuer(changes.issuer))
+            if issuer is not None and endpoints is not None:
+                put("issuer", "issuer", issuer)
                 provider.endpoints = endpoints.as_json()
             if changes.client_id is not None or changes.client_secret is not None:
                 held = self.credentials(provider)
