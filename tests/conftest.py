@@ -28,12 +28,13 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy.engine import make_url
 
-from hub.app import context_modules, create_app, load_settings
+from hub.app import context_modules, load_settings
 from hub.kernel import migrations
 from hub.kernel.mail import Mailbox, mailbox_dir
 from hub.kernel.runtime import Kernel
 from hub.kernel.settings import Settings
 from hub.worker import InProcessWorker
+from tests.built_apps import built_app
 from tests.support import LiveServer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -258,8 +259,9 @@ async def kernel(settings: Settings, clean_state: None) -> AsyncIterator[Kernel]
 
 
 @pytest.fixture
-def app(settings: Settings, clean_state: None) -> Litestar:
-    return create_app(settings, configure_logs=False)
+def app(settings: Settings, clean_state: None) -> Iterator[Litestar]:
+    with built_app(settings) as app:
+        yield app
 
 
 @pytest.fixture
@@ -270,8 +272,7 @@ async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
 
 @pytest.fixture
 def live_server(settings: Settings, clean_state: None) -> Iterator[LiveServer]:
-    app = create_app(settings, configure_logs=False)
-    with LiveServer(app) as server:
+    with built_app(settings) as app, LiveServer(app) as server:
         yield server
 
 

@@ -43,6 +43,7 @@ from hub.kernel.ratelimit import RateLimitPlugin
 from hub.kernel.remote.server import internal_handlers
 from hub.kernel.runtime import Kernel
 from hub.kernel.security import security_dependencies
+from hub.kernel.serving import Serving
 from hub.kernel.settings import (
     Settings,
     SettingsError,
@@ -156,20 +157,27 @@ def create_app(
         )
     if configure_logs:
         configure_logging(settings.log_level, settings.log_format)
-    kernel = Kernel(
-        settings=settings, database_url=settings.database_url, redis_url=settings.redis_url
-    )
+    database_url, redis_url = settings.database_url, settings.redis_url
     # Every context is wired (served ones in process, the others as remote adapters); only
     # the served ones bring their routes, hooks and internal API.
     every = context_modules(extra_contexts)
-    assemble(kernel, every)
+    with_packs = False
+
+    def build_kernel() -> Kernel:
+        nonlocal with_packs
+        kernel = Kernel(settings=settings, database_url=database_url, redis_url=redis_url)
+        assemble(kernel, every)
+        with_packs = add_pack_engine(kernel.services)
+        return kernel
+
+    # What Litestar builds once reads the kernel through `serving` (hub.kernel.serving).
+    serving = Serving(build_kernel)
     modules = served_modules(settings, every)
-    internal = internal_handlers(internal_registry(kernel, modules))
-    with_packs = add_pack_engine(kernel.services)
+    internal = internal_handlers(internal_registry(settings, serving.services, modules))
     resolve_dependencies_in_order()
     validate_bodies_strictly()
     check_dependencies_by_index()
-    dependencies = providers(kernel, modules)
+    dependencies = providers(serving.services, modules)
     api = OneAppRouter(
         path=API_PREFIX,
         route_handlers=[
@@ -183,6 +191,8 @@ def create_app(
         # A process that froze its heap already (the test suite, once per session) keeps
         # its freeze: collecting and freezing again per app would rescan all of it.
         freeze = gc.get_freeze_count() == 0
+        kernel = serving.kernel
+        serving.running = True
         try:
             for module in modules:
                 for hook in module.on_startup:
@@ -200,6 +210,7 @@ def create_app(
                 for hook in module.on_shutdown:
                     await inject(hook, kernel.services)()
             await kernel.close()
+            serving.running = False
 
     app = Litestar(
         route_handlers=[
@@ -213,14 +224,16 @@ def create_app(
             *internal,
             *extra_route_handlers,
         ],
-        state=State({"kernel": kernel, "settings": settings, "modules": modules}),
+        state=State(
+            {"kernel": serving.kernel, "serving": serving, "settings": settings, "modules": modules}
+        ),
         lifespan=[lifespan],
         dependencies={**security_dependencies(), **dependencies},
         exception_handlers=EXCEPTION_HANDLERS,
         request_class=HubRequest,
         middleware=[MetricsMiddleware],
         plugins=[
-            RateLimitPlugin(kernel.rate_limits, kernel.security, prefix=API_PREFIX),
+            RateLimitPlugin(serving, prefix=API_PREFIX),
             StrictStructSchemas(),
         ],
         cors_config=cors_config(settings),
@@ -261,9 +274,17 @@ def create_app(
             ),
             hsts=settings.is_production,
         ),
-        client_address=kernel.security.client_address.of,
+        client_address=lambda scope: serving.kernel.security.client_address.of(scope),
     )
     return app
+
+
+def renew_kernel(app: Litestar) -> Kernel:
+    """Give a stopped app built by :func:`create_app` a new kernel (``hub.kernel.serving``):
+    what the test suite does between two tests instead of building the app again."""
+    serving: Serving = app.state.serving
+    app.state.kernel = kernel = serving.renew()
+    return kernel
 
 
 @get(

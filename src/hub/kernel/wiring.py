@@ -13,7 +13,7 @@ permission key, job name, periodic job or CLI command fail here, at start-up.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import msgspec
@@ -30,6 +30,7 @@ from hub.kernel.remote.tokens import ServiceTokens, service_key
 from hub.kernel.runtime import Kernel
 from hub.kernel.sealing import configured_key_ids
 from hub.kernel.secret_rotation import SecretRotation
+from hub.kernel.settings import Settings
 from hub.kernel.tenancy import provide_membership
 from hub.kernel.web import Idempotency, provide_client_info
 
@@ -119,22 +120,25 @@ def wire(kernel: Kernel, modules: Sequence[ContextModule]) -> None:
             kernel.services[name] = value
 
 
-def providers(kernel: Kernel, modules: Sequence[ContextModule]) -> dict[str, Provide]:
-    """Litestar dependencies: every wired service, the kernel's, and each context's own."""
+def providers(services: Mapping[str, Any], modules: Sequence[ContextModule]) -> dict[str, Provide]:
+    """Litestar dependencies: every wired service, the kernel's, and each context's own.
+
+    A service is looked up by name at each request in ``services`` (the current kernel's,
+    ``hub.kernel.serving``), not captured: a built app may be handed a new kernel."""
     out: dict[str, Provide] = {
         "client_info": Provide(provide_client_info, sync_to_thread=False),
         "membership": Provide(provide_membership, sync_to_thread=False),
     }
-    for name, value in kernel.services.items():
-        out[name] = Provide(_constant(value), use_cache=True, sync_to_thread=False)
+    for name in services:
+        out[name] = Provide(_lookup(services, name), sync_to_thread=False)
     for module in modules:
         out.update(module.dependencies)
     return out
 
 
-def _constant(value: Any) -> Callable[[], Any]:
+def _lookup(services: Mapping[str, Any], name: str) -> Callable[[], Any]:
     def provide() -> Any:
-        return value
+        return services[name]
 
     return provide
 
@@ -301,10 +305,12 @@ def connect_remote(kernel: Kernel, module: ContextModule) -> None:
         inject(module.on_remote, kernel.services)(kernel)
 
 
-def internal_registry(kernel: Kernel, modules: Sequence[ContextModule]) -> InternalRegistry:
-    """The interfaces this process serves over ``/internal/v1`` (its served contexts')."""
-    settings = kernel.settings
+def internal_registry(
+    settings: Settings, services: Mapping[str, Any], modules: Sequence[ContextModule]
+) -> InternalRegistry:
+    """The interfaces this process serves over ``/internal/v1`` (its served contexts'),
+    implemented by ``services`` (the current kernel's)."""
     interfaces = [i for m in modules if settings.serves(m.name) for i in m.interfaces]
     check_distinct(interfaces)
     tokens = ServiceTokens(service_key(settings.secret_key, settings.service_key))
-    return InternalRegistry(interfaces, kernel.services, tokens)
+    return InternalRegistry(interfaces, services, tokens)

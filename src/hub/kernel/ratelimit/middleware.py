@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any, Final, Literal, cast
+from typing import TYPE_CHECKING, Any, Final, Literal, cast
 
 import msgspec
 from litestar import Litestar
@@ -25,8 +24,10 @@ from hub.kernel.ratelimit.limiter import (
     refusal_detail,
     verdicts_of,
 )
-from hub.kernel.security import Authenticator, ClientAddress, Principal
 from hub.kernel.settings import SettingsError
+
+if TYPE_CHECKING:
+    from hub.kernel.serving import Serving
 
 #: The route ``opt`` key naming a bucket (or ``False``: not limited).
 OPT_KEY: Final = "rate_limit"
@@ -44,10 +45,6 @@ def rate_limit(bucket: str | Literal[False]) -> dict[str, Any]:
     return {OPT_KEY: bucket}
 
 
-#: Identifies the caller of a request (or None); the authenticator's ``identify``.
-Identify = Callable[[dict[str, Any]], Awaitable[Principal | None]]
-
-
 class RateLimitMiddleware:
     """Applies each route's bucket before the handler runs (route-level: installed as app
     middleware, so Litestar has already matched the route and merged its ``opt``).
@@ -58,51 +55,44 @@ class RateLimitMiddleware:
     so a signed-in request's revocation check costs no Redis round trip of its own.
     """
 
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        limiter: RateLimiter,
-        authenticator: Authenticator,
-        prefix: str,
-    ) -> None:
+    def __init__(self, app: ASGIApp, *, serving: Serving, prefix: str) -> None:
         self.app = app
-        self.limiter = limiter
-        self.authenticator = authenticator
-        self.identify: Identify = authenticator.identify
-        self.client_address: ClientAddress = authenticator.client_address
+        #: The app's current kernel: its limiter and authenticator are read per request.
+        self.serving = serving
         self.prefix = prefix
-        self._routes: dict[tuple[Any, str], Bucket | None] = {}
+        self._routes: dict[tuple[Any, str], str | None] = {}
 
-    def _bucket(self, scope: Scope) -> Bucket | None:
+    def _bucket(self, scope: Scope, limiter: RateLimiter) -> Bucket | None:
         handler = scope.get("route_handler")
         method: str = scope["method"]  # type: ignore[typeddict-item]  # HTTP only
         try:
-            return self._routes[(handler, method)]
+            name = self._routes[(handler, method)]
         except KeyError:
-            pass
+            name = self._routes[(handler, method)] = self._bucket_name(scope, handler, method)
+        return None if name is None else limiter.buckets[name]
+
+    def _bucket_name(self, scope: Scope, handler: Any, method: str) -> str | None:
         named = handler.opt.get(OPT_KEY) if handler is not None else None
-        bucket: Bucket | None = None
         if named is None:
             path: str = scope.get("path_template") or scope["path"]
             if path == self.prefix or path.startswith(self.prefix + "/"):
-                bucket = self.limiter.buckets["reads" if method in _READ_METHODS else "writes"]
-        elif named is not False:
-            bucket = self.limiter.buckets[named]
-        self._routes[(handler, method)] = bucket
-        return bucket
+                return "reads" if method in _READ_METHODS else "writes"
+            return None
+        return None if named is False else str(named)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
-        bucket = self._bucket(scope)
+        kernel = self.serving.kernel
+        limiter, authenticator = kernel.rate_limits, kernel.security
+        bucket = self._bucket(scope, limiter)
         if bucket is None:
             await self.app(scope, receive, send)
             return
-        address = self.client_address.of(scope)
+        address = authenticator.client_address.of(scope)
         try:
-            principal = await self.identify(scope)  # type: ignore[arg-type]
+            principal = await authenticator.identify(scope)  # type: ignore[arg-type]
         except AppError:
             principal = None  # bad credentials: the handler answers 401 if it needs any
         caller = probe = None
@@ -112,17 +102,15 @@ class RateLimitMiddleware:
                 if principal.api_key_id is None
                 else "k:" + principal.api_key_id.hex
             )
-            probe = self.authenticator.revocation_probe(principal)
-        result = await self.limiter.check(bucket, caller, address, probe=probe)
+            probe = authenticator.revocation_probe(principal)
+        result = await limiter.check(bucket, caller, address, probe=probe)
         if result is None:
             UNAVAILABLE.labels(bucket.name, "allowed").inc()
             await self.app(scope, receive, send)
             return
         if probe is not None and principal is not None:
             # The probe's answer comes last, after the policies' triples (see GCRA).
-            self.authenticator.note_revocation(
-                cast(dict[str, Any], scope), principal, bool(result[-1])
-            )
+            authenticator.note_revocation(cast(dict[str, Any], scope), principal, bool(result[-1]))
         if caller is None:
             policy_header = bucket.anonymous_policy_header
             state = bucket.anonymous_state % (max(0, result[1]), result[2])
@@ -189,21 +177,15 @@ class RateLimitPlugin(InitPlugin):
     """Installs the middleware (innermost of the app's, so metrics count 429s) and checks
     at start that every route names a known bucket. Nothing when rate limits are off."""
 
-    def __init__(self, limiter: RateLimiter, authenticator: Authenticator, *, prefix: str):
-        self.limiter = limiter
-        self.authenticator = authenticator
+    def __init__(self, serving: Serving, *, prefix: str):
+        self.serving = serving
         self.prefix = prefix
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
-        if not self.limiter.enabled:
+        if not self.serving.kernel.rate_limits.enabled:
             return app_config
         app_config.middleware.append(
-            DefineMiddleware(
-                RateLimitMiddleware,
-                limiter=self.limiter,
-                authenticator=self.authenticator,
-                prefix=self.prefix,
-            )
+            DefineMiddleware(RateLimitMiddleware, serving=self.serving, prefix=self.prefix)
         )
         app_config.on_startup.append(check_routes)
         return app_config
