@@ -113,7 +113,7 @@ from hub.kernel.subscribers import Subscription
 def services(rt: ContextRuntime) -> dict[str, Any]:
     """Every use case of identity, wired once per process; also plugs identity into the
     kernel's authenticator (API keys) and tenancy rule (memberships)."""
-    store, security = rt.store, rt.kernel.security
+    store, security, clock = rt.store, rt.kernel.security, rt.clock
     settings: IdentitySettings = rt.config
     secrets = IdentitySecrets(rt.settings.secret_key, rt.settings.secret_key_previous)
     hasher = PasswordHasher(settings)
@@ -122,33 +122,33 @@ def services(rt: ContextRuntime) -> dict[str, Any]:
     throttle = Throttle(rt.redis, settings)
     mail = IdentityMail(rt.settings, settings)
     limits = MailLimits(rt.kernel.rate_limits, settings)
-    sessions = SessionService(store, settings, tokens, security.revocations, rt.clock)
-    mfa = MfaService(store, settings, secrets, throttle, mail)
-    sso_policy = SsoPolicyService(store)
+    sessions = SessionService(store, settings, tokens, security.revocations, clock)
+    mfa = MfaService(store, settings, secrets, throttle, mail, clock)
+    sso_policy = SsoPolicyService(store, clock)
     auth = AuthService(
         store, settings, rt.redis, hasher, throttle, tokens, sessions, mfa, sso_policy
     )
-    email_tokens = EmailTokens(store, settings, secrets, throttle)
-    accounts = AccountService(store, sessions)
+    email_tokens = EmailTokens(store, settings, secrets, throttle, clock)
+    accounts = AccountService(store, sessions, clock)
     access = AccessService(
         store,
         rt.kernel.permissions,
         MembershipCache(rt.redis, settings.membership_cache_seconds, scripts=rt.script),
     )
-    roles = RoleService(store, access)
-    api_keys = ApiKeyService(store, settings, secrets, throttle, access)
+    roles = RoleService(store, access, clock)
+    api_keys = ApiKeyService(store, settings, secrets, throttle, access, clock)
     challenges = PasskeyChallenges(rt.redis, settings)
     passkeys = PasskeyService(
         store, settings, relying_party(settings, rt.settings), challenges, throttle
     )
     signing = SigningKeys(ring, security.verifier)
-    members = MemberService(store, access, roles)
+    members = MemberService(store, access, roles, clock)
     rt.tenancy.use(access.membership)
     security.use_api_keys(api_keys.resolve)
     registration = RegistrationService(
-        store, settings, hasher, throttle, mail, email_tokens, limits
+        store, settings, hasher, throttle, mail, email_tokens, limits, clock
     )
-    orgs = OrganisationService(store, access)
+    orgs = OrganisationService(store, access, clock)
     accounts_admin = AdminService(store, settings, throttle, accounts, mfa)
     oidc = OidcClient(AddressPolicy.of(settings.oidc_allow_private_networks))
     sso_providers = SsoProviders(
@@ -163,9 +163,11 @@ def services(rt: ContextRuntime) -> dict[str, Any]:
         "accounts": accounts,
         "registration": registration,
         "resend_verification": ResendVerification(store, settings, limits, mail, email_tokens),
-        "profile": ProfileService(store, settings, mail, email_tokens, hasher, sessions, limits),
+        "profile": ProfileService(
+            store, settings, mail, email_tokens, hasher, sessions, limits, clock
+        ),
         "passwords": PasswordService(
-            store, settings, hasher, throttle, mail, sessions, auth, email_tokens, limits
+            store, settings, hasher, throttle, mail, sessions, auth, email_tokens, limits, clock
         ),
         "auth": auth,
         "sessions": sessions,
@@ -176,8 +178,12 @@ def services(rt: ContextRuntime) -> dict[str, Any]:
         "roles": roles,
         "members": members,
         "ownership": OwnershipService(members, settings),
-        "invitations": InvitationService(store, settings, throttle, mail, access, roles, limits),
-        "pending_invitations": PendingInvitations(store, settings, mail, access, roles, limits),
+        "invitations": InvitationService(
+            store, settings, throttle, mail, access, roles, limits, clock
+        ),
+        "pending_invitations": PendingInvitations(
+            store, settings, mail, access, roles, limits, clock
+        ),
         "api_keys": api_keys,
         "user_admin": accounts_admin,
         "sso_providers": sso_providers,
@@ -190,13 +196,13 @@ def services(rt: ContextRuntime) -> dict[str, Any]:
             oidc,
             sessions,
             auth,
-            rt.clock,
+            clock,
             post_logout_redirect_uri=rt.settings.frontend_url,
         ),
         "org_domains": OrgDomains(
             store,
             TxtLookup(settings.dns_nameservers, settings.dns_port, settings.dns_timeout_seconds),
-            rt.clock,
+            clock,
         ),
         "sso_sign_in": SsoSignIn(
             store,
@@ -205,14 +211,14 @@ def services(rt: ContextRuntime) -> dict[str, Any]:
             oidc,
             auth,
             access,
-            rt.clock,
+            clock,
         ),
         "signing_keys": signing,
         "password_hasher": hasher,
         "identity_api": IdentityFacade(store, access),
         "identity_authentication": AuthenticationFacade(signing, api_keys),
         "identity_config": IdentityConfigFacade(
-            store, roles, access, Provisioning(store, accounts, registration, orgs)
+            store, roles, access, Provisioning(store, accounts, registration, orgs, clock)
         ),
         "identity_secret_rotation": IdentitySecretRotation(store, secrets),
         "link_pages": LinkPages(rt.settings),
@@ -220,14 +226,14 @@ def services(rt: ContextRuntime) -> dict[str, Any]:
             store,
             access,
             mail,
-            rt.clock,
+            clock,
             grace_days=settings.org_deletion_grace_days,
             recent_auth_seconds=settings.recent_auth_seconds,
         ),
         "identity_personal_data": IdentityPersonalData(store),
-        "personal_data_archives": PersonalDataArchives(rt.clock),
+        "personal_data_archives": PersonalDataArchives(clock),
         "account_erasure": AccountErasure(store, settings, sessions, access.cache),
-        "housekeeping": Housekeeping(store, rt.clock, history_days=settings.identity_history_days),
+        "housekeeping": Housekeeping(store, clock, history_days=settings.identity_history_days),
     }
 
 

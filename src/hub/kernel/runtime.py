@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from redis.asyncio import Redis
@@ -80,6 +81,12 @@ class Kernel:
         self.idempotent_writes = IdempotentWrites(self.redis, self.settings.idempotency_ttl_seconds)
         self.mail_transport = mail_transport(self.settings, self.redis, self.clock)
 
+    def now(self) -> datetime:
+        """The kernel clock's time, read through ``self.clock`` at each call: what the
+        contexts' services are given (``ContextRuntime.clock``), so a test that sets
+        ``kernel.clock`` moves every context's time at once."""
+        return self.clock()
+
     def script(self, source: str) -> ScriptRunner:
         """A Lua script run on the lean connection (``await script(keys, args)``), for a
         per-request hot path."""
@@ -122,7 +129,7 @@ class ContextRuntime:
 
     @property
     def clock(self) -> Clock:
-        return self.kernel.clock
+        return self.kernel.now
 
     def script(self, source: str) -> ScriptRunner:
         """A Lua script on the kernel's lean Redis connection (:meth:`Kernel.script`)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -134,10 +135,10 @@ async def signed_in(
     return body
 
 
-def totp_code(secret: str, *, steps: int = 0) -> str:
-    import time
-
-    return str(pyotp.TOTP(secret).at(time.time() + 30 * steps))
+def totp_code(secret: str, *, steps: int = 0, at: datetime | None = None) -> str:
+    """The code of ``steps`` 30-second steps from ``at`` (a test clock's time; else now)."""
+    moment = (at or datetime.now(UTC)).timestamp()
+    return str(pyotp.TOTP(secret).at(moment + 30 * steps))
 
 
 async def enrol_totp(client: Any, headers: dict[str, str]) -> tuple[str, list[str]]:

@@ -9,6 +9,7 @@ import base64
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -21,6 +22,7 @@ from structlog.testing import capture_logs
 from hub.app import create_app
 from hub.cli import main as hub_main
 from hub.identity.domain.secrets import key_id
+from hub.kernel.clock import MovableClock
 from hub.kernel.settings import Settings
 from tests.integration.identity.support import (
     API,
@@ -40,6 +42,15 @@ A = "rotation-test-key-A-" + "a" * 24
 B = "rotation-test-key-B-" + "b" * 24
 
 
+#: The clock every app of a test runs on; set to the present as each test starts.
+CLOCK = MovableClock()
+
+
+@pytest.fixture(autouse=True)
+def _clock_at_the_present() -> None:
+    CLOCK.set(datetime.now(UTC))
+
+
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     # Read the signing key on every issue, as a fresh process would.
@@ -50,12 +61,15 @@ def settings(settings: Settings) -> Settings:
 async def running(
     settings: Settings, key: str, *previous: str
 ) -> AsyncIterator[AsyncTestClient[Litestar]]:
-    """The app started with ``HUB_SECRET_KEY=key`` and ``HUB_SECRET_KEY_PREVIOUS=previous``."""
+    """The app started with ``HUB_SECRET_KEY=key`` and ``HUB_SECRET_KEY_PREVIOUS=previous``,
+    on the module's clock (TOTP codes are computed on it, so no 30-second step boundary
+    falls between making a code and checking it)."""
     mail_key(key)  # the mail it queues is sealed under that key
     configured = msgspec.structs.replace(
         settings, secret_key=key, secret_key_previous=tuple(previous)
     )
     app = create_app(configured, configure_logs=False)
+    app.state.kernel.clock = CLOCK
     async with AsyncTestClient(app=app, base_url="http://testserver.local") as client:
         yield client
 
@@ -89,7 +103,9 @@ async def _enrol(client: AsyncTestClient[Litestar], database_url: str, email: st
     headers = bearer(tokens["accessToken"])
     secret = (await client.post(f"{API}/auth/mfa/totp/setup", headers=headers)).json()["secret"]
     r = await client.post(
-        f"{API}/auth/mfa/totp/confirm", json={"code": totp_code(secret, steps=-1)}, headers=headers
+        f"{API}/auth/mfa/totp/confirm",
+        json={"code": totp_code(secret, steps=-1, at=CLOCK())},
+        headers=headers,
     )
     assert r.status_code == 200, r.text
     return secret, r.json()["recoveryCodes"]
@@ -128,7 +144,7 @@ async def test_data_made_under_the_old_key_survives_rotation(
     # B is the key now, A the previous one: everything made under A still works.
     async with running(settings, B, A) as client:
         assert (await client.get(f"{API}/auth/me", headers=owner.auth)).status_code == 200
-        r = await _second_factor(client, "totp@example.com", code=totp_code(secret))
+        r = await _second_factor(client, "totp@example.com", code=totp_code(secret, at=CLOCK()))
         assert r.status_code == 200, r.text
         assert _kid(r.json()["accessToken"]) == kid  # the signing key opened with A
         r = await _second_factor(client, "totp@example.com", recoveryCode=codes[0])
@@ -182,7 +198,9 @@ async def test_data_made_under_the_old_key_survives_rotation(
 
     # A dropped: the re-sealed values open with B alone, the upgraded API key works.
     async with running(settings, B) as client:
-        r = await _second_factor(client, "totp@example.com", code=totp_code(secret, steps=1))
+        r = await _second_factor(
+            client, "totp@example.com", code=totp_code(secret, steps=1, at=CLOCK())
+        )
         assert r.status_code == 200, r.text
         tokens = r.json()
         assert _kid(tokens["accessToken"]) == kid  # re-sealed, not replaced
@@ -214,7 +232,7 @@ async def test_a_lost_key_makes_totp_unavailable_not_a_crash(
     # B without A and without `hub secrets rotate`: A is lost.
     async with running(settings, B) as client:
         with capture_logs() as logs:
-            r = await _second_factor(client, "lost@example.com", code=totp_code(secret))
+            r = await _second_factor(client, "lost@example.com", code=totp_code(secret, at=CLOCK()))
         assert r.status_code == 503, r.text
         body = problem(r)
         assert body["code"] == "mfa_unavailable"
@@ -315,12 +333,16 @@ async def test_an_enrolment_sealed_under_a_lost_key_starts_again(
         old = (await client.post(f"{API}/auth/mfa/totp/setup", headers=headers)).json()["secret"]
     async with running(settings, B) as client:
         r = await client.post(
-            f"{API}/auth/mfa/totp/confirm", json={"code": totp_code(old)}, headers=headers
+            f"{API}/auth/mfa/totp/confirm",
+            json={"code": totp_code(old, at=CLOCK())},
+            headers=headers,
         )
         assert r.status_code == 409, r.text
         assert problem(r)["code"] == "mfa_setup_unreadable"
         new = (await client.post(f"{API}/auth/mfa/totp/setup", headers=headers)).json()["secret"]
         r = await client.post(
-            f"{API}/auth/mfa/totp/confirm", json={"code": totp_code(new)}, headers=headers
+            f"{API}/auth/mfa/totp/confirm",
+            json={"code": totp_code(new, at=CLOCK())},
+            headers=headers,
         )
         assert r.status_code == 200, r.text

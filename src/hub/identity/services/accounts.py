@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import update
@@ -16,6 +15,7 @@ from hub.identity.models import User
 from hub.identity.repositories.users import user_by_email
 from hub.identity.services.apikeys import revoke_all_api_keys
 from hub.identity.services.sessions import SessionService
+from hub.kernel.clock import Clock
 from hub.kernel.store import Store
 
 
@@ -23,6 +23,7 @@ from hub.kernel.store import Store
 class AccountService:
     store: Store
     sessions: SessionService
+    clock: Clock
 
     async def find_by_email(self, email: str) -> Any:
         """The account using ``email`` (any spelling of it), or None."""
@@ -35,13 +36,13 @@ class AccountService:
             changed = await uow.session.execute(
                 update(User)
                 .where(User.id == user_id, User.disabled_at.is_(None))
-                .values(disabled_at=datetime.now(UTC))
+                .values(disabled_at=self.clock())
                 .returning(User.id)
             )
             if changed.first() is None:
                 return 0
             ended = await self.sessions.revoke_where(uow, user_id=user_id, reason="user_disabled")
-            await revoke_all_api_keys(uow, user_id, actor_id=actor_id)
+            await revoke_all_api_keys(uow, user_id, actor_id=actor_id, now=self.clock())
             uow.publish(
                 UserDisabled(
                     actor_id=actor_id,

@@ -34,11 +34,12 @@ from hub.identity.services.access import (
 )
 from hub.identity.services.mfa import publish_lock
 from hub.identity.services.throttle import Throttle
+from hub.kernel.clock import Clock
 from hub.kernel.db import UnitOfWork
 from hub.kernel.errors import FieldError, Invalid, NotFound
 from hub.kernel.pagination import Page
 from hub.kernel.problems import refusal
-from hub.kernel.schema import new_id, utcnow
+from hub.kernel.schema import new_id
 from hub.kernel.security import Principal, require_recent_authentication
 from hub.kernel.store import Store
 
@@ -74,7 +75,7 @@ _RESOLVE = _resolve_query()
 
 
 async def revoke_all_api_keys(
-    uow: UnitOfWork, user_id: uuid.UUID, *, actor_id: uuid.UUID | None
+    uow: UnitOfWork, user_id: uuid.UUID, *, actor_id: uuid.UUID | None, now: datetime
 ) -> int:
     """Revoke every live key of ``user_id`` in ``uow`` (one ``api_key_revoked`` each); how
     many. Used when the account may have been in someone else's hands: disabling it, or
@@ -82,7 +83,7 @@ async def revoke_all_api_keys(
     keys = await uow.session.execute(
         update(ApiKey)
         .where(ApiKey.user_id == user_id, ApiKey.revoked_at.is_(None))
-        .values(revoked_at=utcnow(), revoked_by=actor_id)
+        .values(revoked_at=now, revoked_by=actor_id)
         .returning(ApiKey.id, ApiKey.organisation_id)
     )
     count = 0
@@ -109,6 +110,7 @@ class ApiKeyService:
     secrets: IdentitySecrets
     throttle: Throttle
     access: AccessService
+    clock: Clock
 
     @property
     def hashes(self) -> KeyedHash:
@@ -133,7 +135,7 @@ class ApiKeyService:
         keys = self.access.known_permissions(
             permissions, empty="Give the key at least one permission."
         )
-        now = utcnow()
+        now = self.clock()
         if expires_at is not None and expires_at <= now + timedelta(minutes=1):
             message = "Choose an expiry in the future."
             raise Invalid(message, errors=[FieldError(field="expiresAt", message=message)])
@@ -213,7 +215,7 @@ class ApiKeyService:
             revoked = await uow.session.execute(
                 update(ApiKey)
                 .where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None))
-                .values(revoked_at=utcnow(), revoked_by=principal.user_id)
+                .values(revoked_at=self.clock(), revoked_by=principal.user_id)
                 .returning(ApiKey.id)
             )
             if revoked.first() is not None:
@@ -245,7 +247,7 @@ class ApiKeyService:
                 made_by = self.hashes.matching_key(secret, row.secret_hash)
                 if made_by is None:
                     row = None
-        now = utcnow()
+        now = self.clock()
         if row is None:
             attempt = await throttle.failed(ip)
             await publish_lock(self.store, attempt, user_id=None, email=None, ip=client_ip)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import or_, update
 
@@ -23,6 +23,7 @@ from hub.identity.models import EmailToken
 from hub.identity.repositories.users import UserRecord
 from hub.identity.services.mfa import publish_lock
 from hub.identity.services.throttle import Attempt, Throttle
+from hub.kernel.clock import Clock
 from hub.kernel.db import UnitOfWork
 from hub.kernel.errors import Invalid
 from hub.kernel.problems import refusal
@@ -49,6 +50,7 @@ class EmailTokens:
     settings: IdentitySettings
     secrets: IdentitySecrets
     throttle: Throttle
+    clock: Clock
 
     def binding(self, password_hash: str) -> bytes:
         return self.secrets.binding.digest(password_hash)
@@ -72,7 +74,7 @@ class EmailTokens:
     ) -> str:
         """A new token; ``bound=False`` (undo links only) survives password changes."""
         raw = new_token(EMAIL_TOKEN_PREFIX)
-        now = datetime.now(UTC)
+        now = self.clock()
         uow.session.add(
             EmailToken(
                 user_id=user.id,
@@ -88,7 +90,7 @@ class EmailTokens:
 
     async def consume(self, uow: UnitOfWork, raw: str, purposes: tuple[str, ...]) -> EmailToken:
         """Mark an e-mail token used, atomically: two concurrent uses cannot both succeed."""
-        now = datetime.now(UTC)
+        now = self.clock()
         token: EmailToken | None = await uow.session.scalar(
             update(EmailToken)
             .where(
@@ -125,7 +127,7 @@ class EmailTokens:
         await uow.session.execute(
             update(EmailToken)
             .where(EmailToken.user_id == user_id, EmailToken.used_at.is_(None), keep_undo)
-            .values(used_at=datetime.now(UTC))
+            .values(used_at=self.clock())
         )
 
     async def throttled_use(self, client: ClientInfo) -> Attempt:

@@ -35,10 +35,11 @@ from hub.identity.services.mail_limits import MailLimits
 from hub.identity.services.mfa import publish_lock
 from hub.identity.services.roles import RoleService, resolve_roles
 from hub.identity.services.throttle import Throttle
+from hub.kernel.clock import Clock
 from hub.kernel.db import UnitOfWork
 from hub.kernel.errors import Conflict, FieldError, Forbidden, Invalid, Unauthorized
 from hub.kernel.problems import refusal
-from hub.kernel.schema import new_id, utcnow
+from hub.kernel.schema import new_id
 from hub.kernel.security import Principal
 from hub.kernel.store import Store
 from hub.kernel.web import ClientInfo, overlay
@@ -177,6 +178,7 @@ class InvitationService:
     access: AccessService
     roles: RoleService
     limits: MailLimits
+    clock: Clock
 
     async def invite(
         self,
@@ -189,7 +191,7 @@ class InvitationService:
         if not is_valid_email(email):
             message = "Enter a valid e-mail address."
             raise Invalid(message, errors=[FieldError(field="email", message=message)])
-        now = utcnow()
+        now = self.clock()
         async with self.store.uow() as uow:
             organisation = await uow.session.get(Organisation, organisation_id)
             if organisation is None:
@@ -239,7 +241,7 @@ class InvitationService:
                 self.store, attempt, user_id=principal.user_id, email=None, ip=client.ip
             )
             raise invalid_invitation()
-        now = utcnow()
+        now = self.clock()
         async with self.store.uow() as uow:
             invitation = await uow.session.scalar(
                 select(Invitation)

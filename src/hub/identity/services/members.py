@@ -29,11 +29,11 @@ from hub.identity.models import ApiKey, MemberRole, Role, User
 from hub.identity.models import Membership as MembershipRow
 from hub.identity.services.access import AccessService, load_membership, require_user_session
 from hub.identity.services.roles import RoleService, resolve_roles
+from hub.kernel.clock import Clock
 from hub.kernel.db import UnitOfWork
 from hub.kernel.errors import Invalid, NotFound
 from hub.kernel.pagination import Page
 from hub.kernel.problems import refusal
-from hub.kernel.schema import utcnow
 from hub.kernel.security import Principal
 from hub.kernel.store import Store
 from hub.kernel.web import overlay
@@ -74,6 +74,7 @@ class MemberService:
     store: Store
     access: AccessService
     roles: RoleService
+    clock: Clock
 
     async def page(
         self,
@@ -227,7 +228,7 @@ class MemberService:
                     ApiKey.organisation_id == organisation_id,
                     ApiKey.revoked_at.is_(None),
                 )
-                .values(revoked_at=utcnow(), revoked_by=principal.user_id)
+                .values(revoked_at=self.clock(), revoked_by=principal.user_id)
                 .returning(ApiKey.id)
             )
             for key_id in revoked.scalars():

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import structlog
 from sqlalchemy import delete, insert, or_, select, update
@@ -30,6 +29,7 @@ from hub.identity.models import RecoveryCode, TotpCredential, User
 from hub.identity.repositories.users import UserRecord, user_by_id
 from hub.identity.services.mail import IdentityMail
 from hub.identity.services.throttle import Attempt, Throttle
+from hub.kernel.clock import Clock
 from hub.kernel.db import UnitOfWork
 from hub.kernel.errors import AppError, Conflict, NotFound, Unauthorized
 from hub.kernel.problems import refusal
@@ -106,6 +106,7 @@ class MfaService:
     secrets: IdentitySecrets
     throttle: Throttle
     mail: IdentityMail
+    clock: Clock
 
     def _codes(self, uow: UnitOfWork, user_id: uuid.UUID) -> list[str]:
         codes = new_recovery_codes()
@@ -187,12 +188,12 @@ class MfaService:
                     "POST /auth/mfa/totp/setup.",
                     code="mfa_setup_unreadable",
                 )
-            step = totp.matching_step(secret, code)
+            step = totp.matching_step(secret, code, now=self.clock().timestamp())
             if step is None:
                 login_failed(uow, user.id, user.email, "invalid_otp", client.ip)
                 await uow.commit()
                 raise invalid_code()
-            now = datetime.now(UTC)
+            now = self.clock()
             credential.confirmed_at = now
             credential.last_used_step = step
             await uow.session.execute(
@@ -221,7 +222,7 @@ class MfaService:
                 update(User).where(User.id == user.id).values(mfa_enabled=False)
             )
             if confirmed:
-                now = datetime.now(UTC)
+                now = self.clock()
                 uow.publish(MfaDisabled(actor_id=user.id, user_id=user.id, method="totp"))
                 self.mail.notice(uow, "mfa_changed", user, enabled=False, when=now)
             await uow.commit()
@@ -260,7 +261,7 @@ class MfaService:
                         via=via,
                     )
                 )
-                self.mail.notice(uow, "mfa_reset", user, when=datetime.now(UTC))
+                self.mail.notice(uow, "mfa_reset", user, when=self.clock())
             await uow.commit()
         return confirmed
 
@@ -301,7 +302,11 @@ class MfaService:
                 secret = self._secret(credential) if credential is not None else None
                 if credential is not None and secret is None:
                     raise mfa_unavailable()
-                step = totp.matching_step(secret, code) if secret is not None else None
+                step = (
+                    totp.matching_step(secret, code, now=self.clock().timestamp())
+                    if secret is not None
+                    else None
+                )
                 if step is not None:
                     moved = await uow.session.execute(
                         update(TotpCredential)
@@ -329,7 +334,7 @@ class MfaService:
                         RecoveryCode.used_at.is_(None),
                     )
                     .values(
-                        used_at=datetime.now(UTC),
+                        used_at=self.clock(),
                         code_hash=hashes.digest(plain),
                         secret_key_id=hashes.key_id,
                     )

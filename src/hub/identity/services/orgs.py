@@ -21,9 +21,10 @@ from hub.identity.domain.roles import (
 )
 from hub.identity.models import MemberRole, Membership, Organisation, Role
 from hub.identity.services.access import AccessService, require_user_session
+from hub.kernel.clock import Clock
 from hub.kernel.pagination import Page
 from hub.kernel.problems import sized
-from hub.kernel.schema import new_id, utcnow
+from hub.kernel.schema import new_id
 from hub.kernel.security import Principal
 from hub.kernel.store import Store
 from hub.kernel.web import overlay
@@ -47,12 +48,13 @@ _ORGANISATION = _organisation_query()
 class OrganisationService:
     store: Store
     access: AccessService
+    clock: Clock
 
     async def create(self, principal: Principal, name_raw: str) -> Any:
         """A new organisation with the four built-in roles; its creator is the owner."""
         require_user_session(principal)
         name = clean_organisation_name(name_raw)
-        now = utcnow()
+        now = self.clock()
         organisation = Organisation(id=new_id(), name=name, created_by=principal.user_id)
         async with self.store.uow() as uow:
             uow.session.add(organisation)
@@ -151,7 +153,7 @@ class OrganisationService:
                 changed = await uow.session.execute(
                     update(Organisation)
                     .where(Organisation.id == organisation_id, Organisation.name != clean)
-                    .values(name=clean, updated_at=utcnow())
+                    .values(name=clean, updated_at=self.clock())
                     .returning(Organisation.id)
                 )
                 if changed.first() is not None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from sqlalchemy import update
 
@@ -34,6 +33,7 @@ from hub.identity.services.mail_limits import MailLimits
 from hub.identity.services.passwords import PasswordHasher
 from hub.identity.services.sessions import SessionService
 from hub.identity.services.throttle import Throttle
+from hub.kernel.clock import Clock
 from hub.kernel.errors import Unauthorized
 from hub.kernel.security import Principal
 from hub.kernel.store import Store
@@ -51,6 +51,7 @@ class PasswordService:
     auth: AuthService
     tokens: EmailTokens
     limits: MailLimits
+    clock: Clock
 
     async def change_password(
         self,
@@ -74,7 +75,7 @@ class PasswordService:
             new, field="newPassword", email=user.email, display_name=user.display_name
         )
         new_hash = await self.hasher.hash(new)
-        now = datetime.now(UTC)
+        now = self.clock()
         async with self.store.uow() as uow:
             await uow.session.execute(
                 update(User)
@@ -128,13 +129,13 @@ class PasswordService:
                 new, field="newPassword", email=user.email, display_name=user.display_name
             )
             # Hashing holds the row lock ~50 ms; acceptable for a rare, token-gated action.
-            now = datetime.now(UTC)
+            now = self.clock()
             user.password_hash = await self.hasher.hash(new)
             user.password_changed_at = now
             newly_verified = user.email_verified_at is None
             user.email_verified_at = user.email_verified_at or now
             ended = await self.sessions.revoke_where(uow, user_id=user.id, reason="password_reset")
-            keys = await revoke_all_api_keys(uow, user.id, actor_id=user.id)
+            keys = await revoke_all_api_keys(uow, user.id, actor_id=user.id, now=self.clock())
             await self.tokens.cancel_pending(uow, user.id)
             uow.publish(
                 PasswordReset(

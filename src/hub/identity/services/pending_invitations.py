@@ -35,10 +35,10 @@ from hub.identity.services.invitations import (
 from hub.identity.services.mail import IdentityMail
 from hub.identity.services.mail_limits import MailLimits
 from hub.identity.services.roles import RoleService
+from hub.kernel.clock import Clock
 from hub.kernel.errors import Conflict, NotFound
 from hub.kernel.pagination import Page
 from hub.kernel.problems import refusal
-from hub.kernel.schema import utcnow
 from hub.kernel.store import Store
 
 invitation_not_found = refusal(NotFound, "No such pending invitation in this organisation.")
@@ -52,6 +52,7 @@ class PendingInvitations:
     access: AccessService
     roles: RoleService
     limits: MailLimits
+    clock: Clock
 
     async def page(self, actor: Actor, *, limit: int | None, cursor: str | None) -> Page[Any]:
         """Pending invitations (neither accepted, revoked nor expired), oldest first."""
@@ -69,7 +70,7 @@ class PendingInvitations:
             i.c.organisation_id == organisation_id,
             i.c.accepted_at.is_(None),
             i.c.revoked_at.is_(None),
-            i.c.expires_at > utcnow(),
+            i.c.expires_at > self.clock(),
         )
         page = await self.store.page(stmt, i.c.id, limit=limit, cursor=cursor)
         rows = page.items
@@ -113,7 +114,7 @@ class PendingInvitations:
             invitation = await self._open(uow.session, actor.organisation_id, invitation_id)
             roles = await invited_roles(uow.session, invitation)
             self.access.require_holds(actor, self.roles.permissions_of(roles))
-            invitation.revoked_at = utcnow()
+            invitation.revoked_at = self.clock()
             uow.publish(
                 InvitationRevoked(
                     actor_id=actor.user_id,
@@ -128,7 +129,7 @@ class PendingInvitations:
     async def resend(self, actor: Actor, invitation_id: uuid.UUID) -> Any:
         """Mail a new link (the old one stops working) valid for a full term again. The
         sender becomes the inviter, so acceptance checks *their* standing from now on."""
-        now = utcnow()
+        now = self.clock()
         async with self.store.uow() as uow:
             invitation = await self._open(uow.session, actor.organisation_id, invitation_id)
             roles = await invited_roles(uow.session, invitation)

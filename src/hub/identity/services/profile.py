@@ -10,7 +10,6 @@ API key ended) for ``HUB_EMAIL_CHANGE_UNDO_TTL_SECONDS`` whatever the thief does
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Row, Select, bindparam, select, update
@@ -31,6 +30,7 @@ from hub.identity.services.mail import IdentityMail
 from hub.identity.services.mail_limits import MailLimits
 from hub.identity.services.passwords import PasswordHasher
 from hub.identity.services.sessions import SessionService
+from hub.kernel.clock import Clock
 from hub.kernel.errors import Conflict, Unauthorized
 from hub.kernel.security import Principal, require_recent_authentication, unauthorized
 from hub.kernel.store import Store
@@ -72,6 +72,7 @@ class ProfileService:
     hasher: PasswordHasher
     sessions: SessionService
     limits: MailLimits
+    clock: Clock
 
     async def profile(self, principal: Principal) -> Row[Any]:
         """The caller's profile, read together with its session row: one query that also
@@ -121,7 +122,7 @@ class ProfileService:
                     display_name=shown,
                     new_email=new_email,
                     undo_token=self.tokens.undo_token(uow, user, old_email=user.email),
-                    when=datetime.now(UTC),
+                    when=self.clock(),
                 )
                 uow.publish(
                     EmailChangeRequested(
@@ -136,7 +137,7 @@ class ProfileService:
         """Withdraw a pending address change: its confirmation links stop working. The
         same answer whether or not one was pending (or its address was taken, when no link
         was sent): the caller learns nothing about other accounts' addresses."""
-        now = datetime.now(UTC)
+        now = self.clock()
         async with self.store.uow() as uow:
             cancelled = await uow.session.execute(
                 update(EmailToken)
@@ -180,7 +181,7 @@ class ProfileService:
                 email=token.email,
                 display_name=user.display_name,
             )
-            now = datetime.now(UTC)
+            now = self.clock()
             previous = user.email
             user.email = token.email
             user.email_verified_at = now  # the link proved the mailbox
@@ -189,7 +190,7 @@ class ProfileService:
             ended = await self.sessions.revoke_where(
                 uow, user_id=user.id, reason="email_change_reverted"
             )
-            keys = await revoke_all_api_keys(uow, user.id, actor_id=user.id)
+            keys = await revoke_all_api_keys(uow, user.id, actor_id=user.id, now=self.clock())
             await self.tokens.cancel_pending(uow, user.id, undo_links_since=token.created_at)
             uow.publish(
                 EmailChangeReverted(

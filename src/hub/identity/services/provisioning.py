@@ -18,7 +18,7 @@ from hub.identity.services.accounts import AccountService
 from hub.identity.services.orgs import OrganisationService
 from hub.identity.services.registration import RegistrationService
 from hub.identity.services.roles import resolve_roles
-from hub.kernel.schema import utcnow
+from hub.kernel.clock import Clock
 from hub.kernel.security import Principal
 from hub.kernel.store import Store
 
@@ -29,6 +29,7 @@ class Provisioning:
     accounts: AccountService
     registration: RegistrationService
     orgs: OrganisationService
+    clock: Clock
 
     async def user(self, email: str, display_name: str, password: str) -> uuid.UUID:
         """The account using ``email``; created verified (password checked by the policy)
@@ -64,7 +65,7 @@ class Provisioning:
             found = await resolve_roles(uow.session, organisation_id, roles, field="roles")
             added = await uow.session.execute(
                 insert(Membership)
-                .values(organisation_id=organisation_id, user_id=user_id, created_at=utcnow())
+                .values(organisation_id=organisation_id, user_id=user_id, created_at=self.clock())
                 .on_conflict_do_nothing()
                 .returning(Membership.user_id)
             )

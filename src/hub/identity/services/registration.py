@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -37,6 +36,7 @@ from hub.identity.services.mail import IdentityMail
 from hub.identity.services.mail_limits import MailLimits
 from hub.identity.services.passwords import PasswordHasher
 from hub.identity.services.throttle import Throttle
+from hub.kernel.clock import Clock
 from hub.kernel.errors import Conflict
 from hub.kernel.store import Store
 from hub.kernel.web import ClientInfo
@@ -51,6 +51,7 @@ class RegistrationService:
     mail: IdentityMail
     tokens: EmailTokens
     limits: MailLimits
+    clock: Clock
 
     async def register(self, email_raw: str, password: str, display_name_raw: str) -> None:
         email = clean_email(email_raw)
@@ -111,7 +112,7 @@ class RegistrationService:
             # Issued under another password: a thief's change link dies with the owner's
             # reset, a squatter's verification link once the address is claimed back.
             self.tokens.require_binding(token, user.password_hash)
-            now = datetime.now(UTC)
+            now = self.clock()
             if token.purpose == CHANGE_EMAIL:
                 taken = await uow.session.scalar(
                     select(User.id).where(User.email == token.email, User.id != user.id)
@@ -154,7 +155,7 @@ class RegistrationService:
         display_name = clean_display_name(display_name_raw)
         check_password_policy(password, field="password", email=email, display_name=display_name)
         password_hash = await self.hasher.hash(password)
-        now = datetime.now(UTC)
+        now = self.clock()
         async with self.store.uow() as uow:
             taken = await uow.session.scalar(select(User.id).where(User.email == email))
             if taken is not None:

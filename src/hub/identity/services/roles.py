@@ -29,10 +29,11 @@ from hub.identity.domain.roles import (
 )
 from hub.identity.models import MemberRole, Role
 from hub.identity.services.access import AccessService
+from hub.kernel.clock import Clock
 from hub.kernel.errors import Conflict, FieldError, Invalid, NotFound
 from hub.kernel.pagination import Page
 from hub.kernel.problems import refusal, sized
-from hub.kernel.schema import new_id, utcnow
+from hub.kernel.schema import new_id
 from hub.kernel.store import Store
 from hub.kernel.web import overlay
 
@@ -114,6 +115,7 @@ def _role_event(
 class RoleService:
     store: Store
     access: AccessService
+    clock: Clock
 
     def permissions_of(self, roles: Iterable[Role]) -> set[str]:
         """Every catalogue key the given roles grant (what handing them out hands out)."""
@@ -217,7 +219,7 @@ class RoleService:
                     changed |= keys != sorted(role.permissions)
                     role.permissions = keys
                 if changed:
-                    role.updated_at = utcnow()
+                    role.updated_at = self.clock()
                     await uow.session.flush()
                     uow.publish(_role_event(RoleUpdated, actor, role))
                 await self.access.cache.commit(uow)

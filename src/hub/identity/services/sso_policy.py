@@ -27,8 +27,8 @@ from hub.identity.models import (
     SsoPolicy,
 )
 from hub.identity.models import Membership as MembershipRow
+from hub.kernel.clock import Clock
 from hub.kernel.errors import Conflict, Forbidden
-from hub.kernel.schema import utcnow
 from hub.kernel.store import Store
 
 _pol, _m = SsoPolicy.__table__, MembershipRow.__table__
@@ -54,6 +54,7 @@ class PolicyView:
 @dataclass(eq=False)
 class SsoPolicyService:
     store: Store
+    clock: Clock
 
     async def get(self, membership: Membership) -> PolicyView:
         row = await self.store.first(
@@ -69,7 +70,7 @@ class SsoPolicyService:
         """Require SSO (409 ``no_identity_provider`` while the organisation has no enabled
         provider: nobody could sign in) or stop requiring it."""
         organisation_id = membership.organisation_id
-        now = utcnow()
+        now = self.clock()
         async with self.store.uow() as uow:
             if required:
                 has_provider = await uow.session.scalar(
