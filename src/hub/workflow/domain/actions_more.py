@@ -174,11 +174,23 @@ def _start_workflow(
         out.append((f"{here}.workflowKey", "must be a workflow key"))
     elif key not in names.workflows:
         out.append((f"{here}.workflowKey", f"no workflow {key!r} in this organisation"))
-    raw = item.get("variables", {})
+    return out + expression_map(f"{here}.variables", item.get("variables", {}), roots)
+
+
+#: The most names one map of expressions may hold (``payloadExpressions``, ``variables``).
+MAX_EXPRESSIONS = 20
+
+
+def expression_map(path: str, raw: Any, roots: frozenset[str]) -> Problems:
+    """A map of names to CEL expressions, each evaluated when the action runs:
+    ``startWorkflow``'s ``variables`` and ``notify``'s ``payloadExpressions``."""
     if not isinstance(raw, dict):
-        return [*out, (f"{here}.variables", "must map variable names to CEL expressions")]
+        return [(path, "must map names to CEL expressions")]
+    if len(raw) > MAX_EXPRESSIONS:
+        return [(path, f"at most {MAX_EXPRESSIONS} expressions")]
+    out: Problems = []
     for name, source in raw.items():
         if not _NAME.match(str(name)):
-            out.append((f"{here}.variables.{name}", "a variable name is a name"))
-        out += _expression(f"{here}.variables.{name}", source, roots)
+            out.append((f"{path}.{name}", "a name starts with a letter (letters, digits, _ . -)"))
+        out += _expression(f"{path}.{name}", source, roots)
     return out

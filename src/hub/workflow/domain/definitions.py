@@ -14,7 +14,9 @@ Wire shape (camelCase, like every body)::
 
 Actions: ``{"kind": "notify", "templateKey": "...", "to": {"roles": [...], "userIds":
 [...], "starter": true, "subjectOwner": true, "fieldUsers": ["patient"]}, "payload":
-{...}, "category": "..."}`` (default ``workflow.tasks``), ``{"kind": "setTags", "tags": [...]}``,
+{...}, "payloadExpressions": {"reason": "data.reason"}, "category": "..."}`` (category
+default ``workflow.tasks``; each payload expression is evaluated when the step is taken),
+``{"kind": "setTags", "tags": [...]}``,
 ``{"kind": "setVariable", "name": "...", "value": ANY}`` or ``"expression": CEL``,
 ``createTask``, and ``setType``, ``setField``, ``setAccess``, ``startWorkflow``
 (``actions_more``).
@@ -82,7 +84,7 @@ _TRANSITION_KEYS = {
     "description",
 }
 _ACTION_KEYS = {
-    "notify": {"kind", "templateKey", "to", "payload", "category"},
+    "notify": {"kind", "templateKey", "to", "payload", "payloadExpressions", "category"},
     "setTags": {"kind", "tags"},
     "setVariable": {"kind", "name", "value", "expression"},
     "createTask": {
@@ -315,6 +317,12 @@ def _check_notify(p: _Collector, here: str, item: Mapping[str, Any], cat: Catalo
         p.add(f"{here}.to", "names nobody (roles, userIds, starter, subjectOwner or fieldUsers)")
     if not isinstance(item.get("payload", {}), dict):
         p.add(f"{here}.payload", "must be an object")
+    if "payloadExpressions" in item:
+        problems = actions_more.expression_map(
+            f"{here}.payloadExpressions", item["payloadExpressions"], CONDITION_ROOTS
+        )
+        for path_, message in problems:
+            p.add(path_, message)
     # the notification category (default workflow.tasks): a platform one or one the
     # organisation defines; communication refuses an unknown one when sending
     category = item.get("category")

@@ -583,6 +583,10 @@ class InstanceService:
                 )
                 spec = {"kind": "setField", "field": action.spec["field"], "value": value}
                 self.add_effect(uow, instance, action.kind, spec)
+            elif action.kind == "notify" and "payloadExpressions" in action.spec:
+                self.add_effect(
+                    uow, instance, action.kind, _notice(action.spec, {**scope, "vars": variables})
+                )
             elif action.kind == "setVariable":
                 if "expression" in action.spec:
                     try:
@@ -765,6 +769,18 @@ def _evaluated(source: str, scope: Mapping[str, Any], what: str) -> Any:
         return _clean_json(value_of(source, scope))
     except ExpressionError as exc:
         raise Invalid(f"The action setting {what!r} failed: {exc}.", code="action_failed") from None
+
+
+def _notice(spec: Mapping[str, Any], scope: Mapping[str, Any]) -> dict[str, Any]:
+    """A ``notify`` action's effect with its ``payloadExpressions`` evaluated now, as the
+    step is taken, into its payload (a computed value wins over a static one)."""
+    notice = {k: v for k, v in spec.items() if k != "payloadExpressions"}
+    computed = {
+        name: _evaluated(source, scope, name)
+        for name, source in dict(spec["payloadExpressions"]).items()
+    }
+    notice["payload"] = {**dict(spec.get("payload", {})), **computed}
+    return notice
 
 
 def _subject_map(subject: Subject) -> dict[str, Any]:
