@@ -450,9 +450,32 @@ class Message(IdMixin, Base):
     deleted_at: Mapped[datetime | None] = _ts()
     #: The message of the same conversation this one answers (a quote-reply), if any.
     reply_to_id: Mapped[uuid.UUID | None] = _uuid(nullable=True)
+    #: The thread this message was posted in: its root, a top-level message of the same
+    #: conversation. Null for a message of the conversation's main timeline.
+    thread_id: Mapped[uuid.UUID | None] = _uuid(nullable=True)
+    #: On a thread's root: how many replies were posted in it, and when the last came
+    #: (kept with each reply, under the conversation row's lock).
+    thread_reply_count: Mapped[int] = mapped_column(
+        Integer, nullable=False, server_default=text("0")
+    )
+    thread_last_reply_at: Mapped[datetime | None] = _ts()
 
     __table_args__ = (
         UniqueConstraint("conversation_id", "seq"),
+        #: A thread's replies in order (``GET …/messages?threadId=``).
+        Index(
+            "ix_messages_thread",
+            "thread_id",
+            "seq",
+            postgresql_where=text("thread_id IS NOT NULL"),
+        ),
+        #: The main timeline: top-level messages only.
+        Index(
+            "ix_messages_timeline",
+            "conversation_id",
+            "seq",
+            postgresql_where=text("thread_id IS NULL"),
+        ),
         #: Message search (``GET /conversations/search``): the words of every body, in the
         #: configuration the query uses (services.conversation_queries.SEARCH_CONFIG).
         Index(

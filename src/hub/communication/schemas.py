@@ -446,6 +446,11 @@ class MessageOut(Schema):
     reply_to_id: uuid.UUID | None = None
     #: Reactions by name, in the order each first came (none on a deleted message).
     reactions: list[ReactionOut] = []
+    #: The thread it was posted in (its root message); null: the main timeline.
+    thread_id: uuid.UUID | None = None
+    #: On a thread's root: the replies posted in it, and when the last one came.
+    thread_reply_count: int = 0
+    thread_last_reply_at: datetime | None = None
 
 
 class ParticipantOut(Schema):
@@ -479,6 +484,9 @@ class MessageIn(Schema):
     attachments: Annotated[list[uuid.UUID], Meta(max_length=50)] = []
     #: Reply to this message of the conversation (not a deleted one).
     reply_to_id: uuid.UUID | None = None
+    #: Post in the thread of this top-level message of the conversation (not a deleted
+    #: one); absent: the main timeline.
+    thread_id: uuid.UUID | None = None
 
     example: ClassVar[dict[str, Any]] = {"body": "See the attached report."}
 

@@ -1,7 +1,7 @@
 """Conversation events on the notification stream, against a real uvicorn server:
-``message.created``, ``message.updated`` (edit and delete) and ``conversation.read``
-reach every participant's open stream, each with attachments as that reader may see them,
-and nothing reaches someone who is not a participant."""
+``message.created``, ``message.updated`` (edit, delete, a thread's new reply) and
+``conversation.read`` reach every participant's open stream, each with attachments as
+that reader may see them, and nothing reaches someone who is not a participant."""
 
 from __future__ import annotations
 
@@ -145,6 +145,25 @@ async def test_message_and_read_events_reach_each_participant(
         assert (kind, data["message"]["body"]) == ("message.created", "after typing")
         kind, data = await next_of("bob")
         assert (kind, data["message"]["body"]) == ("message.created", "after typing")
+
+        # A reply in a thread: the reply, then its root with the new count.
+        typed = (await say(live_client, ann, group, "Any news?"))["id"]
+        for name in ("ann", "bob"):
+            await next_of(name)  # "Any news?" itself
+        await say(live_client, bob, group, "Yes", threadId=typed)
+        for name in ("ann", "bob"):
+            kind, data = await next_of(name)
+            assert (kind, data["message"]["body"], data["message"]["threadId"]) == (
+                "message.created",
+                "Yes",
+                typed,
+            )
+            kind, data = await next_of(name)
+            assert (kind, data["message"]["id"], data["message"]["threadReplyCount"]) == (
+                "message.updated",
+                typed,
+                1,
+            )
 
         # cat, not a participant, got nothing: the first thing cat sees is cat's own
         # direct conversation's message

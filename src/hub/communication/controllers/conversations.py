@@ -70,6 +70,14 @@ MessagePosition = Annotated[
     uuid.UUID | None,
     QueryParameter(required=False, description="A message id of this conversation."),
 ]
+ThreadId = Annotated[
+    uuid.UUID | None,
+    QueryParameter(
+        query="threadId",
+        required=False,
+        description="List this thread's replies: the id of its root, a top-level message.",
+    ),
+]
 
 
 class ConversationController(Controller):
@@ -244,7 +252,11 @@ class ConversationController(Controller):
         summary="Messages by cursor in either direction",
         description="Without a position: the newest first. `before=<messageId>`: older "
         "ones, newest first; `after=<messageId>`: newer ones, oldest first. `nextCursor` "
-        "goes on in the same direction. Give one of `before`, `after` and `cursor`.",
+        "goes on in the same direction. Give one of `before`, `after` and `cursor`. "
+        "The main timeline holds top-level messages (a thread's root shows "
+        "`threadReplyCount` and `threadLastReplyAt`); `threadId=<rootId>` lists that "
+        "thread's replies instead (422 naming `threadId` when it is no top-level message "
+        "of the conversation).",
         opt=problems(404, 422),
     )
     async def list_messages(
@@ -254,6 +266,7 @@ class ConversationController(Controller):
         conversation_id: FromPath[uuid.UUID],
         before: MessagePosition = None,
         after: MessagePosition = None,
+        thread_id: ThreadId = None,
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
     ) -> Page[MessageOut]:
@@ -264,6 +277,7 @@ class ConversationController(Controller):
             after=after,
             limit=limit,
             cursor=cursor,
+            thread=thread_id,
         )
         return page_as(page, MessageOut)
 
@@ -323,7 +337,11 @@ class ConversationController(Controller):
         "documents of the organisation you may read (422 naming `attachments[i]`); each "
         "reader sees a document's details only if they may read it themselves. "
         "`replyToId`: a message of this conversation it answers (422 naming `replyToId` "
-        "otherwise; 409 `message_deleted` for a deleted one). Accepts an "
+        "otherwise; 409 `message_deleted` for a deleted one). `threadId`: post in the "
+        "thread of this top-level message (422 naming `threadId` for a message that is "
+        "in a thread itself or not in this conversation; 409 `message_deleted` for a "
+        "deleted root); the root's `threadReplyCount` grows and `message.updated` is "
+        "pushed for it. Accepts an "
         "`Idempotency-Key` header: a retry answers the same message, sent once.",
         status_code=201,
         opt=problems(404, 409, 422),
@@ -344,6 +362,7 @@ class ConversationController(Controller):
                 data.body,
                 data.attachments,
                 reply_to=data.reply_to_id,
+                thread=data.thread_id,
             )
             return to_schema(view, MessageOut)
 

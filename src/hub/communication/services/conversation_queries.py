@@ -162,10 +162,16 @@ async def message_page(
     direction: str,
     seq: int | None,
     limit: int,
+    thread_id: uuid.UUID | None = None,
 ) -> list[Row[Any]]:
     """``before``: older than ``seq`` (all when None), newest first; ``after``: newer than
-    ``seq``, oldest first."""
+    ``seq``, oldest first. The main timeline (top-level messages), or with ``thread_id``
+    the replies of that thread."""
     query = select(_m).where(_m.c.conversation_id == conversation_id)
+    if thread_id is None:
+        query = query.where(_m.c.thread_id.is_(None))
+    else:
+        query = query.where(_m.c.thread_id == thread_id)
     if direction == "after":
         query = query.where(_m.c.seq > (seq or 0)).order_by(_m.c.seq.asc())
     else:

@@ -57,6 +57,9 @@ class MessageView:
     deleted_at: datetime | None
     reply_to_id: uuid.UUID | None = None
     reactions: list[ReactionView] = field(default_factory=list)
+    thread_id: uuid.UUID | None = None
+    thread_reply_count: int = 0
+    thread_last_reply_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -154,6 +157,9 @@ class Attachments:
             deleted_at=row.deleted_at,
             reply_to_id=row.reply_to_id,
             reactions=reaction_views(reactions, reader),
+            thread_id=row.thread_id,
+            thread_reply_count=row.thread_reply_count,
+            thread_last_reply_at=row.thread_last_reply_at,
         )
 
 
@@ -187,5 +193,10 @@ def pushed_message(view: MessageView, organisation_id: uuid.UUID) -> dict[str, A
             "reactions": [
                 {"name": r.name, "count": r.count, "mine": r.mine} for r in view.reactions
             ],
+            "threadId": str(view.thread_id) if view.thread_id else None,
+            "threadReplyCount": view.thread_reply_count,
+            "threadLastReplyAt": view.thread_last_reply_at.isoformat()
+            if view.thread_last_reply_at
+            else None,
         },
     }

@@ -84,12 +84,15 @@ class MessageService:
         attachments: Sequence[uuid.UUID],
         *,
         reply_to: uuid.UUID | None = None,
+        thread: uuid.UUID | None = None,
     ) -> MessageView:
         seen = await self.access.of(user_id, conversation_id)
         documents = check_attachments(attachments)
         check_body(body, attachments=len(documents))
         if reply_to is not None:
             await self._answerable(conversation_id, reply_to)
+        if thread is not None:
+            await self._thread_root(conversation_id, thread, source="body")
         resolver = Attachments(self.content)
         for i, document_id in enumerate(documents):
             summary = await resolver.readable(user_id, document_id)
@@ -126,10 +129,26 @@ class MessageService:
                         attachments=documents,
                         created_at=now,
                         reply_to_id=reply_to,
+                        thread_id=thread,
                     )
                     .returning(*q.messages_t.c)
                 )
             ).one()
+            root = None
+            if thread is not None:
+                # Under the conversation row's lock (taken above): counts never collide.
+                m = q.messages_t
+                root = (
+                    await uow.session.execute(
+                        update(m)
+                        .where(m.c.id == thread)
+                        .values(
+                            thread_reply_count=m.c.thread_reply_count + 1,
+                            thread_last_reply_at=now,
+                        )
+                        .returning(*m.c)
+                    )
+                ).one()
             await uow.session.execute(
                 update(p)
                 .where(p.c.conversation_id == conversation_id, p.c.user_id == user_id)
@@ -137,6 +156,9 @@ class MessageService:
             )
             await uow.commit()
         await self._push(seen, MESSAGE_CREATED, row, resolver)
+        if root is not None:  # its reply count and last reply changed
+            reactions = (await q.reactions_of(self.store, [root.id]))[root.id]
+            await self._push(seen, MESSAGE_UPDATED, root, resolver, reactions)
         return await resolver.message(user_id, row)
 
     async def edit(
@@ -311,10 +333,14 @@ class MessageService:
         after: uuid.UUID | None,
         limit: int,
         cursor: str | None,
+        thread: uuid.UUID | None = None,
     ) -> Page[MessageView]:
         """Newest first, or older than ``before`` (newest first), or newer than ``after``
-        (oldest first); ``nextCursor`` goes on in the same direction."""
+        (oldest first); ``nextCursor`` goes on in the same direction. The main timeline, or
+        the replies of the thread rooted at ``thread``."""
         await self.access.of(user_id, conversation_id)
+        if thread is not None:
+            await self._thread_root(conversation_id, thread, source="query", deleted_ok=True)
         direction: Direction = "before"
         seq: int | None = None
         if cursor is not None:
@@ -328,7 +354,7 @@ class MessageService:
         elif after is not None:
             direction, seq = "after", await self._seq_of(conversation_id, after, "after")
         rows = await q.message_page(
-            self.store, conversation_id, direction=direction, seq=seq, limit=limit
+            self.store, conversation_id, direction=direction, seq=seq, limit=limit, thread_id=thread
         )
         more = len(rows) > limit
         rows = rows[:limit]
@@ -373,6 +399,35 @@ class MessageService:
                 "replyToId", "no such message in this conversation", code="unknown_message"
             )
         if row.deleted_at is not None:
+            raise Conflict("The message was deleted.", code="message_deleted")
+
+    async def _thread_root(
+        self,
+        conversation_id: uuid.UUID,
+        message_id: uuid.UUID,
+        *,
+        source: Literal["body", "query"],
+        deleted_ok: bool = False,
+    ) -> None:
+        """A thread's root: a top-level message of this conversation (422 naming
+        ``threadId``: threads do not nest). A new reply needs a root not deleted (409
+        ``message_deleted``); a deleted root's thread is still read."""
+        row = await q.message(self.store, conversation_id, message_id)
+        if row is None:
+            raise field_invalid(
+                "threadId",
+                "no such message in this conversation",
+                source=source,
+                code="unknown_message",
+            )
+        if row.thread_id is not None:
+            raise field_invalid(
+                "threadId",
+                "this message is in a thread itself; threads do not nest",
+                source=source,
+                code="not_a_thread_root",
+            )
+        if row.deleted_at is not None and not deleted_ok:
             raise Conflict("The message was deleted.", code="message_deleted")
 
     async def _seq_of(self, conversation_id: uuid.UUID, message_id: uuid.UUID, field: str) -> int:
