@@ -287,7 +287,7 @@ def _conversations(
     store, clock = rt.store, rt.clock
     return {
         "conversations": ConversationService(
-            store, rt.tenancy, identity_api, content_api, clock, messaging
+            store, rt.tenancy, identity_api, content_api, clock, events, messaging
         ),
         "conversation_messages": MessageService(
             store, identity_api, content_api, events, clock, rt.redis

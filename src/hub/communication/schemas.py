@@ -409,6 +409,13 @@ class ConversationIn(Schema):
     }
 
 
+class ConversationPatch(Schema):
+    #: The group's new title; null removes it.
+    title: Annotated[str, Meta(max_length=1000)] | None
+
+    example: ClassVar[dict[str, Any]] = {"title": "Release team"}
+
+
 class AttachmentOut(Schema):
     document_id: uuid.UUID
     #: False when the reader may not read the document (or it is gone): then only its id.

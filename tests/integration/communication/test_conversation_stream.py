@@ -1,7 +1,8 @@
 """Conversation events on the notification stream, against a real uvicorn server:
 ``message.created``, ``message.updated`` (edit, delete, a thread's new reply) and
 ``conversation.read`` reach every participant's open stream, each with attachments as
-that reader may see them, and nothing reaches someone who is not a participant."""
+that reader may see them, and nothing reaches someone who is not a participant; new
+conversations and people joining or leaving are pushed to those concerned."""
 
 from __future__ import annotations
 
@@ -168,6 +169,13 @@ async def test_message_and_read_events_reach_each_participant(
         # cat, not a participant, got nothing: the first thing cat sees is cat's own
         # direct conversation's message
         direct = (await conversation(live_client, owner, org, cat))["id"]
+        kind, data = await next_of("cat")
+        assert (kind, data["conversationId"], data["kind"]) == (
+            "conversation.created",
+            direct,
+            "direct",
+        )
+        assert {p["userId"] for p in data["participants"]} == {owner.user_id, cat.user_id}
         await say(live_client, owner, direct, "just you")
         kind, data = await next_of("cat")
         assert (kind, data["conversationId"], data["message"]["body"]) == (
@@ -175,3 +183,32 @@ async def test_message_and_read_events_reach_each_participant(
             direct,
             "just you",
         )
+
+        # People joining and leaving reach everyone concerned.
+        people_url = f"{CONVERSATIONS}/{group}/participants"
+        r = await live_client.post(people_url, json={"userIds": [cat.user_id]}, headers=owner.auth)
+        assert r.status_code == 200, r.text
+        for name in ("ann", "bob", "cat"):
+            kind, data = await next_of(name)
+            assert (kind, data["conversationId"]) == ("conversation.updated", group)
+            assert cat.user_id in {p["userId"] for p in data["participants"]}
+        r = await live_client.delete(f"{people_url}/{cat.user_id}", headers=owner.auth)
+        assert r.status_code == 204, r.text
+        kind, data = await next_of("cat")
+        assert (kind, data["conversationId"], data["organisationId"], data["userId"]) == (
+            "conversation.removed",
+            group,
+            org,
+            cat.user_id,
+        )
+        for name in ("ann", "bob"):
+            kind, data = await next_of(name)
+            assert kind == "conversation.updated"
+            assert cat.user_id not in {p["userId"] for p in data["participants"]}
+        r = await live_client.patch(
+            f"{CONVERSATIONS}/{group}", json={"title": "Renamed"}, headers=owner.auth
+        )
+        assert r.status_code == 200, r.text
+        for name in ("ann", "bob"):
+            kind, data = await next_of(name)
+            assert (kind, data["title"]) == ("conversation.updated", "Renamed")

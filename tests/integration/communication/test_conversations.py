@@ -570,3 +570,43 @@ async def test_reactions_are_counted_per_name_and_kept_once_per_person(
     [tomb] = (await messages(client, bob, chat["id"]))["items"]
     assert tomb["reactions"] == []
     assert await fetch(database_url, "SELECT 1 FROM communication.message_reactions") == []
+
+
+async def test_a_groups_admins_change_its_title(client: Client, database_url: str) -> None:
+    owner, org, people = await org_with(client, database_url, ("ann", None), ("bob", None))
+    ann, bob = people["ann"], people["bob"]
+    group = await conversation(client, ann, org, bob, title="Team")
+    direct = await conversation(client, ann, org, owner)
+    url = f"{CONVERSATIONS}/{group['id']}"
+
+    r = await client.patch(url, json={"title": "  Release team "}, headers=ann.auth)
+    assert r.status_code == 200, r.text
+    assert r.json()["title"] == "Release team"
+    assert (await shown(client, bob, group["id"]))["title"] == "Release team"
+    r = await client.patch(url, json={"title": None}, headers=ann.auth)
+    assert r.status_code == 200, r.text
+    assert r.json()["title"] is None
+
+    for body, status, field in (
+        ({"title": " \u00a0 "}, 422, "title"),
+        ({"title": "a\u0000b"}, 422, "title"),
+        ({"title": "x" * 201}, 422, "title"),
+        ({}, 400, None),
+        ({"title": 7}, 400, None),
+    ):
+        r = await client.patch(url, json=body, headers=ann.auth)
+        assert r.status_code == status, (body, r.text)
+        if field is not None:
+            assert r.json()["errors"][0]["field"] == field
+    r = await client.patch(url, json={"title": "Bob's"}, headers=bob.auth)
+    assert r.status_code == 403
+    assert r.json()["code"] == "not_conversation_admin"
+    r = await client.patch(
+        f"{CONVERSATIONS}/{direct['id']}", json={"title": "Us"}, headers=ann.auth
+    )
+    assert r.status_code == 409
+    assert r.json()["code"] == "direct_conversation"
+    r = await client.patch(url, json={"title": "Mine"}, headers=owner.auth)
+    assert r.status_code == 404  # not a participant
+    # None of the refused changes took.
+    assert (await shown(client, ann, group["id"]))["title"] is None

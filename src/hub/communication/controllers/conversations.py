@@ -26,6 +26,7 @@ from hub.communication.domain.conversations import (
 from hub.communication.schemas import (
     ConversationIn,
     ConversationOut,
+    ConversationPatch,
     CountOut,
     MessageIn,
     MessageOut,
@@ -204,6 +205,26 @@ class ConversationController(Controller):
         return to_schema(
             await conversations.get(principal.user_id, conversation_id), ConversationOut
         )
+
+    @patch(
+        "/{conversation_id:uuid}",
+        operation_id="renameConversation",
+        summary="Change a group's title (its admins)",
+        description="`title`: at most 200 characters, not blank, no NUL (422 naming "
+        "`title`); null removes it. A direct conversation has no title (409 "
+        "`direct_conversation`); a participant who is not an admin gets 403 "
+        "`not_conversation_admin`. Pushes `conversation.updated` to everyone in it.",
+        opt=problems(403, 404, 409, 422),
+    )
+    async def rename(
+        self,
+        data: JSONBody[ConversationPatch],
+        principal: NamedDependency[Principal],
+        conversations: NamedDependency[ConversationService],
+        conversation_id: FromPath[uuid.UUID],
+    ) -> ConversationOut:
+        view = await conversations.rename(principal.user_id, conversation_id, data.title)
+        return to_schema(view, ConversationOut)
 
     @post(
         "/{conversation_id:uuid}/participants",

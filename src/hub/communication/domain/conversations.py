@@ -149,6 +149,14 @@ def check_may_change_people(
         )
 
 
+def check_may_rename(kind: str, actor_role: str) -> None:
+    """A title is a group's, and its admins change it."""
+    if kind == "direct":
+        raise Conflict("A direct conversation has no title.", code="direct_conversation")
+    if actor_role != ADMIN:
+        raise Forbidden("Only the group's admins change its title.", code="not_conversation_admin")
+
+
 def check_own_message(sender_id: uuid.UUID, actor: uuid.UUID, deleted: bool) -> None:
     if sender_id != actor:
         raise Forbidden("Only the sender changes a message.", code="not_your_message")

@@ -200,3 +200,25 @@ def pushed_message(view: MessageView, organisation_id: uuid.UUID) -> dict[str, A
             else None,
         },
     }
+
+
+def pushed_conversation(view: ConversationView) -> dict[str, Any]:
+    """Who is in a conversation, as the stream sends it (the same for every reader: no
+    unread count or last message, which a change of people does not move)."""
+    return {
+        "conversationId": view.id,
+        "organisationId": view.organisation_id,
+        "kind": view.kind,
+        "title": view.title,
+        "participants": [
+            {
+                "userId": p.user_id,
+                "displayName": p.display_name,
+                "role": p.role,
+                "joinedAt": p.joined_at,
+                "lastReadSeq": p.last_read_seq,
+                "lastReadMessageId": p.last_read_message_id,
+            }
+            for p in view.participants
+        ],
+    }

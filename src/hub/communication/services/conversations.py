@@ -28,6 +28,8 @@ from hub.communication.domain.conversations import (
     MEMBER,
     Kind,
     check_may_change_people,
+    check_may_rename,
+    check_title,
     direct_pair,
     plan,
 )
@@ -36,7 +38,9 @@ from hub.communication.services.conversation_views import (
     Attachments,
     ConversationView,
     ParticipantView,
+    pushed_conversation,
 )
+from hub.communication.services.inbox_events import InboxEvents
 from hub.communication.services.messaging import MessagingPolicies
 from hub.content.api import ContentApi
 from hub.identity.api import IdentityApi
@@ -48,6 +52,13 @@ from hub.kernel.schema import new_id
 from hub.kernel.security import Principal
 from hub.kernel.store import Store
 from hub.kernel.tenancy import Tenancy
+
+#: Pushed to the participants of a new conversation (a direct one asked for again: none).
+CONVERSATION_CREATED = "conversation.created"
+#: Pushed to the participants when people join or leave.
+CONVERSATION_UPDATED = "conversation.updated"
+#: Pushed to the person who left or was removed.
+CONVERSATION_REMOVED = "conversation.removed"
 
 
 @dataclass(frozen=True)
@@ -89,10 +100,11 @@ class ConversationService:
         identity: IdentityApi,
         content: ContentApi,
         clock: Clock,
+        stream: InboxEvents,
         messaging: MessagingPolicies | None = None,
     ) -> None:
         self.store, self.tenancy, self.identity = store, tenancy, identity
-        self.content, self.clock = content, clock
+        self.content, self.clock, self.stream = content, clock, stream
         self.access = ConversationAccess(store, identity)
         #: The organisation's messaging rules (who may message whom, by role).
         self.messaging = messaging
@@ -147,7 +159,10 @@ class ConversationService:
                     creator=me,
                 )
             await uow.commit()
-        return await self.view(me, conversation_id), created
+        view = await self.view(me, conversation_id)
+        if created:
+            await self._announce(view, CONVERSATION_CREATED)
+        return view, created
 
     async def _direct(
         self, uow: UnitOfWork, org: uuid.UUID, me: uuid.UUID, other: uuid.UUID, now: datetime
@@ -380,7 +395,27 @@ class ConversationService:
                 role=role,
             )
             await uow.commit()
-        return await self.view(user_id, conversation_id)
+        view = await self.view(user_id, conversation_id)
+        if new:
+            await self._announce(view, CONVERSATION_UPDATED)
+        return view
+
+    async def rename(
+        self, user_id: uuid.UUID, conversation_id: uuid.UUID, title: str | None
+    ) -> ConversationView:
+        """A group's admins change its title (None: no title); pushed to everyone in it."""
+        seen = await self.access.of(user_id, conversation_id)
+        check_may_rename(seen.conversation.kind, seen.me.role)
+        clean = check_title(title)
+        c = q.conversations_t
+        async with self.store.uow() as uow:
+            await uow.session.execute(
+                update(c).where(c.c.id == conversation_id).values(title=clean)
+            )
+            await uow.commit()
+        view = await self.view(user_id, conversation_id)
+        await self._announce(view, CONVERSATION_UPDATED)
+        return view
 
     async def remove_person(
         self, user_id: uuid.UUID, conversation_id: uuid.UUID, target: uuid.UUID
@@ -426,6 +461,29 @@ class ConversationService:
                     .values(role=ADMIN)
                 )
             await uow.commit()
+        view = await self.view(user_id, conversation_id)
+        await self._announce(view, CONVERSATION_UPDATED, removed=target)
+
+    async def _announce(
+        self, view: ConversationView, event: str, *, removed: uuid.UUID | None = None
+    ) -> None:
+        """Push a change of who is in a conversation to its participants' streams, and
+        ``conversation.removed`` to the person who left or was removed."""
+        body = pushed_conversation(view)
+        events = [(p.user_id, event, body) for p in view.participants]
+        if removed is not None:
+            events.append(
+                (
+                    removed,
+                    CONVERSATION_REMOVED,
+                    {
+                        "conversationId": view.id,
+                        "organisationId": view.organisation_id,
+                        "userId": removed,
+                    },
+                )
+            )
+        await self.stream.publish(events, self.clock())
 
 
 def _position(cursor: str) -> tuple[datetime, uuid.UUID]:
