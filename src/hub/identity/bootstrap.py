@@ -122,7 +122,7 @@ def services(rt: ContextRuntime) -> dict[str, Any]:
     throttle = Throttle(rt.redis, settings)
     mail = IdentityMail(rt.settings, settings)
     limits = MailLimits(rt.kernel.rate_limits, settings)
-    sessions = SessionService(store, settings, tokens, security.revocations, clock)
+    sessions = SessionService(store, settings, tokens, security.revocations, clock, mail)
     mfa = MfaService(store, settings, secrets, throttle, mail, clock)
     sso_policy = SsoPolicyService(store, clock)
     auth = AuthService(

@@ -103,6 +103,9 @@ class Session(IdMixin, Base):
     amr: Mapped[str] = mapped_column(Text, nullable=False)
     user_agent: Mapped[str] = mapped_column(Text, nullable=False, default="", server_default="")
     ip: Mapped[str] = mapped_column(Text, nullable=False, default="", server_default="")
+    #: "Firefox on Windows": the browser and system the User-Agent names (domain/devices);
+    #: null on sessions opened before devices were named.
+    device: Mapped[str | None] = mapped_column(Text, nullable=True)
     revoked_at: Mapped[datetime | None] = _ts()
     revoked_reason: Mapped[str | None] = mapped_column(Text)
 

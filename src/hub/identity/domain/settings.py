@@ -60,6 +60,9 @@ class IdentitySettings(msgspec.Struct, kw_only=True, frozen=True):
     #: Whether an organisation's provider makes accounts only at domains the organisation
     #: proved with a DNS TXT record (platform providers are trusted as configured).
     sso_verified_domains_only: bool = True
+    #: Mail a person when their account is signed in to from a device (browser and system)
+    #: none of its earlier sessions used.
+    sign_in_alerts: bool = True
     #: Name servers asked for domain proofs (IP addresses); empty: the system's.
     dns_nameservers: tuple[str, ...] = ()
     dns_port: Annotated[int, Meta(ge=1, le=65535)] = 53

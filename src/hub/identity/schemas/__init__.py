@@ -182,6 +182,9 @@ class SessionOut(Schema):
     auth_time: datetime
     methods: list[str]
     user_agent: str
+    #: The browser and system the User-Agent names ("Firefox on Windows"; "Unknown
+    #: device"): what the client claims, to help a person recognise their sessions.
+    device: str
     ip: str
     current: bool
     #: When the session ends however active it is (HUB_SESSION_MAX_AGE_SECONDS after

@@ -21,10 +21,12 @@ from typing import Any, Protocol
 from sqlalchemy import Interval, func, literal, select, update
 
 from hub.identity.api import LoginSucceeded, SessionRevoked
+from hub.identity.domain.devices import MAX_USER_AGENT, device_of, is_new_device
 from hub.identity.domain.secrets import new_token, token_hash
 from hub.identity.domain.settings import IdentitySettings
 from hub.identity.models import RefreshToken, Session, SsoSession
 from hub.identity.repositories.users import UserRecord
+from hub.identity.services.mail import IdentityMail
 from hub.identity.services.tokens import AccessTokens
 from hub.kernel.clock import Clock, wall_clock
 from hub.kernel.db import UnitOfWork
@@ -33,10 +35,12 @@ from hub.kernel.pagination import Page
 from hub.kernel.schema import new_id
 from hub.kernel.security import Principal, RevocationList
 from hub.kernel.store import Store
-from hub.kernel.web import ClientInfo
+from hub.kernel.web import ClientInfo, overlay
 
 REFRESH_PREFIX = "hub_rt_"
-_MAX_USER_AGENT = 512
+_MAX_USER_AGENT = MAX_USER_AGENT
+#: How many of an account's latest sessions the new-sign-in check compares with.
+_EARLIER_SESSIONS = 200
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,8 @@ class SessionService:
     access_tokens: AccessTokens
     revocations: RevocationList
     clock: Clock = wall_clock
+    #: Sends the "new sign-in" notice (``HUB_SIGN_IN_ALERTS``); None: never.
+    mail: IdentityMail | None = None
 
     @property
     def max_age(self) -> timedelta:
@@ -114,6 +120,18 @@ class SessionService:
     ) -> tuple[Session, str]:
         """Start a session for a user who just proved every factor; returns the refresh token."""
         now = self.clock()
+        device = device_of(client.user_agent)
+        if self.mail is not None and self.settings.sign_in_alerts:
+            earlier = await uow.session.execute(
+                select(Session.device, Session.user_agent)
+                .where(Session.user_id == user.id)
+                .order_by(Session.created_at.desc())
+                .limit(_EARLIER_SESSIONS)
+            )
+            if is_new_device(device, (d or device_of(ua) for d, ua in earlier)):
+                self.mail.notice(
+                    uow, "new_sign_in", user, when=now, device=device, ip=client.ip or "unknown"
+                )
         session = Session(
             id=new_id(),
             user_id=user.id,
@@ -123,6 +141,7 @@ class SessionService:
             amr=",".join(methods),
             user_agent=client.user_agent[:_MAX_USER_AGENT],
             ip=client.ip,
+            device=device,
         )
         uow.session.add(session)
         await uow.session.flush()  # no ORM relationship orders the two inserts
@@ -236,7 +255,13 @@ class SessionService:
             t.c.created_at > now - self.max_age,
             t.c.last_seen_at > now - self.idle_timeout,
         )
-        return await self.store.page(stmt, t.c.id, limit=limit, cursor=cursor, newest_first=True)
+        page = await self.store.page(stmt, t.c.id, limit=limit, cursor=cursor, newest_first=True)
+        # Sessions opened before devices were named get theirs from their User-Agent.
+        page.items = [
+            row if row.device else overlay(row, device=device_of(row.user_agent))
+            for row in page.items
+        ]
+        return page
 
     async def revoke_all(self, principal: Principal, *, keep_current: bool) -> int:
         """Sign out everywhere: every session of the caller (but the calling one when
