@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any, ClassVar, Literal, Protocol
 
 import msgspec
@@ -207,6 +208,24 @@ class NotificationRequested(NotificationEvent, kw_only=True, frozen=True):
     category: str
     priority: str
     recipient_count: int
+
+
+class NotificationScheduled(NotificationEvent, kw_only=True, frozen=True):
+    """A notification was accepted to go out at ``send_at``; ``NotificationRequested``
+    follows then (recipients who left the organisation meanwhile dropped)."""
+
+    event_type: ClassVar[str] = "communication.notification.scheduled"
+    template_key: str
+    category: str
+    priority: str
+    recipient_count: int
+    send_at: datetime
+
+
+class NotificationCancelled(NotificationEvent, kw_only=True, frozen=True):
+    """A scheduled notification was called off before it went out."""
+
+    event_type: ClassVar[str] = "communication.notification.cancelled"
 
 
 class PreferencesBypassed(NotificationEvent, kw_only=True, frozen=True):

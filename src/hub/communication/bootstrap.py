@@ -12,7 +12,11 @@ from hub.communication.controllers.categories import CategoryController
 from hub.communication.controllers.channels import NotificationChannelController
 from hub.communication.controllers.conversations import ConversationController
 from hub.communication.controllers.messaging import MessagingPolicyController
-from hub.communication.controllers.notifications import DeliveryController, NotificationController
+from hub.communication.controllers.notifications import (
+    DeliveryController,
+    NotificationController,
+    ScheduledNotificationController,
+)
 from hub.communication.controllers.preferences import DefaultsController, PreferencesController
 from hub.communication.controllers.stream import StreamController
 from hub.communication.controllers.templates import TemplateController
@@ -61,6 +65,7 @@ from hub.communication.tasks import (
     PRUNE_HISTORY_DAILY,
     PRUNE_INBOX_DAILY,
     RELEASE_EVERY_MINUTE,
+    SEND_SCHEDULED_EVERY_MINUTE,
     UNREAD_NOTICES_EVERY_MINUTE,
     WEBHOOK_RETRIES_EVERY_5S,
     close_digests,
@@ -74,6 +79,7 @@ from hub.communication.tasks import (
     send_chat,
     send_digest,
     send_email,
+    send_scheduled,
     webhook_deliver,
     webhook_retries,
 )
@@ -209,6 +215,7 @@ def build() -> ContextModule:
         services=services,
         route_handlers=[
             NotificationController,
+            ScheduledNotificationController,
             DeliveryController,
             PreferencesController,
             DefaultsController,
@@ -250,6 +257,7 @@ def build() -> ContextModule:
             fan_out,
             send_email,
             release_deferred,
+            send_scheduled,
             send_chat,
             close_digests,
             send_digest,
@@ -263,6 +271,7 @@ def build() -> ContextModule:
         ],
         periodic=[
             RELEASE_EVERY_MINUTE,
+            SEND_SCHEDULED_EVERY_MINUTE,
             CLOSE_DIGESTS_EVERY_MINUTE,
             ESCALATE_EVERY_MINUTE,
             PRUNE_INBOX_DAILY,

@@ -169,10 +169,22 @@ class Notification(IdMixin, Base):
     created_at: Mapped[datetime] = _ts(nullable=False)
     #: E-mail only when the in-app item is still unread this long after sending.
     escalate_after_minutes: Mapped[int | None] = mapped_column(Integer)
+    #: ``sent`` (fanned out, or being), ``scheduled`` (waits for ``send_at``; its
+    #: ``created_at`` becomes the time it goes out) or ``cancelled`` (never went out).
+    state: Mapped[str] = mapped_column(Text, nullable=False, server_default=text("'sent'"))
+    #: When a scheduled notification goes out (null: it went out when asked).
+    send_at: Mapped[datetime | None] = _ts()
 
     __table_args__ = (
         CheckConstraint("priority IN ('normal', 'critical')", name="priority"),
+        CheckConstraint("state IN ('sent', 'scheduled', 'cancelled')", name="state"),
         Index("ix_notifications_org", "organisation_id", "id"),
+        #: The scheduled ones, by when they are due (the minute job; an organisation's list).
+        Index(
+            "ix_notifications_scheduled",
+            "send_at",
+            postgresql_where=text("state = 'scheduled'"),
+        ),
     )
 
 

@@ -59,6 +59,9 @@ class SendIn(Schema):
     #: In-app first; the e-mail only if the in-app item is still unread this many minutes
     #: later (needs both channels). Reading it in time cancels the e-mail.
     escalate_after_minutes: Annotated[int, Meta(ge=1, le=MAX_ESCALATION_MINUTES)] | None = None
+    #: Send it then instead of now (with a time zone; in the future, at most 366 days
+    #: ahead). It waits as ``scheduled`` until then and may be cancelled.
+    send_at: Annotated[datetime, Meta(tz=True)] | None = None
 
     example: ClassVar[dict[str, Any]] = {
         "organisationId": "0191e6a8-5a8e-7000-8000-000000000001",
@@ -71,6 +74,23 @@ class SendIn(Schema):
 
 class SentOut(Schema):
     id: uuid.UUID
+    recipient_count: int
+    #: When a scheduled notification goes out (absent: it is going out now).
+    send_at: datetime | None = None
+
+
+class ScheduledOut(Schema):
+    """A notification waiting for its ``sendAt``."""
+
+    id: uuid.UUID
+    organisation_id: uuid.UUID
+    sender_id: uuid.UUID | None
+    template_key: str
+    category: str
+    priority: str
+    send_at: datetime
+    created_at: datetime
+    #: Members it goes to (fewer if some leave the organisation before it goes out).
     recipient_count: int
 
 

@@ -16,7 +16,7 @@ from hub.communication.services.email import DeferredRelease, EmailDelivery
 from hub.communication.services.escalation import Escalation
 from hub.communication.services.fanout import SEND_CHAT, SEND_EMAIL, FanOut
 from hub.communication.services.retention import HistoryRetention, InboxRetention
-from hub.communication.services.sending import FAN_OUT
+from hub.communication.services.sending import FAN_OUT, SendService
 from hub.communication.services.snoozes import SnoozeEnd
 from hub.communication.services.unread_notices import UnreadNotices
 from hub.communication.services.webhook_delivery import WebhookRetries, WebhookSender
@@ -60,6 +60,16 @@ async def release_deferred(ctx: JobContext, *, deferred_release: DeferredRelease
 
 
 RELEASE_EVERY_MINUTE = Periodic("communication.release_deferred", "* * * * *", release_deferred)
+
+
+@job("communication.send_scheduled", max_retries=3)
+async def send_scheduled(ctx: JobContext, *, notifications: SendService) -> None:
+    sent = await notifications.release_due()
+    if sent:
+        log.info("scheduled_notifications_sent", notifications=sent)
+
+
+SEND_SCHEDULED_EVERY_MINUTE = Periodic("communication.send_scheduled", "* * * * *", send_scheduled)
 
 
 @job("communication.close_digests", max_retries=3)

@@ -10,17 +10,18 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, Response, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from hub.communication.deps import people_only
-from hub.communication.domain.permissions import DELIVERIES_READ
+from hub.communication.domain.permissions import DELIVERIES_READ, SEND
 from hub.communication.schemas import (
     CountOut,
     DeliveryOut,
     InboxItemOut,
     InboxPage,
+    ScheduledOut,
     SendIn,
     SentOut,
     SnoozeIn,
@@ -66,7 +67,11 @@ class NotificationController(Controller):
         "`permission` and/or `everyone`. 202 once recorded, with the number of members it "
         "goes to. Accepts an `Idempotency-Key` header: a retry answers the same id. "
         "`escalateAfterMinutes` (with the `in_app` and `email` channels): in-app at once, the "
-        "e-mail only if the item is still unread that many minutes later.",
+        "e-mail only if the item is still unread that many minutes later. `sendAt` (with a "
+        "time zone, in the future, at most 366 days ahead; 422 naming `sendAt` otherwise) "
+        "schedules it: everything is checked now, it goes out within a minute of that time "
+        "to the recipients still members then, and until then it is listed at "
+        "`GET /notifications/scheduled` and may be cancelled.",
         status_code=202,
         security=BEARER_OR_KEY,
         opt=problems(403, 404, 409, 422),
@@ -93,6 +98,7 @@ class NotificationController(Controller):
             priority=data.priority,
             channels=data.channels,
             escalate_after_minutes=data.escalate_after_minutes,
+            send_at=data.send_at,
         )
 
         async def produce() -> SentOut:
@@ -290,3 +296,44 @@ class DeliveryController(Controller):
             cursor=cursor,
         )
         return page_as(page, DeliveryOut)
+
+
+class ScheduledNotificationController(Controller):
+    path = "/notifications/scheduled"
+    tags = ["Communication: notifications"]
+    security = BEARER_OR_KEY
+
+    @get(
+        operation_id="listScheduledNotifications",
+        summary="The organisation's notifications waiting for their sendAt",
+        description="For those who may send (`communication.notifications.send`), in the "
+        "order they were scheduled.",
+        guards=[permission(SEND)],
+    )
+    async def list_scheduled(
+        self,
+        membership: NamedDependency[Membership],
+        notifications: NamedDependency[SendService],
+        organisation_id: OrganisationQuery,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
+    ) -> Page[ScheduledOut]:
+        page = await notifications.scheduled(membership, limit=limit, cursor=cursor)
+        return page_as(page, ScheduledOut)
+
+    @delete(
+        "/{notification_id:uuid}",
+        operation_id="cancelScheduledNotification",
+        summary="Cancel a scheduled notification before it goes out",
+        description="404 unless you may send in its organisation; 409 `not_scheduled` once "
+        "it went out or was cancelled. Publishes `communication.notification.cancelled`.",
+        status_code=204,
+        opt=problems(403, 404, 409),
+    )
+    async def cancel(
+        self,
+        principal: NamedDependency[Principal],
+        notifications: NamedDependency[SendService],
+        notification_id: FromPath[uuid.UUID],
+    ) -> None:
+        await notifications.cancel(principal, notification_id)

@@ -106,6 +106,7 @@ class HistoryRetention:
                 n,
                 and_(
                     n.c.created_at < cutoff,
+                    n.c.state != "scheduled",  # it has not gone out yet
                     ~exists().where(i.c.notification_id == n.c.id),
                     ~exists().where(d.c.notification_id == n.c.id),
                     ~exists().where(di.c.notification_id == n.c.id),

@@ -14,9 +14,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from hub.communication.api import NotificationRequested
+from sqlalchemy import func, select, update
+
+from hub.communication import repositories
+from hub.communication.api import (
+    NotificationCancelled,
+    NotificationRequested,
+    NotificationScheduled,
+)
 from hub.communication.domain.categories import SENDABLE_CHANNELS, text_of
 from hub.communication.domain.escalation import check_escalation
 from hub.communication.domain.permissions import SEND
@@ -31,13 +39,25 @@ from hub.communication.services.templates import TemplateService
 from hub.identity.api import IdentityApi, Membership
 from hub.kernel.clock import Clock
 from hub.kernel.db import UnitOfWork
-from hub.kernel.errors import FieldError, Invalid
-from hub.kernel.problems import field_invalid
+from hub.kernel.errors import Conflict, FieldError, Invalid
+from hub.kernel.pagination import Page
+from hub.kernel.problems import field_invalid, not_found
 from hub.kernel.security import Principal
 from hub.kernel.store import Store
 from hub.kernel.tenancy import Tenancy
 
 FAN_OUT = "communication.fan_out"
+#: How far ahead a notification may be scheduled.
+MAX_SCHEDULE_DAYS = 366
+
+
+def check_send_at(send_at: datetime, now: datetime) -> None:
+    """A scheduled time in the future, at most :data:`MAX_SCHEDULE_DAYS` ahead (422 naming
+    ``sendAt``)."""
+    if send_at <= now:
+        raise field_invalid("sendAt", "must be in the future (leave it out to send now)")
+    if send_at > now + timedelta(days=MAX_SCHEDULE_DAYS):
+        raise field_invalid("sendAt", f"at most {MAX_SCHEDULE_DAYS} days ahead")
 
 
 @dataclass(frozen=True)
@@ -59,12 +79,16 @@ class SendRequest:
     channels: Sequence[str] | None = None
     #: E-mail only if the in-app item is still unread this many minutes later.
     escalate_after_minutes: int | None = None
+    #: Go out then instead of now (``scheduled``), at most :data:`MAX_SCHEDULE_DAYS` ahead.
+    send_at: datetime | None = None
 
 
 @dataclass(frozen=True)
 class Sent:
     id: uuid.UUID
     recipient_count: int
+    #: When it goes out, for a scheduled one.
+    send_at: datetime | None = None
 
 
 class SendService:
@@ -122,6 +146,10 @@ class SendService:
                 f"resolves to {len(recipients)} members; at most {self.max_recipients}",
                 code="too_many_recipients",
             )
+        now = self.clock()
+        send_at = request.send_at.astimezone(UTC) if request.send_at is not None else None
+        if send_at is not None:
+            check_send_at(send_at, now)
         notification = Notification(
             organisation_id=org,
             sender_id=sender_id,
@@ -132,14 +160,27 @@ class SendService:
             channels=channels,
             payload=payload,
             recipient_ids=recipients,
-            created_at=self.clock(),
+            created_at=now,
             escalate_after_minutes=request.escalate_after_minutes,
+            state="sent" if send_at is None else "scheduled",
+            send_at=send_at,
         )
         uow.session.add(notification)
         await uow.session.flush()
-        for start in range(0, len(recipients), self.batch_size):
-            end = min(start + self.batch_size, len(recipients))
-            self.queue_job(uow, FAN_OUT, str(notification.id), start, end)
+        if send_at is not None:
+            uow.publish(
+                NotificationScheduled(
+                    notification_id=notification.id,
+                    organisation_id=org,
+                    template_key=request.template_key,
+                    category=category,
+                    priority=request.priority,
+                    recipient_count=len(recipients),
+                    send_at=send_at,
+                )
+            )
+            return Sent(notification.id, len(recipients), send_at)
+        self._fan_out(uow, notification.id, len(recipients))
         uow.publish(
             NotificationRequested(
                 notification_id=notification.id,
@@ -151,6 +192,108 @@ class SendService:
             )
         )
         return Sent(id=notification.id, recipient_count=len(recipients))
+
+    def _fan_out(self, uow: UnitOfWork, notification_id: uuid.UUID, count: int) -> None:
+        for start in range(0, count, self.batch_size):
+            end = min(start + self.batch_size, count)
+            self.queue_job(uow, FAN_OUT, str(notification_id), start, end)
+
+    # ------------------------------------------------------------------ scheduled
+
+    async def release_due(self, *, batch: int = 100) -> int:
+        """Send the scheduled notifications whose time has come (the minute job): each is
+        claimed once (``SKIP LOCKED``: two workers never both send it), its ``created_at``
+        becomes now, recipients who are no longer members are dropped, and its fan-out is
+        queued in the same transaction. How many went out."""
+        n = repositories.notifications_t
+        now = self.clock()
+        async with self.store.uow() as uow:
+            due = (
+                select(n.c.id)
+                .where(n.c.state == "scheduled", n.c.send_at <= now)
+                .order_by(n.c.send_at)
+                .limit(batch)
+                .with_for_update(skip_locked=True)
+                .scalar_subquery()
+            )
+            rows = (
+                await uow.session.execute(
+                    update(n)
+                    .where(n.c.id.in_(due))
+                    .values(state="sent", created_at=now)
+                    .returning(n)
+                )
+            ).all()
+            for row in rows:
+                members = set(await self.identity.members_of(row.organisation_id))
+                recipients = [u for u in row.recipient_ids if u in members]
+                if len(recipients) != len(row.recipient_ids):
+                    await uow.session.execute(
+                        update(n).where(n.c.id == row.id).values(recipient_ids=recipients)
+                    )
+                self._fan_out(uow, row.id, len(recipients))
+                uow.publish(
+                    NotificationRequested(
+                        notification_id=row.id,
+                        organisation_id=row.organisation_id,
+                        template_key=row.template_key,
+                        category=row.category,
+                        priority=row.priority,
+                        recipient_count=len(recipients),
+                    )
+                )
+            await uow.commit()
+        return len(rows)
+
+    async def scheduled(self, member: Membership, *, limit: int, cursor: str | None) -> Page[Any]:
+        """The organisation's notifications waiting to go out, in the order they were
+        scheduled (the route's guard asked for ``communication.notifications.send``)."""
+        organisation_id = member.organisation_id
+        n = repositories.notifications_t
+        stmt = select(
+            n.c.id,
+            n.c.organisation_id,
+            n.c.sender_id,
+            n.c.template_key,
+            n.c.category,
+            n.c.priority,
+            n.c.send_at,
+            n.c.created_at,
+            func.cardinality(n.c.recipient_ids).label("recipient_count"),
+        ).where(n.c.organisation_id == organisation_id, n.c.state == "scheduled")
+        return await self.store.page(stmt, n.c.id, limit=limit, cursor=cursor)
+
+    async def cancel(self, principal: Principal, notification_id: uuid.UUID) -> None:
+        """Call off a scheduled notification (404 unless the caller may send in its
+        organisation; 409 once it went out or was cancelled)."""
+        n = repositories.notifications_t
+        row = await self.store.first(
+            select(n.c.organisation_id, n.c.state).where(n.c.id == notification_id)
+        )
+        if row is None:
+            raise not_found("scheduled notification")
+        await self.tenancy.authorise(principal, row.organisation_id, SEND)
+        async with self.store.uow() as uow:
+            cancelled = (
+                await uow.session.execute(
+                    update(n)
+                    .where(n.c.id == notification_id, n.c.state == "scheduled")
+                    .values(state="cancelled")
+                    .returning(n.c.id)
+                )
+            ).first()
+            if cancelled is None:
+                raise Conflict(
+                    "The notification is not waiting to go out any more "
+                    "(it was sent or cancelled).",
+                    code="not_scheduled",
+                )
+            uow.publish(
+                NotificationCancelled(
+                    notification_id=notification_id, organisation_id=row.organisation_id
+                )
+            )
+            await uow.commit()
 
     @staticmethod
     def _channels(wanted: Sequence[str] | None, available: Mapping[str, Any]) -> list[str]:
