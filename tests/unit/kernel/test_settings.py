@@ -297,6 +297,7 @@ INVALID: dict[str, list[str]] = {
     "HUB_OIDC_LINK_TTL_SECONDS": ["59", "3601", "x"],
     "HUB_OIDC_ALLOW_PRIVATE_NETWORKS": ["localhost", "10.0.0.0/33"],
     "HUB_SSO_VERIFIED_DOMAINS_ONLY": ["maybe", "2"],
+    "HUB_SIGN_IN_ALERTS": ["maybe", "2"],
     "HUB_DNS_NAMESERVERS": ["dns.example", "10.0.0.0/8", "1.1.1.1:53"],
     "HUB_DNS_PORT": ["0", "65536", "dns"],
     "HUB_DNS_TIMEOUT_SECONDS": ["0", "31", "3s"],

@@ -74,7 +74,7 @@ MessagePosition = Annotated[
 ThreadId = Annotated[
     uuid.UUID | None,
     QueryParameter(
-        query="threadId",
+        name="threadId",
         required=False,
         description="List this thread's replies: the id of its root, a top-level message.",
     ),
