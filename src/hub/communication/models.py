@@ -537,6 +537,11 @@ class WebhookEndpoint(IdMixin, Base):
     secret_sealed: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
     previous_secret_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     previous_secret_expires_at: Mapped[datetime | None] = _ts()
+    #: Custom headers added to every delivery: their names in clear (listed), the names
+    #: and values sealed as one JSON object (values may be credentials), bound to the
+    #: endpoint id; None when there are none.
+    header_names: Mapped[list[str]] = _json("[]")
+    headers_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     #: The first failure since the last success (None: the last attempt succeeded).
     failing_since: Mapped[datetime | None] = _ts()
     created_at: Mapped[datetime] = _ts(nullable=False)

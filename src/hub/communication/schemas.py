@@ -547,6 +547,9 @@ WebhookUrl = Annotated[str, Meta(min_length=1, max_length=2000)]
 #: list items do not reach the OpenAPI document.
 EventTypePatterns = Annotated[list[str], Meta(min_length=1, max_length=50)]
 WebhookDescription = Annotated[str, Meta(max_length=500)]
+#: Custom headers sent with every delivery, name → value (checked by the service: 422
+#: naming ``headers.<name>``). Values are write-only: answers list the names.
+WebhookHeaders = Annotated[dict[str, str], Meta(max_length=20)]
 
 
 class WebhookIn(Schema):
@@ -556,6 +559,7 @@ class WebhookIn(Schema):
     event_types: EventTypePatterns
     description: WebhookDescription = ""
     enabled: bool = True
+    headers: WebhookHeaders = {}
 
     example: ClassVar[dict[str, Any]] = {
         "organisationId": "0191e6a8-5a8e-7000-8000-000000000001",
@@ -572,6 +576,8 @@ class WebhookPatch(PatchSchema):
     event_types: EventTypePatterns | UnsetType = UNSET
     description: WebhookDescription | UnsetType = UNSET
     enabled: bool | UnsetType = UNSET
+    #: Replaces every custom header ({} removes them).
+    headers: WebhookHeaders | UnsetType = UNSET
 
 
 class WebhookOut(Schema):
@@ -588,6 +594,9 @@ class WebhookOut(Schema):
     failing_since: datetime | None
     #: While a rotated-out secret still signs beside the current one: until when.
     previous_secret_expires_at: datetime | None
+    #: The names of the custom headers sent with every delivery (their values are never
+    #: shown again).
+    header_names: list[str]
     created_at: datetime
     updated_at: datetime
 

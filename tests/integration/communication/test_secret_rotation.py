@@ -1,16 +1,19 @@
-"""`hub secrets rotate` covers communication too: chat/SMS channel URLs and webhook secrets
-(the current one and the one still signing beside it) made under key A are re-sealed under
-B, unchanged, so dropping A breaks no channel and no receiver's signature check."""
+"""`hub secrets rotate` covers communication too: chat/SMS channel URLs, webhook secrets
+(the current one and the one still signing beside it) and webhooks' custom headers made
+under key A are re-sealed under B, unchanged, so dropping A breaks no channel and no
+receiver's signature check."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 
 import pytest
 
 from hub.communication.services.channels import SEAL_PURPOSE as CHANNEL_SEAL
 from hub.communication.services.webhooks import SEAL_PURPOSE as WEBHOOK_SEAL
+from hub.communication.services.webhooks import headers_context
 from hub.kernel.sealing import Sealer, UnsealableError
 from hub.kernel.settings import Settings
 from tests.integration.communication.support_webhooks import WEBHOOKS, create_webhook
@@ -19,6 +22,7 @@ from tests.integration.identity.support_orgs import create_org, person
 from tests.integration.identity.test_secret_rotation import A, B, _row, hub_secrets, running
 
 CHANNEL_URL = "json://hub:pAss-5ecret@127.0.0.1:9/hooks/tOkEn-5ecret"
+SEALED = ("channel URLs", "webhook secrets", "previous webhook secrets", "webhook headers")
 
 
 @pytest.fixture
@@ -47,7 +51,12 @@ async def test_rotation_reseals_channel_urls_and_webhook_secrets_unchanged(
         assert r.status_code == 201, r.text
         channel = uuid.UUID(r.json()["id"])
         hook = await create_webhook(
-            client, owner, org, "http://127.0.0.1:9/hooks", ["content.document.*"]
+            client,
+            owner,
+            org,
+            "http://127.0.0.1:9/hooks",
+            ["content.document.*"],
+            headers={"Authorization": "Bearer receiver-token"},
         )
         first = hook["secret"]
         r = await client.post(f"{WEBHOOKS}/{hook['id']}/rotate-secret", headers=owner.auth)
@@ -56,18 +65,18 @@ async def test_rotation_reseals_channel_urls_and_webhook_secrets_unchanged(
     endpoint = uuid.UUID(hook["id"])
 
     before = await asyncio.to_thread(hub_secrets, settings, "status", B, A)
-    for what in ("channel URLs", "webhook secrets", "previous webhook secrets"):
+    for what in SEALED:
         assert _row(before, what) == ["0", "1", "0", "-"], before
 
     rotated = await asyncio.to_thread(hub_secrets, settings, "rotate", B, A)
-    for what in ("channel URLs", "webhook secrets", "previous webhook secrets"):
+    for what in SEALED:
         assert f"{what}: 1 moved to the current key, 0 already on it" in rotated, rotated
     # identity's values are still rotated by the same command
     assert "signing keys: 1 moved to the current key" in rotated
     again = await asyncio.to_thread(hub_secrets, settings, "rotate", B, A)
     assert "channel URLs: 0 moved to the current key, 1 already on it" in again
     after = await asyncio.to_thread(hub_secrets, settings, "status", B, A)
-    for what in ("channel URLs", "webhook secrets", "previous webhook secrets"):
+    for what in SEALED:
         assert _row(after, what) == ["1", "0", "0", "-"], after
 
     # B alone opens them, to the very same URL and secrets; A opens nothing any more.
@@ -75,11 +84,16 @@ async def test_rotation_reseals_channel_urls_and_webhook_secrets_unchanged(
     assert _opened(B, CHANNEL_SEAL, row["url_sealed"], channel) == CHANNEL_URL.encode()
     (hook_row,) = await fetch(
         database_url,
-        "SELECT secret_sealed, previous_secret_sealed FROM communication.webhook_endpoints",
+        "SELECT secret_sealed, previous_secret_sealed, headers_sealed"
+        " FROM communication.webhook_endpoints",
     )
     current = _opened(B, WEBHOOK_SEAL, hook_row["secret_sealed"], endpoint)
     previous = _opened(B, WEBHOOK_SEAL, hook_row["previous_secret_sealed"], endpoint)
     assert (current.decode(), previous.decode()) == (second, first)
+    headers = Sealer([B], WEBHOOK_SEAL).open(
+        bytes(hook_row["headers_sealed"]), context=headers_context(endpoint)
+    )
+    assert json.loads(headers) == {"Authorization": "Bearer receiver-token"}
     with pytest.raises(UnsealableError):
         _opened(A, WEBHOOK_SEAL, hook_row["secret_sealed"], endpoint)
 

@@ -5,6 +5,7 @@ real HTTP receiver on a loopback port that verifies every delivery with the
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -37,6 +38,7 @@ from tests.integration.communication.support_webhooks import (
     webhook_deliveries,
 )
 from tests.integration.content.support import pdf, uploaded
+from tests.integration.identity.support import fetch
 from tests.integration.identity.support_orgs import create_org, person
 
 
@@ -526,3 +528,100 @@ async def test_a_secret_sealed_under_a_lost_key_fails_visibly_until_rotated(
     (got,) = receiver.received
     assert got.verifies(r.json()["secret"])
     assert " " not in got.headers["webhook-signature"]  # the unopenable one is left out
+
+
+async def test_custom_headers_go_with_every_delivery_and_are_never_shown(
+    client: Client,
+    database_url: str,
+    events: InProcessWorker,
+    receiver: Receiver,
+) -> None:
+    owner, org, _ = await org_with(client, database_url)
+    hook = await create_webhook(
+        client,
+        owner,
+        org,
+        receiver.url,
+        ["content.document.*"],
+        headers={"Authorization": "Bearer rcv-7f3a", "X-Tenant": "acme corp"},
+    )
+    assert hook["headerNames"] == ["Authorization", "X-Tenant"]
+    assert "rcv-7f3a" not in json.dumps(hook)
+    r = await client.get(f"{WEBHOOKS}/{hook['id']}", headers=owner.auth)
+    assert r.json()["headerNames"] == ["Authorization", "X-Tenant"]
+    assert "rcv-7f3a" not in r.text
+    sealed = await fetch(database_url, "SELECT headers_sealed FROM communication.webhook_endpoints")
+    assert b"rcv-7f3a" not in bytes(sealed[0]["headers_sealed"])
+
+    await ping(client, owner, hook["id"])
+    await events.drain()
+    (got,) = receiver.received
+    assert (got.headers["authorization"], got.headers["x-tenant"]) == (
+        "Bearer rcv-7f3a",
+        "acme corp",
+    )
+    assert got.verifies(hook["secret"])  # the hub's own headers are untouched
+
+    # Bad headers are named and change nothing.
+    url = f"{WEBHOOKS}/{hook['id']}"
+    for headers, field in (
+        ({"Webhook-Signature": "v1,forged"}, "headers.Webhook-Signature"),
+        ({"Content-Type": "text/plain"}, "headers.Content-Type"),
+        ({"X-Evil": "a\r\nX-Injected: 1"}, "headers.X-Evil"),
+        ({"X-Nul": "a\u0000b"}, "headers.X-Nul"),
+        ({"X-Nbsp": "\u00a0token"}, "headers.X-Nbsp"),
+        ({"X Space": "v"}, "headers.X Space"),
+        ({"X-A": "1", "x-a": "2"}, "headers.x-a"),
+        ({f"X-{i}": "v" for i in range(11)}, "headers"),
+        ({"X-Long": "v" * 1001}, "headers.X-Long"),
+    ):
+        r = await client.patch(url, json={"headers": headers}, headers=owner.auth)
+        assert r.status_code == 422, (headers, r.text)
+        assert field in {e["field"] for e in r.json()["errors"]}, r.text
+    r = await client.post(
+        WEBHOOKS,
+        json={
+            "organisationId": org,
+            "url": receiver.url,
+            "eventTypes": ["*"],
+            "headers": {"Host": "elsewhere"},
+        },
+        headers=owner.auth,
+    )
+    assert r.status_code == 422, r.text
+    assert len(await fetch(database_url, "SELECT id FROM communication.webhook_endpoints")) == 1
+
+    # Replaced, then removed; only a real change is an update event.
+    r = await client.patch(url, json={"headers": {"X-Tenant": "beta"}}, headers=owner.auth)
+    assert (r.status_code, r.json()["headerNames"]) == (200, ["X-Tenant"])
+    r = await client.patch(url, json={"headers": {"X-Tenant": "beta"}}, headers=owner.auth)
+    assert r.status_code == 200
+    r = await client.patch(url, json={"headers": {}}, headers=owner.auth)
+    assert r.json()["headerNames"] == []
+    updates = await fetch(
+        database_url,
+        "SELECT payload FROM communication.outbox WHERE event_type = $1 ORDER BY position",
+        "communication.webhook.updated",
+    )
+    assert [json.loads(u["payload"])["changed"] for u in updates] == [["headers"], ["headers"]]
+    receiver.received.clear()
+    await ping(client, owner, hook["id"])
+    await events.drain()
+    (bare,) = receiver.received
+    assert "authorization" not in bare.headers
+    assert "x-tenant" not in bare.headers
+    # Headers no configured key opens are never sent half-way: the attempt fails, named.
+    await client.patch(url, json={"headers": {"X-Tenant": "gamma"}}, headers=owner.auth)
+    await fetch(
+        database_url,
+        "UPDATE communication.webhook_endpoints SET headers_sealed = $1",
+        b"\x01" + b"\x00" * 40,
+    )
+    receiver.received.clear()
+    sent = await ping(client, owner, hook["id"])
+    await events.drain()
+    assert receiver.received == []
+    (attempt,) = [
+        d for d in await webhook_deliveries(client, owner, hook["id"]) if d["id"] == sent["id"]
+    ]
+    assert "custom headers do not open" in attempt["lastError"]

@@ -98,6 +98,7 @@ class WebhookController(Controller):
             event_types=data.event_types,
             description=data.description,
             enabled=data.enabled,
+            headers=data.headers,
         )
         created = await webhooks.create(principal, data.organisation_id, draft)
         return to_schema(created.endpoint, WebhookCreatedOut, secret=created.secret)
@@ -119,9 +120,12 @@ class WebhookController(Controller):
     @patch(
         "/{webhook_id:uuid}",
         operation_id="updateWebhook",
-        summary="Change an endpoint's URL, event types, description or enabled flag",
+        summary="Change an endpoint's URL, event types, description, headers or enabled flag",
         description="Enabling an endpoint the hub disabled starts its failure count afresh; "
-        "disabling one fails its pending deliveries.",
+        "disabling one fails its pending deliveries. `headers` replaces every custom "
+        "header (`{}` removes them): at most 10, names RFC 9110 tokens other than those "
+        "the hub sets (`content-type`, `user-agent`, `webhook-*`, `host`…), values of "
+        "visible ASCII (no line breaks), each wrong one 422 naming `headers.<name>`.",
         opt=problems(403, 404, 422),
     )
     async def update_webhook(
@@ -138,6 +142,7 @@ class WebhookController(Controller):
                 ("event_types", data.event_types),
                 ("description", data.description),
                 ("enabled", data.enabled),
+                ("headers", data.headers),
             )
             if value is not UNSET
         }

@@ -50,6 +50,67 @@ MAX_DESCRIPTION_LENGTH = 500
 #: The event type of ``POST /webhooks/{id}/test``: sent whatever the endpoint's patterns.
 PING = "webhook.ping"
 
+#: Custom headers an endpoint may add to every delivery (a receiver behind a gateway that
+#: wants its own ``Authorization`` or ``X-Api-Key``).
+MAX_HEADERS = 10
+MAX_HEADER_VALUE = 1000
+#: RFC 9110 ``token``: what a field name may be.
+HEADER_NAME_RE = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$")
+#: Visible ASCII and spaces inside, nothing else: no CR, LF or NUL (no header injection),
+#: no bytes a receiver could read two ways.
+HEADER_VALUE_RE = re.compile(r"^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$")
+#: Headers the hub sets itself, or that belong to the connection: never a custom one.
+RESERVED_HEADERS = frozenset(
+    {
+        "content-type",
+        "content-length",
+        "content-encoding",
+        "transfer-encoding",
+        "host",
+        "connection",
+        "keep-alive",
+        "te",
+        "trailer",
+        "upgrade",
+        "expect",
+        "proxy-authorization",
+        "proxy-connection",
+        "user-agent",
+        "webhook-id",
+        "webhook-timestamp",
+        "webhook-signature",
+    }
+)
+
+
+def header_problems(headers: dict[str, str]) -> list[tuple[str, str]]:
+    """What is wrong with an endpoint's custom headers, as (field, message) pairs: the
+    field is ``headers.<name>`` (or ``headers``)."""
+    if len(headers) > MAX_HEADERS:
+        return [("headers", f"at most {MAX_HEADERS} headers")]
+    out: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for name, value in headers.items():
+        field = f"headers.{name}"
+        lower = name.lower()
+        if not HEADER_NAME_RE.match(name):
+            out.append(
+                (field, "a header name is 1 to 64 of A-Z a-z 0-9 ! # $ % & ' * + - . ^ _ ` | ~")
+            )
+        elif lower in RESERVED_HEADERS:
+            out.append((field, "the hub sets this header itself"))
+        elif lower in seen:
+            out.append((field, "given twice (header names ignore case)"))
+        seen.add(lower)
+        if len(value) > MAX_HEADER_VALUE:
+            out.append((field, f"at most {MAX_HEADER_VALUE} characters"))
+        elif not HEADER_VALUE_RE.match(value):
+            out.append(
+                (field, "visible ASCII, spaces only inside: no line breaks, NUL or other bytes")
+            )
+    return out
+
+
 PATTERN_RE = re.compile(r"^(\*|[a-z][a-z0-9_]*)(\.(\*|[a-z][a-z0-9_]*))*$")
 PATTERN_DESCRIPTION = (
     "dotted lower-case segments; '*' is one segment, or the rest as the last segment "

@@ -1,9 +1,10 @@
 """Communication's values sealed under ``HUB_SECRET_KEY``, for ``hub secrets rotate`` and
 ``status`` (:mod:`hub.kernel.secret_rotation`).
 
-Channel URLs (chat webhooks and SMS gateways carry their credentials in the URL) and
-webhook signing secrets, the current one and the one still signing beside it after a
-rotation. Each is bound to its row: the AEAD context is the row id's 16 bytes, as the
+Channel URLs (chat webhooks and SMS gateways carry their credentials in the URL),
+webhook signing secrets (the current one and the one still signing beside it after a
+rotation) and webhook endpoints' custom headers. Each is bound to its row: the AEAD
+context is the row id's 16 bytes (``headers:`` before them for the headers), as the
 services seal them. Re-sealing changes no secret, so receivers notice nothing.
 """
 
@@ -14,6 +15,7 @@ import uuid
 from hub.communication.models import NotificationChannel, WebhookEndpoint
 from hub.communication.services.channels import SEAL_PURPOSE as CHANNEL_SEAL
 from hub.communication.services.webhooks import SEAL_PURPOSE as WEBHOOK_SEAL
+from hub.communication.services.webhooks import headers_context
 from hub.kernel.sealing import Sealer, configured_key_ids
 from hub.kernel.secret_rotation import SealedColumn, SealedColumns
 from hub.kernel.settings import Settings
@@ -42,6 +44,9 @@ def sealed_values(store: Store, settings: Settings) -> SealedColumns:
                 "previous_secret_sealed",
                 webhooks,
                 _row_id,
+            ),
+            SealedColumn(
+                "webhook headers", endpoint, "id", "headers_sealed", webhooks, headers_context
             ),
         ],
     )

@@ -46,6 +46,7 @@ from hub.communication.services.webhooks import (
     endpoints_t,
     fail_pending,
     insert_delivery,
+    open_headers,
 )
 from hub.communication.services.webhooks import webhook_deliveries_t as deliveries_t
 from hub.kernel.clock import Clock, wall_clock
@@ -148,6 +149,7 @@ class WebhookSender:
                 e.c.secret_sealed,
                 e.c.previous_secret_sealed,
                 e.c.previous_secret_expires_at,
+                e.c.headers_sealed,
             )
             .join_from(d, e, e.c.id == d.c.endpoint_id, isouter=True)
             .where(d.c.id == delivery_id)
@@ -162,6 +164,7 @@ class WebhookSender:
             return FAILED
         answer: Answer | None = None
         error: str | None = None
+        custom = open_headers(self.sealer, row.endpoint_id, row.headers_sealed)
         try:
             headers = self._headers(row)
         except UnsealableError:
@@ -170,6 +173,15 @@ class WebhookSender:
                 "the endpoint's secret does not open with HUB_SECRET_KEY or "
                 "HUB_SECRET_KEY_PREVIOUS: rotate the secret"
             )
+        if custom is None:
+            headers = None
+            error = (
+                "the endpoint's custom headers do not open with HUB_SECRET_KEY or "
+                "HUB_SECRET_KEY_PREVIOUS: set them again"
+            )
+        elif headers is not None:
+            # Reserved names were refused when they were set: the hub's own come last.
+            headers = {**custom, **headers}
         try:
             if headers is not None:
                 answer = await egress_post(

@@ -11,8 +11,8 @@ copied onto another row does not open. A rotation keeps the previous secret sign
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -35,7 +35,7 @@ from hub.kernel.events import EVENT_TYPES
 from hub.kernel.pagination import Page, after_uuid, page_of
 from hub.kernel.problems import field_invalid, not_found
 from hub.kernel.schema import new_id
-from hub.kernel.sealing import Sealer
+from hub.kernel.sealing import Sealer, UnsealableError
 from hub.kernel.security import Principal
 from hub.kernel.store import Store
 from hub.kernel.tenancy import Tenancy
@@ -59,6 +59,8 @@ class EndpointDraft:
     event_types: Sequence[str]
     description: str = ""
     enabled: bool = True
+    #: Custom headers sent with every delivery (name → value).
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -148,6 +150,7 @@ class WebhookService:
     ) -> Created:
         await self.tenancy.authorise(principal, organisation_id, WEBHOOKS_MANAGE)
         url = self.check_url(draft.url)
+        check_headers(draft.headers)
         patterns = check_event_types(draft.event_types, subscribable_event_types())
         now = self.clock()
         endpoint_id = new_id()
@@ -162,6 +165,7 @@ class WebhookService:
                     event_types=patterns,
                     enabled=draft.enabled,
                     secret_sealed=self._seal(endpoint_id, secret),
+                    **self._headers(endpoint_id, draft.headers),
                     created_at=now,
                     created_by=principal.user_id,
                     updated_at=now,
@@ -195,12 +199,20 @@ class WebhookService:
             )
         if "description" in changes:
             values["description"] = changes["description"]
+        headers_changed = False
+        if "headers" in changes:
+            check_headers(changes["headers"])
+            headers_changed = self.opened_headers(row) != dict(changes["headers"])
+            if headers_changed:
+                values.update(self._headers(webhook_id, changes["headers"]))
         if "enabled" in changes:
             values["enabled"] = bool(changes["enabled"])
             if values["enabled"] and not row.enabled:
                 values["disabled_reason"] = None
                 values["failing_since"] = None
         changed = [k for k, v in values.items() if k in changes and getattr(row, k) != v]
+        if headers_changed:
+            changed.append("headers")
         if not changed:
             return row
         values["updated_at"] = self.clock()
@@ -261,6 +273,19 @@ class WebhookService:
     def _seal(self, endpoint_id: uuid.UUID, secret: str) -> bytes:
         return self.sealer.seal(secret.encode(), context=endpoint_id.bytes)
 
+    def _headers(self, endpoint_id: uuid.UUID, headers: Mapping[str, str]) -> dict[str, Any]:
+        """The columns holding ``headers``: their names, and all of them sealed."""
+        if not headers:
+            return {"header_names": [], "headers_sealed": None}
+        sealed = self.sealer.seal(
+            msgspec.json.encode(dict(headers)), context=headers_context(endpoint_id)
+        )
+        return {"header_names": list(headers), "headers_sealed": sealed}
+
+    def opened_headers(self, row: Row[Any]) -> dict[str, str] | None:
+        """The endpoint's custom headers (None when no configured key opens them)."""
+        return open_headers(self.sealer, row.id, row.headers_sealed)
+
     # ------------------------------------------------------------------ deliveries
 
     async def deliveries(
@@ -318,6 +343,34 @@ class WebhookService:
             self.queue_job(uow, DELIVER, str(row.id), 0)
             await uow.commit()
         return row
+
+
+def headers_context(endpoint_id: uuid.UUID) -> bytes:
+    """The AEAD context of an endpoint's headers: its id, told apart from its secret's."""
+    return b"headers:" + endpoint_id.bytes
+
+
+def open_headers(
+    sealer: Sealer, endpoint_id: uuid.UUID, sealed: bytes | None
+) -> dict[str, str] | None:
+    """An endpoint's custom headers ({} for none; None when no configured key opens them)."""
+    if sealed is None:
+        return {}
+    try:
+        opened = sealer.open(sealed, context=headers_context(endpoint_id))
+    except UnsealableError:
+        return None
+    return msgspec.json.decode(opened, type=dict[str, str])
+
+
+def check_headers(headers: Mapping[str, str]) -> None:
+    """422 naming ``headers.<name>`` for each wrong custom header."""
+    problems = rules.header_problems(dict(headers))
+    if problems:
+        raise Invalid(
+            "Some headers cannot be sent.",
+            errors=[FieldError(field=f, message=m) for f, m in problems],
+        )
 
 
 def _wire(name: str) -> str:
