@@ -98,8 +98,10 @@ from hub.identity.services.tokens import AccessTokens
 from hub.identity.tasks import (
     PRUNE_HOURLY,
     PURGE_ORGANISATIONS,
+    REFRESH_SSO_DISCOVERY_DAILY,
     prune_expired_rows,
     purge_organisations,
+    refresh_sso_discovery,
 )
 from hub.kernel.contexts import ContextModule
 from hub.kernel.egress import AddressPolicy
@@ -283,8 +285,8 @@ def build() -> ContextModule:
         root_route_handlers=[jwks, *PAGE_HANDLERS],
         permissions=PERMISSIONS,
         cli_commands=[keys, users, domains],
-        jobs=[prune_expired_rows, purge_organisations],
-        periodic=[PRUNE_HOURLY, PURGE_ORGANISATIONS],
+        jobs=[prune_expired_rows, purge_organisations, refresh_sso_discovery],
+        periodic=[PRUNE_HOURLY, PURGE_ORGANISATIONS, REFRESH_SSO_DISCOVERY_DAILY],
         on_startup=[start],
         interfaces=(
             describe("identity", IdentityApi, "identity_api"),

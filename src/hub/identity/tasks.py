@@ -6,6 +6,7 @@ import structlog
 
 from hub.identity.services.housekeeping import Housekeeping
 from hub.identity.services.org_deletion import OrganisationDeletion
+from hub.identity.services.sso_providers import SsoProviders
 from hub.kernel.jobs import JobContext, job
 from hub.kernel.scheduler import Periodic
 
@@ -30,3 +31,16 @@ async def purge_organisations(ctx: JobContext, *, org_deletion: OrganisationDele
 
 
 PURGE_ORGANISATIONS = Periodic("identity.purge_organisations", "*/10 * * * *", purge_organisations)
+
+
+@job("identity.refresh_sso_discovery", max_retries=2)
+async def refresh_sso_discovery(ctx: JobContext, *, sso_providers: SsoProviders) -> None:
+    """Follow each identity provider's discovery document (endpoints moved, an
+    end-session endpoint published since the provider was saved)."""
+    done = await sso_providers.refresh_discovery()
+    log.info("sso_discovery_checked", **vars(done))
+
+
+REFRESH_SSO_DISCOVERY_DAILY = Periodic(
+    "identity.refresh_sso_discovery", "17 4 * * *", refresh_sso_discovery
+)

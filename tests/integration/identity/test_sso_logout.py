@@ -21,7 +21,10 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 import pytest
 
+from hub.app import context_modules
+from hub.kernel.runtime import Kernel
 from hub.kernel.settings import Settings
+from hub.kernel.wiring import assemble
 from tests.integration.identity.oidc_provider import LocalProvider, rsa_key
 from tests.integration.identity.sso_support import (
     CLIENT_ID,
@@ -295,3 +298,62 @@ async def test_forged_stale_or_misaddressed_logout_tokens_end_nothing(
     assert r.status_code == 400
     assert await alive(client, pat)
     assert await events(database_url, "identity.session_revoked") == []
+
+
+async def test_the_daily_discovery_refresh_follows_a_provider_that_began_to_publish_logout(
+    client: Client, database_url: str, op: LocalProvider, settings: Settings
+) -> None:
+    """A provider saved while it published no end-session endpoint learns it from the
+    daily refresh, without anyone saving it again; one whose discovery fails keeps what
+    it had."""
+    op.publishes_end_session = False
+    owner, org, provider = await acme_org(client, database_url, op)
+    op.allow_post_logout(FRONTEND)
+    op.person("pat", "pat@acme.example")
+    tokens = await signed_in_through(client, provider["id"])
+    assert await sso_logout(client, tokens) is None
+    r = await client.post(
+        f"{API}/orgs/{org}/identity-providers",
+        json={
+            "name": "Gone IdP",
+            "issuer": op.issuer,
+            "clientId": CLIENT_ID,
+            "clientSecret": "s3cret-gone",
+        },
+        headers=owner.auth,
+    )
+    assert r.status_code == 201, r.text
+    gone = r.json()["id"]
+    await fetch(
+        database_url,
+        "UPDATE identity.identity_providers SET issuer = 'http://127.0.0.1:9' WHERE id = $1",
+        uuid.UUID(gone),
+    )
+    before = await fetch(
+        database_url,
+        "SELECT endpoints FROM identity.identity_providers WHERE id = $1",
+        uuid.UUID(gone),
+    )
+
+    op.publishes_end_session = True
+    assert settings.database_url is not None
+    assert settings.redis_url is not None
+    kernel = Kernel(settings, settings.database_url, settings.redis_url)
+    assemble(kernel, context_modules())
+    try:
+        done = await kernel.services["sso_providers"].refresh_discovery()
+        assert (done.refreshed, done.failed, done.unchanged) == (1, 1, 0)
+        again = await kernel.services["sso_providers"].refresh_discovery()
+        assert (again.refreshed, again.failed, again.unchanged) == (0, 1, 1)
+    finally:
+        await kernel.close()
+    after = await fetch(
+        database_url,
+        "SELECT endpoints FROM identity.identity_providers WHERE id = $1",
+        uuid.UUID(gone),
+    )
+    assert after == before  # a failed discovery keeps the endpoints it had
+    tokens = await signed_in_through(client, provider["id"])
+    url = await sso_logout(client, tokens)
+    assert url is not None
+    assert url.startswith(f"{op.issuer}/end-session?")

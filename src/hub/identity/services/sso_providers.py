@@ -16,7 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+import structlog
+from sqlalchemy import select, update
 
 from hub.identity.api import (
     IdentityProviderCreated,
@@ -37,7 +38,7 @@ from hub.identity.models import IdentityProvider, Role
 from hub.identity.repositories.org_domains import verified_domains
 from hub.identity.services.admin import AdminService
 from hub.identity.services.oidc import Endpoints, OidcClient
-from hub.kernel.errors import FieldError, Invalid, NotFound
+from hub.kernel.errors import AppError, FieldError, Invalid, NotFound
 from hub.kernel.pagination import Page
 from hub.kernel.problems import refusal
 from hub.kernel.schema import new_id
@@ -66,6 +67,18 @@ class ProviderChanges:
     #: Whether ``default_role_id`` was sent (null clears it).
     default_role_set: bool = False
     enabled: bool | None = None
+
+
+log = structlog.get_logger("hub.identity")
+
+
+@dataclass(frozen=True)
+class DiscoveryRefresh:
+    """What one run of :meth:`SsoProviders.refresh_discovery` did, per provider."""
+
+    refreshed: int
+    failed: int
+    unchanged: int
 
 
 @dataclass(frozen=True)
@@ -301,6 +314,50 @@ class SsoProviders:
                 )
             await uow.commit()
         return await self.get(manager, provider_id)
+
+    async def refresh_discovery(self) -> DiscoveryRefresh:
+        """Read every provider's discovery document again and store the endpoints it names
+        now (the daily job): a provider that moved an endpoint, or began to publish an
+        end-session endpoint, is followed without anyone saving it again. A provider whose
+        discovery fails keeps what it had (logged), as a sign-in would rather use the
+        endpoints it knew than none."""
+        p = IdentityProvider
+        rows = await self.store.all(select(p.id, p.issuer, p.endpoints))
+        refreshed, failed = 0, 0
+        for row in rows:
+            try:
+                endpoints = (await self.oidc.discover(row.issuer)).as_json()
+            except AppError as exc:
+                failed += 1
+                log.warning(
+                    "sso_discovery_refresh_failed", provider_id=str(row.id), error=exc.detail
+                )
+                continue
+            if endpoints == row.endpoints:
+                continue
+            async with self.store.uow() as uow:
+                # Only if nobody saved another issuer meanwhile.
+                moved = await uow.session.execute(
+                    update(p)
+                    .where(p.id == row.id, p.issuer == row.issuer)
+                    .values(endpoints=endpoints)
+                    .returning(p.id)
+                )
+                if moved.first() is not None:
+                    refreshed += 1
+                    log.info(
+                        "sso_discovery_refreshed",
+                        provider_id=str(row.id),
+                        changed=sorted(
+                            k
+                            for k in {*endpoints, *row.endpoints}
+                            if endpoints.get(k) != row.endpoints.get(k)
+                        ),
+                    )
+                await uow.commit()
+        return DiscoveryRefresh(
+            refreshed=refreshed, failed=failed, unchanged=len(rows) - refreshed - failed
+        )
 
     async def delete(self, manager: Manager, provider_id: uuid.UUID) -> None:
         """Remove a provider; the accounts linked through it stay (with their links gone)."""
