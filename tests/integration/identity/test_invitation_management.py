@@ -11,9 +11,12 @@ from typing import Any
 
 import asyncpg
 import httpx
+from click.testing import CliRunner
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from hub.cli import main as hub_main
+from hub.kernel.settings import Settings
 from tests.integration.identity.support import API, fetch, last_token, plain_dsn, queued_mail
 from tests.integration.identity.support import events as outbox_events
 from tests.integration.identity.support_orgs import (
@@ -66,6 +69,38 @@ async def assert_withdrawn(
     ]
 
 
+async def assert_withdrawn_at_once(
+    client: AsyncTestClient[Litestar],
+    database_url: str,
+    org: str,
+    who: Person,
+    token: str,
+    *,
+    actor: Person | None,
+) -> None:
+    """The change that cost the inviter their standing withdrew the invitation in its own
+    transaction, announced with the change's actor: no longer pending, its link refused
+    as any dead link, ``who`` not a member."""
+    row = await invitation_row(database_url, who.email)
+    assert row["revoked_at"] is not None
+    assert row["accepted_at"] is None
+    revoked = [
+        e
+        for e in await outbox_events(database_url, "identity.invitation_revoked")
+        if e["invitationId"] == str(row["id"])
+    ]
+    assert [(e["reason"], e["actorId"]) for e in revoked] == [
+        ("inviter_not_allowed", actor.user_id if actor else None)
+    ]
+    r = await client.get(f"{API}/orgs/{org}/invitations", headers=(actor or who).auth)
+    if r.status_code == 200:
+        assert who.email not in {i["email"] for i in r.json()["items"]}
+    r = await client.post(accept_url(token), headers=who.auth)
+    assert r.status_code == 422, r.text
+    assert problem(r)["code"] == "invalid_token"
+    assert (await client.get(f"{API}/orgs/{org}", headers=who.auth)).status_code == 404
+
+
 async def owner_admin(
     client: AsyncTestClient[Litestar], database_url: str
 ) -> tuple[Person, str, Person]:
@@ -84,7 +119,7 @@ async def test_a_removed_admin_cannot_let_themselves_back_in(
     r = await client.delete(f"{API}/orgs/{org}/members/{admin.user_id}", headers=owner.auth)
     assert r.status_code == 204
     alt = await person(client, database_url, "alt@example.com")
-    await assert_withdrawn(client, database_url, org, alt, token)
+    await assert_withdrawn_at_once(client, database_url, org, alt, token, actor=owner)
 
 
 async def test_a_demoted_admin_cannot_accept_their_own_admin_invitation(
@@ -97,7 +132,7 @@ async def test_a_demoted_admin_cannot_accept_their_own_admin_invitation(
     )
     assert r.status_code == 200, r.text
     alt = await person(client, database_url, "alt@example.com")
-    await assert_withdrawn(client, database_url, org, alt, token)
+    await assert_withdrawn_at_once(client, database_url, org, alt, token, actor=owner)
 
 
 async def test_only_what_the_inviter_can_still_grant_is_accepted(
@@ -126,9 +161,10 @@ async def test_only_what_the_inviter_can_still_grant_is_accepted(
     assert r.status_code == 200, r.text
     assert await member_roles(client, org, owner, carol.user_id) == ["member"]
     alt = await person(client, database_url, "alt@example.com")
-    await assert_withdrawn(client, database_url, org, alt, as_admin)
+    await assert_withdrawn_at_once(client, database_url, org, alt, as_admin, actor=owner)
 
-    # An inviter whose account is disabled stands behind nothing any more.
+    # Standing lost without the service seeing it (an account disabled in the database
+    # directly): acceptance still checks, and refuses.
     dave_token = await invite(client, database_url, org, admin, "dave@example.com")
     await fetch(
         database_url,
@@ -353,3 +389,55 @@ async def test_an_acceptance_waits_for_a_demotion_in_progress(
     r = await accepting
     assert r.status_code == 422, r.text
     assert problem(r)["code"] == "invitation_revoked"
+
+
+async def test_a_role_losing_the_right_to_invite_withdraws_its_holders_invitations(
+    client: AsyncTestClient[Litestar], database_url: str, settings: Settings
+) -> None:
+    """A role's permissions changed, or an inviter's account disabled (in every
+    organisation at once): what no longer stands is withdrawn then; invitations others
+    sent stay."""
+    owner, org, admin = await owner_admin(client, database_url)
+    member_keys = (await roles_by_name(client, org, owner))["member"]["permissions"]
+    r = await client.post(
+        f"{API}/orgs/{org}/roles",
+        json={"name": "Recruiter", "permissions": [*member_keys, "identity.invitations.manage"]},
+        headers=owner.auth,
+    )
+    assert r.status_code == 201, r.text
+    recruiter_role = r.json()["id"]
+    recruiter = await join(client, database_url, org, owner, "rec@example.com", ["Recruiter"])
+    by_recruiter = await invite(client, database_url, org, recruiter, "carol@example.com")
+    by_admin = await invite(client, database_url, org, admin, "dave@example.com")
+    elsewhere = (await create_org(client, admin, "Beta"))["id"]
+    by_admin_elsewhere = await invite(client, database_url, elsewhere, admin, "erin@example.com")
+
+    r = await client.patch(
+        f"{API}/orgs/{org}/roles/{recruiter_role}",
+        json={"permissions": member_keys},
+        headers=owner.auth,
+    )
+    assert r.status_code == 200, r.text
+    carol = await person(client, database_url, "carol@example.com")
+    await assert_withdrawn_at_once(client, database_url, org, carol, by_recruiter, actor=owner)
+    pending = await client.get(f"{API}/orgs/{org}/invitations", headers=owner.auth)
+    assert [i["email"] for i in pending.json()["items"]] == ["dave@example.com"]
+
+    # The admin's account is disabled by an operator: nothing they sent stands, anywhere.
+    output = await asyncio.to_thread(_users_cli, settings, "disable", "admin@example.com")
+    assert "disabled" in output.lower(), output
+    dave = await person(client, database_url, "dave@example.com")
+    await assert_withdrawn_at_once(client, database_url, org, dave, by_admin, actor=None)
+    erin = await person(client, database_url, "erin@example.com")
+    r = await client.post(accept_url(by_admin_elsewhere), headers=erin.auth)
+    assert (r.status_code, problem(r)["code"]) == (422, "invalid_token")
+
+
+def _users_cli(settings: Settings, *args: str) -> str:
+    env = {
+        "HUB_DATABASE_URL": settings.database_url or "",
+        "HUB_REDIS_URL": settings.redis_url or "",
+    }
+    result = CliRunner().invoke(hub_main, ["users", *args], env=env)
+    assert result.exit_code == 0, result.output
+    return result.output

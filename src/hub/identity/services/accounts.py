@@ -14,6 +14,7 @@ from hub.identity.domain.emails import normalise_email
 from hub.identity.models import User
 from hub.identity.repositories.users import user_by_email
 from hub.identity.services.apikeys import revoke_all_api_keys
+from hub.identity.services.invitation_standing import withdraw_all_of
 from hub.identity.services.sessions import SessionService
 from hub.kernel.clock import Clock
 from hub.kernel.store import Store
@@ -43,6 +44,7 @@ class AccountService:
                 return 0
             ended = await self.sessions.revoke_where(uow, user_id=user_id, reason="user_disabled")
             await revoke_all_api_keys(uow, user_id, actor_id=actor_id, now=self.clock())
+            await withdraw_all_of(uow, user_id, self.clock(), actor_id=actor_id)
             uow.publish(
                 UserDisabled(
                     actor_id=actor_id,

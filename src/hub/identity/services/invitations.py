@@ -18,18 +18,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.identity.api import InvitationResent, InvitationRevoked, InvitationSent, MemberAdded
 from hub.identity.api import Membership as Actor
 from hub.identity.domain.emails import is_valid_email, normalise_email
-from hub.identity.domain.invitations import inviter_still_allowed
 from hub.identity.domain.roles import MEMBER
 from hub.identity.domain.secrets import new_token, token_hash
 from hub.identity.domain.settings import IdentitySettings
 from hub.identity.models import Invitation, MemberRole, Membership, Organisation, Role, User
-from hub.identity.services.access import AccessService, membership_from, require_user_session
+from hub.identity.services.access import AccessService, require_user_session
+from hub.identity.services.invitation_standing import (
+    invited_roles,
+    stands_behind,
+)
 from hub.identity.services.mail import IdentityMail
 from hub.identity.services.mail_limits import MailLimits
 from hub.identity.services.mfa import publish_lock
@@ -116,57 +119,6 @@ async def send_invitation(
         )
     )
     return view_of(invitation, names)
-
-
-async def invited_roles(session: AsyncSession, invitation: Invitation) -> list[Role]:
-    """The roles the invitation grants today: those of its roles that still exist, or the
-    built-in member role when every one of them was deleted since."""
-    roles = list(
-        await session.scalars(
-            select(Role)
-            .where(
-                Role.organisation_id == invitation.organisation_id,
-                Role.id.in_(invitation.role_ids),
-            )
-            .order_by(Role.id)
-        )
-    )
-    if roles:
-        return roles
-    return list(
-        await session.scalars(
-            select(Role).where(
-                Role.organisation_id == invitation.organisation_id, Role.builtin == MEMBER
-            )
-        )
-    )
-
-
-async def locked_inviter(session: AsyncSession, invitation: Invitation) -> Actor | None:
-    """The inviter's membership now, its rows held ``FOR SHARE`` until the acceptance
-    commits: a concurrent removal, demotion or change of one of their roles waits for it
-    (or, having committed first, is what this read sees)."""
-    if invitation.invited_by is None:
-        return None
-    m, mr, r = Membership.__table__, MemberRole.__table__, Role.__table__
-    rows = list(
-        await session.execute(
-            select(r.c.id.label("role_id"), r.c.name, r.c.builtin, r.c.permissions)
-            .select_from(
-                m.join(
-                    mr,
-                    and_(mr.c.organisation_id == m.c.organisation_id, mr.c.user_id == m.c.user_id),
-                ).join(r, r.c.id == mr.c.role_id)
-            )
-            .where(
-                m.c.organisation_id == invitation.organisation_id,
-                m.c.user_id == invitation.invited_by,
-            )
-            .order_by(r.c.id)
-            .with_for_update(read=True)
-        )
-    )
-    return membership_from(rows, invitation.organisation_id, invitation.invited_by)
 
 
 @dataclass(eq=False)
@@ -275,7 +227,7 @@ class InvitationService:
             if exists is not None:
                 raise already_member()
             roles = await invited_roles(uow.session, invitation)
-            if not await self._inviter_stands_behind(uow.session, invitation, roles):
+            if not await stands_behind(uow.session, self.roles, invitation):
                 invitation.revoked_at = now
                 uow.publish(
                     InvitationRevoked(
@@ -320,14 +272,3 @@ class InvitationService:
             "organisation_name": organisation.name if organisation else "",
             "roles": names,
         }
-
-    async def _inviter_stands_behind(
-        self, session: AsyncSession, invitation: Invitation, roles: Sequence[Role]
-    ) -> bool:
-        inviter = await locked_inviter(session, invitation)
-        account = await session.get(User, invitation.invited_by) if inviter else None
-        return inviter_still_allowed(
-            inviter,
-            active=account is not None and account.disabled_at is None,
-            granted=self.roles.permissions_of(roles),
-        )

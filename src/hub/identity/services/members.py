@@ -28,6 +28,7 @@ from hub.identity.domain.roles import MEMBERS_MANAGE, OWNER
 from hub.identity.models import ApiKey, MemberRole, Role, User
 from hub.identity.models import Membership as MembershipRow
 from hub.identity.services.access import AccessService, load_membership, require_user_session
+from hub.identity.services.invitation_standing import withdraw_unbacked
 from hub.identity.services.roles import RoleService, resolve_roles
 from hub.kernel.clock import Clock
 from hub.kernel.db import UnitOfWork
@@ -189,6 +190,16 @@ class MemberService:
                         roles_after=[r.name for r in wanted],
                     )
                 )
+                if removed:  # fewer rights: what they invited may no longer stand
+                    await uow.session.flush()
+                    await withdraw_unbacked(
+                        uow,
+                        self.roles,
+                        organisation_id,
+                        self.clock(),
+                        actor_id=actor.user_id,
+                        inviter_id=user_id,
+                    )
             try:
                 await self.access.cache.commit(uow)
             except IntegrityError:  # a role deleted concurrently
@@ -247,5 +258,13 @@ class MemberService:
                     user_id=user_id,
                     reason="left" if leaving else "removed",
                 )
+            )
+            await withdraw_unbacked(
+                uow,
+                self.roles,
+                organisation_id,
+                self.clock(),
+                actor_id=principal.user_id,
+                inviter_id=user_id,
             )
             await self.access.cache.commit(uow)

@@ -23,11 +23,11 @@ from hub.identity.domain.secrets import new_token, token_hash
 from hub.identity.domain.settings import IdentitySettings
 from hub.identity.models import Invitation, Organisation, Role
 from hub.identity.services.access import AccessService
+from hub.identity.services.invitation_standing import invited_roles
 from hub.identity.services.invitations import (
     INVITATION_PREFIX,
     already_member,
     expiry,
-    invited_roles,
     is_member,
     send_invitation,
     view_of,

@@ -29,6 +29,7 @@ from hub.identity.domain.roles import (
 )
 from hub.identity.models import MemberRole, Role
 from hub.identity.services.access import AccessService
+from hub.identity.services.invitation_standing import withdraw_unbacked
 from hub.kernel.clock import Clock
 from hub.kernel.errors import Conflict, FieldError, Invalid, NotFound
 from hub.kernel.pagination import Page
@@ -222,6 +223,10 @@ class RoleService:
                     role.updated_at = self.clock()
                     await uow.session.flush()
                     uow.publish(_role_event(RoleUpdated, actor, role))
+                    # Its holders may have lost a right their invitations hand out.
+                    await withdraw_unbacked(
+                        uow, self, organisation_id, self.clock(), actor_id=actor.user_id
+                    )
                 await self.access.cache.commit(uow)
         except IntegrityError:
             raise name_taken() from None
