@@ -101,6 +101,21 @@ async def assert_withdrawn_at_once(
     assert (await client.get(f"{API}/orgs/{org}", headers=who.auth)).status_code == 404
 
 
+async def recruiter(
+    client: AsyncTestClient[Litestar], org: str, owner: Person
+) -> tuple[str, list[str]]:
+    """A role "Recruiter" that invites members (the member role's keys and
+    ``identity.invitations.manage``): its id, and the member role's keys."""
+    member_keys: list[str] = (await roles_by_name(client, org, owner))["member"]["permissions"]
+    r = await client.post(
+        f"{API}/orgs/{org}/roles",
+        json={"name": "Recruiter", "permissions": [*member_keys, "identity.invitations.manage"]},
+        headers=owner.auth,
+    )
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"]), member_keys
+
+
 async def owner_admin(
     client: AsyncTestClient[Litestar], database_url: str
 ) -> tuple[Person, str, Person]:
@@ -141,13 +156,7 @@ async def test_only_what_the_inviter_can_still_grant_is_accepted(
     """Demoted to a role that still invites members but not admins: the member invitation
     stays good, the admin one is withdrawn; a disabled inviter's invitations die too."""
     owner, org, admin = await owner_admin(client, database_url)
-    member_keys = (await roles_by_name(client, org, owner))["member"]["permissions"]
-    r = await client.post(
-        f"{API}/orgs/{org}/roles",
-        json={"name": "Recruiter", "permissions": [*member_keys, "identity.invitations.manage"]},
-        headers=owner.auth,
-    )
-    assert r.status_code == 201, r.text
+    await recruiter(client, org, owner)
     as_admin = await invite(client, database_url, org, admin, "alt@example.com", ["admin"])
     as_member = await invite(client, database_url, org, admin, "carol@example.com")
     r = await client.patch(
@@ -398,16 +407,9 @@ async def test_a_role_losing_the_right_to_invite_withdraws_its_holders_invitatio
     organisation at once): what no longer stands is withdrawn then; invitations others
     sent stay."""
     owner, org, admin = await owner_admin(client, database_url)
-    member_keys = (await roles_by_name(client, org, owner))["member"]["permissions"]
-    r = await client.post(
-        f"{API}/orgs/{org}/roles",
-        json={"name": "Recruiter", "permissions": [*member_keys, "identity.invitations.manage"]},
-        headers=owner.auth,
-    )
-    assert r.status_code == 201, r.text
-    recruiter_role = r.json()["id"]
-    recruiter = await join(client, database_url, org, owner, "rec@example.com", ["Recruiter"])
-    by_recruiter = await invite(client, database_url, org, recruiter, "carol@example.com")
+    recruiter_role, member_keys = await recruiter(client, org, owner)
+    rec = await join(client, database_url, org, owner, "rec@example.com", ["Recruiter"])
+    by_recruiter = await invite(client, database_url, org, rec, "carol@example.com")
     by_admin = await invite(client, database_url, org, admin, "dave@example.com")
     elsewhere = (await create_org(client, admin, "Beta"))["id"]
     by_admin_elsewhere = await invite(client, database_url, elsewhere, admin, "erin@example.com")

@@ -51,6 +51,19 @@ FAN_OUT = "communication.fan_out"
 MAX_SCHEDULE_DAYS = 366
 
 
+def _facts(notification: Any, recipient_count: int) -> dict[str, Any]:
+    """What ``notification.requested`` and ``.scheduled`` say of a notification (a stored
+    one or its row)."""
+    return {
+        "notification_id": notification.id,
+        "organisation_id": notification.organisation_id,
+        "template_key": notification.template_key,
+        "category": notification.category,
+        "priority": notification.priority,
+        "recipient_count": recipient_count,
+    }
+
+
 def check_send_at(send_at: datetime, now: datetime) -> None:
     """A scheduled time in the future, at most :data:`MAX_SCHEDULE_DAYS` ahead (422 naming
     ``sendAt``)."""
@@ -168,29 +181,11 @@ class SendService:
         uow.session.add(notification)
         await uow.session.flush()
         if send_at is not None:
-            uow.publish(
-                NotificationScheduled(
-                    notification_id=notification.id,
-                    organisation_id=org,
-                    template_key=request.template_key,
-                    category=category,
-                    priority=request.priority,
-                    recipient_count=len(recipients),
-                    send_at=send_at,
-                )
-            )
+            facts = _facts(notification, len(recipients))
+            uow.publish(NotificationScheduled(**facts, send_at=send_at))
             return Sent(notification.id, len(recipients), send_at)
         self._fan_out(uow, notification.id, len(recipients))
-        uow.publish(
-            NotificationRequested(
-                notification_id=notification.id,
-                organisation_id=org,
-                template_key=request.template_key,
-                category=category,
-                priority=request.priority,
-                recipient_count=len(recipients),
-            )
-        )
+        uow.publish(NotificationRequested(**_facts(notification, len(recipients))))
         return Sent(id=notification.id, recipient_count=len(recipients))
 
     def _fan_out(self, uow: UnitOfWork, notification_id: uuid.UUID, count: int) -> None:
@@ -232,16 +227,7 @@ class SendService:
                         update(n).where(n.c.id == row.id).values(recipient_ids=recipients)
                     )
                 self._fan_out(uow, row.id, len(recipients))
-                uow.publish(
-                    NotificationRequested(
-                        notification_id=row.id,
-                        organisation_id=row.organisation_id,
-                        template_key=row.template_key,
-                        category=row.category,
-                        priority=row.priority,
-                        recipient_count=len(recipients),
-                    )
-                )
+                uow.publish(NotificationRequested(**_facts(row, len(recipients))))
             await uow.commit()
         return len(rows)
 
