@@ -433,6 +433,9 @@ class ConversationParticipant(Base):
     last_read_seq: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
     #: The ``last_seq`` an unread-messages notification covered (one per unread burst).
     notified_seq: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    #: Muted until then: no unread-messages notice, left out of the unread total
+    #: (``domain.conversations.MUTED_FOREVER``: until unmuted). None: not muted.
+    muted_until: Mapped[datetime | None] = _ts()
 
     __table_args__ = (
         PrimaryKeyConstraint("conversation_id", "user_id", name="pk_conversation_participants"),

@@ -503,6 +503,17 @@ class ConversationOut(Schema):
     #: The caller's unread messages here (from others, not deleted).
     unread_count: int
     last_message: MessageOut | None
+    #: Whether the caller muted it (no unread notice, not in their unread total).
+    muted: bool = False
+    #: When the caller's mute ends (null while muted until they unmute it).
+    muted_until: datetime | None = None
+
+
+class MuteIn(Schema):
+    #: When the mute ends (with a time zone, in the future); absent: until unmuted.
+    until: Annotated[datetime, Meta(tz=True)] | None = None
+
+    example: ClassVar[dict[str, Any]] = {"until": "2027-01-04T09:00:00Z"}
 
 
 class MessageIn(Schema):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, delete, get, patch, post, route
+from litestar import Controller, Request, Response, delete, get, patch, post, put, route
 from litestar.di import NamedDependency
 from litestar.enums import HttpMethod
 from litestar.openapi.datastructures import ResponseSpec
@@ -31,6 +31,7 @@ from hub.communication.schemas import (
     MessageIn,
     MessageOut,
     MessagePatch,
+    MuteIn,
     ParticipantsIn,
     ReadIn,
     ReadStateOut,
@@ -224,6 +225,43 @@ class ConversationController(Controller):
         conversation_id: FromPath[uuid.UUID],
     ) -> ConversationOut:
         view = await conversations.rename(principal.user_id, conversation_id, data.title)
+        return to_schema(view, ConversationOut)
+
+    @put(
+        "/{conversation_id:uuid}/mute",
+        operation_id="muteConversation",
+        summary="Mute the conversation for yourself",
+        description="`until` (with a time zone, in the future, else 422 naming `until`; "
+        "absent: until you unmute it). Muted, it sends you no unread-messages notice and "
+        "stays out of `GET /conversations/unread-count`; its own `unreadCount` still "
+        "shows. Answers the conversation with `muted` and `mutedUntil` and pushes "
+        "`conversation.muted` to your other streams.",
+        opt=problems(404, 422),
+    )
+    async def mute(
+        self,
+        data: JSONBody[MuteIn],
+        principal: NamedDependency[Principal],
+        conversations: NamedDependency[ConversationService],
+        conversation_id: FromPath[uuid.UUID],
+    ) -> ConversationOut:
+        view = await conversations.mute(principal.user_id, conversation_id, data.until, on=True)
+        return to_schema(view, ConversationOut)
+
+    @delete(
+        "/{conversation_id:uuid}/mute",
+        status_code=200,
+        operation_id="unmuteConversation",
+        summary="Unmute the conversation (unmuting one not muted changes nothing)",
+        opt=problems(404),
+    )
+    async def unmute(
+        self,
+        principal: NamedDependency[Principal],
+        conversations: NamedDependency[ConversationService],
+        conversation_id: FromPath[uuid.UUID],
+    ) -> ConversationOut:
+        view = await conversations.mute(principal.user_id, conversation_id, None, on=False)
         return to_schema(view, ConversationOut)
 
     @post(

@@ -19,6 +19,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Literal
 
 from hub.kernel.errors import Conflict, Forbidden
@@ -147,6 +148,23 @@ def check_may_change_people(
         raise Forbidden(
             "Only the group's admins add or remove people.", code="not_conversation_admin"
         )
+
+
+#: The ``muted_until`` of a conversation muted until its participant unmutes it.
+MUTED_FOREVER = datetime(9999, 12, 31, tzinfo=UTC)
+
+
+def check_mute_until(until: datetime | None, now: datetime) -> datetime:
+    """When a mute ends: ``until`` (in the future, else 422 naming ``until``) or never."""
+    if until is None:
+        return MUTED_FOREVER
+    if until <= now:
+        raise field_invalid("until", "must be in the future (leave it out to mute until unmuted)")
+    return until
+
+
+def is_muted(muted_until: datetime | None, now: datetime) -> bool:
+    return muted_until is not None and muted_until > now
 
 
 def check_may_rename(kind: str, actor_role: str) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, and_, func, literal_column, select, tuple_
+from sqlalchemy import Row, Table, and_, func, literal_column, or_, select, tuple_
 from sqlalchemy.sql import ColumnElement
 
 from hub.communication.models import (
@@ -86,6 +86,11 @@ async def participant_ids(store: Store, conversation_id: uuid.UUID) -> list[uuid
     return [row.user_id for row in rows]
 
 
+def not_muted(p: Any, now: datetime) -> ColumnElement[bool]:
+    """The participant row ``p`` has not muted its conversation at ``now``."""
+    return or_(p.c.muted_until.is_(None), p.c.muted_until <= now)
+
+
 async def unread_counts(
     store: Store, user_id: uuid.UUID, conversation_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, int]:
@@ -103,15 +108,20 @@ async def unread_counts(
 
 
 async def unread_total(
-    store: Store, user_id: uuid.UUID, organisation_ids: Sequence[uuid.UUID]
+    store: Store, user_id: uuid.UUID, organisation_ids: Sequence[uuid.UUID], now: datetime
 ) -> int:
-    """The user's unread messages in all their conversations of these organisations."""
+    """The user's unread messages in all their conversations of these organisations that
+    they have not muted (at ``now``)."""
     if not organisation_ids:
         return 0
     query = (
         select(func.count())
         .select_from(_p.join(_m, unread_of()))
-        .where(_p.c.user_id == user_id, _p.c.organisation_id.in_(list(organisation_ids)))
+        .where(
+            _p.c.user_id == user_id,
+            _p.c.organisation_id.in_(list(organisation_ids)),
+            not_muted(_p, now),
+        )
     )
     return int(await store.scalar(query))
 

@@ -86,6 +86,9 @@ class ConversationView:
     #: The reader's unread messages here.
     unread_count: int
     last_message: MessageView | None
+    #: Whether the reader muted it, and until when (None: until they unmute it).
+    muted: bool = False
+    muted_until: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -26,11 +26,14 @@ from hub.communication.domain.conversations import (
     ADMIN,
     MAX_PARTICIPANTS,
     MEMBER,
+    MUTED_FOREVER,
     Kind,
     check_may_change_people,
     check_may_rename,
+    check_mute_until,
     check_title,
     direct_pair,
+    is_muted,
     plan,
 )
 from hub.communication.services import conversation_queries as q
@@ -59,6 +62,8 @@ CONVERSATION_CREATED = "conversation.created"
 CONVERSATION_UPDATED = "conversation.updated"
 #: Pushed to the person who left or was removed.
 CONVERSATION_REMOVED = "conversation.removed"
+#: Pushed to the caller's own streams (their other tabs and devices).
+CONVERSATION_MUTED = "conversation.muted"
 
 
 @dataclass(frozen=True)
@@ -275,6 +280,7 @@ class ConversationService:
             list({p.user_id for ps in people.values() for p in ps})
         )
         attachments = Attachments(self.content)
+        now = self.clock()
         out = []
         for row in rows:
             message = last.get(row.id)
@@ -303,6 +309,7 @@ class ConversationService:
                     ],
                     unread_count=unread[row.id],
                     last_message=await attachments.message(user_id, message) if message else None,
+                    **_mute_of(people[row.id], user_id, now),
                 )
             )
         return out
@@ -338,7 +345,7 @@ class ConversationService:
             orgs = [organisation_id]
         else:
             orgs = await self.identity.organisations_of(principal.user_id)
-        return await q.unread_total(self.store, principal.user_id, orgs)
+        return await q.unread_total(self.store, principal.user_id, orgs, self.clock())
 
     # ------------------------------------------------------------------ people
 
@@ -398,6 +405,33 @@ class ConversationService:
         view = await self.view(user_id, conversation_id)
         if new:
             await self._announce(view, CONVERSATION_UPDATED)
+        return view
+
+    async def mute(
+        self, user_id: uuid.UUID, conversation_id: uuid.UUID, until: datetime | None, *, on: bool
+    ) -> ConversationView:
+        """Mute the conversation for the caller until ``until`` (None: until unmuted), or
+        unmute it (``on`` false). Muted, it sends them no unread-messages notice and stays
+        out of their unread total; its own unread count still shows."""
+        await self.access.of(user_id, conversation_id)
+        now = self.clock()
+        muted_until = check_mute_until(until, now) if on else None
+        p = q.participants_t
+        async with self.store.uow() as uow:
+            await uow.session.execute(
+                update(p)
+                .where(p.c.conversation_id == conversation_id, p.c.user_id == user_id)
+                .values(muted_until=muted_until)
+            )
+            await uow.commit()
+        view = await self.view(user_id, conversation_id)
+        body = {
+            "conversationId": view.id,
+            "organisationId": view.organisation_id,
+            "muted": view.muted,
+            "mutedUntil": view.muted_until,
+        }
+        await self.stream.publish([(user_id, CONVERSATION_MUTED, body)], now)
         return view
 
     async def rename(
@@ -484,6 +518,14 @@ class ConversationService:
                 )
             )
         await self.stream.publish(events, self.clock())
+
+
+def _mute_of(people: Sequence[Row[Any]], reader: uuid.UUID, now: datetime) -> dict[str, Any]:
+    """The reader's mute of the conversation: ``muted`` and ``muted_until`` (None while
+    muted until unmuted, and when not muted)."""
+    until = next((p.muted_until for p in people if p.user_id == reader), None)
+    muted = is_muted(until, now)
+    return {"muted": muted, "muted_until": until if muted and until != MUTED_FOREVER else None}
 
 
 def _position(cursor: str) -> tuple[datetime, uuid.UUID]:

@@ -45,7 +45,8 @@ class UnreadNotices:
 
     async def run(self) -> int:
         """Tell everyone due; returns how many (participant, conversation) were told."""
-        cutoff = self.clock() - self.after
+        now = self.clock()
+        cutoff = now - self.after
         c, p, m = q.conversations_t, q.participants_t, q.messages_t
         waiting = exists(select(m.c.id).where(q.unread_of(p, m), m.c.created_at <= cutoff))
         claim = (
@@ -54,6 +55,7 @@ class UnreadNotices:
                 c.c.id == p.c.conversation_id,
                 p.c.last_read_seq < c.c.last_seq,
                 p.c.notified_seq <= p.c.last_read_seq,
+                q.not_muted(p, now),
                 waiting,
             )
             .values(notified_seq=c.c.last_seq)
