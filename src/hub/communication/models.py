@@ -474,9 +474,19 @@ class Message(IdMixin, Base):
         Integer, nullable=False, server_default=text("0")
     )
     thread_last_reply_at: Mapped[datetime | None] = _ts()
+    #: Pinned to the conversation (by a participant), and when; None: not pinned.
+    pinned_at: Mapped[datetime | None] = _ts()
+    pinned_by: Mapped[uuid.UUID | None] = _uuid(nullable=True)
 
     __table_args__ = (
         UniqueConstraint("conversation_id", "seq"),
+        #: A conversation's pinned messages, latest pin first.
+        Index(
+            "ix_messages_pinned",
+            "conversation_id",
+            "pinned_at",
+            postgresql_where=text("pinned_at IS NOT NULL"),
+        ),
         #: A thread's replies in order (``GET …/messages?threadId=``).
         Index(
             "ix_messages_thread",

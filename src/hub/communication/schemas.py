@@ -478,6 +478,9 @@ class MessageOut(Schema):
     #: On a thread's root: the replies posted in it, and when the last one came.
     thread_reply_count: int = 0
     thread_last_reply_at: datetime | None = None
+    #: Pinned to the conversation: when, and by whom (null: not pinned).
+    pinned_at: datetime | None = None
+    pinned_by: uuid.UUID | None = None
 
 
 class ParticipantOut(Schema):

@@ -64,6 +64,11 @@ def _reaction_operation(handler: Any, method: str, path: Any) -> str:
     return "addReaction" if method == HttpMethod.PUT else "removeReaction"
 
 
+def _pin_operation(handler: Any, method: str, path: Any) -> str:
+    """One handler, two operations: ``pinMessage`` (PUT) and ``unpinMessage``."""
+    return "pinMessage" if method == HttpMethod.PUT else "unpinMessage"
+
+
 ReactionName = Annotated[
     str,
     PathParameter(pattern=REACTION_PATTERN, description="e.g. `thumbsup`, `+1`, `tada`"),
@@ -367,6 +372,48 @@ class ConversationController(Controller):
             principal.user_id, conversation_id, message_id, name, on=on
         )
         return to_schema(view, MessageOut)
+
+    @route(
+        "/{conversation_id:uuid}/messages/{message_id:uuid}/pin",
+        http_method=[HttpMethod.PUT, HttpMethod.DELETE],
+        status_code=200,
+        operation_id=_pin_operation,
+        summary="Pin a message to its conversation (PUT) or unpin it (DELETE)",
+        description="Any participant; twice changes nothing. Answers the message with "
+        "`pinnedAt` and `pinnedBy` and pushes `message.updated`. 409 `message_deleted` "
+        "(a deleted message loses its pin); 409 `too_many_pins` past 50 in a conversation.",
+        opt=problems(404, 409),
+    )
+    async def pin(
+        self,
+        request: Request[Any, Any, Any],
+        principal: NamedDependency[Principal],
+        conversation_messages: NamedDependency[MessageService],
+        conversation_id: FromPath[uuid.UUID],
+        message_id: FromPath[uuid.UUID],
+    ) -> MessageOut:
+        on = request.method == HttpMethod.PUT
+        view = await conversation_messages.pin(
+            principal.user_id, conversation_id, message_id, on=on
+        )
+        return to_schema(view, MessageOut)
+
+    @get(
+        "/{conversation_id:uuid}/pins",
+        operation_id="listPinnedMessages",
+        summary="The conversation's pinned messages, the latest pin first",
+        description="All of them in one page (a conversation keeps at most 50).",
+        opt=problems(404),
+    )
+    async def pins(
+        self,
+        principal: NamedDependency[Principal],
+        conversation_messages: NamedDependency[MessageService],
+        conversation_id: FromPath[uuid.UUID],
+    ) -> Page[MessageOut]:
+        return page_as(
+            await conversation_messages.pins(principal.user_id, conversation_id), MessageOut
+        )
 
     @post(
         "/{conversation_id:uuid}/typing",

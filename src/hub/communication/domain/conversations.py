@@ -39,6 +39,8 @@ MAX_PARTICIPANTS = 256
 REACTION_PATTERN = r"^[a-z0-9_+-]{1,32}$"
 #: Different reactions one message may carry.
 MAX_REACTIONS = 20
+#: Pinned messages per conversation (Slack keeps 100, Teams 3; a list to read, not an archive).
+MAX_PINS = 50
 #: Characters of a message search (``GET /conversations/search?q=``).
 MAX_SEARCH = 200
 

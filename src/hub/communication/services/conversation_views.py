@@ -60,6 +60,8 @@ class MessageView:
     thread_id: uuid.UUID | None = None
     thread_reply_count: int = 0
     thread_last_reply_at: datetime | None = None
+    pinned_at: datetime | None = None
+    pinned_by: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -163,6 +165,8 @@ class Attachments:
             thread_id=row.thread_id,
             thread_reply_count=row.thread_reply_count,
             thread_last_reply_at=row.thread_last_reply_at,
+            pinned_at=row.pinned_at,
+            pinned_by=row.pinned_by,
         )
 
 
@@ -201,6 +205,8 @@ def pushed_message(view: MessageView, organisation_id: uuid.UUID) -> dict[str, A
             "threadLastReplyAt": view.thread_last_reply_at.isoformat()
             if view.thread_last_reply_at
             else None,
+            "pinnedAt": view.pinned_at.isoformat() if view.pinned_at else None,
+            "pinnedBy": str(view.pinned_by) if view.pinned_by else None,
         },
     }
 

@@ -26,6 +26,7 @@ from sqlalchemy import Row, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from hub.communication.domain.conversations import (
+    MAX_PINS,
     MAX_REACTIONS,
     check_attachments,
     check_body,
@@ -248,6 +249,64 @@ class MessageService:
             await uow.commit()
         return await self._updated(seen, user_id, row)
 
+    async def pin(
+        self, user_id: uuid.UUID, conversation_id: uuid.UUID, message_id: uuid.UUID, *, on: bool
+    ) -> MessageView:
+        """Pin a message to its conversation (``on``) or unpin it; any participant may, and
+        doing it twice changes nothing. A deleted message takes no pin (409); at most
+        :data:`MAX_PINS` per conversation (409 ``too_many_pins``), counted under the
+        conversation row's lock."""
+        seen = await self.access.of(user_id, conversation_id)
+        c, m = q.conversations_t, q.messages_t
+        async with self.store.uow() as uow:
+            await uow.session.execute(
+                select(c.c.id).where(c.c.id == conversation_id).with_for_update()
+            )
+            row = (
+                await uow.session.execute(
+                    select(m).where(m.c.id == message_id, m.c.conversation_id == conversation_id)
+                )
+            ).first()
+            if row is None:
+                raise not_found("message")
+            values: dict[str, Any] | None = None
+            if on and row.pinned_at is None:
+                if row.deleted_at is not None:
+                    raise Conflict("The message was deleted.", code="message_deleted")
+                pinned = await uow.session.scalar(
+                    select(func.count()).where(
+                        m.c.conversation_id == conversation_id, m.c.pinned_at.is_not(None)
+                    )
+                )
+                if (pinned or 0) >= MAX_PINS:
+                    raise Conflict(
+                        f"A conversation keeps at most {MAX_PINS} pinned messages; unpin one.",
+                        code="too_many_pins",
+                    )
+                values = {"pinned_at": self.clock(), "pinned_by": user_id}
+            elif not on and row.pinned_at is not None:
+                values = {"pinned_at": None, "pinned_by": None}
+            if values is not None:
+                row = (
+                    await uow.session.execute(
+                        update(m).where(m.c.id == message_id).values(**values).returning(*m.c)
+                    )
+                ).one()
+            await uow.commit()
+        return await self._updated(seen, user_id, row)
+
+    async def pins(self, user_id: uuid.UUID, conversation_id: uuid.UUID) -> Page[MessageView]:
+        """The conversation's pinned messages, the latest pin first (all of them: at most
+        :data:`MAX_PINS`)."""
+        await self.access.of(user_id, conversation_id)
+        m = q.messages_t
+        rows = await self.store.all(
+            select(m)
+            .where(m.c.conversation_id == conversation_id, m.c.pinned_at.is_not(None))
+            .order_by(m.c.pinned_at.desc(), m.c.id.desc())
+        )
+        return Page(items=await self._views(user_id, rows), limit=MAX_PINS, next_cursor=None)
+
     async def delete(
         self, user_id: uuid.UUID, conversation_id: uuid.UUID, message_id: uuid.UUID
     ) -> None:
@@ -264,7 +323,13 @@ class MessageService:
                 await uow.session.execute(
                     update(m)
                     .where(m.c.id == message_id, m.c.deleted_at.is_(None))
-                    .values(body="", attachments=[], deleted_at=self.clock())
+                    .values(
+                        body="",
+                        attachments=[],
+                        deleted_at=self.clock(),
+                        pinned_at=None,
+                        pinned_by=None,
+                    )
                     .returning(*m.c)
                 )
             ).first()
