@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -99,6 +100,15 @@ async def active_everywhere(
         headers=bob.auth,
     )
     assert r.status_code == 200, r.text
+    # Bob pins Alice's message, mutes the conversation and schedules a notification.
+    r = await client.put(
+        f"{API}/conversations/{chat['id']}/messages/{hello['id']}/pin", headers=bob.auth
+    )
+    assert r.status_code == 200, r.text
+    r = await client.put(f"{API}/conversations/{chat['id']}/mute", json={}, headers=bob.auth)
+    assert r.status_code == 200, r.text
+    later = (datetime.now(UTC) + timedelta(days=2)).isoformat()
+    await sent(client, bob, org, sendAt=later, payload={"title": "Later", "text": "From Bob"})
     r = await client.post(
         f"{API}/workflows",
         json={"organisationId": org, "key": "review", "definition": REVIEW},
@@ -121,7 +131,12 @@ async def active_everywhere(
     r = await client.post(f"{TASKS}/{task['id']}/claim", headers=bob.auth)
     assert r.status_code == 200, r.text
     await events.drain()
-    return alice, bob, org, {"docs": docs, "alices_doc": alices_doc, "chat": chat, "task": task}
+    return (
+        alice,
+        bob,
+        org,
+        {"docs": docs, "alices_doc": alices_doc, "chat": chat, "task": task, "hello": hello},
+    )
 
 
 async def test_the_export_holds_the_callers_data_from_every_context_and_no_one_elses(
@@ -148,7 +163,12 @@ async def test_the_export_holds_the_callers_data_from_every_context_and_no_one_e
     communication = parts["communication"]
     assert [m["body"] for m in communication["messagesSent"]] == ["Hello from Bob"]
     assert len(communication["inbox"]) >= 1
-    assert [n["payload"]["title"] for n in communication["notificationsSent"]] == ["From Bob"]
+    assert [(n["payload"]["title"], n["state"]) for n in communication["notificationsSent"]] == [
+        ("From Bob", "sent"),
+        ("Later", "scheduled"),
+    ]
+    assert [p["message_id"] for p in communication["pins"]] == [made["hello"]["id"]]
+    assert communication["conversations"][0]["muted_until"] is not None
     assert [c["id"] for c in communication["conversations"]] == [made["chat"]["id"]]
     assert [r["name"] for r in communication["reactions"]] == ["wave"]
     workflow = parts["workflow"]

@@ -38,7 +38,10 @@ _STATEMENTS = (
     " WHERE :user_id = ANY(recipient_ids)",
     "UPDATE communication.notifications SET sender_id = NULL WHERE sender_id = :user_id",
     "UPDATE communication.messages SET sender_id = :pseudonym, body = '', attachments = '{}',"
-    " deleted_at = coalesce(deleted_at, :now) WHERE sender_id = :user_id",
+    " deleted_at = coalesce(deleted_at, :now), pinned_at = NULL, pinned_by = NULL"
+    " WHERE sender_id = :user_id",
+    # Pins they made stay (the conversation chose them), by nobody named.
+    "UPDATE communication.messages SET pinned_by = NULL WHERE pinned_by = :user_id",
     "DELETE FROM communication.message_reactions WHERE user_id = :user_id",
     "DELETE FROM communication.conversation_participants WHERE user_id = :user_id",
     "UPDATE communication.conversation_participants SET added_by = NULL WHERE added_by = :user_id",

@@ -27,12 +27,13 @@ _DELIVERIES = text(
     " FROM communication.deliveries WHERE user_id = :user_id ORDER BY created_at"
 )
 _SENT = text(
-    "SELECT id, organisation_id, template_key, category, priority, payload, created_at"
-    " FROM communication.notifications WHERE sender_id = :user_id ORDER BY created_at"
+    "SELECT id, organisation_id, template_key, category, priority, payload, created_at,"
+    " state, send_at FROM communication.notifications WHERE sender_id = :user_id"
+    " ORDER BY created_at"
 )
 _CONVERSATIONS = text(
-    "SELECT c.id, c.organisation_id, c.kind, c.title, p.role, p.joined_at, p.last_read_seq"
-    " FROM communication.conversation_participants p"
+    "SELECT c.id, c.organisation_id, c.kind, c.title, p.role, p.joined_at, p.last_read_seq,"
+    " p.muted_until FROM communication.conversation_participants p"
     " JOIN communication.conversations c ON c.id = p.conversation_id"
     " WHERE p.user_id = :user_id ORDER BY p.joined_at"
 )
@@ -45,6 +46,10 @@ _MESSAGES = text(
 _REACTIONS = text(
     "SELECT message_id, organisation_id, name, created_at"
     " FROM communication.message_reactions WHERE user_id = :user_id ORDER BY created_at"
+)
+_PINS = text(
+    "SELECT id AS message_id, conversation_id, organisation_id, pinned_at"
+    " FROM communication.messages WHERE pinned_by = :user_id ORDER BY pinned_at"
 )
 
 
@@ -63,4 +68,5 @@ class CommunicationPersonalData(PersonalDataApi):
             "conversations": records(await self.store.all(_CONVERSATIONS, params)),
             "messagesSent": records(await self.store.all(_MESSAGES, params)),
             "reactions": records(await self.store.all(_REACTIONS, params)),
+            "pins": records(await self.store.all(_PINS, params)),
         }
