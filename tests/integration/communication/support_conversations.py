@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.integration.communication.support import Client
+from tests.integration.communication.support import Client, org_with
 from tests.integration.identity.support import API
 from tests.integration.identity.support_orgs import Person
 
@@ -19,6 +19,18 @@ async def conversation(
     assert r.status_code in (200, 201), r.text
     created: dict[str, Any] = r.json()
     return created
+
+
+async def chat_and_elsewhere(
+    client: Client, database_url: str
+) -> tuple[Person, str, Person, Person, dict[str, Any], dict[str, Any]]:
+    """An organisation's owner, Ann and Bob; Ann and Bob's conversation, and the owner and
+    Bob's (somewhere Ann is not): ``owner, org, ann, bob, chat, elsewhere``."""
+    owner, org, people = await org_with(client, database_url, ("ann", None), ("bob", None))
+    ann, bob = people["ann"], people["bob"]
+    chat = await conversation(client, ann, org, bob)
+    elsewhere = await conversation(client, owner, org, bob)
+    return owner, org, ann, bob, chat, elsewhere
 
 
 async def say(

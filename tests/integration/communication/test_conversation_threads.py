@@ -10,6 +10,7 @@ from typing import Any
 from tests.integration.communication.support import Client, org_with
 from tests.integration.communication.support_conversations import (
     CONVERSATIONS,
+    chat_and_elsewhere,
     conversation,
     messages,
     say,
@@ -97,10 +98,7 @@ async def test_concurrent_replies_are_all_counted(client: Client, database_url: 
 async def test_bad_thread_ids_are_refused_and_send_nothing(
     client: Client, database_url: str
 ) -> None:
-    owner, org, people = await org_with(client, database_url, ("ann", None), ("bob", None))
-    ann, bob = people["ann"], people["bob"]
-    chat = await conversation(client, ann, org, bob)
-    elsewhere = await conversation(client, owner, org, bob)
+    owner, _, ann, bob, chat, elsewhere = await chat_and_elsewhere(client, database_url)
     root = await say(client, ann, chat["id"], "root")
     reply = await say(client, bob, chat["id"], "reply", threadId=root["id"])
     foreign = await say(client, owner, elsewhere["id"], "not Ann's")

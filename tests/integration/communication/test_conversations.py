@@ -15,6 +15,7 @@ from hub.kernel.settings import Settings
 from tests.integration.communication.support import Client, org_with
 from tests.integration.communication.support_conversations import (
     CONVERSATIONS,
+    chat_and_elsewhere,
     conversation,
     messages,
     say,
@@ -445,10 +446,7 @@ async def test_messages_are_found_by_their_words_in_the_callers_conversations_on
 async def test_a_message_may_reply_to_one_of_its_conversation(
     client: Client, database_url: str
 ) -> None:
-    owner, org, people = await org_with(client, database_url, ("ann", None), ("bob", None))
-    ann, bob = people["ann"], people["bob"]
-    chat = await conversation(client, ann, org, bob)
-    elsewhere = await conversation(client, owner, org, bob)
+    owner, _, ann, bob, chat, elsewhere = await chat_and_elsewhere(client, database_url)
     question = await say(client, ann, chat["id"], "Lunch?")
     assert question["replyToId"] is None
     answer = await say(client, bob, chat["id"], "Yes!", replyToId=question["id"])
