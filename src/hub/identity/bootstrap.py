@@ -13,7 +13,7 @@ from hub.identity.api import (
     Membership,
     UserErased,
 )
-from hub.identity.cli import domains, keys, users
+from hub.identity.cli import domains, keys, sso, users
 from hub.identity.controllers.admin import UserAdminController
 from hub.identity.controllers.apikeys import ApiKeyController
 from hub.identity.controllers.auth import AuthController
@@ -284,7 +284,7 @@ def build() -> ContextModule:
         ],
         root_route_handlers=[jwks, *PAGE_HANDLERS],
         permissions=PERMISSIONS,
-        cli_commands=[keys, users, domains],
+        cli_commands=[keys, users, domains, sso],
         jobs=[prune_expired_rows, purge_organisations, refresh_sso_discovery],
         periodic=[PRUNE_HOURLY, PURGE_ORGANISATIONS, REFRESH_SSO_DISCOVERY_DAILY],
         on_startup=[start],

@@ -15,6 +15,7 @@ from hub.identity.services.admin import AdminService
 from hub.identity.services.org_domains import OrgDomains
 from hub.identity.services.registration import RegistrationService
 from hub.identity.services.signing import SigningKeys
+from hub.identity.services.sso_providers import DiscoveryRefresh, SsoProviders
 from hub.kernel.commands import run_with_services
 from hub.kernel.errors import AppError
 
@@ -195,3 +196,25 @@ def release_domain(domain: str) -> None:
         f"released {released.domain} from organisation {released.organisation_id} "
         f"({released.organisation_name})"
     )
+
+
+@click.group("sso")
+def sso() -> None:
+    """Single sign-on: the identity providers."""
+
+
+@sso.command("refresh")
+def refresh_discovery() -> None:
+    """Read every identity provider's discovery document again now and store the
+    endpoints it names (what the daily job does): after a provider moved an endpoint or
+    began to publish one."""
+
+    async def run(*, sso_providers: SsoProviders) -> DiscoveryRefresh:
+        return await sso_providers.refresh_discovery()
+
+    done = run_with_services(run)
+    click.echo(
+        f"providers: {done.refreshed} refreshed, {done.unchanged} unchanged, {done.failed} failed"
+    )
+    if done.failed:
+        raise SystemExit(1)

@@ -11,6 +11,7 @@ replayed token is refused and ends nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import time
@@ -20,8 +21,10 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
+from click.testing import CliRunner
 
 from hub.app import context_modules
+from hub.cli import main as hub_main
 from hub.kernel.runtime import Kernel
 from hub.kernel.settings import Settings
 from hub.kernel.wiring import assemble
@@ -347,6 +350,15 @@ async def test_the_daily_discovery_refresh_follows_a_provider_that_began_to_publ
         assert (again.refreshed, again.failed, again.unchanged) == (0, 1, 1)
     finally:
         await kernel.close()
+    # An operator runs the same now: `hub sso refresh` (exit 1 while one fails).
+    env = {
+        "HUB_DATABASE_URL": settings.database_url,
+        "HUB_REDIS_URL": settings.redis_url,
+        "HUB_OIDC_ALLOW_PRIVATE_NETWORKS": "127.0.0.0/8",  # the provider is on loopback
+    }
+    result = await asyncio.to_thread(CliRunner().invoke, hub_main, ["sso", "refresh"], env=env)
+    assert result.exit_code == 1, result.output
+    assert "providers: 0 refreshed, 1 unchanged, 1 failed" in result.output
     after = await fetch(
         database_url,
         "SELECT endpoints FROM identity.identity_providers WHERE id = $1",
