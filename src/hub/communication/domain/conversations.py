@@ -23,7 +23,10 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from hub.kernel.errors import Conflict, Forbidden
-from hub.kernel.problems import field_invalid
+from hub.kernel.problems import field_invalid, refusal
+
+#: A tombstone takes no edit, reaction, pin or reply.
+message_deleted = refusal(Conflict, "The message was deleted.", code="message_deleted")
 
 Kind = Literal["direct", "group"]
 Role = Literal["admin", "member"]
@@ -181,7 +184,7 @@ def check_own_message(sender_id: uuid.UUID, actor: uuid.UUID, deleted: bool) -> 
     if sender_id != actor:
         raise Forbidden("Only the sender changes a message.", code="not_your_message")
     if deleted:
-        raise Conflict("The message was deleted.", code="message_deleted")
+        raise message_deleted()
 
 
 def search_text(q: str) -> str:

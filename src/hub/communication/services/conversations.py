@@ -58,7 +58,7 @@ from hub.kernel.tenancy import Tenancy
 
 #: Pushed to the participants of a new conversation (a direct one asked for again: none).
 CONVERSATION_CREATED = "conversation.created"
-#: Pushed to the participants when people join or leave.
+#: Pushed to the participants when people join or leave, or the title changes.
 CONVERSATION_UPDATED = "conversation.updated"
 #: Pushed to the person who left or was removed.
 CONVERSATION_REMOVED = "conversation.removed"
@@ -501,8 +501,8 @@ class ConversationService:
     async def _announce(
         self, view: ConversationView, event: str, *, removed: uuid.UUID | None = None
     ) -> None:
-        """Push a change of who is in a conversation to its participants' streams, and
-        ``conversation.removed`` to the person who left or was removed."""
+        """Push a change of a conversation (who is in it, its title) to its participants'
+        streams, and ``conversation.removed`` to the person who left or was removed."""
         body = pushed_conversation(view)
         events = [(p.user_id, event, body) for p in view.participants]
         if removed is not None:

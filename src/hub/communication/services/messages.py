@@ -31,6 +31,7 @@ from hub.communication.domain.conversations import (
     check_attachments,
     check_body,
     check_own_message,
+    message_deleted,
 )
 from hub.communication.services import conversation_queries as q
 from hub.communication.services.conversation_views import (
@@ -158,8 +159,7 @@ class MessageService:
             await uow.commit()
         await self._push(seen, MESSAGE_CREATED, row, resolver)
         if root is not None:  # its reply count and last reply changed
-            reactions = (await q.reactions_of(self.store, [root.id]))[root.id]
-            await self._push(seen, MESSAGE_UPDATED, root, resolver, reactions)
+            await self._updated(seen, user_id, root)
         return await resolver.message(user_id, row)
 
     async def edit(
@@ -181,7 +181,7 @@ class MessageService:
             ).first()
             await uow.commit()
         if row is None:  # deleted meanwhile
-            raise Conflict("The message was deleted.", code="message_deleted")
+            raise message_deleted()
         return await self._updated(seen, user_id, row)
 
     async def _updated(self, seen: Access, reader: uuid.UUID, row: Row[Any]) -> MessageView:
@@ -217,7 +217,7 @@ class MessageService:
             if row is None:
                 raise not_found("message")
             if row.deleted_at is not None:
-                raise Conflict("The message was deleted.", code="message_deleted")
+                raise message_deleted()
             if on:
                 names = set(
                     await uow.session.scalars(
@@ -272,7 +272,7 @@ class MessageService:
             values: dict[str, Any] | None = None
             if on and row.pinned_at is None:
                 if row.deleted_at is not None:
-                    raise Conflict("The message was deleted.", code="message_deleted")
+                    raise message_deleted()
                 pinned = await uow.session.scalar(
                     select(func.count()).where(
                         m.c.conversation_id == conversation_id, m.c.pinned_at.is_not(None)
@@ -286,12 +286,13 @@ class MessageService:
                 values = {"pinned_at": self.clock(), "pinned_by": user_id}
             elif not on and row.pinned_at is not None:
                 values = {"pinned_at": None, "pinned_by": None}
-            if values is not None:
-                row = (
-                    await uow.session.execute(
-                        update(m).where(m.c.id == message_id).values(**values).returning(*m.c)
-                    )
-                ).one()
+            if values is None:  # pinned (or not) already: nothing to push
+                return (await self._views(user_id, [row]))[0]
+            row = (
+                await uow.session.execute(
+                    update(m).where(m.c.id == message_id).values(**values).returning(*m.c)
+                )
+            ).one()
             await uow.commit()
         return await self._updated(seen, user_id, row)
 
@@ -455,16 +456,28 @@ class MessageService:
         resolver = Attachments(self.content)
         return [await resolver.message(reader, row, reactions[row.id]) for row in rows]
 
-    async def _answerable(self, conversation_id: uuid.UUID, message_id: uuid.UUID) -> None:
-        """A reply's target: a message of this conversation (422 naming ``replyToId``),
-        not deleted (409 ``message_deleted``: a tombstone has nothing left to answer)."""
+    async def _referenced(
+        self,
+        conversation_id: uuid.UUID,
+        message_id: uuid.UUID,
+        field: str,
+        source: Literal["body", "query"] = "body",
+    ) -> Row[Any]:
+        """A message a request names by id: one of this conversation (422 naming
+        ``field`` otherwise, as an unknown id)."""
         row = await q.message(self.store, conversation_id, message_id)
         if row is None:
             raise field_invalid(
-                "replyToId", "no such message in this conversation", code="unknown_message"
+                field, "no such message in this conversation", source=source, code="unknown_message"
             )
+        return row
+
+    async def _answerable(self, conversation_id: uuid.UUID, message_id: uuid.UUID) -> None:
+        """A reply's target: a message of this conversation (422 naming ``replyToId``),
+        not deleted (409 ``message_deleted``: a tombstone has nothing left to answer)."""
+        row = await self._referenced(conversation_id, message_id, "replyToId")
         if row.deleted_at is not None:
-            raise Conflict("The message was deleted.", code="message_deleted")
+            raise message_deleted()
 
     async def _thread_root(
         self,
@@ -477,14 +490,7 @@ class MessageService:
         """A thread's root: a top-level message of this conversation (422 naming
         ``threadId``: threads do not nest). A new reply needs a root not deleted (409
         ``message_deleted``); a deleted root's thread is still read."""
-        row = await q.message(self.store, conversation_id, message_id)
-        if row is None:
-            raise field_invalid(
-                "threadId",
-                "no such message in this conversation",
-                source=source,
-                code="unknown_message",
-            )
+        row = await self._referenced(conversation_id, message_id, "threadId", source)
         if row.thread_id is not None:
             raise field_invalid(
                 "threadId",
@@ -493,17 +499,10 @@ class MessageService:
                 code="not_a_thread_root",
             )
         if row.deleted_at is not None and not deleted_ok:
-            raise Conflict("The message was deleted.", code="message_deleted")
+            raise message_deleted()
 
     async def _seq_of(self, conversation_id: uuid.UUID, message_id: uuid.UUID, field: str) -> int:
-        row = await q.message(self.store, conversation_id, message_id)
-        if row is None:
-            raise field_invalid(
-                field,
-                "no such message in this conversation",
-                source="query",
-                code="unknown_message",
-            )
+        row = await self._referenced(conversation_id, message_id, field, "query")
         return int(row.seq)
 
     async def read(

@@ -14,8 +14,6 @@ from collections.abc import Iterable
 
 from ua_parser import parse
 
-#: The rules are run on at most this much of a User-Agent (the session keeps as much).
-MAX_USER_AGENT = 512
 UNKNOWN = "Unknown device"
 
 
@@ -25,8 +23,9 @@ def _family(part: object) -> str | None:
 
 
 def device_of(user_agent: str) -> str:
-    """``"<browser> on <system>"``, one of the two, or ``"Unknown device"``."""
-    result = parse(user_agent[:MAX_USER_AGENT])
+    """``"<browser> on <system>"``, one of the two, or ``"Unknown device"``. The
+    User-Agent comes as the kernel's ``ClientInfo`` read it: at most 512 characters."""
+    result = parse(user_agent)
     browser, system = _family(result.user_agent), _family(result.os)
     if browser and system:
         return f"{browser} on {system}"

@@ -14,7 +14,7 @@ and the actor of the change.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -108,9 +108,11 @@ async def _pending(
     return list(await session.scalars(query.order_by(Invitation.id).with_for_update()))
 
 
-def _withdraw(
+def withdraw(
     uow: UnitOfWork, invitation: Invitation, actor_id: uuid.UUID | None, now: datetime
 ) -> None:
+    """Revoke ``invitation`` (its inviter no longer stands behind it), announced with the
+    actor of the change or of the refused acceptance."""
     invitation.revoked_at = now
     uow.publish(
         InvitationRevoked(
@@ -123,12 +125,19 @@ def _withdraw(
     )
 
 
-async def stands_behind(session: AsyncSession, roles: Grants, invitation: Invitation) -> bool:
+async def stands_behind(
+    session: AsyncSession,
+    roles: Grants,
+    invitation: Invitation,
+    invited: Sequence[Role] | None = None,
+) -> bool:
     """Whether the invitation's inviter may still send it, read in ``session`` (which
-    sees the transaction's own changes)."""
+    sees the transaction's own changes); ``invited``: its roles, when already read."""
     inviter = await locked_inviter(session, invitation)
     account = await session.get(User, invitation.invited_by) if inviter else None
-    granted = roles.permissions_of(await invited_roles(session, invitation))
+    if invited is None:
+        invited = await invited_roles(session, invitation)
+    granted = roles.permissions_of(invited)
     return inviter_still_allowed(
         inviter, active=account is not None and account.disabled_at is None, granted=granted
     )
@@ -150,7 +159,7 @@ async def withdraw_unbacked(
         uow.session, now, organisation_id=organisation_id, inviter_id=inviter_id
     ):
         if not await stands_behind(uow.session, roles, invitation):
-            _withdraw(uow, invitation, actor_id, now)
+            withdraw(uow, invitation, actor_id, now)
             withdrawn += 1
     return withdrawn
 
@@ -162,5 +171,5 @@ async def withdraw_all_of(
     account was disabled: nothing they sent stands any more)."""
     pending = await _pending(uow.session, now, inviter_id=inviter_id)
     for invitation in pending:
-        _withdraw(uow, invitation, actor_id, now)
+        withdraw(uow, invitation, actor_id, now)
     return len(pending)

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.identity.api import InvitationResent, InvitationRevoked, InvitationSent, MemberAdded
+from hub.identity.api import InvitationResent, InvitationSent, MemberAdded
 from hub.identity.api import Membership as Actor
 from hub.identity.domain.emails import is_valid_email, normalise_email
 from hub.identity.domain.roles import MEMBER
@@ -32,6 +32,7 @@ from hub.identity.services.access import AccessService, require_user_session
 from hub.identity.services.invitation_standing import (
     invited_roles,
     stands_behind,
+    withdraw,
 )
 from hub.identity.services.mail import IdentityMail
 from hub.identity.services.mail_limits import MailLimits
@@ -227,17 +228,8 @@ class InvitationService:
             if exists is not None:
                 raise already_member()
             roles = await invited_roles(uow.session, invitation)
-            if not await stands_behind(uow.session, self.roles, invitation):
-                invitation.revoked_at = now
-                uow.publish(
-                    InvitationRevoked(
-                        actor_id=user.id,
-                        organisation_id=organisation_id,
-                        invitation_id=invitation.id,
-                        email=invitation.email,
-                        reason="inviter_not_allowed",
-                    )
-                )
+            if not await stands_behind(uow.session, self.roles, invitation, roles):
+                withdraw(uow, invitation, user.id, now)
                 await uow.commit()
                 raise invitation_withdrawn()
             uow.session.add(

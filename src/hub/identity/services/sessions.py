@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from sqlalchemy import Interval, func, literal, select, update
 
 from hub.identity.api import LoginSucceeded, SessionRevoked
-from hub.identity.domain.devices import MAX_USER_AGENT, device_of, is_new_device
+from hub.identity.domain.devices import device_of, is_new_device
 from hub.identity.domain.secrets import new_token, token_hash
 from hub.identity.domain.settings import IdentitySettings
 from hub.identity.models import RefreshToken, Session, SsoSession
@@ -38,7 +38,6 @@ from hub.kernel.store import Store
 from hub.kernel.web import ClientInfo, overlay
 
 REFRESH_PREFIX = "hub_rt_"
-_MAX_USER_AGENT = MAX_USER_AGENT
 #: How many of an account's latest sessions the new-sign-in check compares with.
 _EARLIER_SESSIONS = 200
 
@@ -139,7 +138,7 @@ class SessionService:
             last_seen_at=now,
             auth_time=now,
             amr=",".join(methods),
-            user_agent=client.user_agent[:_MAX_USER_AGENT],
+            user_agent=client.user_agent,  # cut to 512 characters by ClientInfo
             ip=client.ip,
             device=device,
         )
