@@ -59,17 +59,19 @@ def settings(settings: Settings) -> Settings:
 
 @asynccontextmanager
 async def running(
-    settings: Settings, key: str, *previous: str
+    settings: Settings, key: str, *previous: str, clock: MovableClock | None = None
 ) -> AsyncIterator[AsyncTestClient[Litestar]]:
-    """The app started with ``HUB_SECRET_KEY=key`` and ``HUB_SECRET_KEY_PREVIOUS=previous``,
-    on the module's clock (TOTP codes are computed on it, so no 30-second step boundary
-    falls between making a code and checking it)."""
+    """The app started with ``HUB_SECRET_KEY=key`` and ``HUB_SECRET_KEY_PREVIOUS=previous``;
+    on ``clock`` when given (this module's tests pass ``CLOCK``, on which they compute
+    TOTP codes, so no 30-second step boundary falls between making a code and checking
+    it), else on the wall clock."""
     mail_key(key)  # the mail it queues is sealed under that key
     configured = msgspec.structs.replace(
         settings, secret_key=key, secret_key_previous=tuple(previous)
     )
     app = create_app(configured, configure_logs=False)
-    app.state.kernel.clock = CLOCK
+    if clock is not None:
+        app.state.kernel.clock = clock
     async with AsyncTestClient(app=app, base_url="http://testserver.local") as client:
         yield client
 
@@ -126,7 +128,7 @@ def _key_auth(key: str) -> dict[str, str]:
 async def test_data_made_under_the_old_key_survives_rotation(
     settings: Settings, database_url: str, clean_state: None
 ) -> None:
-    async with running(settings, A) as client:
+    async with running(settings, A, clock=CLOCK) as client:
         secret, codes = await _enrol(client, database_url, "totp@example.com")
         owner_tokens = await signed_in(client, database_url, "owner@example.com")
         owner = Person("owner@example.com", owner_tokens["userId"], owner_tokens["accessToken"])
@@ -142,7 +144,7 @@ async def test_data_made_under_the_old_key_survives_rotation(
     assert [r["secret_key_id"] for r in key_rows] == [key_id(A.encode())]
 
     # B is the key now, A the previous one: everything made under A still works.
-    async with running(settings, B, A) as client:
+    async with running(settings, B, A, clock=CLOCK) as client:
         assert (await client.get(f"{API}/auth/me", headers=owner.auth)).status_code == 200
         r = await _second_factor(client, "totp@example.com", code=totp_code(secret, at=CLOCK()))
         assert r.status_code == 200, r.text
@@ -197,7 +199,7 @@ async def test_data_made_under_the_old_key_survives_rotation(
     assert f"previous key {key_id(A.encode())}: 10 value(s) depend on it" in after
 
     # A dropped: the re-sealed values open with B alone, the upgraded API key works.
-    async with running(settings, B) as client:
+    async with running(settings, B, clock=CLOCK) as client:
         r = await _second_factor(
             client, "totp@example.com", code=totp_code(secret, steps=1, at=CLOCK())
         )
@@ -222,7 +224,7 @@ async def test_data_made_under_the_old_key_survives_rotation(
 async def test_a_lost_key_makes_totp_unavailable_not_a_crash(
     settings: Settings, database_url: str, clean_state: None
 ) -> None:
-    async with running(settings, A) as client:
+    async with running(settings, A, clock=CLOCK) as client:
         secret, codes = await _enrol(client, database_url, "lost@example.com")
         plain = await signed_in(client, database_url, "plain@example.com")
     (user,) = await fetch(
@@ -230,7 +232,7 @@ async def test_a_lost_key_makes_totp_unavailable_not_a_crash(
     )
 
     # B without A and without `hub secrets rotate`: A is lost.
-    async with running(settings, B) as client:
+    async with running(settings, B, clock=CLOCK) as client:
         with capture_logs() as logs:
             r = await _second_factor(client, "lost@example.com", code=totp_code(secret, at=CLOCK()))
         assert r.status_code == 503, r.text
@@ -265,7 +267,7 @@ async def test_a_lost_key_voids_the_password_bound_links_and_not_invitations(
     """What the README's "A lost key" promises about mailed links: verification, address
     change and reset links are bound to the password under the key (422, ask again);
     invitation links are plain hashes and keep working."""
-    async with running(settings, A) as client:
+    async with running(settings, A, clock=CLOCK) as client:
         owner = await person(client, database_url, "owner@example.com")
         org = (await create_org(client, owner))["id"]
         bob = await person(client, database_url, "bob@example.com")
@@ -280,7 +282,7 @@ async def test_a_lost_key_voids_the_password_bound_links_and_not_invitations(
         await client.post(f"{API}/auth/password/forgot", json={"email": "bob@example.com"})
         reset = await last_token(database_url, "bob@example.com", "Reset your Hub password")
 
-    async with running(settings, B) as client:  # A is lost
+    async with running(settings, B, clock=CLOCK) as client:  # A is lost
         for token in (verification, change):
             r = await client.post(f"{API}/auth/verify-email", json={"token": token})
             assert r.status_code == 422, r.text
@@ -304,21 +306,21 @@ async def test_a_lost_key_voids_the_password_bound_links_and_not_invitations(
 async def test_hashes_stored_before_key_ids_are_labelled_at_a_start_without_previous_keys(
     settings: Settings, database_url: str, clean_state: None
 ) -> None:
-    async with running(settings, A) as client:
+    async with running(settings, A, clock=CLOCK) as client:
         owner_tokens = await signed_in(client, database_url, "legacy@example.com")
         owner = Person("legacy@example.com", owner_tokens["userId"], owner_tokens["accessToken"])
         await api_key(client, owner, ["identity.org.read"])
     # As the migration leaves rows written before it.
     await fetch(database_url, "UPDATE identity.api_keys SET secret_key_id = NULL")
     # With a previous key configured nobody can tell which key made them: `unknown`.
-    async with running(settings, B, A):
+    async with running(settings, B, A, clock=CLOCK):
         pass
     status = await asyncio.to_thread(hub_secrets, settings, "status", B, A)
     assert _row(status, "API keys (active)") == ["0", "0", "0", "1"]
     # (the other one: the signing key, still sealed under A)
     assert "keep HUB_SECRET_KEY_PREVIOUS: 2 value(s)" in status
     # With the current key alone, it is the only one that can verify them.
-    async with running(settings, A):
+    async with running(settings, A, clock=CLOCK):
         pass
     rows = await fetch(database_url, "SELECT secret_key_id FROM identity.api_keys")
     assert [r["secret_key_id"] for r in rows] == [key_id(A.encode())]
@@ -327,11 +329,11 @@ async def test_hashes_stored_before_key_ids_are_labelled_at_a_start_without_prev
 async def test_an_enrolment_sealed_under_a_lost_key_starts_again(
     settings: Settings, database_url: str, clean_state: None
 ) -> None:
-    async with running(settings, A) as client:
+    async with running(settings, A, clock=CLOCK) as client:
         tokens = await signed_in(client, database_url, "enrol@example.com")
         headers = bearer(tokens["accessToken"])
         old = (await client.post(f"{API}/auth/mfa/totp/setup", headers=headers)).json()["secret"]
-    async with running(settings, B) as client:
+    async with running(settings, B, clock=CLOCK) as client:
         r = await client.post(
             f"{API}/auth/mfa/totp/confirm",
             json={"code": totp_code(old, at=CLOCK())},
