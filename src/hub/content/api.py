@@ -440,3 +440,23 @@ class CustomFieldUpdated(TaxonomyEvent, kw_only=True, frozen=True):
 
 class CustomFieldDeleted(TaxonomyEvent, kw_only=True, frozen=True):
     event_type: ClassVar[str] = "content.custom_field.deleted"
+
+
+class SavedViewEvent(TaxonomyEvent, kw_only=True, frozen=True):
+    """A saved view was made, changed or deleted; ``shared``: every member sees it."""
+
+    shared: bool
+
+
+class SavedViewCreated(SavedViewEvent, kw_only=True, frozen=True):
+    event_type: ClassVar[str] = "content.saved_view.created"
+
+
+class SavedViewUpdated(SavedViewEvent, kw_only=True, frozen=True):
+    event_type: ClassVar[str] = "content.saved_view.updated"
+    #: The changed fields, by their wire names.
+    changed: list[str]
+
+
+class SavedViewDeleted(SavedViewEvent, kw_only=True, frozen=True):
+    event_type: ClassVar[str] = "content.saved_view.deleted"

@@ -12,6 +12,7 @@ from hub.content.controllers.bulk import BulkController
 from hub.content.controllers.documents import DocumentController
 from hub.content.controllers.erasure import ErasurePolicyController
 from hub.content.controllers.links import DocumentLinksController, ShareController
+from hub.content.controllers.saved_views import SavedViewController
 from hub.content.controllers.search import SearchController, SearchSettingsController
 from hub.content.controllers.taxonomy import (
     CustomFieldController,
@@ -40,6 +41,7 @@ from hub.content.services.erasure import ContentErasure, ErasurePolicies
 from hub.content.services.links import NoteService, ShareLinkService
 from hub.content.services.org_purge import ContentOrgPurge
 from hub.content.services.personal_data import ContentPersonalData
+from hub.content.services.saved_views import SavedViewService
 from hub.content.services.search import SearchService
 from hub.content.services.sharing import SharingService
 from hub.content.services.storing import FileIntake
@@ -101,6 +103,7 @@ def services(rt: ContextRuntime, *, identity_api: IdentityApi) -> dict[str, Any]
         "document_notes": NoteService(store, access, clock),
         "trash": TrashService(store, access, blobs, clock, settings.content_trash_days, links),
         "taxonomy": taxonomy,
+        "saved_views": SavedViewService(store, documents, clock),
         "content_api": ContentFacade(store, identity_api, documents, sharing),
         "content_config": ContentConfigFacade(store, taxonomy),
         "thumbnails": ThumbnailService(store, downloads, files, blobs, clock, thumbnail_requests),
@@ -147,6 +150,7 @@ def build() -> ContextModule:
             SearchSettingsController,
             AuditController,
             ErasurePolicyController,
+            SavedViewController,
         ],
         permissions=PERMISSIONS,
         jobs=[purge_trash, make_thumbnail, extract_text, maintain_audit, checkpoint_audit],

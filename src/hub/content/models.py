@@ -226,6 +226,33 @@ class CustomField(IdMixin, Base):
     __table_args__ = (UniqueConstraint("organisation_id", "key"),)
 
 
+class SavedView(IdMixin, Base):
+    """A named document query a member keeps (Paperless-ngx's saved views): its filters
+    as ``GET /documents`` takes them, run with the reader's own permissions. Personal
+    unless ``shared``, then every member of the organisation sees it."""
+
+    __tablename__ = "saved_views"
+
+    organisation_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    #: Who made it; None once they erased their account (a shared view stays).
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    #: The checked filters (``domain.saved_views.ViewFilters`` as JSON).
+    filters: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    sort: Mapped[str] = mapped_column(Text, nullable=False)
+    shared: Mapped[bool] = mapped_column(nullable=False, server_default=false())
+    show_on_dashboard: Mapped[bool] = mapped_column(nullable=False, server_default=false())
+    show_in_sidebar: Mapped[bool] = mapped_column(nullable=False, server_default=false())
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+    __table_args__ = (
+        Index("ix_saved_views_owner", "organisation_id", "owner_id"),
+        Index("ix_saved_views_shared", "organisation_id", postgresql_where=text("shared")),
+        CheckConstraint("sort IN ('created', 'updated', 'title')", name="sort"),
+    )
+
+
 class DocumentTag(Base):
     __tablename__ = "document_tags"
 

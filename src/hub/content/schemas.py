@@ -8,7 +8,9 @@ from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
 
+from hub.content.domain.field_filters import FIELD_FILTER_PATTERN, MAX_FIELD_FILTERS
 from hub.content.domain.links import MAX_LINK_DAYS, MAX_NOTE_CHARS
+from hub.content.domain.saved_views import MAX_IDS, MAX_WITHIN_DAYS
 from hub.kernel.pagination import Page
 from hub.kernel.structs import PatchSchema, Schema
 
@@ -128,6 +130,65 @@ class DocumentPage(Page[DocumentOut]):
     counts over every matching document the caller may read, not just this page."""
 
     facets: Facets | None = None
+
+
+_Ids = Annotated[list[uuid.UUID], msgspec.Meta(max_length=MAX_IDS)]
+_Instant = Annotated[datetime, msgspec.Meta(tz=True)]
+_Condition = Annotated[str, msgspec.Meta(pattern=FIELD_FILTER_PATTERN)]
+ViewSort = Literal["created", "updated", "title"]
+
+
+class SavedViewFilters(Schema, kw_only=True):
+    """The filters of ``GET /documents``, all applying; none: every document."""
+
+    #: Documents carrying every one of these tags.
+    tags: _Ids = msgspec.field(default_factory=list)
+    #: For each: documents carrying the tag or a tag under it.
+    tag_trees: _Ids = msgspec.field(default_factory=list)
+    document_type_id: uuid.UUID | None = None
+    owner_id: uuid.UUID | None = None
+    created_from: _Instant | None = None
+    created_to: _Instant | None = None
+    #: Created within this many days before the view runs (relative, re-read each run).
+    created_within_days: Annotated[int, msgspec.Meta(ge=1, le=MAX_WITHIN_DAYS)] | None = None
+    #: Custom-field conditions as the list's ``field=`` takes them, e.g. ``amount:gte:100``.
+    fields: Annotated[list[_Condition], msgspec.Meta(max_length=MAX_FIELD_FILTERS)] = msgspec.field(
+        default_factory=list
+    )
+
+
+class SavedViewIn(Schema, kw_only=True):
+    name: str
+    filters: SavedViewFilters = msgspec.field(default_factory=SavedViewFilters)
+    sort: ViewSort = "created"
+    #: Every member of the organisation sees it (needs content.taxonomy.manage).
+    shared: bool = False
+    show_on_dashboard: bool = False
+    show_in_sidebar: bool = False
+
+
+class SavedViewPatch(PatchSchema):
+    name: str | msgspec.UnsetType = msgspec.UNSET
+    filters: SavedViewFilters | msgspec.UnsetType = msgspec.UNSET
+    sort: ViewSort | msgspec.UnsetType = msgspec.UNSET
+    shared: bool | msgspec.UnsetType = msgspec.UNSET
+    show_on_dashboard: bool | msgspec.UnsetType = msgspec.UNSET
+    show_in_sidebar: bool | msgspec.UnsetType = msgspec.UNSET
+
+
+class SavedViewOut(Schema):
+    id: uuid.UUID
+    organisation_id: uuid.UUID
+    #: Who made it (null once they erased their account).
+    owner_id: uuid.UUID | None
+    name: str
+    filters: SavedViewFilters
+    sort: ViewSort
+    shared: bool
+    show_on_dashboard: bool
+    show_in_sidebar: bool
+    created_at: datetime
+    updated_at: datetime
 
 
 class ShareLinkIn(Schema, kw_only=True):

@@ -107,6 +107,14 @@ async def active_everywhere(
     assert r.status_code == 200, r.text
     r = await client.put(f"{API}/conversations/{chat['id']}/mute", json={}, headers=bob.auth)
     assert r.status_code == 200, r.text
+    # Bob keeps a view of his own documents and shares another with the organisation.
+    for name, shared in (("Mine", False), ("Team inbox", True)):
+        r = await client.post(
+            f"{API}/orgs/{org}/saved-views",
+            json={"name": name, "shared": shared, "filters": {"ownerId": bob.user_id}},
+            headers=bob.auth,
+        )
+        assert r.status_code == 201, r.text
     later = (datetime.now(UTC) + timedelta(days=2)).isoformat()
     await sent(client, bob, org, sendAt=later, payload={"title": "Later", "text": "From Bob"})
     r = await client.post(
@@ -158,6 +166,7 @@ async def test_the_export_holds_the_callers_data_from_every_context_and_no_one_e
     owned = {d["id"] for d in parts["content"]["documentsOwned"]}
     assert owned == {d["id"] for d in made["docs"]}
     assert [n["body"] for n in parts["content"]["notes"]] == ["Filed by Bob."]
+    assert [v["name"] for v in parts["content"]["savedViews"]] == ["Mine", "Team inbox"]
     assert parts["content"]["auditEntries"]
     assert all(e["action"] for e in parts["content"]["auditEntries"])
     communication = parts["communication"]
@@ -237,6 +246,7 @@ async def test_erasure_leaves_no_row_of_the_person_and_the_audit_trail_verifies(
         "identity.users",
         "content.documents",
         "content.audit_entries",
+        "content.saved_views",
         "communication.messages",
         "communication.message_reactions",
         "communication.inbox_items",
@@ -277,6 +287,11 @@ async def test_erasure_leaves_no_row_of_the_person_and_the_audit_trail_verifies(
     assert tombstone["body"] == ""
     assert tombstone["deletedAt"] is not None
     pseudonym = tombstone["senderId"]
+    # His personal view is gone; the shared one stays the organisation's, by nobody, and
+    # its condition on him names the pseudonym.
+    r = await client.get(f"{API}/orgs/{org}/saved-views", headers=alice.auth)
+    views = [(v["name"], v["ownerId"], v["filters"]["ownerId"]) for v in r.json()["items"]]
+    assert views == [("Team inbox", None, pseudonym)]
     # The task is open again, for the admins.
     (task,) = await fetch(
         database_url,

@@ -38,7 +38,7 @@ from hub.content.schemas import (
     VersionOut,
 )
 from hub.content.services.access import as_caller
-from hub.content.services.documents import FACETS_PATTERN, DocumentService
+from hub.content.services.documents import FACETS_PATTERN, DocumentService, Listing
 from hub.content.services.downloads import DownloadService
 from hub.content.services.sharing import Share, SharingService
 from hub.content.services.storing import too_large
@@ -132,6 +132,28 @@ def _form(request: Request[Any, Any, Any], settings: ContentSettings) -> Multipa
     return MultipartForm(request.stream().__aiter__(), boundary, max_upload_bytes=limit)
 
 
+#: ``?facets=``: counts over every matching document, added to the page.
+FacetsQuery = Annotated[
+    str | None,
+    QueryParameter(
+        required=False,
+        pattern=FACETS_PATTERN,
+        description="Counts to add, comma-separated: `tags`, `types` or `tags,types`.",
+    ),
+]
+
+
+def document_page(listing: Listing) -> DocumentPage:
+    """A listing (a page and its facet counts) as the wire's document page."""
+    page = page_as(listing.page, DocumentOut)
+    return DocumentPage(
+        items=page.items,
+        limit=page.limit,
+        next_cursor=page.next_cursor,
+        facets=to_schema(listing.facets, Facets) if listing.facets is not None else None,
+    )
+
+
 class DocumentController(Controller):
     path = "/documents"
     tags = ["Content: documents"]
@@ -195,14 +217,7 @@ class DocumentController(Controller):
         ] = None,
         trashed: FromQuery[bool] = False,
         sort: FromQuery[Literal["created", "updated", "title"]] = "created",
-        facets: Annotated[
-            str | None,
-            QueryParameter(
-                required=False,
-                pattern=FACETS_PATTERN,
-                description="Counts to add, comma-separated: `tags`, `types` or `tags,types`.",
-            ),
-        ] = None,
+        facets: FacetsQuery = None,
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
     ) -> DocumentPage:
@@ -223,13 +238,7 @@ class DocumentController(Controller):
             cursor=cursor,
             facets=split_list(facets),
         )
-        page = page_as(listing.page, DocumentOut)
-        return DocumentPage(
-            items=page.items,
-            limit=page.limit,
-            next_cursor=page.next_cursor,
-            facets=to_schema(listing.facets, Facets) if listing.facets is not None else None,
-        )
+        return document_page(listing)
 
     @get("/{document_id:uuid}", operation_id="getDocument", summary="One document")
     async def get_document(

@@ -62,9 +62,15 @@ def parse_field_filters(raw: list[str]) -> list[FieldFilter]:
                 source="query",
                 status_code=400,
             )
-        key, op, operand = value.split(":", 2)
-        out.append(FieldFilter(key, op, operand))
+        out.append(split_filter(value))
     return out
+
+
+def split_filter(value: str) -> FieldFilter:
+    """A condition already matched against :data:`FIELD_FILTER_PATTERN`, split (the value
+    may hold colons)."""
+    key, op, operand = value.split(":", 2)
+    return FieldFilter(key, op, operand)
 
 
 def condition(filter_: FieldFilter, field_type: FieldType, options: list[str]) -> FieldCondition:

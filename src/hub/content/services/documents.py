@@ -94,14 +94,15 @@ class DocumentService:
         (view,) = await document_views(self.store, [opened.row], opened.caller)
         return view
 
-    async def _conditions(
+    async def conditions(
         self, caller: Caller, specs: Sequence[FieldFilter]
-    ) -> tuple[FieldCondition, ...]:
-        """``field=`` filters against the organisation's definitions: an unknown key or
-        a value its field could never hold is a 422 naming ``field``."""
+    ) -> tuple[tuple[FieldCondition, ...], list[str]]:
+        """``field=`` filters against the organisation's definitions: the conditions, and
+        what is wrong with each that names an unknown key or a value its field could
+        never hold (the caller decides whether that is a 422 or an empty answer)."""
         rows = await taxonomy_repo.read_definitions(self.store, caller.organisation_id)
         defined = {r.key: r for r in rows}
-        out = []
+        out, problems = [], []
         for spec in specs:
             row = defined.get(spec.key)
             try:
@@ -109,8 +110,8 @@ class DocumentService:
                     raise ValueError(f"{spec.key}: no such custom field")
                 out.append(condition(spec, FieldType(row.type), list(row.options)))
             except ValueError as error:
-                raise field_invalid("field", str(error), source="query") from None
-        return tuple(out)
+                problems.append(str(error))
+        return tuple(out), problems
 
     async def list(
         self,
@@ -133,7 +134,10 @@ class DocumentService:
                 "facets", "one or more of " + ", ".join(FACETS), source="query", status_code=400
             )
         if fields:
-            filters = replace(filters, fields=await self._conditions(caller, fields))
+            resolved, problems = await self.conditions(caller, fields)
+            if problems:
+                raise field_invalid("field", problems[0], source="query")
+            filters = replace(filters, fields=resolved)
         size = clamp_limit(limit)
         rows = await documents.page(
             self.store, caller, filters, sort=sort, after=_after(sort, cursor), limit=size

@@ -7,6 +7,9 @@
   records outlive the employee who filed them.
 * Records that stay for others name the erasure's pseudonym instead of the person: who
   uploaded a version, who wrote a note, who made a share link. Shares to the person go.
+* Their personal saved views go; the shared ones stay the organisation's, made by nobody.
+  A view filtering on the person as owner filters on the pseudonym (their documents
+  have a new owner, so it finds nothing, as before it would have found only theirs).
 * The audit trail pseudonymises every entry naming them (``services.audit_erasure``).
 * Published outbox rows naming them are deleted.
 
@@ -20,7 +23,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import text, update
 
-from hub.content.models import Document
+from hub.content.models import Document, SavedView
 from hub.content.services.audit_erasure import AuditPseudonymiser
 from hub.identity.api import IdentityApi, UserErased
 from hub.kernel.clock import Clock
@@ -53,6 +56,8 @@ _STATEMENTS = (
     "UPDATE content.notes SET author_id = :pseudonym WHERE author_id = :user_id",
     "UPDATE content.share_links SET created_by = :pseudonym WHERE created_by = :user_id",
     "DELETE FROM content.document_shares WHERE subject_kind = 'user' AND subject_id = :user_id",
+    "DELETE FROM content.saved_views WHERE owner_id = :user_id AND NOT shared",
+    "UPDATE content.saved_views SET owner_id = NULL WHERE owner_id = :user_id",
 )
 
 
@@ -83,11 +88,16 @@ class ContentErasure:
 
     async def _scrub_custom_fields(self, uow: UnitOfWork, person: ErasedPerson) -> None:
         """Custom field values naming the person (a "responsible" field holding their
-        id or address) now name the pseudonym."""
+        id or address) now name the pseudonym; so do saved views' conditions."""
         await uow.session.execute(
             update(Document)
             .where(person.mentioned_in(Document.custom_fields))
             .values(custom_fields=person.scrubbed_json(Document.custom_fields))
+        )
+        await uow.session.execute(
+            update(SavedView)
+            .where(person.mentioned_in(SavedView.filters))
+            .values(filters=person.scrubbed_json(SavedView.filters))
         )
 
     async def _owner_of(self, organisation_id: uuid.UUID, person: ErasedPerson) -> uuid.UUID:

@@ -38,6 +38,10 @@ _SHARE_LINKS = text(
     "SELECT id, document_id, version, created_at, expires_at, revoked_at, last_used_at,"
     " use_count FROM content.share_links WHERE created_by = :user_id ORDER BY created_at"
 )
+_SAVED_VIEWS = text(
+    "SELECT id, organisation_id, name, filters, sort, shared, created_at, updated_at"
+    " FROM content.saved_views WHERE owner_id = :user_id ORDER BY created_at"
+)
 _AUDIT = text(
     "SELECT id, occurred_at, organisation_id, action, entity_type, entity_id, summary,"
     " client_address FROM content.audit_entries WHERE actor_id = :user_id"
@@ -57,6 +61,7 @@ class ContentPersonalData(PersonalDataApi):
             "notes": records(await self.store.all(_NOTES, params)),
             "documentsSharedWithYou": records(await self.store.all(_SHARED, params)),
             "shareLinks": records(await self.store.all(_SHARE_LINKS, params)),
+            "savedViews": records(await self.store.all(_SAVED_VIEWS, params)),
             "auditEntries": records(
                 await self.store.all(_AUDIT, {**params, "limit": MAX_AUDIT_ENTRIES})
             ),
