@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import httpx
+
 from tests.integration.communication.support import Client, org_with
 from tests.integration.communication.support_conversations import (
     CONVERSATIONS,
@@ -71,7 +73,10 @@ async def test_participants_pin_and_unpin_messages(client: Client, database_url:
     assert rows[0]["n"] == 0
 
 
-async def test_at_most_fifty_pins_even_all_at_once(client: Client, database_url: str) -> None:
+async def test_at_most_fifty_pins_even_all_at_once(
+    live_client: httpx.AsyncClient, database_url: str
+) -> None:
+    client = live_client  # a real server: the test client serves one request at a time
     _, org, people = await org_with(client, database_url, ("ann", None), ("bob", None))
     ann, bob = people["ann"], people["bob"]
     chat = (await conversation(client, ann, org, bob))["id"]

@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import httpx
+
 from tests.integration.communication.support import Client, org_with
 from tests.integration.communication.support_conversations import (
     CONVERSATIONS,
@@ -78,7 +80,10 @@ async def test_replies_in_a_thread_leave_the_timeline_and_count_on_their_root(
     assert r.json()["code"] == "message_deleted"
 
 
-async def test_concurrent_replies_are_all_counted(client: Client, database_url: str) -> None:
+async def test_concurrent_replies_are_all_counted(
+    live_client: httpx.AsyncClient, database_url: str
+) -> None:
+    client = live_client  # a real server: the test client serves one request at a time
     _, org, people = await org_with(client, database_url, ("ann", None), ("bob", None))
     ann, bob = people["ann"], people["bob"]
     chat = await conversation(client, ann, org, bob)

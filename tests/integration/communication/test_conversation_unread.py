@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import pytest
 from litestar import Litestar
 
@@ -65,8 +66,9 @@ async def _read_to(client: Client, who: Person, cid: str) -> int:
 
 
 async def test_unread_counts_stay_exact_under_concurrent_sends_and_reads(
-    client: Client, database_url: str
+    live_client: httpx.AsyncClient, database_url: str
 ) -> None:
+    client = live_client  # a real server: the test client serves one request at a time
     owner, org, people = await org_with(client, database_url, ("ann", None), ("bob", None))
     ann, bob = people["ann"], people["bob"]
     group = (await conversation(client, owner, org, ann, bob, title="Busy"))["id"]

@@ -10,6 +10,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
+
 from hub.kernel.clock import MovableClock
 from hub.kernel.settings import Settings
 from tests.integration.communication.support import Client, org_with
@@ -99,8 +101,9 @@ async def test_outsiders_and_non_participants_get_404_everywhere(
 
 
 async def test_one_direct_conversation_per_pair_even_when_created_at_once(
-    client: Client, database_url: str
+    live_client: httpx.AsyncClient, database_url: str
 ) -> None:
+    client = live_client  # a real server: the test client serves one request at a time
     owner, org, people = await org_with(client, database_url, ("ann", None))
     ann = people["ann"]
 

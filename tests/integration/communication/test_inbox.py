@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import httpx
 from litestar import Litestar
 
 from hub.kernel.clock import MovableClock
@@ -112,8 +113,9 @@ async def test_marks_filters_snooze_and_pages(
 
 
 async def test_unread_count_is_exact_under_concurrent_marks_and_arrivals(
-    client: Client, database_url: str, events: InProcessWorker
+    live_client: httpx.AsyncClient, database_url: str, events: InProcessWorker
 ) -> None:
+    client = live_client  # a real server: the test client serves one request at a time
     owner, org, people = await org_with(client, database_url, ("ann", None))
     ann = people["ann"]
     to_ann = {"userIds": [ann.user_id]}

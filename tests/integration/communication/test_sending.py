@@ -9,6 +9,8 @@ import json
 import uuid
 from typing import Any
 
+import httpx
+
 from hub.worker import InProcessWorker
 from tests.integration.communication.support import (
     NOTIFICATIONS,
@@ -136,8 +138,9 @@ async def test_preference_matrix_org_default_user_override_and_critical(
 
 
 async def test_idempotency_key_same_id_and_concurrent_duplicate_409(
-    client: Client, database_url: str, events: InProcessWorker
+    live_client: httpx.AsyncClient, database_url: str, events: InProcessWorker
 ) -> None:
+    client = live_client  # a real server: the test client serves one request at a time
     owner, org, _ = await org_with(client, database_url, ("ann", None))
     key = {"Idempotency-Key": "send-1"}
     first = await send(client, owner, org, headers=key)

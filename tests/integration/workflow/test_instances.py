@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import httpx
+
 from tests.integration.content.support import uploaded
 from tests.integration.identity.support import API, fetch
 from tests.integration.identity.support_orgs import create_org, person
@@ -101,7 +103,10 @@ async def test_guards_forms_and_conditions(client: Client, database_url: str) ->
     assert r.json()["state"] == "rejected"
 
 
-async def test_concurrent_transitions_one_wins(client: Client, database_url: str) -> None:
+async def test_concurrent_transitions_one_wins(
+    live_client: httpx.AsyncClient, database_url: str
+) -> None:
+    client = live_client  # a real server: the test client serves one request at a time
     owner, org, people = await team(client, database_url)
     body = approval()
     body["transitions"][0].pop("condition")

@@ -9,6 +9,7 @@ import asyncio
 import uuid
 from typing import Any
 
+import httpx
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
@@ -111,7 +112,10 @@ async def test_machine_labels_wait_for_a_person_and_changes_retrain(
         assert all(d is not None and "medical" in d.tags for d in top)
 
 
-async def test_concurrent_training_requests_queue_one(client: Client, database_url: str) -> None:
+async def test_concurrent_training_requests_queue_one(
+    live_client: httpx.AsyncClient, database_url: str
+) -> None:
+    client = live_client  # a real server: the test client serves one request at a time
     owner = await person(client, database_url, "owner@example.com")
     org = (await create_org(client, owner))["id"]
     answers = await asyncio.gather(

@@ -146,7 +146,9 @@ class MessageService:
                         .where(m.c.id == thread)
                         .values(
                             thread_reply_count=m.c.thread_reply_count + 1,
-                            thread_last_reply_at=now,
+                            # ``now`` was read before the lock: a reply that waited for
+                            # it may be older than one already counted.
+                            thread_last_reply_at=func.greatest(m.c.thread_last_reply_at, now),
                         )
                         .returning(*m.c)
                     )
