@@ -305,6 +305,23 @@ class TextExtracted(DocumentEvent, kw_only=True, frozen=True):
     status: str
 
 
+class DocumentSplit(DocumentEvent, kw_only=True, frozen=True):
+    """Parts of the document's pages became new documents (each also ``uploaded``)."""
+
+    event_type: ClassVar[str] = "content.document.split"
+    version: int
+    parts: list[uuid.UUID]
+
+
+class DocumentsMerged(DocumentEvent, kw_only=True, frozen=True):
+    """A new document (``document_id``, also ``uploaded``) holds the pages of ``sources``
+    in that order, each at its version ``versions``."""
+
+    event_type: ClassVar[str] = "content.document.merged"
+    sources: list[uuid.UUID]
+    versions: list[int]
+
+
 class VersionAdded(DocumentEvent, kw_only=True, frozen=True):
     event_type: ClassVar[str] = "content.document.version_added"
     version: int

@@ -12,6 +12,7 @@ from hub.content.controllers.bulk import BulkController
 from hub.content.controllers.documents import DocumentController
 from hub.content.controllers.erasure import ErasurePolicyController
 from hub.content.controllers.links import DocumentLinksController, ShareController
+from hub.content.controllers.pages import PagesController
 from hub.content.controllers.saved_views import SavedViewController
 from hub.content.controllers.search import SearchController, SearchSettingsController
 from hub.content.controllers.taxonomy import (
@@ -40,6 +41,7 @@ from hub.content.services.downloads import DownloadService
 from hub.content.services.erasure import ContentErasure, ErasurePolicies
 from hub.content.services.links import NoteService, ShareLinkService
 from hub.content.services.org_purge import ContentOrgPurge
+from hub.content.services.pdf_editing import PdfEditing
 from hub.content.services.personal_data import ContentPersonalData
 from hub.content.services.saved_views import SavedViewService
 from hub.content.services.search import SearchService
@@ -89,14 +91,15 @@ def services(rt: ContextRuntime, *, identity_api: IdentityApi) -> dict[str, Any]
     sharing = SharingService(store, access, identity_api, clock)
     requests = ExtractionRequests(rt.queue_job)
     taxonomy = TaxonomyService(store)
+    uploads = UploadService(
+        store, access, intake, blobs, clock, metadata, links, thumbnail_requests, requests
+    )
     signer = CheckpointSigner([rt.settings.secret_key, *rt.settings.secret_key_previous])
     return {
         "content_settings": settings,
         "blob_store": files,
         "documents": documents,
-        "uploads": UploadService(
-            store, access, intake, blobs, clock, metadata, links, thumbnail_requests, requests
-        ),
+        "uploads": uploads,
         "downloads": downloads,
         "sharing": sharing,
         "share_links": ShareLinkService(store, access, files, clock, str(rt.settings.public_url)),
@@ -104,6 +107,7 @@ def services(rt: ContextRuntime, *, identity_api: IdentityApi) -> dict[str, Any]
         "trash": TrashService(store, access, blobs, clock, settings.content_trash_days, links),
         "taxonomy": taxonomy,
         "saved_views": SavedViewService(store, documents, clock),
+        "pdf_editing": PdfEditing(store, access, files, uploads, settings),
         "content_api": ContentFacade(store, identity_api, documents, sharing),
         "content_config": ContentConfigFacade(store, taxonomy),
         "thumbnails": ThumbnailService(store, downloads, files, blobs, clock, thumbnail_requests),
@@ -151,6 +155,7 @@ def build() -> ContextModule:
             AuditController,
             ErasurePolicyController,
             SavedViewController,
+            PagesController,
         ],
         permissions=PERMISSIONS,
         jobs=[purge_trash, make_thumbnail, extract_text, maintain_audit, checkpoint_audit],

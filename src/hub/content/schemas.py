@@ -8,8 +8,10 @@ from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
 
+from hub.content.domain.documents import MAX_COMMENT, MAX_TITLE
 from hub.content.domain.field_filters import FIELD_FILTER_PATTERN, MAX_FIELD_FILTERS
 from hub.content.domain.links import MAX_LINK_DAYS, MAX_NOTE_CHARS
+from hub.content.domain.pdf_pages import MAX_MERGED, MAX_OPERATIONS, MAX_PAGES, MAX_PARTS
 from hub.content.domain.saved_views import MAX_IDS, MAX_WITHIN_DAYS
 from hub.kernel.pagination import Page
 from hub.kernel.structs import PatchSchema, Schema
@@ -393,6 +395,88 @@ class BulkOut(Schema):
     updated: int
     #: Every named document as it now is, in the order of ``documentIds``.
     items: list[DocumentOut]
+
+
+_Page = Annotated[int, msgspec.Meta(ge=1, le=MAX_PAGES)]
+_Pages = Annotated[list[_Page], msgspec.Meta(min_length=1, max_length=MAX_PAGES)]
+
+
+class PageOperation(Schema, tag_field="kind", forbid_unknown_fields=True):
+    """One change to the pages; page numbers count from 1 as the pages stand after the
+    operations before it."""
+
+
+class RotatePages(PageOperation, tag="rotate"):
+    pages: _Pages
+    #: Clockwise.
+    degrees: Literal[90, 180, 270]
+
+
+class DeletePages(PageOperation, tag="delete"):
+    pages: _Pages
+
+
+class ReorderPages(PageOperation, tag="reorder"):
+    #: Every page exactly once, in the new order (``[3, 1, 2]``: the third page first).
+    order: _Pages
+
+
+class PagesEditIn(Schema, forbid_unknown_fields=True):
+    example: ClassVar[dict[str, Any]] = {
+        "operations": [
+            {"kind": "delete", "pages": [2]},
+            {"kind": "rotate", "pages": [1], "degrees": 90},
+        ],
+        "comment": "Blank page removed",
+    }
+
+    operations: Annotated[
+        list[RotatePages | DeletePages | ReorderPages],
+        msgspec.Meta(min_length=1, max_length=MAX_OPERATIONS),
+    ]
+    #: The new version's comment (default "Pages edited").
+    comment: Annotated[str, msgspec.Meta(max_length=MAX_COMMENT)] | None = None
+
+
+class PageRange(Schema, forbid_unknown_fields=True):
+    from_: _Page = msgspec.field(name="from")
+    to: _Page
+
+
+class SplitIn(Schema, forbid_unknown_fields=True):
+    example: ClassVar[dict[str, Any]] = {"parts": [{"from": 1, "to": 2}, {"from": 3, "to": 5}]}
+
+    #: Each part (pages ``from`` to ``to``, inclusive) becomes a document; parts must
+    #: not overlap and need not cover every page.
+    parts: Annotated[list[PageRange], msgspec.Meta(min_length=1, max_length=MAX_PARTS)]
+
+
+class SplitOut(Schema):
+    #: The new documents, in the order of ``parts``.
+    items: list[DocumentOut]
+
+
+class MergeIn(Schema, forbid_unknown_fields=True):
+    example: ClassVar[dict[str, Any]] = {
+        "organisationId": "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b",
+        "documentIds": [
+            "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a60",
+            "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a61",
+        ],
+    }
+
+    organisation_id: uuid.UUID
+    #: 2 to 50 distinct PDF documents of the organisation, in the order of the result.
+    document_ids: Annotated[
+        list[uuid.UUID],
+        msgspec.Meta(
+            min_length=2,
+            max_length=MAX_MERGED,
+            extra_json_schema={"extra": {"uniqueItems": True}},
+        ),
+    ]
+    #: The new document's title (default: the first document's).
+    title: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_TITLE)] | None = None
 
 
 class SearchHit(Schema):

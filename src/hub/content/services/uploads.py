@@ -20,7 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.content.api import DocumentUploaded, VersionAdded
-from hub.content.domain.access import WRITE, Action
+from hub.content.domain.access import WRITE, Action, Caller
 from hub.content.domain.documents import (
     MAX_COMMENT,
     MAX_CUSTOM_FIELDS_BYTES,
@@ -48,6 +48,7 @@ from hub.content.services.text_extraction import ExtractionRequests
 from hub.content.services.thumbnails import ThumbnailRequests
 from hub.content.services.views import version_view, view_of
 from hub.kernel.clock import Clock
+from hub.kernel.db import UnitOfWork
 from hub.kernel.errors import Conflict
 from hub.kernel.problems import field_invalid
 from hub.kernel.schema import new_id
@@ -193,7 +194,11 @@ class UploadService:
         self, organisation_id: uuid.UUID, part: FilePart, then: Callable[[StoredFile], Any]
     ) -> Any:
         """Store the file, then run ``then``; a failure of ``then`` forgets the blob."""
-        stored = await self.intake.take(organisation_id, part)
+        return await self.kept(await self.intake.take(organisation_id, part), then)
+
+    async def kept(self, stored: StoredFile, then: Callable[[StoredFile], Any]) -> Any:
+        """Run ``then`` on a file already in the blob store; if it fails, the blob is
+        forgotten again (deleted unless a version references the same bytes)."""
         blob: StoredBlob | None = stored.blob
         try:
             result = await then(stored)
@@ -216,71 +221,79 @@ class UploadService:
 
         async def write(stored: StoredFile) -> dict[str, Any]:
             await read_rest(form, fields)
-            meta = metadata_of(fields)
-            now = self.clock()
-            document = Document(
-                id=new_id(),
-                organisation_id=organisation_id,
-                owner_id=caller.user_id,
-                title=meta.title or clean_title(stored.file_name),
-                document_type_id=meta.document_type_id,
-                custom_fields=meta.custom_fields,
-                current_version=1,
-                restricted=caller.sealed_uploads,
-                created_at=now,
-                updated_at=now,
-            )
-            async with self.store.uow() as uow:
-                session = uow.session
-                await self.metadata.document_type(session, organisation_id, meta.document_type_id)
-                written = await self.links.write(
-                    session,
-                    source=document.id,
-                    organisation_id=organisation_id,
-                    fields=await self.metadata.custom_fields(
-                        session, organisation_id, meta.custom_fields
-                    ),
-                    reader=caller,
-                    new=True,
-                )
-                document.custom_fields = written.fields
-                session.add(document)
-                await session.flush()
-                tag_ids = await resolve_tags(session, organisation_id, meta.tags)
-                await set_tags(session, document.id, tag_ids)
-                await self._add_version(
-                    session,
-                    document.id,
-                    organisation_id,
-                    stored,
-                    1,
-                    now,
-                    caller.user_id,
-                    comment=None,
-                )
-                await self.extraction.request(uow, document.id, 1)
-                await SearchIndex.refresh(uow, [document.id])
-                uow.publish(
-                    DocumentUploaded(
-                        document_id=document.id,
-                        organisation_id=organisation_id,
-                        title=document.title,
-                        file_name=stored.file_name,
-                    )
-                )
-                await publish_reverse(
-                    uow,
-                    written.touched,
-                    organisation_id=organisation_id,
-                    source=document.id,
-                    via="user",
-                )
-                self.thumbnails.request(uow, document.id, 1, stored.media_type)
-                await uow.commit()
-            return await view_of(self.store, document.id, caller)
+            return await self.create_from(caller, stored, metadata_of(fields))
 
         result: dict[str, Any] = await self._stored(organisation_id, part, write)
         return result
+
+    async def create_from(
+        self, caller: Caller, stored: StoredFile, meta: Metadata, *, comment: str | None = None
+    ) -> dict[str, Any]:
+        """A new document of the caller's organisation from a stored file, in one
+        transaction (:meth:`write_document`)."""
+        async with self.store.uow() as uow:
+            document_id = await self.write_document(uow, caller, stored, meta, comment=comment)
+            await uow.commit()
+        return await view_of(self.store, document_id, caller)
+
+    async def write_document(
+        self,
+        uow: UnitOfWork,
+        caller: Caller,
+        stored: StoredFile,
+        meta: Metadata,
+        *,
+        comment: str | None = None,
+    ) -> uuid.UUID:
+        """Write a new document in ``uow``: its metadata checked, its first version
+        written and counted, its text and thumbnail requested, its upload published."""
+        organisation_id = caller.organisation_id
+        now = self.clock()
+        document = Document(
+            id=new_id(),
+            organisation_id=organisation_id,
+            owner_id=caller.user_id,
+            title=meta.title or clean_title(stored.file_name),
+            document_type_id=meta.document_type_id,
+            custom_fields=meta.custom_fields,
+            current_version=1,
+            restricted=caller.sealed_uploads,
+            created_at=now,
+            updated_at=now,
+        )
+        session = uow.session
+        await self.metadata.document_type(session, organisation_id, meta.document_type_id)
+        written = await self.links.write(
+            session,
+            source=document.id,
+            organisation_id=organisation_id,
+            fields=await self.metadata.custom_fields(session, organisation_id, meta.custom_fields),
+            reader=caller,
+            new=True,
+        )
+        document.custom_fields = written.fields
+        session.add(document)
+        await session.flush()
+        tag_ids = await resolve_tags(session, organisation_id, meta.tags)
+        await set_tags(session, document.id, tag_ids)
+        await self._add_version(
+            session, document.id, organisation_id, stored, 1, now, caller.user_id, comment=comment
+        )
+        await self.extraction.request(uow, document.id, 1)
+        await SearchIndex.refresh(uow, [document.id])
+        uow.publish(
+            DocumentUploaded(
+                document_id=document.id,
+                organisation_id=organisation_id,
+                title=document.title,
+                file_name=stored.file_name,
+            )
+        )
+        await publish_reverse(
+            uow, written.touched, organisation_id=organisation_id, source=document.id, via="user"
+        )
+        self.thumbnails.request(uow, document.id, 1, stored.media_type)
+        return document.id
 
     async def _add_version(
         self,
@@ -343,14 +356,14 @@ class UploadService:
             await read_rest(form, fields)
             check_stated_limits(fields)
             comment = clean_comment(fields.one("comment"))
-            return await self._new_current(
+            return await self.new_current(
                 opened.id, organisation_id, stored, opened.caller.user_id, comment=comment
             )
 
         result: dict[str, Any] = await self._stored(organisation_id, part, write)
         return result
 
-    async def _new_current(
+    async def new_current(
         self,
         document_id: uuid.UUID,
         organisation_id: uuid.UUID,
@@ -415,7 +428,7 @@ class UploadService:
             file_name=old.file_name,
             media_type=old.media_type,
         )
-        return await self._new_current(
+        return await self.new_current(
             opened.id,
             opened.row.organisation_id,
             stored,

@@ -59,16 +59,37 @@ def run(
     path: Path, media_type: str, *, timeout_seconds: int, memory_mb: int, languages: str
 ) -> Extracted:
     """Extract ``path`` in a child process (blocking: call it from a thread)."""
-    request = {
-        "path": str(path),
-        "media_type": media_type,
-        "memory_mb": memory_mb,
-        "cpu_seconds": timeout_seconds + 1,
-        "languages": languages,
-    }
+    answer = call(
+        WORKER_MODULE,
+        {
+            "path": str(path),
+            "media_type": media_type,
+            "memory_mb": memory_mb,
+            "cpu_seconds": timeout_seconds + 1,
+            "languages": languages,
+        },
+        timeout_seconds=timeout_seconds,
+        what="extraction",
+    )
+    if "error" in answer:
+        raise ExtractionFailed(str(answer["error"]), str(answer.get("detail", "")))
+    return Extracted(
+        status=str(answer["status"]),
+        text=str(answer["text"]),
+        truncated=bool(answer["truncated"]),
+        ocr=bool(answer["ocr"]),
+    )
+
+
+def call(
+    module: str, request: dict[str, Any], *, timeout_seconds: int, what: str
+) -> dict[str, Any]:
+    """Run ``python -m module REQUEST`` (a child that bounds itself) and return the JSON
+    it prints; a child past ``timeout_seconds``, killed or answering no JSON raises
+    :class:`ExtractionFailed` (``timeout``, ``crashed``). Blocking: call it from a thread."""
     # The command is this interpreter and a fixed module; the request is one argument.
     child = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", WORKER_MODULE, json.dumps(request)],
+        [sys.executable, "-m", module, json.dumps(request)],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -80,7 +101,7 @@ def run(
     except subprocess.TimeoutExpired:
         _kill(child)
         raise ExtractionFailed(
-            "timeout", f"extraction took longer than {timeout_seconds} s"
+            "timeout", f"the {what} took longer than {timeout_seconds} s"
         ) from None
     except BaseException:
         _kill(child)
@@ -90,20 +111,13 @@ def run(
     if child.returncode != 0:
         last = err.decode(errors="replace").strip().splitlines()[-1:] or [""]
         if child.returncode == -signal.SIGXCPU:
-            raise ExtractionFailed("timeout", "the extraction ran out of CPU time")
+            raise ExtractionFailed("timeout", f"the {what} ran out of CPU time")
         raise ExtractionFailed("crashed", f"exit status {child.returncode} {last[0][:300]}")
     try:
         answer: dict[str, Any] = json.loads(out)
     except ValueError:
-        raise ExtractionFailed("crashed", "the extraction answered no JSON") from None
-    if "error" in answer:
-        raise ExtractionFailed(str(answer["error"]), str(answer.get("detail", "")))
-    return Extracted(
-        status=str(answer["status"]),
-        text=str(answer["text"]),
-        truncated=bool(answer["truncated"]),
-        ocr=bool(answer["ocr"]),
-    )
+        raise ExtractionFailed("crashed", f"the {what} answered no JSON") from None
+    return answer
 
 
 def _kill_group(pid: int) -> None:
