@@ -8,6 +8,7 @@ import io
 import json
 from typing import Any
 
+import httpx
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from pypdf import PdfReader, PdfWriter
@@ -267,7 +268,7 @@ async def test_merge_joins_pdfs_in_order_and_checks_every_one(
     assert pages_of(await _content(client, owner, merged["id"])) == [(201, 0), (101, 0), (102, 0)]
     r = await client.post(
         f"{DOCS}/merge",
-        json={"organisationId": org, "documentIds": [a["id"], b["id"]], "title": "Thread"},
+        json={"organisationId": org, "documentIds": [a["id"], b["id"]], "title": "\u00a0Thread "},
         headers=owner.auth,
     )
     assert (r.json()["title"], [t["name"] for t in r.json()["tags"]]) == ("Thread", ["Mail"])
@@ -318,4 +319,35 @@ async def test_rights_edit_for_pages_write_for_new_documents_and_404_outside(
     ):
         r = await client.post(method_url, json=body, headers=stranger.auth)
         assert r.status_code == 404, (method_url, r.text)
+    assert await _state(database_url) == before
+
+
+async def test_odd_bytes_through_a_real_server_change_nothing(
+    live_client: httpx.AsyncClient, database_url: str
+) -> None:
+    client = live_client
+    owner = await person(client, database_url, "owner@example.com")
+    org = (await create_org(client, owner))["id"]
+    doc = await uploaded(client, owner, org, pdf_of(101, 102))
+    before = await _state(database_url)
+    url = f"{DOCS}/{doc['id']}/pages"
+    r = await client.post(
+        url,
+        json={"operations": [{"kind": "delete", "pages": [1]}], "comment": "bad\x00comment"},
+        headers=owner.auth,
+    )
+    assert r.status_code == 422, r.text
+    assert [e["field"] for e in r.json()["errors"]] == ["comment"]
+    r = await client.post(
+        url,
+        content=b'{"operations": [{"kind": "delete", "pages": [1]}], "comment": "\xff\xfe"}',
+        headers={**owner.auth, "Content-Type": "application/json"},
+    )
+    assert r.status_code == 400, r.text
+    r = await client.post(
+        f"{DOCS}/merge",
+        json={"organisationId": org, "documentIds": [doc["id"], doc["id"]], "title": "\x00"},
+        headers=owner.auth,
+    )
+    assert r.status_code in (400, 422), r.text
     assert await _state(database_url) == before

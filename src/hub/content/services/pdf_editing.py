@@ -24,7 +24,7 @@ from typing import Any
 from hub.content.api import DocumentsMerged, DocumentSplit
 from hub.content.domain.access import WRITE, Action, Caller
 from hub.content.domain.bulk import duplicates
-from hub.content.domain.documents import MAX_TITLE, TagRefs, clean_comment
+from hub.content.domain.documents import MAX_TITLE, TagRefs, clean_comment, clean_title
 from hub.content.domain.pdf_pages import part_title
 from hub.content.domain.settings import ContentSettings
 from hub.content.domain.taxonomy import FieldType
@@ -158,6 +158,7 @@ class PdfEditing:
                 "Each document at most once; repeated: " + ", ".join(map(str, repeated)),
                 status_code=400,
             )
+        chosen = clean_title(title) if title is not None else None
         caller = self._writer(await self.access.caller(principal, organisation_id))
         sources: list[Opened] = []
         for i, document_id in enumerate(document_ids):
@@ -171,7 +172,9 @@ class PdfEditing:
                 )
             sources.append(opened)
         versions = [await self._current_pdf(o, f"documentIds[{i}]") for i, o in enumerate(sources)]
-        meta = replace(await self._copied_metadata(sources[0]), title=title or sources[0].row.title)
+        meta = replace(
+            await self._copied_metadata(sources[0]), title=chosen or sources[0].row.title
+        )
 
         async def write(uow: UnitOfWork, stored: list[StoredFile]) -> list[uuid.UUID]:
             made = await self.uploads.write_document(
