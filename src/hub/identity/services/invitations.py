@@ -27,7 +27,8 @@ from hub.identity.domain.emails import is_valid_email, normalise_email
 from hub.identity.domain.roles import MEMBER
 from hub.identity.domain.secrets import new_token, token_hash
 from hub.identity.domain.settings import IdentitySettings
-from hub.identity.models import Invitation, MemberRole, Membership, Organisation, Role, User
+from hub.identity.models import Invitation, Membership, Organisation, Role, User
+from hub.identity.repositories.memberships import add_member
 from hub.identity.services.access import AccessService, require_user_session
 from hub.identity.services.invitation_standing import (
     invited_roles,
@@ -232,19 +233,15 @@ class InvitationService:
                 withdraw(uow, invitation, user.id, now)
                 await uow.commit()
                 raise invitation_withdrawn()
-            uow.session.add(
-                Membership(
-                    organisation_id=organisation_id,
-                    user_id=user.id,
-                    created_at=now,
-                    invited_by=invitation.invited_by,
-                )
-            )
-            await uow.session.flush()
-            uow.session.add_all(
-                MemberRole(organisation_id=organisation_id, user_id=user.id, role_id=r.id)
-                for r in roles
-            )
+            if not await add_member(
+                uow.session,
+                organisation_id,
+                user.id,
+                [r.id for r in roles],
+                at=now,
+                invited_by=invitation.invited_by,
+            ):
+                raise already_member()  # joined another way since the check above
             invitation.accepted_at = now
             invitation.accepted_by = user.id
             names = [r.name for r in roles]

@@ -20,6 +20,7 @@ from hub.identity.domain.roles import (
     clean_name,
 )
 from hub.identity.models import MemberRole, Membership, Organisation, Role
+from hub.identity.repositories.memberships import add_member
 from hub.identity.services.access import AccessService, require_user_session
 from hub.kernel.clock import Clock
 from hub.kernel.pagination import Page
@@ -72,18 +73,9 @@ class OrganisationService:
                 for builtin in BUILTIN_ORDER
             }
             uow.session.add_all(roles.values())
-            uow.session.add(
-                Membership(
-                    organisation_id=organisation.id, user_id=principal.user_id, created_at=now
-                )
-            )
-            await uow.session.flush()
-            uow.session.add(
-                MemberRole(
-                    organisation_id=organisation.id,
-                    user_id=principal.user_id,
-                    role_id=roles[OWNER].id,
-                )
+            await uow.session.flush()  # the roles exist before anyone holds one
+            await add_member(
+                uow.session, organisation.id, principal.user_id, [roles[OWNER].id], at=now
             )
             org_id = organisation.id
             actor = principal.user_id

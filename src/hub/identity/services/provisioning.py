@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert
 
 from hub.identity.api import MemberAdded
-from hub.identity.models import MemberRole, Membership, Organisation
+from hub.identity.models import Membership, Organisation
+from hub.identity.repositories.memberships import add_member
 from hub.identity.services.accounts import AccountService
 from hub.identity.services.orgs import OrganisationService
 from hub.identity.services.registration import RegistrationService
@@ -63,18 +63,10 @@ class Provisioning:
         False when they already were one (their roles are then left as they are)."""
         async with self.store.uow() as uow:
             found = await resolve_roles(uow.session, organisation_id, roles, field="roles")
-            added = await uow.session.execute(
-                insert(Membership)
-                .values(organisation_id=organisation_id, user_id=user_id, created_at=self.clock())
-                .on_conflict_do_nothing()
-                .returning(Membership.user_id)
-            )
-            if added.first() is None:
+            if not await add_member(
+                uow.session, organisation_id, user_id, [r.id for r in found], at=self.clock()
+            ):
                 return False
-            for role in found:
-                uow.session.add(
-                    MemberRole(organisation_id=organisation_id, user_id=user_id, role_id=role.id)
-                )
             uow.publish(
                 MemberAdded(
                     organisation_id=organisation_id,

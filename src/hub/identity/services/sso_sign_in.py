@@ -45,7 +45,8 @@ from hub.identity.domain.sso import (
     sso_refused,
     with_userinfo,
 )
-from hub.identity.models import MemberRole, Membership, Role, SsoIdentity, SsoSession, User
+from hub.identity.models import Role, SsoIdentity, SsoSession, User
+from hub.identity.repositories.memberships import add_member
 from hub.identity.repositories.users import UserRecord, user_by_email, user_by_id
 from hub.identity.repositories.ways_in import NO_PASSWORD
 from hub.identity.services.access import AccessService
@@ -303,20 +304,12 @@ class SsoSignIn:
                         )
                     )
                 ).first()
-            added = await uow.session.execute(
-                insert(Membership)
-                .values(organisation_id=organisation_id, user_id=user_id, created_at=self.clock())
-                .on_conflict_do_nothing()
-                .returning(Membership.user_id)
-            )
-            if added.first() is None:
+            chosen = [role] if role is not None else []
+            if not await add_member(
+                uow.session, organisation_id, user_id, [r.id for r in chosen], at=self.clock()
+            ):
                 return  # already a member: roles stay as they are
-            names: list[str] = []
-            if role is not None:
-                uow.session.add(
-                    MemberRole(organisation_id=organisation_id, user_id=user_id, role_id=role.id)
-                )
-                names.append(role.name)
+            names = [r.name for r in chosen]
             uow.publish(
                 MemberAdded(
                     actor_id=user_id,
