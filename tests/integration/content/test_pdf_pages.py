@@ -4,6 +4,7 @@ stored bytes; bad page numbers, hostile files and missing rights change nothing.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 from typing import Any
@@ -351,3 +352,27 @@ async def test_odd_bytes_through_a_real_server_change_nothing(
     )
     assert r.status_code in (400, 422), r.text
     assert await _state(database_url) == before
+
+
+async def test_two_edits_at_once_never_undo_each_other(
+    live_client: httpx.AsyncClient, database_url: str
+) -> None:
+    """Each edit is made from the version it read: one made from a version that is no
+    longer current is refused (409 ``version_conflict``) rather than stored over the
+    other, so every edit that succeeded is in the result."""
+    client = live_client
+    owner = await person(client, database_url, "owner@example.com")
+    org = (await create_org(client, owner))["id"]
+    doc = await uploaded(client, owner, org, pdf_of(101, 102, 103, 104))
+    edit = {"operations": [{"kind": "delete", "pages": [1]}]}
+    answers = await asyncio.gather(
+        *(client.post(f"{DOCS}/{doc['id']}/pages", json=edit, headers=owner.auth) for _ in range(3))
+    )
+    done = [r for r in answers if r.status_code == 201]
+    refused = [r for r in answers if r.status_code != 201]
+    assert done, [r.text for r in answers]
+    assert {(r.status_code, r.json()["code"]) for r in refused} <= {(409, "version_conflict")}
+    current = await _content(client, owner, doc["id"])
+    assert len(pages_of(current)) == 4 - len(done)
+    r = await client.get(f"{DOCS}/{doc['id']}", headers=owner.auth)
+    assert r.json()["version"] == 1 + len(done)

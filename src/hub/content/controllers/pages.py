@@ -48,7 +48,8 @@ class PagesController(Controller):
         description="`operations` apply in order, each reading page numbers as the pages "
         "stand after the ones before. The result is a new version (the old one stays in "
         "the history; restoring it undoes the edit); an edit must leave a page. Needs the "
-        "edit right." + _REFUSED,
+        "edit right. Another version made current while this one was edited: 409 "
+        "`version_conflict`." + _REFUSED,
         opt={**rate_limit("uploads"), **problems(403, 409, 413, 422, 507)},
     )
     async def edit_pages(

@@ -97,7 +97,12 @@ class PdfEditing:
         version: dict[str, Any] = await self.uploads.kept(
             stored,
             lambda s: self.uploads.new_current(
-                opened.id, opened.row.organisation_id, s, opened.caller.user_id, comment=note
+                opened.id,
+                opened.row.organisation_id,
+                s,
+                opened.caller.user_id,
+                comment=note,
+                based_on=current.version,
             ),
         )
         return version

@@ -326,8 +326,12 @@ class UploadService:
         )
         await session.flush()
 
-    async def _next_version(self, session: AsyncSession, document_id: uuid.UUID) -> int:
-        """Lock the document and return its next version number (409 when trashed)."""
+    async def _next_version(
+        self, session: AsyncSession, document_id: uuid.UUID, based_on: int | None = None
+    ) -> int:
+        """Lock the document and return its next version number (409 when trashed, and
+        ``version_conflict`` when the new version was made from ``based_on`` but another
+        became current meanwhile: it would silently undo that one)."""
         row = (
             await session.execute(
                 select(d.c.current_version, d.c.trashed_at)
@@ -337,6 +341,12 @@ class UploadService:
         ).one()
         if row.trashed_at is not None:
             raise document_trashed()
+        if based_on is not None and row.current_version != based_on:
+            raise Conflict(
+                f"Version {row.current_version} became current while version {based_on} "
+                "was being edited; edit the current one.",
+                code="version_conflict",
+            )
         number: int = row.current_version + 1
         return number
 
@@ -372,11 +382,14 @@ class UploadService:
         *,
         comment: str | None,
         restored_from: int | None = None,
+        based_on: int | None = None,
     ) -> dict[str, Any]:
+        """``stored`` as the document's new current version; ``based_on``: the version it
+        was made from, which must still be current (409 ``version_conflict``)."""
         now = self.clock()
         async with self.store.uow() as uow:
             session = uow.session
-            number = await self._next_version(session, document_id)
+            number = await self._next_version(session, document_id, based_on)
             await self._add_version(
                 session,
                 document_id,
