@@ -272,6 +272,40 @@ class CategoryDeleted(CategoryEvent, kw_only=True, frozen=True):
     event_type: ClassVar[str] = "communication.category.deleted"
 
 
+class TopicEvent(IntegrationEvent, kw_only=True, frozen=True):
+    """An organisation's topic (a named group notifications can be sent to) changed."""
+
+    aggregate_field: ClassVar[str | None] = "topic_id"
+    topic_id: uuid.UUID
+    key: str
+
+
+class TopicCreated(TopicEvent, kw_only=True, frozen=True):
+    event_type: ClassVar[str] = "communication.topic.created"
+
+
+class TopicUpdated(TopicEvent, kw_only=True, frozen=True):
+    event_type: ClassVar[str] = "communication.topic.updated"
+    #: The fields that changed (``name``, ``description``).
+    changed: list[str]
+
+
+class TopicDeleted(TopicEvent, kw_only=True, frozen=True):
+    event_type: ClassVar[str] = "communication.topic.deleted"
+
+
+class TopicSubscribed(TopicEvent, kw_only=True, frozen=True):
+    """``user_id`` joined the topic (``actor_id``: themselves or a manager)."""
+
+    event_type: ClassVar[str] = "communication.topic.subscribed"
+    user_id: uuid.UUID
+
+
+class TopicUnsubscribed(TopicEvent, kw_only=True, frozen=True):
+    event_type: ClassVar[str] = "communication.topic.unsubscribed"
+    user_id: uuid.UUID
+
+
 class MessagingPolicyChanged(IntegrationEvent, kw_only=True, frozen=True):
     """An organisation replaced its messaging rules (who may message whom, by role)."""
 

@@ -20,6 +20,7 @@ from hub.communication.controllers.notifications import (
 from hub.communication.controllers.preferences import DefaultsController, PreferencesController
 from hub.communication.controllers.stream import StreamController
 from hub.communication.controllers.templates import TemplateController
+from hub.communication.controllers.topics import TopicController
 from hub.communication.controllers.webhooks import WebhookController
 from hub.communication.domain.permissions import PERMISSIONS
 from hub.communication.domain.settings import CommunicationSettings
@@ -50,6 +51,7 @@ from hub.communication.services.snoozes import SnoozeEnd
 from hub.communication.services.stream import StreamService
 from hub.communication.services.stream_buffer import StreamBuffer
 from hub.communication.services.templates import TemplateService
+from hub.communication.services.topics import Topics
 from hub.communication.services.unread_notices import UnreadNotices
 from hub.communication.services.webhook_delivery import (
     WebhookDispatch,
@@ -106,6 +108,7 @@ def services(
     messaging = MessagingPolicies(store, clock, identity_api)
     templates = TemplateService(store, clock, categories)
     preferences = PreferenceService(store, clock, categories)
+    topics = Topics(store, clock, identity_api)
     sending = SendService(
         store,
         rt.tenancy,
@@ -115,6 +118,7 @@ def services(
         rt.queue_job,
         batch_size=settings.notification_batch_size,
         max_recipients=settings.notification_max_recipients,
+        topics=topics,
     )
     buffer = StreamBuffer(rt.redis, replay_s=settings.stream_replay_s)
     inbox_events = InboxEvents(store, buffer)
@@ -135,6 +139,7 @@ def services(
     )
     return {
         "notification_categories": categories,
+        "notification_topics": topics,
         "notification_templates": templates,
         "notifications": sending,
         "notification_stream": stream,
@@ -220,6 +225,7 @@ def build() -> ContextModule:
             PreferencesController,
             DefaultsController,
             CategoryController,
+            TopicController,
             MessagingPolicyController,
             TemplateController,
             StreamController,

@@ -35,6 +35,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     DateTime,
+    ForeignKey,
     Index,
     Integer,
     LargeBinary,
@@ -122,6 +123,42 @@ class OrganisationCategory(IdMixin, Base):
     updated_at: Mapped[datetime] = _ts(nullable=False)
 
     __table_args__ = (UniqueConstraint("organisation_id", "key"),)
+
+
+class Topic(IdMixin, Base):
+    """A named group of members notifications can be sent to (``domain.topics``)."""
+
+    __tablename__ = "topics"
+
+    organisation_id: Mapped[uuid.UUID] = _uuid()
+    key: Mapped[str] = mapped_column(Text, nullable=False)
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    description: Mapped[str] = mapped_column(Text, nullable=False, server_default=text("''"))
+    created_at: Mapped[datetime] = _ts(nullable=False)
+    updated_at: Mapped[datetime] = _ts(nullable=False)
+
+    __table_args__ = (UniqueConstraint("organisation_id", "key"),)
+
+
+class TopicSubscription(Base):
+    """A member subscribed to a topic (whether they still are a member is asked when a
+    notification goes out)."""
+
+    __tablename__ = "topic_subscriptions"
+
+    topic_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("communication.topics.id", ondelete="CASCADE")
+    )
+    organisation_id: Mapped[uuid.UUID] = _uuid()
+    user_id: Mapped[uuid.UUID] = _uuid()
+    #: Who subscribed them (themselves, or a manager).
+    added_by: Mapped[uuid.UUID] = _uuid()
+    created_at: Mapped[datetime] = _ts(nullable=False)
+
+    __table_args__ = (
+        PrimaryKeyConstraint("topic_id", "user_id"),
+        Index("ix_topic_subscriptions_user", "user_id"),
+    )
 
 
 class MessagingRule(Base):

@@ -20,6 +20,9 @@ from hub.communication.domain.templates import (
     MAX_KEY_LENGTH,
     MAX_VARIABLES,
 )
+from hub.communication.domain.topics import KEY_PATTERN as TOPIC_KEY_PATTERN
+from hub.communication.domain.topics import MAX_KEY as TOPIC_MAX_KEY
+from hub.communication.domain.topics import MAX_TOPICS_PER_SEND
 from hub.kernel.pagination import Page
 from hub.kernel.structs import PatchSchema, Schema
 
@@ -40,11 +43,16 @@ Digests = dict[str, Literal["off", "hourly", "daily"]]
 # --------------------------------------------------------------------------- sending
 
 
+TopicKey = Annotated[str, Meta(pattern=TOPIC_KEY_PATTERN, min_length=1, max_length=TOPIC_MAX_KEY)]
+
+
 class RecipientsIn(Schema):
     user_ids: Annotated[list[uuid.UUID], Meta(max_length=10_000)] = []
     role_ids: Annotated[list[uuid.UUID], Meta(max_length=100)] = []
     permission: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
     everyone: bool = False
+    #: Keys of the organisation's topics: their subscribers who are members.
+    topics: Annotated[list[TopicKey], Meta(max_length=MAX_TOPICS_PER_SEND)] = []
 
 
 class SendIn(Schema):

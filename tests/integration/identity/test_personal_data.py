@@ -115,6 +115,16 @@ async def active_everywhere(
             headers=bob.auth,
         )
         assert r.status_code == 201, r.text
+    # Bob joins a topic and subscribes Alice to it.
+    r = await client.post(
+        f"{API}/orgs/{org}/topics", json={"key": "night-shift", "name": "Night"}, headers=bob.auth
+    )
+    assert r.status_code == 201, r.text
+    for who in ("me", alice.user_id):
+        r = await client.put(
+            f"{API}/orgs/{org}/topics/night-shift/subscribers/{who}", headers=bob.auth
+        )
+        assert r.status_code == 200, r.text
     later = (datetime.now(UTC) + timedelta(days=2)).isoformat()
     await sent(client, bob, org, sendAt=later, payload={"title": "Later", "text": "From Bob"})
     r = await client.post(
@@ -177,6 +187,7 @@ async def test_the_export_holds_the_callers_data_from_every_context_and_no_one_e
         ("Later", "scheduled"),
     ]
     assert [p["message_id"] for p in communication["pins"]] == [made["hello"]["id"]]
+    assert [t["key"] for t in communication["topics"]] == ["night-shift"]
     assert communication["conversations"][0]["muted_until"] is not None
     assert [c["id"] for c in communication["conversations"]] == [made["chat"]["id"]]
     assert [r["name"] for r in communication["reactions"]] == ["wave"]
@@ -247,6 +258,7 @@ async def test_erasure_leaves_no_row_of_the_person_and_the_audit_trail_verifies(
         "content.documents",
         "content.audit_entries",
         "content.saved_views",
+        "communication.topic_subscriptions",
         "communication.messages",
         "communication.message_reactions",
         "communication.inbox_items",

@@ -92,6 +92,7 @@ class NotificationController(Controller):
                 role_ids=data.recipients.role_ids,
                 permission=data.recipients.permission,
                 everyone=data.recipients.everyone,
+                topics=data.recipients.topics,
             ),
             payload=data.payload,
             category=data.category,

@@ -13,6 +13,7 @@ DELIVERIES_READ = "communication.audit.deliveries"
 SETTINGS_MANAGE = "communication.settings.manage"
 CHANNELS_MANAGE = "communication.channels.manage"
 WEBHOOKS_MANAGE = "communication.webhooks.manage"
+TOPICS_MANAGE = "communication.topics.manage"
 
 PERMISSIONS: tuple[tuple[str, str], ...] = (
     (SEND, "Send notifications to members, roles or the whole organisation"),
@@ -22,6 +23,11 @@ PERMISSIONS: tuple[tuple[str, str], ...] = (
     (
         CHANNELS_MANAGE,
         "Add, change and remove the organisation's chat and SMS channels (Apprise URLs)",
+    ),
+    (
+        TOPICS_MANAGE,
+        "Create, change and delete the organisation's notification topics and add or remove "
+        "their subscribers",
     ),
     (
         WEBHOOKS_MANAGE,

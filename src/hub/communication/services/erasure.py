@@ -43,6 +43,8 @@ _STATEMENTS = (
     # Pins they made stay (the conversation chose them), by nobody named.
     "UPDATE communication.messages SET pinned_by = NULL WHERE pinned_by = :user_id",
     "DELETE FROM communication.message_reactions WHERE user_id = :user_id",
+    "DELETE FROM communication.topic_subscriptions WHERE user_id = :user_id",
+    "UPDATE communication.topic_subscriptions SET added_by = :pseudonym WHERE added_by = :user_id",
     "DELETE FROM communication.conversation_participants WHERE user_id = :user_id",
     "UPDATE communication.conversation_participants SET added_by = NULL WHERE added_by = :user_id",
     "UPDATE communication.conversations SET created_by = :pseudonym WHERE created_by = :user_id",

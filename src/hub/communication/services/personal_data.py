@@ -47,6 +47,11 @@ _REACTIONS = text(
     "SELECT message_id, organisation_id, name, created_at"
     " FROM communication.message_reactions WHERE user_id = :user_id ORDER BY created_at"
 )
+_TOPICS = text(
+    "SELECT t.organisation_id, t.key, t.name, s.created_at"
+    " FROM communication.topic_subscriptions s JOIN communication.topics t ON t.id = s.topic_id"
+    " WHERE s.user_id = :user_id ORDER BY s.created_at"
+)
 _PINS = text(
     "SELECT id AS message_id, conversation_id, organisation_id, pinned_at"
     " FROM communication.messages WHERE pinned_by = :user_id ORDER BY pinned_at"
@@ -69,4 +74,5 @@ class CommunicationPersonalData(PersonalDataApi):
             "messagesSent": records(await self.store.all(_MESSAGES, params)),
             "reactions": records(await self.store.all(_REACTIONS, params)),
             "pins": records(await self.store.all(_PINS, params)),
+            "topics": records(await self.store.all(_TOPICS, params)),
         }

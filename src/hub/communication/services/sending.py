@@ -36,6 +36,7 @@ from hub.communication.domain.templates import (
 )
 from hub.communication.models import Notification
 from hub.communication.services.templates import TemplateService
+from hub.communication.services.topics import Topics
 from hub.identity.api import IdentityApi, Membership
 from hub.kernel.clock import Clock
 from hub.kernel.db import UnitOfWork
@@ -79,6 +80,8 @@ class Recipients:
     role_ids: Sequence[uuid.UUID] = ()
     permission: str | None = None
     everyone: bool = False
+    #: Keys of the organisation's topics: their subscribers (``domain.topics``).
+    topics: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
@@ -116,10 +119,12 @@ class SendService:
         *,
         batch_size: int,
         max_recipients: int,
+        topics: Topics | None = None,
     ) -> None:
         self.store, self.tenancy, self.identity = store, tenancy, identity
         self.templates, self.clock, self.queue_job = templates, clock, queue_job
         self.batch_size, self.max_recipients = batch_size, max_recipients
+        self.topics = topics or Topics(store, clock, identity)
 
     async def send(self, principal: Principal, request: SendRequest) -> Sent:
         """``POST /notifications``: the caller needs ``communication.notifications.send``
@@ -302,12 +307,12 @@ class SendService:
         return list(dict.fromkeys(wanted))
 
     async def _resolve(self, org: uuid.UUID, to: Recipients) -> list[uuid.UUID]:
-        """Members named, holding a role, holding a permission, or all of them; sorted,
-        each once."""
-        if not (to.user_ids or to.role_ids or to.permission or to.everyone):
+        """Members named, holding a role, holding a permission, subscribed to a topic, or
+        all of them; sorted, each once."""
+        if not (to.user_ids or to.role_ids or to.permission or to.everyone or to.topics):
             raise field_invalid(
                 "recipients",
-                "name userIds, roleIds, a permission or everyone",
+                "name userIds, roleIds, a permission, topics or everyone",
                 code="no_recipients",
             )
         members = set(await self.identity.members_of(org))
@@ -330,4 +335,6 @@ class SendService:
                 chosen.update(await self.identity.members_with_role(org, str(role_id)))
         if to.permission:
             chosen.update(await self.identity.members_with_permission(org, to.permission))
+        if to.topics:
+            chosen.update(await self.topics.reached(org, list(dict.fromkeys(to.topics))))
         return sorted(chosen & members)
