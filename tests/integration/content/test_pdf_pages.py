@@ -376,3 +376,48 @@ async def test_two_edits_at_once_never_undo_each_other(
     assert len(pages_of(current)) == 4 - len(done)
     r = await client.get(f"{DOCS}/{doc['id']}", headers=owner.auth)
     assert r.json()["version"] == 1 + len(done)
+
+
+async def test_what_is_made_from_a_restricted_document_starts_restricted(
+    client: Client, database_url: str
+) -> None:
+    """Splitting or merging must not open a restricted document to the organisation:
+    the new documents start restricted (their maker and content.admin read them)."""
+    owner, org = await _owner_org(client, database_url)
+    await role(client, owner, org, "clerks", ["content.documents.read", "content.documents.write"])
+    clerk = await join(client, database_url, org, owner, "clerk@example.com", ["clerks"])
+    other = await join(client, database_url, org, owner, "other@example.com", ["clerks"])
+    secret = await uploaded(client, owner, org, pdf_of(101, 102), title="Secret")
+    plain = await uploaded(client, owner, org, pdf_of(103), title="Plain")
+    r = await client.put(
+        f"{DOCS}/{secret['id']}/permissions",
+        json={"restricted": True, "shares": [{"userId": clerk.user_id, "access": "view"}]},
+        headers=owner.auth,
+    )
+    assert r.status_code == 200, r.text
+    r = await client.post(
+        f"{DOCS}/{secret['id']}/split",
+        json={"parts": [{"from": 1, "to": 1}]},
+        headers=clerk.auth,
+    )
+    assert r.status_code == 201, r.text
+    (part,) = r.json()["items"]
+    assert part["restricted"] is True
+    r = await client.post(
+        f"{DOCS}/merge",
+        json={"organisationId": org, "documentIds": [plain["id"], secret["id"]]},
+        headers=clerk.auth,
+    )
+    assert r.status_code == 201, r.text
+    merged = r.json()
+    assert merged["restricted"] is True
+    for made in (part, merged):
+        assert (await client.get(f"{DOCS}/{made['id']}", headers=clerk.auth)).status_code == 200
+        assert (await client.get(f"{DOCS}/{made['id']}", headers=other.auth)).status_code == 404
+    # from unrestricted sources, the result is open like an upload
+    r = await client.post(
+        f"{DOCS}/{plain['id']}/split", json={"parts": [{"from": 1, "to": 1}]}, headers=clerk.auth
+    )
+    (open_part,) = r.json()["items"]
+    assert open_part["restricted"] is False
+    assert (await client.get(f"{DOCS}/{open_part['id']}", headers=other.auth)).status_code == 200

@@ -128,6 +128,7 @@ class PdfEditing:
                     file,
                     replace(meta, title=part_title(opened.row.title, part, most=MAX_TITLE)),
                     comment=comment,
+                    restricted=opened.row.restricted,
                 )
                 for part, file in zip(parts, stored, strict=True)
             ]
@@ -183,7 +184,12 @@ class PdfEditing:
 
         async def write(uow: UnitOfWork, stored: list[StoredFile]) -> list[uuid.UUID]:
             made = await self.uploads.write_document(
-                uow, caller, stored[0], meta, comment=f"Merged from {len(sources)} documents"
+                uow,
+                caller,
+                stored[0],
+                meta,
+                comment=f"Merged from {len(sources)} documents",
+                restricted=any(o.row.restricted for o in sources),
             )
             uow.publish(
                 DocumentsMerged(

@@ -244,9 +244,12 @@ class UploadService:
         meta: Metadata,
         *,
         comment: str | None = None,
+        restricted: bool = False,
     ) -> uuid.UUID:
         """Write a new document in ``uow``: its metadata checked, its first version
-        written and counted, its text and thumbnail requested, its upload published."""
+        written and counted, its text and thumbnail requested, its upload published.
+        ``restricted``: start it restricted whatever the caller's sealed-uploads setting
+        (made from a restricted document)."""
         organisation_id = caller.organisation_id
         now = self.clock()
         document = Document(
@@ -257,7 +260,7 @@ class UploadService:
             document_type_id=meta.document_type_id,
             custom_fields=meta.custom_fields,
             current_version=1,
-            restricted=caller.sealed_uploads,
+            restricted=caller.sealed_uploads or restricted,
             created_at=now,
             updated_at=now,
         )
