@@ -15,6 +15,7 @@ from litestar.testing import AsyncTestClient
 from pypdf import PdfReader, PdfWriter
 
 from hub.content.domain.documents import MAX_COMMENT
+from hub.worker import InProcessWorker
 from tests.integration.content.support import (
     DOCS,
     custom_fields,
@@ -22,7 +23,7 @@ from tests.integration.content.support import (
     role,
     uploaded,
 )
-from tests.integration.identity.support import fetch
+from tests.integration.identity.support import API, fetch
 from tests.integration.identity.support_orgs import Person, create_org, join, person
 
 Client = AsyncTestClient[Litestar]
@@ -421,3 +422,34 @@ async def test_what_is_made_from_a_restricted_document_starts_restricted(
     (open_part,) = r.json()["items"]
     assert open_part["restricted"] is False
     assert (await client.get(f"{DOCS}/{open_part['id']}", headers=other.auth)).status_code == 200
+
+
+async def test_reading_pages_of_a_document_whose_type_audits_reads_is_in_the_trail(
+    client: Client, database_url: str, events: InProcessWorker
+) -> None:
+    owner, org = await _owner_org(client, database_url)
+    r = await client.post(
+        f"{API}/orgs/{org}/document-types",
+        json={"name": "Patient record", "auditReads": True},
+        headers=owner.auth,
+    )
+    record = await uploaded(client, owner, org, pdf_of(101, 102), document_type_id=r.json()["id"])
+    plain = await uploaded(client, owner, org, pdf_of(103))
+    r = await client.post(
+        f"{DOCS}/{record['id']}/split", json={"parts": [{"from": 2, "to": 2}]}, headers=owner.auth
+    )
+    assert r.status_code == 201, r.text
+    r = await client.post(
+        f"{DOCS}/merge",
+        json={"organisationId": org, "documentIds": [plain["id"], record["id"]]},
+        headers=owner.auth,
+    )
+    assert r.status_code == 201, r.text
+    await events.drain()
+    r = await client.get(
+        f"{API}/audit",
+        params={"organisationId": org, "action": "content.document.read", "limit": 100},
+        headers=owner.auth,
+    )
+    reads = [(e["entityId"], e["summary"]["what"]) for e in r.json()["items"]]
+    assert reads == [(record["id"], "pages"), (record["id"], "pages")]

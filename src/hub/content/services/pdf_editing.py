@@ -245,12 +245,15 @@ class PdfEditing:
         return caller
 
     async def _current_pdf(self, opened: Opened, field: str) -> Any:
+        """The current version, which must be a PDF; its pages are about to be read, so
+        a document whose type audits reads records it (``what``: ``pages``)."""
         if opened.row.trashed_at is not None:
             raise document_trashed()
         version = await documents.version(self.store, opened.id, opened.row.current_version)
         assert version is not None
         if version.media_type != PDF:
             raise not_a_pdf(field)
+        await self.access.audit(opened, "pages", version=version.version)
         return version
 
     async def _copied_metadata(self, opened: Opened) -> Metadata:
