@@ -453,3 +453,30 @@ async def test_reading_pages_of_a_document_whose_type_audits_reads_is_in_the_tra
     )
     reads = [(e["entityId"], e["summary"]["what"]) for e in r.json()["items"]]
     assert reads == [(record["id"], "pages"), (record["id"], "pages")]
+
+
+async def test_a_retried_split_or_merge_with_its_key_makes_its_documents_once(
+    client: Client, database_url: str
+) -> None:
+    owner, org = await _owner_org(client, database_url)
+    a = await uploaded(client, owner, org, pdf_of(101, 102))
+    b = await uploaded(client, owner, org, pdf_of(103))
+    merge = {"organisationId": org, "documentIds": [a["id"], b["id"]]}
+    headers = {**owner.auth, "Idempotency-Key": "merge-1"}
+    first = await client.post(f"{DOCS}/merge", json=merge, headers=headers)
+    again = await client.post(f"{DOCS}/merge", json=merge, headers=headers)
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json()["id"] == first.json()["id"]
+    assert again.headers["Idempotent-Replayed"] == "true"
+    other = await client.post(f"{DOCS}/merge", json={**merge, "title": "Other"}, headers=headers)
+    assert (other.status_code, other.json()["code"]) == (422, "idempotency_key_reused")
+    split = {"parts": [{"from": 1, "to": 1}]}
+    headers = {**owner.auth, "Idempotency-Key": "split-1"}
+    first = await client.post(f"{DOCS}/{a['id']}/split", json=split, headers=headers)
+    again = await client.post(f"{DOCS}/{a['id']}/split", json=split, headers=headers)
+    assert [d["id"] for d in again.json()["items"]] == [d["id"] for d in first.json()["items"]]
+    # the same key and body for another document is another request
+    elsewhere = await client.post(f"{DOCS}/{b['id']}/split", json=split, headers=headers)
+    assert (elsewhere.status_code, elsewhere.json()["code"]) == (422, "idempotency_key_reused")
+    documents, _, _ = await _state(database_url)
+    assert documents == 4  # a, b, one merge, one part

@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 
 import msgspec
-from litestar import Controller, post
+from litestar import Controller, Response, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
@@ -23,7 +23,7 @@ from hub.content.services.pdf_editing import PdfEditing
 from hub.kernel.openapi import problems
 from hub.kernel.ratelimit import rate_limit
 from hub.kernel.security import Principal
-from hub.kernel.web import BEARER_OR_KEY, to_schema
+from hub.kernel.web import BEARER_OR_KEY, Idempotency, IdempotencyKey, to_schema
 
 _REFUSED = (
     " A page the document does not have is a 422 naming the field (`operations[0].pages`,"
@@ -72,7 +72,8 @@ class PagesController(Controller):
         description="Each part (`from`..`to`, inclusive) of the current version becomes a "
         "document of the organisation, all in one transaction, with the source's title "
         "(and its pages), tags, type and custom fields (document links excepted). The "
-        "source stays as it is. Needs read access to it and content.documents.write." + _REFUSED,
+        "source stays as it is. Needs read access to it and content.documents.write. "
+        "Accepts an `Idempotency-Key` header." + _REFUSED,
         opt={**rate_limit("uploads"), **problems(403, 409, 413, 422, 507)},
     )
     async def split(
@@ -81,10 +82,22 @@ class PagesController(Controller):
         data: JSONBody[SplitIn],
         principal: NamedDependency[Principal],
         pdf_editing: NamedDependency[PdfEditing],
-    ) -> SplitOut:
-        parts = [{"from": p.from_, "to": p.to} for p in data.parts]
-        made = await pdf_editing.split(principal, document_id, parts)
-        return SplitOut(items=[to_schema(d, DocumentOut) for d in made])
+        idempotency: NamedDependency[Idempotency],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[SplitOut]:
+        async def produce() -> SplitOut:
+            parts = [{"from": p.from_, "to": p.to} for p in data.parts]
+            made = await pdf_editing.split(principal, document_id, parts)
+            return SplitOut(items=[to_schema(d, DocumentOut) for d in made])
+
+        return await idempotency.respond(
+            key=idempotency_key,
+            caller=principal.user_id,
+            operation="splitDocument",
+            request={"documentId": str(document_id), "body": data},
+            produce=produce,
+            result_type=SplitOut,
+        )
 
     @post(
         "/merge",
@@ -95,7 +108,7 @@ class PagesController(Controller):
         "(another's, an unreadable or missing one: 422 naming `documentIds[i]`); the new "
         "document takes the first one's tags, type and custom fields (document links "
         "excepted) and its title unless `title` is given. The sources stay as they are. "
-        "Needs content.documents.write." + _REFUSED,
+        "Needs content.documents.write. Accepts an `Idempotency-Key` header." + _REFUSED,
         opt={**rate_limit("uploads"), **problems(403, 404, 409, 413, 422, 507)},
     )
     async def merge(
@@ -103,8 +116,20 @@ class PagesController(Controller):
         data: JSONBody[MergeIn],
         principal: NamedDependency[Principal],
         pdf_editing: NamedDependency[PdfEditing],
-    ) -> DocumentOut:
-        made = await pdf_editing.merge(
-            principal, data.organisation_id, data.document_ids, data.title
+        idempotency: NamedDependency[Idempotency],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[DocumentOut]:
+        async def produce() -> DocumentOut:
+            made = await pdf_editing.merge(
+                principal, data.organisation_id, data.document_ids, data.title
+            )
+            return to_schema(made, DocumentOut)
+
+        return await idempotency.respond(
+            key=idempotency_key,
+            caller=principal.user_id,
+            operation="mergeDocuments",
+            request=data,
+            produce=produce,
+            result_type=DocumentOut,
         )
-        return to_schema(made, DocumentOut)
