@@ -398,7 +398,17 @@ class BulkOut(Schema):
 
 
 _Page = Annotated[int, msgspec.Meta(ge=1, le=MAX_PAGES)]
-_Pages = Annotated[list[_Page], msgspec.Meta(min_length=1, max_length=MAX_PAGES)]
+_Pages = Annotated[
+    list[_Page],
+    msgspec.Meta(
+        min_length=1,
+        max_length=MAX_PAGES,
+        # Litestar drops an item's bounds from the document: state them on the list.
+        extra_json_schema={
+            "extra": {"items": {"type": "integer", "minimum": 1, "maximum": MAX_PAGES}}
+        },
+    ),
+]
 
 
 class PageOperation(Schema, tag_field="kind", forbid_unknown_fields=True):
