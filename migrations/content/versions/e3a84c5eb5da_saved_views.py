@@ -29,9 +29,7 @@ def upgrade() -> None:
         sa.Column(
             "show_on_dashboard", sa.Boolean(), server_default=sa.text("false"), nullable=False
         ),
-        sa.Column(
-            "show_in_sidebar", sa.Boolean(), server_default=sa.text("false"), nullable=False
-        ),
+        sa.Column("show_in_sidebar", sa.Boolean(), server_default=sa.text("false"), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("id", sa.UUID(), nullable=False),
