@@ -51,6 +51,17 @@ class Topics:
     async def listed(self, organisation_id: uuid.UUID, reader: uuid.UUID) -> list[dict[str, Any]]:
         """Every topic of the organisation by key, with its subscriber count and whether
         the reader is subscribed."""
+        return await self._views(organisation_id, reader)
+
+    async def get(self, organisation_id: uuid.UUID, key: str, reader: uuid.UUID) -> dict[str, Any]:
+        found = await self._views(organisation_id, reader, key=key)
+        if not found:
+            raise _no_topic()
+        return found[0]
+
+    async def _views(
+        self, organisation_id: uuid.UUID, reader: uuid.UUID, *, key: str | None = None
+    ) -> list[dict[str, Any]]:
         counts = (
             select(_s.c.topic_id, func.count().label("subscribers"))
             .where(_s.c.organisation_id == organisation_id)
@@ -60,7 +71,7 @@ class Topics:
         mine = select(_s.c.topic_id).where(
             _s.c.organisation_id == organisation_id, _s.c.user_id == reader
         )
-        rows = await self.store.all(
+        query = (
             select(
                 _t,
                 func.coalesce(counts.c.subscribers, 0).label("subscribers"),
@@ -70,13 +81,9 @@ class Topics:
             .where(_t.c.organisation_id == organisation_id)
             .order_by(_t.c.key)
         )
-        return [dict(r._mapping) for r in rows]
-
-    async def get(self, organisation_id: uuid.UUID, key: str, reader: uuid.UUID) -> dict[str, Any]:
-        found = [t for t in await self.listed(organisation_id, reader) if t["key"] == key]
-        if not found:
-            raise _no_topic()
-        return found[0]
+        if key is not None:
+            query = query.where(_t.c.key == key)
+        return [dict(r._mapping) for r in await self.store.all(query)]
 
     async def subscribers(
         self, organisation_id: uuid.UUID, key: str, *, limit: int | None, cursor: str | None
@@ -210,7 +217,9 @@ class Topics:
         self, organisation_id: uuid.UUID, key: str, user_id: uuid.UUID, actor: uuid.UUID
     ) -> bool:
         """``user_id`` joins the topic (a member only); False when already subscribed."""
-        if user_id != actor and user_id not in set(await self.identity.members_of(organisation_id)):
+        if user_id != actor and (
+            await self.identity.membership(organisation_id, user_id, api_key_id=None) is None
+        ):
             raise field_invalid(
                 "userId", "not a member of this organisation", source="path", code="not_a_member"
             )

@@ -70,10 +70,6 @@ class ViewFilters:
             return None
         return now - timedelta(days=self.created_within_days)
 
-    def tag_ids(self) -> set[uuid.UUID]:
-        """Every tag the view names, as a condition or a tree's root."""
-        return {*self.tags, *self.tag_trees}
-
     def to_json(self) -> dict[str, Any]:
         return {
             "tags": [str(t) for t in self.tags],

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from typing import Any, cast
 
 from sqlalchemy import Row, Table, select
@@ -82,16 +81,6 @@ async def definitions(session: AsyncSession, organisation_id: uuid.UUID) -> list
 async def read_definitions(store: Store, organisation_id: uuid.UUID) -> list[Any]:
     """The same, outside a transaction (a list's filters)."""
     return await store.all(_definitions(organisation_id))
-
-
-async def existing_tags(
-    session: AsyncSession, organisation_id: uuid.UUID, ids: Sequence[uuid.UUID]
-) -> set[uuid.UUID]:
-    """Those of ``ids`` that are tags of the organisation."""
-    found = await session.execute(
-        select(tags.c.id).where(tags.c.organisation_id == organisation_id, tags.c.id.in_(ids))
-    )
-    return set(found.scalars())
 
 
 async def type_exists(

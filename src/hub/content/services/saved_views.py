@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.content.api import SavedViewCreated, SavedViewDeleted, SavedViewUpdated
 from hub.content.domain.access import TAXONOMY_MANAGE, Caller
+from hub.content.domain.documents import TagRefs
 from hub.content.domain.field_filters import split_filter
 from hub.content.domain.saved_views import (
     MAX_VIEWS_PER_MEMBER,
@@ -32,6 +33,7 @@ from hub.content.repositories import saved_views as repo
 from hub.content.repositories import taxonomy as taxonomy_repo
 from hub.content.services.access import as_caller
 from hub.content.services.documents import DocumentService, Listing
+from hub.content.services.tagging import resolve_tags
 from hub.identity.api import Membership
 from hub.kernel.clock import Clock
 from hub.kernel.errors import Conflict, Forbidden, NotFound
@@ -232,12 +234,7 @@ class SavedViewService:
         """The view's tags, type and field conditions against the organisation (422)."""
         org = caller.organisation_id
         for field, ids in (("filters.tags", filters.tags), ("filters.tagTrees", filters.tag_trees)):
-            if ids:
-                found = await taxonomy_repo.existing_tags(session, org, ids)
-                if missing := [str(i) for i in ids if i not in found]:
-                    raise field_invalid(
-                        field, "No such tag in this organisation: " + ", ".join(missing)
-                    )
+            await resolve_tags(session, org, TagRefs(ids=ids, names=()), field=field, create=False)
         if filters.document_type_id is not None and not await taxonomy_repo.type_exists(
             session, org, filters.document_type_id
         ):
