@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Row, Table, and_, func, or_, select, tuple_
+from sqlalchemy.dialects.postgresql import distinct_on
 
 from hub.communication.models import (
     Delivery,
@@ -55,7 +56,7 @@ async def latest_templates(store: Store, organisation_id: uuid.UUID) -> list[Row
     t = templates_t
     return await store.all(
         select(t)
-        .distinct(t.c.key)
+        .ext(distinct_on(t.c.key))
         .where(t.c.organisation_id == organisation_id)
         .order_by(t.c.key, t.c.version.desc())
     )
