@@ -51,12 +51,23 @@ class CommunicationApi(Protocol):
         channels: Sequence[Channel] | None = None,
         sender_id: uuid.UUID | None = None,
         escalate_after_minutes: int | None = None,
+        topics: Sequence[str] = (),
     ) -> uuid.UUID:
         """Send a notification to members of the organisation (ids that are not active
         members are dropped) and return its id; delivery runs in jobs. Raises the same
         problems as ``POST /notifications`` for an unknown template, category or an
         incomplete payload. ``escalate_after_minutes`` (with in-app and e-mail): the
-        e-mail only if the in-app item is still unread that long after."""
+        e-mail only if the in-app item is still unread that long after. ``topics``: the
+        subscribers of these topic keys who are members, each once; unlike the HTTP send,
+        a key the organisation no longer has reaches nobody instead of refusing the whole
+        send (the caller checked it when its own configuration was saved, and the topic
+        may have been deleted since — the other recipients are still told)."""
+        ...
+
+    @idempotent
+    async def topic_keys(self, organisation_id: uuid.UUID) -> list[str]:
+        """The keys of the organisation's topics, sorted: what a configuration that
+        names topics (a workflow's ``notify``) is checked against when it is saved."""
         ...
 
 
@@ -100,6 +111,17 @@ class CategorySetting(
     description: str = ""
     defaults: dict[str, bool] = msgspec.field(default_factory=dict)
     mandatory: bool = False
+
+
+class TopicSetting(
+    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, rename="camel"
+):
+    """A notification topic the organisation defines (``on-call``), known by its key.
+    Configuration defines the topic only: members still join and leave it themselves."""
+
+    key: str
+    name: str
+    description: str = ""
 
 
 class MessagingRuleSetting(
@@ -156,6 +178,21 @@ class CommunicationConfigApi(Protocol):
     ) -> SettingChange:
         """Define the category or update its name, description, defaults and mandatory
         flag (matched by key; nothing is deleted)."""
+        ...
+
+    @idempotent
+    async def topic_problems(self, topic: TopicSetting, path: str) -> list[tuple[str, str]]:
+        """Why the topic could not be defined, as ``(path, message)``."""
+        ...
+
+    @idempotent
+    async def organisation_topics(self, organisation_id: uuid.UUID) -> list[TopicSetting]: ...
+
+    async def put_topic(
+        self, organisation_id: uuid.UUID, topic: TopicSetting, *, actor_id: uuid.UUID
+    ) -> SettingChange:
+        """Define the topic, or rename or re-describe it; its subscribers stay. A topic
+        the configuration leaves out is kept (members may be subscribed to it)."""
         ...
 
     @idempotent

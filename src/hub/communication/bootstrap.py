@@ -159,7 +159,7 @@ def services(
         "communication_erasure": CommunicationErasure(clock),
         "communication_personal_data": CommunicationPersonalData(store),
         "communication_config": CommunicationConfigFacade(
-            store, templates, preferences, categories, messaging
+            store, templates, preferences, categories, messaging, topics
         ),
         "messaging_policies": messaging,
         "digest_closing": DigestClosing(store, clock, rt.queue_job),

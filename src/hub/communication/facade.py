@@ -17,6 +17,7 @@ from hub.communication.api import (
     NotificationDefaults,
     Priority,
     TemplateSetting,
+    TopicSetting,
 )
 from hub.communication.domain.categories import Category, Known
 from hub.communication.domain.digests import check_digests
@@ -26,11 +27,14 @@ from hub.communication.domain.org_categories import check_draft as check_categor
 from hub.communication.domain.platform_templates import PLATFORM_TEMPLATES
 from hub.communication.domain.preferences import check_switches
 from hub.communication.domain.templates import TemplateDraft, check_draft, check_key, check_locale
+from hub.communication.domain.topics import TopicDraft, check_topic
+from hub.communication.domain.topics import check_key as check_topic_key
 from hub.communication.services.messaging import MessagingPolicies
 from hub.communication.services.org_categories import OrganisationCategories
 from hub.communication.services.preferences import PreferenceService
 from hub.communication.services.sending import Recipients, SendRequest, SendService
 from hub.communication.services.templates import TemplateService
+from hub.communication.services.topics import Topics
 from hub.identity.api import Membership, SettingChange
 from hub.kernel.errors import AppError
 from hub.kernel.store import Store
@@ -52,11 +56,14 @@ class CommunicationFacade(CommunicationApi):
         channels: Sequence[Channel] | None = None,
         sender_id: uuid.UUID | None = None,
         escalate_after_minutes: int | None = None,
+        topics: Sequence[str] = (),
     ) -> uuid.UUID:
         request = SendRequest(
             organisation_id=organisation_id,
             template_key=template_key,
-            recipients=Recipients(user_ids=list(user_ids)),
+            recipients=Recipients(
+                user_ids=list(user_ids), topics=list(topics), unknown_topics="ignore"
+            ),
             payload=payload,
             category=category,
             priority=priority,
@@ -68,6 +75,9 @@ class CommunicationFacade(CommunicationApi):
             await uow.commit()
         return sent.id
 
+    async def topic_keys(self, organisation_id: uuid.UUID) -> list[str]:
+        return await self.sending.topics.keys(organisation_id)
+
 
 def _draft(template: TemplateSetting) -> TemplateDraft:
     return TemplateDraft(
@@ -77,6 +87,11 @@ def _draft(template: TemplateSetting) -> TemplateDraft:
         channels={c: {loc: dict(p) for loc, p in v.items()} for c, v in template.channels.items()},
         description=template.description,
     )
+
+
+def _topic_draft(topic: TopicSetting) -> TopicDraft:
+    """The setting as a draft, its key checked here (the HTTP schema checks it there)."""
+    return TopicDraft(check_topic_key(topic.key), topic.name, topic.description)
 
 
 def _known(keys: Sequence[str]) -> Known:
@@ -120,9 +135,10 @@ class CommunicationConfigFacade(CommunicationConfigApi):
         preferences: PreferenceService,
         categories: OrganisationCategories,
         messaging: MessagingPolicies,
+        topics: Topics,
     ) -> None:
         self.store, self.templates, self.preferences = store, templates, preferences
-        self.categories, self.messaging = categories, messaging
+        self.categories, self.messaging, self.topics = categories, messaging, topics
 
     async def template_problems(
         self, template: TemplateSetting, path: str, categories: tuple[str, ...] = ()
@@ -220,6 +236,29 @@ class CommunicationConfigFacade(CommunicationConfigApi):
         if now == draft:
             return "unchanged"
         await self.templates.save(member, template.key, draft)
+        return "updated"
+
+    async def topic_problems(self, topic: TopicSetting, path: str) -> list[tuple[str, str]]:
+        return _problems(path, lambda: check_topic(_topic_draft(topic)))
+
+    async def organisation_topics(self, organisation_id: uuid.UUID) -> list[TopicSetting]:
+        return [
+            TopicSetting(key=r.key, name=r.name, description=r.description)
+            for r in await self.topics.rows(organisation_id)
+        ]
+
+    async def put_topic(
+        self, organisation_id: uuid.UUID, topic: TopicSetting, *, actor_id: uuid.UUID
+    ) -> SettingChange:
+        draft = check_topic(_topic_draft(topic))
+        existing = {r.key: r for r in await self.topics.rows(organisation_id)}.get(draft.key)
+        if existing is None:
+            await self.topics.create(organisation_id, draft, actor_id)
+            return "created"
+        if (draft.name, draft.description) == (existing.name, existing.description):
+            return "unchanged"
+        changes = {"name": draft.name, "description": draft.description}
+        await self.topics.update(organisation_id, draft.key, changes, actor_id)
         return "updated"
 
     async def messaging_problems(

@@ -28,7 +28,8 @@ BUILTIN_ROLES = ("owner", "admin", "member", "auditor")
 
 class PackChange(Struct, frozen=True):
     """What applying did to one setting (``kind``: role, tag, documentType, customField,
-    notificationCategory, notificationDefaults, template, messagingPolicy, workflow)."""
+    notificationCategory, notificationDefaults, template, notificationTopic, messagingPolicy,
+    workflow)."""
 
     kind: str
     name: str
@@ -157,6 +158,13 @@ class PackEngine:
                     PackProblem(path=f"{at}.key", message=f"{template.key!r} appears twice")
                 )
             keys.append(template.key)
+        topics: list[str] = []
+        for i, topic in enumerate(notes.topics):
+            at = f"notifications.yaml: topics[{i}]"
+            found += _at(at, await self.communication.topic_problems(topic, at))
+            if topic.key in topics:
+                found.append(PackProblem(path=f"{at}.key", message=f"{topic.key!r} appears twice"))
+            topics.append(topic.key)
         roles = [*BUILTIN_ROLES, *names]
         if pack.messaging is not None:
             where = "messaging.yaml: rules"
@@ -171,6 +179,7 @@ class PackEngine:
             custom_fields=frozenset(f.key for f in fields),
             date_fields=frozenset(f.key for f in fields if f.type == "date"),
             workflows=frozenset(pack.workflows),
+            topics=frozenset(topics),
         )
         for key, body in sorted(pack.workflows.items()):
             where = f"workflows/{key}.yaml:"
@@ -233,6 +242,9 @@ class PackEngine:
         for template in pack.notifications.templates:
             done = await self.communication.put_template(org, template, actor_id=actor)
             changes.append(PackChange(kind="template", name=template.key, change=done))
+        for topic in pack.notifications.topics:
+            done = await self.communication.put_topic(org, topic, actor_id=actor)
+            changes.append(PackChange(kind="notificationTopic", name=topic.key, change=done))
         if pack.messaging is not None:
             done = await self.communication.put_messaging_policy(
                 org, pack.messaging, actor_id=actor
@@ -273,6 +285,7 @@ class PackEngine:
                 categories=tuple(await self.communication.organisation_categories(organisation_id)),
                 defaults=None if defaults == NotificationDefaults() else defaults,
                 templates=tuple(await self.communication.organisation_templates(organisation_id)),
+                topics=tuple(await self.communication.organisation_topics(organisation_id)),
             ),
             messaging=messaging if messaging.rules else None,
             workflows={w.key: w.definition for w in workflows},

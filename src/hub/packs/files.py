@@ -20,6 +20,7 @@ from hub.communication.api import (
     MessagingSetting,
     NotificationDefaults,
     TemplateSetting,
+    TopicSetting,
 )
 from hub.content.api import (
     CustomFieldSetting,
@@ -44,7 +45,7 @@ MANIFEST = "pack.yaml"
 SECTIONS: dict[str, frozenset[str]] = {
     "roles.yaml": frozenset({"roles"}),
     "taxonomy.yaml": frozenset({"tags", "documentTypes", "customFields"}),
-    "notifications.yaml": frozenset({"categories", "defaults", "templates"}),
+    "notifications.yaml": frozenset({"categories", "defaults", "templates", "topics"}),
     "samples.yaml": frozenset({"documents"}),
     "messaging.yaml": frozenset({"rules"}),
 }
@@ -205,6 +206,7 @@ def read_pack(root: Path) -> tuple[PackDocument | None, list[PackProblem]]:
             templates=files.items(
                 "notifications.yaml", notifications, "templates", TemplateSetting
             ),
+            topics=files.items("notifications.yaml", notifications, "topics", TopicSetting),
         ),
         messaging=(
             MessagingSetting(

@@ -7,14 +7,14 @@ Directory layout (every file but ``pack.yaml`` optional; any other file is a pro
     roles.yaml           roles: [{name, description, permissions}]
     taxonomy.yaml        tags, documentTypes, customFields
     notifications.yaml   categories [...], defaults {defaultLocale, channels, digests},
-                         templates [...]
+                         templates [...], topics [{key, name, description}]
     messaging.yaml       rules [{role, mayMessage}]: who may message whom, by role
     workflows/<key>.yaml one workflow definition each (the body of POST /workflows)
     samples.yaml         documents: sample data the demo uploads (not applied)
 
 The setting types are the contexts' own (``RoleSetting``, ``TaxonomySettings``,
-``TemplateSetting``, ``NotificationDefaults``, ``CategorySetting``): a pack holds nothing
-they would not take.
+``TemplateSetting``, ``NotificationDefaults``, ``CategorySetting``, ``TopicSetting``): a
+pack holds nothing they would not take.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from hub.communication.api import (
     MessagingSetting,
     NotificationDefaults,
     TemplateSetting,
+    TopicSetting,
 )
 from hub.content.api import TaxonomySettings
 from hub.identity.api import RoleSetting
@@ -65,6 +66,9 @@ class PackNotifications(Struct, frozen=True):
     categories: tuple[CategorySetting, ...] = ()
     defaults: NotificationDefaults | None = None
     templates: tuple[TemplateSetting, ...] = ()
+    #: Notification topics (members join them themselves); the pack's workflow ``notify``
+    #: actions may name them in ``to.topics``.
+    topics: tuple[TopicSetting, ...] = ()
 
 
 class PackSampleDocument(Struct, frozen=True):

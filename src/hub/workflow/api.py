@@ -38,6 +38,8 @@ class DefinitionNames(msgspec.Struct, frozen=True, kw_only=True):
     custom_fields: frozenset[str] = frozenset()
     date_fields: frozenset[str] = frozenset()
     workflows: frozenset[str] = frozenset()
+    #: Notification topic keys ``notify`` actions may name.
+    topics: frozenset[str] = frozenset()
 
 
 class WorkflowConfigApi(Protocol):

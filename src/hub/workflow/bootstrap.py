@@ -57,7 +57,14 @@ def services(
     schedules = ScheduleService(store, clock, instances, content_api)
     config: WorkflowSettings = rt.config
     definitions = DefinitionService(
-        store, rt.tenancy, identity_api, clock, rt.kernel.permissions.keys, content_api, schedules
+        store,
+        rt.tenancy,
+        identity_api,
+        clock,
+        rt.kernel.permissions.keys,
+        content_api,
+        schedules,
+        communication_api,
     )
     return {
         "workflow_definitions": definitions,

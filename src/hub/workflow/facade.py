@@ -33,6 +33,7 @@ class WorkflowConfigFacade(WorkflowConfigApi):
             custom_fields=names.custom_fields,
             date_fields=names.date_fields,
             workflows=names.workflows,
+            topics=names.topics,
         )
         _, problems = parse(definition, catalogue)
         return [(f"{path}{p.path.removeprefix('definition')}", p.message) for p in problems]

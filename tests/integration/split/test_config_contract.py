@@ -22,6 +22,7 @@ from hub.communication.api import (
     MessagingSetting,
     NotificationDefaults,
     TemplateSetting,
+    TopicSetting,
 )
 from hub.content.api import ContentConfigApi, TagSetting, TaxonomySettings
 from hub.identity.api import IdentityConfigApi, RoleSetting
@@ -190,6 +191,35 @@ async def test_communication_categories_and_messaging_alike(
     assert await communication.put_messaging_policy(org, policy, actor_id=owner) == "created"
     assert await communication.put_messaging_policy(org, policy, actor_id=owner) == "unchanged"
     assert await communication.messaging_policy(org) == policy
+
+
+async def test_communication_topics_alike(
+    configs: Configs, client: AsyncTestClient[Litestar], database_url: str
+) -> None:
+    org, owner = await organisation(client, database_url)
+    communication = configs.communication
+    bad = TopicSetting(key="On Call", name=" ")
+    assert [p for p, _ in await communication.topic_problems(bad, "t[0]")] == ["t[0].key"]
+    blank = TopicSetting(key="on-call", name=" ")
+    assert [p for p, _ in await communication.topic_problems(blank, "t[1]")] == ["t[1].name"]
+    topic = TopicSetting(key="on-call", name="On call", description="Paged at night")
+    assert await communication.topic_problems(topic, "t[2]") == []
+    assert await communication.put_topic(org, topic, actor_id=owner) == "created"
+    assert await communication.put_topic(org, topic, actor_id=owner) == "unchanged"
+    renamed = TopicSetting(key="on-call", name="Night shift", description="Paged at night")
+    assert await communication.put_topic(org, renamed, actor_id=owner) == "updated"
+    assert await communication.organisation_topics(org) == [renamed]
+    # a workflow naming it is checked against the names given (the pack's topics)
+    notify = {
+        "kind": "notify",
+        "templateKey": "general.announcement",
+        "to": {"topics": ["on-call"]},
+    }
+    body = {**DEFINITION, "transitions": [{**DEFINITION["transitions"][0], "actions": [notify]}]}
+    knows = DefinitionNames(topics=frozenset({"on-call"}))
+    assert await configs.workflow.definition_problems(body, names=knows, path="wf:") == []
+    problems = await configs.workflow.definition_problems(body, names=DefinitionNames(), path="wf:")
+    assert [p for p, _ in problems] == ["wf:.transitions[0].actions[0].to.topics[0]"]
 
 
 async def test_workflow_definitions_alike(

@@ -144,3 +144,40 @@ async def test_notify_sends_and_refuses_alike(
     assert (refused.status_code, refused.code) == (422, "unknown_template")
     assert refused.errors is not None
     assert refused.errors[0].field == "templateKey"
+
+
+async def test_topics_are_listed_and_reached_alike(
+    apis: tuple[ContentApi, CommunicationApi],
+    client: AsyncTestClient[Litestar],
+    database_url: str,
+) -> None:
+    """``topic_keys`` (what a workflow is checked against) and ``notify(topics=…)``: the
+    subscribers who are members; a key the organisation no longer has reaches nobody."""
+    _, communication = apis
+    owner = await person(client, database_url, "topics@example.com")
+    org = uuid.UUID((await create_org(client, owner))["id"])
+    member = await join(client, database_url, str(org), owner, "sub@example.com")
+    assert await communication.topic_keys(org) == []
+    for key in ("on-call", "audits"):
+        r = await client.post(
+            f"/api/v1/orgs/{org}/topics", json={"key": key, "name": key}, headers=owner.auth
+        )
+        assert r.status_code == 201, r.text
+    r = await client.put(f"/api/v1/orgs/{org}/topics/on-call/subscribers/me", headers=member.auth)
+    assert r.status_code == 200, r.text
+    assert await communication.topic_keys(org) == ["audits", "on-call"]
+    assert await communication.topic_keys(uuid.uuid4()) == []
+
+    sent = await communication.notify(
+        organisation_id=org,
+        template_key="general.announcement",
+        user_ids=[],
+        topics=["on-call", "gone"],
+        payload={"title": "Paged", "text": "now"},
+    )
+    [row] = await fetch(
+        database_url,
+        "SELECT recipient_ids FROM communication.notifications WHERE id = $1",
+        sent,
+    )
+    assert row["recipient_ids"] == [uuid.UUID(member.user_id)]

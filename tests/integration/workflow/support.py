@@ -154,6 +154,13 @@ async def move(
     )
 
 
+async def titles(client: Client, who: Person) -> list[str]:
+    """The titles in the person's notification inbox, newest first."""
+    r = await client.get(f"{API}/notifications", headers=who.auth)
+    assert r.status_code == 200, r.text
+    return [i["title"] for i in r.json()["items"]]
+
+
 async def history(client: Client, who: Person, instance_id: str) -> list[dict[str, Any]]:
     r = await client.get(f"{INSTANCES}/{instance_id}/history", headers=who.auth)
     assert r.status_code == 200, r.text

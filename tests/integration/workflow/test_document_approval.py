@@ -15,7 +15,6 @@ from hub.kernel.clock import MovableClock
 from hub.kernel.settings import Settings
 from tests.integration.content.support import uploaded
 from tests.integration.identity.support import API
-from tests.integration.identity.support_orgs import Person
 from tests.integration.workflow.support import (
     INSTANCES,
     Client,
@@ -23,6 +22,7 @@ from tests.integration.workflow.support import (
     published,
     team,
     timer_service,
+    titles,
     use_clock,
 )
 
@@ -78,12 +78,6 @@ def document_approval() -> dict[str, Any]:
             {"event": "content.document.uploaded", "filter": "event.title.startsWith('Invoice')"}
         ],
     }
-
-
-async def titles(client: Client, who: Person) -> list[str]:
-    r = await client.get(f"{API}/notifications", headers=who.auth)
-    assert r.status_code == 200, r.text
-    return [i["title"] for i in r.json()["items"]]
 
 
 async def test_document_approval_end_to_end(

@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from tests.integration.content.support import custom_fields, uploaded
-from tests.integration.identity.support import API, fetch
+from tests.integration.identity.support import fetch
 from tests.integration.workflow.support import (
     Client,
     approval,
@@ -17,13 +17,8 @@ from tests.integration.workflow.support import (
     published,
     started,
     team,
+    titles,
 )
-
-
-async def titles(client: Client, who: Any) -> list[str]:
-    r = await client.get(f"{API}/notifications", headers=who.auth)
-    assert r.status_code == 200, r.text
-    return [i["title"] for i in r.json()["items"]]
 
 
 async def test_bad_subject_recipients_are_refused(client: Client, database_url: str) -> None:

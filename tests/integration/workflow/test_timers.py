@@ -13,7 +13,7 @@ from prometheus_client import REGISTRY
 
 from hub.kernel.clock import MovableClock
 from hub.kernel.settings import Settings
-from tests.integration.identity.support import API, fetch
+from tests.integration.identity.support import fetch
 from tests.integration.identity.support_orgs import Person
 from tests.integration.workflow.support import (
     INSTANCES,
@@ -24,6 +24,7 @@ from tests.integration.workflow.support import (
     started,
     team,
     timer_service,
+    titles,
     use_clock,
 )
 
@@ -57,12 +58,6 @@ def with_sla() -> dict[str, Any]:
             {"name": "expire", "from": "review", "to": "expired", "roles": ["owner"]},
         ],
     }
-
-
-async def titles(client: Client, who: Person) -> list[str]:
-    r = await client.get(f"{API}/notifications", headers=who.auth)
-    assert r.status_code == 200, r.text
-    return [i["title"] for i in r.json()["items"]]
 
 
 async def test_the_sla_ladder_fires_each_step_once(

@@ -10,6 +10,7 @@ never reached, whatever their subscription says).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from hub.communication.domain.org_categories import KEY_PATTERN, MAX_KEY
@@ -22,7 +23,9 @@ MAX_TOPICS = 200
 #: Topics one send may name.
 MAX_TOPICS_PER_SEND = 20
 
-__all__ = ["KEY_PATTERN", "MAX_KEY", "TopicDraft", "check_topic"]
+__all__ = ["KEY_PATTERN", "MAX_KEY", "TopicDraft", "check_key", "check_topic"]
+
+_KEY = re.compile(KEY_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,15 @@ class TopicDraft:
     key: str
     name: str
     description: str = ""
+
+
+def check_key(key: str) -> str:
+    """A topic key where no request schema checked it (configuration: a domain pack)."""
+    if not _KEY.match(key) or len(key) > MAX_KEY:
+        raise field_invalid(
+            "key", f"lower-case words joined by hyphens, at most {MAX_KEY} characters"
+        )
+    return key
 
 
 def check_topic(draft: TopicDraft) -> TopicDraft:

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from sqlalchemy import func, select, update
 
@@ -82,6 +82,9 @@ class Recipients:
     everyone: bool = False
     #: Keys of the organisation's topics: their subscribers (``domain.topics``).
     topics: Sequence[str] = ()
+    #: A key the organisation does not have: refused (422 ``unknown_topic``, the HTTP
+    #: send) or reaching nobody (``CommunicationApi.notify``: checked at the caller's save).
+    unknown_topics: Literal["refuse", "ignore"] = "refuse"
 
 
 @dataclass(frozen=True)
@@ -336,5 +339,8 @@ class SendService:
         if to.permission:
             chosen.update(await self.identity.members_with_permission(org, to.permission))
         if to.topics:
-            chosen.update(await self.topics.reached(org, list(dict.fromkeys(to.topics))))
+            keys = list(dict.fromkeys(to.topics))
+            chosen.update(
+                await self.topics.reached(org, keys, refuse_unknown=to.unknown_topics == "refuse")
+            )
         return sorted(chosen & members)

@@ -103,9 +103,24 @@ class Topics:
         rows = [dict(r._mapping) for r in await self.store.all(query)]
         return page_of(rows, size, lambda row: (str(row["user_id"]),))
 
-    async def reached(self, organisation_id: uuid.UUID, keys: Sequence[str]) -> set[uuid.UUID]:
+    async def keys(self, organisation_id: uuid.UUID) -> list[str]:
+        """The organisation's topic keys, sorted."""
+        return [r.key for r in await self.rows(organisation_id)]
+
+    async def rows(self, organisation_id: uuid.UUID) -> list[Row[Any]]:
+        """The organisation's topics (key, name, description), by key."""
+        return await self.store.all(
+            select(_t.c.key, _t.c.name, _t.c.description)
+            .where(_t.c.organisation_id == organisation_id)
+            .order_by(_t.c.key)
+        )
+
+    async def reached(
+        self, organisation_id: uuid.UUID, keys: Sequence[str], *, refuse_unknown: bool = True
+    ) -> set[uuid.UUID]:
         """The subscribers of these topics (422 naming each key the organisation has not
-        defined); the caller keeps only those who are members."""
+        defined, unless ``refuse_unknown`` is off: then such a key reaches nobody); the
+        caller keeps only those who are members."""
         rows = await self.store.all(
             select(_t.c.id, _t.c.key).where(
                 _t.c.organisation_id == organisation_id, _t.c.key.in_(list(keys))
@@ -113,7 +128,7 @@ class Topics:
         )
         known = {r.key: r.id for r in rows}
         unknown = [i for i, key in enumerate(keys) if key not in known]
-        if unknown:
+        if unknown and refuse_unknown:
             raise Invalid(
                 "Some topics are not topics of this organisation.",
                 code="unknown_topic",
@@ -122,6 +137,8 @@ class Topics:
                     for i in unknown
                 ],
             )
+        if not known:
+            return set()
         users = await self.store.all(
             select(_s.c.user_id).where(_s.c.topic_id.in_(list(known.values()))).distinct()
         )

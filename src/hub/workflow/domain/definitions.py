@@ -13,7 +13,8 @@ Wire shape (camelCase, like every body)::
                       "actions": [ACTION...]}]}
 
 Actions: ``{"kind": "notify", "templateKey": "...", "to": {"roles": [...], "userIds":
-[...], "starter": true, "subjectOwner": true, "fieldUsers": ["patient"]}, "payload":
+[...], "starter": true, "subjectOwner": true, "fieldUsers": ["patient"], "topics":
+["on-call"]}, "payload":
 {...}, "payloadExpressions": {"reason": "data.reason"}, "category": "..."}`` (category
 default ``workflow.tasks``; each payload expression is evaluated when the step is taken),
 ``{"kind": "setTags", "tags": [...]}``,
@@ -189,6 +190,8 @@ class Catalogue:
     custom_fields: frozenset[str] = frozenset()
     date_fields: frozenset[str] = frozenset()
     workflows: frozenset[str] = frozenset()
+    #: The organisation's notification topic keys (communication's) ``notify`` may name.
+    topics: frozenset[str] = frozenset()
 
     def knows_role(self, role: str) -> bool:
         return role.lower() in self.roles
@@ -296,7 +299,9 @@ def _check_notify(p: _Collector, here: str, item: Mapping[str, Any], cat: Catalo
     if not isinstance(to, dict):
         p.add(f"{here}.to", "must be an object with roles, userIds and/or starter")
         return
-    p.unknown_keys(f"{here}.to", to, {"roles", "userIds", "starter", "subjectOwner", "fieldUsers"})
+    p.unknown_keys(
+        f"{here}.to", to, {"roles", "userIds", "starter", "subjectOwner", "fieldUsers", "topics"}
+    )
     roles = _strings(p, f"{here}.to.roles", to.get("roles"))
     for j, role in enumerate(roles):
         if not cat.knows_role(role):
@@ -313,8 +318,16 @@ def _check_notify(p: _Collector, here: str, item: Mapping[str, Any], cat: Catalo
     for j, key in enumerate(fields):
         if key not in cat.custom_fields:
             p.add(f"{here}.to.fieldUsers[{j}]", f"unknown custom field {key!r}")
-    if not roles and not to.get("userIds") and not starter and not owner and not fields:
-        p.add(f"{here}.to", "names nobody (roles, userIds, starter, subjectOwner or fieldUsers)")
+    # a topic's subscribers when the effect runs (one deleted since then reaches nobody)
+    topics = _strings(p, f"{here}.to.topics", to.get("topics"))
+    for j, topic in enumerate(topics):
+        if topic not in cat.topics:
+            p.add(f"{here}.to.topics[{j}]", f"unknown topic {topic!r}")
+    if not (roles or to.get("userIds") or starter or owner or fields or topics):
+        p.add(
+            f"{here}.to",
+            "names nobody (roles, userIds, starter, subjectOwner, fieldUsers or topics)",
+        )
     if not isinstance(item.get("payload", {}), dict):
         p.add(f"{here}.payload", "must be an object")
     if "payloadExpressions" in item:
@@ -743,6 +756,7 @@ def load(body: Mapping[str, Any]) -> Definition:
         custom_fields=_AnyName(),
         date_fields=_AnyName(),
         workflows=_AnyName(),
+        topics=_AnyName(),
     )
     definition, problems = parse(dict(body), everything)
     if definition is None:

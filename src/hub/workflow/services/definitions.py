@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import func, select, text
 
+from hub.communication.api import CommunicationApi
 from hub.content.api import ContentApi
 from hub.identity.api import IdentityApi
 from hub.kernel.clock import Clock
@@ -62,10 +63,11 @@ class DefinitionService:
         permission_keys: Callable[[], frozenset[str]],
         content: ContentApi,
         schedules: ScheduleService,
+        communication: CommunicationApi,
     ) -> None:
         self.store, self.tenancy, self.identity = store, tenancy, identity
         self.clock, self.permission_keys, self.content = clock, permission_keys, content
-        self.schedules = schedules
+        self.schedules, self.communication = schedules, communication
 
     async def catalogue(self, organisation_id: uuid.UUID, key: str) -> Catalogue:
         """The names a definition of ``key`` may use in the organisation."""
@@ -85,6 +87,7 @@ class DefinitionService:
             workflows=frozenset(
                 {key, *await repositories.definition_keys(self.store, organisation_id)}
             ),
+            topics=frozenset(await self.communication.topic_keys(org)),
         )
 
     async def publish(

@@ -101,7 +101,8 @@ class EffectRunner:
         if to.get("starter") and instance.started_by is not None:
             users.add(instance.started_by)
         users |= await self._subject_people(instance, to)
-        if not users:
+        topics = [str(t).strip() for t in to.get("topics", [])]
+        if not users and not topics:
             return
         payload = {
             "workflowKey": instance.workflow_key,
@@ -116,6 +117,7 @@ class EffectRunner:
             user_ids=sorted(users),
             payload=payload,
             category=spec.get("category") or CATEGORY_WORKFLOW_TASKS,
+            topics=topics,
         )
 
     async def _subject_names(self, instance: Any) -> dict[str, str]:
