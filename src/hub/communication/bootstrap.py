@@ -25,7 +25,12 @@ from hub.communication.controllers.webhooks import WebhookController
 from hub.communication.domain.permissions import PERMISSIONS
 from hub.communication.domain.settings import CommunicationSettings
 from hub.communication.facade import CommunicationConfigFacade, CommunicationFacade
-from hub.communication.handlers import WEBHOOK_FEED, on_document_shared, on_user_erased
+from hub.communication.handlers import (
+    WEBHOOK_FEED,
+    on_document_shared,
+    on_member_removed,
+    on_user_erased,
+)
 from hub.communication.handlers.org_purge import on_organisation_purged
 from hub.communication.models import Base
 from hub.communication.services.channels import SEAL_PURPOSE, ChannelService
@@ -86,7 +91,7 @@ from hub.communication.tasks import (
     webhook_retries,
 )
 from hub.content.api import ContentApi, DocumentShared
-from hub.identity.api import IdentityApi, OrganisationPurged, UserErased
+from hub.identity.api import IdentityApi, MemberRemoved, OrganisationPurged, UserErased
 from hub.kernel.contexts import ContextModule
 from hub.kernel.egress import AddressPolicy
 from hub.kernel.netguard import networks
@@ -249,6 +254,11 @@ def build() -> ContextModule:
                 UserErased,
                 cast(Handler, on_user_erased),  # its service is injected by name
                 name="communication.user_erased",
+            ),
+            Subscription(
+                MemberRemoved,
+                cast(Handler, on_member_removed),  # its service is injected by name
+                name="communication.member_removed",
             ),
         ],
         catch_all=[WEBHOOK_FEED],

@@ -25,7 +25,7 @@ from hub.content.domain.access import PERMISSIONS
 from hub.content.domain.audit import CheckpointSigner
 from hub.content.domain.settings import ContentSettings
 from hub.content.facade import ContentConfigFacade, ContentFacade
-from hub.content.handlers import AUDIT_FEED, on_user_erased
+from hub.content.handlers import AUDIT_FEED, on_member_removed, on_user_erased
 from hub.content.handlers.org_purge import on_organisation_purged
 from hub.content.models import Base
 from hub.content.repositories.blobs import blob_store
@@ -62,7 +62,7 @@ from hub.content.tasks import (
     make_thumbnail,
     purge_trash,
 )
-from hub.identity.api import IdentityApi, OrganisationPurged, UserErased
+from hub.identity.api import IdentityApi, MemberRemoved, OrganisationPurged, UserErased
 from hub.kernel.contexts import ContextModule
 from hub.kernel.personal_data import PersonalDataApi
 from hub.kernel.remote.interface import describe
@@ -171,6 +171,11 @@ def build() -> ContextModule:
                 UserErased,
                 cast(Handler, on_user_erased),  # its service is injected by name
                 name="content.user_erased",
+            ),
+            Subscription(
+                MemberRemoved,
+                cast(Handler, on_member_removed),  # its services are injected by name
+                name="content.member_removed",
             ),
         ],
         on_shutdown=[stop],

@@ -13,7 +13,7 @@ import httpx
 from hub.worker import InProcessWorker
 from tests.integration.communication.support import Client, inbox, org_with, send, sent
 from tests.integration.identity.support import API, fetch
-from tests.integration.identity.support_orgs import Person, create_org, person
+from tests.integration.identity.support_orgs import Person, create_org, invite, person
 
 TENDER = {"key": "tender-acme-42", "name": "Tender ACME-42", "description": "Clarifications"}
 
@@ -165,6 +165,53 @@ async def test_a_send_naming_unknown_topics_is_refused_and_leavers_are_never_rea
     assert answer["recipientCount"] == 1
     await events.drain()
     assert await inbox(client, bob) == []
+
+
+async def test_someone_removed_leaves_the_topics_and_one_back_in_time_keeps_them(
+    client: Client, database_url: str, events: InProcessWorker
+) -> None:
+    owner, org, people = await org_with(
+        client, database_url, ("ann", None), ("bob", None), ("cy", None)
+    )
+    ann, bob, cy = people["ann"], people["bob"], people["cy"]
+    await _topic(client, owner, org)
+    await _topic(client, owner, org, key="night-shift", name="Night shift")
+    for key in (TENDER["key"], "night-shift"):
+        for who in (ann, bob, cy):
+            r = await client.put(f"{_topics(org)}/{key}/subscribers/me", headers=who.auth)
+            assert r.status_code == 200, r.text
+    # Bob is removed; Cy is removed and invited back before the removal is handled
+    for who in (bob, cy):
+        r = await client.delete(f"{API}/orgs/{org}/members/{who.user_id}", headers=owner.auth)
+        assert r.status_code == 204, r.text
+    token = await invite(client, database_url, org, owner, "cy@example.com")
+    r = await client.post(f"{API}/invitations/{token}/accept", headers=cy.auth)
+    assert r.status_code == 200, r.text
+    await events.drain()
+
+    r = await client.get(_topics(org), headers=ann.auth)
+    assert [(t["key"], t["subscribers"]) for t in r.json()["items"]] == [
+        ("night-shift", 2),
+        (TENDER["key"], 2),
+    ]
+    r = await client.get(f"{_topics(org)}/night-shift/subscribers", headers=owner.auth)
+    assert {s["userId"] for s in r.json()["items"]} == {ann.user_id, cy.user_id}
+    left = [
+        (p["key"], p["userId"], p["actorId"])
+        for t, p in await _events(database_url)
+        if t == "communication.topic.unsubscribed"
+    ]
+    assert sorted(left) == [
+        ("night-shift", bob.user_id, owner.user_id),
+        (TENDER["key"], bob.user_id, owner.user_id),
+    ]
+    # none of Bob's subscriptions is left, in either topic
+    rows = await fetch(
+        database_url,
+        "SELECT count(*) AS n FROM communication.topic_subscriptions WHERE user_id = $1::uuid",
+        bob.user_id,
+    )
+    assert rows[0]["n"] == 0
 
 
 async def test_a_hundred_and_one_at_once_never_pass_the_limit_or_a_key_twice(

@@ -23,7 +23,7 @@ from tests.integration.content.support import (
     uploaded,
 )
 from tests.integration.identity.support import API, fetch
-from tests.integration.identity.support_orgs import Person, create_org, join, person
+from tests.integration.identity.support_orgs import Person, create_org, invite, join, person
 
 Client = AsyncTestClient[Litestar]
 
@@ -368,3 +368,38 @@ async def test_a_member_keeps_at_most_a_hundred_views_even_when_saving_at_once(
     assert await _count(database_url) == 100
     # another member's allowance is their own
     await _save(client, reader, org, name="Reader's")
+
+
+async def test_someone_removed_loses_their_personal_views_there_and_shared_ones_stay(
+    client: Client, database_url: str, events: Any
+) -> None:
+    owner, reader, org = await _org_with_reader(client, database_url)
+    await role(
+        client, owner, org, "curators", ["content.documents.read", "content.taxonomy.manage"]
+    )
+    curator = await join(client, database_url, org, owner, "curator@example.com", ["curators"])
+    elsewhere = (await create_org(client, owner, "Elsewhere"))["id"]
+    token = await invite(client, database_url, elsewhere, owner, "curator@example.com")
+    r = await client.post(f"{API}/invitations/{token}/accept", headers=curator.auth)
+    assert r.status_code == 200, r.text
+    mine = await _save(client, curator, org, name="Mine")
+    team = await _save(client, curator, org, name="Team", shared=True)
+    kept_elsewhere = await _save(client, curator, elsewhere, name="Mine elsewhere")
+    readers = await _save(client, reader, org, name="Reader's")
+
+    r = await client.delete(f"{API}/orgs/{org}/members/{curator.user_id}", headers=owner.auth)
+    assert r.status_code == 204, r.text
+    await events.drain()
+
+    rows = await fetch(database_url, "SELECT id FROM content.saved_views")
+    assert {str(r["id"]) for r in rows} == {team["id"], kept_elsewhere["id"], readers["id"]}
+    r = await client.get(f"{_views(org)}/{team['id']}", headers=reader.auth)
+    assert (r.json()["name"], r.json()["ownerId"]) == ("Team", curator.user_id)
+    deleted = await fetch(
+        database_url,
+        "SELECT payload FROM content.outbox WHERE event_type = 'content.saved_view.deleted'",
+    )
+    assert [
+        (p["id"], p["organisationId"], p["actorId"])
+        for p in (json.loads(d["payload"]) for d in deleted)
+    ] == [(mine["id"], org, owner.user_id)]

@@ -12,9 +12,10 @@ from sqlalchemy.dialects.postgresql import insert
 from hub.communication.repositories import share_notices_t
 from hub.communication.services.erasure import CommunicationErasure
 from hub.communication.services.sending import Recipients, SendRequest, SendService
+from hub.communication.services.topics import Topics
 from hub.communication.services.webhook_delivery import WebhookDispatch
 from hub.content.api import ContentApi, DocumentShared
-from hub.identity.api import IdentityApi, UserErased
+from hub.identity.api import IdentityApi, MemberRemoved, UserErased
 from hub.kernel.db import UnitOfWork
 from hub.kernel.events import EventEnvelope
 from hub.kernel.subscribers import CatchAll
@@ -86,3 +87,18 @@ async def on_user_erased(
     """Delete what is the erased person's own, tombstone their messages and put the
     pseudonym where a record stays for others (``services.erasure``)."""
     await communication_erasure.erase(uow, event)
+
+
+async def on_member_removed(
+    event: MemberRemoved,
+    uow: UnitOfWork,
+    *,
+    notification_topics: Topics,
+    identity_api: IdentityApi,
+) -> None:
+    """Someone who left the organisation (or was removed) leaves its topics; someone who
+    is a member again by the time this runs keeps theirs (they may have joined since)."""
+    org = event.organisation_id
+    if org is None or await identity_api.membership(org, event.user_id, api_key_id=None):
+        return
+    await notification_topics.member_left(uow, org, event.user_id)

@@ -3,7 +3,9 @@ members a send naming topics reaches.
 
 Members join and leave a topic themselves; ``communication.topics.manage`` also adds and
 removes others (members only: 422 ``not_a_member``). Subscribing twice changes nothing and
-publishes nothing, like leaving a topic one is not in.
+publishes nothing, like leaving a topic one is not in. Someone who leaves the organisation
+(or is removed) leaves its topics with it (``identity.member_removed``), so subscriber
+counts and lists name members only.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from hub.communication.domain.topics import MAX_TOPICS, TopicDraft, check_topic
 from hub.communication.models import Topic, TopicSubscription
 from hub.identity.api import IdentityApi
 from hub.kernel.clock import Clock
+from hub.kernel.db import UnitOfWork
 from hub.kernel.errors import Conflict, FieldError, Invalid
 from hub.kernel.pagination import Page, after_uuid, clamp_limit, page_of
 from hub.kernel.problems import field_invalid, not_found
@@ -282,6 +285,29 @@ class Topics:
             )
             await uow.commit()
         return True
+
+    async def member_left(
+        self, uow: UnitOfWork, organisation_id: uuid.UUID, user_id: uuid.UUID
+    ) -> None:
+        """End the subscriptions of someone who left the organisation or was removed, each
+        with its ``communication.topic.unsubscribed`` (the actor: who removed them)."""
+        gone = await uow.session.execute(
+            delete(TopicSubscription)
+            .where(_s.c.organisation_id == organisation_id, _s.c.user_id == user_id)
+            .returning(_s.c.topic_id)
+        )
+        topic_ids = [r.topic_id for r in gone]
+        if not topic_ids:
+            return
+        rows = await uow.session.execute(
+            select(_t.c.id, _t.c.key).where(_t.c.id.in_(topic_ids)).order_by(_t.c.key)
+        )
+        for row in rows:
+            uow.publish(
+                TopicUnsubscribed(
+                    organisation_id=organisation_id, topic_id=row.id, key=row.key, user_id=user_id
+                )
+            )
 
     async def _topic(
         self, organisation_id: uuid.UUID, key: str, session: AsyncSession | None = None

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from hub.content.services.audit import AuditLog
 from hub.content.services.erasure import ContentErasure
-from hub.identity.api import UserErased
+from hub.content.services.saved_views import SavedViewService
+from hub.identity.api import IdentityApi, MemberRemoved, UserErased
 from hub.kernel.db import UnitOfWork
 from hub.kernel.events import EventEnvelope
 from hub.kernel.subscribers import CatchAll
@@ -28,3 +29,18 @@ async def on_user_erased(
     """Hand the person's documents over, pseudonymise what must stay, and rewrite the
     audit chains naming them (``services.erasure``)."""
     await content_erasure.erase(uow, event)
+
+
+async def on_member_removed(
+    event: MemberRemoved,
+    uow: UnitOfWork,
+    *,
+    saved_views: SavedViewService,
+    identity_api: IdentityApi,
+) -> None:
+    """Someone who left the organisation (or was removed) loses their personal saved
+    views there; someone who is a member again by the time this runs keeps them."""
+    org = event.organisation_id
+    if org is None or await identity_api.membership(org, event.user_id, api_key_id=None):
+        return
+    await saved_views.member_left(uow, org, event.user_id)

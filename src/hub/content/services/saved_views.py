@@ -36,6 +36,7 @@ from hub.content.services.documents import DocumentService, Listing
 from hub.content.services.tagging import resolve_tags
 from hub.identity.api import Membership
 from hub.kernel.clock import Clock
+from hub.kernel.db import UnitOfWork
 from hub.kernel.errors import Conflict, Forbidden, NotFound
 from hub.kernel.pagination import Page, clamp_limit, page_of
 from hub.kernel.problems import field_invalid
@@ -75,6 +76,24 @@ class SavedViewService:
         self.store = store
         self.documents = documents
         self.clock = clock
+
+    async def member_left(
+        self, uow: UnitOfWork, organisation_id: uuid.UUID, user_id: uuid.UUID
+    ) -> None:
+        """The personal views of someone who left the organisation go: nobody else could
+        see them. The views they shared stay for the others (curators still change them)
+        and stay theirs should they come back."""
+        gone = await uow.session.execute(
+            delete(SavedView)
+            .where(
+                v.c.organisation_id == organisation_id,
+                v.c.owner_id == user_id,
+                v.c.shared.is_(False),
+            )
+            .returning(v.c.id, v.c.name)
+        )
+        for row in gone:
+            uow.publish(SavedViewDeleted(id=row.id, name=row.name, shared=False))
 
     # ------------------------------------------------------------------ reads
 
