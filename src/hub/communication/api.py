@@ -51,7 +51,7 @@ class CommunicationApi(Protocol):
         channels: Sequence[Channel] | None = None,
         sender_id: uuid.UUID | None = None,
         escalate_after_minutes: int | None = None,
-        topics: Sequence[str] = (),
+        topics: Sequence[str] | None = None,
     ) -> uuid.UUID:
         """Send a notification to members of the organisation (ids that are not active
         members are dropped) and return its id; delivery runs in jobs. Raises the same

@@ -56,13 +56,13 @@ class CommunicationFacade(CommunicationApi):
         channels: Sequence[Channel] | None = None,
         sender_id: uuid.UUID | None = None,
         escalate_after_minutes: int | None = None,
-        topics: Sequence[str] = (),
+        topics: Sequence[str] | None = None,
     ) -> uuid.UUID:
         request = SendRequest(
             organisation_id=organisation_id,
             template_key=template_key,
             recipients=Recipients(
-                user_ids=list(user_ids), topics=list(topics), unknown_topics="ignore"
+                user_ids=list(user_ids), topics=list(topics or ()), unknown_topics="ignore"
             ),
             payload=payload,
             category=category,

@@ -111,6 +111,39 @@ class InstanceCancelled(InstanceEvent, kw_only=True, frozen=True):
     state: str
 
 
+class EffectFailed(InstanceEvent, kw_only=True, frozen=True):
+    """An effect on another context failed for good (an incident): ``kind`` (notify,
+    setTags…) and ``error``, the other context's refusal. Someone with
+    ``workflow.incidents.manage`` may run it again once the cause is fixed."""
+
+    event_type: ClassVar[str] = "workflow.effect.failed"
+    effect_id: uuid.UUID
+    kind: str
+    error: str
+
+
+class EffectRetried(InstanceEvent, kw_only=True, frozen=True):
+    """A failed effect was queued to run again (``retries``: how many times so far;
+    ``previous_error``: why it had failed)."""
+
+    event_type: ClassVar[str] = "workflow.effect.retried"
+    effect_id: uuid.UUID
+    kind: str
+    retries: int
+    previous_error: str
+
+
+class EffectDismissed(InstanceEvent, kw_only=True, frozen=True):
+    """Someone gave up on a failed effect (``reason``: theirs; ``error``: why it had
+    failed). It never runs; the instance is not changed."""
+
+    event_type: ClassVar[str] = "workflow.effect.dismissed"
+    effect_id: uuid.UUID
+    kind: str
+    error: str
+    reason: str
+
+
 class SlaStepReached(InstanceEvent, kw_only=True, frozen=True):
     """A timer of the state's SLA ladder fired (``kind``: remind, escalate, transition;
     ``percent``: of the SLA; 100 and more is a breach)."""

@@ -15,7 +15,7 @@ from hub.kernel.runtime import ContextRuntime
 from hub.kernel.subscribers import Handler, Subscription
 from hub.workflow.api import WorkflowConfigApi
 from hub.workflow.controllers.definitions import WorkflowController
-from hub.workflow.controllers.instances import InstanceController
+from hub.workflow.controllers.instances import IncidentController, InstanceController
 from hub.workflow.controllers.tasks import OutOfOfficeController, TaskController
 from hub.workflow.domain.permissions import PERMISSIONS
 from hub.workflow.domain.settings import WorkflowSettings
@@ -29,6 +29,7 @@ from hub.workflow.services.definitions import DefinitionService
 from hub.workflow.services.delegations import DelegationService
 from hub.workflow.services.effects import EffectRunner
 from hub.workflow.services.erasure import WorkflowErasure
+from hub.workflow.services.incidents import IncidentService
 from hub.workflow.services.instances import InstanceService
 from hub.workflow.services.personal_data import WorkflowPersonalData
 from hub.workflow.services.schedules import ScheduleService
@@ -70,6 +71,7 @@ def services(
         "workflow_definitions": definitions,
         "workflow_config": WorkflowConfigFacade(store, definitions),
         "workflow_instances": instances,
+        "workflow_incidents": IncidentService(store, instances, rt.queue_job, clock),
         "workflow_tasks": TaskService(
             store, rt.tenancy, identity_api, content_api, instances, clock
         ),
@@ -104,6 +106,7 @@ def build() -> ContextModule:
         route_handlers=[
             WorkflowController,
             InstanceController,
+            IncidentController,
             OutOfOfficeController,
             TaskController,
             *intelligence.ROUTE_HANDLERS,

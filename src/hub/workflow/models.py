@@ -127,11 +127,27 @@ class Effect(IdMixin, Base):
     organisation_id: Mapped[uuid.UUID] = _uuid()
     kind: Mapped[str] = mapped_column(Text, nullable=False)
     spec: Mapped[dict[str, Any]] = _json("{}")
-    #: "pending", "done" or "failed" (``error`` says why).
+    #: "pending", "done", "failed" (``error`` says why) or "dismissed" (a failed one
+    #: someone gave up on; it keeps its ``error``).
     status: Mapped[str] = mapped_column(Text, nullable=False, server_default=text("'pending'"))
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = _ts(nullable=False)
+    #: When it last finished: done, failed or dismissed.
     done_at: Mapped[datetime | None] = _ts()
+    #: How many times someone ran it again after it failed (``…/effects/{id}/retry``).
+    retries: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+
+    __table_args__ = (
+        #: The organisation's incidents, newest first (``GET /workflow-incidents``).
+        Index(
+            "ix_effects_failed",
+            "organisation_id",
+            "id",
+            postgresql_where=text("status = 'failed'"),
+        ),
+        #: An instance's effects in order (``GET /workflow-instances/{id}/effects``).
+        Index("ix_effects_instance", "instance_id", "id"),
+    )
 
 
 class Task(IdMixin, Base):

@@ -10,11 +10,19 @@ from sqlalchemy import Row, Select, and_, func, or_, select, text
 from sqlalchemy.dialects.postgresql import distinct_on
 
 from hub.kernel.store import Store
-from hub.workflow.models import HistoryEntry, Instance, Task, TaskVote, WorkflowDefinition
+from hub.workflow.models import (
+    Effect,
+    HistoryEntry,
+    Instance,
+    Task,
+    TaskVote,
+    WorkflowDefinition,
+)
 
 _definitions = WorkflowDefinition.__table__
 _instances = Instance.__table__
 _history = HistoryEntry.__table__
+_effects = Effect.__table__
 
 
 async def latest_definition(store: Store, org: uuid.UUID, key: str) -> Row[Any] | None:
@@ -217,3 +225,43 @@ async def instances_by_state(store: Store, org: uuid.UUID, key: str) -> list[Row
         .where(Instance.organisation_id == org, Instance.workflow_key == key)
         .group_by(Instance.status, Instance.state)
     )
+
+
+async def effects_of(
+    store: Store, instance_id: uuid.UUID, *, after: uuid.UUID | None, limit: int
+) -> list[Row[Any]]:
+    """An instance's effects in the order they were asked for, ``limit + 1`` rows."""
+    query = (
+        select(_effects)
+        .where(Effect.instance_id == instance_id)
+        .order_by(Effect.id)
+        .limit(limit + 1)
+    )
+    if after is not None:
+        query = query.where(Effect.id > after)
+    return await store.all(query)
+
+
+async def failed_effects_in(
+    store: Store, org: uuid.UUID, *, key: str | None, before: uuid.UUID | None, limit: int
+) -> list[Row[Any]]:
+    """The organisation's failed effects, newest first, each with its instance's key,
+    version, state and subject document; ``limit + 1`` rows."""
+    query = (
+        select(
+            _effects,
+            Instance.workflow_key,
+            Instance.workflow_version,
+            Instance.state,
+            Instance.document_id,
+        )
+        .join(Instance, Instance.id == Effect.instance_id)
+        .where(Effect.organisation_id == org, Effect.status == "failed")
+        .order_by(Effect.id.desc())
+        .limit(limit + 1)
+    )
+    if key is not None:
+        query = query.where(Instance.workflow_key == key)
+    if before is not None:
+        query = query.where(Effect.id < before)
+    return await store.all(query)

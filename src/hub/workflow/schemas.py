@@ -137,6 +137,53 @@ class HistoryOut(Schema):
 HistoryPage = Page[HistoryOut]
 
 
+class EffectOut(Schema):
+    """An effect a step asked of another context, run by a job after the step committed."""
+
+    id: uuid.UUID
+    instance_id: uuid.UUID
+    #: "notify", "setTags", "setType", "setField" or "setAccess".
+    kind: str
+    #: The action as the definition gave it (payload expressions already evaluated).
+    spec: dict[str, Any]
+    #: "pending", "done", "failed" (``error``: the other context's refusal) or
+    #: "dismissed" (a failed one someone gave up on).
+    status: str
+    error: str | None
+    created_at: datetime
+    #: When it last finished, done or failed.
+    done_at: datetime | None
+    #: How many times it was run again after failing.
+    retries: int
+
+
+EffectPage = Page[EffectOut]
+
+
+class DismissIn(Schema):
+    #: Why nobody will fix it (kept in the ``workflow.effect.dismissed`` event).
+    reason: Annotated[str, Meta(max_length=2000)] = ""
+
+
+class IncidentOut(Schema):
+    """A failed effect (``id`` is the effect's), with its instance as it is now."""
+
+    id: uuid.UUID
+    instance_id: uuid.UUID
+    workflow_key: str
+    workflow_version: int
+    state: str
+    document_id: uuid.UUID | None
+    kind: str
+    error: str | None
+    created_at: datetime
+    failed_at: datetime | None
+    retries: int
+
+
+IncidentPage = Page[IncidentOut]
+
+
 class VoteOut(Schema):
     user_id: uuid.UUID
     outcome: str

@@ -1,4 +1,5 @@
-"""/workflow-instances: start, list, read, history, transitions, cancel.
+"""/workflow-instances: start, list, read, history, transitions, cancel, effects and
+their retry or dismissal; /workflow-incidents: the organisation's failed effects.
 
 Starting names its organisation in the body (the service applies the tenancy rule); an
 instance's own routes load it first, then apply the rule to its organisation and its
@@ -20,17 +21,23 @@ from hub.kernel.problems import field_invalid
 from hub.kernel.security import Principal
 from hub.kernel.tenancy import permission
 from hub.kernel.web import BEARER_OR_KEY, Cursor, Limit, page_as, to_schema
-from hub.workflow.domain.permissions import INSTANCES_READ
+from hub.workflow.domain.permissions import INCIDENTS_MANAGE, INSTANCES_READ
 from hub.workflow.schemas import (
     CancelIn,
+    DismissIn,
+    EffectOut,
+    EffectPage,
     HistoryOut,
     HistoryPage,
+    IncidentOut,
+    IncidentPage,
     InstanceIn,
     InstanceOut,
     InstancePage,
     TransitionIn,
     WorkflowKey,
 )
+from hub.workflow.services.incidents import IncidentService
 from hub.workflow.services.instances import InstanceService, Subject
 
 OrganisationQuery = Annotated[uuid.UUID, QueryParameter(name="organisationId")]
@@ -179,3 +186,95 @@ class InstanceController(Controller):
             principal, instance_id, data.expected_version, data.reason
         )
         return to_schema(cancelled, InstanceOut)
+
+    @get(
+        "/{instance_id:uuid}/effects",
+        operation_id="listWorkflowInstanceEffects",
+        summary="The effects the instance's steps asked of other contexts, in order",
+        description="Each with its `status` (`pending`, `done`, `failed` with the other "
+        "context's refusal in `error`, `dismissed`) and how many times it was run again "
+        "(`retries`).",
+        opt=problems(403, 404),
+    )
+    async def effects(
+        self,
+        principal: NamedDependency[Principal],
+        workflow_incidents: NamedDependency[IncidentService],
+        instance_id: FromPath[uuid.UUID],
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
+    ) -> EffectPage:
+        page = await workflow_incidents.effects(principal, instance_id, limit=limit, cursor=cursor)
+        return page_as(page, EffectOut)
+
+    @post(
+        "/{instance_id:uuid}/effects/{effect_id:uuid}/retry",
+        operation_id="retryWorkflowInstanceEffect",
+        summary="Run a failed effect again (once its cause is fixed)",
+        description="Needs `workflow.incidents.manage`. The effect turns `pending` and "
+        "its job is queued in the same transaction; 409 `effect_not_failed` when it is not "
+        "`failed` (already pending again, or done). Publishes `workflow.effect.retried`.",
+        status_code=200,
+        opt=problems(403, 404, 409),
+    )
+    async def retry_effect(
+        self,
+        principal: NamedDependency[Principal],
+        workflow_incidents: NamedDependency[IncidentService],
+        instance_id: FromPath[uuid.UUID],
+        effect_id: FromPath[uuid.UUID],
+    ) -> EffectOut:
+        retried = await workflow_incidents.retry(principal, instance_id, effect_id)
+        return to_schema(retried, EffectOut)
+
+    @post(
+        "/{instance_id:uuid}/effects/{effect_id:uuid}/dismiss",
+        operation_id="dismissWorkflowInstanceEffect",
+        summary="Give up on a failed effect: it never runs and leaves the incidents",
+        description="Needs `workflow.incidents.manage`. The effect turns `dismissed` and "
+        "keeps its `error`; `reason` goes into the `workflow.effect.dismissed` event. 409 "
+        "`effect_not_failed` when it is not `failed`.",
+        status_code=200,
+        opt=problems(403, 404, 409),
+    )
+    async def dismiss_effect(
+        self,
+        data: JSONBody[DismissIn],
+        principal: NamedDependency[Principal],
+        workflow_incidents: NamedDependency[IncidentService],
+        instance_id: FromPath[uuid.UUID],
+        effect_id: FromPath[uuid.UUID],
+    ) -> EffectOut:
+        dismissed = await workflow_incidents.dismiss(principal, instance_id, effect_id, data.reason)
+        return to_schema(dismissed, EffectOut)
+
+
+class IncidentController(Controller):
+    path = "/workflow-incidents"
+    tags = ["Workflow: instances"]
+    security = BEARER_OR_KEY
+
+    @get(
+        operation_id="listWorkflowIncidents",
+        summary="The organisation's failed workflow effects (incidents), newest first",
+        description="Needs `workflow.incidents.manage`. Incidents of instances on documents "
+        "the caller may not read are left out. Run one again with "
+        "`POST /workflow-instances/{id}/effects/{effectId}/retry`.",
+        guards=[permission(INCIDENTS_MANAGE)],
+    )
+    async def list_incidents(
+        self,
+        principal: NamedDependency[Principal],
+        membership: NamedDependency[Membership],
+        workflow_incidents: NamedDependency[IncidentService],
+        organisation_id: OrganisationQuery,
+        workflow_key: Annotated[
+            WorkflowKey | None, QueryParameter(name="workflowKey", required=False)
+        ] = None,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
+    ) -> IncidentPage:
+        page = await workflow_incidents.incidents(
+            principal, membership, key=workflow_key, limit=limit, cursor=cursor
+        )
+        return page_as(page, IncidentOut)

@@ -20,7 +20,12 @@ PERMISSIONS: tuple[tuple[str, str], ...] = (
 )
 
 TASKS_MANAGE = "workflow.tasks.manage"
+INCIDENTS_MANAGE = "workflow.incidents.manage"
 PERMISSIONS = (
     *PERMISSIONS,
     (TASKS_MANAGE, "Hand any of the organisation's workflow tasks over to another member"),
+    (
+        INCIDENTS_MANAGE,
+        "See the organisation's failed workflow effects (incidents) and run them again",
+    ),
 )

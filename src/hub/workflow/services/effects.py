@@ -5,7 +5,8 @@ transition committed.
 The effect row is written in the transition's transaction, so a rolled-back transition
 has none. Delivery is at-least-once: setting tags, type, fields and access is
 idempotent; a notification whose job died between the call and marking the row done may
-be sent twice.
+be sent twice. An effect the other context refuses is ``failed`` for good, an incident
+(``services.incidents``: listed, and run again once the cause is fixed).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from hub.identity.api import IdentityApi
 from hub.kernel.clock import Clock
 from hub.kernel.errors import AppError
 from hub.kernel.store import Store
+from hub.workflow.api import EffectFailed
 from hub.workflow.models import Effect, Instance
 from hub.workflow.services.effects_document import DocumentEffects
 
@@ -68,11 +70,25 @@ class EffectRunner:
             status = "failed" if error else "done"
             if error:
                 log.warning("workflow.effect_failed", effect_id=str(effect_id), error=error)
-            await uow.session.execute(
+            marked = await uow.session.execute(
                 update(Effect)
                 .where(Effect.id == effect_id, Effect.status == "pending")
                 .values(status=status, error=error, done_at=self.clock())
+                .returning(Effect.id)
             )
+            if error and instance is not None and marked.first() is not None:
+                uow.publish(
+                    EffectFailed(
+                        organisation_id=instance.organisation_id,
+                        instance_id=instance.id,
+                        workflow_key=instance.workflow_key,
+                        workflow_version=instance.workflow_version,
+                        document_id=instance.document_id,
+                        effect_id=effect_id,
+                        kind=effect.kind,
+                        error=error,
+                    )
+                )
             await uow.commit()
         return status
 

@@ -26,7 +26,7 @@ from hub.identity.api import Membership
 from hub.kernel.clock import Clock
 from hub.kernel.db import UnitOfWork, current_correlation_id
 from hub.kernel.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
-from hub.kernel.pagination import Page, after_uuid, decode_cursor, encode_cursor, page_of
+from hub.kernel.pagination import Page, decode_cursor, page_of
 from hub.kernel.problems import field_invalid, invalid_cursor, not_found
 from hub.kernel.schema import new_id
 from hub.kernel.security import Principal
@@ -46,12 +46,11 @@ from hub.workflow.models import Delegation, Effect, HistoryEntry, Instance, Task
 from hub.workflow.services import metrics
 from hub.workflow.services.effects import RUN_EFFECT
 from hub.workflow.services.host_functions import ClassifierOracle, host_functions
+from hub.workflow.services.readable_pages import Readable, readable_page
 
 MAX_VARIABLES_BYTES = 64 * 1024
 #: Workflows one step may start through ``startWorkflow`` actions, one starting the next.
 MAX_CHAIN = 5
-#: Rows one list request passes over at most looking for instances the caller may read.
-MAX_SCANNED = 2000
 
 
 @dataclass(frozen=True)
@@ -169,9 +168,12 @@ class InstanceService:
             self._definitions[definition_id] = cached
         return cached
 
-    async def _visible(
+    async def visible(
         self, principal: Principal, instance_id: uuid.UUID, permission: str
     ) -> tuple[Any, Membership]:
+        """The instance and the caller's membership, if they may see it (404: not a
+        member, or its subject document is not theirs to read) and hold ``permission``
+        (403)."""
         row = await repositories.instance_by_id(self.store, instance_id)
         if row is None:
             raise not_found("workflow instance")
@@ -194,13 +196,13 @@ class InstanceService:
         return row, member
 
     async def get(self, principal: Principal, instance_id: uuid.UUID) -> InstanceView:
-        row, _ = await self._visible(principal, instance_id, INSTANCES_READ)
+        row, _ = await self.visible(principal, instance_id, INSTANCES_READ)
         return _view(row, await self.definition(row.definition_id))
 
     async def history(
         self, principal: Principal, instance_id: uuid.UUID, *, limit: int, cursor: str | None
     ) -> Page[HistoryView]:
-        await self._visible(principal, instance_id, INSTANCES_READ)
+        await self.visible(principal, instance_id, INSTANCES_READ)
         after = None
         if cursor is not None:
             (raw,) = decode_cursor(cursor, 1)
@@ -238,18 +240,14 @@ class InstanceService:
         limit: int,
         cursor: str | None,
     ) -> Page[InstanceView]:
-        """Newest first; instances on documents the caller may not read are left out. The
-        database is read in batches, each filtered by one ``readable_among`` query, until
-        the page is full, so a page is short only at the end of the list (or after
-        ``MAX_SCANNED`` rows were passed over: ``nextCursor`` then resumes the scan)."""
-        before = after_uuid(cursor) if cursor is not None else None
-        views: list[InstanceView] = []
-        next_cursor: str | None = None
-        scanned, batch = 0, max(limit, 50)
-        while True:
-            rows = await repositories.instances_in(
+        """Newest first; instances on documents the caller may not read are left out
+        (``readable_pages``: a page is short only at the end of the list)."""
+        org = member.organisation_id
+
+        async def fetch(before: uuid.UUID | None, batch: int) -> list[Any]:
+            return await repositories.instances_in(
                 self.store,
-                member.organisation_id,
+                org,
                 key=key,
                 state=state,
                 status=status,
@@ -257,29 +255,28 @@ class InstanceService:
                 before=before,
                 limit=batch,
             )
-            has_more = len(rows) > batch
-            rows = rows[:batch]
-            documents = list({r.document_id for r in rows if r.document_id is not None})
-            readable = await self.content.readable_among(
-                principal.user_id, member.organisation_id, documents, trashed=True
+
+        async def view(row: Any) -> InstanceView:
+            return _view(row, await self.definition(row.definition_id))
+
+        return await readable_page(
+            fetch,
+            self.readable_for(principal, org),
+            view,
+            limit=limit,
+            cursor=cursor,
+        )
+
+    def readable_for(self, principal: Principal, organisation_id: uuid.UUID) -> Readable:
+        """The subject documents among some the caller may read (trashed ones included:
+        an instance outlives its document's trip to the trash)."""
+
+        async def readable(documents: list[uuid.UUID]) -> set[uuid.UUID]:
+            return await self.content.readable_among(
+                principal.user_id, organisation_id, documents, trashed=True
             )
-            for row in rows:
-                if row.document_id is not None and row.document_id not in readable:
-                    continue
-                if len(views) == limit:
-                    has_more = True
-                    break
-                views.append(_view(row, await self.definition(row.definition_id)))
-                before = row.id
-            else:
-                if rows:
-                    before = rows[-1].id
-            scanned += len(rows)
-            if len(views) == limit or not has_more or scanned >= MAX_SCANNED:
-                if has_more and before is not None:
-                    next_cursor = encode_cursor(str(before))
-                break
-        return Page(items=views, limit=limit, next_cursor=next_cursor)
+
+        return readable
 
     # ------------------------------------------------------------------ start
 
@@ -396,7 +393,7 @@ class InstanceService:
         data: dict[str, Any],
     ) -> InstanceView:
         """``POST /workflow-instances/{id}/transitions``."""
-        row, member = await self._visible(principal, instance_id, INSTANCES_READ)
+        row, member = await self.visible(principal, instance_id, INSTANCES_READ)
         definition = await self.definition(row.definition_id)
         _expect(row, expected_version)
         transition = definition.transitions.get(name)
@@ -511,7 +508,7 @@ class InstanceService:
     async def cancel(
         self, principal: Principal, instance_id: uuid.UUID, expected_version: int, reason: str
     ) -> InstanceView:
-        row, member = await self._visible(principal, instance_id, INSTANCES_CANCEL)
+        row, member = await self.visible(principal, instance_id, INSTANCES_CANCEL)
         _expect(row, expected_version)
         actor = actor_of(principal, member)
         now = self.clock()

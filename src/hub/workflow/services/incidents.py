@@ -1,0 +1,225 @@
+"""Incidents, as in Camunda: effects on other contexts that failed for good.
+
+An effect (a notification, tags on the subject…) runs after its transition committed; the
+other context may refuse it (an unknown template, a trashed document), and retrying by
+itself cannot help, so it is marked ``failed`` with the refusal and a
+``workflow.effect.failed`` is published. Someone holding ``workflow.incidents.manage``
+lists the organisation's incidents, fixes the cause, and runs the effect again: it turns
+``pending`` and its job is queued in the same transaction, so the retry is never lost and
+two retries at once queue it once (the second finds it no longer failed: 409). An
+incident nobody wants fixed is dismissed instead: ``dismissed``, its error kept.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+
+from hub.identity.api import Membership
+from hub.kernel.clock import Clock
+from hub.kernel.db import UnitOfWork
+from hub.kernel.errors import Conflict
+from hub.kernel.pagination import Page, after_uuid, page_of
+from hub.kernel.problems import not_found
+from hub.kernel.security import Principal
+from hub.kernel.store import Store
+from hub.workflow import repositories
+from hub.workflow.api import EffectDismissed, EffectRetried
+from hub.workflow.domain.permissions import INCIDENTS_MANAGE, INSTANCES_READ
+from hub.workflow.models import Effect
+from hub.workflow.services.effects import RUN_EFFECT
+from hub.workflow.services.instances import InstanceService
+from hub.workflow.services.readable_pages import readable_page
+
+
+@dataclass(frozen=True)
+class EffectView:
+    id: uuid.UUID
+    instance_id: uuid.UUID
+    kind: str
+    spec: dict[str, Any]
+    status: str
+    error: str | None
+    created_at: datetime
+    done_at: datetime | None
+    retries: int
+
+
+@dataclass(frozen=True)
+class IncidentView:
+    id: uuid.UUID
+    instance_id: uuid.UUID
+    workflow_key: str
+    workflow_version: int
+    #: The instance's state now (it may have moved on since the effect was asked for).
+    state: str
+    document_id: uuid.UUID | None
+    kind: str
+    error: str | None
+    created_at: datetime
+    failed_at: datetime | None
+    retries: int
+
+
+def _effect(row: Any) -> EffectView:
+    return EffectView(
+        id=row.id,
+        instance_id=row.instance_id,
+        kind=row.kind,
+        spec=dict(row.spec),
+        status=row.status,
+        error=row.error,
+        created_at=row.created_at,
+        done_at=row.done_at,
+        retries=row.retries,
+    )
+
+
+async def _incident(row: Any) -> IncidentView:
+    return IncidentView(
+        id=row.id,
+        instance_id=row.instance_id,
+        workflow_key=row.workflow_key,
+        workflow_version=row.workflow_version,
+        state=row.state,
+        document_id=row.document_id,
+        kind=row.kind,
+        error=row.error,
+        created_at=row.created_at,
+        failed_at=row.done_at,
+        retries=row.retries,
+    )
+
+
+class IncidentService:
+    def __init__(
+        self,
+        store: Store,
+        instances: InstanceService,
+        queue_job: Callable[..., uuid.UUID],
+        clock: Clock,
+    ) -> None:
+        self.store, self.instances, self.queue_job, self.clock = store, instances, queue_job, clock
+
+    async def effects(
+        self, principal: Principal, instance_id: uuid.UUID, *, limit: int, cursor: str | None
+    ) -> Page[EffectView]:
+        """The instance's effects in the order they were asked for, whatever their status
+        (whoever reads the instance reads them)."""
+        await self.instances.visible(principal, instance_id, INSTANCES_READ)
+        after = after_uuid(cursor) if cursor is not None else None
+        rows = await repositories.effects_of(self.store, instance_id, after=after, limit=limit)
+        return page_of([_effect(r) for r in rows], limit, lambda e: (str(e.id),))
+
+    async def incidents(
+        self,
+        principal: Principal,
+        member: Membership,
+        *,
+        key: str | None,
+        limit: int,
+        cursor: str | None,
+    ) -> Page[IncidentView]:
+        """The organisation's failed effects, newest first; those of instances on
+        documents the caller may not read are left out."""
+        org = member.organisation_id
+
+        async def fetch(before: uuid.UUID | None, batch: int) -> list[Any]:
+            return await repositories.failed_effects_in(
+                self.store, org, key=key, before=before, limit=batch
+            )
+
+        readable = self.instances.readable_for(principal, org)
+        return await readable_page(fetch, readable, _incident, limit=limit, cursor=cursor)
+
+    async def retry(
+        self, principal: Principal, instance_id: uuid.UUID, effect_id: uuid.UUID
+    ) -> EffectView:
+        """Run a failed effect again: ``pending`` with its job queued, in one
+        transaction; 409 ``effect_not_failed`` for any other status."""
+        instance, _ = await self.instances.visible(principal, instance_id, INCIDENTS_MANAGE)
+        async with self.store.uow() as uow:
+            previous = await self._failed(uow, instance, effect_id, "runs again")
+            updated = (
+                await uow.session.execute(
+                    update(Effect)
+                    .where(Effect.id == effect_id)
+                    .values(status="pending", error=None, done_at=None, retries=Effect.retries + 1)
+                    .returning(Effect.__table__)
+                )
+            ).one()
+            self.queue_job(uow, RUN_EFFECT, str(effect_id))
+            uow.publish(
+                EffectRetried(
+                    **_about(instance, effect_id, updated.kind),
+                    retries=updated.retries,
+                    previous_error=previous.error or "",
+                )
+            )
+            await uow.commit()
+        return _effect(updated)
+
+    async def dismiss(
+        self, principal: Principal, instance_id: uuid.UUID, effect_id: uuid.UUID, reason: str
+    ) -> EffectView:
+        """Give up on a failed effect: ``dismissed`` (it keeps its ``error``) and out of
+        the incidents; 409 ``effect_not_failed`` for any other status."""
+        instance, _ = await self.instances.visible(principal, instance_id, INCIDENTS_MANAGE)
+        async with self.store.uow() as uow:
+            previous = await self._failed(uow, instance, effect_id, "is dismissed")
+            updated = (
+                await uow.session.execute(
+                    update(Effect)
+                    .where(Effect.id == effect_id)
+                    .values(status="dismissed", done_at=self.clock())
+                    .returning(Effect.__table__)
+                )
+            ).one()
+            uow.publish(
+                EffectDismissed(
+                    **_about(instance, effect_id, updated.kind),
+                    error=previous.error or "",
+                    reason=reason,
+                )
+            )
+            await uow.commit()
+        return _effect(updated)
+
+    @staticmethod
+    async def _failed(uow: UnitOfWork, instance: Any, effect_id: uuid.UUID, verb: str) -> Any:
+        """The effect, locked until the transaction ends, if it is the instance's and
+        failed: of two requests at once, the second reads what the first left."""
+        row = (
+            await uow.session.execute(
+                select(Effect.status, Effect.error)
+                .where(Effect.id == effect_id, Effect.instance_id == instance.id)
+                .with_for_update()
+            )
+        ).first()
+        if row is None:
+            raise not_found("effect of this instance")
+        if row.status != "failed":
+            raise Conflict(
+                f"Only a failed effect {verb}; this one is {row.status}.",
+                code="effect_not_failed",
+                extra={"effectStatus": row.status},
+            )
+        return row
+
+
+def _about(instance: Any, effect_id: uuid.UUID, kind: str) -> dict[str, Any]:
+    """The fields every effect event carries: the instance's and the effect's."""
+    return {
+        "organisation_id": instance.organisation_id,
+        "instance_id": instance.id,
+        "workflow_key": instance.workflow_key,
+        "workflow_version": instance.workflow_version,
+        "document_id": instance.document_id,
+        "effect_id": effect_id,
+        "kind": kind,
+    }
