@@ -111,6 +111,16 @@ class InstanceCancelled(InstanceEvent, kw_only=True, frozen=True):
     state: str
 
 
+class InstanceMigrated(InstanceEvent, kw_only=True, frozen=True):
+    """An instance moved to another version of its workflow (``workflow_version``: the
+    new one); ``state`` is where it landed, ``from_state`` where it was."""
+
+    event_type: ClassVar[str] = "workflow.instance.migrated"
+    from_version: int
+    from_state: str
+    state: str
+
+
 class EffectFailed(InstanceEvent, kw_only=True, frozen=True):
     """An effect on another context failed for good (an incident): ``kind`` (notify,
     setTags…) and ``error``, the other context's refusal. Someone with

@@ -31,6 +31,7 @@ from hub.workflow.services.effects import EffectRunner
 from hub.workflow.services.erasure import WorkflowErasure
 from hub.workflow.services.incidents import IncidentService
 from hub.workflow.services.instances import InstanceService
+from hub.workflow.services.migration import MigrationService
 from hub.workflow.services.personal_data import WorkflowPersonalData
 from hub.workflow.services.schedules import ScheduleService
 from hub.workflow.services.stats import StatsService
@@ -72,6 +73,7 @@ def services(
         "workflow_config": WorkflowConfigFacade(store, definitions),
         "workflow_instances": instances,
         "workflow_incidents": IncidentService(store, instances, rt.queue_job, clock),
+        "workflow_migration": MigrationService(store, instances, clock),
         "workflow_tasks": TaskService(
             store, rt.tenancy, identity_api, content_api, instances, clock
         ),

@@ -103,7 +103,7 @@ class HistoryEntry(IdMixin, Base):
     instance_id: Mapped[uuid.UUID] = owned_by("workflow.instances.id")
     #: The instance's version after this step (1 for the start).
     instance_version: Mapped[int] = mapped_column(Integer, nullable=False)
-    #: "started", "transition" or "cancelled".
+    #: "started", "transition", "cancelled" or "migrated" (to another version).
     kind: Mapped[str] = mapped_column(Text, nullable=False)
     transition: Mapped[str | None] = mapped_column(Text)
     from_state: Mapped[str | None] = mapped_column(Text)

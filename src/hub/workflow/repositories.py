@@ -68,6 +68,18 @@ async def definition_keys(store: Store, org: uuid.UUID) -> set[str]:
     return {row.key for row in rows}
 
 
+async def definition_version(
+    store: Store, org: uuid.UUID, key: str, version: int
+) -> Row[Any] | None:
+    return await store.first(
+        select(_definitions).where(
+            WorkflowDefinition.organisation_id == org,
+            WorkflowDefinition.key == key,
+            WorkflowDefinition.version == version,
+        )
+    )
+
+
 async def definition_versions(
     store: Store, org: uuid.UUID, key: str, *, before: int | None, limit: int
 ) -> list[Row[Any]]:

@@ -118,10 +118,23 @@ class CancelIn(Schema):
     reason: Annotated[str, Meta(max_length=2000)] = ""
 
 
+class MigrateIn(Schema):
+    expected_version: Annotated[int, Meta(ge=1)]
+    #: The version of the same workflow to move to.
+    to_version: Annotated[int, Meta(ge=1)]
+    #: Where each state of the instance's version lands when the target has no state of
+    #: that name, or should not be used (``{"review": "first_review"}``); a state left
+    #: out keeps its name.
+    state_mapping: Annotated[
+        dict[str, Annotated[str, Meta(max_length=64)]], Meta(max_length=100)
+    ] = {}
+
+
 class HistoryOut(Schema):
     id: uuid.UUID
     instance_version: int
-    #: "started", "transition" or "cancelled".
+    #: "started", "transition", "cancelled" or "migrated" (``data``: ``fromVersion``,
+    #: ``toVersion``).
     kind: str
     transition: str | None
     from_state: str | None

@@ -179,6 +179,8 @@ _CLOCKED = (
     "workflow_effects",
     "workflow_stats",
     "workflow_delegations",
+    "workflow_incidents",
+    "workflow_migration",
 )
 
 

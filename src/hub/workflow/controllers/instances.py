@@ -34,11 +34,13 @@ from hub.workflow.schemas import (
     InstanceIn,
     InstanceOut,
     InstancePage,
+    MigrateIn,
     TransitionIn,
     WorkflowKey,
 )
 from hub.workflow.services.incidents import IncidentService
 from hub.workflow.services.instances import InstanceService, Subject
+from hub.workflow.services.migration import MigrationService
 
 OrganisationQuery = Annotated[uuid.UUID, QueryParameter(name="organisationId")]
 InstanceStatus = Literal["active", "completed", "cancelled"]
@@ -186,6 +188,35 @@ class InstanceController(Controller):
             principal, instance_id, data.expected_version, data.reason
         )
         return to_schema(cancelled, InstanceOut)
+
+    @post(
+        "/{instance_id:uuid}/migrate",
+        operation_id="migrateWorkflowInstance",
+        summary="Move a running instance to another version of its workflow",
+        description="Needs `workflow.definitions.manage`. The instance lands in the state "
+        "of the same name, or the one `stateMapping` names; no action runs, variables and "
+        "open tasks stay, the SLA ladder is the target state's (its steps still ahead). "
+        "422 `migration_invalid` lists every reason it cannot land (a missing or final "
+        "state, an open task whose outcome no longer leads anywhere); 422 `unknown_version`"
+        ", `same_version` on `toVersion`; 409 `stale_instance`, `instance_ended`.",
+        status_code=200,
+        opt=problems(403, 404, 409, 422),
+    )
+    async def migrate(
+        self,
+        data: JSONBody[MigrateIn],
+        principal: NamedDependency[Principal],
+        workflow_migration: NamedDependency[MigrationService],
+        instance_id: FromPath[uuid.UUID],
+    ) -> InstanceOut:
+        moved = await workflow_migration.migrate(
+            principal,
+            instance_id,
+            to_version=data.to_version,
+            expected_version=data.expected_version,
+            state_mapping=data.state_mapping,
+        )
+        return to_schema(moved, InstanceOut)
 
     @get(
         "/{instance_id:uuid}/effects",

@@ -95,7 +95,7 @@ class HistoryView:
     occurred_at: datetime
 
 
-def _view(row: Any, definition: defs.Definition | None = None) -> InstanceView:
+def view_of(row: Any, definition: defs.Definition | None = None) -> InstanceView:
     leaving = [] if definition is None or row.status != "active" else definition.leaving(row.state)
     return InstanceView(
         id=row.id,
@@ -197,7 +197,7 @@ class InstanceService:
 
     async def get(self, principal: Principal, instance_id: uuid.UUID) -> InstanceView:
         row, _ = await self.visible(principal, instance_id, INSTANCES_READ)
-        return _view(row, await self.definition(row.definition_id))
+        return view_of(row, await self.definition(row.definition_id))
 
     async def history(
         self, principal: Principal, instance_id: uuid.UUID, *, limit: int, cursor: str | None
@@ -257,7 +257,7 @@ class InstanceService:
             )
 
         async def view(row: Any) -> InstanceView:
-            return _view(row, await self.definition(row.definition_id))
+            return view_of(row, await self.definition(row.definition_id))
 
         return await readable_page(
             fetch,
@@ -318,7 +318,7 @@ class InstanceService:
                 actor_of(principal, member),
             )
             await uow.commit()
-        return _view(row, definition)
+        return view_of(row, definition)
 
     async def start_in(
         self,
@@ -363,11 +363,11 @@ class InstanceService:
         instance.variables = await self._apply(
             uow, instance, initial.on_enter, scope, initial.name, chain=chain
         )
-        self._history(
+        self.history_entry(
             uow, instance, "started", None, None, initial.name, actor, started_data or {}, now
         )
         metrics.started(uow, instance.workflow_key, actor.actor_type)
-        self._timers(uow, instance, initial, now)
+        self.plan_timers(uow, instance, initial, now)
         uow.publish(
             InstanceStarted(
                 organisation_id=instance.organisation_id,
@@ -395,7 +395,7 @@ class InstanceService:
         """``POST /workflow-instances/{id}/transitions``."""
         row, member = await self.visible(principal, instance_id, INSTANCES_READ)
         definition = await self.definition(row.definition_id)
-        _expect(row, expected_version)
+        expect_version(row, expected_version)
         transition = definition.transitions.get(name)
         if transition is None or row.state not in transition.sources:
             allowed = ", ".join(t.name for t in definition.leaving(row.state)) or "none"
@@ -470,7 +470,7 @@ class InstanceService:
         )
         updated = moved.first()
         if updated is None:
-            raise _stale()
+            raise stale_instance()
         metrics.left_state(
             uow,
             row.workflow_key,
@@ -480,10 +480,10 @@ class InstanceService:
             actor_type=actor.actor_type,
             ended="completed" if final else None,
         )
-        self._history(
+        self.history_entry(
             uow, updated, "transition", transition.name, source.name, target.name, actor, data, now
         )
-        self._timers(uow, updated, target, now)
+        self.plan_timers(uow, updated, target, now)
         common: dict[str, Any] = {
             "organisation_id": row.organisation_id,
             "instance_id": row.id,
@@ -503,13 +503,13 @@ class InstanceService:
         )
         if final:
             uow.publish(InstanceCompleted(**common, state=target.name))
-        return _view(updated, definition)
+        return view_of(updated, definition)
 
     async def cancel(
         self, principal: Principal, instance_id: uuid.UUID, expected_version: int, reason: str
     ) -> InstanceView:
         row, member = await self.visible(principal, instance_id, INSTANCES_CANCEL)
-        _expect(row, expected_version)
+        expect_version(row, expected_version)
         actor = actor_of(principal, member)
         now = self.clock()
         async with self.store.uow() as uow:
@@ -525,7 +525,7 @@ class InstanceService:
             )
             updated = moved.first()
             if updated is None:
-                raise _stale()
+                raise stale_instance()
             await self._leave(uow, row.id, now)
             metrics.left_state(
                 uow,
@@ -537,7 +537,9 @@ class InstanceService:
                 ended="cancelled",
             )
             data = {"reason": reason} if reason else {}
-            self._history(uow, updated, "cancelled", None, row.state, row.state, actor, data, now)
+            self.history_entry(
+                uow, updated, "cancelled", None, row.state, row.state, actor, data, now
+            )
             uow.publish(
                 InstanceCancelled(
                     organisation_id=row.organisation_id,
@@ -550,7 +552,7 @@ class InstanceService:
                 )
             )
             await uow.commit()
-        return _view(updated)
+        return view_of(updated)
 
     # ------------------------------------------------------------------ helpers
 
@@ -653,11 +655,23 @@ class InstanceService:
             .values(status="cancelled")
         )
 
-    def _timers(self, uow: UnitOfWork, instance: Any, state: defs.State, now: datetime) -> None:
-        """The SLA ladder of ``state`` as durable timers, from ``now`` (its entry)."""
+    def plan_timers(
+        self,
+        uow: UnitOfWork,
+        instance: Any,
+        state: defs.State,
+        now: datetime,
+        *,
+        not_before: datetime | None = None,
+    ) -> None:
+        """The SLA ladder of ``state`` as durable timers, from ``now`` (its entry); with
+        ``not_before``, only the steps due after it (a migrated instance's ladder)."""
         if state.sla_minutes is None:
             return
         for step, spec in enumerate(state.sla_ladder):
+            due = now + timedelta(minutes=state.sla_minutes * int(spec["at"]) / 100)
+            if not_before is not None and due <= not_before:
+                continue
             uow.session.add(
                 Timer(
                     id=new_id(),
@@ -668,7 +682,7 @@ class InstanceService:
                     step=step,
                     kind=str(spec["kind"]),
                     spec=dict(spec),
-                    due_at=now + timedelta(minutes=state.sla_minutes * int(spec["at"]) / 100),
+                    due_at=due,
                     status="pending",
                 )
             )
@@ -689,7 +703,7 @@ class InstanceService:
         uow.session.add(effect)
         self.queue_job(uow, RUN_EFFECT, str(effect.id))
 
-    def _history(
+    def history_entry(
         self,
         uow: UnitOfWork,
         instance: Any,
@@ -791,14 +805,14 @@ def _subject_of(row: Any) -> dict[str, Any]:
     return _subject_map(Subject(document_id=row.document_id, reference=row.reference))
 
 
-def _stale() -> Conflict:
+def stale_instance() -> Conflict:
     return Conflict(
         "The instance changed meanwhile (another step was taken); reload it and retry.",
         code="stale_instance",
     )
 
 
-def _expect(row: Any, expected_version: int) -> None:
+def expect_version(row: Any, expected_version: int) -> None:
     if row.status != "active":
         raise Conflict(f"The instance is {row.status}.", code="instance_ended")
     if row.version != expected_version:
