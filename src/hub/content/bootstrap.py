@@ -9,6 +9,7 @@ from hub.content.api import ContentApi, ContentConfigApi
 from hub.content.cli import audit, documents_group, thumbnails_group
 from hub.content.controllers.audit import AuditController
 from hub.content.controllers.bulk import BulkController
+from hub.content.controllers.bulk_download import BulkDownloadController
 from hub.content.controllers.documents import DocumentController
 from hub.content.controllers.erasure import ErasurePolicyController
 from hub.content.controllers.links import DocumentLinksController, ShareController
@@ -35,6 +36,7 @@ from hub.content.services.audit import AuditLog
 from hub.content.services.audit_erasure import AuditPseudonymiser
 from hub.content.services.blobs import Blobs
 from hub.content.services.bulk import BulkService
+from hub.content.services.bulk_download import BulkDownloadService
 from hub.content.services.doclinks import DocumentLinks
 from hub.content.services.documents import DocumentService
 from hub.content.services.downloads import DownloadService
@@ -101,6 +103,9 @@ def services(rt: ContextRuntime, *, identity_api: IdentityApi) -> dict[str, Any]
         "documents": documents,
         "uploads": uploads,
         "downloads": downloads,
+        "bulk_download": BulkDownloadService(
+            store, downloads, settings.content_bulk_download_max_bytes
+        ),
         "sharing": sharing,
         "share_links": ShareLinkService(store, access, files, clock, str(rt.settings.public_url)),
         "document_notes": NoteService(store, access, clock),
@@ -156,6 +161,7 @@ def build() -> ContextModule:
             ErasurePolicyController,
             SavedViewController,
             PagesController,
+            BulkDownloadController,
         ],
         permissions=PERMISSIONS,
         jobs=[purge_trash, make_thumbnail, extract_text, maintain_audit, checkpoint_audit],

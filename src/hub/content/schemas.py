@@ -8,6 +8,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
 
+from hub.content.domain.bulk import MAX_BULK_DOWNLOAD
 from hub.content.domain.documents import MAX_COMMENT, MAX_TITLE
 from hub.content.domain.field_filters import FIELD_FILTER_PATTERN, MAX_FIELD_FILTERS
 from hub.content.domain.links import MAX_LINK_DAYS, MAX_NOTE_CHARS
@@ -487,6 +488,24 @@ class MergeIn(Schema, forbid_unknown_fields=True):
     ]
     #: The new document's title (default: the first document's).
     title: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_TITLE)] | None = None
+
+
+class BulkDownloadIn(Schema, forbid_unknown_fields=True):
+    example: ClassVar[dict[str, Any]] = {
+        "organisationId": "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b",
+        "documentIds": ["0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a60"],
+    }
+
+    organisation_id: uuid.UUID
+    #: 1 to 100 distinct documents of the organisation, in the order of the zip.
+    document_ids: Annotated[
+        list[uuid.UUID],
+        msgspec.Meta(
+            min_length=1,
+            max_length=MAX_BULK_DOWNLOAD,
+            extra_json_schema={"extra": {"uniqueItems": True}},
+        ),
+    ]
 
 
 class SearchHit(Schema):

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hub.kernel.errors import AppError
+from hub.kernel.problems import field_invalid
 
 #: Ids the problem's ``detail`` names at most.
 DETAIL_IDS = 5
@@ -68,6 +69,22 @@ def duplicates(ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
             repeated[document_id] = None
         seen.add(document_id)
     return list(repeated)
+
+
+#: Documents one bulk download (a zip) may name.
+MAX_BULK_DOWNLOAD = 100
+
+
+def each_once(ids: Sequence[uuid.UUID]) -> None:
+    """400 naming the ids a request lists twice: the document states ``uniqueItems``, so
+    a request breaking it is malformed, not a refused rule."""
+    repeated = duplicates(ids)
+    if repeated:
+        raise field_invalid(
+            "documentIds",
+            "Each document at most once; repeated: " + ", ".join(map(str, repeated)),
+            status_code=400,
+        )
 
 
 def refused(refusals: Sequence[Refusal], order: Sequence[uuid.UUID]) -> AppError:

@@ -58,6 +58,8 @@ class ContentSettings(msgspec.Struct, kw_only=True, frozen=True):
     content_allowed_media_types: MediaTypes = DEFAULT_ALLOWED_MEDIA_TYPES
     #: Days a deleted document stays in the trash before it is purged for good.
     content_trash_days: Annotated[int, Meta(ge=1, le=36_500)] = 30
+    #: Bytes one bulk download (``POST /documents/download``, a zip) may carry.
+    content_bulk_download_max_bytes: Annotated[int, Meta(ge=1)] = 2 * GIB
     #: Bytes of blobs an organisation may hold (0: no limit).
     content_quota_bytes: Annotated[int, Meta(ge=0)] = 10 * GIB
     #: Days audit entries are kept (whole months are dropped once all their entries are

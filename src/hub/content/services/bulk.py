@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.content.api import DocumentRestored, DocumentTrashed, DocumentUpdated
 from hub.content.domain.access import Action
-from hub.content.domain.bulk import Refusal, duplicates, refused
+from hub.content.domain.bulk import Refusal, each_once, refused
 from hub.content.domain.documents import MAX_TAGS, parse_tags
 from hub.content.models import Document, DocumentShare, DocumentTag
 from hub.content.repositories import documents
@@ -116,13 +116,7 @@ class BulkService:
         check: Check,
         change: Change,
     ) -> BulkResult:
-        repeated = duplicates(document_ids)
-        if repeated:  # the document states uniqueItems: a request that breaks it is a 400
-            raise field_invalid(
-                "documentIds",
-                "Each document at most once; repeated: " + ", ".join(map(str, repeated)),
-                status_code=400,
-            )
+        each_once(document_ids)
         caller = await self.access.caller(principal, organisation_id)  # non-member: 404
         async with self.store.uow() as uow:
             session = uow.session

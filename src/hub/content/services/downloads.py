@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
 
 from hub.content.api import DocumentDownloaded
 from hub.content.repositories import documents
@@ -30,6 +31,8 @@ class Download:
     sha256: str
     #: The document's type audits every read (a preview is then recorded too).
     audit_reads: bool = False
+    #: When the version was stored (a zip entry's date).
+    created_at: datetime | None = None
 
 
 class DownloadService:
@@ -63,6 +66,7 @@ class DownloadService:
             size=row.size,
             sha256=row.sha256,
             audit_reads=opened.audit_reads,
+            created_at=row.created_at,
         )
 
     async def record(self, download: Download) -> None:

@@ -23,7 +23,7 @@ from typing import Any
 
 from hub.content.api import DocumentsMerged, DocumentSplit
 from hub.content.domain.access import WRITE, Action, Caller
-from hub.content.domain.bulk import duplicates
+from hub.content.domain.bulk import each_once
 from hub.content.domain.documents import MAX_TITLE, TagRefs, clean_comment, clean_title
 from hub.content.domain.pdf_pages import part_title
 from hub.content.domain.settings import ContentSettings
@@ -157,13 +157,7 @@ class PdfEditing:
         """One new document with the pages of ``document_ids`` in that order; the first
         one's tags, type and custom fields (links excepted), and its title unless
         ``title`` is given."""
-        repeated = duplicates(document_ids)
-        if repeated:  # the document states uniqueItems: a request that breaks it is a 400
-            raise field_invalid(
-                "documentIds",
-                "Each document at most once; repeated: " + ", ".join(map(str, repeated)),
-                status_code=400,
-            )
+        each_once(document_ids)
         chosen = clean_title(title) if title is not None else None
         caller = self._writer(await self.access.caller(principal, organisation_id))
         sources: list[Opened] = []
