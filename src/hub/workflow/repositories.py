@@ -129,6 +129,26 @@ async def instances_in(
     return await store.all(query)
 
 
+async def running_on(
+    store: Store, org: uuid.UUID, key: str, version: int, *, after: uuid.UUID | None, limit: int
+) -> list[Row[Any]]:
+    """Active instances of one version of a workflow, oldest first, ``limit + 1`` rows."""
+    query = (
+        select(_instances)
+        .where(
+            Instance.organisation_id == org,
+            Instance.workflow_key == key,
+            Instance.workflow_version == version,
+            Instance.status == "active",
+        )
+        .order_by(Instance.id)
+        .limit(limit + 1)
+    )
+    if after is not None:
+        query = query.where(Instance.id > after)
+    return await store.all(query)
+
+
 async def history_of(
     store: Store, instance_id: uuid.UUID, *, after: int | None, limit: int
 ) -> list[Row[Any]]:

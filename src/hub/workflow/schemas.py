@@ -130,6 +130,43 @@ class MigrateIn(Schema):
     ] = {}
 
 
+class MigrationsIn(Schema):
+    organisation_id: uuid.UUID
+    #: The version whose running instances move.
+    from_version: Annotated[int, Meta(ge=1)]
+    to_version: Annotated[int, Meta(ge=1)]
+    #: As for one instance: where a state lands when not in one of the same name.
+    state_mapping: Annotated[
+        dict[str, Annotated[str, Meta(max_length=64)]], Meta(max_length=100)
+    ] = {}
+    #: Instances looked at in this call (each moved in its own transaction).
+    limit: Annotated[int, Meta(ge=1, le=500)] = 100
+    #: ``nextCursor`` of the previous call: resume after the instances it looked at.
+    cursor: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
+
+
+class FieldErrorOut(Schema):
+    field: str
+    message: str
+
+
+class RefusedMigrationOut(Schema):
+    instance_id: uuid.UUID
+    #: ``migration_invalid`` (``errors`` say why) or ``stale_instance`` (it moved meanwhile).
+    code: str
+    detail: str
+    errors: list[FieldErrorOut]
+
+
+class MigrationsOut(Schema):
+    #: Instances now on ``toVersion``.
+    migrated: list[uuid.UUID]
+    #: Instances that stay on ``fromVersion``, and why.
+    refused: list[RefusedMigrationOut]
+    #: Call again with it for the next instances; null when none are left.
+    next_cursor: str | None
+
+
 class HistoryOut(Schema):
     id: uuid.UUID
     instance_version: int

@@ -195,3 +195,67 @@ async def test_an_ended_instance_stays_on_its_version_and_back_moves_work_too(
     # the client that still holds the old version is told the instance moved
     r = await move(client, people["ann"], running, "approve")
     assert (r.status_code, r.json()["code"]) == (409, "stale_instance")
+
+
+async def test_the_running_instances_of_a_version_move_a_page_at_a_time(
+    client: Client, database_url: str
+) -> None:
+    owner, org, people = await team(client, database_url)
+    await published(client, owner, org, definition=approval())
+    running = [await started(client, people["ann"], org) for _ in range(3)]
+    done = await started(client, people["ann"], org)
+    r = await move(client, people["ann"], done, "approve")
+    assert r.status_code == 200, r.text
+    # one of them waits in "review" on a definition whose v2 calls it "check"
+    await published(client, owner, org, definition=renamed(approval(), "review", "check"))
+    url = f"{API}/workflows/invoice/migrations"
+    body: dict[str, Any] = {"organisationId": org, "fromVersion": 1, "toVersion": 2}
+
+    # without a mapping every instance is refused, and each says why
+    r = await client.post(url, json={**body, "limit": 2}, headers=owner.auth)
+    assert r.status_code == 200, r.text
+    page = r.json()
+    assert page["migrated"] == []
+    assert [x["instanceId"] for x in page["refused"]] == [i["id"] for i in running[:2]]
+    assert {x["code"] for x in page["refused"]} == {"migration_invalid"}
+    assert page["refused"][0]["errors"][0]["field"] == "stateMapping"
+    r = await client.post(
+        url, json={**body, "limit": 2, "cursor": page["nextCursor"]}, headers=owner.auth
+    )
+    assert ([x["instanceId"] for x in r.json()["refused"]], r.json()["nextCursor"]) == (
+        [running[2]["id"]],
+        None,
+    )
+
+    # with it, two pages move the three running ones; the completed one stays on v1
+    body["stateMapping"] = {"review": "check"}
+    r = await client.post(url, json={**body, "limit": 2}, headers=owner.auth)
+    first = r.json()
+    r = await client.post(
+        url, json={**body, "limit": 2, "cursor": first["nextCursor"]}, headers=owner.auth
+    )
+    assert first["migrated"] + r.json()["migrated"] == [i["id"] for i in running]
+    assert r.json()["nextCursor"] is None
+    rows = await fetch(
+        database_url, "SELECT id, workflow_version, state FROM workflow.instances ORDER BY id"
+    )
+    assert {(str(x["id"]), x["workflow_version"], x["state"]) for x in rows} == {
+        *((i["id"], 2, "check") for i in running),
+        (done["id"], 1, "approved"),
+    }
+    # nothing left on v1 to move
+    r = await client.post(url, json=body, headers=owner.auth)
+    assert (r.json()["migrated"], r.json()["refused"], r.json()["nextCursor"]) == ([], [], None)
+
+    for bad, code in (
+        ({**body, "fromVersion": 5}, "unknown_version"),
+        ({**body, "toVersion": 5}, "unknown_version"),
+        ({**body, "toVersion": 1}, "same_version"),
+    ):
+        r = await client.post(url, json=bad, headers=owner.auth)
+        assert (r.status_code, r.json()["code"]) == (422, code)
+    r = await client.post(url, json=body, headers=people["ann"].auth)
+    assert r.status_code == 403
+    stranger = await person(client, database_url, "stranger@example.com")
+    r = await client.post(url, json=body, headers=stranger.auth)
+    assert r.status_code == 404

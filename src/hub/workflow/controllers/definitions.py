@@ -1,4 +1,5 @@
-"""/workflows: publish a new version of a definition, list, read, versions.
+"""/workflows: publish a new version of a definition, list, read, versions, and move the
+running instances of one version to another.
 
 Publishing names its organisation in the body, so the service applies the tenancy rule
 (404 outside it, 403 without ``workflow.definitions.manage``); reads take
@@ -20,6 +21,8 @@ from hub.kernel.tenancy import permission
 from hub.kernel.web import BEARER_OR_KEY, Cursor, Limit, page_as, to_schema
 from hub.workflow.domain.permissions import DEFINITIONS_READ, INSTANCES_READ
 from hub.workflow.schemas import (
+    MigrationsIn,
+    MigrationsOut,
     WorkflowIn,
     WorkflowKey,
     WorkflowOut,
@@ -27,6 +30,7 @@ from hub.workflow.schemas import (
     WorkflowStatsOut,
 )
 from hub.workflow.services.definitions import DefinitionService
+from hub.workflow.services.migration import MigrationService
 from hub.workflow.services.stats import StatsService
 
 OrganisationQuery = Annotated[uuid.UUID, QueryParameter(name="organisationId")]
@@ -56,6 +60,38 @@ class WorkflowController(Controller):
             principal, data.organisation_id, data.key, data.definition
         )
         return to_schema(published, WorkflowOut)
+
+    @post(
+        "/{key:str}/migrations",
+        operation_id="migrateWorkflowInstances",
+        summary="Move the running instances of one version to another, a page at a time",
+        description="Needs `workflow.definitions.manage`. Up to `limit` running instances "
+        "of `fromVersion`, oldest first, each moved as `POST /workflow-instances/{id}/"
+        "migrate` would move it, in its own transaction: one that cannot land is listed "
+        "in `refused` with the reasons and stays where it was. Instances on documents the "
+        "caller may not read are left out. Call again with `nextCursor` until it is null. "
+        "422 `unknown_version` (`fromVersion`, `toVersion`), `same_version`.",
+        status_code=200,
+        opt=problems(403, 404, 422),
+    )
+    async def migrate_instances(
+        self,
+        key: FromPath[WorkflowKey],
+        data: JSONBody[MigrationsIn],
+        principal: NamedDependency[Principal],
+        workflow_migration: NamedDependency[MigrationService],
+    ) -> MigrationsOut:
+        result = await workflow_migration.migrate_many(
+            principal,
+            data.organisation_id,
+            key,
+            from_version=data.from_version,
+            to_version=data.to_version,
+            state_mapping=data.state_mapping,
+            limit=data.limit,
+            cursor=data.cursor,
+        )
+        return to_schema(result, MigrationsOut)
 
     @get(
         operation_id="listWorkflows",
