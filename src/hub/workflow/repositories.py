@@ -282,6 +282,7 @@ async def failed_effects_in(
     query = (
         select(
             _effects,
+            Effect.done_at.label("failed_at"),
             Instance.workflow_key,
             Instance.workflow_version,
             Instance.state,

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -37,65 +35,6 @@ from hub.workflow.services.instances import InstanceService
 from hub.workflow.services.readable_pages import readable_page
 
 
-@dataclass(frozen=True)
-class EffectView:
-    id: uuid.UUID
-    instance_id: uuid.UUID
-    kind: str
-    spec: dict[str, Any]
-    status: str
-    error: str | None
-    created_at: datetime
-    done_at: datetime | None
-    retries: int
-
-
-@dataclass(frozen=True)
-class IncidentView:
-    id: uuid.UUID
-    instance_id: uuid.UUID
-    workflow_key: str
-    workflow_version: int
-    #: The instance's state now (it may have moved on since the effect was asked for).
-    state: str
-    document_id: uuid.UUID | None
-    kind: str
-    error: str | None
-    created_at: datetime
-    failed_at: datetime | None
-    retries: int
-
-
-def _effect(row: Any) -> EffectView:
-    return EffectView(
-        id=row.id,
-        instance_id=row.instance_id,
-        kind=row.kind,
-        spec=dict(row.spec),
-        status=row.status,
-        error=row.error,
-        created_at=row.created_at,
-        done_at=row.done_at,
-        retries=row.retries,
-    )
-
-
-async def _incident(row: Any) -> IncidentView:
-    return IncidentView(
-        id=row.id,
-        instance_id=row.instance_id,
-        workflow_key=row.workflow_key,
-        workflow_version=row.workflow_version,
-        state=row.state,
-        document_id=row.document_id,
-        kind=row.kind,
-        error=row.error,
-        created_at=row.created_at,
-        failed_at=row.done_at,
-        retries=row.retries,
-    )
-
-
 class IncidentService:
     def __init__(
         self,
@@ -108,13 +47,13 @@ class IncidentService:
 
     async def effects(
         self, principal: Principal, instance_id: uuid.UUID, *, limit: int, cursor: str | None
-    ) -> Page[EffectView]:
+    ) -> Page[Any]:
         """The instance's effects in the order they were asked for, whatever their status
         (whoever reads the instance reads them)."""
         await self.instances.visible(principal, instance_id, INSTANCES_READ)
         after = after_uuid(cursor) if cursor is not None else None
         rows = await repositories.effects_of(self.store, instance_id, after=after, limit=limit)
-        return page_of([_effect(r) for r in rows], limit, lambda e: (str(e.id),))
+        return page_of(rows, limit, lambda e: (str(e.id),))
 
     async def incidents(
         self,
@@ -124,7 +63,7 @@ class IncidentService:
         key: str | None,
         limit: int,
         cursor: str | None,
-    ) -> Page[IncidentView]:
+    ) -> Page[Any]:
         """The organisation's failed effects, newest first; those of instances on
         documents the caller may not read are left out."""
         org = member.organisation_id
@@ -135,11 +74,11 @@ class IncidentService:
             )
 
         readable = self.instances.readable_for(principal, org)
-        return await readable_page(fetch, readable, _incident, limit=limit, cursor=cursor)
+        return await readable_page(fetch, readable, limit=limit, cursor=cursor)
 
     async def retry(
         self, principal: Principal, instance_id: uuid.UUID, effect_id: uuid.UUID
-    ) -> EffectView:
+    ) -> Any:
         """Run a failed effect again: ``pending`` with its job queued, in one
         transaction; 409 ``effect_not_failed`` for any other status."""
         instance, _ = await self.instances.visible(principal, instance_id, INCIDENTS_MANAGE)
@@ -162,11 +101,11 @@ class IncidentService:
                 )
             )
             await uow.commit()
-        return _effect(updated)
+        return updated
 
     async def dismiss(
         self, principal: Principal, instance_id: uuid.UUID, effect_id: uuid.UUID, reason: str
-    ) -> EffectView:
+    ) -> Any:
         """Give up on a failed effect: ``dismissed`` (it keeps its ``error``) and out of
         the incidents; 409 ``effect_not_failed`` for any other status."""
         instance, _ = await self.instances.visible(principal, instance_id, INCIDENTS_MANAGE)
@@ -188,7 +127,7 @@ class IncidentService:
                 )
             )
             await uow.commit()
-        return _effect(updated)
+        return updated
 
     @staticmethod
     async def _failed(uow: UnitOfWork, instance: Any, effect_id: uuid.UUID, verb: str) -> Any:

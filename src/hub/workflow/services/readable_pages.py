@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 from hub.kernel.pagination import Page, after_uuid, encode_cursor
-
-T = TypeVar("T")
 
 #: Rows one list request passes over at most looking for ones the caller may read.
 MAX_SCANNED = 2000
@@ -30,13 +28,14 @@ Readable = Callable[[list[uuid.UUID]], Awaitable[set[uuid.UUID]]]
 async def readable_page(
     fetch: Fetch,
     readable: Readable,
-    convert: Callable[[Any], Awaitable[T]],
+    convert: Callable[[Any], Awaitable[Any]] | None = None,
     *,
     limit: int,
     cursor: str | None,
-) -> Page[T]:
+) -> Page[Any]:
+    """The page; each row as ``convert`` makes it (as it is without one)."""
     before = after_uuid(cursor) if cursor is not None else None
-    items: list[T] = []
+    items: list[Any] = []
     next_cursor: str | None = None
     scanned, batch = 0, max(limit, 50)
     while True:
@@ -50,7 +49,7 @@ async def readable_page(
             if len(items) == limit:
                 has_more = True
                 break
-            items.append(await convert(row))
+            items.append(row if convert is None else await convert(row))
             before = row.id
         else:
             if rows:
