@@ -13,7 +13,11 @@ import httpx
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from hub.content.handlers import on_member_removed
+from hub.identity.api import MemberRemoved
 from hub.kernel.clock import MovableClock
+from hub.kernel.settings import Settings
+from tests.integration.communication.support_periodic import periodic_kernel
 from tests.integration.content.support import (
     DOCS,
     custom_fields,
@@ -403,3 +407,30 @@ async def test_someone_removed_loses_their_personal_views_there_and_shared_ones_
         (p["id"], p["organisationId"], p["actorId"])
         for p in (json.loads(d["payload"]) for d in deleted)
     ] == [(mine["id"], org, owner.user_id)]
+
+
+async def test_a_removal_handled_once_the_person_is_back_keeps_their_views(
+    client: Client, settings: Settings, database_url: str
+) -> None:
+    """No worker here: the removal's event is handled by hand, after the person was
+    invited back (as a busy worker could handle it)."""
+    owner, reader, org = await _org_with_reader(client, database_url)
+    view = await _save(client, reader, org, name="Mine")
+    r = await client.delete(f"{API}/orgs/{org}/members/{reader.user_id}", headers=owner.auth)
+    assert r.status_code == 204, r.text
+    token = await invite(client, database_url, org, owner, "reader@example.com", ["readers"])
+    r = await client.post(f"{API}/invitations/{token}/accept", headers=reader.auth)
+    assert r.status_code == 200, r.text
+
+    removed = MemberRemoved(
+        organisation_id=uuid.UUID(org), user_id=uuid.UUID(reader.user_id), reason="removed"
+    )
+    async with periodic_kernel(settings, MovableClock(datetime.now(UTC))) as kernel:
+        views = kernel.services["saved_views"]
+        async with views.store.uow() as uow:
+            await on_member_removed(
+                removed, uow, saved_views=views, identity_api=kernel.services["identity_api"]
+            )
+            await uow.commit()
+    r = await client.get(f"{_views(org)}/{view['id']}", headers=reader.auth)
+    assert r.status_code == 200, r.text
