@@ -31,6 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, REAL, TSVECTOR, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from hub.content.domain.documents import MAX_ASN
 from hub.kernel.outbox import inbox_table, outbox_table
 from hub.kernel.schema import IdMixin, context_metadata, utcnow
 
@@ -81,8 +82,20 @@ class Document(IdMixin, Base):
     )
     trashed_at: Mapped[datetime | None] = _ts()
     trashed_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    #: The archive serial number (Paperless-ngx's ASN): the number written on the paper
+    #: original, so it can be found on the shelf; unique in the organisation, trash
+    #: included.
+    archive_serial_number: Mapped[int | None] = mapped_column(BigInteger)
 
     __table_args__ = (
+        CheckConstraint(f"archive_serial_number BETWEEN 1 AND {MAX_ASN}", name="asn"),
+        Index(
+            "uq_documents_asn",
+            "organisation_id",
+            "archive_serial_number",
+            unique=True,
+            postgresql_where=text("archive_serial_number IS NOT NULL"),
+        ),
         Index("ix_documents_org_created", "organisation_id", "created_at", "id"),
         Index("ix_documents_org_updated", "organisation_id", "updated_at", "id"),
         Index("ix_documents_org_title", "organisation_id", "title", "id"),

@@ -9,7 +9,7 @@ from typing import Annotated, Any, ClassVar, Literal
 import msgspec
 
 from hub.content.domain.bulk import MAX_BULK_DOWNLOAD
-from hub.content.domain.documents import MAX_COMMENT, MAX_TITLE
+from hub.content.domain.documents import MAX_ASN, MAX_COMMENT, MAX_TITLE
 from hub.content.domain.field_filters import FIELD_FILTER_PATTERN, MAX_FIELD_FILTERS
 from hub.content.domain.links import MAX_LINK_DAYS, MAX_NOTE_CHARS
 from hub.content.domain.pdf_pages import MAX_MERGED, MAX_OPERATIONS, MAX_PAGES, MAX_PARTS
@@ -51,6 +51,8 @@ class DocumentOut(Schema):
     tags: list[TagOut]
     document_type_id: uuid.UUID | None
     custom_fields: dict[str, Any]
+    #: The number on the paper original (Paperless-ngx's ASN), unique in the organisation.
+    archive_serial_number: int | None
     owner_id: uuid.UUID
     created_at: datetime
     updated_at: datetime
@@ -84,6 +86,16 @@ class DocumentPatch(PatchSchema):
     custom_fields: dict[str, Any] | msgspec.UnsetType | None = msgspec.UNSET
     #: content.admin only; a held document cannot be trashed, deleted or purged.
     legal_hold: bool | msgspec.UnsetType = msgspec.UNSET
+    #: The number on the paper original; null removes it (409 ``asn_taken`` when another
+    #: document of the organisation has it).
+    archive_serial_number: (
+        Annotated[int, msgspec.Meta(ge=1, le=MAX_ASN)] | msgspec.UnsetType | None
+    ) = msgspec.UNSET
+
+
+class NextAsnOut(Schema):
+    #: One more than the organisation's highest archive serial number (1: none yet).
+    next: int
 
 
 class ShareIn(Schema, kw_only=True):

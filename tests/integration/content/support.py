@@ -64,6 +64,7 @@ async def upload(
     tags: list[str] | None = None,
     custom_fields: str | None = None,
     document_type_id: str | None = None,
+    archive_serial_number: str | None = None,
 ) -> Any:
     data: dict[str, Any] = {}
     if org is not None:
@@ -76,6 +77,8 @@ async def upload(
         data["customFields"] = custom_fields
     if document_type_id is not None:
         data["documentTypeId"] = document_type_id
+    if archive_serial_number is not None:
+        data["archiveSerialNumber"] = archive_serial_number
     headers = who.auth if isinstance(who, Person) else who
     return await client.post(
         DOCS,

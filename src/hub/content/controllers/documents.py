@@ -19,7 +19,14 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from hub.content.controllers.files import FILE_RESPONSES, serve
 from hub.content.controllers.multipart import ENVELOPE_BYTES, MultipartForm, boundary_of
-from hub.content.domain.documents import MAX_TAG_TREES, MAX_TAGS, split_list, tag_trees
+from hub.content.domain.access import WRITE
+from hub.content.domain.documents import (
+    MAX_ASN,
+    MAX_TAG_TREES,
+    MAX_TAGS,
+    split_list,
+    tag_trees,
+)
 from hub.content.domain.field_filters import (
     FIELD_FILTER_PATTERN,
     MAX_FIELD_FILTERS,
@@ -32,6 +39,7 @@ from hub.content.schemas import (
     DocumentPage,
     DocumentPatch,
     Facets,
+    NextAsnOut,
     PermissionsIn,
     PermissionsOut,
     RestoreVersionIn,
@@ -70,7 +78,8 @@ TagTrees = Annotated[
 _UPLOAD_DESCRIPTION = (
     "multipart/form-data, streamed: `organisationId` (before `file`), `file`, optional "
     "`title` (default: the file name), `tags` (repeated; tag ids or names), "
-    "`documentTypeId`, `customFields` (a JSON object as text). The media type is sniffed "
+    "`documentTypeId`, `customFields` (a JSON object as text), `archiveSerialNumber`. The "
+    "media type is sniffed "
     "from the bytes: 422 `media_type_not_allowed` outside HUB_CONTENT_ALLOWED_MEDIA_TYPES, "
     "413 `upload_too_large` past HUB_MAX_UPLOAD_BYTES, 507 `storage_quota_exceeded`; a body "
     "that is not multipart/form-data is 415 `unsupported_media_type`."
@@ -113,6 +122,11 @@ UPLOAD_FORM = Schema(
         ),
         "documentTypeId": _text("documentTypeId", "A document type of the organisation.", **_UUID),
         "customFields": _text("customFields", "A JSON object as text."),
+        "archiveSerialNumber": _text(
+            "archiveSerialNumber",
+            "The number on the paper original, 1 to 4294967295 (Paperless-ngx's ASN); "
+            "unique in the organisation (409 `asn_taken`).",
+        ),
     },
 )
 #: The form of a new version.
@@ -198,6 +212,10 @@ class DocumentController(Controller):
         owner_id: Annotated[
             uuid.UUID | None, QueryParameter(name="ownerId", required=False)
         ] = None,
+        archive_serial_number: Annotated[
+            int | None,
+            QueryParameter(name="archiveSerialNumber", required=False, ge=1, le=MAX_ASN),
+        ] = None,
         created_from: Annotated[
             datetime | None, QueryParameter(name="createdFrom", required=False)
         ] = None,
@@ -231,6 +249,7 @@ class DocumentController(Controller):
                 created_from=created_from,
                 created_to=created_to,
                 trashed=trashed,
+                archive_serial_number=archive_serial_number,
             ),
             fields=parse_field_filters(field or []),
             sort=sort,
@@ -239,6 +258,22 @@ class DocumentController(Controller):
             facets=split_list(facets),
         )
         return document_page(listing)
+
+    @get(
+        "/next-asn",
+        operation_id="nextArchiveSerialNumber",
+        summary="The next free archive serial number of an organisation",
+        description="One more than the organisation's highest (1 when it has none), to "
+        "write on a paper original before its upload. Needs content.documents.write. Not "
+        "reserved: an upload that names it after another did gets 409 `asn_taken`.",
+        guards=[permission(WRITE)],
+    )
+    async def next_archive_serial_number(
+        self,
+        organisation_id: OrganisationQuery,
+        documents: NamedDependency[DocumentService],
+    ) -> NextAsnOut:
+        return NextAsnOut(next=await documents.next_asn(organisation_id))
 
     @get("/{document_id:uuid}", operation_id="getDocument", summary="One document")
     async def get_document(
@@ -271,6 +306,7 @@ class DocumentController(Controller):
             document_type_id=body.document_type_id,
             custom_fields=body.custom_fields,
             legal_hold=body.legal_hold,
+            archive_serial_number=body.archive_serial_number,
         )
         return to_schema(view, DocumentOut)
 

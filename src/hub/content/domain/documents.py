@@ -23,6 +23,17 @@ _FIELD_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
 
 #: A new document's extraction status (``domain.extraction`` holds the others).
 EXTRACTION_PENDING = "pending"
+#: The largest archive serial number (Paperless-ngx's bound: an unsigned 32-bit number).
+MAX_ASN = 4_294_967_295
+_ASN = re.compile(r"^[1-9][0-9]{0,9}$")
+
+
+def parse_asn(raw: str, *, field: str = "archiveSerialNumber") -> int:
+    """An archive serial number given as text (a multipart field): digits only, 1 to
+    :data:`MAX_ASN`; 422 naming the field otherwise."""
+    if not _ASN.match(raw) or int(raw) > MAX_ASN:
+        raise field_invalid(field, f"A whole number from 1 to {MAX_ASN}.")
+    return int(raw)
 
 
 def clean_text(raw: str) -> str:

@@ -205,6 +205,7 @@ class Filters:
     created_to: datetime | None = None
     trashed: bool = False
     fields: tuple[FieldCondition, ...] = ()
+    archive_serial_number: int | None = None
 
 
 def _filtered(caller: Caller, filters: Filters) -> list[ColumnElement[bool]]:
@@ -219,6 +220,8 @@ def _filtered(caller: Caller, filters: Filters) -> list[ColumnElement[bool]]:
         where.append(d.c.document_type_id == filters.document_type_id)
     if filters.owner_id is not None:
         where.append(d.c.owner_id == filters.owner_id)
+    if filters.archive_serial_number is not None:
+        where.append(d.c.archive_serial_number == filters.archive_serial_number)
     if filters.created_from is not None:
         where.append(d.c.created_at >= filters.created_from)
     if filters.created_to is not None:

@@ -21,6 +21,7 @@ from hub.content.models import Document
 from hub.content.repositories import documents
 from hub.content.repositories import taxonomy as taxonomy_repo
 from hub.content.services.access import DocumentAccess, Opened
+from hub.content.services.archive_numbers import asn_free, next_asn, unique_asn
 from hub.content.services.doclinks import DocumentLinks, publish_reverse
 from hub.content.services.search_index import SearchIndex
 from hub.content.services.tagging import resolve_tags, set_tags
@@ -189,6 +190,10 @@ class DocumentService:
             next_cursor=page.next_cursor,
         )
 
+    async def next_asn(self, organisation_id: uuid.UUID) -> int:
+        """The next free archive serial number (``archive_numbers.next_asn``)."""
+        return await next_asn(self.store, organisation_id)
+
     async def update(
         self,
         principal: Principal,
@@ -199,10 +204,11 @@ class DocumentService:
         document_type_id: Any = msgspec.UNSET,
         custom_fields: Any = msgspec.UNSET,
         legal_hold: Any = msgspec.UNSET,
+        archive_serial_number: Any = msgspec.UNSET,
     ) -> dict[str, Any]:
         """``PATCH /documents/{id}``: fields given change; ``legalHold`` needs content.admin.
         Publishes ``content.document.updated`` naming what changed (nothing: no event)."""
-        edits = (title, tags, document_type_id, custom_fields)
+        edits = (title, tags, document_type_id, custom_fields, archive_serial_number)
         opened = await self.access.open(principal, document_id)
         if any(x is not msgspec.UNSET for x in edits):
             check_editable(opened)
@@ -215,6 +221,7 @@ class DocumentService:
             document_type_id=document_type_id,
             custom_fields=custom_fields,
             legal_hold=legal_hold,
+            archive_serial_number=archive_serial_number,
             reader=opened.caller,
         )
 
@@ -227,6 +234,7 @@ class DocumentService:
         document_type_id: Any = msgspec.UNSET,
         custom_fields: Any = msgspec.UNSET,
         legal_hold: Any = msgspec.UNSET,
+        archive_serial_number: Any = msgspec.UNSET,
         via: str = "user",
         actor_id: uuid.UUID | None = None,
         reader: Caller | None = None,
@@ -273,6 +281,12 @@ class DocumentService:
             if legal_hold is not msgspec.UNSET and bool(legal_hold) != row.legal_hold:
                 values["legal_hold"] = bool(legal_hold)
                 changed.append("legalHold")
+            asn = archive_serial_number
+            if asn is not msgspec.UNSET and asn != row.archive_serial_number:
+                if asn is not None:
+                    await asn_free(session, row.organisation_id, asn, other_than=row.id)
+                values["archive_serial_number"] = asn
+                changed.append("archiveSerialNumber")
             if tags is not msgspec.UNSET:
                 wanted = await resolve_tags(
                     session, row.organisation_id, parse_tags(list(tags or []))
@@ -283,7 +297,10 @@ class DocumentService:
                     changed.append("tags")
             if changed:
                 values["updated_at"] = self.clock()
-                await session.execute(update(Document).where(d.c.id == row.id).values(**values))
+                await unique_asn(
+                    session.execute(update(Document).where(d.c.id == row.id).values(**values)),
+                    values.get("archive_serial_number"),
+                )
                 await SearchIndex.refresh(uow, [row.id])
                 uow.publish(
                     DocumentUpdated(

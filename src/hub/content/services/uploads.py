@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.content.api import DocumentUploaded, VersionAdded
 from hub.content.domain.access import WRITE, Action, Caller
 from hub.content.domain.documents import (
+    MAX_ASN,
     MAX_COMMENT,
     MAX_CUSTOM_FIELDS_BYTES,
     MAX_TAG_NAME,
@@ -30,6 +31,7 @@ from hub.content.domain.documents import (
     TagRefs,
     clean_comment,
     clean_title,
+    parse_asn,
     parse_custom_fields,
     parse_tags,
     parse_uuid,
@@ -38,6 +40,7 @@ from hub.content.models import Document, DocumentVersion
 from hub.content.repositories import documents
 from hub.content.repositories.blobs.base import StoredBlob
 from hub.content.services.access import DocumentAccess
+from hub.content.services.archive_numbers import asn_free, unique_asn
 from hub.content.services.blobs import Blobs
 from hub.content.services.doclinks import DocumentLinks, publish_reverse
 from hub.content.services.search_index import SearchIndex
@@ -68,6 +71,7 @@ ORGANISATION_FIELD = "organisationId"
 #: checked again by the domain rules (422).
 FIELD_LIMITS = {
     "title": MAX_TITLE,
+    "archiveSerialNumber": len(str(MAX_ASN)),
     "tags": MAX_TAG_NAME,
     "customFields": MAX_CUSTOM_FIELDS_BYTES,
     "comment": MAX_COMMENT,
@@ -123,6 +127,7 @@ class Metadata:
     tags: TagRefs
     document_type_id: uuid.UUID | None
     custom_fields: dict[str, Any]
+    archive_serial_number: int | None = None
 
 
 def check_stated_limits(fields: Fields) -> None:
@@ -139,6 +144,7 @@ def metadata_of(fields: Fields) -> Metadata:
     title = fields.one("title")
     type_id = fields.one("documentTypeId")
     custom = fields.one("customFields")
+    asn = fields.one("archiveSerialNumber")
     return Metadata(
         title=clean_title(title) if title is not None and title.strip() else None,
         tags=parse_tags(fields.all("tags")),
@@ -147,6 +153,7 @@ def metadata_of(fields: Fields) -> Metadata:
             parse_uuid(type_id, field="documentTypeId") if type_id is not None else None
         ),
         custom_fields=parse_custom_fields(custom) if custom is not None else {},
+        archive_serial_number=parse_asn(asn) if asn is not None else None,
     )
 
 
@@ -259,6 +266,7 @@ class UploadService:
             title=meta.title or clean_title(stored.file_name),
             document_type_id=meta.document_type_id,
             custom_fields=meta.custom_fields,
+            archive_serial_number=meta.archive_serial_number,
             current_version=1,
             restricted=caller.sealed_uploads or restricted,
             created_at=now,
@@ -275,8 +283,10 @@ class UploadService:
             new=True,
         )
         document.custom_fields = written.fields
+        if meta.archive_serial_number is not None:
+            await asn_free(session, organisation_id, meta.archive_serial_number)
         session.add(document)
-        await session.flush()
+        await unique_asn(session.flush(), meta.archive_serial_number)
         tag_ids = await resolve_tags(session, organisation_id, meta.tags)
         await set_tags(session, document.id, tag_ids)
         await self._add_version(

@@ -32,6 +32,7 @@ def document_view(
         "tags": tags,
         "document_type_id": row.document_type_id,
         "custom_fields": row.custom_fields,
+        "archive_serial_number": row.archive_serial_number,
         "owner_id": row.owner_id,
         "restricted": row.restricted,
         "legal_hold": row.legal_hold,
