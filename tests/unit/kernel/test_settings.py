@@ -344,6 +344,7 @@ INVALID: dict[str, list[str]] = {
     "HUB_CONTENT_TRASH_DAYS": ["0", "36501", "a month"],
     "HUB_AUDIT_RETENTION_DAYS": ["-1", "36501", "seven years"],
     "HUB_CONTENT_QUOTA_BYTES": ["-1", "10GiB"],
+    "HUB_CONTENT_BULK_DOWNLOAD_MAX_BYTES": ["0", "-1", "2GiB"],
     "HUB_CONTENT_EXTRACTION_TIMEOUT_SECONDS": ["0", "3601", "1m", "590"],
     "HUB_CONTENT_EXTRACTION_MEMORY_MB": ["127", "65537", "512MB"],
     "HUB_CONTENT_OCR_LANGUAGES": ["", "eng fra", "eng+", "ENG", "eng,fra"],
