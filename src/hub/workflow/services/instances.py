@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 import msgspec
-from sqlalchemy import select, update
+from sqlalchemy import Update, select, update
 
 from hub.content.api import ContentApi
 from hub.identity.api import Membership
@@ -451,22 +451,15 @@ class InstanceService:
             variables = await self._apply(uow, row, actions, scope, target.name)
         final = target.final
         moved = await uow.session.execute(
-            update(Instance)
-            .where(
-                Instance.id == row.id,
-                Instance.version == row.version,
-                Instance.status == "active",
-            )
-            .values(
+            next_version(
+                row,
                 state=target.name,
-                version=row.version + 1,
                 variables=variables,
                 status="completed" if final else "active",
                 state_entered_at=now,
                 updated_at=now,
                 ended_at=now if final else None,
             )
-            .returning(Instance.__table__)
         )
         updated = moved.first()
         if updated is None:
@@ -514,14 +507,7 @@ class InstanceService:
         now = self.clock()
         async with self.store.uow() as uow:
             moved = await uow.session.execute(
-                update(Instance)
-                .where(
-                    Instance.id == row.id,
-                    Instance.version == row.version,
-                    Instance.status == "active",
-                )
-                .values(status="cancelled", version=row.version + 1, updated_at=now, ended_at=now)
-                .returning(Instance.__table__)
+                next_version(row, status="cancelled", updated_at=now, ended_at=now)
             )
             updated = moved.first()
             if updated is None:
@@ -803,6 +789,22 @@ def _subject_map(subject: Subject) -> dict[str, Any]:
 
 def _subject_of(row: Any) -> dict[str, Any]:
     return _subject_map(Subject(document_id=row.document_id, reference=row.reference))
+
+
+def next_version(row: Any, **values: Any) -> Update:
+    """The instance's next version with ``values``, written only if it is still active at
+    the version ``row`` read (every step's optimistic check: no row back means another
+    step came first, :func:`stale_instance`)."""
+    return (
+        update(Instance)
+        .where(
+            Instance.id == row.id,
+            Instance.version == row.version,
+            Instance.status == "active",
+        )
+        .values(version=row.version + 1, **values)
+        .returning(Instance.__table__)
+    )
 
 
 def stale_instance() -> Conflict:

@@ -31,13 +31,14 @@ from hub.workflow import repositories
 from hub.workflow.api import InstanceMigrated
 from hub.workflow.domain.migration import OpenTask, landing
 from hub.workflow.domain.permissions import DEFINITIONS_MANAGE
-from hub.workflow.models import Instance, Task, Timer
+from hub.workflow.models import Task, Timer
 from hub.workflow.services.instances import (
     Actor,
     InstanceService,
     InstanceView,
     actor_of,
     expect_version,
+    next_version,
     stale_instance,
     view_of,
 )
@@ -172,20 +173,13 @@ class MigrationService:
         entered = row.state_entered_at
         async with self.store.uow() as uow:
             moved = await uow.session.execute(
-                update(Instance)
-                .where(
-                    Instance.id == row.id,
-                    Instance.version == row.version,
-                    Instance.status == "active",
-                )
-                .values(
+                next_version(
+                    row,
                     definition_id=target_row.id,
                     workflow_version=to_version,
                     state=to_state,
-                    version=row.version + 1,
                     updated_at=now,
                 )
-                .returning(Instance.__table__)
             )
             updated = moved.first()
             if updated is None:
