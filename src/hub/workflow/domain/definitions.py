@@ -15,8 +15,9 @@ Wire shape (camelCase, like every body)::
 Actions: ``{"kind": "notify", "templateKey": "...", "to": {"roles": [...], "userIds":
 [...], "starter": true, "subjectOwner": true, "fieldUsers": ["patient"], "topics":
 ["on-call"]}, "payload":
-{...}, "payloadExpressions": {"reason": "data.reason"}, "category": "..."}`` (category
-default ``workflow.tasks``; each payload expression is evaluated when the step is taken),
+{...}, "payloadExpressions": {"reason": "data.reason"}, "category": "...", "channels":
+["in_app", "email"], "priority": "critical"}`` (category default ``workflow.tasks``; each
+payload expression is evaluated when the step is taken),
 ``{"kind": "setTags", "tags": [...]}``,
 ``{"kind": "setVariable", "name": "...", "value": ANY}`` or ``"expression": CEL``,
 ``createTask``, and ``setType``, ``setField``, ``setAccess``, ``startWorkflow``
@@ -31,6 +32,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from hub.communication.api import CHANNELS
 from hub.workflow.domain import actions_more, triggers_more
 from hub.workflow.domain.expressions import ExpressionError, check
 
@@ -85,7 +87,16 @@ _TRANSITION_KEYS = {
     "description",
 }
 _ACTION_KEYS = {
-    "notify": {"kind", "templateKey", "to", "payload", "payloadExpressions", "category"},
+    "notify": {
+        "kind",
+        "templateKey",
+        "to",
+        "payload",
+        "payloadExpressions",
+        "category",
+        "channels",
+        "priority",
+    },
     "setTags": {"kind", "tags"},
     "setVariable": {"kind", "name", "value", "expression"},
     "createTask": {
@@ -343,6 +354,18 @@ def _check_notify(p: _Collector, here: str, item: Mapping[str, Any], cat: Catalo
         not isinstance(category, str) or not _CATEGORY_KEY.match(category)
     ):
         p.add(f"{here}.category", "must be a notification category key")
+    # the channels (default: every one the template has text for) and the priority
+    # (``critical`` bypasses preferences and quiet hours, as on ``POST /notifications``)
+    channels = item.get("channels")
+    if channels is not None and (
+        not isinstance(channels, list)
+        or not channels
+        or any(c not in CHANNELS for c in channels)
+        or len(set(channels)) != len(channels)
+    ):
+        p.add(f"{here}.channels", f"must list distinct channels among {', '.join(CHANNELS)}")
+    if item.get("priority", "normal") not in ("normal", "critical"):
+        p.add(f"{here}.priority", "must be normal or critical")
 
 
 def _positive(p: _Collector, path: str, raw: Any, top: int) -> None:

@@ -134,6 +134,8 @@ class EffectRunner:
             payload=payload,
             category=spec.get("category") or CATEGORY_WORKFLOW_TASKS,
             topics=topics,
+            channels=spec.get("channels"),
+            priority=spec.get("priority", "normal"),
         )
 
     async def _subject_names(self, instance: Any) -> dict[str, str]:
