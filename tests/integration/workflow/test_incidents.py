@@ -96,6 +96,9 @@ async def test_a_refused_effect_is_an_incident_and_runs_again_once_fixed(
 
     [effect] = await effects(client, ann, instance["id"])
     assert (effect["kind"], effect["status"], effect["retries"]) == ("notify", "failed", 0)
+    # whoever handles incidents is told in their inbox; the approver is not
+    assert await titles(client, owner) == ["Incident in invoice: a notify action failed"]
+    assert await titles(client, ann) == []
     assert effect["error"].startswith("unknown_template")
     assert effect["spec"]["templateKey"] == MISSING
     [failed] = await outbox(database_url, "workflow.effect.failed")
@@ -129,6 +132,7 @@ async def test_a_refused_effect_is_an_incident_and_runs_again_once_fixed(
     [effect] = await effects(client, ann, instance["id"])
     assert (effect["status"], effect["error"], effect["retries"]) == ("done", None, 1)
     assert await titles(client, ann) == ["Approved"]
+    assert len(await titles(client, owner)) == 1  # a retry that works alerts nobody
     r = await client.get(INCIDENTS, params={"organisationId": org}, headers=owner.auth)
     assert r.json()["items"] == []
     [retried] = await outbox(database_url, "workflow.effect.retried")

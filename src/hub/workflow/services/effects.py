@@ -24,12 +24,15 @@ from hub.kernel.clock import Clock
 from hub.kernel.errors import AppError
 from hub.kernel.store import Store
 from hub.workflow.api import EffectFailed
+from hub.workflow.domain.permissions import INCIDENTS_MANAGE
 from hub.workflow.models import Effect, Instance
 from hub.workflow.services.effects_document import DocumentEffects
 
 log = structlog.get_logger(__name__)
 
 RUN_EFFECT = "workflow.run_effect"
+#: The platform template incident alerts use (payload: title, text).
+INCIDENT_TEMPLATE = "general.announcement"
 
 
 class EffectRunner:
@@ -76,7 +79,8 @@ class EffectRunner:
                 .values(status=status, error=error, done_at=self.clock())
                 .returning(Effect.id)
             )
-            if error and instance is not None and marked.first() is not None:
+            incident = error is not None and marked.first() is not None
+            if incident and instance is not None:
                 uow.publish(
                     EffectFailed(
                         organisation_id=instance.organisation_id,
@@ -86,11 +90,40 @@ class EffectRunner:
                         document_id=instance.document_id,
                         effect_id=effect_id,
                         kind=effect.kind,
-                        error=error,
+                        error=str(error),
                     )
                 )
             await uow.commit()
+        if incident and instance is not None:
+            await self._alert(instance, effect.kind, str(error))
         return status
+
+    async def _alert(self, instance: Any, kind: str, error: str) -> None:
+        """Tell whoever handles the organisation's incidents (``workflow.incidents.manage``)
+        in their inbox, under ``workflow.tasks``. A courtesy after the commit: the incident
+        itself is durable and listed; an alert that cannot be sent is only logged (it is
+        never an effect, so a failing alert cannot raise an incident of its own)."""
+        org: uuid.UUID = instance.organisation_id
+        try:
+            managers = await self.identity.members_with_permission(org, INCIDENTS_MANAGE)
+            if not managers:
+                return
+            await self.communication.notify(
+                organisation_id=org,
+                template_key=INCIDENT_TEMPLATE,
+                user_ids=sorted(managers),
+                payload={
+                    "title": f"Incident in {instance.workflow_key}: a {kind} action failed",
+                    "text": f"{error} — retry or dismiss it under the workflow's incidents.",
+                    "workflowKey": instance.workflow_key,
+                    "instanceId": str(instance.id),
+                },
+                category=CATEGORY_WORKFLOW_TASKS,
+            )
+        except AppError as exc:
+            log.warning(
+                "workflow.incident_alert_failed", instance_id=str(instance.id), error=exc.detail
+            )
 
     async def _run(self, effect: Any, instance: Any) -> str | None:
         """Apply one effect; answers why it failed for good, or None."""
