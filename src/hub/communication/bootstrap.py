@@ -29,6 +29,7 @@ from hub.communication.handlers import (
     WEBHOOK_FEED,
     on_document_shared,
     on_member_removed,
+    on_note_added,
     on_user_erased,
 )
 from hub.communication.handlers.org_purge import on_organisation_purged
@@ -90,7 +91,7 @@ from hub.communication.tasks import (
     webhook_deliver,
     webhook_retries,
 )
-from hub.content.api import ContentApi, DocumentShared
+from hub.content.api import ContentApi, DocumentShared, NoteAdded
 from hub.identity.api import IdentityApi, MemberRemoved, OrganisationPurged, UserErased
 from hub.kernel.contexts import ContextModule
 from hub.kernel.egress import AddressPolicy
@@ -244,6 +245,11 @@ def build() -> ContextModule:
                 DocumentShared,
                 cast(Handler, on_document_shared),  # its services are injected by name
                 name="communication.document_shared",
+            ),
+            Subscription(
+                NoteAdded,
+                cast(Handler, on_note_added),  # its services are injected by name
+                name="communication.note_added",
             ),
             Subscription(
                 OrganisationPurged,

@@ -411,6 +411,9 @@ class NoteAdded(DocumentEvent, kw_only=True, frozen=True):
     event_type: ClassVar[str] = "content.document.note_added"
     note_id: uuid.UUID
     author_id: uuid.UUID
+    #: People the author mentions (``@``): communication tells those who may read the
+    #: document (``document.mentioned``).
+    mentions: list[uuid.UUID] = msgspec.field(default_factory=list)
 
 
 class TaxonomyEvent(IntegrationEvent, kw_only=True, frozen=True):

@@ -11,7 +11,7 @@ import msgspec
 from hub.content.domain.bulk import MAX_BULK_DOWNLOAD
 from hub.content.domain.documents import MAX_ASN, MAX_COMMENT, MAX_TITLE
 from hub.content.domain.field_filters import FIELD_FILTER_PATTERN, MAX_FIELD_FILTERS
-from hub.content.domain.links import MAX_LINK_DAYS, MAX_NOTE_CHARS
+from hub.content.domain.links import MAX_LINK_DAYS, MAX_MENTIONS, MAX_NOTE_CHARS
 from hub.content.domain.pdf_pages import MAX_MERGED, MAX_OPERATIONS, MAX_PAGES, MAX_PARTS
 from hub.content.domain.saved_views import MAX_IDS, MAX_WITHIN_DAYS
 from hub.kernel.pagination import Page
@@ -233,6 +233,12 @@ class ShareLinkCreatedOut(ShareLinkOut):
 
 class NoteIn(Schema):
     text: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_NOTE_CHARS)]
+    #: Members the note mentions (``@Ann`` in the text is the client's to render): those
+    #: who may read the document are told (``document.mentioned``), anyone else is not.
+    mentions: Annotated[
+        list[uuid.UUID],
+        msgspec.Meta(max_length=MAX_MENTIONS, extra_json_schema={"extra": {"uniqueItems": True}}),
+    ] = []
 
 
 class NoteOut(Schema):

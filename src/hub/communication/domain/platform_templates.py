@@ -45,6 +45,42 @@ PLATFORM_TEMPLATES: dict[str, TemplateDraft] = {
             },
         },
     ),
+    "document.mentioned": TemplateDraft(
+        category="documents",
+        description="Someone mentioned the recipient in a note on a document they may read.",
+        variables=("actorName", "documentTitle", "documentUrl"),
+        sample={
+            "actorName": "Ada Lovelace",
+            "documentTitle": "Q3 report",
+            "documentUrl": "https://hub.example/documents/1",
+        },
+        channels={
+            "in_app": {
+                "en": {
+                    "title": "{{ actorName }} mentioned you on “{{ documentTitle }}”",
+                    "body": "Open the document to read the note.",
+                    "actionUrl": "{{ documentUrl }}",
+                },
+                "de": {
+                    "title": "{{ actorName }} hat Sie bei „{{ documentTitle }}“ erwähnt",
+                    "body": "Öffnen Sie das Dokument, um die Notiz zu lesen.",
+                    "actionUrl": "{{ documentUrl }}",
+                },
+            },
+            "email": {
+                "en": {
+                    "subject": "{{ actorName }} mentioned you on “{{ documentTitle }}”",
+                    "text": "{{ actorName }} mentioned you in a note on “{{ documentTitle }}”."
+                    "\n\nRead it: {{ documentUrl }}\n",
+                },
+                "de": {
+                    "subject": "{{ actorName }} hat Sie bei „{{ documentTitle }}“ erwähnt",
+                    "text": "{{ actorName }} hat Sie in einer Notiz zu „{{ documentTitle }}“ "
+                    "erwähnt.\n\nLesen: {{ documentUrl }}\n",
+                },
+            },
+        },
+    ),
     "identity.invitation": TemplateDraft(
         category="general",
         description="The recipient was invited to an organisation.",

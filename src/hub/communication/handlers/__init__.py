@@ -14,7 +14,7 @@ from hub.communication.services.erasure import CommunicationErasure
 from hub.communication.services.sending import Recipients, SendRequest, SendService
 from hub.communication.services.topics import Topics
 from hub.communication.services.webhook_delivery import WebhookDispatch
-from hub.content.api import ContentApi, DocumentShared
+from hub.content.api import ContentApi, DocumentShared, NoteAdded
 from hub.identity.api import IdentityApi, MemberRemoved, UserErased
 from hub.kernel.db import UnitOfWork
 from hub.kernel.events import EventEnvelope
@@ -66,6 +66,45 @@ async def on_document_shared(
         payload=payload,
     )
     await notifications.create_in(uow, request, sender_id=event.actor_id)
+
+
+async def on_note_added(
+    event: NoteAdded,
+    uow: UnitOfWork,
+    *,
+    notifications: SendService,
+    content_api: ContentApi,
+    identity_api: IdentityApi,
+    communication_public_url: str,
+) -> None:
+    """The people a note mentions who may read its document are told
+    (``document.mentioned``, sent with the inbox row that makes delivery exactly-once);
+    the author, anyone who may not read it and non-members are not (the send keeps
+    members only)."""
+    if not event.mentions or event.organisation_id is None:
+        return
+    document = await content_api.document(event.document_id)
+    if document is None or document.trashed_at is not None:
+        return
+    told = [
+        user
+        for user in dict.fromkeys(event.mentions)
+        if user != event.author_id and await content_api.may_read(user, event.document_id)
+    ]
+    if not told:
+        return
+    author = (await identity_api.display_info([event.author_id])).get(event.author_id)
+    request = SendRequest(
+        organisation_id=event.organisation_id,
+        template_key="document.mentioned",
+        recipients=Recipients(user_ids=told),
+        payload={
+            "actorName": author.display_name if author else "Someone",
+            "documentTitle": document.title,
+            "documentUrl": f"{communication_public_url.rstrip('/')}/documents/{document.id}",
+        },
+    )
+    await notifications.create_in(uow, request, sender_id=event.author_id)
 
 
 async def feed_webhooks(

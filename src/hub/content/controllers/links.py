@@ -102,6 +102,9 @@ class DocumentLinksController(Controller):
         status_code=201,
         operation_id="addNote",
         summary="Add a note (anyone who may read the document)",
+        description="`mentions`: up to 20 distinct members; those who may read the "
+        "document are told (`document.mentioned`, category `documents`), the author and "
+        "anyone else are not.",
         opt=problems(422),
     )
     async def add_note(
@@ -111,7 +114,8 @@ class DocumentLinksController(Controller):
         principal: NamedDependency[Principal],
         document_notes: NamedDependency[NoteService],
     ) -> NoteOut:
-        return to_schema(await document_notes.add(principal, document_id, data.text), NoteOut)
+        added = await document_notes.add(principal, document_id, data.text, data.mentions)
+        return to_schema(added, NoteOut)
 
     @delete(
         "/notes/{note_id:uuid}",

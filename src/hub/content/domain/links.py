@@ -21,6 +21,8 @@ MAX_LINK_DAYS = 365
 TOKEN_BYTES = 32
 #: Longest note text.
 MAX_NOTE_CHARS = 10_000
+#: People one note may mention.
+MAX_MENTIONS = 20
 
 
 def new_token() -> str:

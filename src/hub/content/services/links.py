@@ -13,7 +13,7 @@ delete it.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from sqlalchemy import delete, insert, update
@@ -191,10 +191,20 @@ class NoteService:
         rows = await links.notes_of(self.store, opened.id, after=after, limit=limit)
         return page_of(rows, limit, lambda r: (str(r.id),))
 
-    async def add(self, principal: Principal, document_id: uuid.UUID, body: str) -> Any:
+    async def add(
+        self,
+        principal: Principal,
+        document_id: uuid.UUID,
+        body: str,
+        mentions: Sequence[uuid.UUID] = (),
+    ) -> Any:
+        """A note by the caller; ``mentions`` go with its event (communication tells
+        those of them who may read the document; the author is never told)."""
         opened = await self.access.open(principal, document_id)
         if not body.strip():
             raise field_invalid("text", "A note needs some text.")
+        if len(set(mentions)) != len(mentions):  # the document states uniqueItems
+            raise field_invalid("mentions", "Each person at most once.", status_code=400)
         async with self.store.uow() as uow:
             created = (
                 await uow.session.execute(
@@ -215,6 +225,7 @@ class NoteService:
                     organisation_id=opened.row.organisation_id,
                     note_id=created.id,
                     author_id=opened.caller.user_id,
+                    mentions=[m for m in mentions if m != opened.caller.user_id],
                 )
             )
             await uow.commit()
