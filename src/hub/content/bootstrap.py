@@ -96,6 +96,7 @@ def services(rt: ContextRuntime, *, identity_api: IdentityApi) -> dict[str, Any]
     uploads = UploadService(
         store, access, intake, blobs, clock, metadata, links, thumbnail_requests, requests
     )
+    trash = TrashService(store, access, blobs, clock, settings.content_trash_days, links)
     signer = CheckpointSigner([rt.settings.secret_key, *rt.settings.secret_key_previous])
     return {
         "content_settings": settings,
@@ -109,10 +110,10 @@ def services(rt: ContextRuntime, *, identity_api: IdentityApi) -> dict[str, Any]
         "sharing": sharing,
         "share_links": ShareLinkService(store, access, files, clock, str(rt.settings.public_url)),
         "document_notes": NoteService(store, access, clock),
-        "trash": TrashService(store, access, blobs, clock, settings.content_trash_days, links),
+        "trash": trash,
         "taxonomy": taxonomy,
         "saved_views": SavedViewService(store, documents, clock),
-        "pdf_editing": PdfEditing(store, access, files, uploads, settings),
+        "pdf_editing": PdfEditing(store, access, files, uploads, settings, trash),
         "content_api": ContentFacade(store, identity_api, documents, sharing),
         "content_config": ContentConfigFacade(store, taxonomy),
         "thumbnails": ThumbnailService(store, downloads, files, blobs, clock, thumbnail_requests),

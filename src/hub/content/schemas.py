@@ -478,6 +478,9 @@ class SplitIn(Schema, forbid_unknown_fields=True):
     #: Each part (pages ``from`` to ``to``, inclusive) becomes a document; parts must
     #: not overlap and need not cover every page.
     parts: Annotated[list[PageRange], msgspec.Meta(min_length=1, max_length=MAX_PARTS)]
+    #: Move the source to the trash in the same transaction (its delete right; not under
+    #: legal hold). Restoring it from the trash undoes that part.
+    delete_original: bool = False
 
 
 class SplitOut(Schema):
@@ -506,6 +509,9 @@ class MergeIn(Schema, forbid_unknown_fields=True):
     ]
     #: The new document's title (default: the first document's).
     title: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_TITLE)] | None = None
+    #: Move the sources to the trash in the same transaction (the delete right on each;
+    #: none under legal hold).
+    delete_originals: bool = False
 
 
 class BulkDownloadIn(Schema, forbid_unknown_fields=True):

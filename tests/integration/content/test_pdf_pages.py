@@ -482,3 +482,47 @@ async def test_a_retried_split_or_merge_with_its_key_makes_its_documents_once(
     assert (elsewhere.status_code, elsewhere.json()["code"]) == (422, "idempotency_key_reused")
     documents, _, _ = await _state(database_url)
     assert documents == 4  # a, b, one merge, one part
+
+
+async def test_split_and_merge_may_trash_their_originals_in_the_same_transaction(
+    client: Client, database_url: str
+) -> None:
+    owner, org = await _owner_org(client, database_url)
+    await role(client, owner, org, "writers", ["content.documents.read", "content.documents.write"])
+    writer = await join(client, database_url, org, owner, "writer@example.com", ["writers"])
+    source = await uploaded(client, owner, org, pdf_of(101, 102))
+    a = await uploaded(client, owner, org, pdf_of(103))
+    b = await uploaded(client, owner, org, pdf_of(104))
+    split = {"parts": [{"from": 1, "to": 1}, {"from": 2, "to": 2}], "deleteOriginal": True}
+    merge = {"organisationId": org, "documentIds": [a["id"], b["id"]], "deleteOriginals": True}
+
+    # refused before any work: no delete right (403), a source under legal hold (409)
+    before = await _state(database_url)
+    r = await client.post(f"{DOCS}/{source['id']}/split", json=split, headers=writer.auth)
+    assert r.status_code == 403, r.text
+    r = await client.post(f"{DOCS}/merge", json=merge, headers=writer.auth)
+    assert r.status_code == 403, r.text
+    r = await client.patch(f"{DOCS}/{b['id']}", json={"legalHold": True}, headers=owner.auth)
+    assert r.status_code == 200, r.text
+    r = await client.post(f"{DOCS}/merge", json=merge, headers=owner.auth)
+    assert (r.status_code, r.json()["code"]) == (409, "legal_hold")
+    assert await _state(database_url) == before
+    r = await client.patch(f"{DOCS}/{b['id']}", json={"legalHold": False}, headers=owner.auth)
+    assert r.status_code == 200, r.text
+
+    r = await client.post(f"{DOCS}/{source['id']}/split", json=split, headers=owner.auth)
+    assert r.status_code == 201, r.text
+    parts = r.json()["items"]
+    r = await client.post(f"{DOCS}/merge", json=merge, headers=owner.auth)
+    assert r.status_code == 201, r.text
+    merged = r.json()
+    for original in (source, a, b):
+        r = await client.get(f"{DOCS}/{original['id']}", headers=owner.auth)
+        assert r.json()["trashedAt"] is not None, original["id"]
+    for made in (*parts, merged):
+        assert made["trashedAt"] is None
+    trashed = [p["documentId"] for t, p in await _events(database_url) if t.endswith(".trashed")]
+    assert trashed == [source["id"], a["id"], b["id"]]
+    # the trash gives an original back
+    r = await client.post(f"{DOCS}/{source['id']}/restore", headers=owner.auth)
+    assert (r.status_code, r.json()["trashedAt"]) == (200, None)

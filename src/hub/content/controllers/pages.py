@@ -72,7 +72,9 @@ class PagesController(Controller):
         description="Each part (`from`..`to`, inclusive) of the current version becomes a "
         "document of the organisation, all in one transaction, with the source's title "
         "(and its pages), tags, type and custom fields (document links excepted). The "
-        "source stays as it is. Needs read access to it and content.documents.write. "
+        "source stays as it is, unless `deleteOriginal` moves it to the trash in the same "
+        "transaction (its delete right: 403; under legal hold: 409 `legal_hold`, both "
+        "before any work). Needs read access to it and content.documents.write. "
         "Accepts an `Idempotency-Key` header." + _REFUSED,
         opt={**rate_limit("uploads"), **problems(403, 409, 413, 422, 507)},
     )
@@ -87,7 +89,9 @@ class PagesController(Controller):
     ) -> Response[SplitOut]:
         async def produce() -> SplitOut:
             parts = [{"from": p.from_, "to": p.to} for p in data.parts]
-            made = await pdf_editing.split(principal, document_id, parts)
+            made = await pdf_editing.split(
+                principal, document_id, parts, delete_original=data.delete_original
+            )
             return SplitOut(items=[to_schema(d, DocumentOut) for d in made])
 
         return await idempotency.respond(
@@ -107,7 +111,9 @@ class PagesController(Controller):
         description="2 to 50 distinct documents of `organisationId` the caller may read "
         "(another's, an unreadable or missing one: 422 naming `documentIds[i]`); the new "
         "document takes the first one's tags, type and custom fields (document links "
-        "excepted) and its title unless `title` is given. The sources stay as they are. "
+        "excepted) and its title unless `title` is given. The sources stay as they are, "
+        "unless `deleteOriginals` moves them to the trash in the same transaction (the "
+        "delete right on each: 403; one under legal hold: 409 `legal_hold`). "
         "Needs content.documents.write. Accepts an `Idempotency-Key` header." + _REFUSED,
         opt={**rate_limit("uploads"), **problems(403, 404, 409, 413, 422, 507)},
     )
@@ -121,7 +127,11 @@ class PagesController(Controller):
     ) -> Response[DocumentOut]:
         async def produce() -> DocumentOut:
             made = await pdf_editing.merge(
-                principal, data.organisation_id, data.document_ids, data.title
+                principal,
+                data.organisation_id,
+                data.document_ids,
+                data.title,
+                delete_originals=data.delete_originals,
             )
             return to_schema(made, DocumentOut)
 

@@ -34,6 +34,7 @@ from hub.content.repositories.blobs.base import BlobStore, BlobTooLarge
 from hub.content.services.access import DocumentAccess, Opened
 from hub.content.services.extraction.sandbox import ExtractionFailed, call
 from hub.content.services.storing import StoredFile, too_large
+from hub.content.services.trash import TrashService, check_trashable
 from hub.content.services.uploads import Metadata, UploadService, document_trashed
 from hub.content.services.views import view_of
 from hub.kernel.db import UnitOfWork
@@ -71,12 +72,14 @@ class PdfEditing:
         files: BlobStore,
         uploads: UploadService,
         settings: ContentSettings,
+        trash: TrashService,
     ) -> None:
         self.store = store
         self.access = access
         self.files = files
         self.uploads = uploads
         self.settings = settings
+        self.trash = trash
 
     # ------------------------------------------------------------------ use cases
 
@@ -108,14 +111,21 @@ class PdfEditing:
         return version
 
     async def split(
-        self, principal: Principal, document_id: uuid.UUID, parts: list[dict[str, int]]
+        self,
+        principal: Principal,
+        document_id: uuid.UUID,
+        parts: list[dict[str, int]],
+        *,
+        delete_original: bool = False,
     ) -> list[dict[str, Any]]:
         """Each part of the current version's pages as a new document of the
         organisation, all in one transaction: the source's title (with the pages), tags,
         type and custom fields (document links excepted: a link is kept on both
-        documents, and the parts start without)."""
+        documents, and the parts start without). ``delete_original``: the source goes to
+        the trash in that transaction (:meth:`_originals`)."""
         opened = await self.access.open(principal, document_id)
         caller = self._writer(opened.caller)
+        originals = _originals([opened]) if delete_original else []
         current = await self._current_pdf(opened, "documentId")
         meta = await self._copied_metadata(opened)
         comment = f"Split from version {current.version} of {opened.id}"
@@ -132,6 +142,8 @@ class PdfEditing:
                 )
                 for part, file in zip(parts, stored, strict=True)
             ]
+            for original in originals:
+                await self.trash.trash_in(uow, original)
             uow.publish(
                 DocumentSplit(
                     document_id=opened.id,
@@ -153,6 +165,8 @@ class PdfEditing:
         organisation_id: uuid.UUID,
         document_ids: Sequence[uuid.UUID],
         title: str | None,
+        *,
+        delete_originals: bool = False,
     ) -> dict[str, Any]:
         """One new document with the pages of ``document_ids`` in that order; the first
         one's tags, type and custom fields (links excepted), and its title unless
@@ -171,6 +185,7 @@ class PdfEditing:
                     f"documentIds[{i}]", "No document of this organisation that you may read."
                 )
             sources.append(opened)
+        originals = _originals(sources) if delete_originals else []
         versions = [await self._current_pdf(o, f"documentIds[{i}]") for i, o in enumerate(sources)]
         meta = replace(
             await self._copied_metadata(sources[0]), title=chosen or sources[0].row.title
@@ -185,6 +200,8 @@ class PdfEditing:
                 comment=f"Merged from {len(sources)} documents",
                 restricted=any(o.row.restricted for o in sources),
             )
+            for original in originals:
+                await self.trash.trash_in(uow, original)
             uow.publish(
                 DocumentsMerged(
                     document_id=made,
@@ -321,6 +338,17 @@ class PdfEditing:
         except BlobTooLarge:
             raise too_large(limit) from None
         return StoredFile(blob=blob, file_name=file_name, media_type=PDF)
+
+
+def _originals(sources: list[Opened]) -> list[Opened]:
+    """Sources the caller asked to trash with the result (Paperless' "delete originals"):
+    checked before any page is read, so a refusal costs no work — the delete right (403)
+    and no legal hold (409 ``legal_hold``, checked again under the row lock when they go
+    to the trash in the result's transaction)."""
+    for opened in sources:
+        opened.require(Action.DELETE)
+        check_trashable(opened.row)
+    return sources
 
 
 @contextlib.asynccontextmanager

@@ -18,13 +18,14 @@ from hub.content.api import DocumentPurged, DocumentRestored, DocumentTrashed
 from hub.content.domain.access import Action
 from hub.content.models import Document, DocumentVersion
 from hub.content.repositories import documents
-from hub.content.services.access import DocumentAccess, document_not_found
+from hub.content.services.access import DocumentAccess, Opened, document_not_found
 from hub.content.services.blobs import Blobs
 from hub.content.services.doclinks import DocumentLinks, publish_reverse
 from hub.content.services.storing import FileIntake
 from hub.content.services.thumbnails import thumbnail_blobs
 from hub.content.services.views import view_of
 from hub.kernel.clock import Clock
+from hub.kernel.db import UnitOfWork
 from hub.kernel.errors import AppError, Conflict
 from hub.kernel.security import Principal
 from hub.kernel.store import Store
@@ -86,18 +87,24 @@ class TrashService:
         """``DELETE /documents/{id}``: into the trash (already there: nothing changes)."""
         opened = await self.access.open(principal, document_id, Action.DELETE)
         async with self.store.uow() as uow:
-            row = await self._lock(uow.session, opened.id)
-            check_trashable(row)
-            if row.trashed_at is not None:
-                return
-            now = self.clock()
-            await uow.session.execute(
-                update(Document)
-                .where(d.c.id == row.id)
-                .values(trashed_at=now, trashed_by=opened.caller.user_id, updated_at=now)
-            )
-            uow.publish(DocumentTrashed(document_id=row.id, organisation_id=row.organisation_id))
+            await self.trash_in(uow, opened)
             await uow.commit()
+
+    async def trash_in(self, uow: UnitOfWork, opened: Opened) -> None:
+        """Into the trash within ``uow``, for a caller already allowed to delete it (the
+        originals a split or merge replaces): locked, refused under legal hold (409), and
+        nothing done when it is there already."""
+        row = await self._lock(uow.session, opened.id)
+        check_trashable(row)
+        if row.trashed_at is not None:
+            return
+        now = self.clock()
+        await uow.session.execute(
+            update(Document)
+            .where(d.c.id == row.id)
+            .values(trashed_at=now, trashed_by=opened.caller.user_id, updated_at=now)
+        )
+        uow.publish(DocumentTrashed(document_id=row.id, organisation_id=row.organisation_id))
 
     async def restore(self, principal: Principal, document_id: uuid.UUID) -> dict[str, Any]:
         """``POST /documents/{id}/restore``: out of the trash (409 when not in it)."""
