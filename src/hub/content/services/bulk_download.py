@@ -134,6 +134,8 @@ class BulkDownloadService:
                 with archive.open(info, "w") as member:
                     async for chunk in self.downloads.read(download):
                         member.write(chunk)
-                        yield sink.take()
-                yield sink.take()
-        yield sink.take()
+                        if out := sink.take():
+                            yield out
+                if out := sink.take():
+                    yield out
+        yield sink.take()  # the central directory
