@@ -7,6 +7,8 @@ person sharing) get a ``document.shared`` notification.
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy.dialects.postgresql import insert
 
 from hub.communication.repositories import share_notices_t
@@ -14,7 +16,7 @@ from hub.communication.services.erasure import CommunicationErasure
 from hub.communication.services.sending import Recipients, SendRequest, SendService
 from hub.communication.services.topics import Topics
 from hub.communication.services.webhook_delivery import WebhookDispatch
-from hub.content.api import ContentApi, DocumentShared, NoteAdded
+from hub.content.api import ContentApi, DocumentShared, DocumentSummary, NoteAdded
 from hub.identity.api import IdentityApi, MemberRemoved, UserErased
 from hub.kernel.db import UnitOfWork
 from hub.kernel.events import EventEnvelope
@@ -51,19 +53,13 @@ async def on_document_shared(
     document = await content_api.document(event.document_id)
     if document is None or document.trashed_at is not None:
         return
-    actor = None
-    if event.actor_id is not None:
-        actor = (await identity_api.display_info([event.actor_id])).get(event.actor_id)
-    payload = {
-        "actorName": actor.display_name if actor else "Someone",
-        "documentTitle": document.title,
-        "documentUrl": f"{communication_public_url.rstrip('/')}/documents/{document.id}",
-    }
     request = SendRequest(
         organisation_id=event.organisation_id,
         template_key="document.shared",
         recipients=Recipients(user_ids=list(fresh)),
-        payload=payload,
+        payload=await _about_document(
+            identity_api, event.actor_id, document, communication_public_url
+        ),
     )
     await notifications.create_in(uow, request, sender_id=event.actor_id)
 
@@ -93,18 +89,32 @@ async def on_note_added(
     ]
     if not told:
         return
-    author = (await identity_api.display_info([event.author_id])).get(event.author_id)
     request = SendRequest(
         organisation_id=event.organisation_id,
         template_key="document.mentioned",
         recipients=Recipients(user_ids=told),
-        payload={
-            "actorName": author.display_name if author else "Someone",
-            "documentTitle": document.title,
-            "documentUrl": f"{communication_public_url.rstrip('/')}/documents/{document.id}",
-        },
+        payload=await _about_document(
+            identity_api, event.author_id, document, communication_public_url
+        ),
     )
     await notifications.create_in(uow, request, sender_id=event.author_id)
+
+
+async def _about_document(
+    identity_api: IdentityApi,
+    actor_id: uuid.UUID | None,
+    document: DocumentSummary,
+    public_url: str,
+) -> dict[str, str]:
+    """What a notice about a document says: who acted, the title, the link to it."""
+    actor = None
+    if actor_id is not None:
+        actor = (await identity_api.display_info([actor_id])).get(actor_id)
+    return {
+        "actorName": actor.display_name if actor else "Someone",
+        "documentTitle": document.title,
+        "documentUrl": f"{public_url.rstrip('/')}/documents/{document.id}",
+    }
 
 
 async def feed_webhooks(

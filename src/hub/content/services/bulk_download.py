@@ -22,7 +22,6 @@ import zipfile
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 
-from hub.content.api import DocumentDownloaded
 from hub.content.domain.bulk import each_once
 from hub.content.services.downloads import Download, DownloadService
 from hub.kernel.errors import AppError
@@ -111,16 +110,7 @@ class BulkDownloadService:
                 f"{self.max_bytes} (HUB_CONTENT_BULK_DOWNLOAD_MAX_BYTES).",
                 extra={"limit": self.max_bytes, "size": total},
             )
-        async with self.store.uow() as uow:
-            for download in chosen:
-                uow.publish(
-                    DocumentDownloaded(
-                        document_id=download.document_id,
-                        organisation_id=download.organisation_id,
-                        version=download.version,
-                    )
-                )
-            await uow.commit()
+        await self.downloads.record(*chosen)
         return chosen
 
     async def zipped(self, chosen: Sequence[Download]) -> AsyncIterator[bytes]:

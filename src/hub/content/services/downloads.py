@@ -69,16 +69,18 @@ class DownloadService:
             created_at=row.created_at,
         )
 
-    async def record(self, download: Download) -> None:
-        """Publish ``content.document.downloaded`` (committed before the bytes leave)."""
+    async def record(self, *downloads: Download) -> None:
+        """Publish ``content.document.downloaded`` for each, in one transaction
+        (committed before the bytes leave)."""
         async with self.store.uow() as uow:
-            uow.publish(
-                DocumentDownloaded(
-                    document_id=download.document_id,
-                    organisation_id=download.organisation_id,
-                    version=download.version,
+            for download in downloads:
+                uow.publish(
+                    DocumentDownloaded(
+                        document_id=download.document_id,
+                        organisation_id=download.organisation_id,
+                        version=download.version,
+                    )
                 )
-            )
             await uow.commit()
 
     async def record_preview(self, download: Download) -> None:
