@@ -212,7 +212,9 @@ async def tasks_for(
 
 #: Each stay of an instance of one workflow in a state: when it began, when it ended (the
 #: next step, or now while it lasts; a final state's stay is left out), and the SLA of
-#: that state in the version the instance runs.
+#: that state in the version the instance runs. A move to another version is not a step:
+#: its ``migrated`` row is left out, so the stay goes on across it (counted under the
+#: name it began with).
 _STAYS = text(
     """
     WITH steps AS (
@@ -223,7 +225,7 @@ _STAYS = text(
                i.status, i.definition_id
         FROM workflow.history h
         JOIN workflow.instances i ON i.id = h.instance_id
-        WHERE i.organisation_id = :org AND i.workflow_key = :key
+        WHERE i.organisation_id = :org AND i.workflow_key = :key AND h.kind <> 'migrated'
     ), stays AS (
         SELECT s.state,
                EXTRACT(EPOCH FROM COALESCE(s.next_at, :now) - s.entered) AS seconds,
@@ -257,6 +259,35 @@ async def instances_by_state(store: Store, org: uuid.UUID, key: str) -> list[Row
         .where(Instance.organisation_id == org, Instance.workflow_key == key)
         .group_by(Instance.status, Instance.state)
     )
+
+
+async def active_by_version(store: Store, org: uuid.UUID, key: str) -> list[Row[Any]]:
+    """Running instances of each version of a workflow (those a move would concern)."""
+    return await store.all(
+        select(Instance.workflow_version, func.count().label("n"))
+        .where(
+            Instance.organisation_id == org,
+            Instance.workflow_key == key,
+            Instance.status == "active",
+        )
+        .group_by(Instance.workflow_version)
+        .order_by(Instance.workflow_version)
+    )
+
+
+async def incident_count(store: Store, org: uuid.UUID, key: str) -> int:
+    """Failed effects (incidents) of a workflow's instances."""
+    count = await store.scalar(
+        select(func.count())
+        .select_from(_effects)
+        .join(Instance, Instance.id == Effect.instance_id)
+        .where(
+            Effect.organisation_id == org,
+            Effect.status == "failed",
+            Instance.workflow_key == key,
+        )
+    )
+    return int(count or 0)
 
 
 async def effects_of(

@@ -284,12 +284,22 @@ class StateStatsOut(Schema):
     sla_breaches: int
 
 
+class VersionStatsOut(Schema):
+    version: int
+    #: Running instances on this version.
+    active: int
+
+
 class WorkflowStatsOut(Schema):
     key: str
     #: Instances by status ("active", "completed", "cancelled").
     by_status: dict[str, int]
     states: list[StateStatsOut]
     sla_breaches: int
+    #: Running instances per version, oldest version first (versions with none left out).
+    versions: list[VersionStatsOut]
+    #: Failed effects waiting to be retried or dismissed (``GET /workflow-incidents``).
+    incidents: int
 
 
 class OutOfOfficeIn(Schema):

@@ -6,6 +6,7 @@ nothing changed — when it cannot land."""
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -259,3 +260,45 @@ async def test_the_running_instances_of_a_version_move_a_page_at_a_time(
     stranger = await person(client, database_url, "stranger@example.com")
     r = await client.post(url, json=body, headers=stranger.auth)
     assert r.status_code == 404
+
+
+async def test_stats_count_a_moved_stay_once_and_show_versions_and_incidents(
+    client: Client, app: Litestar, database_url: str
+) -> None:
+    clock = MovableClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+    use_clock(clock, app)
+    owner, org, people = await team(client, database_url)
+    await published(client, owner, org, definition=approval())
+    first = await started(client, people["ann"], org)
+    await started(client, people["ann"], org)
+    await published(client, owner, org, definition=approval())
+    url = f"{API}/workflows/invoice/stats"
+
+    async def stats() -> dict[str, Any]:
+        r = await client.get(url, params={"organisationId": org}, headers=owner.auth)
+        assert r.status_code == 200, r.text
+        body: dict[str, Any] = r.json()
+        return body
+
+    assert (await stats())["versions"] == [{"version": 1, "active": 2}]
+    clock.advance(minutes=30)
+    r = await migrate(client, owner, first, toVersion=2)
+    assert r.status_code == 200, r.text
+    clock.advance(minutes=60)  # 10:30: both stays in review are 90 minutes long
+    after = await stats()
+    assert after["versions"] == [{"version": 1, "active": 1}, {"version": 2, "active": 1}]
+    [review] = [s for s in after["states"] if s["state"] == "review"]
+    # the moved stay goes on across the move: counted once, 90 minutes, over its SLA
+    assert (review["active"], review["stays"]) == (2, 2)
+    assert (review["medianSeconds"], review["slaBreaches"]) == (5400.0, 2)
+    assert after["incidents"] == 0
+    await fetch(
+        database_url,
+        "INSERT INTO workflow.effects (id, instance_id, organisation_id, kind, spec, status,"
+        " error, created_at) VALUES ($1, $2::uuid, $3::uuid, 'notify', '{}', 'failed', 'x',"
+        " now())",
+        uuid.uuid4(),
+        first["id"],
+        org,
+    )
+    assert (await stats())["incidents"] == 1

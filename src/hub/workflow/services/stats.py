@@ -1,6 +1,7 @@
 """``GET /workflows/{key}/stats``: instances per state and status, and per state the
 stays so far, their median duration and how many overran the state's SLA (measured
-against the SLA of the version each instance runs; a stay still going counts up to now)."""
+against the SLA of the version each instance runs; a stay still going counts up to now);
+the running instances per version and the open incidents."""
 
 from __future__ import annotations
 
@@ -24,11 +25,22 @@ class StateStats:
 
 
 @dataclass(frozen=True)
+class VersionStats:
+    version: int
+    #: Running instances on this version.
+    active: int
+
+
+@dataclass(frozen=True)
 class WorkflowStats:
     key: str
     by_status: dict[str, int]
     states: list[StateStats]
     sla_breaches: int
+    #: Running instances per version (what a move to the newest would concern).
+    versions: list[VersionStats]
+    #: Failed effects waiting to be retried or dismissed.
+    incidents: int
 
 
 class StatsService:
@@ -63,4 +75,9 @@ class StatsService:
             by_status=by_status,
             states=states,
             sla_breaches=sum(s.sla_breaches for s in states),
+            versions=[
+                VersionStats(version=int(r.workflow_version), active=int(r.n))
+                for r in await repositories.active_by_version(self.store, organisation_id, key)
+            ],
+            incidents=await repositories.incident_count(self.store, organisation_id, key),
         )
