@@ -305,6 +305,27 @@ async def effects_of(
     return await store.all(query)
 
 
+def failed_effects_of(org: uuid.UUID, key: str, kind: str | None) -> Select[Any]:
+    """A workflow's failed effects (of one ``kind``), oldest first, with their instance's
+    key, version and subject: the statement, so a caller may lock what it reads."""
+    query = (
+        select(
+            _effects,
+            Instance.workflow_key,
+            Instance.workflow_version,
+            Instance.document_id,
+        )
+        .join(Instance, Instance.id == Effect.instance_id)
+        .where(
+            Effect.organisation_id == org,
+            Effect.status == "failed",
+            Instance.workflow_key == key,
+        )
+        .order_by(Effect.id)
+    )
+    return query if kind is None else query.where(Effect.kind == kind)
+
+
 async def failed_effects_in(
     store: Store, org: uuid.UUID, *, key: str | None, before: uuid.UUID | None, limit: int
 ) -> list[Row[Any]]:

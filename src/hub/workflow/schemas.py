@@ -234,6 +234,22 @@ class IncidentOut(Schema):
 IncidentPage = Page[IncidentOut]
 
 
+class RetryIncidentsIn(Schema):
+    organisation_id: uuid.UUID
+    #: Only the incidents of this kind of effect (``notify``, ``setTags``…).
+    kind: Annotated[str, Meta(pattern=r"^[a-zA-Z]{1,32}$")] | None = None
+    #: Incidents run again in this call, oldest first.
+    limit: Annotated[int, Meta(ge=1, le=500)] = 100
+
+
+class RetriedIncidentsOut(Schema):
+    #: The effects now pending again (their jobs queued).
+    retried: list[uuid.UUID]
+    #: The workflow's incidents still failed (past ``limit``, being retried by someone
+    #: else, or on documents the caller may not read).
+    remaining: int
+
+
 class VoteOut(Schema):
     user_id: uuid.UUID
     outcome: str

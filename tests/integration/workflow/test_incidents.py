@@ -298,3 +298,37 @@ async def test_two_retries_at_once_queue_the_effect_once(
     assert after[0]["n"] - before[0]["n"] == 1
     [effect] = await fetch(database_url, "SELECT status, retries FROM workflow.effects")
     assert (effect["status"], effect["retries"]) == ("pending", 1)
+
+
+async def test_a_workflows_incidents_run_again_together_once_the_cause_is_fixed(
+    client: Client, database_url: str, events: Any
+) -> None:
+    owner, org, people = await team(client, database_url)
+    ann = people["ann"]
+    await published(client, owner, org, definition=notifying())
+    for _ in range(3):
+        instance = await started(client, ann, org)
+        r = await move(client, ann, instance, "approve")
+        assert r.status_code == 200, r.text
+    await events.drain()
+    url = f"{API}/workflows/invoice/incidents/retry"
+    body: dict[str, Any] = {"organisationId": org}
+
+    r = await client.post(url, json=body, headers=ann.auth)
+    assert r.status_code == 403
+    stranger = await person(client, database_url, "stranger@example.com")
+    r = await client.post(url, json=body, headers=stranger.auth)
+    assert r.status_code == 404
+    r = await client.post(url, json={**body, "kind": "setTags"}, headers=owner.auth)
+    assert r.json() == {"retried": [], "remaining": 3}
+
+    await define_template(client, owner, org)
+    r = await client.post(url, json={**body, "limit": 2}, headers=owner.auth)
+    assert (len(r.json()["retried"]), r.json()["remaining"]) == (2, 1)
+    r = await client.post(url, json={**body, "kind": "notify"}, headers=owner.auth)
+    assert (len(r.json()["retried"]), r.json()["remaining"]) == (1, 0)
+    await events.drain()
+    assert await titles(client, ann) == ["Approved"] * 3
+    rows = await fetch(database_url, "SELECT status, retries FROM workflow.effects")
+    assert {(x["status"], x["retries"]) for x in rows} == {("done", 1)}
+    assert len(await outbox(database_url, "workflow.effect.retried")) == 3

@@ -23,6 +23,8 @@ from hub.workflow.domain.permissions import DEFINITIONS_READ, INSTANCES_READ
 from hub.workflow.schemas import (
     MigrationsIn,
     MigrationsOut,
+    RetriedIncidentsOut,
+    RetryIncidentsIn,
     WorkflowIn,
     WorkflowKey,
     WorkflowOut,
@@ -30,6 +32,7 @@ from hub.workflow.schemas import (
     WorkflowStatsOut,
 )
 from hub.workflow.services.definitions import DefinitionService
+from hub.workflow.services.incidents import IncidentService
 from hub.workflow.services.migration import MigrationService
 from hub.workflow.services.stats import StatsService
 
@@ -92,6 +95,30 @@ class WorkflowController(Controller):
             cursor=data.cursor,
         )
         return to_schema(result, MigrationsOut)
+
+    @post(
+        "/{key:str}/incidents/retry",
+        operation_id="retryWorkflowIncidents",
+        summary="Run again the failed effects of a workflow, oldest first",
+        description="Needs `workflow.incidents.manage`. Once a cause is fixed (a missing "
+        "template is back), up to `limit` incidents of the workflow (of one `kind`, if "
+        "given) turn `pending` with their jobs queued, in one transaction, each with its "
+        "`workflow.effect.retried`. Incidents another request is retrying are skipped, as "
+        "are those on documents the caller may not read; `remaining` counts what is left.",
+        status_code=200,
+        opt=problems(403, 404),
+    )
+    async def retry_incidents(
+        self,
+        key: FromPath[WorkflowKey],
+        data: JSONBody[RetryIncidentsIn],
+        principal: NamedDependency[Principal],
+        workflow_incidents: NamedDependency[IncidentService],
+    ) -> RetriedIncidentsOut:
+        done = await workflow_incidents.retry_all(
+            principal, data.organisation_id, key, kind=data.kind, limit=data.limit
+        )
+        return to_schema(done, RetriedIncidentsOut)
 
     @get(
         operation_id="listWorkflows",

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, update
@@ -103,6 +104,52 @@ class IncidentService:
             await uow.commit()
         return updated
 
+    async def retry_all(
+        self,
+        principal: Principal,
+        organisation_id: uuid.UUID,
+        key: str,
+        *,
+        kind: str | None,
+        limit: int,
+    ) -> RetriedAll:
+        """Run again up to ``limit`` incidents of a workflow (of one ``kind``, if given),
+        oldest first, in one transaction: once a missing template is back, all its
+        refused notices go at once. Rows another request is retrying are skipped (``SKIP
+        LOCKED``), as are instances on documents the caller may not read."""
+        await self.instances.tenancy.authorise(principal, organisation_id, INCIDENTS_MANAGE)
+        readable = self.instances.readable_for(principal, organisation_id)
+        retried: list[uuid.UUID] = []
+        async with self.store.uow() as uow:
+            rows = (
+                await uow.session.execute(
+                    repositories.failed_effects_of(organisation_id, key, kind)
+                    .limit(limit)
+                    .with_for_update(of=Effect, skip_locked=True)
+                )
+            ).all()
+            allowed = await readable(list({r.document_id for r in rows if r.document_id}))
+            for row in rows:
+                if row.document_id is not None and row.document_id not in allowed:
+                    continue
+                await uow.session.execute(
+                    update(Effect)
+                    .where(Effect.id == row.id)
+                    .values(status="pending", error=None, done_at=None, retries=row.retries + 1)
+                )
+                self.queue_job(uow, RUN_EFFECT, str(row.id))
+                uow.publish(
+                    EffectRetried(
+                        **_about(_InstanceOf(row), row.id, row.kind),
+                        retries=row.retries + 1,
+                        previous_error=row.error or "",
+                    )
+                )
+                retried.append(row.id)
+            await uow.commit()
+        left = await repositories.incident_count(self.store, organisation_id, key)
+        return RetriedAll(retried=retried, remaining=left)
+
     async def dismiss(
         self, principal: Principal, instance_id: uuid.UUID, effect_id: uuid.UUID, reason: str
     ) -> Any:
@@ -149,6 +196,25 @@ class IncidentService:
                 extra={"effectStatus": row.status},
             )
         return row
+
+
+@dataclass(frozen=True)
+class RetriedAll:
+    #: The effects now pending again, their jobs queued.
+    retried: list[uuid.UUID]
+    #: Incidents of the workflow still failed (skipped, unreadable, or past ``limit``).
+    remaining: int
+
+
+class _InstanceOf:
+    """The instance columns an incident row carries, named as on an instance row."""
+
+    def __init__(self, row: Any) -> None:
+        self.organisation_id = row.organisation_id
+        self.id = row.instance_id
+        self.workflow_key = row.workflow_key
+        self.workflow_version = row.workflow_version
+        self.document_id = row.document_id
 
 
 def _about(instance: Any, effect_id: uuid.UUID, kind: str) -> dict[str, Any]:
