@@ -5,8 +5,13 @@ without failing the notice for its other recipients."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
+from litestar import Litestar
+
+from hub.kernel.clock import MovableClock
+from hub.kernel.settings import Settings
 from tests.integration.identity.support import API, fetch
 from tests.integration.identity.support_orgs import Person
 from tests.integration.workflow.support import (
@@ -17,7 +22,9 @@ from tests.integration.workflow.support import (
     published,
     started,
     team,
+    timer_service,
     titles,
+    use_clock,
 )
 
 ON_CALL = "on-call"
@@ -131,3 +138,31 @@ async def test_a_topic_deleted_since_reaches_nobody_and_the_others_are_still_tol
     assert await titles(client, bob) == []  # the topic is gone, and with it his subscription
     [effect] = await fetch(database_url, "SELECT status, error FROM workflow.effects")
     assert (effect["status"], effect["error"]) == ("done", None)
+
+
+async def test_an_sla_escalation_reaches_a_topic(
+    client: Client, app: Litestar, database_url: str, events: Any, settings: Settings
+) -> None:
+    clock = MovableClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+    use_clock(clock, app)
+    owner, org, people = await team(client, database_url)
+    await on_call_topic(client, owner, org, people["bob"])
+    body = approval()
+    body["states"][0]["slaLadder"] = [{"at": 100, "kind": "escalate", "topics": ["nobody"]}]
+    r = await publish(client, owner, org, definition=body)
+    assert r.status_code == 422, r.text
+    fields = {e["field"]: e["message"] for e in r.json()["errors"]}
+    assert fields == {"definition.states[0].slaLadder[0].topics[0]": "unknown topic 'nobody'"}
+    body["states"][0]["slaLadder"] = [{"at": 100, "kind": "escalate"}]
+    r = await publish(client, owner, org, definition=body)
+    assert [e["field"] for e in r.json()["errors"]] == ["definition.states[0].slaLadder[0].roles"]
+
+    body["states"][0]["slaLadder"] = [{"at": 100, "kind": "escalate", "topics": [ON_CALL]}]
+    await published(client, owner, org, definition=body)
+    await started(client, people["ann"], org)
+    clock.advance(minutes=60)
+    async with timer_service(settings, clock) as service:
+        assert await service.fire_due() == 1
+    await events.drain()
+    assert await titles(client, people["bob"]) == ["Escalated: invoice is over its time in review"]
+    assert await titles(client, people["cy"]) == []

@@ -71,7 +71,7 @@ _STATE_KEYS = {
     "description",
 }
 LADDER_KINDS = ("remind", "escalate", "transition")
-_LADDER_KEYS = {"at", "kind", "roles", "transition", "templateKey", "payload"}
+_LADDER_KEYS = {"at", "kind", "roles", "topics", "transition", "templateKey", "payload"}
 MAX_LADDER_PERCENT = 1000
 #: The ladder of a state with ``slaMinutes`` and no ``slaLadder``: remind at 80 %.
 DEFAULT_LADDER: tuple[Mapping[str, Any], ...] = ({"at": 80, "kind": "remind"},)
@@ -402,11 +402,16 @@ def _ladder(
             p.add(f"{here}.kind", f"unknown step {kind!r} (known: {', '.join(LADDER_KINDS)})")
         if kind == "escalate":
             roles = _strings(p, f"{here}.roles", step.get("roles"))
-            if not roles:
-                p.add(f"{here}.roles", "an escalation names the roles it goes to")
+            # or the subscribers of notification topics (the on-call group)
+            topics = _strings(p, f"{here}.topics", step.get("topics"))
+            if not roles and not topics:
+                p.add(f"{here}.roles", "an escalation names the roles (or topics) it goes to")
             for j, role in enumerate(roles):
                 if not cat.knows_role(role):
                     p.add(f"{here}.roles[{j}]", f"unknown role {role!r}")
+            for j, topic in enumerate(topics):
+                if topic not in cat.topics:
+                    p.add(f"{here}.topics[{j}]", f"unknown topic {topic!r}")
         if kind == "transition":
             name = step.get("transition")
             if not isinstance(name, str):

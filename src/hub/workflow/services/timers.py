@@ -151,7 +151,7 @@ class TimerService:
         spec: dict[str, Any] = timer.spec
         to: dict[str, Any]
         if timer.kind == "escalate":
-            to = {"roles": list(spec.get("roles", []))}
+            to = {"roles": list(spec.get("roles", [])), "topics": list(spec.get("topics", []))}
             title = f"Escalated: {instance.workflow_key} is over its time in {timer.state}"
         else:
             tasks = (
