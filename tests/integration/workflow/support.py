@@ -85,6 +85,22 @@ def approval(**overrides: Any) -> dict[str, Any]:
     return body
 
 
+def approval_notifying(**notice: Any) -> dict[str, Any]:
+    """:func:`approval` whose ``approve`` sends a notice: ``general.announcement`` to the
+    starter, titled "Approved"; ``notice`` overrides any of the action's keys."""
+    body = approval()
+    body["transitions"][0]["actions"] = [
+        {
+            "kind": "notify",
+            "templateKey": "general.announcement",
+            "to": {"starter": True},
+            "payload": {"title": "Approved", "text": "The invoice was approved."},
+            **notice,
+        }
+    ]
+    return body
+
+
 async def publish(
     client: Client, who: Person, org: str, key: str = "invoice", definition: Any = None
 ) -> Any:

@@ -16,7 +16,7 @@ from tests.integration.identity.support_orgs import Person, person
 from tests.integration.workflow.support import (
     INSTANCES,
     Client,
-    approval,
+    approval_notifying,
     move,
     published,
     role,
@@ -30,17 +30,9 @@ INCIDENTS = f"{API}/workflow-incidents"
 MISSING = "team.approved"
 
 
-def notifying(template: str = MISSING) -> dict[str, Any]:
-    body = approval()
-    body["transitions"][0]["actions"] = [
-        {
-            "kind": "notify",
-            "templateKey": template,
-            "to": {"starter": True},
-            "payload": {"title": "Approved"},
-        }
-    ]
-    return body
+def notifying() -> dict[str, Any]:
+    """Its notice names a template the organisation has not defined yet."""
+    return approval_notifying(templateKey=MISSING, payload={"title": "Approved"})
 
 
 async def define_template(client: Any, owner: Person, org: str) -> None:

@@ -11,6 +11,7 @@ from tests.integration.identity.support import fetch
 from tests.integration.workflow.support import (
     Client,
     approval,
+    approval_notifying,
     move,
     publish,
     published,
@@ -18,20 +19,6 @@ from tests.integration.workflow.support import (
     team,
     titles,
 )
-
-
-def notifying(**extra: Any) -> dict[str, Any]:
-    body = approval()
-    body["transitions"][0]["actions"] = [
-        {
-            "kind": "notify",
-            "templateKey": "general.announcement",
-            "to": {"starter": True},
-            "payload": {"title": "Approved", "text": "The invoice was approved."},
-            **extra,
-        }
-    ]
-    return body
 
 
 async def test_bad_channels_and_priorities_are_refused_at_publish(
@@ -67,7 +54,7 @@ async def test_the_notice_goes_on_the_channels_and_with_the_priority_named(
 ) -> None:
     owner, org, people = await team(client, database_url)
     await published(
-        client, owner, org, definition=notifying(channels=["in_app"], priority="critical")
+        client, owner, org, definition=approval_notifying(channels=["in_app"], priority="critical")
     )
     ann = people["ann"]
     instance = await started(client, ann, org)

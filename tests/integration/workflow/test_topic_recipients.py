@@ -17,6 +17,7 @@ from tests.integration.identity.support_orgs import Person
 from tests.integration.workflow.support import (
     Client,
     approval,
+    approval_notifying,
     move,
     publish,
     published,
@@ -40,19 +41,6 @@ async def on_call_topic(client: Client, owner: Person, org: str, *members: Perso
         r = await client.put(f"{url}/subscribers/me", headers=who.auth)
         assert r.status_code == 200, r.text
     return url
-
-
-def notifying(to: dict[str, Any]) -> dict[str, Any]:
-    body = approval()
-    body["transitions"][0]["actions"] = [
-        {
-            "kind": "notify",
-            "templateKey": "general.announcement",
-            "to": to,
-            "payload": {"title": "Approved", "text": "The invoice was approved."},
-        }
-    ]
-    return body
 
 
 async def test_unknown_or_malformed_topics_are_refused_at_publish(
@@ -87,7 +75,7 @@ async def test_another_organisations_topic_is_unknown(client: Client, database_u
     r = await client.post(f"{API}/orgs", json={"name": "Elsewhere"}, headers=owner.auth)
     assert r.status_code == 201, r.text
     await on_call_topic(client, owner, r.json()["id"])
-    r = await publish(client, owner, org, definition=notifying({"topics": [ON_CALL]}))
+    r = await publish(client, owner, org, definition=approval_notifying(to={"topics": [ON_CALL]}))
     assert r.status_code == 422, r.text
     fields = [e["field"] for e in r.json()["errors"]]
     assert fields == ["definition.transitions[0].actions[0].to.topics[0]"]
@@ -101,7 +89,7 @@ async def test_the_topics_subscribers_who_are_members_are_told_once(
     await on_call_topic(client, owner, org, bob, cy)
     # Bob is named twice (by the topic and by id): one notice
     to = {"topics": [ON_CALL], "userIds": [bob.user_id]}
-    await published(client, owner, org, definition=notifying(to))
+    await published(client, owner, org, definition=approval_notifying(to=to))
     # Cy leaves the organisation: still subscribed, never reached
     r = await client.delete(f"{API}/orgs/{org}/members/{cy.user_id}", headers=owner.auth)
     assert r.status_code == 204, r.text
@@ -125,7 +113,7 @@ async def test_a_topic_deleted_since_reaches_nobody_and_the_others_are_still_tol
     ann, bob = people["ann"], people["bob"]
     url = await on_call_topic(client, owner, org, bob)
     await published(
-        client, owner, org, definition=notifying({"topics": [ON_CALL], "starter": True})
+        client, owner, org, definition=approval_notifying(to={"topics": [ON_CALL], "starter": True})
     )
     r = await client.delete(url, headers=owner.auth)
     assert r.status_code == 204, r.text
