@@ -251,7 +251,8 @@ class CommunicationConfigFacade(CommunicationConfigApi):
         self, organisation_id: uuid.UUID, topic: TopicSetting, *, actor_id: uuid.UUID
     ) -> SettingChange:
         draft = check_topic(_topic_draft(topic))
-        existing = {r.key: r for r in await self.topics.rows(organisation_id)}.get(draft.key)
+        found = await self.topics.rows(organisation_id, key=draft.key)
+        existing = found[0] if found else None
         if existing is None:
             await self.topics.create(organisation_id, draft, actor_id)
             return "created"

@@ -305,33 +305,10 @@ async def effects_of(
     return await store.all(query)
 
 
-def failed_effects_of(org: uuid.UUID, key: str, kind: str | None) -> Select[Any]:
-    """A workflow's failed effects (of one ``kind``), oldest first, with their instance's
-    key, version and subject: the statement, so a caller may lock what it reads."""
-    query = (
-        select(
-            _effects,
-            Instance.workflow_key,
-            Instance.workflow_version,
-            Instance.document_id,
-        )
-        .join(Instance, Instance.id == Effect.instance_id)
-        .where(
-            Effect.organisation_id == org,
-            Effect.status == "failed",
-            Instance.workflow_key == key,
-        )
-        .order_by(Effect.id)
-    )
-    return query if kind is None else query.where(Effect.kind == kind)
-
-
-async def failed_effects_in(
-    store: Store, org: uuid.UUID, *, key: str | None, before: uuid.UUID | None, limit: int
-) -> list[Row[Any]]:
-    """The organisation's failed effects, newest first, each with its instance's key,
-    version, state and subject document; ``limit + 1`` rows."""
-    query = (
+def _failed_effects(org: uuid.UUID) -> Select[Any]:
+    """The organisation's failed effects, each with its instance's key, version, state
+    and subject document (``failed_at``: when it failed)."""
+    return (
         select(
             _effects,
             Effect.done_at.label("failed_at"),
@@ -342,9 +319,21 @@ async def failed_effects_in(
         )
         .join(Instance, Instance.id == Effect.instance_id)
         .where(Effect.organisation_id == org, Effect.status == "failed")
-        .order_by(Effect.id.desc())
-        .limit(limit + 1)
     )
+
+
+def failed_effects_of(org: uuid.UUID, key: str, kind: str | None) -> Select[Any]:
+    """A workflow's failed effects (of one ``kind``), oldest first: the statement, so a
+    caller may lock what it reads."""
+    query = _failed_effects(org).where(Instance.workflow_key == key).order_by(Effect.id)
+    return query if kind is None else query.where(Effect.kind == kind)
+
+
+async def failed_effects_in(
+    store: Store, org: uuid.UUID, *, key: str | None, before: uuid.UUID | None, limit: int
+) -> list[Row[Any]]:
+    """The organisation's failed effects, newest first; ``limit + 1`` rows."""
+    query = _failed_effects(org).order_by(Effect.id.desc()).limit(limit + 1)
     if key is not None:
         query = query.where(Instance.workflow_key == key)
     if before is not None:

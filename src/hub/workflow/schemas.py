@@ -8,6 +8,7 @@ from typing import Annotated, Any, ClassVar
 
 from msgspec import Meta
 
+from hub.kernel.errors import FieldError
 from hub.kernel.pagination import Page
 from hub.kernel.structs import Schema
 from hub.workflow.domain.definitions import KEY_PATTERN, NAME_PATTERN
@@ -118,16 +119,16 @@ class CancelIn(Schema):
     reason: Annotated[str, Meta(max_length=2000)] = ""
 
 
+#: Where a state of the version moved from lands in the target version (``{"review":
+#: "first_review"}``); a state left out keeps its name.
+StateMapping = Annotated[dict[str, Annotated[str, Meta(max_length=64)]], Meta(max_length=100)]
+
+
 class MigrateIn(Schema):
     expected_version: Annotated[int, Meta(ge=1)]
     #: The version of the same workflow to move to.
     to_version: Annotated[int, Meta(ge=1)]
-    #: Where each state of the instance's version lands when the target has no state of
-    #: that name, or should not be used (``{"review": "first_review"}``); a state left
-    #: out keeps its name.
-    state_mapping: Annotated[
-        dict[str, Annotated[str, Meta(max_length=64)]], Meta(max_length=100)
-    ] = {}
+    state_mapping: StateMapping = {}
 
 
 class MigrationsIn(Schema):
@@ -135,19 +136,12 @@ class MigrationsIn(Schema):
     #: The version whose running instances move.
     from_version: Annotated[int, Meta(ge=1)]
     to_version: Annotated[int, Meta(ge=1)]
-    #: As for one instance: where a state lands when not in one of the same name.
-    state_mapping: Annotated[
-        dict[str, Annotated[str, Meta(max_length=64)]], Meta(max_length=100)
-    ] = {}
+    #: As for one instance.
+    state_mapping: StateMapping = {}
     #: Instances looked at in this call (each moved in its own transaction).
     limit: Annotated[int, Meta(ge=1, le=500)] = 100
     #: ``nextCursor`` of the previous call: resume after the instances it looked at.
     cursor: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
-
-
-class FieldErrorOut(Schema):
-    field: str
-    message: str
 
 
 class RefusedMigrationOut(Schema):
@@ -155,7 +149,7 @@ class RefusedMigrationOut(Schema):
     #: ``migration_invalid`` (``errors`` say why) or ``stale_instance`` (it moved meanwhile).
     code: str
     detail: str
-    errors: list[FieldErrorOut]
+    errors: list[FieldError]
 
 
 class MigrationsOut(Schema):
@@ -201,7 +195,7 @@ class EffectOut(Schema):
     status: str
     error: str | None
     created_at: datetime
-    #: When it last finished, done or failed.
+    #: When it last finished: done, failed or dismissed.
     done_at: datetime | None
     #: How many times it was run again after failing.
     retries: int

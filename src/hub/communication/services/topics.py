@@ -110,13 +110,15 @@ class Topics:
         """The organisation's topic keys, sorted."""
         return [r.key for r in await self.rows(organisation_id)]
 
-    async def rows(self, organisation_id: uuid.UUID) -> list[Row[Any]]:
-        """The organisation's topics (key, name, description), by key."""
-        return await self.store.all(
+    async def rows(self, organisation_id: uuid.UUID, *, key: str | None = None) -> list[Row[Any]]:
+        """The organisation's topics (key, name, description), by key; with ``key``, that
+        one only (none when the organisation has no such topic)."""
+        query = (
             select(_t.c.key, _t.c.name, _t.c.description)
             .where(_t.c.organisation_id == organisation_id)
             .order_by(_t.c.key)
         )
+        return await self.store.all(query if key is None else query.where(_t.c.key == key))
 
     async def reached(
         self, organisation_id: uuid.UUID, keys: Sequence[str], *, refuse_unknown: bool = True
@@ -293,16 +295,14 @@ class Topics:
         with its ``communication.topic.unsubscribed`` (the actor: who removed them)."""
         gone = await uow.session.execute(
             delete(TopicSubscription)
-            .where(_s.c.organisation_id == organisation_id, _s.c.user_id == user_id)
-            .returning(_s.c.topic_id)
+            .where(
+                _s.c.organisation_id == organisation_id,
+                _s.c.user_id == user_id,
+                _s.c.topic_id == _t.c.id,  # DELETE … USING topics: each one's key comes back
+            )
+            .returning(_t.c.id, _t.c.key)
         )
-        topic_ids = [r.topic_id for r in gone]
-        if not topic_ids:
-            return
-        rows = await uow.session.execute(
-            select(_t.c.id, _t.c.key).where(_t.c.id.in_(topic_ids)).order_by(_t.c.key)
-        )
-        for row in rows:
+        for row in sorted(gone, key=lambda r: r.key):
             uow.publish(
                 TopicUnsubscribed(
                     organisation_id=organisation_id, topic_id=row.id, key=row.key, user_id=user_id

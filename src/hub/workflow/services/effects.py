@@ -35,6 +35,20 @@ RUN_EFFECT = "workflow.run_effect"
 INCIDENT_TEMPLATE = "general.announcement"
 
 
+def effect_fields(instance: Any, effect_id: uuid.UUID, kind: str) -> dict[str, Any]:
+    """The fields every ``workflow.effect.*`` event carries: the instance's and the
+    effect's (``instance``: an instance row, or anything naming its columns alike)."""
+    return {
+        "organisation_id": instance.organisation_id,
+        "instance_id": instance.id,
+        "workflow_key": instance.workflow_key,
+        "workflow_version": instance.workflow_version,
+        "document_id": instance.document_id,
+        "effect_id": effect_id,
+        "kind": kind,
+    }
+
+
 class EffectRunner:
     def __init__(
         self,
@@ -83,14 +97,7 @@ class EffectRunner:
             if incident and instance is not None:
                 uow.publish(
                     EffectFailed(
-                        organisation_id=instance.organisation_id,
-                        instance_id=instance.id,
-                        workflow_key=instance.workflow_key,
-                        workflow_version=instance.workflow_version,
-                        document_id=instance.document_id,
-                        effect_id=effect_id,
-                        kind=effect.kind,
-                        error=str(error),
+                        **effect_fields(instance, effect_id, effect.kind), error=str(error)
                     )
                 )
             await uow.commit()

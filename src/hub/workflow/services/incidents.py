@@ -31,7 +31,7 @@ from hub.workflow import repositories
 from hub.workflow.api import EffectDismissed, EffectRetried
 from hub.workflow.domain.permissions import INCIDENTS_MANAGE, INSTANCES_READ
 from hub.workflow.models import Effect
-from hub.workflow.services.effects import RUN_EFFECT
+from hub.workflow.services.effects import RUN_EFFECT, effect_fields
 from hub.workflow.services.instances import InstanceService
 from hub.workflow.services.readable_pages import readable_page
 
@@ -85,22 +85,7 @@ class IncidentService:
         instance, _ = await self.instances.visible(principal, instance_id, INCIDENTS_MANAGE)
         async with self.store.uow() as uow:
             previous = await self._failed(uow, instance, effect_id, "runs again")
-            updated = (
-                await uow.session.execute(
-                    update(Effect)
-                    .where(Effect.id == effect_id)
-                    .values(status="pending", error=None, done_at=None, retries=Effect.retries + 1)
-                    .returning(Effect.__table__)
-                )
-            ).one()
-            self.queue_job(uow, RUN_EFFECT, str(effect_id))
-            uow.publish(
-                EffectRetried(
-                    **_about(instance, effect_id, updated.kind),
-                    retries=updated.retries,
-                    previous_error=previous.error or "",
-                )
-            )
+            updated = await self._requeue(uow, effect_id, instance, previous.error)
             await uow.commit()
         return updated
 
@@ -132,19 +117,7 @@ class IncidentService:
             for row in rows:
                 if row.document_id is not None and row.document_id not in allowed:
                     continue
-                await uow.session.execute(
-                    update(Effect)
-                    .where(Effect.id == row.id)
-                    .values(status="pending", error=None, done_at=None, retries=row.retries + 1)
-                )
-                self.queue_job(uow, RUN_EFFECT, str(row.id))
-                uow.publish(
-                    EffectRetried(
-                        **_about(_InstanceOf(row), row.id, row.kind),
-                        retries=row.retries + 1,
-                        previous_error=row.error or "",
-                    )
-                )
+                await self._requeue(uow, row.id, _InstanceOf(row), row.error)
                 retried.append(row.id)
             await uow.commit()
         left = await repositories.incident_count(self.store, organisation_id, key)
@@ -168,12 +141,35 @@ class IncidentService:
             ).one()
             uow.publish(
                 EffectDismissed(
-                    **_about(instance, effect_id, updated.kind),
+                    **effect_fields(instance, effect_id, updated.kind),
                     error=previous.error or "",
                     reason=reason,
                 )
             )
             await uow.commit()
+        return updated
+
+    async def _requeue(
+        self, uow: UnitOfWork, effect_id: uuid.UUID, instance: Any, previous_error: str | None
+    ) -> Any:
+        """A failed effect back to ``pending``, its job queued and its retry published,
+        all in ``uow`` (the caller checked it failed, under a lock)."""
+        updated = (
+            await uow.session.execute(
+                update(Effect)
+                .where(Effect.id == effect_id)
+                .values(status="pending", error=None, done_at=None, retries=Effect.retries + 1)
+                .returning(Effect.__table__)
+            )
+        ).one()
+        self.queue_job(uow, RUN_EFFECT, str(effect_id))
+        uow.publish(
+            EffectRetried(
+                **effect_fields(instance, effect_id, updated.kind),
+                retries=updated.retries,
+                previous_error=previous_error or "",
+            )
+        )
         return updated
 
     @staticmethod
@@ -207,7 +203,8 @@ class RetriedAll:
 
 
 class _InstanceOf:
-    """The instance columns an incident row carries, named as on an instance row."""
+    """The instance columns an incident row carries, named as on an instance row (what
+    :func:`effect_fields` reads)."""
 
     def __init__(self, row: Any) -> None:
         self.organisation_id = row.organisation_id
@@ -215,16 +212,3 @@ class _InstanceOf:
         self.workflow_key = row.workflow_key
         self.workflow_version = row.workflow_version
         self.document_id = row.document_id
-
-
-def _about(instance: Any, effect_id: uuid.UUID, kind: str) -> dict[str, Any]:
-    """The fields every effect event carries: the instance's and the effect's."""
-    return {
-        "organisation_id": instance.organisation_id,
-        "instance_id": instance.id,
-        "workflow_key": instance.workflow_key,
-        "workflow_version": instance.workflow_version,
-        "document_id": instance.document_id,
-        "effect_id": effect_id,
-        "kind": kind,
-    }
