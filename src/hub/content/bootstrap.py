@@ -104,9 +104,7 @@ def services(rt: ContextRuntime, *, identity_api: IdentityApi) -> dict[str, Any]
         "documents": documents,
         "uploads": uploads,
         "downloads": downloads,
-        "bulk_download": BulkDownloadService(
-            store, downloads, settings.content_bulk_download_max_bytes
-        ),
+        "bulk_download": BulkDownloadService(downloads, settings.content_bulk_download_max_bytes),
         "sharing": sharing,
         "share_links": ShareLinkService(store, access, files, clock, str(rt.settings.public_url)),
         "document_notes": NoteService(store, access, clock),

@@ -75,14 +75,14 @@ def duplicates(ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
 MAX_BULK_DOWNLOAD = 100
 
 
-def each_once(ids: Sequence[uuid.UUID]) -> None:
+def each_once(ids: Sequence[uuid.UUID], field: str = "documentIds", what: str = "document") -> None:
     """400 naming the ids a request lists twice: the document states ``uniqueItems``, so
     a request breaking it is malformed, not a refused rule."""
     repeated = duplicates(ids)
     if repeated:
         raise field_invalid(
-            "documentIds",
-            "Each document at most once; repeated: " + ", ".join(map(str, repeated)),
+            field,
+            f"Each {what} at most once; repeated: " + ", ".join(map(str, repeated)),
             status_code=400,
         )
 

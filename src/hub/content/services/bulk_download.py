@@ -27,7 +27,6 @@ from hub.content.services.downloads import Download, DownloadService
 from hub.kernel.errors import AppError
 from hub.kernel.problems import field_invalid
 from hub.kernel.security import Principal
-from hub.kernel.store import Store
 
 #: The earliest date a zip entry can carry.
 _EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -83,8 +82,8 @@ def _date_time(moment: datetime | None) -> tuple[int, int, int, int, int, int]:
 
 
 class BulkDownloadService:
-    def __init__(self, store: Store, downloads: DownloadService, max_bytes: int) -> None:
-        self.store, self.downloads, self.max_bytes = store, downloads, max_bytes
+    def __init__(self, downloads: DownloadService, max_bytes: int) -> None:
+        self.downloads, self.max_bytes = downloads, max_bytes
 
     async def prepare(
         self, principal: Principal, organisation_id: uuid.UUID, document_ids: Sequence[uuid.UUID]

@@ -20,6 +20,7 @@ from sqlalchemy import delete, insert, update
 
 from hub.content.api import NoteAdded, ShareLinkCreated, ShareLinkRevoked, ShareLinkUsed
 from hub.content.domain.access import Action
+from hub.content.domain.bulk import each_once
 from hub.content.domain.links import expires_at, new_token, share_url, token_hash, usable
 from hub.content.models import Note, ShareLink
 from hub.content.repositories import documents, links
@@ -203,8 +204,7 @@ class NoteService:
         opened = await self.access.open(principal, document_id)
         if not body.strip():
             raise field_invalid("text", "A note needs some text.")
-        if len(set(mentions)) != len(mentions):  # the document states uniqueItems
-            raise field_invalid("mentions", "Each person at most once.", status_code=400)
+        each_once(mentions, "mentions", "person")
         async with self.store.uow() as uow:
             created = (
                 await uow.session.execute(
