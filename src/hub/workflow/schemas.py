@@ -119,23 +119,27 @@ class CancelIn(Schema):
     reason: Annotated[str, Meta(max_length=2000)] = ""
 
 
+#: A workflow version number as a request names it: the column is a 32-bit integer, so a
+#: larger number is refused by the schema (400), never sent to the database.
+Version = Annotated[int, Meta(ge=1, le=2**31 - 1)]
+
 #: Where a state of the version moved from lands in the target version (``{"review":
 #: "first_review"}``); a state left out keeps its name.
 StateMapping = Annotated[dict[str, Annotated[str, Meta(max_length=64)]], Meta(max_length=100)]
 
 
 class MigrateIn(Schema):
-    expected_version: Annotated[int, Meta(ge=1)]
+    expected_version: Version
     #: The version of the same workflow to move to.
-    to_version: Annotated[int, Meta(ge=1)]
+    to_version: Version
     state_mapping: StateMapping = {}
 
 
 class MigrationsIn(Schema):
     organisation_id: uuid.UUID
     #: The version whose running instances move.
-    from_version: Annotated[int, Meta(ge=1)]
-    to_version: Annotated[int, Meta(ge=1)]
+    from_version: Version
+    to_version: Version
     #: As for one instance.
     state_mapping: StateMapping = {}
     #: Instances looked at in this call (each moved in its own transaction).

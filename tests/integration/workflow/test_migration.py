@@ -157,8 +157,9 @@ async def test_a_move_that_cannot_land_is_refused_whole(client: Client, database
     r = await migrate(client, owner, instance, toVersion=9)
     assert (r.status_code, r.json()["code"]) == (422, "unknown_version")
     assert r.json()["errors"][0]["field"] == "toVersion"
-    r = await migrate(client, owner, instance, toVersion=0)
-    assert r.status_code == 400
+    for bad in (0, 2**31):  # a version past the 32-bit column never reaches a query
+        r = await migrate(client, owner, instance, toVersion=bad)
+        assert r.status_code == 400, bad
     r = await migrate(client, people["ann"], instance, toVersion=2)  # reads, does not manage
     assert (r.status_code, r.json()["code"]) == (403, "permission_denied")
     stranger = await person(client, database_url, "stranger@example.com")
@@ -255,6 +256,8 @@ async def test_the_running_instances_of_a_version_move_a_page_at_a_time(
     ):
         r = await client.post(url, json=bad, headers=owner.auth)
         assert (r.status_code, r.json()["code"]) == (422, code)
+    r = await client.post(url, json={**body, "toVersion": 78539226788330}, headers=owner.auth)
+    assert r.status_code == 400  # found by the contract gate: a 500 before the bound
     r = await client.post(url, json=body, headers=people["ann"].auth)
     assert r.status_code == 403
     stranger = await person(client, database_url, "stranger@example.com")
