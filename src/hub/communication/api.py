@@ -24,9 +24,10 @@ from hub.kernel.contract import idempotent
 from hub.kernel.events import IntegrationEvent
 
 #: Channels a notification may go out on. ``chat`` and ``sms`` post to the organisation's
-#: own channels (Apprise URLs), once per notification, with the template's chat text.
-Channel = Literal["in_app", "email", "chat", "sms"]
-CHANNELS: tuple[str, ...] = ("in_app", "email", "chat", "sms")
+#: own channels (Apprise URLs), once per notification, with the template's chat text;
+#: ``push`` wakes each recipient's registered browsers (Web Push) with the in-app text.
+Channel = Literal["in_app", "email", "chat", "sms", "push"]
+CHANNELS: tuple[str, ...] = ("in_app", "email", "chat", "sms", "push")
 #: ``critical`` bypasses preferences and quiet hours (and says so in an event).
 Priority = Literal["normal", "critical"]
 

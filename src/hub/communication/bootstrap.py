@@ -18,11 +18,13 @@ from hub.communication.controllers.notifications import (
     ScheduledNotificationController,
 )
 from hub.communication.controllers.preferences import DefaultsController, PreferencesController
+from hub.communication.controllers.push import PushController
 from hub.communication.controllers.stream import StreamController
 from hub.communication.controllers.templates import TemplateController
 from hub.communication.controllers.topics import TopicController
 from hub.communication.controllers.webhooks import WebhookController
 from hub.communication.domain.permissions import PERMISSIONS
+from hub.communication.domain.push import contact
 from hub.communication.domain.settings import CommunicationSettings
 from hub.communication.facade import CommunicationConfigFacade, CommunicationFacade
 from hub.communication.handlers import (
@@ -50,6 +52,9 @@ from hub.communication.services.messaging import MessagingPolicies
 from hub.communication.services.org_categories import OrganisationCategories
 from hub.communication.services.personal_data import CommunicationPersonalData
 from hub.communication.services.preferences import PreferenceService
+from hub.communication.services.push import SEAL_PURPOSE as PUSH_SEAL
+from hub.communication.services.push import PushSubscriptions, VapidKeys
+from hub.communication.services.push_delivery import PushDelivery
 from hub.communication.services.retention import HistoryRetention, InboxRetention
 from hub.communication.services.secret_rotation import sealed_values
 from hub.communication.services.sending import SendService
@@ -87,6 +92,7 @@ from hub.communication.tasks import (
     send_chat,
     send_digest,
     send_email,
+    send_push,
     send_scheduled,
     webhook_deliver,
     webhook_retries,
@@ -160,6 +166,7 @@ def services(
         "delivery_log": DeliveryLog(store),
         "notification_channels": channels,
         "chat_delivery": ChatDelivery(store, templates, channels, clock),
+        **_push(rt, templates),
         "communication_public_url": str(rt.settings.public_url),
         "communication_api": CommunicationFacade(sending),
         "communication_erasure": CommunicationErasure(clock),
@@ -184,6 +191,29 @@ def services(
         ),
         **_conversations(rt, identity_api, content_api, inbox_events, sending, messaging),
         **webhook_services(rt, settings, sending),
+    }
+
+
+def _push(rt: ContextRuntime, templates: TemplateService) -> dict[str, Any]:
+    """Web Push: the browsers people register, the VAPID key, the send job's service."""
+    settings: CommunicationSettings = rt.config
+    sealer = Sealer.from_settings(rt.settings, PUSH_SEAL)
+    policy = AddressPolicy.of(settings.webpush_allowed_networks)
+    keys = VapidKeys(rt.store, sealer, rt.clock)
+    return {
+        "push_subscriptions": PushSubscriptions(rt.store, rt.clock, sealer, policy, keys),
+        "push_delivery": PushDelivery(
+            rt.store,
+            templates,
+            rt.clock,
+            sealer=sealer,
+            keys=keys,
+            policy=policy,
+            subject=contact(
+                settings.webpush_subject, str(rt.settings.public_url), rt.settings.mail_from
+            ),
+            ttl_seconds=settings.webpush_ttl_seconds,
+        ),
     }
 
 
@@ -236,6 +266,7 @@ def build() -> ContextModule:
             TemplateController,
             StreamController,
             NotificationChannelController,
+            PushController,
             ConversationController,
             WebhookController,
         ],
@@ -281,6 +312,7 @@ def build() -> ContextModule:
             release_deferred,
             send_scheduled,
             send_chat,
+            send_push,
             close_digests,
             send_digest,
             escalate_unread,

@@ -14,6 +14,8 @@
   archived), so it is exact by construction: no counter to drift.
 * ``deliveries``: the log, one row per notification, recipient and channel.
 * ``notification_channels``: organisations' chat and SMS targets (Apprise URLs, sealed).
+* ``push_subscriptions`` / ``push_receipts`` / ``vapid_keys``: browsers' Web Push
+  subscriptions (sealed), which of them a push delivery reached, the hub's VAPID key.
 * ``share_notices``: who was already told a document was shared with them (a sharing
   event lists every share, not only the new ones).
 * ``digest_items`` / ``digests``: e-mails batched into one per user, organisation,
@@ -279,7 +281,8 @@ class Delivery(IdMixin, Base):
     provider: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
     #: Each provider tried, oldest first (``hub.kernel.mail.MailAttempt``: provider,
-    #: outcome, error, at), the last ``services.email.MAX_PROVIDER_ATTEMPTS`` kept.
+    #: outcome, error, at; for push ``services.push_delivery.PushAttempt``, a line per
+    #: browser), the last ``services.deliveries.MAX_PROVIDER_ATTEMPTS`` kept.
     provider_attempts: Mapped[list[Any]] = _json("[]")
     last_error: Mapped[str | None] = mapped_column(Text)
     #: Why it was skipped or deferred, or that a critical notice overrode a preference.
@@ -410,6 +413,66 @@ class NotificationChannel(IdMixin, Base):
         CheckConstraint("kind IN ('chat', 'sms')", name="kind"),
         Index("ix_notification_channels_org", "organisation_id", "id"),
     )
+
+
+class PushSubscription(IdMixin, Base):
+    """A browser's Web Push subscription (``domain.push``). The endpoint is a capability
+    URL and the keys encrypt for that browser, so all three are sealed at rest (AES-GCM
+    under ``HUB_SECRET_KEY``, bound to the row's id); the push service's host is kept in
+    clear to show which device kind it is."""
+
+    __tablename__ = "push_subscriptions"
+
+    user_id: Mapped[uuid.UUID] = _uuid()
+    #: SHA-256 of the endpoint: one row per browser, whoever registered it last.
+    endpoint_hash: Mapped[bytes] = mapped_column(LargeBinary, nullable=False, unique=True)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    host: Mapped[str] = mapped_column(Text, nullable=False)
+    #: The frontend's name for the device ("Firefox on the office laptop").
+    label: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _ts(nullable=False)
+    #: Registered again or pushed to successfully (the least recent goes past the limit).
+    last_used_at: Mapped[datetime] = _ts(nullable=False)
+    last_success_at: Mapped[datetime | None] = _ts()
+
+    __table_args__ = (Index("ix_push_subscriptions_user", "user_id", "last_used_at"),)
+
+
+class PushReceipt(Base):
+    """A push delivery that reached one subscription: a retried delivery skips it."""
+
+    __tablename__ = "push_receipts"
+
+    delivery_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("communication.deliveries.id", ondelete="CASCADE")
+    )
+    subscription_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True),
+        ForeignKey("communication.push_subscriptions.id", ondelete="CASCADE"),
+    )
+    sent_at: Mapped[datetime] = _ts(nullable=False)
+
+    __table_args__ = (
+        PrimaryKeyConstraint("delivery_id", "subscription_id"),
+        Index("ix_push_receipts_subscription", "subscription_id"),
+    )
+
+
+class VapidKey(Base):
+    """The hub's VAPID key pair (RFC 8292), made on first use and kept: browsers bind
+    their subscriptions to its public key, so it must outlive processes and rotations of
+    ``HUB_SECRET_KEY`` (the private key is sealed under it and re-sealed by ``hub secrets
+    rotate``)."""
+
+    __tablename__ = "vapid_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    private_sealed: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    #: The uncompressed public point, base64url: the ``applicationServerKey``.
+    public_key: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[datetime] = _ts(nullable=False)
+
+    __table_args__ = (CheckConstraint("id = 1", name="single"),)
 
 
 # --------------------------------------------------------------------------- conversations

@@ -22,9 +22,12 @@ from hub.communication.models import (
     Notification,
     NotificationChannel,
     OrganisationSettings,
+    PushReceipt,
+    PushSubscription,
     ShareNotice,
     Template,
     UserSettings,
+    VapidKey,
 )
 from hub.kernel.store import Store
 
@@ -38,6 +41,9 @@ share_notices_t = cast(Table, ShareNotice.__table__)
 channels_t = cast(Table, NotificationChannel.__table__)
 digest_items_t = cast(Table, DigestItem.__table__)
 digests_t = cast(Table, Digest.__table__)
+push_subscriptions_t = cast(Table, PushSubscription.__table__)
+push_receipts_t = cast(Table, PushReceipt.__table__)
+vapid_keys_t = cast(Table, VapidKey.__table__)
 
 
 async def template_version(
@@ -85,6 +91,14 @@ async def user_settings(store: Store, user_ids: Sequence[uuid.UUID]) -> dict[uui
     t = user_settings_t
     rows = await store.all(select(t).where(t.c.user_id.in_(list(user_ids))))
     return {row.user_id: row for row in rows}
+
+
+async def locales(store: Store, user_id: uuid.UUID, organisation_id: uuid.UUID) -> list[str | None]:
+    """The languages to render one person's message in, best first: theirs, then their
+    organisation's default (the template's own default after both)."""
+    mine = (await user_settings(store, [user_id])).get(user_id)
+    org = await organisation_settings(store, organisation_id)
+    return [mine.locale if mine else None, org.default_locale if org else None]
 
 
 async def notification(store: Store, notification_id: uuid.UUID) -> Row[Any] | None:
@@ -205,3 +219,42 @@ async def enabled_channels(
         t.c.time_zone,
     ).where(t.c.organisation_id == organisation_id, t.c.enabled, t.c.kind.in_(list(kinds)))
     return await store.all(query.order_by(t.c.id))
+
+
+# --------------------------------------------------------------------------- web push
+
+
+async def with_push_subscription(store: Store, user_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """Those of ``user_ids`` with a browser registered for push."""
+    s = push_subscriptions_t
+    rows = await store.all(select(s.c.user_id).where(s.c.user_id.in_(user_ids)).distinct())
+    return {row.user_id for row in rows}
+
+
+async def push_subscriptions(store: Store, user_id: uuid.UUID) -> list[Row[Any]]:
+    """A person's browsers, the most recently used first."""
+    s = push_subscriptions_t
+    return await store.all(
+        select(s).where(s.c.user_id == user_id).order_by(s.c.last_used_at.desc(), s.c.id.desc())
+    )
+
+
+async def owed_push(
+    store: Store, delivery_id: uuid.UUID, user_id: uuid.UUID
+) -> tuple[list[Row[Any]], bool]:
+    """The recipient's browsers a push delivery has not reached yet, and whether it
+    reached any."""
+    s, r = push_subscriptions_t, push_receipts_t
+    reached = select(r.c.subscription_id).where(r.c.delivery_id == delivery_id)
+    owed = await store.all(
+        select(s.c.id, s.c.sealed, s.c.host)
+        .where(s.c.user_id == user_id, s.c.id.not_in(reached))
+        .order_by(s.c.last_used_at.desc(), s.c.id.desc())
+    )
+    before = await store.scalar(select(func.count()).select_from(reached.subquery()))
+    return owed, bool(before)
+
+
+async def vapid_key(store: Store) -> Row[Any] | None:
+    k = vapid_keys_t
+    return await store.first(select(k).where(k.c.id == 1))

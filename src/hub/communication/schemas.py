@@ -1,6 +1,6 @@
 """HTTP bodies of the communication context (camelCase on the wire).
 
-Channel names are values (``in_app``, ``email``, ``chat``, ``sms``) wherever they appear,
+Channel names are values (``in_app``, ``email``, ``chat``, ``sms``, ``push``) wherever they appear,
 also as keys of the ``channels`` maps of templates and preferences.
 """
 
@@ -14,6 +14,7 @@ from msgspec import UNSET, Meta, UnsetType
 
 from hub.communication.domain.escalation import MAX_ESCALATION_MINUTES
 from hub.communication.domain.preferences import CLOCK_PATTERN
+from hub.communication.domain.push import MAX_ENDPOINT, MAX_LABEL
 from hub.communication.domain.templates import (
     KEY_PATTERN,
     LOCALE_PATTERN,
@@ -29,7 +30,7 @@ from hub.kernel.structs import PatchSchema, Schema
 TemplateKey = Annotated[str, Meta(pattern=KEY_PATTERN, max_length=MAX_KEY_LENGTH)]
 Locale = Annotated[str, Meta(pattern=LOCALE_PATTERN, max_length=10)]
 Category = Annotated[str, Meta(min_length=1, max_length=64)]
-SendableChannel = Literal["in_app", "email", "chat", "sms"]
+SendableChannel = Literal["in_app", "email", "chat", "sms", "push"]
 Clock = Annotated[str, Meta(pattern=CLOCK_PATTERN)]
 #: channel -> locale -> part -> Jinja2 source (names checked by the service: 422 naming
 #: the key, since a document cannot restrict the keys of a map)
@@ -63,7 +64,7 @@ class SendIn(Schema):
     category: Category | None = None
     priority: Literal["normal", "critical"] = "normal"
     #: Default: every sendable channel the template has text for.
-    channels: Annotated[list[SendableChannel], Meta(min_length=1, max_length=4)] | None = None
+    channels: Annotated[list[SendableChannel], Meta(min_length=1, max_length=5)] | None = None
     #: In-app first; the e-mail only if the in-app item is still unread this many minutes
     #: later (needs both channels). Reading it in time cancels the e-mail.
     escalate_after_minutes: Annotated[int, Meta(ge=1, le=MAX_ESCALATION_MINUTES)] | None = None
@@ -284,14 +285,17 @@ class PreviewOut(Schema):
 
 
 class ProviderAttemptOut(Schema):
-    """One provider's part in sending an e-mail delivery."""
+    """One provider's part in sending an e-mail delivery, or one browser's in a push."""
 
-    #: The SMTP provider (its ``?name=``, else ``host:port``) or ``mailbox``.
+    #: The SMTP provider (its ``?name=``, else ``host:port``) or ``mailbox``; for push
+    #: ``webpush:<push service host>``.
     provider: str
     #: sent; refused (answered 4xx/5xx: the next provider was tried); down (no answer:
-    #: connection refused, time-out, TLS); skipped (its circuit breaker was open: not
-    #: tried); rejected (every recipient refused for good: the delivery failed).
-    outcome: Literal["sent", "refused", "down", "skipped", "rejected"]
+    #: connection refused, time-out, TLS; push: also 429 and 5xx, retried); skipped (its
+    #: circuit breaker was open: not tried); rejected (every recipient refused for good:
+    #: the delivery failed; push: this browser refused the message, 400/401/403/413);
+    #: gone (push: the browser's subscription expired, 404/410: forgotten).
+    outcome: Literal["sent", "refused", "down", "skipped", "rejected", "gone"]
     error: str | None
     at: datetime
 
@@ -319,6 +323,45 @@ class DeliveryOut(Schema):
     created_at: datetime
     updated_at: datetime
     sent_at: datetime | None
+
+
+# --------------------------------------------------------------------------- web push
+
+
+class PushKeysIn(Schema):
+    #: The browser's P-256 public key, base64url (``subscription.toJSON().keys.p256dh``).
+    p256dh: Annotated[str, Meta(min_length=1, max_length=200)]
+    #: The browser's authentication secret, base64url (``keys.auth``).
+    auth: Annotated[str, Meta(min_length=1, max_length=100)]
+
+
+class PushSubscriptionIn(Schema):
+    """``PushSubscription.toJSON()`` as the browser gives it, and a name for the device."""
+
+    endpoint: Annotated[str, Meta(min_length=1, max_length=MAX_ENDPOINT)]
+    keys: PushKeysIn
+    #: What ``toJSON()`` carries (null in every browser today); not used.
+    expiration_time: Annotated[int, Meta(ge=0, le=2**53)] | None = None
+    label: Annotated[str, Meta(min_length=1, max_length=MAX_LABEL)] | None = None
+
+
+class PushSubscriptionOut(Schema):
+    """A registered browser: never its endpoint or keys, only its push service's host."""
+
+    id: uuid.UUID
+    #: The push service (``fcm.googleapis.com``, ``updates.push.services.mozilla.com``,
+    #: ``web.push.apple.com``…).
+    host: str
+    label: str | None
+    created_at: datetime
+    last_used_at: datetime
+    last_success_at: datetime | None
+
+
+class PushKeyOut(Schema):
+    #: The hub's VAPID public key (base64url, uncompressed P-256 point): the
+    #: ``applicationServerKey`` of ``pushManager.subscribe``.
+    public_key: str
 
 
 # --------------------------------------------------------------------------- stream

@@ -1,4 +1,4 @@
-"""Communication's jobs: fan-out batches, e-mail deliveries, chat and SMS posts, the
+"""Communication's jobs: fan-out batches, e-mail deliveries, pushes, chat and SMS posts, the
 release of deferred deliveries once quiet hours end (every minute), digests (closed every
 minute, each sent by its own job), escalations (every minute) and inbox retention
 (daily). All idempotent: a
@@ -14,7 +14,8 @@ from hub.communication.services.chat import ChatDelivery, PermanentChatError
 from hub.communication.services.digests import SEND_DIGEST, DigestClosing, DigestEmail
 from hub.communication.services.email import DeferredRelease, EmailDelivery
 from hub.communication.services.escalation import Escalation
-from hub.communication.services.fanout import SEND_CHAT, SEND_EMAIL, FanOut
+from hub.communication.services.fanout import SEND_CHAT, SEND_EMAIL, SEND_PUSH, FanOut
+from hub.communication.services.push_delivery import PermanentPushError, PushDelivery
 from hub.communication.services.retention import HistoryRetention, InboxRetention
 from hub.communication.services.sending import FAN_OUT, SendService
 from hub.communication.services.snoozes import SnoozeEnd
@@ -50,6 +51,14 @@ async def send_chat(ctx: JobContext, delivery_id: str, *, chat_delivery: ChatDel
     the last retry marks it failed before the message goes to the dead letters."""
     final = ctx.retries >= ctx.kernel.settings.job_max_retries
     await chat_delivery.send(uuid.UUID(delivery_id), final=final)
+
+
+@job(SEND_PUSH, throws=(PermanentPushError,))
+async def send_push(ctx: JobContext, delivery_id: str, *, push_delivery: PushDelivery) -> None:
+    """One notification to a person's browsers; retried with backoff while a push service
+    is down (only the browsers still owed it), the last retry marks it failed."""
+    final = ctx.retries >= ctx.kernel.settings.job_max_retries
+    await push_delivery.send(uuid.UUID(delivery_id), final=final)
 
 
 @job("communication.release_deferred", max_retries=3)

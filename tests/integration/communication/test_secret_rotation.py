@@ -1,7 +1,8 @@
 """`hub secrets rotate` covers communication too: chat/SMS channel URLs, webhook secrets
-(the current one and the one still signing beside it) and webhooks' custom headers made
-under key A are re-sealed under B, unchanged, so dropping A breaks no channel and no
-receiver's signature check."""
+(the current one and the one still signing beside it), webhooks' custom headers, push
+subscriptions and the VAPID key made under key A are re-sealed under B, unchanged, so
+dropping A breaks no channel, no receiver's signature check and no browser's
+subscription."""
 
 from __future__ import annotations
 
@@ -11,18 +12,28 @@ import uuid
 
 import pytest
 
+from hub.communication.domain.push import Subscription
 from hub.communication.services.channels import SEAL_PURPOSE as CHANNEL_SEAL
+from hub.communication.services.push import SEAL_PURPOSE as PUSH_SEAL
 from hub.communication.services.webhooks import SEAL_PURPOSE as WEBHOOK_SEAL
 from hub.communication.services.webhooks import headers_context
 from hub.kernel.sealing import Sealer, UnsealableError
 from hub.kernel.settings import Settings
+from tests.integration.communication.support_push import Browser
 from tests.integration.communication.support_webhooks import WEBHOOKS, create_webhook
 from tests.integration.identity.support import API, fetch
 from tests.integration.identity.support_orgs import create_org, person
 from tests.integration.identity.test_secret_rotation import A, B, _row, hub_secrets, running
 
 CHANNEL_URL = "json://hub:pAss-5ecret@127.0.0.1:9/hooks/tOkEn-5ecret"
-SEALED = ("channel URLs", "webhook secrets", "previous webhook secrets", "webhook headers")
+SEALED = (
+    "channel URLs",
+    "webhook secrets",
+    "previous webhook secrets",
+    "webhook headers",
+    "push subscriptions",
+    "the VAPID key",
+)
 
 
 @pytest.fixture
@@ -62,6 +73,15 @@ async def test_rotation_reseals_channel_urls_and_webhook_secrets_unchanged(
         r = await client.post(f"{WEBHOOKS}/{hook['id']}/rotate-secret", headers=owner.auth)
         assert r.status_code == 200, r.text
         second = r.json()["secret"]
+        key = (await client.get(f"{API}/notifications/push-key", headers=owner.auth)).json()
+        browser = Browser("https://push.example.com/owners-browser")
+        r = await client.post(
+            f"{API}/notifications/push-subscriptions",
+            json=browser.subscription(),
+            headers=owner.auth,
+        )
+        assert r.status_code == 201, r.text
+        subscription = uuid.UUID(r.json()["id"])
     endpoint = uuid.UUID(hook["id"])
 
     before = await asyncio.to_thread(hub_secrets, settings, "status", B, A)
@@ -96,6 +116,9 @@ async def test_rotation_reseals_channel_urls_and_webhook_secrets_unchanged(
     assert json.loads(headers) == {"Authorization": "Bearer receiver-token"}
     with pytest.raises(UnsealableError):
         _opened(A, WEBHOOK_SEAL, hook_row["secret_sealed"], endpoint)
+    (push_row,) = await fetch(database_url, "SELECT sealed FROM communication.push_subscriptions")
+    opened = Subscription.from_json(_opened(B, PUSH_SEAL, push_row["sealed"], subscription))
+    assert (opened.endpoint, opened.auth) == (browser.endpoint, browser.auth)
 
     # The hub started with B alone still reads the channel (its host comes from the URL).
     async with running(settings, B) as client:
@@ -103,6 +126,9 @@ async def test_rotation_reseals_channel_urls_and_webhook_secrets_unchanged(
         assert r.status_code == 200, r.text
         (listed,) = r.json()["items"]
         assert (listed["id"], listed["host"]) == (str(channel), "127.0.0.1")
+        # The browsers stay bound to the same VAPID key: it was re-sealed, not replaced.
+        r = await client.get(f"{API}/notifications/push-key", headers=owner.auth)
+        assert r.json() == key
 
 
 async def test_a_process_serving_some_contexts_rotates_only_theirs(

@@ -32,6 +32,10 @@ from tests.support.schema_scan import rows_referencing
 Client = AsyncTestClient[Litestar]
 ME = f"{API}/auth/me"
 TASKS = f"{API}/tasks"
+#: A browser's public key (a P-256 point) for a push subscription.
+BROWSER_KEY = (
+    "BF5uv6DRZjFJz3Q978whT46zop4FtGFZ8Shdz-8bmx6MiDcbAUhbWYq37TMAPtwUdVjHn8KktmihJHFRPZs5Nuw"
+)
 
 #: One state with a task for admins: whoever claims it is its assignee.
 REVIEW = {
@@ -125,6 +129,17 @@ async def active_everywhere(
             f"{API}/orgs/{org}/topics/night-shift/subscribers/{who}", headers=bob.auth
         )
         assert r.status_code == 200, r.text
+    # Bob's browser may be woken by notifications.
+    r = await client.post(
+        f"{API}/notifications/push-subscriptions",
+        json={
+            "endpoint": "https://push.example.com/bobs-browser",
+            "keys": {"p256dh": BROWSER_KEY, "auth": "AAAAAAAAAAAAAAAAAAAAAA"},
+            "label": "Bob's laptop",
+        },
+        headers=bob.auth,
+    )
+    assert r.status_code == 201, r.text
     later = (datetime.now(UTC) + timedelta(days=2)).isoformat()
     await sent(client, bob, org, sendAt=later, payload={"title": "Later", "text": "From Bob"})
     r = await client.post(
@@ -188,6 +203,9 @@ async def test_the_export_holds_the_callers_data_from_every_context_and_no_one_e
     ]
     assert [p["message_id"] for p in communication["pins"]] == [made["hello"]["id"]]
     assert [t["key"] for t in communication["topics"]] == ["night-shift"]
+    (browser,) = communication["pushSubscriptions"]
+    assert (browser["host"], browser["label"]) == ("push.example.com", "Bob's laptop")
+    assert "bobs-browser" not in str(communication)  # the endpoint is not Bob's data
     assert communication["conversations"][0]["muted_until"] is not None
     assert [c["id"] for c in communication["conversations"]] == [made["chat"]["id"]]
     assert [r["name"] for r in communication["reactions"]] == ["wave"]
@@ -259,6 +277,7 @@ async def test_erasure_leaves_no_row_of_the_person_and_the_audit_trail_verifies(
         "content.audit_entries",
         "content.saved_views",
         "communication.topic_subscriptions",
+        "communication.push_subscriptions",
         "communication.messages",
         "communication.message_reactions",
         "communication.inbox_items",

@@ -361,6 +361,9 @@ INVALID: dict[str, list[str]] = {
     "HUB_WEBHOOK_ALLOW_PRIVATE_NETWORKS": ["localhost", "10.0.0.0/33", "127.0.0.1, 300.1.1.1"],
     "HUB_WEBHOOK_SECRET_OVERLAP_HOURS": ["-1", "721", "1d"],
     "HUB_WEBHOOK_TIMEOUT_SECONDS": ["0", "61", "15s"],
+    "HUB_WEBPUSH_SUBJECT": ["ops@example.com", "http://hub.example", "mailto:", "mailto:a b"],
+    "HUB_WEBPUSH_ALLOWED_NETWORKS": ["10.0.0.0/33", "localhost"],
+    "HUB_WEBPUSH_TTL_SECONDS": ["-1", "2419201", "1d"],
     "HUB_CONTEXTS": ["billing", "identity,Content", "identity,identity", "identity;content"],
     "HUB_REMOTE_IDENTITY_URL": [
         "identity:8000",

@@ -33,8 +33,8 @@ from hub.kernel.web import BEARER_OR_KEY, to_schema
 CategoryKey = Annotated[str, Meta(pattern=KEY_PATTERN, min_length=1, max_length=MAX_KEY)]
 CategoryName = Annotated[str, Meta(min_length=1, max_length=MAX_NAME)]
 CategoryDescription = Annotated[str, Meta(max_length=MAX_DESCRIPTION)]
-#: channel (``in_app``, ``email``, ``chat``, ``sms``) -> on/off; unknown channels: 422.
-CategoryDefaults = Annotated[dict[str, bool], Meta(max_length=4)]
+#: channel (``in_app``, ``email``, ``chat``, ``sms``, ``push``) -> on/off; unknown: 422.
+CategoryDefaults = Annotated[dict[str, bool], Meta(max_length=5)]
 
 
 class OrganisationCategoryIn(Schema):
@@ -86,7 +86,7 @@ _RULES = (
     "/notifications`, workflow `notify` actions (`category`), the organisation's defaults "
     "and members' preferences name it by `key`. `key`: lower-case words joined by hyphens "
     "(`consultation-alerts`), never a platform key (422 `category_reserved`); `defaults`: "
-    "channel -> on/off (`in_app`, `email`, `chat`, `sms`; left out: off); `mandatory`: "
+    "channel -> on/off (`in_app`, `email`, `chat`, `sms`, `push`; left out: off); `mandatory`: "
     f"members' opt-outs are ignored. At most {MAX_CATEGORIES} per organisation."
 )
 

@@ -53,7 +53,7 @@ OrganisationFilter = Annotated[
 OrganisationQuery = Annotated[uuid.UUID, QueryParameter(name="organisationId")]
 InboxStatus = Literal["unread", "read", "archived", "snoozed"]
 DeliveryStatus = Literal["queued", "sent", "failed", "skipped", "deferred", "digested"]
-ChannelQuery = Literal["in_app", "email", "chat", "sms"]
+ChannelQuery = Literal["in_app", "email", "chat", "sms", "push"]
 
 
 class NotificationController(Controller):

@@ -23,15 +23,21 @@ from hub.communication.api import (
 )
 
 #: Channels a notification is sent on (``chat`` and ``sms`` to the organisation's own
-#: channels; a category's default leaves them off until the organisation turns them on).
-SENDABLE_CHANNELS: tuple[str, ...] = ("in_app", "email", "chat", "sms")
+#: channels; a category's default leaves them off until the organisation turns them on;
+#: ``push`` to the recipient's browsers, when they registered one).
+SENDABLE_CHANNELS: tuple[str, ...] = ("in_app", "email", "chat", "sms", "push")
 #: Channels that post to an organisation's channels, not to each recipient.
 ORGANISATION_CHANNELS: tuple[str, ...] = ("chat", "sms")
 
 
+#: The template channel whose text a channel sends (SMS the chat text, a push
+#: notification what the inbox shows).
+_TEXT_OF = {"sms": "chat", "push": "in_app"}
+
+
 def text_of(channel: str) -> str:
-    """The template channel whose text a channel sends (SMS sends the chat text)."""
-    return "chat" if channel == "sms" else channel
+    """The template channel whose text ``channel`` sends."""
+    return _TEXT_OF.get(channel, channel)
 
 
 @dataclass(frozen=True)
@@ -57,7 +63,7 @@ CATEGORIES: dict[str, Category] = {
         Category(
             CATEGORY_SECURITY,
             "Sign-ins, password and second-factor changes, alerts",
-            {"in_app": True, "email": True, "chat": False},
+            {"in_app": True, "email": True, "chat": False, "push": True},
             "identity",
         ),
         Category(
@@ -69,13 +75,13 @@ CATEGORIES: dict[str, Category] = {
         Category(
             CATEGORY_WORKFLOW_TASKS,
             "Tasks assigned to you or your roles",
-            {"in_app": True, "email": True, "chat": False},
+            {"in_app": True, "email": True, "chat": False, "push": True},
             "workflow",
         ),
         Category(
             CATEGORY_MESSAGES,
             "Messages in your conversations",
-            {"in_app": True, "email": False, "chat": False},
+            {"in_app": True, "email": False, "chat": False, "push": True},
             "communication",
         ),
         Category(

@@ -11,6 +11,11 @@ from msgspec import Meta
 
 from hub.kernel.settings import Networks
 
+#: The VAPID contact: ``mailto:`` an address, or an https URL (RFC 8292 §2.1).
+WebPushSubject = Annotated[
+    str, Meta(pattern=r"^(mailto:[^\s@]+@[^\s@]+|https://\S+)?$", max_length=320)
+]
+
 
 class CommunicationSettings(msgspec.Struct, kw_only=True, frozen=True):
     #: Recipients one fan-out job writes (one bulk INSERT each for inbox and deliveries);
@@ -49,3 +54,13 @@ class CommunicationSettings(msgspec.Struct, kw_only=True, frozen=True):
     webhook_secret_overlap_hours: Annotated[int, Meta(ge=0, le=720)] = 24
     #: Seconds one webhook attempt may take in all (connecting: at most 5 of them).
     webhook_timeout_seconds: Annotated[int, Meta(ge=1, le=60)] = 15
+    #: The contact a push service may write to about the hub's pushes (the VAPID
+    #: ``sub``): ``mailto:ops@example.com`` or an https URL. Empty: ``HUB_PUBLIC_URL``
+    #: when it is https, else ``mailto:`` the address of ``HUB_MAIL_FROM``.
+    webpush_subject: WebPushSubject = ""
+    #: Networks a browser's push endpoint may reach although they are not public (a
+    #: test's loopback, an intranet push relay); plain ``http://`` only to these.
+    webpush_allowed_networks: Networks = ()
+    #: Seconds a push service keeps a message for a browser that is offline (the
+    #: ``TTL`` header; 0: now or never). At most 28 days, what push services keep.
+    webpush_ttl_seconds: Annotated[int, Meta(ge=0, le=2_419_200)] = 86_400

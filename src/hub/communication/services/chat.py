@@ -19,7 +19,6 @@ from typing import Any
 
 import apprise
 import structlog
-from sqlalchemy import update
 
 from hub.communication import repositories
 from hub.communication.domain.categories import ORGANISATION_CHANNELS
@@ -27,6 +26,7 @@ from hub.communication.domain.chat_channels import handling, quiet_apprise_logs,
 from hub.communication.domain.preferences import FAILED, QUEUED, SENT
 from hub.communication.domain.templates import render_channel
 from hub.communication.services.channels import ChannelService
+from hub.communication.services.deliveries import record_outcome
 from hub.communication.services.templates import TemplateService
 from hub.kernel.clock import Clock
 from hub.kernel.errors import Invalid
@@ -136,18 +136,6 @@ class ChatDelivery:
     async def _record(
         self, delivery_id: uuid.UUID, status: str, provider: str | None, error: str | None
     ) -> None:
-        t = repositories.deliveries_t
-        now = self.clock()
-        values: dict[str, Any] = {
-            "status": status,
-            "attempts": t.c.attempts + 1,
-            "updated_at": now,
-            "provider": provider,
-        }
-        if error is not None:
-            values["last_error"] = error
-        if status == SENT:
-            values["sent_at"] = now
-        async with self.store.uow() as uow:
-            await uow.session.execute(update(t).where(t.c.id == delivery_id).values(**values))
-            await uow.commit()
+        await record_outcome(
+            self.store, self.clock, delivery_id, status=status, provider=provider, error=error
+        )

@@ -258,8 +258,6 @@ class DigestEmail:
         if template is None or person is None or not person.active:
             await self._record(digest_id, FAILED, None, "recipient unavailable")
             return FAILED
-        mine = (await repositories.user_settings(self.store, [digest.user_id])).get(digest.user_id)
-        org = await repositories.organisation_settings(self.store, digest.organisation_id)
         known = (await self.templates.categories.one(digest.organisation_id, digest.category)).get(
             digest.category
         )
@@ -272,7 +270,7 @@ class DigestEmail:
                 for item in items
             ],
         }
-        wanted = [mine.locale if mine else None, org.default_locale if org else None]
+        wanted = await repositories.locales(self.store, digest.user_id, digest.organisation_id)
         rendered = render_channel(template.channels, "email", wanted, payload)
         if rendered is None:
             await self._record(digest_id, FAILED, None, "no e-mail text")

@@ -17,19 +17,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import Any
 from urllib.parse import urlsplit
 
-import msgspec
 import structlog
-from sqlalchemy import func, literal, literal_column, select, update
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import select, update
 
 from hub.communication import repositories
-from hub.communication.domain.categories import ORGANISATION_CHANNELS
 from hub.communication.domain.preferences import DEFERRED, FAILED, QUEUED, SENT
 from hub.communication.domain.templates import render_channel
-from hub.communication.services.fanout import SEND_CHAT, SEND_EMAIL
+from hub.communication.services.deliveries import record_outcome
+from hub.communication.services.fanout import SEND_JOBS
 from hub.communication.services.templates import TemplateService
 from hub.identity.api import IdentityApi
 from hub.kernel.clock import Clock
@@ -45,9 +42,6 @@ from hub.kernel.store import Store
 
 log = structlog.get_logger("hub.communication")
 _MAX_ERROR = 500
-#: Provider attempts kept per delivery (the newest): retries of a long outage must not
-#: grow a row without bound.
-MAX_PROVIDER_ATTEMPTS = 50
 
 
 class EmailDelivery:
@@ -82,9 +76,7 @@ class EmailDelivery:
         if n is None or template is None or person is None or not person.active:
             await self._record(d.id, status=FAILED, provider=None, error="recipient unavailable")
             return FAILED
-        mine = (await repositories.user_settings(self.store, [d.user_id])).get(d.user_id)
-        org = await repositories.organisation_settings(self.store, n.organisation_id)
-        wanted = [mine.locale if mine else None, org.default_locale if org else None]
+        wanted = await repositories.locales(self.store, d.user_id, n.organisation_id)
         rendered = render_channel(template.channels, "email", wanted, n.payload)
         if rendered is None:
             await self._record(d.id, status=FAILED, provider=None, error="no e-mail text")
@@ -124,34 +116,20 @@ class EmailDelivery:
         error: str | None,
         tried: list[MailAttempt] | None = None,
     ) -> None:
-        t = repositories.deliveries_t
-        now = self.clock()
-        values: dict[str, Any] = {
-            "status": status,
-            "attempts": t.c.attempts + 1,
-            "updated_at": now,
-            "provider": provider,
-        }
-        if error is not None:
-            values["last_error"] = error
-        if status == SENT:
-            values["sent_at"] = now
-        if tried:
-            # Appended in the same UPDATE (a concurrent redelivery cannot lose a line), the
-            # newest MAX_PROVIDER_ATTEMPTS kept.
-            added = literal(msgspec.to_builtins(tried), JSONB)
-            values["provider_attempts"] = func.jsonb_path_query_array(
-                t.c.provider_attempts.op("||")(added),
-                literal_column(f"'$[last - {MAX_PROVIDER_ATTEMPTS - 1} to last]'::jsonpath"),
-            )
-        async with self.store.uow() as uow:
-            await uow.session.execute(update(t).where(t.c.id == delivery_id).values(**values))
-            await uow.commit()
+        await record_outcome(
+            self.store,
+            self.clock,
+            delivery_id,
+            status=status,
+            provider=provider,
+            error=error,
+            tried=tried or (),
+        )
 
 
 class DeferredRelease:
     """Hands deferred deliveries whose quiet hours are over to their send job (e-mail,
-    or chat and SMS; periodic)."""
+    push, chat and SMS; periodic)."""
 
     def __init__(self, store: Store, clock: Clock, queue_job: Callable[..., uuid.UUID]) -> None:
         self.store, self.clock, self.queue_job = store, clock, queue_job
@@ -177,7 +155,6 @@ class DeferredRelease:
                 )
             ).all()
             for delivery_id, channel in released:
-                job = SEND_CHAT if channel in ORGANISATION_CHANNELS else SEND_EMAIL
-                self.queue_job(uow, job, str(delivery_id))
+                self.queue_job(uow, SEND_JOBS[channel], str(delivery_id))
             await uow.commit()
         return len(released)

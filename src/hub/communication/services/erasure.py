@@ -1,7 +1,8 @@
 """Communication's part of erasing a person (``identity.user_erased``, GDPR Article 17).
 
 * Their own rows go: inbox items, deliveries and digests addressed to them, their
-  preferences, their place in conversations, the notices of documents shared with them.
+  preferences, their browsers registered for push, their place in conversations, the
+  notices of documents shared with them.
 * Notifications they were the only recipient of go; others lose them from their
   recipients and name the pseudonym where their payload named the person.
 * Messages they sent become tombstones (text and attachments removed, ``deleted_at``
@@ -32,6 +33,7 @@ _STATEMENTS = (
     "DELETE FROM communication.digests WHERE user_id = :user_id",
     "DELETE FROM communication.deliveries WHERE user_id = :user_id",
     "DELETE FROM communication.user_settings WHERE user_id = :user_id",
+    "DELETE FROM communication.push_subscriptions WHERE user_id = :user_id",
     "DELETE FROM communication.share_notices WHERE user_id = :user_id",
     "DELETE FROM communication.notifications WHERE recipient_ids = ARRAY[:user_id]::uuid[]",
     "UPDATE communication.notifications SET recipient_ids = array_remove(recipient_ids, :user_id)"

@@ -2,13 +2,15 @@
 delivery-log rows, in one transaction with two bulk INSERTs.
 
 For each recipient and channel the preference rule decides (``domain.preferences``):
-in-app items are written at once; e-mail is queued (one ``communication.send_email`` job
-per delivery, in the same transaction), skipped by preference, or deferred to the end of
-the recipient's quiet hours. Chat and SMS go to the organisation's own channels, once per
-notification (written with the first batch, ``user_id`` null, ``channel_id`` set; one
-``communication.send_chat`` job each). A critical notification overrides preferences and quiet
-hours, and one ``PreferencesBypassed`` event per batch records whose were overridden (and
-which organisation channels).
+in-app items are written at once; e-mail and push are queued (one
+``communication.send_email`` or ``communication.send_push`` job per delivery, in the same
+transaction), skipped by preference, or deferred to the end of the recipient's quiet
+hours. Push rows exist only for recipients with a browser registered. Chat and SMS go
+to the organisation's own channels, once per notification (written with the first batch,
+``user_id`` null, ``channel_id`` set; one ``communication.send_chat`` job each). A
+critical notification overrides preferences and quiet hours, and one
+``PreferencesBypassed`` event per batch records whose were overridden (and which
+organisation channels).
 
 E-mail may then be held back as an escalation (sent only if the in-app item is still
 unread later) or batched into a digest (``domain.escalation``): a digested delivery gets
@@ -55,6 +57,9 @@ log = structlog.get_logger("hub.communication")
 
 SEND_EMAIL = "communication.send_email"
 SEND_CHAT = "communication.send_chat"
+SEND_PUSH = "communication.send_push"
+#: The job that sends a queued delivery of each channel (in-app needs none).
+SEND_JOBS = {"email": SEND_EMAIL, "chat": SEND_CHAT, "sms": SEND_CHAT, "push": SEND_PUSH}
 _ORG_BYPASS = "critical: organisation default or channel quiet hours overridden"
 _d = repositories.deliveries_t
 _INSERT_INBOX = insert(repositories.inbox_t).on_conflict_do_nothing()
@@ -103,6 +108,12 @@ class FanOut:
         org_locale = org.default_locale if org is not None else None
         org_digests = org.digests if org is not None else {}
         users = await repositories.user_settings(self.store, ids)
+        # Push goes to those with a browser registered; the others get no row at all.
+        pushable = (
+            await repositories.with_push_subscription(self.store, ids)
+            if "push" in n.channels
+            else set()
+        )
         now = self.clock()
         rendered: dict[str | None, Rendered | None] = {}
         inbox_rows: list[dict[str, Any]] = []
@@ -115,6 +126,8 @@ class FanOut:
             for channel in n.channels:
                 if channel in ORGANISATION_CHANNELS:
                     continue  # posted once per notification, below
+                if channel == "push" and user_id not in pushable:
+                    continue
                 mine_on = mine.channels if mine else {}
                 on = enabled(n.category, channel, org_switches, mine_on, known)
                 decision = decide(channel=channel, priority=n.priority, on=on, quiet=quiet)
@@ -203,10 +216,8 @@ class FanOut:
             fresh = {row.user_id for row in inserted}
             items: list[dict[str, Any]] = []
             for row in inserted:
-                if row.channel == "email" and row.status == QUEUED:
-                    self.queue_job(uow, SEND_EMAIL, str(row.id))
-                elif row.channel in ORGANISATION_CHANNELS and row.status == QUEUED:
-                    self.queue_job(uow, SEND_CHAT, str(row.id))
+                if row.status == QUEUED and row.channel in SEND_JOBS:
+                    self.queue_job(uow, SEND_JOBS[row.channel], str(row.id))
                 elif row.channel == "email" and row.user_id in digested:
                     items.append({**digested[row.user_id], "delivery_id": row.id})
             if items:

@@ -1,6 +1,7 @@
 """Communication's part of a person's export (GDPR Articles 15 and 20): their
 preferences, the notifications in their inbox, what was delivered to them, the
-notifications they sent, their conversations, the messages they wrote and their reactions."""
+notifications they sent, their conversations, the messages they wrote and their reactions,
+their topics and the browsers they registered for push."""
 
 from __future__ import annotations
 
@@ -52,6 +53,10 @@ _TOPICS = text(
     " FROM communication.topic_subscriptions s JOIN communication.topics t ON t.id = s.topic_id"
     " WHERE s.user_id = :user_id ORDER BY s.created_at"
 )
+_PUSH = text(
+    "SELECT id, host, label, created_at, last_used_at, last_success_at"
+    " FROM communication.push_subscriptions WHERE user_id = :user_id ORDER BY created_at"
+)
 _PINS = text(
     "SELECT id AS message_id, conversation_id, organisation_id, pinned_at"
     " FROM communication.messages WHERE pinned_by = :user_id ORDER BY pinned_at"
@@ -75,4 +80,7 @@ class CommunicationPersonalData(PersonalDataApi):
             "reactions": records(await self.store.all(_REACTIONS, params)),
             "pins": records(await self.store.all(_PINS, params)),
             "topics": records(await self.store.all(_TOPICS, params)),
+            # the browsers registered for push; their endpoints and keys are the push
+            # services' and the browsers' secrets, not the person's data
+            "pushSubscriptions": records(await self.store.all(_PUSH, params)),
         }

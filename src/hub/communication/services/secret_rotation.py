@@ -3,8 +3,10 @@
 
 Channel URLs (chat webhooks and SMS gateways carry their credentials in the URL),
 webhook signing secrets (the current one and the one still signing beside it after a
-rotation) and webhook endpoints' custom headers. Each is bound to its row: the AEAD
-context is the row id's 16 bytes (``headers:`` before them for the headers), as the
+rotation), webhook endpoints' custom headers, browsers' push subscriptions and the
+hub's VAPID private key (which must survive the rotation: browsers are bound to it).
+Each is bound to its row: the AEAD context is the row id's 16 bytes (``headers:`` before
+them for the headers, ``vapid`` for the key), as the
 services seal them. Re-sealing changes no secret, so receivers notice nothing.
 """
 
@@ -12,8 +14,15 @@ from __future__ import annotations
 
 import uuid
 
-from hub.communication.models import NotificationChannel, WebhookEndpoint
+from hub.communication.models import (
+    NotificationChannel,
+    PushSubscription,
+    VapidKey,
+    WebhookEndpoint,
+)
 from hub.communication.services.channels import SEAL_PURPOSE as CHANNEL_SEAL
+from hub.communication.services.push import SEAL_PURPOSE as PUSH_SEAL
+from hub.communication.services.push import VAPID_CONTEXT
 from hub.communication.services.webhooks import SEAL_PURPOSE as WEBHOOK_SEAL
 from hub.communication.services.webhooks import headers_context
 from hub.kernel.sealing import Sealer, configured_key_ids
@@ -26,10 +35,15 @@ def _row_id(key: uuid.UUID) -> bytes:
     return key.bytes
 
 
+def _vapid(_: int) -> bytes:
+    return VAPID_CONTEXT
+
+
 def sealed_values(store: Store, settings: Settings) -> SealedColumns:
     """Dependency ``communication_secret_rotation``."""
     channels = Sealer.from_settings(settings, CHANNEL_SEAL)
     webhooks = Sealer.from_settings(settings, WEBHOOK_SEAL)
+    push = Sealer.from_settings(settings, PUSH_SEAL)
     channel, endpoint = NotificationChannel, WebhookEndpoint
     return SealedColumns(
         store,
@@ -48,5 +62,7 @@ def sealed_values(store: Store, settings: Settings) -> SealedColumns:
             SealedColumn(
                 "webhook headers", endpoint, "id", "headers_sealed", webhooks, headers_context
             ),
+            SealedColumn("push subscriptions", PushSubscription, "id", "sealed", push, _row_id),
+            SealedColumn("the VAPID key", VapidKey, "id", "private_sealed", push, _vapid),
         ],
     )
