@@ -1,10 +1,10 @@
-"""Requests the hub sends to addresses its users chose (outbound webhooks), kept off the
-hub's own network (SSRF).
+"""Requests the hub sends to addresses its users chose (outbound webhooks, browsers' push
+endpoints), kept off the hub's own network (SSRF).
 
 * :func:`check_url` runs when such a URL is saved: ``http``/``https`` only, no
   credentials, and a host that is a literal forbidden address (``127.0.0.1``, ``[::1]``,
   ``169.254.169.254``, ``0x7f.1``…) or a ``localhost`` name is refused.
-* :func:`post` runs on every delivery: it resolves the name again, refuses when *any*
+* :func:`request` runs on every delivery: it resolves the name again, refuses when *any*
   address it resolves to is loopback, private, link-local, shared (CGNAT), multicast,
   unspecified, reserved or otherwise not globally routable, or a cloud metadata address,
   then connects to the checked address itself (the HTTP client never resolves the name,
@@ -12,9 +12,9 @@ hub's own network (SSRF).
   (the certificate is verified against the name). Redirects are not followed, time is
   bounded (connect and total), and at most ``max_body`` bytes of the answer are read.
 
-``HUB_WEBHOOK_ALLOW_PRIVATE_NETWORKS`` (an :class:`AddressPolicy`) lets listed addresses or
-networks through, e.g. a receiver on the same host in development and tests. Cloud
-metadata addresses are refused even then.
+``HUB_WEBHOOK_ALLOW_PRIVATE_NETWORKS`` and ``HUB_WEBPUSH_ALLOWED_NETWORKS`` (each an
+:class:`AddressPolicy`) let listed addresses or networks through, e.g. a receiver on the
+same host in development and tests. Cloud metadata addresses are refused even then.
 
 The resolver is a parameter (``async (host, port) -> [address, …]``, the system's
 ``getaddrinfo`` by default): DNS is not a component the hub runs, so tests hand in one
@@ -244,33 +244,6 @@ def _host_header(target: Target) -> str:
     default = 443 if target.scheme == "https" else 80
     host = f"[{target.host}]" if ":" in target.host else target.host
     return host if target.port == default else f"{host}:{target.port}"
-
-
-async def post(
-    url: str,
-    body: bytes,
-    headers: Mapping[str, str],
-    *,
-    policy: AddressPolicy,
-    resolver: Resolver = system_resolver,
-    connect_timeout: float = 5.0,
-    total_timeout: float = 15.0,
-    max_body: int = 4096,
-    tls: ssl.SSLContext | None = None,
-) -> Answer:
-    """POST ``body`` to ``url`` (:func:`request`)."""
-    return await request(
-        "POST",
-        url,
-        body,
-        headers,
-        policy=policy,
-        resolver=resolver,
-        connect_timeout=connect_timeout,
-        total_timeout=total_timeout,
-        max_body=max_body,
-        tls=tls,
-    )
 
 
 async def request(

@@ -51,8 +51,14 @@ from hub.communication.services.webhooks import (
 from hub.communication.services.webhooks import webhook_deliveries_t as deliveries_t
 from hub.kernel.clock import Clock, wall_clock
 from hub.kernel.db import UnitOfWork
-from hub.kernel.egress import AddressPolicy, Answer, EgressRefused, Resolver, system_resolver
-from hub.kernel.egress import post as egress_post
+from hub.kernel.egress import (
+    AddressPolicy,
+    Answer,
+    EgressRefused,
+    Resolver,
+    request,
+    system_resolver,
+)
 from hub.kernel.events import EventEnvelope
 from hub.kernel.sealing import Sealer, UnsealableError
 from hub.kernel.store import Store
@@ -184,7 +190,8 @@ class WebhookSender:
             headers = {**custom, **headers}
         try:
             if headers is not None:
-                answer = await egress_post(
+                answer = await request(
+                    "POST",
                     row.url,
                     row.body.encode(),
                     headers,
