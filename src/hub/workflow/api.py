@@ -111,6 +111,15 @@ class InstanceCancelled(InstanceEvent, kw_only=True, frozen=True):
     state: str
 
 
+class MessageCorrelated(InstanceEvent, kw_only=True, frozen=True):
+    """A message was correlated to the instance and took ``transition`` (the
+    ``workflow.instance.transitioned`` of the same step follows); ``message`` its name."""
+
+    event_type: ClassVar[str] = "workflow.message.correlated"
+    message: str
+    transition: str
+
+
 class InstanceMigrated(InstanceEvent, kw_only=True, frozen=True):
     """An instance moved to another version of its workflow (``workflow_version``: the
     new one); ``state`` is where it landed, ``from_state`` where it was."""

@@ -16,6 +16,7 @@ from hub.kernel.subscribers import Handler, Subscription
 from hub.workflow.api import WorkflowConfigApi
 from hub.workflow.controllers.definitions import WorkflowController
 from hub.workflow.controllers.instances import IncidentController, InstanceController
+from hub.workflow.controllers.messages import MessageController
 from hub.workflow.controllers.tasks import OutOfOfficeController, TaskController
 from hub.workflow.domain.permissions import PERMISSIONS
 from hub.workflow.domain.settings import WorkflowSettings
@@ -31,6 +32,7 @@ from hub.workflow.services.effects import EffectRunner
 from hub.workflow.services.erasure import WorkflowErasure
 from hub.workflow.services.incidents import IncidentService
 from hub.workflow.services.instances import InstanceService
+from hub.workflow.services.messages import MessageService
 from hub.workflow.services.migration import MigrationService
 from hub.workflow.services.personal_data import WorkflowPersonalData
 from hub.workflow.services.schedules import ScheduleService
@@ -72,6 +74,7 @@ def services(
         "workflow_definitions": definitions,
         "workflow_config": WorkflowConfigFacade(store, definitions),
         "workflow_instances": instances,
+        "workflow_messages": MessageService(rt.store, rt.tenancy, instances),
         "workflow_incidents": IncidentService(store, instances, rt.queue_job, clock),
         "workflow_migration": MigrationService(store, instances, clock),
         "workflow_tasks": TaskService(
@@ -109,6 +112,7 @@ def build() -> ContextModule:
             WorkflowController,
             InstanceController,
             IncidentController,
+            MessageController,
             OutOfOfficeController,
             TaskController,
             *intelligence.ROUTE_HANDLERS,

@@ -6,8 +6,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, and_, func, or_, select, text
-from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy import Row, Select, and_, func, literal, or_, select, text, tuple_
+from sqlalchemy.dialects.postgresql import JSONB, distinct_on
 
 from hub.kernel.store import Store
 from hub.workflow.models import (
@@ -126,6 +126,58 @@ async def instances_in(
         query = query.where(Instance.document_id == document_id)
     if before is not None:
         query = query.where(Instance.id < before)
+    return await store.all(query)
+
+
+async def definitions_awaiting(
+    store: Store, org: uuid.UUID, message: str, key: str | None
+) -> list[Row[Any]]:
+    """The ids of the organisation's definition versions with a transition taken by
+    ``message`` (a JSON path over the stored body, so no other version is parsed)."""
+    query = select(WorkflowDefinition.id).where(
+        WorkflowDefinition.organisation_id == org,
+        func.jsonb_path_exists(
+            WorkflowDefinition.body,
+            text("'$.transitions[*] ? (@.message == $name)'::jsonpath"),
+            func.jsonb_build_object("name", message),
+        ),
+    )
+    if key is not None:
+        query = query.where(WorkflowDefinition.key == key)
+    return await store.all(query)
+
+
+async def waiting_for(
+    store: Store,
+    org: uuid.UUID,
+    places: list[tuple[uuid.UUID, str]],
+    *,
+    instance_id: uuid.UUID | None,
+    reference: str | None,
+    document_id: uuid.UUID | None,
+    variables: dict[str, Any],
+    limit: int,
+) -> list[Row[Any]]:
+    """Running instances standing in one of ``places`` (definition, state) that match
+    every criterion given, oldest first, ``limit + 1`` rows."""
+    query = (
+        select(_instances)
+        .where(
+            Instance.organisation_id == org,
+            Instance.status == "active",
+            tuple_(Instance.definition_id, Instance.state).in_(places),
+        )
+        .order_by(Instance.id)
+        .limit(limit + 1)
+    )
+    if instance_id is not None:
+        query = query.where(Instance.id == instance_id)
+    if reference is not None:
+        query = query.where(Instance.reference == reference)
+    if document_id is not None:
+        query = query.where(Instance.document_id == document_id)
+    if variables:
+        query = query.where(Instance.variables.op("@>")(literal(variables, JSONB)))
     return await store.all(query)
 
 

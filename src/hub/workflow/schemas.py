@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, ClassVar
 
+import msgspec
 from msgspec import Meta
 
 from hub.kernel.errors import FieldError
@@ -100,8 +101,12 @@ class InstanceOut(Schema):
     updated_at: datetime
     ended_at: datetime | None
     #: Transitions that may be taken directly from the current state (those a task's
-    #: outcome takes are left out: complete the task instead).
+    #: outcome takes are left out: complete the task instead; so are those a message
+    #: takes).
     transitions: list[str]
+    #: Messages the instance waits for in its current state (``POST
+    #: /workflow-messages``).
+    messages: list[str]
 
 
 InstancePage = Page[InstanceOut]
@@ -112,6 +117,46 @@ class TransitionIn(Schema):
     expected_version: Annotated[int, Meta(ge=1)]
     #: Form data (e.g. ``reason``); conditions see it as ``data``.
     data: dict[str, Any] = {}
+
+
+class CorrelationIn(Schema):
+    """What the sender knows of the instance: every criterion given must hold (none: any
+    instance of the organisation waiting for the message)."""
+
+    workflow_key: WorkflowKey | None = None
+    instance_id: uuid.UUID | None = None
+    #: The subject's reference (an order number).
+    reference: Annotated[str, Meta(min_length=1, max_length=500)] | None = None
+    document_id: uuid.UUID | None = None
+    #: Values the instance's variables hold (JSON containment: ``{"orderId": "4711"}``).
+    variables: Annotated[dict[str, Any], Meta(max_length=20)] = {}
+
+
+class MessageIn(Schema):
+    organisation_id: uuid.UUID
+    #: The ``message`` a transition of the definition names.
+    name: Annotated[str, Meta(pattern=KEY_PATTERN, max_length=64)]
+    correlation: CorrelationIn = msgspec.field(default_factory=CorrelationIn)
+    #: Merged into the instance's variables; the step's ``data`` (form, condition).
+    variables: dict[str, Any] = {}
+    #: Move every instance waiting (at most 100 a call), not exactly one.
+    every: bool = msgspec.field(default=False, name="all")
+
+
+class RefusedMessageOut(Schema):
+    instance_id: uuid.UUID
+    #: ``stale_instance``, ``condition_not_met``, ``form_incomplete``…
+    code: str
+    detail: str
+
+
+class MessageOut(Schema):
+    #: The instances the message moved, as they are now.
+    instances: list[InstanceOut]
+    #: With ``all``: instances that waited but could not take the step, and why.
+    refused: list[RefusedMessageOut]
+    #: More instances wait than one call moves: send the message again.
+    more: bool
 
 
 class CancelIn(Schema):

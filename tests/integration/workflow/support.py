@@ -3,6 +3,7 @@ definitions, instances and transitions through HTTP."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -14,7 +15,7 @@ from hub.kernel.clock import MovableClock
 from hub.kernel.settings import Settings
 from hub.worker import InProcessWorker
 from tests.integration.communication.support_periodic import periodic_kernel
-from tests.integration.identity.support import API
+from tests.integration.identity.support import API, fetch
 from tests.integration.identity.support_orgs import Person, create_org, join, person
 
 Client = AsyncTestClient[Litestar]
@@ -182,6 +183,16 @@ async def history(client: Client, who: Person, instance_id: str) -> list[dict[st
     assert r.status_code == 200, r.text
     items: list[dict[str, Any]] = r.json()["items"]
     return items
+
+
+async def outbox(database_url: str, event_type: str) -> list[dict[str, Any]]:
+    """The payloads of the events of ``event_type`` workflow published, oldest first."""
+    rows = await fetch(
+        database_url,
+        "SELECT payload FROM workflow.outbox WHERE event_type = $1 ORDER BY position",
+        event_type,
+    )
+    return [json.loads(r["payload"]) for r in rows]
 
 
 #: Every service of workflow that reads the clock.

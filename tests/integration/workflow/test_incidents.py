@@ -5,7 +5,6 @@ once the cause is fixed — exactly once, even when two ask at the same moment."
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 import httpx
@@ -18,6 +17,7 @@ from tests.integration.workflow.support import (
     Client,
     approval_notifying,
     move,
+    outbox,
     published,
     role,
     started,
@@ -68,15 +68,6 @@ async def effects(client: Any, who: Person, instance_id: str) -> list[dict[str, 
     assert r.status_code == 200, r.text
     items: list[dict[str, Any]] = r.json()["items"]
     return items
-
-
-async def outbox(database_url: str, event_type: str) -> list[dict[str, Any]]:
-    rows = await fetch(
-        database_url,
-        "SELECT payload FROM workflow.outbox WHERE event_type = $1 ORDER BY position",
-        event_type,
-    )
-    return [json.loads(r["payload"]) for r in rows]
 
 
 async def test_a_refused_effect_is_an_incident_and_runs_again_once_fixed(

@@ -177,3 +177,32 @@ def test_tasks_are_checked_against_their_state_and_transitions() -> None:
     assert problems == []
     assert definition is not None
     assert definition.states["review"].on_enter[0].kind == "createTask"
+
+
+def test_a_message_transition_has_a_key_for_a_name_and_no_guard_of_its_own() -> None:
+    body = approval()
+    del body["transitions"][1]["permission"]
+    body["transitions"][1]["message"] = "review.rejected"
+    definition, problems = parse(body, CAT)
+    assert problems == []
+    assert definition is not None
+    assert definition.transitions["reject"].message == "review.rejected"
+    assert definition.transitions["approve"].message is None
+
+    for message, roles, expected in (
+        ("Review Rejected", [], ("definition.transitions[1].message", "a message name is a key")),
+        (42, [], ("definition.transitions[1].message", "a message name is a key")),
+        ("review.rejected", ["approver"], ("definition.transitions[1].roles", "a message")),
+    ):
+        bad = approval()
+        del bad["transitions"][1]["permission"]
+        bad["transitions"][1].update(message=message, roles=roles)
+        definition, problems = parse(bad, CAT)
+        assert definition is None
+        assert any(p.path == expected[0] and p.message.startswith(expected[1]) for p in problems), (
+            problems
+        )
+    guarded = approval()
+    guarded["transitions"][1]["message"] = "review.rejected"
+    _, problems = parse(guarded, CAT)
+    assert [p.path for p in problems] == ["definition.transitions[1].permission"]

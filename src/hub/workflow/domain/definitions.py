@@ -39,6 +39,7 @@ from hub.workflow.domain.expressions import ExpressionError, check
 NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$"
 KEY_PATTERN = r"^[a-z][a-z0-9_.-]{0,63}$"
 _NAME = re.compile(NAME_PATTERN)
+_KEY = re.compile(KEY_PATTERN)
 _TEMPLATE_KEY = re.compile(r"^[a-z][a-z0-9_.-]{0,99}$")
 _CATEGORY_KEY = re.compile(r"^[a-z][a-z0-9.-]{0,63}$")
 MAX_STATES = 100
@@ -85,6 +86,7 @@ _TRANSITION_KEYS = {
     "form",
     "actions",
     "description",
+    "message",
 }
 _ACTION_KEYS = {
     "notify": {
@@ -154,6 +156,9 @@ class Transition:
     condition: str | None = None
     form: tuple[FormField, ...] = ()
     actions: tuple[Action, ...] = ()
+    #: Taken only when a message of this name is correlated to the instance (``POST
+    #: /workflow-messages``, as a BPMN message catch event): an outside system's answer.
+    message: str | None = None
 
 
 @dataclass(frozen=True)
@@ -487,6 +492,8 @@ def _check_outcomes(
             p.add(f"{at}.transition", f"unknown transition {name!r}")
         elif in_state not in transition.sources:
             p.add(f"{at}.transition", f"transition {name!r} does not leave {in_state!r}")
+        elif transition.message is not None:
+            p.add(f"{at}.transition", f"transition {name!r} is taken by its message")
         else:
             p.task_transitions.add((in_state, transition.name))
         if "reasonRequired" in target:
@@ -595,6 +602,7 @@ def _transition(
     condition = None
     if raw.get("condition") is not None:
         condition = _expression(p, f"{path}.condition", raw["condition"])
+    message = _message(p, path, raw)
     transition = Transition(
         name=name or "",
         sources=tuple(sources),
@@ -610,8 +618,28 @@ def _transition(
             cat,
             in_state=target if isinstance(target, str) else None,
         ),
+        message=message,
     )
     return transition if name else None
+
+
+def _message(p: _Collector, path: str, raw: Mapping[str, Any]) -> str | None:
+    """A message transition's name: a key; its sender is authorised by
+    ``workflow.messages.correlate``, so roles or a permission on it would never apply."""
+    message = raw.get("message")
+    if message is None:
+        return None
+    if not isinstance(message, str) or not _KEY.match(message):
+        p.add(f"{path}.message", "a message name is a key (lower-case, digits, . _ -)")
+        return None
+    for guard in ("roles", "permission"):
+        if raw.get(guard):
+            p.add(
+                f"{path}.{guard}",
+                "a message transition is taken by whoever may correlate messages "
+                "(workflow.messages.correlate): it has no roles or permission of its own",
+            )
+    return message
 
 
 def parse(raw: Any, cat: Catalogue) -> tuple[Definition | None, list[Problem]]:

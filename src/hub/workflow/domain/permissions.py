@@ -21,8 +21,13 @@ PERMISSIONS: tuple[tuple[str, str], ...] = (
 
 TASKS_MANAGE = "workflow.tasks.manage"
 INCIDENTS_MANAGE = "workflow.incidents.manage"
+MESSAGES_CORRELATE = "workflow.messages.correlate"
 PERMISSIONS = (
     *PERMISSIONS,
+    (
+        MESSAGES_CORRELATE,
+        "Send messages to running workflow instances (an outside system's answer)",
+    ),
     (TASKS_MANAGE, "Hand any of the organisation's workflow tasks over to another member"),
     (
         INCIDENTS_MANAGE,

@@ -76,8 +76,11 @@ class InstanceView:
     updated_at: datetime
     ended_at: datetime | None
     #: Transitions that may be taken directly from the current state (not those a task's
-    #: outcome takes; whether the caller may take them is checked when it tries).
+    #: outcome or a message takes; whether the caller may take them is checked when it
+    #: tries).
     transitions: list[str] = field(default_factory=list)
+    #: Messages the instance waits for in its current state (``POST /workflow-messages``).
+    messages: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -115,8 +118,10 @@ def view_of(row: Any, definition: defs.Definition | None = None) -> InstanceView
         transitions=[
             t.name
             for t in leaving
-            if definition is None or (row.state, t.name) not in definition.task_only
+            if t.message is None
+            and (definition is None or (row.state, t.name) not in definition.task_only)
         ],
+        messages=sorted({t.message for t in leaving if t.message is not None}),
     )
 
 
@@ -411,23 +416,41 @@ class InstanceService:
                 "eyes apply), not directly.",
                 code="transition_via_task",
             )
+        if transition.message is not None:
+            raise field_invalid(
+                "transition",
+                f"{name!r} is taken when the message {transition.message!r} is correlated "
+                "to the instance (POST /workflow-messages), not directly.",
+                code="transition_via_message",
+            )
         actor = actor_of(principal, member)
         _guard(transition, member)
         check_form(transition, data)
-        scope = {"vars": row.variables, "data": data, "subject": _subject_of(row)}
-        if transition.condition is not None:
-            functions = await host_functions(self.classifier, transition.condition, row.document_id)
-            ok, why = holds(transition.condition, scope, functions)
-            if not ok:
-                raise Invalid(
-                    f"The transition's condition does not hold: {why}.",
-                    code="condition_not_met",
-                    extra={"condition": transition.condition},
-                )
+        await self.check_condition(transition, row, row.variables, data)
         async with self.store.uow() as uow:
             view = await self.take_in(uow, row, definition, transition, actor, data)
             await uow.commit()
         return view
+
+    async def check_condition(
+        self,
+        transition: defs.Transition,
+        row: Any,
+        variables: Mapping[str, Any],
+        data: Mapping[str, Any],
+    ) -> None:
+        """422 ``condition_not_met`` unless the transition's condition holds."""
+        if transition.condition is None:
+            return
+        scope = {"vars": variables, "data": data, "subject": _subject_of(row)}
+        functions = await host_functions(self.classifier, transition.condition, row.document_id)
+        ok, why = holds(transition.condition, scope, functions)
+        if not ok:
+            raise Invalid(
+                f"The transition's condition does not hold: {why}.",
+                code="condition_not_met",
+                extra={"condition": transition.condition},
+            )
 
     async def take_in(
         self,
@@ -437,15 +460,19 @@ class InstanceService:
         transition: defs.Transition,
         actor: Actor,
         data: dict[str, Any],
+        *,
+        variables: Mapping[str, Any] | None = None,
     ) -> InstanceView:
-        """Apply a checked transition in ``uow``: 409 when the instance moved meanwhile."""
+        """Apply a checked transition in ``uow``: 409 when the instance moved meanwhile.
+        ``variables``: the instance's variables as the step starts (a message's merged in;
+        default: as stored)."""
         now = self.clock()
         source, target = definition.states[row.state], definition.states[transition.target]
-        scope = {"vars": dict(row.variables), "data": data, "subject": _subject_of(row)}
+        variables = dict(row.variables if variables is None else variables)
+        scope = {"vars": dict(variables), "data": data, "subject": _subject_of(row)}
         # Leaving the state ends its open tasks (a completing task was closed before)
         # and its pending timers.
         await self._leave(uow, row.id, now)
-        variables = dict(row.variables)
         for actions in (source.on_leave, transition.actions, target.on_enter):
             scope["vars"] = variables
             variables = await self._apply(uow, row, actions, scope, target.name)
