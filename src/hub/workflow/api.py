@@ -113,11 +113,12 @@ class InstanceCancelled(InstanceEvent, kw_only=True, frozen=True):
 
 class MessageCorrelated(InstanceEvent, kw_only=True, frozen=True):
     """A message was correlated to the instance and took ``transition`` (the
-    ``workflow.instance.transitioned`` of the same step follows); ``message`` its name."""
+    ``workflow.instance.transitioned`` of the same step follows), or started it
+    (``transition`` None, beside ``workflow.instance.started``); ``message`` its name."""
 
     event_type: ClassVar[str] = "workflow.message.correlated"
     message: str
-    transition: str
+    transition: str | None
 
 
 class InstanceMigrated(InstanceEvent, kw_only=True, frozen=True):

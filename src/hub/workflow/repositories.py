@@ -50,6 +50,11 @@ def newest_versions(org: uuid.UUID) -> Select[Any]:
     )
 
 
+async def newest_definitions(store: Store, org: uuid.UUID) -> list[Row[Any]]:
+    """The newest version of each of the organisation's workflows."""
+    return await store.all(newest_versions(org))
+
+
 async def latest_definitions(
     store: Store, org: uuid.UUID, *, after: str | None, limit: int
 ) -> list[Row[Any]]:

@@ -157,6 +157,8 @@ class MessageOut(Schema):
     refused: list[RefusedMessageOut]
     #: More instances wait than one call moves: send the message again.
     more: bool
+    #: The instances the message started (none waited; a ``{message}`` trigger).
+    started: list[uuid.UUID]
 
 
 class CancelIn(Schema):

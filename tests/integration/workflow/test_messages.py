@@ -265,3 +265,97 @@ async def test_message_transitions_are_checked_when_published(
         assert path in [e["field"] for e in r.json()["errors"]], r.json()["errors"]
     r = await client.get(f"{API}/workflows", params={"organisationId": org}, headers=owner.auth)
     assert r.json()["items"] == []
+
+
+def order(**overrides: Any) -> dict[str, Any]:
+    """Started by the message ``order.placed``; received → shipped (``order.shipped``)."""
+    body: dict[str, Any] = {
+        "states": [
+            {"name": "received", "initial": True},
+            {"name": "shipped", "final": True},
+        ],
+        "transitions": [
+            {"name": "ship", "from": "received", "to": "shipped", "message": "order.shipped"}
+        ],
+        "triggers": [{"message": "order.placed"}],
+    }
+    body.update(overrides)
+    return body
+
+
+async def test_a_message_nobody_waits_for_starts_the_workflow_that_starts_on_it(
+    client: Client, database_url: str
+) -> None:
+    owner, org, people = await team(client, database_url)
+    await published(client, owner, org, key="order", definition=order())
+    relay = {
+        "X-API-Key": (await api_key(client, owner, ["workflow.messages.correlate"], org))["key"]
+    }
+    body: dict[str, Any] = {
+        "correlation": {"reference": "PO-4711"},
+        "variables": {"total": 250, "currency": "EUR"},
+    }
+    retry = {**relay, "Idempotency-Key": "po-4711-placed"}
+    r = await message(client, retry, org, "order.placed", **body)
+    assert r.status_code == 200, r.text
+    answer = r.json()
+    (placed,) = answer["instances"]
+    assert answer["started"] == [placed["id"]]
+    assert (placed["workflowKey"], placed["state"], placed["subject"]["reference"]) == (
+        "order",
+        "received",
+        "PO-4711",
+    )
+    assert placed["variables"] == {"total": 250, "currency": "EUR"}
+    assert placed["messages"] == ["order.shipped"]
+    (step,) = await history(client, owner, placed["id"])
+    assert (step["kind"], step["actorType"], step["data"]) == (
+        "started",
+        "api_key",
+        {"message": "order.placed"},
+    )
+    (event,) = await outbox(database_url, "workflow.message.correlated")
+    assert (event["instanceId"], event["message"], event["transition"]) == (
+        placed["id"],
+        "order.placed",
+        None,
+    )
+    # The relay's retry gets the same answer and starts nothing more.
+    again = await message(client, retry, org, "order.placed", **body)
+    assert (again.status_code, again.json()) == (200, answer)
+    assert again.headers["idempotent-replayed"] == "true"
+    r = await client.get(INSTANCES, params={"organisationId": org}, headers=owner.auth)
+    assert [i["id"] for i in r.json()["items"]] == [placed["id"]]
+
+    # The next message of the order reaches it by its reference.
+    r = await message(client, relay, org, "order.shipped", correlation={"reference": "PO-4711"})
+    assert [(i["id"], i["state"]) for i in r.json()["instances"]] == [(placed["id"], "shipped")]
+    assert r.json()["started"] == []
+
+    # A start needs a subject the sender names, and one the caller may use; a message
+    # about a running instance (its id, its variables) starts nothing.
+    for correlation in ({}, {"reference": "PO-1", "variables": {"total": 1}}):
+        r = await message(client, relay, org, "order.placed", correlation=correlation)
+        assert (r.status_code, problem(r)["code"]) == (404, "no_instance_waiting"), correlation
+    r = await message(
+        client,
+        relay,
+        org,
+        "order.placed",
+        correlation={"documentId": "00000000-0000-7000-8000-000000000000"},
+    )
+    assert (r.status_code, r.json()["errors"][0]["field"]) == (422, "correlation.documentId")
+    # Two workflows starting on it: name one, or start both with `all`.
+    await published(client, owner, org, key="audit", definition=order())
+    r = await message(client, relay, org, "order.placed", correlation={"reference": "PO-9"})
+    assert (r.status_code, problem(r)["code"]) == (409, "ambiguous_correlation")
+    assert r.json()["extra"]["workflowKeys"] == ["audit", "order"]
+    r = await message(
+        client, relay, org, "order.placed", correlation={"reference": "PO-9"}, all=True
+    )
+    assert sorted(i["workflowKey"] for i in r.json()["instances"]) == ["audit", "order"]
+    # A plain member may not send messages.
+    r = await message(
+        client, people["cy"].auth, org, "order.placed", correlation={"reference": "PO-10"}
+    )
+    assert (r.status_code, problem(r)["code"]) == (403, "permission_denied")

@@ -206,3 +206,20 @@ def test_a_message_transition_has_a_key_for_a_name_and_no_guard_of_its_own() -> 
     guarded["transitions"][1]["message"] = "review.rejected"
     _, problems = parse(guarded, CAT)
     assert [p.path for p in problems] == ["definition.transitions[1].permission"]
+
+
+def test_a_message_trigger_starts_the_workflow_and_names_a_key() -> None:
+    body = approval()
+    body["triggers"] = [{"message": "invoice.received"}]
+    definition, problems = parse(body, CAT)
+    assert problems == []
+    assert definition is not None
+    assert definition.start_messages == frozenset({"invoice.received"})
+    for trigger, path in (
+        ({"message": "Invoice!"}, "definition.triggers[0].message"),
+        ({"message": "invoice.received", "filter": "true"}, "definition.triggers[0].filter"),
+    ):
+        body["triggers"] = [trigger]
+        definition, problems = parse(body, CAT)
+        assert definition is None
+        assert [p.path for p in problems] == [path]

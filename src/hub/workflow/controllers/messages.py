@@ -3,13 +3,13 @@ for it (``services.messages``)."""
 
 from __future__ import annotations
 
-from litestar import Controller, post
+from litestar import Controller, Response, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
 from hub.kernel.openapi import problems
 from hub.kernel.security import Principal
-from hub.kernel.web import BEARER_OR_KEY, to_schema
+from hub.kernel.web import BEARER_OR_KEY, Idempotency, IdempotencyKey, to_schema
 from hub.workflow.schemas import MessageIn, MessageOut
 from hub.workflow.services.messages import Match, MessageService
 
@@ -29,7 +29,11 @@ class MessageController(Controller):
         "step's `data`. Exactly one must wait unless `all`: 404 `no_instance_waiting`, 409 "
         "`ambiguous_correlation` (`extra.instanceIds`). With `all`, up to 100 move, each in "
         "its own transaction; those that cannot (a condition, a concurrent step) are listed "
-        "in `refused`. Needs `workflow.messages.correlate`.",
+        "in `refused`. When none waits, the workflows whose newest version has a "
+        "`{message}` trigger start an instance on the subject `correlation` names "
+        "(`reference` or `documentId`), with `variables` (`started` lists them). Needs "
+        "`workflow.messages.correlate`; accepts an `Idempotency-Key` header (a sender's "
+        "retry answers the first answer, and moves or starts nothing again).",
         status_code=200,
         opt=problems(403, 404, 409, 422),
     )
@@ -38,7 +42,9 @@ class MessageController(Controller):
         data: JSONBody[MessageIn],
         principal: NamedDependency[Principal],
         workflow_messages: NamedDependency[MessageService],
-    ) -> MessageOut:
+        idempotency: NamedDependency[Idempotency],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[MessageOut]:
         c = data.correlation
         match = Match(
             workflow_key=c.workflow_key,
@@ -47,7 +53,19 @@ class MessageController(Controller):
             document_id=c.document_id,
             variables=dict(c.variables),
         )
-        correlated = await workflow_messages.correlate(
-            principal, data.organisation_id, data.name, match, data.variables, every=data.every
+
+        async def produce() -> MessageOut:
+            correlated = await workflow_messages.correlate(
+                principal, data.organisation_id, data.name, match, data.variables, every=data.every
+            )
+            return to_schema(correlated, MessageOut)
+
+        return await idempotency.respond(
+            key=idempotency_key,
+            caller=principal.user_id,
+            operation=f"correlateWorkflowMessage:{data.organisation_id}",
+            request=data,
+            produce=produce,
+            result_type=MessageOut,
+            status_code=200,
         )
-        return to_schema(correlated, MessageOut)

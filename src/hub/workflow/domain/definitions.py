@@ -179,6 +179,9 @@ class Definition:
     triggers: tuple[Trigger, ...] = ()
     #: Cron and date triggers (``triggers_more``).
     timed: tuple[triggers_more.TimedTrigger, ...] = ()
+    #: Messages that start an instance (``{"message": …}`` triggers: a message start
+    #: event), when no running instance waits for them.
+    start_messages: frozenset[str] = frozenset()
     #: (state, transition) pairs only a task's completion (or a timer) may take: taking
     #: them directly would skip the task's approvals and four eyes.
     task_only: frozenset[tuple[str, str]] = frozenset()
@@ -692,7 +695,7 @@ def parse(raw: Any, cat: Catalogue) -> tuple[Definition | None, list[Problem]]:
         _reachability(p, states, transitions.values(), initials, raw_states)
     if p.problems:
         return None, p.problems
-    triggers, timed = _triggers(p, raw.get("triggers"), cat)
+    triggers, timed, start_messages = _triggers(p, raw.get("triggers"), cat)
     if p.problems:
         return None, p.problems
     return (
@@ -702,6 +705,7 @@ def parse(raw: Any, cat: Catalogue) -> tuple[Definition | None, list[Problem]]:
             body=raw,
             triggers=triggers,
             timed=timed,
+            start_messages=frozenset(start_messages),
             task_only=frozenset(p.task_transitions),
         ),
         [],
@@ -713,13 +717,23 @@ TRIGGER_ROOTS = frozenset({"event"})
 
 def _triggers(
     p: _Collector, raw: Any, cat: Catalogue
-) -> tuple[tuple[Trigger, ...], tuple[triggers_more.TimedTrigger, ...]]:
+) -> tuple[tuple[Trigger, ...], tuple[triggers_more.TimedTrigger, ...], list[str]]:
     out: list[Trigger] = []
     timed: list[triggers_more.TimedTrigger] = []
+    messages: list[str] = []
     for i, item in enumerate(_list(p, "definition.triggers", raw, limit=20)):
         here = f"definition.triggers[{i}]"
         if not isinstance(item, dict):
-            p.add(here, "must be an object {event, filter, variables}, {cron} or {dateField}")
+            p.add(
+                here,
+                "must be an object {event, filter, variables}, {cron}, {dateField} or {message}",
+            )
+            continue
+        if "message" in item:
+            p.unknown_keys(here, item, {"message"})
+            message = _message(p, here, item)
+            if message is not None:
+                messages.append(message)
             continue
         if "cron" in item or "dateField" in item:
             if "cron" in item:
@@ -755,7 +769,7 @@ def _triggers(
             if checked is not None:
                 variables.append((name, checked))
         out.append(Trigger(event=event, filter=condition, variables=tuple(variables)))
-    return tuple(out), tuple(timed)
+    return tuple(out), tuple(timed), messages
 
 
 def _checked(p: _Collector, path: str, raw: Any, roots: frozenset[str]) -> str | None:

@@ -301,15 +301,7 @@ class InstanceService:
         definition_row = await repositories.latest_definition(self.store, organisation_id, key)
         if definition_row is None:
             raise field_invalid("workflowKey", f"No workflow {key!r} in this organisation.")
-        if subject.document_id is not None:
-            document = await self.content.document(subject.document_id)
-            if (
-                document is None
-                or document.organisation_id != organisation_id
-                or document.trashed_at is not None
-                or not await self.content.may_read(principal.user_id, subject.document_id)
-            ):
-                raise field_invalid("subject.documentId", "No such document.")
+        await self.check_subject(principal, organisation_id, subject, "subject.documentId")
         if len(msgspec.json.encode(variables)) > MAX_VARIABLES_BYTES:
             raise field_invalid("variables", f"at most {MAX_VARIABLES_BYTES} bytes of JSON")
         definition = await self.definition(definition_row.id)
@@ -324,6 +316,22 @@ class InstanceService:
             )
             await uow.commit()
         return view_of(row, definition)
+
+    async def check_subject(
+        self, principal: Principal, organisation_id: uuid.UUID, subject: Subject, field: str
+    ) -> None:
+        """A document subject is a document of the organisation, not in the trash, that
+        the caller may read (422 naming ``field`` otherwise, as for a missing one)."""
+        if subject.document_id is None:
+            return
+        document = await self.content.document(subject.document_id)
+        if (
+            document is None
+            or document.organisation_id != organisation_id
+            or document.trashed_at is not None
+            or not await self.content.may_read(principal.user_id, subject.document_id)
+        ):
+            raise field_invalid(field, "No such document.")
 
     async def start_in(
         self,

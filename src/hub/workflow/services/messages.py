@@ -10,6 +10,10 @@ must wait (none: 404, several: 409 naming them, so a sender never moves the wron
 order's process); with ``all`` every one waiting moves (at most 100 a call, the oldest
 first), each in its own transaction. The message's variables are merged into the
 instance's and are the step's ``data``: its form, its condition and its actions see them.
+
+When no instance waits, a workflow whose newest version has a ``{"message": …}`` trigger
+starts one on the subject the correlation names (a message start event), with the
+message's variables. Waiting instances come first: a message is never both.
 """
 
 from __future__ import annotations
@@ -34,8 +38,10 @@ from hub.workflow.services.instances import (
     MAX_VARIABLES_BYTES,
     InstanceService,
     InstanceView,
+    Subject,
     actor_of,
     check_form,
+    view_of,
 )
 
 #: Instances one message moves at most (``all``); the rest wait for the next call.
@@ -67,6 +73,8 @@ class Correlated:
     refused: list[Refused]
     #: More instances wait than one call moves: send the message again.
     more: bool
+    #: The instances the message started (no running instance waited for it).
+    started: list[uuid.UUID] = field(default_factory=list)
 
 
 class MessageService:
@@ -91,9 +99,8 @@ class MessageService:
             raise field_invalid("variables", f"at most {MAX_VARIABLES_BYTES} bytes of JSON")
         waiting = await self._waiting(organisation_id, name, match)
         if not waiting:
-            raise NotFound(
-                f"No running instance that matches waits for the message {name!r}.",
-                code="no_instance_waiting",
+            return await self._start(
+                principal, member, organisation_id, name, match, variables, every
             )
         if not every and len(waiting) > 1:
             raise Conflict(
@@ -134,6 +141,71 @@ class MessageService:
             else:
                 moved.append(view)
         return Correlated(moved, refused, more=len(waiting) > MAX_CORRELATED)
+
+    async def _start(
+        self,
+        principal: Principal,
+        member: Membership,
+        organisation_id: uuid.UUID,
+        name: str,
+        match: Match,
+        variables: dict[str, Any],
+        every: bool,
+    ) -> Correlated:
+        """No instance waits: the workflows whose newest version starts on the message
+        start one each on the subject the correlation names (a message naming an instance
+        or its variables is about a running one, and starts nothing)."""
+        subject = Subject(document_id=match.document_id, reference=match.reference)
+        starts: list[tuple[Any, defs.Definition]] = []
+        if (
+            match.instance_id is None
+            and not match.variables
+            and (subject.document_id is not None or subject.reference is not None)
+        ):
+            for row in await repositories.newest_definitions(self.store, organisation_id):
+                if match.workflow_key is not None and row.key != match.workflow_key:
+                    continue
+                definition = await self.instances.definition(row.id)
+                if name in definition.start_messages:
+                    starts.append((row, definition))
+        if not starts:
+            raise NotFound(
+                f"No running instance that matches waits for the message {name!r}, and no "
+                "workflow starts on it for a subject the correlation names.",
+                code="no_instance_waiting",
+            )
+        if not every and len(starts) > 1:
+            raise Conflict(
+                f"Several workflows start on the message {name!r}: name one with "
+                "`correlation.workflowKey`, or start them all with `all`.",
+                code="ambiguous_correlation",
+                extra={"workflowKeys": [row.key for row, _ in starts]},
+            )
+        await self.instances.check_subject(
+            principal, organisation_id, subject, "correlation.documentId"
+        )
+        actor = actor_of(principal, member)
+        views: list[InstanceView] = []
+        async with self.store.uow() as uow:
+            for row, definition in starts:
+                instance = await self.instances.start_in(
+                    uow, row, definition, subject, variables, actor, started_data={"message": name}
+                )
+                uow.publish(
+                    MessageCorrelated(
+                        organisation_id=organisation_id,
+                        instance_id=instance.id,
+                        workflow_key=instance.workflow_key,
+                        workflow_version=instance.workflow_version,
+                        document_id=instance.document_id,
+                        actor_id=actor.actor_id,
+                        message=name,
+                        transition=None,
+                    )
+                )
+                views.append(view_of(instance, definition))
+            await uow.commit()
+        return Correlated(views, [], more=False, started=[v.id for v in views])
 
     async def _waiting(
         self, organisation_id: uuid.UUID, name: str, match: Match
