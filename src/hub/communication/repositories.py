@@ -239,6 +239,11 @@ async def push_subscriptions(store: Store, user_id: uuid.UUID) -> list[Row[Any]]
     )
 
 
+async def push_subscription(store: Store, subscription_id: uuid.UUID) -> Row[Any] | None:
+    s = push_subscriptions_t
+    return await store.first(select(s).where(s.c.id == subscription_id))
+
+
 async def owed_push(
     store: Store, delivery_id: uuid.UUID, user_id: uuid.UUID
 ) -> tuple[list[Row[Any]], bool]:

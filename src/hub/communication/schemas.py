@@ -358,6 +358,16 @@ class PushSubscriptionOut(Schema):
     last_success_at: datetime | None
 
 
+class PushTestOut(Schema):
+    """What the browser's push service answered a test message."""
+
+    #: sent (it will show), gone (the subscription expired: forgotten), rejected (the
+    #: push service refuses this sender or message), down (try again later).
+    outcome: Literal["sent", "gone", "rejected", "down"]
+    #: The push service's answer when it did not take the message.
+    error: str | None
+
+
 class PushKeyOut(Schema):
     #: The hub's VAPID public key (base64url, uncompressed P-256 point): the
     #: ``applicationServerKey`` of ``pushManager.subscribe``.

@@ -356,3 +356,30 @@ async def test_bad_subscriptions_are_refused_naming_the_field_and_change_nothing
     assert (r.status_code, problem(r)["code"]) == (403, "session_required")
     assert await fetch(database_url, "SELECT id FROM communication.push_subscriptions") == []
     assert (await client.get(SUBSCRIPTIONS)).status_code == 401
+
+
+async def test_a_test_message_says_what_the_push_service_answered(
+    client: Client, database_url: str, push_service: Receiver
+) -> None:
+    _, _, people = await org_with(client, database_url, ("ann", None), ("bob", None))
+    ann, bob = people["ann"], people["bob"]
+    browser = Browser(f"{push_service.url}/ann")
+    mine = (await register(client, ann, browser)).json()
+    r = await client.post(f"{SUBSCRIPTIONS}/{mine['id']}/test", headers=ann.auth)
+    assert (r.status_code, r.json()) == (200, {"outcome": "sent", "error": None})
+    (received,) = push_service.received
+    shown = browser.read(received)
+    assert (shown["category"], shown["notificationId"], shown["title"]) == ("test", None, "Hub")
+    assert (await registered(client, ann))[0]["lastSuccessAt"] is not None
+    # Someone else's browser is 404 and gets nothing.
+    r = await client.post(f"{SUBSCRIPTIONS}/{mine['id']}/test", headers=bob.auth)
+    assert (r.status_code, problem(r)["code"]) == (404, "not_found")
+    assert len(push_service.received) == 1
+    # The push service refuses the sender (a subscription made with another key), then
+    # says the subscription is gone: it is forgotten.
+    push_service.plan = [(403, {}), (410, {})]
+    r = await client.post(f"{SUBSCRIPTIONS}/{mine['id']}/test", headers=ann.auth)
+    assert (r.json()["outcome"], r.json()["error"][:3]) == ("rejected", "403")
+    r = await client.post(f"{SUBSCRIPTIONS}/{mine['id']}/test", headers=ann.auth)
+    assert r.json()["outcome"] == "gone"
+    assert await registered(client, ann) == []

@@ -11,10 +11,17 @@ from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody
 
 from hub.communication.deps import people_only
-from hub.communication.schemas import PushKeyOut, PushSubscriptionIn, PushSubscriptionOut
+from hub.communication.schemas import (
+    PushKeyOut,
+    PushSubscriptionIn,
+    PushSubscriptionOut,
+    PushTestOut,
+)
 from hub.communication.services.push import PushSubscriptions
+from hub.communication.services.push_delivery import PushDelivery
 from hub.kernel.openapi import problems
 from hub.kernel.pagination import Page
+from hub.kernel.ratelimit import rate_limit
 from hub.kernel.security import Principal
 from hub.kernel.web import BEARER, to_schema, to_schemas
 
@@ -76,6 +83,28 @@ class PushController(Controller):
             principal.user_id, data.endpoint, data.keys.p256dh, data.keys.auth, data.label
         )
         return Response(to_schema(row, PushSubscriptionOut), status_code=201 if created else 200)
+
+    @post(
+        "/push-subscriptions/{subscription_id:uuid}/test",
+        status_code=200,
+        operation_id="testPushSubscription",
+        summary="Push a test message to one of the caller's browsers now",
+        description="For a frontend checking its service worker: the message has the usual "
+        "shape (`category` `test`, no notification behind it) and the answer says what the "
+        "browser's push service said (`sent`; `gone`: the subscription expired and is "
+        "forgotten; `rejected` with its reason, e.g. a subscription made with another "
+        "`applicationServerKey`; `down`). Someone else's browser: 404. Rate-limited as "
+        "sends; 503 `push_unavailable` when the hub's VAPID key does not open.",
+        opt={**rate_limit("sends"), **problems(404, 503)},
+    )
+    async def test(
+        self,
+        subscription_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        push_delivery: NamedDependency[PushDelivery],
+    ) -> PushTestOut:
+        attempt = await push_delivery.test(principal.user_id, subscription_id)
+        return PushTestOut(outcome=attempt.outcome, error=attempt.error)
 
     @delete(
         "/push-subscriptions/{subscription_id:uuid}",

@@ -152,6 +152,24 @@ def message(
     return _dump(data)
 
 
+def test_message() -> bytes:
+    """What ``POST …/push-subscriptions/{id}/test`` sends: a message of the usual shape
+    (no notification behind it, category ``test``), so the service worker shows it as it
+    would show any other."""
+    return _dump(
+        {
+            "notificationId": None,
+            "inboxItemId": None,
+            "organisationId": None,
+            "category": "test",
+            "priority": "normal",
+            "title": "Hub",
+            "body": "Notifications reach this device.",
+            "actionUrl": None,
+        }
+    )
+
+
 def _dump(data: Mapping[str, Any]) -> bytes:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
 

@@ -37,6 +37,7 @@ from hub.communication.domain.push import (
     Subscription,
     message,
     outcome,
+    test_message,
     vapid_claims,
 )
 from hub.communication.domain.push import SENT as PUSHED
@@ -46,6 +47,8 @@ from hub.communication.services.push import VapidKeys, subscriptions_t
 from hub.communication.services.templates import TemplateService
 from hub.kernel.clock import Clock
 from hub.kernel.egress import AddressPolicy, EgressRefused, Resolver, request, system_resolver
+from hub.kernel.errors import AppError
+from hub.kernel.problems import not_found
 from hub.kernel.sealing import Sealer, UnsealableError
 from hub.kernel.store import Store
 
@@ -164,9 +167,21 @@ class PushDelivery:
         )
         return body, n.priority
 
+    async def test(self, user_id: uuid.UUID, subscription_id: uuid.UUID) -> PushAttempt:
+        """Push a test message to one of the caller's browsers now and say what its push
+        service answered (someone else's browser: 404, like an unknown one)."""
+        row = await repositories.push_subscription(self.store, subscription_id)
+        if row is None or row.user_id != user_id:
+            raise not_found("push subscription")
+        try:
+            signing, public = await self.keys.pair()
+        except UnsealableError:
+            raise AppError(_VAPID_UNREADABLE, code="push_unavailable", status_code=503) from None
+        return await self._push(None, row, test_message(), signing, public, "normal")
+
     async def _push(
         self,
-        delivery_id: uuid.UUID,
+        delivery_id: uuid.UUID | None,
         row: Any,
         plaintext: bytes,
         signing: ec.EllipticCurvePrivateKey,
@@ -237,17 +252,22 @@ class PushDelivery:
         return result, (f"{answer.status}: {said}" if said else str(answer.status))[:_MAX_ERROR]
 
     async def _remember(
-        self, delivery_id: uuid.UUID, subscription_id: uuid.UUID, result: str, now: datetime
+        self,
+        delivery_id: uuid.UUID | None,
+        subscription_id: uuid.UUID,
+        result: str,
+        now: datetime,
     ) -> None:
-        """A reached browser gets its receipt; a gone one is forgotten."""
+        """A reached browser gets its receipt (a delivery's); a gone one is forgotten."""
         s = subscriptions_t
         async with self.store.uow() as uow:
-            if result == PUSHED:
+            if result == PUSHED and delivery_id is not None:
                 await uow.session.execute(
                     insert(receipts_t)
                     .values(delivery_id=delivery_id, subscription_id=subscription_id, sent_at=now)
                     .on_conflict_do_nothing()
                 )
+            if result == PUSHED:
                 await uow.session.execute(
                     update(s)
                     .where(s.c.id == subscription_id)
