@@ -41,7 +41,13 @@ from hub.workflow.services.tasks import TaskService
 from hub.workflow.services.timer_loop import TimerLoop
 from hub.workflow.services.timers import TimerService
 from hub.workflow.services.triggers import TriggerService
-from hub.workflow.tasks import TIMER_LOOP, run_effect
+from hub.workflow.tasks import (
+    PURGE_KEPT_MESSAGES_DAILY,
+    TIMER_LOOP,
+    deliver_kept_message,
+    purge_kept_messages,
+    run_effect,
+)
 
 
 def services(
@@ -119,8 +125,8 @@ def build() -> ContextModule:
         ],
         permissions=[*PERMISSIONS, *intelligence.PERMISSIONS],
         settings=WorkflowSettings,
-        jobs=[run_effect, *intelligence.JOBS],
-        periodic=[*intelligence.PERIODIC],
+        jobs=[run_effect, deliver_kept_message, purge_kept_messages, *intelligence.JOBS],
+        periodic=[*intelligence.PERIODIC, PURGE_KEPT_MESSAGES_DAILY],
         loops=[TIMER_LOOP],
         catch_all=[TRIGGERS],
         subscriptions=[

@@ -12,6 +12,8 @@
 * ``trigger_timers``: the next start each cron or date trigger planned.
 * ``effects``: side effects on other contexts (notify, set tags) a transition asked for,
   run by the ``workflow.run_effect`` job after the transition committed.
+* ``buffered_messages``: messages sent before any instance waited for them, kept for a
+  time-to-live (``services.messages``).
 """
 
 from __future__ import annotations
@@ -20,7 +22,16 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, DateTime, Index, Integer, Text, UniqueConstraint, text
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Index,
+    Integer,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -280,3 +291,32 @@ class Delegation(IdMixin, Base):
     created_at: Mapped[datetime] = _ts(nullable=False)
 
     __table_args__ = (UniqueConstraint("organisation_id", "user_id"),)
+
+
+class BufferedMessage(IdMixin, Base):
+    """A message nobody waited for, kept until ``expires_at`` for the first instance that
+    comes to wait for it and matches (``services.messages``): the correlation it was
+    sent with, its variables and who sent it."""
+
+    __tablename__ = "buffered_messages"
+
+    organisation_id: Mapped[uuid.UUID] = _uuid()
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    workflow_key: Mapped[str | None] = mapped_column(Text)
+    instance_id: Mapped[uuid.UUID | None] = _uuid(nullable=True)
+    reference: Mapped[str | None] = mapped_column(Text)
+    document_id: Mapped[uuid.UUID | None] = _uuid(nullable=True)
+    #: The variables the instance must hold (JSON containment).
+    match_variables: Mapped[dict[str, Any]] = _json("{}")
+    variables: Mapped[dict[str, Any]] = _json("{}")
+    sender_id: Mapped[uuid.UUID | None] = _uuid(nullable=True)
+    #: "user" or "api_key": the step's actor when it is delivered.
+    sender_type: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[datetime] = _ts(nullable=False)
+    expires_at: Mapped[datetime] = _ts(nullable=False)
+
+    __table_args__ = (
+        CheckConstraint("sender_type IN ('user', 'api_key')", name="sender_type"),
+        Index("ix_buffered_messages_waiting", "organisation_id", "name", "expires_at"),
+        Index("ix_buffered_messages_expiry", "expires_at"),
+    )

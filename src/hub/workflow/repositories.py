@@ -8,9 +8,11 @@ from typing import Any
 
 from sqlalchemy import Row, Select, and_, func, literal, or_, select, text, tuple_
 from sqlalchemy.dialects.postgresql import JSONB, distinct_on
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.kernel.store import Store
 from hub.workflow.models import (
+    BufferedMessage,
     Effect,
     HistoryEntry,
     Instance,
@@ -23,6 +25,7 @@ _definitions = WorkflowDefinition.__table__
 _instances = Instance.__table__
 _history = HistoryEntry.__table__
 _effects = Effect.__table__
+_kept = BufferedMessage.__table__
 
 
 async def latest_definition(store: Store, org: uuid.UUID, key: str) -> Row[Any] | None:
@@ -184,6 +187,49 @@ async def waiting_for(
     if variables:
         query = query.where(Instance.variables.op("@>")(literal(variables, JSONB)))
     return await store.all(query)
+
+
+def _kept_now(org: uuid.UUID, now: datetime) -> Select[Any]:
+    b = BufferedMessage
+    return select(_kept).where(b.organisation_id == org, b.expires_at > now)
+
+
+async def kept_for(
+    session: AsyncSession, instance: Any, names: list[str], now: datetime
+) -> list[Row[Any]]:
+    """The kept messages an instance now waiting for ``names`` matches (each criterion
+    they were sent with holds for it), oldest first, locked: two instances arriving at
+    once cannot both take one (``SKIP LOCKED``: the other looks at the next)."""
+    b = BufferedMessage
+    query = (
+        _kept_now(instance.organisation_id, now)
+        .where(
+            b.name.in_(names),
+            or_(b.workflow_key.is_(None), b.workflow_key == instance.workflow_key),
+            or_(b.instance_id.is_(None), b.instance_id == instance.id),
+            or_(b.reference.is_(None), b.reference == instance.reference),
+            or_(b.document_id.is_(None), b.document_id == instance.document_id),
+            literal(instance.variables, JSONB).op("@>")(b.match_variables),
+        )
+        .order_by(b.created_at, b.id)
+        .limit(20)
+        .with_for_update(skip_locked=True)
+    )
+    return list((await session.execute(query)).all())
+
+
+async def kept_page(
+    store: Store, org: uuid.UUID, now: datetime, *, before: uuid.UUID | None, limit: int
+) -> list[Row[Any]]:
+    """The organisation's kept messages not expired, newest first, ``limit + 1`` rows."""
+    query = _kept_now(org, now).order_by(BufferedMessage.id.desc()).limit(limit + 1)
+    if before is not None:
+        query = query.where(BufferedMessage.id < before)
+    return await store.all(query)
+
+
+async def kept_message(store: Store, message_id: uuid.UUID) -> Row[Any] | None:
+    return await store.first(select(_kept).where(BufferedMessage.id == message_id))
 
 
 async def running_on(

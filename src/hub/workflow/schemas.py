@@ -17,6 +17,8 @@ from hub.workflow.domain.yaml_text import MAX_TEXT
 
 WorkflowKey = Annotated[str, Meta(pattern=KEY_PATTERN, max_length=64)]
 TransitionName = Annotated[str, Meta(pattern=NAME_PATTERN, max_length=64)]
+#: The longest a message is kept for an instance that does not wait for it yet.
+MAX_TTL_SECONDS = 7 * 24 * 3600
 
 _EXAMPLE_DEFINITION: dict[str, Any] = {
     "states": [
@@ -141,6 +143,31 @@ class MessageIn(Schema):
     variables: dict[str, Any] = {}
     #: Move every instance waiting (at most 100 a call), not exactly one.
     every: bool = msgspec.field(default=False, name="all")
+    #: When nothing waits and nothing starts: keep the message this long (at most 7
+    #: days) for the first instance that comes to wait for it; 0: answer 404 instead.
+    time_to_live_seconds: Annotated[int, Meta(ge=0, le=MAX_TTL_SECONDS)] = 0
+
+
+class KeptMessageOut(Schema):
+    """A message kept for an instance that does not wait for it yet."""
+
+    id: uuid.UUID
+    name: str
+    #: The correlation it was sent with.
+    workflow_key: str | None
+    instance_id: uuid.UUID | None
+    reference: str | None
+    document_id: uuid.UUID | None
+    match_variables: dict[str, Any]
+    variables: dict[str, Any]
+    #: Who sent it: the step's actor when it is delivered.
+    sender_id: uuid.UUID | None
+    sender_type: str
+    created_at: datetime
+    expires_at: datetime
+
+
+KeptMessagePage = Page[KeptMessageOut]
 
 
 class RefusedMessageOut(Schema):
@@ -159,6 +186,8 @@ class MessageOut(Schema):
     more: bool
     #: The instances the message started (none waited; a ``{message}`` trigger).
     started: list[uuid.UUID]
+    #: Kept for later (``timeToLiveSeconds``): nothing waited and nothing started.
+    buffered: KeptMessageOut | None
 
 
 class CancelIn(Schema):

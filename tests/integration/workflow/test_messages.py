@@ -6,8 +6,15 @@ waits for is a 404; what a message may not do changes nothing."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
+from litestar import Litestar
+
+from hub.kernel.clock import MovableClock
+from hub.kernel.settings import Settings
+from hub.worker import InProcessWorker
+from tests.integration.communication.support_periodic import periodic_kernel
 from tests.integration.identity.support import API
 from tests.integration.identity.support_orgs import Person, api_key, person
 from tests.integration.workflow.support import (
@@ -20,6 +27,7 @@ from tests.integration.workflow.support import (
     published,
     started,
     team,
+    use_clock,
 )
 from tests.support import problem
 
@@ -359,3 +367,92 @@ async def test_a_message_nobody_waits_for_starts_the_workflow_that_starts_on_it(
         client, people["cy"].auth, org, "order.placed", correlation={"reference": "PO-10"}
     )
     assert (r.status_code, problem(r)["code"]) == (403, "permission_denied")
+
+
+async def test_a_message_sent_too_early_is_kept_for_the_instance_that_comes_to_wait(
+    client: Client,
+    app: Litestar,
+    database_url: str,
+    events: InProcessWorker,
+    settings: Settings,
+) -> None:
+    owner, org, _ = await team(client, database_url)
+    clock = MovableClock(datetime.now(UTC))
+    use_clock(clock, app, events)
+    await published(client, owner, org, key="payment", definition=payment())
+    relay = {
+        "X-API-Key": (await api_key(client, owner, ["workflow.messages.correlate"], org))["key"]
+    }
+    early: dict[str, Any] = {
+        "correlation": {"reference": "INV-7"},
+        "variables": {"amount": 100},
+        "timeToLiveSeconds": 3600,
+    }
+    r = await message(client, relay, org, "payment.received", **early)
+    assert r.status_code == 200, r.text
+    answer = r.json()
+    assert (answer["instances"], answer["started"]) == ([], [])
+    kept = answer["buffered"]
+    assert (kept["name"], kept["reference"], kept["variables"], kept["senderType"]) == (
+        "payment.received",
+        "INV-7",
+        {"amount": 100},
+        "api_key",
+    )
+    r = await client.get(MESSAGES, params={"organisationId": org}, headers=owner.auth)
+    assert [m["id"] for m in r.json()["items"]] == [kept["id"]]
+
+    # Another order's instance does not take it; INV-7's does, as soon as it waits.
+    other = await started(
+        client, owner, org, key="payment", subject={"reference": "INV-8"}, variables={"due": 1}
+    )
+    invoice = await started(
+        client, owner, org, key="payment", subject={"reference": "INV-7"}, variables={"due": 100}
+    )
+    await events.drain()
+    assert (await instance(client, owner, other["id"]))["state"] == "awaiting"
+    paid = await instance(client, owner, invoice["id"])
+    assert (paid["state"], paid["variables"]["amount"]) == ("paid", 100)
+    step = (await history(client, owner, invoice["id"]))[-1]
+    assert (step["transition"], step["actorType"], step["actorId"]) == (
+        "paid",
+        "api_key",
+        owner.user_id,
+    )
+    r = await client.get(MESSAGES, params={"organisationId": org}, headers=owner.auth)
+    assert r.json()["items"] == []
+    (event,) = await outbox(database_url, "workflow.message.correlated")
+    assert (event["instanceId"], event["transition"]) == (invoice["id"], "paid")
+
+    # One its condition refuses stays kept for another instance, until it expires.
+    short = {**early, "correlation": {"reference": "INV-9"}, "variables": {"amount": 1}}
+    kept = (await message(client, relay, org, "payment.received", **short)).json()["buffered"]
+    owing = await started(
+        client, owner, org, key="payment", subject={"reference": "INV-9"}, variables={"due": 50}
+    )
+    await events.drain()
+    assert (await instance(client, owner, owing["id"]))["state"] == "awaiting"
+    r = await client.get(MESSAGES, params={"organisationId": org}, headers=owner.auth)
+    assert [m["id"] for m in r.json()["items"]] == [kept["id"]]
+    clock.advance(seconds=3601)
+    late = await started(
+        client, owner, org, key="payment", subject={"reference": "INV-9"}, variables={"due": 0}
+    )
+    await events.drain()
+    assert (await instance(client, owner, late["id"]))["state"] == "awaiting"
+    r = await client.get(MESSAGES, params={"organisationId": org}, headers=owner.auth)
+    assert r.json()["items"] == []
+    async with periodic_kernel(settings, clock) as kernel:  # the daily job, run here
+        assert await kernel.services["workflow_messages"].purge_expired() == 1
+
+    # Kept messages go to one instance: not with `all`. One may be forgotten by hand.
+    r = await message(client, relay, org, "payment.received", **early, all=True)
+    assert (r.status_code, r.json()["errors"][0]["field"]) == (422, "timeToLiveSeconds")
+    again = (await message(client, relay, org, "payment.declined", **early)).json()["buffered"]
+    stranger = await person(client, database_url, "stranger@example.com")
+    r = await client.delete(f"{MESSAGES}/{again['id']}", headers=stranger.auth)
+    assert (r.status_code, problem(r)["code"]) == (404, "not_found")
+    r = await client.delete(f"{MESSAGES}/{again['id']}", headers=owner.auth)
+    assert r.status_code == 204
+    r = await client.delete(f"{MESSAGES}/{again['id']}", headers=owner.auth)
+    assert r.status_code == 404

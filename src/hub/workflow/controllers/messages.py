@@ -3,15 +3,32 @@ for it (``services.messages``)."""
 
 from __future__ import annotations
 
-from litestar import Controller, Response, post
-from litestar.di import NamedDependency
-from litestar.params import JSONBody
+import uuid
+from typing import Annotated
 
+from litestar import Controller, Response, delete, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, QueryParameter
+
+from hub.identity.api import Membership
 from hub.kernel.openapi import problems
+from hub.kernel.pagination import DEFAULT_LIMIT
 from hub.kernel.security import Principal
-from hub.kernel.web import BEARER_OR_KEY, Idempotency, IdempotencyKey, to_schema
-from hub.workflow.schemas import MessageIn, MessageOut
+from hub.kernel.tenancy import permission
+from hub.kernel.web import (
+    BEARER_OR_KEY,
+    Cursor,
+    Idempotency,
+    IdempotencyKey,
+    Limit,
+    page_as,
+    to_schema,
+)
+from hub.workflow.domain.permissions import MESSAGES_CORRELATE
+from hub.workflow.schemas import KeptMessageOut, KeptMessagePage, MessageIn, MessageOut
 from hub.workflow.services.messages import Match, MessageService
+
+OrganisationQuery = Annotated[uuid.UUID, QueryParameter(name="organisationId")]
 
 
 class MessageController(Controller):
@@ -33,7 +50,10 @@ class MessageController(Controller):
         "`{message}` trigger start an instance on the subject `correlation` names "
         "(`reference` or `documentId`), with `variables` (`started` lists them). Needs "
         "`workflow.messages.correlate`; accepts an `Idempotency-Key` header (a sender's "
-        "retry answers the first answer, and moves or starts nothing again).",
+        "retry answers the first answer, and moves or starts nothing again). When nothing "
+        "waits or starts, `timeToLiveSeconds` (at most 604800) keeps the message for the "
+        "first instance that comes to wait for it and matches (`buffered`), instead of 404; "
+        "not with `all` (422).",
         status_code=200,
         opt=problems(403, 404, 409, 422),
     )
@@ -56,7 +76,13 @@ class MessageController(Controller):
 
         async def produce() -> MessageOut:
             correlated = await workflow_messages.correlate(
-                principal, data.organisation_id, data.name, match, data.variables, every=data.every
+                principal,
+                data.organisation_id,
+                data.name,
+                match,
+                data.variables,
+                every=data.every,
+                ttl_seconds=data.time_to_live_seconds,
             )
             return to_schema(correlated, MessageOut)
 
@@ -69,3 +95,37 @@ class MessageController(Controller):
             result_type=MessageOut,
             status_code=200,
         )
+
+    @get(
+        operation_id="listKeptWorkflowMessages",
+        summary="Messages kept for instances that do not wait for them yet, newest first",
+        description="Those sent with `timeToLiveSeconds` that no instance took yet and "
+        "that have not expired. Needs `workflow.messages.correlate`.",
+        guards=[permission(MESSAGES_CORRELATE)],
+    )
+    async def list_kept(
+        self,
+        membership: NamedDependency[Membership],
+        workflow_messages: NamedDependency[MessageService],
+        organisation_id: OrganisationQuery,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
+    ) -> KeptMessagePage:
+        page = await workflow_messages.kept(membership, limit=limit, cursor=cursor)
+        return page_as(page, KeptMessageOut)
+
+    @delete(
+        "/{message_id:uuid}",
+        status_code=204,
+        operation_id="forgetKeptWorkflowMessage",
+        summary="Forget a kept message before any instance takes it",
+        description="Needs `workflow.messages.correlate`; another organisation's is 404.",
+        opt=problems(403, 404),
+    )
+    async def forget(
+        self,
+        message_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        workflow_messages: NamedDependency[MessageService],
+    ) -> None:
+        await workflow_messages.forget(principal, message_id)

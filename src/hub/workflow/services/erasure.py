@@ -32,6 +32,7 @@ _STATEMENTS = (
     "UPDATE workflow.definitions SET published_by = NULL WHERE published_by = :user_id",
     "UPDATE workflow.auto_applications SET undone_by = NULL WHERE undone_by = :user_id",
     "DELETE FROM workflow.insight_feedback WHERE user_id = :user_id",
+    "UPDATE workflow.buffered_messages SET sender_id = :pseudonym WHERE sender_id = :user_id",
 )
 #: ``jsonb`` columns where a person may be named by id or address.
 _JSON = (
@@ -40,6 +41,8 @@ _JSON = (
     ("workflow.effects", "spec"),
     ("workflow.timers", "spec"),
     ("workflow.definitions", "body"),
+    ("workflow.buffered_messages", "variables"),
+    ("workflow.buffered_messages", "match_variables"),
 )
 
 

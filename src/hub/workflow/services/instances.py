@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 import msgspec
-from sqlalchemy import Update, select, update
+from sqlalchemy import Update, exists, select, update
 
 from hub.content.api import ContentApi
 from hub.identity.api import Membership
@@ -42,13 +42,23 @@ from hub.workflow.api import (
 from hub.workflow.domain import definitions as defs
 from hub.workflow.domain.expressions import ExpressionError, holds, value_of
 from hub.workflow.domain.permissions import INSTANCES_CANCEL, INSTANCES_READ, INSTANCES_START
-from hub.workflow.models import Delegation, Effect, HistoryEntry, Instance, Task, Timer
+from hub.workflow.models import (
+    BufferedMessage,
+    Delegation,
+    Effect,
+    HistoryEntry,
+    Instance,
+    Task,
+    Timer,
+)
 from hub.workflow.services import metrics
 from hub.workflow.services.effects import RUN_EFFECT
 from hub.workflow.services.host_functions import ClassifierOracle, host_functions
 from hub.workflow.services.readable_pages import Readable, readable_page
 
 MAX_VARIABLES_BYTES = 64 * 1024
+#: The job that hands an instance now waiting for messages the one kept for it, if any.
+DELIVER_MESSAGE = "workflow.deliver_buffered_message"
 #: Workflows one step may start through ``startWorkflow`` actions, one starting the next.
 MAX_CHAIN = 5
 
@@ -381,6 +391,7 @@ class InstanceService:
         )
         metrics.started(uow, instance.workflow_key, actor.actor_type)
         self.plan_timers(uow, instance, initial, now)
+        await self.await_messages(uow, instance, definition, initial.name, now)
         uow.publish(
             InstanceStarted(
                 organisation_id=instance.organisation_id,
@@ -512,6 +523,8 @@ class InstanceService:
             uow, updated, "transition", transition.name, source.name, target.name, actor, data, now
         )
         self.plan_timers(uow, updated, target, now)
+        if not final:
+            await self.await_messages(uow, updated, definition, target.name, now)
         common: dict[str, Any] = {
             "organisation_id": row.organisation_id,
             "instance_id": row.id,
@@ -707,6 +720,33 @@ class InstanceService:
                     status="pending",
                 )
             )
+
+    async def await_messages(
+        self,
+        uow: UnitOfWork,
+        instance: Any,
+        definition: defs.Definition,
+        state: str,
+        now: datetime,
+    ) -> None:
+        """Entering a state that messages leave: when a message it waits for is kept
+        (sent before, its time-to-live not over), queue the job that delivers it after
+        this step commits (``services.messages``)."""
+        names = {t.message for t in definition.leaving(state) if t.message is not None}
+        if not names:
+            return
+        b = BufferedMessage
+        kept = await uow.session.scalar(
+            select(
+                exists().where(
+                    b.organisation_id == instance.organisation_id,
+                    b.name.in_(sorted(names)),
+                    b.expires_at > now,
+                )
+            )
+        )
+        if kept:
+            self.queue_job(uow, DELIVER_MESSAGE, str(instance.id))
 
     def add_effect(
         self, uow: UnitOfWork, instance: Any, kind: str, spec: Mapping[str, Any]

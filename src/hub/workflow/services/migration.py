@@ -197,6 +197,7 @@ class MigrationService:
             self.instances.plan_timers(
                 uow, updated, target.states[to_state], entered, not_before=now
             )
+            await self.instances.await_messages(uow, updated, target, to_state, now)
             data = {"fromVersion": row.workflow_version, "toVersion": to_version}
             self.instances.history_entry(
                 uow, updated, "migrated", None, row.state, to_state, actor, data, now

@@ -32,6 +32,11 @@ _STARTED = text(
     " document_id, started_at, ended_at FROM workflow.instances WHERE started_by = :user_id"
     " ORDER BY started_at"
 )
+_KEPT = text(
+    "SELECT id, organisation_id, name, workflow_key, instance_id, reference, document_id,"
+    " match_variables, variables, created_at, expires_at FROM workflow.buffered_messages"
+    " WHERE sender_id = :user_id ORDER BY created_at"
+)
 _HISTORY = text(
     "SELECT h.id, h.instance_id, i.organisation_id, h.kind, h.transition, h.from_state,"
     " h.to_state, h.data, h.occurred_at FROM workflow.history h"
@@ -52,4 +57,5 @@ class WorkflowPersonalData(PersonalDataApi):
             "delegations": records(await self.store.all(_DELEGATIONS, params)),
             "instancesStarted": records(await self.store.all(_STARTED, params)),
             "history": records(await self.store.all(_HISTORY, params)),
+            "messagesKept": records(await self.store.all(_KEPT, params)),
         }
