@@ -3,6 +3,7 @@ permissions and jobs. Only ``hub.app``, ``hub.cli`` and ``hub.worker`` import th
 
 from __future__ import annotations
 
+import uuid
 from typing import Any, cast
 
 from hub.content.api import ContentApi, ContentConfigApi
@@ -13,6 +14,7 @@ from hub.content.controllers.bulk_download import BulkDownloadController
 from hub.content.controllers.documents import DocumentController
 from hub.content.controllers.erasure import ErasurePolicyController
 from hub.content.controllers.links import DocumentLinksController, ShareController
+from hub.content.controllers.mail import MailAccountController, MailRuleController
 from hub.content.controllers.pages import PagesController
 from hub.content.controllers.saved_views import SavedViewController
 from hub.content.controllers.search import SearchController, SearchSettingsController
@@ -28,7 +30,7 @@ from hub.content.domain.settings import ContentSettings
 from hub.content.facade import ContentConfigFacade, ContentFacade
 from hub.content.handlers import AUDIT_FEED, on_member_removed, on_user_erased
 from hub.content.handlers.org_purge import on_organisation_purged
-from hub.content.models import Base
+from hub.content.models import Base, MailAccount
 from hub.content.repositories.blobs import blob_store
 from hub.content.repositories.blobs.base import BlobStore
 from hub.content.services.access import DocumentAccess
@@ -42,6 +44,9 @@ from hub.content.services.documents import DocumentService
 from hub.content.services.downloads import DownloadService
 from hub.content.services.erasure import ContentErasure, ErasurePolicies
 from hub.content.services.links import NoteService, ShareLinkService
+from hub.content.services.mail_accounts import SEAL_PURPOSE as MAIL_SEAL
+from hub.content.services.mail_accounts import MailAccounts
+from hub.content.services.mail_fetch import MailFetcher
 from hub.content.services.org_purge import ContentOrgPurge
 from hub.content.services.pdf_editing import PdfEditing
 from hub.content.services.personal_data import ContentPersonalData
@@ -57,18 +62,24 @@ from hub.content.services.uploads import UploadService
 from hub.content.tasks import (
     AUDIT_CHECKPOINT_HOURLY,
     AUDIT_MAINTAIN_DAILY,
+    FETCH_MAIL_EVERY_MINUTE,
     PURGE_HOURLY,
     checkpoint_audit,
     extract_text,
+    fetch_mail,
+    fetch_mail_due,
     maintain_audit,
     make_thumbnail,
     purge_trash,
 )
 from hub.identity.api import IdentityApi, MemberRemoved, OrganisationPurged, UserErased
 from hub.kernel.contexts import ContextModule
+from hub.kernel.egress import AddressPolicy
 from hub.kernel.personal_data import PersonalDataApi
 from hub.kernel.remote.interface import describe
 from hub.kernel.runtime import ContextRuntime
+from hub.kernel.sealing import Sealer, configured_key_ids
+from hub.kernel.secret_rotation import SealedColumn, SealedColumns
 from hub.kernel.subscribers import Handler, Subscription
 
 
@@ -98,7 +109,39 @@ def services(rt: ContextRuntime, *, identity_api: IdentityApi) -> dict[str, Any]
     )
     trash = TrashService(store, access, blobs, clock, settings.content_trash_days, links)
     signer = CheckpointSigner([rt.settings.secret_key, *rt.settings.secret_key_previous])
+    mail_sealer = Sealer.from_settings(rt.settings, MAIL_SEAL)
+    mail_accounts = MailAccounts(
+        store,
+        clock,
+        mail_sealer,
+        AddressPolicy.of(settings.content_mail_allowed_networks),
+        metadata,
+    )
     return {
+        "mail_accounts": mail_accounts,
+        "mail_fetcher": MailFetcher(
+            store,
+            clock,
+            mail_accounts,
+            uploads,
+            identity_api,
+            rt.queue_job,
+            poll_minutes=settings.content_mail_poll_minutes,
+        ),
+        "content_secret_rotation": SealedColumns(
+            store,
+            configured_key_ids(rt.settings),
+            [
+                SealedColumn(
+                    "mail account passwords",
+                    MailAccount,
+                    "id",
+                    "password_sealed",
+                    mail_sealer,
+                    _row_id,
+                )
+            ],
+        ),
         "content_settings": settings,
         "blob_store": files,
         "documents": documents,
@@ -161,10 +204,25 @@ def build() -> ContextModule:
             SavedViewController,
             PagesController,
             BulkDownloadController,
+            MailAccountController,
+            MailRuleController,
         ],
         permissions=PERMISSIONS,
-        jobs=[purge_trash, make_thumbnail, extract_text, maintain_audit, checkpoint_audit],
-        periodic=[PURGE_HOURLY, AUDIT_MAINTAIN_DAILY, AUDIT_CHECKPOINT_HOURLY],
+        jobs=[
+            purge_trash,
+            make_thumbnail,
+            extract_text,
+            maintain_audit,
+            checkpoint_audit,
+            fetch_mail,
+            fetch_mail_due,
+        ],
+        periodic=[
+            PURGE_HOURLY,
+            AUDIT_MAINTAIN_DAILY,
+            AUDIT_CHECKPOINT_HOURLY,
+            FETCH_MAIL_EVERY_MINUTE,
+        ],
         catch_all=[AUDIT_FEED],
         subscriptions=[
             Subscription(
@@ -191,4 +249,9 @@ def build() -> ContextModule:
             describe("content", PersonalDataApi, "content_personal_data"),
         ),
         personal_data="content_personal_data",
+        secrets="content_secret_rotation",
     )
+
+
+def _row_id(key: uuid.UUID) -> bytes:
+    return key.bytes

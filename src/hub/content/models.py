@@ -20,6 +20,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     PrimaryKeyConstraint,
     SmallInteger,
     Text,
@@ -600,3 +601,107 @@ class AuditRewrite(IdMixin, Base):
     signature: Mapped[str] = mapped_column(Text, nullable=False)
 
     __table_args__ = (Index("ix_audit_rewrites_chain", "chain_id", "last_seq"),)
+
+
+# --------------------------------------------------------------------------- mail
+
+
+class MailAccount(IdMixin, Base):
+    """An organisation's mailbox that mail rules read (IMAP; ``services.mail_fetch``).
+    The password is sealed under ``HUB_SECRET_KEY``, bound to the row's id, and never
+    returned. ``owner_id``: whose documents the mail becomes (who set the account up, or
+    changed it last), so they follow that member's rights."""
+
+    __tablename__ = "mail_accounts"
+
+    organisation_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    host: Mapped[str] = mapped_column(Text, nullable=False)
+    port: Mapped[int] = mapped_column(Integer, nullable=False)
+    security: Mapped[str] = mapped_column(Text, nullable=False)
+    username: Mapped[str] = mapped_column(Text, nullable=False)
+    password_sealed: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    enabled: Mapped[bool] = mapped_column(nullable=False, server_default=text("true"))
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    last_checked_at: Mapped[datetime | None] = _ts()
+    #: Why the last check failed (scrubbed of the password), None when it worked.
+    last_error: Mapped[str | None] = mapped_column(Text)
+    #: A fetch in progress holds the account until then (a crashed one lets go by itself).
+    lease_until: Mapped[datetime | None] = _ts()
+    created_at: Mapped[datetime] = _ts(nullable=False)
+    updated_at: Mapped[datetime] = _ts(nullable=False)
+
+    __table_args__ = (
+        CheckConstraint("security IN ('ssl', 'starttls', 'none')", name="security"),
+        CheckConstraint("port BETWEEN 1 AND 65535", name="port"),
+        Index("ix_mail_accounts_org", "organisation_id", "id"),
+    )
+
+
+class MailRule(IdMixin, Base):
+    """Which mails of an account's folder become documents, with which metadata, and
+    what then happens to the mail (as Paperless-ngx's mail rules)."""
+
+    __tablename__ = "mail_rules"
+
+    organisation_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    account_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("content.mail_accounts.id", ondelete="CASCADE")
+    )
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    #: Rules of an account run in this order (then by id).
+    position: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    enabled: Mapped[bool] = mapped_column(nullable=False, server_default=text("true"))
+    folder: Mapped[str] = mapped_column(Text, nullable=False)
+    #: Case-insensitive substrings the sender and the subject must contain.
+    filter_from: Mapped[str | None] = mapped_column(Text)
+    filter_subject: Mapped[str | None] = mapped_column(Text)
+    #: A file-name pattern (``*.pdf``) the attachments must match.
+    filter_attachment: Mapped[str | None] = mapped_column(Text)
+    max_age_days: Mapped[int] = mapped_column(Integer, nullable=False)
+    action: Mapped[str] = mapped_column(Text, nullable=False)
+    action_folder: Mapped[str | None] = mapped_column(Text)
+    title_from: Mapped[str] = mapped_column(Text, nullable=False)
+    tag_ids: Mapped[list[uuid.UUID]] = mapped_column(
+        ARRAY(UUID(as_uuid=True)), nullable=False, server_default=text("'{}'")
+    )
+    document_type_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    created_at: Mapped[datetime] = _ts(nullable=False)
+    updated_at: Mapped[datetime] = _ts(nullable=False)
+
+    __table_args__ = (
+        CheckConstraint("action IN ('mark_read', 'flag', 'move', 'delete')", name="action"),
+        CheckConstraint("title_from IN ('subject', 'filename')", name="title_from"),
+        Index("ix_mail_rules_account", "account_id", "position", "id"),
+        Index("ix_mail_rules_org", "organisation_id", "id"),
+    )
+
+
+class MailProcessed(Base):
+    """A mail a rule has dealt with (found by its folder's UIDVALIDITY and its UID), so
+    it is never consumed twice, and what came of it."""
+
+    __tablename__ = "mail_processed"
+
+    rule_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("content.mail_rules.id", ondelete="CASCADE")
+    )
+    uid_validity: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    uid: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    organisation_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    message_id: Mapped[str | None] = mapped_column(Text)
+    subject: Mapped[str] = mapped_column(Text, nullable=False)
+    sender: Mapped[str] = mapped_column(Text, nullable=False)
+    #: consumed (documents made), skipped (no attachment the rule takes) or failed.
+    status: Mapped[str] = mapped_column(Text, nullable=False)
+    error: Mapped[str | None] = mapped_column(Text)
+    document_ids: Mapped[list[uuid.UUID]] = mapped_column(
+        ARRAY(UUID(as_uuid=True)), nullable=False, server_default=text("'{}'")
+    )
+    processed_at: Mapped[datetime] = _ts(nullable=False)
+
+    __table_args__ = (
+        PrimaryKeyConstraint("rule_id", "uid_validity", "uid"),
+        CheckConstraint("status IN ('consumed', 'skipped', 'failed')", name="status"),
+        Index("ix_mail_processed_rule", "rule_id", "processed_at"),
+    )

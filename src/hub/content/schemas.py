@@ -12,6 +12,7 @@ from hub.content.domain.bulk import MAX_BULK_DOWNLOAD
 from hub.content.domain.documents import MAX_ASN, MAX_COMMENT, MAX_TITLE
 from hub.content.domain.field_filters import FIELD_FILTER_PATTERN, MAX_FIELD_FILTERS
 from hub.content.domain.links import MAX_LINK_DAYS, MAX_MENTIONS, MAX_NOTE_CHARS
+from hub.content.domain.mail import FOLDER_PATTERN
 from hub.content.domain.pdf_pages import MAX_MERGED, MAX_OPERATIONS, MAX_PAGES, MAX_PARTS
 from hub.content.domain.saved_views import MAX_IDS, MAX_WITHIN_DAYS
 from hub.kernel.pagination import Page
@@ -642,3 +643,148 @@ class ErasurePolicyIn(Schema):
 
 class ErasurePolicyOut(Schema):
     departed_owner_documents: str
+
+
+# --------------------------------------------------------------------------- mail
+
+MailName = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+MailHost = Annotated[str, msgspec.Meta(min_length=1, max_length=253)]
+MailPort = Annotated[int, msgspec.Meta(ge=1, le=65535)]
+MailSecurity = Literal["ssl", "starttls", "none"]
+MailUser = Annotated[str, msgspec.Meta(min_length=1, max_length=320)]
+MailPassword = Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
+MailFolder = Annotated[str, msgspec.Meta(pattern=FOLDER_PATTERN, max_length=200)]
+MailFilter = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+MailAction = Literal["mark_read", "flag", "move", "delete"]
+MailTitle = Literal["subject", "filename"]
+MailAge = Annotated[int, msgspec.Meta(ge=0, le=36_500)]
+MailPosition = Annotated[int, msgspec.Meta(ge=0, le=1000)]
+MailTags = Annotated[list[uuid.UUID], msgspec.Meta(max_length=20)]
+
+
+class MailAccountIn(Schema):
+    name: MailName
+    host: MailHost
+    username: MailUser
+    password: MailPassword
+    #: ``ssl`` (implicit TLS, port 993), ``starttls`` (143) or ``none`` (143; plain text).
+    security: MailSecurity = "ssl"
+    #: Default: the security's port.
+    port: MailPort | None = None
+    enabled: bool = True
+
+
+class MailAccountPatch(PatchSchema):
+    name: MailName | msgspec.UnsetType = msgspec.UNSET
+    host: MailHost | msgspec.UnsetType = msgspec.UNSET
+    port: MailPort | msgspec.UnsetType = msgspec.UNSET
+    security: MailSecurity | msgspec.UnsetType = msgspec.UNSET
+    username: MailUser | msgspec.UnsetType = msgspec.UNSET
+    #: A new password replaces the sealed one.
+    password: MailPassword | msgspec.UnsetType = msgspec.UNSET
+    enabled: bool | msgspec.UnsetType = msgspec.UNSET
+
+
+class MailAccountOut(Schema):
+    """A mail account as the API shows it: never its password."""
+
+    id: uuid.UUID
+    organisation_id: uuid.UUID
+    name: str
+    host: str
+    port: int
+    security: str
+    username: str
+    enabled: bool
+    #: Whose documents its mail becomes: who created or last changed the account.
+    owner_id: uuid.UUID | None
+    last_checked_at: datetime | None
+    #: Why the last read failed (never the password); null when it worked.
+    last_error: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class MailTestOut(Schema):
+    ok: bool
+    #: The account's folders, when it could sign in.
+    folders: list[str]
+    error: str | None
+
+
+class MailRuleIn(Schema):
+    account_id: uuid.UUID
+    name: MailName
+    folder: MailFolder = "INBOX"
+    #: Case-insensitive text the sender (name or address) must contain.
+    filter_from: MailFilter | None = None
+    #: Case-insensitive text the subject must contain.
+    filter_subject: MailFilter | None = None
+    #: A file-name pattern the attachments must match (``*.pdf``, ``invoice-*``).
+    filter_attachment: MailFilter | None = None
+    #: Mails older than this many days are left alone (0: any age).
+    max_age_days: MailAge = 30
+    #: What happens to a mail once it became documents.
+    action: MailAction = "mark_read"
+    #: The folder ``move`` moves it to.
+    action_folder: MailFolder | None = None
+    #: The document's title: the mail's subject, or the attachment's file name.
+    title_from: MailTitle = "subject"
+    tag_ids: MailTags = []
+    document_type_id: uuid.UUID | None = None
+    #: Rules of an account run in this order.
+    position: MailPosition = 0
+    enabled: bool = True
+
+
+class MailRulePatch(PatchSchema):
+    name: MailName | msgspec.UnsetType = msgspec.UNSET
+    folder: MailFolder | msgspec.UnsetType = msgspec.UNSET
+    filter_from: MailFilter | msgspec.UnsetType | None = msgspec.UNSET
+    filter_subject: MailFilter | msgspec.UnsetType | None = msgspec.UNSET
+    filter_attachment: MailFilter | msgspec.UnsetType | None = msgspec.UNSET
+    max_age_days: MailAge | msgspec.UnsetType = msgspec.UNSET
+    action: MailAction | msgspec.UnsetType = msgspec.UNSET
+    action_folder: MailFolder | msgspec.UnsetType | None = msgspec.UNSET
+    title_from: MailTitle | msgspec.UnsetType = msgspec.UNSET
+    tag_ids: MailTags | msgspec.UnsetType = msgspec.UNSET
+    document_type_id: uuid.UUID | msgspec.UnsetType | None = msgspec.UNSET
+    position: MailPosition | msgspec.UnsetType = msgspec.UNSET
+    enabled: bool | msgspec.UnsetType = msgspec.UNSET
+
+
+class MailRuleOut(Schema):
+    id: uuid.UUID
+    organisation_id: uuid.UUID
+    account_id: uuid.UUID
+    name: str
+    position: int
+    enabled: bool
+    folder: str
+    filter_from: str | None
+    filter_subject: str | None
+    filter_attachment: str | None
+    max_age_days: int
+    action: str
+    action_folder: str | None
+    title_from: str
+    tag_ids: list[uuid.UUID]
+    document_type_id: uuid.UUID | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class MailProcessedOut(Schema):
+    """A mail a rule dealt with."""
+
+    uid: int
+    uid_validity: int
+    message_id: str | None
+    subject: str
+    sender: str
+    #: consumed (``documentIds`` made), skipped (the rule's filters, or no attachment it
+    #: takes: left alone) or failed (its attachments were refused: ``error`` says why).
+    status: str
+    error: str | None
+    document_ids: list[uuid.UUID]
+    processed_at: datetime

@@ -1,6 +1,6 @@
 """Content's background jobs: the retention purge of the trash, versions' thumbnails and
 text extraction, the audit trail's upkeep (partitions ahead, retention, signed
-checkpoints)."""
+checkpoints), and reading mail accounts (mail rules)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import structlog
 
 from hub.content.domain.thumbnails import MAKE_THUMBNAIL_JOB
 from hub.content.services.audit import AuditLog
+from hub.content.services.mail_fetch import FETCH_MAIL, MailFetcher
 from hub.content.services.text_extraction import (
     EXTRACT_JOB,
     EXTRACT_RETRIES,
@@ -73,3 +74,20 @@ async def checkpoint_audit(ctx: JobContext, *, audit_log: AuditLog) -> None:
 
 AUDIT_MAINTAIN_DAILY = Periodic("content.audit_maintain", "17 2 * * *", maintain_audit)
 AUDIT_CHECKPOINT_HOURLY = Periodic("content.audit_checkpoint", "53 * * * *", checkpoint_audit)
+
+
+@job(FETCH_MAIL, max_retries=2)
+async def fetch_mail(ctx: JobContext, account_id: str, *, mail_fetcher: MailFetcher) -> None:
+    """Read one mail account (its rules make documents of what they take). A failure of
+    the server is recorded on the account, not raised: the next poll tries again."""
+    made = await mail_fetcher.fetch(uuid.UUID(account_id))
+    if made:
+        log.info("mail_consumed", account_id=account_id, documents=made)
+
+
+@job("content.fetch_mail_due", max_retries=3)
+async def fetch_mail_due(ctx: JobContext, *, mail_fetcher: MailFetcher) -> None:
+    await mail_fetcher.due()
+
+
+FETCH_MAIL_EVERY_MINUTE = Periodic("content.fetch_mail_due", "* * * * *", fetch_mail_due)

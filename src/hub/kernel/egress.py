@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import socket
 import ssl
 import time
@@ -159,29 +160,51 @@ def check_url(url: str, policy: AddressPolicy) -> Target:
         raise EgressRefused("URLs with credentials (user:password@) are not accepted.")
     if parts.fragment:
         raise EgressRefused("A URL with a #fragment is not accepted.")
-    host = (parts.hostname or "").rstrip(".")
-    if not host:
+    if not (parts.hostname or "").rstrip("."):
         raise EgressRefused("The URL has no host.")
+    return checked_host(
+        parts.scheme,
+        parts.hostname or "",
+        port or (443 if parts.scheme == "https" else 80),
+        policy,
+        url=url,
+        path=_path(parts),
+    )
+
+
+#: A DNS name once IDNA-encoded: labels of letters, digits, hyphens (and underscores,
+#: which some records carry), none empty.
+_HOST_NAME = re.compile(
+    r"^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*$"
+)
+
+
+def checked_host(
+    scheme: str, host: str, port: int, policy: AddressPolicy, *, url: str = "", path: str = ""
+) -> Target:
+    """A host the hub is asked to reach (a URL's, or a mail server's): a literal address
+    the policy refuses, a ``localhost`` name or a name IDNA cannot encode is
+    :class:`EgressRefused`; a name is resolved (and checked) when it is connected to."""
+    host = host.rstrip(".")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]  # an IPv6 literal as a URL writes it
+    if not host or any(c.isspace() or ord(c) < 0x20 for c in host):
+        raise EgressRefused("The host name is not valid.")
     address = literal_address(host)
     if address is None:
         try:
             host = host.encode("idna").decode("ascii").lower()
         except UnicodeError:
             raise EgressRefused("The host name is not valid.") from None
+        if not _HOST_NAME.match(host):
+            raise EgressRefused("The host name is not valid.")
         if host == "localhost" or host.endswith(".localhost"):
             raise EgressRefused(f"{host} is a loopback name.")
     else:
         reason = policy.refusal(address)
         if reason is not None:
             raise EgressRefused(f"{host} is {reason}.")
-    return Target(
-        url=url,
-        scheme=parts.scheme,
-        host=host,
-        port=port or (443 if parts.scheme == "https" else 80),
-        path=_path(parts),
-        address=address,
-    )
+    return Target(url=url, scheme=scheme, host=host, port=port, path=path, address=address)
 
 
 def _path(parts: SplitResult) -> str:

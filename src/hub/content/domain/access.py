@@ -31,6 +31,7 @@ SHARE = "content.documents.share"
 ADMIN = "content.admin"
 TAXONOMY_MANAGE = "content.taxonomy.manage"
 AUDIT_READ = "content.audit.read"
+MAIL_MANAGE = "content.mail.manage"
 #: Not an ability but a standing rule of the roles that list it: their members' uploads are
 #: restricted from the first commit (sealed bids, patients' own files). Only an exact
 #: listing counts (no built-in pattern grants it), and ``content.admin`` overrides it.
@@ -45,6 +46,10 @@ PERMISSIONS: tuple[tuple[str, str], ...] = (
     (ADMIN, "Everything on every document, restricted ones included; legal holds"),
     (TAXONOMY_MANAGE, "Create, change and delete tags, document types and custom fields"),
     (AUDIT_READ, "Read, export and verify the organisation's audit trail"),
+    (
+        MAIL_MANAGE,
+        "Set up the mail accounts and rules that turn e-mail attachments into documents",
+    ),
     (
         SEALED_UPLOADS,
         "Uploads are restricted from their creation: only the uploader and explicit shares"

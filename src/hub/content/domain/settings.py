@@ -12,7 +12,7 @@ from msgspec import Meta
 
 from hub.content.domain.files import DEFAULT_ALLOWED_MEDIA_TYPES
 from hub.content.domain.storage import StorageUrlError, masked_storage_url, parse_storage_url
-from hub.kernel.settings import Settings, SettingsError
+from hub.kernel.settings import Networks, Settings, SettingsError
 
 _STORAGE_RULE = "unset, a file:///absolute/path URL or an s3://bucket/prefix URL"
 
@@ -60,6 +60,11 @@ class ContentSettings(msgspec.Struct, kw_only=True, frozen=True):
     content_trash_days: Annotated[int, Meta(ge=1, le=36_500)] = 30
     #: Bytes one bulk download (``POST /documents/download``, a zip) may carry.
     content_bulk_download_max_bytes: Annotated[int, Meta(ge=1)] = 2 * GIB
+    #: Minutes between two reads of each enabled mail account (mail rules).
+    content_mail_poll_minutes: Annotated[int, Meta(ge=1, le=1440)] = 10
+    #: Networks a mail account's IMAP server may be in although they are not public (an
+    #: intranet mail server, a test's ``127.0.0.1``); empty: public addresses only.
+    content_mail_allowed_networks: Networks = ()
     #: Bytes of blobs an organisation may hold (0: no limit).
     content_quota_bytes: Annotated[int, Meta(ge=0)] = 10 * GIB
     #: Days audit entries are kept (whole months are dropped once all their entries are

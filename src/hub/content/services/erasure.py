@@ -58,6 +58,9 @@ _STATEMENTS = (
     "DELETE FROM content.document_shares WHERE subject_kind = 'user' AND subject_id = :user_id",
     "DELETE FROM content.saved_views WHERE owner_id = :user_id AND NOT shared",
     "UPDATE content.saved_views SET owner_id = NULL WHERE owner_id = :user_id",
+    # The account stays the organisation's; with no owner it reads nothing until someone
+    # saves it again (and becomes its owner).
+    "UPDATE content.mail_accounts SET owner_id = NULL WHERE owner_id = :user_id",
 )
 
 
