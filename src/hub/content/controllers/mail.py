@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 
+import msgspec
 from litestar import Controller, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
@@ -20,7 +21,7 @@ from hub.content.schemas import (
     MailRulePatch,
     MailTestOut,
 )
-from hub.content.services.mail_accounts import AccountFields, MailAccounts, RuleFields
+from hub.content.services.mail_accounts import MailAccounts
 from hub.content.services.mail_fetch import MailFetcher
 from hub.identity.api import Membership
 from hub.kernel.openapi import problems
@@ -69,18 +70,7 @@ class MailAccountController(Controller):
         data: JSONBody[MailAccountIn],
         mail_accounts: NamedDependency[MailAccounts],
     ) -> MailAccountOut:
-        row = await mail_accounts.create_account(
-            membership,
-            AccountFields(
-                name=data.name,
-                host=data.host,
-                port=data.port,
-                security=data.security,
-                username=data.username,
-                password=data.password,
-                enabled=data.enabled,
-            ),
-        )
+        row = await mail_accounts.create_account(membership, msgspec.structs.asdict(data))
         return to_schema(row, MailAccountOut)
 
     @get("/{account_id:uuid}", operation_id="getMailAccount", summary="A mail account")
@@ -196,25 +186,9 @@ class MailRuleController(Controller):
         data: JSONBody[MailRuleIn],
         mail_accounts: NamedDependency[MailAccounts],
     ) -> MailRuleOut:
-        row = await mail_accounts.create_rule(
-            membership,
-            RuleFields(
-                account_id=data.account_id,
-                name=data.name,
-                position=data.position,
-                enabled=data.enabled,
-                folder=data.folder,
-                filter_from=data.filter_from,
-                filter_subject=data.filter_subject,
-                filter_attachment=data.filter_attachment,
-                max_age_days=data.max_age_days,
-                action=data.action,
-                action_folder=data.action_folder,
-                title_from=data.title_from,
-                tag_ids=list(data.tag_ids),
-                document_type_id=data.document_type_id,
-            ),
-        )
+        fields = msgspec.structs.asdict(data)
+        fields["tag_ids"] = list(data.tag_ids)
+        row = await mail_accounts.create_rule(membership, fields)
         return to_schema(row, MailRuleOut)
 
     @get("/{rule_id:uuid}", operation_id="getMailRule", summary="A mail rule")

@@ -14,9 +14,9 @@ import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Row, Table, delete, func, select, update
+from sqlalchemy import Row, Table, delete, select, update
 
 from hub.content.domain.documents import TagRefs
 from hub.content.domain.mail import (
@@ -25,7 +25,7 @@ from hub.content.domain.mail import (
     PORTS,
     scrubbed,
 )
-from hub.content.models import MailAccount, MailProcessed, MailRule
+from hub.content.repositories import mail
 from hub.content.services.mail_imap import MailError, session
 from hub.content.services.tagging import resolve_tags
 from hub.content.services.taxonomy import MetadataRules
@@ -41,45 +41,13 @@ from hub.kernel.egress import (
     system_resolver,
 )
 from hub.kernel.errors import Conflict
-from hub.kernel.pagination import Page, after_uuid, decode_cursor, page_of
+from hub.kernel.pagination import Page, decode_cursor, page_of
 from hub.kernel.problems import field_invalid, invalid_cursor, not_found
 from hub.kernel.schema import new_id
 from hub.kernel.sealing import Sealer
 from hub.kernel.store import Store
 
 SEAL_PURPOSE = "content.mail_accounts"
-accounts_t = cast(Table, MailAccount.__table__)
-rules_t = cast(Table, MailRule.__table__)
-processed_t = cast(Table, MailProcessed.__table__)
-
-
-@dataclass(frozen=True)
-class AccountFields:
-    name: str
-    host: str
-    port: int | None
-    security: str
-    username: str
-    password: str
-    enabled: bool
-
-
-@dataclass(frozen=True)
-class RuleFields:
-    account_id: uuid.UUID
-    name: str
-    position: int
-    enabled: bool
-    folder: str
-    filter_from: str | None
-    filter_subject: str | None
-    filter_attachment: str | None
-    max_age_days: int
-    action: str
-    action_folder: str | None
-    title_from: str
-    tag_ids: list[uuid.UUID]
-    document_type_id: uuid.UUID | None
 
 
 @dataclass(frozen=True)
@@ -110,56 +78,29 @@ class MailAccounts:
     async def accounts(
         self, member: Membership, *, limit: int, cursor: str | None
     ) -> Page[Row[Any]]:
-        a = accounts_t
-        query = (
-            select(a)
-            .where(a.c.organisation_id == member.organisation_id)
-            .order_by(a.c.id)
-            .limit(limit + 1)
-        )
-        if cursor:
-            query = query.where(a.c.id > after_uuid(cursor))
-        return page_of(await self.store.all(query), limit, lambda row: (str(row.id),))
+        return await self._page(mail.accounts, member, limit, cursor)
 
     async def account(self, member: Membership, account_id: uuid.UUID) -> Row[Any]:
-        a = accounts_t
-        row = await self.store.first(
-            select(a).where(a.c.id == account_id, a.c.organisation_id == member.organisation_id)
-        )
-        if row is None:
-            raise not_found("mail account")
-        return row
+        return await self._owned(mail.accounts, member, account_id, "mail account")
 
-    async def create_account(self, member: Membership, fields: AccountFields) -> Row[Any]:
-        host = self.check_host(fields.host, fields.port or PORTS[fields.security])
+    async def create_account(self, member: Membership, fields: dict[str, Any]) -> Row[Any]:
+        """``fields``: the columns a request gives (``password`` in clear, sealed here)."""
+        values = dict(fields)
+        values["port"] = values.get("port") or PORTS[values["security"]]
+        values["host"] = self.check_host(values["host"], values["port"])
         now = self.clock()
         account_id = new_id()
-        a = accounts_t
+        values["password_sealed"] = self.seal(account_id, values.pop("password"))
         async with self.store.uow() as uow:
-            count = await uow.session.scalar(
-                select(func.count())
-                .select_from(a)
-                .where(a.c.organisation_id == member.organisation_id)
-            )
-            if (count or 0) >= MAX_ACCOUNTS_PER_ORGANISATION:
-                raise Conflict(
-                    f"An organisation has at most {MAX_ACCOUNTS_PER_ORGANISATION} mail accounts.",
-                    code="too_many_mail_accounts",
-                )
+            await self._room(uow.session, mail.accounts, member, MAX_ACCOUNTS_PER_ORGANISATION)
             await uow.session.execute(
-                a.insert().values(
+                mail.accounts.insert().values(
                     id=account_id,
                     organisation_id=member.organisation_id,
-                    name=fields.name,
-                    host=host,
-                    port=fields.port or PORTS[fields.security],
-                    security=fields.security,
-                    username=fields.username,
-                    password_sealed=self.seal(account_id, fields.password),
-                    enabled=fields.enabled,
                     owner_id=member.user_id,
                     created_at=now,
                     updated_at=now,
+                    **values,
                 )
             )
             await uow.commit()
@@ -182,16 +123,13 @@ class MailAccounts:
         values.update(updated_at=self.clock(), owner_id=member.user_id, last_error=None)
         async with self.store.uow() as uow:
             await uow.session.execute(
-                update(accounts_t).where(accounts_t.c.id == row.id).values(**values)
+                update(mail.accounts).where(mail.accounts.c.id == row.id).values(**values)
             )
             await uow.commit()
         return await self.account(member, account_id)
 
     async def delete_account(self, member: Membership, account_id: uuid.UUID) -> None:
-        row = await self.account(member, account_id)
-        async with self.store.uow() as uow:
-            await uow.session.execute(delete(accounts_t).where(accounts_t.c.id == row.id))
-            await uow.commit()
+        await self._delete(mail.accounts, await self.account(member, account_id))
 
     async def test(self, member: Membership, account_id: uuid.UUID) -> TestResult:
         """Connect, sign in and list the folders, as the fetcher would."""
@@ -230,49 +168,25 @@ class MailAccounts:
     # ------------------------------------------------------------------ rules
 
     async def rules(self, member: Membership, *, limit: int, cursor: str | None) -> Page[Row[Any]]:
-        r = rules_t
-        query = (
-            select(r)
-            .where(r.c.organisation_id == member.organisation_id)
-            .order_by(r.c.id)
-            .limit(limit + 1)
-        )
-        if cursor:
-            query = query.where(r.c.id > after_uuid(cursor))
-        return page_of(await self.store.all(query), limit, lambda row: (str(row.id),))
+        return await self._page(mail.rules, member, limit, cursor)
 
     async def rule(self, member: Membership, rule_id: uuid.UUID) -> Row[Any]:
-        r = rules_t
-        row = await self.store.first(
-            select(r).where(r.c.id == rule_id, r.c.organisation_id == member.organisation_id)
-        )
-        if row is None:
-            raise not_found("mail rule")
-        return row
+        return await self._owned(mail.rules, member, rule_id, "mail rule")
 
-    async def create_rule(self, member: Membership, fields: RuleFields) -> Row[Any]:
+    async def create_rule(self, member: Membership, fields: dict[str, Any]) -> Row[Any]:
+        """``fields``: the rule's columns as a request gives them."""
         rule_id = new_id()
         now = self.clock()
-        r = rules_t
         async with self.store.uow() as uow:
-            await self._check_rule(uow.session, member, vars_of(fields))
-            count = await uow.session.scalar(
-                select(func.count())
-                .select_from(r)
-                .where(r.c.organisation_id == member.organisation_id)
-            )
-            if (count or 0) >= MAX_RULES_PER_ORGANISATION:
-                raise Conflict(
-                    f"An organisation has at most {MAX_RULES_PER_ORGANISATION} mail rules.",
-                    code="too_many_mail_rules",
-                )
+            await self._check_rule(uow.session, member, fields)
+            await self._room(uow.session, mail.rules, member, MAX_RULES_PER_ORGANISATION)
             await uow.session.execute(
-                r.insert().values(
+                mail.rules.insert().values(
                     id=rule_id,
                     organisation_id=member.organisation_id,
                     created_at=now,
                     updated_at=now,
-                    **vars_of(fields),
+                    **fields,
                 )
             )
             await uow.commit()
@@ -282,49 +196,63 @@ class MailAccounts:
         self, member: Membership, rule_id: uuid.UUID, changes: dict[str, Any]
     ) -> Row[Any]:
         row = await self.rule(member, rule_id)
-        merged = {**{k: getattr(row, k) for k in RuleFields.__dataclass_fields__}, **changes}
         async with self.store.uow() as uow:
-            await self._check_rule(uow.session, member, merged)
+            await self._check_rule(uow.session, member, {**row._mapping, **changes})
             await uow.session.execute(
-                update(rules_t)
-                .where(rules_t.c.id == row.id)
+                update(mail.rules)
+                .where(mail.rules.c.id == row.id)
                 .values(**changes, updated_at=self.clock())
             )
             await uow.commit()
         return await self.rule(member, rule_id)
 
     async def delete_rule(self, member: Membership, rule_id: uuid.UUID) -> None:
-        row = await self.rule(member, rule_id)
-        async with self.store.uow() as uow:
-            await uow.session.execute(delete(rules_t).where(rules_t.c.id == row.id))
-            await uow.commit()
+        await self._delete(mail.rules, await self.rule(member, rule_id))
 
     async def processed(
         self, member: Membership, rule_id: uuid.UUID, *, limit: int, cursor: str | None
     ) -> Page[Row[Any]]:
         """The mails a rule dealt with, the latest first."""
         row = await self.rule(member, rule_id)
-        p = processed_t
-        query = (
-            select(p)
-            .where(p.c.rule_id == row.id)
-            .order_by(p.c.processed_at.desc(), p.c.uid.desc())
-            .limit(limit + 1)
+        rows = await mail.processed_page(
+            self.store, row.id, limit=limit, after=_processed_cursor(cursor) if cursor else None
         )
-        if cursor:
-            at, uid = _processed_cursor(cursor)
-            query = query.where(
-                (p.c.processed_at < at) | ((p.c.processed_at == at) & (p.c.uid < uid))
+        return page_of(rows, limit, lambda item: (item.processed_at.isoformat(), item.uid))
+
+    async def _page(
+        self, table: Table, member: Membership, limit: int, cursor: str | None
+    ) -> Page[Row[Any]]:
+        rows = await mail.page(
+            self.store, table, member.organisation_id, limit=limit, cursor=cursor
+        )
+        return page_of(rows, limit, lambda row: (str(row.id),))
+
+    async def _owned(
+        self, table: Table, member: Membership, row_id: uuid.UUID, what: str
+    ) -> Row[Any]:
+        row = await mail.one(self.store, table, member.organisation_id, row_id)
+        if row is None:
+            raise not_found(what)
+        return row
+
+    @staticmethod
+    async def _room(session: Any, table: Table, member: Membership, most: int) -> None:
+        """409 when the organisation already has ``most`` accounts or rules."""
+        if await mail.count(session, table, member.organisation_id) >= most:
+            kind = "mail_accounts" if table is mail.accounts else "mail_rules"
+            raise Conflict(
+                f"An organisation has at most {most} {kind.replace('_', ' ')}.",
+                code=f"too_many_{kind}",
             )
-        return page_of(
-            await self.store.all(query),
-            limit,
-            lambda item: (item.processed_at.isoformat(), item.uid),
-        )
+
+    async def _delete(self, table: Table, row: Any) -> None:
+        async with self.store.uow() as uow:
+            await uow.session.execute(delete(table).where(table.c.id == row.id))
+            await uow.commit()
 
     async def _check_rule(self, session: Any, member: Membership, fields: dict[str, Any]) -> None:
         org = member.organisation_id
-        a = accounts_t
+        a = mail.accounts
         owned = await session.scalar(
             select(a.c.id).where(a.c.id == fields["account_id"], a.c.organisation_id == org)
         )
@@ -334,10 +262,6 @@ class MailAccounts:
             raise field_invalid("actionFolder", "the folder to move consumed mails to")
         await resolve_tags(session, org, TagRefs(tuple(fields["tag_ids"]), ()), field="tagIds")
         await self.metadata.document_type(session, org, fields["document_type_id"])
-
-
-def vars_of(fields: RuleFields) -> dict[str, Any]:
-    return {name: getattr(fields, name) for name in RuleFields.__dataclass_fields__}
 
 
 def _processed_cursor(cursor: str) -> tuple[datetime, int]:

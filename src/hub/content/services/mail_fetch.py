@@ -27,7 +27,7 @@ from datetime import timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert
 
 from hub.content.domain.access import WRITE, caller_of
@@ -42,13 +42,8 @@ from hub.content.domain.mail import (
     title_of,
     wanted,
 )
-from hub.content.models import Tag
-from hub.content.services.mail_accounts import (
-    MailAccounts,
-    accounts_t,
-    processed_t,
-    rules_t,
-)
+from hub.content.repositories import mail as repo
+from hub.content.services.mail_accounts import MailAccounts
 from hub.content.services.mail_imap import MailError, Session, session
 from hub.content.services.uploads import Metadata, UploadService
 from hub.identity.api import IdentityApi
@@ -93,16 +88,7 @@ class MailFetcher:
     async def due(self) -> int:
         """The periodic ``content.fetch_mail_due``: queue a fetch of each enabled account
         not checked for ``HUB_CONTENT_MAIL_POLL_MINUTES`` and not being read."""
-        now = self.clock()
-        a = accounts_t
-        rows = await self.store.all(
-            select(a.c.id).where(
-                a.c.enabled.is_(True),
-                (a.c.last_checked_at.is_(None))
-                | (a.c.last_checked_at <= now - timedelta(minutes=self.poll)),
-                (a.c.lease_until.is_(None)) | (a.c.lease_until <= now),
-            )
-        )
+        rows = await repo.due_accounts(self.store, self.clock(), self.poll)
         async with self.store.uow() as uow:
             for row in rows:
                 self.queue_job(uow, FETCH_MAIL, str(row.id))
@@ -137,7 +123,7 @@ class MailFetcher:
 
     async def _lease(self, account_id: uuid.UUID) -> Any:
         now = self.clock()
-        a = accounts_t
+        a = repo.accounts
         async with self.store.uow() as uow:
             row = (
                 await uow.session.execute(
@@ -155,7 +141,7 @@ class MailFetcher:
         return row
 
     async def _release(self, account_id: uuid.UUID, error: str | None) -> None:
-        a = accounts_t
+        a = repo.accounts
         async with self.store.uow() as uow:
             await uow.session.execute(
                 update(a)
@@ -165,12 +151,7 @@ class MailFetcher:
             await uow.commit()
 
     async def _read(self, account: Any, password: str) -> int:
-        r = rules_t
-        rules = await self.store.all(
-            select(r)
-            .where(r.c.account_id == account.id, r.c.enabled.is_(True))
-            .order_by(r.c.position, r.c.id)
-        )
+        rules = await repo.enabled_rules(self.store, account.id)
         if not rules:
             return 0
         member = (
@@ -252,19 +233,11 @@ class MailFetcher:
     async def _unseen(self, rule_id: uuid.UUID, validity: int, uids: list[int]) -> list[int]:
         """The newest ``MAX_MAILS_PER_RUN`` of ``uids`` the rule has not dealt with, oldest
         first (looked up a thousand at a time: a big folder's UIDs are many)."""
-        p = processed_t
         newest = sorted(uids, reverse=True)
         todo: list[int] = []
         for start in range(0, len(newest), 1000):
             chunk = newest[start : start + 1000]
-            seen = {
-                row.uid
-                for row in await self.store.all(
-                    select(p.c.uid).where(
-                        p.c.rule_id == rule_id, p.c.uid_validity == validity, p.c.uid.in_(chunk)
-                    )
-                )
-            }
+            seen = await repo.seen_uids(self.store, rule_id, validity, chunk)
             todo.extend(uid for uid in chunk if uid not in seen)
             if len(todo) >= MAX_MAILS_PER_RUN:
                 break
@@ -272,19 +245,7 @@ class MailFetcher:
 
     async def _metadata(self, rule: Any) -> tuple[TagRefs, uuid.UUID | None]:
         """The rule's tags and type that still exist (one deleted since is left out)."""
-        t = Tag.__table__
-        tags = (
-            [
-                row.id
-                for row in await self.store.all(
-                    select(t.c.id).where(
-                        t.c.organisation_id == rule.organisation_id, t.c.id.in_(rule.tag_ids)
-                    )
-                )
-            ]
-            if rule.tag_ids
-            else []
-        )
+        tags = await repo.live_tags(self.store, rule.organisation_id, list(rule.tag_ids))
         type_id = rule.document_type_id
         if type_id is not None:
             async with self.store.uow() as uow:
@@ -330,7 +291,7 @@ class MailFetcher:
     ) -> None:
         async with self.store.uow() as uow:
             await uow.session.execute(
-                insert(processed_t)
+                insert(repo.processed)
                 .values(
                     rule_id=rule.id,
                     uid_validity=validity,
