@@ -36,6 +36,10 @@ class LiveServer:
                 log_config=None,
                 lifespan="on",
                 http=http,  # type: ignore[arg-type]
+                # Longer than any pause of a test between two requests (draining a worker
+                # on a loaded machine): with uvicorn's 5 s, the server may close a pooled
+                # connection just as the client reuses it (an httpx ReadError).
+                timeout_keep_alive=120,
             )
         )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
