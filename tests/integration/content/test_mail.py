@@ -5,6 +5,7 @@ recorded, and the account's password appears in no answer, log or column in clea
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,6 +13,8 @@ import pytest
 from litestar import Litestar
 from structlog.testing import capture_logs
 
+from hub.content.services.mail_accounts import SEAL_PURPOSE as MAIL_SEAL
+from hub.kernel.sealing import Sealer, UnsealableError
 from hub.kernel.settings import Settings
 from hub.worker import InProcessWorker
 from tests.integration.communication.support_webhooks import certificates
@@ -25,6 +28,7 @@ from tests.integration.content.support_mail import (
 )
 from tests.integration.identity.support import API, fetch
 from tests.integration.identity.support_orgs import Person, create_org, join, person
+from tests.integration.identity.test_secret_rotation import A, B, _row, hub_secrets, running
 from tests.support import problem
 
 Client = Any
@@ -312,3 +316,26 @@ async def test_starttls_verifies_the_name_and_connects_to_the_address_checked(
 
 async def _loopback() -> list[str]:
     return ["127.0.0.1"]
+
+
+async def test_rotation_reseals_mail_passwords_unchanged(
+    settings: Settings, database_url: str, clean_state: None, imap: ImapServer
+) -> None:
+    """`hub secrets rotate` covers content too: a password sealed under key A opens under
+    B alone afterwards, and the account still signs in."""
+    async with running(settings, A) as client:
+        owner = await person(client, database_url, "owner@example.com")
+        org = (await create_org(client, owner))["id"]
+        account = (await add_account(client, owner, org, imap)).json()
+    before = await asyncio.to_thread(hub_secrets, settings, "status", B, A)
+    assert _row(before, "mail account passwords") == ["0", "1", "0", "-"], before
+    rotated = await asyncio.to_thread(hub_secrets, settings, "rotate", B, A)
+    assert "mail account passwords: 1 moved to the current key, 0 already on it" in rotated
+    (row,) = await fetch(database_url, "SELECT id, password_sealed FROM content.mail_accounts")
+    opened = Sealer([B], MAIL_SEAL).open(bytes(row["password_sealed"]), context=row["id"].bytes)
+    assert opened.decode() == PASSWORD
+    with pytest.raises(UnsealableError):
+        Sealer([A], MAIL_SEAL).open(bytes(row["password_sealed"]), context=row["id"].bytes)
+    async with running(settings, B) as client:
+        r = await client.post(f"{accounts_url(org)}/{account['id']}/test", headers=owner.auth)
+        assert r.json()["ok"] is True, r.json()
