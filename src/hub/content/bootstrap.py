@@ -127,6 +127,7 @@ def services(rt: ContextRuntime, *, identity_api: IdentityApi) -> dict[str, Any]
             identity_api,
             rt.queue_job,
             poll_minutes=settings.content_mail_poll_minutes,
+            max_mail_bytes=settings.max_upload_bytes * 4 // 3 + 1024 * 1024,
         ),
         "content_secret_rotation": SealedColumns(
             store,

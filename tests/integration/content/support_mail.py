@@ -16,7 +16,10 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
+from typing import Any
 
+from tests.integration.identity.support import API
+from tests.integration.identity.support_orgs import Person
 from tests.support import free_port
 
 USER, PASSWORD = "docs@clinic.example", "imap-s3cret-Pw"
@@ -136,3 +139,24 @@ def mail(
         maintype, subtype = ("application", "pdf") if name.endswith(".pdf") else ("image", "png")
         message.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
     return message
+
+
+def accounts_url(org: str) -> str:
+    return f"{API}/orgs/{org}/mail-accounts"
+
+
+def rules_url(org: str) -> str:
+    return f"{API}/orgs/{org}/mail-rules"
+
+
+async def add_account(client: Any, who: Person, org: str, imap: ImapServer, **kw: Any) -> Any:
+    body = {
+        "name": "Clinic inbox",
+        "host": "127.0.0.1",
+        "port": imap.port,
+        "security": "none",
+        "username": USER,
+        "password": PASSWORD,
+        **kw,
+    }
+    return await client.post(accounts_url(org), json=body, headers=who.auth)

@@ -21,9 +21,11 @@ from tests.integration.communication.support_webhooks import certificates
 from tests.integration.content.support import DOCS, document_type, pdf
 from tests.integration.content.support_mail import (
     PASSWORD,
-    USER,
     ImapServer,
+    accounts_url,
+    add_account,
     mail,
+    rules_url,
     running_imap,
 )
 from tests.integration.identity.support import API, fetch
@@ -43,27 +45,6 @@ def settings(settings: Settings) -> Settings:
 @pytest.fixture(scope="module")
 def imap() -> Iterator[ImapServer]:
     yield from running_imap()
-
-
-def accounts_url(org: str) -> str:
-    return f"{API}/orgs/{org}/mail-accounts"
-
-
-def rules_url(org: str) -> str:
-    return f"{API}/orgs/{org}/mail-rules"
-
-
-async def add_account(client: Client, who: Person, org: str, imap: ImapServer, **kw: Any) -> Any:
-    body = {
-        "name": "Clinic inbox",
-        "host": "127.0.0.1",
-        "port": imap.port,
-        "security": "none",
-        "username": USER,
-        "password": PASSWORD,
-        **kw,
-    }
-    return await client.post(accounts_url(org), json=body, headers=who.auth)
 
 
 async def tag(client: Client, who: Person, org: str, name: str) -> str:

@@ -35,6 +35,7 @@ from hub.content.domain.documents import TagRefs
 from hub.content.domain.mail import (
     MAX_MAILS_PER_RUN,
     Filters,
+    Mail,
     matches,
     parse_mail,
     scrubbed,
@@ -56,6 +57,13 @@ log = structlog.get_logger("hub.content")
 FETCH_MAIL = "content.fetch_mail"
 #: How long a run may hold an account before another may take it over.
 LEASE = timedelta(minutes=15)
+
+
+def _unread(uid: int) -> Mail:
+    """What is recorded of a mail that was not read: its number only."""
+    return Mail(
+        message_id=None, subject=f"(mail {uid}, not read)", sender="", date=None, attachments=()
+    )
 
 
 @dataclass
@@ -81,9 +89,13 @@ class MailFetcher:
         queue_job: Callable[..., uuid.UUID],
         *,
         poll_minutes: int,
+        max_mail_bytes: int,
     ) -> None:
         self.store, self.clock, self.accounts, self.uploads = store, clock, accounts, uploads
         self.identity, self.queue_job, self.poll = identity, queue_job, poll_minutes
+        #: A larger mail is not read (its attachments could not be taken anyway): the
+        #: upload limit, with room for the base64 of attachments and the mail around them.
+        self.max_mail_bytes = max_mail_bytes
 
     async def due(self) -> int:
         """The periodic ``content.fetch_mail_due``: queue a fetch of each enabled account
@@ -200,6 +212,18 @@ class MailFetcher:
         metadata = await self._metadata(rule)
         made = 0
         for uid in todo:
+            size = await asyncio.to_thread(mailbox.size, uid)
+            if size > self.max_mail_bytes:
+                await self._record(
+                    rule,
+                    validity,
+                    uid,
+                    _unread(uid),
+                    "failed",
+                    [],
+                    [f"the mail has {size} bytes, more than {self.max_mail_bytes} are read"],
+                )
+                continue
             mail = parse_mail(await asyncio.to_thread(mailbox.fetch, uid))
             documents: list[uuid.UUID] = []
             problems: list[str] = []

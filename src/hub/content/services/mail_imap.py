@@ -22,6 +22,7 @@ from typing import Any
 #: Seconds to connect, and for each command.
 TIMEOUT = 10.0
 _UIDVALIDITY = re.compile(rb"UIDVALIDITY (\d+)")
+_SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
 _LISTED = re.compile(rb'\((?P<flags>[^)]*)\) (?:"[^"]*"|NIL) (?P<name>.+)$')
 
 
@@ -93,6 +94,16 @@ class Session:
         criteria = ["SINCE", since.strftime("%d-%b-%Y")] if since is not None else ["ALL"]
         data = self._ok(*self.client.uid("SEARCH", *criteria), "SEARCH")
         return [int(uid) for uid in (data[0] or b"").split()]
+
+    def size(self, uid: int) -> int:
+        """The mail's size in bytes as the server counts it (``RFC822.SIZE``), read
+        before the mail itself so a huge one is never loaded."""
+        data = self._ok(*self.client.uid("FETCH", str(uid), "(RFC822.SIZE)"), "FETCH")
+        for item in data:
+            found = _SIZE.search(item if isinstance(item, bytes) else b"")
+            if found is not None:
+                return int(found[1])
+        raise MailError(f"the server did not give the size of mail {uid}")
 
     def fetch(self, uid: int) -> bytes:
         """The whole mail, without marking it read (``BODY.PEEK``)."""
