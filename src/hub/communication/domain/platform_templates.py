@@ -6,16 +6,20 @@ from __future__ import annotations
 
 from hub.communication.domain.templates import TemplateDraft
 
+#: What a notice about a document (shared with, or mentioning, the recipient) is given.
+_DOCUMENT_NOTICE = ("actorName", "documentTitle", "documentUrl")
+_DOCUMENT_SAMPLE = {
+    "actorName": "Ada Lovelace",
+    "documentTitle": "Q3 report",
+    "documentUrl": "https://hub.example/documents/1",
+}
+
 PLATFORM_TEMPLATES: dict[str, TemplateDraft] = {
     "document.shared": TemplateDraft(
         category="documents",
         description="A document was shared with the recipient.",
-        variables=("actorName", "documentTitle", "documentUrl"),
-        sample={
-            "actorName": "Ada Lovelace",
-            "documentTitle": "Q3 report",
-            "documentUrl": "https://hub.example/documents/1",
-        },
+        variables=_DOCUMENT_NOTICE,
+        sample=dict(_DOCUMENT_SAMPLE),
         channels={
             "in_app": {
                 "en": {
@@ -48,12 +52,8 @@ PLATFORM_TEMPLATES: dict[str, TemplateDraft] = {
     "document.mentioned": TemplateDraft(
         category="documents",
         description="Someone mentioned the recipient in a note on a document they may read.",
-        variables=("actorName", "documentTitle", "documentUrl"),
-        sample={
-            "actorName": "Ada Lovelace",
-            "documentTitle": "Q3 report",
-            "documentUrl": "https://hub.example/documents/1",
-        },
+        variables=_DOCUMENT_NOTICE,
+        sample=dict(_DOCUMENT_SAMPLE),
         channels={
             "in_app": {
                 "en": {

@@ -37,7 +37,6 @@ from hub.kernel.store import Store
 
 SEAL_PURPOSE = "communication.push"
 VAPID_CONTEXT = b"vapid"
-subscriptions_t = repositories.push_subscriptions_t
 
 
 def endpoint_hash(endpoint: str) -> bytes:
@@ -99,7 +98,7 @@ class PushSubscriptions:
         browser's row, and whether it is new (False: it was known, now refreshed)."""
         subscription = self.parse(endpoint, p256dh, auth)
         now = self.clock()
-        t = subscriptions_t
+        t = repositories.push_subscriptions_t
         upsert = insert(t).values(
             id=new_id(),
             user_id=user_id,
@@ -165,7 +164,7 @@ class PushSubscriptions:
 
     async def remove(self, user_id: uuid.UUID, subscription_id: uuid.UUID) -> None:
         """Someone else's browser is 404 like an unknown one."""
-        t = subscriptions_t
+        t = repositories.push_subscriptions_t
         async with self.store.uow() as uow:
             gone = await uow.session.execute(
                 delete(t).where(t.c.id == subscription_id, t.c.user_id == user_id).returning(t.c.id)

@@ -43,7 +43,7 @@ from hub.communication.domain.push import (
 from hub.communication.domain.push import SENT as PUSHED
 from hub.communication.domain.templates import render_channel
 from hub.communication.services.deliveries import record_outcome
-from hub.communication.services.push import VapidKeys, subscriptions_t
+from hub.communication.services.push import VapidKeys
 from hub.communication.services.templates import TemplateService
 from hub.kernel.clock import Clock
 from hub.kernel.egress import AddressPolicy, EgressRefused, Resolver, request, system_resolver
@@ -53,7 +53,6 @@ from hub.kernel.sealing import Sealer, UnsealableError
 from hub.kernel.store import Store
 
 log = structlog.get_logger("hub.communication")
-receipts_t = repositories.push_receipts_t
 _MAX_ERROR = 300
 _VAPID_UNREADABLE = (
     "the VAPID key does not open with HUB_SECRET_KEY or HUB_SECRET_KEY_PREVIOUS "
@@ -259,11 +258,11 @@ class PushDelivery:
         now: datetime,
     ) -> None:
         """A reached browser gets its receipt (a delivery's); a gone one is forgotten."""
-        s = subscriptions_t
+        s = repositories.push_subscriptions_t
         async with self.store.uow() as uow:
             if result == PUSHED and delivery_id is not None:
                 await uow.session.execute(
-                    insert(receipts_t)
+                    insert(repositories.push_receipts_t)
                     .values(delivery_id=delivery_id, subscription_id=subscription_id, sent_at=now)
                     .on_conflict_do_nothing()
                 )

@@ -282,14 +282,8 @@ class MailFetcher:
         return TagRefs(tuple(tags), ()), type_id
 
     async def _document(self, caller: Any, attachment: Any, meta: Metadata) -> uuid.UUID:
-        stored = await self.uploads.intake.take(
-            caller.organisation_id, _File(file_name=attachment.file_name, data=attachment.data)
-        )
-
-        async def write(file: Any) -> dict[str, Any]:
-            return await self.uploads.create_from(caller, file, meta)
-
-        view = await self.uploads.kept(stored, write)
+        part = _File(file_name=attachment.file_name, data=attachment.data)
+        view = await self.uploads.create_from_part(caller, part, meta)
         return uuid.UUID(str(view["id"]))
 
     @staticmethod

@@ -233,6 +233,18 @@ class UploadService:
         result: dict[str, Any] = await self._stored(organisation_id, part, write)
         return result
 
+    async def create_from_part(
+        self, caller: Caller, part: FilePart, meta: Metadata
+    ) -> dict[str, Any]:
+        """A new document from a file read in-process (a mail's attachment), taken into
+        the store and checked as an upload's file is."""
+
+        async def write(stored: StoredFile) -> dict[str, Any]:
+            return await self.create_from(caller, stored, meta)
+
+        result: dict[str, Any] = await self._stored(caller.organisation_id, part, write)
+        return result
+
     async def create_from(
         self, caller: Caller, stored: StoredFile, meta: Metadata, *, comment: str | None = None
     ) -> dict[str, Any]:

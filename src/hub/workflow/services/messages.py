@@ -34,7 +34,7 @@ from hub.kernel.problems import field_invalid, not_found
 from hub.kernel.schema import new_id
 from hub.kernel.security import Principal
 from hub.kernel.store import Store
-from hub.kernel.tenancy import Tenancy
+from hub.kernel.tenancy import Tenancy, permission_denied
 from hub.workflow import repositories
 from hub.workflow.api import MessageCorrelated
 from hub.workflow.domain import definitions as defs
@@ -353,7 +353,8 @@ class MessageService:
         member = await self.tenancy.membership(principal, row.organisation_id)
         if member is None:
             raise not_found("kept message")
-        await self.tenancy.authorise(principal, row.organisation_id, MESSAGES_CORRELATE)
+        if not member.allows(MESSAGES_CORRELATE):
+            raise permission_denied(MESSAGES_CORRELATE)
         async with self.store.uow() as uow:
             await uow.session.execute(delete(BufferedMessage).where(BufferedMessage.id == row.id))
             await uow.commit()
