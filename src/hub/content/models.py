@@ -656,8 +656,16 @@ class MailRule(IdMixin, Base):
     #: Case-insensitive substrings the sender and the subject must contain.
     filter_from: Mapped[str | None] = mapped_column(Text)
     filter_subject: Mapped[str | None] = mapped_column(Text)
-    #: A file-name pattern (``*.pdf``) the attachments must match.
+    #: ... the recipients (To, Cc, Delivered-To) and the body's text.
+    filter_to: Mapped[str | None] = mapped_column(Text)
+    filter_body: Mapped[str | None] = mapped_column(Text)
+    #: A file-name pattern (``*.pdf``) the attachments must match, and one they must not.
     filter_attachment: Mapped[str | None] = mapped_column(Text)
+    filter_attachment_exclude: Mapped[str | None] = mapped_column(Text)
+    #: What becomes documents: the attachments, the mail as ``.eml``, or both.
+    consumption: Mapped[str] = mapped_column(
+        Text, nullable=False, server_default=text("'attachments'")
+    )
     max_age_days: Mapped[int] = mapped_column(Integer, nullable=False)
     action: Mapped[str] = mapped_column(Text, nullable=False)
     action_folder: Mapped[str | None] = mapped_column(Text)
@@ -672,6 +680,7 @@ class MailRule(IdMixin, Base):
     __table_args__ = (
         CheckConstraint("action IN ('mark_read', 'flag', 'move', 'delete')", name="action"),
         CheckConstraint("title_from IN ('subject', 'filename')", name="title_from"),
+        CheckConstraint("consumption IN ('attachments', 'mail', 'everything')", name="consumption"),
         Index("ix_mail_rules_account", "account_id", "position", "id"),
         Index("ix_mail_rules_org", "organisation_id", "id"),
     )

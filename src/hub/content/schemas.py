@@ -657,6 +657,7 @@ MailFolder = Annotated[str, msgspec.Meta(pattern=FOLDER_PATTERN, max_length=200)
 MailFilter = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 MailAction = Literal["mark_read", "flag", "move", "delete"]
 MailTitle = Literal["subject", "filename"]
+MailConsumption = Literal["attachments", "mail", "everything"]
 MailAge = Annotated[int, msgspec.Meta(ge=0, le=36_500)]
 MailPosition = Annotated[int, msgspec.Meta(ge=0, le=1000)]
 MailTags = Annotated[list[uuid.UUID], msgspec.Meta(max_length=20)]
@@ -720,8 +721,17 @@ class MailRuleIn(Schema):
     filter_from: MailFilter | None = None
     #: Case-insensitive text the subject must contain.
     filter_subject: MailFilter | None = None
+    #: Case-insensitive text the recipients (To, Cc, Delivered-To) must contain.
+    filter_to: MailFilter | None = None
+    #: Case-insensitive text the body (its plain text, or its HTML's) must contain.
+    filter_body: MailFilter | None = None
     #: A file-name pattern the attachments must match (``*.pdf``, ``invoice-*``).
     filter_attachment: MailFilter | None = None
+    #: A file-name pattern of attachments left out (``logo*``, ``*.png``).
+    filter_attachment_exclude: MailFilter | None = None
+    #: What becomes documents: each attachment taken, the mail itself as one ``.eml``
+    #: document, or both.
+    consumption: MailConsumption = "attachments"
     #: Mails older than this many days are left alone (0: any age).
     max_age_days: MailAge = 30
     #: What happens to a mail once it became documents.
@@ -742,7 +752,11 @@ class MailRulePatch(PatchSchema):
     folder: MailFolder | msgspec.UnsetType = msgspec.UNSET
     filter_from: MailFilter | msgspec.UnsetType | None = msgspec.UNSET
     filter_subject: MailFilter | msgspec.UnsetType | None = msgspec.UNSET
+    filter_to: MailFilter | msgspec.UnsetType | None = msgspec.UNSET
+    filter_body: MailFilter | msgspec.UnsetType | None = msgspec.UNSET
     filter_attachment: MailFilter | msgspec.UnsetType | None = msgspec.UNSET
+    filter_attachment_exclude: MailFilter | msgspec.UnsetType | None = msgspec.UNSET
+    consumption: MailConsumption | msgspec.UnsetType = msgspec.UNSET
     max_age_days: MailAge | msgspec.UnsetType = msgspec.UNSET
     action: MailAction | msgspec.UnsetType = msgspec.UNSET
     action_folder: MailFolder | msgspec.UnsetType | None = msgspec.UNSET
@@ -763,7 +777,11 @@ class MailRuleOut(Schema):
     folder: str
     filter_from: str | None
     filter_subject: str | None
+    filter_to: str | None
+    filter_body: str | None
     filter_attachment: str | None
+    filter_attachment_exclude: str | None
+    consumption: str
     max_age_days: int
     action: str
     action_folder: str | None
@@ -783,7 +801,8 @@ class MailProcessedOut(Schema):
     subject: str
     sender: str
     #: consumed (``documentIds`` made), skipped (the rule's filters, or no attachment it
-    #: takes: left alone) or failed (its attachments were refused: ``error`` says why).
+    #: takes: left alone) or failed (what it would have made was refused: ``error`` says
+    #: why).
     status: str
     error: str | None
     document_ids: list[uuid.UUID]

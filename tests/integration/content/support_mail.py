@@ -127,14 +127,16 @@ def mail(
     subject: str,
     sender: str = "Billing <billing@supplier.example>",
     attachments: tuple[tuple[str, bytes], ...] = (),
+    to: str = USER,
+    body: str = "Please find attached.",
 ) -> EmailMessage:
     message = EmailMessage()
     message["From"] = sender
-    message["To"] = USER
+    message["To"] = to
     message["Subject"] = subject
     message["Date"] = format_datetime(datetime.now(UTC))
     message["Message-ID"] = f"<{abs(hash(subject))}@supplier.example>"
-    message.set_content("Please find attached.")
+    message.set_content(body)
     for name, data in attachments:
         maintype, subtype = ("application", "pdf") if name.endswith(".pdf") else ("image", "png")
         message.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,22 @@ HTML = b"""<!doctype html><html><head><title>Quarterly notes</title>
 <body><h1>Revenue grew</h1><p>by <b>twelve</b> percent</p>
 <noscript>enable javascript</noscript></body></html>"""
 
+
+def eml() -> bytes:
+    """A mail with only an HTML body (script in it) and an attachment."""
+    message = EmailMessage()
+    message["From"] = "Comptabilité <compta@fournisseur.example>"
+    message["To"] = "docs@clinic.example"
+    message["Subject"] = "Facture n° 42"
+    message["Date"] = "Tue, 01 Dec 2026 10:00:00 +0000"
+    message.set_content(
+        "<p>Montant d\u00fb : <b>120 EUR</b></p><script>var mailScript = 1;</script>",
+        subtype="html",
+    )
+    message.add_attachment(b"%PDF-1.4", maintype="application", subtype="pdf", filename="f.pdf")
+    return message.as_bytes()
+
+
 #: (file name, bytes, words the text must hold, words it must not)
 FORMATS: dict[str, tuple[str, bytes, list[str], list[str]]] = {
     "plain": (
@@ -102,6 +119,19 @@ FORMATS: dict[str, tuple[str, bytes, list[str], list[str]]] = {
             "color: red",
             "enable javascript",
         ],
+    ),
+    "eml": (
+        "facture.eml",
+        eml(),
+        [
+            "From: Comptabilité <compta@fournisseur.example>",
+            "To: docs@clinic.example",
+            "Subject: Facture n° 42",
+            "Attachments: f.pdf",
+            "Montant d\u00fb :",
+            "120 EUR",
+        ],
+        ["mailScript", "%PDF"],
     ),
     "pdf": (
         "report.pdf",

@@ -320,3 +320,71 @@ async def test_rotation_reseals_mail_passwords_unchanged(
     async with running(settings, B) as client:
         r = await client.post(f"{accounts_url(org)}/{account['id']}/test", headers=owner.auth)
         assert r.json()["ok"] is True, r.json()
+
+
+async def test_a_rule_keeps_the_mail_itself_and_filters_on_recipients_body_and_names(
+    client: Client, database_url: str, events: InProcessWorker, imap: ImapServer
+) -> None:
+    """Paperless-ngx's consumption scope "everything": the mail becomes an ``.eml``
+    document (searchable by its body) beside its attachments; the recipient and body
+    filters pick the mail, the exclusion pattern leaves the logo out."""
+    owner = await person(client, database_url, "owner@example.com")
+    org = (await create_org(client, owner))["id"]
+    attachments = (("invoice-7.pdf", pdf(b"invoice 7")), ("logo.png", b"\x89PNG\r\n"))
+    invoices = "Invoices <invoices@clinic.example>"
+    imap.deliver(mail("Invoice 7", attachments=attachments, to=invoices, body="AMOUNT due: 70"))
+    imap.deliver(mail("Newsletter", attachments=attachments, to=invoices, body="Hello"))
+    imap.deliver(mail("Invoice 8", attachments=attachments, body="Amount due: 80"))
+    account = (await add_account(client, owner, org, imap)).json()
+    body = {
+        "accountId": account["id"],
+        "name": "Invoices, whole",
+        "filterTo": "invoices@CLINIC",
+        "filterBody": "amount due",
+        "filterAttachmentExclude": "logo*",
+        "consumption": "everything",
+    }
+    r = await client.post(rules_url(org), json=body, headers=owner.auth)
+    assert r.status_code == 201, r.text
+    rule = r.json()
+    assert {k: rule[k] for k in body if k != "accountId"} == {
+        k: v for k, v in body.items() if k != "accountId"
+    }
+    await client.post(f"{accounts_url(org)}/{account['id']}/process", headers=owner.auth)
+    await events.drain(within=30)
+
+    r = await client.get(f"{rules_url(org)}/{rule['id']}/processed", headers=owner.auth)
+    processed = {p["subject"]: p for p in r.json()["items"]}
+    assert processed["Invoice 7"]["status"] == "consumed"
+    assert (processed["Newsletter"]["status"], processed["Invoice 8"]["status"]) == (
+        "skipped",
+        "skipped",
+    )
+    r = await client.get(DOCS, params={"organisationId": org}, headers=owner.auth)
+    documents = {d["fileName"]: d for d in r.json()["items"]}
+    assert set(documents) == {"Invoice 7.eml", "invoice-7.pdf"}
+    assert sorted(processed["Invoice 7"]["documentIds"]) == sorted(
+        d["id"] for d in documents.values()
+    )
+    whole = documents["Invoice 7.eml"]
+    assert (whole["title"], whole["mediaType"]) == ("Invoice 7", "message/rfc822")
+    r = await client.get(f"{DOCS}/{whole['id']}/content", headers=owner.auth)
+    assert r.headers["content-type"].startswith("message/rfc822")
+    assert r.headers["content-disposition"].startswith("attachment")
+    assert b"Subject: Invoice 7" in r.content
+    # The mail's text was extracted: a search for its body finds it.
+    r = await client.get(
+        f"{API}/search", params={"organisationId": org, "q": "amount"}, headers=owner.auth
+    )
+    assert whole["id"] in [hit["id"] for hit in r.json()["items"]], r.text
+
+    # A rule keeping only the mail, and a value it does not know.
+    r = await client.patch(
+        f"{rules_url(org)}/{rule['id']}", json={"consumption": "mail"}, headers=owner.auth
+    )
+    assert (r.status_code, r.json()["consumption"]) == (200, "mail")
+    r = await client.patch(
+        f"{rules_url(org)}/{rule['id']}", json={"consumption": "eml"}, headers=owner.auth
+    )
+    assert r.status_code == 400
+    assert "consumption" in r.text

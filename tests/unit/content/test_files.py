@@ -65,6 +65,14 @@ def odf(media_type: str) -> bytes:
 OLE2 = bytes.fromhex("d0cf11e0a1b11ae1") + bytes(16) + b"\x3e\x00\x03\x00\xfe\xff" + bytes(482)
 
 
+#: A mail as a mail program saves it (header, folded line, blank line, body).
+MAIL = (
+    b"Received: from mx.example\n  by clinic.example; Tue, 1 Dec 2026 10:00:00 +0000\n"
+    b"From: Billing <billing@supplier.example>\nSubject: Invoice 42\n"
+    b"Date: Tue, 1 Dec 2026 10:00:00 +0000\nMIME-Version: 1.0\n\nPlease pay.\n"
+)
+
+
 @pytest.mark.parametrize(
     ("data", "name", "expected"),
     [
@@ -114,6 +122,14 @@ OLE2 = bytes.fromhex("d0cf11e0a1b11ae1") + bytes(16) + b"\x3e\x00\x03\x00\xfe\xf
         (b'<?xml version="1.0"?><root/>', "data", "application/xml"),
         (b"<root/>", "data.xml", "application/xml"),
         (b"<base64 blob>", "x", "text/plain"),  # "<b" opens no tag here
+        (MAIL, "invoice.eml", "message/rfc822"),
+        (MAIL.replace(b"\n", b"\r\n"), "invoice.EML", "message/rfc822"),
+        (MAIL + b"\xe9t\xe9 in Latin-1\n", "8bit.eml", "message/rfc822"),  # any body bytes
+        (MAIL, "invoice.txt", "text/plain"),  # only a .eml is taken for a mail
+        (b"<html><script>x()</script>", "page.eml", "text/html"),  # markup stays markup
+        (b"Subject: no sender\n\nbody", "x.eml", "text/plain"),
+        (b"From: a@b.example\nnot a header\n\nbody", "x.eml", "text/plain"),
+        (b"From: a@b\x00.example\nDate: x\n\nbody", "x.eml", "application/octet-stream"),
         (b"text with a NUL\x00 byte", "notes.txt", "application/octet-stream"),
         (b"\x01\x02\x03 binary", "notes.txt", "application/octet-stream"),
         (b"\xff\xfe\x00\x00 not utf-8", "notes.txt", "application/octet-stream"),
@@ -133,6 +149,13 @@ def test_text_cut_inside_a_character_is_still_text() -> None:
     assert sniff_media_type(head, "accents.txt") == "text/plain"
     # A broken sequence anywhere else is not UTF-8.
     assert sniff_media_type(b"ab\xc3(cd", "x.txt") == "application/octet-stream"
+
+
+def test_a_mail_header_longer_than_the_sniffed_bytes_is_still_a_mail() -> None:
+    received = b"Received: from relay.example by mx.example; Tue, 1 Dec 2026\n" * 400
+    head = (MAIL + received + b"\nbody")[:SNIFF_BYTES]  # cut inside a header line
+    assert not head.endswith(b"\n")
+    assert sniff_media_type(head, "long.eml") == "message/rfc822"
 
 
 def test_only_the_first_bytes_are_needed() -> None:
@@ -162,6 +185,7 @@ def test_the_default_allow_list() -> None:
         f"{ODF}.presentation",
         "application/msword",
         "application/vnd.ms-excel",
+        "message/rfc822",
     ):
         assert is_allowed(allowed, DEFAULT_ALLOWED_MEDIA_TYPES), allowed
     for refused in (

@@ -13,6 +13,7 @@ from hub.content.domain.mail import (
     Attachment,
     Filters,
     Mail,
+    eml_name,
     matches,
     parse_mail,
     scrubbed,
@@ -39,6 +40,8 @@ def _raw(**headers: str) -> bytes:
 def test_a_mail_is_parsed_with_its_headers_decoded_and_its_named_parts() -> None:
     raw = _raw(
         From="Comptabilité <compta@fournisseur.example>",
+        To="Réception <docs@clinic.example>",
+        Cc="archive@clinic.example",
         Subject="Facture n° 42 : décembre",
         Date=format_datetime(NOW),
         Message_ID="<42@fournisseur.example>",
@@ -46,6 +49,8 @@ def test_a_mail_is_parsed_with_its_headers_decoded_and_its_named_parts() -> None
     mail = parse_mail(raw)
     assert mail.subject == "Facture n° 42 : décembre"
     assert mail.sender == "Comptabilité <compta@fournisseur.example>"
+    assert mail.recipients == "Réception <docs@clinic.example> archive@clinic.example"
+    assert mail.body == "Bonjour, voir la pièce jointe.\n"
     assert (mail.message_id, mail.date) == ("<42@fournisseur.example>", NOW)
     assert [(a.file_name, a.data) for a in mail.attachments] == [
         ("facture été.pdf", b"%PDF-1.4"),
@@ -54,6 +59,16 @@ def test_a_mail_is_parsed_with_its_headers_decoded_and_its_named_parts() -> None
     # Odd bytes do not stop it: no date, controls gone, a subject folded to one line.
     odd = parse_mail(b"Subject: a\x01b\r\n  c\r\nDate: yesterday\r\n\r\nbody")
     assert (odd.subject, odd.date, odd.attachments, odd.sender) == ("ab c", None, (), "")
+    assert (odd.body, odd.recipients) == ("body", "")
+
+
+def test_the_body_of_an_html_mail_is_its_text_and_an_unknown_charset_is_read_anyway() -> None:
+    message = EmailMessage()
+    message["From"] = "a@b.example"
+    message.set_content("<p>Amount <b>due</b></p><script>steal()</script>", subtype="html")
+    assert parse_mail(message.as_bytes()).body.split() == ["Amount", "due"]
+    raw = b"From: a@b.example\nContent-Type: text/plain; charset=x-unknown\n\nr\xc3\xa9sum\xc3\xa9"
+    assert parse_mail(raw).body == "r\u00e9sum\u00e9"
 
 
 def _mail(sender: str = "Billing <billing@supplier.example>", age: int = 0) -> Mail:
@@ -61,7 +76,9 @@ def _mail(sender: str = "Billing <billing@supplier.example>", age: int = 0) -> M
         message_id=None,
         subject="Invoice 42",
         sender=sender,
+        recipients="Invoices <invoices@clinic.example>",
         date=NOW - timedelta(days=age),
+        body="Amount due: 120 EUR",
         attachments=(Attachment("Invoice-42.PDF", b"1"), Attachment("logo.png", b"2")),
     )
 
@@ -77,6 +94,15 @@ def test_a_rule_takes_the_mails_and_attachments_its_filters_name() -> None:
     assert not matches(picky, _mail(age=8), NOW)
     assert [a.file_name for a in wanted(picky, _mail())] == ["Invoice-42.PDF"]
     assert [a.file_name for a in wanted(every, _mail())] == ["Invoice-42.PDF", "logo.png"]
+    by_recipient = Filters(None, None, None, 0, recipient="INVOICES@clinic")
+    assert matches(by_recipient, _mail(), NOW)
+    assert not matches(Filters(None, None, None, 0, recipient="hr@clinic"), _mail(), NOW)
+    assert matches(Filters(None, None, None, 0, body="amount DUE"), _mail(), NOW)
+    assert not matches(Filters(None, None, None, 0, body="overdue"), _mail(), NOW)
+    no_logos = Filters(None, None, None, 0, attachment_exclude="LOGO*")
+    assert [a.file_name for a in wanted(no_logos, _mail())] == ["Invoice-42.PDF"]
+    both = Filters(None, None, "*", 0, attachment_exclude="*.pdf")
+    assert [a.file_name for a in wanted(both, _mail())] == ["logo.png"]
     assert since(7, NOW) == NOW - timedelta(days=8)
     assert since(0, NOW) is None
 
@@ -85,6 +111,9 @@ def test_the_title_and_what_an_error_may_say() -> None:
     mail = _mail()
     assert title_of("subject", mail, mail.attachments[0]) == "Invoice 42"
     assert title_of("filename", mail, mail.attachments[0]) is None  # the file name, later
+    assert eml_name(mail, 7) == "Invoice 42.eml"
+    assert eml_name(Mail(None, 'a/b: "c"?', "", "", None, "", ()), 7) == "a b c.eml"
+    assert eml_name(Mail(None, " ... ", "", "", None, "", ()), 7) == "mail-7.eml"
     error = scrubbed("LOGIN failed for docs with hunter2: " + "x" * 1000, "hunter2", "")
     assert "hunter2" not in error
     assert "***" in error

@@ -50,7 +50,23 @@ EXTRACTORS: dict[str, str] = {
     "image/gif": "image",
     "image/webp": "image",
     "image/tiff": "image",
+    "message/rfc822": "eml",
 }
+
+
+#: Elements whose content is never text a reader sees.
+_HIDDEN = ["script", "style", "noscript", "template", "svg", "object", "iframe"]
+
+
+def html_text(markup: str) -> str:
+    """The text a reader of an HTML page (or an HTML mail) sees, parsed by Lexbor's
+    HTML5 parser (selectolax): scripts, styles and embedded objects left out."""
+    from selectolax.lexbor import LexborHTMLParser
+
+    tree = LexborHTMLParser(markup)
+    tree.strip_tags(_HIDDEN)
+    root = tree.root
+    return root.text(separator="\n") if root is not None else ""
 
 
 def extractor_for(media_type: str) -> str | None:

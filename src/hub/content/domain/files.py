@@ -39,6 +39,7 @@ DEFAULT_ALLOWED_MEDIA_TYPES: tuple[str, ...] = (
     f"{_ODF}.presentation",
     "application/msword",
     "application/vnd.ms-excel",
+    "message/rfc822",
 )
 
 #: Zip containers told apart by their extension (their first entries are alike).
@@ -175,6 +176,34 @@ def _text_type(head: bytes, extension: str) -> str:
     return _TEXT_BY_EXTENSION.get(extension, "text/plain")
 
 
+#: A header field's name (RFC 5322 3.6.8: printable ASCII but the colon) and its colon.
+_HEADER_FIELD = re.compile(rb"^[\x21-\x39\x3b-\x7e]{1,76}:")
+#: Fields one of which every mail carries besides From (RFC 5322 3.6 asks for Date).
+_MAIL_FIELDS = frozenset({b"date", b"subject", b"message-id"})
+
+
+def _looks_like_mail(head: bytes) -> bool:
+    """An Internet message (``.eml``): its opening lines, up to the blank line that ends
+    the header (or the last whole line of ``head``), are header fields or their folded
+    continuations, as UTF-8 text (RFC 6532), with a From and a Date, Subject or
+    Message-ID among them. The body after the header may be any bytes (8-bit mail)."""
+    section = re.split(rb"\r?\n\r?\n", head, maxsplit=1)[0]
+    lines = section.splitlines()
+    if len(section) == len(head) and len(lines) > 1 and not head.endswith(b"\n"):
+        lines = lines[:-1]  # cut inside a line by the sniffing window
+    if not lines or not _HEADER_FIELD.match(lines[0]) or not _looks_like_text(section):
+        return False
+    names = set()
+    for line in lines:
+        if line[:1] in (b" ", b"\t"):
+            continue
+        field = _HEADER_FIELD.match(line)
+        if field is None:
+            return False
+        names.add(field.group()[:-1].lower())
+    return b"from" in names and bool(names & _MAIL_FIELDS)
+
+
 def _zip_type(head: bytes, extension: str) -> str:
     # Local file header: name length at 26, extra length at 28, stored size at 18, then
     # the name at 30, the extra field and the data.
@@ -211,7 +240,8 @@ def _library_type(head: bytes, file_name: str) -> str:
         media_type = str(match.mime_type).lower()
         # Text was judged above (these bytes are not UTF-8 text); the library's guess of
         # "text" from a name or a UTF-16/32 byte order mark must not override that.
-        if media_type and not media_type.startswith("text/"):
+        # Mail likewise (its signature is "From:" on any bytes that follow).
+        if media_type and not media_type.startswith(("text/", "message/")):
             return media_type
     return "application/octet-stream"
 
@@ -222,6 +252,7 @@ def sniff_media_type(head: bytes, file_name: str) -> str:
 
     Formats that share a container are told apart by the name: a zip is a .docx/.xlsx/
     .pptx by extension (an ODF file names its type inside), an OLE2 file a .doc/.xls/.ppt;
+    a .eml whose opening lines are a mail's header is ``message/rfc822``;
     text (UTF-8 without NUL) is text/csv or text/markdown by extension, HTML/SVG/XML by
     extension or content, else text/plain. Anything unknown is
     ``application/octet-stream``. The name alone never makes binary bytes into an allowed
@@ -234,6 +265,8 @@ def sniff_media_type(head: bytes, file_name: str) -> str:
         return _OLE_BY_EXTENSION.get(extension, "application/x-ole-storage")
     if head.startswith(b"%PDF-"):
         return "application/pdf"
+    if extension == "eml" and _looks_like_mail(head):
+        return "message/rfc822"
     if _looks_like_text(head):
         return _text_type(head, extension)
     return _library_type(head, file_name)

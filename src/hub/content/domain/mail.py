@@ -4,10 +4,11 @@ mail, and what the mail becomes.
 A mail is parsed once, here, from the bytes the IMAP server gave (the standard library's
 ``email`` package with the modern policy: headers decoded, RFC 2231 file names
 understood); the rest decides from the parsed value. Filters are case-insensitive
-substrings of the decoded sender and subject (the server's own ``SEARCH`` is not used for
-them: servers differ in how they match non-ASCII text), and a file-name pattern for the
-attachments. An attachment is a part with a file name that is not a multipart (inline
-images with a name count, as in Paperless-ngx; a part without a name is the mail's body).
+substrings of the decoded sender, recipients, subject and body text (the server's own
+``SEARCH`` is not used for them: servers differ in how they match non-ASCII text), and
+file-name patterns that attachments must and must not match. An attachment is a part
+with a file name that is not a multipart (inline images with a name count, as in
+Paperless-ngx; a part without a name is the mail's body).
 """
 
 from __future__ import annotations
@@ -22,9 +23,14 @@ from email.parser import BytesParser
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from hub.content.domain.extraction import html_text
+
 SECURITIES = ("ssl", "starttls", "none")
 ACTIONS = ("mark_read", "flag", "move", "delete")
 TITLES_FROM = ("subject", "filename")
+#: What a rule makes of a mail it takes: its attachments (each a document), the mail
+#: itself (one ``.eml`` document) or both.
+CONSUMPTIONS = ("attachments", "mail", "everything")
 #: Default ports per security.
 PORTS = {"ssl": 993, "starttls": 143, "none": 143}
 #: Mails one rule looks at in one run (the newest first); the rest wait for the next.
@@ -48,7 +54,11 @@ class Mail:
     message_id: str | None
     subject: str
     sender: str
+    #: The decoded To, Cc and Delivered-To headers.
+    recipients: str
     date: datetime | None
+    #: The text a reader sees (see :func:`body_text`).
+    body: str
     attachments: tuple[Attachment, ...]
 
 
@@ -58,33 +68,71 @@ class Filters:
     subject: str | None
     attachment: str | None
     max_age_days: int
+    recipient: str | None = None
+    body: str | None = None
+    attachment_exclude: str | None = None
+
+
+def mail_message(raw: bytes) -> EmailMessage:
+    """The parsed mail (lenient by design: a malformed header is kept as text)."""
+    message = BytesParser(policy=policy.default).parsebytes(raw)
+    assert isinstance(message, EmailMessage)
+    return message
 
 
 def parse_mail(raw: bytes) -> Mail:
-    """The parts of a mail a rule looks at (a malformed header is taken as text: the
-    parser is lenient by design, and a rule only reads these few values)."""
-    message = BytesParser(policy=policy.default).parsebytes(raw)
-    assert isinstance(message, EmailMessage)
+    """The parts of a mail a rule looks at."""
+    message = mail_message(raw)
     attachments = []
-    for part in message.walk():
-        if part.is_multipart():
-            continue
-        name = part.get_filename()
-        if not name:
-            continue
+    for name, part in attachment_parts(message):
         payload = part.get_payload(decode=True)
         if isinstance(payload, bytes):
-            attachments.append(Attachment(file_name=str(name), data=payload))
+            attachments.append(Attachment(file_name=name, data=payload))
+    recipients = (header_text(message, name) for name in ("to", "cc", "delivered-to"))
     return Mail(
-        message_id=_header(message, "message-id") or None,
-        subject=_header(message, "subject"),
-        sender=_header(message, "from"),
-        date=_date(_header(message, "date")),
+        message_id=header_text(message, "message-id") or None,
+        subject=header_text(message, "subject"),
+        sender=header_text(message, "from"),
+        recipients=" ".join(r for r in recipients if r),
+        date=_date(header_text(message, "date")),
+        body=body_text(message),
         attachments=tuple(attachments),
     )
 
 
-def _header(message: EmailMessage, name: str) -> str:
+def attachment_parts(message: EmailMessage) -> list[tuple[str, EmailMessage]]:
+    """The parts with a file name that are not containers, and their names."""
+    found = []
+    for part in message.walk():
+        if part.is_multipart():
+            continue
+        name = part.get_filename()
+        if name:
+            assert isinstance(part, EmailMessage)
+            found.append((str(name), part))
+    return found
+
+
+def body_text(message: EmailMessage) -> str:
+    """The text a reader of the mail sees: its plain-text body, or its HTML body's text
+    when it has only that; empty when it has neither."""
+    try:
+        part = message.get_body(preferencelist=("plain", "html"))
+    except (KeyError, TypeError, ValueError):
+        return ""
+    if not isinstance(part, EmailMessage):
+        return ""
+    try:
+        content = part.get_content()
+    except (LookupError, UnicodeError, ValueError, AssertionError):  # an unknown charset
+        raw = part.get_payload(decode=True)
+        content = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else ""
+    text = content if isinstance(content, str) else ""
+    return html_text(text) if part.get_content_subtype() == "html" else text
+
+
+def header_text(message: EmailMessage, name: str) -> str:
+    """A header's decoded value on one line, without control characters."""
     try:
         value: Any = message.get(name)
     except (ValueError, IndexError, TypeError):  # a header the policy cannot parse
@@ -102,22 +150,41 @@ def _date(value: str) -> datetime | None:
 
 
 def matches(filters: Filters, mail: Mail, now: datetime) -> bool:
-    """Whether the mail is one the rule is about (its sender, subject and age)."""
-    if filters.sender and filters.sender.casefold() not in mail.sender.casefold():
-        return False
-    if filters.subject and filters.subject.casefold() not in mail.subject.casefold():
-        return False
+    """Whether the mail is one the rule is about (its sender, recipients, subject, body
+    and age)."""
+    for wanted_text, text in (
+        (filters.sender, mail.sender),
+        (filters.recipient, mail.recipients),
+        (filters.subject, mail.subject),
+        (filters.body, mail.body),
+    ):
+        if wanted_text and wanted_text.casefold() not in text.casefold():
+            return False
     return not (
         filters.max_age_days and mail.date and mail.date < now - timedelta(filters.max_age_days)
     )
 
 
 def wanted(filters: Filters, mail: Mail) -> list[Attachment]:
-    """The attachments the rule takes (all, or those whose name fits the pattern)."""
-    if not filters.attachment:
-        return list(mail.attachments)
-    pattern = filters.attachment.casefold()
-    return [a for a in mail.attachments if fnmatch.fnmatchcase(a.file_name.casefold(), pattern)]
+    """The attachments the rule takes: those whose name fits the pattern (all, without
+    one) and not the exclusion pattern."""
+
+    def fits(pattern: str, name: str) -> bool:
+        return fnmatch.fnmatchcase(name.casefold(), pattern.casefold())
+
+    return [
+        a
+        for a in mail.attachments
+        if (not filters.attachment or fits(filters.attachment, a.file_name))
+        and not (filters.attachment_exclude and fits(filters.attachment_exclude, a.file_name))
+    ]
+
+
+def eml_name(mail: Mail, uid: int) -> str:
+    """The file name of a mail kept whole: its subject (``mail-<uid>`` without one)
+    and ``.eml`` (the upload intake sanitises it like any name)."""
+    stem = " ".join(re.sub(r"[\\/:*?\"<>|]+", " ", mail.subject).split()).strip(" .")[:150]
+    return f"{stem or f'mail-{uid}'}.eml"
 
 
 def title_of(title_from: str, mail: Mail, attachment: Attachment) -> str | None:

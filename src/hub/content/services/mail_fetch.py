@@ -5,8 +5,9 @@ time (a lease on its row: a second worker, or a manual run, finds it taken and l
 For each enabled rule of the account, in order: open its folder, ask the server for the
 mails of the rule's age window (``SEARCH SINCE``), leave out those the rule already dealt
 with (``mail_processed``, by the folder's UIDVALIDITY and the UID), and read up to
-``MAX_MAILS_PER_RUN`` of the newest. A mail whose sender or subject the rule does not
-take is recorded ``skipped`` and left alone. Each attachment the rule takes becomes a
+``MAX_MAILS_PER_RUN`` of the newest. A mail whose sender, recipients, subject or body the
+rule does not take is recorded ``skipped`` and left alone. Each attachment the rule takes
+(and, as its ``consumption`` says, the mail itself as an ``.eml``) becomes a
 document — stored and checked exactly as an upload is (media type allow-list, size
 limit, quota), owned by the account's owner, with the rule's tags and document type,
 titled by the mail's subject or the file name — in its own transaction; then the rule's
@@ -34,8 +35,10 @@ from hub.content.domain.access import WRITE, caller_of
 from hub.content.domain.documents import TagRefs
 from hub.content.domain.mail import (
     MAX_MAILS_PER_RUN,
+    Attachment,
     Filters,
     Mail,
+    eml_name,
     matches,
     parse_mail,
     scrubbed,
@@ -62,7 +65,13 @@ LEASE = timedelta(minutes=15)
 def _unread(uid: int) -> Mail:
     """What is recorded of a mail that was not read: its number only."""
     return Mail(
-        message_id=None, subject=f"(mail {uid}, not read)", sender="", date=None, attachments=()
+        message_id=None,
+        subject=f"(mail {uid}, not read)",
+        sender="",
+        recipients="",
+        date=None,
+        body="",
+        attachments=(),
     )
 
 
@@ -208,6 +217,9 @@ class MailFetcher:
             subject=rule.filter_subject,
             attachment=rule.filter_attachment,
             max_age_days=rule.max_age_days,
+            recipient=rule.filter_to,
+            body=rule.filter_body,
+            attachment_exclude=rule.filter_attachment_exclude,
         )
         metadata = await self._metadata(rule)
         made = 0
@@ -224,12 +236,13 @@ class MailFetcher:
                     [f"the mail has {size} bytes, more than {self.max_mail_bytes} are read"],
                 )
                 continue
-            mail = parse_mail(await asyncio.to_thread(mailbox.fetch, uid))
+            raw = await asyncio.to_thread(mailbox.fetch, uid)
+            mail = parse_mail(raw)
             documents: list[uuid.UUID] = []
             problems: list[str] = []
             refused = False
             if matches(filters, mail, now):
-                for attachment in wanted(filters, mail):
+                for attachment in self._taken(rule, filters, mail, raw, uid):
                     meta = Metadata(
                         title=title_of(rule.title_from, mail, attachment),
                         tags=metadata[0],
@@ -253,6 +266,16 @@ class MailFetcher:
                 await asyncio.to_thread(self._act, mailbox, rule, uid)
             made += len(documents)
         return made
+
+    @staticmethod
+    def _taken(rule: Any, filters: Filters, mail: Mail, raw: bytes, uid: int) -> list[Attachment]:
+        """What the rule makes documents of: the mail whole (``.eml``), first, and the
+        attachments its patterns take, as its ``consumption`` says."""
+        whole = [Attachment(file_name=eml_name(mail, uid), data=raw)]
+        if rule.consumption == "mail":
+            return whole
+        taken = wanted(filters, mail)
+        return [*whole, *taken] if rule.consumption == "everything" else taken
 
     async def _unseen(self, rule_id: uuid.UUID, validity: int, uids: list[int]) -> list[int]:
         """The newest ``MAX_MAILS_PER_RUN`` of ``uids`` the rule has not dealt with, oldest

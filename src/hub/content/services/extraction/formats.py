@@ -20,7 +20,8 @@ from xml.etree.ElementTree import Element
 
 from defusedxml import ElementTree
 
-from hub.content.domain.extraction import MAX_TEXT_CHARS, Bounds
+from hub.content.domain.extraction import MAX_TEXT_CHARS, Bounds, html_text
+from hub.content.domain.mail import attachment_parts, body_text, header_text, mail_message
 
 
 class Refused(Exception):
@@ -51,17 +52,22 @@ def table(path: Path) -> str:
     return "\n".join("\t".join(cell.strip() for cell in row) for row in rows)
 
 
-#: Elements whose content is never text a reader sees.
-_HIDDEN = ["script", "style", "noscript", "template", "svg", "object", "iframe"]
-
-
 def html(path: Path) -> str:
-    from selectolax.lexbor import LexborHTMLParser
+    return html_text(plain(path))
 
-    tree = LexborHTMLParser(plain(path))
-    tree.strip_tags(_HIDDEN)
-    root = tree.root
-    return root.text(separator="\n") if root is not None else ""
+
+def eml(path: Path) -> str:
+    """A mail: its From, To, Cc, Date and Subject, its body's text and the names of its
+    attachments (their content is not read: a rule makes them documents of their own)."""
+    with path.open("rb") as stream:
+        message = mail_message(stream.read())
+    fields = [(name, header_text(message, name)) for name in ("From", "To", "Cc", "Date")]
+    fields.append(("Subject", header_text(message, "Subject")))
+    lines = [f"{name}: {value}" for name, value in fields if value]
+    names = [name for name, _ in attachment_parts(message)]
+    if names:
+        lines.append("Attachments: " + ", ".join(names))
+    return "\n".join([*lines, "", body_text(message)])
 
 
 # --------------------------------------------------------------------------- zip containers

@@ -56,6 +56,8 @@ def extract(path: Path, media_type: str, languages: str, bounds: Bounds) -> tupl
         return READY, formats.table(path), False
     if kind == "html":
         return READY, formats.html(path), False
+    if kind == "eml":
+        return READY, formats.eml(path), False
     if kind == "docx":
         return READY, formats.docx(path, bounds), False
     if kind == "pptx":
