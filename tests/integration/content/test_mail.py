@@ -378,11 +378,31 @@ async def test_a_rule_keeps_the_mail_itself_and_filters_on_recipients_body_and_n
     )
     assert whole["id"] in [hit["id"] for hit in r.json()["items"]], r.text
 
-    # A rule keeping only the mail, and a value it does not know.
+    # Changing what the rule takes has it look at the mails it skipped again (and only
+    # those): without the body filter the newsletter is taken, kept whole this time.
     r = await client.patch(
-        f"{rules_url(org)}/{rule['id']}", json={"consumption": "mail"}, headers=owner.auth
+        f"{rules_url(org)}/{rule['id']}",
+        json={"consumption": "mail", "filterBody": None},
+        headers=owner.auth,
     )
-    assert (r.status_code, r.json()["consumption"]) == (200, "mail")
+    assert (r.status_code, r.json()["consumption"], r.json()["filterBody"]) == (200, "mail", None)
+    await client.post(f"{accounts_url(org)}/{account['id']}/process", headers=owner.auth)
+    await events.drain(within=30)
+    r = await client.get(DOCS, params={"organisationId": org}, headers=owner.auth)
+    assert sorted(d["fileName"] for d in r.json()["items"]) == [
+        "Invoice 7.eml",
+        "Newsletter.eml",
+        "invoice-7.pdf",
+    ]
+    r = await client.get(f"{rules_url(org)}/{rule['id']}/processed", headers=owner.auth)
+    statuses = {p["subject"]: p["status"] for p in r.json()["items"]}
+    assert (statuses["Newsletter"], statuses["Invoice 8"]) == ("consumed", "skipped")
+    # A change of name or tags leaves the record alone.
+    r = await client.patch(
+        f"{rules_url(org)}/{rule['id']}", json={"name": "Renamed"}, headers=owner.auth
+    )
+    r = await client.get(f"{rules_url(org)}/{rule['id']}/processed", headers=owner.auth)
+    assert {p["subject"]: p["status"] for p in r.json()["items"]} == statuses
     r = await client.patch(
         f"{rules_url(org)}/{rule['id']}", json={"consumption": "eml"}, headers=owner.auth
     )

@@ -16,6 +16,7 @@ from hub.content.domain.mail import (
     eml_name,
     matches,
     parse_mail,
+    reconsiders,
     scrubbed,
     since,
     title_of,
@@ -105,6 +106,14 @@ def test_a_rule_takes_the_mails_and_attachments_its_filters_name() -> None:
     assert [a.file_name for a in wanted(both, _mail())] == ["logo.png"]
     assert since(7, NOW) == NOW - timedelta(days=8)
     assert since(0, NOW) is None
+
+
+def test_a_change_of_what_a_rule_takes_has_it_look_again() -> None:
+    rule = {"name": "Invoices", "filter_body": "due", "consumption": "attachments"}
+    assert reconsiders(rule, {"filter_body": None})
+    assert reconsiders(rule, {"consumption": "mail", "name": "x"})
+    assert not reconsiders(rule, {"filter_body": "due", "name": "Bills"})
+    assert not reconsiders(rule, {})
 
 
 def test_the_title_and_what_an_error_may_say() -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email import policy
@@ -185,6 +186,30 @@ def eml_name(mail: Mail, uid: int) -> str:
     and ``.eml`` (the upload intake sanitises it like any name)."""
     stem = " ".join(re.sub(r"[\\/:*?\"<>|]+", " ", mail.subject).split()).strip(" .")[:150]
     return f"{stem or f'mail-{uid}'}.eml"
+
+
+#: The columns of a rule that decide which mails it takes and what it makes of them.
+SELECTING = frozenset(
+    {
+        "account_id",
+        "folder",
+        "filter_from",
+        "filter_to",
+        "filter_subject",
+        "filter_body",
+        "filter_attachment",
+        "filter_attachment_exclude",
+        "consumption",
+        "max_age_days",
+    }
+)
+
+
+def reconsiders(rule: Mapping[str, Any], changes: Mapping[str, Any]) -> bool:
+    """Whether a change makes the mails the rule skipped worth another look (as
+    Paperless-ngx, which never records a mail it did not take): it changes what the
+    rule takes. What it consumed or failed on stays as it was: never made twice."""
+    return any(name in SELECTING and rule[name] != value for name, value in changes.items())
 
 
 def title_of(title_from: str, mail: Mail, attachment: Attachment) -> str | None:

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, func, select
+from sqlalchemy import Row, Table, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.content.models import MailAccount, MailProcessed, MailRule, Tag
@@ -66,6 +66,12 @@ async def processed_page(
         at, uid = after
         query = query.where((p.c.processed_at < at) | ((p.c.processed_at == at) & (p.c.uid < uid)))
     return await store.all(query)
+
+
+async def forget_skipped(session: AsyncSession, rule_id: uuid.UUID) -> None:
+    """The rule's next run looks at the mails it skipped again."""
+    p = processed
+    await session.execute(delete(p).where(p.c.rule_id == rule_id, p.c.status == "skipped"))
 
 
 async def due_accounts(store: Store, now: datetime, poll_minutes: int) -> list[Row[Any]]:

@@ -23,6 +23,7 @@ from hub.content.domain.mail import (
     MAX_ACCOUNTS_PER_ORGANISATION,
     MAX_RULES_PER_ORGANISATION,
     PORTS,
+    reconsiders,
     scrubbed,
 )
 from hub.content.repositories import mail
@@ -203,6 +204,8 @@ class MailAccounts:
                 .where(mail.rules.c.id == row.id)
                 .values(**changes, updated_at=self.clock())
             )
+            if reconsiders(row._mapping, changes):
+                await mail.forget_skipped(uow.session, row.id)
             await uow.commit()
         return await self.rule(member, rule_id)
 
