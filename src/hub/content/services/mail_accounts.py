@@ -204,7 +204,7 @@ class MailAccounts:
                 .where(mail.rules.c.id == row.id)
                 .values(**changes, updated_at=self.clock())
             )
-            if reconsiders(row._mapping, changes):
+            if reconsiders(dict(row._mapping), changes):
                 await mail.forget_skipped(uow.session, row.id)
             await uow.commit()
         return await self.rule(member, rule_id)
