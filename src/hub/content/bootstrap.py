@@ -11,6 +11,7 @@ from hub.content.cli import audit, documents_group, thumbnails_group
 from hub.content.controllers.audit import AuditController
 from hub.content.controllers.bulk import BulkController
 from hub.content.controllers.bulk_download import BulkDownloadController
+from hub.content.controllers.consume import ConsumeFolderController
 from hub.content.controllers.documents import DocumentController
 from hub.content.controllers.erasure import ErasurePolicyController
 from hub.content.controllers.links import DocumentLinksController, ShareController
@@ -39,6 +40,8 @@ from hub.content.services.audit_erasure import AuditPseudonymiser
 from hub.content.services.blobs import Blobs
 from hub.content.services.bulk import BulkService
 from hub.content.services.bulk_download import BulkDownloadService
+from hub.content.services.consume_folders import ConsumeFolders
+from hub.content.services.consume_scan import FolderConsumer
 from hub.content.services.doclinks import DocumentLinks
 from hub.content.services.documents import DocumentService
 from hub.content.services.downloads import DownloadService
@@ -62,9 +65,12 @@ from hub.content.services.uploads import UploadService
 from hub.content.tasks import (
     AUDIT_CHECKPOINT_HOURLY,
     AUDIT_MAINTAIN_DAILY,
+    CONSUME_EVERY_MINUTE,
     FETCH_MAIL_EVERY_MINUTE,
     PURGE_HOURLY,
     checkpoint_audit,
+    consume_folder,
+    consume_folders_due,
     extract_text,
     fetch_mail,
     fetch_mail_due,
@@ -117,7 +123,19 @@ def services(rt: ContextRuntime, *, identity_api: IdentityApi) -> dict[str, Any]
         AddressPolicy.of(settings.content_mail_allowed_networks),
         metadata,
     )
+    consume_root = settings.content_consume_dir
     return {
+        "consume_folders": ConsumeFolders(store, clock, metadata, rt.queue_job, consume_root),
+        "folder_consumer": FolderConsumer(
+            store,
+            clock,
+            uploads,
+            metadata,
+            identity_api,
+            rt.queue_job,
+            root=consume_root,
+            settle_seconds=settings.content_consume_settle_seconds,
+        ),
         "mail_accounts": mail_accounts,
         "mail_fetcher": MailFetcher(
             store,
@@ -207,6 +225,7 @@ def build() -> ContextModule:
             BulkDownloadController,
             MailAccountController,
             MailRuleController,
+            ConsumeFolderController,
         ],
         permissions=PERMISSIONS,
         jobs=[
@@ -217,12 +236,15 @@ def build() -> ContextModule:
             checkpoint_audit,
             fetch_mail,
             fetch_mail_due,
+            consume_folder,
+            consume_folders_due,
         ],
         periodic=[
             PURGE_HOURLY,
             AUDIT_MAINTAIN_DAILY,
             AUDIT_CHECKPOINT_HOURLY,
             FETCH_MAIL_EVERY_MINUTE,
+            CONSUME_EVERY_MINUTE,
         ],
         catch_all=[AUDIT_FEED],
         subscriptions=[

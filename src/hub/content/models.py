@@ -714,3 +714,55 @@ class MailProcessed(Base):
         CheckConstraint("status IN ('consumed', 'skipped', 'failed')", name="status"),
         Index("ix_mail_processed_rule", "rule_id", "processed_at"),
     )
+
+
+# --------------------------------------------------------------------------- consume folder
+
+
+class ConsumeFolder(Base):
+    """An organisation's consumption folder, ``HUB_CONTENT_CONSUME_DIR/<organisation
+    id>/``: whether it is read, and what its files become (``services.consume_scan``).
+    ``owner_id``: whose documents they become (who set it up or changed it last)."""
+
+    __tablename__ = "consume_folders"
+
+    organisation_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(nullable=False, server_default=text("true"))
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    tag_ids: Mapped[list[uuid.UUID]] = mapped_column(
+        ARRAY(UUID(as_uuid=True)), nullable=False, server_default=text("'{}'")
+    )
+    document_type_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    #: Each subfolder of a file's path becomes a tag of its document (made when new).
+    subfolders_as_tags: Mapped[bool] = mapped_column(nullable=False, server_default=text("false"))
+    last_scanned_at: Mapped[datetime | None] = _ts()
+    #: Why the last scan could not read the folder (its owner's rights, the disk).
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _ts(nullable=False)
+    updated_at: Mapped[datetime] = _ts(nullable=False)
+
+
+class ConsumedFile(Base):
+    """A file taken from a consumption folder: claimed (``processing``, moved into the
+    hub's own ``.hub/processing/<id>``), then ``consumed`` (its document) or ``failed``
+    (moved to ``.hub/failed/``, ``error`` says why)."""
+
+    __tablename__ = "consumed_files"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    organisation_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    #: Its path below the organisation's folder, as found.
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    size: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    status: Mapped[str] = mapped_column(Text, nullable=False)
+    error: Mapped[str | None] = mapped_column(Text)
+    document_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    claimed_at: Mapped[datetime] = _ts(nullable=False)
+    settled_at: Mapped[datetime | None] = _ts()
+
+    __table_args__ = (
+        CheckConstraint("status IN ('processing', 'consumed', 'failed')", name="status"),
+        CheckConstraint("size >= 0", name="size"),
+        Index("ix_consumed_files_org", "organisation_id", "claimed_at", "id"),
+        Index("ix_consumed_files_settled", "settled_at"),
+    )

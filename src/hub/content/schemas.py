@@ -807,3 +807,52 @@ class MailProcessedOut(Schema):
     error: str | None
     document_ids: list[uuid.UUID]
     processed_at: datetime
+
+
+# --------------------------------------------------------------------------- consume folder
+
+
+class ConsumeFolderIn(Schema):
+    """What the organisation's consumption folder does (the caller becomes its owner)."""
+
+    enabled: bool = True
+    #: Tags every document from the folder gets.
+    tag_ids: MailTags = []
+    document_type_id: uuid.UUID | None = None
+    #: Each subfolder of a file's path becomes a tag (``Invoices/2026/a.pdf``: the tags
+    #: ``Invoices`` and ``2026``, made when new).
+    subfolders_as_tags: bool = False
+
+
+class ConsumeFolderOut(Schema):
+    organisation_id: uuid.UUID
+    #: The folder below HUB_CONTENT_CONSUME_DIR this organisation reads: its id.
+    folder: str
+    enabled: bool
+    #: Whose documents the files become: who saved the settings last.
+    owner_id: uuid.UUID | None
+    tag_ids: list[uuid.UUID]
+    document_type_id: uuid.UUID | None
+    subfolders_as_tags: bool
+    last_scanned_at: datetime | None
+    #: Why the last scan could not read the folder; null when it could.
+    last_error: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ConsumedFileOut(Schema):
+    """A file taken from the folder."""
+
+    id: uuid.UUID
+    #: Its path below the organisation's folder.
+    name: str
+    size: int
+    #: processing (being made into a document), consumed (``documentId``; the file is
+    #: deleted) or failed (the upload rules refused it: ``error``; the file is in
+    #: ``.hub/failed/``).
+    status: str
+    error: str | None
+    document_id: uuid.UUID | None
+    claimed_at: datetime
+    settled_at: datetime | None

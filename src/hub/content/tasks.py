@@ -10,6 +10,8 @@ import structlog
 
 from hub.content.domain.thumbnails import MAKE_THUMBNAIL_JOB
 from hub.content.services.audit import AuditLog
+from hub.content.services.consume_folders import CONSUME_FOLDER
+from hub.content.services.consume_scan import FolderConsumer
 from hub.content.services.mail_fetch import FETCH_MAIL, MailFetcher
 from hub.content.services.text_extraction import (
     EXTRACT_JOB,
@@ -91,3 +93,22 @@ async def fetch_mail_due(ctx: JobContext, *, mail_fetcher: MailFetcher) -> None:
 
 
 FETCH_MAIL_EVERY_MINUTE = Periodic("content.fetch_mail_due", "* * * * *", fetch_mail_due)
+
+
+@job(CONSUME_FOLDER, max_retries=2)
+async def consume_folder(
+    ctx: JobContext, organisation_id: str, *, folder_consumer: FolderConsumer
+) -> None:
+    """Scan one organisation's consumption folder (its settled files become documents).
+    A folder that cannot be read is recorded on its settings, not raised."""
+    made = await folder_consumer.scan(uuid.UUID(organisation_id))
+    if made:
+        log.info("consume_folder_consumed", organisation_id=organisation_id, documents=made)
+
+
+@job("content.consume_folders_due", max_retries=3)
+async def consume_folders_due(ctx: JobContext, *, folder_consumer: FolderConsumer) -> None:
+    await folder_consumer.due()
+
+
+CONSUME_EVERY_MINUTE = Periodic("content.consume_folders_due", "* * * * *", consume_folders_due)

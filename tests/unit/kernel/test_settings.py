@@ -366,6 +366,8 @@ INVALID: dict[str, list[str]] = {
     "HUB_WEBPUSH_TTL_SECONDS": ["-1", "2419201", "1d"],
     "HUB_CONTENT_MAIL_POLL_MINUTES": ["0", "1441", "10m"],
     "HUB_CONTENT_MAIL_ALLOWED_NETWORKS": ["10.0.0.0/33", "localhost"],
+    "HUB_CONTENT_CONSUME_DIR": ["/no/such/directory", "/etc/hostname"],
+    "HUB_CONTENT_CONSUME_SETTLE_SECONDS": ["-1", "3601", "10s"],
     "HUB_CONTEXTS": ["billing", "identity,Content", "identity,identity", "identity;content"],
     "HUB_REMOTE_IDENTITY_URL": [
         "identity:8000",

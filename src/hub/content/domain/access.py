@@ -32,6 +32,7 @@ ADMIN = "content.admin"
 TAXONOMY_MANAGE = "content.taxonomy.manage"
 AUDIT_READ = "content.audit.read"
 MAIL_MANAGE = "content.mail.manage"
+CONSUME_MANAGE = "content.consume.manage"
 #: Not an ability but a standing rule of the roles that list it: their members' uploads are
 #: restricted from the first commit (sealed bids, patients' own files). Only an exact
 #: listing counts (no built-in pattern grants it), and ``content.admin`` overrides it.
@@ -49,6 +50,10 @@ PERMISSIONS: tuple[tuple[str, str], ...] = (
     (
         MAIL_MANAGE,
         "Set up the mail accounts and rules that turn e-mail attachments into documents",
+    ),
+    (
+        CONSUME_MANAGE,
+        "Set up the organisation's consumption folder on the server, whose files become documents",
     ),
     (
         SEALED_UPLOADS,

@@ -12,7 +12,7 @@ from msgspec import Meta
 
 from hub.content.domain.files import DEFAULT_ALLOWED_MEDIA_TYPES
 from hub.content.domain.storage import StorageUrlError, masked_storage_url, parse_storage_url
-from hub.kernel.settings import Networks, Settings, SettingsError
+from hub.kernel.settings import Directory, Networks, Settings, SettingsError
 
 _STORAGE_RULE = "unset, a file:///absolute/path URL or an s3://bucket/prefix URL"
 
@@ -65,6 +65,12 @@ class ContentSettings(msgspec.Struct, kw_only=True, frozen=True):
     #: Networks a mail account's IMAP server may be in although they are not public (an
     #: intranet mail server, a test's ``127.0.0.1``); empty: public addresses only.
     content_mail_allowed_networks: Networks = ()
+    #: The consumption folders' root: each organisation that sets its folder up reads
+    #: ``<this>/<organisation id>/``; unset: no consumption folder.
+    content_consume_dir: Directory | None = None
+    #: Seconds a file must have been left unchanged before it is taken (still being
+    #: written otherwise: a scanner over a network share is slow).
+    content_consume_settle_seconds: Annotated[int, Meta(ge=0, le=3600)] = 10
     #: Bytes of blobs an organisation may hold (0: no limit).
     content_quota_bytes: Annotated[int, Meta(ge=0)] = 10 * GIB
     #: Days audit entries are kept (whole months are dropped once all their entries are

@@ -61,6 +61,7 @@ _STATEMENTS = (
     # The account stays the organisation's; with no owner it reads nothing until someone
     # saves it again (and becomes its owner).
     "UPDATE content.mail_accounts SET owner_id = NULL WHERE owner_id = :user_id",
+    "UPDATE content.consume_folders SET owner_id = NULL WHERE owner_id = :user_id",
 )
 
 

@@ -11,7 +11,7 @@ another version references the same bytes.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -119,6 +119,11 @@ async def read_rest(form: UploadForm, fields: Fields) -> None:
         if not isinstance(part, TextField):
             raise field_invalid(part.name, "Only one file per upload.")
         fields.add(part)
+
+
+#: What a caller writes about a new document in the transaction that creates it (the
+#: consumption folder's claim marked consumed: both commit, or neither).
+Recorded = Callable[[UnitOfWork, uuid.UUID], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -234,24 +239,32 @@ class UploadService:
         return result
 
     async def create_from_part(
-        self, caller: Caller, part: FilePart, meta: Metadata
+        self, caller: Caller, part: FilePart, meta: Metadata, *, recorded: Recorded | None = None
     ) -> dict[str, Any]:
-        """A new document from a file read in-process (a mail's attachment), taken into
-        the store and checked as an upload's file is."""
+        """A new document from a file read in-process (a mail's attachment, a file of the
+        consumption folder), taken into the store and checked as an upload's file is."""
 
         async def write(stored: StoredFile) -> dict[str, Any]:
-            return await self.create_from(caller, stored, meta)
+            return await self.create_from(caller, stored, meta, recorded=recorded)
 
         result: dict[str, Any] = await self._stored(caller.organisation_id, part, write)
         return result
 
     async def create_from(
-        self, caller: Caller, stored: StoredFile, meta: Metadata, *, comment: str | None = None
+        self,
+        caller: Caller,
+        stored: StoredFile,
+        meta: Metadata,
+        *,
+        comment: str | None = None,
+        recorded: Recorded | None = None,
     ) -> dict[str, Any]:
         """A new document of the caller's organisation from a stored file, in one
-        transaction (:meth:`write_document`)."""
+        transaction (:meth:`write_document`), with what ``recorded`` writes about it."""
         async with self.store.uow() as uow:
             document_id = await self.write_document(uow, caller, stored, meta, comment=comment)
+            if recorded is not None:
+                await recorded(uow, document_id)
             await uow.commit()
         return await view_of(self.store, document_id, caller)
 
