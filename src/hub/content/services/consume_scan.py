@@ -247,10 +247,16 @@ class FolderConsumer:
         held = base / OWN / PROCESSING / str(claim)
         try:
             await asyncio.to_thread(os.rename, found.path, held)
-        except OSError:  # another worker took it first, or it was removed meanwhile
+        except OSError as exc:  # another worker took it first, or it was removed meanwhile
             async with self.store.uow() as uow:
                 await consume.forget(uow.session, claim)
                 await uow.commit()
+            if not isinstance(exc, FileNotFoundError):  # another file system, permissions
+                log.warning(
+                    "consume_file_not_claimed",
+                    organisation_id=str(caller.organisation_id),
+                    error=str(exc)[:MAX_ERROR],
+                )
             return 0
 
         async def recorded(uow: UnitOfWork, document_id: uuid.UUID) -> None:
