@@ -291,9 +291,17 @@ class DocumentEvent(IntegrationEvent, kw_only=True, frozen=True):
 
 
 class DocumentUploaded(DocumentEvent, kw_only=True, frozen=True):
+    """A new document. ``origin`` says where it came from (Paperless-ngx's document
+    source, for workflow triggers): ``upload`` (the API), ``mail`` (a mail rule:
+    ``origin_ref`` is its id), ``folder`` (the consumption folder: ``origin_ref`` is the
+    file's path below it), ``split`` or ``merge`` (PDF editing: ``origin_ref`` is the
+    document it was made from, the first one merged)."""
+
     event_type: ClassVar[str] = "content.document.uploaded"
     title: str
     file_name: str
+    origin: str = "upload"
+    origin_ref: str | None = None
 
 
 class TextExtracted(DocumentEvent, kw_only=True, frozen=True):

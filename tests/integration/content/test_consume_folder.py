@@ -17,9 +17,10 @@ import pytest
 
 from hub.kernel.settings import Settings
 from hub.worker import InProcessWorker
-from tests.integration.content.support import DOCS, document_type, pdf
+from tests.integration.content.support import DOCS, document_type, pdf, uploaded
 from tests.integration.identity.support import API, fetch
 from tests.integration.identity.support_orgs import Person, create_org, join, person
+from tests.integration.workflow.support import INSTANCES, approval, published, team
 from tests.support import problem
 
 Client = Any
@@ -141,6 +142,33 @@ async def test_settled_files_become_documents_and_leave_the_folder(
     assert (await client.delete(url(org), headers=owner.auth)).status_code == 204
     assert (await client.get(url(org), headers=owner.auth)).status_code == 404
     assert (base / "ignored.pdf").exists()
+
+
+async def test_a_workflow_trigger_can_start_for_scans_of_one_subfolder(
+    client: Client, database_url: str, events: InProcessWorker, tmp_path: Path
+) -> None:
+    """``content.document.uploaded`` says where a document came from: a trigger filtered
+    on ``origin`` and ``originRef`` starts for files of ``Invoices/`` only."""
+    owner, org, _ = await team(client, database_url)
+    trigger = {
+        "event": "content.document.uploaded",
+        "filter": "event.origin == 'folder' && event.originRef.startsWith('Invoices/')",
+        "variables": {"path": "event.originRef"},
+    }
+    await published(client, owner, org, definition=approval(triggers=[trigger]))
+    await client.put(url(org), json={}, headers=owner.auth)
+    drop(tmp_path / org / "Invoices" / "a.pdf", pdf(b"invoice"))
+    drop(tmp_path / org / "Letters" / "b.pdf", pdf(b"letter"))
+    await scan(client, owner, org, events)
+    await uploaded(client, owner, org, b"typed", file_name="Invoices-c.txt")
+    await events.drain(within=30)
+
+    docs = await documents(client, owner, org)
+    assert set(docs) == {"a.pdf", "b.pdf", "Invoices-c.txt"}
+    r = await client.get(INSTANCES, params={"organisationId": org}, headers=owner.auth)
+    (instance,) = r.json()["items"]
+    assert instance["subject"]["documentId"] == docs["a.pdf"]["id"]
+    assert instance["variables"] == {"path": "Invoices/a.pdf"}
 
 
 async def test_claims_a_dead_worker_left_are_finished_or_put_back(

@@ -154,6 +154,7 @@ async def test_edits_publish_what_changed_and_never_contents(
     assert uploaded_event["organisationId"] == org
     assert uploaded_event["actorId"] == owner.user_id
     assert (uploaded_event["title"], uploaded_event["fileName"]) == ("s.pdf", "s.pdf")
+    assert (uploaded_event["origin"], uploaded_event["originRef"]) == ("upload", None)
     (updated,) = await _payloads(database_url, "content.document.updated")
     assert (updated["changed"], updated["via"]) == (["title", "customFields", "tags"], "user")
     (version,) = await _payloads(database_url, "content.document.version_added")

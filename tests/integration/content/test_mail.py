@@ -366,6 +366,14 @@ async def test_a_rule_keeps_the_mail_itself_and_filters_on_recipients_body_and_n
     assert sorted(processed["Invoice 7"]["documentIds"]) == sorted(
         d["id"] for d in documents.values()
     )
+    rows = await fetch(
+        database_url,
+        "SELECT payload->>'origin' AS origin, payload->>'originRef' AS ref, "
+        "payload->>'documentId' AS id FROM content.outbox "
+        "WHERE event_type = 'content.document.uploaded'",
+    )
+    origins = {row["id"]: (row["origin"], row["ref"]) for row in rows}
+    assert {origins[d["id"]] for d in documents.values()} == {("mail", rule["id"])}
     whole = documents["Invoice 7.eml"]
     assert (whole["title"], whole["mediaType"]) == ("Invoice 7", "message/rfc822")
     r = await client.get(f"{DOCS}/{whole['id']}/content", headers=owner.auth)

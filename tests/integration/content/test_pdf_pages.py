@@ -233,6 +233,8 @@ async def test_split_makes_documents_of_the_parts_with_the_sources_metadata(
     assert len(pages_of(await _content(client, owner, doc["id"]))) == 5
     events = await _events(database_url)
     (split,) = [p for t, p in events if t == "content.document.split"]
+    made = {p["documentId"]: (p["origin"], p["originRef"]) for t, p in events if "uploaded" in t}
+    assert made[first["id"]] == made[second["id"]] == ("split", doc["id"])
     assert (split["documentId"], split["parts"], split["version"]) == (
         doc["id"],
         [first["id"], second["id"]],
@@ -274,7 +276,10 @@ async def test_merge_joins_pdfs_in_order_and_checks_every_one(
         headers=owner.auth,
     )
     assert (r.json()["title"], [t["name"] for t in r.json()["tags"]]) == ("Thread", ["Mail"])
-    merges = [p for t, p in await _events(database_url) if t == "content.document.merged"]
+    events = await _events(database_url)
+    merges = [p for t, p in events if t == "content.document.merged"]
+    made = {p["documentId"]: (p["origin"], p["originRef"]) for t, p in events if "uploaded" in t}
+    assert (made[merged["id"]], made[a["id"]]) == (("merge", b["id"]), ("upload", None))
     assert [(e["sources"], e["versions"]) for e in merges] == [
         ([b["id"], a["id"]], [1, 1]),
         ([a["id"], b["id"]], [1, 1]),

@@ -194,6 +194,8 @@ class FolderConsumer:
                     tags=TagRefs(tuple(tags), names),
                     document_type_id=type_id,
                     custom_fields={},
+                    origin="folder",
+                    origin_ref=shown("/".join(found.parts)),
                 )
                 made += await self._consume(caller, base, found, meta)
         except (FolderUnusable, OSError) as exc:

@@ -248,6 +248,8 @@ class MailFetcher:
                         tags=metadata[0],
                         document_type_id=metadata[1],
                         custom_fields={},
+                        origin="mail",
+                        origin_ref=str(rule.id),
                     )
                     try:
                         documents.append(await self._document(caller, attachment, meta))

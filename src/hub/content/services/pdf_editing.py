@@ -136,7 +136,12 @@ class PdfEditing:
                     uow,
                     caller,
                     file,
-                    replace(meta, title=part_title(opened.row.title, part, most=MAX_TITLE)),
+                    replace(
+                        meta,
+                        title=part_title(opened.row.title, part, most=MAX_TITLE),
+                        origin="split",
+                        origin_ref=str(opened.id),
+                    ),
                     comment=comment,
                     restricted=opened.row.restricted,
                 )
@@ -188,7 +193,10 @@ class PdfEditing:
         originals = _originals(sources) if delete_originals else []
         versions = [await self._current_pdf(o, f"documentIds[{i}]") for i, o in enumerate(sources)]
         meta = replace(
-            await self._copied_metadata(sources[0]), title=chosen or sources[0].row.title
+            await self._copied_metadata(sources[0]),
+            title=chosen or sources[0].row.title,
+            origin="merge",
+            origin_ref=str(sources[0].id),
         )
 
         async def write(uow: UnitOfWork, stored: list[StoredFile]) -> list[uuid.UUID]:

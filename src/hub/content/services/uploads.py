@@ -133,6 +133,9 @@ class Metadata:
     document_type_id: uuid.UUID | None
     custom_fields: dict[str, Any]
     archive_serial_number: int | None = None
+    #: Where the document came from (``DocumentUploaded.origin``, ``origin_ref``).
+    origin: str = "upload"
+    origin_ref: str | None = None
 
 
 def check_stated_limits(fields: Fields) -> None:
@@ -325,6 +328,8 @@ class UploadService:
                 organisation_id=organisation_id,
                 title=document.title,
                 file_name=stored.file_name,
+                origin=meta.origin,
+                origin_ref=meta.origin_ref,
             )
         )
         await publish_reverse(
