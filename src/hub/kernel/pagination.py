@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 import msgspec
@@ -56,6 +57,20 @@ def after_uuid(cursor: str) -> uuid.UUID:
         return uuid.UUID(str(last))
     except ValueError:
         raise invalid_cursor() from None
+
+
+def after_time_and_id(cursor: str) -> tuple[datetime, uuid.UUID]:
+    """The ``(time, id)`` a cursor made by ``page_of(..., lambda v: (v.at.isoformat(),
+    str(v.id)))`` points after (the keyset of every newest-first list); a time without
+    its offset is as forged as any other bad cursor (422)."""
+    at, last = decode_cursor(cursor, 2)
+    try:
+        when, row_id = datetime.fromisoformat(str(at)), uuid.UUID(str(last))
+    except ValueError:
+        raise invalid_cursor() from None
+    if when.tzinfo is None:
+        raise invalid_cursor()
+    return when, row_id
 
 
 def clamp_limit(limit: int | None) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 import msgspec
 import pytest
@@ -19,7 +20,13 @@ from hub.kernel.errors import Conflict, DependencyUnavailable, Invalid, NotFound
 from hub.kernel.events import EVENT_TYPES, IntegrationEvent, decode_event, encode_event
 from hub.kernel.logging import loggable_path
 from hub.kernel.outbox import outbox_of
-from hub.kernel.pagination import clamp_limit, decode_cursor, encode_cursor, page_of
+from hub.kernel.pagination import (
+    after_time_and_id,
+    clamp_limit,
+    decode_cursor,
+    encode_cursor,
+    page_of,
+)
 from hub.kernel.permissions import PermissionRegistry
 from hub.kernel.problems import refusal, sized
 from hub.kernel.schema import context_metadata, context_schemas, new_id, register_context_schema
@@ -69,6 +76,21 @@ def test_cursor_round_trip_and_forgery() -> None:
         # A cursor of the documented shape the server did not issue: 422 (a string of
         # another shape is a 400 from the query parameter's own pattern, over HTTP).
         assert err.value.status_code == 422
+
+
+def test_a_newest_first_cursor_holds_an_aware_time_and_an_id() -> None:
+    key = uuid.uuid4()
+    at = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    assert after_time_and_id(encode_cursor(at.isoformat(), str(key))) == (at, key)
+    for bad in (
+        encode_cursor("2026-12-01T12:00:00", str(key)),  # no offset: which 12:00?
+        encode_cursor("yesterday", str(key)),
+        encode_cursor(at.isoformat(), "not-a-uuid"),
+        encode_cursor(at.isoformat()),
+    ):
+        with pytest.raises(Invalid) as err:
+            after_time_and_id(bad)
+        assert (err.value.code, err.value.status_code) == ("invalid_cursor", 422)
 
 
 def test_page_has_next_cursor_only_when_more_rows_exist() -> None:

@@ -49,8 +49,8 @@ from hub.content.api import ContentApi
 from hub.identity.api import IdentityApi
 from hub.kernel.clock import Clock
 from hub.kernel.db import UnitOfWork
-from hub.kernel.pagination import Page, decode_cursor, encode_cursor
-from hub.kernel.problems import field_invalid, invalid_cursor, not_found
+from hub.kernel.pagination import Page, after_time_and_id, encode_cursor
+from hub.kernel.problems import field_invalid, not_found
 from hub.kernel.schema import new_id
 from hub.kernel.security import Principal
 from hub.kernel.store import Store
@@ -324,7 +324,7 @@ class ConversationService:
     ) -> Page[ConversationView]:
         """The caller's conversations in the organisation (the route's guard made sure
         they are a member), latest activity first."""
-        after = _position(cursor) if cursor else None
+        after = after_time_and_id(cursor) if cursor else None
         rows = await q.conversation_page(
             self.store, user_id, organisation_id, after=after, limit=limit
         )
@@ -526,11 +526,3 @@ def _mute_of(people: Sequence[Row[Any]], reader: uuid.UUID, now: datetime) -> di
     until = next((p.muted_until for p in people if p.user_id == reader), None)
     muted = is_muted(until, now)
     return {"muted": muted, "muted_until": until if muted and until != MUTED_FOREVER else None}
-
-
-def _position(cursor: str) -> tuple[datetime, uuid.UUID]:
-    at, conversation_id = decode_cursor(cursor, 2)
-    try:
-        return datetime.fromisoformat(str(at)), uuid.UUID(str(conversation_id))
-    except ValueError:
-        raise invalid_cursor() from None

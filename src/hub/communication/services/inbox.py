@@ -20,8 +20,8 @@ from sqlalchemy import Row, func, update
 from hub.communication import repositories
 from hub.communication.services.inbox_events import InboxEvents
 from hub.kernel.clock import Clock
-from hub.kernel.pagination import Page, decode_cursor, page_of
-from hub.kernel.problems import field_invalid, invalid_cursor, not_found
+from hub.kernel.pagination import Page, after_time_and_id, page_of
+from hub.kernel.problems import field_invalid, not_found
 from hub.kernel.store import Store
 
 INBOX_STATUSES = ("unread", "read", "archived", "snoozed")
@@ -47,7 +47,7 @@ class InboxService:
             status=status,
             category=category,
             organisation_id=organisation_id,
-            before=_position(cursor) if cursor else None,
+            before=after_time_and_id(cursor) if cursor else None,
             limit=limit,
             now=self.clock(),
         )
@@ -108,12 +108,3 @@ class InboxService:
                 user_id, now, cause="read_all", category=category, readAt=now
             )
         return updated
-
-
-def _position(cursor: str) -> tuple[datetime, uuid.UUID]:
-    """The (sent at, id) a cursor of this list points after; another one is a 422."""
-    sent_at, item_id = decode_cursor(cursor, 2)
-    try:
-        return datetime.fromisoformat(str(sent_at)), uuid.UUID(str(item_id))
-    except ValueError:
-        raise invalid_cursor() from None

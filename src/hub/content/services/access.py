@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.content.api import DocumentRead
 from hub.content.domain.access import (
+    WRITE,
     Action,
     Caller,
     Facts,
@@ -26,7 +27,7 @@ from hub.content.domain.access import (
     capabilities,
 )
 from hub.content.repositories import documents
-from hub.identity.api import Membership
+from hub.identity.api import IdentityApi, Membership
 from hub.kernel.problems import not_found
 from hub.kernel.security import Principal
 from hub.kernel.store import Store
@@ -162,3 +163,16 @@ def decide(row: Row[Any], caller: Caller, share: ShareAccess | None) -> Opened |
     facts = Facts(owner_id=row.owner_id, restricted=row.restricted, share=share)
     may = capabilities(caller, facts)
     return Opened(row=row, caller=caller, may=may) if may else None
+
+
+async def writing_owner(
+    identity: IdentityApi, organisation_id: uuid.UUID, owner_id: uuid.UUID | None
+) -> Caller | None:
+    """Whom a mail account's or a consumption folder's documents belong to: its owner as
+    the member they are now, if they still may add documents (None otherwise: they left,
+    were erased, or lost ``content.documents.write``)."""
+    if owner_id is None:
+        return None
+    member = await identity.membership(organisation_id, owner_id, api_key_id=None)
+    caller = caller_of(member) if member is not None else None
+    return caller if caller is not None and WRITE in caller.granted else None

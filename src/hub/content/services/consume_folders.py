@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +25,7 @@ from hub.content.services.taxonomy import MetadataRules
 from hub.identity.api import Membership
 from hub.kernel.clock import Clock
 from hub.kernel.errors import Conflict
-from hub.kernel.pagination import Page, decode_cursor, page_of
-from hub.kernel.problems import invalid_cursor
+from hub.kernel.pagination import Page, after_time_and_id, page_of
 from hub.kernel.store import Store
 
 #: The job that scans one organisation's folder (``tasks.consume_folder``).
@@ -101,17 +99,6 @@ class ConsumeFolders:
             self.store,
             member.organisation_id,
             limit=limit,
-            after=_files_cursor(cursor) if cursor else None,
+            after=after_time_and_id(cursor) if cursor else None,
         )
         return page_of(rows, limit, lambda row: (row.claimed_at.isoformat(), str(row.id)))
-
-
-def _files_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    at, last = decode_cursor(cursor, 2)
-    try:
-        when, claim = datetime.fromisoformat(str(at)), uuid.UUID(str(last))
-    except (ValueError, TypeError):
-        raise invalid_cursor() from None
-    if when.tzinfo is None:
-        raise invalid_cursor()
-    return when, claim

@@ -32,7 +32,7 @@ from typing import Any
 
 import structlog
 
-from hub.content.domain.access import WRITE, Caller, caller_of
+from hub.content.domain.access import Caller
 from hub.content.domain.consume import (
     FAILED,
     LEASE,
@@ -51,6 +51,7 @@ from hub.content.domain.consume import (
 from hub.content.domain.documents import TagRefs
 from hub.content.repositories import consume
 from hub.content.repositories import mail as mail_repo
+from hub.content.services.access import writing_owner
 from hub.content.services.consume_folders import CONSUME_FOLDER
 from hub.content.services.taxonomy import MetadataRules
 from hub.content.services.uploads import Metadata, UploadService
@@ -207,13 +208,8 @@ class FolderConsumer:
         return made
 
     async def _caller(self, row: Any) -> Caller:
-        member = (
-            await self.identity.membership(row.organisation_id, row.owner_id, api_key_id=None)
-            if row.owner_id is not None
-            else None
-        )
-        caller = caller_of(member) if member is not None else None
-        if caller is None or WRITE not in caller.granted:
+        caller = await writing_owner(self.identity, row.organisation_id, row.owner_id)
+        if caller is None:
             raise FolderUnusable(
                 "the folder's owner is no longer a member who may add documents: "
                 "save its settings again as one who may"

@@ -31,7 +31,6 @@ import structlog
 from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert
 
-from hub.content.domain.access import WRITE, caller_of
 from hub.content.domain.documents import TagRefs
 from hub.content.domain.mail import (
     MAX_MAILS_PER_RUN,
@@ -47,6 +46,7 @@ from hub.content.domain.mail import (
     wanted,
 )
 from hub.content.repositories import mail as repo
+from hub.content.services.access import writing_owner
 from hub.content.services.mail_accounts import MailAccounts
 from hub.content.services.mail_imap import MailError, Session, session
 from hub.content.services.uploads import Metadata, UploadService
@@ -175,15 +175,8 @@ class MailFetcher:
         rules = await repo.enabled_rules(self.store, account.id)
         if not rules:
             return 0
-        member = (
-            await self.identity.membership(
-                account.organisation_id, account.owner_id, api_key_id=None
-            )
-            if account.owner_id is not None
-            else None
-        )
-        caller = caller_of(member) if member is not None else None
-        if caller is None or WRITE not in caller.granted:
+        caller = await writing_owner(self.identity, account.organisation_id, account.owner_id)
+        if caller is None:
             raise MailError(
                 "the account's owner is no longer a member who may add documents: "
                 "save the account again as one who may"
