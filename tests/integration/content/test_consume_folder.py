@@ -250,6 +250,25 @@ async def test_who_may_set_it_up_and_what_is_refused(
     assert (await client.get(url(org), headers=other.auth)).status_code == 404
     assert (await client.post(f"{url(org)}/scan", headers=other.auth)).status_code == 404
 
+    # Set up by an admin who then leaves: the folder reads nothing, and says why, until
+    # someone who may saves it again (and becomes its owner).
+    admin = await join(client, database_url, org, owner, "admin@example.com", ["admin"])
+    r = await client.put(url(org), json={}, headers=admin.auth)
+    assert r.json()["ownerId"] == admin.user_id
+    r = await client.delete(f"{API}/orgs/{org}/members/{admin.user_id}", headers=owner.auth)
+    assert r.status_code == 204, r.text
+    drop(tmp_path / org / "waiting.pdf", pdf(b"waiting"))
+    await scan(client, owner, org, events)
+    assert (tmp_path / org / "waiting.pdf").exists()
+    assert (
+        "owner is no longer a member"
+        in (await client.get(url(org), headers=owner.auth)).json()["lastError"]
+    )
+    await client.put(url(org), json={}, headers=owner.auth)
+    await scan(client, owner, org, events)
+    assert set(await documents(client, owner, org)) == {"waiting.pdf"}
+    assert (await client.get(url(org), headers=owner.auth)).json()["lastError"] is None
+
 
 @pytest.mark.parametrize("consume_root", [None])
 async def test_without_a_root_the_folder_cannot_be_set_up(
