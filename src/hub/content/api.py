@@ -343,7 +343,8 @@ class DocumentUpdated(DocumentEvent, kw_only=True, frozen=True):
     #: Wire names of the fields that changed (``title``, ``tags``, ``legalHold``…).
     changed: list[str]
     #: "user", or the workflow/AI actor that changed it through ContentApi ("retention"
-    #: when a purge removed a link to the purged document).
+    #: when a purge removed a link to the purged document, "matching" when the tags' and
+    #: types' matching rules added what a new document's text earned).
     via: str = "user"
     #: Set when this document changed only as the other side of a document link: the
     #: document whose edit (or deletion) added or removed the link here.

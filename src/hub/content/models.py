@@ -184,7 +184,21 @@ class DocumentShare(Base):
     )
 
 
-class Tag(IdMixin, Base):
+_ALGORITHMS = "match_algorithm IN ('none', 'any', 'all', 'literal', 'regex')"
+
+
+class MatchingRule:
+    """Which documents' text earns a tag or a type when they arrive
+    (``domain.matching``)."""
+
+    match_algorithm: Mapped[str] = mapped_column(
+        Text, nullable=False, server_default=text("'none'")
+    )
+    match_pattern: Mapped[str] = mapped_column(Text, nullable=False, server_default=text("''"))
+    match_case_sensitive: Mapped[bool] = mapped_column(nullable=False, server_default=false())
+
+
+class Tag(MatchingRule, IdMixin, Base):
     """An organisation's tag; tags nest (``parent_id``) at most ``MAX_TAG_DEPTH`` deep."""
 
     __tablename__ = "tags"
@@ -203,10 +217,11 @@ class Tag(IdMixin, Base):
     __table_args__ = (
         UniqueConstraint("organisation_id", "name_key"),
         Index("ix_tags_parent_id", "parent_id"),
+        CheckConstraint(_ALGORITHMS, name="match_algorithm"),
     )
 
 
-class DocumentType(IdMixin, Base):
+class DocumentType(MatchingRule, IdMixin, Base):
     """A kind of document an organisation names (invoice, contract…)."""
 
     __tablename__ = "document_types"
@@ -219,7 +234,10 @@ class DocumentType(IdMixin, Base):
     #: insights) is recorded as ``content.document.read`` in the audit trail.
     audit_reads: Mapped[bool] = mapped_column(nullable=False, server_default=false())
 
-    __table_args__ = (UniqueConstraint("organisation_id", "name_key"),)
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "name_key"),
+        CheckConstraint(_ALGORITHMS, name="match_algorithm"),
+    )
 
 
 class CustomField(IdMixin, Base):

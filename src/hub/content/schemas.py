@@ -267,11 +267,30 @@ FieldTypeName = Literal[
 ]
 
 
+class MatchingRuleIn(Schema, kw_only=True):
+    """Which documents' text earns the tag or type when they arrive (Paperless-ngx's
+    matching): ``any`` of the pattern's words (``"quoted phrases"`` count as one),
+    ``all`` of them, the ``literal`` text, or a ``regex`` (RE2 syntax: no
+    back-references or look-arounds, 422 naming ``matching.pattern``); ``none`` (the
+    default) matches nothing. Words and literals match whole words only."""
+
+    algorithm: Literal["none", "any", "all", "literal", "regex"] = "none"
+    pattern: Annotated[str, msgspec.Meta(max_length=256)] = ""
+    case_sensitive: bool = False
+
+
+class MatchingRuleOut(Schema):
+    algorithm: str
+    pattern: str
+    case_sensitive: bool
+
+
 class TagDefinitionOut(Schema):
     id: uuid.UUID
     name: str
     parent_id: uuid.UUID | None
     colour: str | None
+    matching: MatchingRuleOut
 
 
 class TagIn(Schema, kw_only=True):
@@ -280,18 +299,22 @@ class TagIn(Schema, kw_only=True):
     parent_id: uuid.UUID | None = None
     #: ``#rrggbb``.
     colour: str | None = None
+    matching: MatchingRuleIn | None = None
 
 
 class TagPatch(PatchSchema):
     name: str | msgspec.UnsetType = msgspec.UNSET
     parent_id: uuid.UUID | msgspec.UnsetType | None = msgspec.UNSET
     colour: str | msgspec.UnsetType | None = msgspec.UNSET
+    #: Replaces the whole rule (``null``: no matching).
+    matching: MatchingRuleIn | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class DocumentTypeOut(Schema):
     id: uuid.UUID
     name: str
     description: str
+    matching: MatchingRuleOut
     #: Every read of a document of this type is in the audit trail
     #: (``content.document.read``).
     audit_reads: bool = False
@@ -301,12 +324,15 @@ class DocumentTypeIn(Schema, kw_only=True):
     name: str
     description: str = ""
     audit_reads: bool = False
+    matching: MatchingRuleIn | None = None
 
 
 class DocumentTypePatch(PatchSchema):
     name: str | msgspec.UnsetType = msgspec.UNSET
     description: str | msgspec.UnsetType = msgspec.UNSET
     audit_reads: bool | msgspec.UnsetType = msgspec.UNSET
+    #: Replaces the whole rule (``null``: no matching).
+    matching: MatchingRuleIn | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class CustomFieldOut(Schema):

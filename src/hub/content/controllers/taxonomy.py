@@ -5,12 +5,15 @@ outside the organisation every route is a 404 (the kernel's ``permission()`` gua
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
+import msgspec
 from litestar import Controller, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from hub.content.domain.access import READ, TAXONOMY_MANAGE
+from hub.content.domain.matching import Matching
 from hub.content.schemas import (
     CustomFieldIn,
     CustomFieldOut,
@@ -18,6 +21,7 @@ from hub.content.schemas import (
     DocumentTypeIn,
     DocumentTypeOut,
     DocumentTypePatch,
+    MatchingRuleIn,
     TagDefinitionOut,
     TagIn,
     TagPatch,
@@ -30,6 +34,14 @@ from hub.kernel.tenancy import permission
 from hub.kernel.web import BEARER_OR_KEY, Cursor, Limit, page_as, to_schema
 
 _TAGS = ["Content: metadata"]
+
+
+def rule_of(data: MatchingRuleIn | msgspec.UnsetType | None) -> Any:
+    """The domain's rule from the wire's (``null``: no matching; unset: unchanged)."""
+    if data is None or data is msgspec.UNSET:
+        return data
+    assert isinstance(data, MatchingRuleIn)
+    return Matching(data.algorithm, data.pattern, data.case_sensitive)
 
 
 class TagController(Controller):
@@ -65,7 +77,11 @@ class TagController(Controller):
         taxonomy: NamedDependency[TaxonomyService],
     ) -> TagDefinitionOut:
         view = await taxonomy.create_tag(
-            membership, name=data.name, parent_id=data.parent_id, colour=data.colour
+            membership,
+            name=data.name,
+            parent_id=data.parent_id,
+            colour=data.colour,
+            matching=rule_of(data.matching),
         )
         return to_schema(view, TagDefinitionOut)
 
@@ -95,7 +111,12 @@ class TagController(Controller):
         taxonomy: NamedDependency[TaxonomyService],
     ) -> TagDefinitionOut:
         view = await taxonomy.update_tag(
-            membership, tag_id, name=data.name, parent_id=data.parent_id, colour=data.colour
+            membership,
+            tag_id,
+            name=data.name,
+            parent_id=data.parent_id,
+            colour=data.colour,
+            matching=rule_of(data.matching),
         )
         return to_schema(view, TagDefinitionOut)
 
@@ -156,7 +177,11 @@ class DocumentTypeController(Controller):
         taxonomy: NamedDependency[TaxonomyService],
     ) -> DocumentTypeOut:
         view = await taxonomy.create_type(
-            membership, name=data.name, description=data.description, audit_reads=data.audit_reads
+            membership,
+            name=data.name,
+            description=data.description,
+            audit_reads=data.audit_reads,
+            matching=rule_of(data.matching),
         )
         return to_schema(view, DocumentTypeOut)
 
@@ -196,6 +221,7 @@ class DocumentTypeController(Controller):
             name=data.name,
             description=data.description,
             audit_reads=data.audit_reads,
+            matching=rule_of(data.matching),
         )
         return to_schema(view, DocumentTypeOut)
 

@@ -93,3 +93,22 @@ async def type_exists(
             )
         )
     ).first() is not None
+
+
+async def matching_rules(
+    session: AsyncSession, table: Table, organisation_id: uuid.UUID
+) -> list[Row[Any]]:
+    """The organisation's tags or types (``table``) with a matching rule, by name."""
+    return list(
+        (
+            await session.execute(
+                select(table.c.id, table.c.match_algorithm, table.c.match_pattern)
+                .add_columns(table.c.match_case_sensitive)
+                .where(
+                    table.c.organisation_id == organisation_id,
+                    table.c.match_algorithm != "none",
+                )
+                .order_by(table.c.name_key, table.c.id)
+            )
+        ).all()
+    )

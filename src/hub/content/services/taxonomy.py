@@ -31,6 +31,7 @@ from hub.content.api import (
     TagUpdated,
 )
 from hub.content.domain.documents import check_custom_fields, tag_key
+from hub.content.domain.matching import BadRule, Matching, matcher
 from hub.content.domain.taxonomy import (
     Definition,
     FieldType,
@@ -65,7 +66,26 @@ def _taken(what: str) -> Conflict:
 
 
 def _view(row: Any) -> dict[str, Any]:
-    return dict(row._mapping)
+    view = dict(row._mapping)
+    if "match_algorithm" in view:
+        view["matching"] = Matching(
+            view.pop("match_algorithm"), view.pop("match_pattern"), view.pop("match_case_sensitive")
+        )
+    return view
+
+
+def _matching(rule: Matching | None) -> dict[str, Any]:
+    """The columns of a matching rule, checked (422 naming ``matching.pattern``)."""
+    rule = rule or Matching()
+    try:
+        matcher(rule)
+    except BadRule as exc:
+        raise field_invalid("matching.pattern", str(exc)) from None
+    return {
+        "match_algorithm": rule.algorithm,
+        "match_pattern": rule.pattern if rule.algorithm != "none" else "",
+        "match_case_sensitive": rule.case_sensitive,
+    }
 
 
 Kind = Literal["tag", "type", "field"]
@@ -117,7 +137,13 @@ class TaxonomyService:
         return await repo.ancestors(session, parent_id)
 
     async def create_tag(
-        self, actor: Membership, *, name: str, parent_id: uuid.UUID | None, colour: str | None
+        self,
+        actor: Membership,
+        *,
+        name: str,
+        parent_id: uuid.UUID | None,
+        colour: str | None,
+        matching: Matching | None = None,
     ) -> dict[str, Any]:
         org = actor.organisation_id
         values: dict[str, Any] = {
@@ -126,6 +152,7 @@ class TaxonomyService:
             "name": clean_name(name),
             "parent_id": parent_id,
             "colour": clean_colour(colour),
+            **_matching(matching),
         }
         values["name_key"] = tag_key(values["name"])
         async with self.store.uow() as uow:
@@ -143,6 +170,7 @@ class TaxonomyService:
         name: Any = msgspec.UNSET,
         parent_id: Any = msgspec.UNSET,
         colour: Any = msgspec.UNSET,
+        matching: Any = msgspec.UNSET,
     ) -> dict[str, Any]:
         row = await self.get(actor, "tag", tag_id)
         values: dict[str, Any] = {}
@@ -151,6 +179,8 @@ class TaxonomyService:
             values["name_key"] = tag_key(values["name"])
         if colour is not msgspec.UNSET:
             values["colour"] = clean_colour(colour)
+        if matching is not msgspec.UNSET:
+            values.update(_matching(matching))
         async with self.store.uow() as uow:
             if parent_id is not msgspec.UNSET and parent_id != row["parent_id"]:
                 chain = await self._parent_depth(uow.session, actor.organisation_id, parent_id)
@@ -192,7 +222,13 @@ class TaxonomyService:
     # ------------------------------------------------------------------ document types
 
     async def create_type(
-        self, actor: Membership, *, name: str, description: str, audit_reads: bool = False
+        self,
+        actor: Membership,
+        *,
+        name: str,
+        description: str,
+        audit_reads: bool = False,
+        matching: Matching | None = None,
     ) -> dict[str, Any]:
         clean = clean_name(name)
         values: dict[str, Any] = {
@@ -202,6 +238,7 @@ class TaxonomyService:
             "name_key": tag_key(clean),
             "description": clean_description(description),
             "audit_reads": audit_reads,
+            **_matching(matching),
         }
         async with self.store.uow() as uow:
             await self._write(
@@ -219,9 +256,12 @@ class TaxonomyService:
         name: Any = msgspec.UNSET,
         description: Any = msgspec.UNSET,
         audit_reads: Any = msgspec.UNSET,
+        matching: Any = msgspec.UNSET,
     ) -> dict[str, Any]:
         row = await self.get(actor, "type", type_id)
         values: dict[str, Any] = {}
+        if matching is not msgspec.UNSET:
+            values.update(_matching(matching))
         if name is not msgspec.UNSET:
             values["name"] = clean_name(name)
             values["name_key"] = tag_key(values["name"])

@@ -30,6 +30,7 @@ from hub.content.api import TextExtracted
 from hub.content.domain.extraction import (
     FAILED,
     PENDING,
+    READY,
     SETTLED,
     UNSUPPORTED,
     extractor_for,
@@ -40,6 +41,7 @@ from hub.content.repositories import extraction
 from hub.content.repositories.blobs.base import BlobStore
 from hub.content.services import duplicates
 from hub.content.services.extraction.sandbox import Extracted, ExtractionFailed, run
+from hub.content.services.matching import apply_matching
 from hub.content.services.search_index import SearchIndex
 from hub.kernel.clock import Clock
 from hub.kernel.db import UnitOfWork
@@ -213,6 +215,10 @@ class TextExtraction:
                 )
                 # its text is searchable from this commit on (weight C, snippets)
                 await SearchIndex.set_text(uow, row.document_id)
+                if row.version == 1 and found.status == READY and text:
+                    await apply_matching(
+                        uow, self.clock, row.document_id, row.organisation_id, text
+                    )
             uow.publish(
                 TextExtracted(
                     document_id=row.document_id,
