@@ -209,14 +209,27 @@ class ContentApi(Protocol):
 # --------------------------------------------------------------------------- configuration
 
 
+class MatchingSetting(
+    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, rename="camel"
+):
+    """A tag's or a type's matching rule (``any``, ``all``, ``literal``, ``regex`` or
+    ``none``; see content's matching rules)."""
+
+    algorithm: str = "none"
+    pattern: str = ""
+    case_sensitive: bool = False
+
+
 class TagSetting(
     msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, rename="camel"
 ):
-    """A tag as configuration, known by its name; ``parent`` names another tag."""
+    """A tag as configuration, known by its name; ``parent`` names another tag.
+    ``matching``: its rule (left as it is when absent)."""
 
     name: str
     parent: str | None = None
     colour: str | None = None
+    matching: MatchingSetting | None = None
 
 
 class DocumentTypeSetting(
@@ -226,6 +239,8 @@ class DocumentTypeSetting(
     description: str = ""
     #: Every read of a document of the type is audited (``content.document.read``).
     audit_reads: bool = False
+    #: Its matching rule (left as it is when absent).
+    matching: MatchingSetting | None = None
 
 
 class CustomFieldSetting(

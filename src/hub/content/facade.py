@@ -21,6 +21,7 @@ from hub.content.api import (
     CustomFieldSetting,
     DocumentSummary,
     DocumentTypeSetting,
+    MatchingSetting,
     SelectField,
     TagSetting,
     Taxonomy,
@@ -29,6 +30,7 @@ from hub.content.api import (
 )
 from hub.content.domain.access import Action, Facts, allowed, caller_of, capabilities
 from hub.content.domain.documents import tag_key
+from hub.content.domain.matching import Matching
 from hub.content.domain.taxonomy import (
     MAX_TAG_DEPTH,
     FieldType,
@@ -328,14 +330,14 @@ class ContentConfigFacade(ContentConfigApi):
     async def taxonomy_settings(self, organisation_id: uuid.UUID) -> TaxonomySettings:
         t, k, f = taxonomy_repo.tags, taxonomy_repo.types, taxonomy_repo.fields
         tags = await self.store.fetch(
-            select(t.c.id, t.c.name, t.c.parent_id, t.c.colour)
+            select(t.c.id, t.c.name, t.c.parent_id, t.c.colour, *_rule_columns(t))
             .where(t.c.organisation_id == organisation_id)
             .order_by(t.c.name_key)
         )
         tag_rows = list(tags)
         names = {row.id: row.name for row in tag_rows}
         kinds = await self.store.fetch(
-            select(k.c.name, k.c.description, k.c.audit_reads)
+            select(k.c.name, k.c.description, k.c.audit_reads, *_rule_columns(k))
             .where(k.c.organisation_id == organisation_id)
             .order_by(k.c.name_key)
         )
@@ -346,12 +348,20 @@ class ContentConfigFacade(ContentConfigApi):
         )
         return TaxonomySettings(
             tags=tuple(
-                TagSetting(name=r.name, parent=names.get(r.parent_id), colour=r.colour)
+                TagSetting(
+                    name=r.name,
+                    parent=names.get(r.parent_id),
+                    colour=r.colour,
+                    matching=_rule_setting(r),
+                )
                 for r in tag_rows
             ),
             document_types=tuple(
                 DocumentTypeSetting(
-                    name=r.name, description=r.description, audit_reads=r.audit_reads
+                    name=r.name,
+                    description=r.description,
+                    audit_reads=r.audit_reads,
+                    matching=_rule_setting(r),
                 )
                 for r in kinds
             ),
@@ -366,7 +376,7 @@ class ContentConfigFacade(ContentConfigApi):
     async def _tag_id(self, organisation_id: uuid.UUID, name: str) -> Any:
         t = taxonomy_repo.tags
         return await self.store.first(
-            select(t.c.id, t.c.parent_id, t.c.colour, t.c.name).where(
+            select(t.c.id, t.c.parent_id, t.c.colour, t.c.name, *_rule_columns(t)).where(
                 t.c.organisation_id == organisation_id, t.c.name_key == tag_key(clean_name(name))
             )
         )
@@ -383,16 +393,26 @@ class ContentConfigFacade(ContentConfigApi):
             parent_id = parent.id
         existing = await self._tag_id(organisation_id, tag.name)
         colour = clean_colour(tag.colour)
+        rule = _rule(tag.matching)
         if existing is None:
             await self.taxonomy.create_tag(
-                actor, name=tag.name, parent_id=parent_id, colour=tag.colour
+                actor,
+                name=tag.name,
+                parent_id=parent_id,
+                colour=tag.colour,
+                matching=rule if rule is not msgspec.UNSET else None,
             )
             return "created"
         wanted = (clean_name(tag.name), parent_id, colour)
-        if wanted == (existing.name, existing.parent_id, existing.colour):
+        if wanted == (existing.name, existing.parent_id, existing.colour) and _same(rule, existing):
             return "unchanged"
         await self.taxonomy.update_tag(
-            actor, existing.id, name=tag.name, parent_id=parent_id, colour=tag.colour
+            actor,
+            existing.id,
+            name=tag.name,
+            parent_id=parent_id,
+            colour=tag.colour,
+            matching=rule,
         )
         return "updated"
 
@@ -403,22 +423,32 @@ class ContentConfigFacade(ContentConfigApi):
         k = taxonomy_repo.types
         name = clean_name(document_type.name)
         existing = await self.store.first(
-            select(k.c.id, k.c.name, k.c.description, k.c.audit_reads).where(
+            select(k.c.id, k.c.name, k.c.description, k.c.audit_reads, *_rule_columns(k)).where(
                 k.c.organisation_id == organisation_id, k.c.name_key == tag_key(name)
             )
         )
         description = clean_description(document_type.description)
         audit = document_type.audit_reads
+        rule = _rule(document_type.matching)
         if existing is None:
             await self.taxonomy.create_type(
-                actor, name=name, description=description, audit_reads=audit
+                actor,
+                name=name,
+                description=description,
+                audit_reads=audit,
+                matching=rule if rule is not msgspec.UNSET else None,
             )
             return "created"
         stored = (existing.name, existing.description, existing.audit_reads)
-        if (name, description, audit) == stored:
+        if (name, description, audit) == stored and _same(rule, existing):
             return "unchanged"
         await self.taxonomy.update_type(
-            actor, existing.id, name=name, description=description, audit_reads=audit
+            actor,
+            existing.id,
+            name=name,
+            description=description,
+            audit_reads=audit,
+            matching=rule,
         )
         return "updated"
 
@@ -446,3 +476,33 @@ class ContentConfigFacade(ContentConfigApi):
             actor, existing.id, name=field.name, options=options, type=field.type
         )
         return "updated"
+
+
+def _rule_columns(table: Any) -> tuple[Any, ...]:
+    return (table.c.match_algorithm, table.c.match_pattern, table.c.match_case_sensitive)
+
+
+def _rule_setting(row: Any) -> MatchingSetting | None:
+    """A stored rule as configuration (none: left out of the export)."""
+    if row.match_algorithm == "none":
+        return None
+    return MatchingSetting(
+        algorithm=row.match_algorithm,
+        pattern=row.match_pattern,
+        case_sensitive=row.match_case_sensitive,
+    )
+
+
+def _rule(setting: MatchingSetting | None) -> Any:
+    """The rule a setting asks for (unset: the setting leaves the rule as it is)."""
+    if setting is None:
+        return msgspec.UNSET
+    return Matching(setting.algorithm, setting.pattern, setting.case_sensitive)
+
+
+def _same(rule: Any, row: Any) -> bool:
+    if rule is msgspec.UNSET:
+        return True
+    stored = (row.match_algorithm, row.match_pattern, row.match_case_sensitive)
+    pattern = rule.pattern if rule.algorithm != "none" else ""
+    return (rule.algorithm, pattern, rule.case_sensitive) == stored

@@ -116,6 +116,11 @@ async def test_a_changed_pack_updates_what_changed_and_publishes_a_new_version(
     edit(copy / "pack.yaml", "version: 1.0.0", "version: 1.1.0")
     edit(copy / "notifications.yaml", "name: Appointment reminders", "name: Reminders")
     edit(copy / "taxonomy.yaml", "auditReads: true", "auditReads: false")
+    edit(
+        copy / "taxonomy.yaml",
+        "  - name: urgent\n",
+        "  - name: urgent\n    matching: {algorithm: any, pattern: urgent STAT}\n",
+    )
     report = await apply(client, root, org, pack_of(copy))
 
     done = {(c["kind"], c["name"]): c for c in report["changes"] if c["change"] != "unchanged"}
@@ -124,6 +129,7 @@ async def test_a_changed_pack_updates_what_changed_and_publishes_a_new_version(
         ("workflow", "care-pathway"),
         ("notificationCategory", "appointment-reminders"),
         ("documentType", "Patient record"),
+        ("tag", "urgent"),
     }
     assert done["role", "practitioner"]["change"] == "updated"
     assert done["workflow", "care-pathway"]["version"] == 2
@@ -141,6 +147,21 @@ async def test_a_changed_pack_updates_what_changed_and_publishes_a_new_version(
     types = await client.get(f"{API}/orgs/{org}/document-types", headers=owner.auth)
     record = next(t for t in types.json()["items"] if t["name"] == "Patient record")
     assert record["auditReads"] is False
+    tags = await client.get(f"{API}/orgs/{org}/tags", headers=owner.auth)
+    urgent = next(t for t in tags.json()["items"] if t["name"] == "urgent")
+    assert urgent["matching"] == {
+        "algorithm": "any",
+        "pattern": "urgent STAT",
+        "caseSensitive": False,
+    }
+    exported_tags = (await client.get(f"{API}/orgs/{org}/pack", headers=root.auth)).json()[
+        "taxonomy"
+    ]["tags"]
+    assert next(t for t in exported_tags if t["name"] == "urgent")["matching"] == {
+        "algorithm": "any",
+        "pattern": "urgent STAT",
+        "caseSensitive": False,
+    }
     # the messaging rules, applied once and exported as the pack has them
     exported = (await client.get(f"{API}/orgs/{org}/pack", headers=root.auth)).json()
     assert exported["messaging"] == {
