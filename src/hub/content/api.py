@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Literal, Protocol
 
 import msgspec
 
@@ -215,7 +215,7 @@ class MatchingSetting(
     """A tag's or a type's matching rule (``any``, ``all``, ``literal``, ``regex`` or
     ``none``; see content's matching rules)."""
 
-    algorithm: str = "none"
+    algorithm: Literal["none", "any", "all", "literal", "regex"] = "none"
     pattern: str = ""
     case_sensitive: bool = False
 
