@@ -539,6 +539,9 @@ class MessageOut(Schema):
     #: On a thread's root: the replies posted in it, and when the last one came.
     thread_reply_count: int = 0
     thread_last_reply_at: datetime | None = None
+    #: On a thread's root, in pages: the caller's unread replies in it (after their read
+    #: pointer, sent by others, not deleted), part of the conversation's ``unreadCount``.
+    thread_unread_count: int = 0
     #: Pinned to the conversation: when, and by whom (null: not pinned).
     pinned_at: datetime | None = None
     pinned_by: uuid.UUID | None = None

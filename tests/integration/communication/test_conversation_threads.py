@@ -67,6 +67,21 @@ async def test_replies_in_a_thread_leave_the_timeline_and_count_on_their_root(
     # Replies are unread like any message until the conversation is read: Ann's pointer is
     # at her own reply; after it came "Lunch?" and Bob's reply in the thread.
     assert await unread_total(client, ann, organisationId=org) == 2
+    # Each root says how many of those are its thread's, to the reader it is shown to.
+    (shown,) = [
+        m for m in (await messages(client, ann, chat["id"]))["items"] if m["id"] == root["id"]
+    ]
+    assert shown["threadUnreadCount"] == 1  # "Friday it is"; "Lunch?" is the timeline's
+    (seen,) = [
+        m for m in (await messages(client, bob, chat["id"]))["items"] if m["id"] == root["id"]
+    ]
+    assert seen["threadUnreadCount"] == 0  # Bob wrote the last of them
+    r = await client.post(f"{CONVERSATIONS}/{chat['id']}/read", json={}, headers=ann.auth)
+    assert r.status_code == 200, r.text
+    (shown,) = [
+        m for m in (await messages(client, ann, chat["id"]))["items"] if m["id"] == root["id"]
+    ]
+    assert shown["threadUnreadCount"] == 0
     # A deleted root keeps its thread: the replies are still listed, none may be added.
     r = await client.delete(f"{CONVERSATIONS}/{chat['id']}/messages/{root['id']}", headers=ann.auth)
     assert r.status_code == 204

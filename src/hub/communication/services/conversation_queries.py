@@ -107,6 +107,22 @@ async def unread_counts(
     return {cid: counts.get(cid, 0) for cid in conversation_ids}
 
 
+async def thread_unread_counts(
+    store: Store, user_id: uuid.UUID, root_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, int]:
+    """The user's unread replies in each of these threads (by their roots), by the rule
+    of the conversation's own count, so the threads' add up to their part of it."""
+    if not root_ids:
+        return {}
+    rows = await store.all(
+        select(_m.c.thread_id, func.count(_m.c.id).label("unread"))
+        .select_from(_p.join(_m, unread_of()))
+        .where(_p.c.user_id == user_id, _m.c.thread_id.in_(list(root_ids)))
+        .group_by(_m.c.thread_id)
+    )
+    return {row.thread_id: int(row.unread) for row in rows}
+
+
 async def unread_total(
     store: Store, user_id: uuid.UUID, organisation_ids: Sequence[uuid.UUID], now: datetime
 ) -> int:

@@ -60,6 +60,9 @@ class MessageView:
     thread_id: uuid.UUID | None = None
     thread_reply_count: int = 0
     thread_last_reply_at: datetime | None = None
+    #: On a thread's root: its replies the reader has not read (pages only; pushes, sent
+    #: alike to every participant, leave it at 0).
+    thread_unread_count: int = 0
     pinned_at: datetime | None = None
     pinned_by: uuid.UUID | None = None
 
@@ -146,9 +149,10 @@ class Attachments:
         return out
 
     async def message(
-        self, reader: uuid.UUID, row: Any, reactions: Sequence[Any] = ()
+        self, reader: uuid.UUID, row: Any, reactions: Sequence[Any] = (), thread_unread: int = 0
     ) -> MessageView:
-        """The message as ``reader`` sees it; ``reactions``: its ``(name, user_id)`` rows."""
+        """The message as ``reader`` sees it; ``reactions``: its ``(name, user_id)`` rows;
+        ``thread_unread``: the reader's unread replies in the thread it starts."""
         return MessageView(
             id=row.id,
             conversation_id=row.conversation_id,
@@ -165,6 +169,7 @@ class Attachments:
             thread_id=row.thread_id,
             thread_reply_count=row.thread_reply_count,
             thread_last_reply_at=row.thread_last_reply_at,
+            thread_unread_count=thread_unread,
             pinned_at=row.pinned_at,
             pinned_by=row.pinned_by,
         )

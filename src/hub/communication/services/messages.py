@@ -453,10 +453,16 @@ class MessageService:
         return Page(items=items, limit=limit, next_cursor=next_cursor)
 
     async def _views(self, reader: uuid.UUID, rows: Sequence[Row[Any]]) -> list[MessageView]:
-        """Messages as ``reader`` sees them, their reactions read in one query."""
+        """Messages as ``reader`` sees them, their reactions and the unread replies of the
+        threads they start read in one query each."""
         reactions = await q.reactions_of(self.store, [row.id for row in rows])
+        roots = [row.id for row in rows if row.thread_reply_count]
+        unread = await q.thread_unread_counts(self.store, reader, roots)
         resolver = Attachments(self.content)
-        return [await resolver.message(reader, row, reactions[row.id]) for row in rows]
+        return [
+            await resolver.message(reader, row, reactions[row.id], unread.get(row.id, 0))
+            for row in rows
+        ]
 
     async def _referenced(
         self,
