@@ -37,6 +37,7 @@ from hub.content.repositories.blobs.base import BlobStore
 from hub.content.services.access import DocumentAccess
 from hub.content.services.audit import AuditLog
 from hub.content.services.audit_erasure import AuditPseudonymiser
+from hub.content.services.barcode_metadata import BarcodeRules
 from hub.content.services.blobs import Blobs
 from hub.content.services.bulk import BulkService
 from hub.content.services.bulk_download import BulkDownloadService
@@ -186,6 +187,13 @@ def services(rt: ContextRuntime, *, identity_api: IdentityApi) -> dict[str, Any]
             timeout_seconds=settings.content_extraction_timeout_seconds,
             memory_mb=settings.content_extraction_memory_mb,
             languages=settings.content_ocr_languages,
+            barcodes=BarcodeRules(
+                pages=settings.content_barcode_pages,
+                asn_prefix=settings.content_barcode_asn_prefix,
+                tag_prefix=settings.content_barcode_tag_prefix,
+            )
+            if settings.content_barcode_pages
+            else None,
         ),
         "search": SearchService(store, semantic=rt.semantic),
         "content_org_purge": ContentOrgPurge(store, blobs),

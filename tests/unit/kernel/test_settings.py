@@ -368,6 +368,9 @@ INVALID: dict[str, list[str]] = {
     "HUB_CONTENT_MAIL_ALLOWED_NETWORKS": ["10.0.0.0/33", "localhost"],
     "HUB_CONTENT_CONSUME_DIR": ["/no/such/directory", "/etc/hostname"],
     "HUB_CONTENT_CONSUME_SETTLE_SECONDS": ["-1", "3601", "10s"],
+    "HUB_CONTENT_BARCODE_PAGES": ["-1", "101", "two"],
+    "HUB_CONTENT_BARCODE_ASN_PREFIX": ["A SN", "x" * 17, "ASN/"],
+    "HUB_CONTENT_BARCODE_TAG_PREFIX": ["tag prefix", "t/", "é"],
     "HUB_CONTEXTS": ["billing", "identity,Content", "identity,identity", "identity;content"],
     "HUB_REMOTE_IDENTITY_URL": [
         "identity:8000",

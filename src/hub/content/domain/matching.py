@@ -23,9 +23,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import re2
 
+K = TypeVar("K")
 ALGORITHMS = ("none", "any", "all", "literal", "regex")
 MAX_PATTERN = 256
 #: RE2's memory for one compiled rule (its default; bounds the automaton it builds).
@@ -86,10 +88,10 @@ def matcher(rule: Matching) -> Callable[[str], bool] | None:
     raise BadRule(f"Unknown matching algorithm {rule.algorithm!r}.")
 
 
-def matched(rules: list[tuple[object, Matching]], text: str) -> list[object]:
+def matched(rules: list[tuple[K, Matching]], text: str) -> list[K]:
     """The keys of the rules the text satisfies, in the order given (a rule that cannot
     be used is skipped: it was checked when saved)."""
-    out = []
+    out: list[K] = []
     for key, rule in rules:
         try:
             test = matcher(rule)

@@ -80,6 +80,13 @@ class ContentSettings(msgspec.Struct, kw_only=True, frozen=True):
     content_extraction_timeout_seconds: Annotated[int, Meta(ge=1, le=3600)] = 60
     #: Address space (RLIMIT_AS) of the extraction child process, in MiB.
     content_extraction_memory_mb: Annotated[int, Meta(ge=128, le=65_536)] = 512
+    #: Pages of a new PDF (frames of a new image) searched for ASN and tag barcodes when
+    #: its text is extracted; 0: barcodes are not read.
+    content_barcode_pages: Annotated[int, Meta(ge=0, le=100)] = 0
+    #: What starts an archive-serial-number barcode (``ASN00042``) and a tag barcode
+    #: (``TAG:Invoices``); compared case-insensitively.
+    content_barcode_asn_prefix: Annotated[str, Meta(pattern=r"^[A-Za-z0-9:_#-]{1,16}$")] = "ASN"
+    content_barcode_tag_prefix: Annotated[str, Meta(pattern=r"^[A-Za-z0-9:_#-]{1,16}$")] = "TAG:"
     #: Tesseract languages OCR reads (``eng``, ``eng+fra``); those not installed are
     #: skipped.
     content_ocr_languages: Annotated[str, Meta(pattern=r"^[a-z_]{3,16}(\+[a-z_]{3,16}){0,15}$")] = (

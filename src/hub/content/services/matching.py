@@ -16,19 +16,18 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import update
-from sqlalchemy.dialects.postgresql import insert
 
 from hub.content.api import DocumentUpdated
 from hub.content.domain.matching import Matching, matched
-from hub.content.models import Document, DocumentTag
+from hub.content.models import Document
 from hub.content.repositories import taxonomy
 from hub.content.services.search_index import SearchIndex
+from hub.content.services.tagging import add_tags
 from hub.kernel.clock import Clock
 from hub.kernel.db import UnitOfWork
 
 VIA = "matching"
 _d = Document.__table__
-_dt = DocumentTag.__table__
 
 
 async def apply_matching(
@@ -36,7 +35,7 @@ async def apply_matching(
 ) -> list[str]:
     """Add what the text earns to the (locked) document; the wire names that changed."""
     session = uow.session
-    found = {}
+    found: dict[str, list[uuid.UUID]] = {}
     for kind, table in (("tags", taxonomy.tags), ("type", taxonomy.types)):
         rows = await taxonomy.matching_rules(session, table, organisation_id)
         rules = [
@@ -45,15 +44,8 @@ async def apply_matching(
         ]
         found[kind] = matched(rules, text) if rules else []
     changed: list[str] = []
-    if found["tags"]:
-        added = await session.execute(
-            insert(DocumentTag)
-            .values([{"document_id": document_id, "tag_id": t} for t in found["tags"]])
-            .on_conflict_do_nothing()
-            .returning(_dt.c.tag_id)
-        )
-        if added.first() is not None:
-            changed.append("tags")
+    if await add_tags(session, document_id, found["tags"]):
+        changed.append("tags")
     if found["type"]:
         typed = await session.execute(
             update(Document)
@@ -63,17 +55,31 @@ async def apply_matching(
         )
         if typed.first() is not None:
             changed.append("documentTypeId")
-    if changed:
-        await session.execute(
-            update(Document).where(_d.c.id == document_id).values(updated_at=clock())
-        )
-        await SearchIndex.refresh(uow, [document_id])
-        uow.publish(
-            DocumentUpdated(
-                document_id=document_id,
-                organisation_id=organisation_id,
-                changed=changed,
-                via=VIA,
-            )
-        )
+    await announce(uow, clock, document_id, organisation_id, changed, VIA)
     return changed
+
+
+async def announce(
+    uow: UnitOfWork,
+    clock: Clock,
+    document_id: uuid.UUID,
+    organisation_id: uuid.UUID,
+    changed: list[str],
+    via: str,
+) -> None:
+    """What a machine added to a new document: its ``updated_at``, its search entry and
+    one ``content.document.updated`` naming the fields (nothing when nothing changed)."""
+    if not changed:
+        return
+    await uow.session.execute(
+        update(Document).where(_d.c.id == document_id).values(updated_at=clock())
+    )
+    await SearchIndex.refresh(uow, [document_id])
+    uow.publish(
+        DocumentUpdated(
+            document_id=document_id,
+            organisation_id=organisation_id,
+            changed=changed,
+            via=via,
+        )
+    )

@@ -84,3 +84,16 @@ async def set_tags(session: AsyncSession, document_id: uuid.UUID, tag_ids: list[
         await session.execute(
             insert(DocumentTag).values([{"document_id": document_id, "tag_id": i} for i in tag_ids])
         )
+
+
+async def add_tags(session: AsyncSession, document_id: uuid.UUID, tag_ids: list[uuid.UUID]) -> bool:
+    """Add tags to a document's (those it has stay); whether any was new to it."""
+    if not tag_ids:
+        return False
+    added = await session.execute(
+        insert(DocumentTag)
+        .values([{"document_id": document_id, "tag_id": t} for t in tag_ids])
+        .on_conflict_do_nothing()
+        .returning(dt.c.tag_id)
+    )
+    return added.first() is not None

@@ -40,6 +40,7 @@ from hub.content.models import Document, VersionText
 from hub.content.repositories import extraction
 from hub.content.repositories.blobs.base import BlobStore
 from hub.content.services import duplicates
+from hub.content.services.barcode_metadata import BarcodeRules, apply_barcodes
 from hub.content.services.extraction.sandbox import Extracted, ExtractionFailed, run
 from hub.content.services.matching import apply_matching
 from hub.content.services.search_index import SearchIndex
@@ -95,6 +96,7 @@ class TextExtraction:
         timeout_seconds: int,
         memory_mb: int,
         languages: str,
+        barcodes: BarcodeRules | None = None,
     ) -> None:
         self.store = store
         self.files = files
@@ -103,6 +105,8 @@ class TextExtraction:
         self.timeout_seconds = timeout_seconds
         self.memory_mb = memory_mb
         self.languages = languages
+        #: Whether (and how) barcodes of new scans are read; None: they are not.
+        self.barcodes = barcodes
 
     async def extract(self, document_id: uuid.UUID, version: int, *, last_try: bool) -> str:
         """Run (or rerun) the extraction of one version; returns its settled status.
@@ -172,6 +176,7 @@ class TextExtraction:
                 timeout_seconds=self.timeout_seconds,
                 memory_mb=self.memory_mb,
                 languages=self.languages,
+                barcode_pages=self.barcodes.pages if self.barcodes else 0,
             )
 
     async def _current(self, session: AsyncSession, row: Row[Any]) -> bool:
@@ -215,6 +220,10 @@ class TextExtraction:
                 )
                 # its text is searchable from this commit on (weight C, snippets)
                 await SearchIndex.set_text(uow, row.document_id)
+                if row.version == 1 and found.barcodes and self.barcodes:
+                    await apply_barcodes(
+                        uow, self.clock, self.barcodes, row.document_id, row.organisation_id, found
+                    )
                 if row.version == 1 and found.status == READY and text:
                     await apply_matching(
                         uow, self.clock, row.document_id, row.organisation_id, text

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import shutil
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -75,23 +76,31 @@ def read_image(image: Any, langs: str) -> str:
     return "\n\n".join(frames)
 
 
-def read_pdf(path: Path, pages: int, langs: str, bounds: Bounds) -> str:
-    """OCR of the first :attr:`Bounds.max_ocr_pages` pages of a PDF."""
+def rendered(path: Path, pages: int, bounds: Bounds) -> Iterator[Any]:
+    """The first ``pages`` pages of a PDF as images, at :data:`RENDER_DPI` (less for a
+    page so large it would pass :attr:`Bounds.max_image_pixels`), one at a time."""
     import pypdfium2
-    import pytesseract
 
     guard_pixels(bounds)
-    out: list[str] = []
     document = pypdfium2.PdfDocument(path)
     try:
-        for index in range(min(pages, len(document), bounds.max_ocr_pages)):
+        for index in range(min(pages, len(document))):
             page = document[index]
             width, height = page.get_size()  # points (1/72 in)
             scale = RENDER_DPI / 72
             if width * height * scale * scale > bounds.max_image_pixels:
                 scale = (bounds.max_image_pixels / (width * height)) ** 0.5
-            image = page.render(scale=scale).to_pil()
-            out.append(str(pytesseract.image_to_string(image, lang=langs)))
+            yield page.render(scale=scale).to_pil()
     finally:
         document.close()
-    return "\n\n".join(out)
+
+
+def read_pdf(path: Path, pages: int, langs: str, bounds: Bounds) -> str:
+    """OCR of the first :attr:`Bounds.max_ocr_pages` pages of a PDF."""
+    import pytesseract
+
+    limit = min(pages, bounds.max_ocr_pages)
+    return "\n\n".join(
+        str(pytesseract.image_to_string(image, lang=langs))
+        for image in rendered(path, limit, bounds)
+    )

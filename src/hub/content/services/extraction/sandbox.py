@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import hub
+from hub.content.domain.barcodes import MAX_BARCODES
 
 #: ``hub``'s parent directory: the child imports the same code as its parent.
 _SOURCE_ROOT = str(Path(hub.__file__).resolve().parent.parent)
@@ -45,6 +46,8 @@ class Extracted:
     text: str
     truncated: bool
     ocr: bool
+    #: ``(page, text)`` of the barcodes read (when asked for: ``barcode_pages``).
+    barcodes: tuple[tuple[int, str], ...] = ()
 
 
 def _environment() -> dict[str, str]:
@@ -56,7 +59,13 @@ def _environment() -> dict[str, str]:
 
 
 def run(
-    path: Path, media_type: str, *, timeout_seconds: int, memory_mb: int, languages: str
+    path: Path,
+    media_type: str,
+    *,
+    timeout_seconds: int,
+    memory_mb: int,
+    languages: str,
+    barcode_pages: int = 0,
 ) -> Extracted:
     """Extract ``path`` in a child process (blocking: call it from a thread)."""
     answer = call(
@@ -67,6 +76,7 @@ def run(
             "memory_mb": memory_mb,
             "cpu_seconds": timeout_seconds + 1,
             "languages": languages,
+            "barcode_pages": barcode_pages,
         },
         timeout_seconds=timeout_seconds,
         what="extraction",
@@ -78,6 +88,9 @@ def run(
         text=str(answer["text"]),
         truncated=bool(answer["truncated"]),
         ocr=bool(answer["ocr"]),
+        barcodes=tuple(
+            (int(page), str(text)) for page, text in answer.get("barcodes", [])[:MAX_BARCODES]
+        ),
     )
 
 

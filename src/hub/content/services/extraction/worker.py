@@ -6,10 +6,11 @@ balloons gets a MemoryError or dies, never the worker), its CPU time, the size o
 may write (Tesseract's temporary files) and no core dumps. The parent (``sandbox``) bounds
 its wall time and kills its whole process group (Tesseract included) past it.
 
-REQUEST is JSON: ``path``, ``media_type``, ``memory_mb``, ``cpu_seconds``, ``languages``.
-The answer: ``{"status", "text", "truncated", "ocr"}`` (the fingerprint is the parent's work:
-numpy would slow every child's start and count against its memory bound) or, for a file it
-refuses or cannot read, ``{"error": code, "detail": text}``.
+REQUEST is JSON: ``path``, ``media_type``, ``memory_mb``, ``cpu_seconds``, ``languages``,
+``barcode_pages``. The answer: ``{"status", "text", "truncated", "ocr", "barcodes"}`` (the
+fingerprint is the parent's work: numpy would slow every child's start and count against
+its memory bound) or, for a file it refuses or cannot read, ``{"error": code, "detail":
+text}``.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from hub.content.domain.extraction import (
     clean_extracted,
     extractor_for,
 )
-from hub.content.services.extraction import formats, ocr
+from hub.content.services.extraction import barcodes, formats, ocr
 from hub.content.services.extraction.formats import Refused
 
 MIB = 1024 * 1024
@@ -101,7 +102,21 @@ def answer(request: dict[str, Any]) -> dict[str, Any]:
         "text": text,
         "truncated": truncated,
         "ocr": used_ocr,
+        "barcodes": read_barcodes(request),
     }
+
+
+def read_barcodes(request: dict[str, Any]) -> list[tuple[int, str]]:
+    """The barcodes of a PDF's or an image's first ``barcode_pages`` pages; none when
+    that is 0, and none when they cannot be read (the text stands on its own)."""
+    pages = int(request.get("barcode_pages", 0))
+    kind = extractor_for(request["media_type"])
+    if pages <= 0 or kind not in ("pdf", "image"):
+        return []
+    try:
+        return barcodes.read(Path(request["path"]), kind, pages, Bounds())
+    except Exception:  # a page zxing or Pillow cannot read, a bomb: no barcodes
+        return []
 
 
 def main() -> int:
