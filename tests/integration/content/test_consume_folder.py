@@ -121,6 +121,13 @@ async def test_settled_files_become_documents_and_leave_the_folder(
         None,
     )
     assert "are not accepted here" in files["tools/setup.exe"]["error"]
+    # Paged, the latest first, each file once.
+    r = await client.get(f"{url(org)}/files", params={"limit": 3}, headers=owner.auth)
+    cursor = r.json()["nextCursor"]
+    rest = await client.get(f"{url(org)}/files", params={"cursor": cursor}, headers=owner.auth)
+    paged = [f["id"] for f in r.json()["items"] + rest.json()["items"]]
+    assert sorted(paged) == sorted(f["id"] for f in files.values())
+    assert rest.json()["nextCursor"] is None
     r = await client.get(url(org), headers=owner.auth)
     assert (r.json()["lastError"], r.json()["lastScannedAt"] is not None) == (None, True)
 

@@ -142,6 +142,11 @@ async def test_a_rule_turns_attachments_into_documents_and_files_the_mail(
         "skipped",
         "no attachment the rule takes",
     )
+    url = f"{rules_url(org)}/{rule['id']}/processed"
+    page = (await client.get(url, params={"limit": 2}, headers=owner.auth)).json()
+    rest = (await client.get(url, params={"cursor": page["nextCursor"]}, headers=owner.auth)).json()
+    assert sorted(p["subject"] for p in page["items"] + rest["items"]) == sorted(processed)
+    assert rest["nextCursor"] is None
     r = await client.get(f"{accounts_url(org)}/{account['id']}", headers=owner.auth)
     assert r.json()["lastCheckedAt"] is not None
     assert r.json()["lastError"] is None

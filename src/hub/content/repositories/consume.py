@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, delete, select, update
+from sqlalchemy import Row, Table, delete, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -68,7 +68,7 @@ async def files_page(
     )
     if after is not None:
         at, last = after
-        query = query.where((c.c.claimed_at < at) | ((c.c.claimed_at == at) & (c.c.id < last)))
+        query = query.where(tuple_(c.c.claimed_at, c.c.id) < tuple_(at, last))
     return await store.all(query)
 
 

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, delete, func, select
+from sqlalchemy import Row, Table, delete, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.content.models import MailAccount, MailProcessed, MailRule, Tag
@@ -64,7 +64,7 @@ async def processed_page(
     )
     if after is not None:
         at, uid = after
-        query = query.where((p.c.processed_at < at) | ((p.c.processed_at == at) & (p.c.uid < uid)))
+        query = query.where(tuple_(p.c.processed_at, p.c.uid) < tuple_(at, uid))
     return await store.all(query)
 
 

@@ -24,7 +24,7 @@ import asyncio
 import os
 import stat
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -53,6 +53,7 @@ from hub.content.repositories import consume
 from hub.content.repositories import mail as mail_repo
 from hub.content.services.access import writing_owner
 from hub.content.services.consume_folders import CONSUME_FOLDER
+from hub.content.services.storing import LocalFile
 from hub.content.services.taxonomy import MetadataRules
 from hub.content.services.uploads import Metadata, UploadService
 from hub.identity.api import IdentityApi
@@ -63,8 +64,6 @@ from hub.kernel.schema import new_id
 from hub.kernel.store import Store
 
 log = structlog.get_logger("hub.content")
-#: Bytes read from a file at a time.
-CHUNK = 1024 * 1024
 
 
 class FolderUnusable(Exception):
@@ -78,20 +77,6 @@ class Found:
     parts: tuple[str, ...]
     size: int
     modified: datetime
-
-
-@dataclass
-class _DiskFile:
-    """A file on disk as the upload intake reads a file part."""
-
-    path: Path
-    file_name: str
-    name: str = "file"
-
-    async def chunks(self) -> AsyncIterator[bytes]:
-        with self.path.open("rb") as stream:
-            while chunk := await asyncio.to_thread(stream.read, CHUNK):
-                yield chunk
 
 
 def found_files(base: Path, now: datetime, settle_seconds: int) -> list[Found]:
@@ -260,7 +245,7 @@ class FolderConsumer:
         async def recorded(uow: UnitOfWork, document_id: uuid.UUID) -> None:
             await consume.settle(uow.session, claim, "consumed", now, document_id=document_id)
 
-        part = _DiskFile(held, file_name=shown(found.parts[-1]))
+        part = LocalFile(file_name=shown(found.parts[-1]), source=held)
         try:
             await self.uploads.create_from_part(caller, part, meta, recorded=recorded)
         except AppError as exc:

@@ -22,8 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -49,6 +48,7 @@ from hub.content.repositories import mail as repo
 from hub.content.services.access import writing_owner
 from hub.content.services.mail_accounts import MailAccounts
 from hub.content.services.mail_imap import MailError, Session, session
+from hub.content.services.storing import LocalFile
 from hub.content.services.uploads import Metadata, UploadService
 from hub.identity.api import IdentityApi
 from hub.kernel.clock import Clock
@@ -73,18 +73,6 @@ def _unread(uid: int) -> Mail:
         body="",
         attachments=(),
     )
-
-
-@dataclass
-class _File:
-    """An attachment as the upload intake reads a file part."""
-
-    file_name: str
-    data: bytes
-    name: str = "file"
-
-    async def chunks(self) -> AsyncIterator[bytes]:
-        yield self.data
 
 
 class MailFetcher:
@@ -300,7 +288,7 @@ class MailFetcher:
         return TagRefs(tuple(tags), ()), type_id
 
     async def _document(self, caller: Any, attachment: Any, meta: Metadata) -> uuid.UUID:
-        part = _File(file_name=attachment.file_name, data=attachment.data)
+        part = LocalFile(file_name=attachment.file_name, source=attachment.data)
         view = await self.uploads.create_from_part(caller, part, meta)
         return uuid.UUID(str(view["id"]))
 

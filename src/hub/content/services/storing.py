@@ -3,9 +3,11 @@ streamed (never held whole in memory), and counted against the organisation's qu
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from sqlalchemy import select
@@ -20,6 +22,8 @@ from hub.kernel.errors import AppError
 from hub.kernel.store import Store
 
 u = StorageUsage.__table__
+#: Bytes a file on disk is read in at a time.
+CHUNK = 1024 * 1024
 
 
 class FilePart(Protocol):
@@ -32,6 +36,24 @@ class FilePart(Protocol):
     def file_name(self) -> str: ...
 
     def chunks(self) -> AsyncIterator[bytes]: ...
+
+
+@dataclass(frozen=True)
+class LocalFile:
+    """A file the hub holds itself (a mail's attachment in memory, a file of the
+    consumption folder on disk) as the upload intake reads a file part."""
+
+    file_name: str
+    source: bytes | Path
+    name: str = "file"
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        if isinstance(self.source, bytes):
+            yield self.source
+            return
+        with self.source.open("rb") as stream:
+            while chunk := await asyncio.to_thread(stream.read, CHUNK):
+                yield chunk
 
 
 @dataclass(frozen=True)
