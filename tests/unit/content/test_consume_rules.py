@@ -71,6 +71,9 @@ def test_a_scan_finds_settled_regular_files_oldest_first(tmp_path: Path) -> None
     put("/".join(["d"] * 10) + "/too-deep.pdf", 600)
     (tmp_path / "link.pdf").symlink_to(tmp_path / "new.pdf")
     os.mkfifo(tmp_path / "pipe.pdf")
+    (tmp_path / "empty.pdf").touch()  # a scanner's placeholder, still empty
+    when = (NOW - timedelta(seconds=600)).timestamp()
+    os.utime(tmp_path / "empty.pdf", (when, when))
     found = found_files(tmp_path, NOW, 10)
     assert [f.parts for f in found] == [("deep", "er", "old.pdf"), ("new.pdf",)]
     assert (found[0].size, found[0].path) == (1, tmp_path / "deep" / "er" / "old.pdf")

@@ -10,14 +10,13 @@ from typing import Any, cast
 from sqlalchemy import Row, Table, delete, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.content.models import MailAccount, MailProcessed, MailRule, Tag
+from hub.content.models import MailAccount, MailProcessed, MailRule
 from hub.kernel.pagination import after_uuid
 from hub.kernel.store import Store
 
 accounts = cast(Table, MailAccount.__table__)
 rules = cast(Table, MailRule.__table__)
 processed = cast(Table, MailProcessed.__table__)
-_tags = cast(Table, Tag.__table__)
 
 
 async def page(
@@ -105,18 +104,3 @@ async def seen_uids(store: Store, rule_id: uuid.UUID, validity: int, uids: list[
         )
     )
     return {row.uid for row in rows}
-
-
-async def live_tags(
-    store: Store, organisation_id: uuid.UUID, tag_ids: list[uuid.UUID]
-) -> list[uuid.UUID]:
-    """Those of ``tag_ids`` the organisation still has."""
-    if not tag_ids:
-        return []
-    rows = await store.all(
-        select(_tags.c.id).where(
-            _tags.c.organisation_id == organisation_id, _tags.c.id.in_(tag_ids)
-        )
-    )
-    found = {row.id for row in rows}
-    return [t for t in tag_ids if t in found]

@@ -112,3 +112,17 @@ async def matching_rules(
             )
         ).all()
     )
+
+
+async def live_tags(
+    store: Store, organisation_id: uuid.UUID, tag_ids: list[uuid.UUID]
+) -> list[uuid.UUID]:
+    """Those of ``tag_ids`` the organisation still has (a mail rule's or a consumption
+    folder's tags, one deleted since left out), in their order."""
+    if not tag_ids:
+        return []
+    rows = await store.all(
+        select(tags.c.id).where(tags.c.organisation_id == organisation_id, tags.c.id.in_(tag_ids))
+    )
+    found = {row.id for row in rows}
+    return [t for t in tag_ids if t in found]

@@ -49,8 +49,7 @@ from hub.content.domain.consume import (
     shown,
 )
 from hub.content.domain.documents import TagRefs
-from hub.content.repositories import consume
-from hub.content.repositories import mail as mail_repo
+from hub.content.repositories import consume, taxonomy
 from hub.content.services.access import writing_owner
 from hub.content.services.consume_folders import CONSUME_FOLDER
 from hub.content.services.storing import LocalFile
@@ -103,7 +102,7 @@ def found_files(base: Path, now: datetime, settle_seconds: int) -> list[Found]:
                 continue
             if stat.S_ISDIR(info.st_mode) and len(parts) <= MAX_DEPTH:
                 pending.append((Path(entry.path), parts))
-            elif stat.S_ISREG(info.st_mode):
+            elif stat.S_ISREG(info.st_mode) and info.st_size > 0:  # empty: still being made
                 modified = datetime.fromtimestamp(info.st_mtime, UTC)
                 if settled(modified, now, settle_seconds):
                     out.append(Found(Path(entry.path), parts, info.st_size, modified))
@@ -171,7 +170,7 @@ class FolderConsumer:
             await asyncio.to_thread((base / OWN / PROCESSING).mkdir, parents=True, exist_ok=True)
             await self._recover(base, organisation_id)
             files = await asyncio.to_thread(found_files, base, self.clock(), self.settle_seconds)
-            tags = await mail_repo.live_tags(self.store, organisation_id, list(row.tag_ids))
+            tags = await taxonomy.live_tags(self.store, organisation_id, list(row.tag_ids))
             type_id = await self._live_type(organisation_id, row.document_type_id)
             for found in files:
                 names = folder_tags(found.parts) if row.subfolders_as_tags else ()
@@ -185,7 +184,8 @@ class FolderConsumer:
                 )
                 made += await self._consume(caller, base, found, meta)
         except (FolderUnusable, OSError) as exc:
-            error = str(exc)[:MAX_ERROR]
+            # the server's own path is the operator's business, not the organisation's
+            error = str(exc).replace(str(self.root), "HUB_CONTENT_CONSUME_DIR")[:MAX_ERROR]
             log.warning("consume_folder_failed", organisation_id=str(organisation_id), error=error)
         async with self.store.uow() as uow:
             await consume.scanned(uow.session, organisation_id, self.clock(), error)

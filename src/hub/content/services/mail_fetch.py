@@ -45,6 +45,7 @@ from hub.content.domain.mail import (
     wanted,
 )
 from hub.content.repositories import mail as repo
+from hub.content.repositories import taxonomy as taxonomy_repo
 from hub.content.services.access import writing_owner
 from hub.content.services.mail_accounts import MailAccounts
 from hub.content.services.mail_imap import MailError, Session, session
@@ -275,7 +276,7 @@ class MailFetcher:
 
     async def _metadata(self, rule: Any) -> tuple[TagRefs, uuid.UUID | None]:
         """The rule's tags and type that still exist (one deleted since is left out)."""
-        tags = await repo.live_tags(self.store, rule.organisation_id, list(rule.tag_ids))
+        tags = await taxonomy_repo.live_tags(self.store, rule.organisation_id, list(rule.tag_ids))
         type_id = rule.document_type_id
         if type_id is not None:
             async with self.store.uow() as uow:
