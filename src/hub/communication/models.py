@@ -430,6 +430,9 @@ class PushSubscription(IdMixin, Base):
     host: Mapped[str] = mapped_column(Text, nullable=False)
     #: The frontend's name for the device ("Firefox on the office laptop").
     label: Mapped[str | None] = mapped_column(Text)
+    #: The notification categories this device is woken for (None: every category the
+    #: person's preferences push).
+    categories: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
     created_at: Mapped[datetime] = _ts(nullable=False)
     #: Registered again or pushed to successfully (the least recent goes past the limit).
     last_used_at: Mapped[datetime] = _ts(nullable=False)

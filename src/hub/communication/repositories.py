@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, and_, func, or_, select, tuple_
+from sqlalchemy import ColumnElement, Row, Table, and_, func, or_, select, tuple_
 from sqlalchemy.dialects.postgresql import distinct_on
 
 from hub.communication.models import (
@@ -224,10 +224,21 @@ async def enabled_channels(
 # --------------------------------------------------------------------------- web push
 
 
-async def with_push_subscription(store: Store, user_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
-    """Those of ``user_ids`` with a browser registered for push."""
+def wakes_for(category: str) -> ColumnElement[bool]:
+    """A browser woken for ``category`` (every one, or one it chose)."""
     s = push_subscriptions_t
-    rows = await store.all(select(s.c.user_id).where(s.c.user_id.in_(user_ids)).distinct())
+    return or_(s.c.categories.is_(None), s.c.categories.any_() == category)
+
+
+async def with_push_subscription(
+    store: Store, user_ids: Sequence[uuid.UUID], category: str
+) -> set[uuid.UUID]:
+    """Those of ``user_ids`` with a browser registered for push and woken for
+    ``category``."""
+    s = push_subscriptions_t
+    rows = await store.all(
+        select(s.c.user_id).where(s.c.user_id.in_(user_ids), wakes_for(category)).distinct()
+    )
     return {row.user_id for row in rows}
 
 
@@ -245,15 +256,15 @@ async def push_subscription(store: Store, subscription_id: uuid.UUID) -> Row[Any
 
 
 async def owed_push(
-    store: Store, delivery_id: uuid.UUID, user_id: uuid.UUID
+    store: Store, delivery_id: uuid.UUID, user_id: uuid.UUID, category: str
 ) -> tuple[list[Row[Any]], bool]:
-    """The recipient's browsers a push delivery has not reached yet, and whether it
-    reached any."""
+    """The recipient's browsers woken for ``category`` a push delivery has not reached
+    yet, and whether it reached any."""
     s, r = push_subscriptions_t, push_receipts_t
     reached = select(r.c.subscription_id).where(r.c.delivery_id == delivery_id)
     owed = await store.all(
         select(s.c.id, s.c.sealed, s.c.host)
-        .where(s.c.user_id == user_id, s.c.id.not_in(reached))
+        .where(s.c.user_id == user_id, s.c.id.not_in(reached), wakes_for(category))
         .order_by(s.c.last_used_at.desc(), s.c.id.desc())
     )
     before = await store.scalar(select(func.count()).select_from(reached.subquery()))

@@ -345,6 +345,20 @@ class PushSubscriptionIn(Schema):
     label: Annotated[str, Meta(min_length=1, max_length=MAX_LABEL)] | None = None
 
 
+#: A notification category's key as a device names it: the platform's (``security``,
+#: ``workflow.tasks``) or an organisation's (``consultation-alerts``).
+PushCategory = Annotated[
+    str, Meta(min_length=1, max_length=48, pattern=r"^[a-z][a-z0-9_]*([.-][a-z0-9_]+)*$")
+]
+
+
+class PushSubscriptionPatch(PatchSchema):
+    label: Annotated[str, Meta(min_length=1, max_length=MAX_LABEL)] | UnsetType | None = UNSET
+    #: The categories this device is woken for; null: every category the person's
+    #: preferences push (the default).
+    categories: Annotated[list[PushCategory], Meta(max_length=50)] | UnsetType | None = UNSET
+
+
 class PushSubscriptionOut(Schema):
     """A registered browser: never its endpoint or keys, only its push service's host."""
 
@@ -353,6 +367,8 @@ class PushSubscriptionOut(Schema):
     #: ``web.push.apple.com``…).
     host: str
     label: str | None
+    #: The categories it is woken for (null: every one the person's preferences push).
+    categories: list[str] | None
     created_at: datetime
     last_used_at: datetime
     last_success_at: datetime | None

@@ -383,3 +383,60 @@ async def test_a_test_message_says_what_the_push_service_answered(
     r = await client.post(f"{SUBSCRIPTIONS}/{mine['id']}/test", headers=ann.auth)
     assert r.json()["outcome"] == "gone"
     assert await registered(client, ann) == []
+
+
+async def test_each_browser_may_choose_the_categories_that_wake_it(
+    client: Client, database_url: str, events: InProcessWorker, push_service: Receiver
+) -> None:
+    """A phone set to ``security`` only stays quiet about announcements the laptop still
+    gets; set back to null it gets everything again. Someone else's browser: 404."""
+    owner, org, people = await org_with(client, database_url, ("ann", None), ("bob", None))
+    ann, bob = people["ann"], people["bob"]
+    laptop = (await register(client, ann, Browser(f"{push_service.url}/laptop"))).json()
+    phone = (await register(client, ann, Browser(f"{push_service.url}/phone"))).json()
+    assert phone["categories"] is None
+    await push_on(client, ann)
+    url = f"{SUBSCRIPTIONS}/{phone['id']}"
+    r = await client.patch(
+        url, json={"categories": ["security", "security", "consultation-alerts"]}, headers=ann.auth
+    )
+    assert r.status_code == 200, r.text
+    assert (r.json()["categories"], r.json()["label"]) == (
+        ["security", "consultation-alerts"],
+        None,
+    )
+    await sent(client, owner, org, recipients={"userIds": [ann.user_id]})
+    await events.drain()
+    assert [m.path for m in push_service.received] == ["/hooks/laptop"]
+
+    r = await client.patch(url, json={"categories": None, "label": "Phone"}, headers=ann.auth)
+    assert (r.json()["categories"], r.json()["label"]) == (None, "Phone")
+    await sent(client, owner, org, recipients={"userIds": [ann.user_id]})
+    await events.drain()
+    assert sorted(m.path for m in push_service.received[1:]) == ["/hooks/laptop", "/hooks/phone"]
+    # A laptop woken for nothing it receives: no push row at all for that person.
+    for browser in (laptop, phone):
+        r = await client.patch(
+            f"{SUBSCRIPTIONS}/{browser['id']}", json={"categories": []}, headers=ann.auth
+        )
+        assert r.json()["categories"] == []
+    quiet = await sent(client, owner, org, recipients={"userIds": [ann.user_id]})
+    await events.drain()
+    assert len(push_service.received) == 3
+    assert await deliveries(client, owner, org, notificationId=quiet["id"], channel="push") == []
+
+    for body, status in (
+        ({"categories": ["Not A Key"]}, 400),
+        ({"categories": ["x"] * 51}, 400),
+        ({"label": ""}, 400),
+    ):
+        r = await client.patch(url, json=body, headers=ann.auth)
+        assert r.status_code == status, (body, r.text)
+    r = await client.patch(url, json={"label": "Mine now"}, headers=bob.auth)
+    assert (r.status_code, problem(r)["code"]) == (404, "not_found")
+    (row,) = await fetch(
+        database_url,
+        "SELECT label FROM communication.push_subscriptions WHERE id = $1",
+        uuid.UUID(phone["id"]),
+    )
+    assert row["label"] == "Phone"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from litestar import Controller, Response, delete, get, post
+from litestar import Controller, Response, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody
@@ -15,6 +15,7 @@ from hub.communication.schemas import (
     PushKeyOut,
     PushSubscriptionIn,
     PushSubscriptionOut,
+    PushSubscriptionPatch,
     PushTestOut,
 )
 from hub.communication.services.push import PushSubscriptions
@@ -105,6 +106,27 @@ class PushController(Controller):
     ) -> PushTestOut:
         attempt = await push_delivery.test(principal.user_id, subscription_id)
         return PushTestOut(outcome=attempt.outcome, error=attempt.error)
+
+    @patch(
+        "/push-subscriptions/{subscription_id:uuid}",
+        operation_id="updatePushSubscription",
+        summary="Rename one of the caller's browsers or choose what wakes it",
+        description="`categories`: the notification categories this device is woken for "
+        '(`["security", "workflow.tasks"]` on a phone that should stay quiet about the '
+        "rest); null, the default, is every category the person's preferences push. A "
+        "category a device leaves out still reaches the person's other browsers and "
+        "channels. Someone else's browser: 404.",
+        opt=problems(404),
+    )
+    async def update(
+        self,
+        subscription_id: FromPath[uuid.UUID],
+        data: JSONBody[PushSubscriptionPatch],
+        principal: NamedDependency[Principal],
+        push_subscriptions: NamedDependency[PushSubscriptions],
+    ) -> PushSubscriptionOut:
+        row = await push_subscriptions.update(principal.user_id, subscription_id, data.sent())
+        return to_schema(row, PushSubscriptionOut)
 
     @delete(
         "/push-subscriptions/{subscription_id:uuid}",

@@ -110,7 +110,7 @@ class FanOut:
         users = await repositories.user_settings(self.store, ids)
         # Push goes to those with a browser registered; the others get no row at all.
         pushable = (
-            await repositories.with_push_subscription(self.store, ids)
+            await repositories.with_push_subscription(self.store, ids, n.category)
             if "push" in n.channels
             else set()
         )

@@ -54,7 +54,7 @@ _TOPICS = text(
     " WHERE s.user_id = :user_id ORDER BY s.created_at"
 )
 _PUSH = text(
-    "SELECT id, host, label, created_at, last_used_at, last_success_at"
+    "SELECT id, host, label, categories, created_at, last_used_at, last_success_at"
     " FROM communication.push_subscriptions WHERE user_id = :user_id ORDER BY created_at"
 )
 _PINS = text(

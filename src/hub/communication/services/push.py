@@ -16,7 +16,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from sqlalchemy import Row, delete, literal_column, select
+from sqlalchemy import Row, delete, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from hub.communication import repositories
@@ -161,6 +161,30 @@ class PushSubscriptions:
 
     async def mine(self, user_id: uuid.UUID) -> list[Row[Any]]:
         return await repositories.push_subscriptions(self.store, user_id)
+
+    async def update(
+        self, user_id: uuid.UUID, subscription_id: uuid.UUID, changes: dict[str, Any]
+    ) -> Row[Any]:
+        """Rename a browser or choose the categories it is woken for (each category once,
+        in the order given); someone else's browser is 404 like an unknown one."""
+        if changes.get("categories") is not None:
+            changes["categories"] = list(dict.fromkeys(changes["categories"]))
+        t = repositories.push_subscriptions_t
+        async with self.store.uow() as uow:
+            row = (
+                await uow.session.execute(
+                    update(t)
+                    .where(t.c.id == subscription_id, t.c.user_id == user_id)
+                    .values(**changes)
+                    .returning(*t.c)
+                    if changes
+                    else select(t).where(t.c.id == subscription_id, t.c.user_id == user_id)
+                )
+            ).first()
+            if row is None:
+                raise not_found("push subscription")
+            await uow.commit()
+        return row
 
     async def remove(self, user_id: uuid.UUID, subscription_id: uuid.UUID) -> None:
         """Someone else's browser is 404 like an unknown one."""

@@ -110,7 +110,7 @@ class PushDelivery:
         if payload is None:
             await self._record(d.id, FAILED, [], "the notification or its in-app text is gone")
             return FAILED
-        owed, reached_before = await repositories.owed_push(self.store, d.id, d.user_id)
+        owed, reached_before = await repositories.owed_push(self.store, d.id, d.user_id, payload[2])
         if not owed:
             status = SENT if reached_before else FAILED
             await self._record(d.id, status, [], None if reached_before else "no browser")
@@ -137,9 +137,9 @@ class PushDelivery:
         await self._record(d.id, FAILED, attempts, attempts[-1].error)
         return FAILED
 
-    async def _message(self, d: Any) -> tuple[bytes, str] | None:
+    async def _message(self, d: Any) -> tuple[bytes, str, str] | None:
         """The JSON the service worker gets, in the recipient's language, and the
-        notification's priority."""
+        notification's priority and category."""
         n = await repositories.notification(self.store, d.notification_id)
         if n is None:
             return None
@@ -164,7 +164,7 @@ class PushDelivery:
             priority=n.priority,
             parts=rendered.parts,
         )
-        return body, n.priority
+        return body, n.priority, n.category
 
     async def test(self, user_id: uuid.UUID, subscription_id: uuid.UUID) -> PushAttempt:
         """Push a test message to one of the caller's browsers now and say what its push
