@@ -270,18 +270,21 @@ class FolderConsumer:
         stale = self.clock() - LEASE
         for claim, path in held.items():
             record = records.get(claim)
-            if record is None:
-                await asyncio.to_thread(_move, path, base / f"recovered-{claim}", claim)
-            elif record.status == "consumed":
-                await asyncio.to_thread(path.unlink, missing_ok=True)
-            elif record.status == "failed":
-                failed = _below(base / OWN / FAILED, record.name)
-                await asyncio.to_thread(_move, path, failed, claim)
-            elif record.claimed_at <= stale:
-                await asyncio.to_thread(_move, path, _below(base, record.name), claim)
-                async with self.store.uow() as uow:
-                    await consume.forget(uow.session, claim)
-                    await uow.commit()
+            try:
+                if record is None:
+                    await asyncio.to_thread(_move, path, base / f"recovered-{claim}", claim)
+                elif record.status == "consumed":
+                    await asyncio.to_thread(path.unlink, missing_ok=True)
+                elif record.status == "failed":
+                    failed = _below(base / OWN / FAILED, record.name)
+                    await asyncio.to_thread(_move, path, failed, claim)
+                elif record.claimed_at <= stale:
+                    await asyncio.to_thread(_move, path, _below(base, record.name), claim)
+                    async with self.store.uow() as uow:
+                        await consume.forget(uow.session, claim)
+                        await uow.commit()
+            except FileNotFoundError:  # a scan running beside this one sorted it out first
+                continue
         async with self.store.uow() as uow:  # claims whose rename never happened
             await consume.forget_stale(uow.session, organisation_id, stale, list(held))
             await uow.commit()
