@@ -6,6 +6,7 @@ into documents twice."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 import uuid
@@ -15,8 +16,10 @@ from typing import Any
 
 import pytest
 
+from hub.kernel.clock import MovableClock
 from hub.kernel.settings import Settings
 from hub.worker import InProcessWorker
+from tests.integration.communication.support_periodic import periodic_kernel
 from tests.integration.content.support import DOCS, document_type, pdf, uploaded
 from tests.integration.identity.support import API, fetch
 from tests.integration.identity.support_orgs import Person, create_org, join, person
@@ -176,6 +179,34 @@ async def test_a_workflow_trigger_can_start_for_scans_of_one_subfolder(
     (instance,) = r.json()["items"]
     assert instance["subject"]["documentId"] == docs["a.pdf"]["id"]
     assert instance["variables"] == {"path": "Invoices/a.pdf"}
+
+
+async def test_scans_at_once_take_each_file_once(
+    client: Client,
+    settings: Settings,
+    database_url: str,
+    events: InProcessWorker,
+    tmp_path: Path,
+) -> None:
+    """Four scans of one folder at once (as several workers, or a manual scan beside the
+    periodic one): every file becomes exactly one document, and no claim is left."""
+    owner = await person(client, database_url, "owner@example.com")
+    org = (await create_org(client, owner))["id"]
+    await client.put(url(org), json={}, headers=owner.auth)
+    for i in range(12):
+        drop(tmp_path / org / f"scan-{i:02}.pdf", pdf(f"page {i}".encode()))
+    async with periodic_kernel(settings, MovableClock()) as kernel:
+        consumer = kernel.services["folder_consumer"]
+        made = await asyncio.gather(*(consumer.scan(uuid.UUID(org)) for _ in range(4)))
+    assert sum(made) == 12
+    await events.drain(within=60)
+    assert sorted(await documents(client, owner, org)) == [f"scan-{i:02}.pdf" for i in range(12)]
+    rows = await fetch(
+        database_url,
+        "SELECT status, count(*) AS n FROM content.consumed_files GROUP BY status",
+    )
+    assert {row["status"]: row["n"] for row in rows} == {"consumed": 12}
+    assert list((tmp_path / org / ".hub" / "processing").iterdir()) == []
 
 
 async def test_claims_a_dead_worker_left_are_finished_or_put_back(
