@@ -59,7 +59,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_consumed_files_org",
         "consumed_files",
-        ["organisation_id", "claimed_at", "id"],
+        ["organisation_id", "id"],
         unique=False,
         schema="content",
     )

@@ -781,6 +781,6 @@ class ConsumedFile(Base):
     __table_args__ = (
         CheckConstraint("status IN ('processing', 'consumed', 'failed')", name="status"),
         CheckConstraint("size >= 0", name="size"),
-        Index("ix_consumed_files_org", "organisation_id", "claimed_at", "id"),
+        Index("ix_consumed_files_org", "organisation_id", "id"),
         Index("ix_consumed_files_settled", "settled_at"),
     )

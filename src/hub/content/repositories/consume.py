@@ -7,11 +7,12 @@ import uuid
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, delete, select, tuple_, update
+from sqlalchemy import Row, Table, delete, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.content.models import ConsumedFile, ConsumeFolder
+from hub.kernel.pagination import Page
 from hub.kernel.store import Store
 
 folders = cast(Table, ConsumeFolder.__table__)
@@ -52,24 +53,12 @@ async def scanned(
 
 
 async def files_page(
-    store: Store,
-    organisation_id: uuid.UUID,
-    *,
-    limit: int,
-    after: tuple[datetime, uuid.UUID] | None,
-) -> list[Row[Any]]:
-    """``limit + 1`` files taken from the organisation's folder, the latest first."""
-    c = files
-    query = (
-        select(c)
-        .where(c.c.organisation_id == organisation_id)
-        .order_by(c.c.claimed_at.desc(), c.c.id.desc())
-        .limit(limit + 1)
-    )
-    if after is not None:
-        at, last = after
-        query = query.where(tuple_(c.c.claimed_at, c.c.id) < tuple_(at, last))
-    return await store.all(query)
+    store: Store, organisation_id: uuid.UUID, *, limit: int, cursor: str | None
+) -> Page[Row[Any]]:
+    """Files taken from the organisation's folder, the latest claimed first (claim ids
+    are UUIDv7: their order is the claims')."""
+    query = select(files).where(files.c.organisation_id == organisation_id)
+    return await store.page(query, files.c.id, limit=limit, cursor=cursor, newest_first=True)
 
 
 async def claims(

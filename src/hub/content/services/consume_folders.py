@@ -25,7 +25,7 @@ from hub.content.services.taxonomy import MetadataRules
 from hub.identity.api import Membership
 from hub.kernel.clock import Clock
 from hub.kernel.errors import Conflict
-from hub.kernel.pagination import Page, after_time_and_id, page_of
+from hub.kernel.pagination import Page
 from hub.kernel.store import Store
 
 #: The job that scans one organisation's folder (``tasks.consume_folder``).
@@ -95,10 +95,6 @@ class ConsumeFolders:
 
     async def files(self, member: Membership, *, limit: int, cursor: str | None) -> Page[Row[Any]]:
         """The files taken from the folder, the latest first."""
-        rows = await consume.files_page(
-            self.store,
-            member.organisation_id,
-            limit=limit,
-            after=after_time_and_id(cursor) if cursor else None,
+        return await consume.files_page(
+            self.store, member.organisation_id, limit=limit, cursor=cursor
         )
-        return page_of(rows, limit, lambda row: (row.claimed_at.isoformat(), str(row.id)))
