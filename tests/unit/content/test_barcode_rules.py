@@ -50,3 +50,20 @@ def test_the_child_reads_the_barcodes_of_a_pdfs_first_pages_and_an_images_frames
         (1, "TAG:Scans"),
         (2, "ASN9"),
     ]
+
+
+def test_the_extraction_child_starts_light() -> None:
+    """Every extraction starts a child: it must not import the web framework, the ORM or
+    numpy (each would add most of a second and tens of MiB to every file read)."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, hub.content.services.extraction.worker as w; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'litestar', 'sqlalchemy', 'numpy', 'msgspec', 'asyncpg', 'zxingcpp', 're2'}))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.strip() == "[]"

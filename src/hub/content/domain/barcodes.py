@@ -7,10 +7,9 @@ says nothing."""
 from __future__ import annotations
 
 from hub.content.domain.documents import MAX_ASN, MAX_TAG_NAME, MAX_TAGS, clean_text
+from hub.content.domain.extraction import MAX_BARCODE_VALUE, MAX_BARCODES
 
-#: Barcodes read per version, and characters kept of each.
-MAX_BARCODES = 100
-MAX_VALUE = 200
+__all__ = ["MAX_BARCODES", "MAX_BARCODE_VALUE", "asn_of", "tags_of"]
 
 
 def asn_of(values: list[str], prefix: str) -> int | None:

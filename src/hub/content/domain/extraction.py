@@ -27,6 +27,10 @@ SETTLED = frozenset({READY, UNSUPPORTED, OCR_UNAVAILABLE})
 
 #: Most characters of text kept per version (the rest is cut, ``truncated`` is set).
 MAX_TEXT_CHARS = 2_000_000
+#: Barcodes read per version, and characters kept of each (``domain.barcodes``; here so
+#: that the extraction child, which reads them, imports nothing heavier than this).
+MAX_BARCODES = 100
+MAX_BARCODE_VALUE = 200
 
 _OOXML = "application/vnd.openxmlformats-officedocument"
 _ODF = "application/vnd.oasis.opendocument"

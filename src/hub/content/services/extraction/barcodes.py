@@ -8,8 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from hub.content.domain.barcodes import MAX_BARCODES, MAX_VALUE
-from hub.content.domain.extraction import Bounds
+from hub.content.domain.extraction import MAX_BARCODE_VALUE, MAX_BARCODES, Bounds
 from hub.content.services.extraction import ocr
 
 
@@ -34,7 +33,7 @@ def read(path: Path, kind: str, pages: int, bounds: Bounds) -> list[tuple[int, s
     for number, image in enumerate(images, start=1):
         for barcode in zxingcpp.read_barcodes(image.convert("L")):
             if barcode.valid and barcode.text:
-                found.append((number, barcode.text[:MAX_VALUE]))
+                found.append((number, barcode.text[:MAX_BARCODE_VALUE]))
         if len(found) >= MAX_BARCODES:
             break
     return found[:MAX_BARCODES]

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import hub
-from hub.content.domain.barcodes import MAX_BARCODES
+from hub.content.domain.extraction import MAX_BARCODES
 
 #: ``hub``'s parent directory: the child imports the same code as its parent.
 _SOURCE_ROOT = str(Path(hub.__file__).resolve().parent.parent)
