@@ -20,6 +20,7 @@ by escaped literals, never by a pattern the user wrote.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -57,9 +58,12 @@ def _word(text: str, flags: int) -> re.Pattern[str]:
     return re.compile(rf"(?<!\w){re.escape(text)}(?!\w)", flags)
 
 
+@functools.lru_cache(maxsize=4096)
 def matcher(rule: Matching) -> Callable[[str], bool] | None:
     """A test of a document's text for the rule (None for ``none``); :class:`BadRule`
-    when the rule cannot be used."""
+    when the rule cannot be used. Compiled once per rule and process (a rule is a frozen
+    value: a changed rule is another key), so a worker pays the compilation once, not
+    once per document."""
     if rule.algorithm == "none":
         return None
     pattern = rule.pattern.strip()
