@@ -34,10 +34,31 @@ from hub.content.domain.extraction import Bounds
 from hub.content.domain.matching import Matching, matched
 from hub.content.services.extraction import barcodes, ocr
 
-WORDS = (
-    "invoice rechnung facture amount due total payment order delivery patient referral "
-    "blood test contract tender offer supplier clinic report result date number account"
-).split()
+WORDS = [
+    "invoice",
+    "rechnung",
+    "facture",
+    "amount",
+    "due",
+    "total",
+    "payment",
+    "order",
+    "delivery",
+    "patient",
+    "referral",
+    "blood",
+    "test",
+    "contract",
+    "tender",
+    "offer",
+    "supplier",
+    "clinic",
+    "report",
+    "result",
+    "date",
+    "number",
+    "account",
+]
 
 
 def text_of(size: int, seed: int = 7) -> str:
