@@ -51,6 +51,7 @@ from hub.content.services.links import NoteService, ShareLinkService
 from hub.content.services.mail_accounts import SEAL_PURPOSE as MAIL_SEAL
 from hub.content.services.mail_accounts import MailAccounts
 from hub.content.services.mail_fetch import MailFetcher
+from hub.content.services.matching import Retagging
 from hub.content.services.org_purge import ContentOrgPurge
 from hub.content.services.pdf_editing import PdfEditing
 from hub.content.services.personal_data import ContentPersonalData
@@ -179,6 +180,7 @@ def services(rt: ContextRuntime, *, identity_api: IdentityApi) -> dict[str, Any]
         "content_config": ContentConfigFacade(store, taxonomy),
         "thumbnails": ThumbnailService(store, downloads, files, blobs, clock, thumbnail_requests),
         "bulk_edits": BulkService(store, access, metadata, sharing, clock),
+        "retagging": Retagging(store, clock),
         "text_extraction": TextExtraction(
             store,
             files,

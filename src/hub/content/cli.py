@@ -10,6 +10,7 @@ import click
 
 from hub.content.domain.audit import PLATFORM_CHAIN
 from hub.content.services.audit import AuditLog, Verdict
+from hub.content.services.matching import Retagged, Retagging
 from hub.content.services.text_extraction import TextExtraction
 from hub.content.services.thumbnails import ThumbnailService
 from hub.kernel.commands import run_with_services
@@ -52,6 +53,26 @@ def extract(limit: int) -> None:
 
 def _chain_name(chain_id: uuid.UUID | None) -> str:
     return "platform" if chain_id == PLATFORM_CHAIN else f"organisation {chain_id}"
+
+
+@documents_group.command("retag")
+@click.option(
+    "--organisation",
+    type=click.UUID,
+    default=None,
+    help="Only this organisation's documents (default: every organisation's).",
+)
+@click.option("--limit", type=click.IntRange(1, 10_000_000), default=100_000, show_default=True)
+def retag(organisation: uuid.UUID | None, limit: int) -> None:
+    """Apply the tags' and document types' matching rules to documents already there (new
+    documents get them when their text is extracted): tags are only added, a type only
+    set where a document has none."""
+
+    async def run(*, retagging: Retagging) -> Retagged:
+        return await retagging.retag(organisation, limit=limit)
+
+    done = run_with_services(run)
+    click.echo(f"looked at {done.looked_at} document(s), {done.changed} changed")
 
 
 @click.group("audit")

@@ -5,9 +5,14 @@ version earns nothing; a rule that cannot run is refused when saved."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
+from click.testing import CliRunner
+
+from hub.cli import main as hub_cli
+from hub.kernel.settings import Settings
 from hub.worker import InProcessWorker
 from tests.integration.content.support import DOCS, add_version, document_type, uploaded
 from tests.integration.identity.support import API, fetch
@@ -125,3 +130,46 @@ async def test_rules_are_checked_when_saved_and_shown_and_cleared(
     assert (await client.get(f"{tags}/{made}", headers=owner.auth)).json()["matching"][
         "algorithm"
     ] == "none"
+
+
+async def test_hub_documents_retag_applies_rules_to_documents_already_there(
+    client: Client, settings: Settings, database_url: str, events: InProcessWorker
+) -> None:
+    """Rules made after the documents came: the command applies them (adding only), in
+    one organisation or all, and a second run changes nothing."""
+    owner = await person(client, database_url, "owner@example.com")
+    org = (await create_org(client, owner))["id"]
+    other = (await create_org(client, owner, "Elsewhere"))["id"]
+    old = await uploaded(client, owner, org, b"Invoice for March\n", file_name="a.txt")
+    kept = await uploaded(
+        client, owner, org, b"Invoice, tagged\n", file_name="b.txt", tags=["Mine"]
+    )
+    away = await uploaded(client, owner, other, b"Invoice abroad\n", file_name="c.txt")
+    await events.drain(within=30)
+    invoices = await tag(client, owner, org, "Invoices", algorithm="any", pattern="invoice")
+    await tag(client, owner, other, "Invoices", algorithm="any", pattern="invoice")
+    env = {
+        "HUB_ENV": "test",
+        "HUB_DATABASE_URL": settings.database_url or "",
+        "HUB_REDIS_URL": settings.redis_url or "",
+        "HUB_DATA_DIR": str(settings.data_dir),
+    }
+    runner = CliRunner()
+    result = await asyncio.to_thread(
+        runner.invoke, hub_cli, ["documents", "retag", "--organisation", org], env=env
+    )
+    assert result.exit_code == 0, result.output
+    assert "looked at 2 document(s), 2 changed" in result.output
+    assert {t["id"] for t in (await document(client, owner, old["id"]))["tags"]} == {invoices}
+    assert sorted(t["name"] for t in (await document(client, owner, kept["id"]))["tags"]) == [
+        "Invoices",
+        "Mine",
+    ]
+    assert (await document(client, owner, away["id"]))["tags"] == []  # not its organisation
+    result = await asyncio.to_thread(runner.invoke, hub_cli, ["documents", "retag"], env=env)
+    assert "looked at 3 document(s), 1 changed" in result.output  # only the other one
+    assert [t["name"] for t in (await document(client, owner, away["id"]))["tags"]] == ["Invoices"]
+    result = await asyncio.to_thread(
+        runner.invoke, hub_cli, ["documents", "retag", "--organisation", "nope"], env=env
+    )
+    assert result.exit_code == 2

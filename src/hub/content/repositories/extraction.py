@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Row, and_, bindparam, func, or_, select, tuple_
 
 from hub.content.domain.access import Caller
-from hub.content.domain.extraction import FAILED, MAX_CANDIDATES, SETTLED
+from hub.content.domain.extraction import FAILED, MAX_CANDIDATES, READY, SETTLED
 from hub.content.models import (
     Document,
     DocumentFingerprint,
@@ -143,4 +143,33 @@ def unsettled_statement(limit: int) -> Any:
         )
         .order_by(d.c.created_at, d.c.id)
         .limit(limit)
+    )
+
+
+def retaggable_statement(
+    organisation_id: uuid.UUID | None, after: uuid.UUID | None, size: int
+) -> Any:
+    """Untrashed documents whose current version's text is ready, by id (a batch of
+    ``hub documents retag``)."""
+    query = (
+        select(d.c.id, d.c.organisation_id)
+        .join(vt, and_(vt.c.document_id == d.c.id, vt.c.version == d.c.current_version))
+        .where(d.c.trashed_at.is_(None), vt.c.status == READY, vt.c.text.is_not(None))
+        .order_by(d.c.id)
+        .limit(size)
+    )
+    if organisation_id is not None:
+        query = query.where(d.c.organisation_id == organisation_id)
+    if after is not None:
+        query = query.where(d.c.id > after)
+    return query
+
+
+def current_text_statement(document_id: uuid.UUID) -> Any:
+    """The document's current version's text, the document row locked."""
+    return (
+        select(vt.c.text)
+        .join(d, and_(vt.c.document_id == d.c.id, vt.c.version == d.c.current_version))
+        .where(d.c.id == document_id, d.c.trashed_at.is_(None))
+        .with_for_update(of=d)
     )

@@ -14,17 +14,19 @@ a machine's, not a person's).
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 from sqlalchemy import update
 
 from hub.content.api import DocumentUpdated
 from hub.content.domain.matching import Matching, matched
 from hub.content.models import Document
-from hub.content.repositories import taxonomy
+from hub.content.repositories import extraction, taxonomy
 from hub.content.services.search_index import SearchIndex
 from hub.content.services.tagging import add_tags
 from hub.kernel.clock import Clock
 from hub.kernel.db import UnitOfWork
+from hub.kernel.store import Store
 
 VIA = "matching"
 _d = Document.__table__
@@ -83,3 +85,42 @@ async def announce(
             via=via,
         )
     )
+
+
+@dataclass(frozen=True)
+class Retagged:
+    looked_at: int
+    changed: int
+
+
+class Retagging:
+    """``hub documents retag`` (Paperless-ngx's ``document_retagger``): the matching
+    rules applied to documents already there — after rules were added or changed — each
+    in its own transaction, the document row locked, adding only, as at arrival."""
+
+    BATCH = 200
+
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self.store, self.clock = store, clock
+
+    async def retag(self, organisation_id: uuid.UUID | None, *, limit: int) -> Retagged:
+        looked = changed = 0
+        after: uuid.UUID | None = None
+        while looked < limit:
+            size = min(self.BATCH, limit - looked)
+            rows = await self.store.all(
+                extraction.retaggable_statement(organisation_id, after, size)
+            )
+            if not rows:
+                break
+            for row in rows:
+                async with self.store.uow() as uow:
+                    text = await uow.session.scalar(extraction.current_text_statement(row.id))
+                    if text and await apply_matching(
+                        uow, self.clock, row.id, row.organisation_id, text
+                    ):
+                        changed += 1
+                    await uow.commit()
+            looked += len(rows)
+            after = rows[-1].id
+        return Retagged(looked_at=looked, changed=changed)
