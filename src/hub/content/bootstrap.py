@@ -132,7 +132,6 @@ def services(rt: ContextRuntime, *, identity_api: IdentityApi) -> dict[str, Any]
             store,
             clock,
             uploads,
-            metadata,
             identity_api,
             rt.queue_job,
             root=consume_root,

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.content.repositories.blobs import FilesystemBlobStore, StoredBlob
+from hub.kernel.settings import Settings
 from tests.integration.identity.support import API
 from tests.integration.identity.support_orgs import Person, join
 
@@ -162,3 +163,13 @@ async def custom_fields(client: Any, owner: Person, org: str, **types: str) -> N
             headers=owner.auth,
         )
         assert r.status_code == 201, r.text
+
+
+def cli_env(settings: Settings) -> dict[str, str]:
+    """What a ``hub`` command run by ``CliRunner`` needs to reach the test's services."""
+    return {
+        "HUB_ENV": "test",
+        "HUB_DATABASE_URL": settings.database_url or "",
+        "HUB_REDIS_URL": settings.redis_url or "",
+        "HUB_DATA_DIR": str(settings.data_dir),
+    }

@@ -28,7 +28,7 @@ from hub.kernel.deadletter import list_dead
 from hub.kernel.settings import Settings
 from hub.worker import InProcessWorker
 from tests.conftest import fast_job_settings
-from tests.integration.content.support import DOCS, add_version, uploaded
+from tests.integration.content.support import DOCS, add_version, cli_env, uploaded
 from tests.integration.content.support_extraction import (
     docx_with,
     extraction_of,
@@ -243,12 +243,7 @@ async def test_hub_documents_extract_queues_versions_never_extracted(
     newer = await uploaded(client, who, org, b"newer text", file_name="new.txt")
     await fetch(database_url, "DELETE FROM content.version_texts")
     await fetch(database_url, "DELETE FROM content.outbox")  # its job was never queued
-    env = {
-        "HUB_ENV": "test",
-        "HUB_DATABASE_URL": settings.database_url or "",
-        "HUB_REDIS_URL": settings.redis_url or "",
-        "HUB_DATA_DIR": str(settings.data_dir),
-    }
+    env = cli_env(settings)
     runner = CliRunner()
     result = await asyncio.to_thread(
         runner.invoke, hub_cli, ["documents", "extract", "--limit", "1"], env=env

@@ -14,7 +14,13 @@ from click.testing import CliRunner
 from hub.cli import main as hub_cli
 from hub.kernel.settings import Settings
 from hub.worker import InProcessWorker
-from tests.integration.content.support import DOCS, add_version, document_type, uploaded
+from tests.integration.content.support import (
+    DOCS,
+    add_version,
+    cli_env,
+    document_type,
+    uploaded,
+)
 from tests.integration.identity.support import API, fetch
 from tests.integration.identity.support_orgs import Person, create_org, person
 
@@ -148,12 +154,7 @@ async def test_hub_documents_retag_applies_rules_to_documents_already_there(
     await events.drain(within=30)
     invoices = await tag(client, owner, org, "Invoices", algorithm="any", pattern="invoice")
     await tag(client, owner, other, "Invoices", algorithm="any", pattern="invoice")
-    env = {
-        "HUB_ENV": "test",
-        "HUB_DATABASE_URL": settings.database_url or "",
-        "HUB_REDIS_URL": settings.redis_url or "",
-        "HUB_DATA_DIR": str(settings.data_dir),
-    }
+    env = cli_env(settings)
     runner = CliRunner()
     result = await asyncio.to_thread(
         runner.invoke, hub_cli, ["documents", "retag", "--organisation", org], env=env

@@ -170,16 +170,11 @@ class PushSubscriptions:
         if changes.get("categories") is not None:
             changes["categories"] = list(dict.fromkeys(changes["categories"]))
         t = repositories.push_subscriptions_t
+        mine = (t.c.id == subscription_id, t.c.user_id == user_id)
+        statement = update(t).where(*mine).values(**changes).returning(*t.c)
         async with self.store.uow() as uow:
             row = (
-                await uow.session.execute(
-                    update(t)
-                    .where(t.c.id == subscription_id, t.c.user_id == user_id)
-                    .values(**changes)
-                    .returning(*t.c)
-                    if changes
-                    else select(t).where(t.c.id == subscription_id, t.c.user_id == user_id)
-                )
+                await uow.session.execute(statement if changes else select(t).where(*mine))
             ).first()
             if row is None:
                 raise not_found("push subscription")

@@ -126,3 +126,16 @@ async def live_tags(
     )
     found = {row.id for row in rows}
     return [t for t in tag_ids if t in found]
+
+
+async def live_type(
+    store: Store, organisation_id: uuid.UUID, type_id: uuid.UUID | None
+) -> uuid.UUID | None:
+    """``type_id`` if the organisation still has that type (a mail rule's or a
+    consumption folder's, deleted since: None)."""
+    if type_id is None:
+        return None
+    found: uuid.UUID | None = await store.scalar(
+        select(types.c.id).where(types.c.organisation_id == organisation_id, types.c.id == type_id)
+    )
+    return found

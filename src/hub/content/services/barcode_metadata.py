@@ -20,7 +20,6 @@ from sqlalchemy.exc import IntegrityError
 from hub.content.domain.barcodes import asn_of, tags_of
 from hub.content.domain.documents import TagRefs
 from hub.content.models import Document
-from hub.content.services.extraction.sandbox import Extracted
 from hub.content.services.matching import announce
 from hub.content.services.tagging import add_tags, resolve_tags
 from hub.kernel.clock import Clock
@@ -46,11 +45,11 @@ async def apply_barcodes(
     rules: BarcodeRules,
     document_id: uuid.UUID,
     organisation_id: uuid.UUID,
-    found: Extracted,
+    values: list[str],
 ) -> list[str]:
-    """Give the (locked) document what its barcodes say; the wire names that changed."""
+    """Give the (locked) document what its barcodes (``values``, in page order) say; the
+    wire names that changed."""
     session = uow.session
-    values = [text for _, text in found.barcodes]
     changed: list[str] = []
     asn = asn_of(values, rules.asn_prefix)
     if asn is not None:

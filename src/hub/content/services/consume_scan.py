@@ -53,7 +53,6 @@ from hub.content.repositories import consume, taxonomy
 from hub.content.services.access import writing_owner
 from hub.content.services.consume_folders import CONSUME_FOLDER
 from hub.content.services.storing import LocalFile
-from hub.content.services.taxonomy import MetadataRules
 from hub.content.services.uploads import Metadata, UploadService
 from hub.identity.api import IdentityApi
 from hub.kernel.clock import Clock
@@ -133,14 +132,13 @@ class FolderConsumer:
         store: Store,
         clock: Clock,
         uploads: UploadService,
-        metadata: MetadataRules,
         identity: IdentityApi,
         queue_job: Callable[..., uuid.UUID],
         *,
         root: Path | None,
         settle_seconds: int,
     ) -> None:
-        self.store, self.clock, self.uploads, self.metadata = store, clock, uploads, metadata
+        self.store, self.clock, self.uploads = store, clock, uploads
         self.identity, self.queue_job = identity, queue_job
         self.root, self.settle_seconds = root, settle_seconds
 
@@ -171,7 +169,7 @@ class FolderConsumer:
             await self._recover(base, organisation_id)
             files = await asyncio.to_thread(found_files, base, self.clock(), self.settle_seconds)
             tags = await taxonomy.live_tags(self.store, organisation_id, list(row.tag_ids))
-            type_id = await self._live_type(organisation_id, row.document_type_id)
+            type_id = await taxonomy.live_type(self.store, organisation_id, row.document_type_id)
             for found in files:
                 names = folder_tags(found.parts) if row.subfolders_as_tags else ()
                 meta = Metadata(
@@ -200,17 +198,6 @@ class FolderConsumer:
                 "save its settings again as one who may"
             )
         return caller
-
-    async def _live_type(self, org: uuid.UUID, type_id: uuid.UUID | None) -> uuid.UUID | None:
-        """The folder's document type, unless it was deleted since."""
-        if type_id is None:
-            return None
-        async with self.store.uow() as uow:
-            try:
-                await self.metadata.document_type(uow.session, org, type_id)
-            except AppError:
-                return None
-        return type_id
 
     async def _consume(self, caller: Caller, base: Path, found: Found, meta: Metadata) -> int:
         claim = new_id()

@@ -276,17 +276,11 @@ class MailFetcher:
 
     async def _metadata(self, rule: Any) -> tuple[TagRefs, uuid.UUID | None]:
         """The rule's tags and type that still exist (one deleted since is left out)."""
-        tags = await taxonomy_repo.live_tags(self.store, rule.organisation_id, list(rule.tag_ids))
-        type_id = rule.document_type_id
-        if type_id is not None:
-            async with self.store.uow() as uow:
-                try:
-                    await self.accounts.metadata.document_type(
-                        uow.session, rule.organisation_id, type_id
-                    )
-                except AppError:
-                    type_id = None
-        return TagRefs(tuple(tags), ()), type_id
+        org = rule.organisation_id
+        tags = await taxonomy_repo.live_tags(self.store, org, list(rule.tag_ids))
+        return TagRefs(tuple(tags), ()), await taxonomy_repo.live_type(
+            self.store, org, rule.document_type_id
+        )
 
     async def _document(self, caller: Any, attachment: Any, meta: Metadata) -> uuid.UUID:
         part = LocalFile(file_name=attachment.file_name, source=attachment.data)

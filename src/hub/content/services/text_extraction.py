@@ -222,7 +222,12 @@ class TextExtraction:
                 await SearchIndex.set_text(uow, row.document_id)
                 if row.version == 1 and found.barcodes and self.barcodes:
                     await apply_barcodes(
-                        uow, self.clock, self.barcodes, row.document_id, row.organisation_id, found
+                        uow,
+                        self.clock,
+                        self.barcodes,
+                        row.document_id,
+                        row.organisation_id,
+                        [text for _, text in found.barcodes],
                     )
                 if row.version == 1 and found.status == READY and text:
                     await apply_matching(
